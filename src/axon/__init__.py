@@ -1,0 +1,42 @@
+"""axon: a readable, fast deep-learning framework on NumPy.
+
+PyTorch's names, semantics and weight layouts; Keras' conveniences (``fit``, callbacks,
+``summary``); the course's experiments runnable from ``axon run NAME``.
+"""
+
+from .backend import (
+    bool_,
+    double,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    initial_seed,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    manual_seed,
+    set_default_dtype,
+    uint8,
+)
+from .autograd import (
+    Function,
+    Tensor,
+    enable_grad,
+    gradcheck,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .autograd.creation import *  # noqa: F403
+from .autograd.creation import abs, max, min, pow, sum  # noqa: A004
+from .autograd.tensor import where
+
+float = float32  # noqa: A001  (torch.float is float32)
+int = int32  # noqa: A001  (torch.int is int32)
+bool = bool_  # noqa: A001
+
+__version__ = "0.1.0"

@@ -1,0 +1,129 @@
+"""``gradcheck``: compare backward against central finite differences in float64."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .grad_mode import no_grad
+from .tensor import Tensor, _wrap
+
+
+@dataclass
+class GradcheckReport:
+    """What :func:`gradcheck` found: ``ok``, and per input the worst disagreement."""
+
+    ok: bool
+    lines: list[str] = field(default_factory=list)
+    worst: list[tuple[int, float, float]] = field(default_factory=list)  # (input, abs, rel)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        head = "gradcheck passed" if self.ok else "gradcheck FAILED"
+        return "\n".join([head, *self.lines])
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, tuple | list) else (x,)
+
+
+def gradcheck(
+    fn: Callable,
+    inputs: Tensor | Sequence,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> GradcheckReport:
+    """Check the analytical gradient of ``fn`` against central differences.
+
+    Every floating input that requires grad is checked in float64: for each element
+    ``x_i``, the numerical Jacobian column ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``
+    is compared with the one backward gives. An element fails when
+    ``|analytic - numeric| > atol + rtol * |numeric|``; NaN always fails.
+
+    Returns a :class:`GradcheckReport` (truthy when it passes) naming, per input, the worst
+    absolute and relative error. Raises ``AssertionError`` with that report when it fails
+    and ``raise_exception`` is true.
+    """
+    inputs = _as_tuple(inputs)
+    xs = []
+    for a in inputs:
+        if isinstance(a, Tensor) and a.requires_grad:
+            xs.append(_wrap(a.data.astype(np.float64), True, None))
+        elif isinstance(a, Tensor) and a.dtype.kind == "f":
+            xs.append(_wrap(a.data.astype(np.float64), False, None))
+        else:
+            xs.append(a)
+    checked = [i for i, a in enumerate(xs) if isinstance(a, Tensor) and a.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad")
+
+    outputs = _as_tuple(fn(*xs))
+    outs = [o for o in outputs if isinstance(o, Tensor) and o.requires_grad]
+    if not outs:
+        raise ValueError("gradcheck: the function's outputs do not depend on the inputs")
+    n_out = sum(o.data.size for o in outs)
+
+    # analytic Jacobian, one output element at a time (rows)
+    analytic = {i: np.zeros((n_out, xs[i].data.size)) for i in checked}
+    row = 0
+    for k, o in enumerate(outs):
+        for j in range(o.data.size):
+            for i in checked:
+                xs[i].grad = None
+            seed = np.zeros(o.data.shape)
+            seed.flat[j] = 1.0
+            o.backward(seed, retain_graph=True)
+            for i in checked:
+                g = xs[i].grad
+                if g is not None:
+                    analytic[i][row] = g.data.ravel()
+            row += 1
+            del k
+
+    # numerical Jacobian by central differences
+    report = GradcheckReport(ok=True)
+    with no_grad():
+        for i in checked:
+            x = xs[i].data
+            numeric = np.zeros_like(analytic[i])
+            flat = x.reshape(-1)
+            for col in range(flat.size):
+                old = flat[col]
+                flat[col] = old + eps
+                plus = np.concatenate([np.ravel(o.data) for o in _as_tuple(fn(*xs))
+                                       if isinstance(o, Tensor)][: len(outs)])
+                flat[col] = old - eps
+                minus = np.concatenate([np.ravel(o.data) for o in _as_tuple(fn(*xs))
+                                        if isinstance(o, Tensor)][: len(outs)])
+                flat[col] = old
+                numeric[:, col] = (plus[:n_out] - minus[:n_out]) / (2 * eps)
+            a = analytic[i]
+            err = np.abs(a - numeric)
+            bad = ~(err <= atol + rtol * np.abs(numeric))  # NaN counts as bad
+            rel = err / np.maximum(np.abs(numeric), 1e-12)
+            worst_abs = float(np.nanmax(err)) if err.size else 0.0
+            worst_rel = float(np.nanmax(np.where(err > atol, rel, 0))) if err.size else 0.0
+            report.worst.append((i, worst_abs, worst_rel))
+            if bad.any() or np.isnan(a).any():
+                report.ok = False
+                r, c = np.argwhere(bad | np.isnan(a))[0]
+                report.lines.append(
+                    f"input {i} (shape {x.shape}): analytic and numerical gradients differ; "
+                    f"worst abs error {worst_abs:.3g}, worst rel error {worst_rel:.3g}; first "
+                    f"bad entry: output {r}, element {c}: analytic {a[r, c]:.6g}, "
+                    f"numerical {numeric[r, c]:.6g}"
+                )
+            else:
+                report.lines.append(
+                    f"input {i} (shape {x.shape}): ok, worst abs error {worst_abs:.3g}, "
+                    f"worst rel error {worst_rel:.3g}"
+                )
+    if not report.ok and raise_exception:
+        raise AssertionError(str(report))
+    return report

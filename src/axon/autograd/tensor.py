@@ -1,0 +1,913 @@
+"""``Tensor``: an array plus what autodiff needs (``requires_grad``, ``grad``, ``grad_fn``).
+
+Names and semantics follow PyTorch: ``x.grad`` is a Tensor that accumulates across
+backward calls, ``backward()`` on a scalar seeds the gradient with 1, ``detach()`` cuts
+the graph, in-place methods end with ``_``. The arithmetic lives in ``ops.py``; the
+methods here only route to it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .. import backend as B
+from ..backend import xp
+from .grad_mode import grad_mode
+
+_new = object.__new__
+
+
+def _wrap(data, requires_grad: bool = False, ctx=None) -> Tensor:
+    """Make a Tensor around an existing array without copying or checking (hot path)."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t._ctx = ctx
+    return t
+
+
+def _to_array(data, dtype=None, copy: bool = True):
+    """Turn Python data, NumPy arrays or Tensors into a backend array.
+
+    Python floats become the default dtype (float32); Python ints int64; NumPy arrays keep
+    their dtype unless ``dtype`` is given.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray | np.generic):
+        arr = xp.array(data, dtype=dtype, copy=copy) if copy else xp.asarray(data, dtype=dtype)
+        return arr if isinstance(arr, np.ndarray) else xp.asarray(arr)
+    if isinstance(data, list | tuple) and any(isinstance(d, Tensor) for d in data):
+        data = [d.data if isinstance(d, Tensor) else d for d in data]
+    arr = xp.asarray(data, dtype=dtype)
+    if dtype is None and arr.dtype.kind == "f" and arr.dtype != B.get_default_dtype():
+        arr = arr.astype(B.get_default_dtype())
+    if arr.dtype == object:
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} data: {data!r:.80}")
+    return arr
+
+
+def _check_grad_dtype(arr) -> None:
+    if arr.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"only Tensors of floating point dtype can require gradients (got {arr.dtype})"
+        )
+
+
+class Tensor:
+    """A multi-dimensional array that records the operations applied to it.
+
+    Args:
+        data: nested lists, a number, a NumPy array or a Tensor (copied).
+        requires_grad: record operations on this tensor so ``backward`` can reach it.
+        dtype: the element type; float32 for Python floats unless asked otherwise.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __array_priority__ = 1000  # NumPy defers ``ndarray * Tensor`` to Tensor.__rmul__
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype=None) -> None:
+        self.data = _to_array(data, B.to_dtype(dtype))
+        self.grad = None
+        self._ctx = None
+        if requires_grad:
+            _check_grad_dtype(self.data)
+        self.requires_grad = bool(requires_grad)
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user (not by an op that records a graph)."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The graph node that produced this tensor (``None`` for leaves)."""
+        return self._ctx
+
+    @property
+    def T(self) -> Tensor:
+        """All dimensions reversed (the transpose of a matrix)."""
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dimensions swapped (a batch of transposed matrices)."""
+        return self.transpose(-2, -1)
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    __hash__ = object.__hash__
+
+    # ----------------------------------------------------------------- autograd
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+        """Compute the gradient of this tensor with respect to every leaf of its graph.
+
+        ``gradient`` is required unless the tensor holds a single element, in which case
+        it defaults to 1. Gradients accumulate into ``leaf.grad``.
+        """
+        from .function import run_backward
+
+        if not self.requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn: "
+                "call .requires_grad_() on a leaf, or do not compute under no_grad()"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs, but this tensor "
+                    f"has shape {self.data.shape}: pass backward(gradient=...) of that shape"
+                )
+            grad = xp.ones_like(self.data)
+        else:
+            grad = _to_array(gradient, self.data.dtype, copy=False)
+            if grad.shape != self.data.shape:
+                raise RuntimeError(
+                    f"backward: gradient has shape {grad.shape} but the tensor has shape "
+                    f"{self.data.shape}"
+                )
+        run_backward(self, grad, retain_graph)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's data, cut from the graph."""
+        return _wrap(self.data, False, None)
+
+    def detach_(self) -> Tensor:
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad of leaf tensors; use detach() instead"
+            )
+        if requires_grad:
+            _check_grad_dtype(self.data)
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self._ctx is not None:
+            self._ctx._retain = weakref.ref(self)
+
+    def register_hook(self, hook) -> None:
+        raise NotImplementedError("tensor hooks are not supported yet")
+
+    # ----------------------------------------------------------------- conversion
+    def numpy(self) -> np.ndarray:
+        """The underlying NumPy array (shared, like ``torch.Tensor.numpy``)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on a Tensor that requires grad. Use tensor.detach().numpy()"
+            )
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.data.size} elements cannot be converted to a scalar"
+            )
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self.data.size} values is ambiguous"
+            )
+        return bool(self.data.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.data.item())
+
+    def to(self, dtype=None, *args, **kwargs) -> Tensor:
+        """Convert to ``dtype`` (devices other than 'cpu' are not supported yet)."""
+        if isinstance(dtype, str) and dtype in ("cpu",):
+            return self
+        if isinstance(dtype, Tensor):
+            dtype = dtype.dtype
+        dtype = kwargs.get("dtype", dtype)
+        if dtype is None:
+            return self
+        return self.type(dtype)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"axon.{self.data.dtype}"
+        dt = B.to_dtype(dtype)
+        if dt == self.data.dtype:
+            return self
+        return ops.Cast.apply(self, dt)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.type(other.dtype)
+
+    def float(self) -> Tensor:
+        return self.type(B.float32)
+
+    def double(self) -> Tensor:
+        return self.type(B.float64)
+
+    def half(self) -> Tensor:
+        return self.type(B.float16)
+
+    def long(self) -> Tensor:
+        return self.type(B.int64)
+
+    def int(self) -> Tensor:
+        return self.type(B.int32)
+
+    def bool(self) -> Tensor:
+        return self.type(B.bool_)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def clone(self) -> Tensor:
+        return ops.Clone.apply(self)
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            self.data, separator=", ", prefix="tensor(", precision=4, suppress_small=True
+        )
+        extra = ""
+        if self.data.dtype not in (B.float32, B.int64, B.bool_):
+            extra += f", dtype=axon.{self.data.dtype}"
+        if self._ctx is not None:
+            extra += f", grad_fn=<{self._ctx.name}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # ----------------------------------------------------------------- arithmetic
+    def __add__(self, other):
+        return ops.Add.apply(self, other)
+
+    def __radd__(self, other):
+        return ops.Add.apply(other, self)
+
+    def __sub__(self, other):
+        return ops.Sub.apply(self, other)
+
+    def __rsub__(self, other):
+        return ops.Sub.apply(other, self)
+
+    def __mul__(self, other):
+        return ops.Mul.apply(self, other)
+
+    def __rmul__(self, other):
+        return ops.Mul.apply(other, self)
+
+    def __truediv__(self, other):
+        return ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply(other, self)
+
+    def __pow__(self, other):
+        return ops.Pow.apply(self, other)
+
+    def __rpow__(self, other):
+        return ops.Pow.apply(other, self)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(self, _as_tensor(other))
+
+    def __rmatmul__(self, other):
+        return ops.MatMul.apply(_as_tensor(other), self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ops.Abs.apply(self)
+
+    def __floordiv__(self, other):
+        return _wrap(xp.floor_divide(self.data, _data(other)))
+
+    def __mod__(self, other):
+        return _wrap(xp.mod(self.data, _data(other)))
+
+    # in-place forms: true in-place on the array when no graph is recorded, otherwise the
+    # result of the op is rebound to this tensor (and a leaf that requires grad refuses)
+    def __iadd__(self, other):
+        return self._inplace(ops.Add, xp.add, other)
+
+    def __isub__(self, other):
+        return self._inplace(ops.Sub, xp.subtract, other)
+
+    def __imul__(self, other):
+        return self._inplace(ops.Mul, xp.multiply, other)
+
+    def __itruediv__(self, other):
+        return self._inplace(ops.Div, xp.true_divide, other)
+
+    def __ipow__(self, other):
+        return self._inplace(ops.Pow, xp.power, other)
+
+    def add_(self, other, alpha=1):
+        return self._inplace(ops.Add, xp.add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace(ops.Sub, xp.subtract, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self._inplace(ops.Mul, xp.multiply, other)
+
+    def div_(self, other):
+        return self._inplace(ops.Div, xp.true_divide, other)
+
+    def pow_(self, other):
+        return self._inplace(ops.Pow, xp.power, other)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_inplace(value)
+        if grad_mode.enabled and self.requires_grad:
+            self._rebind(ops.Mul.apply(self, 0) + _data(value))
+        else:
+            self.data[...] = _data(value)
+        return self
+
+    def copy_(self, src):
+        src_data = _data(src)
+        self._check_inplace(src)
+        if grad_mode.enabled and (self.requires_grad or _requires(src)):
+            self._rebind(ops.Mul.apply(self, 0) + src)
+        else:
+            self.data[...] = src_data
+        return self
+
+    def clamp_(self, min=None, max=None):
+        self._check_inplace(None)
+        if grad_mode.enabled and self.requires_grad:
+            self._rebind(self.clamp(min, max))
+        else:
+            xp.clip(self.data, min, max, out=self.data)
+        return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0):
+        self.data[...] = B.rng().uniform(a, b, self.data.shape)
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0):
+        self.data[...] = B.rng().normal(mean, std, self.data.shape)
+        return self
+
+    def _check_inplace(self, other) -> None:
+        if grad_mode.enabled and self._ctx is None and self.requires_grad:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation; "
+                "wrap the update in `with axon.no_grad():`"
+            )
+
+    def _rebind(self, out: Tensor) -> None:
+        self.data, self._ctx, self.requires_grad = out.data, out._ctx, out.requires_grad
+
+    def _inplace(self, op, ufunc, other):
+        self._check_inplace(other)
+        if grad_mode.enabled and (self.requires_grad or _requires(other)):
+            self._rebind(op.apply(self, other))
+        else:
+            ufunc(self.data, _data(other), out=self.data, casting="same_kind")
+        return self
+
+    # ----------------------------------------------------------------- comparisons
+    def __eq__(self, other):  # type: ignore[override]
+        return _wrap(xp.equal(self.data, _data(other)))
+
+    def __ne__(self, other):  # type: ignore[override]
+        return _wrap(xp.not_equal(self.data, _data(other)))
+
+    def __lt__(self, other):
+        return _wrap(xp.less(self.data, _data(other)))
+
+    def __le__(self, other):
+        return _wrap(xp.less_equal(self.data, _data(other)))
+
+    def __gt__(self, other):
+        return _wrap(xp.greater(self.data, _data(other)))
+
+    def __ge__(self, other):
+        return _wrap(xp.greater_equal(self.data, _data(other)))
+
+    def __invert__(self):
+        return _wrap(xp.invert(self.data))
+
+    def __and__(self, other):
+        return _wrap(xp.bitwise_and(self.data, _data(other)))
+
+    def __or__(self, other):
+        return _wrap(xp.bitwise_or(self.data, _data(other)))
+
+    def __xor__(self, other):
+        return _wrap(xp.bitwise_xor(self.data, _data(other)))
+
+    eq = __eq__
+    ne = __ne__
+    lt = __lt__
+    le = __le__
+    gt = __gt__
+    ge = __ge__
+
+    def equal(self, other) -> bool:
+        o = _data(other)
+        return self.data.shape == np.shape(o) and bool(xp.all(self.data == o))
+
+    def allclose(self, other, rtol=1e-5, atol=1e-8) -> bool:
+        return bool(xp.allclose(self.data, _data(other), rtol=rtol, atol=atol))
+
+    def isnan(self):
+        return _wrap(xp.isnan(self.data))
+
+    def isinf(self):
+        return _wrap(xp.isinf(self.data))
+
+    def isfinite(self):
+        return _wrap(xp.isfinite(self.data))
+
+    def all(self, dim=None, keepdim=False):
+        return _wrap(xp.asarray(xp.all(self.data, axis=dim, keepdims=keepdim)))
+
+    def any(self, dim=None, keepdim=False):
+        return _wrap(xp.asarray(xp.any(self.data, axis=dim, keepdims=keepdim)))
+
+    def sign(self):
+        return _wrap(xp.sign(self.data))
+
+    def floor(self):
+        return _wrap(xp.floor(self.data))
+
+    def ceil(self):
+        return _wrap(xp.ceil(self.data))
+
+    def round(self):
+        return _wrap(xp.round(self.data))
+
+    # ----------------------------------------------------------------- elementwise math
+    def neg(self):
+        return ops.Neg.apply(self)
+
+    def add(self, other, alpha=1):
+        return ops.Add.apply(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        return ops.Sub.apply(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return ops.Mul.apply(self, other)
+
+    def div(self, other):
+        return ops.Div.apply(self, other)
+
+    def pow(self, exponent):
+        return ops.Pow.apply(self, exponent)
+
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def rsqrt(self):
+        return ops.Pow.apply(self, -0.5)
+
+    def square(self):
+        return ops.Mul.apply(self, self)
+
+    def reciprocal(self):
+        return ops.Div.apply(1.0, self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def sin(self):
+        return ops.Sin.apply(self)
+
+    def cos(self):
+        return ops.Cos.apply(self)
+
+    def maximum(self, other):
+        return ops.Maximum.apply(self, _as_tensor(other, self))
+
+    def minimum(self, other):
+        return ops.Minimum.apply(self, _as_tensor(other, self))
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        return ops.Clamp.apply(self, _data(min), _data(max))
+
+    clip = clamp
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def relu(self):
+        return ops.Relu.apply(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01):
+        return ops.LeakyRelu.apply(self, negative_slope)
+
+    def elu(self, alpha: float = 1.0):
+        return ops.Elu.apply(self, alpha)
+
+    def softplus(self, beta: float = 1.0, threshold: float = 20.0):
+        return ops.Softplus.apply(self, beta, threshold)
+
+    def gelu(self, approximate: str = "none"):
+        return ops.Gelu.apply(self, approximate)
+
+    def softmax(self, dim: int = -1):
+        return ops.Softmax.apply(self, dim)
+
+    def log_softmax(self, dim: int = -1):
+        return ops.LogSoftmax.apply(self, dim)
+
+    def where(self, condition, other):
+        return where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        return where(mask, _as_tensor(value, self), self)
+
+    # ----------------------------------------------------------------- reductions
+    def sum(self, dim=None, keepdim: bool = False, dtype=None):
+        out = ops.Sum.apply(self, _dims(dim), keepdim)
+        return out if dtype is None else out.type(dtype)
+
+    def mean(self, dim=None, keepdim: bool = False):
+        return ops.Mean.apply(self, _dims(dim), keepdim)
+
+    def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: int | None = None):
+        return ops.Var.apply(self, _dims(dim), _correction(unbiased, correction), keepdim)
+
+    def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: int | None = None):
+        return ops.Sqrt.apply(self.var(dim, unbiased, keepdim, correction=correction))
+
+    def logsumexp(self, dim, keepdim: bool = False):
+        return ops.LogSumExp.apply(self, _dims(dim), keepdim)
+
+    def max(self, dim=None, keepdim: bool = False):
+        """``max()`` is the largest value (gradient shared among ties, like torch);
+        ``max(dim)`` returns ``(values, indices)``; ``max(tensor)`` is ``maximum``."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return ops.Amax.apply(self, None, False)
+        return _min_max(self, dim, keepdim, xp.argmax)
+
+    def min(self, dim=None, keepdim: bool = False):
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return ops.Amin.apply(self, None, False)
+        return _min_max(self, dim, keepdim, xp.argmin)
+
+    def amax(self, dim=None, keepdim: bool = False):
+        return ops.Amax.apply(self, _dims(dim), keepdim)
+
+    def amin(self, dim=None, keepdim: bool = False):
+        return ops.Amin.apply(self, _dims(dim), keepdim)
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        return _arg(self.data, dim, keepdim, xp.argmax)
+
+    def argmin(self, dim=None, keepdim: bool = False):
+        return _arg(self.data, dim, keepdim, xp.argmin)
+
+    def norm(self, p=2, dim=None, keepdim: bool = False):
+        if p == 2:
+            return (self * self).sum(dim, keepdim).sqrt()
+        if p == 1:
+            return self.abs().sum(dim, keepdim)
+        if p in (float("inf"), "inf"):
+            return self.abs().amax(dim, keepdim)
+        return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+    # ----------------------------------------------------------------- shape
+    def reshape(self, *shape):
+        return ops.Reshape.apply(self, _shape_arg(shape))
+
+    def view(self, *shape):
+        return ops.Reshape.apply(self, _shape_arg(shape))
+
+    def view_as(self, other: Tensor):
+        return ops.Reshape.apply(self, other.shape)
+
+    def reshape_as(self, other: Tensor):
+        return ops.Reshape.apply(self, other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        shape = self.data.shape
+        if not shape:
+            return self.reshape(1)
+        s = start_dim % len(shape)
+        e = end_dim % len(shape)
+        n = 1
+        for k in shape[s : e + 1]:
+            n *= k
+        return ops.Reshape.apply(self, shape[:s] + (n,) + shape[e + 1 :])
+
+    def unflatten(self, dim: int, sizes):
+        shape = self.data.shape
+        d = dim % len(shape)
+        return self.reshape(shape[:d] + tuple(sizes) + shape[d + 1 :])
+
+    def transpose(self, dim0: int, dim1: int):
+        n = self.data.ndim
+        if n < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+            return self
+        axes = list(range(n))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return ops.Permute.apply(self, tuple(axes))
+
+    swapaxes = transpose
+
+    def t(self):
+        if self.data.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.data.ndim}")
+        return self.transpose(0, 1) if self.data.ndim == 2 else self
+
+    def permute(self, *dims):
+        dims = _shape_arg(dims)
+        if sorted(d % max(self.data.ndim, 1) for d in dims) != list(range(self.data.ndim)):
+            raise RuntimeError(
+                f"permute: dims {dims} are not a permutation of the {self.data.ndim} "
+                f"dimensions of a tensor of shape {self.data.shape}"
+            )
+        return ops.Permute.apply(self, tuple(d % self.data.ndim for d in dims))
+
+    def expand(self, *sizes):
+        sizes = _shape_arg(sizes)
+        shape = self.data.shape
+        lead = len(sizes) - len(shape)
+        if lead < 0:
+            raise RuntimeError(f"expand: cannot expand shape {shape} to {sizes}")
+        full = tuple(
+            shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes)
+        )
+        return ops.Expand.apply(self, full)
+
+    def expand_as(self, other: Tensor):
+        return self.expand(other.shape)
+
+    def broadcast_to(self, shape):
+        return self.expand(shape)
+
+    def repeat(self, *sizes):
+        sizes = _shape_arg(sizes)
+        return ops.Repeat.apply(self, sizes)
+
+    def squeeze(self, dim=None):
+        shape = self.data.shape
+        if dim is None:
+            new = tuple(s for s in shape if s != 1)
+        else:
+            dims = {d % max(len(shape), 1) for d in _dims_tuple(dim)}
+            new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+        return self if new == shape else ops.Reshape.apply(self, new)
+
+    def unsqueeze(self, dim: int):
+        shape = self.data.shape
+        d = dim % (len(shape) + 1) if dim < 0 else dim
+        if d > len(shape):
+            raise IndexError(f"unsqueeze: dim {dim} out of range for shape {shape}")
+        return ops.Reshape.apply(self, shape[:d] + (1,) + shape[d:])
+
+    def split(self, split_size_or_sections, dim: int = 0):
+        return split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0):
+        return chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0):
+        return tuple(self.select(dim, i) for i in range(self.data.shape[dim]))
+
+    def narrow(self, dim: int, start: int, length: int):
+        idx = [slice(None)] * self.data.ndim
+        idx[dim] = slice(start, start + length)
+        return self[tuple(idx)]
+
+    def select(self, dim: int, index: int):
+        idx = [slice(None)] * self.data.ndim
+        idx[dim] = index
+        return self[tuple(idx)]
+
+    def index_select(self, dim: int, index):
+        idx = [slice(None)] * self.data.ndim
+        idx[dim] = _data(index)
+        return self[tuple(idx)]
+
+    def gather(self, dim: int, index):
+        return ops.Gather.apply(self, dim % self.data.ndim, _data(index))
+
+    def flip(self, *dims):
+        dims = _shape_arg(dims)
+        idx = [slice(None)] * self.data.ndim
+        for d in dims:
+            idx[d] = slice(None, None, -1)
+        return self[tuple(idx)]
+
+    def __getitem__(self, index):
+        return ops.Index.apply(self, _index_arg(index))
+
+    def __setitem__(self, index, value) -> None:
+        index = _index_arg(index)
+        self._check_inplace(value)
+        if grad_mode.enabled and (self.requires_grad or _requires(value)):
+            self._rebind(ops.IndexPut.apply(self, index, _as_tensor(value, self)))
+        else:
+            self.data[index] = _data(value)
+
+
+# -------------------------------------------------------------------- helpers
+def _data(x):
+    """The array inside a Tensor, or the value itself."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _requires(x) -> bool:
+    return isinstance(x, Tensor) and x.requires_grad
+
+
+def _as_tensor(x, like: Tensor | None = None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    dtype = like.data.dtype if like is not None and like.data.dtype.kind == "f" else None
+    return _wrap(_to_array(x, dtype, copy=False))
+
+
+def _shape_arg(shape) -> tuple:
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
+    if len(shape) == 1 and isinstance(shape[0], tuple | list):
+        shape = shape[0]
+    return tuple(builtins.int(s) for s in shape)
+
+
+def _dims_tuple(dim) -> tuple:
+    return tuple(dim) if isinstance(dim, tuple | list) else (dim,)
+
+
+def _dims(dim):
+    """Normalise a ``dim`` argument to None or a tuple of ints."""
+    if dim is None:
+        return None
+    return _dims_tuple(dim)
+
+
+def _correction(unbiased, correction) -> int:
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def _index_arg(index):
+    """Replace Tensors inside an index by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return xp.asarray(index)
+    return index
+
+
+def _arg(data, dim, keepdim, fn):
+    if dim is None:
+        return _wrap(xp.asarray(fn(data)))
+    out = fn(data, axis=dim)
+    if keepdim:
+        out = xp.expand_dims(out, dim)
+    return _wrap(xp.asarray(out))
+
+
+def _min_max(t: Tensor, dim: int, keepdim: bool, argfn):
+    idx = argfn(t.data, axis=dim)
+    idx_k = xp.expand_dims(idx, dim)
+    values = ops.Gather.apply(t, dim % t.data.ndim, idx_k)
+    if not keepdim:
+        values = values.squeeze(dim)
+        return MinMax(values, _wrap(idx))
+    return MinMax(values, _wrap(idx_k))
+
+
+class MinMax(tuple):
+    """``(values, indices)`` as returned by ``max(dim)`` / ``min(dim)``."""
+
+    @property
+    def values(self) -> Tensor:
+        return self[0]
+
+    @property
+    def indices(self) -> Tensor:
+        return self[1]
+
+
+# -------------------------------------------------------------------- free functions
+def where(condition, input, other) -> Tensor:
+    """Pick ``input`` where ``condition`` holds, else ``other`` (gradient flows to both)."""
+    cond = _data(condition)
+    like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
+    return ops.Where.apply(cond, _as_tensor(input, like), _as_tensor(other, like))
+
+
+def split(t: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    n = t.data.shape[dim]
+    if isinstance(split_size_or_sections, builtins.int):
+        size = split_size_or_sections
+        sizes = [min(size, n - s) for s in range(0, n, size)]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split: sections {sizes} sum to {sum(sizes)}, but dim {dim} has size {n}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(t.narrow(dim, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(t: Tensor, chunks: int, dim: int = 0) -> tuple:
+    n = t.data.shape[dim]
+    size = -(-n // chunks)
+    return split(t, size, dim)
+
+
+from . import ops  # noqa: E402  (ops needs Tensor, so it is imported after the class)

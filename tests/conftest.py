@@ -1,0 +1,30 @@
+"""Shared test setup: a fixed seed per test, grad mode restored, and the ``slow`` marker."""
+
+import numpy as np
+import pytest
+
+import axon
+from axon.autograd.grad_mode import grad_mode
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _isolate():
+    """Each test starts seeded and with grad enabled, and cannot leak either."""
+    axon.manual_seed(0)
+    np.random.seed(0)
+    grad_mode.enabled = True
+    yield
+    grad_mode.enabled = True
