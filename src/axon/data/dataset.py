@@ -1,0 +1,193 @@
+"""Datasets: indexable collections of samples, named and behaving as in ``torch.utils.data``.
+
+A map-style dataset answers ``len(ds)`` and ``ds[i]`` for ``0 <= i < len(ds)``.
+``TensorDataset`` wraps arrays that share a first dimension; ``Subset`` picks some indices
+of another dataset; ``ConcatDataset`` chains datasets end to end; ``random_split`` cuts a
+dataset into disjoint random subsets, seeded so a split can be reproduced.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import operator
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import backend as B
+from ..autograd.tensor import Tensor, _wrap
+
+GeneratorLike = np.random.Generator | int | None
+
+
+def as_generator(generator: GeneratorLike) -> np.random.Generator:
+    """A NumPy generator: axon's global one for ``None``, a fresh one for an int seed."""
+    if generator is None:
+        return B.rng()
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if isinstance(generator, int | np.integer) and not isinstance(generator, bool):
+        return np.random.default_rng(int(generator))
+    raise TypeError(
+        f"generator must be None, an int seed or a numpy.random.Generator, "
+        f"got {type(generator).__name__}"
+    )
+
+
+class Dataset(ABC):
+    """A collection of samples read by index: subclasses define ``__getitem__`` and
+    ``__len__``. ``a + b`` chains two datasets into a :class:`ConcatDataset`."""
+
+    @abstractmethod
+    def __getitem__(self, index: int) -> Any: ...
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+class TensorDataset(Dataset):
+    """Samples are rows of tensors that share their first dimension: ``ds[i]`` is
+    ``(t[i] for t in tensors)``, a tuple of Tensors.
+
+    Args:
+        *tensors: axon Tensors or NumPy arrays, all of length N along dimension 0.
+            Arrays are shared, not copied; Tensors are stored detached, so samples
+            never require grad.
+    """
+
+    def __init__(self, *tensors: Tensor | np.ndarray) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        stored = []
+        for i, t in enumerate(tensors):
+            if isinstance(t, Tensor):
+                t = t.detach()
+            elif isinstance(t, np.ndarray):
+                t = _wrap(t)
+            else:
+                raise TypeError(
+                    f"TensorDataset takes axon Tensors or NumPy arrays; argument {i} is a "
+                    f"{type(t).__name__}"
+                )
+            if t.ndim == 0:
+                raise ValueError(f"TensorDataset: argument {i} is 0-d; it needs a first dimension")
+            stored.append(t)
+        sizes = [t.shape[0] for t in stored]
+        if any(s != sizes[0] for s in sizes):
+            raise ValueError(
+                f"Size mismatch between tensors: first dimensions are "
+                f"{', '.join(map(str, sizes))}; all must be equal"
+            )
+        self.tensors: tuple[Tensor, ...] = tuple(stored)
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The underlying arrays (what the DataLoader's fast path indexes)."""
+        return tuple(t.data for t in self.tensors)
+
+    def __getitem__(self, index) -> tuple[Tensor, ...]:
+        # ``a[i, ...]`` keeps a 0-d array (not a NumPy scalar) for 1-d data
+        return tuple(_wrap(t.data[index, ...]) for t in self.tensors)
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order: ``sub[i]`` is
+    ``dataset[indices[i]]``."""
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+        self.dataset = dataset
+        self.indices = indices
+
+    def __getitem__(self, index):
+        if isinstance(index, list):
+            return [self.dataset[operator.index(self.indices[i])] for i in index]
+        return self.dataset[operator.index(self.indices[index])]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """Datasets chained end to end: indices ``0..len(a)-1`` read ``a``, the next read ``b``."""
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset needs at least one dataset")
+        self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]).tolist())
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int):
+        n = len(self)
+        index = operator.index(index)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} is out of range for a dataset of length {n}")
+        if index < 0:
+            index += n
+        k = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[k - 1] if k > 0 else 0
+        return self.datasets[k][index - start]
+
+
+def _split_lengths(n: int, lengths: Sequence[int | float]) -> list[int]:
+    """Turn ``lengths`` (ints summing to ``n``, or fractions summing to 1) into ints."""
+    lengths = list(lengths)
+    if not lengths:
+        raise ValueError("random_split: lengths is empty")
+    if any(x < 0 for x in lengths):
+        raise ValueError(f"random_split: lengths must not be negative, got {lengths}")
+    total = sum(lengths)
+    if math.isclose(total, 1) and total <= 1 and not all(_is_int(x) for x in lengths):
+        # fractions, as torch: floor each, then hand out the remainder one by one
+        sizes = [math.floor(n * frac) for frac in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+        return sizes
+    if not all(_is_int(x) for x in lengths):
+        raise ValueError(
+            f"random_split: lengths must be ints summing to the dataset's length or "
+            f"fractions summing to 1, got {lengths} (sum {total})"
+        )
+    sizes = [int(x) for x in lengths]
+    if sum(sizes) != n:
+        raise ValueError(
+            f"random_split: lengths {sizes} sum to {sum(sizes)}, but the dataset has {n} samples"
+        )
+    return sizes
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int | np.integer) and not isinstance(x, bool)
+
+
+def random_split(
+    dataset: Dataset, lengths: Sequence[int | float], generator: GeneratorLike = None
+) -> list[Subset]:
+    """Split ``dataset`` into disjoint random subsets of the given lengths.
+
+    Args:
+        dataset: the dataset to split.
+        lengths: ints summing to ``len(dataset)``, or fractions summing to 1 (each
+            ``floor(n * frac)``, the remainder spread one by one from the first, as torch).
+        generator: ``None`` draws from axon's global generator (``axon.manual_seed``);
+            an int seed or a ``numpy.random.Generator`` gives a split of its own.
+    """
+    n = len(dataset)
+    sizes = _split_lengths(n, lengths)
+    perm = as_generator(generator).permutation(n).tolist()
+    out, start = [], 0
+    for size in sizes:
+        out.append(Subset(dataset, perm[start : start + size]))
+        start += size
+    return out

@@ -1,0 +1,173 @@
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from .module import Module, Parameter
+
+
+class Sequential(Module):
+    """Modules applied one after the other: ``Sequential(Linear(2, 2), Sigmoid())``.
+
+    Also takes a dict (names become the state-dict keys). Indexing and slicing work like
+    a list; a slice is a new Sequential sharing the layers.
+    """
+
+    def __init__(self, *modules) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), m)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __getitem__(self, idx):
+        mods = list(self._modules.items())
+        if isinstance(idx, slice):
+            return Sequential(dict(mods[idx]))
+        if not -len(mods) <= idx < len(mods):
+            raise IndexError(f"index {idx} is out of range for Sequential of {len(mods)}")
+        return mods[idx][1]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        key = list(self._modules)[idx]
+        self.add_module(key, module)
+
+    def __delitem__(self, idx) -> None:
+        keys = list(self._modules)
+        for k in keys[idx] if isinstance(idx, slice) else [keys[idx]]:
+            del self._modules[k]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (keys ``0.weight``, ...)."""
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, idx):
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            return ModuleList(mods[idx])
+        return mods[idx]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        key = list(self._modules)[idx]
+        self.add_module(key, module)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        self.extend(mods)
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered under their keys."""
+
+    def __init__(self, modules: Mapping[str, Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def update(self, modules: Mapping[str, Module]) -> None:
+        for k, m in dict(modules).items():
+            self.add_module(k, m)
+
+
+class ParameterList(Module):
+    """A list of parameters registered as ``0``, ``1``, ..."""
+
+    def __init__(self, params: Iterable[Parameter] | None = None) -> None:
+        super().__init__()
+        for p in params or []:
+            self.append(p)
+
+    def append(self, p: Parameter) -> ParameterList:
+        if not isinstance(p, Parameter):
+            p = Parameter(p)
+        self.register_parameter(str(len(self._parameters)), p)
+        return self
+
+    def __getitem__(self, idx: int) -> Parameter:
+        return list(self._parameters.values())[idx]
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())

@@ -1,0 +1,82 @@
+"""``Linear`` (the fully connected layer), ``Identity`` and ``Flatten``."""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+from ..autograd import ops
+from ..autograd.tensor import Tensor
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """y = x W^T + b, with W of shape (out_features, in_features) as in PyTorch.
+
+    Weights and bias start uniform in [-1/sqrt(in_features), 1/sqrt(in_features)]
+    (PyTorch's default: Kaiming-uniform with a = sqrt(5)).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype=None) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        self.weight = Parameter(B.xp.empty((out_features, in_features), dtype=dt))
+        self.bias = Parameter(B.xp.empty((out_features,), dtype=dt)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+        rng = B.rng()
+        self.weight.data[...] = rng.uniform(-bound, bound, self.weight.shape)
+        if self.bias is not None:
+            self.bias.data[...] = rng.uniform(-bound, bound, self.bias.shape)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.Linear.apply(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder layer)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Flatten(Module):
+    """Flattens dimensions ``start_dim`` to ``end_dim`` (by default all but the batch)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits dimension ``dim`` into ``unflattened_size``."""
+
+    def __init__(self, dim: int, unflattened_size: tuple) -> None:
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -1,0 +1,430 @@
+"""``Module`` and ``Parameter``: the containers every layer is built from.
+
+As in PyTorch, assigning a ``Parameter`` or a ``Module`` to an attribute registers it
+(``__setattr__`` routes it into ``_parameters`` / ``_modules``), so ``parameters()``,
+``state_dict()`` and ``train()`` find everything without being told. State-dict keys are
+the dotted attribute paths (``0.weight``, ``encoder.layers.1.bias``), the same as
+PyTorch's, so weights carry over both ways.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .. import backend as B
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor, _check_grad_dtype, _to_array, _wrap
+
+
+class Parameter(Tensor):
+    """A Tensor that is a module's learnable weight: registered automatically and
+    ``requires_grad=True`` by default. Shares the memory of the data it is given."""
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad: bool = True) -> None:
+        if data is None:
+            arr = np.empty((0,), dtype=B.get_default_dtype())
+        elif isinstance(data, Tensor):
+            arr = data.data
+        else:
+            arr = _to_array(data, copy=False)
+        self.data = arr
+        self.grad = None
+        self._ctx = None
+        if requires_grad:
+            _check_grad_dtype(arr)
+        self.requires_grad = requires_grad
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class _IncompatibleKeys(NamedTuple):
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class RemovableHandle:
+    """Returned by ``register_*_hook``; ``remove()`` takes the hook away."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict) -> None:
+        self.hooks = hooks
+        self.id = next(self._ids)
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+_global_forward_hooks: dict[int, Callable] = {}
+
+
+def register_module_forward_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(module, inputs, output)`` after every module's forward (used by
+    ``summary``)."""
+    handle = RemovableHandle(_global_forward_hooks)
+    _global_forward_hooks[handle.id] = hook
+    return handle
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Subclasses set parameters and submodules as attributes in ``__init__`` and write
+    ``forward``; call the module itself (``model(x)``) to run it with hooks.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = {}
+        d["_buffers"] = {}
+        d["_non_persistent"] = set()
+        d["_modules"] = {}
+        d["_forward_hooks"] = {}
+        d["_forward_pre_hooks"] = {}
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        out = self.forward(*args, **kwargs)
+        if self._forward_hooks or _global_forward_hooks:
+            for hook in [*_global_forward_hooks.values(), *self._forward_hooks.values()]:
+                res = hook(self, args, out)
+                if res is not None:
+                    out = res
+        return out
+
+    # ------------------------------------------------------------- registration
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() is called "
+                f"(call super().__init__() first in {type(self).__name__}.__init__)"
+            )
+        params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
+        if isinstance(value, Parameter):
+            self._drop(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._drop(name)
+            modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as parameter {name!r} "
+                    "(an axon.nn.Parameter or None is required)"
+                )
+            params[name] = None
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r}")
+            modules[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r}")
+            buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _drop(self, name: str) -> None:
+        for key in ("_parameters", "_modules", "_buffers"):
+            self.__dict__[key].pop(name, None)
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        for key in ("_parameters", "_buffers", "_modules"):
+            store = d.get(key)
+            if store is not None and name in store:
+                return store[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for key in ("_parameters", "_buffers", "_modules"):
+            if name in self.__dict__[key]:
+                del self.__dict__[key][name]
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(
+            set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+            | set(self._modules)
+        )
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if "." in name or not name:
+            raise KeyError(f"parameter name {name!r} must be non-empty and contain no '.'")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign {type(param).__name__} as parameter {name!r}")
+        self._drop(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """A tensor that belongs to the module's state but is not trained (running mean)."""
+        if "." in name or not name:
+            raise KeyError(f"buffer name {name!r} must be non-empty and contain no '.'")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            tensor = _wrap(_to_array(tensor, copy=False))
+        self._drop(name)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._drop(name)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, inputs, output)`` runs after forward; a non-None return replaces
+        the output."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    # ------------------------------------------------------------- traversal
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        # iterative pre-order walk (deep models cannot hit the recursion limit)
+        memo = set() if memo is None else memo
+        stack = [(prefix, self)]
+        while stack:
+            name, mod = stack.pop()
+            if remove_duplicate:
+                if id(mod) in memo:
+                    continue
+                memo.add(id(mod))
+            yield name, mod
+            children = [(f"{name}.{k}" if name else k, m)
+                        for k, m in mod._modules.items() if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store: str, prefix: str, recurse: bool):
+        seen = set()
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mod_prefix, mod in mods:
+            for name, value in mod.__dict__[store].items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True
+                         ) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs; a parameter shared by two layers comes once."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True
+                      ) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def get_submodule(self, target: str) -> Module:
+        mod = self
+        for part in target.split(".") if target else []:
+            if part not in mod._modules:
+                raise AttributeError(f"{type(mod).__name__} has no submodule {part!r}")
+            mod = mod._modules[part]
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{type(mod).__name__} has no parameter {name!r}")
+        return mod._parameters[name]
+
+    # ------------------------------------------------------------- modes and helpers
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout active, batch norm uses batch statistics)."""
+        for m in self.modules():
+            m.__dict__["training"] = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.data = np.zeros_like(p.grad.data)
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Call ``fn`` on every submodule (children first) and then on this module."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, *args, **kwargs) -> Module:
+        """Cast floating parameters and buffers to a dtype; device 'cpu' is accepted."""
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, str) and a == "cpu":
+                continue
+            dtype = a
+        if dtype is None:
+            return self
+        dt = B.to_dtype(dtype)
+        for t in itertools.chain(self.parameters(), self.buffers()):
+            if t.data.dtype.kind == "f":
+                t.data = t.data.astype(dt)
+                if t.grad is not None:
+                    t.grad.data = t.grad.data.astype(dt)
+        return self
+
+    def float(self) -> Module:
+        return self.to(B.float32)
+
+    def double(self) -> Module:
+        return self.to(B.float64)
+
+    def cpu(self) -> Module:
+        return self
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.data.size for p in self.parameters()
+                   if p.requires_grad or not trainable_only)
+
+    # ------------------------------------------------------------- state dict
+    def state_dict(self, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Tensor]:
+        """Every parameter and persistent buffer under its dotted name (PyTorch's keys)."""
+        out = {} if destination is None else destination
+        for mod_prefix, mod in self.named_modules(prefix=prefix.rstrip(".")):
+            base = f"{mod_prefix}." if mod_prefix else ""
+            for name, p in mod._parameters.items():
+                if p is not None:
+                    out[base + name] = p if keep_vars else p.detach()
+            for name, b in mod._buffers.items():
+                if b is not None and name not in mod._non_persistent:
+                    out[base + name] = b if keep_vars else b.detach()
+        return out
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> _IncompatibleKeys:
+        """Copy values (axon Tensors, NumPy arrays, or anything ``np.asarray`` takes) into
+        this module's parameters and buffers, in place.
+
+        Every problem is reported at once: missing and unexpected keys (when ``strict``)
+        and shape mismatches (always), each naming the key and both shapes.
+        """
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors = []
+        values = {}
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            src = state_dict[key]
+            arr = src.data if isinstance(src, Tensor) else np.asarray(src)
+            if arr.shape != target.data.shape:
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape {arr.shape} from "
+                    f"checkpoint, the shape in current model is {target.data.shape}."
+                )
+                continue
+            values[key] = arr
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ".")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ".")
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
+            )
+        with no_grad():
+            for key, arr in values.items():
+                target = own[key]
+                if target.data.dtype.kind in "fc" and arr.dtype.kind not in "fc":
+                    raise RuntimeError(
+                        f"cannot load {arr.dtype} values into floating tensor {key}"
+                    )
+                target.data[...] = arr
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------- printing
+    def extra_repr(self) -> str:
+        """The text inside the parentheses of this module's repr (layer settings)."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        extra = self.extra_repr()
+        if extra:
+            lines = extra.split("\n")
+        for name, mod in self._modules.items():
+            text = repr(mod).replace("\n", "\n  ")
+            lines.append(f"({name}): {text}")
+        head = type(self).__name__ + "("
+        if not lines:
+            return head + ")"
+        if len(lines) == 1 and not self._modules:
+            return head + lines[0] + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"

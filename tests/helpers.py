@@ -1,0 +1,30 @@
+"""Test helpers shared by every test module.
+
+``assert_close`` is the one comparison the tests use: NaN or Inf in either side never
+passes (``np.testing.assert_allclose`` treats NaN == NaN as equal by default).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def to_numpy(x) -> np.ndarray:
+    """Array from an axon Tensor, a torch tensor, or anything array-like."""
+    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy") and not hasattr(
+        x, "_ctx"
+    ):  # torch.Tensor
+        return x.detach().cpu().numpy()
+    if hasattr(x, "_ctx"):  # axon.Tensor
+        return np.asarray(x.data)
+    return np.asarray(x)
+
+
+def assert_close(actual, expected, rtol: float = 1e-5, atol: float = 1e-6, msg: str = "") -> None:
+    """Assert same shape and ``|a - e| <= atol + rtol |e|`` elementwise; NaN/Inf fail."""
+    a = to_numpy(actual).astype(np.float64)
+    e = to_numpy(expected).astype(np.float64)
+    assert a.shape == e.shape, f"{msg} shape mismatch: {a.shape} vs {e.shape}"
+    assert np.isfinite(a).all(), f"{msg} actual has non-finite values: {a}"
+    assert np.isfinite(e).all(), f"{msg} expected has non-finite values: {e}"
+    np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, equal_nan=False, err_msg=msg)
