@@ -17,6 +17,8 @@ from ..backend import xp
 from .grad_mode import grad_mode, no_grad
 from .tensor import Tensor, _wrap
 
+_new = object.__new__
+
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or to use saved values after "
     "they were freed). Saved intermediate values are freed when you call .backward(); "
@@ -40,21 +42,23 @@ class Op:
 
     @classmethod
     def apply(cls, *args):
-        ctx = object.__new__(cls)
+        ctx = _new(cls)
         datas = []
+        parents = []
         track = False
         for a in args:
             if isinstance(a, Tensor):
                 datas.append(a.data)
                 if a.requires_grad:
                     track = True
+                    parents.append(a._ctx or a)
+                else:
+                    parents.append(None)
             else:
                 datas.append(a)
+                parents.append(None)
         if track and grad_mode.enabled:
-            ctx.parents = tuple(
-                (a._ctx or a) if isinstance(a, Tensor) and a.requires_grad else None
-                for a in args
-            )
+            ctx.parents = parents
             out = ctx.forward(*datas)
             ctx.out_shape = out.shape
             return _wrap(out, True, ctx)
@@ -124,8 +128,7 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
     pending = {fn: 0}
     stack = [fn]
     while stack:
-        node = stack.pop()
-        parents = node.parents
+        parents = stack.pop().parents
         if parents is None:
             raise RuntimeError(_FREED_MSG)
         for p in parents:
@@ -149,22 +152,24 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
                     if kept is not None:
                         kept.grad = _wrap(g.copy(), False, None)
                 in_grads = node.backward(g)
-                for p, pg in zip(parents, in_grads):
-                    if p is None or pg is None:
-                        continue
-                    if isinstance(p, Tensor):
+            else:
+                in_grads = (None,) * len(parents)
+            for p, pg in zip(parents, in_grads):
+                if p is None:
+                    continue
+                if isinstance(p, Tensor):
+                    if pg is not None:
                         _accumulate(p, pg, handed)
-                        continue
+                    continue
+                if pg is not None:
                     if pg.shape != p.out_shape:
                         pg = _reduce_to(pg, p.out_shape)
                     prev = grads.get(p)
                     grads[p] = pg if prev is None else prev + pg
-            for p in parents:
-                if p is not None and not isinstance(p, Tensor):
-                    left = pending[p] - 1
-                    pending[p] = left
-                    if left == 0:
-                        ready.append(p)
+                left = pending[p] - 1
+                pending[p] = left
+                if left == 0:
+                    ready.append(p)
             if not retain_graph:
                 node.__dict__.clear()
                 node.parents = None

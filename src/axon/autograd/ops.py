@@ -13,25 +13,47 @@ from __future__ import annotations
 
 import math
 
+from .. import backend as B
 from ..backend import xp
 from .function import Op
 
 # ============================================================ elementwise binary
 
 
-def _shape_error(op: str, a, b) -> ValueError:
-    return ValueError(
-        f"{op}: shapes {getattr(a, 'shape', ())} and {getattr(b, 'shape', ())} "
-        f"cannot be broadcast together"
+def _shape_error(op: str, a, b) -> RuntimeError:
+    return RuntimeError(
+        f"{op}: shapes {xp.shape(a)} and {xp.shape(b)} cannot be broadcast together"
     )
+
+
+def _weak(x):
+    """A NumPy scalar acts like a Python one, weakly typed as in torch: a float32 tensor
+    times ``np.sqrt(2)`` stays float32."""
+    return x.item() if isinstance(x, xp.generic) else x
+
+
+def _torch_float(out, a, b):
+    """torch makes ``int_tensor * 0.5`` and ``int_tensor / int_tensor`` the default float
+    dtype; NumPy makes them float64. Recast when no float64 array took part."""
+    if out.dtype == xp.float64 and not (
+        getattr(a, "dtype", None) == xp.float64 or getattr(b, "dtype", None) == xp.float64
+    ):
+        return out.astype(B.get_default_dtype())
+    return out
+
+
+def _binary(op: str, ufunc, a, b):
+    try:
+        return _torch_float(ufunc(a, b), a, b)
+    except ValueError as e:
+        if "broadcast" not in str(e):
+            raise
+        raise _shape_error(op, a, b) from None
 
 
 class Add(Op):
     def forward(self, a, b):
-        try:
-            return xp.add(a, b)
-        except ValueError:
-            raise _shape_error("add", a, b) from None
+        return _binary("add", xp.add, _weak(a), _weak(b))
 
     def backward(self, g):
         return g, g
@@ -39,10 +61,7 @@ class Add(Op):
 
 class Sub(Op):
     def forward(self, a, b):
-        try:
-            return xp.subtract(a, b)
-        except ValueError:
-            raise _shape_error("sub", a, b) from None
+        return _binary("sub", xp.subtract, _weak(a), _weak(b))
 
     def backward(self, g):
         return g, (-g if self.parents[1] is not None else None)
@@ -50,11 +69,8 @@ class Sub(Op):
 
 class Mul(Op):
     def forward(self, a, b):
-        self.a, self.b = a, b
-        try:
-            return xp.multiply(a, b)
-        except ValueError:
-            raise _shape_error("mul", a, b) from None
+        self.a, self.b = a, b = _weak(a), _weak(b)
+        return _binary("mul", xp.multiply, a, b)
 
     def backward(self, g):
         pa, pb = self.parents
@@ -66,11 +82,8 @@ class Mul(Op):
 
 class Div(Op):
     def forward(self, a, b):
-        self.a, self.b = a, b
-        try:
-            return xp.true_divide(a, b)
-        except ValueError:
-            raise _shape_error("div", a, b) from None
+        self.a, self.b = a, b = _weak(a), _weak(b)
+        return _binary("div", xp.true_divide, a, b)
 
     def backward(self, g):
         pa, pb = self.parents
@@ -80,37 +93,39 @@ class Div(Op):
 
 
 class Pow(Op):
-    """a ** b: d/da = b a^(b-1), d/db = a^b log a."""
+    """a ** b: d/da = b a^(b-1) (0 where b == 0, as in torch), d/db = a^b log a."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
-        try:
-            self.out = xp.power(a, b)
-        except ValueError:
-            raise _shape_error("pow", a, b) from None
+        self.a, self.b = a, b = _weak(a), _weak(b)
+        self.out = _binary("pow", xp.power, a, b)
         return self.out
 
     def backward(self, g):
         pa, pb = self.parents
         a, b = self.a, self.b
         ga = gb = None
-        if pa is not None:
-            if isinstance(b, int | float) and b == 2:
-                ga = g * (2 * a)
-            else:
-                ga = g * b * xp.power(a, b - 1)
-        if pb is not None:
-            with xp.errstate(divide="ignore", invalid="ignore"):
-                log_a = xp.log(a)
-            # torch defines d(a^b)/db as 0 where a == 0 and b >= 0
-            gb = g * xp.where((xp.asarray(a) == 0) & (xp.asarray(b) >= 0), 0, self.out * log_a)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if pa is not None:
+                if isinstance(b, int | float):  # a Python exponent
+                    if b == 2:
+                        ga = g * (2 * a)
+                    elif b == 0:
+                        ga = xp.zeros_like(g)
+                    else:
+                        ga = g * (b * xp.power(a, b - 1))
+                else:
+                    ga = g * xp.where(b == 0, 0, b * xp.power(a, b - 1))
+            if pb is not None:
+                # torch defines d(a^b)/db as 0 where a == 0 and b >= 0
+                zero_base = (xp.asarray(a) == 0) & (xp.asarray(b) >= 0)
+                gb = g * xp.where(zero_base, 0, self.out * xp.log(a))
         return ga, gb
 
 
 class Maximum(Op):
     def forward(self, a, b):
         self.a, self.b = a, b
-        return xp.maximum(a, b)
+        return _binary("maximum", xp.maximum, a, b)
 
     def backward(self, g):
         a, b = self.a, self.b
@@ -122,7 +137,7 @@ class Maximum(Op):
 class Minimum(Op):
     def forward(self, a, b):
         self.a, self.b = a, b
-        return xp.minimum(a, b)
+        return _binary("minimum", xp.minimum, a, b)
 
     def backward(self, g):
         a, b = self.a, self.b

@@ -196,9 +196,6 @@ class Tensor:
         if self._ctx is not None:
             self._ctx._retain = weakref.ref(self)
 
-    def register_hook(self, hook) -> None:
-        raise NotImplementedError("tensor hooks are not supported yet")
-
     # ----------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:
         """The underlying NumPy array (shared, like ``torch.Tensor.numpy``)."""
