@@ -1,0 +1,22 @@
+"""Training conveniences in Keras' manner: ``fit`` / ``evaluate`` / ``predict``, callbacks,
+metrics, ``History`` and ``summary``."""
+
+from . import callbacks, metrics
+from .base import Callback
+from .fit import NonFiniteError, TrainState, evaluate, fit, predict
+from .history import History
+from .summary import ModelSummary, summary
+
+__all__ = [
+    "Callback",
+    "History",
+    "ModelSummary",
+    "NonFiniteError",
+    "TrainState",
+    "callbacks",
+    "evaluate",
+    "fit",
+    "metrics",
+    "predict",
+    "summary",
+]

@@ -1,0 +1,404 @@
+"""``fit``, ``evaluate`` and ``predict``: Keras' training loop around a PyTorch-style model.
+
+One training step is the PyTorch loop, written out::
+
+    optimizer.zero_grad(); out = model(x); l = loss(out, y); l.backward()
+    # NaN/Inf guard, then optional clip_grad_norm_
+    optimizer.step()
+
+``model.train()`` is set at each epoch's start (validation switches to eval and back).
+Per step the loop reads one float (the loss) and scores the metrics on the NumPy arrays
+of the output and target; the loss and the metrics are averaged over the epoch weighted
+by batch size.
+
+Stopping: callbacks set ``model.stop_training = True`` (Keras); ``fit`` sets it to False
+when it starts and checks it after each batch and each epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import backend as B
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor, _wrap
+from . import metrics as M
+from .base import Callback, CallbackList
+from .callbacks import LearningRateScheduler
+from .history import History
+from .progress import ProgressBar
+
+
+class NonFiniteError(FloatingPointError):
+    """The loss, a gradient or a parameter became NaN or infinite (``raise_on_nan=True``)."""
+
+
+class TrainState:
+    """What callbacks can reach during ``fit`` (``callback.trainer``): the model,
+    optimizer, loss, history, the current 0-based ``epoch`` and ``step``."""
+
+    def __init__(self, model, optimizer, loss, history: History, params: dict) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.loss = loss
+        self.history = history
+        self.params = params
+        self.epoch = 0
+        self.step = 0
+
+    @property
+    def stop_training(self) -> bool:
+        return bool(getattr(self.model, "stop_training", False))
+
+    def stop(self, reason: str | None = None) -> None:
+        """Ask ``fit`` to stop after the current batch; ``reason`` goes to the history."""
+        self.model.stop_training = True
+        if reason is not None and self.history.stopped_reason is None:
+            self.history.stopped_reason = reason
+
+
+# ----------------------------------------------------------------------------- data
+def _is_array(x) -> bool:
+    return isinstance(x, Tensor | np.ndarray)
+
+
+def _as_input_array(x):
+    """A NumPy float array that is not the default dtype is cast to it (as Keras casts to
+    floatx); Tensors are kept as they are."""
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.dtype != B.get_default_dtype():
+        return x.astype(B.get_default_dtype())
+    return x
+
+
+def as_loader(data, batch_size: int = 32, shuffle: bool = False):
+    """An iterable of batches from ``data``: a DataLoader-like iterable (returned as is), a
+    Dataset, or a tuple of arrays/Tensors ``(x, y)`` (``x`` may itself be a tuple of inputs),
+    batched with ``batch_size`` and ``shuffle``."""
+    from ..data import DataLoader, Dataset, TensorDataset
+
+    if isinstance(data, Dataset):
+        return DataLoader(data, batch_size=batch_size, shuffle=shuffle)
+    if _is_array(data):
+        data = (data,)
+    if isinstance(data, tuple) and data:
+        fields = []
+        for item in data:
+            fields.extend(item if isinstance(item, tuple) else (item,))
+        if all(_is_array(f) for f in fields):
+            arrays = [_as_input_array(f) for f in fields]
+            return DataLoader(TensorDataset(*arrays), batch_size=batch_size, shuffle=shuffle)
+    if not isinstance(data, Iterable):
+        raise TypeError(
+            f"data must be a DataLoader (or any iterable of (x, y) batches), a Dataset, or a "
+            f"tuple (x, y) of arrays/Tensors; got {type(data).__name__}"
+        )
+    return data
+
+
+def _split_batch(batch) -> tuple[tuple, Any]:
+    """``(x, y)`` -> ``((x,), y)``; ``(x1, x2, y)`` -> ``((x1, x2), y)``."""
+    if isinstance(batch, list | tuple) and len(batch) >= 2:
+        return tuple(_tensor(b) for b in batch[:-1]), _tensor(batch[-1])
+    raise TypeError(
+        f"each batch must be a tuple (inputs..., target); got {type(batch).__name__}"
+        + (f" of length {len(batch)}" if isinstance(batch, list | tuple) else "")
+    )
+
+
+def _inputs_only(batch, has_target: bool) -> tuple:
+    """The model inputs of a predict batch: a Tensor, ``(x...)``, or ``(x..., y)`` when the
+    batches come from a loader of training data (y dropped)."""
+    if isinstance(batch, list | tuple):
+        drop = has_target and len(batch) > 1
+        return tuple(_tensor(b) for b in (batch[:-1] if drop else batch))
+    return (_tensor(batch),)
+
+
+def _tensor(x):
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return _wrap(_as_input_array(x))
+    return x
+
+
+def _batch_len(x) -> int:
+    shape = getattr(x, "shape", None)
+    if shape:
+        return int(shape[0])
+    try:
+        return len(x)
+    except TypeError:
+        return 1
+
+
+def _array(x) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+_LOSS_NAMES = {
+    "cross_entropy": "CrossEntropyLoss", "mse": "MSELoss", "l1": "L1Loss", "mae": "L1Loss",
+    "bce": "BCELoss", "bce_with_logits": "BCEWithLogitsLoss", "nll": "NLLLoss",
+    "huber": "HuberLoss", "smooth_l1": "SmoothL1Loss",
+}
+
+
+def _resolve_loss(loss):
+    """A loss callable; a name such as ``"cross_entropy"`` or ``"mse"`` builds the nn loss."""
+    if isinstance(loss, str):
+        from .. import nn
+
+        if loss not in _LOSS_NAMES:
+            raise ValueError(f"unknown loss {loss!r}; known: {', '.join(_LOSS_NAMES)}")
+        return getattr(nn, _LOSS_NAMES[loss])()
+    if not callable(loss):
+        raise TypeError(f"loss must be callable (e.g. nn.CrossEntropyLoss()), got {loss!r}")
+    return loss
+
+
+# ----------------------------------------------------------------------------- modes
+def _save_modes(model) -> list:
+    return [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
+
+
+def _restore_modes(modes: list) -> None:
+    for m, training in modes:
+        m.__dict__["training"] = training
+
+
+# ----------------------------------------------------------------------------- NaN guard
+def _nonfinite(loss_value: float, named: Sequence[tuple[str, Tensor]]) -> str | None:
+    """None when the loss and every gradient are finite, else what is not, by name.
+
+    The fast path sums each gradient (one reduction per parameter); only when that sum or
+    the loss is not finite are the arrays searched, parameters first (a NaN weight explains
+    NaN gradients), then gradients.
+    """
+    total = 0.0
+    with np.errstate(all="ignore"):
+        for _, p in named:
+            g = p.grad
+            if g is not None:
+                total += float(g.data.sum())
+    if math.isfinite(loss_value) and math.isfinite(total):
+        return None
+    for name, p in named:
+        if not np.isfinite(p.data).all():
+            return f"the parameter {name!r} contains NaN/Inf"
+    for name, p in named:
+        g = p.grad
+        if g is not None and not np.isfinite(g.data).all():
+            return f"the gradient of {name!r} contains NaN/Inf"
+    if not math.isfinite(loss_value):
+        return f"the loss is {loss_value}"
+    return None  # the sum overflowed, but every value is finite
+
+
+# ----------------------------------------------------------------------------- loops
+def _run_eval(model, loader, loss_fn, metric_list: list[M.Metric]) -> dict[str, float]:
+    """Loss and metrics over ``loader`` (the caller sets eval mode and no_grad)."""
+    for m in metric_list:
+        m.reset()
+    total, count = 0.0, 0
+    for batch in loader:
+        inputs, target = _split_batch(batch)
+        out = model(*inputs)
+        n = _batch_len(target)
+        if loss_fn is not None:
+            total += float(loss_fn(out, target).item()) * n
+        count += n
+        if metric_list:
+            o, t = _array(out), _array(target)
+            for m in metric_list:
+                m.update(o, t)
+    if count == 0:
+        raise ValueError("evaluate: the data yielded no batches")
+    logs = {"loss": total / count} if loss_fn is not None else {}
+    logs.update((m.name, m.result()) for m in metric_list)
+    return logs
+
+
+def evaluate(model, data, *, loss=None, metrics=(), batch_size: int = 32) -> dict[str, float]:
+    """Mean loss (when ``loss`` is given) and metrics over ``data``, in eval mode and
+    without a graph; the model's previous modes are restored. Returns e.g.
+    ``{"loss": 0.31, "accuracy": 0.91}``."""
+    loader = as_loader(data, batch_size, shuffle=False)
+    loss_fn = None if loss is None else _resolve_loss(loss)
+    modes = _save_modes(model)
+    try:
+        model.eval()
+        with no_grad():
+            return _run_eval(model, loader, loss_fn, M.get_all(metrics))
+    finally:
+        _restore_modes(modes)
+
+
+def predict(model, x, *, batch_size: int = 32) -> Tensor:
+    """The model's outputs for ``x``, concatenated along the batch dimension.
+
+    ``x`` is an array/Tensor, a tuple of them (several inputs), a Dataset, or a loader
+    whose batches are ``x``, ``(x,)`` or ``(x..., y)`` (the target is dropped).
+    Runs in eval mode without a graph and restores the previous modes."""
+    loader = as_loader(x, batch_size, shuffle=False)
+    # arrays given directly are all inputs; a loader's or dataset's batches end with y
+    has_target = not (_is_array(x) or isinstance(x, tuple) and all(map(_is_array, x)))
+    modes = _save_modes(model)
+    outs = []
+    try:
+        model.eval()
+        with no_grad():
+            for batch in loader:
+                outs.append(model(*_inputs_only(batch, has_target)))
+    finally:
+        _restore_modes(modes)
+    if not outs:
+        raise ValueError("predict: the data yielded no batches")
+    if isinstance(outs[0], tuple | list):
+        return tuple(_wrap(np.concatenate([_array(o[i]) for o in outs]))
+                     for i in range(len(outs[0])))
+    return _wrap(np.concatenate([_array(o) for o in outs]))
+
+
+def fit(
+    model,
+    train_data,
+    *,
+    loss,
+    optimizer,
+    epochs: int = 1,
+    validation=None,
+    metrics: Iterable = (),
+    callbacks: Iterable[Callback] = (),
+    batch_size: int = 32,
+    shuffle: bool = True,
+    verbose: int = 1,
+    scheduler=None,
+    grad_clip: float | None = None,
+    initial_epoch: int = 0,
+    raise_on_nan: bool = False,
+) -> History:
+    """Train ``model`` for ``epochs`` epochs; returns the :class:`History`.
+
+    Args:
+        model: an ``nn.Module`` called as ``model(*inputs)``.
+        train_data: a DataLoader (or any iterable of ``(x, y)`` batches; ``(x1, x2, y)``
+            for several inputs), a Dataset, or a tuple ``(x, y)`` of arrays/Tensors,
+            batched with ``batch_size`` and ``shuffle``. NumPy float arrays are cast to
+            the default dtype.
+        loss: ``loss(output, target) -> scalar Tensor``, or a name (``"cross_entropy"``,
+            ``"mse"``, ...).
+        optimizer: an ``axon.optim`` optimizer over the model's parameters.
+        validation: data like ``train_data``, evaluated at each epoch's end
+            (logged as ``val_loss`` and ``val_<metric>``).
+        metrics: names (``"accuracy"``, ``"mae"``, ...), Metric objects or functions.
+        callbacks: Keras-style callbacks; ``History`` and (``verbose`` > 0) a
+            ``ProgressBar`` are added after them.
+        verbose: 0 silent, 1 live bar (lines only when stdout is not a terminal), 2 one
+            line per epoch.
+        scheduler: an ``optim.lr_scheduler`` object stepped after each epoch
+            (``ReduceLROnPlateau`` with ``val_loss``, else ``loss``).
+        grad_clip: clip the global gradient norm to this value before each step.
+        initial_epoch: the epoch to start from (when resuming).
+        raise_on_nan: raise :class:`NonFiniteError` instead of returning the History.
+
+    NaN guard: after each backward, if the loss or a gradient is NaN/Inf, the step is not
+    taken and training stops; a message naming the epoch, the step (both 1-based) and the
+    first offending parameter is printed (whatever ``verbose``) and kept in
+    ``history.stopped_reason``; the unfinished epoch is not recorded.
+    """
+    loss_fn = _resolve_loss(loss)
+    train_loader = as_loader(train_data, batch_size, shuffle)
+    val_loader = None if validation is None else as_loader(validation, batch_size, False)
+    train_metrics = M.get_all(metrics)
+    val_metrics = M.get_all(metrics, fresh=True)
+    history = History()
+    cbs = list(callbacks)
+    if scheduler is not None:
+        cbs.append(LearningRateScheduler(scheduler))
+    cbs.append(history)
+    if verbose and not any(isinstance(cb, ProgressBar) for cb in cbs):
+        cbs.append(ProgressBar(live=None if verbose == 1 else False))
+    steps = len(train_loader) if hasattr(train_loader, "__len__") else None
+    params = {"epochs": epochs, "steps": steps, "verbose": verbose,
+              "metrics": [m.name for m in train_metrics]}
+    state = TrainState(model, optimizer, loss_fn, history, params)
+    cblist = CallbackList(cbs, model=model, params=params, trainer=state)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    clip = None
+    if grad_clip is not None:
+        from ..nn.utils import clip_grad_norm_ as clip
+
+        clip_params = [p for _, p in named]
+    batch_logs = cblist.wants_batch_logs
+    modes = _save_modes(model)
+    model.stop_training = False
+    epoch_logs: dict[str, float] = {}
+    nan_message = None
+    try:
+        cblist.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            state.epoch = epoch
+            for m in train_metrics:
+                m.reset()
+            cblist.on_epoch_begin(epoch)
+            model.train()
+            total, count = 0.0, 0
+            for step, batch in enumerate(train_loader):
+                state.step = step
+                cblist.on_batch_begin(step)
+                inputs, target = _split_batch(batch)
+                optimizer.zero_grad()
+                out = model(*inputs)
+                l = loss_fn(out, target)
+                l.backward()
+                lv = float(l.item())
+                problem = _nonfinite(lv, named)
+                if problem is not None:
+                    nan_message = (f"Training stopped at epoch {epoch + 1}, step {step + 1}: "
+                                   f"{problem} (loss = {lv:.4g}). Try a lower learning rate "
+                                   "or gradient clipping.")
+                    break
+                if clip is not None:
+                    clip(clip_params, grad_clip)
+                optimizer.step()
+                n = _batch_len(target)
+                total += lv * n
+                count += n
+                if train_metrics:
+                    o, t = _array(out), _array(target)
+                    for m in train_metrics:
+                        m.update(o, t)
+                if batch_logs:
+                    logs = {"loss": total / count}
+                    logs.update((m.name, m.result()) for m in train_metrics)
+                    cblist.on_batch_end(step, logs)
+                if model.stop_training:
+                    break
+            if nan_message is not None:
+                state.stop(nan_message)
+                print(nan_message, flush=True)
+                break
+            if count == 0:
+                raise ValueError("fit: train_data yielded no batches")
+            epoch_logs = {"loss": total / count}
+            epoch_logs.update((m.name, m.result()) for m in train_metrics)
+            if val_loader is not None:
+                model.eval()
+                with no_grad():
+                    val = _run_eval(model, val_loader, loss_fn, val_metrics)
+                model.train()
+                epoch_logs.update(("val_" + k, v) for k, v in val.items())
+            cblist.on_epoch_end(epoch, epoch_logs)
+            if model.stop_training:
+                break
+        cblist.on_train_end(epoch_logs)
+    finally:
+        cblist.close()
+        _restore_modes(modes)
+    if nan_message is not None and raise_on_nan:
+        raise NonFiniteError(nan_message)
+    return history
