@@ -34,7 +34,7 @@ from .autograd import (
 from .autograd.creation import *  # noqa: F403
 from .autograd.creation import abs, max, min, pow, sum  # noqa: A004
 from .autograd.tensor import where
-from . import nn  # noqa: E402
+from . import nn, optim  # noqa: E402
 
 float = float32  # noqa: A001  (torch.float is float32)
 int = int32  # noqa: A001  (torch.int is int32)

@@ -1,0 +1,14 @@
+"""Optimizers (PyTorch's names, defaults and update rules) and learning-rate schedules.
+
+``axon.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)``;
+``axon.optim.lr_scheduler.StepLR(optimizer, step_size=30)``.
+"""
+
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

@@ -1,0 +1,89 @@
+"""Adagrad: per-coordinate step sizes that shrink with the sum of squared gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..autograd import Tensor
+from .optimizer import Optimizer, _check
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad (Duchi et al., 2011), PyTorch's update rule.
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda \theta_{t-1}, \qquad
+        \tilde\gamma_t = \frac{\gamma}{1 + (t - 1)\,\eta} \\
+        s_t &= s_{t-1} + g_t^2 \\
+        \theta_t &= \theta_{t-1} - \tilde\gamma_t \frac{g_t}{\sqrt{s_t} + \epsilon}
+
+    Args:
+        params: Tensors or parameter groups (dicts) to optimize.
+        lr: learning rate :math:`\gamma`.
+        lr_decay: learning-rate decay :math:`\eta`.
+        weight_decay: L2 penalty :math:`\lambda`.
+        initial_accumulator_value: starting value of the sum :math:`s_0`.
+        eps: added to the denominator for numerical stability.
+        maximize: ascend the objective instead of descending it.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        _check(lr >= 0, "learning rate", lr)
+        _check(lr_decay >= 0, "lr_decay value", lr_decay)
+        _check(weight_decay >= 0, "weight_decay value", weight_decay)
+        _check(
+            initial_accumulator_value >= 0,
+            "initial_accumulator_value value",
+            initial_accumulator_value,
+        )
+        _check(eps >= 0, "epsilon value", eps)
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            eps=eps,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+        # like PyTorch, the state exists from the start (so a group's initial value is used)
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                state["step"] = 0
+                state["sum"] = np.full_like(p.data, float(group["initial_accumulator_value"]))
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr = float(group["lr"])
+            lr_decay = float(group["lr_decay"])
+            eps = float(group["eps"])
+            weight_decay = float(group["weight_decay"])
+            for p, grad, state in self._params_with_grad(group):
+                if "sum" not in state:  # a parameter added with add_param_group
+                    state["step"] = 0
+                    state["sum"] = np.full_like(p, float(group["initial_accumulator_value"]))
+                state["step"] += 1
+                clr = lr / (1.0 + (state["step"] - 1) * lr_decay)
+                g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
+                total, tmp = state["sum"], self._scratch(p)
+                total += np.multiply(g, g, out=tmp)  # s += g^2
+                np.sqrt(total, out=tmp)
+                tmp += eps
+                np.divide(g, tmp, out=tmp)
+                p -= np.multiply(tmp, clr, out=tmp)
+        return loss
