@@ -18,6 +18,7 @@ from .grad_mode import grad_mode, no_grad
 from .tensor import Tensor, _wrap
 
 _new = object.__new__
+_ndarray = xp.ndarray
 
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or to use saved values after "
@@ -60,10 +61,15 @@ class Op:
         if track and grad_mode.enabled:
             ctx.parents = parents
             out = ctx.forward(*datas)
+            if out.__class__ is not _ndarray:  # ufuncs give NumPy scalars for 0-d inputs
+                out = xp.asarray(out)
             ctx.out_shape = out.shape
             return _wrap(out, True, ctx)
         ctx.parents = None
-        return _wrap(ctx.forward(*datas), False, None)
+        out = ctx.forward(*datas)
+        if out.__class__ is not _ndarray:
+            out = xp.asarray(out)
+        return _wrap(out, False, None)
 
     def forward(self, *args):  # pragma: no cover - abstract
         raise NotImplementedError
