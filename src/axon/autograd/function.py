@@ -193,7 +193,10 @@ class FunctionCtx:
 
 
 class _FunctionNode(Op):
-    """The graph node of a user-defined :class:`Function`."""
+    """The graph node of a user-defined :class:`Function` (one subclass per Function, so
+    ``fn_cls`` and the node's name outlive the freeing of the graph)."""
+
+    fn_cls: type
 
     def backward(self, grad):
         fn_cls = self.fn_cls
@@ -258,8 +261,11 @@ class Function:
             raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out)}")
         if not (grad_mode.enabled and any(ctx.needs_input_grad)):
             return _wrap(out.data, False, None)
-        node = object.__new__(_FunctionNode)
-        node.fn_cls = cls
+        node_cls = cls.__dict__.get("_node_cls")
+        if node_cls is None:
+            node_cls = type(cls.__name__ + "Node", (_FunctionNode,), {"fn_cls": cls})
+            cls._node_cls = node_cls
+        node = _new(node_cls)
         node.ctx = ctx
         node.parents = tuple(
             (a._ctx or a) if isinstance(a, Tensor) and a.requires_grad else None for a in args

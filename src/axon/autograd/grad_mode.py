@@ -39,6 +39,12 @@ class _Switch:
 
     mode = True
 
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if func is not None:  # used bare, as ``@no_grad`` without parentheses
+            return self(func)
+        return self
+
     def __enter__(self) -> None:
         self.prev = grad_mode.enabled
         grad_mode.enabled = self.mode

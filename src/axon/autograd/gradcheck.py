@@ -64,15 +64,22 @@ def gradcheck(
         raise ValueError("gradcheck: no input requires grad")
 
     outputs = _as_tuple(fn(*xs))
-    outs = [o for o in outputs if isinstance(o, Tensor) and o.requires_grad]
-    if not outs:
+    # the outputs that carry a gradient, by position (integer outputs such as indices don't)
+    picked = [k for k, o in enumerate(outputs) if isinstance(o, Tensor) and o.requires_grad]
+    if not picked:
         raise ValueError("gradcheck: the function's outputs do not depend on the inputs")
+    outs = [outputs[k] for k in picked]
     n_out = sum(o.data.size for o in outs)
 
-    # analytic Jacobian, one output element at a time (rows)
+    def flat_outputs():
+        """The picked outputs of ``fn`` at the current inputs, raveled and joined."""
+        again = _as_tuple(fn(*xs))
+        return np.concatenate([np.ravel(again[k].data) for k in picked])
+
+    # analytic Jacobian, one output element (row) at a time
     analytic = {i: np.zeros((n_out, xs[i].data.size)) for i in checked}
     row = 0
-    for k, o in enumerate(outs):
+    for o in outs:
         for j in range(o.data.size):
             for i in checked:
                 xs[i].grad = None
@@ -84,7 +91,6 @@ def gradcheck(
                 if g is not None:
                     analytic[i][row] = g.data.ravel()
             row += 1
-            del k
 
     # numerical Jacobian by central differences
     report = GradcheckReport(ok=True)
@@ -96,13 +102,11 @@ def gradcheck(
             for col in range(flat.size):
                 old = flat[col]
                 flat[col] = old + eps
-                plus = np.concatenate([np.ravel(o.data) for o in _as_tuple(fn(*xs))
-                                       if isinstance(o, Tensor)][: len(outs)])
+                plus = flat_outputs()
                 flat[col] = old - eps
-                minus = np.concatenate([np.ravel(o.data) for o in _as_tuple(fn(*xs))
-                                        if isinstance(o, Tensor)][: len(outs)])
+                minus = flat_outputs()
                 flat[col] = old
-                numeric[:, col] = (plus[:n_out] - minus[:n_out]) / (2 * eps)
+                numeric[:, col] = (plus - minus) / (2 * eps)
             a = analytic[i]
             err = np.abs(a - numeric)
             bad = ~(err <= atol + rtol * np.abs(numeric))  # NaN counts as bad

@@ -69,7 +69,8 @@ class Sub(Op):
 
 class Mul(Op):
     def forward(self, a, b):
-        self.a, self.b = a, b = _weak(a), _weak(b)
+        a, b = _weak(a), _weak(b)
+        self.a, self.b = a, b
         return _binary("mul", xp.multiply, a, b)
 
     def backward(self, g):
@@ -82,7 +83,8 @@ class Mul(Op):
 
 class Div(Op):
     def forward(self, a, b):
-        self.a, self.b = a, b = _weak(a), _weak(b)
+        a, b = _weak(a), _weak(b)
+        self.a, self.b = a, b
         return _binary("div", xp.true_divide, a, b)
 
     def backward(self, g):
@@ -96,7 +98,8 @@ class Pow(Op):
     """a ** b: d/da = b a^(b-1) (0 where b == 0, as in torch), d/db = a^b log a."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b = _weak(a), _weak(b)
+        a, b = _weak(a), _weak(b)
+        self.a, self.b = a, b
         self.out = _binary("pow", xp.power, a, b)
         return self.out
 
@@ -226,20 +229,30 @@ class Cos(Op):
 
 
 class Clamp(Op):
-    """Gradient passes where lo <= a <= hi (bounds included), as in torch."""
+    """clip(a, lo, hi), as torch.clamp; either bound may be None, a number or a tensor.
+
+    The gradient goes to ``a`` where lo <= a <= hi (bounds included), to a tensor ``lo``
+    where a < lo < hi, and to a tensor ``hi`` where a > hi or hi < lo (then hi wins)."""
 
     def forward(self, a, lo, hi):
+        lo, hi = _weak(lo), _weak(hi)
         self.a, self.lo, self.hi = a, lo, hi
         return xp.clip(a, lo, hi)
 
     def backward(self, g):
-        a = self.a
-        mask = xp.ones(a.shape, dtype=bool)
-        if self.lo is not None:
-            mask &= a >= self.lo
-        if self.hi is not None:
-            mask &= a <= self.hi
-        return g * mask, None, None
+        a, lo, hi = self.a, self.lo, self.hi
+        _, p_lo, p_hi = self.parents
+        inside = True
+        if lo is not None:
+            inside = inside & (a >= lo)
+        if hi is not None:
+            inside = inside & (a <= hi)
+        g_lo = g_hi = None
+        if p_lo is not None:
+            g_lo = g * ((a < lo) & (lo < hi) if hi is not None else a < lo)
+        if p_hi is not None:
+            g_hi = g * ((a > hi) | (hi < lo) if lo is not None else a > hi)
+        return g * inside, g_lo, g_hi
 
 
 class Sigmoid(Op):
@@ -421,9 +434,10 @@ def _expand_back(g, shape, axes, keepdim):
 
 
 def _norm_axes(axes, ndim):
+    """Non-negative axes; a 0-d tensor accepts dim 0 or -1 and reduces over nothing."""
     if axes is None:
         return None
-    return tuple(a % ndim if ndim else 0 for a in axes)
+    return tuple(a % ndim for a in axes) if ndim else ()
 
 
 class Sum(Op):
@@ -469,7 +483,51 @@ class Var(Op):
 
     def backward(self, g):
         g = _expand_back(g, self.shape, self.axes, self.keepdim)
-        return g * self.centered * (2 / self.denom), None, None, None
+        if self.denom:
+            return g * self.centered * (2 / self.denom), None, None, None
+        with xp.errstate(invalid="ignore"):  # n <= correction: inf (or NaN), as in torch
+            return g * self.centered * math.inf, None, None, None
+
+
+class Std(Var):
+    """std = sqrt(var);  d/da = (a - mean) / ((n - correction) std), and 0 where std == 0
+    (torch's choice, instead of the 0 / 0 of composing sqrt and var)."""
+
+    def forward(self, a, axes, correction, keepdim):
+        self.out = xp.sqrt(super().forward(a, axes, correction, keepdim))
+        return self.out
+
+    def backward(self, g):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            g = xp.where(self.out == 0, 0, g / (2 * self.out)).astype(g.dtype, copy=False)
+        return super().backward(g)
+
+
+class Norm(Op):
+    """The p-norm (sum |a|^p)^(1/p) over ``axes``, for a finite p other than 1;
+    d/da = sign(a) |a|^(p-1) / norm^(p-1), and 0 where the norm is 0 (as torch)."""
+
+    def forward(self, a, p, axes, keepdim):
+        self.a, self.p = a, p
+        self.axes = _norm_axes(axes, a.ndim)
+        self.keepdim = keepdim
+        absp = a * a if p == 2 else xp.abs(a) ** p
+        self.out = xp.asarray(absp.sum(axis=self.axes, keepdims=True) ** (1.0 / p))
+        if keepdim:
+            return self.out
+        return self.out.reshape(()) if self.axes is None else self.out.squeeze(self.axes)
+
+    def backward(self, g):
+        a, p, norm = self.a, self.p, self.out
+        if not self.keepdim:
+            g = g.reshape(norm.shape)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                d = a / norm
+            else:
+                d = xp.sign(a) * (xp.abs(a) / norm) ** (p - 1)
+            d = xp.where(norm == 0, 0, d)
+        return g * d, None, None, None
 
 
 class LogSumExp(Op):
@@ -585,11 +643,9 @@ class MatMul(Op):
         pa, pb = self.parents
         a2 = a[None, :] if a.ndim == 1 else a  # (k,) -> (1, k)
         b2 = b[:, None] if b.ndim == 1 else b  # (k,) -> (k, 1)
-        g2 = g
+        g2 = g[..., None] if b.ndim == 1 else g  # (..., m) -> (..., m, 1)
         if a.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = xp.expand_dims(g2, -1)
+            g2 = g2[..., None, :]  # (..., n) -> (..., 1, n); a 0-d g becomes (1, 1)
         ga = gb = None
         if pa is not None:
             ga = xp.matmul(g2, xp.swapaxes(b2, -1, -2))
@@ -689,7 +745,7 @@ class Repeat(Op):
         lead = len(self.reps) - len(self.in_shape)
         shape = (1,) * lead + self.in_shape
         split = []
-        for r, s in zip(self.reps, shape):
+        for r, s in zip(self.reps, shape, strict=True):
             split += [r, s]
         g = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
         return g.reshape(self.in_shape), None
@@ -714,7 +770,9 @@ class Index(Op):
         try:
             out = a[index]
         except IndexError as e:
-            raise IndexError(f"index {index!r} is invalid for a tensor of shape {a.shape}: {e}")
+            raise IndexError(
+                f"index {index!r} is invalid for a tensor of shape {a.shape}: {e}"
+            ) from None
         return out if isinstance(out, xp.ndarray) else xp.asarray(out)
 
     def backward(self, g):
@@ -754,17 +812,25 @@ def _sum_to(g, shape):
 
 
 class Gather(Op):
-    """out[i][j] = a[i][index[i][j]] along ``dim`` (torch.gather); backward scatter-adds."""
+    """out[i][j] = a[i][index[i][j]] along ``dim`` (torch.gather); backward scatter-adds.
+
+    ``index`` may be smaller than ``a`` off ``dim``; it is never broadcast."""
 
     def forward(self, a, dim, index):
-        self.shape, self.dim, self.index = a.shape, dim, index
-        return xp.take_along_axis(a, index, axis=dim)
+        if index.ndim != a.ndim:
+            raise RuntimeError(
+                f"gather: index of shape {index.shape} needs as many dimensions as the "
+                f"input of shape {a.shape}"
+            )
+        self.shape = a.shape
+        where = list(xp.indices(index.shape, sparse=True))
+        where[dim] = index
+        self.where = tuple(where)
+        return a[self.where]
 
     def backward(self, g):
         full = xp.zeros(self.shape, dtype=g.dtype)
-        idx = list(xp.indices(self.index.shape, sparse=True))
-        idx[self.dim] = self.index
-        xp.add.at(full, tuple(idx), g)
+        xp.add.at(full, self.where, g)
         return full, None, None
 
 
@@ -825,7 +891,7 @@ class Pad(Op):
     def backward(self, g):
         if self.crop is not None:
             pos, sl = self.crop
-            full_shape = tuple(s + lo + hi for s, (lo, hi) in zip(self.shape, pos))
+            full_shape = tuple(s + lo + hi for s, (lo, hi) in zip(self.shape, pos, strict=True))
             full = xp.zeros(full_shape, dtype=g.dtype)
             full[sl] = g
             g = full

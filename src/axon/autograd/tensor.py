@@ -164,7 +164,8 @@ class Tensor:
                 )
             grad = xp.ones_like(self.data)
         else:
-            grad = _to_array(gradient, self.data.dtype, copy=False)
+            # a private copy: the caller's array must not become (or alias) a leaf's .grad
+            grad = _to_array(gradient, self.data.dtype, copy=True)
             if grad.shape != self.data.shape:
                 raise RuntimeError(
                     f"backward: gradient has shape {grad.shape} but the tensor has shape "
@@ -253,6 +254,8 @@ class Tensor:
         dt = B.to_dtype(dtype)
         if dt == self.data.dtype:
             return self
+        if dt.kind not in "fc":  # an integer or bool result carries no gradient (as torch)
+            return _wrap(self.data.astype(dt))
         return ops.Cast.apply(self, dt)
 
     def type_as(self, other: Tensor) -> Tensor:
@@ -404,10 +407,10 @@ class Tensor:
 
     def clamp_(self, min=None, max=None):
         self._check_inplace(None)
-        if grad_mode.enabled and self.requires_grad:
+        if grad_mode.enabled and (self.requires_grad or _requires(min) or _requires(max)):
             self._rebind(self.clamp(min, max))
         else:
-            xp.clip(self.data, min, max, out=self.data)
+            xp.clip(self.data, _data(min), _data(max), out=self.data)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0):
@@ -563,7 +566,7 @@ class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-        return ops.Clamp.apply(self, _data(min), _data(max))
+        return ops.Clamp.apply(self, min, max)  # tensor bounds get gradients too
 
     clip = clamp
 
@@ -614,7 +617,7 @@ class Tensor:
 
     def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None):
-        return ops.Sqrt.apply(self.var(dim, unbiased, keepdim, correction=correction))
+        return ops.Std.apply(self, _dims(dim), _correction(unbiased, correction), keepdim)
 
     def logsumexp(self, dim, keepdim: bool = False):
         return ops.LogSumExp.apply(self, _dims(dim), keepdim)
@@ -648,13 +651,14 @@ class Tensor:
         return _arg(self.data, dim, keepdim, xp.argmin)
 
     def norm(self, p=2, dim=None, keepdim: bool = False):
-        if p == 2:
-            return (self * self).sum(dim, keepdim).sqrt()
+        """The p-norm over ``dim`` (all elements by default), as ``torch.norm``."""
         if p == 1:
             return self.abs().sum(dim, keepdim)
         if p in (float("inf"), "inf"):
             return self.abs().amax(dim, keepdim)
-        return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+        if p == "fro":
+            p = 2
+        return ops.Norm.apply(self, p, _dims(dim), keepdim)
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape):
@@ -854,13 +858,14 @@ def _arg(data, dim, keepdim, fn):
 
 
 def _min_max(t: Tensor, dim: int, keepdim: bool, argfn):
+    if t.data.ndim == 0:  # torch: the value itself at index 0
+        return MinMax((ops.Amax.apply(t, (dim,), keepdim), _wrap(xp.zeros((), B.int64))))
     idx = argfn(t.data, axis=dim)
     idx_k = xp.expand_dims(idx, dim)
     values = ops.Gather.apply(t, dim % t.data.ndim, idx_k)
     if not keepdim:
-        values = values.squeeze(dim)
-        return MinMax(values, _wrap(idx))
-    return MinMax(values, _wrap(idx_k))
+        return MinMax((values.squeeze(dim), _wrap(idx)))
+    return MinMax((values, _wrap(idx_k)))
 
 
 class MinMax(tuple):
