@@ -93,6 +93,21 @@ class ModuleList(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
+    def __repr__(self) -> str:
+        """Like PyTorch's: runs of identical layers fold into ``(0-2): 3 x Linear(...)``."""
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return type(self).__name__ + "()"
+        lines, start = [], 0
+        for i in range(1, len(reprs) + 1):
+            if i < len(reprs) and reprs[i] == reprs[start]:
+                continue
+            end = i - 1
+            head = f"({start}): " if end == start else f"({start}-{end}): {end - start + 1} x "
+            lines.append(head + reprs[start].replace("\n", "\n  "))
+            start = i
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
+
     def append(self, module: Module) -> ModuleList:
         self.add_module(str(len(self._modules)), module)
         return self
@@ -165,6 +180,13 @@ class ParameterList(Module):
 
     def __getitem__(self, idx: int) -> Parameter:
         return list(self._parameters.values())[idx]
+
+    def extra_repr(self) -> str:
+        return "\n".join(
+            f"  ({k}): Parameter containing: [axon.{p.dtype} of size "
+            f"{'x'.join(str(n) for n in p.shape)}]"
+            for k, p in enumerate(self)
+        )
 
     def __len__(self) -> int:
         return len(self._parameters)

@@ -7,6 +7,7 @@ import math
 from .. import backend as B
 from ..autograd import ops
 from ..autograd.tensor import Tensor
+from . import init
 from .module import Module, Parameter
 
 
@@ -28,11 +29,11 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-        rng = B.rng()
-        self.weight.data[...] = rng.uniform(-bound, bound, self.weight.shape)
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            self.bias.data[...] = rng.uniform(-bound, bound, self.bias.shape)
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.Linear.apply(x, self.weight, self.bias)

@@ -125,10 +125,10 @@ class Module:
             )
         params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            self._drop(name)
+            self._drop(name, keep="_parameters")
             params[name] = value
         elif isinstance(value, Module):
-            self._drop(name)
+            self._drop(name, keep="_modules")
             modules[name] = value
         elif name in params:
             if value is not None:
@@ -148,9 +148,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _drop(self, name: str) -> None:
+    def _drop(self, name: str, keep: str = "") -> None:
+        """Forget ``name`` everywhere but in the store ``keep`` (where re-assigning keeps
+        its place, so state-dict order stays PyTorch's)."""
         for key in ("_parameters", "_modules", "_buffers"):
-            self.__dict__[key].pop(name, None)
+            if key != keep:
+                self.__dict__[key].pop(name, None)
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
@@ -179,7 +182,7 @@ class Module:
             raise KeyError(f"parameter name {name!r} must be non-empty and contain no '.'")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign {type(param).__name__} as parameter {name!r}")
-        self._drop(name)
+        self._drop(name, keep="_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -188,7 +191,7 @@ class Module:
             raise KeyError(f"buffer name {name!r} must be non-empty and contain no '.'")
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = _wrap(_to_array(tensor, copy=False))
-        self._drop(name)
+        self._drop(name, keep="_buffers")
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent.discard(name)
@@ -198,7 +201,7 @@ class Module:
     def add_module(self, name: str, module: Module | None) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._drop(name)
+        self._drop(name, keep="_modules")
         self._modules[name] = module
 
     register_module = add_module
@@ -351,9 +354,13 @@ class Module:
     # ------------------------------------------------------------- state dict
     def state_dict(self, destination: dict | None = None, prefix: str = "",
                    keep_vars: bool = False) -> dict[str, Tensor]:
-        """Every parameter and persistent buffer under its dotted name (PyTorch's keys)."""
+        """Every parameter and persistent buffer under its dotted name (PyTorch's keys).
+
+        A module or parameter reachable by two paths appears under both, as in PyTorch.
+        """
         out = {} if destination is None else destination
-        for mod_prefix, mod in self.named_modules(prefix=prefix.rstrip(".")):
+        for mod_prefix, mod in self.named_modules(prefix=prefix.rstrip("."),
+                                                  remove_duplicate=False):
             base = f"{mod_prefix}." if mod_prefix else ""
             for name, p in mod._parameters.items():
                 if p is not None:
