@@ -6,8 +6,8 @@ Measures, with the same thread count for both:
      tensor, forward and backward;
   3. peak memory (max RSS) of a process that runs the MLP training, per framework.
 
-Timings alternate between the frameworks and report medians over many repeats (small
-PyTorch steps are noisy). Ratios are axon / torch: below 1.0 means axon is faster.
+Timings alternate between the frameworks in blocks and report medians over many repeats
+(small PyTorch steps are noisy). Ratios are axon / torch: below 1.0 means axon is faster.
 
     python benchmarks/bench_engine.py [--threads 2] [--repeats 200]
 """
@@ -104,20 +104,22 @@ def chain_torch(n: int = 1000):
     return run
 
 
-def median_pair(fa, fb, repeats: int, warmup: int = 10) -> tuple[float, float]:
-    """Median seconds of fa and fb, alternating calls so both see the same machine state."""
-    for _ in range(warmup):
-        fa()
-        fb()
-    ta, tb = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fa()
-        t1 = time.perf_counter()
-        fb()
-        t2 = time.perf_counter()
-        ta.append(t1 - t0)
-        tb.append(t2 - t1)
+def median_pair(fa, fb, repeats: int, block: int = 20, settle: int = 3) -> tuple[float, float]:
+    """Median seconds per call of fa and fb.
+
+    The two alternate in blocks of ``block`` calls, so both see the same machine state
+    over the run; the first ``settle`` calls of each block are not counted, so neither is
+    timed while the other's idle BLAS/OpenMP threads are still spinning on the cores.
+    """
+    ta: list[float] = []
+    tb: list[float] = []
+    while len(ta) < repeats:
+        for f, out in ((fa, ta), (fb, tb)):
+            for i in range(block):
+                t0 = time.perf_counter()
+                f()
+                if i >= settle:
+                    out.append(time.perf_counter() - t0)
     ta.sort()
     tb.sort()
     return ta[len(ta) // 2], tb[len(tb) // 2]
@@ -125,13 +127,16 @@ def median_pair(fa, fb, repeats: int, warmup: int = 10) -> tuple[float, float]:
 
 def peak_rss_child(framework: str, steps: int) -> float:
     """Run the MLP training in a fresh process; return its peak RSS in MB."""
+    # VmHWM (not ru_maxrss, which Linux carries over from the parent across exec)
+    here = os.path.dirname(os.path.abspath(__file__))
     code = (
-        "import resource, sys; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {here!r})\n"
         "import bench_engine as b\n"
-        "step = b.mlp_%s()\n"
-        "for _ in range(%d): step()\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
-    ) % (os.path.dirname(os.path.abspath(__file__)), framework, steps)
+        f"step = b.mlp_{framework}()\n"
+        f"for _ in range({steps}): step()\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "print(int(hwm.split()[1]) / 1024)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=os.environ.copy())
     return float(out.stdout.strip().splitlines()[-1])

@@ -34,7 +34,17 @@ from .autograd import (
 from .autograd.creation import *  # noqa: F403
 from .autograd.creation import abs, max, min, pow, sum  # noqa: A004
 from .autograd.tensor import where
-from . import nn, optim  # noqa: E402
+from . import data, nn, optim  # noqa: E402
+from .serialization import load, save  # noqa: E402
+from .train import (  # noqa: E402
+    History,
+    callbacks,
+    evaluate,
+    fit,
+    metrics,
+    predict,
+    summary,
+)
 
 float = float32  # noqa: A001  (torch.float is float32)
 int = int32  # noqa: A001  (torch.int is int32)

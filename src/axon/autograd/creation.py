@@ -10,6 +10,79 @@ from ..backend import xp
 from . import ops
 from .tensor import Tensor, _as_tensor, _check_grad_dtype, _shape_arg, _to_array, _wrap
 
+__all__ = [
+    "abs",
+    "allclose",
+    "amax",
+    "amin",
+    "arange",
+    "argmax",
+    "argmin",
+    "as_tensor",
+    "bmm",
+    "cat",
+    "chunk",
+    "clamp",
+    "clip",
+    "concat",
+    "concatenate",
+    "cos",
+    "empty",
+    "equal",
+    "exp",
+    "eye",
+    "flatten",
+    "flip",
+    "from_numpy",
+    "full",
+    "full_like",
+    "gather",
+    "is_tensor",
+    "isfinite",
+    "isnan",
+    "linspace",
+    "log",
+    "log_softmax",
+    "logsumexp",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "norm",
+    "numel",
+    "ones",
+    "ones_like",
+    "permute",
+    "pow",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "randperm",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "sin",
+    "softmax",
+    "split",
+    "sqrt",
+    "squeeze",
+    "stack",
+    "std",
+    "sum",
+    "tanh",
+    "tensor",
+    "transpose",
+    "unbind",
+    "unsqueeze",
+    "var",
+    "zeros",
+    "zeros_like",
+]
+
 
 def _make(arr, dtype, requires_grad: bool) -> Tensor:
     if dtype is not None:
@@ -166,7 +239,7 @@ def _unary(method: str):
     def fn(t: Tensor, *args, **kwargs) -> Tensor:
         return getattr(t, method)(*args, **kwargs)
 
-    fn.__name__ = method
+    fn.__name__ = fn.__qualname__ = method
     fn.__doc__ = f"Function form of ``Tensor.{method}``."
     return fn
 

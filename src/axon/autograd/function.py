@@ -160,7 +160,7 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
                 in_grads = node.backward(g)
             else:
                 in_grads = (None,) * len(parents)
-            for p, pg in zip(parents, in_grads):
+            for p, pg in zip(parents, in_grads, strict=True):
                 if p is None:
                     continue
                 if isinstance(p, Tensor):
