@@ -1,0 +1,67 @@
+"""The primitive ops, each an ``Op``: forward on arrays beside its local derivative.
+
+Every op works on backend arrays. ``backward`` receives the gradient of the output and
+returns one gradient per input (``None`` where ``self.parents[i] is None``, i.e. where no
+gradient is needed). Broadcasting is undone by the engine, not here.
+"""
+
+from .elementwise import (
+    Abs,
+    Add,
+    Cast,
+    Clamp,
+    Clone,
+    Cos,
+    Div,
+    Exp,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Sin,
+    Sqrt,
+    Sub,
+    Where,
+)
+from .activation import (
+    Elu,
+    Gelu,
+    LeakyRelu,
+    LogSoftmax,
+    Relu,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+    erf,
+)
+from .reduce import (
+    Amax,
+    Amin,
+    LogSumExp,
+    Mean,
+    Norm,
+    Std,
+    Sum,
+    Var,
+)
+from .linalg import (
+    Linear,
+    MatMul,
+)
+from .movement import (
+    Cat,
+    Expand,
+    Pad,
+    Permute,
+    Repeat,
+    Reshape,
+    Stack,
+)
+from .index import (
+    Gather,
+    Index,
+    IndexPut,
+)

@@ -1,0 +1,191 @@
+"""Activations: sigmoid, tanh, relu, leaky_relu, elu, softplus, gelu (with an exact
+``erf``), softmax and log_softmax, each forward beside its derivative.
+
+relu'(0) = 0, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ...backend import xp
+from ..function import Op
+
+
+class Sigmoid(Op):
+    """s(a) = 1 / (1 + e^-a);  s' = s (1 - s)."""
+
+    def forward(self, a):
+        # e^-|a| never overflows: for a >= 0, 1/(1+e^-a); for a < 0, e^a/(1+e^a)
+        e = xp.exp(-xp.abs(a))
+        self.out = xp.where(a >= 0, 1, e) / (1 + e)
+        return self.out
+
+    def backward(self, g):
+        s = self.out
+        return (g * s * (1 - s),)
+
+
+class Tanh(Op):
+    """tanh' = 1 - tanh^2."""
+
+    def forward(self, a):
+        self.out = xp.tanh(a)
+        return self.out
+
+    def backward(self, g):
+        t = self.out
+        return (g * (1 - t * t),)
+
+
+class Relu(Op):
+    """relu(a) = max(a, 0);  relu'(a) = 1 if a > 0 else 0 (0 at a = 0, as in torch)."""
+
+    def forward(self, a):
+        self.out = xp.maximum(a, 0)
+        return self.out
+
+    def backward(self, g):
+        return (xp.multiply(g, self.out > 0),)
+
+
+class LeakyRelu(Op):
+    def forward(self, a, slope):
+        self.mask = a > 0
+        self.slope = slope
+        return xp.where(self.mask, a, a * slope)
+
+    def backward(self, g):
+        return xp.where(self.mask, g, g * self.slope), None
+
+
+class Elu(Op):
+    """elu(a) = a for a > 0, alpha (e^a - 1) otherwise."""
+
+    def forward(self, a, alpha):
+        self.mask = a > 0
+        self.alpha = alpha
+        self.em1 = alpha * xp.expm1(xp.minimum(a, 0))
+        return xp.where(self.mask, a, self.em1)
+
+    def backward(self, g):
+        return xp.where(self.mask, g, g * (self.em1 + self.alpha)), None
+
+
+class Softplus(Op):
+    """softplus(a) = log(1 + e^(beta a)) / beta, linear above ``threshold``."""
+
+    def forward(self, a, beta, threshold):
+        self.a, self.beta, self.threshold = a, beta, threshold
+        z = a * beta
+        soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+        return xp.where(z > threshold, a, soft)
+
+    def backward(self, g):
+        z = self.a * self.beta
+        e = xp.exp(-xp.abs(z))
+        sig = xp.where(z >= 0, 1, e) / (1 + e)
+        return xp.where(z > self.threshold, g, g * sig), None, None
+
+
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class Gelu(Op):
+    """gelu(a) = a Phi(a), Phi the standard normal CDF (exact via erf, or the tanh form)."""
+
+    def forward(self, a, approximate):
+        self.a, self.approximate = a, approximate
+        if approximate == "tanh":
+            self.t = xp.tanh(_SQRT_2_OVER_PI * (a + 0.044715 * a * a * a))
+            return 0.5 * a * (1 + self.t)
+        if approximate != "none":
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.cdf = 0.5 * (1 + erf(a / _SQRT_2))
+        return a * self.cdf
+
+    def backward(self, g):
+        a = self.a
+        if self.approximate == "tanh":
+            t = self.t
+            dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
+            return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * dinner), None
+        pdf = _INV_SQRT_2PI * xp.exp(-0.5 * a * a)
+        return g * (self.cdf + a * pdf), None
+
+
+# W. J. Cody's rational approximations of erf/erfc (accurate to float64 round-off).
+_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+          3.20937758913846947e03, 1.85777706184603153e-1)
+_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+          2.84423683343917062e03)
+_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+          2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+          2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
+_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+          1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+          3.43936767414372164e03, 1.23033935480374942e03)
+_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+          1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+_ERF_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1,
+          6.05183413124413191e-2, 2.33520497626869185e-3)
+
+
+def erf(x):
+    """The error function, elementwise, in the dtype of ``x`` (NumPy has none)."""
+    x = xp.asarray(x)
+    y = xp.abs(x).astype(xp.float64)
+    # |x| <= 0.5: erf = x P(x^2) / Q(x^2)
+    z = y * y
+    num, den = _ERF_A[4] * z, z
+    for i in range(3):
+        num, den = (num + _ERF_A[i]) * z, (den + _ERF_B[i]) * z
+    small = y * (num + _ERF_A[3]) / (den + _ERF_B[3])
+    # 0.5 < |x| <= 4: erfc = e^(-x^2) P(x) / Q(x)
+    num, den = _ERF_C[8] * y, y
+    for i in range(7):
+        num, den = (num + _ERF_C[i]) * y, (den + _ERF_D[i]) * y
+    expz = xp.exp(-z)
+    mid = 1 - (num + _ERF_C[7]) / (den + _ERF_D[7]) * expz
+    # |x| > 4: erfc = e^(-x^2) / x (1/sqrt(pi) - R(1/x^2))
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        w = 1 / z
+        num, den = _ERF_P[5] * w, w
+        for i in range(4):
+            num, den = (num + _ERF_P[i]) * w, (den + _ERF_Q[i]) * w
+        r = w * (num + _ERF_P[4]) / (den + _ERF_Q[4])
+        big = 1 - (1 / math.sqrt(math.pi) - r) / y * expz
+    out = xp.where(y <= 0.5, small, xp.where(y <= 4, mid, xp.where(y < 27, big, 1.0)))
+    return (xp.sign(x) * out).astype(x.dtype if x.dtype.kind == "f" else xp.float64)
+
+
+class Softmax(Op):
+    """softmax(a)_i = e^(a_i - max) / sum_j e^(a_j - max);
+    backward: s * (g - sum(g * s))."""
+
+    def forward(self, a, dim):
+        self.dim = dim
+        e = xp.exp(a - a.max(axis=dim, keepdims=True))
+        e /= e.sum(axis=dim, keepdims=True)
+        self.out = e
+        return e
+
+    def backward(self, g):
+        s = self.out
+        return s * (g - (g * s).sum(axis=self.dim, keepdims=True)), None
+
+
+class LogSoftmax(Op):
+    """log_softmax(a) = a - logsumexp(a);  backward: g - softmax * sum(g)."""
+
+    def forward(self, a, dim):
+        self.dim = dim
+        shifted = a - a.max(axis=dim, keepdims=True)
+        out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        self.out = out
+        return out
+
+    def backward(self, g):
+        return g - xp.exp(self.out) * g.sum(axis=self.dim, keepdims=True), None

@@ -1,0 +1,263 @@
+"""Elementwise arithmetic and math: + - * / **, maximum/minimum, where, exp, log, sqrt,
+abs, sin, cos, clamp, casts. Each forward sits beside its local derivative.
+
+Subgradients at kinks follow PyTorch: abs'(0) = 0, clamp passes the gradient at the
+bounds, ``maximum``/``minimum`` split it in half on ties.
+"""
+
+from __future__ import annotations
+
+from ... import backend as B
+from ...backend import xp
+from ..function import Op
+
+
+def _shape_error(op: str, a, b) -> RuntimeError:
+    return RuntimeError(
+        f"{op}: shapes {xp.shape(a)} and {xp.shape(b)} cannot be broadcast together"
+    )
+
+
+def _weak(x):
+    """A NumPy scalar acts like a Python one, weakly typed as in torch: a float32 tensor
+    times ``np.sqrt(2)`` stays float32."""
+    return x.item() if isinstance(x, xp.generic) else x
+
+
+def _torch_float(out, a, b):
+    """torch makes ``int_tensor * 0.5`` and ``int_tensor / int_tensor`` the default float
+    dtype; NumPy makes them float64. Recast when no float64 array took part."""
+    if out.dtype == xp.float64 and not (
+        getattr(a, "dtype", None) == xp.float64 or getattr(b, "dtype", None) == xp.float64
+    ):
+        return out.astype(B.get_default_dtype())
+    return out
+
+
+def _binary(op: str, ufunc, a, b):
+    try:
+        return _torch_float(ufunc(a, b), a, b)
+    except ValueError as e:
+        if "broadcast" not in str(e):
+            raise
+        raise _shape_error(op, a, b) from None
+
+
+class Add(Op):
+    def forward(self, a, b):
+        return _binary("add", xp.add, _weak(a), _weak(b))
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Op):
+    def forward(self, a, b):
+        return _binary("sub", xp.subtract, _weak(a), _weak(b))
+
+    def backward(self, g):
+        return g, (-g if self.parents[1] is not None else None)
+
+
+class Mul(Op):
+    def forward(self, a, b):
+        a, b = _weak(a), _weak(b)
+        self.a, self.b = a, b
+        return _binary("mul", xp.multiply, a, b)
+
+    def backward(self, g):
+        pa, pb = self.parents
+        return (
+            g * self.b if pa is not None else None,
+            g * self.a if pb is not None else None,
+        )
+
+
+class Div(Op):
+    def forward(self, a, b):
+        a, b = _weak(a), _weak(b)
+        self.a, self.b = a, b
+        return _binary("div", xp.true_divide, a, b)
+
+    def backward(self, g):
+        pa, pb = self.parents
+        ga = g / self.b if pa is not None else None
+        gb = -g * self.a / (self.b * self.b) if pb is not None else None
+        return ga, gb
+
+
+class Pow(Op):
+    """a ** b: d/da = b a^(b-1) (0 where b == 0, as in torch), d/db = a^b log a."""
+
+    def forward(self, a, b):
+        a, b = _weak(a), _weak(b)
+        self.a, self.b = a, b
+        self.out = _binary("pow", xp.power, a, b)
+        return self.out
+
+    def backward(self, g):
+        pa, pb = self.parents
+        a, b = self.a, self.b
+        ga = gb = None
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if pa is not None:
+                if isinstance(b, int | float):  # a Python exponent
+                    if b == 2:
+                        ga = g * (2 * a)
+                    elif b == 0:
+                        ga = xp.zeros_like(g)
+                    else:
+                        ga = g * (b * xp.power(a, b - 1))
+                else:
+                    ga = g * xp.where(b == 0, 0, b * xp.power(a, b - 1))
+            if pb is not None:
+                # torch defines d(a^b)/db as 0 where a == 0 and b >= 0
+                zero_base = (xp.asarray(a) == 0) & (xp.asarray(b) >= 0)
+                gb = g * xp.where(zero_base, 0, self.out * xp.log(a))
+        return ga, gb
+
+
+class Maximum(Op):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return _binary("maximum", xp.maximum, a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        # on ties torch sends half of the gradient to each input
+        wa = (a > b) + 0.5 * (a == b)
+        return g * wa.astype(g.dtype), g * (1 - wa).astype(g.dtype)
+
+
+class Minimum(Op):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return _binary("minimum", xp.minimum, a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        wa = (a < b) + 0.5 * (a == b)
+        return g * wa.astype(g.dtype), g * (1 - wa).astype(g.dtype)
+
+
+class Where(Op):
+    def forward(self, cond, a, b):
+        self.cond = xp.asarray(cond, dtype=bool)
+        return xp.where(self.cond, a, b)
+
+    def backward(self, g):
+        _, pa, pb = self.parents
+        zero = xp.zeros((), dtype=g.dtype)
+        return (
+            None,
+            xp.where(self.cond, g, zero) if pa is not None else None,
+            xp.where(self.cond, zero, g) if pb is not None else None,
+        )
+
+
+class Neg(Op):
+    def forward(self, a):
+        return xp.negative(a)
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Exp(Op):
+    def forward(self, a):
+        self.out = xp.exp(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out,)
+
+
+class Log(Op):
+    def forward(self, a):
+        self.a = a
+        return xp.log(a)
+
+    def backward(self, g):
+        return (g / self.a,)
+
+
+class Sqrt(Op):
+    def forward(self, a):
+        self.out = xp.sqrt(a)
+        return self.out
+
+    def backward(self, g):
+        return (g / (2 * self.out),)
+
+
+class Abs(Op):
+    def forward(self, a):
+        self.a = a
+        return xp.abs(a)
+
+    def backward(self, g):
+        return (g * xp.sign(self.a),)  # sign(0) = 0, as in torch
+
+
+class Sin(Op):
+    def forward(self, a):
+        self.a = a
+        return xp.sin(a)
+
+    def backward(self, g):
+        return (g * xp.cos(self.a),)
+
+
+class Cos(Op):
+    def forward(self, a):
+        self.a = a
+        return xp.cos(a)
+
+    def backward(self, g):
+        return (-g * xp.sin(self.a),)
+
+
+class Clamp(Op):
+    """clip(a, lo, hi), as torch.clamp; either bound may be None, a number or a tensor.
+
+    The gradient goes to ``a`` where lo <= a <= hi (bounds included), to a tensor ``lo``
+    where a < lo < hi, and to a tensor ``hi`` where a > hi or hi < lo (then hi wins)."""
+
+    def forward(self, a, lo, hi):
+        lo, hi = _weak(lo), _weak(hi)
+        self.a, self.lo, self.hi = a, lo, hi
+        return xp.clip(a, lo, hi)
+
+    def backward(self, g):
+        a, lo, hi = self.a, self.lo, self.hi
+        _, p_lo, p_hi = self.parents
+        inside = True
+        if lo is not None:
+            inside = inside & (a >= lo)
+        if hi is not None:
+            inside = inside & (a <= hi)
+        g_lo = g_hi = None
+        if p_lo is not None:
+            g_lo = g * ((a < lo) & (lo < hi) if hi is not None else a < lo)
+        if p_hi is not None:
+            g_hi = g * ((a > hi) | (hi < lo) if lo is not None else a > hi)
+        return g * inside, g_lo, g_hi
+
+
+class Cast(Op):
+    def forward(self, a, dtype):
+        self.in_dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g):
+        if self.in_dtype.kind not in "fc":
+            return None, None
+        return g.astype(self.in_dtype), None
+
+
+class Clone(Op):
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g):
+        return (g,)
