@@ -12,3 +12,14 @@ __all__ = [
     "default_collate",
     "random_split",
 ]
+
+# vision: IDX files, the data directory and downloads, image datasets, transforms
+from . import transforms
+from .datadir import data_dir, download, ensure_file
+from .idx import read_idx, write_idx
+from .vision import MNIST, FashionMNIST, load_digits
+
+__all__ += [
+    "FashionMNIST", "MNIST", "data_dir", "download", "ensure_file", "load_digits",
+    "read_idx", "transforms", "write_idx",
+]
