@@ -7,6 +7,14 @@ import axon
 from axon.autograd.grad_mode import grad_mode
 
 
+try:  # torch is the oracle: one thread keeps its many tiny calls fast on a busy 2-core box
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover - the test extra installs torch
+    pass
+
+
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
 
