@@ -98,7 +98,8 @@ def test_verify_file_checks_size_and_sum_and_remembers(tmp_path, monkeypatch):
     with pytest.raises(ChecksumError, match=rf"expected {'0' * 64}, got {PAYLOAD_SHA}"):
         verify_file(path, "0" * 64)
     assert verify_file(path, PAYLOAD_SHA.upper(), size=len(PAYLOAD)) == path
-    marker = path.with_name("blob.bin.verified")
+    marker = datadir._marker(path)
+    assert marker.parent == tmp_path / "xdg" / "axon" / "verified"  # never beside the data
     assert marker.read_text().split()[0] == PAYLOAD_SHA
     # later checks trust the marker (and the in-process memo): no hashing
     monkeypatch.setattr(datadir, "sha256sum", lambda p: pytest.fail("hashed again"))
@@ -122,7 +123,8 @@ def test_download_file_url(tmp_path):
     dest = tmp_path / "data" / "sub" / "blob.bin"
     out = download(src.as_uri(), dest, PAYLOAD_SHA, quiet=True)
     assert out == dest and dest.read_bytes() == PAYLOAD
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["blob.bin", "blob.bin.verified"]
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["blob.bin"]
+    assert datadir._marker(dest).read_text().split()[0] == PAYLOAD_SHA
 
 
 def test_download_checksum_mismatch_leaves_nothing(tmp_path):

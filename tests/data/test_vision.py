@@ -142,14 +142,19 @@ def test_published_checksums_reject_other_files(mnist_root):
         MNIST(root, train=False)
 
 
-def test_checksums_are_verified(mnist_root):
+def test_checksums_are_verified(mnist_root, tmp_path, monkeypatch):
+    from axon.data import datadir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(datadir, "_verified_in_process", set())
     root, _ = mnist_root
 
     class Tiny(MNIST):
         files = _tiny_checksums(root / "mnist")
 
     assert len(Tiny(root)) == N_TRAIN
-    assert (root / "mnist" / "train-images-idx3-ubyte.gz.verified").is_file()
+    assert datadir._marker(root / "mnist" / "train-images-idx3-ubyte.gz").is_file()
+    assert not list((root / "mnist").glob("*.verified"))  # nothing written beside the data
 
 
 def test_missing_files_explain_where_to_put_them(tmp_path):

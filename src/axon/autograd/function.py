@@ -107,16 +107,23 @@ def _reduce_to(g, shape: tuple):
 
 
 def _accumulate(leaf: Tensor, g, handed: set) -> None:
-    """Add ``g`` into ``leaf.grad``; never let two leaves share one gradient array."""
+    """Add ``g`` into ``leaf.grad``; never let two leaves share gradient memory.
+
+    ``handed`` holds the memory owners (``base``) of the arrays already given to leaves in
+    this backward: a gradient whose memory was handed out before, or that is read-only (a
+    broadcast view), is copied; a fresh array, or a view of one, is kept as it is.
+    """
     data = leaf.data
     if g.shape != data.shape:
         g = _reduce_to(g, data.shape)
     if g.dtype != data.dtype:
         g = g.astype(data.dtype)
     if leaf.grad is None:
-        if not g.flags.owndata or not g.flags.writeable or id(g) in handed:
+        owner = g if g.base is None else g.base
+        if not g.flags.writeable or id(owner) in handed:
             g = g.copy()
-        handed.add(id(g))
+            owner = g
+        handed.add(id(owner))
         leaf.grad = _wrap(g, False, None)
     else:
         leaf.grad.data = leaf.grad.data + g

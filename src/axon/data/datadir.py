@@ -16,9 +16,9 @@ On this project's machines, which have no internet, the datasets are staged besi
 checkout: run from the repository root with ``AXON_DATA_DIR=../shared/data`` (relative
 paths are taken from the current directory) to read those shared copies.
 
-Files are checked before use: their size always, their SHA-256 once, after which a
-``<file>.verified`` marker beside the file remembers the result (and, where the folder is
-read-only, a memo for the rest of the process). Downloads are streamed to a temporary file
+Files are checked before use: their size always, their SHA-256 once, after which a marker
+in the per-user cache (``<cache>/verified/``) remembers the result; the data folders
+themselves are never written to except by a download. Downloads are streamed to a temporary file
 in the target folder, checked, and only then renamed into place, so a failed or
 interrupted download never leaves a half-written file under the real name.
 """
@@ -95,7 +95,18 @@ def sha256sum(path: str | os.PathLike) -> str:
 
 
 def _marker(path: Path) -> Path:
-    return path.with_name(path.name + ".verified")
+    """Where the verification of ``path`` is remembered: in the per-user cache, never beside
+    the data (a shared data folder stays untouched)."""
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    return cache_dir() / "verified" / f"{path.name}.{key}"
+
+
+def _remember(marker: Path, stamp: str) -> None:
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(stamp)
+    except OSError:
+        pass  # no writable cache: the in-process memo is enough
 
 
 def verify_file(
@@ -104,8 +115,8 @@ def verify_file(
     """Check a local file against its expected size and SHA-256; returns the path.
 
     The size is checked every time (a ``stat``). The SHA-256 is computed once: a match is
-    recorded in ``<file>.verified`` (holding the sum, size and modification time, so an
-    edited file is checked again) and, when that cannot be written, for this process.
+    recorded in a marker under ``<cache>/verified/`` (holding the sum, size and
+    modification time, so an edited file is checked again) and for this process.
 
     Raises:
         ChecksumError: naming the file and the expected and actual size or sum.
@@ -139,10 +150,7 @@ def verify_file(
             f"(it is downloaded again when a mirror can be reached) or replace it"
         )
     _verified_in_process.add(key)
-    try:
-        marker.write_text(stamp)
-    except OSError:
-        pass  # a read-only folder (such as a shared copy): the in-process memo is enough
+    _remember(marker, stamp)
     return path
 
 
@@ -196,10 +204,7 @@ def download(
     if sha256 is not None:  # we just checked it: record that, so the first use is free
         st = path.stat()
         _verified_in_process.add((str(path.resolve()), st.st_size, st.st_mtime_ns, actual))
-        try:
-            _marker(path).write_text(f"{actual} {st.st_size} {st.st_mtime_ns}\n")
-        except OSError:
-            pass
+        _remember(_marker(path), f"{actual} {st.st_size} {st.st_mtime_ns}\n")
     return path
 
 
