@@ -6,7 +6,6 @@ import pytest
 import axon
 from axon.autograd.grad_mode import grad_mode
 
-
 try:  # torch is the oracle: one thread keeps its many tiny calls fast on a busy 2-core box
     import torch
 

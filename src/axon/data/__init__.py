@@ -23,3 +23,15 @@ __all__ += [
     "FashionMNIST", "MNIST", "data_dir", "download", "ensure_file", "load_digits",
     "read_idx", "transforms", "write_idx",
 ]
+
+# text: tokenizers, vocabularies, corpus readers, batching of sequences
+from . import text
+from .text import (BPTTBatches, Vocab, batchify, bptt_batches, char_tokenize, pad_collate,
+                   pad_ids, penn_treebank, read_conllu, sms_spam, sst2, tiny_shakespeare, ud_pos,
+                   word_tokenize)
+
+__all__ += [
+    "BPTTBatches", "Vocab", "batchify", "bptt_batches", "char_tokenize", "pad_collate",
+    "pad_ids", "penn_treebank", "read_conllu", "sms_spam", "sst2", "text", "tiny_shakespeare",
+    "ud_pos", "word_tokenize",
+]

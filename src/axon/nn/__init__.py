@@ -25,3 +25,20 @@ __all__ = [
     "ParameterList", "ReLU", "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus",
     "Tanh", "Unflatten", "functional", "init", "register_module_forward_hook", "utils",
 ]
+
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+__all__ += ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]
+
+from .conv import Conv1d, Conv2d
+from .dropout import Dropout2d
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
+                      MaxPool2d)
+from .upsampling import Upsample
+__all__ += ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d",
+            "Dropout2d", "MaxPool1d", "MaxPool2d", "Upsample"]
+
+from .sparse import Embedding
+__all__ += ["Embedding"]
+
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+__all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]

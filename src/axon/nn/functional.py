@@ -412,3 +412,386 @@ def pad(input: Tensor, pad: tuple | list, mode: str = "constant",
         out = out.index_select(dim, _pad_index(input.shape[dim], pad[2 * i],
                                                pad[2 * i + 1], mode))
     return out
+
+
+# ============================================================ normalisation (fused ops)
+
+from . import _norm_ops  # noqa: E402
+
+__all__ += ["batch_norm", "group_norm", "layer_norm"]
+
+
+def _check_per_channel(name: str, t, n: int, input: Tensor) -> None:
+    if t is not None and tuple(t.shape) != (n,):
+        raise RuntimeError(
+            f"{name} of shape {tuple(t.shape)} does not match input of shape "
+            f"{tuple(input.shape)}: expected ({n},), one value per channel (dim 1)"
+        )
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation of (N, C, *) input per channel:
+    y = (x - mean) / sqrt(var + eps) * weight + bias.
+
+    ``training``: mean and biased var of the batch (over N and *), and running buffers,
+    when given, are updated in place: r <- (1 - momentum) r + momentum * stat (the
+    unbiased variance for running_var). Otherwise the running statistics are used.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {tuple(input.shape)}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        _check_per_channel(f"batch_norm: {name}", t, c, input)
+    if training:
+        if input.numel() // max(c, 1) == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got "
+                             f"input size {tuple(input.shape)}")
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("batch_norm: running_mean and running_var must be given in "
+                           "evaluation mode (training=False)")
+    rm = None if running_mean is None else _data(running_mean)
+    rv = None if running_var is None else _data(running_var)
+    return _norm_ops.BatchNorm.apply(input, weight, bias, rm, rv, training, momentum, eps)
+
+
+def layer_norm(input: Tensor, normalized_shape: int | tuple[int, ...] | list[int],
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise each sample over its last ``len(normalized_shape)`` dimensions:
+    y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"layer_norm: {name} of shape {tuple(t.shape)} does not match "
+                               f"normalized_shape {shape}")
+    return _norm_ops.LayerNorm.apply(input, weight, bias, k, eps)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Split the C channels of (N, C, *) input into ``num_groups`` groups, normalise each
+    sample's group, then y = xhat * weight + bias per channel."""
+    if input.ndim < 2:
+        raise RuntimeError(f"group_norm: expected input of shape (N, C, *), got "
+                           f"{tuple(input.shape)}")
+    c = input.shape[1]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, but got "
+            f"input of shape {list(input.shape)} and num_groups={num_groups}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        _check_per_channel(f"group_norm: {name}", t, c, input)
+    return _norm_ops.GroupNorm.apply(input, weight, bias, num_groups, eps)
+
+
+# ============================================================ convolution, pooling, upsampling
+
+from . import _conv_ops  # noqa: E402
+
+__all__ += [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d",
+    "conv2d", "dropout2d", "interpolate", "max_pool1d", "max_pool2d",
+]
+
+
+def _ntuple(value, n: int, what: str, name: str) -> tuple:
+    """An int, or a sequence of 1 or ``n`` ints, as an ``n``-tuple (PyTorch's ``_pair``)."""
+    if isinstance(value, int):
+        return (value,) * n
+    v = tuple(int(a) for a in value)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise RuntimeError(
+            f"{name}: expected {what} to be a single integer value or a list of {n} values, "
+            f"but got {what}={list(v)}"
+        )
+    return v
+
+
+def _same_padding(kernel: tuple, dilation: tuple) -> tuple:
+    """'same' padding per dimension as (before, after): the total d (k - 1), with the odd
+    one of an even kernel on the after side (PyTorch's rule)."""
+    return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+                 for k, d in zip(kernel, dilation, strict=True))
+
+
+def _conv(name: str, nd: int, input, weight, bias, stride, padding, dilation, groups):
+    stride = _ntuple(stride, nd, "stride", name)
+    dilation = _ntuple(dilation, nd, "dilation", name)
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"{name}: non-positive stride is not supported (stride={stride})")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"{name}: dilation should be greater than zero (dilation={dilation})")
+    if groups <= 0:
+        raise RuntimeError(f"{name}: non-positive groups is not supported (groups={groups})")
+    w_shape = _data(weight).shape
+    kernel = tuple(w_shape[2:]) if len(w_shape) == nd + 2 else (1,) * nd
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = _same_padding(kernel, dilation)
+        else:
+            raise RuntimeError(f"Invalid padding string '{padding}', should be one of "
+                               f"{{'valid', 'same'}}")
+    else:
+        p = _ntuple(padding, nd, "padding", name)
+        if any(q < 0 for q in p):
+            raise RuntimeError(f"{name}: negative padding is not supported (padding={p})")
+        pads = tuple((q, q) for q in p)
+    if nd == 1:  # run as 2-D with a height of 1
+        stride, pads, dilation = (1, *stride), ((0, 0), *pads), (1, *dilation)
+    return _conv_ops.Conv.apply(input, weight, bias, stride, pads, dilation, groups, name)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation of ``input`` (N, C, H, W) or (C, H, W) with ``weight``
+    (O, C / groups, kh, kw):
+
+        y[n, o, h, w] = b[o] + sum_(c, i, j) W[o, c, i, j] x[n, c, h s + i d, w s + j d]
+
+    over the zero-padded input. ``padding``: an int, a pair, 'valid' (none) or 'same'
+    (output size = input size; stride 1 only). im2col plus one matrix product."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation of ``input`` (N, C, L) or (C, L) with ``weight`` (O, C / groups,
+    k): y[n, o, l] = b[o] + sum_(c, i) W[o, c, i] x[n, c, l s + i d]; as :func:`conv2d`."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _pool_args(name: str, nd: int, kernel_size, stride, padding, dilation=1):
+    """Kernel, stride (default: the kernel), padding and dilation as 2-D tuples."""
+    kernel = _ntuple(kernel_size, nd, "kernel_size", name)
+    if stride is None or (not isinstance(stride, int) and len(stride) == 0):
+        stride = kernel
+    stride = _ntuple(stride, nd, "stride", name)
+    padding = _ntuple(padding, nd, "padding", name)
+    dilation = _ntuple(dilation, nd, "dilation", name)
+    for what, values, low in (("kernel size", kernel, 1), ("stride", stride, 1),
+                              ("dilation", dilation, 1), ("padding", padding, 0)):
+        if any(v < low for v in values):
+            raise RuntimeError(
+                f"{name}: {what} should be {'greater than zero' if low else 'non-negative'}, "
+                f"but got {what}={values}"
+            )
+    if nd == 1:  # run as 2-D with a height of 1
+        kernel, stride, padding, dilation = ((1, *kernel), (1, *stride), (0, *padding),
+                                             (1, *dilation))
+    return kernel, stride, padding, dilation
+
+
+def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
+              return_indices):
+    args = (*_pool_args(name, nd, kernel_size, stride, padding, dilation), bool(ceil_mode),
+            name)
+    out = _conv_ops.MaxPool.apply(input, *args)
+    if return_indices:
+        return out, _wrap(_conv_ops.max_pool_indices(_data(input), out.data, *args))
+    return out
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """y[n, c, h, w] = max over the window x[n, c, h s + i d, w s + j d] (0 <= i < kh,
+    0 <= j < kw) of the input padded with -inf; ``stride`` defaults to the kernel. The
+    gradient goes to the first maximum of each window (PyTorch's rule for ties).
+    ``return_indices`` also returns each maximum's flat index h W + w in its plane."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """:func:`max_pool2d` over the last dimension of (N, C, L) or (C, L)."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
+
+
+def _avg_pool(name, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    kernel, stride, padding, _ = _pool_args(name, nd, kernel_size, stride, padding)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError(f"{name}: divisor must be not zero")
+    return _conv_ops.AvgPool.apply(input, kernel, stride, padding, bool(ceil_mode),
+                                   bool(count_include_pad), divisor_override, name)
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """y = (sum of each window of the zero-padded input) / divisor; the divisor is the
+    window's size within the padded input (``count_include_pad``), within the input
+    itself otherwise, or ``divisor_override``."""
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """:func:`avg_pool2d` over the last dimension of (N, C, L) or (C, L)."""
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, None)
+
+
+def _adaptive_size(name: str, output_size, in_size: tuple) -> tuple:
+    """``output_size`` (an int or a tuple with None for 'keep') as a tuple of ints."""
+    n = len(in_size)
+    sizes = (output_size,) * n if output_size is None or isinstance(output_size, int) else (
+        tuple(output_size))
+    if len(sizes) != n:
+        raise ValueError(f"{name}: output_size must have {n} elements, got {output_size}")
+    sizes = tuple(i if s is None else int(s) for s, i in zip(sizes, in_size, strict=True))
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"{name}: output_size must be non-negative, got {sizes}")
+    return sizes
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed output size (Ho, Wo): output i averages rows
+    floor(i H / Ho) <= h < ceil((i + 1) H / Ho) (and likewise columns); windows may
+    overlap when the sizes don't divide. ``None`` in ``output_size`` keeps that size."""
+    size = _adaptive_size("adaptive_avg_pool2d", output_size, input.shape[-2:])
+    return _conv_ops.AdaptiveAvgPool.apply(input, size, "adaptive_avg_pool2d")
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """:func:`adaptive_avg_pool2d` over the last dimension of (N, C, L) or (C, L)."""
+    size = _adaptive_size("adaptive_avg_pool1d", output_size, input.shape[-1:])
+    return _conv_ops.AdaptiveAvgPool.apply(input, size, "adaptive_avg_pool1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Channel dropout: zero each whole channel (n, c) with probability p and scale the
+    rest by 1 / (1 - p); the identity when not ``training``. As in PyTorch, a 3-D input
+    is read as (N, C, L) (with a warning)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (3, 4):
+        warnings.warn(
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior and "
+            "silence this warning, please use dropout instead. Note that dropout2d exists "
+            "to provide channel-wise dropout on inputs with 2 spatial dimensions, a channel "
+            "dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
+            stacklevel=2,
+        )
+    if input.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+            "is the channel dim. This behavior will change in a future release to interpret "
+            "the input as one without a batch dimension, i.e. shape (C, H, W). To maintain "
+            "the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2,
+        )
+    if not training or p == 0.0:
+        return input
+    return _inplace(input, _conv_ops.FeatureDropout.apply(input, p, B.rng()), inplace)
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resize (N, C, L) or (N, C, H, W) by nearest neighbour to ``size`` or by
+    ``scale_factor`` (output = floor(input * scale)). Output j copies input
+    min(floor(j / scale), n - 1) (``nearest-exact``: floor((j + 0.5) / scale)), where the
+    scale is ``scale_factor`` when given (unless ``recompute_scale_factor``), else
+    output / input. Only the nearest modes are implemented."""
+    if mode not in ("nearest", "nearest-exact"):
+        raise NotImplementedError(
+            f"interpolate: mode {mode!r} is not implemented in axon (only 'nearest' and "
+            f"'nearest-exact')"
+        )
+    if align_corners is not None:
+        raise ValueError(
+            "align_corners option can only be set with the interpolating modes: "
+            "linear | bilinear | bicubic | trilinear"
+        )
+    if antialias:
+        raise ValueError("antialias is only supported for the bilinear and bicubic modes")
+    nd = input.ndim - 2
+    if nd not in (1, 2):
+        raise NotImplementedError(
+            f"interpolate: only 3-D (N, C, L) and 4-D (N, C, H, W) inputs are supported, got "
+            f"input of shape {input.shape}"
+        )
+    in_size = input.shape[2:]
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        out_size = _ntuple(size, nd, "size", "interpolate")
+        scales = (None,) * nd
+    elif scale_factor is not None:
+        factors = (tuple(float(s) for s in scale_factor)
+                   if isinstance(scale_factor, tuple | list) else (float(scale_factor),) * nd)
+        if len(factors) != nd:
+            raise ValueError(
+                f"Input and scale_factor must have the same number of spatial dimensions, "
+                f"but got input with spatial dimensions of {list(in_size)} and scale_factor "
+                f"of shape {list(factors)}."
+            )
+        out_size = tuple(int(n * s // 1) for n, s in zip(in_size, factors, strict=True))
+        scales = (None,) * nd if recompute_scale_factor else factors
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if any(n <= 0 for n in out_size) or any(n <= 0 for n in in_size):
+        raise RuntimeError(
+            f"interpolate: input and output sizes should be greater than 0, but got input "
+            f"{tuple(in_size)} and output {out_size}"
+        )
+    return _conv_ops.UpsampleNearest.apply(input, out_size, scales, mode == "nearest-exact",
+                                           "interpolate")
+
+
+# ============================================================ embedding (lookup tables)
+
+from . import _embedding_op  # noqa: E402
+
+__all__ += ["embedding"]
+
+
+def embedding(input, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` (V, D) picked by the integer ``input`` of any shape:
+    ``out[...] = weight[input[...]]``, of shape ``input.shape + (D,)``.
+
+    The ``padding_idx`` row gets no gradient. With ``max_norm``, the rows looked up are
+    first rescaled in place (without a graph) to a ``norm_type``-norm of at most
+    ``max_norm``, as in PyTorch. Out-of-range indices raise IndexError."""
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported")
+    idx = _data(input)
+    v = weight.shape[0]
+    if padding_idx is not None:
+        if not -v <= padding_idx < v:
+            raise ValueError(f"Padding_idx must be within num_embeddings ({v}), got "
+                             f"{padding_idx}")
+        padding_idx = padding_idx + v if padding_idx < 0 else padding_idx
+    if max_norm is not None:
+        _embedding_op.check_indices(idx, v)
+        rows = xp.unique(idx)  # each row once
+        w = weight.data
+        norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1)  # (len(rows),)
+        big = norms > max_norm
+        if big.any():
+            scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
+            w[rows[big]] *= scale[:, None]
+    return _embedding_op.Embedding.apply(weight, idx, padding_idx, bool(scale_grad_by_freq))

@@ -20,3 +20,7 @@ __all__ = [
     "predict",
     "summary",
 ]
+
+# truncated BPTT over a stream (stateful recurrent models)
+from .tbptt import detach_state, evaluate_stream, fit_stream
+__all__ += ["detach_state", "evaluate_stream", "fit_stream"]

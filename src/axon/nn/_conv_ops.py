@@ -1,0 +1,723 @@
+"""Fused ops of convolutional networks: convolution, max/average/adaptive pooling,
+nearest upsampling and channel dropout, each one graph node with a vectorised backward.
+
+**Layout.** Every op here works on the channel-major view ``xc = x.transpose(1, 0, 2, 3)``
+of shape (C, N, H, W) and hands back its result as the (N, C, H', W') transposed view of
+a C-contiguous (C, N, H', W') array. The values and shapes are PyTorch's; only the memory
+order differs, and it is the order the next layer wants: the matrix product of a
+convolution produces (O, N * H' * W') directly, and the im2col of the next convolution
+reads whole (N, H, W) blocks per channel. A conv -> relu -> pool -> conv chain never
+copies to change layout.
+
+**Convolution** is im2col plus one matrix product (Needle, d2l). With padded input xp,
+stride s, dilation d and a kh x kw kernel::
+
+    cols[c, i, j, n, ho, wo] = xp[c, n, ho s + i d, wo s + j d]       (kh kw strided copies)
+    out[o, (n, ho, wo)] = sum_(c, i, j) W[o, (c, i, j)] cols[(c, i, j), (n, ho, wo)] + b[o]
+
+and backward, with g of shape (O, N Ho Wo)::
+
+    dW = g cols^T,   db = sum of g over (n, ho, wo),   dcols = W^T g,
+    dx = col2im(dcols)                                   (kh kw strided slice-adds)
+
+Groups split C and O into G blocks: one batched product over the G blocks.
+
+**Pooling** visits the kh x kw offsets of the window as strided slices of the whole input
+(k k array ops, no loop over pixels): a max is a running ``maximum``, an average a running
+sum. Reshaping to (C, N, Ho, k, Wo, k) and reducing over the window axes gives the same
+values but is about 25x slower in NumPy (a reduction over two non-adjacent axes).
+
+**Scratch buffers** (:class:`Workspace`) are reused across calls: a fresh 58 MB array
+costs page faults (10.8 ms against 4.4 ms reused).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+
+from ..autograd.function import Op
+from ..backend import xp
+
+# ============================================================ scratch buffers
+
+_probe = [object()]
+_FREE_REFCOUNT = sys.getrefcount(_probe[0])  # the count of an object only a list holds
+del _probe
+
+
+class Workspace:
+    """A pool of scratch arrays reused across calls, keyed by role, shape and dtype.
+
+    A buffer is handed out only when the pool's own list is its sole reference. An array
+    saved for backward, a tensor viewing the buffer, a gradient still in flight: each holds
+    a reference and keeps the buffer busy, so two forward calls before one backward (a
+    shared layer) get two buffers, and nothing saved for backward is ever overwritten. A
+    buffer returns to the pool by itself once the graph that saved it is freed.
+
+    A reused buffer keeps what its last user wrote: a caller that asks for a ``fill``
+    (a zero or -inf border for padding) gets a new buffer filled with it and must itself
+    rewrite, on every use, exactly the part it changes (the interior). At most ``per_key``
+    buffers are kept per key and ``max_bytes`` in all (least recently used keys go first).
+    """
+
+    def __init__(self, max_bytes: int = 1 << 30, per_key: int = 4) -> None:
+        self.max_bytes = max_bytes
+        self.per_key = per_key
+        self.enabled = True
+        self._pool: OrderedDict[tuple, list] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, tag, shape: tuple, dtype, fill=None):
+        """An array of ``shape`` and ``dtype`` no one else holds (see the class doc)."""
+        if not self.enabled:
+            return self._new(shape, dtype, fill)
+        key = (tag, shape, xp.dtype(dtype), fill)
+        with self._lock:
+            bufs = self._pool.get(key)
+            if bufs is None:
+                bufs = self._pool[key] = []
+            else:
+                self._pool.move_to_end(key)
+                for k in range(len(bufs)):
+                    if sys.getrefcount(bufs[k]) == _FREE_REFCOUNT:
+                        return bufs[k]
+            buf = self._new(shape, dtype, fill)
+            if len(bufs) < self.per_key and buf.nbytes <= self.max_bytes:
+                bufs.append(buf)
+                self._bytes += buf.nbytes
+                self._evict(keep=key)
+            return buf
+
+    @staticmethod
+    def _new(shape, dtype, fill):
+        return xp.empty(shape, dtype) if fill is None else xp.full(shape, fill, dtype)
+
+    def _evict(self, keep) -> None:
+        """Forget least recently used keys until the pool fits ``max_bytes``."""
+        while self._bytes > self.max_bytes:
+            key = next(k for k in self._pool if k != keep)
+            self._bytes -= sum(b.nbytes for b in self._pool.pop(key))
+
+    def clear(self) -> None:
+        """Forget every buffer (arrays still in use stay valid: their users hold them)."""
+        with self._lock:
+            self._pool.clear()
+            self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the pool holds."""
+        return self._bytes
+
+
+workspace = Workspace()
+"""The scratch pool of the ops in this module (``workspace.enabled = False`` turns reuse
+off; ``workspace.clear()`` lets the memory go)."""
+
+
+# ============================================================ two threads for big copies
+
+split_threshold = 4 << 20
+"""Bytes an elementwise pass must move before it is split over two threads (smaller ones
+lose more to the hand-off than they gain; ``float('inf')`` turns splitting off)."""
+
+_helper: ThreadPoolExecutor | None = None
+
+
+def _forget_helper() -> None:  # a forked child has no helper thread: make a new one
+    global _helper
+    _helper = None
+
+
+os.register_at_fork(after_in_child=_forget_helper)
+
+
+def split_batch(body, n: int, nbytes: int) -> None:
+    """Run ``body(part)`` over the batch slices ``part`` of ``range(n)``: one call on the
+    whole batch, or, when the pass moves at least :data:`split_threshold` bytes, the two
+    halves at once, one on a helper thread (NumPy releases the GIL while it copies, adds
+    and compares, so two cores work: 1.3x on the CNN step in PERFORMANCE.md)."""
+    global _helper
+    if nbytes < split_threshold or n < 2:
+        body(slice(None))
+        return
+    if _helper is None:
+        _helper = ThreadPoolExecutor(1, thread_name_prefix="axon-split")
+    half = n // 2
+    other = _helper.submit(body, slice(half, n))
+    try:
+        body(slice(0, half))
+    finally:
+        other.result()
+
+
+# ============================================================ geometry helpers
+
+
+def to_4d(a, nd: int):
+    """View an (N, C, *S) or unbatched (C, *S) array with ``len(S) == nd`` (1 or 2) as
+    (N, C, H, W); a 1-D signal gets H = 1."""
+    if a.ndim == nd + 1:
+        a = a[None]  # (C, *S) -> (1, C, *S)
+    if nd == 1:
+        a = a[:, :, None]  # (N, C, L) -> (N, C, 1, L)
+    return a
+
+
+def check_input_dims(name: str, x, nd: int) -> None:
+    if x.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got "
+            f"input of shape {x.shape}"
+        )
+
+
+def window_slices(kernel: tuple, stride: tuple, dilation: tuple, out_hw: tuple):
+    """For every kernel offset (i, j) in scan order, the (rows, cols) slices that pick
+    x[..., ho s + i d, wo s + j d] for all outputs (ho, wo) at once."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    rows = [slice(i * dh, i * dh + sh * (ho - 1) + 1, sh) for i in range(kh)]
+    cols = [slice(j * dw, j * dw + sw * (wo - 1) + 1, sw) for j in range(kw)]
+    return [(r, c) for r in rows for c in cols]
+
+
+def padded(xc, pads: tuple, size: tuple, fill, tag: str):
+    """The (C, N, H, W) array ``xc`` inside a (C, N, *size) scratch buffer whose border
+    (top ``pads[0]`` rows, left ``pads[1]`` columns, and whatever lies past the input)
+    holds ``fill``. Returns ``xc`` itself when no border is needed."""
+    C, N, H, W = xc.shape
+    top, left = pads
+    if top == 0 and left == 0 and size == (H, W):
+        return xc
+    buf = workspace.get((tag, top, left, H, W), (C, N, *size), xc.dtype, fill)
+    buf[:, :, top:top + H, left:left + W] = xc
+    return buf
+
+
+# ============================================================ convolution
+
+
+def im2col(xp_, cols, stride: tuple, dilation: tuple) -> None:
+    """Fill ``cols`` (C, kh, kw, N, Ho, Wo) from the padded input ``xp_`` (C, N, Hp, Wp):
+    cols[:, i, j] = xp_[:, :, i d : ... : s, j d : ... : s], one strided copy per offset."""
+    C, kh, kw, N, Ho, Wo = cols.shape
+    windows = window_slices((kh, kw), stride, dilation, (Ho, Wo))
+
+    def body(part):
+        for t, (rows, cs) in enumerate(windows):
+            i, j = divmod(t, kw)
+            cols[:, i, j, part] = xp_[:, part, rows, cs]
+
+    split_batch(body, N, cols.nbytes)
+
+
+def col2im(dcols, dxp, stride: tuple, dilation: tuple) -> None:
+    """Add every column of ``dcols`` (C, kh, kw, N, Ho, Wo) back onto the pixel it was
+    copied from, in the zeroed (C, N, Hp, Wp) ``dxp``: the adjoint of :func:`im2col`."""
+    C, kh, kw, N, Ho, Wo = dcols.shape
+    windows = window_slices((kh, kw), stride, dilation, (Ho, Wo))
+
+    def body(part):
+        for t, (rows, cs) in enumerate(windows):
+            i, j = divmod(t, kw)
+            dxp[:, part, rows, cs] += dcols[:, i, j, part]
+
+    split_batch(body, N, dcols.nbytes)
+
+
+def col2im_wide(dcols, dxp, out_hw: tuple, dilation: tuple) -> None:
+    """:func:`col2im` for stride 1, with "wide" columns: ``dcols`` is (C, kh, kw, N, Ho Wp),
+    every output row padded to the input's padded width Wp with zero columns. Then kernel
+    offset (i, j) adds one contiguous run of each flattened (Hp Wp) plane, starting at
+    i d Wp + j d (the zero columns land harmlessly on the next row): a few long inner loops
+    instead of one per output row, about 2-5x faster in NumPy for small maps."""
+    C, kh, kw, N, _ = dcols.shape
+    (Ho, Wo), (dh, dw), Wp = out_hw, dilation, dxp.shape[3]
+    flat = dxp.reshape(C, N, -1)  # (C, N, Hp Wp)
+    n = (Ho - 1) * Wp + Wo  # the run up to the last real output
+
+    def body(part):
+        for i in range(kh):
+            for j in range(kw):
+                start = i * dh * Wp + j * dw
+                flat[:, part, start:start + n] += dcols[:, i, j, part, :n]
+
+    split_batch(body, N, dcols.nbytes)
+
+
+class Conv(Op):
+    """conv1d / conv2d: im2col plus one matrix product (see the module doc for the formulas).
+
+    ``padding`` is ((top, bottom), (left, right)) in 2-D terms; 1-D inputs (N, C, L) run
+    as (N, C, 1, L) and unbatched inputs as a batch of one. The input's gradient is skipped
+    when it needs none (a first layer), the weight's when it is frozen.
+    """
+
+    def forward(self, x, w, b, stride, padding, dilation, groups, name):
+        nd = 1 if name == "conv1d" else 2
+        check_input_dims(name, x, nd)
+        if w.ndim != nd + 2:
+            raise RuntimeError(
+                f"{name}: expected a {nd + 2}-D weight (out_channels, in_channels / groups, "
+                f"*kernel_size), got weight of shape {w.shape}"
+            )
+        if x.dtype.kind != "f":
+            raise RuntimeError(f"{name}: expected a floating point input, got {x.dtype}")
+        if x.dtype != w.dtype or (b is not None and b.dtype != x.dtype):
+            raise RuntimeError(
+                f"{name}: input ({x.dtype}), weight ({w.dtype})"
+                + (f" and bias ({b.dtype})" if b is not None else "")
+                + " must have the same dtype"
+            )
+        self.x_shape, self.w_shape, self.nd = x.shape, w.shape, nd
+        x, w = to_4d(x, nd), w.reshape(w.shape[:2] + (1,) * (2 - nd) + w.shape[2:])
+        N, C, H, W = x.shape
+        O, Cg, kh, kw = w.shape
+        G = groups
+        if O % G:
+            raise RuntimeError(
+                f"{name}: the weight's {O} output channels (weight shape {self.w_shape}) are "
+                f"not divisible by groups={G}"
+            )
+        if C != Cg * G:
+            raise RuntimeError(
+                f"{name}: input has {C} channels but the weight expects {Cg * G} (weight shape "
+                f"{self.w_shape}" + (f", groups={G})" if G > 1 else ")")
+            )
+        if b is not None and b.shape != (O,):
+            raise RuntimeError(
+                f"{name}: bias of shape {b.shape} does not match the {O} output channels of "
+                f"the weight (shape {self.w_shape})"
+            )
+        (pt, pb), (pl, pr) = padding
+        (sh, sw), (dh, dw) = stride, dilation
+        Hp, Wp = H + pt + pb, W + pl + pr
+        Ho = (Hp - dh * (kh - 1) - 1) // sh + 1
+        Wo = (Wp - dw * (kw - 1) - 1) // sw + 1
+        if Ho <= 0 or Wo <= 0:
+            size, pad_size, kern = (H, W), (Hp, Wp), (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+            if nd == 1:
+                size, pad_size, kern = size[1:], pad_size[1:], kern[1:]
+            raise RuntimeError(
+                f"{name}: the input's spatial size {size} (padded: {pad_size}) is smaller "
+                f"than the (dilated) kernel {kern} of the weight of shape {self.w_shape}: "
+                f"output size too small (input shape {self.x_shape})"
+            )
+        K, L, Og = Cg * kh * kw, N * Ho * Wo, O // G
+
+        xc = x.transpose(1, 0, 2, 3)  # (C, N, H, W): channel-major view
+        xpad = padded(xc, (pt, pl), (Hp, Wp), 0, "conv-pad")  # (C, N, Hp, Wp)
+        cols = workspace.get("conv-cols", (C, kh, kw, N, Ho, Wo), x.dtype)
+        im2col(xpad, cols, stride, dilation)
+        cols = cols.reshape(G, K, L)  # (G, Cg kh kw, N Ho Wo)
+        wg = w.reshape(G, Og, K)  # (G, O / G, Cg kh kw)
+        out = workspace.get("conv-out", (O, N, Ho, Wo), x.dtype)
+        if G == 1:
+            xp.matmul(wg[0], cols[0], out=out.reshape(O, L))
+        else:
+            xp.matmul(wg, cols, out=out.reshape(G, Og, L))
+        if b is not None:
+            out2 = out.reshape(O, L)  # (O, N Ho Wo)
+            out2 += b[:, None]
+
+        if self.parents is not None:  # recording: keep what backward needs
+            px, pw, _ = self.parents[:3]
+            self.cols = cols if pw is not None else None
+            self.wg = wg if px is not None else None
+            self.geometry = (N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, L, pt, pl, kh, kw)
+            self.stride, self.dilation = stride, dilation
+        y = out.transpose(1, 0, 2, 3)  # (N, O, Ho, Wo), channel-major memory
+        return y.reshape(self._out_shape(y.shape))
+
+    def _out_shape(self, shape4: tuple) -> tuple:
+        """(N, O, Ho, Wo) back to the caller's rank: drop H = 1 for 1-D, N for unbatched."""
+        shape = shape4[:2] + shape4[3:] if self.nd == 1 else shape4
+        return shape[1:] if len(self.x_shape) == len(shape) - 1 else shape
+
+    def backward(self, g):
+        px, pw, pb = self.parents[:3]
+        N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, L, pt, pl, kh, kw = self.geometry
+        O = G * Og
+        # (N, O, Ho, Wo) -> (O, N, Ho, Wo) -> (G, O / G, N Ho Wo); free when g is channel-major
+        gc = g.reshape(N, O, Ho, Wo).transpose(1, 0, 2, 3).reshape(G, Og, L)
+        gx = gw = gb = None
+        if pb is not None:
+            gb = gc.sum(axis=2).reshape(O)
+        if pw is not None:
+            cols = self.cols  # (G, K, L)
+            if K >= Og:  # OpenBLAS is faster with the larger side first: (cols g^T)^T
+                gw = xp.matmul(cols, gc.transpose(0, 2, 1)).transpose(0, 2, 1)
+            else:
+                gw = xp.matmul(gc, cols.transpose(0, 2, 1))  # (G, O / G, K)
+            gw = gw.reshape(self.w_shape)
+        if px is not None:
+            wt = self.wg.transpose(0, 2, 1)  # (G, Cg kh kw, O / G)
+            dxp = workspace.get("conv-dx", (C, N, Hp, Wp), g.dtype)
+            dxp.fill(0)
+            if self.stride == (1, 1):  # wide rows: see col2im_wide
+                # g with each row padded to Wp by zeros (the buffer keeps its zero columns)
+                g_wide = workspace.get(("conv-g-wide", Wo), (O, N, Ho, Wp), g.dtype, fill=0)
+                g_wide[:, :, :, :Wo] = gc.reshape(O, N, Ho, Wo)
+                dcols = workspace.get("conv-dcols-wide", (C, kh, kw, N, Ho * Wp), g.dtype)
+                xp.matmul(wt, g_wide.reshape(G, Og, N * Ho * Wp),
+                          out=dcols.reshape(G, K, N * Ho * Wp))
+                col2im_wide(dcols, dxp, (Ho, Wo), self.dilation)
+            else:
+                dcols = workspace.get("conv-dcols", (C, kh, kw, N, Ho, Wo), g.dtype)
+                xp.matmul(wt, gc, out=dcols.reshape(G, K, L))
+                col2im(dcols, dxp, self.stride, self.dilation)
+            dxc = dxp[:, :, pt:pt + H, pl:pl + W]  # (C, N, H, W): drop the padding
+            gx = dxc.transpose(1, 0, 2, 3).reshape(self.x_shape)
+        return gx, gw, gb, None, None, None, None, None
+
+
+# ============================================================ pooling
+
+
+def pool_output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling size: floor (or ceil) of (n + 2p - d (k - 1) - 1) / s, plus 1; in
+    ceil mode the last window must start inside the input or the left padding."""
+    span = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = span // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+class _Pool(Op):
+    """Shared geometry of max and average pooling over (N, C, H, W) (1-D: H = 1)."""
+
+    def _setup(self, x, kernel, stride, padding, dilation, ceil_mode, name, fill):
+        nd = 1 if name.endswith("1d") else 2
+        if x.ndim not in (nd + 1, nd + 2):
+            raise RuntimeError(
+                f"{name}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, "
+                f"got input of shape {x.shape}"
+            )
+        if x.dtype.kind != "f":
+            raise RuntimeError(f"{name}: expected a floating point input, got {x.dtype}")
+        self.x_shape, self.nd = x.shape, nd
+        x4 = to_4d(x, nd)
+        N, C, H, W = x4.shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+        for p, k, d in ((ph, kh, dh), (pw, kw, dw)):
+            if p > (d * (k - 1) + 1) // 2:
+                raise RuntimeError(
+                    f"{name}: pad should be at most half of effective kernel size, but got "
+                    f"pad={p}, kernel_size={k} and dilation={d}"
+                )
+        Ho = pool_output_size(H, kh, sh, ph, dh, ceil_mode)
+        Wo = pool_output_size(W, kw, sw, pw, dw, ceil_mode)
+        if Ho <= 0 or Wo <= 0:
+            size, out = (C, H, W), (C, Ho, Wo)
+            if nd == 1:
+                size, out = (C, W), (C, Wo)
+            raise RuntimeError(
+                f"{name}: given input of shape {self.x_shape} (per sample {size}), the "
+                f"calculated output size {out} is too small"
+            )
+        # the padded extent the windows reach (ceil mode may run past the right padding)
+        Hp = max(H + 2 * ph, (Ho - 1) * sh + dh * (kh - 1) + 1)
+        Wp = max(W + 2 * pw, (Wo - 1) * sw + dw * (kw - 1) + 1)
+        xpad = padded(x4.transpose(1, 0, 2, 3), (ph, pw), (Hp, Wp), fill, f"{name}-pad")
+        self.windows = window_slices(kernel, stride, dilation, (Ho, Wo))
+        # windows never overlap, and (exact) cover every padded pixel once
+        self.disjoint = dh * (kh - 1) < sh and dw * (kw - 1) < sw
+        self.exact = self.disjoint and (kh, kw) == (sh, sw) and (Hp, Wp) == (Ho * sh, Wo * sw)
+        self.geometry = (N, C, H, W, Hp, Wp, Ho, Wo, ph, pw)
+        return xpad
+
+    def _out(self, outc):
+        """(C, N, Ho, Wo) -> the caller's rank, as a channel-major (N, C, ...) view."""
+        y = outc.transpose(1, 0, 2, 3)
+        if self.nd == 1:
+            y = y[:, :, 0]
+        return y[0] if len(self.x_shape) == y.ndim - 1 else y
+
+    def _grad_buffer(self, dtype):
+        """A (C, N, Hp, Wp) buffer for dx, zeroed unless every pixel gets assigned."""
+        N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
+        dxp = workspace.get("pool-dx", (C, N, Hp, Wp), dtype)
+        if not self.exact:
+            dxp.fill(0)
+        return dxp
+
+    def _grad_out(self, dxp):
+        N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
+        dxc = dxp[:, :, ph:ph + H, pw:pw + W]  # (C, N, H, W): drop the padding
+        return dxc.transpose(1, 0, 2, 3).reshape(self.x_shape)
+
+    def _grad_in(self, g):
+        """The upstream gradient as a C-contiguous (C, N, Ho, Wo) array (one copy when it
+        comes in NCHW order, as from a Flatten: cheaper than the strided passes on it)."""
+        N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
+        return xp.ascontiguousarray(g.reshape(N, C, Ho, Wo).transpose(1, 0, 2, 3))
+
+
+def first_max_hits(xpad, out, windows):
+    """For each window offset in scan order, yield (slices, hit): ``hit`` marks the outputs
+    whose first maximum sits at that offset (PyTorch's CPU rule for ties: the first max in
+    the window wins). ``hit`` is one reused buffer: use it before the next step."""
+    found = xp.zeros(out.shape, dtype=bool)
+    hit = xp.empty(out.shape, dtype=bool)
+    last = len(windows) - 1
+    for t, (rows, cols) in enumerate(windows):
+        xp.equal(xpad[:, :, rows, cols], out, out=hit)
+        if t:
+            xp.greater(hit, found, out=hit)  # hit and not yet found
+        if t < last:
+            xp.logical_or(found, hit, out=found)
+        yield (rows, cols), hit
+
+
+class MaxPool(_Pool):
+    """y = max over each (dilated) window, padding counting as -inf.
+
+    dy/dx: the gradient of each output goes to the first maximum of its window (ties
+    break like PyTorch on CPU); found in backward by comparing each offset's slice with y.
+    (A window holding NaN outputs NaN, as in PyTorch, but sends no gradient back.)
+    """
+
+    def forward(self, x, kernel, stride, padding, dilation, ceil_mode, name):
+        xpad = self._setup(x, kernel, stride, padding, dilation, ceil_mode, name, -xp.inf)
+        N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
+        out = xp.empty((C, N, Ho, Wo), x.dtype)
+
+        def body(part):  # running maximum over the window offsets
+            views = [xpad[:, part, rows, cols] for rows, cols in self.windows]
+            o = out[:, part]
+            if len(views) == 1:
+                o[...] = views[0]
+            else:
+                xp.maximum(views[0], views[1], out=o)
+            for v in views[2:]:
+                xp.maximum(o, v, out=o)
+
+        split_batch(body, N, xpad.nbytes)
+        if self.parents is not None:
+            self.xpad, self.outc = xpad, out
+        return self._out(out)
+
+    def backward(self, g):
+        gc = self._grad_in(g)
+        dxp = self._grad_buffer(g.dtype)
+
+        def body(part):
+            grad = gc[:, part]
+            tmp = None if self.disjoint else xp.empty(grad.shape, g.dtype)
+            hits = first_max_hits(self.xpad[:, part], self.outc[:, part], self.windows)
+            for (rows, cols), hit in hits:
+                if self.disjoint:  # each pixel in at most one window: assign
+                    xp.multiply(grad, hit, out=dxp[:, part, rows, cols])
+                else:
+                    xp.multiply(grad, hit, out=tmp)
+                    dxp[:, part, rows, cols] += tmp
+
+        split_batch(body, self.geometry[0], dxp.nbytes)
+        return self._grad_out(dxp), None, None, None, None, None, None
+
+
+def max_pool_indices(x, y, kernel, stride, padding, dilation, ceil_mode, name):
+    """The flat index (h W + w) into its input plane of every output's maximum, shaped
+    like the output ``y``: PyTorch's ``return_indices=True``."""
+    op = object.__new__(MaxPool)
+    xpad = op._setup(x, kernel, stride, padding, dilation, ceil_mode, name, -xp.inf)
+    N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = op.geometry
+    outc = to_4d(y, op.nd).transpose(1, 0, 2, 3)  # (C, N, Ho, Wo)
+    idx = xp.zeros((C, N, Ho, Wo), dtype=xp.int64)
+    for (rows, cols), hit in first_max_hits(xpad, outc, op.windows):
+        r = xp.arange(rows.start, rows.stop, rows.step) - ph  # input rows of this offset
+        c = xp.arange(cols.start, cols.stop, cols.step) - pw
+        xp.copyto(idx, r[:, None] * W + c[None, :], where=hit)
+    return idx.transpose(1, 0, 2, 3).reshape(y.shape)
+
+
+class AvgPool(_Pool):
+    """y = (sum over each window) / divisor, with PyTorch's divisor: the window's size
+    clipped to the padded input (``count_include_pad``), or to the input itself, or
+    ``divisor_override``. dy/dx = g / divisor spread over each window."""
+
+    def forward(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
+                divisor_override, name):
+        xpad = self._setup(x, kernel, stride, padding, (1, 1), ceil_mode, name, 0)
+        N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
+        views = [xpad[:, :, rows, cols] for rows, cols in self.windows]
+        out = views[0].copy() if len(views) == 1 else xp.add(views[0], views[1])
+        for v in views[2:]:
+            xp.add(out, v, out=out)
+        if divisor_override:
+            div = divisor_override
+        else:
+            rows = self._counts(H, Ho, kernel[0], stride[0], ph, count_include_pad)
+            cols = self._counts(W, Wo, kernel[1], stride[1], pw, count_include_pad)
+            div = (rows[:, None] * cols[None, :]).astype(x.dtype)  # (Ho, Wo)
+            if (div == div.flat[0]).all():
+                div = int(div.flat[0])
+        out /= div
+        self.div = div
+        return self._out(out)
+
+    @staticmethod
+    def _counts(n, n_out, k, s, p, include_pad):
+        """Per output position along one axis, how many cells the divisor counts."""
+        start = xp.arange(n_out) * s - p
+        end = xp.minimum(start + k, n + p)
+        if include_pad:
+            return end - start
+        return xp.minimum(end, n) - xp.maximum(start, 0)
+
+    def backward(self, g):
+        gc = self._grad_in(g) / self.div  # (C, N, Ho, Wo)
+        dxp = self._grad_buffer(g.dtype)
+        for rows, cols in self.windows:
+            if self.disjoint:
+                dxp[:, :, rows, cols] = gc
+            else:
+                dxp[:, :, rows, cols] += gc
+        return self._grad_out(dxp), None, None, None, None, None, None, None
+
+
+def adaptive_matrix(n_in: int, n_out: int, dtype):
+    """A (n_out, n_in) averaging matrix: row i is 1 / (end - start) on PyTorch's window
+    start = floor(i n_in / n_out) <= h < end = ceil((i + 1) n_in / n_out)."""
+    i = xp.arange(n_out)
+    start = (i * n_in) // n_out
+    end = -(-(i + 1) * n_in // n_out)
+    h = xp.arange(n_in)
+    inside = (h >= start[:, None]) & (h < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _along_last(a, m):
+    """``a`` (..., n) times the matrix ``m`` (n, k) over its last axis, as one 2-D
+    product: (..., k)."""
+    return (a.reshape(-1, a.shape[-1]) @ m).reshape(*a.shape[:-1], m.shape[1])
+
+
+class AdaptiveAvgPool(Op):
+    """y = A_h x A_w^T per plane, with the averaging matrices of :func:`adaptive_matrix`
+    (windows may overlap and differ in size when the sizes don't divide).
+    dx = A_h^T g A_w."""
+
+    def forward(self, x, out_size, name):
+        nd = 1 if name.endswith("1d") else 2
+        if x.ndim not in (nd + 1, nd + 2) or 0 in x.shape[-nd:]:
+            raise RuntimeError(
+                f"{name}: expected a {nd + 1}-D or {nd + 2}-D input with non-zero spatial "
+                f"sizes, got input of shape {x.shape}"
+            )
+        if x.dtype.kind != "f":
+            raise RuntimeError(f"{name}: expected a floating point input, got {x.dtype}")
+        self.x_shape, self.nd = x.shape, nd
+        x4 = to_4d(x, nd)
+        N, C, H, W = x4.shape
+        Ho, Wo = (1, *out_size) if nd == 1 else out_size
+        self.ah = adaptive_matrix(H, Ho, x.dtype) if Ho != H else None
+        self.aw = adaptive_matrix(W, Wo, x.dtype) if Wo != W else None
+        out = x4.transpose(1, 0, 2, 3)  # (C, N, H, W)
+        if self.aw is not None:
+            out = _along_last(out, self.aw.T)  # (C, N, H, Wo)
+        if self.ah is not None:
+            out = _along_last(out.swapaxes(2, 3), self.ah.T).swapaxes(2, 3)  # (C, N, Ho, Wo)
+        elif self.aw is None:
+            out = out.copy()
+        self.out_hw = (N, C, Ho, Wo)
+        y = out.transpose(1, 0, 2, 3)
+        if nd == 1:
+            y = y[:, :, 0]
+        return y[0] if len(self.x_shape) == y.ndim - 1 else y
+
+    def backward(self, g):
+        N, C, Ho, Wo = self.out_hw
+        gc = g.reshape(N, C, Ho, Wo).transpose(1, 0, 2, 3)  # (C, N, Ho, Wo)
+        if self.aw is not None:
+            gc = _along_last(gc, self.aw)  # (C, N, Ho, W)
+        if self.ah is not None:
+            gc = _along_last(gc.swapaxes(2, 3), self.ah).swapaxes(2, 3)  # (C, N, H, W)
+        return gc.transpose(1, 0, 2, 3).reshape(self.x_shape), None, None
+
+
+# ============================================================ upsampling
+
+
+def nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool):
+    """Source index of every output position, PyTorch's rule (float32 arithmetic):
+    src = min(floor(j * r), n_in - 1) with r = 1 / scale_factor when one is given, else
+    n_in / n_out; ``nearest-exact`` uses floor((j + 0.5) r)."""
+    j = xp.arange(n_out)
+    if not exact and n_out == n_in:
+        return j
+    if not exact and n_out == 2 * n_in:
+        return j >> 1
+    r = xp.float32(1.0 / scale) if scale else xp.float32(n_in) / xp.float32(n_out)
+    pos = (j.astype(xp.float32) + xp.float32(0.5)) * r if exact else j.astype(xp.float32) * r
+    return xp.minimum(xp.floor(pos).astype(xp.int64), n_in - 1)
+
+
+def _sum_runs(g, idx, n: int, axis: int):
+    """Adjoint of ``take(x, idx, axis)`` for a non-decreasing ``idx``: sum the slices of
+    ``g`` that came from the same source (one ``reduceat``); sources never taken get 0."""
+    starts = xp.flatnonzero(xp.r_[True, idx[1:] != idx[:-1]])
+    summed = xp.add.reduceat(g, starts, axis=axis)
+    if len(starts) == n:
+        return summed
+    shape = list(g.shape)
+    shape[axis] = n
+    out = xp.zeros(shape, g.dtype)
+    where = [slice(None)] * g.ndim
+    where[axis] = idx[starts]
+    out[tuple(where)] = summed
+    return out
+
+
+class UpsampleNearest(Op):
+    """y[..., h, w] = x[..., ih[h], iw[w]] (:func:`nearest_index`); dx sums the gradient
+    of every output that copied a pixel."""
+
+    def forward(self, x, out_size, scales, exact, name):
+        nd = x.ndim - 2
+        self.x_shape = x.shape
+        x4 = to_4d(x, nd)
+        N, C, H, W = x4.shape
+        if nd == 1:
+            out_size, scales = (1, *out_size), (None, *scales)
+        self.ih = nearest_index(H, out_size[0], scales[0], exact)
+        self.iw = nearest_index(W, out_size[1], scales[1], exact)
+        xc = x4.transpose(1, 0, 2, 3)  # (C, N, H, W)
+        out = xp.take(xp.take(xc, self.ih, axis=2), self.iw, axis=3)  # (C, N, Ho, Wo)
+        self.out_shape4, self.in_hw = (N, C, *out_size), (H, W)
+        y = out.transpose(1, 0, 2, 3)
+        return y[:, :, 0] if nd == 1 else y
+
+    def backward(self, g):
+        N, C, Ho, Wo = self.out_shape4
+        H, W = self.in_hw
+        gc = g.reshape(N, C, Ho, Wo).transpose(1, 0, 2, 3)  # (C, N, Ho, Wo)
+        gc = _sum_runs(_sum_runs(gc, self.iw, W, axis=3), self.ih, H, axis=2)
+        return gc.transpose(1, 0, 2, 3).reshape(self.x_shape), None, None, None, None
+
+
+# ============================================================ channel dropout
+
+
+class FeatureDropout(Op):
+    """Dropout of whole channels: y = x * m / (1 - p) with one m ~ Bernoulli(1 - p) per
+    (sample, channel), broadcast over the spatial positions; dy/dx = m / (1 - p)."""
+
+    def forward(self, x, p, rng):
+        shape = x.shape[:2] + (1,) * (x.ndim - 2)  # (N, C, 1, 1)
+        if p == 1:
+            self.mask = xp.zeros(shape, x.dtype)
+        else:
+            dt = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else xp.float64
+            keep = rng.random(shape, dtype=dt) >= p
+            self.mask = xp.multiply(keep, 1.0 / (1.0 - p), dtype=x.dtype)
+        return x * self.mask
+
+    def backward(self, g):
+        return g * self.mask, None, None

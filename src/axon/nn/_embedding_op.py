@@ -1,0 +1,121 @@
+"""The embedding lookup as one fused op, and the row scatter-add its backward needs.
+
+Forward is a row gather, ``out[...] = W[idx[...]]``. Backward sends each output row's
+gradient back to the weight row it came from; a row picked k times gets the sum of k
+gradients:
+
+    dL/dW[v] = sum over positions p with idx[p] == v of dL/dout[p]
+
+That sum is a scatter-add of N = idx.size gradient rows of width D into a (V, D) table.
+Which way of computing it is fastest depends on V, N and D (see :func:`scatter_add_rows`).
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Op
+from ..backend import xp
+
+# A table of at most this many rows takes the one-hot matrix product (see below), as long
+# as the (V, N) one-hot matrix stays under _ONE_HOT_MAX_ELEMENTS (32 MB in float32).
+_ONE_HOT_MAX_ROWS = 128
+_ONE_HOT_MAX_ELEMENTS = 1 << 23
+# Elements per np.add.at call of the scatter (its flat index array: 512 KB of int64).
+_SCATTER_CHUNK = 1 << 16
+
+
+def scatter_add_rows(index, src, num_rows: int):
+    """``out[index[i]] += src[i]`` for a 1-D integer ``index`` of length N and ``src`` of
+    shape (N, D); ``out`` has shape (num_rows, D) and starts at zero.
+
+    Two ways, picked by the table size V = ``num_rows``. Measured (numpy 2.4, float32,
+    Zipf-distributed ids, best of 15) against ``np.add.at(out, index, src)`` on rows,
+    sorting plus ``np.add.reduceat``, ``np.bincount`` on flat positions and the one-hot
+    product at every V:
+
+    - V <= 128 (characters): one matrix product ``onehot(index) @ src`` with the (V, N)
+      one-hot matrix. It does V*N*D multiply-adds, but at BLAS speed: for V = 65 and
+      N = 2048 it is as fast as the best scatter at D = 64, 1.9x faster at D = 256, 3.5x
+      at D = 512 (N = 8192); even at V = 128, at V = 256 the scatters win by 2x, and at
+      V = 1000 by 10x. A non-finite gradient row falls back to the scatter, so that it
+      stays in its own row (0 * inf would put NaN in every row).
+    - otherwise ``np.add.at`` on the flattened table at flat positions
+      ``index * D + column``. NumPy 2's ``add.at`` has a fast path for a 1-D target with
+      one 1-D index that the row form does not take: 1.2-2.7x faster than
+      ``np.add.at(out, index, src)``, within about 30% of sorting plus ``reduceat``
+      either way (no sort needed), 2-4x faster than ``bincount``. Done in chunks of
+      ``_SCATTER_CHUNK`` elements so the index array stays small (15-25% faster for long
+      sequences). For a large V the cost is mostly the zero (V, D) table itself.
+      This relies on the ``ufunc.at`` fast path of NumPy >= 1.25 (axon needs 1.26; 1.26
+      and 2.4 measure the same): NumPy 1.24's ``add.at`` is 10-45x slower on these
+      shapes, and there sorting plus ``reduceat`` would be the way.
+    """
+    n, d = src.shape
+    if n == 0:
+        return xp.zeros((num_rows, d), dtype=src.dtype)
+    if num_rows <= _ONE_HOT_MAX_ROWS and num_rows * n <= _ONE_HOT_MAX_ELEMENTS:
+        one_hot = xp.zeros((num_rows, n), dtype=src.dtype)  # (V, N)
+        one_hot[index, xp.arange(n)] = 1
+        with xp.errstate(invalid="ignore", over="ignore"):
+            out = one_hot @ src  # (V, N) @ (N, D) -> (V, D)
+        if xp.isfinite(out).all():
+            return out
+        # 0 * inf = NaN would spread a non-finite gradient row to every row: scatter instead
+    out = xp.zeros((num_rows, d), dtype=src.dtype)  # returned as is: it owns its memory,
+    table = out.reshape(-1)  # (V, D) -> (V * D,), a view: so the engine need not copy it
+    columns = xp.arange(d)
+    index = index.astype(xp.intp, copy=False)
+    step = max(1, _SCATTER_CHUNK // d)  # rows per add.at: a bounded index array
+    for start in range(0, n, step):
+        rows = slice(start, start + step)
+        flat = (index[rows, None] * d + columns).ravel()  # (rows, D) -> (rows * D,) positions
+        xp.add.at(table, flat, src[rows].ravel())
+    return out
+
+
+def check_indices(indices, num_embeddings: int) -> None:
+    """Raise a clear error for non-integer or out-of-range indices (before any lookup)."""
+    if indices.dtype.kind not in "iu":
+        raise TypeError(
+            f"embedding: expected integer indices (int64 or int32), got dtype {indices.dtype}"
+        )
+    if indices.size == 0:
+        return
+    lo, hi = int(indices.min()), int(indices.max())
+    if lo < 0 or hi >= num_embeddings:
+        bad = lo if lo < 0 else hi
+        raise IndexError(
+            f"embedding: index {bad} is out of range for an embedding table of size "
+            f"{num_embeddings} (valid indices are 0..{num_embeddings - 1})"
+        )
+
+
+class Embedding(Op):
+    """out = weight[indices] (rows of the (V, D) table); backward scatter-adds the output
+    gradient rows into a (V, D) gradient, leaving the ``padding_idx`` row at zero.
+
+    ``indices`` is a plain integer array (no gradient), of any shape; the output has shape
+    ``indices.shape + (D,)``. With ``scale_grad_by_freq`` each row's gradient is divided
+    by how often that index occurs in the batch.
+    """
+
+    def forward(self, weight, indices, padding_idx, scale_grad_by_freq):
+        check_indices(indices, weight.shape[0])
+        self.num_rows = weight.shape[0]
+        self.indices = indices
+        self.padding_idx = padding_idx
+        self.scale_grad_by_freq = scale_grad_by_freq
+        return weight.take(indices, axis=0)  # indices.shape + (D,)
+
+    def backward(self, g):
+        d = g.shape[-1]
+        index = self.indices.reshape(-1)  # (N,)
+        rows = g.reshape(-1, d)  # indices.shape + (D,) -> (N, D)
+        if self.padding_idx is not None:
+            keep = index != self.padding_idx
+            if not keep.all():
+                index, rows = index[keep], rows[keep]
+        gw = scatter_add_rows(index, rows, self.num_rows)
+        if self.scale_grad_by_freq and index.size:
+            counts = xp.bincount(index, minlength=self.num_rows)  # (V,)
+            gw /= xp.maximum(counts, 1).astype(gw.dtype)[:, None]
+        return gw, None, None, None

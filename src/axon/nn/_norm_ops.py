@@ -1,0 +1,213 @@
+"""Fused normalisation ops: batch norm, layer norm and group norm, each one graph node with
+its own backward (the composition from primitives would record about a dozen nodes and
+as many full-size temporaries; LayerNorm alone is a fifth of a Transformer step).
+
+All three normalise groups of values the same way. For a group of n values x_i with
+mean mu and biased variance var,
+
+    xhat_i = (x_i - mu) * invstd,     invstd = 1 / sqrt(var + eps),
+    y_i    = gamma * xhat_i + beta,
+
+and, with dxhat = gamma * dy, the classic backward through mu and var is
+
+    dx_i = (1/n) * invstd * (n * dxhat_i - sum_j dxhat_j - xhat_i * sum_j dxhat_j xhat_j)
+         = invstd * (dxhat_i - mean(dxhat) - xhat_i * mean(dxhat * xhat)),
+    dgamma = sum dy * xhat,     dbeta = sum dy   (summed over every position gamma covers).
+
+Batch norm groups by channel (over the batch and every spatial position); layer norm by
+sample (over the trailing ``normalized_shape``); group norm by (sample, channel group).
+``xhat`` is computed once in forward and reused by backward; the per-group sums are
+``einsum`` reductions, which read their operands once and allocate nothing full-size.
+As everywhere in axon, ``backward`` never writes into ``g`` or into saved arrays.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Op
+from ..backend import xp
+
+_einsum = xp.einsum
+
+
+def _normalize_rows(x2, eps: float):
+    """xhat and invstd of every row of ``x2`` (M, D): each row is one group."""
+    d = x2.shape[1]
+    mean = _einsum("md->m", x2) / d                    # (M,)
+    xc = x2 - mean[:, None]                            # (M, D), a fresh array: becomes xhat
+    var = _einsum("md,md->m", xc, xc) / d              # (M,) biased variance, two-pass
+    invstd = 1.0 / xp.sqrt(var + eps)
+    xc *= invstd[:, None]
+    return xc, invstd
+
+
+def _normalize_rows_backward(dxhat, xhat, invstd):
+    """dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), rows of (M, D)."""
+    d = xhat.shape[1]
+    mean_dxhat = _einsum("md->m", dxhat) / d                   # (M,)
+    mean_dxhat_xhat = _einsum("md,md->m", dxhat, xhat) / d     # (M,)
+    dx = xhat * -mean_dxhat_xhat[:, None]
+    dx += dxhat
+    dx -= mean_dxhat[:, None]
+    dx *= invstd[:, None]
+    return dx
+
+
+# ============================================================ batch norm
+
+
+class BatchNorm(Op):
+    """Batch normalisation of x (N, C, *) per channel c, over the batch and all positions.
+
+    ``training``: normalise with the batch's mean and biased variance, and (when running
+    buffers are given) update them in place:
+    running_mean <- (1 - m) running_mean + m mean,
+    running_var  <- (1 - m) running_var + m var * n / (n - 1)   (the unbiased variance).
+    Otherwise normalise with the running statistics: y = x * scale + shift, an affine map
+    with scale = gamma / sqrt(running_var + eps), so dx = dy * scale.
+
+    Backward in training (n = N * prod(spatial), k = gamma * invstd per channel): the two
+    per-channel sums the formula needs are beta's and gamma's own gradients,
+    sum dxhat = gamma * sum dy and sum dxhat xhat = gamma * sum dy xhat, so
+        dx = k * (dy - sum(dy) / n - xhat * sum(dy xhat) / n).
+    """
+
+    def forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        n_batch, c = x.shape[0], x.shape[1]
+        x3 = x.reshape(n_batch, c, -1)                 # (N, C, S): S = all spatial positions
+        self.x_shape = x.shape
+        self.weight = weight
+        self.training = training
+        if training:
+            n = x3.shape[0] * x3.shape[2]              # values per channel
+            mean = _einsum("ncs->c", x3) / n           # (C,)
+            xhat = x3 - mean[:, None]                  # (N, C, S), centred; becomes xhat
+            var = _einsum("ncs,ncs->c", xhat, xhat) / n
+            invstd = 1.0 / xp.sqrt(var + eps)
+            xhat *= invstd[:, None]
+            if running_mean is not None:
+                running_mean *= 1.0 - momentum
+                running_mean += momentum * mean
+            if running_var is not None:
+                running_var *= 1.0 - momentum
+                running_var += (momentum * n / max(n - 1, 1)) * var
+            self.xhat, self.invstd, self.n = xhat, invstd, n
+            if weight is None:
+                y = xhat if bias is None else xhat + bias[:, None]
+            else:
+                y = xhat * weight[:, None]
+                if bias is not None:
+                    y += bias[:, None]
+            return y.reshape(x.shape)
+        # running statistics: one affine map per channel (copies: the buffers may change
+        # before backward runs)
+        invstd = 1.0 / xp.sqrt(running_var + eps)
+        scale = invstd if weight is None else invstd * weight
+        shift = -running_mean * scale
+        if bias is not None:
+            shift = shift + bias
+        self.x3, self.mean, self.invstd, self.scale = x3, running_mean.copy(), invstd, scale
+        y = x3 * scale[:, None]
+        y += shift[:, None]
+        return y.reshape(x.shape)
+
+    def backward(self, g):
+        px, pw, pb = self.parents[:3]
+        g3 = g.reshape(self.x_shape[0], self.x_shape[1], -1)       # (N, C, S)
+        sum_g = _einsum("ncs->c", g3)                               # dbeta
+        if not self.training:
+            dx = g3 * self.scale[:, None] if px is not None else None
+            dw = None
+            if pw is not None:
+                # sum dy * (x - mean) * invstd, without forming x - mean
+                dw = (_einsum("ncs,ncs->c", g3, self.x3) - self.mean * sum_g) * self.invstd
+            return (None if dx is None else dx.reshape(self.x_shape), dw,
+                    sum_g if pb is not None else None, None, None, None, None, None)
+        xhat, n = self.xhat, self.n
+        sum_g_xhat = _einsum("ncs,ncs->c", g3, xhat)                # dgamma
+        dx = None
+        if px is not None:
+            k = self.invstd if self.weight is None else self.invstd * self.weight
+            dx = xhat * (-sum_g_xhat / n)[:, None]
+            dx += g3
+            dx -= (sum_g / n)[:, None]
+            dx *= k[:, None]
+            dx = dx.reshape(self.x_shape)
+        return (dx, sum_g_xhat if pw is not None else None, sum_g if pb is not None else None,
+                None, None, None, None, None)
+
+
+# ============================================================ layer norm
+
+
+class LayerNorm(Op):
+    """Layer normalisation over the last ``k`` dimensions of x, with weight and bias of
+    those dimensions' shape: each sample (every leading index) is one group of
+    D = prod(normalized_shape) values."""
+
+    def forward(self, x, weight, bias, k, eps):
+        d = 1
+        for s in x.shape[x.ndim - k:]:
+            d *= s
+        x2 = x.reshape(-1, d)                          # (M, D): one row per group
+        xhat, invstd = _normalize_rows(x2, eps)
+        self.x_shape, self.xhat, self.invstd = x.shape, xhat, invstd
+        self.w = None if weight is None else weight.reshape(d)
+        self.w_shape = (x.shape[x.ndim - k:] if weight is None else weight.shape)
+        if self.w is None:
+            y = xhat if bias is None else xhat + bias.reshape(d)
+        else:
+            y = xhat * self.w
+            if bias is not None:
+                y += bias.reshape(d)
+        return y.reshape(x.shape)
+
+    def backward(self, g):
+        px, pw, pb = self.parents[:3]
+        xhat, w = self.xhat, self.w
+        g2 = g.reshape(xhat.shape)                     # (M, D)
+        dw = db = dx = None
+        if pw is not None:
+            dw = _einsum("md,md->d", g2, xhat).reshape(self.w_shape)
+        if pb is not None:
+            db = _einsum("md->d", g2).reshape(self.w_shape)
+        if px is not None:
+            dxhat = g2 if w is None else g2 * w
+            dx = _normalize_rows_backward(dxhat, xhat, self.invstd).reshape(self.x_shape)
+        return dx, dw, db, None, None
+
+
+# ============================================================ group norm
+
+
+class GroupNorm(Op):
+    """Group normalisation of x (N, C, *): the C channels are split into G groups, each
+    (sample, group) is one group of C/G * prod(spatial) values; weight and bias (C,) are
+    per channel."""
+
+    def forward(self, x, weight, bias, groups, eps):
+        n_batch, c = x.shape[0], x.shape[1]
+        xg = x.reshape(n_batch * groups, -1)           # (N*G, C/G * S): one row per group
+        xhat, invstd = _normalize_rows(xg, eps)
+        self.x_shape, self.xhat, self.invstd, self.weight = x.shape, xhat, invstd, weight
+        xhat3 = xhat.reshape(n_batch, c, -1)           # (N, C, S) for the per-channel affine
+        if weight is None:
+            y = xhat3 if bias is None else xhat3 + bias[:, None]
+        else:
+            y = xhat3 * weight[:, None]
+            if bias is not None:
+                y += bias[:, None]
+        return y.reshape(x.shape)
+
+    def backward(self, g):
+        px, pw, pb = self.parents[:3]
+        xhat, w = self.xhat, self.weight
+        g3 = g.reshape(self.x_shape[0], self.x_shape[1], -1)       # (N, C, S)
+        xhat3 = xhat.reshape(g3.shape)
+        dw = _einsum("ncs,ncs->c", g3, xhat3) if pw is not None else None
+        db = _einsum("ncs->c", g3) if pb is not None else None
+        dx = None
+        if px is not None:
+            dxhat = g3 if w is None else g3 * w[:, None]
+            dx = _normalize_rows_backward(dxhat.reshape(xhat.shape), xhat, self.invstd)
+            dx = dx.reshape(self.x_shape)
+        return dx, dw, db, None, None

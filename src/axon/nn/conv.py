@@ -1,0 +1,127 @@
+"""``Conv1d`` and ``Conv2d``: learnable cross-correlations with PyTorch's arguments,
+defaults, weight layout (out_channels, in_channels / groups, *kernel_size) and
+initialisation, so a PyTorch state dict loads unchanged."""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+from ..autograd.tensor import Tensor
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _tuple(value, n: int) -> tuple:
+    return (value,) * n if isinstance(value, int) else tuple(value)
+
+
+class _ConvNd(Module):
+    """What Conv1d and Conv2d share: arguments, parameters, initialisation, padding modes."""
+
+    _nd: int
+    _conv = None  # the functional form (F.conv1d or F.conv2d)
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 dtype=None) -> None:
+        super().__init__()
+        nd = self._nd
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups:
+            raise ValueError("out_channels must be divisible by groups")
+        kernel_size, stride, dilation = (_tuple(kernel_size, nd), _tuple(stride, nd),
+                                         _tuple(dilation, nd))
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(
+                    f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
+                )
+            if padding == "same" and any(s != 1 for s in stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+        else:
+            padding = _tuple(padding, nd)
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(
+                f"padding_mode must be one of {set(_PADDING_MODES)}, but got "
+                f"padding_mode='{padding_mode}'"
+            )
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.groups, self.padding_mode = dilation, groups, padding_mode
+        # F.pad's (left, right, top, bottom) order: the padding a non-zeros mode applies
+        if padding == "same":
+            pairs = F._same_padding(kernel_size, dilation)
+        elif padding == "valid":
+            pairs = ((0, 0),) * nd
+        else:
+            pairs = tuple((p, p) for p in padding)
+        self._reversed_padding_repeated_twice = [p for pair in reversed(pairs) for p in pair]
+        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        shape = (out_channels, in_channels // groups, *kernel_size)
+        self.weight = Parameter(B.xp.empty(shape, dtype=dt))
+        self.bias = Parameter(B.xp.empty((out_channels,), dtype=dt)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's initialisation: Kaiming-uniform with a = sqrt(5), i.e. weights and bias
+        uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)], fan_in = in/groups * prod(kernel)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            if fan_in != 0:
+                bound = 1 / math.sqrt(fan_in)
+                init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:
+        conv = type(self)._conv
+        if self.padding_mode != "zeros":
+            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation,
+                        self.groups)
+        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                    self.groups)
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * self._nd:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self._nd:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation) over (N, C, H, W) or (C, H, W) inputs:
+
+        y[n, o] = b[o] + sum_c W[o, c] * x[n, c]     (* : 2-D cross-correlation)
+
+    with ``stride``, zero ``padding`` (an int, a pair, 'valid' or 'same'), ``dilation``
+    and ``groups`` (the channels split into that many independent blocks). ``padding_mode``
+    'reflect', 'replicate' or 'circular' pads with :func:`F.pad` first. Output size per
+    dimension: floor((n + 2p - d (k - 1) - 1) / s) + 1.
+    """
+
+    _nd = 2
+    _conv = staticmethod(F.conv2d)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C, L) or (C, L) inputs; as :class:`Conv2d`, with weight
+    (out_channels, in_channels / groups, kernel_size)."""
+
+    _nd = 1
+    _conv = staticmethod(F.conv1d)

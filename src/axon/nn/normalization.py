@@ -1,0 +1,211 @@
+"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``, ``GroupNorm``,
+with PyTorch's arguments, defaults, parameters, buffers, state-dict keys and reprs.
+
+Each normalises groups of values to zero mean and unit variance, then applies a learned
+per-feature affine map:  y = (x - mean) / sqrt(var + eps) * weight + bias.
+They differ in what a group is: batch norm, one channel across the batch (and every
+position); layer norm, one sample's trailing ``normalized_shape``; group norm, one
+sample's group of channels. Every forward and backward is one fused op
+(``axon.nn._norm_ops``).
+"""
+
+from __future__ import annotations
+
+from .. import backend as B
+from ..autograd.tensor import Tensor, _wrap
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+
+class _BatchNorm(Module):
+    """The shared body of ``BatchNorm1d`` and ``BatchNorm2d``.
+
+    Training: normalise with the batch's statistics (biased variance) and update the
+    running ones, running <- (1 - momentum) running + momentum batch (with the unbiased
+    variance); ``momentum=None`` makes that a cumulative average, momentum = 1 / t at the
+    t-th batch. Eval: normalise with the running statistics. With
+    ``track_running_stats=False`` there are no running buffers and batch statistics are
+    used in both modes.
+    """
+
+    _expected_dims: tuple[int, ...] = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, dtype=None, *,
+                 bias: bool = True) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        if affine:
+            self.weight = Parameter(B.xp.ones((num_features,), dtype=dt))
+            if bias:
+                self.bias = Parameter(B.xp.zeros((num_features,), dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", _wrap(B.xp.zeros((num_features,), dtype=dt)))
+            self.register_buffer("running_var", _wrap(B.xp.ones((num_features,), dtype=dt)))
+            self.register_buffer("num_batches_tracked",
+                                 _wrap(B.xp.zeros((), dtype=B.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        """running_mean <- 0, running_var <- 1, num_batches_tracked <- 0."""
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self) -> None:
+        """Running statistics reset, weight <- 1, bias <- 0."""
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim not in self._expected_dims:
+            want = " or ".join(f"{d}D" for d in self._expected_dims)
+            raise ValueError(
+                f"{type(self).__name__}: expected {want} input (got {input.ndim}D input "
+                f"of shape {tuple(input.shape)})"
+            )
+        if input.shape[1] != self.num_features:  # torch: RuntimeError, from batch_norm
+            raise RuntimeError(
+                f"{type(self).__name__}({self.num_features}): expected {self.num_features} "
+                f"channels in dim 1, got input of shape {tuple(input.shape)}"
+            )
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.data += 1
+            if self.momentum is None:  # cumulative moving average
+                factor = 1.0 / float(self.num_batches_tracked.data)
+        # batch statistics in training, and in eval when there are no running ones
+        use_batch = self.training or (self.running_mean is None and self.running_var is None)
+        keep_running = not self.training or self.track_running_stats
+        return F.batch_norm(
+            input,
+            self.running_mean if keep_running else None,
+            self.running_var if keep_running else None,
+            self.weight, self.bias, use_batch, factor, self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) input, per channel C.
+
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, the statistics taken over N (and
+    L) in training, the running averages in eval.
+    """
+
+    _expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) input, per channel C (statistics over N, H, W).
+
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias.
+    """
+
+    _expected_dims = (4,)
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the last ``len(normalized_shape)`` dimensions of each
+    sample: y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, with weight and bias of
+    shape ``normalized_shape`` (ones and zeros at first). The same in train and eval.
+    """
+
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True, dtype=None) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        if elementwise_affine:
+            self.weight = Parameter(B.xp.ones(self.normalized_shape, dtype=dt))
+            if bias:
+                self.bias = Parameter(B.xp.zeros(self.normalized_shape, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Group normalisation of (N, C, *) input: the C channels are split into
+    ``num_groups`` groups and each sample's group is normalised on its own, then
+    y = xhat * weight + bias per channel. Independent of the batch size; the same in
+    train and eval.
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, dtype=None, *, bias: bool = True) -> None:
+        super().__init__()
+        if num_channels % num_groups != 0:
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        if affine:
+            self.weight = Parameter(B.xp.ones((num_channels,), dtype=dt))
+            if bias:
+                self.bias = Parameter(B.xp.zeros((num_channels,), dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")

@@ -1,0 +1,301 @@
+"""``conv1d`` / ``conv2d`` and ``Conv1d`` / ``Conv2d`` against PyTorch: values and the
+gradients of input, weight and bias over a grid of geometries, 'same' padding, layouts,
+finite differences, error messages, and the scratch-buffer reuse of ``_conv_ops``."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import axon as ax
+import axon.nn.functional as F
+from axon import nn
+from axon.nn import _conv_ops
+from tests.autograd.parity import helper_test_exception, helper_test_op
+from tests.helpers import assert_close
+
+
+class _PoisonedWorkspace(_conv_ops.Workspace):
+    """New scratch buffers start as NaN, so any element an op forgets to write shows."""
+
+    @staticmethod
+    def _new(shape, dtype, fill):
+        return np.full(shape, np.nan if fill is None else fill, dtype)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_workspace(monkeypatch):
+    monkeypatch.setattr(_conv_ops, "workspace", _PoisonedWorkspace())
+
+
+def _pair(fn_t, fn_a, **kw):
+    """The same call on torch and on axon: (x, w, b) -> conv(x, w, b, **kw)."""
+    return (lambda x, w, b: fn_t(x, w, b, **kw)), (lambda x, w, b: fn_a(x, w, b, **kw))
+
+
+# (N, C, H, W, O, kh, kw, stride, padding, dilation, groups)
+CONV2D_GRID = [
+    (2, 3, 8, 8, 4, 3, 3, 1, 0, 1, 1),
+    (1, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1),  # batch 1
+    (2, 2, 9, 7, 3, 3, 2, 2, 1, 1, 1),  # rectangular kernel and input, stride 2
+    (2, 4, 10, 10, 6, 3, 3, (2, 1), (1, 2), (2, 1), 2),  # per-axis settings, groups
+    (3, 1, 28, 28, 6, 5, 5, 1, 0, 1, 1),  # LeNet's first layer
+    (2, 6, 7, 7, 6, 3, 3, 1, 1, 1, 6),  # depthwise
+    (2, 4, 11, 9, 4, 1, 1, 3, 0, 1, 1),  # 1x1 kernel, stride past the kernel
+    (2, 3, 12, 12, 2, 3, 3, 3, 2, 2, 1),  # dilation with stride and padding
+    (2, 4, 5, 5, 8, 5, 5, 1, 2, 1, 4),  # kernel as large as the input, padded
+]
+
+
+@pytest.mark.parametrize("case", CONV2D_GRID, ids=str)
+def test_conv2d_matches_torch_float64(case):
+    N, C, H, W, O, kh, kw, s, p, d, g = case
+    t_fn, a_fn = _pair(TF.conv2d, F.conv2d, stride=s, padding=p, dilation=d, groups=g)
+    helper_test_op([(N, C, H, W), (O, C // g, kh, kw), (O,)], t_fn, a_fn)
+
+
+@pytest.mark.parametrize("case", CONV2D_GRID[::2], ids=str)
+def test_conv2d_matches_torch_float32(case):
+    N, C, H, W, O, kh, kw, s, p, d, g = case
+    t_fn, a_fn = _pair(TF.conv2d, F.conv2d, stride=s, padding=p, dilation=d, groups=g)
+    helper_test_op([(N, C, H, W), (O, C // g, kh, kw), (O,)], t_fn, a_fn, dtype=np.float32,
+                   rtol=1e-4, atol=1e-4)
+
+
+# (N, C, L, O, k, stride, padding, dilation, groups)
+CONV1D_GRID = [
+    (2, 3, 10, 4, 3, 1, 0, 1, 1),
+    (1, 4, 13, 6, 4, 2, 3, 2, 2),
+    (3, 2, 9, 2, 1, 1, 0, 1, 2),
+]
+
+
+@pytest.mark.parametrize("case", CONV1D_GRID, ids=str)
+def test_conv1d_matches_torch(case):
+    N, C, L, O, k, s, p, d, g = case
+    t_fn, a_fn = _pair(TF.conv1d, F.conv1d, stride=s, padding=p, dilation=d, groups=g)
+    helper_test_op([(N, C, L), (O, C // g, k), (O,)], t_fn, a_fn)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("kernel", [(3, 3), (4, 4), (2, 5)])
+@pytest.mark.parametrize("dilation", [1, 2])
+def test_conv2d_same_padding_even_and_odd_kernels(kernel, dilation):
+    t_fn, a_fn = _pair(TF.conv2d, F.conv2d, padding="same", dilation=dilation)
+    helper_test_op([(2, 3, 7, 8), (4, 3, *kernel), (4,)], t_fn, a_fn)
+    out = F.conv2d(ax.randn(1, 3, 7, 8), ax.randn(4, 3, *kernel), padding="same",
+                   dilation=dilation)
+    assert out.shape == (1, 4, 7, 8)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("k", [3, 4])
+def test_conv1d_same_and_valid_padding(k):
+    for padding in ("same", "valid"):
+        t_fn, a_fn = _pair(TF.conv1d, F.conv1d, padding=padding)
+        helper_test_op([(2, 3, 9), (5, 3, k), (5,)], t_fn, a_fn)
+
+
+@pytest.mark.parametrize("layout", ["strided", "transposed"])
+def test_conv2d_non_contiguous_inputs(layout):
+    t_fn, a_fn = _pair(TF.conv2d, F.conv2d, stride=2, padding=1, groups=2)
+    helper_test_op([(3, 4, 9, 8), (6, 2, 3, 3), (6,)], t_fn, a_fn, layout=layout)
+
+
+def test_conv2d_unbatched_and_without_bias():
+    helper_test_op([(3, 8, 8), (4, 3, 3, 3)], lambda x, w: TF.conv2d(x, w, padding=1),
+                   lambda x, w: F.conv2d(x, w, padding=1))
+    helper_test_op([(3, 11), (2, 3, 4)], lambda x, w: TF.conv1d(x, w, stride=2),
+                   lambda x, w: F.conv1d(x, w, stride=2))
+
+
+def test_conv2d_float32_stays_float32():
+    x = ax.randn(2, 3, 8, 8, requires_grad=True)
+    conv = nn.Conv2d(3, 4, 3)
+    y = conv(x)
+    y.sum().backward()
+    assert y.dtype == np.float32
+    assert x.grad.dtype == conv.weight.grad.dtype == conv.bias.grad.dtype == np.float32
+
+
+def test_conv_gradcheck():
+    rng = np.random.default_rng(0)
+
+    def t(*shape):
+        return ax.tensor(rng.standard_normal(shape), requires_grad=True, dtype=ax.float64)
+
+    ax.gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=(1, 2), dilation=(2, 1),
+                                          groups=2),
+                 [t(2, 4, 6, 5), t(4, 2, 2, 3), t(4)])
+    ax.gradcheck(lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2),
+                 [t(2, 2, 9), t(3, 2, 3), t(3)])
+    ax.gradcheck(lambda x, w: F.conv2d(x, w, padding="same"), [t(1, 2, 5, 4), t(2, 2, 2, 2)])
+
+
+# ============================================================ first layer, shared layers
+
+
+def test_input_gradient_is_skipped_when_the_input_needs_none(monkeypatch):
+    pool = _conv_ops.Workspace()
+    monkeypatch.setattr(_conv_ops, "workspace", pool)
+    conv = nn.Conv2d(1, 4, 3, padding=1)
+    conv(ax.randn(2, 1, 6, 6)).sum().backward()
+    assert conv.weight.grad is not None and conv.bias.grad is not None
+    tags = {key[0] for key in pool._pool}
+    assert "conv-dcols" not in tags and "conv-dx" not in tags
+    conv.requires_grad_(False)  # a frozen layer under a trainable input: no columns kept
+    x = ax.randn(2, 1, 6, 6, requires_grad=True)
+    y = conv(x)
+    assert y.grad_fn.cols is None
+    y.sum().backward()
+    assert x.grad is not None and conv.weight.grad is not None  # the old grads stay
+
+
+def test_shared_conv_called_twice_before_backward():
+    """The second call must not overwrite the columns the first saved for backward."""
+    torch.manual_seed(0)
+    ref = torch.nn.Conv2d(3, 5, 3, padding=1, dtype=torch.float64)
+    conv = nn.Conv2d(3, 5, 3, padding=1, dtype=ax.float64)
+    conv.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
+    rng = np.random.default_rng(1)
+    x1, x2 = rng.standard_normal((2, 2, 3, 7, 7))
+    a1, a2 = ax.tensor(x1, requires_grad=True), ax.tensor(x2, requires_grad=True)
+    t1, t2 = torch.tensor(x1, requires_grad=True), torch.tensor(x2, requires_grad=True)
+    ya1, ya2 = conv(a1), conv(a2)
+    assert ya1.grad_fn.cols is not ya2.grad_fn.cols
+    assert not np.shares_memory(ya1.data, ya2.data)
+    (ya1 * ya2).sum().backward()
+    (ref(t1) * ref(t2)).sum().backward()
+    assert_close(ya1, ref(t1).detach(), rtol=1e-12, atol=1e-12)
+    for a, t in [(a1.grad, t1.grad), (a2.grad, t2.grad), (conv.weight.grad, ref.weight.grad),
+                 (conv.bias.grad, ref.bias.grad)]:
+        assert_close(a, t, rtol=1e-10, atol=1e-12)
+
+
+def test_retain_graph_backward_twice_and_buffers_come_back():
+    conv = nn.Conv2d(2, 3, 3, dtype=ax.float64)
+    x = ax.randn(2, 2, 6, 6, dtype=ax.float64, requires_grad=True)
+    y = conv(x)
+    y.sum().backward(retain_graph=True)
+    g1 = x.grad.numpy().copy()
+    conv(ax.randn(2, 2, 6, 6, dtype=ax.float64)).sum().backward()  # another call in between
+    x.grad = None
+    y.sum().backward()
+    assert_close(x.grad, g1, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_split_over_two_threads_matches_torch(monkeypatch, stride):
+    """Big passes run on two threads, each on half the batch (here: every pass, odd N)."""
+    monkeypatch.setattr(_conv_ops, "split_threshold", 0)
+    t_fn, a_fn = _pair(TF.conv2d, F.conv2d, stride=stride, padding=1, groups=2)
+    helper_test_op([(5, 4, 9, 8), (6, 2, 3, 3), (6,)], t_fn, a_fn)
+
+
+def test_workspace_reuses_only_free_buffers():
+    pool = _conv_ops.Workspace(max_bytes=1 << 20, per_key=2)
+    a = pool.get("t", (4, 4), np.float32)
+    b = pool.get("t", (4, 4), np.float32)
+    assert a is not b  # a is still held
+    view = b[1:]
+    del b
+    c = pool.get("t", (4, 4), np.float32)
+    assert c is not view.base and c is not a  # a view keeps its buffer busy: a fresh one
+    del a
+    assert pool.get("t", (4, 4), np.float32) is not None
+    big = pool.get("big", (1 << 19,), np.float32)  # 2 MB: over the budget, never pooled
+    assert pool.nbytes <= pool.max_bytes and big.shape == (1 << 19,)
+    pool.clear()
+    assert pool.nbytes == 0
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+def test_padding_buffer_keeps_a_zero_border_across_shapes():
+    """'same' with k=4 pads (1, 2): a 6x7 input fills a 9x10 buffer, as a 7x8 input padded
+    by 1 does; the second's extra interior row and column must not leak into the first's
+    padding when the buffer is reused."""
+    w = ax.randn(1, 1, 4, 4)
+    for shape, padding in [((6, 7), "same"), ((7, 8), 1), ((6, 7), "same")]:
+        x = ax.randn(1, 1, *shape) + 5.0
+        out = F.conv2d(x, w, padding=padding)
+        ref = TF.conv2d(torch.tensor(x.numpy()), torch.tensor(w.numpy()), padding=padding)
+        assert_close(out, ref, rtol=1e-4, atol=1e-4)
+
+
+# ============================================================ modules
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_conv2d_module_loads_torch_weights(mode):
+    torch.manual_seed(0)
+    ref = torch.nn.Conv2d(4, 6, (3, 4), stride=1, padding="same", dilation=1, groups=2,
+                          padding_mode=mode)
+    conv = nn.Conv2d(4, 6, (3, 4), padding="same", groups=2, padding_mode=mode)
+    conv.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 4, 7, 9)).astype(np.float32)
+    assert_close(conv(ax.tensor(x)), ref(torch.tensor(x)), rtol=1e-4, atol=1e-5)
+    assert repr(conv) == repr(ref)
+
+
+def test_conv1d_module_matches_torch():
+    torch.manual_seed(0)
+    ref = torch.nn.Conv1d(3, 4, 5, stride=2, padding=2, bias=False)
+    conv = nn.Conv1d(3, 4, 5, stride=2, padding=2, bias=False)
+    conv.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 3, 11)).astype(np.float32)
+    assert_close(conv(ax.tensor(x)), ref(torch.tensor(x)), rtol=1e-4, atol=1e-5)
+    assert repr(conv) == repr(ref)
+    assert set(conv.state_dict()) == {"weight"}
+
+
+def test_conv2d_init_follows_torch():
+    conv = nn.Conv2d(6, 16, 5, groups=2)
+    assert conv.weight.shape == (16, 3, 5, 5) and conv.bias.shape == (16,)
+    bound = 1 / math.sqrt(3 * 25)  # kaiming_uniform(a=sqrt(5)) == U(-1/sqrt(fan_in), ...)
+    for p in (conv.weight.data, conv.bias.data):
+        assert np.abs(p).max() <= bound
+        assert np.abs(p).max() > 0.8 * bound
+    assert conv.weight.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.1)
+    ax.manual_seed(3)
+    a = nn.Conv2d(2, 3, 3).weight.data
+    ax.manual_seed(3)
+    assert np.array_equal(a, nn.Conv2d(2, 3, 3).weight.data)
+
+
+# ============================================================ errors
+
+
+def test_conv_errors_name_the_shapes():
+    msg = helper_test_exception([(2, 3, 8, 8), (6, 1, 5, 5)], TF.conv2d, F.conv2d,
+                                match=["conv2d", "3 channels", "expects 1", "(6, 1, 5, 5)"])
+    assert "weight shape" in msg
+    helper_test_exception([(2, 3, 4, 4), (6, 3, 5, 5)], TF.conv2d, F.conv2d,
+                          match=["conv2d", "too small", "(4, 4)", "(5, 5)"])
+    helper_test_exception([(2, 3, 8, 8), (6, 3, 3, 3)],
+                          lambda x, w: TF.conv2d(x, w, stride=2, padding="same"),
+                          lambda x, w: F.conv2d(x, w, stride=2, padding="same"),
+                          match=["same", "strided"])
+    helper_test_exception([(2, 3, 8, 8), (6, 1, 3, 3)],
+                          lambda x, w: TF.conv2d(x, w, groups=2),
+                          lambda x, w: F.conv2d(x, w, groups=2), match=["groups=2"])
+    helper_test_exception([(2, 3, 8, 8), (6, 3, 3, 3), (5,)], TF.conv2d, F.conv2d,
+                          match=["bias", "(5,)"])
+    helper_test_exception([(3, 8), (6, 3, 3, 3)], TF.conv2d, F.conv2d,
+                          match=["conv2d", "(3, 8)"])
+    helper_test_exception([(2, 3, 8, 8), (6, 3, 3, 3)],
+                          lambda x, w: TF.conv2d(x, w, padding=-1),
+                          lambda x, w: F.conv2d(x, w, padding=-1), match=["negative"])
+    helper_test_exception([(2, 3, 8), (6, 3, 3)],
+                          lambda x, w: TF.conv1d(x, w, stride=0),
+                          lambda x, w: F.conv1d(x, w, stride=0), match=["stride"])
+    with pytest.raises(RuntimeError, match="dtype"):
+        F.conv2d(ax.randn(1, 3, 5, 5), ax.randn(2, 3, 3, 3, dtype=ax.float64))
+    with pytest.raises(ValueError, match="strided"):
+        nn.Conv2d(3, 6, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="divisible"):
+        nn.Conv2d(3, 6, 3, groups=2)
+    with pytest.raises(ValueError, match="padding_mode"):
+        nn.Conv2d(3, 6, 3, padding_mode="mirror")

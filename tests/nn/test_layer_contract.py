@@ -1,0 +1,167 @@
+"""Every layer of ``axon.nn`` against the layer contract (``tests/nn/contract.py``).
+
+``test_every_exported_layer_has_a_contract_case`` fails when ``axon.nn`` exports a Module
+subclass that has no case here and is not in ``NOT_LAYERS``: a new layer must add one.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from axon import nn
+from tests.nn.contract import check_layer
+
+
+@dataclass
+class Case:
+    make: Callable[[], nn.Module]
+    input_shape: tuple
+    output_shape: tuple
+    num_params: int
+    options: dict = field(default_factory=dict)
+
+
+def _indices(high: int, shape: tuple) -> Callable:
+    return lambda rng: rng.integers(0, high, shape).astype(np.int64)
+
+
+def _h(rng, *shape):
+    return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+
+
+def _state(*shape) -> Callable:
+    return lambda rng: (_h(rng, *shape),)
+
+
+X = (2, 3, 4)  # a generic (N, C, L) input for shape-preserving layers
+
+CASES: dict[str, Case] = {
+    # ---------------------------------------------------------------- core
+    "Linear": Case(lambda: nn.Linear(4, 3), (2, 5, 4), (2, 5, 3), 4 * 3 + 3),
+    "Linear-nobias": Case(lambda: nn.Linear(4, 3, bias=False), (2, 4), (2, 3), 12),
+    "Identity": Case(lambda: nn.Identity(), X, X, 0),
+    "Flatten": Case(lambda: nn.Flatten(), (2, 3, 4, 5), (2, 60), 0),
+    "Flatten-range": Case(lambda: nn.Flatten(0, 1), (2, 3, 4), (6, 4), 0),
+    "Unflatten": Case(lambda: nn.Unflatten(1, (3, 4)), (2, 12), (2, 3, 4), 0),
+    # ---------------------------------------------------------------- activations
+    "ReLU": Case(lambda: nn.ReLU(), X, X, 0),
+    "ReLU-inplace": Case(lambda: nn.ReLU(inplace=True), X, X, 0,
+                         dict(input_requires_grad=False)),
+    "Sigmoid": Case(lambda: nn.Sigmoid(), X, X, 0),
+    "Tanh": Case(lambda: nn.Tanh(), X, X, 0),
+    "LeakyReLU": Case(lambda: nn.LeakyReLU(0.2), X, X, 0),
+    "ELU": Case(lambda: nn.ELU(), X, X, 0),
+    "Softplus": Case(lambda: nn.Softplus(beta=2.0), X, X, 0),
+    "GELU": Case(lambda: nn.GELU(), X, X, 0),
+    "GELU-tanh": Case(lambda: nn.GELU("tanh"), X, X, 0),
+    "Softmax": Case(lambda: nn.Softmax(dim=1), X, X, 0),
+    "LogSoftmax": Case(lambda: nn.LogSoftmax(dim=-1), X, X, 0),
+    # ---------------------------------------------------------------- dropout
+    "Dropout": Case(lambda: nn.Dropout(0.5), X, X, 0),
+    "Dropout2d": Case(lambda: nn.Dropout2d(0.5), (2, 3, 4, 4), (2, 3, 4, 4), 0),
+    # ---------------------------------------------------------------- normalisation
+    "BatchNorm1d": Case(lambda: nn.BatchNorm1d(3), (4, 3), (4, 3), 6),
+    "BatchNorm1d-3d": Case(lambda: nn.BatchNorm1d(3, momentum=None), (4, 3, 5), (4, 3, 5), 6),
+    "BatchNorm1d-noaffine": Case(lambda: nn.BatchNorm1d(3, affine=False), (4, 3), (4, 3), 0),
+    "BatchNorm2d": Case(lambda: nn.BatchNorm2d(3), (4, 3, 5, 5), (4, 3, 5, 5), 6),
+    "BatchNorm2d-nostats": Case(lambda: nn.BatchNorm2d(3, track_running_stats=False),
+                                (4, 3, 2, 2), (4, 3, 2, 2), 6),
+    "LayerNorm": Case(lambda: nn.LayerNorm(4), X, X, 8),
+    "LayerNorm-2d": Case(lambda: nn.LayerNorm((3, 4)), X, X, 24),
+    "LayerNorm-nobias": Case(lambda: nn.LayerNorm(4, bias=False), X, X, 4),
+    "GroupNorm": Case(lambda: nn.GroupNorm(2, 4), (2, 4, 3, 3), (2, 4, 3, 3), 8),
+    # ---------------------------------------------------------------- convolution
+    "Conv1d": Case(lambda: nn.Conv1d(3, 4, 3), (2, 3, 10), (2, 4, 8), 4 * 3 * 3 + 4),
+    "Conv2d": Case(lambda: nn.Conv2d(3, 4, 3, padding=1), (2, 3, 6, 6), (2, 4, 6, 6),
+                   4 * 3 * 9 + 4),
+    "Conv2d-strided-groups": Case(lambda: nn.Conv2d(4, 6, 3, stride=2, groups=2, bias=False),
+                                  (2, 4, 7, 7), (2, 6, 3, 3), 6 * 2 * 9),
+    # ---------------------------------------------------------------- pooling, resizing
+    "MaxPool1d": Case(lambda: nn.MaxPool1d(2), (2, 3, 8), (2, 3, 4), 0),
+    "MaxPool2d": Case(lambda: nn.MaxPool2d(2), (2, 3, 6, 6), (2, 3, 3, 3), 0),
+    "MaxPool2d-indices": Case(lambda: nn.MaxPool2d(3, stride=2, padding=1, return_indices=True),
+                              (2, 3, 6, 6), ((2, 3, 3, 3), (2, 3, 3, 3)), 0),
+    "AvgPool1d": Case(lambda: nn.AvgPool1d(3, stride=2), (2, 3, 9), (2, 3, 4), 0),
+    "AvgPool2d": Case(lambda: nn.AvgPool2d(2), (2, 3, 6, 6), (2, 3, 3, 3), 0),
+    "AdaptiveAvgPool1d": Case(lambda: nn.AdaptiveAvgPool1d(3), (2, 3, 7), (2, 3, 3), 0),
+    "AdaptiveAvgPool2d": Case(lambda: nn.AdaptiveAvgPool2d((2, 3)), (2, 3, 5, 7),
+                              (2, 3, 2, 3), 0),
+    "Upsample": Case(lambda: nn.Upsample(scale_factor=2), (2, 3, 4, 4), (2, 3, 8, 8), 0),
+    "Upsample-1d-size": Case(lambda: nn.Upsample(size=5), (2, 3, 3), (2, 3, 5), 0),
+    # ---------------------------------------------------------------- embedding
+    "Embedding": Case(lambda: nn.Embedding(10, 4), (2, 5), (2, 5, 4), 40,
+                      dict(make_input=_indices(10, (2, 5)))),
+    "Embedding-padding": Case(lambda: nn.Embedding(10, 4, padding_idx=0), (3, 4), (3, 4, 4),
+                              40, dict(make_input=_indices(10, (3, 4)))),
+    # ---------------------------------------------------------------- recurrent
+    # parameters: gates * (H * in + H * H + 2 H) per layer and direction
+    "RNN": Case(lambda: nn.RNN(4, 5), (7, 2, 4), ((7, 2, 5), (1, 2, 5)), 55),
+    "LSTM": Case(lambda: nn.LSTM(4, 5), (7, 2, 4), ((7, 2, 5), ((1, 2, 5), (1, 2, 5))), 220),
+    "LSTM-deep-bidirectional": Case(
+        lambda: nn.LSTM(4, 5, num_layers=2, bidirectional=True, batch_first=True, dropout=0.5),
+        (2, 7, 4), ((2, 7, 10), ((4, 2, 5), (4, 2, 5))), 1120),
+    "GRU": Case(lambda: nn.GRU(4, 5), (7, 2, 4), ((7, 2, 5), (1, 2, 5)), 165),
+    "GRU-nobias-2layers": Case(lambda: nn.GRU(4, 5, num_layers=2, bias=False), (3, 2, 4),
+                               ((3, 2, 5), (2, 2, 5)), 285),
+    "RNNBase-GRU": Case(lambda: nn.RNNBase("GRU", 4, 5), (3, 2, 4), ((3, 2, 5), (1, 2, 5)),
+                        165),
+    # a cell gets its state: from zeros, weight_hh would get no gradient in one step
+    "RNNCell": Case(lambda: nn.RNNCell(4, 5), (3, 4), (3, 5), 55,
+                    dict(make_extra_args=_state(3, 5))),
+    "LSTMCell": Case(lambda: nn.LSTMCell(4, 5), (3, 4), ((3, 5), (3, 5)), 220,
+                     dict(make_extra_args=lambda rng: ((_h(rng, 3, 5), _h(rng, 3, 5)),))),
+    "GRUCell": Case(lambda: nn.GRUCell(4, 5), (3, 4), (3, 5), 165,
+                    dict(make_extra_args=_state(3, 5))),
+    "RNN-relu-h0": Case(lambda: nn.RNN(4, 5, nonlinearity="relu"), (3, 2, 4),
+                        ((3, 2, 5), (1, 2, 5)), 55,
+                        dict(make_extra_args=lambda rng: (_h(rng, 1, 2, 5),))),
+}
+
+# Module subclasses exported by axon.nn that are not layers of their own, each with why.
+NOT_LAYERS = {
+    "Module": "the base class",
+    "RNNCellBase": "abstract base of the recurrent cells (no forward)",
+    "Sequential": "container", "ModuleList": "container", "ModuleDict": "container",
+    "ParameterList": "container",
+    "BCELoss": "loss", "BCEWithLogitsLoss": "loss", "CrossEntropyLoss": "loss",
+    "HuberLoss": "loss", "L1Loss": "loss", "MSELoss": "loss", "MultiMarginLoss": "loss",
+    "NLLLoss": "loss", "SmoothL1Loss": "loss",
+}
+
+
+@pytest.mark.parametrize("case_id", list(CASES))
+def test_layer_contract(case_id, tmp_path):
+    case = CASES[case_id]
+    check_layer(case.make, case.input_shape, case.output_shape, case.num_params,
+                tmp_path=tmp_path, **case.options)
+
+
+def _exported_module_classes() -> dict[str, type]:
+    names = set(getattr(nn, "__all__", ())) | {n for n in dir(nn) if not n.startswith("_")}
+    out = {}
+    for n in sorted(names):
+        obj = getattr(nn, n, None)
+        if inspect.isclass(obj) and issubclass(obj, nn.Module):
+            out[n] = obj
+    return out
+
+
+def test_every_exported_layer_has_a_contract_case():
+    covered = {type(case.make()) for case in CASES.values()}
+    exported = _exported_module_classes()
+    missing = [n for n, cls in exported.items() if cls not in covered and n not in NOT_LAYERS]
+    assert not missing, (
+        f"axon.nn exports {missing} without a layer-contract case: add one to CASES in "
+        f"tests/nn/test_layer_contract.py (or, if it is not a layer, to NOT_LAYERS with why)"
+    )
+    stale = [n for n in NOT_LAYERS if n not in exported]
+    assert not stale, f"NOT_LAYERS names {stale}, which axon.nn no longer exports"
+    wrongly_excluded = [n for n in NOT_LAYERS if exported.get(n) in covered]
+    assert not wrongly_excluded, (
+        f"{wrongly_excluded} have contract cases: drop them from NOT_LAYERS"
+    )
