@@ -1,11 +1,11 @@
 """The ``axon`` command: run the course's experiments and worksheets.
 
     axon list                                   the experiments and worksheets
-    axon run NAME [--seed N] [--out DIR] [--quick]
+    axon run NAME [--seed N] [--out DIR] [--quick] [--epochs N] [--data-dir DIR]
     axon worksheet NAME [--graph FILE.png] [--out DIR] [--quick]
 
 Exit status: 0 when every claim held, 1 when one failed, 2 for a usage error (such as
-an unknown name).
+an unknown name, or a dataset file that is missing).
 """
 
 from __future__ import annotations
@@ -18,6 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import lab
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="folder for figures (default ./runs/NAME)")
     run.add_argument("--quick", action="store_true",
                      help="a small configuration that finishes in seconds")
+    run.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
+                     help="training epochs (default: the experiment's own)")
+    run.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                     help="where datasets are read from (default $AXON_DATA_DIR, "
+                          "else ~/.cache/axon)")
 
     ws = sub.add_parser("worksheet", help="print a worksheet computed by the engine",
                         description="Print a worked example computed step by step by the "
@@ -73,12 +85,18 @@ def _run(kind: str, args: argparse.Namespace) -> int:
     if kind == "experiment":
         out.mkdir(parents=True, exist_ok=True)
     config = lab.Config(seed=args.seed if kind == "experiment" else 0, out=out,
-                        quick=args.quick, graph=getattr(args, "graph", None))
+                        quick=args.quick, graph=getattr(args, "graph", None),
+                        epochs=getattr(args, "epochs", None),
+                        data_dir=getattr(args, "data_dir", None))
     if kind == "experiment":
         title = f"axon run {entry.name}: {entry.description}"
         print(f"{title}\n{'=' * len(title)}")
     start = time.perf_counter()
-    result = entry.run(config)
+    try:
+        result = entry.run(config)
+    except FileNotFoundError as err:  # a dataset is missing: say where to put it
+        print(f"axon: error: {err}", file=sys.stderr)
+        return 2
     print()
     print(result.report())
     verdict = "all claims hold" if result.passed else "A CLAIM FAILED"

@@ -97,3 +97,62 @@ def scatter(ax: Axes, points: np.ndarray, labels: np.ndarray,
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     return ax
+
+
+def confusion_matrix(ax: Axes, matrix: np.ndarray, labels: Sequence[str] | None = None,
+                     title: str | None = None) -> Axes:
+    """Draw a confusion matrix: row i is the true class, column j the predicted one; each
+    cell is shaded by the fraction of row i it holds and labelled with its count."""
+    m = np.asarray(matrix)
+    k = m.shape[0]
+    frac = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    ax.imshow(frac, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i in range(k):
+        for j in range(k):
+            if m[i, j]:
+                ax.text(j, i, str(int(m[i, j])), ha="center", va="center", fontsize=7,
+                        color="white" if frac[i, j] > 0.5 else "black")
+    names = list(labels) if labels is not None else [str(i) for i in range(k)]
+    ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0,
+                  ha="right" if max(map(len, names)) > 2 else "center")
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def images(axes: Sequence[Axes], pictures: Sequence[np.ndarray],
+           titles: Sequence[str] | None = None, cmap: str = "gray",
+           symmetric: bool = False) -> None:
+    """Show one 2-D array per axis, without ticks; axes left over are hidden.
+
+    ``symmetric`` centres each picture's colour scale on zero (for weights, whose sign
+    matters; use a diverging ``cmap`` such as ``"RdBu_r"``)."""
+    for i, ax in enumerate(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= len(pictures):
+            ax.set_axis_off()
+            continue
+        p = np.asarray(pictures[i], dtype=float)
+        if symmetric:
+            lim = max(float(np.abs(p).max()), 1e-12)
+            ax.imshow(p, cmap=cmap, vmin=-lim, vmax=lim)
+        else:
+            ax.imshow(p, cmap=cmap)
+        if titles is not None and i < len(titles):
+            ax.set_title(titles[i], fontsize=8)
+
+
+def image_grid(pictures: Sequence[np.ndarray], titles: Sequence[str] | None = None,
+               ncols: int = 8, size: float = 1.3, cmap: str = "gray",
+               title: str | None = None) -> Figure:
+    """A figure of small pictures in rows of ``ncols``, each with an optional title."""
+    n = max(len(pictures), 1)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = figure(ncols=ncols, nrows=nrows, size=(size, size + 0.25), title=title)
+    images(axes, pictures, titles, cmap=cmap)
+    return fig

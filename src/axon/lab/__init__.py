@@ -72,4 +72,6 @@ def run(name: str, config: Config | None = None, kind: str = "experiment") -> Re
 
 
 # Importing the modules registers them.
-from . import boolean, worksheets, xor  # noqa: E402, F401
+from . import boolean, digits, fashion, mnist, worksheets, xor  # noqa: E402, F401
+from . import next_word, pos_tagging, sentiment, shakespeare  # noqa: E402, F401
+from . import deep_rnn, parity  # noqa: E402, F401

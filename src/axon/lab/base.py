@@ -22,12 +22,17 @@ class Config:
         out: the folder figures are written to.
         quick: a small configuration that finishes in seconds (used by the tests).
         graph: worksheets only: where to draw the computation graph (a PNG), if anywhere.
+        epochs: training epochs, overriding the experiment's default (None: its default).
+        data_dir: where datasets are read from (None: ``AXON_DATA_DIR``, else
+            ``~/.cache/axon``; see :func:`axon.data.data_dir`).
     """
 
     seed: int = 0
     out: Path = Path("runs")
     quick: bool = False
     graph: Path | None = None
+    epochs: int | None = None
+    data_dir: Path | None = None
 
 
 @dataclass

@@ -1,0 +1,140 @@
+"""A word-level LSTM language model on the Penn Treebank, and "suggest the next words".
+
+The corpus (Mikolov's preprocessing: 10,000 word types, ``<eos>`` after each sentence) is
+read as B parallel streams in windows of 35 words, with truncated BPTT
+(:func:`axon.train.fit_stream`); the output layer shares the embedding matrix (tied
+weights). The measure is the perplexity
+
+    PPL = exp( -(1/N) sum_t ln p(w_t | w_<t) ),
+
+the number of equally likely words the model is as unsure as (a unigram model: about
+700; the goal of the full run: <= 150 on validation and test).
+
+Then the model completes prompts: the five likeliest next words with their
+probabilities, for ``config.prompt`` (the CLI's ``--prompt``, where it exists) or a few
+default prompts.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+import axon as ax
+from axon import optim
+from axon.data.text import Vocab, batchify, bptt_batches, penn_treebank
+from axon.train import evaluate_stream, fit_stream
+
+from . import register
+from .base import Config, Result, heading, table
+from .text_common import (
+    RNNLanguageModel,
+    TimeBudget,
+    epochs_for,
+    finish,
+    next_token_probs,
+    perplexity,
+    unigram_entropy,
+)
+
+GOAL = 150.0  # validation and test perplexity, full run
+PROMPTS = ("the company said", "the stock market", "in new york", "shares of the",
+           "mr. smith")
+
+FULL = dict(size=200, batch=32, bptt=35, dropout=0.1, lr=3e-3, gamma=0.5, epochs=3,
+            budget=16 * 60)
+QUICK = dict(size=32, batch=16, bptt=20, dropout=0.0, lr=1e-2, gamma=1.0, epochs=2,
+             budget=None, train_tokens=20_000, eval_tokens=3_000)
+
+
+def suggest(model, vocab: Vocab, prompt: str, k: int = 5) -> list[tuple[str, float]]:
+    """The ``k`` likeliest next words after ``prompt`` (lowercased, split on spaces,
+    unknown words read as ``<unk>``) and their probabilities."""
+    ids = vocab.encode(prompt.lower().split() or ["<eos>"])
+    model.eval()
+    with ax.no_grad():
+        logits, _ = model(ax.tensor(ids[:, None]))  # (T, 1, V)
+    p = next_token_probs(logits.data[-1, 0])
+    best = np.argsort(-p)[:k]
+    return [(vocab.itos[i], float(p[i])) for i in best]
+
+
+@register("next-word", "Word-level LSTM language model on Penn Treebank: perplexity, "
+          "and the five likeliest next words of a prompt")
+def run(config: Config) -> Result:
+    result = Result("next-word")
+    hp = QUICK if config.quick else FULL
+    epochs = epochs_for(config, hp["epochs"], QUICK["epochs"])
+    ax.manual_seed(config.seed)
+
+    heading("1. The data")
+    splits = penn_treebank(config.data_dir)
+    if config.quick:
+        splits = {"train": splits["train"][: hp["train_tokens"]],
+                  "valid": splits["valid"][: hp["eval_tokens"]],
+                  "test": splits["test"][: hp["eval_tokens"]]}
+    vocab = Vocab.from_tokens(splits["train"], specials=("<unk>",))
+    ids = {s: vocab.encode(t) for s, t in splits.items()}
+    h_uni = unigram_entropy(ids["train"], len(vocab))
+    print(f"  {len(ids['train']):,} training, {len(ids['valid']):,} validation and "
+          f"{len(ids['test']):,} test tokens; {len(vocab):,} word types")
+    print(f"  unigram entropy {h_uni:.3f} nats: a context-free model's perplexity is "
+          f"{perplexity(h_uni):.0f}")
+
+    heading("2. Training with truncated BPTT")
+    n = hp["size"]
+    model = RNNLanguageModel(len(vocab), n, n, dropout=hp["dropout"], tie=True)
+    n_params = sum(p.numel() for p in model.parameters())
+    train = bptt_batches(batchify(ids["train"], hp["batch"]), hp["bptt"])
+    valid = bptt_batches(batchify(ids["valid"], 10), hp["bptt"])
+    test = bptt_batches(batchify(ids["test"], 10), hp["bptt"])
+    opt = optim.Adam(model.parameters(), lr=hp["lr"])
+    print(f"  Embedding({len(vocab)}, {n}) -> LSTM({n}, {n}) -> Linear({n}, {len(vocab)}) "
+          f"tied to the embedding, dropout {hp['dropout']:g}: {n_params:,} parameters")
+    print(f"  {hp['batch']} streams, windows of {hp['bptt']} words ({len(train)} updates per "
+          f"epoch), Adam lr {hp['lr']:g} x {hp['gamma']:g} per epoch, gradient norm "
+          f"clipped to 0.5, {epochs} epochs"
+          + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else ""))
+    budget = TimeBudget(hp["budget"])
+    start = time.perf_counter()
+    history = fit_stream(model, train, loss="cross_entropy", optimizer=opt, epochs=epochs,
+                         clip_grad_norm=0.5, validation=valid, callbacks=[budget],
+                         scheduler=optim.lr_scheduler.ExponentialLR(opt, hp["gamma"]),
+                         verbose=2)
+    seconds = time.perf_counter() - start
+    if budget.stopped:
+        print(f"  stopped by the time budget during epoch {len(history['loss'])}")
+    val_loss = history["val_loss"][-1]
+    test_loss = evaluate_stream(model, test, loss="cross_entropy")["loss"]
+    val_ppl, test_ppl = perplexity(val_loss), perplexity(test_loss)
+    table(["", "loss (nats)", "perplexity"],
+          [["unigram (train)", f"{h_uni:.3f}", f"{perplexity(h_uni):.1f}"],
+           ["train (last epoch)", f"{history['loss'][-1]:.3f}",
+            f"{perplexity(history['loss'][-1]):.1f}"],
+           ["validation", f"{val_loss:.3f}", f"{val_ppl:.1f}"],
+           ["test", f"{test_loss:.3f}", f"{test_ppl:.1f}"]])
+    print(f"  training took {seconds:.0f} s")
+
+    heading("3. Suggest the next words")
+    given = getattr(config, "prompt", None)
+    prompts = [given] if given else list(PROMPTS)
+    suggestions = {}
+    for prompt in prompts:
+        suggestions[prompt] = suggest(model, vocab, prompt)
+        words = ",  ".join(f"{w} ({p:.2f})" for w, p in suggestions[prompt])
+        print(f"  {prompt!r} -> {words}")
+
+    result.metrics.update({"unigram_entropy": h_uni, "val_loss": val_loss,
+                           "val_ppl": val_ppl, "test_ppl": test_ppl,
+                           "train_seconds": seconds, "epochs_run": len(history["loss"])})
+    result.check(f"the language model's validation loss ({val_loss:.3f} nats) falls below "
+                 f"the unigram entropy ({h_uni:.3f})", val_loss < h_uni)
+    if not config.quick:
+        result.check(f"validation perplexity {val_ppl:.1f} <= {GOAL:g}", val_ppl <= GOAL)
+        result.check(f"test perplexity {test_ppl:.1f} <= {GOAL:g}", test_ppl <= GOAL)
+    result.check("each prompt gets five distinct suggestions with probabilities in (0, 1]",
+                 all(len({w for w, _ in s}) == 5 and all(0 < p <= 1 for _, p in s)
+                     for s in suggestions.values()))
+    finish(result, config, model, history, "next_word")
+    return result

@@ -1,0 +1,324 @@
+"""What the vision experiments share: images held in memory, the training loop, the
+figures and the weights file.
+
+Data: a split is read once (IDX files through :mod:`axon.data.vision`), scaled to [0, 1]
+and standardised with the training split's mean and standard deviation,
+
+    x = (pixel / 255 - mean) / std,
+
+and kept as one float32 array (N, 1, H, W), so the DataLoader's fast path takes each batch
+with a single fancy-index. Augmentation, where an experiment uses it, is applied per batch
+(:class:`axon.data.transforms.BatchTransformLoader`).
+
+Training is :func:`axon.fit` with the cross-entropy loss and accuracy, the test split
+monitored after every epoch (it is only watched: nothing is chosen by it).
+
+Figures: the training curves (``History.plot``), the confusion matrix, a grid of
+misclassified test images, and for a CNN the first layer's filters with the feature maps
+they produce on one test image.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import axon as ax
+from axon import nn
+from axon.data import DataLoader, TensorDataset
+from axon.data.transforms import BatchTransformLoader
+
+from .. import plot
+from .base import Config, Result, heading, table
+
+CHANCE = 0.1  # ten balanced classes
+QUICK_MARGIN = 0.25  # quick mode: test accuracy must beat chance by this much
+
+
+# ----------------------------------------------------------------------------- data
+@dataclass
+class Images:
+    """One split in memory.
+
+    Attributes:
+        x: standardised float32 images, (N, 1, H, W).
+        y: int64 labels, (N,).
+        mean, std: the standardisation used (the training split's), to undo it for display.
+        classes: the class names, indexed by label.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    mean: float
+    std: float
+    classes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, n: int, seed: int) -> Images:
+        """``n`` images drawn at random without replacement (all of them if fewer)."""
+        if n >= len(self):
+            return self
+        idx = np.sort(np.random.default_rng(seed).permutation(len(self))[:n])
+        return Images(self.x[idx], self.y[idx], self.mean, self.std, self.classes)
+
+    def flat(self) -> np.ndarray:
+        """The images as rows, (N, H*W), for a fully connected network (a view)."""
+        return self.x.reshape(len(self.x), -1)  # (N, 1, H, W) -> (N, H*W)
+
+    def pictures(self, idx) -> np.ndarray:
+        """Images ``idx`` back in [0, 1] for display, (k, H, W)."""
+        return self.x[idx, 0] * self.std + self.mean  # (k, 1, H, W) -> (k, H, W)
+
+    @property
+    def background(self) -> float:
+        """The standardised value of a black pixel (what an image is padded with)."""
+        return (0.0 - self.mean) / self.std
+
+
+def standardise(images: np.ndarray, mean: float | None = None, std: float | None = None,
+                scale: float = 255.0) -> tuple[np.ndarray, float, float]:
+    """``(images / scale - mean) / std`` as float32 (N, 1, H, W) from (N, H, W); the mean
+    and std are computed from ``images`` when not given. Returns ``(x, mean, std)``."""
+    x = images.astype(np.float32)[:, None]  # (N, H, W) -> (N, 1, H, W)
+    x *= np.float32(1.0 / scale)
+    if mean is None:
+        mean = float(x.mean(dtype=np.float64))
+    if std is None:
+        std = float(x.std(dtype=np.float64))
+    x -= np.float32(mean)
+    x *= np.float32(1.0 / std)
+    return x, mean, std
+
+
+def load_idx_dataset(dataset: type, config: Config) -> tuple[Images, Images]:
+    """The train and test splits of ``axon.data.MNIST`` or ``FashionMNIST`` from the data
+    directory (``config.data_dir``, else ``AXON_DATA_DIR``, else ``~/.cache/axon``),
+    standardised with the training split's statistics. A missing file raises
+    ``FileNotFoundError`` saying where to put it."""
+    start = time.perf_counter()
+    train_set = dataset(config.data_dir, train=True)
+    test_set = dataset(config.data_dir, train=False)
+    x, mean, std = standardise(train_set.data)
+    train = Images(x, train_set.targets, mean, std, list(dataset.classes))
+    x, _, _ = standardise(test_set.data, mean, std)
+    test = Images(x, test_set.targets, mean, std, list(dataset.classes))
+    print(f"  {dataset.__name__} from {train_set.image_file.parent}: {len(train):,} training "
+          f"and {len(test):,} test images of {train.x.shape[2]}x{train.x.shape[3]}, "
+          f"read in {time.perf_counter() - start:.1f} s")
+    print(f"  standardised with the training set's mean {mean:.4f} and std {std:.4f}")
+    return train, test
+
+
+def quick_subsets(train: Images, test: Images, config: Config, n_train: int = 2000,
+                  n_test: int = 1000) -> tuple[Images, Images]:
+    """In quick mode, random subsets of the splits; otherwise the splits unchanged."""
+    if not config.quick:
+        return train, test
+    train, test = train.subset(n_train, config.seed), test.subset(n_test, config.seed + 1)
+    print(f"  quick mode: {len(train):,} training and {len(test):,} test images")
+    return train, test
+
+
+# ----------------------------------------------------------------------------- training
+@dataclass
+class Trained:
+    """What :func:`train` found: the history, the loss before training, the test
+    predictions and accuracy, and the wall time."""
+
+    history: ax.History
+    loss_before: float
+    predictions: np.ndarray
+    accuracy: float
+    seconds: float
+    epochs: int = 0
+
+    @property
+    def loss_after(self) -> float:
+        return float(self.history["loss"][-1])
+
+
+def inputs(images: Images, flatten: bool) -> np.ndarray:
+    return images.flat() if flatten else images.x
+
+
+def train(model: nn.Module, train_set: Images, test_set: Images, *, optimizer,
+          epochs: int, batch_size: int = 64, scheduler=None,
+          augment: Callable | None = None, flatten: bool = False,
+          verbose: int = 1) -> Trained:
+    """Train ``model`` with ``axon.fit`` (cross-entropy, accuracy, the test split monitored
+    each epoch) and score it on the test split.
+
+    ``augment`` is a batch transform applied to every training batch; ``flatten`` feeds
+    the images as rows (N, H*W) to a fully connected network.
+    """
+    x_train, x_test = inputs(train_set, flatten), inputs(test_set, flatten)
+    loader = DataLoader(TensorDataset(x_train, train_set.y), batch_size=batch_size,
+                        shuffle=True)
+    if augment is not None:
+        loader = BatchTransformLoader(loader, augment)
+    test_loader = DataLoader(TensorDataset(x_test, test_set.y), batch_size=1000)
+    loss_fn = nn.CrossEntropyLoss()
+    sample = train_set.subset(min(len(train_set), 2000), seed=0)
+    loss_before = ax.evaluate(model, (inputs(sample, flatten), sample.y), loss=loss_fn,
+                              batch_size=1000)["loss"]
+    start = time.perf_counter()
+    history = ax.fit(model, loader, loss=loss_fn, optimizer=optimizer, epochs=epochs,
+                     validation=test_loader, metrics=["accuracy"], scheduler=scheduler,
+                     verbose=verbose)
+    seconds = time.perf_counter() - start
+    logits = ax.predict(model, x_test, batch_size=1000).numpy()
+    predictions = logits.argmax(axis=1)
+    accuracy = float((predictions == test_set.y).mean())
+    done = len(history.epoch)
+    print(f"  trained {done} epochs in {seconds:.1f} s ({seconds / max(done, 1):.1f} s per "
+          f"epoch, test evaluation included)")
+    return Trained(history, float(loss_before), predictions, accuracy, seconds, done)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def confusion_matrix(predictions: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
+    """``m[i, j]``: how many images of class i were predicted as class j, (k, k)."""
+    return np.bincount(targets * k + predictions, minlength=k * k).reshape(k, k)
+
+
+# ----------------------------------------------------------------------------- claims
+def check_learning(result: Result, run: Trained, config: Config, claim: float | None,
+                   what: str = "test accuracy", model: str = "") -> None:
+    """The claims every vision experiment makes. Always: the training loss fell. Quick
+    mode: the test accuracy beats chance by ``QUICK_MARGIN``; a full run: it reaches
+    ``claim`` (when given). ``model`` prefixes the claims when a run trains several."""
+    prefix = f"{model}: " if model else ""
+    what = prefix + what
+    result.check(f"{prefix}the training loss fell ({run.loss_before:.3f} before training, "
+                 f"{run.loss_after:.3f} in the last epoch)", run.loss_after < run.loss_before)
+    if config.quick or claim is None:
+        floor = CHANCE + QUICK_MARGIN
+        result.check(f"{what} {run.accuracy:.2%} beats chance ({CHANCE:.0%}) by at least "
+                     f"{QUICK_MARGIN:.0%}", run.accuracy >= floor)
+    else:
+        result.check(f"{what} {run.accuracy:.2%} >= {claim:.1%}", run.accuracy >= claim)
+
+
+def print_per_class(images: Images, predictions: np.ndarray, top: int = 3) -> np.ndarray:
+    """Print per-class accuracy and the most frequent confusions; returns the matrix."""
+    k = len(images.classes)
+    m = confusion_matrix(predictions, images.y, k)
+    per_class = np.diag(m) / np.maximum(m.sum(axis=1), 1)
+    table(["class", "images", "accuracy"],
+          [[images.classes[i], int(m[i].sum()), f"{per_class[i]:.2%}"] for i in range(k)])
+    off = m.copy()
+    np.fill_diagonal(off, 0)
+    pairs = np.dstack(np.unravel_index(np.argsort(off, axis=None)[::-1], off.shape))[0]
+    worst = [(int(i), int(j)) for i, j in pairs[:top] if off[i, j] > 0]
+    names = short_names(images.classes)
+    if worst:
+        print("  most frequent confusions: " + "; ".join(
+            f"{names[i]} taken for {names[j]} ({off[i, j]}x)" for i, j in worst))
+    return m
+
+
+# ----------------------------------------------------------------------------- outputs
+def save_weights(model: nn.Module, path: Path) -> Path:
+    """Write the model's state dict as safetensors (creating the folder); print where and
+    how big."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ax.save(model.state_dict(), path)
+    print(f"  weights: {path} ({path.stat().st_size / 1024:.0f} KB)")
+    return path
+
+
+def short_names(classes: Sequence[str]) -> list[str]:
+    """MNIST's ``"7 - seven"`` -> ``"7"``; other names unchanged."""
+    return [c.split(" - ")[0] for c in classes]
+
+
+def save_figures(result: Result, name: str, title: str, run: Trained, test_set: Images,
+                 matrix: np.ndarray, out: Path, n_wrong: int = 32) -> None:
+    """Training curves, confusion matrix and misclassified grid, added to ``result``."""
+    fig = run.history.plot()
+    fig.suptitle(f"{title}: training curves (val = test set)")
+    result.figures.append(plot.save(fig, out / f"{name}_curves.png"))
+
+    names = short_names(test_set.classes)
+    fig, (cm,) = plot.figure(size=(6.5, 6.0), title=f"{title}: confusion matrix "
+                                                       f"(test accuracy {run.accuracy:.2%})")
+    plot.confusion_matrix(cm, matrix, names)
+    result.figures.append(plot.save(fig, out / f"{name}_confusion.png"))
+
+    wrong = np.flatnonzero(run.predictions != test_set.y)[:n_wrong]
+    titles = [f"{names[test_set.y[i]]} -> {names[run.predictions[i]]}" for i in wrong]
+    fig = plot.image_grid(list(test_set.pictures(wrong)), titles, ncols=8,
+                          title=f"{title}: misclassified test images (true -> predicted), "
+                                f"{int((run.predictions != test_set.y).sum())} in all")
+    result.figures.append(plot.save(fig, out / f"{name}_misclassified.png"))
+
+
+def first_conv(model: nn.Module) -> nn.Conv2d:
+    """The model's first ``Conv2d`` (in registration order)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            return m
+    raise ValueError("the model has no Conv2d layer")
+
+
+def feature_maps(model: nn.Module, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first convolution's filters (C_out, k, k) (first input channel) and its output
+    on one image (C_out, H', W'), read with a forward hook in eval mode."""
+    conv = first_conv(model)
+    captured: list[np.ndarray] = []
+
+    def hook(module, args, out):
+        captured.append(out.numpy()[0])  # (1, C_out, H', W') -> (C_out, H', W')
+
+    handle = conv.register_forward_hook(hook)
+    try:
+        ax.predict(model, image[None], batch_size=1)  # (1, C, H, W)
+    finally:
+        handle.remove()
+    return conv.weight.detach().numpy()[:, 0], captured[0]
+
+
+def save_feature_maps(result: Result, model: nn.Module, test_set: Images, title: str,
+                      path: Path, index: int = 0, per_row: int = 8) -> None:
+    """One figure: the input image (top left), the first layer's filters (upper rows), and
+    the feature map each filter makes of the image (lower rows: the convolution's output,
+    before any normalisation or activation; red positive, blue negative)."""
+    filters, maps = feature_maps(model, test_set.x[index])
+    k = len(filters)
+    per_row = min(per_row, k)
+    rows = -(-k // per_row)
+    fig, axes = plot.figure(ncols=per_row + 1, nrows=2 * rows, size=(1.5, 1.6),
+                            title=f"{title}: first-layer filters and their feature maps "
+                                  f"on one test image")
+    grid = [axes[r * (per_row + 1):(r + 1) * (per_row + 1)] for r in range(2 * rows)]
+    label = short_names(test_set.classes)[test_set.y[index]]
+    plot.images([grid[0][0]], [test_set.pictures([index])[0]], [f"input ({label})"])
+    plot.images([row[0] for row in grid[1:]], [])  # the rest of the first column: blank
+    plot.images([a for row in grid[:rows] for a in row[1:]], list(filters),
+                [f"filter {i}" for i in range(k)], cmap="RdBu_r", symmetric=True)
+    plot.images([a for row in grid[rows:] for a in row[1:]], list(maps),
+                [f"map {i}" for i in range(k)], cmap="RdBu_r", symmetric=True)
+    result.figures.append(plot.save(fig, path))
+
+
+def summary_line(label: str, run: Trained, params: int) -> list[object]:
+    return [label, f"{params:,}", run.epochs, f"{run.loss_after:.4f}", f"{run.accuracy:.2%}",
+            f"{run.seconds:.1f}"]
+
+
+def report(result: Result, title: str, run: Trained, params: int) -> None:
+    heading(f"{title}: result")
+    table(["model", "parameters", "epochs", "train loss", "test accuracy", "seconds"],
+          [summary_line(title, run, params)])
+    result.metrics.update({"test_accuracy": run.accuracy, "loss_before": run.loss_before,
+                           "loss_after": run.loss_after, "epochs": run.epochs,
+                           "train_seconds": run.seconds, "parameters": params})

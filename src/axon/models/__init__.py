@@ -1,0 +1,94 @@
+"""``axon.models``: the model zoo.
+
+The vision models (AlexNet, VGG, ResNet) have torchvision's module names, layer order and
+state-dict keys, so a torchvision ``state_dict`` converted to NumPy loads unchanged::
+
+    model = axon.models.resnet18()
+    model.load_state_dict({k: v.numpy() for k, v in tv_model.state_dict().items()})
+
+``get_model("lenet5", activation="tanh")`` builds any of them by name;
+``list_models()`` gives the names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from .. import nn
+from .alexnet import AlexNet, alexnet
+from .lenet import LeNet5, lenet5
+from .mlp import make_activation, mlp
+from .resnet import (
+    BasicBlock,
+    Bottleneck,
+    ResNet,
+    resnet18,
+    resnet34,
+    resnet50,
+    resnet101,
+    resnet152,
+)
+from .vgg import (
+    CFGS,
+    VGG,
+    make_layers,
+    vgg11,
+    vgg11_bn,
+    vgg13,
+    vgg13_bn,
+    vgg16,
+    vgg16_bn,
+    vgg19,
+    vgg19_bn,
+)
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {
+    "mlp": mlp,
+    "lenet5": lenet5,
+    "lenet5_classic": partial(lenet5, activation="tanh", pooling="avg"),  # 1998: tanh, avg
+    "alexnet": alexnet,
+    "vgg11": vgg11,
+    "vgg11_bn": vgg11_bn,
+    "vgg13": vgg13,
+    "vgg13_bn": vgg13_bn,
+    "vgg16": vgg16,
+    "vgg16_bn": vgg16_bn,
+    "vgg19": vgg19,
+    "vgg19_bn": vgg19_bn,
+    "resnet18": resnet18,
+    "resnet34": resnet34,
+    "resnet50": resnet50,
+    "resnet101": resnet101,
+    "resnet152": resnet152,
+}
+
+
+def list_models() -> list[str]:
+    """The names :func:`get_model` knows, sorted."""
+    return sorted(_REGISTRY)
+
+
+def register_model(name: str, constructor: Callable[..., nn.Module]) -> None:
+    """Make ``get_model(name, **kw)`` call ``constructor(**kw)``."""
+    key = name.lower()
+    if key in _REGISTRY and _REGISTRY[key] is not constructor:
+        raise ValueError(f"a model named {name!r} is already registered")
+    _REGISTRY[key] = constructor
+
+
+def get_model(name: str, **kwargs) -> nn.Module:
+    """Build the model registered as ``name`` (case-insensitive) with ``kwargs``:
+    ``get_model("resnet18", num_classes=10)``, ``get_model("mlp", sizes=[784, 10])``."""
+    key = name.lower()
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
+    return _REGISTRY[key](**kwargs)
+
+
+__all__ = [
+    "CFGS", "VGG", "AlexNet", "BasicBlock", "Bottleneck", "LeNet5", "ResNet", "alexnet",
+    "get_model", "lenet5", "list_models", "make_activation", "make_layers", "mlp",
+    "register_model", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg11",
+    "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+]

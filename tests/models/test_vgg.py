@@ -1,0 +1,111 @@
+"""VGG against the torchvision-style torch twin: keys, shapes, counts, outputs, init.
+
+Building a VGG means drawing ~130M random weights (about 4 s of CPU for an initialised
+VGG-16), so the layout and count checks build the axon model without its final
+re-initialisation and the torch twin on the meta device (no memory, no time); outputs are
+compared for VGG-11 and VGG-16-BN by default, the initialisation checked on VGG-11-BN.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from axon import nn
+from axon.models import (
+    CFGS,
+    make_layers,
+    vgg11,
+    vgg11_bn,
+    vgg13,
+    vgg13_bn,
+    vgg16,
+    vgg16_bn,
+    vgg19,
+    vgg19_bn,
+)
+
+from . import torch_reference as ref
+from .parity import assert_same_layout, assert_same_output, assert_same_repr, n_params
+
+# name: (axon constructor, torch twin, parameter count)
+MODELS = {
+    "vgg11": (vgg11, lambda **kw: ref.vgg("A", **kw), 132_863_336),
+    "vgg16": (vgg16, lambda **kw: ref.vgg("D", **kw), 138_357_544),
+    "vgg11_bn": (vgg11_bn, lambda **kw: ref.vgg("A", batch_norm=True, **kw), 132_868_840),
+    "vgg16_bn": (vgg16_bn, lambda **kw: ref.vgg("D", batch_norm=True, **kw), 138_365_992),
+    "vgg13": (vgg13, lambda **kw: ref.vgg("B", **kw), 133_047_848),
+    "vgg13_bn": (vgg13_bn, lambda **kw: ref.vgg("B", batch_norm=True, **kw), 133_053_736),
+    "vgg19": (vgg19, lambda **kw: ref.vgg("E", **kw), 143_667_240),
+    "vgg19_bn": (vgg19_bn, lambda **kw: ref.vgg("E", batch_norm=True, **kw), 143_678_248),
+}
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", [
+    "vgg16", "vgg11_bn",
+    pytest.param("vgg13", marks=SLOW), pytest.param("vgg13_bn", marks=SLOW),
+    pytest.param("vgg19", marks=SLOW), pytest.param("vgg19_bn", marks=SLOW),
+])
+def test_state_dict_layout_and_parameter_count(name):
+    make, make_twin, count = MODELS[name]
+    with torch.device("meta"):
+        twin = make_twin()
+    model = make(init_weights=False)
+    assert_same_layout(model, twin)
+    assert_same_repr(model, twin)
+    assert n_params(model) == n_params(twin) == count
+
+
+@pytest.fixture(scope="module", params=[
+    "vgg11", "vgg16_bn", pytest.param("vgg16", marks=SLOW),
+    pytest.param("vgg11_bn", marks=SLOW),
+])
+def pair(request):
+    """The axon model (its weights are about to be replaced), a twin with torchvision's
+    initialisation and random batch-norm statistics, and the parameter count."""
+    make, make_twin, count = MODELS[request.param]
+    torch.manual_seed(0)
+    kw = {"dropout": 0.3} if request.param == "vgg11" else {}  # the repr shows p=0.3
+    return (make(init_weights=False, **kw), ref.randomize_batchnorm(make_twin(**kw)),
+            count)
+
+
+def test_state_dict_layout_and_parameter_count_of_built_pair(pair):
+    model, twin, count = pair
+    assert_same_layout(model, twin)
+    assert_same_repr(model, twin)
+    assert n_params(model) == n_params(twin) == count
+
+
+def test_outputs_match_on_64x64(pair):
+    """64x64 leaves 2x2 after the five pools; the adaptive pool spreads it over 7x7."""
+    model, twin, _ = pair
+    assert_same_output(model, twin, (1, 3, 64, 64))
+
+
+def test_initialisation():
+    """torchvision's scheme: conv Kaiming-normal (fan_out, ReLU), BN 1/0, Linear N(0, 0.01)."""
+    model = vgg11_bn()
+    seen = set()
+    for m in model.modules():
+        seen.add(type(m).__name__)
+        if isinstance(m, nn.Conv2d):
+            fan_out = m.out_channels * 9
+            std = float(np.std(m.weight.data))
+            assert abs(std / np.sqrt(2 / fan_out) - 1) < 0.1
+            assert not m.bias.data.any()
+        elif isinstance(m, nn.BatchNorm2d):
+            assert (m.weight.data == 1).all() and not m.bias.data.any()
+        elif isinstance(m, nn.Linear):
+            assert abs(float(np.std(m.weight.data)) / 0.01 - 1) < 0.1
+            assert not m.bias.data.any()
+    assert {"Conv2d", "BatchNorm2d", "Linear"} <= seen
+
+
+def test_make_layers():
+    plain, bn = make_layers(CFGS["A"]), make_layers(CFGS["A"], batch_norm=True)
+    assert sum(isinstance(m, nn.Conv2d) for m in plain) == 8
+    assert sum(isinstance(m, nn.MaxPool2d) for m in plain) == 5
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in plain) == 0
+    assert [type(m).__name__ for m in bn][:4] == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"]
+    assert len(bn) == 8 * 3 + 5
