@@ -2,6 +2,7 @@
 
     axon list                                   the experiments and worksheets
     axon run NAME [--seed N] [--out DIR] [--quick] [--epochs N] [--data-dir DIR]
+                [--prompt TEXT]
     axon worksheet NAME [--graph FILE.png] [--out DIR] [--quick]
 
 Exit status: 0 when every claim held, 1 when one failed, 2 for a usage error (such as
@@ -50,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
                      help="where datasets are read from (default $AXON_DATA_DIR, "
                           "else ~/.cache/axon)")
+    run.add_argument("--prompt", default=None, metavar="TEXT",
+                     help="text to continue, for the language-model experiments")
 
     ws = sub.add_parser("worksheet", help="print a worksheet computed by the engine",
                         description="Print a worked example computed step by step by the "
@@ -87,7 +90,8 @@ def _run(kind: str, args: argparse.Namespace) -> int:
     config = lab.Config(seed=args.seed if kind == "experiment" else 0, out=out,
                         quick=args.quick, graph=getattr(args, "graph", None),
                         epochs=getattr(args, "epochs", None),
-                        data_dir=getattr(args, "data_dir", None))
+                        data_dir=getattr(args, "data_dir", None),
+                        prompt=getattr(args, "prompt", None))
     if kind == "experiment":
         title = f"axon run {entry.name}: {entry.description}"
         print(f"{title}\n{'=' * len(title)}")

@@ -25,6 +25,7 @@ class Config:
         epochs: training epochs, overriding the experiment's default (None: its default).
         data_dir: where datasets are read from (None: ``AXON_DATA_DIR``, else
             ``~/.cache/axon``; see :func:`axon.data.data_dir`).
+        prompt: language-model experiments only: a text to continue.
     """
 
     seed: int = 0
@@ -33,6 +34,7 @@ class Config:
     graph: Path | None = None
     epochs: int | None = None
     data_dir: Path | None = None
+    prompt: str | None = None
 
 
 @dataclass

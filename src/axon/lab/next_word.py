@@ -11,7 +11,7 @@ the number of equally likely words the model is as unsure as (a unigram model: a
 700; the goal of the full run: <= 150 on validation and test).
 
 Then the model completes prompts: the five likeliest next words with their
-probabilities, for ``config.prompt`` (the CLI's ``--prompt``, where it exists) or a few
+probabilities, for ``config.prompt`` (the CLI's ``--prompt``) or a few
 default prompts.
 """
 
@@ -117,7 +117,7 @@ def run(config: Config) -> Result:
     print(f"  training took {seconds:.0f} s")
 
     heading("3. Suggest the next words")
-    given = getattr(config, "prompt", None)
+    given = config.prompt
     prompts = [given] if given else list(PROMPTS)
     suggestions = {}
     for prompt in prompts:
