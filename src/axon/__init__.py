@@ -34,13 +34,14 @@ from .autograd import (
 from .autograd.creation import *  # noqa: F403
 from .autograd.creation import abs, max, min, pow, sum  # noqa: A004
 from .autograd.tensor import where
-from . import data, nn, optim  # noqa: E402
+from . import data, models, nn, optim  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .train import (  # noqa: E402
     History,
     callbacks,
     evaluate,
     fit,
+    fit_stream,
     metrics,
     predict,
     summary,

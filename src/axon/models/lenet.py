@@ -35,8 +35,10 @@ class LeNet5(nn.Module):
 
     The 1998 network used tanh-like squashing and average ("subsampling") pooling:
     ``activation="tanh", pooling="avg"``. The defaults, ReLU and max pooling, train
-    faster and reach 99% test accuracy on MNIST in a few epochs. The output is raw
-    logits (use ``CrossEntropyLoss``).
+    faster: with Adam (lr 1e-3, batch 64, inputs standardised) for 3 epochs and lr 1e-4
+    after, test accuracy on MNIST is 97.6% after one epoch and 99.1% after four (98.9%
+    after eight at a constant lr 1e-3). The output is raw logits (use
+    ``CrossEntropyLoss``).
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1,
