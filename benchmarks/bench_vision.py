@@ -196,15 +196,18 @@ def main(argv=None) -> dict:
 
     results = {}
     notes = {}
-    for key, make_torch, make_axon, repeats in [
-        ("lenet_step", torch_lenet5, axon_lenet5, args.repeats),
-        ("cnn_step", torch_cnn, axon_cnn, max(args.repeats // 2, 20)),
+    # blocks of about 0.3 s or more, the first tenth of each not counted: after a block
+    # of the other framework, its idle BLAS/OpenMP threads spin on the two cores for a
+    # while (with blocks of 10 LeNet steps both frameworks measured 15-30% slower)
+    for key, make_torch, make_axon, repeats, block, settle in [
+        ("lenet_step", torch_lenet5, axon_lenet5, args.repeats, 40, 10),
+        ("cnn_step", torch_cnn, axon_cnn, max(args.repeats // 2, 20), 10, 3),
     ]:
         a_step, t_step, (la, lt) = pair(make_torch, make_axon)
         if abs(la - lt) > 1e-4 * max(1.0, abs(lt)):
             raise SystemExit(f"{key}: the first losses differ (axon {la}, torch {lt}): the "
                              f"two networks are not the same")
-        a, t = median_pair(a_step, t_step, repeats, block=10)
+        a, t = median_pair(a_step, t_step, repeats, block=block, settle=settle)
         results[key] = (a * 1e3, t * 1e3)
     seconds, how = lenet_epoch(args.data_dir, args.epoch_steps)
     notes["lenet_epoch_s"] = how

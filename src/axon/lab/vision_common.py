@@ -140,7 +140,9 @@ class Trained:
 
     @property
     def loss_after(self) -> float:
-        return float(self.history["loss"][-1])
+        """The last epoch's mean training loss (NaN if training stopped before one ended)."""
+        losses = self.history.history.get("loss") or [float("nan")]
+        return float(losses[-1])
 
 
 def inputs(images: Images, flatten: bool) -> np.ndarray:
@@ -179,10 +181,6 @@ def train(model: nn.Module, train_set: Images, test_set: Images, *, optimizer,
     print(f"  trained {done} epochs in {seconds:.1f} s ({seconds / max(done, 1):.1f} s per "
           f"epoch, test evaluation included)")
     return Trained(history, float(loss_before), predictions, accuracy, seconds, done)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def confusion_matrix(predictions: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
