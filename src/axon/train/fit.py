@@ -199,6 +199,20 @@ def _nonfinite(loss_value: float, named: Sequence[tuple[str, Tensor]]) -> str | 
 
 
 # ----------------------------------------------------------------------------- loops
+def _epoch_logs(model, loss: float, train_metrics, validation, run_validation) -> dict:
+    """An epoch's logs in Keras' names: ``loss``, the metrics, then ``val_*`` from
+    ``run_validation()`` (run in eval mode without a graph) when there is validation data."""
+    logs = {"loss": loss}
+    logs.update((m.name, m.result()) for m in train_metrics)
+    if validation is not None:
+        model.eval()
+        with no_grad():
+            val = run_validation()
+        model.train()
+        logs.update(("val_" + k, v) for k, v in val.items())
+    return logs
+
+
 def _run_eval(model, loader, loss_fn, metric_list: list[M.Metric]) -> dict[str, float]:
     """Loss and metrics over ``loader`` (the caller sets eval mode and no_grad)."""
     for m in metric_list:
@@ -384,14 +398,8 @@ def fit(
                 break
             if count == 0:
                 raise ValueError("fit: train_data yielded no batches")
-            epoch_logs = {"loss": total / count}
-            epoch_logs.update((m.name, m.result()) for m in train_metrics)
-            if val_loader is not None:
-                model.eval()
-                with no_grad():
-                    val = _run_eval(model, val_loader, loss_fn, val_metrics)
-                model.train()
-                epoch_logs.update(("val_" + k, v) for k, v in val.items())
+            epoch_logs = _epoch_logs(model, total / count, train_metrics, val_loader,
+                                     lambda: _run_eval(model, val_loader, loss_fn, val_metrics))
             cblist.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break

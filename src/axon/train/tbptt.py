@@ -39,6 +39,7 @@ from .fit import (
     NonFiniteError,
     TrainState,
     _array,
+    _epoch_logs,
     _nonfinite,
     _resolve_loss,
     _restore_modes,
@@ -350,14 +351,9 @@ def fit_stream(
                 if model.stop_training:
                     break
                 raise ValueError("fit_stream: train_data yielded no batches")
-            epoch_logs = {"loss": total / count}
-            epoch_logs.update((m.name, m.result()) for m in train_metrics)
-            if validation is not None:
-                model.eval()
-                with no_grad():
-                    val = _run_eval_stream(model, validation, loss_fn, val_metrics)
-                model.train()
-                epoch_logs.update(("val_" + k, v) for k, v in val.items())
+            epoch_logs = _epoch_logs(
+                model, total / count, train_metrics, validation,
+                lambda: _run_eval_stream(model, validation, loss_fn, val_metrics))
             cblist.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break
