@@ -27,8 +27,13 @@ Groups split C and O into G blocks: one batched product over the G blocks.
 sum. Reshaping to (C, N, Ho, k, Wo, k) and reducing over the window axes gives the same
 values but is about 25x slower in NumPy (a reduction over two non-adjacent axes).
 
+For stride 1 the backward runs col2im on "wide" rows (:func:`col2im_wide`): each kernel
+offset becomes one long contiguous slice-add instead of one short add per output row.
+
 **Scratch buffers** (:class:`Workspace`) are reused across calls: a fresh 58 MB array
-costs page faults (10.8 ms against 4.4 ms reused).
+costs page faults (the 42 MB im2col of conv(64, 3x3) on (64, 32, 26, 26): 6.5 ms into a
+fresh array, 3.6 ms into a reused one). **Big passes** (im2col, col2im, max pooling) run
+on two threads, half the batch each (:func:`split_batch`).
 """
 
 from __future__ import annotations
@@ -87,20 +92,22 @@ class Workspace:
                     if sys.getrefcount(bufs[k]) == _FREE_REFCOUNT:
                         return bufs[k]
             buf = self._new(shape, dtype, fill)
-            if len(bufs) < self.per_key and buf.nbytes <= self.max_bytes:
-                bufs.append(buf)
-                self._bytes += buf.nbytes
-                self._evict(keep=key)
+            if len(bufs) < self.per_key:
+                self._make_room(buf.nbytes, keep=key)
+                if self._bytes + buf.nbytes <= self.max_bytes:
+                    bufs.append(buf)
+                    self._bytes += buf.nbytes
             return buf
 
     @staticmethod
     def _new(shape, dtype, fill):
         return xp.empty(shape, dtype) if fill is None else xp.full(shape, fill, dtype)
 
-    def _evict(self, keep) -> None:
-        """Forget least recently used keys until the pool fits ``max_bytes``."""
-        while self._bytes > self.max_bytes:
-            key = next(k for k in self._pool if k != keep)
+    def _make_room(self, nbytes: int, keep) -> None:
+        """Forget least recently used keys (but ``keep``) until ``nbytes`` more fit."""
+        for key in [k for k in self._pool if k != keep]:  # oldest first
+            if self._bytes + nbytes <= self.max_bytes:
+                break
             self._bytes -= sum(b.nbytes for b in self._pool.pop(key))
 
     def clear(self) -> None:
@@ -141,7 +148,12 @@ def split_batch(body, n: int, nbytes: int) -> None:
     """Run ``body(part)`` over the batch slices ``part`` of ``range(n)``: one call on the
     whole batch, or, when the pass moves at least :data:`split_threshold` bytes, the two
     halves at once, one on a helper thread (NumPy releases the GIL while it copies, adds
-    and compares, so two cores work: 1.3x on the CNN step in PERFORMANCE.md)."""
+    and compares, so two cores work).
+
+    Measured on 2 cores: the conv32-conv64 CNN step goes from 72 to 63 ms, but only when
+    ``OPENBLAS_THREAD_TIMEOUT=4`` is set before NumPy loads; otherwise OpenBLAS's idle
+    thread spins for a while after each product, competes with the helper, and the split
+    gains nothing (it costs nothing either)."""
     global _helper
     if nbytes < split_threshold or n < 2:
         body(slice(None))
@@ -346,8 +358,8 @@ class Conv(Op):
         # (N, O, Ho, Wo) -> (O, N, Ho, Wo) -> (G, O / G, N Ho Wo); free when g is channel-major
         gc = g.reshape(N, O, Ho, Wo).transpose(1, 0, 2, 3).reshape(G, Og, L)
         gx = gw = gb = None
-        if pb is not None:
-            gb = gc.sum(axis=2).reshape(O)
+        if pb is not None:  # sum over (n, ho, wo), as a product with ones (3x a .sum)
+            gb = xp.matmul(gc, xp.ones(L, g.dtype)).reshape(O)
         if pw is not None:
             cols = self.cols  # (G, K, L)
             if K >= Og:  # OpenBLAS is faster with the larger side first: (cols g^T)^T
