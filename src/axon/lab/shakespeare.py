@@ -45,10 +45,10 @@ TEMPERATURES = (0.5, 0.8, 1.0)
 TOP_K = 10
 PROMPT = "ROMEO:\n"
 
-FULL = dict(hidden=512, emb=64, batch=32, bptt=100, lr=2e-3, epochs=5, budget=15 * 60,
-            sample_len=300)
-QUICK = dict(hidden=64, emb=16, batch=16, bptt=32, lr=1e-2, epochs=2, budget=None,
-             sample_len=80, train_chars=20_000, val_chars=4_000)
+FULL = dict(hidden=512, emb=64, batch=32, bptt=100, lr=2e-3, epochs=6, dropout=0.25,
+            budget=30 * 60, sample_len=300)
+QUICK = dict(hidden=64, emb=16, batch=16, bptt=32, lr=1e-2, epochs=2, dropout=0.0,
+             budget=None, sample_len=80, train_chars=20_000, val_chars=4_000)
 
 
 @register("shakespeare", "Character-level LSTM language model on Tiny Shakespeare, "
@@ -74,12 +74,13 @@ def run(config: Config) -> Result:
           f"(ln {len(vocab)} = {np.log(len(vocab)):.3f} for uniform guessing)")
 
     heading("2. Training with truncated BPTT")
-    model = RNNLanguageModel(len(vocab), hp["emb"], hp["hidden"])
+    model = RNNLanguageModel(len(vocab), hp["emb"], hp["hidden"], dropout=hp["dropout"])
     n_params = sum(p.numel() for p in model.parameters())
     train = bptt_batches(batchify(train_ids, hp["batch"]), hp["bptt"])
     val = bptt_batches(batchify(val_ids, min(hp["batch"], 8)), hp["bptt"])
     print(f"  Embedding({len(vocab)}, {hp['emb']}) -> LSTM({hp['emb']}, {hp['hidden']}) -> "
-          f"Linear({hp['hidden']}, {len(vocab)}): {n_params:,} parameters")
+          f"Linear({hp['hidden']}, {len(vocab)}): {n_params:,} parameters, dropout "
+          f"{hp['dropout']:g}")
     print(f"  {hp['batch']} streams, windows of {hp['bptt']} characters ({len(train)} "
           f"updates per epoch), Adam lr {hp['lr']:g}, gradient norm clipped to 1, "
           f"{epochs} epochs" + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else ""))
