@@ -42,8 +42,8 @@ GOAL = 150.0  # validation and test perplexity, full run
 PROMPTS = ("the company said", "the stock market", "in new york", "shares of the",
            "mr. smith")
 
-FULL = dict(size=200, batch=32, bptt=35, dropout=0.1, lr=3e-3, gamma=0.5, epochs=3,
-            budget=16 * 60)
+FULL = dict(size=200, batch=32, bptt=35, dropout=0.2, lr=3e-3, gamma=0.6, epochs=5,
+            budget=35 * 60)
 QUICK = dict(size=32, batch=16, bptt=20, dropout=0.0, lr=1e-2, gamma=1.0, epochs=2,
              budget=None, train_tokens=20_000, eval_tokens=3_000)
 
