@@ -18,6 +18,28 @@ from . import init
 from .module import Module, Parameter
 
 
+def _affine_parameters(module: Module, affine: bool, bias: bool, shape: tuple, dtype) -> None:
+    """Register ``weight`` (ones) and ``bias`` (zeros) of ``shape``, or None for each one
+    switched off, under torch's names."""
+    if affine:
+        module.weight = Parameter(B.xp.ones(shape, dtype=dtype))
+        if bias:
+            module.bias = Parameter(B.xp.zeros(shape, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module: Module) -> None:
+    """weight <- 1, bias <- 0, for whichever of them exist."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class _BatchNorm(Module):
     """The shared body of ``BatchNorm1d`` and ``BatchNorm2d``.
 
@@ -41,15 +63,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         dt = B.to_dtype(dtype) or B.get_default_dtype()
-        if affine:
-            self.weight = Parameter(B.xp.ones((num_features,), dtype=dt))
-            if bias:
-                self.bias = Parameter(B.xp.zeros((num_features,), dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, bias, (num_features,), dt)
         if track_running_stats:
             self.register_buffer("running_mean", _wrap(B.xp.zeros((num_features,), dtype=dt)))
             self.register_buffer("running_var", _wrap(B.xp.ones((num_features,), dtype=dt)))
@@ -70,10 +84,7 @@ class _BatchNorm(Module):
     def reset_parameters(self) -> None:
         """Running statistics reset, weight <- 1, bias <- 0."""
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim not in self._expected_dims:
@@ -145,21 +156,10 @@ class LayerNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         dt = B.to_dtype(dtype) or B.get_default_dtype()
-        if elementwise_affine:
-            self.weight = Parameter(B.xp.ones(self.normalized_shape, dtype=dt))
-            if bias:
-                self.bias = Parameter(B.xp.zeros(self.normalized_shape, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, elementwise_affine, bias, self.normalized_shape, dt)
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -187,21 +187,10 @@ class GroupNorm(Module):
         self.eps = eps
         self.affine = affine
         dt = B.to_dtype(dtype) or B.get_default_dtype()
-        if affine:
-            self.weight = Parameter(B.xp.ones((num_channels,), dtype=dt))
-            if bias:
-                self.bias = Parameter(B.xp.zeros((num_channels,), dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, bias, (num_channels,), dt)
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
