@@ -158,6 +158,7 @@ def test_dropout_between_layers_training_only_and_seeded():
     e1, he = m(x)
     e2, _ = m(x)
     assert_close(e1, e2, rtol=0, atol=0)  # eval: no dropout
+    assert np.isfinite(a.detach().numpy()).all()
     assert not np.allclose(a.detach().numpy(), e1.detach().numpy())  # training differs from eval
     # the first layer's final state is computed before any dropout
     assert_close(ha[0], he[0], rtol=0, atol=0)
