@@ -40,6 +40,13 @@ def _state(*shape) -> Callable:
 
 X = (2, 3, 4)  # a generic (N, C, L) input for shape-preserving layers
 
+
+class _SelfAttention(nn.MultiheadAttention):
+    """MultiheadAttention called as self-attention without weights (the fused path)."""
+
+    def forward(self, x):
+        return super().forward(x, x, x, need_weights=False)[0]
+
 CASES: dict[str, Case] = {
     # ---------------------------------------------------------------- core
     "Linear": Case(lambda: nn.Linear(4, 3), (2, 5, 4), (2, 5, 3), 4 * 3 + 3),
@@ -120,6 +127,55 @@ CASES: dict[str, Case] = {
     "RNN-relu-h0": Case(lambda: nn.RNN(4, 5, nonlinearity="relu"), (3, 2, 4),
                         ((3, 2, 5), (1, 2, 5)), 55,
                         dict(make_extra_args=lambda rng: (_h(rng, 1, 2, 5),))),
+    # ---------------------------------------------------------------- attention
+    # seq2seq attention: query (B, Dq) or (B, T, Dq), then keys (B, S, Dk) [, values]
+    "BahdanauAttention": Case(lambda: nn.BahdanauAttention(4, 6, 5), (2, 4),
+                              ((2, 6), (2, 3)), 4 * 5 + 6 * 5 + 5 + 5,
+                              dict(make_extra_args=_state(2, 3, 6))),
+    "BahdanauAttention-steps-values": Case(
+        lambda: nn.BahdanauAttention(4, 6, 5, bias=False), (2, 3, 4), ((2, 3, 7), (2, 3, 5)),
+        4 * 5 + 6 * 5 + 5,
+        dict(make_extra_args=lambda rng: (_h(rng, 2, 5, 6), _h(rng, 2, 5, 7)))),
+    "LuongAttention-dot": Case(lambda: nn.LuongAttention(4, 4), (2, 3, 4), ((2, 3, 4), (2, 3, 5)),
+                               0, dict(make_extra_args=_state(2, 5, 4))),
+    "LuongAttention-general": Case(lambda: nn.LuongAttention(4, 6, "general"), (2, 4),
+                                   ((2, 6), (2, 3)), 24, dict(make_extra_args=_state(2, 3, 6))),
+    # multi-head attention: query (L, N, E), then key and value; returns (output, weights)
+    "MultiheadAttention": Case(lambda: nn.MultiheadAttention(8, 2), (4, 2, 8),
+                               ((4, 2, 8), (2, 4, 5)), 3 * 64 + 24 + 64 + 8,
+                               dict(make_extra_args=lambda rng: (_h(rng, 5, 2, 8),
+                                                                 _h(rng, 5, 2, 8)))),
+    "MultiheadAttention-kvdim-biaskv-batchfirst": Case(
+        lambda: nn.MultiheadAttention(8, 2, dropout=0.5, add_bias_kv=True, add_zero_attn=True,
+                                      kdim=3, vdim=5, batch_first=True),
+        (2, 4, 8), ((2, 4, 8), (2, 4, 7)), 64 + 24 + 40 + 24 + 64 + 8 + 16,
+        dict(make_extra_args=lambda rng: (_h(rng, 2, 5, 3), _h(rng, 2, 5, 5)))),
+    "MultiheadAttention-self-fused": Case(lambda: _SelfAttention(8, 4, dropout=0.5), (4, 2, 8),
+                                         (4, 2, 8), 3 * 64 + 24 + 64 + 8),
+    "PositionalEncoding": Case(lambda: nn.PositionalEncoding(6, max_len=10, dropout=0.5),
+                               (4, 2, 6), (4, 2, 6), 0),
+    "LearnedPositionalEncoding": Case(
+        lambda: nn.LearnedPositionalEncoding(6, max_len=10, batch_first=True), (2, 4, 6),
+        (2, 4, 6), 60),
+    # ---------------------------------------------------------------- transformer
+    # d_model 8, 2 heads, ff 16: an encoder layer is MHA 288 + linears 144 + 136 + norms 32
+    "TransformerEncoderLayer": Case(lambda: nn.TransformerEncoderLayer(8, 2, 16), (5, 2, 8),
+                                    (5, 2, 8), 600),
+    "TransformerEncoderLayer-prenorm-gelu-bf-nobias": Case(
+        lambda: nn.TransformerEncoderLayer(8, 2, 16, activation="gelu", batch_first=True,
+                                           norm_first=True, bias=False),
+        (2, 5, 8), (2, 5, 8), 256 + 128 + 128 + 16),
+    "TransformerDecoderLayer": Case(lambda: nn.TransformerDecoderLayer(8, 2, 16), (4, 2, 8),
+                                    (4, 2, 8), 2 * 288 + 144 + 136 + 48,
+                                    dict(make_extra_args=_state(5, 2, 8))),
+    "TransformerEncoder": Case(
+        lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2, nn.LayerNorm(8)),
+        (5, 2, 8), (5, 2, 8), 2 * 600 + 16),
+    "TransformerDecoder": Case(
+        lambda: nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, norm_first=True), 2),
+        (4, 2, 8), (4, 2, 8), 2 * 904, dict(make_extra_args=_state(5, 2, 8))),
+    "Transformer": Case(lambda: nn.Transformer(8, 2, 1, 1, 16), (5, 2, 8), (4, 2, 8),
+                        600 + 16 + 904 + 16, dict(make_extra_args=_state(4, 2, 8))),
 }
 
 # Module subclasses exported by axon.nn that are not layers of their own, each with why.

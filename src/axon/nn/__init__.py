@@ -42,3 +42,13 @@ __all__ += ["Embedding"]
 
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 __all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
+
+from .attention import (BahdanauAttention, LearnedPositionalEncoding, LuongAttention,
+                        MultiheadAttention, PositionalEncoding)
+__all__ += ["BahdanauAttention", "LearnedPositionalEncoding", "LuongAttention",
+            "MultiheadAttention", "PositionalEncoding"]
+
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
+__all__ += ["Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+            "TransformerEncoderLayer"]

@@ -795,3 +795,10 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
             scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
             w[rows[big]] *= scale[:, None]
     return _embedding_op.Embedding.apply(weight, idx, padding_idx, bool(scale_grad_by_freq))
+
+
+# ============================================================ attention (fused ops)
+
+from ._attention_ops import scaled_dot_product_attention  # noqa: E402
+
+__all__ += ["scaled_dot_product_attention"]
