@@ -92,3 +92,13 @@ __all__ = [
     "register_model", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg11",
     "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
 ]
+
+# decoding for every sequence model: greedy search, beam search, sampling (step protocol)
+from .decoding import (
+    BeamTrace, Hypothesis, beam_search, filter_log_probs, gather_state, greedy_search,
+    print_trace, sample, score_sequence,
+)
+__all__ += [
+    "BeamTrace", "Hypothesis", "beam_search", "filter_log_probs", "gather_state",
+    "greedy_search", "print_trace", "sample", "score_sequence",
+]

@@ -251,3 +251,8 @@ __all__ = [
     "Accuracy", "BinaryAccuracy", "MeanAbsoluteError", "MeanMetric", "MeanSquaredError",
     "Metric", "TopKAccuracy", "get", "get_all",
 ]
+
+# corpus-level BLEU is no running mean, so it is a function, not a Metric
+from .bleu import BLEUScore, corpus_bleu, sentence_bleu  # noqa: E402
+
+__all__ += ["BLEUScore", "corpus_bleu", "sentence_bleu"]
