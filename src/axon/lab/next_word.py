@@ -3,7 +3,11 @@
 The corpus (Mikolov's preprocessing: 10,000 word types, ``<eos>`` after each sentence) is
 read as B parallel streams in windows of 35 words, with truncated BPTT
 (:func:`axon.train.fit_stream`); the output layer shares the embedding matrix (tied
-weights). The measure is the perplexity
+weights). The recipe is PyTorch's word_language_model example: two LSTM layers of 200,
+dropout 0.2, embedding drawn from U(-0.1, 0.1), plain SGD at lr 20 with the gradient norm
+clipped to 0.25, and the lr divided by 4 whenever the validation loss stops falling
+(Adam at lr 3e-3 on a one-layer model plateaued at perplexity 182 after 5 epochs; this
+recipe passes 150 in its second). The measure is the perplexity
 
     PPL = exp( -(1/N) sum_t ln p(w_t | w_<t) ),
 
@@ -22,7 +26,7 @@ import time
 import numpy as np
 
 import axon as ax
-from axon import optim
+from axon import nn, optim
 from axon.data.text import Vocab, batchify, bptt_batches, penn_treebank
 from axon.train import evaluate_stream, fit_stream
 
@@ -42,9 +46,9 @@ GOAL = 150.0  # validation and test perplexity, full run
 PROMPTS = ("the company said", "the stock market", "in new york", "shares of the",
            "mr. smith")
 
-FULL = dict(size=200, batch=32, bptt=35, dropout=0.2, lr=3e-3, gamma=0.6, epochs=5,
-            budget=35 * 60)
-QUICK = dict(size=32, batch=16, bptt=20, dropout=0.0, lr=1e-2, gamma=1.0, epochs=2,
+FULL = dict(size=200, layers=2, batch=20, bptt=35, dropout=0.2, lr=20.0, clip=0.25,
+            epochs=6, budget=45 * 60)
+QUICK = dict(size=32, layers=1, batch=16, bptt=20, dropout=0.0, lr=20.0, clip=0.25, epochs=2,
              budget=None, train_tokens=20_000, eval_tokens=3_000)
 
 
@@ -84,23 +88,29 @@ def run(config: Config) -> Result:
 
     heading("2. Training with truncated BPTT")
     n = hp["size"]
-    model = RNNLanguageModel(len(vocab), n, n, dropout=hp["dropout"], tie=True)
+    model = RNNLanguageModel(len(vocab), n, n, layers=hp["layers"], dropout=hp["dropout"],
+                             tie=True)
+    with ax.no_grad():  # small embeddings (and tied output weights), zero output bias
+        nn.init.uniform_(model.embedding.weight, -0.1, 0.1)
+        nn.init.zeros_(model.decoder.bias)
     n_params = sum(p.numel() for p in model.parameters())
     train = bptt_batches(batchify(ids["train"], hp["batch"]), hp["bptt"])
     valid = bptt_batches(batchify(ids["valid"], 10), hp["bptt"])
     test = bptt_batches(batchify(ids["test"], 10), hp["bptt"])
-    opt = optim.Adam(model.parameters(), lr=hp["lr"])
-    print(f"  Embedding({len(vocab)}, {n}) -> LSTM({n}, {n}) -> Linear({n}, {len(vocab)}) "
-          f"tied to the embedding, dropout {hp['dropout']:g}: {n_params:,} parameters")
+    opt = optim.SGD(model.parameters(), lr=hp["lr"])
+    print(f"  Embedding({len(vocab)}, {n}) -> LSTM({n}, {n}, num_layers={hp['layers']}) -> "
+          f"Linear({n}, {len(vocab)}) tied to the embedding, dropout {hp['dropout']:g}: "
+          f"{n_params:,} parameters")
     print(f"  {hp['batch']} streams, windows of {hp['bptt']} words ({len(train)} updates per "
-          f"epoch), Adam lr {hp['lr']:g} x {hp['gamma']:g} per epoch, gradient norm "
-          f"clipped to 0.5, {epochs} epochs"
+          f"epoch), SGD lr {hp['lr']:g} (/4 when the validation loss stops falling), "
+          f"gradient norm clipped to {hp['clip']:g}, {epochs} epochs"
           + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else ""))
     budget = TimeBudget(hp["budget"])
     start = time.perf_counter()
     history = fit_stream(model, train, loss="cross_entropy", optimizer=opt, epochs=epochs,
-                         clip_grad_norm=0.5, validation=valid, callbacks=[budget],
-                         scheduler=optim.lr_scheduler.ExponentialLR(opt, hp["gamma"]),
+                         clip_grad_norm=hp["clip"], validation=valid, callbacks=[budget],
+                         scheduler=optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.25,
+                                                                        patience=0),
                          verbose=2)
     seconds = time.perf_counter() - start
     if budget.stopped:
