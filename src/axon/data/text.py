@@ -28,6 +28,7 @@ import os
 import re
 import tarfile
 import tempfile
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -44,6 +45,7 @@ __all__ = [
     "BPTTBatches", "DEFAULT_SPECIALS", "FILES", "Vocab", "batchify", "bptt_batches",
     "char_tokenize", "corpus_file", "pad_collate", "pad_ids", "penn_treebank", "read_conllu",
     "sms_spam", "sst2", "tiny_shakespeare", "ud_pos", "word_tokenize",
+    "eng_fra_file", "eng_fra_pairs", "translation_tokenize",
 ]
 
 PathLike = str | os.PathLike
@@ -486,6 +488,148 @@ def sms_spam(root: PathLike | None = None, *, download: bool = True,
                              f"{line[:80]!r}")
         out.append((label, text))
     return out
+
+
+# ============================================================================ translation pairs
+
+_ENG_FRA = _File(
+    "eng-fra", "fra.head80000.txt",
+    "f7292dbe769f0ca66651806a7dca37baf8f3e266ec5ba91170cacb95d2db3efe", 4213149,
+    archives=((_GH + "genimind/seq2seq/4f3f8eb0adde54fcc8b89394336b002e7961244c/fra-eng.zip",
+               "fra.txt"),))
+"""The English-French pairs: the first 80,000 lines of manythings.org's ``fra.txt`` of
+2017-09-29 (Tatoeba, CC BY 2.0 FR), which is the member ``fra.txt`` of the archive."""
+
+_ENG_FRA_LINES = 80_000
+_ENG_FRA_SPLITS = {"train": 90, "valid": 95, "test": 100}  # cumulative percentages
+_TRANSLATE_CHARS = str.maketrans({"\u202f": " ", "\u00a0": " ", "\u2009": " ",
+                                  "\u2019": "'", "\u2018": "'"})
+
+
+def translation_tokenize(text: str) -> list[str]:
+    """Normalise and tokenize one sentence of a translation pair.
+
+    The text is put in Unicode NFC form (so ``é`` is one character, however it was typed),
+    the narrow and non-breaking spaces French puts before ``! ? :`` become plain spaces,
+    curly apostrophes become ``'``, and everything is lowercased; then
+    :func:`word_tokenize` splits it. Accents are kept:
+    ``"J’ai gagné !"`` -> ``["j'ai", "gagné", "!"]``.
+    """
+    return word_tokenize(unicodedata.normalize("NFC", text).translate(_TRANSLATE_CHARS),
+                         lower=True)
+
+
+def _head_of_archive_member(f: _File, url: str, member: str, lines: int,
+                            root: PathLike | None) -> Path:
+    """Download an archive into a temporary folder, keep the first ``lines`` lines of
+    ``member`` (bytes unchanged), check them against the file's SHA-256 and only then move
+    them into place as ``f.name``."""
+    target = data_dir(root) / f.subdir / f.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".axon-") as tmp:
+        archive = download(url, Path(tmp) / url.rsplit("/", 1)[-1])
+        data = b"".join(_archive_member(archive, member).splitlines(keepends=True)[:lines])
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != f.sha256:
+            raise ChecksumError(f"the first {lines:,} lines of {member} in {url}: SHA-256 "
+                                f"{actual}, expected {f.sha256}")
+        part = Path(tmp) / f.name
+        part.write_bytes(data)
+        os.replace(part, target)
+    return verify_file(target, f.sha256, f.size)
+
+
+def eng_fra_file(root: PathLike | None = None, download: bool = True,
+                 verify: bool = True) -> Path:
+    """The local path of ``eng-fra/fra.head80000.txt``; a missing file is cut from the
+    upstream archive (its first 80,000 lines, checked against the SHA-256).
+
+    Raises:
+        FileNotFoundError: saying where to put the file and how to make it from
+            manythings.org's ``fra.txt``.
+    """
+    f = _ENG_FRA
+    try:
+        return ensure_file(f.name, f.subdir, (), f.sha256, size=f.size, root=root,
+                           download=download, verify=verify)
+    except FileNotFoundError as missing:
+        failures = []
+        if download:
+            for url, member in f.archives:
+                try:
+                    return _head_of_archive_member(f, url, member, _ENG_FRA_LINES, root)
+                except (OSError, ChecksumError, KeyError, zipfile.BadZipFile) as e:
+                    failures.append(f"  {url} ({member}): {getattr(e, 'reason', None) or e}")
+        target = data_dir(root) / f.subdir / f.name
+        how = (f"The file is the first {_ENG_FRA_LINES:,} lines of fra.txt (English<TAB>"
+               f"French) from fra-eng.zip of www.manythings.org/anki dated 2017-09-29: "
+               f"head -n {_ENG_FRA_LINES} fra.txt > {target}")
+        tried = ("\nThe upstream archive failed too:\n" + "\n".join(failures)
+                 if failures else "")
+        raise FileNotFoundError(f"{missing}{tried}\n{how}") from None
+
+
+def _eng_fra_split(english: list[str]) -> str:
+    """The split of a pair, from a hash of its English sentence: 90% train, 5% valid,
+    5% test. Every translation of one English sentence lands in the same split."""
+    digest = hashlib.sha256(" ".join(english).encode("utf-8")).digest()
+    bucket = int.from_bytes(digest[:4], "little") % 100
+    return next(name for name, upto in _ENG_FRA_SPLITS.items() if bucket < upto)
+
+
+def eng_fra_pairs(root: PathLike | None = None, split: str | None = None, *,
+                  max_length: int | None = 10, prefixes: Sequence[str] | None = None,
+                  download: bool = True, verify: bool = True):
+    """English-French sentence pairs from Tatoeba (``eng-fra/fra.head80000.txt``: 80,000
+    lines ``english<TAB>french``, the shortest pairs of manythings.org's ``fra.txt``;
+    English of 1 to 6 words), tokenized by :func:`translation_tokenize`.
+
+    One English sentence often has several translations (``Run!``: ``Cours !``,
+    ``Courez !``), each its own pair. There is no upstream split: a hash of the English
+    sentence puts 90% of them in ``"train"``, 5% in ``"valid"`` and 5% in ``"test"``, so
+    all translations of a sentence share a split, and the split of a pair does not depend
+    on the filters.
+
+    Args:
+        root: the data directory (see :mod:`axon.data.datadir`).
+        split: ``"train"``, ``"valid"``, ``"test"``, or None for all three in a dict.
+        max_length: keep pairs whose two sides have at most this many tokens each
+            (None: keep all).
+        prefixes: keep pairs whose English starts with one of these (tokenized the same
+            way, so ``"i am"`` matches ``I am cold.``), as the PyTorch tutorial does to
+            get a small, easy data set; None keeps all.
+        download: cut the file from the upstream archive when it is missing.
+        verify: check the file's size and SHA-256 (turn off for your own files in the
+            same format; a third column, as newer manythings.org files have, is ignored).
+
+    Returns:
+        A list of ``(english_tokens, french_tokens)``, in file order, or a dict of them
+        by split for ``split=None``.
+    """
+    if split is not None and split not in _ENG_FRA_SPLITS:
+        raise ValueError(f"eng_fra_pairs: split must be one of {list(_ENG_FRA_SPLITS)} or "
+                         f"None, got {split!r}")
+    if max_length is not None and max_length < 1:
+        raise ValueError(f"eng_fra_pairs: max_length must be positive, got {max_length}")
+    starts = [tuple(translation_tokenize(p)) for p in prefixes] if prefixes else None
+    path = eng_fra_file(root, download, verify)
+    out: dict[str, list[tuple[list[str], list[str]]]] = {s: [] for s in _ENG_FRA_SPLITS}
+    for n, line in enumerate(_lines(path), start=1):
+        if not line:
+            continue
+        cols = line.split("\t")
+        if len(cols) < 2:
+            raise ValueError(f"{path}, line {n}: expected 'english<TAB>french', got "
+                             f"{line[:80]!r}")
+        eng, fra = translation_tokenize(cols[0]), translation_tokenize(cols[1])
+        if not eng or not fra:
+            continue
+        if max_length is not None and (len(eng) > max_length or len(fra) > max_length):
+            continue
+        if starts is not None and not any(tuple(eng[: len(s)]) == s for s in starts):
+            continue
+        out[_eng_fra_split(eng)].append((eng, fra))
+    return out if split is None else out[split]
 
 
 # ============================================================================ batching

@@ -75,3 +75,4 @@ def run(name: str, config: Config | None = None, kind: str = "experiment") -> Re
 from . import boolean, digits, fashion, mnist, worksheets, xor  # noqa: E402, F401
 from . import next_word, pos_tagging, sentiment, shakespeare  # noqa: E402, F401
 from . import deep_rnn, parity  # noqa: E402, F401
+from . import reverse  # noqa: E402, F401

@@ -102,3 +102,14 @@ __all__ += [
     "BeamTrace", "Hypothesis", "beam_search", "filter_log_probs", "gather_state",
     "greedy_search", "print_trace", "sample", "score_sequence",
 ]
+
+# sequence to sequence: encoder-decoder RNNs, plain and with Bahdanau attention
+from .seq2seq import (
+    AttentionDecoder, Decoder, DecoderState, Encoder, Seq2Seq, padding_mask, reverse_padded,
+    seq2seq,
+)
+register_model("seq2seq", seq2seq)
+__all__ += [
+    "AttentionDecoder", "Decoder", "DecoderState", "Encoder", "Seq2Seq", "padding_mask",
+    "reverse_padded", "seq2seq",
+]
