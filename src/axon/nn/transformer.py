@@ -108,6 +108,20 @@ def _detect_is_causal(mask, is_causal: bool | None, size: int | None) -> bool:
     return bool(xp.array_equal(m, _causal_mask_array(sz, m.dtype)))
 
 
+def _attend(attn: Module, dropout: Module, x: Tensor, mem: Tensor, attn_mask,
+            key_padding_mask, is_causal: bool) -> Tensor:
+    """dropout(attn(x, mem, mem)): a layer's self- (mem is x) or cross-attention sublayer,
+    without the weights."""
+    out = attn(x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+               need_weights=False, is_causal=is_causal)[0]
+    return dropout(out)
+
+
+def _feed_forward(layer: Module, x: Tensor) -> Tensor:
+    """linear2(dropout(activation(linear1(x)))): a layer's position-wise network."""
+    return layer.linear2(layer.dropout(layer.activation(layer.linear1(x))))
+
+
 def _check_model_input(name: str, x: Tensor, d_model: int) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected an axon Tensor, got {type(x).__name__}")
@@ -189,21 +203,12 @@ class TransformerEncoderLayer(Module):
 
     def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
         """dropout1(self_attn(x, x, x))."""
-        x = self.self_attn(
-            x,
-            x,
-            x,
-            attn_mask=attn_mask,
-            key_padding_mask=key_padding_mask,
-            need_weights=False,
-            is_causal=is_causal,
-        )[0]
-        return self.dropout1(x)
+        return _attend(self.self_attn, self.dropout1, x, x, attn_mask, key_padding_mask,
+                       is_causal)
 
     def _ff_block(self, x: Tensor) -> Tensor:
         """dropout2(linear2(dropout(activation(linear1(x)))))."""
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout2(x)
+        return self.dropout2(_feed_forward(self, x))
 
 
 class TransformerDecoderLayer(Module):
@@ -301,36 +306,19 @@ class TransformerDecoderLayer(Module):
 
     def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
         """dropout1(self_attn(x, x, x))."""
-        x = self.self_attn(
-            x,
-            x,
-            x,
-            attn_mask=attn_mask,
-            key_padding_mask=key_padding_mask,
-            need_weights=False,
-            is_causal=is_causal,
-        )[0]
-        return self.dropout1(x)
+        return _attend(self.self_attn, self.dropout1, x, x, attn_mask, key_padding_mask,
+                       is_causal)
 
     def _mha_block(
         self, x: Tensor, mem: Tensor, attn_mask, key_padding_mask, is_causal: bool
     ) -> Tensor:
         """dropout2(multihead_attn(x, mem, mem))."""
-        x = self.multihead_attn(
-            x,
-            mem,
-            mem,
-            attn_mask=attn_mask,
-            key_padding_mask=key_padding_mask,
-            need_weights=False,
-            is_causal=is_causal,
-        )[0]
-        return self.dropout2(x)
+        return _attend(self.multihead_attn, self.dropout2, x, mem, attn_mask, key_padding_mask,
+                       is_causal)
 
     def _ff_block(self, x: Tensor) -> Tensor:
         """dropout3(linear2(dropout(activation(linear1(x)))))."""
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout3(x)
+        return self.dropout3(_feed_forward(self, x))
 
 
 # ============================================================ stacks
