@@ -113,3 +113,7 @@ __all__ += [
     "AttentionDecoder", "Decoder", "DecoderState", "Encoder", "Seq2Seq", "padding_mask",
     "reverse_padded", "seq2seq",
 ]
+
+# classic machine learning: multinomial Naive Bayes on bag-of-words counts
+from .naive_bayes import CountVectorizer, MultinomialNB
+__all__ += ["CountVectorizer", "MultinomialNB"]
