@@ -47,6 +47,14 @@ class _SelfAttention(nn.MultiheadAttention):
     def forward(self, x):
         return super().forward(x, x, x, need_weights=False)[0]
 
+def _functional_model() -> nn.Model:
+    """Two inputs, two outputs: a (N, 4) branch through Linear+Tanh feeds both heads, the
+    (N, 2) input joins it before the first."""
+    a, b = nn.Input((4,)), nn.Input((2,))
+    h = nn.Tanh()(nn.Linear(4, 5)(a))
+    return nn.Model([a, b], [nn.Linear(7, 3)(nn.Concatenate()(h, b)), nn.Linear(5, 1)(h)])
+
+
 CASES: dict[str, Case] = {
     # ---------------------------------------------------------------- core
     "Linear": Case(lambda: nn.Linear(4, 3), (2, 5, 4), (2, 5, 3), 4 * 3 + 3),
@@ -176,6 +184,15 @@ CASES: dict[str, Case] = {
         (4, 2, 8), (4, 2, 8), 2 * 904, dict(make_extra_args=_state(5, 2, 8))),
     "Transformer": Case(lambda: nn.Transformer(8, 2, 1, 1, 16), (5, 2, 8), (4, 2, 8),
                         600 + 16 + 904 + 16, dict(make_extra_args=_state(4, 2, 8))),
+    # ---------------------------------------------------------------- merging, functional
+    "Concatenate": Case(lambda: nn.Concatenate(), (2, 3), (2, 7), 0,
+                        dict(make_extra_args=_state(2, 4))),
+    "Add": Case(lambda: nn.Add(), X, X, 0, dict(make_extra_args=_state(*X))),
+    "Subtract": Case(lambda: nn.Subtract(), X, X, 0, dict(make_extra_args=_state(1, 3, 4))),
+    "Multiply": Case(lambda: nn.Multiply(), X, X, 0, dict(make_extra_args=_state(*X))),
+    "Lambda": Case(lambda: nn.Lambda(lambda x: x.tanh()), X, X, 0),
+    "Model": Case(_functional_model, (2, 4), ((2, 3), (2, 1)), 25 + 24 + 6,
+                  dict(make_extra_args=_state(2, 2))),
 }
 
 # Module subclasses exported by axon.nn that are not layers of their own, each with why.

@@ -120,3 +120,39 @@ def test_summary_restores_modes_and_leaves_no_hooks_or_graph():
     assert not module_mod._global_forward_hooks
     assert all(not m._forward_pre_hooks for m in model.modules())
     assert axon.is_grad_enabled()
+
+
+def test_a_functional_model_lists_inputs_layers_and_what_each_is_connected_to():
+    left, right = nn.Input((6,), name="left"), nn.Input((6,), name="right")
+    encoder = nn.Sequential(nn.Linear(6, 4), nn.ReLU())
+    joined = nn.Concatenate()(encoder(left, name="encoder"), encoder(right))
+    seq = nn.Input((None, 4), name="seq")
+    _, (h, _) = nn.LSTM(4, 3, batch_first=True)(seq)
+    h = nn.Flatten(0, 1)(h)  # (1, None, 3) -> (None, 3)
+    out = nn.Linear(8 + 3, 1)(nn.Concatenate()(joined, h), name="same")
+    model = nn.Model([left, right, seq], out, name="pairs")
+    lines = []
+    s = summary(model, print_fn=lines.append)
+    assert s.model_name == "pairs"
+    assert [r.label for r in s.rows] == [
+        "left (Input)", "right (Input)", "seq (Input)", "encoder (Sequential)",
+        "concatenate (Concatenate)", "lstm (LSTM)", "flatten (Flatten)",
+        "concatenate_1 (Concatenate)", "same (Linear)"]
+    rows = {r.name: r for r in s.rows}
+    assert rows["encoder"].connected_to == ["left", "right"]  # one line per call
+    assert rows["concatenate"].connected_to == ["encoder[0][0], encoder[1][0]"]
+    assert rows["flatten"].connected_to == ["lstm[0][1]"]  # the LSTM's second output, h
+    assert rows["concatenate_1"].connected_to == ["concatenate, flatten"]
+    assert rows["left"].connected_to == [] and rows["left"].output_shape == (None, 6)
+    assert rows["encoder"].output_shape == (None, 4)
+    assert rows["lstm"].output_shape == [(None, None, 3), (1, None, 3), (1, None, 3)]
+    assert rows["encoder"].params == 28 and rows["lstm"].params == 4 * 3 * (4 + 3 + 2)
+    assert sum(r.params for r in s.rows) == s.total_params == model.num_parameters()
+    text = lines[0]
+    for piece in ("Connected to", "encoder (Sequential)", "(None, 4)", "lstm[0][1]",
+                  "Total params: 148"):
+        assert piece in text
+    # the shared encoder's second call is on the line below its first
+    enc = text.splitlines().index(next(x for x in text.splitlines() if "encoder (" in x))
+    assert text.splitlines()[enc].rstrip().endswith("left")
+    assert text.splitlines()[enc + 1].strip() == "right"

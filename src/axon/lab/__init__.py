@@ -78,3 +78,4 @@ from . import deep_rnn, parity  # noqa: E402, F401
 from . import reverse  # noqa: E402, F401
 from . import spam  # noqa: E402, F401
 from . import spam_poisoning  # noqa: E402, F401
+from . import functional_models  # noqa: E402, F401

@@ -52,3 +52,9 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
                           TransformerEncoder, TransformerEncoderLayer)
 __all__ += ["Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
             "TransformerEncoderLayer"]
+
+# the functional API: Input placeholders, graph Models, and the layers where branches meet
+from .functional_api import Input, Model, SymbolicTensor
+from .merge import Add, Concatenate, Lambda, Multiply, Subtract
+__all__ += ["Add", "Concatenate", "Input", "Lambda", "Model", "Multiply", "Subtract",
+            "SymbolicTensor"]

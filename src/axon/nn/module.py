@@ -70,6 +70,22 @@ class RemovableHandle:
 
 _global_forward_hooks: dict[int, Callable] = {}
 
+# Set by ``axon.nn.functional_api``: calling a module on a symbolic tensor (``nn.Input``),
+# or on a list/tuple/dict whose first item is one, records a layer call in a graph
+# (``record(module, args, kwargs)``) instead of running forward.
+_symbolic_type: type | None = None
+_symbolic_record: Callable | None = None
+_CONTAINERS = (list, tuple, dict)
+
+
+def _is_symbolic(arg) -> bool:
+    """Whether ``arg`` is a symbolic tensor or a list/tuple/dict that starts with one."""
+    if isinstance(arg, dict):
+        arg = next(iter(arg.values()), None)
+    elif isinstance(arg, list | tuple):
+        arg = arg[0] if arg else None
+    return _symbolic_type is not None and type(arg) is _symbolic_type
+
 
 def register_module_forward_hook(hook: Callable) -> RemovableHandle:
     """Call ``hook(module, inputs, output)`` after every module's forward (used by
@@ -102,6 +118,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        if args and (type(a := args[0]) is _symbolic_type
+                     or (type(a) in _CONTAINERS and _is_symbolic(a))):
+            return _symbolic_record(self, args, kwargs)
         if self._forward_pre_hooks:
             for hook in list(self._forward_pre_hooks.values()):
                 res = hook(self, args)

@@ -13,6 +13,14 @@ by batch size.
 
 Stopping: callbacks set ``model.stop_training = True`` (Keras); ``fit`` sets it to False
 when it starts and checks it after each batch and each epoch.
+
+Batches: a batch is ``(x, y)`` or ``(x1, x2, ..., y)``: the last item is the target, the
+items before it the model's inputs (``model(x1, x2, ...)``). For a model with several
+inputs or outputs (a functional ``nn.Model``) an input item may be a dict name -> Tensor
+(``model(x_dict)``) and the target a dict name -> Tensor or a tuple in output order: a
+DataLoader over samples ``(inputs_dict, targets_dict)`` gives such batches, and so do
+arrays given as ``({"num": a, "district": b}, {"price": c, "energy": d})``. Per-output
+losses, ``loss_weights`` and metrics are described in :mod:`axon.train.objective`.
 """
 
 from __future__ import annotations
@@ -26,10 +34,10 @@ import numpy as np
 from .. import backend as B
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor, _wrap
-from . import metrics as M
 from .base import Callback, CallbackList
 from .callbacks import LearningRateScheduler
 from .history import History
+from .objective import make_objective, resolve_loss
 from .progress import ProgressBar
 
 
@@ -74,23 +82,73 @@ def _as_input_array(x):
     return x
 
 
+def _leaves(tree) -> list | None:
+    """The arrays of a nested tuple/list/dict of arrays, in order; None if anything else."""
+    if _is_array(tree):
+        return [tree]
+    items = (tree.values() if isinstance(tree, dict) and tree
+             else tree if isinstance(tree, tuple | list) and tree else None)
+    if items is None:
+        return None
+    out = []
+    for item in items:
+        sub = _leaves(item)
+        if sub is None:
+            return None
+        out.extend(sub)
+    return out
+
+
+def _rebuild(tree, leaves):
+    """``tree`` with its arrays replaced, in order, by the next items of ``leaves``."""
+    if _is_array(tree):
+        return next(leaves)
+    if isinstance(tree, dict):
+        return {k: _rebuild(v, leaves) for k, v in tree.items()}
+    return type(tree)(_rebuild(v, leaves) for v in tree)
+
+
+class _NestedBatches:
+    """Batches of nested arrays: the leaves batched together by a DataLoader (its fast
+    path), each batch put back into the structure of ``tree``."""
+
+    def __init__(self, loader, tree) -> None:
+        self.loader = loader
+        self.tree = tree
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        for batch in self.loader:
+            yield _rebuild(self.tree, iter(batch))
+
+
 def as_loader(data, batch_size: int = 32, shuffle: bool = False):
     """An iterable of batches from ``data``: a DataLoader-like iterable (returned as is), a
-    Dataset, or a tuple of arrays/Tensors ``(x, y)`` (``x`` may itself be a tuple of inputs),
-    batched with ``batch_size`` and ``shuffle``."""
+    Dataset, or a tuple of arrays/Tensors ``(x, y)`` batched with ``batch_size`` and
+    ``shuffle``. In the tuple, a tuple of inputs is spread (``((x1, x2), y)`` gives
+    batches ``(x1, x2, y)``); dicts of arrays (inputs or targets by name) and the target
+    keep their structure (``({"a": xa, "b": xb}, (y1, y2))``)."""
     from ..data import DataLoader, Dataset, TensorDataset
 
     if isinstance(data, Dataset):
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle)
-    if _is_array(data):
+    if _is_array(data) or isinstance(data, dict):
         data = (data,)
     if isinstance(data, tuple) and data:
         fields = []
-        for item in data:
-            fields.extend(item if isinstance(item, tuple) else (item,))
+        for i, item in enumerate(data):
+            spread = isinstance(item, tuple) and (i < len(data) - 1 or len(data) == 1)
+            fields.extend(item if spread else (item,))
         if all(_is_array(f) for f in fields):
             arrays = [_as_input_array(f) for f in fields]
             return DataLoader(TensorDataset(*arrays), batch_size=batch_size, shuffle=shuffle)
+        leaves = _leaves(tuple(fields))
+        if leaves is not None:
+            arrays = [_as_input_array(f) for f in leaves]
+            loader = DataLoader(TensorDataset(*arrays), batch_size=batch_size, shuffle=shuffle)
+            return _NestedBatches(loader, tuple(fields))
     if not isinstance(data, Iterable):
         raise TypeError(
             f"data must be a DataLoader (or any iterable of (x, y) batches), a Dataset, or a "
@@ -110,8 +168,8 @@ def _split_batch(batch) -> tuple[tuple, Any]:
 
 
 def _inputs_only(batch, has_target: bool) -> tuple:
-    """The model inputs of a predict batch: a Tensor, ``(x...)``, or ``(x..., y)`` when the
-    batches come from a loader of training data (y dropped)."""
+    """The model inputs of a predict batch: a Tensor, a dict by input name, ``(x...)``, or
+    ``(x..., y)`` when the batches come from a loader of training data (y dropped)."""
     if isinstance(batch, list | tuple):
         drop = has_target and len(batch) > 1
         return tuple(_tensor(b) for b in (batch[:-1] if drop else batch))
@@ -119,14 +177,26 @@ def _inputs_only(batch, has_target: bool) -> tuple:
 
 
 def _tensor(x):
+    """Arrays as Tensors (float arrays in the default dtype), through tuples, lists and
+    dicts; Tensors and anything else as they are."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray):
         return _wrap(_as_input_array(x))
+    if isinstance(x, dict):
+        return {k: _tensor(v) for k, v in x.items()}
+    if isinstance(x, tuple | list) and any(isinstance(v, np.ndarray) for v in x):
+        return type(x)(_tensor(v) for v in x)
     return x
 
 
 def _batch_len(x) -> int:
+    """The number of samples in a target: its first dimension, that of the first target
+    of a dict or tuple of them, else its length."""
+    if isinstance(x, dict) and x:
+        return _batch_len(next(iter(x.values())))
+    if isinstance(x, tuple | list) and x and getattr(x[0], "shape", None):
+        return int(x[0].shape[0])
     shape = getattr(x, "shape", None)
     if shape:
         return int(shape[0])
@@ -140,24 +210,7 @@ def _array(x) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
-_LOSS_NAMES = {
-    "cross_entropy": "CrossEntropyLoss", "mse": "MSELoss", "l1": "L1Loss", "mae": "L1Loss",
-    "bce": "BCELoss", "bce_with_logits": "BCEWithLogitsLoss", "nll": "NLLLoss",
-    "huber": "HuberLoss", "smooth_l1": "SmoothL1Loss",
-}
-
-
-def _resolve_loss(loss):
-    """A loss callable; a name such as ``"cross_entropy"`` or ``"mse"`` builds the nn loss."""
-    if isinstance(loss, str):
-        from .. import nn
-
-        if loss not in _LOSS_NAMES:
-            raise ValueError(f"unknown loss {loss!r}; known: {', '.join(_LOSS_NAMES)}")
-        return getattr(nn, _LOSS_NAMES[loss])()
-    if not callable(loss):
-        raise TypeError(f"loss must be callable (e.g. nn.CrossEntropyLoss()), got {loss!r}")
-    return loss
+_resolve_loss = resolve_loss  # the name tbptt imports
 
 
 # ----------------------------------------------------------------------------- modes
@@ -200,10 +253,14 @@ def _nonfinite(loss_value: float, named: Sequence[tuple[str, Tensor]]) -> str | 
 
 # ----------------------------------------------------------------------------- loops
 def _epoch_logs(model, loss: float, train_metrics, validation, run_validation) -> dict:
-    """An epoch's logs in Keras' names: ``loss``, the metrics, then ``val_*`` from
-    ``run_validation()`` (run in eval mode without a graph) when there is validation data."""
+    """An epoch's logs in Keras' names: ``loss``, the metrics (Metric objects, or a dict of
+    logs), then ``val_*`` from ``run_validation()`` (run in eval mode without a graph)
+    when there is validation data."""
     logs = {"loss": loss}
-    logs.update((m.name, m.result()) for m in train_metrics)
+    if isinstance(train_metrics, dict):
+        logs.update(train_metrics)
+    else:
+        logs.update((m.name, m.result()) for m in train_metrics)
     if validation is not None:
         model.eval()
         with no_grad():
@@ -213,40 +270,38 @@ def _epoch_logs(model, loss: float, train_metrics, validation, run_validation) -
     return logs
 
 
-def _run_eval(model, loader, loss_fn, metric_list: list[M.Metric]) -> dict[str, float]:
+def _run_eval(model, loader, objective) -> dict[str, float]:
     """Loss and metrics over ``loader`` (the caller sets eval mode and no_grad)."""
-    for m in metric_list:
-        m.reset()
+    objective.reset()
     total, count = 0.0, 0
     for batch in loader:
         inputs, target = _split_batch(batch)
         out = model(*inputs)
         n = _batch_len(target)
-        if loss_fn is not None:
-            total += float(loss_fn(out, target).item()) * n
+        if objective.has_loss:
+            total += float(objective(out, target).item()) * n
         count += n
-        if metric_list:
-            o, t = _array(out), _array(target)
-            for m in metric_list:
-                m.update(o, t)
+        objective.update(out, target, n)
     if count == 0:
         raise ValueError("evaluate: the data yielded no batches")
-    logs = {"loss": total / count} if loss_fn is not None else {}
-    logs.update((m.name, m.result()) for m in metric_list)
+    logs = {"loss": total / count} if objective.has_loss else {}
+    logs.update(objective.logs())
     return logs
 
 
-def evaluate(model, data, *, loss=None, metrics=(), batch_size: int = 32) -> dict[str, float]:
+def evaluate(model, data, *, loss=None, metrics=(), batch_size: int = 32,
+             loss_weights=None) -> dict[str, float]:
     """Mean loss (when ``loss`` is given) and metrics over ``data``, in eval mode and
     without a graph; the model's previous modes are restored. Returns e.g.
-    ``{"loss": 0.31, "accuracy": 0.91}``."""
+    ``{"loss": 0.31, "accuracy": 0.91}``; for several outputs ``loss``, ``metrics`` and
+    ``loss_weights`` are given as to :func:`fit` and the keys are its log keys."""
     loader = as_loader(data, batch_size, shuffle=False)
-    loss_fn = None if loss is None else _resolve_loss(loss)
+    objective = make_objective(model, loss, metrics, loss_weights)
     modes = _save_modes(model)
     try:
         model.eval()
         with no_grad():
-            return _run_eval(model, loader, loss_fn, M.get_all(metrics))
+            return _run_eval(model, loader, objective)
     finally:
         _restore_modes(modes)
 
@@ -254,12 +309,14 @@ def evaluate(model, data, *, loss=None, metrics=(), batch_size: int = 32) -> dic
 def predict(model, x, *, batch_size: int = 32) -> Tensor:
     """The model's outputs for ``x``, concatenated along the batch dimension.
 
-    ``x`` is an array/Tensor, a tuple of them (several inputs), a Dataset, or a loader
-    whose batches are ``x``, ``(x,)`` or ``(x..., y)`` (the target is dropped).
+    ``x`` is an array/Tensor, a tuple of them (several inputs), a dict of them by input
+    name, a Dataset, or a loader whose batches are ``x``, ``(x,)`` or ``(x..., y)`` (the
+    target is dropped). Several outputs come back as a tuple, or a dict by output name.
     Runs in eval mode without a graph and restores the previous modes."""
     loader = as_loader(x, batch_size, shuffle=False)
     # arrays given directly are all inputs; a loader's or dataset's batches end with y
-    has_target = not (_is_array(x) or isinstance(x, tuple) and all(map(_is_array, x)))
+    has_target = not (_is_array(x) or isinstance(x, dict)
+                      or isinstance(x, tuple) and all(map(_is_array, x)))
     modes = _save_modes(model)
     outs = []
     try:
@@ -271,6 +328,8 @@ def predict(model, x, *, batch_size: int = 32) -> Tensor:
         _restore_modes(modes)
     if not outs:
         raise ValueError("predict: the data yielded no batches")
+    if isinstance(outs[0], dict):
+        return {k: _wrap(np.concatenate([_array(o[k]) for o in outs])) for k in outs[0]}
     if isinstance(outs[0], tuple | list):
         return tuple(_wrap(np.concatenate([_array(o[i]) for o in outs]))
                      for i in range(len(outs[0])))
@@ -294,6 +353,7 @@ def fit(
     grad_clip: float | None = None,
     initial_epoch: int = 0,
     raise_on_nan: bool = False,
+    loss_weights=None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; returns the :class:`History`.
 
@@ -304,11 +364,13 @@ def fit(
             batched with ``batch_size`` and ``shuffle``. NumPy float arrays are cast to
             the default dtype.
         loss: ``loss(output, target) -> scalar Tensor``, or a name (``"cross_entropy"``,
-            ``"mse"``, ...).
+            ``"mse"``, ...). For several outputs: one loss for all, a dict output name ->
+            loss, or a list in output order (see :mod:`axon.train.objective`).
         optimizer: an ``axon.optim`` optimizer over the model's parameters.
         validation: data like ``train_data``, evaluated at each epoch's end
             (logged as ``val_loss`` and ``val_<metric>``).
-        metrics: names (``"accuracy"``, ``"mae"``, ...), Metric objects or functions.
+        metrics: names (``"accuracy"``, ``"mae"``, ...), Metric objects or functions; for
+            several outputs a dict output name -> metrics (logged ``<output>_<metric>``).
         callbacks: Keras-style callbacks; ``History`` and (``verbose`` > 0) a
             ``ProgressBar`` are added after them.
         verbose: 0 silent, 1 live bar (lines only when stdout is not a terminal), 2 one
@@ -318,17 +380,18 @@ def fit(
         grad_clip: clip the global gradient norm to this value before each step.
         initial_epoch: the epoch to start from (when resuming).
         raise_on_nan: raise :class:`NonFiniteError` instead of returning the History.
+        loss_weights: several outputs: a dict or list of factors; the loss minimised is
+            ``sum_k w_k * loss_k`` (logged as ``loss``, each output's as ``<output>_loss``).
 
     NaN guard: after each backward, if the loss or a gradient is NaN/Inf, the step is not
     taken and training stops; a message naming the epoch, the step (both 1-based) and the
     first offending parameter is printed (whatever ``verbose``) and kept in
     ``history.stopped_reason``; the unfinished epoch is not recorded.
     """
-    loss_fn = _resolve_loss(loss)
+    objective = make_objective(model, loss, metrics, loss_weights)
+    val_objective = make_objective(model, loss, metrics, loss_weights, fresh=True)
     train_loader = as_loader(train_data, batch_size, shuffle)
     val_loader = None if validation is None else as_loader(validation, batch_size, False)
-    train_metrics = M.get_all(metrics)
-    val_metrics = M.get_all(metrics, fresh=True)
     history = History()
     cbs = list(callbacks)
     if scheduler is not None:
@@ -338,8 +401,9 @@ def fit(
         cbs.append(ProgressBar(live=None if verbose == 1 else False))
     steps = len(train_loader) if hasattr(train_loader, "__len__") else None
     params = {"epochs": epochs, "steps": steps, "verbose": verbose,
-              "metrics": [m.name for m in train_metrics]}
-    state = TrainState(model, optimizer, loss_fn, history, params)
+              "metrics": objective.metric_names}
+    state = TrainState(model, optimizer, getattr(objective, "loss_fn", objective), history,
+                       params)
     cblist = CallbackList(cbs, model=model, params=params, trainer=state)
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     clip = None
@@ -356,8 +420,7 @@ def fit(
         cblist.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             state.epoch = epoch
-            for m in train_metrics:
-                m.reset()
+            objective.reset()
             cblist.on_epoch_begin(epoch)
             model.train()
             total, count = 0.0, 0
@@ -367,7 +430,7 @@ def fit(
                 inputs, target = _split_batch(batch)
                 optimizer.zero_grad()
                 out = model(*inputs)
-                l = loss_fn(out, target)
+                l = objective(out, target)
                 l.backward()
                 lv = float(l.item())
                 problem = _nonfinite(lv, named)
@@ -382,13 +445,10 @@ def fit(
                 n = _batch_len(target)
                 total += lv * n
                 count += n
-                if train_metrics:
-                    o, t = _array(out), _array(target)
-                    for m in train_metrics:
-                        m.update(o, t)
+                objective.update(out, target, n)
                 if batch_logs:
                     logs = {"loss": total / count}
-                    logs.update((m.name, m.result()) for m in train_metrics)
+                    logs.update(objective.logs())
                     cblist.on_batch_end(step, logs)
                 if model.stop_training:
                     break
@@ -398,8 +458,8 @@ def fit(
                 break
             if count == 0:
                 raise ValueError("fit: train_data yielded no batches")
-            epoch_logs = _epoch_logs(model, total / count, train_metrics, val_loader,
-                                     lambda: _run_eval(model, val_loader, loss_fn, val_metrics))
+            epoch_logs = _epoch_logs(model, total / count, objective.logs(), val_loader,
+                                     lambda: _run_eval(model, val_loader, val_objective))
             cblist.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break

@@ -4,6 +4,12 @@ One forward on zeros of ``input_shape`` (or on ``input_data``) in eval mode with
 graph records each module's output shape through ``register_module_forward_hook``; rows
 appear in the order the modules first ran. Each parameter is counted once, in the row of
 the deepest shown module that holds it, so the rows add up to the total.
+
+A functional ``nn.Model`` is listed as Keras lists it: its inputs, then each layer in graph
+order with the output shape recorded in the graph (``None`` for the batch) and a
+"Connected to" column naming the tensors each call of the layer took (one line per call
+for a shared layer; ``name[i][j]`` is output ``j`` of call ``i`` of a layer called more
+than once or returning several tensors). It needs no input.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import numpy as np
 from .. import backend as B
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor, _wrap
+from ..nn.functional_api import Model as FunctionalModel
 from ..nn.module import register_module_forward_hook
 
 
@@ -33,6 +40,7 @@ class SummaryRow:
     params: int
     trainable_params: int
     depth: int
+    connected_to: list[str] | None = None  # functional models: one entry per call
 
     @property
     def label(self) -> str:
@@ -57,10 +65,25 @@ class ModelSummary:
     def params_mb(self) -> float:
         return self.param_bytes / 2**20
 
-    def _cells(self, indent: bool) -> list[tuple[str, str, str]]:
+    @property
+    def _connections(self) -> bool:
+        return any(r.connected_to is not None for r in self.rows)
+
+    def _head(self) -> tuple[str, ...]:
+        head = ("Layer (type)", "Output Shape", "Param #")
+        return (*head, "Connected to") if self._connections else head
+
+    def _cells(self, indent: bool) -> list[tuple[str, ...]]:
+        """One tuple of cells per row; a cell may hold several lines."""
         pad = min((r.depth for r in self.rows), default=0)
-        return [("  " * max(r.depth - pad, 0) * indent + r.label, _fmt_shape(r.output_shape),
-                 f"{r.params:,}") for r in self.rows]
+        cells = []
+        for r in self.rows:
+            row = ("  " * max(r.depth - pad, 0) * indent + r.label, _fmt_shape(r.output_shape),
+                   f"{r.params:,}")
+            if self._connections:
+                row = (*row, "\n".join(r.connected_to or ["-"]))
+            cells.append(row)
+        return cells
 
     def _totals(self) -> list[str]:
         return [
@@ -71,16 +94,24 @@ class ModelSummary:
         ]
 
     def __str__(self) -> str:
-        head = ("Layer (type)", "Output Shape", "Param #")
-        cells = self._cells(indent=True)
-        w = [max(len(row[i]) for row in [head, *cells]) + 2 for i in range(3)]
+        head = self._head()
+        # a cell of several lines (a shared layer's calls) spans as many text lines
+        lines = []
+        for row in self._cells(indent=True):
+            parts = [c.split("\n") for c in row]
+            depth = max(len(p) for p in parts)
+            lines += [tuple(p[k] if k < len(p) else "" for p in parts) for k in range(depth)]
+        w = [max(len(row[i]) for row in [head, *lines]) + 2 for i in range(len(head))]
         line = "-" * sum(w)
 
         def fmt(row):
-            return f"{row[0]:<{w[0]}}{row[1]:<{w[1]}}{row[2]:>{w[2]}}".rstrip()
+            text = f"{row[0]:<{w[0]}}{row[1]:<{w[1]}}{row[2]:>{w[2]}}"
+            if len(row) > 3:
+                text += f"  {row[3]}"
+            return text.rstrip()
 
         out = [f'Model: "{self.model_name}"', line, fmt(head), "=" * sum(w)]
-        out += [fmt(r) for r in cells]
+        out += [fmt(r) for r in lines]
         out += ["=" * sum(w), *self._totals(), line]
         return "\n".join(out)
 
@@ -96,6 +127,8 @@ class ModelSummary:
         table.add_column("Layer (type)")
         table.add_column("Output Shape")
         table.add_column("Param #", justify="right")
+        if self._connections:
+            table.add_column("Connected to")
         for cells in self._cells(indent=True):
             table.add_row(*cells)
         console = Console(file=sys.stdout)
@@ -106,6 +139,8 @@ class ModelSummary:
 def _fmt_shape(shape) -> str:
     if shape is None:
         return "--"
+    if isinstance(shape, str):
+        return shape
     if isinstance(shape, tuple):
         return str(shape)
     return "[" + ", ".join(_fmt_shape(s) for s in shape) + "]"
@@ -155,7 +190,13 @@ def summary(
             children), each counting the parameters below it.
         print_fn: ``print`` prints a rich table; another function receives the plain
             text; ``None`` prints nothing.
+
+    A functional ``nn.Model`` gets Keras' table with the "Connected to" column, its shapes
+    taken from the graph (``input_shape``, ``input_data``, ``dtypes`` and ``depth`` are
+    not used).
     """
+    if isinstance(model, FunctionalModel):
+        return _show(_functional_summary(model), print_fn)
     named = list(model.named_modules())
     order: dict[int, int] = {}
     shapes: dict[int, object] = {}
@@ -222,7 +263,10 @@ def summary(
     shown.sort(key=lambda nm: order.get(id(nm[1]), n_named + pos[id(nm[1])]))
     rows = [SummaryRow(n, type(m).__name__, shapes.get(id(m)), counts[n][0], counts[n][1],
                        level(n)) for n, m in shown]
-    result = ModelSummary(type(model).__name__, rows, total, trainable, nbytes)
+    return _show(ModelSummary(type(model).__name__, rows, total, trainable, nbytes), print_fn)
+
+
+def _show(result: ModelSummary, print_fn) -> ModelSummary:
     if print_fn is print:
         try:
             result.print_rich()
@@ -231,3 +275,34 @@ def summary(
     elif print_fn is not None:
         print_fn(str(result))
     return result
+
+
+def _node_shape(node):
+    """The output shape of one call: a tuple, or a list of them for several outputs."""
+    leaves = node.output_leaves
+    return leaves[0].shape if len(leaves) == 1 else [s.shape for s in leaves]
+
+
+def _functional_summary(model: FunctionalModel) -> ModelSummary:
+    """Keras' rows for a functional model: the inputs, then the layers in graph order."""
+    counts: dict[str, list[int]] = {}
+    total = trainable = nbytes = 0
+    for pname, p in model.named_parameters():
+        c = counts.setdefault(pname.split(".")[0], [0, 0])
+        size = p.data.size
+        c[0] += size
+        c[1] += size if p.requires_grad else 0
+        total += size
+        trainable += size if p.requires_grad else 0
+        nbytes += p.data.nbytes
+    rows = [SummaryRow(name, "Input", s.shape, 0, 0, 0, [])
+            for name, s in zip(model.input_names, model.inputs, strict=True)]
+    for layer in model.layers:
+        name = model.layer_name(layer)
+        calls = [n for n in model.nodes if n.module is layer]
+        shapes = [_node_shape(n) for n in calls]
+        shape = shapes[0] if all(s == shapes[0] for s in shapes) else "multiple"
+        links = [", ".join(model.tensor_label(s) for s in n.inputs) for n in calls]
+        c = counts.get(name, [0, 0])
+        rows.append(SummaryRow(name, type(layer).__name__, shape, c[0], c[1], 0, links))
+    return ModelSummary(model.name, rows, total, trainable, nbytes)
