@@ -35,6 +35,7 @@ from .autograd.creation import *  # noqa: F403
 from .autograd.creation import abs, max, min, pow, sum  # noqa: A004
 from .autograd.tensor import where
 from . import data, models, nn, optim  # noqa: E402
+from .nn import Input, Model  # noqa: E402  (Keras' functional API: ax.Input, ax.Model)
 from .serialization import load, save  # noqa: E402
 from .train import (  # noqa: E402
     History,
