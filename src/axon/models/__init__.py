@@ -117,3 +117,14 @@ __all__ += [
 # classic machine learning: multinomial Naive Bayes on bag-of-words counts
 from .naive_bayes import CountVectorizer, MultinomialNB
 __all__ += ["CountVectorizer", "MultinomialNB"]
+# Transformer language models: decoder-only (GPT-style) and a BERT-style encoder with its heads
+from .transformer import (
+    IGNORE_INDEX, MaskedLM, TransformerClassifier, TransformerEncoderModel, TransformerLM,
+    causal_mask, mask_tokens,
+)
+register_model("transformer_lm", TransformerLM)
+register_model("transformer_encoder", TransformerEncoderModel)
+__all__ += [
+    "IGNORE_INDEX", "MaskedLM", "TransformerClassifier", "TransformerEncoderModel",
+    "TransformerLM", "causal_mask", "mask_tokens",
+]

@@ -1,0 +1,373 @@
+"""Where does "it" look? The attention weights of a small BERT, head by head.
+
+The course's sentence: "The animal didn't cross the street because it was too tired".
+In a Transformer encoder layer each head h turns every word into a query q_i, a key k_j
+and a value v_j, and word i takes the weighted mean of the values with the weights
+
+    a_ij = softmax_j(q_i . k_j / sqrt(d)),   sum_j a_ij = 1,   a_ij = 0 at padding,
+
+so row i of a head's (n x n) attention map says which words word i reads. This
+experiment draws those maps for every layer and head of a masked language model
+(``masked-lm``'s pretrained encoder when its weights are in ``--out``, else a small one
+trained here for about two minutes on SST-2 text from the data directory, or on a tiny
+built-in corpus when there is none) and prints, for the query "it", the words each head
+weights most.
+
+What it shows: what holds by construction (every row a distribution; padded keys get
+weight 0; adding padding changes no real row), and what this model's heads actually do,
+reported as measured: the words "it" reads in each head, and which heads follow position
+(reading mostly the previous word, the word itself or the next one). A famous picture of
+this sentence shows a head of a large trained model linking "it" to "animal"; a model of
+this size, trained for minutes to fill in missing words, need not have any such head, and
+the run says plainly whether it does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+import axon as ax
+from axon.data.text import Vocab, sst2
+from axon.models.transformer import MaskedLM
+
+from . import masked_lm, register
+from .base import Config, Result, heading, table
+from .masked_lm import (
+    ARCH,
+    PAD,
+    build_vocab,
+    encode,
+    masked_batches,
+    mlm_loss,
+    new_encoder,
+    pretrain,
+)
+from .text_common import finish, unigram_entropy
+
+SENTENCE = "The animal didn't cross the street because it was too tired"
+QUERY = "it"
+CANDIDATES = ("animal", "street")
+
+TRAIN_FULL = dict(
+    d_model=128,
+    nhead=4,
+    layers=2,
+    ff=256,
+    max_len=64,
+    vocab_size=10_000,
+    batch=128,
+    lr=2e-3,
+    warmup=100,
+    steps=3000,
+    steps_per_epoch=200,
+    budget=120.0,
+)
+TRAIN_QUICK = dict(masked_lm.QUICK, layers=2, steps=100, steps_per_epoch=50)
+
+
+def tokenize(sentence: str) -> list[str]:
+    """SST-2's tokenization of an English sentence: lowercase, ``n't`` and the clitics
+    ``'s 're 've 'll 'd 'm`` split off (``didn't`` -> ``did n't``, ``it's`` -> ``it 's``),
+    punctuation apart."""
+    s = re.sub(r"(n't|'s|'re|'ve|'ll|'d|'m)\b", r" \1", sentence.lower())
+    for p in ",.!?;:":
+        s = s.replace(p, f" {p} ")
+    return s.split()
+
+
+def synthetic_corpus(n: int, seed: int = 0) -> list[str]:
+    """Sentences built from a few templates around the course's sentence, the fallback
+    when the data directory has no SST-2."""
+    rng = np.random.default_rng(seed)
+    beings = ["the animal", "the dog", "the cat", "the horse", "the child", "the old man"]
+    places = ["the street", "the road", "the river", "the bridge", "the field"]
+    verbs = ["cross", "enter", "leave", "reach"]
+    tired = ["tired", "scared", "slow", "lazy", "small"]
+    wide = ["wide", "busy", "long", "dark", "wet"]
+    out = []
+    for _ in range(n):
+        b, p, v = rng.choice(beings), rng.choice(places), rng.choice(verbs)
+        if rng.random() < 0.5:
+            out.append(f"{b} did n't {v} {p} because it was too {rng.choice(tired)} .")
+        else:
+            out.append(f"{b} did n't {v} {p} because it was too {rng.choice(wide)} .")
+    return out
+
+
+def _load_pretrained(out: Path) -> tuple[MaskedLM, Vocab] | None:
+    """The masked-lm experiment's model and vocabulary from ``out``, if all three files
+    are there and fit together."""
+    weights = out / "masked_lm.safetensors"
+    vocab_file, sizes = out / "masked_lm_vocab.json", out / "masked_lm_config.json"
+    if not (weights.exists() and vocab_file.exists() and sizes.exists()):
+        return None
+    vocab = Vocab.load(vocab_file)
+    hp = json.loads(sizes.read_text())
+    if any(k not in hp for k in ARCH):
+        return None
+    model = MaskedLM(new_encoder(len(vocab), hp, 0.0))
+    model.load_state_dict(ax.load(weights))
+    return model, vocab
+
+
+def _corpus(config: Config) -> tuple[str, list[str], list[str]]:
+    """(name, training sentences, held-out sentences): SST-2 from the data directory
+    (never downloaded here), else the built-in synthetic corpus."""
+    try:
+        data = sst2(config.data_dir, download=False)
+        return (
+            "SST-2 (training phrases, labels unused)",
+            [s for s, _ in data["train"]],
+            [s for s, _ in data["dev"]],
+        )
+    except FileNotFoundError:
+        n = 400 if config.quick else 5000
+        return (
+            "a built-in synthetic corpus (no SST-2 in the data directory)",
+            synthetic_corpus(n, config.seed),
+            synthetic_corpus(n // 10, config.seed + 1),
+        )
+
+
+def position_profile(maps: np.ndarray) -> np.ndarray:
+    """Mean weight each head puts on the word just before the query, on the query itself
+    and on the word just after it: ``maps`` (..., n, n) -> (..., 3)."""
+    n = maps.shape[-1]
+    return np.stack(
+        [np.diagonal(maps, offset=k, axis1=-2, axis2=-1).sum(-1) / n for k in (-1, 0, 1)], axis=-1
+    )
+
+
+def _plot_heads(maps: list[np.ndarray], words: list[str], path: Path) -> Path:
+    from axon import plot
+
+    layers, heads = len(maps), maps[0].shape[0]
+    fig, axes = plot.figure(
+        ncols=heads,
+        nrows=layers,
+        size=(3.4, 3.4),
+        title="Self-attention per head (row: query word, column: key word)",
+    )
+    n = len(words)
+    for layer in range(layers):
+        for h in range(heads):
+            a = axes[layer * heads + h]
+            a.imshow(maps[layer][h], cmap="viridis", vmin=0.0, vmax=1.0)
+            a.set_xticks(range(n), words, rotation=90, fontsize=7)
+            a.set_yticks(range(n), words, fontsize=7)
+            a.set_title(f"layer {layer + 1}, head {h + 1}", fontsize=9)
+    return plot.save(fig, path)
+
+
+def _plot_query(maps: list[np.ndarray], words: list[str], q: int, path: Path) -> Path:
+    from axon import plot
+
+    layers, heads = len(maps), maps[0].shape[0]
+    fig, axes = plot.figure(
+        ncols=1,
+        nrows=layers,
+        size=(0.55 * len(words) + 1.5, 0.4 * heads + 1.2),
+        title=f"Where {words[q]!r} looks, per head",
+    )
+    for layer in range(layers):
+        a = axes[layer]
+        rows = np.stack([maps[layer][h][q] for h in range(heads)])  # (heads, n)
+        a.imshow(rows, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+        for h in range(heads):
+            for j in range(len(words)):
+                a.text(
+                    j,
+                    h,
+                    f"{rows[h, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if rows[h, j] < 0.5 else "black",
+                )
+        a.set_xticks(range(len(words)), words, rotation=45, ha="right", fontsize=8)
+        a.set_yticks(range(heads), [f"head {h + 1}" for h in range(heads)], fontsize=8)
+        a.set_title(f"layer {layer + 1}", fontsize=9)
+    return plot.save(fig, path)
+
+
+@register(
+    "self-attention",
+    "Which words each attention head of a small masked LM reads, "
+    "for 'The animal didn't cross the street because it was too tired'",
+)
+def run(config: Config) -> Result:
+    result = Result("self-attention")
+    ax.manual_seed(config.seed)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    heading("1. The model")
+    loaded = _load_pretrained(out)
+    history = None
+    held_loss = h_uni = None
+    if loaded is not None:
+        model, vocab = loaded
+        print(
+            f"  the encoder pretrained by masked-lm ({out / 'masked_lm.safetensors'}), "
+            f"{len(vocab):,} words"
+        )
+        name, train_text, held_text = _corpus(config)
+        if name.startswith("SST-2"):  # measure it on the text it was trained for
+            max_len = model.encoder.max_len
+            train_ids = [encode(vocab, s, max_len) for s in train_text]
+            h_uni = unigram_entropy(np.concatenate(train_ids), len(vocab))
+            held = [encode(vocab, s, max_len) for s in held_text]
+            held_loss = mlm_loss(model, masked_batches(held, len(vocab), 128, config.seed + 1))
+            print(
+                f"  its masked-word loss on SST-2's dev sentences: {held_loss:.3f} nats "
+                f"(unigram entropy {h_uni:.3f})"
+            )
+    else:
+        hp = dict(TRAIN_QUICK if config.quick else TRAIN_FULL, pre_dropout=0.0)
+        name, train_text, held_text = _corpus(config)
+        vocab = build_vocab(train_text, hp["vocab_size"])
+        train_ids = [encode(vocab, s, hp["max_len"]) for s in train_text]
+        held_ids = [encode(vocab, s, hp["max_len"]) for s in held_text]
+        h_uni = unigram_entropy(np.concatenate(train_ids), len(vocab))
+        model = MaskedLM(new_encoder(len(vocab), hp, 0.0))
+        counts = np.bincount(np.concatenate(train_ids), minlength=len(vocab)) + 0.5
+        with ax.no_grad():  # the output bias starts at the log unigram prior
+            model.decoder.bias.data[:] = np.log(counts / counts.sum())
+        print(
+            f"  no masked-lm weights in {out}: training a masked LM here on {name}: "
+            f"{len(train_ids):,} sentences, {len(vocab):,} words, {hp['layers']} layers x "
+            f"{hp['nhead']} heads, {hp['steps']:,} updates"
+            + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else "")
+        )
+        held_out = masked_batches(held_ids, len(vocab), 128, seed=config.seed + 1)
+        start = time.perf_counter()
+        history = pretrain(model, train_ids, held_out, hp, seed=config.seed)
+        held_loss = history["val_loss"][-1]
+        print(
+            f"  trained in {time.perf_counter() - start:.0f} s: held-out masked-word loss "
+            f"{held_loss:.3f} nats against a unigram entropy of {h_uni:.3f}"
+        )
+    encoder = model.encoder
+    encoder.eval()
+
+    heading(f"2. The sentence: {SENTENCE!r}")
+    words = tokenize(SENTENCE)
+    ids = vocab.encode(words)
+    unknown = [w for w, i in zip(words, ids, strict=True) if i == vocab.unk_index]
+    print(f"  {len(words)} tokens: {' '.join(words)}")
+    if unknown:
+        print(f"  read as <unk> (not in the vocabulary): {', '.join(unknown)}")
+    maps = [m[0] for m in encoder.attention_maps(ids[None])]  # layers x (heads, n, n)
+    L, H, n = len(maps), maps[0].shape[0], len(words)
+
+    # what holds by construction
+    stacked = np.stack(maps)  # (L, H, n, n)
+    row_err = float(np.abs(stacked.sum(-1) - 1.0).max())
+    padded = np.concatenate([ids, np.full(3, PAD)])[None]  # three padding tokens after
+    pmaps = np.stack([m[0] for m in encoder.attention_maps(padded)])  # (L, H, n+3, n+3)
+    pad_weight = float(np.abs(pmaps[..., :n, n:]).max())
+    pad_change = float(np.abs(pmaps[..., :n, :n] - stacked).max())
+    print(
+        f"  {L} layers x {H} heads, each an {n} x {n} map; largest |row sum - 1| = "
+        f"{row_err:.1e}; with 3 padding tokens appended: largest weight on a padded key "
+        f"{pad_weight:.1e}, largest change of a real weight {pad_change:.1e}"
+    )
+
+    heading(f"3. Where {QUERY!r} looks")
+    q = words.index(QUERY)
+    cand = {c: words.index(c) for c in CANDIDATES}
+    rows, prefer = [], {"animal": 0, "street": 0, "tie": 0}
+    for layer in range(L):
+        for h in range(H):
+            a = maps[layer][h][q]
+            top = np.argsort(-a)[:3]
+            weights = {c: float(a[j]) for c, j in cand.items()}
+            diff = weights["animal"] - weights["street"]
+            prefer["tie" if abs(diff) < 0.005 else "animal" if diff > 0 else "street"] += 1
+            result.metrics[f"it_to_animal_l{layer + 1}h{h + 1}"] = weights["animal"]
+            result.metrics[f"it_to_street_l{layer + 1}h{h + 1}"] = weights["street"]
+            rows.append(
+                [
+                    f"{layer + 1}",
+                    f"{h + 1}",
+                    ", ".join(f"{words[j]} {a[j]:.2f}" for j in top),
+                    f"{weights['animal']:.2f}",
+                    f"{weights['street']:.2f}",
+                ]
+            )
+    table(["layer", "head", f"top 3 words for {QUERY!r}", "animal", "street"], rows, align="rrlrr")
+    uniform = 1.0 / n
+    best_layer, best_head = np.unravel_index(np.argmax(stacked[:, :, q, cand["animal"]]), (L, H))
+    best = float(stacked[best_layer, best_head, q, cand["animal"]])
+    print(
+        f"\n  {prefer['animal']} of {L * H} heads weight 'animal' above 'street', "
+        f"{prefer['street']} the other way, {prefer['tie']} alike (within 0.005). The most "
+        f"'animal'-minded head (layer "
+        f"{best_layer + 1}, head {best_head + 1}) gives it {best:.2f}; a head spreading "
+        f"evenly would give every word {uniform:.2f}."
+    )
+    if best < 2 * uniform:
+        print(
+            "  No head singles out 'animal': this small model, trained only to fill in "
+            "missing words, has not learned to resolve 'it' here."
+        )
+    else:
+        print(
+            "  That head gives 'animal' over twice the even share; one sentence is not "
+            "evidence of coreference, but it is what this head does here."
+        )
+
+    heading("4. What the heads do, by position")
+    offsets = position_profile(stacked)  # (L, H, 3): mean weight on word i-1, i, i+1
+    names = ("the previous word", "itself", "the next word")
+    rows = []
+    for layer in range(L):
+        for h in range(H):
+            k = int(np.argmax(offsets[layer, h]))
+            kind = names[k] if offsets[layer, h, k] > 0.5 else "-"
+            rows.append(
+                [f"{layer + 1}", f"{h + 1}", *(f"{v:.2f}" for v in offsets[layer, h]), kind]
+            )
+            result.metrics[f"offset_weights_l{layer + 1}h{h + 1}"] = float(offsets[layer, h].max())
+    table(["layer", "head", "i-1", "i", "i+1", "mostly reads (> 0.5)"], rows, align="rrrrrl")
+    print(
+        "  (mean attention weight of word i on the word before it, on itself and on the word "
+        "after it: heads that follow position, not meaning)"
+    )
+
+    result.figures.append(_plot_heads(maps, words, out / "self_attention_heads.png"))
+    result.figures.append(_plot_query(maps, words, q, out / "self_attention_it.png"))
+    result.metrics.update(
+        {
+            "row_sum_error": row_err,
+            "padding_weight": pad_weight,
+            "padding_change": pad_change,
+            "heads_preferring_animal": prefer["animal"],
+            "max_it_to_animal": best,
+        }
+    )
+    result.check(
+        f"the maps have shape (layers, heads, n, n) = ({L}, {H}, {n}, {n})",
+        stacked.shape == (L, H, n, n),
+    )
+    result.check(f"every row of every map sums to 1 (largest error {row_err:.1e})", row_err < 1e-5)
+    result.check(
+        f"padded keys get weight 0 (largest {pad_weight:.1e}) and padding changes no "
+        f"real weight (largest change {pad_change:.1e})",
+        pad_weight == 0.0 and pad_change < 1e-5,
+    )
+    if held_loss is not None:
+        result.metrics.update({"held_out_mlm_loss": held_loss, "unigram_entropy": h_uni})
+        result.check(
+            f"the model has learned something: held-out masked-word loss "
+            f"{held_loss:.3f} < unigram entropy {h_uni:.3f}",
+            held_loss < h_uni,
+        )
+    if history is not None:
+        finish(result, config, model, history, "self_attention")
+    return result
