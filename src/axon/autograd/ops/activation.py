@@ -103,7 +103,7 @@ class Gelu(Op):
             return 0.5 * a * (1 + self.t)
         if approximate != "none":
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.cdf = 0.5 * (1 + erf(a / _SQRT_2))
+        self.cdf = _normal_cdf_f32(a) if a.dtype == xp.float32 else 0.5 * (1 + erf(a / _SQRT_2))
         return a * self.cdf
 
     def backward(self, g):
@@ -114,6 +114,28 @@ class Gelu(Op):
             return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * dinner), None
         pdf = _INV_SQRT_2PI * xp.exp(-0.5 * a * a)
         return g * (self.cdf + a * pdf), None
+
+
+# erfc(u) = t exp(-u^2 + P(t)), t = 1 / (1 + u / 2), u >= 0: the Chebyshev fit of
+# Numerical Recipes (section 6.2), relative error below 1.2e-7 for every u >= 0.
+_ERFC_T = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807,
+           -1.13520398, 1.48851587, -0.82215223, 0.17087277)
+
+
+def _normal_cdf_f32(a):
+    """Phi(a) = erfc(-a / sqrt 2) / 2 for float32 ``a``, in float32 from one formula (the
+    float64 ``erf`` below evaluates three branches everywhere: about 5x slower). Its
+    relative error, about 1.2e-7, is float32's own resolution; a < 0 uses erfc(u) directly
+    and a > 0 the mirror 1 - erfc(u) / 2, so Phi keeps its relative accuracy in the tail."""
+    u = xp.abs(a) * xp.float32(1 / _SQRT_2)
+    t = 1 / (1 + xp.float32(0.5) * u)
+    poly = xp.full_like(t, _ERFC_T[9])
+    for c in _ERFC_T[8::-1]:
+        poly *= t
+        poly += xp.float32(c)
+    poly -= u * u
+    half_erfc = xp.float32(0.5) * t * xp.exp(poly)  # erfc(|a| / sqrt 2) / 2
+    return xp.where(a < 0, half_erfc, 1 - half_erfc)
 
 
 # W. J. Cody's rational approximations of erf/erfc (accurate to float64 round-off).
