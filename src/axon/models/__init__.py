@@ -128,3 +128,6 @@ __all__ += [
     "IGNORE_INDEX", "MaskedLM", "TransformerClassifier", "TransformerEncoderModel",
     "TransformerLM", "causal_mask", "mask_tokens",
 ]
+# classic machine learning in axon: logistic regression, linear SVM, k-NN, k-means
+from .classic import KMeans, KNeighborsClassifier, LinearSVM, LogisticRegression
+__all__ += ["KMeans", "KNeighborsClassifier", "LinearSVM", "LogisticRegression"]
