@@ -82,3 +82,4 @@ from . import spam_poisoning  # noqa: E402, F401
 from . import functional_models  # noqa: E402, F401
 from . import activations, init_study, regression, universal, vanishing  # noqa: E402, F401
 from . import classic_vs_nn, layerwise, paradigms  # noqa: E402, F401
+from . import optimizers, overfitting  # noqa: E402, F401

@@ -58,3 +58,7 @@ from .functional_api import Input, Model, SymbolicTensor
 from .merge import Add, Concatenate, Lambda, Multiply, Subtract
 __all__ += ["Add", "Concatenate", "Input", "Lambda", "Model", "Multiply", "Subtract",
             "SymbolicTensor"]
+
+# penalties added to the loss (not layers): nn.regularizers.weight_elimination(params, lam, beta)
+from . import regularizers  # noqa: E402
+__all__ += ["regularizers"]
