@@ -77,6 +77,7 @@ from . import next_word, pos_tagging, sentiment, shakespeare  # noqa: E402, F401
 from . import deep_rnn, parity  # noqa: E402, F401
 from . import reverse  # noqa: E402, F401
 from . import masked_lm, self_attention, transformer_lm  # noqa: E402, F401
+from . import translate  # noqa: E402, F401
 from . import spam  # noqa: E402, F401
 from . import spam_poisoning  # noqa: E402, F401
 from . import functional_models  # noqa: E402, F401

@@ -114,6 +114,10 @@ __all__ += [
     "reverse_padded", "seq2seq",
 ]
 
+# the Transformer encoder-decoder for translation (same step protocol)
+from .seq2seq import TransformerSeq2Seq, TransformerState
+__all__ += ["TransformerSeq2Seq", "TransformerState"]
+
 # classic machine learning: multinomial Naive Bayes on bag-of-words counts
 from .naive_bayes import CountVectorizer, MultinomialNB
 __all__ += ["CountVectorizer", "MultinomialNB"]

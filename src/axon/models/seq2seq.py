@@ -22,6 +22,11 @@ Training is teacher-forced: the decoder reads the true previous token ``tgt_in``
 Decoding feeds back its own predictions one step at a time through :meth:`Seq2Seq.step`,
 ``step(tokens, state) -> (log_probs, state)``, the protocol of the greedy and beam searches.
 
+The Transformer (Vaswani et al. 2017), :class:`TransformerSeq2Seq`, has no recurrence:
+``nn.Transformer`` over scaled token embeddings plus sinusoidal positions, source padding
+masked, a causal mask on the target; its ``step`` decodes one new position at a time
+against cached decoder inputs, so the same searches drive it.
+
 Shapes are batch first: source ids (B, S) with lengths (B,), target ids (B, T), logits
 (B, T, V), attention weights (B, T, S).
 """
@@ -46,6 +51,8 @@ __all__ = [
     "DecoderState",
     "Encoder",
     "Seq2Seq",
+    "TransformerSeq2Seq",
+    "TransformerState",
     "padding_mask",
     "reverse_padded",
     "seq2seq",
@@ -598,3 +605,266 @@ def seq2seq(
             tgt_vocab_size, embedding_dim, hidden_size, num_layers, cell, dropout, pad_index
         )
     return Seq2Seq(encoder, decoder, bos_index, eos_index, reverse_source)
+
+
+# ============================================================================ the Transformer
+
+
+class TransformerState(NamedTuple):
+    """What :meth:`TransformerSeq2Seq.step` carries from one token to the next, batch first
+    (so :func:`axon.models.decoding.gather_state` reorders it along dim 0).
+
+    Attributes:
+        memory: the encoder's output (B, S, d_model).
+        mask: (B, S) bool, True at source padding.
+        inputs: per decoder layer, that layer's inputs at the t positions decoded so far
+            (B, t, d_model): its self-attention keys and values. A causal decoder never
+            changes the vectors of earlier positions, so each step computes only the
+            newest one.
+    """
+
+    memory: Tensor
+    mask: Tensor
+    inputs: tuple[Tensor, ...]
+
+
+class TransformerSeq2Seq(nn.Module):
+    """An encoder-decoder Transformer (Vaswani et al. 2017) for translation::
+
+        x_src = E_src[src] * sqrt(d) + PE,    x_tgt = E_tgt[tgt_in] * sqrt(d) + PE
+        logits = W_o Transformer(x_src, x_tgt) + b_o                         (B, T, V)
+
+    with ``nn.Transformer`` batch first, the source padding masked out of the encoder's
+    self-attention and the decoder's cross-attention (``src_key_padding_mask`` and
+    ``memory_key_padding_mask``, True after each length), the target padding out of the
+    decoder's self-attention, and the causal mask on it, so position t sees ``tgt_in[:t+1]``
+    only. The embeddings start N(0, 1 / d), so the scaled ones have unit size like the
+    sinusoids ``PE`` they are added to.
+
+    ``forward(src, src_lengths, tgt_in)`` gives the teacher-forced logits (B, T, V), as
+    :class:`Seq2Seq` does. Decoding follows the same protocol: ``state =
+    init_state(src, src_lengths)``, then ``log_probs, state = step(tokens, state)``;
+    :meth:`generate` runs the greedy or beam search, :meth:`cross_attention` gives the
+    decoder's attention over the source for heat maps.
+
+    Args:
+        src_vocab_size, tgt_vocab_size: the vocabulary sizes.
+        bos_index, eos_index: the target's begin and end tokens.
+        d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward, dropout,
+            norm_first: as for ``nn.Transformer``.
+        max_len: the longest source or target it takes (the length of the sinusoid table).
+        pad_index: the padding id of both vocabularies.
+    """
+
+    def __init__(
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        bos_index: int,
+        eos_index: int,
+        d_model: int = 128,
+        nhead: int = 4,
+        num_encoder_layers: int = 2,
+        num_decoder_layers: int = 2,
+        dim_feedforward: int = 512,
+        dropout: float = 0.1,
+        max_len: int = 256,
+        pad_index: int = 0,
+        norm_first: bool = False,
+    ) -> None:
+        super().__init__()
+        if d_model % nhead:
+            raise ValueError(f"d_model={d_model} must be divisible by nhead={nhead}")
+        self.d_model = d_model
+        self.max_len = max_len
+        self.bos_index = bos_index
+        self.eos_index = eos_index
+        self.pad_index = pad_index
+        self.src_embedding = nn.Embedding(src_vocab_size, d_model, padding_idx=pad_index)
+        self.tgt_embedding = nn.Embedding(tgt_vocab_size, d_model, padding_idx=pad_index)
+        for emb in (self.src_embedding, self.tgt_embedding):
+            nn.init.normal_(emb.weight, 0.0, d_model**-0.5)
+            emb.weight.data[pad_index] = 0.0
+        self.positions = nn.PositionalEncoding(d_model, max_len, dropout, batch_first=True)
+        self.transformer = nn.Transformer(
+            d_model,
+            nhead,
+            num_encoder_layers,
+            num_decoder_layers,
+            dim_feedforward,
+            dropout,
+            batch_first=True,
+            norm_first=norm_first,
+        )
+        self.out = nn.Linear(d_model, tgt_vocab_size)
+
+    # ---------------------------------------------------------------- teacher forcing
+    def _embed(self, embedding: nn.Embedding, ids: Tensor) -> Tensor:
+        """E[ids] * sqrt(d) + PE, then dropout: (B, L) -> (B, L, d)."""
+        return self.positions(embedding(ids) * self.d_model**0.5)
+
+    def _check_length(self, ids: Tensor, name: str) -> Tensor:
+        if ids.shape[1] > self.max_len:
+            raise ValueError(
+                f"{name} has {ids.shape[1]} positions (shape {tuple(ids.shape)}) but the "
+                f"model was built with max_len={self.max_len}"
+            )
+        return ids
+
+    def encode(self, src, src_lengths=None) -> tuple[Tensor, Tensor]:
+        """The encoder's output (B, S, d) and the source padding mask (B, S) (True at
+        padding; all False when ``src_lengths`` is None)."""
+        src = self._check_length(_ids(src, "src"), "src")
+        B, S = src.shape
+        if src_lengths is None:
+            mask = np.zeros((B, S), dtype=bool)
+        else:
+            mask = padding_mask(_lengths(src_lengths, B, S), S)
+        memory = self.transformer.encoder(
+            self._embed(self.src_embedding, src), src_key_padding_mask=_wrap(mask)
+        )
+        return memory, _wrap(mask)
+
+    def _decode(self, tgt_in, memory: Tensor, mask: Tensor) -> Tensor:
+        """The decoder's output (B, T, d) for the teacher-forced target."""
+        tgt = self._check_length(_ids(tgt_in, "tgt_in"), "tgt_in")
+        if tgt.shape[0] != memory.shape[0]:
+            raise ValueError(
+                f"tgt_in has {tgt.shape[0]} rows (shape {tuple(tgt.shape)}) but the source "
+                f"has {memory.shape[0]}"
+            )
+        T = tgt.shape[1]
+        return self.transformer.decoder(
+            self._embed(self.tgt_embedding, tgt),
+            memory,
+            tgt_mask=_wrap(_causal(T)),
+            tgt_key_padding_mask=_wrap(tgt.data == self.pad_index),
+            memory_key_padding_mask=mask,
+            tgt_is_causal=True,
+        )
+
+    def forward(self, src, src_lengths, tgt_in):
+        memory, mask = self.encode(src, src_lengths)
+        return self.out(self._decode(tgt_in, memory, mask))  # (B, T, V)
+
+    def cross_attention(self, src, src_lengths, tgt_in, layer: int = -1) -> np.ndarray:
+        """The weights (B, T, S) with which decoder layer ``layer`` (default the last)
+        attends to the source positions, averaged over the heads, for the target ``tgt_in``
+        (e.g. ``<bos>`` and a decoded output): each row sums to 1, padding gets 0. No
+        gradients; dropout as the current mode has it (call ``eval()`` first)."""
+        with no_grad():
+            memory, mask = self.encode(src, src_lengths)
+            tgt = self._check_length(_ids(tgt_in, "tgt_in"), "tgt_in")
+            x = self._embed(self.tgt_embedding, tgt)
+            causal, tgt_pad = _wrap(_causal(tgt.shape[1])), _wrap(tgt.data == self.pad_index)
+            layers = list(self.transformer.decoder.layers)
+            chosen = layers[layer]
+            for dec in layers:
+                if dec is chosen:
+                    if dec.norm_first:
+                        h = x + dec._sa_block(dec.norm1(x), causal, tgt_pad, True)
+                        query = dec.norm2(h)
+                    else:
+                        query = dec.norm1(x + dec._sa_block(x, causal, tgt_pad, True))
+                    _, weights = dec.multihead_attn(
+                        query, memory, memory, key_padding_mask=mask, need_weights=True
+                    )
+                    return weights.data  # (B, T, S), the mean over heads
+                x = dec(
+                    x,
+                    memory,
+                    tgt_mask=causal,
+                    tgt_key_padding_mask=tgt_pad,
+                    memory_key_padding_mask=mask,
+                    tgt_is_causal=True,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---------------------------------------------------------------- step protocol
+    def init_state(self, src, src_lengths=None) -> TransformerState:
+        """The decoding state after reading the source (a :class:`TransformerState` with
+        no target position decoded yet)."""
+        memory, mask = self.encode(src, src_lengths)
+        B, d = memory.shape[0], self.d_model
+        empty = tuple(
+            _wrap(np.zeros((B, 0, d), dtype=memory.dtype)) for _ in self.transformer.decoder.layers
+        )
+        return TransformerState(memory, mask, empty)
+
+    def step(self, tokens, state: TransformerState):
+        """One decoding step: the last tokens (B,) -> ``(log_probs (B, V), new state)``.
+
+        Only the newest position t goes through the decoder: its self-attention reads the
+        cached inputs of positions 0 .. t (the causal mask's view), its cross-attention
+        the memory. The result equals the teacher-forced forward at position t.
+        """
+        t = state.inputs[0].shape[1] if state.inputs else 0
+        if t >= self.max_len:
+            raise ValueError(f"cannot decode past max_len={self.max_len} positions")
+        tokens = tokens if isinstance(tokens, Tensor) else _wrap(np.asarray(tokens))
+        ids = _ids(tokens.reshape(-1, 1), "tokens")  # (B, 1)
+        emb = self.tgt_embedding(ids) * self.d_model**0.5
+        x = self.positions.dropout(emb + self.positions.pe[t : t + 1])  # (B, 1, d)
+        inputs = []
+        for dec, cache in zip(self.transformer.decoder.layers, state.inputs, strict=True):
+            prefix = cat([cache, x], 1)  # (B, t + 1, d): the keys and values of position t
+            inputs.append(prefix)
+            x = _decoder_layer_last(dec, x, prefix, state.memory, state.mask)
+        if self.transformer.decoder.norm is not None:
+            x = self.transformer.decoder.norm(x)
+        log_probs = self.out(x[:, 0]).log_softmax(-1)  # (B, V)
+        return log_probs, state._replace(inputs=tuple(inputs))
+
+    @staticmethod
+    def reorder_state(state: TransformerState, index) -> TransformerState:
+        """The state of the rows ``index`` (dropped, kept or repeated): for beam search."""
+        return gather_state(state, np.asarray(index))
+
+    def generate(
+        self,
+        src,
+        src_lengths=None,
+        max_length: int = 50,
+        beam_width: int = 1,
+        length_penalty: float = 1.0,
+    ) -> list[list[int]]:
+        """Decode every source by greedy search (``beam_width=1``) or beam search; the
+        token ids of each output, without ``<bos>`` and ``<eos>``."""
+        with no_grad():
+            state = self.init_state(src, src_lengths)
+        max_length = min(max_length, self.max_len)
+        if beam_width == 1:
+            hyps = greedy_search(self.step, self.bos_index, self.eos_index, max_length, state=state)
+            return [h.tokens for h in hyps]
+        beams = beam_search(
+            self.step,
+            self.bos_index,
+            self.eos_index,
+            max_length,
+            beam_width=beam_width,
+            length_penalty=length_penalty,
+            state=state,
+        )
+        return [b[0].tokens for b in beams]
+
+
+def _causal(size: int) -> np.ndarray:
+    """The (size, size) bool mask, True above the diagonal: position t may not attend to
+    a later one."""
+    return np.triu(np.ones((size, size), dtype=bool), 1)
+
+
+def _decoder_layer_last(
+    layer: nn.TransformerDecoderLayer, x: Tensor, prefix: Tensor, memory: Tensor, mask: Tensor
+) -> Tensor:
+    """A decoder layer's output at the newest position only: ``x`` (B, 1, d) is that
+    position's input, ``prefix`` (B, t + 1, d) the inputs of all positions so far (``x``
+    last). The same as the layer's full causal forward at that position."""
+    if layer.norm_first:
+        h, keys = layer.norm1(x), layer.norm1(prefix)
+        x = x + layer.dropout1(layer.self_attn(h, keys, keys, need_weights=False)[0])
+        x = x + layer._mha_block(layer.norm2(x), memory, None, mask, False)
+        return x + layer._ff_block(layer.norm3(x))
+    x = layer.norm1(x + layer.dropout1(layer.self_attn(x, prefix, prefix, need_weights=False)[0]))
+    x = layer.norm2(x + layer._mha_block(x, memory, None, mask, False))
+    return layer.norm3(x + layer._ff_block(x))
