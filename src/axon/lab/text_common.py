@@ -119,8 +119,8 @@ class BucketLoader:
     Each example is a tuple of fields: id sequences of one length (words, suffixes,
     tags, ...) and optionally a final scalar label. A batch is
     ``(padded field 1, ..., lengths, target)``: sequences padded to (B, L) with
-    ``pad_index`` (tag fields, listed in ``target_seq``, with :data:`IGNORE`), the lengths
-    (B,), and the label (B,) or the padded tags (B, L) last. Every epoch the examples are
+    ``pad_index`` (tag fields, listed in ``target_seq``, with :data:`IGNORE`), the first
+    field's lengths (B,), and the label (B,) or the padded tags (B, L) last. Every epoch the examples are
     shuffled, cut into chunks of ``50 * batch_size``, each chunk sorted by length and
     cut into batches, and the batches shuffled.
     """
@@ -154,10 +154,11 @@ class BucketLoader:
         for idx in self._batches():
             rows = [self.examples[i] for i in idx]
             n_fields = len(rows[0])
-            fields = []
+            fields, lengths = [], None
             for f in range(n_fields - 1):
-                padded, lengths = pad_ids([r[f] for r in rows], self.pad_index)
+                padded, n = pad_ids([r[f] for r in rows], self.pad_index)
                 fields.append(ax.tensor(padded))
+                lengths = n if lengths is None else lengths  # the first field's lengths
             if self.target_seq:
                 target, _ = pad_ids([r[-1] for r in rows], IGNORE)
             else:
