@@ -84,3 +84,4 @@ from . import functional_models  # noqa: E402, F401
 from . import activations, init_study, regression, universal, vanishing  # noqa: E402, F401
 from . import classic_vs_nn, layerwise, paradigms  # noqa: E402, F401
 from . import optimizers, overfitting  # noqa: E402, F401
+from . import transfer, word2vec  # noqa: E402, F401

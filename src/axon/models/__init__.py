@@ -121,6 +121,16 @@ __all__ += ["TransformerSeq2Seq", "TransformerState"]
 # classic machine learning: multinomial Naive Bayes on bag-of-words counts
 from .naive_bayes import CountVectorizer, MultinomialNB
 __all__ += ["CountVectorizer", "MultinomialNB"]
+# word2vec: skip-gram with negative sampling, its samplers, neighbours and analogies
+from .word2vec import (
+    NegativeSampler, SkipGram, analogy, keep_probabilities, most_similar, sgns_loss,
+    skipgram_pairs, subsample,
+)
+__all__ += [
+    "NegativeSampler", "SkipGram", "analogy", "keep_probabilities", "most_similar",
+    "sgns_loss", "skipgram_pairs", "subsample",
+]
+
 # Transformer language models: decoder-only (GPT-style) and a BERT-style encoder with its heads
 from .transformer import (
     IGNORE_INDEX, MaskedLM, TransformerClassifier, TransformerEncoderModel, TransformerLM,
