@@ -105,3 +105,19 @@ def test_nearest_words_by_cosine():
     e = np.array([[9, 9], [9, 9], [9, 9], [1, 0], [-1, 0.1], [2, 0.5], [0, 1]], dtype=float)
     near = lab.nearest_words(e, vocab, ["good", "film"], k=2)
     assert near == {"good": ["great", "film"], "film": ["great", "bad"]}
+
+
+def test_label_subsets_are_nested_seeded_and_hold_out_a_fifth():
+    raw = [(f"w{i}", i % 2) for i in range(50)]
+    ids = [np.array([i]) for i in range(50)]
+    long_enough = list(range(0, 50, 2)) + [1, 3]
+    a = lab.label_subsets(long_enough, ids, raw, (5, 10, 20), seed=0)
+    b = lab.label_subsets(long_enough, ids, raw, (5, 10, 20), seed=0)
+    c = lab.label_subsets(long_enough, ids, raw, (20,), seed=1)
+    firsts = {n: [int(x[0]) for x, _ in va + tr] for n, (tr, va) in a.items()}
+    assert [len(a[n][1]) for n in (5, 10, 20)] == [1, 2, 4]  # 20% held out
+    assert firsts[5] == [int(x[0]) for x, _ in b[5][1] + b[5][0]]  # same seed, same draw
+    assert set(firsts[5]) < set(firsts[10]) < set(firsts[20]) <= set(long_enough)
+    assert firsts[20] != [int(x[0]) for x, _ in c[20][1] + c[20][0]]
+    for tr, va in a.values():
+        assert all(y == int(x[0]) % 2 for x, y in tr + va)  # each phrase keeps its label
