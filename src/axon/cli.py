@@ -2,7 +2,7 @@
 
     axon list                                   the experiments and worksheets
     axon run NAME [--seed N] [--out DIR] [--quick] [--epochs N] [--data-dir DIR]
-                [--prompt TEXT]
+                [--prompt TEXT] [--weights FILE]
     axon worksheet NAME [--graph FILE.png] [--out DIR] [--quick]
 
 Exit status: 0 when every claim held, 1 when one failed, 2 for a usage error (such as
@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                           "else ~/.cache/axon)")
     run.add_argument("--prompt", default=None, metavar="TEXT",
                      help="text to continue, for the language-model experiments")
+    run.add_argument("--weights", type=Path, default=None, metavar="FILE",
+                     help="a saved state dict (.safetensors) to start from instead of "
+                          "training, where the experiment takes one")
 
     ws = sub.add_parser("worksheet", help="print a worksheet computed by the engine",
                         description="Print a worked example computed step by step by the "
@@ -91,7 +94,8 @@ def _run(kind: str, args: argparse.Namespace) -> int:
                         quick=args.quick, graph=getattr(args, "graph", None),
                         epochs=getattr(args, "epochs", None),
                         data_dir=getattr(args, "data_dir", None),
-                        prompt=getattr(args, "prompt", None))
+                        prompt=getattr(args, "prompt", None),
+                        weights=getattr(args, "weights", None))
     if kind == "experiment":
         title = f"axon run {entry.name}: {entry.description}"
         print(f"{title}\n{'=' * len(title)}")

@@ -80,6 +80,7 @@ from . import masked_lm, self_attention, transformer_lm  # noqa: E402, F401
 from . import translate  # noqa: E402, F401
 from . import spam  # noqa: E402, F401
 from . import spam_poisoning  # noqa: E402, F401
+from . import adversarial  # noqa: E402, F401
 from . import functional_models  # noqa: E402, F401
 from . import activations, init_study, regression, universal, vanishing  # noqa: E402, F401
 from . import classic_vs_nn, layerwise, paradigms  # noqa: E402, F401

@@ -26,6 +26,8 @@ class Config:
         data_dir: where datasets are read from (None: ``AXON_DATA_DIR``, else
             ``~/.cache/axon``; see :func:`axon.data.data_dir`).
         prompt: language-model experiments only: a text to continue.
+        weights: a saved state dict to start from instead of training (the experiments
+            that attack or reuse a trained model, e.g. ``adversarial`` with ``lenet``'s).
     """
 
     seed: int = 0
@@ -35,6 +37,7 @@ class Config:
     epochs: int | None = None
     data_dir: Path | None = None
     prompt: str | None = None
+    weights: Path | None = None
 
 
 @dataclass
