@@ -121,6 +121,7 @@ __all__ += ["TransformerSeq2Seq", "TransformerState"]
 # classic machine learning: multinomial Naive Bayes on bag-of-words counts
 from .naive_bayes import CountVectorizer, MultinomialNB
 __all__ += ["CountVectorizer", "MultinomialNB"]
+
 # word2vec: skip-gram with negative sampling, its samplers, neighbours and analogies
 from .word2vec import (
     NegativeSampler, SkipGram, analogy, keep_probabilities, most_similar, sgns_loss,
@@ -142,6 +143,7 @@ __all__ += [
     "IGNORE_INDEX", "MaskedLM", "TransformerClassifier", "TransformerEncoderModel",
     "TransformerLM", "causal_mask", "mask_tokens",
 ]
+
 # classic machine learning in axon: logistic regression, linear SVM, k-NN, k-means
 from .classic import KMeans, KNeighborsClassifier, LinearSVM, LogisticRegression
 __all__ += ["KMeans", "KNeighborsClassifier", "LinearSVM", "LogisticRegression"]
