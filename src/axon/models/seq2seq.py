@@ -348,6 +348,43 @@ class AttentionDecoder(nn.Module):
 # ============================================================================ the model
 
 
+class _Decodable(nn.Module):
+    """What both encoder-decoders share on top of their ``init_state`` / ``step``
+    protocol (with ``bos_index`` and ``eos_index``): state reordering and decoding."""
+
+    @staticmethod
+    def reorder_state(state, index):
+        """The state of the rows ``index`` (dropped, kept or repeated): for beam search."""
+        return gather_state(state, np.asarray(index))
+
+    def generate(
+        self,
+        src,
+        src_lengths=None,
+        max_length: int = 50,
+        beam_width: int = 1,
+        length_penalty: float = 1.0,
+    ) -> list[list[int]]:
+        """Decode every source with :mod:`axon.models.decoding`'s greedy search
+        (``beam_width=1``) or beam search; returns the token ids of each output, without
+        ``<bos>`` and ``<eos>``."""
+        with no_grad():
+            state = self.init_state(src, src_lengths)
+        if beam_width == 1:
+            hyps = greedy_search(self.step, self.bos_index, self.eos_index, max_length, state=state)
+            return [h.tokens for h in hyps]
+        beams = beam_search(
+            self.step,
+            self.bos_index,
+            self.eos_index,
+            max_length,
+            beam_width=beam_width,
+            length_penalty=length_penalty,
+            state=state,
+        )
+        return [b[0].tokens for b in beams]
+
+
 class DecoderState(NamedTuple):
     """What :meth:`Seq2Seq.step` carries from one token to the next, every part batch
     first, so :func:`axon.models.decoding.gather_state` reorders it along dim 0.
@@ -367,7 +404,7 @@ class DecoderState(NamedTuple):
     mask: Tensor
 
 
-class Seq2Seq(nn.Module):
+class Seq2Seq(_Decodable):
     """An :class:`Encoder` and a :class:`Decoder` or :class:`AttentionDecoder`.
 
     ``forward(src, src_lengths, tgt_in)`` gives the teacher-forced logits (B, T, V)
@@ -494,38 +531,6 @@ class Seq2Seq(nn.Module):
         new = state._replace(h=h.transpose(0, 1), c=None if c is None else c.transpose(0, 1))
         return logits[:, 0].log_softmax(-1), new, None if w is None else w[:, 0]
 
-    @staticmethod
-    def reorder_state(state: DecoderState, index) -> DecoderState:
-        """The state of the rows ``index`` (dropped, kept or repeated): for beam search."""
-        return gather_state(state, np.asarray(index))
-
-    def generate(
-        self,
-        src,
-        src_lengths=None,
-        max_length: int = 50,
-        beam_width: int = 1,
-        length_penalty: float = 1.0,
-    ) -> list[list[int]]:
-        """Decode every source with :mod:`axon.models.decoding`'s greedy search
-        (``beam_width=1``) or beam search; returns the token ids of each output, without
-        ``<bos>`` and ``<eos>``."""
-        with no_grad():
-            state = self.init_state(src, src_lengths)
-        if beam_width == 1:
-            hyps = greedy_search(self.step, self.bos_index, self.eos_index, max_length, state=state)
-            return [h.tokens for h in hyps]
-        beams = beam_search(
-            self.step,
-            self.bos_index,
-            self.eos_index,
-            max_length,
-            beam_width=beam_width,
-            length_penalty=length_penalty,
-            state=state,
-        )
-        return [b[0].tokens for b in beams]
-
     def greedy_decode(self, src, src_lengths=None, max_length: int = 50):
         """Greedy decoding of the whole batch at once, keeping the attention weights for
         heat maps (which the ``step`` protocol does not carry); no gradients.
@@ -628,7 +633,7 @@ class TransformerState(NamedTuple):
     inputs: tuple[Tensor, ...]
 
 
-class TransformerSeq2Seq(nn.Module):
+class TransformerSeq2Seq(_Decodable):
     """An encoder-decoder Transformer (Vaswani et al. 2017) for translation::
 
         x_src = E_src[src] * sqrt(d) + PE,    x_tgt = E_tgt[tgt_in] * sqrt(d) + PE
@@ -815,37 +820,11 @@ class TransformerSeq2Seq(nn.Module):
         log_probs = self.out(x[:, 0]).log_softmax(-1)  # (B, V)
         return log_probs, state._replace(inputs=tuple(inputs))
 
-    @staticmethod
-    def reorder_state(state: TransformerState, index) -> TransformerState:
-        """The state of the rows ``index`` (dropped, kept or repeated): for beam search."""
-        return gather_state(state, np.asarray(index))
-
-    def generate(
-        self,
-        src,
-        src_lengths=None,
-        max_length: int = 50,
-        beam_width: int = 1,
-        length_penalty: float = 1.0,
-    ) -> list[list[int]]:
-        """Decode every source by greedy search (``beam_width=1``) or beam search; the
-        token ids of each output, without ``<bos>`` and ``<eos>``."""
-        with no_grad():
-            state = self.init_state(src, src_lengths)
-        max_length = min(max_length, self.max_len)
-        if beam_width == 1:
-            hyps = greedy_search(self.step, self.bos_index, self.eos_index, max_length, state=state)
-            return [h.tokens for h in hyps]
-        beams = beam_search(
-            self.step,
-            self.bos_index,
-            self.eos_index,
-            max_length,
-            beam_width=beam_width,
-            length_penalty=length_penalty,
-            state=state,
-        )
-        return [b[0].tokens for b in beams]
+    def generate(self, src, src_lengths=None, max_length: int = 50, beam_width: int = 1,
+                 length_penalty: float = 1.0) -> list[list[int]]:
+        """:meth:`_Decodable.generate`, at most ``max_len`` (the positional table) long."""
+        return super().generate(src, src_lengths, min(max_length, self.max_len), beam_width,
+                                length_penalty)
 
 
 def _causal(size: int) -> np.ndarray:
