@@ -24,8 +24,9 @@
    A fair learning rate: every method runs from the same start for the same number of
    steps with each learning rate of one grid (4 per decade, 1e-4 to 10, the same for all),
    and is shown, and scored, with the one that ends lowest (a run that goes farther than
-   1e3 from the origin, or to NaN, counts as diverged). The claim compares these best runs: after N steps on the
-   ravine, Adam and momentum are lower than plain full-batch gradient descent.
+   1e3 from the origin, or to NaN, counts as diverged). The claim compares these best
+   runs: after N steps on the ravine, Adam and momentum are lower than plain full-batch
+   gradient descent.
 2. Digits: a small ReLU MLP trained by each method from the same initial weights: on
    20,000 MNIST training images for 3 epochs, 784-128-10, when MNIST is in the data
    directory; else on the 8x8 digits that ship with axon for 10 epochs, 64-64-10.

@@ -120,9 +120,9 @@ class BucketLoader:
     tags, ...) and optionally a final scalar label. A batch is
     ``(padded field 1, ..., lengths, target)``: sequences padded to (B, L) with
     ``pad_index`` (tag fields, listed in ``target_seq``, with :data:`IGNORE`), the first
-    field's lengths (B,), and the label (B,) or the padded tags (B, L) last. Every epoch the examples are
-    shuffled, cut into chunks of ``50 * batch_size``, each chunk sorted by length and
-    cut into batches, and the batches shuffled.
+    field's lengths (B,), and the label (B,) or the padded tags (B, L) last. Every epoch
+    the examples are shuffled, cut into chunks of ``50 * batch_size``, each chunk sorted
+    by length and cut into batches, and the batches shuffled.
     """
 
     def __init__(self, examples: Sequence[tuple], batch_size: int, shuffle: bool = True,
