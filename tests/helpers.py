@@ -28,3 +28,12 @@ def assert_close(actual, expected, rtol: float = 1e-5, atol: float = 1e-6, msg: 
     assert np.isfinite(a).all(), f"{msg} actual has non-finite values: {a}"
     assert np.isfinite(e).all(), f"{msg} expected has non-finite values: {e}"
     np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, equal_nan=False, err_msg=msg)
+
+
+def assert_differs(a, b, rtol: float = 1e-5, atol: float = 1e-8, msg: str = "") -> None:
+    """Assert two finite arrays of the same shape are not all close: the check that
+    something changed (dropout in training, different weights) and cannot pass on NaN."""
+    x, y = to_numpy(a).astype(np.float64), to_numpy(b).astype(np.float64)
+    assert x.shape == y.shape, f"{msg} shape mismatch: {x.shape} vs {y.shape}"
+    assert np.isfinite(x).all() and np.isfinite(y).all(), f"{msg} non-finite values"
+    assert not np.allclose(x, y, rtol=rtol, atol=atol), f"{msg} the arrays are all close"

@@ -25,7 +25,7 @@ import torch
 import axon as ax
 from axon import nn
 from axon.nn import functional as F
-from tests.helpers import assert_close
+from tests.helpers import assert_close, assert_differs
 
 D, NHEAD, FF = 8, 2, 16  # d_model, heads, feed-forward width
 S, T, N = 5, 4, 3  # source length, target length, batch
@@ -476,8 +476,8 @@ def test_dropout_is_active_in_train_mode():
         a, b = layer(tgt, mem), layer(tgt, mem)
         layer.eval()
         c, d = layer(tgt, mem), layer(tgt, mem)
-    assert not np.allclose(a.numpy(), b.numpy())
-    assert not np.allclose(a.numpy(), c.numpy())
+    assert_differs(a, b)
+    assert_differs(a, c)
     np.testing.assert_array_equal(c.numpy(), d.numpy())
     # dropout 0 in train mode is the eval computation
     layer0 = nn.TransformerEncoderLayer(D, NHEAD, FF, dropout=0.0)
@@ -516,7 +516,7 @@ def test_every_dropout_is_applied(kind, name):
     with ax.no_grad():
         train_out = layer(*args)
         eval_out = layer.eval()(*args)
-    assert not np.allclose(train_out.numpy(), eval_out.numpy())
+    assert_differs(train_out, eval_out)
 
 
 def test_train_mode_without_dropout_matches_torch():
