@@ -12,6 +12,7 @@ import torch.nn.functional as TF
 import axon as ax
 import axon.nn.functional as F
 from axon import nn
+from axon.backend import threads
 from axon.nn import _conv_ops
 from tests.autograd.parity import helper_test_exception, helper_test_op
 from tests.helpers import assert_close
@@ -186,12 +187,26 @@ def test_retain_graph_backward_twice_and_buffers_come_back():
     assert_close(x.grad, g1, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("stride", [1, 2])
-def test_conv_split_over_two_threads_matches_torch(monkeypatch, stride):
-    """Big passes run on two threads, each on half the batch (here: every pass, odd N)."""
+def test_conv_split_over_two_threads_matches_torch(monkeypatch, stride, groups):
+    """Whole convolutions (copies and products) run on two threads, each on half the batch
+    with a one-thread BLAS (here: every call, odd N); the BLAS gets its count back."""
     monkeypatch.setattr(_conv_ops, "split_threshold", 0)
-    t_fn, a_fn = _pair(TF.conv2d, F.conv2d, stride=stride, padding=1, groups=2)
-    helper_test_op([(5, 4, 9, 8), (6, 2, 3, 3), (6,)], t_fn, a_fn)
+    monkeypatch.setattr(_conv_ops, "product_split_threshold", 0)
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    before = threads._blas[1]() if threads.blas_found else None
+    t_fn, a_fn = _pair(TF.conv2d, F.conv2d, stride=stride, padding=1, groups=groups)
+    helper_test_op([(5, 4, 9, 8), (6, 4 // groups, 3, 3), (6,)], t_fn, a_fn)
+    if threads.blas_found:
+        assert threads._blas[1]() == before
+
+
+def test_conv1d_split_over_two_threads_matches_torch(monkeypatch):
+    monkeypatch.setattr(_conv_ops, "product_split_threshold", 0)
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    t_fn, a_fn = _pair(TF.conv1d, F.conv1d, padding=2, dilation=2)
+    helper_test_op([(3, 2, 11), (4, 2, 3), (4,)], t_fn, a_fn)
 
 
 def test_workspace_reuses_only_free_buffers():

@@ -10,6 +10,7 @@ import torch.nn.functional as TF
 import axon as ax
 import axon.nn.functional as F
 from axon import nn
+from axon.backend import threads
 from axon.nn import _conv_ops
 from tests.autograd.parity import helper_test_exception, helper_test_op
 from tests.helpers import assert_close
@@ -67,6 +68,7 @@ def test_max_pool2d_ties_go_to_the_first_max(k, s, p):
 @pytest.mark.parametrize("case", [MAX_GRID[0], MAX_GRID[3]], ids=str)
 def test_max_pool2d_split_over_two_threads(monkeypatch, case):
     monkeypatch.setattr(_conv_ops, "split_threshold", 0)
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
     shape, k, s, p, d, ceil = case
     x = np.random.default_rng(0).integers(-1, 2, size=(5, *shape[1:])).astype(np.float64)
     t_fn, a_fn = _both("max_pool2d", kernel_size=k, stride=s, padding=p, dilation=d,

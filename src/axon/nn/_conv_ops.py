@@ -32,20 +32,24 @@ offset becomes one long contiguous slice-add instead of one short add per output
 
 **Scratch buffers** (:class:`Workspace`) are reused across calls: a fresh 58 MB array
 costs page faults (the 42 MB im2col of conv(64, 3x3) on (64, 32, 26, 26): 6.5 ms into a
-fresh array, 3.6 ms into a reused one). **Big passes** (im2col, col2im, max pooling) run
-on two threads, half the batch each (:func:`split_batch`).
+fresh array, 3.6 ms into a reused one).
+
+**Two threads.** A convolution of more than :data:`product_split_threshold` bytes of
+columns runs whole (padding, im2col, products, col2im) as two batch halves on two
+threads, each with a one-thread BLAS (:func:`axon.backend.threads.run_halves`; the
+weight's gradient is the sum of the halves' parts). For LeNet's second convolution
+(16 x 150 by 150 x 6400) that takes 2.5 ms for forward and backward against 3.6 ms as
+one pass on a two-thread BLAS. Big max-pooling passes split the same way.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 
 from ..autograd.function import Op
-from ..backend import xp
+from ..backend import threads, xp
 
 # ============================================================ scratch buffers
 
@@ -127,45 +131,31 @@ workspace = Workspace()
 off; ``workspace.clear()`` lets the memory go)."""
 
 
-# ============================================================ two threads for big copies
+# ============================================================ two threads, half the batch each
 
 split_threshold = 4 << 20
 """Bytes an elementwise pass must move before it is split over two threads (smaller ones
 lose more to the hand-off than they gain; ``float('inf')`` turns splitting off)."""
 
-_helper: ThreadPoolExecutor | None = None
+product_split_threshold = 1 << 20
+"""Bytes of im2col columns above which a whole convolution (copies and matrix products)
+runs as two batch halves on two threads, each with a one-thread BLAS."""
 
 
-def _forget_helper() -> None:  # a forked child has no helper thread: make a new one
-    global _helper
-    _helper = None
-
-
-os.register_at_fork(after_in_child=_forget_helper)
-
-
-def split_batch(body, n: int, nbytes: int) -> None:
-    """Run ``body(part)`` over the batch slices ``part`` of ``range(n)``: one call on the
-    whole batch, or, when the pass moves at least :data:`split_threshold` bytes, the two
-    halves at once, one on a helper thread (NumPy releases the GIL while it copies, adds
-    and compares, so two cores work).
+def split_batch(body, n: int, nbytes: int, products: bool = False) -> None:
+    """Run ``body(part)`` over the batch slices ``part`` of ``range(n)``: one call
+    ``body(slice(0, n))``, or, when the pass moves at least :data:`split_threshold` bytes
+    (:data:`product_split_threshold` for a body with matrix ``products``), the two halves
+    at once, one on a helper thread (:func:`axon.backend.threads.run_halves`).
 
     Measured on 2 cores: the conv32-conv64 CNN step goes from 72 to 63 ms, but only when
     ``OPENBLAS_THREAD_TIMEOUT=4`` is set before NumPy loads; otherwise OpenBLAS's idle
     thread spins for a while after each product, competes with the helper, and the split
-    gains nothing (it costs nothing either)."""
-    global _helper
-    if nbytes < split_threshold or n < 2:
-        body(slice(None))
-        return
-    if _helper is None:
-        _helper = ThreadPoolExecutor(1, thread_name_prefix="axon-split")
-    half = n // 2
-    other = _helper.submit(body, slice(half, n))
-    try:
-        body(slice(0, half))
-    finally:
-        other.result()
+    gains nothing (it costs nothing either). A split body's products run on a one-thread
+    BLAS, so they don't meet that spinning thread."""
+    threshold = product_split_threshold if products else split_threshold
+    if nbytes < threshold or not threads.run_halves(body, n, products):
+        body(slice(0, n))
 
 
 # ============================================================ geometry helpers
@@ -323,19 +313,30 @@ class Conv(Op):
         K, L, Og = Cg * kh * kw, N * Ho * Wo, O // G
 
         xc = x.transpose(1, 0, 2, 3)  # (C, N, H, W): channel-major view
-        xpad = padded(xc, (pt, pl), (Hp, Wp), 0, "conv-pad")  # (C, N, Hp, Wp)
+        xpad = xc  # (C, N, Hp, Wp), inside a scratch buffer with a zero border if padded
+        if (pt, pb, pl, pr) != (0, 0, 0, 0):
+            xpad = workspace.get(("conv-pad", pt, pl, H, W), (C, N, Hp, Wp), x.dtype, 0)
         cols = workspace.get("conv-cols", (C, kh, kw, N, Ho, Wo), x.dtype)
-        im2col(xpad, cols, stride, dilation)
-        cols = cols.reshape(G, K, L)  # (G, Cg kh kw, N Ho Wo)
-        wg = w.reshape(G, Og, K)  # (G, O / G, Cg kh kw)
         out = workspace.get("conv-out", (O, N, Ho, Wo), x.dtype)
-        if G == 1:
-            xp.matmul(wg[0], cols[0], out=out.reshape(O, L))
-        else:
-            xp.matmul(wg, cols, out=out.reshape(G, Og, L))
-        if b is not None:
-            out2 = out.reshape(O, L)  # (O, N Ho Wo)
-            out2 += b[:, None]
+        cols3, out3 = cols.reshape(G, K, L), out.reshape(G, Og, L)
+        wg = w.reshape(G, Og, K)  # (G, O / G, Cg kh kw)
+        bg = None if b is None else b.reshape(G, Og, 1)
+
+        def body(part):  # the batch items in part: columns [n0 Ho Wo, n1 Ho Wo) of cols3
+            if xpad is not xc:
+                xpad[:, part, pt:pt + H, pl:pl + W] = xc[:, part]
+            im2col(xpad[:, part], cols[:, :, :, part], stride, dilation)
+            span = slice(part.start * Ho * Wo, part.stop * Ho * Wo)
+            o = out3[:, :, span]
+            if G == 1:
+                xp.matmul(wg[0], cols3[0, :, span], out=o[0])
+            else:
+                xp.matmul(wg, cols3[:, :, span], out=o)
+            if bg is not None:
+                o += bg
+
+        split_batch(body, N, cols.nbytes, products=True)
+        cols = cols3
 
         if self.parents is not None:  # recording: keep what backward needs
             px, pw, _ = self.parents[:3]
@@ -357,32 +358,50 @@ class Conv(Op):
         O = G * Og
         # (N, O, Ho, Wo) -> (O, N, Ho, Wo) -> (G, O / G, N Ho Wo); free when g is channel-major
         gc = g.reshape(N, O, Ho, Wo).transpose(1, 0, 2, 3).reshape(G, Og, L)
-        gx = gw = gb = None
-        if pb is not None:  # sum over (n, ho, wo), as a product with ones (3x a .sum)
-            gb = xp.matmul(gc, xp.ones(L, g.dtype)).reshape(O)
-        if pw is not None:
-            cols = self.cols  # (G, K, L)
-            if K >= Og:  # OpenBLAS is faster with the larger side first: (cols g^T)^T
-                gw = xp.matmul(cols, gc.transpose(0, 2, 1)).transpose(0, 2, 1)
-            else:
-                gw = xp.matmul(gc, cols.transpose(0, 2, 1))  # (G, O / G, K)
-            gw = gw.reshape(self.w_shape)
+        gws, gbs = {}, {}  # per batch half: its part of the sums over the batch
+        wide = self.stride == (1, 1)  # dx by wide rows: see col2im_wide
         if px is not None:
             wt = self.wg.transpose(0, 2, 1)  # (G, Cg kh kw, O / G)
             dxp = workspace.get("conv-dx", (C, N, Hp, Wp), g.dtype)
-            dxp.fill(0)
-            if self.stride == (1, 1):  # wide rows: see col2im_wide
-                # g with each row padded to Wp by zeros (the buffer keeps its zero columns)
+            if wide:  # g with each row padded to Wp by zeros (the buffer keeps them)
                 g_wide = workspace.get(("conv-g-wide", Wo), (O, N, Ho, Wp), g.dtype, fill=0)
-                g_wide[:, :, :, :Wo] = gc.reshape(O, N, Ho, Wo)
                 dcols = workspace.get("conv-dcols-wide", (C, kh, kw, N, Ho * Wp), g.dtype)
-                xp.matmul(wt, g_wide.reshape(G, Og, N * Ho * Wp),
-                          out=dcols.reshape(G, K, N * Ho * Wp))
-                col2im_wide(dcols, dxp, (Ho, Wo), self.dilation)
+                g_wide3, dcols3 = g_wide.reshape(G, Og, -1), dcols.reshape(G, K, -1)
             else:
                 dcols = workspace.get("conv-dcols", (C, kh, kw, N, Ho, Wo), g.dtype)
-                xp.matmul(wt, gc, out=dcols.reshape(G, K, L))
-                col2im(dcols, dxp, self.stride, self.dilation)
+                dcols3 = dcols.reshape(G, K, L)
+
+        def body(part):
+            span = slice(part.start * Ho * Wo, part.stop * Ho * Wo)
+            gp = gc[:, :, span]  # (G, O / G, n Ho Wo)
+            if pb is not None:  # sum over (n, ho, wo), as a product with ones (3x a .sum)
+                gbs[part.start] = xp.matmul(gp, xp.ones(gp.shape[2], g.dtype))
+            if pw is not None:
+                cols = self.cols[:, :, span]  # (G, K, n Ho Wo)
+                if K >= Og:  # OpenBLAS is faster with the larger side first: (cols g^T)^T
+                    gw = xp.matmul(cols, gp.transpose(0, 2, 1)).transpose(0, 2, 1)
+                else:
+                    gw = xp.matmul(gp, cols.transpose(0, 2, 1))  # (G, O / G, K)
+                gws[part.start] = gw
+            if px is None:
+                return
+            dxp[:, part].fill(0)
+            if wide:
+                g_wide[:, part, :, :Wo] = gp.reshape(O, -1, Ho, Wo)
+                rows = slice(part.start * Ho * Wp, part.stop * Ho * Wp)
+                xp.matmul(wt, g_wide3[:, :, rows], out=dcols3[:, :, rows])
+                col2im_wide(dcols[:, :, :, part], dxp[:, part], (Ho, Wo), self.dilation)
+            else:
+                xp.matmul(wt, gp, out=dcols3[:, :, span])
+                col2im(dcols[:, :, :, part], dxp[:, part], self.stride, self.dilation)
+
+        split_batch(body, N, L * K * g.itemsize, products=True)
+        gx = gw = gb = None
+        if gbs:
+            gb = sum(gbs.values()).reshape(O)
+        if gws:
+            gw = sum(gws.values()).reshape(self.w_shape)
+        if px is not None:
             dxc = dxp[:, :, pt:pt + H, pl:pl + W]  # (C, N, H, W): drop the padding
             gx = dxc.transpose(1, 0, 2, 3).reshape(self.x_shape)
         return gx, gw, gb, None, None, None, None, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ...backend import xp
+from ...backend.threads import matmul as matmul2d
 from ..function import Op
 
 
@@ -69,11 +70,13 @@ class Linear(Op):
                 f"linear: input of shape {x.shape} has {x.shape[-1]} features, but the "
                 f"weight of shape {w.shape} expects {w.shape[1]}"
             )
-        rows = math.prod(x.shape[:-1])
-        out = x.reshape(rows, x.shape[-1]) @ w.T if x.ndim > 2 else x @ w.T
+        if x.ndim == 1:
+            out = x @ w.T
+        else:  # one 2-D product (matmul2d: a small one on one BLAS thread)
+            out = matmul2d(x.reshape(math.prod(x.shape[:-1]), x.shape[-1]), w.T)
         if b is not None:
             out += b
-        return out.reshape(*x.shape[:-1], w.shape[0]) if x.ndim > 2 else out
+        return out.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, g):
         px, pw, pb = self.parents
@@ -81,11 +84,11 @@ class Linear(Op):
         g2 = g.reshape(math.prod(g.shape[:-1]), g.shape[-1])  # (rows, out)
         gx = None
         if px is not None:
-            gx = (g2 @ w).reshape(x.shape) if g.ndim > 2 else g @ w
+            gx = (g2 @ w if g.ndim < 2 else matmul2d(g2, w)).reshape(x.shape)
         gw = gb = None
         if pw is not None or pb is not None:
             if pw is not None:
-                gw = g2.T @ x.reshape(g2.shape[0], x.shape[-1])
+                gw = matmul2d(g2.T, x.reshape(g2.shape[0], x.shape[-1]))
             if pb is not None:
                 gb = g2.sum(axis=0)
         return gx, gw, gb

@@ -1,0 +1,115 @@
+"""axon.backend.threads: the BLAS thread count, batch halves on two threads, and the
+products that keep OpenBLAS's pool asleep while convolutions split their batches."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import axon as ax
+from axon import nn
+from axon.backend import threads
+from tests.helpers import assert_close
+
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    """Behave as on a 2-core machine whatever this one has."""
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+
+
+def test_run_halves_covers_the_batch_once_on_two_threads(two_threads):
+    seen, names = [], set()
+
+    def body(part):
+        seen.append(part)
+        names.add(threading.current_thread().name)
+
+    assert threads.run_halves(body, 7)
+    assert sorted((p.start, p.stop) for p in seen) == [(0, 3), (3, 7)]
+    assert len(names) == 2  # the caller's thread and the helper
+
+
+def test_run_halves_declines_one_item_one_thread_or_a_nested_split(monkeypatch):
+    calls = []
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    assert not threads.run_halves(calls.append, 1)
+    inner = []
+
+    def outer(part):
+        inner.append(threads.run_halves(calls.append, 4))
+
+    assert threads.run_halves(outer, 4)
+    assert inner == [False, False] and calls == []
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 1)
+    assert not threads.run_halves(calls.append, 4) and calls == []
+
+
+def test_run_halves_raises_the_helpers_error_and_stays_usable(two_threads):
+    def body(part):
+        if part.start > 0:
+            raise ValueError("second half failed")
+
+    with pytest.raises(ValueError, match="second half"):
+        threads.run_halves(body, 4)
+    assert threads.run_halves(lambda part: None, 4)  # the lock was released
+
+
+@pytest.mark.skipif(not threads.blas_found, reason="no OpenBLAS that axon can steer")
+def test_set_num_threads_steers_the_blas():
+    before = threads.get_num_threads()
+    try:
+        threads.set_num_threads(1)
+        assert threads.get_num_threads() == 1 == threads._blas[1]()
+        threads.set_num_threads(2)
+        assert threads.get_num_threads() == 2
+        assert ax.get_num_threads() == 2
+    finally:
+        threads.set_num_threads(before)
+    with pytest.raises(ValueError, match="positive number of threads, got 0"):
+        threads.set_num_threads(0)
+
+
+@pytest.mark.parametrize("shape", [(5, 7, 3), (64, 400, 120), (300, 200, 80), (40, 150, 900)],
+                         ids=str)
+@pytest.mark.parametrize("splitting", [False, True])
+def test_matmul_equals_numpy(monkeypatch, two_threads, shape, splitting):
+    """Small products on one BLAS thread, large ones as two halves (rows, or columns when b
+    is wider), or plain np.matmul outside a split window: the same product every way."""
+    monkeypatch.setattr(threads, "small_product", 1_000_000)
+    monkeypatch.setattr(threads, "split_window", float("inf") if splitting else -1.0)
+    monkeypatch.setattr(threads, "_last_split", 0.0)
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    before = threads._blas[1]() if threads.blas_found else None
+    assert_close(threads.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
+    out = np.full((m, n), np.nan)
+    assert threads.matmul(a, b.T.copy().T, out=out) is out  # any strides, and out= kept
+    assert_close(out, a @ b, rtol=1e-12, atol=1e-12)
+    if threads.blas_found:
+        assert threads._blas[1]() == before
+
+
+@pytest.mark.skipif(not threads.blas_found, reason="no OpenBLAS that axon can steer")
+def test_lenet_convolutions_split_and_open_the_window(monkeypatch, two_threads):
+    """At the default thresholds a LeNet-sized convolution runs as two halves, forward and
+    backward, and the products after it keep OpenBLAS's pool asleep."""
+    counts = []
+    real = threads.run_halves
+
+    def spy(body, n, products=False):
+        done = real(body, n, products)
+        counts.append((n, products, done))
+        return done
+
+    monkeypatch.setattr(threads, "run_halves", spy)
+    monkeypatch.setattr(threads, "_last_split", float("-inf"))
+    conv = nn.Conv2d(6, 16, 5)
+    x = ax.randn(64, 6, 14, 14, requires_grad=True)
+    conv(x).sum().backward()
+    assert counts.count((64, True, True)) == 2  # forward and backward
+    assert threads._last_split > float("-inf")
+    assert np.isfinite(x.grad.numpy()).all()
