@@ -113,3 +113,28 @@ def test_lenet_convolutions_split_and_open_the_window(monkeypatch, two_threads):
     assert counts.count((64, True, True)) == 2  # forward and backward
     assert threads._last_split > float("-inf")
     assert np.isfinite(x.grad.numpy()).all()
+
+
+@pytest.mark.skipif(not threads.blas_found, reason="no OpenBLAS that axon can steer")
+def test_one_blas_thread_restores_the_count_even_on_error():
+    before = threads.get_num_threads()
+    try:
+        threads.set_num_threads(2)
+        with threads.one_blas_thread():
+            assert threads._blas[1]() == 1
+        assert threads._blas[1]() == 2
+        with pytest.raises(RuntimeError), threads.one_blas_thread():
+            raise RuntimeError("inside")
+        assert threads._blas[1]() == 2
+    finally:
+        threads.set_num_threads(before)
+
+
+def test_splitting_is_a_window_after_the_last_split(monkeypatch, two_threads):
+    monkeypatch.setattr(threads, "_last_split", float("-inf"))
+    assert not threads.splitting()
+    if threads.blas_found:
+        threads.run_halves(lambda part: None, 4, products=True)
+        assert threads.splitting()
+        monkeypatch.setattr(threads, "split_window", -1.0)
+        assert not threads.splitting()

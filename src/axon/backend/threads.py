@@ -17,6 +17,7 @@ products are never split (their speed would depend on a BLAS we cannot steer).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import os
@@ -114,7 +115,7 @@ def matmul(a, b, out=None):
     step 9.3 -> 7.4 ms, the conv32-conv64 CNN step 96 -> 65 ms; an MLP, which never
     splits, keeps OpenBLAS's faster hand-off (its step is 2.2 ms either way, against 2.8
     ms with its 25M-multiply-add products split by this function)."""
-    if not _blas or time.perf_counter() - _last_split > split_window:
+    if not splitting():
         return np.matmul(a, b, out=out)
     (m, k), n = a.shape, b.shape[1]
     if m * k * n >= small_product:
@@ -128,14 +129,28 @@ def matmul(a, b, out=None):
                 np.matmul(a, b[:, part], out=out[:, part])
         if run_halves(body, max(m, n), products=True):
             return out
-    threads = _blas[1]()
-    if threads == 1:
+    with one_blas_thread():
         return np.matmul(a, b, out=out)
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Run the block on one BLAS thread (the count comes back after it)."""
+    threads = _blas[1]() if _blas else 1
+    if threads == 1:
+        yield
+        return
     _blas[0](1)
     try:
-        return np.matmul(a, b, out=out)
+        yield
     finally:
         _blas[0](threads)
+
+
+def splitting() -> bool:
+    """Whether axon split products over two threads within :data:`split_window` seconds:
+    then products it runs whole go on one BLAS thread, to keep OpenBLAS's pool asleep."""
+    return _blas is not None and time.perf_counter() - _last_split <= split_window
 
 
 # ---------------------------------------------------------------- two batch halves

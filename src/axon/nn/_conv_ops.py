@@ -146,7 +146,9 @@ def split_batch(body, n: int, nbytes: int, products: bool = False) -> None:
     """Run ``body(part)`` over the batch slices ``part`` of ``range(n)``: one call
     ``body(slice(0, n))``, or, when the pass moves at least :data:`split_threshold` bytes
     (:data:`product_split_threshold` for a body with matrix ``products``), the two halves
-    at once, one on a helper thread (:func:`axon.backend.threads.run_halves`).
+    at once, one on a helper thread (:func:`axon.backend.threads.run_halves`). A body
+    with products that runs whole while axon is splitting runs on one BLAS thread
+    (:func:`axon.backend.threads.splitting`).
 
     Measured on 2 cores: the conv32-conv64 CNN step goes from 72 to 63 ms, but only when
     ``OPENBLAS_THREAD_TIMEOUT=4`` is set before NumPy loads; otherwise OpenBLAS's idle
@@ -154,7 +156,12 @@ def split_batch(body, n: int, nbytes: int, products: bool = False) -> None:
     gains nothing (it costs nothing either). A split body's products run on a one-thread
     BLAS, so they don't meet that spinning thread."""
     threshold = product_split_threshold if products else split_threshold
-    if nbytes < threshold or not threads.run_halves(body, n, products):
+    if nbytes >= threshold and threads.run_halves(body, n, products):
+        return
+    if products and threads.splitting():  # keep OpenBLAS's pool asleep (threads.matmul)
+        with threads.one_blas_thread():
+            body(slice(0, n))
+    else:
         body(slice(0, n))
 
 
@@ -627,7 +634,7 @@ def adaptive_matrix(n_in: int, n_out: int, dtype):
 def _along_last(a, m):
     """``a`` (..., n) times the matrix ``m`` (n, k) over its last axis, as one 2-D
     product: (..., k)."""
-    return (a.reshape(-1, a.shape[-1]) @ m).reshape(*a.shape[:-1], m.shape[1])
+    return threads.matmul(a.reshape(-1, a.shape[-1]), m).reshape(*a.shape[:-1], m.shape[1])
 
 
 class AdaptiveAvgPool(Op):
