@@ -44,6 +44,8 @@ MAX_GRID = [
     ((2, 2, 11, 11), 3, 2, 1, 2, False),  # dilation
     ((2, 2, 11, 11), 3, 3, 1, (2, 1), True),
     ((2, 2, 6, 6), 2, 3, 0, 1, False),  # stride past the kernel: pixels in no window
+    ((2, 2, 7, 6), 2, 2, 1, 1, False),  # 2x2 pairs over a padded border
+    ((1, 2, 7, 9), 2, 2, 1, 1, True),
 ]
 
 
@@ -74,6 +76,29 @@ def test_max_pool2d_split_over_two_threads(monkeypatch, case):
     t_fn, a_fn = _both("max_pool2d", kernel_size=k, stride=s, padding=p, dilation=d,
                        ceil_mode=ceil)
     helper_test_op(None, t_fn, a_fn, arrays=[x])
+
+
+@pytest.mark.parametrize("kernel", [2, 3])
+def test_max_pool2d_window_with_nan_outputs_nan_and_sends_no_gradient(kernel):
+    """NaN propagates like torch's; unlike torch (which picks the NaN's index), the NaN
+    window's gradient is dropped. Every other window matches torch, 2x2 pairs included."""
+    x = ax.randn(2, 3, 6, 6, requires_grad=True)
+    data = x.detach().numpy()
+    data[1, 2, 0, 1] = np.nan
+    y = F.max_pool2d(x, kernel)
+    y.sum().backward()
+    xt = torch.tensor(data, requires_grad=True)
+    yt = TF.max_pool2d(xt, kernel)
+    yt.sum().backward()
+    out, ref = y.detach().numpy(), yt.detach().numpy()
+    nan = np.isnan(ref)
+    assert nan.sum() == 1 and nan[1, 2, 0, 0] and np.array_equal(np.isnan(out), nan)
+    assert_close(out[~nan], ref[~nan])
+    grad, gt = x.grad.numpy(), xt.grad.numpy()
+    assert not np.isnan(grad).any()
+    assert grad[1, 2, :kernel, :kernel].sum() == 0
+    gt[1, 2, :kernel, :kernel] = 0  # torch's gradient of the NaN window, dropped
+    assert_close(grad, gt)
 
 
 def test_max_pool2d_after_relu_ties_at_zero():

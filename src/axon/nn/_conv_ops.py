@@ -519,14 +519,29 @@ class MaxPool(_Pool):
     dy/dx: the gradient of each output goes to the first maximum of its window (ties
     break like PyTorch on CPU); found in backward by comparing each offset's slice with y.
     (A window holding NaN outputs NaN, as in PyTorch, but sends no gradient back.)
+
+    2x2 windows at stride 2 (LeNet's, VGG's) take two steps instead: the max of each
+    pair of columns, then of each pair of rows of that; backward sends the gradient to
+    the top row unless the bottom one is larger, then to the left column unless the
+    right one is larger (the same first maximum). That is 2 passes forward and 6 back
+    instead of 3 and 14 (10% faster for LeNet's first pooling, forward and backward).
     """
 
     def forward(self, x, kernel, stride, padding, dilation, ceil_mode, name):
         xpad = self._setup(x, kernel, stride, padding, dilation, ceil_mode, name, -xp.inf)
         N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
         out = xp.empty((C, N, Ho, Wo), x.dtype)
+        self.pairs = tuple(kernel) == tuple(stride) == (2, 2) and tuple(dilation) == (1, 1)
+        if self.pairs:  # the max of each pair of columns
+            colmax = workspace.get("pool-colmax", (C, N, 2 * Ho, Wo), x.dtype)
 
         def body(part):  # running maximum over the window offsets
+            if self.pairs:
+                x2 = xpad[:, part, :2 * Ho, :2 * Wo]
+                m = colmax[:, part]
+                xp.maximum(x2[..., 0::2], x2[..., 1::2], out=m)
+                xp.maximum(m[:, :, 0::2], m[:, :, 1::2], out=out[:, part])
+                return
             views = [xpad[:, part, rows, cols] for rows, cols in self.windows]
             o = out[:, part]
             if len(views) == 1:
@@ -539,14 +554,31 @@ class MaxPool(_Pool):
         split_batch(body, N, xpad.nbytes)
         if self.parents is not None:
             self.xpad, self.outc = xpad, out
+            self.colmax = colmax if self.pairs else None
         return self._out(out)
 
     def backward(self, g):
         gc = self._grad_in(g)
         dxp = self._grad_buffer(g.dtype)
+        N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
+        pairs = self.pairs and not xp.isnan(self.outc).any()  # NaN: the general rule
+        if pairs:
+            dm = workspace.get("pool-dcolmax", self.colmax.shape, g.dtype)
 
         def body(part):
             grad = gc[:, part]
+            if pairs:
+                m = self.colmax[:, part]  # (C, n, 2 Ho, Wo)
+                first = xp.greater_equal(m[:, :, 0::2], m[:, :, 1::2])  # top row wins
+                d = dm[:, part]
+                xp.multiply(grad, first, out=d[:, :, 0::2])
+                xp.multiply(grad, xp.logical_not(first, out=first), out=d[:, :, 1::2])
+                x2 = self.xpad[:, part, :2 * Ho, :2 * Wo]
+                dx2 = dxp[:, part, :2 * Ho, :2 * Wo]
+                first = xp.greater_equal(x2[..., 0::2], x2[..., 1::2])  # left column wins
+                xp.multiply(d, first, out=dx2[..., 0::2])
+                xp.multiply(d, xp.logical_not(first, out=first), out=dx2[..., 1::2])
+                return
             tmp = None if self.disjoint else xp.empty(grad.shape, g.dtype)
             hits = first_max_hits(self.xpad[:, part], self.outc[:, part], self.windows)
             for (rows, cols), hit in hits:
@@ -556,7 +588,7 @@ class MaxPool(_Pool):
                     xp.multiply(grad, hit, out=tmp)
                     dxp[:, part, rows, cols] += tmp
 
-        split_batch(body, self.geometry[0], dxp.nbytes)
+        split_batch(body, N, dxp.nbytes)
         return self._grad_out(dxp), None, None, None, None, None, None
 
 
