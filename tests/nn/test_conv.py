@@ -314,3 +314,42 @@ def test_conv_errors_name_the_shapes():
         nn.Conv2d(3, 6, 3, groups=2)
     with pytest.raises(ValueError, match="padding_mode"):
         nn.Conv2d(3, 6, 3, padding_mode="mirror")
+
+
+FIRST_LAYER_GRID = [  # (input shape, conv kwargs): C_in, C_out, kernel, stride, padding, ...
+    ((7, 1, 12, 12), dict(in_channels=1, out_channels=6, kernel_size=5, padding=2)),
+    ((5, 3, 9, 8), dict(in_channels=3, out_channels=4, kernel_size=3, stride=2, padding=1)),
+    ((6, 4, 10, 10), dict(in_channels=4, out_channels=6, kernel_size=3, dilation=2, groups=2)),
+    ((5, 2, 11), dict(in_channels=2, out_channels=3, kernel_size=4, padding=3)),  # 1-D
+]
+
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("chunk_bytes", [1, 3000, _conv_ops.chunk_bytes])
+@pytest.mark.parametrize("case", FIRST_LAYER_GRID, ids=lambda c: str(c[0]))
+def test_first_layer_convolution_in_chunks_matches_torch(monkeypatch, case, chunk_bytes, split):
+    """An input that needs no gradient runs in batch chunks and recomputes its columns for
+    the weight's gradient: chunks of one item, a few with a shorter last one, the default;
+    on one thread or as two batch halves."""
+    shape, kw = case
+    monkeypatch.setattr(_conv_ops, "chunk_bytes", chunk_bytes)
+    monkeypatch.setattr(_conv_ops, "product_split_threshold", 0 if split else float("inf"))
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    nd = len(shape) - 2
+    tconv = (torch.nn.Conv1d if nd == 1 else torch.nn.Conv2d)(**kw).double()
+    conv = (nn.Conv1d if nd == 1 else nn.Conv2d)(**kw, dtype=ax.float64)
+    conv.load_state_dict({k: v.detach().numpy() for k, v in tconv.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    y, yt = conv(ax.tensor(x)), tconv(torch.tensor(x))
+    assert y.grad_fn.chunk == 1 if chunk_bytes == 1 else y.grad_fn.chunk >= 1  # chunked
+    gy = rng.standard_normal(yt.shape)
+    (y * ax.tensor(gy)).sum().backward()
+    (yt * torch.tensor(gy)).sum().backward()
+    assert_close(y, yt.detach(), rtol=1e-10, atol=1e-10)
+    assert_close(conv.weight.grad, tconv.weight.grad, rtol=1e-10, atol=1e-10)
+    assert_close(conv.bias.grad, tconv.bias.grad, rtol=1e-10, atol=1e-10)
+    with ax.no_grad():  # not recording: chunks too, the same output
+        assert_close(conv(ax.tensor(x)), yt.detach(), rtol=1e-10, atol=1e-10)
+    xg = ax.tensor(x, requires_grad=True)  # an input that needs its gradient: no chunks
+    assert conv(xg).grad_fn.chunk == 0

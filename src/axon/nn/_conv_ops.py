@@ -48,6 +48,8 @@ import sys
 import threading
 from collections import OrderedDict
 
+from numpy.lib.stride_tricks import as_strided
+
 from ..autograd.function import Op
 from ..backend import threads, xp
 
@@ -137,6 +139,11 @@ split_threshold = 4 << 20
 """Bytes an elementwise pass must move before it is split over two threads (smaller ones
 lose more to the hand-off than they gain; ``float('inf')`` turns splitting off)."""
 
+chunk_bytes = 400_000
+"""A convolution whose input needs no gradient (a first layer) runs in batch chunks whose
+columns and outputs fit in about this many bytes (a core's L2 cache), recomputing the
+columns in backward instead of keeping them: see :class:`Conv`."""
+
 product_split_threshold = 1 << 20
 """Bytes of im2col columns above which a whole convolution (copies and matrix products)
 runs as two batch halves on two threads, each with a one-thread BLAS."""
@@ -225,6 +232,17 @@ def im2col(xp_, cols, stride: tuple, dilation: tuple) -> None:
     split_batch(body, N, cols.nbytes)
 
 
+def windows_view(xp_, kernel: tuple, out_hw: tuple, stride: tuple, dilation: tuple):
+    """The read-only (C, kh, kw, n, Ho, Wo) view of the padded input ``xp_`` (C, n, Hp, Wp)
+    whose copy is the im2col columns: view[c, i, j, n, ho, wo] = xp_[c, n, ho s + i d,
+    wo s + j d]. Copying it is one call (for small batch chunks: 25 slice copies cost
+    more in calls than in bytes)."""
+    sc, sn, sh, sw = xp_.strides
+    shape = (xp_.shape[0], *kernel, xp_.shape[1], *out_hw)
+    strides = (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1])
+    return as_strided(xp_, shape, strides, writeable=False)
+
+
 def col2im(dcols, dxp, stride: tuple, dilation: tuple) -> None:
     """Add every column of ``dcols`` (C, kh, kw, N, Ho, Wo) back onto the pixel it was
     copied from, in the zeroed (C, N, Hp, Wp) ``dxp``: the adjoint of :func:`im2col`."""
@@ -265,6 +283,13 @@ class Conv(Op):
     ``padding`` is ((top, bottom), (left, right)) in 2-D terms; 1-D inputs (N, C, L) run
     as (N, C, 1, L) and unbatched inputs as a batch of one. The input's gradient is skipped
     when it needs none (a first layer), the weight's when it is frozen.
+
+    An input that needs no gradient (a first layer, or no recording) runs in chunks of a
+    few batch items whose columns stay in a core's cache (:data:`chunk_bytes`): each
+    chunk's im2col is one strided copy, its product follows while the columns are hot,
+    and backward recomputes them for the weight's gradient instead of keeping them. For
+    LeNet's first layer (1 -> 6 channels, 5x5, K = 25 rows of columns, 5 MB for a batch
+    of 64) forward and weight gradient take half the time; the LeNet step 4% less.
     """
 
     def forward(self, x, w, b, stride, padding, dilation, groups, name):
@@ -323,36 +348,63 @@ class Conv(Op):
         xpad = xc  # (C, N, Hp, Wp), inside a scratch buffer with a zero border if padded
         if (pt, pb, pl, pr) != (0, 0, 0, 0):
             xpad = workspace.get(("conv-pad", pt, pl, H, W), (C, N, Hp, Wp), x.dtype, 0)
-        cols = workspace.get("conv-cols", (C, kh, kw, N, Ho, Wo), x.dtype)
         out = workspace.get("conv-out", (O, N, Ho, Wo), x.dtype)
-        cols3, out3 = cols.reshape(G, K, L), out.reshape(G, Og, L)
+        out3 = out.reshape(G, Og, L)
         wg = w.reshape(G, Og, K)  # (G, O / G, Cg kh kw)
         bg = None if b is None else b.reshape(G, Og, 1)
+        self.geometry = (N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, L, pt, pl, kh, kw)
+        self.stride, self.dilation = stride, dilation
+        # no gradient for x: compute in cache-sized chunks, keep no columns (see class doc)
+        self.chunk = 0
+        if self.parents is None or self.parents[0] is None:
+            self.chunk = max(1, chunk_bytes // ((K + O) * Ho * Wo * x.itemsize))
+        if not self.chunk:
+            cols = workspace.get("conv-cols", (C, kh, kw, N, Ho, Wo), x.dtype)
+            cols3 = cols.reshape(G, K, L)
 
         def body(part):  # the batch items in part: columns [n0 Ho Wo, n1 Ho Wo) of cols3
             if xpad is not xc:
                 xpad[:, part, pt:pt + H, pl:pl + W] = xc[:, part]
-            im2col(xpad[:, part], cols[:, :, :, part], stride, dilation)
-            span = slice(part.start * Ho * Wo, part.stop * Ho * Wo)
-            o = out3[:, :, span]
-            if G == 1:
-                xp.matmul(wg[0], cols3[0, :, span], out=o[0])
+            if self.chunk:
+                for n0, c3 in self._chunk_columns(xpad, part):
+                    span = slice(n0 * Ho * Wo, n0 * Ho * Wo + c3.shape[2])
+                    if G == 1:
+                        xp.matmul(wg[0], c3[0], out=out3[0, :, span])
+                    else:
+                        xp.matmul(wg, c3, out=out3[:, :, span])
             else:
-                xp.matmul(wg, cols3[:, :, span], out=o)
+                im2col(xpad[:, part], cols[:, :, :, part], stride, dilation)
+                span = slice(part.start * Ho * Wo, part.stop * Ho * Wo)
+                if G == 1:
+                    xp.matmul(wg[0], cols3[0, :, span], out=out3[0, :, span])
+                else:
+                    xp.matmul(wg, cols3[:, :, span], out=out3[:, :, span])
             if bg is not None:
+                o = out3[:, :, part.start * Ho * Wo:part.stop * Ho * Wo]
                 o += bg
 
-        split_batch(body, N, cols.nbytes, products=True)
-        cols = cols3
+        nbytes = K * L * x.itemsize
+        split_batch(body, N, nbytes, products=True)
+        cols = xpad if self.chunk else cols3  # what backward needs for the weight
 
         if self.parents is not None:  # recording: keep what backward needs
             px, pw, _ = self.parents[:3]
             self.cols = cols if pw is not None else None
             self.wg = wg if px is not None else None
-            self.geometry = (N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, L, pt, pl, kh, kw)
-            self.stride, self.dilation = stride, dilation
         y = out.transpose(1, 0, 2, 3)  # (N, O, Ho, Wo), channel-major memory
         return y.reshape(self._out_shape(y.shape))
+
+    def _chunk_columns(self, xpad, part):
+        """For each chunk of the batch items in ``part``: (first item, its im2col columns
+        as a (G, K, n Ho Wo) array), in one scratch buffer reused from chunk to chunk."""
+        N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, L, pt, pl, kh, kw = self.geometry
+        flat = workspace.get("conv-chunk", (K * G * self.chunk * Ho * Wo,), xpad.dtype)
+        for n0 in range(part.start, part.stop, self.chunk):
+            n = min(self.chunk, part.stop - n0)
+            cols = flat[:G * K * n * Ho * Wo].reshape(C, kh, kw, n, Ho, Wo)
+            xp.copyto(cols, windows_view(xpad[:, n0:n0 + n], (kh, kw), (Ho, Wo),
+                                         self.stride, self.dilation))
+            yield n0, cols.reshape(G, K, n * Ho * Wo)
 
     def _out_shape(self, shape4: tuple) -> tuple:
         """(N, O, Ho, Wo) back to the caller's rank: drop H = 1 for 1-D, N for unbatched."""
@@ -383,7 +435,16 @@ class Conv(Op):
             gp = gc[:, :, span]  # (G, O / G, n Ho Wo)
             if pb is not None:  # sum over (n, ho, wo), as a product with ones (3x a .sum)
                 gbs[part.start] = xp.matmul(gp, xp.ones(gp.shape[2], g.dtype))
-            if pw is not None:
+            if pw is not None and self.chunk:  # recompute the columns chunk by chunk
+                gw = xp.zeros((G, Og, K), g.dtype)
+                for n0, c3 in self._chunk_columns(self.cols, part):
+                    g3 = gc[:, :, n0 * Ho * Wo:n0 * Ho * Wo + c3.shape[2]]
+                    if G == 1:
+                        gw[0] += g3[0] @ c3[0].T
+                    else:
+                        gw += xp.matmul(g3, c3.transpose(0, 2, 1))
+                gws[part.start] = gw
+            elif pw is not None:
                 cols = self.cols[:, :, span]  # (G, K, n Ho Wo)
                 if K >= Og:  # OpenBLAS is faster with the larger side first: (cols g^T)^T
                     gw = xp.matmul(cols, gp.transpose(0, 2, 1)).transpose(0, 2, 1)
