@@ -325,7 +325,7 @@ FIRST_LAYER_GRID = [  # (input shape, conv kwargs): C_in, C_out, kernel, stride,
 
 
 @pytest.mark.parametrize("split", [False, True])
-@pytest.mark.parametrize("chunk_bytes", [1, 3000, _conv_ops.chunk_bytes])
+@pytest.mark.parametrize("chunk_bytes", [1, 3000, _conv_ops.chunk_bytes, 10**12])
 @pytest.mark.parametrize("case", FIRST_LAYER_GRID, ids=lambda c: str(c[0]))
 def test_first_layer_convolution_in_chunks_matches_torch(monkeypatch, case, chunk_bytes, split):
     """An input that needs no gradient runs in batch chunks and recomputes its columns for

@@ -357,7 +357,7 @@ class Conv(Op):
         # no gradient for x: compute in cache-sized chunks, keep no columns (see class doc)
         self.chunk = 0
         if self.parents is None or self.parents[0] is None:
-            self.chunk = max(1, chunk_bytes // ((K + O) * Ho * Wo * x.itemsize))
+            self.chunk = min(N, max(1, chunk_bytes // ((K + O) * Ho * Wo * x.itemsize)))
         if not self.chunk:
             cols = workspace.get("conv-cols", (C, kh, kw, N, Ho, Wo), x.dtype)
             cols3 = cols.reshape(G, K, L)
@@ -399,12 +399,12 @@ class Conv(Op):
         as a (G, K, n Ho Wo) array), in one scratch buffer reused from chunk to chunk."""
         N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, L, pt, pl, kh, kw = self.geometry
         flat = workspace.get("conv-chunk", (K * G * self.chunk * Ho * Wo,), xpad.dtype)
-        for n0 in range(part.start, part.stop, self.chunk):
-            n = min(self.chunk, part.stop - n0)
+        windows = windows_view(xpad[:, part], (kh, kw), (Ho, Wo), self.stride, self.dilation)
+        for i in range(0, part.stop - part.start, self.chunk):
+            n = min(self.chunk, part.stop - part.start - i)
             cols = flat[:G * K * n * Ho * Wo].reshape(C, kh, kw, n, Ho, Wo)
-            xp.copyto(cols, windows_view(xpad[:, n0:n0 + n], (kh, kw), (Ho, Wo),
-                                         self.stride, self.dilation))
-            yield n0, cols.reshape(G, K, n * Ho * Wo)
+            xp.copyto(cols, windows[:, :, :, i:i + n])
+            yield part.start + i, cols.reshape(G, K, n * Ho * Wo)
 
     def _out_shape(self, shape4: tuple) -> tuple:
         """(N, O, Ho, Wo) back to the caller's rank: drop H = 1 for 1-D, N for unbatched."""
