@@ -65,7 +65,7 @@ _blas = _find_openblas()
 blas_found = _blas is not None
 """Whether axon can steer the BLAS's thread count (NumPy's bundled OpenBLAS)."""
 
-_budget = os.cpu_count() or 1  # used only when there is no OpenBLAS to ask
+_budget = os.cpu_count() or 1  # the count when there is no OpenBLAS to ask
 
 
 def get_num_threads() -> int:
@@ -81,9 +81,10 @@ def set_num_threads(n: int) -> None:
     n = int(n)
     if n < 1:
         raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
-    _budget = n
     if _blas:
         _blas[0](n)
+    else:
+        _budget = n
 
 
 # ---------------------------------------------------------------- small products

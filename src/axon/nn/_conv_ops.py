@@ -157,11 +157,9 @@ def split_batch(body, n: int, nbytes: int, products: bool = False) -> None:
     with products that runs whole while axon is splitting runs on one BLAS thread
     (:func:`axon.backend.threads.splitting`).
 
-    Measured on 2 cores: the conv32-conv64 CNN step goes from 72 to 63 ms, but only when
-    ``OPENBLAS_THREAD_TIMEOUT=4`` is set before NumPy loads; otherwise OpenBLAS's idle
-    thread spins for a while after each product, competes with the helper, and the split
-    gains nothing (it costs nothing either). A split body's products run on a one-thread
-    BLAS, so they don't meet that spinning thread."""
+    A split body's products run on a one-thread BLAS, and products around it keep
+    OpenBLAS's pool asleep (:func:`axon.backend.threads.matmul`): its idle thread would
+    otherwise spin on the second core and take it from the helper."""
     threshold = product_split_threshold if products else split_threshold
     if nbytes >= threshold and threads.run_halves(body, n, products):
         return
@@ -202,16 +200,18 @@ def window_slices(kernel: tuple, stride: tuple, dilation: tuple, out_hw: tuple):
     return [(r, c) for r in rows for c in cols]
 
 
-def padded(xc, pads: tuple, size: tuple, fill, tag: str):
+def padded(xc, pads: tuple, size: tuple, fill, tag: str, copy: bool = True):
     """The (C, N, H, W) array ``xc`` inside a (C, N, *size) scratch buffer whose border
     (top ``pads[0]`` rows, left ``pads[1]`` columns, and whatever lies past the input)
-    holds ``fill``. Returns ``xc`` itself when no border is needed."""
+    holds ``fill``. Returns ``xc`` itself when no border is needed. ``copy=False``: the
+    caller copies ``xc`` into the interior itself (a batch half at a time)."""
     C, N, H, W = xc.shape
     top, left = pads
     if top == 0 and left == 0 and size == (H, W):
         return xc
     buf = workspace.get((tag, top, left, H, W), (C, N, *size), xc.dtype, fill)
-    buf[:, :, top:top + H, left:left + W] = xc
+    if copy:
+        buf[:, :, top:top + H, left:left + W] = xc
     return buf
 
 
@@ -345,9 +345,7 @@ class Conv(Op):
         K, L, Og = Cg * kh * kw, N * Ho * Wo, O // G
 
         xc = x.transpose(1, 0, 2, 3)  # (C, N, H, W): channel-major view
-        xpad = xc  # (C, N, Hp, Wp), inside a scratch buffer with a zero border if padded
-        if (pt, pb, pl, pr) != (0, 0, 0, 0):
-            xpad = workspace.get(("conv-pad", pt, pl, H, W), (C, N, Hp, Wp), x.dtype, 0)
+        xpad = padded(xc, (pt, pl), (Hp, Wp), 0, "conv-pad", copy=False)  # (C, N, Hp, Wp)
         out = workspace.get("conv-out", (O, N, Ho, Wo), x.dtype)
         out3 = out.reshape(G, Og, L)
         wg = w.reshape(G, Og, K)  # (G, O / G, Cg kh kw)

@@ -70,10 +70,8 @@ class Linear(Op):
                 f"linear: input of shape {x.shape} has {x.shape[-1]} features, but the "
                 f"weight of shape {w.shape} expects {w.shape[1]}"
             )
-        if x.ndim == 1:
-            out = x @ w.T
-        else:  # one 2-D product (matmul2d: a small one on one BLAS thread)
-            out = matmul2d(x.reshape(math.prod(x.shape[:-1]), x.shape[-1]), w.T)
+        # one 2-D product over the flattened rows (matmul2d: see axon.backend.threads)
+        out = matmul2d(x.reshape(math.prod(x.shape[:-1]), x.shape[-1]), w.T)
         if b is not None:
             out += b
         return out.reshape(*x.shape[:-1], w.shape[0])
@@ -84,7 +82,7 @@ class Linear(Op):
         g2 = g.reshape(math.prod(g.shape[:-1]), g.shape[-1])  # (rows, out)
         gx = None
         if px is not None:
-            gx = (g2 @ w if g.ndim < 2 else matmul2d(g2, w)).reshape(x.shape)
+            gx = matmul2d(g2, w).reshape(x.shape)
         gw = gb = None
         if pw is not None or pb is not None:
             if pw is not None:
