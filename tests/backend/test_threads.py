@@ -4,6 +4,7 @@ products that keep OpenBLAS's pool asleep while convolutions split their batches
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -55,6 +56,44 @@ def test_run_halves_raises_the_helpers_error_and_stays_usable(two_threads):
     with pytest.raises(ValueError, match="second half"):
         threads.run_halves(body, 4)
     assert threads.run_halves(lambda part: None, 4)  # the lock was released
+
+
+@pytest.mark.skipif(threads._spin is None, reason="no pthread spin locks (not glibc)")
+def test_spinning_helper_sleeps_after_the_spin_window_and_wakes_again(monkeypatch, two_threads):
+    monkeypatch.setattr(threads, "spin_window", 0.01)
+    names = set()
+    assert threads.run_halves(lambda part: names.add(threading.current_thread().name), 4)
+    helper = threads._helper
+    assert isinstance(helper, threads._SpinningHelper)
+    deadline = time.perf_counter() + 5.0
+    while helper._awake.is_set() and time.perf_counter() < deadline:
+        time.sleep(0.005)
+    assert not helper._awake.is_set()  # parked by the watchdog
+    seen = []
+    assert threads.run_halves(lambda part: seen.append((part.start, part.stop)), 6)
+    assert sorted(seen) == [(0, 3), (3, 6)] and threads._helper is helper
+    assert names == {threading.current_thread().name, "axon-split"}
+
+
+def test_sleeping_helper_runs_the_other_half_and_raises_its_error(monkeypatch, two_threads):
+    """Where glibc's spin locks are missing, a ThreadPoolExecutor is the helper."""
+    monkeypatch.setattr(threads, "_helper", threads._SleepingHelper())
+    names, seen = set(), []
+
+    def body(part):
+        seen.append((part.start, part.stop))
+        names.add(threading.current_thread().name)
+
+    assert threads.run_halves(body, 5)
+    assert sorted(seen) == [(0, 2), (2, 5)] and len(names) == 2
+
+    def fails(part):
+        if part.start:
+            raise KeyError("helper's half")
+
+    with pytest.raises(KeyError, match="helper's half"):
+        threads.run_halves(fails, 4)
+    assert threads.run_halves(lambda part: None, 4)
 
 
 @pytest.mark.skipif(not threads.blas_found, reason="no OpenBLAS that axon can steer")
