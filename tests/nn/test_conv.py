@@ -353,3 +353,53 @@ def test_first_layer_convolution_in_chunks_matches_torch(monkeypatch, case, chun
         assert_close(conv(ax.tensor(x)), yt.detach(), rtol=1e-10, atol=1e-10)
     xg = ax.tensor(x, requires_grad=True)  # an input that needs its gradient: no chunks
     assert conv(xg).grad_fn.chunk == 0
+
+
+PLANES_GRID = [  # stride-1 convolutions whose input's gradient runs plane by plane
+    ((5, 6, 14, 14), dict(in_channels=6, out_channels=16, kernel_size=5)),  # LeNet's second
+    ((4, 4, 9, 8), dict(in_channels=4, out_channels=6, kernel_size=(3, 2), dilation=(2, 1),
+                        padding="same", groups=2)),  # asymmetric padding, groups
+    ((3, 2, 6, 7), dict(in_channels=2, out_channels=3, kernel_size=(6, 1), padding=(1, 0))),
+    ((5, 3, 11), dict(in_channels=3, out_channels=2, kernel_size=4, padding=3, dilation=2)),
+]
+
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("items", [1, 2, None])
+@pytest.mark.parametrize("case", PLANES_GRID, ids=lambda c: str(c[0]))
+def test_stride_one_input_gradient_by_planes_matches_torch(monkeypatch, case, items, split):
+    """dx = a sum over kernel offsets of shifted rows of W^T g laid out in zero planes, in
+    chunks of one item, of two with a shorter last one, or of the whole half; each shift
+    that reaches back past a plane must land on zeros."""
+    shape, kw = case
+    monkeypatch.setattr(_conv_ops, "product_split_threshold", 0 if split else float("inf"))
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    nd = len(shape) - 2
+    tconv = (torch.nn.Conv1d if nd == 1 else torch.nn.Conv2d)(**kw).double()
+    conv = (nn.Conv1d if nd == 1 else nn.Conv2d)(**kw, dtype=ax.float64)
+    conv.load_state_dict({k: v.detach().numpy() for k, v in tconv.state_dict().items()})
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape)
+    xa, xt = ax.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, yt = conv(xa), tconv(xt)
+    assert_close(y, yt.detach(), rtol=1e-10, atol=1e-10)
+    if items is not None:  # bytes of W^T g per item: G K rows by Hp Wp columns of float64
+        N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, *_ = y.grad_fn.geometry
+        monkeypatch.setattr(_conv_ops, "planes_bytes", items * G * K * Hp * Wp * 8)
+    gy = rng.standard_normal(yt.shape)
+    for _ in range(2):  # twice: reused buffers must still hold their zeros
+        xa.grad = None
+        xt.grad = None
+        conv(xa).backward(ax.tensor(gy))
+        tconv(xt).backward(torch.tensor(gy))
+        assert_close(xa.grad, xt.grad, rtol=1e-10, atol=1e-10)
+
+
+def test_stride_one_input_gradient_by_planes_gradcheck():
+    rng = np.random.default_rng(2)
+
+    def t(*shape):
+        return ax.tensor(rng.standard_normal(shape), requires_grad=True, dtype=ax.float64)
+
+    ax.gradcheck(lambda x, w: F.conv2d(x, w, padding=(2, 1), dilation=(1, 2), groups=2),
+                 [t(3, 4, 5, 6), t(2, 2, 3, 2)])

@@ -27,8 +27,9 @@ Groups split C and O into G blocks: one batched product over the G blocks.
 sum. Reshaping to (C, N, Ho, k, Wo, k) and reducing over the window axes gives the same
 values but is about 25x slower in NumPy (a reduction over two non-adjacent axes).
 
-For stride 1 the backward runs col2im on "wide" rows (:func:`col2im_wide`): each kernel
-offset becomes one long contiguous slice-add instead of one short add per output row.
+For stride 1 the input's gradient skips col2im: with g laid out in zero-padded input
+planes, dx is one ``sum`` over the kernel offsets of a strided view of W^T g whose rows
+are shifted back by each offset (:meth:`Conv._dx_by_planes`), a few items at a time.
 
 **Scratch buffers** (:class:`Workspace`) are reused across calls: a fresh 58 MB array
 costs page faults (the 42 MB im2col of conv(64, 3x3) on (64, 32, 26, 26): 6.5 ms into a
@@ -144,6 +145,11 @@ chunk_bytes = 400_000
 columns and outputs fit in about this many bytes (a core's L2 cache), recomputing the
 columns in backward instead of keeping them: see :class:`Conv`."""
 
+planes_bytes = 1 << 20
+"""Bytes of W^T g that the input's gradient of a stride-1 convolution computes at a time
+(:meth:`Conv._dx_by_planes`): few enough items to stay in a core's cache, enough that
+the Python around each chunk stays small next to its work."""
+
 product_split_threshold = 1 << 20
 """Bytes of im2col columns above which a whole convolution (copies and matrix products)
 runs as two batch halves on two threads, each with a one-thread BLAS."""
@@ -253,26 +259,6 @@ def col2im(dcols, dxp, stride: tuple, dilation: tuple) -> None:
         for t, (rows, cs) in enumerate(windows):
             i, j = divmod(t, kw)
             dxp[:, part, rows, cs] += dcols[:, i, j, part]
-
-    split_batch(body, N, dcols.nbytes)
-
-
-def col2im_wide(dcols, dxp, out_hw: tuple, dilation: tuple) -> None:
-    """:func:`col2im` for stride 1, with "wide" columns: ``dcols`` is (C, kh, kw, N, Ho Wp),
-    every output row padded to the input's padded width Wp with zero columns. Then kernel
-    offset (i, j) adds one contiguous run of each flattened (Hp Wp) plane, starting at
-    i d Wp + j d (the zero columns land harmlessly on the next row): a few long inner loops
-    instead of one per output row, about 2-5x faster in NumPy for small maps."""
-    C, kh, kw, N, _ = dcols.shape
-    (Ho, Wo), (dh, dw), Wp = out_hw, dilation, dxp.shape[3]
-    flat = dxp.reshape(C, N, -1)  # (C, N, Hp Wp)
-    n = (Ho - 1) * Wp + Wo  # the run up to the last real output
-
-    def body(part):
-        for i in range(kh):
-            for j in range(kw):
-                start = i * dh * Wp + j * dw
-                flat[:, part, start:start + n] += dcols[:, i, j, part, :n]
 
     split_batch(body, N, dcols.nbytes)
 
@@ -404,6 +390,45 @@ class Conv(Op):
             xp.copyto(cols, windows[:, :, :, i:i + n])
             yield part.start + i, cols.reshape(G, K, n * Ho * Wo)
 
+    def _dx_by_planes(self, wt, g_plane, dxp, part) -> None:
+        """The padded input's gradient ``dxp[:, part]`` of a stride-1 convolution, a few
+        batch items at a time, with no col2im.
+
+        Lay g out in zero (Hp, Wp) planes (``g_plane``, (O, N, Hp, Wp)), flatten them,
+        and the output at plane position q = ho Wp + wo came from input position
+        q + s(i, j) of the same plane, s(i, j) = i dh Wp + j dw. So with
+        D = W^T g_plane, rows (c, i, j), one product per chunk of items::
+
+            dx[c, q] = sum over (i, j) of D[(c, i, j), q - s(i, j)]
+
+        which is a single ``sum`` over the (i, j) axes of a strided view of D, its rows
+        shifted back by s(i, j). A shift that reaches back past the start of a plane
+        lands on the zero rows and columns of the plane before it (the last
+        (kh - 1) dh rows and (kw - 1) dw columns of each plane are zero), or on the
+        zero columns ahead of D in its buffer. The chunks keep D in a core's cache
+        (:data:`planes_bytes`).
+        """
+        N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, L, pt, pl, kh, kw = self.geometry
+        (dh, dw), P, size = self.dilation, Hp * Wp, dxp.itemsize
+        back = (kh - 1) * dh * Wp + (kw - 1) * dw  # the farthest shift s(i, j)
+        chunk = min(part.stop - part.start, max(1, planes_bytes // (G * K * P * size)))
+        buf = workspace.get(("conv-dx-planes", back), (G, K, back + chunk * P), dxp.dtype,
+                            fill=0)
+        row = buf.strides[1]
+        # (C, kh, kw, positions): D[(c, i, j), q - s(i, j)], positions from buf[:, :, back]
+        shifted = (kh * kw * row, kw * row - dh * Wp * size, row - dw * size, size)
+        view = as_strided(buf[:, :, back:], (C, kh, kw, chunk * P), shifted, writeable=False)
+        g3 = g_plane.reshape(G, Og, N * P)
+        dx2 = dxp.reshape(C, N * P)
+        for n0 in range(part.start, part.stop, chunk):
+            span = slice(n0 * P, min(n0 + chunk, part.stop) * P)
+            n = span.stop - span.start
+            if G == 1:
+                xp.matmul(wt[0], g3[0, :, span], out=buf[0, :, back:back + n])
+            else:
+                xp.matmul(wt, g3[:, :, span], out=buf[:, :, back:back + n])
+            xp.sum(view[..., :n], axis=(1, 2), out=dx2[:, span])
+
     def _out_shape(self, shape4: tuple) -> tuple:
         """(N, O, Ho, Wo) back to the caller's rank: drop H = 1 for 1-D, N for unbatched."""
         shape = shape4[:2] + shape4[3:] if self.nd == 1 else shape4
@@ -416,14 +441,13 @@ class Conv(Op):
         # (N, O, Ho, Wo) -> (O, N, Ho, Wo) -> (G, O / G, N Ho Wo); free when g is channel-major
         gc = g.reshape(N, O, Ho, Wo).transpose(1, 0, 2, 3).reshape(G, Og, L)
         gws, gbs = {}, {}  # per batch half: its part of the sums over the batch
-        wide = self.stride == (1, 1)  # dx by wide rows: see col2im_wide
+        planes = self.stride == (1, 1)  # dx plane by plane: see _dx_by_planes
         if px is not None:
             wt = self.wg.transpose(0, 2, 1)  # (G, Cg kh kw, O / G)
             dxp = workspace.get("conv-dx", (C, N, Hp, Wp), g.dtype)
-            if wide:  # g with each row padded to Wp by zeros (the buffer keeps them)
-                g_wide = workspace.get(("conv-g-wide", Wo), (O, N, Ho, Wp), g.dtype, fill=0)
-                dcols = workspace.get("conv-dcols-wide", (C, kh, kw, N, Ho * Wp), g.dtype)
-                g_wide3, dcols3 = g_wide.reshape(G, Og, -1), dcols.reshape(G, K, -1)
+            if planes:  # g inside zero (Hp, Wp) planes (the buffer keeps the zeros)
+                g_plane = workspace.get(("conv-g-plane", Ho, Wo), (O, N, Hp, Wp), g.dtype,
+                                        fill=0)
             else:
                 dcols = workspace.get("conv-dcols", (C, kh, kw, N, Ho, Wo), g.dtype)
                 dcols3 = dcols.reshape(G, K, L)
@@ -451,13 +475,11 @@ class Conv(Op):
                 gws[part.start] = gw
             if px is None:
                 return
-            dxp[:, part].fill(0)
-            if wide:
-                g_wide[:, part, :, :Wo] = gp.reshape(O, -1, Ho, Wo)
-                rows = slice(part.start * Ho * Wp, part.stop * Ho * Wp)
-                xp.matmul(wt, g_wide3[:, :, rows], out=dcols3[:, :, rows])
-                col2im_wide(dcols[:, :, :, part], dxp[:, part], (Ho, Wo), self.dilation)
+            if planes:
+                g_plane[:, part, :Ho, :Wo] = gp.reshape(O, -1, Ho, Wo)
+                self._dx_by_planes(wt, g_plane, dxp, part)
             else:
+                dxp[:, part].fill(0)
                 xp.matmul(wt, gp, out=dcols3[:, :, span])
                 col2im(dcols[:, :, :, part], dxp[:, part], self.stride, self.dilation)
 
