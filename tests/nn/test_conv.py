@@ -403,3 +403,19 @@ def test_stride_one_input_gradient_by_planes_gradcheck():
 
     ax.gradcheck(lambda x, w: F.conv2d(x, w, padding=(2, 1), dilation=(1, 2), groups=2),
                  [t(3, 4, 5, 6), t(2, 2, 3, 2)])
+
+
+@pytest.mark.parametrize("narrow_width", [0, 10**6])
+@pytest.mark.parametrize("case", [
+    ((3, 4, 9, 11), dict(stride=(1, 2), dilation=(2, 1), padding=(1, 2), groups=2)),
+    ((2, 3, 8, 7), dict(stride=(2, 1), dilation=(1, 2), padding=1)),  # rows at stride 2
+    ((4, 2, 6, 6), dict(padding="same", dilation=2)),
+], ids=lambda c: str(c[1]))
+def test_im2col_by_rows_and_by_offsets_match_torch(monkeypatch, case, narrow_width):
+    """Columns copied row-shifts first (stride 1 down the rows, narrow outputs) or one
+    strided copy per kernel offset: the same convolution and gradients either way."""
+    monkeypatch.setattr(_conv_ops, "narrow_width", narrow_width)
+    shape, kw = case
+    t_fn, a_fn = _pair(TF.conv2d, F.conv2d, **kw)
+    C, g = shape[1], kw.get("groups", 1)
+    helper_test_op([shape, (4, C // g, 3, 2), (4,)], t_fn, a_fn)
