@@ -69,6 +69,8 @@ def test_spinning_helper_sleeps_after_the_spin_window_and_wakes_again(monkeypatc
     while helper._awake.is_set() and time.perf_counter() < deadline:
         time.sleep(0.005)
     assert not helper._awake.is_set()  # parked by the watchdog
+    with threads._busy:  # which holds the split lock until the helper has stopped
+        pass
     seen = []
     assert threads.run_halves(lambda part: seen.append((part.start, part.stop)), 6)
     assert sorted(seen) == [(0, 3), (3, 6)] and threads._helper is helper
@@ -177,3 +179,101 @@ def test_splitting_is_a_window_after_the_last_split(monkeypatch, two_threads):
         assert threads.splitting()
         monkeypatch.setattr(threads, "split_window", -1.0)
         assert not threads.splitting()
+
+
+# ---------------------------------------------------------------- work for later
+
+needs_blas = pytest.mark.skipif(not threads.blas_found, reason="no OpenBLAS axon can steer")
+
+
+@needs_blas
+def test_defer_computes_on_the_helper_with_one_blas_thread_and_restores_it(two_threads):
+    before = threads._blas[1]()
+    seen = {}
+
+    def work():
+        seen["thread"] = threading.current_thread().name
+        seen["blas"] = threads._blas[1]()
+        return np.arange(3.0) * 2
+
+    d = threads.defer(work)
+    assert_close(d.result(), [0.0, 2.0, 4.0])
+    assert d.result() is d.result()  # taken once, kept
+    assert seen == {"thread": "axon-split", "blas": 1}
+    assert threads._blas[1]() == before and threads._deferred is None
+
+
+@needs_blas
+def test_a_split_waits_for_the_deferred_value_and_errors_come_back(two_threads):
+    order = []
+
+    def slow():
+        time.sleep(0.05)
+        order.append("deferred")
+        return 1
+
+    d = threads.defer(slow)
+    assert threads.run_halves(lambda part: order.append("half"), 4)  # waits, then splits
+    assert order == ["deferred", "half", "half"] and d.result() == 1
+
+    def fails():
+        raise ArithmeticError("in the helper")
+
+    d = threads.defer(fails)
+    with pytest.raises(ArithmeticError, match="in the helper"):
+        d.result()
+    assert threads.run_halves(lambda part: None, 4)  # the helper is free again
+
+
+def test_defer_runs_in_place_on_one_thread(monkeypatch):
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 1)
+    where = []
+    d = threads.defer(lambda: where.append(threading.current_thread().name) or 5)
+    assert where == [threading.current_thread().name] and d.result() == 5
+
+
+@needs_blas
+@pytest.mark.parametrize("deferred_product", [0, 1 << 40])
+def test_convolution_weight_gradient_deferred_or_not_matches_torch(monkeypatch, two_threads,
+                                                                   deferred_product):
+    """A shared leaf weight used twice (two deferred gradients for one leaf), a second
+    backward that accumulates: the same gradients as torch either way."""
+    import torch
+    from axon.nn import _conv_ops
+
+    monkeypatch.setattr(_conv_ops, "deferred_product", deferred_product)
+    deferred = []
+    real = threads.defer
+    monkeypatch.setattr(threads, "defer", lambda fn: deferred.append(1) or real(fn))
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((5, 3, 9, 8)), rng.standard_normal((4, 3, 3, 3))
+    xa, wa = ax.tensor(x, requires_grad=True), ax.tensor(w, requires_grad=True)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    for _ in range(2):
+        (ax.nn.functional.conv2d(xa, wa) * ax.nn.functional.conv2d(xa + 1, wa)).sum().backward()
+        (torch.nn.functional.conv2d(xt, wt) * torch.nn.functional.conv2d(xt + 1, wt)).sum(
+            ).backward()
+    assert_close(wa.grad, wt.grad, rtol=1e-10, atol=1e-10)
+    assert_close(xa.grad, xt.grad, rtol=1e-10, atol=1e-10)
+    assert len(deferred) == (4 if deferred_product else 0)
+    assert threads._deferred is None
+
+
+@needs_blas
+def test_a_failing_node_after_a_deferred_gradient_frees_the_helper(two_threads):
+    class Fails(ax.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            raise FloatingPointError("node failed")
+
+    x = ax.randn(4, 2, 6, 6, requires_grad=True)
+    w = ax.randn(3, 2, 3, 3, requires_grad=True)
+    y = ax.nn.functional.conv2d(Fails.apply(x), w)  # backward: conv first, then Fails
+    with pytest.raises(FloatingPointError, match="node failed"):
+        y.sum().backward()
+    assert threads._deferred is None and not threads._busy.locked()
+    assert threads.run_halves(lambda part: None, 4)

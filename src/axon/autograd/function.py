@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import xp
+from ..backend import threads, xp
 from .grad_mode import grad_mode, no_grad
 from .tensor import Tensor, _wrap
 
@@ -154,6 +154,16 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
     # Pass 2: a node runs once all its consumers have sent their gradients.
     grads = {fn: grad}
     ready = [fn]
+    deferred = []  # (leaf, threads.Deferred): gradients a helper thread is computing
+    try:
+        _run_nodes(ready, grads, pending, handed, deferred, retain_graph)
+    finally:  # the helper's values, even when a node failed (it must be free again)
+        values = [(leaf, d.result()) for leaf, d in deferred]
+    for leaf, g in values:
+        _accumulate(leaf, g, handed)
+
+
+def _run_nodes(ready, grads, pending, handed, deferred, retain_graph) -> None:
     with no_grad():
         while ready:
             node = ready.pop()
@@ -171,7 +181,9 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
                 if p is None:
                     continue
                 if isinstance(p, Tensor):
-                    if pg is not None:
+                    if isinstance(pg, threads.Deferred):
+                        deferred.append((p, pg))
+                    elif pg is not None:
                         _accumulate(p, pg, handed)
                     continue
                 if pg is not None:

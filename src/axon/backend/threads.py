@@ -27,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["get_num_threads", "set_num_threads", "run_halves", "matmul", "blas_found"]
+__all__ = ["get_num_threads", "set_num_threads", "run_halves", "matmul", "defer", "Deferred",
+           "blas_found"]
 
 # symbol names of (set, get) in the OpenBLAS builds NumPy ships (64-bit ints first)
 _SYMBOLS = (
@@ -292,6 +293,7 @@ def run_halves(body, n: int, products: bool = False) -> bool:
     global _helper, _last_split
     if n < 2 or (products and not _blas):
         return False
+    _join_own_deferred()
     threads = get_num_threads()
     if threads < 2 or not _busy.acquire(blocking=False):
         return False
@@ -312,3 +314,78 @@ def run_halves(body, n: int, products: bool = False) -> bool:
             _blas[0](threads)
         _busy.release()
     return True
+
+
+# ---------------------------------------------------------------- work for later
+
+_deferred = None  # the Deferred the helper is computing, if any
+
+
+class Deferred:
+    """A value the helper thread computes while the caller goes on (:func:`defer`);
+    :meth:`result` waits for it."""
+
+    def __init__(self) -> None:
+        self.owner = threading.get_ident()
+        self._box = [None]
+        self._running = False
+        self._threads = 1
+
+    def result(self):
+        """The value (raises what computing it raised); waits for the helper if needed."""
+        global _deferred, _last_split
+        if self._running:
+            self._running = False
+            try:
+                _helper.wait()
+            finally:
+                _last_split = time.perf_counter()
+                _deferred = None
+                _blas[0](self._threads)
+                _busy.release()
+        return self._box[0]
+
+
+def _join_own_deferred() -> None:
+    """Wait for the helper's deferred work if this thread gave it (before using it)."""
+    d = _deferred
+    if d is not None and d.owner == threading.get_ident():
+        d.result()
+
+
+def defer(fn) -> Deferred:
+    """Start ``fn()`` on the helper thread and return a :class:`Deferred` for its value,
+    so that the caller's thread goes on with other work (inter-op parallelism): the
+    autograd engine takes a convolution's weight gradient this way, while the main
+    thread carries the input's gradient on back through the pooling and ReLU below it,
+    single-threaded work that left the second core idle.
+
+    ``fn`` runs with a one-thread BLAS (so do the caller's products meanwhile: the count
+    comes back when the value is taken). The caller's next split (:func:`run_halves`) or
+    :func:`defer` first waits for the value. Where the helper cannot take it (one
+    thread, no BLAS axon can steer, another split running), ``fn`` runs here, now."""
+    global _helper, _deferred
+    _join_own_deferred()
+    d = Deferred()
+    threads = get_num_threads()
+    if not _blas or threads < 2 or not _busy.acquire(blocking=False):
+        d._box[0] = fn()
+        return d
+    try:
+        if _helper is None:
+            _helper = _SpinningHelper(*_spin) if _spin else _SleepingHelper()
+        d._threads = threads
+        _blas[0](1)
+        box = d._box
+
+        def job():
+            box[0] = fn()
+
+        _helper.start(job)
+    except BaseException:
+        _blas[0](threads)
+        _busy.release()
+        raise
+    d._running = True
+    _deferred = d
+    return d
