@@ -38,9 +38,10 @@ fresh array, 3.6 ms into a reused one).
 **Two threads.** A convolution of more than :data:`product_split_threshold` bytes of
 columns runs whole (padding, im2col, products, col2im) as two batch halves on two
 threads, each with a one-thread BLAS (:func:`axon.backend.threads.run_halves`; the
-weight's gradient is the sum of the halves' parts). For LeNet's second convolution
-(16 x 150 by 150 x 6400) that takes 2.5 ms for forward and backward against 3.6 ms as
-one pass on a two-thread BLAS. Big max-pooling passes split the same way.
+weight's gradient is the sum of the halves' parts, or, when small, computed on the
+helper thread while the main one goes on: :class:`Conv`). For LeNet's second
+convolution (16 x 150 by 150 x 6400) that takes 2.5 ms for forward and backward against
+3.6 ms as one pass on a two-thread BLAS. Big max-pooling passes split the same way.
 """
 
 from __future__ import annotations
