@@ -316,6 +316,18 @@ def test_conv_errors_name_the_shapes():
         nn.Conv2d(3, 6, 3, padding_mode="mirror")
 
 
+def _split_conv_pair(monkeypatch, shape, kw, split):
+    """(axon, torch) float64 convolutions of one weight for inputs of ``shape``, on a
+    2-thread machine whose convolutions split into batch halves or (``split`` False) not."""
+    monkeypatch.setattr(_conv_ops, "product_split_threshold", 0 if split else float("inf"))
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    nd = len(shape) - 2
+    tconv = (torch.nn.Conv1d if nd == 1 else torch.nn.Conv2d)(**kw).double()
+    conv = (nn.Conv1d if nd == 1 else nn.Conv2d)(**kw, dtype=ax.float64)
+    conv.load_state_dict({k: v.detach().numpy() for k, v in tconv.state_dict().items()})
+    return conv, tconv
+
+
 FIRST_LAYER_GRID = [  # (input shape, conv kwargs): C_in, C_out, kernel, stride, padding, ...
     ((7, 1, 12, 12), dict(in_channels=1, out_channels=6, kernel_size=5, padding=2)),
     ((5, 3, 9, 8), dict(in_channels=3, out_channels=4, kernel_size=3, stride=2, padding=1)),
@@ -333,12 +345,7 @@ def test_first_layer_convolution_in_chunks_matches_torch(monkeypatch, case, chun
     on one thread or as two batch halves."""
     shape, kw = case
     monkeypatch.setattr(_conv_ops, "chunk_bytes", chunk_bytes)
-    monkeypatch.setattr(_conv_ops, "product_split_threshold", 0 if split else float("inf"))
-    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
-    nd = len(shape) - 2
-    tconv = (torch.nn.Conv1d if nd == 1 else torch.nn.Conv2d)(**kw).double()
-    conv = (nn.Conv1d if nd == 1 else nn.Conv2d)(**kw, dtype=ax.float64)
-    conv.load_state_dict({k: v.detach().numpy() for k, v in tconv.state_dict().items()})
+    conv, tconv = _split_conv_pair(monkeypatch, shape, kw, split)
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape)
     y, yt = conv(ax.tensor(x)), tconv(torch.tensor(x))
@@ -372,12 +379,7 @@ def test_stride_one_input_gradient_by_planes_matches_torch(monkeypatch, case, it
     chunks of one item, of two with a shorter last one, or of the whole half; each shift
     that reaches back past a plane must land on zeros."""
     shape, kw = case
-    monkeypatch.setattr(_conv_ops, "product_split_threshold", 0 if split else float("inf"))
-    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
-    nd = len(shape) - 2
-    tconv = (torch.nn.Conv1d if nd == 1 else torch.nn.Conv2d)(**kw).double()
-    conv = (nn.Conv1d if nd == 1 else nn.Conv2d)(**kw, dtype=ax.float64)
-    conv.load_state_dict({k: v.detach().numpy() for k, v in tconv.state_dict().items()})
+    conv, tconv = _split_conv_pair(monkeypatch, shape, kw, split)
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape)
     xa, xt = ax.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
