@@ -277,3 +277,20 @@ def test_a_failing_node_after_a_deferred_gradient_frees_the_helper(two_threads):
         y.sum().backward()
     assert threads._deferred is None and not threads._busy.locked()
     assert threads.run_halves(lambda part: None, 4)
+
+
+@needs_blas
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork")
+def test_a_forked_child_gets_its_own_helper_and_blas_threads(two_threads):
+    """Forked while the helper computes a deferred value: the child has no helper thread
+    and must not keep the one-thread BLAS of the parent's pending value."""
+    import os
+
+    assert threads.run_halves(lambda part: None, 4)
+    d = threads.defer(lambda: time.sleep(0.02) or 3)
+    pid = os.fork()
+    if pid == 0:  # the child: split, defer, and report through the exit code
+        ok = threads._blas[1]() >= 2 and threads.run_halves(lambda part: None, 4)
+        os._exit(0 if ok and threads.defer(lambda: 7).result() == 7 else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert d.result() == 3

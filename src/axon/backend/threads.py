@@ -268,8 +268,10 @@ _busy = threading.Lock()  # one split at a time: a nested or concurrent one runs
 
 
 def _forget_helper() -> None:  # a forked child has no helper thread: make a new one
-    global _helper, _busy
-    _helper = None
+    global _helper, _busy, _deferred
+    if _deferred is not None:  # forked while the helper computed: the BLAS count back
+        _blas[0](_deferred._threads)
+    _helper = _deferred = None
     _busy = threading.Lock()
 
 
