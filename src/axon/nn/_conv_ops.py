@@ -655,11 +655,16 @@ class MaxPool(_Pool):
     break like PyTorch on CPU); found in backward by comparing each offset's slice with y.
     (A window holding NaN outputs NaN, as in PyTorch, but sends no gradient back.)
 
-    2x2 windows at stride 2 (LeNet's, VGG's) take two steps instead: the max of each
-    pair of columns, then of each pair of rows of that; backward sends the gradient to
-    the top row unless the bottom one is larger, then to the left column unless the
-    right one is larger (the same first maximum). That is 2 passes forward and 6 back
-    instead of 3 and 14 (10% faster for LeNet's first pooling, forward and backward).
+    2x2 windows at stride 2 (LeNet's, VGG's) go by phase planes when recording:
+    forward copies the four offsets' pixels x[..., i::2, j::2] into four contiguous
+    (C, N, Ho, Wo) planes (one strided copy) and takes their maximum; backward finds the
+    first maximum by comparing those contiguous planes with y, and writes g times each
+    plane's hits into dx's pixels (four strided writes). Every other pass runs on
+    contiguous planes, where NumPy's inner loops are long. Measured in the LeNet step,
+    its two poolings take 1.31 ms forward and backward instead of 1.50 (against the max
+    of column pairs, then of row pairs, with strided passes both ways): the step 3.7%
+    less, the conv32-conv64 CNN's step 2% less. Without recording, forward keeps that
+    pairwise max (no copy).
     """
 
     def forward(self, x, kernel, stride, padding, dilation, ceil_mode, name):
@@ -667,10 +672,22 @@ class MaxPool(_Pool):
         N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
         out = xp.empty((C, N, Ho, Wo), x.dtype)
         self.pairs = tuple(kernel) == tuple(stride) == (2, 2) and tuple(dilation) == (1, 1)
-        if self.pairs:  # the max of each pair of columns
+        planes = None
+        if self.pairs and self.parents is not None:  # phase planes (see the class doc)
+            planes = workspace.get("pool-planes", (2, 2, C, N, Ho, Wo), x.dtype)
+        elif self.pairs:  # the max of each pair of columns
             colmax = workspace.get("pool-colmax", (C, N, 2 * Ho, Wo), x.dtype)
 
         def body(part):  # running maximum over the window offsets
+            if planes is not None:  # planes[i, j] = x[..., i::2, j::2]
+                x6 = xpad[:, part, :2 * Ho, :2 * Wo].reshape(C, -1, Ho, 2, Wo, 2)
+                p = planes[:, :, :, part]
+                xp.copyto(p, x6.transpose(3, 5, 0, 1, 2, 4))
+                o = out[:, part]
+                xp.maximum(p[0, 0], p[0, 1], out=o)
+                xp.maximum(o, p[1, 0], out=o)
+                xp.maximum(o, p[1, 1], out=o)
+                return
             if self.pairs:
                 x2 = xpad[:, part, :2 * Ho, :2 * Wo]
                 m = colmax[:, part]
@@ -687,35 +704,39 @@ class MaxPool(_Pool):
                 xp.maximum(o, v, out=o)
 
         split_batch(body, N, xpad.nbytes)
-        if self.parents is not None:
-            self.xpad, self.outc = xpad, out
-            self.colmax = colmax if self.pairs else None
+        if self.parents is not None:  # the planes hold all the 2x2 path needs of x
+            self.xpad, self.outc, self.planes = (None if self.pairs else xpad), out, planes
         return self._out(out)
 
     def backward(self, g):
         gc = self._grad_in(g)
         dxp = self._grad_buffer(g.dtype)
         N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
-        pairs = self.pairs and not xp.isnan(self.outc).any()  # NaN: the general rule
-        if pairs:
-            dm = workspace.get("pool-dcolmax", self.colmax.shape, g.dtype)
+        xpad = self.xpad
+        if self.pairs and xp.isnan(self.outc).any():  # NaN: the general rule, on x itself
+            xpad = xp.full((C, N, Hp, Wp), -xp.inf, g.dtype)
+            x6 = xpad[:, :, :2 * Ho, :2 * Wo].reshape(C, N, Ho, 2, Wo, 2)
+            xp.copyto(x6.transpose(3, 5, 0, 1, 2, 4), self.planes)
+        pairs = xpad is None
 
         def body(part):
             grad = gc[:, part]
-            if pairs:
-                m = self.colmax[:, part]  # (C, n, 2 Ho, Wo)
-                first = xp.greater_equal(m[:, :, 0::2], m[:, :, 1::2])  # top row wins
-                d = dm[:, part]
-                xp.multiply(grad, first, out=d[:, :, 0::2])
-                xp.multiply(grad, xp.logical_not(first, out=first), out=d[:, :, 1::2])
-                x2 = self.xpad[:, part, :2 * Ho, :2 * Wo]
-                dx2 = dxp[:, part, :2 * Ho, :2 * Wo]
-                first = xp.greater_equal(x2[..., 0::2], x2[..., 1::2])  # left column wins
-                xp.multiply(d, first, out=dx2[..., 0::2])
-                xp.multiply(d, xp.logical_not(first, out=first), out=dx2[..., 1::2])
+            if pairs:  # the first maximum in scan order (0, 0), (0, 1), (1, 0), (1, 1)
+                p, y = self.planes[:, :, :, part], self.outc[:, part]
+                dx6 = dxp[:, part, :2 * Ho, :2 * Wo].reshape(C, -1, Ho, 2, Wo, 2)
+                found = xp.equal(p[0, 0], y)
+                xp.multiply(grad, found, out=dx6[:, :, :, 0, :, 0])
+                hit = xp.empty_like(found)
+                for i, j in ((0, 1), (1, 0)):
+                    xp.equal(p[i, j], y, out=hit)
+                    xp.greater(hit, found, out=hit)  # a max, and none found before it
+                    xp.logical_or(found, hit, out=found)
+                    xp.multiply(grad, hit, out=dx6[:, :, :, i, :, j])
+                xp.logical_not(found, out=hit)  # no NaN: one of the four holds the max
+                xp.multiply(grad, hit, out=dx6[:, :, :, 1, :, 1])
                 return
             tmp = None if self.disjoint else xp.empty(grad.shape, g.dtype)
-            hits = first_max_hits(self.xpad[:, part], self.outc[:, part], self.windows)
+            hits = first_max_hits(xpad[:, part], self.outc[:, part], self.windows)
             for (rows, cols), hit in hits:
                 if self.disjoint:  # each pixel in at most one window: assign
                     xp.multiply(grad, hit, out=dxp[:, part, rows, cols])
