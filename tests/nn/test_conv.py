@@ -362,6 +362,22 @@ def test_first_layer_convolution_in_chunks_matches_torch(monkeypatch, case, chun
     assert conv(xg).grad_fn.chunk == 0
 
 
+def test_first_layer_chunk_stays_within_small_product(monkeypatch):
+    """The chunk grows with chunk_bytes only up to small_product multiply-adds (OpenBLAS's
+    unpacked kernels); the results do not depend on where it stops."""
+    shape, kw = FIRST_LAYER_GRID[0]  # 6 x 25 x 144 = 21,600 multiply-adds per item
+    monkeypatch.setattr(_conv_ops, "chunk_bytes", 10**12)
+    monkeypatch.setattr(_conv_ops, "small_product", 3 * 21_600 + 100)
+    conv, tconv = _split_conv_pair(monkeypatch, shape, kw, False)
+    x = np.random.default_rng(1).standard_normal(shape)
+    y, yt = conv(ax.tensor(x)), tconv(torch.tensor(x))
+    assert y.grad_fn.chunk == 3  # 7 items: chunks of 3, 3, 1
+    y.sum().backward()
+    yt.sum().backward()
+    assert_close(y, yt.detach(), rtol=1e-10, atol=1e-10)
+    assert_close(conv.weight.grad, tconv.weight.grad, rtol=1e-10, atol=1e-10)
+
+
 PLANES_GRID = [  # stride-1 convolutions whose input's gradient runs plane by plane
     ((5, 6, 14, 14), dict(in_channels=6, out_channels=16, kernel_size=5)),  # LeNet's second
     ((4, 4, 9, 8), dict(in_channels=4, out_channels=6, kernel_size=(3, 2), dilation=(2, 1),
