@@ -181,3 +181,37 @@ def test_closure_is_evaluated_and_its_loss_returned():
     for a, t in zip(pa, pt, strict=True):
         assert_close(a, t, rtol=1e-12)
     assert opt_a.step() is None
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1, maximize=True)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+])
+def test_adam_flat_moments_equal_the_step_of_each_parameter(monkeypatch, name, kwargs):
+    """Adam steps a group's parameters at once, on flat moment arrays whose views are the
+    state entries: bit for bit the values of stepping each parameter alone, also after
+    a step in which one parameter had no gradient (its step count then lags: each alone)."""
+    x, y = batch(np.float32)
+    runs = []
+    for flat in (True, False):
+        pa = axon_params(initial_weights(np.float32))
+        opt = getattr(ax.optim, name)(pa, **kwargs)
+        if not flat:
+            monkeypatch.setattr(opt, "_flat_moments", lambda *args: None)
+        train(opt, pa, axon_loss, x, y, 3)
+        if flat:
+            moments = opt._flat[0]["exp_avg"]
+            assert all(np.shares_memory(opt.state[p]["exp_avg"], moments) for p in pa)
+        opt.zero_grad()
+        axon_loss(pa, x, y).backward()
+        pa[1].grad = None
+        opt.step()
+        train(opt, pa, axon_loss, x, y, 2)
+        runs.append((pa, opt))
+    (p_flat, o_flat), (p_each, o_each) = runs
+    assert o_flat.state[p_flat[1]]["step"] == 5 and o_flat.state[p_flat[0]]["step"] == 6
+    for a, b in zip(p_flat, p_each, strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+        for key in o_each.state[b]:
+            np.testing.assert_array_equal(o_flat.state[a][key], o_each.state[b][key])

@@ -63,18 +63,15 @@ class Adam(Optimizer):
             decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults)
+        self._flat: dict[int, dict] = {}  # per group: its moments as flat arrays
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient."""
         loss = self._evaluate(closure)
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            beta1, beta2 = (float(b) for b in group["betas"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            decoupled = group["decoupled_weight_decay"]
+        for index, group in enumerate(self.param_groups):
             amsgrad = group["amsgrad"]
-            for p, grad, state in self._params_with_grad(group):
+            items = list(self._params_with_grad(group))
+            for p, grad, state in items:
                 if not state:
                     state["step"] = 0
                     state["exp_avg"] = np.zeros_like(p)
@@ -82,38 +79,93 @@ class Adam(Optimizer):
                 if amsgrad and "max_exp_avg_sq" not in state:
                     state["max_exp_avg_sq"] = np.zeros_like(p)
                 state["step"] += 1
-                step = state["step"]
-
-                if decoupled:
-                    if weight_decay != 0:
-                        p *= 1.0 - lr * weight_decay
-                    g = self._grad_with_decay(p, grad, 0.0, group["maximize"])
-                else:
-                    g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                tmp = self._scratch(p)
-
-                _lerp_(exp_avg, g, 1.0 - beta1, tmp)  # m = beta1 m + (1 - beta1) g
-                exp_avg_sq *= beta2  # v = beta2 v + (1 - beta2) g^2
-                np.multiply(g, g, out=tmp)
-                exp_avg_sq += np.multiply(tmp, 1.0 - beta2, out=tmp)
-                if amsgrad:
-                    exp_avg_sq = np.maximum(
-                        state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"]
-                    )
-
-                # Python floats (not NumPy float64 scalars) keep float32 updates in float32.
-                step_size = lr / (1.0 - beta1**step)
-                if step_size == 0:  # lr == 0: the moments advance, the weights stay
-                    continue
-                bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
-                # p -= step_size m / (sqrt(v) / bc2 + eps), with step_size folded into the
-                # denominator so the update needs one pass less
-                np.sqrt(exp_avg_sq, out=tmp)
-                tmp *= 1.0 / (bias_correction2_sqrt * step_size)
-                tmp += eps / step_size
-                p -= np.divide(exp_avg, tmp, out=tmp)
+            flat = self._flat_moments(index, items, amsgrad)
+            if flat is None:  # parameter by parameter
+                for p, grad, state in items:
+                    g = self._decayed(p, grad, group, None)
+                    update = self._update(state, g, self._scratch(p), state["step"], group)
+                    if update is not None:
+                        p -= update
+                continue
+            # all at once: the moments are flat arrays, each parameter's state a view
+            g, tmp = (self._scratch(flat["exp_avg"], slot) for slot in (2, 3))
+            for (p, grad, _), part in zip(items, flat["parts"], strict=True):
+                self._decayed(p, grad, group, g[part].reshape(p.shape))
+            update = self._update(flat, g, tmp, items[0][2]["step"], group)
+            if update is not None:
+                for (p, _, _), part in zip(items, flat["parts"], strict=True):
+                    p -= update[part].reshape(p.shape)
         return loss
+
+    def _decayed(self, p, grad, group, out):
+        """The gradient to step with (decoupled decay shrinks ``p`` itself first)."""
+        weight_decay, maximize = float(group["weight_decay"]), group["maximize"]
+        if group["decoupled_weight_decay"]:
+            if weight_decay != 0:
+                p *= 1.0 - float(group["lr"]) * weight_decay
+            weight_decay = 0.0
+        return self._grad_with_decay(p, grad, weight_decay, maximize, out)
+
+    @staticmethod
+    def _update(state, g, tmp, step: int, group):
+        """Advance the moments in ``state`` by ``g``; return the step to subtract from the
+        parameters (in ``tmp``), or None when lr is 0."""
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        _lerp_(exp_avg, g, 1.0 - beta1, tmp)  # m = beta1 m + (1 - beta1) g
+        exp_avg_sq *= beta2  # v = beta2 v + (1 - beta2) g^2
+        np.multiply(g, g, out=tmp)
+        exp_avg_sq += np.multiply(tmp, 1.0 - beta2, out=tmp)
+        if group["amsgrad"]:
+            exp_avg_sq = np.maximum(
+                state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"]
+            )
+
+        # Python floats (not NumPy float64 scalars) keep float32 updates in float32.
+        step_size = lr / (1.0 - beta1**step)
+        if step_size == 0:  # lr == 0: the moments advance, the weights stay
+            return None
+        bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
+        # step_size m / (sqrt(v) / bc2 + eps), with step_size folded into the denominator
+        # so the update needs one pass less
+        np.sqrt(exp_avg_sq, out=tmp)
+        tmp *= 1.0 / (bias_correction2_sqrt * step_size)
+        tmp += eps / step_size
+        return np.divide(exp_avg, tmp, out=tmp)
+
+    def _flat_moments(self, index: int, items: list, amsgrad: bool):
+        """The moments of a group's parameters as flat arrays (``exp_avg`` etc., and
+        ``parts``: each parameter's slice), with each ``state[name]`` a view of them, so
+        one pass of each array op updates every parameter: for LeNet's 10 parameters the
+        step takes 0.13 ms instead of 0.18 (median of interleaved runs). Made again (copying the values) when the
+        parameters with a gradient change or a loaded state dict replaced the views;
+        None (step each parameter alone) for one parameter, mixed dtypes or steps."""
+        if len(items) < 2:
+            return None
+        names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+        states = [state for _, _, state in items]
+        flat = self._flat.get(index)
+        if flat is not None and flat["names"] == names and len(flat["views"]) == len(states) \
+                and all(state[name] is view[name]
+                        for state, view in zip(states, flat["views"], strict=True)
+                        for name in names):
+            return flat
+        dtype, step = items[0][0].dtype, states[0]["step"]
+        if any(p.dtype != dtype or state["step"] != step for p, _, state in items):
+            return None
+        sizes = [p.size for p, _, _ in items]
+        ends = np.cumsum(sizes).tolist()
+        flat = {"names": names, "parts": [slice(e - n, e) for e, n in zip(ends, sizes)]}
+        for name in names:
+            flat[name] = np.concatenate([state[name].ravel() for state in states])
+        flat["views"] = []
+        for (p, _, state), part in zip(items, flat["parts"], strict=True):
+            views = {name: flat[name][part].reshape(p.shape) for name in names}
+            state.update(views)
+            flat["views"].append(views)
+        self._flat[index] = flat
+        return flat
 
 
 class AdamW(Adam):

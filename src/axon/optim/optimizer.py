@@ -143,11 +143,18 @@ class Optimizer:
             self._buffers[key] = buf
         return buf[: like.size].reshape(like.shape)
 
-    def _grad_with_decay(self, param, grad, weight_decay: float, maximize: bool):
-        """``(-grad if maximize else grad) + weight_decay * param``, without touching grad."""
+    def _grad_with_decay(self, param, grad, weight_decay: float, maximize: bool, out=None):
+        """``(-grad if maximize else grad) + weight_decay * param``, without touching grad
+        (in ``out`` when given, else in a scratch array or grad itself)."""
+        if weight_decay == 0 and not maximize:
+            if out is not None:
+                np.copyto(out, grad)
+            return grad if out is None else out
+        if out is None:
+            out = self._scratch(param, 1)
         if weight_decay == 0:
-            return np.negative(grad, out=self._scratch(param, 1)) if maximize else grad
-        g = np.multiply(param, weight_decay, out=self._scratch(param, 1))
+            return np.negative(grad, out=out)
+        g = np.multiply(param, weight_decay, out=out)
         return np.subtract(g, grad, out=g) if maximize else np.add(g, grad, out=g)
 
     # ----------------------------------------------------------------- checkpoints
