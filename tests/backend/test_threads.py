@@ -239,6 +239,7 @@ def test_convolution_weight_gradient_deferred_or_not_matches_torch(monkeypatch, 
     """A shared leaf weight used twice (two deferred gradients for one leaf), a second
     backward that accumulates: the same gradients as torch either way."""
     import torch
+
     from axon.nn import _conv_ops
 
     monkeypatch.setattr(_conv_ops, "deferred_product", deferred_product)
