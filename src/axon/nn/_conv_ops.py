@@ -245,42 +245,56 @@ narrow_width = 12
 
 def im2col(xp_, cols, stride: tuple, dilation: tuple) -> None:
     """Fill ``cols`` (C, kh, kw, N, Ho, Wo) from the padded input ``xp_`` (C, N, Hp, Wp):
-    cols[:, i, j] = xp_[:, :, i d : ... : s, j d : ... : s], one strided copy per offset
-    (or, for narrow outputs at stride 1 down the rows, :func:`im2col_by_rows`)."""
-    C, kh, kw, N, Ho, Wo = cols.shape
-    windows = window_slices((kh, kw), stride, dilation, (Ho, Wo))
-    by_rows = stride[0] == 1 and Wo <= narrow_width
+    cols[:, i, j] = xp_[:, :, i d : ... : s, j d : ... : s] (the copies of
+    :func:`im2col_copies`, two batch halves at once when big)."""
+    copies = im2col_copies(xp_, cols, stride, dilation)
 
     def body(part):
-        if by_rows:
-            im2col_by_rows(xp_[:, part], cols[:, :, :, part], stride[1], dilation)
-            return
-        for t, (rows, cs) in enumerate(windows):
-            i, j = divmod(t, kw)
-            cols[:, i, j, part] = xp_[:, part, rows, cs]
+        for dst, src in copies(part):
+            xp.copyto(dst, src)
 
-    split_batch(body, N, cols.nbytes)
+    split_batch(body, cols.shape[3], cols.nbytes)
 
 
-def im2col_by_rows(xp_, cols, stride_w: int, dilation: tuple) -> None:
+def im2col_copies(xp_, cols, stride: tuple, dilation: tuple):
+    """The copies that fill ``cols`` from ``xp_`` (see :func:`im2col`), as a function of a
+    batch slice ``part`` returning (destination, source) view pairs for those items: one
+    strided copy per kernel offset, or for narrow outputs at stride 1 down the rows the
+    two copies of :func:`im2col_by_rows`. The views are made here, once for the whole
+    batch, so a batch half only slices them: Python work inside a split makes the other
+    thread wait for the GIL."""
+    C, kh, kw, N, Ho, Wo = cols.shape
+    if stride[0] == 1 and Wo <= narrow_width:
+        (rows, shifted), (blocks_dst, blocks) = im2col_by_rows(xp_, cols, stride[1], dilation)
+        return lambda part: ((rows[:, :, part], shifted[:, :, part]),
+                             (blocks_dst[:, :, :, part], blocks[:, :, :, part]))
+    pairs = [(cols[:, i, j], xp_[:, :, rows, cs]) for i, j, (rows, cs) in (
+        (t // kw, t % kw, w) for t, w in enumerate(window_slices((kh, kw), stride, dilation,
+                                                                 (Ho, Wo))))]
+    return lambda part: [(dst[:, part], src[:, part]) for dst, src in pairs]
+
+
+def im2col_by_rows(xp_, cols, stride_w: int, dilation: tuple):
     """:func:`im2col` at stride 1 down the rows, in two copies with long inner loops:
     first every padded row shifted by each kernel column, rows[c, j, n, h, wo] =
     xp_[c, n, h, wo s + j dw]; then each (c, i, j, n) block of ``cols`` is the Ho
     consecutive rows of it from row i dh on, one contiguous run of Ho Wo values. The
     kh kw strided copies of im2col loop over runs only Wo long, and NumPy's cost per
     run outweighs the copying when Wo is small: LeNet's second convolution (Wo = 10)
-    gets its columns 2.5x faster this way (the whole forward op 10-15% faster)."""
+    gets its columns 2.5x faster this way (the whole forward op 10-15% faster).
+
+    Returns the two copies, (rows, its source) and (``cols`` as (C, kh, kw, N, Ho Wo),
+    its source), with the batch on axis 2 and 3 respectively."""
     C, kh, kw, n, Ho, Wo = cols.shape
     Hp, (dh, dw) = xp_.shape[2], dilation
     rows = workspace.get("conv-rows", (C, kw, n, Hp, Wo), xp_.dtype)
     c_s, n_s, h_s, w_s = xp_.strides
     shifted = as_strided(xp_, rows.shape, (c_s, dw * w_s, n_s, h_s, stride_w * w_s),
                          writeable=False)
-    xp.copyto(rows, shifted)
     r_c, r_j, r_n, r_h, size = rows.strides
     blocks = as_strided(rows, (C, kh, kw, n, Ho * Wo), (r_c, dh * r_h, r_j, r_n, size),
                         writeable=False)
-    xp.copyto(cols.reshape(C, kh, kw, n, Ho * Wo), blocks)
+    return (rows, shifted), (cols.reshape(C, kh, kw, n, Ho * Wo), blocks)
 
 
 def windows_view(xp_, kernel: tuple, out_hw: tuple, stride: tuple, dilation: tuple):
@@ -404,18 +418,24 @@ class Conv(Op):
             cols = workspace.get("conv-cols", (C, kh, kw, N, Ho, Wo), x.dtype)
             cols3 = cols.reshape(G, K, L)
 
+        if self.chunk:
+            windows = windows_view(xpad, (kh, kw), (Ho, Wo), stride, dilation)
+        else:
+            copies = im2col_copies(xpad, cols, stride, dilation)
+
         def body(part):  # the batch items in part: columns [n0 Ho Wo, n1 Ho Wo) of cols3
             if xpad is not xc:
                 xpad[:, part, pt:pt + H, pl:pl + W] = xc[:, part]
             if self.chunk:
-                for n0, c3 in self._chunk_columns(xpad, part):
+                for n0, c3 in self._chunk_columns(windows, part):
                     span = slice(n0 * Ho * Wo, n0 * Ho * Wo + c3.shape[2])
                     if G == 1:
                         xp.matmul(wg[0], c3[0], out=out3[0, :, span])
                     else:
                         xp.matmul(wg, c3, out=out3[:, :, span])
             else:
-                im2col(xpad[:, part], cols[:, :, :, part], stride, dilation)
+                for dst, src in copies(part):
+                    xp.copyto(dst, src)
                 span = slice(part.start * Ho * Wo, part.stop * Ho * Wo)
                 if G == 1:
                     xp.matmul(wg[0], cols3[0, :, span], out=out3[0, :, span])
@@ -436,17 +456,17 @@ class Conv(Op):
         y = out.transpose(1, 0, 2, 3)  # (N, O, Ho, Wo), channel-major memory
         return y.reshape(self._out_shape(y.shape))
 
-    def _chunk_columns(self, xpad, part):
+    def _chunk_columns(self, windows, part):
         """For each chunk of the batch items in ``part``: (first item, its im2col columns
-        as a (G, K, n Ho Wo) array), in one scratch buffer reused from chunk to chunk."""
+        as a (G, K, n Ho Wo) array), copied from ``windows`` (:func:`windows_view` of the
+        padded input) into one scratch buffer reused from chunk to chunk."""
         N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, L, pt, pl, kh, kw = self.geometry
-        flat = workspace.get("conv-chunk", (K * G * self.chunk * Ho * Wo,), xpad.dtype)
-        windows = windows_view(xpad[:, part], (kh, kw), (Ho, Wo), self.stride, self.dilation)
-        for i in range(0, part.stop - part.start, self.chunk):
-            n = min(self.chunk, part.stop - part.start - i)
+        flat = workspace.get("conv-chunk", (K * G * self.chunk * Ho * Wo,), windows.dtype)
+        for n0 in range(part.start, part.stop, self.chunk):
+            n = min(self.chunk, part.stop - n0)
             cols = flat[:G * K * n * Ho * Wo].reshape(C, kh, kw, n, Ho, Wo)
-            xp.copyto(cols, windows[:, :, :, i:i + n])
-            yield part.start + i, cols.reshape(G, K, n * Ho * Wo)
+            xp.copyto(cols, windows[:, :, :, n0:n0 + n])
+            yield n0, cols.reshape(G, K, n * Ho * Wo)
 
     def _dx_by_planes(self, wt, g_plane, dxp, part) -> None:
         """The padded input's gradient ``dxp[:, part]`` of a stride-1 convolution, a few
@@ -503,6 +523,8 @@ class Conv(Op):
         # a small weight gradient of a leaf weight: on the helper thread, later (see class)
         later = (px is not None and isinstance(pw, Tensor) and not self.chunk
                  and Og * K * L * G <= deferred_product)
+        if pw is not None and self.chunk:  # self.cols is the padded input: its windows
+            windows = windows_view(self.cols, (kh, kw), (Ho, Wo), self.stride, self.dilation)
         if px is not None:
             wt = self.wg.transpose(0, 2, 1)  # (G, Cg kh kw, O / G)
             dxp = workspace.get("conv-dx", (C, N, Hp, Wp), g.dtype)
@@ -516,11 +538,9 @@ class Conv(Op):
         def body(part):
             span = slice(part.start * Ho * Wo, part.stop * Ho * Wo)
             gp = gc[:, :, span]  # (G, O / G, n Ho Wo)
-            if pb is not None:  # sum over (n, ho, wo), as a product with ones (3x a .sum)
-                gbs[part.start] = xp.matmul(gp, xp.ones(gp.shape[2], g.dtype))
             if pw is not None and self.chunk:  # recompute the columns chunk by chunk
                 gw = xp.zeros((G, Og, K), g.dtype)
-                for n0, c3 in self._chunk_columns(self.cols, part):
+                for n0, c3 in self._chunk_columns(windows, part):
                     g3 = gc[:, :, n0 * Ho * Wo:n0 * Ho * Wo + c3.shape[2]]
                     if G == 1:
                         gw[0] += g3[0] @ c3[0].T
@@ -529,15 +549,18 @@ class Conv(Op):
                 gws[part.start] = gw
             elif pw is not None and not later:
                 gws[part.start] = weight_grad(self.cols[:, :, span], gp)
-            if px is None:
-                return
-            if planes:
+            if px is not None and planes:
                 g_plane[:, part, :Ho, :Wo] = gp.reshape(O, -1, Ho, Wo)
                 self._dx_by_planes(wt, g_plane, dxp, part)
-            else:
+            elif px is not None:
                 dxp[:, part].fill(0)
                 xp.matmul(wt, gp, out=dcols3[:, :, span])
                 col2im(dcols[:, :, :, part], dxp[:, part], self.stride, self.dilation)
+            # the bias last: a half should start with a long NumPy call, during which the
+            # other thread takes the GIL (see im2col_copies); sum over (n, ho, wo) as a
+            # product with ones (3x faster than a .sum)
+            if pb is not None:
+                gbs[part.start] = xp.matmul(gp, xp.ones(gp.shape[2], g.dtype))
 
         split_batch(body, N, L * K * g.itemsize, products=True)
         gx = gw = gb = None
