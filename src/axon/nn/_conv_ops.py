@@ -239,43 +239,31 @@ def padded(xc, pads: tuple, size: tuple, fill, tag: str, copy: bool = True):
 
 
 narrow_width = 12
-"""Output widths up to which :func:`im2col` copies rows, then blocks of rows
+"""Output widths up to which :func:`im2col_copies` copies rows, then blocks of rows
 (:func:`im2col_by_rows`), instead of one strided copy per kernel offset."""
 
 
-def im2col(xp_, cols, stride: tuple, dilation: tuple) -> None:
-    """Fill ``cols`` (C, kh, kw, N, Ho, Wo) from the padded input ``xp_`` (C, N, Hp, Wp):
-    cols[:, i, j] = xp_[:, :, i d : ... : s, j d : ... : s] (the copies of
-    :func:`im2col_copies`, two batch halves at once when big)."""
-    copies = im2col_copies(xp_, cols, stride, dilation)
-
-    def body(part):
-        for dst, src in copies(part):
-            xp.copyto(dst, src)
-
-    split_batch(body, cols.shape[3], cols.nbytes)
-
-
 def im2col_copies(xp_, cols, stride: tuple, dilation: tuple):
-    """The copies that fill ``cols`` from ``xp_`` (see :func:`im2col`), as a function of a
-    batch slice ``part`` returning (destination, source) view pairs for those items: one
-    strided copy per kernel offset, or for narrow outputs at stride 1 down the rows the
-    two copies of :func:`im2col_by_rows`. The views are made here, once for the whole
-    batch, so a batch half only slices them: Python work inside a split makes the other
-    thread wait for the GIL."""
+    """The copies that fill the columns ``cols`` (C, kh, kw, N, Ho, Wo) from the padded
+    input ``xp_`` (C, N, Hp, Wp), cols[:, i, j] = xp_[:, :, i d : ... : s, j d : ... : s],
+    as a function of a batch slice ``part`` returning (destination, source) view pairs for
+    those items: one strided copy per kernel offset, or for narrow outputs at stride 1
+    down the rows the two copies of :func:`im2col_by_rows`. The views are made here, once
+    for the whole batch, so a batch half only slices them: Python work inside a split
+    makes the other thread wait for the GIL."""
     C, kh, kw, N, Ho, Wo = cols.shape
     if stride[0] == 1 and Wo <= narrow_width:
         (rows, shifted), (blocks_dst, blocks) = im2col_by_rows(xp_, cols, stride[1], dilation)
         return lambda part: ((rows[:, :, part], shifted[:, :, part]),
                              (blocks_dst[:, :, :, part], blocks[:, :, :, part]))
-    pairs = [(cols[:, i, j], xp_[:, :, rows, cs]) for i, j, (rows, cs) in (
-        (t // kw, t % kw, w) for t, w in enumerate(window_slices((kh, kw), stride, dilation,
-                                                                 (Ho, Wo))))]
+    windows = window_slices((kh, kw), stride, dilation, (Ho, Wo))
+    pairs = [(cols[:, t // kw, t % kw], xp_[:, :, rows, cs])
+             for t, (rows, cs) in enumerate(windows)]
     return lambda part: [(dst[:, part], src[:, part]) for dst, src in pairs]
 
 
 def im2col_by_rows(xp_, cols, stride_w: int, dilation: tuple):
-    """:func:`im2col` at stride 1 down the rows, in two copies with long inner loops:
+    """The im2col copies at stride 1 down the rows, two with long inner loops:
     first every padded row shifted by each kernel column, rows[c, j, n, h, wo] =
     xp_[c, n, h, wo s + j dw]; then each (c, i, j, n) block of ``cols`` is the Ho
     consecutive rows of it from row i dh on, one contiguous run of Ho Wo values. The
