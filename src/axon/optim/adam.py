@@ -86,9 +86,9 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = np.zeros_like(p)
                 state["step"] += 1
             small = [item for item in items if item[0].size <= flat_size]
+            large = [item for item in items if item[0].size > flat_size]
             flat = self._flat_moments(index, small, amsgrad)
-            alone = items if flat is None else [it for it in items if it[0].size > flat_size]
-            for p, grad, state in alone:
+            for p, grad, state in items if flat is None else large:
                 g = self._decayed(p, grad, group, None)  # parameter by parameter
                 update = self._update(state, g, self._scratch(p), state["step"], group)
                 if update is not None:
