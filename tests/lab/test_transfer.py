@@ -13,6 +13,7 @@ from axon.data.idx import write_idx
 from axon.lab import Config
 from axon.lab import transfer as lab
 from axon.lab.vision_common import Images
+from tests.helpers import assert_differs
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -107,7 +108,8 @@ def test_feature_extraction_freezes_the_base_and_optimizes_only_the_head():
     assert all(p.grad is None for p in base)
     assert all(np.array_equal(p.data, b) for p, b in zip(base, base_before, strict=True))
     assert all(p.grad is not None for p in head)
-    assert all(not np.array_equal(p.data, b) for p, b in zip(head, head_before, strict=True))
+    for p, b in zip(head, head_before, strict=True):
+        assert_differs(p.data, b)
 
 
 def test_fine_tuning_trains_everything_with_a_smaller_rate_for_the_base():
@@ -120,9 +122,8 @@ def test_fine_tuning_trains_everything_with_a_smaller_rate_for_the_base():
     assert [id(p) for p in opt.param_groups[1]["params"]] == [id(p) for p in head]
     before = snapshot(model.parameters())
     train_steps(model, opt)
-    assert all(
-        not np.array_equal(p.data, b) for p, b in zip(model.parameters(), before, strict=True)
-    )
+    for p, b in zip(model.parameters(), before, strict=True):
+        assert_differs(p.data, b)
     # the copy was trained, never the pretrained network it came from
     assert all(
         np.array_equal(p.data, k) for p, k in zip(pretrained.parameters(), kept, strict=True)
@@ -134,11 +135,11 @@ def test_scratch_and_the_new_head_are_fresh():
     model, opt = lab.prepare("scratch", pretrained, 5, lr=1e-3)
     assert len(opt.param_groups[0]["params"]) == 10
     conv = model.features[0].weight.data
-    assert not np.array_equal(conv, pretrained.features[0].weight.data)
+    assert_differs(conv, pretrained.features[0].weight.data)
     tuned, _ = lab.prepare("fine tuning", pretrained, 3, lr=1e-3)
     assert tuned.classifier[-1].out_features == 3
     assert np.array_equal(tuned.features[0].weight.data, pretrained.features[0].weight.data)
-    assert not np.array_equal(tuned.classifier[0].weight.data, pretrained.classifier[0].weight.data)
+    assert_differs(tuned.classifier[0].weight.data, pretrained.classifier[0].weight.data)
     with pytest.raises(ValueError, match="method must be one of"):
         lab.prepare("distillation", pretrained, 5, lr=1e-3)
     with pytest.raises(ValueError, match="needs a pretrained network"):

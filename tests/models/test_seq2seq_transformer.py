@@ -203,8 +203,7 @@ def test_step_protocol_reproduces_teacher_forcing_and_drives_the_searches(norm_f
         model.step, BOS, EOS, 6, beam_width=1, length_penalty=0.0, state=model.init_state(SRC, LENS)
     )
     assert [b[0].tokens for b in beams] == [h.tokens for h in hyps]  # width 1 is greedy
-    for h in hyps:  # the log-prob the search reports is the model's
-        row = hyps.index(h)
+    for row, h in enumerate(hyps):  # the log-prob the search reports is the model's
         score = decoding.score_sequence(
             model.step,
             BOS,

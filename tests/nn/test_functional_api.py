@@ -157,9 +157,10 @@ def test_a_deep_copy_is_an_independent_model_with_the_same_graph():
     with ax.no_grad():
         ref, out = model(num, district), twin(num, district)
         for k in ref:
-            np.testing.assert_array_equal(out[k].data, ref[k].data)
+            assert_close(out[k], ref[k], rtol=0, atol=0)
         twin.get_layer("price").bias.data += 1.0
         assert_close(twin(num, district)["price"], ref["price"].data + 1.0)
+        assert_close(model(num, district)["price"], ref["price"])  # the original unchanged
     assert twin.get_layer("price") is not model.get_layer("price")
     assert twin.output_names == model.output_names
 
@@ -177,7 +178,7 @@ def test_calling_conventions_and_output_kinds():
         model(num, district),
     ):
         for k in ref:
-            np.testing.assert_array_equal(out[k].data, ref[k].data)
+            assert_close(out[k], ref[k], rtol=0, atol=0)
 
     x = nn.Input((2,), name="x")
     a, b = nn.Linear(2, 3)(x), nn.Linear(2, 1)(x, name="b")
