@@ -432,7 +432,7 @@ def run(config: Config) -> Result:
     counts = np.bincount(np.concatenate(unlabelled), minlength=V) + 0.5
     with ax.no_grad():  # start the output bias at the log unigram prior: loss ~ h_uni at once
         mlm.decoder.bias.data[:] = np.log(counts / counts.sum())
-    n_params = sum(p.numel() for p in mlm.parameters())
+    n_params = mlm.num_parameters()
     print(
         f"  Embedding({V}, {hp['d_model']}) + learned positions -> {hp['layers']} encoder "
         f"layers ({hp['nhead']} heads, feed-forward {hp['ff']}) -> LayerNorm -> MLM head "

@@ -223,7 +223,7 @@ def run(config: Config) -> Result:
     model = TransformerLM(
         len(vocab), hp["d_model"], hp["nhead"], hp["layers"], hp["ff"], hp["dropout"], max_len=T
     )
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = model.num_parameters()
     print(
         f"  Embedding({len(vocab)}, {hp['d_model']}) + sinusoids -> {hp['layers']} pre-norm "
         f"blocks ({hp['nhead']} heads, feed-forward {hp['ff']}) -> LayerNorm -> "

@@ -60,9 +60,9 @@ from axon.train import corpus_bleu
 from .. import plot
 from . import register
 from .base import Config, Result, heading, table
+from .text_common import IGNORE
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3  # Vocab's default specials, in this order
-IGNORE = -100  # the target value cross-entropy skips
 MODELS = ("plain", "attention", "transformer")
 GOAL = 30.0  # the Transformer's held-out BLEU on the short sentences, full run
 PROBE = 200  # test sentences decoded before training, for the untrained models' BLEU
@@ -495,19 +495,19 @@ def run(config: Config) -> Result:
                 "plain",
                 f"GRU({r['emb']}, {r['hidden']}) encoder on the reversed source, "
                 f"GRU decoder from its last state",
-                _count(models["plain"]),
+                models["plain"].num_parameters(),
             ],
             [
                 "attention",
                 "the same + Bahdanau attention over the encoder outputs",
-                _count(models["attention"]),
+                models["attention"].num_parameters(),
             ],
             [
                 "transformer",
                 f"d_model {t['d_model']}, {t['nhead']} heads, {t['layers']}+"
                 f"{t['layers']} layers, feed-forward {t['ff']}"
                 + (", pre-norm" if t["norm_first"] else ""),
-                _count(models["transformer"]),
+                models["transformer"].num_parameters(),
             ],
         ],
         align="llr",
@@ -764,7 +764,3 @@ def run(config: Config) -> Result:
         )
     result.figures.append(plot.save(fig, out_dir / "translate_transformer_attention.png"))
     return result
-
-
-def _count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

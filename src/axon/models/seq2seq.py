@@ -44,6 +44,7 @@ from ..autograd.tensor import Tensor, _wrap
 from ..nn._attention_ops import MaskedSoftmax
 from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from .decoding import beam_search, gather_state, greedy_search
+from .transformer import causal_mask
 
 __all__ = [
     "AttentionDecoder",
@@ -742,7 +743,7 @@ class TransformerSeq2Seq(_Decodable):
         return self.transformer.decoder(
             self._embed(self.tgt_embedding, tgt),
             memory,
-            tgt_mask=_wrap(_causal(T)),
+            tgt_mask=_wrap(causal_mask(T)),
             tgt_key_padding_mask=_wrap(tgt.data == self.pad_index),
             memory_key_padding_mask=mask,
             tgt_is_causal=True,
@@ -761,7 +762,7 @@ class TransformerSeq2Seq(_Decodable):
             memory, mask = self.encode(src, src_lengths)
             tgt = self._check_length(_ids(tgt_in, "tgt_in"), "tgt_in")
             x = self._embed(self.tgt_embedding, tgt)
-            causal, tgt_pad = _wrap(_causal(tgt.shape[1])), _wrap(tgt.data == self.pad_index)
+            causal, tgt_pad = _wrap(causal_mask(tgt.shape[1])), _wrap(tgt.data == self.pad_index)
             layers = list(self.transformer.decoder.layers)
             chosen = layers[layer]
             for dec in layers:
@@ -825,12 +826,6 @@ class TransformerSeq2Seq(_Decodable):
         """:meth:`_Decodable.generate`, at most ``max_len`` (the positional table) long."""
         return super().generate(src, src_lengths, min(max_length, self.max_len), beam_width,
                                 length_penalty)
-
-
-def _causal(size: int) -> np.ndarray:
-    """The (size, size) bool mask, True above the diagonal: position t may not attend to
-    a later one."""
-    return np.triu(np.ones((size, size), dtype=bool), 1)
 
 
 def _decoder_layer_last(

@@ -29,6 +29,7 @@ import numpy as np
 from .. import nn
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor, _wrap
+from ..nn.transformer import _causal_mask_array
 
 __all__ = [
     "IGNORE_INDEX",
@@ -65,7 +66,7 @@ def _ids(x, name: str, max_len: int) -> Tensor:
 def causal_mask(size: int) -> np.ndarray:
     """The (size, size) bool mask that is True above the diagonal: query t may not attend
     to key s > t (``MultiheadAttention``'s convention, True = not allowed)."""
-    return np.triu(np.ones((size, size), dtype=bool), 1)
+    return _causal_mask_array(size, np.bool_)
 
 
 def _encoder(
