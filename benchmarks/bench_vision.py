@@ -136,7 +136,7 @@ def mnist_arrays(data_dir):
         rng = np.random.default_rng(0)
         x = rng.standard_normal((60000, 1, 28, 28), dtype=np.float32)
         return x, rng.integers(0, 10, 60000), "random images (MNIST files not found)"
-    x = ds.data.astype(np.float32)[:, None]  # (60000, 28, 28) -> (60000, 1, 28, 28)
+    x = ds.array.astype(np.float32)[:, None]  # (60000, 28, 28) -> (60000, 1, 28, 28)
     x = (x / 255 - 0.1307) / 0.3081
     return x.astype(np.float32), ds.targets, f"MNIST from {ds.image_file.parent}"
 

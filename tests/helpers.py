@@ -16,7 +16,7 @@ def to_numpy(x) -> np.ndarray:
     ):  # torch.Tensor
         return x.detach().cpu().numpy()
     if hasattr(x, "_ctx"):  # axon.Tensor
-        return np.asarray(x.data)
+        return np.asarray(x.array)
     return np.asarray(x)
 
 

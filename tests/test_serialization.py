@@ -30,7 +30,7 @@ def _state():
 
 
 def _values(x):
-    return x.data if isinstance(x, axon.Tensor) else x
+    return x.array if isinstance(x, axon.Tensor) else x
 
 
 def test_round_trip_keeps_dtypes_shapes_and_values(tmp_path):
@@ -44,13 +44,13 @@ def test_round_trip_keeps_dtypes_shapes_and_values(tmp_path):
         assert isinstance(got, axon.Tensor), name
         assert got.dtype == want.dtype and got.shape == want.shape, name
         assert not got.requires_grad
-        assert np.array_equal(got.data, want), name  # bit-exact, all dtypes
+        assert np.array_equal(got.array, want), name  # bit-exact, all dtypes
 
 
 def test_loaded_arrays_are_writable_and_independent(tmp_path):
     save({"w": np.ones(3, np.float32)}, tmp_path / "a.st")
     w = load(tmp_path / "a.st")["w"]
-    w.data += 1  # in-place optimizer steps must work on loaded weights
+    w.array += 1  # in-place optimizer steps must work on loaded weights
     assert_close(w, [2.0, 2.0, 2.0])
     assert_close(load(tmp_path / "a.st")["w"], [1.0, 1.0, 1.0])
 
@@ -207,7 +207,7 @@ def test_loads_files_written_by_safetensors_torch(tmp_path):
     assert set(loaded) == set(tensors)
     for name, t in tensors.items():
         assert loaded[name].dtype == t.numpy().dtype, name
-        assert np.array_equal(loaded[name].data, t.numpy()), name
+        assert np.array_equal(loaded[name].array, t.numpy()), name
 
 
 def test_files_saved_by_axon_load_in_torch(tmp_path):

@@ -41,7 +41,7 @@ def _to_arrays(obj: Mapping) -> dict[str, np.ndarray]:
         if not isinstance(name, str):
             raise TypeError(f"save: keys must be strings, got {name!r} ({type(name).__name__})")
         if isinstance(value, Tensor):
-            value = value.data
+            value = value.array
         if not isinstance(value, np.ndarray):
             raise TypeError(
                 f"save: {name!r} is a {type(value).__name__}; only Tensors and NumPy arrays "

@@ -115,7 +115,7 @@ def helper_test_op(
             f"output {k}: requires_grad {a.requires_grad}, torch {t.requires_grad}"
         )
         if t_np.dtype.kind in "biu":
-            np.testing.assert_array_equal(a.data, t_np, err_msg=f"output {k}")
+            np.testing.assert_array_equal(a.array, t_np, err_msg=f"output {k}")
         else:
             assert_close(a, t_np, rtol=rtol, atol=atol, msg=f"forward output {k}:")
     if forward_only:
@@ -136,7 +136,7 @@ def helper_test_op(
         if not t.requires_grad:
             continue
         if t.grad is None:
-            assert a.grad is None or not np.any(a.grad.data), f"input {i}: torch has no grad"
+            assert a.grad is None or not np.any(a.grad.array), f"input {i}: torch has no grad"
             continue
         assert a.grad is not None, f"input {i}: axon has no gradient, torch does"
         assert a.grad.dtype == a.dtype, f"input {i}: grad dtype {a.grad.dtype} != {a.dtype}"

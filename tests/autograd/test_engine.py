@@ -98,7 +98,7 @@ def test_retain_graph_allows_second_backward_and_doubles_grads():
     (t1, t2), (a1, a2) = _both(run)
     assert_close(a1, t1)
     assert_close(a2, t2)
-    assert_close(a2, 2 * a1.data)
+    assert_close(a2, 2 * a1.array)
 
 
 def test_backward_on_a_leaf():
@@ -186,7 +186,7 @@ def test_detach_cuts_the_graph_and_shares_data():
     x = ax.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2.0
     d = y.detach()
-    assert not d.requires_grad and d.grad_fn is None and d.data is y.data
+    assert not d.requires_grad and d.grad_fn is None and d.array is y.array
     z = (d * x).sum()
     z.backward()
     assert_close(x.grad, [2.0, 4.0])  # d is a constant: no path through y
@@ -230,7 +230,7 @@ def test_leaves_of_a_sum_do_not_share_a_gradient_array():
     a = ax.tensor([1.0, 2.0], requires_grad=True)
     b = ax.tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()
-    a.grad.data[0] = 100.0
+    a.grad.array[0] = 100.0
     assert_close(b.grad, [1.0, 1.0])
 
 
@@ -240,7 +240,7 @@ def test_gradient_given_to_backward_is_not_aliased():
     (x + 1.0).backward(g)
     g[0] = 100.0
     assert_close(x.grad, [1.0, 1.0])
-    x.grad.data[1] = 7.0
+    x.grad.array[1] = 7.0
     assert g[1] == 1.0
 
 

@@ -118,12 +118,12 @@ def test_inplace_on_leaf_requiring_grad_raises(op):
 
 def test_inplace_under_no_grad_updates_the_leaf_itself():
     w = ax.tensor([1.0, 2.0], requires_grad=True)
-    data = w.data
+    data = w.array
     with ax.no_grad():
         w -= 0.5 * ax.tensor([2.0, 2.0])
         w.mul_(2.0)
-    assert w.is_leaf and w.requires_grad and w.data is data
-    np.testing.assert_array_equal(w.data, [0.0, 2.0])
+    assert w.is_leaf and w.requires_grad and w.array is data
+    np.testing.assert_array_equal(w.array, [0.0, 2.0])
 
 
 # ------------------------------------------------------------------ unary math
@@ -247,7 +247,7 @@ def test_clamp_inplace():
     w = ax.tensor([-2.0, 0.0, 2.0], requires_grad=True)
     with ax.no_grad():
         w.clamp_(max=1.0)
-    np.testing.assert_array_equal(w.data, [-2.0, 0.0, 1.0])
+    np.testing.assert_array_equal(w.array, [-2.0, 0.0, 1.0])
 
 
 def test_clamp_without_bounds_raises():

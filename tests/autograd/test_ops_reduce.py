@@ -64,8 +64,8 @@ def test_var_std_without_degrees_of_freedom_is_inf(name):
     out = getattr(ax.tensor(x, requires_grad=True), name)(0, correction=2)
     with pytest.warns(UserWarning):
         expected = getattr(torch.tensor(x), name)(0, correction=2).numpy()
-    np.testing.assert_array_equal(out.data, expected)
-    assert np.isinf(out.data).all()
+    np.testing.assert_array_equal(out.array, expected)
+    assert np.isinf(out.array).all()
     out.sum().backward()  # no ZeroDivisionError
 
 
@@ -126,8 +126,8 @@ def test_max_dim_result_has_named_fields():
     values, indices = ax.tensor([[1.0, 3.0], [4.0, 2.0]]).max(1)
     out = ax.tensor([[1.0, 3.0], [4.0, 2.0]]).max(1)
     assert out.values is out[0] and out.indices is out[1]
-    np.testing.assert_array_equal(values.data, [3.0, 4.0])
-    np.testing.assert_array_equal(indices.data, [1, 0])
+    np.testing.assert_array_equal(values.array, [3.0, 4.0])
+    np.testing.assert_array_equal(indices.array, [1, 0])
     assert indices.dtype == np.int64
 
 

@@ -65,4 +65,4 @@ def test_layouts_are_really_non_contiguous(layout):
     view = _layout(arr, layout)
     np.testing.assert_array_equal(view, arr)
     assert not view.flags.c_contiguous
-    assert not ax.from_numpy(view).data.flags.c_contiguous
+    assert not ax.from_numpy(view).array.flags.c_contiguous

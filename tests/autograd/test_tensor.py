@@ -85,7 +85,7 @@ def test_numpy_and_item():
     x = ax.tensor([[1.0, 2.0]], requires_grad=True)
     with pytest.raises(RuntimeError, match="detach"):
         x.numpy()
-    assert x.detach().numpy() is x.data
+    assert x.detach().numpy() is x.array
     assert ax.tensor([3.5]).item() == 3.5
     with pytest.raises(RuntimeError, match="2 elements"):
         x.item()
@@ -95,7 +95,7 @@ def test_from_numpy_shares_memory_and_tensor_copies():
     arr = np.zeros(3, dtype=np.float32)
     shared, copied = ax.from_numpy(arr), ax.tensor(arr)
     arr[0] = 5.0
-    assert shared.data[0] == 5.0 and copied.data[0] == 0.0
+    assert shared.array[0] == 5.0 and copied.array[0] == 0.0
 
 
 def test_requires_grad_flags_and_leaves():

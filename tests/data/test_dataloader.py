@@ -30,7 +30,7 @@ def _xy(n=10):
 
 
 def _labels(loader):
-    return [int(v) for _, y in loader for v in y.data]
+    return [int(v) for _, y in loader for v in y.array]
 
 
 def test_batches_in_order_with_partial_last():
@@ -105,7 +105,7 @@ def test_fast_path_through_nested_subsets():
     sub = Subset(Subset(ds, [9, 7, 5, 3, 1]), [4, 0, 2])  # -> 1, 9, 5
     ((x, y),) = list(DataLoader(sub, batch_size=8))
     assert y.tolist() == [1, 9, 5]
-    assert_close(x, ds.tensors[0].data[[1, 9, 5]])
+    assert_close(x, ds.tensors[0].array[[1, 9, 5]])
 
 
 def test_batches_are_copies_that_do_not_require_grad():
@@ -113,8 +113,8 @@ def test_batches_are_copies_that_do_not_require_grad():
     ds = TensorDataset(w)
     (batch,) = next(iter(DataLoader(ds, batch_size=6)))
     assert not batch.requires_grad
-    batch.data[0, 0] = 1e3  # writing into a batch leaves the dataset alone
-    assert ds.tensors[0].data[0, 0] != 1e3
+    batch.array[0, 0] = 1e3  # writing into a batch leaves the dataset alone
+    assert ds.tensors[0].array[0, 0] != 1e3
     slow = next(iter(DataLoader(Records(2, lambda i: w[i]), batch_size=2)))
     assert not slow.requires_grad
 

@@ -282,14 +282,14 @@ def test_bptt_batches_windows_and_shifted_targets():
     assert [tuple(x.shape) for x, _ in got] == [(4, 2), (4, 2), (2, 2)]
     x, y = got[0]
     assert isinstance(x, ax.Tensor) and not x.requires_grad
-    assert x.data[:, 0].tolist() == [0, 1, 2, 3] and y.data[:, 0].tolist() == [1, 2, 3, 4]
-    assert x.data[:, 1].tolist() == [11, 12, 13, 14] and y.data[:, 1].tolist() == [12, 13, 14, 15]
+    assert x.array[:, 0].tolist() == [0, 1, 2, 3] and y.array[:, 0].tolist() == [1, 2, 3, 4]
+    assert x.array[:, 1].tolist() == [11, 12, 13, 14] and y.array[:, 1].tolist() == [12, 13, 14, 15]
     x, y = got[2]
-    assert x.data[:, 0].tolist() == [8, 9] and y.data[:, 0].tolist() == [9, 10]
+    assert x.array[:, 0].tolist() == [8, 9] and y.array[:, 0].tolist() == [9, 10]
     assert len(list(batches)) == 3  # iterable again (another epoch)
     xb, yb = next(iter(bptt_batches(stream, 4, batch_first=True, flat_target=True)))
-    assert xb.shape == (2, 4) and xb.data[1].tolist() == [11, 12, 13, 14]
-    assert yb.data.tolist() == [1, 2, 3, 4, 12, 13, 14, 15]  # (B, n) flattened
+    assert xb.shape == (2, 4) and xb.array[1].tolist() == [11, 12, 13, 14]
+    assert yb.array.tolist() == [1, 2, 3, 4, 12, 13, 14, 15]  # (B, n) flattened
     with pytest.raises(ValueError, match=r"\(T, B\)"):
         bptt_batches(np.arange(5), 2)
 
@@ -300,12 +300,12 @@ def test_pad_ids_and_pad_collate():
     time_major, _ = pad_ids([[5, 6], [8]], batch_first=False)
     assert time_major.tolist() == [[5, 8], [6, 0]]
     x, n = pad_collate([np.array([1, 2]), np.array([3])])
-    assert x.data.tolist() == [[1, 2], [3, 0]] and n.data.tolist() == [2, 1]
+    assert x.array.tolist() == [[1, 2], [3, 0]] and n.array.tolist() == [2, 1]
     x, n, y = pad_collate([([1, 2], 1), ([3], 0)], pad_index=9)
-    assert x.data.tolist() == [[1, 2], [3, 9]] and y.data.tolist() == [1, 0]
+    assert x.array.tolist() == [[1, 2], [3, 9]] and y.array.tolist() == [1, 0]
     assert y.dtype == np.int64
     x, n, tags = pad_collate([([1, 2, 3], [4, 5, 6]), ([7], [8])])
-    assert tags.data.tolist() == [[4, 5, 6], [8, -100, -100]] and n.data.tolist() == [3, 1]
+    assert tags.array.tolist() == [[4, 5, 6], [8, -100, -100]] and n.array.tolist() == [3, 1]
     with pytest.raises(ValueError, match="one tag per id"):
         pad_collate([([1, 2], [4]), ([7], [8])])
 
@@ -314,7 +314,7 @@ def test_pad_collate_in_a_dataloader_feeds_cross_entropy_ignoring_padding():
     sentences = [([1, 2, 3], [0, 1, 0]), ([4], [1]), ([5, 6], [1, 1])]
     loader = DataLoader(sentences, batch_size=3, collate_fn=pad_collate)
     x, lengths, tags = next(iter(loader))
-    assert x.shape == (3, 3) and lengths.data.tolist() == [3, 1, 2]
+    assert x.shape == (3, 3) and lengths.array.tolist() == [3, 1, 2]
     logits = ax.tensor(np.zeros((3, 3, 2), np.float32))
     loss = ax.nn.functional.cross_entropy(logits.reshape(-1, 2), tags.reshape(-1))
     assert abs(loss.item() - np.log(2)) < 1e-6  # the 3 padded positions are ignored

@@ -86,7 +86,7 @@ def train_steps(model, opt, steps=3):
 
 
 def snapshot(params):
-    return [p.data.copy() for p in params]
+    return [p.array.copy() for p in params]
 
 
 def test_feature_extraction_freezes_the_base_and_optimizes_only_the_head():
@@ -99,17 +99,17 @@ def test_feature_extraction_freezes_the_base_and_optimizes_only_the_head():
     assert [id(p) for p in given] == [id(p) for p in head]
     base_before, head_before = snapshot(base), snapshot(head)
     assert all(
-        np.array_equal(p.data, q.data)
+        np.array_equal(p.array, q.array)
         for p, q in zip(base, lab.base_parameters(pretrained), strict=True)
     )
     x, _ = batch()
     assert not model.features(ax.tensor(x)).requires_grad  # the base records no graph
     train_steps(model, opt)
     assert all(p.grad is None for p in base)
-    assert all(np.array_equal(p.data, b) for p, b in zip(base, base_before, strict=True))
+    assert all(np.array_equal(p.array, b) for p, b in zip(base, base_before, strict=True))
     assert all(p.grad is not None for p in head)
     for p, b in zip(head, head_before, strict=True):
-        assert_differs(p.data, b)
+        assert_differs(p.array, b)
 
 
 def test_fine_tuning_trains_everything_with_a_smaller_rate_for_the_base():
@@ -123,10 +123,10 @@ def test_fine_tuning_trains_everything_with_a_smaller_rate_for_the_base():
     before = snapshot(model.parameters())
     train_steps(model, opt)
     for p, b in zip(model.parameters(), before, strict=True):
-        assert_differs(p.data, b)
+        assert_differs(p.array, b)
     # the copy was trained, never the pretrained network it came from
     assert all(
-        np.array_equal(p.data, k) for p, k in zip(pretrained.parameters(), kept, strict=True)
+        np.array_equal(p.array, k) for p, k in zip(pretrained.parameters(), kept, strict=True)
     )
 
 
@@ -134,12 +134,12 @@ def test_scratch_and_the_new_head_are_fresh():
     pretrained = pretrained_net()
     model, opt = lab.prepare("scratch", pretrained, 5, lr=1e-3)
     assert len(opt.param_groups[0]["params"]) == 10
-    conv = model.features[0].weight.data
-    assert_differs(conv, pretrained.features[0].weight.data)
+    conv = model.features[0].weight.array
+    assert_differs(conv, pretrained.features[0].weight.array)
     tuned, _ = lab.prepare("fine tuning", pretrained, 3, lr=1e-3)
     assert tuned.classifier[-1].out_features == 3
-    assert np.array_equal(tuned.features[0].weight.data, pretrained.features[0].weight.data)
-    assert_differs(tuned.classifier[0].weight.data, pretrained.classifier[0].weight.data)
+    assert np.array_equal(tuned.features[0].weight.array, pretrained.features[0].weight.array)
+    assert_differs(tuned.classifier[0].weight.array, pretrained.classifier[0].weight.array)
     with pytest.raises(ValueError, match="method must be one of"):
         lab.prepare("distillation", pretrained, 5, lr=1e-3)
     with pytest.raises(ValueError, match="needs a pretrained network"):

@@ -49,10 +49,10 @@ def test_initialisation(pair):
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             fan_out = m.out_channels * m.kernel_size[0] * m.kernel_size[1]
-            std = float(np.std(m.weight.data))
+            std = float(np.std(m.weight.array))
             assert abs(std / np.sqrt(2 / fan_out) - 1) < 0.15
         elif isinstance(m, nn.BatchNorm2d):
-            assert (m.weight.data == 1).all() and not m.bias.data.any()
+            assert (m.weight.array == 1).all() and not m.bias.array.any()
 
 
 def test_outputs_match_on_64x64(pair):
@@ -62,7 +62,7 @@ def test_outputs_match_on_64x64(pair):
 
 def test_zero_init_residual():
     model = resnet18(num_classes=10, zero_init_residual=True)
-    assert all(not b.bn2.weight.data.any() for layer in
+    assert all(not b.bn2.weight.array.any() for layer in
                (model.layer1, model.layer2, model.layer3, model.layer4) for b in layer)
 
 

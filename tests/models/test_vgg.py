@@ -91,14 +91,14 @@ def test_initialisation():
         seen.add(type(m).__name__)
         if isinstance(m, nn.Conv2d):
             fan_out = m.out_channels * 9
-            std = float(np.std(m.weight.data))
+            std = float(np.std(m.weight.array))
             assert abs(std / np.sqrt(2 / fan_out) - 1) < 0.1
-            assert not m.bias.data.any()
+            assert not m.bias.array.any()
         elif isinstance(m, nn.BatchNorm2d):
-            assert (m.weight.data == 1).all() and not m.bias.data.any()
+            assert (m.weight.array == 1).all() and not m.bias.array.any()
         elif isinstance(m, nn.Linear):
-            assert abs(float(np.std(m.weight.data)) / 0.01 - 1) < 0.1
-            assert not m.bias.data.any()
+            assert abs(float(np.std(m.weight.array)) / 0.01 - 1) < 0.1
+            assert not m.bias.array.any()
     assert {"Conv2d", "BatchNorm2d", "Linear"} <= seen
 
 

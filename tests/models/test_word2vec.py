@@ -62,8 +62,8 @@ def test_gradcheck_float64_and_large_scores_stay_finite():
 
 def test_skipgram_starts_at_k_plus_one_ln2_and_trains_only_what_requires_grad():
     model = w2v.SkipGram(20, 8)
-    assert np.abs(model.in_embed.weight.data).max() <= 0.5 / 8
-    assert not model.out_embed.weight.data.any()
+    assert np.abs(model.in_embed.weight.array).max() <= 0.5 / 8
+    assert not model.out_embed.weight.array.any()
     rng = np.random.default_rng(2)
     center, context, negatives = batch(rng, v=20, b=6, k=5)
     loss = model(center, context, negatives)

@@ -72,28 +72,28 @@ def test_dropout_module_trains_and_evaluates():
     drop = nn.Dropout(0.4)
     x = ax.ones(100, 100, requires_grad=True)
     out = drop(x)
-    kept = out.data != 0
+    kept = out.array != 0
     assert abs(kept.mean() - 0.6) < 0.02
-    np.testing.assert_allclose(out.data[kept], 1 / 0.6, rtol=1e-6)
+    np.testing.assert_allclose(out.array[kept], 1 / 0.6, rtol=1e-6)
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, out.data)  # the gradient is the scaled mask
+    np.testing.assert_array_equal(x.grad.array, out.array)  # the gradient is the scaled mask
     drop.eval()
     assert drop(x) is x
     drop.train()
-    assert (drop(x).data == 0).any()
+    assert (drop(x).array == 0).any()
 
 
 def test_dropout_inside_a_model_follows_train_and_eval():
     model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5), nn.ReLU())
     x = ax.randn(4, 8)
     model.eval()
-    a, b = model(x).data, model(x).data
+    a, b = model(x).array, model(x).array
     np.testing.assert_array_equal(a, b)
     model.train()
     ax.manual_seed(1)
-    c = model(x).data
+    c = model(x).array
     ax.manual_seed(1)
-    np.testing.assert_array_equal(model(x).data, c)  # reproducible with the seed
+    np.testing.assert_array_equal(model(x).array, c)  # reproducible with the seed
     assert not np.array_equal(c, a)
 
 

@@ -39,7 +39,7 @@ def _twins(dtype=np.float64, scale=1.0, seed=0):
 @pytest.mark.parametrize("max_norm", [0.5, 1e3])  # clipped, and left alone
 def test_clip_grad_norm_matches_torch(dtype, rtol, norm_type, max_norm):
     pa, pt = _twins(dtype)
-    old = [p.grad.data for p in pa]
+    old = [p.grad.array for p in pa]
     saved = [g.copy() for g in old]
     total_a = clip_grad_norm_(pa, max_norm, norm_type=norm_type)
     total_t = torch.nn.utils.clip_grad_norm_(pt, max_norm, norm_type=float(norm_type))
@@ -47,7 +47,7 @@ def test_clip_grad_norm_matches_torch(dtype, rtol, norm_type, max_norm):
     assert total_a.dtype == dtype
     assert_close(total_a, total_t, rtol=rtol)
     for a, t in zip(pa, pt, strict=True):
-        assert a.grad.data.dtype == dtype
+        assert a.grad.array.dtype == dtype
         assert_close(a.grad, t.grad, rtol=rtol, atol=1e-12)
     for g, s in zip(old, saved, strict=True):  # the old (maybe shared) arrays are untouched
         np.testing.assert_array_equal(g, s)
@@ -70,24 +70,24 @@ def test_clip_grad_norm_single_tensor_generator_and_no_grads():
 
 def test_clip_grad_norm_nonfinite():
     pa, pt = _twins()
-    pa[1].grad.data = pa[1].grad.data.copy()
-    pa[1].grad.data[0] = np.nan
+    pa[1].grad.array = pa[1].grad.array.copy()
+    pa[1].grad.array[0] = np.nan
     with pytest.raises(RuntimeError, match="non-finite"):
         clip_grad_norm_(pa, 1.0, error_if_nonfinite=True)
     total = clip_grad_norm_(pa, 1.0)
     assert np.isnan(float(total))
-    assert all(np.isnan(p.grad.data).all() for p in pa)  # as torch: everything becomes NaN
+    assert all(np.isnan(p.grad.array).all() for p in pa)  # as torch: everything becomes NaN
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_clip_grad_value_matches_torch(dtype):
     pa, pt = _twins(dtype, scale=2.0)
-    old = [p.grad.data for p in pa]
+    old = [p.grad.array for p in pa]
     saved = [g.copy() for g in old]
     assert clip_grad_value_(pa, 1.5) is None
     torch.nn.utils.clip_grad_value_(pt, 1.5)
     for a, t in zip(pa, pt, strict=True):
-        assert a.grad.data.dtype == dtype
+        assert a.grad.array.dtype == dtype
         assert_close(a.grad, t.grad, rtol=0, atol=0)
     assert any(np.abs(s).max() > 1.5 for s in saved)  # something was actually clipped
     for g, s in zip(old, saved, strict=True):
@@ -98,9 +98,9 @@ def test_parameters_to_vector_and_back():
     pa, pt = _twins()
     start = 0
     for a, t in zip(pa, pt, strict=True):
-        data = np.arange(start, start + a.data.size, dtype=np.float64).reshape(a.shape) / 7
-        start += a.data.size
-        a.data, a.grad = data.copy(), None
+        data = np.arange(start, start + a.array.size, dtype=np.float64).reshape(a.shape) / 7
+        start += a.array.size
+        a.array, a.grad = data.copy(), None
         t.data = torch.tensor(data)
     vec = parameters_to_vector(pa)
     assert_close(vec, torch.nn.utils.parameters_to_vector(pt), rtol=0, atol=0)
@@ -109,11 +109,11 @@ def test_parameters_to_vector_and_back():
 
     new = ax.tensor(np.linspace(-1, 1, vec.shape[0]))
     vector_to_parameters(new, pa)
-    torch.nn.utils.vector_to_parameters(torch.tensor(new.data), pt)
+    torch.nn.utils.vector_to_parameters(torch.tensor(new.array), pt)
     for a, t in zip(pa, pt, strict=True):
-        assert a.data.shape == tuple(t.shape)
+        assert a.array.shape == tuple(t.shape)
         assert_close(a, t, rtol=0, atol=0)
     with pytest.raises(TypeError, match="expected axon.Tensor"):
-        vector_to_parameters(new.data, pa)
+        vector_to_parameters(new.array, pa)
     with pytest.raises(ValueError, match="1-D Tensor with 24 elements"):
         vector_to_parameters(ax.zeros(5, dtype=np.float64), pa)

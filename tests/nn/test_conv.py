@@ -166,7 +166,7 @@ def test_shared_conv_called_twice_before_backward():
     t1, t2 = torch.tensor(x1, requires_grad=True), torch.tensor(x2, requires_grad=True)
     ya1, ya2 = conv(a1), conv(a2)
     assert ya1.grad_fn.cols is not ya2.grad_fn.cols
-    assert not np.shares_memory(ya1.data, ya2.data)
+    assert not np.shares_memory(ya1.array, ya2.array)
     (ya1 * ya2).sum().backward()
     (ref(t1) * ref(t2)).sum().backward()
     assert_close(ya1, ref(t1).detach(), rtol=1e-12, atol=1e-12)
@@ -270,14 +270,14 @@ def test_conv2d_init_follows_torch():
     conv = nn.Conv2d(6, 16, 5, groups=2)
     assert conv.weight.shape == (16, 3, 5, 5) and conv.bias.shape == (16,)
     bound = 1 / math.sqrt(3 * 25)  # kaiming_uniform(a=sqrt(5)) == U(-1/sqrt(fan_in), ...)
-    for p in (conv.weight.data, conv.bias.data):
+    for p in (conv.weight.array, conv.bias.array):
         assert np.abs(p).max() <= bound
         assert np.abs(p).max() > 0.8 * bound
-    assert conv.weight.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.1)
+    assert conv.weight.array.std() == pytest.approx(bound / math.sqrt(3), rel=0.1)
     ax.manual_seed(3)
-    a = nn.Conv2d(2, 3, 3).weight.data
+    a = nn.Conv2d(2, 3, 3).weight.array
     ax.manual_seed(3)
-    assert np.array_equal(a, nn.Conv2d(2, 3, 3).weight.data)
+    assert np.array_equal(a, nn.Conv2d(2, 3, 3).weight.array)
 
 
 # ============================================================ errors

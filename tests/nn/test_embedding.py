@@ -46,7 +46,7 @@ def test_repeated_indices_add_up(num):
     out = a(ax.tensor(idx))
     a.weight.grad = None
     out.sum().backward()
-    assert_close(a.weight.grad.data[[0, 1, 2, 4]], np.array([[1.0] * 3, [5.0] * 3, [0.0] * 3,
+    assert_close(a.weight.grad.array[[0, 1, 2, 4]], np.array([[1.0] * 3, [5.0] * 3, [0.0] * 3,
                                                              [2.0] * 3]))
 
 
@@ -57,12 +57,12 @@ def test_padding_row_gets_no_gradient(num, padding_idx):
     a, t = _pair(num, 4, padding_idx=padding_idx)
     _compare(a, t, idx)
     row = padding_idx % num
-    assert not a.weight.grad.data[row].any()
+    assert not a.weight.grad.array[row].any()
 
 
 def test_padding_row_starts_at_zero_and_init_is_standard_normal():
     e = nn.Embedding(2000, 50, padding_idx=7)
-    w = e.weight.data
+    w = e.weight.array
     assert w.shape == (2000, 50) and w.dtype == np.float32
     assert not w[7].any()
     assert abs(w.mean()) < 0.02 and abs(w.std() - 1.0) < 0.02
@@ -90,7 +90,7 @@ def test_max_norm_renormalises_looked_up_rows_in_place_like_torch():
     idx = np.array([[1, 2, 2], [5, 1, 7]])
     _compare(a, t, idx)
     assert_close(a.weight, t.weight.detach(), rtol=1e-7, atol=1e-9)
-    norms = np.linalg.norm(a.weight.data, axis=1)
+    norms = np.linalg.norm(a.weight.array, axis=1)
     assert (norms[[1, 2, 5, 7]] <= 1.0 + 1e-6).all()
     assert (norms[[0, 3, 4, 6]] > 1.0).any()  # rows not looked up are left alone
 
@@ -135,7 +135,7 @@ def test_functional_embedding_and_int32_indices():
     w = ax.tensor(np.random.default_rng(0).standard_normal((9, 4)), requires_grad=True)
     idx = np.array([[8, 0, 8]], dtype=np.int32)
     out = F.embedding(ax.tensor(idx), w, padding_idx=-1)
-    t_w = torch.tensor(w.data, requires_grad=True)
+    t_w = torch.tensor(w.array, requires_grad=True)
     t_out = torch.nn.functional.embedding(torch.tensor(idx), t_w, padding_idx=8)
     assert_close(out, t_out, rtol=1e-12, atol=1e-12)
     out.sum().backward()

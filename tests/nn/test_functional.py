@@ -91,10 +91,10 @@ def test_linear_matches_torch(dtype):
 def test_dropout_is_inverted_and_unbiased():
     x = ax.ones(200, 500)
     out = F.dropout(x, p=0.3)
-    kept = out.data != 0
-    assert_close(out.data[kept], np.full(kept.sum(), 1 / 0.7), rtol=1e-6)
+    kept = out.array != 0
+    assert_close(out.array[kept], np.full(kept.sum(), 1 / 0.7), rtol=1e-6)
     assert abs(kept.mean() - 0.7) < 0.01
-    assert abs(out.data.mean() - 1.0) < 0.02
+    assert abs(out.array.mean() - 1.0) < 0.02
     assert out.dtype == np.float32
 
 
@@ -102,17 +102,17 @@ def test_dropout_gradient_is_the_mask():
     x = ax.randn(50, 40, requires_grad=True)
     out = F.dropout(x, p=0.5)
     out.backward(np.ones(out.shape, dtype=np.float32))
-    mask = (out.data != 0) * 2.0
+    mask = (out.array != 0) * 2.0
     assert_close(x.grad, mask)
     assert 0.4 < (mask != 0).mean() < 0.6
 
 
 def test_dropout_is_reproducible_with_the_seed():
     ax.manual_seed(3)
-    a = F.dropout(ax.ones(10, 10)).data
-    b = F.dropout(ax.ones(10, 10)).data
+    a = F.dropout(ax.ones(10, 10)).array
+    b = F.dropout(ax.ones(10, 10)).array
     ax.manual_seed(3)
-    assert np.array_equal(F.dropout(ax.ones(10, 10)).data, a)
+    assert np.array_equal(F.dropout(ax.ones(10, 10)).array, a)
     assert not np.array_equal(a, b)
 
 
@@ -121,9 +121,9 @@ def test_dropout_edge_cases():
     assert F.dropout(x, 0.5, training=False) is x
     assert_close(F.dropout(x, 0.0), x)
     zero = F.dropout(x, 1.0)
-    assert not zero.data.any()
+    assert not zero.array.any()
     zero.sum().backward()
-    assert not x.grad.data.any()
+    assert not x.grad.array.any()
     for p in (-0.1, 1.5):
         with pytest.raises(ValueError, match="between 0 and 1"):
             F.dropout(x, p)
@@ -133,7 +133,7 @@ def test_dropout_inplace():
     x = ax.ones(20, 20)
     out = F.dropout(x, 0.5, inplace=True)
     assert out is x
-    assert set(np.unique(x.data)) <= {0.0, 2.0}
+    assert set(np.unique(x.array)) <= {0.0, 2.0}
 
 
 # ------------------------------------------------------------------ one_hot and pad
@@ -145,7 +145,7 @@ def test_one_hot_matches_torch():
         out = F.one_hot(ax.tensor(idx), n)
         expected = TF.one_hot(torch.tensor(idx), n).numpy()
         assert out.dtype == np.int64
-        np.testing.assert_array_equal(out.data, expected)
+        np.testing.assert_array_equal(out.array, expected)
 
 
 def test_one_hot_rejects_bad_classes():

@@ -49,18 +49,18 @@ def test_fans_need_two_dimensions():
 
 def test_fills_modify_in_place_and_return_the_tensor():
     w = t(3, 4)
-    data = w.data
+    data = w.array
     for fn, args in [(init.zeros_, ()), (init.ones_, ()), (init.constant_, (2.5,)),
                      (init.uniform_, ()), (init.normal_, ()), (init.eye_, ()),
                      (init.xavier_uniform_, ()), (init.xavier_normal_, ()),
                      (init.kaiming_uniform_, ()), (init.kaiming_normal_, ()),
                      (init.orthogonal_, ()), (init.trunc_normal_, ())]:
         assert fn(w, *args) is w
-        assert w.data is data and w.dtype == np.float32 and w.shape == (3, 4)
-    assert init.zeros_(w).data.tolist() == [[0.0] * 4] * 3
-    assert np.all(init.ones_(w).data == 1)
-    assert np.all(init.constant_(w, 2.5).data == 2.5)
-    np.testing.assert_array_equal(init.eye_(w).data, np.eye(3, 4))
+        assert w.array is data and w.dtype == np.float32 and w.shape == (3, 4)
+    assert init.zeros_(w).array.tolist() == [[0.0] * 4] * 3
+    assert np.all(init.ones_(w).array == 1)
+    assert np.all(init.constant_(w, 2.5).array == 2.5)
+    np.testing.assert_array_equal(init.eye_(w).array, np.eye(3, 4))
     with pytest.raises(ValueError, match="2 dimensions"):
         init.eye_(t(2, 2, 2))
 
@@ -74,10 +74,10 @@ def test_fills_do_not_record_a_graph():
 def test_uniform_and_normal_statistics():
     w = t(400, 500)
     init.uniform_(w, -0.5, 1.5)
-    assert w.data.min() >= -0.5 and w.data.max() < 1.5
-    assert abs(w.data.mean() - 0.5) < 0.01
+    assert w.array.min() >= -0.5 and w.array.max() < 1.5
+    assert abs(w.array.mean() - 0.5) < 0.01
     init.normal_(w, mean=2.0, std=0.5)
-    assert abs(w.data.mean() - 2.0) < 0.01 and abs(w.data.std() - 0.5) < 0.01
+    assert abs(w.array.mean() - 2.0) < 0.01 and abs(w.array.std() - 0.5) < 0.01
 
 
 @pytest.mark.parametrize("shape", [(300, 200), (64, 32, 3, 3)])
@@ -87,10 +87,10 @@ def test_xavier_bounds_and_std(shape):
     std = 0.7 * math.sqrt(2.0 / (fan_in + fan_out))
     init.xavier_uniform_(w, gain=0.7)
     bound = math.sqrt(3.0) * std
-    assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.99 * bound
-    assert abs(w.data.std() / std - 1) < 0.02
+    assert np.abs(w.array).max() <= bound and np.abs(w.array).max() > 0.99 * bound
+    assert abs(w.array.std() / std - 1) < 0.02
     init.xavier_normal_(w, gain=0.7)
-    assert abs(w.data.std() / std - 1) < 0.02 and abs(w.data.mean()) < 0.01 * std * 10
+    assert abs(w.array.std() / std - 1) < 0.02 and abs(w.array.mean()) < 0.01 * std * 10
 
 
 @pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
@@ -102,11 +102,11 @@ def test_kaiming_bounds_and_std(mode, nonlinearity, a):
     std = torch.nn.init.calculate_gain(nonlinearity, a) / math.sqrt(fan)
     init.kaiming_uniform_(w, a=a, mode=mode, nonlinearity=nonlinearity)
     bound = math.sqrt(3.0) * std
-    assert np.abs(w.data).max() <= bound * (1 + 1e-6)
-    assert np.abs(w.data).max() > 0.99 * bound
-    assert abs(w.data.std() / std - 1) < 0.02
+    assert np.abs(w.array).max() <= bound * (1 + 1e-6)
+    assert np.abs(w.array).max() > 0.99 * bound
+    assert abs(w.array.std() / std - 1) < 0.02
     init.kaiming_normal_(w, a=a, mode=mode, nonlinearity=nonlinearity)
-    assert abs(w.data.std() / std - 1) < 0.02
+    assert abs(w.array.std() / std - 1) < 0.02
 
 
 def test_kaiming_on_an_empty_tensor_warns_and_does_nothing():
@@ -119,7 +119,7 @@ def test_kaiming_on_an_empty_tensor_warns_and_does_nothing():
 def test_orthogonal(shape):
     w = t(*shape, dtype=ax.float64)
     init.orthogonal_(w, gain=2.0)
-    m = w.data.reshape(shape[0], -1) / 2.0
+    m = w.array.reshape(shape[0], -1) / 2.0
     if m.shape[0] <= m.shape[1]:
         np.testing.assert_allclose(m @ m.T, np.eye(m.shape[0]), atol=1e-10)
     else:
@@ -137,7 +137,7 @@ def test_trunc_normal_bounds_and_moments(mean, std, a, b):
     else:  # far in the tail: torch warns too, but the inverse-CDF draw stays exact
         with pytest.warns(UserWarning, match="more than 2 std"):
             init.trunc_normal_(w, mean=mean, std=std, a=a, b=b)
-    assert w.data.min() >= a and w.data.max() <= b
+    assert w.array.min() >= a and w.array.max() <= b
     # moments of the truncated normal, from its closed form
     alpha, beta = (a - mean) / std, (b - mean) / std
     pdf = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)  # noqa: E731
@@ -146,8 +146,8 @@ def test_trunc_normal_bounds_and_moments(mean, std, a, b):
     mu = mean + std * (pdf(alpha) - pdf(beta)) / Z
     var = std**2 * (1 + (alpha * pdf(alpha) - beta * pdf(beta)) / Z
                     - ((pdf(alpha) - pdf(beta)) / Z) ** 2)
-    assert abs(w.data.mean() - mu) < 0.01 * math.sqrt(var) * 10
-    assert abs(w.data.std() / math.sqrt(var) - 1) < 0.01
+    assert abs(w.array.mean() - mu) < 0.01 * math.sqrt(var) * 10
+    assert abs(w.array.std() / math.sqrt(var) - 1) < 0.01
 
 
 def test_init_is_reproducible_with_the_seed():
@@ -155,10 +155,10 @@ def test_init_is_reproducible_with_the_seed():
            init.orthogonal_, init.trunc_normal_]
     for fn in fns:
         ax.manual_seed(7)
-        a = fn(t(6, 5)).data.copy()
-        b = fn(t(6, 5)).data.copy()
+        a = fn(t(6, 5)).array.copy()
+        b = fn(t(6, 5)).array.copy()
         ax.manual_seed(7)
-        np.testing.assert_array_equal(fn(t(6, 5)).data, a)
+        np.testing.assert_array_equal(fn(t(6, 5)).array, a)
         assert not np.array_equal(a, b)
 
 
@@ -167,9 +167,9 @@ def test_linear_reset_parameters_uses_kaiming_uniform_like_torch():
     bound = 1 / math.sqrt(300)  # kaiming_uniform_(a=sqrt(5)) and torch's bias rule
     tl = torch.nn.Linear(300, 400)
     for ours, theirs in [(layer.weight, tl.weight), (layer.bias, tl.bias)]:
-        assert np.abs(ours.data).max() <= bound
-        assert np.abs(ours.data).max() == pytest.approx(theirs.abs().max().item(), rel=0.02)
-    assert abs(layer.weight.data.std() - tl.weight.std().item()) < 0.02 * bound
+        assert np.abs(ours.array).max() <= bound
+        assert np.abs(ours.array).max() == pytest.approx(theirs.abs().max().item(), rel=0.02)
+    assert abs(layer.weight.array.std() - tl.weight.std().item()) < 0.02 * bound
     # the same draws as calling the init functions by hand
     ax.manual_seed(3)
     layer = nn.Linear(5, 4)
@@ -177,5 +177,5 @@ def test_linear_reset_parameters_uses_kaiming_uniform_like_torch():
     w, b = t(4, 5), t(4)
     init.kaiming_uniform_(w, a=math.sqrt(5))
     init.uniform_(b, -1 / math.sqrt(5), 1 / math.sqrt(5))
-    np.testing.assert_array_equal(layer.weight.data, w.data)
-    np.testing.assert_array_equal(layer.bias.data, b.data)
+    np.testing.assert_array_equal(layer.weight.array, w.array)
+    np.testing.assert_array_equal(layer.bias.array, b.array)

@@ -160,7 +160,7 @@ def test_bce_with_logits_is_stable_at_extreme_logits(dtype):
             helper_test_op(None, t_fn, a_fn, arrays=[x, t], dtype=dtype)
     loss = F.binary_cross_entropy_with_logits(ax.tensor(x, dtype=dtype), ax.tensor(t, dtype=dtype),
                                               reduction="none")
-    assert np.isfinite(loss.data).all()
+    assert np.isfinite(loss.array).all()
     assert_close(loss[:4], [100.0, 100.0, 0.0, 0.0])
 
 
@@ -384,7 +384,7 @@ def test_float32_stays_float32_forward_and_backward(case):
     # a float64 temporary (a NumPy float64 scalar, bool * Python float) would slow every
     # step; the engine would hide it by casting the gradient back, so check the node itself
     fn, inputs = _gradcheck_cases()[case]
-    inputs = [ax.tensor(x.data.astype(np.float32), requires_grad=True) for x in inputs]
+    inputs = [ax.tensor(x.array.astype(np.float32), requires_grad=True) for x in inputs]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = fn(*inputs)  # the constants in fn are float64: the losses cast them

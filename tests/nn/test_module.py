@@ -102,7 +102,7 @@ def test_zero_grad():
     params = list(model.parameters())
     assert all(p.grad is not None for p in params)
     model.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in params)
+    assert all(p.grad is not None and not p.grad.array.any() for p in params)
     model.zero_grad()
     assert all(p.grad is None for p in params)
 
@@ -114,7 +114,7 @@ def test_apply_visits_children_first_like_torch():
     assert seen["ax"] == seen["torch"]
     model = nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 1))
     model.apply(lambda m: nn.init.zeros_(m.weight) if isinstance(m, nn.Linear) else None)
-    assert not model[0].weight.data.any() and not model[2].weight.data.any()
+    assert not model[0].weight.array.any() and not model[2].weight.array.any()
 
 
 def test_register_buffer_persistent_and_not():
@@ -169,7 +169,7 @@ def test_load_state_dict_round_trip_and_axon_tensors():
     b.load_state_dict(a.state_dict())
     for (na, pa), (nb, pb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert na == nb
-        np.testing.assert_array_equal(pa.data, pb.data)
+        np.testing.assert_array_equal(pa.array, pb.array)
 
 
 def test_strict_load_reports_every_problem_at_once():
@@ -178,7 +178,7 @@ def test_strict_load_reports_every_problem_at_once():
     del state["stem.0.bias"], state["heads.b.weight"]
     state["blocks.0.fc.weight"] = np.zeros((5, 4), dtype=np.float32)
     state["nonsense.weight"] = np.zeros(3, dtype=np.float32)
-    before = model.scale.data.copy()
+    before = model.scale.array.copy()
     with pytest.raises(RuntimeError) as info:
         model.load_state_dict(state)
     msg = str(info.value)
@@ -186,7 +186,7 @@ def test_strict_load_reports_every_problem_at_once():
                  "size mismatch for blocks.0.fc.weight", "(5, 4)", "(4, 4)", "Missing",
                  "Unexpected"]:
         assert part in msg, f"{part!r} not in {msg!r}"
-    np.testing.assert_array_equal(model.scale.data, before)  # nothing was loaded
+    np.testing.assert_array_equal(model.scale.array, before)  # nothing was loaded
 
 
 def test_non_strict_load_returns_missing_and_unexpected():
@@ -197,7 +197,7 @@ def test_non_strict_load_returns_missing_and_unexpected():
     result = model.load_state_dict(state, strict=False)
     assert result.missing_keys == ["scale"]
     assert result.unexpected_keys == ["extra.7"]
-    np.testing.assert_array_equal(model.heads.a.weight.data, state["heads.a.weight"])
+    np.testing.assert_array_equal(model.heads.a.weight.array, state["heads.a.weight"])
     state["heads.a.bias"] = np.zeros(3, dtype=np.float32)
     with pytest.raises(RuntimeError, match="size mismatch for heads.a.bias"):
         model.load_state_dict(state, strict=False)  # shapes are checked even then
@@ -240,4 +240,4 @@ def test_replacing_a_layer_or_parameter_keeps_its_place():
     seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
     seq[0] = nn.Linear(2, 3)
     out = seq(ax.tensor([[-1.0, 2.0]]))
-    assert (out.data >= 0).all()  # ReLU still runs last
+    assert (out.array >= 0).all()  # ReLU still runs last

@@ -211,7 +211,7 @@ def test_state_dict_keys_shapes_dtypes_and_repr_match_torch(make_a, make_t):
 def test_batchnorm_reset_running_stats_and_parameters():
     bn = nn.BatchNorm1d(2)
     bn(ax.tensor(_data((4, 2), np.float32)))
-    bn.weight.data[...] = 3.0
+    bn.weight.array[...] = 3.0
     bn.reset_parameters()
     assert bn.running_mean.tolist() == [0, 0] and bn.running_var.tolist() == [1, 1]
     assert int(bn.num_batches_tracked.item()) == 0

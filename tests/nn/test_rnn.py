@@ -204,8 +204,8 @@ def test_init_uniform_in_bounds_and_seeded(kind):
     bound = 1 / np.sqrt(16)
     for (name, p), p2 in zip(m.named_parameters(), m2.parameters(), strict=True):
         assert p.dtype == np.float32, name
-        assert np.abs(p.data).max() <= bound, name
-        assert np.abs(p.data).max() > 0.8 * bound, name  # spread over the whole range
+        assert np.abs(p.array).max() <= bound, name
+        assert np.abs(p.array).max() > 0.8 * bound, name  # spread over the whole range
         assert_close(p, p2, rtol=0, atol=0)
 
 

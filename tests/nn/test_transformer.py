@@ -348,11 +348,11 @@ def test_encoder_stack_deep_copies_the_layer():
     for (name, p0), p1, p in zip(
         a.named_parameters(), b.parameters(), layer.parameters(), strict=True
     ):
-        np.testing.assert_array_equal(p0.data, p.data, err_msg=name)  # same start
-        assert p0.data is not p1.data and not np.shares_memory(p0.data, p1.data), name
+        np.testing.assert_array_equal(p0.array, p.array, err_msg=name)  # same start
+        assert p0.array is not p1.array and not np.shares_memory(p0.array, p1.array), name
     with ax.no_grad():
-        a.linear1.weight.data[...] = 0.0
-    assert np.any(b.linear1.weight.data) and np.any(layer.linear1.weight.data)
+        a.linear1.weight.array[...] = 0.0
+    assert np.any(b.linear1.weight.array) and np.any(layer.linear1.weight.array)
     assert enc.num_parameters() == 2 * layer.num_parameters()
 
 
@@ -447,11 +447,11 @@ def test_transformer_xavier_initialisation():
         if p.ndim > 1:
             fan_out, fan_in = p.shape
             bound = np.sqrt(6.0 / (fan_in + fan_out))
-            assert np.abs(p.data).max() <= bound, name
-            assert np.abs(p.data).max() > 0.8 * bound, name  # spread over the range
+            assert np.abs(p.array).max() <= bound, name
+            assert np.abs(p.array).max() > 0.8 * bound, name  # spread over the range
     enc = model.encoder.layers
-    assert not np.array_equal(enc[0].linear1.weight.data, enc[1].linear1.weight.data)
-    assert np.all(model.encoder.norm.weight.data == 1)  # 1-d parameters keep their init
+    assert not np.array_equal(enc[0].linear1.weight.array, enc[1].linear1.weight.array)
+    assert np.all(model.encoder.norm.weight.array == 1)  # 1-d parameters keep their init
 
 
 def test_generate_square_subsequent_mask_matches_torch():

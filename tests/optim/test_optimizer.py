@@ -29,7 +29,7 @@ def test_state_dict_round_trip_continues_exactly(cls, kwargs):
     saved = opt_a.state_dict()
     frozen = copy.deepcopy(saved)
 
-    pb = axon_params([p.data for p in pa])
+    pb = axon_params([p.array for p in pa])
     opt_b = cls(pb, **{k: v for k, v in kwargs.items() if k != "lr"})  # lr comes from the dict
     opt_b.load_state_dict(saved)
     assert opt_b.param_groups[0]["lr"] == opt_a.param_groups[0]["lr"]
@@ -37,7 +37,7 @@ def test_state_dict_round_trip_continues_exactly(cls, kwargs):
     train(opt_a, pa, axon_loss, x, y, 5)
     train(opt_b, pb, axon_loss, x, y, 5)
     for a, b in zip(pa, pb, strict=True):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.array, b.array)
     # further steps changed neither the saved dict nor (through it) each other's state
     for i, state in frozen["state"].items():
         for k, v in state.items():
@@ -98,12 +98,12 @@ def test_zero_grad_to_none_or_to_fresh_zeros():
     x, y = batch()
     opt = SGD(pa, lr=0.1)
     axon_loss(pa, x, y).backward()
-    old = [p.grad.data for p in pa]
+    old = [p.grad.array for p in pa]
     kept = [g.copy() for g in old]
     opt.zero_grad(set_to_none=False)
     for p, g, k in zip(pa, old, kept, strict=True):
-        assert p.grad is not None and not p.grad.data.any()
-        assert p.grad.data.shape == p.data.shape
+        assert p.grad is not None and not p.grad.array.any()
+        assert p.grad.array.shape == p.array.shape
         np.testing.assert_array_equal(g, k)  # the old arrays (maybe shared) are untouched
     opt.zero_grad()
     assert all(p.grad is None for p in pa)
@@ -188,7 +188,7 @@ def test_float32_update_has_no_float64_temporaries():
     opt = Adam(pa, weight_decay=0.1, amsgrad=True)
     train(opt, pa, axon_loss, x, y, 2)
     assert all(b.dtype == np.float32 for b in opt._buffers.values())
-    assert all(p.data.dtype == np.float32 for p in pa)
+    assert all(p.array.dtype == np.float32 for p in pa)
     assert all(a.dtype == np.float32 for s in opt.state.values() for a in s.values()
                if isinstance(a, np.ndarray))
 

@@ -74,7 +74,7 @@ def test_matches_torch_float64(case):
     for i, (a, t) in enumerate(zip(pa, pt, strict=True)):
         assert_close(a, t, rtol=1e-10, atol=1e-12, msg=f"param {i}")
     # the weights must actually have moved away from the start
-    assert not np.allclose(pa[0].data, initial_weights(np.float64)[0])
+    assert not np.allclose(pa[0].array, initial_weights(np.float64)[0])
 
 
 # Centered RMSprop with a short memory divides by sqrt(v - mean(g)^2), a difference of
@@ -90,7 +90,7 @@ def test_matches_torch_float32_and_stays_float32(case):
         kwargs = dict(kwargs, alpha=0.99)
     pa, pt, opt = _run_both(name, kwargs, np.float32)
     for i, (a, t) in enumerate(zip(pa, pt, strict=True)):
-        assert a.data.dtype == np.float32, f"param {i} became {a.data.dtype}"
+        assert a.array.dtype == np.float32, f"param {i} became {a.array.dtype}"
         assert_close(a, t, rtol=1e-5, atol=1e-6, msg=f"param {i}")
     for state in opt.state.values():
         for key, value in state.items():
@@ -149,11 +149,11 @@ def test_step_never_writes_into_grad_arrays(name, kwargs):
     for _ in range(3):
         opt.zero_grad()
         axon_loss(pa, x, y).backward()
-        grads = [p.grad.data for p in pa]
+        grads = [p.grad.array for p in pa]
         saved = [g.copy() for g in grads]
         opt.step()
         for p, g, s in zip(pa, grads, saved, strict=True):
-            assert p.grad.data is g
+            assert p.grad.array is g
             np.testing.assert_array_equal(g, s)
 
 
@@ -208,7 +208,7 @@ def test_adam_flat_moments_equal_the_step_of_each_parameter(monkeypatch, name, k
             moments = opt._flat[0]["exp_avg"]
             for p in pa:
                 shared = np.shares_memory(opt.state[p]["exp_avg"], moments)
-                assert shared == (p.data.size <= flat_size)
+                assert shared == (p.array.size <= flat_size)
         opt.zero_grad()
         axon_loss(pa, x, y).backward()
         pa[1].grad = None
@@ -218,6 +218,6 @@ def test_adam_flat_moments_equal_the_step_of_each_parameter(monkeypatch, name, k
     (p_flat, o_flat), (p_each, o_each) = runs
     assert o_flat.state[p_flat[1]]["step"] == 5 and o_flat.state[p_flat[0]]["step"] == 6
     for a, b in zip(p_flat, p_each, strict=True):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.array, b.array)
         for key in o_each.state[b]:
             np.testing.assert_array_equal(o_flat.state[a][key], o_each.state[b][key])

@@ -54,8 +54,8 @@ def test_epoch_logs_are_batch_size_weighted_means():
     x = np.array([[0.0], [1.0], [2.0], [3.0], [10.0]], np.float32)
     y = np.zeros((5, 1), np.float32)
     model = nn.Linear(1, 1)
-    model.weight.data[...] = 1.0
-    model.bias.data[...] = 0.0
+    model.weight.array[...] = 1.0
+    model.bias.array[...] = 0.0
     opt = optim.SGD(model.parameters(), lr=0.0)
     hist = fit(model, (x, y), loss=nn.MSELoss(), optimizer=opt, batch_size=4, shuffle=False,
                metrics=["mae"], verbose=0)
@@ -153,10 +153,10 @@ def test_fit_trains_in_train_mode_validates_in_eval_mode_and_restores():
 def test_grad_clip_limits_the_global_norm_of_the_update():
     x, y = make_blobs(32)
     model = make_mlp()
-    before = [p.data.copy() for p in model.parameters()]
+    before = [p.array.copy() for p in model.parameters()]
     fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), 1.0),
         batch_size=32, grad_clip=1e-3, verbose=0)
-    delta = np.sqrt(sum(((p.data - b) ** 2).sum() for p, b in zip(model.parameters(), before,
+    delta = np.sqrt(sum(((p.array - b) ** 2).sum() for p, b in zip(model.parameters(), before,
                                                                     strict=True)))
     assert_close(delta, 1e-3, rtol=1e-3)
 

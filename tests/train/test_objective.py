@@ -111,7 +111,7 @@ def test_per_output_metrics_appear_in_the_history_with_keras_keys():
     model.eval()
     with ax.no_grad():
         out = model(x)
-    size, kind = out["size"].data, out["kind"].data
+    size, kind = out["size"].array, out["kind"].array
     assert_close(hist.history["size_mae"][1], np.abs(size - y["size"]).mean())
     assert_close(hist.history["kind_accuracy"][0], (kind.argmax(1) == y["kind"]).mean())
     assert_close(hist.history["val_size_loss"][0], ((size - y["size"]) ** 2).mean())

@@ -81,7 +81,7 @@ def test_detach_state_keeps_values_and_structure_and_cuts_the_graph():
     assert out["n"] == 3 and out["more"][1] is None
     for t, orig in [(out["lstm"][0], h), (out["lstm"][1], c), (out["more"][0], h)]:
         assert not t.requires_grad and t._ctx is None
-        assert np.shares_memory(t.data, orig.data)
+        assert np.shares_memory(t.array, orig.array)
     assert detach_state(None) is None
     assert not detach_state(h).requires_grad and h.requires_grad  # the input is untouched
 
@@ -130,7 +130,7 @@ class _GradRecorder(optim.SGD):
         self.seen = []
 
     def step(self, closure=None):
-        self.seen.append([p.grad.data.copy() for p in self.param_groups[0]["params"]])
+        self.seen.append([p.grad.array.copy() for p in self.param_groups[0]["params"]])
         return super().step(closure)
 
 
@@ -150,7 +150,7 @@ def test_the_gradient_does_not_flow_past_the_detach_point():
             h = h.detach()
         out, _ = model(xs[T:], h)
         loss(out, ys[T:]).backward()
-        return [p.grad.data.copy() for p in model.parameters()]
+        return [p.grad.array.copy() for p in model.parameters()]
 
     cut, through = grads_of_second_window(True), grads_of_second_window(False)
     for got, exp in zip(rec.seen[1], cut, strict=True):
@@ -171,7 +171,7 @@ def test_the_state_carried_is_the_final_state_of_the_previous_batch(k):
         assert calls[epoch_start][0] is None  # every epoch starts afresh
     for i in (1, 2, 3, 5, 6, 7):
         (h_in, n_in), (h_prev, n_prev) = calls[i][0], calls[i - 1][1]
-        assert_close(h_in, h_prev.data, rtol=0, atol=0)  # the same values...
+        assert_close(h_in, h_prev.array, rtol=0, atol=0)  # the same values...
         assert n_in.item() == n_prev.item() == i - 1  # ... and the nested structure
         window_edge = k is None or i * T % k == 0
         if window_edge:  # detached where a window ends

@@ -149,15 +149,15 @@ def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) ->
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(xp.zeros_like(t.data, dtype=B.to_dtype(dtype)), None, requires_grad)
+    return _make(xp.zeros_like(t.array, dtype=B.to_dtype(dtype)), None, requires_grad)
 
 
 def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(xp.ones_like(t.data, dtype=B.to_dtype(dtype)), None, requires_grad)
+    return _make(xp.ones_like(t.array, dtype=B.to_dtype(dtype)), None, requires_grad)
 
 
 def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(xp.full_like(t.data, fill_value, dtype=B.to_dtype(dtype)), None, requires_grad)
+    return _make(xp.full_like(t.array, fill_value, dtype=B.to_dtype(dtype)), None, requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:

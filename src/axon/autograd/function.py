@@ -49,7 +49,7 @@ class Op:
         track = False
         for a in args:
             if isinstance(a, Tensor):
-                datas.append(a.data)
+                datas.append(a.array)
                 if a.requires_grad:
                     track = True
                     parents.append(a._ctx or a)
@@ -113,7 +113,7 @@ def _accumulate(leaf: Tensor, g, handed: set) -> None:
     this backward: a gradient whose memory was handed out before, or that is read-only (a
     broadcast view), is copied; a fresh array, or a view of one, is kept as it is.
     """
-    data = leaf.data
+    data = leaf.array
     if g.shape != data.shape:
         g = _reduce_to(g, data.shape)
     if g.dtype != data.dtype:
@@ -126,7 +126,7 @@ def _accumulate(leaf: Tensor, g, handed: set) -> None:
         handed.add(id(owner))
         leaf.grad = _wrap(g, False, None)
     else:
-        leaf.grad.data = leaf.grad.data + g
+        leaf.grad.array = leaf.grad.array + g
 
 
 def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
@@ -233,7 +233,7 @@ class _FunctionNode(Op):
             if g is None:
                 out.append(None)
             else:
-                out.append(g.data if isinstance(g, Tensor) else xp.asarray(g))
+                out.append(g.array if isinstance(g, Tensor) else xp.asarray(g))
         return tuple(out)
 
     @property
@@ -279,7 +279,7 @@ class Function:
         if not isinstance(out, Tensor):
             raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out)}")
         if not (grad_mode.enabled and any(ctx.needs_input_grad)):
-            return _wrap(out.data, False, None)
+            return _wrap(out.array, False, None)
         node_cls = cls.__dict__.get("_node_cls")
         if node_cls is None:
             node_cls = type(cls.__name__ + "Node", (_FunctionNode,), {"fn_cls": cls})
@@ -289,5 +289,5 @@ class Function:
         node.parents = tuple(
             (a._ctx or a) if isinstance(a, Tensor) and a.requires_grad else None for a in args
         )
-        node.out_shape = out.data.shape
-        return _wrap(out.data, True, node)
+        node.out_shape = out.array.shape
+        return _wrap(out.array, True, node)

@@ -54,9 +54,9 @@ def gradcheck(
     xs = []
     for a in inputs:
         if isinstance(a, Tensor) and a.requires_grad:
-            xs.append(_wrap(a.data.astype(np.float64), True, None))
+            xs.append(_wrap(a.array.astype(np.float64), True, None))
         elif isinstance(a, Tensor) and a.dtype.kind == "f":
-            xs.append(_wrap(a.data.astype(np.float64), False, None))
+            xs.append(_wrap(a.array.astype(np.float64), False, None))
         else:
             xs.append(a)
     checked = [i for i, a in enumerate(xs) if isinstance(a, Tensor) and a.requires_grad]
@@ -69,34 +69,34 @@ def gradcheck(
     if not picked:
         raise ValueError("gradcheck: the function's outputs do not depend on the inputs")
     outs = [outputs[k] for k in picked]
-    n_out = sum(o.data.size for o in outs)
+    n_out = sum(o.array.size for o in outs)
 
     def flat_outputs():
         """The picked outputs of ``fn`` at the current inputs, raveled and joined."""
         again = _as_tuple(fn(*xs))
-        return np.concatenate([np.ravel(again[k].data) for k in picked])
+        return np.concatenate([np.ravel(again[k].array) for k in picked])
 
     # analytic Jacobian, one output element (row) at a time
-    analytic = {i: np.zeros((n_out, xs[i].data.size)) for i in checked}
+    analytic = {i: np.zeros((n_out, xs[i].array.size)) for i in checked}
     row = 0
     for o in outs:
-        for j in range(o.data.size):
+        for j in range(o.array.size):
             for i in checked:
                 xs[i].grad = None
-            seed = np.zeros(o.data.shape)
+            seed = np.zeros(o.array.shape)
             seed.flat[j] = 1.0
             o.backward(seed, retain_graph=True)
             for i in checked:
                 g = xs[i].grad
                 if g is not None:
-                    analytic[i][row] = g.data.ravel()
+                    analytic[i][row] = g.array.ravel()
             row += 1
 
     # numerical Jacobian by central differences
     report = GradcheckReport(ok=True)
     with no_grad():
         for i in checked:
-            x = xs[i].data
+            x = xs[i].array
             numeric = np.zeros_like(analytic[i])
             flat = x.reshape(-1)
             for col in range(flat.size):

@@ -24,7 +24,7 @@ _new = object.__new__
 def _wrap(data, requires_grad: bool = False, ctx=None) -> Tensor:
     """Make a Tensor around an existing array without copying or checking (hot path)."""
     t = _new(Tensor)
-    t.data = data
+    t.array = data
     t.grad = None
     t.requires_grad = requires_grad
     t._ctx = ctx
@@ -38,12 +38,12 @@ def _to_array(data, dtype=None, copy: bool = True):
     their dtype unless ``dtype`` is given.
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if isinstance(data, np.ndarray | np.generic):
         arr = xp.array(data, dtype=dtype, copy=copy) if copy else xp.asarray(data, dtype=dtype)
         return arr if isinstance(arr, np.ndarray) else xp.asarray(arr)
     if isinstance(data, list | tuple) and any(isinstance(d, Tensor) for d in data):
-        data = [d.data if isinstance(d, Tensor) else d for d in data]
+        data = [d.array if isinstance(d, Tensor) else d for d in data]
     arr = xp.asarray(data, dtype=dtype)
     if dtype is None and arr.dtype.kind == "f" and arr.dtype != B.get_default_dtype():
         arr = arr.astype(B.get_default_dtype())
@@ -68,30 +68,45 @@ class Tensor:
         dtype: the element type; float32 for Python floats unless asked otherwise.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("array", "grad", "requires_grad", "_ctx", "__weakref__")
     __array_priority__ = 1000  # NumPy defers ``ndarray * Tensor`` to Tensor.__rmul__
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None) -> None:
-        self.data = _to_array(data, B.to_dtype(dtype))
+        self.array = _to_array(data, B.to_dtype(dtype))
         self.grad = None
         self._ctx = None
         if requires_grad:
-            _check_grad_dtype(self.data)
+            _check_grad_dtype(self.array)
         self.requires_grad = bool(requires_grad)
 
     # ----------------------------------------------------------------- properties
     @property
+    def data(self) -> Tensor:
+        """This tensor's values as a new Tensor that shares the storage and records nothing.
+
+        As in PyTorch: ``p.data.add_(p.grad, alpha=-lr)`` updates ``p`` in place without
+        touching the graph, and ``p.data = t`` makes ``p`` hold ``t``'s values. The array
+        itself is ``p.array`` (or ``p.detach().numpy()``).
+        """
+        return _wrap(self.array)
+
+    @data.setter
+    def data(self, value) -> None:
+        arr = value.array if isinstance(value, Tensor) else _to_array(value, copy=False)
+        self.array = arr
+
+    @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self) -> str:
@@ -118,24 +133,24 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self) -> int:
-        return self.data.size
+        return self.array.size
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self.array.itemsize
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self.array.dtype.kind == "f"
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
@@ -157,25 +172,25 @@ class Tensor:
                 "call .requires_grad_() on a leaf, or do not compute under no_grad()"
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs, but this tensor "
-                    f"has shape {self.data.shape}: pass backward(gradient=...) of that shape"
+                    f"has shape {self.array.shape}: pass backward(gradient=...) of that shape"
                 )
-            grad = xp.ones_like(self.data)
+            grad = xp.ones_like(self.array)
         else:
             # a private copy: the caller's array must not become (or alias) a leaf's .grad
-            grad = _to_array(gradient, self.data.dtype, copy=True)
-            if grad.shape != self.data.shape:
+            grad = _to_array(gradient, self.array.dtype, copy=True)
+            if grad.shape != self.array.shape:
                 raise RuntimeError(
                     f"backward: gradient has shape {grad.shape} but the tensor has shape "
-                    f"{self.data.shape}"
+                    f"{self.array.shape}"
                 )
         run_backward(self, grad, retain_graph)
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph."""
-        return _wrap(self.data, False, None)
+        return _wrap(self.array, False, None)
 
     def detach_(self) -> Tensor:
         self._ctx = None
@@ -188,7 +203,7 @@ class Tensor:
                 "you can only change requires_grad of leaf tensors; use detach() instead"
             )
         if requires_grad:
-            _check_grad_dtype(self.data)
+            _check_grad_dtype(self.array)
         self.requires_grad = requires_grad
         return self
 
@@ -204,20 +219,20 @@ class Tensor:
             raise RuntimeError(
                 "Can't call numpy() on a Tensor that requires grad. Use tensor.detach().numpy()"
             )
-        return self.data
+        return self.array
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.array if dtype is None else self.array.astype(dtype)
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"a Tensor with {self.data.size} elements cannot be converted to a scalar"
+                f"a Tensor with {self.array.size} elements cannot be converted to a scalar"
             )
-        return self.data.item()
+        return self.array.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -226,16 +241,16 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} values is ambiguous"
+                f"Boolean value of Tensor with {self.array.size} values is ambiguous"
             )
-        return bool(self.data.item())
+        return bool(self.array.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self.array.dtype.kind not in "iub" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data.item())
+        return int(self.array.item())
 
     def to(self, dtype=None, *args, **kwargs) -> Tensor:
         """Convert to ``dtype`` (devices other than 'cpu' are not supported yet)."""
@@ -250,12 +265,12 @@ class Tensor:
 
     def type(self, dtype=None):
         if dtype is None:
-            return f"axon.{self.data.dtype}"
+            return f"axon.{self.array.dtype}"
         dt = B.to_dtype(dtype)
-        if dt == self.data.dtype:
+        if dt == self.array.dtype:
             return self
         if dt.kind not in "fc":  # an integer or bool result carries no gradient (as torch)
-            return _wrap(self.data.astype(dt))
+            return _wrap(self.array.astype(dt))
         return ops.Cast.apply(self, dt)
 
     def type_as(self, other: Tensor) -> Tensor:
@@ -290,11 +305,11 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(
-            self.data, separator=", ", prefix="tensor(", precision=4, suppress_small=True
+            self.array, separator=", ", prefix="tensor(", precision=4, suppress_small=True
         )
         extra = ""
-        if self.data.dtype not in (B.float32, B.int64, B.bool_):
-            extra += f", dtype=axon.{self.data.dtype}"
+        if self.array.dtype not in (B.float32, B.int64, B.bool_):
+            extra += f", dtype=axon.{self.array.dtype}"
         if self._ctx is not None:
             extra += f", grad_fn=<{self._ctx.name}>"
         elif self.requires_grad:
@@ -348,10 +363,10 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def __floordiv__(self, other):
-        return _wrap(xp.floor_divide(self.data, _data(other)))
+        return _wrap(xp.floor_divide(self.array, _data(other)))
 
     def __mod__(self, other):
-        return _wrap(xp.mod(self.data, _data(other)))
+        return _wrap(xp.mod(self.array, _data(other)))
 
     # in-place forms: true in-place on the array when no graph is recorded, otherwise the
     # result of the op is rebound to this tensor (and a leaf that requires grad refuses)
@@ -393,7 +408,7 @@ class Tensor:
         if grad_mode.enabled and self.requires_grad:
             self._rebind(ops.Mul.apply(self, 0) + _data(value))
         else:
-            self.data[...] = _data(value)
+            self.array[...] = _data(value)
         return self
 
     def copy_(self, src):
@@ -402,7 +417,7 @@ class Tensor:
         if grad_mode.enabled and (self.requires_grad or _requires(src)):
             self._rebind(ops.Mul.apply(self, 0) + src)
         else:
-            self.data[...] = src_data
+            self.array[...] = src_data
         return self
 
     def clamp_(self, min=None, max=None):
@@ -410,15 +425,15 @@ class Tensor:
         if grad_mode.enabled and (self.requires_grad or _requires(min) or _requires(max)):
             self._rebind(self.clamp(min, max))
         else:
-            xp.clip(self.data, _data(min), _data(max), out=self.data)
+            xp.clip(self.array, _data(min), _data(max), out=self.array)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0):
-        self.data[...] = B.rng().uniform(a, b, self.data.shape)
+        self.array[...] = B.rng().uniform(a, b, self.array.shape)
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0):
-        self.data[...] = B.rng().normal(mean, std, self.data.shape)
+        self.array[...] = B.rng().normal(mean, std, self.array.shape)
         return self
 
     def _check_inplace(self, other) -> None:
@@ -429,46 +444,46 @@ class Tensor:
             )
 
     def _rebind(self, out: Tensor) -> None:
-        self.data, self._ctx, self.requires_grad = out.data, out._ctx, out.requires_grad
+        self.array, self._ctx, self.requires_grad = out.array, out._ctx, out.requires_grad
 
     def _inplace(self, op, ufunc, other):
         self._check_inplace(other)
         if grad_mode.enabled and (self.requires_grad or _requires(other)):
             self._rebind(op.apply(self, other))
         else:
-            ufunc(self.data, _data(other), out=self.data, casting="same_kind")
+            ufunc(self.array, _data(other), out=self.array, casting="same_kind")
         return self
 
     # ----------------------------------------------------------------- comparisons
     def __eq__(self, other):  # type: ignore[override]
-        return _wrap(xp.equal(self.data, _data(other)))
+        return _wrap(xp.equal(self.array, _data(other)))
 
     def __ne__(self, other):  # type: ignore[override]
-        return _wrap(xp.not_equal(self.data, _data(other)))
+        return _wrap(xp.not_equal(self.array, _data(other)))
 
     def __lt__(self, other):
-        return _wrap(xp.less(self.data, _data(other)))
+        return _wrap(xp.less(self.array, _data(other)))
 
     def __le__(self, other):
-        return _wrap(xp.less_equal(self.data, _data(other)))
+        return _wrap(xp.less_equal(self.array, _data(other)))
 
     def __gt__(self, other):
-        return _wrap(xp.greater(self.data, _data(other)))
+        return _wrap(xp.greater(self.array, _data(other)))
 
     def __ge__(self, other):
-        return _wrap(xp.greater_equal(self.data, _data(other)))
+        return _wrap(xp.greater_equal(self.array, _data(other)))
 
     def __invert__(self):
-        return _wrap(xp.invert(self.data))
+        return _wrap(xp.invert(self.array))
 
     def __and__(self, other):
-        return _wrap(xp.bitwise_and(self.data, _data(other)))
+        return _wrap(xp.bitwise_and(self.array, _data(other)))
 
     def __or__(self, other):
-        return _wrap(xp.bitwise_or(self.data, _data(other)))
+        return _wrap(xp.bitwise_or(self.array, _data(other)))
 
     def __xor__(self, other):
-        return _wrap(xp.bitwise_xor(self.data, _data(other)))
+        return _wrap(xp.bitwise_xor(self.array, _data(other)))
 
     eq = __eq__
     ne = __ne__
@@ -479,37 +494,37 @@ class Tensor:
 
     def equal(self, other) -> bool:
         o = _data(other)
-        return self.data.shape == np.shape(o) and bool(xp.all(self.data == o))
+        return self.array.shape == np.shape(o) and bool(xp.all(self.array == o))
 
     def allclose(self, other, rtol=1e-5, atol=1e-8) -> bool:
-        return bool(xp.allclose(self.data, _data(other), rtol=rtol, atol=atol))
+        return bool(xp.allclose(self.array, _data(other), rtol=rtol, atol=atol))
 
     def isnan(self):
-        return _wrap(xp.isnan(self.data))
+        return _wrap(xp.isnan(self.array))
 
     def isinf(self):
-        return _wrap(xp.isinf(self.data))
+        return _wrap(xp.isinf(self.array))
 
     def isfinite(self):
-        return _wrap(xp.isfinite(self.data))
+        return _wrap(xp.isfinite(self.array))
 
     def all(self, dim=None, keepdim=False):
-        return _wrap(xp.asarray(xp.all(self.data, axis=dim, keepdims=keepdim)))
+        return _wrap(xp.asarray(xp.all(self.array, axis=dim, keepdims=keepdim)))
 
     def any(self, dim=None, keepdim=False):
-        return _wrap(xp.asarray(xp.any(self.data, axis=dim, keepdims=keepdim)))
+        return _wrap(xp.asarray(xp.any(self.array, axis=dim, keepdims=keepdim)))
 
     def sign(self):
-        return _wrap(xp.sign(self.data))
+        return _wrap(xp.sign(self.array))
 
     def floor(self):
-        return _wrap(xp.floor(self.data))
+        return _wrap(xp.floor(self.array))
 
     def ceil(self):
-        return _wrap(xp.ceil(self.data))
+        return _wrap(xp.ceil(self.array))
 
     def round(self):
-        return _wrap(xp.round(self.data))
+        return _wrap(xp.round(self.array))
 
     # ----------------------------------------------------------------- elementwise math
     def neg(self):
@@ -645,10 +660,10 @@ class Tensor:
         return ops.Amin.apply(self, _dims(dim), keepdim)
 
     def argmax(self, dim=None, keepdim: bool = False):
-        return _arg(self.data, dim, keepdim, xp.argmax)
+        return _arg(self.array, dim, keepdim, xp.argmax)
 
     def argmin(self, dim=None, keepdim: bool = False):
-        return _arg(self.data, dim, keepdim, xp.argmin)
+        return _arg(self.array, dim, keepdim, xp.argmin)
 
     def norm(self, p=2, dim=None, keepdim: bool = False):
         """The p-norm over ``dim`` (all elements by default), as ``torch.norm``."""
@@ -674,7 +689,7 @@ class Tensor:
         return ops.Reshape.apply(self, other.shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
-        shape = self.data.shape
+        shape = self.array.shape
         if not shape:
             return self.reshape(1)
         s = start_dim % len(shape)
@@ -685,12 +700,12 @@ class Tensor:
         return ops.Reshape.apply(self, shape[:s] + (n,) + shape[e + 1 :])
 
     def unflatten(self, dim: int, sizes):
-        shape = self.data.shape
+        shape = self.array.shape
         d = dim % len(shape)
         return self.reshape(shape[:d] + tuple(sizes) + shape[d + 1 :])
 
     def transpose(self, dim0: int, dim1: int):
-        n = self.data.ndim
+        n = self.array.ndim
         if n < 2 and dim0 in (0, -1) and dim1 in (0, -1):
             return self
         axes = list(range(n))
@@ -700,22 +715,22 @@ class Tensor:
     swapaxes = transpose
 
     def t(self):
-        if self.data.ndim > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.data.ndim}")
-        return self.transpose(0, 1) if self.data.ndim == 2 else self
+        if self.array.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.array.ndim}")
+        return self.transpose(0, 1) if self.array.ndim == 2 else self
 
     def permute(self, *dims):
         dims = _shape_arg(dims)
-        if sorted(d % max(self.data.ndim, 1) for d in dims) != list(range(self.data.ndim)):
+        if sorted(d % max(self.array.ndim, 1) for d in dims) != list(range(self.array.ndim)):
             raise RuntimeError(
-                f"permute: dims {dims} are not a permutation of the {self.data.ndim} "
-                f"dimensions of a tensor of shape {self.data.shape}"
+                f"permute: dims {dims} are not a permutation of the {self.array.ndim} "
+                f"dimensions of a tensor of shape {self.array.shape}"
             )
-        return ops.Permute.apply(self, tuple(d % self.data.ndim for d in dims))
+        return ops.Permute.apply(self, tuple(d % self.array.ndim for d in dims))
 
     def expand(self, *sizes):
         sizes = _shape_arg(sizes)
-        shape = self.data.shape
+        shape = self.array.shape
         lead = len(sizes) - len(shape)
         if lead < 0:
             raise RuntimeError(f"expand: cannot expand shape {shape} to {sizes}")
@@ -735,7 +750,7 @@ class Tensor:
         return ops.Repeat.apply(self, sizes)
 
     def squeeze(self, dim=None):
-        shape = self.data.shape
+        shape = self.array.shape
         if dim is None:
             new = tuple(s for s in shape if s != 1)
         else:
@@ -744,7 +759,7 @@ class Tensor:
         return self if new == shape else ops.Reshape.apply(self, new)
 
     def unsqueeze(self, dim: int):
-        shape = self.data.shape
+        shape = self.array.shape
         d = dim % (len(shape) + 1) if dim < 0 else dim
         if d > len(shape):
             raise IndexError(f"unsqueeze: dim {dim} out of range for shape {shape}")
@@ -757,29 +772,29 @@ class Tensor:
         return chunk(self, chunks, dim)
 
     def unbind(self, dim: int = 0):
-        return tuple(self.select(dim, i) for i in range(self.data.shape[dim]))
+        return tuple(self.select(dim, i) for i in range(self.array.shape[dim]))
 
     def narrow(self, dim: int, start: int, length: int):
-        idx = [slice(None)] * self.data.ndim
+        idx = [slice(None)] * self.array.ndim
         idx[dim] = slice(start, start + length)
         return self[tuple(idx)]
 
     def select(self, dim: int, index: int):
-        idx = [slice(None)] * self.data.ndim
+        idx = [slice(None)] * self.array.ndim
         idx[dim] = index
         return self[tuple(idx)]
 
     def index_select(self, dim: int, index):
-        idx = [slice(None)] * self.data.ndim
+        idx = [slice(None)] * self.array.ndim
         idx[dim] = _data(index)
         return self[tuple(idx)]
 
     def gather(self, dim: int, index):
-        return ops.Gather.apply(self, dim % self.data.ndim, _data(index))
+        return ops.Gather.apply(self, dim % self.array.ndim, _data(index))
 
     def flip(self, *dims):
         dims = _shape_arg(dims)
-        idx = [slice(None)] * self.data.ndim
+        idx = [slice(None)] * self.array.ndim
         for d in dims:
             idx[d] = slice(None, None, -1)
         return self[tuple(idx)]
@@ -793,13 +808,13 @@ class Tensor:
         if grad_mode.enabled and (self.requires_grad or _requires(value)):
             self._rebind(ops.IndexPut.apply(self, index, _as_tensor(value, self)))
         else:
-            self.data[index] = _data(value)
+            self.array[index] = _data(value)
 
 
 # -------------------------------------------------------------------- helpers
 def _data(x):
     """The array inside a Tensor, or the value itself."""
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 def _requires(x) -> bool:
@@ -809,7 +824,7 @@ def _requires(x) -> bool:
 def _as_tensor(x, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
-    dtype = like.data.dtype if like is not None and like.data.dtype.kind == "f" else None
+    dtype = like.array.dtype if like is not None and like.array.dtype.kind == "f" else None
     return _wrap(_to_array(x, dtype, copy=False))
 
 
@@ -840,9 +855,9 @@ def _correction(unbiased, correction) -> int:
 def _index_arg(index):
     """Replace Tensors inside an index by their arrays."""
     if isinstance(index, Tensor):
-        return index.data
+        return index.array
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i.array if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         return xp.asarray(index)
     return index
@@ -858,11 +873,11 @@ def _arg(data, dim, keepdim, fn):
 
 
 def _min_max(t: Tensor, dim: int, keepdim: bool, argfn):
-    if t.data.ndim == 0:  # torch: the value itself at index 0
+    if t.array.ndim == 0:  # torch: the value itself at index 0
         return MinMax((ops.Amax.apply(t, (dim,), keepdim), _wrap(xp.zeros((), B.int64))))
-    idx = argfn(t.data, axis=dim)
+    idx = argfn(t.array, axis=dim)
     idx_k = xp.expand_dims(idx, dim)
-    values = ops.Gather.apply(t, dim % t.data.ndim, idx_k)
+    values = ops.Gather.apply(t, dim % t.array.ndim, idx_k)
     if not keepdim:
         return MinMax((values.squeeze(dim), _wrap(idx)))
     return MinMax((values, _wrap(idx_k)))
@@ -889,7 +904,7 @@ def where(condition, input, other) -> Tensor:
 
 
 def split(t: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    n = t.data.shape[dim]
+    n = t.array.shape[dim]
     if isinstance(split_size_or_sections, builtins.int):
         size = split_size_or_sections
         sizes = [min(size, n - s) for s in range(0, n, size)]
@@ -907,7 +922,7 @@ def split(t: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 
 def chunk(t: Tensor, chunks: int, dim: int = 0) -> tuple:
-    n = t.data.shape[dim]
+    n = t.array.shape[dim]
     size = -(-n // chunks)
     return split(t, size, dim)
 

@@ -33,7 +33,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
         raise ValueError("default_collate: the batch is empty")
     elem = batch[0]
     if isinstance(elem, Tensor | np.ndarray | np.generic):
-        arrays = [x.data if isinstance(x, Tensor) else x for x in batch]
+        arrays = [x.array if isinstance(x, Tensor) else x for x in batch]
         shapes = {np.shape(a) for a in arrays}
         if len(shapes) > 1:
             raise RuntimeError(

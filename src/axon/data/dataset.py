@@ -89,11 +89,11 @@ class TensorDataset(Dataset):
     @property
     def arrays(self) -> tuple[np.ndarray, ...]:
         """The underlying arrays (what the DataLoader's fast path indexes)."""
-        return tuple(t.data for t in self.tensors)
+        return tuple(t.array for t in self.tensors)
 
     def __getitem__(self, index) -> tuple[Tensor, ...]:
         # ``a[i, ...]`` keeps a 0-d array (not a NumPy scalar) for 1-d data
-        return tuple(_wrap(t.data[index, ...]) for t in self.tensors)
+        return tuple(_wrap(t.array[index, ...]) for t in self.tensors)
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]

@@ -186,7 +186,7 @@ class Vocab:
         """The tokens of ``ids`` (a list, an array or a Tensor of any shape, flattened);
         ``"".join(vocab.decode(ids))`` gives back text for a character vocabulary."""
         if isinstance(ids, Tensor):
-            ids = ids.data
+            ids = ids.array
         flat = np.asarray(ids).ravel()
         if flat.size and (flat.min() < 0 or flat.max() >= len(self)):
             bad = int(flat.min()) if flat.min() < 0 else int(flat.max())
@@ -644,7 +644,7 @@ def batchify(ids, batch_size: int) -> np.ndarray:
     the next (word_language_model's ``batchify``). ``[a b c d e f g h i j k]`` with B = 2
     gives the columns ``a b c d e`` and ``f g h i j``.
     """
-    data = ids.data if isinstance(ids, Tensor) else ids
+    data = ids.array if isinstance(ids, Tensor) else ids
     data = np.asarray(data, dtype=np.int64).ravel()
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -672,7 +672,7 @@ class BPTTBatches:
 
     def __init__(self, stream, bptt: int, *, batch_first: bool = False,
                  flat_target: bool = False) -> None:
-        data = stream.data if isinstance(stream, Tensor) else np.asarray(stream)
+        data = stream.array if isinstance(stream, Tensor) else np.asarray(stream)
         if data.ndim != 2:
             raise ValueError(f"bptt_batches: expected a (T, B) stream, got shape {data.shape}")
         if bptt < 1:
@@ -716,7 +716,7 @@ def pad_ids(sequences: Sequence, pad_index: int = 0,
         ``batch_first``), L the longest length, filled with ``pad_index`` after each
         sequence's end; lengths of shape (B,).
     """
-    seqs = [s.data if isinstance(s, Tensor) else s for s in sequences]
+    seqs = [s.array if isinstance(s, Tensor) else s for s in sequences]
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     padded = np.full((len(seqs), int(lengths.max(initial=0))), pad_index, dtype=np.int64)
     for row, s in zip(padded, seqs, strict=True):

@@ -33,7 +33,7 @@ from .dataset import GeneratorLike, as_generator
 def _unwrap(x) -> tuple[np.ndarray, bool]:
     """The array inside ``x`` and whether ``x`` was a Tensor."""
     if isinstance(x, Tensor):
-        return x.data, True
+        return x.array, True
     return np.asarray(x), False
 
 

@@ -169,9 +169,9 @@ def _text(node: Node) -> str:
     lines = [title]
     t = node.tensor
     if t is not None:
-        lines.append(f"value {_fmt(t.data)}")
+        lines.append(f"value {_fmt(t.array)}")
         if t.grad is not None:
-            lines.append(f"grad {_fmt(t.grad.data)}")
+            lines.append(f"grad {_fmt(t.grad.array)}")
     return "\n".join(lines)
 
 

@@ -173,7 +173,9 @@ def masked_batches(
     rng = np.random.default_rng(seed)
     out = []
     for batch in Sentences(ids, batch_size=batch_size, shuffle=False):
-        inputs, targets = mask_tokens(batch.data, MASK, vocab_size, MASK_P, rng, special_ids=(PAD,))
+        inputs, targets = mask_tokens(
+            batch.array, MASK, vocab_size, MASK_P, rng, special_ids=(PAD,)
+        )
         if (targets != IGNORE_INDEX).any():
             out.append((inputs, targets))
     return out
@@ -219,7 +221,7 @@ def pretrain(
     done = False
     while not done:
         for batch in loader:
-            inputs, targets = mask_tokens(batch.data, MASK, V, MASK_P, rng, special_ids=(PAD,))
+            inputs, targets = mask_tokens(batch.array, MASK, V, MASK_P, rng, special_ids=(PAD,))
             if not (targets != IGNORE_INDEX).any():
                 continue
             schedule.on_batch_begin(step)
@@ -252,7 +254,7 @@ def top_predictions(model: MaskedLM, vocab: Vocab, sentence: str, k: int = 5):
     ids = vocab.encode(sentence.split())
     model.eval()
     with ax.no_grad():
-        logits = model(ax.tensor(ids[None])).data[0]  # (T, V)
+        logits = model(ax.tensor(ids[None])).array[0]  # (T, V)
     z = logits[int(np.flatnonzero(ids == MASK)[0])].astype(np.float64)
     z[list(range(len(SPECIALS)))] = -np.inf  # never suggest a special token
     p = np.exp(z - z.max())
@@ -346,7 +348,7 @@ def accuracy(model: nn.Module, items) -> float:
     right = 0
     with ax.no_grad():
         for x, y in loader:
-            right += int((model(x).data.argmax(1) == y.numpy()).sum())
+            right += int((model(x).array.argmax(1) == y.numpy()).sum())
     return right / max(len(items), 1)
 
 
@@ -431,7 +433,7 @@ def run(config: Config) -> Result:
     mlm = MaskedLM(new_encoder(V, hp, hp["pre_dropout"]))
     counts = np.bincount(np.concatenate(unlabelled), minlength=V) + 0.5
     with ax.no_grad():  # start the output bias at the log unigram prior: loss ~ h_uni at once
-        mlm.decoder.bias.data[:] = np.log(counts / counts.sum())
+        mlm.decoder.bias.array[:] = np.log(counts / counts.sum())
     n_params = mlm.num_parameters()
     print(
         f"  Embedding({V}, {hp['d_model']}) + learned positions -> {hp['layers']} encoder "

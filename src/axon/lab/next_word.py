@@ -59,7 +59,7 @@ def suggest(model, vocab: Vocab, prompt: str, k: int = 5) -> list[tuple[str, flo
     model.eval()
     with ax.no_grad():
         logits, _ = model(ax.tensor(ids[:, None]))  # (T, 1, V)
-    p = next_token_probs(logits.data[-1, 0])
+    p = next_token_probs(logits.array[-1, 0])
     best = np.argsort(-p)[:k]
     return [(vocab.itos[i], float(p[i])) for i in best]
 

@@ -275,7 +275,7 @@ def descend(surface: Surface, m: Method, lrs, seed: int = 0, steps: int | None =
                 loss = loss + (w @ ax.tensor(e)).sum()
             loss.backward()
             opt.step()
-            points[t + 1] = [p.data for p in ws]
+            points[t + 1] = [p.array for p in ws]
         losses[steps] = surface.values(points[steps])
     losses -= surface.f_min
     outside = ~np.isfinite(points).all(axis=2) | (np.abs(points) > BOUND).any(axis=2)

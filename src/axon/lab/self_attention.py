@@ -237,7 +237,7 @@ def run(config: Config) -> Result:
         model = MaskedLM(new_encoder(len(vocab), hp, 0.0))
         counts = np.bincount(np.concatenate(train_ids), minlength=len(vocab)) + 0.5
         with ax.no_grad():  # the output bias starts at the log unigram prior
-            model.decoder.bias.data[:] = np.log(counts / counts.sum())
+            model.decoder.bias.array[:] = np.log(counts / counts.sum())
         print(
             f"  no masked-lm weights in {out}: training a masked LM here on {name}: "
             f"{len(train_ids):,} sentences, {len(vocab):,} words, {hp['layers']} layers x "

@@ -90,7 +90,7 @@ def generate(model: nn.Module, prompt_ids: Sequence[int], length: int,
         x = ax.tensor(np.asarray(prompt_ids, dtype=np.int64)[:, None])  # (T, 1)
         logits, state = model(x)
         for _ in range(length):
-            p = next_token_probs(logits.data[-1, 0], temperature, top_k)
+            p = next_token_probs(logits.array[-1, 0], temperature, top_k)
             nxt = int(rng.choice(p.size, p=p))
             out.append(nxt)
             logits, state = model(ax.tensor(np.array([[nxt]], dtype=np.int64)), state)

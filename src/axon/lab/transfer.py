@@ -394,7 +394,7 @@ def run(config: Config) -> Result:
             for method in METHODS:
                 ax.manual_seed(config.seed + d)
                 model, opt = prepare(method, pretrained, k, hp["lr"], hp["ft_factor"])
-                base_before = [p.data.copy() for p in base_parameters(model)]
+                base_before = [p.array.copy() for p in base_parameters(model)]
                 out = fit(
                     model,
                     opt,
@@ -408,7 +408,7 @@ def run(config: Config) -> Result:
                 if method == "feature extraction":
                     frozen_ok.append(
                         all(
-                            np.array_equal(p.data, b) and p.grad is None
+                            np.array_equal(p.array, b) and p.grad is None
                             for p, b in zip(base_parameters(model), base_before, strict=True)
                         )
                     )

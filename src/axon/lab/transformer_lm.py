@@ -184,7 +184,7 @@ def sample(
     with ax.no_grad():
         for _ in range(length):
             window = np.asarray(ids[-model.max_len :], dtype=np.int64)[None]  # (1, T)
-            logits = model(ax.tensor(window)).data[0, -1]  # (V,)
+            logits = model(ax.tensor(window)).array[0, -1]  # (V,)
             p = next_token_probs(logits, temperature, top_k)
             ids.append(int(rng.choice(p.size, p=p)))
     return ids[len(prompt_ids) :]

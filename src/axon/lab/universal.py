@@ -66,13 +66,13 @@ def spread_network(hidden: int, x: np.ndarray, y: np.ndarray, seed: int) -> nn.S
     centres = LO + (np.arange(hidden) + 0.5 + rng.uniform(-0.25, 0.25, hidden)) * width
     slopes = 4.0 / width * rng.uniform(0.75, 1.25, hidden)
     net = nn.Sequential(nn.Linear(1, hidden), nn.Sigmoid(), nn.Linear(hidden, 1))
-    net[0].weight.data[...] = slopes[:, None]
-    net[0].bias.data[...] = -slopes * centres
+    net[0].weight.array[...] = slopes[:, None]
+    net[0].bias.array[...] = -slopes * centres
     features = _sigmoid(x @ slopes[None] - slopes * centres)  # (n, H)
     design = np.concatenate([features, np.ones((len(x), 1))], axis=1)  # (n, H + 1)
     heights, *_ = np.linalg.lstsq(design, y, rcond=None)  # (H + 1, 1)
-    net[2].weight.data[...] = heights[:-1].T
-    net[2].bias.data[...] = heights[-1]
+    net[2].weight.array[...] = heights[:-1].T
+    net[2].bias.array[...] = heights[-1]
     return net
 
 

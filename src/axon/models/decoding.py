@@ -76,7 +76,7 @@ def gather_state(state: Any, index: np.ndarray, batch_dim: int = 0) -> Any:
     if state is None:
         return None
     if isinstance(state, Tensor):
-        return _wrap(_take(state.data, index, batch_dim))
+        return _wrap(_take(state.array, index, batch_dim))
     if isinstance(state, np.ndarray):
         return _take(state, index, batch_dim)
     if isinstance(state, tuple):
@@ -131,7 +131,7 @@ def _resolve_batch(state: Any, batch_size: int | None, batch_dim: int, name: str
 
 def _log_probs(out: Any, rows: int, name: str) -> np.ndarray:
     """``step``'s scores as a float64 ``(rows, V)`` array, checked to be log-probabilities."""
-    lp = out.data if isinstance(out, Tensor) else np.asarray(out)
+    lp = out.array if isinstance(out, Tensor) else np.asarray(out)
     if lp.ndim != 2 or lp.shape[0] != rows:
         raise ValueError(
             f"{name}: step returned log-probabilities of shape {lp.shape}; expected "

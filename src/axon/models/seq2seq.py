@@ -82,7 +82,7 @@ def _ids(x, name: str) -> Tensor:
 
 def _lengths(lengths, batch: int, length: int) -> np.ndarray:
     """``lengths`` as a (B,) int64 array, each in [1, length]."""
-    lens = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths).astype(np.int64)
+    lens = np.asarray(lengths.array if isinstance(lengths, Tensor) else lengths).astype(np.int64)
     if lens.shape != (batch,):
         raise ValueError(
             f"src_lengths must have shape ({batch},) for a batch of {batch} "
@@ -98,7 +98,7 @@ def _lengths(lengths, batch: int, length: int) -> np.ndarray:
 def padding_mask(lengths, max_length: int) -> np.ndarray:
     """The (B, max_length) bool mask that is True at padding: ``mask[b, j] = j >= lengths[b]``
     (the ``key_padding_mask`` convention of attention)."""
-    lens = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    lens = np.asarray(lengths.array if isinstance(lengths, Tensor) else lengths)
     return np.arange(max_length)[None, :] >= lens[:, None]  # (B, S)
 
 
@@ -116,12 +116,12 @@ def reverse_padded(ids, lengths) -> Tensor:
     t = _ids(ids, "ids")
     B, S = t.shape
     index = _reversal_index(_lengths(lengths, B, S), S)
-    return _wrap(np.take_along_axis(t.data, index, axis=1))
+    return _wrap(np.take_along_axis(t.array, index, axis=1))
 
 
 def _mask_array(mask) -> np.ndarray:
     """A (B, S) padding mask as a bool array (True = padding)."""
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"memory_mask must be bool (True = padding), got dtype {m.dtype}")
     return m
@@ -549,11 +549,11 @@ class Seq2Seq(_Decodable):
             out, weights = [], []
             for _ in range(max_length):
                 log_probs, state, w = self._step(_wrap(tokens), state)
-                tokens = log_probs.data.argmax(axis=1).astype(np.int64)
+                tokens = log_probs.array.argmax(axis=1).astype(np.int64)
                 tokens[done] = self.pad_index
                 out.append(tokens)
                 if w is not None:
-                    weights.append(w.data)
+                    weights.append(w.array)
                 done |= tokens == self.eos_index
                 if done.all():
                     break
@@ -563,7 +563,7 @@ class Seq2Seq(_Decodable):
             att = _wrap(np.stack(weights, axis=1))  # (B, T', S)
             if self.reverse_source:
                 att = self._unreverse(att, src_lengths)
-            return ids, att.data
+            return ids, att.array
 
 
 def seq2seq(
@@ -690,7 +690,7 @@ class TransformerSeq2Seq(_Decodable):
         self.tgt_embedding = nn.Embedding(tgt_vocab_size, d_model, padding_idx=pad_index)
         for emb in (self.src_embedding, self.tgt_embedding):
             nn.init.normal_(emb.weight, 0.0, d_model**-0.5)
-            emb.weight.data[pad_index] = 0.0
+            emb.weight.array[pad_index] = 0.0
         self.positions = nn.PositionalEncoding(d_model, max_len, dropout, batch_first=True)
         self.transformer = nn.Transformer(
             d_model,
@@ -744,7 +744,7 @@ class TransformerSeq2Seq(_Decodable):
             self._embed(self.tgt_embedding, tgt),
             memory,
             tgt_mask=_wrap(causal_mask(T)),
-            tgt_key_padding_mask=_wrap(tgt.data == self.pad_index),
+            tgt_key_padding_mask=_wrap(tgt.array == self.pad_index),
             memory_key_padding_mask=mask,
             tgt_is_causal=True,
         )
@@ -762,7 +762,7 @@ class TransformerSeq2Seq(_Decodable):
             memory, mask = self.encode(src, src_lengths)
             tgt = self._check_length(_ids(tgt_in, "tgt_in"), "tgt_in")
             x = self._embed(self.tgt_embedding, tgt)
-            causal, tgt_pad = _wrap(causal_mask(tgt.shape[1])), _wrap(tgt.data == self.pad_index)
+            causal, tgt_pad = _wrap(causal_mask(tgt.shape[1])), _wrap(tgt.array == self.pad_index)
             layers = list(self.transformer.decoder.layers)
             chosen = layers[layer]
             for dec in layers:
@@ -775,7 +775,7 @@ class TransformerSeq2Seq(_Decodable):
                     _, weights = dec.multihead_attn(
                         query, memory, memory, key_padding_mask=mask, need_weights=True
                     )
-                    return weights.data  # (B, T, S), the mean over heads
+                    return weights.array  # (B, T, S), the mean over heads
                 x = dec(
                     x,
                     memory,

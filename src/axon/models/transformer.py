@@ -220,13 +220,13 @@ class TransformerEncoderModel(nn.Module):
     def padding_mask(self, ids) -> np.ndarray:
         """(B, T) bool, True where ``ids`` holds ``pad_index``."""
         ids = _ids(ids, "TransformerEncoderModel", self.max_len)
-        return ids.data == self.pad_index
+        return ids.array == self.pad_index
 
     def _mask(self, ids: Tensor, key_padding_mask) -> np.ndarray:
         if key_padding_mask is None:
-            return ids.data == self.pad_index
+            return ids.array == self.pad_index
         pad = np.asarray(
-            key_padding_mask.data if isinstance(key_padding_mask, Tensor) else key_padding_mask
+            key_padding_mask.array if isinstance(key_padding_mask, Tensor) else key_padding_mask
         )
         if pad.dtype != bool or pad.shape != tuple(ids.shape):
             raise ValueError(
@@ -288,7 +288,7 @@ class MaskedLM(nn.Module):
         """Mean cross-entropy of the predictions at the masked positions (targets (B, T),
         ``IGNORE_INDEX`` elsewhere) in nats."""
         h = self.encoder(ids, key_padding_mask)  # (B, T, d)
-        t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+        t = np.asarray(targets.array if isinstance(targets, Tensor) else targets)
         if t.shape != tuple(h.shape[:2]):
             raise ValueError(
                 f"MaskedLM.loss: targets of shape {t.shape} do not match ids of "
@@ -365,7 +365,7 @@ def mask_tokens(
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"mask_tokens: p must be in [0, 1], got {p}")
     rng = rng if rng is not None else np.random.default_rng()
-    ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids).astype(np.int64)
+    ids = np.asarray(ids.array if isinstance(ids, Tensor) else ids).astype(np.int64)
     if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
         raise ValueError(
             f"mask_tokens: ids must lie in [0, {vocab_size}), got values from "

@@ -93,7 +93,7 @@ class SGNSLoss(Op):
 
 
 def _ids(x, name: str) -> np.ndarray:
-    a = x.data if isinstance(x, Tensor) else xp.asarray(x)
+    a = x.array if isinstance(x, Tensor) else xp.asarray(x)
     if a.dtype.kind not in "iu":
         raise TypeError(f"sgns_loss: {name} must hold integer word ids, got dtype {a.dtype}")
     return a
@@ -160,7 +160,7 @@ class SkipGram(nn.Module):
 
     def vectors(self) -> np.ndarray:
         """The word vectors, a (V, D) copy of ``in_embed.weight``."""
-        return self.in_embed.weight.data.copy()
+        return self.in_embed.weight.array.copy()
 
     def extra_repr(self) -> str:
         return f"num_words={self.num_words}, dim={self.dim}"

@@ -195,7 +195,7 @@ def _float_mask(name: str, attn_mask, dtype, L: int, S: int):
     gradient). The mask must broadcast to (..., L, S)."""
     if attn_mask is None:
         return None
-    data = attn_mask.data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
+    data = attn_mask.array if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
     if (
         data.ndim < 1
         or (data.ndim >= 2 and data.shape[-2] not in (1, L))

@@ -39,7 +39,7 @@ __all__ = [
 
 
 def _data(x):
-    return x.data if isinstance(x, Tensor) else xp.asarray(x)
+    return x.array if isinstance(x, Tensor) else xp.asarray(x)
 
 
 def _check_seq2seq_inputs(

@@ -28,7 +28,7 @@ __all__ = [
 
 
 def _data(x):
-    return x.data if isinstance(x, Tensor) else xp.asarray(x)
+    return x.array if isinstance(x, Tensor) else xp.asarray(x)
 
 
 def _inplace(x: Tensor, out: Tensor, inplace: bool) -> Tensor:
@@ -603,7 +603,7 @@ def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode
             name)
     out = _conv_ops.MaxPool.apply(input, *args)
     if return_indices:
-        return out, _wrap(_conv_ops.max_pool_indices(_data(input), out.data, *args))
+        return out, _wrap(_conv_ops.max_pool_indices(_data(input), out.array, *args))
     return out
 
 
@@ -788,7 +788,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
     if max_norm is not None:
         _embedding_op.check_indices(idx, v)
         rows = xp.unique(idx)  # each row once
-        w = weight.data
+        w = weight.array
         norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1)  # (len(rows),)
         big = norms > max_norm
         if big.any():

@@ -1,6 +1,6 @@
 """``axon.nn.init``: weight initialisation, with PyTorch's names and formulas.
 
-Every function fills ``tensor.data`` in place (no graph is recorded) and returns the
+Every function fills ``tensor.array`` in place (no graph is recorded) and returns the
 tensor. Random ones draw from ``axon.backend.rng()``, so ``axon.manual_seed`` makes them
 reproducible. Fans follow PyTorch: for a weight of shape (out, in, *kernel),
 fan_in = in * prod(kernel) and fan_out = out * prod(kernel).
@@ -69,7 +69,7 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 
 def _fill(tensor: Tensor, values) -> Tensor:
-    tensor.data[...] = values
+    tensor.array[...] = values
     return tensor
 
 
@@ -175,10 +175,10 @@ def orthogonal_(tensor: Tensor, gain: float = 1) -> Tensor:
     matrix (signs fixed by diag(R)), with the trailing dimensions flattened."""
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
-    if tensor.data.size == 0:
+    if tensor.array.size == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor.array.size // rows
     flat = B.rng().normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T

@@ -30,10 +30,10 @@ class Parameter(Tensor):
         if data is None:
             arr = np.empty((0,), dtype=B.get_default_dtype())
         elif isinstance(data, Tensor):
-            arr = data.data
+            arr = data.array
         else:
             arr = _to_array(data, copy=False)
-        self.data = arr
+        self.array = arr
         self.grad = None
         self._ctx = None
         if requires_grad:
@@ -331,7 +331,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data = np.zeros_like(p.grad.data)
+                p.grad.array = np.zeros_like(p.grad.array)
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on this module."""
@@ -351,10 +351,10 @@ class Module:
             return self
         dt = B.to_dtype(dtype)
         for t in itertools.chain(self.parameters(), self.buffers()):
-            if t.data.dtype.kind == "f":
-                t.data = t.data.astype(dt)
+            if t.array.dtype.kind == "f":
+                t.array = t.array.astype(dt)
                 if t.grad is not None:
-                    t.grad.data = t.grad.data.astype(dt)
+                    t.grad.array = t.grad.array.astype(dt)
         return self
 
     def float(self) -> Module:
@@ -367,7 +367,7 @@ class Module:
         return self
 
     def num_parameters(self, trainable_only: bool = False) -> int:
-        return sum(p.data.size for p in self.parameters()
+        return sum(p.array.size for p in self.parameters()
                    if p.requires_grad or not trainable_only)
 
     # ------------------------------------------------------------- state dict
@@ -405,11 +405,11 @@ class Module:
             if key not in state_dict:
                 continue
             src = state_dict[key]
-            arr = src.data if isinstance(src, Tensor) else np.asarray(src)
-            if arr.shape != target.data.shape:
+            arr = src.array if isinstance(src, Tensor) else np.asarray(src)
+            if arr.shape != target.array.shape:
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {arr.shape} from "
-                    f"checkpoint, the shape in current model is {target.data.shape}."
+                    f"checkpoint, the shape in current model is {target.array.shape}."
                 )
                 continue
             values[key] = arr
@@ -428,11 +428,11 @@ class Module:
         with no_grad():
             for key, arr in values.items():
                 target = own[key]
-                if target.data.dtype.kind in "fc" and arr.dtype.kind not in "fc":
+                if target.array.dtype.kind in "fc" and arr.dtype.kind not in "fc":
                     raise RuntimeError(
                         f"cannot load {arr.dtype} values into floating tensor {key}"
                     )
-                target.data[...] = arr
+                target.array[...] = arr
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------- printing

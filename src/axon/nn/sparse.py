@@ -65,7 +65,7 @@ class Embedding(Module):
                                     requires_grad=not _freeze)
             self.reset_parameters()
         else:
-            data = _weight.data if isinstance(_weight, Tensor) else B.xp.asarray(_weight)
+            data = _weight.array if isinstance(_weight, Tensor) else B.xp.asarray(_weight)
             if data.shape != (num_embeddings, embedding_dim):
                 raise ValueError(
                     f"Shape of weight {tuple(data.shape)} does not match num_embeddings and "
@@ -77,7 +77,7 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():
-                self.weight.data[self.padding_idx] = 0
+                self.weight.array[self.padding_idx] = 0
 
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm,
@@ -90,7 +90,7 @@ class Embedding(Module):
         """An Embedding whose weight is ``embeddings`` (a 2-D Tensor or array of shape
         (V, D), used as given: the padding row is not zeroed). ``freeze=True`` (the
         default) makes it constant: ``weight.requires_grad = False``."""
-        data = embeddings.data if isinstance(embeddings, Tensor) else B.xp.asarray(embeddings)
+        data = embeddings.array if isinstance(embeddings, Tensor) else B.xp.asarray(embeddings)
         if data.ndim != 2:
             raise ValueError(f"Embeddings parameter is expected to be 2-dimensional, got "
                              f"shape {tuple(data.shape)}")

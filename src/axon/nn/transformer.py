@@ -101,7 +101,7 @@ def _detect_is_causal(mask, is_causal: bool | None, size: int | None) -> bool:
     """
     if is_causal is not None or mask is None:
         return bool(is_causal)
-    m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+    m = mask.array if isinstance(mask, Tensor) else xp.asarray(mask)
     sz = size if size is not None else m.shape[-2]
     if m.shape != (sz, sz) or not (m.dtype == xp.bool_ or m.dtype.kind == "f"):
         return False

@@ -63,7 +63,7 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 state = self.state[p]
                 state["step"] = 0
-                state["sum"] = np.full_like(p.data, float(group["initial_accumulator_value"]))
+                state["sum"] = np.full_like(p.array, float(group["initial_accumulator_value"]))
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient."""

@@ -6,8 +6,8 @@ with its own options); every option missing from a group takes the optimizer's d
 ``step``. ``state_dict`` refers to parameters by their index across all groups, so a
 checkpoint can be loaded into a fresh optimizer built over copies of the parameters.
 
-Subclasses implement ``step`` as in-place NumPy updates of ``p.data`` (never of
-``p.grad.data``, which may be shared), using the reusable scratch arrays from ``_scratch``
+Subclasses implement ``step`` as in-place NumPy updates of ``p.array`` (never of
+``p.grad.array``, which may be shared), using the reusable scratch arrays from ``_scratch``
 so a step allocates almost nothing.
 """
 
@@ -109,7 +109,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data = np.zeros_like(p.grad.data)
+                    p.grad.array = np.zeros_like(p.grad.array)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; returns ``closure()`` if given."""
@@ -124,11 +124,11 @@ class Optimizer:
             return closure()
 
     def _params_with_grad(self, group: dict):
-        """``(p.data, grad array, state)`` for each parameter of ``group`` with a grad."""
+        """``(p.array, grad array, state)`` for each parameter of ``group`` with a grad."""
         state = self.state
         for p in group["params"]:
             if p.grad is not None:
-                yield p.data, p.grad.data, state[p]
+                yield p.array, p.grad.array, state[p]
 
     def _scratch(self, like: np.ndarray, slot: int = 0) -> np.ndarray:
         """A reusable uninitialized array shaped like ``like`` (one per dtype and slot).
@@ -246,24 +246,24 @@ def _copy_value(value):
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, Tensor):
-        return value.data.copy()
+        return value.array.copy()
     return copy.deepcopy(value)
 
 
 def _load_value(key: str, value, param: Tensor, index: int):
     """A saved state entry made ready for ``param``: arrays copied in its dtype and shape."""
     if key == "step":
-        return int(np.asarray(value.data if isinstance(value, Tensor) else value))
+        return int(np.asarray(value.array if isinstance(value, Tensor) else value))
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if not isinstance(value, np.ndarray):
         return copy.deepcopy(value)
     arr = value.copy()
     if arr.dtype.kind == "f":
-        arr = arr.astype(param.data.dtype, copy=False)
-    if arr.shape != param.data.shape:
+        arr = arr.astype(param.array.dtype, copy=False)
+    if arr.shape != param.array.shape:
         raise ValueError(
             f"loaded state dict has '{key}' of shape {arr.shape} for parameter {index}, "
-            f"but that parameter has shape {param.data.shape}"
+            f"but that parameter has shape {param.array.shape}"
         )
     return arr

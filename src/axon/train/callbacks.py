@@ -89,7 +89,7 @@ class EarlyStopping(Callback):
         return reference is None or bool(self.monitor_op(value - self.min_delta, reference))
 
     def _snapshot(self) -> dict:
-        return {k: np.array(v.data, copy=True) for k, v in self.model.state_dict().items()}
+        return {k: np.array(v.array, copy=True) for k, v in self.model.state_dict().items()}
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         current = (logs or {}).get(self.monitor)

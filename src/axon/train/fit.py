@@ -207,7 +207,7 @@ def _batch_len(x) -> int:
 
 
 def _array(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.array if isinstance(x, Tensor) else np.asarray(x)
 
 
 _resolve_loss = resolve_loss  # the name tbptt imports
@@ -236,15 +236,15 @@ def _nonfinite(loss_value: float, named: Sequence[tuple[str, Tensor]]) -> str | 
         for _, p in named:
             g = p.grad
             if g is not None:
-                total += float(g.data.sum())
+                total += float(g.array.sum())
     if math.isfinite(loss_value) and math.isfinite(total):
         return None
     for name, p in named:
-        if not np.isfinite(p.data).all():
+        if not np.isfinite(p.array).all():
             return f"the parameter {name!r} contains NaN/Inf"
     for name, p in named:
         g = p.grad
-        if g is not None and not np.isfinite(g.data).all():
+        if g is not None and not np.isfinite(g.array).all():
             return f"the gradient of {name!r} contains NaN/Inf"
     if not math.isfinite(loss_value):
         return f"the loss is {loss_value}"

@@ -25,7 +25,7 @@ from ..autograd.tensor import Tensor
 
 
 def _numpy(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.array if isinstance(x, Tensor) else np.asarray(x)
 
 
 class Metric:

@@ -249,12 +249,12 @@ def summary(
         owner = pname.rpartition(".")[0]
         while owner not in shown_names and owner:
             owner = owner.rpartition(".")[0]
-        size = p.data.size
+        size = p.array.size
         counts[owner][0] += size
         counts[owner][1] += size if p.requires_grad else 0
         total += size
         trainable += size if p.requires_grad else 0
-        nbytes += p.data.nbytes
+        nbytes += p.array.nbytes
     if "" not in shown_names and counts[""][0]:
         shown.insert(0, ("", model))  # parameters held by no shown module
 
@@ -289,12 +289,12 @@ def _functional_summary(model: FunctionalModel) -> ModelSummary:
     total = trainable = nbytes = 0
     for pname, p in model.named_parameters():
         c = counts.setdefault(pname.split(".")[0], [0, 0])
-        size = p.data.size
+        size = p.array.size
         c[0] += size
         c[1] += size if p.requires_grad else 0
         total += size
         trainable += size if p.requires_grad else 0
-        nbytes += p.data.nbytes
+        nbytes += p.array.nbytes
     rows = [SummaryRow(name, "Input", s.shape, 0, 0, 0, [])
             for name, s in zip(model.input_names, model.inputs, strict=True)]
     for layer in model.layers:

@@ -88,7 +88,7 @@ def _call(model, inputs: tuple, state):
 
 def _time_slice(x, dim: int, start: int, stop: int):
     """``x[start:stop]`` along dimension ``dim`` (a view, wrapped without a graph)."""
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x.array if isinstance(x, Tensor) else np.asarray(x)
     return _wrap(data[(slice(None),) * dim + (slice(start, stop),)])
 
 

@@ -1,6 +1,6 @@
 """Gradient clipping: rescale all gradients together, or clamp each element.
 
-Both replace ``p.grad.data`` with a new array rather than writing into the old one, which
+Both replace ``p.grad.array`` with a new array rather than writing into the old one, which
 another tensor may share.
 """
 
@@ -64,8 +64,8 @@ def clip_grad_norm_(
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not grads:
         return Tensor(0.0)
-    norms = [_vector_norm(g.data, norm_type) for g in grads]
-    dtype = np.result_type(*[g.data.dtype for g in grads])
+    norms = [_vector_norm(g.array, norm_type) for g in grads]
+    dtype = np.result_type(*[g.array.dtype for g in grads])
     total = _vector_norm(np.asarray(norms, dtype=dtype), norm_type)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
@@ -76,7 +76,7 @@ def clip_grad_norm_(
     coef = max_norm / (float(total) + 1e-6)
     if coef < 1.0 or math.isnan(coef):  # a NaN norm makes the gradients NaN, as in torch
         for g in grads:
-            g.data = g.data * coef
+            g.array = g.array * coef
     return Tensor(np.asarray(total, dtype=dtype))
 
 
@@ -92,4 +92,4 @@ def clip_grad_value_(
     """
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        g.data = np.clip(g.data, -clip_value, clip_value)
+        g.array = np.clip(g.array, -clip_value, clip_value)

@@ -16,19 +16,20 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Set the parameters' data from consecutive slices of the 1-D Tensor ``vec``.
 
-    As in PyTorch, each parameter's ``.data`` becomes a view of ``vec``'s memory.
+    As in PyTorch, each parameter's array becomes a view of ``vec``'s memory.
     """
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected axon.Tensor, but got: {type(vec).__name__}")
     parameters = list(parameters)
-    total = sum(p.data.size for p in parameters)
-    if vec.data.ndim != 1 or vec.data.size != total:
+    total = sum(p.array.size for p in parameters)
+    if vec.array.ndim != 1 or vec.array.size != total:
         raise ValueError(
             f"vec must be a 1-D Tensor with {total} elements (the parameters' total), "
-            f"but has shape {vec.data.shape}"
+            f"but has shape {vec.array.shape}"
         )
     start = 0
     for p in parameters:
-        n = p.data.size
-        p.data = vec.data[start : start + n].reshape(p.data.shape).astype(p.data.dtype, copy=False)
+        n = p.array.size
+        piece = vec.array[start : start + n].reshape(p.array.shape)
+        p.array = piece.astype(p.array.dtype, copy=False)
         start += n

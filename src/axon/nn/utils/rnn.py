@@ -32,7 +32,7 @@ __all__ = [
 
 def _ints(x) -> np.ndarray:
     """An int64 NumPy array from a Tensor, list or array of integers."""
-    return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.int64).reshape(-1)
+    return np.asarray(x.array if isinstance(x, Tensor) else x, dtype=np.int64).reshape(-1)
 
 
 def invert_permutation(permutation: Tensor | None) -> Tensor | None:
