@@ -835,6 +835,20 @@ def _shape_arg(shape) -> tuple:
     return tuple(builtins.int(s) for s in shape)
 
 
+def normalize_dim(dim: int, ndim: int) -> int:
+    """``dim`` as an index in ``range(ndim)``; torch's IndexError when it is out of range.
+
+    The one check every op that takes a ``dim`` goes through (a 0-d tensor accepts 0 and -1).
+    """
+    n = builtins.max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+            f"but got {dim})"
+        )
+    return dim % n
+
+
 def _dims_tuple(dim) -> tuple:
     return tuple(dim) if isinstance(dim, tuple | list) else (dim,)
 
