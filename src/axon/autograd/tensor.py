@@ -812,6 +812,14 @@ class Tensor:
 
 
 # -------------------------------------------------------------------- helpers
+def bind_methods(**functions) -> None:
+    """Make free functions Tensor methods too, as torch has both ``ax.cumsum(x, 0)`` and
+    ``x.cumsum(0)``: each op is written once, as a function whose first argument is the
+    tensor, and bound here."""
+    for name, fn in functions.items():
+        setattr(Tensor, name, fn)
+
+
 def _data(x):
     """The array inside a Tensor, or the value itself."""
     return x.array if isinstance(x, Tensor) else x
