@@ -8,7 +8,15 @@ from collections.abc import Sequence
 from .. import backend as B
 from ..backend import xp
 from . import ops
-from .tensor import Tensor, _as_tensor, _check_grad_dtype, _shape_arg, _to_array, _wrap
+from .tensor import (
+    Tensor,
+    _as_tensor,
+    _check_grad_dtype,
+    _shape_arg,
+    _to_array,
+    _wrap,
+    normalize_dim,
+)
 
 __all__ = [
     "abs",
@@ -196,7 +204,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
     if not tensors:
         raise RuntimeError("cat expects a non-empty list of tensors")
-    return ops.Cat.apply(dim, *tensors)
+    return ops.Cat.apply(normalize_dim(dim, tensors[0].ndim), *tensors)
 
 
 concat = cat
@@ -207,7 +215,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join equal-shaped tensors along a new dimension."""
     if not tensors:
         raise RuntimeError("stack expects a non-empty list of tensors")
-    return ops.Stack.apply(dim, *tensors)
+    return ops.Stack.apply(normalize_dim(dim, tensors[0].ndim + 1), *tensors)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

@@ -509,10 +509,12 @@ class Tensor:
         return _wrap(xp.isfinite(self.array))
 
     def all(self, dim=None, keepdim=False):
-        return _wrap(xp.asarray(xp.all(self.array, axis=dim, keepdims=keepdim)))
+        axis = _dims(dim, self.array.ndim) if self.array.ndim else None
+        return _wrap(xp.asarray(xp.all(self.array, axis=axis, keepdims=keepdim)))
 
     def any(self, dim=None, keepdim=False):
-        return _wrap(xp.asarray(xp.any(self.array, axis=dim, keepdims=keepdim)))
+        axis = _dims(dim, self.array.ndim) if self.array.ndim else None
+        return _wrap(xp.asarray(xp.any(self.array, axis=axis, keepdims=keepdim)))
 
     def sign(self):
         return _wrap(xp.sign(self.array))
@@ -607,10 +609,10 @@ class Tensor:
         return ops.Gelu.apply(self, approximate)
 
     def softmax(self, dim: int = -1):
-        return ops.Softmax.apply(self, dim)
+        return ops.Softmax.apply(self, normalize_dim(dim, self.array.ndim))
 
     def log_softmax(self, dim: int = -1):
-        return ops.LogSoftmax.apply(self, dim)
+        return ops.LogSoftmax.apply(self, normalize_dim(dim, self.array.ndim))
 
     def where(self, condition, other):
         return where(condition, self, other)
@@ -620,22 +622,26 @@ class Tensor:
 
     # ----------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim: bool = False, dtype=None):
-        out = ops.Sum.apply(self, _dims(dim), keepdim)
+        out = ops.Sum.apply(self, _dims(dim, self.array.ndim), keepdim)
         return out if dtype is None else out.type(dtype)
 
     def mean(self, dim=None, keepdim: bool = False):
-        return ops.Mean.apply(self, _dims(dim), keepdim)
+        return ops.Mean.apply(self, _dims(dim, self.array.ndim), keepdim)
 
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None):
-        return ops.Var.apply(self, _dims(dim), _correction(unbiased, correction), keepdim)
+        return ops.Var.apply(
+            self, _dims(dim, self.array.ndim), _correction(unbiased, correction), keepdim
+        )
 
     def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None):
-        return ops.Std.apply(self, _dims(dim), _correction(unbiased, correction), keepdim)
+        return ops.Std.apply(
+            self, _dims(dim, self.array.ndim), _correction(unbiased, correction), keepdim
+        )
 
     def logsumexp(self, dim, keepdim: bool = False):
-        return ops.LogSumExp.apply(self, _dims(dim), keepdim)
+        return ops.LogSumExp.apply(self, _dims(dim, self.array.ndim), keepdim)
 
     def max(self, dim=None, keepdim: bool = False):
         """``max()`` is the largest value (gradient shared among ties, like torch);
@@ -654,10 +660,10 @@ class Tensor:
         return _min_max(self, dim, keepdim, xp.argmin)
 
     def amax(self, dim=None, keepdim: bool = False):
-        return ops.Amax.apply(self, _dims(dim), keepdim)
+        return ops.Amax.apply(self, _dims(dim, self.array.ndim), keepdim)
 
     def amin(self, dim=None, keepdim: bool = False):
-        return ops.Amin.apply(self, _dims(dim), keepdim)
+        return ops.Amin.apply(self, _dims(dim, self.array.ndim), keepdim)
 
     def argmax(self, dim=None, keepdim: bool = False):
         return _arg(self.array, dim, keepdim, xp.argmax)
@@ -673,7 +679,7 @@ class Tensor:
             return self.abs().amax(dim, keepdim)
         if p == "fro":
             p = 2
-        return ops.Norm.apply(self, p, _dims(dim), keepdim)
+        return ops.Norm.apply(self, p, _dims(dim, self.array.ndim), keepdim)
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape):
@@ -690,10 +696,12 @@ class Tensor:
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         shape = self.array.shape
+        s = normalize_dim(start_dim, len(shape))
+        e = normalize_dim(end_dim, len(shape))
         if not shape:
             return self.reshape(1)
-        s = start_dim % len(shape)
-        e = end_dim % len(shape)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         n = 1
         for k in shape[s : e + 1]:
             n *= k
@@ -701,12 +709,13 @@ class Tensor:
 
     def unflatten(self, dim: int, sizes):
         shape = self.array.shape
-        d = dim % len(shape)
+        d = normalize_dim(dim, len(shape))
         return self.reshape(shape[:d] + tuple(sizes) + shape[d + 1 :])
 
     def transpose(self, dim0: int, dim1: int):
         n = self.array.ndim
-        if n < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        dim0, dim1 = normalize_dim(dim0, n), normalize_dim(dim1, n)
+        if n < 2:
             return self
         axes = list(range(n))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
@@ -721,12 +730,19 @@ class Tensor:
 
     def permute(self, *dims):
         dims = _shape_arg(dims)
-        if sorted(d % max(self.array.ndim, 1) for d in dims) != list(range(self.array.ndim)):
+        n = self.array.ndim
+        if len(dims) != n:
             raise RuntimeError(
-                f"permute: dims {dims} are not a permutation of the {self.array.ndim} "
+                f"permute: dims {dims} are not a permutation of the {n} "
                 f"dimensions of a tensor of shape {self.array.shape}"
             )
-        return ops.Permute.apply(self, tuple(d % self.array.ndim for d in dims))
+        axes = tuple(normalize_dim(d, n) for d in dims)
+        if len(set(axes)) != n:
+            raise RuntimeError(
+                f"permute: duplicate dims are not allowed (got {dims} for a tensor of shape "
+                f"{self.array.shape})"
+            )
+        return ops.Permute.apply(self, axes)
 
     def expand(self, *sizes):
         sizes = _shape_arg(sizes)
@@ -754,15 +770,13 @@ class Tensor:
         if dim is None:
             new = tuple(s for s in shape if s != 1)
         else:
-            dims = {d % max(len(shape), 1) for d in _dims_tuple(dim)}
+            dims = set(_dims(dim, len(shape)))
             new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
         return self if new == shape else ops.Reshape.apply(self, new)
 
     def unsqueeze(self, dim: int):
         shape = self.array.shape
-        d = dim % (len(shape) + 1) if dim < 0 else dim
-        if d > len(shape):
-            raise IndexError(f"unsqueeze: dim {dim} out of range for shape {shape}")
+        d = normalize_dim(dim, len(shape) + 1)
         return ops.Reshape.apply(self, shape[:d] + (1,) + shape[d:])
 
     def split(self, split_size_or_sections, dim: int = 0):
@@ -772,31 +786,32 @@ class Tensor:
         return chunk(self, chunks, dim)
 
     def unbind(self, dim: int = 0):
+        dim = normalize_dim(dim, self.array.ndim)
         return tuple(self.select(dim, i) for i in range(self.array.shape[dim]))
 
     def narrow(self, dim: int, start: int, length: int):
         idx = [slice(None)] * self.array.ndim
-        idx[dim] = slice(start, start + length)
+        idx[normalize_dim(dim, self.array.ndim)] = slice(start, start + length)
         return self[tuple(idx)]
 
     def select(self, dim: int, index: int):
         idx = [slice(None)] * self.array.ndim
-        idx[dim] = index
+        idx[normalize_dim(dim, self.array.ndim)] = index
         return self[tuple(idx)]
 
     def index_select(self, dim: int, index):
         idx = [slice(None)] * self.array.ndim
-        idx[dim] = _data(index)
+        idx[normalize_dim(dim, self.array.ndim)] = _data(index)
         return self[tuple(idx)]
 
     def gather(self, dim: int, index):
-        return ops.Gather.apply(self, dim % self.array.ndim, _data(index))
+        return ops.Gather.apply(self, normalize_dim(dim, self.array.ndim), _data(index))
 
     def flip(self, *dims):
         dims = _shape_arg(dims)
         idx = [slice(None)] * self.array.ndim
         for d in dims:
-            idx[d] = slice(None, None, -1)
+            idx[normalize_dim(d, self.array.ndim)] = slice(None, None, -1)
         return self[tuple(idx)]
 
     def __getitem__(self, index):
@@ -857,15 +872,18 @@ def normalize_dim(dim: int, ndim: int) -> int:
     return dim % n
 
 
-def _dims_tuple(dim) -> tuple:
-    return tuple(dim) if isinstance(dim, tuple | list) else (dim,)
-
-
-def _dims(dim):
-    """Normalise a ``dim`` argument to None or a tuple of ints."""
+def _dims(dim, ndim: int):
+    """A ``dim`` argument (None, an int or a sequence of ints) as None or a tuple of dims in
+    ``range(ndim)``: out-of-range dims raise torch's IndexError, repeated ones its
+    RuntimeError."""
     if dim is None:
         return None
-    return _dims_tuple(dim)
+    if not isinstance(dim, tuple | list):
+        return (normalize_dim(dim, ndim),)
+    dims = tuple(normalize_dim(d, ndim) for d in dim)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims {dim}")
+    return dims
 
 
 def _correction(unbiased, correction) -> int:
@@ -888,6 +906,9 @@ def _index_arg(index):
 def _arg(data, dim, keepdim, fn):
     if dim is None:
         return _wrap(xp.asarray(fn(data)))
+    dim = normalize_dim(dim, data.ndim)
+    if data.ndim == 0:
+        return _wrap(xp.zeros((), B.int64))
     out = fn(data, axis=dim)
     if keepdim:
         out = xp.expand_dims(out, dim)
@@ -895,6 +916,7 @@ def _arg(data, dim, keepdim, fn):
 
 
 def _min_max(t: Tensor, dim: int, keepdim: bool, argfn):
+    dim = normalize_dim(dim, t.array.ndim)
     if t.array.ndim == 0:  # torch: the value itself at index 0
         return MinMax((ops.Amax.apply(t, (dim,), keepdim), _wrap(xp.zeros((), B.int64))))
     idx = argfn(t.array, axis=dim)
@@ -926,6 +948,7 @@ def where(condition, input, other) -> Tensor:
 
 
 def split(t: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    dim = normalize_dim(dim, t.array.ndim)
     n = t.array.shape[dim]
     if isinstance(split_size_or_sections, builtins.int):
         size = split_size_or_sections
@@ -944,6 +967,7 @@ def split(t: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 
 def chunk(t: Tensor, chunks: int, dim: int = 0) -> tuple:
+    dim = normalize_dim(dim, t.array.ndim)
     n = t.array.shape[dim]
     size = -(-n // chunks)
     return split(t, size, dim)

@@ -1,0 +1,117 @@
+"""torch's semantics at the Tensor core, checked against torch itself: out-of-range dims
+raise its IndexError, dtypes promote by ``torch.result_type``, mixed basic and advanced
+indexing puts the advanced dims where torch does, and bad data for ``tensor`` is refused
+with torch's exception class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import axon as ax
+from tests.helpers import assert_close
+
+# ------------------------------------------------------------------ 1. dims out of range
+# each entry: name -> f(lib, x) on a (2, 3) tensor with a dim that is out of range
+BAD_DIM_CALLS = {
+    "sum": lambda L, x: x.sum(dim=2),
+    "sum_tuple": lambda L, x: x.sum(dim=(0, -3)),
+    "mean": lambda L, x: x.mean(2),
+    "var": lambda L, x: x.var(2),
+    "std": lambda L, x: x.std(-3),
+    "logsumexp": lambda L, x: x.logsumexp(2),
+    "max_dim": lambda L, x: x.max(2),
+    "min_dim": lambda L, x: x.min(-3),
+    "amax": lambda L, x: x.amax(2),
+    "amin": lambda L, x: x.amin(2),
+    "argmax": lambda L, x: x.argmax(2),
+    "argmin": lambda L, x: x.argmin(-3),
+    "norm": lambda L, x: x.norm(dim=2),
+    "norm_p1": lambda L, x: x.norm(p=1, dim=2),
+    "softmax": lambda L, x: x.softmax(2),
+    "log_softmax": lambda L, x: x.log_softmax(-3),
+    "flatten": lambda L, x: x.flatten(5),
+    "unflatten": lambda L, x: x.unflatten(2, (1, 3)),
+    "squeeze": lambda L, x: x.squeeze(5),
+    "unsqueeze": lambda L, x: x.unsqueeze(3),
+    "unsqueeze_neg": lambda L, x: x.unsqueeze(-4),
+    "transpose": lambda L, x: x.transpose(0, 2),
+    "permute": lambda L, x: x.permute(0, 2),
+    "gather": lambda L, x: x.gather(2, L.zeros(2, 3, dtype=L.int64)),
+    "cat": lambda L, x: L.cat([x, x], 2),
+    "stack": lambda L, x: L.stack([x, x], 3),
+    "split": lambda L, x: x.split(1, 2),
+    "chunk": lambda L, x: x.chunk(2, 2),
+    "narrow": lambda L, x: x.narrow(2, 0, 1),
+    "select": lambda L, x: x.select(2, 0),
+    "unbind": lambda L, x: x.unbind(2),
+    "index_select": lambda L, x: x.index_select(2, L.tensor([0])),
+    "flip": lambda L, x: x.flip(2),
+    "all": lambda L, x: (x > 0).all(2),
+    "any": lambda L, x: (x > 0).any(-3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_DIM_CALLS))
+def test_out_of_range_dim_raises_index_error_as_torch(name):
+    call = BAD_DIM_CALLS[name]
+    arr = np.arange(6.0).reshape(2, 3)
+    with pytest.raises(IndexError) as t_info:
+        call(torch, torch.tensor(arr))
+    with pytest.raises(IndexError) as a_info:
+        call(ax, ax.tensor(arr))
+    assert str(a_info.value) == str(t_info.value)
+
+
+def test_repeated_dims_raise_runtime_error():
+    with pytest.raises(RuntimeError, match="appears multiple times"):
+        torch.ones(2, 3).sum(dim=(0, -2))
+    with pytest.raises(RuntimeError, match="appears multiple times"):
+        ax.ones(2, 3).sum(dim=(0, -2))
+
+
+# a 0-d tensor accepts dim 0 and -1, as in torch
+ZERO_D_CALLS = {
+    "sum": lambda L, x: x.sum(0),
+    "mean": lambda L, x: x.mean(-1),
+    "amax": lambda L, x: x.amax(0),
+    "max_dim": lambda L, x: x.max(0)[0],
+    "argmax": lambda L, x: x.argmax(0),
+    "softmax": lambda L, x: x.softmax(0),
+    "flatten": lambda L, x: x.flatten(0),
+    "squeeze": lambda L, x: x.squeeze(0),
+    "unsqueeze": lambda L, x: x.unsqueeze(-1),
+    "transpose": lambda L, x: x.transpose(0, -1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZERO_D_CALLS))
+def test_zero_d_tensors_accept_dim_0_and_minus_1(name):
+    call = ZERO_D_CALLS[name]
+    expected = call(torch, torch.tensor(1.5))
+    got = call(ax, ax.tensor(1.5))
+    assert got.shape == tuple(expected.shape)
+    assert_close(got, expected.to(torch.float64), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("call", [lambda x: x.sum(1), lambda x: x.softmax(-2),
+                                  lambda x: x.unsqueeze(1), lambda x: x.argmax(1)])
+def test_zero_d_tensors_refuse_other_dims(call):
+    with pytest.raises(IndexError) as t_info:
+        call(torch.tensor(1.5))
+    with pytest.raises(IndexError) as a_info:
+        call(ax.tensor(1.5))
+    assert str(a_info.value) == str(t_info.value)
+
+
+@pytest.mark.parametrize("dim", [-2, -1, 0, 1])
+def test_negative_and_positive_dims_agree_with_torch(dim):
+    arr = np.random.default_rng(0).normal(size=(2, 3))
+    for fn in (lambda L, x: x.sum(dim), lambda L, x: x.softmax(dim), lambda L, x: x.argmax(dim),
+               lambda L, x: L.cat([x, x], dim), lambda L, x: L.stack([x, x], dim),
+               lambda L, x: x.unsqueeze(dim), lambda L, x: x.max(dim)[0]):
+        expected = fn(torch, torch.tensor(arr))
+        got = fn(ax, ax.tensor(arr))
+        assert got.shape == tuple(expected.shape)
+        assert_close(got, expected, rtol=1e-12, atol=1e-12)
