@@ -24,6 +24,7 @@ from ..backend import xp
 from . import functional as F
 from . import init
 from ._attention_ops import Attention, AttentionWeights, MaskedSoftmax, PackedAttention
+from ._factory import factory_dtype
 from .dropout import Dropout
 from .linear import Linear
 from .module import Module, Parameter
@@ -278,7 +279,7 @@ class MultiheadAttention(Module):
                 f"embed_dim must be divisible by num_heads, got "
                 f"embed_dim={embed_dim} and num_heads={num_heads}"
             )
-        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        dt = factory_dtype(device, dtype)
         E = embed_dim
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(xp.empty((3 * E, E), dtype=dt))

@@ -10,6 +10,7 @@ from .. import backend as B
 from ..autograd.tensor import Tensor
 from . import functional as F
 from . import init
+from ._factory import factory_dtype
 from .module import Module, Parameter
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -27,7 +28,7 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 dtype=None) -> None:
+                 device=None, dtype=None) -> None:
         super().__init__()
         nd = self._nd
         if groups <= 0:
@@ -63,7 +64,7 @@ class _ConvNd(Module):
         else:
             pairs = tuple((p, p) for p in padding)
         self._reversed_padding_repeated_twice = [p for pair in reversed(pairs) for p in pair]
-        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        dt = factory_dtype(device, dtype)
         shape = (out_channels, in_channels // groups, *kernel_size)
         self.weight = Parameter(B.xp.empty(shape, dtype=dt))
         self.bias = Parameter(B.xp.empty((out_channels,), dtype=dt)) if bias else None

@@ -8,6 +8,7 @@ from .. import backend as B
 from ..autograd import ops
 from ..autograd.tensor import Tensor
 from . import init
+from ._factory import factory_dtype
 from .module import Module, Parameter
 
 
@@ -19,11 +20,11 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype=None) -> None:
+                 device=None, dtype=None) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        dt = factory_dtype(device, dtype)
         self.weight = Parameter(B.xp.empty((out_features, in_features), dtype=dt))
         self.bias = Parameter(B.xp.empty((out_features,), dtype=dt)) if bias else None
         self.reset_parameters()

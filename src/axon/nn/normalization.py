@@ -15,6 +15,7 @@ from .. import backend as B
 from ..autograd.tensor import Tensor, _wrap
 from . import functional as F
 from . import init
+from ._factory import factory_dtype
 from .module import Module, Parameter
 
 
@@ -54,15 +55,15 @@ class _BatchNorm(Module):
     _expected_dims: tuple[int, ...] = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=None, *,
-                 bias: bool = True) -> None:
+                 affine: bool = True, track_running_stats: bool = True, device=None,
+                 dtype=None, bias: bool = True) -> None:
         super().__init__()
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        dt = factory_dtype(device, dtype)
         _affine_parameters(self, affine, bias, (num_features,), dt)
         if track_running_stats:
             self.register_buffer("running_mean", _wrap(B.xp.zeros((num_features,), dtype=dt)))
@@ -148,14 +149,15 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True, dtype=None) -> None:
+                 elementwise_affine: bool = True, bias: bool = True, device=None,
+                 dtype=None) -> None:
         super().__init__()
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        dt = factory_dtype(device, dtype)
         _affine_parameters(self, elementwise_affine, bias, self.normalized_shape, dt)
 
     def reset_parameters(self) -> None:
@@ -177,7 +179,7 @@ class GroupNorm(Module):
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, dtype=None, *, bias: bool = True) -> None:
+                 affine: bool = True, device=None, dtype=None, bias: bool = True) -> None:
         super().__init__()
         if num_channels % num_groups != 0:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
@@ -186,7 +188,7 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        dt = factory_dtype(device, dtype)
         _affine_parameters(self, affine, bias, (num_channels,), dt)
 
     def reset_parameters(self) -> None:

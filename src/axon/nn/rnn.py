@@ -17,12 +17,12 @@ import math
 import numbers
 import warnings
 
-from .. import backend as B
 from ..autograd.creation import cat, stack
 from ..autograd.tensor import Tensor
 from ..backend import xp
 from . import functional as F
 from . import init
+from ._factory import factory_dtype
 from ._rnn_ops import GRUSeq, LSTMSeq, RNNSeq
 from .module import Module, Parameter
 from .utils.rnn import PackedSequence, _from_packed, _to_packed
@@ -45,7 +45,7 @@ class RNNCellBase(Module):
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias
-        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        dt = factory_dtype(device, dtype)
         G = num_chunks * hidden_size
         self.weight_ih = Parameter(xp.empty((G, input_size), dtype=dt))
         self.weight_hh = Parameter(xp.empty((G, hidden_size), dtype=dt))
@@ -235,7 +235,7 @@ class RNNBase(Module):
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
         self.proj_size = proj_size
-        dt = B.to_dtype(dtype) or B.get_default_dtype()
+        dt = factory_dtype(device, dtype)
         G = _GATES[mode] * hidden_size
         D = 2 if bidirectional else 1
         self._flat_weights_names: list[str] = []

@@ -7,6 +7,7 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from . import functional as F
 from . import init
+from ._factory import factory_dtype
 from .module import Module, Parameter
 
 
@@ -48,7 +49,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm: float | None = None, norm_type: float = 2.0,
                  scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
-                 _freeze: bool = False, dtype=None) -> None:
+                 _freeze: bool = False, device=None, dtype=None) -> None:
         super().__init__()
         if sparse:
             raise NotImplementedError("axon.nn.Embedding: sparse gradients are not supported")
@@ -59,8 +60,8 @@ class Embedding(Module):
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
         self.sparse = False
+        dt = factory_dtype(device, dtype)
         if _weight is None:
-            dt = B.to_dtype(dtype) or B.get_default_dtype()
             self.weight = Parameter(B.xp.empty((num_embeddings, embedding_dim), dtype=dt),
                                     requires_grad=not _freeze)
             self.reset_parameters()
