@@ -166,7 +166,7 @@ def test_defaults_are_torchs():
     assert SGD(p).defaults["lr"] == 1e-3
     assert Adagrad(p).defaults == dict(
         lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-        maximize=False,
+        maximize=False, foreach=None, differentiable=False, fused=None,
     )
     assert RMSprop(p).defaults["alpha"] == 0.99 and RMSprop(p).defaults["eps"] == 1e-8
     assert Adam(p).defaults["betas"] == (0.9, 0.999) and Adam(p).defaults["weight_decay"] == 0

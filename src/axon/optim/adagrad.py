@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _implementation_flags
 
 
 class Adagrad(Optimizer):
@@ -26,6 +26,8 @@ class Adagrad(Optimizer):
         weight_decay: L2 penalty :math:`\lambda`.
         initial_accumulator_value: starting value of the sum :math:`s_0`.
         eps: added to the denominator for numerical stability.
+        foreach, differentiable, fused: torch's implementation switches, accepted and
+            kept in the groups (see :func:`~axon.optim.optimizer._implementation_flags`).
         maximize: ascend the objective instead of descending it.
     """
 
@@ -37,8 +39,11 @@ class Adagrad(Optimizer):
         weight_decay: float = 0,
         initial_accumulator_value: float = 0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
         *,
         maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         _check(lr >= 0, "learning rate", lr)
         _check(lr_decay >= 0, "lr_decay value", lr_decay)
@@ -55,7 +60,9 @@ class Adagrad(Optimizer):
             eps=eps,
             weight_decay=weight_decay,
             initial_accumulator_value=initial_accumulator_value,
+            foreach=foreach,
             maximize=maximize,
+            **_implementation_flags(differentiable=differentiable, fused=fused),
         )
         super().__init__(params, defaults)
         # like PyTorch, the state exists from the start (so a group's initial value is used)

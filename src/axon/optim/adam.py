@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check, _lerp_
+from .optimizer import Optimizer, _check, _implementation_flags, _lerp_
 
 flat_size = 1 << 14
 """Parameters of at most this many elements take their Adam step together, on flat
@@ -40,6 +40,9 @@ class Adam(Optimizer):
         amsgrad: use the running maximum of :math:`v_t` (Reddi et al., 2018).
         maximize: ascend the objective instead of descending it.
         decoupled_weight_decay: decay the weights directly, which makes this AdamW.
+        foreach, capturable, differentiable, fused: torch's implementation switches,
+            accepted and kept in the groups (see
+            :func:`~axon.optim.optimizer._implementation_flags`).
     """
 
     def __init__(
@@ -51,7 +54,11 @@ class Adam(Optimizer):
         weight_decay: float = 0,
         amsgrad: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
         _check(lr >= 0, "learning rate", lr)
@@ -66,6 +73,10 @@ class Adam(Optimizer):
             weight_decay=weight_decay,
             amsgrad=amsgrad,
             maximize=maximize,
+            **_implementation_flags(
+                foreach=foreach, capturable=capturable, differentiable=differentiable,
+                fused=fused,
+            ),
             decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults)
@@ -192,6 +203,7 @@ class AdamW(Adam):
         weight_decay: decoupled decay rate :math:`\lambda` (default 1e-2).
         amsgrad: use the running maximum of the second moment.
         maximize: ascend the objective instead of descending it.
+        foreach, capturable, differentiable, fused: accepted as torch's (see Adam).
     """
 
     def __init__(
@@ -204,6 +216,10 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
             params,
@@ -213,5 +229,9 @@ class AdamW(Adam):
             weight_decay=weight_decay,
             amsgrad=amsgrad,
             maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
             decoupled_weight_decay=True,
         )

@@ -34,6 +34,23 @@ def _check(ok: bool, what: str, value) -> None:
         raise ValueError(f"Invalid {what}: {value}")
 
 
+def _implementation_flags(**flags) -> dict[str, Any]:
+    """Torch's implementation switches (``foreach``, ``fused``, ``capturable``,
+    ``differentiable``), accepted so torch programs run unchanged and kept in the groups
+    as torch keeps them. They choose how torch runs an update (one kernel per tensor, a
+    fused kernel, CUDA graphs), never what it computes, so axon's one NumPy path serves
+    them all; only ``differentiable=True`` (recording the update for autograd) is not
+    supported."""
+    if flags.get("fused") and flags.get("foreach"):
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if flags.get("differentiable"):
+        raise NotImplementedError(
+            "differentiable=True is not supported: axon's optimizers update parameter "
+            "arrays in place, outside autograd"
+        )
+    return flags
+
+
 class Optimizer:
     """Base class of all optimizers.
 
@@ -210,7 +227,7 @@ class Optimizer:
                     f"groups only list parameters {sorted(by_index)}"
                 )
             p = by_index[i]
-            state[p] = {k: _load_value(k, v, p, i) for k, v in saved_state.items()}
+            state[p] = {k: self._load_state_value(k, v, p, i) for k, v in saved_state.items()}
 
         self.state = state
         self.param_groups = [
@@ -220,6 +237,11 @@ class Optimizer:
             }
             for group, saved in zip(self.param_groups, saved_groups, strict=True)
         ]
+
+    def _load_state_value(self, key: str, value, param: Tensor, index: int):
+        """A saved state entry made ready for ``param`` (subclasses with state that is
+        not shaped like the parameter, such as LBFGS's flat vectors, override this)."""
+        return _load_value(key, value, param, index)
 
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check, _lerp_
+from .optimizer import Optimizer, _check, _implementation_flags, _lerp_
 
 
 class RMSprop(Optimizer):
@@ -33,6 +33,8 @@ class RMSprop(Optimizer):
         momentum: momentum factor :math:`\mu`.
         centered: normalize by an estimate of the gradient's variance instead of its
             second moment.
+        capturable, foreach, differentiable: torch's implementation switches, accepted
+            and kept in the groups (see :func:`~axon.optim.optimizer._implementation_flags`).
         maximize: ascend the objective instead of descending it.
     """
 
@@ -45,8 +47,10 @@ class RMSprop(Optimizer):
         weight_decay: float = 0,
         momentum: float = 0,
         centered: bool = False,
-        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
         maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
         _check(lr >= 0, "learning rate", lr)
         _check(eps >= 0, "epsilon value", eps)
@@ -60,7 +64,9 @@ class RMSprop(Optimizer):
             eps=eps,
             centered=centered,
             weight_decay=weight_decay,
+            **_implementation_flags(capturable=capturable, foreach=foreach),
             maximize=maximize,
+            **_implementation_flags(differentiable=differentiable),
         )
         super().__init__(params, defaults)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _implementation_flags
 
 
 class SGD(Optimizer):
@@ -34,6 +34,8 @@ class SGD(Optimizer):
         weight_decay: L2 penalty :math:`\lambda`.
         nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
         maximize: ascend the objective instead of descending it.
+        foreach, differentiable, fused: torch's implementation switches, accepted and
+            kept in the groups (see :func:`~axon.optim.optimizer._implementation_flags`).
     """
 
     def __init__(
@@ -46,6 +48,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         _check(lr >= 0, "learning rate", lr)
         _check(momentum >= 0, "momentum value", momentum)
@@ -62,6 +67,9 @@ class SGD(Optimizer):
             weight_decay=weight_decay,
             nesterov=nesterov,
             maximize=maximize,
+            **_implementation_flags(
+                foreach=foreach, differentiable=differentiable, fused=fused
+            ),
         )
         super().__init__(params, defaults)
 
