@@ -54,3 +54,6 @@ int = int32  # noqa: A001  (torch.int is int32)
 bool = bool_  # noqa: A001
 
 __version__ = "0.1.0"
+
+# a random stream of its own, as torch.Generator (generator= of samplers and loaders)
+from .backend.generator import Generator  # noqa: E402

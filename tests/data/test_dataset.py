@@ -19,13 +19,19 @@ class Squares(Dataset):
         return self.n
 
 
-def test_dataset_is_abstract():
+def test_dataset_needs_getitem_not_len_as_torch():
+    import torch.utils.data as tud
+
     class OnlyGetitem(Dataset):
         def __getitem__(self, i):
             return i
 
-    with pytest.raises(TypeError):
-        OnlyGetitem()
+    assert OnlyGetitem()[3] == 3  # a dataset read through a custom sampler needs no len
+    for base in (Dataset, tud.Dataset):
+        with pytest.raises(NotImplementedError):
+            base()[0]
+        with pytest.raises(TypeError):
+            len(base())
 
 
 def test_tensor_dataset_mixes_tensors_and_arrays():

@@ -261,7 +261,7 @@ def test_batch_transform_loader():
     batches = list(wrapped)
     assert len(wrapped) == len(loader) == 3 and len(batches) == 3
     assert wrapped.batch_size == 4 and wrapped.dataset is loader.dataset
-    assert all(isinstance(b, tuple) and len(b) == 2 for b in batches)
+    assert all(isinstance(b, list) and len(b) == 2 for b in batches)  # lists, as torch
     np.testing.assert_array_equal(np.concatenate([b[0].numpy() for b in batches]), x + 1)
     np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in batches]), y)
     both = T.BatchTransformLoader(loader, lambda b: b * 0 + 7, apply_to=(0, -1))

@@ -35,3 +35,16 @@ __all__ += [
     "pad_ids", "penn_treebank", "read_conllu", "sms_spam", "sst2", "text", "tiny_shakespeare",
     "ud_pos", "word_tokenize",
 ]
+
+# torch.utils.data: samplers, iterable datasets, worker processes, collation
+from ._worker import WorkerInfo, get_worker_info
+from .collate import default_convert
+from .dataset import ChainDataset, IterableDataset
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                      SubsetRandomSampler, WeightedRandomSampler)
+
+__all__ += [
+    "BatchSampler", "ChainDataset", "IterableDataset", "RandomSampler", "Sampler",
+    "SequentialSampler", "SubsetRandomSampler", "WeightedRandomSampler", "WorkerInfo",
+    "default_convert", "get_worker_info",
+]

@@ -1,72 +1,36 @@
-"""``DataLoader``: iterate a dataset in (optionally shuffled) mini-batches.
+"""``DataLoader``: iterate a dataset in mini-batches, as ``torch.utils.data.DataLoader``.
 
-Each epoch (each ``iter(loader)``) draws a fresh permutation when ``shuffle=True``: from
-axon's global generator by default, so ``axon.manual_seed`` fixes the order of every epoch,
-or from the loader's own generator when it is given a ``seed``.
+The loader is three parts, each replaceable: a *sampler* gives the order of the indices
+(:class:`SequentialSampler`, or :class:`RandomSampler` for ``shuffle=True``), a
+*batch sampler* groups them (:class:`BatchSampler` of ``batch_size``), and ``collate_fn``
+turns each group's samples into a batch (:func:`default_collate`). An
+:class:`IterableDataset` has no indices: the loader reads its stream in order.
 
-Batches are built by ``collate_fn`` from the list of samples. For a ``TensorDataset`` (or
-a ``Subset`` of one) with the default collate, the loader skips the per-sample path and
-takes each batch with one NumPy fancy-index per array.
+Each epoch (each ``iter(loader)``) first draws a *base seed*, from the loader's
+``generator`` or else axon's global generator, then starts the sampler, which for a
+shuffle without a generator draws a seed of its own: so ``axon.manual_seed`` fixes every
+epoch's order, and ``num_workers`` does not change it. With ``num_workers > 0`` the
+batches are made in worker processes (see :mod:`axon.data._worker`), worker ``i`` seeded
+with ``base_seed + i``.
+
+For a ``TensorDataset`` (or a ``Subset`` of one) with the default collate, a batch is
+taken with one NumPy fancy-index per array instead of sample by sample.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
-from .. import backend as B
-from ..autograd.tensor import Tensor, _wrap
-from .dataset import Dataset, GeneratorLike, Subset, TensorDataset, as_generator
+from ..autograd.tensor import _wrap
+from .collate import default_collate, default_convert
+from .dataset import Dataset, IterableDataset, Subset, TensorDataset
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, draw_seed
 
-
-def default_collate(batch: Sequence[Any]) -> Any:
-    """Stack a list of samples into a batch, field by field.
-
-    Tensors and NumPy arrays are stacked along a new first dimension (dtype kept);
-    Python floats become a float32 Tensor (the default dtype), ints int64, bools bool;
-    strings stay a list; tuples and lists give a tuple of batched fields; dicts give a
-    dict of batched values. The result never requires grad.
-    """
-    if not batch:
-        raise ValueError("default_collate: the batch is empty")
-    elem = batch[0]
-    if isinstance(elem, Tensor | np.ndarray | np.generic):
-        arrays = [x.array if isinstance(x, Tensor) else x for x in batch]
-        shapes = {np.shape(a) for a in arrays}
-        if len(shapes) > 1:
-            raise RuntimeError(
-                f"default_collate: cannot stack samples of different shapes "
-                f"{sorted(shapes)}; pad them to one shape or pass a collate_fn"
-            )
-        return _wrap(np.stack(arrays))
-    if isinstance(elem, bool | np.bool_):
-        return _wrap(np.asarray(batch, dtype=np.bool_))
-    if isinstance(elem, int):
-        return _wrap(np.asarray(batch, dtype=np.int64))
-    if isinstance(elem, float):
-        return _wrap(np.asarray(batch, dtype=B.get_default_dtype()))
-    if isinstance(elem, str | bytes):
-        return list(batch)
-    if isinstance(elem, Mapping):
-        return {key: default_collate([sample[key] for sample in batch]) for key in elem}
-    if isinstance(elem, tuple | list):
-        n = len(elem)
-        if any(len(sample) != n for sample in batch):
-            raise RuntimeError(
-                f"default_collate: samples have different numbers of fields "
-                f"{sorted({len(s) for s in batch})}; each must have {n}"
-            )
-        fields = [default_collate(list(f)) for f in zip(*batch, strict=True)]
-        if hasattr(elem, "_fields"):  # namedtuple
-            return type(elem)(*fields)
-        return tuple(fields)
-    raise TypeError(
-        f"default_collate: a sample (or a field of one) is a {type(elem).__name__}; "
-        f"it must be a Tensor, NumPy array, number, string, dict, tuple or list "
-        f"(pass a collate_fn for anything else)"
-    )
+__all__ = ["DataLoader", "default_collate", "default_convert"]
 
 
 def _tensor_source(dataset: Dataset) -> tuple[tuple[np.ndarray, ...], np.ndarray | None] | None:
@@ -81,70 +45,266 @@ def _tensor_source(dataset: Dataset) -> tuple[tuple[np.ndarray, ...], np.ndarray
     return None
 
 
+class _InfiniteConstantSampler(Sampler):
+    """``None`` forever: the 'indices' of an IterableDataset, one per sample to read."""
+
+    def __iter__(self) -> Iterator[None]:
+        while True:
+            yield None
+
+
+class MapFetcher:
+    """Reads the samples of a map-style dataset at the given indices and collates them."""
+
+    def __init__(self, dataset, auto_collation: bool, collate_fn: Callable,
+                 drop_last: bool) -> None:
+        self.dataset, self.auto_collation, self.collate_fn = dataset, auto_collation, collate_fn
+        fast = _tensor_source(dataset) if collate_fn is default_collate else None
+        self._fast = fast if auto_collation else None
+
+    def fetch(self, index):
+        if not self.auto_collation:
+            return self.collate_fn(self.dataset[index])
+        if self._fast is not None:  # one fancy-index per array: the TensorDataset path
+            arrays, index_map = self._fast
+            idx = np.asarray(index, dtype=np.int64)
+            idx = idx if index_map is None else index_map[idx]
+            return [_wrap(a[idx]) for a in arrays]
+        if hasattr(self.dataset, "__getitems__"):
+            samples = self.dataset.__getitems__(index)
+        else:
+            samples = [self.dataset[i] for i in index]
+        return self.collate_fn(samples)
+
+
+class IterableFetcher:
+    """Reads the next ``len(index)`` samples of an IterableDataset's stream; raises
+    StopIteration when the stream is done (or, with ``drop_last``, too short)."""
+
+    def __init__(self, dataset, auto_collation: bool, collate_fn: Callable,
+                 drop_last: bool) -> None:
+        self.stream = iter(dataset)
+        self.auto_collation, self.collate_fn, self.drop_last = (
+            auto_collation, collate_fn, drop_last)
+
+    def fetch(self, index):
+        if not self.auto_collation:
+            return self.collate_fn(next(self.stream))
+        samples = []
+        for _ in index:
+            try:
+                samples.append(next(self.stream))
+            except StopIteration:
+                break
+        if not samples or (self.drop_last and len(samples) < len(index)):
+            raise StopIteration
+        return self.collate_fn(samples)
+
+
+def make_fetcher(dataset, auto_collation: bool, collate_fn: Callable, drop_last: bool):
+    kind = IterableFetcher if isinstance(dataset, IterableDataset) else MapFetcher
+    return kind(dataset, auto_collation, collate_fn, drop_last)
+
+
+def _check_nonnegative_int(value, name: str, hint: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} option should be a non-negative integer, got {value!r}{hint}")
+
+
 class DataLoader:
-    """Iterate ``dataset`` in batches of ``batch_size`` samples.
+    """Iterate ``dataset`` in batches, with torch's arguments and semantics.
 
     Args:
-        dataset: a map-style dataset (``len`` and integer indexing).
-        batch_size: samples per batch; the last batch may be smaller unless ``drop_last``.
-        shuffle: visit the samples in a new random order each epoch.
-        drop_last: drop the last batch when it has fewer than ``batch_size`` samples.
+        dataset: a map-style :class:`Dataset` (``len`` and ``ds[i]``) or an
+            :class:`IterableDataset`.
+        batch_size: samples per batch; ``None`` turns batching off (each sample is passed
+            through :func:`default_convert`).
+        shuffle: a new random order every epoch (map-style datasets only).
+        sampler: the order of the indices (excludes ``shuffle``).
+        batch_sampler: yields whole lists of indices (excludes ``batch_size``, ``shuffle``,
+            ``sampler`` and ``drop_last``).
+        num_workers: worker processes making the batches; 0 makes them in this process.
         collate_fn: turns a list of samples into a batch (default :func:`default_collate`).
-        seed: ``None`` shuffles with axon's global generator (``axon.manual_seed``); an int
-            or a ``numpy.random.Generator`` gives this loader a generator of its own.
+        pin_memory, pin_memory_device: accepted for torch's signature; axon has no device
+            memory to pin.
+        drop_last: drop the last batch when it is short.
+        timeout: seconds to wait for a worker's batch before a RuntimeError (0: forever).
+        worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker, after
+            seeding and before the first batch.
+        multiprocessing_context: a start method name (``"fork"``, ``"spawn"``,
+            ``"forkserver"``) or context; default fork where available, else spawn.
+        generator: the stream for the base seed and for ``shuffle`` (an
+            :class:`axon.Generator`, a NumPy generator or an int seed); default the global.
+        prefetch_factor: batches in flight per worker (default 2 with workers).
+        persistent_workers: keep the workers alive from one epoch to the next.
+        in_order: accepted for torch's signature; batches always come in sampler order.
     """
 
     def __init__(
         self,
         dataset: Dataset,
-        batch_size: int = 1,
-        shuffle: bool = False,
-        drop_last: bool = False,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Sampler | Iterable | None = None,
+        batch_sampler: Sampler | Iterable | None = None,
+        num_workers: int = 0,
         collate_fn: Callable[[list], Any] | None = None,
-        seed: GeneratorLike = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context=None,
+        generator=None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        _check_nonnegative_int(num_workers, "num_workers",
+                               "; use num_workers=0 to disable multiprocessing")
+        if timeout < 0:
+            raise ValueError(f"timeout option should be non-negative, got {timeout}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in "
+                             "multiprocessing: let num_workers > 0, or leave prefetch_factor None")
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError(f"prefetch_factor option should be non-negative, got "
+                             f"{prefetch_factor}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
         self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.collate_fn = default_collate if collate_fn is None else collate_fn
-        self.seed = seed
-        self._generator = None if seed is None else as_generator(seed)
-        self._default_collate = collate_fn is None
+        self.num_workers = num_workers
+        self.prefetch_factor = prefetch_factor
+        self.pin_memory, self.pin_memory_device = pin_memory, pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = _context(multiprocessing_context, num_workers)
+        self.in_order = in_order
+        self.generator = generator
+        self.persistent_workers = persistent_workers
+        self._iterable = isinstance(dataset, IterableDataset)
+        sampler, batch_sampler, batch_size, drop_last = self._samplers(
+            shuffle, sampler, batch_sampler, batch_size, drop_last)
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        self.batch_size, self.drop_last = batch_size, drop_last
+        if collate_fn is None:
+            collate_fn = default_collate if batch_sampler is not None else default_convert
+        self.collate_fn = collate_fn
+        self._iterator = None  # the persistent workers' iterator
 
-    def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+    def _samplers(self, shuffle, sampler, batch_sampler, batch_size, drop_last):
+        """torch's argument checks, then the default sampler and batch sampler."""
+        if self._iterable:
+            if shuffle not in (False, None):
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"shuffle option, but got shuffle={shuffle}")
+            if sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"sampler option, but got sampler={sampler}")
+            if batch_sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
+        shuffle = bool(shuffle)
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually "
+                             "exclusive with drop_last")
+        if sampler is None:
+            if self._iterable:
+                sampler = _InfiniteConstantSampler()
+            elif shuffle:
+                sampler = RandomSampler(self.dataset, generator=self.generator)
+            else:
+                sampler = SequentialSampler(self.dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        return sampler, batch_sampler, batch_size, drop_last
 
-    def _order(self) -> np.ndarray:
-        n = len(self.dataset)
-        if not self.shuffle:
-            return np.arange(n)
-        # the global generator is looked up now: manual_seed replaces it
-        gen = self._generator if self._generator is not None else B.rng()
-        return gen.permutation(n)
+    @property
+    def _auto_collation(self) -> bool:
+        return self.batch_sampler is not None
+
+    @property
+    def _index_sampler(self):
+        """What the iterator draws from: lists of indices, or single ones without batching."""
+        return self.batch_sampler if self._auto_collation else self.sampler
 
     def __iter__(self) -> Iterator[Any]:
-        order = self._order()
-        n_batches = len(self)
-        bs = self.batch_size
-        fast = _tensor_source(self.dataset) if self._default_collate else None
-        if fast is not None:
-            arrays, index_map = fast
-            if index_map is not None:
-                order = index_map[order]
-            for b in range(n_batches):
-                idx = order[b * bs : (b + 1) * bs]
-                yield tuple(_wrap(a[idx]) for a in arrays)
-            return
-        order = order.tolist()
-        for b in range(n_batches):
-            yield self.collate_fn([self.dataset[i] for i in order[b * bs : (b + 1) * bs]])
+        if self.num_workers == 0:
+            return _SingleProcessIter(self)
+        from ._worker import MultiProcessIter
+
+        if not self.persistent_workers:
+            return MultiProcessIter(self)
+        if self._iterator is None:
+            self._iterator = MultiProcessIter(self)
+        else:
+            self._iterator.reset()
+        return self._iterator
+
+    def __len__(self) -> int:
+        if self._iterable:  # the stream's own length, in batches
+            n = len(self.dataset)
+            if self.batch_size is not None:
+                n = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+            return n
+        return len(self._index_sampler)
 
     def __repr__(self) -> str:
-        return (
-            f"DataLoader(dataset={type(self.dataset).__name__} of {len(self.dataset)}, "
-            f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last})"
-        )
+        return (f"DataLoader(dataset={type(self.dataset).__name__}, batch_size="
+                f"{self.batch_size}, sampler={type(self.sampler).__name__}, "
+                f"num_workers={self.num_workers}, drop_last={self.drop_last})")
+
+
+def _context(context, num_workers: int):
+    """The multiprocessing context the workers start from (None: the default)."""
+    if context is None:
+        return None
+    if num_workers == 0:
+        raise ValueError(f"multiprocessing_context can only be used with multi-process "
+                         f"loading (num_workers > 0), but got num_workers={num_workers}")
+    if isinstance(context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if context not in methods:
+            raise ValueError(f"multiprocessing_context option should specify a valid start "
+                             f"method in {methods!r}, but got multiprocessing_context="
+                             f"{context!r}")
+        return multiprocessing.get_context(context)
+    if not isinstance(context, multiprocessing.context.BaseContext):
+        raise TypeError(f"multiprocessing_context option should be a valid context object or "
+                        f"a string specifying the start method, but got "
+                        f"multiprocessing_context={context}")
+    return context
+
+
+class _SingleProcessIter:
+    """One epoch in this process: the base seed, then batch after batch."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        if loader.timeout != 0:  # as torch, which asserts this too
+            raise AssertionError("DataLoader: timeout needs num_workers > 0 (a batch made in "
+                                 f"this process cannot time out); got timeout={loader.timeout}")
+        self._indices = iter(loader._index_sampler)
+        self._base_seed = draw_seed(loader.generator)  # drawn as the workers' would be
+        self._fetcher = make_fetcher(loader.dataset, loader._auto_collation,
+                                     loader.collate_fn, loader.drop_last)
+        self._length = len(loader._index_sampler) if not loader._iterable else None
+
+    def __iter__(self) -> _SingleProcessIter:
+        return self
+
+    def __next__(self) -> Any:
+        index = next(self._indices)  # StopIteration ends the epoch
+        return self._fetcher.fetch(index)  # an IterableDataset's end raises it too
+
+    def __len__(self) -> int:
+        return self._length

@@ -11,44 +11,75 @@ from __future__ import annotations
 import bisect
 import math
 import operator
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import backend as B
 from ..autograd.tensor import Tensor, _wrap
+from ..backend.generator import Generator
 
-GeneratorLike = np.random.Generator | int | None
+GeneratorLike = Generator | np.random.Generator | int | None
 
 
 def as_generator(generator: GeneratorLike) -> np.random.Generator:
-    """A NumPy generator: axon's global one for ``None``, a fresh one for an int seed."""
+    """A NumPy generator: axon's global one for ``None``, an :class:`axon.Generator`'s
+    own stream, or a fresh one for an int seed."""
     if generator is None:
         return B.rng()
+    if isinstance(generator, Generator):
+        return generator.rng
     if isinstance(generator, np.random.Generator):
         return generator
     if isinstance(generator, int | np.integer) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
     raise TypeError(
-        f"generator must be None, an int seed or a numpy.random.Generator, "
+        f"generator must be None, an axon.Generator, an int seed or a numpy.random.Generator, "
         f"got {type(generator).__name__}"
     )
 
 
-class Dataset(ABC):
+class Dataset:
     """A collection of samples read by index: subclasses define ``__getitem__`` and
-    ``__len__``. ``a + b`` chains two datasets into a :class:`ConcatDataset`."""
+    usually ``__len__`` (as in torch, a dataset read only through a custom sampler may
+    go without). ``a + b`` chains two datasets into a :class:`ConcatDataset`."""
 
-    @abstractmethod
-    def __getitem__(self, index: int) -> Any: ...
-
-    @abstractmethod
-    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
 
     def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define ``__iter__``. The DataLoader reads it in
+    order; with workers, each worker iterates its own copy, so a dataset that should not
+    repeat itself splits the work with :func:`axon.data.get_worker_info` in ``__iter__``.
+    ``a + b`` chains two streams into a :class:`ChainDataset`."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other: IterableDataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets read one after another; ``len`` is the sum of their lengths."""
+
+    def __init__(self, datasets: Iterable[IterableDataset]) -> None:
+        self.datasets = list(datasets)
+
+    def __iter__(self) -> Iterator[Any]:
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError(f"ChainDataset only supports IterableDataset, got "
+                                     f"{type(d).__name__}")  # torch's exception class
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
 
 
 class TensorDataset(Dataset):
@@ -123,6 +154,10 @@ class ConcatDataset(Dataset):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset needs at least one dataset")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):  # torch's exception class
+                raise AssertionError(f"ConcatDataset does not support IterableDataset, got "
+                                     f"{type(d).__name__}")
         self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]).tolist())
 
     def __len__(self) -> int:
@@ -181,7 +216,8 @@ def random_split(
         lengths: ints summing to ``len(dataset)``, or fractions summing to 1 (each
             ``floor(n * frac)``, the remainder spread one by one from the first, as torch).
         generator: ``None`` draws from axon's global generator (``axon.manual_seed``);
-            an int seed or a ``numpy.random.Generator`` gives a split of its own.
+            an :class:`axon.Generator`, an int seed or a ``numpy.random.Generator`` gives
+            a split of its own.
     """
     n = len(dataset)
     sizes = _split_lengths(n, lengths)
