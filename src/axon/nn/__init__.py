@@ -62,3 +62,18 @@ __all__ += ["Add", "Concatenate", "Input", "Lambda", "Model", "Multiply", "Subtr
 # penalties added to the loss (not layers): nn.regularizers.weight_elimination(params, lam, beta)
 from . import regularizers  # noqa: E402
 __all__ += ["regularizers"]
+
+# issue 13: more activations, losses and distances (PyTorch's names)
+from .activation import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                         LogSigmoid, Mish, PReLU, ReLU6, RReLU, SiLU, Softmin, Softshrink,
+                         Softsign, Tanhshrink, Threshold)
+from .loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss,
+                   MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+                   PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss)
+from .distance import CosineSimilarity, PairwiseDistance
+__all__ += ["CELU", "GLU", "SELU", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh",
+            "LogSigmoid", "Mish", "PReLU", "ReLU6", "RReLU", "SiLU", "Softmin", "Softshrink",
+            "Softsign", "Tanhshrink", "Threshold", "CosineEmbeddingLoss", "GaussianNLLLoss",
+            "HingeEmbeddingLoss", "KLDivLoss", "MarginRankingLoss", "MultiLabelMarginLoss",
+            "MultiLabelSoftMarginLoss", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
+            "CosineSimilarity", "PairwiseDistance"]

@@ -1,12 +1,17 @@
 """Activation layers: ``ReLU``, ``Sigmoid``, ``Tanh``, ``LeakyReLU``, ``ELU``,
-``Softplus``, ``GELU``, ``Softmax``, ``LogSoftmax`` (PyTorch's names, arguments and
-reprs). Each is a thin module around the function of the same name in ``functional``."""
+``Softplus``, ``GELU``, ``Softmax``, ``LogSoftmax``, ``Hardtanh``, ``ReLU6``,
+``Hardsigmoid``, ``Hardswish``, ``SELU``, ``CELU``, ``SiLU``, ``Mish``, ``Softsign``,
+``Tanhshrink``, ``LogSigmoid``, ``Softmin``, ``GLU``, ``Threshold``, ``Softshrink``,
+``Hardshrink``, ``PReLU``, ``RReLU`` (PyTorch's names, arguments and reprs). Each is a
+thin module around the function of the same name in ``functional``."""
 
 from __future__ import annotations
 
+from .. import backend as B
 from ..autograd.tensor import Tensor
+from ..backend import xp
 from . import functional as F
-from .module import Module
+from .module import Module, Parameter
 
 
 def _inplace_str(inplace: bool, lead: str = ", ") -> str:
@@ -126,3 +131,229 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+# ---------------------------------------------------------------- more activations (issue 13)
+
+
+class Hardtanh(Module):
+    """clip(x, min_val, max_val); gradient 1 strictly between the bounds, else 0."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0,
+                 inplace: bool = False) -> None:
+        super().__init__()
+        if max_val <= min_val:  # torch asserts this
+            raise AssertionError(f"max_val ({max_val}) must be greater than min_val "
+                                 f"({min_val})")
+        self.min_val = min_val
+        self.max_val = max_val
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_str(self.inplace)}"
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_str(self.inplace, lead="")
+
+
+class _InplaceActivation(Module):
+    """An activation with only an ``inplace`` flag, calling ``F.<_fn>``."""
+
+    _fn: str
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return getattr(F, self._fn)(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_str(self.inplace, lead="")
+
+
+class Hardsigmoid(_InplaceActivation):
+    """relu6(x + 3) / 6."""
+
+    _fn = "hardsigmoid"
+
+
+class Hardswish(_InplaceActivation):
+    """x relu6(x + 3) / 6."""
+
+    _fn = "hardswish"
+
+
+class SELU(_InplaceActivation):
+    """scale (x for x > 0, alpha (e^x - 1) otherwise), the self-normalising ELU."""
+
+    _fn = "selu"
+
+
+class SiLU(_InplaceActivation):
+    """x sigmoid(x)."""
+
+    _fn = "silu"
+
+
+class Mish(_InplaceActivation):
+    """x tanh(softplus(x))."""
+
+    _fn = "mish"
+
+
+class CELU(Module):
+    """max(0, x) + min(0, alpha (e^(x / alpha) - 1))."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{_inplace_str(self.inplace)}"
+
+
+class _Elementwise(Module):
+    """A parameter-free activation calling ``F.<_fn>(input)``."""
+
+    _fn: str
+
+    def forward(self, input: Tensor) -> Tensor:
+        return getattr(F, self._fn)(input)
+
+
+class Softsign(_Elementwise):
+    """x / (1 + |x|)."""
+
+    _fn = "softsign"
+
+
+class Tanhshrink(_Elementwise):
+    """x - tanh(x)."""
+
+    _fn = "tanhshrink"
+
+
+class LogSigmoid(_Elementwise):
+    """log sigmoid(x), computed stably."""
+
+    _fn = "logsigmoid"
+
+
+class Softmin(Module):
+    """softmax(-x) along ``dim``."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmin(input, self.dim, _stacklevel=5)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class GLU(Module):
+    """a sigmoid(b), with a and b the halves of the input along ``dim``."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Threshold(Module):
+    """x where x > threshold, else ``value``."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}{_inplace_str(self.inplace)}"
+
+
+class Softshrink(Module):
+    """x - lambd sign(x) where |x| > lambd, else 0."""
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    """x where |x| > lambd, else 0."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardshrink(input, self.lambd)
+
+
+class PReLU(Module):
+    """x for x > 0, w x otherwise, with a learnable slope w (``weight``): one shared, or
+    one per channel (dim 1) with ``num_parameters = C``; each starts at ``init``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter(xp.full((num_parameters,), init,
+                                        dtype=dtype or B.get_default_dtype()))
+
+    def reset_parameters(self) -> None:
+        self.weight.array[...] = self.init
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: in training, each x <= 0 gets a slope drawn from
+    U(lower, upper); in evaluation, the mean slope (lower + upper) / 2."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+                 inplace: bool = False) -> None:
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}{_inplace_str(self.inplace)}"

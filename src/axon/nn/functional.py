@@ -802,3 +802,489 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
 from ._attention_ops import scaled_dot_product_attention  # noqa: E402
 
 __all__ += ["scaled_dot_product_attention"]
+
+
+# ============================================================ more activations (issue 13)
+# Each is one primitive op (``axon.autograd.ops.activation``) where PyTorch's kernel has
+# its own subgradients at kinks, and PyTorch's own composition otherwise (softsign,
+# tanhshrink, softmin, glu, prelu), so values and gradients match it exactly.
+
+import math  # noqa: E402
+
+from ..autograd.tensor import _as_tensor, bind_methods, normalize_dim, where  # noqa: E402
+
+__all__ += [
+    "celu", "celu_", "elu_", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
+    "hardtanh_", "leaky_relu_", "logsigmoid", "mish", "prelu", "relu6", "relu_", "rrelu",
+    "rrelu_", "selu", "selu_", "silu", "softmin", "softshrink", "softsign", "tanhshrink",
+    "threshold", "threshold_",
+]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place :func:`relu`."""
+    return relu(input, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place :func:`elu`."""
+    return elu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place :func:`leaky_relu`."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """clip(x, min_val, max_val); the gradient is 1 strictly between the bounds, else 0."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _inplace(input, ops.Hardtanh.apply(input, min_val, max_val), inplace)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place :func:`hardtanh`."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6): ``hardtanh(x, 0, 6)``, so the gradient is 0 at 0 and at 6."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6, a piecewise-linear sigmoid."""
+    return _inplace(input, ops.Hardsigmoid.apply(input), inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6 (MobileNetV3's swish)."""
+    return _inplace(input, ops.Hardswish.apply(input), inplace)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale (x for x > 0, alpha (e^x - 1) otherwise), with the self-normalising constants
+    alpha = 1.6732632423543772, scale = 1.0507009873554805."""
+    return _inplace(input, ops.ScaledElu.apply(input, _SELU_ALPHA, _SELU_SCALE, 1.0), inplace)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """In-place :func:`selu`."""
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha (e^(x / alpha) - 1)): an ELU continuously differentiable
+    at 0 for every alpha."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: celu: alpha must not be 0")
+    return _inplace(input, ops.ScaledElu.apply(input, float(alpha), 1.0, 1.0 / alpha),
+                    inplace)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place :func:`celu`."""
+    return celu(input, alpha, inplace=True)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x sigmoid(x) (also called swish)."""
+    return _inplace(input, ops.Silu.apply(input), inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x))."""
+    return _inplace(input, ops.Mish.apply(input), inplace)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(1 / (1 + e^-x)), computed without overflow as -softplus(-x)."""
+    return ops.LogSigmoid.apply(input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|) (PyTorch's own composition)."""
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return input - input.tanh()
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype=None) -> Tensor:
+    """softmax(-x) along ``dim``: the weights favour the smallest entries."""
+    if dim is None:
+        dim = _softmax_dim("softmin", input.ndim)
+    if dtype is not None:
+        input = input.type(dtype)
+    return (-input).softmax(dim)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else ``value``."""
+    return _inplace(input, ops.Threshold.apply(input, threshold, value), inplace)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place :func:`threshold`."""
+    return _inplace(input, ops.Threshold.apply(input, threshold, value), True)
+
+
+def _check_lambd(lambd: float) -> None:
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd for x > lambd, x + lambd for x < -lambd, 0 in between."""
+    _check_lambd(lambd)
+    return ops.Shrink.apply(input, lambd, True)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, 0 in between."""
+    _check_lambd(lambd)
+    return ops.Shrink.apply(input, lambd, False)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """The gated linear unit: split ``input`` in halves a, b along ``dim``; a sigmoid(b)."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = normalize_dim(dim, input.ndim)
+    if input.shape[dim] % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension {dim} is size {input.shape[dim]}"
+        )
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x for x > 0, w x otherwise, with one learnable slope w per channel (dim 1) or one
+    for all (a weight of one element)."""
+    n = weight.numel()
+    if n != 1:
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if n != channels:
+            raise RuntimeError(
+                f"Mismatch of parameter numbers and input channel size. Found parameter "
+                f"numbers = {n} and channel size = {channels}."
+            )
+        weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
+    elif weight.ndim > input.ndim:
+        weight = weight.reshape(())
+    return where(input > 0, input, weight * input)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+          training: bool = False, inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU: in training, each x <= 0 is scaled by a slope drawn uniformly
+    from [lower, upper] (the gradient uses the same slope); otherwise by (lower + upper) / 2."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    slopes = B.rng().uniform(lower, upper, input.shape).astype(input.dtype)
+    return _inplace(input, ops.LeakyRelu.apply(input, slopes), inplace)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+           training: bool = False) -> Tensor:
+    """In-place :func:`rrelu`."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+# Tensor methods torch has for these (x.relu_(), x.sigmoid_(), x.prelu(w), ...)
+bind_methods(
+    relu_=lambda self: self.copy_(self.relu()),
+    sigmoid_=lambda self: self.copy_(self.sigmoid()),
+    tanh_=lambda self: self.copy_(self.tanh()),
+    prelu=prelu,
+    hardshrink=hardshrink,
+)
+
+
+# ============================================================ more losses (issue 13)
+# PyTorch writes these losses as compositions of elementwise ops (in ATen or in Python);
+# they are written here the same way, so the gradients (kinks included) are PyTorch's.
+
+__all__ += [
+    "cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss", "kl_div",
+    "margin_ranking_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
+    "poisson_nll_loss", "soft_margin_loss", "triplet_margin_loss",
+]
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss
+
+
+def _pass_through_clamp(x: Tensor, min: float) -> Tensor:
+    """``x`` clamped below at ``min`` in value, with the gradient of ``x`` itself (as
+    PyTorch's in-place clamp under ``no_grad``): x + (clamped - x) as a constant."""
+    return x + _wrap(xp.maximum(x.array, min) - x.array)
+
+
+def _xlogx(t: Tensor) -> Tensor:
+    """t log t, and 0 where t = 0 (``xlogy(t, t)``)."""
+    safe = where(t > 0, t, 1.0)
+    return where(t > 0, t * safe.log(), 0.0)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL divergence of ``target`` from the distribution whose log-probabilities are
+    ``input``: pointwise t (log t - x) (or e^t (t - x) with ``log_target``).
+    ``'batchmean'`` divides the sum by the batch size (the KL divergence per sample);
+    ``'mean'`` divides by the number of elements, with PyTorch's warning."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            stacklevel=2,
+        )
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    target = _as_tensor(target, input)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = _xlogx(target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
+                     full: bool = False, size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of a Poisson target with rate e^x (``log_input``) or x:
+    e^x - t x, or x - t log(x + eps); ``full`` adds Stirling's approximation of log(t!),
+    t log t - t + log(2 pi t) / 2, for t > 1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    target = _as_tensor(target, input)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        big = target > 1
+        t = where(big, target, 2.0)
+        stirling = t * t.log() - t + 0.5 * (2 * math.pi * t).log()
+        loss = loss + where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def _gaussian_var(input: Tensor, var) -> Tensor:
+    """``var`` as a tensor broadcasting to the input: full size, one dimension short
+    (unsqueezed) or one broadcast dimension; PyTorch's ValueErrors otherwise."""
+    if isinstance(var, int | float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        return _wrap(xp.full(input.shape, var, dtype=input.dtype))
+    if (_data(var) < 0).any():
+        raise ValueError("var has negative entry/entries")
+    if var.shape == input.shape:
+        return var
+    if input.shape[:-1] == var.shape:
+        return var.unsqueeze(-1)
+    if var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape, strict=True)
+                                      if i != v) == 1:
+        return var
+    raise ValueError(
+        f"var is of incorrect size: var of shape {var.shape} for input of shape "
+        f"{input.shape}"
+    )
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of ``target`` under N(input, var):
+    (log var + (x - t)^2 / var) / 2 (+ log(2 pi) / 2 with ``full``); var is clamped below
+    at ``eps`` in value only (its gradient passes through, as in PyTorch)."""
+    var = _gaussian_var(input, var)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    var = _pass_through_clamp(var, eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def _same_ndim(name: str, **tensors) -> None:
+    if len({t.ndim for t in tensors.values()}) > 1:
+        sizes = ", ".join(f"{k}: {tuple(t.shape)}" for k, t in tensors.items())
+        raise RuntimeError(f"{name}: All input tensors should have same dimension but got "
+                           f"sizes: {sizes}")
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, -y (x1 - x2) + margin), y = 1 when x1 should rank higher, -1 otherwise."""
+    reduction = _reduction(size_average, reduce, reduction)
+    target = _as_tensor(target, input1)
+    _same_ndim("margin_ranking_loss", input1=input1, input2=input2, target=target)
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1 (x: a distance, y: same or not)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    t = _data(target)
+    loss = (where(t != 1, (margin - input).clamp(min=0), 0.0)
+            + where(t != -1, input, 0.0))
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + e^(-y x)): the logistic loss for labels y = +-1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _same_shape("soft_margin_loss", input, target)
+    return _reduce((-input * _as_tensor(target, input)).softplus(1.0, math.inf), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                size_average=None, reduce=None,
+                                reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy per class on logits, averaged over the classes (last dim):
+    -(y log sigmoid(x) + (1 - y) log sigmoid(-x)) (times ``weight``) / C per sample."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _same_shape("multilabel_soft_margin_loss", input, target)
+    target = _as_tensor(target, input)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * _elementwise_weight("multilabel_soft_margin_loss", weight, input)
+    loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """Multi-label hinge loss: per sample, sum over target classes j and non-target
+    classes i of max(0, 1 - (x_j - x_i)) / C. ``target`` (same shape as ``input``) lists
+    the target classes first, ended by the first -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    t = _data(target)
+    if input.ndim not in (1, 2) or t.shape != input.shape or t.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"multilabel_margin_loss: inconsistent target size: {list(t.shape)} (dtype "
+            f"{t.dtype}) for input of size: {list(input.shape)}; expected an integer target "
+            f"of the input's shape, (C,) or (N, C)"
+        )
+    x = input if input.ndim == 2 else input.unsqueeze(0)
+    t = t.reshape(x.shape)
+    C = x.shape[1]
+    if t.size and (t.min() < -1 or t.max() >= C):
+        raise RuntimeError(f"multilabel_margin_loss: target values must be in [-1, {C - 1}]")
+    listed = xp.cumprod(t != -1, axis=1).astype(bool)  # the classes before the first -1
+    cls = xp.where(listed, t, 0)
+    is_target = xp.zeros(x.shape, dtype=bool)
+    xp.put_along_axis(is_target, cls, listed, axis=1)
+    pair = listed[:, :, None] & ~is_target[:, None, :]  # (N, j, i)
+    x_target = x.gather(1, _wrap(cls))  # (N, j)
+    margins = (1 - x_target.unsqueeze(2) + x.unsqueeze(1)).relu()  # strict: 0 at the kink
+    loss = (margins * _wrap(pair.astype(input.dtype))).sum((1, 2)) / C
+    if input.ndim == 1:
+        loss = loss.squeeze(0)
+    return _reduce(loss, reduction)
+
+
+def _pairwise_cos(x1: Tensor, x2: Tensor, dim: int) -> Tensor:
+    """cos of the angle between x1 and x2 along ``dim`` (PyTorch's
+    ``cosine_embedding_loss`` formula, with its 1e-12 under the square root)."""
+    prod = (x1 * x2).sum(dim)
+    mag1 = (x1 * x1).sum(dim) + 1e-12
+    mag2 = (x2 * x2).sum(dim) + 1e-12
+    return prod / (mag1 * mag2).sqrt()
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    t = _data(target)
+    if input1.shape != input2.shape or input1.ndim not in (1, 2) or (
+            t.shape != input1.shape[:1] if input1.ndim == 2 else t.ndim != 0):
+        raise RuntimeError(
+            f"cosine_embedding_loss: expected input1 and input2 of the same shape (D,) or "
+            f"(N, D) and a target of shape () or (N,), got input1 {tuple(input1.shape)}, "
+            f"input2 {tuple(input2.shape)} and target {tuple(t.shape)}"
+        )
+    cos = _pairwise_cos(input1, input2, input1.ndim - 1)
+    loss = (where(t == 1, 1 - cos, 0.0)
+            + where(t == -1, (cos - margin).clamp(min=0), 0.0))
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
+                        margin: float = 1.0, p: float = 2, eps: float = 1e-6,
+                        swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)) with d the ``p``-norm pairwise distance;
+    ``swap`` uses min(d(a, n), d(p, n)) as the negative distance."""
+    reduction = _reduction(size_average, reduce, reduction)
+    dims = {anchor.ndim, positive.ndim, negative.ndim}
+    if len(dims) > 1:
+        raise RuntimeError(
+            f"The anchor, positive, and negative tensors are expected to have the same number "
+            f"of dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
+            f"negative {negative.ndim}D inputs"
+        )
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+# ============================================================ distances and normalisation
+
+__all__ += ["cosine_similarity", "normalize", "pairwise_distance"]
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
+              out=None) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``: unit vectors (zero vectors stay zero)."""
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported")
+    dim = normalize_dim(dim, input.ndim)
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p along the last dimension (eps keeps the gradient finite when
+    x1 = x2)."""
+    return (x1 - x2 + eps).norm(p, max(x1.ndim, x2.ndim) - 1, keepdim)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """x1 . x2 / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (after broadcasting);
+    the norms are clamped in value only, as in PyTorch."""
+    try:
+        shape = xp.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"cosine_similarity: x1 of shape {x1.shape} and x2 of shape {x2.shape} cannot be "
+            f"broadcast together"
+        ) from None
+    dim = normalize_dim(dim, len(shape))
+    x1, x2 = x1.expand(*shape), x2.expand(*shape)
+    n1 = _pass_through_clamp(x1.norm(2, dim, keepdim=True), eps)
+    n2 = _pass_through_clamp(x2.norm(2, dim, keepdim=True), eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)

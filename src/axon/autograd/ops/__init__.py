@@ -65,3 +65,14 @@ from .index import (
     Index,
     IndexPut,
 )
+from .activation import (  # noqa: E402
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LogSigmoid,
+    Mish,
+    ScaledElu,
+    Shrink,
+    Silu,
+    Threshold,
+)

@@ -211,3 +211,131 @@ class LogSoftmax(Op):
 
     def backward(self, g):
         return g - xp.exp(self.out) * g.sum(axis=self.dim, keepdims=True), None
+
+
+# ---------------------------------------------------------------- piecewise activations
+# Each backward follows PyTorch's subgradient at the kinks exactly: the masks below use
+# the same strict or non-strict comparisons as its kernels.
+
+
+class Hardtanh(Op):
+    """clip(a, min_val, max_val); the gradient passes only strictly inside the bounds
+    (0 at a = min_val and a = max_val, unlike ``clamp``)."""
+
+    def forward(self, a, min_val, max_val):
+        self.inside = (a > min_val) & (a < max_val)
+        return xp.clip(a, min_val, max_val).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return g * self.inside, None, None
+
+
+class Hardsigmoid(Op):
+    """relu6(a + 3) / 6;  derivative 1/6 strictly inside (-3, 3), else 0."""
+
+    def forward(self, a):
+        self.inside = (a > -3) & (a < 3)
+        return (xp.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return (g * self.inside / 6,)
+
+
+class Hardswish(Op):
+    """a relu6(a + 3) / 6;  derivative 0 for a <= -3, a / 3 + 1/2 for -3 < a < 3, 1 for
+    a >= 3 (PyTorch's choice at the kinks: 0 at a = -3 and 1 at a = 3)."""
+
+    def forward(self, a):
+        self.a = a
+        return (a * xp.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.a
+        d = xp.where(a <= -3, 0, xp.where(a < 3, a / 3 + 0.5, 1))
+        return ((g * d).astype(g.dtype, copy=False),)
+
+
+class ScaledElu(Op):
+    """scale * (a for a > 0, alpha (e^(input_scale a) - 1) otherwise): SELU and CELU.
+    The derivative below 0 (and at 0) is scale alpha input_scale e^(input_scale a)."""
+
+    def forward(self, a, alpha, scale, input_scale):
+        self.mask = a > 0
+        self.neg = alpha * xp.exp(xp.minimum(a, 0) * input_scale)  # alpha e^(s a)
+        self.coef = (scale, input_scale)
+        return (scale * xp.where(self.mask, a, self.neg - alpha)).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        scale, input_scale = self.coef
+        d = xp.where(self.mask, scale, scale * input_scale * self.neg)
+        return (g * d).astype(g.dtype, copy=False), None, None, None
+
+
+def _stable_sigmoid(a):
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1, e) / (1 + e)
+
+
+def _stable_softplus(a):
+    """log(1 + e^a) without overflow."""
+    return xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a)))
+
+
+class Silu(Op):
+    """silu(a) = a sigmoid(a);  silu' = s (1 + a (1 - s))."""
+
+    def forward(self, a):
+        self.a, self.s = a, _stable_sigmoid(a)
+        return a * self.s
+
+    def backward(self, g):
+        a, s = self.a, self.s
+        return (g * s * (1 + a * (1 - s)),)
+
+
+class Mish(Op):
+    """mish(a) = a tanh(softplus(a));  mish' = tanh(sp) + a sigmoid(a) (1 - tanh(sp)^2)."""
+
+    def forward(self, a):
+        self.a, self.t = a, xp.tanh(_stable_softplus(a))
+        return a * self.t
+
+    def backward(self, g):
+        a, t = self.a, self.t
+        return (g * (t + a * _stable_sigmoid(a) * (1 - t * t)),)
+
+
+class LogSigmoid(Op):
+    """log sigmoid(a) = -softplus(-a);  derivative sigmoid(-a) = 1 - sigmoid(a)."""
+
+    def forward(self, a):
+        self.a = a
+        return -_stable_softplus(-a)
+
+    def backward(self, g):
+        return (g * _stable_sigmoid(-self.a),)
+
+
+class Threshold(Op):
+    """a where a > threshold, else ``value``;  derivative 1 where a > threshold, else 0."""
+
+    def forward(self, a, threshold, value):
+        self.mask = a > threshold
+        return xp.where(self.mask, a, xp.asarray(value, dtype=a.dtype))
+
+    def backward(self, g):
+        return g * self.mask, None, None
+
+
+class Shrink(Op):
+    """Soft shrinkage (a - lambd sign(a) outside [-lambd, lambd], 0 inside) or hard
+    shrinkage (a outside, 0 inside); both have derivative 1 outside the closed interval
+    and 0 on it (so 0 at a = +-lambd, as in PyTorch)."""
+
+    def forward(self, a, lambd, soft):
+        self.outside = (a < -lambd) | (a > lambd)
+        out = a - xp.sign(a) * a.dtype.type(lambd) if soft else a
+        return xp.where(self.outside, out, 0).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return g * self.outside, None, None
