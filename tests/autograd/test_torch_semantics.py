@@ -115,3 +115,78 @@ def test_negative_and_positive_dims_agree_with_torch(dim):
         got = fn(ax, ax.tensor(arr))
         assert got.shape == tuple(expected.shape)
         assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------ 2. type promotion
+DTYPES = ["bool", "uint8", "int32", "int64", "float16", "float32", "float64"]
+BINARY = {
+    "add": lambda a, b: a + b,
+    "mul": lambda a, b: a * b,
+    "sub": lambda a, b: a - b,
+    "div": lambda a, b: a / b,
+    "maximum": lambda a, b: a.maximum(b) if hasattr(a, "maximum") else b.maximum(a),
+}
+
+
+def _operand(lib, dtype: str, zero_d: bool):
+    """A tensor of ``dtype``: shape (3,) or 0-d, with values every dtype holds exactly."""
+    arr = np.array(True if zero_d else [True, True, True]) if dtype == "bool" else (
+        np.array(2 if zero_d else [1, 2, 3]).astype(dtype))
+    return lib.tensor(arr)
+
+
+def _check_same(got, expected):
+    assert got.dtype == np.dtype(str(expected.dtype).removeprefix("torch.")), (
+        got.dtype, expected.dtype)
+    assert got.shape == tuple(expected.shape)
+    assert_close(got, expected, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("da", DTYPES)
+@pytest.mark.parametrize("db", DTYPES)
+@pytest.mark.parametrize("dims", ["nd-nd", "nd-0d", "0d-nd", "0d-0d"])
+def test_binary_ops_promote_as_torch_result_type(da, db, dims):
+    za, zb = dims.startswith("0d"), dims.endswith("0d")
+    for name, fn in BINARY.items():
+        if name == "sub" and "bool" in (da, db):
+            continue  # torch refuses bool subtraction
+        a_t, b_t = _operand(torch, da, za), _operand(torch, db, zb)
+        expected = fn(a_t, b_t)
+        got = fn(_operand(ax, da, za), _operand(ax, db, zb))
+        assert ax.result_type(_operand(ax, da, za), _operand(ax, db, zb)) == np.dtype(
+            str(torch.result_type(a_t, b_t)).removeprefix("torch."))
+        _check_same(got, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("scalar", [True, 3, 2.5])
+@pytest.mark.parametrize("zero_d", [False, True])
+def test_python_numbers_are_weakest(dtype, scalar, zero_d):
+    for fn in (lambda a: a + scalar, lambda a: scalar * a, lambda a: a / scalar,
+               lambda a: scalar - a if dtype != "bool" and scalar is not True else a * 1):
+        expected = fn(_operand(torch, dtype, zero_d))
+        _check_same(fn(_operand(ax, dtype, zero_d)), expected)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "int64"])
+@pytest.mark.parametrize("op", ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
+                                "reciprocal", "rsqrt"])
+def test_float_ops_on_integer_tensors_give_the_default_float(dtype, op):
+    expected = getattr(_operand(torch, dtype, False), op)()
+    _check_same(getattr(_operand(ax, dtype, False), op)(), expected)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "int64"])
+def test_integer_reductions_as_torch(dtype):
+    for fn in (lambda t: t.sum(), lambda t: t.sum(0), lambda t: t.logsumexp(0)):
+        _check_same(fn(_operand(ax, dtype, False)), fn(_operand(torch, dtype, False)))
+
+
+def test_float32_parameter_stays_float32_beside_float64_scalars():
+    """The common case: a float32 model times a float64 0-d tensor or a NumPy float64."""
+    w = ax.ones(3, requires_grad=True)
+    out = (w * ax.tensor(2.0, dtype=ax.float64) + np.float64(1.0)) / ax.tensor(4.0).double()
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert w.grad.dtype == np.float32
+    assert_close(w.grad, np.full(3, 0.5))

@@ -64,6 +64,7 @@ __all__ = [
     "ones_like",
     "permute",
     "pow",
+    "promote_types",
     "rand",
     "rand_like",
     "randint",
@@ -72,6 +73,7 @@ __all__ = [
     "randperm",
     "relu",
     "reshape",
+    "result_type",
     "sigmoid",
     "sin",
     "softmax",
@@ -187,8 +189,13 @@ def randint(low: int, high: int | None = None, size=(1,), dtype=None) -> Tensor:
     return _make(arr.astype(B.to_dtype(dtype) or B.int64), None, False)
 
 
-def randperm(n: int) -> Tensor:
-    return _wrap(B.rng().permutation(n).astype(B.int64))
+def randperm(n: int, *, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64 unless ``dtype``), drawn from ``generator``
+    (an ``axon.Generator``) or axon's global stream."""
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    rng = B.rng() if generator is None else generator.rng
+    return _make(rng.permutation(n), dtype or B.int64, requires_grad)
 
 
 def rand_like(t: Tensor, dtype=None) -> Tensor:
@@ -289,6 +296,17 @@ norm = _unary("norm")
 pow = _unary("pow")  # noqa: A001
 isnan = _unary("isnan")
 isfinite = _unary("isfinite")
+
+
+def result_type(tensor, other) -> B.np.dtype:
+    """The dtype ``tensor op other`` has (torch.result_type): Tensors with dimensions beat
+    0-d ones, which beat Python numbers, unless the weaker is of a higher category."""
+    return B.result_type(*(x.array if isinstance(x, Tensor) else x for x in (tensor, other)))
+
+
+def promote_types(type1, type2) -> B.np.dtype:
+    """The smallest dtype both convert to without changing category (torch.promote_types)."""
+    return B.promote_types(type1, type2)
 
 
 def numel(t: Tensor) -> int:

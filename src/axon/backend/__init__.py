@@ -64,6 +64,66 @@ def rng() -> np.random.Generator:
     return _rng
 
 
+# ------------------------------------------------------------------ type promotion
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < floating < complex
+_ndarray = np.ndarray
+
+
+def promote_types(a, b) -> np.dtype:
+    """torch.promote_types: the higher category wins as it is (``float16`` with ``int64`` is
+    float16, where NumPy says float64); within a category the wider type wins."""
+    a, b = np.dtype(a), np.dtype(b)
+    if a == b:
+        return a
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca != cb and ca + cb < 5:  # not float with complex: NumPy's rule is torch's there
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def _scalar_dtype(x) -> np.dtype:
+    """The dtype torch gives a Python number taking part in an op (a "wrapped number")."""
+    if isinstance(x, bool):
+        return bool_
+    if isinstance(x, int):
+        return int64
+    if isinstance(x, float):
+        return _default_dtype
+    if isinstance(x, complex):
+        return np.dtype("complex64") if _default_dtype == float32 else np.dtype("complex128")
+    return np.asarray(x).dtype
+
+
+def result_type(a, b) -> np.dtype:
+    """The dtype of ``a op b`` by torch.result_type, for arrays and Python numbers.
+
+    Three priorities: arrays with dimensions, then 0-d arrays, then Python numbers. A lower
+    priority operand decides only when its category (bool < int < float < complex) is
+    higher: ``float32 array + float64 0-d array`` is float32, ``int array + 0.5`` is the
+    default float, ``int32 array + int64 array`` is int64.
+    """
+    a_arr, b_arr = a.__class__ is _ndarray, b.__class__ is _ndarray
+    if a_arr and b_arr:
+        da, db = a.dtype, b.dtype
+        if da == db:
+            return da
+        if (a.ndim == 0) == (b.ndim == 0):
+            return promote_types(da, db)
+        return _combine(da, db) if a.ndim else _combine(db, da)
+    if a_arr:
+        return _combine(a.dtype, _scalar_dtype(b))
+    if b_arr:
+        return _combine(b.dtype, _scalar_dtype(a))
+    return promote_types(_scalar_dtype(a), _scalar_dtype(b))
+
+
+def _combine(strong: np.dtype, weak: np.dtype) -> np.dtype:
+    """``strong`` (higher priority) unless ``weak`` is of a higher category."""
+    if _CATEGORY[weak.kind] > _CATEGORY[strong.kind]:
+        return promote_types(strong, weak)
+    return strong
+
+
 def to_dtype(dtype) -> np.dtype | None:
     """Turn a dtype-like (np.dtype, type, string such as 'float32') into an np.dtype."""
     if dtype is None:

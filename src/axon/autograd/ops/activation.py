@@ -10,12 +10,14 @@ import math
 
 from ...backend import xp
 from ..function import Op
+from .elementwise import float_input
 
 
 class Sigmoid(Op):
     """s(a) = 1 / (1 + e^-a);  s' = s (1 - s)."""
 
     def forward(self, a):
+        a = float_input(a)
         # e^-|a| never overflows: for a >= 0, 1/(1+e^-a); for a < 0, e^a/(1+e^a)
         e = xp.exp(-xp.abs(a))
         self.out = xp.where(a >= 0, 1, e) / (1 + e)
@@ -30,7 +32,7 @@ class Tanh(Op):
     """tanh' = 1 - tanh^2."""
 
     def forward(self, a):
-        self.out = xp.tanh(a)
+        self.out = xp.tanh(float_input(a))
         return self.out
 
     def backward(self, g):
@@ -189,6 +191,7 @@ class Softmax(Op):
 
     def forward(self, a, dim):
         self.dim = dim
+        a = float_input(a)
         e = xp.exp(a - a.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
         self.out = e
@@ -204,6 +207,7 @@ class LogSoftmax(Op):
 
     def forward(self, a, dim):
         self.dim = dim
+        a = float_input(a)
         shifted = a - a.max(axis=dim, keepdims=True)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         self.out = out

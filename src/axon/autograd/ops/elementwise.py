@@ -24,23 +24,45 @@ def _weak(x):
     return x.item() if isinstance(x, xp.generic) else x
 
 
-def _torch_float(out, a, b):
-    """torch makes ``int_tensor * 0.5`` and ``int_tensor / int_tensor`` the default float
-    dtype; NumPy makes them float64. Recast when no float64 array took part."""
-    if out.dtype == xp.float64 and not (
-        getattr(a, "dtype", None) == xp.float64 or getattr(b, "dtype", None) == xp.float64
-    ):
-        return out.astype(B.get_default_dtype())
-    return out
+_ndarray = xp.ndarray
+
+
+def promote(a, b):
+    """``a`` and ``b`` cast to torch's result type (``backend.result_type``) and that dtype.
+
+    Arrays of another dtype are cast (a 0-d float64 beside a float32 matrix becomes
+    float32, an int matrix beside 0.5 the default float); Python numbers stay numbers, which
+    NumPy 2 treats as weakly typed, as torch does. Same-dtype arrays return at once.
+    """
+    if a.__class__ is _ndarray and b.__class__ is _ndarray and a.dtype == b.dtype:
+        return a, b, a.dtype
+    dt = B.result_type(a, b)
+    if a.__class__ is _ndarray and a.dtype != dt:
+        a = a.astype(dt)
+    if b.__class__ is _ndarray and b.dtype != dt:
+        b = b.astype(dt)
+    return a, b, dt
+
+
+def float_input(a):
+    """``a`` as a floating array: integer and bool arrays become the default float dtype, as
+    torch computes ``exp``, ``sqrt``, ``sigmoid``, ... of an integer tensor."""
+    return a if a.dtype.kind in "fc" else a.astype(B.get_default_dtype())
 
 
 def _binary(op: str, ufunc, a, b):
+    """``ufunc(a, b)`` in torch's result dtype; an integer result type whose ufunc gives
+    floats (true division) gives the default float, as torch."""
+    a, b, dt = promote(a, b)
     try:
-        return _torch_float(ufunc(a, b), a, b)
+        out = ufunc(a, b)
     except ValueError as e:
         if "broadcast" not in str(e):
             raise
         raise _shape_error(op, a, b) from None
+    if out.dtype != dt and out.dtype.kind == "f" and dt.kind not in "fc":
+        return out.astype(B.get_default_dtype())
+    return out
 
 
 class Add(Op):
@@ -61,7 +83,7 @@ class Sub(Op):
 
 class Mul(Op):
     def forward(self, a, b):
-        a, b = _weak(a), _weak(b)
+        a, b, _ = promote(_weak(a), _weak(b))
         self.a, self.b = a, b
         return _binary("mul", xp.multiply, a, b)
 
@@ -75,7 +97,7 @@ class Mul(Op):
 
 class Div(Op):
     def forward(self, a, b):
-        a, b = _weak(a), _weak(b)
+        a, b, _ = promote(_weak(a), _weak(b))
         self.a, self.b = a, b
         return _binary("div", xp.true_divide, a, b)
 
@@ -90,7 +112,7 @@ class Pow(Op):
     """a ** b: d/da = b a^(b-1) (0 where b == 0, as in torch), d/db = a^b log a."""
 
     def forward(self, a, b):
-        a, b = _weak(a), _weak(b)
+        a, b, _ = promote(_weak(a), _weak(b))
         self.a, self.b = a, b
         self.out = _binary("pow", xp.power, a, b)
         return self.out
@@ -119,6 +141,7 @@ class Pow(Op):
 
 class Maximum(Op):
     def forward(self, a, b):
+        a, b, _ = promote(a, b)
         self.a, self.b = a, b
         return _binary("maximum", xp.maximum, a, b)
 
@@ -131,6 +154,7 @@ class Maximum(Op):
 
 class Minimum(Op):
     def forward(self, a, b):
+        a, b, _ = promote(a, b)
         self.a, self.b = a, b
         return _binary("minimum", xp.minimum, a, b)
 
@@ -143,6 +167,7 @@ class Minimum(Op):
 class Where(Op):
     def forward(self, cond, a, b):
         self.cond = xp.asarray(cond, dtype=bool)
+        a, b, _ = promote(a, b)
         return xp.where(self.cond, a, b)
 
     def backward(self, g):
@@ -165,6 +190,7 @@ class Neg(Op):
 
 class Exp(Op):
     def forward(self, a):
+        a = float_input(a)
         self.out = xp.exp(a)
         return self.out
 
@@ -174,6 +200,7 @@ class Exp(Op):
 
 class Log(Op):
     def forward(self, a):
+        a = float_input(a)
         self.a = a
         return xp.log(a)
 
@@ -183,6 +210,7 @@ class Log(Op):
 
 class Sqrt(Op):
     def forward(self, a):
+        a = float_input(a)
         self.out = xp.sqrt(a)
         return self.out
 
@@ -201,6 +229,7 @@ class Abs(Op):
 
 class Sin(Op):
     def forward(self, a):
+        a = float_input(a)
         self.a = a
         return xp.sin(a)
 
@@ -210,6 +239,7 @@ class Sin(Op):
 
 class Cos(Op):
     def forward(self, a):
+        a = float_input(a)
         self.a = a
         return xp.cos(a)
 

@@ -10,6 +10,7 @@ import math
 
 from ...backend import xp
 from ..function import Op
+from .elementwise import float_input
 
 
 def _expand_back(g, shape, axes, keepdim):
@@ -31,6 +32,8 @@ class Sum(Op):
         self.shape = a.shape
         self.axes = _norm_axes(axes, a.ndim)
         self.keepdim = keepdim
+        if a.dtype.kind in "biu":  # torch sums bool and integer tensors as int64
+            return xp.asarray(a.sum(axis=self.axes, keepdims=keepdim, dtype=xp.int64))
         return xp.asarray(a.sum(axis=self.axes, keepdims=keepdim))
 
     def backward(self, g):
@@ -39,6 +42,7 @@ class Sum(Op):
 
 class Mean(Op):
     def forward(self, a, axes, keepdim):
+        a = float_input(a)
         self.shape = a.shape
         self.axes = _norm_axes(axes, a.ndim)
         self.keepdim = keepdim
@@ -54,6 +58,7 @@ class Var(Op):
     """var = sum((a - mean)^2) / (n - correction);  d/da = 2 (a - mean) / (n - correction)."""
 
     def forward(self, a, axes, correction, keepdim):
+        a = float_input(a)
         self.shape = a.shape
         self.axes = _norm_axes(axes, a.ndim)
         self.keepdim = keepdim
@@ -94,6 +99,7 @@ class Norm(Op):
     d/da = sign(a) |a|^(p-1) / norm^(p-1), and 0 where the norm is 0 (as torch)."""
 
     def forward(self, a, p, axes, keepdim):
+        a = float_input(a)
         self.a, self.p = a, p
         self.axes = _norm_axes(axes, a.ndim)
         self.keepdim = keepdim
@@ -120,6 +126,7 @@ class LogSumExp(Op):
     """log sum e^a, computed stably; its gradient is softmax(a)."""
 
     def forward(self, a, axes, keepdim):
+        a = float_input(a)
         self.shape = a.shape
         self.axes = _norm_axes(axes, a.ndim)
         self.keepdim = keepdim
