@@ -131,9 +131,11 @@ class WeightedRandomSampler(Sampler):
     """``num_samples`` indices of ``[0, len(weights))``, index ``i`` drawn with probability
     ``weights[i] / sum(weights)`` (weights need not sum to 1).
 
-    With ``replacement=False`` an index is drawn at most once per pass, so ``num_samples``
-    must not exceed the number of non-zero weights (a RuntimeError when the pass starts,
-    as torch's ``multinomial``).
+    With ``replacement=False`` an index is drawn at most once per pass, as torch's
+    ``multinomial``: by a race in which index ``i`` finishes at an exponential time of rate
+    ``weights[i]`` (which draws them one by one in proportion to the weights left), indices
+    of weight 0 last, in a random order. ``num_samples`` must then be at most
+    ``len(weights)`` (a RuntimeError when the pass starts).
     """
 
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
@@ -148,25 +150,28 @@ class WeightedRandomSampler(Sampler):
         self.weights = w
         self.generator = generator
 
-    def _probabilities(self) -> np.ndarray:
+    def _check(self) -> None:
+        """torch.multinomial's checks, made when a pass starts."""
         w = self.weights
         if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise RuntimeError("invalid multinomial distribution: weights must be finite "
-                               f"and non-negative, got {w.tolist()}")
-        total = w.sum()
-        if total <= 0:
+            raise RuntimeError(f"probability tensor contains either `inf`, `nan` or element "
+                               f"< 0: weights {w.tolist()}")
+        if w.sum() <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not self.replacement and self.num_samples > np.count_nonzero(w):
-            raise RuntimeError(
-                f"cannot sample n_sample={self.num_samples} > the {np.count_nonzero(w)} "
-                f"non-zero weights without replacement"
-            )
-        return w / total
+        if not self.replacement and self.num_samples > len(w):
+            raise RuntimeError(f"cannot sample n_sample={self.num_samples} > "
+                               f"len(weights)={len(w)} samples without replacement")
 
     def __iter__(self) -> Iterator[int]:
-        p = self._probabilities()
-        gen = _stream(self.generator)
-        drawn = gen.choice(len(p), size=self.num_samples, replace=self.replacement, p=p)
+        self._check()
+        w, gen = self.weights, _stream(self.generator)
+        if self.replacement:
+            drawn = gen.choice(len(w), size=self.num_samples, p=w / w.sum())
+        else:
+            finish = np.full(len(w), np.inf)  # weight 0: never finishes
+            np.divide(gen.exponential(size=len(w)), w, out=finish, where=w > 0)
+            tie_break = gen.random(len(w))  # a random order among the weight-0 indices
+            drawn = np.lexsort((tie_break, finish))[: self.num_samples]
         yield from drawn.tolist()
 
     def __len__(self) -> int:
