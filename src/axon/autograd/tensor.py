@@ -362,12 +362,6 @@ class Tensor:
     def __abs__(self):
         return ops.Abs.apply(self)
 
-    def __floordiv__(self, other):
-        return _wrap(xp.floor_divide(self.array, _data(other)))
-
-    def __mod__(self, other):
-        return _wrap(xp.mod(self.array, _data(other)))
-
     # in-place forms: true in-place on the array when no graph is recorded, otherwise the
     # result of the op is rebound to this tensor (and a leaf that requires grad refuses)
     def __iadd__(self, other):
@@ -473,17 +467,7 @@ class Tensor:
     def __ge__(self, other):
         return _wrap(xp.greater_equal(self.array, _data(other)))
 
-    def __invert__(self):
-        return _wrap(xp.invert(self.array))
-
-    def __and__(self, other):
-        return _wrap(xp.bitwise_and(self.array, _data(other)))
-
-    def __or__(self, other):
-        return _wrap(xp.bitwise_or(self.array, _data(other)))
-
-    def __xor__(self, other):
-        return _wrap(xp.bitwise_xor(self.array, _data(other)))
+    # ``~ & | ^ << >> // %`` and their in-place forms are bound in math_api.py
 
     eq = __eq__
     ne = __ne__
@@ -496,9 +480,6 @@ class Tensor:
         o = _data(other)
         return self.array.shape == np.shape(o) and bool(xp.all(self.array == o))
 
-    def allclose(self, other, rtol=1e-5, atol=1e-8) -> bool:
-        return bool(xp.allclose(self.array, _data(other), rtol=rtol, atol=atol))
-
     def isnan(self):
         return _wrap(xp.isnan(self.array))
 
@@ -507,26 +488,6 @@ class Tensor:
 
     def isfinite(self):
         return _wrap(xp.isfinite(self.array))
-
-    def all(self, dim=None, keepdim=False):
-        axis = _dims(dim, self.array.ndim) if self.array.ndim else None
-        return _wrap(xp.asarray(xp.all(self.array, axis=axis, keepdims=keepdim)))
-
-    def any(self, dim=None, keepdim=False):
-        axis = _dims(dim, self.array.ndim) if self.array.ndim else None
-        return _wrap(xp.asarray(xp.any(self.array, axis=axis, keepdims=keepdim)))
-
-    def sign(self):
-        return _wrap(xp.sign(self.array))
-
-    def floor(self):
-        return _wrap(xp.floor(self.array))
-
-    def ceil(self):
-        return _wrap(xp.ceil(self.array))
-
-    def round(self):
-        return _wrap(xp.round(self.array))
 
     # ----------------------------------------------------------------- elementwise math
     def neg(self):
@@ -540,9 +501,6 @@ class Tensor:
 
     def mul(self, other):
         return ops.Mul.apply(self, other)
-
-    def div(self, other):
-        return ops.Div.apply(self, other)
 
     def pow(self, exponent):
         return ops.Pow.apply(self, exponent)
@@ -624,9 +582,6 @@ class Tensor:
     def sum(self, dim=None, keepdim: bool = False, dtype=None):
         out = ops.Sum.apply(self, _dims(dim, self.array.ndim), keepdim)
         return out if dtype is None else out.type(dtype)
-
-    def mean(self, dim=None, keepdim: bool = False):
-        return ops.Mean.apply(self, _dims(dim, self.array.ndim), keepdim)
 
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None):

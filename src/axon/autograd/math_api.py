@@ -1,0 +1,641 @@
+"""Math functions named and argued as in torch: elementwise, cumulative and reductions.
+
+Layout:
+    * the differentiable work is done by ops, each forward beside its derivative:
+      ``ops/pointwise.py`` (logs, hyperbolic and inverse trigonometric functions, erf,
+      rounding, atan2, fmod, lerp, ...) and ``ops/cumulative.py`` (cumsum, cumprod,
+      logcumsumexp, prod); the rest are compositions of existing ops (``Where``, ``Mul``,
+      ``Gather``, ``Amax``, ...);
+    * this file holds the public functions, each taking the tensor first (``input``), in
+      sections: elementwise, comparisons and tests, bitwise and logical, cumulative,
+      reductions, in-place forms;
+    * at the end ``bind_methods`` makes each a Tensor method too, where torch has the
+      method (``ax.cumsum(x, 0)`` and ``x.cumsum(0)``), with the operators (``//``, ``%``,
+      ``&``, ``|``, ``^``, ``~``, ``<<``, ``>>``) routed here.
+
+dtype rules follow torch: float functions of integer tensors give float32; the rounding
+family keeps integers; sums, products and scans of integers give int64. Every ``dim`` goes
+through ``normalize_dim`` (torch's IndexError); bad input raises torch's exception class.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from .. import backend as B
+from ..backend import xp
+from . import ops
+from .grad_mode import grad_mode
+from .ops.cumulative import running_extreme_indices
+from .ops.pointwise import not_implemented, torch_type_name
+from .tensor import Tensor, _as_tensor, _data, _requires, _wrap, bind_methods, normalize_dim
+
+_int = builtins.int
+_float = builtins.float
+
+# torch.return_types: tuples whose fields are also attributes
+CummaxResult = namedtuple("cummax", ["values", "indices"])
+CumminResult = namedtuple("cummin", ["values", "indices"])
+AminmaxResult = namedtuple("aminmax", ["min", "max"])
+
+
+def _float_tensor(t: Tensor) -> Tensor:
+    """``t`` itself when floating point, else a copy in the default dtype (as torch's float
+    functions treat integer tensors)."""
+    return t if t.array.dtype.kind in "fc" else _wrap(t.array.astype(B.get_default_dtype()))
+
+
+def _dims_of(dim, ndim: int):
+    """None (every dim), or a tuple of dims each checked by ``normalize_dim``."""
+    if dim is None:
+        return None
+    given = tuple(dim) if isinstance(dim, tuple | list) else (dim,)
+    dims = tuple(normalize_dim(d, ndim) for d in given)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims {dim}")
+    return dims
+
+
+def _one_dim(dim, ndim: int, fn: str) -> int:
+    """A single ``dim`` argument, required (torch's TypeError when it is missing)."""
+    if not isinstance(dim, _int | np.integer):
+        raise TypeError(f"{fn}(): argument 'dim' must be int, not {type(dim).__name__}")
+    return normalize_dim(_int(dim), ndim)
+
+
+def _elementwise(op, name: str, doc: str):
+    """The public function of a one-input op."""
+
+    def fn(input: Tensor) -> Tensor:
+        return op.apply(input)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+# ======================================================================= elementwise
+log1p = _elementwise(ops.Log1p, "log1p", "log(1 + x), accurate for small x.")
+expm1 = _elementwise(ops.Expm1, "expm1", "e^x - 1, accurate for small x.")
+log2 = _elementwise(ops.Log2, "log2", "The base-2 logarithm.")
+log10 = _elementwise(ops.Log10, "log10", "The base-10 logarithm.")
+exp2 = _elementwise(ops.Exp2, "exp2", "2^x.")
+sinh = _elementwise(ops.Sinh, "sinh", "The hyperbolic sine.")
+cosh = _elementwise(ops.Cosh, "cosh", "The hyperbolic cosine.")
+tan = _elementwise(ops.Tan, "tan", "The tangent.")
+asin = _elementwise(ops.Asin, "asin", "The inverse sine, on [-1, 1].")
+acos = _elementwise(ops.Acos, "acos", "The inverse cosine, on [-1, 1].")
+atan = _elementwise(ops.Atan, "atan", "The inverse tangent.")
+asinh = _elementwise(ops.Asinh, "asinh", "The inverse hyperbolic sine.")
+acosh = _elementwise(ops.Acosh, "acosh", "The inverse hyperbolic cosine, on [1, inf).")
+atanh = _elementwise(ops.Atanh, "atanh", "The inverse hyperbolic tangent, on (-1, 1).")
+erf = _elementwise(ops.Erf, "erf", "The error function 2/sqrt(pi) int_0^x e^(-t^2) dt.")
+erfc = _elementwise(ops.Erfc, "erfc", "1 - erf(x), accurate for large x.")
+erfinv = _elementwise(ops.Erfinv, "erfinv", "The inverse of erf, on (-1, 1).")
+sign = _elementwise(ops.Sign, "sign", "-1, 0 or 1 (0 for NaN); gradient 0.")
+sgn = _elementwise(ops.Sign, "sgn", "sign for real tensors.")
+floor = _elementwise(ops.Floor, "floor", "Round down; gradient 0; integers unchanged.")
+ceil = _elementwise(ops.Ceil, "ceil", "Round up; gradient 0; integers unchanged.")
+trunc = _elementwise(ops.Trunc, "trunc", "Round toward zero; gradient 0.")
+fix = trunc
+frac = _elementwise(ops.Frac, "frac", "x - trunc(x), the fractional part; gradient 1.")
+arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even, to ``decimals`` places (negative: tens, hundreds); gradient 0."""
+    return ops.Round.apply(input, decimals)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """log(x / (1 - x)), the inverse of sigmoid; x is clamped to [eps, 1 - eps] first when
+    ``eps`` is given."""
+    return ops.Logit.apply(input, eps)
+
+
+def square(input: Tensor) -> Tensor:
+    """x * x (integers stay integers)."""
+    return _as_tensor(input).square()
+
+
+def rsqrt(input: Tensor) -> Tensor:
+    """1 / sqrt(x)."""
+    return _float_tensor(_as_tensor(input)).rsqrt()
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    """1 / x (float32 for integer tensors)."""
+    return _as_tensor(input).reciprocal()
+
+
+def neg(input: Tensor) -> Tensor:
+    """-x."""
+    return ops.Neg.apply(input)
+
+
+negative = neg
+
+
+def positive(input: Tensor) -> Tensor:
+    """x itself, as torch's ``positive`` (``+x``)."""
+    return input
+
+
+def add(input, other, *, alpha=1) -> Tensor:
+    """input + alpha * other."""
+    return ops.Add.apply(input, other if alpha == 1 else other * alpha)
+
+
+def sub(input, other, *, alpha=1) -> Tensor:
+    """input - alpha * other."""
+    return ops.Sub.apply(input, other if alpha == 1 else other * alpha)
+
+
+subtract = sub
+
+
+def mul(input, other) -> Tensor:
+    """input * other, elementwise with broadcasting."""
+    return ops.Mul.apply(input, other)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
+    """input / other; ``rounding_mode`` "trunc" rounds toward zero, "floor" down (integers
+    then stay integers, and the gradient is 0)."""
+    if rounding_mode is None:
+        return ops.Div.apply(input, other)
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(
+            "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"{rounding_mode!r}"
+        )
+    return ops.DivRounded.apply(input, other, rounding_mode)
+
+
+divide = div
+
+
+def true_divide(input, other) -> Tensor:
+    """input / other, always a float result."""
+    return ops.Div.apply(input, other)
+
+
+def floor_divide(input, other) -> Tensor:
+    """``input // other``, rounded down (torch has no gradient for it)."""
+    return ops.FloorDivide.apply(input, other)
+
+
+def fmod(input, other) -> Tensor:
+    """The C remainder: input - trunc(input / other) * other, with the sign of ``input``."""
+    return ops.Fmod.apply(input, other)
+
+
+def remainder(input, other) -> Tensor:
+    """Python's ``%``: input - floor(input / other) * other, with the sign of ``other``."""
+    return ops.Remainder.apply(input, other)
+
+
+def atan2(input, other) -> Tensor:
+    """The angle of the point (other, input), in (-pi, pi]."""
+    return ops.Atan2.apply(input, other)
+
+
+arctan2 = atan2
+
+
+def hypot(input, other) -> Tensor:
+    """sqrt(input^2 + other^2) without overflow."""
+    return ops.Hypot.apply(input, other)
+
+
+def logaddexp(input, other) -> Tensor:
+    """log(e^input + e^other), stably."""
+    return ops.LogAddExp.apply(input, other)
+
+
+def logaddexp2(input, other) -> Tensor:
+    """log2(2^input + 2^other), stably."""
+    return ops.LogAddExp2.apply(input, other)
+
+
+def xlogy(input, other) -> Tensor:
+    """input * log(other), and 0 where input is 0 (the convention of entropies)."""
+    return ops.Xlogy.apply(input, other)
+
+
+def copysign(input, other) -> Tensor:
+    """|input| with the sign of ``other`` (float)."""
+    return ops.Copysign.apply(input, other)
+
+
+def float_power(input, exponent) -> Tensor:
+    """input ** exponent computed in float64 (the result is float64)."""
+    base = _as_tensor(input).double()
+    return base ** (exponent.double() if isinstance(exponent, Tensor) else _float(exponent))
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    """Degrees to radians."""
+    return _float_tensor(input) * (math.pi / 180)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    """Radians to degrees."""
+    return _float_tensor(input) * (180 / math.pi)
+
+
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    """input + weight * (end - input); ``weight`` a number or a tensor (broadcast)."""
+    for name, other in (("end", end), ("weight", weight)):
+        if isinstance(other, Tensor) and other.dtype != input.dtype:
+            raise RuntimeError(
+                f"expected dtype {_torch_dtype(input.dtype)} for `{name}` but got dtype "
+                f"{_torch_dtype(other.dtype)}"
+            )
+    if input.dtype.kind not in "fc":
+        raise NotImplementedError(
+            f"\"lerp_kernel_scalar\" not implemented for '{torch_type_name(input.dtype)}'"
+        )
+    return ops.Lerp.apply(input, end, weight)
+
+
+def _torch_dtype(dtype) -> str:
+    """A dtype as torch names it in messages ('float', 'double', 'long')."""
+    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
+            "float16": "half"}.get(np.dtype(dtype).name, str(dtype))
+
+
+def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
+    """max(input, min)."""
+    return ops.Clamp.apply(input, min, None)
+
+
+def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
+    """min(input, max)."""
+    return ops.Clamp.apply(input, None, max)
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and
+    the dtype's largest and lowest finite values); the gradient passes where x is finite."""
+    filled = xp.nan_to_num(input.array, nan=nan, posinf=posinf, neginf=neginf)
+    if input.array.dtype.kind not in "fc":
+        return _wrap(filled.copy())
+    return ops.Where.apply(xp.isfinite(input.array), input, _wrap(filled))
+
+
+# ======================================================================= tests
+def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """|input - other| <= atol + rtol |other|, elementwise (a bool tensor)."""
+    return _wrap(xp.asarray(xp.isclose(input.array, _data(other), rtol, atol, equal_nan)))
+
+
+def isinf(input: Tensor) -> Tensor:
+    """True where x is +inf or -inf."""
+    return _wrap(xp.isinf(input.array))
+
+
+def isposinf(input: Tensor) -> Tensor:
+    """True where x is +inf."""
+    return _wrap(xp.isposinf(input.array))
+
+
+def isneginf(input: Tensor) -> Tensor:
+    """True where x is -inf."""
+    return _wrap(xp.isneginf(input.array))
+
+
+def _allclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
+              equal_nan: bool = False) -> bool:
+    """True when ``isclose`` holds everywhere (the Tensor method ``allclose``)."""
+    return bool(xp.allclose(input.array, _data(other), rtol, atol, equal_nan))
+
+
+# ======================================================================= bitwise, logical
+def _integer_operands(kernel: str, *operands):
+    """The arrays of ``operands``; torch's NotImplementedError for a floating one."""
+    arrays = []
+    for x in operands:
+        x = _data(x)
+        if isinstance(x, _float):
+            raise not_implemented(kernel, B.float32)  # a Python float counts as 'Float'
+        x = x if isinstance(x, _int | bool) else xp.asarray(x)
+        if getattr(x, "dtype", np.dtype(_int)).kind not in "biu":
+            raise not_implemented(kernel, x.dtype)
+        arrays.append(x)
+    return arrays
+
+
+def _bitwise(kernel: str, ufunc, name: str, doc: str):
+    def fn(input, other) -> Tensor:
+        return _wrap(xp.asarray(ufunc(*_integer_operands(kernel, input, other))))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc + " (integer and bool tensors only)."
+    return fn
+
+
+bitwise_and = _bitwise("bitwise_and", xp.bitwise_and, "bitwise_and", "input & other")
+bitwise_or = _bitwise("bitwise_or", xp.bitwise_or, "bitwise_or", "input | other")
+bitwise_xor = _bitwise("bitwise_xor", xp.bitwise_xor, "bitwise_xor", "input ^ other")
+bitwise_left_shift = _bitwise("lshift", xp.left_shift, "bitwise_left_shift", "input << other")
+bitwise_right_shift = _bitwise("rshift", xp.right_shift, "bitwise_right_shift",
+                               "input >> other (arithmetic for signed integers)")
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    """~input: every bit flipped, or logical not for bool (integer and bool tensors only)."""
+    (a,) = _integer_operands("bitwise_not", input)
+    return _wrap(xp.invert(a))
+
+
+def _invert(self: Tensor) -> Tensor:
+    """``~x``: torch raises TypeError (not NotImplementedError) for a float tensor."""
+    if self.array.dtype.kind not in "biu":
+        raise TypeError(
+            "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
+        )
+    return bitwise_not(self)
+
+
+def logical_and(input: Tensor, other) -> Tensor:
+    """True where both are nonzero (any dtype)."""
+    return _wrap(xp.asarray(xp.logical_and(input.array, _data(other))))
+
+
+def logical_or(input: Tensor, other) -> Tensor:
+    """True where either is nonzero (any dtype)."""
+    return _wrap(xp.asarray(xp.logical_or(input.array, _data(other))))
+
+
+def logical_xor(input: Tensor, other) -> Tensor:
+    """True where exactly one is nonzero (any dtype)."""
+    return _wrap(xp.asarray(xp.logical_xor(input.array, _data(other))))
+
+
+def logical_not(input: Tensor) -> Tensor:
+    """True where x is zero (any dtype)."""
+    return _wrap(xp.asarray(xp.logical_not(input.array)))
+
+
+# ======================================================================= cumulative
+def _accumulating(input: Tensor, dtype) -> Tensor:
+    """The tensor a sum or product runs over: cast to ``dtype`` when given (differentiably
+    between floats), integers and bools widened to int64 as torch does."""
+    if dtype is not None:
+        return input.type(B.to_dtype(dtype))
+    if input.array.dtype.kind in "biu" and input.array.dtype != B.int64:
+        return _wrap(input.array.astype(B.int64))
+    return input
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sums along ``dim``: out_i = x_0 + ... + x_i."""
+    x = _accumulating(input, dtype)
+    d = _one_dim(dim, x.ndim, "cumsum")
+    return x.clone() if x.ndim == 0 else ops.Cumsum.apply(x, d)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running products along ``dim``; the gradient is exact where x holds zeros."""
+    x = _accumulating(input, dtype)
+    d = _one_dim(dim, x.ndim, "cumprod")
+    return x.clone() if x.ndim == 0 else ops.Cumprod.apply(x, d)
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """log(e^x_0 + ... + e^x_i) along ``dim``, stably."""
+    if input.array.dtype.kind not in "fc":
+        raise not_implemented("logcumsumexp_out", input.array.dtype)
+    d = _one_dim(dim, input.ndim, "logcumsumexp")
+    return input.clone() if input.ndim == 0 else ops.LogCumSumExp.apply(input, d)
+
+
+def _cum_extreme(input: Tensor, dim: int, largest: bool, result, name: str):
+    d = _one_dim(dim, input.ndim, name)
+    if input.ndim == 0:
+        return result(input.clone(), _wrap(xp.zeros((), B.int64)))
+    idx = running_extreme_indices(input.array, d, largest).astype(B.int64)
+    return result(ops.Gather.apply(input, d, idx), _wrap(idx))
+
+
+def cummax(input: Tensor, dim: int):
+    """Running maximum along ``dim`` and where it was taken: ``(values, indices)``."""
+    return _cum_extreme(input, dim, True, CummaxResult, "cummax")
+
+
+def cummin(input: Tensor, dim: int):
+    """Running minimum along ``dim`` and where it was taken: ``(values, indices)``."""
+    return _cum_extreme(input, dim, False, CumminResult, "cummin")
+
+
+# ======================================================================= reductions
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The product of all elements, or along one ``dim``; the gradient is exact with zeros."""
+    x = _accumulating(input, dtype)
+    d = None if dim is None else _one_dim(dim, x.ndim, "prod")
+    if x.ndim == 0:
+        return x.clone()
+    return ops.Prod.apply(x, d, keepdim and d is not None)
+
+
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The mean over ``dim`` (an int, a tuple, or None for all); floats only, or give
+    ``dtype`` (the input is cast to it first)."""
+    x = input if dtype is None else input.type(B.to_dtype(dtype))
+    if x.array.dtype.kind not in "fc":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {torch_type_name(x.array.dtype)}"
+        )
+    return ops.Mean.apply(x, _dims_of(dim, x.ndim), keepdim)
+
+
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The sum treating NaN as 0 (NaN positions get gradient 0)."""
+    x = _accumulating(input, dtype)
+    if x.array.dtype.kind in "fc":
+        x = ops.Where.apply(xp.isnan(x.array), _wrap(xp.zeros((), x.array.dtype)), x)
+    return ops.Sum.apply(x, _dims_of(dim, x.ndim), keepdim)
+
+
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The mean of the elements that are not NaN (NaN where all are)."""
+    x = input if dtype is None else input.type(B.to_dtype(dtype))
+    if x.array.dtype.kind not in "fc":
+        raise RuntimeError(
+            "nanmean(): expected input to have floating point or complex dtype but got "
+            f"{torch_type_name(x.array.dtype)}"
+        )
+    dims = _dims_of(dim, x.ndim)
+    count = (~xp.isnan(x.array)).sum(axis=dims, keepdims=keepdim).astype(x.array.dtype)
+    return nansum(x, dim, keepdim) / _wrap(xp.asarray(count))
+
+
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
+             *, correction: int | None = None):
+    """``(std, mean)`` over ``dim`` in one call; ``correction`` (or ``unbiased``) as std."""
+    if isinstance(dim, bool):  # torch.std_mean(x, False): the old ``unbiased`` position
+        dim, unbiased = None, dim
+    return (input.std(dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
+             *, correction: int | None = None):
+    """``(var, mean)`` over ``dim`` in one call; ``correction`` (or ``unbiased``) as var."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return (input.var(dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
+    """``(min, max)`` of all elements or along ``dim``; ties share the gradient evenly."""
+    if dim is None:
+        if input.numel() == 0:
+            raise RuntimeError(
+                "aminmax(): cannot compute aminmax over an empty dimension as the operation "
+                "has no identity."
+            )
+        dims = None
+    else:
+        d = _one_dim(dim, input.ndim, "aminmax")
+        if input.ndim and input.shape[d] == 0:
+            raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
+        dims = (d,)
+    return AminmaxResult(ops.Amin.apply(input, dims, keepdim),
+                         ops.Amax.apply(input, dims, keepdim))
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """How many elements are not zero, over ``dim`` (an int, a tuple, or None), as int64."""
+    dims = _dims_of(dim, input.ndim)
+    if input.ndim == 0:
+        dims = None if dims is None else ()
+    counts = xp.count_nonzero(input.array, axis=dims)
+    return _wrap(xp.asarray(counts, dtype=B.int64))
+
+
+def _logical_reduction(ufunc, name: str):
+    def fn(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+        dims = _dims_of(dim, input.ndim)
+        if input.ndim == 0 and dims is not None:
+            dims = ()
+        out = xp.asarray(ufunc(input.array, axis=dims, keepdims=keepdim))
+        # torch keeps uint8 for uint8 input; every other dtype gives bool
+        return _wrap(out.astype(B.uint8) if input.array.dtype == B.uint8 else out)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"True where {'every' if name == 'all' else 'any'} element over ``dim`` "
+                  "(an int, a tuple, or None for all) is nonzero.")
+    return fn
+
+
+all = _logical_reduction(xp.all, "all")  # noqa: A001
+any = _logical_reduction(xp.any, "any")  # noqa: A001
+
+
+# ======================================================================= in-place forms
+def _inplace_form(fn, name: str):
+    """``x.name_(...)``: ``fn(x, ...)`` written into ``x``. Without a graph to record the
+    values are written into x's array (its dtype must hold the result, as torch checks);
+    otherwise the result is rebound to ``x``, and a leaf that requires grad refuses."""
+
+    def method(self: Tensor, *args, **kwargs) -> Tensor:
+        self._check_inplace(None)
+        if grad_mode.enabled and (self.requires_grad or builtins.any(map(_requires, args))):
+            self._rebind(fn(self, *args, **kwargs))
+            return self
+        out = fn(self, *args, **kwargs).array
+        if not xp.can_cast(out.dtype, self.array.dtype, "same_kind"):
+            raise RuntimeError(
+                f"result type {torch_type_name(out.dtype)} can't be cast to the desired "
+                f"output type {torch_type_name(self.array.dtype)}"
+            )
+        self.array[...] = out
+        return self
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place form of ``{fn.__name__}``."
+    return method
+
+
+def _method(name: str):
+    """The Tensor method ``name`` as a function (for the in-place forms of methods that
+    live on Tensor itself)."""
+
+    def fn(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+
+    fn.__name__ = name
+    return fn
+
+
+_INPLACE = {
+    "exp": _method("exp"), "log": _method("log"), "sqrt": _method("sqrt"),
+    "abs": _method("abs"), "neg": neg, "sigmoid": _method("sigmoid"),
+    "tanh": _method("tanh"), "relu": _method("relu"), "sin": _method("sin"),
+    "cos": _method("cos"), "square": square, "rsqrt": rsqrt, "reciprocal": reciprocal,
+    "floor": floor, "ceil": ceil, "trunc": trunc, "round": round, "sign": sign,
+    "frac": frac, "log1p": log1p, "expm1": expm1, "erf": erf, "lerp": lerp, "fmod": fmod,
+    "remainder": remainder, "clamp_min": clamp_min, "clamp_max": clamp_max,
+    "nan_to_num": nan_to_num, "logit": logit, "atan2": atan2, "hypot": hypot,
+    "xlogy": xlogy, "copysign": copysign, "floor_divide": floor_divide,
+    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
+    "bitwise_not": bitwise_not, "logical_not": logical_not, "cumsum": cumsum,
+    "cumprod": cumprod,
+}
+
+
+# ======================================================================= methods
+bind_methods(
+    log1p=log1p, expm1=expm1, log2=log2, log10=log10, exp2=exp2, sinh=sinh, cosh=cosh,
+    tan=tan, asin=asin, acos=acos, atan=atan, arcsin=asin, arccos=acos, arctan=atan,
+    asinh=asinh, acosh=acosh, atanh=atanh, arcsinh=asinh, arccosh=acosh, arctanh=atanh,
+    atan2=atan2, arctan2=atan2, erf=erf, erfc=erfc, erfinv=erfinv, sign=sign, sgn=sgn,
+    floor=floor, ceil=ceil, trunc=trunc, fix=trunc, frac=frac, round=round, logit=logit,
+    negative=neg, positive=positive, subtract=sub, multiply=mul, div=div, divide=div,
+    true_divide=true_divide, floor_divide=floor_divide, fmod=fmod, remainder=remainder,
+    hypot=hypot, logaddexp=logaddexp, logaddexp2=logaddexp2, xlogy=xlogy,
+    copysign=copysign, float_power=float_power, deg2rad=deg2rad, rad2deg=rad2deg,
+    lerp=lerp, clamp_min=clamp_min, clamp_max=clamp_max, nan_to_num=nan_to_num,
+    isclose=isclose, isposinf=isposinf, isneginf=isneginf, allclose=_allclose,
+    bitwise_and=bitwise_and, bitwise_or=bitwise_or, bitwise_xor=bitwise_xor,
+    bitwise_not=bitwise_not, bitwise_left_shift=bitwise_left_shift,
+    bitwise_right_shift=bitwise_right_shift, logical_and=logical_and,
+    logical_or=logical_or, logical_xor=logical_xor, logical_not=logical_not,
+    cumsum=cumsum, cumprod=cumprod, logcumsumexp=logcumsumexp, cummax=cummax,
+    cummin=cummin, prod=prod, mean=mean, nansum=nansum, nanmean=nanmean,
+    aminmax=aminmax, count_nonzero=count_nonzero, all=all, any=any,
+    __floordiv__=floor_divide,
+    __rfloordiv__=lambda self, other: floor_divide(other, self),
+    __mod__=remainder,
+    __rmod__=lambda self, other: remainder(other, self),
+    __and__=bitwise_and, __rand__=lambda self, other: bitwise_and(other, self),
+    __or__=bitwise_or, __ror__=lambda self, other: bitwise_or(other, self),
+    __xor__=bitwise_xor, __rxor__=lambda self, other: bitwise_xor(other, self),
+    __lshift__=bitwise_left_shift,
+    __rlshift__=lambda self, other: bitwise_left_shift(other, self),
+    __rshift__=bitwise_right_shift,
+    __rrshift__=lambda self, other: bitwise_right_shift(other, self),
+    __invert__=_invert,
+    **{name + "_": _inplace_form(fn, name + "_") for name, fn in _INPLACE.items()},
+    __ifloordiv__=_inplace_form(floor_divide, "__ifloordiv__"),
+    __imod__=_inplace_form(remainder, "__imod__"),
+    __iand__=_inplace_form(bitwise_and, "__iand__"),
+    __ior__=_inplace_form(bitwise_or, "__ior__"),
+    __ixor__=_inplace_form(bitwise_xor, "__ixor__"),
+    __ilshift__=_inplace_form(bitwise_left_shift, "__ilshift__"),
+    __irshift__=_inplace_form(bitwise_right_shift, "__irshift__"),
+)

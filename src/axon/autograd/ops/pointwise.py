@@ -1,0 +1,580 @@
+"""Pointwise math beyond the arithmetic of ``elementwise.py``: logs and exponentials,
+hyperbolic and inverse trigonometric functions, the error functions, rounding, and the
+binary functions (atan2, hypot, logaddexp, fmod, remainder, lerp, xlogy, copysign).
+
+Each forward sits beside its local derivative. Float functions of integer tensors compute
+in the default dtype (float32), as torch. The rounding family (sign, floor, ceil, trunc,
+round) has gradient 0 everywhere, as in torch, and keeps an integer input's dtype.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ... import backend as B
+from ...backend import xp
+from ..function import Op
+from .activation import _ERF_C, _ERF_D, _ERF_P, _ERF_Q, erf
+from .elementwise import _binary, _weak, float_input, promote
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+_TORCH_TYPE = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+               "bool": "Bool"}
+
+
+def torch_type_name(dtype) -> str:
+    """The name torch's kernels use for a dtype in their errors ('Float', 'Long', ...)."""
+    return _TORCH_TYPE.get(xp.dtype(dtype).name, str(dtype))
+
+
+def not_implemented(kernel: str, dtype) -> NotImplementedError:
+    """torch's error for a kernel that does not exist for a dtype (a RuntimeError)."""
+    return NotImplementedError(f'"{kernel}_cpu" not implemented for \'{torch_type_name(dtype)}\'')
+
+
+def promote_float(a, b):
+    """``a`` and ``b`` as arrays of torch's result dtype (``promote``), made floating point
+    (the default dtype) when that is an integer type, as torch's float functions."""
+    a, b, dt = promote(_weak(a), _weak(b))
+    if dt.kind not in "fc":
+        dt = B.get_default_dtype()
+    return xp.asarray(a, dtype=dt), xp.asarray(b, dtype=dt)
+
+
+def require_float(kernel: str, *arrays) -> None:
+    """Refuse integer inputs, for the functions torch has no integer kernel for."""
+    for a in arrays:
+        dtype = xp.asarray(a).dtype
+        if dtype.kind not in "fc":
+            raise not_implemented(kernel, dtype)
+
+
+# ------------------------------------------------------------------ logs and exponentials
+class Log1p(Op):
+    """log(1 + a), exact for small a;  d/da = 1 / (1 + a)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return xp.log1p(self.a)
+
+    def backward(self, g):
+        return (g / (1 + self.a),)
+
+
+class Expm1(Op):
+    """e^a - 1, exact for small a;  d/da = e^a."""
+
+    def forward(self, a):
+        self.out = xp.expm1(float_input(a))
+        return self.out
+
+    def backward(self, g):
+        return (g * (self.out + 1),)
+
+
+class Log2(Op):
+    """log2(a);  d/da = 1 / (a ln 2)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return xp.log2(self.a)
+
+    def backward(self, g):
+        return (g / (self.a * _LN2),)
+
+
+class Log10(Op):
+    """log10(a);  d/da = 1 / (a ln 10)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return xp.log10(self.a)
+
+    def backward(self, g):
+        return (g / (self.a * _LN10),)
+
+
+class Exp2(Op):
+    """2^a;  d/da = 2^a ln 2."""
+
+    def forward(self, a):
+        self.out = xp.exp2(float_input(a))
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out * _LN2,)
+
+
+# ------------------------------------------------------------------ trigonometric
+class Tan(Op):
+    """tan(a);  d/da = 1 + tan^2(a)."""
+
+    def forward(self, a):
+        self.out = xp.tan(float_input(a))
+        return self.out
+
+    def backward(self, g):
+        return (g * (1 + self.out * self.out),)
+
+
+class Asin(Op):
+    """asin(a);  d/da = 1 / sqrt(1 - a^2)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return xp.arcsin(self.a)
+
+    def backward(self, g):
+        return (g / xp.sqrt(1 - self.a * self.a),)
+
+
+class Acos(Op):
+    """acos(a);  d/da = -1 / sqrt(1 - a^2)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return xp.arccos(self.a)
+
+    def backward(self, g):
+        return (-g / xp.sqrt(1 - self.a * self.a),)
+
+
+class Atan(Op):
+    """atan(a);  d/da = 1 / (1 + a^2)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return xp.arctan(self.a)
+
+    def backward(self, g):
+        return (g / (1 + self.a * self.a),)
+
+
+class Atan2(Op):
+    """atan2(a, b), the angle of the point (b, a);
+    d/da = b / (a^2 + b^2),  d/db = -a / (a^2 + b^2)."""
+
+    def forward(self, a, b):
+        self.a, self.b = promote_float(a, b)
+        return _binary("atan2", xp.arctan2, self.a, self.b)
+
+    def backward(self, g):
+        pa, pb = self.parents
+        r2 = self.a * self.a + self.b * self.b
+        return (g * self.b / r2 if pa is not None else None,
+                -g * self.a / r2 if pb is not None else None)
+
+
+# ------------------------------------------------------------------ hyperbolic
+class Sinh(Op):
+    """sinh(a);  d/da = cosh(a)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return xp.sinh(self.a)
+
+    def backward(self, g):
+        return (g * xp.cosh(self.a),)
+
+
+class Cosh(Op):
+    """cosh(a);  d/da = sinh(a)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return xp.cosh(self.a)
+
+    def backward(self, g):
+        return (g * xp.sinh(self.a),)
+
+
+class Asinh(Op):
+    """asinh(a);  d/da = 1 / sqrt(a^2 + 1)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return xp.arcsinh(self.a)
+
+    def backward(self, g):
+        return (g / xp.sqrt(self.a * self.a + 1),)
+
+
+class Acosh(Op):
+    """acosh(a), a >= 1;  d/da = 1 / sqrt(a^2 - 1)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return xp.arccosh(self.a)
+
+    def backward(self, g):
+        return (g / xp.sqrt(self.a * self.a - 1),)
+
+
+class Atanh(Op):
+    """atanh(a), |a| < 1;  d/da = 1 / (1 - a^2)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return xp.arctanh(self.a)
+
+    def backward(self, g):
+        return (g / (1 - self.a * self.a),)
+
+
+# ------------------------------------------------------------------ error functions
+def erfc(x):
+    """1 - erf(x), without the cancellation of that difference for large x: Cody's rational
+    tail forms (the ones ``erf`` uses) give erfc itself for |x| > 0.5."""
+    x = xp.asarray(x)
+    y = xp.abs(x).astype(xp.float64)
+    z = y * y
+    num, den = _ERF_C[8] * y, y  # 0.5 < |x| <= 4: erfc = e^(-x^2) P(x) / Q(x)
+    for i in range(7):
+        num, den = (num + _ERF_C[i]) * y, (den + _ERF_D[i]) * y
+    expz = xp.exp(-z)
+    mid = (num + _ERF_C[7]) / (den + _ERF_D[7]) * expz
+    with xp.errstate(divide="ignore", invalid="ignore"):  # |x| > 4: e^(-x^2) R(1/x^2) / x
+        w = 1 / z
+        num, den = _ERF_P[5] * w, w
+        for i in range(4):
+            num, den = (num + _ERF_P[i]) * w, (den + _ERF_Q[i]) * w
+        r = w * (num + _ERF_P[4]) / (den + _ERF_Q[4])
+        big = (1 / math.sqrt(math.pi) - r) / y * expz
+    tail = xp.where(y <= 4, mid, xp.where(y < 27, big, 0.0))  # erfc(|x|) for |x| > 0.5
+    small = 1 - erf(x.astype(xp.float64))
+    out = xp.where(y <= 0.5, small, xp.where(x > 0, tail, 2 - tail))
+    return out.astype(x.dtype)
+
+
+def erfinv(y):
+    """The inverse of erf on (-1, 1): Giles' single-precision approximation, then Newton
+    steps on erf(x) = y to float64 accuracy; +-inf at +-1 and NaN outside [-1, 1]."""
+    y = xp.asarray(y)
+    t = y.astype(xp.float64)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        w = -xp.log((1 - t) * (1 + t))
+        central = w - 2.5  # Giles (2010), "Approximating the erfinv function"
+        p = 2.81022636e-08
+        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
+            p = p * central + c
+        tail = xp.sqrt(w) - 3
+        q = -0.000200214257
+        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
+            q = q * tail + c
+        x = xp.where(w < 5, p, q) * t
+        for _ in range(3):  # Newton: x -= (erf(x) - y) / erf'(x)
+            step = (erf(x) - t) / (_TWO_OVER_SQRT_PI * xp.exp(-x * x))
+            x = xp.where(xp.isfinite(step), x - step, x)
+    x = xp.where(t == 1, xp.inf, xp.where(t == -1, -xp.inf, x))
+    x = xp.where(xp.abs(t) > 1, xp.nan, x)
+    return x.astype(y.dtype)
+
+
+class Erf(Op):
+    """erf(a);  d/da = 2 / sqrt(pi) e^(-a^2)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return erf(self.a)
+
+    def backward(self, g):
+        return (g * _TWO_OVER_SQRT_PI * xp.exp(-self.a * self.a),)
+
+
+class Erfc(Op):
+    """erfc(a) = 1 - erf(a);  d/da = -2 / sqrt(pi) e^(-a^2)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return erfc(self.a)
+
+    def backward(self, g):
+        return (-g * _TWO_OVER_SQRT_PI * xp.exp(-self.a * self.a),)
+
+
+class Erfinv(Op):
+    """erfinv(a);  d/da = sqrt(pi) / 2 e^(erfinv(a)^2)."""
+
+    def forward(self, a):
+        self.out = erfinv(float_input(a))
+        return self.out
+
+    def backward(self, g):
+        return (g / _TWO_OVER_SQRT_PI * xp.exp(self.out * self.out),)
+
+
+class Logit(Op):
+    """log(a / (1 - a)), with ``a`` first clamped to [eps, 1 - eps] when eps is given;
+    d/da = 1 / (a (1 - a)), and 0 where the clamp cut ``a`` (torch's choice)."""
+
+    def forward(self, a, eps):
+        a = float_input(a)
+        if eps is not None:
+            self.cut = (a < eps) | (a > 1 - eps)
+            a = xp.clip(a, eps, 1 - eps)
+        else:
+            self.cut = None
+        self.a = a
+        with xp.errstate(divide="ignore"):
+            return xp.log(a / (1 - a))
+
+    def backward(self, g):
+        d = g / (self.a * (1 - self.a))
+        if self.cut is not None:
+            d = xp.where(self.cut, 0, d).astype(g.dtype, copy=False)
+        return d, None
+
+
+# ------------------------------------------------------------------ rounding: gradient 0
+class _Step(Op):
+    """A piecewise-constant function: its gradient is 0 wherever it is defined, and torch
+    returns 0 at the jumps too. Integer inputs keep their dtype."""
+
+    @staticmethod
+    def fn(a):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, a):
+        return self.fn(a)
+
+    def backward(self, g):
+        return (xp.zeros_like(g),)
+
+
+def _keep_int(fn):
+    """``fn`` for floats; a copy of an integer (or bool) array, which it leaves unchanged."""
+    return lambda a: fn(a) if a.dtype.kind in "fc" else a.copy()
+
+
+def _sign(a):
+    """-1, 0 or 1; torch gives 0 for NaN (NumPy NaN) and keeps a bool tensor as it is."""
+    if a.dtype == bool:
+        return a.copy()
+    out = xp.sign(a)
+    return xp.where(xp.isnan(out), 0, out).astype(a.dtype) if a.dtype.kind == "f" else out
+
+
+class Sign(_Step):
+    fn = staticmethod(_sign)
+
+
+class Floor(_Step):
+    fn = staticmethod(_keep_int(xp.floor))
+
+
+class Ceil(_Step):
+    fn = staticmethod(_keep_int(xp.ceil))
+
+
+class Trunc(_Step):
+    fn = staticmethod(_keep_int(xp.trunc))
+
+
+class Round(_Step):
+    """Round half to even, to ``decimals`` places (as torch: scale, rint, unscale)."""
+
+    def forward(self, a, decimals):
+        if a.dtype.kind not in "fc":
+            if decimals:
+                raise not_implemented("round", a.dtype)
+            return a.copy()
+        return xp.round(a, decimals)
+
+    def backward(self, g):
+        return xp.zeros_like(g), None
+
+
+class Frac(Op):
+    """a - trunc(a), the fractional part with a's sign;  d/da = 1."""
+
+    def forward(self, a):
+        require_float("frac", a)
+        return a - xp.trunc(a)
+
+    def backward(self, g):
+        return (g,)
+
+
+# ------------------------------------------------------------------ binary functions
+def _check_int_divisor(a, b) -> None:
+    """torch refuses integer division by zero (NumPy would give 0 and a warning)."""
+    if xp.asarray(a).dtype.kind in "iub" and xp.asarray(b).dtype.kind in "iub":
+        if xp.any(xp.asarray(b) == 0):
+            raise RuntimeError("ZeroDivisionError")
+
+
+class DivRounded(Op):
+    """a / b rounded toward zero ("trunc") or down ("floor"); integers stay integers.
+    The gradient is 0 for both inputs, as torch's ``div(rounding_mode=...)``."""
+
+    def forward(self, a, b, mode):
+        a, b = _weak(a), _weak(b)
+        _check_int_divisor(a, b)
+        if mode == "floor":
+            return _binary("div", xp.floor_divide, a, b)
+        if xp.result_type(a, b).kind in "iub":  # floor, then one up where negative, inexact
+            q = _binary("div", xp.floor_divide, a, b)
+            return xp.where((q < 0) & (xp.remainder(a, b) != 0), q + 1, q)
+        return xp.trunc(_binary("div", xp.true_divide, a, b))
+
+    def backward(self, g):
+        pa, pb = self.parents[:2]
+        zero = xp.zeros_like(g)
+        return (zero if pa is not None else None, zero if pb is not None else None, None)
+
+
+class FloorDivide(DivRounded):
+    """``a // b``: torch computes it but has no derivative for it."""
+
+    def forward(self, a, b):
+        return super().forward(a, b, "floor")
+
+    def backward(self, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+class Fmod(Op):
+    """The C remainder a - trunc(a / b) b (the sign of a);  d/da = 1, d/db = -trunc(a/b)."""
+
+    def forward(self, a, b):
+        a, b = _weak(a), _weak(b)
+        _check_int_divisor(a, b)
+        self.a, self.b = a, b
+        return _binary("fmod", xp.fmod, a, b)
+
+    def backward(self, g):
+        pa, pb = self.parents
+        gb = None
+        if pb is not None:
+            gb = -g * xp.trunc(xp.true_divide(self.a, self.b))
+        return (g if pa is not None else None), gb
+
+
+class Remainder(Op):
+    """Python's remainder a - floor(a / b) b (the sign of b);
+    d/da = 1, d/db = -floor(a / b)."""
+
+    def forward(self, a, b):
+        a, b = _weak(a), _weak(b)
+        _check_int_divisor(a, b)
+        self.a, self.b = a, b
+        return _binary("remainder", xp.remainder, a, b)
+
+    def backward(self, g):
+        pa, pb = self.parents
+        gb = None
+        if pb is not None:
+            gb = -g * xp.floor_divide(self.a, self.b)
+        return (g if pa is not None else None), gb
+
+
+class Hypot(Op):
+    """sqrt(a^2 + b^2) without overflow;  d/da = a / out, d/db = b / out."""
+
+    def forward(self, a, b):
+        require_float("hypot", _weak(a), _weak(b))
+        self.a, self.b = promote_float(a, b)
+        self.out = _binary("hypot", xp.hypot, self.a, self.b)
+        return self.out
+
+    def backward(self, g):
+        pa, pb = self.parents
+        return (g * self.a / self.out if pa is not None else None,
+                g * self.b / self.out if pb is not None else None)
+
+
+class LogAddExp(Op):
+    """log(e^a + e^b), stably;  d/da = e^(a - out) = sigmoid(a - b)."""
+
+    def forward(self, a, b):
+        require_float("logaddexp", _weak(a), _weak(b))
+        self.a, self.b = promote_float(a, b)
+        self.out = _binary("logaddexp", xp.logaddexp, self.a, self.b)
+        return self.out
+
+    def backward(self, g):
+        pa, pb = self.parents
+        return (g * xp.exp(self.a - self.out) if pa is not None else None,
+                g * xp.exp(self.b - self.out) if pb is not None else None)
+
+
+class LogAddExp2(Op):
+    """log2(2^a + 2^b), stably;  d/da = 2^(a - out)."""
+
+    def forward(self, a, b):
+        require_float("logaddexp2", _weak(a), _weak(b))
+        self.a, self.b = promote_float(a, b)
+        self.out = _binary("logaddexp2", xp.logaddexp2, self.a, self.b)
+        return self.out
+
+    def backward(self, g):
+        pa, pb = self.parents
+        return (g * xp.exp2(self.a - self.out) if pa is not None else None,
+                g * xp.exp2(self.b - self.out) if pb is not None else None)
+
+
+class Xlogy(Op):
+    """a log(b), and 0 where a == 0 (even for b == 0), NaN where b is NaN;
+    d/da = log(b) (torch's 0 where a == 0 and b <= 0), d/db = a / b."""
+
+    def forward(self, a, b):
+        a, b = promote_float(a, b)
+        self.a, self.b = a, b
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            prod = _binary("xlogy", xp.multiply, a, xp.log(b))
+        return xp.where((a == 0) & ~xp.isnan(b), xp.zeros((), prod.dtype), prod)
+
+    def backward(self, g):
+        pa, pb = self.parents
+        ga = gb = None
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if pa is not None:
+                cut = (self.a == 0) & (self.b <= 0)
+                ga = g * xp.where(cut, xp.zeros((), g.dtype), xp.log(self.b))
+            if pb is not None:
+                gb = g * self.a / self.b
+        return ga, gb
+
+
+class Copysign(Op):
+    """|a| with the sign of b (the sign bit: -0.0 counts as negative);
+    d/da = out / a (0 where a == 0), d/db = 0."""
+
+    def forward(self, a, b):
+        self.a, b = promote_float(a, b)
+        self.out = _binary("copysign", xp.copysign, self.a, b)
+        return self.out
+
+    def backward(self, g):
+        pa, pb = self.parents
+        ga = None
+        if pa is not None:
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                ga = g * xp.where(self.a == 0, xp.zeros((), g.dtype), self.out / self.a)
+        return ga, (xp.zeros_like(g) if pb is not None else None)
+
+
+class Lerp(Op):
+    """start + weight (end - start), computed as torch does for accuracy near both ends
+    (from ``end`` when weight >= 0.5);  d/dstart = 1 - w, d/dend = w, d/dw = end - start."""
+
+    def forward(self, start, end, weight):
+        w = _weak(weight)
+        self.w, self.diff = w, end - start
+        if isinstance(w, int | float):
+            return start + w * self.diff if abs(w) < 0.5 else end - self.diff * (1 - w)
+        out = xp.where(xp.abs(w) < 0.5, start + w * self.diff, end - self.diff * (1 - w))
+        return out.astype(xp.result_type(start, end), copy=False)
+
+    def backward(self, g):
+        ps, pe, pw = self.parents
+        w = self.w
+        return (g * (1 - w) if ps is not None else None,
+                g * w if pe is not None else None,
+                g * self.diff if pw is not None else None)
