@@ -1193,8 +1193,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
         raise RuntimeError(f"multilabel_margin_loss: target values must be in [-1, {C - 1}]")
     listed = xp.cumprod(t != -1, axis=1).astype(bool)  # the classes before the first -1
     cls = xp.where(listed, t, 0)
-    is_target = xp.zeros(x.shape, dtype=bool)
-    xp.put_along_axis(is_target, cls, listed, axis=1)
+    is_target = ((cls[:, :, None] == xp.arange(C)) & listed[:, :, None]).any(axis=1)
     pair = listed[:, :, None] & ~is_target[:, None, :]  # (N, j, i)
     x_target = x.gather(1, _wrap(cls))  # (N, j)
     margins = (1 - x_target.unsqueeze(2) + x.unsqueeze(1)).relu()  # strict: 0 at the kink

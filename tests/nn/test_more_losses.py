@@ -1,0 +1,221 @@
+"""The losses added for issue 13 against PyTorch: values and gradients of every input for
+each reduction and option (float64 tight, float32 loose), module reprs, and torch's
+exception classes (with the shapes named) on bad input. Targets are fixed-seed draws."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import axon as ax
+import axon.nn.functional as F
+from axon import nn
+from tests.autograd.parity import helper_test_exception, helper_test_op
+
+REDUCTIONS = ["mean", "sum", "none"]
+DTYPES = [np.float64, np.float32]
+RNG = np.random.default_rng(7)
+SIGNS = RNG.choice([-1.0, 1.0], size=(5,))
+PROBS = RNG.dirichlet(np.ones(4), size=5)  # rows of a distribution, (5, 4)
+COUNTS = RNG.integers(0, 6, size=(5, 4)).astype(np.float64)
+BITS = RNG.integers(0, 2, size=(5, 4)).astype(np.float64)
+
+
+def both(name, consts, **kwargs):
+    """(torch fn, axon fn) calling ``name(*inputs, *consts, **kwargs)``; NumPy arrays among
+    the constants and keyword values (targets, weights) become a tensor of each library,
+    of the inputs' float dtype."""
+    def call(lib, mod):
+        def conv(v, dtype):
+            return lib.tensor(v).to(dtype) if isinstance(v, np.ndarray) else v
+
+        def fn(*xs):
+            cs = [conv(c, xs[0].dtype) for c in consts]
+            kw = {k: conv(v, xs[0].dtype) for k, v in kwargs.items()}
+            return getattr(mod, name)(*xs, *cs, **kw)
+        return fn
+    return call(torch, TF), call(ax, F)
+
+
+# case -> (function name, input shapes, constants appended after the inputs, kwargs)
+CASES = {
+    "margin_ranking": ("margin_ranking_loss", [(5,), (5,)], [SIGNS], {}),
+    "margin_ranking_0.5": ("margin_ranking_loss", [(5,), (5,)], [SIGNS], {"margin": 0.5}),
+    "hinge_embedding": ("hinge_embedding_loss", [(5,)], [SIGNS], {}),
+    "hinge_embedding_2": ("hinge_embedding_loss", [(5,)], [SIGNS], {"margin": 2.0}),
+    "soft_margin": ("soft_margin_loss", [(5, 4)], [np.sign(COUNTS - 2.5)], {}),
+    "multilabel_soft_margin": ("multilabel_soft_margin_loss", [(5, 4)], [BITS], {}),
+    "multilabel_soft_margin_w": ("multilabel_soft_margin_loss", [(5, 4)], [BITS],
+                                 {"weight": "w4"}),
+    "cosine_embedding": ("cosine_embedding_loss", [(5, 3), (5, 3)], [SIGNS], {}),
+    "cosine_embedding_0.3": ("cosine_embedding_loss", [(5, 3), (5, 3)], [SIGNS],
+                             {"margin": 0.3}),
+    "triplet": ("triplet_margin_loss", [(5, 3)] * 3, [], {}),
+    "triplet_p1_swap": ("triplet_margin_loss", [(5, 3)] * 3, [], {"p": 1, "swap": True,
+                                                                "margin": 2.0}),
+    "triplet_p3": ("triplet_margin_loss", [(5, 3)] * 3, [], {"p": 3, "eps": 1e-3}),
+    "poisson_log": ("poisson_nll_loss", [(5, 4)], [COUNTS], {}),
+    "poisson_full": ("poisson_nll_loss", [(5, 4)], [COUNTS], {"full": True}),
+    "poisson_rate": ("poisson_nll_loss", [(5, 4)], [COUNTS], {"log_input": False,
+                                                              "full": True}),
+    "gaussian": ("gaussian_nll_loss", [(5, 4), (5, 4)], [], {}),
+    "gaussian_full": ("gaussian_nll_loss", [(5, 4), (5, 4)], [], {"full": True}),
+    "kl_div": ("kl_div", [(5, 4)], [PROBS], {}),
+    "kl_div_log_target": ("kl_div", [(5, 4)], [np.log(PROBS)], {"log_target": True}),
+}
+
+
+def _run(case, reduction, dtype):
+    name, shapes, consts, kw = CASES[case]
+    kw = {k: (np.linspace(0.5, 2, 4) if v == "w4" else v) for k, v in kw.items()}
+    t_fn, a_fn = both(name, consts, reduction=reduction, **kw)
+    if name == "gaussian_nll_loss":  # inputs: mean, target, and a positive var
+        arrays = [RNG.normal(size=(5, 4)), RNG.normal(size=(5, 4)),
+                  RNG.uniform(0.1, 2.0, size=(5, 4))]
+        helper_test_op(None, t_fn, a_fn, arrays=arrays, dtype=dtype)
+        return
+    low, high = (0.2, 3.0) if case == "poisson_rate" else (-2.0, 2.0)  # a rate: positive
+    helper_test_op(shapes, t_fn, a_fn, dtype=dtype, low=low, high=high)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", CASES)
+def test_loss_matches_torch(case, reduction, dtype):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # kl_div's 'mean' warning, both sides
+        _run(case, reduction, dtype)
+
+
+def test_kl_div_batchmean_and_mean_warning_like_torch():
+    helper_test_op([(5, 4)], lambda x: TF.kl_div(x, torch.tensor(PROBS), reduction="batchmean"),
+                   lambda x: F.kl_div(x, ax.tensor(PROBS), reduction="batchmean"))
+    with pytest.warns(UserWarning, match="batchmean"):
+        F.kl_div(ax.tensor(np.log(PROBS)), ax.tensor(PROBS))
+    with pytest.raises(ValueError, match="bogus"):
+        F.kl_div(ax.tensor(PROBS), ax.tensor(PROBS), reduction="bogus")
+
+
+def test_kl_div_target_gradient_matches_torch():
+    helper_test_op(None, lambda x, t: TF.kl_div(x, t, reduction="sum"),
+                   lambda x, t: F.kl_div(x, t, reduction="sum"),
+                   arrays=[np.log(PROBS[::-1]), PROBS])
+
+
+def test_gaussian_nll_var_broadcasting_like_torch():
+    mean, target = RNG.normal(size=(5, 4)), RNG.normal(size=(5, 4))
+    for var in [RNG.uniform(0.5, 2, size=(5,)), RNG.uniform(0.5, 2, size=(5, 1)),
+                RNG.uniform(0.5, 2, size=(1, 4))]:
+        helper_test_op(None, TF.gaussian_nll_loss, F.gaussian_nll_loss,
+                       arrays=[mean, target, var])
+    # a float var, and a var below eps: clamped in value, its gradient passes through
+    helper_test_op(None, lambda m, t: TF.gaussian_nll_loss(m, t, 0.7),
+                   lambda m, t: F.gaussian_nll_loss(m, t, 0.7), arrays=[mean, target])
+    tiny = np.full((5, 4), 1e-9)
+    helper_test_op(None, TF.gaussian_nll_loss, F.gaussian_nll_loss, arrays=[mean, target, tiny],
+                   rtol=1e-6)
+
+
+def test_gaussian_nll_bad_var_raises_like_torch():
+    helper_test_exception(None, TF.gaussian_nll_loss, F.gaussian_nll_loss, exact=ValueError,
+                          arrays=[np.ones((5, 4)), np.ones((5, 4)), np.ones(3)],
+                          match=["(3,)", "(5, 4)"])
+    helper_test_exception(None, TF.gaussian_nll_loss, F.gaussian_nll_loss, exact=ValueError,
+                          arrays=[np.ones((2, 2)), np.ones((2, 2)), -np.ones((2, 2))],
+                          match=["negative"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multilabel_margin_loss_matches_torch(reduction, dtype):
+    # targets listed first, ended by -1; a row with no target; a 1-D input
+    target = np.array([[3, 0, -1, 1], [1, -1, 2, 2], [-1, 1, 1, 1], [0, 1, 2, 3]])
+    t_fn, a_fn = both("multilabel_margin_loss", [], reduction=reduction)
+    helper_test_op(None, t_fn, a_fn, arrays=[RNG.normal(size=(4, 4)), target], dtype=dtype)
+    helper_test_op(None, TF.multilabel_margin_loss, F.multilabel_margin_loss,
+                   arrays=[RNG.normal(size=(4,)), np.array([2, 0, -1, 3])])
+    helper_test_exception(None, TF.multilabel_margin_loss, F.multilabel_margin_loss,
+                          arrays=[np.ones((2, 3)), np.zeros((2, 4), dtype=np.int64)],
+                          match=["[2, 4]", "[2, 3]"])
+
+
+def test_kinks_of_margin_losses_match_torch():
+    # margin - x = 0 exactly, 1 - (x1 - x2) = 0 exactly, margin + d_pos - d_neg = 0
+    helper_test_op(None, lambda x, y: TF.hinge_embedding_loss(x, y, margin=1.0),
+                   lambda x, y: F.hinge_embedding_loss(x, y, margin=1.0),
+                   arrays=[np.array([1.0, 1.0, 0.5]), np.array([-1.0, 1.0, -1.0])])
+    helper_test_op(None, lambda a, b, y: TF.margin_ranking_loss(a, b, y, margin=1.0),
+                   lambda a, b, y: F.margin_ranking_loss(a, b, y, margin=1.0),
+                   arrays=[np.array([2.0, 0.0]), np.array([1.0, 0.0]), np.array([1.0, -1.0])])
+    x = np.array([[0.5, 0.5, 1.5, -1.0]])
+    helper_test_op(None, lambda x, t: TF.multilabel_margin_loss(x, t),
+                   lambda x, t: F.multilabel_margin_loss(x, t),
+                   arrays=[x, np.array([[2, -1, 0, 0]])])
+
+
+def test_bad_shapes_raise_like_torch():
+    helper_test_exception([(5, 2), (5,), (5,)], TF.margin_ranking_loss, F.margin_ranking_loss,
+                          match=["(5, 2)", "(5,)"])
+    helper_test_exception([(5, 3), (5, 3), (5, 3)], TF.cosine_embedding_loss,
+                          F.cosine_embedding_loss, match=["(5, 3)"])
+    helper_test_exception([(5, 3), (5,), (5, 3)], TF.triplet_margin_loss,
+                          F.triplet_margin_loss, match=["anchor 2D", "positive 1D"])
+
+
+# ------------------------------------------------------------------ modules
+
+MODULES = [
+    (nn.KLDivLoss(reduction="batchmean"), torch.nn.KLDivLoss(reduction="batchmean"), "kl"),
+    (nn.KLDivLoss(reduction="sum", log_target=True),
+     torch.nn.KLDivLoss(reduction="sum", log_target=True), "kl_log"),
+    (nn.PoissonNLLLoss(), torch.nn.PoissonNLLLoss(), "counts"),
+    (nn.PoissonNLLLoss(full=True, reduction="sum"),
+     torch.nn.PoissonNLLLoss(full=True, reduction="sum"), "counts"),
+    (nn.SoftMarginLoss(), torch.nn.SoftMarginLoss(), "signs"),
+    (nn.MultiLabelSoftMarginLoss(), torch.nn.MultiLabelSoftMarginLoss(), "bits"),
+    (nn.MultiLabelSoftMarginLoss(weight=ax.tensor([1.0, 2.0, 0.5, 1.0], dtype=ax.float64)),
+     torch.nn.MultiLabelSoftMarginLoss(weight=torch.tensor([1.0, 2.0, 0.5, 1.0],
+                                                           dtype=torch.float64)), "bits"),
+    (nn.HingeEmbeddingLoss(margin=0.5), torch.nn.HingeEmbeddingLoss(margin=0.5), "signs"),
+]
+TARGETS = {"kl": PROBS, "kl_log": np.log(PROBS), "counts": COUNTS,
+           "signs": np.sign(COUNTS - 2.5), "bits": BITS}
+
+
+@pytest.mark.parametrize("a_mod,t_mod,kind", MODULES, ids=[repr(m[1]) for m in MODULES])
+def test_two_input_module_matches_torch(a_mod, t_mod, kind):
+    assert repr(a_mod) == repr(t_mod)
+    target = TARGETS[kind]
+    helper_test_op([(5, 4)], lambda x: t_mod(x, torch.tensor(target)),
+                   lambda x: a_mod(x, ax.tensor(target)))
+
+
+THREE_INPUT = [
+    (nn.MarginRankingLoss(0.2), torch.nn.MarginRankingLoss(0.2), [(5,), (5,)], SIGNS),
+    (nn.CosineEmbeddingLoss(0.1), torch.nn.CosineEmbeddingLoss(0.1), [(5, 3), (5, 3)], SIGNS),
+    (nn.TripletMarginLoss(p=1.0, swap=True), torch.nn.TripletMarginLoss(p=1.0, swap=True),
+     [(5, 3)] * 3, None),
+    (nn.GaussianNLLLoss(full=True), torch.nn.GaussianNLLLoss(full=True), [(5, 4)] * 2,
+     np.full((5, 4), 0.8)),
+]
+
+
+@pytest.mark.parametrize("a_mod,t_mod,shapes,extra", THREE_INPUT,
+                         ids=[repr(m[1]) for m in THREE_INPUT])
+def test_three_input_module_matches_torch(a_mod, t_mod, shapes, extra):
+    assert repr(a_mod) == repr(t_mod)
+    if extra is None:
+        helper_test_op(shapes, t_mod, a_mod)
+    else:  # the target (or the variance) as a constant last argument
+        helper_test_op(shapes, lambda *xs: t_mod(*xs, torch.tensor(extra)),
+                       lambda *xs: a_mod(*xs, ax.tensor(extra)))
+
+
+def test_module_reprs_and_argument_checks():
+    assert repr(nn.MultiLabelMarginLoss()) == repr(torch.nn.MultiLabelMarginLoss())
+    with pytest.raises(ValueError, match="margin"):
+        torch.nn.TripletMarginLoss(margin=0.0)
+    with pytest.raises(ValueError, match="margin"):
+        nn.TripletMarginLoss(margin=0.0)
