@@ -77,3 +77,8 @@ __all__ += ["CELU", "GLU", "SELU", "Hardshrink", "Hardsigmoid", "Hardswish", "Ha
             "HingeEmbeddingLoss", "KLDivLoss", "MarginRankingLoss", "MultiLabelMarginLoss",
             "MultiLabelSoftMarginLoss", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
             "CosineSimilarity", "PairwiseDistance"]
+
+# more layers: transposed convolution, fold/unfold, ... (issue 13, layers slice)
+from .conv import ConvTranspose1d, ConvTranspose2d  # noqa: E402
+from .fold import Fold, Unfold  # noqa: E402
+__all__ += ["ConvTranspose1d", "ConvTranspose2d", "Fold", "Unfold"]

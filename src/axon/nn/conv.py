@@ -21,10 +21,15 @@ def _tuple(value, n: int) -> tuple:
 
 
 class _ConvNd(Module):
-    """What Conv1d and Conv2d share: arguments, parameters, initialisation, padding modes."""
+    """What the convolutions share: arguments, parameters, initialisation, padding modes.
+
+    ``transposed`` and ``output_padding`` are torch's attributes on every convolution
+    (False and zeros for an ordinary one); a transposed convolution's weight is
+    (in_channels, out_channels / groups, *kernel_size) instead."""
 
     _nd: int
     _conv = None  # the functional form (F.conv1d or F.conv2d)
+    transposed = False
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -56,6 +61,7 @@ class _ConvNd(Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.groups, self.padding_mode = dilation, groups, padding_mode
+        self.output_padding = (0,) * nd
         # F.pad's (left, right, top, bottom) order: the padding a non-zeros mode applies
         if padding == "same":
             pairs = F._same_padding(kernel_size, dilation)
@@ -65,10 +71,14 @@ class _ConvNd(Module):
             pairs = tuple((p, p) for p in padding)
         self._reversed_padding_repeated_twice = [p for pair in reversed(pairs) for p in pair]
         dt = factory_dtype(device, dtype)
-        shape = (out_channels, in_channels // groups, *kernel_size)
+        shape = self._weight_shape(in_channels, out_channels, groups, kernel_size)
         self.weight = Parameter(B.xp.empty(shape, dtype=dt))
         self.bias = Parameter(B.xp.empty((out_channels,), dtype=dt)) if bias else None
         self.reset_parameters()
+
+    @staticmethod
+    def _weight_shape(in_channels: int, out_channels: int, groups: int, kernel: tuple):
+        return (out_channels, in_channels // groups, *kernel)
 
     def reset_parameters(self) -> None:
         """PyTorch's initialisation: Kaiming-uniform with a = sqrt(5), i.e. weights and bias
@@ -96,6 +106,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self._nd:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self._nd:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -126,3 +138,74 @@ class Conv1d(_ConvNd):
 
     _nd = 1
     _conv = staticmethod(F.conv1d)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """What ConvTranspose1d and ConvTranspose2d share: torch's argument order (with
+    ``output_padding`` after ``padding`` and ``dilation`` after ``bias``), the weight
+    (in_channels, out_channels / groups, *kernel_size) initialised as a convolution's
+    (fan_in = out_channels / groups * prod(kernel)), zero padding only, and the
+    ``output_size`` argument of ``forward``."""
+
+    transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {name}')
+        if isinstance(padding, str):
+            raise ValueError(f"{name} does not support string padding ({padding!r})")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+        self.output_padding = _tuple(output_padding, self._nd)
+
+    @staticmethod
+    def _weight_shape(in_channels: int, out_channels: int, groups: int, kernel: tuple):
+        return (in_channels, out_channels // groups, *kernel)
+
+    def _output_padding(self, input: Tensor, output_size) -> tuple:
+        """``output_padding``, or the one that makes the output ``output_size`` (the last
+        nd sizes given; each must lie between the smallest and largest possible)."""
+        if output_size is None:
+            return self.output_padding
+        nd, name = self._nd, type(self).__name__
+        output_size = [int(s) for s in output_size]
+        if len(output_size) in (nd + 1, nd + 2):
+            output_size = output_size[-nd:]
+        if len(output_size) != nd:
+            raise ValueError(f"{name}: for {input.ndim}D input, output_size must have {nd} "
+                             f"or {nd + 2} elements (got {len(output_size)})")
+        spatial = tuple(input.shape[-nd:])
+        low = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in zip(
+            spatial, self.stride, self.padding, self.dilation, self.kernel_size, strict=True)]
+        high = [lo + s - 1 for lo, s in zip(low, self.stride, strict=True)]
+        if any(not lo <= o <= hi for o, lo, hi in zip(output_size, low, high, strict=True)):
+            raise ValueError(f"requested an output size of {tuple(output_size)}, but valid "
+                             f"sizes range from {low} to {high} (for an input of {spatial})")
+        return tuple(o - lo for o, lo in zip(output_size, low, strict=True))
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        output_padding = self._output_padding(input, output_size)
+        return type(self)._conv(input, self.weight, self.bias, self.stride, self.padding,
+                                output_padding, self.groups, self.dilation)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution ("deconvolution", fractionally strided convolution) of
+    (N, C_in, H, W) or (C_in, H, W) inputs: the adjoint of :class:`Conv2d`, each input
+    pixel adding the kernel, scaled by its value, into the output. Upsamples by
+    ``stride``: output size (n - 1) s - 2 p + d (k - 1) + output_padding + 1, or the
+    ``output_size`` given to ``forward``. Weight (C_in, C_out / groups, kh, kw)."""
+
+    _nd = 2
+    _conv = staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over (N, C_in, L) or (C_in, L); as
+    :class:`ConvTranspose2d`, with weight (C_in, C_out / groups, k)."""
+
+    _nd = 1
+    _conv = staticmethod(F.conv_transpose1d)

@@ -1287,3 +1287,13 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     n1 = _pass_through_clamp(x1.norm(2, dim, keepdim=True), eps)
     n2 = _pass_through_clamp(x2.norm(2, dim, keepdim=True), eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+# ============================================================ more layers' functional forms
+# (transposed convolution, unfold/fold, pixel shuffle, instance norm, ...: written in
+# axon/nn/_functional_layers.py, exported here under torch's names)
+
+from . import _functional_layers  # noqa: E402
+from ._functional_layers import *  # noqa: E402, F403
+
+__all__ += _functional_layers.__all__
