@@ -71,3 +71,9 @@ from .autograd.math_api import (  # noqa: E402, A004
     remainder, round, rsqrt, sgn, sign, sinh, square, std_mean, sub, subtract, tan,
     true_divide, trunc, var_mean, xlogy,
 )
+
+# shape, indexing, sorting, products and sampling (also Tensor methods, bound in shape_api);
+# ax.linalg: decompositions and norms
+from .autograd.shape_api import *  # noqa: E402, F403
+from . import linalg  # noqa: E402
+from .linalg import det, inverse, logdet, matrix_power, pinverse, slogdet  # noqa: E402

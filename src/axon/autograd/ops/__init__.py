@@ -119,3 +119,19 @@ from .cumulative import (  # noqa: E402
     LogCumSumExp,
     Prod,
 )
+from .scatter import (  # noqa: E402
+    ScatterAdd,
+    ScatterReduce,
+    Take,
+)
+from .linalg import (  # noqa: E402
+    Cholesky,
+    Det,
+    Eigh,
+    Einsum,
+    Inv,
+    Qr,
+    Slogdet,
+    Solve,
+    Svd,
+)

@@ -90,3 +90,294 @@ class Linear(Op):
             if pb is not None:
                 gb = g2.sum(axis=0)
         return gx, gw, gb
+
+
+# ------------------------------------------------------------------ einsum
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
+    """Rewrite an einsum equation with explicit letters only: one string of subscripts per
+    operand and the output's, with ``...`` replaced by fresh letters (right-aligned, so
+    the dimensions it covers broadcast) and the implicit output made explicit (the
+    ellipsis dimensions, then the letters seen once, in alphabetical order)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        many = "more" if len(shapes) > len(terms) else "fewer"
+        raise RuntimeError(
+            f"einsum(): {many} operands were provided ({len(shapes)}) than specified in the "
+            f"equation {equation!r} ({len(terms)})"
+        )
+    unused = [c for c in _LETTERS if c not in eq]
+    n_ell = 0
+    for i, (t, shape) in enumerate(zip(terms, shapes, strict=True)):
+        named = len(t.replace("...", ""))
+        if "..." not in t and named != len(shape) or named > len(shape):
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({named}) does not "
+                f"match the number of dimensions ({len(shape)}) for operand {i}"
+                + ("" if "..." in t else " and no ellipsis was given")
+            )
+        if "..." in t:
+            n_ell = max(n_ell, len(shape) - named)
+    ell = "".join(unused[:n_ell])
+    terms = [t.replace("...", ell[n_ell - (len(s) - len(t) + 3):] if n_ell else "")
+             if "..." in t else t for t, s in zip(terms, shapes, strict=True)]
+    if arrow:
+        out = out.replace("...", ell)
+    else:
+        seen = "".join(terms)
+        out = ell + "".join(sorted(c for c in set(seen) if seen.count(c) == 1 and c not in ell))
+    for c in out:
+        if out.count(c) > 1:
+            raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the "
+                               f"output of {equation!r}")
+        if not any(c in t for t in terms):
+            raise RuntimeError(f"einsum(): output subscript {c} of {equation!r} does not "
+                               f"appear in the equation for any input operand")
+    return terms, out
+
+
+def _letter_sizes(terms, shapes, equation) -> dict:
+    """Each letter's size; size-1 dimensions broadcast, other disagreements raise."""
+    sizes: dict = {}
+    for t, shape in zip(terms, shapes, strict=True):
+        for c, n in zip(t, shape, strict=True):
+            m = sizes.get(c, 1)
+            if n != m and 1 not in (n, m):
+                raise RuntimeError(
+                    f"einsum(): subscript {c} has size {n} in one operand and {m} in another "
+                    f"in {equation!r} (shapes {[tuple(s) for s in shapes]})"
+                )
+            sizes[c] = max(m, n)
+    return sizes
+
+
+class Einsum(Op):
+    """out = einsum(terms -> out, *arrays), with explicit subscripts (see ``parse_einsum``).
+
+    The gradient of operand i is itself an einsum: the output's gradient contracted with
+    every other operand onto operand i's subscripts. Three cases need one more operand:
+    a letter repeated in operand i (a diagonal) takes an identity matrix joining the copy
+    to a fresh letter; a letter only operand i has (summed away) takes a vector of ones;
+    a size-1 dimension broadcast against a larger one is summed, then put back.
+    """
+
+    def forward(self, terms, out, *arrays):
+        self.terms, self.out, self.arrays = terms, out, arrays
+        self.sizes = _letter_sizes(terms, [a.shape for a in arrays], ",".join(terms) + "->" + out)
+        spec = ",".join(terms) + "->" + out
+        return xp.asarray(xp.einsum(spec, *arrays, optimize=len(arrays) > 2))
+
+    def backward(self, g):
+        grads = [None, None]
+        for i, p in enumerate(self.parents[2:]):
+            grads.append(None if p is None else self._grad_of(i, g))
+        return tuple(grads)
+
+    def _grad_of(self, i, g):
+        arrays, terms, sizes = self.arrays, self.terms, self.sizes
+        shape = arrays[i].shape
+        specs = [self.out] + [t for j, t in enumerate(terms) if j != i]
+        operands = [g] + [a for j, a in enumerate(arrays) if j != i]
+        fresh = iter(c for c in _LETTERS if c not in sizes)
+        target = ""
+        for c, n in zip(terms[i], shape, strict=True):
+            if n == 1 and sizes[c] > 1:
+                continue  # broadcast: summed over here, the size-1 axis restored below
+            if c in target:  # a repeated letter: a diagonal of operand i
+                f = next(fresh)
+                specs.append(c + f)
+                operands.append(xp.eye(n, dtype=g.dtype))
+                c = f
+            target += c
+        for c in set(target):
+            if not any(c in s for s in specs):  # summed away in forward: broadcast back
+                specs.append(c)
+                operands.append(xp.ones(sizes[c], dtype=g.dtype))
+        gi = xp.einsum(",".join(specs) + "->" + target, *operands, optimize=len(operands) > 2)
+        return gi.reshape(shape)
+
+
+# ------------------------------------------------------------------ decompositions
+# Batched over leading dims. ``_mT`` is the transpose of the last two dims.
+def _mT(a):
+    return xp.swapaxes(a, -1, -2)
+
+
+def _sym(a):
+    return 0.5 * (a + _mT(a))
+
+
+class Inv(Op):
+    """Y = A^-1;  dA = -Y^T g Y^T."""
+
+    def forward(self, a):
+        self.y = xp.linalg.inv(a)
+        return self.y
+
+    def backward(self, g):
+        yt = _mT(self.y)
+        return (-(yt @ g @ yt),)
+
+
+class Det(Op):
+    """det(A);  dA = g * (the cofactor matrix), written from the SVD A = U S V^T as
+    det(U) det(V) U diag(prod of the other s) V^T, so singular matrices are fine too."""
+
+    def forward(self, a):
+        self.a = a
+        return xp.asarray(xp.linalg.det(a))
+
+    def backward(self, g):
+        u, s, vt = xp.linalg.svd(self.a)
+        n = s.shape[-1]
+        others = xp.stack([xp.prod(xp.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1)
+        sign = xp.linalg.det(u) * xp.linalg.det(vt)
+        cof = (u * others[..., None, :]) @ vt * sign[..., None, None]
+        return (g[..., None, None] * cof,)
+
+
+class Slogdet(Op):
+    """log |det A| (the sign is read separately);  dA = g A^-T."""
+
+    def forward(self, a):
+        self.a = a
+        sign, logabs = xp.linalg.slogdet(a)
+        self.sign = sign
+        return xp.asarray(logabs)
+
+    def backward(self, g):
+        return (g[..., None, None] * _mT(xp.linalg.inv(self.a)),)
+
+
+class Solve(Op):
+    """X = A^-1 B (B a batch of matrices, or of vectors when ``vector``);
+    dB = A^-T g,  dA = -dB X^T."""
+
+    def forward(self, a, b, vector):
+        self.a, self.vector = a, vector
+        b2 = b[..., None] if vector else b
+        try:
+            x = xp.linalg.solve(a, b2)
+        except xp.linalg.LinAlgError:
+            raise RuntimeError("torch.linalg.solve: The solver failed because the input "
+                               "matrix is singular.") from None
+        self.x = x
+        return x[..., 0] if vector else x
+
+    def backward(self, g):
+        pa, pb, _ = self.parents
+        g2 = g[..., None] if self.vector else g
+        gb = xp.linalg.solve(_mT(self.a), g2)
+        ga = -(gb @ _mT(self.x)) if pa is not None else None
+        if self.vector:
+            gb = gb[..., 0]
+        return ga, gb, None
+
+
+class Cholesky(Op):
+    """A = L L^T (L lower). dA = sym(L^-T Phi(L^T gL) L^-1), where Phi keeps the lower
+    triangle and halves the diagonal (Murray, 2016)."""
+
+    def forward(self, a, upper):
+        self.upper = upper
+        try:
+            low = xp.linalg.cholesky(a)
+        except xp.linalg.LinAlgError:
+            raise RuntimeError("linalg.cholesky: The factorization could not be completed "
+                               "because the input is not positive-definite.") from None
+        self.low = low
+        return _mT(low) if upper else low
+
+    def backward(self, g):
+        low = self.low
+        if self.upper:
+            g = _mT(g)
+        phi = xp.tril(_mT(low) @ g)
+        n = low.shape[-1]
+        phi[..., xp.arange(n), xp.arange(n)] *= 0.5
+        linv = xp.linalg.inv(low)
+        return _sym(_mT(linv) @ phi @ linv), None
+
+
+class Eigh(Op):
+    """Eigenvalues w (ascending) and eigenvectors V of a symmetric matrix, packed as one
+    array (..., n + 1, n): the first row holds w. dA = V (diag(gw) + skew(V^T gV) / 2E) V^T
+    with E_ij = w_j - w_i (undefined for repeated eigenvalues, as in torch)."""
+
+    def forward(self, a, upper):
+        w, v = xp.linalg.eigh(a, UPLO="U" if upper else "L")
+        self.w, self.v = w, v
+        return xp.concatenate([w[..., None, :], v], axis=-2)
+
+    def backward(self, g):
+        w, v = self.w, self.v
+        gw, gv = g[..., 0, :], g[..., 1:, :]
+        e = w[..., None, :] - w[..., :, None]
+        n = w.shape[-1]
+        e[..., xp.arange(n), xp.arange(n)] = xp.inf
+        x = _mT(v) @ gv
+        inner = 0.5 * (x - _mT(x)) / e
+        inner[..., xp.arange(n), xp.arange(n)] = gw
+        return v @ inner @ _mT(v), None
+
+
+class Svd(Op):
+    """The reduced SVD A = U diag(S) Vh, packed as one array (..., k + 1 + k, max(m, n))
+    (rows: U^T, then S, then Vh) so one node carries all three gradients.
+
+    With S2 = S^2 and E_jk = S2_k - S2_j: dA = U (diag(gS) + (skew(U^T gU) S + S
+    skew(V^T gV)) / E) Vh, plus the parts of gU, gV outside the spans of U, V for a
+    non-square A. Undefined for repeated singular values, as in torch."""
+
+    def forward(self, a):
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        self.u, self.s, self.vh = u, s, vh
+        m, n = a.shape[-2:]
+        k = s.shape[-1]
+        pack = xp.zeros(a.shape[:-2] + (k + 1 + k, max(m, n)), dtype=a.dtype)
+        pack[..., :k, :m] = _mT(u)
+        pack[..., k, :k] = s
+        pack[..., k + 1:, :n] = vh
+        self.m, self.n = m, n
+        return pack
+
+    def backward(self, g):
+        u, s, vh, m, n = self.u, self.s, self.vh, self.m, self.n
+        k = s.shape[-1]
+        gu, gs, gvh = _mT(g[..., :k, :m]), g[..., k, :k], g[..., k + 1:, :n]
+        v, gv = _mT(vh), _mT(gvh)
+        uhgu, vhgv = _mT(u) @ gu, _mT(v) @ gv
+        s2 = s * s
+        e = s2[..., None, :] - s2[..., :, None]
+        e[..., xp.arange(k), xp.arange(k)] = 1
+        inner = ((uhgu - _mT(uhgu)) * s[..., None, :] + s[..., :, None] * (vhgv - _mT(vhgv)))
+        inner = inner / e
+        inner[..., xp.arange(k), xp.arange(k)] = gs
+        ga = u @ inner @ vh
+        if m > k:
+            ga = ga + ((gu - u @ uhgu) / s[..., None, :]) @ vh
+        if n > k:
+            ga = ga + u @ _mT((gv - v @ vhgv) / s[..., None, :])
+        return (ga,)
+
+
+class Qr(Op):
+    """A = Q R, packed as (..., k + k', max(m, n)) rows: Q^T then R. Forward only:
+    its backward raises."""
+
+    def forward(self, a, mode):
+        q, r = xp.linalg.qr(a, mode=mode)
+        self.k = q.shape[-1]
+        width = max(a.shape[-1], q.shape[-2])
+        pack = xp.zeros(a.shape[:-2] + (q.shape[-1] + r.shape[-2], width), dtype=a.dtype)
+        pack[..., : q.shape[-1], : q.shape[-2]] = _mT(q)
+        pack[..., q.shape[-1]:, : r.shape[-1]] = r
+        return pack
+
+    def backward(self, g):
+        raise RuntimeError("axon: the gradient of linalg.qr is not implemented; use "
+                           "linalg.cholesky or linalg.svd where a gradient is needed")

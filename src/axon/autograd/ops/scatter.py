@@ -1,0 +1,159 @@
+"""Picking and scattering by index: ``Take`` (read elements at flat indices), ``ScatterAdd``
+(add values at positions) and ``ScatterReduce`` (combine values at positions).
+
+``Take`` is the one op behind every rearrangement whose result is "some elements of the
+input, in some order": flip, roll, rot90, diagonal, unfold, repeat_interleave, take. The
+public function computes the flat indices once (on an ``arange`` shaped like the input);
+the gradient adds ``g`` back at those indices, so repeated indices add up.
+
+A position list ``where`` is a tuple of integer arrays, one per input dimension, that
+broadcast to the shape of the values written (as ``Gather`` builds it).
+"""
+
+from __future__ import annotations
+
+from ...backend import xp
+from ..function import Op, _reduce_to
+
+
+def _add_at_flat(size: int, flat_idx, g):
+    """A flat array of ``size`` zeros with ``g`` added at ``flat_idx`` (repeats add up)."""
+    if g.dtype.kind == "f":  # bincount is ~10x faster than add.at; it works in float64
+        out = xp.bincount(flat_idx.reshape(-1), weights=g.reshape(-1), minlength=size)
+        return out.astype(g.dtype, copy=False)
+    out = xp.zeros(size, dtype=g.dtype)
+    xp.add.at(out, flat_idx.reshape(-1), g.reshape(-1))
+    return out
+
+
+class Take(Op):
+    """out = a.flat[flat_idx] (a copy, shaped like ``flat_idx``); d/da adds g back at the
+    indices. ``unique`` says no index repeats, so the gradient is a plain write."""
+
+    def forward(self, a, flat_idx, unique=False):
+        self.shape, self.idx, self.unique = a.shape, flat_idx, unique
+        return a.reshape(-1)[flat_idx]
+
+    def backward(self, g):
+        size = 1
+        for s in self.shape:
+            size *= s
+        if self.unique:
+            full = xp.zeros(size, dtype=g.dtype)
+            full[self.idx] = g
+        else:
+            full = _add_at_flat(size, self.idx, g)
+        return full.reshape(self.shape), None, None
+
+
+class ScatterAdd(Op):
+    """out = a, then out[where] += alpha * src (repeated positions add up).
+
+    d/da = g;  d/dsrc = alpha * g[where]. Serves ``scatter_add``, ``index_add`` and
+    ``index_put(accumulate=True)``."""
+
+    def forward(self, a, where, src, alpha=1):
+        self.where, self.alpha, self.src_shape = where, alpha, src.shape
+        out = a.copy()
+        xp.add.at(out, where, src * alpha if alpha != 1 else src)
+        return out
+
+    def backward(self, g):
+        gs = None
+        if self.parents[2] is not None:
+            gs = g[self.where]
+            if gs.shape != self.src_shape:  # a src broadcast over the positions
+                gs = _reduce_to(gs, self.src_shape)
+            if self.alpha != 1:
+                gs = gs * self.alpha
+        return g, None, gs, None
+
+
+_REDUCERS = {"sum": xp.add, "prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}
+
+
+def _identity(reduce: str, dtype):
+    """The value that leaves ``reduce`` unchanged: 0, 1, or the dtype's lowest/highest."""
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    info = xp.finfo(dtype) if dtype.kind == "f" else xp.iinfo(dtype)
+    if dtype.kind == "f":
+        return -xp.inf if reduce == "amax" else xp.inf
+    return info.min if reduce == "amax" else info.max
+
+
+class ScatterReduce(Op):
+    """out[where] = reduce(out[where], src...) for ``reduce`` in sum, prod, mean, amax, amin
+    (torch's ``scatter_reduce``); positions no value lands on keep the input.
+
+    With ``include_self=False`` a position that receives values forgets its own first.
+    Gradients as torch: sum passes g through; mean divides it by the count; amax/amin share
+    it evenly among every value (input or source) equal to the result; prod gives each
+    factor g * (product of the others), computed without dividing by zero.
+    """
+
+    def forward(self, a, where, src, reduce, include_self=True):
+        self.where, self.reduce, self.include_self = where, reduce, include_self
+        self.a, self.src = a, src
+        hit = xp.zeros(a.shape, dtype=bool)
+        hit[where] = True
+        self.hit = hit
+        count = xp.zeros(a.shape, dtype=xp.int64)
+        xp.add.at(count, where, 1)
+        base = a.copy()
+        if not include_self:
+            base[hit] = _identity(reduce, a.dtype)
+        else:
+            count = count + 1
+        self.count = count
+        xp.ufunc.at(_REDUCERS.get(reduce, xp.add), base, where, src)
+        if reduce == "mean":
+            base = xp.where(hit, base / xp.maximum(count, 1), base)
+            if a.dtype.kind in "iu":
+                base = xp.floor(base)
+            base = base.astype(a.dtype, copy=False)
+        self.out = base
+        return base
+
+    def backward(self, g):
+        pa, _, ps = self.parents[:3]
+        where, out, reduce = self.where, self.out, self.reduce
+        self_in = self.include_self | ~self.hit  # where the input's own value took part
+        if reduce == "sum":
+            ga, gs = g * self_in, g[where]
+        elif reduce == "mean":
+            scaled = g / xp.maximum(self.count, 1)
+            ga = xp.where(self.hit, scaled * self_in, g)
+            gs = scaled[where]
+        elif reduce in ("amax", "amin"):
+            a_tie = (self.a == out) & self_in
+            s_tie = self.src == out[where]
+            ties = a_tie.astype(g.dtype)
+            xp.add.at(ties, where, s_tie)
+            share = g / xp.maximum(ties, 1)
+            ga, gs = share * a_tie, share[where] * s_tie
+        else:
+            ga, gs = self._prod_grads(g, self_in)
+        return (ga if pa is not None else None), None, (gs if ps is not None else None), \
+            None, None
+
+    def _prod_grads(self, g, self_in):
+        """Each factor's gradient is g times the product of the other factors at its
+        position: out / x where x != 0; with zeros, the product of the non-zero others."""
+        a, src, where = self.a, self.src, self.where
+        zeros = xp.where(self_in & (a == 0), 1, 0)
+        xp.add.at(zeros, where, src == 0)
+        nonzero_prod = xp.where(self_in & (a != 0), a, 1).astype(g.dtype)
+        xp.multiply.at(nonzero_prod, where, xp.where(src != 0, src, 1))
+
+        def grad_of(x, z, p, gg):  # z: zeros at its position, p: non-zero product there
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                others = xp.where(x != 0, xp.where(z == 0, p / xp.where(x != 0, x, 1), 0),
+                                  xp.where(z == 1, p, 0))
+            return gg * others
+
+        ga = grad_of(a, zeros, nonzero_prod, g) * self_in
+        gs = grad_of(src, zeros[where], nonzero_prod[where], g[where])
+        return ga, gs

@@ -1,0 +1,65 @@
+"""Orders and selections on arrays: which element goes where, as torch picks them.
+
+These functions return integer index arrays only. The public ``sort``, ``topk``,
+``kthvalue``, ``median`` and ``mode`` read their values with ``Gather`` at those indices,
+so the gradient of a selection flows back to exactly the elements selected (torch's rule)
+without an op of their own. NaN sorts as the largest value, as in torch.
+"""
+
+from __future__ import annotations
+
+from ...backend import xp
+
+
+def argsort(a, axis: int, descending: bool = False, stable: bool = False):
+    """Indices that sort ``a`` along ``axis``; equal values keep their order (stable).
+
+    Descending order sorts the reversed array ascending and reverses back: equal values
+    still come in their original order and NaN comes first, as torch does."""
+    if a.ndim == 0:
+        return xp.zeros((), dtype=xp.int64)
+    if not descending:
+        return xp.argsort(a, axis=axis, kind="stable")
+    n = a.shape[axis]
+    rev = xp.argsort(xp.flip(a, axis), axis=axis, kind="stable")
+    return xp.flip(n - 1 - rev, axis)
+
+
+def kth_indices(a, k: int, axis: int):
+    """Indices of the k-th smallest value (0-based ``k``) along ``axis``, kept as a size-1
+    axis."""
+    order = argsort(a, axis)
+    return xp.take(order, [k], axis=axis)
+
+
+def median_indices(a, axis: int, ignore_nan: bool):
+    """Indices of torch's lower median along ``axis`` (kept as a size-1 axis).
+
+    With NaN present: ``median`` picks the first NaN (the result is NaN), ``nanmedian``
+    the lower median of the other values (index 0 when a row is all NaN)."""
+    order = argsort(a, axis)
+    n = a.shape[axis]
+    if a.dtype.kind != "f" or n == 0:
+        return xp.take(order, [(n - 1) // 2], axis=axis)
+    nan_count = xp.isnan(a).sum(axis=axis, keepdims=True)
+    valid = n - nan_count  # NaNs sort last, so the first NaN sits at position ``valid``
+    if ignore_nan:
+        pos = xp.maximum(valid - 1, 0) // 2
+    else:
+        pos = xp.where(nan_count > 0, valid, (n - 1) // 2)
+    return xp.take_along_axis(order, pos, axis=axis)
+
+
+def mode_indices(a, axis: int):
+    """Indices of the most frequent value along ``axis`` (kept as a size-1 axis).
+
+    Ties go to the smallest value and the index is that value's last occurrence, as torch.
+    """
+    moved = xp.moveaxis(a, axis, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    out = xp.empty(rows.shape[0], dtype=xp.int64)
+    for r, row in enumerate(rows):
+        values, counts = xp.unique(row, return_counts=True)
+        best = values[xp.argmax(counts)]  # argmax takes the first, i.e. smallest, of ties
+        out[r] = xp.flatnonzero(row == best)[-1]
+    return xp.moveaxis(out.reshape(moved.shape[:-1] + (1,)), -1, axis)

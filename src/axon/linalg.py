@@ -1,0 +1,299 @@
+"""``axon.linalg``: norms, inverses, solves and decompositions, as ``torch.linalg``.
+
+Every function works on a matrix or a batch of matrices (the last two dims) and is
+differentiable, through the ops of ``autograd/ops/linalg.py`` (``Inv``, ``Det``,
+``Slogdet``, ``Solve``, ``Cholesky``, ``Eigh``, ``Svd``) or as a composition of them;
+``qr`` and ``matrix_rank`` are forward only (``qr``'s backward raises). A decomposition
+with several outputs runs as one op whose output packs them all; the outputs are slices
+of it, so each one's gradient reaches the op.
+
+The gradients of ``eigh`` and ``svd`` are undefined where eigen- or singular values
+repeat, as in torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from .autograd import ops
+from .autograd import shape_api as _api
+from .autograd.shape_api import _dims_of, vector_norm
+from .autograd.tensor import Tensor, _wrap, bind_methods, normalize_dim
+
+__all__ = [
+    "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
+    "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv",
+    "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
+]
+
+SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
+EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+SvdResult = namedtuple("svd", ["U", "S", "Vh"])
+QrResult = namedtuple("qr", ["Q", "R"])
+
+
+def _square(name: str, A: Tensor) -> None:
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.{name}: A must be batches of square matrices, but they "
+                           f"are {' by '.join(map(str, A.shape[-2:]))} matrices "
+                           f"(shape {tuple(A.shape)})")
+    _floating(name, A)
+
+
+def _floating(name: str, A: Tensor) -> None:
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.{name}: The input tensor A must have at least 2 "
+                           f"dimensions, got shape {tuple(A.shape)}")
+    if A.dtype.kind != "f":
+        raise RuntimeError(f"linalg.{name}: Expected a floating point or complex tensor as "
+                           f"input. Got {A.dtype}")
+
+
+# ------------------------------------------------------------------ norms
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
+                dtype=None) -> Tensor:
+    """A matrix norm over the two ``dim``: "fro", "nuc" (sum of singular values), 1 / -1
+    (largest / smallest column abs-sum), inf / -inf (rows), 2 / -2 (largest / smallest
+    singular value)."""
+    if dtype is not None:
+        A = A.type(dtype)
+    _floating("matrix_norm", A)
+    d0, d1 = _dims_of(dim, A.ndim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord in ("nuc", 2, -2):
+        s = svdvals(A.movedim((d0, d1), (-2, -1)))
+        out = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        if keepdim:
+            out = out.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
+        return out
+    if ord in (1, -1, math.inf, -math.inf):
+        along, across = (d0, d1) if ord in (1, -1) else (d1, d0)
+        sums = A.abs().sum(along, keepdim=True)
+        out = sums.amax(across, keepdim=True) if ord > 0 else sums.amin(across, keepdim=True)
+        return out if keepdim else out.squeeze((d0, d1))
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """``vector_norm`` over one dim (or all elements when ``ord`` and ``dim`` are None),
+    ``matrix_norm`` over two dims (or of a 2-D input with an ``ord``)."""
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) == 2:
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
+        return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    if A.ndim == 1:
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
+                       f"1D or 2D. Got {A.ndim}D.")
+
+
+def cond(A: Tensor, p=None) -> Tensor:
+    """The condition number: largest over smallest singular value (p None or 2), else
+    norm(A, p) * norm(A^-1, p)."""
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        return s.amax(-1) / s.amin(-1) if p != -2 else s.amin(-1) / s.amax(-1)
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+# ------------------------------------------------------------------ inverses and solves
+def inv(A: Tensor) -> Tensor:
+    """The inverse of each square matrix; RuntimeError for a singular one."""
+    _square("inv", A)
+    try:
+        return ops.Inv.apply(A)
+    except np.linalg.LinAlgError:
+        raise RuntimeError("linalg.inv: The diagonal element 1 is zero, the inversion could "
+                           "not be completed because the input matrix is singular.") from None
+
+
+def det(A: Tensor) -> Tensor:
+    """The determinant of each square matrix (its gradient is fine for singular ones)."""
+    _square("det", A)
+    return ops.Det.apply(A)
+
+
+def slogdet(A: Tensor):
+    """(sign, log |det A|): the determinant without overflow."""
+    _square("slogdet", A)
+    logabs = ops.Slogdet.apply(A)
+    return SlogdetResult(_wrap(np.sign(np.linalg.det(A.array)).astype(A.dtype)), logabs)
+
+
+def logdet(A: Tensor) -> Tensor:
+    """log det A (NaN for a negative determinant, -inf for zero)."""
+    sign, logabs = slogdet(A)
+    return logabs + _wrap(np.log(sign.array))
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """X with A X = B (``left``) or X A = B; B a matrix, a batch of them, or a vector."""
+    _square("solve", A)
+    if not left:
+        return solve(A.mT, B.mT).mT
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    k = B.shape[-1] if vector else B.shape[-2]
+    if k != A.shape[-1]:
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                           f"AX = B ({A.shape[-2]}x{A.shape[-1]} and {tuple(B.shape)})")
+    return ops.Solve.apply(A, B, vector)
+
+
+def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse V diag(1/s) U^T, singular values at most
+    max(atol, rtol * s_max) treated as zero (rtol defaults to eps * max(m, n))."""
+    _floating("pinv", A)
+    U, S, Vh = svd(A, full_matrices=False)
+    if rtol is None:
+        rtol = np.finfo(A.dtype).eps * max(A.shape[-2:]) if atol is None else 0.0
+    smax = S.array.max(axis=-1, keepdims=True) if S.shape[-1] else 0
+    cutoff = np.maximum(atol or 0.0, rtol * smax)
+    keep = S.array > cutoff
+    s_inv = ops.Where.apply(keep, 1 / ops.Where.apply(keep, S, _wrap(np.ones((), A.dtype))),
+                            _wrap(np.zeros((), A.dtype)))
+    return (Vh.mT * s_inv.unsqueeze(-2)) @ U.mT
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """A multiplied by itself ``n`` times (by squaring); A^0 = I, negative n inverts."""
+    _square("matrix_power", A)
+    if n == 0:
+        eye = np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape)
+        return _wrap(eye.copy())
+    if n < 0:
+        A, n = inv(A), -n
+    result, base = None, A
+    while n:
+        if n & 1:
+            result = base if result is None else result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return result
+
+
+def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """The number of singular values above the tolerance (forward only, int64)."""
+    _floating("matrix_rank", A)
+    s = np.linalg.svd(A.array, compute_uv=False)
+    if rtol is None:
+        rtol = np.finfo(A.dtype).eps * max(A.shape[-2:]) if atol is None else 0.0
+    tol = np.maximum(atol or 0.0, rtol * s.max(axis=-1, keepdims=True))
+    return _wrap((s > tol).sum(axis=-1).astype(np.int64))
+
+
+# ------------------------------------------------------------------ decompositions
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """L (lower) with A = L L^T for a symmetric positive-definite A (or U = L^T)."""
+    _square("cholesky", A)
+    return ops.Cholesky.apply(A, upper)
+
+
+def eigh(A: Tensor, UPLO: str = "L"):
+    """(eigenvalues ascending, eigenvectors as columns) of a symmetric matrix, read from
+    its ``UPLO`` triangle."""
+    _square("eigh", A)
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    pack = ops.Eigh.apply(A, UPLO == "U")
+    return EighResult(pack[..., 0, :], pack[..., 1:, :])
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """The eigenvalues (ascending) of a symmetric matrix."""
+    return eigh(A, UPLO).eigenvalues
+
+
+def svd(A: Tensor, full_matrices: bool = True, *, driver=None):
+    """(U, S, Vh) with A = U diag(S) Vh, S descending.
+
+    With ``full_matrices`` (torch's default) and a non-square A, U or Vh is completed to
+    a square orthogonal matrix by columns that do not depend smoothly on A; gradients flow
+    through the reduced part only (torch refuses that backward).
+    """
+    _floating("svd", A)
+    m, n = A.shape[-2:]
+    k = min(m, n)
+    pack = ops.Svd.apply(A)
+    U = pack[..., :k, :m].mT
+    S = pack[..., k, :k]
+    Vh = pack[..., k + 1:, :n]
+    if full_matrices and m != n:
+        u_full, _, vh_full = np.linalg.svd(A.array, full_matrices=True)
+        if m > n:
+            U = ops.Cat.apply(U.ndim - 1, U, _wrap(np.ascontiguousarray(u_full[..., k:])))
+        else:
+            Vh = ops.Cat.apply(Vh.ndim - 2, Vh, _wrap(np.ascontiguousarray(vh_full[..., k:, :])))
+    return SvdResult(U, S, Vh)
+
+
+def svdvals(A: Tensor) -> Tensor:
+    """The singular values, descending."""
+    return svd(A, full_matrices=False).S
+
+
+def qr(A: Tensor, mode: str = "reduced"):
+    """(Q, R) with A = Q R, Q with orthonormal columns, R upper triangular. Forward only."""
+    _floating("qr", A)
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           f"'reduced' (default), 'r', or 'complete'")
+    m, n = A.shape[-2:]
+    pack = ops.Qr.apply(A, "complete" if mode == "complete" else "reduced")
+    kq = m if mode == "complete" else min(m, n)
+    Q = pack[..., :kq, :m].mT
+    R = pack[..., kq:, :n]
+    if mode == "r":
+        return QrResult(_wrap(np.zeros((0,), A.dtype)), R)
+    return QrResult(Q, R)
+
+
+# ------------------------------------------------------------------ products
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """The broadcasting matrix product (``input @ other``)."""
+    return input @ other
+
+
+def multi_dot(tensors) -> Tensor:
+    """The product of a chain of matrices (the first and last may be vectors), from the
+    left."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = out @ t
+    return out
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product of vectors along ``dim`` (broadcast)."""
+    return (x * y).sum(normalize_dim(dim, max(x.ndim, y.ndim)))
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (default the last)."""
+    return _api.cross(input, other, dim)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The ``offset`` diagonal of each matrix (default: the last two dims)."""
+    return _api.diagonal(A, offset, dim1, dim2)
+
+
+# torch's top-level spellings, also Tensor methods
+inverse = inv
+pinverse = pinv
+bind_methods(inverse=inv, det=det, logdet=logdet, slogdet=slogdet, pinverse=pinv,
+             matrix_power=matrix_power, cholesky=lambda A, upper=False: cholesky(A, upper=upper))
