@@ -77,3 +77,6 @@ from .autograd.math_api import (  # noqa: E402, A004
 from .autograd.shape_api import *  # noqa: E402, F403
 from . import linalg  # noqa: E402
 from .linalg import det, inverse, logdet, matrix_power, pinverse, slogdet  # noqa: E402
+
+# ONNX export: ax.onnx.export(model, args, f, ...) as torch.onnx.export (needs `onnx`)
+from . import onnx  # noqa: E402

@@ -215,3 +215,15 @@ def test_all_any(name):
                    arrays=[np.array([[1, 0], [2, 3]], np.uint8)], forward_only=True)
     helper_test_exception([(2, 3)], lambda t: t_fn(t, 2), lambda t: a_fn(t, 2),
                           exact=IndexError, match=["[-2, 1]"])
+
+
+def test_sum_dtype_casts_before_summing():
+    x = np.full(10_000, 0.1, np.float32)
+    helper_test_op(None, lambda t: (t.sum(dtype=torch.float64),
+                                    torch.sum(t, 0, dtype=torch.float64)),
+                   lambda t: (t.sum(dtype=ax.float64), ax.sum(t, 0, dtype=ax.float64)),
+                   arrays=[x], dtype=np.float32, rtol=1e-12, atol=1e-12)
+    helper_test_op(None, lambda t: (t.sum(), t.sum((0, 1)), torch.sum(t, 1, True)),
+                   lambda t: (t.sum(), t.sum((0, 1)), ax.sum(t, 1, True)),
+                   arrays=[np.array([[1, 2], [3, 4]], np.int32)], forward_only=True)
+    helper_test_exception([(2, 3)], lambda t: t.sum((1, -1)), match=["multiple times"])

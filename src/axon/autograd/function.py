@@ -20,6 +20,10 @@ from .tensor import Tensor, _wrap
 _new = object.__new__
 _ndarray = xp.ndarray
 
+# Set by ``axon.onnx`` while it traces a forward pass: ``Op.apply(*args)`` then returns
+# ``trace_hook(cls, args)``, which runs the op and records it.
+trace_hook = None
+
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or to use saved values after "
     "they were freed). Saved intermediate values are freed when you call .backward(); "
@@ -43,6 +47,8 @@ class Op:
 
     @classmethod
     def apply(cls, *args):
+        if trace_hook is not None:
+            return trace_hook(cls, args)
         ctx = _new(cls)
         datas = []
         parents = []

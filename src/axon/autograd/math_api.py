@@ -449,6 +449,13 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
     return ops.Prod.apply(x, d, keepdim and d is not None)
 
 
+def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
+    """The sum over ``dim`` (an int, a tuple, or None for all); integers and bools sum to
+    int64, and ``dtype`` casts the input before summing (a float64 sum of float32 values)."""
+    x = _accumulating(input, dtype)
+    return ops.Sum.apply(x, _dims_of(dim, x.ndim), keepdim)
+
+
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The mean over ``dim`` (an int, a tuple, or None for all); floats only, or give
     ``dtype`` (the input is cast to it first)."""
@@ -616,7 +623,7 @@ bind_methods(
     bitwise_right_shift=bitwise_right_shift, logical_and=logical_and,
     logical_or=logical_or, logical_xor=logical_xor, logical_not=logical_not,
     cumsum=cumsum, cumprod=cumprod, logcumsumexp=logcumsumexp, cummax=cummax,
-    cummin=cummin, prod=prod, mean=mean, nansum=nansum, nanmean=nanmean,
+    cummin=cummin, prod=prod, sum=sum, mean=mean, nansum=nansum, nanmean=nanmean,
     aminmax=aminmax, count_nonzero=count_nonzero, all=all, any=any,
     __floordiv__=floor_divide,
     __rfloordiv__=lambda self, other: floor_divide(other, self),

@@ -579,10 +579,6 @@ class Tensor:
         return where(mask, _as_tensor(value, self), self)
 
     # ----------------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim: bool = False, dtype=None):
-        out = ops.Sum.apply(self, _dims(dim, self.array.ndim), keepdim)
-        return out if dtype is None else out.type(dtype)
-
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None):
         return ops.Var.apply(
