@@ -80,3 +80,10 @@ from .linalg import det, inverse, logdet, matrix_power, pinverse, slogdet  # noq
 
 # ONNX export: ax.onnx.export(model, args, f, ...) as torch.onnx.export (needs `onnx`)
 from . import onnx  # noqa: E402
+
+# devices as torch names them (axon computes on the CPU): ax.device, ax.cuda, ax.backends;
+# the autograd API (ax.autograd.grad, inference_mode) and torch's small tensor queries
+from . import backends, cuda  # noqa: E402
+from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
+from .autograd.creation import is_floating_point  # noqa: E402
+from .devices import device  # noqa: E402

@@ -17,3 +17,10 @@ __all__ = [
     "no_grad",
     "set_grad_enabled",
 ]
+
+# the autograd API as torch.autograd: grad, backward, inference mode, hook handles
+from .function import backward, grad  # noqa: E402
+from .grad_mode import inference_mode, is_inference_mode_enabled  # noqa: E402
+from .tensor import RemovableHandle  # noqa: E402
+
+__all__ += ["RemovableHandle", "backward", "grad", "inference_mode", "is_inference_mode_enabled"]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from .. import backend as B
 from ..backend import xp
+from ..devices import check_device
 from . import ops
 from .tensor import (
     Tensor,
@@ -36,6 +37,7 @@ __all__ = [
     "concatenate",
     "cos",
     "empty",
+    "empty_like",
     "equal",
     "exp",
     "eye",
@@ -49,6 +51,7 @@ __all__ = [
     "isfinite",
     "isnan",
     "linspace",
+    "logspace",
     "log",
     "log_softmax",
     "logsumexp",
@@ -70,6 +73,7 @@ __all__ = [
     "randint",
     "randn",
     "randn_like",
+    "randint_like",
     "randperm",
     "relu",
     "reshape",
@@ -94,7 +98,10 @@ __all__ = [
 ]
 
 
-def _make(arr, dtype, requires_grad: bool) -> Tensor:
+def _make(arr, dtype, requires_grad: bool, device=None) -> Tensor:
+    """Wrap a freshly made array: cast to ``dtype``, check ``device`` and that only floating
+    tensors require grad. The keywords every factory shares are torch's."""
+    check_device(device)
     if dtype is not None:
         arr = arr.astype(B.to_dtype(dtype), copy=False)
     if requires_grad:
@@ -106,13 +113,22 @@ def _float(dtype):
     return B.to_dtype(dtype) or B.get_default_dtype()
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+def _rng(generator):
+    """The NumPy generator to draw from: ``generator``'s (an ``axon.Generator``) or the
+    global one ``axon.manual_seed`` seeds."""
+    return B.rng() if generator is None else generator.rng
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (float32 for Python floats)."""
+    check_device(device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def as_tensor(data, dtype=None) -> Tensor:
+def as_tensor(data, dtype=None, device=None) -> Tensor:
     """A tensor sharing ``data``'s memory when it is already an array of that dtype."""
+    check_device(device)
     if isinstance(data, Tensor) and (dtype is None or B.to_dtype(dtype) == data.dtype):
         return data
     return _wrap(_to_array(data, B.to_dtype(dtype), copy=False))
@@ -120,90 +136,164 @@ def as_tensor(data, dtype=None) -> Tensor:
 
 def from_numpy(array) -> Tensor:
     """A tensor sharing the memory of a NumPy array (its dtype is kept)."""
-    return _wrap(xp.asarray(array))
+    if not isinstance(array, xp.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return _wrap(array)
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(xp.zeros(_shape_arg(size), dtype=_float(dtype)), None, requires_grad)
+def zeros(*size, dtype=None, layout=None, device=None,
+          requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return _make(xp.zeros(_shape_arg(size), dtype=_float(dtype)), None, requires_grad, device)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(xp.ones(_shape_arg(size), dtype=_float(dtype)), None, requires_grad)
+def ones(*size, dtype=None, layout=None, device=None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
+    return _make(xp.ones(_shape_arg(size), dtype=_float(dtype)), None, requires_grad, device)
 
 
-def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(xp.empty(_shape_arg(size), dtype=_float(dtype)), None, requires_grad)
+def empty(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          pin_memory: bool = False, memory_format=None) -> Tensor:
+    """A tensor whose values are whatever the memory held: ``empty(2, 3)``."""
+    return _make(xp.empty(_shape_arg(size), dtype=_float(dtype)), None, requires_grad, device)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, *, dtype=None, layout=None, device=None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; its dtype follows the value's type as in torch
+    (a bool gives bool, an int int64, a float the default float)."""
     if dtype is None:
-        dtype = B.get_default_dtype() if isinstance(fill_value, float) else None
-    return _make(xp.full(_shape_arg((size,)), fill_value, dtype=dtype), None, requires_grad)
+        dtype = (B.bool_ if isinstance(fill_value, bool) else B.int64
+                 if isinstance(fill_value, int) else B.get_default_dtype()
+                 if isinstance(fill_value, float) else None)
+    arr = xp.full(_shape_arg((size,)), fill_value, dtype=dtype)
+    return _make(arr, None, requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(xp.eye(n, m, dtype=_float(dtype)), None, requires_grad)
+def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    """The ``n`` x ``m`` identity (``m`` defaults to ``n``)."""
+    return _make(xp.eye(n, m, dtype=_float(dtype)), None, requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """``start, start + step, ...`` below ``end``: int64 for ints, else the default float."""
     if end is None:
         start, end = 0, start
-    arr = xp.arange(start, end, step)
+    arr = xp.arange(_number(start), _number(end), _number(step))
     if dtype is None and arr.dtype.kind == "f":
         dtype = B.get_default_dtype()
-    return _make(arr, dtype, requires_grad)
+    return _make(arr, dtype, requires_grad, device)
 
 
-def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(xp.linspace(start, end, steps, dtype=_float(dtype)), None, requires_grad)
+def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` included."""
+    arr = xp.linspace(_number(start), _number(end), steps, dtype=_float(dtype))
+    return _make(arr, None, requires_grad, device)
 
 
-def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(xp.zeros_like(t.array, dtype=B.to_dtype(dtype)), None, requires_grad)
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None,
+             layout=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    arr = xp.logspace(_number(start), _number(end), steps, base=base).astype(_float(dtype))
+    return _make(arr, None, requires_grad, device)
 
 
-def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(xp.ones_like(t.array, dtype=B.to_dtype(dtype)), None, requires_grad)
+def _number(x):
+    """A 0-d Tensor used as a bound (``arange(t.max())``) as its Python value."""
+    return x.item() if isinstance(x, Tensor) else x
 
 
-def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(xp.full_like(t.array, fill_value, dtype=B.to_dtype(dtype)), None, requires_grad)
+def _like(t: Tensor, dtype) -> B.np.dtype:
+    return B.to_dtype(dtype) or t.array.dtype
 
 
-def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1) from axon's seeded generator."""
-    arr = B.rng().random(_shape_arg(size)).astype(_float(dtype))
-    return _make(arr, None, requires_grad)
+def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None) -> Tensor:
+    """Zeros of ``input``'s shape and dtype (unless ``dtype``)."""
+    return _make(xp.zeros(input.shape, _like(input, dtype)), None, requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from axon's seeded generator."""
-    arr = B.rng().standard_normal(_shape_arg(size)).astype(_float(dtype))
-    return _make(arr, None, requires_grad)
+def ones_like(input: Tensor, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    """Ones of ``input``'s shape and dtype (unless ``dtype``)."""
+    return _make(xp.ones(input.shape, _like(input, dtype)), None, requires_grad, device)
 
 
-def randint(low: int, high: int | None = None, size=(1,), dtype=None) -> Tensor:
+def empty_like(input: Tensor, *, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None) -> Tensor:
+    """An uninitialised tensor of ``input``'s shape and dtype (unless ``dtype``)."""
+    return _make(xp.empty(input.shape, _like(input, dtype)), None, requires_grad, device)
+
+
+def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    """``fill_value`` in ``input``'s shape and dtype (unless ``dtype``)."""
+    arr = xp.full(input.shape, fill_value, _like(input, dtype))
+    return _make(arr, None, requires_grad, device)
+
+
+def rand(*size, generator=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """Uniform samples on [0, 1) from ``generator`` or axon's seeded global generator."""
+    arr = _rng(generator).random(_shape_arg(size)).astype(_float(dtype), copy=False)
+    return _make(arr, None, requires_grad, device)
+
+
+def randn(*size, generator=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """Standard normal samples from ``generator`` or axon's seeded global generator."""
+    arr = _rng(generator).standard_normal(_shape_arg(size)).astype(_float(dtype), copy=False)
+    return _make(arr, None, requires_grad, device)
+
+
+def randint(low: int = 0, high: int | None = None, size=None, *, generator=None,
+            dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Integers uniform on [low, high), int64 unless ``dtype``: ``randint(10, (3,))`` or
+    ``randint(2, 10, (3,))``, as torch."""
+    if size is None:  # randint(high, size)
+        if high is None:
+            raise TypeError("randint() missing the required argument 'size'")
+        low, high, size = 0, low, high
+    arr = _rng(generator).integers(low, high, size=_shape_arg((size,)))
+    return _make(arr, B.to_dtype(dtype) or B.int64, requires_grad, device)
+
+
+def rand_like(input: Tensor, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    """Uniform samples on [0, 1) in ``input``'s shape and dtype (unless ``dtype``)."""
+    return rand(*input.shape, dtype=_like(input, dtype), device=device,
+                requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None) -> Tensor:
+    """Standard normal samples in ``input``'s shape and dtype (unless ``dtype``)."""
+    return randn(*input.shape, dtype=_like(input, dtype), device=device,
+                 requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=None,
+                 layout=None, device=None, requires_grad: bool = False,
+                 memory_format=None) -> Tensor:
+    """Integers on [low, high) in ``input``'s shape and dtype (unless ``dtype``);
+    ``randint_like(x, 10)`` means high = 10."""
     if high is None:
         low, high = 0, low
-    arr = B.rng().integers(low, high, size=_shape_arg((size,)))
-    return _make(arr.astype(B.to_dtype(dtype) or B.int64), None, False)
+    return randint(low, high, input.shape, dtype=_like(input, dtype), device=device,
+                   requires_grad=requires_grad)
 
 
-def randperm(n: int, *, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64 unless ``dtype``), drawn from ``generator``
     (an ``axon.Generator``) or axon's global stream."""
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
-    rng = B.rng() if generator is None else generator.rng
-    return _make(rng.permutation(n), dtype or B.int64, requires_grad)
-
-
-def rand_like(t: Tensor, dtype=None) -> Tensor:
-    return rand(*t.shape, dtype=dtype or t.dtype)
-
-
-def randn_like(t: Tensor, dtype=None) -> Tensor:
-    return randn(*t.shape, dtype=dtype or t.dtype)
+    return _make(_rng(generator).permutation(n), dtype or B.int64, requires_grad, device)
 
 
 # ------------------------------------------------------------------ free functions of ops
@@ -315,6 +405,11 @@ def numel(t: Tensor) -> int:
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    """True for tensors of a floating dtype (float16, float32, float64)."""
+    return input.is_floating_point()
 
 
 def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:

@@ -44,6 +44,7 @@ class Op:
     parents: tuple | None
     out_shape: tuple
     _retain: Any = None  # a weak reference to the output whose .grad is kept (retain_grad)
+    _hooks: list | None = None  # the output tensor's hooks (Tensor.register_hook)
 
     @classmethod
     def apply(cls, *args):
@@ -135,17 +136,72 @@ def _accumulate(leaf: Tensor, g, handed: set) -> None:
         leaf.grad.array = leaf.grad.array + g
 
 
-def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
-    """Back-propagate ``grad`` (an array shaped like ``root``) to every leaf."""
-    fn = root._ctx
+def run_hooks(hooks: list, g):
+    """Pass gradient ``g`` (an array) through a tensor's hooks in order; a hook returning a
+    Tensor replaces the gradient, one returning None keeps it."""
+    for hook in hooks:
+        out = hook(_wrap(g, False, None))
+        if out is not None:
+            g = out.array if isinstance(out, Tensor) else xp.asarray(out)
+    return g
+
+
+def run_backward(roots, grads, retain_graph: bool = False, inputs=None):
+    """Back-propagate ``grads`` (arrays shaped like ``roots``) through the graph.
+
+    ``roots`` is a Tensor or a sequence of Tensors, ``grads`` one array per root. Without
+    ``inputs``, each leaf's gradient (summed over the whole walk, then passed through its
+    hooks) is added into ``leaf.grad``. With ``inputs`` (Tensors, leaves or not), nothing
+    is accumulated: the gradients of ``inputs`` are returned as arrays (None where no path
+    reached one), as ``axon.autograd.grad`` needs.
+    """
+    if isinstance(roots, Tensor):
+        roots, grads = (roots,), (grads,)
+    leaf_grads: dict = {}  # leaf Tensor -> its gradient summed over every path
+    seeds: dict = {}
+    for root, g in zip(roots, grads, strict=True):
+        fn = root._ctx
+        if fn is None:
+            if root.requires_grad:
+                _add_leaf(leaf_grads, root, g)
+        else:
+            seeds[fn] = g if fn not in seeds else seeds[fn] + g
+    capture = None
+    if inputs is not None:
+        capture = {t._ctx: None for t in inputs if t._ctx is not None}
+    if seeds:
+        _walk(seeds, leaf_grads, retain_graph, capture)
+    if inputs is not None:
+        return [_captured(t, leaf_grads, capture) for t in inputs]
     handed: set = set()
-    if fn is None:
-        if root.requires_grad:
-            _accumulate(root, grad, handed)
-        return
+    for leaf, g in leaf_grads.items():
+        hooks = getattr(leaf, "_hooks", None)
+        _accumulate(leaf, run_hooks(hooks, g) if hooks else g, handed)
+    return None
+
+
+def _captured(t: Tensor, leaf_grads: dict, capture: dict):
+    if t._ctx is not None:
+        return capture[t._ctx]
+    g = leaf_grads.get(t)
+    hooks = getattr(t, "_hooks", None)
+    return run_hooks(hooks, g) if hooks and g is not None else g
+
+
+def _add_leaf(leaf_grads: dict, leaf: Tensor, g) -> None:
+    """Sum ``g`` into the gradient gathered for ``leaf`` in this walk."""
+    if g.shape != leaf.array.shape:
+        g = _reduce_to(g, leaf.array.shape)
+    prev = leaf_grads.get(leaf)
+    leaf_grads[leaf] = g if prev is None else prev + g
+
+
+def _walk(seeds: dict, leaf_grads: dict, retain_graph: bool, capture) -> None:
+    """Run every node reachable from the seeded nodes, each once all its consumers have
+    sent their gradients."""
     # Pass 1: count, for every node, how many consumers will send it a gradient.
-    pending = {fn: 0}
-    stack = [fn]
+    pending = dict.fromkeys(seeds, 0)
+    stack = list(seeds)
     while stack:
         parents = stack.pop().parents
         if parents is None:
@@ -158,24 +214,27 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
                     pending[p] = 1
                     stack.append(p)
     # Pass 2: a node runs once all its consumers have sent their gradients.
-    grads = {fn: grad}
-    ready = [fn]
+    ready = [fn for fn in seeds if pending[fn] == 0]
     deferred = []  # (leaf, threads.Deferred): gradients a helper thread is computing
     try:
-        _run_nodes(ready, grads, pending, handed, deferred, retain_graph)
+        _run_nodes(ready, dict(seeds), pending, leaf_grads, deferred, retain_graph, capture)
     finally:  # the helper's values, even when a node failed (it must be free again)
         values = [(leaf, d.result()) for leaf, d in deferred]
     for leaf, g in values:
-        _accumulate(leaf, g, handed)
+        _add_leaf(leaf_grads, leaf, g)
 
 
-def _run_nodes(ready, grads, pending, handed, deferred, retain_graph) -> None:
+def _run_nodes(ready, grads, pending, leaf_grads, deferred, retain_graph, capture) -> None:
     with no_grad():
         while ready:
             node = ready.pop()
             g = grads.pop(node, None)
             parents = node.parents
             if g is not None:
+                if node._hooks is not None:
+                    g = run_hooks(node._hooks, g)
+                if capture is not None and node in capture:
+                    capture[node] = g
                 if node._retain is not None:
                     kept = node._retain()
                     if kept is not None:
@@ -190,7 +249,7 @@ def _run_nodes(ready, grads, pending, handed, deferred, retain_graph) -> None:
                     if isinstance(pg, threads.Deferred):
                         deferred.append((p, pg))
                     elif pg is not None:
-                        _accumulate(p, pg, handed)
+                        _add_leaf(leaf_grads, p, pg)
                     continue
                 if pg is not None:
                     if pg.shape != p.out_shape:
@@ -204,6 +263,112 @@ def _run_nodes(ready, grads, pending, handed, deferred, retain_graph) -> None:
             if not retain_graph:
                 node.__dict__.clear()
                 node.parents = None
+
+
+def _as_tuple(x) -> tuple:
+    return tuple(x) if isinstance(x, list | tuple) else (x,)
+
+
+def _seed_grads(outputs: tuple, grad_outputs) -> list:
+    """One gradient array per output: 1 for a single-element output given None."""
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(
+            f"grad requires one grad_output per output: got {len(grad_outputs)} for "
+            f"{len(outputs)} outputs"
+        )
+    seeds = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs, strict=True)):
+        if not isinstance(out, Tensor) or not out.requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        if g is None:
+            if out.array.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs, but output {i} "
+                    f"has shape {out.array.shape}: pass grad_outputs of that shape"
+                )
+            seeds.append(xp.ones_like(out.array))
+            continue
+        arr = g.array if isinstance(g, Tensor) else xp.asarray(g, dtype=out.array.dtype)
+        if arr.shape != out.array.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {arr.shape} and "
+                f"output[{i}] has a shape of {out.array.shape}."
+            )
+        seeds.append(arr.astype(out.array.dtype, copy=True))
+    return seeds
+
+
+def _no_double_backward(create_graph: bool) -> None:
+    if create_graph:
+        raise NotImplementedError(
+            "create_graph=True (double backward) is not supported yet: axon's backward "
+            "functions compute on arrays, so the gradient they return records no graph"
+        )
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
+
+    Returns one Tensor per input and leaves every ``.grad`` untouched. ``inputs`` may be
+    leaves or intermediate tensors. An input the outputs do not depend on raises, unless
+    ``allow_unused`` (then its gradient is None) or ``materialize_grads`` (then zeros).
+    The graph is freed unless ``retain_graph``. ``create_graph=True`` is not supported yet.
+    """
+    _no_double_backward(create_graph)
+    if is_grads_batched:
+        raise NotImplementedError("grad(is_grads_batched=True) is not supported")
+    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: input {i} is a {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    seeds = _seed_grads(outputs, grad_outputs)
+    found = run_backward(outputs, seeds, bool(retain_graph), inputs=inputs)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, found, strict=True)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"The differentiated Tensor at index {i} appears to not have been used "
+                    f"in the graph. Set allow_unused=True if this is the desired behavior."
+                )
+            result.append(_wrap(xp.zeros_like(t.array)) if materialize_grads else None)
+        else:
+            if g.dtype != t.array.dtype:
+                g = g.astype(t.array.dtype)
+            result.append(_wrap(g if g.flags.writeable else g.copy(), False, None))
+    return tuple(result)
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs=None) -> None:
+    """Accumulate into ``.grad`` of the leaves (or of ``inputs`` only, when given) the
+    gradient of ``tensors`` seeded with ``grad_tensors``, as ``torch.autograd.backward``."""
+    _no_double_backward(create_graph)
+    tensors = _as_tuple(tensors)
+    seeds = _seed_grads(tensors, grad_tensors)
+    if inputs is None:
+        run_backward(tensors, seeds, bool(retain_graph))
+        return
+    inputs = _as_tuple(inputs)
+    found = run_backward(tensors, seeds, bool(retain_graph), inputs=inputs)
+    handed: set = set()
+    for t, g in zip(inputs, found, strict=True):
+        if g is not None:
+            _accumulate(t, g, handed)
 
 
 class FunctionCtx:

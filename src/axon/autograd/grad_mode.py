@@ -6,9 +6,11 @@ import functools
 
 
 class _GradMode:
-    """The single switch the ops read (an attribute read costs ~20 ns)."""
+    """The single switch the ops read (an attribute read costs ~20 ns); ``inference`` is
+    True inside ``inference_mode()`` (which also turns ``enabled`` off)."""
 
     enabled: bool = True
+    inference: bool = False
 
 
 grad_mode = _GradMode()
@@ -19,8 +21,15 @@ def is_grad_enabled() -> bool:
     return grad_mode.enabled
 
 
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()``."""
+    return grad_mode.inference
+
+
 class set_grad_enabled:
-    """Context manager (and decorator) that turns graph recording on or off."""
+    """Turn graph recording on or off: as a function (``set_grad_enabled(False)`` switches
+    at once and stays), a context manager (restores the previous mode on exit) or a
+    decorator (``@set_grad_enabled(False)``: the mode holds during each call)."""
 
     def __init__(self, mode: bool) -> None:
         self.prev = grad_mode.enabled
@@ -32,6 +41,17 @@ class set_grad_enabled:
 
     def __exit__(self, *exc) -> None:
         grad_mode.enabled = self.prev
+
+    def __call__(self, fn):
+        grad_mode.enabled = self.prev  # decorating must not switch the mode now
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
 
 
 class _Switch:
@@ -74,3 +94,41 @@ class enable_grad(_Switch):
     """Turn graph recording back on inside a ``no_grad`` block."""
 
     mode = True
+
+
+class inference_mode(_Switch):
+    """Run without recording a graph, like ``torch.inference_mode()``: a context manager
+    and a decorator; ``inference_mode(False)`` changes nothing. Tensors made inside are
+    ordinary tensors (axon has no separate inference tensors), so this is ``no_grad`` plus
+    :func:`is_inference_mode_enabled` answering True."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # used bare, as ``@inference_mode``
+            return super().__new__(cls, mode)
+        self = super().__new__(cls)
+        self.active = bool(mode)
+        return self
+
+    def __init__(self, mode=True) -> None:
+        pass
+
+    def __enter__(self) -> None:
+        self.prev = grad_mode.enabled
+        self.prev_inference = grad_mode.inference
+        if getattr(self, "active", True):
+            grad_mode.enabled = False
+            grad_mode.inference = True
+
+    def __exit__(self, *exc) -> None:
+        grad_mode.enabled = self.prev
+        grad_mode.inference = self.prev_inference
+
+    def __call__(self, fn):
+        active = getattr(self, "active", True)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(active):
+                return fn(*args, **kwargs)
+
+        return wrapper

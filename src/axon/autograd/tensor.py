@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import backend as B
 from ..backend import xp
+from ..devices import CPU, check_device, device
 from .grad_mode import grad_mode
 
 _new = object.__new__
@@ -52,6 +53,39 @@ def _to_array(data, dtype=None, copy: bool = True):
     return arr
 
 
+def parse_to_args(args: tuple, kwargs: dict):
+    """``(device, dtype, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``:
+    ``(dtype)``, ``(device[, dtype])``, ``(tensor)``, each followed by optional
+    ``non_blocking, copy``, or the keywords ``device``, ``dtype``, ``non_blocking``,
+    ``copy``, ``memory_format``."""
+    kwargs = dict(kwargs)
+    dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    rest = list(args)
+    if rest and isinstance(rest[0], Tensor):
+        dtype = rest.pop(0).array.dtype
+    elif rest and isinstance(rest[0], str | device):
+        dev = rest.pop(0)
+    elif rest and isinstance(rest[0], builtins.int) and not isinstance(rest[0], builtins.bool):
+        dev = _cuda_device(rest.pop(0))
+    if rest and not isinstance(rest[0], builtins.bool):
+        dtype = rest.pop(0)
+    if len(rest) > 2:
+        raise TypeError(f"to() received too many positional arguments: {args}")
+    if len(rest) == 2:
+        copy = rest[1]
+    return dev, dtype, builtins.bool(copy)
+
+
+def _cuda_device(index) -> device:
+    """``.to(0)`` / ``.cuda(0)``: torch reads a bare ordinal as a CUDA device."""
+    return index if isinstance(index, str | device) else device("cuda", index)
+
+
 def _check_grad_dtype(arr) -> None:
     if arr.dtype.kind not in "fc":
         raise RuntimeError(
@@ -68,7 +102,9 @@ class Tensor:
         dtype: the element type; float32 for Python floats unless asked otherwise.
     """
 
-    __slots__ = ("array", "grad", "requires_grad", "_ctx", "__weakref__")
+    # ``_hooks`` (a leaf's gradient hooks) is left unset by ``_wrap``: the hot path pays
+    # nothing for it, and backward reads it with ``getattr(leaf, "_hooks", None)``
+    __slots__ = ("array", "grad", "requires_grad", "_ctx", "_hooks", "__weakref__")
     __array_priority__ = 1000  # NumPy defers ``ndarray * Tensor`` to Tensor.__rmul__
     __array_ufunc__ = None
 
@@ -109,8 +145,13 @@ class Tensor:
         return self.array.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> device:
+        """Where the tensor lives: always ``device("cpu")`` (equal to the string "cpu")."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     @property
     def is_leaf(self) -> bool:
@@ -141,6 +182,11 @@ class Tensor:
     def numel(self) -> int:
         return self.array.size
 
+    nelement = numel
+
+    def ndimension(self) -> int:
+        return self.array.ndim
+
     def element_size(self) -> int:
         return self.array.itemsize
 
@@ -158,13 +204,22 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ----------------------------------------------------------------- autograd
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
         """Compute the gradient of this tensor with respect to every leaf of its graph.
 
         ``gradient`` is required unless the tensor holds a single element, in which case
-        it defaults to 1. Gradients accumulate into ``leaf.grad``.
+        it defaults to 1. Gradients accumulate into ``leaf.grad`` (into the ``.grad`` of
+        ``inputs`` only, when given). ``create_graph=True`` is not supported yet.
         """
-        from .function import run_backward
+        from .function import _no_double_backward, run_backward
+
+        _no_double_backward(create_graph)
+        if inputs is not None:
+            from .function import backward
+
+            backward(self, gradient, retain_graph, inputs=inputs)
+            return
 
         if not self.requires_grad:
             raise RuntimeError(
@@ -186,7 +241,7 @@ class Tensor:
                     f"backward: gradient has shape {grad.shape} but the tensor has shape "
                     f"{self.array.shape}"
                 )
-        run_backward(self, grad, retain_graph)
+        run_backward(self, grad, bool(retain_graph))
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph."""
@@ -206,6 +261,25 @@ class Tensor:
             _check_grad_dtype(self.array)
         self.requires_grad = requires_grad
         return self
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient each time backward computes it;
+        a hook returning a Tensor replaces the gradient (for the graph below and for
+        ``.grad``). Works on leaves and on intermediate tensors. Returns a handle whose
+        ``remove()`` unregisters the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._ctx is not None:
+            node = self._ctx
+            if node.__dict__.get("_hooks") is None:
+                node._hooks = []
+            hooks = node._hooks
+        else:
+            hooks = getattr(self, "_hooks", None)
+            if hooks is None:
+                hooks = self._hooks = []
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
@@ -252,16 +326,23 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.array.item())
 
-    def to(self, dtype=None, *args, **kwargs) -> Tensor:
-        """Convert to ``dtype`` (devices other than 'cpu' are not supported yet)."""
-        if isinstance(dtype, str) and dtype in ("cpu",):
-            return self
-        if isinstance(dtype, Tensor):
-            dtype = dtype.dtype
-        dtype = kwargs.get("dtype", dtype)
-        if dtype is None:
-            return self
-        return self.type(dtype)
+    def to(self, *args, **kwargs) -> Tensor:
+        """This tensor in another dtype and/or on another device, as ``torch.Tensor.to``:
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``, and the
+        keywords ``dtype``, ``device``, ``non_blocking``, ``copy``.
+
+        Returns ``self`` when nothing changes (unless ``copy=True``); a cast records the
+        graph. Devices other than the CPU raise ``DeviceUnavailableError`` naming them.
+        """
+        dev, dtype, copy = parse_to_args(args, kwargs)
+        check_device(dev)
+        out = self if dtype is None else self.type(dtype)
+        return out.clone() if copy and out is self else out
+
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
+        """Refused: axon has no CUDA backend yet (``DeviceUnavailableError``)."""
+        check_device("cuda" if device is None else _cuda_device(device))
+        return self  # pragma: no cover - check_device raised
 
     def type(self, dtype=None):
         if dtype is None:
@@ -294,14 +375,61 @@ class Tensor:
     def bool(self) -> Tensor:
         return self.type(B.bool_)
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format=None) -> Tensor:
         return self
 
-    def clone(self) -> Tensor:
+    def clone(self, memory_format=None) -> Tensor:
         return ops.Clone.apply(self)
 
-    def contiguous(self) -> Tensor:
-        return self
+    def is_contiguous(self, memory_format=None) -> bool:
+        """True when the elements are laid out in row-major order without gaps."""
+        return self.array.flags.c_contiguous
+
+    def contiguous(self, memory_format=None) -> Tensor:
+        """``self`` when row-major already, else a row-major copy (recording the graph)."""
+        return self if self.array.flags.c_contiguous else ops.Clone.apply(self)
+
+    # ----------------------------------------------------------------- new_* factories
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False):
+        """A new tensor of ``data``, with this tensor's dtype unless ``dtype`` is given."""
+        check_device(device)
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype or self.array.dtype)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False):
+        """Zeros of ``size``, with this tensor's dtype unless ``dtype`` is given."""
+        return self._new(xp.zeros, size, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False):
+        """Ones of ``size``, with this tensor's dtype unless ``dtype`` is given."""
+        return self._new(xp.ones, size, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False):
+        """An uninitialised tensor of ``size``, with this tensor's dtype unless ``dtype``."""
+        return self._new(xp.empty, size, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None,
+                 requires_grad: bool = False):
+        """``fill_value`` in ``size``, with this tensor's dtype unless ``dtype`` is given."""
+        def fill(shape, dtype):
+            return xp.full(shape, fill_value, dtype)
+
+        return self._new(fill, (size,), dtype, device, requires_grad)
+
+    def _new(self, make, size, dtype, device, requires_grad) -> Tensor:
+        check_device(device)
+        arr = make(_shape_arg(size), B.to_dtype(dtype) or self.array.dtype)
+        if requires_grad:
+            _check_grad_dtype(arr)
+        return _wrap(arr, bool(requires_grad))
+
+    def __format__(self, spec: str) -> str:
+        """A one-element tensor formats as its number (``f"{loss:.4f}"``); others, with an
+        empty spec, as ``str``; a spec for a tensor of many elements is torch's TypeError."""
+        if self.array.ndim == 0:
+            return format(self.array.item(), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return str(self)
 
     def __repr__(self) -> str:
         body = np.array2string(
@@ -876,6 +1004,17 @@ def _min_max(t: Tensor, dim: int, keepdim: bool, argfn):
     if not keepdim:
         return MinMax((values.squeeze(dim), _wrap(idx)))
     return MinMax((values, _wrap(idx_k)))
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``: ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, hook) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 class MinMax(tuple):

@@ -17,7 +17,15 @@ import numpy as np
 
 from .. import backend as B
 from ..autograd.grad_mode import no_grad
-from ..autograd.tensor import Tensor, _check_grad_dtype, _to_array, _wrap
+from ..autograd.tensor import (
+    Tensor,
+    _check_grad_dtype,
+    _cuda_device,
+    _to_array,
+    _wrap,
+    parse_to_args,
+)
+from ..devices import check_device
 
 
 class Parameter(Tensor):
@@ -341,21 +349,42 @@ class Module:
         return self
 
     def to(self, *args, **kwargs) -> Module:
-        """Cast floating parameters and buffers to a dtype; device 'cpu' is accepted."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, str) and a == "cpu":
-                continue
-            dtype = a
+        """Cast floating parameters and buffers in place, as ``torch.nn.Module.to``:
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` or keywords.
+
+        The device must be the CPU (others raise ``DeviceUnavailableError`` naming it); the
+        dtype must be floating (torch's TypeError otherwise). Returns the module.
+        """
+        dev, dtype, _ = parse_to_args(args, kwargs)
+        check_device(dev)
         if dtype is None:
             return self
         dt = B.to_dtype(dtype)
+        if dt.kind not in "fc":
+            raise TypeError(
+                f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                f"dtype={dt}"
+            )
+        return self._cast(dt, floating_only=True)
+
+    def _cast(self, dt, floating_only: bool) -> Module:
+        """Cast every parameter and buffer (only the floating ones if ``floating_only``) and
+        their gradients to ``dt``, keeping the Parameter objects (an optimizer holds them)."""
         for t in itertools.chain(self.parameters(), self.buffers()):
-            if t.array.dtype.kind == "f":
+            if t.array.dtype != dt and (t.array.dtype.kind == "f" or not floating_only):
                 t.array = t.array.astype(dt)
                 if t.grad is not None:
                     t.grad.array = t.grad.array.astype(dt)
         return self
+
+    def type(self, dst_type) -> Module:
+        """Cast every parameter and buffer to ``dst_type`` (torch's ``Module.type``)."""
+        return self._cast(B.to_dtype(dst_type), floating_only=False)
+
+    def cuda(self, device=None) -> Module:
+        """Refused: axon has no CUDA backend yet (``DeviceUnavailableError``)."""
+        check_device("cuda" if device is None else _cuda_device(device))
+        return self  # pragma: no cover - check_device raised
 
     def float(self) -> Module:
         return self.to(B.float32)
@@ -364,6 +393,7 @@ class Module:
         return self.to(B.float64)
 
     def cpu(self) -> Module:
+        """The module itself: it lives on the CPU already."""
         return self
 
     def num_parameters(self, trainable_only: bool = False) -> int:

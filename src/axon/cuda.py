@@ -1,0 +1,53 @@
+"""``axon.cuda``: the answers torch gives on a machine without CUDA.
+
+Programs ask ``torch.cuda.is_available()`` to choose a device and seed CUDA beside the CPU
+(``torch.cuda.manual_seed_all(seed)``); both work here. axon has no CUDA backend yet, so
+asking for a CUDA device's properties raises :class:`~axon.devices.DeviceUnavailableError`.
+"""
+
+from __future__ import annotations
+
+from .devices import DeviceUnavailableError, _no_backend
+
+
+def is_available() -> bool:
+    """False: axon has no CUDA backend (yet)."""
+    return False
+
+
+def device_count() -> int:
+    """0: no CUDA device is usable."""
+    return 0
+
+
+def manual_seed(seed: int) -> None:
+    """Accepted and ignored, as torch does when CUDA is absent."""
+
+
+def manual_seed_all(seed: int) -> None:
+    """Accepted and ignored, as torch does when CUDA is absent."""
+
+
+def seed() -> None:
+    """Accepted and ignored, as torch does when CUDA is absent."""
+
+
+def seed_all() -> None:
+    """Accepted and ignored, as torch does when CUDA is absent."""
+
+
+def empty_cache() -> None:
+    """Nothing to free: accepted, as torch accepts it before CUDA starts."""
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    return False
+
+
+def _unavailable(*args, **kwargs):
+    raise DeviceUnavailableError(f"CUDA was asked for: {_no_backend('cuda')}")
+
+
+current_device = get_device_name = get_device_properties = set_device = synchronize = (
+    _unavailable
+)

@@ -1,0 +1,113 @@
+"""``axon.device``: where a tensor lives, with torch's names. axon computes on the CPU only.
+
+A program written for torch names devices everywhere (``device="cuda" if
+torch.cuda.is_available() else "cpu"``, ``x.to(device)``, ``model.cuda()``). Every such
+name is parsed here: ``"cpu"`` (any index) is accepted; any other device torch knows is a
+valid ``device`` object, but putting a tensor there raises :class:`DeviceUnavailableError`
+naming it; a name torch does not know raises torch's RuntimeError.
+"""
+
+from __future__ import annotations
+
+# the device types torch's parser accepts, in its order (its error message lists them)
+DEVICE_TYPES = (
+    "cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
+    "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone",
+)
+
+
+class DeviceUnavailableError(RuntimeError, AssertionError):
+    """A tensor was asked to live on a device axon has no backend for (CUDA, MPS, ...).
+
+    A RuntimeError, and an AssertionError too: torch built without CUDA raises
+    ``AssertionError("Torch not compiled with CUDA enabled")``, so either ``except`` works.
+    """
+
+
+class device:  # noqa: N801  (torch's name)
+    """A device: ``device("cpu")``, ``device("cuda:1")``, ``device("cuda", 1)``.
+
+    Attributes:
+        type: the device type (``"cpu"``, ``"cuda"``, ...).
+        index: the device's ordinal, or None when not given.
+
+    Equal to another device of the same type and index, and (a convenience torch lacks)
+    to the string that names it: ``x.device == "cpu"``.
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index: int | None = None) -> None:  # noqa: A002  (torch's name)
+        if isinstance(type, device):
+            if index is not None:
+                raise TypeError("device(): index given twice (in the device and as index)")
+            self.type, self.index = type.type, type.index
+            return
+        if isinstance(type, int) and not isinstance(type, bool) and index is None:
+            raise RuntimeError(  # torch takes a bare ordinal as a CUDA device
+                f"device({type}) names CUDA device {type}: {_no_backend('cuda')}"
+            )
+        if not isinstance(type, str):
+            raise TypeError(f"device(): expected a string or a device, got {type!r}")
+        name, sep, ordinal = type.partition(":")
+        if name not in DEVICE_TYPES:
+            raise RuntimeError(
+                f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device "
+                f"string: {type}"
+            )
+        if sep:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index "
+                                   f"was passed explicitly: {type}")
+            if not ordinal.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(ordinal)
+        if index is not None and index < 0:
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        self.type, self.index = name, index
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except RuntimeError:
+                return False
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
+
+
+CPU = device("cpu")
+"""The one device tensors live on (``Tensor.device``)."""
+
+
+def _no_backend(name: str) -> str:
+    return (f"axon has no {name.upper()} backend yet; it runs on the CPU only: use "
+            f"device='cpu' (or leave device out)")
+
+
+def check_device(dev) -> None:
+    """Accept ``dev`` as a place for a tensor: None or any CPU device. Others raise:
+    :class:`DeviceUnavailableError` for devices torch knows (naming them), torch's
+    RuntimeError for unknown names."""
+    if dev is None or dev is CPU or dev == "cpu":
+        return
+    d = dev if isinstance(dev, device) else device(dev)
+    if d.type != "cpu":
+        raise DeviceUnavailableError(
+            f"cannot put a tensor on device '{d}': {_no_backend(d.type)}"
+        )

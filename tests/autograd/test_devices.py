@@ -1,0 +1,274 @@
+"""Devices and factories' keywords as torch: ``ax.device``, ``Tensor.to``/``cpu``/``cuda``,
+``Module.to``, ``ax.cuda``/``ax.backends`` on a machine without CUDA, and every factory
+taking ``device=``, ``dtype=``, ``requires_grad=`` (checked against torch on the CPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import axon as ax
+from axon.devices import DeviceUnavailableError
+from tests.helpers import assert_close
+
+
+def _dtype_name(t) -> str:
+    return str(t.dtype).removeprefix("torch.")
+
+
+# ------------------------------------------------------------------ ax.device
+@pytest.mark.parametrize("args", [("cpu",), ("cpu:0",), ("cpu", 0), ("cuda",), ("cuda:1",),
+                                  ("cuda", 1), ("mps",), ("meta",)])
+def test_device_parses_as_torch(args):
+    d, t = ax.device(*args), torch.device(*args)
+    assert (d.type, d.index) == (t.type, t.index)
+    assert str(d) == str(t)
+    assert repr(d) == repr(t)
+    assert ax.device(d) == d and hash(ax.device(d)) == hash(d)
+
+
+@pytest.mark.parametrize("bad", ["foo", "gpu", "cpu:x", "cuda:-1"])
+def test_unknown_device_strings_raise_runtime_error_as_torch(bad):
+    with pytest.raises(RuntimeError):
+        torch.device(bad)
+    with pytest.raises(RuntimeError, match=bad.split(":")[0]):
+        ax.device(bad)
+    with pytest.raises(RuntimeError, match=bad.split(":")[0]):
+        ax.zeros(2, device=bad)
+
+
+def test_tensor_device_is_cpu_and_compares_equal():
+    x = ax.ones(2)
+    assert x.device == ax.device("cpu") and x.device == "cpu"
+    assert x.device.type == "cpu" and x.device.index is None
+    assert str(x.device) == str(torch.ones(2).device)
+    assert x.device != ax.device("cuda") and x.device != "cuda"
+    assert not x.is_cuda
+
+
+# ------------------------------------------------------------------ Tensor.to
+TO_CALLS = {
+    "dtype": lambda L, x: x.to(L.float64),
+    "device": lambda L, x: x.to("cpu"),
+    "device_obj": lambda L, x: x.to(L.device("cpu")),
+    "device_dtype": lambda L, x: x.to("cpu", L.float64),
+    "other": lambda L, x: x.to(L.tensor([1], dtype=L.int32)),
+    "keywords": lambda L, x: x.to(dtype=L.float64, device="cpu", non_blocking=True),
+    "dtype_copy": lambda L, x: x.to(L.float32, copy=True),
+    "int": lambda L, x: x.to(L.int64),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TO_CALLS))
+def test_to_matches_torch(name):
+    call = TO_CALLS[name]
+    arr = np.array([1.5, -2.0, 3.0], dtype=np.float32)
+    xt, xa = torch.tensor(arr), ax.tensor(arr)
+    got, expected = call(ax, xa), call(torch, xt)
+    assert str(got.dtype) == _dtype_name(expected)
+    assert_close(got, expected, rtol=0, atol=0)
+    assert (got is xa) == (expected is xt)
+
+
+def test_to_records_the_cast_for_backward():
+    x = ax.tensor([1.0, 2.0], requires_grad=True)
+    (x.to("cpu", ax.float64) * 3).sum().backward()
+    assert x.grad.dtype == np.float32
+    assert_close(x.grad, np.array([3.0, 3.0]))
+
+
+@pytest.mark.parametrize("call", [lambda x: x.cuda(), lambda x: x.to("cuda"),
+                                  lambda x: x.to("cuda:0", ax.float64), lambda x: x.to(0),
+                                  lambda x: x.to(device="mps"),
+                                  lambda x: x.to(ax.device("cuda", 1))])
+def test_other_devices_raise_a_clear_error(call):
+    with pytest.raises(RuntimeError, match="no (CUDA|MPS) backend") as info:
+        call(ax.ones(2))
+    assert isinstance(info.value, AssertionError)  # torch without CUDA raises AssertionError
+    assert isinstance(info.value, DeviceUnavailableError)
+
+
+def test_cpu_returns_self():
+    x = ax.ones(2)
+    assert x.cpu() is x
+
+
+# ------------------------------------------------------------------ ax.cuda, ax.backends
+def test_cuda_and_backends_answer_as_torch_without_cuda():
+    assert ax.cuda.is_available() is False and ax.cuda.device_count() == 0
+    ax.cuda.manual_seed(0)
+    ax.cuda.manual_seed_all(0)
+    ax.cuda.empty_cache()
+    assert ax.backends.mps.is_available() is False
+    for flag in ("deterministic", "benchmark"):
+        old = getattr(ax.backends.cudnn, flag)
+        setattr(ax.backends.cudnn, flag, not old)
+        assert getattr(ax.backends.cudnn, flag) is (not old)
+        setattr(ax.backends.cudnn, flag, old)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        ax.cuda.current_device()
+
+
+def test_the_usual_device_idiom_runs():
+    device = ax.device("cuda" if ax.cuda.is_available() else "cpu")
+    model = ax.nn.Linear(3, 2).to(device)
+    x = ax.randn(4, 3, device=device)
+    assert model(x).device == device
+
+
+# ------------------------------------------------------------------ Module.to
+def test_module_to_casts_floating_parameters_as_torch():
+    ax.manual_seed(0)
+    m = ax.nn.Linear(3, 2)
+    w = m.weight
+    assert m.to("cpu") is m and m.cpu() is m
+    assert m.to("cpu", ax.float64) is m
+    assert m.weight is w and w.dtype == np.float64  # the same Parameter, cast in place
+    m.to(ax.float32)
+    assert w.dtype == np.float32
+    m.to(ax.ones(1, dtype=ax.float64))
+    assert w.dtype == np.float64
+    m.to(dtype=ax.float32, device=ax.device("cpu"))
+    assert w.dtype == np.float32
+    with pytest.raises(TypeError, match="floating point"):
+        torch.nn.Linear(3, 2).to(torch.int64)
+    with pytest.raises(TypeError, match="floating point"):
+        m.to(ax.int64)
+    assert m.type(ax.float64) is m and w.dtype == np.float64
+
+
+@pytest.mark.parametrize("call", [lambda m: m.cuda(), lambda m: m.to("cuda"),
+                                  lambda m: m.to(ax.device("cuda:0"))])
+def test_module_cuda_raises(call):
+    with pytest.raises(RuntimeError, match="no CUDA backend"):
+        call(ax.nn.Linear(2, 2))
+
+
+# ------------------------------------------------------------------ factories' keywords
+FACTORIES = {
+    "tensor": lambda L, **k: L.tensor([1.0, 2.0], **k),
+    "as_tensor": lambda L, **k: L.as_tensor([1.0, 2.0], **{n: v for n, v in k.items()
+                                                          if n != "requires_grad"}),
+    "zeros": lambda L, **k: L.zeros(2, 3, **k),
+    "zeros_tuple": lambda L, **k: L.zeros((2, 3), **k),
+    "ones": lambda L, **k: L.ones([2, 3], **k),
+    "full": lambda L, **k: L.full((2, 3), 1.5, **k),
+    "empty": lambda L, **k: L.empty(2, 3, **k),
+    "arange": lambda L, **k: L.arange(0, 6, 2, **k),
+    "arange_float": lambda L, **k: L.arange(0.5, 3.0, 0.5, **k),
+    "linspace": lambda L, **k: L.linspace(0, 1, 5, **k),
+    "logspace": lambda L, **k: L.logspace(0, 2, 3, **k),
+    "eye": lambda L, **k: L.eye(3, 2, **k),
+    "zeros_like": lambda L, **k: L.zeros_like(L.ones(2, dtype=L.int32), **k),
+    "ones_like": lambda L, **k: L.ones_like(L.ones(2, dtype=L.int32), **k),
+    "full_like": lambda L, **k: L.full_like(L.ones(2), 7, **k),
+    "empty_like": lambda L, **k: L.empty_like(L.ones(2), **k),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+@pytest.mark.parametrize("kwargs", [{}, {"device": "cpu"}, {"dtype": "float64"},
+                                    {"device": "cpu:0", "dtype": "float64",
+                                     "requires_grad": True}])
+def test_factories_take_torch_keywords(name, kwargs):
+    make = FACTORIES[name]
+    if kwargs.get("requires_grad") and name == "as_tensor":
+        kwargs = {k: v for k, v in kwargs.items() if k != "requires_grad"}
+    t_kwargs = {k: getattr(torch, v) if k == "dtype" else v for k, v in kwargs.items()}
+    a_kwargs = {k: getattr(ax, v) if k == "dtype" else v for k, v in kwargs.items()}
+    a_kwargs = {k: ax.device(v) if k == "device" else v for k, v in a_kwargs.items()}
+    expected, got = make(torch, **t_kwargs), make(ax, **a_kwargs)
+    assert str(got.dtype) == _dtype_name(expected)
+    assert got.requires_grad == expected.requires_grad
+    assert got.shape == tuple(expected.shape)
+    if not name.startswith("empty"):  # empty's values are whatever the memory held
+        assert_close(got, expected.detach(), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_factories_refuse_cuda(name):
+    with pytest.raises(RuntimeError, match="cuda"):
+        FACTORIES[name](ax, device="cuda")
+
+
+RANDOM = {
+    "rand": lambda L, **k: L.rand(2, 3, **k),
+    "randn": lambda L, **k: L.randn((2, 3), **k),
+    "rand_like": lambda L, **k: L.rand_like(L.ones(2, 3), **k),
+    "randn_like": lambda L, **k: L.randn_like(L.ones(2, 3), **k),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RANDOM))
+def test_random_factories_take_torch_keywords(name):
+    make = RANDOM[name]
+    for kwargs in ({}, {"device": "cpu", "dtype": "float64", "requires_grad": True}):
+        t_kwargs = {k: getattr(torch, v) if k == "dtype" else v for k, v in kwargs.items()}
+        a_kwargs = {k: getattr(ax, v) if k == "dtype" else v for k, v in kwargs.items()}
+        expected, got = make(torch, **t_kwargs), make(ax, **a_kwargs)
+        assert got.shape == tuple(expected.shape) and str(got.dtype) == _dtype_name(expected)
+        assert got.requires_grad == expected.requires_grad
+
+
+def test_random_factories_follow_the_seed_and_a_generator():
+    ax.manual_seed(3)
+    a = ax.randn(4)
+    ax.manual_seed(3)
+    assert_close(ax.randn(4), a, rtol=0, atol=0)
+    g1, g2 = ax.Generator().manual_seed(5), ax.Generator().manual_seed(5)
+    assert_close(ax.rand(3, generator=g1), ax.rand(3, generator=g2), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("args", [(10, (3,)), (2, 10, (3, 2)), (0, 5, [4])])
+def test_randint_signatures_as_torch(args):
+    expected = torch.randint(*args)
+    got = ax.randint(*args)
+    assert got.shape == tuple(expected.shape) and str(got.dtype) == _dtype_name(expected)
+    low, high = (0, args[0]) if len(args) == 2 else args[:2]
+    assert int(got.min()) >= low and int(got.max()) < high
+    assert ax.randint(*args, dtype=ax.int32, device="cpu").dtype == np.int32
+    like = ax.randint_like(ax.zeros(2, 2), 5)
+    assert like.dtype == np.float32 and like.shape == (2, 2)
+
+
+@pytest.mark.parametrize("fill", [True, 3, 2.5])
+def test_full_dtype_follows_the_fill_value(fill):
+    assert str(ax.full((2,), fill).dtype) == _dtype_name(torch.full((2,), fill))
+
+
+def test_from_numpy_shares_memory():
+    arr = np.arange(3.0)
+    t = ax.from_numpy(arr)
+    arr[0] = 7
+    assert t.dtype == np.float64 and float(t[0]) == 7.0
+    with pytest.raises(TypeError):
+        torch.from_numpy([1, 2])
+    with pytest.raises(TypeError):
+        ax.from_numpy([1, 2])
+
+
+# ------------------------------------------------------------------ new_* methods
+NEW = {
+    "new_zeros": lambda L, x, **k: x.new_zeros(2, 3, **k),
+    "new_zeros_tuple": lambda L, x, **k: x.new_zeros((2, 3), **k),
+    "new_ones": lambda L, x, **k: x.new_ones((2,), **k),
+    "new_full": lambda L, x, **k: x.new_full((2, 2), 4, **k),
+    "new_empty": lambda L, x, **k: x.new_empty(2, **k).zero_(),
+    "new_tensor": lambda L, x, **k: x.new_tensor([1, 2], **k),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEW))
+@pytest.mark.parametrize("src_dtype", ["float64", "int32"])
+def test_new_methods_inherit_dtype_as_torch(name, src_dtype):
+    make = NEW[name]
+    for kwargs in ({}, {"dtype": "float32", "device": "cpu"}):
+        t_kwargs = {k: getattr(torch, v) if k == "dtype" else v for k, v in kwargs.items()}
+        a_kwargs = {k: getattr(ax, v) if k == "dtype" else v for k, v in kwargs.items()}
+        expected = make(torch, torch.ones(1, dtype=getattr(torch, src_dtype)), **t_kwargs)
+        got = make(ax, ax.ones(1, dtype=getattr(ax, src_dtype)), **a_kwargs)
+        assert str(got.dtype) == _dtype_name(expected)
+        assert_close(got, expected, rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match="cuda"):
+        make(ax, ax.ones(1), device="cuda")
