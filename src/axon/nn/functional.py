@@ -706,33 +706,60 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     return _inplace(input, _conv_ops.FeatureDropout.apply(input, p, B.rng()), inplace)
 
 
+_LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
+
+
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
-    """Resize (N, C, L) or (N, C, H, W) by nearest neighbour to ``size`` or by
-    ``scale_factor`` (output = floor(input * scale)). Output j copies input
-    min(floor(j / scale), n - 1) (``nearest-exact``: floor((j + 0.5) / scale)), where the
-    scale is ``scale_factor`` when given (unless ``recompute_scale_factor``), else
-    output / input. Only the nearest modes are implemented."""
-    if mode not in ("nearest", "nearest-exact"):
+    """Resize the spatial dimensions of (N, C, *spatial) to ``size`` or by
+    ``scale_factor`` (output = floor(input * scale)).
+
+    Modes: ``nearest`` (output j copies input min(floor(j / scale), n - 1)),
+    ``nearest-exact`` (floor((j + 0.5) / scale)), ``linear`` / ``bilinear`` /
+    ``trilinear`` (for 3-D / 4-D / 5-D input), ``bicubic`` (4-D; PyTorch's cubic
+    convolution with A = -0.75) and ``area`` (adaptive average pooling). The scale is
+    ``scale_factor`` when given (unless ``recompute_scale_factor``), else output / input;
+    ``align_corners=True`` maps the corner pixels' centres onto each other instead."""
+    nd = input.ndim - 2
+    if mode in _LINEAR_MODES:
+        if nd != _LINEAR_MODES[mode]:
+            raise NotImplementedError(
+                f"Got {input.ndim}D input, but {mode} mode needs {_LINEAR_MODES[mode] + 2}D "
+                f"input"
+            )
+    elif mode not in ("nearest", "nearest-exact", "area"):
         raise NotImplementedError(
-            f"interpolate: mode {mode!r} is not implemented in axon (only 'nearest' and "
-            f"'nearest-exact')"
+            f"interpolate: mode {mode!r} is not implemented in axon (nearest, nearest-exact, "
+            f"area, linear, bilinear, trilinear, bicubic)"
         )
-    if align_corners is not None:
+    elif align_corners is not None:
         raise ValueError(
             "align_corners option can only be set with the interpolating modes: "
             "linear | bilinear | bicubic | trilinear"
         )
-    if antialias:
-        raise ValueError("antialias is only supported for the bilinear and bicubic modes")
-    nd = input.ndim - 2
-    if nd not in (1, 2):
+    elif nd not in (1, 2):
         raise NotImplementedError(
-            f"interpolate: only 3-D (N, C, L) and 4-D (N, C, H, W) inputs are supported, got "
-            f"input of shape {input.shape}"
+            f"interpolate: mode {mode!r} supports 3-D (N, C, L) and 4-D (N, C, H, W) inputs "
+            f"in axon, got input of shape {input.shape}"
         )
-    in_size = input.shape[2:]
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented in axon")
+    out_size, scales = _interpolate_sizes(input.shape[2:], size, scale_factor,
+                                          recompute_scale_factor)
+    if mode == "area":
+        return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(input, out_size)
+    if mode in _LINEAR_MODES:
+        return _resize_separable(input, out_size, scales, bool(align_corners),
+                                 mode == "bicubic")
+    return _conv_ops.UpsampleNearest.apply(input, out_size, scales, mode == "nearest-exact",
+                                           "interpolate")
+
+
+def _interpolate_sizes(in_size: tuple, size, scale_factor, recompute_scale_factor):
+    """The output size, and the scale factor per dimension that the index mapping uses
+    (None: output / input)."""
+    nd = len(in_size)
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
@@ -756,8 +783,69 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             f"interpolate: input and output sizes should be greater than 0, but got input "
             f"{tuple(in_size)} and output {out_size}"
         )
-    return _conv_ops.UpsampleNearest.apply(input, out_size, scales, mode == "nearest-exact",
-                                           "interpolate")
+    return out_size, scales
+
+
+def _source_index(n_in: int, n_out: int, scale, align_corners: bool, cubic: bool):
+    """Where each output position samples the input (PyTorch's
+    ``area_pixel_compute_source_index``): i (n_in - 1) / (n_out - 1) with
+    ``align_corners``, else (i + 1/2) / scale - 1/2 (clamped at 0 unless cubic)."""
+    j = xp.arange(n_out, dtype=xp.float64)
+    if align_corners:
+        return j * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+    step = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    src = step * (j + 0.5) - 0.5
+    return src if cubic else xp.maximum(src, 0.0)
+
+
+def _cubic_weights(t):
+    """The four cubic-convolution weights (A = -0.75) of taps at -1, 0, 1, 2 from the
+    sample point's floor, for fractional offsets t."""
+    A = -0.75
+
+    def near(x):  # |x| <= 1
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+    return (far(t + 1), near(t), near(1 - t), far(2 - t))
+
+
+def _resize_matrix(n_in: int, n_out: int, scale, align_corners: bool, cubic: bool):
+    """The (n_out, n_in) matrix M of linear (or cubic) interpolation along one dimension:
+    output = M @ input. Linear: weights 1 - l, l on the taps floor(src), floor(src) + 1
+    (the last tap repeats at the border); cubic: four taps clamped to the border."""
+    src = _source_index(n_in, n_out, scale, align_corners, cubic)
+    base = xp.floor(src).astype(xp.int64)
+    t = src - base
+    rows = xp.arange(n_out)
+    m = xp.zeros((n_out, n_in))
+    if cubic:
+        for k, w in enumerate(_cubic_weights(t)):
+            xp.add.at(m, (rows, xp.clip(base - 1 + k, 0, n_in - 1)), w)
+        return m
+    base = xp.minimum(base, n_in - 1)
+    lam = xp.clip(t, 0.0, 1.0)
+    xp.add.at(m, (rows, base), 1 - lam)
+    xp.add.at(m, (rows, xp.minimum(base + 1, n_in - 1)), lam)
+    return m
+
+
+def _resize_separable(input: Tensor, out_size: tuple, scales: tuple, align_corners: bool,
+                      cubic: bool) -> Tensor:
+    """Linear / bilinear / trilinear / bicubic resizing as one interpolation matrix per
+    spatial dimension (the kernels are separable): x <- x @ M^T along each, so the
+    gradient is the transposed product."""
+    out = input
+    nd = len(out_size)
+    for k in range(nd):
+        dim = input.ndim - nd + k
+        n_in = input.shape[dim]
+        m = _resize_matrix(n_in, out_size[k], scales[k], align_corners, cubic)
+        mt = _wrap(xp.ascontiguousarray(m.T).astype(input.dtype))
+        out = (out.transpose(dim, -1) @ mt).transpose(dim, -1)
+    return out
 
 
 # ============================================================ embedding (lookup tables)

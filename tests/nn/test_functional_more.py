@@ -1,0 +1,214 @@
+"""Functional calls of issue 13 against PyTorch: ``interpolate`` in every linear mode
+(both ``align_corners``) and ``area``, ``normalize``, ``cosine_similarity``,
+``pairwise_distance`` (and their modules), ``one_hot`` and ``pad`` errors, and the torch
+keyword arguments of the functions real programs call most."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import axon as ax
+import axon.nn.functional as F
+from axon import nn
+from tests.autograd.parity import helper_test_exception, helper_test_op
+from tests.helpers import assert_close
+
+DTYPES = [np.float64, np.float32]
+
+# (input shape, mode, keyword arguments)
+RESIZES = [
+    ((2, 3, 5), "linear", {"size": 8}),
+    ((2, 3, 5), "linear", {"scale_factor": 0.6}),
+    ((1, 2, 4, 5), "bilinear", {"size": (7, 3)}),
+    ((1, 2, 4, 5), "bilinear", {"scale_factor": 1.7}),
+    ((1, 2, 4, 5), "bilinear", {"scale_factor": (2, 0.5)}),
+    ((1, 2, 4, 5), "bilinear", {"scale_factor": 1.5, "recompute_scale_factor": True}),
+    ((1, 2, 4, 5), "bicubic", {"size": (9, 4)}),
+    ((1, 2, 4, 5), "bicubic", {"scale_factor": 0.8}),
+    ((1, 1, 3, 4, 2), "trilinear", {"size": (5, 2, 3)}),
+    ((1, 1, 1, 5), "bilinear", {"size": (1, 1)}),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("shape,mode,kw", RESIZES, ids=[f"{m}-{k}" for _, m, k in RESIZES])
+def test_interpolate_linear_modes_match_torch(shape, mode, kw, align_corners, dtype):
+    helper_test_op([shape],
+                   lambda x: TF.interpolate(x, mode=mode, align_corners=align_corners, **kw),
+                   lambda x: F.interpolate(x, mode=mode, align_corners=align_corners, **kw),
+                   dtype=dtype)
+
+
+@pytest.mark.parametrize("shape,size", [((2, 3, 7), 3), ((1, 2, 6, 5), (4, 2)),
+                                        ((1, 2, 6, 5), (6, 5))])
+def test_interpolate_area_matches_torch(shape, size):
+    helper_test_op([shape], lambda x: TF.interpolate(x, size=size, mode="area"),
+                   lambda x: F.interpolate(x, size=size, mode="area"))
+
+
+def test_interpolate_gradcheck_and_upsample_module():
+    x = ax.tensor(np.random.default_rng(0).normal(size=(1, 2, 3, 4)), requires_grad=True)
+    for mode in ["bilinear", "bicubic"]:
+        for ac in [False, True]:
+            assert ax.gradcheck(lambda t, m=mode, a=ac: F.interpolate(
+                t, size=(5, 3), mode=m, align_corners=a), [x])
+    a_mod = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+    t_mod = torch.nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+    assert repr(a_mod) == repr(t_mod)
+    helper_test_op([(1, 2, 3, 4)], t_mod, a_mod)
+
+
+def test_interpolate_mode_and_rank_errors_like_torch():
+    for shape, mode in [((1, 2, 4), "bilinear"), ((1, 2, 4, 4), "linear"),
+                        ((1, 2, 4, 4), "trilinear")]:
+        helper_test_exception([shape], lambda x, m=mode: TF.interpolate(x, scale_factor=2, mode=m),
+                              lambda x, m=mode: F.interpolate(x, scale_factor=2, mode=m),
+                              exact=NotImplementedError, match=[f"{len(shape)}D", mode])
+    helper_test_exception([(1, 2, 4, 4)],
+                          lambda x: TF.interpolate(x, size=3, mode="area", align_corners=True),
+                          lambda x: F.interpolate(x, size=3, mode="area", align_corners=True),
+                          exact=ValueError, match=["align_corners"])
+
+
+# ------------------------------------------------------------------ distances
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p,dim", [(2.0, 1), (1.0, 0), (3.0, -1), (2.0, -1)])
+def test_normalize_matches_torch(p, dim, dtype):
+    helper_test_op([(4, 3)], lambda x: TF.normalize(x, p=p, dim=dim),
+                   lambda x: F.normalize(x, p=p, dim=dim), dtype=dtype)
+
+
+def test_normalize_zero_vector_and_bad_dim_like_torch():
+    helper_test_op(None, TF.normalize, F.normalize,
+                   arrays=[np.array([[0.0, 0.0], [3.0, 4.0]])])
+    helper_test_exception([(4, 3)], lambda x: TF.normalize(x, dim=2),
+                          lambda x: F.normalize(x, dim=2), exact=IndexError,
+                          match=["[-2, 1]", "2"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shapes,dim", [([(5, 3), (5, 3)], 1), ([(5, 3), (1, 3)], 1),
+                                        ([(4, 3, 2), (4, 3, 2)], 0), ([(3,), (3,)], 0)])
+def test_cosine_similarity_matches_torch(shapes, dim, dtype):
+    helper_test_op(shapes, lambda a, b: TF.cosine_similarity(a, b, dim=dim),
+                   lambda a, b: F.cosine_similarity(a, b, dim=dim), dtype=dtype)
+
+
+def test_cosine_similarity_of_a_zero_vector_and_bad_shapes_like_torch():
+    helper_test_op(None, TF.cosine_similarity, F.cosine_similarity,
+                   arrays=[np.array([[0.0, 0.0], [1.0, 2.0]]), np.array([[1.0, 1.0], [3.0, 1.0]])])
+    helper_test_exception([(5, 3), (4, 3)], TF.cosine_similarity, F.cosine_similarity,
+                          match=["(5, 3)", "(4, 3)"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kw", [{}, {"p": 1.0}, {"p": 3.0, "eps": 1e-3}, {"keepdim": True}])
+def test_pairwise_distance_matches_torch(kw, dtype):
+    helper_test_op([(5, 3), (5, 3)], lambda a, b: TF.pairwise_distance(a, b, **kw),
+                   lambda a, b: F.pairwise_distance(a, b, **kw), dtype=dtype)
+    helper_test_op([(3,), (3,)], lambda a, b: TF.pairwise_distance(a, b, **kw),
+                   lambda a, b: F.pairwise_distance(a, b, **kw), dtype=dtype)
+
+
+def test_distance_modules_match_torch():
+    for a_mod, t_mod in [(nn.CosineSimilarity(), torch.nn.CosineSimilarity()),
+                         (nn.CosineSimilarity(dim=0, eps=1e-6),
+                          torch.nn.CosineSimilarity(dim=0, eps=1e-6)),
+                         (nn.PairwiseDistance(), torch.nn.PairwiseDistance()),
+                         (nn.PairwiseDistance(p=1.0, keepdim=True),
+                          torch.nn.PairwiseDistance(p=1.0, keepdim=True))]:
+        assert repr(a_mod) == repr(t_mod)
+        helper_test_op([(4, 3), (4, 3)], t_mod, a_mod)
+
+
+# ------------------------------------------------------------------ one_hot, pad
+
+
+def test_one_hot_matches_torch_and_its_errors():
+    idx = np.array([[0, 2], [1, 3]])
+    for n in [-1, 5]:
+        out = F.one_hot(ax.tensor(idx), n)
+        assert out.dtype == np.int64
+        np.testing.assert_array_equal(out.numpy(), TF.one_hot(torch.tensor(idx), n).numpy())
+    for bad, n in [(np.array([0, 3]), 3), (np.array([-1, 0]), 3), (np.array([0.0, 1.0]), 2)]:
+        helper_test_exception(None, lambda t, n=n: TF.one_hot(t, n),
+                              lambda t, n=n: F.one_hot(t, n), arrays=[bad])
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad_modes_match_torch(mode):
+    helper_test_op([(1, 2, 4, 5)], lambda x: TF.pad(x, (1, 2, 2, 1), mode=mode),
+                   lambda x: F.pad(x, (1, 2, 2, 1), mode=mode))
+    helper_test_op([(1, 2, 5)], lambda x: TF.pad(x, (2, 3), mode=mode),
+                   lambda x: F.pad(x, (2, 3), mode=mode))
+
+
+# ------------------------------------------------------------------ torch's keywords
+
+KEYWORDS = [
+    ("softmax", [(3, 4)], {"dim": 0, "dtype": torch.float64}, {"dim": 0, "dtype": ax.float64}),
+    ("log_softmax", [(3, 4)], {"dim": -1, "dtype": torch.float64},
+     {"dim": -1, "dtype": ax.float64}),
+    ("gelu", [(3, 4)], {"approximate": "tanh"}, None),
+    ("silu", [(3, 4)], {}, None),
+    ("dropout", [(3, 4)], {"p": 0.3, "training": False}, None),
+    ("linear", [(3, 4), (2, 4), (2,)], {}, None),
+    ("mse_loss", [(3, 4), (3, 4)], {"reduction": "sum"}, None),
+    ("l1_loss", [(3, 4), (3, 4)], {"reduction": "none"}, None),
+    ("smooth_l1_loss", [(3, 4), (3, 4)], {"beta": 0.5}, None),
+    ("huber_loss", [(3, 4), (3, 4)], {"delta": 0.5}, None),
+    ("softplus", [(3, 4)], {"beta": 2.0, "threshold": 1.0}, None),
+    ("leaky_relu", [(3, 4)], {"negative_slope": 0.2}, None),
+    ("elu", [(3, 4)], {"alpha": 0.5}, None),
+]
+
+
+@pytest.mark.parametrize("name,shapes,t_kw,a_kw", KEYWORDS, ids=[k[0] for k in KEYWORDS])
+def test_common_functions_take_torch_keywords(name, shapes, t_kw, a_kw):
+    a_kw = t_kw if a_kw is None else a_kw
+    helper_test_op(shapes, lambda *xs: getattr(TF, name)(*xs, **t_kw),
+                   lambda *xs: getattr(F, name)(*xs, **a_kw), dtype=np.float32)
+
+
+def test_class_losses_take_torch_keywords():
+    rng = np.random.default_rng(3)
+    logits, target = rng.normal(size=(6, 4)), rng.integers(0, 4, size=6)
+    target[::3] = 1
+    weight = np.array([0.5, 1.0, 2.0, 1.5])
+    for kw in [{"weight": weight}, {"ignore_index": 1}, {"label_smoothing": 0.2},
+               {"weight": weight, "ignore_index": 1, "label_smoothing": 0.1}]:
+        helper_test_op(None,
+                       lambda x, t, kw=kw: TF.cross_entropy(x, t, **{
+                           k: torch.tensor(v) if isinstance(v, np.ndarray) else v
+                           for k, v in kw.items()}),
+                       lambda x, t, kw=kw: F.cross_entropy(x, t, **{
+                           k: ax.tensor(v) if isinstance(v, np.ndarray) else v
+                           for k, v in kw.items()}),
+                       arrays=[logits, target])
+    helper_test_op(None, lambda x, t: TF.nll_loss(x, t, weight=torch.tensor(weight),
+                                                  ignore_index=1),
+                   lambda x, t: F.nll_loss(x, t, weight=ax.tensor(weight), ignore_index=1),
+                   arrays=[logits, target])
+    bits = rng.integers(0, 2, size=(6, 4)).astype(np.float64)
+    pos = np.array([1.0, 3.0, 0.5, 2.0])
+    helper_test_op(None, lambda x, y: TF.binary_cross_entropy_with_logits(
+        x, y, pos_weight=torch.tensor(pos), weight=torch.tensor(weight)),
+        lambda x, y: F.binary_cross_entropy_with_logits(
+            x, y, pos_weight=ax.tensor(pos), weight=ax.tensor(weight)),
+        arrays=[logits, bits])
+
+
+def test_embedding_matches_torch():
+    w = np.random.default_rng(4).normal(size=(6, 3))
+    idx = np.array([[0, 5, 2], [2, 1, 0]])
+    a_w, t_w = ax.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    a_out = F.embedding(ax.tensor(idx), a_w, padding_idx=2)
+    t_out = TF.embedding(torch.tensor(idx), t_w, padding_idx=2)
+    assert_close(a_out, t_out, rtol=0, atol=0)
+    a_out.sum().backward()
+    t_out.sum().backward()
+    assert_close(a_w.grad, t_w.grad, rtol=0, atol=0)
