@@ -1,0 +1,238 @@
+"""The autograd API as torch's, checked against torch: ``autograd.grad`` / ``backward``,
+tensor hooks, ``retain_grad``, the grad-mode switches, and the small tensor queries
+programs use (``f"{loss:.4f}"``, ``is_contiguous``, ``numel``, ...)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import axon as ax
+from tests.helpers import assert_close
+
+A = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+B = np.array([1.0, -2.0, 0.5])
+
+
+def _graph(L, a, b):
+    """A small graph with a reused leaf and an intermediate: returns (h, out)."""
+    h = (a * b).tanh()
+    return h, (h * a + b.exp()).sum()
+
+
+def _leaves(L):
+    return (L.tensor(A, requires_grad=True), L.tensor(B, requires_grad=True))
+
+
+# ------------------------------------------------------------------ autograd.grad
+def test_grad_of_leaves_and_an_intermediate_matches_torch():
+    ta, tb = _leaves(torch)
+    th, tout = _graph(torch, ta, tb)
+    expected = torch.autograd.grad(tout, [ta, th, tb])
+    aa, ab = _leaves(ax)
+    ah, aout = _graph(ax, aa, ab)
+    got = ax.autograd.grad(aout, [aa, ah, ab])
+    assert len(got) == 3
+    for g, e in zip(got, expected, strict=True):
+        assert_close(g, e, rtol=1e-12, atol=1e-12)
+    assert aa.grad is None and ab.grad is None  # grad() accumulates nothing
+
+
+def test_grad_with_grad_outputs_and_several_outputs():
+    ta, tb = _leaves(torch)
+    aa, ab = _leaves(ax)
+    go = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]])
+    expected = torch.autograd.grad([ta * tb, (ta ** 2).sum()], [ta, tb],
+                                   grad_outputs=[torch.tensor(go), None])
+    got = ax.autograd.grad([aa * ab, (aa ** 2).sum()], [aa, ab],
+                           grad_outputs=[ax.tensor(go), None])
+    for g, e in zip(got, expected, strict=True):
+        assert_close(g, e, rtol=1e-12, atol=1e-12)
+
+
+def test_grad_retain_graph_allows_a_second_call():
+    aa, ab = _leaves(ax)
+    _, out = _graph(ax, aa, ab)
+    first = ax.autograd.grad(out, aa, retain_graph=True)
+    second = ax.autograd.grad(out, aa)
+    assert_close(first[0], second[0], rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match="second time"):
+        ax.autograd.grad(out, aa)
+
+
+def test_grad_unused_inputs_as_torch():
+    for L in (torch, ax):
+        a, b = _leaves(L)
+        out = (a * 2).sum()
+        with pytest.raises(RuntimeError, match="allow_unused=True"):
+            L.autograd.grad(out, [a, b], retain_graph=True)
+        ga, gb = L.autograd.grad(out, [a, b], allow_unused=True, retain_graph=True)
+        assert gb is None
+        ga, gb = L.autograd.grad(out, [a, b], materialize_grads=True)
+        assert_close(gb, np.zeros(3), rtol=0, atol=0)
+
+
+def test_grad_refuses_inputs_and_outputs_without_grad():
+    for L in (torch, ax):
+        a, b = _leaves(L)
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            L.autograd.grad((a * 2).sum(), [L.ones(3)])
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            L.autograd.grad(L.ones(3).sum(), [a])
+        with pytest.raises(RuntimeError, match="scalar outputs"):
+            L.autograd.grad(a * 2, [a])
+
+
+def test_create_graph_is_refused_clearly():
+    a, b = _leaves(ax)
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        ax.autograd.grad((a * b).sum(), a, create_graph=True)
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        (a * b).sum().backward(create_graph=True)
+
+
+# ------------------------------------------------------------------ autograd.backward
+def test_backward_function_and_inputs_match_torch():
+    ta, tb = _leaves(torch)
+    torch.autograd.backward([_graph(torch, ta, tb)[1]], [torch.tensor(2.0, dtype=torch.float64)])
+    aa, ab = _leaves(ax)
+    ax.autograd.backward([_graph(ax, aa, ab)[1]], [ax.tensor(2.0, dtype=ax.float64)])
+    assert_close(aa.grad, ta.grad, rtol=1e-12, atol=1e-12)
+    assert_close(ab.grad, tb.grad, rtol=1e-12, atol=1e-12)
+    ta, tb = _leaves(torch)
+    _graph(torch, ta, tb)[1].backward(inputs=[tb])
+    aa, ab = _leaves(ax)
+    _graph(ax, aa, ab)[1].backward(inputs=[ab])
+    assert aa.grad is None and ta.grad is None
+    assert_close(ab.grad, tb.grad, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------ hooks
+def _hooked(L, calls):
+    """A leaf used twice whose hook doubles its gradient; an intermediate whose hook
+    negates the gradient flowing below it."""
+    a, b = _leaves(L)
+    a.register_hook(lambda g: calls.append(("a", g.clone())) or g * 2)
+    h = a * b
+    h.register_hook(lambda g: calls.append(("h", g.clone())) or -g)
+    (h.sin() * a).sum().backward()
+    return a, b, calls
+
+
+def test_hooks_on_leaves_and_intermediates_match_torch():
+    ta, tb, tcalls = _hooked(torch, [])
+    aa, ab, acalls = _hooked(ax, [])
+    assert [n for n, _ in acalls] == [n for n, _ in tcalls] == ["h", "a"]
+    for (_, g), (_, e) in zip(acalls, tcalls, strict=True):  # the leaf's hook sees the sum
+        assert_close(g, e, rtol=1e-12, atol=1e-12)
+    assert_close(aa.grad, ta.grad, rtol=1e-12, atol=1e-12)
+    assert_close(ab.grad, tb.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_hook_handle_remove_and_grad_hooks():
+    a = ax.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    handle = a.register_hook(lambda g: seen.append(g.clone()))
+    (a * 3).sum().backward()
+    handle.remove()
+    (a * 3).sum().backward()
+    assert len(seen) == 1
+    assert_close(a.grad, np.array([6.0, 6.0]), rtol=0, atol=0)
+    b = ax.tensor([1.0, 2.0], requires_grad=True)
+    b.register_hook(lambda g: g * 10)
+    (g,) = ax.autograd.grad((b * b).sum(), b)  # autograd.grad runs tensor hooks too
+    assert_close(g, np.array([20.0, 40.0]), rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        ax.ones(2).register_hook(lambda g: g)
+
+
+def test_retain_grad_and_requires_grad_():
+    ta, tb = _leaves(torch)
+    th, tout = _graph(torch, ta, tb)
+    th.retain_grad()
+    tout.backward()
+    aa, ab = _leaves(ax)
+    ah, aout = _graph(ax, aa, ab)
+    ah.retain_grad()
+    aout.backward()
+    assert_close(ah.grad, th.grad, rtol=1e-12, atol=1e-12)
+    x = ax.ones(2)
+    assert x.requires_grad_() is x and x.requires_grad
+    with pytest.raises(RuntimeError):
+        ax.ones(2, dtype=ax.int64).requires_grad_()
+
+
+# ------------------------------------------------------------------ grad modes
+def test_grad_mode_switches_as_torch():
+    x = ax.ones(2, requires_grad=True)
+    with ax.inference_mode():
+        assert ax.is_inference_mode_enabled() and not ax.is_grad_enabled()
+        assert not (x * 2).requires_grad
+    assert not ax.is_inference_mode_enabled() and ax.is_grad_enabled()
+    with ax.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @ax.inference_mode()
+    def infer():
+        return x * 2
+
+    @ax.inference_mode
+    def infer_bare():
+        return x * 2
+
+    @ax.no_grad()
+    def frozen():
+        return x * 2
+
+    assert not infer().requires_grad and not infer_bare().requires_grad
+    assert not frozen().requires_grad and ax.is_grad_enabled()
+
+    @ax.set_grad_enabled(False)
+    def off():
+        return ax.is_grad_enabled()
+
+    assert ax.is_grad_enabled() and off() is False and ax.is_grad_enabled()
+    try:
+        ax.set_grad_enabled(False)  # the function form switches at once
+        assert not ax.is_grad_enabled()
+        with ax.enable_grad():
+            assert (x * 2).requires_grad
+        with ax.set_grad_enabled(True):
+            assert ax.is_grad_enabled()
+        assert not ax.is_grad_enabled()
+    finally:
+        ax.set_grad_enabled(True)
+
+
+# ------------------------------------------------------------------ small queries
+@pytest.mark.parametrize("spec", [".4f", ".2e", "", "8.3f", ".1%"])
+def test_format_of_a_zero_d_tensor_as_torch(spec):
+    assert format(ax.tensor(1.23456), spec) == format(torch.tensor(1.23456), spec)
+    assert f"{ax.tensor(3)}" == f"{torch.tensor(3)}"
+
+
+def test_format_of_a_vector():
+    with pytest.raises(TypeError):
+        format(torch.tensor([1.0, 2.0]), ".2f")
+    with pytest.raises(TypeError):
+        format(ax.tensor([1.0, 2.0]), ".2f")
+    assert f"{ax.tensor([1.0, 2.0])}" == str(ax.tensor([1.0, 2.0]))
+
+
+def test_contiguity_and_sizes_as_torch():
+    for L in (torch, ax):
+        x = L.ones(2, 3, dtype=L.float64)
+        t = x.t()
+        assert x.is_contiguous() and not t.is_contiguous()
+        c = t.contiguous()
+        assert c.is_contiguous() and x.contiguous() is x
+        assert x.element_size() == 8 and L.ones(2, dtype=L.int32).element_size() == 4
+        assert x.numel() == x.nelement() == L.numel(x) == 6
+        assert x.ndimension() == 2 and x.dim() == 2
+        assert L.is_tensor(x) and not L.is_tensor([1])
+        assert L.is_floating_point(x) and not L.is_floating_point(L.ones(1, dtype=L.int64))
+        assert not x.is_cuda
+    y = ax.ones(2, 3, requires_grad=True)
+    y.t().contiguous().sum().backward()  # the copy records the graph
+    assert_close(y.grad, np.ones((2, 3)), rtol=0, atol=0)
