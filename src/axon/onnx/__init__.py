@@ -1,0 +1,265 @@
+"""``axon.onnx.export``: a model as an ONNX file, as ``torch.onnx.export`` writes one.
+
+    ax.onnx.export(model, (x,), "model.onnx", input_names=["x"], output_names=["logits"],
+                   dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+
+The exporter traces ONE forward pass (eval mode, no gradient): every op the pass runs is
+recorded (see ``_trace``) and turned into ONNX nodes by its rule (``_rules``: one small
+function per op kind). Parameters and buffers become initializers named by their
+``state_dict`` keys. With ``dynamic_axes`` the forward pass is traced a second time with
+those axes one larger, and every size that changes is written so that ONNX computes it
+(a Reshape's 0 or -1, a Slice to the end), so the file runs at other sizes too.
+
+What a trace cannot see, it cannot export: a value computed from the input outside
+axon's ops (in NumPy, say a padding mask built from the ids) is recorded as a constant;
+Python control flow takes the branch the traced input took. An op with no rule raises
+``NotImplementedError`` naming it.
+
+The ``onnx`` package is optional: ``pip install axon[onnx]``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor, _wrap
+from ._graph import ExportError, Graph
+from ._rules import RULES
+from ._trace import flatten_outputs, run_traced
+
+__all__ = ["ExportError", "export"]
+
+SUPPORTED_OPSETS = range(17, 22)
+
+
+def _import_onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError(
+            "axon.onnx.export needs the 'onnx' package: pip install axon[onnx] "
+            "(or pip install onnx)"
+        ) from None
+    return onnx
+
+
+def export(
+    model,
+    args,
+    f,
+    export_params: bool = True,
+    verbose: bool = False,
+    input_names: list[str] | None = None,
+    output_names: list[str] | None = None,
+    opset_version: int | None = 17,
+    do_constant_folding: bool = True,
+    dynamic_axes: dict[str, dict[int, str] | list[int]] | None = None,
+):
+    """Trace ``model(*args)`` and write it to ``f`` (a path or a binary file) as ONNX.
+
+    Args:
+        model: a Module (run in eval mode; its mode is restored after) or any callable.
+        args: the example input: a Tensor, or a tuple of arguments (Tensors, arrays, or
+            other values passed as they are); a dict as the tuple's last item gives
+            keyword arguments, as in torch.
+        f: where to write the model.
+        export_params: parameters as initializers (True) or as extra graph inputs.
+        verbose: print the graph.
+        input_names, output_names: names of the graph's inputs (the Tensor arguments, in
+            order) and outputs (the Tensors of the output, flattened in order); default
+            the forward's argument names and ``output`` / ``output_0``, ``output_1``, ...
+        opset_version: the ONNX opset, 17 to 21.
+        do_constant_folding: accepted for torch's signature; ONNX runtimes fold the
+            constant subgraphs (gate reorders, transposed weights) themselves.
+        dynamic_axes: ``{name: {axis: "label"}}`` or ``{name: [axes]}``: axes of inputs and
+            outputs whose size may differ from the example's (the batch, usually).
+
+    Returns:
+        The ``onnx.ModelProto`` that was written.
+
+    Raises:
+        ImportError: the ``onnx`` package is not installed.
+        NotImplementedError: the forward pass ran an op with no export rule (named).
+        ExportError: what was traced cannot be expressed (named), e.g. a constant whose
+            shape follows a dynamic axis.
+    """
+    onnx = _import_onnx()
+    opset = 17 if opset_version is None else int(opset_version)
+    if opset not in SUPPORTED_OPSETS:
+        raise ValueError(f"ONNX export: opset_version {opset} is not supported (17 to 21)")
+    del do_constant_folding  # see the docstring
+    args, kwargs = _split_args(args)
+    was_training = getattr(model, "training", None)
+    if was_training is not None:
+        model.eval()
+    try:
+        calls, out = run_traced(model, args, kwargs)
+        alt_out = None
+        if dynamic_axes:
+            alt_out = _attach_second_trace(model, args, kwargs, calls, input_names,
+                                           _axes_by_name(dynamic_axes))
+    finally:
+        if was_training:
+            model.train()
+    proto = _build(onnx, model, args, calls, (out, alt_out), opset, export_params,
+                   input_names, output_names, dynamic_axes or {})
+    if verbose:
+        print(onnx.helper.printable_graph(proto.graph))
+    data = proto.SerializeToString()
+    if hasattr(f, "write"):
+        f.write(data)
+    else:
+        with open(os.fspath(f), "wb") as file:
+            file.write(data)
+    return proto
+
+
+# ----------------------------------------------------------------------------- arguments
+def _split_args(args) -> tuple[tuple, dict]:
+    if not isinstance(args, tuple):
+        args = (args,)
+    if args and isinstance(args[-1], dict):
+        return args[:-1], dict(args[-1])
+    return args, {}
+
+
+def _tensor_args(args: tuple) -> list[tuple[int, np.ndarray]]:
+    """(position, array) of each Tensor or array argument: the graph's inputs."""
+    return [(i, a.array if isinstance(a, Tensor) else a) for i, a in enumerate(args)
+            if isinstance(a, Tensor | np.ndarray)]
+
+
+def _input_names(model, args: tuple, given: list[str] | None) -> list[str]:
+    positions = [i for i, _ in _tensor_args(args)]
+    if given is not None:
+        if len(given) > len(positions):
+            raise ValueError(f"ONNX export: {len(given)} input_names given for "
+                             f"{len(positions)} tensor inputs")
+        return list(given) + [f"input_{i}" for i in positions[len(given):]]
+    try:
+        params = list(inspect.signature(getattr(model, "forward", model)).parameters)
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) and not params[i].startswith("*") else f"input_{i}"
+            for i in positions]
+
+
+def _axes_by_name(dynamic_axes: dict) -> dict[str, dict[int, str]]:
+    out = {}
+    for name, axes in dynamic_axes.items():
+        if isinstance(axes, dict):
+            out[name] = {int(a): str(label) for a, label in axes.items()}
+        else:
+            out[name] = {int(a): f"{name}_dynamic_axes_{j + 1}" for j, a in enumerate(axes)}
+    return out
+
+
+def _grow(array: np.ndarray, axes) -> np.ndarray:
+    """``array`` one larger along each of ``axes`` (its first slice repeated there)."""
+    for axis in axes:
+        n = array.shape[axis]
+        array = np.take(array, list(range(n)) + [0], axis=axis)
+    return array
+
+
+def _attach_second_trace(model, args, kwargs, calls, input_names, axes_by_name) -> Any:
+    """Trace again with the dynamic input axes one larger; pair up the calls (``alt``).
+    Returns the second trace's output."""
+    names = _input_names(model, args, input_names)
+    grown = list(args)
+    for (i, arr), name in zip(_tensor_args(args), names, strict=True):
+        axes = axes_by_name.get(name)
+        if axes:
+            bigger = _grow(arr, sorted(axes))
+            grown[i] = _wrap(bigger) if isinstance(args[i], Tensor) else bigger
+    try:
+        alt_calls, alt_out = run_traced(model, tuple(grown), kwargs)
+    except Exception as e:
+        raise ExportError(f"ONNX export: the model fails on an input with the dynamic axes one "
+                          f"larger, so they cannot be dynamic ({type(e).__name__}: {e})") from e
+    kinds = [c.name for c in calls]
+    if [c.name for c in alt_calls] != kinds:
+        raise ExportError(
+            "ONNX export: the forward pass runs other ops when the dynamic axes change size "
+            "(Python control flow, or a loop over one of them); those axes cannot be dynamic"
+        )
+    for c, alt in zip(calls, alt_calls, strict=True):
+        c.alt = alt
+    return alt_out
+
+
+# ----------------------------------------------------------------------------- building
+def _params_of(model) -> dict[int, tuple[str, np.ndarray]]:
+    """id(array) -> (state_dict key, array) of every parameter and buffer (first key wins)."""
+    params: dict[int, tuple[str, np.ndarray]] = {}
+    state_dict = getattr(model, "state_dict", None)
+    if state_dict is None:
+        return params
+    for key, t in state_dict(keep_vars=True).items():
+        params.setdefault(id(t.array), (key, t.array))
+    return params
+
+
+def _value_info(onnx, name: str, arr: np.ndarray, dynamic: dict[int, str]):
+    dims = [dynamic.get(i, n) for i, n in enumerate(arr.shape)]
+    elem = onnx.helper.np_dtype_to_tensor_dtype(arr.dtype)
+    return onnx.helper.make_tensor_value_info(name, elem, dims)
+
+
+def _build(onnx, model, args, calls, outs, opset, export_params, input_names, output_names,
+           dynamic_axes) -> Any:
+    """The checked ModelProto; ``outs`` is (the output, the second trace's or None)."""
+    graph = Graph(onnx, opset, _params_of(model), export_params)
+    axes = _axes_by_name(dynamic_axes)
+    inputs = []
+    for (_, arr), name in zip(_tensor_args(args), _input_names(model, args, input_names),
+                              strict=True):
+        graph.bind(arr, name)
+        inputs.append(_value_info(onnx, name, arr, axes.get(name, {})))
+    for call in calls:
+        export_rule = RULES.get(call.name)
+        if export_rule is None:
+            raise NotImplementedError(f"ONNX export: no rule for op {call.name!r}")
+        graph.bind(call.out_array, export_rule(graph, call))
+    outputs = _outputs(onnx, graph, *outs, output_names, axes)
+    graph_proto = onnx.helper.make_graph(
+        graph.nodes, type(model).__name__, inputs + graph.param_inputs, outputs,
+        initializer=graph.initializers,
+    )
+    proto = onnx.helper.make_model(
+        graph_proto, opset_imports=[onnx.helper.make_opsetid("", opset)],
+        producer_name="axon",
+    )
+    proto.ir_version = min(proto.ir_version, 10)  # what current runtimes read
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def _outputs(onnx, graph: Graph, out, alt_out, output_names, axes) -> list:
+    """Graph outputs (Identity nodes naming them); sizes that follow the dynamic axes
+    (declared, or seen to change in the second trace) get symbolic dimensions."""
+    flat = flatten_outputs(out)
+    alt_flat = flatten_outputs(alt_out) if alt_out is not None else None
+    if output_names is None:
+        output_names = ["output"] if len(flat) == 1 else [f"output_{i}" for i in range(len(flat))]
+    if len(output_names) != len(flat):
+        raise ValueError(f"ONNX export: {len(output_names)} output_names given for "
+                         f"{len(flat)} output tensors")
+    infos = []
+    for j, ((where, t), name) in enumerate(zip(flat, output_names, strict=True)):
+        value = graph.known(t)
+        if value is None:
+            raise ExportError(f"ONNX export: the model's {where} was not computed by axon's "
+                              f"ops from the inputs (a constant, or computed in NumPy)")
+        dynamic = dict(axes.get(name, {}))
+        if alt_flat is not None:  # sizes that changed in the second trace are dynamic too
+            for i, (a, b) in enumerate(zip(t.shape, alt_flat[j][1].shape, strict=True)):
+                if a != b:
+                    dynamic.setdefault(i, f"{name}_dim_{i}")
+        graph.nodes.append(onnx.helper.make_node("Identity", [value], [name]))
+        infos.append(_value_info(onnx, name, t.array, dynamic))
+    return infos

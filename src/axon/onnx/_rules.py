@@ -1,0 +1,557 @@
+"""Export rules: one small function per op kind, turning a traced :class:`Call` into ONNX
+nodes and returning the name of the value that holds the op's output.
+
+``RULES`` maps an op's class name to its rule. The arguments a rule reads are the op's
+``forward`` arguments (see each op in ``axon/autograd/ops`` and ``axon/nn/_*_ops.py``).
+Shapes that follow the input's dynamic axes are told apart by the second trace
+(``call.alt``): a size that differs there is written so that ONNX computes it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ._graph import INT64_MAX, INT64_MIN, ExportError, Graph
+from ._trace import Call
+
+RULES: dict[str, Callable[[Graph, Call], str]] = {}
+
+
+def rule(*names: str):
+    """Register the decorated function as the rule of the ops called ``names``."""
+
+    def register(fn):
+        for name in names:
+            RULES[name] = fn
+        return fn
+
+    return register
+
+
+def _shape(x) -> tuple:
+    return tuple(getattr(x, "shape", ()))
+
+
+def _dynamic_dims(call: Call) -> list[bool]:
+    """For each dimension of the output: does its size follow the dynamic axes?"""
+    if call.alt is None:
+        return [False] * call.out_array.ndim
+    return [a != b for a, b in zip(call.out_array.shape, call.alt.out_array.shape, strict=True)]
+
+
+def _unary(onnx_op: str, **attrs):
+    def export(g: Graph, call: Call) -> str:
+        return g.node(onnx_op, [g.value(call.args[0], call, 0)], **attrs)
+
+    return export
+
+
+for _name, _onnx in {
+    "Sigmoid": "Sigmoid", "Tanh": "Tanh", "Relu": "Relu", "Neg": "Neg", "Exp": "Exp",
+    "Log": "Log", "Sqrt": "Sqrt", "Abs": "Abs", "Sin": "Sin", "Cos": "Cos", "Erf": "Erf",
+    "Tan": "Tan", "Asin": "Asin", "Acos": "Acos", "Atan": "Atan", "Sinh": "Sinh",
+    "Cosh": "Cosh", "Asinh": "Asinh", "Acosh": "Acosh", "Atanh": "Atanh", "Sign": "Sign",
+    "Floor": "Floor", "Ceil": "Ceil", "Clone": "Identity", "Hardswish": "HardSwish",
+}.items():
+    RULES[_name] = _unary(_onnx)
+RULES["Hardsigmoid"] = _unary("HardSigmoid", alpha=1.0 / 6.0, beta=0.5)
+
+
+# ----------------------------------------------------------------------------- elementwise
+def _binary(onnx_op: str):
+    def export(g: Graph, call: Call) -> str:
+        dtype = call.out_array.dtype
+        a = g.value(call.args[0], call, 0, dtype=dtype)
+        b = g.value(call.args[1], call, 1, dtype=dtype)
+        return g.node(onnx_op, [a, b])
+
+    return export
+
+
+for _name, _onnx in {"Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Pow": "Pow",
+                     "Maximum": "Max", "Minimum": "Min"}.items():
+    RULES[_name] = _binary(_onnx)
+
+
+@rule("Where")
+def _where(g: Graph, call: Call) -> str:
+    cond = g.value(call.args[0], call, 0, dtype=bool)
+    dtype = call.out_array.dtype
+    a, b = (g.value(call.args[i], call, i, dtype=dtype) for i in (1, 2))
+    return g.node("Where", [cond, a, b])
+
+
+@rule("Clamp")
+def _clamp(g: Graph, call: Call) -> str:
+    a, lo, hi = call.args
+    dtype = call.out_array.dtype
+    bounds = ["" if v is None else g.value(v, call, i, dtype=dtype)
+              for i, v in ((1, lo), (2, hi))]
+    return g.node("Clip", [g.value(a, call, 0), *bounds])
+
+
+@rule("Cast")
+def _cast(g: Graph, call: Call) -> str:
+    return g.value(call.args[0], call, 0, dtype=call.out_array.dtype)
+
+
+# ----------------------------------------------------------------------------- activations
+@rule("LeakyRelu")
+def _leaky_relu(g: Graph, call: Call) -> str:
+    return g.node("LeakyRelu", [g.value(call.args[0], call, 0)], alpha=float(call.args[1]))
+
+
+@rule("Elu")
+def _elu(g: Graph, call: Call) -> str:
+    return g.node("Elu", [g.value(call.args[0], call, 0)], alpha=float(call.args[1]))
+
+
+@rule("Softplus")
+def _softplus(g: Graph, call: Call) -> str:
+    """softplus(beta x) / beta; torch's linear region above ``threshold`` differs from
+    ln(1 + e^x) by less than float32 resolution there."""
+    x, beta, _threshold = call.args
+    if beta == 1:
+        return g.node("Softplus", [g.value(x, call, 0)])
+    dtype = call.out_array.dtype
+    scaled = g.node("Mul", [g.value(x, call, 0), g.const(np.asarray(beta, dtype))])
+    return g.node("Div", [g.node("Softplus", [scaled]), g.const(np.asarray(beta, dtype))])
+
+
+@rule("Gelu")
+def _gelu(g: Graph, call: Call) -> str:
+    """0.5 x (1 + erf(x / sqrt 2)), or the tanh form (``approximate='tanh'``)."""
+    x, approximate = g.value(call.args[0], call, 0), call.args[1]
+    dtype = call.out_array.dtype
+
+    def c(v):
+        return g.const(np.asarray(v, dtype))
+
+    if approximate == "tanh":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = g.node("Mul", [g.node("Pow", [x, c(3.0)]), c(0.044715)])
+        inner = g.node("Mul", [g.node("Add", [x, cube]), c(math.sqrt(2.0 / math.pi))])
+        gate = g.node("Tanh", [inner])
+    else:
+        gate = g.node("Erf", [g.node("Div", [x, c(math.sqrt(2.0))])])
+    return g.node("Mul", [g.node("Mul", [x, c(0.5)]), g.node("Add", [gate, c(1.0)])])
+
+
+@rule("Silu")
+def _silu(g: Graph, call: Call) -> str:
+    x = g.value(call.args[0], call, 0)
+    return g.node("Mul", [x, g.node("Sigmoid", [x])])
+
+
+@rule("Hardtanh")
+def _hardtanh(g: Graph, call: Call) -> str:
+    x, lo, hi = call.args
+    dtype = call.out_array.dtype
+    return g.node("Clip", [g.value(x, call, 0), g.const(np.asarray(lo, dtype)),
+                           g.const(np.asarray(hi, dtype))])
+
+
+@rule("Softmax", "LogSoftmax")
+def _softmax(g: Graph, call: Call) -> str:
+    return g.node(call.name, [g.value(call.args[0], call, 0)], axis=int(call.args[1]))
+
+
+@rule("MaskedSoftmax")
+def _masked_softmax(g: Graph, call: Call) -> str:
+    """softmax over the last axis with the entries where ``pad`` is True left out."""
+    s, pad = call.args
+    scores = g.value(s, call, 0)
+    if pad is not None:
+        minus_inf = g.const(np.asarray(-np.inf, call.out_array.dtype))
+        scores = g.node("Where", [g.value(pad, call, 1, dtype=bool), minus_inf, scores])
+    return g.node("Softmax", [scores], axis=-1)
+
+
+# ----------------------------------------------------------------------------- linear algebra
+@rule("MatMul")
+def _matmul(g: Graph, call: Call) -> str:
+    return g.node("MatMul", [g.value(call.args[0], call, 0), g.value(call.args[1], call, 1)])
+
+
+@rule("Linear")
+def _linear(g: Graph, call: Call) -> str:
+    """x W^T + b: one Gemm for a matrix, MatMul and Add for more dimensions."""
+    x, w, b = call.args
+    xs, ws = g.value(x, call, 0), g.value(w, call, 1)
+    if _shape(x).__len__() == 2:
+        inputs = [xs, ws] + ([] if b is None else [g.value(b, call, 2)])
+        return g.node("Gemm", inputs, transB=1)
+    out = g.node("MatMul", [xs, g.node("Transpose", [ws], perm=[1, 0])])
+    return out if b is None else g.node("Add", [out, g.value(b, call, 2)])
+
+
+# ----------------------------------------------------------------------------- reductions
+def _reduction(onnx_op: str):
+    def export(g: Graph, call: Call) -> str:
+        a, axes, keepdim = call.args[:3]
+        return g.reduce(onnx_op, g.value(a, call, 0), axes, keepdim)
+
+    return export
+
+
+RULES["Sum"] = _reduction("ReduceSum")
+RULES["Mean"] = _reduction("ReduceMean")
+RULES["Amax"] = _reduction("ReduceMax")
+
+
+# ----------------------------------------------------------------------------- shapes
+@rule("Reshape")
+def _reshape(g: Graph, call: Call) -> str:
+    """Sizes that follow the dynamic axes become 0 (copy the input's size there) or -1."""
+    x = call.args[0]
+    in_shape, out_shape = _shape(x), call.out_array.shape
+    alt_in = _shape(call.alt.args[0]) if call.alt is not None else in_shape
+    dims = []
+    for i, (n, dynamic) in enumerate(zip(out_shape, _dynamic_dims(call), strict=True)):
+        if not dynamic:
+            dims.append(n)
+        elif i < len(in_shape) and in_shape[i] == n and alt_in[i] == call.alt.out_array.shape[i]:
+            dims.append(0)
+        else:
+            dims.append(-1)
+    if dims.count(-1) > 1:
+        raise ExportError(
+            f"ONNX export: Reshape of {in_shape} to {out_shape} has several sizes that follow "
+            f"the dynamic axes; ONNX can infer only one"
+        )
+    return g.node("Reshape", [g.value(x, call, 0), g.ints(dims, "shape")])
+
+
+@rule("Permute")
+def _permute(g: Graph, call: Call) -> str:
+    return g.node("Transpose", [g.value(call.args[0], call, 0)],
+                  perm=[int(a) for a in call.args[1]])
+
+
+@rule("Expand")
+def _expand(g: Graph, call: Call) -> str:
+    """ONNX's Expand broadcasts both ways: a size the input already has can be given as 1,
+    which keeps a dynamic size dynamic."""
+    x = call.args[0]
+    in_shape, out_shape = _shape(x), call.out_array.shape
+    lead = len(out_shape) - len(in_shape)
+    dims = []
+    for i, (n, dynamic) in enumerate(zip(out_shape, _dynamic_dims(call), strict=True)):
+        if dynamic and (i < lead or in_shape[i - lead] != n):
+            raise ExportError(f"ONNX export: Expand of {in_shape} to {out_shape} creates a "
+                              f"dimension that follows the dynamic axes")
+        dims.append(1 if dynamic else n)
+    return g.node("Expand", [g.value(x, call, 0), g.ints(dims, "shape")])
+
+
+@rule("Cat")
+def _cat(g: Graph, call: Call) -> str:
+    dim, *arrays = call.args
+    inputs = [g.value(a, call, i + 1) for i, a in enumerate(arrays)]
+    return g.node("Concat", inputs, axis=int(dim))
+
+
+@rule("Stack")
+def _stack(g: Graph, call: Call) -> str:
+    dim, *arrays = call.args
+    dim = int(dim) if dim >= 0 else int(dim) + call.out_array.ndim
+    inputs = [g.unsqueeze(g.value(a, call, i + 1), [dim]) for i, a in enumerate(arrays)]
+    return g.node("Concat", inputs, axis=dim)
+
+
+@rule("Pad")
+def _pad(g: Graph, call: Call) -> str:
+    """Constant padding; torch's (left, right, top, bottom, ...) from the last dimension."""
+    a, pad, value = call.args
+    nd = len(_shape(a))
+    begins, ends = [0] * nd, [0] * nd
+    for i in range(len(pad) // 2):
+        begins[nd - 1 - i], ends[nd - 1 - i] = pad[2 * i], pad[2 * i + 1]
+    fill = g.const(np.asarray(value, call.out_array.dtype))
+    return g.node("Pad", [g.value(a, call, 0), g.ints(begins + ends, "pads"), fill],
+                  mode="constant")
+
+
+def _index_items(index) -> list:
+    return list(index) if isinstance(index, tuple) else [index]
+
+
+def _bound(call: Call, v, alt_v, axis: int, is_stop: bool = False) -> int:
+    """A slice bound or int index; one that moves with a dynamic axis is written counted
+    from the end (``x[:L]`` of an (L + 2, ...) array: ``x[:-2]``)."""
+    if alt_v is None or v == alt_v:
+        return int(v)
+    dim = _shape(call.args[0])[axis]
+    alt_dim = _shape(call.alt.args[0])[axis]
+    if v >= 0 and alt_v >= 0 and dim - v == alt_dim - alt_v:
+        return INT64_MAX if (is_stop and v == dim) else int(v - dim)
+    raise ExportError(f"ONNX export: index {v} of axis {axis} in op {call.name!r} follows "
+                      f"the dynamic axes in a way ONNX cannot express")
+
+
+@rule("Index")
+def _index(g: Graph, call: Call) -> str:
+    """a[index] with ints, slices, None, ``...`` and at most one integer array: one Slice,
+    then a Gather per int or array (highest axis first), then Unsqueeze for the Nones."""
+    a, index = call.args
+    items = _index_items(index)
+    alt_items = _index_items(call.alt.args[1]) if call.alt is not None else [None] * len(items)
+    if len(alt_items) != len(items):
+        raise ExportError(f"ONNX export: op {call.name!r} indexes differently when the dynamic "
+                          f"axes change")
+    ndim = len(_shape(a))
+    used = sum(1 for i in items if i is not None and i is not Ellipsis)
+    starts, ends, steps, axes, gathers, news = [], [], [], [], [], []
+    axis = out_axis = 0
+    for item, alt in zip(items, alt_items, strict=True):
+        if item is Ellipsis:
+            axis += ndim - used
+            out_axis += ndim - used
+        elif item is None:
+            news.append(out_axis)
+            out_axis += 1
+        elif isinstance(item, slice):
+            if item != slice(None):
+                step = 1 if item.step is None else int(item.step)
+                lo, hi = (0, INT64_MAX) if step > 0 else (INT64_MAX, INT64_MIN)
+                alt_start = alt.start if isinstance(alt, slice) else None
+                alt_stop = alt.stop if isinstance(alt, slice) else None
+                starts.append(lo if item.start is None
+                              else _bound(call, item.start, alt_start, axis))
+                ends.append(hi if item.stop is None
+                            else _bound(call, item.stop, alt_stop, axis, is_stop=True))
+                steps.append(step)
+                axes.append(axis)
+            axis += 1
+            out_axis += 1
+        elif isinstance(item, int | np.integer):
+            alt_int = alt if isinstance(alt, int | np.integer) else None
+            gathers.append((axis, _bound(call, int(item), alt_int, axis)))
+            axis += 1
+        elif hasattr(item, "dtype") and item.dtype.kind in "iu":
+            gathers.append((axis, item))
+            axis += 1
+            out_axis += item.ndim
+        else:
+            raise ExportError(f"ONNX export: no rule for indexing with {item!r:.60} "
+                              f"(boolean masks and several index arrays are not supported)")
+    if sum(1 for _, i in gathers if not isinstance(i, int)) > 1:
+        raise ExportError("ONNX export: no rule for indexing with several index arrays")
+    out = g.value(a, call, 0)
+    if axes:
+        out = g.node("Slice", [out, g.ints(starts, "starts"), g.ints(ends, "ends"),
+                               g.ints(axes, "axes"), g.ints(steps, "steps")])
+    for ax, item in sorted(gathers, key=lambda p: -p[0]):
+        where = g.const(np.asarray(item, np.int64)) if isinstance(item, int) \
+            else g.value(item, dtype=np.int64)
+        out = g.node("Gather", [out, where], axis=ax)
+    return g.unsqueeze(out, news) if news else out
+
+
+@rule("Gather")
+def _gather(g: Graph, call: Call) -> str:
+    a, dim, index = call.args
+    return g.node("GatherElements", [g.value(a, call, 0), g.value(index, call, 2,
+                                                                    dtype=np.int64)],
+                  axis=int(dim))
+
+
+# ----------------------------------------------------------------------------- layers
+@rule("Embedding")
+def _embedding(g: Graph, call: Call) -> str:
+    weight, indices = call.args[:2]
+    return g.node("Gather", [g.value(weight, call, 0), g.value(indices, call, 1,
+                                                                dtype=np.int64)], axis=0)
+
+
+def _hw(pair, nd: int) -> list[int]:
+    """A 2-D (h, w) tuple as ONNX wants it for ``nd`` spatial dimensions."""
+    return [int(v) for v in pair][-nd:]
+
+
+def _pads(padding, nd: int) -> list[int]:
+    """((top, bottom), (left, right)) or (top, left) -> ONNX's [begins..., ends...]."""
+    pairs = [(p, p) if isinstance(p, int | np.integer) else tuple(p) for p in padding][-nd:]
+    return [int(p[0]) for p in pairs] + [int(p[1]) for p in pairs]
+
+
+@rule("Conv")
+def _conv(g: Graph, call: Call) -> str:
+    x, w, b, stride, padding, dilation, groups, name = call.args
+    nd = 1 if name == "conv1d" else 2
+    inputs = [g.value(x, call, 0), g.value(w, call, 1)]
+    if b is not None:
+        inputs.append(g.value(b, call, 2))
+    return g.node("Conv", inputs, kernel_shape=list(_shape(w)[2:]), strides=_hw(stride, nd),
+                  pads=_pads(padding, nd), dilations=_hw(dilation, nd), group=int(groups))
+
+
+@rule("MaxPool")
+def _max_pool(g: Graph, call: Call) -> str:
+    x, kernel, stride, padding, dilation, ceil_mode, name = call.args
+    nd = 1 if name.endswith("1d") else 2
+    return g.node("MaxPool", [g.value(x, call, 0)], kernel_shape=_hw(kernel, nd),
+                  strides=_hw(stride, nd), pads=_pads(padding, nd),
+                  dilations=_hw(dilation, nd), ceil_mode=int(ceil_mode))
+
+
+@rule("AvgPool")
+def _avg_pool(g: Graph, call: Call) -> str:
+    x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, name = call.args
+    if divisor_override:
+        raise ExportError("ONNX export: no rule for avg_pool with divisor_override")
+    nd = 1 if name.endswith("1d") else 2
+    return g.node("AveragePool", [g.value(x, call, 0)], kernel_shape=_hw(kernel, nd),
+                  strides=_hw(stride, nd), pads=_pads(padding, nd),
+                  ceil_mode=int(ceil_mode), count_include_pad=int(count_include_pad))
+
+
+@rule("AdaptiveAvgPool")
+def _adaptive_avg_pool(g: Graph, call: Call) -> str:
+    """GlobalAveragePool for an output of 1; an AveragePool when the sizes divide."""
+    x, out_size, name = call.args
+    nd = 1 if name.endswith("1d") else 2
+    spatial = _shape(x)[-nd:]
+    out_size = [int(s) for s in out_size][-nd:]
+    xs = g.value(x, call, 0)
+    if all(s == 1 for s in out_size):
+        return g.node("GlobalAveragePool", [xs])
+    if any(n % s for n, s in zip(spatial, out_size, strict=True)):
+        raise ExportError(
+            f"ONNX export: no rule for {name} from {tuple(spatial)} to {tuple(out_size)} "
+            f"(the sizes do not divide, so the windows differ in size)"
+        )
+    kernel = [n // s for n, s in zip(spatial, out_size, strict=True)]
+    return g.node("AveragePool", [xs], kernel_shape=kernel, strides=kernel)
+
+
+@rule("BatchNorm")
+def _batch_norm(g: Graph, call: Call) -> str:
+    x, weight, bias, mean, var, training, _momentum, eps = call.args
+    if training or mean is None:
+        raise ExportError("ONNX export: BatchNorm with batch statistics (training mode, or "
+                          "track_running_stats=False) has no rule; export in eval mode")
+    channels, dtype = _shape(mean)[0], call.out_array.dtype
+    scale = g.value(weight, call, 1) if weight is not None else g.const(np.ones(channels, dtype))
+    shift = g.value(bias, call, 2) if bias is not None else g.const(np.zeros(channels, dtype))
+    return g.node("BatchNormalization", [g.value(x, call, 0), scale, shift,
+                                         g.value(mean, call, 3), g.value(var, call, 4)],
+                  epsilon=float(eps))
+
+
+@rule("LayerNorm")
+def _layer_norm(g: Graph, call: Call) -> str:
+    x, weight, bias, k, eps = call.args
+    shape, dtype = _shape(x)[len(_shape(x)) - k:], call.out_array.dtype
+    scale = g.value(weight, call, 1) if weight is not None else g.const(np.ones(shape, dtype))
+    inputs = [g.value(x, call, 0), scale] + ([] if bias is None else [g.value(bias, call, 2)])
+    return g.node("LayerNormalization", inputs, axis=-int(k), epsilon=float(eps))
+
+
+@rule("Dropout", "FeatureDropout")
+def _dropout(g: Graph, call: Call) -> str:
+    raise ExportError(f"ONNX export: {call.name} ran in training mode; export in eval mode")
+
+
+# ----------------------------------------------------------------------------- attention
+def _attend(g: Graph, call: Call, q: str, k: str, mask, mask_index: int, ndim: int) -> str:
+    """softmax(scale q k^T + mask) over the last axis: the attention weights."""
+    dtype = call.out_array.dtype
+    perm = list(range(ndim - 2)) + [ndim - 1, ndim - 2]
+    scale = call.args[mask_index + 1]
+    s = g.node("MatMul", [q, g.node("Transpose", [k], perm=perm)])
+    s = g.node("Mul", [s, g.const(np.asarray(scale, dtype))])
+    if mask is not None:
+        s = g.node("Add", [s, g.value(mask, call, mask_index, dtype=dtype)])
+    if call.args[mask_index + 2]:
+        raise ExportError(f"ONNX export: {call.name} with dropout; export in eval mode")
+    return g.node("Softmax", [s], axis=-1)
+
+
+@rule("PackedAttention")
+def _packed_attention(g: Graph, call: Call) -> str:
+    """(3, ..., L, E) stacked q, k, v: three Gathers, then the attention."""
+    qkv, mask = call.args[:2]
+    packed = g.value(qkv, call, 0)
+    q, k, v = (g.node("Gather", [packed, g.const(np.asarray(i, np.int64))], axis=0)
+               for i in range(3))
+    p = _attend(g, call, q, k, mask, 1, len(_shape(qkv)) - 1)
+    return g.node("MatMul", [p, v])
+
+
+@rule("Attention")
+def _attention(g: Graph, call: Call) -> str:
+    q, k, v, mask = call.args[:4]
+    qs, ks, vs = (g.value(t, call, i) for i, t in enumerate((q, k, v)))
+    p = _attend(g, call, qs, ks, mask, 3, len(_shape(q)))
+    return g.node("MatMul", [p, vs])
+
+
+@rule("AttentionWeights")
+def _attention_weights(g: Graph, call: Call) -> str:
+    q, k, mask = call.args[:3]
+    return _attend(g, call, g.value(q, call, 0), g.value(k, call, 1), mask, 2, len(_shape(q)))
+
+
+# ----------------------------------------------------------------------------- recurrences
+# gate blocks reordered from PyTorch's layout into ONNX's
+_GATES = {"LSTM": [0, 3, 1, 2],  # torch (i, f, g, o) -> ONNX (i, o, f, c)
+          "GRU": [1, 0, 2],  # torch (r, z, n) -> ONNX (z, r, h)
+          "RNN": [0]}
+
+
+def _gate_blocks(g: Graph, call: Call, index: int, kind: str) -> str:
+    """A weight or bias in ONNX's gate order, with the direction axis in front."""
+    w = g.value(call.args[index], call, index)
+    order = _GATES[kind]
+    if len(order) > 1:
+        size = _shape(call.args[index])[0] // len(order)
+        blocks = g.node("Split", [w, g.ints([size] * len(order), "split")], len(order), axis=0)
+        w = g.node("Concat", [blocks[i] for i in order], axis=0)
+    return g.unsqueeze(w, [0])
+
+
+def _recurrence(g: Graph, call: Call, kind: str, first_weight: int, states: int,
+                **attrs) -> str:
+    """ONNX's LSTM / GRU / RNN for one layer and direction; the output joined as axon's
+    op gives it: (L + states, N, H), the outputs then the final states."""
+    args = call.args
+    x, reverse, batch_sizes = args[0], args[-2], args[-1]
+    if batch_sizes is not None:
+        raise ExportError(f"ONNX export: no rule for {call.name} on a PackedSequence")
+    w_ih, w_hh, b_ih, b_hh = args[first_weight:first_weight + 4]
+    hidden = _shape(w_hh)[1]
+    inputs = [g.value(x, call, 0), _gate_blocks(g, call, first_weight, kind),
+              _gate_blocks(g, call, first_weight + 1, kind)]
+    if b_ih is not None:
+        biases = [_gate_blocks(g, call, first_weight + i, kind) for i in (2, 3)]
+        inputs.append(g.node("Concat", biases, axis=1))
+    else:
+        inputs.append("")
+    inputs.append("")  # sequence_lens: every sequence is whole
+    for i in range(1, 1 + states):  # h0 (and c0); None: zeros, ONNX's default
+        inputs.append("" if args[i] is None else g.unsqueeze(g.value(args[i], call, i), [0]))
+    while inputs[-1] == "":
+        inputs.pop()
+    outs = g.node(kind, inputs, 1 + states, hidden_size=int(hidden),
+                  direction="reverse" if reverse else "forward", **attrs)
+    y = g.squeeze(outs[0], [1])  # (L, 1, N, H) -> (L, N, H)
+    return g.node("Concat", [y, *outs[1:]], axis=0)
+
+
+@rule("LSTMSeq")
+def _lstm(g: Graph, call: Call) -> str:
+    return _recurrence(g, call, "LSTM", 3, 2)
+
+
+@rule("GRUSeq")
+def _gru(g: Graph, call: Call) -> str:
+    return _recurrence(g, call, "GRU", 2, 1, linear_before_reset=1)
+
+
+@rule("RNNSeq")
+def _rnn(g: Graph, call: Call) -> str:
+    activation = "Relu" if call.args[6] == "relu" else "Tanh"
+    return _recurrence(g, call, "RNN", 2, 1, activations=[activation])

@@ -1,0 +1,258 @@
+"""Tests for ``axon.onnx.export``: each exported model, run in onnxruntime, gives axon's
+outputs (float32, 1e-5), at the traced size and at another size of its dynamic axes."""
+
+import io
+import sys
+
+import numpy as np
+import pytest
+
+import axon as ax
+from axon import models, nn
+from axon.lab.text_common import RNNLanguageModel
+from tests.helpers import assert_close
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+def _flat(out):
+    if isinstance(out, tuple | list):
+        return [t for o in out for t in _flat(o)]
+    return [out]
+
+
+def _export(model, args, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    ax.onnx.export(model, args, buffer, **kwargs)
+    return buffer.getvalue()
+
+
+def _assert_runs_like_axon(data: bytes, model, feeds: list[dict], tol: float = 1e-5):
+    """Each feed ({input name: array}) through onnxruntime gives the model's outputs."""
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    model.eval()
+    for feed in feeds:
+        with ax.no_grad():
+            want = _flat(model(*(ax.tensor(v) for v in feed.values())))
+        got = session.run(None, feed)
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert g.shape == w.shape and g.dtype == w.dtype
+            assert_close(g, w, rtol=tol, atol=tol)
+
+
+def _images(n, c, h, w, seed):
+    return np.random.default_rng(seed).standard_normal((n, c, h, w)).astype(np.float32)
+
+
+def _ids(shape, vocab, seed):
+    return np.random.default_rng(seed).integers(0, vocab, shape)
+
+
+class GRULanguageModel(nn.Module):
+    """Embedding -> 2-layer GRU -> Linear, batch first."""
+
+    def __init__(self, vocab=20, emb=8, hidden=12):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, emb)
+        self.gru = nn.GRU(emb, hidden, num_layers=2, batch_first=True)
+        self.decoder = nn.Linear(hidden, vocab)
+
+    def forward(self, ids):
+        out, _ = self.gru(self.embedding(ids))
+        return self.decoder(out)
+
+
+class BiRNNClassifier(nn.Module):
+    """Bidirectional LSTM, GRU or Elman RNN over float inputs; the final states classified."""
+
+    def __init__(self, kind, features=5, hidden=7):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(features, hidden, bidirectional=True, batch_first=True)
+        self.kind = kind
+        self.out = nn.Linear(2 * hidden, 3)
+
+    def forward(self, x):
+        _, h = self.rnn(x)
+        h = h[0] if self.kind == "LSTM" else h
+        return self.out(ax.cat([h[0], h[1]], dim=1)).log_softmax(dim=1)
+
+
+ZOO = {
+    "mlp": lambda: (
+        models.mlp([8, 16, 16, 4], activation="gelu", batch_norm=True, dropout=0.2),
+        lambda n, s: np.random.default_rng(s).standard_normal((n, 8)).astype(np.float32), 0,
+    ),
+    "lenet5": lambda: (models.lenet5(), lambda n, s: _images(n, 1, 28, 28, s), 0),
+    "lenet5_classic": lambda: (models.get_model("lenet5_classic"),
+                               lambda n, s: _images(n, 1, 28, 28, s), 0),
+    "resnet_basic": lambda: (models.ResNet(models.BasicBlock, [1, 1, 1, 1], num_classes=7),
+                             lambda n, s: _images(n, 3, 32, 32, s), 0),
+    "resnet_bottleneck": lambda: (models.ResNet(models.Bottleneck, [1, 1, 1, 1], num_classes=3),
+                                  lambda n, s: _images(n, 3, 32, 32, s), 0),
+    "lstm_lm": lambda: (RNNLanguageModel(20, 8, 8, layers=2),
+                        lambda n, s: _ids((5, n), 20, s), 1),  # time first: batch is axis 1
+    "gru_lm": lambda: (GRULanguageModel(), lambda n, s: _ids((n, 6), 20, s), 0),
+    "bi_lstm": lambda: (BiRNNClassifier("LSTM"),
+                        lambda n, s: _images(n, 4, 5, 1, s)[..., 0], 0),
+    "bi_gru": lambda: (BiRNNClassifier("GRU"), lambda n, s: _images(n, 4, 5, 1, s)[..., 0], 0),
+    "bi_rnn": lambda: (BiRNNClassifier("RNN"), lambda n, s: _images(n, 4, 5, 1, s)[..., 0], 0),
+    "transformer_lm": lambda: (models.TransformerLM(20, 16, 2, 2, 32, max_len=10),
+                               lambda n, s: _ids((n, 6), 20, s), 0),
+    "transformer_encoder": lambda: (
+        nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), 2),
+        lambda n, s: np.random.default_rng(s).standard_normal((n, 6, 16)).astype(np.float32),
+        0,
+    ),
+    "transformer_encoder_post_norm_gelu": lambda: (
+        nn.TransformerEncoder(nn.TransformerEncoderLayer(
+            16, 4, 24, activation="gelu", norm_first=True), 1),
+        lambda n, s: np.random.default_rng(s).standard_normal((6, n, 16)).astype(np.float32),
+        1,  # sequence first
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_zoo_models_run_in_onnxruntime_with_a_dynamic_batch(name):
+    model, make_input, batch_axis = ZOO[name]()
+    model.train()  # export runs in eval mode and gives the mode back
+    data = _export(model, (ax.tensor(make_input(3, 0)),), input_names=["x"],
+                   output_names=None, dynamic_axes={"x": {batch_axis: "batch"}})
+    assert model.training
+    onnx.checker.check_model(onnx.load_from_string(data))
+    _assert_runs_like_axon(data, model, [{"x": make_input(3, 1)}, {"x": make_input(5, 2)}])
+
+
+def test_initializers_are_named_by_state_dict_keys():
+    model = models.mlp([4, 6, 6, 2], batch_norm=True)  # parameters and running statistics
+    proto = onnx.load_from_string(_export(model, (ax.ones(2, 4),)))
+    state = model.state_dict()
+    named = {i.name: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer
+             if not i.name.startswith(("const_", "ints_", "shape_", "axes_", "split_"))}
+    expected = {k for k in state if not k.endswith("num_batches_tracked")}
+    assert set(named) == expected
+    for key in expected:
+        assert np.array_equal(named[key], state[key].array), key
+
+
+def test_dynamic_sequence_length_of_a_recurrent_model():
+    model = RNNLanguageModel(20, 8, 8, layers=2)
+    data = _export(model, (ax.tensor(_ids((5, 3), 20, 0)),), input_names=["ids"],
+                   output_names=["logits", "h", "c"],
+                   dynamic_axes={"ids": {0: "time", 1: "batch"}, "logits": {0: "time"}})
+    graph = onnx.load_from_string(data).graph
+    assert [d.dim_param for d in graph.output[0].type.tensor_type.shape.dim][:2] == [
+        "time", "logits_dim_1"]
+    _assert_runs_like_axon(data, model, [{"ids": _ids((9, 2), 20, 1)}])
+
+
+def test_export_to_a_path_with_parameters_as_inputs(tmp_path):
+    model = models.mlp([4, 6, 2])
+    path = tmp_path / "mlp.onnx"
+    ax.onnx.export(model, ax.ones(2, 4), str(path), export_params=False, input_names=["x"],
+                   output_names=["y"], opset_version=18)
+    proto = onnx.load(str(path))
+    assert proto.opset_import[0].version == 18
+    assert len(proto.graph.initializer) == 0
+    names = [i.name for i in proto.graph.input]
+    assert names == ["x", "0.weight", "0.bias", "2.weight", "2.bias"]
+    x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
+    feed = {"x": x, **{k: v.array for k, v in model.state_dict().items()}}
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feed)
+    with ax.no_grad():
+        assert_close(got[0], model(ax.tensor(x)), rtol=1e-5, atol=1e-5)
+
+
+class InPlace(nn.Module):
+    """In-place methods rebind a Tensor to a new value: the trace must follow them."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        h = self.fc(x)
+        skip = h
+        h = nn.functional.relu(h, inplace=True)
+        h += 1.5
+        h.mul_(skip)
+        return h.clamp(min=0.5, max=3.0).softmax(dim=-1)
+
+
+def test_in_place_ops_are_traced():
+    model = InPlace()
+    data = _export(model, (ax.ones(2, 4),), input_names=["x"], dynamic_axes={"x": [0]})
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    _assert_runs_like_axon(data, model, [{"x": x}])
+
+
+class Slicing(nn.Module):
+    def forward(self, x):
+        a = x[:, 1:, None, ::2]
+        b = x[..., -1]
+        return a.sum(dim=(2, 3)) + b[:, 1:].mean(dim=1, keepdim=True), x[:, 0].exp()
+
+
+def test_indexing_and_reductions():
+    data = _export(Slicing(), (ax.ones(2, 3, 5),), input_names=["x"],
+                   dynamic_axes={"x": {0: "n"}})
+    x = np.random.default_rng(0).standard_normal((4, 3, 5)).astype(np.float32)
+    _assert_runs_like_axon(data, Slicing(), [{"x": x}])
+
+
+class CumulativeSum(nn.Module):
+    def forward(self, x):
+        return x.cumsum(dim=1)
+
+
+def test_an_op_without_a_rule_is_named():
+    with pytest.raises(NotImplementedError, match="ONNX export: no rule for op 'Cumsum'"):
+        _export(CumulativeSum(), (ax.ones(2, 3),))
+
+
+class NumpyConstant(nn.Module):
+    def forward(self, x):
+        return x + ax.tensor(np.ones(x.shape, dtype=np.float32))  # shaped like the batch
+
+
+def test_a_constant_that_follows_a_dynamic_axis_is_refused():
+    with pytest.raises(ax.onnx.ExportError, match="input 1 of op 'Add' is a constant of "
+                                                   r"shape \(2, 3\)"):
+        _export(NumpyConstant(), (ax.ones(2, 3),), input_names=["x"],
+                dynamic_axes={"x": {0: "batch"}})
+    # without dynamic axes the constant is fine
+    _assert_runs_like_axon(_export(NumpyConstant(), (ax.ones(2, 3),), input_names=["x"]),
+                           NumpyConstant(), [{"x": np.full((2, 3), 2.0, np.float32)}])
+
+
+def test_bad_arguments():
+    model = models.mlp([4, 2])
+    with pytest.raises(ValueError, match="opset_version 9"):
+        _export(model, (ax.ones(1, 4),), opset_version=9)
+    with pytest.raises(ValueError, match="2 output_names given for 1 output"):
+        _export(model, (ax.ones(1, 4),), output_names=["a", "b"])
+    with pytest.raises(TypeError, match="output is a str"):
+        _export(lambda x: "text", (ax.ones(1, 4),))
+
+
+def test_missing_onnx_package_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    with pytest.raises(ImportError, match=r"pip install axon\[onnx\]"):
+        _export(models.mlp([4, 2]), (ax.ones(1, 4),))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("build", [
+    lambda: models.alexnet(num_classes=5),
+    lambda: models.resnet18(num_classes=5),
+    lambda: models.resnet50(num_classes=5),
+    lambda: models.VGG(models.make_layers([16, "M", 32, "M"], batch_norm=True), num_classes=5),
+])
+def test_large_vision_models(build):
+    model = build()
+    size = {models.AlexNet: 64, models.VGG: 28}.get(type(model), 32)
+    data = _export(model, (ax.tensor(_images(1, 3, size, size, 0)),), input_names=["x"],
+                   dynamic_axes={"x": {0: "batch"}})
+    _assert_runs_like_axon(data, model, [{"x": _images(2, 3, size, size, 1)}], tol=1e-4)
