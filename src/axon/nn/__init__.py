@@ -67,7 +67,7 @@ __all__ += ["regularizers"]
 from .activation import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
                          LogSigmoid, Mish, PReLU, ReLU6, RReLU, SiLU, Softmin, Softshrink,
                          Softsign, Tanhshrink, Threshold)
-from .loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss,
+from .loss import (CTCLoss, CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss,
                    MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
                    PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss)
 from .distance import CosineSimilarity, PairwiseDistance
@@ -76,9 +76,23 @@ __all__ += ["CELU", "GLU", "SELU", "Hardshrink", "Hardsigmoid", "Hardswish", "Ha
             "Softsign", "Tanhshrink", "Threshold", "CosineEmbeddingLoss", "GaussianNLLLoss",
             "HingeEmbeddingLoss", "KLDivLoss", "MarginRankingLoss", "MultiLabelMarginLoss",
             "MultiLabelSoftMarginLoss", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
-            "CosineSimilarity", "PairwiseDistance"]
+            "CosineSimilarity", "PairwiseDistance", "CTCLoss"]
 
 # more layers: transposed convolution, fold/unfold, ... (issue 13, layers slice)
 from .conv import ConvTranspose1d, ConvTranspose2d  # noqa: E402
 from .fold import Fold, Unfold  # noqa: E402
-__all__ += ["ConvTranspose1d", "ConvTranspose2d", "Fold", "Unfold"]
+from .linear import Bilinear  # noqa: E402
+from .normalization import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm  # noqa: E402
+from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,  # noqa: E402
+                      ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
+                      ReplicationPad2d, ZeroPad1d, ZeroPad2d)
+from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle  # noqa: E402
+from .pooling import (AdaptiveMaxPool1d, AdaptiveMaxPool2d, LPPool1d, LPPool2d,  # noqa: E402
+                      MaxUnpool1d, MaxUnpool2d)
+__all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Bilinear", "ChannelShuffle",
+            "CircularPad1d",
+            "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
+            "ConvTranspose1d", "ConvTranspose2d", "Fold", "InstanceNorm1d", "InstanceNorm2d",
+            "LPPool1d", "LPPool2d", "LocalResponseNorm", "MaxUnpool1d", "MaxUnpool2d",
+            "PixelShuffle", "PixelUnshuffle", "ReflectionPad1d", "ReflectionPad2d",
+            "ReplicationPad1d", "ReplicationPad2d", "Unfold", "ZeroPad1d", "ZeroPad2d"]

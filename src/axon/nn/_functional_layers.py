@@ -10,8 +10,9 @@ for bad input, with a message naming the shapes at fault.
 
 from __future__ import annotations
 
-from ..autograd.tensor import Tensor
-from . import _transpose_conv_ops
+from ..autograd.tensor import Tensor, _wrap
+from ..backend import xp
+from . import _conv_ops, _pool_ops, _transpose_conv_ops
 from . import functional as F
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
@@ -130,3 +131,269 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
         )
     return _transpose_conv_ops.Fold.apply(input, output_size, kernel, dilation, padding,
                                           stride)
+
+
+# ============================================================ pixel and channel shuffling
+
+__all__ += ["channel_shuffle", "pixel_shuffle", "pixel_unshuffle"]
+
+
+def _check_shuffle(name: str, input: Tensor, factor: int, what: str) -> None:
+    if input.ndim < 3:
+        raise RuntimeError(f"{name} expects input to have at least 3 dimensions, but got "
+                           f"input of shape {tuple(input.shape)}")
+    if factor <= 0:
+        raise RuntimeError(f"{name} expects a positive {what}, but got {factor}")
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): out[c, h r + i, w r + j] = x[c r^2 + i r + j,
+    h, w]. Trades channels for resolution (sub-pixel convolution, Shi et al., 2016)."""
+    r = int(upscale_factor)
+    _check_shuffle("pixel_shuffle", input, r, "upscale_factor")
+    *batch, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(
+            f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+            f"square of upscale_factor, but input of shape {tuple(input.shape)} has {c} "
+            f"channels, not divisible by {r * r}"
+        )
+    b = len(batch)
+    x = input.reshape(*batch, c // (r * r), r, r, h, w)  # (*, C, i, j, H, W)
+    x = x.permute(*range(b), b, b + 3, b + 1, b + 4, b + 2)  # (*, C, H, i, W, j)
+    return x.reshape(*batch, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of :func:`pixel_shuffle`."""
+    r = int(downscale_factor)
+    _check_shuffle("pixel_unshuffle", input, r, "downscale_factor")
+    *batch, c, h, w = input.shape
+    if h % r or w % r:
+        raise RuntimeError(
+            f"pixel_unshuffle expects height and width to be divisible by downscale_factor, "
+            f"but input of shape {tuple(input.shape)} is not divisible by {r}"
+        )
+    b = len(batch)
+    x = input.reshape(*batch, c, h // r, r, w // r, r)  # (*, C, H, i, W, j)
+    x = x.permute(*range(b), b, b + 2, b + 4, b + 1, b + 3)  # (*, C, i, j, H, W)
+    return x.reshape(*batch, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, C, *) with C = g k: channel (i, j) of the (g, k) grid moves to (j, i), so the
+    next grouped convolution sees channels of every group (ShuffleNet, Zhang et al.)."""
+    if input.ndim < 3:
+        raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, "
+                           f"but got input of shape {tuple(input.shape)}")
+    n, c, *rest = input.shape
+    if groups <= 0 or c % groups:
+        raise RuntimeError(f"channel_shuffle: number of channels must be divisible by "
+                           f"groups; got input of shape {tuple(input.shape)} and groups={groups}")
+    x = input.reshape(n, groups, c // groups, *rest)
+    return x.transpose(1, 2).reshape(n, c, *rest)
+
+
+# ============================================================ instance and local response norm
+
+__all__ += ["instance_norm", "local_response_norm"]
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Instance normalisation of (N, C, *): each (sample, channel) plane normalised by its
+    own mean and biased variance, y = xhat * weight + bias per channel (group norm with
+    one channel per group). Running buffers, when given, move towards the batch average
+    of the planes' means and unbiased variances; ``use_input_stats=False`` normalises
+    with them instead (as batch norm in eval)."""
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected input of shape (N, C, *) with spatial "
+                         f"dimensions, got {tuple(input.shape)}")
+    if not use_input_stats:
+        return F.batch_norm(input, running_mean, running_var, weight, bias, False, momentum,
+                            eps)
+    n, c = input.shape[:2]
+    if input.numel() // max(n * c, 1) <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                         f"size {tuple(input.shape)}")
+    if running_mean is not None or running_var is not None:
+        _update_instance_stats(input, running_mean, running_var, momentum)
+    return F.group_norm(input, c, weight, bias, eps)
+
+
+def _update_instance_stats(input: Tensor, running_mean, running_var, momentum: float) -> None:
+    """r <- (1 - momentum) r + momentum * (the batch mean of the planes' statistics)."""
+    planes = input.array.reshape(input.shape[0], input.shape[1], -1)  # (N, C, positions)
+    if running_mean is not None:
+        rm = running_mean.array
+        rm *= 1 - momentum
+        rm += momentum * planes.mean(axis=2).mean(axis=0).astype(rm.dtype)
+    if running_var is not None:
+        rv = running_var.array
+        rv *= 1 - momentum
+        rv += momentum * planes.var(axis=2, ddof=1).mean(axis=0).astype(rv.dtype)
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """Normalisation across neighbouring channels (AlexNet's):
+    y[c] = x[c] / (k + alpha / size * sum of x[c']^2 over the ``size`` channels around c
+    (zero beyond the edges))^beta."""
+    if input.ndim < 3:
+        raise ValueError(f"local_response_norm: expected 3D or higher dimensionality input "
+                         f"(got input of shape {tuple(input.shape)})")
+    if input.numel() == 0:
+        return input
+    n, c = input.shape[:2]
+    squares = (input * input).reshape(n, 1, c, -1)  # (N, 1, C, positions)
+    squares = F.pad(squares, (0, 0, size // 2, (size - 1) // 2))  # zero channels around
+    div = F.avg_pool2d(squares, (size, 1), stride=1).reshape(input.shape)
+    return input / (div * alpha + k).pow(beta)
+
+
+# ============================================================ LP and adaptive max pooling
+
+__all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d",
+            "max_unpool1d", "max_unpool2d"]
+
+
+def _lp_root(pooled: Tensor, window: int, norm_type: float) -> Tensor:
+    """(window * mean of x^p)^(1/p), with negative means (odd p) clipped to zero."""
+    return (pooled.sign() * pooled.abs().relu() * window).pow(1.0 / norm_type)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling: y = (sum over each window of x^p)^(1/p); p = 1 is sum
+    pooling, p -> inf max pooling."""
+    kh, kw = F._ntuple(kernel_size, 2, "kernel_size", "lp_pool2d")
+    pooled = F.avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
+    return _lp_root(pooled, kh * kw, norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """:func:`lp_pool2d` over the last dimension of (N, C, L) or (C, L)."""
+    (k,) = F._ntuple(kernel_size, 1, "kernel_size", "lp_pool1d")
+    pooled = F.avg_pool1d(input.pow(norm_type), k, stride, 0, ceil_mode)
+    return _lp_root(pooled, k, norm_type)
+
+
+def _adaptive_max(name: str, nd: int, input: Tensor, output_size, return_indices: bool):
+    if input.ndim not in (nd + 1, nd + 2) or 0 in input.shape[-nd:]:
+        raise RuntimeError(f"{name}: expected a {nd + 1}-D or {nd + 2}-D input with non-zero "
+                           f"spatial sizes, got input of shape {tuple(input.shape)}")
+    size = F._adaptive_size(name, output_size, input.shape[-nd:])
+    x4 = _conv_ops.to_4d(input.array, nd)  # (N, C, H, W); 1-D: H = 1
+    out_hw = (1, *size) if nd == 1 else size
+    idx = _pool_ops.adaptive_max_indices(x4, out_hw)  # (N, C, Ho, Wo)
+    N, C, H, W = x4.shape
+    flat = input.reshape(N * C, H * W)
+    out = _pool_ops.PlaneGather.apply(flat, idx.reshape(N * C, -1))
+    shape = input.shape[:-nd] + tuple(size)
+    out = out.reshape(shape)
+    return (out, _wrap(idx.reshape(shape))) if return_indices else out
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a fixed output size (Ho, Wo): output i takes the maximum of rows
+    floor(i H / Ho) <= h < ceil((i + 1) H / Ho) (and likewise columns). The gradient goes
+    to each window's first maximum; ``return_indices`` also gives its flat index h W + w."""
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """:func:`adaptive_max_pool2d` over the last dimension of (N, C, L) or (C, L)."""
+    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+def _max_unpool(name: str, nd: int, input: Tensor, indices, kernel_size, stride, padding,
+                output_size) -> Tensor:
+    kernel = F._ntuple(kernel_size, nd, "kernel_size", name)
+    stride = kernel if stride is None else F._ntuple(stride, nd, "stride", name)
+    padding = F._ntuple(padding, nd, "padding", name)
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}: expected a {nd + 1}-D or {nd + 2}-D input, got input of "
+                           f"shape {tuple(input.shape)}")
+    idx = indices.array if isinstance(indices, Tensor) else xp.asarray(indices)
+    if idx.shape != tuple(input.shape):
+        raise RuntimeError(f"{name}: expected indices of the input's shape "
+                           f"{tuple(input.shape)}, got indices of shape {idx.shape}")
+    spatial = input.shape[-nd:]
+    default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(spatial, stride, padding,
+                                                                  kernel, strict=True))
+    if output_size is None:
+        size = default
+    else:
+        size = tuple(int(s) for s in output_size)[-nd:]
+        low = tuple(d - s for d, s in zip(default, stride, strict=True))
+        high = tuple(d + s for d, s in zip(default, stride, strict=True))
+        if len(size) != nd or any(not lo < o < hi for o, lo, hi in zip(size, low, high,
+                                                                        strict=True)):
+            raise ValueError(f"{name}: invalid output_size {tuple(output_size)} (dim "
+                             f"{nd} must be between {low} and {high})")
+    plane = _prod(size)  # positions per output plane
+    if idx.size and (idx.min() < 0 or idx.max() >= plane):
+        bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
+        raise RuntimeError(f"{name}: found an invalid max index {bad} (output planes are of "
+                           f"size {'x'.join(map(str, size))})")
+    rows = _prod(input.shape[:-nd])  # (N, C) or (C,) planes
+    out = _pool_ops.PlaneScatter.apply(input.reshape(rows, -1), idx.reshape(rows, -1), plane)
+    return out.reshape(*input.shape[:-nd], *size)
+
+
+def _prod(shape) -> int:
+    p = 1
+    for s in shape:
+        p *= s
+    return p
+
+
+def max_unpool2d(input: Tensor, indices, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The partial inverse of :func:`max_pool2d`: each value put back at the position its
+    ``indices`` (from ``return_indices=True``) name, zeros elsewhere. Output size
+    (H - 1) s - 2 p + k per dimension, or ``output_size``."""
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool1d(input: Tensor, indices, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """:func:`max_unpool2d` over the last dimension of (N, C, L) or (C, L)."""
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+# ============================================================ bilinear
+
+__all__ += ["bilinear"]
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None):
+    """y[..., o] = x1[..., :] A[o] x2[..., :] + b[o] for inputs (*, in1), (*, in2) and
+    weight A (out, in1, in2): one bilinear form per output feature, computed as one
+    product x1 A' with A' = A laid out (in1, out in2), then a sum against x2."""
+    if input1.ndim != input2.ndim:
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got input1 of shape "
+                           f"{tuple(input1.shape)} and input2 of shape {tuple(input2.shape)}")
+    if tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got input1 of "
+                           f"shape {tuple(input1.shape)} and input2 of shape "
+                           f"{tuple(input2.shape)}")
+    if weight.ndim != 3 or tuple(weight.shape[1:]) != (input1.shape[-1], input2.shape[-1]):
+        raise RuntimeError(f"bilinear(): weight of shape {tuple(weight.shape)} does not match "
+                           f"input1 of shape {tuple(input1.shape)} and input2 of shape "
+                           f"{tuple(input2.shape)} (expected (out, {input1.shape[-1]}, "
+                           f"{input2.shape[-1]}))")
+    out, in1, in2 = weight.shape
+    lead = tuple(input1.shape[:-1])
+    x1 = input1.reshape(-1, in1)  # (n, in1)
+    x2 = input2.reshape(-1, in2)  # (n, in2)
+    a = weight.permute(1, 0, 2).reshape(in1, out * in2)  # (in1, out in2)
+    y = ((x1 @ a).reshape(-1, out, in2) * x2.unsqueeze(1)).sum(-1)  # (n, out)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, out)

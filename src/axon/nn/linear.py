@@ -7,6 +7,7 @@ import math
 from .. import backend as B
 from ..autograd import ops
 from ..autograd.tensor import Tensor
+from . import functional as F
 from . import init
 from ._factory import factory_dtype
 from .module import Module, Parameter
@@ -42,6 +43,37 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b: one bilinear form per output feature, for inputs (*, in1) and
+    (*, in2), with weight A (out_features, in1_features, in2_features) and bias b
+    (out_features), both uniform in [-1/sqrt(in1_features), 1/sqrt(in1_features)] as in
+    PyTorch."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int,
+                 bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        dt = factory_dtype(device, dtype)
+        shape = (out_features, in1_features, in2_features)
+        self.weight = Parameter(B.xp.empty(shape, dtype=dt))
+        self.bias = Parameter(B.xp.empty((out_features,), dtype=dt)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Identity(Module):

@@ -11,6 +11,8 @@ sample's group of channels. Every forward and backward is one fused op
 
 from __future__ import annotations
 
+import warnings
+
 from .. import backend as B
 from ..autograd.tensor import Tensor, _wrap
 from . import functional as F
@@ -200,3 +202,73 @@ class GroupNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}")
+
+
+class _InstanceNorm(_BatchNorm):
+    """The shared body of ``InstanceNorm1d`` and ``InstanceNorm2d``: batch norm's
+    parameters, buffers and state-dict keys, but statistics per (sample, channel) plane.
+
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, mean and biased variance over
+    each plane's positions. With ``track_running_stats`` the running buffers move towards
+    the batch average of the planes' statistics in training and normalise in eval;
+    without (the default) every call uses the input's own statistics. Unbatched input,
+    one dimension short, is a batch of one. ``affine`` is off by default.
+    """
+
+    _spatial: int
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, device=None,
+                 dtype=None, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        nd = self._spatial
+        if input.ndim not in (nd + 1, nd + 2):
+            raise ValueError(f"{type(self).__name__}: expected {nd + 1}D or {nd + 2}D input "
+                             f"(got {input.ndim}D input of shape {tuple(input.shape)})")
+        channels = input.shape[-nd - 1]
+        if channels != self.num_features:
+            message = (f"{type(self).__name__}: expected input's size at dim="
+                       f"{input.ndim - nd - 1} to match num_features ({self.num_features}), "
+                       f"but got input of shape {tuple(input.shape)}")
+            if self.affine:
+                raise ValueError(message)
+            warnings.warn(message + "; the input is normalised anyway", stacklevel=2)
+        if input.ndim == nd + 1:  # unbatched: a batch of one
+            return self.forward(input.unsqueeze(0)).squeeze(0)
+        return F.instance_norm(input, self.running_mean, self.running_var, self.weight,
+                               self.bias, self.training or not self.track_running_stats,
+                               0.0 if self.momentum is None else self.momentum, self.eps)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or (C, L): each sample's channel normalised
+    over L on its own (style transfer's normalisation, Ulyanov et al., 2016)."""
+
+    _spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or (C, H, W): each sample's channel
+    normalised over H, W on its own."""
+
+    _spatial = 2
+
+
+class LocalResponseNorm(Module):
+    """Normalisation across neighbouring channels (AlexNet, Krizhevsky et al., 2012):
+    y[c] = x[c] / (k + alpha / n * sum of x[c']^2 over the n = ``size`` channels around
+    c)^beta."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                 k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

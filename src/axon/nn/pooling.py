@@ -111,3 +111,91 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed output size (Ho, Wo) whatever the input size: output i takes
+    the maximum of rows floor(i H / Ho) <= h < ceil((i + 1) H / Ho), and likewise columns.
+    ``return_indices=True`` also returns each maximum's flat index h W + w."""
+
+    def __init__(self, output_size, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor):
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """:class:`AdaptiveMaxPool2d` over the last dimension of (N, C, L) or (C, L)."""
+
+    def forward(self, input: Tensor):
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class LPPool2d(Module):
+    """Power-average pooling: y = (sum over each window of x^p)^(1/p), p = ``norm_type``
+    (p = 1: sum pooling; p -> inf: max pooling). No padding; stride defaults to the
+    kernel."""
+
+    def __init__(self, norm_type: float, kernel_size, stride=None,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride,
+                           self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(LPPool2d):
+    """:class:`LPPool2d` over the last dimension of (N, C, L) or (C, L)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride,
+                           self.ceil_mode)
+
+
+class _MaxUnpoolNd(Module):
+    _nd: int
+    _unpool = None  # the functional form
+
+    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+        super().__init__()
+        self.kernel_size = F._ntuple(kernel_size, self._nd, "kernel_size", type(self).__name__)
+        self.stride = F._ntuple(stride if stride is not None else kernel_size, self._nd,
+                                "stride", type(self).__name__)
+        self.padding = F._ntuple(padding, self._nd, "padding", type(self).__name__)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        return type(self)._unpool(input, indices, self.kernel_size, self.stride, self.padding,
+                                  output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The partial inverse of :class:`MaxPool2d`: ``forward(input, indices)`` puts every
+    value back where ``MaxPool2d(return_indices=True)`` found it, zeros elsewhere (an
+    encoder-decoder's "unpooling", SegNet). ``output_size`` settles the size when the
+    pooling floored it."""
+
+    _nd = 2
+    _unpool = staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """:class:`MaxUnpool2d` over the last dimension of (N, C, L) or (C, L)."""
+
+    _nd = 1
+    _unpool = staticmethod(F.max_unpool1d)

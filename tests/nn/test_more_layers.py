@@ -1,0 +1,220 @@
+"""The layers added so that PyTorch programs run unchanged, against PyTorch: pixel and
+channel shuffling, instance and local response normalisation, LP and adaptive max
+pooling, max unpooling, padding layers, ``EmbeddingBag`` and ``Bilinear``. Functional
+forms: values and gradients in float64 (tight) and float32 (loose); layers: torch's
+reprs, state-dict keys, weights loaded from torch, running statistics, errors; and the
+layer contract of ``tests/nn/contract.py`` for each new layer."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import axon as ax
+import axon.nn.functional as F
+from axon import nn
+from tests.autograd.parity import helper_test_exception, helper_test_op
+from tests.helpers import assert_close
+from tests.nn.contract import check_layer
+
+# name: (input shapes, function of torch tensors, of axon tensors (None: the same call))
+FUNCTIONAL = {
+    "pixel_shuffle": ([(2, 8, 3, 4)], lambda t: TF.pixel_shuffle(t, 2),
+                      lambda a: F.pixel_shuffle(a, 2)),
+    "pixel_shuffle-unbatched": ([(9, 2, 3)], lambda t: TF.pixel_shuffle(t, 3),
+                                lambda a: F.pixel_shuffle(a, 3)),
+    "pixel_unshuffle": ([(2, 3, 4, 6)], lambda t: TF.pixel_unshuffle(t, 2),
+                        lambda a: F.pixel_unshuffle(a, 2)),
+    "channel_shuffle": ([(2, 6, 3, 4)], lambda t: torch.nn.ChannelShuffle(3)(t),
+                        lambda a: F.channel_shuffle(a, 3)),
+    "instance_norm-affine": ([(2, 3, 5, 4), (3,), (3,)],
+                             lambda x, w, b: TF.instance_norm(x, weight=w, bias=b),
+                             lambda x, w, b: F.instance_norm(x, weight=w, bias=b)),
+    "instance_norm-1d": ([(2, 3, 6)], TF.instance_norm, F.instance_norm),
+    "local_response_norm": ([(2, 6, 3, 4)], lambda t: TF.local_response_norm(t, 3),
+                            lambda a: F.local_response_norm(a, 3)),
+    "local_response_norm-3d": ([(2, 6, 5)],
+                               lambda t: TF.local_response_norm(t, 4, 0.1, 0.6, 2.0),
+                               lambda a: F.local_response_norm(a, 4, 0.1, 0.6, 2.0)),
+    "lp_pool2d": ([(2, 3, 5, 6)], lambda t: TF.lp_pool2d(t, 2, (2, 3), stride=1),
+                  lambda a: F.lp_pool2d(a, 2, (2, 3), stride=1)),
+    "lp_pool1d-ceil": ([(2, 3, 5)], lambda t: TF.lp_pool1d(t.abs() + 0.1, 1.5, 2, ceil_mode=True),
+                       lambda a: F.lp_pool1d(a.abs() + 0.1, 1.5, 2, ceil_mode=True)),
+    "adaptive_max_pool2d": ([(2, 3, 7, 5)], lambda t: TF.adaptive_max_pool2d(t, (3, 2), True),
+                            lambda a: F.adaptive_max_pool2d(a, (3, 2), True)),
+    "adaptive_max_pool2d-none": ([(3, 6, 5)], lambda t: TF.adaptive_max_pool2d(t, (4, None)),
+                                 lambda a: F.adaptive_max_pool2d(a, (4, None))),
+    "adaptive_max_pool1d": ([(2, 3, 7)], lambda t: TF.adaptive_max_pool1d(t, 4, True),
+                            lambda a: F.adaptive_max_pool1d(a, 4, True)),
+    "bilinear": ([(4, 3), (4, 5), (2, 3, 5), (2,)], TF.bilinear, F.bilinear),
+    "bilinear-batch-dims": ([(2, 3, 3), (2, 3, 5), (4, 3, 5)],
+                            TF.bilinear, F.bilinear),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONAL))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_functional_matches_torch(name, dtype):
+    shapes, torch_fn, axon_fn = FUNCTIONAL[name]
+    helper_test_op(shapes, torch_fn, axon_fn, dtype=dtype)
+
+
+def test_gradcheck():
+    rng = np.random.default_rng(0)
+
+    def t(*shape):
+        return ax.tensor(rng.standard_normal(shape), requires_grad=True)
+
+    ax.gradcheck(lambda x: F.local_response_norm(x, 3, alpha=0.5), [t(1, 4, 2, 3)])
+    ax.gradcheck(lambda x: F.lp_pool2d(x.abs() + 0.5, 3, 2), [t(1, 2, 4, 4)])
+    ax.gradcheck(lambda x: F.adaptive_max_pool2d(x, (2, 3)), [t(1, 2, 5, 5)])
+    ax.gradcheck(lambda x, w, b: F.instance_norm(x, weight=w, bias=b), [t(2, 2, 5), t(2), t(2)])
+    ax.gradcheck(F.bilinear, [t(3, 2), t(3, 4), t(2, 2, 4), t(2)])
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+def test_max_unpool_inverts_max_pool_with_torch_indices(dims):
+    rng = np.random.default_rng(1)
+    shape, kw = ((2, 3, 7, 5), dict(kernel_size=2)) if dims == 2 else (
+        (2, 3, 9), dict(kernel_size=3, stride=2, padding=1))
+    x = rng.standard_normal(shape)
+    pool_t = getattr(TF, f"max_pool{dims}d")
+    pool_a = getattr(F, f"max_pool{dims}d")
+    y, idx = pool_t(torch.tensor(x), **kw, return_indices=True)
+    ay, aidx = pool_a(ax.tensor(x), **kw, return_indices=True)
+    np.testing.assert_array_equal(aidx.numpy(), idx.numpy())
+    unpool = getattr(torch.nn, f"MaxUnpool{dims}d")(**kw)
+    ours = getattr(nn, f"MaxUnpool{dims}d")(**kw)
+    assert repr(ours) == repr(unpool)
+    size = shape[-dims:]
+    helper_test_op([tuple(y.shape)], lambda v: unpool(v, idx, output_size=size),
+                   lambda v: ours(v, aidx, output_size=size))
+    helper_test_op([tuple(y.shape)], lambda v: unpool(v, idx), lambda v: ours(v, aidx),
+                   forward_only=True) if dims == 1 else None
+
+
+def test_instance_norm_running_stats_like_torch():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(2)
+    for cls in ("InstanceNorm1d", "InstanceNorm2d"):
+        shape = (4, 3, 6) if cls.endswith("1d") else (4, 3, 5, 4)
+        theirs = getattr(torch.nn, cls)(3, affine=True, track_running_stats=True).double()
+        ours = getattr(nn, cls)(3, affine=True, track_running_stats=True, dtype=ax.float64)
+        assert repr(ours) == repr(theirs)
+        with torch.no_grad():
+            theirs.weight.uniform_(0.5, 1.5)
+            theirs.bias.uniform_(-1, 1)
+        ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+        for _ in range(2):
+            x = rng.standard_normal(shape) * 2 + 1
+            assert_close(ours(ax.tensor(x)), theirs(torch.tensor(x)).detach(), 1e-10, 1e-12)
+        for key, value in theirs.state_dict().items():
+            assert_close(ours.state_dict()[key], value, 1e-10, 1e-12, msg=key)
+        ours.eval()
+        theirs.eval()
+        x = rng.standard_normal(shape[1:])  # unbatched, with the running statistics
+        assert_close(ours(ax.tensor(x)), theirs(torch.tensor(x)).detach(), 1e-10, 1e-12)
+
+
+def test_instance_norm_errors():
+    with pytest.raises(ValueError, match="num_features"):
+        nn.InstanceNorm1d(4, affine=True)(ax.randn(2, 3, 5))
+    with pytest.warns(UserWarning, match="num_features"):
+        nn.InstanceNorm1d(4)(ax.randn(2, 3, 5))
+    with pytest.raises(ValueError, match="4D"):
+        nn.InstanceNorm1d(3)(ax.randn(2, 3, 5, 5))
+    helper_test_exception([(2, 3, 1)], TF.instance_norm, F.instance_norm, exact=ValueError,
+                          match=["(2, 3, 1)"])
+
+
+def test_shuffle_and_pool_errors():
+    helper_test_exception([(2, 5, 3, 3)], lambda t: TF.pixel_shuffle(t, 2),
+                          lambda a: F.pixel_shuffle(a, 2), match=["(2, 5, 3, 3)"])
+    helper_test_exception([(2, 3, 0, 3)], lambda t: TF.adaptive_max_pool2d(t, 2),
+                          lambda a: F.adaptive_max_pool2d(a, 2), match=["(2, 3, 0, 3)"])
+    helper_test_exception([(2, 3)], lambda t: TF.local_response_norm(t, 2),
+                          lambda a: F.local_response_norm(a, 2), exact=ValueError,
+                          match=["(2, 3)"])
+    idx = np.zeros((2, 3, 2), dtype=np.int64)
+    helper_test_exception([(2, 3, 3)], lambda t: TF.max_unpool2d(t, torch.tensor(idx), 2),
+                          lambda a: F.max_unpool2d(a, ax.tensor(idx), 2),
+                          match=["(2, 3, 3)", "(2, 3, 2)"])
+    big = np.full((1, 1, 2, 2), 99, dtype=np.int64)
+    helper_test_exception([(1, 1, 2, 2)], lambda t: TF.max_unpool2d(t, torch.tensor(big), 2),
+                          lambda a: F.max_unpool2d(a, ax.tensor(big), 2), match=["99", "4x4"])
+
+
+REPRS = [
+    ("ZeroPad2d", (1,)), ("ZeroPad1d", ((1, 2),)), ("ConstantPad2d", (2, 3.5)),
+    ("ConstantPad1d", (1, 0.0)), ("ConstantPad3d", ((1, 0, 2, 1, 0, 1), -1.0)),
+    ("ReflectionPad1d", (2,)), ("ReflectionPad2d", ((1, 2, 0, 1),)),
+    ("ReplicationPad1d", (3,)), ("ReplicationPad2d", ((1, 2, 3, 1),)),
+    ("CircularPad1d", (1,)), ("CircularPad2d", ((1, 0, 2, 1),)),
+    ("PixelShuffle", (2,)), ("PixelUnshuffle", (3,)), ("ChannelShuffle", (2,)),
+    ("LocalResponseNorm", (5,)), ("LPPool2d", (2, 3)), ("LPPool1d", (1.5, 2, 1)),
+    ("AdaptiveMaxPool2d", ((3, None),)), ("AdaptiveMaxPool1d", (3, True)),
+    ("InstanceNorm2d", (3,)),
+]
+
+
+@pytest.mark.parametrize("name,args", REPRS, ids=[r[0] for r in REPRS])
+def test_layer_matches_torch(name, args):
+    """Same repr; on a random input the same output and input gradient (float64)."""
+    ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(ours) == repr(theirs)
+    shape = {"ZeroPad1d": (2, 3, 5), "ConstantPad1d": (2, 3, 5), "ReflectionPad1d": (2, 3, 5),
+             "ReplicationPad1d": (2, 3, 5), "CircularPad1d": (2, 3, 5), "LPPool1d": (2, 3, 5),
+             "AdaptiveMaxPool1d": (2, 3, 7), "ConstantPad3d": (2, 2, 3, 4, 5),
+             "PixelShuffle": (2, 8, 3, 3), "PixelUnshuffle": (2, 2, 6, 6),
+             "ChannelShuffle": (2, 4, 3, 3)}.get(name, (2, 6, 5, 6))
+    helper_test_op([shape], theirs, ours, low=0.1 if name.startswith("LP") else -2.0)
+
+
+def test_bilinear_module_with_torch_weights():
+    torch.manual_seed(0)
+    theirs = torch.nn.Bilinear(3, 4, 5).double()
+    ours = nn.Bilinear(3, 4, 5, dtype=ax.float64)
+    assert repr(ours) == repr(theirs)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    helper_test_op([(2, 6, 3), (2, 6, 4)], theirs, ours)
+    assert_close(ours.weight.grad, theirs.weight.grad, 1e-10, 1e-12)
+    assert_close(ours.bias.grad, theirs.bias.grad, 1e-10, 1e-12)
+    helper_test_exception([(4, 3), (3, 4)], theirs, ours, match=["(4, 3)", "(3, 4)"])
+
+
+# ============================================================ the layer contract
+
+CONTRACT = {
+    "ConvTranspose2d": (lambda: nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1,
+                                                   output_padding=1), (2, 3, 4, 5),
+                        (2, 4, 8, 10), 3 * 4 * 9 + 4),
+    "ConvTranspose1d": (lambda: nn.ConvTranspose1d(3, 2, 3, groups=1), (2, 3, 5), (2, 2, 7),
+                        3 * 2 * 3 + 2),
+    "Bilinear": (lambda: nn.Bilinear(3, 2, 4), (2, 3), (2, 4), 3 * 2 * 4 + 4,
+                 dict(make_extra_args=lambda rng: (rng.uniform(-1, 1, (2, 2)).astype("float32"),))),
+    "Unfold": (lambda: nn.Unfold(2), (2, 3, 4, 4), (2, 12, 9), 0),
+    "Fold": (lambda: nn.Fold((4, 4), 2), (2, 12, 9), (2, 3, 4, 4), 0),
+    "InstanceNorm2d": (lambda: nn.InstanceNorm2d(3, affine=True, track_running_stats=True),
+                       (2, 3, 4, 4), (2, 3, 4, 4), 6),
+    "InstanceNorm1d": (lambda: nn.InstanceNorm1d(3, affine=True), (2, 3, 5), (2, 3, 5), 6),
+    "LocalResponseNorm": (lambda: nn.LocalResponseNorm(3), (2, 4, 3, 3), (2, 4, 3, 3), 0),
+    "PixelShuffle": (lambda: nn.PixelShuffle(2), (2, 8, 3, 3), (2, 2, 6, 6), 0),
+    "PixelUnshuffle": (lambda: nn.PixelUnshuffle(2), (2, 2, 6, 6), (2, 8, 3, 3), 0),
+    "ChannelShuffle": (lambda: nn.ChannelShuffle(2), (2, 4, 3, 3), (2, 4, 3, 3), 0),
+    "LPPool2d": (lambda: nn.LPPool2d(2, 2), (2, 3, 4, 4), (2, 3, 2, 2), 0),
+    "LPPool1d": (lambda: nn.LPPool1d(2, 2), (2, 3, 4), (2, 3, 2), 0),
+    "AdaptiveMaxPool2d": (lambda: nn.AdaptiveMaxPool2d(2), (2, 3, 5, 5), (2, 3, 2, 2), 0),
+    "AdaptiveMaxPool1d": (lambda: nn.AdaptiveMaxPool1d(3), (2, 3, 7), (2, 3, 3), 0),
+    "ZeroPad2d": (lambda: nn.ZeroPad2d((1, 0, 2, 1)), (2, 3, 4, 4), (2, 3, 7, 5), 0),
+    "ReflectionPad2d": (lambda: nn.ReflectionPad2d(1), (2, 3, 4, 4), (2, 3, 6, 6), 0),
+    "ReplicationPad1d": (lambda: nn.ReplicationPad1d(2), (2, 3, 4), (2, 3, 8), 0),
+    "CircularPad2d": (lambda: nn.CircularPad2d(1), (2, 3, 4, 4), (2, 3, 6, 6), 0),
+    "ConstantPad1d": (lambda: nn.ConstantPad1d(2, 1.5), (2, 3, 4), (2, 3, 8), 0),
+}
+
+
+@pytest.mark.parametrize("name", list(CONTRACT))
+def test_layer_contract(name, tmp_path):
+    make, in_shape, out_shape, num_params, *options = CONTRACT[name]
+    check_layer(make, in_shape, out_shape, num_params, tmp_path=tmp_path,
+                **(options[0] if options else {}))
