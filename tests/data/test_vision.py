@@ -71,12 +71,13 @@ def test_reads_both_splits(mnist_root):
     for train, prefix, n in ((True, "train", N_TRAIN), (False, "t10k", N_TEST)):
         ds = MNIST(root, train=train, download=False, verify=False)
         assert len(ds) == n
+        assert isinstance(ds.data, Tensor) and isinstance(ds.targets, Tensor)  # as torchvision
         assert ds.data.dtype == np.uint8 and ds.data.shape == (n, 28, 28)
         assert ds.targets.dtype == np.int64 and ds.targets.shape == (n,)
-        np.testing.assert_array_equal(ds.data, arrays[prefix][0])
-        np.testing.assert_array_equal(ds.targets, arrays[prefix][1])
+        np.testing.assert_array_equal(ds.data.numpy(), arrays[prefix][0])
+        np.testing.assert_array_equal(ds.targets.numpy(), arrays[prefix][1])
         images, labels = ds.arrays()
-        assert images is ds.data and labels is ds.targets
+        assert images is ds.data.array and labels is ds.targets.array
 
 
 def test_getitem_and_transforms(mnist_root):
@@ -123,7 +124,7 @@ def test_fashion_mnist_reads_its_own_folder(tmp_path):
     _make(root / "mnist", seed=1)
     arrays = _make(root / "fashion-mnist", seed=2)
     ds = FashionMNIST(root, train=False, download=False, verify=False)
-    np.testing.assert_array_equal(ds.data, arrays["t10k"][0])
+    np.testing.assert_array_equal(ds.data.numpy(), arrays["t10k"][0])
     assert ds.classes[0] == "T-shirt/top" and ds.class_to_idx["Ankle boot"] == 9
     assert "fashion-mnist" in repr(ds)
     assert MNIST.classes[7] == "7 - seven"
@@ -133,7 +134,7 @@ def test_env_var_finds_the_data(mnist_root, monkeypatch):
     root, arrays = mnist_root
     monkeypatch.setenv("AXON_DATA_DIR", os.pathsep.join(["/nonexistent/axon", str(root)]))
     ds = MNIST(train=False, verify=False)
-    np.testing.assert_array_equal(ds.targets, arrays["t10k"][1])
+    np.testing.assert_array_equal(ds.targets.numpy(), arrays["t10k"][1])
 
 
 def test_published_checksums_reject_other_files(mnist_root):
@@ -179,7 +180,7 @@ def test_downloads_into_the_data_dir(tmp_path, monkeypatch):
         files = _tiny_checksums(upstream)
 
     ds = Mirrored(train=False)  # no root: goes to the cache
-    np.testing.assert_array_equal(ds.data, arrays["t10k"][0])
+    np.testing.assert_array_equal(ds.data.numpy(), arrays["t10k"][0])
     cached = tmp_path / "xdg" / "axon" / "mnist"
     assert (cached / "t10k-images-idx3-ubyte.gz").is_file()
     assert ds.image_file == cached / "t10k-images-idx3-ubyte.gz"
@@ -266,7 +267,8 @@ def test_real_files_if_present(cls, monkeypatch):
     except FileNotFoundError:
         pytest.skip(f"{cls.__name__} files not present; set AXON_DATA_DIR")
     assert train.data.shape == (60000, 28, 28) and test.data.shape == (10000, 28, 28)
-    assert np.array_equal(np.bincount(test.targets, minlength=10) > 0, [True] * 10)
+    images, _ = train.arrays()
+    assert np.array_equal(np.bincount(test.arrays()[1], minlength=10) > 0, [True] * 10)
     if cls is MNIST:
-        assert abs(train.data.mean() / 255 - 0.1307) < 1e-4
-        assert abs((train.data / 255).std() - 0.3081) < 1e-4
+        assert abs(images.mean() / 255 - 0.1307) < 1e-4
+        assert abs((images / 255).std() - 0.3081) < 1e-4

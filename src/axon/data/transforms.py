@@ -1,7 +1,10 @@
-"""Image transforms and augmentation, named after torchvision's, applied to whole batches.
+"""Image transforms and augmentation, named after torchvision's, for single images and batches.
 
-Each transform takes a batch ``(N, C, H, W)`` or one image ``(C, H, W)`` (or ``(H, W)``),
-as a NumPy array or an axon Tensor, and returns the same kind. Random transforms draw
+As in torchvision, a dataset's ``transform=Compose([ToTensor(), Normalize(...), ...])``
+turns each raw image (a uint8 ``(H, W)`` or ``(H, W, C)`` array, or a PIL image) into a
+float ``(C, H, W)`` Tensor. Each other transform takes a batch ``(N, C, H, W)`` or one
+image ``(C, H, W)`` (or ``(H, W)``), as a NumPy array or an axon Tensor, and returns the
+same kind. Random transforms draw
 one set of parameters per image (which items to flip, each one's crop offset or angle)
 and then move the pixels of the whole batch with one vectorised NumPy gather, with no
 Python loop over images, so augmenting a batch costs a fraction of a training step.
@@ -90,11 +93,18 @@ def _gather_windows(padded: np.ndarray, top: np.ndarray, left: np.ndarray,
     return windows[np.arange(n), :, top, left]
 
 
-def _pad(batch: np.ndarray, pad: tuple[int, int, int, int], fill) -> np.ndarray:
-    """Pad (N, C, H, W) by (top, bottom, left, right) pixels of value ``fill``."""
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric")
+
+
+def _pad(batch: np.ndarray, pad: tuple[int, int, int, int], fill,
+         mode: str = "constant") -> np.ndarray:
+    """Pad (N, C, H, W) by (top, bottom, left, right) pixels of value ``fill``, or by
+    NumPy's ``edge``/``reflect``/``symmetric`` rules (torchvision's padding modes)."""
     t, b, l, r = pad
     if not any(pad):
         return batch
+    if mode != "constant":
+        return np.pad(batch, ((0, 0), (0, 0), (t, b), (l, r)), mode=mode)
     n, c, h, w = batch.shape
     out = np.full((n, c, h + t + b, w + l + r), fill, dtype=batch.dtype)
     out[:, :, t:t + h, l:l + w] = batch
@@ -134,7 +144,7 @@ class ToTensor:
         self.dtype = dtype
 
     def __call__(self, x) -> Tensor:
-        a, _ = _unwrap(x)
+        a, _ = _unwrap(x)  # a PIL image becomes its (H, W) or (H, W, C) uint8 array
         dtype = B.get_default_dtype() if self.dtype is None else np.dtype(self.dtype)
         if a.ndim == 2:
             a = a[None]  # (H, W) -> (1, H, W)
@@ -160,31 +170,40 @@ class Normalize:
     """Per-channel standardisation: ``out[c] = (x[c] - mean[c]) / std[c]``.
 
     ``mean`` and ``std`` are numbers or one value per channel (the dim -3). MNIST's are
-    ``(0.1307,)`` and ``(0.3081,)``.
+    ``(0.1307,)`` and ``(0.3081,)``. With ``inplace=True`` the input's own storage is
+    overwritten (and returned), as torchvision's.
     """
 
-    def __init__(self, mean, std) -> None:
+    def __init__(self, mean, std, inplace: bool = False) -> None:
         self.mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
         self.std = np.atleast_1d(np.asarray(std, dtype=np.float64))
+        self.inplace = bool(inplace)
         if np.any(self.std == 0):
-            raise ValueError(f"Normalize: std must not contain zeros, got {std!r}")
+            raise ValueError(f"Normalize: std must not contain zeros (a division by zero), "
+                             f"got std={std!r}")
 
     def __call__(self, x):
         a, was_tensor = _unwrap(x)
         if a.dtype.kind != "f":
-            raise TypeError(f"Normalize: expected float images, got {a.dtype} "
+            raise TypeError(f"Input tensor should be a float tensor. Got {a.dtype} "
                             f"(apply ToTensor first)")
         mean, std = self.mean.astype(a.dtype), self.std.astype(a.dtype)
         if mean.size > 1 or std.size > 1:
             mean, std = mean.reshape(-1, 1, 1), std.reshape(-1, 1, 1)  # (C, 1, 1)
-        return _rewrap((a - mean) / std, was_tensor)
+        if not self.inplace:
+            return _rewrap((a - mean) / std, was_tensor)
+        np.subtract(a, mean, out=a)
+        np.divide(a, std, out=a)
+        return x
 
     def __repr__(self) -> str:
-        return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
+        return (f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()}, "
+                f"inplace={self.inplace})")
 
 
 class RandomCrop(_Random):
-    """Crop a random ``size`` window from each image, after padding it by ``padding``.
+    """Crop a random ``size`` window from each image, after padding it by ``padding``
+    (torchvision's arguments).
 
     With ``padding=p`` and ``size`` equal to the image size this is a random shift of up
     to ``p`` pixels each way, the classic MNIST/CIFAR augmentation.
@@ -192,35 +211,36 @@ class RandomCrop(_Random):
     Args:
         size: output (h, w), or an int for a square.
         padding: pixels added on each side: an int, (left/right, top/bottom) or
-            (left, top, right, bottom), as torchvision.
-        fill: the value of padded pixels.
-        generator: None (axon's global generator), an int seed or a NumPy Generator.
+            (left, top, right, bottom), as torchvision; None for none.
+        pad_if_needed: pad an image smaller than ``size`` (after ``padding``) up to it.
+        fill: the value of padded pixels (``padding_mode="constant"``).
+        padding_mode: ``"constant"``, ``"edge"``, ``"reflect"`` or ``"symmetric"``.
+        generator: None (axon's global generator), an :class:`axon.Generator`, an int
+            seed or a NumPy Generator.
     """
 
-    def __init__(self, size, padding=0, fill=0, generator: GeneratorLike = None) -> None:
+    def __init__(self, size, padding=None, pad_if_needed: bool = False, fill=0,
+                 padding_mode: str = "constant", *, generator: GeneratorLike = None) -> None:
         self.size = _pair(size, "RandomCrop size")
-        if isinstance(padding, numbers.Integral):
-            padding = (padding,) * 4
-        padding = tuple(int(p) for p in padding)
-        if len(padding) == 2:
-            padding = padding * 2
-        if len(padding) != 4 or min(padding) < 0:
-            raise ValueError(f"RandomCrop padding must be 1, 2 or 4 non-negative ints, "
-                             f"got {padding!r}")
-        left, top, right, bottom = padding
-        self.padding = (top, bottom, left, right)
-        self.fill = fill
+        self.padding = _padding(0 if padding is None else padding)
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(f"Padding mode should be either constant, edge, reflect or "
+                             f"symmetric, got {padding_mode!r}")
+        self.pad_if_needed, self.fill, self.padding_mode = pad_if_needed, fill, padding_mode
         self._init_generator(generator)
 
     def __call__(self, x):
         a, was_tensor = _unwrap(x)
         batch, ndim = _as_batch(a, "RandomCrop")
-        padded = _pad(batch, self.padding, self.fill)
+        padded = _pad(batch, self.padding, self.fill, self.padding_mode)
         h, w = self.size
+        if self.pad_if_needed:  # torchvision pads the short side by the missing amount
+            dh, dw = max(h - padded.shape[2], 0), max(w - padded.shape[3], 0)
+            padded = _pad(padded, (dh, dh, dw, dw), self.fill, self.padding_mode)
         n, _, ph, pw = padded.shape
         if h > ph or w > pw:
-            raise ValueError(f"RandomCrop: crop size {self.size} is larger than the padded "
-                             f"image {(ph, pw)}")
+            raise ValueError(f"Required crop size {self.size} is larger than input image "
+                             f"size {(ph, pw)}")
         gen = self._gen()
         top = gen.integers(0, ph - h + 1, size=n)
         left = gen.integers(0, pw - w + 1, size=n)
@@ -229,6 +249,129 @@ class RandomCrop(_Random):
 
     def __repr__(self) -> str:
         return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+def _padding(padding) -> tuple[int, int, int, int]:
+    """torchvision's padding (an int, (left/right, top/bottom) or (left, top, right,
+    bottom)) as (top, bottom, left, right)."""
+    if isinstance(padding, numbers.Integral):
+        padding = (padding,) * 4
+    padding = tuple(int(p) for p in padding)
+    if len(padding) == 2:
+        padding = padding * 2
+    if len(padding) != 4 or min(padding) < 0:
+        raise ValueError(f"padding must be 1, 2 or 4 non-negative ints, got {padding!r}")
+    left, top, right, bottom = padding
+    return top, bottom, left, right
+
+
+class CenterCrop:
+    """Crop the centre ``size`` window of each image (torchvision's rounding of the
+    offset); an image smaller than ``size`` is first padded with zeros on all sides."""
+
+    def __init__(self, size) -> None:
+        self.size = _pair(size, "CenterCrop size")
+
+    def __call__(self, x):
+        a, was_tensor = _unwrap(x)
+        batch, ndim = _as_batch(a, "CenterCrop")
+        ch, cw = self.size
+        h, w = batch.shape[2:]
+        if ch > h or cw > w:  # as torchvision: pad (floor on the top/left side) then crop
+            dh, dw = max(ch - h, 0), max(cw - w, 0)
+            batch = _pad(batch, (dh // 2, (dh + 1) // 2, dw // 2, (dw + 1) // 2), 0)
+            h, w = batch.shape[2:]
+        top, left = int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0))
+        out = batch[:, :, top:top + ch, left:left + cw]
+        return _rewrap(_from_batch(np.ascontiguousarray(out), ndim), was_tensor)
+
+    def __repr__(self) -> str:
+        return f"CenterCrop(size={self.size})"
+
+
+class Resize:
+    """Resize each image to ``size``, as torchvision's ``Resize`` on a tensor.
+
+    ``size`` (h, w) is the output size; an int gives the smaller edge that length and keeps
+    the aspect ratio (the longer edge ``int(size * long / short)``, capped at
+    ``max_size`` if given). ``interpolation`` is ``"bilinear"`` (with
+    ``align_corners=False``) or ``"nearest"``. With ``antialias=True`` (torchvision's
+    default) a shrinking image is first low-pass filtered: each output pixel averages the
+    input under a triangle as wide as the scale factor, as PIL and
+    ``F.interpolate(..., antialias=True)`` do; for enlarging it changes nothing.
+
+    Resizing is separable: ``out = Wh @ image @ Ww^T`` with one weight matrix per axis
+    (see :func:`resize_weights`). uint8 images are rounded back to uint8.
+    """
+
+    def __init__(self, size, interpolation: str = "bilinear", max_size: int | None = None,
+                 antialias: bool = True) -> None:
+        if isinstance(size, Sequence) and len(size) == 1:
+            size = size[0]
+        if not isinstance(size, numbers.Integral):
+            size = _pair(size, "Resize size")
+        elif max_size is not None and max_size <= size:
+            raise ValueError(f"max_size = {max_size} must be strictly greater than the "
+                             f"requested size for the smaller edge size = {size}")
+        self.size, self.max_size, self.antialias = size, max_size, bool(antialias)
+        self.interpolation = str(getattr(interpolation, "value", interpolation)).lower()
+        if self.interpolation not in ("bilinear", "nearest"):
+            raise ValueError(f"Resize: interpolation must be 'bilinear' or 'nearest', got "
+                             f"{interpolation!r}")
+
+    def output_size(self, h: int, w: int) -> tuple[int, int]:
+        """The (h, w) an (h, w) image is resized to."""
+        if not isinstance(self.size, numbers.Integral):
+            return self.size
+        short, long = min(h, w), max(h, w)
+        new_short, new_long = self.size, int(self.size * long / short)
+        if self.max_size is not None and new_long > self.max_size:
+            new_short, new_long = int(self.max_size * new_short / new_long), self.max_size
+        return (new_short, new_long) if h <= w else (new_long, new_short)
+
+    def __call__(self, x):
+        a, was_tensor = _unwrap(x)
+        batch, ndim = _as_batch(a, "Resize")
+        out_h, out_w = self.output_size(*batch.shape[2:])
+        work = np.float64 if batch.dtype == np.float64 else np.float32
+        wh = resize_weights(batch.shape[2], out_h, self.interpolation, self.antialias)
+        ww = resize_weights(batch.shape[3], out_w, self.interpolation, self.antialias)
+        out = wh.astype(work) @ batch.astype(work, copy=False) @ ww.T.astype(work)
+        if batch.dtype.kind in "iu":  # back to the integer type, rounded, within range
+            info = np.iinfo(batch.dtype)
+            out = np.clip(np.rint(out), info.min, info.max)
+        return _rewrap(_from_batch(out.astype(batch.dtype, copy=False), ndim), was_tensor)
+
+    def __repr__(self) -> str:
+        return (f"Resize(size={self.size}, interpolation={self.interpolation}, "
+                f"max_size={self.max_size}, antialias={self.antialias})")
+
+
+def resize_weights(n_in: int, n_out: int, interpolation: str = "bilinear",
+                   antialias: bool = False) -> np.ndarray:
+    """The (n_out, n_in) matrix that resizes one axis: row i holds the weights of the
+    input pixels that output pixel i blends.
+
+    Output pixel i sits at ``c = (i + 0.5) * scale`` in input coordinates
+    (``scale = n_in / n_out``, pixel centres at ``j + 0.5``). ``"nearest"`` takes input
+    ``floor(i * scale)``. ``"bilinear"`` weighs input j by the triangle
+    ``max(0, 1 - |j + 0.5 - c| / s)``, normalised over the pixels inside the image, with
+    ``s = 1``, or ``s = scale`` when antialiasing a shrink: for s = 1 that is the two
+    neighbours of ``c`` blended linearly, the image's edge pixel repeated beyond it.
+    """
+    scale = n_in / n_out
+    rows = np.arange(n_out)
+    weights = np.zeros((n_out, n_in))
+    if interpolation == "nearest":
+        weights[rows, np.minimum(np.floor(rows * scale).astype(np.int64), n_in - 1)] = 1.0
+        return weights
+    width = scale if antialias and scale > 1 else 1.0
+    centre = (rows + 0.5) * scale  # (n_out,)
+    if width == 1.0:  # clamp to the edge pixels, as align_corners=False bilinear does
+        centre = np.clip(centre, 0.5, n_in - 0.5)
+    taps = np.arange(n_in) + 0.5  # (n_in,)
+    weights = np.maximum(0.0, 1.0 - np.abs(taps[None, :] - centre[:, None]) / width)
+    return weights / weights.sum(axis=1, keepdims=True)
 
 
 class RandomShift(_Random):
@@ -469,6 +612,7 @@ class BatchTransformLoader:
 
 __all__ = [
     "BatchTransformLoader",
+    "CenterCrop",
     "Compose",
     "GaussianNoise",
     "Lambda",
@@ -478,6 +622,8 @@ __all__ = [
     "RandomRotation",
     "RandomShift",
     "RandomVerticalFlip",
+    "Resize",
     "ToTensor",
+    "resize_weights",
     "rotate",
 ]

@@ -3,12 +3,13 @@
 ``MNIST`` and ``FashionMNIST`` read the upstream gzip IDX files from the data directory
 (see :mod:`axon.data.datadir`: ``root=``, ``AXON_DATA_DIR``, or the per-user cache),
 downloading them from public mirrors when missing and checking their SHA-256. As in
-torchvision, ``ds.data`` holds the uint8 images (N, 28, 28) and ``ds.targets`` the int64
-labels (N,); ``ds[i]`` is ``(image, label)``, the raw uint8 (28, 28) array unless a
-``transform`` is given (``transforms.ToTensor()`` gives a float (1, 28, 28) Tensor in
+torchvision, ``ds.data`` is a uint8 Tensor of the images (N, 28, 28) and ``ds.targets``
+an int64 Tensor of the labels (N,); ``ds[i]`` is ``(image, label)`` with an int label and
+the raw image as a uint8 (28, 28) NumPy array (where torchvision gives a PIL image) unless
+a ``transform`` is given (``transforms.ToTensor()`` gives a float (1, 28, 28) Tensor in
 [0, 1]). For fast training, skip the per-sample path: ``ds.tensor_dataset()`` gives a
 :class:`TensorDataset` of float images in [0, 1] and labels, batched by the DataLoader
-with one fancy-index per batch.
+with one fancy-index per batch; ``ds.arrays()`` gives the NumPy arrays.
 
 ``load_digits()`` returns scikit-learn's 8x8 digits (1,797 images, pixel values 0-16). A
 copy ships inside axon (``_digits.npz``, 45 KB), so it needs neither a download nor
@@ -53,8 +54,8 @@ class MNIST(Dataset):
             read your own files in the same format.
 
     Attributes:
-        data: uint8 images, shape (N, 28, 28).
-        targets: int64 labels, shape (N,).
+        data: uint8 images, a Tensor of shape (N, 28, 28).
+        targets: int64 labels, a Tensor of shape (N,).
         classes: the class names, indexed by label.
     """
 
@@ -100,7 +101,8 @@ class MNIST(Dataset):
             for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")
         ]
         self.image_file, self.label_file = paths
-        self.data, self.targets = _read_image_label_pair(*paths)
+        images, labels = _read_image_label_pair(*paths)
+        self.data, self.targets = _wrap(images), _wrap(labels)  # Tensors, as torchvision
 
     def _file(self, name: str, download: bool, verify: bool) -> Path:
         sha256, size = self.files[name]
@@ -117,7 +119,7 @@ class MNIST(Dataset):
         return len(self.data)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        image, label = self.data[index], int(self.targets[index])
+        image, label = self.data.array[index], int(self.targets.array[index])
         if self.transform is not None:
             image = self.transform(image)
         if self.target_transform is not None:
@@ -125,8 +127,9 @@ class MNIST(Dataset):
         return image, label
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(data, targets)``: uint8 images (N, 28, 28) and int64 labels (N,)."""
-        return self.data, self.targets
+        """The NumPy arrays of ``(data, targets)``: uint8 images (N, 28, 28) and int64
+        labels (N,), shared with the Tensors, not copied."""
+        return self.data.array, self.targets.array
 
     def tensor_dataset(self, flatten: bool = False, dtype=None) -> TensorDataset:
         """The whole split as a :class:`TensorDataset` of ``(images, labels)``.
@@ -137,9 +140,10 @@ class MNIST(Dataset):
         augmentation per batch).
         """
         dtype = B.get_default_dtype() if dtype is None else np.dtype(dtype)
-        x = self.data.astype(dtype) / dtype.type(255)
+        images, labels = self.arrays()
+        x = images.astype(dtype) / dtype.type(255)
         x = x.reshape(len(x), -1) if flatten else x[:, None]  # (N, 784) or (N, 1, 28, 28)
-        return TensorDataset(x, self.targets)
+        return TensorDataset(x, labels)
 
     def __repr__(self) -> str:
         split = "train" if self.train else "test"

@@ -125,8 +125,9 @@ def load_pixels(config: Config) -> tuple[Images, Images, float, float]:
     splits = [MNIST(config.data_dir, train=t) for t in (True, False)]
     out = []
     for ds in splits:
-        x = ds.data.astype(np.float32)[:, None] / np.float32(255)  # (N, 28, 28) -> (N, 1, ..)
-        out.append(Images(x, ds.targets, 0.0, 1.0, list(MNIST.classes)))
+        images, labels = ds.arrays()
+        x = images.astype(np.float32)[:, None] / np.float32(255)  # (N, 28, 28) -> (N, 1, ..)
+        out.append(Images(x, labels, 0.0, 1.0, list(MNIST.classes)))
     train_set, test_set = out
     mean, std = float(train_set.x.mean(dtype=np.float64)), float(train_set.x.std(dtype=np.float64))
     print(

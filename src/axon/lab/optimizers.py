@@ -296,14 +296,15 @@ def digit_images(config: Config) -> tuple[str, Images, Images]:
             print(f"  no MNIST in the data directory ({str(e).splitlines()[0]})")
         else:
             classes = list(MNIST.classes)
-            x, mean, std = standardise(train.data)
-            train_images = Images(x, train.targets, mean, std, classes)
-            x, _, _ = standardise(test.data, mean, std)
+            (train_x, train_y), (test_x, test_y) = train.arrays(), test.arrays()
+            x, mean, std = standardise(train_x)
+            train_images = Images(x, train_y, mean, std, classes)
+            x, _, _ = standardise(test_x, mean, std)
             print(
                 f"  MNIST from {train.image_file.parent}: {len(train_images):,} training and "
-                f"{len(test.targets):,} test images"
+                f"{len(test_y):,} test images"
             )
-            return "MNIST", train_images, Images(x, test.targets, mean, std, classes)
+            return "MNIST", train_images, Images(x, test_y, mean, std, classes)
     train_images, test_images = split_digits(config.seed)
     print(
         f"  the 8x8 digits shipped with axon: {len(train_images):,} training and "

@@ -104,10 +104,12 @@ def load_idx_dataset(dataset: type, config: Config) -> tuple[Images, Images]:
     start = time.perf_counter()
     train_set = dataset(config.data_dir, train=True)
     test_set = dataset(config.data_dir, train=False)
-    x, mean, std = standardise(train_set.data)
-    train = Images(x, train_set.targets, mean, std, list(dataset.classes))
-    x, _, _ = standardise(test_set.data, mean, std)
-    test = Images(x, test_set.targets, mean, std, list(dataset.classes))
+    train_images, train_labels = train_set.arrays()  # NumPy (ds.data is a Tensor)
+    test_images, test_labels = test_set.arrays()
+    x, mean, std = standardise(train_images)
+    train = Images(x, train_labels, mean, std, list(dataset.classes))
+    x, _, _ = standardise(test_images, mean, std)
+    test = Images(x, test_labels, mean, std, list(dataset.classes))
     print(f"  {dataset.__name__} from {train_set.image_file.parent}: {len(train):,} training "
           f"and {len(test):,} test images of {train.x.shape[2]}x{train.x.shape[3]}, "
           f"read in {time.perf_counter() - start:.1f} s")
