@@ -36,11 +36,11 @@ QrResult = namedtuple("qr", ["Q", "R"])
 
 
 def _square(name: str, A: Tensor) -> None:
-    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+    _floating(name, A)
+    if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.{name}: A must be batches of square matrices, but they "
                            f"are {' by '.join(map(str, A.shape[-2:]))} matrices "
                            f"(shape {tuple(A.shape)})")
-    _floating(name, A)
 
 
 def _floating(name: str, A: Tensor) -> None:
@@ -128,7 +128,10 @@ def slogdet(A: Tensor):
     """(sign, log |det A|): the determinant without overflow."""
     _square("slogdet", A)
     logabs = ops.Slogdet.apply(A)
-    return SlogdetResult(_wrap(np.sign(np.linalg.det(A.array)).astype(A.dtype)), logabs)
+    sign = _wrap(np.sign(np.linalg.det(A.array)).astype(A.dtype))
+    if logabs.requires_grad:  # torch's sign is an output of the graph, with zero gradient
+        sign = logabs * 0 + sign
+    return SlogdetResult(sign, logabs)
 
 
 def logdet(A: Tensor) -> Tensor:

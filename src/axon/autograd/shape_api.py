@@ -1212,8 +1212,8 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
         return x.abs().amax(dims, keepdim)
     if ord in (-math.inf, "-inf"):
         return x.abs().amin(dims, keepdim)
-    if ord == 0:
-        return (x != 0).type(x.dtype).sum(dims, keepdim)
+    if ord == 0:  # a count: in the graph, as in torch, with a zero gradient
+        return (x * 0).sum(dims, keepdim) + (x != 0).type(x.dtype).sum(dims, keepdim)
     if ord == 1:
         return x.abs().sum(dims, keepdim)
     return ops.Norm.apply(x, float(ord), dims, keepdim)
