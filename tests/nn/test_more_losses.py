@@ -219,3 +219,102 @@ def test_module_reprs_and_argument_checks():
         torch.nn.TripletMarginLoss(margin=0.0)
     with pytest.raises(ValueError, match="margin"):
         nn.TripletMarginLoss(margin=0.0)
+
+
+# ------------------------------------------------------------------ CTC
+
+T_, N_, C_ = 12, 4, 5
+CTC_TARGETS = np.array([[1, 2, 2, 3], [4, 4, 1, 0], [3, 1, 0, 0], [0, 0, 0, 0]])  # repeats
+CTC_IN_LEN = np.array([12, 10, 8, 12])
+CTC_TGT_LEN = np.array([4, 3, 2, 0])  # and an empty target
+
+
+def _ctc(lib, mod, concatenated=False, **kw):
+    """ctc_loss of log_softmax(x) (the way it is used), targets padded or concatenated."""
+    def fn(x):
+        if concatenated:
+            tg = np.concatenate([row[:n] for row, n in
+                                 zip(CTC_TARGETS, CTC_TGT_LEN, strict=True)])
+        else:
+            tg = CTC_TARGETS
+        return mod.ctc_loss(x.log_softmax(2), lib.tensor(tg), lib.tensor(CTC_IN_LEN),
+                            lib.tensor(CTC_TGT_LEN), **kw)
+    return fn
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("concatenated", [False, True])
+def test_ctc_loss_matches_torch(reduction, concatenated, dtype):
+    helper_test_op([(T_, N_, C_)], _ctc(torch, TF, concatenated, reduction=reduction),
+                   _ctc(ax, F, concatenated, reduction=reduction), dtype=dtype)
+
+
+def test_ctc_gradient_with_respect_to_log_probs_is_torchs():
+    # torch's backward w.r.t. log_probs is exp(lp) - occupancy (the gradient through the
+    # log_softmax that made lp): compared directly on log-probabilities, with a blank of 2
+    lp = np.log(np.random.default_rng(5).dirichlet(np.ones(C_), size=(T_, N_)))
+    targets = np.where(CTC_TARGETS == 2, 0, CTC_TARGETS)
+    helper_test_op(None,
+                   lambda x: TF.ctc_loss(x, torch.tensor(targets), torch.tensor(CTC_IN_LEN),
+                                         torch.tensor(CTC_TGT_LEN), blank=2, reduction="sum"),
+                   lambda x: F.ctc_loss(x, ax.tensor(targets), ax.tensor(CTC_IN_LEN),
+                                        ax.tensor(CTC_TGT_LEN), blank=2, reduction="sum"),
+                   arrays=[lp])
+
+
+def test_ctc_gradcheck_through_log_softmax():
+    x = ax.tensor(np.random.default_rng(6).normal(size=(6, 2, 4)), requires_grad=True)
+    assert ax.gradcheck(lambda t: F.ctc_loss(t.log_softmax(2), ax.tensor([[1, 1, 2], [3, 0, 0]]),
+                                             [6, 5], [3, 1], reduction="sum"), [x])
+
+
+def test_ctc_zero_infinity_and_impossible_alignments_like_torch():
+    # sample 0 needs 5 frames (1, 1, blank, 1 ...) but has 3: an infinite loss
+    x = np.random.default_rng(8).normal(size=(4, 2, 3))
+    targets, in_len, tgt_len = np.array([[1, 1, 1], [2, 1, 0]]), [3, 4], [3, 2]
+    t_fn = lambda x, **kw: TF.ctc_loss(x.log_softmax(2), torch.tensor(targets),  # noqa: E731
+                                       in_len, tgt_len, **kw)
+    a_fn = lambda x, **kw: F.ctc_loss(x.log_softmax(2), ax.tensor(targets),  # noqa: E731
+                                      in_len, tgt_len, **kw)
+    none = a_fn(ax.tensor(x), reduction="none")
+    assert np.isinf(none.numpy()[0]) and np.isfinite(none.numpy()[1])
+    assert np.isinf(t_fn(torch.tensor(x), reduction="none").numpy()[0])
+    for reduction in REDUCTIONS:
+        helper_test_op([(4, 2, 3)], lambda x, r=reduction: t_fn(x, reduction=r,
+                                                                zero_infinity=True),
+                       lambda x, r=reduction: a_fn(x, reduction=r, zero_infinity=True),
+                       arrays=[x])
+
+
+def test_ctc_unbatched_and_module_match_torch():
+    tg = np.array([1, 3, 3])
+    helper_test_op([(7, 4)], lambda x: TF.ctc_loss(x.log_softmax(1), torch.tensor(tg),
+                                                   torch.tensor(7), torch.tensor(3),
+                                                   reduction="none"),
+                   lambda x: F.ctc_loss(x.log_softmax(1), ax.tensor(tg), ax.tensor(7),
+                                        ax.tensor(3), reduction="none"))
+    a_mod, t_mod = nn.CTCLoss(blank=4, zero_infinity=True), torch.nn.CTCLoss(
+        blank=4, zero_infinity=True)
+    assert repr(a_mod) == repr(t_mod)
+    helper_test_op([(T_, N_, C_)],
+                   lambda x: t_mod(x.log_softmax(2), torch.tensor(CTC_TARGETS),
+                                   torch.tensor(CTC_IN_LEN), torch.tensor(CTC_TGT_LEN)),
+                   lambda x: a_mod(x.log_softmax(2), ax.tensor(CTC_TARGETS),
+                                   ax.tensor(CTC_IN_LEN), ax.tensor(CTC_TGT_LEN)),
+                   dtype=np.float32)
+
+
+@pytest.mark.parametrize("targets,in_len,tgt_len,blank,match", [
+    (CTC_TARGETS, [13, 10, 8, 12], CTC_TGT_LEN, 0, "at most 12"),
+    (CTC_TARGETS, CTC_IN_LEN, [5, 3, 2, 0], 0, "at least 5"),
+    (CTC_TARGETS, [12, 10], CTC_TGT_LEN, 0, "input_lengths must be of size"),
+    (CTC_TARGETS, CTC_IN_LEN, [4, 3], 0, "target_lengths must be of size"),
+    (CTC_TARGETS, CTC_IN_LEN, CTC_TGT_LEN, 5, "blank"),
+    (np.array([1, 2, 3]), CTC_IN_LEN, CTC_TGT_LEN, 0, "size 9"),
+])
+def test_ctc_bad_arguments_raise_like_torch(targets, in_len, tgt_len, blank, match):
+    def call(lib, mod):
+        return lambda x: mod.ctc_loss(x, lib.tensor(targets), lib.tensor(in_len),
+                                      lib.tensor(tgt_len), blank=blank)
+    helper_test_exception([(T_, N_, C_)], call(torch, TF), call(ax, F), match=[match])

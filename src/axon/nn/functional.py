@@ -1102,8 +1102,10 @@ bind_methods(
 # PyTorch writes these losses as compositions of elementwise ops (in ATen or in Python);
 # they are written here the same way, so the gradients (kinks included) are PyTorch's.
 
+from ..autograd.ops import ctc as _ctc  # noqa: E402
+
 __all__ += [
-    "cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss", "kl_div",
+    "ctc_loss", "cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss", "kl_div",
     "margin_ranking_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
     "poisson_nll_loss", "soft_margin_loss", "triplet_margin_loss",
 ]
@@ -1337,6 +1339,72 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
     if swap:
         d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
     return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+def _lengths(name: str, lengths, n: int):
+    """Sequence lengths (a tensor, list or tuple of ints) as an int64 array of size n."""
+    arr = xp.asarray(_data(lengths), dtype=xp.int64).reshape(-1)
+    if arr.size != n:
+        raise RuntimeError(f"{name} must be of size batch_size")
+    return arr
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
+             blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification loss: -log p(target | input), summed over
+    every alignment of the target (with blanks and repeats) to the input's frames.
+
+    ``log_probs``: (T, N, C) (or unbatched (T, C)) log-probabilities, e.g. from
+    ``log_softmax(dim=2)``; ``targets``: padded (N, S) or the N targets concatenated
+    (1-D); ``input_lengths``, ``target_lengths``: one length per sample. ``mean`` divides
+    each sample's loss by its target length, then averages over the batch;
+    ``zero_infinity`` zeroes the losses (and gradients) of impossible alignments."""
+    reduction = _reduction(None, None, reduction)
+    unbatched = log_probs.ndim == 2
+    if unbatched:
+        log_probs = log_probs.unsqueeze(1)
+    if log_probs.ndim != 3:
+        raise RuntimeError(f"ctc_loss: expected log_probs of shape (T, N, C) or (T, C), got "
+                           f"{tuple(log_probs.shape)}")
+    T, N, C = log_probs.shape
+    if not 0 <= blank < C:
+        raise RuntimeError("blank must be in label range")
+    in_len = _lengths("input_lengths", input_lengths, N)
+    tgt_len = _lengths("target_lengths", target_lengths, N)
+    t = xp.asarray(_data(targets), dtype=xp.int64)
+    if unbatched or t.ndim == 2:
+        t = t.reshape(N, -1)
+        if t.shape[1] < tgt_len.max(initial=0):
+            raise RuntimeError(
+                f"Expected tensor to have size at least {tgt_len.max()} at dimension 1, but "
+                f"got size {t.shape[1]} for argument #2 'targets' (targets of shape "
+                f"{tuple(t.shape)}, target_lengths {tgt_len.tolist()})"
+            )
+    else:  # concatenated: cut into a padded (N, S_max) array
+        if t.shape[0] != tgt_len.sum():
+            raise RuntimeError(
+                f"Expected tensor to have size {tgt_len.sum()} at dimension 0, but got size "
+                f"{t.shape[0]} for argument #2 'targets' (the concatenated targets; "
+                f"target_lengths {tgt_len.tolist()})"
+            )
+        padded = xp.full((N, max(int(tgt_len.max(initial=0)), 1)), blank, dtype=xp.int64)
+        starts = xp.concatenate([[0], xp.cumsum(tgt_len)[:-1]])
+        for i, (a, n) in enumerate(zip(starts, tgt_len, strict=True)):
+            padded[i, :n] = t[a:a + n]
+        t = padded
+    if in_len.max(initial=0) > T or in_len.min(initial=1) < 1:
+        raise RuntimeError(
+            f"Expected input_lengths to have value at most {T}, but got value "
+            f"{in_len.max()} (input_lengths {in_len.tolist()} for log_probs of shape "
+            f"{tuple(log_probs.shape)})"
+        )
+    nll = _ctc.CTC.apply(log_probs, t, in_len, tgt_len, blank, bool(zero_infinity))
+    if reduction == "mean":
+        divisor = _wrap(xp.maximum(tgt_len, 1).astype(log_probs.dtype))
+        return (nll / divisor).mean()
+    if unbatched and reduction == "none":
+        return nll.squeeze(0)
+    return _reduce(nll, reduction)
 
 
 # ============================================================ distances and normalisation
