@@ -60,16 +60,17 @@ from .backend.generator import Generator  # noqa: E402
 
 # math: elementwise, cumulative and reductions (also Tensor methods, bound in math_api)
 from .autograd.math_api import (  # noqa: E402, A004
-    acos, acosh, add, all, aminmax, any, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
-    arctanh, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift, bitwise_not,
-    bitwise_or, bitwise_right_shift, bitwise_xor, ceil, clamp_max, clamp_min, copysign,
-    cosh, count_nonzero, cummax, cummin, cumprod, cumsum, deg2rad, div, divide, erf, erfc,
-    erfinv, exp2, expm1, fix, float_power, floor, floor_divide, fmod, frac, hypot, isclose,
-    isinf, isneginf, isposinf, lerp, log1p, log2, log10, logaddexp, logaddexp2,
-    logcumsumexp, logical_and, logical_not, logical_or, logical_xor, logit, mul, multiply,
-    nan_to_num, nanmean, nansum, neg, negative, positive, prod, rad2deg, reciprocal,
-    remainder, round, rsqrt, sgn, sign, sinh, square, std_mean, sub, subtract, tan,
-    true_divide, trunc, var_mean, xlogy,
+    acos, acosh, add, addcdiv, addcmul, all, aminmax, any, arccos, arccosh, arcsin, arcsinh,
+    arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
+    bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, ceil,
+    clamp_max, clamp_min, copysign, cosh, count_nonzero, cummax, cummin, cumprod, cumsum,
+    deg2rad, digamma, div, divide, erf, erfc, erfinv, exp2, expm1, fix, float_power, floor,
+    floor_divide, fmax, fmin, fmod, frac, hypot, isclose, isinf, isneginf, isposinf, lerp,
+    lgamma, log10, log1p, log2, logaddexp, logaddexp2, logcumsumexp, logical_and,
+    logical_not, logical_or, logical_xor, logit, mul, multiply, nan_to_num, nanmean, nansum,
+    neg, negative, positive, prod, rad2deg, reciprocal, remainder, round, rsqrt, sgn, sign,
+    signbit, sinc, sinh, square, std_mean, sub, subtract, tan, true_divide, trunc, var_mean,
+    xlogy,
 )
 
 # shape, indexing, sorting, products and sampling (also Tensor methods, bound in shape_api);

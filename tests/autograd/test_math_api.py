@@ -89,6 +89,31 @@ def test_erf_family_in_the_tails():
     helper_test_op(None, torch.erfinv, ax.erfinv, arrays=[y], rtol=1e-11, grad_rtol=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gamma_family_and_sinc(dtype):
+    x = [[0.01, 0.5, 1.0, 2.0, 3.7], [10.0, 150.0, -0.3, -2.5, 7.25]]
+    helper_test_op(None, torch.lgamma, ax.lgamma, arrays=[x], dtype=dtype)
+    # torch's trigamma (digamma's derivative) is itself about 1e-9 off in float64: it gives
+    # pi^2/6 + 8e-10 at 1, where ours is within 3e-14
+    grad_rtol = 1e-8 if dtype == np.float64 else None
+    helper_test_op(None, torch.digamma, ax.digamma, arrays=[x], dtype=dtype,
+                   grad_rtol=grad_rtol)
+    helper_test_op(None, lambda t: (t.lgamma(), t.digamma()), arrays=[x], dtype=dtype,
+                   grad_rtol=grad_rtol)
+    s = [[0.0, 0.25, -0.5, 1.0, 1.5], [-2.0, 2.3, 1e-9, -0.7, 3.0]]
+    helper_test_op(None, torch.sinc, ax.sinc, arrays=[s], dtype=dtype)
+
+
+def test_gamma_family_poles_and_gradcheck():
+    x = [0.0, -1.0, -2.0]
+    want = torch.lgamma(torch.tensor(x)).numpy(), torch.digamma(torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(ax.lgamma(ax.tensor(x)).numpy(), want[0])  # inf
+    np.testing.assert_array_equal(ax.digamma(ax.tensor(x)).numpy(), want[1])  # -inf, nan
+    for fn in (ax.lgamma, ax.digamma, ax.sinc):
+        t = ax.tensor([[0.3, 1.7, 4.2], [-0.4, 2.5, 9.0]], dtype=ax.float64, requires_grad=True)
+        assert ax.gradcheck(fn, [t])
+
+
 def test_erfinv_limits():
     out = ax.erfinv(ax.tensor([1.0, -1.0, 1.5], dtype=ax.float64)).numpy()
     want = torch.erfinv(torch.tensor([1.0, -1.0, 1.5], dtype=torch.float64)).numpy()
@@ -159,6 +184,36 @@ def test_binary_integer_inputs(name):
     if name != "atan2":  # torch's atan2 takes no number
         helper_test_op(None, lambda x: t_fn(x, 2.5), lambda x: a_fn(x, 2.5), arrays=[a],
                        forward_only=True)
+
+
+@pytest.mark.parametrize("name", ["fmax", "fmin"])
+def test_fmax_fmin_ignore_nan(name):
+    a = [[1.0, math.nan, 2.0, 3.0], [0.5, -1.0, math.nan, 4.0]]
+    b = [[1.0, 1.0, math.nan, 2.0], [0.7, -1.0, 5.0, 9.0]]
+    helper_test_op(None, getattr(torch, name), getattr(ax, name), arrays=[a, b])
+    helper_test_op(None, lambda x, y: getattr(x, name)(y), arrays=[a, b], dtype=np.float32)
+
+
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv"])
+def test_addcmul_addcdiv(name):
+    t_fn, a_fn = getattr(torch, name), getattr(ax, name)
+    arrays = _two_inputs((3, 4), (4,), (-2, 2), (0.5, 2)) + [np.linspace(0.5, 2.0, 12)
+                                                               .reshape(3, 4)]
+    helper_test_op(None, t_fn, a_fn, arrays=arrays)
+    helper_test_op(None, lambda x, y, z: t_fn(x, y, z, value=-0.3),
+                   lambda x, y, z: a_fn(x, y, z, value=-0.3), arrays=arrays, dtype=np.float32)
+    helper_test_op(None, lambda x, y, z: (x * 1.0).__getattribute__(name + "_")(y, z, value=2),
+                   arrays=arrays)
+    x, t = ax.tensor(arrays[0]), torch.tensor(arrays[0])  # the optimizer's no-grad update
+    getattr(x, name + "_")(ax.tensor(arrays[1]), ax.tensor(arrays[2]), value=0.1)
+    getattr(t, name + "_")(torch.tensor(arrays[1]), torch.tensor(arrays[2]), value=0.1)
+    assert_close(x, t, rtol=1e-12, atol=0.0)
+
+
+def test_signbit():
+    helper_test_op(None, lambda t: (torch.signbit(t), t.signbit()),
+                   lambda t: (ax.signbit(t), t.signbit()),
+                   arrays=[[-0.0, 0.0, -2.0, 3.0, -math.inf, math.nan]], forward_only=True)
 
 
 def test_add_and_sub_alpha():
@@ -297,7 +352,8 @@ INPLACE = {
     "exp_": (), "log_": (), "sqrt_": (), "abs_": (), "neg_": (), "sigmoid_": (),
     "tanh_": (), "relu_": (), "floor_": (), "round_": (), "clamp_min_": (0.8,),
     "clamp_max_": (1.2,), "fmod_": (0.7,), "remainder_": (0.7,), "square_": (),
-    "reciprocal_": (), "log1p_": (), "trunc_": (), "ceil_": (),
+    "reciprocal_": (), "log1p_": (), "trunc_": (), "ceil_": (), "lgamma_": (),
+    "digamma_": (), "sinc_": (), "tan_": (), "log2_": (), "expm1_": (),
 }
 
 
@@ -325,6 +381,10 @@ def test_inplace_without_a_graph_writes_the_array(name):
     getattr(t, name)(*args)
     assert a.array is array
     assert_close(a, t, rtol=1e-12, atol=0.0)
+
+
+def test_erfinv_inplace_as_trunc_normal_uses_it():
+    helper_test_op([(3, 4)], lambda x: (x * 1.0).erfinv_(), low=-0.9, high=0.9)
 
 
 def test_lerp_inplace_with_tensor_end():

@@ -96,6 +96,9 @@ atanh = _elementwise(ops.Atanh, "atanh", "The inverse hyperbolic tangent, on (-1
 erf = _elementwise(ops.Erf, "erf", "The error function 2/sqrt(pi) int_0^x e^(-t^2) dt.")
 erfc = _elementwise(ops.Erfc, "erfc", "1 - erf(x), accurate for large x.")
 erfinv = _elementwise(ops.Erfinv, "erfinv", "The inverse of erf, on (-1, 1).")
+lgamma = _elementwise(ops.Lgamma, "lgamma", "log |Gamma(x)|.")
+digamma = _elementwise(ops.Digamma, "digamma", "d/dx log Gamma(x), the digamma function.")
+sinc = _elementwise(ops.Sinc, "sinc", "The normalized sinc, sin(pi x) / (pi x), 1 at 0.")
 sign = _elementwise(ops.Sign, "sign", "-1, 0 or 1 (0 for NaN); gradient 0.")
 sgn = _elementwise(ops.Sign, "sgn", "sign for real tensors.")
 floor = _elementwise(ops.Floor, "floor", "Round down; gradient 0; integers unchanged.")
@@ -191,6 +194,28 @@ def true_divide(input, other) -> Tensor:
 def floor_divide(input, other) -> Tensor:
     """``input // other``, rounded down (torch has no gradient for it)."""
     return ops.FloorDivide.apply(input, other)
+
+
+def fmax(input, other) -> Tensor:
+    """The larger of the two, elementwise, ignoring NaN (NaN only where both are)."""
+    return ops.Fmax.apply(input, other)
+
+
+def fmin(input, other) -> Tensor:
+    """The smaller of the two, elementwise, ignoring NaN (NaN only where both are)."""
+    return ops.Fmin.apply(input, other)
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """input + value * tensor1 * tensor2 (Adam's second moment update, for one)."""
+    product = ops.Mul.apply(tensor1, tensor2)
+    return ops.Add.apply(input, product if value == 1 else ops.Mul.apply(product, value))
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """input + value * tensor1 / tensor2 (Adam's step, for one)."""
+    ratio = ops.Div.apply(tensor1, tensor2)
+    return ops.Add.apply(input, ratio if value == 1 else ops.Mul.apply(ratio, value))
 
 
 def fmod(input, other) -> Tensor:
@@ -298,6 +323,11 @@ def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
     """|input - other| <= atol + rtol |other|, elementwise (a bool tensor)."""
     return _wrap(xp.asarray(xp.isclose(input.array, _data(other), rtol, atol, equal_nan)))
+
+
+def signbit(input: Tensor) -> Tensor:
+    """True where the sign bit is set (negative numbers, -0.0 and -NaN included)."""
+    return _wrap(xp.asarray(xp.signbit(input.array)))
 
 
 def isinf(input: Tensor) -> Tensor:
@@ -601,7 +631,12 @@ _INPLACE = {
     "xlogy": xlogy, "copysign": copysign, "floor_divide": floor_divide,
     "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
     "bitwise_not": bitwise_not, "logical_not": logical_not, "cumsum": cumsum,
-    "cumprod": cumprod,
+    "cumprod": cumprod, "erfinv": erfinv, "erfc": erfc, "exp2": exp2, "tan": tan,
+    "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "log2": log2,
+    "log10": log10, "lgamma": lgamma, "digamma": digamma, "sinc": sinc,
+    "addcmul": addcmul, "addcdiv": addcdiv, "sgn": sgn, "fix": trunc,
+    "true_divide": true_divide,
+    "deg2rad": deg2rad, "rad2deg": rad2deg, "float_power": float_power,
 }
 
 
@@ -617,7 +652,9 @@ bind_methods(
     hypot=hypot, logaddexp=logaddexp, logaddexp2=logaddexp2, xlogy=xlogy,
     copysign=copysign, float_power=float_power, deg2rad=deg2rad, rad2deg=rad2deg,
     lerp=lerp, clamp_min=clamp_min, clamp_max=clamp_max, nan_to_num=nan_to_num,
-    isclose=isclose, isposinf=isposinf, isneginf=isneginf, allclose=_allclose,
+    lgamma=lgamma, digamma=digamma, sinc=sinc, fmax=fmax, fmin=fmin, addcmul=addcmul,
+    addcdiv=addcdiv, signbit=signbit, isclose=isclose, isposinf=isposinf,
+    isneginf=isneginf, allclose=_allclose,
     bitwise_and=bitwise_and, bitwise_or=bitwise_or, bitwise_xor=bitwise_xor,
     bitwise_not=bitwise_not, bitwise_left_shift=bitwise_left_shift,
     bitwise_right_shift=bitwise_right_shift, logical_and=logical_and,

@@ -88,13 +88,12 @@ from .pointwise import (  # noqa: E402
     Copysign,
     Cosh,
     DivRounded,
-    Erf,
-    Erfc,
-    Erfinv,
     Exp2,
     Expm1,
     Floor,
     FloorDivide,
+    Fmax,
+    Fmin,
     Fmod,
     Frac,
     Hypot,
@@ -112,6 +111,14 @@ from .pointwise import (  # noqa: E402
     Tan,
     Trunc,
     Xlogy,
+)
+from .special import (  # noqa: E402
+    Digamma,
+    Erf,
+    Erfc,
+    Erfinv,
+    Lgamma,
+    Sinc,
 )
 from .cumulative import (  # noqa: E402
     Cumprod,

@@ -1,6 +1,7 @@
 """Pointwise math beyond the arithmetic of ``elementwise.py``: logs and exponentials,
-hyperbolic and inverse trigonometric functions, the error functions, rounding, and the
-binary functions (atan2, hypot, logaddexp, fmod, remainder, lerp, xlogy, copysign).
+hyperbolic and inverse trigonometric functions, logit, rounding, and the binary functions
+(atan2, hypot, logaddexp, fmod, remainder, lerp, xlogy, copysign, fmax/fmin). The special
+functions (erf, erfc, erfinv, lgamma, digamma, sinc) are in ``special.py``.
 
 Each forward sits beside its local derivative. Float functions of integer tensors compute
 in the default dtype (float32), as torch. The rounding family (sign, floor, ceil, trunc,
@@ -14,12 +15,10 @@ import math
 from ... import backend as B
 from ...backend import xp
 from ..function import Op
-from .activation import _ERF_C, _ERF_D, _ERF_P, _ERF_Q, erf
 from .elementwise import _binary, _weak, float_input, promote
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
-_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 _TORCH_TYPE = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long",
                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
@@ -223,90 +222,6 @@ class Atanh(Op):
 
     def backward(self, g):
         return (g / (1 - self.a * self.a),)
-
-
-# ------------------------------------------------------------------ error functions
-def erfc(x):
-    """1 - erf(x), without the cancellation of that difference for large x: Cody's rational
-    tail forms (the ones ``erf`` uses) give erfc itself for |x| > 0.5."""
-    x = xp.asarray(x)
-    y = xp.abs(x).astype(xp.float64)
-    z = y * y
-    num, den = _ERF_C[8] * y, y  # 0.5 < |x| <= 4: erfc = e^(-x^2) P(x) / Q(x)
-    for i in range(7):
-        num, den = (num + _ERF_C[i]) * y, (den + _ERF_D[i]) * y
-    expz = xp.exp(-z)
-    mid = (num + _ERF_C[7]) / (den + _ERF_D[7]) * expz
-    with xp.errstate(divide="ignore", invalid="ignore"):  # |x| > 4: e^(-x^2) R(1/x^2) / x
-        w = 1 / z
-        num, den = _ERF_P[5] * w, w
-        for i in range(4):
-            num, den = (num + _ERF_P[i]) * w, (den + _ERF_Q[i]) * w
-        r = w * (num + _ERF_P[4]) / (den + _ERF_Q[4])
-        big = (1 / math.sqrt(math.pi) - r) / y * expz
-    tail = xp.where(y <= 4, mid, xp.where(y < 27, big, 0.0))  # erfc(|x|) for |x| > 0.5
-    small = 1 - erf(x.astype(xp.float64))
-    out = xp.where(y <= 0.5, small, xp.where(x > 0, tail, 2 - tail))
-    return out.astype(x.dtype)
-
-
-def erfinv(y):
-    """The inverse of erf on (-1, 1): Giles' single-precision approximation, then Newton
-    steps on erf(x) = y to float64 accuracy; +-inf at +-1 and NaN outside [-1, 1]."""
-    y = xp.asarray(y)
-    t = y.astype(xp.float64)
-    with xp.errstate(divide="ignore", invalid="ignore"):
-        w = -xp.log((1 - t) * (1 + t))
-        central = w - 2.5  # Giles (2010), "Approximating the erfinv function"
-        p = 2.81022636e-08
-        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
-            p = p * central + c
-        tail = xp.sqrt(w) - 3
-        q = -0.000200214257
-        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
-            q = q * tail + c
-        x = xp.where(w < 5, p, q) * t
-        for _ in range(3):  # Newton: x -= (erf(x) - y) / erf'(x)
-            step = (erf(x) - t) / (_TWO_OVER_SQRT_PI * xp.exp(-x * x))
-            x = xp.where(xp.isfinite(step), x - step, x)
-    x = xp.where(t == 1, xp.inf, xp.where(t == -1, -xp.inf, x))
-    x = xp.where(xp.abs(t) > 1, xp.nan, x)
-    return x.astype(y.dtype)
-
-
-class Erf(Op):
-    """erf(a);  d/da = 2 / sqrt(pi) e^(-a^2)."""
-
-    def forward(self, a):
-        self.a = float_input(a)
-        return erf(self.a)
-
-    def backward(self, g):
-        return (g * _TWO_OVER_SQRT_PI * xp.exp(-self.a * self.a),)
-
-
-class Erfc(Op):
-    """erfc(a) = 1 - erf(a);  d/da = -2 / sqrt(pi) e^(-a^2)."""
-
-    def forward(self, a):
-        self.a = float_input(a)
-        return erfc(self.a)
-
-    def backward(self, g):
-        return (-g * _TWO_OVER_SQRT_PI * xp.exp(-self.a * self.a),)
-
-
-class Erfinv(Op):
-    """erfinv(a);  d/da = sqrt(pi) / 2 e^(erfinv(a)^2)."""
-
-    def forward(self, a):
-        self.out = erfinv(float_input(a))
-        return self.out
-
-    def backward(self, g):
-        return (g / _TWO_OVER_SQRT_PI * xp.exp(self.out * self.out),)
 
 
 class Logit(Op):
@@ -578,3 +493,28 @@ class Lerp(Op):
         return (g * (1 - w) if ps is not None else None,
                 g * w if pe is not None else None,
                 g * self.diff if pw is not None else None)
+
+
+class Fmax(Op):
+    """The larger of a and b, ignoring NaN (NaN only where both are); the gradient goes to
+    ``a`` where a >= b or b is NaN, else to ``b`` (ties to ``a``, as torch)."""
+
+    pick = staticmethod(xp.fmax)
+
+    def forward(self, a, b):
+        a, b, _ = promote(_weak(a), _weak(b))
+        self.out = _binary(type(self).__name__.lower(), self.pick, a, b)
+        self.to_a = (self.out == a) | xp.isnan(b)
+        return self.out
+
+    def backward(self, g):
+        pa, pb = self.parents
+        zero = xp.zeros((), g.dtype)
+        return (xp.where(self.to_a, g, zero) if pa is not None else None,
+                xp.where(self.to_a, zero, g) if pb is not None else None)
+
+
+class Fmin(Fmax):
+    """The smaller of a and b, ignoring NaN; ties send the gradient to ``a``."""
+
+    pick = staticmethod(xp.fmin)

@@ -1,0 +1,206 @@
+"""Special functions, each forward beside its derivative: the error functions (erf,
+erfc, erfinv), the log-gamma function and its derivative digamma, and sinc.
+
+NumPy has none of them. ``erf`` (W. J. Cody's rational forms) lives in ``activation.py``
+for GELU; erfc reuses its tail forms; erfinv refines an approximation by Newton steps on
+erf; lgamma is the C library's; digamma and trigamma sum the recurrence up to x >= 10 and
+then their asymptotic series. Integer inputs compute in the default dtype, as torch.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ...backend import xp
+from ..function import Op
+from .activation import _ERF_C, _ERF_D, _ERF_P, _ERF_Q, erf
+from .elementwise import float_input
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def erfc(x):
+    """1 - erf(x), without the cancellation of that difference for large x: Cody's rational
+    tail forms (the ones ``erf`` uses) give erfc itself for |x| > 0.5."""
+    x = xp.asarray(x)
+    y = xp.abs(x).astype(xp.float64)
+    z = y * y
+    num, den = _ERF_C[8] * y, y  # 0.5 < |x| <= 4: erfc = e^(-x^2) P(x) / Q(x)
+    for i in range(7):
+        num, den = (num + _ERF_C[i]) * y, (den + _ERF_D[i]) * y
+    expz = xp.exp(-z)
+    mid = (num + _ERF_C[7]) / (den + _ERF_D[7]) * expz
+    with xp.errstate(divide="ignore", invalid="ignore"):  # |x| > 4: e^(-x^2) R(1/x^2) / x
+        w = 1 / z
+        num, den = _ERF_P[5] * w, w
+        for i in range(4):
+            num, den = (num + _ERF_P[i]) * w, (den + _ERF_Q[i]) * w
+        r = w * (num + _ERF_P[4]) / (den + _ERF_Q[4])
+        big = (1 / math.sqrt(math.pi) - r) / y * expz
+    tail = xp.where(y <= 4, mid, xp.where(y < 27, big, 0.0))  # erfc(|x|) for |x| > 0.5
+    small = 1 - erf(x.astype(xp.float64))
+    out = xp.where(y <= 0.5, small, xp.where(x > 0, tail, 2 - tail))
+    return out.astype(x.dtype)
+
+
+def erfinv(y):
+    """The inverse of erf on (-1, 1): Giles' single-precision approximation, then Newton
+    steps on erf(x) = y to float64 accuracy; +-inf at +-1 and NaN outside [-1, 1]."""
+    y = xp.asarray(y)
+    t = y.astype(xp.float64)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        w = -xp.log((1 - t) * (1 + t))
+        central = w - 2.5  # Giles (2010), "Approximating the erfinv function"
+        p = 2.81022636e-08
+        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
+            p = p * central + c
+        tail = xp.sqrt(w) - 3
+        q = -0.000200214257
+        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
+            q = q * tail + c
+        x = xp.where(w < 5, p, q) * t
+        for _ in range(3):  # Newton: x -= (erf(x) - y) / erf'(x)
+            step = (erf(x) - t) / (_TWO_OVER_SQRT_PI * xp.exp(-x * x))
+            x = xp.where(xp.isfinite(step), x - step, x)
+    x = xp.where(t == 1, xp.inf, xp.where(t == -1, -xp.inf, x))
+    x = xp.where(xp.abs(t) > 1, xp.nan, x)
+    return x.astype(y.dtype)
+
+
+class Erf(Op):
+    """erf(a);  d/da = 2 / sqrt(pi) e^(-a^2)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return erf(self.a)
+
+    def backward(self, g):
+        return (g * _TWO_OVER_SQRT_PI * xp.exp(-self.a * self.a),)
+
+
+class Erfc(Op):
+    """erfc(a) = 1 - erf(a);  d/da = -2 / sqrt(pi) e^(-a^2)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return erfc(self.a)
+
+    def backward(self, g):
+        return (-g * _TWO_OVER_SQRT_PI * xp.exp(-self.a * self.a),)
+
+
+class Erfinv(Op):
+    """erfinv(a);  d/da = sqrt(pi) / 2 e^(erfinv(a)^2)."""
+
+    def forward(self, a):
+        self.out = erfinv(float_input(a))
+        return self.out
+
+    def backward(self, g):
+        return (g / _TWO_OVER_SQRT_PI * xp.exp(self.out * self.out),)
+
+
+# ------------------------------------------------------------------ gamma family
+_lgamma = xp.frompyfunc(math.lgamma, 1, 1)
+
+
+def lgamma(x):
+    """log |Gamma(x)|, elementwise (the C library's, as torch); +inf at 0 and the negative
+    integers."""
+    x = xp.asarray(x)
+    y = x.astype(xp.float64)
+    pole = (y <= 0) & (y == xp.floor(y))
+    safe = xp.where(pole | ~xp.isfinite(y), 1.0, y)
+    out = _lgamma(safe).astype(xp.float64)
+    out = xp.where(pole | xp.isinf(y), xp.inf, xp.where(xp.isnan(y), xp.nan, out))
+    return out.astype(x.dtype)
+
+
+def _shift_up(x, term, to: int = 10):
+    """Move x up to >= ``to`` by the recurrence f(x) = f(x + 1) + term(x) (x >= 0), where
+    the asymptotic series is accurate to float64; returns the shifted x and the sum of the
+    terms (0 where no shift was needed)."""
+    acc = xp.zeros_like(x)
+    for _ in range(to):
+        low = x < to
+        acc = acc + xp.where(low, term(x), 0)
+        x = xp.where(low, x + 1, x)
+    return x, acc
+
+
+def digamma(x):
+    """psi(x) = d/dx log Gamma(x): the recurrence psi(x) = psi(x + 1) - 1/x up to x >= 10,
+    then ln x - 1/(2x) - sum B_2k / (2k x^2k); reflection psi(1 - x) - pi / tan(pi x) for
+    x < 0. -inf at 0 and NaN at the negative integers, as torch."""
+    x = xp.asarray(x)
+    y = x.astype(xp.float64)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        neg = y < 0
+        z = xp.where(neg, 1 - y, y)
+        z, acc = _shift_up(xp.where(z == 0, 1.0, z), lambda t: -1 / t)
+        w = 1 / (z * z)
+        series = w * (1 / 12 - w * (1 / 120 - w * (1 / 252 - w * (1 / 240 - w * (
+            1 / 132 - w * 691 / 32760)))))
+        out = acc + xp.log(z) - 0.5 / z - series
+        out = xp.where(neg, out - math.pi / xp.tan(math.pi * y), out)
+        out = xp.where(neg & (y == xp.floor(y)), xp.nan, out)
+        out = xp.where(y == 0, -xp.inf, out)
+    return out.astype(x.dtype)
+
+
+def trigamma(x):
+    """psi'(x): the recurrence psi'(x) = psi'(x + 1) + 1/x^2 up to x >= 10, then
+    1/x + 1/(2x^2) + sum B_2k / x^(2k+1); reflection pi^2 / sin^2(pi x) - psi'(1 - x)."""
+    x = xp.asarray(x)
+    y = x.astype(xp.float64)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        neg = y < 0
+        z = xp.where(neg, 1 - y, y)
+        z, acc = _shift_up(z, lambda t: 1 / (t * t))
+        w = 1 / (z * z)
+        series = (1 + w * (1 / 6 - w * (1 / 30 - w * (1 / 42 - w * (1 / 30 - w * 5 / 66)))))
+        series = series / z + 0.5 * w
+        out = acc + series
+        out = xp.where(neg, math.pi**2 / xp.sin(math.pi * y) ** 2 - out, out)
+    return out.astype(x.dtype)
+
+
+class Lgamma(Op):
+    """log |Gamma(a)|;  d/da = digamma(a)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return lgamma(self.a)
+
+    def backward(self, g):
+        return (g * digamma(self.a),)
+
+
+class Digamma(Op):
+    """digamma(a);  d/da = trigamma(a)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return digamma(self.a)
+
+    def backward(self, g):
+        return (g * trigamma(self.a),)
+
+
+class Sinc(Op):
+    """sin(pi a) / (pi a), 1 at 0;  d/da = (cos(pi a) - sinc(a)) / a, 0 at 0."""
+
+    def forward(self, a):
+        a = float_input(a)
+        self.a = a
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            self.out = xp.where(a == 0, 1, xp.sin(math.pi * a) / (math.pi * a)).astype(a.dtype)
+        return self.out
+
+    def backward(self, g):
+        a = self.a
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            d = xp.where(a == 0, 0, (xp.cos(math.pi * a) - self.out) / a)
+        return (g * d.astype(g.dtype, copy=False),)
