@@ -190,3 +190,86 @@ def test_float32_parameter_stays_float32_beside_float64_scalars():
     out.sum().backward()
     assert w.grad.dtype == np.float32
     assert_close(w.grad, np.full(3, 0.5))
+
+
+# ------------------------------------------------------------------ 3. mixed indexing
+IDX = np.array([[0, 2], [1, 0]])
+MASK = np.array([True, False, True, True])
+# index expressions on a (3, 4, 6, 3, 5) tensor; "I" stands for IDX, "M" for MASK
+INDEX_EXPRESSIONS = {
+    "int_slice_step_adv_slice": (1, slice(None), slice(1, 6, 2), "I", slice(0, 2)),
+    "int_slice_adv": (0, slice(None), "I"),
+    "none_int_slice_adv": (None, 1, slice(None), "I"),
+    "slice_int_slice_adv": (slice(None), 0, slice(None), "I"),
+    "int_slices_adv_int": (0, slice(None), slice(None), "I", 1),
+    "int_ellipsis_adv": (1, Ellipsis, "I"),
+    "adv_slice_adv": (slice(None), "I", slice(None), "I"),
+    "adv_int": (slice(None), "I", 1),
+    "int_adv_adjacent": (1, "I"),
+    "adv_first": ("I", slice(None), 0),
+    "mask_int": (slice(None), "M", 0, slice(None), 1),
+    "int_mask": (2, "M"),
+    "plain_basic": (1, slice(None), 2),
+}
+
+
+def _index(lib, key):
+    return tuple(lib.tensor(IDX) if k == "I" else lib.tensor(MASK) if k == "M" else k
+                 for k in INDEX_EXPRESSIONS[key])
+
+
+@pytest.mark.parametrize("key", sorted(INDEX_EXPRESSIONS))
+def test_getitem_places_advanced_dims_as_torch(key):
+    arr = np.random.default_rng(1).normal(size=(3, 4, 6, 3, 5))
+    xt = torch.tensor(arr, requires_grad=True)
+    xa = ax.tensor(arr, requires_grad=True)
+    expected, got = xt[_index(torch, key)], xa[_index(ax, key)]
+    assert got.shape == tuple(expected.shape)
+    assert_close(got, expected, rtol=0, atol=0)
+    up = np.random.default_rng(2).normal(size=got.shape)
+    expected.backward(torch.tensor(up))
+    got.backward(ax.tensor(up))
+    assert_close(xa.grad, xt.grad, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("key", sorted(INDEX_EXPRESSIONS))
+@pytest.mark.parametrize("grad", [False, True])
+def test_setitem_writes_where_torch_does(key, grad):
+    rng = np.random.default_rng(3)
+    arr = rng.normal(size=(3, 4, 6, 3, 5))
+    value_shape = tuple(torch.tensor(arr)[_index(torch, key)].shape)[-2:]  # broadcast
+    val = rng.normal(size=value_shape)
+    results = []
+    for lib in (torch, ax):
+        base = lib.tensor(arr, requires_grad=grad)
+        v = lib.tensor(val, requires_grad=grad)
+        x = base * 1 if grad else base.clone()
+        x[_index(lib, key)] = v
+        results.append(x)
+        if grad:
+            (x * lib.tensor(arr)).sum().backward()
+            results += [base.grad, v.grad]
+    n = len(results) // 2
+    for got, expected in zip(results[n:], results[:n], strict=True):
+        assert_close(got, expected.detach(), rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------ 4. data without numbers
+BAD_DATA = {
+    "str": lambda: "hello",
+    "list_of_str": lambda: ["a"],
+    "nested_str": lambda: [["a", "b"]],
+    "number_and_str": lambda: [1, "a"],
+    "object": lambda: object(),
+    "list_of_objects": lambda: [object(), object()],
+    "ragged": lambda: [[1, 2], [3]],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_DATA))
+def test_tensor_of_bad_data_raises_torch_exception_class(name):
+    with pytest.raises(Exception) as t_info:
+        torch.tensor(BAD_DATA[name]())
+    with pytest.raises(type(t_info.value)) as a_info:
+        ax.tensor(BAD_DATA[name]())
+    assert type(a_info.value) is type(t_info.value)

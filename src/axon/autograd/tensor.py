@@ -45,12 +45,36 @@ def _to_array(data, dtype=None, copy: bool = True):
         return arr if isinstance(arr, np.ndarray) else xp.asarray(arr)
     if isinstance(data, list | tuple) and any(isinstance(d, Tensor) for d in data):
         data = [d.array if isinstance(d, Tensor) else d for d in data]
+    if isinstance(data, str):
+        raise TypeError(f"new(): invalid data type 'str': cannot make a tensor of {data!r:.80}")
     arr = xp.asarray(data, dtype=dtype)
     if dtype is None and arr.dtype.kind == "f" and arr.dtype != B.get_default_dtype():
         arr = arr.astype(B.get_default_dtype())
-    if arr.dtype == object:
-        raise TypeError(f"cannot make a tensor from {type(data).__name__} data: {data!r:.80}")
+    if arr.dtype.kind in "OSUV":
+        raise _bad_data(data)
     return arr
+
+
+def _bad_data(data) -> Exception:
+    """torch's exception for data that holds no numbers: ValueError for nested strings
+    only, TypeError for strings among numbers, RuntimeError for other objects."""
+    items, stack = [], [data]
+    while stack:
+        d = stack.pop()
+        if isinstance(d, list | tuple):
+            stack.extend(d)
+        else:
+            items.append(d)
+    strings = [d for d in items if isinstance(d, str)]
+    shown = f"{data!r:.80}"
+    if strings and len(strings) == len(items):
+        return ValueError(f"too many dimensions 'str': cannot make a tensor of {shown}")
+    if strings:
+        return TypeError(f"new(): invalid data type 'str': {strings[0]!r} in {shown}")
+    odd = next((d for d in items if not isinstance(d, int | float | complex | np.generic)),
+               data)
+    return RuntimeError(f"Could not infer dtype of {type(odd).__name__}: cannot make a "
+                        f"tensor of {shown}")
 
 
 def parse_to_args(args: tuple, kwargs: dict):
@@ -703,9 +727,6 @@ class Tensor:
     def where(self, condition, other):
         return where(condition, self, other)
 
-    def masked_fill(self, mask, value):
-        return where(mask, _as_tensor(value, self), self)
-
     # ----------------------------------------------------------------- reductions
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None):
@@ -749,16 +770,6 @@ class Tensor:
 
     def argmin(self, dim=None, keepdim: bool = False):
         return _arg(self.array, dim, keepdim, xp.argmin)
-
-    def norm(self, p=2, dim=None, keepdim: bool = False):
-        """The p-norm over ``dim`` (all elements by default), as ``torch.norm``."""
-        if p == 1:
-            return self.abs().sum(dim, keepdim)
-        if p in (float("inf"), "inf"):
-            return self.abs().amax(dim, keepdim)
-        if p == "fro":
-            p = 2
-        return ops.Norm.apply(self, p, _dims(dim, self.array.ndim), keepdim)
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape):
@@ -858,49 +869,29 @@ class Tensor:
         d = normalize_dim(dim, len(shape) + 1)
         return ops.Reshape.apply(self, shape[:d] + (1,) + shape[d:])
 
-    def split(self, split_size_or_sections, dim: int = 0):
-        return split(self, split_size_or_sections, dim)
-
     def chunk(self, chunks: int, dim: int = 0):
         return chunk(self, chunks, dim)
 
-    def unbind(self, dim: int = 0):
-        dim = normalize_dim(dim, self.array.ndim)
-        return tuple(self.select(dim, i) for i in range(self.array.shape[dim]))
-
-    def narrow(self, dim: int, start: int, length: int):
-        idx = [slice(None)] * self.array.ndim
-        idx[normalize_dim(dim, self.array.ndim)] = slice(start, start + length)
-        return self[tuple(idx)]
-
-    def select(self, dim: int, index: int):
-        idx = [slice(None)] * self.array.ndim
-        idx[normalize_dim(dim, self.array.ndim)] = index
-        return self[tuple(idx)]
-
-    def index_select(self, dim: int, index):
-        idx = [slice(None)] * self.array.ndim
-        idx[normalize_dim(dim, self.array.ndim)] = _data(index)
-        return self[tuple(idx)]
-
-    def gather(self, dim: int, index):
-        return ops.Gather.apply(self, normalize_dim(dim, self.array.ndim), _data(index))
-
-    def flip(self, *dims):
-        dims = _shape_arg(dims)
-        idx = [slice(None)] * self.array.ndim
-        for d in dims:
-            idx[normalize_dim(d, self.array.ndim)] = slice(None, None, -1)
-        return self[tuple(idx)]
-
     def __getitem__(self, index):
-        return ops.Index.apply(self, _index_arg(index))
+        index = _index_arg(index)
+        mixed = _split_mixed(index, self.array.ndim)
+        if mixed is not None:  # torch's order: the ints and slices, then the arrays
+            return ops.Index.apply(ops.Index.apply(self, mixed[0]), mixed[1])
+        return ops.Index.apply(self, index)
 
     def __setitem__(self, index, value) -> None:
         index = _index_arg(index)
         self._check_inplace(value)
+        mixed = _split_mixed(index, self.array.ndim)
         if grad_mode.enabled and (self.requires_grad or _requires(value)):
-            self._rebind(ops.IndexPut.apply(self, index, _as_tensor(value, self)))
+            value = _as_tensor(value, self)
+            if mixed is not None:  # write into the basic view, then put the view back
+                basic, adv = mixed
+                value = ops.IndexPut.apply(ops.Index.apply(self, basic), adv, value)
+                index = basic
+            self._rebind(ops.IndexPut.apply(self, index, value))
+        elif mixed is not None:
+            self.array[mixed[0]][mixed[1]] = _data(value)  # basic indexing gives a view
         else:
             self.array[index] = _data(value)
 
@@ -972,14 +963,56 @@ def _correction(unbiased, correction) -> int:
 
 
 def _index_arg(index):
-    """Replace Tensors inside an index by their arrays."""
+    """Replace Tensors (and lists) inside an index by arrays."""
     if isinstance(index, Tensor):
         return index.array
     if isinstance(index, tuple):
-        return tuple(i.array if isinstance(i, Tensor) else i for i in index)
+        return tuple(i.array if isinstance(i, Tensor) else xp.asarray(i)
+                     if isinstance(i, list) else i for i in index)
     if isinstance(index, list):
         return xp.asarray(index)
     return index
+
+
+def _split_mixed(index, ndim: int):
+    """``(basic, advanced)`` to apply one after the other when ``index`` mixes ints with
+    array indices; None otherwise (NumPy's rules are torch's there).
+
+    torch applies an int as a basic index: it drops its dim first, and the array indices
+    then keep their place among the remaining dims when they are adjacent there. NumPy
+    counts the int as one more advanced index, which can send the advanced dims to the
+    front: ``x[1, :, idx]`` is ``(n, *idx.shape)`` in torch but ``(*idx.shape, n)`` in
+    NumPy. ``basic`` holds the ints, slices and None (the arrays' dims kept whole);
+    ``advanced`` the arrays, placed at the dims ``basic`` leaves.
+    """
+    if index.__class__ is not tuple:
+        return None
+    has_int = has_array = False
+    for i in index:
+        if isinstance(i, builtins.bool | np.bool_):
+            return None  # a bool scalar index: leave it to NumPy
+        if isinstance(i, builtins.int | np.integer):
+            has_int = True
+        elif isinstance(i, np.ndarray):
+            has_array = True
+    if not (has_int and has_array):
+        return None
+    used = builtins.sum(i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else
+                        0 if i is None or i is Ellipsis else 1 for i in index)
+    basic, advanced = [], []
+    for i in index:
+        if i is Ellipsis:
+            basic += [slice(None)] * (ndim - used)
+            advanced += [slice(None)] * (ndim - used)
+        elif isinstance(i, np.ndarray):
+            basic += [slice(None)] * (i.ndim if i.dtype == np.bool_ else 1)
+            advanced.append(i)
+        elif isinstance(i, builtins.int | np.integer):
+            basic.append(i)
+        else:  # a slice or None: one dim of the result either way
+            basic.append(i)
+            advanced.append(slice(None))
+    return tuple(basic), tuple(advanced)
 
 
 def _arg(data, dim, keepdim, fn):
@@ -1037,30 +1070,11 @@ def where(condition, input, other) -> Tensor:
     return ops.Where.apply(cond, _as_tensor(input, like), _as_tensor(other, like))
 
 
-def split(t: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    dim = normalize_dim(dim, t.array.ndim)
-    n = t.array.shape[dim]
-    if isinstance(split_size_or_sections, builtins.int):
-        size = split_size_or_sections
-        sizes = [min(size, n - s) for s in range(0, n, size)]
-    else:
-        sizes = list(split_size_or_sections)
-        if sum(sizes) != n:
-            raise RuntimeError(
-                f"split: sections {sizes} sum to {sum(sizes)}, but dim {dim} has size {n}"
-            )
-    out, start = [], 0
-    for s in sizes:
-        out.append(t.narrow(dim, start, s))
-        start += s
-    return tuple(out)
-
-
 def chunk(t: Tensor, chunks: int, dim: int = 0) -> tuple:
     dim = normalize_dim(dim, t.array.ndim)
     n = t.array.shape[dim]
     size = -(-n // chunks)
-    return split(t, size, dim)
+    return t.split(size, dim)  # shape_api.split, bound as a method
 
 
 from . import ops  # noqa: E402  (ops needs Tensor, so it is imported after the class)
