@@ -35,7 +35,9 @@ def test_to_tensor_layouts_and_scale():
     full = T.ToTensor()(np.array([[0, 255]], np.uint8)).numpy()
     assert full.min() == 0.0 and full.max() == 1.0
     floats = np.full((4, 4), 0.5, np.float64)
-    assert T.ToTensor()(floats).dtype == np.float32 and T.ToTensor()(floats).numpy().max() == 0.5
+    assert T.ToTensor()(floats).dtype == np.float64  # float keeps its dtype, as torchvision
+    assert T.ToTensor(dtype=np.float32)(floats).dtype == np.float32
+    assert T.ToTensor()(floats).numpy().max() == 0.5
     with pytest.raises(ValueError, match="ToTensor"):
         T.ToTensor()(np.zeros(5, np.uint8))
 

@@ -131,7 +131,8 @@ class Compose:
 class ToTensor:
     """Raw images to a float Tensor in [0, 1] with a channel dimension (N, C, H, W).
 
-    uint8 values are divided by 255; float input keeps its values. Layouts:
+    uint8 values are divided by 255 (into the default dtype, or ``dtype``); float input
+    keeps its values and, unless ``dtype`` is given, its dtype (as torchvision). Layouts:
 
     - ``(H, W)``, one grey image -> ``(1, H, W)``;
     - ``(H, W, C)`` with C in {1, 3, 4}, one image channels-last -> ``(C, H, W)``;
@@ -158,6 +159,8 @@ class ToTensor:
             raise ValueError(f"ToTensor: expected 2-D, 3-D or 4-D images, got shape {a.shape}")
         if a.dtype == np.uint8:
             out = np.divide(a, dtype.type(255), dtype=dtype)  # as torch's div(255)
+        elif a.dtype.kind == "f" and self.dtype is None:
+            out = a.copy()  # keep values and dtype, as torchvision; never the input's storage
         else:
             out = a.astype(dtype)
         return _wrap(np.ascontiguousarray(out))
