@@ -212,3 +212,37 @@ def test_embedding_matches_torch():
     a_out.sum().backward()
     t_out.sum().backward()
     assert_close(a_w.grad, t_w.grad, rtol=0, atol=0)
+
+
+def test_upsampling_2d_modules_match_torch():
+    for a_mod, t_mod in [(nn.UpsamplingBilinear2d(scale_factor=2),
+                          torch.nn.UpsamplingBilinear2d(scale_factor=2)),
+                         (nn.UpsamplingNearest2d(size=(5, 7)),
+                          torch.nn.UpsamplingNearest2d(size=(5, 7)))]:
+        assert repr(a_mod) == repr(t_mod)
+        helper_test_op([(1, 2, 3, 4)], t_mod, a_mod)
+
+
+# ------------------------------------------------------------------ gumbel_softmax
+
+
+def test_gumbel_softmax_samples_the_categorical_distribution():
+    probs = np.array([0.1, 0.2, 0.7])
+    logits = ax.tensor(np.tile(np.log(probs), (4000, 1)), requires_grad=True)
+    ax.manual_seed(0)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    assert_close(soft.sum(1), np.ones(4000), rtol=1e-12, atol=1e-12)  # on the simplex
+    ax.manual_seed(0)
+    hard = F.gumbel_softmax(logits, tau=0.5, hard=True)
+    h = hard.detach().numpy()
+    assert set(np.unique(h)) == {0.0, 1.0} and (h.sum(1) == 1).all()  # one-hot rows
+    np.testing.assert_array_equal(h.argmax(1), soft.detach().numpy().argmax(1))  # same draw
+    freq = h.mean(0)
+    assert np.abs(freq - probs).max() < 0.03, freq  # argmax of logits + Gumbel noise ~ probs
+    # straight-through: the gradient of the hard sample is the soft sample's
+    w = np.random.default_rng(1).normal(size=(4000, 3))
+    (hard * ax.tensor(w)).sum().backward()
+    g_hard = logits.grad.numpy().copy()
+    logits.grad = None
+    (soft * ax.tensor(w)).sum().backward()
+    assert_close(g_hard, logits.grad, rtol=1e-10, atol=1e-12)

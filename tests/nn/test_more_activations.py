@@ -226,3 +226,11 @@ def test_softmin_dtype_and_implicit_dim_warn_like_torch():
     out = F.softmin(ax.tensor(x), dim=0, dtype=ax.float64)
     assert out.dtype == np.float64
     assert_close(out, TF.softmin(torch.tensor(x), dim=0, dtype=torch.float64), rtol=1e-7)
+
+
+def test_softmax2d_matches_torch():
+    a_mod, t_mod = nn.Softmax2d(), torch.nn.Softmax2d()
+    assert repr(a_mod) == repr(t_mod)
+    helper_test_op([(2, 3, 4, 2)], t_mod, a_mod)
+    helper_test_op([(3, 4, 2)], t_mod, a_mod, dtype=np.float32)
+    helper_test_exception([(3, 4)], t_mod, a_mod, exact=ValueError, match=["2D"])

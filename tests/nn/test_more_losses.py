@@ -318,3 +318,23 @@ def test_ctc_bad_arguments_raise_like_torch(targets, in_len, tgt_len, blank, mat
         return lambda x: mod.ctc_loss(x, lib.tensor(targets), lib.tensor(in_len),
                                       lib.tensor(tgt_len), blank=blank)
     helper_test_exception([(T_, N_, C_)], call(torch, TF), call(ax, F), match=[match])
+
+
+def test_triplet_margin_with_distance_loss_matches_torch():
+    def cos_dist(lib_f):
+        return lambda a, b: 1 - lib_f.cosine_similarity(a, b)
+
+    for reduction in REDUCTIONS:
+        for t_d, a_d, swap in [(None, None, False), (cos_dist(TF), cos_dist(F), True)]:
+            helper_test_op(
+                [(5, 3)] * 3,
+                lambda *xs, d=t_d, s=swap, r=reduction: TF.triplet_margin_with_distance_loss(
+                    *xs, distance_function=d, swap=s, reduction=r, margin=0.7),
+                lambda *xs, d=a_d, s=swap, r=reduction: F.triplet_margin_with_distance_loss(
+                    *xs, distance_function=d, swap=s, reduction=r, margin=0.7))
+    a_mod, t_mod = nn.TripletMarginWithDistanceLoss(), torch.nn.TripletMarginWithDistanceLoss()
+    assert repr(a_mod) == repr(t_mod)
+    helper_test_op([(5, 3)] * 3, t_mod, a_mod)
+    with pytest.raises(ValueError, match="margin"):
+        F.triplet_margin_with_distance_loss(ax.ones(2, 3), ax.ones(2, 3), ax.ones(2, 3),
+                                            margin=0.0)

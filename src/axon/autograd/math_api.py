@@ -619,10 +619,10 @@ def _method(name: str):
     return fn
 
 
+# relu_, sigmoid_ and tanh_ are bound with the activations in nn/functional.py
 _INPLACE = {
     "exp": _method("exp"), "log": _method("log"), "sqrt": _method("sqrt"),
-    "abs": _method("abs"), "neg": neg, "sigmoid": _method("sigmoid"),
-    "tanh": _method("tanh"), "relu": _method("relu"), "sin": _method("sin"),
+    "abs": _method("abs"), "neg": neg, "sin": _method("sin"),
     "cos": _method("cos"), "square": square, "rsqrt": rsqrt, "reciprocal": reciprocal,
     "floor": floor, "ceil": ceil, "trunc": trunc, "round": round, "sign": sign,
     "frac": frac, "log1p": log1p, "expm1": expm1, "erf": erf, "lerp": lerp, "fmod": fmod,

@@ -77,6 +77,11 @@ __all__ += ["CELU", "GLU", "SELU", "Hardshrink", "Hardsigmoid", "Hardswish", "Ha
             "HingeEmbeddingLoss", "KLDivLoss", "MarginRankingLoss", "MultiLabelMarginLoss",
             "MultiLabelSoftMarginLoss", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
             "CosineSimilarity", "PairwiseDistance", "CTCLoss"]
+from .activation import Softmax2d
+from .loss import TripletMarginWithDistanceLoss
+from .upsampling import UpsamplingBilinear2d, UpsamplingNearest2d
+__all__ += ["Softmax2d", "TripletMarginWithDistanceLoss", "UpsamplingBilinear2d",
+            "UpsamplingNearest2d"]
 
 # more layers: transposed convolution, fold/unfold, ... (issue 13, layers slice)
 from .conv import ConvTranspose1d, ConvTranspose2d  # noqa: E402

@@ -1407,6 +1407,32 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
     return _reduce(nll, reduction)
 
 
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function=None, margin: float = 1.0,
+                                      swap: bool = False, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)) for any distance function d (a callable of two
+    tensors; :func:`pairwise_distance` by default); ``swap``: min(d(a, n), d(p, n))."""
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_with_distance_loss: expected margin to be greater "
+                         f"than 0, got {margin} instead")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if len({anchor.ndim, positive.ndim, negative.ndim}) > 1:
+        raise RuntimeError(
+            f"The anchor, positive, and negative tensors are expected to have the same number "
+            f"of dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
+            f"negative {negative.ndim}D inputs"
+        )
+    d = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = d(anchor, positive), d(anchor, negative)
+    if swap:
+        d_neg = d_neg.minimum(d(positive, negative))
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+__all__ += ["triplet_margin_with_distance_loss"]
+
+
 # ============================================================ distances and normalisation
 
 __all__ += ["cosine_similarity", "normalize", "pairwise_distance"]
@@ -1453,3 +1479,25 @@ from . import _functional_layers  # noqa: E402
 from ._functional_layers import *  # noqa: E402, F403
 
 __all__ += _functional_layers.__all__
+
+
+# ============================================================ sampling (issue 13)
+
+__all__ += ["gumbel_softmax"]
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """A differentiable sample from the categorical distribution of ``logits``:
+    softmax((logits + g) / tau) with g ~ Gumbel(0, 1) (g = -log E, E ~ Exp(1)). ``hard``
+    returns the one-hot of its argmax in the forward pass and the soft sample's gradient
+    in the backward (the straight-through estimator). ``eps`` is unused, as in PyTorch."""
+    dim = normalize_dim(dim, logits.ndim)
+    gumbels = -xp.log(B.rng().exponential(1.0, logits.shape)).astype(logits.dtype)
+    y_soft = ((logits + _wrap(gumbels)) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = xp.expand_dims(y_soft.array.argmax(axis=dim), dim)
+    y_hard = xp.zeros_like(y_soft.array)
+    xp.put_along_axis(y_hard, index, 1.0, axis=dim)
+    return _wrap(y_hard) - y_soft.detach() + y_soft

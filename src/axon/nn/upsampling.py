@@ -1,4 +1,5 @@
-"""``Upsample``: resize by nearest neighbour, to a ``size`` or by a ``scale_factor``."""
+"""``Upsample`` (and ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``): resize to a
+``size`` or by a ``scale_factor`` with ``functional.interpolate``."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from .module import Module
 
 
 class Upsample(Module):
-    """Nearest-neighbour resizing of (N, C, L) or (N, C, H, W) inputs (PyTorch's rule:
-    output j copies input min(floor(j / scale), n - 1)). Give ``size`` or
-    ``scale_factor`` (output = floor(input * scale)). Only ``mode='nearest'`` and
-    ``'nearest-exact'`` are implemented."""
+    """Resizing of (N, C, *spatial) inputs by ``functional.interpolate``: ``mode`` is
+    'nearest' (output j copies input min(floor(j / scale), n - 1)), 'nearest-exact',
+    'linear', 'bilinear', 'trilinear', 'bicubic' or 'area'. Give ``size`` or
+    ``scale_factor`` (output = floor(input * scale))."""
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
                  align_corners: bool | None = None,
@@ -36,3 +37,17 @@ class Upsample(Module):
         else:
             info = f"size={self.size!r}"
         return info + f", mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """``Upsample(size, scale_factor, mode='nearest')`` for (N, C, H, W) input."""
+
+    def __init__(self, size=None, scale_factor=None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample(size, scale_factor, mode='bilinear', align_corners=True)``."""
+
+    def __init__(self, size=None, scale_factor=None) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
