@@ -54,6 +54,12 @@ SPECS = {
     "ConvTranspose2d": ((8, 16, 3), {}),
     "LazyConv1d": ((16, 5), {}),
     "LazyConv2d": ((16, 3), {}),
+    "LazyConvTranspose1d": ((16, 5), {}),
+    "LazyConvTranspose2d": ((16, 3), {}),
+    "LazyBatchNorm1d": ((), {}),
+    "LazyBatchNorm2d": ((), {}),
+    "LazyInstanceNorm1d": ((), {}),
+    "LazyInstanceNorm2d": ((), {}),
     "BatchNorm1d": ((10,), {}),
     "BatchNorm2d": ((10,), {}),
     "InstanceNorm1d": ((10,), {"affine": True, "track_running_stats": True}),
@@ -110,11 +116,14 @@ def _first_call(name, layer):
     """Run lazy layers once so their parameters exist (torch's rule: shapes from input)."""
     if not name.startswith("Lazy"):
         return
-    shape = {"LazyLinear": (2, 12), "LazyConv1d": (2, 8, 9), "LazyConv2d": (2, 8, 7, 7)}[name]
+    shape = {"LazyLinear": (2, 12), "LazyConv1d": (2, 8, 9), "LazyConv2d": (2, 8, 7, 7),
+             "LazyConvTranspose1d": (2, 8, 9), "LazyConvTranspose2d": (2, 8, 7, 7),
+             "LazyBatchNorm1d": (4, 10), "LazyBatchNorm2d": (4, 10, 3, 3),
+             "LazyInstanceNorm1d": (2, 10, 5), "LazyInstanceNorm2d": (2, 10, 3, 3)}[name]
     if isinstance(layer, torch.nn.Module):
         layer(torch.zeros(shape, dtype=torch.float64))
     else:
-        layer(ax.zeros(shape, dtype=layer.weight.dtype))
+        layer(ax.zeros(shape, dtype=layer.weight.array.dtype))
 
 
 FACTORY = [n for n in SPECS if hasattr(nn, n)]

@@ -86,6 +86,10 @@ __all__ += ["Softmax2d", "TripletMarginWithDistanceLoss", "UpsamplingBilinear2d"
 # more layers: transposed convolution, fold/unfold, ... (issue 13, layers slice)
 from .conv import ConvTranspose1d, ConvTranspose2d  # noqa: E402
 from .fold import Fold, Unfold  # noqa: E402
+from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d,  # noqa: E402
+                   LazyConvTranspose1d, LazyConvTranspose2d, LazyInstanceNorm1d,
+                   LazyInstanceNorm2d, LazyLinear, LazyModuleMixin, UninitializedBuffer,
+                   UninitializedParameter)
 from .linear import Bilinear  # noqa: E402
 from .normalization import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm  # noqa: E402
 from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,  # noqa: E402
@@ -100,4 +104,8 @@ __all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Bilinear", "ChannelShuffl
             "ConvTranspose1d", "ConvTranspose2d", "Fold", "InstanceNorm1d", "InstanceNorm2d",
             "LPPool1d", "LPPool2d", "LocalResponseNorm", "MaxUnpool1d", "MaxUnpool2d",
             "PixelShuffle", "PixelUnshuffle", "ReflectionPad1d", "ReflectionPad2d",
-            "ReplicationPad1d", "ReplicationPad2d", "Unfold", "ZeroPad1d", "ZeroPad2d"]
+            "ReplicationPad1d", "ReplicationPad2d", "Unfold", "ZeroPad1d", "ZeroPad2d",
+            "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d",
+            "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyInstanceNorm1d",
+            "LazyInstanceNorm2d", "LazyLinear", "LazyModuleMixin", "UninitializedBuffer",
+            "UninitializedParameter"]

@@ -426,6 +426,9 @@ class Module:
         Every problem is reported at once: missing and unexpected keys (when ``strict``)
         and shape mismatches (always), each naming the key and both shapes.
         """
+        for name, module in self.named_modules():  # lazy layers first take the saved shapes
+            if hasattr(module, "_materialize_from_state"):
+                module._materialize_from_state(state_dict, f"{name}." if name else "")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
