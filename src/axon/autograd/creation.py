@@ -3,8 +3,6 @@ ops (``cat``, ``stack``, ``matmul``, ...), named as in PyTorch."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from .. import backend as B
 from ..backend import xp
 from ..devices import check_device
@@ -16,7 +14,6 @@ from .tensor import (
     _shape_arg,
     _to_array,
     _wrap,
-    normalize_dim,
 )
 
 __all__ = [
@@ -297,32 +294,12 @@ def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None,
 
 
 # ------------------------------------------------------------------ free functions of ops
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join tensors along an existing dimension."""
-    if not tensors:
-        raise RuntimeError("cat expects a non-empty list of tensors")
-    return ops.Cat.apply(normalize_dim(dim, tensors[0].ndim), *tensors)
-
+# cat, stack (of any iterable of tensors) and the products live in shape_api with the other
+# shape functions; their torch aliases are kept here
+from .shape_api import bmm, cat, matmul, stack  # noqa: E402
 
 concat = cat
 concatenate = cat
-
-
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join equal-shaped tensors along a new dimension."""
-    if not tensors:
-        raise RuntimeError("stack expects a non-empty list of tensors")
-    return ops.Stack.apply(normalize_dim(dim, tensors[0].ndim + 1), *tensors)
-
-
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    return ops.MatMul.apply(_as_tensor(a), _as_tensor(b))
-
-
-def bmm(a: Tensor, b: Tensor) -> Tensor:
-    if a.ndim != 3 or b.ndim != 3:
-        raise RuntimeError(f"bmm expects 3-D tensors, got shapes {a.shape} and {b.shape}")
-    return ops.MatMul.apply(a, b)
 
 
 def maximum(a: Tensor, b: Tensor) -> Tensor:
