@@ -234,3 +234,11 @@ def test_softmax2d_matches_torch():
     helper_test_op([(2, 3, 4, 2)], t_mod, a_mod)
     helper_test_op([(3, 4, 2)], t_mod, a_mod, dtype=np.float32)
     helper_test_exception([(3, 4)], t_mod, a_mod, exact=ValueError, match=["2D"])
+
+
+def test_prelu_takes_device_and_dtype_like_torch():
+    p = nn.PReLU(2, 0.3, device="cpu", dtype=ax.float64)
+    assert p.weight.dtype == np.float64
+    assert_close(p.weight, torch.nn.PReLU(2, 0.3, dtype=torch.float64).weight, rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match="cuda"):
+        nn.PReLU(device="cuda")

@@ -7,10 +7,10 @@ thin module around the function of the same name in ``functional``."""
 
 from __future__ import annotations
 
-from .. import backend as B
 from ..autograd.tensor import Tensor
 from ..backend import xp
 from . import functional as F
+from ._factory import factory_dtype
 from .module import Module, Parameter
 
 
@@ -329,7 +329,7 @@ class PReLU(Module):
         self.num_parameters = num_parameters
         self.init = init
         self.weight = Parameter(xp.full((num_parameters,), init,
-                                        dtype=dtype or B.get_default_dtype()))
+                                        dtype=factory_dtype(device, dtype)))
 
     def reset_parameters(self) -> None:
         self.weight.array[...] = self.init
