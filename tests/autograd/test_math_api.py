@@ -281,6 +281,20 @@ def test_float_only_binaries_refuse_integers(fn):
                           exact=NotImplementedError, match=[fn, "Long"])
 
 
+def test_float_only_binaries_promote_first():
+    arrays = [np.array([3, 5]), np.array([4.0, 12.0], np.float32)]
+    helper_test_op(None, lambda a, b: (torch.hypot(a, b.float()), torch.logaddexp(a, b.float())),
+                   lambda a, b: (ax.hypot(a, b.float()), ax.logaddexp(a, b.float())),
+                   arrays=arrays, forward_only=True)
+
+
+@pytest.mark.parametrize("fn", ["floor", "ceil", "trunc", "round"])
+def test_rounding_refuses_bool(fn):
+    helper_test_exception(None, getattr(torch, fn), getattr(ax, fn),
+                          arrays=[np.array([True, False])], exact=NotImplementedError,
+                          match=[f'"{fn}_vml_cpu" not implemented for \'Bool\''])
+
+
 def test_frac_refuses_integers():
     helper_test_exception(None, torch.frac, ax.frac, arrays=[np.array([1, 2])],
                           exact=NotImplementedError, match=["frac", "Long"])

@@ -44,12 +44,19 @@ def promote_float(a, b):
     return xp.asarray(a, dtype=dt), xp.asarray(b, dtype=dt)
 
 
-def require_float(kernel: str, *arrays) -> None:
-    """Refuse integer inputs, for the functions torch has no integer kernel for."""
-    for a in arrays:
-        dtype = xp.asarray(a).dtype
-        if dtype.kind not in "fc":
-            raise not_implemented(kernel, dtype)
+def require_float(kernel: str, a) -> None:
+    """Refuse an integer input, for the functions torch has no integer kernel for."""
+    if a.dtype.kind not in "fc":
+        raise not_implemented(kernel, a.dtype)
+
+
+def promote_float_only(kernel: str, a, b):
+    """``a`` and ``b`` as arrays of their common dtype, which must be floating point: torch
+    promotes first, then finds no integer kernel (``hypot(int, float)`` is fine)."""
+    a, b, dt = promote(_weak(a), _weak(b))
+    if dt.kind not in "fc":
+        raise not_implemented(kernel, dt)
+    return xp.asarray(a, dtype=dt), xp.asarray(b, dtype=dt)
 
 
 # ------------------------------------------------------------------ logs and exponentials
@@ -262,9 +269,16 @@ class _Step(Op):
         return (xp.zeros_like(g),)
 
 
-def _keep_int(fn):
-    """``fn`` for floats; a copy of an integer (or bool) array, which it leaves unchanged."""
-    return lambda a: fn(a) if a.dtype.kind in "fc" else a.copy()
+def _keep_int(fn, kernel: str):
+    """``fn`` for floats; a copy of an integer array, which it leaves unchanged; torch's
+    NotImplementedError for bool."""
+
+    def rounded(a):
+        if a.dtype == bool:
+            raise not_implemented(kernel, a.dtype)
+        return fn(a) if a.dtype.kind in "fc" else a.copy()
+
+    return rounded
 
 
 def _sign(a):
@@ -280,21 +294,23 @@ class Sign(_Step):
 
 
 class Floor(_Step):
-    fn = staticmethod(_keep_int(xp.floor))
+    fn = staticmethod(_keep_int(xp.floor, "floor_vml"))
 
 
 class Ceil(_Step):
-    fn = staticmethod(_keep_int(xp.ceil))
+    fn = staticmethod(_keep_int(xp.ceil, "ceil_vml"))
 
 
 class Trunc(_Step):
-    fn = staticmethod(_keep_int(xp.trunc))
+    fn = staticmethod(_keep_int(xp.trunc, "trunc_vml"))
 
 
 class Round(_Step):
     """Round half to even, to ``decimals`` places (as torch: scale, rint, unscale)."""
 
     def forward(self, a, decimals):
+        if a.dtype == bool:
+            raise not_implemented("round_vml", a.dtype)
         if a.dtype.kind not in "fc":
             if decimals:
                 raise not_implemented("round", a.dtype)
@@ -393,8 +409,7 @@ class Hypot(Op):
     """sqrt(a^2 + b^2) without overflow;  d/da = a / out, d/db = b / out."""
 
     def forward(self, a, b):
-        require_float("hypot", _weak(a), _weak(b))
-        self.a, self.b = promote_float(a, b)
+        self.a, self.b = promote_float_only("hypot", a, b)
         self.out = _binary("hypot", xp.hypot, self.a, self.b)
         return self.out
 
@@ -408,8 +423,7 @@ class LogAddExp(Op):
     """log(e^a + e^b), stably;  d/da = e^(a - out) = sigmoid(a - b)."""
 
     def forward(self, a, b):
-        require_float("logaddexp", _weak(a), _weak(b))
-        self.a, self.b = promote_float(a, b)
+        self.a, self.b = promote_float_only("logaddexp", a, b)
         self.out = _binary("logaddexp", xp.logaddexp, self.a, self.b)
         return self.out
 
@@ -423,8 +437,7 @@ class LogAddExp2(Op):
     """log2(2^a + 2^b), stably;  d/da = 2^(a - out)."""
 
     def forward(self, a, b):
-        require_float("logaddexp2", _weak(a), _weak(b))
-        self.a, self.b = promote_float(a, b)
+        self.a, self.b = promote_float_only("logaddexp2", a, b)
         self.out = _binary("logaddexp2", xp.logaddexp2, self.a, self.b)
         return self.out
 
