@@ -242,3 +242,11 @@ def test_prelu_takes_device_and_dtype_like_torch():
     assert_close(p.weight, torch.nn.PReLU(2, 0.3, dtype=torch.float64).weight, rtol=0, atol=0)
     with pytest.raises(RuntimeError, match="cuda"):
         nn.PReLU(device="cuda")
+
+
+def test_hardtanh_deprecated_keywords_warn_like_torch():
+    with pytest.warns(FutureWarning, match="min_value"):
+        t_mod = torch.nn.Hardtanh(min_value=-2.0, max_value=0.5)
+    with pytest.warns(FutureWarning, match="min_value.*deprecated"):
+        a_mod = nn.Hardtanh(min_value=-2.0, max_value=0.5)
+    assert repr(a_mod) == repr(t_mod)

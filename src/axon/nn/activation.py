@@ -7,6 +7,8 @@ thin module around the function of the same name in ``functional``."""
 
 from __future__ import annotations
 
+import warnings
+
 from ..autograd.tensor import Tensor
 from ..backend import xp
 from . import functional as F
@@ -139,9 +141,15 @@ class LogSoftmax(Module):
 class Hardtanh(Module):
     """clip(x, min_val, max_val); gradient 1 strictly between the bounds, else 0."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0,
-                 inplace: bool = False) -> None:
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
+                 min_value: float | None = None, max_value: float | None = None) -> None:
         super().__init__()
+        for old, value in (("min_value", min_value), ("max_value", max_value)):
+            if value is not None:  # torch's deprecated spellings
+                warnings.warn(f"keyword argument `{old}` is deprecated and renamed to "
+                              f"`{old[:3]}_val`", FutureWarning, stacklevel=2)
+        min_val = min_val if min_value is None else min_value
+        max_val = max_val if max_value is None else max_value
         if max_val <= min_val:  # torch asserts this
             raise AssertionError(f"max_val ({max_val}) must be greater than min_val "
                                  f"({min_val})")
