@@ -64,7 +64,7 @@ from .autograd.math_api import (  # noqa: E402, A004
     arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
     bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, ceil,
     clamp_max, clamp_min, copysign, cosh, count_nonzero, cummax, cummin, cumprod, cumsum,
-    deg2rad, digamma, div, divide, erf, erfc, erfinv, exp2, expm1, fix, float_power, floor,
+    deg2rad, diff, digamma, div, divide, erf, erfc, erfinv, exp2, expm1, fix, float_power, floor,
     floor_divide, fmax, fmin, fmod, frac, hypot, isclose, isinf, isneginf, isposinf, lerp,
     lgamma, log10, log1p, log2, logaddexp, logaddexp2, logcumsumexp, logical_and,
     logical_not, logical_or, logical_xor, logit, mul, multiply, nan_to_num, nanmean, nansum,
@@ -72,6 +72,7 @@ from .autograd.math_api import (  # noqa: E402, A004
     signbit, sinc, sinh, square, std_mean, sub, subtract, tan, true_divide, trunc, var_mean,
     xlogy,
 )
+from . import special  # noqa: E402  (torch.special's names)
 
 # shape, indexing, sorting, products and sampling (also Tensor methods, bound in shape_api);
 # ax.linalg: decompositions and norms
@@ -87,4 +88,5 @@ from . import onnx  # noqa: E402
 from . import backends, cuda  # noqa: E402
 from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 from .autograd.creation import is_floating_point  # noqa: E402
+from .autograd.tensor import Size  # noqa: E402
 from .devices import device  # noqa: E402

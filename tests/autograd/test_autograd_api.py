@@ -236,3 +236,18 @@ def test_contiguity_and_sizes_as_torch():
     y = ax.ones(2, 3, requires_grad=True)
     y.t().contiguous().sum().backward()  # the copy records the graph
     assert_close(y.grad, np.ones((2, 3)), rtol=0, atol=0)
+
+
+def test_shape_is_a_size_as_torch():
+    for L in (torch, ax):
+        x = L.ones(2, 3)
+        assert isinstance(x.shape, tuple) and isinstance(x.shape, L.Size)
+        assert x.shape == (2, 3) and x.size() == (2, 3) and x.shape.numel() == 6
+        assert isinstance(x.shape[1:], L.Size) and x.shape[-1] == 3
+        assert isinstance(x.shape + (4,), L.Size) and x.size(-2) == 2
+        assert L.Size([2, 3]) == x.shape
+        with pytest.raises(IndexError, match="Dimension"):
+            x.size(2)
+        with pytest.raises(IndexError, match="no dimensions"):
+            L.tensor(1.0).size(0)
+    assert repr(ax.ones(2, 3).shape) == repr(torch.ones(2, 3).shape).replace("torch", "axon")

@@ -77,6 +77,29 @@ def _bad_data(data) -> Exception:
                         f"tensor of {shown}")
 
 
+class Size(tuple):
+    """A tensor's shape, as ``torch.Size``: a tuple of ints with ``numel()``."""
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        """The number of elements a tensor of this shape holds."""
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __getitem__(self, index):
+        out = tuple.__getitem__(self, index)
+        return Size(out) if isinstance(index, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __repr__(self) -> str:
+        return f"axon.Size({list(self)})"
+
+
 def parse_to_args(args: tuple, kwargs: dict):
     """``(device, dtype, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``:
     ``(dtype)``, ``(device[, dtype])``, ``(tensor)``, each followed by optional
@@ -157,8 +180,9 @@ class Tensor:
         self.array = arr
 
     @property
-    def shape(self) -> tuple:
-        return self.array.shape
+    def shape(self) -> Size:
+        """The dims as an ``axon.Size`` (a tuple, as ``torch.Size``)."""
+        return Size(self.array.shape)
 
     @property
     def ndim(self) -> int:
@@ -198,7 +222,12 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim: int | None = None):
-        return self.array.shape if dim is None else self.array.shape[dim]
+        """``Size`` of all dims, or the length of dim ``dim``."""
+        if dim is None:
+            return Size(self.array.shape)
+        if not self.array.ndim:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return self.array.shape[normalize_dim(dim, self.array.ndim)]
 
     def dim(self) -> int:
         return self.array.ndim
