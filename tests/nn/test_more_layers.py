@@ -182,6 +182,87 @@ def test_bilinear_module_with_torch_weights():
     helper_test_exception([(4, 3), (3, 4)], theirs, ours, match=["(4, 3)", "(3, 4)"])
 
 
+# ============================================================ EmbeddingBag
+
+IDX = np.array([1, 2, 4, 5, 4, 3, 2, 9, 0, 7])
+BAGS = [  # (input, offsets, keyword arguments)
+    (IDX, np.array([0, 4]), {}),
+    (IDX, np.array([0, 2, 2, 5]), dict(mode="max")),
+    (IDX, np.array([0, 2, 2, 5]), dict(mode="sum", padding_idx=2)),
+    (IDX, np.array([0, 3, 3, 7]), dict(mode="mean", padding_idx=-6)),
+    (IDX, np.array([0, 2, 5, 10]), dict(mode="sum", include_last_offset=True)),
+    (IDX, np.array([0, 2, 5, 10]), dict(mode="max", include_last_offset=True, padding_idx=3)),
+    (IDX.reshape(2, 5), None, dict(mode="max")),
+    (IDX.reshape(5, 2), None, dict(mode="mean", padding_idx=4)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(BAGS)))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_embedding_bag_matches_torch(case, dtype):
+    idx, offsets, kwargs = BAGS[case]
+    args = [idx] + ([] if offsets is None else [offsets])
+    helper_test_op(None, lambda i, *o_w: TF.embedding_bag(i, o_w[-1], *o_w[:-1], **kwargs),
+                   lambda i, *o_w: F.embedding_bag(i, o_w[-1], *o_w[:-1], **kwargs),
+                   arrays=args + [np.random.default_rng(case).standard_normal((10, 3))],
+                   dtype=dtype)
+
+
+def test_embedding_bag_per_sample_weights():
+    """Mode 'sum' with a weight per index: gradients for the table and the weights."""
+    weights = np.random.default_rng(3).standard_normal(len(IDX))
+    table = np.random.default_rng(4).standard_normal((10, 3))
+    helper_test_op(None, lambda i, o, w, p: TF.embedding_bag(i, w, o, mode="sum",
+                                                             per_sample_weights=p, padding_idx=4),
+                   lambda i, o, w, p: F.embedding_bag(i, w, o, mode="sum", per_sample_weights=p,
+                                                      padding_idx=4),
+                   arrays=[IDX, np.array([0, 3, 3, 8]), table, weights])
+
+
+def test_embedding_bag_module_with_torch_weights():
+    torch.manual_seed(0)
+    theirs = torch.nn.EmbeddingBag(10, 3, mode="max", padding_idx=2)
+    ours = nn.EmbeddingBag(10, 3, mode="max", padding_idx=2)
+    assert repr(ours) == repr(theirs)
+    assert (ours.weight.detach().numpy()[2] == 0).all()
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    offsets = np.array([0, 4, 4])
+    assert_close(ours(ax.tensor(IDX), ax.tensor(offsets)),
+                 theirs(torch.tensor(IDX), torch.tensor(offsets)).detach(), 1e-6, 1e-6)
+    frozen = nn.EmbeddingBag.from_pretrained(ax.tensor(theirs.weight.detach().numpy()),
+                                             mode="sum")
+    assert not frozen.weight.requires_grad
+    assert_close(frozen(ax.tensor(IDX.reshape(2, 5))),
+                 torch.nn.EmbeddingBag.from_pretrained(theirs.weight, mode="sum")(
+                     torch.tensor(IDX.reshape(2, 5))).detach(), 1e-6, 1e-6)
+
+
+def test_embedding_bag_errors():
+    table = np.zeros((10, 3))
+    bad = [  # (input, offsets, keyword arguments, exception class, words of the message)
+        (IDX, None, {}, ValueError, ["None", "(10,)"]),
+        (IDX.reshape(2, 5), np.array([0]), {}, ValueError, ["2D", "(2, 5)"]),
+        (IDX, np.array([1, 2]), {}, RuntimeError, ["offsets[0]", "1"]),
+        (IDX, np.array([0, 12]), {}, RuntimeError, ["12", "10"]),
+        (IDX, np.array([0]), dict(per_sample_weights=np.ones(10)), NotImplementedError,
+         ["mode='mean'"]),
+        (IDX, np.array([0]), dict(mode="sum", per_sample_weights=np.ones(3)), ValueError,
+         ["(3,)", "(10,)"]),
+        (IDX * 2, np.array([0]), {}, RuntimeError, ["18", "(10, 3)"]),
+    ]
+    for idx, offsets, kwargs, error, words in bad:
+        t_kw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+        a_kw = {k: ax.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+        t_off = None if offsets is None else torch.tensor(offsets)
+        a_off = None if offsets is None else ax.tensor(offsets)
+        with pytest.raises(error):
+            TF.embedding_bag(torch.tensor(idx), torch.tensor(table), t_off, **t_kw)
+        with pytest.raises(error) as info:
+            F.embedding_bag(ax.tensor(idx), ax.tensor(table), a_off, **a_kw)
+        for word in words:
+            assert word in str(info.value), (word, str(info.value))
+
+
 # ============================================================ the layer contract
 
 CONTRACT = {
@@ -192,6 +273,8 @@ CONTRACT = {
                         3 * 2 * 3 + 2),
     "Bilinear": (lambda: nn.Bilinear(3, 2, 4), (2, 3), (2, 4), 3 * 2 * 4 + 4,
                  dict(make_extra_args=lambda rng: (rng.uniform(-1, 1, (2, 2)).astype("float32"),))),
+    "EmbeddingBag": (lambda: nn.EmbeddingBag(7, 3, mode="sum"), (2, 4), (2, 3), 21,
+                     dict(make_input=lambda rng: rng.integers(0, 7, (2, 4)))),
     "Unfold": (lambda: nn.Unfold(2), (2, 3, 4, 4), (2, 12, 9), 0),
     "Fold": (lambda: nn.Fold((4, 4), 2), (2, 12, 9), (2, 3, 4, 4), 0),
     "InstanceNorm2d": (lambda: nn.InstanceNorm2d(3, affine=True, track_running_stats=True),

@@ -397,3 +397,103 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     if bias is not None:
         y = y + bias
     return y.reshape(*lead, out)
+
+
+# ============================================================ embedding bags
+
+__all__ += ["embedding_bag"]
+
+
+def _bags(name: str, input, offsets, include_last_offset: bool):
+    """Flat indices (T,), the bag of each, how many bags, and which tokens lie inside a
+    bag (with ``include_last_offset`` those past the last offset do not)."""
+    idx = _array(input)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}: expected integer indices (int64 or int32), got input "
+                           f"of dtype {idx.dtype}")
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError(f"{name}: if input is 2D, then offsets has to be None, as input "
+                             f"is treated as a mini-batch of fixed length sequences; got "
+                             f"input of shape {idx.shape} and offsets")
+        n, length = idx.shape
+        starts = xp.arange(n) * length
+        ends = starts + length
+    elif idx.ndim == 1:
+        if offsets is None:
+            raise ValueError(f"{name}: offsets has to be a 1D Tensor but got None (input of "
+                             f"shape {idx.shape})")
+        offs = _array(offsets)
+        if offs.ndim != 1:
+            raise ValueError(f"{name}: offsets has to be a 1D Tensor, got offsets of shape "
+                             f"{offs.shape}")
+        offs = offs.astype(xp.int64)
+        if offs.size and offs[0] != 0:
+            raise RuntimeError(f"{name}: offsets[0] has to be 0, i.e., the first sequence in "
+                               f"the mini-batch has to start from position 0. However, got "
+                               f"{int(offs[0])}")
+        if offs.size and offs[-1] > idx.size:
+            raise RuntimeError(f"{name}: offsets[-1] can not be greater than input's length "
+                               f"{idx.size} but got offsets[-1] of {int(offs[-1])}")
+        if include_last_offset:
+            starts, ends = offs[:-1], offs[1:]
+        else:
+            starts, ends = offs, xp.append(offs[1:], idx.size)
+    else:
+        raise ValueError(f"{name}: input has to be 1D or 2D Tensor, but got input of shape "
+                         f"{idx.shape}")
+    flat = idx.reshape(-1)
+    t = xp.arange(flat.size)
+    bag = xp.searchsorted(starts, t, side="right") - 1  # the last bag starting at or before t
+    inside = (bag >= 0) & (t < (ends[-1] if len(ends) else 0))
+    return flat, xp.maximum(bag, 0), len(starts), inside
+
+
+def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean",
+                  sparse: bool = False, per_sample_weights: Tensor | None = None,
+                  include_last_offset: bool = False, padding_idx: int | None = None) -> Tensor:
+    """Sum, mean or max of the embedding rows of each bag of indices, without building
+    the (bag, length, D) lookup: for a 2-D input (B, L) every row is a bag; for a 1-D
+    input bag b is input[offsets[b]:offsets[b + 1]]. ``per_sample_weights`` (mode 'sum')
+    weight each row; ``padding_idx`` entries are left out (and not counted by 'mean');
+    an empty bag gives zeros. Sum and mean are one product M @ rows with the (B, T)
+    bag-membership matrix M."""
+    name = "embedding_bag"
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"{name}: mode has to be one of sum, mean or max, got {mode!r}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"{name}: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' "
+                                  f"(got mode={mode!r})")
+    flat, bag, num_bags, keep = _bags(name, input, offsets, include_last_offset)
+    in_shape = _array(input).shape
+    if per_sample_weights is not None and tuple(per_sample_weights.shape) != in_shape:
+        raise ValueError(f"{name}: If per_sample_weights ({tuple(per_sample_weights.shape)}) "
+                         f"is not None, then it must have the same shape as the input "
+                         f"({in_shape})")
+    v = weight.shape[0]
+    if flat.size and (flat.min() < 0 or flat.max() >= v):
+        bad = int(flat.min()) if flat.min() < 0 else int(flat.max())
+        raise RuntimeError(f"{name}: index {bad} is out of range for a weight of shape "
+                           f"{tuple(weight.shape)}")
+    if padding_idx is not None:
+        padding_idx = padding_idx + v if padding_idx < 0 else padding_idx
+        keep = keep & (flat != padding_idx)
+    rows = F.embedding(_wrap(flat), weight, padding_idx, max_norm, norm_type,
+                       scale_grad_by_freq, sparse)  # (T, D)
+    if mode == "max":
+        kept = xp.flatnonzero(keep)
+        return _pool_ops.SegmentMax.apply(rows.index_select(0, kept), bag[kept], num_bags)
+    members = xp.zeros((num_bags, flat.size), weight.dtype)  # M[b, t]: token t in bag b
+    members[bag[keep], xp.flatnonzero(keep)] = 1
+    if mode == "mean":
+        members /= xp.maximum(members.sum(axis=1, keepdims=True), 1)
+    m = _wrap(members)
+    if per_sample_weights is not None:
+        m = m * per_sample_weights.reshape(-1)  # (B, T) * (T,): a gradient for the weights
+    return m @ rows  # (B, T) @ (T, D)
+
+
+def _array(x):
+    return x.array if isinstance(x, Tensor) else xp.asarray(x)

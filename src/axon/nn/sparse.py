@@ -111,3 +111,86 @@ class Embedding(Module):
         if self.scale_grad_by_freq:
             s += ", scale_grad_by_freq=True"
         return s
+
+
+class EmbeddingBag(Module):
+    """Sums, means or maxima of bags of embedding rows, without the (bag, length, D)
+    lookup in between (a bag-of-words text encoder in one layer).
+
+    ``forward(input, offsets=None, per_sample_weights=None)``: a 2-D input (B, L) holds
+    B bags of L indices; a 1-D input holds the bags one after the other, bag b starting
+    at ``offsets[b]`` (with ``include_last_offset`` the last offset ends the last bag).
+    ``mode``: 'sum', 'mean' (the default) or 'max'; ``per_sample_weights`` scale each
+    row in 'sum' mode. Entries equal to ``padding_idx`` are left out of their bag (the
+    row stays zero and gets no gradient); an empty bag gives zeros. The weight
+    (num_embeddings, embedding_dim) starts as N(0, 1) draws, as in PyTorch.
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
+                 sparse: bool = False, _weight=None, include_last_offset: bool = False,
+                 padding_idx: int | None = None, device=None, dtype=None) -> None:
+        super().__init__()
+        if sparse:
+            raise NotImplementedError("axon.nn.EmbeddingBag: sparse gradients are not supported")
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, False
+        self.include_last_offset = include_last_offset
+        self.padding_idx = _padding_index(padding_idx, num_embeddings)
+        dt = factory_dtype(device, dtype)
+        if _weight is None:
+            self.weight = Parameter(B.xp.empty((num_embeddings, embedding_dim), dtype=dt))
+            self.reset_parameters()
+        else:
+            data = _weight.array if isinstance(_weight, Tensor) else B.xp.asarray(_weight)
+            if data.shape != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"Shape of weight {tuple(data.shape)} does not match num_embeddings and "
+                    f"embedding_dim ({num_embeddings}, {embedding_dim})"
+                )
+            self.weight = Parameter(data)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight.array[self.padding_idx] = 0
+
+    def forward(self, input: Tensor, offsets: Tensor | None = None,
+                per_sample_weights: Tensor | None = None) -> Tensor:
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.mode, self.sparse,
+                               per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, max_norm: float | None = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        mode: str = "mean", sparse: bool = False,
+                        include_last_offset: bool = False,
+                        padding_idx: int | None = None) -> EmbeddingBag:
+        """An EmbeddingBag whose weight is the 2-D ``embeddings`` (used as given);
+        ``freeze=True`` (the default) makes it constant."""
+        data = embeddings.array if isinstance(embeddings, Tensor) else B.xp.asarray(embeddings)
+        if data.ndim != 2:
+            raise ValueError(f"Embeddings parameter is expected to be 2-dimensional, got "
+                             f"shape {tuple(data.shape)}")
+        bag = cls(data.shape[0], data.shape[1], max_norm, norm_type, scale_grad_by_freq, mode,
+                  sparse, data, include_last_offset, padding_idx)
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        s += f", mode={self.mode!r}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s
