@@ -19,6 +19,7 @@ from axon.data import (
     RandomSampler,
     Sampler,
     SequentialSampler,
+    StackDataset,
     SubsetRandomSampler,
     TensorDataset,
     WeightedRandomSampler,
@@ -40,7 +41,7 @@ def same_error(axon_fn, torch_fn):
 
 def plain(batch):
     """A batch (axon or torch) as nested Python lists/dicts of (dtype name, values)."""
-    if isinstance(batch, axon.Tensor | torch.Tensor):
+    if isinstance(batch, axon.Tensor | torch.Tensor | np.ndarray):
         a = to_numpy(batch)
         return (str(a.dtype), a.tolist())
     if isinstance(batch, dict):
@@ -359,6 +360,31 @@ def test_chain_dataset_matches_torch():
     assert len(ChainDataset([Count(2), Count(3)])) == 5
     same_error(lambda: list(ChainDataset([Records(2)])),
                lambda: list(tud.ChainDataset([TorchRecords(2)])))
+
+
+def test_stack_dataset_matches_torch():
+    a, ta, tb = Records(4), TorchRecords(4), list(range(4))
+    ours = StackDataset(a, list(range(4)))
+    assert len(ours) == len(tud.StackDataset(ta, tb)) == 4
+    assert plain(ours[2]) == plain(tud.StackDataset(ta, tb)[2])
+    named = StackDataset(x=a, y=list(range(4)))[1]
+    assert plain(named) == plain(tud.StackDataset(x=ta, y=tb)[1])
+    batch = next(iter(DataLoader(StackDataset(a, list(range(4))), batch_size=4)))
+    assert plain(batch) == plain(next(iter(tud.DataLoader(tud.StackDataset(ta, tb),
+                                                          batch_size=4))))
+    for args, kwargs in (((), {}), ((a,), {"y": a}), ((a, Records(3)), {})):
+        same_error(lambda x=args, k=kwargs: StackDataset(*x, **k),
+                   lambda x=args, k=kwargs: tud.StackDataset(
+                       *[TorchRecords(len(d)) for d in x],
+                       **{n: TorchRecords(len(d)) for n, d in k.items()}))
+
+
+def test_an_int_generator_is_one_stream_across_epochs():
+    loader = DataLoader(Records(12), batch_size=12, shuffle=True, generator=5)
+    first, second = (next(iter(loader))["y"].tolist() for _ in range(2))
+    assert first != second and sorted(first) == sorted(second) == list(range(12))
+    again = DataLoader(Records(12), batch_size=12, shuffle=True, generator=5)
+    assert next(iter(again))["y"].tolist() == first
 
 
 def test_random_split_takes_a_generator():

@@ -39,12 +39,13 @@ __all__ += [
 # torch.utils.data: samplers, iterable datasets, worker processes, collation
 from ._worker import WorkerInfo, get_worker_info
 from .collate import default_convert
-from .dataset import ChainDataset, IterableDataset
+from .dataset import ChainDataset, IterableDataset, StackDataset
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
 
 __all__ += [
     "BatchSampler", "ChainDataset", "IterableDataset", "RandomSampler", "Sampler",
-    "SequentialSampler", "SubsetRandomSampler", "WeightedRandomSampler", "WorkerInfo",
+    "SequentialSampler", "StackDataset", "SubsetRandomSampler", "WeightedRandomSampler",
+    "WorkerInfo",
     "default_convert", "get_worker_info",
 ]

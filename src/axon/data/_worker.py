@@ -28,6 +28,7 @@ import os
 import pickle
 import queue
 import random
+import signal
 import time
 import traceback
 from dataclasses import dataclass
@@ -114,6 +115,7 @@ def worker_loop(dataset, index_queue, result_queue, auto_collation: bool, collat
     from .dataloader import IterableFetcher, make_fetcher
 
     global _worker_info
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     threads.set_num_threads(1)
     seed = _seed_worker(base_seed, worker_id)
     _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)

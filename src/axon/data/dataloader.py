@@ -28,7 +28,14 @@ import numpy as np
 from ..autograd.tensor import _wrap
 from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset, Subset, TensorDataset
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, draw_seed
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    draw_seed,
+    own_generator,
+)
 
 __all__ = ["DataLoader", "default_collate", "default_convert"]
 
@@ -183,7 +190,7 @@ class DataLoader:
         self.worker_init_fn = worker_init_fn
         self.multiprocessing_context = _context(multiprocessing_context, num_workers)
         self.in_order = in_order
-        self.generator = generator
+        self.generator = own_generator(generator)
         self.persistent_workers = persistent_workers
         self._iterable = isinstance(dataset, IterableDataset)
         sampler, batch_sampler, batch_size, drop_last = self._samplers(

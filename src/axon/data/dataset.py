@@ -175,6 +175,31 @@ class ConcatDataset(Dataset):
         return self.datasets[k][index - start]
 
 
+class StackDataset(Dataset):
+    """Datasets of equal length read side by side: ``StackDataset(a, b)[i]`` is
+    ``(a[i], b[i])``, ``StackDataset(image=a, text=b)[i]`` is ``{"image": a[i], "text": b[i]}``."""
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError("StackDataset takes datasets either by position (samples are "
+                             "tuples) or by name (samples are dicts), not both")
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        self.datasets: tuple | dict = args or kwargs
+        lengths = [len(d) for d in (args or kwargs.values())]
+        if len(set(lengths)) > 1:
+            raise ValueError(f"Size mismatch between datasets: lengths {lengths}")
+        self._length = lengths[0]
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {key: d[index] for key, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
+
+
 def _split_lengths(n: int, lengths: Sequence[int | float]) -> list[int]:
     """Turn ``lengths`` (ints summing to ``n``, or fractions summing to 1) into ints."""
     lengths = list(lengths)

@@ -29,6 +29,14 @@ def draw_seed(generator=None) -> int:
     return int(gen.integers(0, 2**63, dtype=np.int64))
 
 
+def own_generator(generator):
+    """An int seed made into one generator now, so that each pass continues its stream
+    (``as_generator`` would start it afresh every time); anything else as it is."""
+    if isinstance(generator, int | np.integer) and not isinstance(generator, bool):
+        return as_generator(generator)
+    return generator
+
+
 def _stream(generator) -> np.random.Generator:
     """The generator a random sampler draws one pass from (see the module doc)."""
     if generator is None:
@@ -88,7 +96,7 @@ class RandomSampler(Sampler):
         self.data_source = data_source
         self.replacement = _bool(replacement, "replacement", TypeError)
         self._num_samples = num_samples
-        self.generator = generator
+        self.generator = own_generator(generator)
         _positive_int(self.num_samples, "num_samples")
 
     @property
@@ -116,7 +124,7 @@ class SubsetRandomSampler(Sampler):
 
     def __init__(self, indices: Sequence[int], generator=None) -> None:
         self.indices = indices
-        self.generator = generator
+        self.generator = own_generator(generator)
 
     def __iter__(self) -> Iterator[int]:
         gen = _stream(self.generator)
@@ -148,7 +156,7 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(f"weights should be a 1d sequence but given weights have shape "
                              f"{tuple(w.shape)}")
         self.weights = w
-        self.generator = generator
+        self.generator = own_generator(generator)
 
     def _check(self) -> None:
         """torch.multinomial's checks, made when a pass starts."""

@@ -244,10 +244,12 @@ class RandomCrop(_Random):
         if h > ph or w > pw:
             raise ValueError(f"Required crop size {self.size} is larger than input image "
                              f"size {(ph, pw)}")
-        gen = self._gen()
-        top = gen.integers(0, ph - h + 1, size=n)
-        left = gen.integers(0, pw - w + 1, size=n)
-        out = _gather_windows(padded, top, left, h, w)
+        offsets = self._gen().integers(0, (ph - h + 1, pw - w + 1), size=(n, 2))  # (N, 2)
+        if n == 1:  # one image (a dataset's transform): a slice is all it takes
+            (top, left), = offsets
+            out = padded[:, :, top:top + h, left:left + w].copy()
+        else:
+            out = _gather_windows(padded, offsets[:, 0], offsets[:, 1], h, w)
         return _rewrap(_from_batch(out, ndim), was_tensor)
 
     def __repr__(self) -> str:
@@ -420,7 +422,10 @@ class _RandomFlip(_Random):
         batch, ndim = _as_batch(a, type(self).__name__)
         flip = self._gen().random(batch.shape[0]) < self.p  # (N,) which images to flip
         flipped = np.flip(batch, axis=self.axis)
-        out = np.where(flip[:, None, None, None], flipped, batch)
+        if len(flip) == 1:  # one image: copy it, flipped or not
+            out = (flipped if flip[0] else batch).copy()
+        else:
+            out = np.where(flip[:, None, None, None], flipped, batch)
         return _rewrap(_from_batch(out, ndim), was_tensor)
 
     def __repr__(self) -> str:
