@@ -227,3 +227,26 @@ def test_sum_dtype_casts_before_summing():
                    lambda t: (t.sum(), t.sum((0, 1)), ax.sum(t, 1, True)),
                    arrays=[np.array([[1, 2], [3, 4]], np.int32)], forward_only=True)
     helper_test_exception([(2, 3)], lambda t: t.sum((1, -1)), match=["multiple times"])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_diff(dtype):
+    helper_test_op([(3, 5)], lambda t: (torch.diff(t), t.diff(n=2, dim=0), torch.diff(t, n=3)),
+                   lambda t: (ax.diff(t), t.diff(n=2, dim=0), ax.diff(t, n=3)), dtype=dtype)
+    helper_test_op([(3, 5), (3, 1), (3, 2)],
+                   lambda t, p, a: torch.diff(t, dim=1, prepend=p, append=a),
+                   lambda t, p, a: ax.diff(t, dim=1, prepend=p, append=a), dtype=dtype)
+
+
+def test_diff_integers_bools_and_errors():
+    helper_test_op(None, lambda t, b: (torch.diff(t), torch.diff(t, n=5), torch.diff(b)),
+                   lambda t, b: (ax.diff(t), ax.diff(t, n=5), ax.diff(b)),
+                   arrays=[np.array([[1, 3, 6], [2, 2, 9]]), np.array([True, False, False])],
+                   forward_only=True)
+    helper_test_exception([()], torch.diff, ax.diff, match=["one-dimensional"])
+    helper_test_exception([(3,)], lambda t: torch.diff(t, n=-1), lambda t: ax.diff(t, n=-1),
+                          match=["-1"])
+    helper_test_exception([(2, 3), (3,)], lambda t, p: torch.diff(t, prepend=p),
+                          lambda t, p: ax.diff(t, prepend=p), match=["same dimension"])
+    helper_test_exception([(2, 3)], lambda t: torch.diff(t, dim=2), lambda t: ax.diff(t, dim=2),
+                          exact=IndexError, match=["[-2, 1]"])

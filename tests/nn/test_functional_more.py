@@ -246,3 +246,64 @@ def test_gumbel_softmax_samples_the_categorical_distribution():
     logits.grad = None
     (soft * ax.tensor(w)).sum().backward()
     assert_close(g_hard, logits.grad, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------ affine_grid, grid_sample
+
+GRID = np.random.default_rng(9).uniform(-1.3, 1.3, size=(2, 3, 6, 2))  # some points outside
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample_matches_torch(mode, padding_mode, align_corners, dtype):
+    x = np.random.default_rng(10).normal(size=(2, 3, 4, 5))
+    kw = {"mode": mode, "padding_mode": padding_mode, "align_corners": align_corners}
+    helper_test_op(None, lambda a, g: TF.grid_sample(a, g, **kw),
+                   lambda a, g: F.grid_sample(a, g, **kw), arrays=[x, GRID], dtype=dtype)
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_gradcheck(padding_mode):
+    x = ax.tensor(np.random.default_rng(11).normal(size=(1, 2, 3, 4)), requires_grad=True)
+    g = ax.tensor(np.random.default_rng(12).uniform(-1.2, 1.2, size=(1, 2, 3, 2)),
+                  requires_grad=True)
+    assert ax.gradcheck(lambda a, b: F.grid_sample(a, b, padding_mode=padding_mode,
+                                                   align_corners=False), [x, g])
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_affine_grid_and_a_spatial_transformer_match_torch(align_corners):
+    theta = np.random.default_rng(13).normal(size=(2, 2, 3)) * 0.5 + [[1, 0, 0], [0, 1, 0]]
+    helper_test_op(None, lambda t: TF.affine_grid(t, (2, 3, 4, 5), align_corners=align_corners),
+                   lambda t: F.affine_grid(t, (2, 3, 4, 5), align_corners=align_corners),
+                   arrays=[theta])
+    x = np.random.default_rng(14).normal(size=(2, 3, 6, 7))
+
+    def stn(lib_f):  # the spatial transformer tutorial's forward: theta -> grid -> sample
+        return lambda a, t: lib_f.grid_sample(
+            a, lib_f.affine_grid(t, (2, 3, 4, 5), align_corners=align_corners),
+            align_corners=align_corners)
+    helper_test_op(None, stn(TF), stn(F), arrays=[x, theta])
+    helper_test_op(None, stn(TF), stn(F), arrays=[x, theta], dtype=np.float32)
+
+
+def test_grid_sample_and_affine_grid_errors_and_warning_like_torch():
+    x, theta = np.ones((2, 3, 4, 5)), np.zeros((2, 2, 3))
+    with pytest.warns(UserWarning, match="align_corners=False"):
+        grid = F.affine_grid(ax.tensor(theta), (2, 3, 4, 5))
+    with pytest.warns(UserWarning, match="align_corners=False"):
+        F.grid_sample(ax.tensor(x), grid)
+    helper_test_exception(None, lambda t: TF.affine_grid(t, (2, 3, 4, 5), align_corners=False),
+                          lambda t: F.affine_grid(t, (2, 3, 4, 5), align_corners=False),
+                          arrays=[np.zeros((2, 3, 3))], exact=ValueError, match=["(2, 3, 3)"])
+    g = np.zeros((1, 4, 5, 2))
+    helper_test_exception(None, lambda a, b: TF.grid_sample(a, b, align_corners=False),
+                          lambda a, b: F.grid_sample(a, b, align_corners=False),
+                          arrays=[x, g], match=["[2, 3, 4, 5]", "[1, 4, 5, 2]"])
+    for kw in [{"mode": "foo"}, {"padding_mode": "foo"}]:
+        helper_test_exception(None, lambda a, b, kw=kw: TF.grid_sample(a, b, **kw),
+                              lambda a, b, kw=kw: F.grid_sample(a, b, **kw),
+                              arrays=[x, np.zeros((2, 4, 5, 2))], exact=ValueError,
+                              match=["foo"])

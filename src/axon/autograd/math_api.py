@@ -469,6 +469,34 @@ def cummin(input: Tensor, dim: int):
     return _cum_extreme(input, dim, False, CumminResult, "cummin")
 
 
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+    """The n-th forward difference along ``dim``: out_i = x_(i+1) - x_i, applied ``n``
+    times, after joining ``prepend`` and ``append`` to the ends (xor for bool tensors)."""
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    d = normalize_dim(dim, input.ndim)
+    parts = []
+    for extra in (prepend, input, append):
+        if extra is None:
+            continue
+        extra = _as_tensor(extra, input)
+        if extra.ndim != input.ndim:
+            raise RuntimeError(
+                "diff expects prepend or append to be the same dimension as input"
+            )
+        parts.append(extra)
+    x = parts[0] if len(parts) == 1 else ops.Cat.apply(d, *parts)
+    for _ in range(n):
+        length = x.shape[d] - 1
+        if length <= 0:
+            return x.narrow(d, 0, 0)
+        later, earlier = x.narrow(d, 1, length), x.narrow(d, 0, length)
+        x = logical_xor(later, earlier) if x.dtype == bool else ops.Sub.apply(later, earlier)
+    return x
+
+
 # ======================================================================= reductions
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The product of all elements, or along one ``dim``; the gradient is exact with zeros."""
@@ -659,7 +687,7 @@ bind_methods(
     bitwise_not=bitwise_not, bitwise_left_shift=bitwise_left_shift,
     bitwise_right_shift=bitwise_right_shift, logical_and=logical_and,
     logical_or=logical_or, logical_xor=logical_xor, logical_not=logical_not,
-    cumsum=cumsum, cumprod=cumprod, logcumsumexp=logcumsumexp, cummax=cummax,
+    cumsum=cumsum, cumprod=cumprod, diff=diff, logcumsumexp=logcumsumexp, cummax=cummax,
     cummin=cummin, prod=prod, sum=sum, mean=mean, nansum=nansum, nanmean=nanmean,
     aminmax=aminmax, count_nonzero=count_nonzero, all=all, any=any,
     __floordiv__=floor_divide,

@@ -1501,3 +1501,82 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     y_hard = xp.zeros_like(y_soft.array)
     xp.put_along_axis(y_hard, index, 1.0, axis=dim)
     return _wrap(y_hard) - y_soft.detach() + y_soft
+
+
+# ============================================================ spatial transformers (issue 13)
+
+from ..autograd.ops import grid_sample as _grid_sample  # noqa: E402
+
+__all__ += ["affine_grid", "grid_sample"]
+
+_ALIGN_WARNING = (
+    "Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+    "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+    "documentation of grid_sample for details."
+)
+
+
+def _align(align_corners: bool | None) -> bool:
+    if align_corners is None:
+        warnings.warn(_ALIGN_WARNING, stacklevel=3)
+        return False
+    return bool(align_corners)
+
+
+def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tensor:
+    """The sampling grid (N, H, W, 2) of the 2-D affine maps ``theta`` (N, 2, 3) for an
+    output of ``size`` (N, C, H, W): grid[n, i, j] = theta[n] @ (x_j, y_i, 1), with x, y
+    the normalised pixel centres in [-1, 1] (see :func:`grid_sample`)."""
+    align_corners = _align(align_corners)
+    size = tuple(int(s) for s in size)
+    if len(size) != 4:
+        raise NotImplementedError(
+            f"affine_grid only supports 4D sizes (2D affine transforms) in axon, got size "
+            f"{size}"
+        )
+    N, _, H, W = size
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (2, 3):
+        raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size "
+                         f"{size}. Got {tuple(theta.shape)}.")
+    if theta.shape[0] != N:
+        raise RuntimeError(f"affine_grid: theta of shape {tuple(theta.shape)} holds "
+                           f"{theta.shape[0]} matrices, but size {size} asks for N = {N}")
+
+    def centres(n: int):
+        line = xp.linspace(-1.0, 1.0, n) if n > 1 else xp.zeros(1)
+        return line if align_corners else line * (n - 1) / n
+
+    base = xp.ones((H, W, 3), dtype=theta.dtype)
+    base[..., 0] = centres(W)[None, :]
+    base[..., 1] = centres(H)[:, None]
+    grid = _wrap(base.reshape(1, H * W, 3)) @ theta.transpose(1, 2)  # (N, H W, 2)
+    return grid.reshape(N, H, W, 2)
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
+                padding_mode: str = "zeros", align_corners: bool | None = None) -> Tensor:
+    """Read ``input`` (N, C, H, W) at the normalised positions ``grid`` (N, Ho, Wo, 2),
+    (x, y) in [-1, 1], by ``bilinear`` interpolation or the ``nearest`` pixel;
+    ``padding_mode`` 'zeros', 'border' or 'reflection' decides reads outside the input.
+    Differentiable in the input and (bilinear) in the grid."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    if mode == "bicubic":
+        raise NotImplementedError("grid_sample: mode='bicubic' is not implemented in axon")
+    align_corners = _align(align_corners)
+    if input.ndim != 4 or grid.ndim != 4:
+        raise RuntimeError(f"grid_sampler(): expected 4D input and grid in axon, but got "
+                           f"input with sizes {list(input.shape)} and grid with sizes "
+                           f"{list(grid.shape)}")
+    if input.shape[0] != grid.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
+                           f"but got input with sizes {list(input.shape)} and grid with sizes "
+                           f"{list(grid.shape)}")
+    if grid.shape[-1] != 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size 2 in last dimension, "
+                           f"but got grid with sizes {list(grid.shape)}")
+    return _grid_sample.GridSample.apply(input, grid, mode, padding_mode, align_corners)

@@ -1,0 +1,99 @@
+"""``axon.special``: torch.special's names for the special functions.
+
+Most are other names of functions in ``axon.autograd.math_api`` (``expit`` is sigmoid,
+``gammaln`` is lgamma, ``psi`` is digamma); the rest are short compositions of them, so
+their gradients come from the ops they are made of.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .autograd import ops
+from .autograd.math_api import (
+    digamma,
+    erf,
+    erfc,
+    erfinv,
+    exp2,
+    expm1,
+    lgamma,
+    log1p,
+    logit,
+    round,  # noqa: A004
+    sinc,
+    xlogy,
+)
+from .autograd.tensor import Tensor, _as_tensor, where
+
+__all__ = [
+    "digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
+    "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
+    "ndtri", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy",
+]
+
+psi = digamma
+gammaln = lgamma
+_SQRT_HALF = math.sqrt(0.5)
+
+
+def expit(input: Tensor) -> Tensor:
+    """The logistic sigmoid 1 / (1 + e^-x)."""
+    return input.sigmoid()
+
+
+def entr(input: Tensor) -> Tensor:
+    """The elementwise entropy -x ln x: 0 at 0, -inf for x < 0."""
+    return where(input < 0, -math.inf, 0.0 - xlogy(input, input))  # 0 - : +0.0 at 0
+
+
+def ndtr(input: Tensor) -> Tensor:
+    """The standard normal CDF, Phi(x) = erfc(-x / sqrt 2) / 2 (accurate in the left tail)."""
+    return erfc(input * -_SQRT_HALF) * 0.5
+
+
+def log_ndtr(input: Tensor) -> Tensor:
+    """log Phi(x), from erfc in float64 so the left tail keeps its digits (float32 inputs
+    included; float64's own range ends near x = -37)."""
+    wide = input.double()
+    return (erfc(wide * -_SQRT_HALF) * 0.5).log().type(input.dtype)
+
+
+def ndtri(input: Tensor) -> Tensor:
+    """The inverse of the standard normal CDF: sqrt 2 erfinv(2 p - 1)."""
+    return erfinv(input * 2 - 1) * math.sqrt(2.0)
+
+
+def xlog1py(input, other) -> Tensor:
+    """input * log1p(other), and 0 where input is 0 (even where other is -1);
+    d/dinput = log1p(other), but 0 where input is 0 and other <= -1 (as torch)."""
+    input = _as_tensor(input)
+    other = _as_tensor(other, input)
+    cut = (input == 0) & (other <= -1)
+    return ops.Mul.apply(input, where(cut, 0.0, log1p(other)))
+
+
+def multigammaln(input: Tensor, p: int) -> Tensor:
+    """The log of the multivariate gamma function of dimension ``p``:
+    p (p - 1) / 4 log(pi) + sum_{i < p} lgamma(x - i / 2)."""
+    if p < 1:
+        raise RuntimeError(f"p has to be greater than or equal to 1, but got {p}")
+    out = lgamma(input)
+    for i in range(1, p):
+        out = out + lgamma(input - i / 2)
+    return out + p * (p - 1) / 4 * math.log(math.pi)
+
+
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """log sum e^x over ``dim``, stably."""
+    return input.logsumexp(dim, keepdim)
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """softmax over ``dim`` (cast to ``dtype`` first when given)."""
+    return (input if dtype is None else input.type(dtype)).softmax(dim)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """log_softmax over ``dim`` (cast to ``dtype`` first when given)."""
+    return (input if dtype is None else input.type(dtype)).log_softmax(dim)
