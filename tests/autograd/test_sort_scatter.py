@@ -39,10 +39,10 @@ SELECT = [
 ]
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name,t_fn,a_fn", SELECT, ids=[s[0] for s in SELECT])
-def test_selection(name, t_fn, a_fn, dtype):
-    helper_test_op(None, t_fn, a_fn, arrays=[DISTINCT], dtype=dtype)
+def test_selection(name, t_fn, a_fn):
+    for dtype in (np.float64, np.float32):  # tight, then loose tolerances
+        helper_test_op(None, t_fn, a_fn, arrays=[DISTINCT], dtype=dtype)
 
 
 @pytest.mark.parametrize("name,t_fn,a_fn", [
@@ -228,13 +228,13 @@ def test_scatter_with_reduce(reduce, idx):
     helper_test_op([(2, 5), (2, 4)], t_fn, a_fn, forward_only=True)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name,shapes,fn,idx", SCATTER, ids=[s[0] for s in SCATTER])
-def test_scatter(name, shapes, fn, idx, dtype):
-    t_fn, a_fn = _pair(fn, fn, idx)
-    # torch's gradient for a src larger than the index has the wrong shape: input only there
-    grads = [True, False] if name == "scatter bigger src" else None
-    helper_test_op(shapes, t_fn, a_fn, dtype=dtype, requires_grad=grads)
+def test_scatter(name, shapes, fn, idx):
+    for dtype in (np.float64, np.float32):  # tight, then loose tolerances
+        t_fn, a_fn = _pair(fn, fn, idx)
+        # torch's gradient for a src larger than the index has the wrong shape: input only there
+        grads = [True, False] if name == "scatter bigger src" else None
+        helper_test_op(shapes, t_fn, a_fn, dtype=dtype, requires_grad=grads)
 
 
 @pytest.mark.parametrize("include_self", [True, False])
@@ -287,11 +287,11 @@ INDEX_OPS = [
 ]
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name,shapes,fn,idx", INDEX_OPS, ids=[s[0] for s in INDEX_OPS])
-def test_index_ops(name, shapes, fn, idx, dtype):
-    t_fn, a_fn = _pair(fn, fn, np.array(idx))
-    helper_test_op(shapes, t_fn, a_fn, dtype=dtype)
+def test_index_ops(name, shapes, fn, idx):
+    for dtype in (np.float64, np.float32):  # tight, then loose tolerances
+        t_fn, a_fn = _pair(fn, fn, np.array(idx))
+        helper_test_op(shapes, t_fn, a_fn, dtype=dtype)
 
 
 def test_masked_fill_and_scatter():
