@@ -263,6 +263,78 @@ def test_embedding_bag_errors():
             assert word in str(info.value), (word, str(info.value))
 
 
+# ============================================================ AvgPool1d, MaxPool indices
+
+@pytest.mark.parametrize("kwargs", [
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+    dict(kernel_size=2, ceil_mode=True),
+    dict(kernel_size=4, stride=3, padding=2, ceil_mode=True, count_include_pad=False),
+])
+def test_avg_pool1d_matches_torch(kwargs):
+    ours, theirs = nn.AvgPool1d(**kwargs), torch.nn.AvgPool1d(**kwargs)
+    assert repr(ours) == repr(theirs)
+    helper_test_op([(2, 3, 7)], theirs, ours)
+    helper_test_op([(3, 8)], theirs, ours, dtype=np.float32)
+
+
+def test_max_pool_return_indices_match_torch():
+    for kwargs in [dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                   dict(kernel_size=(2, 3), stride=(1, 2), padding=1, dilation=(2, 1))]:
+        helper_test_op([(2, 3, 7, 6)], torch.nn.MaxPool2d(**kwargs, return_indices=True),
+                       nn.MaxPool2d(**kwargs, return_indices=True))
+
+
+# ============================================================ nn.init
+
+def test_init_signatures_match_torch():
+    import inspect
+
+    for name in ["uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_",
+                 "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_", "dirac_",
+                 "eye_", "constant_", "ones_", "zeros_", "calculate_gain"]:
+        ours, theirs = getattr(nn.init, name), getattr(torch.nn.init, name)
+        assert list(inspect.signature(ours).parameters) == list(
+            inspect.signature(theirs).parameters), name
+
+
+def test_init_generator_gives_its_own_reproducible_stream():
+    draws = []
+    for _ in range(2):
+        g = ax.Generator().manual_seed(7)
+        w = nn.Linear(20, 30).weight
+        ax.manual_seed(0)
+        nn.init.kaiming_uniform_(w, generator=g)
+        draws.append(w.detach().numpy().copy())
+        nn.init.trunc_normal_(w, std=0.02, generator=g)
+        nn.init.orthogonal_(w, generator=g)
+        draws.append(w.detach().numpy().copy())
+    np.testing.assert_array_equal(draws[0], draws[2])
+    np.testing.assert_array_equal(draws[1], draws[3])
+    ax.manual_seed(0)
+    w = nn.Linear(20, 30).weight
+    nn.init.kaiming_uniform_(w)  # the global stream: different numbers
+    assert not np.array_equal(w.detach().numpy(), draws[0])
+
+
+@pytest.mark.parametrize("shape,groups", [((4, 4, 3), 1), ((6, 3, 3, 3), 2), ((2, 5, 3, 2), 1),
+                                          ((4, 2, 3, 3, 3), 1)])
+def test_dirac_matches_torch(shape, groups):
+    ours, theirs = ax.zeros(shape), torch.zeros(shape)
+    nn.init.dirac_(ours, groups)
+    torch.nn.init.dirac_(theirs, groups)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_sparse_zeroes_the_same_count_per_column():
+    ours, theirs = ax.zeros(10, 6), torch.zeros(10, 6)
+    nn.init.sparse_(ours, 0.35, std=1.0)
+    torch.nn.init.sparse_(theirs, 0.35, std=1.0)
+    np.testing.assert_array_equal((ours.numpy() == 0).sum(0), (theirs.numpy() == 0).sum(0))
+    with pytest.raises(ValueError):
+        nn.init.sparse_(ax.zeros(2, 3, 4), 0.1)
+
+
 # ============================================================ the layer contract
 
 CONTRACT = {

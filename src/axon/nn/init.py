@@ -2,7 +2,8 @@
 
 Every function fills ``tensor.array`` in place (no graph is recorded) and returns the
 tensor. Random ones draw from ``axon.backend.rng()``, so ``axon.manual_seed`` makes them
-reproducible. Fans follow PyTorch: for a weight of shape (out, in, *kernel),
+reproducible, or from the ``generator=`` given (an ``axon.Generator``), as in torch.
+Fans follow PyTorch: for a weight of shape (out, in, *kernel),
 fan_in = in * prod(kernel) and fan_out = out * prod(kernel).
 """
 
@@ -17,9 +18,9 @@ from ..autograd.tensor import Tensor
 from ..backend import xp
 
 __all__ = [
-    "calculate_gain", "constant_", "eye_", "kaiming_normal_", "kaiming_uniform_",
-    "normal_", "ones_", "orthogonal_", "trunc_normal_", "uniform_", "xavier_normal_",
-    "xavier_uniform_", "zeros_",
+    "calculate_gain", "constant_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform_",
+    "normal_", "ones_", "orthogonal_", "sparse_", "trunc_normal_", "uniform_",
+    "xavier_normal_", "xavier_uniform_", "zeros_",
 ]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -73,14 +74,19 @@ def _fill(tensor: Tensor, values) -> Tensor:
     return tensor
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+def _rng(generator):
+    """The NumPy generator to draw from: ``generator``'s stream, else the global one."""
+    return B.rng() if generator is None else generator.rng
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with draws from U(a, b)."""
-    return _fill(tensor, B.rng().uniform(a, b, tensor.shape))
+    return _fill(tensor, _rng(generator).uniform(a, b, tensor.shape))
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with draws from N(mean, std^2)."""
-    return _fill(tensor, B.rng().normal(mean, std, tensor.shape))
+    return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
 
 
 def _erfinv(y):
@@ -95,7 +101,7 @@ def _erfinv(y):
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                  b: float = 2.0) -> Tensor:
+                  b: float = 2.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2) truncated to [a, b] (absolute bounds, as in PyTorch), by
     inverting the normal CDF on uniform draws between CDF(a) and CDF(b)."""
     if mean < a - 2 * std or mean > b + 2 * std:
@@ -106,7 +112,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         )
     lo = erf((a - mean) / (std * math.sqrt(2.0)))  # 2 CDF - 1 at the bounds
     hi = erf((b - mean) / (std * math.sqrt(2.0)))
-    u = B.rng().uniform(float(lo), float(hi), tensor.shape)
+    u = _rng(generator).uniform(float(lo), float(hi), tensor.shape)
     u = xp.clip(u, -1 + 1e-15, 1 - 1e-15)
     return _fill(tensor, xp.clip(_erfinv(u) * (std * math.sqrt(2.0)) + mean, a, b))
 
@@ -130,17 +136,17 @@ def eye_(tensor: Tensor) -> Tensor:
     return _fill(tensor, xp.eye(*tensor.shape))
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot: U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -a, a)
+    return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot: N(0, std^2) with std = gain sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
 def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float | None:
@@ -152,25 +158,25 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> floa
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu") -> Tensor:
+                     nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
     """He: U(-bound, bound) with bound = gain sqrt(3 / fan) (``a``: the leaky slope)."""
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
         return tensor
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> Tensor:
+                    nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
     """He: N(0, std^2) with std = gain / sqrt(fan)."""
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
         return tensor
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
-def orthogonal_(tensor: Tensor, gain: float = 1) -> Tensor:
+def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
     """A (semi-)orthogonal matrix times ``gain``: Q of the QR decomposition of a Gaussian
     matrix (signs fixed by diag(R)), with the trailing dimensions flattened."""
     if tensor.ndim < 2:
@@ -179,7 +185,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.array.size // rows
-    flat = B.rng().normal(0.0, 1.0, (rows, cols))
+    flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = xp.linalg.qr(flat)
@@ -187,3 +193,38 @@ def orthogonal_(tensor: Tensor, gain: float = 1) -> Tensor:
     if rows < cols:
         q = q.T
     return _fill(tensor, (gain * q).reshape(tensor.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """The identity of a convolution: a 3-, 4- or 5-D weight (out, in, *kernel) of zeros
+    with a one at the kernel's centre for out channel i and in channel i (per group), so
+    the layer passes as many input channels through unchanged as it can."""
+    dims = tensor.ndim
+    if dims not in (3, 4, 5):
+        raise ValueError(f"Only tensors with 3, 4, or 5 dimensions are supported, got a "
+                         f"tensor of shape {tuple(tensor.shape)}")
+    out_per_group = tensor.shape[0] // groups
+    if tensor.shape[0] % groups:
+        raise ValueError(f"dim 0 of the tensor of shape {tuple(tensor.shape)} must be "
+                         f"divisible by groups={groups}")
+    tensor.array[...] = 0
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(out_per_group, tensor.shape[1])):
+            tensor.array[(g * out_per_group + d, d, *centre)] = 1
+    return tensor
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """A sparse 2-D matrix: N(0, std^2) draws with ceil(sparsity * rows) of each column
+    set to zero, at random rows (Martens, 2010)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"Only tensors with 2 dimensions are supported, got a tensor of "
+                         f"shape {tuple(tensor.shape)}")
+    rows, cols = tensor.shape
+    zeros = int(math.ceil(sparsity * rows))
+    rng = _rng(generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    for c in range(cols):
+        values[rng.permutation(rows)[:zeros], c] = 0
+    return _fill(tensor, values)
