@@ -741,7 +741,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     elif nd not in (1, 2):
         raise NotImplementedError(
             f"interpolate: mode {mode!r} supports 3-D (N, C, L) and 4-D (N, C, H, W) inputs "
-            f"in axon, got input of shape {input.shape}"
+            f"in axon, got input of shape {tuple(input.shape)}"
         )
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not implemented in axon")
@@ -1194,8 +1194,8 @@ def _gaussian_var(input: Tensor, var) -> Tensor:
                                       if i != v) == 1:
         return var
     raise ValueError(
-        f"var is of incorrect size: var of shape {var.shape} for input of shape "
-        f"{input.shape}"
+        f"var is of incorrect size: var of shape {tuple(var.shape)} for input of shape "
+        f"{tuple(input.shape)}"
     )
 
 
@@ -1461,7 +1461,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         shape = xp.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
         raise RuntimeError(
-            f"cosine_similarity: x1 of shape {x1.shape} and x2 of shape {x2.shape} cannot be "
+            f"cosine_similarity: x1 of shape {tuple(x1.shape)} and x2 of shape "
+            f"{tuple(x2.shape)} cannot be "
             f"broadcast together"
         ) from None
     dim = normalize_dim(dim, len(shape))
