@@ -72,6 +72,9 @@ from .autograd.math_api import (  # noqa: E402, A004
     signbit, sinc, sinh, square, std_mean, sub, subtract, tan, true_divide, trunc, var_mean,
     xlogy,
 )
+from .autograd.math_api import (  # noqa: E402
+    cumulative_trapezoid, gcd, heaviside, is_nonzero, isreal, lcm, ldexp, trapezoid, trapz,
+)
 from . import special  # noqa: E402  (torch.special's names)
 
 # shape, indexing, sorting, products and sampling (also Tensor methods, bound in shape_api);

@@ -1,4 +1,6 @@
-"""``axon.linalg``: norms, inverses, solves and decompositions, as ``torch.linalg``.
+"""``axon.linalg``: norms, inverses, solves and decompositions, as ``torch.linalg``; also
+the norms and distances torch has at its top level (``torch.norm`` as ``torch_norm``,
+bound as ``Tensor.norm``; ``dist``, ``cdist``, ``pdist``), exported by ``axon``.
 
 Every function works on a matrix or a batch of matrices (the last two dims) and is
 differentiable, through the ops of ``autograd/ops/linalg.py`` (``Inv``, ``Det``,
@@ -20,7 +22,7 @@ import numpy as np
 
 from .autograd import ops
 from .autograd import shape_api as _api
-from .autograd.shape_api import _dims_of, vector_norm
+from .autograd.shape_api import _dims_of
 from .autograd.tensor import Tensor, _wrap, bind_methods, normalize_dim
 
 __all__ = [
@@ -53,6 +55,70 @@ def _floating(name: str, A: Tensor) -> None:
 
 
 # ------------------------------------------------------------------ norms
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """(sum |x|^ord)^(1/ord) over ``dim`` (all elements when None); ord inf is max |x|,
+    -inf min |x|, 0 the count of non-zeros. Ties of inf/-inf share the gradient."""
+    if dtype is not None:
+        x = x.type(dtype)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
+                           f"as input. Got {x.dtype}")
+    dims = None if dim is None else _dims_of(dim, x.ndim)
+    if ord in (math.inf, "inf"):
+        return x.abs().amax(dims, keepdim)
+    if ord in (-math.inf, "-inf"):
+        return x.abs().amin(dims, keepdim)
+    if ord == 0:  # a count: in the graph, as in torch, with a zero gradient
+        return (x * 0).sum(dims, keepdim) + (x != 0).type(x.dtype).sum(dims, keepdim)
+    if ord == 1:
+        return x.abs().sum(dims, keepdim)
+    return ops.Norm.apply(x, float(ord), dims, keepdim)
+
+
+def torch_norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """torch.norm: ``"fro"`` (the 2-norm of the elements), ``"nuc"`` (the sum of singular
+    values, over two dims), or a number: the vector p-norm over ``dim``."""
+    if p is None:
+        p = "fro"
+    if p == "nuc":
+        return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim,
+                           dtype=dtype)
+    if p == "fro":
+        if dim is not None and not isinstance(dim, int) and len(dim) > 2:
+            raise RuntimeError(f"norm: 'fro' takes at most 2 dims, got {dim}")
+        p = 2
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
+    """The p-norm of ``input - other`` (broadcast)."""
+    return vector_norm(input - other, p)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
+    """Pairwise p-norm distances between the rows of (..., P, M) and (..., R, M) batches,
+    as a (..., P, R) tensor."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D, "
+                           f"X2 got: {x2.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (..., P, R, M)
+    return vector_norm(diff, p, -1)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distances between every pair of rows i < j of an (N, M) tensor, as a
+    vector of N (N - 1) / 2 in row-major order of the pairs."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    rows, cols = np.triu_indices(input.shape[0], 1)
+    return vector_norm(input[rows] - input[cols], p, -1)
+
+
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
                 dtype=None) -> Tensor:
     """A matrix norm over the two ``dim``: "fro", "nuc" (sum of singular values), 1 / -1
@@ -298,5 +364,6 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
 # torch's top-level spellings, also Tensor methods
 inverse = inv
 pinverse = pinv
+bind_methods(norm=torch_norm, dist=dist)
 bind_methods(inverse=inv, det=det, logdet=logdet, slogdet=slogdet, pinverse=pinv,
              matrix_power=matrix_power, cholesky=lambda A, upper=False: cholesky(A, upper=upper))

@@ -194,6 +194,44 @@ def test_fmax_fmin_ignore_nan(name):
     helper_test_op(None, lambda x, y: getattr(x, name)(y), arrays=[a, b], dtype=np.float32)
 
 
+@pytest.mark.parametrize("name", ["fmax", "fmin"])
+def test_fmax_fmin_gradcheck(name):
+    a, b = (ax.from_numpy(x).requires_grad_() for x in _two_inputs((2, 3), (3,), (-2, 2),
+                                                                     (-2, 2), seed=4))
+    assert ax.gradcheck(getattr(ax, name), [a, b])
+
+
+def test_heaviside_ldexp_gcd_lcm():
+    x = [[-1.5, 0.0, 2.0], [0.0, -0.0, 3.0]]
+    helper_test_op(None, lambda t: (torch.heaviside(t, torch.tensor(0.5, dtype=t.dtype)),
+                                    t.heaviside(t * 0 + 0.25)),
+                   lambda t: (ax.heaviside(t, ax.tensor(0.5, dtype=t.dtype)),
+                              t.heaviside(t * 0 + 0.25)), arrays=[x], forward_only=True)
+    h = ax.heaviside(ax.tensor(x, requires_grad=True), ax.tensor(0.5))
+    assert h.requires_grad
+    with pytest.raises(RuntimeError, match="heaviside"):
+        h.sum().backward()
+    # integer exponents >= 0 only: torch's gradient takes 2 ** -1 in integers (0)
+    helper_test_op(None, lambda t, e: (torch.ldexp(t, e), t.ldexp(e)),
+                   lambda t, e: (ax.ldexp(t, e), t.ldexp(e)),
+                   arrays=[[1.5, -2.0, 0.25], np.array([2, 0, 3])])
+    helper_test_op(None, torch.ldexp, ax.ldexp, arrays=[[1.5, -2.0, 0.25], [2.0, -1.0, 0.5]],
+                   requires_grad=[True, False])
+    ints = [np.array([12, -18, 0, 7]), np.array([8, 12, 5, 0])]
+    helper_test_op(None, lambda a, b: (torch.gcd(a, b), a.lcm(b), torch.lcm(a, b)),
+                   lambda a, b: (ax.gcd(a, b), a.lcm(b), ax.lcm(a, b)), arrays=ints,
+                   forward_only=True)
+    helper_test_exception([(2,), (2,)], torch.gcd, ax.gcd, exact=NotImplementedError,
+                          match=["gcd", "Double"])
+
+
+def test_isreal_and_is_nonzero():
+    assert ax.isreal(ax.tensor([1.0, 2.0])).tolist() == [True, True]
+    assert ax.is_nonzero(ax.tensor([2.0])) and not ax.tensor(0).is_nonzero()
+    for shape, what in (((2,), "more than one value"), ((0,), "no values")):
+        helper_test_exception([shape], torch.is_nonzero, ax.is_nonzero, match=[what])
+
+
 @pytest.mark.parametrize("name", ["addcmul", "addcdiv"])
 def test_addcmul_addcdiv(name):
     t_fn, a_fn = getattr(torch, name), getattr(ax, name)

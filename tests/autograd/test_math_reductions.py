@@ -250,3 +250,26 @@ def test_diff_integers_bools_and_errors():
                           lambda t, p: ax.diff(t, prepend=p), match=["same dimension"])
     helper_test_exception([(2, 3)], lambda t: torch.diff(t, dim=2), lambda t: ax.diff(t, dim=2),
                           exact=IndexError, match=["[-2, 1]"])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_trapezoid(dtype):
+    helper_test_op([(3, 5)], lambda y: (torch.trapezoid(y), torch.trapezoid(y, dx=0.5, dim=0),
+                                        torch.trapz(y), torch.cumulative_trapezoid(y, dim=0)),
+                   lambda y: (ax.trapezoid(y), ax.trapezoid(y, dx=0.5, dim=0), ax.trapz(y),
+                              ax.cumulative_trapezoid(y, dim=0)), dtype=dtype)
+    x = np.array([0.0, 0.5, 1.5, 1.75, 3.0])
+    helper_test_op(None, lambda y, s: (torch.trapezoid(y, s), torch.cumulative_trapezoid(y, s)),
+                   lambda y, s: (ax.trapezoid(y, s), ax.cumulative_trapezoid(y, s)),
+                   arrays=[np.random.default_rng(0).uniform(-1, 1, (3, 5)), x], dtype=dtype)
+    helper_test_op(None, lambda y, s: torch.trapezoid(y, s, dim=0),
+                   lambda y, s: ax.trapezoid(y, s, dim=0),
+                   arrays=[np.random.default_rng(1).uniform(-1, 1, (5, 2)), x], dtype=dtype)
+
+
+def test_trapezoid_of_integers_and_single_samples():
+    helper_test_op(None, lambda y: (torch.trapezoid(y), torch.cumulative_trapezoid(y)),
+                   lambda y: (ax.trapezoid(y), ax.cumulative_trapezoid(y)),
+                   arrays=[np.array([[1, 2, 4], [0, 3, 3]])], forward_only=True)
+    helper_test_op([(3, 1)], lambda y: (torch.trapezoid(y), torch.cumulative_trapezoid(y)),
+                   lambda y: (ax.trapezoid(y), ax.cumulative_trapezoid(y)))

@@ -206,6 +206,26 @@ def fmin(input, other) -> Tensor:
     return ops.Fmin.apply(input, other)
 
 
+def heaviside(input: Tensor, values) -> Tensor:
+    """The step function: 0 below 0, ``values`` at 0, 1 above (no derivative, as torch)."""
+    return ops.Heaviside.apply(input, values)
+
+
+def ldexp(input: Tensor, other) -> Tensor:
+    """input * 2^other."""
+    return ops.Mul.apply(input, exp2(_as_tensor(other)))
+
+
+def gcd(input: Tensor, other) -> Tensor:
+    """The greatest common divisor, elementwise (integer tensors only)."""
+    return _wrap(xp.asarray(xp.gcd(*_integer_operands("gcd", input, other))))
+
+
+def lcm(input: Tensor, other) -> Tensor:
+    """The least common multiple, elementwise, non-negative (integer tensors only)."""
+    return _wrap(xp.asarray(xp.lcm(*_integer_operands("lcm", input, other))))
+
+
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """input + value * tensor1 * tensor2 (Adam's second moment update, for one)."""
     product = ops.Mul.apply(tensor1, tensor2)
@@ -343,6 +363,19 @@ def isposinf(input: Tensor) -> Tensor:
 def isneginf(input: Tensor) -> Tensor:
     """True where x is -inf."""
     return _wrap(xp.isneginf(input.array))
+
+
+def isreal(input: Tensor) -> Tensor:
+    """True everywhere for a real tensor (axon has no complex tensors)."""
+    return _wrap(xp.ones(input.shape, dtype=bool))
+
+
+def is_nonzero(input: Tensor) -> bool:
+    """Whether a one-element tensor is not zero."""
+    if input.numel() != 1:
+        kind = "no values" if input.numel() == 0 else "more than one value"
+        raise RuntimeError(f"Boolean value of Tensor with {kind} is ambiguous")
+    return bool(input.array.item())
 
 
 def _allclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
@@ -495,6 +528,49 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
         later, earlier = x.narrow(d, 1, length), x.narrow(d, 0, length)
         x = logical_xor(later, earlier) if x.dtype == bool else ops.Sub.apply(later, earlier)
     return x
+
+
+def _trapezoids(y: Tensor, x, dx, dim: int, fn: str):
+    """The areas (y_i + y_(i+1)) / 2 * (x_(i+1) - x_i) of the trapezoids along ``dim``."""
+    if y.ndim == 0:
+        raise IndexError(f"{fn}: Dimension out of range (expected to be in range of "
+                         f"[-1, 0], but got {dim})")
+    d = normalize_dim(dim, y.ndim)
+    y = _float_tensor(y)
+    n = y.shape[d] - 1
+    if n <= 0:
+        return None, d
+    mid = ops.Add.apply(y.narrow(d, 1, n), y.narrow(d, 0, n)) * 0.5
+    if x is None:
+        return mid * (1.0 if dx is None else dx), d
+    x = _as_tensor(x)
+    steps = diff(x, dim=-1 if x.ndim == 1 else d)
+    if x.ndim == 1:  # spacing along ``dim`` only: shape it to broadcast there
+        steps = steps.reshape((n,) + (1,) * (y.ndim - 1 - d))
+    return mid * steps, d
+
+
+def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """The integral of ``y`` along ``dim`` by the trapezoid rule, with sample points ``x``
+    or a constant spacing ``dx`` (default 1)."""
+    areas, d = _trapezoids(y, x, dx, dim, "trapezoid")
+    if areas is None:
+        return _float_tensor(y).sum(d) * 0.0
+    return areas.sum(d)
+
+
+def trapz(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """torch's older name of :func:`trapezoid`."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """The running integral of ``y`` along ``dim`` by the trapezoid rule (one fewer
+    element than ``y`` there)."""
+    areas, d = _trapezoids(y, x, dx, dim, "cumulative_trapezoid")
+    if areas is None:
+        return _float_tensor(y).narrow(d, 0, 0)
+    return cumsum(areas, d)
 
 
 # ======================================================================= reductions
@@ -663,7 +739,8 @@ _INPLACE = {
     "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "log2": log2,
     "log10": log10, "lgamma": lgamma, "digamma": digamma, "sinc": sinc,
     "addcmul": addcmul, "addcdiv": addcdiv, "sgn": sgn, "fix": trunc,
-    "true_divide": true_divide,
+    "true_divide": true_divide, "ldexp": ldexp, "gcd": gcd, "lcm": lcm,
+    "heaviside": heaviside,
     "deg2rad": deg2rad, "rad2deg": rad2deg, "float_power": float_power,
 }
 
@@ -680,6 +757,7 @@ bind_methods(
     hypot=hypot, logaddexp=logaddexp, logaddexp2=logaddexp2, xlogy=xlogy,
     copysign=copysign, float_power=float_power, deg2rad=deg2rad, rad2deg=rad2deg,
     lerp=lerp, clamp_min=clamp_min, clamp_max=clamp_max, nan_to_num=nan_to_num,
+    heaviside=heaviside, ldexp=ldexp, gcd=gcd, lcm=lcm, isreal=isreal, is_nonzero=is_nonzero,
     lgamma=lgamma, digamma=digamma, sinc=sinc, fmax=fmax, fmin=fmin, addcmul=addcmul,
     addcdiv=addcdiv, signbit=signbit, isclose=isclose, isposinf=isposinf,
     isneginf=isneginf, allclose=_allclose,

@@ -96,6 +96,7 @@ from .pointwise import (  # noqa: E402
     Fmin,
     Fmod,
     Frac,
+    Heaviside,
     Hypot,
     Lerp,
     Log1p,

@@ -531,3 +531,15 @@ class Fmin(Fmax):
     """The smaller of a and b, ignoring NaN; ties send the gradient to ``a``."""
 
     pick = staticmethod(xp.fmin)
+
+
+class Heaviside(Op):
+    """The step function: 0 for a < 0, ``values`` at 0, 1 for a > 0. torch records it but
+    has no derivative for it."""
+
+    def forward(self, a, values):
+        a, values, _ = promote(_weak(a), _weak(values))
+        return _binary("heaviside", xp.heaviside, a, values)
+
+    def backward(self, g):
+        raise RuntimeError("derivative for aten::heaviside is not implemented")

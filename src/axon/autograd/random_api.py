@@ -1,0 +1,135 @@
+"""Random sampling as in torch: ``normal``, ``multinomial``, ``bernoulli`` and the in-place
+fills (``bernoulli_``, ``random_``, ``exponential_``, ``geometric_``).
+
+Every draw comes from ``generator=`` (an ``axon.Generator``) when given, else from axon's
+global stream, which ``axon.manual_seed`` seeds: the same seed gives the same numbers
+(not torch's numbers: the streams differ).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend as B
+from ..backend import xp
+from .shape_api import _rng
+from .tensor import Tensor, _data, _shape_arg, _wrap, bind_methods
+
+
+def _float_dtype(*tensors):
+    for t in tensors:
+        if isinstance(t, Tensor) and t.dtype.kind == "f":
+            return t.dtype
+    return B.get_default_dtype()
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None,
+           requires_grad: bool = False) -> Tensor:
+    """Normal samples: tensor ``mean`` and/or ``std`` give one sample per element
+    (broadcast); floats need ``size``. Drawn from ``generator`` or axon's global stream."""
+    m, s = _data(mean), _data(std)
+    if np.any(np.asarray(s) < 0):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(s)}")
+    if size is None:
+        if not (isinstance(mean, Tensor) or isinstance(std, Tensor)):
+            raise TypeError("normal() received an invalid combination of arguments: give a "
+                            "tensor mean or std, or a size")
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+    else:
+        shape = _shape_arg((size,))
+    dt = B.to_dtype(dtype) or _float_dtype(mean, std)
+    out = (m + s * _rng(generator).standard_normal(shape)).astype(dt)
+    return _wrap(out, requires_grad)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator=None) -> Tensor:
+    """Category indices drawn with probability proportional to the (non-negative, not all
+    zero) weights of each row of a 1-D or 2-D ``input``.
+
+    With replacement: inverse-CDF sampling; a zero-weight category has an empty interval,
+    so it is never drawn. Without: the ``num_samples`` smallest exponential keys E / w
+    (the Gumbel top-k trick); zero weights get infinite keys and come last.
+    """
+    p = xp.asarray(input.array, dtype=xp.float64)
+    if p.ndim not in (1, 2):
+        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got shape {p.shape}")
+    if not xp.isfinite(p).all() or (p < 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = p.reshape(-1, p.shape[-1])
+    n = rows.shape[1]
+    if (rows.sum(axis=1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if num_samples <= 0:
+        raise RuntimeError(f"cannot sample n_sample <= 0 samples, got {num_samples}")
+    if not replacement and num_samples > n:
+        raise RuntimeError(f"cannot sample n_sample > prob_dist.size(-1) samples without "
+                           f"replacement (n_sample {num_samples}, {n} categories)")
+    rng = _rng(generator)
+    if replacement:
+        cdf = xp.cumsum(rows, axis=1)
+        u = rng.random((rows.shape[0], num_samples)) * cdf[:, -1:]
+        out = xp.stack([xp.searchsorted(c, v, side="right") for c, v in zip(cdf, u,
+                                                                             strict=True)])
+    else:
+        with xp.errstate(divide="ignore"):
+            keys = rng.exponential(size=rows.shape) / rows
+        out = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    return _wrap(out.reshape(p.shape[:-1] + (num_samples,)).astype(xp.int64))
+
+
+def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
+    """1 with probability ``input`` (or the number ``p``) per element, else 0; the dtype
+    of ``input``."""
+    prob = input.array if p is None else xp.full(input.shape, p, dtype=xp.float64)
+    if (prob < 0).any() or (prob > 1).any() or xp.isnan(prob).any():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    draws = _rng(generator).random(input.shape) < prob
+    return _wrap(draws.astype(input.dtype))
+
+
+def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
+    """Fill with 1 (probability ``p``, a number or a tensor) or 0, in place."""
+    prob = _data(p)
+    if np.any(np.asarray(prob) < 0) or np.any(np.asarray(prob) > 1):
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    self.array[...] = _rng(generator).random(self.shape) < prob
+    return self
+
+
+def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=None) -> Tensor:
+    """Fill with integers uniform in [from, to) (``random_(to)`` for [0, to); without
+    bounds, [0, 2**mantissa] for floats, the dtype's range for integers), in place."""
+    if to is None and from_ != 0:
+        from_, to = 0, from_
+    if to is None:
+        dt = self.dtype
+        to = 2 ** (np.finfo(dt).nmant + 1) + 1 if dt.kind == "f" else np.iinfo(dt).max
+    if from_ >= to:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
+                           f"from={from_} >= to={to}")
+    self.array[...] = _rng(generator).integers(from_, to, size=self.shape)
+    return self
+
+
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with exponential samples of rate ``lambd`` (mean 1 / lambd), in place."""
+    if lambd <= 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    self.array[...] = _rng(generator).exponential(1.0 / lambd, size=self.shape)
+    return self
+
+
+def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
+    """Fill with the number of Bernoulli(p) trials up to the first success (1, 2, ...)."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    self.array[...] = _rng(generator).geometric(p, size=self.shape)
+    return self
+
+
+bind_methods(**{fn.__name__: fn for fn in [
+    bernoulli, bernoulli_, random_, exponential_, geometric_, multinomial,
+]})
+
+__all__ = ["bernoulli", "multinomial", "normal"]

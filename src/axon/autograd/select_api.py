@@ -1,0 +1,501 @@
+"""Sorting, selection, scatter and index writes, named and argued as in torch (the layout
+of the torch-API modules is described in ``shape_api``).
+
+Selections (``sort``, ``topk``, ``kthvalue``, ``median``, ``mode``) compute their indices
+with ``ops/sort.py`` and read the values with ``Gather``, so the gradient reaches exactly
+the elements picked. Writes (``scatter``, ``index_add``, ``index_put``, ...) build a tuple
+of position arrays and run ``IndexPut`` (replace), ``ScatterAdd`` (add, repeats adding
+up) or ``ScatterReduce``; each has its in-place form ``x.f_(...)``.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from ..backend import xp
+from . import ops
+from .ops import sort as _sort
+from .shape_api import (
+    _as_tensor,
+    _check_bounds,
+    _index_array,
+    _inplace,
+    _int,
+    broadcast_shapes,
+)
+from .tensor import Tensor, _data, _wrap, bind_methods, normalize_dim
+
+# torch.return_types: tuples whose fields are also attributes (values, indices = ...)
+SortResult = namedtuple("sort", ["values", "indices"])
+TopkResult = namedtuple("topk", ["values", "indices"])
+KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
+MedianResult = namedtuple("median", ["values", "indices"])
+ModeResult = namedtuple("mode", ["values", "indices"])
+
+
+# ------------------------------------------------------------------ sorting and selection
+def _gather_at(input: Tensor, idx, d: int, keepdim: bool, result):
+    """(values, indices) of ``input`` at ``idx`` along ``d``: values through ``Gather``, so
+    the gradient flows back to exactly the elements picked."""
+    if input.ndim == 0:
+        return result(ops.Clone.apply(input), _wrap(xp.zeros((), dtype=xp.int64)))
+    values = ops.Gather.apply(input, d, idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return result(values, _wrap(idx.astype(xp.int64, copy=False)))
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """(values, indices) sorted along ``dim``; equal values keep their order; NaN counts as
+    the largest value."""
+    d = normalize_dim(dim, input.ndim)
+    idx = _sort.argsort(input.array, d, descending, stable)
+    return _gather_at(input, idx, d, True, SortResult)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """The indices that sort ``input`` along ``dim``."""
+    d = normalize_dim(dim, input.ndim)
+    return _wrap(_sort.argsort(input.array, d, descending, stable).astype(xp.int64))
+
+
+def msort(input: Tensor) -> Tensor:
+    """The values sorted along dim 0."""
+    return sort(input, 0).values
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """(values, indices) of the ``k`` largest (or smallest) elements along ``dim``, in
+    sorted order."""
+    d = normalize_dim(dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"selected index k out of range: k = {k} for dimension {d} of "
+                           f"size {n}")
+    idx = _sort.argsort(input.array, d, descending=largest)
+    idx = xp.take(idx, xp.arange(k), axis=d) if input.ndim else idx
+    return _gather_at(input, idx, d, True, TopkResult)
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+    """(values, indices) of the ``k``-th smallest element (counting from 1) along ``dim``."""
+    d = normalize_dim(dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}: "
+                           f"k = {k}, size {n}")
+    if input.ndim == 0:
+        return _gather_at(input, None, 0, keepdim, KthvalueResult)
+    return _gather_at(input, _sort.kth_indices(input.array, k - 1, d), d, keepdim,
+                      KthvalueResult)
+
+
+def _median(input: Tensor, dim, keepdim: bool, ignore_nan: bool, result):
+    if input.array.size == 0 and dim is None:
+        raise RuntimeError("median() input tensor cannot be empty")
+    if dim is None:  # the value only, over all elements
+        flat = input.reshape(-1)
+        idx = _sort.median_indices(flat.array, 0, ignore_nan)
+        return ops.Gather.apply(flat, 0, idx).reshape(())
+    d = normalize_dim(dim, input.ndim)
+    if input.ndim == 0:
+        return _gather_at(input, None, 0, keepdim, result)
+    return _gather_at(input, _sort.median_indices(input.array, d, ignore_nan), d, keepdim,
+                      result)
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """The lower median (the smaller of the two middle values for an even count); with
+    ``dim``, (values, indices) along it. NaN anywhere makes the median NaN."""
+    return _median(input, dim, keepdim, False, MedianResult)
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """``median`` ignoring NaN (NaN only where every value is NaN)."""
+    return _median(input, dim, keepdim, True,
+                   namedtuple("nanmedian", ["values", "indices"]))
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
+    """(values, indices) of the most frequent value along ``dim``; ties go to the smallest
+    value, and the index is its last occurrence."""
+    d = normalize_dim(dim, input.ndim)
+    if input.ndim == 0:
+        return _gather_at(input, None, 0, keepdim, ModeResult)
+    return _gather_at(input, _sort.mode_indices(input.array, d), d, keepdim, ModeResult)
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
+           return_counts: bool = False, dim: int | None = None):
+    """The distinct values (sorted), or distinct slices along ``dim``; optionally where each
+    element went (``inverse``) and how often each value occurs (``counts``)."""
+    axis = None if dim is None else normalize_dim(dim, input.ndim)
+    values, inverse, counts = xp.unique(input.array, return_inverse=True, return_counts=True,
+                                        axis=axis)
+    out = [_wrap(values)]
+    if return_inverse:
+        shape = input.shape if axis is None else (input.shape[axis],)
+        out.append(_wrap(inverse.reshape(shape).astype(xp.int64)))
+    if return_counts:
+        out.append(_wrap(counts.astype(xp.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def unique_consecutive(input: Tensor, return_inverse: bool = False,
+                       return_counts: bool = False, dim: int | None = None):
+    """Collapse runs of equal consecutive values (or slices along ``dim``) to one."""
+    a = input.array
+    if dim is None:
+        a = a.reshape(-1)
+        axis = 0
+    else:
+        axis = normalize_dim(dim, input.ndim)
+    moved = xp.moveaxis(a, axis, 0).reshape(a.shape[axis], -1) if a.ndim else a.reshape(1, 1)
+    new_run = xp.ones(moved.shape[0], dtype=bool)
+    new_run[1:] = (moved[1:] != moved[:-1]).any(axis=1)
+    starts = xp.flatnonzero(new_run)
+    out = [_wrap(xp.take(a, starts, axis=axis))]
+    if return_inverse:
+        inv = xp.cumsum(new_run) - 1
+        out.append(_wrap(inv.reshape(input.shape if dim is None else (-1,)).astype(xp.int64)))
+    if return_counts:
+        out.append(_wrap(xp.diff(xp.append(starts, moved.shape[0])).astype(xp.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False):
+    """The indices of the non-zero elements: an (n, ndim) tensor, or one 1-D tensor per
+    dim with ``as_tuple=True``."""
+    a = input.array
+    if as_tuple:
+        where = xp.nonzero(a) if a.ndim else xp.nonzero(a.reshape(1))
+        return tuple(_wrap(w.astype(xp.int64)) for w in where)
+    return _wrap(xp.argwhere(a).astype(xp.int64))
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """The (n, ndim) indices of the non-zero elements."""
+    return nonzero(input)
+
+
+def masked_select(input: Tensor, mask) -> Tensor:
+    """The elements where ``mask`` (broadcast with ``input``) is true, as a 1-D tensor."""
+    m = xp.asarray(_data(mask))
+    if m.dtype != bool:
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {m.dtype}")
+    shape = broadcast_shapes(input.shape, m.shape)
+    full = input if tuple(input.shape) == shape else ops.Expand.apply(input, shape)
+    return ops.Index.apply(full, xp.broadcast_to(m, shape))
+
+
+def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False,
+                 side: str | None = None, sorter=None) -> Tensor:
+    """For each value, the index where it would be inserted to keep each row of
+    ``sorted_sequence`` sorted: before equal values (``right=False``) or after them."""
+    seq = xp.asarray(_data(sorted_sequence))
+    vals = xp.asarray(_data(input))
+    if side is not None:
+        right = side == "right"
+    if sorter is not None:
+        seq = xp.take_along_axis(seq, xp.asarray(_data(sorter)), axis=-1)
+    how = "right" if right else "left"
+    if seq.ndim == 1:
+        out = xp.searchsorted(seq, vals, side=how)
+    else:
+        if seq.shape[:-1] != vals.shape[:-1]:
+            raise RuntimeError(
+                f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first "
+                f"N-1 dimensions of boundaries tensor and input value tensor must match, but "
+                f"we got boundaries tensor {list(seq.shape)} and input value tensor "
+                f"{list(vals.shape)}"
+            )
+        rows = seq.reshape(-1, seq.shape[-1])
+        v_rows = vals.reshape(-1, vals.shape[-1])
+        out = xp.stack([xp.searchsorted(r, v, side=how) for r, v in zip(rows, v_rows,
+                                                                         strict=True)])
+        out = out.reshape(vals.shape)
+    return _wrap(xp.asarray(out, dtype=xp.int32 if out_int32 else xp.int64))
+
+
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """The bucket of each value among 1-D ``boundaries``: i with boundaries[i-1] < x <=
+    boundaries[i] (``right=False``), or boundaries[i-1] <= x < boundaries[i]."""
+    b = xp.asarray(_data(boundaries))
+    if b.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({b.ndim})")
+    return searchsorted(b, input, out_int32=out_int32, right=right)
+
+
+def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
+    """A histogram of ``bins`` equal bins over [min, max] (the data's range when both are
+    0); values outside are ignored."""
+    a = input.array
+    if a.dtype.kind != "f":
+        raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the "
+                           f"same dtype, got {a.dtype}")
+    lo, hi = float(min), float(max)
+    if lo == hi and a.size:
+        lo, hi = float(a.min()), float(a.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo > hi:
+        raise RuntimeError(f"histc: max must be larger than min, got min={min}, max={max}")
+    counts, _ = xp.histogram(a, bins=bins, range=(lo, hi))
+    return _wrap(counts.astype(a.dtype))
+
+
+def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
+    """How often each non-negative integer occurs in a 1-D tensor (weighted: the sum of
+    the weights), with at least ``minlength`` bins."""
+    a = xp.asarray(_data(input))
+    if a.ndim != 1 or a.dtype.kind not in "iu":
+        raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs, got "
+                           f"shape {a.shape} of {a.dtype}")
+    if a.size and a.min() < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is None:
+        return _wrap(xp.bincount(a, minlength=minlength).astype(xp.int64))
+    w = xp.asarray(_data(weights))
+    out = xp.bincount(a, weights=w, minlength=minlength)
+    return _wrap(out.astype(w.dtype if w.dtype.kind == "f" else xp.float64))
+
+
+# ------------------------------------------------------------------ scatter and index writes
+def _scatter_where(name: str, input: Tensor, dim: int, index, src_shape=None):
+    """(d, index array, position tuple) for writing along ``dim`` at ``index``, after
+    torch's checks: int64 index with input's number of dims, no larger than ``src`` and
+    no larger than ``input`` off ``dim``, every index within the dim."""
+    d = normalize_dim(dim, input.ndim)
+    idx = _index_array(index, name)
+    if idx.ndim != max(input.ndim, 1) and idx.size:
+        raise RuntimeError(
+            f"{name}(): Index tensor must have the same number of dimensions as self tensor "
+            f"(index shape {idx.shape}, self shape {tuple(input.shape)})"
+        )
+    shape = input.shape or (1,)
+    too_big = any(i > s for k, (i, s) in enumerate(zip(idx.shape, shape, strict=True))
+                  if k != d)
+    if src_shape is not None and src_shape:
+        too_big |= any(i > s for i, s in zip(idx.shape, src_shape, strict=True))
+    if too_big:
+        raise RuntimeError(
+            f"{name}(): Expected index {list(idx.shape)} to be smaller than self "
+            f"{list(shape)} apart from dimension {d}"
+            + (f" and to be smaller size than src {list(src_shape)}" if src_shape else "")
+        )
+    _check_bounds(idx, shape[d], d)
+    where = list(xp.indices(idx.shape, sparse=True))
+    where[d] = idx % shape[d]
+    return d, idx, tuple(where)
+
+
+def _src_for(src, idx_shape, like: Tensor) -> Tensor:
+    """``src`` cut to the index's shape (torch reads only that corner), or a scalar value
+    as a 0-d tensor of ``like``'s dtype."""
+    if not isinstance(src, Tensor):
+        return _wrap(xp.asarray(src, dtype=like.dtype))
+    if src.ndim == 0:
+        return src
+    if tuple(src.shape) != tuple(idx_shape):
+        return src[tuple(slice(0, n) for n in idx_shape)]
+    return src
+
+
+def scatter(input: Tensor, dim: int, index, src=None, value=None, *, reduce=None) -> Tensor:
+    """A copy of ``input`` with ``out[index[i][j]][j] = src[i][j]`` (for dim 0), ``src``
+    a tensor or a number (``value``). ``reduce="add"``/``"multiply"`` combines instead."""
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter() missing the src or value argument")
+    src_shape = tuple(src.shape) if isinstance(src, Tensor) and src.ndim else None
+    d, idx, where = _scatter_where("scatter", input, dim, index, src_shape)
+    if input.ndim == 0:
+        input = input.reshape(1)
+    s = _src_for(src, idx.shape, input)
+    if reduce is not None:
+        kinds = {"add": "sum", "multiply": "prod"}
+        if reduce not in kinds:
+            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+        s = ops.Expand.apply(s, idx.shape) if tuple(s.shape) != idx.shape else s
+        return ops.ScatterReduce.apply(input, where, s, kinds[reduce], True)
+    return ops.IndexPut.apply(input, where, s)
+
+
+def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add)."""
+    d, idx, where = _scatter_where("scatter_add", input, dim, index, tuple(src.shape))
+    return ops.ScatterAdd.apply(input, where, _src_for(src, idx.shape, input), 1)
+
+
+def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """A copy of ``input`` where each position combines the ``src`` values sent to it by
+    ``index`` with ``reduce`` ("sum", "prod", "mean", "amax", "amin"), with its own value
+    too when ``include_self``."""
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, "
+                           f"got {reduce}")
+    d, idx, where = _scatter_where("scatter_reduce", input, dim, index, tuple(src.shape))
+    return ops.ScatterReduce.apply(input, where, _src_for(src, idx.shape, input), reduce,
+                                   include_self)
+
+
+def _index_where(name: str, input: Tensor, dim: int, index, source_shape=None):
+    """(d, positions) to write slices of ``input`` along ``dim`` at the 1-D ``index``."""
+    d = normalize_dim(dim, input.ndim)
+    idx = _index_array(index, name).reshape(-1)
+    n = input.shape[d] if input.ndim else 1
+    _check_bounds(idx, n, d)
+    if source_shape is not None:
+        want = list(input.shape)
+        if want:
+            want[d] = idx.size
+        if list(source_shape) != want and not (len(source_shape) == 0 and idx.size == 1):
+            raise RuntimeError(
+                f"{name}(): Number of indices ({idx.size}) should be equal to source.size(dim)"
+                f" and source should otherwise match self: source shape "
+                f"{list(source_shape)}, self shape {list(input.shape)}, dim {d}"
+            )
+    view = [1] * max(input.ndim, 1)
+    view[d] = idx.size
+    where = list(xp.indices(tuple(input.shape[:d]) + (idx.size,) + tuple(input.shape[d + 1:]),
+                            sparse=True)) if input.ndim else [None]
+    where[d] = (idx % n).reshape(view)
+    return d, tuple(where)
+
+
+def index_add(input: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source[i]`` added to slice ``index[i]`` along
+    ``dim`` (repeated indices add up)."""
+    d, where = _index_where("index_add", input, dim, index, tuple(source.shape))
+    return ops.ScatterAdd.apply(input, where, source, alpha)
+
+
+def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
+    """A copy of ``input`` with slice ``index[i]`` along ``dim`` replaced by
+    ``source[i]``."""
+    d, where = _index_where("index_copy", input, dim, index, tuple(source.shape))
+    return ops.IndexPut.apply(input, where, source)
+
+
+def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
+    """A copy of ``input`` with the slices ``index`` along ``dim`` set to ``value``."""
+    d, where = _index_where("index_fill", input, dim, index)
+    v = value if isinstance(value, Tensor) else _wrap(xp.asarray(value, dtype=input.dtype))
+    if v.ndim:
+        raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {v.ndim} dimension(s).")
+    return ops.IndexPut.apply(input, where, v)
+
+
+def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with ``out[indices] = values`` (``indices`` a tuple of index
+    tensors); with ``accumulate`` the values are added, repeats adding up."""
+    where = tuple(xp.asarray(_data(i)) for i in indices)
+    v = _as_tensor(values, input)
+    if accumulate:
+        return ops.ScatterAdd.apply(input, where, v, 1)
+    return ops.IndexPut.apply(input, where, v)
+
+
+def masked_fill(input: Tensor, mask, value) -> Tensor:
+    """A copy of ``input`` with ``value`` where ``mask`` (broadcast) is true."""
+    m = xp.asarray(_data(mask))
+    if m.dtype != bool:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
+                           f"dtype {m.dtype}")
+    v = value if isinstance(value, Tensor) else _wrap(xp.asarray(value, dtype=input.dtype))
+    if v.ndim:
+        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {v.ndim} dimension(s).")
+    return ops.Where.apply(m, v, input)
+
+
+def masked_scatter(input: Tensor, mask, source: Tensor) -> Tensor:
+    """A copy of ``input`` whose elements where ``mask`` is true are, in order, the first
+    elements of ``source``."""
+    m = xp.broadcast_to(xp.asarray(_data(mask)), input.shape)
+    count = _int(m.sum())
+    if source.array.size < count:
+        raise RuntimeError(f"masked_scatter: expected source to have at least {count} "
+                           f"elements (the mask's true count), got {source.array.size}")
+    return ops.IndexPut.apply(input, m, source.reshape(-1)[:count])
+
+
+def take(input: Tensor, index) -> Tensor:
+    """The elements at ``index`` of the flattened input, shaped like ``index``."""
+    idx = _index_array(index, "take")
+    n = input.array.size
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        bad = idx.max() if idx.max() >= n else idx.min()
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         f"elements.")
+    return ops.Take.apply(input, idx % max(n, 1), False)
+
+
+def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
+    """Values at ``indices`` along ``dim`` (of the flattened input when None), with input
+    and indices broadcast against each other off ``dim``."""
+    idx = _index_array(indices, "take_along_dim")
+    if dim is None:
+        return take(input, idx.reshape(-1))
+    d = normalize_dim(dim, input.ndim)
+    if idx.ndim != input.ndim:
+        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+                           f"number of dimensions, but got {input.ndim} dimensions for input, "
+                           f"and {idx.ndim} dimensions for indices")
+    shape = list(broadcast_shapes(tuple(s if k != d else 1 for k, s in enumerate(input.shape)),
+                                  tuple(s if k != d else 1 for k, s in enumerate(idx.shape))))
+    in_shape, idx_shape = list(shape), list(shape)
+    in_shape[d], idx_shape[d] = input.shape[d], idx.shape[d]
+    full = input if list(input.shape) == in_shape else ops.Expand.apply(input, tuple(in_shape))
+    _check_bounds(idx, input.shape[d], d)
+    return ops.Gather.apply(full, d, xp.broadcast_to(idx, idx_shape) % input.shape[d])
+
+
+def gather(input: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
+    """out[i][j] = input[i][index[i][j]] along ``dim`` (the index may be smaller than the
+    input off ``dim``)."""
+    d = normalize_dim(dim, input.ndim)
+    idx = _index_array(index, "gather")
+    if idx.ndim != max(input.ndim, 1):
+        raise RuntimeError(f"gather(): Index tensor must have the same number of dimensions "
+                           f"as input tensor (index shape {idx.shape}, input shape "
+                           f"{tuple(input.shape)})")
+    for k, (i, s) in enumerate(zip(idx.shape, input.shape, strict=True)):
+        if k != d and i > s:
+            raise RuntimeError(f"Size does not match at dimension {k} expected index "
+                               f"{list(idx.shape)} to be smaller than self "
+                               f"{list(input.shape)} apart from dimension {d}")
+    _check_bounds(idx, input.shape[d], d)
+    return ops.Gather.apply(input, d, idx % max(input.shape[d], 1))
+
+
+# ====================================================================== Tensor methods
+scatter_ = _inplace(scatter)
+scatter_add_ = _inplace(scatter_add)
+scatter_reduce_ = _inplace(scatter_reduce)
+index_add_ = _inplace(index_add)
+index_copy_ = _inplace(index_copy)
+index_fill_ = _inplace(index_fill)
+index_put_ = _inplace(index_put)
+masked_fill_ = _inplace(masked_fill)
+masked_scatter_ = _inplace(masked_scatter)
+
+bind_methods(**{fn.__name__: fn for fn in [
+    sort, argsort, msort, topk, kthvalue, median, nanmedian, mode, unique, unique_consecutive,
+    nonzero, argwhere, masked_select, histc, bincount,
+    scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put,
+    masked_fill, masked_scatter, take, take_along_dim, gather,
+    scatter_, scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_,
+    index_put_, masked_fill_, masked_scatter_,
+]})
+
+__all__ = [
+    "argsort", "argwhere", "bincount", "bucketize", "histc", "index_add", "index_copy",
+    "index_fill", "index_put", "kthvalue", "masked_fill", "masked_scatter", "masked_select",
+    "median", "mode", "msort", "nanmedian", "nonzero", "scatter", "scatter_add",
+    "scatter_reduce", "searchsorted", "sort", "take", "take_along_dim", "topk", "unique",
+    "unique_consecutive",
+]
