@@ -77,11 +77,15 @@ from .autograd.math_api import (  # noqa: E402
 )
 from . import special  # noqa: E402  (torch.special's names)
 
-# shape, indexing, sorting, products and sampling (also Tensor methods, bound in shape_api);
-# ax.linalg: decompositions and norms
+# shape, indexing, sorting, products and sampling (also Tensor methods, bound in each
+# module); ax.linalg: norms, distances and decompositions
 from .autograd.shape_api import *  # noqa: E402, F403
+from .autograd.select_api import *  # noqa: E402, F403
+from .autograd.random_api import *  # noqa: E402, F403
 from . import linalg  # noqa: E402
-from .linalg import det, inverse, logdet, matrix_power, pinverse, slogdet  # noqa: E402
+from .linalg import (  # noqa: E402
+    cdist, det, dist, inverse, logdet, matrix_power, pdist, pinverse, slogdet,
+)
 
 # ONNX export: ax.onnx.export(model, args, f, ...) as torch.onnx.export (needs `onnx`)
 from . import onnx  # noqa: E402
