@@ -227,6 +227,56 @@ def test_a_constant_that_follows_a_dynamic_axis_is_refused():
                            NumpyConstant(), [{"x": np.full((2, 3), 2.0, np.float32)}])
 
 
+class NumpyMask(nn.Module):
+    def forward(self, x):
+        keep = ax.tensor((x.array > 0).astype(np.float32))  # NumPy: invisible to the trace
+        return x * keep
+
+
+def test_a_constant_computed_from_the_input_values_is_refused():
+    x = ax.tensor(np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32))
+    with pytest.raises(ax.onnx.ExportError, match="input 1 of op 'Mul' .* changes with the "
+                                                   "input's values"):
+        _export(NumpyMask(), (x,))
+
+
+def test_padding_masks_built_in_numpy_are_refused_not_frozen():
+    model = models.TransformerEncoderModel(20, 16, 2, 1, 32, max_len=10)
+    ids = _ids((3, 6), 20, 0)
+    ids[:, -2:] = 0  # padding
+    with pytest.raises(ax.onnx.ExportError, match="changes with the input's values"):
+        _export(model, (ax.tensor(ids),))
+
+
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 2)
+
+    def forward(self, x, y, scale=1.0):
+        return self.fc(x) * scale + y, x.sum(dim=1)
+
+
+def test_keyword_arguments_names_and_no_file(capsys):
+    model = TwoInputs()
+    x, y = ax.ones(2, 3), ax.zeros(2, 2)
+    proto = ax.onnx.export(model, (x, y), kwargs={"scale": 2.0},
+                           keep_initializers_as_inputs=True, verbose=True)
+    assert [i.name for i in proto.graph.input] == ["x", "y", "fc.weight", "fc.bias"]
+    assert [o.name for o in proto.graph.output] == ["output_0", "output_1"]
+    assert "Gemm" in capsys.readouterr().out
+    feed = {"x": np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32),
+            "y": np.ones((2, 2), np.float32)}
+    for exported in (proto, ax.onnx.export(model, (x, y, {"scale": 2.0}))):  # torch's 2 forms
+        session = ort.InferenceSession(exported.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+        got = session.run(None, feed)
+        with ax.no_grad():
+            want = model(ax.tensor(feed["x"]), ax.tensor(feed["y"]), scale=2.0)
+        for g, w in zip(got, want, strict=True):
+            assert_close(g, w, rtol=1e-5, atol=1e-5)
+
+
 def test_bad_arguments():
     model = models.mlp([4, 2])
     with pytest.raises(ValueError, match="opset_version 9"):
@@ -248,7 +298,7 @@ def test_missing_onnx_package_says_how_to_install(monkeypatch):
     lambda: models.alexnet(num_classes=5),
     lambda: models.resnet18(num_classes=5),
     lambda: models.resnet50(num_classes=5),
-    lambda: models.VGG(models.make_layers([16, "M", 32, "M"], batch_norm=True), num_classes=5),
+    lambda: models.VGG(models.make_layers([16, "M", 512, "M"], batch_norm=True), num_classes=5),
 ])
 def test_large_vision_models(build):
     model = build()
@@ -256,3 +306,49 @@ def test_large_vision_models(build):
     data = _export(model, (ax.tensor(_images(1, 3, size, size, 0)),), input_names=["x"],
                    dynamic_axes={"x": {0: "batch"}})
     _assert_runs_like_axon(data, model, [{"x": _images(2, 3, size, size, 1)}], tol=1e-4)
+
+
+class Layers2d(nn.Module):
+    """Many layers and activations in one model (each op kind's rule)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 4, 3, stride=2, padding=1, dilation=1), nn.BatchNorm2d(4),
+            nn.LeakyReLU(0.2), nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+            nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2, bias=False), nn.GroupNorm(2, 6),
+            nn.ELU(0.7), nn.AvgPool2d(2, padding=1, ceil_mode=True, count_include_pad=False),
+            nn.AdaptiveAvgPool2d((3, 2)), nn.Flatten(),
+        )
+        self.head = nn.Sequential(
+            nn.Linear(36, 16), nn.Softplus(beta=2.0), nn.SiLU(), nn.Linear(16, 16),
+            nn.Hardtanh(-0.5, 0.5), nn.Hardswish(), nn.LayerNorm(16, elementwise_affine=False),
+            nn.Mish(), nn.Hardsigmoid(), nn.LogSigmoid(), nn.GELU(approximate="tanh"),
+            nn.Linear(16, 5), nn.LogSoftmax(dim=1),
+        )
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class Layers1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv1d(2, 3, 3, padding=2, dilation=2), nn.Tanh(), nn.AvgPool1d(2),
+            nn.MaxPool1d(2), nn.AdaptiveAvgPool1d(3), nn.Sigmoid(), nn.Softmax(dim=-1),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@pytest.mark.parametrize(("model", "shape"), [(Layers2d, (3, 3, 17, 15)), (Layers1d, (3, 2, 23))])
+def test_layers_and_activations(model, shape):
+    model = model()
+    rng = np.random.default_rng(0)
+    with ax.no_grad():  # running statistics away from 0 and 1
+        model(ax.tensor(rng.standard_normal(shape).astype(np.float32) * 2 + 1))
+    data = _export(model, (ax.ones(*shape),), input_names=["x"], dynamic_axes={"x": [0]})
+    other = (5, *shape[1:])
+    _assert_runs_like_axon(data, model, [{"x": rng.standard_normal(other).astype(np.float32)}])

@@ -49,15 +49,22 @@ def _import_onnx():
 
 def export(
     model,
-    args,
-    f,
+    args=(),
+    f=None,
+    *,
+    kwargs: dict | None = None,
     export_params: bool = True,
-    verbose: bool = False,
+    verbose: bool | None = None,
     input_names: list[str] | None = None,
     output_names: list[str] | None = None,
     opset_version: int | None = 17,
     do_constant_folding: bool = True,
     dynamic_axes: dict[str, dict[int, str] | list[int]] | None = None,
+    keep_initializers_as_inputs: bool = False,
+    training=None,
+    dynamo: bool = False,
+    external_data: bool = False,
+    optimize: bool = True,
 ):
     """Trace ``model(*args)`` and write it to ``f`` (a path or a binary file) as ONNX.
 
@@ -66,55 +73,63 @@ def export(
         args: the example input: a Tensor, or a tuple of arguments (Tensors, arrays, or
             other values passed as they are); a dict as the tuple's last item gives
             keyword arguments, as in torch.
-        f: where to write the model.
+        f: where to write the model; None writes nothing (the model is returned).
+        kwargs: keyword arguments of the forward pass.
         export_params: parameters as initializers (True) or as extra graph inputs.
         verbose: print the graph.
         input_names, output_names: names of the graph's inputs (the Tensor arguments, in
             order) and outputs (the Tensors of the output, flattened in order); default
             the forward's argument names and ``output`` / ``output_0``, ``output_1``, ...
         opset_version: the ONNX opset, 17 to 21.
-        do_constant_folding: accepted for torch's signature; ONNX runtimes fold the
-            constant subgraphs (gate reorders, transposed weights) themselves.
         dynamic_axes: ``{name: {axis: "label"}}`` or ``{name: [axes]}``: axes of inputs and
             outputs whose size may differ from the example's (the batch, usually).
+        keep_initializers_as_inputs: also list the parameters' initializers as graph inputs
+            (so a runtime may be fed other weights).
+        training: only eval-mode export exists (``None`` or torch's ``TrainingMode.EVAL``).
+        do_constant_folding, dynamo, external_data, optimize: accepted for torch's
+            signature; runtimes fold the constant subgraphs (gate reorders, transposed
+            weights) themselves, and the weights are always stored in the file.
 
     Returns:
-        The ``onnx.ModelProto`` that was written.
+        The ``onnx.ModelProto`` (written to ``f`` when given).
 
     Raises:
         ImportError: the ``onnx`` package is not installed.
         NotImplementedError: the forward pass ran an op with no export rule (named).
-        ExportError: what was traced cannot be expressed (named), e.g. a constant whose
-            shape follows a dynamic axis.
+        ExportError: what was traced cannot be expressed (named), e.g. a constant computed
+            from the input outside axon's ops.
     """
     onnx = _import_onnx()
     opset = 17 if opset_version is None else int(opset_version)
     if opset not in SUPPORTED_OPSETS:
         raise ValueError(f"ONNX export: opset_version {opset} is not supported (17 to 21)")
-    del do_constant_folding  # see the docstring
-    args, kwargs = _split_args(args)
+    if training is not None and not str(training).endswith("EVAL"):
+        raise NotImplementedError(f"ONNX export: only eval mode is exported, got {training}")
+    del do_constant_folding, dynamo, external_data, optimize  # see the docstring
+    args, more = _split_args(args)
+    kwargs = {**more, **(kwargs or {})}
+    names = _input_names(model, args, input_names)
+    axes = _axes_by_name(dynamic_axes or {})
     was_training = getattr(model, "training", None)
     if was_training is not None:
         model.eval()
     try:
         calls, out = run_traced(model, args, kwargs)
-        alt_out = None
-        if dynamic_axes:
-            alt_out = _attach_second_trace(model, args, kwargs, calls, input_names,
-                                           _axes_by_name(dynamic_axes))
+        alt_out = _second_trace(model, args, kwargs, calls, names, axes)
     finally:
         if was_training:
             model.train()
-    proto = _build(onnx, model, args, calls, (out, alt_out), opset, export_params,
-                   input_names, output_names, dynamic_axes or {})
+    proto = _build(onnx, model, args, calls, (out, alt_out), opset, export_params, names,
+                   output_names, axes, keep_initializers_as_inputs)
     if verbose:
-        print(onnx.helper.printable_graph(proto.graph))
-    data = proto.SerializeToString()
-    if hasattr(f, "write"):
-        f.write(data)
-    else:
-        with open(os.fspath(f), "wb") as file:
-            file.write(data)
+        print(onnx.printer.to_text(proto.graph))
+    if f is not None:
+        data = proto.SerializeToString()
+        if hasattr(f, "write"):
+            f.write(data)
+        else:
+            with open(os.fspath(f), "wb") as file:
+                file.write(data)
     return proto
 
 
@@ -158,34 +173,37 @@ def _axes_by_name(dynamic_axes: dict) -> dict[str, dict[int, str]]:
     return out
 
 
-def _grow(array: np.ndarray, axes) -> np.ndarray:
-    """``array`` one larger along each of ``axes`` (its first slice repeated there)."""
+def _variant(array: np.ndarray, axes) -> np.ndarray:
+    """Another input for the second trace: one larger along each dynamic axis (its first
+    slice repeated there) and rolled by one along every axis (other values at each place,
+    from the same set, so integer ids stay valid)."""
     for axis in axes:
         n = array.shape[axis]
         array = np.take(array, list(range(n)) + [0], axis=axis)
-    return array
+    return np.roll(array, 1, axis=tuple(range(array.ndim))) if array.ndim else array
 
 
-def _attach_second_trace(model, args, kwargs, calls, input_names, axes_by_name) -> Any:
-    """Trace again with the dynamic input axes one larger; pair up the calls (``alt``).
-    Returns the second trace's output."""
-    names = _input_names(model, args, input_names)
-    grown = list(args)
+def _second_trace(model, args, kwargs, calls, names, axes_by_name) -> Any:
+    """Trace again on other inputs (see :func:`_variant`) and pair up the calls
+    (``call.alt``): sizes that change follow the dynamic axes, and a constant that changes
+    was computed from the input outside axon's ops. Returns the second output."""
+    other = list(args)
     for (i, arr), name in zip(_tensor_args(args), names, strict=True):
-        axes = axes_by_name.get(name)
-        if axes:
-            bigger = _grow(arr, sorted(axes))
-            grown[i] = _wrap(bigger) if isinstance(args[i], Tensor) else bigger
+        changed = _variant(arr, sorted(axes_by_name.get(name, {})))
+        other[i] = _wrap(changed) if isinstance(args[i], Tensor) else changed
     try:
-        alt_calls, alt_out = run_traced(model, tuple(grown), kwargs)
+        alt_calls, alt_out = run_traced(model, tuple(other), kwargs)
     except Exception as e:
-        raise ExportError(f"ONNX export: the model fails on an input with the dynamic axes one "
-                          f"larger, so they cannot be dynamic ({type(e).__name__}: {e})") from e
-    kinds = [c.name for c in calls]
-    if [c.name for c in alt_calls] != kinds:
         raise ExportError(
-            "ONNX export: the forward pass runs other ops when the dynamic axes change size "
-            "(Python control flow, or a loop over one of them); those axes cannot be dynamic"
+            f"ONNX export: the model fails on a second example input (other values, and "
+            f"the dynamic axes one larger) made to check the trace "
+            f"({type(e).__name__}: {e})"
+        ) from e
+    if [c.name for c in alt_calls] != [c.name for c in calls]:
+        raise ExportError(
+            "ONNX export: the forward pass runs other ops for other input values or sizes "
+            "(Python control flow on them, or a loop over a dynamic axis); a trace cannot "
+            "express that"
         )
     for c, alt in zip(calls, alt_calls, strict=True):
         c.alt = alt
@@ -210,14 +228,12 @@ def _value_info(onnx, name: str, arr: np.ndarray, dynamic: dict[int, str]):
     return onnx.helper.make_tensor_value_info(name, elem, dims)
 
 
-def _build(onnx, model, args, calls, outs, opset, export_params, input_names, output_names,
-           dynamic_axes) -> Any:
+def _build(onnx, model, args, calls, outs, opset, export_params, names, output_names,
+           axes, keep_initializers_as_inputs) -> Any:
     """The checked ModelProto; ``outs`` is (the output, the second trace's or None)."""
     graph = Graph(onnx, opset, _params_of(model), export_params)
-    axes = _axes_by_name(dynamic_axes)
     inputs = []
-    for (_, arr), name in zip(_tensor_args(args), _input_names(model, args, input_names),
-                              strict=True):
+    for (_, arr), name in zip(_tensor_args(args), names, strict=True):
         graph.bind(arr, name)
         inputs.append(_value_info(onnx, name, arr, axes.get(name, {})))
     for call in calls:
@@ -226,6 +242,9 @@ def _build(onnx, model, args, calls, outs, opset, export_params, input_names, ou
             raise NotImplementedError(f"ONNX export: no rule for op {call.name!r}")
         graph.bind(call.out_array, export_rule(graph, call))
     outputs = _outputs(onnx, graph, *outs, output_names, axes)
+    if keep_initializers_as_inputs:
+        inputs += [onnx.helper.make_tensor_value_info(i.name, i.data_type, i.dims)
+                   for i in graph.param_initializers]
     graph_proto = onnx.helper.make_graph(
         graph.nodes, type(model).__name__, inputs + graph.param_inputs, outputs,
         initializer=graph.initializers,

@@ -42,6 +42,7 @@ class Graph:
         self.nodes: list = []
         self.initializers: list = []
         self.param_inputs: list = []  # parameters as graph inputs (export_params=False)
+        self.param_initializers: list = []  # parameters as initializers (export_params=True)
         self.names: dict[int, str] = {}  # id(array) -> the ONNX value holding it
         self.params = params  # id(array) -> (state_dict key, array)
         self.export_params = export_params
@@ -70,6 +71,7 @@ class Graph:
     def _param(self, key: str, arr: np.ndarray) -> str:
         if self.export_params:
             self.initializers.append(self.onnx.numpy_helper.from_array(arr, key))
+            self.param_initializers.append(self.initializers[-1])
         else:
             self.param_inputs.append(
                 self.helper.make_tensor_value_info(key, _elem_type(self.onnx, arr.dtype), arr.shape)
@@ -100,15 +102,28 @@ class Graph:
         return name
 
     def _check_constant(self, arr: np.ndarray, call, index) -> None:
+        """A constant must be the same in the second trace (other input values, the
+        dynamic axes one larger): else it was computed from the input outside axon's ops
+        (in NumPy, or from a shape), and the exported graph would freeze it."""
         if call is None or call.alt is None or index is None:
             return
-        other = _array(call.alt.args[index])
-        if other is not None and other.shape != arr.shape:
+        other = call.alt.args[index]
+        other_arr = _array(other)
+        if other_arr is None:  # a Python number: compared as given
+            other_arr = np.asarray(other, dtype=arr.dtype)
+        if other_arr.shape != arr.shape:
             raise ExportError(
                 f"ONNX export: input {index} of op {call.name!r} is a constant of shape "
                 f"{arr.shape} (computed outside axon's ops, e.g. in NumPy) whose shape "
-                f"follows the dynamic axes ({other.shape} in the second trace); it cannot be "
-                f"exported with these dynamic_axes"
+                f"follows the input's ({other_arr.shape} for an input with the dynamic axes "
+                f"one larger); it cannot be exported with these dynamic_axes"
+            )
+        if not np.array_equal(other_arr, arr, equal_nan=arr.dtype.kind in "fc"):
+            raise ExportError(
+                f"ONNX export: input {index} of op {call.name!r} is a constant of shape "
+                f"{arr.shape} that changes with the input's values: it was computed from "
+                f"the input outside axon's ops (in NumPy, e.g. a mask from a comparison), "
+                f"which a trace cannot follow"
             )
 
     def const(self, arr, hint: str = "const") -> str:

@@ -145,6 +145,19 @@ def _silu(g: Graph, call: Call) -> str:
     return g.node("Mul", [x, g.node("Sigmoid", [x])])
 
 
+@rule("Mish")
+def _mish(g: Graph, call: Call) -> str:
+    x = g.value(call.args[0], call, 0)
+    return g.node("Mul", [x, g.node("Tanh", [g.node("Softplus", [x])])])
+
+
+@rule("LogSigmoid")
+def _log_sigmoid(g: Graph, call: Call) -> str:
+    """log sigmoid(x) = -softplus(-x), stable for large |x|."""
+    x = g.value(call.args[0], call, 0)
+    return g.node("Neg", [g.node("Softplus", [g.node("Neg", [x])])])
+
+
 @rule("Hardtanh")
 def _hardtanh(g: Graph, call: Call) -> str:
     x, lo, hi = call.args
@@ -410,7 +423,8 @@ def _avg_pool(g: Graph, call: Call) -> str:
 
 @rule("AdaptiveAvgPool")
 def _adaptive_avg_pool(g: Graph, call: Call) -> str:
-    """GlobalAveragePool for an output of 1; an AveragePool when the sizes divide."""
+    """GlobalAveragePool for an output of 1; an AveragePool when the sizes divide; else
+    the products with the averaging matrices the op itself uses."""
     x, out_size, name = call.args
     nd = 1 if name.endswith("1d") else 2
     spatial = _shape(x)[-nd:]
@@ -419,10 +433,16 @@ def _adaptive_avg_pool(g: Graph, call: Call) -> str:
     if all(s == 1 for s in out_size):
         return g.node("GlobalAveragePool", [xs])
     if any(n % s for n, s in zip(spatial, out_size, strict=True)):
-        raise ExportError(
-            f"ONNX export: no rule for {name} from {tuple(spatial)} to {tuple(out_size)} "
-            f"(the sizes do not divide, so the windows differ in size)"
-        )
+        # windows of different sizes: y = A_h x A_w^T with the op's averaging matrices
+        op = call.op
+        if call.alt is not None and _shape(call.alt.args[0])[-nd:] != spatial:
+            raise ExportError(f"ONNX export: {name} from {tuple(spatial)} to "
+                              f"{tuple(out_size)} cannot have dynamic spatial sizes")
+        if op.ah is not None:
+            xs = g.node("MatMul", [g.const(op.ah, "adaptive_rows"), xs])
+        if op.aw is not None:
+            xs = g.node("MatMul", [xs, g.const(np.ascontiguousarray(op.aw.T), "adaptive_cols")])
+        return xs
     kernel = [n // s for n, s in zip(spatial, out_size, strict=True)]
     return g.node("AveragePool", [xs], kernel_shape=kernel, strides=kernel)
 
@@ -448,6 +468,26 @@ def _layer_norm(g: Graph, call: Call) -> str:
     scale = g.value(weight, call, 1) if weight is not None else g.const(np.ones(shape, dtype))
     inputs = [g.value(x, call, 0), scale] + ([] if bias is None else [g.value(bias, call, 2)])
     return g.node("LayerNormalization", inputs, axis=-int(k), epsilon=float(eps))
+
+
+@rule("GroupNorm")
+def _group_norm(g: Graph, call: Call) -> str:
+    """Normalised per (sample, group) over a (N, G, -1) view, then the per-channel affine
+    on a (N, C, -1) view, and back to the input's shape."""
+    x, weight, bias, groups, eps = call.args
+    dtype = call.out_array.dtype
+    xs = g.value(x, call, 0)
+    rows = g.node("Reshape", [xs, g.ints([0, int(groups), -1], "shape")])
+    centred = g.node("Sub", [rows, g.reduce("ReduceMean", rows, [2], True)])
+    var = g.reduce("ReduceMean", g.node("Mul", [centred, centred]), [2], True)
+    std = g.node("Sqrt", [g.node("Add", [var, g.const(np.asarray(eps, dtype))])])
+    y = g.node("Reshape", [g.node("Div", [centred, std]),
+                           g.ints([0, _shape(x)[1], -1], "shape")])
+    if weight is not None:
+        y = g.node("Mul", [y, g.unsqueeze(g.value(weight, call, 1), [1])])
+    if bias is not None:
+        y = g.node("Add", [y, g.unsqueeze(g.value(bias, call, 2), [1])])
+    return g.node("Reshape", [y, g.node("Shape", [xs])])
 
 
 @rule("Dropout", "FeatureDropout")
