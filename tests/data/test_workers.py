@@ -17,7 +17,14 @@ import pytest
 import torch.utils.data as tud
 
 import axon
-from axon.data import DataLoader, Dataset, IterableDataset, TensorDataset, get_worker_info
+from axon.data import (
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    TensorDataset,
+    _transport,
+    get_worker_info,
+)
 from tests.helpers import assert_close, assert_differs
 
 WATCHDOG_S = 30
@@ -324,3 +331,59 @@ def test_spawn_context_gives_the_same_batches():
     spawned = _batches(DataLoader(Slowish(12), batch_size=4, shuffle=True, num_workers=2,
                                   multiprocessing_context="spawn"))
     _assert_same_batches(spawned, inline)
+
+
+class Big(Dataset):
+    """Samples of 512 KB: a batch of 4 is 2 MB, sent through shared memory."""
+
+    def __getitem__(self, i):
+        return np.full((256, 512), i, dtype=np.float32), {"i": i}
+
+    def __len__(self):
+        return 10
+
+
+def _shm_files():
+    return set(os.listdir(_transport.SHM_DIR)) if os.path.isdir(_transport.SHM_DIR) else set()
+
+
+def test_transport_packs_large_batches_into_shared_memory():
+    small = [np.arange(6.0).reshape(2, 3), "label", 3]
+    message = _transport.pack(small, "axon-test")
+    assert message[0] == "pipe"
+    back = _transport.unpack(message)
+    assert_close(back[0], small[0], rtol=0, atol=0) and back[1:] == ["label", 3]
+    big = {"x": np.arange(1 << 19, dtype=np.float32).reshape(512, 1024), "y": np.arange(3)}
+    message = _transport.pack(big, "axon-test")
+    if not os.path.isdir(_transport.SHM_DIR):
+        pytest.skip("no /dev/shm")
+    assert message[0] == "shm" and os.path.exists(message[2])
+    back = _transport.unpack(message)
+    assert not os.path.exists(message[2])  # the name goes at once; the mapping lives on
+    assert_close(back["x"], big["x"], rtol=0, atol=0)
+    assert back["y"].tolist() == [0, 1, 2]
+    back["x"][0, 0] = -1.0  # batches are writable, as from the pipe
+    assert back["x"][0, 0] == -1.0
+
+
+def test_large_batches_from_workers_match_and_leave_no_files():
+    before = _shm_files()
+    inline = [x.array.copy() for x, _ in DataLoader(Big(), batch_size=4)]
+    loader = DataLoader(Big(), batch_size=4, num_workers=2)
+    got = [(x, d["i"].tolist()) for x, d in loader]
+    assert [i for _, i in got] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    for (x, _), ref in zip(got, inline, strict=True):
+        assert_close(x, ref, rtol=0, atol=0)
+    it = iter(loader)
+    next(it)  # batches still in flight when the iterator goes are cleaned up
+    it._shutdown()
+    assert _shm_files() <= before
+
+
+def test_persistent_workers_drop_the_files_of_an_epoch_cut_short():
+    before = _shm_files()
+    loader = DataLoader(Big(), batch_size=4, num_workers=2, persistent_workers=True)
+    next(iter(loader))  # the other batches of this epoch are dropped by the next one
+    assert [d["i"].tolist() for _, d in loader] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert _shm_files() <= before  # while the workers still live
+    loader._iterator._shutdown()

@@ -17,7 +17,8 @@ every worker is alive (a killed worker is a RuntimeError naming its pid), the ``
 bounds the wait for one batch, a worker exits when the main process dies, and an exception
 in a worker is raised again in the main process with the worker's traceback in the
 message. A worker uses one BLAS thread (as torch's), so workers do not oversubscribe the
-cores; NumPy arrays travel pickled through the queue's pipe.
+cores. Batches of 1 MB or more of arrays travel through shared memory, smaller ones through
+the queue's pipe (:mod:`axon.data._transport`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import random
 import signal
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,7 @@ import numpy as np
 
 from .. import backend as B
 from ..backend import threads
+from ._transport import discard, pack, remove_unread, unpack
 from .sampler import draw_seed
 
 _POLL = 0.1  # seconds between checks that the workers are alive while waiting
@@ -110,7 +113,7 @@ def _seed_worker(base_seed: int, worker_id: int) -> int:
 
 def worker_loop(dataset, index_queue, result_queue, auto_collation: bool, collate_fn,
                 drop_last: bool, base_seed: int, init_fn, worker_id: int, num_workers: int,
-                parent_pid: int) -> None:
+                parent_pid: int, shm_prefix: str) -> None:
     """A worker's life: seed, ``init_fn``, then fetch every batch asked for until None."""
     from .dataloader import IterableFetcher, make_fetcher
 
@@ -157,18 +160,18 @@ def worker_loop(dataset, index_queue, result_queue, auto_collation: bool, collat
                     data = _WorkerError(worker_id, e)
             except Exception as e:
                 data = _WorkerError(worker_id, e)
-        result_queue.put((number, _pickled(data, worker_id)))
+        result_queue.put((number, _message(data, worker_id, shm_prefix)))
         del data, index, task
 
 
-def _pickled(data, worker_id: int) -> bytes:
-    """``data`` pickled here, so that a batch that cannot be pickled is reported as an
-    error instead of vanishing in the queue's feeder thread (which would leave the main
-    process waiting)."""
+def _message(data, worker_id: int, shm_prefix: str) -> tuple:
+    """``data`` packed here (see :mod:`axon.data._transport`), so that a batch that cannot
+    be pickled is reported as an error instead of vanishing in the queue's feeder thread
+    (which would leave the main process waiting)."""
     try:
-        return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+        return pack(data, shm_prefix)
     except Exception as e:
-        return pickle.dumps(_WorkerError(worker_id, e), protocol=pickle.HIGHEST_PROTOCOL)
+        return pack(_WorkerError(worker_id, e), shm_prefix)
 
 
 def _default_context():
@@ -193,6 +196,7 @@ class MultiProcessIter:
         self._result_queue = ctx.Queue()
         self._index_queues, self._workers = [], []
         self._shut = False
+        self._shm_prefix = f"axon-dl-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         for worker_id in range(self._num_workers):
             index_queue = ctx.Queue()
             index_queue.cancel_join_thread()
@@ -201,7 +205,7 @@ class MultiProcessIter:
                 args=(loader.dataset, index_queue, self._result_queue,
                       loader._auto_collation, loader.collate_fn, loader.drop_last,
                       self._base_seed, loader.worker_init_fn, worker_id,
-                      self._num_workers, os.getpid()),
+                      self._num_workers, os.getpid(), self._shm_prefix),
                 daemon=True,
             )
             w.start()
@@ -228,8 +232,11 @@ class MultiProcessIter:
             q.put(_Resume())
         pending = self._num_workers
         while pending:  # drop what is left of the last epoch until every worker resumed
-            number, _ = self._get()
-            pending -= isinstance(number, _Resume)
+            number, message = self._get()
+            if isinstance(number, _Resume):
+                pending -= 1
+            else:
+                discard(message)
         self._start_epoch()
 
     def _send_next(self) -> None:
@@ -292,8 +299,8 @@ class MultiProcessIter:
                 del self._tasks[self._received]
                 self._received += 1
                 return self._deliver(info[1])
-            number, payload = self._get()
-            data = pickle.loads(payload)
+            number, message = self._get()
+            data = unpack(message)
             worker = self._tasks[number][0]
             self._in_flight[worker] -= 1
             if isinstance(data, _StreamEnd):  # its tasks left unanswered are skipped above
@@ -336,6 +343,7 @@ class MultiProcessIter:
         for q in [*self._index_queues, self._result_queue]:
             q.cancel_join_thread()
             q.close()
+        remove_unread(self._shm_prefix)
 
     def __del__(self) -> None:
         try:
