@@ -307,3 +307,26 @@ def test_grid_sample_and_affine_grid_errors_and_warning_like_torch():
                               lambda a, b, kw=kw: F.grid_sample(a, b, **kw),
                               arrays=[x, np.zeros((2, 4, 5, 2))], exact=ValueError,
                               match=["foo"])
+
+
+ANTIALIAS = [((1, 2, 9, 13), {"size": (4, 5)}), ((1, 2, 9, 13), {"scale_factor": 0.3}),
+             ((1, 2, 5, 4), {"size": (8, 7)}), ((1, 2, 6, 6), {"size": (1, 3)})]
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("shape,kw", ANTIALIAS, ids=[str(k) for _, k in ANTIALIAS])
+def test_interpolate_antialias_matches_torch(shape, kw, mode, align_corners):
+    def call(mod):
+        return lambda x: mod.interpolate(x, mode=mode, align_corners=align_corners,
+                                         antialias=True, **kw)
+    helper_test_op([shape], call(TF), call(F))
+    helper_test_op([shape], call(TF), call(F), dtype=np.float32)
+
+
+def test_interpolate_antialias_only_for_4d_bilinear_and_bicubic_like_torch():
+    for shape, mode in [((1, 1, 4, 4), "nearest"), ((1, 1, 4), "linear"),
+                        ((1, 1, 1, 4, 4), "bilinear")]:
+        helper_test_exception([shape], lambda x, m=mode: TF.interpolate(
+            x, scale_factor=2, mode=m, antialias=True), lambda x, m=mode: F.interpolate(
+            x, scale_factor=2, mode=m, antialias=True), exact=ValueError, match=[mode])

@@ -720,8 +720,14 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     ``trilinear`` (for 3-D / 4-D / 5-D input), ``bicubic`` (4-D; PyTorch's cubic
     convolution with A = -0.75) and ``area`` (adaptive average pooling). The scale is
     ``scale_factor`` when given (unless ``recompute_scale_factor``), else output / input;
-    ``align_corners=True`` maps the corner pixels' centres onto each other instead."""
+    ``align_corners=True`` maps the corner pixels' centres onto each other instead.
+    ``antialias`` (bilinear and bicubic): when shrinking, each output averages the input
+    under a filter widened by the scale (PIL's resampling, as PyTorch)."""
     nd = input.ndim - 2
+    if antialias and (mode not in ("bilinear", "bicubic") or input.ndim != 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         f"modes and requires a 4-D tensor as input (got mode {mode!r} and "
+                         f"input of shape {tuple(input.shape)})")
     if mode in _LINEAR_MODES:
         if nd != _LINEAR_MODES[mode]:
             raise NotImplementedError(
@@ -743,15 +749,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             f"interpolate: mode {mode!r} supports 3-D (N, C, L) and 4-D (N, C, H, W) inputs "
             f"in axon, got input of shape {tuple(input.shape)}"
         )
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not implemented in axon")
     out_size, scales = _interpolate_sizes(input.shape[2:], size, scale_factor,
                                           recompute_scale_factor)
     if mode == "area":
         return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(input, out_size)
     if mode in _LINEAR_MODES:
         return _resize_separable(input, out_size, scales, bool(align_corners),
-                                 mode == "bicubic")
+                                 mode == "bicubic", antialias)
     return _conv_ops.UpsampleNearest.apply(input, out_size, scales, mode == "nearest-exact",
                                            "interpolate")
 
@@ -812,6 +816,33 @@ def _cubic_weights(t):
     return (far(t + 1), near(t), near(1 - t), far(2 - t))
 
 
+def _antialias_matrix(n_in: int, n_out: int, scale, align_corners: bool, cubic: bool):
+    """The (n_out, n_in) resampling matrix with a filter stretched by the scale when
+    shrinking (a triangle for bilinear, the a = -0.5 cubic for bicubic), each row
+    normalised to sum to 1: PIL's algorithm, which PyTorch's ``antialias`` follows."""
+    if align_corners:
+        step = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        step = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    half = 2.0 if cubic else 1.0  # the filter's half-width at scale 1
+    stretch = max(step, 1.0)
+    m = xp.zeros((n_out, n_in))
+    for i in range(n_out):
+        centre = step * (i + 0.5)
+        lo = max(int(centre - half * stretch + 0.5), 0)
+        hi = min(int(centre + half * stretch + 0.5), n_in)
+        x = xp.abs((xp.arange(lo, hi) - centre + 0.5) / stretch)
+        if cubic:
+            a = -0.5
+            w = xp.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                         xp.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+        else:
+            w = xp.maximum(0.0, 1.0 - x)
+        total = w.sum()
+        m[i, lo:hi] = w / total if total else w
+    return m
+
+
 def _resize_matrix(n_in: int, n_out: int, scale, align_corners: bool, cubic: bool):
     """The (n_out, n_in) matrix M of linear (or cubic) interpolation along one dimension:
     output = M @ input. Linear: weights 1 - l, l on the taps floor(src), floor(src) + 1
@@ -833,7 +864,7 @@ def _resize_matrix(n_in: int, n_out: int, scale, align_corners: bool, cubic: boo
 
 
 def _resize_separable(input: Tensor, out_size: tuple, scales: tuple, align_corners: bool,
-                      cubic: bool) -> Tensor:
+                      cubic: bool, antialias: bool = False) -> Tensor:
     """Linear / bilinear / trilinear / bicubic resizing as one interpolation matrix per
     spatial dimension (the kernels are separable): x <- x @ M^T along each, so the
     gradient is the transposed product."""
@@ -842,7 +873,8 @@ def _resize_separable(input: Tensor, out_size: tuple, scales: tuple, align_corne
     for k in range(nd):
         dim = input.ndim - nd + k
         n_in = input.shape[dim]
-        m = _resize_matrix(n_in, out_size[k], scales[k], align_corners, cubic)
+        matrix = _antialias_matrix if antialias else _resize_matrix
+        m = matrix(n_in, out_size[k], scales[k], align_corners, cubic)
         mt = _wrap(xp.ascontiguousarray(m.T).astype(input.dtype))
         out = (out.transpose(dim, -1) @ mt).transpose(dim, -1)
     return out
