@@ -212,3 +212,28 @@ def test_random_augmentation_per_sample_in_workers_is_reproducible(mnist_root):
         assert ya == yb
         assert_close(xa, xb, rtol=0, atol=0)
     assert not all(np.array_equal(xa, xc) for (xa, _), (xc, _) in zip(a, c, strict=True))
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect"])
+@pytest.mark.parametrize("padding", [1, (2, 1), (1, 2, 3, 0)])
+def test_pad_matches_torch(mode, padding):
+    x = RNG.random((2, 5, 6))
+    p = (padding,) * 4 if isinstance(padding, int) else padding * (2 if len(padding) == 2 else 1)
+    left, top, right, bottom = p
+    expected = F.pad(torch.tensor(x)[None], (left, right, top, bottom),
+                     mode={"edge": "replicate"}.get(mode, mode), value=0.0)[0]
+    assert_close(T.Pad(padding, padding_mode=mode)(x), expected, rtol=0, atol=0)
+    out = T.Pad(2, fill=7)(axon.tensor(x))
+    assert isinstance(out, axon.Tensor) and out.shape == (2, 9, 10) and out[0, 0, 0].item() == 7
+
+
+def test_torchvision_layout_and_signatures():
+    from axon.data import datasets
+
+    assert datasets.MNIST is MNIST and datasets.FashionMNIST.subdir == "fashion-mnist"
+    rotate = T.RandomRotation(10, "bilinear", False, None, 0.5)  # torchvision's positions
+    assert rotate.fill == 0.5 and rotate.interpolation == "bilinear"
+    with pytest.raises(NotImplementedError, match="expand"):
+        T.RandomRotation(10, expand=True)
+    crop = T.RandomCrop(28, 4, True, 0, "edge")  # size, padding, pad_if_needed, fill, mode
+    assert crop.pad_if_needed and crop.padding_mode == "edge"

@@ -49,3 +49,9 @@ __all__ += [
     "WorkerInfo",
     "default_convert", "get_worker_info",
 ]
+
+# torchvision's layout: `from axon.data import datasets, transforms` as
+# `from torchvision import datasets, transforms` (datasets.MNIST, datasets.FashionMNIST)
+from . import vision as datasets  # noqa: E402
+
+__all__ += ["datasets"]

@@ -379,6 +379,28 @@ def resize_weights(n_in: int, n_out: int, interpolation: str = "bilinear",
     return weights / weights.sum(axis=1, keepdims=True)
 
 
+class Pad:
+    """Pad each image on every side, as torchvision's ``Pad``: ``padding`` is an int,
+    (left/right, top/bottom) or (left, top, right, bottom); ``padding_mode`` is
+    ``"constant"`` (with ``fill``), ``"edge"``, ``"reflect"`` or ``"symmetric"``."""
+
+    def __init__(self, padding, fill=0, padding_mode: str = "constant") -> None:
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(f"Padding mode should be either constant, edge, reflect or "
+                             f"symmetric, got {padding_mode!r}")
+        self.padding = _padding(padding)
+        self.fill, self.padding_mode = fill, padding_mode
+
+    def __call__(self, x):
+        a, was_tensor = _unwrap(x)
+        batch, ndim = _as_batch(a, "Pad")
+        out = _pad(batch, self.padding, self.fill, self.padding_mode)
+        return _rewrap(_from_batch(out, ndim), was_tensor)
+
+    def __repr__(self) -> str:
+        return f"Pad(padding={self.padding}, padding_mode={self.padding_mode!r})"
+
+
 class RandomShift(_Random):
     """Translate each image by a random whole number of pixels in
     ``[-max_pixels, max_pixels]`` along each axis, filling the uncovered border with
@@ -457,16 +479,21 @@ class RandomRotation(_Random):
     The source coordinates of the whole batch are computed at once, (N, H, W), and read
     with one gather: ``"nearest"`` rounds them, ``"bilinear"`` blends the four neighbours.
     Pixels whose source lies outside the image get ``fill``. A 90-degree rotation with
-    nearest sampling equals ``np.rot90``.
+    nearest sampling equals ``np.rot90``. The arguments are torchvision's (``expand`` and
+    ``center`` only at their defaults).
     """
 
-    def __init__(self, degrees, interpolation: str = "nearest", fill=0,
-                 generator: GeneratorLike = None) -> None:
+    def __init__(self, degrees, interpolation: str = "nearest", expand: bool = False,
+                 center=None, fill=0, *, generator: GeneratorLike = None) -> None:
+        if expand or center is not None:
+            raise NotImplementedError("RandomRotation: expand and center are not supported; "
+                                      "images turn about their centre and keep their size")
         if isinstance(degrees, numbers.Number):
             if degrees < 0:
                 raise ValueError(f"RandomRotation: degrees must be >= 0, got {degrees}")
             degrees = (-float(degrees), float(degrees))
         self.degrees = (float(degrees[0]), float(degrees[1]))
+        interpolation = str(getattr(interpolation, "value", interpolation)).lower()
         if interpolation not in ("nearest", "bilinear"):
             raise ValueError(f"RandomRotation: interpolation must be 'nearest' or "
                              f"'bilinear', got {interpolation!r}")
@@ -625,6 +652,7 @@ __all__ = [
     "GaussianNoise",
     "Lambda",
     "Normalize",
+    "Pad",
     "RandomCrop",
     "RandomHorizontalFlip",
     "RandomRotation",
