@@ -62,6 +62,10 @@ SPECS = {
     "LazyInstanceNorm2d": ((), {}),
     "BatchNorm1d": ((10,), {}),
     "BatchNorm2d": ((10,), {}),
+    "BatchNorm3d": ((10,), {}),
+    "InstanceNorm3d": ((10,), {"affine": True, "track_running_stats": True}),
+    "LazyBatchNorm3d": ((), {}),
+    "LazyInstanceNorm3d": ((), {}),
     "InstanceNorm1d": ((10,), {"affine": True, "track_running_stats": True}),
     "InstanceNorm2d": ((10,), {"affine": True, "track_running_stats": True}),
     "LayerNorm": ((10,), {}),
@@ -119,7 +123,8 @@ def _first_call(name, layer):
     shape = {"LazyLinear": (2, 12), "LazyConv1d": (2, 8, 9), "LazyConv2d": (2, 8, 7, 7),
              "LazyConvTranspose1d": (2, 8, 9), "LazyConvTranspose2d": (2, 8, 7, 7),
              "LazyBatchNorm1d": (4, 10), "LazyBatchNorm2d": (4, 10, 3, 3),
-             "LazyInstanceNorm1d": (2, 10, 5), "LazyInstanceNorm2d": (2, 10, 3, 3)}[name]
+             "LazyInstanceNorm1d": (2, 10, 5), "LazyInstanceNorm2d": (2, 10, 3, 3),
+             "LazyBatchNorm3d": (2, 10, 2, 2, 2), "LazyInstanceNorm3d": (2, 10, 2, 2, 2)}[name]
     if isinstance(layer, torch.nn.Module):
         layer(torch.zeros(shape, dtype=torch.float64))
     else:

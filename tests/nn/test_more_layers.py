@@ -46,6 +46,10 @@ FUNCTIONAL = {
                                  lambda a: F.adaptive_max_pool2d(a, (4, None))),
     "adaptive_max_pool1d": ([(2, 3, 7)], lambda t: TF.adaptive_max_pool1d(t, 4, True),
                             lambda a: F.adaptive_max_pool1d(a, 4, True)),
+    "rms_norm": ([(2, 3, 4, 5), (4, 5)], lambda x, w: TF.rms_norm(x, (4, 5), w),
+                 lambda x, w: F.rms_norm(x, (4, 5), w)),
+    "rms_norm-eps": ([(3, 6)], lambda x: TF.rms_norm(x, [6], eps=0.1),
+                     lambda x: F.rms_norm(x, [6], eps=0.1)),
     "bilinear": ([(4, 3), (4, 5), (2, 3, 5), (2,)], TF.bilinear, F.bilinear),
     "bilinear-batch-dims": ([(2, 3, 3), (2, 3, 5), (4, 3, 5)],
                             TF.bilinear, F.bilinear),
@@ -153,7 +157,8 @@ REPRS = [
     ("PixelShuffle", (2,)), ("PixelUnshuffle", (3,)), ("ChannelShuffle", (2,)),
     ("LocalResponseNorm", (5,)), ("LPPool2d", (2, 3)), ("LPPool1d", (1.5, 2, 1)),
     ("AdaptiveMaxPool2d", ((3, None),)), ("AdaptiveMaxPool1d", (3, True)),
-    ("InstanceNorm2d", (3,)),
+    ("InstanceNorm2d", (3,)), ("InstanceNorm3d", (6,)), ("BatchNorm3d", (6,)),
+    ("RMSNorm", ((5, 6),)), ("RMSNorm", (6, 1e-3, False)),
 ]
 
 
@@ -162,11 +167,14 @@ def test_layer_matches_torch(name, args):
     """Same repr; on a random input the same output and input gradient (float64)."""
     ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
     assert repr(ours) == repr(theirs)
+    ours.to(ax.float64)
+    theirs.double()
     shape = {"ZeroPad1d": (2, 3, 5), "ConstantPad1d": (2, 3, 5), "ReflectionPad1d": (2, 3, 5),
              "ReplicationPad1d": (2, 3, 5), "CircularPad1d": (2, 3, 5), "LPPool1d": (2, 3, 5),
              "AdaptiveMaxPool1d": (2, 3, 7), "ConstantPad3d": (2, 2, 3, 4, 5),
              "PixelShuffle": (2, 8, 3, 3), "PixelUnshuffle": (2, 2, 6, 6),
-             "ChannelShuffle": (2, 4, 3, 3)}.get(name, (2, 6, 5, 6))
+             "ChannelShuffle": (2, 4, 3, 3), "InstanceNorm3d": (2, 6, 2, 3, 4),
+             "BatchNorm3d": (2, 6, 2, 3, 4)}.get(name, (2, 6, 5, 6))
     helper_test_op([shape], theirs, ours, low=0.1 if name.startswith("LP") else -2.0)
 
 
@@ -335,6 +343,51 @@ def test_sparse_zeroes_the_same_count_per_column():
         nn.init.sparse_(ax.zeros(2, 3, 4), 0.1)
 
 
+# ============================================================ dropout variants
+
+@pytest.mark.parametrize("name,shape", [("Dropout1d", (40, 50, 3)), ("Dropout1d", (50, 3)),
+                                        ("Dropout3d", (40, 50, 2, 1, 2)),
+                                        ("Dropout3d", (50, 2, 1, 2))])
+def test_channel_dropout_drops_whole_channels(name, shape):
+    ax.manual_seed(0)
+    layer = getattr(nn, name)(0.3)
+    assert repr(layer) == repr(getattr(torch.nn, name)(0.3))
+    x = ax.ones(*shape)
+    y = layer(x).numpy()
+    channels = y.reshape(-1, int(np.prod(shape[-1 - (1 if "1d" in name else 3):][1:])))
+    assert np.isclose(channels, 0).sum() + np.isclose(channels, 1 / 0.7).sum() == channels.size
+    assert (channels.min(1) == channels.max(1)).all()  # a channel is kept or dropped whole
+    assert abs((channels[:, 0] == 0).mean() - 0.3) < 0.1
+    layer.eval()
+    assert layer(x) is x
+
+
+@pytest.mark.parametrize("name", ["AlphaDropout", "FeatureAlphaDropout"])
+def test_alpha_dropout_keeps_mean_and_variance(name):
+    ax.manual_seed(0)
+    layer = getattr(nn, name)(0.2)
+    assert repr(layer) == repr(getattr(torch.nn, name)(0.2))
+    x = ax.randn(400, 100, 5)
+    y = layer(x).numpy()
+    assert abs(y.mean()) < 0.02 and abs(y.std() - 1) < 0.02
+    # the dropped units all take one value: a * alpha' + b (torch's constants)
+    t = getattr(TF, "alpha_dropout" if name == "AlphaDropout" else "feature_alpha_dropout")(
+        torch.zeros(2000), 0.2, True) if name == "AlphaDropout" else None
+    values = np.unique(layer(ax.zeros(2000, 1)).numpy().round(6))
+    if t is not None:
+        assert set(values) == set(np.unique(t.numpy().round(6)))
+    layer.eval()
+    assert layer(x) is x
+
+
+def test_dropout_variant_errors():
+    helper_test_exception([(2, 3, 4, 5)], TF.dropout1d, F.dropout1d, match=["(2, 3, 4, 5)"])
+    with pytest.raises(ValueError):
+        nn.AlphaDropout(1.5)
+    with pytest.raises(ValueError):
+        F.dropout1d(ax.ones(2, 3, 4), -0.1)
+
+
 # ============================================================ the layer contract
 
 CONTRACT = {
@@ -365,6 +418,14 @@ CONTRACT = {
     "ReplicationPad1d": (lambda: nn.ReplicationPad1d(2), (2, 3, 4), (2, 3, 8), 0),
     "CircularPad2d": (lambda: nn.CircularPad2d(1), (2, 3, 4, 4), (2, 3, 6, 6), 0),
     "ConstantPad1d": (lambda: nn.ConstantPad1d(2, 1.5), (2, 3, 4), (2, 3, 8), 0),
+    "RMSNorm": (lambda: nn.RMSNorm(4), (2, 3, 4), (2, 3, 4), 4),
+    "BatchNorm3d": (lambda: nn.BatchNorm3d(3), (2, 3, 2, 2, 2), (2, 3, 2, 2, 2), 6),
+    "InstanceNorm3d": (lambda: nn.InstanceNorm3d(3, affine=True), (2, 3, 2, 2, 2),
+                       (2, 3, 2, 2, 2), 6),
+    "Dropout1d": (lambda: nn.Dropout1d(0.3), (2, 3, 4), (2, 3, 4), 0),
+    "Dropout3d": (lambda: nn.Dropout3d(0.3), (2, 3, 2, 2, 2), (2, 3, 2, 2, 2), 0),
+    "AlphaDropout": (lambda: nn.AlphaDropout(0.3), (2, 3, 4), (2, 3, 4), 0),
+    "FeatureAlphaDropout": (lambda: nn.FeatureAlphaDropout(0.3), (2, 3, 4), (2, 3, 4), 0),
 }
 
 

@@ -92,6 +92,9 @@ from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d,  # 
                    UninitializedParameter)
 from .linear import Bilinear  # noqa: E402
 from .sparse import EmbeddingBag  # noqa: E402
+from .dropout import AlphaDropout, Dropout1d, Dropout3d, FeatureAlphaDropout  # noqa: E402
+from .lazy import LazyBatchNorm3d, LazyInstanceNorm3d  # noqa: E402
+from .normalization import BatchNorm3d, InstanceNorm3d, RMSNorm  # noqa: E402
 from .normalization import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm  # noqa: E402
 from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,  # noqa: E402
                       ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
@@ -109,4 +112,6 @@ __all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Bilinear", "ChannelShuffl
             "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d",
             "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyInstanceNorm1d",
             "LazyInstanceNorm2d", "LazyLinear", "LazyModuleMixin", "UninitializedBuffer",
-            "UninitializedParameter", "EmbeddingBag"]
+            "UninitializedParameter", "EmbeddingBag", "AlphaDropout", "Dropout1d", "Dropout3d",
+            "FeatureAlphaDropout", "LazyBatchNorm3d", "LazyInstanceNorm3d", "BatchNorm3d",
+            "InstanceNorm3d", "RMSNorm"]

@@ -10,6 +10,7 @@ for bad input, with a message naming the shapes at fault.
 
 from __future__ import annotations
 
+from .. import backend as B
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
 from . import _conv_ops, _pool_ops, _transpose_conv_ops
@@ -497,3 +498,105 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
 
 def _array(x):
     return x.array if isinstance(x, Tensor) else xp.asarray(x)
+
+
+# ============================================================ RMS norm
+
+__all__ += ["rms_norm"]
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """Root-mean-square normalisation over the trailing ``normalized_shape`` dimensions:
+    y = x / sqrt(mean(x^2) + eps) * weight, with no centring and no bias (Zhang and
+    Sennrich, 2019; LLaMA's norm). ``eps=None``: the machine epsilon of x's dtype."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
+        int(s) for s in normalized_shape)
+    k = len(shape)
+    if tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
+        raise RuntimeError(f"rms_norm: given normalized_shape={list(shape)}, expected input "
+                           f"with shape [*, {', '.join(map(str, shape))}], but got input of "
+                           f"shape {tuple(input.shape)}")
+    if weight is not None and tuple(weight.shape) != shape:
+        raise RuntimeError(f"rms_norm: weight of shape {tuple(weight.shape)} does not match "
+                           f"normalized_shape={list(shape)}")
+    eps = float(xp.finfo(input.dtype).eps) if eps is None else eps
+    dims = tuple(range(input.ndim - k, input.ndim))
+    y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * weight
+
+
+# ============================================================ channel and alpha dropout
+
+__all__ += ["alpha_dropout", "dropout1d", "dropout3d", "feature_alpha_dropout"]
+
+
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _channel_dropout(name: str, spatial: int, input: Tensor, p: float, training: bool,
+                     inplace: bool) -> Tensor:
+    """Zero whole channels (one draw per (sample, channel)); an unbatched input, one
+    dimension short, is a batch of one."""
+    _check_p(p)
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise RuntimeError(f"{name}: Expected {spatial + 1}D or {spatial + 2}D input, but "
+                           f"received input of shape {tuple(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    batched = input.ndim == spatial + 2
+    x = input if batched else input.unsqueeze(0)
+    out = _conv_ops.FeatureDropout.apply(x, p, B.rng())
+    out = out if batched else out.squeeze(0)
+    return F._inplace(input, out, inplace)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Channel dropout of (N, C, L) or (C, L): each whole channel zeroed with probability
+    p, the rest scaled by 1 / (1 - p)."""
+    return _channel_dropout("dropout1d", 1, input, p, training, inplace)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Channel dropout of (N, C, D, H, W) or (C, D, H, W)."""
+    return _channel_dropout("dropout3d", 3, input, p, training, inplace)
+
+
+_SELU_SATURATION = -1.0507009873554805 * 1.6732632423543772  # SELU's limit at -inf
+
+
+def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool,
+                   mask_shape: tuple) -> Tensor:
+    """y = a (x m + alpha' (1 - m)) + b with m ~ Bernoulli(1 - p) and alpha' SELU's
+    negative saturation: dropped units sit at SELU's low value instead of 0, and a, b
+    restore zero mean and unit variance (Klambauer et al., 2017)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return F._inplace(input, input * 0.0, inplace)
+    alpha = _SELU_SATURATION
+    a = ((1 - p) * (1 + p * alpha * alpha)) ** -0.5
+    b = -a * alpha * p
+    keep = (B.rng().random(mask_shape) >= p).astype(input.dtype)
+    m = _wrap(keep)
+    out = input * (m * a) + _wrap((1 - keep) * (a * alpha) + b)
+    return F._inplace(input, out, inplace)
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                  inplace: bool = False) -> Tensor:
+    """Dropout for self-normalising (SELU) networks: keeps the mean and variance of its
+    input (see :func:`_alpha_dropout`); the identity when not ``training``."""
+    return _alpha_dropout(input, p, training, inplace, tuple(input.shape))
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                          inplace: bool = False) -> Tensor:
+    """:func:`alpha_dropout` of whole channels (one draw per (sample, channel))."""
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return _alpha_dropout(input, p, training, inplace, shape)

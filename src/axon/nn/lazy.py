@@ -22,7 +22,14 @@ from ._factory import factory_dtype
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .linear import Linear
 from .module import Parameter
-from .normalization import BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNorm2d
+from .normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+)
 
 _TOO_EARLY = (
     "{what}: the shape of an uninitialized parameter or buffer is not known yet. It belongs "
@@ -271,6 +278,12 @@ class LazyBatchNorm2d(_LazyNormMixin, BatchNorm2d):
     cls_to_become = BatchNorm2d
 
 
+class LazyBatchNorm3d(_LazyNormMixin, BatchNorm3d):
+    """:class:`BatchNorm3d` with ``num_features`` read from the first input."""
+
+    cls_to_become = BatchNorm3d
+
+
 class LazyInstanceNorm1d(_LazyNormMixin, InstanceNorm1d):
     """:class:`InstanceNorm1d` with ``num_features`` read from the first input (unlike
     ``InstanceNorm1d``, ``affine`` and ``track_running_stats`` default to True, as in
@@ -286,7 +299,13 @@ class LazyInstanceNorm2d(_LazyNormMixin, InstanceNorm2d):
     cls_to_become = InstanceNorm2d
 
 
-__all__ = ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d",
+class LazyInstanceNorm3d(_LazyNormMixin, InstanceNorm3d):
+    """:class:`InstanceNorm3d` with ``num_features`` read from the first input."""
+
+    cls_to_become = InstanceNorm3d
+
+
+__all__ = ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d",
            "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyInstanceNorm1d",
-           "LazyInstanceNorm2d", "LazyLinear", "LazyModuleMixin", "UninitializedBuffer",
-           "UninitializedParameter"]
+           "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyLinear", "LazyModuleMixin",
+           "UninitializedBuffer", "UninitializedParameter"]
