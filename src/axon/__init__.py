@@ -58,22 +58,23 @@ __version__ = "0.1.0"
 # a random stream of its own, as torch.Generator (generator= of samplers and loaders)
 from .backend.generator import Generator  # noqa: E402
 
-# math: elementwise, cumulative and reductions (also Tensor methods, bound in math_api)
+# math (also Tensor methods): elementwise, tests, bitwise and logical in math_api; scans
+# and reductions in reduce_api (sum and mean come from creation, calling the methods)
 from .autograd.math_api import (  # noqa: E402, A004
-    acos, acosh, add, addcdiv, addcmul, all, aminmax, any, arccos, arccosh, arcsin, arcsinh,
-    arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh, bitwise_and,
-    bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, ceil,
-    clamp_max, clamp_min, copysign, cosh, count_nonzero, cummax, cummin, cumprod, cumsum,
-    deg2rad, diff, digamma, div, divide, erf, erfc, erfinv, exp2, expm1, fix, float_power, floor,
-    floor_divide, fmax, fmin, fmod, frac, hypot, isclose, isinf, isneginf, isposinf, lerp,
-    lgamma, log10, log1p, log2, logaddexp, logaddexp2, logcumsumexp, logical_and,
-    logical_not, logical_or, logical_xor, logit, mul, multiply, nan_to_num, nanmean, nansum,
-    neg, negative, positive, prod, rad2deg, reciprocal, remainder, round, rsqrt, sgn, sign,
-    signbit, sinc, sinh, square, std_mean, sub, subtract, tan, true_divide, trunc, var_mean,
+    acos, acosh, add, addcdiv, addcmul, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
+    arctanh, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift, bitwise_not,
+    bitwise_or, bitwise_right_shift, bitwise_xor, ceil, clamp_max, clamp_min, copysign,
+    cosh, deg2rad, digamma, div, divide, erf, erfc, erfinv, exp2, expm1, fix, float_power,
+    floor, floor_divide, fmax, fmin, fmod, frac, gcd, heaviside, hypot, is_nonzero, isclose,
+    isinf, isneginf, isposinf, isreal, lcm, ldexp, lerp, lgamma, log10, log1p, log2,
+    logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor, logit, mul,
+    multiply, nan_to_num, neg, negative, positive, rad2deg, reciprocal, remainder, round,
+    rsqrt, sgn, sign, signbit, sinc, sinh, square, sub, subtract, tan, true_divide, trunc,
     xlogy,
 )
-from .autograd.math_api import (  # noqa: E402
-    cumulative_trapezoid, gcd, heaviside, is_nonzero, isreal, lcm, ldexp, trapezoid, trapz,
+from .autograd.reduce_api import (  # noqa: E402, A004
+    all, aminmax, any, count_nonzero, cummax, cummin, cumprod, cumsum, cumulative_trapezoid,
+    diff, logcumsumexp, nanmean, nansum, prod, std_mean, trapezoid, trapz, var_mean,
 )
 from . import special  # noqa: E402  (torch.special's names)
 

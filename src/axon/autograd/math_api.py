@@ -1,28 +1,25 @@
-"""Math functions named and argued as in torch: elementwise, cumulative and reductions.
+"""Math functions named and argued as in torch: elementwise math, tests, bitwise and
+logical ops, and the in-place forms. Scans and reductions are in ``reduce_api.py``.
 
 Layout:
     * the differentiable work is done by ops, each forward beside its derivative:
-      ``ops/pointwise.py`` (logs, hyperbolic and inverse trigonometric functions, erf,
-      rounding, atan2, fmod, lerp, ...) and ``ops/cumulative.py`` (cumsum, cumprod,
-      logcumsumexp, prod); the rest are compositions of existing ops (``Where``, ``Mul``,
-      ``Gather``, ``Amax``, ...);
+      ``ops/pointwise.py`` (logs, hyperbolic and inverse trigonometric functions,
+      rounding, atan2, fmod, lerp, ...) and ``ops/special.py`` (erf, erfc, erfinv, lgamma,
+      digamma, sinc); the rest are compositions of existing ops (``Where``, ``Mul``, ...);
     * this file holds the public functions, each taking the tensor first (``input``), in
-      sections: elementwise, comparisons and tests, bitwise and logical, cumulative,
-      reductions, in-place forms;
+      sections: elementwise, tests, bitwise and logical, in-place forms;
     * at the end ``bind_methods`` makes each a Tensor method too, where torch has the
-      method (``ax.cumsum(x, 0)`` and ``x.cumsum(0)``), with the operators (``//``, ``%``,
-      ``&``, ``|``, ``^``, ``~``, ``<<``, ``>>``) routed here.
+      method (``ax.log1p(x)`` and ``x.log1p()``), with the operators (``//``, ``%``,
+      ``&``, ``|``, ``^``, ``~``, ``<<``, ``>>``) and their in-place forms routed here.
 
-dtype rules follow torch: float functions of integer tensors give float32; the rounding
-family keeps integers; sums, products and scans of integers give int64. Every ``dim`` goes
-through ``normalize_dim`` (torch's IndexError); bad input raises torch's exception class.
+dtype rules follow torch: float functions of integer tensors give float32 and the rounding
+family keeps integers; bad input raises torch's exception class.
 """
 
 from __future__ import annotations
 
 import builtins
 import math
-from collections import namedtuple
 
 import numpy as np
 
@@ -30,18 +27,11 @@ from .. import backend as B
 from ..backend import xp
 from . import ops
 from .grad_mode import grad_mode
-from .ops.cumulative import running_extreme_indices
 from .ops.pointwise import not_implemented, torch_type_name
 from .tensor import Tensor, _as_tensor, _data, _requires, _wrap, bind_methods, normalize_dim
 
 _int = builtins.int
 _float = builtins.float
-
-# torch.return_types: tuples whose fields are also attributes
-CummaxResult = namedtuple("cummax", ["values", "indices"])
-CumminResult = namedtuple("cummin", ["values", "indices"])
-AminmaxResult = namedtuple("aminmax", ["min", "max"])
-
 
 def _float_tensor(t: Tensor) -> Tensor:
     """``t`` itself when floating point, else a copy in the default dtype (as torch's float
@@ -451,242 +441,6 @@ def logical_not(input: Tensor) -> Tensor:
     return _wrap(xp.asarray(xp.logical_not(input.array)))
 
 
-# ======================================================================= cumulative
-def _accumulating(input: Tensor, dtype) -> Tensor:
-    """The tensor a sum or product runs over: cast to ``dtype`` when given (differentiably
-    between floats), integers and bools widened to int64 as torch does."""
-    if dtype is not None:
-        return input.type(B.to_dtype(dtype))
-    if input.array.dtype.kind in "biu" and input.array.dtype != B.int64:
-        return _wrap(input.array.astype(B.int64))
-    return input
-
-
-def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
-    """Running sums along ``dim``: out_i = x_0 + ... + x_i."""
-    x = _accumulating(input, dtype)
-    d = _one_dim(dim, x.ndim, "cumsum")
-    return x.clone() if x.ndim == 0 else ops.Cumsum.apply(x, d)
-
-
-def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
-    """Running products along ``dim``; the gradient is exact where x holds zeros."""
-    x = _accumulating(input, dtype)
-    d = _one_dim(dim, x.ndim, "cumprod")
-    return x.clone() if x.ndim == 0 else ops.Cumprod.apply(x, d)
-
-
-def logcumsumexp(input: Tensor, dim: int) -> Tensor:
-    """log(e^x_0 + ... + e^x_i) along ``dim``, stably."""
-    if input.array.dtype.kind not in "fc":
-        raise not_implemented("logcumsumexp_out", input.array.dtype)
-    d = _one_dim(dim, input.ndim, "logcumsumexp")
-    return input.clone() if input.ndim == 0 else ops.LogCumSumExp.apply(input, d)
-
-
-def _cum_extreme(input: Tensor, dim: int, largest: bool, result, name: str):
-    d = _one_dim(dim, input.ndim, name)
-    if input.ndim == 0:
-        return result(input.clone(), _wrap(xp.zeros((), B.int64)))
-    idx = running_extreme_indices(input.array, d, largest).astype(B.int64)
-    return result(ops.Gather.apply(input, d, idx), _wrap(idx))
-
-
-def cummax(input: Tensor, dim: int):
-    """Running maximum along ``dim`` and where it was taken: ``(values, indices)``."""
-    return _cum_extreme(input, dim, True, CummaxResult, "cummax")
-
-
-def cummin(input: Tensor, dim: int):
-    """Running minimum along ``dim`` and where it was taken: ``(values, indices)``."""
-    return _cum_extreme(input, dim, False, CumminResult, "cummin")
-
-
-def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
-    """The n-th forward difference along ``dim``: out_i = x_(i+1) - x_i, applied ``n``
-    times, after joining ``prepend`` and ``append`` to the ends (xor for bool tensors)."""
-    if input.ndim == 0:
-        raise RuntimeError("diff expects input to be at least one-dimensional")
-    if n < 0:
-        raise RuntimeError(f"order must be non-negative but got {n}")
-    d = normalize_dim(dim, input.ndim)
-    parts = []
-    for extra in (prepend, input, append):
-        if extra is None:
-            continue
-        extra = _as_tensor(extra, input)
-        if extra.ndim != input.ndim:
-            raise RuntimeError(
-                "diff expects prepend or append to be the same dimension as input"
-            )
-        parts.append(extra)
-    x = parts[0] if len(parts) == 1 else ops.Cat.apply(d, *parts)
-    for _ in range(n):
-        length = x.shape[d] - 1
-        if length <= 0:
-            return x.narrow(d, 0, 0)
-        later, earlier = x.narrow(d, 1, length), x.narrow(d, 0, length)
-        x = logical_xor(later, earlier) if x.dtype == bool else ops.Sub.apply(later, earlier)
-    return x
-
-
-def _trapezoids(y: Tensor, x, dx, dim: int, fn: str):
-    """The areas (y_i + y_(i+1)) / 2 * (x_(i+1) - x_i) of the trapezoids along ``dim``."""
-    if y.ndim == 0:
-        raise IndexError(f"{fn}: Dimension out of range (expected to be in range of "
-                         f"[-1, 0], but got {dim})")
-    d = normalize_dim(dim, y.ndim)
-    y = _float_tensor(y)
-    n = y.shape[d] - 1
-    if n <= 0:
-        return None, d
-    mid = ops.Add.apply(y.narrow(d, 1, n), y.narrow(d, 0, n)) * 0.5
-    if x is None:
-        return mid * (1.0 if dx is None else dx), d
-    x = _as_tensor(x)
-    steps = diff(x, dim=-1 if x.ndim == 1 else d)
-    if x.ndim == 1:  # spacing along ``dim`` only: shape it to broadcast there
-        steps = steps.reshape((n,) + (1,) * (y.ndim - 1 - d))
-    return mid * steps, d
-
-
-def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
-    """The integral of ``y`` along ``dim`` by the trapezoid rule, with sample points ``x``
-    or a constant spacing ``dx`` (default 1)."""
-    areas, d = _trapezoids(y, x, dx, dim, "trapezoid")
-    if areas is None:
-        return _float_tensor(y).sum(d) * 0.0
-    return areas.sum(d)
-
-
-def trapz(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
-    """torch's older name of :func:`trapezoid`."""
-    return trapezoid(y, x, dx=dx, dim=dim)
-
-
-def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
-    """The running integral of ``y`` along ``dim`` by the trapezoid rule (one fewer
-    element than ``y`` there)."""
-    areas, d = _trapezoids(y, x, dx, dim, "cumulative_trapezoid")
-    if areas is None:
-        return _float_tensor(y).narrow(d, 0, 0)
-    return cumsum(areas, d)
-
-
-# ======================================================================= reductions
-def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """The product of all elements, or along one ``dim``; the gradient is exact with zeros."""
-    x = _accumulating(input, dtype)
-    d = None if dim is None else _one_dim(dim, x.ndim, "prod")
-    if x.ndim == 0:
-        return x.clone()
-    return ops.Prod.apply(x, d, keepdim and d is not None)
-
-
-def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
-    """The sum over ``dim`` (an int, a tuple, or None for all); integers and bools sum to
-    int64, and ``dtype`` casts the input before summing (a float64 sum of float32 values)."""
-    x = _accumulating(input, dtype)
-    return ops.Sum.apply(x, _dims_of(dim, x.ndim), keepdim)
-
-
-def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """The mean over ``dim`` (an int, a tuple, or None for all); floats only, or give
-    ``dtype`` (the input is cast to it first)."""
-    x = input if dtype is None else input.type(B.to_dtype(dtype))
-    if x.array.dtype.kind not in "fc":
-        raise RuntimeError(
-            "mean(): could not infer output dtype. Input dtype must be either a floating "
-            f"point or complex dtype. Got: {torch_type_name(x.array.dtype)}"
-        )
-    return ops.Mean.apply(x, _dims_of(dim, x.ndim), keepdim)
-
-
-def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """The sum treating NaN as 0 (NaN positions get gradient 0)."""
-    x = _accumulating(input, dtype)
-    if x.array.dtype.kind in "fc":
-        x = ops.Where.apply(xp.isnan(x.array), _wrap(xp.zeros((), x.array.dtype)), x)
-    return ops.Sum.apply(x, _dims_of(dim, x.ndim), keepdim)
-
-
-def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """The mean of the elements that are not NaN (NaN where all are)."""
-    x = input if dtype is None else input.type(B.to_dtype(dtype))
-    if x.array.dtype.kind not in "fc":
-        raise RuntimeError(
-            "nanmean(): expected input to have floating point or complex dtype but got "
-            f"{torch_type_name(x.array.dtype)}"
-        )
-    dims = _dims_of(dim, x.ndim)
-    count = (~xp.isnan(x.array)).sum(axis=dims, keepdims=keepdim).astype(x.array.dtype)
-    return nansum(x, dim, keepdim) / _wrap(xp.asarray(count))
-
-
-def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
-             *, correction: int | None = None):
-    """``(std, mean)`` over ``dim`` in one call; ``correction`` (or ``unbiased``) as std."""
-    if isinstance(dim, bool):  # torch.std_mean(x, False): the old ``unbiased`` position
-        dim, unbiased = None, dim
-    return (input.std(dim, unbiased, keepdim, correction=correction),
-            mean(input, dim, keepdim))
-
-
-def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
-             *, correction: int | None = None):
-    """``(var, mean)`` over ``dim`` in one call; ``correction`` (or ``unbiased``) as var."""
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    return (input.var(dim, unbiased, keepdim, correction=correction),
-            mean(input, dim, keepdim))
-
-
-def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
-    """``(min, max)`` of all elements or along ``dim``; ties share the gradient evenly."""
-    if dim is None:
-        if input.numel() == 0:
-            raise RuntimeError(
-                "aminmax(): cannot compute aminmax over an empty dimension as the operation "
-                "has no identity."
-            )
-        dims = None
-    else:
-        d = _one_dim(dim, input.ndim, "aminmax")
-        if input.ndim and input.shape[d] == 0:
-            raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
-        dims = (d,)
-    return AminmaxResult(ops.Amin.apply(input, dims, keepdim),
-                         ops.Amax.apply(input, dims, keepdim))
-
-
-def count_nonzero(input: Tensor, dim=None) -> Tensor:
-    """How many elements are not zero, over ``dim`` (an int, a tuple, or None), as int64."""
-    dims = _dims_of(dim, input.ndim)
-    if input.ndim == 0:
-        dims = None if dims is None else ()
-    counts = xp.count_nonzero(input.array, axis=dims)
-    return _wrap(xp.asarray(counts, dtype=B.int64))
-
-
-def _logical_reduction(ufunc, name: str):
-    def fn(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-        dims = _dims_of(dim, input.ndim)
-        if input.ndim == 0 and dims is not None:
-            dims = ()
-        out = xp.asarray(ufunc(input.array, axis=dims, keepdims=keepdim))
-        # torch keeps uint8 for uint8 input; every other dtype gives bool
-        return _wrap(out.astype(B.uint8) if input.array.dtype == B.uint8 else out)
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = (f"True where {'every' if name == 'all' else 'any'} element over ``dim`` "
-                  "(an int, a tuple, or None for all) is nonzero.")
-    return fn
-
-
-all = _logical_reduction(xp.all, "all")  # noqa: A001
-any = _logical_reduction(xp.any, "any")  # noqa: A001
-
-
 # ======================================================================= in-place forms
 def _inplace_form(fn, name: str):
     """``x.name_(...)``: ``fn(x, ...)`` written into ``x``. Without a graph to record the
@@ -726,22 +480,20 @@ def _method(name: str):
 # relu_, sigmoid_ and tanh_ are bound with the activations in nn/functional.py
 _INPLACE = {
     "exp": _method("exp"), "log": _method("log"), "sqrt": _method("sqrt"),
-    "abs": _method("abs"), "neg": neg, "sin": _method("sin"),
-    "cos": _method("cos"), "square": square, "rsqrt": rsqrt, "reciprocal": reciprocal,
-    "floor": floor, "ceil": ceil, "trunc": trunc, "round": round, "sign": sign,
-    "frac": frac, "log1p": log1p, "expm1": expm1, "erf": erf, "lerp": lerp, "fmod": fmod,
-    "remainder": remainder, "clamp_min": clamp_min, "clamp_max": clamp_max,
-    "nan_to_num": nan_to_num, "logit": logit, "atan2": atan2, "hypot": hypot,
-    "xlogy": xlogy, "copysign": copysign, "floor_divide": floor_divide,
-    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
-    "bitwise_not": bitwise_not, "logical_not": logical_not, "cumsum": cumsum,
-    "cumprod": cumprod, "erfinv": erfinv, "erfc": erfc, "exp2": exp2, "tan": tan,
-    "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "log2": log2,
-    "log10": log10, "lgamma": lgamma, "digamma": digamma, "sinc": sinc,
-    "addcmul": addcmul, "addcdiv": addcdiv, "sgn": sgn, "fix": trunc,
-    "true_divide": true_divide, "ldexp": ldexp, "gcd": gcd, "lcm": lcm,
-    "heaviside": heaviside,
-    "deg2rad": deg2rad, "rad2deg": rad2deg, "float_power": float_power,
+    "abs": _method("abs"), "sin": _method("sin"), "cos": _method("cos"), "neg": neg,
+    "square": square, "rsqrt": rsqrt, "reciprocal": reciprocal, "floor": floor,
+    "ceil": ceil, "trunc": trunc, "fix": trunc, "round": round, "sign": sign, "sgn": sgn,
+    "frac": frac, "log1p": log1p, "expm1": expm1, "exp2": exp2, "log2": log2,
+    "log10": log10, "tan": tan, "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos,
+    "atan": atan, "erf": erf, "erfc": erfc, "erfinv": erfinv, "lgamma": lgamma,
+    "digamma": digamma, "sinc": sinc, "logit": logit, "deg2rad": deg2rad,
+    "rad2deg": rad2deg, "nan_to_num": nan_to_num, "clamp_min": clamp_min,
+    "clamp_max": clamp_max, "lerp": lerp, "fmod": fmod, "remainder": remainder,
+    "floor_divide": floor_divide, "true_divide": true_divide, "atan2": atan2,
+    "hypot": hypot, "xlogy": xlogy, "copysign": copysign, "float_power": float_power,
+    "ldexp": ldexp, "heaviside": heaviside, "addcmul": addcmul, "addcdiv": addcdiv,
+    "gcd": gcd, "lcm": lcm, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
+    "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not, "logical_not": logical_not,
 }
 
 
@@ -765,9 +517,6 @@ bind_methods(
     bitwise_not=bitwise_not, bitwise_left_shift=bitwise_left_shift,
     bitwise_right_shift=bitwise_right_shift, logical_and=logical_and,
     logical_or=logical_or, logical_xor=logical_xor, logical_not=logical_not,
-    cumsum=cumsum, cumprod=cumprod, diff=diff, logcumsumexp=logcumsumexp, cummax=cummax,
-    cummin=cummin, prod=prod, sum=sum, mean=mean, nansum=nansum, nanmean=nanmean,
-    aminmax=aminmax, count_nonzero=count_nonzero, all=all, any=any,
     __floordiv__=floor_divide,
     __rfloordiv__=lambda self, other: floor_divide(other, self),
     __mod__=remainder,

@@ -1,0 +1,282 @@
+"""Scans and reductions named and argued as in torch: cumsum, cumprod, cummax/cummin,
+logcumsumexp, diff, the trapezoid rule; sum, mean, prod, nansum/nanmean, std_mean/var_mean,
+aminmax, count_nonzero, all/any.
+
+Layout: the ops are in ``ops/cumulative.py`` (Cumsum, Cumprod, LogCumSumExp, Prod, and the
+indices of cummax/cummin, whose values are a ``Gather``) and ``ops/reduce.py`` (Sum, Mean,
+Var, Amax, ...); the functions here take the tensor first and are bound as Tensor methods
+at the end (``ax.cumsum(x, 0)`` and ``x.cumsum(0)``). The elementwise math they build on
+is in ``math_api.py``.
+
+dtype rules follow torch: sums, products and scans of integers and bools give int64, and
+``dtype=`` casts the input first; ``mean`` refuses integers. Every ``dim`` goes through
+``normalize_dim`` (torch's IndexError), repeated dims raise torch's RuntimeError.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from .. import backend as B
+from ..backend import xp
+from . import ops
+from .math_api import (
+    _dims_of,
+    _float_tensor,
+    _inplace_form,
+    _one_dim,
+    logical_xor,
+)
+from .ops.cumulative import running_extreme_indices
+from .ops.pointwise import not_implemented, torch_type_name
+from .tensor import Tensor, _as_tensor, _wrap, bind_methods, normalize_dim
+
+# torch.return_types: tuples whose fields are also attributes
+CummaxResult = namedtuple("cummax", ["values", "indices"])
+CumminResult = namedtuple("cummin", ["values", "indices"])
+AminmaxResult = namedtuple("aminmax", ["min", "max"])
+
+
+# ======================================================================= scans
+def _accumulating(input: Tensor, dtype) -> Tensor:
+    """The tensor a sum or product runs over: cast to ``dtype`` when given (differentiably
+    between floats), integers and bools widened to int64 as torch does."""
+    if dtype is not None:
+        return input.type(B.to_dtype(dtype))
+    if input.array.dtype.kind in "biu" and input.array.dtype != B.int64:
+        return _wrap(input.array.astype(B.int64))
+    return input
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sums along ``dim``: out_i = x_0 + ... + x_i."""
+    x = _accumulating(input, dtype)
+    d = _one_dim(dim, x.ndim, "cumsum")
+    return x.clone() if x.ndim == 0 else ops.Cumsum.apply(x, d)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running products along ``dim``; the gradient is exact where x holds zeros."""
+    x = _accumulating(input, dtype)
+    d = _one_dim(dim, x.ndim, "cumprod")
+    return x.clone() if x.ndim == 0 else ops.Cumprod.apply(x, d)
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """log(e^x_0 + ... + e^x_i) along ``dim``, stably."""
+    if input.array.dtype.kind not in "fc":
+        raise not_implemented("logcumsumexp_out", input.array.dtype)
+    d = _one_dim(dim, input.ndim, "logcumsumexp")
+    return input.clone() if input.ndim == 0 else ops.LogCumSumExp.apply(input, d)
+
+
+def _cum_extreme(input: Tensor, dim: int, largest: bool, result, name: str):
+    d = _one_dim(dim, input.ndim, name)
+    if input.ndim == 0:
+        return result(input.clone(), _wrap(xp.zeros((), B.int64)))
+    idx = running_extreme_indices(input.array, d, largest).astype(B.int64)
+    return result(ops.Gather.apply(input, d, idx), _wrap(idx))
+
+
+def cummax(input: Tensor, dim: int):
+    """Running maximum along ``dim`` and where it was taken: ``(values, indices)``."""
+    return _cum_extreme(input, dim, True, CummaxResult, "cummax")
+
+
+def cummin(input: Tensor, dim: int):
+    """Running minimum along ``dim`` and where it was taken: ``(values, indices)``."""
+    return _cum_extreme(input, dim, False, CumminResult, "cummin")
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+    """The n-th forward difference along ``dim``: out_i = x_(i+1) - x_i, applied ``n``
+    times, after joining ``prepend`` and ``append`` to the ends (xor for bool tensors)."""
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    d = normalize_dim(dim, input.ndim)
+    parts = []
+    for extra in (prepend, input, append):
+        if extra is None:
+            continue
+        extra = _as_tensor(extra, input)
+        if extra.ndim != input.ndim:
+            raise RuntimeError(
+                "diff expects prepend or append to be the same dimension as input"
+            )
+        parts.append(extra)
+    x = parts[0] if len(parts) == 1 else ops.Cat.apply(d, *parts)
+    for _ in range(n):
+        length = x.shape[d] - 1
+        if length <= 0:
+            return x.narrow(d, 0, 0)
+        later, earlier = x.narrow(d, 1, length), x.narrow(d, 0, length)
+        x = logical_xor(later, earlier) if x.dtype == bool else ops.Sub.apply(later, earlier)
+    return x
+
+
+def _trapezoids(y: Tensor, x, dx, dim: int, fn: str):
+    """The areas (y_i + y_(i+1)) / 2 * (x_(i+1) - x_i) of the trapezoids along ``dim``."""
+    if y.ndim == 0:
+        raise IndexError(f"{fn}: Dimension out of range (expected to be in range of "
+                         f"[-1, 0], but got {dim})")
+    d = normalize_dim(dim, y.ndim)
+    y = _float_tensor(y)
+    n = y.shape[d] - 1
+    if n <= 0:
+        return None, d
+    mid = ops.Add.apply(y.narrow(d, 1, n), y.narrow(d, 0, n)) * 0.5
+    if x is None:
+        return mid * (1.0 if dx is None else dx), d
+    x = _as_tensor(x)
+    steps = diff(x, dim=-1 if x.ndim == 1 else d)
+    if x.ndim == 1:  # spacing along ``dim`` only: shape it to broadcast there
+        steps = steps.reshape((n,) + (1,) * (y.ndim - 1 - d))
+    return mid * steps, d
+
+
+def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """The integral of ``y`` along ``dim`` by the trapezoid rule, with sample points ``x``
+    or a constant spacing ``dx`` (default 1)."""
+    areas, d = _trapezoids(y, x, dx, dim, "trapezoid")
+    if areas is None:
+        return _float_tensor(y).sum(d) * 0.0
+    return areas.sum(d)
+
+
+def trapz(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """torch's older name of :func:`trapezoid`."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """The running integral of ``y`` along ``dim`` by the trapezoid rule (one fewer
+    element than ``y`` there)."""
+    areas, d = _trapezoids(y, x, dx, dim, "cumulative_trapezoid")
+    if areas is None:
+        return _float_tensor(y).narrow(d, 0, 0)
+    return cumsum(areas, d)
+
+
+# ======================================================================= reductions
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The product of all elements, or along one ``dim``; the gradient is exact with zeros."""
+    x = _accumulating(input, dtype)
+    d = None if dim is None else _one_dim(dim, x.ndim, "prod")
+    if x.ndim == 0:
+        return x.clone()
+    return ops.Prod.apply(x, d, keepdim and d is not None)
+
+
+def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
+    """The sum over ``dim`` (an int, a tuple, or None for all); integers and bools sum to
+    int64, and ``dtype`` casts the input before summing (a float64 sum of float32 values)."""
+    x = _accumulating(input, dtype)
+    return ops.Sum.apply(x, _dims_of(dim, x.ndim), keepdim)
+
+
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The mean over ``dim`` (an int, a tuple, or None for all); floats only, or give
+    ``dtype`` (the input is cast to it first)."""
+    x = input if dtype is None else input.type(B.to_dtype(dtype))
+    if x.array.dtype.kind not in "fc":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {torch_type_name(x.array.dtype)}"
+        )
+    return ops.Mean.apply(x, _dims_of(dim, x.ndim), keepdim)
+
+
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The sum treating NaN as 0 (NaN positions get gradient 0)."""
+    x = _accumulating(input, dtype)
+    if x.array.dtype.kind in "fc":
+        x = ops.Where.apply(xp.isnan(x.array), _wrap(xp.zeros((), x.array.dtype)), x)
+    return ops.Sum.apply(x, _dims_of(dim, x.ndim), keepdim)
+
+
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The mean of the elements that are not NaN (NaN where all are)."""
+    x = input if dtype is None else input.type(B.to_dtype(dtype))
+    if x.array.dtype.kind not in "fc":
+        raise RuntimeError(
+            "nanmean(): expected input to have floating point or complex dtype but got "
+            f"{torch_type_name(x.array.dtype)}"
+        )
+    dims = _dims_of(dim, x.ndim)
+    count = (~xp.isnan(x.array)).sum(axis=dims, keepdims=keepdim).astype(x.array.dtype)
+    return nansum(x, dim, keepdim) / _wrap(xp.asarray(count))
+
+
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
+             *, correction: int | None = None):
+    """``(std, mean)`` over ``dim`` in one call; ``correction`` (or ``unbiased``) as std."""
+    if isinstance(dim, bool):  # torch.std_mean(x, False): the old ``unbiased`` position
+        dim, unbiased = None, dim
+    return (input.std(dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
+             *, correction: int | None = None):
+    """``(var, mean)`` over ``dim`` in one call; ``correction`` (or ``unbiased``) as var."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return (input.var(dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
+    """``(min, max)`` of all elements or along ``dim``; ties share the gradient evenly."""
+    if dim is None:
+        if input.numel() == 0:
+            raise RuntimeError(
+                "aminmax(): cannot compute aminmax over an empty dimension as the operation "
+                "has no identity."
+            )
+        dims = None
+    else:
+        d = _one_dim(dim, input.ndim, "aminmax")
+        if input.ndim and input.shape[d] == 0:
+            raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
+        dims = (d,)
+    return AminmaxResult(ops.Amin.apply(input, dims, keepdim),
+                         ops.Amax.apply(input, dims, keepdim))
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """How many elements are not zero, over ``dim`` (an int, a tuple, or None), as int64."""
+    dims = _dims_of(dim, input.ndim)
+    if input.ndim == 0:
+        dims = None if dims is None else ()
+    counts = xp.count_nonzero(input.array, axis=dims)
+    return _wrap(xp.asarray(counts, dtype=B.int64))
+
+
+def _logical_reduction(ufunc, name: str):
+    def fn(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+        dims = _dims_of(dim, input.ndim)
+        if input.ndim == 0 and dims is not None:
+            dims = ()
+        out = xp.asarray(ufunc(input.array, axis=dims, keepdims=keepdim))
+        # torch keeps uint8 for uint8 input; every other dtype gives bool
+        return _wrap(out.astype(B.uint8) if input.array.dtype == B.uint8 else out)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"True where {'every' if name == 'all' else 'any'} element over ``dim`` "
+                  "(an int, a tuple, or None for all) is nonzero.")
+    return fn
+
+
+all = _logical_reduction(xp.all, "all")  # noqa: A001
+any = _logical_reduction(xp.any, "any")  # noqa: A001
+
+
+# ======================================================================= methods
+bind_methods(
+    cumsum=cumsum, cumprod=cumprod, diff=diff, logcumsumexp=logcumsumexp, cummax=cummax,
+    cummin=cummin, prod=prod, sum=sum, mean=mean, nansum=nansum, nanmean=nanmean,
+    aminmax=aminmax, count_nonzero=count_nonzero, all=all, any=any,
+    cumsum_=_inplace_form(cumsum, "cumsum_"), cumprod_=_inplace_form(cumprod, "cumprod_"),
+)
