@@ -237,3 +237,39 @@ def test_torchvision_layout_and_signatures():
         T.RandomRotation(10, expand=True)
     crop = T.RandomCrop(28, 4, True, 0, "edge")  # size, padding, pad_if_needed, fill, mode
     assert crop.pad_if_needed and crop.padding_mode == "edge"
+
+
+TORCH_PROGRAM = """
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Subset, SequentialSampler
+
+
+class Squares(Dataset):
+    def __init__(self, n):
+        self.x = torch.arange(n, dtype=torch.float32)
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return {"x": self.x[i], "y": self.x[i] ** 2, "i": i}
+
+
+data = Subset(Squares(30), list(range(0, 30, 2)))
+batches = []
+for workers in (0, 2):
+    loader = DataLoader(data, batch_size=4, num_workers=workers, drop_last=True)
+    batches.append([(b["x"].tolist(), b["y"].tolist(), b["i"].tolist()) for b in loader])
+sampler = BatchSampler(SequentialSampler(data), batch_size=6, drop_last=False)
+batches.append([b["i"].tolist() for b in DataLoader(data, batch_sampler=sampler)])
+lengths = (len(loader), len(sampler))
+"""
+
+
+def test_a_torch_data_program_runs_unchanged_on_axon():
+    ours, theirs = {}, {}
+    exec(TORCH_PROGRAM, theirs)
+    program = TORCH_PROGRAM.replace("import torch\n", "import axon as torch\n")
+    exec(program.replace("torch.utils.data", "axon.data"), ours)
+    assert ours["batches"] == theirs["batches"] and ours["lengths"] == theirs["lengths"]
+    assert ours["batches"][0] == ours["batches"][1]  # workers change nothing
