@@ -185,3 +185,23 @@ def test_dtype_and_device_by_position():
     assert bn.running_mean.dtype == ax.float64 and bn.weight.dtype == ax.float64
     conv = nn.Conv2d(1, 2, 3, 1, 0, 1, 1, True, "zeros", "cpu", ax.float64)
     assert conv.weight.dtype == ax.float64
+
+
+# reprs that differ on purpose: axon's MultiheadAttention shows its sizes, and its out_proj
+# is a plain Linear (torch names it NonDynamicallyQuantizableLinear, a quantisation marker)
+REPR_DIFFERS = {"MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer",
+                "Transformer"}
+
+
+@pytest.mark.parametrize("name", [n for n in FACTORY if n not in REPR_DIFFERS])
+def test_repr_matches_torch(name):
+    args, kwargs = SPECS[name]
+    assert repr(getattr(nn, name)(*args, **kwargs)) == repr(getattr(torch.nn, name)(*args,
+                                                                                    **kwargs))
+
+
+def test_causal_mask_device():
+    mask = nn.Transformer.generate_square_subsequent_mask(3, device="cpu", dtype=ax.float64)
+    assert mask.dtype == ax.float64
+    with pytest.raises(RuntimeError, match="cuda"):
+        nn.Transformer.generate_square_subsequent_mask(3, device="cuda")

@@ -30,11 +30,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-from .. import backend as B
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
 from . import functional as F
 from . import init
+from ._factory import factory_dtype
 from .attention import MultiheadAttention
 from .containers import ModuleList
 from .dropout import Dropout
@@ -521,5 +521,4 @@ class Transformer(Module):
     def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
         """The (sz, sz) causal mask: -inf above the diagonal (position i may not attend
         to j > i), 0.0 on and below it; float32 unless ``dtype`` says otherwise."""
-        dt = B.to_dtype(dtype) or B.get_default_dtype()
-        return _wrap(_causal_mask_array(int(sz), dt))
+        return _wrap(_causal_mask_array(int(sz), factory_dtype(device, dtype)))
