@@ -87,6 +87,7 @@ from . import linalg  # noqa: E402
 from .linalg import (  # noqa: E402
     cdist, det, dist, inverse, logdet, matrix_power, pdist, pinverse, slogdet,
 )
+from .linalg import torch_qr as qr, torch_svd as svd  # noqa: E402  (torch.svd: U, S, V)
 
 # ONNX export: ax.onnx.export(model, args, f, ...) as torch.onnx.export (needs `onnx`)
 from . import onnx  # noqa: E402

@@ -361,9 +361,26 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     return _api.diagonal(A, offset, dim1, dim2)
 
 
+TorchSvdResult = namedtuple("svd", ["U", "S", "V"])
+
+
+def torch_svd(input: Tensor, some: bool = True, compute_uv: bool = True):
+    """``torch.svd``'s older form: (U, S, V) with V (not V^T); ``some=False`` completes U
+    and V to square matrices; ``compute_uv=False`` gives zero U and V."""
+    U, S, Vh = svd(input, full_matrices=not some)
+    if not compute_uv:
+        U, Vh = (_wrap(np.zeros(t.shape, t.dtype)) for t in (U, Vh))
+    return TorchSvdResult(U, S, Vh.mT)
+
+
+def torch_qr(input: Tensor, some: bool = True):
+    """``torch.qr``'s older form: reduced (Q, R), or complete with ``some=False``."""
+    return qr(input, "reduced" if some else "complete")
+
+
 # torch's top-level spellings, also Tensor methods
 inverse = inv
 pinverse = pinv
-bind_methods(norm=torch_norm, dist=dist)
+bind_methods(norm=torch_norm, dist=dist, svd=torch_svd, qr=torch_qr)
 bind_methods(inverse=inv, det=det, logdet=logdet, slogdet=slogdet, pinverse=pinv,
              matrix_power=matrix_power, cholesky=lambda A, upper=False: cholesky(A, upper=upper))

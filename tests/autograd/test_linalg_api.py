@@ -262,3 +262,24 @@ def test_not_positive_definite_and_singular():
         ax.linalg.inv(ax.tensor(np.ones((2, 2))))
     with pytest.raises(RuntimeError):
         torch.linalg.inv(torch.ones(2, 2))
+
+
+def test_pdist_and_torch_svd_qr():
+    helper_test_op([(5, 3)], torch.pdist, ax.pdist)
+    helper_test_op([(4, 3)], lambda x: torch.pdist(x, 1.0), lambda x: ax.pdist(x, 1.0))
+    x = np.random.default_rng(7).normal(size=(5, 3))
+
+    def sign_free(out):
+        u, s, v = out
+        return s, u[..., :, :1] * v[..., :, :1].mT
+
+    helper_test_op(None, lambda a: sign_free(torch.svd(a)), lambda a: sign_free(ax.svd(a)),
+                   arrays=[x])
+    u, s, v = ax.svd(ax.tensor(x), some=False)
+    tu, ts, tv = torch.svd(torch.tensor(x), some=False)
+    assert u.shape == tuple(tu.shape) and v.shape == tuple(tv.shape)
+    zu, _, zv = ax.tensor(x).svd(compute_uv=False)
+    assert not zu.numpy().any() and not zv.numpy().any()
+    q, r = ax.qr(ax.tensor(x))
+    np.testing.assert_allclose(q.numpy() @ r.numpy(), x, atol=1e-12)
+    assert ax.tensor(x).qr(some=False)[0].shape == (5, 5)

@@ -319,3 +319,55 @@ def test_repeat_interleave_counts_only():
 ])
 def test_movement_errors(shapes, t_fn, a_fn, exact, match):
     helper_test_exception(shapes, t_fn, a_fn, exact=exact, match=match)
+
+
+# ------------------------------------------------------------------ more products and layouts
+MORE = [
+    ("inner", [(2, 3), (4, 3)], torch.inner, ax.inner),
+    ("inner method 1-d", [(3,), (3,)], lambda a, b: a.inner(b), None),
+    ("addr", [(3, 4), (3,), (4,)], lambda *x: torch.addr(*x, beta=2.0, alpha=0.5),
+     lambda *x: ax.addr(*x, beta=2.0, alpha=0.5)),
+    ("chain_matmul", [(2, 3), (3, 4), (4, 2)], torch.linalg.multi_dot and
+     (lambda *x: torch.linalg.multi_dot(x)), lambda *x: ax.chain_matmul(*x)),
+    ("cov", [(3, 5)], torch.cov, ax.cov),
+    ("cov 1-d correction", [(5,)], lambda x: torch.cov(x, correction=0),
+     lambda x: ax.cov(x, correction=0)),
+    ("corrcoef", [(3, 5)], torch.corrcoef, ax.corrcoef),
+    ("cartesian_prod", [(2,), (3,)], torch.cartesian_prod, ax.cartesian_prod),
+    ("combinations", [(4,)], lambda x: torch.combinations(x, 3),
+     lambda x: ax.combinations(x, 3)),
+    ("combinations repl", [(3,)], lambda x: torch.combinations(x, with_replacement=True),
+     lambda x: ax.combinations(x, with_replacement=True)),
+    ("block_diag", [(2, 2), (), (3,)], torch.block_diag, ax.block_diag),
+    ("diagflat", [(2, 2)], lambda x: torch.diagflat(x, 1), lambda x: ax.diagflat(x, 1)),
+    ("select_scatter", [(3, 4), (4,)], lambda x, s: torch.select_scatter(x, s, 0, 1),
+     lambda x, s: ax.select_scatter(x, s, 0, 1)),
+    ("slice_scatter", [(4, 5), (4, 2)], lambda x, s: x.slice_scatter(s, 1, 1, 5, 2), None),
+    ("diagonal_scatter", [(3, 4), (3,)], lambda x, s: torch.diagonal_scatter(x, s, 1),
+     lambda x, s: ax.diagonal_scatter(x, s, 1)),
+]
+
+
+@pytest.mark.parametrize("name,shapes,t_fn,a_fn", MORE, ids=[m[0] for m in MORE])
+def test_more_products_and_layouts(name, shapes, t_fn, a_fn):
+    helper_test_op(shapes, t_fn, a_fn)
+
+
+def test_cov_weights():
+    fw, aw = np.array([1, 2, 1, 3]), np.array([0.5, 1.0, 2.0, 0.1])
+    helper_test_op([(2, 4)], lambda x: torch.cov(x, fweights=torch.tensor(fw),
+                                                 aweights=torch.tensor(aw)),
+                   lambda x: ax.cov(x, fweights=ax.tensor(fw), aweights=ax.tensor(aw)))
+
+
+def test_index_grids_and_fill_diagonal():
+    for args in [(3, 3), (3, 4, 1), (4, 3, -1), (2, 5, 3)]:
+        for name in ("tril_indices", "triu_indices"):
+            np.testing.assert_array_equal(getattr(ax, name)(*args).numpy(),
+                                          getattr(torch, name)(*args).numpy())
+    for shape, wrap in [((3, 4), False), ((7, 3), True), ((7, 3), False), ((3, 3, 3), False)]:
+        a, t = ax.zeros(*shape), torch.zeros(*shape)
+        assert a.fill_diagonal_(2.5, wrap=wrap) is a
+        t.fill_diagonal_(2.5, wrap=wrap)
+        np.testing.assert_array_equal(a.numpy(), t.numpy())
+    helper_test_op([(3, 4)], lambda x: (x * 2).fill_diagonal_(0.5))

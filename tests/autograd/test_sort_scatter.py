@@ -387,3 +387,56 @@ def test_scatter_gradcheck(fn):
 ])
 def test_scatter_errors(t_fn, a_fn, exact, match):
     helper_test_exception([(2, 3)], t_fn, a_fn, exact=exact, match=match)
+
+
+# ------------------------------------------------------------------ quantiles and membership
+@pytest.mark.parametrize("kwargs", [{}, {"dim": 1}, {"dim": 0, "keepdim": True},
+                                    {"keepdim": True}], ids=str)
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+def test_quantile(interpolation, kwargs):
+    q = [0.0, 0.3, 0.5, 1.0]
+    helper_test_op(None, lambda x: torch.quantile(x, torch.tensor(q, dtype=x.dtype),
+                                                  interpolation=interpolation, **kwargs),
+                   lambda x: ax.quantile(x, ax.tensor(q, dtype=x.dtype),
+                                         interpolation=interpolation, **kwargs),
+                   arrays=[DISTINCT])
+    helper_test_op(None, lambda x: x.quantile(0.4, 1, interpolation=interpolation),
+                   arrays=[TIES])
+
+
+def test_quantile_nan():
+    for fn in (lambda x: x.quantile(0.4, 1), lambda x: x.nanquantile(0.4, 1),
+               lambda x: x.nanquantile(0.9), lambda x: x.quantile(0.5)):
+        np.testing.assert_array_equal(fn(ax.tensor(WITH_NAN)).numpy(),
+                                      fn(torch.tensor(WITH_NAN)).numpy())
+    helper_test_op([(3, 4)], lambda x: torch.nanquantile(x, 0.7, dim=0),
+                   lambda x: ax.nanquantile(x, 0.7, dim=0))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        ax.quantile(ax.ones(3), ax.tensor([0.5], dtype=ax.float64))
+    with pytest.raises(RuntimeError, match="range"):
+        ax.quantile(ax.ones(3), 1.5)
+    with pytest.raises(RuntimeError):
+        torch.quantile(torch.ones(3), 1.5)
+
+
+def test_isin_histogram_unravel_put():
+    e, s = np.array([[1, 2], [3, 5]]), np.array([2, 5, 9])
+    for kw in ({}, {"invert": True}):
+        np.testing.assert_array_equal(ax.isin(ax.tensor(e), ax.tensor(s), **kw).numpy(),
+                                      torch.isin(torch.tensor(e), torch.tensor(s), **kw).numpy())
+    x = np.array([1.0, 2.0, 1.0, 2.5, 0.2])
+    for kw in ({"bins": 4, "range": (0.0, 3.0)}, {"bins": 3}, {"bins": 3, "density": True}):
+        a, t = ax.histogram(ax.tensor(x), **kw), torch.histogram(torch.tensor(x), **kw)
+        np.testing.assert_allclose(a.hist.numpy(), t.hist.numpy())
+        np.testing.assert_allclose(a.bin_edges.numpy(), t.bin_edges.numpy())
+    for a, t in zip(ax.unravel_index(ax.tensor([4, 1, 5]), (2, 3)),
+                    torch.unravel_index(torch.tensor([4, 1, 5]), (2, 3)), strict=True):
+        np.testing.assert_array_equal(a.numpy(), t.numpy())
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_put(accumulate):
+    ti, ai = _i(np.array([[0, 5], [2, 0]]))
+    helper_test_op([(2, 3), (2, 2)], lambda x, s: x.put(ti, s, accumulate=accumulate),
+                   lambda x, s: x.put(ai, s, accumulate=accumulate),
+                   requires_grad=[True, accumulate])  # torch's duplicate-index put: input only

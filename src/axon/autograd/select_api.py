@@ -472,6 +472,128 @@ def gather(input: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tens
     return ops.Gather.apply(input, d, idx % max(input.shape[d], 1))
 
 
+# ------------------------------------------------------------------ quantiles and membership
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool,
+              name: str) -> Tensor:
+    """Quantiles from the sorted values: positions q (n - 1) among the n valid values of
+    each row, read with ``Gather`` and interpolated (so the gradient splits between the two
+    neighbours as torch's lerp does). NaN: ``quantile`` gives NaN, ``nanquantile`` skips."""
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype, got "
+                           f"{input.dtype}")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, "
+                           f"midpoint or nearest. Got {interpolation}")
+    if isinstance(q, Tensor) and q.dtype != input.dtype:
+        raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor, got "
+                           f"{q.dtype} and {input.dtype}")
+    qs = xp.asarray(_data(q), dtype=xp.float64)
+    if qs.ndim > 1:
+        raise RuntimeError(f"{name}() q must be a scalar or 1D tensor, got shape {qs.shape}")
+    if ((qs < 0) | (qs > 1)).any():
+        raise RuntimeError(f"{name}() q values must be in the range [0, 1], got {qs}")
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else normalize_dim(dim, input.ndim)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    if x.shape[d] == 0:
+        raise RuntimeError(f"{name}() input tensor must be non-empty")
+    values = sort(x, d).values  # NaN last
+    n = x.shape[d]
+    nan_count = xp.isnan(x.array).sum(axis=d, keepdims=True)
+    valid = n - nan_count
+    outs = []
+    for qk in qs.reshape(-1):
+        pos = qk * xp.maximum(valid - 1, 0)
+        if not ignore_nan:  # a row with NaN reads the first NaN
+            pos = xp.where(nan_count > 0, n - nan_count, pos)
+        if interpolation == "lower":
+            pos = xp.floor(pos)
+        elif interpolation == "higher":
+            pos = xp.ceil(pos)
+        elif interpolation == "nearest":
+            pos = xp.round(pos)
+        lo = xp.floor(pos).astype(xp.int64)
+        hi = xp.minimum(xp.ceil(pos).astype(xp.int64), n - 1)
+        frac = pos - lo if interpolation != "midpoint" else xp.where(hi > lo, 0.5, 0.0)
+        v_lo, v_hi = ops.Gather.apply(values, d, lo), ops.Gather.apply(values, d, hi)
+        out = v_lo + (v_hi - v_lo) * _wrap(frac.astype(x.dtype))
+        if ignore_nan:  # an all-NaN row stays NaN
+            out = ops.Where.apply(valid == 0, _wrap(xp.asarray(xp.nan, x.dtype)), out)
+        if not keepdim:
+            out = out.squeeze(d)
+        elif dim is None:
+            out = out.reshape((1,) * input.ndim)
+        outs.append(out)
+    return outs[0] if qs.ndim == 0 else ops.Stack.apply(0, *outs)
+
+
+def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    """The q-th quantiles (q a number or a 1-D tensor, which becomes the first dim) along
+    ``dim`` (of all elements when None); NaN in a row makes its quantiles NaN."""
+    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
+
+
+def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
+                interpolation: str = "linear") -> Tensor:
+    """``quantile`` ignoring NaN (NaN only where a row is all NaN)."""
+    return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False,
+         invert: bool = False) -> Tensor:
+    """A bool tensor shaped like ``elements``: whether each is among ``test_elements``."""
+    out = xp.isin(xp.asarray(_data(elements)), xp.asarray(_data(test_elements)),
+                  assume_unique=assume_unique, invert=invert)
+    return _wrap(xp.asarray(out))
+
+
+HistogramResult = namedtuple("histogram", ["hist", "bin_edges"])
+
+
+def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False):
+    """(hist, bin_edges): counts (or weight sums) in ``bins`` equal bins over ``range``
+    (the data's range by default) or between the given bin edges."""
+    a = input.array
+    edges = _data(bins)
+    w = None if weight is None else xp.asarray(_data(weight))
+    hist, out_edges = xp.histogram(a, bins=edges, range=range, weights=w, density=density)
+    return HistogramResult(_wrap(hist.astype(a.dtype)), _wrap(out_edges.astype(a.dtype)))
+
+
+def unravel_index(indices, shape) -> tuple:
+    """The coordinates, one int64 tensor per dim of ``shape``, of flat ``indices``."""
+    idx = _index_array(indices, "unravel_index")
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    size = int(xp.prod(shape))
+    if idx.size and (idx.max() >= size or idx.min() < -size):
+        raise RuntimeError(f"unravel_index: index out of bounds for shape {shape}")
+    coords = xp.unravel_index(idx % max(size, 1), shape)
+    return tuple(_wrap(xp.asarray(c, dtype=xp.int64)) for c in coords)
+
+
+def put(input: Tensor, index, source: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with ``source`` written (or added) at the flat ``index``."""
+    idx = _index_array(index, "put")
+    n = input.array.size
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise IndexError(f"out of range: tried to access index {idx.max()} on a tensor of {n} "
+                         f"elements.")
+    if source.array.size != idx.size:
+        raise RuntimeError(f"put_(): Expected source and index to have the same number of "
+                           f"elements, but got source.numel() = {source.array.size}, "
+                           f"index.numel() = {idx.size}")
+    flat, where = input.reshape(-1), ((idx % max(n, 1)).reshape(-1),)
+    src = source.reshape(-1)
+    out = ops.ScatterAdd.apply(flat, where, src, 1) if accumulate else \
+        ops.IndexPut.apply(flat, where, src)
+    return out.reshape(input.shape)
+
+
 # ====================================================================== Tensor methods
 scatter_ = _inplace(scatter)
 scatter_add_ = _inplace(scatter_add)
@@ -482,6 +604,7 @@ index_fill_ = _inplace(index_fill)
 index_put_ = _inplace(index_put)
 masked_fill_ = _inplace(masked_fill)
 masked_scatter_ = _inplace(masked_scatter)
+put_ = _inplace(put)
 
 bind_methods(**{fn.__name__: fn for fn in [
     sort, argsort, msort, topk, kthvalue, median, nanmedian, mode, unique, unique_consecutive,
@@ -489,10 +612,11 @@ bind_methods(**{fn.__name__: fn for fn in [
     scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put,
     masked_fill, masked_scatter, take, take_along_dim, gather,
     scatter_, scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_,
-    index_put_, masked_fill_, masked_scatter_,
+    index_put_, masked_fill_, masked_scatter_, put_, put, quantile, nanquantile, isin,
 ]})
 
 __all__ = [
+    "histogram", "isin", "nanquantile", "put", "quantile", "unravel_index",
     "argsort", "argwhere", "bincount", "bucketize", "histc", "index_add", "index_copy",
     "index_fill", "index_put", "kthvalue", "masked_fill", "masked_scatter", "masked_select",
     "median", "mode", "msort", "nanmedian", "nonzero", "scatter", "scatter_add",

@@ -752,6 +752,197 @@ def broadcast_tensors(*tensors) -> tuple:
                  for t in tensors)
 
 
+# ====================================================================== more products and layouts
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sum over the last dim of both (a product for 0-d operands): shape
+    input.shape[:-1] + other.shape[:-1]."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    return tensordot(input, other, dims=([-1], [-1]))
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """beta * input + alpha * outer(vec1, vec2)."""
+    return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
+
+
+def chain_matmul(*matrices) -> Tensor:
+    """The product of the matrices from the left (``linalg.multi_dot``)."""
+    if len(matrices) == 1 and isinstance(matrices[0], list | tuple):
+        matrices = tuple(matrices[0])
+    out = matrices[0]
+    for m in matrices[1:]:
+        out = mm(out, m)
+    return out
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
+    """The covariance of the variables in the rows of ``input`` (observations in columns),
+    optionally with integer frequency and real importance weights, as numpy.cov."""
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got "
+                           f"an input with {input.ndim} dimensions")
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    if x.dtype.kind != "f":
+        x = x.type(B.get_default_dtype())
+    n = x.shape[1]
+    w = None
+    for name, wt in (("fweights", fweights), ("aweights", aweights)):
+        if wt is not None:
+            wt = _as_tensor(wt).type(x.dtype)
+            if wt.ndim != 1 or wt.shape[0] != n:
+                raise RuntimeError(f"cov(): expected {name} to have one dimension of size "
+                                   f"{n}, got shape {tuple(wt.shape)}")
+            w = wt if w is None else w * wt
+    if w is None:
+        mean = x.mean(1, keepdim=True)
+        centred = x - mean
+        factor = n - correction
+        prod = mm(centred, centred.t())
+    else:
+        w_sum = w.sum()
+        mean = (x * w).sum(1, keepdim=True) / w_sum
+        centred = x - mean
+        if aweights is None:
+            factor = w_sum - correction
+        else:
+            factor = w_sum - correction * (w * _as_tensor(aweights).type(x.dtype)).sum() / w_sum
+        prod = mm(centred * w, centred.t())
+    out = prod / (factor if isinstance(factor, Tensor) else max(factor, 0))
+    return out.reshape(()) if input.ndim < 2 else out
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation of the rows: cov / (std_i std_j), clipped to [-1, 1]."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = diagonal(c).sqrt()
+    return (c / d.unsqueeze(1) / d.unsqueeze(0)).clamp(-1, 1)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
+                 layout=None) -> Tensor:
+    """The (2, N) coordinates of the lower triangle of a row x col matrix, row by row."""
+    r, c = xp.tril_indices(row, offset, col)
+    return _wrap(xp.stack([r, c]).astype(B.to_dtype(dtype) or xp.int64))
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
+                 layout=None) -> Tensor:
+    """The (2, N) coordinates of the upper triangle of a row x col matrix, row by row."""
+    r, c = xp.triu_indices(row, offset, col)
+    return _wrap(xp.stack([r, c]).astype(B.to_dtype(dtype) or xp.int64))
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """Every combination of one element of each 1-D tensor, as rows (one tensor: itself)."""
+    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
+        tensors = tuple(tensors[0])
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([g.reshape(-1) for g in grids], 1)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The r-element combinations of a 1-D tensor's elements, as rows, in the order of
+    itertools.combinations (with_replacement for combinations_with_replacement)."""
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {tuple(input.shape)}")
+    import itertools
+
+    pick = itertools.combinations_with_replacement if with_replacement else \
+        itertools.combinations
+    idx = xp.array(list(pick(range(input.shape[0]), r)), dtype=xp.int64).reshape(-1, r)
+    if r == 0:
+        return _wrap(xp.zeros((0,), dtype=input.dtype))
+    return ops.Take.apply(input, idx, False)
+
+
+def block_diag(*tensors) -> Tensor:
+    """The tensors (0-d, 1-D as a row, or 2-D) placed along the diagonal of one matrix."""
+    mats = [_as_tensor(t) for t in tensors]
+    mats = [m.reshape(1, 1) if m.ndim == 0 else m.reshape(1, -1) if m.ndim == 1 else m
+            for m in mats]
+    for k, m in enumerate(mats):
+        if m.ndim != 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer "
+                               f"dimensions. Input {k} has {m.ndim} dimensions")
+    if not mats:
+        return _wrap(xp.zeros((1, 0), dtype=B.get_default_dtype()))
+    width = _sum(m.shape[1] for m in mats)
+    dtype = xp.result_type(*[m.dtype for m in mats])
+    rows, left = [], 0
+    for m in mats:
+        h, w = m.shape
+        parts = [_wrap(xp.zeros((h, left), dtype)), m.type(dtype),
+                 _wrap(xp.zeros((h, width - left - w), dtype))]
+        rows.append(cat(parts, 1))
+        left += w
+    return cat(rows, 0)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """The flattened input on the ``offset`` diagonal of a square matrix."""
+    return diag_embed(input.reshape(-1), offset)
+
+
+def _scatter_flat(input: Tensor, positions, src) -> Tensor:
+    """``input`` with ``src`` written at the flat ``positions`` (an index array shaped like
+    the region written); the gradient of ``src`` is the gradient read back there."""
+    src = _as_tensor(src, input)
+    if tuple(src.shape) != positions.shape:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self: src "
+                           f"size {list(src.shape)}, slice size {list(positions.shape)}")
+    flat = ops.IndexPut.apply(input.reshape(-1), positions.reshape(-1), src.reshape(-1))
+    return flat.reshape(input.shape)
+
+
+def _positions(input: Tensor):
+    return xp.arange(input.array.size).reshape(input.shape)
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """A copy of ``input`` with the slice ``select(dim, index)`` replaced by ``src``."""
+    d = normalize_dim(dim, input.ndim)
+    pos = xp.take(_positions(input), _int(index), axis=d)
+    return _scatter_flat(input, pos, src)
+
+
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None,
+                  step: int = 1) -> Tensor:
+    """A copy of ``input`` with the slice ``start:end:step`` along ``dim`` replaced by
+    ``src``."""
+    d = normalize_dim(dim, input.ndim)
+    idx = [slice(None)] * input.ndim
+    idx[d] = slice(start, end, step)
+    return _scatter_flat(input, _positions(input)[tuple(idx)], src)
+
+
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
+                     dim2: int = 1) -> Tensor:
+    """A copy of ``input`` with its ``offset`` diagonal (of the dim1, dim2 planes) replaced
+    by ``src``."""
+    d1, d2 = normalize_dim(dim1, input.ndim), normalize_dim(dim2, input.ndim)
+    return _scatter_flat(input, xp.diagonal(_positions(input), offset, d1, d2), src)
+
+
+def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal in place (all dims of equal size, or a 2-D matrix; a tall
+    matrix restarts the diagonal every ``ncols + 1`` rows when ``wrap``), as NumPy."""
+    if self.ndim < 2:
+        raise RuntimeError(f"dimensions must larger than 1, got {self.ndim}")
+    if self.ndim > 2 and len(set(self.shape)) != 1:
+        raise RuntimeError(f"all dimensions of input must be of equal length, got shape "
+                           f"{tuple(self.shape)}")
+    mask = xp.zeros(self.shape, dtype=bool)
+    xp.fill_diagonal(mask, True, wrap=wrap)
+    value = fill_value if isinstance(fill_value, Tensor) else \
+        _wrap(xp.asarray(fill_value, dtype=self.dtype))
+    return _assign(self, ops.Where.apply(mask, value, self))
+
+
 # ====================================================================== Tensor methods
 tril_ = _inplace(tril)
 triu_ = _inplace(triu)
@@ -759,17 +950,22 @@ addmm_ = _inplace(addmm)
 addmv_ = _inplace(addmv)
 baddbmm_ = _inplace(baddbmm)
 addbmm_ = _inplace(addbmm)
+addr_ = _inplace(addr)
 
 bind_methods(**{fn.__name__: fn for fn in [
     mm, matmul, dot, mv, outer, kron, cross, addmm, addmv, bmm, baddbmm, addbmm,
     tril, triu, roll, flip, fliplr, flipud, rot90, diagonal, diag_embed, diag, trace, unfold,
     repeat_interleave, tile, movedim, swapaxes, swapdims, narrow, split, tensor_split,
     hsplit, vsplit, dsplit, unbind, select, index_select, ravel, broadcast_to,
-    tril_, triu_, addmm_, addmv_, baddbmm_, addbmm_,
+    tril_, triu_, addmm_, addmv_, baddbmm_, addbmm_, addr_,
+    inner, addr, diagflat, select_scatter, slice_scatter, diagonal_scatter, fill_diagonal_,
 ]})
 bind_methods(vdot=vdot, ger=ger, moveaxis=moveaxis)  # aliases: their __name__ is another's
 
 __all__ = [
+    "addr", "block_diag", "cartesian_prod", "chain_matmul", "combinations", "corrcoef",
+    "cov", "diagflat", "diagonal_scatter", "inner", "select_scatter", "slice_scatter",
+    "tril_indices", "triu_indices",
     "addbmm", "addmm", "addmv", "atleast_1d", "atleast_2d", "atleast_3d", "baddbmm", "bmm",
     "broadcast_shapes", "broadcast_tensors", "broadcast_to", "cat", "column_stack",
     "cross", "diag", "diag_embed", "diagonal", "dot", "dsplit", "dstack", "einsum",
