@@ -273,3 +273,15 @@ def test_trapezoid_of_integers_and_single_samples():
                    arrays=[np.array([[1, 2, 4], [0, 3, 3]])], forward_only=True)
     helper_test_op([(3, 1)], lambda y: (torch.trapezoid(y), torch.cumulative_trapezoid(y)),
                    lambda y: (ax.trapezoid(y), ax.cumulative_trapezoid(y)))
+
+
+def test_numpy_axis_and_keepdims_keywords():
+    helper_test_op([(3, 4)], lambda t: (t.sum(axis=1, keepdims=True), torch.mean(t, axis=0),
+                                        t.prod(axis=1), t.cumsum(axis=0), torch.nansum(t, axis=1),
+                                        t.cummax(axis=1).values, torch.diff(t, axis=0)),
+                   lambda t: (t.sum(axis=1, keepdims=True), ax.mean(t, axis=0),
+                              t.prod(axis=1), t.cumsum(axis=0), ax.nansum(t, axis=1),
+                              t.cummax(axis=1).values, ax.diff(t, axis=0)))
+    helper_test_op([(3, 4)], lambda t: (t.all(axis=1), torch.any(t > 0, axis=0, keepdim=True),
+                                        t.count_nonzero(axis=0)),
+                   forward_only=True)
