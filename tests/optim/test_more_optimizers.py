@@ -206,3 +206,31 @@ def test_zero_grad_sets_none_or_zeros():
     assert all(p.grad is not None and not p.grad.array.any() for p in pa)
     opt.zero_grad()
     assert all(p.grad is None for p in pa)
+
+
+def test_named_parameters_are_accepted_and_their_names_kept():
+    """``Adam(model.named_parameters())``: the names go to ``param_names``, as in torch."""
+    torch.manual_seed(0)
+    model_t = torch.nn.Linear(4, 3).double()
+    model_a = ax.nn.Linear(4, 3).double()
+    model_a.load_state_dict({k: ax.tensor(v.detach().numpy().copy())
+                             for k, v in model_t.state_dict().items()})
+    opt_a = ax.optim.Adam(model_a.named_parameters(), lr=0.1)
+    opt_t = torch.optim.Adam(model_t.named_parameters(), lr=0.1)
+    assert opt_a.param_groups[0]["param_names"] == opt_t.param_groups[0]["param_names"]
+    assert opt_a.state_dict()["param_groups"] == opt_t.state_dict()["param_groups"]
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    for model, opt, lib in ((model_a, opt_a, ax), (model_t, opt_t, torch)):
+        for _ in range(3):
+            opt.zero_grad()
+            (model(lib.tensor(x)) ** 2).mean().backward()
+            opt.step()
+    assert_close(model_a.weight, model_t.weight, rtol=1e-10, atol=1e-12)
+
+    for lib in (ax, torch):
+        p, q = lib.zeros(2, requires_grad=True), lib.zeros(2, requires_grad=True)
+        with pytest.raises(ValueError, match="Some param names are missing"):
+            lib.optim.SGD([("p", p), q], lr=0.1)
+        opt = lib.optim.SGD([("p", p)], lr=0.1)
+        with pytest.raises(ValueError, match="cannot add param group without names"):
+            opt.add_param_group({"params": [q]})

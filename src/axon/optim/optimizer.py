@@ -92,6 +92,14 @@ class Optimizer:
         elif isinstance(params, set):
             raise TypeError(_SET_ERROR)
         params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]  # model.named_parameters()
+        if names:
+            if len(names) != len(params):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are "
+                    "missing"
+                )
+            params = [p[1] for p in params]
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(
@@ -103,6 +111,15 @@ class Optimizer:
 
         group = dict(param_group)
         group["params"] = params
+        if names:
+            group["param_names"] = names
+        if self.param_groups and ("param_names" in group) != (
+                "param_names" in self.param_groups[0]):
+            kind = "with names" if names else "without names"
+            raise ValueError(
+                "all optimizer param groups should be with/without names. cannot add param "
+                f"group {kind} to the optimizer"
+            )
         for name, default in self.defaults.items():
             group.setdefault(name, default)
 
@@ -232,6 +249,7 @@ class Optimizer:
         self.state = state
         self.param_groups = [
             {
+                **{k: v for k, v in group.items() if k == "param_names"},  # unless saved
                 **{k: copy.deepcopy(v) for k, v in saved.items() if k != "params"},
                 "params": group["params"],
             }
