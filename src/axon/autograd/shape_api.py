@@ -299,12 +299,19 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
     """Shift elements along ``dims`` (the flattened tensor when None), wrapping around."""
     if dims is None:
-        return _rearrange(input, lambda i: xp.roll(i, shifts))
+        if isinstance(shifts, list | tuple) and len(shifts) != 1:
+            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: "
+                               f"{len(shifts)}, dims: 0")
+        shift = _int(shifts[0] if isinstance(shifts, list | tuple) else shifts)
+        return ops.Rearrange.apply(input, lambda a: xp.roll(a, shift),
+                                   lambda g: xp.roll(g, -shift))
     shifts, dims = _dims_tuple(shifts), _dims_of(dims, input.ndim)
     if len(shifts) != len(dims):
         raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, "
                            f"dims: {len(dims)}")
-    return _rearrange(input, lambda i: xp.roll(i, shifts, dims))
+    back = tuple(-_int(s) for s in shifts)
+    return ops.Rearrange.apply(input, lambda a: xp.roll(a, shifts, dims),
+                               lambda g: xp.roll(g, back, dims))
 
 
 def flip(input: Tensor, *dims) -> Tensor:
@@ -316,7 +323,7 @@ def flip(input: Tensor, *dims) -> Tensor:
         raise RuntimeError(f"flip: dims {dims} has a dim appearing multiple times")
     if input.ndim == 0:
         return ops.Clone.apply(input)
-    return _rearrange(input, lambda i: xp.flip(i, dims))
+    return ops.Rearrange.apply(input, lambda a: xp.flip(a, dims), lambda g: xp.flip(g, dims))
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -341,7 +348,8 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     if d0 == d1:
         raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
                            f"dim1 = {d1}")
-    return _rearrange(input, lambda i: xp.rot90(i, k, (d0, d1)))
+    return ops.Rearrange.apply(input, lambda a: xp.rot90(a, k, (d0, d1)),
+                               lambda g: xp.rot90(g, -k, (d0, d1)))
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:

@@ -128,6 +128,7 @@ from .cumulative import (  # noqa: E402
     Prod,
 )
 from .scatter import (  # noqa: E402
+    Rearrange,
     ScatterAdd,
     ScatterReduce,
     Take,
