@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import threads, xp
-from .grad_mode import grad_mode, no_grad
+from .grad_mode import enable_grad, grad_mode, no_grad
 from .tensor import Tensor, _wrap
 
 _new = object.__new__
@@ -121,6 +121,11 @@ def _accumulate(leaf: Tensor, g, handed: set) -> None:
     broadcast view), is copied; a fresh array, or a view of one, is kept as it is.
     """
     data = leaf.array
+    if isinstance(g, Tensor):  # create_graph: .grad keeps the graph of the gradient
+        if g.dtype != data.dtype:
+            g = g.type(data.dtype)
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
     if g.shape != data.shape:
         g = _reduce_to(g, data.shape)
     if g.dtype != data.dtype:
@@ -137,16 +142,21 @@ def _accumulate(leaf: Tensor, g, handed: set) -> None:
 
 
 def run_hooks(hooks: list, g):
-    """Pass gradient ``g`` (an array) through a tensor's hooks in order; a hook returning a
-    Tensor replaces the gradient, one returning None keeps it."""
+    """Pass gradient ``g`` (an array, or a Tensor under ``create_graph``) through a tensor's
+    hooks in order; a hook returning a Tensor replaces the gradient, None keeps it."""
+    graph = isinstance(g, Tensor)
     for hook in hooks:
-        out = hook(_wrap(g, False, None))
+        out = hook(g if graph else _wrap(g, False, None))
         if out is not None:
-            g = out.array if isinstance(out, Tensor) else xp.asarray(out)
+            if graph:
+                g = out if isinstance(out, Tensor) else _wrap(xp.asarray(out))
+            else:
+                g = out.array if isinstance(out, Tensor) else xp.asarray(out)
     return g
 
 
-def run_backward(roots, grads, retain_graph: bool = False, inputs=None):
+def run_backward(roots, grads, retain_graph: bool = False, inputs=None,
+                 create_graph: bool = False):
     """Back-propagate ``grads`` (arrays shaped like ``roots``) through the graph.
 
     ``roots`` is a Tensor or a sequence of Tensors, ``grads`` one array per root. Without
@@ -154,6 +164,9 @@ def run_backward(roots, grads, retain_graph: bool = False, inputs=None):
     hooks) is added into ``leaf.grad``. With ``inputs`` (Tensors, leaves or not), nothing
     is accumulated: the gradients of ``inputs`` are returned as arrays (None where no path
     reached one), as ``axon.autograd.grad`` needs.
+
+    With ``create_graph``, ``grads`` are Tensors and every node runs its differentiable
+    rule (``higher_order``): the gradients are Tensors that record their own graph.
     """
     if isinstance(roots, Tensor):
         roots, grads = (roots,), (grads,)
@@ -170,7 +183,7 @@ def run_backward(roots, grads, retain_graph: bool = False, inputs=None):
     if inputs is not None:
         capture = {t._ctx: None for t in inputs if t._ctx is not None}
     if seeds:
-        _walk(seeds, leaf_grads, retain_graph, capture)
+        _walk(seeds, leaf_grads, retain_graph, capture, create_graph)
     if inputs is not None:
         return [_captured(t, leaf_grads, capture) for t in inputs]
     handed: set = set()
@@ -191,12 +204,22 @@ def _captured(t: Tensor, leaf_grads: dict, capture: dict):
 def _add_leaf(leaf_grads: dict, leaf: Tensor, g) -> None:
     """Sum ``g`` into the gradient gathered for ``leaf`` in this walk."""
     if g.shape != leaf.array.shape:
-        g = _reduce_to(g, leaf.array.shape)
+        g = _reduce_any(g, leaf.array.shape)
     prev = leaf_grads.get(leaf)
     leaf_grads[leaf] = g if prev is None else prev + g
 
 
-def _walk(seeds: dict, leaf_grads: dict, retain_graph: bool, capture) -> None:
+def _reduce_any(g, shape: tuple):
+    """``_reduce_to`` for an array, its Tensor form for a Tensor (``create_graph``)."""
+    if isinstance(g, Tensor):
+        from .higher_order import reduce_to
+
+        return reduce_to(g, shape)
+    return _reduce_to(g, shape)
+
+
+def _walk(seeds: dict, leaf_grads: dict, retain_graph: bool, capture,
+          create_graph: bool = False) -> None:
     """Run every node reachable from the seeded nodes, each once all its consumers have
     sent their gradients."""
     # Pass 1: count, for every node, how many consumers will send it a gradient.
@@ -215,6 +238,9 @@ def _walk(seeds: dict, leaf_grads: dict, retain_graph: bool, capture) -> None:
                     stack.append(p)
     # Pass 2: a node runs once all its consumers have sent their gradients.
     ready = [fn for fn in seeds if pending[fn] == 0]
+    if create_graph:
+        _run_nodes_graph(ready, dict(seeds), pending, leaf_grads, capture)
+        return
     deferred = []  # (leaf, threads.Deferred): gradients a helper thread is computing
     try:
         _run_nodes(ready, dict(seeds), pending, leaf_grads, deferred, retain_graph, capture)
@@ -269,8 +295,9 @@ def _as_tuple(x) -> tuple:
     return tuple(x) if isinstance(x, list | tuple) else (x,)
 
 
-def _seed_grads(outputs: tuple, grad_outputs) -> list:
-    """One gradient array per output: 1 for a single-element output given None."""
+def _seed_grads(outputs: tuple, grad_outputs, create_graph: bool = False) -> list:
+    """One gradient array per output: 1 for a single-element output given None. Under
+    ``create_graph`` they are Tensors (a given one as it is, so its graph is kept)."""
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
     grad_outputs = _as_tuple(grad_outputs)
@@ -291,7 +318,8 @@ def _seed_grads(outputs: tuple, grad_outputs) -> list:
                     f"grad can be implicitly created only for scalar outputs, but output {i} "
                     f"has shape {out.array.shape}: pass grad_outputs of that shape"
                 )
-            seeds.append(xp.ones_like(out.array))
+            ones = xp.ones_like(out.array)
+            seeds.append(_wrap(ones) if create_graph else ones)
             continue
         arr = g.array if isinstance(g, Tensor) else xp.asarray(g, dtype=out.array.dtype)
         if arr.shape != out.array.shape:
@@ -299,16 +327,11 @@ def _seed_grads(outputs: tuple, grad_outputs) -> list:
                 f"Mismatch in shape: grad_output[{i}] has a shape of {arr.shape} and "
                 f"output[{i}] has a shape of {out.array.shape}."
             )
+        if create_graph:
+            seeds.append(g if isinstance(g, Tensor) else _wrap(arr.astype(out.array.dtype)))
+            continue
         seeds.append(arr.astype(out.array.dtype, copy=True))
     return seeds
-
-
-def _no_double_backward(create_graph: bool) -> None:
-    if create_graph:
-        raise NotImplementedError(
-            "create_graph=True (double backward) is not supported yet: axon's backward "
-            "functions compute on arrays, so the gradient they return records no graph"
-        )
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
@@ -319,9 +342,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     Returns one Tensor per input and leaves every ``.grad`` untouched. ``inputs`` may be
     leaves or intermediate tensors. An input the outputs do not depend on raises, unless
     ``allow_unused`` (then its gradient is None) or ``materialize_grads`` (then zeros).
-    The graph is freed unless ``retain_graph``. ``create_graph=True`` is not supported yet.
+    The graph is freed unless ``retain_graph`` (which defaults to ``create_graph``).
+    ``create_graph=True`` records the backward pass, so the gradients can be
+    differentiated again (ops with such a rule: ``higher_order.SUPPORTED``).
     """
-    _no_double_backward(create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
     if is_grads_batched:
         raise NotImplementedError("grad(is_grads_batched=True) is not supported")
     outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
@@ -335,8 +361,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             raise TypeError(f"grad: input {i} is a {type(t).__name__}, not a Tensor")
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    seeds = _seed_grads(outputs, grad_outputs)
-    found = run_backward(outputs, seeds, bool(retain_graph), inputs=inputs)
+    seeds = _seed_grads(outputs, grad_outputs, create_graph)
+    found = run_backward(outputs, seeds, bool(retain_graph), inputs=inputs,
+                         create_graph=create_graph)
     result = []
     for i, (t, g) in enumerate(zip(inputs, found, strict=True)):
         if g is None:
@@ -346,6 +373,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                     f"in the graph. Set allow_unused=True if this is the desired behavior."
                 )
             result.append(_wrap(xp.zeros_like(t.array)) if materialize_grads else None)
+        elif isinstance(g, Tensor):
+            result.append(g if g.dtype == t.array.dtype else g.type(t.array.dtype))
         else:
             if g.dtype != t.array.dtype:
                 g = g.astype(t.array.dtype)
@@ -356,19 +385,62 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
              create_graph: bool = False, inputs=None) -> None:
     """Accumulate into ``.grad`` of the leaves (or of ``inputs`` only, when given) the
-    gradient of ``tensors`` seeded with ``grad_tensors``, as ``torch.autograd.backward``."""
-    _no_double_backward(create_graph)
+    gradient of ``tensors`` seeded with ``grad_tensors``, as ``torch.autograd.backward``.
+    With ``create_graph`` the ``.grad`` tensors record their graph (see :func:`grad`)."""
+    if retain_graph is None:
+        retain_graph = create_graph
     tensors = _as_tuple(tensors)
-    seeds = _seed_grads(tensors, grad_tensors)
+    seeds = _seed_grads(tensors, grad_tensors, create_graph)
     if inputs is None:
-        run_backward(tensors, seeds, bool(retain_graph))
+        run_backward(tensors, seeds, bool(retain_graph), create_graph=create_graph)
         return
     inputs = _as_tuple(inputs)
-    found = run_backward(tensors, seeds, bool(retain_graph), inputs=inputs)
+    found = run_backward(tensors, seeds, bool(retain_graph), inputs=inputs,
+                         create_graph=create_graph)
     handed: set = set()
     for t, g in zip(inputs, found, strict=True):
         if g is not None:
             _accumulate(t, g, handed)
+
+
+def _run_nodes_graph(ready, grads, pending, leaf_grads, capture) -> None:
+    """``_run_nodes`` for ``create_graph``: gradients are Tensors, each node runs its
+    differentiable rule with recording on, and the graph is kept."""
+    from .higher_order import graph_backward, reduce_to
+
+    with enable_grad():
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node, None)
+            parents = node.parents
+            if g is not None:
+                if node._hooks is not None:
+                    g = run_hooks(node._hooks, g)
+                if capture is not None and node in capture:
+                    capture[node] = g
+                if node._retain is not None:
+                    kept = node._retain()
+                    if kept is not None:
+                        kept.grad = g
+                in_grads = graph_backward(node, g)
+            else:
+                in_grads = (None,) * len(parents)
+            for p, pg in zip(parents, in_grads, strict=True):
+                if p is None:
+                    continue
+                if isinstance(p, Tensor):
+                    if pg is not None:
+                        _add_leaf(leaf_grads, p, pg)
+                    continue
+                if pg is not None:
+                    if pg.shape != p.out_shape:
+                        pg = reduce_to(pg, p.out_shape)
+                    prev = grads.get(p)
+                    grads[p] = pg if prev is None else prev + pg
+                left = pending[p] - 1
+                pending[p] = left
+                if left == 0:
+                    ready.append(p)
 
 
 class FunctionCtx:

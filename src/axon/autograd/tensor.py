@@ -263,15 +263,14 @@ class Tensor:
 
         ``gradient`` is required unless the tensor holds a single element, in which case
         it defaults to 1. Gradients accumulate into ``leaf.grad`` (into the ``.grad`` of
-        ``inputs`` only, when given). ``create_graph=True`` is not supported yet.
+        ``inputs`` only, when given); with ``create_graph`` they record their own graph.
         """
-        from .function import _no_double_backward, run_backward
+        from .function import run_backward
 
-        _no_double_backward(create_graph)
-        if inputs is not None:
+        if inputs is not None or create_graph:
             from .function import backward
 
-            backward(self, gradient, retain_graph, inputs=inputs)
+            backward(self, gradient, retain_graph, create_graph, inputs=inputs)
             return
 
         if not self.requires_grad:
