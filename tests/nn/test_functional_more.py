@@ -330,3 +330,43 @@ def test_interpolate_antialias_only_for_4d_bilinear_and_bicubic_like_torch():
         helper_test_exception([shape], lambda x, m=mode: TF.interpolate(
             x, scale_factor=2, mode=m, antialias=True), lambda x, m=mode: F.interpolate(
             x, scale_factor=2, mode=m, antialias=True), exact=ValueError, match=[mode])
+
+
+# ------------------------------------------------------------------ pdist, deprecated aliases
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0])
+def test_pdist_matches_torch(p, dtype):
+    helper_test_op([(5, 3)], lambda x: TF.pdist(x, p), lambda x: F.pdist(x, p), dtype=dtype)
+
+
+def test_pdist_errors_like_torch():
+    helper_test_exception([(2, 3, 4)], TF.pdist, F.pdist, match=["3D"])
+    helper_test_exception([(4, 3)], lambda x: TF.pdist(x, -1.0), lambda x: F.pdist(x, -1.0),
+                          match=["non-negative"])
+
+
+@pytest.mark.parametrize("name,kw", [("upsample", {"scale_factor": 2, "mode": "bilinear"}),
+                                     ("upsample_nearest", {"size": (3, 5)}),
+                                     ("upsample_bilinear", {"scale_factor": 2})])
+def test_deprecated_upsample_functions_warn_and_match_torch(name, kw):
+    x = np.random.default_rng(15).normal(size=(1, 2, 3, 4))
+    with pytest.warns(UserWarning, match=f"`nn.functional.{name}` is deprecated"):
+        out = getattr(F, name)(ax.tensor(x), **kw)
+    with pytest.warns(UserWarning):
+        expected = getattr(TF, name)(torch.tensor(x), **kw)
+    assert_close(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_linear_cross_entropy_matches_torch():
+    rng = np.random.default_rng(16)
+    x, w, b = rng.normal(size=(6, 4)), rng.normal(size=(5, 4)), rng.normal(size=(5,))
+    target = rng.integers(0, 5, size=6)
+    for kw in [{}, {"label_smoothing": 0.1, "reduction": "sum"}, {"ignore_index": 2}]:
+        helper_test_op(None,
+                       lambda x, w, b, t, kw=kw: TF.linear_cross_entropy(x, w, t, linear_bias=b,
+                                                                         **kw),
+                       lambda x, w, b, t, kw=kw: F.linear_cross_entropy(x, w, t, linear_bias=b,
+                                                                        **kw),
+                       arrays=[x, w, b, target])

@@ -338,3 +338,14 @@ def test_triplet_margin_with_distance_loss_matches_torch():
     with pytest.raises(ValueError, match="margin"):
         F.triplet_margin_with_distance_loss(ax.ones(2, 3), ax.ones(2, 3), ax.ones(2, 3),
                                             margin=0.0)
+
+
+def test_nllloss2d_is_a_deprecated_nllloss_like_torch():
+    with pytest.warns(FutureWarning, match="NLLLoss2d"):
+        t_mod = torch.nn.NLLLoss2d(ignore_index=1)
+    with pytest.warns(FutureWarning, match="NLLLoss2d"):
+        a_mod = nn.NLLLoss2d(ignore_index=1)
+    assert repr(a_mod) == repr(t_mod)
+    target = np.random.default_rng(17).integers(0, 3, size=(2, 4, 5))
+    helper_test_op([(2, 3, 4, 5)], lambda x: t_mod(x, torch.tensor(target)),
+                   lambda x: a_mod(x, ax.tensor(target)))

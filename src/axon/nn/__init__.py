@@ -82,6 +82,8 @@ from .loss import TripletMarginWithDistanceLoss
 from .upsampling import UpsamplingBilinear2d, UpsamplingNearest2d
 __all__ += ["Softmax2d", "TripletMarginWithDistanceLoss", "UpsamplingBilinear2d",
             "UpsamplingNearest2d"]
+from .loss import NLLLoss2d
+__all__ += ["NLLLoss2d"]
 
 # more layers: transposed convolution, fold/unfold, ... (issue 13, layers slice)
 from .conv import ConvTranspose1d, ConvTranspose2d  # noqa: E402
@@ -95,6 +97,9 @@ from .sparse import EmbeddingBag  # noqa: E402
 from .dropout import AlphaDropout, Dropout1d, Dropout3d, FeatureAlphaDropout  # noqa: E402
 from .lazy import LazyBatchNorm3d, LazyInstanceNorm3d  # noqa: E402
 from .normalization import BatchNorm3d, InstanceNorm3d, RMSNorm  # noqa: E402
+from .conv import Conv3d, ConvTranspose3d  # noqa: E402
+from .lazy import LazyConv3d, LazyConvTranspose3d  # noqa: E402
+from .pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d  # noqa: E402
 from .normalization import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm  # noqa: E402
 from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,  # noqa: E402
                       ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
@@ -114,4 +119,6 @@ __all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Bilinear", "ChannelShuffl
             "LazyInstanceNorm2d", "LazyLinear", "LazyModuleMixin", "UninitializedBuffer",
             "UninitializedParameter", "EmbeddingBag", "AlphaDropout", "Dropout1d", "Dropout3d",
             "FeatureAlphaDropout", "LazyBatchNorm3d", "LazyInstanceNorm3d", "BatchNorm3d",
-            "InstanceNorm3d", "RMSNorm"]
+            "InstanceNorm3d", "RMSNorm", "Conv3d", "ConvTranspose3d", "LazyConv3d",
+            "LazyConvTranspose3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d",
+            "MaxPool3d"]

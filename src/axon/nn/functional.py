@@ -880,6 +880,33 @@ def _resize_separable(input: Tensor, out_size: tuple, scales: tuple, align_corne
     return out
 
 
+def _deprecated_upsample(name: str) -> None:
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
+                  f"instead.", stacklevel=3)
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """Deprecated (PyTorch warns too): :func:`interpolate`."""
+    _deprecated_upsample("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: ``interpolate(mode='nearest')``."""
+    _deprecated_upsample("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: ``interpolate(mode='bilinear', align_corners=True)``."""
+    _deprecated_upsample("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+__all__ += ["upsample", "upsample_bilinear", "upsample_nearest"]
+
+
 # ============================================================ embedding (lookup tables)
 
 from . import _embedding_op  # noqa: E402
@@ -1128,6 +1155,22 @@ bind_methods(
     prelu=prelu,
     hardshrink=hardshrink,
 )
+
+
+def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *,
+                         linear_bias: Tensor | None = None, weight: Tensor | None = None,
+                         reduction: str = "mean", ignore_index: int | None = None,
+                         label_smoothing: float = 0.0, options=None) -> Tensor:
+    """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)``: the
+    classifier head and its loss in one call (``ignore_index=None``: no class is
+    ignored). ``options`` (PyTorch's chunking hints) changes nothing here."""
+    logits = linear(input, linear_weight, linear_bias)
+    return cross_entropy(logits, target, weight=weight, reduction=reduction,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         label_smoothing=label_smoothing)
+
+
+__all__ += ["linear_cross_entropy"]
 
 
 # ============================================================ more losses (issue 13)
@@ -1484,6 +1527,20 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     """||x1 - x2 + eps||_p along the last dimension (eps keeps the gradient finite when
     x1 = x2)."""
     return (x1 - x2 + eps).norm(p, max(x1.ndim, x2.ndim) - 1, keepdim)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The ``p``-norm distance between every pair of rows i < j of (N, M) ``input``, as
+    the flat upper triangle (N (N - 1) / 2,) in row-major order."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    i, j = xp.triu_indices(input.shape[0], k=1)
+    return (input[i] - input[j]).norm(p, 1)
+
+
+__all__ += ["pdist"]
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
