@@ -284,4 +284,5 @@ def test_numpy_axis_and_keepdims_keywords():
                               t.cummax(axis=1).values, ax.diff(t, axis=0)))
     helper_test_op([(3, 4)], lambda t: (t.all(axis=1), torch.any(t > 0, axis=0, keepdim=True),
                                         t.count_nonzero(axis=0)),
-                   forward_only=True)
+                   lambda t: (t.all(axis=1), ax.any(t > 0, axis=0, keepdim=True),
+                              t.count_nonzero(axis=0)), forward_only=True)
