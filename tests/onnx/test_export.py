@@ -202,14 +202,64 @@ def test_indexing_and_reductions():
     _assert_runs_like_axon(data, Slicing(), [{"x": x}])
 
 
-class CumulativeSum(nn.Module):
+class WithLoss(nn.Module):
     def forward(self, x):
-        return x.cumsum(dim=1)
+        return nn.functional.cross_entropy(x, ax.tensor(np.zeros(x.shape[0], np.int64)))
 
 
 def test_an_op_without_a_rule_is_named():
-    with pytest.raises(NotImplementedError, match="ONNX export: no rule for op 'Cumsum'"):
-        _export(CumulativeSum(), (ax.ones(2, 3),))
+    with pytest.raises(NotImplementedError, match="ONNX export: no rule for op 'ClassIndexLoss'"):
+        _export(WithLoss(), (ax.ones(2, 3),))
+
+
+FUNCTIONS = {
+    "var": lambda x: x.var(dim=1),
+    "std_all": lambda x: x.std(),
+    "var_biased": lambda x: x.var(dim=(1, 2), unbiased=False, keepdim=True),
+    "norm3": lambda x: x.norm(p=3, dim=1),
+    "norm2": lambda x: x.norm(dim=-1),
+    "logsumexp": lambda x: x.logsumexp(dim=2),
+    "cumsum": lambda x: x.cumsum(dim=1),
+    "prod": lambda x: x.prod(dim=1),
+    "einsum": lambda x: ax.einsum("bij,bkj->bik", x, x),
+    "repeat": lambda x: x.repeat(2, 1, 1, 2),
+    "interpolate2d": lambda x: nn.functional.interpolate(x[:, None], scale_factor=2),
+    "interpolate1d": lambda x: nn.functional.interpolate(x, size=7),
+    "pad": lambda x: nn.functional.pad(x, (1, 2), value=0.5),
+    "amax_mean": lambda x: x.amax(dim=1) + x.mean(),
+    "clamp_pow": lambda x: x.clamp(-0.5, 0.5) ** 2 + 1 / (x.abs() + 1),
+    "sqrt_log_exp": lambda x: (x.abs() + 1).sqrt().log().exp().neg(),
+    "stack_cat": lambda x: ax.cat([ax.stack([x, x], dim=-1), x[..., None]], dim=-1),
+    "transpose_reshape": lambda x: x.transpose(1, 2).reshape(x.shape[0], -1),
+    "expand": lambda x: x.unsqueeze(1).expand(x.shape[0], 5, 3, 4),
+    "index_array": lambda x: x[:, [0, 2]],
+    "matmul_softmax": lambda x: nn.functional.softmax(x @ x.transpose(1, 2), dim=1),
+    "cast": lambda x: x.double().float(),
+    "trig": lambda x: x.sin() * x.cos() + x.tanh().sigmoid(),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_functions_with_a_dynamic_batch(name):
+    fn = FUNCTIONS[name]
+    x = ax.tensor(np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32))
+    data = _export(fn, (x,), input_names=["x"], dynamic_axes={"x": [0]})
+    x2 = np.random.default_rng(1).standard_normal((5, 3, 4)).astype(np.float32)
+    got = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, {"x": x2})
+    with ax.no_grad():
+        assert_close(got[0], fn(ax.tensor(x2)), rtol=1e-5, atol=1e-5)
+
+
+def test_flip_roll_and_gather_at_a_fixed_size():
+    index = ax.tensor(np.random.default_rng(2).integers(0, 4, (2, 3, 4)))
+
+    def fn(x):
+        return x.flip(1) + x.roll(1, 2) + x.gather(2, index)
+
+    x = ax.tensor(np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32))
+    got = ort.InferenceSession(_export(fn, (x,), input_names=["x"]),
+                               providers=["CPUExecutionProvider"]).run(None, {"x": x.array})
+    assert_close(got[0], fn(x), rtol=1e-6, atol=1e-6)
 
 
 class NumpyConstant(nn.Module):

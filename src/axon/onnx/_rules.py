@@ -35,6 +35,10 @@ def _shape(x) -> tuple:
     return tuple(getattr(x, "shape", ()))
 
 
+def _axis_list(axes) -> list[int] | None:
+    return None if axes is None else [int(a) for a in axes]
+
+
 def _dynamic_dims(call: Call) -> list[bool]:
     """For each dimension of the output: does its size follow the dynamic axes?"""
     if call.alt is None:
@@ -214,7 +218,116 @@ RULES["Mean"] = _reduction("ReduceMean")
 RULES["Amax"] = _reduction("ReduceMax")
 
 
+@rule("Var", "Std")
+def _variance(g: Graph, call: Call) -> str:
+    """sum((x - mean)^2) / max(n - correction, 0) over the axes (its square root for Std);
+    n, the count per mean, is computed in the graph (Size), so it may follow a dynamic
+    axis."""
+    a, _, correction, keepdim = call.args
+    axes, dtype = _axis_list(call.op.axes), call.out_array.dtype
+    x = g.value(a, call, 0)
+    mean = g.reduce("ReduceMean", x, axes, True)
+    centred = g.node("Sub", [x, mean])
+    total = g.reduce("ReduceSum", g.node("Mul", [centred, centred]), axes, keepdim)
+    count = g.node("Div", [g.node("Size", [x]), g.node("Size", [mean])])
+    denom = g.node("Sub", [g.node("Cast", [count], to=_onnx_type(g, dtype)),
+                           g.const(np.asarray(correction, dtype))])
+    denom = g.node("Max", [denom, g.const(np.asarray(0, dtype))])
+    out = g.node("Div", [total, denom])
+    return g.node("Sqrt", [out]) if call.name == "Std" else out
+
+
+def _onnx_type(g: Graph, dtype) -> int:
+    return g.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+@rule("Norm")
+def _norm(g: Graph, call: Call) -> str:
+    a, p, _axes, keepdim = call.args
+    x, axes = g.value(a, call, 0), _axis_list(call.op.axes)
+    if p == 2:
+        return g.reduce("ReduceL2", x, axes, keepdim)
+    if p == 1:
+        return g.reduce("ReduceL1", x, axes, keepdim)
+    if not (isinstance(p, int | float) and np.isfinite(p) and p > 0):
+        raise ExportError(f"ONNX export: no rule for a norm of order {p}")
+    dtype = call.out_array.dtype
+    powered = g.node("Pow", [g.node("Abs", [x]), g.const(np.asarray(p, dtype))])
+    total = g.reduce("ReduceSum", powered, axes, keepdim)
+    return g.node("Pow", [total, g.const(np.asarray(1.0 / p, dtype))])
+
+
+@rule("LogSumExp")
+def _logsumexp(g: Graph, call: Call) -> str:
+    a, _axes, keepdim = call.args
+    return g.reduce("ReduceLogSumExp", g.value(a, call, 0), _axis_list(call.op.axes), keepdim)
+
+
+@rule("Prod")
+def _prod(g: Graph, call: Call) -> str:
+    a, axis, keepdim = call.args
+    return g.reduce("ReduceProd", g.value(a, call, 0), axis, keepdim)
+
+
+@rule("Cumsum")
+def _cumsum(g: Graph, call: Call) -> str:
+    a, axis = call.args
+    return g.node("CumSum", [g.value(a, call, 0), g.const(np.asarray(axis, np.int64))])
+
+
+@rule("Einsum")
+def _einsum(g: Graph, call: Call) -> str:
+    terms, out, *arrays = call.args
+    inputs = [g.value(a, call, i + 2) for i, a in enumerate(arrays)]
+    return g.node("Einsum", inputs, equation=",".join(terms) + "->" + out)
+
+
 # ----------------------------------------------------------------------------- shapes
+@rule("Repeat")
+def _repeat(g: Graph, call: Call) -> str:
+    """torch's repeat is ONNX's Tile, after new leading axes for extra repeats."""
+    a, reps = call.args
+    x, lead = g.value(a, call, 0), len(reps) - len(_shape(a))
+    if lead:
+        x = g.unsqueeze(x, list(range(lead)))
+    return g.node("Tile", [x, g.ints(reps, "repeats")])
+
+
+@rule("Take")
+def _take(g: Graph, call: Call) -> str:
+    """a.flat[flat_idx] (flip, roll, tril and other rearrangements): a flat Gather."""
+    a, flat_idx = call.args[:2]
+    flat = g.node("Reshape", [g.value(a, call, 0), g.ints([-1], "shape")])
+    return g.node("Gather", [flat, g.value(flat_idx, call, 1, dtype=np.int64)], axis=0)
+
+
+@rule("Rearrange")
+def _rearrange(g: Graph, call: Call) -> str:
+    """flip, roll, rot90: the op's function applied to the flat positions gives, for each
+    output element, where it comes from: one flat Gather (at the traced size only)."""
+    a, fn = call.args[:2]
+    if call.alt is not None and _shape(call.alt.args[0]) != _shape(a):
+        raise ExportError("ONNX export: flip/roll/rot90 of an input with dynamic axes has "
+                          "no rule (their index map is fixed at the traced size)")
+    source = np.asarray(fn(np.arange(np.size(a), dtype=np.int64).reshape(_shape(a))))
+    flat = g.node("Reshape", [g.value(a, call, 0), g.ints([-1], "shape")])
+    return g.node("Gather", [flat, g.const(source, "positions")], axis=0)
+
+
+@rule("UpsampleNearest")
+def _upsample_nearest(g: Graph, call: Call) -> str:
+    """Nearest-neighbour resizing as Gathers of the source rows and columns the op picked."""
+    x, _out_size, _scales, _exact, _name = call.args
+    op = call.op
+    if call.alt is not None and _shape(call.alt.args[0])[2:] != _shape(x)[2:]:
+        raise ExportError("ONNX export: interpolate cannot have dynamic spatial sizes")
+    out = g.value(x, call, 0)
+    if len(_shape(x)) == 4:
+        out = g.node("Gather", [out, g.const(op.ih.astype(np.int64))], axis=2)
+    return g.node("Gather", [out, g.const(op.iw.astype(np.int64))], axis=-1)
+
+
+
 @rule("Reshape")
 def _reshape(g: Graph, call: Call) -> str:
     """Sizes that follow the dynamic axes become 0 (copy the input's size there) or -1."""
