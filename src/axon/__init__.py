@@ -98,4 +98,5 @@ from . import backends, cuda  # noqa: E402
 from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 from .autograd.creation import is_floating_point  # noqa: E402
 from .autograd.tensor import Size  # noqa: E402
-from .devices import device  # noqa: E402
+from .devices import device, get_default_device, set_default_device  # noqa: E402
+from .autograd import is_anomaly_enabled  # noqa: E402

@@ -90,6 +90,15 @@ class device:  # noqa: N801  (torch's name)
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    def __enter__(self) -> device:
+        """``with device("cpu"):`` (torch's default-device context) is accepted; other
+        devices raise, as no tensor could be made there."""
+        check_device(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
 
 CPU = device("cpu")
 """The one device tensors live on (``Tensor.device``)."""
@@ -111,3 +120,13 @@ def check_device(dev) -> None:
         raise DeviceUnavailableError(
             f"cannot put a tensor on device '{d}': {_no_backend(d.type)}"
         )
+
+
+def get_default_device() -> device:
+    """The device factories use when none is given: the CPU."""
+    return CPU
+
+
+def set_default_device(dev) -> None:
+    """Accepts the CPU (or None); other devices raise, as axon has no backend for them."""
+    check_device(dev)

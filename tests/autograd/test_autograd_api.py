@@ -331,3 +331,18 @@ def test_shape_is_a_size_as_torch():
         with pytest.raises(IndexError, match="no dimensions"):
             L.tensor(1.0).size(0)
     assert repr(ax.ones(2, 3).shape) == repr(torch.ones(2, 3).shape).replace("torch", "axon")
+
+
+def test_legacy_variable_and_anomaly_switches_as_torch():
+    for L in (torch, ax):
+        x = L.ones(2)
+        v = L.autograd.Variable(x, requires_grad=True)
+        assert v is not x and v.requires_grad and v.is_leaf and not x.requires_grad
+        v.data[0] = 5.0  # the storage is shared
+        assert float(x[0]) == 5.0
+        assert not L.is_anomaly_enabled()
+        with L.autograd.detect_anomaly():
+            assert L.is_anomaly_enabled()
+        with L.autograd.set_detect_anomaly(True):
+            assert L.is_anomaly_enabled()
+        assert not L.is_anomaly_enabled()

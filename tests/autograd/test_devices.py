@@ -272,3 +272,24 @@ def test_new_methods_inherit_dtype_as_torch(name, src_dtype):
         assert_close(got, expected, rtol=0, atol=0)
     with pytest.raises(RuntimeError, match="cuda"):
         make(ax, ax.ones(1), device="cuda")
+
+
+def test_default_device_and_device_context_as_torch():
+    assert ax.get_default_device() == ax.device("cpu")
+    assert str(ax.get_default_device()) == str(torch.get_default_device())
+    ax.set_default_device("cpu")
+    with ax.device("cpu"):
+        assert ax.zeros(1).device == "cpu"
+    with pytest.raises(RuntimeError, match="no CUDA backend"):
+        ax.set_default_device("cuda")
+    with pytest.raises(RuntimeError, match="no CUDA backend"), ax.device("cuda"):
+        pass
+
+
+def test_cpu_tensor_queries_as_torch():
+    for L in (torch, ax):
+        x = L.ones(2)
+        assert x.get_device() == -1 and not x.is_pinned()
+        assert x.share_memory_() is x
+        with pytest.raises(RuntimeError, match="accelerator"):
+            x.pin_memory()

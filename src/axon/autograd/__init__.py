@@ -24,3 +24,7 @@ from .grad_mode import inference_mode, is_inference_mode_enabled  # noqa: E402
 from .tensor import RemovableHandle  # noqa: E402
 
 __all__ += ["RemovableHandle", "backward", "grad", "inference_mode", "is_inference_mode_enabled"]
+from .function import Variable  # noqa: E402
+from .grad_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402
+
+__all__ += ["Variable", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly"]

@@ -443,6 +443,14 @@ def _run_nodes_graph(ready, grads, pending, leaf_grads, capture) -> None:
                     ready.append(p)
 
 
+def Variable(tensor, requires_grad: bool = False, volatile: bool = False):  # noqa: N802
+    """torch's legacy ``Variable(t, requires_grad=...)``: a new leaf Tensor sharing ``t``'s
+    storage (Variables and Tensors are one type since torch 0.4)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"Variable data has to be a tensor, but got {type(tensor).__name__}")
+    return tensor.detach().requires_grad_(requires_grad)
+
+
 class FunctionCtx:
     """The ``ctx`` a custom :class:`Function` sees: ``save_for_backward``, ``saved_tensors``,
     ``needs_input_grad``, and any attribute you set on it."""

@@ -11,6 +11,7 @@ class _GradMode:
 
     enabled: bool = True
     inference: bool = False
+    anomaly: bool = False  # set_detect_anomaly: recorded only, for torch's API
 
 
 grad_mode = _GradMode()
@@ -132,3 +133,30 @@ class inference_mode(_Switch):
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class set_detect_anomaly:
+    """Accepted for torch's API (as a function and a context manager); axon records no
+    extra trace: its error messages already name the op and the shapes at fault."""
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        self.prev = grad_mode.anomaly
+        grad_mode.anomaly = bool(mode)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc) -> None:
+        grad_mode.anomaly = self.prev
+
+
+class detect_anomaly(set_detect_anomaly):
+    """``with detect_anomaly():`` accepted for torch's API (see :class:`set_detect_anomaly`)."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        super().__init__(True, check_nan)
+
+
+def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly`` / after ``set_detect_anomaly(True)``."""
+    return grad_mode.anomaly

@@ -201,6 +201,22 @@ class Tensor:
     def is_cuda(self) -> bool:
         return False
 
+    def get_device(self) -> int:
+        """-1: the ordinal torch gives a CPU tensor."""
+        return -1
+
+    def is_pinned(self) -> bool:
+        return False
+
+    def pin_memory(self) -> Tensor:
+        """Refused as torch refuses it without an accelerator."""
+        raise RuntimeError("Cannot access accelerator device when none is available: axon "
+                           "runs on the CPU, so there is no pinned memory (drop pin_memory())")
+
+    def share_memory_(self) -> Tensor:
+        """The tensor itself: NumPy arrays reach worker processes by pickling or fork."""
+        return self
+
     @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user (not by an op that records a graph)."""
