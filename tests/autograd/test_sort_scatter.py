@@ -281,7 +281,8 @@ INDEX_OPS = [
      else ax.take(x, i), [[0, 11], [5, -1]]),
     ("take_along_dim", [(3, 4)], lambda i, x: x.take_along_dim(i, 1), [[0, 3], [1, 1], [2, 0]]),
     ("take_along_dim none", [(3, 4)], lambda i, x: x.take_along_dim(i), [3, 0, 11]),
-    ("take_along_dim bcast", [(3, 4)], lambda i, x: x.take_along_dim(i, 1), [[0, 3]]),
+    ("take_along_dim bcast", [(3, 4)], lambda i, x: x.take_along_dim(i, 1), [[0, -1]]),
+    ("index_fill negative", [(3, 5)], lambda i, x: x.index_fill(1, i, 2.0), [-1, 0]),
     ("gather", [(3, 4)], lambda i, x: torch.gather(x, 1, i) if isinstance(x, torch.Tensor)
      else ax.gather(x, 1, i), [[0, 0], [3, 1], [2, 2]]),
 ]
@@ -382,6 +383,16 @@ def test_scatter_gradcheck(fn):
      RuntimeError, ["3"]),
     (lambda x: x.scatter_reduce(1, torch.tensor([[0]]), x, "foo"),
      lambda x: x.scatter_reduce(1, ax.tensor([[0]]), x, "foo"), RuntimeError, ["foo"]),
+    (lambda x: x.gather(1, torch.tensor([[-1]])), lambda x: x.gather(1, ax.tensor([[-1]])),
+     RuntimeError, ["-1"]),
+    (lambda x: x.scatter(1, torch.tensor([[-1]]), 5.0),
+     lambda x: x.scatter(1, ax.tensor([[-1]]), 5.0), RuntimeError, ["-1"]),
+    (lambda x: x.index_add(1, torch.tensor([-1]), torch.ones(2, 1)),
+     lambda x: x.index_add(1, ax.tensor([-1]), ax.ones(2, 1)), RuntimeError, ["-1"]),
+    (lambda x: x.index_copy(1, torch.tensor([-1]), x[:, :1]),
+     lambda x: x.index_copy(1, ax.tensor([-1]), x[:, :1]), IndexError, ["-1"]),
+    (lambda x: x.index_select(1, torch.tensor([3])),
+     lambda x: x.index_select(1, ax.tensor([3])), RuntimeError, ["3"]),
     (lambda x: x.masked_fill(torch.ones(2, 3), 1.0),
      lambda x: x.masked_fill(ax.ones(2, 3), 1.0), RuntimeError, ["bool"]),
 ])

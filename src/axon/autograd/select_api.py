@@ -342,11 +342,13 @@ def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *,
 
 
 def _index_where(name: str, input: Tensor, dim: int, index, source_shape=None):
-    """(d, positions) to write slices of ``input`` along ``dim`` at the 1-D ``index``."""
+    """(d, positions) to write slices of ``input`` along ``dim`` at the 1-D ``index``
+    (negative indices count from the end for index_fill only, as in torch)."""
     d = normalize_dim(dim, input.ndim)
     idx = _index_array(index, name).reshape(-1)
     n = input.shape[d] if input.ndim else 1
-    _check_bounds(idx, n, d)
+    error = IndexError if name == "index_copy" else RuntimeError
+    _check_bounds(idx, n, d, negative=name == "index_fill", error=error, name=f"{name}(): ")
     if source_shape is not None:
         want = list(input.shape)
         if want:
@@ -450,7 +452,7 @@ def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
     in_shape, idx_shape = list(shape), list(shape)
     in_shape[d], idx_shape[d] = input.shape[d], idx.shape[d]
     full = input if list(input.shape) == in_shape else ops.Expand.apply(input, tuple(in_shape))
-    _check_bounds(idx, input.shape[d], d)
+    _check_bounds(idx, input.shape[d], d, negative=True)
     return ops.Gather.apply(full, d, xp.broadcast_to(idx, idx_shape) % input.shape[d])
 
 

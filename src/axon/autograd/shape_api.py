@@ -640,10 +640,13 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     return input[tuple(idx)] if input.ndim else input.reshape(1)[idx_arr.reshape(-1)]
 
 
-def _check_bounds(index, n: int, dim: int) -> None:
-    if index.size and (index.max() >= n or index.min() < -n):
+def _check_bounds(index, n: int, dim: int, negative: bool = False,
+                  error: type = RuntimeError, name: str = "") -> None:
+    """torch's check that every index lies in [0, n) (in [-n, n) where ``negative``)."""
+    low = -n if negative else 0
+    if index.size and (index.max() >= n or index.min() < low):
         bad = index.max() if index.max() >= n else index.min()
-        raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
+        raise error(f"{name}index {bad} is out of bounds for dimension {dim} with size {n}")
 
 
 def _stack_inputs(tensors) -> list:
