@@ -74,18 +74,19 @@ def _check_class_input(name: str, input: Tensor) -> None:
 
 def _index_target(name: str, input_shape: tuple, target):
     """Check class-index targets: shape (N, d1, ...) for input (N, C, d1, ...), () for (C,)."""
+    input_shape = tuple(input_shape)
     t = _data(target)
     if t.dtype.kind not in "iu":
         raise RuntimeError(
             f"{name}: expected integer class indices as target (or, for cross_entropy, class "
             f"probabilities of the input's shape {input_shape}), got a target of dtype "
-            f"{t.dtype} and shape {t.shape}"
+            f"{t.dtype} and shape {tuple(t.shape)}"
         )
     expected = input_shape[:1] + input_shape[2:] if len(input_shape) > 1 else ()
     if t.shape != expected:
         raise ValueError(
             f"{name}: input of shape {input_shape} needs a target of shape {expected}, "
-            f"got target of shape {t.shape}"
+            f"got target of shape {tuple(t.shape)}"
         )
     return t
 
@@ -100,8 +101,8 @@ def _elementwise_weight(name: str, weight, input: Tensor, what: str = "weight"):
             ok = False
         if not ok:
             raise ValueError(
-                f"{name}: {what} of shape {w.shape} does not broadcast to the input's shape "
-                f"{input.shape}"
+                f"{name}: {what} of shape {tuple(w.shape)} does not broadcast to the input's shape "
+                f"{tuple(input.shape)}"
             )
     return w
 
@@ -110,7 +111,7 @@ def _same_shape(name: str, input: Tensor, target) -> None:
     ts = tuple(_data(target).shape)
     if ts != input.shape:
         raise ValueError(
-            f"{name}: target of shape {ts} differs from input of shape {input.shape}; "
+            f"{name}: target of shape {ts} differs from input of shape {tuple(input.shape)}; "
             f"they must have the same shape"
         )
 
@@ -209,20 +210,20 @@ def _pointwise(name: str, kind: str, input: Tensor, target, param, weight,
             xp.broadcast_shapes(ts, input.shape)
         except ValueError:
             raise ValueError(
-                f"{name}: input of shape {input.shape} and target of shape {ts} cannot be "
+                f"{name}: input of shape {tuple(input.shape)} and target of shape {ts} cannot be "
                 f"broadcast together"
             ) from None
         warnings.warn(
             f"Using a target size ({ts}) that is different to the input size "
-            f"({input.shape}). This will likely lead to incorrect results due to "
+            f"({tuple(input.shape)}). This will likely lead to incorrect results due to "
             f"broadcasting. Please ensure they have the same size.",
             stacklevel=3,
         )
     w = _const(weight, input.dtype)
     if w is not None and w.shape != input.shape:
         raise ValueError(
-            f"{name}: weight of shape {w.shape} and input of shape {input.shape} must have "
-            f"the same shape"
+            f"{name}: weight of shape {tuple(w.shape)} and input of shape "
+            f"{tuple(input.shape)} must have the same shape"
         )
     return _ops.PointwiseLoss.apply(input, target, kind, param, w, reduction, mean_by_weight)
 
@@ -342,14 +343,14 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise ValueError("only p == 1 and p == 2 supported")
     if input.ndim not in (1, 2):
         raise ValueError(
-            f"multi_margin_loss: input must be (C,) or (N, C), got shape {input.shape}"
+            f"multi_margin_loss: input must be (C,) or (N, C), got shape {tuple(input.shape)}"
         )
     t = _data(target)
     n = input.shape[0] if input.ndim == 2 else 1
     if t.dtype.kind not in "iu" or t.ndim > 1 or t.size != n:
         raise ValueError(
-            f"multi_margin_loss: input of shape {input.shape} needs integer class indices "
-            f"of shape ({n},), got target of shape {t.shape} and dtype {t.dtype}"
+            f"multi_margin_loss: input of shape {tuple(input.shape)} needs integer class indices "
+            f"of shape ({n},), got target of shape {tuple(t.shape)} and dtype {t.dtype}"
         )
     w = _class_weight(weight, input.shape[-1], input.dtype)
     return _ops.MultiMargin.apply(input, t, p, float(margin), w, reduction)
@@ -405,7 +406,7 @@ def pad(input: Tensor, pad: tuple | list, mode: str = "constant",
     if value:
         raise ValueError(f"Padding mode {mode!r} doesn't take in value argument")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise RuntimeError(f"pad: {pad} is not a valid padding for shape {input.shape}")
+        raise RuntimeError(f"pad: {pad} is not a valid padding for shape {tuple(input.shape)}")
     out = input
     for i in range(len(pad) // 2):
         dim = input.ndim - 1 - i
