@@ -50,6 +50,10 @@ SPECS = {
     "LazyLinear": ((30,), {}),
     "Conv1d": ((8, 16, 5), {}),
     "Conv2d": ((8, 16, 3), {}),
+    "Conv3d": ((8, 16, 3), {}),
+    "ConvTranspose3d": ((8, 16, 3), {}),
+    "LazyConv3d": ((16, 3), {}),
+    "LazyConvTranspose3d": ((16, 3), {}),
     "ConvTranspose1d": ((8, 16, 5), {}),
     "ConvTranspose2d": ((8, 16, 3), {}),
     "LazyConv1d": ((16, 5), {}),
@@ -124,7 +128,8 @@ def _first_call(name, layer):
              "LazyConvTranspose1d": (2, 8, 9), "LazyConvTranspose2d": (2, 8, 7, 7),
              "LazyBatchNorm1d": (4, 10), "LazyBatchNorm2d": (4, 10, 3, 3),
              "LazyInstanceNorm1d": (2, 10, 5), "LazyInstanceNorm2d": (2, 10, 3, 3),
-             "LazyBatchNorm3d": (2, 10, 2, 2, 2), "LazyInstanceNorm3d": (2, 10, 2, 2, 2)}[name]
+             "LazyBatchNorm3d": (2, 10, 2, 2, 2), "LazyConv3d": (2, 8, 4, 4, 4),
+             "LazyConvTranspose3d": (2, 8, 3, 3, 3), "LazyInstanceNorm3d": (2, 10, 2, 2, 2)}[name]
     if isinstance(layer, torch.nn.Module):
         layer(torch.zeros(shape, dtype=torch.float64))
     else:

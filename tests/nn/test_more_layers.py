@@ -388,6 +388,73 @@ def test_dropout_variant_errors():
         F.dropout1d(ax.ones(2, 3, 4), -0.1)
 
 
+# ============================================================ volumetric (3-D) layers
+
+VOLUMETRIC = {
+    "conv3d": ([(2, 4, 4, 5, 6), (6, 2, 2, 3, 2), (6,)],
+               lambda x, w, b: TF.conv3d(x, w, b, (1, 2, 1), 1, (1, 1, 2), 2),
+               lambda x, w, b: F.conv3d(x, w, b, (1, 2, 1), 1, (1, 1, 2), 2)),
+    "conv3d-same-unbatched": ([(3, 4, 5, 6), (2, 3, 2, 3, 2)],
+                              lambda x, w: TF.conv3d(x, w, padding="same"),
+                              lambda x, w: F.conv3d(x, w, padding="same")),
+    "conv_transpose3d": ([(2, 4, 3, 4, 3), (4, 3, 3, 2, 3), (6,)],
+                         lambda x, w, b: TF.conv_transpose3d(x, w, b, 2, 1, (1, 0, 1), 2),
+                         lambda x, w, b: F.conv_transpose3d(x, w, b, 2, 1, (1, 0, 1), 2)),
+    "max_pool3d": ([(2, 3, 5, 6, 7)], lambda x: TF.max_pool3d(x, 3, 2, 1, return_indices=True),
+                   lambda x: F.max_pool3d(x, 3, 2, 1, return_indices=True)),
+    "max_pool3d-ceil-dilated": ([(3, 5, 6, 7)],
+                                lambda x: TF.max_pool3d(x, (2, 3, 2), (2, 2, 1), 0, (1, 1, 2),
+                                                        True, True),
+                                lambda x: F.max_pool3d(x, (2, 3, 2), (2, 2, 1), 0, (1, 1, 2),
+                                                       True, True)),
+    "avg_pool3d": ([(2, 3, 5, 6, 7)],
+                   lambda x: TF.avg_pool3d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+                   lambda x: F.avg_pool3d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
+    "avg_pool3d-divisor": ([(2, 3, 4, 4, 5)], lambda x: TF.avg_pool3d(x, 2, divisor_override=3),
+                           lambda x: F.avg_pool3d(x, 2, divisor_override=3)),
+    "adaptive_avg_pool3d": ([(2, 3, 5, 6, 7)], lambda x: TF.adaptive_avg_pool3d(x, (2, 3, None)),
+                            lambda x: F.adaptive_avg_pool3d(x, (2, 3, None))),
+    "adaptive_max_pool3d": ([(3, 5, 6, 7)], lambda x: TF.adaptive_max_pool3d(x, (2, 3, 4), True),
+                            lambda x: F.adaptive_max_pool3d(x, (2, 3, 4), True)),
+}
+
+
+@pytest.mark.parametrize("name", list(VOLUMETRIC))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_volumetric_matches_torch(name, dtype):
+    shapes, torch_fn, axon_fn = VOLUMETRIC[name]
+    helper_test_op(shapes, torch_fn, axon_fn, dtype=dtype)
+
+
+def test_volumetric_gradcheck_and_errors():
+    rng = np.random.default_rng(5)
+
+    def t(*shape):
+        return ax.tensor(rng.standard_normal(shape), requires_grad=True)
+
+    ax.gradcheck(lambda x, w, b: F.conv3d(x, w, b, stride=2, padding=1), [t(1, 2, 3, 3, 4),
+                                                                         t(2, 2, 2, 2, 2), t(2)])
+    ax.gradcheck(lambda x, w: F.conv_transpose3d(x, w, stride=2, output_padding=1),
+                 [t(1, 2, 2, 2, 2), t(2, 1, 2, 2, 2)])
+    helper_test_exception([(2, 3, 4, 4, 4), (2, 4, 3, 3, 3)], TF.conv3d, F.conv3d,
+                          match=["(2, 3, 4, 4, 4)", "(2, 4, 3, 3, 3)"])
+    helper_test_exception([(2, 3, 4, 4)], lambda x: TF.max_pool3d(x, 5),
+                          lambda x: F.max_pool3d(x, 5), match=["(2, 3, 4, 4)"])
+
+
+@pytest.mark.parametrize("name,args", [("Conv3d", (4, 6, (1, 2, 3), 2, 1, 1, 2, False, "reflect")),
+                                       ("Conv3d", (4, 2, (2, 3, 2), 1, "same", 1, 1, True,
+                                                   "circular")),
+                                       ("ConvTranspose3d", (4, 3, 3, 2, 1, 1))])
+def test_conv3d_modules_with_torch_weights(name, args):
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, name)(*args).double()
+    ours = getattr(nn, name)(*args, dtype=ax.float64)
+    assert repr(ours) == repr(theirs)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    helper_test_op([(2, 4, 4, 5, 6)], theirs, ours)
+
+
 # ============================================================ the layer contract
 
 CONTRACT = {
@@ -419,6 +486,13 @@ CONTRACT = {
     "CircularPad2d": (lambda: nn.CircularPad2d(1), (2, 3, 4, 4), (2, 3, 6, 6), 0),
     "ConstantPad1d": (lambda: nn.ConstantPad1d(2, 1.5), (2, 3, 4), (2, 3, 8), 0),
     "RMSNorm": (lambda: nn.RMSNorm(4), (2, 3, 4), (2, 3, 4), 4),
+    "Conv3d": (lambda: nn.Conv3d(2, 3, 2), (2, 2, 3, 3, 3), (2, 3, 2, 2, 2), 2 * 3 * 8 + 3),
+    "ConvTranspose3d": (lambda: nn.ConvTranspose3d(2, 3, 2), (2, 2, 2, 2, 2), (2, 3, 3, 3, 3),
+                        2 * 3 * 8 + 3),
+    "MaxPool3d": (lambda: nn.MaxPool3d(2), (2, 3, 4, 4, 4), (2, 3, 2, 2, 2), 0),
+    "AvgPool3d": (lambda: nn.AvgPool3d(2), (2, 3, 4, 4, 4), (2, 3, 2, 2, 2), 0),
+    "AdaptiveAvgPool3d": (lambda: nn.AdaptiveAvgPool3d(2), (2, 3, 3, 4, 5), (2, 3, 2, 2, 2), 0),
+    "AdaptiveMaxPool3d": (lambda: nn.AdaptiveMaxPool3d(2), (2, 3, 3, 4, 5), (2, 3, 2, 2, 2), 0),
     "BatchNorm3d": (lambda: nn.BatchNorm3d(3), (2, 3, 2, 2, 2), (2, 3, 2, 2, 2), 6),
     "InstanceNorm3d": (lambda: nn.InstanceNorm3d(3, affine=True), (2, 3, 2, 2, 2),
                        (2, 3, 2, 2, 2), 6),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
-from . import _conv_ops, _pool_ops, _transpose_conv_ops
+from . import _conv3d_ops, _conv_ops, _pool_ops, _transpose_conv_ops
 from . import functional as F
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
@@ -600,3 +600,128 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     """:func:`alpha_dropout` of whole channels (one draw per (sample, channel))."""
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     return _alpha_dropout(input, p, training, inplace, shape)
+
+
+# ============================================================ volumetric (3-D) layers
+
+__all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "conv3d",
+            "conv_transpose3d", "max_pool3d"]
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """3-D cross-correlation of (N, C, D, H, W) or (C, D, H, W) with weight
+    (O, C / groups, kd, kh, kw); ``padding``: ints, 'valid' or 'same' (stride 1)."""
+    name = "conv3d"
+    stride, dilation = (F._ntuple(v, 3, what, name) for v, what in ((stride, "stride"),
+                                                                     (dilation, "dilation")))
+    if groups <= 0 or min(stride) <= 0 or min(dilation) <= 0:
+        raise RuntimeError(f"{name}: stride, dilation and groups must be positive, got "
+                           f"stride={stride}, dilation={dilation}, groups={groups}")
+    if padding == "same":
+        if any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        pairs = F._same_padding(tuple(weight.shape[2:]), dilation)
+        if any(lo != hi for lo, hi in pairs):  # an even kernel: the odd one after
+            input = F.pad(input, [p for lo, hi in reversed(pairs) for p in (0, hi - lo)])
+        padding = tuple(lo for lo, _ in pairs)
+    elif padding == "valid":
+        padding = (0, 0, 0)
+    elif isinstance(padding, str):
+        raise RuntimeError(f"Invalid padding string '{padding}', should be one of "
+                           f"{{'valid', 'same'}}")
+    padding = F._ntuple(padding, 3, "padding", name)
+    if min(padding) < 0:
+        raise RuntimeError(f"{name}: negative padding is not supported (padding={padding})")
+    return _conv3d_ops.Conv3d.apply(input, weight, bias, stride, padding, dilation, groups,
+                                    name)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-D transposed convolution of (N, C_in, D, H, W) with weight
+    (C_in, C_out / groups, kd, kh, kw): the adjoint of :func:`conv3d`."""
+    name = "conv_transpose3d"
+    stride, padding, output_padding, dilation = (F._ntuple(v, 3, what, name) for v, what in (
+        (stride, "stride"), (padding, "padding"), (output_padding, "output_padding"),
+        (dilation, "dilation")))
+    if groups <= 0 or min(stride) <= 0 or min(dilation) <= 0 or min(padding) < 0:
+        raise RuntimeError(f"{name}: invalid stride={stride}, padding={padding}, "
+                           f"dilation={dilation} or groups={groups}")
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation,
+                                                   strict=True)):
+        raise RuntimeError(f"{name}: output padding must be smaller than either stride or "
+                           f"dilation, but got output_padding={output_padding}, stride="
+                           f"{stride}, dilation={dilation}")
+    return _conv3d_ops.ConvTranspose3d.apply(input, weight, bias, stride, padding,
+                                             output_padding, dilation, groups, name)
+
+
+def _pool3d_args(name, kernel_size, stride, padding, dilation=1):
+    kernel = F._ntuple(kernel_size, 3, "kernel_size", name)
+    if stride is None or (not isinstance(stride, int) and len(stride) == 0):
+        stride = kernel
+    args = (kernel, F._ntuple(stride, 3, "stride", name), F._ntuple(padding, 3, "padding", name),
+            F._ntuple(dilation, 3, "dilation", name))
+    if min(args[0]) < 1 or min(args[1]) < 1 or min(args[3]) < 1 or min(args[2]) < 0:
+        raise RuntimeError(f"{name}: kernel size, stride and dilation must be positive and "
+                           f"padding non-negative, got kernel_size={kernel}, stride="
+                           f"{args[1]}, padding={args[2]}, dilation={args[3]}")
+    return args
+
+
+def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """Max over each (dilated) kd x kh x kw window of (N, C, D, H, W) or (C, D, H, W);
+    ``return_indices`` also gives each maximum's flat index d H W + h W + w."""
+    args = (*_pool3d_args("max_pool3d", kernel_size, stride, padding, dilation),
+            bool(ceil_mode), "max_pool3d")
+    out = _conv3d_ops.MaxPool3d.apply(input, *args)
+    if return_indices:
+        return out, _wrap(_conv3d_ops.max_pool3d_indices(input.array, *args))
+    return out
+
+
+def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Average over each kd x kh x kw window (divisor as in :func:`avg_pool2d`)."""
+    kernel, stride, padding, _ = _pool3d_args("avg_pool3d", kernel_size, stride, padding)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("avg_pool3d: divisor must be not zero")
+    return _conv3d_ops.AvgPool3d.apply(input, kernel, stride, padding, bool(ceil_mode),
+                                       bool(count_include_pad), divisor_override, "avg_pool3d")
+
+
+def _check_3d(name: str, input: Tensor) -> None:
+    if input.ndim not in (4, 5) or 0 in input.shape[-3:]:
+        raise RuntimeError(f"{name}: expected a 4-D or 5-D input with non-zero spatial sizes, "
+                           f"got input of shape {tuple(input.shape)}")
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed (Do, Ho, Wo): the averaging matrix of
+    :func:`adaptive_avg_pool2d` applied along each of the three axes."""
+    _check_3d("adaptive_avg_pool3d", input)
+    size = F._adaptive_size("adaptive_avg_pool3d", output_size, input.shape[-3:])
+    y = input
+    for axis, (n_in, n_out) in enumerate(zip(input.shape[-3:], size, strict=True)):
+        if n_in == n_out:
+            continue
+        a = _wrap(_conv_ops.adaptive_matrix(n_in, n_out, input.dtype).T)  # (n_in, n_out)
+        d = input.ndim - 3 + axis
+        y = (y.transpose(d, -1) @ a).transpose(d, -1)
+    return y if y is not input else input * 1
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a fixed (Do, Ho, Wo) (windows as :func:`adaptive_max_pool2d`);
+    ``return_indices`` also gives each maximum's flat index d H W + h W + w."""
+    _check_3d("adaptive_max_pool3d", input)
+    size = F._adaptive_size("adaptive_max_pool3d", output_size, input.shape[-3:])
+    x5 = input.array if input.ndim == 5 else input.array[None]
+    idx = _pool_ops.adaptive_max_indices_nd(x5, size)  # (N, C, *size)
+    n, c = x5.shape[:2]
+    out = _pool_ops.PlaneGather.apply(input.reshape(n * c, -1), idx.reshape(n * c, -1))
+    shape = tuple(input.shape[:-3]) + tuple(size)
+    out = out.reshape(shape)
+    return (out, _wrap(idx.reshape(shape))) if return_indices else out

@@ -8,6 +8,8 @@ PyTorch's flat ``h W + w`` (what ``max_pool2d(return_indices=True)`` returns).
 
 from __future__ import annotations
 
+import itertools
+
 from ..autograd.function import Op
 from ..backend import xp
 
@@ -83,3 +85,22 @@ class SegmentMax(Op):
         drows = xp.zeros((T + 1, D), g.dtype)  # row T collects the empty bags' gradient
         drows[self.first, xp.arange(D)] = g
         return drows[:T], None, None
+
+
+def adaptive_max_indices_nd(x, out_size: tuple):
+    """:func:`adaptive_max_indices` for any number of spatial dimensions: for (N, C, *S)
+    the flat index into prod(S) of each adaptive window's first maximum,
+    an int64 array (N, C, *out_size)."""
+    n, c, *size = x.shape
+    idx = xp.empty((n, c, *out_size), dtype=xp.int64)
+    per_axis = [adaptive_windows(s, o) for s, o in zip(size, out_size, strict=True)]
+    for position in itertools.product(*(range(o) for o in out_size)):
+        bounds = [per_axis[a][i] for a, i in enumerate(position)]
+        window = x[(slice(None), slice(None), *(slice(lo, hi) for lo, hi in bounds))]
+        local = xp.unravel_index(xp.argmax(window.reshape(n, c, -1), axis=2),
+                                 [hi - lo for lo, hi in bounds])
+        flat = xp.zeros((n, c), dtype=xp.int64)
+        for (lo, _), offset, s in zip(bounds, local, size, strict=True):
+            flat = flat * s + lo + offset
+        idx[(slice(None), slice(None), *position)] = flat
+    return idx

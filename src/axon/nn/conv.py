@@ -209,3 +209,20 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     _nd = 1
     _conv = staticmethod(F.conv_transpose1d)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C, D, H, W) or (C, D, H, W) volumes (video, medical
+    scans); as :class:`Conv2d`, with weight (out_channels, in_channels / groups, kd, kh,
+    kw)."""
+
+    _nd = 3
+    _conv = staticmethod(F.conv3d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution; as :class:`ConvTranspose2d`, with weight
+    (in_channels, out_channels / groups, kd, kh, kw)."""
+
+    _nd = 3
+    _conv = staticmethod(F.conv_transpose3d)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd.tensor import Tensor, _wrap
 from ._factory import factory_dtype
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .linear import Linear
 from .module import Parameter
 from .normalization import (
@@ -210,6 +210,12 @@ class LazyConv2d(_LazyConvMixin, Conv2d):
     cls_to_become = Conv2d
 
 
+class LazyConv3d(_LazyConvMixin, Conv3d):
+    """:class:`Conv3d` with ``in_channels`` read from the first input."""
+
+    cls_to_become = Conv3d
+
+
 class _LazyConvTransposeMixin(_LazyConvMixin):
     def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
                  groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros",
@@ -230,6 +236,12 @@ class LazyConvTranspose2d(_LazyConvTransposeMixin, ConvTranspose2d):
     """:class:`ConvTranspose2d` with ``in_channels`` read from the first input."""
 
     cls_to_become = ConvTranspose2d
+
+
+class LazyConvTranspose3d(_LazyConvTransposeMixin, ConvTranspose3d):
+    """:class:`ConvTranspose3d` with ``in_channels`` read from the first input."""
+
+    cls_to_become = ConvTranspose3d
 
 
 class _LazyNormMixin(LazyModuleMixin):
@@ -306,6 +318,6 @@ class LazyInstanceNorm3d(_LazyNormMixin, InstanceNorm3d):
 
 
 __all__ = ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d",
-           "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyInstanceNorm1d",
-           "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyLinear", "LazyModuleMixin",
-           "UninitializedBuffer", "UninitializedParameter"]
+           "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
+           "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyLinear",
+           "LazyModuleMixin", "UninitializedBuffer", "UninitializedParameter"]

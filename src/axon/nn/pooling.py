@@ -199,3 +199,35 @@ class MaxUnpool1d(_MaxUnpoolNd):
 
     _nd = 1
     _unpool = staticmethod(F.max_unpool1d)
+
+
+class MaxPool3d(_MaxPoolNd):
+    """:class:`MaxPool2d` over the last three dimensions of (N, C, D, H, W) or
+    (C, D, H, W); ``return_indices=True`` gives flat indices d H W + h W + w."""
+
+    def forward(self, input: Tensor):
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class AvgPool3d(AvgPool2d):
+    """:class:`AvgPool2d` over the last three dimensions of (N, C, D, H, W) or
+    (C, D, H, W)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    """:class:`AdaptiveAvgPool2d` over the last three dimensions."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+    """:class:`AdaptiveMaxPool2d` over the last three dimensions."""
+
+    def forward(self, input: Tensor):
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
