@@ -1,5 +1,6 @@
-"""Adadelta, Adamax, NAdam and RAdam match torch.optim step for step; every optimizer takes
-torch's keywords and keeps torch's group entries; state dicts resume a run exactly."""
+"""Adadelta, Adamax, NAdam, RAdam, Rprop and ASGD match torch.optim step for step; every
+optimizer takes torch's keywords and keeps torch's group entries; state dicts resume a run
+exactly."""
 
 from __future__ import annotations
 
@@ -37,9 +38,14 @@ CASES = [
     ("RAdam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1)),
     ("RAdam", dict(lr=0.01, betas=(0.3, 0.7), weight_decay=0.1, decoupled_weight_decay=True,
                    maximize=True)),
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)),
+    ("ASGD", dict()),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=5, weight_decay=0.1, maximize=True)),
 ]
 
-ALL = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax", "NAdam", "RAdam"]
+ALL = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax", "NAdam", "RAdam",
+       "Rprop", "ASGD"]
 
 
 def _ids(case):
@@ -88,11 +94,11 @@ def test_matches_torch_float32_and_stays_float32(case):
     for p in pa:
         assert p.array.dtype == np.float32
         for key, value in opt_a.state[p].items():
-            if isinstance(value, np.ndarray) and key != "mu_product":
+            if isinstance(value, np.ndarray) and value.ndim:  # not a scalar like mu_product
                 assert value.dtype == np.float32, f"state {key} is {value.dtype}"
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adamax", "NAdam", "RAdam"])
+@pytest.mark.parametrize("name", ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"])
 def test_param_groups_with_their_own_options(name):
     groups = [dict(params=[0, 1], lr=0.05), dict(params=[2, 3], lr=0.002, weight_decay=0.1)]
     x, y = batch()
@@ -151,6 +157,8 @@ def test_differentiable_is_refused():
     ("NAdam", dict(momentum_decay=-0.1), "Invalid momentum_decay value: -0.1"),
     ("RAdam", dict(eps=-1.0), "Invalid epsilon value: -1.0"),
     ("RAdam", dict(weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+    ("Rprop", dict(etas=(1.1, 1.2)), "Invalid eta values: 1.1, 1.2"),
+    ("ASGD", dict(lr=-0.1), "Invalid learning rate: -0.1"),
 ])
 def test_bad_hyperparameters_raise_value_error_like_torch(name, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -164,6 +172,8 @@ def test_bad_hyperparameters_raise_value_error_like_torch(name, kwargs, message)
     ("Adamax", dict(lr=0.05)),
     ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
     ("RAdam", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, t0=5)),
 ])
 def test_state_dict_round_trip_resumes_like_an_unbroken_run(name, kwargs):
     """10 steps, a state dict, a fresh optimizer on copies of the weights loads it, 15

@@ -23,3 +23,7 @@ __all__ += ["Adadelta", "Adamax", "NAdam", "RAdam"]
 from .lbfgs import LBFGS  # noqa: E402
 
 __all__ += ["LBFGS"]
+from .asgd import ASGD  # noqa: E402
+from .rprop import Rprop  # noqa: E402
+
+__all__ += ["ASGD", "Rprop"]
