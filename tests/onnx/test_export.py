@@ -402,3 +402,42 @@ def test_layers_and_activations(model, shape):
     data = _export(model, (ax.ones(*shape),), input_names=["x"], dynamic_axes={"x": [0]})
     other = (5, *shape[1:])
     _assert_runs_like_axon(data, model, [{"x": rng.standard_normal(other).astype(np.float32)}])
+
+
+def _floats(*shape, seed=0):
+    return ax.tensor(np.random.default_rng(seed).standard_normal(shape).astype(np.float32))
+
+
+ATTENTION = {
+    # self-attention (one Tensor passed three times: the packed path) returns the weights too
+    "mha_self": lambda: (nn.MultiheadAttention(16, 2, batch_first=True),
+                         lambda n, s: (_floats(n, 5, 16, seed=s),) * 3, ["q", "k", "v"]),
+    "mha_cross": lambda: (nn.MultiheadAttention(16, 4),  # sequence first: batch is axis 1
+                          lambda n, s: (_floats(5, n, 16, seed=s),
+                                        *(_floats(7, n, 16, seed=s + 9),) * 2), ["q", "k", "v"]),
+    "transformer_decoder": lambda: (
+        nn.TransformerDecoder(nn.TransformerDecoderLayer(16, 2, 32, batch_first=True), 2),
+        lambda n, s: (_floats(n, 5, 16, seed=s), _floats(n, 7, 16, seed=s + 9)),
+        ["tgt", "memory"]),
+    "transformer": lambda: (
+        nn.Transformer(16, 2, 1, 1, 32, batch_first=True),
+        lambda n, s: (_floats(n, 7, 16, seed=s), _floats(n, 5, 16, seed=s + 9)),
+        ["src", "tgt"]),
+}
+
+
+@pytest.mark.parametrize("name", list(ATTENTION))
+def test_attention_models(name):
+    model, make_inputs, names = ATTENTION[name]()
+    batch = 1 if name == "mha_cross" else 0
+    data = _export(model, make_inputs(2, 0), input_names=names,
+                   dynamic_axes={n: [batch] for n in names})
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    model.eval()
+    inputs = make_inputs(3, 1)
+    feed = {n: t.array for n, t in zip(names, inputs, strict=True)}
+    got = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})
+    with ax.no_grad():
+        want = _flat(model(*inputs))
+    for g, w in zip(got, want, strict=True):
+        assert_close(g, w, rtol=1e-5, atol=1e-5)

@@ -188,9 +188,12 @@ def _second_trace(model, args, kwargs, calls, names, axes_by_name) -> Any:
     (``call.alt``): sizes that change follow the dynamic axes, and a constant that changes
     was computed from the input outside axon's ops. Returns the second output."""
     other = list(args)
+    made: dict[int, Any] = {}  # one variant per object: MHA(x, x, x) stays self-attention
     for (i, arr), name in zip(_tensor_args(args), names, strict=True):
-        changed = _variant(arr, sorted(axes_by_name.get(name, {})))
-        other[i] = _wrap(changed) if isinstance(args[i], Tensor) else changed
+        if id(args[i]) not in made:
+            changed = _variant(arr, sorted(axes_by_name.get(name, {})))
+            made[id(args[i])] = _wrap(changed) if isinstance(args[i], Tensor) else changed
+        other[i] = made[id(args[i])]
     try:
         alt_calls, alt_out = run_traced(model, tuple(other), kwargs)
     except Exception as e:
