@@ -45,6 +45,11 @@ def test_entr_at_zero_and_below():
     np.testing.assert_array_equal(got, want.numpy())  # -inf, 0, value
 
 
+def test_polygamma():
+    helper_test_op([(3, 4)], lambda t: torch.special.polygamma(3, t),
+                   lambda t: ax.special.polygamma(3, t), low=0.2, high=5.0)
+
+
 def test_binary_and_reductions():
     helper_test_op(None, torch.special.xlog1py, ax.special.xlog1py,
                    arrays=[[[0.0, 1.5, -2.0], [3.0, 0.0, 0.5]],

@@ -68,7 +68,8 @@ from .autograd.math_api import (  # noqa: E402, A004
     floor, floor_divide, fmax, fmin, fmod, frac, gcd, heaviside, hypot, is_nonzero, isclose,
     isinf, isneginf, isposinf, isreal, lcm, ldexp, lerp, lgamma, log10, log1p, log2,
     logaddexp, logaddexp2, logical_and, logical_not, logical_or, logical_xor, logit, mul,
-    multiply, nan_to_num, neg, negative, positive, rad2deg, reciprocal, remainder, round,
+    multiply, mvlgamma, nan_to_num, neg, negative, polygamma, positive, rad2deg,
+    reciprocal, remainder, round,
     rsqrt, sgn, sign, signbit, sinc, sinh, square, sub, subtract, tan, true_divide, trunc,
     xlogy,
 )

@@ -20,6 +20,8 @@ from .autograd.math_api import (
     lgamma,
     log1p,
     logit,
+    mvlgamma,
+    polygamma,
     round,  # noqa: A004
     sinc,
     xlogy,
@@ -29,11 +31,12 @@ from .autograd.tensor import Tensor, _as_tensor, where
 __all__ = [
     "digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
     "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
-    "ndtri", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy",
+    "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy",
 ]
 
 psi = digamma
 gammaln = lgamma
+multigammaln = mvlgamma
 _SQRT_HALF = math.sqrt(0.5)
 
 
@@ -71,17 +74,6 @@ def xlog1py(input, other) -> Tensor:
     other = _as_tensor(other, input)
     cut = (input == 0) & (other <= -1)
     return ops.Mul.apply(input, where(cut, 0.0, log1p(other)))
-
-
-def multigammaln(input: Tensor, p: int) -> Tensor:
-    """The log of the multivariate gamma function of dimension ``p``:
-    p (p - 1) / 4 log(pi) + sum_{i < p} lgamma(x - i / 2)."""
-    if p < 1:
-        raise RuntimeError(f"p has to be greater than or equal to 1, but got {p}")
-    out = lgamma(input)
-    for i in range(1, p):
-        out = out + lgamma(input - i / 2)
-    return out + p * (p - 1) / 4 * math.log(math.pi)
 
 
 def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:

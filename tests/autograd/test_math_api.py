@@ -104,6 +104,29 @@ def test_gamma_family_and_sinc(dtype):
     helper_test_op(None, torch.sinc, ax.sinc, arrays=[s], dtype=dtype)
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5])
+def test_polygamma(n):
+    x = [[0.05, 0.5, 1.0, 2.0], [3.7, 10.0, 60.0, 7.25]]
+    # torch's trigamma is about 1e-9 off in float64 (n = 1 forward, n = 0 gradient)
+    rtol = 1e-8 if n in (0, 1) else None
+    helper_test_op(None, lambda t: torch.polygamma(n, t), lambda t: ax.polygamma(n, t),
+                   arrays=[x], rtol=rtol)
+    helper_test_op(None, lambda t: t.polygamma(n), arrays=[x], dtype=np.float32)
+    t = ax.tensor([[0.3, 1.7], [4.2, 9.0]], dtype=ax.float64, requires_grad=True)
+    assert ax.gradcheck(lambda u: ax.polygamma(n, u), [t])
+
+
+def test_polygamma_poles_errors_and_mvlgamma():
+    poles = [0.0, -1.0, -2.0]
+    for n in (2, 3):
+        got = ax.polygamma(n, ax.tensor(poles)).numpy()
+        np.testing.assert_array_equal(got, torch.polygamma(n, torch.tensor(poles)).numpy())
+    helper_test_exception([(2,)], lambda t: torch.polygamma(-1, t),
+                          lambda t: ax.polygamma(-1, t), match=["negative n"])
+    helper_test_op([(2, 3)], lambda t: (torch.mvlgamma(t, 3), t.mvlgamma(1)),
+                   lambda t: (ax.mvlgamma(t, 3), t.mvlgamma(1)), low=2.0, high=5.0)
+
+
 def test_gamma_family_poles_and_gradcheck():
     x = [0.0, -1.0, -2.0]
     want = torch.lgamma(torch.tensor(x)).numpy(), torch.digamma(torch.tensor(x)).numpy()

@@ -105,6 +105,29 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     return ops.Round.apply(input, decimals)
 
 
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """The n-th derivative of digamma (n = 0 is digamma itself)."""
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return ops.Polygamma.apply(input, _int(n))
+
+
+def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    """``x.polygamma(n)``: the method takes n after the tensor, the function before it."""
+    return polygamma(n, self)
+
+
+def mvlgamma(input: Tensor, p: int) -> Tensor:
+    """The log of the multivariate gamma function of dimension ``p``:
+    p (p - 1) / 4 log(pi) + sum_{i < p} lgamma(x - i / 2)."""
+    if p < 1:
+        raise RuntimeError(f"p has to be greater than or equal to 1, but got {p}")
+    out = lgamma(input)
+    for i in range(1, p):
+        out = out + lgamma(input - i / 2)
+    return out + p * (p - 1) / 4 * math.log(math.pi)
+
+
 def logit(input: Tensor, eps: float | None = None) -> Tensor:
     """log(x / (1 - x)), the inverse of sigmoid; x is clamped to [eps, 1 - eps] first when
     ``eps`` is given."""
@@ -486,7 +509,8 @@ _INPLACE = {
     "frac": frac, "log1p": log1p, "expm1": expm1, "exp2": exp2, "log2": log2,
     "log10": log10, "tan": tan, "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos,
     "atan": atan, "erf": erf, "erfc": erfc, "erfinv": erfinv, "lgamma": lgamma,
-    "digamma": digamma, "sinc": sinc, "logit": logit, "deg2rad": deg2rad,
+    "digamma": digamma, "polygamma": _polygamma_method, "mvlgamma": mvlgamma,
+    "sinc": sinc, "logit": logit, "deg2rad": deg2rad,
     "rad2deg": rad2deg, "nan_to_num": nan_to_num, "clamp_min": clamp_min,
     "clamp_max": clamp_max, "lerp": lerp, "fmod": fmod, "remainder": remainder,
     "floor_divide": floor_divide, "true_divide": true_divide, "atan2": atan2,
@@ -510,7 +534,8 @@ bind_methods(
     copysign=copysign, float_power=float_power, deg2rad=deg2rad, rad2deg=rad2deg,
     lerp=lerp, clamp_min=clamp_min, clamp_max=clamp_max, nan_to_num=nan_to_num,
     heaviside=heaviside, ldexp=ldexp, gcd=gcd, lcm=lcm, isreal=isreal, is_nonzero=is_nonzero,
-    lgamma=lgamma, digamma=digamma, sinc=sinc, fmax=fmax, fmin=fmin, addcmul=addcmul,
+    lgamma=lgamma, digamma=digamma, polygamma=_polygamma_method, mvlgamma=mvlgamma,
+    sinc=sinc, fmax=fmax, fmin=fmin, addcmul=addcmul,
     addcdiv=addcdiv, signbit=signbit, isclose=isclose, isposinf=isposinf,
     isneginf=isneginf, allclose=_allclose,
     bitwise_and=bitwise_and, bitwise_or=bitwise_or, bitwise_xor=bitwise_xor,

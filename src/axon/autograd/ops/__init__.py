@@ -119,6 +119,7 @@ from .special import (  # noqa: E402
     Erfc,
     Erfinv,
     Lgamma,
+    Polygamma,
     Sinc,
 )
 from .cumulative import (  # noqa: E402
