@@ -370,3 +370,15 @@ def test_linear_cross_entropy_matches_torch():
                        lambda x, w, b, t, kw=kw: F.linear_cross_entropy(x, w, t, linear_bias=b,
                                                                         **kw),
                        arrays=[x, w, b, target])
+
+
+@pytest.mark.parametrize("mode,antialias", [("bilinear", False), ("bilinear", True),
+                                            ("bicubic", False), ("bicubic", True)])
+def test_interpolate_uint8_images_within_one_of_torch(mode, antialias):
+    x = np.random.default_rng(18).integers(0, 256, size=(1, 3, 7, 9)).astype(np.uint8)
+    for kw in [{"size": (12, 5)}, {"scale_factor": 1.5}]:
+        out = F.interpolate(ax.tensor(x), mode=mode, antialias=antialias, **kw)
+        expected = TF.interpolate(torch.tensor(x), mode=mode, antialias=antialias, **kw)
+        assert out.dtype == np.uint8
+        diff = np.abs(out.numpy().astype(int) - expected.numpy().astype(int))
+        assert diff.max() <= 1 and diff.mean() < 0.5, (diff.max(), diff.mean())

@@ -868,7 +868,13 @@ def _resize_separable(input: Tensor, out_size: tuple, scales: tuple, align_corne
                       cubic: bool, antialias: bool = False) -> Tensor:
     """Linear / bilinear / trilinear / bicubic resizing as one interpolation matrix per
     spatial dimension (the kernels are separable): x <- x @ M^T along each, so the
-    gradient is the transposed product."""
+    gradient is the transposed product. Integer images (uint8) are resized in float32 and
+    rounded back into their dtype's range (PyTorch's fixed-point kernels can differ by 1)."""
+    if input.dtype.kind in "iu":
+        info = xp.iinfo(input.dtype)
+        out = _resize_separable(input.float(), out_size, scales, align_corners, cubic,
+                                antialias).array
+        return _wrap(xp.clip(xp.rint(out), info.min, info.max).astype(input.dtype))
     out = input
     nd = len(out_size)
     for k in range(nd):
