@@ -188,12 +188,12 @@ def masked_select(input: Tensor, mask) -> Tensor:
     return ops.Index.apply(full, xp.broadcast_to(m, shape))
 
 
-def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False,
+def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: bool = False,
                  side: str | None = None, sorter=None) -> Tensor:
     """For each value, the index where it would be inserted to keep each row of
     ``sorted_sequence`` sorted: before equal values (``right=False``) or after them."""
     seq = xp.asarray(_data(sorted_sequence))
-    vals = xp.asarray(_data(input))
+    vals = xp.asarray(_data(values))
     if side is not None:
         right = side == "right"
     if sorter is not None:

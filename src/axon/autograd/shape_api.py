@@ -131,7 +131,9 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
     return ops.MatMul.apply(input, tensor)
 
 
-vdot = dot  # the conjugate is the identity on real tensors
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """``dot`` with the first vector conjugated: the same on real tensors."""
+    return dot(input, other)
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
@@ -314,10 +316,11 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
                                lambda g: xp.roll(g, back, dims))
 
 
-def flip(input: Tensor, *dims) -> Tensor:
-    """Reverse the order of elements along ``dims`` (a copy, as in torch)."""
-    if len(dims) == 1 and isinstance(dims[0], list | tuple):
-        dims = dims[0]
+def flip(input: Tensor, *args, dims=None) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy, as in torch): ``flip(x, [0,
+    1])``, ``flip(x, dims=(0,))`` or ``x.flip(0, 1)``."""
+    if dims is None:
+        dims = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else args
     dims = _dims_of(dims, input.ndim)
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"flip: dims {dims} has a dim appearing multiple times")
@@ -749,9 +752,9 @@ def broadcast_shapes(*shapes) -> tuple:
                            ) from None
 
 
-def broadcast_to(input: Tensor, size) -> Tensor:
-    """``input`` expanded to ``size`` (-1 keeps a dim), as ``Tensor.expand``."""
-    return input.expand(*_shape_arg((size,)))
+def broadcast_to(input: Tensor, shape) -> Tensor:
+    """``input`` expanded to ``shape`` (-1 keeps a dim), as ``Tensor.expand``."""
+    return input.expand(*_shape_arg((shape,)))
 
 
 def broadcast_tensors(*tensors) -> tuple:
@@ -964,14 +967,14 @@ addbmm_ = _inplace(addbmm)
 addr_ = _inplace(addr)
 
 bind_methods(**{fn.__name__: fn for fn in [
-    mm, matmul, dot, mv, outer, kron, cross, addmm, addmv, bmm, baddbmm, addbmm,
+    mm, matmul, dot, vdot, mv, outer, kron, cross, addmm, addmv, bmm, baddbmm, addbmm,
     tril, triu, roll, flip, fliplr, flipud, rot90, diagonal, diag_embed, diag, trace, unfold,
     repeat_interleave, tile, movedim, swapaxes, swapdims, narrow, split, tensor_split,
     hsplit, vsplit, dsplit, unbind, select, index_select, ravel, broadcast_to,
     tril_, triu_, addmm_, addmv_, baddbmm_, addbmm_, addr_,
     inner, addr, diagflat, select_scatter, slice_scatter, diagonal_scatter, fill_diagonal_,
 ]})
-bind_methods(vdot=vdot, ger=ger, moveaxis=moveaxis)  # aliases: their __name__ is another's
+bind_methods(ger=ger, moveaxis=moveaxis)  # aliases: their __name__ is another's
 
 __all__ = [
     "addr", "block_diag", "cartesian_prod", "chain_matmul", "combinations", "corrcoef",
