@@ -346,3 +346,51 @@ def test_legacy_variable_and_anomaly_switches_as_torch():
         with L.autograd.set_detect_anomaly(True):
             assert L.is_anomaly_enabled()
         assert not L.is_anomaly_enabled()
+
+
+# ------------------------------------------------------------------ autograd.functional
+FX = np.array([[0.3, -1.2], [0.8, 1.5]])
+FY = np.array([0.5, -0.25])
+FV = (np.array([[1.0, 2.0], [-1.0, 0.5]]), np.array([0.3, 0.7]))
+
+
+def _scalar_fn(x, y):
+    return (x.tanh() * y).sum() + (x * x * y.exp()).sum()
+
+
+def _vector_fn(x, y):
+    return (x.sin() @ y, (x * 2).exp())
+
+
+def _flat(result):
+    """Every Tensor of a nested tuple result, in order."""
+    if isinstance(result, tuple | list):
+        return [t for r in result for t in _flat(r)]
+    return [result]
+
+
+FUNCTIONAL = {
+    "jacobian": lambda L, x, y, v: L.autograd.functional.jacobian(_vector_fn, (x, y)),
+    "jacobian_single": lambda L, x, y, v: L.autograd.functional.jacobian(
+        lambda a: a.sigmoid() * a, x),
+    "hessian": lambda L, x, y, v: L.autograd.functional.hessian(_scalar_fn, (x, y)),
+    "hessian_single": lambda L, x, y, v: L.autograd.functional.hessian(
+        lambda a: (a.exp() * a).sum(), x),
+    "vjp": lambda L, x, y, v: L.autograd.functional.vjp(_vector_fn, (x, y), (v[1], v[0])),
+    "jvp": lambda L, x, y, v: L.autograd.functional.jvp(_vector_fn, (x, y), v),
+    "hvp": lambda L, x, y, v: L.autograd.functional.hvp(_scalar_fn, (x, y), v),
+    "vhp": lambda L, x, y, v: L.autograd.functional.vhp(_scalar_fn, (x, y), v),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONAL))
+def test_autograd_functional_matches_torch(name):
+    results = []
+    for L in (torch, ax):
+        x, y = L.tensor(FX), L.tensor(FY)
+        results.append(_flat(FUNCTIONAL[name](L, x, y, tuple(L.tensor(a) for a in FV))))
+        assert not x.requires_grad and x.grad is None  # the caller's tensors are untouched
+    assert len(results[0]) == len(results[1])
+    for got, expected in zip(results[1], results[0], strict=True):
+        assert not got.requires_grad
+        assert_close(got, expected, rtol=1e-12, atol=1e-12)

@@ -28,3 +28,4 @@ from .function import Variable  # noqa: E402
 from .grad_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402
 
 __all__ += ["Variable", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly"]
+from . import functional  # noqa: E402  (jacobian, hessian, vjp, jvp, hvp, vhp)
