@@ -27,3 +27,6 @@ from .asgd import ASGD  # noqa: E402
 from .rprop import Rprop  # noqa: E402
 
 __all__ += ["ASGD", "Rprop"]
+from . import swa_utils  # noqa: E402
+
+__all__ += ["swa_utils"]
