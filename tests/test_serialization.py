@@ -233,6 +233,11 @@ def test_bfloat16_gives_a_clear_error(tmp_path):
     safetensors_torch.save_file({"w": torch.ones(2, dtype=torch.bfloat16)}, str(path))
     with pytest.raises(ValueError, match="bf16.safetensors.*float32"):
         load(path)
+    pytest.importorskip("ml_dtypes")  # with it imported, NumPy reads bfloat16: still refused
+    with pytest.raises(ValueError, match="bf16.safetensors.*'w' is bfloat16.*float32"):
+        load(path)
+    with pytest.raises(ValueError, match="BytesIO.*float32"):
+        load(io.BytesIO(path.read_bytes()))
 
 
 def test_saved_file_has_normal_permissions(tmp_path):

@@ -381,10 +381,20 @@ def _read(f: PathLike | Any) -> tuple[str, dict[str, np.ndarray], dict[str, str]
         data = f.read()
         if not isinstance(data, bytes | bytearray):
             raise TypeError(f"load: {name!r} must be opened in binary mode ('rb')")
-        return _read_bytes(bytes(data), name)
-    if not isinstance(f, str | os.PathLike):
+        name, arrays, metadata = _read_bytes(bytes(data), name)
+    elif isinstance(f, str | os.PathLike):
+        name, arrays, metadata = _read_path(f)
+    else:
         raise TypeError(f"load: f must be a path or a binary file object, got {type(f).__name__}")
-    return _read_path(f)
+    for key, a in arrays.items():
+        # NumPy reads bfloat16 only where ml_dtypes is imported (as a 'V' kind axon cannot
+        # compute with): refused either way
+        if a.dtype.kind not in _SAVABLE_KINDS:
+            raise ValueError(
+                f"{name!r} holds a tensor NumPy cannot represent ({key!r} is {a.dtype}); "
+                f"convert it, e.g. to float32, before saving"
+            )
+    return name, arrays, metadata
 
 
 def load(f: PathLike | Any, map_location: Any = None, weights_only: bool = True) -> Any:
