@@ -67,6 +67,7 @@ SPECS = {
     "BatchNorm1d": ((10,), {}),
     "BatchNorm2d": ((10,), {}),
     "BatchNorm3d": ((10,), {}),
+    "SyncBatchNorm": ((10,), {}),
     "InstanceNorm3d": ((10,), {"affine": True, "track_running_stats": True}),
     "LazyBatchNorm3d": ((), {}),
     "LazyInstanceNorm3d": ((), {}),
@@ -101,12 +102,15 @@ SHARED = [n for n in _torch_layer_names() if hasattr(nn, n)]
 
 
 def _params(cls) -> list[str]:
-    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    """The parameter names of ``cls.__init__``, keyword-only ones marked with a '*'."""
+    return [("*" if p.kind == p.KEYWORD_ONLY else "") + name
+            for name, p in inspect.signature(cls.__init__).parameters.items() if name != "self"]
 
 
 @pytest.mark.parametrize("name", SHARED)
 def test_signature_matches_torch(name):
-    """Parameter names and positional order are torch's (or the difference is listed)."""
+    """Parameter names, positional order and which are keyword-only are torch's (or the
+    difference is listed)."""
     if name in DELIBERATE:
         pytest.skip(DELIBERATE[name])
     expected = RNN_ORDER.get(name) or _params(getattr(torch.nn, name))

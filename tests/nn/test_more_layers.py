@@ -76,11 +76,12 @@ def test_gradcheck():
     ax.gradcheck(F.bilinear, [t(3, 2), t(3, 4), t(2, 2, 4), t(2)])
 
 
-@pytest.mark.parametrize("dims", [1, 2])
+@pytest.mark.parametrize("dims", [1, 2, 3])
 def test_max_unpool_inverts_max_pool_with_torch_indices(dims):
     rng = np.random.default_rng(1)
-    shape, kw = ((2, 3, 7, 5), dict(kernel_size=2)) if dims == 2 else (
-        (2, 3, 9), dict(kernel_size=3, stride=2, padding=1))
+    shape, kw = {2: ((2, 3, 7, 5), dict(kernel_size=2)),
+                 1: ((2, 3, 9), dict(kernel_size=3, stride=2, padding=1)),
+                 3: ((2, 2, 4, 5, 5), dict(kernel_size=2, stride=(2, 2, 1)))}[dims]
     x = rng.standard_normal(shape)
     pool_t = getattr(TF, f"max_pool{dims}d")
     pool_a = getattr(F, f"max_pool{dims}d")
@@ -158,7 +159,9 @@ REPRS = [
     ("LocalResponseNorm", (5,)), ("LPPool2d", (2, 3)), ("LPPool1d", (1.5, 2, 1)),
     ("AdaptiveMaxPool2d", ((3, None),)), ("AdaptiveMaxPool1d", (3, True)),
     ("InstanceNorm2d", (3,)), ("InstanceNorm3d", (6,)), ("BatchNorm3d", (6,)),
-    ("RMSNorm", ((5, 6),)), ("RMSNorm", (6, 1e-3, False)),
+    ("RMSNorm", ((5, 6),)), ("RMSNorm", (6, 1e-3, False)), ("SyncBatchNorm", (6,)),
+    ("ZeroPad3d", (1,)), ("ReflectionPad3d", ((1, 0, 2, 1, 0, 1),)), ("ReplicationPad3d", (1,)),
+    ("CircularPad3d", ((1, 2, 0, 1, 1, 0),)), ("LPPool3d", (2, 2)),
 ]
 
 
@@ -174,7 +177,10 @@ def test_layer_matches_torch(name, args):
              "AdaptiveMaxPool1d": (2, 3, 7), "ConstantPad3d": (2, 2, 3, 4, 5),
              "PixelShuffle": (2, 8, 3, 3), "PixelUnshuffle": (2, 2, 6, 6),
              "ChannelShuffle": (2, 4, 3, 3), "InstanceNorm3d": (2, 6, 2, 3, 4),
-             "BatchNorm3d": (2, 6, 2, 3, 4)}.get(name, (2, 6, 5, 6))
+             "BatchNorm3d": (2, 6, 2, 3, 4), "SyncBatchNorm": (4, 6, 3),
+             "ZeroPad3d": (2, 3, 3, 4, 5), "ReflectionPad3d": (2, 3, 3, 4, 5),
+             "ReplicationPad3d": (2, 3, 3, 4, 5), "CircularPad3d": (2, 3, 3, 4, 5),
+             "LPPool3d": (2, 3, 4, 4, 5)}.get(name, (2, 6, 5, 6))
     helper_test_op([shape], theirs, ours, low=0.1 if name.startswith("LP") else -2.0)
 
 
@@ -453,6 +459,20 @@ def test_conv3d_modules_with_torch_weights(name, args):
     assert repr(ours) == repr(theirs)
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     helper_test_op([(2, 4, 4, 5, 6)], theirs, ours)
+
+
+def test_convert_sync_batchnorm_keeps_the_weights():
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3),
+                                 torch.nn.Sequential(torch.nn.Flatten(), torch.nn.BatchNorm1d(12)))
+    ours = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3),
+                         nn.Sequential(nn.Flatten(), nn.BatchNorm1d(12)))
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    theirs = torch.nn.SyncBatchNorm.convert_sync_batchnorm(theirs).double().eval()
+    ours = nn.SyncBatchNorm.convert_sync_batchnorm(ours).to(ax.float64).eval()
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    helper_test_op([(2, 2, 4, 4)], theirs, ours)
 
 
 # ============================================================ the layer contract

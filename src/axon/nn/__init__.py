@@ -100,6 +100,9 @@ from .normalization import BatchNorm3d, InstanceNorm3d, RMSNorm  # noqa: E402
 from .conv import Conv3d, ConvTranspose3d  # noqa: E402
 from .lazy import LazyConv3d, LazyConvTranspose3d  # noqa: E402
 from .pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d  # noqa: E402
+from .normalization import SyncBatchNorm  # noqa: E402
+from .padding import CircularPad3d, ReflectionPad3d, ReplicationPad3d, ZeroPad3d  # noqa: E402
+from .pooling import LPPool3d, MaxUnpool3d  # noqa: E402
 from .normalization import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm  # noqa: E402
 from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,  # noqa: E402
                       ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
@@ -121,4 +124,5 @@ __all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Bilinear", "ChannelShuffl
             "FeatureAlphaDropout", "LazyBatchNorm3d", "LazyInstanceNorm3d", "BatchNorm3d",
             "InstanceNorm3d", "RMSNorm", "Conv3d", "ConvTranspose3d", "LazyConv3d",
             "LazyConvTranspose3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d",
-            "MaxPool3d"]
+            "MaxPool3d", "SyncBatchNorm", "CircularPad3d", "ReflectionPad3d", "ReplicationPad3d",
+            "ZeroPad3d", "LPPool3d", "MaxUnpool3d"]

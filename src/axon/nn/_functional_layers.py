@@ -257,7 +257,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 # ============================================================ LP and adaptive max pooling
 
 __all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d",
-            "max_unpool1d", "max_unpool2d"]
+            "lp_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
 
 
 def _lp_root(pooled: Tensor, window: int, norm_type: float) -> Tensor:
@@ -308,6 +308,14 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
 def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
     """:func:`adaptive_max_pool2d` over the last dimension of (N, C, L) or (C, L)."""
     return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+def lp_pool3d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """:func:`lp_pool2d` over the last three dimensions."""
+    kernel = F._ntuple(kernel_size, 3, "kernel_size", "lp_pool3d")
+    pooled = avg_pool3d(input.pow(norm_type), kernel, stride, 0, ceil_mode)
+    return _lp_root(pooled, _prod(kernel), norm_type)
 
 
 def _max_unpool(name: str, nd: int, input: Tensor, indices, kernel_size, stride, padding,
@@ -365,6 +373,13 @@ def max_unpool1d(input: Tensor, indices, kernel_size, stride=None, padding=0,
                  output_size=None) -> Tensor:
     """:func:`max_unpool2d` over the last dimension of (N, C, L) or (C, L)."""
     return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool3d(input: Tensor, indices, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """:func:`max_unpool2d` over the last three dimensions (flat indices d H W + h W + w)."""
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
                        output_size)
 
 

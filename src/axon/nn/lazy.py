@@ -249,8 +249,9 @@ class _LazyNormMixin(LazyModuleMixin):
 
     def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device=None, dtype=None,
-                 bias: bool = True) -> None:
-        self.cls_to_become.__init__(self, 0, eps, momentum, False, False, device, dtype, bias)
+                 *, bias: bool = True) -> None:
+        self.cls_to_become.__init__(self, 0, eps, momentum, False, False, device, dtype,
+                                    bias=bias)
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = UninitializedParameter(device=device, dtype=dtype)

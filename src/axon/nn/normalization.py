@@ -58,7 +58,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None,
-                 dtype=None, bias: bool = True) -> None:
+                 dtype=None, *, bias: bool = True) -> None:
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -181,7 +181,7 @@ class GroupNorm(Module):
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device=None, dtype=None, bias: bool = True) -> None:
+                 affine: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
         super().__init__()
         if num_channels % num_groups != 0:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
@@ -219,9 +219,9 @@ class _InstanceNorm(_BatchNorm):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = False, track_running_stats: bool = False, device=None,
-                 dtype=None, bias: bool = True) -> None:
+                 dtype=None, *, bias: bool = True) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
-                         dtype, bias)
+                         dtype, bias=bias)
 
     def forward(self, input: Tensor) -> Tensor:
         nd = self._spatial
@@ -312,3 +312,45 @@ class RMSNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalisation of (N, C, *) input that, in PyTorch, shares its statistics
+    across the processes of a distributed job. axon runs in one process, where that is
+    plain batch normalisation; ``process_group`` is accepted and ignored. Parameters,
+    buffers and state-dict keys are BatchNorm's, so weights move between the two."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, process_group=None,
+                 device=None, dtype=None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim < 2:
+            raise ValueError(f"SyncBatchNorm: expected at least 2D input (got {input.ndim}D "
+                             f"input of shape {tuple(input.shape)})")
+        if input.shape[1] != self.num_features:
+            raise RuntimeError(
+                f"SyncBatchNorm({self.num_features}): expected {self.num_features} channels "
+                f"in dim 1, got input of shape {tuple(input.shape)}"
+            )
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """``module`` with every BatchNorm1d/2d/3d inside it replaced by a SyncBatchNorm
+        holding the same parameters and buffers (the module itself if it is one)."""
+        if isinstance(module, _BatchNorm) and not isinstance(module, cls | _InstanceNorm):
+            out = cls(module.num_features, module.eps, module.momentum, module.affine,
+                      module.track_running_stats, process_group)
+            for name in ("weight", "bias"):
+                setattr(out, name, getattr(module, name))
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                out.register_buffer(name, getattr(module, name))
+            out.train(module.training)
+            return out
+        for name, child in list(module._modules.items()):
+            if child is not None:
+                setattr(module, name, cls.convert_sync_batchnorm(child, process_group))
+        return module

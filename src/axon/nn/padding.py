@@ -105,3 +105,27 @@ class CircularPad2d(_PadNd):
     """Pad the last two dimensions by wrapping around (periodic boundary)."""
 
     _nd, _mode = 2, "circular"
+
+
+class ZeroPad3d(_PadNd):
+    """Pad the last three dimensions with zeros."""
+
+    _nd = 3
+
+
+class ReflectionPad3d(_PadNd):
+    """Pad the last three dimensions with their reflection (the edge not repeated)."""
+
+    _nd, _mode = 3, "reflect"
+
+
+class ReplicationPad3d(_PadNd):
+    """Pad the last three dimensions by repeating their edge values."""
+
+    _nd, _mode = 3, "replicate"
+
+
+class CircularPad3d(_PadNd):
+    """Pad the last three dimensions by wrapping around (periodic boundary)."""
+
+    _nd, _mode = 3, "circular"

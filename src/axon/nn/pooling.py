@@ -231,3 +231,19 @@ class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
 
     def forward(self, input: Tensor):
         return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+class LPPool3d(LPPool2d):
+    """:class:`LPPool2d` over the last three dimensions."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride,
+                           self.ceil_mode)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """:class:`MaxUnpool2d` over the last three dimensions, with the flat indices
+    d H W + h W + w of ``MaxPool3d(return_indices=True)``."""
+
+    _nd = 3
+    _unpool = staticmethod(F.max_unpool3d)
