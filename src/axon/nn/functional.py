@@ -868,22 +868,28 @@ def _resize_separable(input: Tensor, out_size: tuple, scales: tuple, align_corne
                       cubic: bool, antialias: bool = False) -> Tensor:
     """Linear / bilinear / trilinear / bicubic resizing as one interpolation matrix per
     spatial dimension (the kernels are separable): x <- x @ M^T along each, so the
-    gradient is the transposed product. Integer images (uint8) are resized in float32 and
-    rounded back into their dtype's range (PyTorch's fixed-point kernels can differ by 1)."""
+    gradient is the transposed product. Integer images (uint8) are resized in float32 one
+    dimension at a time, last first, rounded into their dtype's range after each pass as
+    PyTorch's (and PIL's) kernels store them (its fixed-point arithmetic can differ by 1)."""
+    nd = len(out_size)
+    matrix = _antialias_matrix if antialias else _resize_matrix
+
+    def resize_dim(x: Tensor, k: int) -> Tensor:
+        dim = x.ndim - nd + k
+        m = matrix(x.shape[dim], out_size[k], scales[k], align_corners, cubic)
+        mt = _wrap(xp.ascontiguousarray(m.T).astype(x.dtype))
+        return (x.transpose(dim, -1) @ mt).transpose(dim, -1)
+
     if input.dtype.kind in "iu":
         info = xp.iinfo(input.dtype)
-        out = _resize_separable(input.float(), out_size, scales, align_corners, cubic,
-                                antialias).array
-        return _wrap(xp.clip(xp.rint(out), info.min, info.max).astype(input.dtype))
+        out = input.array
+        for k in reversed(range(nd)):
+            out = resize_dim(_wrap(out.astype(xp.float32)), k).array
+            out = xp.clip(xp.rint(out), info.min, info.max).astype(input.dtype)
+        return _wrap(out)
     out = input
-    nd = len(out_size)
     for k in range(nd):
-        dim = input.ndim - nd + k
-        n_in = input.shape[dim]
-        matrix = _antialias_matrix if antialias else _resize_matrix
-        m = matrix(n_in, out_size[k], scales[k], align_corners, cubic)
-        mt = _wrap(xp.ascontiguousarray(m.T).astype(input.dtype))
-        out = (out.transpose(dim, -1) @ mt).transpose(dim, -1)
+        out = resize_dim(out, k)
     return out
 
 
