@@ -451,3 +451,16 @@ def test_put(accumulate):
     helper_test_op([(2, 3), (2, 2)], lambda x, s: x.put(ti, s, accumulate=accumulate),
                    lambda x, s: x.put(ai, s, accumulate=accumulate),
                    requires_grad=[True, accumulate])  # torch's duplicate-index put: input only
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_of_long_rows(largest):
+    """k much smaller than the row (the partial-partition path), with NaN: the values,
+    indices and gradients of torch."""
+    x = np.random.default_rng(5).normal(size=(3, 400))
+    x[0, 17], x[2, 3] = np.nan, np.nan
+    a, t = ax.tensor(x).topk(5, 1, largest), torch.tensor(x).topk(5, 1, largest)
+    np.testing.assert_array_equal(a.indices.numpy(), t.indices.numpy())
+    np.testing.assert_array_equal(a.values.numpy(), t.values.numpy())  # NaN where torch's
+    helper_test_op(None, lambda t: t.topk(4, 0 if largest else -1, largest),
+                   arrays=[np.nan_to_num(x)])

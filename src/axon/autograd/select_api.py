@@ -72,8 +72,10 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if not 0 <= k <= n:
         raise RuntimeError(f"selected index k out of range: k = {k} for dimension {d} of "
                            f"size {n}")
-    idx = _sort.argsort(input.array, d, descending=largest)
-    idx = xp.take(idx, xp.arange(k), axis=d) if input.ndim else idx
+    if input.ndim == 0:
+        idx = xp.zeros((), dtype=xp.int64)
+    else:
+        idx = _sort.topk_indices(input.array, k, d, largest)
     return _gather_at(input, idx, d, True, TopkResult)
 
 
