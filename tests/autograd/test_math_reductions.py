@@ -286,3 +286,12 @@ def test_numpy_axis_and_keepdims_keywords():
                                         t.count_nonzero(axis=0)),
                    lambda t: (t.all(axis=1), ax.any(t > 0, axis=0, keepdim=True),
                               t.count_nonzero(axis=0)), forward_only=True)
+
+
+def test_numpy_keywords_on_the_tensor_reductions():
+    helper_test_op([(3, 4)], lambda t: (t.argmax(axis=1), torch.argmin(t, axis=0, keepdims=True),
+                                        t.max(axis=1).values, t.amin(axis=0), t.std(axis=1),
+                                        torch.var(t, axis=0), t.logsumexp(axis=1)),
+                   lambda t: (t.argmax(axis=1), ax.argmin(t, axis=0, keepdims=True),
+                              t.max(axis=1).values, t.amin(axis=0), t.std(axis=1),
+                              ax.var(t, axis=0), t.logsumexp(axis=1)))

@@ -316,3 +316,10 @@ bind_methods(
     aminmax=aminmax, count_nonzero=count_nonzero, all=all, any=any,
     cumsum_=_inplace_form(cumsum, "cumsum_"), cumprod_=_inplace_form(cumprod, "cumprod_"),
 )
+
+# the reductions written on Tensor itself (tensor.py) take NumPy's keywords too:
+# ``scores.argmax(axis=1)`` as torch allows
+bind_methods(**{
+    name: _numpy_keywords(getattr(Tensor, name))
+    for name in ("argmax", "argmin", "amax", "amin", "max", "min", "std", "var", "logsumexp")
+})
