@@ -88,9 +88,7 @@ ZOO = {
     "lenet5_classic": lambda: (models.get_model("lenet5_classic"),
                                lambda n, s: _images(n, 1, 28, 28, s), 0),
     "resnet_basic": lambda: (models.ResNet(models.BasicBlock, [1, 1, 1, 1], num_classes=7),
-                             lambda n, s: _images(n, 3, 32, 32, s), 0),
-    "resnet_bottleneck": lambda: (models.ResNet(models.Bottleneck, [1, 1, 1, 1], num_classes=3),
-                                  lambda n, s: _images(n, 3, 32, 32, s), 0),
+                             lambda n, s: _images(n, 3, 16, 16, s), 0),
     "lstm_lm": lambda: (RNNLanguageModel(20, 8, 8, layers=2),
                         lambda n, s: _ids((5, n), 20, s), 1),  # time first: batch is axis 1
     "gru_lm": lambda: (GRULanguageModel(), lambda n, s: _ids((n, 6), 20, s), 0),
@@ -347,7 +345,7 @@ def test_missing_onnx_package_says_how_to_install(monkeypatch):
 @pytest.mark.parametrize("build", [
     lambda: models.alexnet(num_classes=5),
     lambda: models.resnet18(num_classes=5),
-    lambda: models.resnet50(num_classes=5),
+    lambda: models.resnet50(num_classes=5),  # Bottleneck blocks
     lambda: models.VGG(models.make_layers([16, "M", 512, "M"], batch_norm=True), num_classes=5),
 ])
 def test_large_vision_models(build):
