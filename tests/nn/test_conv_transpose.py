@@ -204,3 +204,49 @@ def test_unfold_fold_errors():
                           lambda x: F.fold(x, (5, 5), 2), match=["(2, 5, 16)", "(2, 2)"])
     helper_test_exception([(2, 12, 15)], lambda x: TF.fold(x, (5, 5), 2),
                           lambda x: F.fold(x, (5, 5), 2), match=["4 * 4 = 16", "(2, 12, 15)"])
+
+
+def test_dcgan_style_training_steps_match_torch():
+    """A small DCGAN generator (ConvTranspose2d, BatchNorm2d, ReLU, Tanh) and a
+    discriminator (Conv2d, LeakyReLU, InstanceNorm2d, Flatten, Linear), written once against
+    the shared API and built from each library: with the same weights, three SGD steps
+    give the same losses and the same weights (float64)."""
+
+    def build(lib):
+        g = lib.nn.Sequential(
+            lib.nn.ConvTranspose2d(4, 8, 3, stride=1, padding=0, bias=False),  # 1 -> 3
+            lib.nn.BatchNorm2d(8), lib.nn.ReLU(),
+            lib.nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1, bias=False),  # 3 -> 6
+            lib.nn.BatchNorm2d(4), lib.nn.ReLU(),
+            lib.nn.ConvTranspose2d(4, 1, 4, stride=2, padding=1),  # 6 -> 12
+            lib.nn.Tanh())
+        d = lib.nn.Sequential(
+            lib.nn.Conv2d(1, 4, 4, stride=2, padding=1), lib.nn.LeakyReLU(0.2),
+            lib.nn.Conv2d(4, 8, 4, stride=2, padding=1),
+            lib.nn.InstanceNorm2d(8, affine=True), lib.nn.LeakyReLU(0.2),
+            lib.nn.Flatten(), lib.nn.Linear(8 * 3 * 3, 1))
+        return g, d
+
+    torch.manual_seed(0)
+    tg, td = (m.double() for m in build(torch))
+    ag, ad = build(ax)
+    for a, t in ((ag, tg), (ad, td)):
+        a.to(ax.float64)
+        a.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
+    params = lambda g, d: list(g.parameters()) + list(d.parameters())  # noqa: E731
+    t_opt = torch.optim.SGD(params(tg, td), lr=0.05)
+    a_opt = ax.optim.SGD(params(ag, ad), lr=0.05)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        z = rng.standard_normal((4, 4, 1, 1))
+        t_loss = TF.softplus(-td(tg(torch.tensor(z)))).mean()
+        a_loss = F.softplus(-ad(ag(ax.tensor(z)))).mean()
+        assert abs(float(a_loss) - float(t_loss)) < 1e-10
+        t_opt.zero_grad()
+        a_opt.zero_grad()
+        t_loss.backward()
+        a_loss.backward()
+        t_opt.step()
+        a_opt.step()
+    for a, t in zip(params(ag, ad), params(tg, td), strict=True):
+        assert_close(a.detach(), t.detach(), 1e-9, 1e-11)
