@@ -327,6 +327,8 @@ def test_keyword_arguments_names_and_no_file(capsys):
 
 def test_bad_arguments():
     model = models.mlp([4, 2])
+    with pytest.warns(UserWarning, match="dynamic_axes names 'input'.*not an input"):
+        _export(model, (ax.ones(1, 4),), input_names=["x"], dynamic_axes={"input": [0]})
     with pytest.raises(ValueError, match="opset_version 9"):
         _export(model, (ax.ones(1, 4),), opset_version=9)
     with pytest.raises(ValueError, match="2 output_names given for 1 output"):

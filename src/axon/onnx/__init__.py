@@ -3,16 +3,18 @@
     ax.onnx.export(model, (x,), "model.onnx", input_names=["x"], output_names=["logits"],
                    dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
 
-The exporter traces ONE forward pass (eval mode, no gradient): every op the pass runs is
-recorded (see ``_trace``) and turned into ONNX nodes by its rule (``_rules``: one small
-function per op kind). Parameters and buffers become initializers named by their
-``state_dict`` keys. With ``dynamic_axes`` the forward pass is traced a second time with
-those axes one larger, and every size that changes is written so that ONNX computes it
-(a Reshape's 0 or -1, a Slice to the end), so the file runs at other sizes too.
+The exporter traces ONE forward pass (eval mode): every op the pass runs is recorded
+(see ``_trace``) and turned into ONNX nodes by its rule (``_rules``: one small function
+per op kind). Parameters and buffers become initializers named by their ``state_dict``
+keys.
 
-What a trace cannot see, it cannot export: a value computed from the input outside
-axon's ops (in NumPy, say a padding mask built from the ids) is recorded as a constant;
-Python control flow takes the branch the traced input took. An op with no rule raises
+A second trace, on another input (the values rolled by one along every axis, and the
+``dynamic_axes`` one larger), checks the first: every size that changes follows a dynamic
+axis and is written so that ONNX computes it (a Reshape's 0 or -1, a Slice counted from
+the end); a constant that changes was computed from the input outside axon's ops (in
+NumPy, say a padding mask from a comparison of the ids), which a trace cannot follow, so
+it is an ``ExportError`` instead of a silently frozen value; and a pass that runs other
+ops (Python control flow on the input) is one too. An op with no rule raises
 ``NotImplementedError`` naming it.
 
 The ``onnx`` package is optional: ``pip install axon[onnx]``.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -121,6 +124,11 @@ def export(
             model.train()
     proto = _build(onnx, model, args, calls, (out, alt_out), opset, export_params, names,
                    output_names, axes, keep_initializers_as_inputs)
+    known = {v.name for v in (*proto.graph.input, *proto.graph.output)}
+    for name in axes:
+        if name not in known:
+            warnings.warn(f"ONNX export: dynamic_axes names {name!r}, which is not an input "
+                          f"or output name ({', '.join(sorted(known))})", stacklevel=2)
     if verbose:
         print(onnx.printer.to_text(proto.graph))
     if f is not None:
