@@ -76,6 +76,16 @@ def test_cdist(p):
                    lambda a, b: ax.cdist(a, b, p), dtype=np.float32)
 
 
+def test_cdist_matrix_product_path():
+    """More than 25 rows: torch and axon both take d^2 = |x|^2 + |y|^2 - 2 x.y."""
+    helper_test_op([(2, 30, 4), (7, 4)], torch.cdist, ax.cdist)
+    helper_test_op([(3, 4), (6, 4)], lambda a, b: torch.cdist(a, b,
+                                                              compute_mode="use_mm_for_euclid_dist"),
+                   lambda a, b: ax.cdist(a, b, compute_mode="use_mm_for_euclid_dist"))
+    x = ax.tensor(np.random.default_rng(3).normal(size=(27, 3)), requires_grad=True)
+    assert ax.gradcheck(lambda a: ax.cdist(a, a[:5] * 1.5), [x])
+
+
 @pytest.mark.parametrize("fn", [
     lambda x: x.norm(3, 1), lambda x: x.norm(0.5), lambda x: x.norm("nuc"),
     lambda x: ax.linalg.matrix_norm(x, 2), lambda x: ax.linalg.matrix_norm(x, -INF),

@@ -139,6 +139,7 @@ from .linalg import (  # noqa: E402
     Det,
     Eigh,
     Einsum,
+    EuclideanDist,
     Inv,
     Qr,
     Slogdet,

@@ -389,3 +389,28 @@ class Qr(Op):
     def backward(self, g):
         raise RuntimeError("axon: the gradient of linalg.qr is not implemented; use "
                            "linalg.cholesky or linalg.svd where a gradient is needed")
+
+
+class EuclideanDist(Op):
+    """d_ij = |x1_i - x2_j| for batches (..., P, M) and (..., R, M), through one matrix
+    product: d^2 = |x1_i|^2 + |x2_j|^2 - 2 x1_i . x2_j, clamped at 0 (torch's path for more
+    than 25 rows; memory O(P R) where the difference tensor would take O(P R M)).
+
+    With W = g / d (0 where d = 0): dx1 = x1 rowsum(W) - W x2, dx2 = x2 colsum(W) - W^T x1.
+    """
+
+    def forward(self, x1, x2):
+        n1 = (x1 * x1).sum(axis=-1)[..., :, None]
+        n2 = (x2 * x2).sum(axis=-1)[..., None, :]
+        d2 = n1 + n2 - 2 * (x1 @ _mT(x2))
+        self.x1, self.x2 = x1, x2
+        self.d = xp.sqrt(xp.maximum(d2, 0))
+        return self.d
+
+    def backward(self, g):
+        p1, p2 = self.parents
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            w = xp.where(self.d > 0, g / self.d, 0).astype(g.dtype, copy=False)
+        g1 = self.x1 * w.sum(axis=-1)[..., None] - w @ self.x2 if p1 is not None else None
+        g2 = self.x2 * w.sum(axis=-2)[..., None] - _mT(w) @ self.x1 if p2 is not None else None
+        return g1, g2
