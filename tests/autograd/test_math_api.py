@@ -479,6 +479,15 @@ def test_inplace_refusals():
     assert_close(leaf.detach(), np.exp([1.0, 2.0]))
 
 
+def test_float_power_inplace_needs_float64():
+    helper_test_exception([(2,)], lambda t: t.float().float_power_(2), exact=RuntimeError,
+                          match=["float_power_", "Float", "Double"])
+    a, t = ax.tensor([1.5, 2.0], dtype=ax.float64), torch.tensor([1.5, 2.0], dtype=torch.float64)
+    a.float_power_(-0.5)
+    t.float_power_(-0.5)
+    assert_close(a, t, rtol=1e-15, atol=0.0)
+
+
 def test_integer_inplace_rounding_keeps_dtype():
     a, t = ax.tensor([1, -2, 3]), torch.tensor([1, -2, 3])
     a.floor_()
@@ -540,3 +549,9 @@ def test_logical_ops_take_any_dtype():
                    lambda a, b: (ax.logical_and(a, b), ax.logical_or(a, b),
                                  a.logical_xor(b), ax.logical_not(a)),
                    arrays=x, forward_only=True)
+
+
+def test_square_of_bool_is_int64():
+    helper_test_op(None, lambda t: (torch.square(t), t.square()),
+                   lambda t: (ax.square(t), t.square()),
+                   arrays=[np.array([True, False])], forward_only=True)

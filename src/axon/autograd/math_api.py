@@ -135,8 +135,10 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 
 
 def square(input: Tensor) -> Tensor:
-    """x * x (integers stay integers)."""
-    return _as_tensor(input).square()
+    """x * x (integers stay integers; bool becomes int64, as torch)."""
+    if input.array.dtype == bool:
+        input = _wrap(input.array.astype(B.int64))
+    return ops.Mul.apply(input, input)
 
 
 def rsqrt(input: Tensor) -> Tensor:
@@ -514,11 +516,21 @@ _INPLACE = {
     "rad2deg": rad2deg, "nan_to_num": nan_to_num, "clamp_min": clamp_min,
     "clamp_max": clamp_max, "lerp": lerp, "fmod": fmod, "remainder": remainder,
     "floor_divide": floor_divide, "true_divide": true_divide, "atan2": atan2,
-    "hypot": hypot, "xlogy": xlogy, "copysign": copysign, "float_power": float_power,
+    "hypot": hypot, "xlogy": xlogy, "copysign": copysign,
     "ldexp": ldexp, "heaviside": heaviside, "addcmul": addcmul, "addcdiv": addcdiv,
     "gcd": gcd, "lcm": lcm, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
     "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not, "logical_not": logical_not,
 }
+
+
+def _float_power_(self: Tensor, exponent) -> Tensor:
+    """``x.float_power_(e)``: only a float64 tensor can hold float_power's result."""
+    if self.array.dtype != B.float64:
+        raise RuntimeError(
+            f"the base given to float_power_ has dtype {torch_type_name(self.array.dtype)} "
+            "but the operation's result requires dtype Double"
+        )
+    return _inplace_form(float_power, "float_power_")(self, exponent)
 
 
 # ======================================================================= methods
@@ -528,7 +540,7 @@ bind_methods(
     asinh=asinh, acosh=acosh, atanh=atanh, arcsinh=asinh, arccosh=acosh, arctanh=atanh,
     atan2=atan2, arctan2=atan2, erf=erf, erfc=erfc, erfinv=erfinv, sign=sign, sgn=sgn,
     floor=floor, ceil=ceil, trunc=trunc, fix=trunc, frac=frac, round=round, logit=logit,
-    negative=neg, positive=positive, subtract=sub, multiply=mul, div=div, divide=div,
+    negative=neg, positive=positive, square=square, subtract=sub, multiply=mul, div=div, divide=div,
     true_divide=true_divide, floor_divide=floor_divide, fmod=fmod, remainder=remainder,
     hypot=hypot, logaddexp=logaddexp, logaddexp2=logaddexp2, xlogy=xlogy,
     copysign=copysign, float_power=float_power, deg2rad=deg2rad, rad2deg=rad2deg,
@@ -553,7 +565,7 @@ bind_methods(
     __rlshift__=lambda self, other: bitwise_left_shift(other, self),
     __rshift__=bitwise_right_shift,
     __rrshift__=lambda self, other: bitwise_right_shift(other, self),
-    __invert__=_invert,
+    __invert__=_invert, float_power_=_float_power_,
     **{name + "_": _inplace_form(fn, name + "_") for name, fn in _INPLACE.items()},
     __ifloordiv__=_inplace_form(floor_divide, "__ifloordiv__"),
     __imod__=_inplace_form(remainder, "__imod__"),

@@ -713,9 +713,6 @@ class Tensor:
     def rsqrt(self):
         return ops.Pow.apply(self, -0.5)
 
-    def square(self):
-        return ops.Mul.apply(self, self)
-
     def reciprocal(self):
         return ops.Div.apply(1.0, self)
 
