@@ -234,6 +234,13 @@ FUNCTIONS = {
     "matmul_softmax": lambda x: nn.functional.softmax(x @ x.transpose(1, 2), dim=1),
     "cast": lambda x: x.double().float(),
     "trig": lambda x: x.sin() * x.cos() + x.tanh().sigmoid(),
+    "selu_celu": lambda x: nn.functional.selu(x) + nn.functional.celu(x, alpha=0.7),
+    "threshold_shrink": lambda x: (nn.functional.threshold(x, 0.1, -2.0)
+                                   + nn.functional.hardshrink(x, 0.3)
+                                   + nn.functional.softshrink(x, 0.4)),
+    "log_exp_family": lambda x: ((x.abs() + 0.5).log1p() + x.expm1() + (x.abs() + 1).log2()
+                                 + (x.abs() + 1).log10() + x.exp2() + x.erfc()
+                                 + (x * 3).trunc()),
 }
 
 
@@ -393,7 +400,23 @@ class Layers1d(nn.Module):
         return self.net(x)
 
 
-@pytest.mark.parametrize(("model", "shape"), [(Layers2d, (3, 3, 17, 15)), (Layers1d, (3, 2, 23))])
+class ConvAutoencoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encode = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.ReLU())
+        self.decode = nn.Sequential(
+            nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1, groups=2),
+            nn.ReLU(), nn.ConvTranspose2d(4, 1, 3, padding=2, dilation=2), nn.Sigmoid(),
+        )
+        self.line = nn.ConvTranspose1d(1, 2, 4, stride=3, padding=1, bias=False)
+
+    def forward(self, x):
+        y = self.decode(self.encode(x))
+        return y, self.line(y.mean(dim=2))
+
+
+@pytest.mark.parametrize(("model", "shape"), [(Layers2d, (3, 3, 17, 15)), (Layers1d, (3, 2, 23)),
+                                              (ConvAutoencoder, (2, 1, 12, 10))])
 def test_layers_and_activations(model, shape):
     model = model()
     rng = np.random.default_rng(0)

@@ -162,6 +162,64 @@ def _log_sigmoid(g: Graph, call: Call) -> str:
     return g.node("Neg", [g.node("Softplus", [g.node("Neg", [x])])])
 
 
+@rule("ScaledElu")
+def _scaled_elu(g: Graph, call: Call) -> str:
+    """scale * (x if x > 0 else alpha (e^(input_scale x) - 1)): SELU and CELU."""
+    a, alpha, scale, input_scale = call.args
+    x = g.value(a, call, 0)
+    if input_scale == 1:
+        out = g.node("Elu", [x], alpha=float(alpha))
+    else:  # CELU: alpha elu(x / alpha) = elu with the input scaled, the negative side scaled
+        dtype = call.out_array.dtype
+        inner = g.node("Elu", [g.node("Mul", [x, g.const(np.asarray(input_scale, dtype))])],
+                       alpha=1.0)
+        neg = g.node("Mul", [inner, g.const(np.asarray(alpha, dtype))])
+        positive = g.node("Greater", [x, g.const(np.asarray(0, dtype))])
+        out = g.node("Where", [positive, x, neg])
+    if scale == 1:
+        return out
+    return g.node("Mul", [out, g.const(np.asarray(scale, call.out_array.dtype))])
+
+
+@rule("Threshold")
+def _threshold(g: Graph, call: Call) -> str:
+    """x where x > threshold, else value."""
+    a, threshold, value = call.args
+    x, dtype = g.value(a, call, 0), call.out_array.dtype
+    above = g.node("Greater", [x, g.const(np.asarray(threshold, dtype))])
+    return g.node("Where", [above, x, g.const(np.asarray(value, dtype))])
+
+
+@rule("Shrink")
+def _shrink(g: Graph, call: Call) -> str:
+    a, lambd, soft = call.args
+    return g.node("Shrink", [g.value(a, call, 0)], lambd=float(lambd),
+                  bias=float(lambd) if soft else 0.0)
+
+
+def _composite(build):
+    """A rule from ``build(g, x, c)``: ``x`` the input's name, ``c(v)`` a constant."""
+
+    def export(g: Graph, call: Call) -> str:
+        dtype = call.out_array.dtype
+        return build(g, g.value(call.args[0], call, 0),
+                     lambda v: g.const(np.asarray(v, dtype)))
+
+    return export
+
+
+RULES.update({
+    "Log1p": _composite(lambda g, x, c: g.node("Log", [g.node("Add", [x, c(1.0)])])),
+    "Expm1": _composite(lambda g, x, c: g.node("Sub", [g.node("Exp", [x]), c(1.0)])),
+    "Log2": _composite(lambda g, x, c: g.node("Div", [g.node("Log", [x]), c(math.log(2))])),
+    "Log10": _composite(lambda g, x, c: g.node("Div", [g.node("Log", [x]), c(math.log(10))])),
+    "Exp2": _composite(lambda g, x, c: g.node("Pow", [c(2.0), x])),
+    "Erfc": _composite(lambda g, x, c: g.node("Sub", [c(1.0), g.node("Erf", [x])])),
+    "Trunc": _composite(lambda g, x, c: g.node("Mul", [g.node("Sign", [x]),
+                                                        g.node("Floor", [g.node("Abs", [x])])])),
+})
+
+
 @rule("Hardtanh")
 def _hardtanh(g: Graph, call: Call) -> str:
     x, lo, hi = call.args
@@ -512,6 +570,20 @@ def _conv(g: Graph, call: Call) -> str:
         inputs.append(g.value(b, call, 2))
     return g.node("Conv", inputs, kernel_shape=list(_shape(w)[2:]), strides=_hw(stride, nd),
                   pads=_pads(padding, nd), dilations=_hw(dilation, nd), group=int(groups))
+
+
+@rule("ConvTranspose")
+def _conv_transpose(g: Graph, call: Call) -> str:
+    """The weight layouts agree: (in_channels, out_channels / groups, *kernel)."""
+    x, w, b, stride, padding, output_padding, dilation, groups, name = call.args
+    nd = 1 if name.endswith("1d") else 2
+    inputs = [g.value(x, call, 0), g.value(w, call, 1)]
+    if b is not None:
+        inputs.append(g.value(b, call, 2))
+    return g.node("ConvTranspose", inputs, kernel_shape=list(_shape(w)[2:]),
+                  strides=_hw(stride, nd), pads=_pads(padding, nd),
+                  output_padding=_hw(output_padding, nd), dilations=_hw(dilation, nd),
+                  group=int(groups))
 
 
 @rule("MaxPool")
