@@ -382,3 +382,14 @@ def test_interpolate_uint8_images_within_one_of_torch(mode, antialias):
         assert out.dtype == np.uint8
         diff = np.abs(out.numpy().astype(int) - expected.numpy().astype(int))
         assert diff.max() <= 1 and diff.mean() < 0.5, (diff.max(), diff.mean())
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "area"])
+@pytest.mark.parametrize("kw", [{"size": (2, 3, 4)}, {"size": (5, 7, 9)},
+                                {"scale_factor": (1.5, 0.7, 2)}], ids=str)
+def test_interpolate_volumes_match_torch(mode, kw):
+    helper_test_op([(1, 2, 3, 4, 5)], lambda x: TF.interpolate(x, mode=mode, **kw),
+                   lambda x: F.interpolate(x, mode=mode, **kw))
+    a_mod, t_mod = nn.Upsample(scale_factor=2, mode=mode), torch.nn.Upsample(scale_factor=2,
+                                                                              mode=mode)
+    helper_test_op([(1, 2, 2, 3, 2)], t_mod, a_mod, dtype=np.float32)

@@ -745,18 +745,22 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             "align_corners option can only be set with the interpolating modes: "
             "linear | bilinear | bicubic | trilinear"
         )
-    elif nd not in (1, 2):
+    elif nd not in (1, 2, 3):
         raise NotImplementedError(
-            f"interpolate: mode {mode!r} supports 3-D (N, C, L) and 4-D (N, C, H, W) inputs "
-            f"in axon, got input of shape {tuple(input.shape)}"
+            f"interpolate: mode {mode!r} supports 3-D, 4-D and 5-D inputs (N, C, *spatial), "
+            f"got input of shape {tuple(input.shape)}"
         )
     out_size, scales = _interpolate_sizes(input.shape[2:], size, scale_factor,
                                           recompute_scale_factor)
-    if mode == "area":
+    if mode == "area" and nd < 3:
         return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(input, out_size)
+    if mode == "area":  # volumes: adaptive average pooling is separable too
+        return _resize_separable(input, out_size, scales, False, False, area=True)
     if mode in _LINEAR_MODES:
         return _resize_separable(input, out_size, scales, bool(align_corners),
                                  mode == "bicubic", antialias)
+    if nd == 3:
+        return _resize_nearest(input, out_size, scales, mode == "nearest-exact")
     return _conv_ops.UpsampleNearest.apply(input, out_size, scales, mode == "nearest-exact",
                                            "interpolate")
 
@@ -864,15 +868,41 @@ def _resize_matrix(n_in: int, n_out: int, scale, align_corners: bool, cubic: boo
     return m
 
 
+def _area_matrix(n_in: int, n_out: int, *_):
+    """Adaptive average pooling along one dimension: output i averages the inputs
+    floor(i n_in / n_out) <= j < ceil((i + 1) n_in / n_out)."""
+    m = xp.zeros((n_out, n_in))
+    for i in range(n_out):
+        lo, hi = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
+
+
+def _resize_nearest(input: Tensor, out_size: tuple, scales: tuple, exact: bool) -> Tensor:
+    """Nearest-neighbour resizing of any number of spatial dimensions by picking, along
+    each, input min(floor(j s), n - 1) (``exact``: floor((j + 1/2) s)) for output j,
+    s = 1 / scale_factor or input / output (in float32, as PyTorch computes it)."""
+    nd = len(out_size)
+    out = input
+    for k in range(nd):
+        dim = input.ndim - nd + k
+        n_in, n_out = input.shape[dim], out_size[k]
+        step = xp.float32(1.0 / scales[k] if scales[k] else n_in / n_out)
+        j = xp.arange(n_out, dtype=xp.float32) + (xp.float32(0.5) if exact else 0)
+        idx = xp.minimum(xp.floor(j * step).astype(xp.int64), n_in - 1)
+        out = out.index_select(dim, idx)
+    return out
+
+
 def _resize_separable(input: Tensor, out_size: tuple, scales: tuple, align_corners: bool,
-                      cubic: bool, antialias: bool = False) -> Tensor:
+                      cubic: bool, antialias: bool = False, area: bool = False) -> Tensor:
     """Linear / bilinear / trilinear / bicubic resizing as one interpolation matrix per
     spatial dimension (the kernels are separable): x <- x @ M^T along each, so the
     gradient is the transposed product. Integer images (uint8) are resized in float32 one
     dimension at a time, last first, rounded into their dtype's range after each pass as
     PyTorch's (and PIL's) kernels store them (its fixed-point arithmetic can differ by 1)."""
     nd = len(out_size)
-    matrix = _antialias_matrix if antialias else _resize_matrix
+    matrix = _area_matrix if area else _antialias_matrix if antialias else _resize_matrix
 
     def resize_dim(x: Tensor, k: int) -> Tensor:
         dim = x.ndim - nd + k
