@@ -415,8 +415,23 @@ class ConvAutoencoder(nn.Module):
         return y, self.line(y.mean(dim=2))
 
 
+class Volumetric(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv3d(2, 4, 3, stride=(1, 2, 2), padding=1, dilation=1), nn.ReLU(),
+            nn.MaxPool3d(2, stride=1, padding=1, ceil_mode=True),
+            nn.AvgPool3d(2, count_include_pad=False, padding=1),
+            nn.ConvTranspose3d(4, 3, 3, stride=2, padding=1, output_padding=1, groups=1),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
 @pytest.mark.parametrize(("model", "shape"), [(Layers2d, (3, 3, 17, 15)), (Layers1d, (3, 2, 23)),
-                                              (ConvAutoencoder, (2, 1, 12, 10))])
+                                              (ConvAutoencoder, (2, 1, 12, 10)),
+                                              (Volumetric, (2, 2, 5, 6, 7))])
 def test_layers_and_activations(model, shape):
     model = model()
     rng = np.random.default_rng(0)

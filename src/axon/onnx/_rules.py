@@ -550,8 +550,14 @@ def _embedding(g: Graph, call: Call) -> str:
                                                                 dtype=np.int64)], axis=0)
 
 
+def _spatial(name: str) -> int:
+    """The number of spatial dimensions of a convolution or pooling op, from its name."""
+    return 1 if name.endswith("1d") else 3 if name.endswith("3d") else 2
+
+
 def _hw(pair, nd: int) -> list[int]:
-    """A 2-D (h, w) tuple as ONNX wants it for ``nd`` spatial dimensions."""
+    """A per-dimension tuple (1-D ops get 2-D ones, height 1 first) as ONNX wants it for
+    ``nd`` spatial dimensions: its last ``nd`` entries."""
     return [int(v) for v in pair][-nd:]
 
 
@@ -561,10 +567,10 @@ def _pads(padding, nd: int) -> list[int]:
     return [int(p[0]) for p in pairs] + [int(p[1]) for p in pairs]
 
 
-@rule("Conv")
+@rule("Conv", "Conv3d")
 def _conv(g: Graph, call: Call) -> str:
     x, w, b, stride, padding, dilation, groups, name = call.args
-    nd = 1 if name == "conv1d" else 2
+    nd = _spatial(name)
     inputs = [g.value(x, call, 0), g.value(w, call, 1)]
     if b is not None:
         inputs.append(g.value(b, call, 2))
@@ -572,11 +578,11 @@ def _conv(g: Graph, call: Call) -> str:
                   pads=_pads(padding, nd), dilations=_hw(dilation, nd), group=int(groups))
 
 
-@rule("ConvTranspose")
+@rule("ConvTranspose", "ConvTranspose3d")
 def _conv_transpose(g: Graph, call: Call) -> str:
     """The weight layouts agree: (in_channels, out_channels / groups, *kernel)."""
     x, w, b, stride, padding, output_padding, dilation, groups, name = call.args
-    nd = 1 if name.endswith("1d") else 2
+    nd = _spatial(name)
     inputs = [g.value(x, call, 0), g.value(w, call, 1)]
     if b is not None:
         inputs.append(g.value(b, call, 2))
@@ -586,21 +592,21 @@ def _conv_transpose(g: Graph, call: Call) -> str:
                   group=int(groups))
 
 
-@rule("MaxPool")
+@rule("MaxPool", "MaxPool3d")
 def _max_pool(g: Graph, call: Call) -> str:
     x, kernel, stride, padding, dilation, ceil_mode, name = call.args
-    nd = 1 if name.endswith("1d") else 2
+    nd = _spatial(name)
     return g.node("MaxPool", [g.value(x, call, 0)], kernel_shape=_hw(kernel, nd),
                   strides=_hw(stride, nd), pads=_pads(padding, nd),
                   dilations=_hw(dilation, nd), ceil_mode=int(ceil_mode))
 
 
-@rule("AvgPool")
+@rule("AvgPool", "AvgPool3d")
 def _avg_pool(g: Graph, call: Call) -> str:
     x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, name = call.args
     if divisor_override:
         raise ExportError("ONNX export: no rule for avg_pool with divisor_override")
-    nd = 1 if name.endswith("1d") else 2
+    nd = _spatial(name)
     return g.node("AveragePool", [g.value(x, call, 0)], kernel_shape=_hw(kernel, nd),
                   strides=_hw(stride, nd), pads=_pads(padding, nd),
                   ceil_mode=int(ceil_mode), count_include_pad=int(count_include_pad))
@@ -611,7 +617,7 @@ def _adaptive_avg_pool(g: Graph, call: Call) -> str:
     """GlobalAveragePool for an output of 1; an AveragePool when the sizes divide; else
     the products with the averaging matrices the op itself uses."""
     x, out_size, name = call.args
-    nd = 1 if name.endswith("1d") else 2
+    nd = _spatial(name)
     spatial = _shape(x)[-nd:]
     out_size = [int(s) for s in out_size][-nd:]
     xs = g.value(x, call, 0)
