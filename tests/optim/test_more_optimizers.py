@@ -244,3 +244,49 @@ def test_named_parameters_are_accepted_and_their_names_kept():
         opt = lib.optim.SGD([("p", p)], lr=0.1)
         with pytest.raises(ValueError, match="cannot add param group without names"):
             opt.add_param_group({"params": [q]})
+
+
+def make_sign_momentum(lib):
+    """An optimizer written the way torch users write their own: a subclass of
+    ``Optimizer`` whose ``step`` updates Tensors in place and keeps Tensors in its state."""
+
+    class SignMomentum(lib.optim.Optimizer):
+        def __init__(self, params, lr=0.01, momentum=0.9):
+            super().__init__(params, dict(lr=lr, momentum=momentum))
+
+        @lib.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if len(state) == 0:
+                        # float64: torch's float32 sqrt is not always correctly rounded
+                        state["step"] = lib.tensor(0.0, dtype=lib.float64)
+                        state["exp_avg"] = lib.zeros_like(p)
+                    state["step"] += 1
+                    exp_avg = state["exp_avg"]
+                    exp_avg.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])
+                    p.add_(lib.sign(exp_avg) * state["step"].sqrt(), alpha=-group["lr"])
+
+    return SignMomentum
+
+
+def test_an_optimizer_written_for_torch_runs_and_resumes():
+    """Its Tensor state survives ``state_dict``/``load_state_dict`` as Tensors (copied)."""
+    x, y = batch()
+    pa, pt = axon_params(initial_weights()), torch_params(initial_weights())
+    opt_a = make_sign_momentum(ax)(pa, lr=0.01)
+    opt_t = make_sign_momentum(torch)(pt, lr=0.01)
+    train(opt_a, pa, axon_loss, x, y, 10)
+    train(opt_t, pt, torch_loss, x, y, STEPS)
+    saved = opt_a.state_dict()
+    assert isinstance(saved["state"][0]["exp_avg"], ax.Tensor)
+    assert saved["state"][0]["exp_avg"] is not opt_a.state[pa[0]]["exp_avg"]
+    resumed = [ax.tensor(p.array.copy(), requires_grad=True) for p in pa]
+    opt_b = make_sign_momentum(ax)(resumed)
+    opt_b.load_state_dict(saved)
+    assert float(opt_b.state[resumed[0]]["step"]) == 10.0
+    train_rest(opt_b, resumed, x, y)
+    _assert_params_match(resumed, pt, rtol=1e-10, atol=1e-12)

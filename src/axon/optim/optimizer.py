@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, enable_grad
+from ..autograd.tensor import _wrap
 
 _SET_ERROR = (
     "optimizer parameters need to be organized in ordered collections, but the ordering of "
@@ -283,25 +284,32 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -
 
 
 def _copy_value(value):
+    """A copy of a state entry of the same kind (an array, a Tensor or a Python value), so
+    a saved state dict does not follow later steps; an optimizer written for torch, whose
+    state holds Tensors, gets Tensors back."""
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, Tensor):
-        return value.array.copy()
+        return _wrap(value.array.copy())
     return copy.deepcopy(value)
 
 
 def _load_value(key: str, value, param: Tensor, index: int):
-    """A saved state entry made ready for ``param``: arrays copied in its dtype and shape."""
-    if key == "step":
-        return int(np.asarray(value.array if isinstance(value, Tensor) else value))
+    """A saved state entry made ready for ``param``: arrays (and Tensors, which stay
+    Tensors) copied, floating ones in the parameter's dtype; ``step`` counts as saved
+    (arrays of them as ints)."""
     if isinstance(value, Tensor):
-        value = value.array
+        arr = value.array.copy() if key == "step" else _load_value(key, value.array, param,
+                                                                    index)
+        return _wrap(arr)
+    if key == "step":
+        return int(value) if isinstance(value, np.ndarray | np.number) else value
     if not isinstance(value, np.ndarray):
         return copy.deepcopy(value)
     arr = value.copy()
-    if arr.dtype.kind == "f":
+    if arr.dtype.kind == "f" and param.array.dtype.kind == "f":
         arr = arr.astype(param.array.dtype, copy=False)
-    if arr.shape != param.array.shape:
+    if arr.ndim and arr.shape != param.array.shape:
         raise ValueError(
             f"loaded state dict has '{key}' of shape {arr.shape} for parameter {index}, "
             f"but that parameter has shape {param.array.shape}"
