@@ -74,8 +74,9 @@ from .autograd.math_api import (  # noqa: E402, A004
     xlogy,
 )
 from .autograd.reduce_api import (  # noqa: E402, A004
-    all, aminmax, any, count_nonzero, cummax, cummin, cumprod, cumsum, cumulative_trapezoid,
-    diff, logcumsumexp, nanmean, nansum, prod, std_mean, trapezoid, trapz, var_mean,
+    all, aminmax, any, corrcoef, count_nonzero, cov, cummax, cummin, cumprod, cumsum,
+    cumulative_trapezoid, diff, logcumsumexp, nanmean, nansum, prod, std_mean, trapezoid,
+    trapz, var_mean,
 )
 from . import special  # noqa: E402  (torch.special's names)
 
@@ -86,7 +87,8 @@ from .autograd.select_api import *  # noqa: E402, F403
 from .autograd.random_api import *  # noqa: E402, F403
 from . import linalg  # noqa: E402
 from .linalg import (  # noqa: E402
-    cdist, det, dist, inverse, logdet, matrix_power, pdist, pinverse, slogdet,
+    cdist, cholesky_inverse, cholesky_solve, det, dist, inverse, logdet, matrix_power, pdist,
+    pinverse, slogdet,
 )
 from .linalg import torch_qr as qr, torch_svd as svd  # noqa: E402  (torch.svd: U, S, V)
 

@@ -29,12 +29,15 @@ __all__ = [
     "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
     "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv",
     "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
+    "cholesky_ex", "inv_ex", "solve_triangular",
 ]
 
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
 EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
 SvdResult = namedtuple("svd", ["U", "S", "Vh"])
 QrResult = namedtuple("qr", ["Q", "R"])
+CholeskyExResult = namedtuple("cholesky_ex", ["L", "info"])
+InvExResult = namedtuple("inv_ex", ["inverse", "info"])
 
 
 def _square(name: str, A: Tensor) -> None:
@@ -224,6 +227,45 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     return ops.Solve.apply(A, B, vector)
 
 
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
+                     unitriangular: bool = False) -> Tensor:
+    """X with A X = B (or X A = B) reading only A's upper or lower triangle (its diagonal
+    taken as ones when ``unitriangular``); the gradient of A stays in that triangle."""
+    _square("solve_triangular", A)
+    if B.ndim < 2:
+        raise RuntimeError(f"linalg.solve_triangular: The input tensor B must have at least 2 "
+                           f"dimensions, got shape {tuple(B.shape)}")
+    T = A.triu() if upper else A.tril()
+    if unitriangular:
+        T = (A.triu(1) if upper else A.tril(-1)) + _wrap(np.eye(A.shape[-1], dtype=A.dtype))
+    return solve(T, B, left=left)
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
+    """(L, info): ``cholesky`` with info 0 (a matrix that is not positive-definite raises,
+    whatever ``check_errors``)."""
+    L = cholesky(A, upper=upper)
+    return CholeskyExResult(L, _wrap(np.zeros(A.shape[:-2], dtype=np.int32)))
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False):
+    """(inverse, info): ``inv`` with info 0 (a singular matrix raises)."""
+    return InvExResult(inv(A), _wrap(np.zeros(A.shape[:-2], dtype=np.int32)))
+
+
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
+    """X with (L L^T) X = B from the Cholesky factor L (U^T U with ``upper``). The product
+    L L^T is formed, so L's gradient is dense, as torch's."""
+    low = L.mT if upper else L
+    return solve(low @ low.mT, B)
+
+
+def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
+    """(L L^T)^-1 from the Cholesky factor L (U^T U with ``upper``)."""
+    low = L.mT if upper else L
+    return inv(low @ low.mT)
+
+
 def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """The Moore-Penrose pseudo-inverse V diag(1/s) U^T, singular values at most
     max(atol, rtol * s_max) treated as zero (rtol defaults to eps * max(m, n))."""
@@ -386,6 +428,7 @@ def torch_qr(input: Tensor, some: bool = True):
 # torch's top-level spellings, also Tensor methods
 inverse = inv
 pinverse = pinv
-bind_methods(norm=torch_norm, dist=dist, svd=torch_svd, qr=torch_qr)
+bind_methods(norm=torch_norm, dist=dist, svd=torch_svd, qr=torch_qr,
+             cholesky_solve=cholesky_solve, cholesky_inverse=cholesky_inverse)
 bind_methods(inverse=inv, det=det, logdet=logdet, slogdet=slogdet, pinverse=pinv,
              matrix_power=matrix_power, cholesky=lambda A, upper=False: cholesky(A, upper=upper))

@@ -293,3 +293,29 @@ def test_pdist_and_torch_svd_qr():
     q, r = ax.qr(ax.tensor(x))
     np.testing.assert_allclose(q.numpy() @ r.numpy(), x, atol=1e-12)
     assert ax.tensor(x).qr(some=False)[0].shape == (5, 5)
+
+
+@pytest.mark.parametrize("upper,left,unit", [(False, True, False), (True, True, False),
+                                             (True, False, True), (False, False, True)])
+def test_solve_triangular(upper, left, unit):
+    a = _spd(3, (2,)) + 1.0  # full matrices: only one triangle may be read
+    b = np.random.default_rng(8).normal(size=(2, 3, 4) if left else (2, 4, 3))
+    helper_test_op(None, lambda x, y: torch.linalg.solve_triangular(
+        x, y, upper=upper, left=left, unitriangular=unit),
+        lambda x, y: ax.linalg.solve_triangular(x, y, upper=upper, left=left,
+                                                unitriangular=unit), arrays=[a, b])
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_solve_inverse_and_ex(upper):
+    a, b = _spd(3), np.random.default_rng(9).normal(size=(3, 2))
+    factor = np.linalg.cholesky(a)
+    factor = factor.T if upper else factor
+    helper_test_op(None, lambda y, f: torch.cholesky_solve(y, f, upper),
+                   lambda y, f: ax.cholesky_solve(y, f, upper), arrays=[b, factor])
+    helper_test_op(None, lambda f: torch.cholesky_inverse(f, upper),
+                   lambda f: ax.cholesky_inverse(f, upper), arrays=[factor])
+    helper_test_op(None, lambda x: torch.linalg.cholesky_ex(x, upper=upper),
+                   lambda x: ax.linalg.cholesky_ex(x, upper=upper), arrays=[a])
+    helper_test_op(None, lambda x: torch.linalg.inv_ex(x), lambda x: ax.linalg.inv_ex(x),
+                   arrays=[a])
