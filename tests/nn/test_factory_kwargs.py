@@ -47,6 +47,7 @@ RNN_ORDER = {
 SPECS = {
     "Linear": ((40, 30), {}),
     "Bilinear": ((12, 10, 30), {}),
+    "AdaptiveLogSoftmaxWithLoss": ((64, 40, [10, 25]), {}),
     "LazyLinear": ((30,), {}),
     "Conv1d": ((8, 16, 5), {}),
     "Conv2d": ((8, 16, 3), {}),

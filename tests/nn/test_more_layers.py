@@ -475,6 +475,42 @@ def test_convert_sync_batchnorm_keeps_the_weights():
     helper_test_op([(2, 2, 4, 4)], theirs, ours)
 
 
+# ============================================================ AdaptiveLogSoftmaxWithLoss
+
+def test_adaptive_log_softmax_matches_torch():
+    torch.manual_seed(0)
+    args = (16, 20, [4, 10, 15])
+    theirs = torch.nn.AdaptiveLogSoftmaxWithLoss(*args, div_value=2.0, head_bias=True).double()
+    ours = nn.AdaptiveLogSoftmaxWithLoss(*args, div_value=2.0, head_bias=True, dtype=ax.float64)
+    assert repr(ours) == repr(theirs)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    target = np.array([0, 3, 4, 9, 12, 19, 15, 4])  # the head and every cluster
+    helper_test_op(None, lambda x, y: tuple(theirs(x, y)), lambda x, y: tuple(ours(x, y)),
+                   arrays=[np.random.default_rng(0).standard_normal((8, 16)), target])
+    for (name, a), t in zip(ours.named_parameters(), theirs.parameters(), strict=True):
+        assert_close(a.grad, t.grad, 1e-10, 1e-12, msg=name)
+    x = np.random.default_rng(1).standard_normal((5, 16))
+    helper_test_op(None, theirs.log_prob, ours.log_prob, arrays=[x])
+    np.testing.assert_array_equal(ours.predict(ax.tensor(x)).numpy(),
+                                  theirs.predict(torch.tensor(x)).numpy())
+    one = ours(ax.tensor(x[0]), ax.tensor(np.array(12)))  # an unbatched row
+    assert one.output.shape == ()
+    assert abs(float(one.loss) - float(theirs(torch.tensor(x[0]), torch.tensor(12)).loss)) < 1e-12
+
+
+def test_adaptive_log_softmax_errors():
+    for cutoffs in ([], [4, 4], [10, 4], [0, 5], [5, 20]):
+        with pytest.raises(ValueError):
+            torch.nn.AdaptiveLogSoftmaxWithLoss(8, 20, cutoffs)
+        with pytest.raises(ValueError):
+            nn.AdaptiveLogSoftmaxWithLoss(8, 20, cutoffs)
+    layer = nn.AdaptiveLogSoftmaxWithLoss(8, 20, [5])
+    with pytest.raises(RuntimeError, match=r"\[0, 19\].*\[2, 20\]"):
+        layer(ax.randn(2, 8), ax.tensor(np.array([2, 20])))
+    with pytest.raises(RuntimeError, match=r"\(3, 8\)"):
+        layer(ax.randn(3, 8), ax.tensor(np.array([2, 3])))
+
+
 # ============================================================ the layer contract
 
 CONTRACT = {
