@@ -722,6 +722,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     convolution with A = -0.75) and ``area`` (adaptive average pooling). The scale is
     ``scale_factor`` when given (unless ``recompute_scale_factor``), else output / input;
     ``align_corners=True`` maps the corner pixels' centres onto each other instead.
+    Volumes (N, C, D, H, W) take the nearest modes, ``area`` and ``trilinear``.
     ``antialias`` (bilinear and bicubic): when shrinking, each output averages the input
     under a filter widened by the scale (PIL's resampling, as PyTorch)."""
     nd = input.ndim - 2
@@ -1169,7 +1170,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
                 f"numbers = {n} and channel size = {channels}."
             )
         weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
-    elif weight.ndim > input.ndim:
+    elif weight.ndim > input.ndim:  # a (1,) slope on a 0-d input keeps the output 0-d
         weight = weight.reshape(())
     return where(input > 0, input, weight * input)
 
@@ -1425,8 +1426,8 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
     reduction = _reduction(size_average, reduce, reduction)
     t = _data(target)
-    if input1.shape != input2.shape or input1.ndim not in (1, 2) or (
-            t.shape != input1.shape[:1] if input1.ndim == 2 else t.ndim != 0):
+    target_shape = tuple(input1.shape[:1]) if input1.ndim == 2 else ()
+    if input1.shape != input2.shape or input1.ndim not in (1, 2) or t.shape != target_shape:
         raise RuntimeError(
             f"cosine_embedding_loss: expected input1 and input2 of the same shape (D,) or "
             f"(N, D) and a target of shape () or (N,), got input1 {tuple(input1.shape)}, "
