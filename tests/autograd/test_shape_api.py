@@ -331,10 +331,6 @@ MORE = [
      lambda *x: ax.addr(*x, beta=2.0, alpha=0.5)),
     ("chain_matmul", [(2, 3), (3, 4), (4, 2)], torch.linalg.multi_dot and
      (lambda *x: torch.linalg.multi_dot(x)), lambda *x: ax.chain_matmul(*x)),
-    ("cov", [(3, 5)], torch.cov, ax.cov),
-    ("cov 1-d correction", [(5,)], lambda x: torch.cov(x, correction=0),
-     lambda x: ax.cov(x, correction=0)),
-    ("corrcoef", [(3, 5)], torch.corrcoef, ax.corrcoef),
     ("cartesian_prod", [(2,), (3,)], torch.cartesian_prod, ax.cartesian_prod),
     ("combinations", [(4,)], lambda x: torch.combinations(x, 3),
      lambda x: ax.combinations(x, 3)),
@@ -353,13 +349,6 @@ MORE = [
 @pytest.mark.parametrize("name,shapes,t_fn,a_fn", MORE, ids=[m[0] for m in MORE])
 def test_more_products_and_layouts(name, shapes, t_fn, a_fn):
     helper_test_op(shapes, t_fn, a_fn)
-
-
-def test_cov_weights():
-    fw, aw = np.array([1, 2, 1, 3]), np.array([0.5, 1.0, 2.0, 0.1])
-    helper_test_op([(2, 4)], lambda x: torch.cov(x, fweights=torch.tensor(fw),
-                                                 aweights=torch.tensor(aw)),
-                   lambda x: ax.cov(x, fweights=ax.tensor(fw), aweights=ax.tensor(aw)))
 
 
 def test_index_grids_and_fill_diagonal():

@@ -790,51 +790,6 @@ def chain_matmul(*matrices) -> Tensor:
     return out
 
 
-def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
-    """The covariance of the variables in the rows of ``input`` (observations in columns),
-    optionally with integer frequency and real importance weights, as numpy.cov."""
-    if input.ndim > 2:
-        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got "
-                           f"an input with {input.ndim} dimensions")
-    x = input.reshape(1, -1) if input.ndim < 2 else input
-    if x.dtype.kind != "f":
-        x = x.type(B.get_default_dtype())
-    n = x.shape[1]
-    w = None
-    for name, wt in (("fweights", fweights), ("aweights", aweights)):
-        if wt is not None:
-            wt = _as_tensor(wt).type(x.dtype)
-            if wt.ndim != 1 or wt.shape[0] != n:
-                raise RuntimeError(f"cov(): expected {name} to have one dimension of size "
-                                   f"{n}, got shape {tuple(wt.shape)}")
-            w = wt if w is None else w * wt
-    if w is None:
-        mean = x.mean(1, keepdim=True)
-        centred = x - mean
-        factor = n - correction
-        prod = mm(centred, centred.t())
-    else:
-        w_sum = w.sum()
-        mean = (x * w).sum(1, keepdim=True) / w_sum
-        centred = x - mean
-        if aweights is None:
-            factor = w_sum - correction
-        else:
-            factor = w_sum - correction * (w * _as_tensor(aweights).type(x.dtype)).sum() / w_sum
-        prod = mm(centred * w, centred.t())
-    out = prod / (factor if isinstance(factor, Tensor) else max(factor, 0))
-    return out.reshape(()) if input.ndim < 2 else out
-
-
-def corrcoef(input: Tensor) -> Tensor:
-    """Pearson correlation of the rows: cov / (std_i std_j), clipped to [-1, 1]."""
-    c = cov(input)
-    if c.ndim == 0:
-        return c / c
-    d = diagonal(c).sqrt()
-    return (c / d.unsqueeze(1) / d.unsqueeze(0)).clamp(-1, 1)
-
-
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
                  layout=None) -> Tensor:
     """The (2, N) coordinates of the lower triangle of a row x col matrix, row by row."""
@@ -977,8 +932,8 @@ bind_methods(**{fn.__name__: fn for fn in [
 bind_methods(ger=ger, moveaxis=moveaxis)  # aliases: their __name__ is another's
 
 __all__ = [
-    "addr", "block_diag", "cartesian_prod", "chain_matmul", "combinations", "corrcoef",
-    "cov", "diagflat", "diagonal_scatter", "inner", "select_scatter", "slice_scatter",
+    "addr", "block_diag", "cartesian_prod", "chain_matmul", "combinations", "diagflat",
+    "diagonal_scatter", "inner", "select_scatter", "slice_scatter",
     "tril_indices", "triu_indices",
     "addbmm", "addmm", "addmv", "atleast_1d", "atleast_2d", "atleast_3d", "baddbmm", "bmm",
     "broadcast_shapes", "broadcast_tensors", "broadcast_to", "cat", "column_stack",
