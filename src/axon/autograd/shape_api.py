@@ -25,6 +25,7 @@ torch's exception class with a message naming the shapes at fault.
 from __future__ import annotations
 
 import builtins
+import itertools
 
 import numpy as np
 
@@ -364,6 +365,9 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     return _rearrange(input, lambda i: xp.diagonal(i, offset, d1, d2))
 
 
+_diagonal_of = diagonal  # for diag, whose argument named ``diagonal`` hides the function
+
+
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Matrices (in dims ``dim1``, ``dim2`` of the result) whose ``offset`` diagonal holds
     the last dimension of ``input``; zero elsewhere."""
@@ -388,7 +392,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     if input.ndim == 1:
         return diag_embed(input, diagonal)
     if input.ndim == 2:
-        return globals()["diagonal"](input, diagonal)
+        return _diagonal_of(input, diagonal)
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
 
 
@@ -819,8 +823,6 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     itertools.combinations (with_replacement for combinations_with_replacement)."""
     if input.ndim != 1:
         raise RuntimeError(f"Expect a 1D vector, but got shape {tuple(input.shape)}")
-    import itertools
-
     pick = itertools.combinations_with_replacement if with_replacement else \
         itertools.combinations
     idx = xp.array(list(pick(range(input.shape[0]), r)), dtype=xp.int64).reshape(-1, r)
