@@ -146,6 +146,26 @@ def test_dynamic_sequence_length_of_a_recurrent_model():
     _assert_runs_like_axon(data, model, [{"ids": _ids((9, 2), 20, 1)}])
 
 
+def test_a_carried_state_in_a_nested_argument_is_an_input():
+    """forward(x, (h, c)): the tuple's Tensors become inputs ``state_0``, ``state_1``."""
+    model = RNNLanguageModel(20, 8, 8, layers=2)
+
+    def state(n, seed):
+        return tuple(_floats(2, n, 8, seed=seed + i) for i in range(2))
+
+    data = _export(model, (ax.tensor(_ids((5, 3), 20, 0)), state(3, 0)),
+                   dynamic_axes={"x": [1], "state_0": [1], "state_1": [1]})
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["x", "state_0", "state_1"]
+    ids, (h, c) = _ids((5, 4), 20, 1), state(4, 7)
+    got = session.run(None, {"x": ids, "state_0": h.array, "state_1": c.array})
+    model.eval()
+    with ax.no_grad():
+        want = _flat(model(ax.tensor(ids), (h, c)))
+    for g, w in zip(got, want, strict=True):
+        assert_close(g, w, rtol=1e-5, atol=1e-5)
+
+
 def test_export_to_a_path_with_parameters_as_inputs(tmp_path):
     model = models.mlp([4, 6, 2])
     path = tmp_path / "mlp.onnx"

@@ -111,18 +111,18 @@ def export(
     del do_constant_folding, dynamo, external_data, optimize  # see the docstring
     args, more = _split_args(args)
     kwargs = {**more, **(kwargs or {})}
-    names = _input_names(model, args, input_names)
+    inputs = _graph_inputs(model, args, kwargs, input_names)
     axes = _axes_by_name(dynamic_axes or {})
     was_training = getattr(model, "training", None)
     if was_training is not None:
         model.eval()
     try:
         calls, out = run_traced(model, args, kwargs)
-        alt_out = _second_trace(model, args, kwargs, calls, names, axes)
+        alt_out = _second_trace(model, args, kwargs, calls, inputs, axes)
     finally:
         if was_training:
             model.train()
-    proto = _build(onnx, model, args, calls, (out, alt_out), opset, export_params, names,
+    proto = _build(onnx, model, inputs, calls, (out, alt_out), opset, export_params,
                    output_names, axes, keep_initializers_as_inputs)
     known = {v.name for v in (*proto.graph.input, *proto.graph.output)}
     for name in axes:
@@ -150,25 +150,51 @@ def _split_args(args) -> tuple[tuple, dict]:
     return args, {}
 
 
-def _tensor_args(args: tuple) -> list[tuple[int, np.ndarray]]:
-    """(position, array) of each Tensor or array argument: the graph's inputs."""
-    return [(i, a.array if isinstance(a, Tensor) else a) for i, a in enumerate(args)
-            if isinstance(a, Tensor | np.ndarray)]
+def _leaves(obj, name: str) -> list[tuple[str, Any]]:
+    """The Tensors and arrays in an argument (nested tuples and lists flattened, as torch
+    does), each with a default input name."""
+    if isinstance(obj, Tensor | np.ndarray):
+        return [(name, obj)]
+    if isinstance(obj, tuple | list):
+        return [leaf for i, o in enumerate(obj) for leaf in _leaves(o, f"{name}_{i}")]
+    return []
 
 
-def _input_names(model, args: tuple, given: list[str] | None) -> list[str]:
-    positions = [i for i, _ in _tensor_args(args)]
-    if given is not None:
-        if len(given) > len(positions):
-            raise ValueError(f"ONNX export: {len(given)} input_names given for "
-                             f"{len(positions)} tensor inputs")
-        return list(given) + [f"input_{i}" for i in positions[len(given):]]
+def _graph_inputs(model, args: tuple, kwargs: dict,
+                  given: list[str] | None) -> list[tuple[str, Any]]:
+    """(name, Tensor or array) of each graph input: the Tensors of the positional, then the
+    keyword arguments; named by ``input_names``, else by the forward's parameters."""
     try:
-        params = list(inspect.signature(getattr(model, "forward", model)).parameters)
+        params = [p for p in inspect.signature(getattr(model, "forward", model)).parameters]
     except (TypeError, ValueError):
         params = []
-    return [params[i] if i < len(params) and not params[i].startswith("*") else f"input_{i}"
-            for i in positions]
+    leaves = []
+    for i, a in enumerate(args):
+        default = params[i] if i < len(params) and not params[i].startswith("*") \
+            else f"input_{i}"
+        leaves += _leaves(a, default)
+    for key, a in kwargs.items():
+        leaves += _leaves(a, key)
+    if given is not None:
+        if len(given) > len(leaves):
+            raise ValueError(f"ONNX export: {len(given)} input_names given for "
+                             f"{len(leaves)} tensor inputs")
+        leaves = [(n, t) for n, (_, t) in zip(given, leaves, strict=False)] \
+            + leaves[len(given):]
+    return leaves
+
+
+def _array_of(x) -> np.ndarray:
+    return x.array if isinstance(x, Tensor) else x
+
+
+def _replaced(obj, made: dict[int, Any]):
+    """``obj`` with each Tensor or array leaf swapped for ``made[id(leaf)]``."""
+    if isinstance(obj, Tensor | np.ndarray):
+        return made.get(id(obj), obj)
+    if isinstance(obj, tuple | list):
+        return type(obj)(_replaced(o, made) for o in obj)
+    return obj
 
 
 def _axes_by_name(dynamic_axes: dict) -> dict[str, dict[int, str]]:
@@ -191,19 +217,19 @@ def _variant(array: np.ndarray, axes) -> np.ndarray:
     return np.roll(array, 1, axis=tuple(range(array.ndim))) if array.ndim else array
 
 
-def _second_trace(model, args, kwargs, calls, names, axes_by_name) -> Any:
+def _second_trace(model, args, kwargs, calls, inputs, axes_by_name) -> Any:
     """Trace again on other inputs (see :func:`_variant`) and pair up the calls
     (``call.alt``): sizes that change follow the dynamic axes, and a constant that changes
     was computed from the input outside axon's ops. Returns the second output."""
-    other = list(args)
     made: dict[int, Any] = {}  # one variant per object: MHA(x, x, x) stays self-attention
-    for (i, arr), name in zip(_tensor_args(args), names, strict=True):
-        if id(args[i]) not in made:
-            changed = _variant(arr, sorted(axes_by_name.get(name, {})))
-            made[id(args[i])] = _wrap(changed) if isinstance(args[i], Tensor) else changed
-        other[i] = made[id(args[i])]
+    for name, leaf in inputs:
+        if id(leaf) not in made:
+            changed = _variant(_array_of(leaf), sorted(axes_by_name.get(name, {})))
+            made[id(leaf)] = _wrap(changed) if isinstance(leaf, Tensor) else changed
+    other = _replaced(args, made)
+    other_kwargs = {k: _replaced(v, made) for k, v in kwargs.items()}
     try:
-        alt_calls, alt_out = run_traced(model, tuple(other), kwargs)
+        alt_calls, alt_out = run_traced(model, tuple(other), other_kwargs)
     except Exception as e:
         raise ExportError(
             f"ONNX export: the model fails on a second example input (other values, and "
@@ -239,14 +265,15 @@ def _value_info(onnx, name: str, arr: np.ndarray, dynamic: dict[int, str]):
     return onnx.helper.make_tensor_value_info(name, elem, dims)
 
 
-def _build(onnx, model, args, calls, outs, opset, export_params, names, output_names,
-           axes, keep_initializers_as_inputs) -> Any:
+def _build(onnx, model, inputs, calls, outs, opset, export_params, output_names, axes,
+           keep_initializers_as_inputs) -> Any:
     """The checked ModelProto; ``outs`` is (the output, the second trace's or None)."""
     graph = Graph(onnx, opset, _params_of(model), export_params)
-    inputs = []
-    for (_, arr), name in zip(_tensor_args(args), names, strict=True):
-        graph.bind(arr, name)
-        inputs.append(_value_info(onnx, name, arr, axes.get(name, {})))
+    infos = []
+    for name, leaf in inputs:
+        if graph.known(leaf) is None:  # a Tensor passed twice is read from its first input
+            graph.bind(_array_of(leaf), name)
+        infos.append(_value_info(onnx, name, _array_of(leaf), axes.get(name, {})))
     for call in calls:
         export_rule = RULES.get(call.name)
         if export_rule is None:
@@ -254,10 +281,10 @@ def _build(onnx, model, args, calls, outs, opset, export_params, names, output_n
         graph.bind(call.out_array, export_rule(graph, call))
     outputs = _outputs(onnx, graph, *outs, output_names, axes)
     if keep_initializers_as_inputs:
-        inputs += [onnx.helper.make_tensor_value_info(i.name, i.data_type, i.dims)
-                   for i in graph.param_initializers]
+        infos += [onnx.helper.make_tensor_value_info(i.name, i.data_type, i.dims)
+                  for i in graph.param_initializers]
     graph_proto = onnx.helper.make_graph(
-        graph.nodes, type(model).__name__, inputs + graph.param_inputs, outputs,
+        graph.nodes, type(model).__name__, infos + graph.param_inputs, outputs,
         initializer=graph.initializers,
     )
     proto = onnx.helper.make_model(
