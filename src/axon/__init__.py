@@ -74,7 +74,7 @@ from .autograd.math_api import (  # noqa: E402, A004
     xlogy,
 )
 from .autograd.reduce_api import (  # noqa: E402, A004
-    all, aminmax, any, count_nonzero, cummax, cummin, cumprod, cumsum,
+    all, aminmax, any, corrcoef, count_nonzero, cov, cummax, cummin, cumprod, cumsum,
     cumulative_trapezoid, diff, logcumsumexp, nanmean, nansum, prod, std_mean, trapezoid,
     trapz, var_mean,
 )

@@ -295,3 +295,28 @@ def test_numpy_keywords_on_the_tensor_reductions():
                    lambda t: (t.argmax(axis=1), ax.argmin(t, axis=0, keepdims=True),
                               t.max(axis=1).values, t.amin(axis=0), t.std(axis=1),
                               ax.var(t, axis=0), t.logsumexp(axis=1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cov_and_corrcoef(dtype):
+    helper_test_op([(3, 6)], lambda x: (torch.cov(x), x.cov(correction=0), torch.corrcoef(x)),
+                   lambda x: (ax.cov(x), x.cov(correction=0), ax.corrcoef(x)), dtype=dtype)
+    helper_test_op([(6,)], lambda x: (torch.cov(x), torch.corrcoef(x)),
+                   lambda x: (ax.cov(x), ax.corrcoef(x)), dtype=dtype)
+    fw, aw = np.array([1, 2, 1, 3, 1, 2]), np.linspace(0.5, 2.0, 6)
+    helper_test_op(None, lambda x, a: torch.cov(x, fweights=torch.tensor(fw), aweights=a),
+                   lambda x, a: ax.cov(x, fweights=ax.tensor(fw), aweights=a),
+                   arrays=[np.random.default_rng(2).uniform(-2, 2, (2, 6)), aw], dtype=dtype)
+    x = ax.from_numpy(np.random.default_rng(3).uniform(-2, 2, (2, 5))).requires_grad_()
+    assert ax.gradcheck(lambda t: ax.corrcoef(t), [x])
+
+
+def test_cov_errors():
+    helper_test_exception([(2, 2, 2)], torch.cov, ax.cov, match=["two or fewer", "3"])
+    helper_test_exception([(2, 3), (3,)], lambda x, f: torch.cov(x, fweights=f),
+                          lambda x, f: ax.cov(x, fweights=f), match=["fweights", "integral"])
+    helper_test_exception(None, lambda x, f: torch.cov(x, fweights=f),
+                          lambda x, f: ax.cov(x, fweights=f),
+                          arrays=[np.ones((2, 3)), np.array([1, 2])], match=["2 != 3"])
+    helper_test_op(None, torch.cov, ax.cov, arrays=[np.array([[1, 2, 4], [0, 1, 1]])],
+                   dtype=np.float32)  # integers give float32

@@ -1,6 +1,6 @@
 """Scans and reductions named and argued as in torch: cumsum, cumprod, cummax/cummin,
 logcumsumexp, diff, the trapezoid rule; sum, mean, prod, nansum/nanmean, std_mean/var_mean,
-aminmax, count_nonzero, all/any.
+aminmax, count_nonzero, all/any; cov and corrcoef.
 
 Layout: the ops are in ``ops/cumulative.py`` (Cumsum, Cumprod, LogCumSumExp, Prod, and the
 indices of cummax/cummin, whose values are a ``Gather``) and ``ops/reduce.py`` (Sum, Mean,
@@ -309,11 +309,72 @@ all = _numpy_keywords(_logical_reduction(xp.all, "all"))  # noqa: A001
 any = _numpy_keywords(_logical_reduction(xp.any, "any"))  # noqa: A001
 
 
+# ======================================================================= statistics
+def _check_weights(name: str, w, observations: int, integral: bool) -> Tensor:
+    """fweights (integers) or aweights (floats): one per observation, as torch checks."""
+    w = _as_tensor(w)
+    kind_ok = w.array.dtype.kind in "iu" if integral else w.array.dtype.kind == "f"
+    if not kind_ok:
+        want = "integral" if integral else "floating point"
+        raise RuntimeError(f"cov(): expected {name} to have {want} dtype but got {name} "
+                           f"with {torch_type_name(w.array.dtype)} dtype")
+    if w.ndim > 1:
+        raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got "
+                           f"{name} with {w.ndim} dimensions")
+    if w.numel() != observations:
+        raise RuntimeError(f"cov(): expected {name} to have the same numel as there are "
+                           f"observations in the input but got {w.numel()} != {observations}")
+    return w
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
+    """The covariance matrix of the variables in the rows of ``input`` (observations in the
+    columns; a 1-D input is one variable): sum_k w_k (x_ik - m_i)(x_jk - m_j) / norm, with
+    w the product of ``fweights`` and ``aweights`` (1 when absent), m the w-weighted means
+    and norm = sum w - correction (sum w a / sum w when ``aweights`` are given)."""
+    if input.ndim > 2:
+        raise RuntimeError("cov(): expected input to have two or fewer dimensions but got an "
+                           f"input with {input.ndim} dimensions")
+    x = _float_tensor(input)
+    x = x.reshape(1, -1) if x.ndim < 2 else x
+    n = x.shape[1]
+    w = None
+    if fweights is not None:
+        w = _check_weights("fweights", fweights, n, True).type(x.dtype)
+    if aweights is not None:
+        a = _check_weights("aweights", aweights, n, False).type(x.dtype)
+        w = a if w is None else w * a
+    if w is None:
+        w_sum = n
+        centered = x - x.mean(1, keepdim=True)
+        norm = n - correction
+        products = centered @ centered.T
+    else:
+        w_sum = w.sum()
+        centered = x - (x * w).sum(1, keepdim=True) / w_sum
+        norm = w_sum - (correction if aweights is None else
+                        correction * (w * a).sum() / w_sum)
+        products = (centered * w) @ centered.T
+    out = products / ops.Clamp.apply(_as_tensor(norm, x), 0, None)
+    return out.reshape(()) if input.ndim < 2 else out
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson's correlation coefficients of the variables in the rows of ``input``:
+    cov_ij / sqrt(cov_ii cov_jj), clipped to [-1, 1]."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    std = c.diagonal().sqrt()
+    return (c / std.reshape(-1, 1) / std.reshape(1, -1)).clamp(-1, 1)
+
+
 # ======================================================================= methods
 bind_methods(
     cumsum=cumsum, cumprod=cumprod, diff=diff, logcumsumexp=logcumsumexp, cummax=cummax,
     cummin=cummin, prod=prod, sum=sum, mean=mean, nansum=nansum, nanmean=nanmean,
-    aminmax=aminmax, count_nonzero=count_nonzero, all=all, any=any,
+    aminmax=aminmax, count_nonzero=count_nonzero, all=all, any=any, cov=cov,
+    corrcoef=corrcoef,
     cumsum_=_inplace_form(cumsum, "cumsum_"), cumprod_=_inplace_form(cumprod, "cumprod_"),
 )
 
