@@ -255,7 +255,7 @@ def _linear(g: Graph, call: Call) -> str:
     """x W^T + b: one Gemm for a matrix, MatMul and Add for more dimensions."""
     x, w, b = call.args
     xs, ws = g.value(x, call, 0), g.value(w, call, 1)
-    if _shape(x).__len__() == 2:
+    if len(_shape(x)) == 2:
         inputs = [xs, ws] + ([] if b is None else [g.value(b, call, 2)])
         return g.node("Gemm", inputs, transB=1)
     out = g.node("MatMul", [xs, g.node("Transpose", [ws], perm=[1, 0])])
