@@ -167,3 +167,20 @@ def test_randperm():
     first = np.array([ax.randperm(4).numpy()[0] for _ in range(8000)])
     counts = np.bincount(first, minlength=4)
     assert (np.abs(counts - 2000) < 5 * math.sqrt(8000 * 0.25 * 0.75)).all(), counts
+
+
+def test_poisson_log_normal_cauchy():
+    ax.manual_seed(8)
+    rates = ax.tensor([0.0, 0.5, 4.0] * (N // 3), dtype=ax.float64)
+    draws = ax.poisson(rates).numpy().reshape(-1, 3)
+    assert draws.dtype == np.float64 and (draws[:, 0] == 0).all()
+    _close_mean(draws[:, 1], 0.5, math.sqrt(0.5))
+    _close_mean(draws[:, 2], 4.0, 2.0)
+    ln = ax.empty(N, dtype=ax.float64).log_normal_(0.5, 0.25).numpy()
+    _close_mean(np.log(ln), 0.5, 0.25)
+    c = ax.empty(N, dtype=ax.float64).cauchy_(1.0, 2.0).numpy()
+    assert abs(np.median(c) - 1.0) < 5 * (math.pi * 2.0 / 2) / math.sqrt(N)  # median's s.e.
+    with pytest.raises(RuntimeError):
+        torch.poisson(torch.tensor([-1.0]))
+    with pytest.raises(RuntimeError, match="rates"):
+        ax.poisson(ax.tensor([-1.0]))

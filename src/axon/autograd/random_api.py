@@ -1,5 +1,6 @@
-"""Random sampling as in torch: ``normal``, ``multinomial``, ``bernoulli`` and the in-place
-fills (``bernoulli_``, ``random_``, ``exponential_``, ``geometric_``).
+"""Random sampling as in torch: ``normal``, ``multinomial``, ``bernoulli``, ``poisson`` and
+the in-place fills (``bernoulli_``, ``random_``, ``exponential_``, ``geometric_``,
+``log_normal_``, ``cauchy_``).
 
 Every draw comes from ``generator=`` (an ``axon.Generator``) when given, else from axon's
 global stream, which ``axon.manual_seed`` seeds: the same seed gives the same numbers
@@ -128,8 +129,35 @@ def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
     return self
 
 
+def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *,
+                generator=None) -> Tensor:
+    """Fill with exp(N(mean, std^2)) samples, in place."""
+    if std <= 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    self.array[...] = _rng(generator).lognormal(mean, std, size=self.shape)
+    return self
+
+
+def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *,
+            generator=None) -> Tensor:
+    """Fill with Cauchy samples median + sigma tan(pi (u - 1/2)), in place."""
+    if sigma <= 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    self.array[...] = median + sigma * _rng(generator).standard_cauchy(size=self.shape)
+    return self
+
+
+def poisson(input: Tensor, generator=None) -> Tensor:
+    """Poisson samples with the rates in ``input`` (same shape and dtype)."""
+    rates = input.array
+    if (rates < 0).any() or not xp.isfinite(rates).all():
+        raise RuntimeError("poisson: the rates must be finite and non-negative")
+    return _wrap(_rng(generator).poisson(rates).astype(input.dtype))
+
+
 bind_methods(**{fn.__name__: fn for fn in [
-    bernoulli, bernoulli_, random_, exponential_, geometric_, multinomial,
+    bernoulli, bernoulli_, random_, exponential_, geometric_, log_normal_, cauchy_,
+    multinomial,
 ]})
 
-__all__ = ["bernoulli", "multinomial", "normal"]
+__all__ = ["bernoulli", "multinomial", "normal", "poisson"]
