@@ -303,6 +303,8 @@ def test_cov_and_corrcoef(dtype):
                    lambda x: (ax.cov(x), x.cov(correction=0), ax.corrcoef(x)), dtype=dtype)
     helper_test_op([(6,)], lambda x: (torch.cov(x), torch.corrcoef(x)),
                    lambda x: (ax.cov(x), ax.corrcoef(x)), dtype=dtype)
+    helper_test_op([(1, 6)], lambda x: (torch.cov(x), torch.corrcoef(x)),
+                   lambda x: (ax.cov(x), ax.corrcoef(x)), dtype=dtype)
     fw, aw = np.array([1, 2, 1, 3, 1, 2]), np.linspace(0.5, 2.0, 6)
     helper_test_op(None, lambda x, a: torch.cov(x, fweights=torch.tensor(fw), aweights=a),
                    lambda x, a: ax.cov(x, fweights=ax.tensor(fw), aweights=a),

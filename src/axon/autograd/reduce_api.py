@@ -356,7 +356,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
                         correction * (w * a).sum() / w_sum)
         products = (centered * w) @ centered.T
     out = products / ops.Clamp.apply(_as_tensor(norm, x), 0, None)
-    return out.reshape(()) if input.ndim < 2 else out
+    return out.reshape(()) if out.shape == (1, 1) else out  # one variable: 0-d, as torch
 
 
 def corrcoef(input: Tensor) -> Tensor:
