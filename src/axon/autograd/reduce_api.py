@@ -39,7 +39,6 @@ CumminResult = namedtuple("cummin", ["values", "indices"])
 AminmaxResult = namedtuple("aminmax", ["min", "max"])
 
 
-# ======================================================================= scans
 def _numpy_keywords(fn):
     """Accept NumPy's ``axis`` and ``keepdims`` for ``dim`` and ``keepdim``, as torch does
     (``x.sum(axis=1, keepdims=True)``)."""
@@ -66,6 +65,7 @@ def _accumulating(input: Tensor, dtype) -> Tensor:
     return input
 
 
+# ======================================================================= scans
 @_numpy_keywords
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running sums along ``dim``: out_i = x_0 + ... + x_i."""
