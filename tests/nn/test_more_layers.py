@@ -511,6 +511,49 @@ def test_adaptive_log_softmax_errors():
         layer(ax.randn(3, 8), ax.tensor(np.array([2, 3])))
 
 
+# ============================================================ functional attention, aliases
+
+def _mha_call(lib_f, q, k, v, w_in, b_in, w_out, b_out, **kwargs):
+    return tuple(lib_f.multi_head_attention_forward(q, k, v, 8, 2, w_in, b_in, None, None,
+                                                    False, 0.0, w_out, b_out, **kwargs))
+
+
+@pytest.mark.parametrize("self_attention", [True, False])
+def test_multi_head_attention_forward_matches_torch(self_attention):
+    """Values and gradients of inputs and weights (CLIP's attention pooling calls it)."""
+    mask = np.triu(np.ones((5, 5 if self_attention else 4), bool), 1)
+    shapes = [(5, 3, 8), (4, 3, 8), (4, 3, 8), (24, 8), (24,), (8, 8), (8,)]
+    if self_attention:
+        shapes = [(5, 3, 8)] + shapes[3:]
+
+        def t_fn(x, *w):
+            return _mha_call(TF, x, x, x, *w, attn_mask=torch.tensor(mask))
+
+        def a_fn(x, *w):
+            return _mha_call(F, x, x, x, *w, attn_mask=ax.tensor(mask))
+    else:
+        def t_fn(q, k, v, *w):
+            return _mha_call(TF, q, k, v, *w, attn_mask=torch.tensor(mask),
+                             average_attn_weights=False)
+
+        def a_fn(q, k, v, *w):
+            return _mha_call(F, q, k, v, *w, attn_mask=ax.tensor(mask),
+                             average_attn_weights=False)
+    helper_test_op(shapes, t_fn, a_fn)
+
+
+def test_with_indices_aliases():
+    x = np.random.default_rng(6).standard_normal((2, 3, 6, 5))
+    for name, args in [("max_pool2d_with_indices", (2,)), ("adaptive_max_pool2d_with_indices",
+                                                           ((3, 2),))]:
+        out, idx = getattr(F, name)(ax.tensor(x), *args)
+        t_out, t_idx = getattr(TF, name)(torch.tensor(x), *args)
+        np.testing.assert_array_equal(idx.numpy(), t_idx.numpy())
+        assert_close(out, t_out, 0, 0)
+    assert_close(F.native_channel_shuffle(ax.tensor(x), 3),
+                 TF.native_channel_shuffle(torch.tensor(x), 3), 0, 0)
+
+
 # ============================================================ the layer contract
 
 CONTRACT = {

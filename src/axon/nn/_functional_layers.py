@@ -740,3 +740,57 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
     shape = tuple(input.shape[:-3]) + tuple(size)
     out = out.reshape(shape)
     return (out, _wrap(idx.reshape(shape))) if return_indices else out
+
+
+# ============================================================ aliases torch keeps
+
+__all__ += ["adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+            "adaptive_max_pool3d_with_indices", "max_pool1d_with_indices",
+            "max_pool2d_with_indices", "max_pool3d_with_indices", "multi_head_attention_forward",
+            "native_channel_shuffle"]
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = True):
+    """:func:`max_pool1d` returning (output, indices)."""
+    return F.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = True):
+    """:func:`max_pool2d` returning (output, indices)."""
+    return F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = True):
+    """:func:`max_pool3d` returning (output, indices)."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = True):
+    """:func:`adaptive_max_pool1d` returning (output, indices)."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = True):
+    """:func:`adaptive_max_pool2d` returning (output, indices)."""
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size, return_indices: bool = True):
+    """:func:`adaptive_max_pool3d` returning (output, indices)."""
+    return adaptive_max_pool3d(input, output_size, True)
+
+
+def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """:func:`channel_shuffle` (torch's name for its native kernel)."""
+    return channel_shuffle(input, groups)
+
+
+def multi_head_attention_forward(*args, **kwargs):
+    """:class:`~axon.nn.MultiheadAttention`'s forward with the weights passed in (see
+    :func:`axon.nn.attention.multi_head_attention_forward`)."""
+    from .attention import multi_head_attention_forward as forward
+
+    return forward(*args, **kwargs)

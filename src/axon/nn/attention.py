@@ -628,3 +628,57 @@ class LearnedPositionalEncoding(Module):
 
     def extra_repr(self) -> str:
         return f"d_model={self.d_model}, max_len={self.max_len}, batch_first={self.batch_first}"
+
+
+# ============================================================ the functional form
+
+
+class _BoundLinear(Module):
+    """``out_proj`` of :func:`multi_head_attention_forward`: F.linear with given tensors."""
+
+    def __init__(self, weight: Tensor, bias: Tensor | None) -> None:
+        super().__init__()
+        self.w, self.b = weight, bias
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.w, self.b)
+
+
+def multi_head_attention_forward(
+    query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
+    in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None,
+    bias_v: Tensor | None, add_zero_attn: bool, dropout_p: float, out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None, training: bool = True, key_padding_mask=None,
+    need_weights: bool = True, attn_mask=None, use_separate_proj_weight: bool = False,
+    q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
+    v_proj_weight: Tensor | None = None, static_k=None, static_v=None,
+    average_attn_weights: bool = True, is_causal: bool = False,
+):
+    """:class:`MultiheadAttention`'s forward with the weights passed in (torch's
+    ``F.multi_head_attention_forward``; inputs (L, N, E) or unbatched (L, E)): a
+    MultiheadAttention is bound to the given tensors, without copying them, and run, so
+    the two compute the same thing the same way. ``static_k`` / ``static_v`` are not
+    supported."""
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: static_k and static_v are "
+                                  "not supported in axon")
+    E = query.shape[-1]
+    if E != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, "
+                             f"but got query of shape {tuple(query.shape)}")
+    if E % num_heads:
+        raise AssertionError(f"embed_dim {E} not divisible by num_heads {num_heads}")
+    mha = MultiheadAttention.__new__(MultiheadAttention)
+    Module.__init__(mha)
+    mha.embed_dim, mha.num_heads, mha.head_dim = E, num_heads, E // num_heads
+    mha.kdim, mha.vdim = key.shape[-1], value.shape[-1]
+    mha._qkv_same_embed_dim = not use_separate_proj_weight
+    mha.dropout, mha.batch_first, mha.add_zero_attn = dropout_p, False, add_zero_attn
+    mha.in_proj_weight, mha.in_proj_bias = in_proj_weight, in_proj_bias
+    mha.q_proj_weight, mha.k_proj_weight = q_proj_weight, k_proj_weight
+    mha.v_proj_weight = v_proj_weight
+    mha.bias_k, mha.bias_v = bias_k, bias_v
+    mha.out_proj = _BoundLinear(out_proj_weight, out_proj_bias)
+    mha.train(training)
+    return mha.forward(query, key, value, key_padding_mask, need_weights, attn_mask,
+                       average_attn_weights, is_causal)
