@@ -133,6 +133,8 @@ def test_einsum_gradcheck(eq, shapes):
     ("ij,jk->ik", [(3, 4), (5, 2)], ["j", "4", "5"]),
     ("ij", [(3, 4), (4, 2)], ["more operands"]),
     ("ijk", [(3, 4)], ["3", "2", "operand 0"]),
+    ("i1,ij", [(3, 4), (3, 4)], ["index 1"]),
+    ("i..j...", [(3, 4)], ["'...'"]),
 ])
 def test_einsum_errors(eq, shapes, match):
     helper_test_exception(shapes, lambda *x: torch.einsum(eq, *x),

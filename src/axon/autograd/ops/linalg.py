@@ -110,6 +110,13 @@ def parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
             f"einsum(): {many} operands were provided ({len(shapes)}) than specified in the "
             f"equation {equation!r} ({len(terms)})"
         )
+    for k, c in enumerate(eq):
+        if not (c in _LETTERS or c in ",.->"):
+            raise RuntimeError(f"einsum(): invalid subscript given at index {k} in the "
+                               f"equation string {equation!r}, subscripts must be in [a-zA-Z]")
+    if any(t.count("...") > 1 or t.replace("...", "").count(".") for t in terms + [out]):
+        raise RuntimeError(f"einsum(): found more than one '...' or a lone '.' in a term of "
+                           f"{equation!r}")
     unused = [c for c in _LETTERS if c not in eq]
     n_ell = 0
     for i, (t, shape) in enumerate(zip(terms, shapes, strict=True)):
