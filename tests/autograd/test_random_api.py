@@ -184,3 +184,24 @@ def test_poisson_log_normal_cauchy():
         torch.poisson(torch.tensor([-1.0]))
     with pytest.raises(RuntimeError, match="rates"):
         ax.poisson(ax.tensor([-1.0]))
+
+
+def test_sampling_loop_as_written_for_torch():
+    """nanoGPT's sampling step, unchanged but for the import: top-k filtering by
+    assignment, softmax, multinomial, cat. Every token drawn is among the k best."""
+    import axon as torch_like
+    import axon.nn.functional as F
+
+    torch_like.manual_seed(0)
+    vocab, k = 50, 5
+    idx = torch_like.zeros((3, 1), dtype=torch_like.long)
+    for _ in range(20):
+        logits = torch_like.randn(3, vocab) * 3
+        v, _ = torch_like.topk(logits, min(k, logits.size(-1)))
+        allowed = logits >= v[:, [-1]]
+        logits[logits < v[:, [-1]]] = -float("Inf")
+        probs = F.softmax(logits, dim=-1)
+        idx_next = torch_like.multinomial(probs, num_samples=1)
+        assert allowed.gather(1, idx_next).all()
+        idx = torch_like.cat((idx, idx_next), dim=1)
+    assert idx.shape == (3, 21) and idx.dtype == np.int64
