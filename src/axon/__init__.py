@@ -73,6 +73,10 @@ from .autograd.math_api import (  # noqa: E402, A004
     rsqrt, sgn, sign, signbit, sinc, sinh, square, sub, subtract, tan, true_divide, trunc,
     xlogy,
 )
+from .autograd.math_api import (  # noqa: E402
+    absolute, eq, ge, greater, greater_equal, gt, le, less, less_equal, lt, ne, not_equal,
+    rsub,
+)
 from .autograd.reduce_api import (  # noqa: E402, A004
     all, aminmax, any, corrcoef, count_nonzero, cov, cummax, cummin, cumprod, cumsum,
     cumulative_trapezoid, diff, logcumsumexp, nanmean, nansum, prod, std_mean, trapezoid,

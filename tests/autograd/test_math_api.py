@@ -555,3 +555,51 @@ def test_square_of_bool_is_int64():
     helper_test_op(None, lambda t: (torch.square(t), t.square()),
                    lambda t: (ax.square(t), t.square()),
                    arrays=[np.array([True, False])], forward_only=True)
+
+
+COMPARISONS = ["eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal",
+               "greater", "greater_equal"]
+
+
+@pytest.mark.parametrize("name", COMPARISONS)
+def test_comparison_functions_methods_and_inplace(name):
+    a = [[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]]
+    b = [[1.0, 0.0, 4.0], [0.5, 2.0, -2.0]]
+    t_fn, a_fn = getattr(torch, name), getattr(ax, name)
+    helper_test_op(None, lambda x, y: (t_fn(x, y), getattr(x, name)(y), t_fn(x, 1.0)),
+                   lambda x, y: (a_fn(x, y), getattr(x, name)(y), a_fn(x, 1.0)),
+                   arrays=[a, b], forward_only=True)
+    x, t = ax.tensor(a), torch.tensor(a)
+    getattr(x, name + "_")(ax.tensor(b))  # writes 1.0 / 0.0 into x, as torch
+    getattr(t, name + "_")(torch.tensor(b))
+    np.testing.assert_array_equal(x.numpy(), t.numpy())
+
+
+@pytest.mark.parametrize("alias", ["absolute_", "negative_", "arcsin_", "arctan_",
+                                   "arcsinh_", "arctanh_", "asinh_", "atanh_", "acosh_"])
+def test_inplace_aliases(alias):
+    low, high = (1.1, 2.0) if "cosh" in alias else (-0.9, 0.9)
+    # torch has no derivative for in-place asinh_/acosh_/atanh_ (axon has)
+    helper_test_op([(2, 3)], lambda x: getattr(x * 1.0, alias)(), low=low, high=high,
+                   forward_only="sinh" in alias or "cosh" in alias or "tanh" in alias)
+
+
+def test_inplace_binary_aliases():
+    helper_test_op([(2, 3), (3,)], lambda x, y: ((x * 1.0).multiply_(y), (x * 1.0).subtract_(y),
+                                               (x * 1.0).divide_(y), (x * 1.0).arctan2_(y),
+                                               (x * 1.0).clip_(-0.5, 0.5)), low=0.5)
+    m = [np.array([True, False, True]), np.array([True, True, False])]
+    helper_test_op(None, lambda a, b: (a.clone().logical_and_(b), a.clone().logical_or_(b),
+                                       a.clone().logical_xor_(b)), arrays=m, forward_only=True)
+    ints = [np.array([1, -8, 5]), np.array([2, 1, 0])]
+    helper_test_op(None, lambda a, s: (a.clone().bitwise_left_shift_(s),
+                                       a.clone().bitwise_right_shift_(s)),
+                   arrays=ints, forward_only=True)
+
+
+def test_rsub_and_absolute():
+    helper_test_op([(2, 3), (3,)], lambda x, y: (torch.rsub(x, y), torch.rsub(x, y, alpha=2),
+                                               torch.rsub(x, 1.5), torch.absolute(x),
+                                               x.absolute()),
+                   lambda x, y: (ax.rsub(x, y), ax.rsub(x, y, alpha=2), ax.rsub(x, 1.5),
+                                 ax.absolute(x), x.absolute()))

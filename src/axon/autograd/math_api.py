@@ -159,6 +159,16 @@ def neg(input: Tensor) -> Tensor:
 negative = neg
 
 
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """other - alpha * input (subtraction with the operands swapped)."""
+    return ops.Sub.apply(other, input if alpha == 1 else ops.Mul.apply(input, alpha))
+
+
+def absolute(input: Tensor) -> Tensor:
+    """|x|, torch's other name for abs."""
+    return _as_tensor(input).abs()
+
+
 def positive(input: Tensor) -> Tensor:
     """x itself, as torch's ``positive`` (``+x``)."""
     return input
@@ -354,6 +364,26 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
 
 
 # ======================================================================= tests
+def _comparison(method: str, name: str, doc: str):
+    """The function form of a comparison operator (a bool tensor; no gradient)."""
+
+    def fn(input: Tensor, other) -> Tensor:
+        return getattr(_as_tensor(input), method)(other)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+eq = _comparison("__eq__", "eq", "input == other, elementwise.")
+ne = _comparison("__ne__", "ne", "input != other, elementwise.")
+lt = _comparison("__lt__", "lt", "input < other, elementwise.")
+le = _comparison("__le__", "le", "input <= other, elementwise.")
+gt = _comparison("__gt__", "gt", "input > other, elementwise.")
+ge = _comparison("__ge__", "ge", "input >= other, elementwise.")
+not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+
+
 def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
     """|input - other| <= atol + rtol |other|, elementwise (a bool tensor)."""
@@ -533,6 +563,20 @@ def _float_power_(self: Tensor, exponent) -> Tensor:
     return _inplace_form(float_power, "float_power_")(self, exponent)
 
 
+# other names torch gives the same in-place methods
+_INPLACE_ALIASES = {
+    "absolute": "abs", "negative": "neg", "arcsin": "asin", "arccos": "acos",
+    "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
+    "arctan2": "atan2", "multiply": "mul", "subtract": "sub", "divide": "div",
+    "clip": "clamp",
+}
+_INPLACE.update(asinh=asinh, acosh=acosh, atanh=atanh, bitwise_left_shift=bitwise_left_shift,
+                bitwise_right_shift=bitwise_right_shift, logical_and=logical_and,
+                logical_or=logical_or, logical_xor=logical_xor, eq=eq, ne=ne, lt=lt, le=le,
+                gt=gt, ge=ge, not_equal=ne, less=lt, less_equal=le, greater=gt,
+                greater_equal=ge)
+
+
 # ======================================================================= methods
 bind_methods(
     log1p=log1p, expm1=expm1, log2=log2, log10=log10, exp2=exp2, sinh=sinh, cosh=cosh,
@@ -565,8 +609,10 @@ bind_methods(
     __rlshift__=lambda self, other: bitwise_left_shift(other, self),
     __rshift__=bitwise_right_shift,
     __rrshift__=lambda self, other: bitwise_right_shift(other, self),
-    __invert__=_invert, float_power_=_float_power_,
+    __invert__=_invert, float_power_=_float_power_, absolute=absolute, not_equal=ne,
+    less=lt, less_equal=le, greater=gt, greater_equal=ge,
     **{name + "_": _inplace_form(fn, name + "_") for name, fn in _INPLACE.items()},
+    **{alias + "_": _method(name + "_") for alias, name in _INPLACE_ALIASES.items()},
     __ifloordiv__=_inplace_form(floor_divide, "__ifloordiv__"),
     __imod__=_inplace_form(remainder, "__imod__"),
     __iand__=_inplace_form(bitwise_and, "__iand__"),
