@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
+from .function import Op
 from .tensor import Tensor, _wrap
 
 RULES: dict = {}
@@ -264,15 +265,203 @@ def _expand(n, g):
 
 @rule(ops.Index)
 def _index(n, g):
-    from .ops.index import _is_basic
+    return _AddAt.apply(g, n.shape, n.index), None
 
-    if not _is_basic(n.index):
-        raise NotImplementedError(
-            "create_graph=True: indexing with integer arrays has no differentiable backward "
-            "yet (basic indexing and boolean masks have one)"
-        )
-    zeros = _wrap(np.zeros(n.shape, dtype=g.dtype))
-    return ops.IndexPut.apply(zeros, n.index, g), None
+
+# ------------------------------------------------------------------ more activations
+@rule(ops.Elu)
+def _elu(n, g):
+    # on the negative side elu' = out + alpha: the output (a Tensor of this node) carries it
+    out = saved_output(n, np.where(n.mask, 0, n.em1).astype(n.em1.dtype))
+    coef = ops.Where.apply(_const(n.mask), _const(np.ones((), n.em1.dtype)), out + n.alpha)
+    return g * coef, None
+
+
+@rule(ops.Softplus)
+def _softplus(n, g):
+    a = saved_input(n, 0, n.a)
+    coef = ops.Where.apply(_const(n.a * n.beta > n.threshold), _const(np.ones((), n.a.dtype)),
+                           (a * n.beta).sigmoid())
+    return g * coef, None, None
+
+
+@rule(ops.Silu)
+def _silu(n, g):
+    a = saved_input(n, 0, n.a)
+    s = a.sigmoid()
+    return (g * s * (1 + a * (1 - s)),)
+
+
+@rule(ops.Gelu)
+def _gelu(n, g):
+    a = saved_input(n, 0, n.a)
+    if n.approximate == "tanh":
+        k = float(np.sqrt(2.0 / np.pi))
+        t = (k * (a + 0.044715 * a * a * a)).tanh()
+        return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * (k * (1 + 3 * 0.044715 * a * a))), None
+    cdf = 0.5 * (1 + ops.Erf.apply(a / float(np.sqrt(2.0))))
+    pdf = (-0.5 * a * a).exp() / float(np.sqrt(2.0 * np.pi))
+    return g * (cdf + a * pdf), None
+
+
+@rule(ops.Log1p)
+def _log1p(n, g):
+    return (g / (1 + saved_input(n, 0, n.a)),)
+
+
+@rule(ops.Expm1)
+def _expm1(n, g):
+    return (g * (saved_output(n, n.out) + 1),)
+
+
+# ------------------------------------------------------------------ piecewise selections
+# their second derivatives vanish almost everywhere: the masks are constants
+@rule(ops.Clamp)
+def _clamp(n, g):
+    a, lo, hi = n.a, n.lo, n.hi
+    _, p_lo, p_hi = n.parents
+    inside = np.ones(np.shape(a), bool)
+    if lo is not None:
+        inside &= a >= lo
+    if hi is not None:
+        inside &= a <= hi
+    g_lo = g_hi = None
+    if p_lo is not None:
+        g_lo = g * _const((a < lo) & (lo < hi) if hi is not None else a < lo)
+    if p_hi is not None:
+        g_hi = g * _const((a > hi) | (hi < lo) if lo is not None else a > hi)
+    return g * _const(inside), g_lo, g_hi
+
+
+@rule(ops.Maximum, ops.Minimum)
+def _maximum(n, g):
+    a, b = n.a, n.b
+    wa = ((a > b) if isinstance(n, ops.Maximum) else (a < b)) + 0.5 * (a == b)
+    wa = np.asarray(wa, dtype=g.dtype)
+    return g * _const(wa), g * _const(1 - wa)
+
+
+@rule(ops.Amax)
+def _amax(n, g):
+    mask = n.a == n.out
+    count = mask.sum(axis=n.axes, keepdims=True)
+    if not n.keepdim:
+        g = g.reshape(n.out.shape)
+    return g * _const((mask / count).astype(g.dtype)), None, None
+
+
+# ------------------------------------------------------------------ reductions with state
+class _AddAt(Op):
+    """Scatter-add ``g`` into zeros at ``index`` (repeats add up); backward gathers."""
+
+    def forward(self, g, shape, index):
+        self.index = index
+        full = np.zeros(shape, dtype=g.dtype)
+        np.add.at(full, index, g)
+        return full
+
+    def backward(self, gg):
+        return gg[self.index], None, None
+
+
+class _Centered(Op):
+    """``a - mean(a, axes)`` given its value; backward is the same projection."""
+
+    def forward(self, a, centered, axes):
+        self.axes = axes
+        return centered
+
+    def backward(self, g):
+        return g - g.mean(axis=self.axes, keepdims=True), None, None
+
+
+class _SavedSoftmax(Op):
+    """``softmax(a, axes)`` given its value ``p``; backward p (g - sum(g p))."""
+
+    def forward(self, a, p, axes):
+        self.p, self.axes = p, axes
+        return p
+
+    def backward(self, g):
+        p = self.p
+        return p * (g - (g * p).sum(axis=self.axes, keepdims=True)), None, None
+
+
+def _placeholder(n, i: int, value) -> Tensor:
+    """A Tensor standing for input ``i`` (shaped like it) that leads to its producer: the
+    helper ops above ignore its values and only route gradients through it."""
+    return saved_input(n, i, value) if n.parents[i] is not None else _wrap(value)
+
+
+@rule(ops.Var, ops.Std)
+def _var(n, g):
+    if isinstance(n, ops.Std):  # std = sqrt(var): d std = d var / (2 std), 0 where std == 0
+        out = saved_output(n, n.out)
+        g = g / (2 * out) * _const(n.out != 0)
+    g = _expand_back(g, n.shape, n.axes, n.keepdim)
+    centered = _Centered.apply(_placeholder(n, 0, n.centered), n.centered, n.axes)
+    return g * centered * (2 / n.denom), None, None, None
+
+
+@rule(ops.Norm)
+def _norm(n, g):
+    if n.p != 2:
+        raise NotImplementedError("create_graph=True: only the 2-norm has a differentiable "
+                                  "backward yet")
+    a = saved_input(n, 0, n.a)
+    norm = saved_output(n, n.out if n.keepdim else n.out.reshape(n.out_shape))
+    if not n.keepdim:
+        g, norm = g.reshape(n.out.shape), norm.reshape(n.out.shape)
+    return g * a / norm * _const(n.out != 0), None, None, None
+
+
+@rule(ops.LogSumExp)
+def _logsumexp(n, g):
+    if not n.keepdim:
+        for ax in sorted(n.axes if n.axes is not None else range(len(n.shape))):
+            g = g.unsqueeze(ax)
+    p = n.e / n.s
+    return g * _SavedSoftmax.apply(_placeholder(n, 0, p), p, n.axes), None, None
+
+
+# ------------------------------------------------------------------ joins and gathers
+@rule(ops.Cat)
+def _cat(n, g):
+    out, start = [None], 0
+    for size in n.sizes:
+        out.append(g.narrow(n.dim, start, size))
+        start += size
+    return tuple(out)
+
+
+@rule(ops.Stack)
+def _stack(n, g):
+    return (None, *(g.select(n.dim, i) for i in range(g.shape[n.dim])))
+
+
+@rule(ops.Pad)
+def _pad(n, g):
+    if n.crop is not None:
+        raise NotImplementedError("create_graph=True: negative padding has no differentiable "
+                                  "backward yet")
+    sl = tuple(slice(lo, g.shape[d] - hi) for d, (lo, hi) in enumerate(n.width))
+    return g[sl], None, None
+
+
+@rule(ops.Repeat)
+def _repeat(n, g):
+    lead = len(n.reps) - len(n.in_shape)
+    shape = (1,) * lead + n.in_shape
+    split = []
+    for r, s in zip(n.reps, shape, strict=True):
+        split += [r, s]
+    g = g.reshape(split).sum(tuple(range(0, len(split), 2)))
+    return g.reshape(n.in_shape), None
+
+
+@rule(ops.Gather)
+def _gather(n, g):
+    return _AddAt.apply(g, n.shape, n.where), None, None
 
 
 SUPPORTED = {cls.__name__ for cls in RULES}
