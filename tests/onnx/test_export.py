@@ -258,6 +258,12 @@ FUNCTIONS = {
     "threshold_shrink": lambda x: (nn.functional.threshold(x, 0.1, -2.0)
                                    + nn.functional.hardshrink(x, 0.3)
                                    + nn.functional.softshrink(x, 0.4)),
+    "division_family": lambda x: (ax.div(x, 0.3, rounding_mode="floor")
+                                  + ax.div(x, -0.7, rounding_mode="trunc") + x % 0.4
+                                  + ax.fmod(x, -0.3) + ax.hypot(x, x * 2)
+                                  + ax.logaddexp(x, -x) + ax.xlogy(x.abs(), x.abs() + 1)
+                                  + ax.lerp(x, x * 3, 0.25) + (x * 7).round()
+                                  + x.round(decimals=1)),
     "log_exp_family": lambda x: ((x.abs() + 0.5).log1p() + x.expm1() + (x.abs() + 1).log2()
                                  + (x.abs() + 1).log10() + x.exp2() + x.erfc()
                                  + (x * 3).trunc()),

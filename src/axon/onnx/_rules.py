@@ -80,6 +80,85 @@ for _name, _onnx in {"Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Po
     RULES[_name] = _binary(_onnx)
 
 
+def _float_pair(g: Graph, call: Call) -> tuple[str, str, object]:
+    """Both operands in the output's dtype, and a maker of constants in it; integer
+    outputs have no rule here (ONNX's integer division truncates, torch's floors)."""
+    dtype = call.out_array.dtype
+    if dtype.kind != "f":
+        raise ExportError(f"ONNX export: no rule for op {call.name!r} on {dtype} tensors")
+    a = g.value(call.args[0], call, 0, dtype=dtype)
+    b = g.value(call.args[1], call, 1, dtype=dtype)
+    return a, b, lambda v: g.const(np.asarray(v, dtype))
+
+
+@rule("DivRounded", "FloorDivide")
+def _div_rounded(g: Graph, call: Call) -> str:
+    """div(a, b, rounding_mode='floor' | 'trunc') on floats."""
+    a, b, _ = _float_pair(g, call)
+    q = g.node("Div", [a, b])
+    mode = "floor" if call.name == "FloorDivide" else call.args[2]
+    if mode == "floor":
+        return g.node("Floor", [q])
+    if mode == "trunc":
+        return g.node("Mul", [g.node("Sign", [q]), g.node("Floor", [g.node("Abs", [q])])])
+    return q
+
+
+@rule("Remainder")
+def _remainder(g: Graph, call: Call) -> str:
+    """a - floor(a / b) b: the sign of b, as Python's %."""
+    a, b, _ = _float_pair(g, call)
+    return g.node("Sub", [a, g.node("Mul", [g.node("Floor", [g.node("Div", [a, b])]), b])])
+
+
+@rule("Fmod")
+def _fmod(g: Graph, call: Call) -> str:
+    a, b, _ = _float_pair(g, call)
+    return g.node("Mod", [a, b], fmod=1)
+
+
+@rule("Hypot")
+def _hypot(g: Graph, call: Call) -> str:
+    a, b, _ = _float_pair(g, call)
+    return g.node("Sqrt", [g.node("Add", [g.node("Mul", [a, a]), g.node("Mul", [b, b])])])
+
+
+@rule("LogAddExp")
+def _logaddexp(g: Graph, call: Call) -> str:
+    """max(a, b) + log(1 + e^-|a - b|), stable for large arguments."""
+    a, b, c = _float_pair(g, call)
+    gap = g.node("Neg", [g.node("Abs", [g.node("Sub", [a, b])])])
+    tail = g.node("Log", [g.node("Add", [c(1.0), g.node("Exp", [gap])])])
+    return g.node("Add", [g.node("Max", [a, b]), tail])
+
+
+@rule("Xlogy")
+def _xlogy(g: Graph, call: Call) -> str:
+    """x log y, 0 where x == 0 (even where log y is -inf or nan, as in torch)."""
+    x, y, c = _float_pair(g, call)
+    product = g.node("Mul", [x, g.node("Log", [y])])
+    return g.node("Where", [g.node("Equal", [x, c(0.0)]), c(0.0), product])
+
+
+@rule("Lerp")
+def _lerp(g: Graph, call: Call) -> str:
+    """start + weight (end - start)."""
+    start, end, c = _float_pair(g, call)
+    weight = g.value(call.args[2], call, 2, dtype=call.out_array.dtype)
+    return g.node("Add", [start, g.node("Mul", [weight, g.node("Sub", [end, start])])])
+
+
+@rule("Round")
+def _round(g: Graph, call: Call) -> str:
+    """Half to even, as NumPy and torch; with ``decimals``, scaled by 10^decimals."""
+    a, decimals = call.args[0], (call.args[1] if len(call.args) > 1 else 0)
+    x = g.value(a, call, 0)
+    if not decimals:
+        return g.node("Round", [x])
+    scale = g.const(np.asarray(10.0 ** decimals, call.out_array.dtype))
+    return g.node("Div", [g.node("Round", [g.node("Mul", [x, scale])]), scale])
+
+
 @rule("Where")
 def _where(g: Graph, call: Call) -> str:
     cond = g.value(call.args[0], call, 0, dtype=bool)
