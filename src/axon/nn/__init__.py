@@ -82,8 +82,8 @@ from .loss import TripletMarginWithDistanceLoss
 from .upsampling import UpsamplingBilinear2d, UpsamplingNearest2d
 __all__ += ["Softmax2d", "TripletMarginWithDistanceLoss", "UpsamplingBilinear2d",
             "UpsamplingNearest2d"]
-from .loss import AdaptiveLogSoftmaxWithLoss, NLLLoss2d
-__all__ += ["AdaptiveLogSoftmaxWithLoss", "NLLLoss2d"]
+from .loss import LinearCrossEntropyLoss, NLLLoss2d
+__all__ += ["LinearCrossEntropyLoss", "NLLLoss2d"]
 
 # more layers: transposed convolution, fold/unfold, ... (issue 13, layers slice)
 from .conv import ConvTranspose1d, ConvTranspose2d  # noqa: E402

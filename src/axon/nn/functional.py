@@ -1207,8 +1207,15 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
                          label_smoothing: float = 0.0, options=None) -> Tensor:
     """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)``: the
     classifier head and its loss in one call (``ignore_index=None``: no class is
-    ignored). ``options`` (PyTorch's chunking hints) changes nothing here."""
-    logits = linear(input, linear_weight, linear_bias)
+    ignored). A weight (C, d1, ..., dK, in_features) gives K-dimensional logits
+    (N, C, d1, ..., dK). ``options`` (PyTorch's chunking hints) changes nothing here."""
+    if linear_weight.ndim > 2:
+        out_shape = tuple(linear_weight.shape[:-1])
+        flat_bias = None if linear_bias is None else linear_bias.reshape(-1)
+        logits = linear(input, linear_weight.reshape(-1, linear_weight.shape[-1]), flat_bias)
+        logits = logits.reshape(*input.shape[:-1], *out_shape)
+    else:
+        logits = linear(input, linear_weight, linear_bias)
     return cross_entropy(logits, target, weight=weight, reduction=reduction,
                          ignore_index=-100 if ignore_index is None else ignore_index,
                          label_smoothing=label_smoothing)

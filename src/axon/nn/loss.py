@@ -8,14 +8,11 @@
 
 from __future__ import annotations
 
+import math
 import warnings
-from typing import NamedTuple
 
-from ..autograd.creation import cat
-from ..autograd.tensor import Tensor, _wrap
-from ..backend import xp
+from ..autograd.tensor import Tensor
 from . import functional as F
-from .containers import ModuleList, Sequential
 from .linear import Linear
 from .module import Module
 
@@ -323,118 +320,43 @@ class NLLLoss2d(NLLLoss):
         super().__init__(weight, size_average, ignore_index, reduce, reduction)
 
 
-class _ASMoutput(NamedTuple):
-    output: Tensor
-    loss: Tensor
+class LinearCrossEntropyLoss(_WeightedLoss):
+    """A classifier head and its cross-entropy in one module: a ``linear`` layer
+    (in_features to num_classes x prod(out_features), stored flat as in PyTorch) whose
+    logits go to ``functional.linear_cross_entropy``."""
 
+    def __init__(self, in_features: int, num_classes: int, *, out_features: tuple = (),
+                 bias: bool = False, device=None, dtype=None, reduction: str = "mean",
+                 weight: Tensor | None = None, ignore_index: int | None = None,
+                 label_smoothing: float = 0.0, options=None) -> None:
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise RuntimeError(f"expected weight shape to be {(num_classes,)}, got "
+                               f"{tuple(weight.shape)}")
+        if label_smoothing < 0 or label_smoothing > 1.0:
+            raise RuntimeError(f"expected label_smoothing to be in range [0, 1], got "
+                               f"{label_smoothing}")
+        super().__init__(weight, None, None, reduction)
+        self.num_classes = num_classes
+        self.out_features = out_features
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+        self.linear = Linear(in_features, math.prod(out_features, start=num_classes),
+                             bias=bias, device=device, dtype=dtype)
+        self.options = options
 
-class AdaptiveLogSoftmaxWithLoss(Module):
-    """Efficient softmax over a large vocabulary (Grave et al., 2016): the ``cutoffs``
-    split the classes, sorted by frequency, into a shortlist and clusters. The ``head``
-    scores the shortlist and one entry per cluster; each cluster's ``tail`` (a projection
-    to ``in_features / div_value^(i + 1)`` then to the cluster's classes) scores its
-    members, so log p(class) = log p_head(cluster) + log p_tail(class | cluster).
-    ``forward(input, target)`` returns ``(output, loss)``: each target's log-probability
-    and the mean negative log-likelihood; ``log_prob`` gives every class's."""
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        w = self.linear.weight.reshape(self.num_classes, *self.out_features,
+                                       self.linear.in_features)
+        b = self.linear.bias
+        b = None if b is None else b.reshape(self.num_classes, *self.out_features)
+        return F.linear_cross_entropy(input, w, target, linear_bias=b, weight=self.weight,
+                                      reduction=self.reduction,
+                                      ignore_index=self.ignore_index,
+                                      label_smoothing=self.label_smoothing,
+                                      options=self.options)
 
-    def __init__(self, in_features: int, n_classes: int, cutoffs, div_value: float = 4.0,
-                 head_bias: bool = False, device=None, dtype=None) -> None:
-        super().__init__()
-        cutoffs = list(cutoffs)
-        if len(cutoffs) == 0:
-            raise ValueError("cutoffs should be a sequence of length larger than 0")
-        if (cutoffs != sorted(cutoffs) or min(cutoffs) <= 0 or max(cutoffs) > n_classes - 1
-                or len(set(cutoffs)) != len(cutoffs) or any(int(c) != c for c in cutoffs)):
-            raise ValueError(
-                "cutoffs should be a sequence of unique, positive integers sorted in an "
-                "increasing order, where each value is between 1 and n_classes-1"
-            )
-        self.in_features = in_features
-        self.n_classes = n_classes
-        self.cutoffs = cutoffs + [n_classes]
-        self.div_value = div_value
-        self.head_bias = head_bias
-        self.shortlist_size = self.cutoffs[0]
-        self.n_clusters = len(self.cutoffs) - 1
-        self.head_size = self.shortlist_size + self.n_clusters
-        kw = {"device": device, "dtype": dtype}
-        self.head = Linear(in_features, self.head_size, bias=head_bias, **kw)
-        self.tail = ModuleList()
-        for i in range(self.n_clusters):
-            hsz = int(in_features // (div_value ** (i + 1)))
-            osz = self.cutoffs[i + 1] - self.cutoffs[i]
-            self.tail.append(Sequential(Linear(in_features, hsz, bias=False, **kw),
-                                        Linear(hsz, osz, bias=False, **kw)))
-
-    def reset_parameters(self) -> None:
-        self.head.reset_parameters()
-        for i2h, h2o in self.tail:
-            i2h.reset_parameters()
-            h2o.reset_parameters()
-
-    def forward(self, input_: Tensor, target_: Tensor) -> _ASMoutput:
-        target = xp.asarray(F._data(target_))
-        if target.ndim == 1:
-            if input_.shape[0] != target.shape[0]:
-                raise RuntimeError("Input and target should have the same size in the batch "
-                                   f"dimension (input {tuple(input_.shape)}, target "
-                                   f"{tuple(target.shape)}).")
-            if input_.ndim != 2:
-                raise RuntimeError(f"1D target tensor expects 2D input tensors, but found "
-                                   f"inputs with size {tuple(input_.shape)}")
-        elif target.ndim == 0:
-            if input_.ndim != 1:
-                raise RuntimeError(f"0D target tensor expects 1D input tensors, but found "
-                                   f"inputs with size {tuple(input_.shape)}")
-        else:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        batched = target.ndim > 0
-        input = input_ if batched else input_.unsqueeze(0)
-        target = target.reshape(-1)
-        if target.size and (target.min() < 0 or target.max() >= self.n_classes):
-            raise RuntimeError(
-                f"Target values should be in [0, {self.n_classes - 1}], but values in range "
-                f"[{target.min()}, {target.max()}] were found. "
-            )
-        # which head entry each sample takes: its own class, or its cluster's entry
-        cluster = xp.searchsorted(xp.asarray(self.cutoffs), target, side="right")
-        head_index = xp.where(cluster == 0, target, self.shortlist_size + cluster - 1)
-        # each sample's log-probability within its cluster (0 for the shortlist), gathered
-        # per cluster and put back in sample order
-        shortlist = xp.nonzero(cluster == 0)[0]
-        rows = [shortlist]
-        parts = [_wrap(xp.zeros(len(shortlist), dtype=input.dtype))]
-        for i in range(1, self.n_clusters + 1):
-            members = xp.nonzero(cluster == i)[0]
-            if members.size == 0:
-                continue
-            relative = target[members] - self.cutoffs[i - 1]
-            logprob = self.tail[i - 1](input[members]).log_softmax(1)
-            rows.append(members)
-            parts.append(logprob.gather(1, _wrap(relative[:, None])).squeeze(1))
-        within = cat(parts).index_select(0, xp.argsort(xp.concatenate(rows)))
-        head_logprob = self.head(input).log_softmax(1)
-        output = head_logprob.gather(1, _wrap(head_index[:, None])).squeeze(1) + within
-        loss = (-output).mean()
-        return _ASMoutput(output if batched else output.squeeze(0), loss)
-
-    def _full_log_prob(self, input: Tensor) -> Tensor:
-        """log p of every class for (N, in_features) input: (N, n_classes)."""
-        head_logprob = self.head(input).log_softmax(1)
-        pieces = [head_logprob[:, :self.shortlist_size]]
-        for i in range(self.n_clusters):
-            cluster_logprob = self.tail[i](input).log_softmax(1)
-            pieces.append(cluster_logprob
-                          + head_logprob[:, self.shortlist_size + i].unsqueeze(1))
-        return cat(pieces, 1)
-
-    def log_prob(self, input: Tensor) -> Tensor:
-        """Log-probabilities of all ``n_classes`` classes, for (N, in_features) or
-        (in_features,) input."""
-        if input.ndim == 1:
-            return self._full_log_prob(input.unsqueeze(0)).squeeze(0)
-        return self._full_log_prob(input)
-
-    def predict(self, input: Tensor) -> Tensor:
-        """The most likely class of each sample (int64)."""
-        return self.log_prob(input).argmax(-1)
+    def extra_repr(self) -> str:
+        return (f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
+                f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
+                f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}, options={self.options}")
