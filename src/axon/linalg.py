@@ -29,7 +29,7 @@ __all__ = [
     "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
     "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv",
     "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
-    "cholesky_ex", "inv_ex", "solve_triangular",
+    "cholesky_ex", "inv_ex", "lstsq", "solve_triangular",
 ]
 
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
@@ -38,6 +38,7 @@ SvdResult = namedtuple("svd", ["U", "S", "Vh"])
 QrResult = namedtuple("qr", ["Q", "R"])
 CholeskyExResult = namedtuple("cholesky_ex", ["L", "info"])
 InvExResult = namedtuple("inv_ex", ["inverse", "info"])
+LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
 
 
 def _square(name: str, A: Tensor) -> None:
@@ -279,6 +280,34 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     s_inv = ops.Where.apply(keep, 1 / ops.Where.apply(keep, S, _wrap(np.ones((), A.dtype))),
                             _wrap(np.zeros((), A.dtype)))
     return (Vh.mT * s_inv.unsqueeze(-2)) @ U.mT
+
+
+def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver: str | None = None):
+    """The least-squares solution X of A X = B, as pinv(A) B (differentiable in A and B),
+    in torch's (solution, residuals, rank, singular_values). As torch's default driver
+    ("gelsy"), residuals and singular values are empty; "gelsd" and "gelss" fill them
+    (residuals only for a tall A of full rank)."""
+    _floating("lstsq", A)
+    if B.ndim == A.ndim - 1:  # a vector (or a batch of them)
+        return _lstsq_vector(A, B, rcond, driver)
+    if A.shape[-2] != B.shape[-2]:
+        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), "
+                           f"got shapes {tuple(A.shape)} and {tuple(B.shape)}")
+    X = pinv(A, rtol=rcond) @ B
+    m, n = A.shape[-2:]
+    rank = matrix_rank(A, rtol=rcond)
+    residuals = X.reshape(-1)[:0]  # empty, but in the graph like torch's
+    values = _wrap(np.zeros((0,), A.dtype))
+    if driver in ("gelsd", "gelss"):
+        values = svdvals(A).detach()  # no gradient, as torch
+        if m > n and bool((rank.array == n).all()):
+            residuals = ((A @ X - B) ** 2).sum(-2)
+    return LstsqResult(X, residuals, rank, values)
+
+
+def _lstsq_vector(A: Tensor, b: Tensor, rcond, driver):
+    out = lstsq(A, b.unsqueeze(-1), rcond, driver=driver)
+    return out._replace(solution=out.solution.squeeze(-1))
 
 
 def matrix_power(A: Tensor, n: int) -> Tensor:

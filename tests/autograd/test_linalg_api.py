@@ -319,3 +319,11 @@ def test_cholesky_solve_inverse_and_ex(upper):
                    lambda x: ax.linalg.cholesky_ex(x, upper=upper), arrays=[a])
     helper_test_op(None, lambda x: torch.linalg.inv_ex(x), lambda x: ax.linalg.inv_ex(x),
                    arrays=[a])
+
+
+@pytest.mark.parametrize("driver", [None, "gelsd", "gelss"])
+@pytest.mark.parametrize("shapes", [[(5, 3), (5, 2)], [(5, 3), (5,)], [(2, 3, 4), (2, 3, 2)]],
+                         ids=str)
+def test_lstsq(shapes, driver):
+    helper_test_op(shapes, lambda a, b: torch.linalg.lstsq(a, b, driver=driver),
+                   lambda a, b: ax.linalg.lstsq(a, b, driver=driver))
