@@ -1,13 +1,15 @@
-"""Math functions named and argued as in torch: elementwise math, tests, bitwise and
-logical ops, and the in-place forms. Scans and reductions are in ``reduce_api.py``.
+"""Math functions named and argued as in torch: elementwise math, comparisons and tests,
+bitwise and logical ops, and the in-place forms. Scans and reductions are in
+``reduce_api.py``; torch.special's names in ``axon/special.py``.
 
 Layout:
     * the differentiable work is done by ops, each forward beside its derivative:
       ``ops/pointwise.py`` (logs, hyperbolic and inverse trigonometric functions,
       rounding, atan2, fmod, lerp, ...) and ``ops/special.py`` (erf, erfc, erfinv, lgamma,
-      digamma, sinc); the rest are compositions of existing ops (``Where``, ``Mul``, ...);
+      digamma, polygamma, sinc); the rest are compositions of existing ops (``Where``,
+      ``Mul``, ...);
     * this file holds the public functions, each taking the tensor first (``input``), in
-      sections: elementwise, tests, bitwise and logical, in-place forms;
+      sections: elementwise, comparisons and tests, bitwise and logical, in-place forms;
     * at the end ``bind_methods`` makes each a Tensor method too, where torch has the
       method (``ax.log1p(x)`` and ``x.log1p()``), with the operators (``//``, ``%``,
       ``&``, ``|``, ``^``, ``~``, ``<<``, ``>>``) and their in-place forms routed here.
@@ -363,7 +365,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
     return ops.Where.apply(xp.isfinite(input.array), input, _wrap(filled))
 
 
-# ======================================================================= tests
+# ======================================================================= comparisons, tests
 def _comparison(method: str, name: str, doc: str):
     """The function form of a comparison operator (a bool tensor; no gradient)."""
 
