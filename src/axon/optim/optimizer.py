@@ -22,6 +22,12 @@ import numpy as np
 
 from ..autograd import Tensor, enable_grad
 from ..autograd.tensor import _wrap
+from .hooks import (  # noqa: F401  (torch.optim.optimizer's global hooks live here too)
+    OptimizerHooks,
+    hooked_step,
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
 
 _SET_ERROR = (
     "optimizer parameters need to be organized in ordered collections, but the ordering of "
@@ -52,7 +58,7 @@ def _implementation_flags(**flags) -> dict[str, Any]:
     return flags
 
 
-class Optimizer:
+class Optimizer(OptimizerHooks):
     """Base class of all optimizers.
 
     Args:
@@ -73,6 +79,7 @@ class Optimizer:
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._buffers: dict[tuple, np.ndarray] = {}  # scratch arrays reused by step()
+        self._init_hooks()
 
         groups = list(params)
         if len(groups) == 0:
@@ -81,6 +88,12 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Every subclass's ``step`` runs the step hooks (:mod:`axon.optim.hooks`)."""
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__ and not getattr(cls.__dict__["step"], "hooked", False):
+            cls.step = hooked_step(cls.__dict__["step"])
 
     # ----------------------------------------------------------------- groups
     def add_param_group(self, param_group: dict) -> None:
@@ -199,6 +212,7 @@ class Optimizer:
         Returns ``{"state": {index: {name: value}}, "param_groups": [...]}``; arrays are
         copies, so later steps do not change a saved state dict.
         """
+        self._run_state_dict_hooks("pre")
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -214,10 +228,11 @@ class Optimizer:
             for p, s in self.state.items()
             if id(p) in index and s
         }
-        return {"state": state, "param_groups": groups}
+        return self._run_state_dict_hooks("post", {"state": state, "param_groups": groups})
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore options and state saved by :meth:`state_dict` (arrays are copied)."""
+        state_dict = self._run_state_dict_hooks("load_pre", state_dict)
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -256,6 +271,7 @@ class Optimizer:
             }
             for group, saved in zip(self.param_groups, saved_groups, strict=True)
         ]
+        self._run_state_dict_hooks("load_post")
 
     def _load_state_value(self, key: str, value, param: Tensor, index: int):
         """A saved state entry made ready for ``param`` (subclasses with state that is
