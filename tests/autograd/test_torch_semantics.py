@@ -273,3 +273,13 @@ def test_tensor_of_bad_data_raises_torch_exception_class(name):
     with pytest.raises(type(t_info.value)) as a_info:
         ax.tensor(BAD_DATA[name]())
     assert type(a_info.value) is type(t_info.value)
+
+
+@pytest.mark.parametrize("call", [lambda x: x.var(dim=[]), lambda x: x.std(dim=()),
+                                  lambda x: x.amax(dim=()), lambda x: x.amin(dim=[]),
+                                  lambda x: x.logsumexp(dim=[])])
+def test_an_empty_dim_list_reduces_over_all_dims(call):
+    arr = np.arange(6.0).reshape(2, 3)
+    expected, got = call(torch.tensor(arr)), call(ax.tensor(arr))
+    assert got.shape == tuple(expected.shape)
+    assert_close(got, expected, rtol=1e-12, atol=1e-12)

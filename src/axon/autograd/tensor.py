@@ -772,17 +772,17 @@ class Tensor:
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None):
         return ops.Var.apply(
-            self, _dims(dim, self.array.ndim), _correction(unbiased, correction), keepdim
+            self, _reduced_dims(dim, self.array.ndim), _correction(unbiased, correction), keepdim
         )
 
     def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None):
         return ops.Std.apply(
-            self, _dims(dim, self.array.ndim), _correction(unbiased, correction), keepdim
+            self, _reduced_dims(dim, self.array.ndim), _correction(unbiased, correction), keepdim
         )
 
     def logsumexp(self, dim, keepdim: bool = False):
-        return ops.LogSumExp.apply(self, _dims(dim, self.array.ndim), keepdim)
+        return ops.LogSumExp.apply(self, _reduced_dims(dim, self.array.ndim), keepdim)
 
     def max(self, dim=None, keepdim: bool = False):
         """``max()`` is the largest value (gradient shared among ties, like torch);
@@ -801,10 +801,10 @@ class Tensor:
         return _min_max(self, dim, keepdim, xp.argmin)
 
     def amax(self, dim=None, keepdim: bool = False):
-        return ops.Amax.apply(self, _dims(dim, self.array.ndim), keepdim)
+        return ops.Amax.apply(self, _reduced_dims(dim, self.array.ndim), keepdim)
 
     def amin(self, dim=None, keepdim: bool = False):
-        return ops.Amin.apply(self, _dims(dim, self.array.ndim), keepdim)
+        return ops.Amin.apply(self, _reduced_dims(dim, self.array.ndim), keepdim)
 
     def argmax(self, dim=None, keepdim: bool = False):
         return _arg(self.array, dim, keepdim, xp.argmax)
@@ -995,6 +995,12 @@ def _dims(dim, ndim: int):
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims {dim}")
     return dims
+
+
+def _reduced_dims(dim, ndim: int):
+    """``_dims`` for a reduction: an empty list of dims reduces over all, as in torch."""
+    dims = _dims(dim, ndim)
+    return None if dims == () else dims
 
 
 def _correction(unbiased, correction) -> int:
