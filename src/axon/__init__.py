@@ -91,8 +91,8 @@ from .autograd.select_api import *  # noqa: E402, F403
 from .autograd.random_api import *  # noqa: E402, F403
 from . import linalg  # noqa: E402
 from .linalg import (  # noqa: E402
-    cdist, cholesky_inverse, cholesky_solve, det, dist, inverse, logdet, matrix_power, pdist,
-    pinverse, slogdet,
+    cdist, cholesky_inverse, cholesky_solve, det, dist, inverse, logdet, matrix_exp,
+    matrix_power, pdist, pinverse, slogdet,
 )
 from .linalg import torch_qr as qr, torch_svd as svd  # noqa: E402  (torch.svd: U, S, V)
 

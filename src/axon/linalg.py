@@ -29,7 +29,7 @@ __all__ = [
     "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
     "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv",
     "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
-    "cholesky_ex", "inv_ex", "lstsq", "solve_triangular",
+    "cholesky_ex", "inv_ex", "lstsq", "matrix_exp", "solve_triangular",
 ]
 
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
@@ -328,6 +328,12 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     return result
 
 
+def matrix_exp(A: Tensor) -> Tensor:
+    """The matrix exponential e^A = sum A^k / k! of each square matrix."""
+    _square("matrix_exp", A)
+    return ops.MatrixExp.apply(A)
+
+
 def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """The number of singular values above the tolerance (forward only, int64)."""
     _floating("matrix_rank", A)
@@ -458,6 +464,7 @@ def torch_qr(input: Tensor, some: bool = True):
 inverse = inv
 pinverse = pinv
 bind_methods(norm=torch_norm, dist=dist, svd=torch_svd, qr=torch_qr,
-             cholesky_solve=cholesky_solve, cholesky_inverse=cholesky_inverse)
+             cholesky_solve=cholesky_solve, cholesky_inverse=cholesky_inverse,
+             matrix_exp=matrix_exp)
 bind_methods(inverse=inv, det=det, logdet=logdet, slogdet=slogdet, pinverse=pinv,
              matrix_power=matrix_power, cholesky=lambda A, upper=False: cholesky(A, upper=upper))

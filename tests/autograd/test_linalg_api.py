@@ -327,3 +327,13 @@ def test_cholesky_solve_inverse_and_ex(upper):
 def test_lstsq(shapes, driver):
     helper_test_op(shapes, lambda a, b: torch.linalg.lstsq(a, b, driver=driver),
                    lambda a, b: ax.linalg.lstsq(a, b, driver=driver))
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 6.0])  # no squaring, some, several
+def test_matrix_exp(scale):
+    x = np.random.default_rng(10).normal(size=(2, 3, 3)) * scale
+    helper_test_op(None, torch.linalg.matrix_exp, ax.linalg.matrix_exp, arrays=[x],
+                   rtol=1e-9)
+    helper_test_op(None, lambda a: a.matrix_exp(), arrays=[x[0]], rtol=1e-9)
+    t = ax.tensor(x[0], requires_grad=True)
+    assert ax.gradcheck(ax.matrix_exp, [t])

@@ -141,6 +141,7 @@ from .linalg import (  # noqa: E402
     Einsum,
     EuclideanDist,
     Inv,
+    MatrixExp,
     Qr,
     Slogdet,
     Solve,

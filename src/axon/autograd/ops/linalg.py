@@ -421,3 +421,38 @@ class EuclideanDist(Op):
         g1 = self.x1 * w.sum(axis=-1)[..., None] - w @ self.x2 if p1 is not None else None
         g2 = self.x2 * w.sum(axis=-2)[..., None] - _mT(w) @ self.x1 if p2 is not None else None
         return g1, g2
+
+
+def expm(a):
+    """e^A for a (batch of) square matrices: scale A by 2^-s until its 1-norm is at most
+    1/2, sum the Taylor series to degree 18 (remainder below 1e-22), square s times."""
+    n = a.shape[-1]
+    norm = float(xp.abs(a).sum(axis=-2).max()) if a.size else 0.0
+    s = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
+    scaled = a / (2.0 ** s)
+    eye = xp.broadcast_to(xp.eye(n, dtype=a.dtype), a.shape)
+    out, term = eye.copy(), eye
+    for k in range(1, 19):
+        term = term @ scaled / k
+        out = out + term
+    for _ in range(s):
+        out = out @ out
+    return out
+
+
+class MatrixExp(Op):
+    """e^A; dA is the upper-right block of exp([[A^T, g], [0, A^T]]) (the derivative of
+    the exponential along g, read from one exponential of twice the size)."""
+
+    def forward(self, a):
+        self.a = a
+        return expm(a)
+
+    def backward(self, g):
+        n = self.a.shape[-1]
+        at = _mT(self.a)
+        block = xp.zeros(self.a.shape[:-2] + (2 * n, 2 * n), dtype=g.dtype)
+        block[..., :n, :n] = at
+        block[..., n:, n:] = at
+        block[..., :n, n:] = g
+        return (expm(block)[..., :n, n:],)
