@@ -603,3 +603,12 @@ def test_rsub_and_absolute():
                                                x.absolute()),
                    lambda x, y: (ax.rsub(x, y), ax.rsub(x, y, alpha=2), ax.rsub(x, 1.5),
                                  ax.absolute(x), x.absolute()))
+
+
+def test_inplace_on_a_view_writes_through_to_its_base():
+    x, t = ax.tensor([[0.5, -1.0], [2.0, -3.0]]), torch.tensor([[0.5, -1.0], [2.0, -3.0]])
+    x[:, 1].clamp_min_(-2.0)
+    t[:, 1].clamp_min_(-2.0)
+    x[0].exp_()
+    t[0].exp_()
+    assert_close(x, t, rtol=1e-6, atol=0.0)
