@@ -248,8 +248,10 @@ class Det(Op):
 
     def backward(self, g):
         u, s, vt = xp.linalg.svd(self.a)
-        n = s.shape[-1]
-        others = xp.stack([xp.prod(xp.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1)
+        ones = xp.ones(s.shape[:-1] + (1,), dtype=s.dtype)
+        before = xp.cumprod(xp.concatenate([ones, s[..., :-1]], -1), -1)  # s_0 .. s_(i-1)
+        after = xp.flip(xp.cumprod(xp.flip(xp.concatenate([s[..., 1:], ones], -1), -1), -1), -1)
+        others = before * after  # the product of every singular value but the i-th
         sign = xp.linalg.det(u) * xp.linalg.det(vt)
         cof = (u * others[..., None, :]) @ vt * sign[..., None, None]
         return (g[..., None, None] * cof,)
