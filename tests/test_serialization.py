@@ -131,8 +131,13 @@ def test_save_replaces_an_existing_file(tmp_path):
 
 
 def test_save_into_missing_directory(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        save({"w": np.ones(2)}, tmp_path / "nope" / "a.st")
+    target = tmp_path / "nope" / "a.st"
+    with pytest.raises(RuntimeError, match="Parent directory .*nope does not exist") as info:
+        save({"w": np.ones(2)}, target)
+    with pytest.raises(RuntimeError) as expected:  # torch's error class and message
+        torch.save({"w": torch.ones(2)}, target)
+    assert str(expected.value) in str(info.value)
+    assert isinstance(info.value, FileNotFoundError)
 
 
 def test_missing_file(tmp_path):

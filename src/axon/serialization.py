@@ -269,10 +269,15 @@ def save(obj: Any, f: PathLike | Any, *, metadata: Mapping[str, str] | None = No
     _write_atomically(payload, os.fspath(f))
 
 
+class MissingDirectoryError(FileNotFoundError, RuntimeError):
+    """The directory to save into does not exist: a ``RuntimeError`` as torch.save raises,
+    and a ``FileNotFoundError`` as Python's ``open`` would."""
+
+
 def _write_atomically(payload: bytes, path: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot save {path!r}: directory {directory!r} does not exist")
+        raise MissingDirectoryError(f"Parent directory {directory} does not exist.")
     # O_EXCL with a random name: a fresh file, with the umask's usual permissions
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:12]}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -397,7 +402,8 @@ def _read(f: PathLike | Any) -> tuple[str, dict[str, np.ndarray], dict[str, str]
     return name, arrays, metadata
 
 
-def load(f: PathLike | Any, map_location: Any = None, weights_only: bool = True) -> Any:
+def load(f: PathLike | Any, map_location: Any = None, weights_only: bool = True, *,
+         mmap: bool | None = None) -> Any:
     """Read what :func:`save` wrote, from a path or a binary file object.
 
     Returns the saved object with its types (dicts with their key types and order, lists,
@@ -405,7 +411,8 @@ def load(f: PathLike | Any, map_location: Any = None, weights_only: bool = True)
     arrays). A safetensors file written by another program loads as ``{name: Tensor}``.
 
     ``map_location`` is accepted for PyTorch programs and ignored: axon's tensors live in
-    CPU memory. ``weights_only`` is accepted too: axon only ever reads data, never code.
+    CPU memory. ``weights_only`` and ``mmap`` are accepted too: axon only ever reads data,
+    never code, and a file on disk is read through a memory map anyway.
 
     Raises:
         FileNotFoundError: ``f`` does not exist.
@@ -413,6 +420,7 @@ def load(f: PathLike | Any, map_location: Any = None, weights_only: bool = True)
             another format such as a pickle), or its structure entry is malformed; the
             message names the file. Nothing in it is executed.
     """
+    del map_location, weights_only, mmap  # see above
     name, arrays, metadata = _read(f)
     if STRUCTURE_KEY not in metadata:
         return {k: _wrap(a) for k, a in arrays.items()}
