@@ -554,6 +554,19 @@ def test_with_indices_aliases():
                  TF.native_channel_shuffle(torch.tensor(x), 3), 0, 0)
 
 
+@pytest.mark.parametrize("args", [(3, 0.5, 0.6, 2.0), (4,), (1, 1.0), (5, 2.0, 1.0, 0.5)])
+def test_cross_map_lrn2d_matches_torch_forward(args):
+    """Torch's legacy window, edges included; its hand-written backward fails torch's own
+    gradcheck, so the gradient is checked by finite differences instead."""
+    ours, theirs = nn.CrossMapLRN2d(*args), torch.nn.CrossMapLRN2d(*args)
+    assert repr(ours) == repr(theirs)
+    helper_test_op([(2, 6, 3, 4)], theirs, ours, forward_only=True)
+    x = ax.tensor(np.random.default_rng(7).standard_normal((1, 5, 2, 2)), requires_grad=True)
+    ax.gradcheck(ours, [x])
+    with pytest.raises(ValueError, match=r"\(2, 3, 4\)"):
+        ours(ax.randn(2, 3, 4))
+
+
 # ============================================================ the layer contract
 
 CONTRACT = {

@@ -354,3 +354,43 @@ class SyncBatchNorm(_BatchNorm):
             if child is not None:
                 setattr(module, name, cls.convert_sync_batchnorm(child, process_group))
         return module
+
+
+def _cross_map_window(channels: int, size: int):
+    """The (C, C) 0/1 matrix of which channels' squares each channel's CrossMapLRN2d scale
+    sums: torch's legacy (Lua Torch) running window, built by its own recurrence (start
+    with the first ``size // 2 + 1`` channels, then slide: add the channel entering, drop
+    the one leaving), edges included as it has them."""
+    pre = (size - 1) // 2 + 1
+    window = B.xp.zeros((channels, channels))
+    window[0, :min(pre, channels)] = 1
+    for c in range(1, channels):
+        window[c] = window[c - 1]
+        if c < channels - pre + 1:
+            window[c, c + pre - 1] += 1
+        if c > pre:
+            window[c, c - pre] -= 1
+    return window
+
+
+class CrossMapLRN2d(Module):
+    """Local response normalisation across channels of (N, C, H, W), Lua Torch's form:
+    y[c] = x[c] / (k + alpha / size * sum of x[c']^2 over c's window)^beta, the window of
+    :func:`_cross_map_window` (at the edges it differs from :class:`LocalResponseNorm`)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                 k: float = 1) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim != 4:
+            raise ValueError(f"CrossMapLRN2d: expected 4D input (got {input.ndim}D input of "
+                             f"shape {tuple(input.shape)})")
+        window = _wrap(_cross_map_window(input.shape[1], self.size).astype(input.dtype))
+        squares = (input * input).transpose(1, 3)  # (N, W, H, C)
+        sums = (squares @ window.transpose(0, 1)).transpose(1, 3)  # (N, C, H, W)
+        return input * (sums * (self.alpha / self.size) + self.k).pow(-self.beta)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
