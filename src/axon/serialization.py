@@ -98,7 +98,9 @@ class _Encoder:
         out = {"tensor": self._store(t, t.array, path)}
         if t.requires_grad:
             out["requires_grad"] = True
-        if type(t).__name__ == "Parameter":
+        from .nn.module import Parameter  # lazily, as _refusal: axon.nn loads much of axon
+
+        if isinstance(t, Parameter):
             out["parameter"] = True
         return out
 
@@ -111,7 +113,7 @@ class _Encoder:
                     f"dict keys must be str, int, float, bool, None or tuples of them"
                 )
             items.append([self.encode(key, (*path, "<key>")), self.encode(value, (*path, key))])
-        kind = type(obj).__name__ if type(obj).__name__ in _DICT_TYPES else "dict"
+        kind = next((k for k, cls in _DICT_TYPES.items() if type(obj) is cls), "dict")
         return {kind: items}
 
     def _store(self, owner, array: np.ndarray, path: tuple) -> str:
