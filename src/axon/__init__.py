@@ -74,8 +74,8 @@ from .autograd.math_api import (  # noqa: E402, A004
     xlogy,
 )
 from .autograd.math_api import (  # noqa: E402
-    absolute, eq, ge, greater, greater_equal, gt, le, less, less_equal, lt, ne, not_equal,
-    rsub,
+    absolute, eq, ge, greater, greater_equal, gt, i0, le, less, less_equal, lt, ne,
+    not_equal, rsub,
 )
 from .autograd.reduce_api import (  # noqa: E402, A004
     all, aminmax, any, corrcoef, count_nonzero, cov, cummax, cummin, cumprod, cumsum,
@@ -87,6 +87,7 @@ from . import special  # noqa: E402  (torch.special's names)
 # shape, indexing, sorting, products and sampling (also Tensor methods, bound in each
 # module); ax.linalg: norms, distances and decompositions
 from .autograd.shape_api import *  # noqa: E402, F403
+from .autograd.product_api import *  # noqa: E402, F403
 from .autograd.select_api import *  # noqa: E402, F403
 from .autograd.random_api import *  # noqa: E402, F403
 from . import linalg  # noqa: E402

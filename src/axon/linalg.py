@@ -21,6 +21,7 @@ from collections import namedtuple
 import numpy as np
 
 from .autograd import ops
+from .autograd import product_api as _products
 from .autograd import shape_api as _api
 from .autograd.shape_api import _dims_of
 from .autograd.tensor import Tensor, _wrap, bind_methods, normalize_dim
@@ -435,7 +436,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (default the last)."""
-    return _api.cross(input, other, dim)
+    return _products.cross(input, other, dim)
 
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:

@@ -294,9 +294,10 @@ def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None,
 
 
 # ------------------------------------------------------------------ free functions of ops
-# cat, stack (of any iterable of tensors) and the products live in shape_api with the other
-# shape functions; their torch aliases are kept here
-from .shape_api import bmm, cat, matmul, stack  # noqa: E402
+# cat, stack (of any iterable of tensors) live in shape_api with the other shape functions,
+# the products in product_api; their torch aliases are kept here
+from .product_api import bmm, matmul  # noqa: E402
+from .shape_api import cat, stack  # noqa: E402
 
 concat = cat
 concatenate = cat

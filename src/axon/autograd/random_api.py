@@ -13,11 +13,16 @@ import numpy as np
 
 from .. import backend as B
 from ..backend import xp
-from .shape_api import _rng
 from .tensor import Tensor, _data, _shape_arg, _wrap, bind_methods
 
 
+def _rng(generator):
+    """The NumPy generator to draw from: ``generator``'s own stream, else axon's global."""
+    return B.rng() if generator is None else generator.rng
+
+
 def _float_dtype(*tensors):
+    """The dtype of the first floating tensor among ``tensors``, else the default."""
     for t in tensors:
         if isinstance(t, Tensor) and t.dtype.kind == "f":
             return t.dtype
