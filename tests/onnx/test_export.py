@@ -505,3 +505,14 @@ def test_attention_models(name):
         want = _flat(model(*inputs))
     for g, w in zip(got, want, strict=True):
         assert_close(g, w, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("opset", [17, 18, 19, 20, 21])
+def test_every_supported_opset(opset):
+    """Reductions change form at opset 18 (axes become an input): both forms run."""
+    model = Layers2d()
+    data = _export(model, (ax.ones(2, 3, 9, 9),), input_names=["x"], opset_version=opset,
+                   dynamic_axes={"x": [0]})
+    assert onnx.load_from_string(data).opset_import[0].version == opset
+    x = np.random.default_rng(opset).standard_normal((3, 3, 9, 9)).astype(np.float32)
+    _assert_runs_like_axon(data, model, [{"x": x}])
