@@ -1,4 +1,5 @@
-"""Products, einsum and shape/movement functions (``axon.autograd.shape_api``) against
+"""Products and einsum (``axon.autograd.product_api``) and shape/movement functions
+(``axon.autograd.shape_api``) against
 torch: forward and gradients in float64 and float32, float64 gradcheck, the method and
 function forms, and torch's exception class on bad input."""
 

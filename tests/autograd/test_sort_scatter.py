@@ -1,4 +1,4 @@
-"""Sorting, selection, scatter and index writes (``axon.autograd.shape_api``) against
+"""Sorting, selection, scatter and index writes (``axon.autograd.select_api``) against
 torch: values, indices and gradients (float64 and float32), ties and NaN, duplicate
 indices, float64 gradcheck, in-place forms, and torch's exception class on bad input."""
 
