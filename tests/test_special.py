@@ -14,7 +14,8 @@ UNARY = {
     "entr": (0.05, 3.0), "ndtr": (-6.0, 6.0), "log_ndtr": (-20.0, 5.0), "ndtri": (0.02, 0.98),
     "erf": (-2.0, 2.0), "erfc": (-2.0, 4.0), "erfinv": (-0.9, 0.9), "exp2": (-2.0, 2.0),
     "expm1": (-1.0, 1.0), "log1p": (-0.5, 2.0), "logit": (0.05, 0.95), "sinc": (-2.0, 2.0),
-    "round": (-3.0, 3.0),
+    "round": (-3.0, 3.0), "i0": (-6.0, 6.0), "i0e": (-30.0, 30.0), "i1": (-6.0, 6.0),
+    "i1e": (-30.0, 30.0),
 }
 
 
@@ -37,6 +38,22 @@ def test_gradcheck(name):
           "multigammaln": lambda t: ax.special.multigammaln(t, 3)}.get(
         name, getattr(ax.special, name))
     assert ax.gradcheck(fn, [x.requires_grad_()])
+
+
+def test_bessel_across_both_series_and_at_zero():
+    x = [[0.0, 1e-3, -0.5, 3.0, 19.9, 20.1], [-35.0, 80.0, 300.0, 7.5, -1.0, 650.0]]
+    for name in ("i0e", "i1e"):
+        helper_test_op(None, getattr(torch.special, name), getattr(ax.special, name),
+                       arrays=[x], rtol=1e-13)
+    for name in ("i0", "i1"):
+        helper_test_op(None, getattr(torch.special, name), getattr(ax.special, name),
+                       arrays=[[row[:5] for row in x]], rtol=1e-13)
+    helper_test_op([(2, 3)], lambda t: (torch.i0(t), t.i0(), (t * 1.0).i0_()),
+                   lambda t: (ax.i0(t), t.i0(), (t * 1.0).i0_()))
+    for name in ("i0", "i0e", "i1", "i1e"):
+        t = ax.tensor([[-3.0, 0.4, 25.0], [0.0, 1.5, -22.0]], dtype=ax.float64,
+                      requires_grad=True)
+        assert ax.gradcheck(getattr(ax.special, name), [t])
 
 
 def test_entr_at_zero_and_below():

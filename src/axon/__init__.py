@@ -74,8 +74,8 @@ from .autograd.math_api import (  # noqa: E402, A004
     xlogy,
 )
 from .autograd.math_api import (  # noqa: E402
-    absolute, eq, ge, greater, greater_equal, gt, le, less, less_equal, lt, ne, not_equal,
-    rsub,
+    absolute, eq, ge, greater, greater_equal, gt, i0, le, less, less_equal, lt, ne,
+    not_equal, rsub,
 )
 from .autograd.reduce_api import (  # noqa: E402, A004
     all, aminmax, any, corrcoef, count_nonzero, cov, cummax, cummin, cumprod, cumsum,

@@ -17,6 +17,7 @@ from .autograd.math_api import (
     erfinv,
     exp2,
     expm1,
+    i0,
     lgamma,
     log1p,
     logit,
@@ -29,7 +30,8 @@ from .autograd.math_api import (
 from .autograd.tensor import Tensor, _as_tensor, where
 
 __all__ = [
-    "digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
+    "digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0",
+    "i0e", "i1", "i1e",
     "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
     "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy",
 ]
@@ -38,6 +40,21 @@ psi = digamma
 gammaln = lgamma
 multigammaln = mvlgamma
 _SQRT_HALF = math.sqrt(0.5)
+
+
+def i0e(input: Tensor) -> Tensor:
+    """e^-|x| I0(x), the exponentially scaled modified Bessel function of order 0."""
+    return ops.I0e.apply(input)
+
+
+def i1(input: Tensor) -> Tensor:
+    """I1(x), the modified Bessel function of order 1."""
+    return ops.I1.apply(input)
+
+
+def i1e(input: Tensor) -> Tensor:
+    """e^-|x| I1(x), the exponentially scaled modified Bessel function of order 1."""
+    return ops.I1e.apply(input)
 
 
 def expit(input: Tensor) -> Tensor:

@@ -90,6 +90,7 @@ erfc = _elementwise(ops.Erfc, "erfc", "1 - erf(x), accurate for large x.")
 erfinv = _elementwise(ops.Erfinv, "erfinv", "The inverse of erf, on (-1, 1).")
 lgamma = _elementwise(ops.Lgamma, "lgamma", "log |Gamma(x)|.")
 digamma = _elementwise(ops.Digamma, "digamma", "d/dx log Gamma(x), the digamma function.")
+i0 = _elementwise(ops.I0, "i0", "I0(x), the modified Bessel function of order 0.")
 sinc = _elementwise(ops.Sinc, "sinc", "The normalized sinc, sin(pi x) / (pi x), 1 at 0.")
 sign = _elementwise(ops.Sign, "sign", "-1, 0 or 1 (0 for NaN); gradient 0.")
 sgn = _elementwise(ops.Sign, "sgn", "sign for real tensors.")
@@ -543,7 +544,7 @@ _INPLACE = {
     "frac": frac, "log1p": log1p, "expm1": expm1, "exp2": exp2, "log2": log2,
     "log10": log10, "tan": tan, "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos,
     "atan": atan, "erf": erf, "erfc": erfc, "erfinv": erfinv, "lgamma": lgamma,
-    "digamma": digamma, "polygamma": _polygamma_method, "mvlgamma": mvlgamma,
+    "i0": i0, "digamma": digamma, "polygamma": _polygamma_method, "mvlgamma": mvlgamma,
     "sinc": sinc, "logit": logit, "deg2rad": deg2rad,
     "rad2deg": rad2deg, "nan_to_num": nan_to_num, "clamp_min": clamp_min,
     "clamp_max": clamp_max, "lerp": lerp, "fmod": fmod, "remainder": remainder,
@@ -592,7 +593,7 @@ bind_methods(
     copysign=copysign, float_power=float_power, deg2rad=deg2rad, rad2deg=rad2deg,
     lerp=lerp, clamp_min=clamp_min, clamp_max=clamp_max, nan_to_num=nan_to_num,
     heaviside=heaviside, ldexp=ldexp, gcd=gcd, lcm=lcm, isreal=isreal, is_nonzero=is_nonzero,
-    lgamma=lgamma, digamma=digamma, polygamma=_polygamma_method, mvlgamma=mvlgamma,
+    i0=i0, lgamma=lgamma, digamma=digamma, polygamma=_polygamma_method, mvlgamma=mvlgamma,
     sinc=sinc, fmax=fmax, fmin=fmin, addcmul=addcmul,
     addcdiv=addcdiv, signbit=signbit, isclose=isclose, isposinf=isposinf,
     isneginf=isneginf, allclose=_allclose,

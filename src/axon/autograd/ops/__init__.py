@@ -114,10 +114,14 @@ from .pointwise import (  # noqa: E402
     Xlogy,
 )
 from .special import (  # noqa: E402
+    I0,
+    I1,
     Digamma,
     Erf,
     Erfc,
     Erfinv,
+    I0e,
+    I1e,
     Lgamma,
     Polygamma,
     Sinc,

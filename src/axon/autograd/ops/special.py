@@ -1,5 +1,6 @@
 """Special functions, each forward beside its derivative: the error functions (erf,
-erfc, erfinv), the log-gamma function and its derivatives digamma and polygamma, and sinc.
+erfc, erfinv), the modified Bessel functions I0 and I1 (plain and scaled), the log-gamma
+function and its derivatives digamma and polygamma, and sinc.
 
 NumPy has none of them. ``erf`` (W. J. Cody's rational forms) lives in ``activation.py``
 for GELU; erfc reuses its tail forms; erfinv refines an approximation by Newton steps on
@@ -201,6 +202,109 @@ def polygamma(n: int, x):
         out = (-1) ** (n + 1) * math.factorial(n) * zeta
         out = xp.where((y <= 0) & (y == xp.floor(y)), (-1) ** (n + 1) * xp.inf, out)
     return out.astype(x.dtype)
+
+
+# ------------------------------------------------------------------ modified Bessel I0, I1
+def _bessel_i_scaled(nu: int, x):
+    """e^-|x| I_nu(|x|) for nu in {0, 1}, in float64: the power series
+    sum_k (x/2)^(2k+nu) / (k! (k+nu)!) up to |x| = 20 (all terms positive, so no digits are
+    lost), the asymptotic series e^x / sqrt(2 pi x) sum_k (-1)^k a_k / x^k beyond, with
+    a_k = prod_{j<=k} (4 nu^2 - (2j - 1)^2) / (k! 8^k)."""
+    y = xp.abs(xp.asarray(x, dtype=xp.float64))
+    small = xp.minimum(y, 20.0)
+    term = (small / 2) ** nu / math.factorial(nu)
+    series = term
+    quarter = small * small / 4
+    for k in range(1, 80):
+        term = term * quarter / (k * (k + nu))
+        series = series + term
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        big = xp.maximum(y, 20.0)
+        term, asym = xp.ones_like(big), xp.ones_like(big)
+        for k in range(1, 25):
+            term = term * -(4 * nu * nu - (2 * k - 1) ** 2) / (k * 8 * big)
+            asym = asym + term
+        asym = asym / xp.sqrt(2 * math.pi * big)
+        return xp.where(y <= 20, series * xp.exp(-small), asym)
+
+
+def i0e(x):
+    """e^-|x| I0(x), the exponentially scaled modified Bessel function of order 0."""
+    x = xp.asarray(x)
+    return _bessel_i_scaled(0, x).astype(x.dtype)
+
+
+def i1e(x):
+    """e^-|x| I1(x) (odd in x)."""
+    x = xp.asarray(x)
+    return (xp.sign(x) * _bessel_i_scaled(1, x)).astype(x.dtype)
+
+
+def i0(x):
+    """I0(x), the modified Bessel function of the first kind of order 0."""
+    x = xp.asarray(x)
+    with xp.errstate(over="ignore"):
+        return (_bessel_i_scaled(0, x) * xp.exp(xp.abs(x.astype(xp.float64)))).astype(x.dtype)
+
+
+def i1(x):
+    """I1(x), the modified Bessel function of the first kind of order 1."""
+    x = xp.asarray(x)
+    with xp.errstate(over="ignore", invalid="ignore"):
+        out = xp.sign(x) * _bessel_i_scaled(1, x) * xp.exp(xp.abs(x.astype(xp.float64)))
+    return out.astype(x.dtype)
+
+
+class I0(Op):
+    """I0(a);  d/da = I1(a)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        return i0(self.a)
+
+    def backward(self, g):
+        return (g * i1(self.a),)
+
+
+class I0e(Op):
+    """e^-|a| I0(a);  d/da = i1e(a) - sign(a) i0e(a)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        self.out = i0e(self.a)
+        return self.out
+
+    def backward(self, g):
+        return (g * (i1e(self.a) - xp.sign(self.a) * self.out),)
+
+
+class I1(Op):
+    """I1(a);  d/da = I0(a) - I1(a) / a (1/2 at 0)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        self.out = i1(self.a)
+        return self.out
+
+    def backward(self, g):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            d = xp.where(self.a == 0, 0.5, i0(self.a) - self.out / self.a)
+        return (g * d.astype(g.dtype, copy=False),)
+
+
+class I1e(Op):
+    """e^-|a| I1(a);  d/da = i0e(a) - i1e(a) (sign(a) + 1/a) (1/2 at 0)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        self.out = i1e(self.a)
+        return self.out
+
+    def backward(self, g):
+        a = self.a
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            d = xp.where(a == 0, 0.5, i0e(a) - self.out * (xp.sign(a) + 1 / a))
+        return (g * d.astype(g.dtype, copy=False),)
 
 
 class Lgamma(Op):
