@@ -1,7 +1,7 @@
 """Products and einsum (``axon.autograd.product_api``) and shape/movement functions
-(``axon.autograd.shape_api``) against
-torch: forward and gradients in float64 and float32, float64 gradcheck, the method and
-function forms, and torch's exception class on bad input."""
+(``axon.autograd.shape_api``) against torch: forward and gradients in float64 and float32,
+float64 gradcheck, the method and function forms, and torch's exception class on bad
+input."""
 
 import numpy as np
 import pytest
