@@ -53,9 +53,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     """Category indices drawn with probability proportional to the (non-negative, not all
     zero) weights of each row of a 1-D or 2-D ``input``.
 
-    With replacement: inverse-CDF sampling; a zero-weight category has an empty interval,
-    so it is never drawn. Without: the ``num_samples`` smallest exponential keys E / w
-    (the Gumbel top-k trick); zero weights get infinite keys and come last.
+    With replacement: inverse-CDF sampling (the index is the count of cumulative weights at
+    most u, so a zero-weight category, an empty interval, is never drawn). Without: the
+    ``num_samples`` smallest exponential keys E / w (the Gumbel top-k trick); zero weights
+    get infinite keys and come last.
     """
     p = xp.asarray(input.array, dtype=xp.float64)
     if p.ndim not in (1, 2):
@@ -75,8 +76,11 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if replacement:
         cdf = xp.cumsum(rows, axis=1)
         u = rng.random((rows.shape[0], num_samples)) * cdf[:, -1:]
-        out = xp.stack([xp.searchsorted(c, v, side="right") for c, v in zip(cdf, u,
-                                                                             strict=True)])
+        if u.size * n <= 2**22:  # many short rows (a batch of policies): count in one go
+            out = (u[:, :, None] >= cdf[:, None, :]).sum(axis=2)
+        else:
+            out = xp.stack([xp.searchsorted(c, v, side="right") for c, v in zip(cdf, u,
+                                                                                 strict=True)])
     else:
         with xp.errstate(divide="ignore"):
             keys = rng.exponential(size=rows.shape) / rows
