@@ -567,6 +567,41 @@ def test_cross_map_lrn2d_matches_torch_forward(args):
         ours(ax.randn(2, 3, 4))
 
 
+# ============================================================ fractional max pooling
+
+@pytest.mark.parametrize("shape,kwargs", [
+    ((2, 3, 11, 9), dict(kernel_size=2, output_size=(5, 4))),
+    ((3, 10, 12), dict(kernel_size=(3, 2), output_ratio=(0.6, 0.5))),
+    ((2, 3, 7, 7), dict(kernel_size=3, output_size=5)),
+])
+def test_fractional_max_pool2d_matches_torch_given_the_samples(shape, kwargs):
+    """With the same ``_random_samples`` the windows, values, indices and gradients are
+    torch's."""
+    planes = (1 if len(shape) == 3 else shape[0], shape[-3], 2)
+    samples = np.random.default_rng(8).random(planes)
+    helper_test_op([shape], lambda x: TF.fractional_max_pool2d(
+        x, return_indices=True, _random_samples=torch.tensor(samples), **kwargs),
+        lambda x: F.fractional_max_pool2d(x, return_indices=True,
+                                          _random_samples=ax.tensor(samples), **kwargs))
+
+
+def test_fractional_max_pool2d_module():
+    ax.manual_seed(0)
+    layer = nn.FractionalMaxPool2d(2, output_ratio=0.5)
+    assert repr(layer) == repr(torch.nn.FractionalMaxPool2d(2, output_ratio=0.5))
+    x = ax.randn(2, 3, 11, 11)  # 11 -> 5: steps of 2.25, so the draws matter
+    first, second = layer(x), layer(x)
+    assert first.shape == (2, 3, 5, 5)
+    assert not np.array_equal(first.numpy(), second.numpy())  # new windows every call
+    for kwargs in (dict(), dict(output_size=3, output_ratio=0.5), dict(output_ratio=1.5)):
+        with pytest.raises(ValueError):
+            torch.nn.FractionalMaxPool2d(2, **kwargs)
+        with pytest.raises(ValueError):
+            nn.FractionalMaxPool2d(2, **kwargs)
+    helper_test_exception([(1, 1, 4, 4)], lambda t: TF.fractional_max_pool2d(t, 3, 3),
+                          lambda a: F.fractional_max_pool2d(a, 3, 3), match=["(1, 1, 4, 4)"])
+
+
 # ============================================================ the layer contract
 
 CONTRACT = {

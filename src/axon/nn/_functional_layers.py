@@ -794,3 +794,77 @@ def multi_head_attention_forward(*args, **kwargs):
     from .attention import multi_head_attention_forward as forward
 
     return forward(*args, **kwargs)
+
+
+# ============================================================ fractional max pooling
+
+__all__ += ["fractional_max_pool2d", "fractional_max_pool2d_with_indices"]
+
+
+def _fractional_starts(n_in: int, n_out: int, k: int, u):
+    """Window starts along one axis for per-plane samples ``u`` in [0, 1) (any shape):
+    pseudo-random steps of floor or ceil of alpha = (n_in - k) / (n_out - 1), the last
+    window flush with the end (Graham, 2014; torch's sequence). Shape u.shape + (n_out,)."""
+    if n_out == 1:
+        return xp.full(u.shape + (1,), n_in - k, dtype=xp.int64)
+    alpha = (n_in - k) / (n_out - 1)
+    i = xp.arange(n_out - 1)
+    steps = ((i + u[..., None]) * alpha).astype(xp.int64) - (u[..., None] * alpha).astype(
+        xp.int64)
+    last = xp.full(u.shape + (1,), n_in - k, dtype=xp.int64)
+    return xp.concatenate([steps, last], axis=-1)
+
+
+def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    """Fractional max pooling (Graham, 2014): kh x kw maxima at pseudo-random window
+    starts that shrink H, W to ``output_size`` (or ``output_ratio`` of them) by a
+    non-integer factor. ``_random_samples`` (N, C, 2) in [0, 1) fix the starts (the
+    width's sample first, as torch); otherwise they are drawn from axon's generator."""
+    name = "fractional_max_pool2d"
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{name} requires specifying either an output_size or an "
+                         f"output_ratio")
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"{name}: expected a 3-D or 4-D input, got input of shape "
+                           f"{tuple(input.shape)}")
+    kh, kw = F._ntuple(kernel_size, 2, "kernel_size", name)
+    H, W = input.shape[-2:]
+    if output_size is None:
+        ratio = ((output_ratio, output_ratio) if isinstance(output_ratio, float | int)
+                 else tuple(float(r) for r in output_ratio))
+        output_size = (int(H * ratio[0]), int(W * ratio[1]))
+    Ho, Wo = F._ntuple(output_size, 2, "output_size", name)
+    if Ho + kh - 1 > H or Wo + kw - 1 > W:
+        raise RuntimeError(f"{name}: output_size ({Ho}, {Wo}) plus kernel_size ({kh}, {kw}) "
+                           f"minus one must fit the input of shape {tuple(input.shape)}")
+    x4 = input.array if input.ndim == 4 else input.array[None]
+    N, C = x4.shape[:2]
+    u = (B.rng().random((N, C, 2)) if _random_samples is None
+         else _array(_random_samples).reshape(N, C, 2)).astype(xp.float64)
+    rows = _fractional_starts(H, Ho, kh, u[..., 1])  # (N, C, Ho)
+    cols = _fractional_starts(W, Wo, kw, u[..., 0])  # (N, C, Wo)
+    planes = x4.reshape(N, C, H * W)
+    best = best_idx = None
+    for i in range(kh):  # scan order: the first maximum wins
+        for j in range(kw):
+            idx = (rows[..., :, None] + i) * W + cols[..., None, :] + j  # (N, C, Ho, Wo)
+            vals = xp.take_along_axis(planes, idx.reshape(N, C, -1), axis=2)
+            if best is None:
+                best, best_idx = vals, idx.reshape(N, C, -1)
+            else:
+                better = (vals > best) | (xp.isnan(vals) & ~xp.isnan(best))
+                best = xp.where(better, vals, best)
+                best_idx = xp.where(better, idx.reshape(N, C, -1), best_idx)
+    out = _pool_ops.PlaneGather.apply(input.reshape(N * C, H * W), best_idx.reshape(N * C, -1))
+    shape = tuple(input.shape[:-2]) + (Ho, Wo)
+    out = out.reshape(shape)
+    return (out, _wrap(best_idx.reshape(shape))) if return_indices else out
+
+
+def fractional_max_pool2d_with_indices(input: Tensor, kernel_size, output_size=None,
+                                       output_ratio=None, return_indices: bool = True,
+                                       _random_samples=None):
+    """:func:`fractional_max_pool2d` returning (output, indices)."""
+    return fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True,
+                                 _random_samples)
