@@ -146,6 +146,15 @@ def test_dynamic_sequence_length_of_a_recurrent_model():
     _assert_runs_like_axon(data, model, [{"ids": _ids((9, 2), 20, 1)}])
 
 
+def test_dynamic_batch_and_time_of_a_bidirectional_stacked_gru():
+    from axon.lab.deep_rnn import SequenceTagger
+
+    model = SequenceTagger(12, 8, 10, num_layers=2, bidirectional=True)
+    data = _export(model, (ax.tensor(_ids((3, 7), 12, 0)),), input_names=["x"],
+                   dynamic_axes={"x": {0: "batch", 1: "time"}})
+    _assert_runs_like_axon(data, model, [{"x": _ids((5, 11), 12, 1)}])
+
+
 def test_a_carried_state_in_a_nested_argument_is_an_input():
     """forward(x, (h, c)): the tuple's Tensors become inputs ``state_0``, ``state_1``."""
     model = RNNLanguageModel(20, 8, 8, layers=2)
