@@ -282,3 +282,38 @@ def test_an_empty_dim_list_reduces_over_all_dims(call):
     expected, got = call(torch.tensor(arr)), call(ax.tensor(arr))
     assert got.shape == tuple(expected.shape)
     assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+INPLACE = {
+    "int_plus_float": (lambda L: L.tensor([1, 2]), lambda t: t.__iadd__(0.5)),
+    "int_add_float_tensor": (lambda L: L.tensor([1, 2]), lambda t: t.add_(t * 0.5)),
+    "int_divided": (lambda L: L.tensor([1, 2]), lambda t: t.__itruediv__(2)),
+    "bool_plus_int": (lambda L: L.tensor([True]), lambda t: t.__iadd__(1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_ops_refuse_a_result_of_a_higher_kind(name):
+    make, op = INPLACE[name]
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        op(make(torch))
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        op(make(ax))
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_inplace_ops_keep_the_tensor_dtype(grad):
+    results = []
+    for L in (torch, ax):
+        w = L.tensor([1.0, 2.0], requires_grad=grad)
+        x = w * 1
+        x += L.tensor([0.25, 0.5], dtype=L.float64)
+        x *= L.tensor([2, 3])
+        results.append(x)
+        if grad:
+            x.sum().backward()
+            results.append(w.grad)
+    n = len(results) // 2
+    for got, expected in zip(results[n:], results[:n], strict=True):
+        assert str(got.dtype) == str(expected.dtype).removeprefix("torch.")
+        assert_close(got, expected.detach(), rtol=0, atol=0)

@@ -133,6 +133,14 @@ def _cuda_device(index) -> device:
     return index if isinstance(index, str | device) else device("cuda", index)
 
 
+def _check_inplace_cast(result, target) -> None:
+    """torch's refusal to write a result of a higher kind into a tensor in place."""
+    if not np.can_cast(result, target, casting="same_kind"):
+        raise RuntimeError(
+            f"result type {result} can't be cast to the desired output type {target}"
+        )
+
+
 def _check_grad_dtype(arr) -> None:
     if arr.dtype.kind not in "fc":
         raise RuntimeError(
@@ -637,11 +645,25 @@ class Tensor:
         self.array, self._ctx, self.requires_grad = out.array, out._ctx, out.requires_grad
 
     def _inplace(self, op, ufunc, other):
+        """``self op= other`` keeping this tensor's dtype, as torch: the result type may be
+        cast down within its kind (float64 into float32) but not across kinds (a float
+        result into an integer tensor raises torch's RuntimeError)."""
         self._check_inplace(other)
         if grad_mode.enabled and (self.requires_grad or _requires(other)):
-            self._rebind(op.apply(self, other))
+            out = op.apply(self, other)
+            if out.array.dtype != self.array.dtype:
+                _check_inplace_cast(out.array.dtype, self.array.dtype)
+                out = out.type(self.array.dtype)
+            self._rebind(out)
         else:
-            ufunc(self.array, _data(other), out=self.array, casting="same_kind")
+            try:
+                ufunc(self.array, _data(other), out=self.array, casting="same_kind")
+            except TypeError:  # NumPy's casting error: say it as torch does
+                result = B.result_type(self.array, _data(other))
+                if ufunc is xp.true_divide and result.kind not in "fc":
+                    result = B.get_default_dtype()
+                _check_inplace_cast(result, self.array.dtype)
+                raise
         return self
 
     # ----------------------------------------------------------------- comparisons
