@@ -1,32 +1,24 @@
 """Optimizers (PyTorch's names, defaults and update rules) and learning-rate schedules.
 
 ``axon.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)``;
-``axon.optim.lr_scheduler.StepLR(optimizer, step_size=30)``.
+``axon.optim.lr_scheduler.StepLR(optimizer, step_size=30)``;
+``axon.optim.LBFGS(params).step(closure)``; weight averaging in ``axon.optim.swa_utils``.
 """
 
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .asgd import ASGD
+from .lbfgs import LBFGS
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
+from . import swa_utils  # noqa: I001  (after the optimizers: it builds on lr_scheduler)
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
-
-# more optimizers (torch.optim's names)
-from .adadelta import Adadelta  # noqa: E402
-from .adamax import Adamax  # noqa: E402
-from .nadam import NAdam  # noqa: E402
-from .radam import RAdam  # noqa: E402
-
-__all__ += ["Adadelta", "Adamax", "NAdam", "RAdam"]
-from .lbfgs import LBFGS  # noqa: E402
-
-__all__ += ["LBFGS"]
-from .asgd import ASGD  # noqa: E402
-from .rprop import Rprop  # noqa: E402
-
-__all__ += ["ASGD", "Rprop"]
-from . import swa_utils  # noqa: E402
-
-__all__ += ["swa_utils"]
+__all__ = ["ASGD", "LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam",
+           "Optimizer", "RAdam", "RMSprop", "Rprop", "lr_scheduler", "swa_utils"]
