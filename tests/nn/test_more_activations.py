@@ -250,3 +250,12 @@ def test_hardtanh_deprecated_keywords_warn_like_torch():
     with pytest.warns(FutureWarning, match="_value` is deprecated and renamed"):
         a_mod = nn.Hardtanh(min_value=-2.0, max_value=0.5)
     assert repr(a_mod) == repr(t_mod)
+
+
+def test_prelu_num_parameters_is_torchs_int_and_axons_method():
+    a_mod, t_mod = nn.PReLU(3), torch.nn.PReLU(3)
+    assert a_mod.num_parameters == t_mod.num_parameters == 3
+    assert f"{a_mod.num_parameters}" == "3"
+    assert a_mod.num_parameters() == 3  # Module.num_parameters(), the parameter count
+    a_mod.weight.requires_grad_(False)
+    assert a_mod.num_parameters(trainable_only=True) == 0

@@ -327,6 +327,19 @@ class Hardshrink(Softshrink):
         return F.hardshrink(input, self.lambd)
 
 
+class _ParameterCount(int):
+    """PReLU's ``num_parameters``: PyTorch's int attribute that can still be called as
+    axon's ``Module.num_parameters(trainable_only=False)`` (the two names clash here)."""
+
+    def __new__(cls, value: int, module: Module):
+        count = super().__new__(cls, value)
+        count.module = module
+        return count
+
+    def __call__(self, trainable_only: bool = False) -> int:
+        return Module.num_parameters(self.module, trainable_only)
+
+
 class PReLU(Module):
     """x for x > 0, w x otherwise, with a learnable slope w (``weight``): one shared, or
     one per channel (dim 1) with ``num_parameters = C``; each starts at ``init``."""
@@ -334,10 +347,14 @@ class PReLU(Module):
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
                  dtype=None) -> None:
         super().__init__()
-        self.num_parameters = num_parameters
+        self._num_parameters = num_parameters
         self.init = init
         self.weight = Parameter(xp.full((num_parameters,), init,
                                         dtype=factory_dtype(device, dtype)))
+
+    @property
+    def num_parameters(self) -> _ParameterCount:
+        return _ParameterCount(self._num_parameters, self)
 
     def reset_parameters(self) -> None:
         self.weight.array[...] = self.init
