@@ -1,8 +1,8 @@
-"""The functional forms of the layers added for running PyTorch programs unchanged:
-transposed convolution, ``unfold`` / ``fold``, pixel shuffling, instance and local
-response normalisation, LP and adaptive max pooling, max unpooling, ``embedding_bag`` and
-``bilinear``. :mod:`axon.nn.functional` re-exports every name here, so they are called as
-``F.conv_transpose2d`` like the rest.
+"""The functional forms of the other layers added for running PyTorch programs
+unchanged: pixel and channel shuffling, instance, local response and RMS normalisation,
+``bilinear``, ``embedding_bag``, channel and alpha dropout, and
+``multi_head_attention_forward``. :mod:`axon.nn.functional` re-exports every name here
+(and those of :mod:`axon.nn._functional_conv` and :mod:`axon.nn._functional_pool`).
 
 Each takes PyTorch's arguments in PyTorch's order and raises PyTorch's exception class
 for bad input, with a message naming the shapes at fault.
@@ -13,130 +13,20 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
-from . import _conv3d_ops, _conv_ops, _pool_ops, _transpose_conv_ops
+from . import _conv_ops, _pool_ops
 from . import functional as F
 
-__all__ = ["conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
+__all__ = ["alpha_dropout", "bilinear", "channel_shuffle", "dropout1d", "dropout3d",
+           "embedding_bag", "feature_alpha_dropout", "instance_norm", "local_response_norm",
+           "multi_head_attention_forward", "native_channel_shuffle", "pixel_shuffle",
+           "pixel_unshuffle", "rms_norm"]
 
 
-# ============================================================ transposed convolution
-
-
-def _conv_transpose(name, nd, input, weight, bias, stride, padding, output_padding, groups,
-                    dilation):
-    """Arguments as ``nd``-tuples, checked as torch checks them, then the fused op."""
-    stride = F._ntuple(stride, nd, "stride", name)
-    dilation = F._ntuple(dilation, nd, "dilation", name)
-    if isinstance(padding, str):
-        raise RuntimeError(f"{name}: string padding {padding!r} is not supported for "
-                           "transposed convolutions (give the padding as integers)")
-    padding = F._ntuple(padding, nd, "padding", name)
-    output_padding = F._ntuple(output_padding, nd, "output_padding", name)
-    if any(s <= 0 for s in stride):
-        raise RuntimeError(f"{name}: non-positive stride is not supported (stride={stride})")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError(f"{name}: dilation should be greater than zero (dilation={dilation})")
-    if any(p < 0 for p in padding):
-        raise RuntimeError(f"{name}: negative padding is not supported (padding={padding})")
-    if groups <= 0:
-        raise RuntimeError(f"{name}: non-positive groups is not supported (groups={groups})")
-    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation,
-                                                   strict=True)):
-        raise RuntimeError(
-            f"{name}: output padding must be smaller than either stride or dilation, but got "
-            f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
-        )
-    if nd == 1:  # run as 2-D with a height of 1
-        stride, padding, output_padding, dilation = ((1, *stride), (0, *padding),
-                                                     (0, *output_padding), (1, *dilation))
-    return _transpose_conv_ops.ConvTranspose.apply(input, weight, bias, stride, padding,
-                                                   output_padding, dilation, groups, name)
-
-
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
-    """2-D transposed convolution ("deconvolution") of ``input`` (N, C_in, H, W) or
-    (C_in, H, W) with ``weight`` (C_in, C_out / groups, kh, kw): the adjoint of
-    :func:`conv2d`, each input pixel scattering a weighted kernel into the output.
-    Output size per dimension: (n - 1) s - 2 p + d (k - 1) + output_padding + 1."""
-    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
-
-
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
-    """1-D transposed convolution of (N, C_in, L) or (C_in, L) with weight
-    (C_in, C_out / groups, k); as :func:`conv_transpose2d`."""
-    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
-
-
-# ============================================================ unfold and fold (im2col)
-
-
-def _block_args(name: str, kernel_size, dilation, padding, stride):
-    args = tuple(F._ntuple(v, 2, what, name) for v, what in (
-        (kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"),
-        (stride, "stride")))
-    kernel, dilation, padding, stride = args
-    for what, values, low in (("kernel size", kernel, 1), ("dilation", dilation, 1),
-                              ("padding", padding, 0), ("stride", stride, 1)):
-        if any(v < low for v in values):
-            raise RuntimeError(f"{name}: {what} should be "
-                               f"{'greater than zero' if low else 'non-negative'}, but got "
-                               f"{what}={values}")
-    return args
-
-
-def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
-    """im2col: every sliding ``kernel_size`` window of the zero-padded (N, C, H, W) (or
-    (C, H, W)) input as a column, giving (N, C kh kw, L) with L the number of windows;
-    row (c, i, j) of a column holds x[c, h s + i d, w s + j d]. A convolution is
-    ``weight.view(O, -1) @ unfold(x, k)``."""
-    if input.ndim not in (3, 4):
-        raise RuntimeError(
-            f"unfold: expected a 3-D (unbatched) or 4-D (batched) input, got input of shape "
-            f"{tuple(input.shape)}"
-        )
-    args = _block_args("unfold", kernel_size, dilation, padding, stride)
-    return _transpose_conv_ops.Unfold.apply(input, *args)
-
-
-def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
-    """col2im, the adjoint of :func:`unfold`: columns (N, C kh kw, L) (or (C kh kw, L))
-    summed back onto their windows of an (N, C, *output_size) image, overlaps adding."""
-    if input.ndim not in (2, 3):
-        raise RuntimeError(
-            f"fold: expected a 2-D (unbatched) or 3-D (batched) input, got input of shape "
-            f"{tuple(input.shape)}"
-        )
-    output_size = F._ntuple(output_size, 2, "output_size", "fold")
-    kernel, dilation, padding, stride = _block_args("fold", kernel_size, dilation, padding,
-                                                    stride)
-    ck, length = input.shape[-2:]
-    if ck % (kernel[0] * kernel[1]):
-        raise RuntimeError(
-            f"fold: expected size of input's dimension {input.ndim - 2} to be divisible by "
-            f"the product of kernel_size, but got input of shape {tuple(input.shape)} and "
-            f"kernel_size={kernel}"
-        )
-    blocks = _transpose_conv_ops._unfold_geometry("fold", output_size, kernel, dilation,
-                                                  padding, stride)
-    if blocks[0] * blocks[1] != length:
-        raise RuntimeError(
-            f"fold: given output_size={output_size}, kernel_size={kernel}, dilation="
-            f"{dilation}, padding={padding}, stride={stride}, expected size of input's last "
-            f"dimension to match the calculated number of sliding blocks {blocks[0]} * "
-            f"{blocks[1]} = {blocks[0] * blocks[1]}, but got input of shape "
-            f"{tuple(input.shape)}"
-        )
-    return _transpose_conv_ops.Fold.apply(input, output_size, kernel, dilation, padding,
-                                          stride)
+def _array(x):
+    return x.array if isinstance(x, Tensor) else xp.asarray(x)
 
 
 # ============================================================ pixel and channel shuffling
-
-__all__ += ["channel_shuffle", "pixel_shuffle", "pixel_unshuffle"]
 
 
 def _check_shuffle(name: str, input: Tensor, factor: int, what: str) -> None:
@@ -195,9 +85,12 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     return x.transpose(1, 2).reshape(n, c, *rest)
 
 
-# ============================================================ instance and local response norm
+def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """:func:`channel_shuffle` (torch's name for its native kernel)."""
+    return channel_shuffle(input, groups)
 
-__all__ += ["instance_norm", "local_response_norm"]
+
+# ============================================================ instance, local response and RMS norm
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
@@ -254,138 +147,28 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     return input / (div * alpha + k).pow(beta)
 
 
-# ============================================================ LP and adaptive max pooling
-
-__all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d",
-            "lp_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
-
-
-def _lp_root(pooled: Tensor, window: int, norm_type: float) -> Tensor:
-    """(window * mean of x^p)^(1/p), with negative means (odd p) clipped to zero."""
-    return (pooled.sign() * pooled.abs().relu() * window).pow(1.0 / norm_type)
-
-
-def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None,
-              ceil_mode: bool = False) -> Tensor:
-    """Power-average pooling: y = (sum over each window of x^p)^(1/p); p = 1 is sum
-    pooling, p -> inf max pooling."""
-    kh, kw = F._ntuple(kernel_size, 2, "kernel_size", "lp_pool2d")
-    pooled = F.avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
-    return _lp_root(pooled, kh * kw, norm_type)
-
-
-def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None,
-              ceil_mode: bool = False) -> Tensor:
-    """:func:`lp_pool2d` over the last dimension of (N, C, L) or (C, L)."""
-    (k,) = F._ntuple(kernel_size, 1, "kernel_size", "lp_pool1d")
-    pooled = F.avg_pool1d(input.pow(norm_type), k, stride, 0, ceil_mode)
-    return _lp_root(pooled, k, norm_type)
-
-
-def _adaptive_max(name: str, nd: int, input: Tensor, output_size, return_indices: bool):
-    if input.ndim not in (nd + 1, nd + 2) or 0 in input.shape[-nd:]:
-        raise RuntimeError(f"{name}: expected a {nd + 1}-D or {nd + 2}-D input with non-zero "
-                           f"spatial sizes, got input of shape {tuple(input.shape)}")
-    size = F._adaptive_size(name, output_size, input.shape[-nd:])
-    x4 = _conv_ops.to_4d(input.array, nd)  # (N, C, H, W); 1-D: H = 1
-    out_hw = (1, *size) if nd == 1 else size
-    idx = _pool_ops.adaptive_max_indices(x4, out_hw)  # (N, C, Ho, Wo)
-    N, C, H, W = x4.shape
-    flat = input.reshape(N * C, H * W)
-    out = _pool_ops.PlaneGather.apply(flat, idx.reshape(N * C, -1))
-    shape = input.shape[:-nd] + tuple(size)
-    out = out.reshape(shape)
-    return (out, _wrap(idx.reshape(shape))) if return_indices else out
-
-
-def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
-    """Max pooling to a fixed output size (Ho, Wo): output i takes the maximum of rows
-    floor(i H / Ho) <= h < ceil((i + 1) H / Ho) (and likewise columns). The gradient goes
-    to each window's first maximum; ``return_indices`` also gives its flat index h W + w."""
-    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
-
-
-def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
-    """:func:`adaptive_max_pool2d` over the last dimension of (N, C, L) or (C, L)."""
-    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
-
-
-def lp_pool3d(input: Tensor, norm_type: float, kernel_size, stride=None,
-              ceil_mode: bool = False) -> Tensor:
-    """:func:`lp_pool2d` over the last three dimensions."""
-    kernel = F._ntuple(kernel_size, 3, "kernel_size", "lp_pool3d")
-    pooled = avg_pool3d(input.pow(norm_type), kernel, stride, 0, ceil_mode)
-    return _lp_root(pooled, _prod(kernel), norm_type)
-
-
-def _max_unpool(name: str, nd: int, input: Tensor, indices, kernel_size, stride, padding,
-                output_size) -> Tensor:
-    kernel = F._ntuple(kernel_size, nd, "kernel_size", name)
-    stride = kernel if stride is None else F._ntuple(stride, nd, "stride", name)
-    padding = F._ntuple(padding, nd, "padding", name)
-    if input.ndim not in (nd + 1, nd + 2):
-        raise RuntimeError(f"{name}: expected a {nd + 1}-D or {nd + 2}-D input, got input of "
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """Root-mean-square normalisation over the trailing ``normalized_shape`` dimensions:
+    y = x / sqrt(mean(x^2) + eps) * weight, with no centring and no bias (Zhang and
+    Sennrich, 2019; LLaMA's norm). ``eps=None``: the machine epsilon of x's dtype."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
+        int(s) for s in normalized_shape)
+    k = len(shape)
+    if tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
+        raise RuntimeError(f"rms_norm: given normalized_shape={list(shape)}, expected input "
+                           f"with shape [*, {', '.join(map(str, shape))}], but got input of "
                            f"shape {tuple(input.shape)}")
-    idx = indices.array if isinstance(indices, Tensor) else xp.asarray(indices)
-    if idx.shape != tuple(input.shape):
-        raise RuntimeError(f"{name}: expected indices of the input's shape "
-                           f"{tuple(input.shape)}, got indices of shape {idx.shape}")
-    spatial = input.shape[-nd:]
-    default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(spatial, stride, padding,
-                                                                  kernel, strict=True))
-    if output_size is None:
-        size = default
-    else:
-        size = tuple(int(s) for s in output_size)[-nd:]
-        low = tuple(d - s for d, s in zip(default, stride, strict=True))
-        high = tuple(d + s for d, s in zip(default, stride, strict=True))
-        if len(size) != nd or any(not lo < o < hi for o, lo, hi in zip(size, low, high,
-                                                                        strict=True)):
-            raise ValueError(f"{name}: invalid output_size {tuple(output_size)} (dim "
-                             f"{nd} must be between {low} and {high})")
-    plane = _prod(size)  # positions per output plane
-    if idx.size and (idx.min() < 0 or idx.max() >= plane):
-        bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
-        raise RuntimeError(f"{name}: found an invalid max index {bad} (output planes are of "
-                           f"size {'x'.join(map(str, size))})")
-    rows = _prod(input.shape[:-nd])  # (N, C) or (C,) planes
-    out = _pool_ops.PlaneScatter.apply(input.reshape(rows, -1), idx.reshape(rows, -1), plane)
-    return out.reshape(*input.shape[:-nd], *size)
-
-
-def _prod(shape) -> int:
-    p = 1
-    for s in shape:
-        p *= s
-    return p
-
-
-def max_unpool2d(input: Tensor, indices, kernel_size, stride=None, padding=0,
-                 output_size=None) -> Tensor:
-    """The partial inverse of :func:`max_pool2d`: each value put back at the position its
-    ``indices`` (from ``return_indices=True``) name, zeros elsewhere. Output size
-    (H - 1) s - 2 p + k per dimension, or ``output_size``."""
-    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
-                       output_size)
-
-
-def max_unpool1d(input: Tensor, indices, kernel_size, stride=None, padding=0,
-                 output_size=None) -> Tensor:
-    """:func:`max_unpool2d` over the last dimension of (N, C, L) or (C, L)."""
-    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
-                       output_size)
-
-
-def max_unpool3d(input: Tensor, indices, kernel_size, stride=None, padding=0,
-                 output_size=None) -> Tensor:
-    """:func:`max_unpool2d` over the last three dimensions (flat indices d H W + h W + w)."""
-    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
-                       output_size)
+    if weight is not None and tuple(weight.shape) != shape:
+        raise RuntimeError(f"rms_norm: weight of shape {tuple(weight.shape)} does not match "
+                           f"normalized_shape={list(shape)}")
+    eps = float(xp.finfo(input.dtype).eps) if eps is None else eps
+    dims = tuple(range(input.ndim - k, input.ndim))
+    y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * weight
 
 
 # ============================================================ bilinear
-
-__all__ += ["bilinear"]
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None):
@@ -416,8 +199,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 
 # ============================================================ embedding bags
-
-__all__ += ["embedding_bag"]
 
 
 def _bags(name: str, input, offsets, include_last_offset: bool):
@@ -511,39 +292,7 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
     return m @ rows  # (B, T) @ (T, D)
 
 
-def _array(x):
-    return x.array if isinstance(x, Tensor) else xp.asarray(x)
-
-
-# ============================================================ RMS norm
-
-__all__ += ["rms_norm"]
-
-
-def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
-             eps: float | None = None) -> Tensor:
-    """Root-mean-square normalisation over the trailing ``normalized_shape`` dimensions:
-    y = x / sqrt(mean(x^2) + eps) * weight, with no centring and no bias (Zhang and
-    Sennrich, 2019; LLaMA's norm). ``eps=None``: the machine epsilon of x's dtype."""
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
-        int(s) for s in normalized_shape)
-    k = len(shape)
-    if tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
-        raise RuntimeError(f"rms_norm: given normalized_shape={list(shape)}, expected input "
-                           f"with shape [*, {', '.join(map(str, shape))}], but got input of "
-                           f"shape {tuple(input.shape)}")
-    if weight is not None and tuple(weight.shape) != shape:
-        raise RuntimeError(f"rms_norm: weight of shape {tuple(weight.shape)} does not match "
-                           f"normalized_shape={list(shape)}")
-    eps = float(xp.finfo(input.dtype).eps) if eps is None else eps
-    dims = tuple(range(input.ndim - k, input.ndim))
-    y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
-    return y if weight is None else y * weight
-
-
 # ============================================================ channel and alpha dropout
-
-__all__ += ["alpha_dropout", "dropout1d", "dropout3d", "feature_alpha_dropout"]
 
 
 def _check_p(p: float) -> None:
@@ -617,175 +366,7 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     return _alpha_dropout(input, p, training, inplace, shape)
 
 
-# ============================================================ volumetric (3-D) layers
-
-__all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "conv3d",
-            "conv_transpose3d", "max_pool3d"]
-
-
-def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
-    """3-D cross-correlation of (N, C, D, H, W) or (C, D, H, W) with weight
-    (O, C / groups, kd, kh, kw); ``padding``: ints, 'valid' or 'same' (stride 1)."""
-    name = "conv3d"
-    stride, dilation = (F._ntuple(v, 3, what, name) for v, what in ((stride, "stride"),
-                                                                     (dilation, "dilation")))
-    if groups <= 0 or min(stride) <= 0 or min(dilation) <= 0:
-        raise RuntimeError(f"{name}: stride, dilation and groups must be positive, got "
-                           f"stride={stride}, dilation={dilation}, groups={groups}")
-    if padding == "same":
-        if any(s != 1 for s in stride):
-            raise RuntimeError("padding='same' is not supported for strided convolutions")
-        pairs = F._same_padding(tuple(weight.shape[2:]), dilation)
-        if any(lo != hi for lo, hi in pairs):  # an even kernel: the odd one after
-            input = F.pad(input, [p for lo, hi in reversed(pairs) for p in (0, hi - lo)])
-        padding = tuple(lo for lo, _ in pairs)
-    elif padding == "valid":
-        padding = (0, 0, 0)
-    elif isinstance(padding, str):
-        raise RuntimeError(f"Invalid padding string '{padding}', should be one of "
-                           f"{{'valid', 'same'}}")
-    padding = F._ntuple(padding, 3, "padding", name)
-    if min(padding) < 0:
-        raise RuntimeError(f"{name}: negative padding is not supported (padding={padding})")
-    return _conv3d_ops.Conv3d.apply(input, weight, bias, stride, padding, dilation, groups,
-                                    name)
-
-
-def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
-    """3-D transposed convolution of (N, C_in, D, H, W) with weight
-    (C_in, C_out / groups, kd, kh, kw): the adjoint of :func:`conv3d`."""
-    name = "conv_transpose3d"
-    stride, padding, output_padding, dilation = (F._ntuple(v, 3, what, name) for v, what in (
-        (stride, "stride"), (padding, "padding"), (output_padding, "output_padding"),
-        (dilation, "dilation")))
-    if groups <= 0 or min(stride) <= 0 or min(dilation) <= 0 or min(padding) < 0:
-        raise RuntimeError(f"{name}: invalid stride={stride}, padding={padding}, "
-                           f"dilation={dilation} or groups={groups}")
-    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation,
-                                                   strict=True)):
-        raise RuntimeError(f"{name}: output padding must be smaller than either stride or "
-                           f"dilation, but got output_padding={output_padding}, stride="
-                           f"{stride}, dilation={dilation}")
-    return _conv3d_ops.ConvTranspose3d.apply(input, weight, bias, stride, padding,
-                                             output_padding, dilation, groups, name)
-
-
-def _pool3d_args(name, kernel_size, stride, padding, dilation=1):
-    kernel = F._ntuple(kernel_size, 3, "kernel_size", name)
-    if stride is None or (not isinstance(stride, int) and len(stride) == 0):
-        stride = kernel
-    args = (kernel, F._ntuple(stride, 3, "stride", name), F._ntuple(padding, 3, "padding", name),
-            F._ntuple(dilation, 3, "dilation", name))
-    if min(args[0]) < 1 or min(args[1]) < 1 or min(args[3]) < 1 or min(args[2]) < 0:
-        raise RuntimeError(f"{name}: kernel size, stride and dilation must be positive and "
-                           f"padding non-negative, got kernel_size={kernel}, stride="
-                           f"{args[1]}, padding={args[2]}, dilation={args[3]}")
-    return args
-
-
-def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
-    """Max over each (dilated) kd x kh x kw window of (N, C, D, H, W) or (C, D, H, W);
-    ``return_indices`` also gives each maximum's flat index d H W + h W + w."""
-    args = (*_pool3d_args("max_pool3d", kernel_size, stride, padding, dilation),
-            bool(ceil_mode), "max_pool3d")
-    out = _conv3d_ops.MaxPool3d.apply(input, *args)
-    if return_indices:
-        return out, _wrap(_conv3d_ops.max_pool3d_indices(input.array, *args))
-    return out
-
-
-def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
-    """Average over each kd x kh x kw window (divisor as in :func:`avg_pool2d`)."""
-    kernel, stride, padding, _ = _pool3d_args("avg_pool3d", kernel_size, stride, padding)
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("avg_pool3d: divisor must be not zero")
-    return _conv3d_ops.AvgPool3d.apply(input, kernel, stride, padding, bool(ceil_mode),
-                                       bool(count_include_pad), divisor_override, "avg_pool3d")
-
-
-def _check_3d(name: str, input: Tensor) -> None:
-    if input.ndim not in (4, 5) or 0 in input.shape[-3:]:
-        raise RuntimeError(f"{name}: expected a 4-D or 5-D input with non-zero spatial sizes, "
-                           f"got input of shape {tuple(input.shape)}")
-
-
-def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
-    """Average pooling to a fixed (Do, Ho, Wo): the averaging matrix of
-    :func:`adaptive_avg_pool2d` applied along each of the three axes."""
-    _check_3d("adaptive_avg_pool3d", input)
-    size = F._adaptive_size("adaptive_avg_pool3d", output_size, input.shape[-3:])
-    y = input
-    for axis, (n_in, n_out) in enumerate(zip(input.shape[-3:], size, strict=True)):
-        if n_in == n_out:
-            continue
-        a = _wrap(_conv_ops.adaptive_matrix(n_in, n_out, input.dtype).T)  # (n_in, n_out)
-        d = input.ndim - 3 + axis
-        y = (y.transpose(d, -1) @ a).transpose(d, -1)
-    return y if y is not input else input * 1
-
-
-def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
-    """Max pooling to a fixed (Do, Ho, Wo) (windows as :func:`adaptive_max_pool2d`);
-    ``return_indices`` also gives each maximum's flat index d H W + h W + w."""
-    _check_3d("adaptive_max_pool3d", input)
-    size = F._adaptive_size("adaptive_max_pool3d", output_size, input.shape[-3:])
-    x5 = input.array if input.ndim == 5 else input.array[None]
-    idx = _pool_ops.adaptive_max_indices_nd(x5, size)  # (N, C, *size)
-    n, c = x5.shape[:2]
-    out = _pool_ops.PlaneGather.apply(input.reshape(n * c, -1), idx.reshape(n * c, -1))
-    shape = tuple(input.shape[:-3]) + tuple(size)
-    out = out.reshape(shape)
-    return (out, _wrap(idx.reshape(shape))) if return_indices else out
-
-
-# ============================================================ aliases torch keeps
-
-__all__ += ["adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
-            "adaptive_max_pool3d_with_indices", "max_pool1d_with_indices",
-            "max_pool2d_with_indices", "max_pool3d_with_indices", "multi_head_attention_forward",
-            "native_channel_shuffle"]
-
-
-def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-                            ceil_mode: bool = False, return_indices: bool = True):
-    """:func:`max_pool1d` returning (output, indices)."""
-    return F.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
-
-
-def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-                            ceil_mode: bool = False, return_indices: bool = True):
-    """:func:`max_pool2d` returning (output, indices)."""
-    return F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
-
-
-def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-                            ceil_mode: bool = False, return_indices: bool = True):
-    """:func:`max_pool3d` returning (output, indices)."""
-    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
-
-
-def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = True):
-    """:func:`adaptive_max_pool1d` returning (output, indices)."""
-    return adaptive_max_pool1d(input, output_size, True)
-
-
-def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = True):
-    """:func:`adaptive_max_pool2d` returning (output, indices)."""
-    return adaptive_max_pool2d(input, output_size, True)
-
-
-def adaptive_max_pool3d_with_indices(input: Tensor, output_size, return_indices: bool = True):
-    """:func:`adaptive_max_pool3d` returning (output, indices)."""
-    return adaptive_max_pool3d(input, output_size, True)
-
-
-def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
-    """:func:`channel_shuffle` (torch's name for its native kernel)."""
-    return channel_shuffle(input, groups)
+# ============================================================ attention
 
 
 def multi_head_attention_forward(*args, **kwargs):
@@ -794,77 +375,3 @@ def multi_head_attention_forward(*args, **kwargs):
     from .attention import multi_head_attention_forward as forward
 
     return forward(*args, **kwargs)
-
-
-# ============================================================ fractional max pooling
-
-__all__ += ["fractional_max_pool2d", "fractional_max_pool2d_with_indices"]
-
-
-def _fractional_starts(n_in: int, n_out: int, k: int, u):
-    """Window starts along one axis for per-plane samples ``u`` in [0, 1) (any shape):
-    pseudo-random steps of floor or ceil of alpha = (n_in - k) / (n_out - 1), the last
-    window flush with the end (Graham, 2014; torch's sequence). Shape u.shape + (n_out,)."""
-    if n_out == 1:
-        return xp.full(u.shape + (1,), n_in - k, dtype=xp.int64)
-    alpha = (n_in - k) / (n_out - 1)
-    i = xp.arange(n_out - 1)
-    steps = ((i + u[..., None]) * alpha).astype(xp.int64) - (u[..., None] * alpha).astype(
-        xp.int64)
-    last = xp.full(u.shape + (1,), n_in - k, dtype=xp.int64)
-    return xp.concatenate([steps, last], axis=-1)
-
-
-def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
-                          return_indices: bool = False, _random_samples=None):
-    """Fractional max pooling (Graham, 2014): kh x kw maxima at pseudo-random window
-    starts that shrink H, W to ``output_size`` (or ``output_ratio`` of them) by a
-    non-integer factor. ``_random_samples`` (N, C, 2) in [0, 1) fix the starts (the
-    width's sample first, as torch); otherwise they are drawn from axon's generator."""
-    name = "fractional_max_pool2d"
-    if output_size is None and output_ratio is None:
-        raise ValueError(f"{name} requires specifying either an output_size or an "
-                         f"output_ratio")
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"{name}: expected a 3-D or 4-D input, got input of shape "
-                           f"{tuple(input.shape)}")
-    kh, kw = F._ntuple(kernel_size, 2, "kernel_size", name)
-    H, W = input.shape[-2:]
-    if output_size is None:
-        ratio = ((output_ratio, output_ratio) if isinstance(output_ratio, float | int)
-                 else tuple(float(r) for r in output_ratio))
-        output_size = (int(H * ratio[0]), int(W * ratio[1]))
-    Ho, Wo = F._ntuple(output_size, 2, "output_size", name)
-    if Ho + kh - 1 > H or Wo + kw - 1 > W:
-        raise RuntimeError(f"{name}: output_size ({Ho}, {Wo}) plus kernel_size ({kh}, {kw}) "
-                           f"minus one must fit the input of shape {tuple(input.shape)}")
-    x4 = input.array if input.ndim == 4 else input.array[None]
-    N, C = x4.shape[:2]
-    u = (B.rng().random((N, C, 2)) if _random_samples is None
-         else _array(_random_samples).reshape(N, C, 2)).astype(xp.float64)
-    rows = _fractional_starts(H, Ho, kh, u[..., 1])  # (N, C, Ho)
-    cols = _fractional_starts(W, Wo, kw, u[..., 0])  # (N, C, Wo)
-    planes = x4.reshape(N, C, H * W)
-    best = best_idx = None
-    for i in range(kh):  # scan order: the first maximum wins
-        for j in range(kw):
-            idx = (rows[..., :, None] + i) * W + cols[..., None, :] + j  # (N, C, Ho, Wo)
-            vals = xp.take_along_axis(planes, idx.reshape(N, C, -1), axis=2)
-            if best is None:
-                best, best_idx = vals, idx.reshape(N, C, -1)
-            else:
-                better = (vals > best) | (xp.isnan(vals) & ~xp.isnan(best))
-                best = xp.where(better, vals, best)
-                best_idx = xp.where(better, idx.reshape(N, C, -1), best_idx)
-    out = _pool_ops.PlaneGather.apply(input.reshape(N * C, H * W), best_idx.reshape(N * C, -1))
-    shape = tuple(input.shape[:-2]) + (Ho, Wo)
-    out = out.reshape(shape)
-    return (out, _wrap(best_idx.reshape(shape))) if return_indices else out
-
-
-def fractional_max_pool2d_with_indices(input: Tensor, kernel_size, output_size=None,
-                                       output_ratio=None, return_indices: bool = True,
-                                       _random_samples=None):
-    """:func:`fractional_max_pool2d` returning (output, indices)."""
-    return fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True,
-                                 _random_samples)

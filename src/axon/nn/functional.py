@@ -1191,14 +1191,20 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
     return rrelu(input, lower, upper, training, inplace=True)
 
 
-# Tensor methods torch has for these (x.relu_(), x.sigmoid_(), x.prelu(w), ...)
-bind_methods(
-    relu_=lambda self: self.copy_(self.relu()),
-    sigmoid_=lambda self: self.copy_(self.sigmoid()),
-    tanh_=lambda self: self.copy_(self.tanh()),
-    prelu=prelu,
-    hardshrink=hardshrink,
-)
+def _sigmoid_(input: Tensor) -> Tensor:
+    """In-place sigmoid (``x.sigmoid_()``)."""
+    return input.copy_(input.sigmoid())
+
+
+def _tanh_(input: Tensor) -> Tensor:
+    """In-place tanh (``x.tanh_()``)."""
+    return input.copy_(input.tanh())
+
+
+# the Tensor methods torch has for these: x.relu_(), x.sigmoid_(), x.tanh_(), x.prelu(w),
+# x.hardshrink(lambd)
+bind_methods(relu_=relu_, sigmoid_=_sigmoid_, tanh_=_tanh_, prelu=prelu,
+             hardshrink=hardshrink)
 
 
 def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *,
@@ -1613,13 +1619,16 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
 
 # ============================================================ more layers' functional forms
-# (transposed convolution, unfold/fold, pixel shuffle, instance norm, ...: written in
-# axon/nn/_functional_layers.py, exported here under torch's names)
+# (transposed and 3-D convolution, unfold/fold, more pooling, pixel shuffle, instance norm,
+# embedding_bag, ...: written in axon/nn/_functional_conv.py, _functional_pool.py and
+# _functional_layers.py, exported here under torch's names)
 
-from . import _functional_layers  # noqa: E402
+from . import _functional_conv, _functional_layers, _functional_pool  # noqa: E402
+from ._functional_conv import *  # noqa: E402, F403
 from ._functional_layers import *  # noqa: E402, F403
+from ._functional_pool import *  # noqa: E402, F403
 
-__all__ += _functional_layers.__all__
+__all__ += _functional_conv.__all__ + _functional_pool.__all__ + _functional_layers.__all__
 
 
 # ============================================================ sampling (issue 13)
