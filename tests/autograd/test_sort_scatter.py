@@ -463,3 +463,15 @@ def test_topk_of_long_rows(largest):
     np.testing.assert_array_equal(a.indices.numpy(), t.indices.numpy())
     np.testing.assert_array_equal(a.values.numpy(), t.values.numpy())  # NaN where torch's
     helper_test_op(None, lambda t: t.topk(4, 0, largest), arrays=[np.nan_to_num(x).T])
+
+
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax", "amin"])
+def test_index_reduce(reduce, include_self):
+    ti, ai = _i(np.array([0, 4, 0, 2]))
+    helper_test_op([(3, 5), (3, 4)],
+                   lambda x, s: x.index_reduce(1, ti, s, reduce, include_self=include_self),
+                   lambda x, s: x.index_reduce(1, ai, s, reduce, include_self=include_self))
+    helper_test_op([(5, 3), (4, 3)],
+                   lambda x, s: torch.index_reduce(x, 0, ti, s, reduce),
+                   lambda x, s: ax.index_reduce(x, 0, ai, s, reduce))

@@ -376,6 +376,18 @@ def index_add(input: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Ten
     return ops.ScatterAdd.apply(input, where, source, alpha)
 
 
+def index_reduce(input: Tensor, dim: int, index, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """A copy of ``input`` where slice ``index[i]`` along ``dim`` combines with
+    ``source[i]`` by ``reduce`` ("prod", "mean", "amax", "amin"), its own value included
+    when ``include_self``."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    d, where = _index_where("index_reduce", input, dim, index, tuple(source.shape))
+    return ops.ScatterReduce.apply(input, where, source, reduce, include_self)
+
+
 def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
     """A copy of ``input`` with slice ``index[i]`` along ``dim`` replaced by
     ``source[i]``."""
@@ -603,6 +615,7 @@ scatter_ = _inplace(scatter)
 scatter_add_ = _inplace(scatter_add)
 scatter_reduce_ = _inplace(scatter_reduce)
 index_add_ = _inplace(index_add)
+index_reduce_ = _inplace(index_reduce)
 index_copy_ = _inplace(index_copy)
 index_fill_ = _inplace(index_fill)
 index_put_ = _inplace(index_put)
@@ -614,13 +627,14 @@ bind_methods(**{fn.__name__: fn for fn in [
     sort, argsort, msort, topk, kthvalue, median, nanmedian, mode, unique, unique_consecutive,
     nonzero, argwhere, masked_select, histc, bincount,
     scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put,
+    index_reduce, index_reduce_,
     masked_fill, masked_scatter, take, take_along_dim, gather,
     scatter_, scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_,
     index_put_, masked_fill_, masked_scatter_, put_, put, quantile, nanquantile, isin,
 ]})
 
 __all__ = [
-    "histogram", "isin", "nanquantile", "put", "quantile", "unravel_index",
+    "histogram", "index_reduce", "isin", "nanquantile", "put", "quantile", "unravel_index",
     "argsort", "argwhere", "bincount", "bucketize", "histc", "index_add", "index_copy",
     "index_fill", "index_put", "kthvalue", "masked_fill", "masked_scatter", "masked_select",
     "median", "mode", "msort", "nanmedian", "nonzero", "scatter", "scatter_add",
