@@ -398,3 +398,22 @@ def test_random_split_takes_a_generator():
 def test_single_process_timeout_is_refused_as_torch():
     same_error(lambda: iter(DataLoader(Records(), timeout=1)),
                lambda: iter(tud.DataLoader(TorchRecords(), timeout=1)))
+
+
+def test_loaders_draw_only_their_permutation_from_the_global_generator():
+    """Shuffling takes one permutation per epoch from axon's global generator and nothing
+    else (the workers' base seeds come from a stream of their own), with or without
+    workers: the experiments' seeded results do not depend on how data are loaded."""
+    ds = TensorDataset(np.arange(30.0), np.arange(30))
+    for workers in (0, 2):
+        axon.manual_seed(7)
+        for _ in DataLoader(ds, batch_size=30, num_workers=workers):  # no shuffle: no draw
+            pass
+        after_plain = axon.rand(3).tolist()
+        axon.manual_seed(7)
+        assert after_plain == axon.rand(3).tolist()
+        axon.manual_seed(7)
+        (_, y), = DataLoader(ds, batch_size=30, shuffle=True, num_workers=workers)
+        reference = np.random.default_rng(7)
+        assert y.tolist() == reference.permutation(30).tolist()
+        assert axon.backend.rng().random() == reference.random()  # one permutation, no more

@@ -149,8 +149,8 @@ def test_workers_are_seeded_as_torch_and_run_worker_init_fn():
     base = batches[0]["seed"][0]
     assert batches[1]["seed"][0] == base + 1  # worker seed = base seed + worker id
     axon.manual_seed(0)
-    from axon.data.sampler import draw_seed
-    assert base == draw_seed()  # the base seed is the epoch's first draw
+    from axon.data.sampler import draw_base_seed
+    assert base == draw_base_seed()  # manual_seed restarts the base seeds' stream
     for key in ("axon", "py", "np"):  # each worker's streams start from its seed...
         assert batches[0][key] != batches[1][key]
     axon.manual_seed(base)  # worker 0's global generator was seeded with its seed

@@ -6,10 +6,11 @@ batch and put ``(task number, batch)`` on one shared result queue. The main proc
 the batches back in task order, which is the sampler's, holding any that arrive early, so
 the batches are those of ``num_workers=0`` whatever the workers' speed.
 
-Seeding, as torch: each epoch draws one base seed; worker ``i`` seeds axon's global
-generator and Python's ``random`` with ``base_seed + i`` (and NumPy's legacy global one
-from both), so random augmentation in a worker is reproducible for a given seed and
-``num_workers`` and differs between workers. :func:`get_worker_info` tells a dataset (or
+Seeding, as torch: each epoch draws one base seed
+(:func:`axon.data.sampler.draw_base_seed`); worker ``i`` seeds axon's global generator and
+Python's ``random`` with ``base_seed + i`` (and NumPy's legacy global one from both), so
+random augmentation in a worker is reproducible for a given seed and ``num_workers`` and
+differs between workers. :func:`get_worker_info` tells a dataset (or
 ``worker_init_fn``) which worker it runs in.
 
 Nothing hangs: the main process waits on the result queue in short slices and checks that
@@ -41,7 +42,7 @@ import numpy as np
 from .. import backend as B
 from ..backend import threads
 from ._transport import discard, pack, remove_unread, unpack
-from .sampler import draw_seed
+from .sampler import draw_base_seed
 
 _POLL = 0.1  # seconds between checks that the workers are alive while waiting
 
@@ -191,7 +192,7 @@ class MultiProcessIter:
         self._timeout = loader.timeout
         self._persistent = loader.persistent_workers
         self._indices = iter(loader._index_sampler)
-        self._base_seed = draw_seed(loader.generator)
+        self._base_seed = draw_base_seed(loader.generator)
         ctx = loader.multiprocessing_context or _default_context()
         self._result_queue = ctx.Queue()
         self._index_queues, self._workers = [], []

@@ -6,12 +6,13 @@ The loader is three parts, each replaceable: a *sampler* gives the order of the 
 turns each group's samples into a batch (:func:`default_collate`). An
 :class:`IterableDataset` has no indices: the loader reads its stream in order.
 
-Each epoch (each ``iter(loader)``) first draws a *base seed*, from the loader's
-``generator`` or else axon's global generator, then starts the sampler, which for a
-shuffle without a generator draws a seed of its own: so ``axon.manual_seed`` fixes every
-epoch's order, and ``num_workers`` does not change it. With ``num_workers > 0`` the
-batches are made in worker processes (see :mod:`axon.data._worker`), worker ``i`` seeded
-with ``base_seed + i``.
+Each epoch (each ``iter(loader)``) draws a *base seed* (from the loader's ``generator``,
+else from a stream that ``axon.manual_seed`` restarts: see
+:func:`axon.data.sampler.draw_base_seed`), then runs the sampler, which for a shuffle
+without a generator draws its permutation from axon's global generator: so
+``axon.manual_seed`` fixes every epoch's order, and ``num_workers`` does not change it.
+With ``num_workers > 0`` the batches are made in worker processes (see
+:mod:`axon.data._worker`), worker ``i`` seeded with ``base_seed + i``.
 
 For a ``TensorDataset`` (or a ``Subset`` of one) with the default collate, a batch is
 taken with one NumPy fancy-index per array instead of sample by sample.
@@ -33,7 +34,7 @@ from .sampler import (
     RandomSampler,
     Sampler,
     SequentialSampler,
-    draw_seed,
+    draw_base_seed,
     own_generator,
 )
 
@@ -301,7 +302,7 @@ class _SingleProcessIter:
             raise AssertionError("DataLoader: timeout needs num_workers > 0 (a batch made in "
                                  f"this process cannot time out); got timeout={loader.timeout}")
         self._indices = iter(loader._index_sampler)
-        self._base_seed = draw_seed(loader.generator)  # drawn as the workers' would be
+        self._base_seed = draw_base_seed(loader.generator)  # drawn as with workers
         self._fetcher = make_fetcher(loader.dataset, loader._auto_collation,
                                      loader.collate_fn, loader.drop_last)
         self._length = len(loader._index_sampler) if not loader._iterable else None

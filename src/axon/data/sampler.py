@@ -3,10 +3,8 @@
 A sampler is an iterable of indices (or, for :class:`BatchSampler`, of lists of indices);
 the DataLoader reads ``dataset[i]`` for each. Random samplers draw from their
 ``generator`` (an :class:`axon.Generator`, a NumPy generator or an int seed) when given
-one, so their order is reproducible on its own. Without one they behave as torch's: each
-pass draws one seed from axon's global generator (``axon.manual_seed`` fixes it) and
-starts a fresh stream from it, so the global generator moves by one draw per epoch
-whatever the dataset's size.
+one, so their order is reproducible on its own; without one, from axon's global generator
+(``axon.manual_seed`` fixes it).
 
 The orders are not torch's numbers (the generators differ); the rules that make them are.
 """
@@ -29,6 +27,27 @@ def draw_seed(generator=None) -> int:
     return int(gen.integers(0, 2**63, dtype=np.int64))
 
 
+_base_seeds: tuple[np.random.Generator, np.random.Generator] | None = None
+
+
+def draw_base_seed(generator=None) -> int:
+    """The base seed of a DataLoader epoch (worker ``i`` is seeded ``base + i``).
+
+    From the loader's ``generator`` when it has one, as torch. Otherwise from a stream of
+    the loader's own, restarted from axon's seed at every ``axon.manual_seed``: so
+    ``manual_seed`` fixes the workers' seeds, each epoch gets new ones, and the global
+    generator's own draws (shuffles, initialisations, dropout) are the same with and
+    without workers, and as they were before loaders had workers.
+    """
+    global _base_seeds
+    if generator is not None:
+        return draw_seed(generator)
+    current = B.rng()  # manual_seed replaces the global generator: restart the stream then
+    if _base_seeds is None or _base_seeds[0] is not current:
+        _base_seeds = (current, np.random.default_rng([B.initial_seed() % 2**64, 0xDA7A]))
+    return int(_base_seeds[1].integers(0, 2**63, dtype=np.int64))
+
+
 def own_generator(generator):
     """An int seed made into one generator now, so that each pass continues its stream
     (``as_generator`` would start it afresh every time); anything else as it is."""
@@ -38,9 +57,8 @@ def own_generator(generator):
 
 
 def _stream(generator) -> np.random.Generator:
-    """The generator a random sampler draws one pass from (see the module doc)."""
-    if generator is None:
-        return np.random.default_rng(draw_seed())
+    """The generator a random sampler draws one pass from: its own, else the global one
+    (looked up now: ``manual_seed`` replaces it)."""
     return as_generator(generator)
 
 
@@ -109,11 +127,13 @@ class RandomSampler(Sampler):
         if self.replacement:
             for _ in range(count // 32):
                 yield from gen.integers(0, n, size=32).tolist()
-            yield from gen.integers(0, n, size=count % 32).tolist()
+            if count % 32:
+                yield from gen.integers(0, n, size=count % 32).tolist()
         else:
             for _ in range(count // n):
                 yield from gen.permutation(n).tolist()
-            yield from gen.permutation(n).tolist()[: count % n]
+            if count % n:  # (torch draws a last permutation even when it takes none of it)
+                yield from gen.permutation(n).tolist()[: count % n]
 
     def __len__(self) -> int:
         return self.num_samples
