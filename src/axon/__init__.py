@@ -74,8 +74,8 @@ from .autograd.math_api import (  # noqa: E402, A004
     xlogy,
 )
 from .autograd.math_api import (  # noqa: E402
-    absolute, eq, ge, greater, greater_equal, gt, i0, le, less, less_equal, lt, ne,
-    not_equal, rsub,
+    absolute, eq, ge, greater, greater_equal, gt, i0, igamma, igammac, le, less, less_equal,
+    lt, ne, not_equal, rsub,
 )
 from .autograd.reduce_api import (  # noqa: E402, A004
     all, aminmax, any, corrcoef, count_nonzero, cov, cummax, cummin, cumprod, cumsum,
@@ -106,5 +106,6 @@ from . import backends, cuda  # noqa: E402
 from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 from .autograd.creation import is_floating_point  # noqa: E402
 from .autograd.tensor import Size  # noqa: E402
+from .backend import dtype  # noqa: E402
 from .devices import device, get_default_device, set_default_device  # noqa: E402
 from .autograd import is_anomaly_enabled  # noqa: E402

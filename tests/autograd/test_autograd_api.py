@@ -421,3 +421,45 @@ def test_autograd_functional_matches_torch(name):
     for got, expected in zip(results[1], results[0], strict=True):
         assert not got.requires_grad
         assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def _cube(L):
+    class Cube(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x ** 2
+
+    return Cube
+
+
+def test_double_backward_through_a_custom_function_matches_torch():
+    results = []
+    for L in (torch, ax):
+        x = L.tensor(X, requires_grad=True)
+        (g,) = L.autograd.grad(_cube(L).apply(x.sin()).sum(), x, create_graph=True)
+        results.append(L.autograd.grad((g * g).sum(), x)[0])
+    assert_close(results[1], results[0], rtol=1e-12, atol=1e-12)
+
+
+def test_double_backward_of_a_function_saving_its_output_is_refused():
+    class Exp(ax.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = x.exp()
+            ctx.save_for_backward(out)
+            return out
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * ctx.saved_tensors[0]
+
+    x = ax.tensor(X, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="Exp.backward"):
+        ax.autograd.grad(Exp.apply(x).sum(), x, create_graph=True)
+    assert isinstance(ax.float32, ax.dtype) and isinstance(x.dtype, ax.dtype)

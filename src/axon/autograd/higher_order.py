@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .function import Op
+from .function import Op, _FunctionNode
 from .tensor import Tensor, _wrap
 
 RULES: dict = {}
@@ -38,6 +38,8 @@ def rule(*classes):
 def graph_backward(node, g: Tensor) -> tuple:
     """The gradients of ``node``'s inputs as Tensors that record the graph."""
     fn = RULES.get(type(node))
+    if fn is None and isinstance(node, _FunctionNode):
+        fn = _function_rule
     if fn is None:
         raise NotImplementedError(
             f"create_graph=True: {node.name} has no differentiable backward yet (ops that "
@@ -464,4 +466,28 @@ def _gather(n, g):
     return _AddAt.apply(g, n.shape, n.where), None, None
 
 
-SUPPORTED = {cls.__name__ for cls in RULES}
+# ------------------------------------------------------------------ custom Functions
+def _function_rule(n, g):
+    """A user's ``Function.backward`` run with recording on: exact when every tensor it
+    saved is one of its inputs (a saved output, made without recording, would hide its
+    dependence on the inputs, so that case raises)."""
+    ctx, fn_cls = n.ctx, n.fn_cls
+    inputs = getattr(ctx, "inputs", ())
+    for t in getattr(ctx, "saved_tensors", ()):
+        if isinstance(t, Tensor) and not any(t is a for a in inputs):
+            raise NotImplementedError(
+                f"create_graph=True: {fn_cls.__name__}.backward uses a tensor saved in "
+                f"forward that is not one of its inputs; save the inputs and recompute "
+                f"from them to differentiate it twice"
+            )
+    grads = fn_cls.backward(ctx, g)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != len(n.parents):
+        raise RuntimeError(f"{fn_cls.__name__}.backward returned {len(grads)} gradients, but "
+                           f"forward took {len(n.parents)} inputs")
+    return tuple(None if gi is None else gi if isinstance(gi, Tensor) else _const(gi)
+                 for gi in grads)
+
+
+SUPPORTED = {cls.__name__ for cls in RULES} | {"Function (saving only its inputs)"}

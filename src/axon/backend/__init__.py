@@ -12,6 +12,9 @@ import numpy as np
 xp = np
 """The array namespace: NumPy."""
 
+dtype = np.dtype
+"""The type of axon's dtypes (``isinstance(x.dtype, axon.dtype)``, as ``torch.dtype``)."""
+
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
