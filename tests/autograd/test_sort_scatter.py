@@ -465,6 +465,7 @@ def test_topk_of_long_rows(largest):
     helper_test_op(None, lambda t: t.topk(4, 0, largest), arrays=[np.nan_to_num(x).T])
 
 
+@pytest.mark.filterwarnings("ignore:index_reduce\\(\\) is in beta")
 @pytest.mark.parametrize("include_self", [True, False])
 @pytest.mark.parametrize("reduce", ["prod", "mean", "amax", "amin"])
 def test_index_reduce(reduce, include_self):
