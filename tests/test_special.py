@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import axon as ax
-from tests.autograd.parity import helper_test_op
+from tests.autograd.parity import helper_test_exception, helper_test_op
 
 # name -> input range
 UNARY = {
@@ -79,3 +79,42 @@ def test_binary_and_reductions():
                    lambda t: (ax.special.logsumexp(t, 1), ax.special.softmax(t, 0),
                               ax.special.log_softmax(t, -1, dtype=ax.float64),
                               ax.special.multigammaln(t + 3, 2)), dtype=np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_incomplete_gamma(dtype):
+    a = [[0.5, 1.0, 3.0, 10.0], [0.01, 2.5, 200.0, 7.0]]
+    x = [[0.2, 1.0, 5.0, 8.0], [30.0, 0.3, 180.0, 6.5]]
+    for name in ("gammainc", "gammaincc"):
+        helper_test_op(None, getattr(torch.special, name), getattr(ax.special, name),
+                       arrays=[a, x], requires_grad=[False, True], dtype=dtype)
+    helper_test_op(None, lambda p, q: (torch.igamma(p, q), p.igammac(q)),
+                   lambda p, q: (ax.igamma(p, q), p.igammac(q)), arrays=[a, x],
+                   requires_grad=[False, True], dtype=dtype)
+    t = ax.tensor(x, dtype=ax.float64, requires_grad=True)
+    assert ax.gradcheck(lambda u: ax.special.gammaincc(ax.tensor(a, dtype=ax.float64), u), [t])
+
+
+def test_incomplete_gamma_edges_and_errors():
+    a = [0.0, 2.0, -1.0, 3.0, 1.5]
+    x = [1.0, 0.0, 1.0, -0.5, np.inf]
+    for name in ("gammainc", "gammaincc"):
+        got = getattr(ax.special, name)(ax.tensor(a), ax.tensor(x)).numpy()
+        want = getattr(torch.special, name)(torch.tensor(a), torch.tensor(x)).numpy()
+        np.testing.assert_array_equal(got, want)  # 1/0 at the ends, NaN outside the domain
+    p = ax.tensor([1.0, 2.0], requires_grad=True)
+    y = ax.igamma(p, ax.tensor([1.0, 1.0]))
+    with pytest.raises(NotImplementedError, match="igamma: input"):
+        y.sum().backward()
+    helper_test_exception(None, torch.igamma, ax.igamma,
+                          arrays=[np.array([1, 2]), np.array([1, 2])],
+                          exact=NotImplementedError, match=["igamma", "Long"])
+
+
+def test_zero_dimensional_inputs():
+    for name in ("gammaln", "digamma", "i0", "i1e", "erfinv", "erfc", "ndtri", "entr"):
+        got = getattr(ax.special, name)(ax.tensor(0.3, dtype=ax.float64))
+        want = getattr(torch.special, name)(torch.tensor(0.3, dtype=torch.float64))
+        assert got.shape == () and abs(got.item() - want.item()) < 1e-12, name
+    got = ax.polygamma(2, ax.tensor(0.3, dtype=ax.float64)).item()
+    assert abs(got - torch.polygamma(2, torch.tensor(0.3, dtype=torch.float64)).item()) < 1e-9

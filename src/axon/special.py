@@ -18,6 +18,8 @@ from .autograd.math_api import (
     exp2,
     expm1,
     i0,
+    igamma,
+    igammac,
     lgamma,
     log1p,
     logit,
@@ -30,14 +32,16 @@ from .autograd.math_api import (
 from .autograd.tensor import Tensor, _as_tensor, where
 
 __all__ = [
-    "digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0",
-    "i0e", "i1", "i1e",
-    "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
-    "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy",
+    "digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammainc",
+    "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax",
+    "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
+    "softmax", "xlog1py", "xlogy",
 ]
 
 psi = digamma
 gammaln = lgamma
+gammainc = igamma
+gammaincc = igammac
 multigammaln = mvlgamma
 _SQRT_HALF = math.sqrt(0.5)
 

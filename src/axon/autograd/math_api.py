@@ -120,6 +120,17 @@ def _polygamma_method(self: Tensor, n: int) -> Tensor:
     return polygamma(n, self)
 
 
+def igamma(input: Tensor, other: Tensor) -> Tensor:
+    """The regularized lower incomplete gamma function P(input, other) (gradient for
+    ``other`` only, as torch)."""
+    return ops.Gammainc.apply(input, other, False)
+
+
+def igammac(input: Tensor, other: Tensor) -> Tensor:
+    """The regularized upper incomplete gamma function Q(input, other) = 1 - P."""
+    return ops.Gammainc.apply(input, other, True)
+
+
 def mvlgamma(input: Tensor, p: int) -> Tensor:
     """The log of the multivariate gamma function of dimension ``p``:
     p (p - 1) / 4 log(pi) + sum_{i < p} lgamma(x - i / 2)."""
@@ -544,7 +555,8 @@ _INPLACE = {
     "frac": frac, "log1p": log1p, "expm1": expm1, "exp2": exp2, "log2": log2,
     "log10": log10, "tan": tan, "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos,
     "atan": atan, "erf": erf, "erfc": erfc, "erfinv": erfinv, "lgamma": lgamma,
-    "i0": i0, "digamma": digamma, "polygamma": _polygamma_method, "mvlgamma": mvlgamma,
+    "i0": i0, "igamma": igamma, "igammac": igammac, "digamma": digamma,
+    "polygamma": _polygamma_method, "mvlgamma": mvlgamma,
     "sinc": sinc, "logit": logit, "deg2rad": deg2rad,
     "rad2deg": rad2deg, "nan_to_num": nan_to_num, "clamp_min": clamp_min,
     "clamp_max": clamp_max, "lerp": lerp, "fmod": fmod, "remainder": remainder,
@@ -593,7 +605,8 @@ bind_methods(
     copysign=copysign, float_power=float_power, deg2rad=deg2rad, rad2deg=rad2deg,
     lerp=lerp, clamp_min=clamp_min, clamp_max=clamp_max, nan_to_num=nan_to_num,
     heaviside=heaviside, ldexp=ldexp, gcd=gcd, lcm=lcm, isreal=isreal, is_nonzero=is_nonzero,
-    i0=i0, lgamma=lgamma, digamma=digamma, polygamma=_polygamma_method, mvlgamma=mvlgamma,
+    i0=i0, igamma=igamma, igammac=igammac, lgamma=lgamma, digamma=digamma,
+    polygamma=_polygamma_method, mvlgamma=mvlgamma,
     sinc=sinc, fmax=fmax, fmin=fmin, addcmul=addcmul,
     addcdiv=addcdiv, signbit=signbit, isclose=isclose, isposinf=isposinf,
     isneginf=isneginf, allclose=_allclose,

@@ -120,6 +120,7 @@ from .special import (  # noqa: E402
     Erf,
     Erfc,
     Erfinv,
+    Gammainc,
     I0e,
     I1e,
     Lgamma,

@@ -1,6 +1,7 @@
 """Special functions, each forward beside its derivative: the error functions (erf,
 erfc, erfinv), the modified Bessel functions I0 and I1 (plain and scaled), the log-gamma
-function and its derivatives digamma and polygamma, and sinc.
+function, its derivatives digamma and polygamma, the regularized incomplete gamma
+functions, and sinc.
 
 NumPy has none of them. ``erf`` (W. J. Cody's rational forms) lives in ``activation.py``
 for GELU; erfc reuses its tail forms; erfinv refines an approximation by Newton steps on
@@ -16,6 +17,7 @@ from ...backend import xp
 from ..function import Op
 from .activation import _ERF_C, _ERF_D, _ERF_P, _ERF_Q, erf
 from .elementwise import float_input
+from .pointwise import promote_float_only
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -114,7 +116,7 @@ def lgamma(x):
     y = x.astype(xp.float64)
     pole = (y <= 0) & (y == xp.floor(y))
     safe = xp.where(pole | ~xp.isfinite(y), 1.0, y)
-    out = _lgamma(safe).astype(xp.float64)
+    out = xp.asarray(_lgamma(safe), dtype=xp.float64)  # (a Python float for 0-d input)
     out = xp.where(pole | xp.isinf(y), xp.inf, xp.where(xp.isnan(y), xp.nan, out))
     return out.astype(x.dtype)
 
@@ -305,6 +307,88 @@ class I1e(Op):
         with xp.errstate(divide="ignore", invalid="ignore"):
             d = xp.where(a == 0, 0.5, i0e(a) - self.out * (xp.sign(a) + 1 / a))
         return (g * d.astype(g.dtype, copy=False),)
+
+
+# ------------------------------------------------------------------ incomplete gamma
+def _gammainc_series(a, x):
+    """P(a, x) = e^-x x^a / Gamma(a + 1) sum_n x^n / ((a+1)...(a+n)), for x < a + 1."""
+    term = 1 / a
+    total = term
+    ap = a.copy()
+    for _ in range(1000):
+        ap = ap + 1
+        term = term * x / ap
+        total = total + term
+        if xp.all(xp.abs(term) <= xp.abs(total) * 1e-17):
+            break
+    return total * xp.exp(-x + a * xp.log(x) - lgamma(a))
+
+
+def _gammaincc_fraction(a, x):
+    """Q(a, x) = e^-x x^a / Gamma(a) / (x + 1 - a - 1 (1 - a) / (x + 3 - a - ...)), the
+    continued fraction (evaluated by Lentz's method), for x >= a + 1."""
+    tiny = 1e-300
+    b = x + 1 - a
+    c = xp.full_like(x, 1 / tiny)
+    d = 1 / b
+    h = d
+    for i in range(1, 1000):
+        an = -i * (i - a)
+        b = b + 2
+        d = an * d + b
+        d = xp.where(xp.abs(d) < tiny, tiny, d)
+        c = b + an / c
+        c = xp.where(xp.abs(c) < tiny, tiny, c)
+        d = 1 / d
+        step = d * c
+        h = h * step
+        if xp.all(xp.abs(step - 1) <= 1e-16):
+            break
+    return h * xp.exp(-x + a * xp.log(x) - lgamma(a))
+
+
+def gammainc(a, x, upper: bool = False):
+    """The regularized lower incomplete gamma P(a, x) = gamma(a, x) / Gamma(a), or the upper
+    Q = 1 - P when ``upper``: the series where x < a + 1, the continued fraction beyond
+    (each where it converges fast), the other one as 1 minus it. NaN for a < 0 or x < 0;
+    P(0, x > 0) = 1 and P(a, 0) = 0, as torch."""
+    a, x = xp.broadcast_arrays(xp.asarray(a, xp.float64), xp.asarray(x, xp.float64))
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inside = (a > 0) & (x > 0) & xp.isfinite(x)
+        use_series = inside & (x < a + 1)
+        aa = xp.where(inside, a, 1.0)
+        p = xp.where(use_series, _gammainc_series(aa, xp.where(use_series, x, 0.5)), 0.0)
+        q = xp.where(inside & ~use_series,
+                     _gammaincc_fraction(aa, xp.where(inside & ~use_series, x, 2.0)), 0.0)
+        lower = xp.where(use_series, p, 1 - q)
+        lower = xp.where((a == 0) & (x > 0), 1.0, lower)
+        lower = xp.where((x == 0) & (a > 0), 0.0, lower)
+        lower = xp.where(xp.isinf(x) & (a >= 0), 1.0, lower)
+        lower = xp.where((a < 0) | (x < 0) | xp.isnan(a) | xp.isnan(x), xp.nan, lower)
+        upper_q = xp.where(inside & ~use_series, q, 1 - lower)
+    return upper_q if upper else lower
+
+
+class Gammainc(Op):
+    """P(a, x) (or Q(a, x) when ``upper``);  d/dx = +-e^-x x^(a-1) / Gamma(a). torch has no
+    derivative with respect to a."""
+
+    def forward(self, a, x, upper):
+        a, x = promote_float_only("igammac" if upper else "igamma", a, x)
+        self.a, self.x, self.upper = a, x, upper
+        return gammainc(a, x, upper).astype(a.dtype)
+
+    def backward(self, g):
+        pa, px = self.parents[:2]
+        if pa is not None:
+            raise NotImplementedError(
+                f"the derivative for '{'igammac' if self.upper else 'igamma'}: input' is not "
+                "implemented."
+            )
+        a, x = self.a, self.x
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            density = xp.exp(-x + (a - 1) * xp.log(x) - lgamma(a))
+        return None, g * (-density if self.upper else density), None
 
 
 class Lgamma(Op):
