@@ -569,20 +569,23 @@ def test_cross_map_lrn2d_matches_torch_forward(args):
 
 # ============================================================ fractional max pooling
 
-@pytest.mark.parametrize("shape,kwargs", [
-    ((2, 3, 11, 9), dict(kernel_size=2, output_size=(5, 4))),
-    ((3, 10, 12), dict(kernel_size=(3, 2), output_ratio=(0.6, 0.5))),
-    ((2, 3, 7, 7), dict(kernel_size=3, output_size=5)),
+@pytest.mark.parametrize("nd,shape,kwargs", [
+    (2, (2, 3, 11, 9), dict(kernel_size=2, output_size=(5, 4))),
+    (2, (3, 10, 12), dict(kernel_size=(3, 2), output_ratio=(0.6, 0.5))),
+    (2, (2, 3, 7, 7), dict(kernel_size=3, output_size=5)),
+    (3, (2, 2, 9, 11, 10), dict(kernel_size=2, output_size=(4, 5, 3))),
+    (3, (2, 9, 11, 10), dict(kernel_size=(2, 3, 2), output_ratio=0.5)),
 ])
-def test_fractional_max_pool2d_matches_torch_given_the_samples(shape, kwargs):
+def test_fractional_max_pool_matches_torch_given_the_samples(nd, shape, kwargs):
     """With the same ``_random_samples`` the windows, values, indices and gradients are
-    torch's."""
-    planes = (1 if len(shape) == 3 else shape[0], shape[-3], 2)
+    torch's (2-D and 3-D)."""
+    planes = (1 if len(shape) == nd + 1 else shape[0], shape[-nd - 1], nd)
     samples = np.random.default_rng(8).random(planes)
-    helper_test_op([shape], lambda x: TF.fractional_max_pool2d(
+    name = f"fractional_max_pool{nd}d"
+    helper_test_op([shape], lambda x: getattr(TF, name)(
         x, return_indices=True, _random_samples=torch.tensor(samples), **kwargs),
-        lambda x: F.fractional_max_pool2d(x, return_indices=True,
-                                          _random_samples=ax.tensor(samples), **kwargs))
+        lambda x: getattr(F, name)(x, return_indices=True, _random_samples=ax.tensor(samples),
+                                   **kwargs))
 
 
 def test_fractional_max_pool2d_module():

@@ -105,7 +105,7 @@ from .padding import CircularPad3d, ReflectionPad3d, ReplicationPad3d, ZeroPad3d
 from .pooling import LPPool3d, MaxUnpool3d  # noqa: E402
 from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
 from .normalization import CrossMapLRN2d  # noqa: E402
-from .pooling import FractionalMaxPool2d  # noqa: E402
+from .pooling import FractionalMaxPool2d, FractionalMaxPool3d  # noqa: E402
 from .normalization import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm  # noqa: E402
 from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,  # noqa: E402
                       ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
@@ -129,4 +129,5 @@ __all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Bilinear", "ChannelShuffl
             "LazyConvTranspose3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d",
             "MaxPool3d", "SyncBatchNorm", "CircularPad3d", "ReflectionPad3d", "ReplicationPad3d",
             "ZeroPad3d", "LPPool3d", "MaxUnpool3d", "AdaptiveLogSoftmaxWithLoss",
-            "CrossMapLRN2d", "FractionalMaxPool2d"]
+            "CrossMapLRN2d", "FractionalMaxPool2d",
+            "FractionalMaxPool3d"]

@@ -9,6 +9,8 @@ for bad input, with a message naming the shapes at fault.
 
 from __future__ import annotations
 
+import itertools
+
 from .. import backend as B
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
@@ -18,7 +20,8 @@ from . import functional as F
 __all__ = ["adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool1d_with_indices",
            "adaptive_max_pool2d", "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d",
            "adaptive_max_pool3d_with_indices", "avg_pool3d", "fractional_max_pool2d",
-           "fractional_max_pool2d_with_indices", "lp_pool1d", "lp_pool2d", "lp_pool3d",
+           "fractional_max_pool2d_with_indices", "fractional_max_pool3d",
+           "fractional_max_pool3d_with_indices", "lp_pool1d", "lp_pool2d", "lp_pool3d",
            "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d",
            "max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
 
@@ -249,51 +252,77 @@ def _fractional_starts(n_in: int, n_out: int, k: int, u):
     return xp.concatenate([steps, last], axis=-1)
 
 
+def _fractional_max_pool(name: str, nd: int, input: Tensor, kernel_size, output_size,
+                         output_ratio, return_indices: bool, _random_samples, sample_axis):
+    """Fractional max pooling over the last ``nd`` dimensions; ``sample_axis[a]`` is the
+    entry of a plane's samples that spatial axis ``a`` uses (torch's layout)."""
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{name} requires specifying either an output_size or an "
+                         f"output_ratio")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}: expected a {nd + 1}-D or {nd + 2}-D input, got input of "
+                           f"shape {tuple(input.shape)}")
+    kernel = F._ntuple(kernel_size, nd, "kernel_size", name)
+    size = tuple(input.shape[-nd:])
+    if output_size is None:
+        ratio = ((output_ratio,) * nd if isinstance(output_ratio, float | int)
+                 else tuple(float(r) for r in output_ratio))
+        output_size = tuple(int(n * r) for n, r in zip(size, ratio, strict=True))
+    out = F._ntuple(output_size, nd, "output_size", name)
+    if any(o + k - 1 > n for o, k, n in zip(out, kernel, size, strict=True)):
+        raise RuntimeError(f"{name}: output_size {out} plus kernel_size {kernel} minus one "
+                           f"must fit the input of shape {tuple(input.shape)}")
+    x = input.array if input.ndim == nd + 2 else input.array[None]
+    N, C = x.shape[:2]
+    u = (B.rng().random((N, C, nd)) if _random_samples is None
+         else _array(_random_samples).reshape(N, C, nd)).astype(xp.float64)
+    starts = [_fractional_starts(n, o, k, u[..., sample_axis[a]])  # (N, C, o) per axis
+              for a, (n, o, k) in enumerate(zip(size, out, kernel, strict=True))]
+    planes = x.reshape(N, C, -1)
+    best = best_idx = None
+    for offset in itertools.product(*(range(k) for k in kernel)):  # scan order: first max
+        idx = xp.zeros((N, C) + (1,) * nd, dtype=xp.int64)
+        for a, (start, o) in enumerate(zip(starts, offset, strict=True)):
+            shape = [N, C] + [1] * nd
+            shape[2 + a] = out[a]
+            idx = idx * size[a] + (start + o).reshape(shape)  # (N, C, *out) by broadcasting
+        idx = idx.reshape(N, C, -1)
+        vals = xp.take_along_axis(planes, idx, axis=2)
+        if best is None:
+            best, best_idx = vals, idx
+        else:
+            better = (vals > best) | (xp.isnan(vals) & ~xp.isnan(best))
+            best, best_idx = xp.where(better, vals, best), xp.where(better, idx, best_idx)
+    result = _pool_ops.PlaneGather.apply(input.reshape(N * C, -1), best_idx.reshape(N * C, -1))
+    shape = tuple(input.shape[:-nd]) + out
+    result = result.reshape(shape)
+    return (result, _wrap(best_idx.reshape(shape))) if return_indices else result
+
+
 def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
                           return_indices: bool = False, _random_samples=None):
     """Fractional max pooling (Graham, 2014): kh x kw maxima at pseudo-random window
     starts that shrink H, W to ``output_size`` (or ``output_ratio`` of them) by a
     non-integer factor. ``_random_samples`` (N, C, 2) in [0, 1) fix the starts (the
     width's sample first, as torch); otherwise they are drawn from axon's generator."""
-    name = "fractional_max_pool2d"
-    if output_size is None and output_ratio is None:
-        raise ValueError(f"{name} requires specifying either an output_size or an "
-                         f"output_ratio")
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"{name}: expected a 3-D or 4-D input, got input of shape "
-                           f"{tuple(input.shape)}")
-    kh, kw = F._ntuple(kernel_size, 2, "kernel_size", name)
-    H, W = input.shape[-2:]
-    if output_size is None:
-        ratio = ((output_ratio, output_ratio) if isinstance(output_ratio, float | int)
-                 else tuple(float(r) for r in output_ratio))
-        output_size = (int(H * ratio[0]), int(W * ratio[1]))
-    Ho, Wo = F._ntuple(output_size, 2, "output_size", name)
-    if Ho + kh - 1 > H or Wo + kw - 1 > W:
-        raise RuntimeError(f"{name}: output_size ({Ho}, {Wo}) plus kernel_size ({kh}, {kw}) "
-                           f"minus one must fit the input of shape {tuple(input.shape)}")
-    x4 = input.array if input.ndim == 4 else input.array[None]
-    N, C = x4.shape[:2]
-    u = (B.rng().random((N, C, 2)) if _random_samples is None
-         else _array(_random_samples).reshape(N, C, 2)).astype(xp.float64)
-    rows = _fractional_starts(H, Ho, kh, u[..., 1])  # (N, C, Ho)
-    cols = _fractional_starts(W, Wo, kw, u[..., 0])  # (N, C, Wo)
-    planes = x4.reshape(N, C, H * W)
-    best = best_idx = None
-    for i in range(kh):  # scan order: the first maximum wins
-        for j in range(kw):
-            idx = (rows[..., :, None] + i) * W + cols[..., None, :] + j  # (N, C, Ho, Wo)
-            vals = xp.take_along_axis(planes, idx.reshape(N, C, -1), axis=2)
-            if best is None:
-                best, best_idx = vals, idx.reshape(N, C, -1)
-            else:
-                better = (vals > best) | (xp.isnan(vals) & ~xp.isnan(best))
-                best = xp.where(better, vals, best)
-                best_idx = xp.where(better, idx.reshape(N, C, -1), best_idx)
-    out = _pool_ops.PlaneGather.apply(input.reshape(N * C, H * W), best_idx.reshape(N * C, -1))
-    shape = tuple(input.shape[:-2]) + (Ho, Wo)
-    out = out.reshape(shape)
-    return (out, _wrap(best_idx.reshape(shape))) if return_indices else out
+    return _fractional_max_pool("fractional_max_pool2d", 2, input, kernel_size, output_size,
+                                output_ratio, return_indices, _random_samples, (1, 0))
+
+
+def fractional_max_pool3d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    """:func:`fractional_max_pool2d` over the last three dimensions; ``_random_samples``
+    (N, C, 3) in the order depth, height, width (as torch)."""
+    return _fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size,
+                                output_ratio, return_indices, _random_samples, (0, 1, 2))
+
+
+def fractional_max_pool3d_with_indices(input: Tensor, kernel_size, output_size=None,
+                                       output_ratio=None, return_indices: bool = True,
+                                       _random_samples=None):
+    """:func:`fractional_max_pool3d` returning (output, indices)."""
+    return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True,
+                                 _random_samples)
 
 
 def fractional_max_pool2d_with_indices(input: Tensor, kernel_size, output_size=None,

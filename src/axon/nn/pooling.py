@@ -249,32 +249,49 @@ class MaxUnpool3d(_MaxUnpoolNd):
     _unpool = staticmethod(F.max_unpool3d)
 
 
-class FractionalMaxPool2d(Module):
-    """Fractional max pooling (Graham, 2014): kh x kw maxima at pseudo-random window
-    starts, shrinking H, W to ``output_size`` or by ``output_ratio`` (in (0, 1)), a
-    factor that need not be an integer; new starts at every call unless
-    ``_random_samples`` fixes them."""
+class _FractionalMaxPoolNd(Module):
+    """Arguments and checks of the fractional max poolings; ``_fn`` is the functional."""
+
+    _nd: int
+    _fn = None
 
     def __init__(self, kernel_size, output_size=None, output_ratio=None,
                  return_indices: bool = False, _random_samples=None) -> None:
         super().__init__()
-        self.kernel_size = F._ntuple(kernel_size, 2, "kernel_size", "FractionalMaxPool2d")
+        name, nd = type(self).__name__, self._nd
+        self.kernel_size = F._ntuple(kernel_size, nd, "kernel_size", name)
         self.return_indices = return_indices
         self.register_buffer("_random_samples", _random_samples)
         self.output_size = None if output_size is None else F._ntuple(
-            output_size, 2, "output_size", "FractionalMaxPool2d")
+            output_size, nd, "output_size", name)
         self.output_ratio = None if output_ratio is None else (
-            (output_ratio, output_ratio) if isinstance(output_ratio, float | int)
+            (output_ratio,) * nd if isinstance(output_ratio, float | int)
             else tuple(output_ratio))
         if output_size is None and output_ratio is None:
-            raise ValueError("FractionalMaxPool2d requires specifying either an output size, "
-                             "or a pooling ratio")
+            raise ValueError(f"{name} requires specifying either an output size, or a "
+                             f"pooling ratio")
         if output_size is not None and output_ratio is not None:
             raise ValueError("only one of output_size and output_ratio may be specified")
         if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
             raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
 
     def forward(self, input: Tensor):
-        return F.fractional_max_pool2d(input, self.kernel_size, self.output_size,
-                                       self.output_ratio, self.return_indices,
-                                       _random_samples=self._random_samples)
+        return type(self)._fn(input, self.kernel_size, self.output_size, self.output_ratio,
+                              self.return_indices, _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Fractional max pooling (Graham, 2014): kh x kw maxima at pseudo-random window
+    starts, shrinking H, W to ``output_size`` or by ``output_ratio`` (in (0, 1)), a
+    factor that need not be an integer; new starts at every call unless
+    ``_random_samples`` fixes them."""
+
+    _nd = 2
+    _fn = staticmethod(F.fractional_max_pool2d)
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """:class:`FractionalMaxPool2d` over the last three dimensions."""
+
+    _nd = 3
+    _fn = staticmethod(F.fractional_max_pool3d)
