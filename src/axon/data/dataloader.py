@@ -305,7 +305,7 @@ class _SingleProcessIter:
         self._base_seed = draw_base_seed(loader.generator)  # drawn as with workers
         self._fetcher = make_fetcher(loader.dataset, loader._auto_collation,
                                      loader.collate_fn, loader.drop_last)
-        self._length = len(loader._index_sampler) if not loader._iterable else None
+        self._loader = loader
 
     def __iter__(self) -> _SingleProcessIter:
         return self
@@ -315,4 +315,4 @@ class _SingleProcessIter:
         return self._fetcher.fetch(index)  # an IterableDataset's end raises it too
 
     def __len__(self) -> int:
-        return self._length
+        return len(self._loader)
