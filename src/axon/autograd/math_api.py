@@ -45,7 +45,9 @@ def _dims_of(dim, ndim: int):
     """None (every dim), or a tuple of dims each checked by ``normalize_dim``."""
     if dim is None:
         return None
-    given = tuple(dim) if isinstance(dim, tuple | list) else (dim,)
+    if not isinstance(dim, tuple | list):  # one dim: nothing can repeat
+        return (normalize_dim(dim, ndim),)
+    given = tuple(dim)
     dims = tuple(normalize_dim(d, ndim) for d in given)
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims {dim}")
