@@ -95,7 +95,9 @@ from .linalg import (  # noqa: E402
     cdist, cholesky_inverse, cholesky_solve, det, dist, inverse, logdet, matrix_exp,
     matrix_power, pdist, pinverse, slogdet,
 )
-from .linalg import torch_qr as qr, torch_svd as svd  # noqa: E402  (torch.svd: U, S, V)
+from .linalg import (  # noqa: E402  (torch's older forms: svd gives U, S, V)
+    torch_cholesky as cholesky, torch_qr as qr, torch_svd as svd,
+)
 
 # ONNX export: ax.onnx.export(model, args, f, ...) as torch.onnx.export (needs `onnx`)
 from . import onnx  # noqa: E402

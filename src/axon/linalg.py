@@ -456,6 +456,11 @@ def torch_svd(input: Tensor, some: bool = True, compute_uv: bool = True):
     return TorchSvdResult(U, S, Vh.mT)
 
 
+def torch_cholesky(input: Tensor, upper: bool = False) -> Tensor:
+    """``torch.cholesky``'s older form: ``linalg.cholesky`` with ``upper`` positional."""
+    return cholesky(input, upper=upper)
+
+
 def torch_qr(input: Tensor, some: bool = True):
     """``torch.qr``'s older form: reduced (Q, R), or complete with ``some=False``."""
     return qr(input, "reduced" if some else "complete")
@@ -464,8 +469,8 @@ def torch_qr(input: Tensor, some: bool = True):
 # torch's top-level spellings, also Tensor methods
 inverse = inv
 pinverse = pinv
-bind_methods(norm=torch_norm, dist=dist, svd=torch_svd, qr=torch_qr,
+bind_methods(norm=torch_norm, dist=dist, svd=torch_svd, qr=torch_qr, cholesky=torch_cholesky,
              cholesky_solve=cholesky_solve, cholesky_inverse=cholesky_inverse,
              matrix_exp=matrix_exp)
 bind_methods(inverse=inv, det=det, logdet=logdet, slogdet=slogdet, pinverse=pinv,
-             matrix_power=matrix_power, cholesky=lambda A, upper=False: cholesky(A, upper=upper))
+             matrix_power=matrix_power)

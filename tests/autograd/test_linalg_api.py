@@ -274,6 +274,7 @@ def test_not_positive_definite_and_singular():
         torch.linalg.inv(torch.ones(2, 2))
 
 
+@pytest.mark.filterwarnings("ignore:torch.cholesky is deprecated")
 def test_pdist_and_torch_svd_qr():
     helper_test_op([(5, 3)], torch.pdist, ax.pdist)
     helper_test_op([(4, 3)], lambda x: torch.pdist(x, 1.0), lambda x: ax.pdist(x, 1.0))
@@ -290,6 +291,10 @@ def test_pdist_and_torch_svd_qr():
     assert u.shape == tuple(tu.shape) and v.shape == tuple(tv.shape)
     zu, _, zv = ax.tensor(x).svd(compute_uv=False)
     assert not zu.numpy().any() and not zv.numpy().any()
+    spd = ax.tensor(_spd(3))
+    np.testing.assert_allclose(ax.cholesky(spd, True).numpy(),
+                               torch.cholesky(torch.tensor(_spd(3)), True).numpy())
+    np.testing.assert_allclose(spd.cholesky().numpy(), np.linalg.cholesky(_spd(3)))
     q, r = ax.qr(ax.tensor(x))
     np.testing.assert_allclose(q.numpy() @ r.numpy(), x, atol=1e-12)
     assert ax.tensor(x).qr(some=False)[0].shape == (5, 5)

@@ -365,3 +365,15 @@ def test_index_grids_and_fill_diagonal():
         t.fill_diagonal_(2.5, wrap=wrap)
         np.testing.assert_array_equal(a.numpy(), t.numpy())
     helper_test_op([(3, 4)], lambda x: (x * 2).fill_diagonal_(0.5))
+
+
+@pytest.mark.parametrize("size,stride,offset", [((2, 2), (1, 2), 0), ((3, 2), (2, 1), 1),
+                                                 ((4, 3), (1, 1), 2)], ids=str)
+def test_as_strided_t_unflatten(size, stride, offset):
+    """Overlapping windows of a contiguous tensor, as torch's view of its storage."""
+    helper_test_op([(12,)], lambda x: torch.as_strided(x, size, stride, offset),
+                   lambda x: ax.as_strided(x, size, stride, offset))
+    helper_test_op([(3, 4)], lambda x: x.as_strided(size, stride, offset))
+    helper_test_op([(3, 4)], torch.t, ax.t)
+    helper_test_op([(3, 4)], lambda x: torch.unflatten(x, 1, (2, -1)),
+                   lambda x: ax.unflatten(x, 1, (2, -1)))

@@ -710,6 +710,37 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
     return _assign(self, ops.Where.apply(mask, value, self))
 
 
+def as_strided(input: Tensor, size, stride, storage_offset: int = 0) -> Tensor:
+    """The elements at ``storage_offset + sum_k i_k stride[k]`` of the row-major flattened
+    input, in the shape ``size`` (torch's view of the storage, for a contiguous input; a
+    copy here). Overlapping windows are fine: their gradients add up."""
+    size, stride = _shape_arg((size,)), _shape_arg((stride,))
+    if len(size) != len(stride):
+        raise RuntimeError(f"mismatch in length of strides and shape: {len(size)} sizes, "
+                           f"{len(stride)} strides")
+    idx = xp.full(size, storage_offset, dtype=xp.int64)
+    for k, (n, st) in enumerate(zip(size, stride, strict=True)):
+        shape = [1] * len(size)
+        shape[k] = n
+        idx = idx + (xp.arange(n, dtype=xp.int64) * st).reshape(shape)
+    n = input.array.size
+    if idx.size and (idx.max() >= n or idx.min() < 0):
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
+                           f"offset {storage_offset} need {int(idx.max()) + 1} elements, but "
+                           f"the tensor has {n}")
+    return ops.Take.apply(input, idx, False)
+
+
+def t(input: Tensor) -> Tensor:
+    """The transpose of a matrix (a tensor of at most 2 dims is returned as it is)."""
+    return input.t()
+
+
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Dim ``dim`` split into ``sizes`` (one of them may be -1)."""
+    return input.unflatten(dim, sizes)
+
+
 # ====================================================================== Tensor methods
 tril_ = _inplace(tril)
 triu_ = _inplace(triu)
@@ -719,10 +750,12 @@ bind_methods(**{fn.__name__: fn for fn in [
     repeat_interleave, tile, movedim, swapaxes, swapdims, narrow, split, tensor_split,
     hsplit, vsplit, dsplit, unbind, select, index_select, ravel, broadcast_to, diagflat,
     select_scatter, slice_scatter, diagonal_scatter, fill_diagonal_, tril_, triu_,
+    as_strided,
 ]})
 bind_methods(moveaxis=moveaxis)  # an alias: its __name__ is movedim
 
 __all__ = [
+    "as_strided", "t", "unflatten",
     "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_shapes",
     "broadcast_tensors", "broadcast_to", "cartesian_prod", "cat", "column_stack",
     "combinations", "diag", "diag_embed", "diagflat", "diagonal", "diagonal_scatter",
