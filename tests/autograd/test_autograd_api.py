@@ -463,3 +463,9 @@ def test_double_backward_of_a_function_saving_its_output_is_refused():
     with pytest.raises(NotImplementedError, match="Exp.backward"):
         ax.autograd.grad(Exp.apply(x).sum(), x, create_graph=True)
     assert isinstance(ax.float32, ax.dtype) and isinstance(x.dtype, ax.dtype)
+
+
+def test_math_constants_as_torch():
+    for name in ("pi", "e", "inf"):
+        assert getattr(ax, name) == getattr(torch, name)
+    assert np.isnan(ax.nan) and np.isnan(torch.nan)
