@@ -119,3 +119,26 @@ class Embedding(Op):
             counts = xp.bincount(index, minlength=self.num_rows)  # (V,)
             gw /= xp.maximum(counts, 1).astype(gw.dtype)[:, None]
         return gw, None, None, None
+
+
+class BagSum(Op):
+    """out[b] = sum over the t with bag[t] == b of coef[t] rows[t], for rows (T, D) and
+    coef[t] = scale[t] (times ``weights[t]`` when given): embedding_bag's 'sum' and
+    'mean' (scale 1 / bag size) without a (bags, T) matrix; scale 0 leaves a row out.
+
+    Backward: d rows[t] = coef[t] g[bag[t]], d weights[t] = scale[t] <g[bag[t]], rows[t]>.
+    """
+
+    def forward(self, rows, weights, bag, scale, num_bags: int):
+        coef = scale if weights is None else scale * weights
+        self.rows = rows if weights is not None else None
+        self.bag, self.scale, self.coef = bag, scale, coef
+        return scatter_add_rows(bag, rows * coef[:, None], num_bags)
+
+    def backward(self, g):
+        picked = g[self.bag]  # (T, D): each row's bag gradient
+        drows = picked * self.coef[:, None]
+        dweights = None
+        if self.rows is not None:
+            dweights = (picked * self.rows).sum(axis=1) * self.scale
+        return drows, dweights, None, None, None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
-from . import _conv_ops, _pool_ops
+from . import _conv_ops, _embedding_op, _pool_ops
 from . import functional as F
 
 __all__ = ["alpha_dropout", "bilinear", "channel_shuffle", "dropout1d", "dropout3d",
@@ -254,8 +254,8 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
     the (bag, length, D) lookup: for a 2-D input (B, L) every row is a bag; for a 1-D
     input bag b is input[offsets[b]:offsets[b + 1]]. ``per_sample_weights`` (mode 'sum')
     weight each row; ``padding_idx`` entries are left out (and not counted by 'mean');
-    an empty bag gives zeros. Sum and mean are one product M @ rows with the (B, T)
-    bag-membership matrix M."""
+    an empty bag gives zeros. Sum and mean scatter-add each looked-up row into its bag
+    (:class:`~axon.nn._embedding_op.BagSum`), max takes a segment maximum."""
     name = "embedding_bag"
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"{name}: mode has to be one of sum, mean or max, got {mode!r}")
@@ -282,14 +282,12 @@ def embedding_bag(input, weight: Tensor, offsets=None, max_norm: float | None = 
     if mode == "max":
         kept = xp.flatnonzero(keep)
         return _pool_ops.SegmentMax.apply(rows.index_select(0, kept), bag[kept], num_bags)
-    members = xp.zeros((num_bags, flat.size), weight.dtype)  # M[b, t]: token t in bag b
-    members[bag[keep], xp.flatnonzero(keep)] = 1
+    scale = keep.astype(weight.dtype)  # 0 leaves a token out of its bag
     if mode == "mean":
-        members /= xp.maximum(members.sum(axis=1, keepdims=True), 1)
-    m = _wrap(members)
-    if per_sample_weights is not None:
-        m = m * per_sample_weights.reshape(-1)  # (B, T) * (T,): a gradient for the weights
-    return m @ rows  # (B, T) @ (T, D)
+        counts = xp.bincount(bag[keep], minlength=num_bags)  # tokens per bag
+        scale /= xp.maximum(counts, 1)[bag]
+    psw = None if per_sample_weights is None else per_sample_weights.reshape(-1)
+    return _embedding_op.BagSum.apply(rows, psw, bag, scale, num_bags)
 
 
 # ============================================================ channel and alpha dropout
