@@ -30,6 +30,7 @@ SortResult = namedtuple("sort", ["values", "indices"])
 TopkResult = namedtuple("topk", ["values", "indices"])
 KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
 MedianResult = namedtuple("median", ["values", "indices"])
+NanmedianResult = namedtuple("nanmedian", ["values", "indices"])
 ModeResult = namedtuple("mode", ["values", "indices"])
 
 
@@ -114,8 +115,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
 
 def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
     """``median`` ignoring NaN (NaN only where every value is NaN)."""
-    return _median(input, dim, keepdim, True,
-                   namedtuple("nanmedian", ["values", "indices"]))
+    return _median(input, dim, keepdim, True, NanmedianResult)
 
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
