@@ -74,8 +74,8 @@ from .autograd.math_api import (  # noqa: E402, A004
     xlogy,
 )
 from .autograd.math_api import (  # noqa: E402
-    absolute, eq, ge, greater, greater_equal, gt, i0, igamma, igammac, le, less, less_equal,
-    lt, ne, not_equal, rsub,
+    absolute, eq, frexp, ge, greater, greater_equal, gt, i0, igamma, igammac, le, less,
+    less_equal, lt, ne, nextafter, not_equal, rsub,
 )
 from .autograd.reduce_api import (  # noqa: E402, A004
     all, aminmax, any, corrcoef, count_nonzero, cov, cummax, cummin, cumprod, cumsum,
@@ -112,3 +112,10 @@ from .backend import dtype  # noqa: E402
 from math import e, inf, nan, pi  # noqa: E402, I001  (torch.pi, torch.e, torch.inf, torch.nan)
 from .devices import device, get_default_device, set_default_device  # noqa: E402
 from .autograd import is_anomaly_enabled  # noqa: E402
+
+# torch's top-level spellings of activations and distances (torch.selu, torch.prelu, ...)
+from .nn._functional_activations import (  # noqa: E402
+    celu, celu_, hardshrink, prelu, relu_, rrelu, rrelu_, selu, selu_, threshold, threshold_,
+)
+from .nn._functional_activations import _sigmoid_ as sigmoid_, _tanh_ as tanh_  # noqa: E402
+from .nn._functional_losses import cosine_similarity, pairwise_distance  # noqa: E402

@@ -612,3 +612,21 @@ def test_inplace_on_a_view_writes_through_to_its_base():
     x[0].exp_()
     t[0].exp_()
     assert_close(x, t, rtol=1e-6, atol=0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_frexp_and_nextafter(dtype):
+    x = [[8.0, 0.3, -5.0], [1e-3, -0.75, 1e6]]
+    helper_test_op(None, lambda t: tuple(torch.frexp(t)), lambda t: tuple(ax.frexp(t)),
+                   arrays=[x], dtype=dtype)
+    out = ax.tensor([8.0]).frexp()
+    assert out.mantissa.item() == 0.5 and out.exponent.item() == 4
+    y = [[9.0, 0.0, 0.0], [1.0, -1.0, 2e6]]
+    helper_test_op(None, lambda a, b: (torch.nextafter(a, b), a.nextafter(b)),
+                   lambda a, b: (ax.nextafter(a, b), a.nextafter(b)), arrays=[x, y],
+                   dtype=dtype, rtol=1e-300 if dtype == np.float64 else None, atol=0.0)
+    helper_test_exception(None, torch.frexp, ax.frexp, arrays=[np.array([1, 2])],
+                          match=["floating-point"])
+    helper_test_exception(None, torch.nextafter, ax.nextafter,
+                          arrays=[np.array([1, 2]), np.array([1, 2])],
+                          exact=NotImplementedError, match=["nextafter", "Long"])

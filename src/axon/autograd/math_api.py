@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -34,6 +35,10 @@ from .tensor import Tensor, _as_tensor, _data, _requires, _wrap, bind_methods, n
 
 _int = builtins.int
 _float = builtins.float
+
+# torch.return_types.frexp: a tuple whose fields are also attributes
+FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])
+
 
 def _float_tensor(t: Tensor) -> Tensor:
     """``t`` itself when floating point, else a copy in the default dtype (as torch's float
@@ -245,6 +250,20 @@ def fmax(input, other) -> Tensor:
 def fmin(input, other) -> Tensor:
     """The smaller of the two, elementwise, ignoring NaN (NaN only where both are)."""
     return ops.Fmin.apply(input, other)
+
+
+def nextafter(input: Tensor, other) -> Tensor:
+    """The next floating-point value after ``input`` toward ``other``."""
+    return ops.NextAfter.apply(input, other)
+
+
+def frexp(input: Tensor):
+    """``(mantissa, exponent)`` with input = mantissa * 2^exponent, 0.5 <= |mantissa| < 1
+    (exponent int32)."""
+    if input.array.dtype.kind != "f":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    exponent = _wrap(xp.frexp(input.array)[1].astype(B.int32))
+    return FrexpResult(ops.Frexp.apply(input), exponent)
 
 
 def heaviside(input: Tensor, values) -> Tensor:
@@ -564,7 +583,8 @@ _INPLACE = {
     "clamp_max": clamp_max, "lerp": lerp, "fmod": fmod, "remainder": remainder,
     "floor_divide": floor_divide, "true_divide": true_divide, "atan2": atan2,
     "hypot": hypot, "xlogy": xlogy, "copysign": copysign,
-    "ldexp": ldexp, "heaviside": heaviside, "addcmul": addcmul, "addcdiv": addcdiv,
+    "ldexp": ldexp, "heaviside": heaviside, "nextafter": nextafter, "addcmul": addcmul,
+    "addcdiv": addcdiv,
     "gcd": gcd, "lcm": lcm, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
     "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not, "logical_not": logical_not,
 }
@@ -606,7 +626,8 @@ bind_methods(
     hypot=hypot, logaddexp=logaddexp, logaddexp2=logaddexp2, xlogy=xlogy,
     copysign=copysign, float_power=float_power, deg2rad=deg2rad, rad2deg=rad2deg,
     lerp=lerp, clamp_min=clamp_min, clamp_max=clamp_max, nan_to_num=nan_to_num,
-    heaviside=heaviside, ldexp=ldexp, gcd=gcd, lcm=lcm, isreal=isreal, is_nonzero=is_nonzero,
+    nextafter=nextafter, frexp=frexp, heaviside=heaviside, ldexp=ldexp, gcd=gcd, lcm=lcm,
+    isreal=isreal, is_nonzero=is_nonzero,
     i0=i0, igamma=igamma, igammac=igammac, lgamma=lgamma, digamma=digamma,
     polygamma=_polygamma_method, mvlgamma=mvlgamma,
     sinc=sinc, fmax=fmax, fmin=fmin, addcmul=addcmul,

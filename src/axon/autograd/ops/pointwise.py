@@ -543,3 +543,31 @@ class Heaviside(Op):
 
     def backward(self, g):
         raise RuntimeError("derivative for aten::heaviside is not implemented")
+
+
+class NextAfter(Op):
+    """The next floating-point value after a in the direction of b;  d/da = 1 (torch's
+    choice: a step of one ulp), d/db = 0."""
+
+    def forward(self, a, b):
+        a, b = promote_float_only("nextafter", a, b)
+        return _binary("nextafter", xp.nextafter, a, b)
+
+    def backward(self, g):
+        pa, pb = self.parents
+        return (g if pa is not None else None), (xp.zeros_like(g) if pb is not None else None)
+
+
+class Frexp(Op):
+    """The mantissa m of a = m 2^e, 0.5 <= |m| < 1 (e in ``self.exponent``);
+    d/da = 2^-e."""
+
+    def forward(self, a):
+        if a.dtype.kind != "f":
+            raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+        mantissa, exponent = xp.frexp(a)
+        self.exponent = exponent.astype(xp.int32)
+        return mantissa
+
+    def backward(self, g):
+        return (g * xp.exp2(-self.exponent.astype(g.dtype)),)
