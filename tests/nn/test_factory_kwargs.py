@@ -215,3 +215,28 @@ def test_causal_mask_device():
     assert mask.dtype == ax.float64
     with pytest.raises(RuntimeError, match="cuda"):
         nn.Transformer.generate_square_subsequent_mask(3, device="cuda")
+
+
+# forward signatures that differ on purpose
+FORWARD_DIFFERS = {
+    "Module": "torch's abstract forward(input); axon's Module.forward(*args, **kwargs)",
+    "RNNBase": "torch's RNNBase.forward is abstract; axon's runs the layers (input, hx)",
+    "RNNCellBase": "torch's abstract; axon's cells define their own forward",
+    "Sequential": "containers are another slice's (forward(x))",
+    "ModuleDict": "containers have no forward", "ModuleList": "containers have no forward",
+    "ParameterList": "containers have no forward",
+}
+
+
+@pytest.mark.parametrize("name", [n for n in SHARED if hasattr(getattr(torch.nn, n), "forward")])
+def test_forward_signature_matches_torch(name):
+    """layer(input=x), mha(q, k, v, need_weights=False), ...: forward's parameter names are
+    torch's, so keyword calls work (a lazy layer forwards whatever its target takes)."""
+    if name in FORWARD_DIFFERS:
+        pytest.skip(FORWARD_DIFFERS[name])
+    theirs = [p for p in inspect.signature(getattr(torch.nn, name).forward).parameters][1:]
+    ours = [p for p in inspect.signature(getattr(nn, name).forward).parameters][1:]
+    if name.startswith("Lazy"):
+        assert ours == ["input", "args", "kwargs"]
+    else:
+        assert ours == theirs
