@@ -312,16 +312,18 @@ def scatter(input: Tensor, dim: int, index, src=None, value=None, *, reduce=None
         raise TypeError("scatter() missing the src or value argument")
     src_shape = tuple(src.shape) if isinstance(src, Tensor) and src.ndim else None
     d, idx, where = _scatter_where("scatter", input, dim, index, src_shape)
-    if input.ndim == 0:
-        input = input.reshape(1)
-    s = _src_for(src, idx.shape, input)
+    shape = input.shape
+    flat = input.reshape(1) if input.ndim == 0 else input  # a 0-d input as one element
+    s = _src_for(src, idx.shape, flat)
     if reduce is not None:
         kinds = {"add": "sum", "multiply": "prod"}
         if reduce not in kinds:
             raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
         s = ops.Expand.apply(s, idx.shape) if tuple(s.shape) != idx.shape else s
-        return ops.ScatterReduce.apply(input, where, s, kinds[reduce], True)
-    return ops.IndexPut.apply(input, where, s)
+        out = ops.ScatterReduce.apply(flat, where, s, kinds[reduce], True)
+    else:
+        out = ops.IndexPut.apply(flat, where, s)
+    return out if out.shape == shape else out.reshape(shape)
 
 
 def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
