@@ -259,3 +259,26 @@ def test_prelu_num_parameters_is_torchs_int_and_axons_method():
     assert a_mod.num_parameters() == 3  # Module.num_parameters(), the parameter count
     a_mod.weight.requires_grad_(False)
     assert a_mod.num_parameters(trainable_only=True) == 0
+
+
+@pytest.mark.parametrize("name,args", [("selu", ()), ("celu", (0.5,)), ("hardshrink", (0.6,)),
+                                       ("threshold", (0.1, 5.0)), ("relu_", ()),
+                                       ("sigmoid_", ()), ("tanh_", ()), ("selu_", ()),
+                                       ("celu_", ()), ("threshold_", (0.1, 5.0))])
+def test_top_level_spellings_match_torch(name, args):
+    x = np.array([-2.0, -0.5, 0.0, 0.6, 1.5])
+    a, t = ax.tensor(x), torch.tensor(x)
+    assert_close(getattr(ax, name)(a, *args), getattr(torch, name)(t, *args), rtol=1e-12,
+                 atol=1e-12)
+    if name.endswith("_"):
+        assert_close(a, t, rtol=1e-12, atol=1e-12)  # changed in place, as torch's
+
+
+def test_top_level_prelu_and_distances_match_torch():
+    x, w = np.array([[-2.0, 0.5, -1.0]]), np.array([0.2])
+    assert_close(ax.prelu(ax.tensor(x), ax.tensor(w)), torch.prelu(torch.tensor(x),
+                                                                    torch.tensor(w)))
+    y = np.array([[1.0, -2.0, 0.5]])
+    for name in ["cosine_similarity", "pairwise_distance"]:
+        assert_close(getattr(ax, name)(ax.tensor(x), ax.tensor(y)),
+                     getattr(torch, name)(torch.tensor(x), torch.tensor(y)), rtol=1e-12)
