@@ -281,6 +281,12 @@ def test_ctc_zero_infinity_and_impossible_alignments_like_torch():
     none = a_fn(ax.tensor(x), reduction="none")
     assert np.isinf(none.numpy()[0]) and np.isfinite(none.numpy()[1])
     assert np.isinf(t_fn(torch.tensor(x), reduction="none").numpy()[0])
+    # without zero_infinity the impossible sample's gradient is NaN in both (where torch's is)
+    xa, xt = ax.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    a_fn(xa, reduction="sum").backward()
+    t_fn(xt, reduction="sum").backward()
+    np.testing.assert_array_equal(np.isnan(xa.grad.numpy()), np.isnan(xt.grad.numpy()))
+    assert np.isnan(xt.grad.numpy()).any()
     for reduction in REDUCTIONS:
         helper_test_op([(4, 2, 3)], lambda x, r=reduction: t_fn(x, reduction=r,
                                                                 zero_infinity=True),

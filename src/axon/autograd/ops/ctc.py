@@ -60,7 +60,7 @@ class CTC(Op):
     """Per-sample negative log-likelihood -log p(target | input) of the (T, N, C)
     log-probabilities; the backward is PyTorch's: exp(lp) - posterior occupancy of each
     class at each frame (the gradient through a ``log_softmax`` that produced lp), 0 past
-    each input's length, and 0 for infinite losses under ``zero_infinity``."""
+    each input's length; for an infinite loss, 0 under ``zero_infinity``, else NaN."""
 
     def forward(self, log_probs, targets, input_lengths, target_lengths, blank,
                 zero_infinity):
@@ -115,13 +115,12 @@ class CTC(Op):
         beta = self._beta()
         with xp.errstate(invalid="ignore", over="ignore"):
             occ = xp.exp(alpha + beta - lp_ext + nll[None, :, None])  # (T, N, L)
-        occ = xp.where(xp.isnan(occ) & xp.isinf(nll)[None, :, None], 0.0, occ)
         posterior = xp.zeros((T, N, C))
         t_idx = xp.arange(T)[:, None, None]
         n_idx = xp.arange(N)[None, :, None]
         xp.add.at(posterior, (t_idx, n_idx, ext[None]), occ)
         grad = (xp.exp(lp) - posterior) * g.astype(xp.float64)[None, :, None]
+        # an impossible alignment (infinite loss): 0 under zero_infinity, else NaN (torch)
+        grad[:, xp.isinf(nll)] = 0.0 if zero_infinity else xp.nan
         grad[xp.arange(T)[:, None] >= input_lengths[None, :]] = 0.0
-        if zero_infinity:
-            grad[:, xp.isinf(nll)] = 0.0
         return grad.astype(dtype), None, None, None, None, None
