@@ -2,8 +2,8 @@
 channel shuffling, instance and local response normalisation, LP and adaptive max
 pooling, max unpooling, padding layers, ``EmbeddingBag`` and ``Bilinear``. Functional
 forms: values and gradients in float64 (tight) and float32 (loose); layers: torch's
-reprs, state-dict keys, weights loaded from torch, running statistics, errors; and the
-layer contract of ``tests/nn/contract.py`` for each new layer."""
+reprs, state-dict keys, weights loaded from torch, running statistics, errors. (Each new
+layer's contract case is in ``tests/nn/test_layer_contract.py``.)"""
 
 import numpy as np
 import pytest
@@ -15,7 +15,6 @@ import axon.nn.functional as F
 from axon import nn
 from tests.autograd.parity import helper_test_exception, helper_test_op
 from tests.helpers import assert_close
-from tests.nn.contract import check_layer
 
 # name: (input shapes, function of torch tensors, of axon tensors (None: the same call))
 FUNCTIONAL = {
@@ -603,58 +602,3 @@ def test_fractional_max_pool2d_module():
             nn.FractionalMaxPool2d(2, **kwargs)
     helper_test_exception([(1, 1, 4, 4)], lambda t: TF.fractional_max_pool2d(t, 3, 3),
                           lambda a: F.fractional_max_pool2d(a, 3, 3), match=["(1, 1, 4, 4)"])
-
-
-# ============================================================ the layer contract
-
-CONTRACT = {
-    "ConvTranspose2d": (lambda: nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1,
-                                                   output_padding=1), (2, 3, 4, 5),
-                        (2, 4, 8, 10), 3 * 4 * 9 + 4),
-    "ConvTranspose1d": (lambda: nn.ConvTranspose1d(3, 2, 3, groups=1), (2, 3, 5), (2, 2, 7),
-                        3 * 2 * 3 + 2),
-    "Bilinear": (lambda: nn.Bilinear(3, 2, 4), (2, 3), (2, 4), 3 * 2 * 4 + 4,
-                 dict(make_extra_args=lambda rng: (rng.uniform(-1, 1, (2, 2)).astype("float32"),))),
-    "EmbeddingBag": (lambda: nn.EmbeddingBag(7, 3, mode="sum"), (2, 4), (2, 3), 21,
-                     dict(make_input=lambda rng: rng.integers(0, 7, (2, 4)))),
-    "Unfold": (lambda: nn.Unfold(2), (2, 3, 4, 4), (2, 12, 9), 0),
-    "Fold": (lambda: nn.Fold((4, 4), 2), (2, 12, 9), (2, 3, 4, 4), 0),
-    "InstanceNorm2d": (lambda: nn.InstanceNorm2d(3, affine=True, track_running_stats=True),
-                       (2, 3, 4, 4), (2, 3, 4, 4), 6),
-    "InstanceNorm1d": (lambda: nn.InstanceNorm1d(3, affine=True), (2, 3, 5), (2, 3, 5), 6),
-    "LocalResponseNorm": (lambda: nn.LocalResponseNorm(3), (2, 4, 3, 3), (2, 4, 3, 3), 0),
-    "PixelShuffle": (lambda: nn.PixelShuffle(2), (2, 8, 3, 3), (2, 2, 6, 6), 0),
-    "PixelUnshuffle": (lambda: nn.PixelUnshuffle(2), (2, 2, 6, 6), (2, 8, 3, 3), 0),
-    "ChannelShuffle": (lambda: nn.ChannelShuffle(2), (2, 4, 3, 3), (2, 4, 3, 3), 0),
-    "LPPool2d": (lambda: nn.LPPool2d(2, 2), (2, 3, 4, 4), (2, 3, 2, 2), 0),
-    "LPPool1d": (lambda: nn.LPPool1d(2, 2), (2, 3, 4), (2, 3, 2), 0),
-    "AdaptiveMaxPool2d": (lambda: nn.AdaptiveMaxPool2d(2), (2, 3, 5, 5), (2, 3, 2, 2), 0),
-    "AdaptiveMaxPool1d": (lambda: nn.AdaptiveMaxPool1d(3), (2, 3, 7), (2, 3, 3), 0),
-    "ZeroPad2d": (lambda: nn.ZeroPad2d((1, 0, 2, 1)), (2, 3, 4, 4), (2, 3, 7, 5), 0),
-    "ReflectionPad2d": (lambda: nn.ReflectionPad2d(1), (2, 3, 4, 4), (2, 3, 6, 6), 0),
-    "ReplicationPad1d": (lambda: nn.ReplicationPad1d(2), (2, 3, 4), (2, 3, 8), 0),
-    "CircularPad2d": (lambda: nn.CircularPad2d(1), (2, 3, 4, 4), (2, 3, 6, 6), 0),
-    "ConstantPad1d": (lambda: nn.ConstantPad1d(2, 1.5), (2, 3, 4), (2, 3, 8), 0),
-    "RMSNorm": (lambda: nn.RMSNorm(4), (2, 3, 4), (2, 3, 4), 4),
-    "Conv3d": (lambda: nn.Conv3d(2, 3, 2), (2, 2, 3, 3, 3), (2, 3, 2, 2, 2), 2 * 3 * 8 + 3),
-    "ConvTranspose3d": (lambda: nn.ConvTranspose3d(2, 3, 2), (2, 2, 2, 2, 2), (2, 3, 3, 3, 3),
-                        2 * 3 * 8 + 3),
-    "MaxPool3d": (lambda: nn.MaxPool3d(2), (2, 3, 4, 4, 4), (2, 3, 2, 2, 2), 0),
-    "AvgPool3d": (lambda: nn.AvgPool3d(2), (2, 3, 4, 4, 4), (2, 3, 2, 2, 2), 0),
-    "AdaptiveAvgPool3d": (lambda: nn.AdaptiveAvgPool3d(2), (2, 3, 3, 4, 5), (2, 3, 2, 2, 2), 0),
-    "AdaptiveMaxPool3d": (lambda: nn.AdaptiveMaxPool3d(2), (2, 3, 3, 4, 5), (2, 3, 2, 2, 2), 0),
-    "BatchNorm3d": (lambda: nn.BatchNorm3d(3), (2, 3, 2, 2, 2), (2, 3, 2, 2, 2), 6),
-    "InstanceNorm3d": (lambda: nn.InstanceNorm3d(3, affine=True), (2, 3, 2, 2, 2),
-                       (2, 3, 2, 2, 2), 6),
-    "Dropout1d": (lambda: nn.Dropout1d(0.3), (2, 3, 4), (2, 3, 4), 0),
-    "Dropout3d": (lambda: nn.Dropout3d(0.3), (2, 3, 2, 2, 2), (2, 3, 2, 2, 2), 0),
-    "AlphaDropout": (lambda: nn.AlphaDropout(0.3), (2, 3, 4), (2, 3, 4), 0),
-    "FeatureAlphaDropout": (lambda: nn.FeatureAlphaDropout(0.3), (2, 3, 4), (2, 3, 4), 0),
-}
-
-
-@pytest.mark.parametrize("name", list(CONTRACT))
-def test_layer_contract(name, tmp_path):
-    make, in_shape, out_shape, num_params, *options = CONTRACT[name]
-    check_layer(make, in_shape, out_shape, num_params, tmp_path=tmp_path,
-                **(options[0] if options else {}))
