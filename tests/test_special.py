@@ -118,3 +118,29 @@ def test_zero_dimensional_inputs():
         assert got.shape == () and abs(got.item() - want.item()) < 1e-12, name
     got = ax.polygamma(2, ax.tensor(0.3, dtype=ax.float64)).item()
     assert abs(got - torch.polygamma(2, torch.tensor(0.3, dtype=torch.float64)).item()) < 1e-9
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_zeta(dtype):
+    s = [[2.0, 2.5, 3.3, 4.0], [6.0, 1.5, 2.0, 12.0]]
+    q = [[1.0, 2.3, 0.01, 0.7], [15.0, 3.0, 1e4, 2.0]]
+    helper_test_op(None, torch.special.zeta, ax.special.zeta, arrays=[s, q],
+                   requires_grad=[False, True], dtype=dtype)
+    t = ax.tensor(q, dtype=ax.float64, requires_grad=True)
+    assert ax.gradcheck(lambda u: ax.special.zeta(ax.tensor(s, dtype=ax.float64), u), [t])
+
+
+def test_zeta_edges_and_polygamma_of_negative_x():
+    s = [2.0, 1.0, 0.5, 3.0, 2.0, 4.0, 3.3, 2.0]
+    q = [1.0, 1.0, 1.0, 0.0, -1.5, -2.0, -2.5, -30.5]
+    got = ax.special.zeta(ax.tensor(s, dtype=ax.float64), ax.tensor(q, dtype=ax.float64))
+    want = torch.special.zeta(torch.tensor(s, dtype=torch.float64),
+                              torch.tensor(q, dtype=torch.float64))
+    nan = np.isnan(want.numpy())
+    np.testing.assert_array_equal(np.isnan(got.numpy()), nan)  # NaN exactly where torch's
+    np.testing.assert_allclose(got.numpy()[~nan], want.numpy()[~nan], rtol=1e-12)  # and inf
+    x = [-0.5, -1.5, -2.3, -25.3]
+    helper_test_op(None, lambda t: torch.polygamma(3, t), lambda t: ax.polygamma(3, t),
+                   arrays=[x], rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="zeta"):
+        ax.special.zeta(ax.tensor([2.0], requires_grad=True), ax.tensor([1.0])).sum().backward()

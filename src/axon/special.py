@@ -35,7 +35,7 @@ __all__ = [
     "digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammainc",
     "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax",
     "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
-    "softmax", "xlog1py", "xlogy",
+    "softmax", "xlog1py", "xlogy", "zeta",
 ]
 
 psi = digamma
@@ -59,6 +59,13 @@ def i1(input: Tensor) -> Tensor:
 def i1e(input: Tensor) -> Tensor:
     """e^-|x| I1(x), the exponentially scaled modified Bessel function of order 1."""
     return ops.I1e.apply(input)
+
+
+def zeta(input, other) -> Tensor:
+    """The Hurwitz zeta function sum_{k >= 0} (other + k)^-input (the Riemann zeta at
+    other = 1); gradient for ``other`` only, as torch."""
+    input = _as_tensor(input)
+    return ops.Zeta.apply(input, _as_tensor(other, input))
 
 
 def expit(input: Tensor) -> Tensor:

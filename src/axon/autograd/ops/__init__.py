@@ -128,6 +128,7 @@ from .special import (  # noqa: E402
     Lgamma,
     Polygamma,
     Sinc,
+    Zeta,
 )
 from .cumulative import (  # noqa: E402
     Cumprod,

@@ -1,7 +1,7 @@
 """Special functions, each forward beside its derivative: the error functions (erf,
 erfc, erfinv), the modified Bessel functions I0 and I1 (plain and scaled), the log-gamma
-function, its derivatives digamma and polygamma, the regularized incomplete gamma
-functions, and sinc.
+function, its derivatives digamma and polygamma, the Hurwitz zeta function, the regularized
+incomplete gamma functions, and sinc.
 
 NumPy has none of them. ``erf`` (W. J. Cody's rational forms) lives in ``activation.py``
 for GELU; erfc reuses its tail forms; erfinv refines an approximation by Newton steps on
@@ -178,31 +178,41 @@ _BERNOULLI_OVER_FACTORIAL = tuple(
 )
 
 
+def hurwitz_zeta(s, q):
+    """zeta(s, q) = sum_{k >= 0} (q + k)^-s for s > 1: the terms summed directly until
+    q + k >= 10 + s, the rest by Euler-Maclaurin, (q+k)^(1-s) / (s-1) + (q+k)^-s / 2 +
+    sum_j B_2j / (2j)! s (s+1) ... (s+2j-2) (q+k)^(-s-2j+1) (about 1e-13 relative). A
+    negative q works for integer s (the terms pass through it, as Cephes does); inf at
+    q = 0, -1, ...; NaN for s < 1 or a negative q with fractional s; inf at s = 1."""
+    s, q = xp.broadcast_arrays(xp.asarray(s, xp.float64), xp.asarray(q, xp.float64))
+    start = 10 + xp.maximum(s, 0)
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        total = xp.zeros_like(q)
+        steps = int(xp.nanmax(xp.where(xp.isfinite(q), xp.ceil(start - q), 0), initial=0))
+        for _ in range(max(steps, 0)):
+            low = q < start
+            total = total + xp.where(low, q**-s, 0)
+            q = xp.where(low, q + 1, q)
+        total = total + q ** (1 - s) / (s - 1) + 0.5 * q**-s
+        rising, power = s.copy(), q ** (-s - 1)  # s (s+1) ... (s+2j-2), q^(-s-2j+1)
+        for j, c in enumerate(_BERNOULLI_OVER_FACTORIAL, start=1):
+            total = total + c * rising * power
+            rising = rising * (s + 2 * j - 1) * (s + 2 * j)
+            power = power / (q * q)
+        total = xp.where(s == 1, xp.inf, xp.where(s < 1, xp.nan, total))
+    return total
+
+
 def polygamma(n: int, x):
-    """The n-th derivative of digamma: psi^(n)(x) = (-1)^(n+1) n! zeta(n + 1, x) for n >= 1,
-    with the Hurwitz zeta summed directly for the first 10 + n terms and by Euler-Maclaurin
-    after (accurate to about 1e-13 for x > 0). n = 0 is digamma and n = 1 trigamma (with
-    their reflections for x < 0); for n >= 2 and x < 0 the direct sum is used, which torch's
-    Cephes zeta does not follow."""
+    """The n-th derivative of digamma: psi^(n)(x) = (-1)^(n+1) n! zeta(n + 1, x) for n >= 2;
+    n = 0 is digamma and n = 1 trigamma (with their reflections for x < 0)."""
     if n == 0:
         return digamma(x)
     if n == 1:
         return trigamma(x)
     x = xp.asarray(x)
-    y = x.astype(xp.float64)
-    s = n + 1
-    shift = 10 + n
-    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        zeta = sum((y + k) ** -s for k in range(shift))
-        w = y + shift
-        zeta = zeta + w ** (1 - s) / (s - 1) + 0.5 * w**-s
-        rising, power = float(s), w ** (-s - 1)  # s (s+1) ... (s+2j-2), w^(-s-2j+1)
-        for j, c in enumerate(_BERNOULLI_OVER_FACTORIAL, start=1):
-            zeta = zeta + c * rising * power
-            rising *= (s + 2 * j - 1) * (s + 2 * j)
-            power = power / (w * w)
-        out = (-1) ** (n + 1) * math.factorial(n) * zeta
-        out = xp.where((y <= 0) & (y == xp.floor(y)), (-1) ** (n + 1) * xp.inf, out)
+    with xp.errstate(invalid="ignore", over="ignore"):
+        out = (-1) ** (n + 1) * math.factorial(n) * hurwitz_zeta(n + 1, x)
     return out.astype(x.dtype)
 
 
@@ -422,6 +432,22 @@ class Polygamma(Op):
 
     def backward(self, g):
         return g * polygamma(self.n + 1, self.a), None
+
+
+class Zeta(Op):
+    """The Hurwitz zeta function zeta(s, q);  d/dq = -s zeta(s + 1, q). torch has no
+    derivative with respect to s."""
+
+    def forward(self, s, q):
+        s, q = promote_float_only("zeta", s, q)
+        self.s, self.q = s, q
+        return hurwitz_zeta(s, q).astype(s.dtype)
+
+    def backward(self, g):
+        ps, pq = self.parents
+        if ps is not None:
+            raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+        return None, g * -self.s * hurwitz_zeta(self.s + 1, self.q)
 
 
 class Sinc(Op):
