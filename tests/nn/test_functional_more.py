@@ -393,3 +393,12 @@ def test_interpolate_volumes_match_torch(mode, kw):
     a_mod, t_mod = nn.Upsample(scale_factor=2, mode=mode), torch.nn.Upsample(scale_factor=2,
                                                                               mode=mode)
     helper_test_op([(1, 2, 2, 3, 2)], t_mod, a_mod, dtype=np.float32)
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"size": 3, "recompute_scale_factor": True}, "recompute_scale_factor"),
+    ({"size": [3]}, "output size of [3]"), ({"size": (3, 4, 5)}, "output size of [3, 4, 5]"),
+    ({"scale_factor": (2,)}, "scale_factor of shape [2.0]")], ids=str)
+def test_interpolate_size_errors_like_torch(kw, match):
+    helper_test_exception([(1, 1, 4, 4)], lambda x: TF.interpolate(x, **kw),
+                          lambda x: F.interpolate(x, **kw), exact=ValueError, match=[match])

@@ -15,7 +15,7 @@ from ..autograd.ops import grid_sample as _grid_sample
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
 from . import _conv_ops
-from .functional import _ntuple, adaptive_avg_pool1d, adaptive_avg_pool2d
+from .functional import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = [
     "affine_grid", "grid_sample", "interpolate", "upsample", "upsample_bilinear",
@@ -89,7 +89,17 @@ def _interpolate_sizes(in_size: tuple, size, scale_factor, recompute_scale_facto
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
-        out_size = _ntuple(size, nd, "size", "interpolate")
+        if recompute_scale_factor:
+            raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+        sizes = (size,) * nd if isinstance(size, int) else tuple(int(n) for n in size)
+        if len(sizes) != nd:
+            raise ValueError(
+                f"Input and output must have the same number of spatial dimensions, but got "
+                f"input with spatial dimensions of {list(in_size)} and output size of "
+                f"{list(sizes)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
+                f"and output size in (o1, o2, ...,oK) format."
+            )
+        out_size = sizes
         scales = (None,) * nd
     elif scale_factor is not None:
         factors = (tuple(float(s) for s in scale_factor)
