@@ -1,0 +1,116 @@
+"""More PyTorch programs in the shapes users arrive with, run on axon unchanged.
+
+Each program in ``programs/`` named here runs on axon (imports rewritten by
+``runner.as_axon``) and then on torch from axon's initial weights; random draws inside
+training come from NumPy or Python's ``random``, so both runs see the same numbers and
+their results must agree to float32 precision.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.compat import runner
+from tests.helpers import assert_close
+
+F32 = {"rtol": 1e-4, "atol": 1e-5}
+
+
+def both(name, **kwargs):
+    """Program ``name`` run on axon, then on torch from axon's initial state."""
+    ours = runner.load(name, "axon").run(**kwargs)
+    theirs = runner.load(name, "torch").run(initial=ours["initial"], **kwargs)
+    return ours, theirs
+
+
+def test_vae_reparameterisation_and_kl():
+    ours, theirs = both("vae")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(np.array(ours["parts"]), np.array(theirs["parts"]), **F32)
+    assert_close(ours["recon"], theirs["recon"], **F32)
+    assert ours["losses"][-1] < ours["losses"][0]
+    assert ours["noise_shape"] == (4, 4) and ours["noise_is_float"]
+    samples = ours["samples"]  # from axon's own generator: only its range is torch's
+    assert samples.shape == (16, 64) and ((samples > 0) & (samples < 1)).all()
+
+
+def test_dcgan_two_optimizers_and_detach():
+    ours, theirs = both("dcgan")
+    for key in ("G_losses", "D_losses", "D_x"):
+        assert_close(ours[key], theirs[key], **F32, msg=key)
+    assert_close(ours["fixed"], theirs["fixed"], **F32)
+    assert_close(ours["running_var"], theirs["running_var"], **F32)
+    assert ours["fixed"].shape == (2, 1, 16, 16)
+    assert ours["D_x"][-1] > ours["D_x"][0]  # the discriminator learns the real images
+
+
+def test_word_lstm_language_model_and_packed_batches():
+    ours, theirs = both("word_lstm")
+    for key in ("losses", "norms", "val_losses", "unpacked", "h_n", "grad_embedding"):
+        assert_close(ours[key], theirs[key], **F32, msg=key)
+    assert ours["lrs"] == theirs["lrs"] and ours["lrs"][-1] < ours["lrs"][0]
+    assert ours["ppl"] == pytest.approx(theirs["ppl"], rel=1e-5)
+    for key in ("out_lengths", "batch_sizes", "sorted_indices"):
+        assert np.array_equal(ours[key], theirs[key]), key
+    assert max(ours["norms"]) > 0.25  # clipping had something to clip
+    assert (ours["unpacked"][0, 3:] == 0).all()  # the short sentence is padded with zeros
+
+
+def test_seq2seq_gru_with_bahdanau_attention():
+    ours, theirs = both("seq2seq_attention")
+    assert ours["forced"] == theirs["forced"]
+    assert any(map(any, ours["forced"])) and not all(map(all, ours["forced"]))
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert np.array_equal(ours["decoded"], theirs["decoded"])
+    assert_close(ours["attentions"], theirs["attentions"], **F32)
+    assert_close(ours["attentions"].sum(-1), np.ones((3, 5)), rtol=1e-6, atol=1e-6)
+
+
+def test_d2l_vgg_blocks_with_init_and_cosine_schedule():
+    ours, theirs = both("d2l_vgg")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(ours["lrs"], theirs["lrs"], rtol=1e-12, atol=0)
+    assert_close(ours["train_accs"], theirs["train_accs"], rtol=0, atol=1e-6)
+    assert_close(ours["test_accs"], theirs["test_accs"], rtol=0, atol=1e-6)
+    assert ours["shapes"] == theirs["shapes"]
+    # axon's own kaiming_normal_(mode="fan_out"): std sqrt(2 / (4 * 3 * 3)) over 36 draws
+    assert abs(ours["init_std"] / math.sqrt(2 / 36) - 1) < 0.4
+
+
+def test_text_classifier_with_embedding_bag_offsets():
+    ours, theirs = both("text_embeddingbag")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert ours["accs"] == theirs["accs"]
+    assert_close(ours["lrs"], theirs["lrs"], rtol=1e-12, atol=0)
+    assert ours["lrs"][-1] < ours["lrs"][0]  # StepLR stepped once the accuracy stalled
+    assert np.array_equal(ours["offsets"], [0, 2, 3])
+    assert_close(ours["probs"], theirs["probs"], **F32)
+    assert_close(ours["weighted"], theirs["weighted"], **F32)
+
+
+def test_transformer_encoder_classifier_with_padding_mask():
+    ours, theirs = both("transformer_classifier")
+    assert ours["n_params"] == theirs["n_params"]
+    assert_close(ours["lrs"], theirs["lrs"], rtol=1e-10, atol=1e-15)
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(ours["logits"], theirs["logits"], **F32)
+    assert abs(ours["accuracy"] - theirs["accuracy"]) < 1e-6
+    # more padding leaves the logits alone, as in torch
+    assert_close(ours["longer_logits"], ours["logits"][:4], **F32)
+    for key in ("attn_weights", "attn_output", "x_grad"):
+        assert_close(ours[key], theirs[key], **F32, msg=key)
+
+
+def test_hooks_freezing_param_groups_gradient_penalty_and_save():
+    ours, theirs = both("finetune_tricks")
+    assert ours["log"] == theirs["log"]
+    assert_close(ours["penalties"], theirs["penalties"], **F32)
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(ours["tanh1"], theirs["tanh1"], **F32)
+    assert_close(ours["out"], theirs["out"], **F32)
+    for key in ("hooked_shapes", "trainable", "group_lrs", "momentum_keys"):
+        assert ours[key] == theirs[key], key
+    for key in ("hooks_removed", "frozen_still", "frozen_grad_kept", "same"):
+        assert ours[key] and theirs[key], key
+    assert not ours["out_requires_grad"]
