@@ -169,6 +169,7 @@ MOVEMENT = [
     ("trace", [(3, 4)], lambda x: torch.trace(x), lambda x: ax.trace(x)),
     ("unfold", [(2, 7)], lambda x: x.unfold(1, 3, 2), None),
     ("unfold overlap", [(6, 2)], lambda x: x.unfold(0, 4, 1), None),
+    ("unfold gaps", [(2, 3, 8)], lambda x: x.unfold(-1, 2, 3).unfold(1, 2, 1), None),
     ("repeat_interleave", [(2, 3)], lambda x: x.repeat_interleave(2),
      None),
     ("repeat_interleave dim", [(2, 3)],

@@ -232,13 +232,9 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
 
-    def windows(i):
-        if i.ndim == 0:
-            return i.reshape(1)
-        w = xp.lib.stride_tricks.sliding_window_view(i, size, axis=d)
-        return w[(slice(None),) * d + (slice(None, None, step),)]
-
-    return _rearrange(input, windows, unique=step >= size)
+    if input.ndim == 0:
+        return input.reshape(1)
+    return ops.Unfold.apply(input, d, size, step)
 
 
 def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,

@@ -141,6 +141,7 @@ from .scatter import (  # noqa: E402
     ScatterAdd,
     ScatterReduce,
     Take,
+    Unfold,
 )
 from .linalg import (  # noqa: E402
     Cholesky,

@@ -59,6 +59,26 @@ class Rearrange(Op):
         return xp.ascontiguousarray(self.inverse(g)), None, None
 
 
+class Unfold(Op):
+    """Windows of ``size`` elements ``step`` apart along ``dim`` (``Tensor.unfold``): a
+    copy of NumPy's sliding-window view; d/da adds each window position's gradient back
+    with one strided add per position in the window (``size`` adds, no index arrays)."""
+
+    def forward(self, a, dim, size, step):
+        self.shape, self.dim, self.size, self.step = a.shape, dim, size, step
+        windows = xp.lib.stride_tricks.sliding_window_view(a, size, axis=dim)
+        return xp.ascontiguousarray(windows[(slice(None),) * dim + (slice(None, None, step),)])
+
+    def backward(self, g):
+        full = xp.zeros(self.shape, dtype=g.dtype)
+        count = g.shape[self.dim]
+        where = [slice(None)] * len(self.shape)
+        for j in range(self.size):
+            where[self.dim] = slice(j, j + self.step * (count - 1) + 1, self.step)
+            full[tuple(where)] += g[..., j]
+        return full, None, None, None
+
+
 class ScatterAdd(Op):
     """out = a, then out[where] += alpha * src (repeated positions add up).
 
