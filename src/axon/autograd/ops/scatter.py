@@ -2,10 +2,11 @@
 (add values at positions) and ``ScatterReduce`` (combine values at positions).
 
 ``Take`` is the op behind every rearrangement whose result is "some elements of the input,
-in some order": diagonal, unfold, repeat_interleave, take. The public function computes
-the flat indices once (on an ``arange`` shaped like the input); the gradient adds ``g``
-back at those indices, so repeated indices add up. A bijection with a known inverse
-(flip, roll, rot90) is ``Rearrange`` instead: no index arrays at all.
+in some order": diagonal, repeat_interleave, as_strided, take. The public function
+computes the flat indices once (on an ``arange`` shaped like the input); the gradient adds
+``g`` back at those indices, so repeated indices add up. Two common cases have ops without
+index arrays: a bijection with a known inverse (flip, roll, rot90) is ``Rearrange``, and
+sliding windows (``Tensor.unfold``) are ``Unfold``.
 
 A position list ``where`` is a tuple of integer arrays, one per input dimension, that
 broadcast to the shape of the values written (as ``Gather`` builds it).
