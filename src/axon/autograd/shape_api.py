@@ -13,11 +13,12 @@ Each public function takes the tensor first and is also bound as a Tensor method
 end of its module (``ax.roll(x, 1)`` and ``x.roll(1)``), where torch has the method.
 
 The differentiable work is done by ops: most functions are compositions of existing ops
-(``Reshape``, ``Permute``, ``MatMul``, ``Gather``, ``IndexPut``); the new ones are
-``Take`` (elements at flat indices: flip, roll, diagonal, unfold, ...), ``ScatterAdd``
-and ``ScatterReduce`` in ``ops/scatter.py``, ``Einsum`` and the decompositions in
-``ops/linalg.py``; ``ops/sort.py`` computes the orders that ``sort``, ``topk``,
-``median`` and ``mode`` gather their values with.
+(``Reshape``, ``Permute``, ``MatMul``, ``Gather``, ``IndexPut``); the new ones are, in
+``ops/scatter.py``, ``Take`` (elements at flat indices: diagonal, repeat_interleave,
+as_strided, take), ``Rearrange`` (flip, roll, rot90), ``Unfold``, ``ScatterAdd`` and
+``ScatterReduce``; in ``ops/linalg.py``, ``Einsum``, ``EuclideanDist`` and the
+decompositions; ``ops/sort.py`` computes the orders that ``sort``, ``topk``, ``median``
+and ``mode`` gather their values with.
 
 Every ``dim`` goes through ``normalize_dim`` (torch's IndexError); bad shapes raise
 torch's exception class with a message naming the shapes at fault.
