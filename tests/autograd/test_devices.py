@@ -293,3 +293,13 @@ def test_cpu_tensor_queries_as_torch():
         assert x.share_memory_() is x
         with pytest.raises(RuntimeError, match="accelerator"):
             x.pin_memory()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64", "int32", "int16",
+                                   "int8", "uint8", "bool"])
+def test_type_names_and_legacy_casts_as_torch(dtype):
+    t, a = torch.ones(2, dtype=getattr(torch, dtype)), ax.ones(2, dtype=getattr(ax, dtype))
+    assert a.type() == t.type()
+    for target in ("torch.DoubleTensor", "torch.LongTensor", "torch.BoolTensor"):
+        assert str(a.type(target).dtype) == _dtype_name(t.type(target))
+    assert a.type(getattr(ax, dtype)) is a

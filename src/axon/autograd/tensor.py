@@ -133,6 +133,28 @@ def _cuda_device(index) -> device:
     return index if isinstance(index, str | device) else device("cuda", index)
 
 
+_LEGACY_NAMES = {
+    B.float32: "FloatTensor", B.float64: "DoubleTensor", B.float16: "HalfTensor",
+    B.int64: "LongTensor", B.int32: "IntTensor", B.int16: "ShortTensor",
+    B.int8: "CharTensor", B.uint8: "ByteTensor", B.bool_: "BoolTensor",
+}
+_LEGACY_DTYPES = {name: dt for dt, name in _LEGACY_NAMES.items()}
+
+
+def _legacy_dtype(dtype) -> np.dtype:
+    """A dtype from a dtype-like, torch's legacy type names ("torch.FloatTensor") included,
+    or an object carrying a ``dtype`` (a legacy tensor type)."""
+    if isinstance(dtype, str):
+        name = dtype.removeprefix("torch.").removeprefix("axon.")
+        if name in _LEGACY_DTYPES:
+            return _LEGACY_DTYPES[name]
+        return B.to_dtype(name)
+    inner = getattr(dtype, "dtype", None)
+    if isinstance(inner, np.dtype) and not isinstance(dtype, np.dtype):
+        return inner
+    return B.to_dtype(dtype)
+
+
 def _check_inplace_cast(result, target) -> None:
     """torch's refusal to write a result of a higher kind into a tensor in place."""
     if not np.can_cast(result, target, casting="same_kind"):
@@ -420,10 +442,14 @@ class Tensor:
         check_device("cuda" if device is None else _cuda_device(device))
         return self  # pragma: no cover - check_device raised
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking: bool = False):
+        """Without ``dtype``: torch's name of this tensor's type (``"torch.FloatTensor"``).
+        With one (a dtype, its name, or a legacy name such as ``"torch.LongTensor"``): this
+        tensor cast to it (``self`` when it already has it); casts between floats record
+        the graph."""
         if dtype is None:
-            return f"axon.{self.array.dtype}"
-        dt = B.to_dtype(dtype)
+            return "torch." + _LEGACY_NAMES.get(self.array.dtype, str(self.array.dtype))
+        dt = _legacy_dtype(dtype)
         if dt == self.array.dtype:
             return self
         if dt.kind not in "fc":  # an integer or bool result carries no gradient (as torch)
