@@ -602,3 +602,57 @@ def test_fractional_max_pool2d_module():
             nn.FractionalMaxPool2d(2, **kwargs)
     helper_test_exception([(1, 1, 4, 4)], lambda t: TF.fractional_max_pool2d(t, 3, 3),
                           lambda a: F.fractional_max_pool2d(a, 3, 3), match=["(1, 1, 4, 4)"])
+
+
+# ============================================================ LSTM with projections
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(num_layers=2, bidirectional=True),
+                                    dict(bias=False, batch_first=True)])
+def test_lstm_proj_size_matches_torch(kwargs):
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTM(3, 5, proj_size=2, **kwargs).double()
+    ours = nn.LSTM(3, 5, proj_size=2, dtype=ax.float64, **kwargs)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    states = 2 * kwargs.get("num_layers", 1) if kwargs.get("bidirectional") else 1
+    shapes = [(4, 6, 3), (states, 4 if kwargs.get("batch_first") else 6, 2),
+              (states, 4 if kwargs.get("batch_first") else 6, 5)]
+    helper_test_op(shapes, lambda x, h, c: (lambda y: (y[0], *y[1]))(theirs(x, (h, c))),
+                   lambda x, h, c: (lambda y: (y[0], *y[1]))(ours(x, (h, c))))
+    for (name, a), t in zip(ours.named_parameters(), theirs.parameters(), strict=True):
+        assert_close(a.grad, t.grad, 1e-10, 1e-12, msg=name)
+
+
+def test_lstm_proj_size_packed_and_unbatched():
+    from torch.nn.utils.rnn import pack_padded_sequence as t_pack
+    from torch.nn.utils.rnn import pad_packed_sequence as t_pad
+
+    from axon.nn.utils.rnn import pack_padded_sequence as a_pack
+    from axon.nn.utils.rnn import pad_packed_sequence as a_pad
+
+    torch.manual_seed(1)
+    theirs = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2).double()
+    ours = nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2, dtype=ax.float64)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    lengths = [3, 5, 2, 4]
+
+    def run(lib_pack, lib_pad, model):
+        return lambda x: (lambda y: (lib_pad(y[0])[0], *y[1]))(
+            model(lib_pack(x, lengths, enforce_sorted=False)))
+
+    helper_test_op([(5, 4, 3)], run(t_pack, t_pad, theirs), run(a_pack, a_pad, ours))
+    helper_test_op([(5, 3)], lambda x: theirs(x)[0], lambda x: ours(x)[0])
+
+
+def test_lstm_proj_size_errors():
+    for kwargs in (dict(proj_size=5), dict(proj_size=-1)):
+        with pytest.raises(ValueError):
+            torch.nn.LSTM(3, 5, **kwargs)
+        with pytest.raises(ValueError):
+            nn.LSTM(3, 5, **kwargs)
+    with pytest.raises(ValueError, match="only supported for LSTM"):
+        nn.RNNBase("GRU", 3, 5, proj_size=2)
+    lstm = nn.LSTM(3, 5, proj_size=2)
+    with pytest.raises(RuntimeError, match=r"\(1, 4, 2\)"):
+        lstm(ax.randn(6, 4, 3), (ax.randn(1, 4, 5), ax.randn(1, 4, 5)))

@@ -442,5 +442,5 @@ def test_constructor_errors():
         nn.LSTM(I, H, 0)
     with pytest.raises(TypeError, match="bias should be of type bool"):
         nn.GRU(I, H, bias=1)
-    with pytest.raises(NotImplementedError, match="proj_size"):
-        nn.LSTM(I, H, proj_size=2)
+    with pytest.raises(ValueError, match="proj_size"):  # LSTMP: tests/nn/test_more_layers.py
+        nn.LSTM(I, H, proj_size=H)

@@ -17,7 +17,7 @@ import math
 import numbers
 import warnings
 
-from ..autograd.creation import cat, stack
+from ..autograd.creation import cat, stack, zeros
 from ..autograd.tensor import Tensor
 from ..backend import xp
 from . import functional as F
@@ -224,8 +224,14 @@ class RNNBase(Module):
                 raise ValueError(f"{name} must be greater than zero")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
-        if proj_size != 0:
-            raise NotImplementedError("proj_size is not supported in axon (use proj_size=0)")
+        if not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size >= hidden_size:
+            raise ValueError(f"proj_size has to be smaller than hidden_size (got proj_size="
+                             f"{proj_size}, hidden_size={hidden_size})")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.mode = mode
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -240,13 +246,16 @@ class RNNBase(Module):
         D = 2 if bidirectional else 1
         self._flat_weights_names: list[str] = []
         self._all_weights: list[list[str]] = []
+        out = proj_size or hidden_size  # the size of h (and of each direction's output)
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * D
+            layer_in = input_size if layer == 0 else out * D
             for direction in range(D):
                 sfx = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-                shapes = {f"weight_ih{sfx}": (G, layer_in), f"weight_hh{sfx}": (G, hidden_size)}
+                shapes = {f"weight_ih{sfx}": (G, layer_in), f"weight_hh{sfx}": (G, out)}
                 if bias:
                     shapes.update({f"bias_ih{sfx}": (G,), f"bias_hh{sfx}": (G,)})
+                if proj_size:
+                    shapes[f"weight_hr{sfx}"] = (proj_size, hidden_size)
                 for name, shape in shapes.items():
                     setattr(self, name, Parameter(xp.empty(shape, dtype=dt)))
                 self._flat_weights_names.extend(shapes)
@@ -268,6 +277,8 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -326,7 +337,6 @@ class RNNBase(Module):
     def _run_layers(self, x: Tensor, states, batch_sizes) -> tuple[Tensor, list[Tensor]]:
         """Run every layer and direction on time-first x (L, N, H_in). Returns the last
         layer's outputs (L, N, D*H) and the final states [(D*layers, N, H), ...]."""
-        L = x.shape[0]
         if batch_sizes is not None and int(batch_sizes[-1]) == x.shape[1]:
             batch_sizes = None  # every sequence has full length
         D = 2 if self.bidirectional else 1
@@ -341,22 +351,57 @@ class RNNBase(Module):
                 init_states = [None] * n_states if states is None else [s[k] for s in states]
                 w = [getattr(self, n) for n in self._all_weights[k]]
                 if not self.bias:
-                    w += [None, None]
-                y = self._run_one(x, init_states, w, direction == 1, batch_sizes)
-                outs.append(y[:L])  # (L, N, H)
+                    w[2:2] = [None, None]  # [w_ih, w_hh, b_ih, b_hh(, w_hr)]
+                run = self._run_projected if self.proj_size else self._run_one
+                y, last = run(x, init_states, w, direction == 1, batch_sizes)
+                outs.append(y)  # (L, N, H)
                 for j in range(n_states):
-                    finals[j].append(y[L + j])  # (N, H)
+                    finals[j].append(last[j])  # (N, H)
             x = outs[0] if D == 1 else cat(outs, 2)  # (L, N, D*H)
         return x, [stack(f, 0) for f in finals]
 
-    def _run_one(self, x, init_states, w, reverse, batch_sizes) -> Tensor:
-        """One layer in one direction: (L + S, N, H), outputs then final states."""
+    def _run_projected(self, x, init_states, w, reverse, batch_sizes):
+        """One LSTM layer in one direction with projections (``proj_size`` P > 0), step by
+        step with Tensor ops (the fused ops have no projection):
+
+            c_t = f_t * c_{t-1} + i_t * g_t,   h_t = W_hr (o_t * tanh(c_t))    (h_t: P)
+
+        For packed sequences (sorted longest first) step t updates only the first
+        ``batch_sizes[t]`` rows; the others keep their state (the reverse direction
+        starts each sequence at its own end that way) and output zeros. Returns the
+        outputs (L, N, P) and the final states [h_n (N, P), c_n (N, H)]."""
+        w_ih, w_hh, b_ih, b_hh, w_hr = w
+        L, N = x.shape[0], x.shape[1]
+        H, P = self.hidden_size, self.proj_size
+        h = init_states[0] if init_states[0] is not None else zeros(N, P, dtype=x.dtype)
+        c = init_states[1] if init_states[1] is not None else zeros(N, H, dtype=x.dtype)
+        xw = F.linear(x, w_ih, b_ih)  # (L, N, 4H): the input's part of every gate at once
+        outs = [None] * L
+        for t in (range(L - 1, -1, -1) if reverse else range(L)):
+            n = N if batch_sizes is None else int(batch_sizes[t])  # the active rows
+            gates = xw[t, :n] + F.linear(h[:n], w_hh, b_hh)  # (n, 4H), blocks i, f, g, o
+            i, f, g, o = gates.chunk(4, 1)
+            c_new = f.sigmoid() * c[:n] + i.sigmoid() * g.tanh()
+            h_new = F.linear(o.sigmoid() * c_new.tanh(), w_hr)  # (n, P)
+            if n == N:
+                h, c, outs[t] = h_new, c_new, h_new
+            else:
+                h, c = cat([h_new, h[n:]], 0), cat([c_new, c[n:]], 0)
+                outs[t] = cat([h_new, zeros(N - n, P, dtype=x.dtype)], 0)
+        return stack(outs, 0), [h, c]
+
+    def _run_one(self, x, init_states, w, reverse, batch_sizes):
+        """One layer in one direction as one fused op: the outputs (L, N, H) and the
+        final states [(N, H), ...] (the op returns them stacked, (L + S, N, H))."""
         if self.mode == "LSTM":
-            return LSTMSeq.apply(x, *init_states, *w, reverse, batch_sizes)
-        if self.mode == "GRU":
-            return GRUSeq.apply(x, *init_states, *w, reverse, batch_sizes)
-        act = "relu" if self.mode == "RNN_RELU" else "tanh"
-        return RNNSeq.apply(x, *init_states, *w, act, reverse, batch_sizes)
+            y = LSTMSeq.apply(x, *init_states, *w, reverse, batch_sizes)
+        elif self.mode == "GRU":
+            y = GRUSeq.apply(x, *init_states, *w, reverse, batch_sizes)
+        else:
+            act = "relu" if self.mode == "RNN_RELU" else "tanh"
+            y = RNNSeq.apply(x, *init_states, *w, act, reverse, batch_sizes)
+        L = x.shape[0]
+        return y[:L], [y[L + j] for j in range(len(init_states))]
 
     # ------------------------------------------------------------- checks
     def _check_input(self, x: Tensor, batched: bool) -> None:
@@ -382,10 +427,11 @@ class RNNBase(Module):
             got = ", ".join(f"{d}-D" for d in dims)
             raise RuntimeError(f"For {kind} input, {' and '.join(names)} should also be "
                                f"{want_dim}-D but got ({got}) tensors")
-        expected = (self.num_layers * D, batch, self.hidden_size)
-        if not batched:
-            expected = (expected[0], expected[2])
         for k, s in enumerate(states):
+            size = self.proj_size if (k == 0 and self.proj_size) else self.hidden_size
+            expected = (self.num_layers * D, batch, size)  # h has the projection's size
+            if not batched:
+                expected = (expected[0], expected[2])
             if tuple(s.shape) != expected:
                 which = "hidden" if len(states) == 1 else f"hidden[{k}]"
                 raise RuntimeError(f"Expected {which} size {expected}, got {list(s.shape)}")
@@ -432,6 +478,10 @@ class LSTM(RNNBase):
     ``forward(input, (h_0, c_0)=None)`` returns ``(output, (h_n, c_n))``: output
     (L, N, D*H) is the last layer's h_t for every t, h_n and c_n (D*num_layers, N, H)
     the final states of each layer and direction.
+
+    ``proj_size`` P > 0 (LSTMP, Sak et al., 2014): h_t = W_hr (o_t * tanh(c_t)) is
+    projected to P features by ``weight_hr_l{k}`` (P, H), so output and h have P (per
+    direction) instead of H; computed step by step rather than by the fused op.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
