@@ -382,3 +382,15 @@ def test_linear_cross_entropy_loss_module_matches_torch(kw):
     t_out.sum().backward()
     assert_close(xa.grad, xt.grad, rtol=1e-10, atol=1e-12)
     assert_close(a_mod.linear.weight.grad, t_mod.linear.weight.grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["soft_margin_loss", "multilabel_soft_margin_loss", "kl_div",
+                                  "poisson_nll_loss", "hinge_embedding_loss"])
+def test_targets_broadcast_like_torch(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # kl_div's 'mean' warning
+        for target in [np.array([0.2, 1.0, 0.7, 1.0]), np.full((5, 1), 0.5)]:
+            t_fn, a_fn = both(name, [target], reduction="none")
+            helper_test_op([(5, 4)], t_fn, a_fn)
+        t_fn, a_fn = both(name, [np.ones(3)])
+        helper_test_exception([(5, 4)], t_fn, a_fn, match=[name, "(3,)", "(5, 4)"])

@@ -19,7 +19,7 @@ from ..autograd.ops import ctc as _ctc
 from ..autograd.tensor import Tensor, _as_tensor, _wrap, normalize_dim, where
 from ..backend import xp
 from ._functional_activations import logsigmoid
-from .functional import _data, _elementwise_weight, _reduction, _same_shape, cross_entropy, linear
+from .functional import _data, _elementwise_weight, _reduction, cross_entropy, linear
 
 __all__ = [
     "cosine_embedding_loss", "cosine_similarity", "ctc_loss", "gaussian_nll_loss",
@@ -50,6 +50,17 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
                          label_smoothing=label_smoothing)
 
 
+def _check_broadcast(name: str, input: Tensor, target) -> None:
+    """PyTorch broadcasts these losses' target against the input; a RuntimeError naming
+    both shapes when it cannot."""
+    shape = tuple(_data(target).shape)
+    try:
+        xp.broadcast_shapes(shape, tuple(input.shape))
+    except ValueError:
+        raise RuntimeError(f"{name}: target of shape {shape} does not broadcast with input "
+                           f"of shape {tuple(input.shape)}") from None
+
+
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()
@@ -74,6 +85,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     ``input``: pointwise t (log t - x) (or e^t (t - x) with ``log_target``).
     ``'batchmean'`` divides the sum by the batch size (the KL divergence per sample);
     ``'mean'`` divides by the number of elements, with PyTorch's warning."""
+    _check_broadcast("kl_div", input, target)
     if size_average is not None or reduce is not None:
         reduction = _reduction(size_average, reduce, reduction)
     elif reduction == "mean":
@@ -102,6 +114,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
     """Negative log-likelihood of a Poisson target with rate e^x (``log_input``) or x:
     e^x - t x, or x - t log(x + eps); ``full`` adds Stirling's approximation of log(t!),
     t log t - t + log(2 pi t) / 2, for t > 1."""
+    _check_broadcast("poisson_nll_loss", input, target)
     reduction = _reduction(size_average, reduce, reduction)
     target = _as_tensor(target, input)
     if log_input:
@@ -172,6 +185,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1 (x: a distance, y: same or not)."""
+    _check_broadcast("hinge_embedding_loss", input, target)
     reduction = _reduction(size_average, reduce, reduction)
     t = _data(target)
     loss = (where(t != 1, (margin - input).clamp(min=0), 0.0)
@@ -182,8 +196,8 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + e^(-y x)): the logistic loss for labels y = +-1."""
+    _check_broadcast("soft_margin_loss", input, target)
     reduction = _reduction(size_average, reduce, reduction)
-    _same_shape("soft_margin_loss", input, target)
     return _reduce((-input * _as_tensor(target, input)).softplus(1.0, math.inf), reduction)
 
 
@@ -192,8 +206,8 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
                                 reduction: str = "mean") -> Tensor:
     """Binary cross-entropy per class on logits, averaged over the classes (last dim):
     -(y log sigmoid(x) + (1 - y) log sigmoid(-x)) (times ``weight``) / C per sample."""
+    _check_broadcast("multilabel_soft_margin_loss", input, target)
     reduction = _reduction(size_average, reduce, reduction)
-    _same_shape("multilabel_soft_margin_loss", input, target)
     target = _as_tensor(target, input)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
