@@ -115,6 +115,12 @@ UNARY = {
     "cat_stack": lambda x: (_L(x).cat([x, x * x], 1) ** 2).sum() * _L(x).stack([x, x]).sum(0),
     "pad_repeat": lambda x: (_F(x).pad(x, (1, 2)) ** 3).sum() * x.repeat(2, 1).sum(0),
     "gather": lambda x: x.gather(1, _L(x).tensor([[0, 0, 2], [1, 2, 1]])) ** 3,
+    "tan": lambda x: (x * 0.5).tan(), "exp2": lambda x: x.exp2() if hasattr(x, "exp2")
+    else 2 ** x, "sinh": lambda x: x.sinh(), "cosh": lambda x: x.cosh(),
+    "atan": lambda x: x.atan(), "asin": lambda x: (x * 0.5).asin(),
+    "acos": lambda x: (x * 0.5).acos(), "asinh": lambda x: x.asinh(),
+    "acosh": lambda x: (x * x + 1.5).acosh(), "atanh": lambda x: (x * 0.5).atanh(),
+    "log2": lambda x: (x * x + 1).log2(), "log10": lambda x: (x * x + 1).log10(),
 }
 
 

@@ -316,6 +316,40 @@ def _expm1(n, g):
     return (g * (saved_output(n, n.out) + 1),)
 
 
+_LN2, _LN10 = float(np.log(2.0)), float(np.log(10.0))
+
+
+@rule(ops.Tan)
+def _tan(n, g):
+    t = saved_output(n, n.out)
+    return (g * (1 + t * t),)
+
+
+@rule(ops.Exp2)
+def _exp2(n, g):
+    return (g * saved_output(n, n.out) * _LN2,)
+
+
+def _of_input(derivative):
+    """A rule ``g * derivative(a)`` for an op that saved its input as ``n.a``."""
+    return lambda n, g: (g * derivative(saved_input(n, 0, n.a)),)
+
+
+for _cls, _derivative in (
+    (ops.Sinh, lambda a: a.cosh()),
+    (ops.Cosh, lambda a: a.sinh()),
+    (ops.Atan, lambda a: 1 / (1 + a * a)),
+    (ops.Asin, lambda a: 1 / (1 - a * a).sqrt()),
+    (ops.Acos, lambda a: -1 / (1 - a * a).sqrt()),
+    (ops.Asinh, lambda a: 1 / (a * a + 1).sqrt()),
+    (ops.Acosh, lambda a: 1 / (a * a - 1).sqrt()),
+    (ops.Atanh, lambda a: 1 / (1 - a * a)),
+    (ops.Log2, lambda a: 1 / (a * _LN2)),
+    (ops.Log10, lambda a: 1 / (a * _LN10)),
+):
+    RULES[_cls] = _of_input(_derivative)
+
+
 # ------------------------------------------------------------------ piecewise selections
 # their second derivatives vanish almost everywhere: the masks are constants
 @rule(ops.Clamp)
