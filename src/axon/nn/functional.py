@@ -1,9 +1,12 @@
 """``axon.nn.functional``: layers and losses as plain functions, with PyTorch's names,
 signatures, defaults and semantics (``torch.nn.functional``).
 
-Activations route to the primitive ops of ``axon.autograd``; the losses and dropout are
-fused ops (``axon.nn._ops``), one graph node each. Weights of losses (``weight``,
-``pos_weight``) are constants: no gradient flows to them.
+Activations route to the primitive ops of ``axon.autograd``; the losses and dropout here
+are fused ops (``axon.nn._ops``), one graph node each. Weights of losses (``weight``,
+``pos_weight``) are constants: no gradient flows to them. The rest lives in themed
+modules re-exported at the end: ``_functional_activations``, ``_functional_losses`` (and
+distances), ``_functional_sampling`` (interpolate, grid_sample), ``_functional_conv``,
+``_functional_pool``, ``_functional_layers``.
 """
 
 from __future__ import annotations
