@@ -15,7 +15,7 @@ UNARY = {
     "erf": (-2.0, 2.0), "erfc": (-2.0, 4.0), "erfinv": (-0.9, 0.9), "exp2": (-2.0, 2.0),
     "expm1": (-1.0, 1.0), "log1p": (-0.5, 2.0), "logit": (0.05, 0.95), "sinc": (-2.0, 2.0),
     "round": (-3.0, 3.0), "i0": (-6.0, 6.0), "i0e": (-30.0, 30.0), "i1": (-6.0, 6.0),
-    "i1e": (-30.0, 30.0),
+    "i1e": (-30.0, 30.0), "erfcx": (-3.0, 30.0),
 }
 
 
@@ -38,6 +38,14 @@ def test_gradcheck(name):
           "multigammaln": lambda t: ax.special.multigammaln(t, 3)}.get(
         name, getattr(ax.special, name))
     assert ax.gradcheck(fn, [x.requires_grad_()])
+
+
+def test_erfcx_and_erfc_far_out():
+    x = [[-26.0, -5.0, -0.5, -0.2, 0.0, 0.3], [0.5, 0.51, 4.0, 4.1, 30.0, 1e5]]
+    helper_test_op(None, torch.special.erfcx, ax.special.erfcx, arrays=[x], rtol=1e-13)
+    helper_test_op(None, torch.erfc, ax.erfc, arrays=[[row[:4] for row in x]], rtol=1e-13)
+    t = ax.tensor([[-2.0, 0.1, 3.0], [7.0, -0.6, 0.45]], dtype=ax.float64, requires_grad=True)
+    assert ax.gradcheck(ax.special.erfcx, [t])
 
 
 def test_bessel_across_both_series_and_at_zero():

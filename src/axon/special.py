@@ -32,7 +32,7 @@ from .autograd.math_api import (
 from .autograd.tensor import Tensor, _as_tensor, where
 
 __all__ = [
-    "digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammainc",
+    "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc",
     "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax",
     "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
     "softmax", "xlog1py", "xlogy", "zeta",
@@ -44,6 +44,11 @@ gammainc = igamma
 gammaincc = igammac
 multigammaln = mvlgamma
 _SQRT_HALF = math.sqrt(0.5)
+
+
+def erfcx(input: Tensor) -> Tensor:
+    """The scaled complementary error function e^(x^2) erfc(x) (finite for large x)."""
+    return ops.Erfcx.apply(input)
 
 
 def i0e(input: Tensor) -> Tensor:

@@ -121,6 +121,7 @@ from .special import (  # noqa: E402
     Digamma,
     Erf,
     Erfc,
+    Erfcx,
     Erfinv,
     Gammainc,
     I0e,

@@ -1,5 +1,5 @@
 """Special functions, each forward beside its derivative: the error functions (erf,
-erfc, erfinv), the modified Bessel functions I0 and I1 (plain and scaled), the log-gamma
+erfc, erfcx, erfinv), the modified Bessel functions I0 and I1 (plain and scaled), the log-gamma
 function, its derivatives digamma and polygamma, the Hurwitz zeta function, the regularized
 incomplete gamma functions, and sinc.
 
@@ -22,27 +22,45 @@ from .pointwise import promote_float_only
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-def erfc(x):
-    """1 - erf(x), without the cancellation of that difference for large x: Cody's rational
-    tail forms (the ones ``erf`` uses) give erfc itself for |x| > 0.5."""
-    x = xp.asarray(x)
-    y = xp.abs(x).astype(xp.float64)
-    z = y * y
-    num, den = _ERF_C[8] * y, y  # 0.5 < |x| <= 4: erfc = e^(-x^2) P(x) / Q(x)
-    for i in range(7):
-        num, den = (num + _ERF_C[i]) * y, (den + _ERF_D[i]) * y
-    expz = xp.exp(-z)
-    mid = (num + _ERF_C[7]) / (den + _ERF_D[7]) * expz
-    with xp.errstate(divide="ignore", invalid="ignore"):  # |x| > 4: e^(-x^2) R(1/x^2) / x
-        w = 1 / z
+def _erfcx_tail(y):
+    """e^(y^2) erfc(y) for y > 0.5, from Cody's rational tail forms (the ones ``erf`` uses):
+    P(y) / Q(y) up to 4, (1/sqrt(pi) - R(1/y^2)) / y beyond. No exponential is taken, so
+    this neither underflows nor loses digits for large y."""
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        num, den = _ERF_C[8] * y, y
+        for i in range(7):
+            num, den = (num + _ERF_C[i]) * y, (den + _ERF_D[i]) * y
+        mid = (num + _ERF_C[7]) / (den + _ERF_D[7])
+        w = 1 / (y * y)
         num, den = _ERF_P[5] * w, w
         for i in range(4):
             num, den = (num + _ERF_P[i]) * w, (den + _ERF_Q[i]) * w
-        r = w * (num + _ERF_P[4]) / (den + _ERF_Q[4])
-        big = (1 / math.sqrt(math.pi) - r) / y * expz
-    tail = xp.where(y <= 4, mid, xp.where(y < 27, big, 0.0))  # erfc(|x|) for |x| > 0.5
+        big = (1 / math.sqrt(math.pi) - w * (num + _ERF_P[4]) / (den + _ERF_Q[4])) / y
+    return xp.where(y <= 4, mid, big)
+
+
+def erfc(x):
+    """1 - erf(x), without the cancellation of that difference for large x: for |x| > 0.5
+    it is e^(-x^2) times the scaled tail (0 beyond 27, where float64 underflows)."""
+    x = xp.asarray(x)
+    y = xp.abs(x).astype(xp.float64)
+    with xp.errstate(under="ignore"):
+        tail = xp.where(y < 27, _erfcx_tail(y) * xp.exp(-y * y), 0.0)  # erfc(|x|)
     small = 1 - erf(x.astype(xp.float64))
     out = xp.where(y <= 0.5, small, xp.where(x > 0, tail, 2 - tail))
+    return out.astype(x.dtype)
+
+
+def erfcx(x):
+    """The scaled complementary error function e^(x^2) erfc(x), finite for large x (about
+    1 / (x sqrt(pi))); it overflows to inf for x below about -26, as torch's."""
+    x = xp.asarray(x)
+    t = x.astype(xp.float64)
+    y = xp.abs(t)
+    with xp.errstate(over="ignore", invalid="ignore"):
+        e = xp.exp(t * t)
+        small = e * (1 - erf(t))
+        out = xp.where(y <= 0.5, small, xp.where(t > 0, _erfcx_tail(y), 2 * e - _erfcx_tail(y)))
     return out.astype(x.dtype)
 
 
@@ -92,6 +110,18 @@ class Erfc(Op):
 
     def backward(self, g):
         return (-g * _TWO_OVER_SQRT_PI * xp.exp(-self.a * self.a),)
+
+
+class Erfcx(Op):
+    """erfcx(a) = e^(a^2) erfc(a);  d/da = 2 a erfcx(a) - 2 / sqrt(pi)."""
+
+    def forward(self, a):
+        self.a = float_input(a)
+        self.out = erfcx(self.a)
+        return self.out
+
+    def backward(self, g):
+        return (g * (2 * self.a * self.out - _TWO_OVER_SQRT_PI),)
 
 
 class Erfinv(Op):
