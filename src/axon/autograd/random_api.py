@@ -44,8 +44,11 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None,
     else:
         shape = _shape_arg((size,))
     dt = B.to_dtype(dtype) or _float_dtype(mean, std)
-    out = (m + s * _rng(generator).standard_normal(shape)).astype(dt)
-    return _wrap(out, requires_grad)
+    out = _wrap((m + s * _rng(generator).standard_normal(shape)).astype(dt), requires_grad)
+    for arg in (mean, std):  # in the graph with a zero gradient, as torch's normal
+        if isinstance(arg, Tensor) and arg.requires_grad:
+            out = out + arg * 0
+    return out
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
