@@ -210,12 +210,13 @@ INDEX_EXPRESSIONS = {
     "mask_int": (slice(None), "M", 0, slice(None), 1),
     "int_mask": (2, "M"),
     "plain_basic": (1, slice(None), 2),
+    "zero_d_tensor_int": ("T1", slice(None), "I"),
 }
 
 
 def _index(lib, key):
-    return tuple(lib.tensor(IDX) if k == "I" else lib.tensor(MASK) if k == "M" else k
-                 for k in INDEX_EXPRESSIONS[key])
+    return tuple(lib.tensor(IDX) if k == "I" else lib.tensor(MASK) if k == "M" else
+                 lib.tensor(1) if k == "T1" else k for k in INDEX_EXPRESSIONS[key])
 
 
 @pytest.mark.parametrize("key", sorted(INDEX_EXPRESSIONS))

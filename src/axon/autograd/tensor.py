@@ -1058,15 +1058,22 @@ def _correction(unbiased, correction) -> int:
 
 
 def _index_arg(index):
-    """Replace Tensors (and lists) inside an index by arrays."""
+    """Replace Tensors (and lists) inside an index by arrays; a 0-d integer Tensor inside
+    a tuple is an int, as torch reads it (``x[torch.tensor(1), :, idx]``)."""
     if isinstance(index, Tensor):
         return index.array
     if isinstance(index, tuple):
-        return tuple(i.array if isinstance(i, Tensor) else xp.asarray(i)
-                     if isinstance(i, list) else i for i in index)
+        return tuple(_index_item(i) for i in index)
     if isinstance(index, list):
         return xp.asarray(index)
     return index
+
+
+def _index_item(i):
+    if isinstance(i, Tensor):
+        arr = i.array
+        return builtins.int(arr) if arr.ndim == 0 and arr.dtype.kind in "iu" else arr
+    return xp.asarray(i) if isinstance(i, list) else i
 
 
 def _split_mixed(index, ndim: int):
