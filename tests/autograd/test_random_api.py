@@ -39,9 +39,9 @@ def test_normal_forms_and_statistics():
     assert w.shape == (3, 4)
     assert tuple(torch.normal(torch.zeros(3), 1.0).shape) == ax.normal(ax.zeros(3), 1.0).shape
     m, sd = ax.zeros(3, requires_grad=True), ax.ones(3, requires_grad=True)
-    out = ax.normal(m, sd)
-    assert out.requires_grad  # as torch's: in the graph, with zero gradients
-    out.sum().backward()
+    for out in (ax.normal(m, sd), ax.bernoulli(sd * 0.5), ax.poisson(sd)):
+        assert out.requires_grad  # as torch's: in the graph, with zero gradients
+        out.sum().backward()
     assert not m.grad.numpy().any() and not sd.grad.numpy().any()
     with pytest.raises(RuntimeError, match="std"):
         ax.normal(0.0, -1.0, size=(2,))

@@ -21,6 +21,15 @@ def _rng(generator):
     return B.rng() if generator is None else generator.rng
 
 
+def _zero_grad_link(out: Tensor, *params) -> Tensor:
+    """``out`` joined to the graph of the parameters it was drawn with, with a zero
+    gradient: torch's samplers (normal, bernoulli, poisson) return such outputs."""
+    for p in params:
+        if isinstance(p, Tensor) and p.requires_grad:
+            out = out + p * 0
+    return out
+
+
 def _float_dtype(*tensors):
     """The dtype of the first floating tensor among ``tensors``, else the default."""
     for t in tensors:
@@ -45,10 +54,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None,
         shape = _shape_arg((size,))
     dt = B.to_dtype(dtype) or _float_dtype(mean, std)
     out = _wrap((m + s * _rng(generator).standard_normal(shape)).astype(dt), requires_grad)
-    for arg in (mean, std):  # in the graph with a zero gradient, as torch's normal
-        if isinstance(arg, Tensor) and arg.requires_grad:
-            out = out + arg * 0
-    return out
+    return _zero_grad_link(out, mean, std)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -98,7 +104,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     if (prob < 0).any() or (prob > 1).any() or xp.isnan(prob).any():
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
     draws = _rng(generator).random(input.shape) < prob
-    return _wrap(draws.astype(input.dtype))
+    return _zero_grad_link(_wrap(draws.astype(input.dtype)), input)
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
@@ -164,7 +170,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     rates = input.array
     if (rates < 0).any() or not xp.isfinite(rates).all():
         raise RuntimeError("poisson: the rates must be finite and non-negative")
-    return _wrap(_rng(generator).poisson(rates).astype(input.dtype))
+    return _zero_grad_link(_wrap(_rng(generator).poisson(rates).astype(input.dtype)), input)
 
 
 bind_methods(**{fn.__name__: fn for fn in [
