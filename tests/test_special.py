@@ -48,6 +48,13 @@ def test_erfcx_and_erfc_far_out():
     assert ax.gradcheck(ax.special.erfcx, [t])
 
 
+def test_log_ndtr_far_into_both_tails():
+    x = [[-100.0, -40.0, -10.0, -1.5, -1.0], [-0.3, 0.0, 2.0, 8.0, 30.0]]
+    helper_test_op(None, torch.special.log_ndtr, ax.special.log_ndtr, arrays=[x], rtol=1e-12)
+    helper_test_op(None, torch.special.log_ndtr, ax.special.log_ndtr, arrays=[x],
+                   dtype=np.float32)
+
+
 def test_bessel_across_both_series_and_at_zero():
     x = [[0.0, 1e-3, -0.5, 3.0, 19.9, 20.1], [-35.0, 80.0, 300.0, 7.5, -1.0, 650.0]]
     for name in ("i0e", "i1e"):

@@ -89,10 +89,17 @@ def ndtr(input: Tensor) -> Tensor:
 
 
 def log_ndtr(input: Tensor) -> Tensor:
-    """log Phi(x), from erfc in float64 so the left tail keeps its digits (float32 inputs
-    included; float64's own range ends near x = -37)."""
+    """log Phi(x) in float64, without underflow in either tail: below -1 it is
+    log(erfcx(-x / sqrt 2) / 2) - x^2 / 2, above it log1p(-Phi(-x)). Each branch sees only
+    its own inputs (the other's are replaced by a constant), so no NaN leaks into the
+    gradient."""
     wide = input.double()
-    return (erfc(wide * -_SQRT_HALF) * 0.5).log().type(input.dtype)
+    left = wide < -1
+    x_left = where(left, wide, -2.0)
+    x_right = where(left, 0.0, wide)
+    far = (erfcx(x_left * -_SQRT_HALF) * 0.5).log() - x_left * x_left * 0.5
+    near = (0.0 - ndtr(0.0 - x_right)).log1p()
+    return where(left, far, near).type(input.dtype)
 
 
 def ndtri(input: Tensor) -> Tensor:
