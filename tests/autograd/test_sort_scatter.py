@@ -78,6 +78,15 @@ def test_selection_with_nan(name, t_fn):
         np.testing.assert_array_equal(a.numpy(), t.numpy())
 
 
+def test_mode_of_many_random_rows():
+    """Many ties, several rows at once (the runs of a stable sort), along either dim."""
+    x = np.random.default_rng(11).integers(0, 4, size=(6, 9)).astype(np.float64)
+    for dim in (0, 1):
+        a, t = ax.tensor(x).mode(dim), torch.tensor(x).mode(dim)
+        np.testing.assert_array_equal(a.values.numpy(), t.values.numpy())
+        np.testing.assert_array_equal(a.indices.numpy(), t.indices.numpy())
+
+
 def test_nanmedian_all_nan_row():
     x = np.array([[np.nan, np.nan], [1.0, np.nan]])
     t, a = torch.tensor(x).nanmedian(1), ax.tensor(x).nanmedian(1)

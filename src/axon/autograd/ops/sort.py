@@ -69,13 +69,21 @@ def median_indices(a, axis: int, ignore_nan: bool):
 def mode_indices(a, axis: int):
     """Indices of the most frequent value along ``axis`` (kept as a size-1 axis).
 
-    Ties go to the smallest value and the index is that value's last occurrence, as torch.
-    """
+    Ties go to the smallest value and the index is that value's last occurrence, as torch:
+    after a stable sort, equal values form runs (in increasing order of value, each in
+    increasing order of position); the first longest run wins and its last element is the
+    answer. All rows at once, no Python loop."""
     moved = xp.moveaxis(a, axis, -1)
-    rows = moved.reshape(-1, moved.shape[-1])
-    out = xp.empty(rows.shape[0], dtype=xp.int64)
-    for r, row in enumerate(rows):
-        values, counts = xp.unique(row, return_counts=True)
-        best = values[xp.argmax(counts)]  # argmax takes the first, i.e. smallest, of ties
-        out[r] = xp.flatnonzero(row == best)[-1]
+    n = moved.shape[-1]
+    rows = moved.reshape(-1, n)
+    r = rows.shape[0]
+    order = xp.argsort(rows, axis=1, kind="stable")
+    ordered = xp.take_along_axis(rows, order, axis=1)
+    starts = xp.ones((r, n), dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    run = xp.cumsum(starts, axis=1) - 1  # each position's run, numbered from 0 in its row
+    lengths = xp.bincount((xp.arange(r)[:, None] * n + run).ravel(), minlength=r * n)
+    best = xp.argmax(lengths.reshape(r, n), axis=1)  # the first longest: the smallest value
+    last = n - 1 - xp.argmax((run == best[:, None])[:, ::-1], axis=1)
+    out = order[xp.arange(r), last]
     return xp.moveaxis(out.reshape(moved.shape[:-1] + (1,)), -1, axis)
