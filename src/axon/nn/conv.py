@@ -1,6 +1,8 @@
-"""``Conv1d`` and ``Conv2d``: learnable cross-correlations with PyTorch's arguments,
-defaults, weight layout (out_channels, in_channels / groups, *kernel_size) and
-initialisation, so a PyTorch state dict loads unchanged."""
+"""Convolutions ``Conv1d/2d/3d`` and transposed convolutions ``ConvTranspose1d/2d/3d``:
+learnable cross-correlations (and their adjoints) with PyTorch's arguments, defaults,
+weight layouts ((out_channels, in_channels / groups, *kernel_size); transposed:
+(in_channels, out_channels / groups, *kernel_size)) and initialisation, so a PyTorch
+state dict loads unchanged."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ class _ConvNd(Module):
     (in_channels, out_channels / groups, *kernel_size) instead."""
 
     _nd: int
-    _conv = None  # the functional form (F.conv1d or F.conv2d)
+    _conv = None  # the functional form (F.conv1d, F.conv2d, ...)
     transposed = False
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -141,7 +143,7 @@ class Conv1d(_ConvNd):
 
 
 class _ConvTransposeNd(_ConvNd):
-    """What ConvTranspose1d and ConvTranspose2d share: torch's argument order (with
+    """What the transposed convolutions share: torch's argument order (with
     ``output_padding`` after ``padding`` and ``dilation`` after ``bias``), the weight
     (in_channels, out_channels / groups, *kernel_size) initialised as a convolution's
     (fan_in = out_channels / groups * prod(kernel)), zero padding only, and the

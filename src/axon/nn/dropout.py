@@ -1,5 +1,6 @@
-"""``Dropout`` and ``Dropout2d``: inverted dropout of elements or of whole channels,
-active in training mode only."""
+"""``Dropout``, ``Dropout1d/2d/3d``, ``AlphaDropout`` and ``FeatureAlphaDropout``:
+inverted dropout of elements or of whole channels (alpha dropout: to SELU's saturation
+value, keeping mean and variance), active in training mode only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``Linear`` (the fully connected layer), ``Identity`` and ``Flatten``."""
+"""``Linear`` (the fully connected layer), ``Bilinear``, ``Identity``, ``Flatten`` and
+``Unflatten``."""
 
 from __future__ import annotations
 

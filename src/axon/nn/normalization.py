@@ -1,12 +1,14 @@
-"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``, ``GroupNorm``,
+"""Normalisation layers: ``BatchNorm1d/2d/3d``, ``SyncBatchNorm``, ``InstanceNorm1d/2d/3d``,
+``LayerNorm``, ``GroupNorm``, ``RMSNorm``, ``LocalResponseNorm`` and ``CrossMapLRN2d``,
 with PyTorch's arguments, defaults, parameters, buffers, state-dict keys and reprs.
 
-Each normalises groups of values to zero mean and unit variance, then applies a learned
+Most normalise groups of values to zero mean and unit variance, then apply a learned
 per-feature affine map:  y = (x - mean) / sqrt(var + eps) * weight + bias.
 They differ in what a group is: batch norm, one channel across the batch (and every
-position); layer norm, one sample's trailing ``normalized_shape``; group norm, one
-sample's group of channels. Every forward and backward is one fused op
-(``axon.nn._norm_ops``).
+position); instance norm, one sample's channel; layer norm, one sample's trailing
+``normalized_shape``; group norm, one sample's group of channels. Every forward and
+backward is one fused op (``axon.nn._norm_ops``). RMS norm only rescales; the local
+response norms divide by the energy of neighbouring channels.
 """
 
 from __future__ import annotations

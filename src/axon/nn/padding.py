@@ -1,5 +1,5 @@
-"""Padding layers: ``ZeroPad1d/2d``, ``ConstantPad1d/2d/3d``, ``ReflectionPad1d/2d``,
-``ReplicationPad1d/2d``, ``CircularPad1d/2d``, each :func:`axon.nn.functional.pad` with
+"""Padding layers: ``ZeroPad1d/2d/3d``, ``ConstantPad1d/2d/3d``, ``ReflectionPad1d/2d/3d``,
+``ReplicationPad1d/2d/3d``, ``CircularPad1d/2d/3d``, each :func:`axon.nn.functional.pad` with
 a fixed padding. ``padding``: an int (the same on every side) or torch's tuple
 (left, right[, top, bottom[, front, back]])."""
 

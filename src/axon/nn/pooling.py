@@ -1,5 +1,7 @@
-"""Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``, with
-PyTorch's arguments and defaults (``stride`` defaults to ``kernel_size``)."""
+"""Pooling layers, with PyTorch's arguments and defaults (``stride`` defaults to
+``kernel_size``): ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``AdaptiveAvgPool1d/2d/3d``,
+``AdaptiveMaxPool1d/2d/3d``, ``LPPool1d/2d/3d``, ``MaxUnpool1d/2d/3d`` and
+``FractionalMaxPool2d/3d``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``Embedding``: a learned lookup table from integer ids to vectors (PyTorch's layout)."""
+"""``Embedding``: a learned lookup table from integer ids to vectors (PyTorch's layout);
+``EmbeddingBag``: the sum, mean or maximum of each bag of looked-up vectors."""
 
 from __future__ import annotations
 
