@@ -104,7 +104,8 @@ from . import onnx  # noqa: E402
 
 # devices as torch names them (axon computes on the CPU): ax.device, ax.cuda, ax.backends;
 # the autograd API (ax.autograd.grad, inference_mode) and torch's small tensor queries
-from . import backends, cuda  # noqa: E402
+from . import amp, backends, cuda  # noqa: E402
+from .amp import autocast, is_autocast_enabled  # noqa: E402
 from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 from .autograd.creation import is_floating_point  # noqa: E402
 from .autograd.tensor import Size  # noqa: E402

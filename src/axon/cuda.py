@@ -7,7 +7,13 @@ asking for a CUDA device's properties raises :class:`~axon.devices.DeviceUnavail
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from . import amp as _amp
 from .devices import DeviceUnavailableError, _no_backend
+
+amp = SimpleNamespace(GradScaler=_amp.GradScaler, autocast=_amp.autocast)
+"""``axon.cuda.amp``: torch's older spelling of ``axon.amp``."""
 
 
 def is_available() -> bool:

@@ -303,3 +303,34 @@ def test_type_names_and_legacy_casts_as_torch(dtype):
     for target in ("torch.DoubleTensor", "torch.LongTensor", "torch.BoolTensor"):
         assert str(a.type(target).dtype) == _dtype_name(t.type(target))
     assert a.type(getattr(ax, dtype)) is a
+
+
+def test_amp_runs_as_torch_without_cuda():
+    """The usual mixed-precision loop runs unchanged; the scaler disables itself."""
+    results = []
+    for L in (torch, ax):
+        L.manual_seed(0)
+        model = L.nn.Linear(3, 1)
+        with L.no_grad():
+            model.weight.copy_(L.tensor([[0.5, -1.0, 2.0]]))
+            model.bias.zero_()
+        opt = L.optim.SGD(model.parameters(), lr=0.1)
+        with pytest.warns(UserWarning, match="Disabling"):
+            scaler = L.cuda.amp.GradScaler(enabled=True)
+        assert not scaler.is_enabled() and scaler.get_scale() == 1.0
+        assert scaler.state_dict() == {}
+        for _ in range(3):
+            with L.autocast(device_type="cpu", enabled=False):
+                assert not L.is_autocast_enabled()
+                loss = (model(L.ones(4, 3)) ** 2).mean()
+            opt.zero_grad()
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            scaler.step(opt)
+            scaler.update()
+        results.append(model.weight.detach())
+        assert L.amp.GradScaler(enabled=False).scale(loss) is loss
+    assert_close(results[1], results[0], rtol=1e-6, atol=1e-7)
+    with ax.autocast("cuda"):
+        assert ax.is_autocast_enabled()
+    assert not ax.is_autocast_enabled()
