@@ -402,3 +402,43 @@ def test_interpolate_volumes_match_torch(mode, kw):
 def test_interpolate_size_errors_like_torch(kw, match):
     helper_test_exception([(1, 1, 4, 4)], lambda x: TF.interpolate(x, **kw),
                           lambda x: F.interpolate(x, **kw), exact=ValueError, match=[match])
+
+
+GRID3 = np.random.default_rng(23).uniform(-1.3, 1.3, size=(2, 2, 3, 2, 3))
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample_volumes_match_torch(mode, padding_mode, align_corners):
+    x = np.random.default_rng(24).normal(size=(2, 2, 3, 4, 5))
+    kw = {"mode": mode, "padding_mode": padding_mode, "align_corners": align_corners}
+    helper_test_op(None, lambda a, g: TF.grid_sample(a, g, **kw),
+                   lambda a, g: F.grid_sample(a, g, **kw), arrays=[x, GRID3])
+
+
+def test_volumetric_spatial_transformer_matches_torch_and_gradchecks():
+    theta = np.random.default_rng(25).normal(size=(2, 3, 4)) * 0.3 + np.eye(3, 4)
+    x = np.random.default_rng(26).normal(size=(2, 2, 3, 4, 5))
+
+    def warp(lib_f):
+        return lambda a, t: lib_f.grid_sample(
+            a, lib_f.affine_grid(t, (2, 2, 2, 3, 4), align_corners=False), align_corners=False)
+    helper_test_op(None, warp(TF), warp(F), arrays=[x, theta])
+    helper_test_op(None, warp(TF), warp(F), arrays=[x, theta], dtype=np.float32)
+    xa = ax.tensor(x[:1, :1], requires_grad=True)
+    ga = ax.tensor(GRID3[:1, :1], requires_grad=True)
+    assert ax.gradcheck(lambda a, g: F.grid_sample(a, g, padding_mode="border",
+                                                   align_corners=True), [xa, ga])
+
+
+def test_grid_sample_volume_errors_like_torch():
+    x, g = np.zeros((2, 3, 4, 5, 6)), np.zeros((2, 2, 3, 4, 3))
+    for args in [(x, g[..., :2]), (x[:, :, 0], g), (x, g[:, 0])]:
+        helper_test_exception(None, lambda a, b: TF.grid_sample(a, b, align_corners=False),
+                              lambda a, b: F.grid_sample(a, b, align_corners=False),
+                              arrays=list(args), match=["grid_sampler()", "sizes"])
+    helper_test_exception(None, lambda t: TF.affine_grid(t, (2, 3, 4, 5, 6),
+                                                         align_corners=False),
+                          lambda t: F.affine_grid(t, (2, 3, 4, 5, 6), align_corners=False),
+                          arrays=[np.zeros((2, 2, 3))], exact=ValueError, match=["Nx3x4"])

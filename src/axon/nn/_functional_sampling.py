@@ -9,6 +9,7 @@ as a matrix product, so the gradient is the transposed product.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 from ..autograd.ops import grid_sample as _grid_sample
@@ -292,20 +293,22 @@ def _align(align_corners: bool | None) -> bool:
 
 
 def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tensor:
-    """The sampling grid (N, H, W, 2) of the 2-D affine maps ``theta`` (N, 2, 3) for an
-    output of ``size`` (N, C, H, W): grid[n, i, j] = theta[n] @ (x_j, y_i, 1), with x, y
-    the normalised pixel centres in [-1, 1] (see :func:`grid_sample`)."""
+    """The sampling grid of the affine maps ``theta`` for an output of ``size``: 2-D maps
+    (N, 2, 3) and size (N, C, H, W) give grid[n, i, j] = theta[n] @ (x_j, y_i, 1) of shape
+    (N, H, W, 2); 3-D maps (N, 3, 4) and size (N, C, D, H, W) a grid (N, D, H, W, 3).
+    x, y, z are the normalised pixel centres in [-1, 1] (see :func:`grid_sample`)."""
     align_corners = _align(align_corners)
     size = tuple(int(s) for s in size)
-    if len(size) != 4:
+    if len(size) not in (4, 5):
         raise NotImplementedError(
-            f"affine_grid only supports 4D sizes (2D affine transforms) in axon, got size "
-            f"{size}"
+            f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+            f"respectively. Got size {size}."
         )
-    N, _, H, W = size
-    if theta.ndim != 3 or tuple(theta.shape[1:]) != (2, 3):
-        raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size "
-                         f"{size}. Got {tuple(theta.shape)}.")
+    nd = len(size) - 2
+    N, spatial = size[0], size[2:]
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (nd, nd + 1):
+        raise ValueError(f"Expected a batch of {nd}D affine matrices of shape Nx{nd}x{nd + 1} "
+                         f"for size {size}. Got {tuple(theta.shape)}.")
     if theta.shape[0] != N:
         raise RuntimeError(f"affine_grid: theta of shape {tuple(theta.shape)} holds "
                            f"{theta.shape[0]} matrices, but size {size} asks for N = {N}")
@@ -314,17 +317,23 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
         line = xp.linspace(-1.0, 1.0, n) if n > 1 else xp.zeros(1)
         return line if align_corners else line * (n - 1) / n
 
-    base = xp.ones((H, W, 3), dtype=theta.dtype)
-    base[..., 0] = centres(W)[None, :]
-    base[..., 1] = centres(H)[:, None]
-    grid = _wrap(base.reshape(1, H * W, 3)) @ theta.transpose(1, 2)  # (N, H W, 2)
-    return grid.reshape(N, H, W, 2)
+    # base[..., k] is the coordinate along spatial axis nd - 1 - k (x first), then a 1
+    base = xp.ones((*spatial, nd + 1), dtype=theta.dtype)
+    for k in range(nd):
+        axis = nd - 1 - k
+        shape = [1] * nd
+        shape[axis] = spatial[axis]
+        base[..., k] = centres(spatial[axis]).reshape(shape)
+    points = math.prod(spatial)
+    grid = _wrap(base.reshape(1, points, nd + 1)) @ theta.transpose(1, 2)  # (N, points, nd)
+    return grid.reshape(N, *spatial, nd)
 
 
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
                 padding_mode: str = "zeros", align_corners: bool | None = None) -> Tensor:
     """Read ``input`` (N, C, H, W) at the normalised positions ``grid`` (N, Ho, Wo, 2),
-    (x, y) in [-1, 1], by ``bilinear`` interpolation or the ``nearest`` pixel;
+    (x, y) in [-1, 1] (or (N, C, D, H, W) at (N, Do, Ho, Wo, 3), (x, y, z)), by
+    ``bilinear`` (trilinear for volumes) interpolation or the ``nearest`` pixel;
     ``padding_mode`` 'zeros', 'border' or 'reflection' decides reads outside the input.
     Differentiable in the input and (bilinear) in the grid."""
     if mode not in ("bilinear", "nearest", "bicubic"):
@@ -334,17 +343,19 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
         raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
                          f"'border', or 'reflection', but got: '{padding_mode}'")
     if mode == "bicubic":
+        if input.ndim != 4:
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
         raise NotImplementedError("grid_sample: mode='bicubic' is not implemented in axon")
     align_corners = _align(align_corners)
-    if input.ndim != 4 or grid.ndim != 4:
-        raise RuntimeError(f"grid_sampler(): expected 4D input and grid in axon, but got "
-                           f"input with sizes {list(input.shape)} and grid with sizes "
-                           f"{list(grid.shape)}")
+    if input.ndim not in (4, 5) or grid.ndim != input.ndim:
+        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same "
+                           f"number of dimensions, but got input with sizes "
+                           f"{list(input.shape)} and grid with sizes {list(grid.shape)}")
     if input.shape[0] != grid.shape[0]:
         raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
                            f"but got input with sizes {list(input.shape)} and grid with sizes "
                            f"{list(grid.shape)}")
-    if grid.shape[-1] != 2:
-        raise RuntimeError(f"grid_sampler(): expected grid to have size 2 in last dimension, "
-                           f"but got grid with sizes {list(grid.shape)}")
+    if grid.shape[-1] != input.ndim - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {input.ndim - 2} in "
+                           f"last dimension, but got grid with sizes {list(grid.shape)}")
     return _grid_sample.GridSample.apply(input, grid, mode, padding_mode, align_corners)

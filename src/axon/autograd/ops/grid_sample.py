@@ -12,6 +12,9 @@ input; ``border`` clamps the coordinate into it; ``reflection`` mirrors it at th
 
 from __future__ import annotations
 
+import itertools
+import math
+
 from ...backend import xp
 from ..function import Op
 
@@ -50,60 +53,74 @@ def _source_coordinate(coord, size: int, padding_mode: str, align_corners: bool)
 
 
 class GridSample(Op):
-    """out[n, c, i, j] = input[n, c] read at grid[n, i, j] (bilinear or nearest)."""
+    """out[n, c, *j] = input[n, c] read at grid[n, *j] (bilinear/trilinear or nearest),
+    for 4-D input with a (N, Ho, Wo, 2) grid or 5-D input with a (N, Do, Ho, Wo, 3) grid.
+    The grid's last axis lists x (the last spatial axis) first."""
 
     def forward(self, a, grid, mode, padding_mode, align_corners):
-        self.dtype, self.shape, self.mode = a.dtype, a.shape, mode
-        _, _, H, W = a.shape
+        self.dtype, self.shape, self.mode, self.a = a.dtype, a.shape, mode, a
+        sizes = a.shape[2:]
+        nd = len(sizes)
         g = grid.astype(xp.float64)
-        ix, self.dix = _source_coordinate(g[..., 0], W, padding_mode, align_corners)
-        iy, self.diy = _source_coordinate(g[..., 1], H, padding_mode, align_corners)
-        self.a = a
-        self.taps = self._taps(ix, iy, H, W)
-        vals = sum(w[..., None] * self._read(a, xi, yi) for xi, yi, w, _, _ in self.taps)
-        return xp.ascontiguousarray(vals.transpose(0, 3, 1, 2)).astype(a.dtype)
+        coords, self.dcoords = [], []  # per spatial axis of the input, in its order
+        for axis, size in enumerate(sizes):
+            c, d = _source_coordinate(g[..., nd - 1 - axis], size, padding_mode,
+                                      align_corners)
+            coords.append(c)
+            self.dcoords.append(d)
+        self.taps = self._taps(coords, sizes)
+        vals = sum(w[..., None] * self._read(a, idx) for idx, w, _ in self.taps)
+        return xp.ascontiguousarray(xp.moveaxis(vals, -1, 1)).astype(a.dtype)
 
-    def _taps(self, ix, iy, H, W):
-        """Per neighbour: clamped x and y indices, the weight (0 outside the input), and
-        the weight's derivatives along x and y."""
+    def _taps(self, coords, sizes):
+        """Per neighbour: its clamped index along each spatial axis, its weight (0 outside
+        the input), and the weight's derivative along each axis."""
         if self.mode == "nearest":
-            xn, yn = xp.rint(ix), xp.rint(iy)  # half to even, as nearbyint
-            ok = (xn >= 0) & (xn <= W - 1) & (yn >= 0) & (yn <= H - 1)
-            zero = xp.zeros_like(ix)
-            return [(xp.clip(xn, 0, W - 1).astype(xp.int64),
-                     xp.clip(yn, 0, H - 1).astype(xp.int64), ok * 1.0, zero, zero)]
-        x0, y0 = xp.floor(ix), xp.floor(iy)
-        fx, fy = ix - x0, iy - y0
+            near = [xp.rint(c) for c in coords]  # half to even, as nearbyint
+            ok = xp.ones(near[0].shape, dtype=bool)
+            for r, size in zip(near, sizes, strict=True):
+                ok &= (r >= 0) & (r <= size - 1)
+            idx = tuple(xp.clip(r, 0, size - 1).astype(xp.int64)
+                        for r, size in zip(near, sizes, strict=True))
+            return [(idx, ok * 1.0, [xp.zeros_like(coords[0])] * len(sizes))]
+        low = [xp.floor(c) for c in coords]
+        frac = [c - lo for c, lo in zip(coords, low, strict=True)]
         taps = []
-        for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
-            xi, yi = x0 + dx, y0 + dy
-            ok = (xi >= 0) & (xi <= W - 1) & (yi >= 0) & (yi <= H - 1)
-            wx, wy = (fx if dx else 1 - fx), (fy if dy else 1 - fy)
-            sx, sy = (1.0 if dx else -1.0), (1.0 if dy else -1.0)
-            taps.append((xp.clip(xi, 0, W - 1).astype(xp.int64),
-                         xp.clip(yi, 0, H - 1).astype(xp.int64),
-                         wx * wy * ok, sx * wy * ok, sy * wx * ok))
+        for corner in itertools.product((0, 1), repeat=len(sizes)):
+            ok = xp.ones(coords[0].shape, dtype=bool)
+            idx, factors = [], []
+            for bit, lo, f, size in zip(corner, low, frac, sizes, strict=True):
+                i = lo + bit
+                ok &= (i >= 0) & (i <= size - 1)
+                idx.append(xp.clip(i, 0, size - 1).astype(xp.int64))
+                factors.append(f if bit else 1 - f)
+            weight = math.prod(factors) * ok
+            slopes = [(1.0 if bit else -1.0) * math.prod(factors[:k] + factors[k + 1:]) * ok
+                      for k, bit in enumerate(corner)]
+            taps.append((tuple(idx), weight, slopes))
         return taps
 
     @staticmethod
-    def _read(a, xi, yi):
-        """a[n, :, yi, xi] for every grid point: (N, Ho, Wo, C)."""
-        n = xp.arange(a.shape[0])[:, None, None]
-        return a[n, :, yi, xi]
+    def _read(a, idx):
+        """a[n, :, *idx] for every grid point: (N, *grid_spatial, C)."""
+        n = xp.arange(a.shape[0]).reshape((-1,) + (1,) * (idx[0].ndim - 1))
+        return a[(n, slice(None)) + idx]
 
     def backward(self, g):
-        g_t = g.transpose(0, 2, 3, 1).astype(xp.float64)  # (N, Ho, Wo, C)
+        g_t = xp.moveaxis(g, 1, -1).astype(xp.float64)  # (N, *grid_spatial, C)
         grad_a = grad_grid = None
-        n = xp.arange(self.shape[0])[:, None, None]
         if self.parents[0] is not None:
-            acc = xp.zeros((self.shape[0], self.shape[2], self.shape[3], self.shape[1]))
-            for xi, yi, w, _, _ in self.taps:
-                xp.add.at(acc, (n, yi, xi), g_t * w[..., None])
-            grad_a = acc.transpose(0, 3, 1, 2).astype(self.dtype)
+            n = xp.arange(self.shape[0]).reshape((-1,) + (1,) * (g_t.ndim - 2))
+            acc = xp.zeros((self.shape[0], *self.shape[2:], self.shape[1]))
+            for idx, w, _ in self.taps:
+                xp.add.at(acc, (n,) + idx, g_t * w[..., None])
+            grad_a = xp.moveaxis(acc, -1, 1).astype(self.dtype)
         if self.parents[1] is not None:
-            gx = gy = 0.0
-            for xi, yi, _, wdx, wdy in self.taps:
-                dot = (g_t * self._read(self.a, xi, yi)).sum(-1)
-                gx, gy = gx + dot * wdx, gy + dot * wdy
-            grad_grid = xp.stack([gx * self.dix, gy * self.diy], axis=-1).astype(self.dtype)
+            nd = len(self.shape) - 2
+            per_axis = [0.0] * nd
+            for idx, _, slopes in self.taps:
+                dot = (g_t * self._read(self.a, idx)).sum(-1)
+                per_axis = [p + dot * s for p, s in zip(per_axis, slopes, strict=True)]
+            grad_grid = xp.stack([per_axis[axis] * self.dcoords[axis]
+                                  for axis in reversed(range(nd))], axis=-1).astype(self.dtype)
         return grad_a, grad_grid, None, None, None
