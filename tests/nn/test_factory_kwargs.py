@@ -185,6 +185,8 @@ def test_device_cpu_accepted_other_devices_refused(name):
             assert p.dtype == ax.get_default_dtype()
     with pytest.raises(RuntimeError, match="cuda"):
         cls(*args, **kwargs, device="cuda")
+    with pytest.raises(RuntimeError, match="mps"):  # torch's AssertionError for cuda too
+        cls(*args, **kwargs, device=ax.device("mps"))
 
 
 def test_dtype_and_device_by_position():

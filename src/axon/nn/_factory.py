@@ -2,9 +2,10 @@
 (``nn.Linear(4, 2, device="cpu", dtype=torch.float64)``).
 
 axon keeps every array in host memory, so the only device is the CPU: ``None``, ``"cpu"``,
-``"cpu:0"`` or a device object whose ``str()`` is one of those is accepted, anything else
-(``"cuda"``, ``"mps"``) raises a ``RuntimeError`` naming it, so a program written for a GPU
-fails at the line that asks for one instead of silently running elsewhere.
+``"cpu:0"``, ``axon.device("cpu")`` or any object whose ``str()`` names the CPU is
+accepted; any other device (``"cuda"``, ``"mps"``) raises the RuntimeError of
+:func:`axon.devices.check_device` naming it, so a program written for a GPU fails at the
+line that asks for one instead of silently running elsewhere.
 """
 
 from __future__ import annotations
@@ -12,20 +13,16 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend as B
+from ..devices import check_device as _check_device
+from ..devices import device as _device
 
 
 def check_device(device) -> None:
     """Accept ``None`` or the CPU in any spelling; raise a ``RuntimeError`` naming any
     other device."""
-    if device is None:
-        return
-    name = str(device)
-    if name == "cpu" or name.startswith("cpu:"):
-        return
-    raise RuntimeError(
-        f"axon runs on the CPU only: device={name!r} is not available (use device='cpu' "
-        f"or leave it out)"
-    )
+    if device is not None and not isinstance(device, str | _device):
+        device = str(device)  # another library's device object, by its name
+    _check_device(device)
 
 
 def factory_dtype(device=None, dtype=None) -> np.dtype:
