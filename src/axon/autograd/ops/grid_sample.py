@@ -1,7 +1,8 @@
 """``grid_sample``: read (N, C, H, W) input at the real-valued positions of a sampling
-grid (N, Ho, Wo, 2) of normalised (x, y) in [-1, 1], by bilinear interpolation or the
-nearest pixel, with PyTorch's padding modes and its gradients for both the input and the
-grid (the spatial transformer's building block).
+grid (N, Ho, Wo, 2) of normalised (x, y) in [-1, 1] (or (N, C, D, H, W) input at
+(N, Do, Ho, Wo, 3) positions (x, y, z)), by bilinear (trilinear) interpolation between the
+2^d neighbours or the nearest pixel, with PyTorch's padding modes and its gradients for
+both the input and the grid (the spatial transformer's building block).
 
 Position x in [-1, 1] maps to the pixel coordinate ((x + 1) / 2)(W - 1) with
 ``align_corners`` (-1 and 1 are the corner pixels' centres), else ((x + 1) W - 1) / 2
