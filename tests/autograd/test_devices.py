@@ -316,7 +316,7 @@ def test_amp_runs_as_torch_without_cuda():
             model.bias.zero_()
         opt = L.optim.SGD(model.parameters(), lr=0.1)
         with pytest.warns(UserWarning, match="Disabling"):
-            scaler = L.cuda.amp.GradScaler(enabled=True)
+            scaler = L.amp.GradScaler("cuda", enabled=True)
         assert not scaler.is_enabled() and scaler.get_scale() == 1.0
         assert scaler.state_dict() == {}
         for _ in range(3):
@@ -329,7 +329,7 @@ def test_amp_runs_as_torch_without_cuda():
             scaler.step(opt)
             scaler.update()
         results.append(model.weight.detach())
-        assert L.amp.GradScaler(enabled=False).scale(loss) is loss
+        assert L.cuda.amp.GradScaler(enabled=False).scale(loss) is loss
     assert_close(results[1], results[0], rtol=1e-6, atol=1e-7)
     with ax.autocast("cuda"):
         assert ax.is_autocast_enabled()
