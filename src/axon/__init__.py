@@ -93,7 +93,7 @@ from .autograd.random_api import *  # noqa: E402, F403
 from . import linalg  # noqa: E402
 from .linalg import (  # noqa: E402
     cdist, cholesky_inverse, cholesky_solve, det, dist, inverse, logdet, matrix_exp,
-    matrix_power, pdist, pinverse, slogdet,
+    matrix_power, pdist, pinverse, renorm, slogdet,
 )
 from .linalg import (  # noqa: E402  (torch's older forms: svd gives U, S, V)
     torch_cholesky as cholesky, torch_qr as qr, torch_svd as svd,

@@ -120,6 +120,19 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     return vector_norm(diff, p, -1)
 
 
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Each slice along ``dim`` rescaled so its p-norm is at most ``maxnorm`` (scale
+    maxnorm / (norm + 1e-7) where the norm is larger, as torch)."""
+    if p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported, got p={p}")
+    d = normalize_dim(dim, input.ndim)
+    others = tuple(k for k in range(input.ndim) if k != d)
+    norms = vector_norm(input, p, others, keepdim=True)
+    over = norms.array > maxnorm
+    scale = ops.Where.apply(over, maxnorm / (norms + 1e-7), _wrap(np.ones((), input.dtype)))
+    return input * scale
+
+
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     """The p-norm distances between every pair of rows i < j of an (N, M) tensor, as a
     vector of N (N - 1) / 2 in row-major order of the pairs."""
@@ -469,8 +482,8 @@ def torch_qr(input: Tensor, some: bool = True):
 # torch's top-level spellings, also Tensor methods
 inverse = inv
 pinverse = pinv
-bind_methods(norm=torch_norm, dist=dist, svd=torch_svd, qr=torch_qr, cholesky=torch_cholesky,
-             cholesky_solve=cholesky_solve, cholesky_inverse=cholesky_inverse,
-             matrix_exp=matrix_exp)
+bind_methods(norm=torch_norm, dist=dist, renorm=renorm, svd=torch_svd, qr=torch_qr,
+             cholesky=torch_cholesky, cholesky_solve=cholesky_solve,
+             cholesky_inverse=cholesky_inverse, matrix_exp=matrix_exp)
 bind_methods(inverse=inv, det=det, logdet=logdet, slogdet=slogdet, pinverse=pinv,
              matrix_power=matrix_power)

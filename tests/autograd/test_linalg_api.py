@@ -342,3 +342,11 @@ def test_matrix_exp(scale):
     helper_test_op(None, lambda a: a.matrix_exp(), arrays=[x[0]], rtol=1e-9)
     t = ax.tensor(x[0], requires_grad=True)
     assert ax.gradcheck(ax.matrix_exp, [t])
+
+
+@pytest.mark.parametrize("p,dim", [(2, 0), (1, 1), (3.0, -1)])
+def test_renorm(p, dim):
+    x = np.array([[1.0, 2.0, 3.0], [0.1, 0.1, 0.1], [4.0, 4.0, -4.0]])
+    helper_test_op(None, lambda t: torch.renorm(t, p, dim, 2.0),
+                   lambda t: ax.renorm(t, p, dim, 2.0), arrays=[x])
+    helper_test_op(None, lambda t: t.renorm(p, dim, 0.5), arrays=[x])
