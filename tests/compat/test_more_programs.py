@@ -114,3 +114,33 @@ def test_hooks_freezing_param_groups_gradient_penalty_and_save():
     for key in ("hooks_removed", "frozen_still", "frozen_grad_kept", "same"):
         assert ours[key] and theirs[key], key
     assert not ours["out_requires_grad"]
+
+
+def test_resnet_with_init_loop_accumulation_and_custom_function():
+    ours, theirs = both("resnet_accumulate")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(ours["lrs"], theirs["lrs"], rtol=1e-12, atol=0)
+    assert_close(ours["logits"], theirs["logits"], **F32)
+    assert ours["top2_acc"] == theirs["top2_acc"]
+    assert ours["zero_bn2"] == 0.0  # the last BN of each residual branch starts at zero
+    assert ours["n_convs"] == theirs["n_convs"] == 6
+    assert ours["num_batches_tracked"] == theirs["num_batches_tracked"] == 12
+
+
+def test_unet_with_skip_connections_and_dice_loss():
+    ours, theirs = both("unet_segmentation")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    for key in ("logits", "coarse", "nearest"):
+        assert_close(ours[key], theirs[key], **F32, msg=key)
+    assert ours["iou"] == pytest.approx(theirs["iou"], rel=1e-5)
+    assert ours["lr"] == pytest.approx(theirs["lr"], rel=1e-12)
+    assert ours["losses"][-1] < ours["losses"][0]
+
+
+def test_distillation_with_ema_and_triplet_embedding():
+    ours, theirs = both("distill_ema")
+    for key in ("losses", "ema_logits", "triplet_losses", "distances", "cosine"):
+        assert_close(ours[key], theirs[key], **F32, msg=key)
+    assert ours["agreement"] == theirs["agreement"]
+    assert not ours["ema_requires_grad"]
+    assert_close(np.diag(ours["cosine"]), np.ones(5), rtol=1e-6, atol=1e-6)
