@@ -37,8 +37,8 @@ def test_manual_sgd_through_data_tracks_torch():
     am.bias.data.fill_(0.01)
     tm.bias.data.fill_(0.01)
     for _ in range(5):
-        for m, X, Y, lib in ((am, ax.tensor(x), ax.tensor(y), ax),
-                             (tm, torch.tensor(x), torch.tensor(y), torch)):
+        for m, X, Y in ((am, ax.tensor(x), ax.tensor(y)),
+                        (tm, torch.tensor(x), torch.tensor(y))):
             loss = ((m(X) - Y) ** 2).mean()
             m.zero_grad()
             loss.backward()
