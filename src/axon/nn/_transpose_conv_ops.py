@@ -23,8 +23,18 @@ into an image. Each is the other's adjoint, so each one's backward is the other 
 from __future__ import annotations
 
 from ..autograd.function import Op
-from ..backend import xp
+from ..backend import threads, xp
 from ._conv_ops import check_input_dims, col2im, to_4d, windows_view
+
+
+def _products(a, b):
+    """a @ b per group for (G, m, k) and (G, k, n): a grouped ``matmul``, or for one group
+    the 2-D product of :func:`axon.backend.threads.matmul`, which keeps OpenBLAS's idle
+    thread from taking the second core while axon splits batches (as the convolutions
+    do)."""
+    if a.shape[0] == 1:
+        return threads.matmul(a[0], b[0])[None]
+    return xp.matmul(a, b)
 
 
 def _rank_back(y4, nd: int, x_shape: tuple):
@@ -89,7 +99,7 @@ class ConvTranspose(Op):
         Cg, K = Cin // G, Og * kh * kw
         xg = x4.transpose(1, 0, 2, 3).reshape(G, Cg, N * H * W)  # (G, C / G, N H W)
         wg = w4.reshape(G, Cg, K)  # (G, C / G, O / G kh kw)
-        cols = xp.matmul(wg.transpose(0, 2, 1), xg)  # (G, O / G kh kw, N H W)
+        cols = _products(wg.transpose(0, 2, 1), xg)  # (G, O / G kh kw, N H W)
         full = xp.zeros((O, N, Hf, Wf), x.dtype)
         col2im(cols.reshape(O, kh, kw, N, H, W), full, (sh, sw), (dh, dw))
         out = full[:, :, ph:ph + Ho, pw:pw + Wo]  # (O, N, Ho, Wo)
@@ -113,10 +123,10 @@ class ConvTranspose(Op):
         dcols = xp.ascontiguousarray(dcols).reshape(G, Og * kh * kw, N * H * W)
         gx = gw = gb = None
         if px is not None:
-            dx = xp.matmul(self.wg, dcols).reshape(C, N, H, W)
+            dx = _products(self.wg, dcols).reshape(C, N, H, W)
             gx = dx.transpose(1, 0, 2, 3).reshape(self.x_shape)
         if pw_ is not None:
-            gw = xp.matmul(self.xg, dcols.transpose(0, 2, 1)).reshape(self.w_shape)
+            gw = _products(self.xg, dcols.transpose(0, 2, 1)).reshape(self.w_shape)
         if pb is not None:
             gb = gc.sum(axis=(1, 2, 3))
         return gx, gw, gb, None, None, None, None, None, None
