@@ -7,6 +7,7 @@ their results must agree to float32 precision.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -144,3 +145,38 @@ def test_distillation_with_ema_and_triplet_embedding():
     assert ours["agreement"] == theirs["agreement"]
     assert not ours["ema_requires_grad"]
     assert_close(np.diag(ours["cosine"]), np.ones(5), rtol=1e-6, atol=1e-6)
+
+
+def numbers(line):
+    """The numbers in a log line, and the line with them blanked out."""
+    pattern = r"-?\d+\.?\d*"
+    return [float(v) for v in re.findall(pattern, line)], re.sub(pattern, "#", line)
+
+
+def test_mnist_example_script_without_dropout():
+    ours, theirs = both("mnist_example", dropout=(0.0, 0.0))
+    assert len(ours["log"]) == len(theirs["log"]) == 9
+    for mine, torch_line in zip(ours["log"], theirs["log"], strict=True):
+        (a, text_a), (b, text_b) = numbers(mine), numbers(torch_line)
+        assert text_a == text_b
+        assert_close(a, b, rtol=1e-5, atol=2e-6, msg=mine)  # 6 printed decimals
+    for (loss, correct), (loss_t, correct_t) in zip(ours["results"], theirs["results"],
+                                                    strict=True):
+        assert loss == pytest.approx(loss_t, rel=1e-5) and correct == correct_t
+    assert ours["lr"] == pytest.approx(theirs["lr"], rel=1e-12)
+    assert ours["results"][-1][0] < ours["results"][0][0]
+
+
+def test_mnist_example_script_with_dropout_trains():
+    out = runner.load("mnist_example", "axon").run(epochs=2)  # axon's own dropout masks
+    assert len(out["log"]) == 6 and all(math.isfinite(loss) for loss, _ in out["results"])
+
+
+def test_timeseries_windows_early_stopping_and_rollout():
+    ours, theirs = both("timeseries_forecast")
+    assert ours["n_windows"] == theirs["n_windows"] == (78, 30)
+    assert ours["item_shape"] == theirs["item_shape"] == (12, 1)
+    assert ours["stopped_at"] == theirs["stopped_at"]
+    for key in ("train_losses", "val_losses", "forecast"):
+        assert_close(ours[key], theirs[key], **F32, msg=key)
+    assert ours["best_loss"] == pytest.approx(min(ours["val_losses"]))
