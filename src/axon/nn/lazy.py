@@ -120,9 +120,7 @@ class LazyModuleMixin:
         for name, t in list(self._parameters.items()) + list(self._buffers.items()):
             if _is_uninitialized(t):
                 t.materialize(shapes[name])
-        if "num_batches_tracked" in self._buffers and self.num_batches_tracked is not None:
-            self.num_batches_tracked.array[...] = 0
-        self.reset_parameters()
+        self.reset_parameters()  # the layer's own initialisation (running statistics too)
         self.__class__ = self.cls_to_become
 
     def forward(self, input: Tensor, *args, **kwargs):
