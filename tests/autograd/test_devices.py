@@ -334,3 +334,14 @@ def test_amp_runs_as_torch_without_cuda():
     with ax.autocast("cuda"):
         assert ax.is_autocast_enabled()
     assert not ax.is_autocast_enabled()
+
+
+@pytest.mark.parametrize("args", [([1, 2],), (2, 3), (), (3,), ((2, 3),), ([[True]],),
+                                  ([1.5, 2.5],)])
+def test_tensor_constructor_as_torch(args):
+    expected, got = torch.Tensor(*args), ax.Tensor(*args)
+    assert got.shape == tuple(expected.shape) and str(got.dtype) == _dtype_name(expected)
+    if expected.numel() and args and not isinstance(args[0], int):
+        assert_close(got, expected, rtol=0, atol=0)
+    assert ax.Tensor(np.zeros(2, np.float64)).dtype == np.float64  # arrays keep their dtype
+    assert ax.tensor([1, 2]).dtype == np.int64

@@ -120,7 +120,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (float32 for Python floats)."""
     check_device(device)
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    return _make(_to_array(data, B.to_dtype(dtype)), None, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:

@@ -173,10 +173,16 @@ def _check_grad_dtype(arr) -> None:
 class Tensor:
     """A multi-dimensional array that records the operations applied to it.
 
+    The constructor is torch's ``torch.Tensor``: ``Tensor(data)`` copies nested lists or
+    numbers as the default float dtype (``Tensor([1, 2])`` is float32), ``Tensor(2, 3)``
+    is an uninitialised tensor of that shape, ``Tensor()`` an empty one. Unlike torch, a
+    NumPy array or a Tensor keeps its dtype. ``axon.tensor(data)`` infers the dtype
+    (int64 for ints) and is what programs usually call.
+
     Args:
-        data: nested lists, a number, a NumPy array or a Tensor (copied).
+        data: nested lists, a number, a NumPy array or a Tensor (copied); or sizes.
         requires_grad: record operations on this tensor so ``backward`` can reach it.
-        dtype: the element type; float32 for Python floats unless asked otherwise.
+        dtype: the element type (the default float unless the data is an array).
     """
 
     # ``_hooks`` (a leaf's gradient hooks) is left unset by ``_wrap``: the hot path pays
@@ -185,8 +191,20 @@ class Tensor:
     __array_priority__ = 1000  # NumPy defers ``ndarray * Tensor`` to Tensor.__rmul__
     __array_ufunc__ = None
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype=None) -> None:
-        self.array = _to_array(data, B.to_dtype(dtype))
+    def __init__(self, *data: Any, requires_grad: bool = False, dtype=None,
+                 device=None) -> None:
+        check_device(device)
+        dt = B.to_dtype(dtype)
+        if all(isinstance(d, builtins.int) and not isinstance(d, builtins.bool) for d in data):
+            self.array = xp.empty(data or (0,), dtype=dt or B.get_default_dtype())
+        elif len(data) == 1:
+            arr = _to_array(data[0], dt)
+            if dt is None and arr.dtype.kind in "biu" and not isinstance(
+                    data[0], Tensor | np.ndarray | np.generic):
+                arr = arr.astype(B.get_default_dtype())
+            self.array = arr
+        else:
+            raise TypeError(f"Tensor(): expected data or sizes (ints), got {data!r:.80}")
         self.grad = None
         self._ctx = None
         if requires_grad:
@@ -495,7 +513,10 @@ class Tensor:
     def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False):
         """A new tensor of ``data``, with this tensor's dtype unless ``dtype`` is given."""
         check_device(device)
-        return Tensor(data, requires_grad=requires_grad, dtype=dtype or self.array.dtype)
+        arr = _to_array(data, B.to_dtype(dtype) or self.array.dtype)
+        if requires_grad:
+            _check_grad_dtype(arr)
+        return _wrap(arr, builtins.bool(requires_grad))
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False):
         """Zeros of ``size``, with this tensor's dtype unless ``dtype`` is given."""
