@@ -475,3 +475,9 @@ def test_math_constants_as_torch():
     for name in ("pi", "e", "inf"):
         assert getattr(ax, name) == getattr(torch, name)
     assert np.isnan(ax.nan) and np.isnan(torch.nan)
+
+
+@pytest.mark.parametrize("element", [2.0, 3, 5, True])
+def test_membership_as_torch(element):
+    data = [[1.0, 2.0], [3.0, 4.0]]
+    assert (element in ax.tensor(data)) == (element in torch.tensor(data))

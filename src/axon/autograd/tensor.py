@@ -318,6 +318,10 @@ class Tensor:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def __contains__(self, element) -> bool:
+        """``element in t``: whether any element equals it, as torch."""
+        return builtins.bool(xp.any(self.array == _data(element)))
+
     __hash__ = object.__hash__
 
     # ----------------------------------------------------------------- autograd
