@@ -85,49 +85,50 @@ __all__ += ["Softmax2d", "TripletMarginWithDistanceLoss", "UpsamplingBilinear2d"
 from .loss import LinearCrossEntropyLoss, NLLLoss2d
 __all__ += ["LinearCrossEntropyLoss", "NLLLoss2d"]
 
-# more layers: transposed convolution, fold/unfold, ... (issue 13, layers slice)
-from .conv import ConvTranspose1d, ConvTranspose2d  # noqa: E402
-from .fold import Fold, Unfold  # noqa: E402
-from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d,  # noqa: E402
-                   LazyConvTranspose1d, LazyConvTranspose2d, LazyInstanceNorm1d,
-                   LazyInstanceNorm2d, LazyLinear, LazyModuleMixin, UninitializedBuffer,
-                   UninitializedParameter)
-from .linear import Bilinear  # noqa: E402
-from .sparse import EmbeddingBag  # noqa: E402
-from .dropout import AlphaDropout, Dropout1d, Dropout3d, FeatureAlphaDropout  # noqa: E402
-from .lazy import LazyBatchNorm3d, LazyInstanceNorm3d  # noqa: E402
-from .normalization import BatchNorm3d, InstanceNorm3d, RMSNorm  # noqa: E402
-from .conv import Conv3d, ConvTranspose3d  # noqa: E402
-from .lazy import LazyConv3d, LazyConvTranspose3d  # noqa: E402
-from .pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d  # noqa: E402
-from .normalization import SyncBatchNorm  # noqa: E402
-from .padding import CircularPad3d, ReflectionPad3d, ReplicationPad3d, ZeroPad3d  # noqa: E402
-from .pooling import LPPool3d, MaxUnpool3d  # noqa: E402
+# more layers (issue 13, layers slice): transposed and 3-D convolution, fold/unfold, more
+# pooling and padding, instance/RMS/local response norms, lazy layers, EmbeddingBag, ...
 from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
-from .normalization import CrossMapLRN2d  # noqa: E402
-from .pooling import FractionalMaxPool2d, FractionalMaxPool3d  # noqa: E402
-from .normalization import InstanceNorm1d, InstanceNorm2d, LocalResponseNorm  # noqa: E402
-from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,  # noqa: E402
-                      ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
-                      ReplicationPad2d, ZeroPad1d, ZeroPad2d)
+from .conv import Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d  # noqa: E402
+from .dropout import AlphaDropout, Dropout1d, Dropout3d, FeatureAlphaDropout  # noqa: E402
+from .fold import Fold, Unfold  # noqa: E402
+from .lazy import (  # noqa: E402
+    LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d, LazyConv3d,
+    LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d, LazyInstanceNorm1d,
+    LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear, LazyModuleMixin, UninitializedBuffer,
+    UninitializedParameter,
+)
+from .linear import Bilinear  # noqa: E402
+from .normalization import (  # noqa: E402
+    BatchNorm3d, CrossMapLRN2d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,
+    LocalResponseNorm, RMSNorm, SyncBatchNorm,
+)
+from .padding import (  # noqa: E402
+    CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d, ConstantPad3d,
+    ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d,
+    ReplicationPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d,
+)
 from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle  # noqa: E402
-from .pooling import (AdaptiveMaxPool1d, AdaptiveMaxPool2d, LPPool1d, LPPool2d,  # noqa: E402
-                      MaxUnpool1d, MaxUnpool2d)
-__all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Bilinear", "ChannelShuffle",
-            "CircularPad1d",
-            "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
-            "ConvTranspose1d", "ConvTranspose2d", "Fold", "InstanceNorm1d", "InstanceNorm2d",
-            "LPPool1d", "LPPool2d", "LocalResponseNorm", "MaxUnpool1d", "MaxUnpool2d",
-            "PixelShuffle", "PixelUnshuffle", "ReflectionPad1d", "ReflectionPad2d",
-            "ReplicationPad1d", "ReplicationPad2d", "Unfold", "ZeroPad1d", "ZeroPad2d",
-            "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d",
-            "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyInstanceNorm1d",
-            "LazyInstanceNorm2d", "LazyLinear", "LazyModuleMixin", "UninitializedBuffer",
-            "UninitializedParameter", "EmbeddingBag", "AlphaDropout", "Dropout1d", "Dropout3d",
-            "FeatureAlphaDropout", "LazyBatchNorm3d", "LazyInstanceNorm3d", "BatchNorm3d",
-            "InstanceNorm3d", "RMSNorm", "Conv3d", "ConvTranspose3d", "LazyConv3d",
-            "LazyConvTranspose3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d",
-            "MaxPool3d", "SyncBatchNorm", "CircularPad3d", "ReflectionPad3d", "ReplicationPad3d",
-            "ZeroPad3d", "LPPool3d", "MaxUnpool3d", "AdaptiveLogSoftmaxWithLoss",
-            "CrossMapLRN2d", "FractionalMaxPool2d",
-            "FractionalMaxPool3d"]
+from .pooling import (  # noqa: E402
+    AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d, AvgPool3d,
+    FractionalMaxPool2d, FractionalMaxPool3d, LPPool1d, LPPool2d, LPPool3d, MaxPool3d,
+    MaxUnpool1d, MaxUnpool2d, MaxUnpool3d,
+)
+from .sparse import EmbeddingBag  # noqa: E402
+
+__all__ += [
+    "AdaptiveAvgPool3d", "AdaptiveLogSoftmaxWithLoss", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d", "AlphaDropout", "AvgPool3d", "BatchNorm3d", "Bilinear",
+    "ChannelShuffle", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d",
+    "ConstantPad2d", "ConstantPad3d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+    "ConvTranspose3d", "CrossMapLRN2d", "Dropout1d", "Dropout3d", "EmbeddingBag",
+    "FeatureAlphaDropout", "Fold", "FractionalMaxPool2d", "FractionalMaxPool3d",
+    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LPPool1d", "LPPool2d", "LPPool3d",
+    "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d",
+    "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
+    "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyLinear",
+    "LazyModuleMixin", "LocalResponseNorm", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d",
+    "MaxUnpool3d", "PixelShuffle", "PixelUnshuffle", "RMSNorm", "ReflectionPad1d",
+    "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+    "ReplicationPad3d", "SyncBatchNorm", "Unfold", "UninitializedBuffer",
+    "UninitializedParameter", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+]
