@@ -180,3 +180,13 @@ def test_timeseries_windows_early_stopping_and_rollout():
     for key in ("train_losses", "val_losses", "forecast"):
         assert_close(ours[key], theirs[key], **F32, msg=key)
     assert ours["best_loss"] == pytest.approx(min(ours["val_losses"]))
+
+
+def test_gradcam_saliency_and_fgsm():
+    ours, theirs = both("gradcam_fgsm")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert ours["cls"] == theirs["cls"] and ours["grad_shape"] == (1, 8, 4, 4)
+    for key in ("heatmap", "upsampled", "saliency"):
+        assert_close(ours[key], theirs[key], **F32, msg=key)
+    assert ours["accuracies"] == theirs["accuracies"]
+    assert ours["accuracies"][-1] < ours["accuracies"][0]  # the attack works
