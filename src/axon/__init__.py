@@ -106,6 +106,15 @@ from . import onnx  # noqa: E402
 # the autograd API (ax.autograd.grad, inference_mode) and torch's small tensor queries
 from . import amp, backends, cuda  # noqa: E402
 from .amp import autocast, is_autocast_enabled  # noqa: E402
+from .autograd.tensor import set_printoptions  # noqa: E402
+from .settings import (  # noqa: E402, A004
+    are_deterministic_algorithms_enabled,
+    compile,
+    get_float32_matmul_precision,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_float32_matmul_precision,
+    use_deterministic_algorithms,
+)
 from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 from .autograd.creation import is_floating_point  # noqa: E402
 from .autograd.tensor import Size  # noqa: E402

@@ -345,3 +345,39 @@ def test_tensor_constructor_as_torch(args):
         assert_close(got, expected, rtol=0, atol=0)
     assert ax.Tensor(np.zeros(2, np.float64)).dtype == np.float64  # arrays keep their dtype
     assert ax.tensor([1, 2]).dtype == np.int64
+
+
+def test_global_switches_as_torch():
+    try:
+        for L in (torch, ax):
+            L.use_deterministic_algorithms(True)
+            assert L.are_deterministic_algorithms_enabled()
+            L.use_deterministic_algorithms(False)
+            assert not L.are_deterministic_algorithms_enabled()
+            L.set_float32_matmul_precision("high")
+            assert L.get_float32_matmul_precision() == "high"
+            with pytest.warns(UserWarning):
+                L.set_float32_matmul_precision("fastest")
+            assert L.get_float32_matmul_precision() == "high"
+    finally:
+        torch.set_float32_matmul_precision("highest")
+        ax.set_float32_matmul_precision("highest")
+    model = ax.nn.Linear(2, 2)
+    assert ax.compile(model) is model
+    assert ax.compile(mode="reduce-overhead")(len) is len
+
+
+def test_printoptions_as_torch():
+    data = [1.23456, 2.5]
+    try:
+        for L in (torch, ax):
+            L.set_printoptions(precision=2)
+        assert repr(ax.tensor(data)) == repr(torch.tensor(data)).replace(".50", ".5 ")
+        assert "1.23" in repr(ax.tensor(data)) and "1.235" not in repr(ax.tensor(data))
+        for L in (torch, ax):
+            L.set_printoptions(threshold=5, edgeitems=2)
+        assert "..." in repr(ax.arange(10)) and "..." in repr(torch.arange(10))
+    finally:
+        for L in (torch, ax):
+            L.set_printoptions(profile="default")
+    assert repr(ax.tensor(data)) == "tensor([1.2346, 2.5   ])"

@@ -9,6 +9,7 @@ methods here only route to it.
 from __future__ import annotations
 
 import builtins
+import sys
 import weakref
 from typing import Any
 
@@ -98,6 +99,32 @@ class Size(tuple):
 
     def __repr__(self) -> str:
         return f"axon.Size({list(self)})"
+
+
+# torch's profiles, with NumPy's line width of 75 (axon's printed output so far)
+_PRINT_PROFILES = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 75},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 75},
+    "full": {"precision": 4, "threshold": sys.maxsize, "edgeitems": 3, "linewidth": 75},
+}
+_PRINT_OPTIONS = dict(_PRINT_PROFILES["default"], sci_mode=None)
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
+                     profile=None, sci_mode=None) -> None:
+    """How tensors print, as ``torch.set_printoptions``: digits after the point, the size
+    above which the middle is elided, the items kept at each edge, the line width, a
+    ``profile`` ("default", "short", "full") setting all four, and ``sci_mode``."""
+    if profile is not None:
+        if profile not in _PRINT_PROFILES:
+            raise ValueError(f"set_printoptions: unknown profile {profile!r}; expected one "
+                             f"of {sorted(_PRINT_PROFILES)}")
+        _PRINT_OPTIONS.update(_PRINT_PROFILES[profile])
+    for name, value in (("precision", precision), ("threshold", threshold),
+                        ("edgeitems", edgeitems), ("linewidth", linewidth)):
+        if value is not None:
+            _PRINT_OPTIONS[name] = value
+    _PRINT_OPTIONS["sci_mode"] = sci_mode
 
 
 def parse_to_args(args: tuple, kwargs: dict):
@@ -559,8 +586,12 @@ class Tensor:
         return str(self)
 
     def __repr__(self) -> str:
+        opts = _PRINT_OPTIONS
         body = np.array2string(
-            self.array, separator=", ", prefix="tensor(", precision=4, suppress_small=True
+            self.array, separator=", ", prefix="tensor(", precision=opts["precision"],
+            suppress_small=opts["sci_mode"] is not True, threshold=opts["threshold"],
+            edgeitems=opts["edgeitems"], max_line_width=opts["linewidth"],
+            floatmode="maxprec" if opts["sci_mode"] is not True else "fixed",
         )
         extra = ""
         if self.array.dtype not in (B.float32, B.int64, B.bool_):
