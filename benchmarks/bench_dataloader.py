@@ -11,7 +11,8 @@ steps written with torch ops (torchvision is not installed), in a ``torch.utils.
 Dataset, so both loaders do the same work per sample and collate batches of 128.
 
 For each loader and worker count: one warm-up epoch (which starts the workers; they are
-persistent), then ``--epochs`` timed epochs; the median epoch gives samples/s. Speed-ups:
+persistent), then ``--epochs`` timed epochs, the four loaders taking turns; the median
+epoch gives samples/s. Speed-ups:
 2 workers against 0 in each framework, and axon against torch at each worker count (above
 1.0 means axon is faster).
 
@@ -89,17 +90,21 @@ def torch_loader(images, labels, workers: int, batch: int):
 
 
 # ----------------------------------------------------------------------------- timing
-def epoch_seconds(loader, epochs: int) -> float:
-    """The median of ``epochs`` timed epochs, after one warm-up epoch."""
-    for _ in loader:
-        pass
-    times = []
+def epoch_seconds(loaders: dict, epochs: int) -> dict:
+    """The median of ``epochs`` timed epochs of each loader, after one warm-up epoch each.
+    The loaders take turns, one epoch each per round, so that a change in the machine's
+    load during the run falls on all of them alike."""
+    for loader in loaders.values():
+        for _ in loader:
+            pass
+    times = {key: [] for key in loaders}
     for _ in range(epochs):
-        start = time.perf_counter()
-        n = sum(len(y) for _, y in loader)
-        times.append(time.perf_counter() - start)
-    assert n == len(loader.dataset)
-    return statistics.median(times)
+        for key, loader in loaders.items():
+            start = time.perf_counter()
+            n = sum(len(y) for _, y in loader)
+            times[key].append(time.perf_counter() - start)
+            assert n == len(loader.dataset)
+    return {key: statistics.median(t) for key, t in times.items()}
 
 
 def main() -> None:
@@ -123,13 +128,14 @@ def main() -> None:
     print(f"{args.n:,} images {args.size}x{args.size}x3, batches of {args.batch}, per-sample "
           f"crop(pad 4) + flip + noise + normalize; {os.cpu_count()} CPU(s); median of "
           f"{args.epochs} epochs after a warm-up")
+    loaders = {(name, workers): make(images, labels, workers, args.batch)
+               for name, make in (("axon", axon_loader), ("torch", torch_loader))
+               for workers in (0, 2)}
     rate = {}
-    for name, make in (("axon", axon_loader), ("torch", torch_loader)):
-        for workers in (0, 2):
-            seconds = epoch_seconds(make(images, labels, workers, args.batch), args.epochs)
-            rate[name, workers] = args.n / seconds
-            print(f"  {name:5s} num_workers={workers}: {seconds:6.2f} s/epoch  "
-                  f"{rate[name, workers]:9,.0f} samples/s")
+    for (name, workers), seconds in epoch_seconds(loaders, args.epochs).items():
+        rate[name, workers] = args.n / seconds
+        print(f"  {name:5s} num_workers={workers}: {seconds:6.2f} s/epoch  "
+              f"{rate[name, workers]:9,.0f} samples/s")
     print("speed-ups:")
     for name in ("axon", "torch"):
         print(f"  {name:5s} 2 workers / 0 workers: {rate[name, 2] / rate[name, 0]:.2f}x")
