@@ -190,3 +190,15 @@ def test_gradcam_saliency_and_fgsm():
         assert_close(ours[key], theirs[key], **F32, msg=key)
     assert ours["accuracies"] == theirs["accuracies"]
     assert ours["accuracies"][-1] < ours["accuracies"][0]  # the attack works
+
+
+def test_bilstm_crf_forward_algorithm_and_viterbi():
+    ours, theirs = both("bilstm_crf")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert ours["before_path"] == theirs["before_path"] and ours["path"] == theirs["path"]
+    assert len(ours["path"]) == 11 and set(ours["path"]) <= {0, 1, 2}
+    assert ours["score"] == pytest.approx(theirs["score"], rel=1e-5)
+    assert ours["before_score"] == pytest.approx(theirs["before_score"], rel=1e-5)
+    assert_close(ours["transitions"], theirs["transitions"], **F32)
+    assert_close(ours["feats"], theirs["feats"], **F32)
+    assert ours["losses"][-2] < ours["losses"][0]
