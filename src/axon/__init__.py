@@ -120,7 +120,7 @@ from .autograd.creation import is_floating_point  # noqa: E402
 from .autograd.tensor import Size  # noqa: E402
 from .backend import dtype  # noqa: E402
 from math import e, inf, nan, pi  # noqa: E402, I001  (torch.pi, torch.e, torch.inf, torch.nan)
-from .devices import device, get_default_device, set_default_device  # noqa: E402
+from .devices import device, get_default_device, set_default_device, strided  # noqa: E402
 from .autograd import is_anomaly_enabled  # noqa: E402
 
 # torch's top-level spellings of activations and distances (torch.selu, torch.prelu, ...)

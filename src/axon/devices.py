@@ -130,3 +130,19 @@ def get_default_device() -> device:
 def set_default_device(dev) -> None:
     """Accepts the CPU (or None); other devices raise, as axon has no backend for them."""
     check_device(dev)
+
+
+class layout:  # noqa: N801  (torch's name)
+    """A memory layout; axon has one, ``strided`` (dense arrays with strides)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"axon.{self.name}"
+
+
+strided = layout("strided")
+"""The layout of every axon tensor (``Tensor.layout``, the factories' ``layout=``)."""

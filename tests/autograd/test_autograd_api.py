@@ -481,3 +481,27 @@ def test_math_constants_as_torch():
 def test_membership_as_torch(element):
     data = [[1.0, 2.0], [3.0, 4.0]]
     assert (element in ax.tensor(data)) == (element in torch.tensor(data))
+
+
+VIEWS = [lambda t: t, lambda t: t[1:, 2:], lambda t: t.t(), lambda t: t[:, ::2],
+         lambda t: t[2]]
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_strides_and_offsets_as_torch(view):
+    got, expected = view(ax.ones(4, 6)), view(torch.ones(4, 6))
+    assert got.stride() == expected.stride()
+    assert got.storage_offset() == expected.storage_offset()
+
+
+def test_memory_layout_queries_as_torch():
+    for L in (torch, ax):
+        base = L.ones(4, 6, dtype=L.float64)
+        assert base[1:, 2:].stride(-1) == 1
+        assert base.nbytes == 192 and base.itemsize == 8
+        assert not base.is_sparse and not base.is_quantized and not base.is_meta
+        assert not base.is_inference() and not base.retains_grad
+        y = base.requires_grad_() * 2
+        y.retain_grad()
+        assert y.retains_grad
+        assert base[1:].data_ptr() == base.data_ptr() + 6 * 8

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import backend as B
 from ..backend import xp
-from ..devices import CPU, check_device, device
+from ..devices import CPU, check_device, device, strided
 from .grad_mode import grad_mode
 
 _new = object.__new__
@@ -274,6 +274,43 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
+        return False
+
+    # ------------------------------------------------ memory layout, as torch reports it
+    is_sparse = is_quantized = is_meta = False
+    layout = strided
+
+    def stride(self, dim: int | None = None):
+        """Steps between neighbours along each dim, in elements (torch's units)."""
+        steps = tuple(s // self.array.itemsize for s in self.array.strides)
+        return steps if dim is None else steps[normalize_dim(dim, self.array.ndim)]
+
+    def data_ptr(self) -> int:
+        """The address of the first element."""
+        return self.array.__array_interface__["data"][0]
+
+    def storage_offset(self) -> int:
+        """Elements between the start of the storage (the base array) and this view."""
+        base = self.array
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        return (self.data_ptr() - base.__array_interface__["data"][0]) // self.array.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.array.nbytes
+
+    @property
+    def itemsize(self) -> int:
+        return self.array.itemsize
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor after ``retain_grad()``."""
+        return self._ctx is not None and self._ctx._retain is not None
+
+    def is_inference(self) -> bool:
+        """False: axon makes no separate inference tensors."""
         return False
 
     def get_device(self) -> int:
