@@ -525,7 +525,7 @@ class Function:
     def apply(cls, *args, **kwargs):
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        ctx.inputs = args  # for create_graph (higher_order): which saved tensors are inputs
+        ctx._inputs = args  # for create_graph (higher_order): which saved tensors are inputs
         with no_grad():
             out = cls.forward(ctx, *args, **kwargs)
         if not isinstance(out, Tensor):

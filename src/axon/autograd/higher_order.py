@@ -506,7 +506,7 @@ def _function_rule(n, g):
     saved is one of its inputs (a saved output, made without recording, would hide its
     dependence on the inputs, so that case raises)."""
     ctx, fn_cls = n.ctx, n.fn_cls
-    inputs = getattr(ctx, "inputs", ())
+    inputs = getattr(ctx, "_inputs", ())
     for t in getattr(ctx, "saved_tensors", ()):
         if isinstance(t, Tensor) and not any(t is a for a in inputs):
             raise NotImplementedError(
