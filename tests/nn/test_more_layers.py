@@ -656,3 +656,39 @@ def test_lstm_proj_size_errors():
     lstm = nn.LSTM(3, 5, proj_size=2)
     with pytest.raises(RuntimeError, match=r"\(1, 4, 2\)"):
         lstm(ax.randn(6, 4, 3), (ax.randn(1, 4, 5), ax.randn(1, 4, 5)))
+
+
+# ============================================================ nn.modules paths
+
+def test_nn_modules_paths_as_torch():
+    """Code imports layers from torch.nn.modules.<file>: every name axon offers there
+    exists at the same path in torch, and the base classes answer isinstance as torch's."""
+    import importlib
+    import pkgutil
+
+    import axon.nn.modules as ours
+
+    for info in pkgutil.iter_modules(ours.__path__):
+        mine = importlib.import_module(f"axon.nn.modules.{info.name}")
+        theirs = importlib.import_module(f"torch.nn.modules.{info.name}")
+        names = [n for n in vars(mine) if not n.startswith("__") and n != "annotations"
+                 and not isinstance(vars(mine)[n], type(importlib))]
+        missing = [n for n in names if not hasattr(theirs, n)]
+        assert missing == [], (info.name, missing)
+    checks = [(nn.BatchNorm2d(3), "batchnorm", "_BatchNorm"),
+              (nn.InstanceNorm2d(3), "batchnorm", "_BatchNorm"),
+              (nn.SyncBatchNorm(3), "batchnorm", "_BatchNorm"),
+              (nn.InstanceNorm1d(3), "instancenorm", "_InstanceNorm"),
+              (nn.ConvTranspose2d(2, 3, 3), "conv", "_ConvNd"),
+              (nn.Dropout1d(), "dropout", "_DropoutNd")]
+    for layer, path, base in checks:
+        theirs_layer = getattr(torch.nn, type(layer).__name__)(*(
+            (3,) if "Norm" in base or "Batch" in base else (2, 3, 3) if "Conv" in base else ()))
+        mine = isinstance(layer, getattr(getattr(nn.modules, path), base))
+        assert mine == isinstance(theirs_layer, getattr(getattr(torch.nn.modules, path), base))
+    from torch.nn.modules.utils import _pair as t_pair
+
+    from axon.nn.modules.utils import _pair, _quadruple, _single, _triple
+
+    assert _pair(3) == t_pair(3) and _pair([1, 2]) == t_pair([1, 2])
+    assert (_single(2), _triple(1), _quadruple(0)) == ((2,), (1, 1, 1), (0, 0, 0, 0))

@@ -45,18 +45,13 @@ def _reset_affine(module: Module) -> None:
         init.zeros_(module.bias)
 
 
-class _BatchNorm(Module):
-    """The shared body of ``BatchNorm1d`` and ``BatchNorm2d``.
-
-    Training: normalise with the batch's statistics (biased variance) and update the
-    running ones, running <- (1 - momentum) running + momentum batch (with the unbiased
-    variance); ``momentum=None`` makes that a cumulative average, momentum = 1 / t at the
-    t-th batch. Eval: normalise with the running statistics. With
-    ``track_running_stats=False`` there are no running buffers and batch statistics are
-    used in both modes.
-    """
-
-    _expected_dims: tuple[int, ...] = ()
+class _NormBase(Module):
+    """What batch and instance norms share (torch's ``_NormBase``): ``num_features``,
+    ``eps``, ``momentum``, the affine ``weight`` and ``bias``, the running buffers
+    (``running_mean``, ``running_var``, ``num_batches_tracked``) and their resets, the
+    repr. Batch norm and instance norm differ in forward; neither is the other's subclass,
+    so ``isinstance(m, nn.modules.batchnorm._BatchNorm)`` picks batch norms only, as in
+    torch."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None,
@@ -91,6 +86,25 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         _reset_affine(self)
 
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    """The shared body of ``BatchNorm1d/2d/3d``.
+
+    Training: normalise with the batch's statistics (biased variance) and update the
+    running ones, running <- (1 - momentum) running + momentum batch (with the unbiased
+    variance); ``momentum=None`` makes that a cumulative average, momentum = 1 / t at the
+    t-th batch. Eval: normalise with the running statistics. With
+    ``track_running_stats=False`` there are no running buffers and batch statistics are
+    used in both modes.
+    """
+
+    _expected_dims: tuple[int, ...] = ()
+
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim not in self._expected_dims:
             want = " or ".join(f"{d}D" for d in self._expected_dims)
@@ -120,11 +134,6 @@ class _BatchNorm(Module):
             self.running_var if keep_running else None,
             self.weight, self.bias, use_batch, factor, self.eps,
         )
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -206,7 +215,7 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class _InstanceNorm(_BatchNorm):
+class _InstanceNorm(_NormBase):
     """The shared body of ``InstanceNorm1d`` and ``InstanceNorm2d``: batch norm's
     parameters, buffers and state-dict keys, but statistics per (sample, channel) plane.
 
@@ -343,7 +352,7 @@ class SyncBatchNorm(_BatchNorm):
     def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
         """``module`` with every BatchNorm1d/2d/3d inside it replaced by a SyncBatchNorm
         holding the same parameters and buffers (the module itself if it is one)."""
-        if isinstance(module, _BatchNorm) and not isinstance(module, cls | _InstanceNorm):
+        if isinstance(module, _BatchNorm) and not isinstance(module, cls):
             out = cls(module.num_features, module.eps, module.momentum, module.affine,
                       module.track_running_stats, process_group)
             for name in ("weight", "bias"):
