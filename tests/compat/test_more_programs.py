@@ -202,3 +202,12 @@ def test_bilstm_crf_forward_algorithm_and_viterbi():
     assert_close(ours["transitions"], theirs["transitions"], **F32)
     assert_close(ours["feats"], theirs["feats"], **F32)
     assert ours["losses"][-2] < ours["losses"][0]
+
+
+def test_dqn_with_replay_memory_and_soft_target_updates():
+    ours, theirs = both("dqn_chain")
+    assert ours["actions"] == theirs["actions"] and ours["durations"] == theirs["durations"]
+    assert len(ours["losses"]) == len(theirs["losses"]) > 10
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(ours["q_values"], theirs["q_values"], **F32)
+    assert_close(ours["target_weight"], theirs["target_weight"], **F32)
