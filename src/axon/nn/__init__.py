@@ -114,6 +114,7 @@ from .pooling import (  # noqa: E402
     MaxUnpool1d, MaxUnpool2d, MaxUnpool3d,
 )
 from .sparse import EmbeddingBag  # noqa: E402
+from . import modules  # noqa: E402  (torch.nn.modules' paths: nn.modules.batchnorm._BatchNorm)
 
 __all__ += [
     "AdaptiveAvgPool3d", "AdaptiveLogSoftmaxWithLoss", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
