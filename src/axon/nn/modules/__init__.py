@@ -24,7 +24,7 @@ from .. import (  # noqa: F401  (the layers, as torch.nn.modules has them at its
     TransformerEncoderLayer, Unflatten, Unfold, Upsample, ZeroPad1d, ZeroPad2d, ZeroPad3d,
 )
 from . import (  # noqa: F401
-    adaptive, batchnorm, channelshuffle, conv, dropout, flatten, fold, instancenorm, lazy,
-    linear, module, normalization, padding, pixelshuffle, pooling, rnn, sparse, transformer,
-    utils,
+    activation, adaptive, batchnorm, channelshuffle, container, conv, distance, dropout,
+    flatten, fold, instancenorm, lazy, linear, loss, module, normalization, padding,
+    pixelshuffle, pooling, rnn, sparse, transformer, upsampling, utils,
 )
