@@ -211,3 +211,14 @@ def test_dqn_with_replay_memory_and_soft_target_updates():
     assert_close(ours["losses"], theirs["losses"], **F32)
     assert_close(ours["q_values"], theirs["q_values"], **F32)
     assert_close(ours["target_weight"], theirs["target_weight"], **F32)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch's own nested-tensor and mask notes
+def test_transformer_translation_tutorial_shape():
+    ours, theirs = both("transformer_translation")
+    assert ours["n_params"] == theirs["n_params"]
+    assert_close(ours["lrs"], theirs["lrs"], rtol=1e-12, atol=0)
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert ours["decoded"] == theirs["decoded"]
+    assert all(seq[0] == 1 for seq in ours["decoded"])  # each starts at BOS
+    assert np.array_equal(ours["mask"], theirs["mask"])
