@@ -318,6 +318,7 @@ CASES: dict[str, Case] = {
     "LazyInstanceNorm2d": Case(lambda: nn.LazyInstanceNorm2d(), (2, 3, 4, 4), (2, 3, 4, 4), 6),
     "LazyInstanceNorm3d": Case(lambda: nn.LazyInstanceNorm3d(), (2, 3, 2, 2, 2),
                                (2, 3, 2, 2, 2), 6),
+    "DataParallel": Case(lambda: nn.DataParallel(nn.Linear(4, 3)), (2, 4), (2, 3), 15),
 }
 
 # Module subclasses exported by axon.nn that are not layers of their own, each with why.

@@ -692,3 +692,15 @@ def test_nn_modules_paths_as_torch():
 
     assert _pair(3) == t_pair(3) and _pair([1, 2]) == t_pair([1, 2])
     assert (_single(2), _triple(1), _quadruple(0)) == ((2,), (1, 1, 1), (0, 0, 0, 0))
+
+
+def test_data_parallel_on_a_machine_without_gpus_as_torch():
+    torch.manual_seed(0)
+    theirs = torch.nn.DataParallel(torch.nn.Linear(3, 2).double(), device_ids=[0, 1])
+    ours = nn.DataParallel(nn.Linear(3, 2, dtype=ax.float64), device_ids=[0, 1])
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["module.weight",
+                                                                   "module.bias"]
+    assert ours.device_ids == theirs.device_ids == []
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    helper_test_op([(4, 3)], theirs, ours)

@@ -115,6 +115,7 @@ from .pooling import (  # noqa: E402
 )
 from .sparse import EmbeddingBag  # noqa: E402
 from . import modules  # noqa: E402  (torch.nn.modules' paths: nn.modules.batchnorm._BatchNorm)
+from .parallel import DataParallel  # noqa: E402
 
 __all__ += [
     "AdaptiveAvgPool3d", "AdaptiveLogSoftmaxWithLoss", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
@@ -131,5 +132,5 @@ __all__ += [
     "MaxUnpool3d", "PixelShuffle", "PixelUnshuffle", "RMSNorm", "ReflectionPad1d",
     "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
     "ReplicationPad3d", "SyncBatchNorm", "Unfold", "UninitializedBuffer",
-    "UninitializedParameter", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+    "UninitializedParameter", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "DataParallel",
 ]
