@@ -153,6 +153,8 @@ FACTORIES = {
     "zeros": lambda L, **k: L.zeros(2, 3, **k),
     "zeros_tuple": lambda L, **k: L.zeros((2, 3), **k),
     "ones": lambda L, **k: L.ones([2, 3], **k),
+    "zeros_size_keyword": lambda L, **k: L.zeros(size=(2, 3), **k),
+    "ones_size_keyword": lambda L, **k: L.ones(size=[4], **k),
     "full": lambda L, **k: L.full((2, 3), 1.5, **k),
     "empty": lambda L, **k: L.empty(2, 3, **k),
     "arange": lambda L, **k: L.arange(0, 6, 2, **k),
@@ -195,6 +197,8 @@ def test_factories_refuse_cuda(name):
 RANDOM = {
     "rand": lambda L, **k: L.rand(2, 3, **k),
     "randn": lambda L, **k: L.randn((2, 3), **k),
+    "rand_size_keyword": lambda L, **k: L.rand(size=(2, 3), **k),
+    "randn_size_keyword": lambda L, **k: L.randn(size=(4,), **k),
     "rand_like": lambda L, **k: L.rand_like(L.ones(2, 3), **k),
     "randn_like": lambda L, **k: L.randn_like(L.ones(2, 3), **k),
 }

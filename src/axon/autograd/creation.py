@@ -106,6 +106,15 @@ def _make(arr, dtype, requires_grad: bool, device=None) -> Tensor:
     return _wrap(arr, bool(requires_grad), None)
 
 
+def _size(shape: tuple, size) -> tuple:
+    """The dims given as ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``, as torch."""
+    if size is not None:
+        if shape:
+            raise TypeError("the size was given both positionally and as size=")
+        return _shape_arg((size,))
+    return _shape_arg(shape)
+
+
 def _float(dtype):
     return B.to_dtype(dtype) or B.get_default_dtype()
 
@@ -138,22 +147,22 @@ def from_numpy(array) -> Tensor:
     return _wrap(array)
 
 
-def zeros(*size, dtype=None, layout=None, device=None,
+def zeros(*shape, size=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _make(xp.zeros(_shape_arg(size), dtype=_float(dtype)), None, requires_grad, device)
+    return _make(xp.zeros(_size(shape, size), dtype=_float(dtype)), None, requires_grad, device)
 
 
-def ones(*size, dtype=None, layout=None, device=None,
+def ones(*shape, size=None, dtype=None, layout=None, device=None,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return _make(xp.ones(_shape_arg(size), dtype=_float(dtype)), None, requires_grad, device)
+    return _make(xp.ones(_size(shape, size), dtype=_float(dtype)), None, requires_grad, device)
 
 
-def empty(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
+def empty(*shape, size=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
           pin_memory: bool = False, memory_format=None) -> Tensor:
     """A tensor whose values are whatever the memory held: ``empty(2, 3)``."""
-    return _make(xp.empty(_shape_arg(size), dtype=_float(dtype)), None, requires_grad, device)
+    return _make(xp.empty(_size(shape, size), dtype=_float(dtype)), None, requires_grad, device)
 
 
 def full(size, fill_value, *, dtype=None, layout=None, device=None,
@@ -233,17 +242,17 @@ def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None
     return _make(arr, None, requires_grad, device)
 
 
-def rand(*size, generator=None, dtype=None, layout=None, device=None,
+def rand(*shape, size=None, generator=None, dtype=None, layout=None, device=None,
          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Uniform samples on [0, 1) from ``generator`` or axon's seeded global generator."""
-    arr = _rng(generator).random(_shape_arg(size)).astype(_float(dtype), copy=False)
+    arr = _rng(generator).random(_size(shape, size)).astype(_float(dtype), copy=False)
     return _make(arr, None, requires_grad, device)
 
 
-def randn(*size, generator=None, dtype=None, layout=None, device=None,
+def randn(*shape, size=None, generator=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Standard normal samples from ``generator`` or axon's seeded global generator."""
-    arr = _rng(generator).standard_normal(_shape_arg(size)).astype(_float(dtype), copy=False)
+    arr = _rng(generator).standard_normal(_size(shape, size)).astype(_float(dtype), copy=False)
     return _make(arr, None, requires_grad, device)
 
 
