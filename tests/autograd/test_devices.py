@@ -256,6 +256,7 @@ def test_from_numpy_shares_memory():
 NEW = {
     "new_zeros": lambda L, x, **k: x.new_zeros(2, 3, **k),
     "new_zeros_tuple": lambda L, x, **k: x.new_zeros((2, 3), **k),
+    "new_ones_size_keyword": lambda L, x, **k: x.new_ones(size=(2, 3), **k),
     "new_ones": lambda L, x, **k: x.new_ones((2,), **k),
     "new_full": lambda L, x, **k: x.new_full((2, 2), 4, **k),
     "new_empty": lambda L, x, **k: x.new_empty(2, **k).zero_(),

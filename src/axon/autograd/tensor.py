@@ -586,17 +586,20 @@ class Tensor:
             _check_grad_dtype(arr)
         return _wrap(arr, builtins.bool(requires_grad))
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False):
+    def new_zeros(self, *shape, size=None, dtype=None, device=None,
+                 requires_grad: bool = False):
         """Zeros of ``size``, with this tensor's dtype unless ``dtype`` is given."""
-        return self._new(xp.zeros, size, dtype, device, requires_grad)
+        return self._new(xp.zeros, shape if size is None else (size,), dtype, device, requires_grad)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False):
+    def new_ones(self, *shape, size=None, dtype=None, device=None,
+                 requires_grad: bool = False):
         """Ones of ``size``, with this tensor's dtype unless ``dtype`` is given."""
-        return self._new(xp.ones, size, dtype, device, requires_grad)
+        return self._new(xp.ones, shape if size is None else (size,), dtype, device, requires_grad)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False):
+    def new_empty(self, *shape, size=None, dtype=None, device=None,
+                 requires_grad: bool = False):
         """An uninitialised tensor of ``size``, with this tensor's dtype unless ``dtype``."""
-        return self._new(xp.empty, size, dtype, device, requires_grad)
+        return self._new(xp.empty, shape if size is None else (size,), dtype, device, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None,
                  requires_grad: bool = False):
