@@ -136,9 +136,10 @@ def mnist_arrays(data_dir):
         rng = np.random.default_rng(0)
         x = rng.standard_normal((60000, 1, 28, 28), dtype=np.float32)
         return x, rng.integers(0, 10, 60000), "random images (MNIST files not found)"
-    x = ds.array.astype(np.float32)[:, None]  # (60000, 28, 28) -> (60000, 1, 28, 28)
+    images, labels = ds.arrays()  # uint8 (60000, 28, 28) and int64 (60000,) NumPy arrays
+    x = images.astype(np.float32)[:, None]  # (60000, 1, 28, 28)
     x = (x / 255 - 0.1307) / 0.3081
-    return x.astype(np.float32), ds.targets, f"MNIST from {ds.image_file.parent}"
+    return x.astype(np.float32), labels, f"MNIST from {ds.image_file.parent}"
 
 
 def lenet_epoch(data_dir, steps: int) -> tuple[float, str]:
