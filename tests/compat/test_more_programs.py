@@ -222,3 +222,20 @@ def test_transformer_translation_tutorial_shape():
     assert ours["decoded"] == theirs["decoded"]
     assert all(seq[0] == 1 for seq in ours["decoded"])  # each starts at BOS
     assert np.array_equal(ours["mask"], theirs["mask"])
+
+
+def test_style_transfer_with_lbfgs_over_the_image():
+    # float64: the whole LBFGS run tracks torch's (float32 round-off grows tenfold per
+    # evaluation on this ill-conditioned problem, so only its first steps are compared)
+    ours, theirs = both("style_transfer", dtype="float64")
+    assert len(ours["log"]) == len(theirs["log"]) > 7
+    assert_close(np.array(ours["log"]), np.array(theirs["log"]), rtol=1e-8, atol=1e-10)
+    assert_close(ours["image"], theirs["image"], rtol=1e-8, atol=1e-10)
+    assert ours["image"].dtype == np.float64 and ours["image"].min() >= 0
+    assert ours["names"] == theirs["names"]
+    assert ours["names"][-2:] == ["content_loss_3", "style_loss_3"]  # trimmed after the last
+    assert ours["trainable"] == theirs["trainable"] == 0
+    assert ours["log"][-1][0] < ours["log"][0][0] / 10  # the style is being matched
+    ours, theirs = both("style_transfer", num_steps=2)
+    assert ours["image"].dtype == np.float32
+    assert_close(np.array(ours["log"][:3]), np.array(theirs["log"][:3]), rtol=1e-4, atol=1e-6)
