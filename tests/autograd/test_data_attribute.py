@@ -47,3 +47,20 @@ def test_manual_sgd_through_data_tracks_torch():
     assert_close(am.weight.detach(), tm.weight, rtol=1e-12, atol=1e-12)
     assert_close(am.bias.detach(), tm.bias, rtol=1e-12, atol=1e-12)
     assert am.weight.grad_fn is None and am.weight.is_leaf
+
+
+def test_masked_gradients_keep_nan_out_as_torch():
+    """relu and clamp select their gradient: a NaN arriving from above at a position they
+    block must give 0 there, as torch's, not NaN (NaN times a zero mask)."""
+    v = np.array([-1.0, 0.5, 2.0, 5.0])
+    for f in (lambda t: t.clamp(min=0), lambda t: t.relu(), lambda t: t.clamp(max=3),
+              lambda t: t.clamp(0, 3)):
+        probe = torch.tensor(v, requires_grad=True)
+        f(probe).sum().backward()
+        blocked = probe.grad.numpy() == 0
+        assert blocked.any() and not blocked.all()
+        w = np.where(blocked, np.nan, 1.5)
+        a, t = ax.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+        (f(a) * ax.tensor(w)).sum().backward()
+        (f(t) * torch.tensor(w)).sum().backward()
+        assert_close(a.grad, t.grad, rtol=0, atol=0)

@@ -48,7 +48,7 @@ class Relu(Op):
         return self.out
 
     def backward(self, g):
-        return (xp.multiply(g, self.out > 0),)
+        return (xp.where(self.out > 0, g, 0),)  # select, not multiply: a NaN g stays out
 
 
 class LeakyRelu(Op):
