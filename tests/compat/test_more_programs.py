@@ -239,3 +239,22 @@ def test_style_transfer_with_lbfgs_over_the_image():
     ours, theirs = both("style_transfer", num_steps=2)
     assert ours["image"].dtype == np.float32
     assert_close(np.array(ours["log"][:3]), np.array(theirs["log"][:3]), rtol=1e-4, atol=1e-6)
+
+
+def test_nanogpt_style_tied_weights_param_groups_and_cosine_warmup():
+    ours, theirs = both("nanogpt_style")
+    assert ours["state_keys"] == theirs["state_keys"]
+    assert {"lm_head.weight", "transformer.wte.weight"} <= set(ours["state_keys"])
+    assert ours["tied"] and theirs["tied"]
+    assert ours["n_params"] == theirs["n_params"]  # the tied matrix counted once
+    assert ours["groups"] == theirs["groups"]
+    assert ours["lrs"] == theirs["lrs"]
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(ours["evals"], theirs["evals"], **F32)
+    assert np.array_equal(ours["generated"], theirs["generated"])
+    assert ours["evals"][-1] < ours["evals"][0]
+    # axon's own init: N(0, 0.02), and 0.02 / sqrt(2 * n_layer) for the c_proj weights
+    first = runner.load("nanogpt_style", "axon").run(max_iters=0)["initial"]
+    proj = np.concatenate([v.ravel() for k, v in first.items() if k.endswith("c_proj.weight")])
+    assert abs(proj.std() / 0.01 - 1) < 0.1
+    assert abs(first["transformer.wpe.weight"].std() / 0.02 - 1) < 0.2
