@@ -258,3 +258,15 @@ def test_nanogpt_style_tied_weights_param_groups_and_cosine_warmup():
     proj = np.concatenate([v.ravel() for k, v in first.items() if k.endswith("c_proj.weight")])
     assert abs(proj.std() / 0.01 - 1) < 0.1
     assert abs(first["transformer.wpe.weight"].std() / 0.02 - 1) < 0.2
+
+
+def test_gcn_from_scratch_with_index_add_message_passing():
+    ours, theirs = both("gcn_scratch")
+    assert ours["n_edges"] == theirs["n_edges"] == 60
+    assert_close(ours["norm"], theirs["norm"], rtol=1e-6, atol=1e-7)
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert ours["accs"] == theirs["accs"]
+    assert ours["losses"][-1] < ours["losses"][0]
+    for key in ("sparse_way", "dense_way"):
+        assert_close(ours[key], theirs[key], **F32, msg=key)
+    assert_close(ours["sparse_way"], ours["dense_way"], rtol=1e-5, atol=1e-6)
