@@ -270,3 +270,12 @@ def test_gcn_from_scratch_with_index_add_message_passing():
     for key in ("sparse_way", "dense_way"):
         assert_close(ours[key], theirs[key], **F32, msg=key)
     assert_close(ours["sparse_way"], ours["dense_way"], rtol=1e-5, atol=1e-6)
+
+
+def test_amp_boilerplate_switched_off_on_the_cpu():
+    ours, theirs = both("amp_boilerplate")
+    assert ours["device"] == theirs["device"] == "cpu"
+    assert ours["scale"] == theirs["scale"] and ours["epoch"] == 3
+    for key in ("losses", "norms", "probs"):
+        assert_close(ours[key], theirs[key], **F32, msg=key)
+    assert ours["accuracy"] == theirs["accuracy"]
