@@ -279,3 +279,13 @@ def test_amp_boilerplate_switched_off_on_the_cpu():
     for key in ("losses", "norms", "probs"):
         assert_close(ours[key], theirs[key], **F32, msg=key)
     assert ours["accuracy"] == theirs["accuracy"]
+
+
+def test_pinn_second_derivatives_through_autograd_grad():
+    ours, theirs = both("pinn_heat")  # float64 end to end: tight
+    assert_close(ours["losses"], theirs["losses"], rtol=1e-9, atol=1e-12)
+    assert_close(ours["residual"], theirs["residual"], rtol=1e-8, atol=1e-11)
+    assert_close(ours["u"], theirs["u"], rtol=1e-9, atol=1e-12)
+    assert ours["losses"][-1] < ours["losses"][0]
+    ours, theirs = both("pinn_heat", dtype="float32", lbfgs_steps=0)
+    assert_close(ours["losses"], theirs["losses"], **F32)
