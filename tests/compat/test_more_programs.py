@@ -289,3 +289,12 @@ def test_pinn_second_derivatives_through_autograd_grad():
     assert ours["losses"][-1] < ours["losses"][0]
     ours, theirs = both("pinn_heat", dtype="float32", lbfgs_steps=0)
     assert_close(ours["losses"], theirs["losses"], **F32)
+
+
+def test_sentiment_bilstm_with_pretrained_vectors_and_packing():
+    ours, theirs = both("sentiment_bilstm")
+    assert ours["n_params"] == theirs["n_params"]
+    assert_close(np.array(ours["history"]), np.array(theirs["history"]), **F32)
+    assert ours["best"] == pytest.approx(theirs["best"], rel=1e-5)
+    assert ours["prediction"] == pytest.approx(theirs["prediction"], rel=1e-5)
+    assert not ours["pad_row"].any()  # padding_idx's row is never trained
