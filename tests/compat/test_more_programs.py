@@ -298,3 +298,14 @@ def test_sentiment_bilstm_with_pretrained_vectors_and_packing():
     assert ours["best"] == pytest.approx(theirs["best"], rel=1e-5)
     assert ours["prediction"] == pytest.approx(theirs["prediction"], rel=1e-5)
     assert not ours["pad_row"].any()  # padding_idx's row is never trained
+
+
+def test_recommender_with_dict_batches_and_two_backward_passes():
+    ours, theirs = both("recsys_multitask")
+    assert ours["batch_keys"] == theirs["batch_keys"] == ["clicked", "item", "rating", "user"]
+    assert ours["batch_dtypes"] == theirs["batch_dtypes"]  # a Python float collates to float64
+    assert_close(ours["log"], theirs["log"], **F32)
+    assert_close(ours["scores"], theirs["scores"], **F32)
+    assert np.array_equal(ours["top"], theirs["top"])
+    assert np.array_equal(ours["hits"], theirs["hits"]) and ours["hits"].sum() == 12
+    assert ours["log"][-1, 0] < ours["log"][0, 0]
