@@ -308,4 +308,5 @@ def test_recommender_with_dict_batches_and_two_backward_passes():
     assert_close(ours["scores"], theirs["scores"], **F32)
     assert np.array_equal(ours["top"], theirs["top"])
     assert np.array_equal(ours["hits"], theirs["hits"]) and ours["hits"].sum() == 12
-    assert ours["log"][-1, 0] < ours["log"][0, 0]
+    epochs = ours["log"].reshape(4, 3, 2).mean(axis=1)
+    assert (epochs[-1] < epochs[0]).all()  # both losses fall, epoch over epoch
