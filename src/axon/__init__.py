@@ -129,3 +129,30 @@ from .nn._functional_activations import (  # noqa: E402
 )
 from .nn._functional_activations import _sigmoid_ as sigmoid_, _tanh_ as tanh_  # noqa: E402
 from .nn._functional_losses import cosine_similarity, pairwise_distance  # noqa: E402
+
+# torch's remaining everyday names: dtype limits, memory formats, the legacy typed
+# constructors, the global generator, window functions, top-level forms of methods
+# (torch.clone, torch.exp_, ...) and of nn.functional (torch.conv2d, torch.embedding, ...)
+from .backend.info import finfo, iinfo  # noqa: E402
+from .devices import (  # noqa: E402
+    channels_last, channels_last_3d, contiguous_format, memory_format, preserve_format,
+)
+from .backend.generator import (  # noqa: E402, F811  (manual_seed returns the Generator)
+    default_generator, get_rng_state, manual_seed, seed, set_rng_state,
+)
+from .autograd.legacy import *  # noqa: E402, F403
+from .autograd.legacy import range  # noqa: E402, A004
+from .autograd.windows import *  # noqa: E402, F403
+from .autograd.torch_forms import *  # noqa: E402, F403
+from .nn.functional import (  # noqa: E402  (same signatures at the top level)
+    adaptive_avg_pool1d, avg_pool1d, bilinear, channel_shuffle, conv1d, conv2d, conv3d,
+    conv_transpose1d, conv_transpose2d, conv_transpose3d, max_pool1d, max_pool2d,
+    max_pool3d, pixel_shuffle, pixel_unshuffle, rms_norm,
+)
+from .nn._torch_forms import (  # noqa: E402  (torch's ATen signatures: see the module)
+    adaptive_max_pool1d, affine_grid_generator, alpha_dropout, alpha_dropout_, batch_norm,
+    binary_cross_entropy_with_logits, constant_pad_nd, cosine_embedding_loss, ctc_loss,
+    dropout, dropout_, embedding, feature_alpha_dropout, feature_alpha_dropout_,
+    grid_sampler, group_norm, hinge_embedding_loss, instance_norm, kl_div, layer_norm,
+    margin_ranking_loss, max_pool1d_with_indices, poisson_nll_loss, triplet_margin_loss,
+)

@@ -146,3 +146,24 @@ class layout:  # noqa: N801  (torch's name)
 
 strided = layout("strided")
 """The layout of every axon tensor (``Tensor.layout``, the factories' ``layout=``)."""
+
+
+class memory_format:  # noqa: N801  (torch's name)
+    """How a tensor's dimensions are ordered in memory. axon's arrays are row-major
+    whatever is asked, so the ``memory_format=`` of ``to``, ``contiguous``, ``clone`` and
+    the ``*_like`` factories is accepted and changes nothing (as torch on layouts that
+    already match)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"axon.{self.name}"
+
+
+preserve_format = memory_format("preserve_format")
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")

@@ -320,16 +320,16 @@ def minimum(a: Tensor, b: Tensor) -> Tensor:
     return ops.Minimum.apply(_as_tensor(a), _as_tensor(b, a))
 
 
-def clamp(t: Tensor, min=None, max=None) -> Tensor:
-    return t.clamp(min, max)
+def clamp(input: Tensor, min=None, max=None) -> Tensor:
+    return input.clamp(min, max)
 
 
 clip = clamp
 
 
 def _unary(method: str):
-    def fn(t: Tensor, *args, **kwargs) -> Tensor:
-        return getattr(t, method)(*args, **kwargs)
+    def fn(input: Tensor, *args, **kwargs) -> Tensor:  # input= by keyword too, as torch
+        return getattr(input, method)(*args, **kwargs)
 
     fn.__name__ = fn.__qualname__ = method
     fn.__doc__ = f"Function form of ``Tensor.{method}``."
@@ -399,8 +399,8 @@ def is_floating_point(input: Tensor) -> bool:
     return input.is_floating_point()
 
 
-def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:
-    return _as_tensor(a).allclose(b, rtol=rtol, atol=atol)
+def allclose(input, other, rtol=1e-5, atol=1e-8, equal_nan: bool = False) -> bool:
+    return _as_tensor(input).allclose(other, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 def equal(a, b) -> bool:

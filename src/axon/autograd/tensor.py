@@ -903,11 +903,13 @@ class Tensor:
     def gelu(self, approximate: str = "none"):
         return ops.Gelu.apply(self, approximate)
 
-    def softmax(self, dim: int = -1):
-        return ops.Softmax.apply(self, normalize_dim(dim, self.array.ndim))
+    def softmax(self, dim: int = -1, dtype=None):
+        x = self if dtype is None else self.type(dtype)  # dtype: cast first, as torch
+        return ops.Softmax.apply(x, normalize_dim(dim, x.array.ndim))
 
-    def log_softmax(self, dim: int = -1):
-        return ops.LogSoftmax.apply(self, normalize_dim(dim, self.array.ndim))
+    def log_softmax(self, dim: int = -1, dtype=None):
+        x = self if dtype is None else self.type(dtype)
+        return ops.LogSoftmax.apply(x, normalize_dim(dim, x.array.ndim))
 
     def where(self, condition, other):
         return where(condition, self, other)

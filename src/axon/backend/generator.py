@@ -104,3 +104,68 @@ class Generator:
 
     def __repr__(self) -> str:
         return f"Generator(initial_seed={self._seed})"
+
+
+class _DefaultGenerator(Generator):
+    """The global stream (``axon.manual_seed``'s) seen as a Generator, as
+    ``torch.default_generator``: seeding, ``get_state`` and ``set_state`` act on the
+    generator that ``axon.backend.rng()`` returns at the time of the call."""
+
+    def __init__(self) -> None:
+        self.device = "cpu"
+
+    @property
+    def _rng(self) -> np.random.Generator:
+        from . import rng
+
+        return rng()
+
+    @property
+    def _seed(self) -> int:
+        from . import initial_seed
+
+        return initial_seed()
+
+    @_seed.setter
+    def _seed(self, seed: int) -> None:
+        from .. import backend
+
+        backend._seed = seed
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Restart the global stream from ``seed`` (``axon.manual_seed``); returns self."""
+        from . import manual_seed
+
+        manual_seed(seed)
+        return self
+
+    def __repr__(self) -> str:
+        return f"default_generator(initial_seed={self._seed})"
+
+
+default_generator = _DefaultGenerator()
+"""The global random stream as a Generator (``torch.default_generator``)."""
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed axon's global random stream (weights, dropout, shuffling); returns
+    :data:`default_generator`, as ``torch.manual_seed``."""
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    """Seed the global stream from the operating system's entropy; returns the seed."""
+    new_seed = secrets.randbits(63)
+    default_generator.manual_seed(new_seed)
+    return new_seed
+
+
+def get_rng_state():
+    """The global stream's position as a uint8 Tensor (for :func:`set_rng_state`)."""
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state) -> None:
+    """Put the global stream back where :func:`get_rng_state` saw it: the same draws
+    follow."""
+    default_generator.set_state(new_state)

@@ -1,0 +1,320 @@
+"""torch's remaining spellings of tensor functions that programs use: the top-level forms
+of methods (``torch.clone``, ``torch.exp_``, ...), small queries (``is_signed``,
+``is_same_size``), ``scalar_tensor`` and ``asarray``, the in-place shape methods
+(``squeeze_``, ``t_``, ``resize_``, ...), and ``axis=`` wherever torch takes it for ``dim``.
+
+Everything here binds or forwards to an op that exists elsewhere; nothing is computed
+twice. The methods are set on ``Tensor`` when this module is imported (by ``axon``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+
+import numpy as np
+
+from .. import backend as B
+from ..backend import xp
+from .grad_mode import grad_mode
+from .math_api import _inplace_form, div
+from .tensor import Tensor, _data, _shape_arg, _to_array, _wrap
+
+__all__ = ["asarray", "clone", "detach", "detach_", "fill", "fill_", "is_same_size",
+           "is_signed", "scalar_tensor", "zero_", "adjoint", "split_with_sizes"]
+
+
+# ------------------------------------------------------------------ making tensors
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:
+    """A 0-d tensor holding the number ``s``, in the default float dtype unless ``dtype``
+    (``torch.scalar_tensor(3)`` is ``tensor(3.)``)."""
+    out = _wrap(xp.asarray(_data(s), dtype=B.to_dtype(dtype) or B.get_default_dtype()))
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
+            requires_grad: bool = False) -> Tensor:
+    """``obj`` as a tensor, sharing its memory when it is a tensor or NumPy array of the
+    asked dtype (unless ``copy=True``); Python data is copied (floats to the default
+    float, as ``tensor``). ``copy=False`` where a copy is needed raises ValueError."""
+    dt = B.to_dtype(dtype)
+    if isinstance(obj, Tensor | np.ndarray):
+        arr = obj.array if isinstance(obj, Tensor) else obj
+        if copy is False and dt is not None and dt != arr.dtype:
+            raise ValueError(f"asarray: copy=False but casting {arr.dtype} to {dt} copies")
+        arr = arr.astype(dt or arr.dtype, copy=bool(copy))
+        out = obj if isinstance(obj, Tensor) and arr is obj.array else _wrap(arr)
+    else:
+        out = _wrap(_to_array(obj, dt))
+    return out.requires_grad_(True) if requires_grad and not out.requires_grad else out
+
+
+# ------------------------------------------------------------------ function forms
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of ``input`` that records the graph (``Tensor.clone``)."""
+    return input.clone()
+
+
+def detach(input: Tensor) -> Tensor:
+    """``input``'s values cut from the graph, sharing memory (``Tensor.detach``)."""
+    return input.detach()
+
+
+def detach_(input: Tensor) -> Tensor:
+    """``input`` cut from the graph in place (``Tensor.detach_``)."""
+    return input.detach_()
+
+
+def fill(input: Tensor, value) -> Tensor:
+    """A new tensor of ``input``'s shape and dtype holding ``value``, differentiable
+    in ``input`` (a zero gradient) as torch's ``fill``."""
+    return input.clone().fill_(value)
+
+
+def fill_(input: Tensor, value) -> Tensor:
+    """``input`` filled with ``value`` in place (``Tensor.fill_``)."""
+    return input.fill_(value)
+
+
+def zero_(input: Tensor) -> Tensor:
+    """``input`` filled with zeros in place (``Tensor.zero_``)."""
+    return input.zero_()
+
+
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    """True when both tensors have the same shape."""
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def is_signed(input: Tensor) -> bool:
+    """True for signed dtypes: the floats and int8..int64 (not uint8 nor bool)."""
+    return input.array.dtype.kind in "fic"
+
+
+def adjoint(input: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dimensions (the transpose, for real
+    tensors): ``Tensor.mH``."""
+    return input.mT
+
+
+def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """``input`` cut along ``dim`` into pieces of ``split_sizes``, which must add up to the
+    size of that dimension."""
+    sizes = [int(s) for s in split_sizes]
+    length = input.shape[dim]
+    if builtins.sum(sizes) != length:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} "
+                           f"(input tensor's size at dimension {dim}), but got "
+                           f"split_sizes={sizes}")
+    return input.split(sizes, dim)
+
+
+# torch.X_(input, ...) for every in-place method Tensor.X_ that torch has at the top level
+_INPLACE_FUNCTIONS = (
+    "abs_ acos_ acosh_ addmv_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ "
+    "asinh_ atan_ atanh_ ceil_ clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ "
+    "erf_ erfc_ exp2_ exp_ expm1_ fix_ floor_ frac_ gcd_ i0_ index_put_ lcm_ ldexp_ "
+    "log10_ log1p_ log2_ log_ logit_ nan_to_num_ neg_ negative_ rad2deg_ reciprocal_ "
+    "resize_as_ round_ rsqrt_ sin_ sinc_ sinh_ sqrt_ square_ tan_ trunc_ xlogy_"
+).split()
+
+
+def _function_form(name: str):
+    def fn(input: Tensor, *args, **kwargs) -> Tensor:
+        return getattr(input, name)(*args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Function form of ``Tensor.{name}`` (``input`` changed in place)."
+    return fn
+
+
+# ------------------------------------------------------------------ Tensor: in-place shape
+def _reshape_in_place(self: Tensor, out: Tensor) -> Tensor:
+    """``self`` takes ``out``'s shape and values: rebound when a graph is recorded (a leaf
+    that requires grad refuses, as torch), else its array becomes ``out``'s view."""
+    self._check_inplace(None)
+    if grad_mode.enabled and self.requires_grad:
+        self._rebind(out)
+    else:
+        self.array = out.array
+    return self
+
+
+def _shape_method(name: str, method):
+    def inplace(self: Tensor, *args, **kwargs) -> Tensor:
+        return _reshape_in_place(self, method(self, *args, **kwargs))
+
+    inplace.__name__ = inplace.__qualname__ = name
+    inplace.__doc__ = f"In-place ``{method.__name__}``: this tensor takes the new shape."
+    return inplace
+
+
+def _resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
+    """This tensor made ``sizes``: the first elements (in row-major order) are kept, any
+    new ones are uninitialised. Refused for tensors that require grad, as torch."""
+    if self.requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    shape = _shape_arg(sizes)
+    count = int(np.prod(shape, dtype=np.int64))
+    flat = self.array.reshape(-1)
+    if count > flat.size:
+        flat = xp.concatenate([flat, xp.empty(count - flat.size, flat.dtype)])
+    self.array = xp.ascontiguousarray(flat[:count]).reshape(shape)
+    return self
+
+
+def _resize_as_(self: Tensor, the_template: Tensor, *, memory_format=None) -> Tensor:
+    """This tensor resized to ``the_template``'s shape (``resize_``)."""
+    return _resize_(self, tuple(the_template.shape))
+
+
+def _sum_to_size(self: Tensor, *size) -> Tensor:
+    """The sum of this tensor down to ``size``, a shape it broadcasts from (summing the
+    dimensions that ``size`` lacks or has as 1); the gradient flows."""
+    shape = _shape_arg(size)
+    lead = self.ndim - len(shape)
+    if lead < 0 or builtins.any(s not in (1, d) for s, d in zip(shape, self.shape[lead:],
+                                                                  strict=True)):
+        raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size "
+                           f"{{{list(self.shape)}}}.")
+    dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and self.shape[lead + i] != 1)
+    out = self.sum(dims, keepdim=True) if dims else self
+    return out.reshape(shape)
+
+
+def _h(self: Tensor) -> Tensor:
+    """The conjugate transpose of a matrix (its transpose: axon is real)."""
+    if self.ndim > 2:
+        raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
+                           f"{self.ndim}-D tensor. For batches of matrices, consider using "
+                           "tensor.mH")
+    return self.t()
+
+
+def _apply_(self: Tensor, callable) -> Tensor:  # noqa: A002  (torch's argument name)
+    """Each element replaced by ``callable(element)`` (a Python function; slow, as in
+    torch)."""
+    if self.requires_grad:
+        raise RuntimeError("Can't call apply_() on Variable that requires grad. Use "
+                           "var.detach().apply_() instead.")
+    flat = self.array.reshape(-1)
+    for i, v in enumerate(flat.tolist()):
+        flat[i] = callable(v)
+    return self
+
+
+def _map_(self: Tensor, tensor: Tensor, callable) -> Tensor:  # noqa: A002
+    """Each element replaced by ``callable(element, other)``, ``tensor`` broadcast to
+    this tensor's shape."""
+    if self.requires_grad:
+        raise RuntimeError("Can't call map_() on Variable that requires grad. Use "
+                           "var.detach().map_() instead.")
+    other = xp.broadcast_to(_data(tensor), self.shape).reshape(-1).tolist()
+    flat = self.array.reshape(-1)
+    for i, (a, b) in enumerate(zip(flat.tolist(), other, strict=True)):
+        flat[i] = callable(a, b)
+    return self
+
+
+def _register_post_accumulate_grad_hook(self: Tensor, hook):
+    """Call ``hook(self)`` after this leaf's ``.grad`` has been accumulated by a backward
+    pass (used to step an optimizer per parameter); returns a handle to remove it."""
+    if self._ctx is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                           "tensors")
+
+    def on_grad(grad):
+        # a tensor hook runs before accumulation: hand the hook the gradient as it will be
+        self_grad = self.grad
+        self.grad = grad if self_grad is None else self_grad + grad
+        try:
+            hook(self)
+        finally:
+            self.grad = self_grad
+        return grad
+
+    return self.register_hook(on_grad)
+
+
+# ------------------------------------------------------------------ Tensor: small changes
+_plain_div_ = Tensor.div_
+_rounded_div_ = _inplace_form(div, "div_")
+
+
+def _div_(self: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
+    """``self /= other`` in place; ``rounding_mode`` "trunc" or "floor" rounds the
+    quotient (as ``div``)."""
+    if rounding_mode is None:
+        return _plain_div_(self, other)
+    return _rounded_div_(self, other, rounding_mode=rounding_mode)
+
+
+def _axis_alias(fn):
+    """``fn`` also taking ``axis=`` for ``dim=`` (torch's argument parser accepts it)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "axis" in kwargs:
+            if "dim" in kwargs:
+                raise TypeError(f"{fn.__name__}() got both 'dim' and its alias 'axis'")
+            kwargs["dim"] = kwargs.pop("axis")
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+# the methods whose ``dim`` torch also accepts as ``axis`` (checked one by one against
+# torch 2.13); the top-level forms that call these methods inherit it
+_AXIS_METHODS = ("softmax log_softmax squeeze unsqueeze argsort sort topk gather unbind "
+                 "chunk index_select narrow median scatter repeat_interleave kthvalue "
+                 "mode select").split()
+
+
+def _bind_methods() -> None:
+    for name in _AXIS_METHODS:
+        setattr(Tensor, name, _axis_alias(getattr(Tensor, name)))
+    for name in ("squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims"):
+        setattr(Tensor, name + "_", _shape_method(name + "_", getattr(Tensor, name)))
+    from ..linalg import renorm
+
+    Tensor.renorm_ = _inplace_form(renorm, "renorm_")
+    Tensor.resize_ = _resize_
+    Tensor.resize_as_ = _resize_as_
+    Tensor.sum_to_size = _sum_to_size
+    Tensor.is_signed = is_signed
+    Tensor.is_same_size = is_same_size
+    Tensor.split_with_sizes = split_with_sizes
+    Tensor.adjoint = adjoint
+    Tensor.mH = property(adjoint, doc="The transpose of the last two dimensions (real).")
+    Tensor.H = property(_h, doc="The transpose of a matrix (real).")
+    Tensor.is_cpu = property(lambda self: True, doc="True: axon computes on the CPU.")
+    Tensor.is_shared = lambda self: False
+    Tensor.apply_ = _apply_
+    Tensor.map_ = _map_
+    Tensor.register_post_accumulate_grad_hook = _register_post_accumulate_grad_hook
+    Tensor.div_ = _div_
+
+
+_bind_methods()
+for _name in _INPLACE_FUNCTIONS:
+    if hasattr(Tensor, _name):
+        globals()[_name] = _function_form(_name)
+        __all__.append(_name)
+
+
+def _axis_functions() -> dict:
+    """The top-level functions that do not go through a method, with ``axis=``."""
+    from . import select_api, shape_api
+
+    names = ("cat", "stack", "index_select", "narrow", "sort", "argsort", "topk", "median",
+             "kthvalue", "mode")
+    return {name: _axis_alias(getattr(module, name)) for name in names
+            for module in (shape_api, select_api) if name in getattr(module, "__all__", ())}
+
+
+_AXIS_FUNCTIONS = _axis_functions()
+globals().update(_AXIS_FUNCTIONS)
+__all__ += list(_AXIS_FUNCTIONS)
+concat = concatenate = _AXIS_FUNCTIONS["cat"]
+__all__ += ["concat", "concatenate"]

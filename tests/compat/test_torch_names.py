@@ -1,0 +1,397 @@
+"""torch's everyday names that programs reach for, each against torch 2.13: dtype limits,
+memory formats, legacy typed constructors, the global generator, window functions,
+top-level forms of methods and of nn.functional, in-place shape methods, ``axis=``."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import axon as ax
+from tests.autograd.parity import helper_test_op
+from tests.helpers import assert_close
+
+
+def parity(shapes, fn, **kwargs):
+    """``fn(lib, *tensors)`` run with torch and with axon: values, dtype and gradients."""
+    helper_test_op(shapes, lambda *t: fn(torch, *t), lambda *t: fn(ax, *t), **kwargs)
+
+
+def both_raise(fn, exc):
+    """``fn(lib)`` raises ``exc`` with torch and with axon; returns axon's message."""
+    with pytest.raises(exc):
+        fn(torch)
+    with pytest.raises(exc) as info:
+        fn(ax)
+    return str(info.value)
+
+
+# ------------------------------------------------------------------ 1. dtypes and factories
+@pytest.mark.parametrize("name", ["float16", "float32", "float64"])
+def test_finfo_matches_torch(name):
+    theirs, ours = torch.finfo(getattr(torch, name)), ax.finfo(getattr(ax, name))
+    for attr in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert ours.dtype == theirs.dtype
+    assert ax.finfo().dtype == torch.finfo().dtype == "float32"
+
+
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64"])
+def test_iinfo_matches_torch(name):
+    theirs, ours = torch.iinfo(getattr(torch, name)), ax.iinfo(getattr(ax, name))
+    assert (ours.bits, ours.min, ours.max, ours.dtype) == (
+        theirs.bits, theirs.min, theirs.max, theirs.dtype)
+
+
+def test_finfo_iinfo_refuse_the_other_kind():
+    both_raise(lambda lib: lib.finfo(lib.int32), TypeError)
+    both_raise(lambda lib: lib.iinfo(lib.float32), TypeError)
+    both_raise(lambda lib: lib.iinfo(lib.bool), TypeError)
+
+
+@pytest.mark.parametrize("name", ["uint8", "int8", "int32", "int64", "float32", "bool"])
+def test_is_signed(name):
+    t, a = torch.zeros(2, dtype=getattr(torch, name)), ax.zeros(2, dtype=getattr(ax, name))
+    assert ax.is_signed(a) == torch.is_signed(t) == t.is_signed() == a.is_signed()
+
+
+def test_memory_formats_are_accepted_and_change_nothing():
+    x = ax.randn(2, 3, 4, 5)
+    for fmt in (ax.preserve_format, ax.contiguous_format, ax.channels_last):
+        assert isinstance(fmt, ax.memory_format)
+        assert_close(x.to(memory_format=fmt), x)
+        assert_close(x.contiguous(memory_format=fmt), x)
+        assert_close(x.clone(memory_format=fmt), x)
+        assert_close(ax.clone(x, memory_format=fmt), x)
+        z = ax.zeros_like(x, memory_format=fmt)
+        assert z.shape == x.shape and not z.array.any()
+    assert repr(ax.channels_last_3d) == "axon.channels_last_3d"
+
+
+def test_legacy_constructors():
+    for name in ("FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor",
+                 "ByteTensor", "HalfTensor", "ShortTensor", "CharTensor"):
+        theirs, ours = getattr(torch, name), getattr(ax, name)
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        sized, t_sized = ours(2, 3), theirs(2, 3)
+        assert tuple(sized.shape) == tuple(t_sized.shape)
+        assert sized.dtype == t_sized.numpy().dtype
+        np.testing.assert_array_equal(ours([1, 0, 1]).numpy(), theirs([1, 0, 1]).numpy())
+        assert ours([1, 0]).dtype == theirs([1, 0]).numpy().dtype
+        assert ours().shape == (0,) == tuple(theirs().shape)
+        assert tuple(ours(ax.Size([4])).shape) == tuple(theirs(torch.Size([4])).shape)
+    assert isinstance(ax.zeros(2), ax.FloatTensor) and not isinstance(ax.zeros(2), ax.LongTensor)
+    assert isinstance(ax.zeros(2, dtype=ax.long), ax.LongTensor)
+    assert ax.zeros(2).type(ax.DoubleTensor).dtype == ax.float64
+    both_raise(lambda lib: lib.FloatTensor(lib.tensor([1, 2])), TypeError)
+
+
+def test_byte_char_short_and_new():
+    t, a = torch.tensor([1.7, -2.2, 3.0]), ax.tensor([1.7, -2.2, 3.0])
+    for m in ("byte", "char", "short"):
+        ours, theirs = getattr(a, m)(), getattr(t, m)()
+        assert ours.dtype == theirs.numpy().dtype
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert tuple(a.new(2, 3).shape) == tuple(t.new(2, 3).shape) and a.new(2).dtype == ax.float32
+    li, lt = ax.tensor([1, 2]), torch.tensor([1, 2])
+    np.testing.assert_array_equal(li.new([1.5, 2]).numpy(), lt.new([1.5, 2]).numpy())
+    assert li.new([1.5]).dtype == ax.int64
+
+
+def test_scalar_tensor_asarray_fill_detach_clone():
+    for kwargs in ({}, {"dtype": "int64"}):
+        ours = ax.scalar_tensor(3, **{k: getattr(ax, v) for k, v in kwargs.items()})
+        theirs = torch.scalar_tensor(3, **{k: getattr(torch, v) for k, v in kwargs.items()})
+        assert ours.shape == () and ours.dtype == theirs.numpy().dtype and ours.item() == 3
+    for data in ([1, 2], [1.0, 2.0], 3.0, [True]):
+        ours, theirs = ax.asarray(data), torch.asarray(data)
+        assert ours.dtype == theirs.numpy().dtype
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    arr = np.array([1.0, 2.0])
+    shared, copied = ax.asarray(arr), ax.asarray(arr, copy=True)
+    arr[0] = 5.0
+    assert shared[0].item() == 5.0 and copied[0].item() == 1.0
+    x = ax.randn(3)
+    assert ax.asarray(x) is x
+    parity([(2, 3)], lambda lib, x: lib.fill(x, 2.5))
+    parity([(2, 3)], lambda lib, x: lib.clone(x) * 3)
+    x = ax.ones(2, requires_grad=True)
+    assert not ax.detach(x).requires_grad and ax.is_same_size(x, ax.zeros(2))
+    assert not x.is_same_size(ax.zeros(3))
+
+
+def test_rng_state_round_trip_and_default_generator():
+    assert ax.manual_seed(3) is ax.default_generator
+    assert ax.initial_seed() == ax.default_generator.initial_seed() == 3
+    state = ax.get_rng_state()
+    assert state.dtype == ax.uint8 and state.ndim == 1
+    first = ax.rand(4)
+    ax.set_rng_state(state)
+    assert_close(ax.rand(4), first)
+    s = ax.seed()
+    assert ax.initial_seed() == s
+    ax.manual_seed(0)
+    a = ax.randn(3)
+    ax.default_generator.manual_seed(0)
+    assert_close(ax.randn(3), a)
+
+
+def test_set_default_tensor_type_and_typename():
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ax.set_default_tensor_type(ax.DoubleTensor)
+            assert ax.tensor([1.0]).dtype == ax.float64
+            ax.set_default_tensor_type("torch.FloatTensor")
+            assert ax.tensor([1.0]).dtype == ax.float32
+            both_raise(lambda lib: lib.set_default_tensor_type(lib.LongTensor), TypeError)
+    finally:
+        ax.set_default_dtype(ax.float32)
+    assert ax.typename(ax.zeros(2)) == torch.typename(torch.zeros(2)) == "torch.FloatTensor"
+    assert ax.typename(3) == torch.typename(3) == "int"
+    assert ax.typename(ax.nn.Module) == "axon.nn.module.Module"
+
+
+def test_range_is_inclusive_and_warns():
+    for args in ((0, 1, 0.25), (1, 4), (0, 1, 0.3), (3, 0, -1)):
+        with pytest.warns(UserWarning, match="deprecated"):
+            ours = ax.range(*args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = torch.range(*args)
+        assert ours.dtype == theirs.numpy().dtype
+        assert_close(ours, theirs)
+    both_raise(lambda lib: lib.range(5), TypeError)
+
+
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window",
+                                  "bartlett_window", "kaiser_window"])
+def test_windows(name):
+    for n in (0, 1, 2, 7, 16):
+        for periodic in (True, False):
+            ours = getattr(ax, name)(n, periodic, dtype=ax.float64)
+            theirs = getattr(torch, name)(n, periodic, dtype=torch.float64)
+            assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+            assert tuple(ours.shape) == tuple(theirs.shape)
+    assert getattr(ax, name)(5).dtype == ax.float32
+    both_raise(lambda lib: getattr(lib, name)(-1), RuntimeError)
+    assert "floating" in both_raise(lambda lib: getattr(lib, name)(3, dtype=lib.int64),
+                                    RuntimeError)
+    assert getattr(ax, name)(4, requires_grad=True).requires_grad
+
+
+def test_window_parameters():
+    assert_close(ax.hamming_window(9, False, 0.5, 0.5, dtype=ax.float64),
+                 torch.hamming_window(9, False, 0.5, 0.5, dtype=torch.float64), atol=1e-12)
+    assert_close(ax.kaiser_window(9, True, 5.0, dtype=ax.float64),
+                 torch.kaiser_window(9, True, 5.0, dtype=torch.float64), atol=1e-12)
+
+
+# ------------------------------------------------------------------ 2. functional forms
+def test_top_level_forms_with_functional_signatures():
+    parity([(2, 3, 8), (4, 3, 3), (4,)], lambda lib, x, w, b: lib.conv1d(x, w, b, 1, 1))
+    parity([(1, 2, 5, 5), (3, 2, 3, 3)], lambda lib, x, w: lib.conv2d(x, w, None, 2, 1))
+    parity([(1, 2, 4, 4), (2, 3, 3, 3)], lambda lib, x, w: lib.conv_transpose2d(x, w))
+    parity([(2, 3, 8)], lambda lib, x: lib.max_pool1d(x, 2))
+    parity([(2, 3, 6, 6)], lambda lib, x: lib.max_pool2d(x, 3, 2, 1))
+    parity([(2, 3, 8)], lambda lib, x: lib.avg_pool1d(x, 3, 2))
+    parity([(2, 3, 8)], lambda lib, x: lib.adaptive_avg_pool1d(x, 3))
+    parity([(1, 8, 2, 2)], lambda lib, x: lib.pixel_shuffle(x, 2))
+    parity([(1, 2, 4, 4)], lambda lib, x: lib.pixel_unshuffle(x, 2))
+    parity([(1, 4, 2, 2)], lambda lib, x: lib.channel_shuffle(x, 2), forward_only=True)
+    parity([(3, 2), (3, 4), (5, 2, 4), (5,)], lambda lib, a, b, w, c: lib.bilinear(a, b, w, c))
+    parity([(2, 5), (5,)], lambda lib, x, w: lib.rms_norm(x, (5,), w, 1e-6))
+
+
+def test_adaptive_max_pool1d_gives_indices_too():
+    parity([(2, 3, 8)], lambda lib, x: lib.adaptive_max_pool1d(x, 3))
+    parity([(2, 3, 8)], lambda lib, x: lib.max_pool1d_with_indices(x, 2))
+
+
+def test_aten_norm_and_embedding_signatures():
+    parity([(4, 3, 5), (3,), (3,)], lambda lib, x, w, b: lib.batch_norm(
+        x, w, b, lib.zeros(3, dtype=lib.float64), lib.ones(3, dtype=lib.float64), True, 0.1,
+        1e-5, False))
+    parity([(4, 3, 5), (3,), (3,)], lambda lib, x, w, b: lib.batch_norm(
+        x, w, b, lib.full((3,), 0.5, dtype=lib.float64), lib.full((3,), 2.0, dtype=lib.float64),
+        False, 0.1, 1e-5, False))
+    parity([(2, 3, 5), (3,), (3,)], lambda lib, x, w, b: lib.instance_norm(
+        x, w, b, None, None, True, 0.1, 1e-5, False))
+    parity([(2, 3, 5), (5,), (5,)], lambda lib, x, w, b: lib.layer_norm(x, (5,), w, b, 1e-5,
+                                                                          False))
+    parity([(2, 4, 5), (4,), (4,)], lambda lib, x, w, b: lib.group_norm(x, 2, w, b))
+    parity([(6, 3)], lambda lib, w: lib.embedding(w, lib.tensor([[0, 2], [5, 2]])))
+    parity([(6, 3)], lambda lib, w: lib.embedding(w, lib.tensor([0, 2, 2]), 2))
+
+
+@pytest.mark.parametrize("reduction", [0, 1, 2])
+def test_losses_with_integer_reductions(reduction):
+    r = reduction
+    parity([(3, 4), (3, 4)], lambda lib, x, y: lib.kl_div(x, y.softmax(-1), r))
+    parity([(3, 4), (3, 4)], lambda lib, x, y: lib.binary_cross_entropy_with_logits(
+        x, y.sigmoid(), None, None, r))
+    parity([(3, 4), (3, 4)], lambda lib, a, b: lib.cosine_embedding_loss(
+        a, b, lib.tensor([1.0, -1.0, 1.0], dtype=lib.float64), 0.1, r))
+    parity([(3, 4)], lambda lib, x: lib.hinge_embedding_loss(
+        x, lib.tensor([1.0, -1.0, 1.0, -1.0], dtype=lib.float64), 1.0, r))
+    parity([(5,), (5,)], lambda lib, a, b: lib.margin_ranking_loss(
+        a, b, lib.tensor([1.0, -1.0, 1.0, 1.0, -1.0], dtype=lib.float64), 0.2, r))
+    parity([(3, 4), (3, 4)], lambda lib, x, y: lib.poisson_nll_loss(x, y.exp(), True, False,
+                                                                      1e-8, r))
+    parity([(3, 4), (3, 4), (3, 4)], lambda lib, a, p, n: lib.triplet_margin_loss(
+        a, p, n, 1.0, 2.0, 1e-6, False, r))
+
+
+def test_ctc_loss_integer_reduction():
+    def fn(lib, x):
+        targets = lib.tensor([[1, 2], [2, 2]])
+        return lib.ctc_loss(x.log_softmax(-1), targets, [5, 4], [2, 2], 0, 1, False)
+    parity([(5, 2, 3)], fn)
+
+
+def test_pad_grid_and_dropout_forms():
+    parity([(2, 3)], lambda lib, x: lib.constant_pad_nd(x, [1, 2], 0.5))
+    parity([(2, 2, 3)], lambda lib, t: lib.affine_grid_generator(t, [2, 1, 4, 5], False))
+    grid = np.random.default_rng(0).uniform(-1, 1, (1, 3, 3, 2))
+    for mode in (0, 1):
+        for pad in (0, 1, 2):
+            parity([(1, 2, 4, 4)], lambda lib, x, mode=mode, pad=pad: lib.grid_sampler(
+                x, lib.tensor(grid), mode, pad, False))
+    x = ax.ones(100)
+    assert_close(ax.dropout(x, 0.3, False), x)
+    kept = ax.dropout(x, 0.5, True)
+    assert set(np.unique(kept.numpy())) <= {0.0, 2.0} and 0 < kept.numpy().sum() < 200
+    y = ax.ones(100)
+    assert ax.dropout_(y, 0.5, True) is y and set(np.unique(y.numpy())) <= {0.0, 2.0}
+    assert_close(ax.alpha_dropout(x, 0.5, False), x)
+    assert_close(ax.feature_alpha_dropout(x, 0.5, False), x)
+
+
+# ------------------------------------------------------------------ 3. in-place functions
+@pytest.mark.parametrize("name", ["abs_", "exp_", "sqrt_", "sin_", "floor_", "neg_",
+                                  "reciprocal_", "log1p_", "sigmoid_", "tanh_"])
+def test_top_level_in_place(name):
+    values = np.random.default_rng(1).uniform(0.1, 2.0, (3, 4))
+    t, a = torch.tensor(values), ax.tensor(values)
+    assert getattr(ax, name)(a) is a
+    getattr(torch, name)(t)
+    assert_close(a, t, rtol=1e-12)
+
+
+def test_top_level_in_place_with_arguments():
+    values = np.random.default_rng(2).normal(size=(3, 4))
+    t, a = torch.tensor(values), ax.tensor(values)
+    ax.clamp_(a, min=-0.5, max=0.5)
+    torch.clamp_(t, min=-0.5, max=0.5)
+    assert_close(a, t)
+    a2, t2 = ax.zeros(3), torch.zeros(3)
+    ax.fill_(a2, 2.0), torch.fill_(t2, 2.0), ax.zero_(a), torch.zero_(t)
+    assert_close(a2, t2)
+    assert_close(a, t)
+
+
+# ------------------------------------------------------------------ 4. Tensor methods
+@pytest.mark.parametrize("call", ["squeeze_()", "squeeze_(1)", "unsqueeze_(0)", "t_()",
+                                  "transpose_(0, 1)", "swapaxes_(0, 1)", "swapdims_(1, 0)"])
+def test_in_place_shape_methods(call):
+    values = np.arange(3.0).reshape(3, 1) if call == "t_()" else np.arange(6.0).reshape(3, 1, 2)
+    t, a = torch.tensor(values), ax.tensor(values)
+    assert eval(f"a.{call}") is a
+    eval(f"t.{call}")
+    assert tuple(a.shape) == tuple(t.shape)
+    assert_close(a, t)
+    # on a graph: the result is recorded and the gradient flows back to the leaf
+    leaf_t = torch.tensor(values, requires_grad=True)
+    leaf_a = ax.tensor(values, requires_grad=True)
+    mid_t, mid_a = leaf_t * 2, leaf_a * 2
+    eval(f"mid_t.{call}")
+    eval(f"mid_a.{call}")
+    (mid_t * torch.arange(mid_t.numel() * 1.0).reshape(mid_t.shape)).sum().backward()
+    (mid_a * ax.arange(mid_a.numel() * 1.0).reshape(mid_a.shape)).sum().backward()
+    assert_close(leaf_a.grad, leaf_t.grad)
+    shape = tuple(values.shape)
+    both_raise(lambda lib: eval(f"lib.zeros({shape}, requires_grad=True).{call}"),
+               RuntimeError)
+
+
+def test_resize_and_sum_to_size():
+    t, a = torch.arange(6.0).reshape(2, 3), ax.arange(6.0).reshape(2, 3)
+    assert_close(a.resize_(4), t.resize_(4))
+    assert_close(a.resize_(2, 2), t.resize_(2, 2))
+    assert a.resize_(3, 3).shape == (3, 3)
+    assert_close(a[:1, :1], ax.zeros(1, 1))
+    assert a.resize_as_(ax.zeros(1, 2)).shape == (1, 2)
+    both_raise(lambda lib: lib.zeros(3, requires_grad=True).resize_(2), RuntimeError)
+    parity([(2, 3, 4)], lambda lib, x: x.sum_to_size(3, 1))
+    parity([(2, 3, 4)], lambda lib, x: x.sum_to_size((1, 3, 4)))
+    parity([(2, 3)], lambda lib, x: x.sum_to_size(2, 3))
+    both_raise(lambda lib: lib.ones(2, 3).sum_to_size(2, 2), RuntimeError)
+
+
+def test_renorm_adjoint_split_with_sizes():
+    parity([(3, 4)], lambda lib, x: (x * 1).renorm_(2, 0, 1.0))
+    parity([(2, 3, 4)], lambda lib, x: x.mH * 1)
+    parity([(3, 4)], lambda lib, x: x.H * 1)
+    parity([(2, 3, 4)], lambda lib, x: x.adjoint() * lib.adjoint(x))
+    both_raise(lambda lib: lib.zeros(2, 3, 4).H, RuntimeError)
+    parity([(5, 2)], lambda lib, x: x.split_with_sizes([2, 3]))
+    parity([(2, 5)], lambda lib, x: lib.split_with_sizes(x, [1, 4], 1))
+    message = both_raise(lambda lib: lib.zeros(4).split_with_sizes([1, 2]), RuntimeError)
+    assert "sum exactly to 4" in message
+
+
+def test_small_tensor_methods():
+    t, a = torch.arange(4.0), ax.arange(4.0)
+    assert a.is_cpu and not a.is_shared() and a.share_memory_() is a
+    assert_close(a.apply_(lambda v: v * 2 + 1), t.apply_(lambda v: v * 2 + 1))
+    assert_close(a.map_(ax.ones(4), lambda u, v: u - v), t.map_(torch.ones(4), lambda u, v: u - v))
+    both_raise(lambda lib: lib.zeros(2, requires_grad=True).apply_(abs), RuntimeError)
+    parity([(3, 4)], lambda lib, x: x.float().softmax(1, dtype=lib.float64))
+    parity([(3, 4)], lambda lib, x: x.float().log_softmax(0, lib.float64))
+    t, a = torch.tensor([5.0, -7.0]), ax.tensor([5.0, -7.0])
+    for mode in ("floor", "trunc", None):
+        assert_close(a.clone().div_(2, rounding_mode=mode), t.clone().div_(2, rounding_mode=mode))
+    nan = float("nan")
+    assert ax.allclose(ax.tensor([nan, 1.0]), ax.tensor([nan, 1.0]), equal_nan=True)
+    assert not ax.allclose(ax.tensor([nan]), ax.tensor([nan]))
+
+
+def test_post_accumulate_grad_hook_sees_the_accumulated_grad():
+    seen = {}
+    for lib in (torch, ax):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        w.grad = lib.tensor([10.0, 10.0])
+        w.register_post_accumulate_grad_hook(lambda p, lib=lib: seen.__setitem__(
+            lib.__name__, p.grad.numpy().copy()))
+        (w * 3).sum().backward()
+        np.testing.assert_array_equal(w.grad.numpy(), [13.0, 13.0])
+    np.testing.assert_array_equal(seen["axon"], seen["torch"])
+
+
+def test_input_keyword_and_axis_alias():
+    parity([(3, 4)], lambda lib, x: lib.sum(input=x) + lib.mean(input=x, dim=0).sum())
+    parity([(3, 4)], lambda lib, x: lib.clamp(input=x, min=0.0))
+    calls = ["lib.softmax(x, axis=0)", "lib.log_softmax(x, axis=1)", "x.softmax(axis=0)",
+             "lib.squeeze(x[:1], axis=0)", "lib.unsqueeze(x, axis=1)", "x.unsqueeze(axis=0)",
+             "lib.cat([x, x], axis=1)", "lib.stack([x, x], axis=0)", "lib.concat([x, x], axis=1)",
+             "lib.cumsum(x, axis=0)", "lib.sort(x, axis=0).values", "x.sort(axis=0).values",
+             "lib.topk(x, 2, axis=0).values", "x.topk(2, axis=0).values",
+             "lib.gather(x, axis=0, index=lib.zeros(1, 4, dtype=lib.long))",
+             "lib.unbind(x, axis=1)[0]", "lib.chunk(x, 2, axis=1)[0]",
+             "lib.index_select(x, axis=1, index=lib.tensor([0, 2]))",
+             "lib.narrow(x, axis=1, start=1, length=2)", "lib.median(x, axis=0).values",
+             "x.kthvalue(2, axis=0).values", "x.select(axis=0, index=1)",
+             "x.repeat_interleave(2, axis=0)"]
+    for call in calls:
+        parity([(3, 4)], lambda lib, x, call=call: eval(call))
+    assert lib_argsort_axis_ok()
+    both_raise(lambda lib: lib.softmax(lib.zeros(2), dim=0, axis=0), TypeError)
+
+
+def lib_argsort_axis_ok():
+    x = np.random.default_rng(3).normal(size=(3, 4))
+    return np.array_equal(ax.argsort(ax.tensor(x), axis=0).numpy(),
+                          torch.argsort(torch.tensor(x), axis=0).numpy())
