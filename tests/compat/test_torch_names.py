@@ -395,3 +395,85 @@ def lib_argsort_axis_ok():
     x = np.random.default_rng(3).normal(size=(3, 4))
     return np.array_equal(ax.argsort(ax.tensor(x), axis=0).numpy(),
                           torch.argsort(torch.tensor(x), axis=0).numpy())
+
+
+# ------------------------------------------------------------------ 5. nn names
+def _parameter_dicts(data):
+    """The same ParameterDict built in torch and in axon from ``data(lib)``."""
+    return torch.nn.ParameterDict(data(torch)), ax.nn.ParameterDict(data(ax))
+
+
+def test_parameter_dict_order_and_state_dict():
+    from collections import OrderedDict
+
+    for data in (lambda lib: {"b": lib.ones(2), "a": lib.nn.Parameter(lib.zeros(3))},
+                 lambda lib: OrderedDict([("b", lib.ones(2)), ("a", lib.zeros(3))]),
+                 lambda lib: [("z", lib.ones(1)), ("y", lib.ones(1))]):
+        theirs, ours = _parameter_dicts(data)
+        assert list(ours) == list(theirs) and list(ours.keys()) == list(theirs.keys())
+        assert all(isinstance(p, ax.nn.Parameter) and p.requires_grad for p in ours.values())
+        holder_t, holder_a = torch.nn.Module(), ax.nn.Module()
+        holder_t.pd, holder_a.pd = theirs, ours
+        assert list(holder_a.state_dict()) == list(holder_t.state_dict())
+        assert [n for n, _ in holder_a.named_parameters()] == \
+            [n for n, _ in holder_t.named_parameters()]
+        assert holder_a.to(ax.float64).pd[next(iter(ours))].dtype == ax.float64
+
+
+def test_parameter_dict_mapping_methods():
+    theirs, ours = _parameter_dicts(lambda lib: {"b": lib.ones(2), "a": lib.zeros(3)})
+    for pd, lib in ((theirs, torch), (ours, ax)):
+        pd.update({"z": lib.ones(1), "y": lib.ones(1)})
+        pd["c"] = 5
+        pd.setdefault("q", lib.ones(4))
+        del pd["a"]
+    assert list(ours) == list(theirs) and len(ours) == len(theirs)
+    assert ours["c"] == 5 and "c" not in ours.state_dict() and "c" not in theirs.state_dict()
+    assert ours.pop("c") == theirs.pop("c") and ours.get("nope", 3) == 3
+    assert ours.popitem()[0] == theirs.popitem()[0] and list(ours) == list(theirs)
+    copy = ours.copy()
+    assert list(copy) == list(ours) and copy["b"] is ours["b"]
+    assert list(ours | {"k": ax.ones(1)}) == list(theirs | {"k": torch.ones(1)})
+    assert "(b): Parameter containing: [torch.FloatTensor of size 2]" in repr(ours)
+    both_raise(lambda lib: lib.nn.ParameterDict()[1], TypeError)
+    both_raise(lambda lib: lib.nn.ParameterDict()["missing"], AttributeError)
+    ours.clear()
+    assert len(ours) == 0 and not list(ours.parameters())
+
+
+def test_buffer_assignment_registers_a_buffer():
+    def build(lib):
+        class M(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.kept = lib.nn.Buffer(lib.ones(2))
+                self.scratch = lib.nn.Buffer(lib.zeros(1), persistent=False)
+        return M()
+
+    theirs, ours = build(torch), build(ax)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["kept"]
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    assert type(ours.kept) is ax.Tensor and not ours.kept.requires_grad
+    assert not list(ours.parameters())
+
+
+@pytest.mark.parametrize("name", ["uniform", "normal", "constant", "xavier_uniform",
+                                  "xavier_normal", "kaiming_uniform", "kaiming_normal",
+                                  "orthogonal", "eye"])
+def test_deprecated_init_aliases(name):
+    args = (0.5,) if name == "constant" else ()
+    with pytest.warns(FutureWarning, match=f"nn.init.{name}_"):
+        getattr(ax.nn.init, name)(ax.zeros(3, 4), *args)
+    ax.manual_seed(0)
+    with pytest.warns(FutureWarning):
+        old = getattr(ax.nn.init, name)(ax.zeros(3, 4), *args)
+    ax.manual_seed(0)
+    assert_close(old, getattr(ax.nn.init, name + "_")(ax.zeros(3, 4), *args))
+
+
+def test_module_paths():
+    from axon.nn.common_types import _size_2_t  # noqa: F401
+    from axon.nn.parameter import Buffer, Parameter, UninitializedParameter
+
+    assert Parameter is ax.nn.Parameter and Buffer is ax.nn.Buffer
+    assert UninitializedParameter is ax.nn.UninitializedParameter

@@ -134,3 +134,10 @@ __all__ += [
     "ReplicationPad3d", "SyncBatchNorm", "Unfold", "UninitializedBuffer",
     "UninitializedParameter", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "DataParallel",
 ]
+
+# torch's ParameterDict, nn.Buffer (>= 2.5) and the module paths nn.parameter / nn.common_types
+from .containers import ParameterDict  # noqa: E402
+from .module import Buffer  # noqa: E402
+from . import common_types, parameter  # noqa: E402
+
+__all__ += ["Buffer", "ParameterDict"]

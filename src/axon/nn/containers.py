@@ -1,9 +1,12 @@
-"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``."""
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``,
+``ParameterDict``."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
+from ..autograd.tensor import Tensor
 from .module import Module, Parameter
 
 
@@ -193,3 +196,139 @@ class ParameterList(Module):
 
     def __iter__(self) -> Iterator[Parameter]:
         return iter(self._parameters.values())
+
+
+class ParameterDict(Module):
+    """A dict of parameters registered under their (string) keys, as torch's: a plain
+    Tensor stored in it becomes a Parameter, other values are kept as they are (and stay
+    out of the state dict). Keys keep their insertion order, except that a plain ``dict``
+    given to the constructor or to ``update`` is taken in sorted key order, as torch
+    does; an ``OrderedDict``, a ParameterDict or a list of pairs keeps its own order."""
+
+    def __init__(self, parameters=None) -> None:
+        super().__init__()
+        self.__dict__["_keys"] = {}
+        self.__dict__["_others"] = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    @staticmethod
+    def _check_key(key) -> str:
+        if not isinstance(key, str):
+            raise TypeError("Index given to ParameterDict cannot be used as a key as it is "
+                            f"not a string (type is '{type(key).__name__}'). Open an issue "
+                            "on github if you need non-string keys.")
+        return key
+
+    def __getitem__(self, key: str):
+        self._check_key(key)
+        if key in self._parameters:
+            return self._parameters[key]
+        if key in self._others:
+            return self._others[key]
+        raise AttributeError(f"'ParameterDict' object has no attribute '{key}'")
+
+    def __setitem__(self, key: str, value) -> None:
+        self._check_key(key)
+        self._keys[key] = None
+        if isinstance(value, Tensor):
+            self._others.pop(key, None)
+            self.register_parameter(key, value if isinstance(value, Parameter)
+                                    else Parameter(value))
+        else:
+            self._parameters.pop(key, None)
+            self._others[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self._check_key(key)
+        del self._keys[key]
+        self._parameters.pop(key, None)
+        self._others.pop(key, None)
+
+    def __contains__(self, key) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._keys))
+
+    def keys(self):
+        return self._keys.keys()
+
+    def values(self):
+        return (self[k] for k in self._keys)
+
+    def items(self):
+        return ((k, self[k]) for k in self._keys)
+
+    def get(self, key: str, default=None):
+        return self[key] if key in self else default
+
+    def setdefault(self, key: str, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key: str):
+        value = self[key]
+        del self[key]
+        return value
+
+    def popitem(self):
+        """The last (key, value) pair, removed."""
+        key = next(reversed(self))
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        for key in list(self._keys):
+            del self[key]
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same parameters (not copies), in order."""
+        return ParameterDict(OrderedDict(self.items()))
+
+    def update(self, parameters) -> None:
+        """Add the pairs of a mapping or an iterable of (key, value); a plain dict in
+        sorted key order (torch's rule)."""
+        if isinstance(parameters, OrderedDict | ParameterDict):
+            pairs = list(parameters.items())
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = []
+            for j, pair in enumerate(parameters):
+                if len(pair) != 2:
+                    raise ValueError(f"ParameterDict update sequence element #{j} has "
+                                     f"length {len(pair)}; 2 is required")
+                pairs.append(tuple(pair))
+        for key, value in pairs:
+            self[key] = value
+
+    def __or__(self, other) -> ParameterDict:
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __ror__(self, other) -> ParameterDict:
+        out = ParameterDict(other)
+        out.update(self)
+        return out
+
+    def __ior__(self, other) -> ParameterDict:
+        self.update(other)
+        return self
+
+    def extra_repr(self) -> str:
+        lines = []
+        for key, value in self.items():
+            if isinstance(value, Tensor):
+                size = "x".join(str(n) for n in value.shape)
+                lines.append(f"({key}): Parameter containing: [{value.type()} of size {size}]")
+            else:
+                lines.append(f"({key}): Object of type: {type(value).__name__}")
+        return "\n".join(lines)

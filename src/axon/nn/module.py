@@ -52,6 +52,25 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class Buffer(Tensor):
+    """A marker that registers a tensor as a buffer when assigned to a module attribute,
+    as torch's (>= 2.5): ``self.mean = nn.Buffer(torch.zeros(3))`` is
+    ``self.register_buffer("mean", torch.zeros(3))``; ``persistent=False`` keeps it out of
+    the state dict. The module stores a plain Tensor sharing the data."""
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data=None, *, persistent: bool = True) -> None:
+        if data is None:
+            data = np.empty((0,), dtype=B.get_default_dtype())
+        src = data if isinstance(data, Tensor) else _wrap(_to_array(data, copy=False))
+        self.array = src.array
+        self.grad = None
+        self._ctx = None
+        self.requires_grad = src.requires_grad
+        self.persistent = persistent
+
+
 class _IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
@@ -157,6 +176,9 @@ class Module:
         elif isinstance(value, Module):
             self._drop(name, keep="_modules")
             modules[name] = value
+        elif isinstance(value, Buffer):
+            plain = _wrap(value.array, value.requires_grad)
+            self.register_buffer(name, plain, persistent=value.persistent)
         elif name in params:
             if value is not None:
                 raise TypeError(
