@@ -477,3 +477,35 @@ def test_module_paths():
 
     assert Parameter is ax.nn.Parameter and Buffer is ax.nn.Buffer
     assert UninitializedParameter is ax.nn.UninitializedParameter
+
+
+# ------------------------------------------------------------------ 6. promotion and bools
+@pytest.mark.parametrize("dtypes", [("int64", "float32"), ("float32", "float64"),
+                                    ("bool", "int8"), ("int32", "int64"), ("uint8", "int8"),
+                                    ("float16", "int64")])
+def test_cat_and_stack_promote_as_torch(dtypes):
+    values = np.arange(6).reshape(2, 3) % 2
+    t = [torch.tensor(values).to(getattr(torch, d)) for d in dtypes]
+    a = [ax.tensor(values).to(getattr(ax, "bool_" if d == "bool" else d)) for d in dtypes]
+    for fn in ("cat", "stack"):
+        theirs, ours = getattr(torch, fn)(t, 0), getattr(ax, fn)(a, 0)
+        assert ours.dtype == theirs.numpy().dtype, (fn, dtypes)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_promoted_cat_carries_each_gradient_in_its_dtype():
+    def fn(lib, x, y):
+        return lib.cat([x.float(), y, lib.tensor([[1, 2, 3]])], 0)
+    parity([(2, 3), (1, 3)], fn)
+    parity([(2, 3), (2, 3)], lambda lib, x, y: lib.stack([x.float(), y], 1))
+
+
+def test_bool_negation_and_subtraction_raise_runtime_error():
+    assert "bool tensor" in both_raise(lambda lib: -lib.tensor([True, False]), RuntimeError)
+    assert "logical_xor" in both_raise(lambda lib: lib.tensor([True]) - lib.tensor([False]),
+                                       RuntimeError)
+    both_raise(lambda lib: lib.tensor([True]) - 1, RuntimeError)
+    both_raise(lambda lib: 1 - lib.tensor([True]), RuntimeError)
+    both_raise(lambda lib: lib.neg(lib.tensor([True])), RuntimeError)
+    np.testing.assert_array_equal((-ax.tensor([1, -2])).numpy(), [-1, 2])
+    np.testing.assert_array_equal((ax.tensor([3]) - 1).numpy(), [2])

@@ -27,6 +27,7 @@ torch's exception class with a message naming the shapes at fault.
 from __future__ import annotations
 
 import builtins
+import functools
 import itertools
 
 import numpy as np
@@ -479,17 +480,28 @@ def _stack_inputs(tensors) -> list:
     return [_as_tensor(t) for t in tensors]
 
 
+def _promoted(tensors: list) -> list:
+    """The tensors in their common dtype by torch's promotion (int64 with float32 gives
+    float32, where NumPy would give float64); casts to a float record the graph."""
+    first = tensors[0].array.dtype
+    if builtins.all(t.array.dtype == first for t in tensors):
+        return tensors
+    dt = functools.reduce(B.promote_types, (t.array.dtype for t in tensors))
+    return [t if t.array.dtype == dt else t.type(dt) for t in tensors]
+
+
 def cat(tensors, dim: int = 0) -> Tensor:
-    """Join tensors (a list, tuple or any iterable) along an existing dimension."""
-    tensors = _stack_inputs(tensors)
+    """Join tensors (a list, tuple or any iterable) along an existing dimension, in their
+    common dtype (torch's promotion)."""
+    tensors = _promoted(_stack_inputs(tensors))
     d = normalize_dim(dim, max(t.ndim for t in tensors))
     kept = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
     return ops.Cat.apply(d, *kept)  # torch skips legacy empty (0,) tensors
 
 
 def stack(tensors, dim: int = 0) -> Tensor:
-    """Join equal-shaped tensors along a new dimension ``dim``."""
-    tensors = _stack_inputs(tensors)
+    """Join equal-shaped tensors along a new dimension ``dim``, in their common dtype."""
+    tensors = _promoted(_stack_inputs(tensors))
     d = normalize_dim(dim, tensors[0].ndim + 1)
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) > 1:

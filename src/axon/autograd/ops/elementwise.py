@@ -73,9 +73,29 @@ class Add(Op):
         return g, g
 
 
+_BOOL_SUB = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use "
+             "the `^` or `logical_xor()` operator instead.")
+_BOOL_MIXED_SUB = ("Subtraction, the `-` operator, with a bool tensor is not supported. If "
+                   "you are trying to invert a mask, use the `~` or `logical_not()` "
+                   "operator instead.")
+
+
+def _is_bool_array(x) -> bool:
+    return x.__class__ is _ndarray and x.dtype.kind == "b"
+
+
 class Sub(Op):
     def forward(self, a, b):
-        return _binary("sub", xp.subtract, _weak(a), _weak(b))
+        try:
+            out = _binary("sub", xp.subtract, _weak(a), _weak(b))
+        except TypeError as e:  # NumPy refuses bool - bool: say it as torch does
+            if "boolean" in str(e):
+                raise RuntimeError(_BOOL_SUB) from None
+            raise
+        # an integer result may come from a bool tensor and a number, which torch refuses
+        if out.dtype.kind in "iu" and (_is_bool_array(a) or _is_bool_array(b)):
+            raise RuntimeError(_BOOL_MIXED_SUB)
+        return out
 
     def backward(self, g):
         return g, (-g if self.parents[1] is not None else None)
@@ -182,7 +202,13 @@ class Where(Op):
 
 class Neg(Op):
     def forward(self, a):
-        return xp.negative(a)
+        try:
+            return xp.negative(a)
+        except TypeError:  # a bool array: torch's error, not NumPy's
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            ) from None
 
     def backward(self, g):
         return (-g,)
