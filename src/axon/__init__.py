@@ -156,3 +156,13 @@ from .nn._torch_forms import (  # noqa: E402  (torch's ATen signatures: see the 
     grid_sampler, group_norm, hinge_embedding_loss, instance_norm, kl_div, layer_norm,
     margin_ranking_loss, max_pool1d_with_indices, poisson_nll_loss, triplet_margin_loss,
 )
+from .settings import (  # noqa: E402
+    get_num_interop_threads, is_anomaly_check_nan_enabled, is_warn_always_enabled,
+    set_anomaly_enabled, set_flush_denormal, set_num_interop_threads, set_warn_always,
+)
+from . import multiprocessing, random, version  # noqa: E402
+from .devices import layout  # noqa: E402
+from .backend import int16 as short, xp as _xp  # noqa: E402
+
+uint16, uint32, uint64 = _xp.dtype("uint16"), _xp.dtype("uint32"), _xp.dtype("uint64")
+newaxis = None  # torch.newaxis, as NumPy's: x[:, ax.newaxis]

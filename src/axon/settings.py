@@ -47,3 +47,44 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
     if model is None:
         return lambda fn: fn
     return model
+
+
+# ------------------------------------------------------------------ more of torch's switches
+_state.update(warn_always=False, interop_threads=1, anomaly_check_nan=True)
+
+
+def set_warn_always(b: bool) -> None:
+    """Record whether warnings torch gives once should be given every time."""
+    _state["warn_always"] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    return _state["warn_always"]
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """Accepted for torch's API (NumPy keeps denormals); returns True, as torch on x86."""
+    return True
+
+
+def get_num_interop_threads() -> int:
+    """The threads that run independent ops side by side (recorded; axon runs ops in turn)."""
+    return _state["interop_threads"]
+
+
+def set_num_interop_threads(num: int) -> None:
+    if num < 1:
+        raise RuntimeError(f"Number of threads must be positive, got {num}")
+    _state["interop_threads"] = int(num)
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """``set_detect_anomaly``'s switch as a function (recorded, as anomaly mode is)."""
+    from .autograd.grad_mode import grad_mode
+
+    grad_mode.anomaly = bool(enabled)
+    _state["anomaly_check_nan"] = bool(check_nan)
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    return _state["anomaly_check_nan"]

@@ -509,3 +509,80 @@ def test_bool_negation_and_subtraction_raise_runtime_error():
     both_raise(lambda lib: lib.neg(lib.tensor([True])), RuntimeError)
     np.testing.assert_array_equal((-ax.tensor([1, -2])).numpy(), [-1, 2])
     np.testing.assert_array_equal((ax.tensor([3]) - 1).numpy(), [2])
+
+
+# ------------------------------------------------------------------ more small names
+def test_dtype_aliases_and_switches():
+    for name in ("short", "uint16", "uint32", "uint64"):
+        assert ax.zeros(1, dtype=getattr(ax, name)).dtype == \
+            torch.zeros(1, dtype=getattr(torch, name)).numpy().dtype
+    assert ax.newaxis is torch.newaxis is None and ax.version.cuda is torch.version.cuda
+    assert ax.set_flush_denormal(False) == torch.set_flush_denormal(False)
+    ax.set_warn_always(True)
+    assert ax.is_warn_always_enabled()
+    ax.set_warn_always(False)
+    assert ax.get_num_interop_threads() >= 1
+    both_raise(lambda lib: lib.set_num_interop_threads(0), RuntimeError)
+    assert ax.is_anomaly_check_nan_enabled() == torch.is_anomaly_check_nan_enabled()
+    ax.set_anomaly_enabled(True)
+    assert ax.is_anomaly_enabled()
+    ax.set_anomaly_enabled(False)
+    assert not ax.is_anomaly_enabled()
+    strategies = ax.multiprocessing.get_all_sharing_strategies()
+    assert strategies == torch.multiprocessing.get_all_sharing_strategies()
+    both_raise(lambda lib: lib.multiprocessing.set_sharing_strategy("nope"), AssertionError)
+
+
+@pytest.mark.parametrize("pair", [("float32", "int32"), ("int32", "float32"),
+                                  ("float64", "float32"), ("bool", "int8"),
+                                  ("int64", "uint8"), ("int8", "bool")])
+def test_can_cast(pair):
+    src, dst = pair
+    tdt = [getattr(torch, n) for n in pair]
+    adt = [getattr(ax, "bool_" if n == "bool" else n) for n in (src, dst)]
+    assert ax.can_cast(*adt) == torch.can_cast(*tdt)
+
+
+def test_fork_rng_restores_the_global_stream():
+    ax.manual_seed(1)
+    expected = ax.rand(3)
+    ax.manual_seed(1)
+    with ax.random.fork_rng():
+        ax.rand(5)
+        ax.manual_seed(7)
+        ax.randn(2)
+    assert_close(ax.rand(3), expected)
+    assert ax.random.get_rng_state is ax.get_rng_state
+
+
+def test_queries_buffers_and_copies():
+    t, a = torch.tensor([[0, 1], [3, 0]]), ax.tensor([[0, 1], [3, 0]])
+    assert not ax.is_neg(a) and not a.is_neg() and ax.get_device(a) == a.get_device() == -1
+    assert ax.is_inference(a) == torch.is_inference(t)
+    for size, fill in ((1, -1), (3, -1), (4, 7)):
+        np.testing.assert_array_equal(ax.nonzero_static(a, size=size, fill_value=fill).numpy(),
+                                      torch.nonzero_static(t, size=size,
+                                                           fill_value=fill).numpy())
+    raw = bytearray(np.arange(4, dtype=np.float32).tobytes())
+    ours = ax.frombuffer(raw, dtype=ax.float32, count=2, offset=4)
+    assert_close(ours, torch.frombuffer(bytearray(raw), dtype=torch.float32, count=2, offset=4))
+    ours[0] = 9.0
+    assert np.frombuffer(raw, dtype=np.float32)[1] == 9.0
+    assert ax.empty_strided((2, 3), (3, 1)).shape == (2, 3)
+    x = ax.arange(6.0).reshape(2, 3)
+    assert x.dim_order() == torch.zeros(2, 3).dim_order()
+    assert x.t().dim_order() == torch.zeros(2, 3).t().dim_order()
+    assert x.to_dense() is x and x.output_nr == 0 and x.const_data_ptr() == x.data_ptr()
+    parity([(2, 3)], lambda lib, x: lib.transpose_copy(x, 0, 1))
+    parity([(2, 3)], lambda lib, x: lib.unbind_copy(x, 1))
+    parity([(2, 3)], lambda lib, x: lib.narrow_copy(x, 1, 1, 2))
+    parity([(2, 3)], lambda lib, x: lib.unsafe_split(x, 2, 1))
+    parity([(4, 3)], lambda lib, x: lib.unsafe_chunk(x, 2))
+    copied = ax.view_copy(x, (6,))
+    copied[0] = 100.0
+    assert x[0, 0].item() == 0.0
+    with pytest.warns(UserWarning, match="non-inplace resize"):
+        assert x.resize(3, 2).shape == (3, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        both_raise(lambda lib: lib.zeros(3).resize(2), RuntimeError)

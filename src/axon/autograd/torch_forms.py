@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import warnings
 
 import numpy as np
 
@@ -318,3 +319,128 @@ globals().update(_AXIS_FUNCTIONS)
 __all__ += list(_AXIS_FUNCTIONS)
 concat = concatenate = _AXIS_FUNCTIONS["cat"]
 __all__ += ["concat", "concatenate"]
+
+
+# ------------------------------------------------------------------ small queries and forms
+def is_neg(input: Tensor) -> bool:
+    """False: axon has no lazy negation bit (torch's is for complex conjugate views)."""
+    return False
+
+
+def is_inference(input: Tensor) -> bool:
+    """Whether ``input`` was made in inference mode (``Tensor.is_inference``)."""
+    return input.is_inference()
+
+
+def get_device(input: Tensor) -> int:
+    """-1, the CPU's device index, as torch."""
+    return -1
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def can_cast(from_, to) -> bool:
+    """Whether torch's in-place ops may cast ``from_`` into ``to``: never into a lower
+    category (float to int, int to bool), any width within one (float64 to float32)."""
+    return _CATEGORY[B.to_dtype(from_).kind] <= _CATEGORY[B.to_dtype(to).kind]
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
+                  requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of ``size`` (laid out row-major: the strides are a request
+    NumPy's arrays need not honour for a fresh tensor)."""
+    out = _wrap(xp.empty(_shape_arg((size,)), B.to_dtype(dtype) or B.get_default_dtype()))
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
+               requires_grad: bool = False) -> Tensor:
+    """A 1-D tensor sharing the memory of a Python buffer (``bytearray``, ``memoryview``):
+    ``count`` elements of ``dtype`` from byte ``offset`` (-1: up to the end)."""
+    arr = np.frombuffer(buffer, dtype=B.to_dtype(dtype), count=count, offset=offset)
+    out = _wrap(arr)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero`` padded with ``fill_value`` (or cut) to exactly ``size`` rows."""
+    idx = xp.argwhere(input.array)[:size]
+    pad = xp.full((size - idx.shape[0], input.ndim), fill_value, dtype=xp.int64)
+    return _wrap(xp.concatenate([idx.astype(xp.int64), pad]))
+
+
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """``chunk`` (torch's variant that skips a view check)."""
+    return input.chunk(chunks, dim)
+
+
+def unsafe_split(tensor: Tensor, split_size, dim: int = 0) -> tuple:
+    """``split`` (torch's variant that skips a view check)."""
+    return tensor.split(split_size, dim)
+
+
+def unsafe_split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """``split_with_sizes`` (torch's variant that skips a view check)."""
+    return split_with_sizes(input, split_sizes, dim)
+
+
+# torch.X_copy(input, ...): the view op X, copied (torch's functionalisation forms)
+_COPY_FORMS = ("alias detach diagonal expand narrow permute select squeeze t transpose "
+               "unbind unfold unsqueeze view split split_with_sizes").split()
+
+
+def _copy_form(name: str):
+    def fn(input: Tensor, *args, **kwargs):
+        out = input.view_as(input) if name == "alias" else getattr(input, name)(*args,
+                                                                                  **kwargs)
+        return tuple(o.clone() for o in out) if isinstance(out, tuple | list) else out.clone()
+
+    fn.__name__ = fn.__qualname__ = name + "_copy"
+    fn.__doc__ = f"``{name}`` of ``input`` as a new tensor (not a view)."
+    return fn
+
+
+def _deprecated_resize(self: Tensor, *sizes) -> Tensor:
+    """Deprecated non-in-place ``resize``: a reshape that keeps the number of elements
+    (what torch's autograd-aware version allows)."""
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    shape = _shape_arg(sizes)
+    count = int(np.prod(shape, dtype=np.int64))
+    if count != self.numel():
+        raise RuntimeError(f"requested resize to {'x'.join(map(str, shape))} ({count} "
+                           f"elements in total), but the given tensor has a size of "
+                           f"{'x'.join(map(str, self.shape))} ({self.numel()} elements). "
+                           "autograd's resize can only change the shape of a given tensor, "
+                           "while preserving the number of elements. ")
+    return self.reshape(shape)
+
+
+def _bind_more() -> None:
+    Tensor.is_neg = is_neg
+    Tensor.get_device = get_device
+    Tensor.output_nr = property(lambda self: 0, doc="0: this tensor is its op's output 0.")
+    Tensor.to_dense = lambda self, dtype=None, *, masked_grad=None: (
+        self if dtype is None else self.type(dtype))
+    Tensor.const_data_ptr = Tensor.data_ptr
+    Tensor.dim_order = lambda self, *, ambiguity_check=False: tuple(
+        int(i) for i in np.argsort([-s for s in self.stride()], kind="stable"))
+    Tensor.nonzero_static = nonzero_static
+    Tensor.unsafe_chunk = unsafe_chunk
+    Tensor.unsafe_split = unsafe_split
+    Tensor.unsafe_split_with_sizes = unsafe_split_with_sizes
+    Tensor.narrow_copy = _copy_form("narrow")
+    Tensor.resize = _deprecated_resize
+    Tensor.resize_as = lambda self, tensor: _deprecated_resize(self, tuple(tensor.shape))
+    Tensor.new_empty_strided = lambda self, size, stride, *, dtype=None, device=None, \
+        requires_grad=False: empty_strided(size, stride, dtype=dtype or self.dtype,
+                                           requires_grad=requires_grad)
+
+
+_bind_more()
+for _name in _COPY_FORMS:
+    globals()[_name + "_copy"] = _copy_form(_name)
+    __all__.append(_name + "_copy")
+__all__ += ["can_cast", "empty_strided", "frombuffer", "get_device", "is_inference",
+            "is_neg", "nonzero_static", "unsafe_chunk", "unsafe_split",
+            "unsafe_split_with_sizes"]
