@@ -23,12 +23,14 @@ import numpy as np
 from .autograd import ops
 from .autograd import product_api as _products
 from .autograd import shape_api as _api
+from .autograd.ops.linalg import LinAlgError
 from .autograd.shape_api import _dims_of
 from .autograd.tensor import Tensor, _wrap, bind_methods, normalize_dim
 
 __all__ = [
     "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
     "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv",
+    "LinAlgError", "solve_ex", "tensorinv", "tensorsolve", "vander",
     "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
     "cholesky_ex", "inv_ex", "lstsq", "matrix_exp", "solve_triangular",
 ]
@@ -203,8 +205,8 @@ def inv(A: Tensor) -> Tensor:
     try:
         return ops.Inv.apply(A)
     except np.linalg.LinAlgError:
-        raise RuntimeError("linalg.inv: The diagonal element 1 is zero, the inversion could "
-                           "not be completed because the input matrix is singular.") from None
+        raise LinAlgError("linalg.inv: The diagonal element 1 is zero, the inversion could "
+                          "not be completed because the input matrix is singular.") from None
 
 
 def det(A: Tensor) -> Tensor:
@@ -487,3 +489,64 @@ bind_methods(norm=torch_norm, dist=dist, renorm=renorm, svd=torch_svd, qr=torch_
              cholesky_inverse=cholesky_inverse, matrix_exp=matrix_exp)
 bind_methods(inverse=inv, det=det, logdet=logdet, slogdet=slogdet, pinverse=pinv,
              matrix_power=matrix_power)
+
+
+# ------------------------------------------------------------------ torch.linalg's rest
+SolveExResult = namedtuple("solve_ex", ["result", "info"])
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False):
+    """``solve`` with an ``info`` tensor (zeros: a singular matrix raises LinAlgError
+    either way, as the NumPy solver reports no partial result)."""
+    out = solve(A, B, left=left)
+    return SolveExResult(out, _wrap(np.zeros(A.shape[:-2], dtype=np.int32)))
+
+
+def vander(x: Tensor, *, N: int | None = None) -> Tensor:
+    """The Vandermonde matrix of the last dimension: ``x ** 0, x ** 1, ..., x ** (N-1)``
+    along a new last dimension (``N`` defaults to ``x.shape[-1]``)."""
+    if x.ndim == 0:  # a number is a vector of one, as torch
+        x = x.reshape(1)
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        raise RuntimeError(f"N must be greater than 1 (linalg.vander got N={n}).")
+    powers = _wrap(np.arange(n).astype(x.dtype if x.dtype.kind in "fc" else np.int64))
+    return x.unsqueeze(-1) ** powers
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """The inverse of ``A`` seen as a matrix of its first ``ind`` dims by the rest; the
+    result has shape ``A.shape[ind:] + A.shape[:ind]``."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = A.shape[:ind], A.shape[ind:]
+    if math.prod(rows) != math.prod(cols):
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {math.prod(cols)} != "
+                           f"{math.prod(rows)}")
+    square = A.reshape(math.prod(rows), math.prod(cols))
+    return inv(square).reshape(*cols, *rows)
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
+    """X with ``tensordot(A, X, X.ndim) == B``: ``A`` is seen as a matrix of ``B``'s dims
+    by the rest (``dims``: the dims of ``A`` moved to the end first)."""
+    if dims is not None:
+        dims = [d % A.ndim for d in dims]
+        A = A.permute(*[d for d in range(A.ndim) if d not in dims], *dims)
+    rest = A.shape[B.ndim:]
+    x = solve(A.reshape(B.numel(), math.prod(rest)), B.reshape(-1))
+    return x.reshape(rest)
+
+
+def torch_vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
+    """``torch.vander``: the Vandermonde matrix of a 1-D ``x``, highest power first unless
+    ``increasing`` (``linalg.vander`` is the increasing one, on any batch)."""
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    if N is not None and N < 0:
+        raise RuntimeError("N must be non-negative.")
+    if N is not None and N <= 1:  # linalg.vander needs two columns; these are easy
+        return x.unsqueeze(-1).expand(x.shape[0], N) * 0 + 1
+    out = vander(x, N=N)
+    return out if increasing else out.flip(-1)

@@ -586,3 +586,42 @@ def test_queries_buffers_and_copies():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         both_raise(lambda lib: lib.zeros(3).resize(2), RuntimeError)
+
+
+# ------------------------------------------------------------------ linalg's rest
+def test_linalg_error_is_a_runtime_error_torch_names():
+    assert issubclass(ax.linalg.LinAlgError, RuntimeError)
+    for call in (lambda lib: lib.linalg.inv(lib.zeros(2, 2)),
+                 lambda lib: lib.linalg.solve(lib.zeros(2, 2), lib.ones(2)),
+                 lambda lib: lib.linalg.cholesky(-lib.eye(2))):
+        with pytest.raises(torch.linalg.LinAlgError):
+            call(torch)
+        with pytest.raises(ax.linalg.LinAlgError):
+            call(ax)
+
+
+def test_vander_and_tensor_solves():
+    # torch's vander cannot backward: its gradient is checked by gradcheck
+    for args in ((), (2,), (4, True), (3, False), (1,), (1, True)):
+        parity([(3,)], lambda lib, x, args=args: lib.vander(x, *args), forward_only=True)
+        assert ax.gradcheck(lambda x, args=args: ax.vander(x, *args),
+                            ax.randn(3, dtype=ax.float64, requires_grad=True))
+    np.testing.assert_array_equal(ax.vander(ax.tensor([1, 2, 3])).numpy(),
+                                  torch.vander(torch.tensor([1, 2, 3])).numpy())
+    assert ax.vander(ax.ones(2), 0).shape == (2, 0)
+    parity([(2, 3)], lambda lib, x: lib.linalg.vander(x, N=4))
+    both_raise(lambda lib: lib.vander(lib.zeros(2, 2)), RuntimeError)
+    both_raise(lambda lib: lib.linalg.vander(lib.zeros(3), N=1), RuntimeError)
+    parity([()], lambda lib, x: lib.linalg.vander(x, N=3))
+    parity([(4, 2, 2)], lambda lib, a: lib.linalg.tensorinv(
+        a + 3 * lib.eye(4).reshape(4, 2, 2), ind=1))
+    both_raise(lambda lib: lib.linalg.tensorinv(lib.ones(4, 2, 2)), RuntimeError)
+    both_raise(lambda lib: lib.linalg.tensorinv(lib.eye(4).reshape(4, 2, 2), ind=0),
+               RuntimeError)
+    parity([(2, 3, 6), (2, 3)], lambda lib, a, b: lib.linalg.tensorsolve(
+        a + 4 * lib.eye(6).reshape(2, 3, 6), b))
+    parity([(6, 2, 3), (2, 3)], lambda lib, a, b: lib.linalg.tensorsolve(
+        a + 4 * lib.eye(6).reshape(6, 2, 3), b, dims=(0,)))
+    parity([(3, 3), (3, 2)], lambda lib, a, b: lib.linalg.solve_ex(a + 3 * lib.eye(3), b)[0])
+    result, info = ax.linalg.solve_ex(ax.eye(3), ax.ones(3))
+    assert info.dtype == ax.int32 and info.shape == ()

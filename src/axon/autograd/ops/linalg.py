@@ -9,6 +9,11 @@ from ...backend.threads import matmul as matmul2d
 from ..function import Op
 
 
+class LinAlgError(RuntimeError):
+    """A matrix the decomposition or solve cannot handle (singular, not positive-definite):
+    ``torch.linalg.LinAlgError``, a RuntimeError as torch's."""
+
+
 class MatMul(Op):
     """Batched, broadcasting a @ b.  dA = g @ B^T,  dB = A^T @ g (1-D operands promoted)."""
 
@@ -280,8 +285,8 @@ class Solve(Op):
         try:
             x = xp.linalg.solve(a, b2)
         except xp.linalg.LinAlgError:
-            raise RuntimeError("torch.linalg.solve: The solver failed because the input "
-                               "matrix is singular.") from None
+            raise LinAlgError("torch.linalg.solve: The solver failed because the input "
+                              "matrix is singular.") from None
         self.x = x
         return x[..., 0] if vector else x
 
@@ -304,8 +309,8 @@ class Cholesky(Op):
         try:
             low = xp.linalg.cholesky(a)
         except xp.linalg.LinAlgError:
-            raise RuntimeError("linalg.cholesky: The factorization could not be completed "
-                               "because the input is not positive-definite.") from None
+            raise LinAlgError("linalg.cholesky: The factorization could not be completed "
+                              "because the input is not positive-definite.") from None
         self.low = low
         return _mT(low) if upper else low
 
