@@ -167,3 +167,4 @@ from .backend import int16 as short, xp as _xp  # noqa: E402
 uint16, uint32, uint64 = _xp.dtype("uint16"), _xp.dtype("uint32"), _xp.dtype("uint64")
 newaxis = None  # torch.newaxis, as NumPy's: x[:, ax.newaxis]
 from .linalg import torch_vander as vander  # noqa: E402
+from . import cpu  # noqa: E402

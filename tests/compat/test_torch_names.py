@@ -625,3 +625,68 @@ def test_vander_and_tensor_solves():
     parity([(3, 3), (3, 2)], lambda lib, a, b: lib.linalg.solve_ex(a + 3 * lib.eye(3), b)[0])
     result, info = ax.linalg.solve_ex(ax.eye(3), ax.ones(3))
     assert info.dtype == ax.int32 and info.shape == ()
+
+
+# ------------------------------------------------------------------ autograd and devices
+def test_gradgradcheck_passes_right_second_derivatives_and_fails_wrong_ones():
+    x = ax.randn(3, dtype=ax.float64, requires_grad=True)
+    w = ax.randn(3, 2, dtype=ax.float64, requires_grad=True)
+    assert ax.autograd.gradgradcheck(lambda x: x.tanh() * x.exp(), x)
+    assert ax.autograd.gradgradcheck(lambda x, w: (x @ w).sigmoid(), (x, w))
+
+    def cube(lib):
+        class Cube(lib.autograd.Function):  # right first derivative, no second one
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return g * 3 * x.detach() ** 2
+        return Cube.apply
+
+    for lib in (torch, ax):
+        values = np.random.default_rng(0).normal(size=3)
+        t = lib.tensor(values, requires_grad=True)
+        assert lib.autograd.gradcheck(cube(lib), (t,))
+        assert not lib.autograd.gradgradcheck(cube(lib), (t,), raise_exception=False)
+
+
+def test_autograd_paths_and_tensor_like():
+    assert ax.autograd.variable.Variable is ax.autograd.Variable
+    assert ax.autograd.anomaly_mode.detect_anomaly is ax.autograd.detect_anomaly
+    for obj in (ax.zeros(1), 3, [1.0]):
+        theirs = torch.autograd.is_tensor_like(torch.zeros(1) if isinstance(obj, ax.Tensor)
+                                               else obj)
+        assert ax.autograd.is_tensor_like(obj) == theirs
+
+
+def test_device_queries_and_set_():
+    a, t = ax.zeros(2), torch.zeros(2)
+    for name in ("is_mps", "is_xla", "is_ipu", "is_maia", "is_vulkan"):
+        assert getattr(a, name) == getattr(t, name)
+    assert ax.is_vulkan_available() == torch.is_vulkan_available()
+    assert ax.cpu.is_available() == torch.cpu.is_available()
+    assert ax.cpu.device_count() == torch.cpu.device_count()
+    assert ax.cpu.current_device() == torch.cpu.current_device()
+    ax.cpu.synchronize()
+    for lib in (torch, ax):
+        x, y = lib.zeros(2), lib.ones(3)
+        assert x.set_(y) is x and x.is_set_to(y) and tuple(x.shape) == (3,)
+        x[0] = 5.0
+        assert y[0].item() == 5.0 and not x.is_set_to(lib.ones(3))
+        assert tuple(lib.zeros(2).set_().shape) == (0,)
+    hist = ax.tensor([1.0, 1.0, 2.0]).histogram(bins=2)
+    theirs = torch.tensor([1.0, 1.0, 2.0]).histogram(bins=2)
+    assert_close(hist.hist, theirs.hist)
+    assert_close(hist.bin_edges, theirs.bin_edges)
+
+    class Tagged(ax.Tensor):
+        pass
+    w = ax.ones(2, requires_grad=True)
+    tagged = (w * 2).as_subclass(Tagged)
+    assert type(tagged) is Tagged
+    tagged.sum().backward()
+    assert_close(w.grad, ax.full((2,), 2.0))

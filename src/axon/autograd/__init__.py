@@ -29,3 +29,15 @@ from .grad_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  #
 
 __all__ += ["Variable", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly"]
 from . import functional  # noqa: E402  (jacobian, hessian, vjp, jvp, hvp, vhp)
+
+# torch.autograd's remaining everyday names: second-derivative checks, module paths
+from .gradcheck import gradgradcheck  # noqa: E402
+from . import anomaly_mode, variable  # noqa: E402
+
+
+def is_tensor_like(inp) -> bool:
+    """True for a Tensor (or an object that says it is one through ``__torch_function__``)."""
+    return isinstance(inp, Tensor) or hasattr(type(inp), "__torch_function__")
+
+
+__all__ += ["gradgradcheck", "is_tensor_like"]

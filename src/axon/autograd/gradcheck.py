@@ -131,3 +131,43 @@ def gradcheck(
     if not report.ok and raise_exception:
         raise AssertionError(str(report))
     return report
+
+
+def gradgradcheck(
+    func: Callable,
+    inputs: Tensor | Sequence,
+    grad_outputs: Tensor | Sequence | None = None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    seed: int = 0,
+    **_torch_only,
+) -> GradcheckReport:
+    """Check second derivatives, as ``torch.autograd.gradgradcheck``: :func:`gradcheck`
+    of the vector-Jacobian product ``grad(func(inputs), inputs, grad_outputs,
+    create_graph=True)`` with respect to the inputs and the ``grad_outputs`` (random
+    float64 ones from ``seed`` unless given). torch's other switches are accepted and
+    ignored."""
+    from .function import grad
+    from .grad_mode import enable_grad
+
+    inputs = _as_tuple(inputs)
+    n = len(inputs)
+    outputs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor) and o.requires_grad]
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        grad_outputs = [_wrap(rng.standard_normal(o.shape), True, None) for o in outputs]
+    grad_outputs = _as_tuple(grad_outputs)
+
+    def vjp(*args):
+        xs, gos = args[:n], args[n:]
+        with enable_grad():  # gradcheck's finite differences run without a graph
+            outs = [o for o in _as_tuple(func(*xs))
+                    if isinstance(o, Tensor) and o.requires_grad]
+            wrt = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+            grads = grad(outs, wrt, gos, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None and g.requires_grad)
+
+    return gradcheck(vjp, (*inputs, *grad_outputs), eps, atol, rtol, raise_exception)

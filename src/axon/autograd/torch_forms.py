@@ -444,3 +444,56 @@ for _name in _COPY_FORMS:
 __all__ += ["can_cast", "empty_strided", "frombuffer", "get_device", "is_inference",
             "is_neg", "nonzero_static", "unsafe_chunk", "unsafe_split",
             "unsafe_split_with_sizes"]
+
+
+# ------------------------------------------------------------------ Tensor: device queries
+def _set_(self: Tensor, source=None, storage_offset: int = 0, size=None, stride=None):
+    """This tensor made to share ``source``'s memory and shape (``set_()``: empty)."""
+    self._check_inplace(None)
+    if source is None:
+        self.array = xp.empty((0,), self.array.dtype)
+    elif isinstance(source, Tensor):
+        self.array = source.array
+    else:
+        raise TypeError(f"set_(): expected a Tensor source, got {type(source).__name__}")
+    return self
+
+
+def _is_set_to(self: Tensor, tensor: Tensor) -> bool:
+    """True when both tensors view the same memory with the same shape and strides."""
+    a, b = self.array, tensor.array
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.shape == b.shape and a.strides == b.strides)
+
+
+def _as_subclass(self: Tensor, cls) -> Tensor:
+    """A ``cls`` instance (a subclass of Tensor) sharing this tensor's data and graph."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"as_subclass: {cls!r} is not a subclass of Tensor")
+    out = object.__new__(cls)
+    out.array, out.grad, out.requires_grad, out._ctx = self.array, None, \
+        self.requires_grad, self._ctx
+    return out
+
+
+def _bind_device_queries() -> None:
+    for name in ("is_mps", "is_xla", "is_ipu", "is_maia", "is_vulkan", "is_mkldnn"):
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, property(lambda self: False,
+                                           doc="False: axon computes on the CPU."))
+    Tensor.set_ = _set_
+    Tensor.is_set_to = _is_set_to
+    Tensor.as_subclass = _as_subclass
+    from .select_api import histogram
+
+    Tensor.histogram = histogram
+
+
+_bind_device_queries()
+
+
+def is_vulkan_available() -> bool:
+    return False
+
+
+__all__.append("is_vulkan_available")
