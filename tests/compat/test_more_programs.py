@@ -310,3 +310,12 @@ def test_recommender_with_dict_batches_and_two_backward_passes():
     assert np.array_equal(ours["hits"], theirs["hits"]) and ours["hits"].sum() == 12
     epochs = ours["log"].reshape(4, 3, 2).mean(axis=1)
     assert (epochs[-1] < epochs[0]).all()  # both losses fall, epoch over epoch
+
+
+def test_cyclegan_lite_with_image_pool_and_chained_parameters():
+    ours, theirs = both("cyclegan_lite")
+    assert_close(ours["log"], theirs["log"], **F32)
+    assert_close(ours["lrs"], theirs["lrs"], rtol=1e-12, atol=0)
+    assert ours["lrs"][-1] < ours["lrs"][0]
+    assert_close(ours["translated"], theirs["translated"], **F32)
+    assert ours["pool"] == theirs["pool"] == 3
