@@ -168,3 +168,4 @@ uint16, uint32, uint64 = _xp.dtype("uint16"), _xp.dtype("uint32"), _xp.dtype("ui
 newaxis = None  # torch.newaxis, as NumPy's: x[:, ax.newaxis]
 from .linalg import torch_vander as vander  # noqa: E402
 from . import cpu  # noqa: E402
+from .autograd.reduce_api import gradient  # noqa: E402

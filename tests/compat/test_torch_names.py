@@ -690,3 +690,28 @@ def test_device_queries_and_set_():
     assert type(tagged) is Tagged
     tagged.sum().backward()
     assert_close(w.grad, ax.full((2,), 2.0))
+
+
+# ------------------------------------------------------------------ torch.gradient
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_matches_torch(edge_order):
+    e = edge_order
+    parity([(5,)], lambda lib, f: lib.gradient(f, edge_order=e))
+    parity([(4, 5)], lambda lib, f: lib.gradient(f, spacing=2.0, edge_order=e))
+    parity([(4, 5)], lambda lib, f: lib.gradient(f, spacing=[0.5, 3.0], edge_order=e))
+    parity([(4, 5)], lambda lib, f: lib.gradient(f, dim=1, edge_order=e))
+    parity([(3, 4, 5)], lambda lib, f: lib.gradient(f, dim=[0, -1], edge_order=e))
+    coords = np.array([0.0, 0.5, 1.7, 2.0, 3.5])
+    parity([(3, 5)], lambda lib, f: lib.gradient(
+        f, spacing=(lib.tensor(coords),), dim=1, edge_order=e))
+    parity([(3,)], lambda lib, f: lib.gradient(f, edge_order=e))
+    ints = [1, 2, 4, 7, 11]
+    for lib in (torch, ax):
+        assert lib.gradient(lib.tensor(ints))[0].dtype == lib.float32
+
+
+def test_gradient_refuses_as_torch():
+    both_raise(lambda lib: lib.gradient(lib.ones(2), edge_order=2), RuntimeError)
+    both_raise(lambda lib: lib.gradient(lib.ones(3), edge_order=3), RuntimeError)
+    both_raise(lambda lib: lib.gradient(lib.ones(3), spacing=[1.0, 2.0]), RuntimeError)
+    both_raise(lambda lib: lib.gradient(lib.ones(3), dim=1), IndexError)

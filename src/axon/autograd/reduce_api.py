@@ -384,3 +384,69 @@ bind_methods(**{
     name: _numpy_keywords(getattr(Tensor, name))
     for name in ("argmax", "argmin", "amax", "amin", "max", "min", "std", "var", "logsumexp")
 })
+
+
+# ======================================================================= gradient
+def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
+    """The derivative of sampled values along each of ``dim`` (all dims by default) by
+    finite differences, as torch.gradient: central differences inside, one-sided ones of
+    order ``edge_order`` (1 or 2) at the two ends. ``spacing`` is one step for every dim,
+    one step per dim, or one 1-D tensor of coordinates per dim (uneven steps).
+    Differentiable; an integer input gives the default float."""
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    dims = list(range(input.ndim)) if dim is None else (
+        [dim] if isinstance(dim, int) else list(dim))
+    dims = [normalize_dim(d, input.ndim) for d in dims]
+    steps = list(spacing) if isinstance(spacing, list | tuple) else [spacing] * len(dims)
+    if len(steps) != len(dims):
+        raise RuntimeError(
+            "torch.gradient expected spacing to be unspecified, a scalar, or a list of "
+            f"length equal to 'self.dim() = {input.ndim}', since dim argument was not "
+            f"given, but got a list of length {len(steps)}")
+    if input.dtype.kind not in "fc":
+        input = input.type(B.get_default_dtype())
+    for d in dims:
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least "
+                               "edge_order+1")
+    return tuple(_gradient_along(input, d, h, edge_order) for d, h in zip(dims, steps,
+                                                                            strict=True))
+
+
+def _gradient_along(f: Tensor, d: int, h, edge_order: int) -> Tensor:
+    """The finite-difference derivative of ``f`` along ``d`` with step or coordinates ``h``."""
+    n = f.shape[d]
+
+    def at(start: int, length: int = 1) -> Tensor:
+        return f.narrow(d, start % n, length)
+
+    if isinstance(h, Tensor) and h.ndim == 1:  # coordinates: uneven steps
+        x = h.array.astype(xp.float64)
+    else:
+        x = xp.arange(n) * float(h.item() if isinstance(h, Tensor) else h)
+    step = xp.diff(x)
+    shape = [1] * f.ndim
+
+    def coef(values) -> Tensor:
+        shape[d] = len(values)
+        return _wrap(xp.asarray(values, dtype=f.dtype).reshape(shape))
+
+    hl, hr = step[:-1], step[1:]
+    inner = (coef(hl**2 / (hl * hr * (hl + hr))) * at(2, n - 2)
+             - coef(hr**2 / (hl * hr * (hl + hr))) * at(0, n - 2)
+             + coef((hr**2 - hl**2) / (hl * hr * (hl + hr))) * at(1, n - 2)) if n > 2 else None
+    if edge_order == 1:
+        first = (at(1) - at(0)) / float(step[0])
+        last = (at(-1) - at(-2)) / float(step[-1])
+    else:
+        h1, h2 = step[0], step[1]
+        first = (at(0) * float(-(2 * h1 + h2) / (h1 * (h1 + h2)))
+                 + at(1) * float((h1 + h2) / (h1 * h2)) + at(2) * float(-h1 / (h2 * (h1 + h2))))
+        h1, h2 = step[-2], step[-1]
+        last = (at(-3) * float(h2 / (h1 * (h1 + h2))) + at(-2) * float(-(h1 + h2) / (h1 * h2))
+                + at(-1) * float((2 * h2 + h1) / (h2 * (h1 + h2))))
+    from .shape_api import cat
+
+    parts = [first, inner, last] if inner is not None else [first, last]
+    return cat(parts, d)
