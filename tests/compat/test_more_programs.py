@@ -319,3 +319,12 @@ def test_cyclegan_lite_with_image_pool_and_chained_parameters():
     assert ours["lrs"][-1] < ours["lrs"][0]
     assert_close(ours["translated"], theirs["translated"], **F32)
     assert ours["pool"] == theirs["pool"] == 3
+
+
+def test_kim_cnn_with_whole_length_max_pool_and_max_norm():
+    ours, theirs = both("kim_cnn")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(ours["norms"], theirs["norms"], **F32)
+    assert max(ours["norms"]) <= 0.5 + 1e-6  # the constraint holds after every step
+    assert_close(ours["logits"], theirs["logits"], **F32)
+    assert ours["corrects"] == theirs["corrects"]
