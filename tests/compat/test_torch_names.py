@@ -715,3 +715,32 @@ def test_gradient_refuses_as_torch():
     both_raise(lambda lib: lib.gradient(lib.ones(3), edge_order=3), RuntimeError)
     both_raise(lambda lib: lib.gradient(lib.ones(3), spacing=[1.0, 2.0]), RuntimeError)
     both_raise(lambda lib: lib.gradient(lib.ones(3), dim=1), IndexError)
+
+
+# ------------------------------------------------------------------ DistributedSampler
+@pytest.mark.parametrize("n, replicas, drop_last", [(5, 2, False), (5, 2, True), (3, 7, False),
+                                                    (10, 3, True), (10, 5, False)])
+def test_distributed_sampler_without_shuffle_is_torchs(n, replicas, drop_last):
+    from torch.utils.data import DistributedSampler as TorchSampler
+
+    for rank in range(replicas):
+        theirs = TorchSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
+        ours = ax.data.DistributedSampler(range(n), replicas, rank, shuffle=False,
+                                          drop_last=drop_last)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+def test_distributed_sampler_shuffles_by_seed_and_epoch():
+    shares = [ax.data.DistributedSampler(range(11), 3, r, seed=4) for r in range(3)]
+    first = [list(s) for s in shares]
+    assert set(sum(first, [])) == set(range(11)) and all(len(f) == 4 for f in first)
+    assert [list(s) for s in shares] == first
+    for s in shares:
+        s.set_epoch(1)
+    assert [list(s) for s in shares] != first
+    both_raise(lambda lib: lib_sampler(lib)(range(4)), ValueError)
+    both_raise(lambda lib: lib_sampler(lib)(range(4), num_replicas=2, rank=2), ValueError)
+
+
+def lib_sampler(lib):
+    return ax.data.DistributedSampler if lib is ax else torch.utils.data.DistributedSampler

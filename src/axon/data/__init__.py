@@ -55,3 +55,9 @@ __all__ += [
 from . import vision as datasets  # noqa: E402
 
 __all__ += ["datasets"]
+
+# torch.utils.data.DistributedSampler (and its module path data.distributed)
+from . import distributed  # noqa: E402
+from .distributed import DistributedSampler  # noqa: E402
+
+__all__ += ["DistributedSampler"]
