@@ -328,3 +328,15 @@ def test_kim_cnn_with_whole_length_max_pool_and_max_norm():
     assert max(ours["norms"]) <= 0.5 + 1e-6  # the constraint holds after every step
     assert_close(ours["logits"], theirs["logits"], **F32)
     assert ours["corrects"] == theirs["corrects"]
+
+
+def test_maml_second_order_through_an_inner_step():
+    second, second_torch = both("maml_sine")
+    first, first_torch = both("maml_sine", first_order=True)
+    for ours, theirs in ((second, second_torch), (first, first_torch)):
+        assert_close(ours["meta_losses"], theirs["meta_losses"], **F32)
+        assert_close(ours["inner_losses"], theirs["inner_losses"], **F32)
+        for a, b in zip(ours["final"], theirs["final"], strict=True):
+            assert_close(a, b, **F32)
+    # the second-order terms change the meta-gradient, so the two runs part ways
+    assert not np.allclose(second["meta_losses"][1:], first["meta_losses"][1:], rtol=1e-4)
