@@ -744,3 +744,37 @@ def test_distributed_sampler_shuffles_by_seed_and_epoch():
 
 def lib_sampler(lib):
     return ax.data.DistributedSampler if lib is ax else torch.utils.data.DistributedSampler
+
+
+# ------------------------------------------------------------------ nn.grad and odds
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_nn_grad_conv_input_and_weight(n, groups):
+    """Forward values only: axon's convolutions have no second derivative yet."""
+    spatial, kernel, out_size = (6,) * n, (3,) * n, (3,) * n  # stride 2, padding 1
+
+    def fn(lib, x, w, g):
+        conv = f"conv{n}d"
+        gin = getattr(lib.nn.grad, conv + "_input")(x.shape, w, g, 2, 1, 1, groups)
+        gw = getattr(lib.nn.grad, conv + "_weight")(x, w.shape, g, 2, 1, 1, groups)
+        return gin, gw
+    parity([(2, 4) + spatial, (4, 4 // groups) + kernel, (2, 4) + out_size], fn,
+           forward_only=True)
+
+
+def test_container_factory_kwargs_binomial():
+    with pytest.warns(FutureWarning, match="Container is deprecated"):
+        box = ax.nn.Container(fc=ax.nn.Linear(2, 3))
+    assert [n for n, _ in box.named_parameters()] == ["fc.weight", "fc.bias"]
+    for kwargs in ({"dtype": ax.float64}, {"factory_kwargs": {"device": "cpu"}, "dtype": 1},
+                   None):
+        assert ax.nn.factory_kwargs(kwargs) == torch.nn.factory_kwargs(kwargs)
+    both_raise(lambda lib: lib.nn.factory_kwargs({"bias": True}), TypeError)
+    both_raise(lambda lib: lib.nn.factory_kwargs({"dtype": 1, "factory_kwargs": {"dtype": 2}}),
+               TypeError)
+    ax.manual_seed(0)
+    draws = ax.binomial(ax.full((2000,), 10.0), ax.full((2000,), 0.3))
+    assert draws.dtype == ax.float32 and 2.8 < draws.mean().item() < 3.2
+    assert draws.max().item() <= 10 and draws.min().item() >= 0
+    assert_close(ax.binomial(ax.tensor([4.0, 7.0]), ax.tensor([0.0, 1.0])), [0.0, 7.0])
+    both_raise(lambda lib: lib.binomial(lib.tensor([10]), lib.tensor([0.5])), ValueError)

@@ -179,3 +179,16 @@ bind_methods(**{fn.__name__: fn for fn in [
 ]})
 
 __all__ = ["bernoulli", "multinomial", "normal", "poisson"]
+
+
+def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
+    """Binomial samples: successes in ``count`` trials of probability ``prob`` (broadcast),
+    in ``count``'s floating dtype, as torch."""
+    if count.dtype.kind != "f":
+        raise ValueError("binomial only supports floating-point dtypes for count, got: "
+                         f"{count.dtype}")
+    n, p = xp.broadcast_arrays(count.array, _data(prob))
+    return _wrap(_rng(generator).binomial(n.astype(np.int64), p).astype(count.dtype))
+
+
+__all__ += ["binomial"]

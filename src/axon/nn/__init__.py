@@ -141,3 +141,7 @@ from .module import Buffer  # noqa: E402
 from . import common_types, parameter  # noqa: E402
 
 __all__ += ["Buffer", "ParameterDict"]
+from .module import Container, factory_kwargs  # noqa: E402
+from . import grad  # noqa: E402  (torch.nn.grad: conv*d_input, conv*d_weight)
+
+__all__ += ["Container", "factory_kwargs"]
