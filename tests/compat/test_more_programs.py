@@ -340,3 +340,13 @@ def test_maml_second_order_through_an_inner_step():
             assert_close(a, b, **F32)
     # the second-order terms change the meta-gradient, so the two runs part ways
     assert not np.allclose(second["meta_losses"][1:], first["meta_losses"][1:], rtol=1e-4)
+
+
+def test_pixelcnn_with_a_subclassed_masked_conv():
+    ours, theirs = both("pixelcnn")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert ours["masked_zero"] and theirs["masked_zero"]
+    assert np.array_equal(ours["mask_a"], theirs["mask_a"])
+    assert ours["mask_a"][2].tolist() == [1, 1, 0, 0, 0]  # type A hides the centre pixel
+    assert_close(ours["probs"], theirs["probs"], **F32)
+    assert np.array_equal(ours["sample"], theirs["sample"])
