@@ -350,3 +350,14 @@ def test_pixelcnn_with_a_subclassed_masked_conv():
     assert ours["mask_a"][2].tolist() == [1, 1, 0, 0, 0]  # type A hides the centre pixel
     assert_close(ours["probs"], theirs["probs"], **F32)
     assert np.array_equal(ours["sample"], theirs["sample"])
+
+
+def test_vit_with_mixup_and_no_decay_groups():
+    ours, theirs = both("vit_mixup")
+    assert ours["group_sizes"] == theirs["group_sizes"]
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(ours["logits"], theirs["logits"], **F32)
+    assert ours["accuracy"] == theirs["accuracy"]
+    # axon's own trunc_normal_(std=0.02) init: inside +-2 (absolute), spread about 0.02
+    pos = runner.load("vit_mixup", "axon").run()["initial"]["pos_embed"]
+    assert np.abs(pos).max() <= 2.0 and 0.01 < pos.std() < 0.03
