@@ -72,7 +72,7 @@ def set_requires_grad(nets, requires_grad=False):
             param.requires_grad = requires_grad
 
 
-def run(initial=None, n_epochs=2, n_epochs_decay=2):
+def run(initial=None, n_epochs=1, n_epochs_decay=1):
     torch.manual_seed(0)
     random.seed(0)
     rng = np.random.default_rng(0)
