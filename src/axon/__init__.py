@@ -169,3 +169,4 @@ newaxis = None  # torch.newaxis, as NumPy's: x[:, ax.newaxis]
 from .linalg import torch_vander as vander  # noqa: E402
 from . import cpu  # noqa: E402
 from .autograd.reduce_api import gradient  # noqa: E402
+from . import distributions  # noqa: E402  (Categorical, Normal, Bernoulli, Uniform)

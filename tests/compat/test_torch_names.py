@@ -778,3 +778,119 @@ def test_container_factory_kwargs_binomial():
     assert draws.max().item() <= 10 and draws.min().item() >= 0
     assert_close(ax.binomial(ax.tensor([4.0, 7.0]), ax.tensor([0.0, 1.0])), [0.0, 7.0])
     both_raise(lambda lib: lib.binomial(lib.tensor([10]), lib.tensor([0.5])), ValueError)
+
+
+# ------------------------------------------------------------------ distributions
+def _dist(lib, name, *args, **kwargs):
+    return getattr(lib.distributions, name)(*args, **kwargs)
+
+
+def test_categorical_log_prob_entropy_and_gradients():
+    values = np.array([[2, 0], [1, 1]])
+    for kind in ("logits", "probs"):
+        def fn(lib, p, kind=kind):
+            param = p if kind == "logits" else p.softmax(-1) * 3  # unnormalised probs
+            d = _dist(lib, "Categorical", **{kind: param})
+            v = lib.tensor(values)
+            return d.log_prob(v), d.entropy(), d.probs, d.logits
+        parity([(2, 3)], fn)
+    parity([(4,)], lambda lib, p: _dist(lib, "Categorical", logits=p).log_prob(lib.tensor(3)))
+
+
+def test_categorical_samples_shapes_and_frequencies():
+    ax.manual_seed(0)
+    d = ax.distributions.Categorical(probs=ax.tensor([0.2, 0.5, 0.3]))
+    draws = d.sample((20000,))
+    assert draws.dtype == ax.int64 and draws.shape == (20000,)
+    freq = np.bincount(draws.numpy(), minlength=3) / 20000
+    assert np.allclose(freq, [0.2, 0.5, 0.3], atol=0.015)
+    batch = ax.distributions.Categorical(logits=ax.zeros(4, 5))
+    assert batch.sample().shape == (4,) and batch.sample((2, 3)).shape == (2, 3, 4)
+    assert tuple(batch.batch_shape) == (4,) and tuple(batch.event_shape) == ()
+    assert d.mode.item() == 1
+
+
+@pytest.mark.parametrize("name, args", [("Normal", ((3,), (3,))), ("Uniform", ((3,), (3,)))])
+def test_continuous_log_prob_entropy_moments(name, args):
+    def fn(lib, a, b):
+        first, second = (a, b.abs() + 0.5) if name == "Normal" else (a, a + b.abs() + 0.5)
+        d = _dist(lib, name, first, second)
+        value = first + 0.25 * (second - first if name == "Uniform" else second)
+        return d.log_prob(value), d.entropy(), d.mean, d.variance, d.stddev, d.cdf(value)
+    parity(list(args), fn)
+    parity([(3,), (3,)], lambda lib, a, b: _dist(lib, "Normal", a, b.abs() + 0.5).icdf(
+        lib.tensor([0.1, 0.5, 0.9], dtype=lib.float64)))
+
+
+def test_rsample_is_differentiable_and_sample_is_not():
+    for name, params in (("Normal", (ax.zeros(3, requires_grad=True), ax.ones(3))),
+                         ("Uniform", (ax.zeros(3, requires_grad=True), ax.ones(3) * 2))):
+        d = _dist(ax, name, *params)
+        assert d.rsample((2,)).shape == (2, 3) and d.rsample().requires_grad
+        assert not d.sample().requires_grad
+        d.rsample((5,)).sum().backward()
+        if name == "Normal":  # d(loc + eps * scale) / d loc = 1 for each of the 5 draws
+            assert_close(params[0].grad, ax.full((3,), 5.0))
+        else:  # d(low + u (high - low)) / d low = 1 - u, each in (0, 1]
+            assert ((params[0].grad.numpy() > 0) & (params[0].grad.numpy() <= 5)).all()
+    ax.manual_seed(1)
+    normal = ax.distributions.Normal(2.0, 3.0).sample((20000,))
+    assert abs(normal.mean().item() - 2.0) < 0.1 and abs(normal.std().item() - 3.0) < 0.1
+
+
+def test_bernoulli_matches_torch():
+    for kind in ("probs", "logits"):
+        def fn(lib, p, kind=kind):
+            d = _dist(lib, "Bernoulli", **{kind: p.sigmoid() if kind == "probs" else p})
+            v = lib.tensor([1.0, 0.0, 1.0], dtype=lib.float64)
+            return d.log_prob(v), d.entropy(), d.mean, d.variance
+        parity([(3,)], fn)
+    ax.manual_seed(2)
+    draws = ax.distributions.Bernoulli(probs=ax.full((4,), 0.25)).sample((5000,))
+    assert draws.shape == (5000, 4) and abs(draws.mean().item() - 0.25) < 0.02
+
+
+@pytest.mark.parametrize("name", ["Normal", "Categorical", "Bernoulli", "Uniform"])
+def test_kl_divergence_matches_torch(name):
+    def fn(lib, a, b):
+        if name == "Normal":
+            p, q = _dist(lib, name, a, b.abs() + 0.5), _dist(lib, name, b, a.abs() + 0.3)
+        elif name == "Categorical":
+            p, q = _dist(lib, name, logits=a), _dist(lib, name, logits=b)
+        elif name == "Bernoulli":
+            p, q = _dist(lib, name, logits=a), _dist(lib, name, probs=b.sigmoid())
+        else:
+            p, q = _dist(lib, name, a, a + 1), _dist(lib, name, a - b.abs(), a + 2)
+        return lib.distributions.kl_divergence(p, q)
+    parity([(2, 3), (2, 3)], fn)
+
+
+def test_distributions_validate_as_torch():
+    both_raise(lambda lib: lib.distributions.Normal(0.0, -1.0), ValueError)
+    both_raise(lambda lib: lib.distributions.Categorical(), ValueError)
+    both_raise(lambda lib: lib.distributions.Categorical(probs=lib.tensor([0.5, -0.1])),
+               ValueError)
+    both_raise(lambda lib: lib.distributions.Bernoulli(probs=lib.tensor([1.5])), ValueError)
+    both_raise(lambda lib: lib.distributions.Categorical(logits=lib.zeros(3)).log_prob(
+        lib.tensor(3)), ValueError)
+    both_raise(lambda lib: lib.distributions.Bernoulli(probs=lib.tensor([0.5])).log_prob(
+        lib.tensor([0.5])), ValueError)
+    both_raise(lambda lib: lib.distributions.Uniform(0.0, 1.0).log_prob(lib.tensor(2.0)),
+               ValueError)
+    both_raise(lambda lib: lib.distributions.kl_divergence(
+        lib.distributions.Categorical(logits=lib.zeros(2)),
+        lib.distributions.Bernoulli(probs=lib.tensor(0.5))), NotImplementedError)
+    unchecked = ax.distributions.Normal(0.0, -1.0, validate_args=False)
+    assert unchecked.scale.item() == -1.0
+
+
+def test_distribution_module_paths():
+    from axon.distributions.bernoulli import Bernoulli
+    from axon.distributions.categorical import Categorical
+    from axon.distributions.distribution import Distribution
+    from axon.distributions.kl import kl_divergence
+    from axon.distributions.normal import Normal
+
+    assert issubclass(Categorical, Distribution) and issubclass(Normal, Distribution)
+    assert Bernoulli is ax.distributions.Bernoulli
+    assert kl_divergence is ax.distributions.kl_divergence

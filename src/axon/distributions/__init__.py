@@ -1,0 +1,328 @@
+"""``torch.distributions``' everyday four: ``Categorical`` and ``Bernoulli`` (policies of
+reinforcement-learning programs), ``Normal`` (continuous policies, VAEs) and ``Uniform``,
+with ``kl_divergence`` between two of a kind.
+
+Each holds its parameters as Tensors, so ``log_prob``, ``entropy``, ``rsample`` and the
+KL divergence are differentiable in them; ``sample`` draws without a graph from axon's
+global generator (``axon.manual_seed`` fixes it). As in torch, parameters and values are
+checked by default (``validate_args``): a parameter outside its constraint, or a value
+outside the support given to ``log_prob``, raises ValueError. The numbers drawn are not
+torch's (the generators differ); the formulas are.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend as B
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Size, Tensor, _wrap
+from ..nn import functional as F
+
+__all__ = ["Bernoulli", "Categorical", "Distribution", "Normal", "Uniform", "kl_divergence"]
+
+
+def _as_param(value, like: Tensor | None = None) -> Tensor:
+    """A parameter as a floating Tensor (a Python number in the default float dtype)."""
+    if isinstance(value, Tensor):
+        return value if value.dtype.kind == "f" else value.type(B.get_default_dtype())
+    dtype = like.dtype if like is not None else B.get_default_dtype()
+    return _wrap(np.asarray(value, dtype=dtype))
+
+
+def _broadcast(*tensors: Tensor) -> list[Tensor]:
+    shape = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))
+    return [t if tuple(t.shape) == shape else t.expand(*shape) for t in tensors]
+
+
+def _clamp_probs(probs: Tensor) -> Tensor:
+    eps = float(np.finfo(probs.dtype).eps)
+    return probs.clamp(eps, 1 - eps)
+
+
+class Distribution:
+    """The base: ``batch_shape``, ``event_shape``, ``sample``/``rsample``, ``log_prob``,
+    ``entropy``, ``mean``/``variance``/``stddev``, and argument checking."""
+
+    has_rsample = False
+
+    def __init__(self, batch_shape=(), event_shape=(), validate_args: bool | None = None):
+        self._batch_shape, self._event_shape = Size(batch_shape), Size(event_shape)
+        self._validate_args = validate_args is not False
+
+    @property
+    def batch_shape(self) -> Size:
+        return self._batch_shape
+
+    @property
+    def event_shape(self) -> Size:
+        return self._event_shape
+
+    @property
+    def stddev(self) -> Tensor:
+        return self.variance.sqrt()
+
+    def _extended_shape(self, sample_shape=()) -> tuple:
+        return tuple(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        """Draws of shape ``sample_shape + batch_shape + event_shape``, without a graph."""
+        with no_grad():
+            return self.rsample(sample_shape)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no reparameterized sampler")
+
+    def sample_n(self, n: int) -> Tensor:
+        return self.sample(Size((n,)))
+
+    def _check(self, ok, what: str, name: str) -> None:
+        if self._validate_args and not bool(np.all(ok)):
+            raise ValueError(f"Expected {name} to satisfy the constraint {what}, but found "
+                             f"invalid values")
+
+    def _check_value(self, ok, support: str) -> None:
+        if self._validate_args and not bool(np.all(ok)):
+            raise ValueError(f"Expected value argument to be within the support ({support}) "
+                             f"of the distribution {self!r}, but found invalid values")
+
+    def __repr__(self) -> str:
+        def show(t: Tensor):
+            return t.shape if t.ndim else t.item()
+
+        names = [n for n in self.arg_constraints if n in self.__dict__]
+        args = ", ".join(f"{n}: {show(self.__dict__[n])}" for n in names)
+        return f"{type(self).__name__}({args})"
+
+    arg_constraints: dict = {}
+
+
+class Normal(Distribution):
+    """The Gaussian of mean ``loc`` and standard deviation ``scale`` (broadcast)."""
+
+    has_rsample = True
+    arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        loc = _as_param(loc, scale if isinstance(scale, Tensor) else None)
+        self.loc, self.scale = _broadcast(loc, _as_param(scale, loc))
+        super().__init__(self.loc.shape, (), validate_args)
+        self._check(self.scale.array > 0, self.arg_constraints["scale"], "parameter scale")
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+    @property
+    def variance(self) -> Tensor:
+        return self.scale ** 2
+
+    @property
+    def stddev(self) -> Tensor:
+        return self.scale
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """``loc + eps * scale`` with standard normal ``eps``: differentiable in both."""
+        shape = self._extended_shape(sample_shape)
+        eps = _wrap(B.rng().standard_normal(shape).astype(self.loc.dtype))
+        return self.loc + eps * self.scale
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.loc)
+        return (-((value - self.loc) ** 2) / (2 * self.variance) - self.scale.log()
+                - math.log(math.sqrt(2 * math.pi)))
+
+    def cdf(self, value) -> Tensor:
+        value = _as_param(value, self.loc)
+        return 0.5 * (1 + ((value - self.loc) / (self.scale * math.sqrt(2))).erf())
+
+    def icdf(self, value) -> Tensor:
+        value = _as_param(value, self.loc)
+        return self.loc + self.scale * (2 * value - 1).erfinv() * math.sqrt(2)
+
+    def entropy(self) -> Tensor:
+        return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+
+class Uniform(Distribution):
+    """Uniform on ``[low, high)`` (broadcast)."""
+
+    has_rsample = True
+    arg_constraints = {"low": "Dependent(is_discrete=False, event_dim=0)",
+                       "high": "Dependent(is_discrete=False, event_dim=0)"}
+
+    def __init__(self, low, high, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        low = _as_param(low, high if isinstance(high, Tensor) else None)
+        self.low, self.high = _broadcast(low, _as_param(high, low))
+        super().__init__(self.low.shape, (), validate_args)
+        self._check(self.low.array < self.high.array, "low < high", "parameter low")
+
+    @property
+    def mean(self) -> Tensor:
+        return (self.high + self.low) / 2
+
+    @property
+    def variance(self) -> Tensor:
+        return (self.high - self.low) ** 2 / 12
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        u = _wrap(B.rng().random(shape).astype(self.low.dtype))
+        return self.low + u * (self.high - self.low)
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.low)
+        inside = (self.low.array <= value.array) & (value.array < self.high.array)
+        self._check_value(inside, f"Interval(lower_bound={self.low}, upper_bound={self.high})")
+        width = self.high - self.low
+        return _wrap(np.log(inside.astype(width.dtype))) - width.log()
+
+    def cdf(self, value) -> Tensor:
+        value = _as_param(value, self.low)
+        return ((value - self.low) / (self.high - self.low)).clamp(0, 1)
+
+    def entropy(self) -> Tensor:
+        return (self.high - self.low).log()
+
+
+class Categorical(Distribution):
+    """A choice among the last dimension's categories, by ``probs`` (normalised to sum to
+    1) or ``logits`` (log-probabilities up to a constant): exactly one of them."""
+
+    arg_constraints = {"probs": "Simplex()", "logits": "IndependentConstraint(Real(), 1)"}
+
+    def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            probs = _as_param(probs)
+            if probs.ndim < 1:
+                raise ValueError("`probs` parameter must be at least one-dimensional.")
+            self._check(probs.array >= 0, self.arg_constraints["probs"], "parameter probs")
+            self.probs = probs / probs.sum(-1, keepdim=True)
+            self.logits = _clamp_probs(self.probs).log()
+        else:
+            logits = _as_param(logits)
+            if logits.ndim < 1:
+                raise ValueError("`logits` parameter must be at least one-dimensional.")
+            self.logits = logits - logits.logsumexp(-1, keepdim=True)
+            self.probs = self.logits.softmax(-1)
+        self._num_events = self.probs.shape[-1]
+        super().__init__(self.probs.shape[:-1], (), validate_args)
+
+    @property
+    def param_shape(self) -> Size:
+        return self.probs.shape
+
+    @property
+    def mean(self) -> Tensor:
+        return _wrap(np.full(self.batch_shape, np.nan, dtype=self.probs.dtype))
+
+    variance = mean
+
+    @property
+    def mode(self) -> Tensor:
+        return self.probs.argmax(-1)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        """Category indices (int64) of shape ``sample_shape + batch_shape``."""
+        p = self.probs.array.reshape(-1, self._num_events).astype(np.float64)
+        count = int(np.prod(tuple(sample_shape), dtype=np.int64))
+        u = B.rng().random((count, p.shape[0], 1))
+        idx = (np.cumsum(p, -1)[None] / p.sum(-1, keepdims=True)[None] < u).sum(-1)
+        idx = np.minimum(idx, self._num_events - 1)
+        return _wrap(idx.reshape(tuple(sample_shape) + tuple(self.batch_shape)).astype(np.int64))
+
+    def log_prob(self, value) -> Tensor:
+        value = value if isinstance(value, Tensor) else _wrap(np.asarray(value))
+        v = value.array
+        self._check_value((v % 1 == 0) & (v >= 0) & (v <= self._num_events - 1),
+                          f"IntegerInterval(lower_bound=0, upper_bound={self._num_events - 1})")
+        shape = np.broadcast_shapes(tuple(v.shape) + (1,), tuple(self.logits.shape))
+        index = _wrap(np.broadcast_to(v.astype(np.int64)[..., None], shape[:-1] + (1,)))
+        return self.logits.expand(*shape).gather(-1, index).squeeze(-1)
+
+    def entropy(self) -> Tensor:
+        logits = self.logits.clamp(min=float(np.finfo(self.logits.dtype).min))
+        return -(logits * self.probs).sum(-1)
+
+
+class Bernoulli(Distribution):
+    """1 with probability ``probs`` (or ``sigmoid(logits)``), else 0: exactly one of them."""
+
+    arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)",
+                       "logits": "Real()"}
+
+    def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            self.probs = _as_param(probs)
+            self._check((self.probs.array >= 0) & (self.probs.array <= 1),
+                        self.arg_constraints["probs"], "parameter probs")
+            clamped = _clamp_probs(self.probs)
+            self.logits = clamped.log() - (-clamped).log1p()
+        else:
+            self.logits = _as_param(logits)
+            self.probs = self.logits.sigmoid()
+        super().__init__(self.probs.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs
+
+    @property
+    def mode(self) -> Tensor:
+        return (self.probs >= 0.5).type(self.probs.dtype)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        p = np.broadcast_to(self.probs.array, shape)
+        return _wrap((B.rng().random(shape) < p).astype(self.probs.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.probs)
+        self._check_value((value.array == 0) | (value.array == 1), "Boolean()")
+        logits, value = _broadcast(self.logits, value)
+        return -F.binary_cross_entropy_with_logits(logits, value, reduction="none")
+
+    def entropy(self) -> Tensor:
+        return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+
+
+def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
+    """KL(p || q) for two distributions of the same kind (Normal, Categorical, Bernoulli,
+    Uniform); other pairs raise NotImplementedError, as torch without a registered rule."""
+    if type(p) is Normal and type(q) is Normal:
+        var_ratio = (p.scale / q.scale) ** 2
+        t1 = ((p.loc - q.loc) / q.scale) ** 2
+        return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+    if type(p) is Categorical and type(q) is Categorical:
+        t = p.probs * (p.logits - q.logits)
+        t = t.masked_fill(_wrap(np.broadcast_to(q.probs.array == 0, t.shape)), math.inf)
+        t = t.masked_fill(_wrap(np.broadcast_to(p.probs.array == 0, t.shape)), 0.0)
+        return t.sum(-1)
+    if type(p) is Bernoulli and type(q) is Bernoulli:
+        t1 = p.probs * (F.softplus(-q.logits) - F.softplus(-p.logits))
+        t2 = (1 - p.probs) * (F.softplus(q.logits) - F.softplus(p.logits))
+        return t1 + t2
+    if type(p) is Uniform and type(q) is Uniform:
+        outside = (q.low.array > p.low.array) | (q.high.array < p.high.array)
+        kl = ((q.high - q.low) / (p.high - p.low)).log()
+        return kl.masked_fill(_wrap(outside), math.inf)
+    raise NotImplementedError(f"No KL(p || q) is implemented for p of type "
+                              f"{type(p).__name__} and q of type {type(q).__name__}")

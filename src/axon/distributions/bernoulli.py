@@ -1,0 +1,5 @@
+"""``torch.distributions.bernoulli``'s path."""
+
+from . import Bernoulli
+
+__all__ = ["Bernoulli"]

@@ -1,0 +1,5 @@
+"""``torch.distributions.categorical``'s path."""
+
+from . import Categorical
+
+__all__ = ["Categorical"]

@@ -1,0 +1,5 @@
+"""``torch.distributions.distribution``'s path."""
+
+from . import Distribution
+
+__all__ = ["Distribution"]

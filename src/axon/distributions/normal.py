@@ -1,0 +1,5 @@
+"""``torch.distributions.normal``'s path."""
+
+from . import Normal
+
+__all__ = ["Normal"]

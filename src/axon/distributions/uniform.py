@@ -1,0 +1,5 @@
+"""``torch.distributions.uniform``'s path."""
+
+from . import Uniform
+
+__all__ = ["Uniform"]
