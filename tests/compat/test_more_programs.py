@@ -361,3 +361,14 @@ def test_vit_with_mixup_and_no_decay_groups():
     # axon's own trunc_normal_(std=0.02) init: inside +-2 (absolute), spread about 0.02
     pos = runner.load("vit_mixup", "axon").run()["initial"]["pos_embed"]
     assert np.abs(pos).max() <= 2.0 and 0.01 < pos.std() < 0.03
+
+
+def test_reinforce_with_categorical_and_normal_distributions():
+    ours, theirs = both("reinforce")  # actions drawn with NumPy from the policy's probs
+    assert ours["actions"] == theirs["actions"] and ours["lengths"] == theirs["lengths"]
+    assert_close(ours["log"], theirs["log"], **F32)
+    assert_close(ours["normal"], theirs["normal"], rtol=1e-6, atol=1e-7)
+    # with m.sample(), axon's own generator: seeded, so the same episodes again
+    own = [runner.load("reinforce", "axon").run(sample_with_numpy=False)["actions"]
+           for _ in range(2)]
+    assert own[0] == own[1] and set(own[0]) == {0, 1}
