@@ -170,3 +170,13 @@ from .linalg import torch_vander as vander  # noqa: E402
 from . import cpu  # noqa: E402
 from .autograd.reduce_api import gradient  # noqa: E402
 from . import distributions  # noqa: E402  (Categorical, Normal, Bernoulli, Uniform)
+from .settings import (  # noqa: E402
+    get_deterministic_debug_mode, has_lapack, has_mkl, has_openmp, has_spectral,
+    init_num_threads, set_deterministic_debug_mode,
+)
+from .linalg import frobenius_norm, norm_except_dim, nuclear_norm  # noqa: E402
+from .nn._torch_forms import (  # noqa: E402
+    convolution, embedding_renorm_, feature_dropout, feature_dropout_, grid_sampler_2d,
+    grid_sampler_3d, gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell,
+)
+from .devices import contiguous_format as legacy_contiguous_format  # noqa: E402

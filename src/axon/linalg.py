@@ -16,6 +16,7 @@ repeat, as in torch.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -550,3 +551,31 @@ def torch_vander(x: Tensor, N: int | None = None, increasing: bool = False) -> T
         return x.unsqueeze(-1).expand(x.shape[0], N) * 0 + 1
     out = vander(x, N=N)
     return out if increasing else out.flip(-1)
+
+
+def frobenius_norm(input: Tensor, dim=(-2, -1), keepdim: bool = False) -> Tensor:
+    """Deprecated in torch for ``vector_norm(input, 2, dim, keepdim)``; warns as torch."""
+    warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT compatibility."
+                  " Please use `linalg.vector_norm(A, 2., dim, keepdim)` instead",
+                  UserWarning, stacklevel=2)
+    return vector_norm(input, 2, dim, keepdim)
+
+
+def nuclear_norm(input: Tensor, dim=(-2, -1), keepdim: bool = False) -> Tensor:
+    """Deprecated in torch for ``matrix_norm(input, "nuc", dim, keepdim)``; warns as torch.
+    ``nuclear_norm(input, keepdim)`` (a bool second) is torch's other form."""
+    if isinstance(dim, bool):
+        dim, keepdim = (-2, -1), dim
+    warnings.warn("at::nuclear_norm is deprecated and it is just left for JIT compatibility. "
+                  "Please use `linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead",
+                  UserWarning, stacklevel=2)
+    return matrix_norm(input, "nuc", dim, keepdim)
+
+
+def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:  # noqa: A002
+    """The ``pow``-norm over every dim but ``dim``, kept for broadcasting (weight norm's
+    ``g``); ``dim=-1`` is the norm of the whole tensor."""
+    if dim == -1:
+        return vector_norm(v, pow)
+    d = normalize_dim(dim, v.ndim)
+    return vector_norm(v, pow, tuple(k for k in range(v.ndim) if k != d), keepdim=True)

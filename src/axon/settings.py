@@ -88,3 +88,30 @@ def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
 
 def is_anomaly_check_nan_enabled() -> bool:
     return _state["anomaly_check_nan"]
+
+
+# torch's build flags (what this build can do) and its deterministic debug mode
+has_lapack = has_mkl = has_openmp = has_spectral = True  # NumPy's LAPACK, FFT, threads
+_DEBUG_MODES = ("default", "warn", "error")
+_state["debug_mode"] = 0
+
+
+def set_deterministic_debug_mode(debug_mode) -> None:
+    """0/"default", 1/"warn" or 2/"error" (recorded: axon's ops are deterministic)."""
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, "
+                               f"`warn`, `error`, but got {debug_mode}")
+        debug_mode = _DEBUG_MODES.index(debug_mode)
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError("invalid value of debug_mode, expected 0, 1, or 2, but got "
+                           f"{debug_mode}")
+    _state["debug_mode"] = int(debug_mode)
+
+
+def get_deterministic_debug_mode() -> int:
+    return _state["debug_mode"]
+
+
+def init_num_threads() -> None:
+    """Accepted for torch's API: axon's thread pool starts on first use."""

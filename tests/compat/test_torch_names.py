@@ -894,3 +894,72 @@ def test_distribution_module_paths():
     assert issubclass(Categorical, Distribution) and issubclass(Normal, Distribution)
     assert Bernoulli is ax.distributions.Bernoulli
     assert kl_divergence is ax.distributions.kl_divergence
+
+
+# ------------------------------------------------------------------ ATen forms, norms, dlpack
+def test_convolution_and_grid_sampler_forms():
+    parity([(1, 2, 6, 6), (3, 2, 3, 3), (3,)], lambda lib, x, w, b: lib.convolution(
+        x, w, b, [2, 2], [1, 1], [1, 1], False, [0, 0], 1))
+    parity([(1, 2, 4), (2, 3, 3), (3,)], lambda lib, x, w, b: lib.convolution(
+        x, w, b, [2], [1], [1], True, [1], 1))
+    grid = np.random.default_rng(1).uniform(-1, 1, (1, 3, 3, 2))
+    parity([(1, 2, 4, 4)], lambda lib, x: lib.grid_sampler_2d(x, lib.tensor(grid), 0, 0,
+                                                              False))
+
+
+def test_rnn_cells_match_torch():
+    parity([(2, 3), (2, 4), (16, 3), (16, 4), (16,), (16,), (2, 4)],
+           lambda lib, x, h, wi, wh, bi, bh, c: lib.lstm_cell(x, (h, c), wi, wh, bi, bh))
+    parity([(2, 3), (2, 4), (12, 3), (12, 4), (12,), (12,)],
+           lambda lib, x, h, wi, wh, bi, bh: lib.gru_cell(x, h, wi, wh, bi, bh))
+    parity([(2, 3), (2, 4), (4, 3), (4, 4)],
+           lambda lib, x, h, wi, wh: lib.rnn_tanh_cell(x, h, wi, wh))
+    parity([(2, 3), (2, 4), (4, 3), (4, 4), (4,), (4,)],
+           lambda lib, x, h, wi, wh, bi, bh: lib.rnn_relu_cell(x, h, wi, wh, bi, bh))
+
+
+def test_feature_dropout_and_embedding_renorm():
+    x = ax.ones(4, 6, 3, 3)
+    assert ax.feature_dropout(x, 0.5, False) is x
+    ax.manual_seed(0)
+    out = ax.feature_dropout(x, 0.5, True).numpy()
+    per_channel = out.reshape(4, 6, -1)
+    assert ((per_channel == 0).all(-1) | (per_channel == 2).all(-1)).all()
+    assert 0 < (per_channel == 0).all(-1).sum() < 24
+    values = np.random.default_rng(0).normal(size=(5, 3)) * 3
+    ours, theirs = ax.tensor(values), torch.tensor(values)
+    ax.embedding_renorm_(ours, ax.tensor([0, 2, 2]), 1.0, 2.0)
+    with torch.no_grad():
+        torch.embedding_renorm_(theirs, torch.tensor([0, 2, 2]), 1.0, 2.0)
+    assert_close(ours, theirs, rtol=1e-12)
+
+
+def test_deprecated_norms_and_norm_except_dim():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parity([(3, 4)], lambda lib, x: lib.frobenius_norm(x, (0, 1)))
+        parity([(2, 3, 4)], lambda lib, x: lib.frobenius_norm(x, (1,), True))
+        parity([(3, 4)], lambda lib, x: lib.nuclear_norm(x))
+        parity([(2, 3, 4)], lambda lib, x: lib.nuclear_norm(x, (1, 2), True))
+    with pytest.warns(UserWarning, match="deprecated"):
+        ax.nuclear_norm(ax.eye(2))
+    for dim in (0, 1, -1):
+        parity([(2, 3)], lambda lib, v, dim=dim: lib.norm_except_dim(v, 2, dim))
+
+
+def test_dlpack_and_flags():
+    theirs = torch.arange(4.0)
+    ours = ax.from_dlpack(theirs)
+    ours[0] = 7.0
+    assert theirs[0].item() == 7.0
+    back = torch.from_dlpack(ax.arange(3.0))
+    np.testing.assert_array_equal(back.numpy(), [0.0, 1.0, 2.0])
+    assert_close(ax.from_dlpack(ax.to_dlpack(ax.arange(2.0))), [0.0, 1.0])
+    for name in ("has_lapack", "has_openmp", "has_spectral"):
+        assert getattr(ax, name) == getattr(torch, name)
+    assert ax.legacy_contiguous_format is ax.contiguous_format
+    ax.set_deterministic_debug_mode("warn")
+    assert ax.get_deterministic_debug_mode() == 1
+    ax.set_deterministic_debug_mode(0)
+    both_raise(lambda lib: lib.set_deterministic_debug_mode("x"), RuntimeError)
+    ax.init_num_threads()

@@ -497,3 +497,35 @@ def is_vulkan_available() -> bool:
 
 
 __all__.append("is_vulkan_available")
+
+
+# ------------------------------------------------------------------ DLPack exchange
+def from_dlpack(ext_tensor) -> Tensor:
+    """A tensor sharing the memory of any DLPack-capable array (a torch tensor, a NumPy or
+    JAX array, ...) or of a DLPack capsule (``to_dlpack``'s): zero-copy exchange."""
+    if type(ext_tensor).__name__ == "PyCapsule":
+        ext_tensor = _CpuCapsule(ext_tensor)
+    return _wrap(np.from_dlpack(ext_tensor))
+
+
+class _CpuCapsule:
+    """A bare DLPack capsule dressed as an array-API object for ``np.from_dlpack``."""
+
+    def __init__(self, capsule) -> None:
+        self.capsule = capsule
+
+    def __dlpack__(self, **kwargs):
+        return self.capsule
+
+    def __dlpack_device__(self):
+        return (1, 0)  # kDLCPU, device 0
+
+
+def to_dlpack(tensor: Tensor):
+    """A DLPack capsule of ``tensor``'s memory (for another library's ``from_dlpack``)."""
+    return tensor.array.__dlpack__()
+
+
+Tensor.__dlpack__ = lambda self, **kwargs: self.array.__dlpack__(**kwargs)
+Tensor.__dlpack_device__ = lambda self: self.array.__dlpack_device__()
+__all__ += ["from_dlpack", "to_dlpack"]

@@ -177,3 +177,91 @@ def grid_sampler(input, grid, interpolation_mode: int, padding_mode: int,
 def affine_grid_generator(theta, size, align_corners: bool):
     """``torch.affine_grid_generator``: ``F.affine_grid``."""
     return F.affine_grid(theta, size, align_corners)
+
+
+def convolution(input, weight, bias, stride, padding, dilation, transposed: bool,
+                output_padding, groups: int):
+    """``torch.convolution``: the convolution (or transposed one) of ``input``'s
+    dimensionality (1-, 2- or 3-d)."""
+    n = input.ndim - 2
+    if n not in (1, 2, 3):
+        raise RuntimeError(f"convolution: expected a 3-, 4- or 5-d input, got {input.ndim}-d")
+    if transposed:
+        conv = getattr(F, f"conv_transpose{n}d")
+        return conv(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return getattr(F, f"conv{n}d")(input, weight, bias, stride, padding, dilation, groups)
+
+
+grid_sampler_2d = grid_sampler_3d = grid_sampler
+
+
+def _cell_input(input, hx, w_ih, w_hh, b_ih, b_hh):
+    """``input W_ih^T + b_ih`` and ``hx W_hh^T + b_hh``, the two halves of every cell."""
+    gi = F.linear(input, w_ih, b_ih)
+    gh = F.linear(hx, w_hh, b_hh)
+    return gi, gh
+
+
+def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One Elman step: ``tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)``."""
+    gi, gh = _cell_input(input, hx, w_ih, w_hh, b_ih, b_hh)
+    return (gi + gh).tanh()
+
+
+def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One Elman step with ReLU."""
+    gi, gh = _cell_input(input, hx, w_ih, w_hh, b_ih, b_hh)
+    return (gi + gh).relu()
+
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step: ``hx = (h, c)``; gates in torch's order input, forget, cell, output.
+    Returns ``(h', c')``."""
+    h, c = hx
+    gi, gh = _cell_input(input, h, w_ih, w_hh, b_ih, b_hh)
+    i, f, g, o = (gi + gh).chunk(4, -1)
+    c_next = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c_next.tanh(), c_next
+
+
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One GRU step (torch's: the reset gate scales ``h W_hn^T + b_hn``)."""
+    gi, gh = _cell_input(input, hx, w_ih, w_hh, b_ih, b_hh)
+    i_r, i_z, i_n = gi.chunk(3, -1)
+    h_r, h_z, h_n = gh.chunk(3, -1)
+    r, z = (i_r + h_r).sigmoid(), (i_z + h_z).sigmoid()
+    n = (i_n + r * h_n).tanh()
+    return (1 - z) * n + z * hx
+
+
+def feature_dropout(input, p: float, train: bool):
+    """``torch.feature_dropout``: whole channels (dim 1) zeroed with probability ``p``, the
+    rest scaled by ``1 / (1 - p)``."""
+    if not train or p == 0:
+        return input
+    from .. import backend as B
+    from ..autograd.tensor import _wrap
+
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    keep = (B.rng().random(shape) >= p).astype(input.dtype) / (1 - p) if p < 1 else \
+        B.xp.zeros(shape, dtype=input.dtype)
+    return input * _wrap(keep)
+
+
+feature_dropout_ = _in_place(feature_dropout)
+
+
+def embedding_renorm_(weight, indices, max_norm: float, norm_type: float):
+    """The rows of ``weight`` named in ``indices`` rescaled in place so that their
+    ``norm_type``-norm is at most ``max_norm`` (scale ``max_norm / (norm + 1e-7)``)."""
+    from ..autograd.grad_mode import no_grad
+    from ..backend import xp
+
+    rows = xp.unique(indices.array if hasattr(indices, "array") else xp.asarray(indices))
+    with no_grad():
+        picked = weight[rows]
+        norms = picked.norm(norm_type, -1, keepdim=True)
+        over = norms > max_norm
+        weight[rows] = picked * (max_norm / (norms + 1e-7)).where(over, norms * 0 + 1)
+    return weight
+
