@@ -31,7 +31,8 @@ DELIBERATE = re.compile(
     r"^is_conj|^resolve_|^chalf|^cfloat|^cdouble|^bfloat16|^BFloat|float8|^uint[1-7]$|"
     r"^int[1-7]$|^bits|storage|Storage|^_|^segment_reduce|^native_|^fused_|^batch_norm_|"
     r"^cudnn_|^miopen_|^mkldnn_|^to_padded|^per_channel_|^per_tensor_|^qscheme$|int_repr|"
-    r"choose_qparams|^package|^export|^library|^profiler|^testing|"
+    r"choose_qparams|^(ccol_|col_|crow_|row_)?indices(_copy)?$|^values(_copy)?$|coalesce|"
+    r"^dense_dim$|^(saddmm|sspaddmm|spmm|smm|hspmm|dsmm|hsmm)$|^package|^export|^library|^profiler|^testing|"
     r"^utils$|^backends$|^overrides|^masked|^signal|^monitor|^accelerator|^ao$|^nn$|^optim$"
 )
 
@@ -67,6 +68,8 @@ NOT_API_TOP = re.compile(
 
 # below the top level: a module's own imports of torch's names (lr_scheduler's Tensor, inf)
 NOT_API_SUB = re.compile(r"^(Tensor|inf|EPOCH_DEPRECATION_WARNING)$")
+# names torch keeps only to raise "removed" when called (torch.solve, Tensor.eig, ...)
+REMOVED = re.compile(r"^(eig|symeig|lstsq|solve|matrix_rank|reinforce)$")
 
 
 def not_api(obj, name: str, top_level: bool) -> bool:
@@ -76,7 +79,8 @@ def not_api(obj, name: str, top_level: bool) -> bool:
     if inspect.ismodule(value) and not value.__name__.startswith("torch"):
         return True
     extra = NOT_API_TOP if top_level else NOT_API_SUB
-    return bool(NOT_API.search(name) or extra.search(name))
+    removed = (top_level or obj is torch.Tensor) and REMOVED.search(name)
+    return bool(NOT_API.search(name) or extra.search(name) or removed)
 
 
 def public(obj) -> set[str]:
@@ -102,6 +106,7 @@ def areas():
         ("torch.linalg", torch.linalg, axon.linalg),
         ("torch.special", torch.special, axon.special),
         ("torch.autograd", torch.autograd, axon.autograd),
+        ("torch.distributions", torch.distributions, getattr(axon, "distributions", None)),
     ]
 
 

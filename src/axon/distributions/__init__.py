@@ -326,3 +326,7 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
         return kl.masked_fill(_wrap(outside), math.inf)
     raise NotImplementedError(f"No KL(p || q) is implemented for p of type "
                               f"{type(p).__name__} and q of type {type(q).__name__}")
+
+
+# torch's module paths (torch.distributions.categorical.Categorical, ...)
+from . import bernoulli, categorical, distribution, kl, normal, uniform  # noqa: E402, F401
