@@ -963,3 +963,61 @@ def test_dlpack_and_flags():
     ax.set_deterministic_debug_mode(0)
     both_raise(lambda lib: lib.set_deterministic_debug_mode("x"), RuntimeError)
     ax.init_num_threads()
+
+
+def _spd(lib, a):
+    """A symmetric positive-definite matrix from any square ``a``."""
+    return a @ a.mT + lib.eye(a.shape[-1], dtype=a.dtype)
+
+
+@pytest.mark.parametrize("form", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_multivariate_normal_matches_torch(form):
+    def fn(lib, loc, a, value):
+        matrix = _spd(lib, a)
+        if form == "scale_tril":
+            matrix = lib.linalg.cholesky(matrix)
+        d = lib.distributions.MultivariateNormal(loc, **{form: matrix})
+        return (d.log_prob(value), d.entropy(), d.variance, d.covariance_matrix,
+                d.scale_tril)
+    parity([(2, 3), (3, 3), (2, 3)], fn)
+    parity([(3,), (2, 3, 3), (4, 1, 3)], fn)  # batches broadcast
+    d = ax.distributions.MultivariateNormal(ax.zeros(2), scale_tril=ax.eye(2))
+    assert d.rsample((5,)).shape == (5, 2) and tuple(d.event_shape) == (2,)
+    both_raise(lambda lib: lib.distributions.MultivariateNormal(
+        lib.zeros(2), covariance_matrix=-lib.eye(2)), ValueError)
+    both_raise(lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2)), ValueError)
+
+
+def test_independent_exponential_laplace_match_torch():
+    def independent(lib, loc, scale, value):
+        d = lib.distributions.Independent(lib.distributions.Normal(loc, scale.abs() + 0.5), 1)
+        return d.log_prob(value), d.entropy(), d.mean
+    parity([(4, 3), (4, 3), (4, 3)], independent)
+    d = ax.distributions.Independent(ax.distributions.Normal(ax.zeros(4, 3), 1.0), 1)
+    t = torch.distributions.Independent(torch.distributions.Normal(torch.zeros(4, 3), 1.0), 1)
+    assert tuple(d.batch_shape) == tuple(t.batch_shape)
+    assert tuple(d.event_shape) == tuple(t.event_shape)
+
+    def exponential(lib, rate, value):
+        d = lib.distributions.Exponential(rate.abs() + 0.5)
+        v = value.abs()
+        return d.log_prob(v), d.entropy(), d.mean, d.variance, d.cdf(v), d.icdf(v.sigmoid())
+    parity([(3,), (3,)], exponential)
+
+    def laplace(lib, loc, scale, value):
+        d = lib.distributions.Laplace(loc, scale.abs() + 0.5)
+        return d.log_prob(value), d.entropy(), d.variance, d.stddev, d.cdf(value)
+    parity([(3,), (3,), (3,)], laplace)
+    both_raise(lambda lib: lib.distributions.Exponential(lib.tensor([1.0])).log_prob(
+        lib.tensor([-1.0])), ValueError)
+
+    def kl(lib, a, b):
+        D = lib.distributions
+        p = D.Independent(D.Normal(a, 1.0), 1)
+        q = D.Independent(D.Normal(b, 2.0), 1)
+        e = D.kl_divergence(D.Exponential(a.abs() + 0.5), D.Exponential(b.abs() + 0.5))
+        return D.kl_divergence(p, q), e
+    parity([(2, 3), (2, 3)], kl)
+    ax.manual_seed(3)
+    assert abs(ax.distributions.Exponential(2.0).sample((20000,)).mean().item() - 0.5) < 0.02
+    assert abs(ax.distributions.Laplace(1.0, 2.0).sample((20000,)).mean().item() - 1.0) < 0.1

@@ -1,6 +1,7 @@
-"""``torch.distributions``' everyday four: ``Categorical`` and ``Bernoulli`` (policies of
-reinforcement-learning programs), ``Normal`` (continuous policies, VAEs) and ``Uniform``,
-with ``kl_divergence`` between two of a kind.
+"""``torch.distributions``' everyday ones: ``Categorical`` and ``Bernoulli`` (policies of
+reinforcement-learning programs), ``Normal``, ``MultivariateNormal`` and ``Independent``
+(continuous policies, VAEs), ``Uniform``, ``Exponential`` and ``Laplace``, with
+``kl_divergence`` between two of a kind.
 
 Each holds its parameters as Tensors, so ``log_prob``, ``entropy``, ``rsample`` and the
 KL divergence are differentiable in them; ``sample`` draws without a graph from axon's
@@ -21,7 +22,8 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Size, Tensor, _wrap
 from ..nn import functional as F
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Normal", "Uniform", "kl_divergence"]
+__all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "Independent", "Laplace",
+           "MultivariateNormal", "Normal", "Uniform", "kl_divergence"]
 
 
 def _as_param(value, like: Tensor | None = None) -> Tensor:
@@ -304,6 +306,247 @@ class Bernoulli(Distribution):
         return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
 
 
+class Exponential(Distribution):
+    """The waiting time of rate ``rate``: density ``rate exp(-rate x)`` for x >= 0."""
+
+    has_rsample = True
+    arg_constraints = {"rate": "GreaterThan(lower_bound=0.0)"}
+
+    def __init__(self, rate, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        self.rate = _as_param(rate)
+        self._check(self.rate.array > 0, self.arg_constraints["rate"], "parameter rate")
+        super().__init__(self.rate.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return 1 / self.rate
+
+    @property
+    def mode(self) -> Tensor:
+        return self.rate * 0
+
+    @property
+    def variance(self) -> Tensor:
+        return self.rate ** -2
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """A standard exponential draw divided by ``rate`` (differentiable in it)."""
+        shape = self._extended_shape(sample_shape)
+        e = _wrap(B.rng().standard_exponential(shape).astype(self.rate.dtype))
+        return e / self.rate
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.rate)
+        self._check_value(value.array >= 0, "GreaterThanEq(lower_bound=0.0)")
+        return self.rate.log() - self.rate * value
+
+    def cdf(self, value) -> Tensor:
+        value = _as_param(value, self.rate)
+        return 1 - (-self.rate * value).exp()
+
+    def icdf(self, value) -> Tensor:
+        value = _as_param(value, self.rate)
+        return -(-value).log1p() / self.rate
+
+    def entropy(self) -> Tensor:
+        return 1.0 - self.rate.log()
+
+
+class Laplace(Distribution):
+    """The double exponential around ``loc`` with scale ``scale``."""
+
+    has_rsample = True
+    arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        loc = _as_param(loc, scale if isinstance(scale, Tensor) else None)
+        self.loc, self.scale = _broadcast(loc, _as_param(scale, loc))
+        self._check(self.scale.array > 0, self.arg_constraints["scale"], "parameter scale")
+        super().__init__(self.loc.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+    @property
+    def variance(self) -> Tensor:
+        return 2 * self.scale ** 2
+
+    @property
+    def stddev(self) -> Tensor:
+        return math.sqrt(2) * self.scale
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """``loc - scale sign(u) log(1 - |u|)`` for ``u`` uniform on (-1, 1)."""
+        shape = self._extended_shape(sample_shape)
+        tiny = float(np.finfo(self.loc.dtype).eps)
+        u = _wrap(B.rng().uniform(tiny - 1, 1, shape).astype(self.loc.dtype))
+        return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.loc)
+        return -(2 * self.scale).log() - (value - self.loc).abs() / self.scale
+
+    def cdf(self, value) -> Tensor:
+        value = _as_param(value, self.loc)
+        d = value - self.loc
+        return 0.5 - 0.5 * d.sign() * (-d.abs() / self.scale).expm1()
+
+    def entropy(self) -> Tensor:
+        return 1 + (2 * self.scale).log()
+
+
+class Independent(Distribution):
+    """``base_distribution`` with its last ``reinterpreted_batch_ndims`` batch dims read as
+    one event: ``log_prob`` and ``entropy`` sum over them (a diagonal Gaussian policy is
+    ``Independent(Normal(mu, sigma), 1)``)."""
+
+    def __init__(self, base_distribution: Distribution, reinterpreted_batch_ndims: int,
+                 validate_args: bool | None = None) -> None:
+        n = reinterpreted_batch_ndims
+        shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
+        event_dim = n + len(base_distribution.event_shape)
+        if n > len(base_distribution.batch_shape):
+            raise ValueError("Expected reinterpreted_batch_ndims <= "
+                             f"len(base_distribution.batch_shape), actual {n} vs "
+                             f"{len(base_distribution.batch_shape)}")
+        self.base_dist, self.reinterpreted_batch_ndims = base_distribution, n
+        self.has_rsample = base_distribution.has_rsample
+        super().__init__(shape[:len(shape) - event_dim], shape[len(shape) - event_dim:],
+                         validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.base_dist.mean
+
+    @property
+    def mode(self) -> Tensor:
+        return self.base_dist.mode
+
+    @property
+    def variance(self) -> Tensor:
+        return self.base_dist.variance
+
+    def sample(self, sample_shape=()) -> Tensor:
+        return self.base_dist.sample(sample_shape)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        return self.base_dist.rsample(sample_shape)
+
+    def _sum_rightmost(self, t: Tensor) -> Tensor:
+        n = self.reinterpreted_batch_ndims
+        return t.sum(tuple(range(-n, 0))) if n else t
+
+    def log_prob(self, value) -> Tensor:
+        return self._sum_rightmost(self.base_dist.log_prob(value))
+
+    def entropy(self) -> Tensor:
+        return self._sum_rightmost(self.base_dist.entropy())
+
+    def __repr__(self) -> str:
+        return (f"Independent({self.base_dist!r}, "
+                f"{self.reinterpreted_batch_ndims})")
+
+
+class MultivariateNormal(Distribution):
+    """The Gaussian of mean ``loc`` (its last dim is the event) and covariance given by
+    exactly one of ``covariance_matrix``, ``precision_matrix`` (its inverse) or
+    ``scale_tril`` (a lower-triangular L with covariance L L^T)."""
+
+    has_rsample = True
+    arg_constraints = {"loc": "IndependentConstraint(Real(), 1)",
+                       "covariance_matrix": "PositiveDefinite()",
+                       "precision_matrix": "PositiveDefinite()",
+                       "scale_tril": "LowerCholesky()"}
+
+    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,
+                 validate_args: bool | None = None) -> None:
+        from .. import linalg
+
+        self._validate_args = validate_args is not False  # checked from here on
+        loc = _as_param(loc)
+        if loc.ndim < 1:
+            raise ValueError("loc must be at least one-dimensional.")
+        given = [m for m in (covariance_matrix, precision_matrix, scale_tril) if m is not None]
+        if len(given) != 1:
+            raise ValueError("Exactly one of covariance_matrix or precision_matrix or "
+                             "scale_tril may be specified.")
+        matrix = _as_param(given[0], loc)
+        if matrix.ndim < 2:
+            raise ValueError("The matrix argument must be at least two-dimensional, with "
+                             "optional leading batch dimensions")
+        if scale_tril is None:
+            name = "covariance_matrix" if covariance_matrix is not None else "precision_matrix"
+            sym = matrix.array
+            self._check(np.all(np.linalg.eigvalsh(sym) > 0) and np.allclose(
+                sym, np.swapaxes(sym, -1, -2)), "PositiveDefinite()", f"parameter {name}")
+            cov = matrix if covariance_matrix is not None else linalg.inv(matrix)
+            tril = linalg.cholesky(cov)
+        else:
+            tril = matrix
+            self._check(np.all(np.diagonal(tril.array, 0, -2, -1) > 0), "LowerCholesky()",
+                        "parameter scale_tril")
+        batch = np.broadcast_shapes(tuple(loc.shape[:-1]), tuple(tril.shape[:-2]))
+        k = loc.shape[-1]
+        self.loc = loc.expand(*batch, k)
+        self._unbroadcasted_scale_tril = tril
+        self.scale_tril = tril.expand(*batch, k, k)
+        super().__init__(batch, (k,), validate_args)
+
+    @property
+    def covariance_matrix(self) -> Tensor:
+        return self.scale_tril @ self.scale_tril.mT
+
+    @property
+    def precision_matrix(self) -> Tensor:
+        from .. import linalg
+
+        return linalg.inv(self.covariance_matrix)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+    @property
+    def variance(self) -> Tensor:
+        return (self.scale_tril ** 2).sum(-1)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """``loc + L eps`` with standard normal ``eps``: differentiable in both."""
+        shape = self._extended_shape(sample_shape)
+        eps = _wrap(B.rng().standard_normal(shape).astype(self.loc.dtype))
+        return self.loc + (self.scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
+
+    def _half_log_det(self) -> Tensor:
+        return self.scale_tril.diagonal(0, -2, -1).log().sum(-1)
+
+    def log_prob(self, value) -> Tensor:
+        from .. import linalg
+
+        value = _as_param(value, self.loc)
+        diff = value - self.loc
+        shape = np.broadcast_shapes(tuple(diff.shape), tuple(self.loc.shape))
+        tril = self.scale_tril.expand(*shape, shape[-1])
+        z = linalg.solve_triangular(tril, diff.expand(*shape).unsqueeze(-1), upper=False)
+        maha = (z.squeeze(-1) ** 2).sum(-1)
+        k = self.event_shape[0]
+        return -0.5 * (k * math.log(2 * math.pi) + maha) - self._half_log_det()
+
+    def entropy(self) -> Tensor:
+        k = self.event_shape[0]
+        return 0.5 * k * (1.0 + math.log(2 * math.pi)) + self._half_log_det()
+
+
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL(p || q) for two distributions of the same kind (Normal, Categorical, Bernoulli,
     Uniform); other pairs raise NotImplementedError, as torch without a registered rule."""
@@ -320,6 +563,14 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
         t1 = p.probs * (F.softplus(-q.logits) - F.softplus(-p.logits))
         t2 = (1 - p.probs) * (F.softplus(q.logits) - F.softplus(p.logits))
         return t1 + t2
+    if type(p) is Independent and type(q) is Independent:
+        if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+            raise NotImplementedError("KL between Independents with different "
+                                      "reinterpreted_batch_ndims")
+        return p._sum_rightmost(kl_divergence(p.base_dist, q.base_dist))
+    if type(p) is Exponential and type(q) is Exponential:
+        ratio = q.rate / p.rate
+        return ratio - 1 - ratio.log()
     if type(p) is Uniform and type(q) is Uniform:
         outside = (q.low.array > p.low.array) | (q.high.array < p.high.array)
         kl = ((q.high - q.low) / (p.high - p.low)).log()
