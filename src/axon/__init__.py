@@ -180,3 +180,4 @@ from .nn._torch_forms import (  # noqa: E402
     grid_sampler_3d, gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell,
 )
 from .devices import contiguous_format as legacy_contiguous_format  # noqa: E402
+from .linalg import triangular_solve  # noqa: E402

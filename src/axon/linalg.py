@@ -579,3 +579,22 @@ def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:  # noqa:
         return vector_norm(v, pow)
     d = normalize_dim(dim, v.ndim)
     return vector_norm(v, pow, tuple(k for k in range(v.ndim) if k != d), keepdim=True)
+
+
+TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+
+
+def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
+                     unitriangular: bool = False):
+    """Deprecated in torch for ``linalg.solve_triangular`` (arguments reversed): X with
+    A X = b (A^T X = b when ``transpose``), reading one triangle of A; returns
+    ``(solution, cloned_coefficient)``."""
+    T = A.triu() if upper else A.tril()
+    if unitriangular:
+        T = (A.triu(1) if upper else A.tril(-1)) + _wrap(np.eye(A.shape[-1], dtype=A.dtype))
+    if transpose:
+        T, upper = T.mT, not upper
+    return TriangularSolveResult(solve_triangular(T, b, upper=upper), A.clone())
+
+
+bind_methods(triangular_solve=triangular_solve)  # b.triangular_solve(A): b first, as torch

@@ -1021,3 +1021,17 @@ def test_independent_exponential_laplace_match_torch():
     ax.manual_seed(3)
     assert abs(ax.distributions.Exponential(2.0).sample((20000,)).mean().item() - 0.5) < 0.02
     assert abs(ax.distributions.Laplace(1.0, 2.0).sample((20000,)).mean().item() - 1.0) < 0.1
+
+
+@pytest.mark.parametrize("upper, transpose, unitriangular", [
+    (True, False, False), (False, False, False), (False, True, False), (True, True, True)])
+def test_triangular_solve(upper, transpose, unitriangular):
+    def fn(lib, b, a):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = lib.triangular_solve(b, a + 3 * lib.eye(3, dtype=a.dtype), upper, transpose,
+                                       unitriangular)
+            method = b.triangular_solve(a + 3 * lib.eye(3, dtype=a.dtype), upper, transpose,
+                                        unitriangular)
+        return out.solution, out.cloned_coefficient, method.solution
+    parity([(3, 2), (3, 3)], fn)
