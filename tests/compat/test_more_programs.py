@@ -372,3 +372,13 @@ def test_reinforce_with_categorical_and_normal_distributions():
     own = [runner.load("reinforce", "axon").run(sample_with_numpy=False)["actions"]
            for _ in range(2)]
     assert own[0] == own[1] and set(own[0]) == {0, 1}
+
+
+def test_trpo_natural_gradient_step_with_fisher_vector_products():
+    ours, theirs = both("trpo_step")  # float64: tight
+    assert_close(ours["stepdir"], theirs["stepdir"], rtol=1e-9, atol=1e-12)
+    assert_close(ours["params"], theirs["params"], rtol=1e-9, atol=1e-12)
+    for key in ("loss", "new_loss", "kl_after"):
+        assert ours[key] == pytest.approx(theirs[key], rel=1e-9, abs=1e-14), key
+    assert ours["accepted"] and ours["fraction"] == theirs["fraction"]
+    assert ours["new_loss"] < ours["loss"] and ours["kl_after"] < 2 * 1e-2
