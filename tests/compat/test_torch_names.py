@@ -1035,3 +1035,75 @@ def test_triangular_solve(upper, transpose, unitriangular):
                                         unitriangular)
         return out.solution, out.cloned_coefficient, method.solution
     parity([(3, 2), (3, 3)], fn)
+
+
+# ------------------------------------------------------------------ programs using these names
+def _reinforce(torch):
+    """A policy-gradient loop as tutorials write it (Categorical, log_prob, entropy)."""
+    torch.manual_seed(0)
+    policy = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(),
+                                 torch.nn.Linear(16, 2))
+    opt = torch.optim.Adam(policy.parameters(), lr=0.05)
+    state = torch.tensor([[1.0, 0.0]])
+    rewards = []
+    for _ in range(80):
+        dist = torch.distributions.Categorical(logits=policy(state).squeeze(0))
+        action = dist.sample()
+        reward = 1.0 if action.item() == 1 else 0.0
+        loss = -dist.log_prob(action) * reward - 0.01 * dist.entropy()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        rewards.append(reward)
+    return sum(rewards[-20:]) / 20
+
+
+def test_reinforce_program_learns_with_both():
+    assert _reinforce(torch) >= 0.8
+    assert _reinforce(ax) >= 0.8
+
+
+def _signum_program(torch, weights):
+    """A hand-written optimizer (state made with zeros_like(memory_format=...), updates
+    through p.add_ under no_grad) training a float64 model from given weights."""
+    class Signum(torch.optim.Optimizer):
+        def __init__(self, params, lr=0.01, beta=0.9):
+            super().__init__(params, dict(lr=lr, beta=beta))
+
+        @torch.no_grad()
+        def step(self):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if "m" not in state:
+                        state["m"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state["m"].mul_(group["beta"]).add_(p.grad, alpha=1 - group["beta"])
+                    p.add_(state["m"].sign(), alpha=-group["lr"])
+
+    model = torch.nn.Linear(3, 1).double()
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in weights.items()})
+    opt = Signum(model.parameters(), lr=0.05)
+    x = torch.from_numpy(np.linspace(-1, 1, 30).reshape(10, 3))
+    y = x.sum(-1, keepdim=True) * 2 + 1
+    eps = torch.finfo(x.dtype).eps
+    losses = []
+    for _ in range(20):
+        loss = ((model(x) - y) ** 2).mean() + eps
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, {k: v.detach().numpy() for k, v in model.state_dict().items()}
+
+
+def test_hand_written_optimizer_program_matches_torch():
+    rng = np.random.default_rng(0)
+    weights = {"weight": rng.normal(size=(1, 3)), "bias": rng.normal(size=(1,))}
+    t_losses, t_state = _signum_program(torch, weights)
+    a_losses, a_state = _signum_program(ax, weights)
+    assert a_losses[-1] < a_losses[0] / 2
+    np.testing.assert_allclose(a_losses, t_losses, rtol=1e-10)
+    for key in t_state:
+        np.testing.assert_allclose(a_state[key], t_state[key], rtol=1e-10)
