@@ -382,3 +382,12 @@ def test_trpo_natural_gradient_step_with_fisher_vector_products():
         assert ours[key] == pytest.approx(theirs[key], rel=1e-9, abs=1e-14), key
     assert ours["accepted"] and ours["fraction"] == theirs["fraction"]
     assert ours["new_loss"] < ours["loss"] and ours["kl_after"] < 2 * 1e-2
+
+
+def test_ctc_speech_model_and_greedy_decoding():
+    ours, theirs = both("ctc_speech")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(ours["per_utt"], theirs["per_utt"], **F32)
+    assert ours["decoded"] == theirs["decoded"]
+    assert ours["losses"][-1] < ours["losses"][0] / 5
+    assert ours["decoded"][1] == ours["labels"][1]  # a repeated label survives its blank
