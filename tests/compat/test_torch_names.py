@@ -1107,3 +1107,14 @@ def test_hand_written_optimizer_program_matches_torch():
     np.testing.assert_allclose(a_losses, t_losses, rtol=1e-10)
     for key in t_state:
         np.testing.assert_allclose(a_state[key], t_state[key], rtol=1e-10)
+
+
+def test_types_and_graph_modules():
+    from axon.types import Device, Number, _size  # noqa: F401
+
+    assert set(Number.__args__) == set(torch.types.Number.__args__)
+    x = ax.ones(3, requires_grad=True)
+    with ax.autograd.graph.save_on_cpu(pin_memory=True):
+        (x * x).sum().backward()
+    with ax.autograd.graph.disable_saved_tensors_hooks("no hooks here"):
+        assert_close(x.grad, ax.full((3,), 2.0))

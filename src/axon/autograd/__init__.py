@@ -41,3 +41,4 @@ def is_tensor_like(inp) -> bool:
 
 
 __all__ += ["gradgradcheck", "is_tensor_like"]
+from . import graph  # noqa: E402  (save_on_cpu, disable_saved_tensors_hooks)
