@@ -312,6 +312,7 @@ def test_recommender_with_dict_batches_and_two_backward_passes():
     assert (epochs[-1] < epochs[0]).all()  # both losses fall, epoch over epoch
 
 
+@pytest.mark.slow  # about 1.5 s
 def test_cyclegan_lite_with_image_pool_and_chained_parameters():
     ours, theirs = both("cyclegan_lite")
     assert_close(ours["log"], theirs["log"], **F32)
@@ -342,6 +343,7 @@ def test_maml_second_order_through_an_inner_step():
     assert not np.allclose(second["meta_losses"][1:], first["meta_losses"][1:], rtol=1e-4)
 
 
+@pytest.mark.slow  # about 1.5 s
 def test_pixelcnn_with_a_subclassed_masked_conv():
     ours, theirs = both("pixelcnn")
     assert_close(ours["losses"], theirs["losses"], **F32)
@@ -384,6 +386,7 @@ def test_trpo_natural_gradient_step_with_fisher_vector_products():
     assert ours["new_loss"] < ours["loss"] and ours["kl_after"] < 2 * 1e-2
 
 
+@pytest.mark.slow  # about 1.5 s
 def test_ctc_speech_model_and_greedy_decoding():
     ours, theirs = both("ctc_speech")
     assert_close(ours["losses"], theirs["losses"], **F32)
