@@ -182,3 +182,4 @@ from .nn._torch_forms import (  # noqa: E402
 from .devices import contiguous_format as legacy_contiguous_format  # noqa: E402
 from .linalg import triangular_solve  # noqa: E402
 from . import types  # noqa: E402  (torch.types: Number, Device, _size, ...)
+from . import utils  # noqa: E402  (torch.utils.data as axon.data, utils.checkpoint)

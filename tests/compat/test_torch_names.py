@@ -1118,3 +1118,31 @@ def test_types_and_graph_modules():
         (x * x).sum().backward()
     with ax.autograd.graph.disable_saved_tensors_hooks("no hooks here"):
         assert_close(x.grad, ax.full((3,), 2.0))
+
+
+def test_utils_paths_and_checkpoint():
+    import axon.utils.data.sampler as sampler_module
+    from axon.utils.data import DataLoader, TensorDataset
+
+    assert DataLoader is ax.data.DataLoader and TensorDataset is ax.data.TensorDataset
+    assert sampler_module.RandomSampler is ax.data.RandomSampler
+    assert ax.utils.data.DataLoader is ax.data.DataLoader
+
+    def run(lib):
+        from importlib import import_module
+
+        ckpt = import_module(f"{lib.__name__}.utils.checkpoint")
+        lib.manual_seed(0)
+        w = lib.tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
+        x = lib.tensor(np.linspace(0, 1, 6).reshape(3, 2))
+        out = ckpt.checkpoint(lambda a, b: (a @ b).tanh(), w, x, use_reentrant=False)
+        seq = lib.nn.Sequential(lib.nn.Tanh(), lib.nn.Sigmoid())
+        out = ckpt.checkpoint_sequential(seq, 2, out, use_reentrant=False)
+        out.sum().backward()
+        return out.detach().numpy(), w.grad.numpy()
+
+    (t_out, t_grad), (a_out, a_grad) = run(torch), run(ax)
+    np.testing.assert_allclose(a_out, t_out, rtol=1e-12)
+    np.testing.assert_allclose(a_grad, t_grad, rtol=1e-12)
+    with pytest.warns(UserWarning, match="use_reentrant"):
+        ax.utils.checkpoint.checkpoint(lambda a: a, ax.ones(1))
