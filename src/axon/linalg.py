@@ -598,3 +598,106 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
 
 
 bind_methods(triangular_solve=triangular_solve)  # b.triangular_solve(A): b first, as torch
+
+
+# ------------------------------------------------------------------ LU factorisation
+LUFactorResult = namedtuple("lu_factor", ["LU", "pivots"])
+LUFactorExResult = namedtuple("lu_factor_ex", ["LU", "pivots", "info"])
+LUResult = namedtuple("lu", ["P", "L", "U"])
+
+
+def _lu(A: Tensor, pivot: bool):
+    from .autograd.ops.linalg import LUFactor, lu_packed
+
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the "
+                           "CPU")
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.lu_factor: The input tensor A must have at least 2 "
+                           f"dimensions, got shape {tuple(A.shape)}")
+    packed, pivots, perm = lu_packed(A.array)
+    if A.shape[-1] == A.shape[-2]:
+        LU = LUFactor.apply(A, packed, perm)
+    else:  # rectangular: values only (torch differentiates these too)
+        LU = _wrap(packed)
+    return LU, _wrap(pivots), perm
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True):
+    """``(LU, pivots)``: A = P L U with L unit lower-triangular and U upper-triangular
+    packed in ``LU``, and the 1-based row swaps ``pivots`` (int32), as LAPACK's getrf.
+    Differentiable for square matrices."""
+    LU, pivots, _ = _lu(A, pivot)
+    return LUFactorResult(LU, pivots)
+
+
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False):
+    """``lu_factor`` with ``info``: 0, or i + 1 where U[i, i] is the first zero (a singular
+    matrix); ``check_errors`` raises LinAlgError then."""
+    LU, pivots, _ = _lu(A, pivot)
+    diag = np.diagonal(LU.array, 0, -2, -1)
+    zero = diag == 0
+    info = np.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32)
+    if check_errors and info.any():
+        raise LinAlgError("linalg.lu_factor_ex: U is singular (a zero on its diagonal)")
+    return LUFactorExResult(LU, pivots, _wrap(info))
+
+
+def _unpack(LU: Tensor, pivots, unpack_data: bool = True, unpack_pivots: bool = True):
+    m, n = LU.shape[-2:]
+    k = min(m, n)
+    P = L = U = None
+    if unpack_pivots:
+        piv = pivots.array if isinstance(pivots, Tensor) else np.asarray(pivots)
+        perm = np.tile(np.arange(m), piv.shape[:-1] + (1,))
+        flat_perm, flat_piv = perm.reshape(-1, m), piv.reshape(-1, k)
+        for row, swaps in zip(flat_perm, flat_piv, strict=True):
+            for j, p in enumerate(swaps - 1):
+                row[[j, p]] = row[[p, j]]
+        eye = np.eye(m, dtype=LU.dtype)
+        P = _wrap(np.swapaxes(eye[flat_perm.reshape(perm.shape)], -1, -2).copy())
+    if unpack_data:
+        L = LU[..., :, :k].tril(-1) + _wrap(np.eye(m, k, dtype=LU.dtype))
+        U = LU[..., :k, :].triu()
+    return P, L, U
+
+
+def lu(A: Tensor, *, pivot: bool = True):
+    """``(P, L, U)`` with A = P L U (P a permutation matrix)."""
+    LU, pivots, _ = _lu(A, pivot)
+    return LUResult(*_unpack(LU, pivots))
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
+             adjoint: bool = False) -> Tensor:
+    """X with A X = B from ``lu_factor``'s output (``adjoint``: A^T X = B; ``left=False``:
+    X A = B). Differentiable in ``LU`` and ``B``."""
+    if not left:
+        return lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
+    P, L, U = _unpack(LU, pivots)
+    if adjoint:  # A^T = U^T L^T P^T
+        y = solve_triangular(L.mT, solve_triangular(U.mT, B, upper=False), upper=True)
+        return P @ y
+    y = solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
+    return solve_triangular(U, y, upper=True)
+
+
+def torch_lu(A: Tensor, pivot: bool = True, get_infos: bool = False):
+    """``torch.lu``: ``(LU, pivots)``, with ``infos`` when ``get_infos``."""
+    if get_infos:
+        return tuple(lu_factor_ex(A, pivot=pivot))
+    return tuple(lu_factor(A, pivot=pivot))
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
+              unpack_pivots: bool = True):
+    """``(P, L, U)`` from a packed LU and its pivots (None for a part not unpacked)."""
+    return LUResult(*_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots))
+
+
+def torch_lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
+    """``torch.lu_solve(b, LU_data, LU_pivots)``: ``linalg.lu_solve`` with b first."""
+    return lu_solve(LU_data, LU_pivots, b)
+
+
+__all__ += ["lu", "lu_factor", "lu_factor_ex", "lu_solve"]

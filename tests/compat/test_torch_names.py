@@ -1146,3 +1146,33 @@ def test_utils_paths_and_checkpoint():
     np.testing.assert_allclose(a_grad, t_grad, rtol=1e-12)
     with pytest.warns(UserWarning, match="use_reentrant"):
         ax.utils.checkpoint.checkpoint(lambda a: a, ax.ones(1))
+
+
+# ------------------------------------------------------------------ LU
+def test_lu_factor_lu_and_solve_match_torch():
+    parity([(2, 4, 4)], lambda lib, a: lib.linalg.lu_factor(a))
+    parity([(3, 3)], lambda lib, a: tuple(lib.linalg.lu(a)))
+    parity([(3, 5)], lambda lib, a: tuple(lib.linalg.lu(a)), forward_only=True)
+    parity([(5, 3)], lambda lib, a: lib.linalg.lu_factor(a), forward_only=True)
+    for kwargs in ({}, {"adjoint": True}, {"left": False}):
+        def fn(lib, a, b, kwargs=kwargs):
+            LU, pivots = lib.linalg.lu_factor(a)
+            return lib.linalg.lu_solve(LU, pivots, b if kwargs.get("left", True) else b.mT,
+                                       **kwargs)
+        parity([(2, 4, 4), (2, 4, 3)], fn)
+    parity([(4, 4)], lambda lib, a: lib.linalg.lu_factor_ex(a))
+    singular = ax.linalg.lu_factor_ex(ax.tensor([[1.0, 2.0], [2.0, 4.0]]))
+    assert singular.info.item() == torch.linalg.lu_factor_ex(
+        torch.tensor([[1.0, 2.0], [2.0, 4.0]])).info.item() == 2
+    assert ax.gradcheck(lambda a: ax.linalg.lu_factor(a).LU,
+                        ax.randn(2, 3, 3, dtype=ax.float64, requires_grad=True))
+    both_raise(lambda lib: lib.linalg.lu_factor(lib.ones(3, 3), pivot=False), RuntimeError)
+
+
+def test_torch_lu_family():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parity([(3, 3)], lambda lib, a: lib.lu(a))
+        parity([(3, 3)], lambda lib, a: lib.lu(a, get_infos=True))
+        parity([(3, 3)], lambda lib, a: tuple(lib.lu_unpack(*lib.lu(a))))
+        parity([(3, 3), (3, 2)], lambda lib, a, b: lib.lu_solve(b, *lib.lu(a)))

@@ -463,3 +463,49 @@ class MatrixExp(Op):
         block[..., n:, n:] = at
         block[..., :n, n:] = g
         return (expm(block)[..., :n, n:],)
+
+
+def lu_packed(a):
+    """The LU factorisation with partial pivoting of each matrix of ``a`` (m x n), as
+    LAPACK's getrf: ``(LU, pivots, perm)`` with L (unit diagonal, below) and U (on and
+    above) packed in one array, ``pivots`` the 1-based row swaps (int32), and ``perm`` the
+    row order with ``a[perm] = L U``."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    packed = xp.array(a, dtype=a.dtype, copy=True).reshape(-1, m, n)
+    pivots = xp.zeros((packed.shape[0], k), dtype=xp.int32)
+    perm = xp.tile(xp.arange(m), (packed.shape[0], 1))
+    for b, A in enumerate(packed):
+        for j in range(k):
+            p = j + int(xp.argmax(xp.abs(A[j:, j])))
+            pivots[b, j] = p + 1
+            if p != j:
+                A[[j, p]] = A[[p, j]]
+                perm[b, [j, p]] = perm[b, [p, j]]
+            if A[j, j] != 0:
+                A[j + 1:, j] /= A[j, j]
+                A[j + 1:, j + 1:] -= xp.outer(A[j + 1:, j], A[j, j + 1:])
+    lead = a.shape[:-2]
+    return packed.reshape(a.shape), pivots.reshape(lead + (k,)), perm.reshape(lead + (m,))
+
+
+class LUFactor(Op):
+    """The packed LU of square matrices (computed by :func:`lu_packed`, passed in). With
+    A = P L U: dA = P L^-T (tril_-1(L^T gL) + triu(gU U^T)) U^-T, where gL and gU are
+    the strictly lower and the upper parts of the packed gradient."""
+
+    def forward(self, a, packed, perm):
+        n = a.shape[-1]
+        self.lower = xp.tril(packed, -1) + xp.eye(n, dtype=a.dtype)
+        self.upper = xp.triu(packed)
+        self.perm = perm
+        return packed
+
+    def backward(self, g):
+        low, up = self.lower, self.upper
+        phi = xp.tril(_mT(low) @ xp.tril(g, -1), -1) + xp.triu(xp.triu(g) @ _mT(up))
+        inner = xp.linalg.solve(_mT(low), phi)  # L^-T phi
+        inner = _mT(xp.linalg.solve(up, _mT(inner)))  # ... U^-T
+        ga = xp.empty_like(inner)
+        xp.put_along_axis(ga, self.perm[..., None], inner, axis=-2)  # ga[perm] = inner
+        return ga, None, None
