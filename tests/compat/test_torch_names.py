@@ -1176,3 +1176,33 @@ def test_torch_lu_family():
         parity([(3, 3)], lambda lib, a: lib.lu(a, get_infos=True))
         parity([(3, 3)], lambda lib, a: tuple(lib.lu_unpack(*lib.lu(a))))
         parity([(3, 3), (3, 2)], lambda lib, a, b: lib.lu_solve(b, *lib.lu(a)))
+
+
+def test_optimizer_in_backward_through_post_accumulate_hooks():
+    """The per-parameter optimizer pattern: each hook steps and frees its gradient."""
+    def run(lib):
+        lib.manual_seed(0)
+        model = lib.nn.Linear(3, 2).double()
+        with lib.no_grad():
+            for p, v in zip(model.parameters(), (np.ones((2, 3)) * 0.1, np.zeros(2)),
+                            strict=True):
+                p.copy_(lib.tensor(v))
+        opts = {p: lib.optim.SGD([p], lr=0.1) for p in model.parameters()}
+
+        def hook(p):
+            opts[p].step()
+            opts[p].zero_grad(set_to_none=True)
+        handles = [p.register_post_accumulate_grad_hook(hook) for p in model.parameters()]
+        x = lib.tensor(np.linspace(-1, 1, 12).reshape(4, 3))
+        for _ in range(3):
+            model(x).pow(2).sum().backward()
+        grads = [p.grad for p in model.parameters()]
+        handles[0].remove()
+        model(x).pow(2).sum().backward()
+        params = [p.detach().numpy().copy() for p in model.parameters()]
+        return params, grads, model.weight.grad is not None
+    (t_params, t_grads, t_kept), (a_params, a_grads, a_kept) = run(torch), run(ax)
+    assert t_grads == [None, None] and a_grads == [None, None]
+    assert t_kept and a_kept  # the removed hook no longer frees the weight's gradient
+    for a, t in zip(a_params, t_params, strict=True):
+        np.testing.assert_allclose(a, t, rtol=1e-12, atol=1e-15)

@@ -11,6 +11,7 @@ place (``_reduce_to``), and frees each node's saved arrays unless ``retain_graph
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from ..backend import threads, xp
@@ -190,7 +191,26 @@ def run_backward(roots, grads, retain_graph: bool = False, inputs=None,
     for leaf, g in leaf_grads.items():
         hooks = getattr(leaf, "_hooks", None)
         _accumulate(leaf, run_hooks(hooks, g) if hooks else g, handed)
+        if POST_ACCUMULATE_HOOKS and id(leaf) in POST_ACCUMULATE_HOOKS:
+            for hook in list(POST_ACCUMULATE_HOOKS[id(leaf)]):
+                hook(leaf)
     return None
+
+
+POST_ACCUMULATE_HOOKS: dict = {}
+"""id(leaf) -> the hooks ``Tensor.register_post_accumulate_grad_hook`` registered on it,
+run with the leaf once its ``.grad`` has been accumulated (an optimizer step per
+parameter). Keyed by id, as Tensor's ``==`` is elementwise; an entry leaves with its
+tensor (:func:`post_accumulate_hooks`)."""
+
+
+def post_accumulate_hooks(leaf: Tensor) -> list:
+    """The (mutable) list of ``leaf``'s post-accumulate hooks, made on first use."""
+    key = id(leaf)
+    if key not in POST_ACCUMULATE_HOOKS:
+        POST_ACCUMULATE_HOOKS[key] = []
+        weakref.finalize(leaf, POST_ACCUMULATE_HOOKS.pop, key, None)
+    return POST_ACCUMULATE_HOOKS[key]
 
 
 def _captured(t: Tensor, leaf_grads: dict, capture: dict):

@@ -19,7 +19,7 @@ from .. import backend as B
 from ..backend import xp
 from .grad_mode import grad_mode
 from .math_api import _inplace_form, div
-from .tensor import Tensor, _data, _shape_arg, _to_array, _wrap
+from .tensor import RemovableHandle, Tensor, _data, _shape_arg, _to_array, _wrap
 
 __all__ = ["asarray", "clone", "detach", "detach_", "fill", "fill_", "is_same_size",
            "is_signed", "scalar_tensor", "zero_", "adjoint", "split_with_sizes"]
@@ -220,23 +220,17 @@ def _map_(self: Tensor, tensor: Tensor, callable) -> Tensor:  # noqa: A002
 
 
 def _register_post_accumulate_grad_hook(self: Tensor, hook):
-    """Call ``hook(self)`` after this leaf's ``.grad`` has been accumulated by a backward
-    pass (used to step an optimizer per parameter); returns a handle to remove it."""
+    """Call ``hook(self)`` after a backward pass has accumulated this leaf's ``.grad``
+    (to step an optimizer per parameter and free the gradient); returns a handle whose
+    ``remove()`` unregisters it."""
+    from .function import post_accumulate_hooks
+
     if self._ctx is not None:
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                            "tensors")
-
-    def on_grad(grad):
-        # a tensor hook runs before accumulation: hand the hook the gradient as it will be
-        self_grad = self.grad
-        self.grad = grad if self_grad is None else self_grad + grad
-        try:
-            hook(self)
-        finally:
-            self.grad = self_grad
-        return grad
-
-    return self.register_hook(on_grad)
+    hooks = post_accumulate_hooks(self)
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
 
 
 # ------------------------------------------------------------------ Tensor: small changes
