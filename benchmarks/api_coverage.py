@@ -23,7 +23,8 @@ import torch
 
 import axon
 
-# names torch exposes for features axon leaves out on purpose (see the README)
+# names torch exposes for features axon leaves out on purpose (see the README); linalg's
+# eig and eigvals are among them, as their results are complex
 DELIBERATE = re.compile(
     r"sparse|complex|quantiz|qint|quint|^q_|_q$|fbgemm|mkldnn|cudnn|miopen|^fft|stft|"
     r"^jit|compile|^fx$|^onnx_|^vmap|^func$|distributed|^cuda|nested|^hub$|^mps|xpu|mtia|"
@@ -32,7 +33,7 @@ DELIBERATE = re.compile(
     r"^int[1-7]$|^bits|storage|Storage|^_|^segment_reduce|^native_|^fused_|^batch_norm_|"
     r"^cudnn_|^miopen_|^mkldnn_|^to_padded|^per_channel_|^per_tensor_|^qscheme$|int_repr|"
     r"choose_qparams|^(ccol_|col_|crow_|row_)?indices(_copy)?$|^values(_copy)?$|coalesce|"
-    r"^dense_dim$|^(saddmm|sspaddmm|spmm|smm|hspmm|dsmm|hsmm)$|^package|^export|^library|^profiler|^testing|"
+    r"^dense_dim$|^eig$|^eigvals$|^(saddmm|sspaddmm|spmm|smm|hspmm|dsmm|hsmm)$|^package|^export|^library|^profiler|^testing|"
     r"^utils$|^backends$|^overrides|^masked|^signal|^monitor|^accelerator|^ao$|^nn$|^optim$"
 )
 

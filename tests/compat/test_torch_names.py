@@ -1206,3 +1206,43 @@ def test_optimizer_in_backward_through_post_accumulate_hooks():
     assert t_kept and a_kept  # the removed hook no longer frees the weight's gradient
     for a, t in zip(a_params, t_params, strict=True):
         np.testing.assert_allclose(a, t, rtol=1e-12, atol=1e-15)
+
+
+def test_more_distributions_match_torch():
+    def gamma(lib, a, r, v):
+        d = lib.distributions.Gamma(a.abs() + 0.5, r.abs() + 0.5)
+        return d.log_prob(v.abs() + 0.1), d.entropy(), d.mean, d.variance
+    parity([(3,), (3,), (3,)], gamma)
+
+    def beta(lib, a, b, v):
+        d = lib.distributions.Beta(a.abs() + 0.5, b.abs() + 0.5)
+        return d.log_prob(v.sigmoid()), d.entropy(), d.mean, d.variance
+    parity([(3,), (3,), (3,)], beta)
+
+    def lognormal(lib, m, s, v):
+        d = lib.distributions.LogNormal(m, s.abs() + 0.5)
+        return d.log_prob(v.exp()), d.entropy(), d.mean, d.variance
+    parity([(3,), (3,), (3,)], lognormal)
+
+    def poisson(lib, r):
+        d = lib.distributions.Poisson(r.abs() + 0.5)
+        return d.log_prob(lib.tensor([0.0, 2.0, 5.0], dtype=lib.float64)), d.mean
+    parity([(3,)], poisson)
+
+    def one_hot(lib, logits):
+        d = lib.distributions.OneHotCategorical(logits=logits)
+        v = lib.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], dtype=lib.float64)
+        return d.log_prob(v), d.entropy(), d.mean
+    parity([(2, 3)], one_hot)
+    ax.manual_seed(4)
+    draws = ax.distributions.OneHotCategorical(probs=ax.tensor([0.1, 0.9])).sample((1000,))
+    assert draws.shape == (1000, 2) and (draws.sum(-1).numpy() == 1).all()
+    assert abs(draws[:, 1].mean().item() - 0.9) < 0.04
+    for name, args, mean in (("Gamma", (2.0, 4.0), 0.5), ("Beta", (2.0, 6.0), 0.25),
+                             ("Poisson", (3.0,), 3.0), ("LogNormal", (0.0, 0.5), 1.1331)):
+        sample = getattr(ax.distributions, name)(*args).sample((20000,))
+        assert abs(sample.mean().item() - mean) < 0.05 * max(mean, 1), name
+    both_raise(lambda lib: lib.distributions.Poisson(lib.tensor([1.0])).log_prob(
+        lib.tensor([1.5])), ValueError)
+    both_raise(lambda lib: lib.distributions.Beta(0.5, 0.5).log_prob(lib.tensor(1.5)),
+               ValueError)

@@ -1,7 +1,8 @@
 """``torch.distributions``' everyday ones: ``Categorical`` and ``Bernoulli`` (policies of
 reinforcement-learning programs), ``Normal``, ``MultivariateNormal`` and ``Independent``
-(continuous policies, VAEs), ``Uniform``, ``Exponential`` and ``Laplace``, with
-``kl_divergence`` between two of a kind.
+(continuous policies, VAEs), ``OneHotCategorical``, ``Uniform``, ``Exponential``,
+``Laplace``, ``LogNormal``, ``Poisson``, ``Gamma`` and ``Beta``, with ``kl_divergence``
+between two of a kind (for the common pairs).
 
 Each holds its parameters as Tensors, so ``log_prob``, ``entropy``, ``rsample`` and the
 KL divergence are differentiable in them; ``sample`` draws without a graph from axon's
@@ -22,8 +23,9 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Size, Tensor, _wrap
 from ..nn import functional as F
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "Independent", "Laplace",
-           "MultivariateNormal", "Normal", "Uniform", "kl_divergence"]
+__all__ = ["Bernoulli", "Beta", "Categorical", "Distribution", "Exponential", "Gamma",
+           "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal",
+           "OneHotCategorical", "Poisson", "Uniform", "kl_divergence"]
 
 
 def _as_param(value, like: Tensor | None = None) -> Tensor:
@@ -545,6 +547,209 @@ class MultivariateNormal(Distribution):
     def entropy(self) -> Tensor:
         k = self.event_shape[0]
         return 0.5 * k * (1.0 + math.log(2 * math.pi)) + self._half_log_det()
+
+
+class OneHotCategorical(Distribution):
+    """``Categorical`` whose draws and values are one-hot vectors over the last dim."""
+
+    arg_constraints = Categorical.arg_constraints
+
+    def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        self._categorical = Categorical(probs, logits, validate_args)
+        self.probs, self.logits = self._categorical.probs, self._categorical.logits
+        super().__init__(self._categorical.batch_shape, self.probs.shape[-1:], validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.probs
+
+    @property
+    def mode(self) -> Tensor:
+        n = self.probs.shape[-1]
+        return _wrap(np.eye(n, dtype=self.probs.dtype)[self.probs.argmax(-1).array])
+
+    @property
+    def variance(self) -> Tensor:
+        return self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        n = self.probs.shape[-1]
+        index = self._categorical.sample(sample_shape).array
+        return _wrap(np.eye(n, dtype=self.probs.dtype)[index])
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.probs)
+        v = value.array
+        self._check_value(((v == 0) | (v == 1)).all(-1) & (v.sum(-1) == 1), "OneHot()")
+        return self._categorical.log_prob(_wrap(v.argmax(-1)))
+
+    def entropy(self) -> Tensor:
+        return self._categorical.entropy()
+
+
+class Poisson(Distribution):
+    """Counts at rate ``rate``: P(k) = rate^k e^-rate / k!."""
+
+    arg_constraints = {"rate": "GreaterThanEq(lower_bound=0.0)"}
+
+    def __init__(self, rate, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        self.rate = _as_param(rate)
+        self._check(self.rate.array >= 0, self.arg_constraints["rate"], "parameter rate")
+        super().__init__(self.rate.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.rate
+
+    @property
+    def mode(self) -> Tensor:
+        return self.rate.floor()
+
+    @property
+    def variance(self) -> Tensor:
+        return self.rate
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        rate = np.broadcast_to(self.rate.array, shape)
+        return _wrap(B.rng().poisson(rate).astype(self.rate.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.rate)
+        v = value.array
+        self._check_value((v >= 0) & (v % 1 == 0), "IntegerGreaterThan(lower_bound=0)")
+        return value.xlogy(self.rate) - self.rate - (value + 1).lgamma()
+
+
+class LogNormal(Distribution):
+    """``exp`` of a ``Normal(loc, scale)`` draw."""
+
+    has_rsample = True
+    arg_constraints = Normal.arg_constraints
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        self.base_dist = Normal(loc, scale, validate_args)
+        self.loc, self.scale = self.base_dist.loc, self.base_dist.scale
+        super().__init__(self.loc.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return (self.loc + self.scale ** 2 / 2).exp()
+
+    @property
+    def mode(self) -> Tensor:
+        return (self.loc - self.scale ** 2).exp()
+
+    @property
+    def variance(self) -> Tensor:
+        s2 = self.scale ** 2
+        return s2.expm1() * (2 * self.loc + s2).exp()
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        return self.base_dist.rsample(sample_shape).exp()
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.loc)
+        self._check_value(value.array > 0, "GreaterThan(lower_bound=0.0)")
+        log_value = value.log()
+        return self.base_dist.log_prob(log_value) - log_value
+
+    def entropy(self) -> Tensor:
+        return self.base_dist.entropy() + self.loc
+
+
+class Gamma(Distribution):
+    """Shape ``concentration``, rate ``rate``: density rate^a x^(a-1) e^(-rate x) / G(a).
+    (``sample`` only: axon has no reparameterised gamma sampler.)"""
+
+    arg_constraints = {"concentration": "GreaterThan(lower_bound=0.0)",
+                       "rate": "GreaterThan(lower_bound=0.0)"}
+
+    def __init__(self, concentration, rate, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        a = _as_param(concentration, rate if isinstance(rate, Tensor) else None)
+        self.concentration, self.rate = _broadcast(a, _as_param(rate, a))
+        for name in ("concentration", "rate"):
+            self._check(getattr(self, name).array > 0, self.arg_constraints[name],
+                        f"parameter {name}")
+        super().__init__(self.rate.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.concentration / self.rate
+
+    @property
+    def variance(self) -> Tensor:
+        return self.concentration / self.rate ** 2
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        a = np.broadcast_to(self.concentration.array, shape)
+        draws = B.rng().gamma(a) / np.broadcast_to(self.rate.array, shape)
+        return _wrap(draws.astype(self.rate.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.rate)
+        self._check_value(value.array > 0, "GreaterThanEq(lower_bound=0.0)")
+        a, r = self.concentration, self.rate
+        return a.xlogy(r) + (a - 1).xlogy(value) - r * value - a.lgamma()
+
+    def entropy(self) -> Tensor:
+        a, r = self.concentration, self.rate
+        return a - r.log() + a.lgamma() + (1 - a) * a.digamma()
+
+
+class Beta(Distribution):
+    """On (0, 1) with shapes ``concentration1`` (a) and ``concentration0`` (b).
+    (``sample`` only: axon has no reparameterised beta sampler.)"""
+
+    arg_constraints = {"concentration1": "GreaterThan(lower_bound=0.0)",
+                       "concentration0": "GreaterThan(lower_bound=0.0)"}
+
+    def __init__(self, concentration1, concentration0,
+                 validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        a = _as_param(concentration1, concentration0
+                      if isinstance(concentration0, Tensor) else None)
+        self.concentration1, self.concentration0 = _broadcast(a, _as_param(concentration0, a))
+        for name in ("concentration1", "concentration0"):
+            self._check(getattr(self, name).array > 0, self.arg_constraints[name],
+                        f"parameter {name}")
+        super().__init__(self.concentration1.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.concentration1 / (self.concentration1 + self.concentration0)
+
+    @property
+    def variance(self) -> Tensor:
+        total = self.concentration1 + self.concentration0
+        return self.concentration1 * self.concentration0 / (total ** 2 * (total + 1))
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        a = np.broadcast_to(self.concentration1.array, shape)
+        b = np.broadcast_to(self.concentration0.array, shape)
+        return _wrap(B.rng().beta(a, b).astype(self.concentration1.dtype))
+
+    def _log_beta(self) -> Tensor:
+        a, b = self.concentration1, self.concentration0
+        return a.lgamma() + b.lgamma() - (a + b).lgamma()
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.concentration1)
+        self._check_value((value.array > 0) & (value.array < 1), "Interval(0.0, 1.0)")
+        a, b = self.concentration1, self.concentration0
+        return (a - 1).xlogy(value) + (b - 1).xlogy(1 - value) - self._log_beta()
+
+    def entropy(self) -> Tensor:
+        a, b = self.concentration1, self.concentration0
+        total = a + b
+        return (self._log_beta() - (a - 1) * a.digamma() - (b - 1) * b.digamma()
+                + (total - 2) * total.digamma())
 
 
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
