@@ -1246,3 +1246,13 @@ def test_more_distributions_match_torch():
         lib.tensor([1.5])), ValueError)
     both_raise(lambda lib: lib.distributions.Beta(0.5, 0.5).log_prob(lib.tensor(1.5)),
                ValueError)
+
+
+def test_functional_grid_codes_and_grad_path():
+    import torch.nn.functional as TF
+
+    import axon.nn.functional as AF
+
+    assert AF.GRID_SAMPLE_INTERPOLATION_MODES == TF.GRID_SAMPLE_INTERPOLATION_MODES
+    assert AF.GRID_SAMPLE_PADDING_MODES == TF.GRID_SAMPLE_PADDING_MODES
+    assert AF.grad.conv2d_weight is ax.nn.grad.conv2d_weight
