@@ -782,4 +782,4 @@ __all__ += (_functional_activations.__all__ + _functional_losses.__all__
 # torch.nn.functional's integer codes of grid_sample's modes, and its path to nn.grad
 GRID_SAMPLE_INTERPOLATION_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
 GRID_SAMPLE_PADDING_MODES = {"zeros": 0, "border": 1, "reflection": 2}
-from . import grad  # noqa: E402  (F.grad.conv2d_input, ...)
+from . import grad  # noqa: E402, F401  (F.grad.conv2d_input, ...)
