@@ -25,7 +25,8 @@ from ..nn import functional as F
 
 __all__ = ["Bernoulli", "Beta", "Categorical", "Distribution", "Exponential", "Gamma",
            "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal",
-           "OneHotCategorical", "Poisson", "Uniform", "kl_divergence"]
+           "OneHotCategorical", "Poisson", "TransformedDistribution", "Uniform",
+           "kl_divergence"]
 
 
 def _as_param(value, like: Tensor | None = None) -> Tensor:
@@ -752,6 +753,51 @@ class Beta(Distribution):
                 + (total - 2) * total.digamma())
 
 
+class TransformedDistribution(Distribution):
+    """The law of ``y = t_n(... t_1(x))`` for ``x`` drawn from ``base_distribution``:
+    ``log_prob(y)`` is the base's at ``x`` minus each transform's log-Jacobian (summed over
+    the event dims), e.g. ``TransformedDistribution(Normal(mu, sigma), [TanhTransform()])``.
+    """
+
+    def __init__(self, base_distribution: Distribution, transforms,
+                 validate_args: bool | None = None) -> None:
+        from .transforms import Transform
+
+        self.base_dist = base_distribution
+        self.transforms = [transforms] if isinstance(transforms, Transform) else list(
+            transforms)
+        self.has_rsample = base_distribution.has_rsample
+        super().__init__(base_distribution.batch_shape, base_distribution.event_shape,
+                         validate_args)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        x = self.base_dist.rsample(sample_shape)
+        for transform in self.transforms:
+            x = transform(x)
+        return x
+
+    def sample(self, sample_shape=()) -> Tensor:
+        with no_grad():
+            x = self.base_dist.sample(sample_shape)
+            for transform in self.transforms:
+                x = transform(x)
+            return x
+
+    def log_prob(self, value) -> Tensor:
+        y = _as_param(value)
+        event_dim = len(self.event_shape)
+        log_prob = 0
+        for transform in reversed(self.transforms):
+            x = transform.inv(y)
+            jacobian = transform.log_abs_det_jacobian(x, y)
+            extra = event_dim - transform.event_dim
+            if extra > 0:
+                jacobian = jacobian.sum(tuple(range(-extra, 0)))
+            log_prob = log_prob - jacobian
+            y = x
+        return log_prob + self.base_dist.log_prob(y)
+
+
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL(p || q) for two distributions of the same kind (Normal, Categorical, Bernoulli,
     Uniform); other pairs raise NotImplementedError, as torch without a registered rule."""
@@ -786,3 +832,9 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
 
 # torch's module paths (torch.distributions.categorical.Categorical, ...)
 from . import bernoulli, categorical, distribution, kl, normal, uniform  # noqa: E402, F401
+from .transforms import (  # noqa: E402
+    AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform,
+)
+
+__all__ += ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform",
+            "TanhTransform", "Transform"]
