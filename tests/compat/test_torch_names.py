@@ -1286,3 +1286,16 @@ def test_transformed_distributions_match_torch():
     y = d.rsample((5,))
     assert y.shape == (5, 3) and (y.detach().abs().numpy() < 1).all() and y.requires_grad
     assert d.log_prob(y).shape == (5, 3)
+
+
+def test_legacy_tensor_attributes():
+    for lib in (torch, ax):
+        x = lib.ones(2)
+        with pytest.warns(UserWarning, match="volatile was removed"):
+            assert x.volatile is False
+        assert x.name is None and x.grad_dtype == x.dtype
+        target, src = lib.zeros(2), lib.full((2,), 3.0)
+        loaded = target.module_load(src)
+        assert loaded is not target and target[0].item() == 3.0
+        assigned = target.module_load(lib.full((2,), 5.0), assign=True)
+        assert assigned[0].item() == 5.0 and target[0].item() == 3.0

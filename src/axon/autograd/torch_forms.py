@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import backend as B
 from ..backend import xp
-from .grad_mode import grad_mode
+from .grad_mode import grad_mode, no_grad
 from .math_api import _inplace_form, div
 from .tensor import RemovableHandle, Tensor, _data, _shape_arg, _to_array, _wrap
 
@@ -523,3 +523,27 @@ def to_dlpack(tensor: Tensor):
 Tensor.__dlpack__ = lambda self, **kwargs: self.array.__dlpack__(**kwargs)
 Tensor.__dlpack_device__ = lambda self: self.array.__dlpack_device__()
 __all__ += ["from_dlpack", "to_dlpack"]
+
+
+# ------------------------------------------------------------------ Tensor: legacy attributes
+def _volatile(self: Tensor) -> bool:
+    """Always False, with torch's warning (``volatile`` was replaced by ``no_grad``)."""
+    warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning,
+                  stacklevel=2)
+    return False
+
+
+def _module_load(self: Tensor, other: Tensor, assign: bool = False) -> Tensor:
+    """What ``load_state_dict`` puts in place of ``self``: ``other`` detached when
+    ``assign``, else ``self`` with ``other``'s values, detached."""
+    if assign:
+        return other.detach()
+    with no_grad():
+        self.copy_(other)
+    return self.detach()
+
+
+Tensor.volatile = property(_volatile)
+Tensor.name = property(lambda self: None, doc="None: axon has no named tensors.")
+Tensor.grad_dtype = property(lambda self: self.dtype, doc="The dtype a gradient must have.")
+Tensor.module_load = _module_load
