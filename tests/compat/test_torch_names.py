@@ -1299,3 +1299,36 @@ def test_legacy_tensor_attributes():
         assert loaded is not target and target[0].item() == 3.0
         assigned = target.module_load(lib.full((2,), 5.0), assign=True)
         assert assigned[0].item() == 5.0 and target[0].item() == 3.0
+
+
+# ------------------------------------------------------------------ optim.Adafactor
+@pytest.mark.parametrize("kwargs", [{}, {"lr": 0.1, "weight_decay": 0.1},
+                                    {"maximize": True, "d": 2.0, "eps": (1e-6, 1e-2)},
+                                    {"beta2_decay": -0.5}])
+def test_adafactor_matches_torch(kwargs):
+    def run(lib):
+        rng = np.random.default_rng(0)
+        w = lib.tensor(rng.normal(size=(4, 3)), requires_grad=True)
+        b = lib.tensor(rng.normal(size=(3,)), requires_grad=True)
+        k = lib.tensor(rng.normal(size=(2, 3, 3)), requires_grad=True)  # factored per batch
+        opt = lib.optim.Adafactor([w, b, k], **kwargs)
+        x = lib.tensor(rng.normal(size=(5, 4)))
+        for _ in range(6):
+            loss = ((x @ w + b) ** 2).sum() + (k @ k).pow(2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return [t.detach().numpy() for t in (w, b, k)]
+    for ours, theirs in zip(run(ax), run(torch), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_adafactor_refuses_bad_hyperparameters():
+    w = [torch.zeros(2, requires_grad=True)]
+    a = [ax.zeros(2, requires_grad=True)]
+    for kwargs in ({"lr": -1.0}, {"beta2_decay": 0.5}, {"d": 0.5}, {"weight_decay": -1.0},
+                   {"eps": (None, -1.0)}):
+        with pytest.raises(ValueError):
+            torch.optim.Adafactor(w, **kwargs)
+        with pytest.raises(ValueError):
+            ax.optim.Adafactor(a, **kwargs)

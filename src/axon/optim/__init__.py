@@ -22,3 +22,7 @@ from . import swa_utils  # noqa: I001  (after the optimizers: it builds on lr_sc
 
 __all__ = ["ASGD", "LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam",
            "Optimizer", "RAdam", "RMSprop", "Rprop", "lr_scheduler", "swa_utils"]
+
+from .adafactor import Adafactor  # noqa: E402
+
+__all__ += ["Adafactor"]
