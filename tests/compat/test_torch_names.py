@@ -1332,3 +1332,27 @@ def test_adafactor_refuses_bad_hyperparameters():
             torch.optim.Adafactor(w, **kwargs)
         with pytest.raises(ValueError):
             ax.optim.Adafactor(a, **kwargs)
+
+
+def test_adafactor_state_dict_round_trip():
+    def steps(opt, w, n):
+        for _ in range(n):
+            opt.zero_grad()
+            (w.sin() * 3).sum().backward()
+            opt.step()
+
+    w = ax.tensor(np.linspace(-1, 1, 6).reshape(3, 2), requires_grad=True)
+    opt = ax.optim.Adafactor([w])
+    steps(opt, w, 2)
+    saved, start = opt.state_dict(), w.detach().clone()
+    steps(opt, w, 2)
+    expected = w.detach().clone()
+    with ax.no_grad():
+        w.copy_(start)
+    fresh = ax.optim.Adafactor([w])
+    fresh.load_state_dict(saved)
+    steps(fresh, w, 2)
+    assert_close(w, expected, rtol=1e-12)
+    bad = ax.optim.Adafactor([ax.zeros(2, 3, requires_grad=True)])
+    with pytest.raises(ValueError, match="row_var"):
+        bad.load_state_dict(saved)

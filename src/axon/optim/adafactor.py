@@ -88,6 +88,21 @@ class Adafactor(Optimizer):
                 p -= update * (alpha / max(1.0, rms / group["d"]))
         return loss
 
+    def _load_state_value(self, key: str, value, param: Tensor, index: int):
+        """The factored moments are not shaped like the parameter: checked against the
+        shapes they must have (a row and a column of each matrix)."""
+        if key not in ("row_var", "col_var"):
+            return super()._load_state_value(key, value, param, index)
+        shape = param.shape
+        want = (tuple(shape[:-1]) + (1,) if key == "row_var"
+                else tuple(shape[:-2]) + (1, shape[-1]))
+        arr = np.array(value.array if isinstance(value, Tensor) else value,
+                       dtype=param.array.dtype)
+        if arr.shape != want:
+            raise ValueError(f"loaded state dict has '{key}' of shape {arr.shape} for "
+                             f"parameter {index}, but Adafactor needs {want}")
+        return arr
+
     @staticmethod
     def _init_state(state: dict, g: np.ndarray) -> None:
         state["step"] = 0.0
