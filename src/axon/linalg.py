@@ -701,3 +701,4 @@ def torch_lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
 
 
 __all__ += ["lu", "lu_factor", "lu_factor_ex", "lu_solve"]
+bind_methods(lu=torch_lu, lu_solve=torch_lu_solve)  # A.lu(), b.lu_solve(LU, pivots)

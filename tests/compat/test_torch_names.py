@@ -1356,3 +1356,8 @@ def test_adafactor_state_dict_round_trip():
     bad = ax.optim.Adafactor([ax.zeros(2, 3, requires_grad=True)])
     with pytest.raises(ValueError, match="row_var"):
         bad.load_state_dict(saved)
+
+
+def test_tensor_lu_methods():
+    parity([(3, 3)], lambda lib, a: a.lu())
+    parity([(3, 3), (3, 2)], lambda lib, a, b: b.lu_solve(*a.lu()))
