@@ -1361,3 +1361,29 @@ def test_adafactor_state_dict_round_trip():
 def test_tensor_lu_methods():
     parity([(3, 3)], lambda lib, a: a.lu())
     parity([(3, 3), (3, 2)], lambda lib, a, b: b.lu_solve(*a.lu()))
+
+
+def test_constraints_check_as_torch():
+    values = {
+        "positive": [1.0, -1.0, 0.0], "nonnegative": [1.0, -1.0, 0.0],
+        "real": [1.0, float("nan")], "unit_interval": [0.5, 1.5, 1.0],
+        "boolean": [0.0, 1.0, 0.5], "nonnegative_integer": [0.0, 2.0, 1.5, -1.0],
+        "positive_integer": [0.0, 2.0, 1.5], "simplex": [[0.5, 0.5], [0.2, 0.2]],
+        "one_hot": [[0.0, 1.0], [1.0, 1.0]], "real_vector": [[1.0, 2.0], [1.0, float("nan")]],
+        "lower_cholesky": [[[1.0, 0.0], [2.0, 3.0]], [[1.0, 1.0], [0.0, 1.0]]],
+        "positive_definite": [[[2.0, 0.5], [0.5, 1.0]], [[1.0, 2.0], [2.0, 1.0]]],
+    }
+    for name, data in values.items():
+        theirs = getattr(torch.distributions.constraints, name)
+        ours = getattr(ax.distributions.constraints, name)
+        expected = theirs.check(torch.tensor(data)).numpy()
+        np.testing.assert_array_equal(ours.check(ax.tensor(data)).numpy(), expected, name)
+        assert ours.event_dim == theirs.event_dim and ours.is_discrete == theirs.is_discrete
+    for make, args in (("interval", (0, 1)), ("greater_than", (2.0,)),
+                       ("integer_interval", (0, 3)), ("half_open_interval", (0, 1))):
+        theirs = getattr(torch.distributions.constraints, make)(*args)
+        ours = getattr(ax.distributions.constraints, make)(*args)
+        data = [0.0, 1.0, 1.5, 3.0, -1.0]
+        np.testing.assert_array_equal(ours.check(ax.tensor(data)).numpy(),
+                                      theirs.check(torch.tensor(data)).numpy(), make)
+        assert repr(ours) == repr(theirs)

@@ -831,7 +831,8 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
 
 
 # torch's module paths (torch.distributions.categorical.Categorical, ...)
-from . import bernoulli, categorical, distribution, kl, normal, uniform  # noqa: E402, F401
+from . import bernoulli, categorical, constraints, distribution, kl, normal  # noqa: E402, F401
+from . import uniform  # noqa: E402, F401
 from .transforms import (  # noqa: E402
     AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform,
 )
