@@ -1387,3 +1387,48 @@ def test_constraints_check_as_torch():
         np.testing.assert_array_equal(ours.check(ax.tensor(data)).numpy(),
                                       theirs.check(torch.tensor(data)).numpy(), make)
         assert repr(ours) == repr(theirs)
+
+
+def test_further_distributions_match_torch():
+    def halfnormal(lib, s, v):
+        d = lib.distributions.HalfNormal(s.abs() + 0.5)
+        return d.log_prob(v.abs()), d.entropy(), d.mean, d.variance
+    parity([(3,), (3,)], halfnormal)
+
+    def cauchy(lib, m, s, v):
+        d = lib.distributions.Cauchy(m, s.abs() + 0.5)
+        return d.log_prob(v), d.entropy()
+    parity([(3,), (3,), (3,)], cauchy)
+
+    def gumbel(lib, m, s, v):
+        d = lib.distributions.Gumbel(m, s.abs() + 0.5)
+        return d.log_prob(v), d.entropy(), d.mean, d.variance
+    parity([(3,), (3,), (3,)], gumbel)
+
+    def geometric(lib, p):
+        d = lib.distributions.Geometric(probs=p.sigmoid())
+        v = lib.tensor([0.0, 2.0, 5.0], dtype=lib.float64)
+        return d.log_prob(v), d.entropy(), d.mean, d.variance
+    parity([(3,)], geometric)
+
+    def student(lib, df, m, s, v):
+        d = lib.distributions.StudentT(df.abs() + 2.5, m, s.abs() + 0.5)
+        return d.log_prob(v), d.entropy(), d.mean, d.variance
+    parity([(3,), (3,), (3,), (3,)], student)
+
+    def dirichlet(lib, a, v):
+        d = lib.distributions.Dirichlet(a.abs() + 0.5)
+        return d.log_prob(v.softmax(-1)), d.entropy(), d.mean, d.variance
+    parity([(2, 3), (2, 3)], dirichlet)
+    ax.manual_seed(5)
+    D = ax.distributions
+    assert abs(D.Geometric(probs=ax.tensor(0.25)).sample((20000,)).mean().item() - 3.0) < 0.15
+    assert abs(D.Gumbel(0.0, 1.0).sample((20000,)).mean().item() - 0.5772) < 0.05
+    assert abs(D.HalfNormal(1.0).sample((20000,)).mean().item() - 0.7979) < 0.03
+    draws = D.Dirichlet(ax.tensor([1.0, 2.0, 3.0])).sample((5000,))
+    assert draws.shape == (5000, 3) and np.allclose(draws.sum(-1).numpy(), 1.0)
+    assert np.allclose(draws.mean(0).numpy(), [1 / 6, 2 / 6, 3 / 6], atol=0.02)
+    st = D.StudentT(ax.tensor([0.5, 1.5, 3.0]))
+    t = torch.distributions.StudentT(torch.tensor([0.5, 1.5, 3.0]))
+    np.testing.assert_array_equal(np.isnan(st.mean.numpy()), np.isnan(t.mean.numpy()))
+    np.testing.assert_array_equal(st.variance.numpy(), t.variance.numpy())

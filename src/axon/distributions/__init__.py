@@ -23,7 +23,8 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Size, Tensor, _wrap
 from ..nn import functional as F
 
-__all__ = ["Bernoulli", "Beta", "Categorical", "Distribution", "Exponential", "Gamma",
+__all__ = ["Bernoulli", "Beta", "Categorical", "Cauchy", "Dirichlet", "Distribution",
+           "Exponential", "Gamma", "Geometric", "Gumbel", "HalfNormal", "StudentT",
            "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal",
            "OneHotCategorical", "Poisson", "TransformedDistribution", "Uniform",
            "kl_divergence"]
@@ -751,6 +752,242 @@ class Beta(Distribution):
         total = a + b
         return (self._log_beta() - (a - 1) * a.digamma() - (b - 1) * b.digamma()
                 + (total - 2) * total.digamma())
+
+
+class HalfNormal(Distribution):
+    """``|x|`` for ``x`` from ``Normal(0, scale)``."""
+
+    has_rsample = True
+    arg_constraints = {"scale": "GreaterThan(lower_bound=0.0)"}
+
+    def __init__(self, scale, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        self.base_dist = Normal(0.0 * _as_param(scale), scale, validate_args)
+        self.scale = self.base_dist.scale
+        super().__init__(self.scale.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.scale * math.sqrt(2 / math.pi)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.scale ** 2 * (1 - 2 / math.pi)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        return self.base_dist.rsample(sample_shape).abs()
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.scale)
+        self._check_value(value.array >= 0, "GreaterThanEq(lower_bound=0.0)")
+        return self.base_dist.log_prob(value) + math.log(2)
+
+    def entropy(self) -> Tensor:
+        return self.base_dist.entropy() - math.log(2)
+
+
+class Cauchy(Distribution):
+    """The Lorentz law around ``loc`` with half-width ``scale`` (no mean, no variance)."""
+
+    has_rsample = True
+    arg_constraints = Normal.arg_constraints
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        loc = _as_param(loc, scale if isinstance(scale, Tensor) else None)
+        self.loc, self.scale = _broadcast(loc, _as_param(scale, loc))
+        self._check(self.scale.array > 0, self.arg_constraints["scale"], "parameter scale")
+        super().__init__(self.loc.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc * math.nan
+
+    @property
+    def variance(self) -> Tensor:
+        return self.scale * 0 + math.inf
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        u = _wrap(B.rng().random(self._extended_shape(sample_shape)).astype(self.loc.dtype))
+        return self.loc + self.scale * (math.pi * (u - 0.5)).tan()
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.loc)
+        return (-math.log(math.pi) - self.scale.log()
+                - (((value - self.loc) / self.scale) ** 2).log1p())
+
+    def entropy(self) -> Tensor:
+        return math.log(4 * math.pi) + self.scale.log()
+
+
+_EULER = 0.57721566490153286060
+
+
+class Gumbel(Distribution):
+    """The law of a maximum: density exp(-(z + exp(-z))) / scale, z = (x - loc) / scale."""
+
+    has_rsample = True
+    arg_constraints = Normal.arg_constraints
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        loc = _as_param(loc, scale if isinstance(scale, Tensor) else None)
+        self.loc, self.scale = _broadcast(loc, _as_param(scale, loc))
+        self._check(self.scale.array > 0, self.arg_constraints["scale"], "parameter scale")
+        super().__init__(self.loc.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc + self.scale * _EULER
+
+    @property
+    def variance(self) -> Tensor:
+        return (math.pi ** 2 / 6) * self.scale ** 2
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        tiny = float(np.finfo(self.loc.dtype).tiny)
+        u = B.rng().uniform(tiny, 1.0, self._extended_shape(sample_shape))
+        return self.loc - self.scale * _wrap(np.log(-np.log(u)).astype(self.loc.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.loc)
+        z = (value - self.loc) / self.scale
+        return -(z + (-z).exp()) - self.scale.log()
+
+    def entropy(self) -> Tensor:
+        return self.scale.log() + (1 + _EULER)
+
+
+class Geometric(Distribution):
+    """Failures before the first success of probability ``probs`` (or ``sigmoid(logits)``)."""
+
+    arg_constraints = Bernoulli.arg_constraints
+
+    def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        bern = Bernoulli(probs, logits, validate_args)
+        self.probs, self.logits = bern.probs, bern.logits
+        super().__init__(self.probs.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return 1.0 / self.probs - 1.0
+
+    @property
+    def variance(self) -> Tensor:
+        return (1.0 / self.probs - 1.0) / self.probs
+
+    def sample(self, sample_shape=()) -> Tensor:
+        p = np.broadcast_to(self.probs.array, self._extended_shape(sample_shape))
+        return _wrap((B.rng().geometric(p) - 1).astype(self.probs.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.probs)
+        v = value.array
+        self._check_value((v >= 0) & (v % 1 == 0), "IntegerGreaterThan(lower_bound=0)")
+        value, probs = _broadcast(value, self.probs)
+        sure = _wrap((probs.array == 1) & (value.array == 0))  # 0 * log(0) counts as 0
+        return value * (-probs.masked_fill(sure, 0.0)).log1p() + self.probs.log()
+
+    def entropy(self) -> Tensor:
+        return F.binary_cross_entropy_with_logits(self.logits, self.probs,
+                                                  reduction="none") / self.probs
+
+
+class StudentT(Distribution):
+    """Student's t with ``df`` degrees of freedom, shifted by ``loc``, scaled by ``scale``."""
+
+    has_rsample = True
+    arg_constraints = {"df": "GreaterThan(lower_bound=0.0)", "loc": "Real()",
+                       "scale": "GreaterThan(lower_bound=0.0)"}
+
+    def __init__(self, df, loc=0.0, scale=1.0, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        df = _as_param(df)
+        self.df, self.loc, self.scale = _broadcast(df, _as_param(loc, df),
+                                                   _as_param(scale, df))
+        for name in ("df", "scale"):
+            self._check(getattr(self, name).array > 0, self.arg_constraints[name],
+                        f"parameter {name}")
+        super().__init__(self.df.shape, (), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc.masked_fill(_wrap(self.df.array <= 1), math.nan)
+
+    @property
+    def variance(self) -> Tensor:
+        df = self.df
+        out = self.scale ** 2 * df / (df - 2).masked_fill(_wrap(df.array <= 2), 1.0)
+        out = out.masked_fill(_wrap((df.array <= 2) & (df.array > 1)), math.inf)
+        return out.masked_fill(_wrap(df.array <= 1), math.nan)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """``loc + scale * z / sqrt(chi2 / df)`` (the chi-square drawn without a graph)."""
+        shape = self._extended_shape(sample_shape)
+        z = _wrap(B.rng().standard_normal(shape).astype(self.df.dtype))
+        chi2 = _wrap(B.rng().chisquare(np.broadcast_to(self.df.array, shape)).astype(
+            self.df.dtype))
+        return self.loc + self.scale * z * (chi2 / self.df).rsqrt()
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.df)
+        df, y = self.df, (value - self.loc) / self.scale
+        z = (self.scale.log() + 0.5 * df.log() + 0.5 * math.log(math.pi)
+             + (0.5 * df).lgamma() - (0.5 * (df + 1.0)).lgamma())
+        return -0.5 * (df + 1.0) * (y ** 2 / df).log1p() - z
+
+    def entropy(self) -> Tensor:
+        df = self.df
+        lbeta = (0.5 * df).lgamma() + math.lgamma(0.5) - (0.5 * (df + 1)).lgamma()
+        return (self.scale.log() + 0.5 * (df + 1) * ((0.5 * (df + 1)).digamma()
+                                                     - (0.5 * df).digamma())
+                + 0.5 * df.log() + lbeta)
+
+
+class Dirichlet(Distribution):
+    """A point of the simplex over the last dim of ``concentration``."""
+
+    arg_constraints = {"concentration": "IndependentConstraint(GreaterThan(lower_bound=0.0), 1)"}
+
+    def __init__(self, concentration, validate_args: bool | None = None) -> None:
+        self._validate_args = validate_args is not False  # checked from here on
+        self.concentration = _as_param(concentration)
+        if self.concentration.ndim < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self._check(self.concentration.array > 0, self.arg_constraints["concentration"],
+                    "parameter concentration")
+        shape = self.concentration.shape
+        super().__init__(shape[:-1], shape[-1:], validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def variance(self) -> Tensor:
+        a = self.concentration
+        a0 = a.sum(-1, keepdim=True)
+        return a * (a0 - a) / (a0 ** 2 * (a0 + 1))
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        gammas = B.rng().gamma(np.broadcast_to(self.concentration.array, shape))
+        return _wrap((gammas / gammas.sum(-1, keepdims=True)).astype(self.concentration.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = _as_param(value, self.concentration)
+        v = value.array
+        self._check_value((v >= 0).all(-1) & (np.abs(v.sum(-1) - 1) < 1e-6), "Simplex()")
+        a = self.concentration
+        return ((a - 1.0).xlogy(value).sum(-1) + a.sum(-1).lgamma()
+                - a.lgamma().sum(-1))
+
+    def entropy(self) -> Tensor:
+        a = self.concentration
+        k, a0 = a.shape[-1], a.sum(-1)
+        return (a.lgamma().sum(-1) - a0.lgamma() - (k - a0) * a0.digamma()
+                - ((a - 1.0) * a.digamma()).sum(-1))
 
 
 class TransformedDistribution(Distribution):
