@@ -234,6 +234,8 @@ FORWARD_DIFFERS = {
     "Sequential": "containers are another slice's (forward(x))",
     "ModuleDict": "containers have no forward", "ModuleList": "containers have no forward",
     "ParameterList": "containers have no forward",
+    "ParameterDict": "containers have no forward",
+    "Container": "inherits Module's forward (see Module)",
 }
 
 
