@@ -34,8 +34,15 @@ def promote(a, b):
     float32, an int matrix beside 0.5 the default float); Python numbers stay numbers, which
     NumPy 2 treats as weakly typed, as torch does. Same-dtype arrays return at once.
     """
-    if a.__class__ is _ndarray and b.__class__ is _ndarray and a.dtype == b.dtype:
-        return a, b, a.dtype
+    ca, cb = a.__class__, b.__class__
+    if ca is _ndarray:
+        if cb is _ndarray:
+            if a.dtype == b.dtype:
+                return a, b, a.dtype
+        elif (cb is float or cb is int) and a.dtype.kind == "f":
+            return a, b, a.dtype  # a Python number never changes a float array's dtype
+    elif cb is _ndarray and (ca is float or ca is int) and b.dtype.kind == "f":
+        return a, b, b.dtype
     dt = B.result_type(a, b)
     if a.__class__ is _ndarray and a.dtype != dt:
         a = a.astype(dt)
