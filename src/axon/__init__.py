@@ -184,3 +184,6 @@ from .linalg import triangular_solve  # noqa: E402
 from . import types  # noqa: E402  (torch.types: Number, Device, _size, ...)
 from . import utils  # noqa: E402  (torch.utils.data as axon.data, utils.checkpoint)
 from .linalg import lu_unpack, torch_lu as lu, torch_lu_solve as lu_solve  # noqa: E402
+
+# torch.jit.script / trace / is_scripting: eager pass-throughs (axon has no TorchScript)
+from . import jit  # noqa: E402

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..backend import xp
+from ..backend.linspace import torch_linspace
 from ..devices import check_device
 from . import ops
 from .tensor import (
@@ -196,8 +197,9 @@ def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
 
 def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
              requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` included."""
-    arr = xp.linspace(_number(start), _number(end), steps, dtype=_float(dtype))
+    """``steps`` evenly spaced values from ``start`` to ``end`` included (torch's values,
+    bit for bit: see :mod:`axon.backend.linspace`)."""
+    arr = xp.asarray(torch_linspace(_number(start), _number(end), steps, _float(dtype)))
     return _make(arr, None, requires_grad, device)
 
 

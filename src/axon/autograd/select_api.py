@@ -99,12 +99,25 @@ def _median(input: Tensor, dim, keepdim: bool, ignore_nan: bool, result):
     if dim is None:  # the value only, over all elements
         flat = input.reshape(-1)
         idx = _sort.median_indices(flat.array, 0, ignore_nan)
-        return ops.Gather.apply(flat, 0, idx).reshape(())
+        value = ops.Gather.apply(flat, 0, idx).reshape(())
+        return _spread_evenly(flat, value) if flat.requires_grad else value
     d = normalize_dim(dim, input.ndim)
     if input.ndim == 0:
         return _gather_at(input, None, 0, keepdim, result)
     return _gather_at(input, _sort.median_indices(input.array, d, ignore_nan), d, keepdim,
                       result)
+
+
+def _spread_evenly(flat: Tensor, value: Tensor) -> Tensor:
+    """``value`` (one of ``flat``'s elements) with torch's gradient for a reduction over all
+    elements: shared evenly among every element equal to it (NaN counting as equal to a
+    NaN value), not given to one of them."""
+    v = value.detach()
+    ties = (flat.array == v.array) | (xp.isnan(flat.array) & xp.isnan(v.array))
+    tied = flat[_wrap(xp.flatnonzero(ties))]
+    if not xp.isfinite(v.array):
+        return tied.mean()  # NaN or an infinity: the mean of equal values is that value
+    return v + (tied - v).mean()  # exactly value (every difference is 0), 1/k gradients
 
 
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False):

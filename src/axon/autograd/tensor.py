@@ -1263,8 +1263,21 @@ class MinMax(tuple):
 
 
 # -------------------------------------------------------------------- free functions
-def where(condition, input, other) -> Tensor:
-    """Pick ``input`` where ``condition`` holds, else ``other`` (gradient flows to both)."""
+_MISSING = object()  # where()'s absent input/other (None is no tensor, but is a value)
+
+
+def where(condition, input=_MISSING, other=_MISSING) -> Tensor:
+    """Pick ``input`` where ``condition`` holds, else ``other`` (gradient flows to both).
+
+    ``where(condition)`` alone is torch's ``nonzero(condition, as_tuple=True)``.
+    """
+    if input is _MISSING and other is _MISSING:
+        from .select_api import nonzero
+        return nonzero(condition if isinstance(condition, Tensor) else _wrap(_data(condition)),
+                       as_tuple=True)
+    if input is _MISSING or other is _MISSING:
+        raise TypeError("where() takes a condition alone, or a condition, input and other: "
+                        "got a condition and one of input/other")
     cond = _data(condition)
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     return ops.Where.apply(cond, _as_tensor(input, like), _as_tensor(other, like))

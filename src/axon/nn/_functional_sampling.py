@@ -15,6 +15,7 @@ import warnings
 from ..autograd.ops import grid_sample as _grid_sample
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
+from ..backend.linspace import torch_linspace
 from . import _conv_ops
 from .functional import adaptive_avg_pool1d, adaptive_avg_pool2d
 
@@ -314,7 +315,11 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
                            f"{theta.shape[0]} matrices, but size {size} asks for N = {N}")
 
     def centres(n: int):
-        line = xp.linspace(-1.0, 1.0, n) if n > 1 else xp.zeros(1)
+        # torch's values in theta's dtype (linspace, then * (n - 1) / n), so that points on
+        # a pixel centre land on the same side of it as in torch (bilinear's kink)
+        if n <= 1:
+            return xp.zeros(1, dtype=theta.dtype)
+        line = xp.asarray(torch_linspace(-1.0, 1.0, n, theta.dtype))
         return line if align_corners else line * (n - 1) / n
 
     # base[..., k] is the coordinate along spatial axis nd - 1 - k (x first), then a 1
@@ -325,7 +330,14 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
         shape[axis] = spatial[axis]
         base[..., k] = centres(spatial[axis]).reshape(shape)
     points = math.prod(spatial)
-    grid = _wrap(base.reshape(1, points, nd + 1)) @ theta.transpose(1, 2)  # (N, points, nd)
+    # grid[..., k] = ((x t[k, 0] + y t[k, 1]) (+ z t[k, 2])) + t[k, nd], rounded term by term
+    # in theta's dtype as torch's product is: the same bits, so points on a pixel centre
+    # fall on torch's side of it in grid_sample
+    base = base.reshape(1, points, nd + 1)
+    grid = _wrap(base[..., :1]) * theta[:, :, 0].unsqueeze(1)  # (N, points, nd)
+    for j in range(1, nd):
+        grid = grid + _wrap(base[..., j:j + 1]) * theta[:, :, j].unsqueeze(1)
+    grid = grid + theta[:, :, nd].unsqueeze(1)
     return grid.reshape(N, *spatial, nd)
 
 

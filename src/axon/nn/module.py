@@ -415,6 +415,10 @@ class Module:
     def double(self) -> Module:
         return self.to(B.float64)
 
+    def half(self) -> Module:
+        """Floating parameters and buffers to float16 (torch's ``Module.half``)."""
+        return self.to(B.float16)
+
     def cpu(self) -> Module:
         """The module itself: it lives on the CPU already."""
         return self
@@ -453,7 +457,10 @@ class Module:
             if hasattr(module, "_materialize_from_state"):
                 module._materialize_from_state(state_dict, f"{name}." if name else "")
         own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
+        # torch keeps a norm layer's own num_batches_tracked when a state dict (an
+        # older checkpoint, or one built by hand) leaves it out: not missing
+        missing = [k for k in own if k not in state_dict
+                   and k.rsplit(".", 1)[-1] != "num_batches_tracked"]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
         values = {}

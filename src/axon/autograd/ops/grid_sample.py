@@ -17,6 +17,7 @@ import itertools
 import math
 
 from ...backend import xp
+from ...backend.linspace import fused_multiply_add
 from ..function import Op
 
 
@@ -34,13 +35,33 @@ def _reflect(coord, twice_low: float, twice_high: float):
             xp.where(even, sign, -sign))
 
 
-def _source_coordinate(coord, size: int, padding_mode: str, align_corners: bool):
+def _unnormalize(coord, size: int, align_corners: bool, volumetric: bool):
+    """The pixel coordinate of ``coord``, computed in ``coord``'s dtype by torch's CPU
+    formula (its vectorised 2-D kernel and its scalar 3-D one round differently): a point
+    on a pixel centre then has torch's floor, so it takes torch's side of bilinear's kink
+    (what a spatial transformer at its identity initialisation is made of)."""
+    t = coord.dtype.type
+    if volumetric:
+        if align_corners:
+            return (coord + t(1)) / t(2) * t(size - 1)
+        return ((coord + t(1)) * t(size) - t(1)) / t(2)
+    scale = t(size - 1) / t(2) if align_corners else t(size) / t(2)
+    shift = 0.0 if align_corners else -0.5
+    # (coord + 1) * scale + shift as one fused multiply-add, as torch's compiled kernel does
+    shifted = xp.asarray(coord + t(1), dtype=xp.float64)
+    return fused_multiply_add(shifted, float(scale), shift).astype(coord.dtype)
+
+
+def _source_coordinate(coord, size: int, padding_mode: str, align_corners: bool,
+                       volumetric: bool = False):
     """Pixel coordinates of normalised ``coord`` along an axis of ``size`` pixels, after
-    padding; also the derivative d(pixel)/d(coord)."""
+    padding (float64); also the derivative d(pixel)/d(coord)."""
+    pix = _unnormalize(coord, size, align_corners, volumetric).astype(xp.float64)
+    coord = coord.astype(xp.float64)
     if align_corners:
-        pix, grad = (coord + 1) / 2 * (size - 1), xp.full_like(coord, (size - 1) / 2)
+        grad = xp.full_like(coord, (size - 1) / 2)
     else:
-        pix, grad = ((coord + 1) * size - 1) / 2, xp.full_like(coord, size / 2)
+        grad = xp.full_like(coord, size / 2)
     if padding_mode == "reflection":
         if align_corners:
             pix, d = _reflect(pix, 0.0, 2.0 * (size - 1))
@@ -62,11 +83,11 @@ class GridSample(Op):
         self.dtype, self.shape, self.mode, self.a = a.dtype, a.shape, mode, a
         sizes = a.shape[2:]
         nd = len(sizes)
-        g = grid.astype(xp.float64)
+        g = grid if grid.dtype in (xp.float32, xp.float64) else grid.astype(xp.float64)
         coords, self.dcoords = [], []  # per spatial axis of the input, in its order
         for axis, size in enumerate(sizes):
             c, d = _source_coordinate(g[..., nd - 1 - axis], size, padding_mode,
-                                      align_corners)
+                                      align_corners, volumetric=nd == 3)
             coords.append(c)
             self.dcoords.append(d)
         self.taps = self._taps(coords, sizes)
