@@ -394,3 +394,24 @@ def test_ctc_speech_model_and_greedy_decoding():
     assert ours["decoded"] == theirs["decoded"]
     assert ours["losses"][-1] < ours["losses"][0] / 5
     assert ours["decoded"][1] == ours["labels"][1]  # a repeated label survives its blank
+
+
+def test_masked_language_model_with_finfo_masks_and_utils_data():
+    ours, theirs = both("masked_attention")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(ours["logits"], theirs["logits"], **F32)
+    for key in ("rows", "cols", "predicted"):
+        assert np.array_equal(ours[key], theirs[key]), key
+    assert ours["padding_ignored"] and theirs["padding_ignored"]
+    assert ours["min"] == theirs["min"]
+
+
+def test_spatial_transformer_tutorial():
+    # identity-initialised: every sampling point starts on a pixel centre (see
+    # test_gap_fixes: the gradient there depends on rounding exactly as torch does)
+    ours, theirs = both("spatial_transformer")
+    assert_close(ours["losses"], theirs["losses"], **F32)
+    assert_close(ours["theta"], theirs["theta"], **F32)
+    for key in ("warped", "warped_ac"):
+        assert_close(ours[key], theirs[key], rtol=1e-4, atol=2e-5, msg=key)
+    assert ours["correct"] == theirs["correct"]
