@@ -17,11 +17,11 @@ PROGRAMS = Path(__file__).parent / "programs"
 # the import lines a PyTorch user changes, and nothing else
 IMPORTS = [
     (r"^import torch$", "import axon as torch"),
-    (r"^import torch\.nn as nn$", "import axon.nn as nn"),
-    (r"^import torch\.nn\.functional as F$", "import axon.nn.functional as F"),
-    (r"^import torch\.optim as optim$", "import axon.optim as optim"),
-    (r"^from torch import (.*)$", r"from axon import \1"),
     (r"^from torch\.utils\.data import (.*)$", r"from axon.data import \1"),
+    (r"^import torch\.utils\.data as (\w+)$", r"import axon.data as \1"),
+    (r"^import torch\.([\w.]+) as (\w+)$", r"import axon.\1 as \2"),
+    (r"^from torch import (.*)$", r"from axon import \1"),
+    (r"^from torch\.([\w.]+) import (.*)$", r"from axon.\1 import \2"),
 ]
 
 
