@@ -37,3 +37,10 @@ def assert_differs(a, b, rtol: float = 1e-5, atol: float = 1e-8, msg: str = "") 
     assert x.shape == y.shape, f"{msg} shape mismatch: {x.shape} vs {y.shape}"
     assert np.isfinite(x).all() and np.isfinite(y).all(), f"{msg} non-finite values"
     assert not np.allclose(x, y, rtol=rtol, atol=atol), f"{msg} the arrays are all close"
+
+
+def assert_equal(actual, expected, msg: str = "") -> None:
+    """Assert the same shape and exactly the same values, all finite: the equality check that
+    cannot pass on NaN (``np.testing.assert_array_equal`` counts NaN == NaN). Where NaN or
+    inf positions are themselves the point, compare them with ``np.isnan``/``np.isinf``."""
+    assert_close(actual, expected, rtol=0, atol=0, msg=msg)

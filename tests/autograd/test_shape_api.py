@@ -9,6 +9,7 @@ import torch
 
 import axon as ax
 from tests.autograd.parity import helper_test_exception, helper_test_op
+from tests.helpers import assert_equal
 
 # ------------------------------------------------------------------ products
 PRODUCTS = [
@@ -206,14 +207,14 @@ def test_movement_non_contiguous_and_integer():
     x = np.arange(12).reshape(3, 4)
     for fn in (lambda t: t.tril(), lambda t: t.flip(1), lambda t: t.roll(2),
                lambda t: t.unfold(1, 2, 1), lambda t: t.repeat_interleave(2, dim=0)):
-        np.testing.assert_array_equal(fn(ax.tensor(x)).numpy(), fn(torch.tensor(x)).numpy())
+        assert_equal(fn(ax.tensor(x)).numpy(), fn(torch.tensor(x)).numpy())
 
 
 def test_flip_is_a_copy():
     x = ax.arange(4.0)
     y = x.flip(0)
     y += 1  # in-place on the result must not write into x (torch's flip copies)
-    np.testing.assert_array_equal(x.numpy(), np.arange(4.0))
+    assert_equal(x.numpy(), np.arange(4.0))
 
 
 @pytest.mark.parametrize("fn", [
@@ -297,7 +298,7 @@ def test_broadcast_shapes():
 
 def test_repeat_interleave_counts_only():
     counts = [2, 0, 3]
-    np.testing.assert_array_equal(ax.repeat_interleave(ax.tensor(counts)).numpy(),
+    assert_equal(ax.repeat_interleave(ax.tensor(counts)).numpy(),
                                   torch.repeat_interleave(torch.tensor(counts)).numpy())
 
 
@@ -358,13 +359,13 @@ def test_more_products_and_layouts(name, shapes, t_fn, a_fn):
 def test_index_grids_and_fill_diagonal():
     for args in [(3, 3), (3, 4, 1), (4, 3, -1), (2, 5, 3)]:
         for name in ("tril_indices", "triu_indices"):
-            np.testing.assert_array_equal(getattr(ax, name)(*args).numpy(),
+            assert_equal(getattr(ax, name)(*args).numpy(),
                                           getattr(torch, name)(*args).numpy())
     for shape, wrap in [((3, 4), False), ((7, 3), True), ((7, 3), False), ((3, 3, 3), False)]:
         a, t = ax.zeros(*shape), torch.zeros(*shape)
         assert a.fill_diagonal_(2.5, wrap=wrap) is a
         t.fill_diagonal_(2.5, wrap=wrap)
-        np.testing.assert_array_equal(a.numpy(), t.numpy())
+        assert_equal(a.numpy(), t.numpy())
     helper_test_op([(3, 4)], lambda x: (x * 2).fill_diagonal_(0.5))
 
 

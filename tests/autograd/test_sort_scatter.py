@@ -8,6 +8,7 @@ import torch
 
 import axon as ax
 from tests.autograd.parity import helper_test_exception, helper_test_op
+from tests.helpers import assert_equal
 
 RNG = np.random.default_rng(0)
 DISTINCT = RNG.permutation(24).reshape(4, 6).astype(np.float64) / 3  # no ties: one order
@@ -83,8 +84,8 @@ def test_mode_of_many_random_rows():
     x = np.random.default_rng(11).integers(0, 4, size=(6, 9)).astype(np.float64)
     for dim in (0, 1):
         a, t = ax.tensor(x).mode(dim), torch.tensor(x).mode(dim)
-        np.testing.assert_array_equal(a.values.numpy(), t.values.numpy())
-        np.testing.assert_array_equal(a.indices.numpy(), t.indices.numpy())
+        assert_equal(a.values.numpy(), t.values.numpy())
+        assert_equal(a.indices.numpy(), t.indices.numpy())
 
 
 def test_nanmedian_all_nan_row():
@@ -120,7 +121,7 @@ def test_sort_integer_and_0d():
     for a, t in zip(ax.tensor(x).sort(1, descending=True), torch.tensor(x).sort(1,
                                                                               descending=True),
                     strict=True):
-        np.testing.assert_array_equal(a.numpy(), t.numpy())
+        assert_equal(a.numpy(), t.numpy())
     v, i = ax.tensor(2.5).sort()
     assert v.item() == 2.5 and i.item() == 0
 
@@ -177,7 +178,7 @@ def test_searchsorted_and_bucketize(right):
     ]
     for t, a in pairs:
         assert a.dtype == t.numpy().dtype
-        np.testing.assert_array_equal(a.numpy(), t.numpy())
+        assert_equal(a.numpy(), t.numpy())
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"bins": 4, "min": 0, "max": 3},
@@ -188,7 +189,7 @@ def test_histc(kwargs):
         a = ax.histc(ax.tensor(x.astype(dt)), **kwargs)
         t = torch.histc(torch.tensor(x.astype(dt)), **kwargs)
         assert a.dtype == t.numpy().dtype
-        np.testing.assert_array_equal(a.numpy(), t.numpy())
+        assert_equal(a.numpy(), t.numpy())
 
 
 @pytest.mark.parametrize("shapes,t_fn,a_fn,exact,match", [
@@ -273,7 +274,7 @@ def test_scatter_reduce_integer():
                                                reduce, include_self=inc)
             a = ax.tensor(x).scatter_reduce(1, ax.tensor(IDX_DUP), ax.tensor(src), reduce,
                                             include_self=inc)
-            np.testing.assert_array_equal(a.numpy(), t.numpy(), err_msg=f"{reduce} {inc}")
+            assert_equal(a.numpy(), t.numpy(), msg=f"{reduce} {inc}")
 
 
 INDEX_OPS = [
@@ -334,7 +335,7 @@ def test_inplace_forms():
         a_args = [ax.tensor(v) if isinstance(v, np.ndarray) else v for v in args]
         assert getattr(a, name)(*a_args) is a
         getattr(t, name)(*t_args)
-        np.testing.assert_array_equal(a.numpy(), t.numpy(), err_msg=name)
+        assert_equal(a.numpy(), t.numpy(), msg=name)
         assert a.array is a_arr, f"{name} replaced the array instead of writing into it"
     # with a graph: the gradient flows through the in-place write
     x_t = torch.tensor(np.ones((2, 3)), requires_grad=True)
@@ -442,7 +443,7 @@ def test_quantile_nan():
 def test_isin_histogram_unravel_put():
     e, s = np.array([[1, 2], [3, 5]]), np.array([2, 5, 9])
     for kw in ({}, {"invert": True}):
-        np.testing.assert_array_equal(ax.isin(ax.tensor(e), ax.tensor(s), **kw).numpy(),
+        assert_equal(ax.isin(ax.tensor(e), ax.tensor(s), **kw).numpy(),
                                       torch.isin(torch.tensor(e), torch.tensor(s), **kw).numpy())
     x = np.array([1.0, 2.0, 1.0, 2.5, 0.2])
     for kw in ({"bins": 4, "range": (0.0, 3.0)}, {"bins": 3}, {"bins": 3, "density": True}):
@@ -451,7 +452,7 @@ def test_isin_histogram_unravel_put():
         np.testing.assert_allclose(a.bin_edges.numpy(), t.bin_edges.numpy())
     for a, t in zip(ax.unravel_index(ax.tensor([4, 1, 5]), (2, 3)),
                     torch.unravel_index(torch.tensor([4, 1, 5]), (2, 3)), strict=True):
-        np.testing.assert_array_equal(a.numpy(), t.numpy())
+        assert_equal(a.numpy(), t.numpy())
 
 
 @pytest.mark.parametrize("accumulate", [False, True])

@@ -14,7 +14,7 @@ import axon as ax
 import axon.nn.functional as F
 from axon import nn
 from tests.autograd.parity import helper_test_exception, helper_test_op
-from tests.helpers import assert_close
+from tests.helpers import assert_close, assert_equal
 
 # name: (input shapes, function of torch tensors, of axon tensors (None: the same call))
 FUNCTIONAL = {
@@ -86,7 +86,7 @@ def test_max_unpool_inverts_max_pool_with_torch_indices(dims):
     pool_a = getattr(F, f"max_pool{dims}d")
     y, idx = pool_t(torch.tensor(x), **kw, return_indices=True)
     ay, aidx = pool_a(ax.tensor(x), **kw, return_indices=True)
-    np.testing.assert_array_equal(aidx.numpy(), idx.numpy())
+    assert_equal(aidx.numpy(), idx.numpy())
     unpool = getattr(torch.nn, f"MaxUnpool{dims}d")(**kw)
     ours = getattr(nn, f"MaxUnpool{dims}d")(**kw)
     assert repr(ours) == repr(unpool)
@@ -322,8 +322,8 @@ def test_init_generator_gives_its_own_reproducible_stream():
         nn.init.trunc_normal_(w, std=0.02, generator=g)
         nn.init.orthogonal_(w, generator=g)
         draws.append(w.detach().numpy().copy())
-    np.testing.assert_array_equal(draws[0], draws[2])
-    np.testing.assert_array_equal(draws[1], draws[3])
+    assert_equal(draws[0], draws[2])
+    assert_equal(draws[1], draws[3])
     ax.manual_seed(0)
     w = nn.Linear(20, 30).weight
     nn.init.kaiming_uniform_(w)  # the global stream: different numbers
@@ -336,14 +336,14 @@ def test_dirac_matches_torch(shape, groups):
     ours, theirs = ax.zeros(shape), torch.zeros(shape)
     nn.init.dirac_(ours, groups)
     torch.nn.init.dirac_(theirs, groups)
-    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert_equal(ours.numpy(), theirs.numpy())
 
 
 def test_sparse_zeroes_the_same_count_per_column():
     ours, theirs = ax.zeros(10, 6), torch.zeros(10, 6)
     nn.init.sparse_(ours, 0.35, std=1.0)
     torch.nn.init.sparse_(theirs, 0.35, std=1.0)
-    np.testing.assert_array_equal((ours.numpy() == 0).sum(0), (theirs.numpy() == 0).sum(0))
+    assert_equal((ours.numpy() == 0).sum(0), (theirs.numpy() == 0).sum(0))
     with pytest.raises(ValueError):
         nn.init.sparse_(ax.zeros(2, 3, 4), 0.1)
 
@@ -490,7 +490,7 @@ def test_adaptive_log_softmax_matches_torch():
         assert_close(a.grad, t.grad, 1e-10, 1e-12, msg=name)
     x = np.random.default_rng(1).standard_normal((5, 16))
     helper_test_op(None, theirs.log_prob, ours.log_prob, arrays=[x])
-    np.testing.assert_array_equal(ours.predict(ax.tensor(x)).numpy(),
+    assert_equal(ours.predict(ax.tensor(x)).numpy(),
                                   theirs.predict(torch.tensor(x)).numpy())
     one = ours(ax.tensor(x[0]), ax.tensor(np.array(12)))  # an unbatched row
     assert one.output.shape == ()
@@ -547,7 +547,7 @@ def test_with_indices_aliases():
                                                            ((3, 2),))]:
         out, idx = getattr(F, name)(ax.tensor(x), *args)
         t_out, t_idx = getattr(TF, name)(torch.tensor(x), *args)
-        np.testing.assert_array_equal(idx.numpy(), t_idx.numpy())
+        assert_equal(idx.numpy(), t_idx.numpy())
         assert_close(out, t_out, 0, 0)
     assert_close(F.native_channel_shuffle(ax.tensor(x), 3),
                  TF.native_channel_shuffle(torch.tensor(x), 3), 0, 0)
