@@ -39,14 +39,16 @@ CumminResult = namedtuple("cummin", ["values", "indices"])
 AminmaxResult = namedtuple("aminmax", ["min", "max"])
 
 
-def _numpy_keywords(fn):
-    """Accept NumPy's ``axis`` and ``keepdims`` for ``dim`` and ``keepdim``, as torch does
-    (``x.sum(axis=1, keepdims=True)``)."""
+def numpy_keywords(fn):
+    """Accept NumPy's ``axis`` and ``keepdims`` for ``dim`` and ``keepdim``, as torch's
+    argument parser does (``x.sum(axis=1, keepdims=True)``, ``x.softmax(axis=-1)``)."""
 
     @functools.wraps(fn)
     def accepting(*args, **kwargs):
         if kwargs:
             if "axis" in kwargs:
+                if "dim" in kwargs:
+                    raise TypeError(f"{fn.__name__}() got both 'dim' and its alias 'axis'")
                 kwargs["dim"] = kwargs.pop("axis")
             if "keepdims" in kwargs:
                 kwargs["keepdim"] = kwargs.pop("keepdims")
@@ -66,7 +68,7 @@ def _accumulating(input: Tensor, dtype) -> Tensor:
 
 
 # ======================================================================= scans
-@_numpy_keywords
+@numpy_keywords
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running sums along ``dim``: out_i = x_0 + ... + x_i."""
     x = _accumulating(input, dtype)
@@ -74,7 +76,7 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     return x.clone() if x.ndim == 0 else ops.Cumsum.apply(x, d)
 
 
-@_numpy_keywords
+@numpy_keywords
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running products along ``dim``; the gradient is exact where x holds zeros."""
     x = _accumulating(input, dtype)
@@ -82,7 +84,7 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     return x.clone() if x.ndim == 0 else ops.Cumprod.apply(x, d)
 
 
-@_numpy_keywords
+@numpy_keywords
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """log(e^x_0 + ... + e^x_i) along ``dim``, stably."""
     if input.array.dtype.kind not in "fc":
@@ -99,19 +101,19 @@ def _cum_extreme(input: Tensor, dim: int, largest: bool, result, name: str):
     return result(ops.Gather.apply(input, d, idx), _wrap(idx))
 
 
-@_numpy_keywords
+@numpy_keywords
 def cummax(input: Tensor, dim: int):
     """Running maximum along ``dim`` and where it was taken: ``(values, indices)``."""
     return _cum_extreme(input, dim, True, CummaxResult, "cummax")
 
 
-@_numpy_keywords
+@numpy_keywords
 def cummin(input: Tensor, dim: int):
     """Running minimum along ``dim`` and where it was taken: ``(values, indices)``."""
     return _cum_extreme(input, dim, False, CumminResult, "cummin")
 
 
-@_numpy_keywords
+@numpy_keywords
 def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
     """The n-th forward difference along ``dim``: out_i = x_(i+1) - x_i, applied ``n``
     times, after joining ``prepend`` and ``append`` to the ends (xor for bool tensors)."""
@@ -160,7 +162,7 @@ def _trapezoids(y: Tensor, x, dx, dim: int, fn: str):
     return mid * steps, d
 
 
-@_numpy_keywords
+@numpy_keywords
 def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """The integral of ``y`` along ``dim`` by the trapezoid rule, with sample points ``x``
     or a constant spacing ``dx`` (default 1)."""
@@ -170,13 +172,13 @@ def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
     return areas.sum(d)
 
 
-@_numpy_keywords
+@numpy_keywords
 def trapz(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """torch's older name of :func:`trapezoid`."""
     return trapezoid(y, x, dx=dx, dim=dim)
 
 
-@_numpy_keywords
+@numpy_keywords
 def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """The running integral of ``y`` along ``dim`` by the trapezoid rule (one fewer
     element than ``y`` there)."""
@@ -187,7 +189,7 @@ def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor
 
 
 # ======================================================================= reductions
-@_numpy_keywords
+@numpy_keywords
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The product of all elements, or along one ``dim``; the gradient is exact with zeros."""
     x = _accumulating(input, dtype)
@@ -197,7 +199,7 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
     return ops.Prod.apply(x, d, keepdim and d is not None)
 
 
-@_numpy_keywords
+@numpy_keywords
 def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
     """The sum over ``dim`` (an int, a tuple, or None for all); integers and bools sum to
     int64, and ``dtype`` casts the input before summing (a float64 sum of float32 values)."""
@@ -205,7 +207,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  
     return ops.Sum.apply(x, _dims_of(dim, x.ndim), keepdim)
 
 
-@_numpy_keywords
+@numpy_keywords
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The mean over ``dim`` (an int, a tuple, or None for all); floats only, or give
     ``dtype`` (the input is cast to it first)."""
@@ -218,7 +220,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     return ops.Mean.apply(x, _dims_of(dim, x.ndim), keepdim)
 
 
-@_numpy_keywords
+@numpy_keywords
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The sum treating NaN as 0 (NaN positions get gradient 0)."""
     x = _accumulating(input, dtype)
@@ -227,7 +229,7 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
     return ops.Sum.apply(x, _dims_of(dim, x.ndim), keepdim)
 
 
-@_numpy_keywords
+@numpy_keywords
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The mean of the elements that are not NaN (NaN where all are)."""
     x = input if dtype is None else input.type(B.to_dtype(dtype))
@@ -241,7 +243,7 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
     return nansum(x, dim, keepdim) / _wrap(xp.asarray(count))
 
 
-@_numpy_keywords
+@numpy_keywords
 def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
              *, correction: int | None = None):
     """``(std, mean)`` over ``dim`` in one call; ``correction`` (or ``unbiased``) as std."""
@@ -251,7 +253,7 @@ def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: boo
             mean(input, dim, keepdim))
 
 
-@_numpy_keywords
+@numpy_keywords
 def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
              *, correction: int | None = None):
     """``(var, mean)`` over ``dim`` in one call; ``correction`` (or ``unbiased``) as var."""
@@ -261,7 +263,7 @@ def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: boo
             mean(input, dim, keepdim))
 
 
-@_numpy_keywords
+@numpy_keywords
 def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
     """``(min, max)`` of all elements or along ``dim``; ties share the gradient evenly."""
     if dim is None:
@@ -280,7 +282,7 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
                          ops.Amax.apply(input, dims, keepdim))
 
 
-@_numpy_keywords
+@numpy_keywords
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
     """How many elements are not zero, over ``dim`` (an int, a tuple, or None), as int64."""
     dims = _dims_of(dim, input.ndim)
@@ -305,8 +307,8 @@ def _logical_reduction(ufunc, name: str):
     return fn
 
 
-all = _numpy_keywords(_logical_reduction(xp.all, "all"))  # noqa: A001
-any = _numpy_keywords(_logical_reduction(xp.any, "any"))  # noqa: A001
+all = numpy_keywords(_logical_reduction(xp.all, "all"))  # noqa: A001
+any = numpy_keywords(_logical_reduction(xp.any, "any"))  # noqa: A001
 
 
 # ======================================================================= statistics
@@ -381,7 +383,7 @@ bind_methods(
 # the reductions written on Tensor itself (tensor.py) take NumPy's keywords too:
 # ``scores.argmax(axis=1)`` as torch allows
 bind_methods(**{
-    name: _numpy_keywords(getattr(Tensor, name))
+    name: numpy_keywords(getattr(Tensor, name))
     for name in ("argmax", "argmin", "amax", "amin", "max", "min", "std", "var", "logsumexp")
 })
 

@@ -10,7 +10,6 @@ twice. The methods are set on ``Tensor`` when this module is imported (by ``axon
 from __future__ import annotations
 
 import builtins
-import functools
 import warnings
 
 import numpy as np
@@ -19,6 +18,7 @@ from .. import backend as B
 from ..backend import xp
 from .grad_mode import grad_mode, no_grad
 from .math_api import _inplace_form, div
+from .reduce_api import numpy_keywords
 from .tensor import RemovableHandle, Tensor, _data, _shape_arg, _to_array, _wrap
 
 __all__ = ["asarray", "clone", "detach", "detach_", "fill", "fill_", "is_same_size",
@@ -246,19 +246,6 @@ def _div_(self: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
     return _rounded_div_(self, other, rounding_mode=rounding_mode)
 
 
-def _axis_alias(fn):
-    """``fn`` also taking ``axis=`` for ``dim=`` (torch's argument parser accepts it)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if "axis" in kwargs:
-            if "dim" in kwargs:
-                raise TypeError(f"{fn.__name__}() got both 'dim' and its alias 'axis'")
-            kwargs["dim"] = kwargs.pop("axis")
-        return fn(*args, **kwargs)
-
-    return wrapper
-
-
 # the methods whose ``dim`` torch also accepts as ``axis`` (checked one by one against
 # torch 2.13); the top-level forms that call these methods inherit it
 _AXIS_METHODS = ("softmax log_softmax squeeze unsqueeze argsort sort topk gather unbind "
@@ -268,7 +255,7 @@ _AXIS_METHODS = ("softmax log_softmax squeeze unsqueeze argsort sort topk gather
 
 def _bind_methods() -> None:
     for name in _AXIS_METHODS:
-        setattr(Tensor, name, _axis_alias(getattr(Tensor, name)))
+        setattr(Tensor, name, numpy_keywords(getattr(Tensor, name)))
     for name in ("squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims"):
         setattr(Tensor, name + "_", _shape_method(name + "_", getattr(Tensor, name)))
     from ..linalg import renorm
@@ -304,7 +291,7 @@ def _axis_functions() -> dict:
 
     names = ("cat", "stack", "index_select", "narrow", "sort", "argsort", "topk", "median",
              "kthvalue", "mode")
-    return {name: _axis_alias(getattr(module, name)) for name in names
+    return {name: numpy_keywords(getattr(module, name)) for name in names
             for module in (shape_api, select_api) if name in getattr(module, "__all__", ())}
 
 
