@@ -132,3 +132,22 @@ def to_dtype(dtype) -> np.dtype | None:
     if dtype is None:
         return None
     return np.dtype(dtype)
+
+
+# ------------------------------------------------------------------ masked gradients
+_SAME_WIDTH_INT = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def masked(g, keep):
+    """``g`` where the bool array ``keep`` holds, +0 elsewhere: the gradient a kink passes.
+
+    Unlike ``g * keep``, a NaN or inf in ``g`` stays out of the blocked positions (torch
+    gives 0 there). ``np.where(keep, g, 0)`` does the same at about 7x the cost of the
+    multiply on NumPy 2.4; ANDing ``g``'s bits with all-ones or all-zeros patterns made
+    from ``keep`` costs about 1.4x.
+    """
+    ints = _SAME_WIDTH_INT.get(g.dtype.itemsize) if g.dtype.kind == "f" else None
+    if ints is None:
+        return np.where(keep, g, 0)
+    bits = np.negative(keep.view(np.int8), dtype=np.int8)  # True -> -1 (all ones), False -> 0
+    return np.bitwise_and(g.view(ints), bits, dtype=ints).view(g.dtype)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from ... import backend as B
 from ...backend import xp
 from ..function import Op
 from .elementwise import float_input
@@ -48,7 +49,7 @@ class Relu(Op):
         return self.out
 
     def backward(self, g):
-        return (xp.where(self.out > 0, g, 0),)  # select, not multiply: a NaN g stays out
+        return (B.masked(g, self.out > 0),)  # selected: a NaN in g stays out
 
 
 class LeakyRelu(Op):

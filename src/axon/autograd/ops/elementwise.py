@@ -300,12 +300,12 @@ class Clamp(Op):
         if hi is not None:
             inside = inside & (a <= hi)
         g_lo = g_hi = None
-        # selected with where, not multiplied by masks: a NaN or inf in g stays where it was
+        # selected, not multiplied by the masks: a NaN or inf in g stays where it was
         if p_lo is not None:
-            g_lo = xp.where((a < lo) & (lo < hi) if hi is not None else a < lo, g, 0)
+            g_lo = B.masked(g, (a < lo) & (lo < hi) if hi is not None else a < lo)
         if p_hi is not None:
-            g_hi = xp.where((a > hi) | (hi < lo) if lo is not None else a > hi, g, 0)
-        return xp.where(inside, g, 0), g_lo, g_hi
+            g_hi = B.masked(g, (a > hi) | (hi < lo) if lo is not None else a > hi)
+        return B.masked(g, inside), g_lo, g_hi
 
 
 class Cast(Op):
