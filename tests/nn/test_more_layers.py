@@ -14,7 +14,7 @@ import axon as ax
 import axon.nn.functional as F
 from axon import nn
 from tests.autograd.parity import helper_test_exception, helper_test_op
-from tests.helpers import assert_close, assert_equal
+from tests.helpers import assert_close, assert_differs, assert_equal
 
 # name: (input shapes, function of torch tensors, of axon tensors (None: the same call))
 FUNCTIONAL = {
@@ -327,7 +327,7 @@ def test_init_generator_gives_its_own_reproducible_stream():
     ax.manual_seed(0)
     w = nn.Linear(20, 30).weight
     nn.init.kaiming_uniform_(w)  # the global stream: different numbers
-    assert not np.array_equal(w.detach().numpy(), draws[0])
+    assert_differs(w.detach().numpy(), draws[0], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("shape,groups", [((4, 4, 3), 1), ((6, 3, 3, 3), 2), ((2, 5, 3, 2), 1),
@@ -594,7 +594,7 @@ def test_fractional_max_pool2d_module():
     x = ax.randn(2, 3, 11, 11)  # 11 -> 5: steps of 2.25, so the draws matter
     first, second = layer(x), layer(x)
     assert first.shape == (2, 3, 5, 5)
-    assert not np.array_equal(first.numpy(), second.numpy())  # new windows every call
+    assert_differs(first.numpy(), second.numpy(), rtol=0, atol=0)  # new windows every call
     for kwargs in (dict(), dict(output_size=3, output_ratio=0.5), dict(output_ratio=1.5)):
         with pytest.raises(ValueError):
             torch.nn.FractionalMaxPool2d(2, **kwargs)
