@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -121,6 +121,40 @@ def register_module_forward_hook(hook: Callable) -> RemovableHandle:
     handle = RemovableHandle(_global_forward_hooks)
     _global_forward_hooks[handle.id] = hook
     return handle
+
+
+def _loadable(key: str, value: Any, target: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """``(array, "")``: ``value`` as an array of ``target``'s shape and dtype, cast as
+    ``torch.Tensor.copy_`` casts and never a view of ``value``'s memory being written; or
+    ``(None, error)`` naming ``key`` in torch's words."""
+    if isinstance(value, Tensor):
+        arr = value.array
+    else:
+        try:
+            arr = None if value is None or isinstance(value, str | bytes | Mapping) \
+                else np.asarray(value)
+        except Exception:  # noqa: BLE001 - any failure means "not an array"
+            arr = None
+    if arr is None or arr.dtype.kind not in "biufc":
+        return None, (
+            f'While copying the parameter named "{key}", expected axon.Tensor, a NumPy array '
+            f"or a numeric array-like object from checkpoint but received {type(value)}"
+        )
+    if target.ndim == 0 and arr.shape == (1,):  # torch's backward compatibility (0.3 files)
+        arr = arr.reshape(())
+    if arr.shape != target.shape:
+        return None, (
+            f"size mismatch for {key}: copying a param with shape {arr.shape} from "
+            f"checkpoint, the shape in current model is {target.shape}."
+        )
+    if arr.dtype.kind == "c" and target.dtype.kind != "c":
+        warnings.warn("Casting complex values to real discards the imaginary part",
+                      UserWarning, stacklevel=4)
+        arr = arr.real
+    if arr.dtype != target.dtype:
+        with np.errstate(all="ignore"):  # overflow to inf, NaN into ints: as torch does
+            arr = arr.astype(target.dtype)
+    return arr, ""
 
 
 class Module:
@@ -447,15 +481,41 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> _IncompatibleKeys:
-        """Copy values (axon Tensors, NumPy arrays, or anything ``np.asarray`` takes) into
-        this module's parameters and buffers, in place.
+        """Copy values (axon Tensors, NumPy arrays, or numeric array-likes such as torch
+        tensors) into this module's parameters and buffers, in place.
 
-        Every problem is reported at once: missing and unexpected keys (when ``strict``)
-        and shape mismatches (always), each naming the key and both shapes.
+        All or nothing: every entry is checked (and cast) before the first copy, so when
+        this raises, the model is exactly as it was. Every problem is reported at once, in
+        torch's words: missing and unexpected keys (when ``strict``), shape mismatches
+        (always) and values that are not numeric arrays, each naming its key.
+
+        Values are cast as ``torch.Tensor.copy_`` casts: float64 into a float32 parameter,
+        ints and bools into floats, floats into an int buffer (truncated toward zero), a
+        complex value into a real tensor (its imaginary part dropped, with torch's
+        warning). A one-element 1-d value fills a 0-d tensor, as in torch.
         """
-        for name, module in self.named_modules():  # lazy layers first take the saved shapes
-            if hasattr(module, "_materialize_from_state"):
+        lazy = [(name, module) for name, module in self.named_modules()
+                if hasattr(module, "_materialize_from_state")]
+        if lazy:  # first check what can be checked before lazy layers take their shapes
+            self._plan_load(state_dict, strict)
+            for name, module in lazy:  # then they take the saved shapes, as in torch
                 module._materialize_from_state(state_dict, f"{name}." if name else "")
+        own, values, missing, unexpected = self._plan_load(state_dict, strict)
+        with no_grad():  # nothing below can fail: values have the targets' shapes and dtypes
+            for key, arr in values.items():
+                np.copyto(own[key].array, arr, casting="no")
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _plan_load(self, state_dict: dict, strict: bool):
+        """What :meth:`load_state_dict` would copy: ``(own, values, missing, unexpected)``
+        with every value an array of its target's shape and dtype; raises the collected
+        errors instead when there are any. Changes nothing."""
+        from .lazy import _is_uninitialized
+
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"Expected state_dict to be dict-like, got {type(state_dict).__name__}."
+            )
         own = self.state_dict(keep_vars=True)
         # torch keeps a norm layer's own num_batches_tracked when a state dict (an
         # older checkpoint, or one built by hand) leaves it out: not missing
@@ -467,15 +527,16 @@ class Module:
         for key, target in own.items():
             if key not in state_dict:
                 continue
-            src = state_dict[key]
-            arr = src.array if isinstance(src, Tensor) else np.asarray(src)
-            if arr.shape != target.array.shape:
-                errors.append(
-                    f"size mismatch for {key}: copying a param with shape {arr.shape} from "
-                    f"checkpoint, the shape in current model is {target.array.shape}."
-                )
+            if _is_uninitialized(target):  # a lazy layer: shaped from the state dict later
                 continue
-            values[key] = arr
+            arr, error = _loadable(key, state_dict[key], target.array)
+            if not error and not target.array.flags.writeable:
+                error = (f'While copying the parameter named "{key}", the tensor in the '
+                         f"current model is read-only")
+            if error:
+                errors.append(error)
+            else:
+                values[key] = arr
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: "
@@ -488,15 +549,7 @@ class Module:
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                 + "\n\t".join(errors)
             )
-        with no_grad():
-            for key, arr in values.items():
-                target = own[key]
-                if target.array.dtype.kind in "fc" and arr.dtype.kind not in "fc":
-                    raise RuntimeError(
-                        f"cannot load {arr.dtype} values into floating tensor {key}"
-                    )
-                target.array[...] = arr
-        return _IncompatibleKeys(missing, unexpected)
+        return own, values, missing, unexpected
 
     # ------------------------------------------------------------- printing
     def extra_repr(self) -> str:
