@@ -200,3 +200,27 @@ def test_a_failed_load_leaves_lazy_layers_lazy():
 def test_refuses_what_is_not_a_mapping():
     with pytest.raises(TypeError, match="dict-like"):
         nn.Linear(2, 2).load_state_dict([("weight", np.zeros((2, 2)))])
+
+
+def test_optimizer_load_state_dict_is_all_or_nothing():
+    model = nn.Linear(3, 2)
+    opt = ax.optim.Adam(model.parameters(), lr=0.01)
+    model(ax.ones(4, 3)).sum().backward()
+    opt.step()
+    saved = opt.state_dict()
+    before = {i: {k: np.array(v.array if isinstance(v, ax.Tensor) else v, copy=True)
+                  for k, v in s.items()} for i, s in opt.state_dict()["state"].items()}
+    bad = opt.state_dict()
+    bad["param_groups"][0]["lr"] = 123.0
+    bad["state"][1]["exp_avg"] = np.zeros(5, np.float32)  # the bias is (2,): refused
+    with pytest.raises(ValueError, match="'exp_avg' of shape \\(5,\\) for parameter 1"):
+        opt.load_state_dict(bad)
+    assert opt.param_groups[0]["lr"] == 0.01  # the options were not half-applied
+    after = opt.state_dict()["state"]
+    for i, entries in before.items():
+        for k, v in entries.items():
+            got = after[i][k]
+            got = np.asarray(got.array if isinstance(got, ax.Tensor) else got)
+            assert got.tobytes() == v.tobytes(), (i, k)
+    opt.load_state_dict(saved)  # and a good one loads
+    assert opt.param_groups[0]["lr"] == 0.01

@@ -231,7 +231,11 @@ class Optimizer(OptimizerHooks):
         return self._run_state_dict_hooks("post", {"state": state, "param_groups": groups})
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore options and state saved by :meth:`state_dict` (arrays are copied)."""
+        """Restore options and state saved by :meth:`state_dict` (arrays are copied).
+
+        All or nothing: every group and state entry is checked first, so when this raises
+        (a different number of groups or parameters, a state entry shaped unlike its
+        parameter), the optimizer keeps its own state and options."""
         state_dict = self._run_state_dict_hooks("load_pre", state_dict)
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
@@ -262,8 +266,7 @@ class Optimizer(OptimizerHooks):
             p = by_index[i]
             state[p] = {k: self._load_state_value(k, v, p, i) for k, v in saved_state.items()}
 
-        self.state = state
-        self.param_groups = [
+        groups = [
             {
                 **{k: v for k, v in group.items() if k == "param_names"},  # unless saved
                 **{k: copy.deepcopy(v) for k, v in saved.items() if k != "params"},
@@ -271,6 +274,8 @@ class Optimizer(OptimizerHooks):
             }
             for group, saved in zip(self.param_groups, saved_groups, strict=True)
         ]
+        # all or nothing: both are assigned only once everything above has been checked
+        self.state, self.param_groups = state, groups
         self._run_state_dict_hooks("load_post")
 
     def _load_state_value(self, key: str, value, param: Tensor, index: int):
