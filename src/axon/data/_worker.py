@@ -42,7 +42,6 @@ import numpy as np
 from .. import backend as B
 from ..backend import threads
 from ._transport import discard, pack, remove_unread, unpack
-from .sampler import draw_base_seed
 
 _POLL = 0.1  # seconds between checks that the workers are alive while waiting
 
@@ -75,7 +74,36 @@ class _StreamEnd:
 
 @dataclass(frozen=True)
 class _Resume:
-    """Start a new epoch (persistent workers): a fresh fetcher; echoed back when done."""
+    """Start a new epoch (persistent workers): a fresh fetcher, and the worker's random
+    streams put at ``states`` when given (a resumed run); echoed back with the streams'
+    states at the epoch's start."""
+
+    states: Any = None
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """Echo the worker's random streams' states back, changing nothing."""
+
+
+def _rng_states() -> dict:
+    """This process's random streams, as ``axon.save`` stores them: axon's global
+    generator, Python's ``random`` and NumPy's legacy global generator."""
+    version, internal, gauss = random.getstate()
+    kind, key, pos, has_gauss, cached = np.random.get_state()
+    return {"axon": B.rng().bit_generator.state, "python": [version, list(internal), gauss],
+            "numpy": [kind, key, pos, has_gauss, cached]}
+
+
+def _set_rng_states(states: dict) -> None:
+    """Put back what :func:`_rng_states` returned (possibly after a round trip through
+    ``axon.save``/``axon.load``)."""
+    B.rng().bit_generator.state = states["axon"]
+    version, internal, gauss = states["python"]
+    random.setstate((int(version), tuple(int(v) for v in internal), gauss))
+    kind, key, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((kind, np.asarray(key, dtype=np.uint32), int(pos), int(has_gauss),
+                         float(cached)))
 
 
 class _WorkerError:
@@ -138,13 +166,19 @@ def worker_loop(dataset, index_queue, result_queue, auto_collation: bool, collat
             continue
         if task is None:
             break
+        if isinstance(task, _Snapshot):
+            result_queue.put((task, (worker_id, _rng_states())))
+            continue
         if isinstance(task, _Resume):
             stream_done = False
+            if task.states is not None:
+                _set_rng_states(task.states)
+            states = _rng_states()  # before the fetcher: an IterableDataset's __iter__ may draw
             try:
                 fetcher = make_fetcher(dataset, auto_collation, collate_fn, drop_last)
             except Exception as e:
                 init_error = _WorkerError(worker_id, e)
-            result_queue.put((task, None))
+            result_queue.put((task, (worker_id, states)))
             continue
         if stream_done:
             continue
@@ -191,8 +225,8 @@ class MultiProcessIter:
         self._prefetch = loader.prefetch_factor
         self._timeout = loader.timeout
         self._persistent = loader.persistent_workers
-        self._indices = iter(loader._index_sampler)
-        self._base_seed = draw_base_seed(loader.generator)
+        self._epoch, self._indices, resume = loader._open_epoch()
+        self._base_seed = self._epoch.base_seed
         ctx = loader.multiprocessing_context or _default_context()
         self._result_queue = ctx.Queue()
         self._index_queues, self._workers = [], []
@@ -212,7 +246,11 @@ class MultiProcessIter:
             w.start()
             self._index_queues.append(index_queue)
             self._workers.append(w)
+        if resume is not None and resume.worker_states is not None:
+            self._echo([_Resume(states) for states in resume.worker_states])
         self._start_epoch()
+        if resume is not None:
+            self._catch_up(resume.skip)
 
     # ------------------------------------------------------------------ bookkeeping
     def _start_epoch(self) -> None:
@@ -227,18 +265,40 @@ class MultiProcessIter:
             self._send_next()
 
     def reset(self) -> None:
-        """A new epoch on the same (persistent) workers."""
-        self._indices = iter(self._loader._index_sampler)
-        for q in self._index_queues:
-            q.put(_Resume())
+        """A new epoch on the same (persistent) workers, which keep their base seed and
+        random streams; their states at the epoch's start are noted for ``state_dict``."""
+        self._epoch, self._indices, _ = self._loader._open_epoch(base_seed=self._base_seed)
+        self._epoch.worker_states = self._echo([_Resume()] * self._num_workers)
+        self._start_epoch()
+
+    def worker_states(self) -> list:
+        """Each worker's random streams now (persistent workers between epochs)."""
+        return self._echo([_Snapshot()] * self._num_workers)
+
+    def _echo(self, tasks: list) -> list:
+        """Send task ``i`` to worker ``i`` and wait for every echo (dropping what is left
+        of an earlier epoch meanwhile); returns the workers' random states, by worker."""
+        for q, task in zip(self._index_queues, tasks, strict=True):
+            q.put(task)
+        states: list = [None] * self._num_workers
         pending = self._num_workers
-        while pending:  # drop what is left of the last epoch until every worker resumed
+        while pending:
             number, message = self._get()
-            if isinstance(number, _Resume):
+            if isinstance(number, _Resume | _Snapshot):
+                worker_id, worker_states = message
+                states[worker_id] = worker_states
                 pending -= 1
             else:
                 discard(message)
-        self._start_epoch()
+        return states
+
+    def _catch_up(self, skip: int) -> None:
+        """A resumed epoch: make the batches the saved iterator had yielded again and drop
+        them, so that every worker's random streams are where they were."""
+        yielded = self._epoch.yielded
+        for _ in range(skip):
+            next(self)
+        self._epoch.yielded = yielded
 
     def _send_next(self) -> None:
         """Give the next batch of indices to the next worker with room, if any."""
@@ -292,6 +352,7 @@ class MultiProcessIter:
                 del self._tasks[self._received]
                 self._received += 1
             else:
+                self._epoch.finished = True
                 if not self._persistent:
                     self._shutdown()
                 raise StopIteration
@@ -320,6 +381,7 @@ class MultiProcessIter:
             if not self._persistent:
                 self._shutdown()
             data.reraise()
+        self._epoch.yielded += 1
         return data
 
     def __len__(self) -> int:

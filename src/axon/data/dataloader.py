@@ -16,24 +16,34 @@ With ``num_workers > 0`` the batches are made in worker processes (see
 
 For a ``TensorDataset`` (or a ``Subset`` of one) with the default collate, a batch is
 taken with one NumPy fancy-index per array instead of sample by sample.
+
+``state_dict()`` / ``load_state_dict()`` (torchdata's ``StatefulDataLoader`` names) save
+and restore the loader's position, so that a training run resumed in a fresh process
+reads the batches it would have read: see :meth:`DataLoader.state_dict`.
 """
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
+from .. import backend as B
 from ..autograd.tensor import _wrap
+from ..backend.generator import Generator
 from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset, Subset, TensorDataset
+from .distributed import DistributedSampler
 from .sampler import (
     BatchSampler,
     RandomSampler,
     Sampler,
     SequentialSampler,
+    base_seed_stream,
     draw_base_seed,
     own_generator,
 )
@@ -202,6 +212,8 @@ class DataLoader:
             collate_fn = default_collate if batch_sampler is not None else default_convert
         self.collate_fn = collate_fn
         self._iterator = None  # the persistent workers' iterator
+        self._epoch: _Epoch | None = None  # the record of the latest iterator's epoch
+        self._pending: dict | None = None  # a loaded state, applied by the next iter()
 
     def _samplers(self, shuffle, sampler, batch_sampler, batch_size, drop_last):
         """torch's argument checks, then the default sampler and batch sampler."""
@@ -259,6 +271,161 @@ class DataLoader:
             self._iterator.reset()
         return self._iterator
 
+    # ------------------------------------------------------------------ position
+    def state_dict(self) -> dict:
+        """The loader's position, to resume it with :meth:`load_state_dict` (in this or a
+        fresh process): only what ``axon.save`` stores (no pickle).
+
+        It holds how many batches the latest ``iter(loader)`` has yielded and whether its
+        epoch is finished; what that epoch's order was drawn from: the states, when the
+        iterator was made, of axon's global generator and of the loader's own streams
+        (its ``generator``, its samplers' ``generator``), the states before each later
+        pull of the sampler that drew random numbers, the base seed, a
+        ``DistributedSampler``'s epoch; and the states *now* of the loader's own streams
+        and of the base-seed stream (:func:`axon.data.sampler.base_seed_stream`). The
+        global generator's state now is not the loader's: save it beside
+        (``axon.get_rng_state()``) and put it back with ``axon.set_rng_state``. With
+        persistent workers, the workers' random states at the epoch's start (or, for a
+        finished epoch, now: asked of the workers) are kept too.
+        """
+        if self._pending is not None:  # loaded and not yet applied: the same position
+            return copy.deepcopy(self._pending)
+        streams = _Streams(self)
+        epoch = None
+        if self._epoch is not None:
+            epoch = self._epoch.state()
+            if (self._epoch.finished and self.persistent_workers
+                    and self._iterator is not None and not self._iterator._shut):
+                epoch["worker_states_end"] = self._iterator.worker_states()
+        return {
+            "format": _STATE_FORMAT,
+            "num_workers": self.num_workers,
+            "persistent_workers": self.persistent_workers,
+            "epoch": epoch,
+            "own_streams": streams.states()[1:],
+            "base_seed_stream": (None if self.generator is not None
+                                 else base_seed_stream().bit_generator.state),
+            "sampler_epochs": [p.epoch for p in _epoch_parts(self)],
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Go back to a position saved by :meth:`state_dict` (from a loader over the same
+        dataset with the same arguments); it takes effect at the next ``iter(loader)``.
+
+        That iterator yields what the saved one would have yielded after its position
+        (the rest of its epoch; for a finished epoch, the next epoch, as the saved
+        loader's next ``iter`` would give it for the same global generator state), and
+        leaves axon's global generator as it found it. How the epoch is resumed:
+
+        - map-style, ``num_workers=0``: the sampler is run again from the saved stream
+          states, without reading any sample, to the saved position (cheap);
+        - ``num_workers > 0``: the same, and the batches already yielded are made again by
+          the workers and dropped, so that each worker's random state (its augmentation)
+          is where it was: exact, at the cost of making those batches again;
+        - an :class:`IterableDataset` in this process: the stream is read again from its
+          start and the batches already yielded dropped (exact when the stream draws
+          from its own generator, or from axon's global one only in ``__iter__``).
+
+        A sampler that draws from a stream the loader does not know (Python's ``random``,
+        ``numpy.random``'s global one) is run again from that stream's state now, so its
+        resumed order is exact only if that stream was put back by the caller.
+        """
+        if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
+            raise ValueError(f"DataLoader.load_state_dict: expected a dict from "
+                             f"DataLoader.state_dict() (format {_STATE_FORMAT}), got "
+                             f"{_describe(state)}")
+        for key, ours in (("num_workers", self.num_workers),
+                          ("persistent_workers", self.persistent_workers)):
+            if state[key] != ours:
+                raise ValueError(f"DataLoader.load_state_dict: the state was saved with "
+                                 f"{key}={state[key]}, this loader has {key}={ours} (the "
+                                 f"workers' random streams would differ)")
+        streams = _Streams(self)
+        if len(state["own_streams"]) != len(streams.own):
+            raise ValueError(f"DataLoader.load_state_dict: the state holds "
+                             f"{len(state['own_streams'])} generator(s) of the loader and its "
+                             f"samplers, this loader has {len(streams.own)}: build it with "
+                             f"the same sampler and generator arguments")
+        if len(state["sampler_epochs"]) != len(_epoch_parts(self)):
+            raise ValueError("DataLoader.load_state_dict: the state was saved with a different "
+                             "sampler (a set_epoch sampler such as DistributedSampler)")
+        if self._iterator is not None:  # persistent workers: start them afresh, reseeded
+            self._iterator._shutdown()
+            self._iterator = None
+        self._epoch = None
+        self._pending = copy.deepcopy(state)
+
+    def _open_epoch(self, base_seed: int | None = None) -> tuple[_Epoch, Iterator, _Resume | None]:
+        """At ``iter(loader)``: apply a loaded state, then begin the epoch's record and its
+        index iterator (``base_seed`` given: persistent workers keep theirs, none is drawn).
+
+        Returns the record, the index iterator (a resumed epoch's pulls made so far first)
+        and, for a resumed epoch, what the iterator must do to catch up."""
+        pending, self._pending = self._pending, None
+        streams = _Streams(self)
+        saved = None if pending is None else pending["epoch"]
+        if saved is not None and not saved["finished"]:
+            return self._replay(streams, pending, saved)
+        resume = None
+        if pending is not None:
+            self._put_now(streams, pending)
+            if saved is not None and saved.get("worker_states_end") is not None:
+                # persistent workers, the saved epoch finished: the next epoch goes on with
+                # the same workers (no new base seed), from their random states at its end
+                base_seed = saved["base_seed"]
+                resume = _Resume(0, saved["worker_states_end"])
+        epoch = _Epoch(streams, _epoch_parts(self))
+        indices = _Indices(iter(self._index_sampler), streams, epoch)
+        epoch.base_seed = draw_base_seed(self.generator) if base_seed is None else base_seed
+        if resume is not None:
+            epoch.worker_states = resume.worker_states
+        self._epoch = epoch
+        return epoch, indices, resume
+
+    def _replay(self, streams: _Streams, pending: dict, saved: dict):
+        """Rebuild an unfinished saved epoch: its index iterator run again, from the saved
+        stream states, through the pulls the saved iterator had made; then the global
+        generator back where it was and the loader's own streams at their saved states."""
+        live = B.rng().bit_generator.state
+        parts = _epoch_parts(self)
+        for part, e in zip(parts, saved["sampler_epochs"], strict=True):
+            part.set_epoch(e)
+        streams.put(saved["start"])
+        epoch = _Epoch(streams, parts)
+        it = iter(self._index_sampler)
+        draws = dict(saved["draws"])
+        pulled = []
+        for number in range(saved["pulls"]):
+            if number in draws:
+                streams.put(draws[number])
+            try:
+                pulled.append(next(it))
+            except StopIteration:
+                B.rng().bit_generator.state = live
+                raise RuntimeError(
+                    f"DataLoader.load_state_dict: the sampler ended after {number} of the "
+                    f"{saved['pulls']} pulls it had made when the state was saved: it draws "
+                    f"from a stream the loader does not know, or the dataset changed"
+                ) from None
+        B.rng().bit_generator.state = live
+        self._put_now(streams, pending)
+        epoch.draws, epoch.pulls, epoch.exhausted = draws, saved["pulls"], saved["exhausted"]
+        epoch.base_seed, epoch.yielded = saved["base_seed"], saved["yielded"]
+        epoch.worker_states = saved.get("worker_states")
+        epoch.start = saved["start"]
+        epoch.sampler_epochs = saved["sampler_epochs"]
+        self._epoch = epoch
+        indices = _Indices(it, streams, epoch, pulled)
+        return epoch, indices, _Resume(saved["yielded"], epoch.worker_states)
+
+    def _put_now(self, streams: _Streams, pending: dict) -> None:
+        """The loader's own streams, the base-seed stream and set_epoch samplers as saved."""
+        streams.put([None, *pending["own_streams"]])
+        if pending["base_seed_stream"] is not None and self.generator is None:
+            base_seed_stream().bit_generator.state = pending["base_seed_stream"]
+        for part, e in zip(_epoch_parts(self), pending["sampler_epochs"], strict=True):
+            part.set_epoch(e)
+
     def __len__(self) -> int:
         if self._iterable:  # the stream's own length, in batches
             n = len(self.dataset)
@@ -294,6 +461,133 @@ def _context(context, num_workers: int):
     return context
 
 
+# ----------------------------------------------------------------------------- position
+_STATE_FORMAT = 1  # the layout of DataLoader.state_dict()
+
+
+def _describe(obj) -> str:
+    if isinstance(obj, dict):
+        return f"a dict with keys {sorted(map(str, obj))}"
+    return f"a {type(obj).__name__}"
+
+
+def _parts(loader: DataLoader) -> list:
+    """The loader's sampler, batch sampler and the batch sampler's sampler, each once."""
+    found = []
+    for part in (loader.sampler, loader.batch_sampler,
+                 getattr(loader.batch_sampler, "sampler", None)):
+        if part is not None and all(part is not f for f in found):
+            found.append(part)
+    return found
+
+
+def _epoch_parts(loader: DataLoader) -> list:
+    """The parts whose order is fixed by ``set_epoch`` (DistributedSampler and the like)."""
+    return [p for p in _parts(loader) if hasattr(p, "set_epoch") and hasattr(p, "epoch")]
+
+
+_DETERMINISTIC = (SequentialSampler, _InfiniteConstantSampler, DistributedSampler, BatchSampler)
+
+
+class _Streams:
+    """The random streams an epoch's order may be drawn from: axon's global generator
+    (looked up at each use: ``manual_seed`` replaces it), then the loader's own (its
+    ``generator``, its samplers' ``generator``), each once, in a fixed order.
+
+    ``watch`` is False when every part of the loader is one of axon's samplers that draw
+    nothing while iterating (sequential orders): its pulls need no watching."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        self.own: list[np.random.Generator] = []
+        for g in (loader.generator, *(getattr(p, "generator", None) for p in _parts(loader))):
+            if isinstance(g, Generator):
+                g = g.rng
+            if (isinstance(g, np.random.Generator) and g is not B.rng()
+                    and all(g is not o for o in self.own)):
+                self.own.append(g)
+        self.watch = not all(type(p) in _DETERMINISTIC for p in _parts(loader))
+
+    def states(self) -> list[dict]:
+        return [B.rng().bit_generator.state] + [g.bit_generator.state for g in self.own]
+
+    def put(self, states: list) -> None:
+        """Set each stream whose state is given (None: leave it)."""
+        for g, state in zip([B.rng(), *self.own], states, strict=True):
+            if state is not None:
+                g.bit_generator.state = state
+
+
+class _Epoch:
+    """What one ``iter(loader)`` has done, enough to make it again: the streams' states
+    when it was made, the states before each pull of the sampler that drew random numbers,
+    the number of pulls and of batches yielded, the base seed."""
+
+    def __init__(self, streams: _Streams, parts: list) -> None:
+        self.start = streams.states()  # before iter(index sampler): it may draw at once
+        self.sampler_epochs = [p.epoch for p in parts]
+        self.draws: dict[int, list] = {}  # pull number -> the streams' states before it
+        self.pulls = 0  # index batches taken from the sampler (ahead of use, with workers)
+        self.exhausted = False  # the sampler has ended
+        self.yielded = 0  # batches handed to the user
+        self.finished = False  # the iterator raised StopIteration
+        self.base_seed = 0
+        self.worker_states: list | None = None  # persistent workers: at the epoch's start
+
+    def state(self) -> dict:
+        return copy.deepcopy({
+            "start": self.start, "sampler_epochs": self.sampler_epochs,
+            "draws": [[k, v] for k, v in sorted(self.draws.items())],
+            "pulls": self.pulls, "exhausted": self.exhausted, "yielded": self.yielded,
+            "finished": self.finished, "base_seed": self.base_seed,
+            "worker_states": self.worker_states,
+        })
+
+
+class _Resume:
+    """How a new iterator catches up with a saved one: the batches to make again and drop
+    (``skip``), and (persistent workers) the workers' random states to start from."""
+
+    def __init__(self, skip: int, worker_states: list | None) -> None:
+        self.skip, self.worker_states = skip, worker_states
+
+
+class _Indices:
+    """An epoch's index iterator: the sampler's, counting the pulls and noting the
+    streams' states before each pull that drew random numbers (so that the pull can be
+    made again exactly, whatever drew from the global generator between pulls); for a
+    resumed epoch, the pulls already made come first."""
+
+    def __init__(self, it: Iterator, streams: _Streams, epoch: _Epoch,
+                 pulled: list | None = None) -> None:
+        self._it, self._streams, self._epoch = it, streams, epoch
+        self.pulled = deque(pulled or ())
+
+    def __iter__(self) -> _Indices:
+        return self
+
+    def __next__(self):
+        if self.pulled:
+            return self.pulled.popleft()
+        epoch = self._epoch
+        if epoch.exhausted:  # (a saved epoch's sampler had ended: do not run it again)
+            raise StopIteration
+        try:
+            if self._streams.watch:
+                before = self._streams.states()
+                index = next(self._it)
+                after = self._streams.states()
+                if before != after:
+                    epoch.draws[epoch.pulls] = [b if b != a else None
+                                                for b, a in zip(before, after, strict=True)]
+            else:
+                index = next(self._it)
+        except StopIteration:
+            epoch.exhausted = True
+            raise
+        epoch.pulls += 1
+        return index
+
+
 class _SingleProcessIter:
     """One epoch in this process: the base seed, then batch after batch."""
 
@@ -301,18 +595,38 @@ class _SingleProcessIter:
         if loader.timeout != 0:  # as torch, which asserts this too
             raise AssertionError("DataLoader: timeout needs num_workers > 0 (a batch made in "
                                  f"this process cannot time out); got timeout={loader.timeout}")
-        self._indices = iter(loader._index_sampler)
-        self._base_seed = draw_base_seed(loader.generator)  # drawn as with workers
-        self._fetcher = make_fetcher(loader.dataset, loader._auto_collation,
-                                     loader.collate_fn, loader.drop_last)
         self._loader = loader
+        self._epoch, self._indices, resume = loader._open_epoch()
+        if resume is None or not loader._iterable:
+            self._indices.pulled.clear()  # (a resumed map-style epoch: its pulls are used)
+            self._fetcher = make_fetcher(loader.dataset, loader._auto_collation,
+                                         loader.collate_fn, loader.drop_last)
+            return
+        # an IterableDataset: read the stream again from its start and drop what was read,
+        # with the global generator as it was when the saved epoch began
+        live = B.rng().bit_generator.state
+        B.rng().bit_generator.state = self._epoch.start[0]
+        try:
+            self._fetcher = make_fetcher(loader.dataset, loader._auto_collation,
+                                         loader.collate_fn, loader.drop_last)
+            for _ in range(resume.skip):
+                self._fetcher.fetch(self._indices.pulled.popleft())
+        finally:
+            B.rng().bit_generator.state = live
+        self._indices.pulled.clear()
 
     def __iter__(self) -> _SingleProcessIter:
         return self
 
     def __next__(self) -> Any:
-        index = next(self._indices)  # StopIteration ends the epoch
-        return self._fetcher.fetch(index)  # an IterableDataset's end raises it too
+        try:
+            index = next(self._indices)
+            batch = self._fetcher.fetch(index)  # an IterableDataset's end raises it too
+        except StopIteration:
+            self._epoch.finished = True
+            raise
+        self._epoch.yielded += 1
+        return batch
 
     def __len__(self) -> int:
         return len(self._loader)

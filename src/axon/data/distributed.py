@@ -61,3 +61,17 @@ class DistributedSampler(Sampler):
         """The epoch number: shuffled orders differ between epochs and agree across
         replicas."""
         self.epoch = epoch
+
+    def state_dict(self) -> dict:
+        """The epoch (and seed) that fix the order: what a resumed run needs back.
+        (A :class:`~axon.data.DataLoader` over this sampler saves the epoch in its own
+        ``state_dict``, together with its position in the epoch.)"""
+        return {"epoch": self.epoch, "seed": self.seed}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back the epoch saved by :meth:`state_dict`; a different seed is a
+        ValueError (the orders would differ)."""
+        if state.get("seed", self.seed) != self.seed:
+            raise ValueError(f"DistributedSampler.load_state_dict: the state was saved with "
+                             f"seed={state['seed']}, this sampler has seed={self.seed}")
+        self.set_epoch(int(state["epoch"]))

@@ -39,13 +39,23 @@ def draw_base_seed(generator=None) -> int:
     generator's own draws (shuffles, initialisations, dropout) are the same with and
     without workers, and as they were before loaders had workers.
     """
-    global _base_seeds
     if generator is not None:
         return draw_seed(generator)
-    current = B.rng()  # manual_seed replaces the global generator: restart the stream then
+    return int(base_seed_stream().integers(0, 2**63, dtype=np.int64))
+
+
+def base_seed_stream() -> np.random.Generator:
+    """The stream :func:`draw_base_seed` draws from without a ``generator``: started from
+    axon's seed the first time it is asked for after each ``axon.manual_seed`` (which
+    replaces the global generator; ``axon.set_rng_state`` only moves it, so the stream
+    keeps its place). A DataLoader's ``state_dict`` saves its position, and
+    ``load_state_dict`` puts it back, so that the workers of a resumed run get the seeds
+    of the original run."""
+    global _base_seeds
+    current = B.rng()
     if _base_seeds is None or _base_seeds[0] is not current:
         _base_seeds = (current, np.random.default_rng([B.initial_seed() % 2**64, 0xDA7A]))
-    return int(_base_seeds[1].integers(0, 2**63, dtype=np.int64))
+    return _base_seeds[1]
 
 
 def own_generator(generator):
