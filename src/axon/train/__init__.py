@@ -3,11 +3,13 @@ metrics, ``History`` and ``summary``."""
 
 from . import callbacks, metrics
 from .base import Callback
+from .checkpoint import BackupAndRestore
 from .fit import NonFiniteError, TrainState, evaluate, fit, predict
 from .history import History
 from .summary import ModelSummary, summary
 
 __all__ = [
+    "BackupAndRestore",
     "Callback",
     "History",
     "ModelSummary",

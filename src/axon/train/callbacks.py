@@ -18,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .base import Callback, CallbackList
+from .checkpoint import BackupAndRestore
 from .history import History
 from .progress import ProgressBar
 
@@ -117,6 +118,20 @@ class EarlyStopping(Callback):
                         f"for {self.wait} epochs (best {self.best:.4g} at epoch "
                         f"{self.best_epoch + 1})")
 
+    def state_dict(self) -> dict:
+        """The counters, the best value and epoch, and the best weights (for a backup)."""
+        return {"wait": self.wait, "stopped_epoch": self.stopped_epoch, "best": self.best,
+                "best_epoch": self.best_epoch, "best_weights": self.best_weights}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.wait = int(state["wait"])
+        self.stopped_epoch = int(state["stopped_epoch"])
+        self.best = state["best"]
+        self.best_epoch = int(state["best_epoch"])
+        weights = state["best_weights"]
+        self.best_weights = (None if weights is None
+                             else {k: np.array(v, copy=True) for k, v in weights.items()})
+
     def on_train_end(self, logs=None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
@@ -162,6 +177,14 @@ class ModelCheckpoint(Callback):
             self.best = current
         self._save(epoch, logs)
 
+    def state_dict(self) -> dict:
+        """The best value so far and the last file written (for a backup)."""
+        return {"best": self.best, "last_path": self.last_path}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best = state["best"]
+        self.last_path = state["last_path"]
+
     def _save(self, epoch: int, logs: dict) -> None:
         from ..serialization import save
 
@@ -205,6 +228,7 @@ class LearningRateScheduler(Callback):
             raise TypeError("schedule must be a function (epoch, lr) -> lr or an lr_scheduler")
         self._takes_lr = self.is_scheduler or _n_positional(schedule) != 1
         self._lr = None
+        self._begun = None  # the epoch whose lr is set (a resumed epoch is not set twice)
 
     @property
     def optimizer(self):
@@ -218,7 +242,23 @@ class LearningRateScheduler(Callback):
     def _get_lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
+    def on_train_begin(self, logs=None) -> None:
+        self._begun = None
+
+    def state_dict(self) -> dict:
+        """The scheduler's state, the lr of the epoch and which epoch set it (a backup)."""
+        return {"scheduler": self.schedule.state_dict() if self.is_scheduler else None,
+                "lr": self._lr, "begun": self._begun}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.is_scheduler:
+            self.schedule.load_state_dict(state["scheduler"])
+        self._lr, self._begun = state["lr"], state["begun"]
+
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        if epoch == self._begun:  # resumed in this epoch: its lr is set and restored
+            return
+        self._begun = epoch
         if not self.is_scheduler:
             lr = self._get_lr()
             new = self.schedule(epoch, lr) if self._takes_lr else self.schedule(epoch)
@@ -300,8 +340,9 @@ class CSVLogger(Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None) -> None:
-        exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
-        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        append = self.append or getattr(self.trainer, "resuming", False)
+        exists = append and os.path.exists(self.filename) and os.path.getsize(self.filename)
+        self._file = open(self.filename, "a" if append else "w", newline="")
         self._header_done = bool(exists)
         self._writer = None
         self.keys = None
@@ -318,6 +359,20 @@ class CSVLogger(Callback):
         self._writer.writerow({"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}})
         self._file.flush()
 
+    def state_dict(self) -> dict:
+        """The columns and the file's length now (for a backup)."""
+        size = self._file.tell() if self._file is not None else 0
+        return {"keys": self.keys, "size": size}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Resume the file where the backup left it: rows written after it are cut."""
+        if self._file is not None:
+            self._file.flush()
+            self._file.truncate(int(state["size"]))
+        self.keys = None if state["keys"] is None else list(state["keys"])
+        self._header_done = int(state["size"]) > 0
+        self._writer = None
+
     def on_train_end(self, logs=None) -> None:
         self.close()
 
@@ -329,6 +384,6 @@ class CSVLogger(Callback):
 
 
 __all__ = [
-    "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-    "LearningRateScheduler", "ModelCheckpoint", "ProgressBar", "TerminateOnNaN",
+    "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
+    "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgressBar", "TerminateOnNaN",
 ]

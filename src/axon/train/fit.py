@@ -34,6 +34,7 @@ import numpy as np
 from .. import backend as B
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor, _wrap
+from . import checkpoint
 from .base import Callback, CallbackList
 from .callbacks import LearningRateScheduler
 from .history import History
@@ -47,16 +48,36 @@ class NonFiniteError(FloatingPointError):
 
 class TrainState:
     """What callbacks can reach during ``fit`` (``callback.trainer``): the model,
-    optimizer, loss, history, the current 0-based ``epoch`` and ``step``."""
+    optimizer, loss, history, the current 0-based ``epoch`` and ``step`` (the batch, or
+    the update for ``fit_stream``, in the epoch) and ``global_step`` (updates done in all).
 
-    def __init__(self, model, optimizer, loss, history: History, params: dict) -> None:
+    For checkpoints (:mod:`axon.train.checkpoint`) it also holds the run's ``callbacks``,
+    the training ``loader``, the ``objective`` (the metrics' running sums), the epoch's
+    running ``total`` and ``count`` of the loss (current in ``on_batch_end``), the loop's
+    own ``extra`` state (``fit_stream``'s carried recurrent state) and the ``fingerprint``
+    of the run's arguments; ``resuming`` is True while a run restored from a backup starts.
+    """
+
+    def __init__(self, model, optimizer, loss, history: History, params: dict,
+                 loop_name: str = "fit") -> None:
         self.model = model
         self.optimizer = optimizer
         self.loss = loss
         self.history = history
         self.params = params
+        self.loop_name = loop_name
         self.epoch = 0
         self.step = 0
+        self.global_step = 0
+        self.callbacks: list[Callback] = []
+        self.loader = None
+        self.objective = None
+        self.extra = None
+        self.total, self.count = 0.0, 0
+        self.fingerprint: dict[str, str] | None = None
+        self.resuming = False
+        self.backing_up = False  # a BackupAndRestore listens: note each epoch's stream
+        self.epoch_rng = None
 
     @property
     def stop_training(self) -> bool:
@@ -122,6 +143,12 @@ class _NestedBatches:
     def __iter__(self):
         for batch in self.loader:
             yield _rebuild(self.tree, iter(batch))
+
+    def __getattr__(self, name: str):
+        """The loader's ``state_dict`` / ``load_state_dict`` (its position), when it has them."""
+        if name in ("state_dict", "load_state_dict"):
+            return getattr(self.loader, name)
+        raise AttributeError(name)
 
 
 def as_loader(data, batch_size: int = 32, shuffle: bool = False):
@@ -393,17 +420,18 @@ def fit(
     train_loader = as_loader(train_data, batch_size, shuffle)
     val_loader = None if validation is None else as_loader(validation, batch_size, False)
     history = History()
-    cbs = list(callbacks)
-    if scheduler is not None:
-        cbs.append(LearningRateScheduler(scheduler))
-    cbs.append(history)
-    if verbose and not any(isinstance(cb, ProgressBar) for cb in cbs):
-        cbs.append(ProgressBar(live=None if verbose == 1 else False))
+    cbs = _callback_list(callbacks, scheduler, history, verbose)
     steps = len(train_loader) if hasattr(train_loader, "__len__") else None
     params = {"epochs": epochs, "steps": steps, "verbose": verbose,
               "metrics": objective.metric_names}
     state = TrainState(model, optimizer, getattr(objective, "loss_fn", objective), history,
                        params)
+    state.callbacks, state.loader, state.objective = cbs, train_loader, objective
+    if any(isinstance(cb, checkpoint.BackupAndRestore) for cb in cbs):
+        state.fingerprint = checkpoint.fingerprint(
+            state, train_data, train_loader, grad_clip=grad_clip, loss_weights=loss_weights,
+            scheduler=None if scheduler is None else type(scheduler).__name__,
+            validation=validation is not None)
     cblist = CallbackList(cbs, model=model, params=params, trainer=state)
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     clip = None
@@ -417,14 +445,22 @@ def fit(
     epoch_logs: dict[str, float] = {}
     nan_message = None
     try:
-        cblist.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
+        # on_train_begin, then the state of a backup, if there is one, restored
+        first_epoch, mid = checkpoint.begin(state, cblist, initial_epoch, epochs)
+        for epoch in range(first_epoch, epochs):
             state.epoch = epoch
-            objective.reset()
+            resume, mid = mid, None  # a backup taken inside this epoch, from where it was
+            if resume is None:
+                objective.reset()
             cblist.on_epoch_begin(epoch)
             model.train()
-            total, count = 0.0, 0
-            for step, batch in enumerate(train_loader):
+            if resume is not None:
+                total, count, first = state.total, state.count, resume["step"]
+                batches = checkpoint.resume_batches(state, train_loader, resume, first)
+            else:
+                total, count, first = 0.0, 0, 0
+                batches = checkpoint.epoch_batches(state, train_loader)
+            for step, batch in enumerate(batches, first):
                 state.step = step
                 cblist.on_batch_begin(step)
                 inputs, target = _split_batch(batch)
@@ -442,11 +478,13 @@ def fit(
                 if clip is not None:
                     clip(clip_params, grad_clip)
                 optimizer.step()
+                state.global_step += 1
                 n = _batch_len(target)
                 total += lv * n
                 count += n
                 objective.update(out, target, n)
                 if batch_logs:
+                    state.total, state.count = total, count
                     logs = {"loss": total / count}
                     logs.update(objective.logs())
                     cblist.on_batch_end(step, logs)
@@ -470,3 +508,19 @@ def fit(
     if nan_message is not None and raise_on_nan:
         raise NonFiniteError(nan_message)
     return history
+
+
+def _callback_list(callbacks: Iterable[Callback], scheduler, history: History,
+                   verbose: int) -> list[Callback]:
+    """The run's callbacks in calling order: the user's, the ``scheduler``'s, the History,
+    the progress bar (``verbose``), and last any ``BackupAndRestore``, so that a backup
+    sees every other callback's work of the batch or epoch."""
+    cbs = list(callbacks)
+    backups = [cb for cb in cbs if isinstance(cb, checkpoint.BackupAndRestore)]
+    cbs = [cb for cb in cbs if not isinstance(cb, checkpoint.BackupAndRestore)]
+    if scheduler is not None:
+        cbs.append(LearningRateScheduler(scheduler))
+    cbs.append(history)
+    if verbose and not any(isinstance(cb, ProgressBar) for cb in cbs):
+        cbs.append(ProgressBar(live=None if verbose == 1 else False))
+    return cbs + backups

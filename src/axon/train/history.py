@@ -27,6 +27,16 @@ class History(Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
 
+    def state_dict(self) -> dict:
+        """The logs so far (for a training backup)."""
+        return {"history": {k: list(v) for k, v in self.history.items()},
+                "epoch": list(self.epoch), "stopped_reason": self.stopped_reason}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        self.epoch = [int(e) for e in state["epoch"]]
+        self.stopped_reason = state["stopped_reason"]
+
     def __getitem__(self, key: str) -> list[float]:
         return self.history[key]
 

@@ -56,6 +56,16 @@ class Metric:
         """The running mean since the last ``reset()`` (NaN before any update)."""
         return self.total / self.count if self.count else float("nan")
 
+    def state_dict(self) -> dict[str, Any]:
+        """The running mean's sums (``total``, ``count``), for a checkpoint taken in the
+        middle of an epoch; a metric keeping more state overrides both methods."""
+        return {"total": self.total, "count": self.count}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue the running mean from :meth:`state_dict`'s sums."""
+        self.total = float(state["total"])
+        self.count = int(state["count"])
+
     def __call__(self, output, target) -> float:
         """One batch's value, without touching the running mean."""
         total, count = self.batch(_numpy(output), _numpy(target))

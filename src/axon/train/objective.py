@@ -91,6 +91,14 @@ class Objective:
     def logs(self) -> dict[str, float]:
         return {m.name: m.result() for m in self.metrics}
 
+    def state_dict(self) -> dict[str, Any]:
+        """The metrics' running sums (a checkpoint in the middle of an epoch)."""
+        return {"metrics": [m.state_dict() for m in self.metrics]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for m, s in zip(self.metrics, state["metrics"], strict=True):
+            m.load_state_dict(s)
+
 
 def _is_per_output_list(spec) -> bool:
     return (
@@ -283,6 +291,27 @@ class MultiOutputObjective:
         for name in self.names or ():
             logs.update((f"{name}_{m.name}", m.result()) for m in self.metrics[name])
         return logs
+
+    def state_dict(self) -> dict[str, Any]:
+        """The output names, the per-output loss sums and the metrics' running sums."""
+        if self.names is None:
+            return {"names": None}
+        return {"names": list(self.names), "sums": dict(self._sums), "count": self._count,
+                "metrics": {n: [m.state_dict() for m in self.metrics[n]] for n in self.names}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state["names"] is None:
+            return
+        if self.names is None:
+            self._bind(list(state["names"]))
+        if list(state["names"]) != self.names:
+            raise ValueError(f"the saved objective has the outputs {list(state['names'])}, "
+                             f"this one {self.names}")
+        self._sums = {n: float(state["sums"][n]) for n in self.names}
+        self._count = int(state["count"])
+        for n in self.names:
+            for m, s in zip(self.metrics[n], state["metrics"][n], strict=True):
+                m.load_state_dict(s)
 
 
 def make_objective(model, loss, metrics=(), loss_weights=None, fresh: bool = False):

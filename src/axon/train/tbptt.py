@@ -32,13 +32,15 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor, _wrap
 from ..data.text import BPTTBatches
 from ..nn.utils import clip_grad_norm_, clip_grad_value_
+from . import checkpoint
 from . import metrics as M
 from .base import Callback, CallbackList
-from .callbacks import LearningRateScheduler
+from .checkpoint import BackupAndRestore
 from .fit import (
     NonFiniteError,
     TrainState,
     _array,
+    _callback_list,
     _epoch_logs,
     _nonfinite,
     _resolve_loss,
@@ -47,7 +49,7 @@ from .fit import (
     _split_batch,
 )
 from .history import History
-from .progress import ProgressBar
+from .objective import Objective
 
 __all__ = ["detach_state", "evaluate_stream", "fit_stream"]
 
@@ -92,12 +94,20 @@ def _time_slice(x, dim: int, start: int, stop: int):
     return _wrap(data[(slice(None),) * dim + (slice(start, stop),)])
 
 
-def _chunks(inputs: tuple, target, k: int | None, used: int, time_dim: int):
+def _chunks(inputs: tuple, target, k: int | None, used: int, time_dim: int, start: int = 0):
     """Cut one batch along time so that windows end every ``k`` steps, ``used`` steps of
-    the current window being taken already. Yields ``(inputs, target, steps)``."""
+    the current window being taken already, from time step ``start`` of the batch on (a
+    batch resumed in its middle). Yields ``(inputs, target, steps, end)``, ``end`` being
+    where the piece stops in the batch."""
     length = inputs[0].shape[time_dim]
-    if k is None or used + length <= k:
-        yield inputs, target, length
+    if start >= length:
+        return
+    if k is None or used + length - start <= k:
+        if start == 0:
+            yield inputs, target, length, length
+        else:
+            yield (tuple(_time_slice(x, time_dim, start, length) for x in inputs),
+                   _time_slice(target, time_dim, start, length), length - start, length)
         return
     if getattr(target, "shape", ())[time_dim: time_dim + 1] != (length,):
         raise ValueError(
@@ -105,11 +115,10 @@ def _chunks(inputs: tuple, target, k: int | None, used: int, time_dim: int):
             f"the same time dimension (dim {time_dim}); got target shape "
             f"{tuple(getattr(target, 'shape', ()))} (do not flatten the targets)"
         )
-    start = 0
     while start < length:
         n = min(length - start, k - used)
         part = tuple(_time_slice(x, time_dim, start, start + n) for x in inputs)
-        yield part, _time_slice(target, time_dim, start, start + n), n
+        yield part, _time_slice(target, time_dim, start, start + n), n, start + n
         start += n
         used = 0
 
@@ -202,35 +211,74 @@ class _StreamTrainer:
         self.metrics, self.cblist, self.trainer = metrics, cblist, trainer
         self.named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         self.batch_logs = cblist.wants_batch_logs
+        self.pending = None
 
-    def epoch(self, data) -> tuple[float, int, str | None]:
-        """Train over ``data`` once; returns (sum of loss x tokens, tokens, NaN message)."""
-        for m in self.metrics:
-            m.reset()
+    def epoch(self, data, resume: dict | None = None) -> tuple[float, int, str | None]:
+        """Train over ``data`` once, or over the rest of it from a restored backup's
+        position ``resume``; returns (sum of loss x tokens, tokens, NaN message)."""
+        if resume is None:
+            for m in self.metrics:
+                m.reset()
+            self.state, self.step, self.total, self.count = None, 0, 0.0, 0
+            self.taken, pending = 0, None
+            batches = checkpoint.epoch_batches(self.trainer, data)
+        else:  # load_state_dict has put back the carried state and the sums
+            pending = self.pending
+            batches = checkpoint.resume_batches(self.trainer, data, resume, self.taken)
         self.optimizer.zero_grad()
-        self.state, self.step, self.total, self.count = None, 0, 0.0, 0
-        window = _Window()
-        for batch in data:
+        self.window = _Window()
+        if pending is not None:  # the batch the backup was taken in, from where it was
+            problem = self.batch(*pending)
+            if problem is not None or self.model.stop_training:
+                return self.total, self.count, problem
+        for batch in batches:
+            self.taken += 1
             inputs, target = _split_batch(batch)
-            for part, tgt, n_steps in _chunks(inputs, target, self.k, window.steps,
-                                              self.time_dim):
-                if window.steps == 0:
-                    self.trainer.step = self.step
-                    self.cblist.on_batch_begin(self.step)
-                out, self.state = _call(self.model, part, self.state)
-                l = self.loss_fn(*_flat_for_classes(out, tgt))
-                window.add(l, int(np.size(_array(tgt))), n_steps)
-                _score(self.metrics, out, tgt)
-                if self.k is None or window.steps == self.k:
-                    problem = self.update(window)
-                    if problem is not None:
-                        return self.total, self.count, problem
-                    window = _Window()
-                    if self.model.stop_training:
-                        return self.total, self.count, None
-        if window.parts:  # the stream ended inside a window: update on what there is
-            return self.total, self.count, self.update(window)
-        return self.total, self.count, None
+            problem = self.batch(inputs, target, 0)
+            if problem is not None or self.model.stop_training:
+                return self.total, self.count, problem
+        problem = None
+        if self.window.parts:  # the stream ended inside a window: update on what there is
+            problem = self.update(self.window)  # (its loss counts in the epoch's)
+        return self.total, self.count, problem
+
+    def batch(self, inputs: tuple, target, start: int) -> str | None:
+        """Train on one batch from time step ``start``: a NaN message, or None."""
+        self.current = (inputs, target)
+        for part, tgt, n_steps, end in _chunks(inputs, target, self.k, self.window.steps,
+                                               self.time_dim, start):
+            self.offset = end
+            if self.window.steps == 0:
+                self.trainer.step = self.step
+                self.cblist.on_batch_begin(self.step)
+            out, self.state = _call(self.model, part, self.state)
+            l = self.loss_fn(*_flat_for_classes(out, tgt))
+            self.window.add(l, int(np.size(_array(tgt))), n_steps)
+            _score(self.metrics, out, tgt)
+            if self.k is None or self.window.steps == self.k:
+                problem = self.update(self.window)
+                if problem is not None:
+                    return problem
+                self.window = _Window()
+                if self.model.stop_training:
+                    return None
+        return None
+
+    def state_dict(self) -> dict:
+        """Where the epoch stands, for a backup taken right after an update: the carried
+        (detached) state, the batches taken from the data, and the current batch itself
+        when the update ended inside it."""
+        inputs, target = self.current
+        inside = self.offset < inputs[0].shape[self.time_dim]
+        return {"state": self.state, "taken": self.taken,
+                "pending": (inputs, target, self.offset) if inside else None}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from :meth:`state_dict` (the step and sums are the trainer's)."""
+        self.state, self.taken = state["state"], int(state["taken"])
+        self.pending = None if state["pending"] is None else tuple(state["pending"])
+        self.step = self.trainer.step
+        self.total, self.count = self.trainer.total, self.trainer.count
 
     def update(self, window: _Window) -> str | None:
         """Backward over the window, NaN guard, clipping, optimizer step, detach."""
@@ -252,7 +300,9 @@ class _StreamTrainer:
         self.state = detach_state(self.state)  # the gradient stops here
         self.total += lv * window.tokens
         self.count += window.tokens
+        self.trainer.global_step += 1
         if self.batch_logs:
+            self.trainer.total, self.trainer.count = self.total, self.count
             logs = {"loss": self.total / self.count}
             logs.update((m.name, m.result()) for m in self.metrics)
             self.cblist.on_batch_end(self.step, logs)
@@ -320,29 +370,34 @@ def fit_stream(
     train_metrics = M.get_all(metrics)
     val_metrics = M.get_all(metrics, fresh=True)
     history = History()
-    cbs = list(callbacks)
-    if scheduler is not None:
-        cbs.append(LearningRateScheduler(scheduler))
-    cbs.append(history)
-    if verbose and not any(isinstance(cb, ProgressBar) for cb in cbs):
-        cbs.append(ProgressBar(live=None if verbose == 1 else False))
+    cbs = _callback_list(callbacks, scheduler, history, verbose)
     params = {"epochs": epochs, "steps": _stream_steps(train_data, tbptt_steps),
               "verbose": verbose, "metrics": [m.name for m in train_metrics]}
-    trainer = TrainState(model, optimizer, loss_fn, history, params)
+    trainer = TrainState(model, optimizer, loss_fn, history, params, loop_name="fit_stream")
     cblist = CallbackList(cbs, model=model, params=params, trainer=trainer)
     runner = _StreamTrainer(model, loss_fn, optimizer, tbptt_steps, time_dim, clip_grad_norm,
                             clip_grad_value, train_metrics, cblist, trainer)
+    trainer.callbacks, trainer.loader, trainer.extra = cbs, train_data, runner
+    trainer.objective = Objective(None, train_metrics)  # the metrics' sums, for backups
+    if any(isinstance(cb, BackupAndRestore) for cb in cbs):
+        trainer.fingerprint = checkpoint.fingerprint(
+            trainer, train_data, train_data, tbptt_steps=tbptt_steps, time_dim=time_dim,
+            clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
+            scheduler=None if scheduler is None else type(scheduler).__name__,
+            validation=validation is not None)
     modes = _save_modes(model)
     model.stop_training = False
     epoch_logs: dict[str, float] = {}
     nan_message = None
     try:
-        cblist.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
+        # on_train_begin, then the state of a backup, if there is one, restored
+        first_epoch, mid = checkpoint.begin(trainer, cblist, initial_epoch, epochs)
+        for epoch in range(first_epoch, epochs):
             trainer.epoch = epoch
+            resume, mid = mid, None  # a backup taken inside this epoch, from where it was
             cblist.on_epoch_begin(epoch)
             model.train()
-            total, count, nan_message = runner.epoch(train_data)
+            total, count, nan_message = runner.epoch(train_data, resume)
             if nan_message is not None:
                 trainer.stop(nan_message)
                 print(nan_message, flush=True)
