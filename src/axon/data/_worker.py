@@ -34,6 +34,7 @@ import signal
 import time
 import traceback
 import uuid
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,7 +221,10 @@ class MultiProcessIter:
     """One epoch (or, with persistent workers, every epoch) of a multi-worker loader."""
 
     def __init__(self, loader) -> None:
-        self._loader = loader
+        # persistent workers: the loader keeps this iterator, so a strong reference back
+        # would make a cycle, freed only by the garbage collector, which closes the queues'
+        # feeder threads before __del__ can tell the workers to stop (a 1 s wait each)
+        self._loader = weakref.proxy(loader) if loader.persistent_workers else loader
         self._num_workers = loader.num_workers
         self._prefetch = loader.prefetch_factor
         self._timeout = loader.timeout

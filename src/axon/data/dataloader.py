@@ -43,6 +43,8 @@ from .sampler import (
     RandomSampler,
     Sampler,
     SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
     base_seed_stream,
     draw_base_seed,
     own_generator,
@@ -388,26 +390,27 @@ class DataLoader:
         generator back where it was and the loader's own streams at their saved states."""
         live = B.rng().bit_generator.state
         parts = _epoch_parts(self)
-        for part, e in zip(parts, saved["sampler_epochs"], strict=True):
-            part.set_epoch(e)
-        streams.put(saved["start"])
         epoch = _Epoch(streams, parts)
-        it = iter(self._index_sampler)
         draws = dict(saved["draws"])
         pulled = []
-        for number in range(saved["pulls"]):
-            if number in draws:
-                streams.put(draws[number])
-            try:
-                pulled.append(next(it))
-            except StopIteration:
-                B.rng().bit_generator.state = live
-                raise RuntimeError(
-                    f"DataLoader.load_state_dict: the sampler ended after {number} of the "
-                    f"{saved['pulls']} pulls it had made when the state was saved: it draws "
-                    f"from a stream the loader does not know, or the dataset changed"
-                ) from None
-        B.rng().bit_generator.state = live
+        try:
+            for part, e in zip(parts, saved["sampler_epochs"], strict=True):
+                part.set_epoch(e)
+            streams.put(saved["start"])
+            it = iter(self._index_sampler)
+            for number in range(saved["pulls"]):
+                if number in draws:
+                    streams.put(draws[number])
+                try:
+                    pulled.append(next(it))
+                except StopIteration:
+                    raise RuntimeError(
+                        f"DataLoader: resuming a saved position, the sampler ended after "
+                        f"{number} of the {saved['pulls']} pulls it had made when the state "
+                        f"was saved: it draws from a stream the loader does not know, or "
+                        f"the dataset changed") from None
+        finally:
+            B.rng().bit_generator.state = live
         self._put_now(streams, pending)
         epoch.draws, epoch.pulls, epoch.exhausted = draws, saved["pulls"], saved["exhausted"]
         epoch.base_seed, epoch.yielded = saved["base_seed"], saved["yielded"]
@@ -487,6 +490,20 @@ def _epoch_parts(loader: DataLoader) -> list:
 
 
 _DETERMINISTIC = (SequentialSampler, _InfiniteConstantSampler, DistributedSampler, BatchSampler)
+_WATCH_NONE, _WATCH_FIRST, _WATCH_EVERY = 0, 1, 2  # which sampler pulls may draw
+
+
+def _watch(part) -> int:
+    """Which pulls of ``part`` may draw random numbers: none (sequential orders), only the
+    first (axon's samplers that draw a whole pass at once), or any (the rest, custom ones)."""
+    kind = type(part)
+    if kind in _DETERMINISTIC:
+        return _WATCH_NONE
+    if kind in (SubsetRandomSampler, WeightedRandomSampler) or (
+            kind is RandomSampler and not part.replacement
+            and part.num_samples <= len(part.data_source)):
+        return _WATCH_FIRST
+    return _WATCH_EVERY
 
 
 class _Streams:
@@ -494,8 +511,9 @@ class _Streams:
     (looked up at each use: ``manual_seed`` replaces it), then the loader's own (its
     ``generator``, its samplers' ``generator``), each once, in a fixed order.
 
-    ``watch`` is False when every part of the loader is one of axon's samplers that draw
-    nothing while iterating (sequential orders): its pulls need no watching."""
+    ``watch`` says which pulls of the sampler need watching: none when every part of the
+    loader is one of axon's sequential samplers, only the first when they draw a whole
+    pass at once, else every one (a state read costs a few microseconds)."""
 
     def __init__(self, loader: DataLoader) -> None:
         self.own: list[np.random.Generator] = []
@@ -505,7 +523,7 @@ class _Streams:
             if (isinstance(g, np.random.Generator) and g is not B.rng()
                     and all(g is not o for o in self.own)):
                 self.own.append(g)
-        self.watch = not all(type(p) in _DETERMINISTIC for p in _parts(loader))
+        self.watch = max((_watch(p) for p in _parts(loader)), default=_WATCH_NONE)
 
     def states(self) -> list[dict]:
         return [B.rng().bit_generator.state] + [g.bit_generator.state for g in self.own]
@@ -572,7 +590,8 @@ class _Indices:
         if epoch.exhausted:  # (a saved epoch's sampler had ended: do not run it again)
             raise StopIteration
         try:
-            if self._streams.watch:
+            watch = self._streams.watch
+            if watch == _WATCH_EVERY or (watch == _WATCH_FIRST and epoch.pulls == 0):
                 before = self._streams.states()
                 index = next(self._it)
                 after = self._streams.states()
