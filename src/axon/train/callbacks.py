@@ -369,6 +369,7 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.flush()
             self._file.truncate(int(state["size"]))
+            self._file.seek(int(state["size"]))
         self.keys = None if state["keys"] is None else list(state["keys"])
         self._header_done = int(state["size"]) > 0
         self._writer = None

@@ -46,8 +46,9 @@ PREVIOUS = "backup.previous.safetensors"
 # ----------------------------------------------------------------------------- fingerprint
 def describe(obj: Any) -> str:
     """A short stable text naming ``obj`` for the fingerprint: a string as is, a function
-    by its qualified name, a class instance by its repr when that is its own, else by its
-    class."""
+    by its qualified name, an object (a loss module) by its class and its public settings
+    that are plain values (``CrossEntropyLoss(ignore_index=-100, label_smoothing=0.1,
+    reduction='mean')``)."""
     if obj is None or isinstance(obj, str | bool | int | float):
         return repr(obj) if not isinstance(obj, str) else obj
     if isinstance(obj, list | tuple):
@@ -56,8 +57,10 @@ def describe(obj: Any) -> str:
         return "{" + ", ".join(f"{k}: {describe(v)}" for k, v in obj.items()) + "}"
     if isinstance(obj, type) or callable(obj) and hasattr(obj, "__qualname__"):
         return f"{getattr(obj, '__module__', '')}.{obj.__qualname__}"
-    text = repr(obj)
-    return type(obj).__name__ if " at 0x" in text else text
+    plain = str | bool | int | float | tuple | None
+    settings = sorted((k, v) for k, v in getattr(obj, "__dict__", {}).items()
+                      if not k.startswith("_") and k != "training" and isinstance(v, plain))
+    return f"{type(obj).__name__}({', '.join(f'{k}={v!r}' for k, v in settings)})"
 
 
 def _data_description(data, loader) -> dict[str, str]:
