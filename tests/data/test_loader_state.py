@@ -26,6 +26,7 @@ from axon.data import (
     RandomSampler,
     TensorDataset,
     WeightedRandomSampler,
+    get_worker_info,
 )
 from axon.data.distributed import DistributedSampler
 from axon.data.sampler import base_seed_stream
@@ -64,6 +65,19 @@ class WorkerNoisy(Noisy):
     def __getitem__(self, i):
         extra = np.float32(random.random() + np.random.random())
         return np.float32(i) + ax.rand(2).array + extra, i
+
+
+class Shards(IterableDataset):
+    """A stream shared out between workers by ``get_worker_info``, with noise from the
+    worker's axon and Python streams."""
+
+    def __len__(self):
+        return 30
+
+    def __iter__(self):
+        info = get_worker_info()
+        for i in range(info.id, 30, info.num_workers):
+            yield np.float32(i) + ax.rand(1).array + np.float32(random.random())
 
 
 class LazyGlobalSampler:
@@ -231,17 +245,20 @@ def test_distributed_sampler_epoch_is_restored(tmp_path):
         resumed.sampler.load_state_dict({"epoch": 1, "seed": 5})
 
 
-@pytest.mark.parametrize(("persistent", "k"), [(False, 2), (True, 2), (True, None)],
+@pytest.mark.parametrize(("dataset", "persistent", "k"),
+                         [(WorkerNoisy, False, 2), (WorkerNoisy, True, 2),
+                          (WorkerNoisy, True, None), (Shards, False, 3)],
                          ids=["workers_mid_epoch", "persistent_mid_epoch",
-                              "persistent_epoch_finished"])
-def test_resume_with_workers(tmp_path, persistent, k):
+                              "persistent_epoch_finished", "iterable_mid_epoch"])
+def test_resume_with_workers(tmp_path, dataset, persistent, k):
     """Each worker's random streams (axon's, Python's, NumPy's) are where they were: the
     resumed workers remake the yielded batches; persistent workers' states at the epoch's
     start (second epoch here) or end are saved. (Workers with a finished epoch: a new
     epoch from the restored base-seed stream, in the fresh-process test.)"""
     def make():
-        return DataLoader(WorkerNoisy(), batch_size=4, shuffle=True, num_workers=2,
-                          persistent_workers=persistent)
+        kwargs = {} if dataset is Shards else {"shuffle": True}
+        return DataLoader(dataset(), batch_size=4, num_workers=2,
+                          persistent_workers=persistent, **kwargs)
 
     got, expected = save_and_resume(tmp_path, make, k)
     assert_same_batches(got, expected)
@@ -281,20 +298,33 @@ def test_state_round_trips_through_save_and_load(tmp_path):
 
 
 def test_base_seed_stream_is_restored_after_manual_seed():
-    """A fresh run re-seeds (a new global generator, the base-seed stream restarted);
-    the loaded state puts the stream where the saved run had it."""
+    """A fresh run re-seeds (a new global generator, the base-seed stream restarted); the
+    loaded state puts the stream where the saved run had it, at once: a validation loader
+    iterated before the training loader's next epoch draws the seed the saved run's did."""
+    def run(state=None):
+        ax.manual_seed(2)
+        train, val = DataLoader(Noisy(), batch_size=4), DataLoader(Noisy(), batch_size=8)
+        if state is None:
+            for _ in range(3):
+                consume(iter(train))
+                consume(iter(val))
+            consume(iter(train))
+            state = train.state_dict()
+        else:
+            train.load_state_dict(state)
+        seeds = []
+        for _ in range(2):
+            consume(iter(val))
+            seeds += [val._epoch.base_seed]
+            consume(iter(train))
+            seeds += [train._epoch.base_seed]
+        return state, seeds
+
+    state, seeds = run()
+    assert len(set(seeds)) == 4
+    assert run(state)[1] == seeds
     ax.manual_seed(2)
-    loader = DataLoader(Noisy(), batch_size=4)
-    for _ in range(3):
-        consume(iter(loader))
-    state = loader.state_dict()
-    following = [int(base_seed_stream().integers(0, 2**63)) for _ in range(2)]
-    ax.manual_seed(2)
-    resumed = DataLoader(Noisy(), batch_size=4)
-    resumed.load_state_dict(state)
-    iter(resumed)  # a new epoch: draws the next base seed from the restored stream
-    assert resumed._epoch.base_seed == following[0]
-    assert int(base_seed_stream().integers(0, 2**63)) == following[1]
+    assert run({**state, "base_seed_stream": base_seed_stream().bit_generator.state})[1] != seeds
 
 
 def test_load_state_dict_refuses_another_loader():
@@ -335,43 +365,45 @@ FRESH_PROCESS = textwrap.dedent("""
                 break
         return digest.hexdigest()
 
-    mode, path = sys.argv[1], sys.argv[2]
-    out = []
-    for workers in (0, 2):
+    def main(mode, path):
+        out = []
+        for workers in (0, 2):
+            out += run(mode, f"{path}.{workers}", workers)
+        return " ".join(out)
+
+    def run(mode, name, workers):
         ax.manual_seed(0)
         loader = DataLoader(Noisy(), batch_size=4, shuffle=True, num_workers=workers)
-        name = f"{path}.{workers}"
         if mode == "save":
             consume(iter(loader))
             it = iter(loader)
             consume(it, 3)
             ax.save({"loader": loader.state_dict(), "rng": ax.get_rng_state()}, name)
-            out += [consume(it), consume(iter(loader))]
-        else:
-            saved = ax.load(name)
-            loader.load_state_dict(saved["loader"])
-            ax.set_rng_state(saved["rng"])
-            out += [consume(iter(loader)), consume(iter(loader))]
-    print(" ".join(out))
+            return [consume(it), consume(iter(loader))]
+        saved = ax.load(name)
+        loader.load_state_dict(saved["loader"])
+        ax.set_rng_state(saved["rng"])
+        return [consume(iter(loader)), consume(iter(loader))]
+
+    if __name__ == "__main__":
+        print(main(sys.argv[1], sys.argv[2]))
 """)
 
 
 def test_resume_in_a_fresh_process(tmp_path):
-    """The saving run and the resumed run are two processes (no state shared but the
-    file): the rest of the epoch and the next one hash the same, with and without
+    """The run saves here and goes on; a fresh process (no state shared but the file)
+    resumes: the rest of the epoch and the next one hash the same, with and without
     workers."""
     script = tmp_path / "resume.py"
     script.write_text(FRESH_PROCESS)
     path = str(tmp_path / "position.safetensors")
-
-    def run(mode):
-        done = subprocess.run([sys.executable, str(script), mode, path], capture_output=True,
-                              text=True, timeout=WATCHDOG_S - 10, check=False)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.split()
-
-    original = run("save")
-    resumed = run("resume")
+    here = {"__name__": "saving_run"}
+    exec(compile(FRESH_PROCESS, str(script), "exec"), here)  # the same code, this process
+    original = here["main"]("save", path).split()
+    done = subprocess.run([sys.executable, str(script), "resume", path], capture_output=True,
+                          text=True, timeout=WATCHDOG_S - 10, check=False)
+    assert done.returncode == 0, done.stderr
+    resumed = done.stdout.split()
     assert len(original) == 4 and len(set(original)) == 4
     assert resumed == original
     assert original[0] != hashlib.sha256().hexdigest()  # the rest of the epoch is not empty

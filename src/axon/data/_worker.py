@@ -13,6 +13,12 @@ random augmentation in a worker is reproducible for a given seed and ``num_worke
 differs between workers. :func:`get_worker_info` tells a dataset (or
 ``worker_init_fn``) which worker it runs in.
 
+Resuming (``DataLoader.load_state_dict``): new workers are seeded with the saved base
+seed, persistent workers' random states (axon's, Python's, NumPy's) are put back as they
+were at the epoch's start (each worker reports them when an epoch starts, and on request
+between epochs), and the batches the saved iterator had yielded are made again and
+dropped: exact, for the cost of making those batches once more.
+
 Nothing hangs: the main process waits on the result queue in short slices and checks that
 every worker is alive (a killed worker is a RuntimeError naming its pid), the ``timeout``
 bounds the wait for one batch, a worker exits when the main process dies, and an exception

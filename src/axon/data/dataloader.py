@@ -215,7 +215,7 @@ class DataLoader:
         self.collate_fn = collate_fn
         self._iterator = None  # the persistent workers' iterator
         self._epoch: _Epoch | None = None  # the record of the latest iterator's epoch
-        self._pending: dict | None = None  # a loaded state, applied by the next iter()
+        self._pending: dict | None = None  # a loaded epoch, resumed by the next iter()
 
     def _samplers(self, shuffle, sampler, batch_sampler, batch_size, drop_last):
         """torch's argument checks, then the default sampler and batch sampler."""
@@ -290,15 +290,16 @@ class DataLoader:
         persistent workers, the workers' random states at the epoch's start (or, for a
         finished epoch, now: asked of the workers) are kept too.
         """
-        if self._pending is not None:  # loaded and not yet applied: the same position
-            return copy.deepcopy(self._pending)
         streams = _Streams(self)
-        epoch = None
-        if self._epoch is not None:
+        if self._pending is not None:  # loaded, to be resumed by the next iter()
+            epoch = copy.deepcopy(self._pending)
+        elif self._epoch is not None:
             epoch = self._epoch.state()
             if (self._epoch.finished and self.persistent_workers
                     and self._iterator is not None and not self._iterator._shut):
                 epoch["worker_states_end"] = self._iterator.worker_states()
+        else:
+            epoch = None
         return {
             "format": _STATE_FORMAT,
             "num_workers": self.num_workers,
@@ -312,12 +313,16 @@ class DataLoader:
 
     def load_state_dict(self, state: dict) -> None:
         """Go back to a position saved by :meth:`state_dict` (from a loader over the same
-        dataset with the same arguments); it takes effect at the next ``iter(loader)``.
+        dataset with the same arguments).
 
-        That iterator yields what the saved one would have yielded after its position
-        (the rest of its epoch; for a finished epoch, the next epoch, as the saved
-        loader's next ``iter`` would give it for the same global generator state), and
-        leaves axon's global generator as it found it. How the epoch is resumed:
+        The loader's own streams, the base-seed stream and a ``DistributedSampler``'s
+        epoch are set at once (so a validation loader iterated before this one's next
+        epoch draws its base seed where the saved run did); the epoch is resumed by the
+        next ``iter(loader)``. That iterator yields what the saved one would have yielded
+        after its position (the rest of its epoch; for a finished epoch, the next epoch, as
+        the saved loader's next ``iter`` would give it for the same global generator
+        state), and leaves axon's global generator as it found it. How the epoch is
+        resumed:
 
         - map-style, ``num_workers=0``: the sampler is run again from the saved stream
           states, without reading any sample, to the saved position (cheap);
@@ -348,34 +353,38 @@ class DataLoader:
                              f"{len(state['own_streams'])} generator(s) of the loader and its "
                              f"samplers, this loader has {len(streams.own)}: build it with "
                              f"the same sampler and generator arguments")
-        if len(state["sampler_epochs"]) != len(_epoch_parts(self)):
+        parts = _epoch_parts(self)
+        if len(state["sampler_epochs"]) != len(parts):
             raise ValueError("DataLoader.load_state_dict: the state was saved with a different "
                              "sampler (a set_epoch sampler such as DistributedSampler)")
         if self._iterator is not None:  # persistent workers: start them afresh, reseeded
             self._iterator._shutdown()
             self._iterator = None
+        streams.put([None, *state["own_streams"]])
+        if state["base_seed_stream"] is not None and self.generator is None:
+            base_seed_stream().bit_generator.state = state["base_seed_stream"]
+        for part, e in zip(parts, state["sampler_epochs"], strict=True):
+            part.set_epoch(e)
         self._epoch = None
-        self._pending = copy.deepcopy(state)
+        self._pending = copy.deepcopy(state["epoch"])
 
     def _open_epoch(self, base_seed: int | None = None) -> tuple[_Epoch, Iterator, _Resume | None]:
-        """At ``iter(loader)``: apply a loaded state, then begin the epoch's record and its
-        index iterator (``base_seed`` given: persistent workers keep theirs, none is drawn).
+        """At ``iter(loader)``: begin the epoch's record and its index iterator, resuming a
+        loaded epoch if there is one (``base_seed`` given: persistent workers keep theirs,
+        none is drawn).
 
         Returns the record, the index iterator (a resumed epoch's pulls made so far first)
         and, for a resumed epoch, what the iterator must do to catch up."""
-        pending, self._pending = self._pending, None
+        saved, self._pending = self._pending, None
         streams = _Streams(self)
-        saved = None if pending is None else pending["epoch"]
         if saved is not None and not saved["finished"]:
-            return self._replay(streams, pending, saved)
+            return self._replay(streams, saved)
         resume = None
-        if pending is not None:
-            self._put_now(streams, pending)
-            if saved is not None and saved.get("worker_states_end") is not None:
-                # persistent workers, the saved epoch finished: the next epoch goes on with
-                # the same workers (no new base seed), from their random states at its end
-                base_seed = saved["base_seed"]
-                resume = _Resume(0, saved["worker_states_end"])
+        if saved is not None and saved.get("worker_states_end") is not None:
+            # persistent workers, the saved epoch finished: the next epoch goes on with the
+            # same workers (no new base seed), from their random states at its end
+            base_seed = saved["base_seed"]
+            resume = _Resume(0, saved["worker_states_end"])
         epoch = _Epoch(streams, _epoch_parts(self))
         indices = _Indices(iter(self._index_sampler), streams, epoch)
         epoch.base_seed = draw_base_seed(self.generator) if base_seed is None else base_seed
@@ -384,13 +393,12 @@ class DataLoader:
         self._epoch = epoch
         return epoch, indices, resume
 
-    def _replay(self, streams: _Streams, pending: dict, saved: dict):
+    def _replay(self, streams: _Streams, saved: dict):
         """Rebuild an unfinished saved epoch: its index iterator run again, from the saved
-        stream states, through the pulls the saved iterator had made; then the global
-        generator back where it was and the loader's own streams at their saved states."""
-        live = B.rng().bit_generator.state
+        stream states, through the pulls the saved iterator had made; then every stream
+        and a set_epoch sampler's epoch back where they were before the replay."""
         parts = _epoch_parts(self)
-        epoch = _Epoch(streams, parts)
+        epoch = _Epoch(streams, parts)  # (its start: the states to put back)
         draws = dict(saved["draws"])
         pulled = []
         try:
@@ -410,24 +418,16 @@ class DataLoader:
                         f"was saved: it draws from a stream the loader does not know, or "
                         f"the dataset changed") from None
         finally:
-            B.rng().bit_generator.state = live
-        self._put_now(streams, pending)
+            streams.put(epoch.start)
+            for part, e in zip(parts, epoch.sampler_epochs, strict=True):
+                part.set_epoch(e)
         epoch.draws, epoch.pulls, epoch.exhausted = draws, saved["pulls"], saved["exhausted"]
         epoch.base_seed, epoch.yielded = saved["base_seed"], saved["yielded"]
         epoch.worker_states = saved.get("worker_states")
-        epoch.start = saved["start"]
-        epoch.sampler_epochs = saved["sampler_epochs"]
+        epoch.start, epoch.sampler_epochs = saved["start"], saved["sampler_epochs"]
         self._epoch = epoch
         indices = _Indices(it, streams, epoch, pulled)
         return epoch, indices, _Resume(saved["yielded"], epoch.worker_states)
-
-    def _put_now(self, streams: _Streams, pending: dict) -> None:
-        """The loader's own streams, the base-seed stream and set_epoch samplers as saved."""
-        streams.put([None, *pending["own_streams"]])
-        if pending["base_seed_stream"] is not None and self.generator is None:
-            base_seed_stream().bit_generator.state = pending["base_seed_stream"]
-        for part, e in zip(_epoch_parts(self), pending["sampler_epochs"], strict=True):
-            part.set_epoch(e)
 
     def __len__(self) -> int:
         if self._iterable:  # the stream's own length, in batches
