@@ -216,6 +216,14 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
+class _InfiniteConstantSampler(Sampler):
+    """``None`` forever: the 'indices' of an IterableDataset, one per sample to read."""
+
+    def __iter__(self) -> Iterator[None]:
+        while True:
+            yield None
+
+
 class BatchSampler(Sampler):
     """Group the indices of ``sampler`` into lists of ``batch_size``; the last list may be
     shorter unless ``drop_last``.
