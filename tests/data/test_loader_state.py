@@ -407,3 +407,26 @@ def test_resume_in_a_fresh_process(tmp_path):
     assert len(original) == 4 and len(set(original)) == 4
     assert resumed == original
     assert original[0] != hashlib.sha256().hexdigest()  # the rest of the epoch is not empty
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [0, 2])
+def test_every_position_resumes(tmp_path, workers):
+    """Every stop from before the first batch to after the last, for every loader (and,
+    with workers, the augmenting datasets), over two following epochs."""
+    if workers == 0:
+        makers = LOADERS
+    else:
+        makers = {
+            f"{ds.__name__}_{persistent}": (
+                lambda ds=ds, persistent=persistent: DataLoader(
+                    ds(), batch_size=4, num_workers=2, persistent_workers=persistent,
+                    **({} if ds is Shards else {"shuffle": True})))
+            for ds in (WorkerNoisy, Shards) for persistent in (False, True)}
+    for name, make in makers.items():
+        ax.manual_seed(0)
+        n = len(make())
+        for k in [*range(n + 1), None]:
+            got, expected = save_and_resume(tmp_path, make, k, epochs_after=2)
+            assert len(expected) >= 2 * n - 1, name
+            assert_same_batches(got, expected)
