@@ -252,8 +252,9 @@ _FOREIGN = {
 }
 # safetensors' own bound on the header (a larger one is refused before it is read)
 _MAX_HEADER = 100_000_000
-# a decoded structure nested deeper than this is refused (no checkpoint comes near it)
-_MAX_DEPTH = 500
+# a decoded structure nested deeper than this is refused (no checkpoint comes near it,
+# and it stays well inside Python's recursion limit)
+_MAX_DEPTH = 200
 
 
 class _Entry(NamedTuple):
@@ -322,6 +323,16 @@ class _Invalid(ValueError):
 
 
 def _pairs_without_duplicates(pairs: list) -> dict:
+    """A JSON object of the header, refused (as safetensors refuses it) where a key
+    appears twice or a string holds a lone surrogate (an escape such as \\ud800 that
+    no UTF-8 text can hold)."""
+    for k, v in pairs:
+        for text in (k, v) if isinstance(v, str) else (k,):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _Invalid(f"its header holds a string that is not valid Unicode "
+                               f"({text!r:.40})") from None
     keys = [k for k, _ in pairs]
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)
@@ -352,7 +363,9 @@ def _parse_header(text: bytes, payload_size: int) -> tuple[list[_Entry], dict[st
         raise _Invalid(f"its header is not valid JSON: {e}") from None
     if not isinstance(header, dict):
         raise _Invalid("its header is not a JSON object")
-    metadata = header.pop("__metadata__", None) or {}
+    metadata = header.pop("__metadata__", None)
+    if metadata is None:  # safetensors' Option: null or absent
+        metadata = {}
     if not isinstance(metadata, dict) or not all(
         isinstance(v, str) for v in metadata.values()
     ):
