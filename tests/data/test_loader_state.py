@@ -8,6 +8,7 @@ training step does (dropout), so that a sampler or a transform drawing from it s
 global stream move between its draws. Worker tests run under a watchdog.
 """
 
+import gc
 import hashlib
 import random
 import signal
@@ -336,6 +337,29 @@ def test_load_state_dict_refuses_another_loader():
         DataLoader(Noisy(), batch_size=4, shuffle=True, generator=1).load_state_dict(state)
     with pytest.raises(ValueError, match="expected a dict from DataLoader.state_dict"):
         loader.load_state_dict({"epoch": 3})
+
+
+def test_dropped_persistent_loader_stops_its_workers_without_the_garbage_collector():
+    """The persistent iterator holds its loader weakly: no reference cycle, so dropping
+    the loader stops the workers at once (a cycle left them to the collector, which
+    closed the queues first and waited 1 s per worker); a loader dropped while its
+    iterator runs (``for x in DataLoader(...)``) still gives every batch and its length."""
+    ds = TensorDataset(np.arange(10.0))
+    it = iter(DataLoader(ds, batch_size=3, num_workers=2, persistent_workers=True))
+    assert len(it) == 4
+    assert [b[0].tolist() for b in it] == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0],
+                                           [9.0]]
+    gc.disable()
+    try:
+        loader = DataLoader(ds, batch_size=3, num_workers=2, persistent_workers=True)
+        consume(iter(loader))
+        workers = list(loader._iterator._workers)
+        del loader
+        for w in workers:
+            w.join(timeout=WATCHDOG_S / 2)
+            assert not w.is_alive()
+    finally:
+        gc.enable()
 
 
 FRESH_PROCESS = textwrap.dedent("""

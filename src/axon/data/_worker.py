@@ -231,6 +231,10 @@ class MultiProcessIter:
         # would make a cycle, freed only by the garbage collector, which closes the queues'
         # feeder threads before __del__ can tell the workers to stop (a 1 s wait each)
         self._loader = weakref.proxy(loader) if loader.persistent_workers else loader
+        try:
+            self._length = len(loader)
+        except TypeError:  # (an IterableDataset without a length)
+            self._length = None
         self._num_workers = loader.num_workers
         self._prefetch = loader.prefetch_factor
         self._timeout = loader.timeout
@@ -395,7 +399,12 @@ class MultiProcessIter:
         return data
 
     def __len__(self) -> int:
-        return len(self._loader)
+        try:
+            return len(self._loader)
+        except ReferenceError:  # persistent workers, their loader dropped: the length it had
+            if self._length is None:
+                raise TypeError("this DataLoader iterator has no length") from None
+            return self._length
 
     # ------------------------------------------------------------------ shutting down
     def _shutdown(self) -> None:
