@@ -426,3 +426,10 @@ def test_a_malformed_checksum_is_refused(tmp_path):
     bad.name = "bad.st"
     with pytest.raises(ValueError, match="'bad.st': checksum mismatch"):
         load(bad)
+
+
+def test_a_tensor_named_like_the_header_metadata_is_stored_apart(tmp_path):
+    state = {"__metadata__": np.ones(2), "x": np.zeros(1)}
+    save(state, tmp_path / "m.st")
+    _assert_same_state(load(tmp_path / "m.st"), state)
+    assert sorted(safetensors_numpy.load_file(str(tmp_path / "m.st"))) == ["__metadata__#2", "x"]

@@ -145,7 +145,7 @@ class _Encoder:
             )
         name = ".".join(str(p) for p in path) or "tensor"
         base, n = name, 1
-        while name in self.arrays:
+        while name in self.arrays or name == "__metadata__":  # the header's own key
             n += 1
             name = f"{base}#{n}"
         # safetensors.numpy reads raw memory: a transposed view would be written scrambled.
