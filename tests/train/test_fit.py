@@ -188,8 +188,8 @@ def test_nan_loss_stops_with_a_message_and_leaves_parameters_untouched(capsys):
                epochs=3, batch_size=16, callbacks=[cb], verbose=0)
     # 4 steps per epoch: the 7th step is epoch 2, step 3
     msg = hist.stopped_reason
-    assert msg == ("Training stopped at epoch 2, step 3: the gradient of '0.weight' contains "
-                   "NaN/Inf (loss = nan). Try a lower learning rate or gradient clipping.")
+    assert msg.startswith("Training stopped at epoch 2, step 3: the loss is nan (loss = nan). "
+                          "Try a lower learning rate")
     assert msg in capsys.readouterr().out
     assert len(snaps) == 6 and hist.epoch == [0]  # the unfinished epoch is not recorded
     for k, v in model.state_dict().items():
@@ -212,7 +212,8 @@ def test_nan_gradient_with_a_finite_loss_names_that_parameter():
     before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     hist = fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters()
                , 0.1), verbose=0)
-    assert "epoch 1, step 1: the gradient of 'scale' contains NaN/Inf" in hist.stopped_reason
+    assert ("epoch 1, step 1: the gradient of 'scale' contains Inf (1 of 1 values)"
+            in hist.stopped_reason)
     assert "(loss = nan)" not in hist.stopped_reason
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), before[k], err_msg=k)
@@ -227,7 +228,7 @@ def test_huge_learning_rate_is_caught_before_a_bad_step():
                optimizer=optim.SGD(model.parameters(), lr=1e30), epochs=2, batch_size=16,
                callbacks=[cb], verbose=0)
     msg = hist.stopped_reason
-    assert msg.startswith("Training stopped at epoch 1, step ") and "contains NaN/Inf" in msg
+    assert msg.startswith("Training stopped at epoch 1, step ") and "nan" in msg
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), snaps[-1][k], err_msg=k)
         assert np.isfinite(v.numpy()).all()
@@ -236,7 +237,7 @@ def test_huge_learning_rate_is_caught_before_a_bad_step():
 def test_raise_on_nan_raises_a_floating_point_error():
     x, y = make_blobs(32)
     model = make_mlp()
-    with pytest.raises(NonFiniteError, match=r"epoch 1, step 1: .*'0\.weight'") as info:
+    with pytest.raises(NonFiniteError, match=r"epoch 1, step 1: the loss is nan") as info:
         fit(model, (x, y), loss=_nan_at_step(1), optimizer=optim.SGD(model.parameters(), 0.1),
             verbose=0, raise_on_nan=True)
     assert isinstance(info.value, FloatingPointError)

@@ -25,8 +25,7 @@ losses, ``loss_weights`` and metrics are described in :mod:`axon.train.objective
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -37,6 +36,7 @@ from ..autograd.tensor import Tensor, _wrap
 from . import checkpoint
 from .base import Callback, CallbackList
 from .callbacks import LearningRateScheduler
+from .guard import FiniteGuard
 from .history import History
 from .objective import make_objective, resolve_loss
 from .progress import ProgressBar
@@ -250,34 +250,6 @@ def _restore_modes(modes: list) -> None:
         m.__dict__["training"] = training
 
 
-# ----------------------------------------------------------------------------- NaN guard
-def _nonfinite(loss_value: float, named: Sequence[tuple[str, Tensor]]) -> str | None:
-    """None when the loss and every gradient are finite, else what is not, by name.
-
-    The fast path sums each gradient (one reduction per parameter); only when that sum or
-    the loss is not finite are the arrays searched, parameters first (a NaN weight explains
-    NaN gradients), then gradients.
-    """
-    total = 0.0
-    with np.errstate(all="ignore"):
-        for _, p in named:
-            g = p.grad
-            if g is not None:
-                total += float(g.array.sum())
-    if math.isfinite(loss_value) and math.isfinite(total):
-        return None
-    for name, p in named:
-        if not np.isfinite(p.array).all():
-            return f"the parameter {name!r} contains NaN/Inf"
-    for name, p in named:
-        g = p.grad
-        if g is not None and not np.isfinite(g.array).all():
-            return f"the gradient of {name!r} contains NaN/Inf"
-    if not math.isfinite(loss_value):
-        return f"the loss is {loss_value}"
-    return None  # the sum overflowed, but every value is finite
-
-
 # ----------------------------------------------------------------------------- loops
 def _epoch_logs(model, loss: float, train_metrics, validation, run_validation) -> dict:
     """An epoch's logs in Keras' names: ``loss``, the metrics (Metric objects, or a dict of
@@ -410,10 +382,18 @@ def fit(
         loss_weights: several outputs: a dict or list of factors; the loss minimised is
             ``sum_k w_k * loss_k`` (logged as ``loss``, each output's as ``<output>_loss``).
 
-    NaN guard: after each backward, if the loss or a gradient is NaN/Inf, the step is not
-    taken and training stops; a message naming the epoch, the step (both 1-based) and the
-    first offending parameter is printed (whatever ``verbose``) and kept in
-    ``history.stopped_reason``; the unfinished epoch is not recorded.
+    NaN guard (:class:`~axon.train.guard.FiniteGuard`): after each backward, if the loss,
+    a gradient, a buffer or a parameter is NaN/Inf (or the parameters are after the
+    step), training stops and the model is put back as it was before that step, all
+    finite; a message naming the epoch, the step (both 1-based) and the first bad tensor
+    is printed (whatever ``verbose``) and kept in ``history.stopped_reason``; the
+    unfinished epoch is not recorded. A loss that diverges (10,000 times its lowest)
+    gives one ``RuntimeWarning``.
+
+    Resume: with a :class:`~axon.train.checkpoint.BackupAndRestore` callback the whole
+    training state is backed up (each epoch, or every N batches), and the same ``fit``
+    call started again after a crash or a kill continues from it, even inside an
+    epoch, to the same bits as a run that was never stopped.
     """
     objective = make_objective(model, loss, metrics, loss_weights)
     val_objective = make_objective(model, loss, metrics, loss_weights, fresh=True)
@@ -433,12 +413,12 @@ def fit(
             scheduler=None if scheduler is None else type(scheduler).__name__,
             validation=validation is not None)
     cblist = CallbackList(cbs, model=model, params=params, trainer=state)
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    guard = FiniteGuard(model)
     clip = None
     if grad_clip is not None:
         from ..nn.utils import clip_grad_norm_ as clip
 
-        clip_params = [p for _, p in named]
+        clip_params = [p for p in model.parameters() if p.requires_grad]
     batch_logs = cblist.wants_batch_logs
     modes = _save_modes(model)
     model.stop_training = False
@@ -463,21 +443,23 @@ def fit(
             for step, batch in enumerate(batches, first):
                 state.step = step
                 cblist.on_batch_begin(step)
+                guard.remember()
                 inputs, target = _split_batch(batch)
                 optimizer.zero_grad()
                 out = model(*inputs)
                 l = objective(out, target)
                 l.backward()
                 lv = float(l.item())
-                problem = _nonfinite(lv, named)
-                if problem is not None:
-                    nan_message = (f"Training stopped at epoch {epoch + 1}, step {step + 1}: "
-                                   f"{problem} (loss = {lv:.4g}). Try a lower learning rate "
-                                   "or gradient clipping.")
+                nan_message = guard.check(lv, epoch, step)
+                if nan_message is None:
+                    if clip is not None:
+                        clip(clip_params, grad_clip)
+                    optimizer.step()
+                    nan_message = guard.check_params(epoch, step)
+                if nan_message is not None:
+                    guard.restore()  # the model as it was before this step, all finite
                     break
-                if clip is not None:
-                    clip(clip_params, grad_clip)
-                optimizer.step()
+                guard.watch_loss(lv, epoch, step)
                 state.global_step += 1
                 n = _batch_len(target)
                 total += lv * n

@@ -42,12 +42,12 @@ from .fit import (
     _array,
     _callback_list,
     _epoch_logs,
-    _nonfinite,
     _resolve_loss,
     _restore_modes,
     _save_modes,
     _split_batch,
 )
+from .guard import FiniteGuard
 from .history import History
 from .objective import Objective
 
@@ -209,7 +209,8 @@ class _StreamTrainer:
         self.k, self.time_dim = k, time_dim
         self.clip_norm, self.clip_value = clip_norm, clip_value
         self.metrics, self.cblist, self.trainer = metrics, cblist, trainer
-        self.named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.guard = FiniteGuard(model)
         self.batch_logs = cblist.wants_batch_logs
         self.pending = None
 
@@ -251,6 +252,7 @@ class _StreamTrainer:
             if self.window.steps == 0:
                 self.trainer.step = self.step
                 self.cblist.on_batch_begin(self.step)
+                self.guard.remember()  # the update's starting point, before its forwards
             out, self.state = _call(self.model, part, self.state)
             l = self.loss_fn(*_flat_for_classes(out, tgt))
             self.window.add(l, int(np.size(_array(tgt))), n_steps)
@@ -285,17 +287,19 @@ class _StreamTrainer:
         mean = window.mean_loss()
         mean.backward()
         lv = float(mean.item())
-        problem = _nonfinite(lv, self.named)
+        guard, epoch = self.guard, self.trainer.epoch
+        problem = guard.check(lv, epoch, self.step)
+        if problem is None:
+            if self.clip_value is not None:
+                clip_grad_value_(self.params, self.clip_value)
+            if self.clip_norm is not None:
+                clip_grad_norm_(self.params, self.clip_norm)
+            self.optimizer.step()
+            problem = guard.check_params(epoch, self.step)
         if problem is not None:
-            return (f"Training stopped at epoch {self.trainer.epoch + 1}, step "
-                    f"{self.step + 1}: {problem} (loss = {lv:.4g}). Try a lower learning "
-                    "rate or gradient clipping.")
-        params = [p for _, p in self.named]
-        if self.clip_value is not None:
-            clip_grad_value_(params, self.clip_value)
-        if self.clip_norm is not None:
-            clip_grad_norm_(params, self.clip_norm)
-        self.optimizer.step()
+            guard.restore()  # the model as it was before this update, all finite
+            return problem
+        guard.watch_loss(lv, epoch, self.step)
         self.optimizer.zero_grad()
         self.state = detach_state(self.state)  # the gradient stops here
         self.total += lv * window.tokens
