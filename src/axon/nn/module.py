@@ -497,7 +497,9 @@ class Module:
         lazy = [(name, module) for name, module in self.named_modules()
                 if hasattr(module, "_materialize_from_state")]
         if lazy:  # first check what can be checked before lazy layers take their shapes
-            self._plan_load(state_dict, strict)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the second pass gives the warnings
+                self._plan_load(state_dict, strict)
             for name, module in lazy:  # then they take the saved shapes, as in torch
                 module._materialize_from_state(state_dict, f"{name}." if name else "")
         own, values, missing, unexpected = self._plan_load(state_dict, strict)
