@@ -2,23 +2,42 @@
 
     axon list                                   the experiments and worksheets
     axon run NAME [--seed N] [--out DIR] [--quick] [--epochs N] [--data-dir DIR]
-                [--prompt TEXT] [--weights FILE]
+                [--prompt TEXT] [--weights FILE] [--resume]
     axon worksheet NAME [--graph FILE.png] [--out DIR] [--quick]
 
 Exit status: 0 when every claim held, 1 when one failed, 2 for a usage error (such as
-an unknown name, or a dataset file that is missing).
+an unknown name, a dataset file that is missing, or ``--weights`` given to an experiment
+that cannot use it).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import lab
+from .lab.base import BACKUPS, WeightsError, has_backup
+
+RESUME_HELP = """\
+Backups and --resume: the training experiments back up their whole training state
+(weights, optimizer, schedules, random generators, the data order and position,
+callbacks, history) under OUT/.backup/ after every epoch (every few hundred updates for
+the long ones), one backup per trained model, and delete it when that model's training
+ends. After an interruption (Ctrl-C, a kill, a crash), `axon run NAME --resume` with the
+same options continues each unfinished training from its backup, to the same bits as an
+uninterrupted run; models whose training had finished train again from their seed (same
+result). Without --resume a leftover backup is deleted and the run starts over (it says
+so). Options that differ from the backup's are refused, naming what differs.
+
+--weights FILE: the saved state dict (the .safetensors an earlier run wrote) is loaded
+into the experiment's model instead of training it, in {takes}; the experiments that
+train several models, or none, refuse it (exit status 2)."""
 
 
 def _positive_int(text: str) -> int:
@@ -26,6 +45,14 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _resume_help() -> str:
+    """``RESUME_HELP`` with the experiments that take ``--weights``, each paragraph
+    wrapped to 88 columns."""
+    takes = ", ".join(sorted(n for n, (ok, _) in lab.WEIGHTS.items() if ok))
+    text = RESUME_HELP.format(takes=takes)
+    return "\n\n".join(textwrap.fill(" ".join(p.split()), 88) for p in text.split("\n\n"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run an experiment",
                          description="Run an experiment: it prints what it shows, checks "
-                                     "its claims and writes its figures under --out.")
+                                     "its claims and writes its figures under --out.",
+                         epilog=_resume_help(),
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("name", metavar="NAME", help="the experiment (see `axon list`)")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     run.add_argument("--out", type=Path, default=None, metavar="DIR",
@@ -54,8 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--prompt", default=None, metavar="TEXT",
                      help="text to continue, for the language-model experiments")
     run.add_argument("--weights", type=Path, default=None, metavar="FILE",
-                     help="a saved state dict (.safetensors) to start from instead of "
-                          "training, where the experiment takes one")
+                     help="a saved state dict (.safetensors) loaded into the model "
+                          "instead of training it, where the experiment takes one")
+    run.add_argument("--resume", action="store_true",
+                     help="continue an interrupted run from its backup under "
+                          "OUT/.backup (see below)")
 
     ws = sub.add_parser("worksheet", help="print a worksheet computed by the engine",
                         description="Print a worked example computed step by step by the "
@@ -86,6 +118,13 @@ def _run(kind: str, args: argparse.Namespace) -> int:
     except KeyError as err:
         print(f"axon: error: {err.args[0]}", file=sys.stderr)
         return 2
+    weights = getattr(args, "weights", None)
+    if weights is not None:
+        usable, why = lab.WEIGHTS.get(entry.name, (False, "it takes no weights file"))
+        if not usable:
+            print(f"axon: error: --weights does not apply to {entry.name}: {why}",
+                  file=sys.stderr)
+            return 2
     default = args.name if kind == "experiment" else f"worksheet-{args.name}"
     out = args.out if args.out is not None else Path("runs") / default
     if kind == "experiment":
@@ -95,14 +134,15 @@ def _run(kind: str, args: argparse.Namespace) -> int:
                         epochs=getattr(args, "epochs", None),
                         data_dir=getattr(args, "data_dir", None),
                         prompt=getattr(args, "prompt", None),
-                        weights=getattr(args, "weights", None))
+                        weights=weights, resume=getattr(args, "resume", False))
     if kind == "experiment":
         title = f"axon run {entry.name}: {entry.description}"
         print(f"{title}\n{'=' * len(title)}")
+        _backups_note(entry.name, config)
     start = time.perf_counter()
     try:
         result = entry.run(config)
-    except FileNotFoundError as err:  # a dataset is missing: say where to put it
+    except (FileNotFoundError, WeightsError) as err:  # a dataset or weights file at fault
         print(f"axon: error: {err}", file=sys.stderr)
         return 2
     print()
@@ -110,6 +150,26 @@ def _run(kind: str, args: argparse.Namespace) -> int:
     verdict = "all claims hold" if result.passed else "A CLAIM FAILED"
     print(f"\n{entry.name}: {verdict} ({time.perf_counter() - start:.1f} s)")
     return 0 if result.passed else 1
+
+
+def _backups_note(name: str, config: lab.Config) -> None:
+    """Before a run: say what happens to the backups under ``OUT/.backup``. Without
+    ``--resume`` a leftover backup (an interrupted run's) is deleted, with a line saying
+    how to continue it instead; with ``--resume`` the line says what will be resumed."""
+    folder = Path(config.out) / BACKUPS
+    tags = sorted(p.name for p in folder.iterdir() if has_backup(p)) if folder.is_dir() else []
+    if config.resume and name not in lab.RESUMABLE:
+        print(f"note: {name} keeps no backups (it trains for seconds): --resume runs it "
+              f"from the start")
+    elif config.resume:
+        print(f"resuming {name} from the backups in {folder}: {', '.join(tags)}" if tags
+              else f"note: --resume, but no backup in {folder}: {name} starts from the "
+                   f"beginning")
+    elif tags:
+        print(f"note: {folder} holds the backup of an interrupted run ({', '.join(tags)}); "
+              f"starting over. `axon run {name} --resume` (same options) continues it "
+              f"instead.")
+        shutil.rmtree(folder)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -52,7 +52,7 @@ from axon.data.transforms import BatchTransformLoader
 
 from .. import plot
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, backup, heading, load_weights, table
 from .vision_common import (
     Images,
     Trained,
@@ -152,6 +152,13 @@ class AdversarialBatches:
     def __init__(self, model: nn.Module, eps: float, rng: np.random.Generator) -> None:
         self.model, self.eps, self.rng = model, eps, rng
 
+    def state_dict(self) -> dict:
+        """The random starts' generator state (what a resumed training needs)."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+
     def __call__(self, batch):
         x, y = batch
         x_adv = attacks.pgd(
@@ -177,9 +184,11 @@ def train_adversarially(
     seed: int,
     lr: float = 2e-3,
     batch_size: int = 64,
+    config: Config | None = None,
 ) -> Trained:
     """Train ``model`` on half clean, half adversarial batches (:class:`AdversarialBatches`)
-    with Adam and a cosine decay, the clean test split monitored; score it on that split."""
+    with Adam and a cosine decay, the clean test split monitored; score it on that split.
+    With ``config`` the fit is backed up (``--resume``), as ``adversarial-robust``."""
     loader = DataLoader(
         TensorDataset(train_set.x, train_set.y), batch_size=batch_size, shuffle=True
     )
@@ -201,6 +210,7 @@ def train_adversarially(
         validation=DataLoader(TensorDataset(test_set.x, test_set.y), batch_size=1000),
         metrics=["accuracy"],
         scheduler=sched,
+        callbacks=backup(config, "adversarial-robust") if config is not None else [],
     )
     seconds = time.perf_counter() - start
     predictions = attacks.predict(model, test_set.x)
@@ -495,11 +505,9 @@ def clean_model(
     :func:`models.lenet5`, as ``axon run lenet`` saves) or trained here."""
     ax.manual_seed(config.seed)
     model = attacks.Normalized(models.lenet5(), mean, std)
-    weights = getattr(config, "weights", None)
-    if weights:
-        model.model.load_state_dict(ax.load(weights))
+    if load_weights(config, model.model, "the clean LeNet-5"):
         accuracy = float((attacks.predict(model, test_set.x) == test_set.y).mean())
-        print(f"  loaded {weights}: test accuracy {accuracy:.2%}")
+        print(f"  test accuracy {accuracy:.2%}")
         result.metrics["clean_test_accuracy"] = accuracy
         result.check(
             f"the loaded LeNet-5's test accuracy {accuracy:.2%} >= {CLEAN_CLAIM:.0%}",
@@ -512,7 +520,8 @@ def clean_model(
     opt = optim.Adam(model.parameters(), lr=lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     run = train(
-        model, train_set, test_set, optimizer=opt, epochs=epochs, batch_size=64, scheduler=sched
+        model, train_set, test_set, optimizer=opt, epochs=epochs, batch_size=64, scheduler=sched,
+        config=config, tag="adversarial-clean",
     )
     print(f"  test accuracy {run.accuracy:.2%}")
     result.metrics["clean_test_accuracy"] = run.accuracy
@@ -612,7 +621,8 @@ def run(config: Config) -> Result:
     robust = attacks.Normalized(models.lenet5(), mean, std)
     epochs = config.epochs or plan.adversarial_epochs
     run_robust = train_adversarially(
-        robust, train_set, test_set, epochs=epochs, eps=TRAIN_EPS, seed=config.seed
+        robust, train_set, test_set, epochs=epochs, eps=TRAIN_EPS, seed=config.seed,
+        config=config,
     )
     print(f"  clean test accuracy {run_robust.accuracy:.2%}")
     result.metrics["robust_test_accuracy"] = run_robust.accuracy

@@ -1,16 +1,35 @@
-"""The experiment protocol: ``run(config) -> Result``, and the printing helpers the
-experiments share so their output reads alike.
+"""The experiment protocol: ``run(config) -> Result``, the printing helpers the
+experiments share so their output reads alike, and the two things every training
+experiment does alike: back up its training so that ``--resume`` can continue it, and
+load ``--weights FILE`` instead of training.
 
 An experiment prints what it shows as it goes, checks each claim it makes with
 :meth:`Result.check` (the claim's text and whether it held), and saves its figures under
 ``config.out``. The CLI prints the claims at the end and exits non-zero if one failed.
+
+Backups (:func:`backup`): every ``fit`` / ``fit_stream`` call of an experiment gets a
+:class:`axon.train.callbacks.BackupAndRestore` writing to ``config.out / ".backup" / tag``
+(one tag per fit call). The backup holds the whole training state (weights, optimizer,
+schedules, random generators, the loader's position, callbacks, history) and is deleted
+when that fit ends. A run with ``config.resume`` continues each fit from its backup where
+one exists; a run without it deletes a leftover backup and starts over, saying so. A fit
+that finished before the interruption has no backup left and trains again from its seed
+(to the same bits, as the experiments seed each model, unless a time budget cut it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import os
+import shutil
+import signal
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+
+from axon.train.base import Callback
 
 
 @dataclass
@@ -26,8 +45,11 @@ class Config:
         data_dir: where datasets are read from (None: ``AXON_DATA_DIR``, else
             ``~/.cache/axon``; see :func:`axon.data.data_dir`).
         prompt: language-model experiments only: a text to continue.
-        weights: a saved state dict to start from instead of training (the experiments
-            that attack or reuse a trained model, e.g. ``adversarial`` with ``lenet``'s).
+        weights: a saved state dict loaded instead of training the experiment's model
+            (``lenet``'s file for ``lenet`` or ``adversarial``...); which model it
+            replaces, or why an experiment refuses it, is in :data:`axon.lab.WEIGHTS`.
+        resume: continue each training from its backup under ``out / ".backup"`` where
+            one exists (see :func:`backup`), instead of starting over.
     """
 
     seed: int = 0
@@ -38,6 +60,7 @@ class Config:
     data_dir: Path | None = None
     prompt: str | None = None
     weights: Path | None = None
+    resume: bool = False
 
 
 @dataclass
@@ -109,3 +132,171 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# ----------------------------------------------------------------------------- --weights
+class WeightsError(ValueError):
+    """``--weights FILE`` cannot be used: the file does not fit the model, or the
+    experiment takes none. The CLI prints the message and exits with status 2."""
+
+
+def load_weights(config: Config, model, what: str) -> bool:
+    """Load ``config.weights`` (a state dict saved by :func:`axon.save`) into ``model``
+    when given; returns whether it did, so the caller skips training.
+
+    A missing file raises ``FileNotFoundError``; a file that does not fit the model (other
+    names or shapes: saved by another experiment, or by a quick run for a full one)
+    raises :class:`WeightsError` naming the file and ``what`` it was loaded into.
+    """
+    if config.weights is None:
+        return False
+    import axon as ax
+
+    path = Path(config.weights)
+    if not path.is_file():
+        raise FileNotFoundError(f"--weights {path}: no such file")
+    try:
+        model.load_state_dict(ax.load(path))
+    except (KeyError, ValueError, RuntimeError, TypeError) as err:
+        raise WeightsError(f"--weights {path} does not fit {what}: {err}") from None
+    print(f"  weights loaded from {path} into {what}: not training it")
+    return True
+
+
+# ----------------------------------------------------------------------------- --resume
+BACKUPS = ".backup"  # the folder under config.out that holds the backups
+KILL_HOOK = "AXON_TEST_KILL_AT_STEP"  # test hook: see KillAtStep
+
+
+def backup_dir(config: Config, tag: str) -> Path:
+    """Where the fit tagged ``tag`` keeps its backup: ``config.out / ".backup" / tag``."""
+    return Path(config.out) / BACKUPS / tag
+
+
+def has_backup(folder: Path) -> bool:
+    """Whether ``folder`` holds a backup (a non-empty folder)."""
+    return folder.is_dir() and any(folder.iterdir())
+
+
+def backup(config: Config, tag: str, save_freq: str | int = "epoch") -> list[Callback]:
+    """The callbacks that make one ``fit`` / ``fit_stream`` call resumable; pass them
+    first in its ``callbacks``.
+
+    ``tag`` names the fit (the experiment's name, with a suffix when it trains several
+    models) and its backup folder :func:`backup_dir`. ``save_freq``: ``"epoch"`` or a
+    number of updates between backups (the long experiments, whose epochs take minutes).
+
+    - without ``config.resume``, a backup left by an interrupted run is deleted, with a
+      line saying so and how to continue it instead;
+    - with ``config.resume``, the fit continues from the backup (it prints "resuming TAG
+      from epoch E, step S" when it does) or, without one, starts from the beginning
+      with a note.
+    The backup is deleted when the fit ends normally.
+    """
+    from axon.train.callbacks import BackupAndRestore
+
+    folder = backup_dir(config, tag)
+    found = has_backup(folder)
+    if found and not config.resume:
+        print(f"  {tag}: found the backup of an interrupted run in {folder}; starting over "
+              f"(run with --resume to continue it instead)")
+        shutil.rmtree(folder)
+    elif config.resume and not found:
+        print(f"  {tag}: no backup in {folder} (it had finished, or not started): training "
+              f"it from the start")
+    return [BackupAndRestore(folder, save_freq=save_freq),
+            ResumeNote(tag, resumed=found and config.resume, kill_at=os.environ.get(KILL_HOOK))]
+
+
+class ResumeNote(Callback):
+    """Says where a resumed fit continues: "resuming TAG from epoch E, step S" (both
+    1-based: the first update it runs), at its first update. It has no state, so the
+    backup's fingerprint (which lists the callbacks) is the same with and without it.
+
+    It also carries the one test hook of the backups: with ``kill_at`` N (the environment
+    variable ``AXON_TEST_KILL_AT_STEP``), the process kills itself (SIGKILL: no clean-up,
+    as a crash or ``kill -9``) after its N-th update among the backed-up fits, counted
+    over the whole run. The resume tests use it to interrupt a run at a known point.
+    """
+
+    updates = 0  # updates so far in this process, over every fit (for the test hook)
+
+    def __init__(self, tag: str, resumed: bool, kill_at: str | int | None = None) -> None:
+        super().__init__()
+        self.tag = tag
+        self.kill_at = int(kill_at) if kill_at else None
+        self.pending = resumed  # the note is still to be printed
+        if resumed:  # the hooks are installed only where needed: free otherwise
+            self.on_batch_begin = self._say_where
+            self.on_train_end = self._say_ended
+        if self.kill_at is not None:
+            self.on_batch_end = self._count_and_kill
+
+    def _say_where(self, batch: int, logs=None) -> None:
+        if self.pending and getattr(self.trainer, "resuming", True):
+            epoch = getattr(self.trainer, "epoch", 0)
+            print(f"  resuming {self.tag} from epoch {epoch + 1}, step {batch + 1}", flush=True)
+        self.pending = False
+
+    def _say_ended(self, logs=None) -> None:
+        if self.pending and getattr(self.trainer, "resuming", True):  # nothing was left
+            print(f"  resuming {self.tag}: its training had already ended", flush=True)
+        self.pending = False
+
+    def _count_and_kill(self, batch: int, logs=None) -> None:
+        ResumeNote.updates += 1
+        if ResumeNote.updates >= self.kill_at:
+            print(f"  {KILL_HOOK}: killed after update {ResumeNote.updates}", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class ResumableBatches:
+    """Base of the lab's loaders that draw their batches from a generator of their own
+    (``self.rng``, a NumPy ``Generator``), with DataLoader's ``state_dict`` /
+    ``load_state_dict`` (torchdata's names) so that a backup holds their position.
+
+    A subclass writes ``_epoch()``, the generator of one epoch's batches. The state is
+    the generator's state when the epoch's iterator was made, the batches it has yielded,
+    the generator's state now and whether the epoch is finished; after
+    ``load_state_dict`` the next ``iter`` yields the rest of the saved epoch (its batches
+    drawn again from the epoch's start and the used ones skipped), or, if it was
+    finished, the next epoch.
+    """
+
+    rng: np.random.Generator
+
+    def _epoch(self) -> Iterator:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator:
+        restored, self._restored = getattr(self, "_restored", None), None
+        skip = 0
+        if restored is not None:
+            finished = restored["finished"]
+            self.rng.bit_generator.state = json.loads(
+                restored["rng"] if finished else restored["epoch_rng"])
+            skip = 0 if finished else int(restored["yielded"])
+        self._epoch_rng = json.dumps(self.rng.bit_generator.state)
+        self._yielded, self._finished = skip, False
+        for i, batch in enumerate(self._epoch()):
+            if i < skip:
+                continue
+            self._yielded = i + 1
+            yield batch
+        self._finished = True
+
+    def state_dict(self) -> dict:
+        """The position (see the class): only strings, ints and bools."""
+        now = json.dumps(self.rng.bit_generator.state)
+        return {"epoch_rng": getattr(self, "_epoch_rng", now), "rng": now,
+                "yielded": getattr(self, "_yielded", 0),
+                "finished": getattr(self, "_finished", True)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state`` at the next ``iter``."""
+        missing = {"epoch_rng", "rng", "yielded", "finished"} - set(state)
+        if missing:
+            raise KeyError(f"{type(self).__name__}.load_state_dict: missing "
+                           f"{', '.join(sorted(missing))}")
+        self._restored = dict(state)
+        self.rng.bit_generator.state = json.loads(state["rng"])

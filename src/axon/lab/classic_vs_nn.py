@@ -95,9 +95,11 @@ def timed_fit(
 
 
 def network_row(
-    name: str, make, flatten: bool, train_set: Images, test_set: Images, epochs: int, seed: int
+    name: str, make, flatten: bool, train_set: Images, test_set: Images, epochs: int, seed: int,
+    config: Config | None = None,
 ) -> tuple[Row, ax.History]:
-    """Train one of the ``digits`` networks (Adam 3e-3, cosine decay, batch 32)."""
+    """Train one of the ``digits`` networks (Adam 3e-3, cosine decay, batch 32), backed
+    up (for ``--resume``) when ``config`` is given."""
     ax.manual_seed(seed)
     model = make()
     opt = optim.Adam(model.parameters(), lr=3e-3)
@@ -112,6 +114,8 @@ def network_row(
         scheduler=sched,
         flatten=flatten,
         verbose=0,
+        config=config,
+        tag="classic-vs-nn-" + ("mlp" if flatten else "cnn"),
     )
     start = time.perf_counter()
     ax.predict(model, test_set.flat() if flatten else test_set.x, batch_size=1000)
@@ -208,7 +212,7 @@ def run(config: Config) -> Result:
         ("CNN", digits_cnn, False),
     ]:
         row, histories[name] = network_row(
-            name, make, flatten, train_set, test_set, epochs, config.seed
+            name, make, flatten, train_set, test_set, epochs, config.seed, config
         )
         rows.append(row)
 

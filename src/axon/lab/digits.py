@@ -86,7 +86,8 @@ def run(config: Config) -> Result:
         opt = optim.Adam(model.parameters(), lr=lr)
         sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
         run = train(model, train_set, test_set, optimizer=opt, epochs=epochs, batch_size=32,
-                    scheduler=sched, flatten=flatten, verbose=0)
+                    scheduler=sched, flatten=flatten, verbose=0, config=config,
+                    tag="digits-" + ("mlp" if flatten else "cnn"))
         runs[label] = (model, run, model.num_parameters())
 
     heading("Side by side, on the held-out images")

@@ -20,7 +20,7 @@ from axon import nn, optim
 from axon.data import FashionMNIST
 
 from . import register
-from .base import Config, Result, heading
+from .base import Config, Result, heading, load_weights
 from .vision_common import (
     check_learning,
     load_idx_dataset,
@@ -73,8 +73,9 @@ def run(config: Config) -> Result:
     print(f"  Adam lr {lr:g} with a cosine decay to 0, batch 64, {epochs} epochs")
     opt = optim.Adam(model.parameters(), lr=lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    loaded = load_weights(config, model, "the Fashion-MNIST CNN")
     run = train(model, train_set, test_set, optimizer=opt, epochs=epochs, batch_size=64,
-                scheduler=sched)
+                scheduler=sched, config=config, tag="fashion", loaded=loaded)
 
     heading("Test set, per class")
     matrix = print_per_class(test_set, run.predictions)

@@ -29,7 +29,7 @@ from axon.train.metrics import BinaryAccuracy
 
 from .. import plot
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, backup, heading, table
 from .digits import split_digits
 
 DISTRICTS = [
@@ -154,6 +154,7 @@ def run_houses(config: Config, result: Result) -> None:
         epochs=epochs,
         batch_size=64,
         validation=(x_test, y_test),
+        callbacks=backup(config, "functional-houses"),
         verbose=0,
     )
     seconds = time.perf_counter() - start
@@ -291,6 +292,7 @@ def run_siamese(config: Config, result: Result) -> None:
         epochs=epochs,
         batch_size=64,
         validation=test_pairs,
+        callbacks=backup(config, "functional-siamese"),
         verbose=0,
     )
     seconds = time.perf_counter() - start

@@ -30,6 +30,12 @@ run: with 200 labels the pretrained encoder beats the one trained from scratch b
 points or more (mean over three seeds). The run prints the gain at every label count,
 whatever its sign. The pretrained weights, vocabulary and sizes are saved for
 ``self-attention``.
+
+The pretraining runs on :func:`axon.fit` (the masked batches from
+:class:`MaskedStream`), backed up every epoch of 400 updates, so ``--resume`` continues
+it after an interruption; the fine-tuning runs (short loops of their own) start over.
+``--weights FILE`` (a ``masked_lm.safetensors`` of an earlier run with the same data and
+sizes) replaces the pretraining.
 """
 
 from __future__ import annotations
@@ -52,11 +58,12 @@ from axon.models.transformer import (
     mask_tokens,
 )
 from axon.nn.utils import clip_grad_norm_
+from axon.train.base import Callback
 from axon.train.history import History
 
 from . import register
-from .base import Config, Result, heading, table
-from .text_common import BucketLoader, finish, unigram_entropy
+from .base import Config, Result, backup, heading, load_weights, table
+from .text_common import BucketLoader, TimeBudget, finish, unigram_entropy
 from .transformer_lm import WarmupCosine
 
 SPECIALS = ("<pad>", "<unk>", "<mask>")
@@ -195,6 +202,116 @@ def mlm_loss(model: MaskedLM, batches) -> float:
     return total / max(count, 1)
 
 
+class MaskedStream:
+    """The pretraining batches for :func:`axon.fit`: epochs of ``steps_per_epoch``
+    batches ``(inputs, targets, targets)`` cut from ``ids``, each given fresh masks
+    (:func:`mask_tokens`, drawn from a generator of its own); the passes over ``ids``
+    (:class:`Sentences`, shuffled by length buckets) run on across the epochs. Batches
+    with no chosen word are skipped. The targets come twice: as an input of
+    :class:`MaskedLMLoss` (which decodes only the chosen positions) and as fit's target.
+
+    ``state_dict()`` holds the position (the pass's and the masks' generators and the
+    batches of the epoch already given), so that a backup resumes the same batches."""
+
+    def __init__(
+        self, ids: list[np.ndarray], vocab_size: int, batch: int, steps_per_epoch: int, seed: int
+    ) -> None:
+        self.sentences = Sentences(ids, batch_size=batch, seed=seed)
+        self.vocab_size, self.steps_per_epoch = vocab_size, steps_per_epoch
+        self.rng = np.random.default_rng(seed)
+        self._pass = None  # the current pass over the sentences
+        self._given = 0  # batches given in the current epoch
+        self._resume_at = 0
+
+    def __len__(self) -> int:
+        return self.steps_per_epoch
+
+    def _next_ids(self):
+        if self._pass is None:
+            self._pass = iter(self.sentences)
+        try:
+            return next(self._pass)
+        except StopIteration:  # a new pass, reshuffled
+            self._pass = iter(self.sentences)
+            return next(self._pass)
+
+    def __iter__(self):
+        self._given, self._resume_at = self._resume_at, 0
+        while self._given < self.steps_per_epoch:
+            batch = self._next_ids()
+            inputs, targets = mask_tokens(
+                batch.array, MASK, self.vocab_size, MASK_P, self.rng, special_ids=(PAD,)
+            )
+            if not (targets != IGNORE_INDEX).any():
+                continue
+            self._given += 1
+            yield inputs, targets, targets
+
+    def state_dict(self) -> dict:
+        return {
+            "sentences": self.sentences.loader.state_dict(),
+            "masks": json.dumps(self.rng.bit_generator.state),
+            "given": self._given,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.sentences.loader.load_state_dict(state["sentences"])
+        self.rng.bit_generator.state = json.loads(state["masks"])
+        self._pass = None  # the next pass continues the restored one
+        self._resume_at = int(state["given"]) % self.steps_per_epoch
+
+
+class MaskedLMLoss(nn.Module):
+    """``model.loss(inputs, targets)`` as a module, for :func:`axon.fit`: its output is the
+    masked-word loss itself (decoding only the chosen positions), which
+    :func:`output_is_loss` passes through as fit's loss."""
+
+    def __init__(self, model: MaskedLM) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs, targets):
+        return self.model.loss(inputs, targets)
+
+
+def output_is_loss(output, target):
+    """fit's loss when the model's output already is the loss."""
+    return output
+
+
+class HeldOutLoss(Callback):
+    """Pretraining's bookkeeping: at each epoch's end the masked-word loss on
+    ``held_out`` (fixed masked batches), logged as ``val_loss``, and (``verbose``) a line
+    with the updates, the time and both losses; training stops after ``total_steps``
+    updates (the last epoch may be shorter than the others)."""
+
+    def __init__(
+        self, model: MaskedLM, held_out, steps_per_epoch: int, total_steps: int, verbose: bool
+    ) -> None:
+        super().__init__()
+        self.mlm, self.held_out = model, held_out
+        self.steps_per_epoch, self.total_steps = steps_per_epoch, total_steps
+        self.verbose = verbose
+        self.start = time.perf_counter()
+        self.updates = 0
+
+    def on_train_begin(self, logs=None) -> None:
+        self.start = time.perf_counter()
+
+    def on_batch_end(self, batch: int, logs=None) -> None:
+        self.updates = self.steps_per_epoch * self.trainer.epoch + batch + 1
+        if self.updates >= self.total_steps:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        logs["val_loss"] = mlm_loss(self.mlm, self.held_out)
+        if self.verbose:
+            print(
+                f"  {self.updates:5d} updates ({time.perf_counter() - self.start:4.0f} s): "
+                f"masked-word loss {logs['loss']:.3f}, held out {logs['val_loss']:.3f}"
+            )
+
+
 def pretrain(
     model: MaskedLM,
     train_ids: list[np.ndarray],
@@ -202,49 +319,32 @@ def pretrain(
     hp: dict,
     seed: int = 0,
     verbose: bool = True,
+    config: Config | None = None,
 ) -> History:
     """Masked-LM training on ``train_ids`` (fresh masks for every batch), AdamW with
     warm-up and cosine decay, gradients clipped to norm 1, for ``hp["steps"]`` updates or
-    ``hp["budget"]`` seconds. Every ``hp["steps_per_epoch"]`` updates the mean training
-    loss and the loss on ``held_out`` (fixed masked batches) are recorded."""
+    ``hp["budget"]`` seconds, with :func:`axon.fit`. An epoch is ``hp["steps_per_epoch"]``
+    updates; after each, the mean training loss and the loss on ``held_out`` (fixed
+    masked batches) are recorded. With ``config`` the training is backed up
+    (``--resume``)."""
     V = model.encoder.vocab_size
     opt = optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=0.01)
     schedule = WarmupCosine(opt, hp["lr"], hp["warmup"], hp["steps"], hp["budget"])
-    schedule.on_train_begin()
-    history = History()
-    rng = np.random.default_rng(seed)
-    loader = Sentences(train_ids, batch_size=hp["batch"], seed=seed)
-    params = list(model.parameters())
-    start = time.perf_counter()
-    step, total, count, epoch = 0, 0.0, 0, 0
-    model.train()
-    done = False
-    while not done:
-        for batch in loader:
-            inputs, targets = mask_tokens(batch.array, MASK, V, MASK_P, rng, special_ids=(PAD,))
-            if not (targets != IGNORE_INDEX).any():
-                continue
-            schedule.on_batch_begin(step)
-            opt.zero_grad()
-            loss = model.loss(inputs, targets)
-            loss.backward()
-            clip_grad_norm_(params, 1.0)
-            opt.step()
-            total, count, step = total + loss.item(), count + 1, step + 1
-            over = hp["budget"] is not None and time.perf_counter() - start > hp["budget"]
-            done = step >= hp["steps"] or over
-            if step % hp["steps_per_epoch"] == 0 or done:
-                logs = {"loss": total / count, "val_loss": mlm_loss(model, held_out)}
-                history.on_epoch_end(epoch, logs)
-                if verbose:
-                    print(
-                        f"  {step:5d} updates ({time.perf_counter() - start:4.0f} s): masked-"
-                        f"word loss {logs['loss']:.3f}, held out {logs['val_loss']:.3f}"
-                    )
-                epoch, total, count = epoch + 1, 0.0, 0
-            if done:
-                break
-    if hp["budget"] is not None and time.perf_counter() - start > hp["budget"]:
+    budget = TimeBudget(hp["budget"])
+    stream = MaskedStream(train_ids, V, hp["batch"], hp["steps_per_epoch"], seed)
+    held = HeldOutLoss(model, held_out, hp["steps_per_epoch"], hp["steps"], verbose)
+    history = ax.fit(
+        MaskedLMLoss(model),
+        stream,
+        loss=output_is_loss,
+        optimizer=opt,
+        epochs=-(-hp["steps"] // hp["steps_per_epoch"]),
+        grad_clip=1.0,
+        callbacks=[*(backup(config, "masked-lm-pretrain") if config else []), schedule, budget,
+                   held],
+        verbose=0,
+    )
+    if budget.stopped:
         history.stopped_reason = f"time budget of {hp['budget']:.0f} s"
     return history
 
@@ -448,16 +548,20 @@ def run(config: Config) -> Result:
     )
     held_out = masked_batches([x for x, _ in dev], V, 128, seed=config.seed + 1)
     start = time.perf_counter()
-    history = pretrain(mlm, unlabelled, held_out, hp, seed=config.seed)
+    if load_weights(config, mlm, "the masked LM"):
+        history = None
+        mlm_dev, mlm_train = mlm_loss(mlm, held_out), float("nan")
+    else:
+        history = pretrain(mlm, unlabelled, held_out, hp, seed=config.seed, config=config)
+        mlm_dev, mlm_train = history["val_loss"][-1], history["loss"][-1]
     pretrain_seconds = time.perf_counter() - start
-    mlm_dev = history["val_loss"][-1]
-    if history.stopped_reason:
+    if history is not None and history.stopped_reason:
         print(f"  stopped by the {history.stopped_reason}")
     table(
         ["", "nats/word"],
         [
             ["unigram entropy (no context)", f"{h_uni:.3f}"],
-            ["masked-word loss, training (last stretch)", f"{history['loss'][-1]:.3f}"],
+            ["masked-word loss, training (last stretch)", f"{mlm_train:.3f}"],
             ["masked-word loss, dev sentences", f"{mlm_dev:.3f}"],
         ],
     )
@@ -542,7 +646,7 @@ def run(config: Config) -> Result:
         {
             "unigram_entropy": h_uni,
             "mlm_dev_loss": mlm_dev,
-            "mlm_train_loss": history["loss"][-1],
+            "mlm_train_loss": mlm_train,
             "pretrained_accuracy": acc_pre,
             "scratch_accuracy": acc_scratch,
             "majority": majority,

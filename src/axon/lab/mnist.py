@@ -22,7 +22,7 @@ from axon.data import MNIST
 from axon.data.transforms import RandomShift
 
 from . import register
-from .base import Config, Result, heading
+from .base import Config, Result, heading, load_weights
 from .vision_common import (
     check_learning,
     load_idx_dataset,
@@ -63,8 +63,9 @@ def run_mlp(config: Config) -> Result:
     print(f"  Adam lr {lr:g} with a cosine decay, batch 32, {epochs} epochs, cross-entropy")
     opt = optim.Adam(model.parameters(), lr=lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    loaded = load_weights(config, model, "the 784-16-16-10 MLP")
     run = train(model, train_set, test_set, optimizer=opt, epochs=epochs, batch_size=32,
-                scheduler=sched, flatten=True)
+                scheduler=sched, flatten=True, config=config, tag="mnist-mlp", loaded=loaded)
 
     heading("Test set, per class")
     matrix = print_per_class(test_set, run.predictions)
@@ -98,8 +99,9 @@ def run_lenet(config: Config) -> Result:
     opt = optim.Adam(model.parameters(), lr=lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     augment = RandomShift(2, fill=train_set.background)
+    loaded = load_weights(config, model, "LeNet-5")
     run = train(model, train_set, test_set, optimizer=opt, epochs=epochs, batch_size=64,
-                scheduler=sched, augment=augment)
+                scheduler=sched, augment=augment, config=config, tag="lenet", loaded=loaded)
 
     heading("Test set, per class")
     matrix = print_per_class(test_set, run.predictions)

@@ -31,7 +31,7 @@ from axon.data.text import Vocab, batchify, bptt_batches, penn_treebank
 from axon.train import evaluate_stream, fit_stream
 
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, backup, heading, load_weights, table
 from .text_common import (
     RNNLanguageModel,
     TimeBudget,
@@ -46,10 +46,11 @@ GOAL = 150.0  # validation and test perplexity, full run
 PROMPTS = ("the company said", "the stock market", "in new york", "shares of the",
            "mr. smith")
 
+# backup_every: updates between backups (--resume), "epoch" at each epoch's end
 FULL = dict(size=200, layers=2, batch=20, bptt=35, dropout=0.2, lr=20.0, clip=0.25,
-            epochs=6, budget=45 * 60)
+            epochs=6, budget=45 * 60, backup_every=200)
 QUICK = dict(size=32, layers=1, batch=16, bptt=20, dropout=0.0, lr=20.0, clip=0.25, epochs=2,
-             budget=None, train_tokens=20_000, eval_tokens=3_000)
+             budget=None, train_tokens=20_000, eval_tokens=3_000, backup_every="epoch")
 
 
 def suggest(model, vocab: Vocab, prompt: str, k: int = 5) -> list[tuple[str, float]]:
@@ -107,24 +108,32 @@ def run(config: Config) -> Result:
           + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else ""))
     budget = TimeBudget(hp["budget"])
     start = time.perf_counter()
-    history = fit_stream(model, train, loss="cross_entropy", optimizer=opt, epochs=epochs,
-                         clip_grad_norm=hp["clip"], validation=valid, callbacks=[budget],
-                         scheduler=optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.25,
-                                                                        patience=0),
-                         verbose=2)
+    if load_weights(config, model, "the word LSTM"):
+        history = None
+        val_loss = evaluate_stream(model, valid, loss="cross_entropy")["loss"]
+    else:
+        history = fit_stream(model, train, loss="cross_entropy", optimizer=opt, epochs=epochs,
+                             clip_grad_norm=hp["clip"], validation=valid,
+                             callbacks=[*backup(config, "next-word", hp["backup_every"]),
+                                        budget],
+                             scheduler=optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.25,
+                                                                            patience=0),
+                             verbose=2)
+        val_loss = history["val_loss"][-1]
     seconds = time.perf_counter() - start
     if budget.stopped:
         print(f"  stopped by the time budget during epoch {len(history['loss'])}")
-    val_loss = history["val_loss"][-1]
     test_loss = evaluate_stream(model, test, loss="cross_entropy")["loss"]
     val_ppl, test_ppl = perplexity(val_loss), perplexity(test_loss)
     table(["", "loss (nats)", "perplexity"],
           [["unigram (train)", f"{h_uni:.3f}", f"{perplexity(h_uni):.1f}"],
            ["train (last epoch)", f"{history['loss'][-1]:.3f}",
-            f"{perplexity(history['loss'][-1]):.1f}"],
+            f"{perplexity(history['loss'][-1]):.1f}"]
+           if history is not None else ["train", "not trained (--weights)", ""],
            ["validation", f"{val_loss:.3f}", f"{val_ppl:.1f}"],
            ["test", f"{test_loss:.3f}", f"{test_ppl:.1f}"]])
-    print(f"  training took {seconds:.0f} s")
+    if history is not None:
+        print(f"  training took {seconds:.0f} s")
 
     heading("3. Suggest the next words")
     given = config.prompt
@@ -137,7 +146,8 @@ def run(config: Config) -> Result:
 
     result.metrics.update({"unigram_entropy": h_uni, "val_loss": val_loss,
                            "val_ppl": val_ppl, "test_ppl": test_ppl,
-                           "train_seconds": seconds, "epochs_run": len(history["loss"])})
+                           "train_seconds": seconds,
+                           "epochs_run": len(history["loss"]) if history else 0})
     result.check(f"the language model's validation loss ({val_loss:.3f} nats) falls below "
                  f"the unigram entropy ({h_uni:.3f})", val_loss < h_uni)
     if not config.quick:

@@ -61,7 +61,7 @@ from axon.train.base import Callback
 
 from .. import plot
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, backup, heading, table
 from .digits import split_digits
 from .vision_common import Images, standardise
 
@@ -349,6 +349,17 @@ class Probe(Callback):
     def on_train_begin(self, logs=None) -> None:
         self._measure(0)
 
+    def state_dict(self) -> dict:
+        """The measurements so far and the next one's position (for ``--resume``)."""
+        return {"seen": list(self.seen), "loss": list(self.loss),
+                "accuracy": list(self.accuracy), "next": self._next}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.seen = [float(v) for v in state["seen"]]
+        self.loss = [float(v) for v in state["loss"]]
+        self.accuracy = [float(v) for v in state["accuracy"]]
+        self._next = int(state["next"])
+
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         self._epoch = epoch
 
@@ -378,9 +389,11 @@ def train_digits(
     seed: int,
     probes_per_epoch: int = 10,
     sample: int = 2000,
+    config: Config | None = None,
 ) -> Curve:
     """Train a fresh ``n_in-hidden-10`` ReLU MLP (seeded) with ``m`` for ``epochs``
-    epochs, measured ``probes_per_epoch`` times per epoch."""
+    epochs, measured ``probes_per_epoch`` times per epoch; backed up (``--resume``) when
+    ``config`` is given."""
     x, y = train.flat(), train.y
     n = len(y)
     batch = n if m.digits_batch is None else m.digits_batch
@@ -402,7 +415,7 @@ def train_digits(
         optimizer=opt,
         epochs=epochs,
         batch_size=batch,
-        callbacks=[probe],
+        callbacks=[*(backup(config, f"optimizers-{_key(m.name)}") if config else []), probe],
         verbose=0,
     )
     seconds = time.perf_counter() - start
@@ -586,7 +599,7 @@ def run(config: Config) -> Result:
     curves: dict[str, Curve] = {}
     rows = []
     for m in METHODS:
-        c = train_digits(m, train, test, epochs, hidden, config.seed)
+        c = train_digits(m, train, test, epochs, hidden, config.seed, config=config)
         curves[m.name] = c
         batch = "all" if m.digits_batch is None else m.digits_batch
         rows.append(

@@ -64,7 +64,7 @@ from axon.train.callbacks import EarlyStopping
 
 from .. import plot
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, backup, heading, table
 from .optimizers import digit_images
 from .vision_common import Images
 
@@ -184,6 +184,13 @@ class CleanScores(Callback):
             logs["val_loss"] = self.scores["val_loss"][-1]
             logs["val_accuracy"] = self.scores["val_accuracy"][-1]
 
+    def state_dict(self) -> dict:
+        """The scores so far (for ``--resume``)."""
+        return {k: list(v) for k, v in self.scores.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.scores = {k: [float(x) for x in state[k]] for k in self.scores}
+
 
 @dataclass
 class Trained:
@@ -219,11 +226,12 @@ class Trained:
 
 
 def train_with(
-    remedy: str, train: Images, val: Images, test: Images, s: Setup, seed: int
+    remedy: str, train: Images, val: Images, test: Images, s: Setup, seed: int,
+    config: Config | None = None,
 ) -> Trained:
     """Train the network from seed ``seed``'s initial weights with one remedy (``"none"``
     for the baseline), SGD with momentum 0.9, for ``s.epochs`` epochs of batches of
-    ``s.batch``."""
+    ``s.batch``; backed up (``--resume``) when ``config`` is given."""
     if remedy not in REMEDIES:
         raise ValueError(f"unknown remedy {remedy!r}; known: {', '.join(REMEDIES)}")
     n_in = int(np.prod(train.x.shape[1:]))
@@ -245,7 +253,8 @@ def train_with(
     if remedy == "augmentation":
         loader = BatchTransformLoader(loader, s.augmentation(train))
     scores = CleanScores(train, val)
-    callbacks: list[Callback] = [scores]
+    tag = "overfitting-" + remedy.replace(" ", "-")
+    callbacks: list[Callback] = [*(backup(config, tag) if config else []), scores]
     stopper = None
     if remedy == "early stopping":
         stopper = EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True)
@@ -350,7 +359,7 @@ def run(config: Config) -> Result:
 
     runs: dict[str, Trained] = {}
     for remedy in REMEDIES:
-        runs[remedy] = train_with(remedy, train, val, test, s, config.seed)
+        runs[remedy] = train_with(remedy, train, val, test, s, config.seed, config)
         r = runs[remedy]
         extra = f"; {'; '.join(r.notes)}" if r.notes else ""
         print(f"  {remedy:18s} {r.seconds:5.1f} s{extra}")

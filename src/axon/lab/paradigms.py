@@ -39,7 +39,7 @@ from axon.models.classic import KMeans, LogisticRegression
 
 from .. import plot
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, backup, heading, table
 from .digits import split_digits
 
 # ----------------------------------------------------------------------------- grid world
@@ -359,6 +359,7 @@ def reconstruct(result: Result, X, Xt, test_set, config: Config) -> None:
         epochs=epochs,
         batch_size=64,
         validation=(xt, xt),
+        callbacks=backup(config, "paradigms-autoencoder"),
         verbose=0,
     )
     out = ax.predict(model, xt, batch_size=1000).numpy()

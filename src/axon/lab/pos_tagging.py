@@ -31,7 +31,7 @@ from axon.data.text import Vocab, ud_pos
 from axon.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, backup, heading, load_weights, table
 from .text_common import (
     BucketLoader,
     MaskedAccuracy,
@@ -44,10 +44,11 @@ from .text_common import (
 GOAL = 0.92  # test accuracy over the 17 UPOS tags, full run
 EXAMPLES = ("I can open the can .", "She books a flight to Boston every Monday .")
 
+# backup_every: updates between backups (--resume), "epoch" at each epoch's end
 FULL = dict(emb=100, suffix=32, shape=8, hidden=128, batch=32, lr=2e-3, dropout=0.3,
-            epochs=4, budget=14 * 60)
+            epochs=4, budget=14 * 60, backup_every=200)
 QUICK = dict(emb=32, suffix=16, shape=4, hidden=32, batch=16, lr=1e-2, dropout=0.0,
-             epochs=3, budget=None, train_size=400, test_size=150)
+             epochs=3, budget=None, train_size=400, test_size=150, backup_every="epoch")
 
 
 def shape(word: str) -> str:
@@ -171,10 +172,14 @@ def run(config: Config) -> Result:
           + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else ""))
     budget = TimeBudget(hp["budget"])
     start = time.perf_counter()
-    history = ax.fit(model, loader, loss=sequence_cross_entropy,
-                     optimizer=optim.Adam(model.parameters(), lr=hp["lr"]), epochs=epochs,
-                     validation=dev_loader, metrics=[MaskedAccuracy()], grad_clip=5.0,
-                     callbacks=[budget], verbose=2)
+    if load_weights(config, model, "the BiLSTM tagger"):
+        history = None
+    else:
+        history = ax.fit(model, loader, loss=sequence_cross_entropy,
+                         optimizer=optim.Adam(model.parameters(), lr=hp["lr"]), epochs=epochs,
+                         validation=dev_loader, metrics=[MaskedAccuracy()], grad_clip=5.0,
+                         callbacks=[*backup(config, "pos-tagging", hp["backup_every"]),
+                                    budget], verbose=2)
     seconds = time.perf_counter() - start
     if budget.stopped:
         print(f"  stopped by the time budget during epoch {len(history['loss'])}")
@@ -183,7 +188,8 @@ def run(config: Config) -> Result:
           [[f"most frequent tag ({top})", f"{majority:.1%}"],
            ["each word's most frequent tag", f"{lookup:.1%}"],
            ["BiLSTM tagger", f"{accuracy:.1%}"]])
-    print(f"  training took {seconds:.0f} s")
+    if history is not None:
+        print(f"  training took {seconds:.0f} s")
 
     heading("3. Tagged sentences")
     model.eval()
@@ -197,7 +203,7 @@ def run(config: Config) -> Result:
 
     result.metrics.update({"test_accuracy": accuracy, "majority": majority,
                            "word_lookup": lookup, "train_seconds": seconds,
-                           "epochs_run": len(history["loss"])})
+                           "epochs_run": len(history["loss"]) if history else 0})
     result.check(f"test accuracy {accuracy:.1%} beats the majority class ({top}: "
                  f"{majority:.1%})", accuracy > majority)
     if not config.quick:

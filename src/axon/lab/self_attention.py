@@ -8,7 +8,8 @@ and a value v_j, and word i takes the weighted mean of the values with the weigh
 
 so row i of a head's (n x n) attention map says which words word i reads. This
 experiment draws those maps for every layer and head of a masked language model
-(``masked-lm``'s pretrained encoder when its weights are in ``--out``, else a small one
+(``masked-lm``'s pretrained encoder: the file given with ``--weights``, with the
+vocabulary and sizes masked-lm writes beside it, or its weights in ``--out``; else a small one
 trained here for about two minutes on SST-2 text from the data directory, or on a tiny
 built-in corpus when there is none) and prints, for the query "it", the words each head
 weights most.
@@ -36,7 +37,7 @@ from axon.data.text import Vocab, sst2
 from axon.models.transformer import MaskedLM
 
 from . import masked_lm, register
-from .base import Config, Result, heading, table
+from .base import Config, Result, WeightsError, heading, table
 from .masked_lm import (
     ARCH,
     PAD,
@@ -99,19 +100,34 @@ def synthetic_corpus(n: int, seed: int = 0) -> list[str]:
     return out
 
 
-def _load_pretrained(out: Path) -> tuple[MaskedLM, Vocab] | None:
-    """The masked-lm experiment's model and vocabulary from ``out``, if all three files
-    are there and fit together."""
-    weights = out / "masked_lm.safetensors"
-    vocab_file, sizes = out / "masked_lm_vocab.json", out / "masked_lm_config.json"
+def _load_pretrained(out: Path, weights: Path | None = None) -> tuple[MaskedLM, Vocab] | None:
+    """The masked-lm experiment's model and vocabulary: from ``weights`` (``--weights``:
+    the vocabulary and sizes read beside it, a :class:`WeightsError` if they are missing
+    or do not fit), else from ``out`` if all three files are there and fit together."""
+    folder = Path(weights).parent if weights is not None else out
+    weights = Path(weights) if weights is not None else out / "masked_lm.safetensors"
+    vocab_file, sizes = folder / "masked_lm_vocab.json", folder / "masked_lm_config.json"
+    given = weights != out / "masked_lm.safetensors"
+    if given and not weights.is_file():
+        raise FileNotFoundError(f"--weights {weights}: no such file")
     if not (weights.exists() and vocab_file.exists() and sizes.exists()):
+        if given:
+            raise WeightsError(
+                f"--weights {weights}: masked-lm's {vocab_file.name} and {sizes.name} must "
+                f"be beside it (they are written with the weights)"
+            )
         return None
     vocab = Vocab.load(vocab_file)
     hp = json.loads(sizes.read_text())
     if any(k not in hp for k in ARCH):
+        if given:
+            raise WeightsError(f"--weights {weights}: {sizes} lacks {', '.join(ARCH)}")
         return None
     model = MaskedLM(new_encoder(len(vocab), hp, 0.0))
-    model.load_state_dict(ax.load(weights))
+    try:
+        model.load_state_dict(ax.load(weights))
+    except (KeyError, ValueError, RuntimeError, TypeError) as err:
+        raise WeightsError(f"--weights {weights} does not fit the masked LM: {err}") from None
     return model, vocab
 
 
@@ -207,15 +223,13 @@ def run(config: Config) -> Result:
     out.mkdir(parents=True, exist_ok=True)
 
     heading("1. The model")
-    loaded = _load_pretrained(out)
+    loaded = _load_pretrained(out, config.weights)
     history = None
     held_loss = h_uni = None
     if loaded is not None:
         model, vocab = loaded
-        print(
-            f"  the encoder pretrained by masked-lm ({out / 'masked_lm.safetensors'}), "
-            f"{len(vocab):,} words"
-        )
+        source = config.weights or out / "masked_lm.safetensors"
+        print(f"  the encoder pretrained by masked-lm ({source}), {len(vocab):,} words")
         name, train_text, held_text = _corpus(config)
         if name.startswith("SST-2"):  # measure it on the text it was trained for
             max_len = model.encoder.max_len

@@ -26,7 +26,7 @@ from axon.data.text import Vocab, sst2
 from axon.nn.utils.rnn import pack_padded_sequence
 
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, backup, heading, load_weights, table
 from .text_common import BucketLoader, TimeBudget, epochs_for, finish
 
 GOAL = 0.82  # dev accuracy, full run
@@ -35,9 +35,11 @@ EXAMPLES = ("a gorgeous , witty , seductive movie .",
             "not a bad film at all .",
             "it 's not good .")
 
-FULL = dict(emb=100, hidden=96, batch=64, lr=2e-3, dropout=0.3, epochs=3, budget=12 * 60)
+# backup_every: updates between backups (--resume), "epoch" at each epoch's end
+FULL = dict(emb=100, hidden=96, batch=64, lr=2e-3, dropout=0.3, epochs=3, budget=12 * 60,
+            backup_every=200)
 QUICK = dict(emb=32, hidden=32, batch=32, lr=1e-2, dropout=0.0, epochs=4, budget=None,
-             train_size=1_500, dev_size=300)
+             train_size=1_500, dev_size=300, backup_every="epoch")
 
 
 class GRUClassifier(nn.Module):
@@ -103,17 +105,23 @@ def run(config: Config) -> Result:
           f"{epochs} epochs" + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else ""))
     budget = TimeBudget(hp["budget"])
     start = time.perf_counter()
-    history = ax.fit(model, train_loader, loss=nn.CrossEntropyLoss(),
-                     optimizer=optim.Adam(model.parameters(), lr=hp["lr"]), epochs=epochs,
-                     validation=dev_loader, metrics=["accuracy"], grad_clip=5.0,
-                     callbacks=[budget], verbose=2)
+    if load_weights(config, model, "the BiGRU classifier"):
+        history = None
+        accuracy = ax.evaluate(model, dev_loader, metrics=["accuracy"])["accuracy"]
+    else:
+        history = ax.fit(model, train_loader, loss=nn.CrossEntropyLoss(),
+                         optimizer=optim.Adam(model.parameters(), lr=hp["lr"]), epochs=epochs,
+                         validation=dev_loader, metrics=["accuracy"], grad_clip=5.0,
+                         callbacks=[*backup(config, "sentiment", hp["backup_every"]), budget],
+                         verbose=2)
+        accuracy = history["val_accuracy"][-1]
     seconds = time.perf_counter() - start
     if budget.stopped:
         print(f"  stopped by the time budget during epoch {len(history['loss'])}")
-    accuracy = history["val_accuracy"][-1]
     table(["", "dev accuracy"],
           [["majority class", f"{majority:.1%}"], ["BiGRU", f"{accuracy:.1%}"]])
-    print(f"  training took {seconds:.0f} s")
+    if history is not None:
+        print(f"  training took {seconds:.0f} s")
 
     heading("3. Verdicts on new sentences")
     model.eval()
@@ -126,7 +134,8 @@ def run(config: Config) -> Result:
     table(["sentence", "verdict", "p(positive)"], rows, align="llr")
 
     result.metrics.update({"dev_accuracy": accuracy, "majority": majority,
-                           "train_seconds": seconds, "epochs_run": len(history["loss"])})
+                           "train_seconds": seconds,
+                           "epochs_run": len(history["loss"]) if history else 0})
     result.check(f"dev accuracy {accuracy:.1%} beats the majority class ({majority:.1%})",
                  accuracy > majority)
     if not config.quick:

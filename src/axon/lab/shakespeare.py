@@ -27,10 +27,10 @@ import numpy as np
 import axon as ax
 from axon import optim
 from axon.data.text import Vocab, batchify, bptt_batches, tiny_shakespeare
-from axon.train import fit_stream
+from axon.train import evaluate_stream, fit_stream
 
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, backup, heading, load_weights, table
 from .text_common import (
     RNNLanguageModel,
     TimeBudget,
@@ -45,10 +45,12 @@ TEMPERATURES = (0.5, 0.8, 1.0)
 TOP_K = 10
 PROMPT = "ROMEO:\n"
 
+# backup_every: updates between backups (--resume), "epoch" at each epoch's end
 FULL = dict(hidden=512, emb=64, batch=32, bptt=100, lr=2e-3, epochs=6, dropout=0.25,
-            budget=30 * 60, sample_len=300)
+            budget=30 * 60, sample_len=300, backup_every=100)
 QUICK = dict(hidden=64, emb=16, batch=16, bptt=32, lr=1e-2, epochs=2, dropout=0.0,
-             budget=None, sample_len=80, train_chars=20_000, val_chars=4_000)
+             budget=None, sample_len=80, train_chars=20_000, val_chars=4_000,
+             backup_every="epoch")
 
 
 @register("shakespeare", "Character-level LSTM language model on Tiny Shakespeare, "
@@ -86,20 +88,28 @@ def run(config: Config) -> Result:
           f"{epochs} epochs" + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else ""))
     budget = TimeBudget(hp["budget"])
     start = time.perf_counter()
-    history = fit_stream(model, train, loss="cross_entropy",
-                         optimizer=optim.Adam(model.parameters(), lr=hp["lr"]),
-                         epochs=epochs, clip_grad_norm=1.0, validation=val,
-                         callbacks=[budget], verbose=2)
+    if load_weights(config, model, "the character LSTM"):
+        history = None
+        val_loss = evaluate_stream(model, val, loss="cross_entropy")["loss"]
+        train_loss = float("nan")
+    else:
+        history = fit_stream(model, train, loss="cross_entropy",
+                             optimizer=optim.Adam(model.parameters(), lr=hp["lr"]),
+                             epochs=epochs, clip_grad_norm=1.0, validation=val,
+                             callbacks=[*backup(config, "shakespeare", hp["backup_every"]),
+                                        budget], verbose=2)
+        val_loss = history["val_loss"][-1]
+        train_loss = history["loss"][-1]
     seconds = time.perf_counter() - start
-    val_loss = history["val_loss"][-1]
-    train_loss = history["loss"][-1]
     if budget.stopped:
         print(f"  stopped by the time budget after {len(history['loss'])} epoch(s)")
     table(["", "nats/char", "bits/char"],
           [["unigram entropy", f"{h_uni:.3f}", f"{h_uni / np.log(2):.3f}"],
-           ["train loss (last epoch)", f"{train_loss:.3f}", f"{train_loss / np.log(2):.3f}"],
+           ["train loss (last epoch)", f"{train_loss:.3f}", f"{train_loss / np.log(2):.3f}"]
+           if history is not None else ["train loss", "not trained (--weights)", ""],
            ["validation loss", f"{val_loss:.3f}", f"{val_loss / np.log(2):.3f}"]])
-    print(f"  training took {seconds:.0f} s")
+    if history is not None:
+        print(f"  training took {seconds:.0f} s")
 
     heading(f"3. Samples (prompt {PROMPT!r}, top-k {TOP_K})")
     rng = np.random.default_rng(config.seed)
@@ -113,7 +123,7 @@ def run(config: Config) -> Result:
 
     result.metrics.update({"unigram_entropy": h_uni, "val_loss": val_loss,
                            "train_loss": train_loss, "train_seconds": seconds,
-                           "epochs_run": len(history["loss"])})
+                           "epochs_run": len(history["loss"]) if history else 0})
     result.check(f"the language model's validation loss ({val_loss:.3f} nats/char) falls "
                  f"below the unigram entropy ({h_uni:.3f})", val_loss < h_uni)
     if not config.quick:

@@ -32,7 +32,7 @@ from axon.data.text import pad_ids
 from axon.train.base import Callback
 from axon.train.metrics import Metric
 
-from .base import Config, Result
+from .base import Config, Result, ResumableBatches
 
 IGNORE = -100  # the target value cross-entropy skips (PyTorch's ignore_index default)
 
@@ -112,7 +112,7 @@ def perplexity(loss: float) -> float:
 
 
 # ----------------------------------------------------------------------------- sentence batches
-class BucketLoader:
+class BucketLoader(ResumableBatches):
     """Batches of padded sentences for :func:`axon.fit`, sentences of similar length
     together.
 
@@ -122,7 +122,8 @@ class BucketLoader:
     ``pad_index`` (tag fields, listed in ``target_seq``, with :data:`IGNORE`), the first
     field's lengths (B,), and the label (B,) or the padded tags (B, L) last. Every epoch
     the examples are shuffled, cut into chunks of ``50 * batch_size``, each chunk sorted
-    by length and cut into batches, and the batches shuffled.
+    by length and cut into batches, and the batches shuffled. Its position is in
+    ``state_dict()`` (:class:`~axon.lab.base.ResumableBatches`), for ``--resume``.
     """
 
     def __init__(self, examples: Sequence[tuple], batch_size: int, shuffle: bool = True,
@@ -150,7 +151,7 @@ class BucketLoader:
             batches = [batches[i] for i in self.rng.permutation(len(batches))]
         return batches
 
-    def __iter__(self):
+    def _epoch(self):
         for idx in self._batches():
             rows = [self.examples[i] for i in idx]
             n_fields = len(rows[0])
@@ -189,16 +190,27 @@ def sequence_cross_entropy(output: ax.Tensor, target: ax.Tensor) -> ax.Tensor:
 class TimeBudget(Callback):
     """Stop training once ``seconds`` of wall time have passed (checked after each
     update), so a full run ends in a known time on a slow machine; the partial epoch is
-    still evaluated and recorded."""
+    still evaluated and recorded. A resumed run counts the time spent before it (its
+    state), so the budget is the whole training's."""
 
     def __init__(self, seconds: float | None) -> None:
         super().__init__()
         self.seconds = seconds
         self.start = time.perf_counter()
         self.stopped = False
+        self.before = 0.0  # seconds spent before a resume
 
     def on_train_begin(self, logs=None) -> None:
-        self.start = time.perf_counter()
+        self.start = time.perf_counter() - self.before
+
+    def state_dict(self) -> dict:
+        """The time spent so far, so that a resumed run keeps to the same budget."""
+        return {"elapsed": time.perf_counter() - self.start, "stopped": self.stopped}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.before = float(state["elapsed"])
+        self.start = time.perf_counter() - self.before
+        self.stopped = bool(state["stopped"])
 
     def on_batch_end(self, batch: int, logs=None) -> None:
         if self.seconds is not None and time.perf_counter() - self.start > self.seconds:
@@ -214,12 +226,15 @@ def epochs_for(config: Config, full: int, quick: int) -> int:
 
 
 def finish(result: Result, config: Config, model: nn.Module, history, name: str) -> None:
-    """Save the weights (safetensors) and the training curves (PNG) under ``config.out``."""
+    """Save the weights (safetensors) and the training curves (PNG, when there was
+    training: ``history`` None or empty with ``--weights``) under ``config.out``."""
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{name}.safetensors"
     ax.save(model.state_dict(), weights)
     print(f"\n  weights: {weights}")
+    if history is None or not history.history:  # --weights: nothing was trained
+        return
     fig = history.plot(out / f"{name}_curves.png")
     del fig
     result.figures.append(out / f"{name}_curves.png")

@@ -48,7 +48,7 @@ from axon.data import MNIST, DataLoader, TensorDataset, load_digits
 
 from .. import plot
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, backup, heading, table
 from .text_common import TimeBudget
 from .vision_common import Images, load_idx_dataset, standardise
 
@@ -267,9 +267,11 @@ def fit(
     batch: int,
     budget: float | None,
     seed: int,
+    config: Config | None = None,
+    tag: str = "transfer",
 ) -> Outcome:
     """Train with cross-entropy for ``epochs`` (or until ``budget`` seconds), then score
-    on ``test``."""
+    on ``test``. With ``config`` the fit is backed up as ``tag`` (``--resume``)."""
     loader = DataLoader(TensorDataset(train.x, train.y), batch_size=batch, shuffle=True)
     stop = TimeBudget(budget)
     ax.manual_seed(seed)
@@ -280,7 +282,7 @@ def fit(
         loss=nn.CrossEntropyLoss(),
         optimizer=opt,
         epochs=epochs,
-        callbacks=[stop],
+        callbacks=[*(backup(config, tag) if config else []), stop],
         verbose=0,
     )
     seconds = time.perf_counter() - start
@@ -349,7 +351,8 @@ def run(config: Config) -> Result:
     epochs = config.epochs or hp["pretrain_epochs"]
     opt = optim.Adam(pretrained.parameters(), lr=hp["lr"])
     pre = fit(
-        pretrained, opt, tasks.source, tasks.source_test, epochs, hp["batch"], None, config.seed
+        pretrained, opt, tasks.source, tasks.source_test, epochs, hp["batch"], None, config.seed,
+        config, "transfer-pretrain",
     )
     print(
         f"  Adam lr {hp['lr']:g}, batch {hp['batch']}, {pre.epochs} epochs in "
@@ -404,6 +407,8 @@ def run(config: Config) -> Result:
                     hp["batch"],
                     hp["budget"],
                     config.seed + d,
+                    config,
+                    f"transfer-{method.replace(' ', '-')}-{n}-{d}",
                 )
                 if method == "feature extraction":
                     frozen_ok.append(

@@ -36,7 +36,7 @@ from axon.models.transformer import TransformerLM
 from axon.train.base import Callback
 
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, ResumableBatches, backup, heading, load_weights, table
 from .text_common import (
     TimeBudget,
     epochs_for,
@@ -87,9 +87,10 @@ QUICK = dict(
 
 
 # ----------------------------------------------------------------------------- batches
-class RandomWindows:
+class RandomWindows(ResumableBatches):
     """``steps`` batches of ``batch`` windows of ``context + 1`` ids at random offsets of
-    ``ids``: inputs (B, T) and next-token targets (B, T), the input shifted by one."""
+    ``ids``: inputs (B, T) and next-token targets (B, T), the input shifted by one. Its
+    position is in ``state_dict()`` (:class:`~axon.lab.base.ResumableBatches`)."""
 
     def __init__(
         self, ids: np.ndarray, context: int, batch: int, steps: int, seed: int = 0
@@ -105,7 +106,7 @@ class RandomWindows:
     def __len__(self) -> int:
         return self.steps
 
-    def __iter__(self):
+    def _epoch(self):
         span = np.arange(self.context + 1)
         for _ in range(self.steps):
             starts = self.rng.integers(0, len(self.ids) - self.context - 1, self.batch)
@@ -148,9 +149,19 @@ class WarmupCosine(Callback):
         self.total_steps, self.budget, self.floor = max(total_steps, 1), budget, floor
         self.t = 0
         self.start = time.perf_counter()
+        self.before = 0.0  # seconds spent before a resume
 
     def on_train_begin(self, logs=None) -> None:
-        self.start = time.perf_counter()
+        self.start = time.perf_counter() - self.before
+
+    def state_dict(self) -> dict:
+        """The updates made and the time spent (a resumed run continues the schedule)."""
+        return {"t": self.t, "elapsed": time.perf_counter() - self.start}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.t = int(state["t"])
+        self.before = float(state["elapsed"])
+        self.start = time.perf_counter() - self.before
 
     def progress(self) -> float:
         s = self.t / self.total_steps
@@ -243,20 +254,25 @@ def run(config: Config) -> Result:
         "norm clipped to 1"
     )
     start = time.perf_counter()
-    history = ax.fit(
-        model,
-        train,
-        loss=sequence_cross_entropy,
-        optimizer=opt,
-        epochs=epochs,
-        validation=val,
-        grad_clip=1.0,
-        callbacks=[schedule, budget],
-        verbose=2,
-    )
+    if load_weights(config, model, "the Transformer language model"):
+        history = None
+        val_loss = ax.evaluate(model, val, loss=sequence_cross_entropy)["loss"]
+        train_loss = float("nan")
+    else:
+        history = ax.fit(
+            model,
+            train,
+            loss=sequence_cross_entropy,
+            optimizer=opt,
+            epochs=epochs,
+            validation=val,
+            grad_clip=1.0,
+            callbacks=[*backup(config, "transformer-lm"), schedule, budget],
+            verbose=2,
+        )
+        val_loss = history["val_loss"][-1]
+        train_loss = history["loss"][-1]
     seconds = time.perf_counter() - start
-    val_loss = history["val_loss"][-1]
-    train_loss = history["loss"][-1]
     if budget.stopped:
         print(
             f"  stopped by the time budget after {schedule.t:,} updates "
@@ -266,15 +282,18 @@ def run(config: Config) -> Result:
         ["", "nats/char", "bits/char"],
         [
             ["unigram entropy", f"{h_uni:.3f}", f"{h_uni / np.log(2):.3f}"],
-            ["train loss (last epoch)", f"{train_loss:.3f}", f"{train_loss / np.log(2):.3f}"],
+            ["train loss (last epoch)", f"{train_loss:.3f}", f"{train_loss / np.log(2):.3f}"]
+            if history is not None
+            else ["train loss", "not trained (--weights)", ""],
             ["validation loss", f"{val_loss:.3f}", f"{val_loss / np.log(2):.3f}"],
             ["char-LSTM's goal (shakespeare)", f"{LSTM_GOAL:.3f}", f"{LSTM_GOAL / np.log(2):.3f}"],
         ],
     )
-    print(
-        f"  training took {seconds:.0f} s ({schedule.t:,} updates, "
-        f"{schedule.t * hp['batch'] * T / max(seconds, 1e-9):,.0f} characters/s)"
-    )
+    if history is not None:
+        print(
+            f"  training took {seconds:.0f} s ({schedule.t:,} updates, "
+            f"{schedule.t * hp['batch'] * T / max(seconds, 1e-9):,.0f} characters/s)"
+        )
 
     heading(f"3. Samples (prompt {PROMPT!r}, top-k {TOP_K})")
     rng = np.random.default_rng(config.seed)
@@ -293,7 +312,7 @@ def run(config: Config) -> Result:
             "train_loss": train_loss,
             "train_seconds": seconds,
             "updates": schedule.t,
-            "epochs_run": len(history["loss"]),
+            "epochs_run": len(history["loss"]) if history else 0,
         }
     )
     result.check(

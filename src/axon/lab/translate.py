@@ -18,7 +18,8 @@ the real target tokens only, ``ignore_index`` at padding; teacher forcing):
 3. transformer (Vaswani et al. 2017): :class:`axon.models.seq2seq.TransformerSeq2Seq`,
    self-attention in both halves and multi-head cross-attention from the decoder.
 
-Each trains until its wall-clock budget or its epochs are spent, whichever comes first
+Each trains (:func:`axon.fit`, backed up every 200 updates: ``--resume`` continues an
+interrupted run) until its wall-clock budget or its epochs are spent, whichever comes first
 (5 and 6.3 minutes in the full run, about one pass over the 72,000 training pairs); the
 plain model is then given exactly as many updates as the attention model made, so the
 two see the same batches and differ only in attention. The learning rate warms up, then
@@ -56,10 +57,11 @@ from axon.data.text import Vocab, eng_fra_pairs, pad_ids
 from axon.models.decoding import BeamTrace, beam_search, greedy_search
 from axon.models.seq2seq import Seq2Seq, TransformerSeq2Seq, seq2seq
 from axon.train import corpus_bleu
+from axon.train.base import Callback
 
 from .. import plot
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, ResumableBatches, backup, heading, table
 from .text_common import IGNORE
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3  # Vocab's default specials, in this order
@@ -77,6 +79,7 @@ FULL = dict(
     length_penalty=1.0,
     eval_batch=250,
     log_every=100,
+    backup_every=200,  # updates between backups (--resume): an epoch is ~1,100 updates
     epochs=30,
     rnn=dict(emb=128, hidden=256),
     # pre-norm, no dropout: about one epoch of training is far from overfitting, and a
@@ -98,6 +101,7 @@ QUICK = dict(
     length_penalty=1.0,
     eval_batch=100,
     log_every=10,
+    backup_every="epoch",
     epochs=3,
     tiny_pairs=800,
     rnn=dict(emb=32, hidden=64),
@@ -288,6 +292,111 @@ def learning_rate(base: float, step: int, warmup: int, progress: float) -> float
     return base * warm * cosine
 
 
+class PairBatches(ResumableBatches):
+    """The training pairs for :func:`axon.fit`: every epoch the batches of
+    :func:`pair_batches` (shuffled by a generator of its own, seeded), each
+    ``(src, src_lengths, tgt_in, tgt_out)``: the model reads the first three, the loss
+    scores the last. Its position is in ``state_dict()`` (for ``--resume``)."""
+
+    def __init__(self, pairs, batch_size: int, seed: int) -> None:
+        self.pairs, self.batch_size = pairs, batch_size
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.pairs) // self.batch_size)
+
+    def _epoch(self):
+        return pair_batches(self.pairs, self.batch_size, self.rng)
+
+
+class TokenLoss:
+    """Teacher-forced cross-entropy of logits (B, T, V) against ``tgt_out`` (B, T),
+    padding (:data:`IGNORE`) skipped, label smoothing if asked; keeps the last batch's
+    loss for :class:`TranslationSchedule`'s log."""
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        self.label_smoothing = label_smoothing
+        self.last = None
+
+    def __repr__(self) -> str:
+        return f"TokenLoss(label_smoothing={self.label_smoothing})"
+
+    def __call__(self, logits, target):
+        self.last = nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),  # (B, T, V) -> (B*T, V)
+            target.reshape(-1),
+            ignore_index=IGNORE,
+            label_smoothing=self.label_smoothing,
+        )
+        return self.last
+
+
+class TranslationSchedule(Callback):
+    """The learning rate of every update (:func:`learning_rate`: warm-up, then a cosine
+    over the training's progress, the larger of the share of ``total`` steps and of the
+    ``budget`` seconds used), the mean loss of every ``log_every`` updates (printed), and
+    the end: after ``total`` updates or once the budget is spent. Its state (steps, time,
+    losses) goes into the backups, so a resumed run continues the same schedule."""
+
+    def __init__(self, name: str, opts: dict, total: int, log_every: int,
+                 loss: TokenLoss) -> None:
+        super().__init__()
+        self.name, self.base, self.warmup = name, opts["lr"], opts["warmup"]
+        self.budget, self.total, self.log_every, self.loss = (
+            opts["budget"], total, log_every, loss)
+        self.log = Training()
+        self.window: list[float] = []
+        self.before = 0.0  # seconds spent before a resume
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def on_train_begin(self, logs=None) -> None:
+        self.start = time.perf_counter() - self.before
+
+    def on_batch_begin(self, batch: int, logs=None) -> None:
+        progress = max(self.log.steps / self.total,
+                       self.elapsed() / self.budget if self.budget else 0.0)
+        for group in self.trainer.optimizer.param_groups:
+            group["lr"] = learning_rate(self.base, self.log.steps, self.warmup, progress)
+
+    def on_batch_end(self, batch: int, logs=None) -> None:
+        self.log.steps += 1
+        self.window.append(self.loss.last.item())
+        if len(self.window) == self.log_every:
+            self.log.losses.append(float(np.mean(self.window)))
+            self.window = []
+            print(
+                f"  {self.name:11s} step {self.log.steps:5d}  loss {self.log.losses[-1]:.3f}  "
+                f"({self.elapsed():.0f} s)",
+                flush=True,
+            )
+        if self.budget is not None and self.elapsed() > self.budget:
+            self.log.stopped_by_budget = True
+            self.model.stop_training = True
+        if self.log.steps >= self.total:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None) -> None:
+        if self.window:
+            self.log.losses.append(float(np.mean(self.window)))
+        self.log.seconds = self.elapsed()
+
+    def state_dict(self) -> dict:
+        return {"steps": self.log.steps, "losses": list(self.log.losses),
+                "window": list(self.window), "elapsed": self.elapsed(),
+                "stopped_by_budget": self.log.stopped_by_budget}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.log.steps = int(state["steps"])
+        self.log.losses = [float(x) for x in state["losses"]]
+        self.window = [float(x) for x in state["window"]]
+        self.log.stopped_by_budget = bool(state["stopped_by_budget"])
+        self.before = float(state["elapsed"])
+        self.start = time.perf_counter() - self.before
+
+
 def train_model(
     model: nn.Module,
     corpus: Corpus,
@@ -297,58 +406,29 @@ def train_model(
     seed: int,
     name: str,
     max_steps: int | None = None,
+    config: Config | None = None,
 ) -> Training:
     """Adam on teacher-forced cross-entropy (padding ignored; label smoothing if asked),
     gradients clipped at norm 1, for ``epochs`` epochs, or ``max_steps`` updates, or
-    ``opts["budget"]`` seconds, whichever ends first."""
-    budget = opts["budget"]
-    rng = np.random.default_rng(seed)
-    per_epoch = -(-len(corpus.train) // hp["batch"])
+    ``opts["budget"]`` seconds, whichever ends first, with :func:`axon.fit`. With
+    ``config`` the training is backed up as ``translate-NAME`` (``--resume``)."""
+    batches = PairBatches(corpus.train, hp["batch"], seed)
+    per_epoch = len(batches)
     total = epochs * per_epoch if max_steps is None else min(epochs * per_epoch, max_steps)
-    opt = optim.Adam(model.parameters(), lr=opts["lr"])
-    log = Training()
-    window: list[float] = []
-    start = time.perf_counter()
-    model.train()
-
-    def batches():
-        for _ in range(epochs):
-            yield from pair_batches(corpus.train, hp["batch"], rng)
-
-    for src, lengths, tgt_in, tgt_out in batches():
-        elapsed = time.perf_counter() - start
-        if log.steps >= total:
-            break
-        if budget is not None and elapsed > budget:
-            log.stopped_by_budget = True
-            break
-        progress = max(log.steps / total, elapsed / budget if budget else 0.0)
-        for group in opt.param_groups:
-            group["lr"] = learning_rate(opts["lr"], log.steps, opts["warmup"], progress)
-        opt.zero_grad()
-        logits = model(src, lengths, tgt_in)  # (B, T, V)
-        loss = nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]),
-            ax.tensor(tgt_out.reshape(-1)),
-            ignore_index=IGNORE,
-            label_smoothing=opts["label_smoothing"],
-        )
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        log.steps += 1
-        window.append(loss.item())
-        if len(window) == hp["log_every"]:
-            log.losses.append(float(np.mean(window)))
-            window = []
-            print(
-                f"  {name:11s} step {log.steps:5d}  loss {log.losses[-1]:.3f}  "
-                f"({time.perf_counter() - start:.0f} s)",
-                flush=True,
-            )
-    if window:
-        log.losses.append(float(np.mean(window)))
-    log.seconds = time.perf_counter() - start
+    loss = TokenLoss(opts["label_smoothing"])
+    schedule = TranslationSchedule(name, opts, total, hp["log_every"], loss)
+    saves = backup(config, f"translate-{name}", hp["backup_every"]) if config else []
+    ax.fit(
+        model,
+        batches,
+        loss=loss,
+        optimizer=optim.Adam(model.parameters(), lr=opts["lr"]),
+        epochs=epochs,
+        grad_clip=1.0,
+        callbacks=[*saves, schedule],
+        verbose=0,
+    )
+    log = schedule.log
     log.epochs = log.steps / per_epoch
     model.eval()
     return log
@@ -536,7 +616,8 @@ def run(config: Config) -> Result:
         cap = trainings["attention"].steps if name == "plain" else None
         opts = hp["train"][name]
         trainings[name] = train_model(
-            models[name], corpus, hp, opts, epochs, config.seed, name, max_steps=cap
+            models[name], corpus, hp, opts, epochs, config.seed, name, max_steps=cap,
+            config=config,
         )
         tr = trainings[name]
         print(

@@ -33,7 +33,7 @@ from axon.data import DataLoader, TensorDataset
 from axon.data.transforms import BatchTransformLoader
 
 from .. import plot
-from .base import Config, Result, heading, table
+from .base import Config, Result, backup, heading, table
 
 CHANCE = 0.1  # ten balanced classes
 QUICK_MARGIN = 0.25  # quick mode: test accuracy must beat chance by this much
@@ -139,6 +139,7 @@ class Trained:
     accuracy: float
     seconds: float
     epochs: int = 0
+    loaded: bool = False  # the weights came from --weights: scored, not trained
 
     @property
     def loss_after(self) -> float:
@@ -154,12 +155,16 @@ def inputs(images: Images, flatten: bool) -> np.ndarray:
 def train(model: nn.Module, train_set: Images, test_set: Images, *, optimizer,
           epochs: int, batch_size: int = 64, scheduler=None,
           augment: Callable | None = None, flatten: bool = False,
-          verbose: int = 1) -> Trained:
+          verbose: int = 1, config: Config | None = None, tag: str | None = None,
+          loaded: bool = False) -> Trained:
     """Train ``model`` with ``axon.fit`` (cross-entropy, accuracy, the test split monitored
     each epoch) and score it on the test split.
 
     ``augment`` is a batch transform applied to every training batch; ``flatten`` feeds
-    the images as rows (N, H*W) to a fully connected network.
+    the images as rows (N, H*W) to a fully connected network. With ``config`` and
+    ``tag`` the fit is backed up under that tag (:func:`~axon.lab.base.backup`: what
+    ``--resume`` continues). ``loaded``: the model's weights were loaded (``--weights``),
+    so it is only scored, not trained (the history is empty).
     """
     x_train, x_test = inputs(train_set, flatten), inputs(test_set, flatten)
     loader = DataLoader(TensorDataset(x_train, train_set.y), batch_size=batch_size,
@@ -172,17 +177,22 @@ def train(model: nn.Module, train_set: Images, test_set: Images, *, optimizer,
     loss_before = ax.evaluate(model, (inputs(sample, flatten), sample.y), loss=loss_fn,
                               batch_size=1000)["loss"]
     start = time.perf_counter()
-    history = ax.fit(model, loader, loss=loss_fn, optimizer=optimizer, epochs=epochs,
-                     validation=test_loader, metrics=["accuracy"], scheduler=scheduler,
-                     verbose=verbose)
+    if loaded:
+        history = ax.History()
+    else:
+        callbacks = backup(config, tag) if config is not None and tag else []
+        history = ax.fit(model, loader, loss=loss_fn, optimizer=optimizer, epochs=epochs,
+                         validation=test_loader, metrics=["accuracy"], scheduler=scheduler,
+                         callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - start
     logits = ax.predict(model, x_test, batch_size=1000).numpy()
     predictions = logits.argmax(axis=1)
     accuracy = float((predictions == test_set.y).mean())
     done = len(history.epoch)
-    print(f"  trained {done} epochs in {seconds:.1f} s ({seconds / max(done, 1):.1f} s per "
-          f"epoch, test evaluation included)")
-    return Trained(history, float(loss_before), predictions, accuracy, seconds, done)
+    if not loaded:
+        print(f"  trained {done} epochs in {seconds:.1f} s ({seconds / max(done, 1):.1f} s "
+              f"per epoch, test evaluation included)")
+    return Trained(history, float(loss_before), predictions, accuracy, seconds, done, loaded)
 
 
 def confusion_matrix(predictions: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
@@ -193,13 +203,18 @@ def confusion_matrix(predictions: np.ndarray, targets: np.ndarray, k: int) -> np
 # ----------------------------------------------------------------------------- claims
 def check_learning(result: Result, run: Trained, config: Config, claim: float | None,
                    what: str = "test accuracy", model: str = "") -> None:
-    """The claims every vision experiment makes. Always: the training loss fell. Quick
+    """The claims every vision experiment makes. The training loss fell (unless the
+    weights were loaded instead of trained). Quick
     mode: the test accuracy beats chance by ``QUICK_MARGIN``; a full run: it reaches
     ``claim`` (when given). ``model`` prefixes the claims when a run trains several."""
     prefix = f"{model}: " if model else ""
     what = prefix + what
-    result.check(f"{prefix}the training loss fell ({run.loss_before:.3f} before training, "
-                 f"{run.loss_after:.3f} in the last epoch)", run.loss_after < run.loss_before)
+    if run.loaded:  # nothing was trained: only the accuracy can be checked
+        print(f"  {prefix}weights loaded, not trained: no training-loss claim")
+    else:
+        result.check(f"{prefix}the training loss fell ({run.loss_before:.3f} before "
+                     f"training, {run.loss_after:.3f} in the last epoch)",
+                     run.loss_after < run.loss_before)
     if config.quick or claim is None:
         floor = CHANCE + QUICK_MARGIN
         result.check(f"{what} {run.accuracy:.2%} beats chance ({CHANCE:.0%}) by at least "
@@ -243,10 +258,12 @@ def short_names(classes: Sequence[str]) -> list[str]:
 
 def save_figures(result: Result, name: str, title: str, run: Trained, test_set: Images,
                  matrix: np.ndarray, out: Path, n_wrong: int = 32) -> None:
-    """Training curves, confusion matrix and misclassified grid, added to ``result``."""
-    fig = run.history.plot()
-    fig.suptitle(f"{title}: training curves (val = test set)")
-    result.figures.append(plot.save(fig, out / f"{name}_curves.png"))
+    """Training curves (unless the weights were loaded), confusion matrix and
+    misclassified grid, added to ``result``."""
+    if not run.loaded:
+        fig = run.history.plot()
+        fig.suptitle(f"{title}: training curves (val = test set)")
+        result.figures.append(plot.save(fig, out / f"{name}_curves.png"))
 
     names = short_names(test_set.classes)
     fig, (cm,) = plot.figure(size=(6.5, 6.0), title=f"{title}: confusion matrix "

@@ -58,7 +58,7 @@ from axon.models.word2vec import (
 
 from .. import plot
 from . import register
-from .base import Config, Result, heading, table
+from .base import Config, Result, heading, load_weights, table
 
 FULL = dict(
     dim=100,
@@ -574,17 +574,21 @@ def run(config: Config) -> Result:
         f"lr {hp['lr']:g} falling linearly to {hp['lr'] * MIN_LR:g}, {hp['epochs']} epochs"
         + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else "")
     )
-    model, done = train_skipgram(corpus, seed=config.seed, **hp)
     start_loss = (1 + hp["negatives"]) * np.log(2.0)
-    print(
-        f"  {done.pairs:,} pairs in {done.seconds:.0f} s: {done.pairs_per_second:,.0f} "
-        f"pairs per second"
-    )
-    result.check(
-        f"the loss fell from (1+K) ln 2 = {start_loss:.3f} to "
-        f"{done.epoch_losses[-1]:.3f} per pair in the last epoch",
-        done.epoch_losses[-1] < 0.85 * start_loss,
-    )
+    loaded = SkipGram(len(corpus.vocab), hp["dim"])
+    if load_weights(config, loaded, "the skip-gram vectors"):
+        model, done = loaded, None  # --weights: the vectors of an earlier run
+    else:
+        model, done = train_skipgram(corpus, seed=config.seed, **hp)
+        print(
+            f"  {done.pairs:,} pairs in {done.seconds:.0f} s: {done.pairs_per_second:,.0f} "
+            f"pairs per second"
+        )
+        result.check(
+            f"the loss fell from (1+K) ln 2 = {start_loss:.3f} to "
+            f"{done.epoch_losses[-1]:.3f} per pair in the last epoch",
+            done.epoch_losses[-1] < 0.85 * start_loss,
+        )
 
     vectors = model.vectors()
     vocab = corpus.vocab
@@ -635,18 +639,24 @@ def run(config: Config) -> Result:
 
     heading("6. The vectors in the plane (PCA)")
     save_projection(result, vectors, vocab, config.out / "word2vec_pca.png")
-    save_curve(result, done, start_loss, config.out / "word2vec_loss.png")
+    if done is not None:
+        save_curve(result, done, start_loss, config.out / "word2vec_loss.png")
     weights = config.out / "word2vec.safetensors"
     ax.save(model.state_dict(), weights)
     vocab.save(config.out / "word2vec_vocab.json")
     print(f"  weights: {weights}; vocabulary: {config.out / 'word2vec_vocab.json'}")
 
+    if done is not None:
+        result.metrics.update(
+            {
+                "loss": done.epoch_losses[-1],
+                "pairs": done.pairs,
+                "seconds": done.seconds,
+                "pairs_per_second": done.pairs_per_second,
+            }
+        )
     result.metrics.update(
         {
-            "loss": done.epoch_losses[-1],
-            "pairs": done.pairs,
-            "seconds": done.seconds,
-            "pairs_per_second": done.pairs_per_second,
             "category_nn": share,
             "analogy_top1": top1 / max(asked, 1),
             "analogy_topk": analogy_share,
