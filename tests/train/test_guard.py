@@ -172,8 +172,7 @@ def test_non_finite_loss_is_named_before_the_gradients_it_caused():
     loss = nn.CrossEntropyLoss()(model(axon.from_numpy(x)), axon.from_numpy(y)) * float("nan")
     loss.backward()
     problem = guard.check(float(loss.item()), 2, 6)
-    assert problem.startswith("Training stopped at epoch 3, step 7: the loss is nan "
-                              "(loss = nan). Try ")
+    assert problem.startswith("Training stopped at epoch 3, step 7: the loss is nan. Try ")
 
 
 def test_parameter_non_finite_before_the_step_comes_first():
@@ -186,8 +185,8 @@ def test_parameter_non_finite_before_the_step_comes_first():
     loss = nn.CrossEntropyLoss()(model(axon.from_numpy(x)), axon.from_numpy(y))
     loss.backward()
     problem = guard.check(float(loss.item()), 0, 0)
-    assert "step 1: the parameter '3.weight' contains NaN (1 of 16 values) (loss = nan)" in \
-        problem
+    assert "step 1: the parameter '3.weight' contains NaN (1 of 16 values) (it was not " \
+        "finite when the step began" in problem and "(loss = nan)" in problem
 
 
 # ----------------------------------------------------------------------------- the step
@@ -216,6 +215,46 @@ def test_parameter_overflowing_in_the_step_is_caught_and_restored():
     assert problem.startswith("Training stopped at epoch 1, step 3: the parameter '0.weight' "
                               "contains ")
     assert "after the optimizer step. Try a lower learning rate" in problem
+    guard.restore()
+    assert_state_is(model, before)
+
+
+class Lookup(nn.Module):
+    """An embedding row used at one step and not the next: a value the step made
+    infinite there leaves the next loss and gradients finite."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(4, 3)
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, idx):
+        return self.fc(self.emb(idx)).sum()
+
+
+def test_without_check_params_check_still_verifies_the_parameters_after_a_step():
+    """A loop that never calls check_params: the next check() must look at the
+    parameters itself (a step ran since they were last verified), name the row the
+    step broke, and restore() must give back the weights from before that step."""
+    axon.manual_seed(0)
+    model = Lookup()
+    model.fc.requires_grad_(False)
+    guard = FiniteGuard(model)
+    opt = optim.SGD(model.emb.parameters(), lr=1.0)
+    before = snapshot(model)
+    for step, (idx, lr) in enumerate([([0, 0], 1e38), ([1, 2], 1.0)]):
+        opt.param_groups[0]["lr"] = lr
+        guard.remember()
+        opt.zero_grad()
+        loss = model(axon.tensor(idx)) * 1e3  # gradients well above 3.4: 1e38 g overflows
+        loss.backward()
+        problem = guard.check(float(loss.item()), 0, step)
+        if problem is None:
+            with np.errstate(over="ignore"):
+                opt.step()
+    assert np.isinf(model.emb.weight.array[0]).all() and np.isfinite(float(loss.item()))
+    assert problem.startswith("Training stopped at epoch 1, step 2: the parameter "
+                              "'emb.weight' contains Inf (3 of 12 values) (loss = ")
     guard.restore()
     assert_state_is(model, before)
 

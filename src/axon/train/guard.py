@@ -205,9 +205,14 @@ class FiniteGuard:
                 kind, text = problem
                 if kind != "parameter":
                     self._pending = False  # the parameters are this step's start: keep them
+                elif not self._pending:
+                    text += (" (it was not finite when the step began: something outside "
+                             "the optimizer step changed it, and no finite copy of it is "
+                             "kept)")
                 return self._message(epoch, step, text, lv, kind)
-        # all finite (or only a sum overflowed): copy what the step will change
-        self._params_ok = True
+        # all finite (or only a sum overflowed): copy what the step will change; the step
+        # then changes them, and only check_params() vouches for them again
+        self._params_ok = False
         stepped = self._stepped
         stepped.clear()
         saved = self._saved_params
@@ -315,6 +320,6 @@ class FiniteGuard:
 
     def _message(self, epoch: int, step: int, text: str, lv: float | None,
                  kind: str) -> str:
-        loss = "" if lv is None else f" (loss = {lv:.4g})"
+        loss = "" if lv is None or kind == "loss" else f" (loss = {lv:.4g})"
         return (f"Training stopped at epoch {epoch + 1}, step {step + 1}: {text}{loss}. "
                 f"{self._ADVICE[kind]}")
