@@ -433,3 +433,12 @@ def test_a_tensor_named_like_the_header_metadata_is_stored_apart(tmp_path):
     save(state, tmp_path / "m.st")
     _assert_same_state(load(tmp_path / "m.st"), state)
     assert sorted(safetensors_numpy.load_file(str(tmp_path / "m.st"))) == ["__metadata__#2", "x"]
+
+
+def test_impossible_paths_are_named_in_the_error(tmp_path):
+    for call in (lambda p: load(p), lambda p: save(_state(), p)):
+        with pytest.raises(ValueError, match=r"'a\\x00b' holds a NUL character"):
+            call("a\0b")
+        with pytest.raises(OSError, match=r"/x{300}'.*File name too long"):  # the path named
+            call(str(tmp_path / ("x" * 300)))
+    assert os.listdir(tmp_path) == []

@@ -488,6 +488,8 @@ def _path_arg(f: Any, verb: str) -> str:
     path = os.fspath(f)
     if isinstance(path, bytes):  # a PathLike whose __fspath__ gives bytes
         return _path_arg(path, verb)
+    if "\0" in path:
+        raise ValueError(f"{verb}: {path!r} holds a NUL character, which no file name can")
     return path
 
 
@@ -728,7 +730,8 @@ def _write_atomically(head: bytes, chunks: list, path: str) -> None:
                 e.errno, f"save: cannot write {path!r}: {e.strerror} (no new file may be "
                          f"created in its directory {directory!r}, which the atomic save "
                          f"needs)") from None
-        raise _os_error(e, f"save: cannot write {path!r}: {e.strerror or e}") from None
+        raise _os_error(e, f"save: cannot write {path!r}: {e.strerror or e} (creating the "
+                           f"temporary file beside it, in {directory!r})") from None
     try:
         try:
             if mode is not None:
