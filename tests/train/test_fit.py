@@ -188,8 +188,8 @@ def test_nan_loss_stops_with_a_message_and_leaves_parameters_untouched(capsys):
                epochs=3, batch_size=16, callbacks=[cb], verbose=0)
     # 4 steps per epoch: the 7th step is epoch 2, step 3
     msg = hist.stopped_reason
-    assert msg.startswith("Training stopped at epoch 2, step 3: the loss is nan (loss = nan). "
-                          "Try a lower learning rate")
+    assert msg.startswith("Training stopped at epoch 2, step 3: the loss is nan")
+    assert "Try a lower learning rate" in msg
     assert msg in capsys.readouterr().out
     assert len(snaps) == 6 and hist.epoch == [0]  # the unfinished epoch is not recorded
     for k, v in model.state_dict().items():

@@ -183,6 +183,28 @@ def test_a_backup_taken_as_the_run_stopped_trains_no_further(tmp_path):
     assert not os.path.exists(tmp_path / "b")
 
 
+def test_a_run_stopped_inside_an_epoch_resumes_to_that_epochs_end(tmp_path):
+    class StopAt(Callback):
+        """Stops the run after the batch numbered ``at``; can fail at the very end."""
+
+        def __init__(self, at: int, fail: bool = False) -> None:
+            self.at, self.fail = at, fail
+
+        def on_batch_end(self, batch, logs=None):
+            if self.trainer.global_step == self.at:
+                self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            if self.fail:
+                raise Interrupt
+
+    straight = _run(callbacks=[StopAt(6)])
+    assert straight[2].epoch == [0, 1]  # the stopped epoch is logged from its 2 batches
+    with pytest.raises(Interrupt):  # dies after the backup of batch 6, before deleting it
+        _run(tmp_path / "b", save_freq=1, callbacks=[StopAt(6, fail=True)])
+    _assert_same_run(straight, _run(tmp_path / "b", save_freq=1, callbacks=[StopAt(6)]))
+
+
 def test_csv_logger_continues_its_file(tmp_path):
     _run(epochs=4, callbacks=[CSVLogger(tmp_path / "straight.csv")])
     _interrupted(tmp_path / "b", 11, epochs=4, callbacks=[CSVLogger(tmp_path / "run.csv")])

@@ -152,6 +152,12 @@ def _load_callback_states(trainer, states: dict[str, Any]) -> None:
             cb.load_state_dict(states[key])
 
 
+def _guard_state(trainer) -> Any:
+    """The NaN guard's own state (its divergence watch), when it keeps one."""
+    guard = getattr(trainer, "guard", None)
+    return guard.state_dict() if callable(getattr(guard, "state_dict", None)) else None
+
+
 # ----------------------------------------------------------------------------- gather/restore
 def gather(trainer, epoch: int, step: int) -> dict[str, Any]:
     """The whole training state now, positioned at ``step`` batches (updates) done in the
@@ -165,6 +171,7 @@ def gather(trainer, epoch: int, step: int) -> dict[str, Any]:
         "model": trainer.model.state_dict(),
         "optimizer": trainer.optimizer.state_dict(),
         "callbacks": _callback_states(trainer),
+        "guard": _guard_state(trainer),
         "rng": get_rng_state(),
         "loop": {
             "epoch": epoch,
@@ -189,6 +196,9 @@ def restore(trainer, state: dict[str, Any]) -> dict[str, Any]:
     trainer.model.load_state_dict(state["model"])
     trainer.optimizer.load_state_dict(state["optimizer"])
     _load_callback_states(trainer, state["callbacks"])
+    guard = getattr(trainer, "guard", None)
+    if state.get("guard") is not None and callable(getattr(guard, "load_state_dict", None)):
+        guard.load_state_dict(state["guard"])
     loop = state["loop"]
     loader = trainer.loader
     if loop["loader"] is not None and callable(getattr(loader, "load_state_dict", None)):
@@ -220,9 +230,9 @@ def begin(trainer, cblist, initial_epoch: int, epochs: int) -> tuple[int, dict |
     if state is None:
         return initial_epoch, None
     loop = restore(trainer, state)
-    if trainer.model.stop_training:  # the backup was taken as the run stopped
-        return epochs, None
-    return int(loop["epoch"]), loop if loop["step"] > 0 else None
+    if loop["step"] == 0:  # at an epoch's end; after the last one if the run stopped there
+        return (epochs if trainer.model.stop_training else int(loop["epoch"])), None
+    return int(loop["epoch"]), loop  # (stopped in a batch: the epoch ends without more)
 
 
 def epoch_batches(trainer, loader) -> Iterator:
@@ -240,6 +250,8 @@ def resume_batches(trainer, loader, loop: dict[str, Any], taken: int) -> Iterato
     iterable is iterated afresh from the global stream as it was at the epoch's start and
     its first ``taken`` batches are skipped (they are drawn again, shuffles and random
     transforms included); then the stream is put back where the checkpoint left it."""
+    if loop["stop_training"]:  # a callback stopped the run at that batch: no more batches
+        return iter(())
     if loop["loader"] is not None and callable(getattr(loader, "load_state_dict", None)):
         return iter(loader)
     now = get_rng_state()

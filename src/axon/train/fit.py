@@ -78,6 +78,7 @@ class TrainState:
         self.resuming = False
         self.backing_up = False  # a BackupAndRestore listens: note each epoch's stream
         self.epoch_rng = None
+        self.guard = None  # the loop's FiniteGuard
 
     @property
     def stop_training(self) -> bool:
@@ -413,7 +414,7 @@ def fit(
             scheduler=None if scheduler is None else type(scheduler).__name__,
             validation=validation is not None)
     cblist = CallbackList(cbs, model=model, params=params, trainer=state)
-    guard = FiniteGuard(model)
+    guard = state.guard = FiniteGuard(model)
     clip = None
     if grad_clip is not None:
         from ..nn.utils import clip_grad_norm_ as clip

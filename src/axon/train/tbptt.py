@@ -224,7 +224,7 @@ class _StreamTrainer:
             self.taken, pending = 0, None
             batches = checkpoint.epoch_batches(self.trainer, data)
         else:  # load_state_dict has put back the carried state and the sums
-            pending = self.pending
+            pending = None if resume["stop_training"] else self.pending
             batches = checkpoint.resume_batches(self.trainer, data, resume, self.taken)
         self.optimizer.zero_grad()
         self.window = _Window()
@@ -382,6 +382,7 @@ def fit_stream(
     runner = _StreamTrainer(model, loss_fn, optimizer, tbptt_steps, time_dim, clip_grad_norm,
                             clip_grad_value, train_metrics, cblist, trainer)
     trainer.callbacks, trainer.loader, trainer.extra = cbs, train_data, runner
+    trainer.guard = runner.guard
     trainer.objective = Objective(None, train_metrics)  # the metrics' sums, for backups
     if any(isinstance(cb, BackupAndRestore) for cb in cbs):
         trainer.fingerprint = checkpoint.fingerprint(
