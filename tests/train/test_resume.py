@@ -87,6 +87,42 @@ def test_an_interrupted_fit_resumes_to_the_same_bits(tmp_path, stop_at, save_fre
     assert not os.path.exists(tmp_path / "b"), "delete_checkpoint=True removes the backup"
 
 
+class _Shuffled:
+    """Batches from a plain iterable (no state_dict): each pass draws its order, and each
+    batch its noise, from the global stream, between the model's dropout draws."""
+
+    def __init__(self) -> None:
+        self.x, self.y = _data()
+
+    def __len__(self) -> int:
+        return 4
+
+    def __iter__(self):
+        order = ax.randperm(len(self.x)).numpy()
+        for i in range(0, len(order), 16):
+            idx = order[i:i + 16]
+            yield self.x[idx] + 0.1 * ax.randn(len(idx), 3).numpy(), self.y[idx]
+
+
+@pytest.mark.parametrize("stop_at,save_freq", [(6, "epoch"), (7, 3)])
+def test_an_iterable_without_state_dict_is_replayed_to_its_position(tmp_path, stop_at,
+                                                                     save_freq):
+    def run(backup=None, stop=None):
+        ax.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 2))
+        opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        cbs = [_Stop(stop)] + ([] if backup is None else
+                               [BackupAndRestore(backup, save_freq=save_freq)])
+        hist = ax.fit(model, _Shuffled(), loss="cross_entropy", optimizer=opt, epochs=3,
+                      callbacks=cbs, verbose=0)
+        return model, opt, hist
+
+    straight = run()
+    with pytest.raises(Interrupt):
+        run(tmp_path / "b", stop_at)
+    _assert_same_run(straight, run(tmp_path / "b"))
+
+
 def test_more_epochs_than_the_backup_planned_continue_the_run(tmp_path):
     _interrupted(tmp_path / "b", 7, epochs=2)
     _assert_same_run(_run(epochs=4), _run(tmp_path / "b", epochs=4))
