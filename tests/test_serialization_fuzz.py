@@ -264,7 +264,7 @@ def test_thousands_of_mutated_files_load_exactly_or_raise_a_clear_value_error(tm
         counts = Counter()
         for source, obj in _originals():
             data = _encode(obj)
-            for i in range(2000):
+            for i in range(1600):
                 kind, mutated, signed = _mutate(rng, data)
                 name = f"fuzz-{source}-{i}.safetensors"
                 path = tmp_path / name if i % 25 == 0 else None  # some through real files
@@ -283,7 +283,7 @@ def test_thousands_of_mutated_files_load_exactly_or_raise_a_clear_value_error(tm
     total = sum(counts.values())
     print(f"\n{total} mutated files: " + ", ".join(f"{k[0]}/{k[1]} {v}"
                                                  for k, v in sorted(counts.items())))
-    assert total == 4000
+    assert total == 3200
     # a flipped payload bit, a cut, swapped offsets or a relabelled dtype is always
     # caught (the checksum's job where the header still parses)
     for kind in ("flip payload", "cut payload", "cut header", "cut length", "append",
@@ -294,9 +294,9 @@ def test_thousands_of_mutated_files_load_exactly_or_raise_a_clear_value_error(tm
     assert counts["drop checksum", "identical"] == sum(
         v for (k, _), v in counts.items() if k == "drop checksum")
     # the structure decoder meets its edits and never lets another exception through
-    assert counts["structure (re-signed)", "rejected"] > 100
-    assert sum(counts.values()) - counts["drop checksum", "identical"] - sum(
-        v for (k, r), v in counts.items() if r == "identical") > 3500
+    assert counts["structure (re-signed)", "rejected"] > 50
+    assert counts["structure (re-signed)", "loaded"] > 20
+    assert sum(v for (_, r), v in counts.items() if r == "rejected") > 2500
 
 
 def test_files_without_a_checksum_agree_with_safetensors(tmp_path):
@@ -308,7 +308,7 @@ def test_files_without_a_checksum_agree_with_safetensors(tmp_path):
              for k, v in _originals()[0][1].items()}
     data = safetensors_numpy.save(state, metadata={"note": "other tool"})
     counts = Counter()
-    for i in range(1200):
+    for i in range(800):
         kind, mutated, _ = _mutate_plain(rng, data)
         name = f"plain-{i}.safetensors"
         result, loaded = _outcome(mutated, name)
@@ -326,7 +326,7 @@ def test_files_without_a_checksum_agree_with_safetensors(tmp_path):
                                                                     v.tobytes()), (kind, k)
         counts[result] += 1
     print(f"\nwithout a checksum: {dict(counts)}")
-    assert counts["rejected"] > 300 and counts["loaded"] > 100
+    assert counts["rejected"] > 200 and counts["loaded"] > 70
 
 
 def _mutate_plain(rng, data):
