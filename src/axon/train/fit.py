@@ -410,8 +410,9 @@ def fit(
     state.callbacks, state.loader, state.objective = cbs, train_loader, objective
     if any(isinstance(cb, checkpoint.BackupAndRestore) for cb in cbs):
         state.fingerprint = checkpoint.fingerprint(
-            state, train_data, train_loader, grad_clip=grad_clip, loss_weights=loss_weights,
-            scheduler=None if scheduler is None else type(scheduler).__name__,
+            state, train_data, train_loader, loss=loss, grad_clip=grad_clip,
+            loss_weights=loss_weights, scheduler=None if scheduler is None
+            else type(scheduler).__name__,
             validation=validation is not None)
     cblist = CallbackList(cbs, model=model, params=params, trainer=state)
     guard = state.guard = FiniteGuard(model)

@@ -386,8 +386,8 @@ def fit_stream(
     trainer.objective = Objective(None, train_metrics)  # the metrics' sums, for backups
     if any(isinstance(cb, BackupAndRestore) for cb in cbs):
         trainer.fingerprint = checkpoint.fingerprint(
-            trainer, train_data, train_data, tbptt_steps=tbptt_steps, time_dim=time_dim,
-            clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
+            trainer, train_data, train_data, loss=loss, tbptt_steps=tbptt_steps,
+            time_dim=time_dim, clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
             scheduler=None if scheduler is None else type(scheduler).__name__,
             validation=validation is not None)
     modes = _save_modes(model)
