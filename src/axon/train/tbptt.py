@@ -366,6 +366,11 @@ def fit_stream(
 
     The loss of an update is the mean over all its target elements (tokens), and so is the
     epoch's ``loss``: ``exp(loss)`` is the perplexity for cross-entropy.
+
+    With a :class:`~axon.train.checkpoint.BackupAndRestore` callback (``save_freq`` in
+    updates) the run resumes as ``fit`` does, bit for bit: a backup also holds the carried
+    (detached) state and, when an update ended inside a batch, that batch and the time
+    step reached in it.
     """
     loss_fn = _resolve_loss(loss)
     if tbptt_steps is not None and tbptt_steps < 1:
