@@ -378,7 +378,8 @@ def fit(
         scheduler: an ``optim.lr_scheduler`` object stepped after each epoch
             (``ReduceLROnPlateau`` with ``val_loss``, else ``loss``).
         grad_clip: clip the global gradient norm to this value before each step.
-        initial_epoch: the epoch to start from (when resuming).
+        initial_epoch: the epoch to start from (a restored backup starts from its own
+            position instead).
         raise_on_nan: raise :class:`NonFiniteError` instead of returning the History.
         loss_weights: several outputs: a dict or list of factors; the loss minimised is
             ``sum_k w_k * loss_k`` (logged as ``loss``, each output's as ``<output>_loss``).
