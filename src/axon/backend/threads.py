@@ -1,23 +1,38 @@
-"""How many cores axon uses: the thread count of the BLAS library NumPy links, and two
-halves of a batch run at once on two Python threads.
+"""How many cores axon uses, and how it uses two of them without changing a bit.
 
-NumPy has no call to set its BLAS's thread count; the environment variable
-``OPENBLAS_NUM_THREADS`` works only before NumPy loads. Like threadpoolctl, this module
-finds the OpenBLAS that NumPy's wheels bundle and calls its own
+**Thread count.** NumPy has no call to set its BLAS's thread count; the environment
+variable ``OPENBLAS_NUM_THREADS`` works only before NumPy loads. Like threadpoolctl, this
+module finds the OpenBLAS that NumPy's wheels bundle and calls its own
 ``openblas_set_num_threads``. That gives PyTorch's ``set_num_threads`` /
-``get_num_threads``, and lets an op run its two batch halves on two threads with a
-one-thread BLAS each (:func:`run_halves`): for the small products of a LeNet (a (16, 150)
-by (150, 6400) convolution) that is about twice as fast as one call on a two-thread
-BLAS, whose threads spend more time handing work over than computing.
+``get_num_threads``. Where no OpenBLAS is found (another BLAS, another platform),
+:func:`get_num_threads` reports ``os.cpu_count()``, :func:`set_num_threads` only sets
+axon's own budget, and products are never split (their speed would depend on a BLAS we
+cannot steer).
 
-Where no OpenBLAS is found (another BLAS, another platform), :func:`get_num_threads`
-reports ``os.cpu_count()``, :func:`set_num_threads` only sets axon's own budget, and
-products are never split (their speed would depend on a BLAS we cannot steer).
+**Two batch halves.** An op runs its two batch halves on two Python threads with a
+one-thread BLAS each (:func:`run_halves`): for the small products of a LeNet (a (16, 150)
+by (150, 6400) convolution) that is about twice as fast as one call on a two-thread BLAS,
+whose threads spend more time handing work over than computing.
+
+**The same bits whatever the load and the thread count.** OpenBLAS's result for an
+element of a product depends on how the product is cut: into threads (its two-thread
+sgemm of (16, 150) by (150, 6400) differs from its one-thread one in 64% of the
+elements), and into pieces (the products of the two halves of a's rows, or of b's
+columns, differ from the whole product in up to 72% of the elements for the shapes of
+LeNet, a small CNN and ResNet-18, in float32 and float64; OpenBLAS 0.3.31, Haswell
+kernels). So the products axon cuts itself always run on a one-thread BLAS
+(:func:`one_blas_thread`), over pieces that depend on the shapes alone: :func:`halves`
+runs the two halves at once when it can, and one after the other when it cannot (one
+thread allowed, or another split running), and a sum over the batch adds the same two
+partial sums either way. :func:`matmul` (Linear and every 2-D product routed through it)
+and the convolution and pooling ops give the same bits at 1 and 2 threads, under any
+load, with or without a concurrent Python thread splitting beside them. Products that
+call ``np.matmul`` directly with a multi-thread BLAS follow OpenBLAS: their bits may
+change with the thread count.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import glob
 import os
@@ -27,8 +42,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["get_num_threads", "set_num_threads", "run_halves", "matmul", "defer", "Deferred",
-           "blas_found"]
+__all__ = ["get_num_threads", "set_num_threads", "run_halves", "halves", "matmul", "defer",
+           "Deferred", "one_blas_thread", "blas_found"]
 
 # symbol names of (set, get) in the OpenBLAS builds NumPy ships (64-bit ints first)
 _SYMBOLS = (
@@ -68,96 +83,119 @@ blas_found = _blas is not None
 
 _budget = os.cpu_count() or 1  # the count when there is no OpenBLAS to ask
 
+# One-thread sections (one_blas_thread): while any runs, in any Python thread, OpenBLAS
+# runs one thread, and the count to give back when the last one ends is kept here.
+_count_lock = threading.Lock()
+_sections = 0
+_saved = 1
+
 
 def get_num_threads() -> int:
     """The number of threads axon's ops use (PyTorch's ``get_num_threads``): the BLAS's
-    own count (``OPENBLAS_NUM_THREADS``, :func:`set_num_threads`, or threadpoolctl)."""
-    return _blas[1]() if _blas else _budget
+    own count (``OPENBLAS_NUM_THREADS``, :func:`set_num_threads`, or threadpoolctl), as
+    it is outside axon's one-thread sections."""
+    if not _blas:
+        return _budget
+    with _count_lock:
+        return _saved if _sections else _blas[1]()
 
 
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads: for NumPy's BLAS (when axon can steer it, see the module doc)
-    and for the batch halves of the convolution and pooling ops (two when n >= 2)."""
-    global _budget
+    and for the batch halves of the convolution and pooling ops (two when n >= 2). The
+    results are the same bits whatever ``n`` (see the module doc)."""
+    global _budget, _saved
     n = int(n)
     if n < 1:
         raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
-    if _blas:
-        _blas[0](n)
-    else:
+    if not _blas:
         _budget = n
+        return
+    with _count_lock:
+        if _sections:
+            _saved = n  # set when the last one-thread section ends
+        else:
+            _blas[0](n)
 
 
-# ---------------------------------------------------------------- small products
+def _enter_one_thread() -> None:
+    """Begin a one-thread section (end it with :func:`_leave_one_thread`)."""
+    global _sections, _saved
+    if _blas:
+        with _count_lock:
+            if not _sections:
+                _saved = _blas[1]()
+                if _saved != 1:
+                    _blas[0](1)
+            _sections += 1
+
+
+def _leave_one_thread() -> None:
+    global _sections
+    if _blas:
+        with _count_lock:
+            _sections -= 1
+            if not _sections and _saved != 1:
+                _blas[0](_saved)
+
+
+class one_blas_thread:  # noqa: N801 - used as a function, like contextlib's managers
+    """``with one_blas_thread():`` the block's products run on one BLAS thread. Sections
+    nest and overlap across Python threads: the count comes back when the last ends."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        _enter_one_thread()
+
+    def __exit__(self, *exc) -> None:
+        _leave_one_thread()
+
+
+# ---------------------------------------------------------------- products
 
 small_product = 4_000_000
-"""While batch halves run (:func:`run_halves`), :func:`matmul` runs products below this
-many multiply-adds on one BLAS thread, and larger ones as two halves on two threads."""
-
-split_window = 0.2
-"""Seconds after a split during which :func:`matmul` keeps OpenBLAS's own thread pool
-asleep (it spins for about 0.1 s after each product it shares): it would take turns on
-the second core with the halves, or with axon's spinning helper."""
-
-spin_window = 0.02
-"""Seconds axon's helper thread spins after a split, waiting for the next one, before
-it sleeps (:class:`_SpinningHelper`); at most :data:`split_window`."""
-
-_last_split = float("-inf")  # time.perf_counter() when the last run_halves ended
+"""Multiply-adds from which :func:`matmul` runs a product as two halves (of a's rows, or
+of b's columns when b is wider) on two threads; smaller ones run whole. Both on a
+one-thread BLAS."""
 
 
 def matmul(a, b, out=None):
-    """``a @ b`` for 2-D arrays; ``np.matmul``, except while axon splits batches.
+    """``a @ b`` for 2-D arrays, or for stacks of them (3-D: a grouped convolution's
+    products), with bits that depend on the shapes alone.
 
-    OpenBLAS hands a product of more than 262,144 multiply-adds to its second thread,
-    and afterwards that thread spins, waiting for more work, for about 0.1 s of a core.
-    For a network of matrix products alone that is right: the spinning thread picks up
-    the next product within a microsecond. But a convolution that splits its batch over
-    two threads (:func:`run_halves`) then shares its second core with the spinning
-    thread. So within :data:`split_window` seconds of such a split, this keeps
-    OpenBLAS's pool asleep: products of fewer than :data:`small_product` multiply-adds
-    run on one BLAS thread (a LeNet's 64x400x120 layer: 50 microseconds against 45 on
-    two), larger ones as two halves (of a's rows, or of b's columns when b is wider) on
-    two threads with one BLAS thread each. Measured on 2 cores: the LeNet-5 training
-    step 9.3 -> 7.4 ms, the conv32-conv64 CNN step 96 -> 65 ms; an MLP, which never
-    splits, keeps OpenBLAS's faster hand-off (its step is 2.2 ms either way, against 2.8
-    ms with its 25M-multiply-add products split by this function)."""
-    if not splitting():
+    A 2-D product of :data:`small_product` multiply-adds or more runs as two halves (of
+    a's rows, or of b's columns when b is wider; :func:`halves`), each on a one-thread
+    BLAS, at once on two threads or one after the other; a smaller one, and a stack of
+    more than one, runs whole on a one-thread BLAS (a LeNet's 64x400x120 layer: 50
+    microseconds against 45 on two). OpenBLAS's own two threads would give other bits
+    than one (see the module doc), and after each product they share they spin for about
+    0.1 s of a core, which the batch halves of a convolution need. Measured on 2 cores:
+    the LeNet-5 training step 9.3 -> 7.4 ms, the conv32-conv64 CNN step 96 -> 65 ms
+    against OpenBLAS's threads."""
+    if not _blas:
         return np.matmul(a, b, out=out)
-    (m, k), n = a.shape, b.shape[1]
-    if m * k * n >= small_product:
-        if out is None:
-            out = np.empty((m, n), np.result_type(a, b))
-        if m >= n:
-            def body(part):
-                np.matmul(a[part], b, out=out[part])
-        else:
-            def body(part):
-                np.matmul(a, b[:, part], out=out[:, part])
-        if run_halves(body, max(m, n), products=True):
+    if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] == 1:  # one group
+        c = matmul(a[0], b[0], None if out is None else out[0])
+        return c[None] if out is None else out
+    if a.ndim == 2 and b.ndim == 2:
+        (m, k), n = a.shape, b.shape[1]
+        if m * k * n >= small_product and max(m, n) >= 2:
+            if out is None:
+                out = np.empty((m, n), np.result_type(a, b))
+            if m >= n:
+                def body(part):
+                    np.matmul(a[part], b, out=out[part])
+            else:
+                def body(part):
+                    np.matmul(a, b[:, part], out=out[:, part])
+            halves(body, max(m, n), products=True)
             return out
-    with one_blas_thread():
-        return np.matmul(a, b, out=out)
-
-
-@contextlib.contextmanager
-def one_blas_thread():
-    """Run the block on one BLAS thread (the count comes back after it)."""
-    threads = _blas[1]() if _blas else 1
-    if threads == 1:
-        yield
-        return
-    _blas[0](1)
+    _enter_one_thread()
     try:
-        yield
+        return np.matmul(a, b, out=out)
     finally:
-        _blas[0](threads)
-
-
-def splitting() -> bool:
-    """Whether axon split a batch over two threads within :data:`split_window` seconds:
-    then products it runs whole go on one BLAS thread, to keep OpenBLAS's pool asleep."""
-    return _blas is not None and time.perf_counter() - _last_split <= split_window
+        _leave_one_thread()
 
 
 # ---------------------------------------------------------------- two batch halves
@@ -195,7 +233,12 @@ class _SpinningHelper:
     helper takes it back) and ``done`` (released by the helper when the job is over; the
     caller takes it back). A watchdog thread sends the helper to sleep (a job ``_PARK``)
     after :data:`spin_window` seconds without work, so a spinning core is only ever
-    spent while a network trains, as OpenBLAS spends its own after each product."""
+    spent while a network trains, as OpenBLAS spends its own after each product.
+
+    ``_handoff`` (a lock) orders the watchdog's park and the callers' jobs: a caller
+    that comes while the watchdog parks waits for the park (a few microseconds, or a
+    time slice when the machine is loaded) and then wakes the helper; it is never
+    refused, so a program with one Python thread always gets its two threads."""
 
     def __init__(self, spin_init, spin_lock, spin_unlock) -> None:
         self._lock, self._unlock = spin_lock, spin_unlock
@@ -205,21 +248,27 @@ class _SpinningHelper:
             spin_init(lock, 0)
             spin_lock(lock)
         self._job = self._error = None
+        self._running = False  # a job was handed over and not yet waited for
         self._last = time.perf_counter()  # when the last job ended
         self._awake = threading.Event()  # set while the helper spins
+        self._handoff = threading.Lock()
         for target, name in ((self._serve, "axon-split"), (self._watch, "axon-split-watch")):
             threading.Thread(target=target, name=name, daemon=True).start()
 
     def start(self, job) -> None:
-        """Hand ``job`` over (the caller holds ``_busy``, so no job is running)."""
-        self._job = job
-        self._awake.set()
-        self._unlock(self._pgo)
+        """Hand ``job`` over (the caller holds ``_busy``, so no other job is running)."""
+        with self._handoff:
+            self._running = True
+            self._job = job
+            self._awake.set()
+            self._unlock(self._pgo)
 
     def wait(self) -> None:
         """Wait for the job to end; raise what it raised."""
         self._lock(self._pdone)
-        self._last = time.perf_counter()
+        with self._handoff:
+            self._last = time.perf_counter()
+            self._running = False
         error, self._error = self._error, None
         if error is not None:
             raise error
@@ -239,18 +288,27 @@ class _SpinningHelper:
     def _watch(self) -> None:
         while True:
             self._awake.wait()
-            window = max(min(spin_window, split_window), 0.001)
+            window = max(spin_window, 0.001)
             time.sleep(window)
-            idle = time.perf_counter() - self._last >= window
-            if idle and _busy.acquire(blocking=False):
-                try:
-                    if time.perf_counter() - self._last >= window:
-                        self._awake.clear()
-                        self._job = _PARK
-                        self._unlock(self._pgo)
-                        self._lock(self._pdone)
-                finally:
-                    _busy.release()
+            self._park_if_idle(window)
+
+    def _park_if_idle(self, window: float) -> bool:
+        """Send the helper to sleep if no job ran for ``window`` seconds and none is
+        running; return whether it was parked."""
+        with self._handoff:
+            if (self._running or not self._awake.is_set()
+                    or time.perf_counter() - self._last < window):
+                return False
+            self._awake.clear()
+            self._job = _PARK
+            self._unlock(self._pgo)
+            self._lock(self._pdone)  # the helper took _PARK: it goes to sleep
+            return True
+
+
+spin_window = 0.02
+"""Seconds axon's helper thread spins after a job, waiting for the next one, before it
+sleeps (:class:`_SpinningHelper`)."""
 
 
 def _spin_locks():
@@ -264,18 +322,43 @@ def _spin_locks():
 
 _spin = _spin_locks()
 _helper = None  # made at the first split
-_busy = threading.Lock()  # one split at a time: a nested or concurrent one runs whole
+_busy = threading.Lock()  # one split at a time: a nested or concurrent one is refused
 
 
-def _forget_helper() -> None:  # a forked child has no helper thread: make a new one
-    global _helper, _busy, _deferred
-    if _deferred is not None:  # forked while the helper computed: the BLAS count back
-        _blas[0](_deferred._threads)
+def _get_helper():
+    global _helper
+    if _helper is None:
+        _helper = _SpinningHelper(*_spin) if _spin else _SleepingHelper()
+    return _helper
+
+
+def _before_fork() -> None:
+    _count_lock.acquire()  # no other thread is halfway through a count change
+
+
+def _after_fork_in_parent() -> None:
+    _count_lock.release()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has no helper thread (a new one comes with its first split) and
+    none of the parent's one-thread sections: its BLAS count comes back."""
+    global _helper, _busy, _deferred, _sections, _count_lock
+    if _blas and _sections and _saved != 1:
+        _blas[0](_saved)
+    _sections = 0
+    _count_lock = threading.Lock()
+    if _deferred is not None:  # forked while the helper computed it: it never comes
+        _deferred._running = False
+        _deferred._error = RuntimeError(
+            "a deferred value the parent process's helper thread was computing when this "
+            "process forked: only the parent can take it")
     _helper = _deferred = None
     _busy = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_forget_helper)
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                    after_in_child=_after_fork_in_child)
 
 
 def run_halves(body, n: int, products: bool = False) -> bool:
@@ -287,35 +370,54 @@ def run_halves(body, n: int, products: bool = False) -> bool:
     Returns False, having run nothing, when the halves cannot run at once: fewer than 2
     threads allowed, a batch of 1, products without a BLAS axon can steer, or another
     split already running (a nested call, or another Python thread's). The caller then
-    runs ``body(slice(0, n))`` itself.
+    runs the body itself: :func:`halves` does it over the same two halves, which a body
+    that sums over the batch needs to give the same bits.
 
     The helper waits for work spinning (:class:`_SpinningHelper`) for
-    :data:`spin_window` seconds after a split, and :func:`matmul` keeps OpenBLAS's own
-    threads asleep meanwhile: the two would take turns on the second core."""
-    global _helper, _last_split
+    :data:`spin_window` seconds after a split."""
     if n < 2 or (products and not _blas):
         return False
     _join_own_deferred()
-    threads = get_num_threads()
-    if threads < 2 or not _busy.acquire(blocking=False):
+    if get_num_threads() < 2 or not _busy.acquire(blocking=False):
         return False
     try:
-        if _helper is None:
-            _helper = _SpinningHelper(*_spin) if _spin else _SleepingHelper()
+        helper = _get_helper()
         if products:
-            _blas[0](1)
-        half = n // 2
-        _helper.start(lambda: body(slice(half, n)))
+            _enter_one_thread()
         try:
-            body(slice(0, half))
+            half = n // 2
+            helper.start(lambda: body(slice(half, n)))
+            try:
+                body(slice(0, half))
+            finally:
+                helper.wait()
         finally:
-            _helper.wait()
-            _last_split = time.perf_counter()
+            if products:
+                _leave_one_thread()
     finally:
-        if products:
-            _blas[0](threads)
         _busy.release()
     return True
+
+
+def halves(body, n: int, products: bool = False) -> None:
+    """Run ``body`` over the halves ``slice(0, n // 2)`` and ``slice(n // 2, n)`` of a
+    batch of ``n``: at once on two threads (:func:`run_halves`), or, where that is
+    refused, one after the other here. ``products``: on a one-thread BLAS either way.
+    The pieces, and so the bits, are the same whichever ran (a batch of 1 is one piece).
+    """
+    if run_halves(body, n, products):
+        return
+    if products:
+        _enter_one_thread()
+    try:
+        if n < 2:
+            body(slice(0, n))
+        else:
+            body(slice(0, n // 2))
+            body(slice(n // 2, n))
+    finally:
+        if products:
+            _leave_one_thread()
 
 
 # ---------------------------------------------------------------- work for later
@@ -331,20 +433,21 @@ class Deferred:
         self.owner = threading.get_ident()
         self._box = [None]
         self._running = False
-        self._threads = 1
+        self._error = None
 
     def result(self):
         """The value (raises what computing it raised); waits for the helper if needed."""
-        global _deferred, _last_split
+        global _deferred
         if self._running:
             self._running = False
             try:
                 _helper.wait()
             finally:
-                _last_split = time.perf_counter()
                 _deferred = None
-                _blas[0](self._threads)
+                _leave_one_thread()
                 _busy.release()
+        if self._error is not None:
+            raise self._error
         return self._box[0]
 
 
@@ -365,27 +468,29 @@ def defer(fn) -> Deferred:
     ``fn`` runs with a one-thread BLAS (so do the caller's products meanwhile: the count
     comes back when the value is taken). The caller's next split (:func:`run_halves`) or
     :func:`defer` first waits for the value. Where the helper cannot take it (one
-    thread, no BLAS axon can steer, another split running), ``fn`` runs here, now."""
-    global _helper, _deferred
+    thread, no BLAS axon can steer, another split running), ``fn`` runs here, now, on a
+    one-thread BLAS too: the same bits either way."""
+    global _deferred
     _join_own_deferred()
     d = Deferred()
-    threads = get_num_threads()
-    if not _blas or threads < 2 or not _busy.acquire(blocking=False):
-        d._box[0] = fn()
+    if not _blas or get_num_threads() < 2 or not _busy.acquire(blocking=False):
+        _enter_one_thread()
+        try:
+            d._box[0] = fn()
+        finally:
+            _leave_one_thread()
         return d
+    _enter_one_thread()
     try:
-        if _helper is None:
-            _helper = _SpinningHelper(*_spin) if _spin else _SleepingHelper()
-        d._threads = threads
-        _blas[0](1)
+        helper = _get_helper()
         box = d._box
 
         def job():
             box[0] = fn()
 
-        _helper.start(job)
+        helper.start(job)
     except BaseException:
-        _blas[0](threads)
+        _leave_one_thread()
         _busy.release()
         raise
     d._running = True

@@ -20,7 +20,7 @@ import itertools
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Op
-from ..backend import xp
+from ..backend import threads, xp
 from ._conv_ops import AvgPool, pool_output_size
 
 # ============================================================ geometry
@@ -106,7 +106,7 @@ class Conv3d(Op):
         cols = xp.ascontiguousarray(windows(xpad, kernel, out, stride, dilation))
         cols3 = cols.reshape(groups, -1, n * _prod(out))  # (G, Cg K, N L)
         wg = w.reshape(groups, o // groups, -1)  # (G, O / G, Cg K)
-        y = xp.matmul(wg, cols3).reshape(o, n, *out)
+        y = threads.matmul(wg, cols3).reshape(o, n, *out)
         if b is not None:
             y += b.reshape(o, *(1,) * (nd + 1))
         self.saved = (cols3, wg, cols.shape, xpad.shape, size, out)
@@ -122,11 +122,11 @@ class Conv3d(Op):
         gc = g5.swapaxes(0, 1).reshape(groups, og, -1)  # (G, O / G, N L)
         gx = gw = gb = None
         if pw is not None:
-            gw = xp.matmul(gc, cols3.transpose(0, 2, 1)).reshape(self.w_shape)
+            gw = threads.matmul(gc, cols3.transpose(0, 2, 1)).reshape(self.w_shape)
         if pb is not None:
             gb = gc.sum(axis=2).reshape(-1)
         if px is not None:
-            dcols = xp.matmul(wg.transpose(0, 2, 1), gc).reshape(cols_shape)
+            dcols = threads.matmul(wg.transpose(0, 2, 1), gc).reshape(cols_shape)
             dxpad = xp.zeros(xpad_shape, g.dtype)
             col2im(dcols, dxpad, stride, dilation)
             gx = crop(dxpad, padding, size).reshape(self.x_shape)
@@ -159,7 +159,7 @@ class ConvTranspose3d(Op):
                                f"{w.shape}, the output size {out} is too small")
         xg = x5.swapaxes(0, 1).reshape(groups, cin // groups, -1)  # (G, C / G, N S)
         wg = w.reshape(groups, cin // groups, -1)  # (G, C / G, O / G K)
-        cols = xp.matmul(wg.transpose(0, 2, 1), xg).reshape(o, *kernel, n, *size)
+        cols = threads.matmul(wg.transpose(0, 2, 1), xg).reshape(o, *kernel, n, *size)
         yfull = xp.zeros((o, n, *full), x.dtype)
         col2im(cols, yfull, stride, dilation)
         y = crop(yfull, padding, out)
@@ -182,10 +182,10 @@ class ConvTranspose3d(Op):
         dcols = dcols.reshape(groups, wg.shape[2], -1)  # (G, O / G K, N S)
         gx = gw = gb = None
         if px is not None:
-            dx = xp.matmul(wg, dcols).reshape(-1, g5.shape[0], *size)  # (C, N, *S)
+            dx = threads.matmul(wg, dcols).reshape(-1, g5.shape[0], *size)  # (C, N, *S)
             gx = dx.swapaxes(0, 1).reshape(self.x_shape)
         if pw is not None:
-            gw = xp.matmul(xg, dcols.transpose(0, 2, 1)).reshape(self.w_shape)
+            gw = threads.matmul(xg, dcols.transpose(0, 2, 1)).reshape(self.w_shape)
         if pb is not None:
             gb = g5.sum(axis=(0, *range(2, g5.ndim)))
         return gx, gw, gb, None, None, None, None, None, None

@@ -42,6 +42,9 @@ weight's gradient is the sum of the halves' parts, or, when small, computed on t
 helper thread while the main one goes on: :class:`Conv`). For LeNet's second
 convolution (16 x 150 by 150 x 6400) that takes 2.5 ms for forward and backward against
 3.6 ms as one pass on a two-thread BLAS. Big max-pooling passes split the same way.
+Where the split cannot run (one thread, another split running) the same two halves run
+one after the other (:func:`split_batch`): the bits never depend on the thread count or
+on the load.
 """
 
 from __future__ import annotations
@@ -173,21 +176,24 @@ def split_batch(body, n: int, nbytes: int, products: bool = False) -> None:
     """Run ``body(part)`` over the batch slices ``part`` of ``range(n)``: one call
     ``body(slice(0, n))``, or, when the pass moves at least :data:`split_threshold` bytes
     (:data:`product_split_threshold` for a body with matrix ``products``), the two halves
-    at once, one on a helper thread (:func:`axon.backend.threads.run_halves`). A body
-    with products that runs whole while axon is splitting runs on one BLAS thread
-    (:func:`axon.backend.threads.splitting`).
+    at once, one on a helper thread (:func:`axon.backend.threads.run_halves`).
 
-    A split body's products run on a one-thread BLAS, and products around it keep
-    OpenBLAS's pool asleep (:func:`axon.backend.threads.matmul`): its idle thread would
-    otherwise spin on the second core and take it from the helper."""
-    threshold = product_split_threshold if products else split_threshold
-    if nbytes >= threshold and threads.run_halves(body, n, products):
-        return
-    if products and threads.splitting():  # keep OpenBLAS's pool asleep (threads.matmul)
+    A body with products always runs on a one-thread BLAS, and when big enough always as
+    the same two halves: at once, or one after the other where the split is refused (one
+    thread allowed, another split running; :func:`axon.backend.threads.halves`). Its
+    products and its sums over the batch (a weight's gradient: the two halves' parts
+    added) then give the same bits whether the split ran or not, and whatever the thread
+    count (OpenBLAS's bits depend on how a product is cut: see
+    :mod:`axon.backend.threads`). An elementwise body gives the same bits however the
+    batch is cut: a refused split runs it whole."""
+    if not products:
+        if nbytes < split_threshold or not threads.run_halves(body, n):
+            body(slice(0, n))
+    elif nbytes >= product_split_threshold:
+        threads.halves(body, n, products=True)
+    else:
         with threads.one_blas_thread():
             body(slice(0, n))
-    else:
-        body(slice(0, n))
 
 
 # ============================================================ geometry helpers

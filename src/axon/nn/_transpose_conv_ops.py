@@ -28,13 +28,9 @@ from ._conv_ops import check_input_dims, col2im, to_4d, windows_view
 
 
 def _products(a, b):
-    """a @ b per group for (G, m, k) and (G, k, n): a grouped ``matmul``, or for one group
-    the 2-D product of :func:`axon.backend.threads.matmul`, which keeps OpenBLAS's idle
-    thread from taking the second core while axon splits batches (as the convolutions
-    do)."""
-    if a.shape[0] == 1:
-        return threads.matmul(a[0], b[0])[None]
-    return xp.matmul(a, b)
+    """a @ b per group for (G, m, k) and (G, k, n), by :func:`axon.backend.threads.matmul`:
+    bits that depend on the shapes alone, whatever the thread count."""
+    return threads.matmul(a, b)
 
 
 def _rank_back(y4, nd: int, x_shape: tuple):

@@ -1,0 +1,133 @@
+"""Bit-exact reproducibility: the same seed gives the same weights, bit for bit, whatever
+the thread count and whatever else the process is doing (issue 14).
+
+The network is a LeNet with a wider first fully connected layer, trained on batches of
+32: both convolutions then split their batch over two threads (more than 1 MB of
+im2col columns), the first runs in cache-sized chunks, the second's weight gradient is
+deferred to the helper thread, and the wide layer's products are split in two halves by
+``threads.matmul``. Every path that depends on whether a split ran is on the way.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import axon as ax
+from axon import nn
+from axon.backend import threads
+from tests.helpers import assert_equal
+
+STEPS, BATCH = 3, 32
+
+
+def lenet():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 512), nn.ReLU(), nn.Linear(512, 10))
+
+
+def train(steps: int = STEPS) -> list[np.ndarray]:
+    """The seeded LeNet after ``steps`` SGD steps (momentum, so the steps compound)."""
+    ax.manual_seed(0)
+    net = lenet()
+    opt = ax.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        x = ax.tensor(rng.standard_normal((BATCH, 1, 28, 28), dtype=np.float32))
+        y = ax.tensor(rng.integers(0, 10, BATCH))
+        loss = nn.functional.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return [p.detach().numpy().copy() for p in net.parameters()]
+
+
+def assert_same_bits(actual: list, expected: list, what: str) -> None:
+    """Equal values (NaN fails) and equal bytes (a -0.0 for a 0.0 fails too)."""
+    assert len(actual) == len(expected)
+    for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+        assert_equal(a, e, msg=f"{what}: parameter {i}")
+        assert a.tobytes() == e.tobytes(), f"{what}: parameter {i} differs in its bytes"
+
+
+@pytest.fixture
+def thread_count():
+    """Gives the thread count back after the test."""
+    before = ax.get_num_threads()
+    yield
+    ax.set_num_threads(before)
+
+
+class Rival(threading.Thread):
+    """A Python thread that splits until stopped (a convolution's forward, a product
+    split in halves, a deferred product), so the trainer's splits are refused whenever
+    the rival holds the split: at moments that change from run to run. It records no
+    graph and runs no backward (axon's grad mode is one switch for the whole process:
+    the engine's ``no_grad`` would stop the trainer's recording) and draws its data from
+    its own generator (not the global one the trainer seeds)."""
+
+    def __init__(self) -> None:
+        super().__init__(name="rival", daemon=True)
+        self.stop = threading.Event()
+        self.rounds = 0
+        self.error = None
+        rng = np.random.default_rng(1)
+        self.x = ax.tensor(rng.standard_normal((BATCH, 6, 14, 14), dtype=np.float32))
+        self.w = ax.tensor(rng.standard_normal((16, 6, 5, 5), dtype=np.float32))
+        self.a = rng.standard_normal((64, 400), dtype=np.float32)
+        self.b = rng.standard_normal((400, 512), dtype=np.float32)
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                nn.functional.conv2d(self.x, self.w)
+                threads.matmul(self.a, self.b)
+                threads.defer(lambda: self.a @ self.b).result()
+                self.rounds += 1
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            self.error = error
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.join(timeout=60)
+        assert not self.is_alive(), "the rival thread did not stop"
+        assert self.error is None, f"the rival thread failed: {self.error!r}"
+
+
+def test_same_weights_at_one_and_two_threads_and_beside_a_rival_thread(thread_count):
+    ax.set_num_threads(2)
+    reference = train()
+    assert all(np.isfinite(p).all() for p in reference)
+
+    ax.set_num_threads(1)  # every split refused by the setting: the halves in turn
+    assert_same_bits(train(), reference, "1 thread")
+
+    ax.set_num_threads(2)
+    with threads._busy:  # every split refused by the lock, as when another thread splits
+        assert_same_bits(train(), reference, "the split lock held")
+
+    with Rival() as rival:  # refused at moments that change from run to run
+        beside = train()
+    assert rival.rounds >= 1
+    assert_same_bits(beside, reference, "beside a rival thread")
+
+    assert_same_bits(train(), reference, "2 threads again")
+
+
+@pytest.mark.slow
+def test_same_weights_over_many_runs_beside_a_rival_thread(thread_count):
+    """The fast test's rival run, repeated: each run is refused at other moments."""
+    ax.set_num_threads(2)
+    reference = train()
+    for run in range(10):
+        ax.set_num_threads(1 + run % 2)
+        with Rival():
+            assert_same_bits(train(), reference, f"run {run} beside a rival thread")
