@@ -32,6 +32,7 @@ from axon.lab.base import (
     load_weights,
 )
 from tests.helpers import assert_equal
+from tests.lab.test_text_experiments import corpora  # noqa: F401 (a fixture)
 from tests.lab.test_vision_experiments import data_root, fake_data  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,5 +274,56 @@ def test_a_killed_experiment_resumes_to_the_same_results(tmp_path, name, epochs,
     assert files == sorted(p.name for p in broken.glob("*.safetensors"))
     for file in files:
         a, b = ax.load(straight / file), ax.load(broken / file)
+        for key in a:
+            assert_equal(b[key], a[key])
+
+
+TEXT_KEYS = ("tinyshakespeare", "ptb.train", "ptb.valid", "ptb.test", "sst2.train",
+             "sst2.dev", "ud.train", "ud.dev", "ud.test")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["shakespeare", "next-word", "transformer-lm", "sentiment",
+                                  "pos-tagging", "masked-lm"])
+def test_a_killed_text_experiment_resumes_to_the_same_results(corpora, tmp_path,  # noqa: F811
+                                                               monkeypatch, name):
+    """The text experiments on the fake corpora of test_text_experiments: the child
+    process reads them through the same patched checksum table."""
+    from axon.data import text
+    from axon.lab.base import ResumeNote
+
+    root, table = corpora
+    for key, f in table.items():
+        monkeypatch.setitem(text.FILES, key, f)
+    monkeypatch.delenv("AXON_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    monkeypatch.setenv(KILL_HOOK, str(10**9))  # counts the updates, kills nothing
+    before = ResumeNote.updates
+    expected = lab.run(name, Config(out=straight, quick=True, data_dir=root))
+    updates = ResumeNote.updates - before
+    monkeypatch.delenv(KILL_HOOK)
+    at = max(1, 3 * updates // 4)  # late: a backup of the last fit is there
+    code = (f"import dataclasses, sys; sys.path.insert(0, {str(ROOT)!r}); "
+            "from pathlib import Path; from axon.data import text; "
+            "from axon.data.datadir import sha256sum; "
+            f"root = Path({str(root)!r})\n"
+            f"for key in {TEXT_KEYS!r}:\n"
+            "    f = text.FILES[key]; p = root / f.subdir / f.name\n"
+            "    text.FILES[key] = dataclasses.replace(f, sha256=sha256sum(p), "
+            "size=p.stat().st_size, urls=(), archives=())\n"
+            "from axon.cli import main\n"
+            f"sys.exit(main(['run', {name!r}, '--quick', '--data-dir', str(root), '--out', "
+            f"{str(broken)!r}]))")
+    killed = subprocess.run([sys.executable, "-c", code],
+                            env=dict(os.environ, **{KILL_HOOK: str(at)}),
+                            capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -9, killed.stdout[-2000:] + killed.stderr[-2000:]
+    assert any((broken / ".backup").iterdir())
+    resumed = lab.run(name, Config(out=broken, quick=True, data_dir=root, resume=True))
+    assert timeless(resumed.metrics) == timeless(expected.metrics)
+    assert resumed.claims == expected.claims
+    for file in straight.glob("*.safetensors"):
+        a, b = ax.load(file), ax.load(broken / file.name)
         for key in a:
             assert_equal(b[key], a[key])

@@ -77,7 +77,7 @@ WEIGHTS: dict[str, tuple[bool, str]] = {
 RESUMABLE: frozenset[str] = frozenset({
     "lenet", "mnist-mlp", "fashion", "digits", "shakespeare", "next-word", "transformer-lm",
     "sentiment", "pos-tagging", "masked-lm", "translate", "adversarial", "functional",
-    "optimizers", "overfitting", "paradigms", "transfer",
+    "optimizers", "overfitting", "paradigms", "transfer", "classic-vs-nn",
 })
 
 
