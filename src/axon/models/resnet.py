@@ -95,6 +95,12 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
+def _conv_weight(module: nn.Module, tensor: Tensor) -> bool:
+    """``init._deferred``'s predicate for ResNet: the weights of Conv2d layers (the
+    ones ``ResNet.__init__`` draws itself)."""
+    return isinstance(module, nn.Conv2d) and tensor is module.weight
+
+
 class ResNet(nn.Module):
     """A stem, four stages of residual blocks, global average pooling and one Linear.
 
@@ -120,15 +126,18 @@ class ResNet(nn.Module):
                  num_classes: int = 1000, zero_init_residual: bool = False) -> None:
         super().__init__()
         self.inplanes = 64
-        self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3,
-                               bias=False)
-        self.bn1 = nn.BatchNorm2d(self.inplanes)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(block, 64, layers[0])
-        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
-        self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
+        # every Conv2d weight is drawn below (Kaiming-normal): the convolutions skip their
+        # default draw of it, so each is drawn once (torchvision draws them twice)
+        with nn.init._deferred(_conv_weight):
+            self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3,
+                                   bias=False)
+            self.bn1 = nn.BatchNorm2d(self.inplanes)
+            self.relu = nn.ReLU(inplace=True)
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+            self.layer1 = self._make_layer(block, 64, layers[0])
+            self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
+            self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
+            self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(512 * block.expansion, num_classes)
 

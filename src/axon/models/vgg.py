@@ -23,6 +23,12 @@ CFGS: dict[str, list[int | str]] = {
 }
 
 
+def _every(module: nn.Module, tensor: Tensor) -> bool:
+    """``init._deferred``'s predicate for VGG: every Conv2d and Linear parameter (all
+    that ``VGG._initialize_weights`` draws; batch norms draw nothing)."""
+    return isinstance(module, nn.Conv2d | nn.Linear)
+
+
 def make_layers(cfg: list[int | str], batch_norm: bool = False) -> nn.Sequential:
     """The convolutional trunk: ``Conv2d(3x3, pad 1) -> [BatchNorm2d] -> ReLU`` for each
     int in ``cfg`` and ``MaxPool2d(2, 2)`` for each ``"M"``, numbered in one Sequential."""
@@ -50,7 +56,9 @@ class VGG(nn.Module):
     gives the classifier that size for any input (on 64x64 it spreads 2x2 over 7x7).
     With ``init_weights`` (torchvision's scheme): convolutions Kaiming-normal with
     fan_out and the ReLU gain (std = sqrt(2 / (out_channels * 9))), their biases 0;
-    batch norm weight 1, bias 0; Linear weights N(0, 0.01^2), biases 0.
+    batch norm weight 1, bias 0; Linear weights N(0, 0.01^2), biases 0. Those layers
+    skip their default draw (``nn.init._deferred``), so each weight is drawn once: the
+    ``classifier`` made here, and the ``features`` when built by ``vgg16()`` and kin.
     """
 
     def __init__(self, features: nn.Module, num_classes: int = 1000,
@@ -58,15 +66,16 @@ class VGG(nn.Module):
         super().__init__()
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
-        self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096),
-            nn.ReLU(True),
-            nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096),
-            nn.ReLU(True),
-            nn.Dropout(p=dropout),
-            nn.Linear(4096, num_classes),
-        )
+        with nn.init._deferred(_every if init_weights else None):  # drawn once, below
+            self.classifier = nn.Sequential(
+                nn.Linear(512 * 7 * 7, 4096),
+                nn.ReLU(True),
+                nn.Dropout(p=dropout),
+                nn.Linear(4096, 4096),
+                nn.ReLU(True),
+                nn.Dropout(p=dropout),
+                nn.Linear(4096, num_classes),
+            )
         if init_weights:
             self._initialize_weights()
 
@@ -92,8 +101,11 @@ class VGG(nn.Module):
 
 def _vgg(cfg: str, batch_norm: bool, num_classes: int, dropout: float,
          init_weights: bool) -> VGG:
-    return VGG(make_layers(CFGS[cfg], batch_norm=batch_norm), num_classes=num_classes,
-               init_weights=init_weights, dropout=dropout)
+    # VGG's _initialize_weights draws every Conv2d and Linear parameter: the layers skip
+    # their default draw, so each weight is drawn once (torchvision draws them twice)
+    with nn.init._deferred(_every if init_weights else None):
+        features = make_layers(CFGS[cfg], batch_norm=batch_norm)
+    return VGG(features, num_classes=num_classes, init_weights=init_weights, dropout=dropout)
 
 
 def vgg11(num_classes: int = 1000, batch_norm: bool = False, dropout: float = 0.5,

@@ -304,18 +304,18 @@ class MultiheadAttention(Module):
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
-        if self._qkv_same_embed_dim:
-            init.xavier_uniform_(self.in_proj_weight)
-        else:
-            init.xavier_uniform_(self.q_proj_weight)
-            init.xavier_uniform_(self.k_proj_weight)
-            init.xavier_uniform_(self.v_proj_weight)
+        """torch's: Xavier-uniform projections, zero biases, Xavier-normal bias_k/bias_v
+        (a parameter a builder draws itself, ``init._deferred``, is skipped)."""
+        for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight,
+                  self.v_proj_weight):
+            if w is not None and not init._defers(self, w):
+                init.xavier_uniform_(w)
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
-        if self.bias_k is not None:
-            init.xavier_normal_(self.bias_k)
-            init.xavier_normal_(self.bias_v)
+        for b in (self.bias_k, self.bias_v):
+            if b is not None and not init._defers(self, b):
+                init.xavier_normal_(b)
 
     # ------------------------------------------------------------- checks
     def _check(self, query, key, value, key_padding_mask, attn_mask) -> bool:

@@ -84,9 +84,11 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's initialisation: Kaiming-uniform with a = sqrt(5), i.e. weights and bias
-        uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)], fan_in = in/groups * prod(kernel)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
+        uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)], fan_in = in/groups * prod(kernel).
+        A parameter a builder draws itself (``init._deferred``) is skipped here."""
+        if not init._defers(self, self.weight):
+            init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None and not init._defers(self, self.bias):
             fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
             if fan_in != 0:
                 bound = 1 / math.sqrt(fan_in)

@@ -5,12 +5,27 @@ tensor. Random ones draw from ``axon.backend.rng()``, so ``axon.manual_seed`` ma
 reproducible, or from the ``generator=`` given (an ``axon.Generator``), as in torch.
 Fans follow PyTorch: for a weight of shape (out, in, *kernel),
 fan_in = in * prod(kernel) and fan_out = out * prod(kernel).
+
+Draws are made in the tensor's own dtype, straight into its memory: a float32 weight
+gets float32 draws (NumPy's ``Generator.random`` / ``standard_normal`` with ``out=``),
+then is scaled and shifted in place, so initialising a 400 MB layer allocates nothing
+beside it (a float64 draw would be a temporary twice the layer's size). Other dtypes
+(float16, a non-contiguous view) draw into a float32 (or float64) scratch of the
+tensor's shape first.
+
+A builder that re-initialises parameters itself (torchvision's VGG and ResNet, and
+``nn.Transformer``, which draw again what their layers just drew) builds its layers inside
+:func:`_deferred`, so that those parameters are drawn once, by the builder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import warnings
+
+import numpy as np
 
 from .. import backend as B
 from ..autograd.ops import erf
@@ -79,14 +94,85 @@ def _rng(generator):
     return B.rng() if generator is None else generator.rng
 
 
+class _Deferral(threading.local):
+    predicate = None  # (module, tensor) -> True: that layer's default draw is skipped
+
+
+_deferral = _Deferral()
+
+
+@contextlib.contextmanager
+def _deferred(predicate):
+    """Within the block (in this thread), a layer built or reset skips its default draw
+    of each parameter ``t`` of module ``m`` with ``predicate(m, t)`` true, leaving it
+    uninitialised: for a builder that initialises exactly those parameters itself right
+    after, so that each is drawn once (torchvision's VGG re-draws every Conv2d and
+    Linear, ResNet every Conv2d weight, ``nn.Transformer`` every parameter of more than
+    one dimension). ``predicate=None`` defers nothing. Calls to the functions of this
+    module are never skipped: only the layers' ``reset_parameters`` ask
+    (:func:`_defers`)."""
+    previous = _deferral.predicate
+    _deferral.predicate = predicate
+    try:
+        yield
+    finally:
+        _deferral.predicate = previous
+
+
+def _defers(module, tensor) -> bool:
+    """Whether ``module``'s default initialisation should skip ``tensor`` now (inside
+    :func:`_deferred`)."""
+    predicate = _deferral.predicate
+    return predicate is not None and bool(predicate(module, tensor))
+
+
+_DRAWN = (np.dtype(np.float32), np.dtype(np.float64))  # what NumPy draws in directly
+
+
+def _target(arr):
+    """The array to draw into: ``arr`` itself when NumPy can draw in its dtype straight
+    into its memory, else a float32 (float64 for wider types) scratch of its shape."""
+    if arr.dtype in _DRAWN and arr.flags.c_contiguous and arr.flags.writeable:
+        return arr
+    return xp.empty(arr.shape, np.float64 if arr.dtype.itemsize > 4 else np.float32)
+
+
+def _draw(tensor: Tensor, fill) -> Tensor:
+    """``fill(target)`` draws into :func:`_target` of the tensor, copied in if scratch."""
+    arr = tensor.array
+    target = _target(arr)
+    fill(target)
+    if target is not arr:
+        arr[...] = target
+    return tensor
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
-    """Fill with draws from U(a, b)."""
-    return _fill(tensor, _rng(generator).uniform(a, b, tensor.shape))
+    """Fill with draws from U(a, b): a + (b - a) u, u uniform in [0, 1) drawn in the
+    tensor's dtype."""
+    rng = _rng(generator)
+
+    def fill(out):
+        rng.random(dtype=out.dtype, out=out)
+        out *= b - a
+        out += a
+
+    return _draw(tensor, fill)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
-    """Fill with draws from N(mean, std^2)."""
-    return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
+    """Fill with draws from N(mean, std^2): mean + std z, z standard normal drawn in the
+    tensor's dtype."""
+    rng = _rng(generator)
+
+    def fill(out):
+        rng.standard_normal(dtype=out.dtype, out=out)
+        if std != 1:
+            out *= std
+        if mean != 0:
+            out += mean
+
+    return _draw(tensor, fill)
 
 
 def _erfinv(y):
@@ -100,6 +186,11 @@ def _erfinv(y):
     return x
 
 
+_BLOCK = 1 << 12
+"""Elements trunc_normal_ maps at a time: its float64 work (erf and Newton steps) stays
+under 1 MB whatever the tensor's size."""
+
+
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2) truncated to [a, b] (absolute bounds, as in PyTorch), by
@@ -110,11 +201,20 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
             "of values may be incorrect.",
             stacklevel=2,
         )
-    lo = erf((a - mean) / (std * math.sqrt(2.0)))  # 2 CDF - 1 at the bounds
-    hi = erf((b - mean) / (std * math.sqrt(2.0)))
-    u = _rng(generator).uniform(float(lo), float(hi), tensor.shape)
-    u = xp.clip(u, -1 + 1e-15, 1 - 1e-15)
-    return _fill(tensor, xp.clip(_erfinv(u) * (std * math.sqrt(2.0)) + mean, a, b))
+    lo = math.erf((a - mean) / (std * math.sqrt(2.0)))  # 2 CDF - 1 at the bounds
+    hi = math.erf((b - mean) / (std * math.sqrt(2.0)))
+    rng = _rng(generator)
+
+    def fill(out):
+        rng.random(dtype=out.dtype, out=out)  # u in [0, 1), in the tensor's dtype
+        flat = out.reshape(-1)
+        for start in range(0, flat.size, _BLOCK):  # mapped in float64, a block at a time
+            u = lo + (hi - lo) * flat[start:start + _BLOCK].astype(np.float64)
+            xp.clip(u, -1 + 1e-15, 1 - 1e-15, out=u)
+            flat[start:start + _BLOCK] = xp.clip(_erfinv(u) * (std * math.sqrt(2.0)) + mean,
+                                                 a, b)
+
+    return _draw(tensor, fill)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -133,7 +233,9 @@ def eye_(tensor: Tensor) -> Tensor:
     """The identity matrix (ones on the diagonal of a 2-D tensor, zeros elsewhere)."""
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    return _fill(tensor, xp.eye(*tensor.shape))
+    tensor.array[...] = 0
+    xp.fill_diagonal(tensor.array, 1)
+    return tensor
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
@@ -185,14 +287,17 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.array.size // rows
-    flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
+    dt = tensor.array.dtype if tensor.array.dtype in _DRAWN else np.dtype(np.float32)
+    flat = _rng(generator).standard_normal((rows, cols), dtype=dt)
     if rows < cols:
         flat = flat.T
     q, r = xp.linalg.qr(flat)
-    q = q * xp.sign(xp.diag(r))
+    q *= xp.sign(xp.diag(r))
     if rows < cols:
         q = q.T
-    return _fill(tensor, (gain * q).reshape(tensor.shape))
+    if gain != 1:
+        q *= gain
+    return _fill(tensor, q.reshape(tensor.shape))
 
 
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
@@ -224,10 +329,14 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     rows, cols = tensor.shape
     zeros = int(math.ceil(sparsity * rows))
     rng = _rng(generator)
-    values = rng.normal(0.0, std, (rows, cols))
-    for c in range(cols):
-        values[rng.permutation(rows)[:zeros], c] = 0
-    return _fill(tensor, values)
+
+    def fill(out):
+        rng.standard_normal(dtype=out.dtype, out=out)
+        out *= std
+        for c in range(cols):
+            out[rng.permutation(rows)[:zeros], c] = 0
+
+    return _draw(tensor, fill)
 
 
 # torch's deprecated spellings without the trailing underscore (``nn.init.xavier_uniform``):

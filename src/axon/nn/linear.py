@@ -32,8 +32,12 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
+        """PyTorch's initialisation: Kaiming-uniform with a = sqrt(5), i.e. weight and bias
+        uniform in [-1/sqrt(in_features), 1/sqrt(in_features)]; a parameter a builder
+        draws itself (``init._deferred``) is skipped here."""
+        if not init._defers(self, self.weight):
+            init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None and not init._defers(self, self.bias):
             fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
             bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
             init.uniform_(self.bias, -bound, bound)
@@ -65,8 +69,9 @@ class Bilinear(Module):
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.weight.shape[1])
-        init.uniform_(self.weight, -bound, bound)
-        if self.bias is not None:
+        if not init._defers(self, self.weight):
+            init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None and not init._defers(self, self.bias):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1: Tensor, input2: Tensor) -> Tensor:

@@ -447,18 +447,23 @@ class Transformer(Module):
             norm_first,
             bias,
         )
-        if custom_encoder is not None:
-            self.encoder = custom_encoder
-        else:
-            layer = TransformerEncoderLayer(*layer_args, device=device, dtype=dtype)
-            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device, dtype=dtype)
-            self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
-        if custom_decoder is not None:
-            self.decoder = custom_decoder
-        else:
-            layer = TransformerDecoderLayer(*layer_args, device=device, dtype=dtype)
-            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device, dtype=dtype)
-            self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
+        # _reset_parameters draws every parameter of more than one dimension: the layers
+        # made here skip their own draw of those (each parameter is drawn once)
+        with init._deferred(lambda module, t: t.ndim > 1):
+            if custom_encoder is not None:
+                self.encoder = custom_encoder
+            else:
+                layer = TransformerEncoderLayer(*layer_args, device=device, dtype=dtype)
+                norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device,
+                                 dtype=dtype)
+                self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
+            if custom_decoder is not None:
+                self.decoder = custom_decoder
+            else:
+                layer = TransformerDecoderLayer(*layer_args, device=device, dtype=dtype)
+                norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device,
+                                 dtype=dtype)
+                self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
         self._reset_parameters()
         self.d_model = d_model
         self.nhead = nhead
