@@ -73,6 +73,9 @@ __all__ = ["FiniteGuard"]
 
 
 # ----------------------------------------------------------------------------- one array
+_ndarray, _vdot, _copyto = np.ndarray, np.vdot, np.copyto  # the fast paths' names, bound once
+
+
 def _sum_of_squares(a) -> float:
     """``sum(a ** 2)`` for a float32/float64 array by one BLAS dot, else 0.0 or inf from a
     direct test; non-finite exactly when some value of ``a`` is NaN or Inf, or when the
@@ -186,19 +189,24 @@ class FiniteGuard:
         else the message "Training stopped at epoch E, step S: <the first bad tensor>
         (loss = ...). Try ..."."""
         lv = float(loss_value)
+        # the fast path, inlined (a NumPy call per array and nothing else): no errstate
+        # either, BLAS dots raise no floating-point warnings
         total = 0.0
-        with np.errstate(all="ignore"):
-            for p in self._param_tensors:
-                g = p.grad
-                if g is not None:
-                    total += _sum_of_squares(g.array)
-            for b in self._buffer_tensors:
-                a = b.array
-                if a.dtype.kind in "fc":
+        for p in self._param_tensors:
+            g = p.grad
+            if g is not None:
+                a = g.array
+                if type(a) is _ndarray and a.dtype.char in "fd":
+                    total += float(_vdot(a, a))
+                else:
                     total += _sum_of_squares(a)
-            if not self._params_ok:
-                for p in self._param_tensors:
-                    total += _sum_of_squares(p.array)
+        for b in self._buffer_tensors:
+            a = b.array
+            if a.dtype.kind in "fc":
+                total += _sum_of_squares(a)
+        if not self._params_ok:
+            for p in self._param_tensors:
+                total += _sum_of_squares(p.array)
         if not (math.isfinite(lv) and math.isfinite(total)):
             problem = self._find_before_step(lv)
             if problem is not None:
@@ -218,7 +226,12 @@ class FiniteGuard:
         saved = self._saved_params
         for i, p in enumerate(self._param_tensors):
             if p.grad is not None:
-                _copy_into(saved, i, p.array)
+                a, dst = p.array, saved[i]
+                if (type(a) is _ndarray and type(dst) is _ndarray and dst.shape == a.shape
+                        and dst.dtype == a.dtype):
+                    _copyto(dst, a)
+                else:
+                    _copy_into(saved, i, a)
                 stepped.append(i)
         self._pending = True
         return None
@@ -228,9 +241,12 @@ class FiniteGuard:
         finite, else the message naming the first one that is not."""
         total = 0.0
         params = self._param_tensors
-        with np.errstate(all="ignore"):
-            for i in self._stepped:
-                total += _sum_of_squares(params[i].array)
+        for i in self._stepped:
+            a = params[i].array
+            if type(a) is _ndarray and a.dtype.char in "fd":
+                total += float(_vdot(a, a))
+            else:
+                total += _sum_of_squares(a)
         if math.isfinite(total):
             self._pending = False
             self._params_ok = True
