@@ -98,9 +98,10 @@ def _neg(n, g):
 
 
 @rule(ops.Mul)
-def _mul(n, g):
-    a, b = saved_input(n, 0, n.a), saved_input(n, 1, n.b)
-    return g * b, g * a
+def _mul(n, g):  # Mul keeps a factor only where the other one needs a gradient
+    pa, pb = n.parents
+    return (g * saved_input(n, 1, n.b) if pa is not None else None,
+            g * saved_input(n, 0, n.a) if pb is not None else None)
 
 
 @rule(ops.Div)

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 
 from numpy.lib.stride_tricks import as_strided
@@ -166,6 +167,37 @@ packing them into its blocked layout; for a skinny product the packing costs mor
 the arithmetic: LeNet's first layer, (6, 25) by (25, n items x 784), takes 3 us per item
 at 8 items a chunk (0.94M multiply-adds) and 6-11 us at 9 (1.06M), its weight gradient
 4 us against 15."""
+
+keep_columns_bytes = 48 << 20
+"""Bytes of im2col columns that convolutions may keep, in all (every graph alive), for
+their weight's gradient. A convolution whose columns do not fit keeps only its input
+and copies the columns again in backward, into a scratch buffer that the next
+convolution of that shape reuses: columns are kh kw times the input, and ResNet-18's on
+a batch of 8 224x224 images would hold 400 MB until backward. Making them again costs
+one more im2col copy (the conv32-conv64 CNN's step: 9% more CPU time, hence a budget
+that small networks stay under, 42 MB for that CNN at batch 64). The copy gives the
+same bits as forward's, so the gradients do not depend on which convolutions kept."""
+
+_kept = [0]  # bytes of columns kept now, under keep_columns_bytes
+_kept_lock = threading.Lock()
+
+
+def _keep_columns(cols) -> bool:
+    """Whether ``cols`` fit in :data:`keep_columns_bytes`; if they do, they are counted
+    until the array ``cols`` is freed (with its graph, or after its backward)."""
+    n = cols.nbytes
+    with _kept_lock:
+        if _kept[0] + n > keep_columns_bytes:
+            return False
+        _kept[0] += n
+    weakref.finalize(cols, _release_columns, n)
+    return True
+
+
+def _release_columns(n: int) -> None:
+    with _kept_lock:
+        _kept[0] -= n
+
 
 product_split_threshold = 1 << 20
 """Bytes of im2col columns above which a whole convolution (copies and matrix products)
@@ -445,7 +477,9 @@ class Conv(Op):
 
         if self.parents is not None:  # recording: keep what backward needs
             px, pw, _ = self.parents[:3]
-            self.cols = cols if pw is not None else None
+            keep = self.chunk or pw is None or _keep_columns(cols)
+            self.cols = cols if pw is not None and keep else None
+            self.x = x if pw is not None and not keep else None  # columns made again
             self.wg = wg if px is not None else None
         y = out.transpose(1, 0, 2, 3)  # (N, O, Ho, Wo), channel-major memory
         return y.reshape(self._out_shape(y.shape))
@@ -519,6 +553,14 @@ class Conv(Op):
                  and Og * K * L * G <= deferred_product)
         if pw is not None and self.chunk:  # self.cols is the padded input: its windows
             windows = windows_view(self.cols, (kh, kw), (Ho, Wo), self.stride, self.dilation)
+        cols3 = self.cols
+        again = pw is not None and cols3 is None  # copy the columns again, a half at a time
+        if again:
+            xc = self.x.transpose(1, 0, 2, 3)  # (C, N, H, W)
+            xpad = padded(xc, (pt, pl), (Hp, Wp), 0, "conv-pad", copy=False)
+            cols = workspace.get("conv-cols", (C, kh, kw, N, Ho, Wo), g.dtype)
+            copies = im2col_copies(xpad, cols, self.stride, self.dilation)
+            cols3 = cols.reshape(G, K, L)
         if px is not None:
             wt = self.wg.transpose(0, 2, 1)  # (G, Cg kh kw, O / G)
             dxp = workspace.get("conv-dx", (C, N, Hp, Wp), g.dtype)
@@ -532,6 +574,11 @@ class Conv(Op):
         def body(part):
             span = slice(part.start * Ho * Wo, part.stop * Ho * Wo)
             gp = gc[:, :, span]  # (G, O / G, n Ho Wo)
+            if again:  # the forward's im2col of these items, as forward made it
+                if xpad is not xc:
+                    xpad[:, part, pt:pt + H, pl:pl + W] = xc[:, part]
+                for dst, src in copies(part):
+                    xp.copyto(dst, src)
             if pw is not None and self.chunk:  # recompute the columns chunk by chunk
                 gw = xp.zeros((G, Og, K), g.dtype)
                 for n0, c3 in self._chunk_columns(windows, part):
@@ -542,7 +589,7 @@ class Conv(Op):
                         gw += xp.matmul(g3, c3.transpose(0, 2, 1))
                 gws[part.start] = gw
             elif pw is not None and not later:
-                gws[part.start] = weight_grad(self.cols[:, :, span], gp)
+                gws[part.start] = weight_grad(cols3[:, :, span], gp)
             if px is not None and planes:
                 g_plane[:, part, :Ho, :Wo] = gp.reshape(O, -1, Ho, Wo)
                 self._dx_by_planes(wt, g_plane, dxp, part)
@@ -562,9 +609,15 @@ class Conv(Op):
             gb = sum(gbs.values()).reshape(O)
         if gws:
             gw = sum(gws.values()).reshape(self.w_shape)
-        elif later:
-            cols, w_shape = self.cols, self.w_shape
-            gw = threads.defer(lambda: weight_grad(cols, gc).reshape(w_shape))
+        elif later:  # the task lets go of the columns and g once done (threads may keep it)
+            w_shape, operands = self.w_shape, [cols3, gc]
+
+            def weight_grad_later():
+                cols, grad = operands
+                operands.clear()
+                return weight_grad(cols, grad).reshape(w_shape)
+
+            gw = threads.defer(weight_grad_later)
         if px is not None:
             dxc = dxp[:, :, pt:pt + H, pl:pl + W]  # (C, N, H, W): drop the padding
             gx = dxc.transpose(1, 0, 2, 3).reshape(self.x_shape)

@@ -111,7 +111,10 @@ class Sub(Op):
 class Mul(Op):
     def forward(self, a, b):
         a, b, _ = promote(_weak(a), _weak(b))
-        self.a, self.b = a, b
+        parents = self.parents
+        if parents is not None:  # recording: keep only what backward reads (each factor
+            self.a = a if parents[1] is not None else None  # for the other's gradient:
+            self.b = b if parents[0] is not None else None  # x * 0 keeps no x alive)
         return _binary("mul", xp.multiply, a, b)
 
     def backward(self, g):
