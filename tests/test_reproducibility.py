@@ -131,3 +131,20 @@ def test_same_weights_over_many_runs_beside_a_rival_thread(thread_count):
         ax.set_num_threads(1 + run % 2)
         with Rival():
             assert_same_bits(train(), reference, f"run {run} beside a rival thread")
+
+
+def test_tensor_matmul_gives_the_same_bits_at_one_and_two_threads(thread_count):
+    """``a @ w`` of 2-D tensors (a hand-written layer), forward and both gradients."""
+    rng = np.random.default_rng(2)
+    a0 = rng.standard_normal((128, 784), dtype=np.float32)
+    w0 = rng.standard_normal((784, 256), dtype=np.float32)
+    g0 = rng.standard_normal((128, 256), dtype=np.float32)
+    results = []
+    for n in (2, 1):
+        ax.set_num_threads(n)
+        a, w = ax.tensor(a0, requires_grad=True), ax.tensor(w0, requires_grad=True)
+        y = a @ w
+        y.backward(ax.tensor(g0))
+        results.append([y.detach().numpy().copy(), a.grad.numpy().copy(),
+                        w.grad.numpy().copy()])
+    assert_same_bits(results[1], results[0], "1 thread against 2")

@@ -15,7 +15,11 @@ class LinAlgError(RuntimeError):
 
 
 class MatMul(Op):
-    """Batched, broadcasting a @ b.  dA = g @ B^T,  dB = A^T @ g (1-D operands promoted)."""
+    """Batched, broadcasting a @ b.  dA = g @ B^T,  dB = A^T @ g (1-D operands promoted).
+
+    2-D products go through :func:`axon.backend.threads.matmul` (``matmul2d``), whose
+    bits depend on the shapes alone, whatever the thread count; batched ones are
+    NumPy's, whose bits follow OpenBLAS's thread count."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -25,7 +29,7 @@ class MatMul(Op):
                 f"and {b.shape}"
             )
         try:
-            return xp.matmul(a, b)
+            return matmul2d(a, b) if a.ndim == b.ndim == 2 else xp.matmul(a, b)
         except ValueError:
             k_a = a.shape[-1]
             k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
@@ -48,11 +52,13 @@ class MatMul(Op):
             g2 = g2[..., None, :]  # (..., n) -> (..., 1, n); a 0-d g becomes (1, 1)
         ga = gb = None
         if pa is not None:
-            ga = xp.matmul(g2, xp.swapaxes(b2, -1, -2))
+            bt = xp.swapaxes(b2, -1, -2)
+            ga = matmul2d(g2, bt) if g2.ndim == bt.ndim == 2 else xp.matmul(g2, bt)
             if a.ndim == 1:
                 ga = ga.reshape(-1, a.shape[0]).sum(axis=0) if ga.ndim > 2 else ga[0]
         if pb is not None:
-            gb = xp.matmul(xp.swapaxes(a2, -1, -2), g2)
+            at = xp.swapaxes(a2, -1, -2)
+            gb = matmul2d(at, g2) if at.ndim == g2.ndim == 2 else xp.matmul(at, g2)
             if b.ndim == 1:
                 gb = gb.reshape(-1, b.shape[0]).sum(axis=0) if gb.ndim > 2 else gb[:, 0]
         return ga, gb
