@@ -159,8 +159,8 @@ def _backups_note(name: str, config: lab.Config) -> None:
     folder = Path(config.out) / BACKUPS
     tags = sorted(p.name for p in folder.iterdir() if has_backup(p)) if folder.is_dir() else []
     if config.resume and name not in lab.RESUMABLE:
-        print(f"note: {name} keeps no backups (it trains for seconds): --resume runs it "
-              f"from the start")
+        print(f"note: {name} keeps no backups (no model, or a training loop of its own "
+              f"rather than fit): --resume runs it from the start")
     elif config.resume:
         print(f"resuming {name} from the backups in {folder}: {', '.join(tags)}" if tags
               else f"note: --resume, but no backup in {folder}: {name} starts from the "

@@ -72,8 +72,9 @@ WEIGHTS: dict[str, tuple[bool, str]] = {
 }
 
 #: The experiments whose training ``--resume`` continues: each of their ``fit`` /
-#: ``fit_stream`` calls keeps a backup (:func:`axon.lab.base.backup`). The others train
-#: for seconds in loops of their own; ``--resume`` runs them from the start, with a note.
+#: ``fit_stream`` calls keeps a backup (:func:`axon.lab.base.backup`). The others have no
+#: model or train in loops of their own (seconds; word2vec's full run a few minutes):
+#: ``--resume`` runs them from the start, with a note.
 RESUMABLE: frozenset[str] = frozenset({
     "lenet", "mnist-mlp", "fashion", "digits", "shakespeare", "next-word", "transformer-lm",
     "sentiment", "pos-tagging", "masked-lm", "translate", "adversarial", "functional",
