@@ -327,3 +327,32 @@ def test_a_killed_text_experiment_resumes_to_the_same_results(corpora, tmp_path,
         a, b = ax.load(file), ax.load(broken / file.name)
         for key in a:
             assert_equal(b[key], a[key])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "stem", "metric", "seed"), [
+    ("shakespeare", "shakespeare", "val_loss", 3),
+    ("next-word", "next_word", "val_ppl", 3),
+    ("transformer-lm", "transformer_lm", "val_loss", 3),
+    ("sentiment", "sentiment", "dev_accuracy", 3),
+    ("pos-tagging", "pos_tagging", "test_accuracy", 3),
+    ("masked-lm", "masked_lm", "mlm_dev_loss", 0),  # the seed draws its held-out masks
+    ("word2vec", "word2vec", "analogy_topk", 3),
+])
+def test_text_experiments_score_the_weights_they_are_given(corpora, tmp_path, monkeypatch,  # noqa: F811
+                                                           name, stem, metric, seed):
+    """--weights: the model saved by a quick run, loaded by another (another seed, so
+    other initial weights, where the seed draws nothing else the score depends on),
+    gives the score the first run reported."""
+    from axon.data import text
+
+    root, table = corpora
+    for key, f in table.items():
+        monkeypatch.setitem(text.FILES, key, f)
+    monkeypatch.delenv("AXON_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = lab.run(name, Config(out=tmp_path / "a", quick=True, data_dir=root))
+    again = lab.run(name, Config(out=tmp_path / "b", quick=True, data_dir=root, seed=seed,
+                                 weights=tmp_path / "a" / f"{stem}.safetensors"))
+    assert again.metrics[metric] == pytest.approx(first.metrics[metric], rel=1e-12)
+    assert again.metrics.get("epochs_run", 0) == 0 and "pairs" not in again.metrics
