@@ -14,7 +14,7 @@ Models: the MLP 784-256-256-10 of bench_engine (batch 128), LeNet-5 of bench_vis
 (batch 64 of 1x28x28) and the LSTM language model of bench_rnn (vocab 65, embedding 64,
 hidden 256, 64 steps, batch 32). Ratios are guard / plain: 1.02 means the guard costs 2%.
 
-    python benchmarks/bench_guard.py [--threads 2] [--repeats 200] [--json FILE]
+    python benchmarks/bench_guard.py [--threads 2] [--repeats 200] [--clock wall|cpu] [--json FILE]
 """
 
 from __future__ import annotations
@@ -169,17 +169,18 @@ def steps(make):
     return plain_step(), legacy_step(), gstep, guard_alone
 
 
-def medians(fns, repeats: int, block: int = 10, settle: int = 2) -> list[float]:
+def medians(fns, repeats: int, block: int = 10, settle: int = 2,
+            clock=time.perf_counter) -> list[float]:
     """Median seconds per call of each function; they alternate in blocks of ``block``
     calls, the first ``settle`` of each block not counted (bench_engine's method)."""
     times: list[list[float]] = [[] for _ in fns]
     while len(times[0]) < repeats:
         for f, out in zip(fns, times, strict=True):
             for i in range(block):
-                t0 = time.perf_counter()
+                t0 = clock()
                 f()
                 if i >= settle:
-                    out.append(time.perf_counter() - t0)
+                    out.append(clock() - t0)
     return [sorted(t)[len(t) // 2] for t in times]
 
 
@@ -201,12 +202,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--models", default="mlp,lenet,lstm")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: this process's CPU time (time.process_time), steadier "
+                             "on a machine shared with other work; best with --threads 1")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     set_threads(args.threads)
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
 
     results = {}
-    print(f"threads {args.threads}, medians over {args.repeats} steps")
+    print(f"threads {args.threads}, {args.clock} clock, medians over {args.repeats} steps")
     print(f"{'model':8s} {'plain ms':>9s} {'legacy ms':>10s} {'guard ms':>9s} "
           f"{'guard/plain':>12s} {'legacy/plain':>13s} {'guard calls us':>15s}")
     for name in args.models.split(","):
@@ -216,8 +221,8 @@ def main(argv=None) -> dict:
                 f()
         # the slow LSTM step needs fewer repeats for the same steadiness
         repeats = args.repeats if name != "lstm" else max(args.repeats // 4, 20)
-        tp, tl, tg = medians([plain, legacy, guarded], repeats)
-        (ta,) = medians([alone], 2000, block=100, settle=5)
+        tp, tl, tg = medians([plain, legacy, guarded], repeats, clock=clock)
+        (ta,) = medians([alone], 2000, block=100, settle=5, clock=clock)
         ta_low = low_percentile(alone, 2000)
         results[name] = {"plain_ms": tp * 1e3, "legacy_ms": tl * 1e3, "guard_ms": tg * 1e3,
                          "guard_over_plain": tg / tp, "legacy_over_plain": tl / tp,

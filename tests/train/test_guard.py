@@ -381,3 +381,25 @@ def test_divergence_rule(losses, warns_at):
     assert len(caught) == len(where)
     if warns_at is not None:
         assert f"step {warns_at + 1}: loss = {losses[warns_at]:.4g}" in got[warns_at]
+
+
+def test_a_lazy_layer_materialised_after_the_guard_is_made():
+    """The guard lists the tensors once; a lazy layer keeps them and gets its shapes at
+    the first forward: the copies follow, and restore() works on the real shapes."""
+    axon.manual_seed(0)
+    model = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.Linear(8, 2))
+    guard = FiniteGuard(model)
+    assert model[0].weight.array.shape == (0,)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = next(batches(1))
+    with axon.no_grad():
+        model(axon.from_numpy(x))  # materialised: (8, 4)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    assert guarded_step(model, guard, opt, loss_fn, x, y, 0, 0)[1] is None
+    before = snapshot(model)
+    opt.param_groups[0]["lr"] = 1e38
+    with np.errstate(over="ignore", invalid="ignore"):
+        _, problem = guarded_step(model, guard, opt, lambda o, t: loss_fn(o, t) * 1e3, x, y,
+                                  0, 1)
+    assert problem is not None and "after the optimizer step" in problem
+    assert_state_is(model, before)
