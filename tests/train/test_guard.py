@@ -134,20 +134,23 @@ def test_after_restore_training_goes_on_as_if_the_bad_step_never_ran():
 
 # ----------------------------------------------------------------------------- gradients, loss
 class SqrtGate(nn.Module):
-    """d sqrt(s)/ds is infinite at s = 0: a NaN/Inf gradient under a finite loss."""
+    """d sqrt(s)/ds is infinite at s = 0: a non-finite gradient under a finite loss (Inf,
+    or NaN when the sqrt is multiplied by 0: 0 * Inf in the backward)."""
 
-    def __init__(self):
+    def __init__(self, factor: float):
         super().__init__()
         self.fc = nn.Linear(3, 2)
         self.scale = nn.Parameter(axon.zeros(1))
+        self.factor = factor
 
     def forward(self, x):
-        return self.fc(x).sum() + self.scale.sqrt().sum()
+        return self.fc(x).sum() + (self.scale.sqrt() * self.factor).sum()
 
 
-def test_non_finite_gradient_is_named_and_nothing_changes():
+@pytest.mark.parametrize("factor, what", [(1.0, "Inf"), (0.0, "NaN")])
+def test_non_finite_gradient_is_named_and_nothing_changes(factor, what):
     axon.manual_seed(0)
-    model = SqrtGate()
+    model = SqrtGate(factor)
     guard = FiniteGuard(model)
     before = snapshot(model)
     guard.remember()
@@ -157,8 +160,8 @@ def test_non_finite_gradient_is_named_and_nothing_changes():
     lv = float(loss.item())
     problem = guard.check(lv, 0, 0)
     assert problem == ("Training stopped at epoch 1, step 1: the gradient of 'scale' contains "
-                       f"Inf (1 of 1 values) (loss = {lv:.4g}). Try a lower learning rate or "
-                       "gradient clipping.")
+                       f"{what} (1 of 1 values) (loss = {lv:.4g}). Try a lower learning rate "
+                       "or gradient clipping.")
     guard.restore()
     assert_state_is(model, before)
     assert model.scale.grad is None and model.fc.weight.grad is None
