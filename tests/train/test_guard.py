@@ -406,3 +406,25 @@ def test_a_lazy_layer_materialised_after_the_guard_is_made():
                                   0, 1)
     assert problem is not None and "after the optimizer step" in problem
     assert_state_is(model, before)
+
+
+def test_the_divergence_watch_survives_a_backup_so_a_resumed_run_warns_at_most_once():
+    import io
+
+    import axon as ax
+    from axon.train import FiniteGuard
+
+    model = ax.nn.Linear(2, 1)
+    first = FiniteGuard(model)
+    first.watch_loss(0.5, 0, 0)
+    with pytest.warns(RuntimeWarning, match="diverging"):
+        first.watch_loss(1e9, 0, 1)
+    buffer = io.BytesIO()
+    ax.save(first.state_dict(), buffer)
+    buffer.seek(0)
+    resumed = FiniteGuard(model)
+    resumed.load_state_dict(ax.load(buffer))
+    assert resumed.state_dict() == first.state_dict() == {"best": [0.5, 0, 0], "warned": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resumed.watch_loss(1e12, 0, 2) is None  # warned already, before the backup

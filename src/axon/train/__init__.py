@@ -4,6 +4,7 @@ metrics, ``History`` and ``summary``."""
 from . import callbacks, metrics
 from .base import Callback
 from .checkpoint import BackupAndRestore
+from .guard import FiniteGuard
 from .fit import NonFiniteError, TrainState, evaluate, fit, predict
 from .history import History
 from .summary import ModelSummary, summary
@@ -11,6 +12,7 @@ from .summary import ModelSummary, summary
 __all__ = [
     "BackupAndRestore",
     "Callback",
+    "FiniteGuard",
     "History",
     "ModelSummary",
     "NonFiniteError",

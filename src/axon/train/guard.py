@@ -312,6 +312,19 @@ class FiniteGuard:
             self._best = (lv, int(epoch), int(step))
         return message
 
+    # ------------------------------------------------------------------ resume
+    def state_dict(self) -> dict:
+        """The divergence watch (lowest loss seen, whether it warned), for a backup; the
+        last finite state is not part of it (a backup is taken between steps)."""
+        return {"best": None if self._best is None else list(self._best),
+                "warned": self._warned}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back what :meth:`state_dict` returned (a resumed run warns at most once)."""
+        best = state.get("best")
+        self._best = None if best is None else (float(best[0]), int(best[1]), int(best[2]))
+        self._warned = bool(state.get("warned", False))
+
     # ------------------------------------------------------------------ messages
     def _find_before_step(self, lv: float) -> tuple[str, str] | None:
         """The first non-finite tensor before the step, as (kind, description):
