@@ -254,12 +254,26 @@ def split_batch(body, n: int, nbytes: int, products: bool = False) -> None:
     added) then give the same bits whether the split ran or not, and whatever the thread
     count (OpenBLAS's bits depend on how a product is cut: see
     :mod:`axon.backend.threads`). An elementwise body gives the same bits however the
-    batch is cut: a refused split runs it whole."""
+    batch is cut: a refused split runs it whole.
+
+    The helper thread may hold on to its last job after a split; it gets ``body``
+    through a box emptied on return, so that what ``body`` refers to (columns, scratch
+    buffers: a convolution's tens of MB) is not kept alive until the next split."""
     if not products:
-        if nbytes < split_threshold or not threads.run_halves(body, n):
-            body(slice(0, n))
+        if nbytes >= split_threshold:
+            box = [body]
+            try:
+                if threads.run_halves(lambda part: box[0](part), n):
+                    return
+            finally:
+                box.clear()
+        body(slice(0, n))
     elif nbytes >= product_split_threshold:
-        threads.halves(body, n, products=True)
+        box = [body]
+        try:
+            threads.halves(lambda part: box[0](part), n, products=True)
+        finally:
+            box.clear()
     else:
         with threads.one_blas_thread():
             body(slice(0, n))
