@@ -162,7 +162,7 @@ def _sigmoid(n, g):
 
 @rule(ops.Relu)
 def _relu(n, g):
-    return (g * _const(n.out > 0),)
+    return (g * _const(n.mask),)
 
 
 @rule(ops.LeakyRelu)

@@ -42,14 +42,20 @@ class Tanh(Op):
 
 
 class Relu(Op):
-    """relu(a) = max(a, 0);  relu'(a) = 1 if a > 0 else 0 (0 at a = 0, as in torch)."""
+    """relu(a) = max(a, 0);  relu'(a) = 1 if a > 0 else 0 (0 at a = 0, as in torch).
+
+    Backward keeps the mask out > 0 (a byte per value), not the output: an in-place
+    ReLU (``x.copy_``) rebinds its tensor to another array, and the output would stay
+    alive for backward alone (70 MB of ResNet-18's 8-image step)."""
 
     def forward(self, a):
-        self.out = xp.maximum(a, 0)
-        return self.out
+        out = xp.maximum(a, 0)
+        if self.parents is not None:  # recording
+            self.mask = out > 0
+        return out
 
     def backward(self, g):
-        return (B.masked(g, self.out > 0),)  # selected: a NaN in g stays out
+        return (B.masked(g, self.mask),)  # selected: a NaN in g stays out
 
 
 class LeakyRelu(Op):
