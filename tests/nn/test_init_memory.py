@@ -153,6 +153,32 @@ def test_float32_orthogonal_is_orthogonal(shape):
     assert_close(gram, np.eye(small), atol=2e-6)
 
 
+def test_large_tensors_draw_in_blocks_with_the_same_bits_at_one_and_two_threads():
+    """A tensor of 2^22 elements or more draws in fixed blocks, each from its own
+    stream, on two threads when it can: the values depend on the seed alone."""
+    shape = (1024, 4096 + 7)  # 4.2M elements: five blocks, the last one short
+    results = []
+    previous = ax.get_num_threads()
+    try:
+        for threads in (1, 2):
+            ax.set_num_threads(threads)
+            ax.manual_seed(11)
+            w = init.normal_(ax.empty(*shape), 0.5, 2.0).array.copy()
+            u = init.uniform_(ax.empty(*shape), -1.0, 3.0).array.copy()
+            results.append((w, u))
+    finally:
+        ax.set_num_threads(previous)
+    for w, u in results[1:]:
+        assert_equal(w, results[0][0])
+        assert_equal(u, results[0][1])
+    w, u = results[0]
+    assert w.dtype == u.dtype == np.float32
+    assert abs(w.mean() - 0.5) < 0.01 and abs(w.std() / 2.0 - 1) < 0.005
+    assert u.min() >= -1.0 and u.max() <= 3.0 and abs(u.mean() - 1.0) < 0.01
+    blocks = w.reshape(-1)[: 4 << 20].reshape(4, 1 << 20)  # independent streams
+    assert not np.array_equal(blocks[0], blocks[1])
+
+
 def test_same_seed_same_weights_other_seed_other_weights():
     def build(seed):
         ax.manual_seed(seed)

@@ -11,7 +11,9 @@ gets float32 draws (NumPy's ``Generator.random`` / ``standard_normal`` with ``ou
 then is scaled and shifted in place, so initialising a 400 MB layer allocates nothing
 beside it (a float64 draw would be a temporary twice the layer's size). Other dtypes
 (float16, a non-contiguous view) draw into a float32 (or float64) scratch of the
-tensor's shape first.
+tensor's shape first. A tensor of 4M elements or more is drawn in fixed blocks, each
+from its own stream seeded from the generator, on two threads when it can: the same
+seed gives the same values whatever the thread count (:func:`_in_blocks`).
 
 A builder that re-initialises parameters itself (torchvision's VGG and ResNet, and
 ``nn.Transformer``, which draw again what their layers just drew) builds its layers inside
@@ -147,15 +149,54 @@ def _draw(tensor: Tensor, fill) -> Tensor:
     return tensor
 
 
+_BLOCKS_FROM = 1 << 22
+"""Elements from which uniform_ and normal_ draw in blocks on two threads (see
+:func:`_in_blocks`)."""
+
+_DRAW_BLOCK = 1 << 20
+"""Elements of each block of a drawn-in-blocks tensor (fixed: the values depend on the
+seed alone, not on the number of threads)."""
+
+
+def _in_blocks(rng, out, draw) -> bool:
+    """Fill a large flat ``out`` a block of :data:`_DRAW_BLOCK` elements at a time, each
+    block by ``draw(generator, block)`` from its own PCG64 stream seeded by one draw of
+    ``rng`` per block, the two halves of the blocks at once on two threads when they can
+    (NumPy releases the GIL while it draws). Which thread fills a block changes nothing:
+    the same seed gives the same tensor at 1 or 2 threads, under any load. VGG-16's
+    classifier (120M draws) takes half the time. False for a tensor under
+    :data:`_BLOCKS_FROM` elements (drawn straight from ``rng``)."""
+    if out.size < _BLOCKS_FROM:
+        return False
+    from ..backend import threads
+
+    flat = out.reshape(-1)
+    blocks = -(-flat.size // _DRAW_BLOCK)
+    seeds = rng.integers(0, 1 << 63, size=blocks, dtype=np.int64)
+
+    def body(part):
+        for i in range(part.start, part.stop):
+            block = flat[i * _DRAW_BLOCK:(i + 1) * _DRAW_BLOCK]
+            draw(np.random.Generator(np.random.PCG64(int(seeds[i]))), block)
+
+    if not threads.run_halves(body, blocks):
+        body(slice(0, blocks))
+    return True
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with draws from U(a, b): a + (b - a) u, u uniform in [0, 1) drawn in the
     tensor's dtype."""
     rng = _rng(generator)
 
-    def fill(out):
-        rng.random(dtype=out.dtype, out=out)
+    def draw(g, out):
+        g.random(dtype=out.dtype, out=out)
         out *= b - a
         out += a
+
+    def fill(out):
+        if not _in_blocks(rng, out, draw):
+            draw(rng, out)
 
     return _draw(tensor, fill)
 
@@ -165,12 +206,16 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
     tensor's dtype."""
     rng = _rng(generator)
 
-    def fill(out):
-        rng.standard_normal(dtype=out.dtype, out=out)
+    def draw(g, out):
+        g.standard_normal(dtype=out.dtype, out=out)
         if std != 1:
             out *= std
         if mean != 0:
             out += mean
+
+    def fill(out):
+        if not _in_blocks(rng, out, draw):
+            draw(rng, out)
 
     return _draw(tensor, fill)
 
