@@ -70,8 +70,8 @@ class Rival(threading.Thread):
         rng = np.random.default_rng(1)
         x = ax.tensor(rng.standard_normal((BATCH, 6, 14, 14), dtype=np.float32))
         w = ax.tensor(rng.standard_normal((16, 6, 5, 5), dtype=np.float32))
-        a = rng.standard_normal((64, 400), dtype=np.float32)
-        b = rng.standard_normal((400, 512), dtype=np.float32)
+        a = rng.standard_normal((64, 4096), dtype=np.float32)  # 33.5M multiply-adds:
+        b = rng.standard_normal((4096, 128), dtype=np.float32)  # split by threads.matmul
         while not self.stop.is_set():
             nn.functional.conv2d(x, w)
             threads.matmul(a, b)

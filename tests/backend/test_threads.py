@@ -289,9 +289,10 @@ def test_matmul_gives_the_same_bits_at_one_and_two_threads_and_when_refused(blas
     """OpenBLAS's bits depend on its thread count and on how a product is cut: matmul's
     depend on the shapes alone (the shapes of a LeNet's and an MLP's layers, forward and
     backward, whole and split by rows or by columns)."""
+    assert 64 * 9216 * 128 >= threads.small_product > 256 * 128 * 784
     rng = np.random.default_rng(1)
     shapes = [(64, 400, 120), (120, 64, 400), (64, 84, 10), (128, 784, 256), (256, 128, 784),
-              (16, 150, 6400)]
+              (16, 150, 6400), (64, 9216, 128), (128, 64, 9216)]  # the last two: halves
     pairs = [(rng.standard_normal((m, k)).astype(dtype),
               rng.standard_normal((k, n)).astype(dtype)) for m, k, n in shapes]
     threads.set_num_threads(2)

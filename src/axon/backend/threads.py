@@ -154,10 +154,14 @@ class one_blas_thread:  # noqa: N801 - used as a function, like contextlib's man
 
 # ---------------------------------------------------------------- products
 
-small_product = 4_000_000
-"""Multiply-adds from which :func:`matmul` runs a product as two halves (of a's rows, or
-of b's columns when b is wider) on two threads; smaller ones run whole. Both on a
-one-thread BLAS."""
+small_product = 30_000_000
+"""Multiply-adds from which :func:`matmul` runs a 2-D product as two halves on two
+threads (of a's rows, or of b's columns when b is wider); smaller ones run whole. Both
+on a one-thread BLAS. Handing a half to the helper thread costs a GIL hand-off, tens of
+microseconds, and far more when other processes load the cores: measured on 2 cores
+(paired blocks, load 2-3), a (2048, 128) by (128, 128) product (33M multiply-adds) took
+635 us as halves against 945 whole on one thread, a (128, 784) by (784, 256) one (25M)
+572 against 616, a (128, 256) by (256, 256) one (8M) 281 against 236."""
 
 
 def matmul(a, b, out=None):
@@ -167,12 +171,15 @@ def matmul(a, b, out=None):
     A 2-D product of :data:`small_product` multiply-adds or more runs as two halves (of
     a's rows, or of b's columns when b is wider; :func:`halves`), each on a one-thread
     BLAS, at once on two threads or one after the other; a smaller one, and a stack of
-    more than one, runs whole on a one-thread BLAS (a LeNet's 64x400x120 layer: 50
-    microseconds against 45 on two). OpenBLAS's own two threads would give other bits
-    than one (see the module doc), and after each product they share they spin for about
-    0.1 s of a core, which the batch halves of a convolution need. Measured on 2 cores:
-    the LeNet-5 training step 9.3 -> 7.4 ms, the conv32-conv64 CNN step 96 -> 65 ms
-    against OpenBLAS's threads."""
+    more than one, runs whole on a one-thread BLAS. OpenBLAS's own two threads would
+    give other bits than one (see the module doc); they are faster for mid-sized
+    products on an idle machine (an MLP 784-256-256-10 step at batch 128, its products
+    timed alone: about 0.7 ms more on one thread), and slower on a loaded one, where
+    every spinning thread waits for a core (the same step at load 3.5: 3.9 ms on one
+    thread, 11.4 ms on OpenBLAS's two). After each product they share they also spin
+    for about 0.1 s of a core, which the batch halves of a convolution need: the LeNet-5
+    step went 9.3 -> 7.4 ms, the conv32-conv64 CNN's 96 -> 65 ms, when its products
+    kept them asleep."""
     if not _blas:
         return np.matmul(a, b, out=out)
     if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] == 1:  # one group
