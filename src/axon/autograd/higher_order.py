@@ -182,6 +182,15 @@ def _cast(n, g):
     return (g.type(n.in_dtype) if n.in_dtype.kind in "fc" else None), None
 
 
+@rule(ops.CopyInto)
+def _copy_into(n, g):
+    g_dst = g * 0 if n.parents[0] is not None else None
+    g_src = None
+    if n.parents[1] is not None and n.src_dtype is not None and n.src_dtype.kind in "fc":
+        g_src = g.type(n.src_dtype)
+    return g_dst, g_src
+
+
 @rule(ops.Clone)
 def _clone(n, g):
     return (g,)

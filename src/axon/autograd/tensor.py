@@ -735,7 +735,7 @@ class Tensor:
         src_data = _data(src)
         self._check_inplace(src)
         if grad_mode.enabled and (self.requires_grad or _requires(src)):
-            self._rebind(ops.Mul.apply(self, 0) + src)
+            self._rebind(ops.CopyInto.apply(self, src))
         else:
             self.array[...] = src_data
         return self
@@ -748,13 +748,15 @@ class Tensor:
             xp.clip(self.array, _data(min), _data(max), out=self.array)
         return self
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0):
-        self.array[...] = B.rng().uniform(a, b, self.array.shape)
-        return self
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None):
+        from ..nn import init  # drawn in the tensor's dtype, straight into its memory
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0):
-        self.array[...] = B.rng().normal(mean, std, self.array.shape)
-        return self
+        return init.uniform_(self, a, b, generator=generator)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
+        from ..nn import init
+
+        return init.normal_(self, mean, std, generator=generator)
 
     def _check_inplace(self, other) -> None:
         if grad_mode.enabled and self._ctx is None and self.requires_grad:

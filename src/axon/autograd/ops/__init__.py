@@ -11,6 +11,7 @@ from .elementwise import (
     Cast,
     Clamp,
     Clone,
+    CopyInto,
     Cos,
     Div,
     Exp,

@@ -322,6 +322,26 @@ class Cast(Op):
         return g.astype(self.in_dtype), None
 
 
+class CopyInto(Op):
+    """``dst.copy_(src)`` recorded: the value is ``src`` broadcast to ``dst``'s shape and
+    cast to its dtype. The gradient goes to ``src`` (in its dtype; the walk sums it back
+    over the broadcast) and a zero one to ``dst``'s old value, as torch's CopyBackwards.
+    (``dst * 0 + src`` would turn an inf in ``dst`` into NaN.)"""
+
+    def forward(self, dst, src):
+        self.src_dtype = getattr(src, "dtype", None)
+        out = xp.empty_like(dst)
+        out[...] = src
+        return out
+
+    def backward(self, g):
+        g_dst = xp.zeros_like(g) if self.parents[0] is not None else None
+        g_src = None
+        if self.parents[1] is not None and self.src_dtype is not None:
+            g_src = g.astype(self.src_dtype, copy=False) if self.src_dtype.kind in "fc" else None
+        return g_dst, g_src
+
+
 class Clone(Op):
     def forward(self, a):
         return a.copy()
