@@ -164,7 +164,7 @@ def _finite_or_inf(values: list[float]) -> list[float]:
 def run(config: Config) -> Result:
     result = Result("vanishing")
     depth, width, n, steps, lr = (
-        (10, 32, 256, 80, 0.02) if config.quick else (20, 64, 512, 200, 0.01)
+        (10, 32, 256, 120, 0.02) if config.quick else (20, 64, 512, 200, 0.01)
     )
     if config.epochs is not None:
         steps = config.epochs
