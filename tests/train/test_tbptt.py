@@ -219,7 +219,9 @@ class _TinyLM(nn.Module):
 
 
 def test_a_stateful_char_model_learns_a_stream_and_logs_per_token_means():
-    ax.manual_seed(0)
+    # about one seed in eight ends in the minimum that cannot tell the two contexts of
+    # "1 2" apart (accuracy 0.84; seeds 0 and 6 of 0-7 since init draws in float32)
+    ax.manual_seed(1)
     ids = np.array([0, 1, 2, 3, 1, 2] * 60)  # after 1, 2: 3 or 1 depends on the context
     train = bptt_batches(batchify(ids, 4), 6)
     model = _TinyLM(4)
