@@ -290,6 +290,7 @@ class _SpinningHelper:
                     job()
                 except BaseException as error:  # noqa: BLE001 - the caller re-raises it
                     self._error = error
+            job = None  # not kept alive (with what it holds) until the next job comes
             self._unlock(self._pdone)
 
     def _watch(self) -> None:
