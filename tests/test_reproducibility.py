@@ -156,3 +156,27 @@ def test_tensor_matmul_gives_the_same_bits_at_one_and_two_threads(thread_count):
         results.append([y.detach().numpy().copy(), a.grad.numpy().copy(),
                         w.grad.numpy().copy()])
     assert_same_bits(results[1], results[0], "1 thread against 2")
+
+
+@pytest.mark.parametrize("kind", [nn.LSTM, nn.GRU, nn.RNN])
+def test_recurrent_layers_give_the_same_bits_at_one_and_two_threads(thread_count, kind):
+    """A two-layer recurrent net (hidden 256, batch 20: per-step products big enough for
+    OpenBLAS to use both its threads, whose bits differ from one thread's), 2 Adam steps."""
+    results = []
+    for n in (2, 1):
+        ax.set_num_threads(n)
+        ax.manual_seed(0)
+        rnn, head = kind(32, 256, num_layers=2), nn.Linear(256, 20)
+        params = list(rnn.parameters()) + list(head.parameters())
+        opt = ax.optim.Adam(params, lr=1e-3)
+        rng = np.random.default_rng(3)
+        for _ in range(2):
+            x = ax.tensor(rng.standard_normal((12, 20, 32), dtype=np.float32))
+            y = ax.tensor(rng.integers(0, 20, 12 * 20))
+            out, _ = rnn(x)
+            loss = nn.functional.cross_entropy(head(out).reshape(-1, 20), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        results.append([p.detach().numpy().copy() for p in params])
+    assert_same_bits(results[1], results[0], f"{kind.__name__}: 1 thread against 2")

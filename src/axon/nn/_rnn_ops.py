@@ -39,7 +39,7 @@ Conventions shared by the three ops:
 from __future__ import annotations
 
 from ..autograd.function import Op
-from ..backend import xp
+from ..backend import threads, xp
 
 
 def sigmoid_(z):
@@ -114,7 +114,7 @@ class _Recurrent(Op):
         """All steps' input projections at once: X W_ih^T + bias, shape (L, N, G*H)."""
         L, N, I = x.shape
         self.x_flat = x.reshape(L * N, I)  # (L*N, I), kept for dW_ih = dZ^T X
-        z = self.x_flat @ _transposed(w_ih)  # (L*N, G*H)
+        z = threads.matmul(self.x_flat, _transposed(w_ih))  # (L*N, G*H)
         if bias is not None:
             z += bias
         return z.reshape(L, N, -1)  # (L, N, G*H)
@@ -126,9 +126,11 @@ class _Recurrent(Op):
         L, N, H = self.L, self.N, self.H
         gx_flat = dz_x.reshape(L * N, -1)  # (L*N, G*H)
         gh_flat = dz_h.reshape(L * N, -1)  # (L*N, G*H)
-        dx = (gx_flat @ w_ih).reshape(L, N, -1) if self.parents[0] is not None else None
-        dw_ih = gx_flat.T @ self.x_flat  # (G*H, I)
-        dw_hh = gh_flat.T @ self._h_prev_all().reshape(L * N, H)  # (G*H, H)
+        dx = None
+        if self.parents[0] is not None:
+            dx = threads.matmul(gx_flat, w_ih).reshape(L, N, -1)
+        dw_ih = threads.matmul(gx_flat.T, self.x_flat)  # (G*H, I)
+        dw_hh = threads.matmul(gh_flat.T, self._h_prev_all().reshape(L * N, H))  # (G*H, H)
         return dx, dw_ih, dw_hh, gx_flat, gh_flat
 
 
@@ -156,7 +158,7 @@ class RNNSeq(_Recurrent):
             if b < N:  # finished (or not yet started) sequences keep their state
                 hs[new, b:] = hs[prev, b:]
             h = hs[new, :b]
-            xp.matmul(hs[prev, :b], w_hh_t, out=h)
+            threads.matmul(hs[prev, :b], w_hh_t, out=h)
             h += z[t, :b]
             if relu:
                 xp.maximum(h, 0, out=h)
@@ -179,7 +181,7 @@ class RNNSeq(_Recurrent):
             dh_b = dh[:b]
             dh_b += g[t, :b]
             xp.multiply(dh_b, slope[t, :b], out=dz[t, :b])
-            xp.matmul(dz[t, :b], w_hh, out=dh_b)
+            threads.matmul(dz[t, :b], w_hh, out=dh_b)
         dx, dw_ih, dw_hh, flat, _ = self._weight_grads(dz, dz, self.w_ih)
         db = flat.sum(axis=0) if self.has_bias else None
         dh0 = dh if self.parents[1] is not None else None
@@ -238,7 +240,7 @@ class LSTMSeq(_Recurrent):
                 hs[new, b:] = hs[prev, b:]
                 cs[new, b:] = cs[prev, b:]
             gates = a[t, :b]  # (b, 4H)
-            gates += xp.matmul(hs[prev, :b], w_hh_t, out=rec[:b])
+            gates += threads.matmul(hs[prev, :b], w_hh_t, out=rec[:b])
             sigmoid_(gates[:, : 3 * H])  # o, i, f
             xp.tanh(gates[:, 3 * H:], out=gates[:, 3 * H:])  # g
             o, i, f, g = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
@@ -291,7 +293,7 @@ class LSTMSeq(_Recurrent):
             xp.multiply(dc_b, tmp_b, out=z[:, 3])
             # on to step t-1
             dc_b *= f
-            xp.matmul(z.reshape(b, 4 * H), w_hh, out=dh_b)
+            threads.matmul(z.reshape(b, 4 * H), w_hh, out=dh_b)
         dx, dw_ih, dw_hh, flat, _ = self._weight_grads(dz, dz, self.w_ih)
         unorder = xp.argsort(self.order)  # back to PyTorch's (i, f, g, o)
         db = flat.sum(axis=0)[unorder] if self.has_bias else None
@@ -341,7 +343,7 @@ class GRUSeq(_Recurrent):
             if b < N:
                 hs[new, b:] = hs[prev, b:]
             gates = a[t, :b]  # (b, 3H)
-            r_h = xp.matmul(hs[prev, :b], w_hh_t, out=rec[:b])  # (b, 3H)
+            r_h = threads.matmul(hs[prev, :b], w_hh_t, out=rec[:b])  # (b, 3H)
             rz = gates[:, : 2 * H]
             rz += r_h[:, : 2 * H]
             sigmoid_(rz)  # r, z
@@ -399,7 +401,7 @@ class GRUSeq(_Recurrent):
             xp.multiply(dn, r, out=d[:, 2])
             # on to step t-1: dh_{t-1} = dh z + [dz_r, dz_z, d hn] W_hh
             dh_b *= z
-            dh_b += xp.matmul(d.reshape(b, 3 * H), w_hh, out=rec[:b])
+            dh_b += threads.matmul(d.reshape(b, 3 * H), w_hh, out=rec[:b])
         dz_x = xp.empty_like(dz_h)  # (L, N, 3, H): [dz_r, dz_z, dz_n]
         dz_x[:, :, :2] = dz_h[:, :, :2]
         dz_x[:, :, 2] = dz_n
