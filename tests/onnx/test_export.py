@@ -215,6 +215,28 @@ def test_in_place_ops_are_traced():
     _assert_runs_like_axon(data, model, [{"x": x}])
 
 
+class CopyBroadcast(nn.Module):
+    """``copy_`` of a (4,) float64 parameter into a (batch, 4) float32 tensor: cast and
+    broadcast to a size that follows the dynamic batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(ax.ones(4))
+        self.b = nn.Parameter(ax.arange(4, dtype=ax.float64))
+
+    def forward(self, x):
+        y = x * self.w
+        y.copy_(self.b)
+        return y + x
+
+
+def test_copy_into_a_tensor_casts_and_broadcasts_over_a_dynamic_batch():
+    model = CopyBroadcast()
+    data = _export(model, (ax.ones(2, 4),), input_names=["x"], dynamic_axes={"x": [0]})
+    x = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    _assert_runs_like_axon(data, model, [{"x": x}])
+
+
 class Slicing(nn.Module):
     def forward(self, x):
         a = x[:, 1:, None, ::2]

@@ -181,6 +181,17 @@ def _cast(g: Graph, call: Call) -> str:
     return g.value(call.args[0], call, 0, dtype=call.out_array.dtype)
 
 
+@rule("CopyInto")
+def _copy_into(g: Graph, call: Call) -> str:
+    """``dst.copy_(src)``: src cast to dst's dtype, broadcast to dst's shape (taken from
+    dst at run time, so a dynamic batch stays dynamic)."""
+    dst, src = call.args
+    value = g.value(src, call, 1, dtype=call.out_array.dtype)
+    if _shape(src) == call.out_array.shape:
+        return value
+    return g.node("Expand", [value, g.node("Shape", [g.value(dst, call, 0)])])
+
+
 # ----------------------------------------------------------------------------- activations
 @rule("LeakyRelu")
 def _leaky_relu(g: Graph, call: Call) -> str:
