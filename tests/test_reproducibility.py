@@ -180,3 +180,30 @@ def test_recurrent_layers_give_the_same_bits_at_one_and_two_threads(thread_count
             opt.step()
         results.append([p.detach().numpy().copy() for p in params])
     assert_same_bits(results[1], results[0], f"{kind.__name__}: 1 thread against 2")
+
+
+def test_a_transformer_gives_the_same_bits_at_one_and_two_threads(thread_count):
+    """A causal encoder LM (embedding, attention's batched products, the head), 2 AdamW
+    steps: the embedding's one-hot product and the attention products ran on OpenBLAS's
+    threads, whose bits differ from one thread's."""
+    results = []
+    for n in (2, 1):
+        ax.set_num_threads(n)
+        ax.manual_seed(0)
+        layer = nn.TransformerEncoderLayer(64, 4, 256, dropout=0.1, batch_first=True)
+        encoder, emb, head = nn.TransformerEncoder(layer, 2), nn.Embedding(100, 64), \
+            nn.Linear(64, 100)
+        params = [*encoder.parameters(), *emb.parameters(), *head.parameters()]
+        opt = ax.optim.AdamW(params, lr=1e-3)
+        rng = np.random.default_rng(4)
+        mask = nn.Transformer.generate_square_subsequent_mask(48)
+        for _ in range(2):
+            x = ax.tensor(rng.integers(0, 100, (16, 48)))
+            y = ax.tensor(rng.integers(0, 100, 16 * 48))
+            out = head(encoder(emb(x), mask=mask, is_causal=True)).reshape(-1, 100)
+            loss = nn.functional.cross_entropy(out, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        results.append([p.detach().numpy().copy() for p in params])
+    assert_same_bits(results[1], results[0], "transformer: 1 thread against 2")

@@ -19,7 +19,7 @@ import math
 from .. import backend as B
 from ..autograd.function import Op
 from ..autograd.tensor import Tensor
-from ..backend import xp
+from ..backend import threads, xp
 
 _NEG_INF = float("-inf")
 
@@ -77,8 +77,8 @@ def _matmul_like(a, b, like):
     merges the heads without a copy); a plain product otherwise."""
     shape = xp.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
     if shape != like.shape:
-        return xp.matmul(a, b)
-    return xp.matmul(a, b, out=xp.empty_like(like, dtype=xp.result_type(a, b)))
+        return threads.matmul(a, b)
+    return threads.matmul(a, b, out=xp.empty_like(like, dtype=xp.result_type(a, b)))
 
 
 class _Scores:
@@ -87,7 +87,7 @@ class _Scores:
     and d(mask)."""
 
     def _weights(self, q, k, mask, scale, dropout_p, rng):
-        s = xp.matmul(q, _t(k))  # (..., L, S)
+        s = threads.matmul(q, _t(k))  # (..., L, S)
         s *= scale
         if mask is not None:
             if xp.broadcast_shapes(s.shape, mask.shape) == s.shape:
@@ -118,10 +118,10 @@ class _Scores:
         """dQ = scale ds K, dK = scale ds^T Q (into ``out_q``/``out_k`` when given)."""
         dq = dk = None
         if need_q:
-            dq = xp.matmul(ds, k, out=out_q)
+            dq = threads.matmul(ds, k, out=out_q)
             dq *= scale
         if need_k:
-            dk = xp.matmul(_t(ds), q, out=out_k)
+            dk = threads.matmul(_t(ds), q, out=out_k)
             dk *= scale
         return dq, dk
 
@@ -139,10 +139,10 @@ class Attention(_Scores, Op):
 
     def backward(self, g):
         pq, pk, pv, pm = self.parents[:4]
-        dv = xp.matmul(_t(self.pd), g) if pv is not None else None  # (..., S, Ev)
+        dv = threads.matmul(_t(self.pd), g) if pv is not None else None  # (..., S, Ev)
         if pq is None and pk is None and pm is None:
             return None, None, dv, None, None, None, None
-        ds = self._scores_grad(xp.matmul(g, _t(self.v)), owned=True)  # (..., L, S)
+        ds = self._scores_grad(threads.matmul(g, _t(self.v)), owned=True)  # (..., L, S)
         dmask = ds if pm is not None else None
         dq, dk = self._qk_grads(ds, self.q, self.k, self.scale, pq is not None, pk is not None)
         return dq, dk, dv, dmask, None, None, None
@@ -162,8 +162,8 @@ class PackedAttention(_Scores, Op):
     def backward(self, g):
         qkv, pd = self.qkv, self.pd
         d = xp.empty_like(qkv)  # same memory order as qkv
-        xp.matmul(_t(pd), g, out=d[2])  # dV
-        ds = self._scores_grad(xp.matmul(g, _t(qkv[2])), owned=True)
+        threads.matmul(_t(pd), g, out=d[2])  # dV
+        ds = self._scores_grad(threads.matmul(g, _t(qkv[2])), owned=True)
         dmask = ds if self.parents[1] is not None else None
         self._qk_grads(ds, qkv[0], qkv[1], self.scale, True, True, out_q=d[0], out_k=d[1])
         return d, dmask, None, None, None

@@ -13,7 +13,7 @@ Which way of computing it is fastest depends on V, N and D (see :func:`scatter_a
 from __future__ import annotations
 
 from ..autograd.function import Op
-from ..backend import xp
+from ..backend import threads, xp
 
 # A table of at most this many rows takes the one-hot matrix product (see below), as long
 # as the (V, N) one-hot matrix stays under _ONE_HOT_MAX_ELEMENTS (32 MB in float32).
@@ -56,7 +56,7 @@ def scatter_add_rows(index, src, num_rows: int):
         one_hot = xp.zeros((num_rows, n), dtype=src.dtype)  # (V, N)
         one_hot[index, xp.arange(n)] = 1
         with xp.errstate(invalid="ignore", over="ignore"):
-            out = one_hot @ src  # (V, N) @ (N, D) -> (V, D)
+            out = threads.matmul(one_hot, src)  # (V, N) @ (N, D) -> (V, D)
         if xp.isfinite(out).all():
             return out
         # 0 * inf = NaN would spread a non-finite gradient row to every row: scatter instead

@@ -11,7 +11,7 @@ gradient (or ``None``) per input. Weights are plain arrays: they get no gradient
 from __future__ import annotations
 
 from ..autograd.function import Op
-from ..backend import xp
+from ..backend import threads, xp
 
 
 def _reduce(loss, reduction: str, denom=None):
@@ -72,7 +72,8 @@ class ClassIndexLoss(Op):
             shifted = xs - xs.max(axis=1, keepdims=True)
             picked = shifted[rows, tt]
             if smoothing:
-                rowsum = shifted @ weight if weight is not None else shifted.sum(axis=1)
+                rowsum = (threads.matmul(shifted, weight) if weight is not None
+                          else shifted.sum(axis=1))
             p = xp.exp(shifted, out=shifted)
             s = p.sum(axis=1)
             p /= s[:, None]
@@ -85,7 +86,8 @@ class ClassIndexLoss(Op):
         else:
             nll = -wt * xs[rows, tt]
             if smoothing:
-                smooth = -(xs @ weight if weight is not None else xs.sum(axis=1)) * valid
+                weighted = threads.matmul(xs, weight) if weight is not None else xs.sum(axis=1)
+                smooth = -weighted * valid
         loss = (1 - smoothing) * nll + (smoothing / C) * smooth if smoothing else nll
         if reduction == "none":
             loss = loss.reshape(target.shape)

@@ -29,7 +29,7 @@ class MatMul(Op):
                 f"and {b.shape}"
             )
         try:
-            return matmul2d(a, b) if a.ndim == b.ndim == 2 else xp.matmul(a, b)
+            return matmul2d(a, b)
         except ValueError:
             k_a = a.shape[-1]
             k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
@@ -53,12 +53,12 @@ class MatMul(Op):
         ga = gb = None
         if pa is not None:
             bt = xp.swapaxes(b2, -1, -2)
-            ga = matmul2d(g2, bt) if g2.ndim == bt.ndim == 2 else xp.matmul(g2, bt)
+            ga = matmul2d(g2, bt)
             if a.ndim == 1:
                 ga = ga.reshape(-1, a.shape[0]).sum(axis=0) if ga.ndim > 2 else ga[0]
         if pb is not None:
             at = xp.swapaxes(a2, -1, -2)
-            gb = matmul2d(at, g2) if at.ndim == g2.ndim == 2 else xp.matmul(at, g2)
+            gb = matmul2d(at, g2)
             if b.ndim == 1:
                 gb = gb.reshape(-1, b.shape[0]).sum(axis=0) if gb.ndim > 2 else gb[:, 0]
         return ga, gb
