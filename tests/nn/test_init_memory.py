@@ -413,3 +413,25 @@ def test_conv_column_budget_is_given_back_after_backward_or_with_the_graph():
     del y
     gc.collect()
     assert _conv_ops._kept[0] == before
+
+
+def test_convolutions_with_many_output_channels_keep_their_input_not_their_columns():
+    """Columns are kh kw times the input; making them again costs one copy beside a
+    weight-gradient product of O multiply-adds per element: kept only for few output
+    channels (the budget permitting)."""
+    x = ax.randn(2, 4, 10, 10, requires_grad=True)
+    few = F.conv2d(x, ax.randn(_conv_ops.keep_columns_max_channels, 4, 3, 3,
+                               requires_grad=True))
+    many = F.conv2d(x, ax.randn(_conv_ops.keep_columns_max_channels + 1, 4, 3, 3,
+                                requires_grad=True))
+    assert few.grad_fn.cols is not None and few.grad_fn.x is None
+    assert many.grad_fn.cols is None and many.grad_fn.x is not None
+
+
+def test_max_pool_keeps_a_byte_per_output_for_backward_not_its_input():
+    x = ax.randn(2, 3, 13, 13, requires_grad=True)
+    y = F.max_pool2d(x, 3, 2, 1)  # ResNet's: overlapping windows, the general path
+    node = y.grad_fn
+    saved = [v for v in vars(node).values() if isinstance(v, np.ndarray)]
+    assert [a.dtype for a in saved] == [np.uint8]
+    assert saved[0].size == y.numel()
