@@ -184,6 +184,43 @@ def test_a_split_that_comes_while_the_helper_is_parked_waits_and_is_never_refuse
     assert box == {"value": True} and names == {"caller", "axon-split"}
 
 
+@needs_spin
+def test_parking_a_helper_that_is_late_back_to_its_wait_never_deadlocks(monkeypatch):
+    """A helper descheduled between one job and its wait for the next (a loaded machine)
+    while the watchdog parks it: the watchdog used to clear ``_awake`` first, so the
+    helper slept at that wait and the watchdog spun for its answer forever, holding
+    ``_handoff`` (CI hung in a convolution's backward). The helper is held at that point
+    here, and the park must still end."""
+    monkeypatch.setattr(threads, "spin_window", 1e6)  # its own watchdog stays out of it
+
+    class Late(threads._SpinningHelper):
+        def __init__(self, *spin):
+            self.gate, self.at_gate, self.hold = threading.Event(), threading.Event(), False
+            super().__init__(*spin)
+
+        def _between_jobs(self):
+            if self.hold:
+                self.at_gate.set()
+                self.gate.wait(DEADLINE)
+
+    helper = Late(*threads._spin)
+    ran = []
+    helper.hold = True
+    helper.start(lambda: ran.append(1))
+    helper.wait()
+    assert ran == [1] and helper.at_gate.wait(DEADLINE)  # the helper is held, late
+    parking, box = run_in_thread(lambda: helper._park_if_idle(0.0), name="watchdog")
+    parking.join(0.05)  # the park begins while the helper is away
+    helper.hold = False
+    helper.gate.set()
+    parking.join(DEADLINE)
+    assert not parking.is_alive(), "the park never ended: helper and watchdog deadlocked"
+    assert box == {"value": True} and not helper._awake.is_set()
+    helper.start(lambda: ran.append(2))  # and a parked helper still wakes for a job
+    helper.wait()
+    assert ran == [1, 2]
+
+
 def test_sleeping_helper_runs_the_other_half_and_raises_its_error(monkeypatch, two_threads):
     """Where glibc's spin locks are missing, a ThreadPoolExecutor is the helper."""
     monkeypatch.setattr(threads, "_helper", threads._SleepingHelper())
