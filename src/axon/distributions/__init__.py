@@ -105,18 +105,24 @@ class Distribution:
     arg_constraints: dict = {}
 
 
-class Normal(Distribution):
-    """The Gaussian of mean ``loc`` and standard deviation ``scale`` (broadcast)."""
+class _LocScale(Distribution):
+    """A law of a location ``loc`` and a positive ``scale``, broadcast together (Normal,
+    Laplace, Cauchy, Gumbel)."""
 
-    has_rsample = True
     arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
 
     def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
         self._validate_args = validate_args is not False  # checked from here on
         loc = _as_param(loc, scale if isinstance(scale, Tensor) else None)
         self.loc, self.scale = _broadcast(loc, _as_param(scale, loc))
-        super().__init__(self.loc.shape, (), validate_args)
         self._check(self.scale.array > 0, self.arg_constraints["scale"], "parameter scale")
+        super().__init__(self.loc.shape, (), validate_args)
+
+
+class Normal(_LocScale):
+    """The Gaussian of mean ``loc`` and standard deviation ``scale`` (broadcast)."""
+
+    has_rsample = True
 
     @property
     def mean(self) -> Tensor:
@@ -357,18 +363,10 @@ class Exponential(Distribution):
         return 1.0 - self.rate.log()
 
 
-class Laplace(Distribution):
+class Laplace(_LocScale):
     """The double exponential around ``loc`` with scale ``scale``."""
 
     has_rsample = True
-    arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
-
-    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
-        loc = _as_param(loc, scale if isinstance(scale, Tensor) else None)
-        self.loc, self.scale = _broadcast(loc, _as_param(scale, loc))
-        self._check(self.scale.array > 0, self.arg_constraints["scale"], "parameter scale")
-        super().__init__(self.loc.shape, (), validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -629,7 +627,6 @@ class LogNormal(Distribution):
     """``exp`` of a ``Normal(loc, scale)`` draw."""
 
     has_rsample = True
-    arg_constraints = Normal.arg_constraints
 
     def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
         self._validate_args = validate_args is not False  # checked from here on
@@ -786,18 +783,10 @@ class HalfNormal(Distribution):
         return self.base_dist.entropy() - math.log(2)
 
 
-class Cauchy(Distribution):
+class Cauchy(_LocScale):
     """The Lorentz law around ``loc`` with half-width ``scale`` (no mean, no variance)."""
 
     has_rsample = True
-    arg_constraints = Normal.arg_constraints
-
-    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
-        loc = _as_param(loc, scale if isinstance(scale, Tensor) else None)
-        self.loc, self.scale = _broadcast(loc, _as_param(scale, loc))
-        self._check(self.scale.array > 0, self.arg_constraints["scale"], "parameter scale")
-        super().__init__(self.loc.shape, (), validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -823,18 +812,10 @@ class Cauchy(Distribution):
 _EULER = 0.57721566490153286060
 
 
-class Gumbel(Distribution):
+class Gumbel(_LocScale):
     """The law of a maximum: density exp(-(z + exp(-z))) / scale, z = (x - loc) / scale."""
 
     has_rsample = True
-    arg_constraints = Normal.arg_constraints
-
-    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
-        loc = _as_param(loc, scale if isinstance(scale, Tensor) else None)
-        self.loc, self.scale = _broadcast(loc, _as_param(scale, loc))
-        self._check(self.scale.array > 0, self.arg_constraints["scale"], "parameter scale")
-        super().__init__(self.loc.shape, (), validate_args)
 
     @property
     def mean(self) -> Tensor:
