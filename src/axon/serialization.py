@@ -65,9 +65,6 @@ STRUCTURE_KEY = "__axon_structure__"
 # the metadata entry holding the SHA-256 of everything else in the file (see _digest)
 CHECKSUM_KEY = "__axon_sha256__"
 
-# dtypes safetensors stores (complex128 and object arrays are not among them)
-_SAVABLE_KINDS = "biuf"
-
 # dict types rebuilt as themselves (any other Mapping is saved as a plain dict)
 _DICT_TYPES = {"dict": dict, "OrderedDict": OrderedDict, "Counter": Counter}
 
@@ -139,7 +136,7 @@ class _Encoder:
         """Add ``array`` under a fresh name (once per object: shared tensors stay shared)."""
         if self.share and id(owner) in self.names:
             return self.names[id(owner)]
-        if array.dtype.kind not in _SAVABLE_KINDS or array.dtype.newbyteorder("=") not in _CODES:
+        if array.dtype.newbyteorder("=") not in _CODES:  # bool, ints, floats (see _CODES)
             raise TypeError(
                 f"save: {_where(path)} has dtype {array.dtype}, which safetensors cannot store"
             )

@@ -49,6 +49,7 @@ on the load.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import weakref
@@ -107,9 +108,7 @@ class Workspace:
             return self._new(shape, dtype, fill)
         dtype = xp.dtype(dtype)
         key = (tag, shape, dtype, fill)
-        n = 1
-        for d in shape:
-            n *= d
+        n = math.prod(shape)
         with self._lock:
             bufs = self._pool.get(key)
             if bufs is None:
@@ -774,6 +773,13 @@ class _Pool(Op):
         return xp.ascontiguousarray(g.reshape(N, C, Ho, Wo).transpose(1, 0, 2, 3))
 
 
+def first_max_offsets(xpad, out, windows, arg) -> None:
+    """Write into ``arg`` the number of the window offset holding each output's first
+    maximum (``arg`` keeps its value where none does: a window holding NaN)."""
+    for t, (_, hit) in enumerate(first_max_hits(xpad, out, windows)):
+        xp.copyto(arg, t, where=hit)
+
+
 def first_max_hits(xpad, out, windows):
     """For each window offset in scan order, yield (slices, hit): ``hit`` marks the outputs
     whose first maximum sits at that offset (PyTorch's CPU rule for ties: the first max in
@@ -845,9 +851,7 @@ class MaxPool(_Pool):
             for v in views[2:]:
                 xp.maximum(o, v, out=o)
             if arg is not None:  # each output's first maximum, as an offset number
-                a = arg[:, part]
-                for t, (_, hit) in enumerate(first_max_hits(xpad[:, part], o, self.windows)):
-                    xp.copyto(a, t, where=hit)
+                first_max_offsets(xpad[:, part], o, self.windows, arg[:, part])
 
         # the general path keeps, for backward, the offset of each output's first maximum
         # (a byte per output; len(windows) where the window holds NaN: no gradient), not
@@ -871,8 +875,7 @@ class MaxPool(_Pool):
             x6 = xpad[:, :, :2 * Ho, :2 * Wo].reshape(C, N, Ho, 2, Wo, 2)
             xp.copyto(x6.transpose(3, 5, 0, 1, 2, 4), self.planes)
             arg = xp.full(self.outc.shape, len(self.windows), xp.uint8)
-            for t, (_, hit) in enumerate(first_max_hits(xpad, self.outc, self.windows)):
-                xp.copyto(arg, t, where=hit)
+            first_max_offsets(xpad, self.outc, self.windows, arg)
         pairs = arg is None
 
         def body(part):

@@ -208,7 +208,7 @@ class FiniteGuard:
                     total += _sum_of_squares(a)
         for b in self._buffer_tensors:
             a = b.array
-            if a.dtype.kind in "fc":
+            if _is_float(a):
                 total += _sum_of_squares(a)
         if not self._params_ok:
             for p in self._param_tensors:
