@@ -428,3 +428,27 @@ def test_the_divergence_watch_survives_a_backup_so_a_resumed_run_warns_at_most_o
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert resumed.watch_loss(1e12, 0, 2) is None  # warned already, before the backup
+
+
+def test_step_is_check_update_check_params_then_restore_or_watch():
+    import axon as ax
+
+    ax.manual_seed(0)
+    model = nn.Linear(3, 2)
+    guard = FiniteGuard(model)
+    guard.remember()
+    before = [p.array.copy() for p in model.parameters()]
+    model(ax.ones(4, 3)).sum().backward()
+
+    def overflow():  # a step that makes the weight infinite
+        with ax.no_grad():
+            model.weight.array[0, 0] = np.inf
+
+    message = guard.step(1.0, 0, 0, overflow)
+    assert message is not None and "'weight'" in message
+    for p, b in zip(model.parameters(), before, strict=True):
+        assert_equal(p.array, b)  # restored
+    guard.remember()
+    model(ax.ones(4, 3)).sum().backward()
+    calls = []
+    assert guard.step(1.0, 0, 1, lambda: calls.append(1)) is None and calls == [1]

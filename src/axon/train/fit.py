@@ -33,6 +33,7 @@ import numpy as np
 from .. import backend as B
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor, _wrap
+from ..nn.utils import clip_grad_norm_
 from . import checkpoint
 from .base import Callback, CallbackList
 from .callbacks import LearningRateScheduler
@@ -417,11 +418,13 @@ def fit(
             validation=validation is not None)
     cblist = CallbackList(cbs, model=model, params=params, trainer=state)
     guard = state.guard = FiniteGuard(model)
-    clip = None
-    if grad_clip is not None:
-        from ..nn.utils import clip_grad_norm_ as clip
+    clip_params = [p for p in model.parameters() if p.requires_grad]
 
-        clip_params = [p for p in model.parameters() if p.requires_grad]
+    def update():  # after the guard's check: clipping, then the optimizer's step
+        if grad_clip is not None:
+            clip_grad_norm_(clip_params, grad_clip)
+        optimizer.step()
+
     batch_logs = cblist.wants_batch_logs
     modes = _save_modes(model)
     model.stop_training = False
@@ -453,16 +456,9 @@ def fit(
                 l = objective(out, target)
                 l.backward()
                 lv = float(l.item())
-                nan_message = guard.check(lv, epoch, step)
-                if nan_message is None:
-                    if clip is not None:
-                        clip(clip_params, grad_clip)
-                    optimizer.step()
-                    nan_message = guard.check_params(epoch, step)
+                nan_message = guard.step(lv, epoch, step, update)
                 if nan_message is not None:
-                    guard.restore()  # the model as it was before this step, all finite
                     break
-                guard.watch_loss(lv, epoch, step)
                 state.global_step += 1
                 n = _batch_len(target)
                 total += lv * n

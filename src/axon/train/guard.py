@@ -19,6 +19,9 @@ One guard watches one model through a training loop::
             break
         guard.watch_loss(lv, epoch, step)     # warns once if the loss diverges
 
+:meth:`FiniteGuard.step` is the part after ``backward`` in one call (``fit`` and
+``fit_stream`` use it): ``problem = guard.step(lv, epoch, step, optimizer.step)``.
+
 What is checked, in one reduction per array on the fast path (the sum of squares, a BLAS
 dot: NaN or Inf anywhere makes it non-finite, and the squares cannot cancel): the loss,
 every gradient, every floating-point buffer (BatchNorm's running statistics are updated
@@ -284,6 +287,22 @@ class FiniteGuard:
         for p in self._param_tensors:
             p.grad = None
         self._params_ok = False  # the next check verifies them again
+
+    # ------------------------------------------------------------------ one step
+    def step(self, loss_value: float, epoch: int, step: int, update) -> str | None:
+        """The guarded update, after backward: :meth:`check`, then ``update()`` (clipping
+        and ``optimizer.step()``), then :meth:`check_params`. On a problem the model is
+        restored (:meth:`restore`) and the message returned; otherwise the loss is
+        watched (:meth:`watch_loss`) and None returned."""
+        problem = self.check(loss_value, epoch, step)
+        if problem is None:
+            update()
+            problem = self.check_params(epoch, step)
+        if problem is not None:
+            self.restore()  # the model as it was before this step, all finite
+            return problem
+        self.watch_loss(loss_value, epoch, step)
+        return None
 
     # ------------------------------------------------------------------ divergence
     def watch_loss(self, loss_value: float, epoch: int, step: int) -> str | None:

@@ -282,24 +282,21 @@ class _StreamTrainer:
         self.step = self.trainer.step
         self.total, self.count = self.trainer.total, self.trainer.count
 
+    def _clip_and_step(self) -> None:
+        if self.clip_value is not None:
+            clip_grad_value_(self.params, self.clip_value)
+        if self.clip_norm is not None:
+            clip_grad_norm_(self.params, self.clip_norm)
+        self.optimizer.step()
+
     def update(self, window: _Window) -> str | None:
         """Backward over the window, NaN guard, clipping, optimizer step, detach."""
         mean = window.mean_loss()
         mean.backward()
         lv = float(mean.item())
-        guard, epoch = self.guard, self.trainer.epoch
-        problem = guard.check(lv, epoch, self.step)
-        if problem is None:
-            if self.clip_value is not None:
-                clip_grad_value_(self.params, self.clip_value)
-            if self.clip_norm is not None:
-                clip_grad_norm_(self.params, self.clip_norm)
-            self.optimizer.step()
-            problem = guard.check_params(epoch, self.step)
+        problem = self.guard.step(lv, self.trainer.epoch, self.step, self._clip_and_step)
         if problem is not None:
-            guard.restore()  # the model as it was before this update, all finite
             return problem
-        guard.watch_loss(lv, epoch, self.step)
         self.optimizer.zero_grad()
         self.state = detach_state(self.state)  # the gradient stops here
         self.total += lv * window.tokens
