@@ -210,7 +210,7 @@ def train_adversarially(
         validation=DataLoader(TensorDataset(test_set.x, test_set.y), batch_size=1000),
         metrics=["accuracy"],
         scheduler=sched,
-        callbacks=backup(config, "adversarial-robust") if config is not None else [],
+        callbacks=backup(config, "adversarial-robust"),
     )
     seconds = time.perf_counter() - start
     predictions = attacks.predict(model, test_set.x)

@@ -178,7 +178,7 @@ def has_backup(folder: Path) -> bool:
     return folder.is_dir() and any(folder.iterdir())
 
 
-def backup(config: Config, tag: str, save_freq: str | int = "epoch") -> list[Callback]:
+def backup(config: Config | None, tag: str, save_freq: str | int = "epoch") -> list[Callback]:
     """The callbacks that make one ``fit`` / ``fit_stream`` call resumable; pass them
     first in its ``callbacks``.
 
@@ -191,9 +191,13 @@ def backup(config: Config, tag: str, save_freq: str | int = "epoch") -> list[Cal
     - with ``config.resume``, the fit continues from the backup (it prints "resuming TAG
       from epoch E, step S" when it does) or, without one, starts from the beginning
       with a note.
-    The backup is deleted when the fit ends normally.
+    The backup is deleted when the fit ends normally. Without a config (a helper called
+    from Python rather than by a run) there is nothing to back up into: no callbacks.
     """
     from axon.train.callbacks import BackupAndRestore
+
+    if config is None:
+        return []
 
     folder = backup_dir(config, tag)
     found = has_backup(folder)

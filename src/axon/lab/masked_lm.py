@@ -340,7 +340,7 @@ def pretrain(
         optimizer=opt,
         epochs=-(-hp["steps"] // hp["steps_per_epoch"]),
         grad_clip=1.0,
-        callbacks=[*(backup(config, "masked-lm-pretrain") if config else []), schedule, budget,
+        callbacks=[*backup(config, "masked-lm-pretrain"), schedule, budget,
                    held],
         verbose=0,
     )

@@ -415,7 +415,7 @@ def train_digits(
         optimizer=opt,
         epochs=epochs,
         batch_size=batch,
-        callbacks=[*(backup(config, f"optimizers-{_key(m.name)}") if config else []), probe],
+        callbacks=[*backup(config, f"optimizers-{_key(m.name)}"), probe],
         verbose=0,
     )
     seconds = time.perf_counter() - start

@@ -254,7 +254,7 @@ def train_with(
         loader = BatchTransformLoader(loader, s.augmentation(train))
     scores = CleanScores(train, val)
     tag = "overfitting-" + remedy.replace(" ", "-")
-    callbacks: list[Callback] = [*(backup(config, tag) if config else []), scores]
+    callbacks: list[Callback] = [*backup(config, tag), scores]
     stopper = None
     if remedy == "early stopping":
         stopper = EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True)

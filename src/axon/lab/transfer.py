@@ -282,7 +282,7 @@ def fit(
         loss=nn.CrossEntropyLoss(),
         optimizer=opt,
         epochs=epochs,
-        callbacks=[*(backup(config, tag) if config else []), stop],
+        callbacks=[*backup(config, tag), stop],
         verbose=0,
     )
     seconds = time.perf_counter() - start

@@ -417,7 +417,7 @@ def train_model(
     total = epochs * per_epoch if max_steps is None else min(epochs * per_epoch, max_steps)
     loss = TokenLoss(opts["label_smoothing"])
     schedule = TranslationSchedule(name, opts, total, hp["log_every"], loss)
-    saves = backup(config, f"translate-{name}", hp["backup_every"]) if config else []
+    saves = backup(config, f"translate-{name}", hp["backup_every"])
     ax.fit(
         model,
         batches,

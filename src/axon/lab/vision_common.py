@@ -180,7 +180,7 @@ def train(model: nn.Module, train_set: Images, test_set: Images, *, optimizer,
     if loaded:
         history = ax.History()
     else:
-        callbacks = backup(config, tag) if config is not None and tag else []
+        callbacks = backup(config, tag) if tag else []
         history = ax.fit(model, loader, loss=loss_fn, optimizer=optimizer, epochs=epochs,
                          validation=test_loader, metrics=["accuracy"], scheduler=scheduler,
                          callbacks=callbacks, verbose=verbose)
