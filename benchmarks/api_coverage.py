@@ -125,8 +125,10 @@ def main() -> None:
         counted = names - left_out - internal
         have = {n for n in counted if hasattr(ours, n)}
         missing[area] = sorted(counted - have)
-        print(f"| {area} | {len(counted)} | {len(have)} | {len(have) / len(counted):.0%} "
-              f"| {len(left_out)} | {len(internal)} |")
+        print(
+            f"| {area} | {len(counted)} | {len(have)} | {len(have) / len(counted):.0%} "
+            f"| {len(left_out)} | {len(internal)} |"
+        )
     if args.missing:
         for area, names in missing.items():
             print(f"\n{area} ({len(names)} missing):\n  " + " ".join(names))

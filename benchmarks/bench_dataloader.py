@@ -35,8 +35,10 @@ MEAN, STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
 def make_images(n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` seeded uint8 images (size, size, 3) and int64 labels 0-9."""
     rng = np.random.default_rng(0)
-    return (rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
-            rng.integers(0, 10, n).astype(np.int64))
+    return (
+        rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
+        rng.integers(0, 10, n).astype(np.int64),
+    )
 
 
 # ----------------------------------------------------------------------------- axon
@@ -46,10 +48,15 @@ def axon_loader(images, labels, workers: int, batch: int):
 
     class Images(Dataset):
         def __init__(self):
-            self.pipeline = T.Compose([
-                T.ToTensor(), T.RandomCrop(images.shape[1], padding=4),
-                T.RandomHorizontalFlip(), T.GaussianNoise(0.05), T.Normalize(MEAN, STD),
-            ])
+            self.pipeline = T.Compose(
+                [
+                    T.ToTensor(),
+                    T.RandomCrop(images.shape[1], padding=4),
+                    T.RandomHorizontalFlip(),
+                    T.GaussianNoise(0.05),
+                    T.Normalize(MEAN, STD),
+                ]
+            )
 
         def __getitem__(self, i):
             return self.pipeline(images[i]), int(labels[i])
@@ -57,8 +64,13 @@ def axon_loader(images, labels, workers: int, batch: int):
         def __len__(self):
             return len(images)
 
-    return DataLoader(Images(), batch_size=batch, shuffle=True, num_workers=workers,
-                      persistent_workers=workers > 0)
+    return DataLoader(
+        Images(),
+        batch_size=batch,
+        shuffle=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+    )
 
 
 # ----------------------------------------------------------------------------- torch
@@ -76,7 +88,7 @@ def torch_loader(images, labels, workers: int, batch: int):
             x = torch.from_numpy(images[i]).permute(2, 0, 1).float().div(255)  # ToTensor
             x = F.pad(x, (4, 4, 4, 4))  # RandomCrop(size, padding=4)
             top, left = torch.randint(0, 9, (2,)).tolist()
-            x = x[:, top:top + size, left:left + size]
+            x = x[:, top : top + size, left : left + size]
             if torch.rand(()) < 0.5:  # RandomHorizontalFlip
                 x = x.flip(-1)
             x = x + 0.05 * torch.randn_like(x)  # Gaussian noise
@@ -85,8 +97,13 @@ def torch_loader(images, labels, workers: int, batch: int):
         def __len__(self):
             return len(images)
 
-    return DataLoader(Images(), batch_size=batch, shuffle=True, num_workers=workers,
-                      persistent_workers=workers > 0)
+    return DataLoader(
+        Images(),
+        batch_size=batch,
+        shuffle=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+    )
 
 
 # ----------------------------------------------------------------------------- timing
@@ -125,23 +142,31 @@ def main() -> None:
     axon.manual_seed(0)
     torch.manual_seed(0)
     images, labels = make_images(args.n, args.size)
-    print(f"{args.n:,} images {args.size}x{args.size}x3, batches of {args.batch}, per-sample "
-          f"crop(pad 4) + flip + noise + normalize; {os.cpu_count()} CPU(s); median of "
-          f"{args.epochs} epochs after a warm-up")
-    loaders = {(name, workers): make(images, labels, workers, args.batch)
-               for name, make in (("axon", axon_loader), ("torch", torch_loader))
-               for workers in (0, 2)}
+    print(
+        f"{args.n:,} images {args.size}x{args.size}x3, batches of {args.batch}, per-sample "
+        f"crop(pad 4) + flip + noise + normalize; {os.cpu_count()} CPU(s); median of "
+        f"{args.epochs} epochs after a warm-up"
+    )
+    loaders = {
+        (name, workers): make(images, labels, workers, args.batch)
+        for name, make in (("axon", axon_loader), ("torch", torch_loader))
+        for workers in (0, 2)
+    }
     rate = {}
     for (name, workers), seconds in epoch_seconds(loaders, args.epochs).items():
         rate[name, workers] = args.n / seconds
-        print(f"  {name:5s} num_workers={workers}: {seconds:6.2f} s/epoch  "
-              f"{rate[name, workers]:9,.0f} samples/s")
+        print(
+            f"  {name:5s} num_workers={workers}: {seconds:6.2f} s/epoch  "
+            f"{rate[name, workers]:9,.0f} samples/s"
+        )
     print("speed-ups:")
     for name in ("axon", "torch"):
         print(f"  {name:5s} 2 workers / 0 workers: {rate[name, 2] / rate[name, 0]:.2f}x")
     for workers in (0, 2):
-        print(f"  axon / torch at num_workers={workers}: "
-              f"{rate['axon', workers] / rate['torch', workers]:.2f}x")
+        print(
+            f"  axon / torch at num_workers={workers}: "
+            f"{rate['axon', workers] / rate['torch', workers]:.2f}x"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({f"{k[0]}_workers{k[1]}": v for k, v in rate.items()}, f, indent=1)

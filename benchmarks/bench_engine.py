@@ -34,8 +34,9 @@ def mlp_axon(batch: int = 128):
     from axon import nn, optim
 
     ax.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                          nn.Linear(256, 10))
+    model = nn.Sequential(
+        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)
+    )
     opt = optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(0)
@@ -57,9 +58,13 @@ def mlp_torch(batch: int = 128):
     import torch
 
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                torch.nn.Linear(256, 256), torch.nn.ReLU(),
-                                torch.nn.Linear(256, 10))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 10),
+    )
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     rng = np.random.default_rng(0)
@@ -137,8 +142,13 @@ def peak_rss_child(framework: str, steps: int) -> float:
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
         "print(int(hwm.split()[1]) / 1024)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=os.environ.copy())
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -173,8 +183,14 @@ def main(argv=None) -> dict:
         print(f"{labels[key]:<44}{va:>10.2f}{vt:>10.2f}{va / vt:>8.2f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({k: {"axon": v[0], "torch": v[1], "ratio": v[0] / v[1]}
-                       for k, v in results.items()}, f, indent=2)
+            json.dump(
+                {
+                    k: {"axon": v[0], "torch": v[1], "ratio": v[0] / v[1]}
+                    for k, v in results.items()
+                },
+                f,
+                indent=2,
+            )
     return results
 
 

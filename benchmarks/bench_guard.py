@@ -37,8 +37,9 @@ def mlp_problem():
     from axon import nn
 
     ax.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                          nn.Linear(256, 10))
+    model = nn.Sequential(
+        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)
+    )
     rng = np.random.default_rng(0)
     x = ax.from_numpy(rng.standard_normal((128, 784), dtype=np.float32))
     y = ax.from_numpy(rng.integers(0, 10, 128))
@@ -169,8 +170,9 @@ def steps(make):
     return plain_step(), legacy_step(), gstep, guard_alone
 
 
-def medians(fns, repeats: int, block: int = 10, settle: int = 2,
-            clock=time.perf_counter) -> list[float]:
+def medians(
+    fns, repeats: int, block: int = 10, settle: int = 2, clock=time.perf_counter
+) -> list[float]:
     """Median seconds per call of each function; they alternate in blocks of ``block``
     calls, the first ``settle`` of each block not counted (bench_engine's method)."""
     times: list[list[float]] = [[] for _ in fns]
@@ -202,9 +204,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--models", default="mlp,lenet,lstm")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="cpu: this process's CPU time (time.process_time), steadier "
-                             "on a machine shared with other work; best with --threads 1")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: this process's CPU time (time.process_time), steadier "
+        "on a machine shared with other work; best with --threads 1",
+    )
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     set_threads(args.threads)
@@ -212,8 +218,10 @@ def main(argv=None) -> dict:
 
     results = {}
     print(f"threads {args.threads}, {args.clock} clock, medians over {args.repeats} steps")
-    print(f"{'model':8s} {'plain ms':>9s} {'legacy ms':>10s} {'guard ms':>9s} "
-          f"{'guard/plain':>12s} {'legacy/plain':>13s} {'guard calls us':>15s}")
+    print(
+        f"{'model':8s} {'plain ms':>9s} {'legacy ms':>10s} {'guard ms':>9s} "
+        f"{'guard/plain':>12s} {'legacy/plain':>13s} {'guard calls us':>15s}"
+    )
     for name in args.models.split(","):
         plain, legacy, guarded, alone = steps(PROBLEMS[name])
         for f in (plain, legacy, guarded):  # warm-up: scratch buffers, first copies
@@ -224,12 +232,20 @@ def main(argv=None) -> dict:
         tp, tl, tg = medians([plain, legacy, guarded], repeats, clock=clock)
         (ta,) = medians([alone], 2000, block=100, settle=5, clock=clock)
         ta_low = low_percentile(alone, 2000)
-        results[name] = {"plain_ms": tp * 1e3, "legacy_ms": tl * 1e3, "guard_ms": tg * 1e3,
-                         "guard_over_plain": tg / tp, "legacy_over_plain": tl / tp,
-                         "guard_calls_us": ta * 1e6, "guard_calls_share": ta / tp,
-                         "guard_calls_p10_us": ta_low * 1e6}
-        print(f"{name:8s} {tp * 1e3:9.3f} {tl * 1e3:10.3f} {tg * 1e3:9.3f} {tg / tp:12.3f} "
-              f"{tl / tp:13.3f} {ta * 1e6:9.1f} ({ta / tp:.1%}) p10 {ta_low * 1e6:.1f}")
+        results[name] = {
+            "plain_ms": tp * 1e3,
+            "legacy_ms": tl * 1e3,
+            "guard_ms": tg * 1e3,
+            "guard_over_plain": tg / tp,
+            "legacy_over_plain": tl / tp,
+            "guard_calls_us": ta * 1e6,
+            "guard_calls_share": ta / tp,
+            "guard_calls_p10_us": ta_low * 1e6,
+        }
+        print(
+            f"{name:8s} {tp * 1e3:9.3f} {tl * 1e3:10.3f} {tg * 1e3:9.3f} {tg / tp:12.3f} "
+            f"{tl / tp:13.3f} {ta * 1e6:9.1f} ({ta / tp:.1%}) p10 {ta_low * 1e6:.1f}"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

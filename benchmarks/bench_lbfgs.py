@@ -47,8 +47,9 @@ def make_sequence(lib, hidden: int = HIDDEN):
             self.linear = lib.nn.Linear(hidden, 1)
 
         def forward(self, input):
-            h_t, c_t, h_t2, c_t2 = (lib.zeros(input.size(0), hidden, dtype=lib.double)
-                                    for _ in range(4))
+            h_t, c_t, h_t2, c_t2 = (
+                lib.zeros(input.size(0), hidden, dtype=lib.double) for _ in range(4)
+            )
             outputs = []
             for input_t in input.split(1, dim=1):
                 h_t, c_t = self.lstm1(input_t, (h_t, c_t))
@@ -96,13 +97,16 @@ def main(argv=None) -> dict:
     torch.manual_seed(0)
     model_t = make_sequence(torch)
     model_a = make_sequence(ax)
-    model_a.load_state_dict({k: ax.tensor(v.detach().numpy().copy())
-                             for k, v in model_t.state_dict().items()})
+    model_a.load_state_dict(
+        {k: ax.tensor(v.detach().numpy().copy()) for k, v in model_t.state_dict().items()}
+    )
     step_a, opt_a = trainer(ax, model_a, waves)
     step_t, opt_t = trainer(torch, model_t, waves)
 
-    print(f"{args.sequences} sine waves of length {args.length}, LSTMCell x2 ({HIDDEN}) "
-          f"+ Linear, LBFGS(lr=0.8), {args.threads} thread(s)")
+    print(
+        f"{args.sequences} sine waves of length {args.length}, LSTMCell x2 ({HIDDEN}) "
+        f"+ Linear, LBFGS(lr=0.8), {args.threads} thread(s)"
+    )
     print(f"{'step':>4} {'axon loss':>22} {'torch loss':>22} {'axon s':>8} {'torch s':>8}")
     rows = []
     for i in range(args.steps):
@@ -117,11 +121,17 @@ def main(argv=None) -> dict:
     evals_t = opt_t.state[opt_t.param_groups[0]["params"][0]]["func_evals"]
     median_a = sorted(r["axon_s"] for r in rows)[len(rows) // 2]
     median_t = sorted(r["torch_s"] for r in rows)[len(rows) // 2]
-    result = dict(median_step_axon_s=median_a, median_step_torch_s=median_t,
-                  ratio=median_a / median_t, closure_calls_axon=evals_a,
-                  closure_calls_torch=evals_t)
-    print(f"closure calls: axon {evals_a}, torch {evals_t}; median step: axon "
-          f"{median_a:.3f} s, torch {median_t:.3f} s, ratio axon/torch {median_a / median_t:.2f}")
+    result = dict(
+        median_step_axon_s=median_a,
+        median_step_torch_s=median_t,
+        ratio=median_a / median_t,
+        closure_calls_axon=evals_a,
+        closure_calls_torch=evals_t,
+    )
+    print(
+        f"closure calls: axon {evals_a}, torch {evals_t}; median step: axon "
+        f"{median_a:.3f} s, torch {median_t:.3f} s, ratio axon/torch {median_a / median_t:.2f}"
+    )
     print(json.dumps(result))
     return result
 

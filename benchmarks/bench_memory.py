@@ -38,8 +38,7 @@ from bench_engine import set_threads  # noqa: E402
 
 CASES = ("vgg16_build", "resnet18_build", "resnet18_step")
 BATCH = 8
-_VGG16 = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-          512, 512, 512, "M"]
+_VGG16 = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
 
 
 # ------------------------------------------------------------------ /proc/self/status
@@ -84,8 +83,14 @@ def _torch_vgg16():
             self.features = nn.Sequential(*layers)
             self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
             self.classifier = nn.Sequential(
-                nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(),
-                nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(), nn.Linear(4096, 1000))
+                nn.Linear(512 * 7 * 7, 4096),
+                nn.ReLU(True),
+                nn.Dropout(),
+                nn.Linear(4096, 4096),
+                nn.ReLU(True),
+                nn.Dropout(),
+                nn.Linear(4096, 1000),
+            )
             for m in self.modules():  # torchvision's _initialize_weights
                 if isinstance(m, nn.Conv2d):
                     nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -113,8 +118,9 @@ def _torch_resnet18():
             self.bn2 = nn.BatchNorm2d(cout)
             self.downsample = None
             if stride != 1 or cin != cout:
-                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                                nn.BatchNorm2d(cout))
+                self.downsample = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+                )
 
         def forward(self, x):
             out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
@@ -196,9 +202,20 @@ def measure(framework: str, case: str, threads: int) -> dict:
     """``child`` in a fresh interpreter (the same environment: ``PYTHONPATH`` picks the
     axon measured, e.g. an older worktree's ``src``)."""
     out = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", framework, case,
-         "--threads", str(threads)],
-        capture_output=True, text=True, timeout=900, check=False)
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--child",
+            framework,
+            case,
+            "--threads",
+            str(threads),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"{framework} {case} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -207,10 +224,10 @@ def measure(framework: str, case: str, threads: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--only", default=",".join(CASES),
-                        help="comma-separated cases among " + ", ".join(CASES))
-    parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "CASE"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--only", default=",".join(CASES), help="comma-separated cases among " + ", ".join(CASES)
+    )
+    parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "CASE"), help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     set_threads(args.threads)
@@ -222,17 +239,23 @@ def main() -> None:
         if c not in CASES:
             parser.error(f"unknown case {c!r}; the cases are {', '.join(CASES)}")
     results = {}
-    print(f"threads: {args.threads}   peak RSS over the baseline, MiB "
-          f"(ratio = axon / torch; <= 1 is the goal)")
+    print(
+        f"threads: {args.threads}   peak RSS over the baseline, MiB "
+        f"(ratio = axon / torch; <= 1 is the goal)"
+    )
     for case in cases:
         a = measure("axon", case, args.threads)
         t = measure("torch", case, args.threads)
         results[case] = {"axon": a, "torch": t}
-        line = (f"{case:<16} axon {a['peak_mib']:8.1f}  torch {t['peak_mib']:8.1f}  "
-                f"ratio {a['peak_mib'] / max(t['peak_mib'], 1e-9):5.2f}")
+        line = (
+            f"{case:<16} axon {a['peak_mib']:8.1f}  torch {t['peak_mib']:8.1f}  "
+            f"ratio {a['peak_mib'] / max(t['peak_mib'], 1e-9):5.2f}"
+        )
         if case == "vgg16_build":
-            line += (f"   time axon {a['seconds']:.2f} s  torch {t['seconds']:.2f} s  "
-                     f"ratio {a['seconds'] / t['seconds']:.2f}")
+            line += (
+                f"   time axon {a['seconds']:.2f} s  torch {t['seconds']:.2f} s  "
+                f"ratio {a['seconds'] / t['seconds']:.2f}"
+            )
         print(line, flush=True)
     if args.json:
         print(json.dumps(results))

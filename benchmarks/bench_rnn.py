@@ -112,8 +112,14 @@ def main(argv=None) -> dict:
         print(f"{label:<52}{va * steps / 1e3:>9.1f}{vt * steps / 1e3:>9.1f}{va / vt:>8.2f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({k: {"axon": v[0], "torch": v[1], "ratio": v[0] / v[1]}
-                       for k, v in results.items()}, f, indent=2)
+            json.dump(
+                {
+                    k: {"axon": v[0], "torch": v[1], "ratio": v[0] / v[1]}
+                    for k, v in results.items()
+                },
+                f,
+                indent=2,
+            )
     return results
 
 

@@ -43,11 +43,16 @@ def torch_lenet5():
         def __init__(self):
             super().__init__()
             self.features = nn.Sequential(
-                nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
-                nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2))
+                nn.Conv2d(1, 6, 5, padding=2),
+                nn.ReLU(),
+                nn.MaxPool2d(2, 2),
+                nn.Conv2d(6, 16, 5),
+                nn.ReLU(),
+                nn.MaxPool2d(2, 2),
+            )
             self.classifier = nn.Sequential(
-                nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-                nn.Linear(84, 10))
+                nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10)
+            )
 
         def forward(self, x):
             return self.classifier(torch.flatten(self.features(x), 1))  # (N, 400)
@@ -65,16 +70,32 @@ def torch_cnn():
     from torch import nn
 
     return nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 12 * 12, 128), nn.ReLU(), nn.Linear(128, 10))
+        nn.Conv2d(1, 32, 3),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * 12 * 12, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
 
 
 def axon_cnn():
     from axon import nn
 
     return nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 12 * 12, 128), nn.ReLU(), nn.Linear(128, 10))
+        nn.Conv2d(1, 32, 3),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * 12 * 12, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
 
 
 # ----------------------------------------------------------------------------- steps
@@ -173,8 +194,9 @@ def lenet_epoch(data_dir, steps: int) -> tuple[float, str]:
         for _ in range(steps):
             step(*next(batches))
         per_step = (time.perf_counter() - t0) / steps
-        return per_step * n_batches, (f"extrapolated from {steps} steps to {n_batches} "
-                                      f"batches; {source}")
+        return per_step * n_batches, (
+            f"extrapolated from {steps} steps to {n_batches} batches; {source}"
+        )
     t0 = time.perf_counter()
     for xb, yb in loader:
         step(xb, yb)
@@ -185,8 +207,12 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=100)
-    parser.add_argument("--epoch-steps", type=int, default=0,
-                        help="extrapolate the epoch from this many steps (0: time it all)")
+    parser.add_argument(
+        "--epoch-steps",
+        type=int,
+        default=0,
+        help="extrapolate the epoch from this many steps (0: time it all)",
+    )
     parser.add_argument("--data-dir", default=None, help="data directory holding mnist/")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
@@ -206,8 +232,10 @@ def main(argv=None) -> dict:
     ]:
         a_step, t_step, (la, lt) = pair(make_torch, make_axon)
         if abs(la - lt) > 1e-4 * max(1.0, abs(lt)):
-            raise SystemExit(f"{key}: the first losses differ (axon {la}, torch {lt}): the "
-                             f"two networks are not the same")
+            raise SystemExit(
+                f"{key}: the first losses differ (axon {la}, torch {lt}): the "
+                f"two networks are not the same"
+            )
         a, t = median_pair(a_step, t_step, repeats, block=block, settle=settle)
         results[key] = (a * 1e3, t * 1e3)
     seconds, how = lenet_epoch(args.data_dir, args.epoch_steps)
@@ -229,12 +257,18 @@ def main(argv=None) -> dict:
     goals = {"lenet_step": 1.2, "cnn_step": 2.0}
     for key, goal in goals.items():
         ratio = results[key][0] / results[key][1]
-        print(f"  goal {labels[key].split(',')[0]}: <= {goal}x torch: "
-              f"{'met' if ratio <= goal else 'NOT met'} ({ratio:.2f}x)")
+        print(
+            f"  goal {labels[key].split(',')[0]}: <= {goal}x torch: "
+            f"{'met' if ratio <= goal else 'NOT met'} ({ratio:.2f}x)"
+        )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({k: {"axon": v[0], "torch": v[1], "ratio": v[0] / v[1]}
-                       for k, v in results.items()} | {"notes": notes}, f, indent=2)
+            json.dump(
+                {k: {"axon": v[0], "torch": v[1], "ratio": v[0] / v[1]} for k, v in results.items()}
+                | {"notes": notes},
+                f,
+                indent=2,
+            )
     return results
 
 

@@ -84,16 +84,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--runs", type=int, default=12)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--busy", type=int, default=2, help="spinning processes beside it")
-    parser.add_argument("--rival", action="store_true",
-                        help="also a Python thread that splits all the while")
+    parser.add_argument(
+        "--rival", action="store_true", help="also a Python thread that splits all the while"
+    )
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
     import axon as ax
 
     before = ax.get_num_threads()
-    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
-            for _ in range(args.busy)]
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     rival = Rival() if args.rival else None
     runs = []
     try:
@@ -104,10 +104,18 @@ def main(argv=None) -> dict:
             ax.set_num_threads(threads_)
             t0 = time.perf_counter()
             digest = train(args.steps)
-            runs.append({"threads": threads_, "sha256": digest,
-                         "seconds": round(time.perf_counter() - t0, 2)})
-            print(f"run {run + 1:2d}  {threads_} thread{'s' if threads_ > 1 else ' '}  "
-                  f"{digest[:16]}  {runs[-1]['seconds']:6.2f} s", flush=True)
+            runs.append(
+                {
+                    "threads": threads_,
+                    "sha256": digest,
+                    "seconds": round(time.perf_counter() - t0, 2),
+                }
+            )
+            print(
+                f"run {run + 1:2d}  {threads_} thread{'s' if threads_ > 1 else ' '}  "
+                f"{digest[:16]}  {runs[-1]['seconds']:6.2f} s",
+                flush=True,
+            )
     finally:
         if rival is not None:
             rival.stop.set()
@@ -118,11 +126,18 @@ def main(argv=None) -> dict:
         ax.set_num_threads(before)
     distinct = len({r["sha256"] for r in runs})
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{distinct} distinct final weights from {args.runs} runs "
-          f"({args.busy} busy processes{', a rival thread' if rival else ''}, "
-          f"load {load:.1f}): {'reproducible' if distinct == 1 else 'NOT reproducible'}")
-    result = {"runs": runs, "distinct": distinct, "busy": args.busy,
-              "rival": bool(args.rival), "rival_rounds": rival.rounds if rival else 0}
+    print(
+        f"{distinct} distinct final weights from {args.runs} runs "
+        f"({args.busy} busy processes{', a rival thread' if rival else ''}, "
+        f"load {load:.1f}): {'reproducible' if distinct == 1 else 'NOT reproducible'}"
+    )
+    result = {
+        "runs": runs,
+        "distinct": distinct,
+        "busy": args.busy,
+        "rival": bool(args.rival),
+        "rival_rounds": rival.rounds if rival else 0,
+    }
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

@@ -36,8 +36,11 @@ import axon
 def _state(version: int, big: list[np.ndarray]) -> dict:
     """Version ``version``: a payload of ``big[version % 2]`` (values 1 or 2) and a tail
     full of the version number, so a mix of two versions cannot pass the check."""
-    return {"version": np.array(version, dtype=np.int64), "w": big[version % 2],
-            "tail": np.full(1024, version, dtype=np.int64)}
+    return {
+        "version": np.array(version, dtype=np.int64),
+        "w": big[version % 2],
+        "tail": np.full(1024, version, dtype=np.int64),
+    }
 
 
 def _check(path: str) -> str:
@@ -56,8 +59,9 @@ def _check(path: str) -> str:
 
 
 def _temps(directory: str, base: str) -> list[str]:
-    return sorted(n for n in os.listdir(directory)
-                  if n.startswith(f".{base}.") and n.endswith(".tmp"))
+    return sorted(
+        n for n in os.listdir(directory) if n.startswith(f".{base}.") and n.endswith(".tmp")
+    )
 
 
 def _size(directory: str, names: list[str]) -> int:
@@ -89,8 +93,10 @@ def main() -> int:
         t = time.perf_counter()
         axon.save(_state(0, big), path)
         one_save = time.perf_counter() - t
-        print(f"state dict {args.mb:.0f} MB, one save {one_save * 1e3:.0f} ms; "
-              f"{args.trials} trials, each killed within {3 * one_save * 1e3:.0f} ms")
+        print(
+            f"state dict {args.mb:.0f} MB, one save {one_save * 1e3:.0f} ms; "
+            f"{args.trials} trials, each killed within {3 * one_save * 1e3:.0f} ms"
+        )
         outcomes: dict[str, int] = {}
         versions = set()
         next_version = 0
@@ -113,21 +119,26 @@ def main() -> int:
                 versions.add(int(axon.load(path)["version"]))
             next_version += 1000  # each child's versions apart from the others'
         left = _temps(directory, base)
-        print(f"after {args.trials} SIGKILLs: target "
-              + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
-              + f" ({len(versions)} distinct versions seen); "
-              f"{len(left)} temp files left, {_size(directory, left) / 1e6:.0f} MB")
+        print(
+            f"after {args.trials} SIGKILLs: target "
+            + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
+            + f" ({len(versions)} distinct versions seen); "
+            f"{len(left)} temp files left, {_size(directory, left) / 1e6:.0f} MB"
+        )
         axon.save(_state(1, big), path)
         kept = _temps(directory, base)
-        print(f"one more save right away: {len(kept)} temp files left "
-              f"(younger than {axon.serialization.STALE_TEMP_SECONDS:.0f} s: kept)")
+        print(
+            f"one more save right away: {len(kept)} temp files left "
+            f"(younger than {axon.serialization.STALE_TEMP_SECONDS:.0f} s: kept)"
+        )
         old = time.time() - 120
         for name in kept:
             os.utime(os.path.join(directory, name), (old, old))
         axon.save(_state(2, big), path)
         final = _temps(directory, base)
-        print(f"one more save two minutes later: {len(final)} temp files left; "
-              f"target {_check(path)}")
+        print(
+            f"one more save two minutes later: {len(final)} temp files left; target {_check(path)}"
+        )
         return 0 if outcomes.get("ok", 0) == args.trials and not final else 1
     finally:
         shutil.rmtree(directory, ignore_errors=True)

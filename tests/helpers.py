@@ -11,8 +11,11 @@ import numpy as np
 
 def to_numpy(x) -> np.ndarray:
     """Array from an axon Tensor, a torch tensor, or anything array-like."""
-    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy") and not hasattr(
-        x, "_ctx"
+    if (
+        hasattr(x, "detach")
+        and hasattr(x, "cpu")
+        and hasattr(x, "numpy")
+        and not hasattr(x, "_ctx")
     ):  # torch.Tensor
         return x.detach().cpu().numpy()
     if hasattr(x, "_ctx"):  # axon.Tensor

@@ -55,17 +55,28 @@ def test_a_failed_claim_exits_1(tmp_path, monkeypatch, capsys):
         r.check("this claim is false", False)
         return r
 
-    monkeypatch.setitem(lab._REGISTRY["experiment"], "failing",
-                        Entry("failing", "always fails", failing))
+    monkeypatch.setitem(
+        lab._REGISTRY["experiment"], "failing", Entry("failing", "always fails", failing)
+    )
     assert main(["run", "failing", "--out", str(tmp_path)]) == 1
     assert "[FAIL] this claim is false" in capsys.readouterr().out
 
 
 def test_python_dash_m_axon(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "axon", "list"], capture_output=True,
-                          text=True, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "axon", "list"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "xor" in done.stdout and "boolean" in done.stdout
-    bad = subprocess.run([sys.executable, "-m", "axon", "run", "NOPE"], capture_output=True,
-                         text=True, cwd=tmp_path, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "axon", "run", "NOPE"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "known experiments" in bad.stderr

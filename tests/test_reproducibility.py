@@ -26,9 +26,17 @@ STEPS, BATCH = 3, 32
 
 def lenet():
     return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-        nn.Linear(400, 512), nn.ReLU(), nn.Linear(512, 10))
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 512),
+        nn.ReLU(),
+        nn.Linear(512, 10),
+    )
 
 
 def train(steps: int = STEPS) -> list[np.ndarray]:
@@ -109,8 +117,9 @@ def split_products(monkeypatch):
     monkeypatch.setattr(threads, "small_product", 2_000_000)
 
 
-def test_same_weights_at_one_and_two_threads_and_beside_a_rival_thread(thread_count,
-                                                                      split_products):
+def test_same_weights_at_one_and_two_threads_and_beside_a_rival_thread(
+    thread_count, split_products
+):
     ax.set_num_threads(2)
     reference = train()
     assert all(np.isfinite(p).all() for p in reference)
@@ -153,8 +162,7 @@ def test_tensor_matmul_gives_the_same_bits_at_one_and_two_threads(thread_count):
         a, w = ax.tensor(a0, requires_grad=True), ax.tensor(w0, requires_grad=True)
         y = a @ w
         y.backward(ax.tensor(g0))
-        results.append([y.detach().numpy().copy(), a.grad.numpy().copy(),
-                        w.grad.numpy().copy()])
+        results.append([y.detach().numpy().copy(), a.grad.numpy().copy(), w.grad.numpy().copy()])
     assert_same_bits(results[1], results[0], "1 thread against 2")
 
 
@@ -191,8 +199,11 @@ def test_a_transformer_gives_the_same_bits_at_one_and_two_threads(thread_count):
         ax.set_num_threads(n)
         ax.manual_seed(0)
         layer = nn.TransformerEncoderLayer(64, 4, 256, dropout=0.1, batch_first=True)
-        encoder, emb, head = nn.TransformerEncoder(layer, 2), nn.Embedding(100, 64), \
-            nn.Linear(64, 100)
+        encoder, emb, head = (
+            nn.TransformerEncoder(layer, 2),
+            nn.Embedding(100, 64),
+            nn.Linear(64, 100),
+        )
         params = [*encoder.parameters(), *emb.parameters(), *head.parameters()]
         opt = ax.optim.AdamW(params, lr=1e-3)
         rng = np.random.default_rng(4)

@@ -297,7 +297,7 @@ def _checkpoint():
         "loss": 0.1,
         "specials": [float("inf"), float("-inf"), float("nan"), -0.0, 2**70, -(2**63)],
         "flags": (True, False, None),
-        "name": "resnet18 \u2713 \"quoted\"",
+        "name": 'resnet18 \u2713 "quoted"',
         "state": {0: {"step": 7, "exp_avg": a[:2]}, 1: {"step": 7}, -5: "neg"},
         "mixed_keys": {1: "int", "1": "str", 1.5: "float", None: "none", (2, "x"): "tuple"},
         "betas": (0.9, 0.999),
@@ -399,7 +399,10 @@ def test_a_plain_state_dict_is_a_plain_safetensors_file(tmp_path):
 def test_a_torch_state_dict_converted_loads_into_the_same_model(tmp_path):
     torch.manual_seed(0)
     tmodel = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.Flatten(),
+        torch.nn.Conv2d(1, 4, 3),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
         torch.nn.Linear(4 * 6 * 6, 3),
     )
     tmodel(torch.randn(5, 1, 8, 8))  # BatchNorm's running statistics move
@@ -407,7 +410,10 @@ def test_a_torch_state_dict_converted_loads_into_the_same_model(tmp_path):
     checkpoint = {"epoch": 1, "model": {k: v.numpy() for k, v in tmodel.state_dict().items()}}
     save(checkpoint, tmp_path / "ckpt.pt")
     model = axon.nn.Sequential(
-        axon.nn.Conv2d(1, 4, 3), axon.nn.BatchNorm2d(4), axon.nn.ReLU(), axon.nn.Flatten(),
+        axon.nn.Conv2d(1, 4, 3),
+        axon.nn.BatchNorm2d(4),
+        axon.nn.ReLU(),
+        axon.nn.Flatten(),
         axon.nn.Linear(4 * 6 * 6, 3),
     )
     model.load_state_dict(load(tmp_path / "ckpt.pt")["model"])

@@ -30,8 +30,26 @@ from axon.serialization import CHECKSUM_KEY, STRUCTURE_KEY, load, save
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
 SEED = 20261207
-CODES = ["BOOL", "U8", "I8", "U16", "I16", "F16", "BF16", "U32", "I32", "F32", "U64", "I64",
-         "F64", "F8_E4M3", "C64", "X9", "", "f32"]
+CODES = [
+    "BOOL",
+    "U8",
+    "I8",
+    "U16",
+    "I16",
+    "F16",
+    "BF16",
+    "U32",
+    "I32",
+    "F32",
+    "U64",
+    "I64",
+    "F64",
+    "F8_E4M3",
+    "C64",
+    "X9",
+    "",
+    "f32",
+]
 
 
 def _originals():
@@ -51,12 +69,22 @@ def _originals():
     }
     w = axon.tensor(rng.standard_normal((2, 2)), requires_grad=True)
     nested = {
-        "epoch": 3, "loss": float("nan"), "name": "run \u2713",
-        "model": OrderedDict([("0.weight", axon.nn.Parameter(rng.standard_normal((2, 3)))),
-                              ("0.bias", axon.zeros(2))]),
-        "optimizer": {"state": {0: {"step": 5, "exp_avg": w}, 1: {"exp_avg": w}},
-                      "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0, 1]}]},
-        "counter": Counter([1, 1, 2]), "raw": b"\x00\xff", "pair": (np.int64(4), None),
+        "epoch": 3,
+        "loss": float("nan"),
+        "name": "run \u2713",
+        "model": OrderedDict(
+            [
+                ("0.weight", axon.nn.Parameter(rng.standard_normal((2, 3)))),
+                ("0.bias", axon.zeros(2)),
+            ]
+        ),
+        "optimizer": {
+            "state": {0: {"step": 5, "exp_avg": w}, 1: {"exp_avg": w}},
+            "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0, 1]}],
+        },
+        "counter": Counter([1, 1, 2]),
+        "raw": b"\x00\xff",
+        "pair": (np.int64(4), None),
     }
     return [("flat", flat), ("nested", nested)]
 
@@ -74,13 +102,15 @@ def _same(got, want) -> bool:
     if isinstance(want, axon.Tensor | np.ndarray | np.generic):
         g = np.asarray(got.array if isinstance(got, axon.Tensor) else got)
         w = np.asarray(want.array if isinstance(want, axon.Tensor) else want)
-        return ((g.dtype, g.shape) == (w.dtype, w.shape) and g.tobytes() == w.tobytes()
-                and getattr(got, "requires_grad", None) == getattr(want, "requires_grad", None))
+        return (
+            (g.dtype, g.shape) == (w.dtype, w.shape)
+            and g.tobytes() == w.tobytes()
+            and getattr(got, "requires_grad", None) == getattr(want, "requires_grad", None)
+        )
     if isinstance(want, dict):
         return list(got) == list(want) and all(_same(got[k], want[k]) for k in want)
     if isinstance(want, list | tuple):
-        return len(got) == len(want) and all(_same(g, w) for g, w in zip(got, want,
-                                                                          strict=True))
+        return len(got) == len(want) and all(_same(g, w) for g, w in zip(got, want, strict=True))
     if isinstance(want, float) and np.isnan(want):
         return np.isnan(got)
     return got == want
@@ -93,13 +123,15 @@ def _same_tensors(loaded, original: bytes) -> bool:
     return sorted(loaded) == sorted(theirs) and all(
         type(loaded[k]) is axon.Tensor
         and (loaded[k].array.dtype, loaded[k].shape, loaded[k].array.tobytes())
-        == (v.dtype, v.shape, v.tobytes()) for k, v in theirs.items())
+        == (v.dtype, v.shape, v.tobytes())
+        for k, v in theirs.items()
+    )
 
 
 # ----------------------------------------------------------------------------- mutations
 def _split(data: bytes):
     (n,) = struct.unpack("<Q", data[:8])
-    return n, json.loads(data[8:8 + n]), data[8 + n:]
+    return n, json.loads(data[8 : 8 + n]), data[8 + n :]
 
 
 def _join(header, payload: bytes, *, raw: bytes | None = None) -> bytes:
@@ -111,8 +143,11 @@ def _join(header, payload: bytes, *, raw: bytes | None = None) -> bytes:
 def _resign(header: dict, payload: bytes) -> dict:
     """``header`` with the checksum a save would write for it (so an edit reaches the
     decoder): axon's own digest of the table it describes."""
-    entries = [serialization._Entry(k, v["dtype"], tuple(v["shape"]), *v["data_offsets"])
-               for k, v in header.items() if k != "__metadata__"]
+    entries = [
+        serialization._Entry(k, v["dtype"], tuple(v["shape"]), *v["data_offsets"])
+        for k, v in header.items()
+        if k != "__metadata__"
+    ]
     meta = header["__metadata__"]
     meta[CHECKSUM_KEY] = serialization._digest(entries, meta, payload)
     return header
@@ -131,10 +166,21 @@ def _flip(rng, data, lo, hi):
 
 
 def _shape_edit(rng, shape):
-    choices = [lambda s: s[::-1], lambda s: [*s, 1], lambda s: s[:-1], lambda s: [],
-               lambda s: [d + 1 for d in s], lambda s: [-1, *s], lambda s: [2.0, *s],
-               lambda s: ["3"], lambda s: [2**62, 0], lambda s: [1] * 70, lambda s: 5,
-               lambda s: [True, *s], lambda s: [2**70]]
+    choices = [
+        lambda s: s[::-1],
+        lambda s: [*s, 1],
+        lambda s: s[:-1],
+        lambda s: [],
+        lambda s: [d + 1 for d in s],
+        lambda s: [-1, *s],
+        lambda s: [2.0, *s],
+        lambda s: ["3"],
+        lambda s: [2**62, 0],
+        lambda s: [1] * 70,
+        lambda s: 5,
+        lambda s: [True, *s],
+        lambda s: [2**70],
+    ]
     return choices[int(rng.integers(len(choices)))](list(shape))
 
 
@@ -176,10 +222,24 @@ def _mutate(rng, data: bytes):
     n, header, payload = _split(data)
     end = 8 + n
     kind = [
-        "flip length", "flip header", "flip payload", "cut length", "cut header",
-        "cut payload", "append", "overwrite run", "dtype", "shape", "swap offsets",
-        "shift offset", "bad utf-8", "header length", "json junk", "metadata",
-        "structure (re-signed)", "drop checksum",
+        "flip length",
+        "flip header",
+        "flip payload",
+        "cut length",
+        "cut header",
+        "cut payload",
+        "append",
+        "overwrite run",
+        "dtype",
+        "shape",
+        "swap offsets",
+        "shift offset",
+        "bad utf-8",
+        "header length",
+        "json junk",
+        "metadata",
+        "structure (re-signed)",
+        "drop checksum",
     ][int(rng.integers(18))]
     names = _tensor_names(header)
     pick = names[int(rng.integers(len(names)))] if names else None
@@ -200,7 +260,7 @@ def _mutate(rng, data: bytes):
         return kind, data + rng.bytes(int(rng.integers(1, 64))), True
     if kind == "overwrite run":
         at, k = int(rng.integers(len(data))), int(rng.integers(1, 16))
-        return kind, data[:at] + rng.bytes(k) + data[at + k:], True
+        return kind, data[:at] + rng.bytes(k) + data[at + k :], True
     if kind == "dtype":  # always another code
         codes = [c for c in CODES if c != header[pick]["dtype"]]
         header[pick]["dtype"] = codes[int(rng.integers(len(codes)))]
@@ -210,7 +270,9 @@ def _mutate(rng, data: bytes):
         others = [k for k in names if k != pick]
         other = others[int(rng.integers(len(others)))]
         header[pick]["data_offsets"], header[other]["data_offsets"] = (
-            header[other]["data_offsets"], header[pick]["data_offsets"])
+            header[other]["data_offsets"],
+            header[pick]["data_offsets"],
+        )
     elif kind == "shift offset":
         header[pick]["data_offsets"][int(rng.integers(2))] += int(rng.integers(-9, 10))
     elif kind == "bad utf-8":
@@ -226,13 +288,24 @@ def _mutate(rng, data: bytes):
         junk = [
             text[:-1] + ', "w": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}}',
             text[:-1] + ', "__metadata__": {}}',
-            text + "tail", " " + text, text.replace("[", "[NaN, ", 1),
-            text.replace(": ", ": Infinity, \"x\": ", 1), "[" + text + "]", "null", "{",
+            text + "tail",
+            " " + text,
+            text.replace("[", "[NaN, ", 1),
+            text.replace(": ", ': Infinity, "x": ', 1),
+            "[" + text + "]",
+            "null",
+            "{",
         ][int(rng.integers(9))]
         return kind, _join(None, payload, raw=junk.encode()), True
     elif kind == "metadata":
-        header["__metadata__"] = [{"k": 1}, None, [], "text", {**meta, "extra": 5},
-                                  {**meta, "note": "new"}][int(rng.integers(6))]
+        header["__metadata__"] = [
+            {"k": 1},
+            None,
+            [],
+            "text",
+            {**meta, "extra": 5},
+            {**meta, "note": "new"},
+        ][int(rng.integers(6))]
     elif kind == "structure (re-signed)":
         meta[STRUCTURE_KEY] = _structure_edit(rng, meta[STRUCTURE_KEY])
         return kind, _join(_resign(header, payload), payload), False
@@ -281,18 +354,29 @@ def test_thousands_of_mutated_files_load_exactly_or_raise_a_clear_value_error(tm
     finally:
         faulthandler.cancel_dump_traceback_later()
     total = sum(counts.values())
-    print(f"\n{total} mutated files: " + ", ".join(f"{k[0]}/{k[1]} {v}"
-                                                 for k, v in sorted(counts.items())))
+    print(
+        f"\n{total} mutated files: "
+        + ", ".join(f"{k[0]}/{k[1]} {v}" for k, v in sorted(counts.items()))
+    )
     assert total == 3200
     # a flipped payload bit, a cut, swapped offsets or a relabelled dtype is always
     # caught (the checksum's job where the header still parses)
-    for kind in ("flip payload", "cut payload", "cut header", "cut length", "append",
-                 "header length", "swap offsets", "dtype"):
+    for kind in (
+        "flip payload",
+        "cut payload",
+        "cut header",
+        "cut length",
+        "append",
+        "header length",
+        "swap offsets",
+        "dtype",
+    ):
         assert counts[kind, "rejected"] > 100, kind
         assert counts[kind, "identical"] == 0, (kind, counts)
     # files without a checksum still load: exactly what was saved
     assert counts["drop checksum", "identical"] == sum(
-        v for (k, _), v in counts.items() if k == "drop checksum")
+        v for (k, _), v in counts.items() if k == "drop checksum"
+    )
     # the structure decoder meets its edits and never lets another exception through
     assert counts["structure (re-signed)", "rejected"] > 50
     assert counts["structure (re-signed)", "loaded"] > 20
@@ -304,8 +388,10 @@ def test_files_without_a_checksum_agree_with_safetensors(tmp_path):
     safetensors' reader loads too, with the same names, dtypes, shapes and bytes, and
     what it refuses, axon refuses."""
     rng = np.random.default_rng(SEED + 1)
-    state = {k: np.asarray(v.array if isinstance(v, axon.Tensor) else v)
-             for k, v in _originals()[0][1].items()}
+    state = {
+        k: np.asarray(v.array if isinstance(v, axon.Tensor) else v)
+        for k, v in _originals()[0][1].items()
+    }
     data = safetensors_numpy.save(state, metadata={"note": "other tool"})
     counts = Counter()
     for i in range(800):
@@ -322,8 +408,11 @@ def test_files_without_a_checksum_agree_with_safetensors(tmp_path):
             assert sorted(loaded) == sorted(theirs), (kind, i)
             for k, v in theirs.items():
                 ours = loaded[k].array
-                assert (ours.dtype, ours.shape, ours.tobytes()) == (v.dtype, v.shape,
-                                                                    v.tobytes()), (kind, k)
+                assert (ours.dtype, ours.shape, ours.tobytes()) == (
+                    v.dtype,
+                    v.shape,
+                    v.tobytes(),
+                ), (kind, k)
         counts[result] += 1
     print(f"\nwithout a checksum: {dict(counts)}")
     assert counts["rejected"] > 200 and counts["loaded"] > 70
@@ -349,10 +438,12 @@ def _mutate_plain(rng, data):
 def test_the_structure_decoder_refuses_deep_nesting_with_a_value_error(tmp_path):
     data = _encode({"w": np.ones(2)})
     _, header, payload = _split(data)
-    for structure, reason in [("[" * 100_000 + "]" * 100_000, "malformed"),
-                              ('{"tuple": [' * 300 + "]}" * 300, "levels deep"),
-                              ('{"dict": [[1, ' * 300 + "2" + "]]}" * 300, "levels deep"),
-                              ("[" * 900 + "1" + "]" * 900, "levels deep")]:
+    for structure, reason in [
+        ("[" * 100_000 + "]" * 100_000, "malformed"),
+        ('{"tuple": [' * 300 + "]}" * 300, "levels deep"),
+        ('{"dict": [[1, ' * 300 + "2" + "]]}" * 300, "levels deep"),
+        ("[" * 900 + "1" + "]" * 900, "levels deep"),
+    ]:
         header["__metadata__"][STRUCTURE_KEY] = structure
         path = tmp_path / "deep.safetensors"
         path.write_bytes(_join(_resign(header, payload), payload))
@@ -399,9 +490,20 @@ def test_coverage_guided_fuzzing_of_the_loader(tmp_path):
     script.write_text(_ATHERIS)
     seconds = int(os.environ.get("AXON_FUZZ_SECONDS", "20"))
     done = subprocess.run(
-        [sys.executable, str(script), f"-max_total_time={seconds}", "-timeout=10",
-         "-rss_limit_mb=4096", f"-artifact_prefix={tmp_path}/", str(corpus)],
-        capture_output=True, text=True, timeout=seconds + 240, cwd=str(tmp_path))
+        [
+            sys.executable,
+            str(script),
+            f"-max_total_time={seconds}",
+            "-timeout=10",
+            "-rss_limit_mb=4096",
+            f"-artifact_prefix={tmp_path}/",
+            str(corpus),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 240,
+        cwd=str(tmp_path),
+    )
     log = done.stderr[-4000:]
     assert done.returncode == 0, log
     assert "Done" in log and "runs in" in log, log

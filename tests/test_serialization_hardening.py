@@ -33,14 +33,17 @@ safetensors_torch = pytest.importorskip("safetensors.torch")
 
 def _state():
     rng = np.random.default_rng(3)
-    return {"a": rng.standard_normal((3, 4)).astype(np.float32),
-            "b": rng.standard_normal((3, 4)).astype(np.float32),
-            "n": np.arange(6, dtype=np.int64), "s": np.array(1.5)}
+    return {
+        "a": rng.standard_normal((3, 4)).astype(np.float32),
+        "b": rng.standard_normal((3, 4)).astype(np.float32),
+        "n": np.arange(6, dtype=np.int64),
+        "s": np.array(1.5),
+    }
 
 
 def _header(data: bytes) -> dict:
     (n,) = struct.unpack("<Q", data[:8])
-    return json.loads(data[8:8 + n])
+    return json.loads(data[8 : 8 + n])
 
 
 def _with_header(data: bytes, header: dict) -> bytes:
@@ -48,7 +51,7 @@ def _with_header(data: bytes, header: dict) -> bytes:
     (n,) = struct.unpack("<Q", data[:8])
     text = json.dumps(header).encode()
     text += b" " * (-(8 + len(text)) % 8)
-    return struct.pack("<Q", len(text)) + text + data[8 + n:]
+    return struct.pack("<Q", len(text)) + text + data[8 + n :]
 
 
 def _assert_same_state(got, want):
@@ -292,9 +295,14 @@ def _as_unprivileged_user(tmp_path, oracle: str) -> dict:
     script.write_text(_UNPRIVILEGED)
     os.chmod(script, 0o644)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run([sys.executable, str(script), str(tmp_path), oracle],
-                          capture_output=True, text=True, timeout=240, env=env,
-                          cwd=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), oracle],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        cwd=str(tmp_path),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -348,7 +356,9 @@ def _corrupt(data: bytes, how: str) -> bytes:
         return bytes(out)
     if how == "swapped offsets":  # a and b have the same size
         header["a"]["data_offsets"], header["b"]["data_offsets"] = (
-            header["b"]["data_offsets"], header["a"]["data_offsets"])
+            header["b"]["data_offsets"],
+            header["a"]["data_offsets"],
+        )
     elif how == "relabelled dtype":
         header["a"]["dtype"] = "I32"
     elif how == "reshaped":
@@ -356,14 +366,17 @@ def _corrupt(data: bytes, how: str) -> bytes:
     elif how == "structure":
         meta = header["__metadata__"]
         meta[serialization.STRUCTURE_KEY] = meta[serialization.STRUCTURE_KEY].replace(
-            '"a"', '"x"', 1)
+            '"a"', '"x"', 1
+        )
     elif how == "metadata":
         header["__metadata__"]["epoch"] = "4"
     return _with_header(data, header)
 
 
-@pytest.mark.parametrize("how", ["payload bit", "swapped offsets", "relabelled dtype",
-                                 "reshaped", "structure", "metadata"])
+@pytest.mark.parametrize(
+    "how",
+    ["payload bit", "swapped offsets", "relabelled dtype", "reshaped", "structure", "metadata"],
+)
 def test_the_checksum_catches_each_kind_of_change(tmp_path, how):
     path = tmp_path / "w.safetensors"
     save(_state(), path, metadata={"epoch": "3"})
@@ -371,8 +384,11 @@ def test_the_checksum_catches_each_kind_of_change(tmp_path, how):
     changed = _corrupt(data, how)
     assert changed != data
     path.write_bytes(changed)
-    with pytest.raises(ValueError, match=r"w\.safetensors'.*checksum mismatch: the file is "
-                                         r"corrupt or was changed after it was saved"):
+    with pytest.raises(
+        ValueError,
+        match=r"w\.safetensors'.*checksum mismatch: the file is "
+        r"corrupt or was changed after it was saved",
+    ):
         load(path)
     # the same change without the checksum is exactly what it would have let through
     header = _header(changed)
@@ -380,9 +396,10 @@ def test_the_checksum_catches_each_kind_of_change(tmp_path, how):
     path.write_bytes(_with_header(changed, header))
     if how in ("payload bit", "swapped offsets", "relabelled dtype", "reshaped"):
         got = load(path)
-        assert any((got[k].dtype, got[k].shape, got[k].tobytes()) != (v.dtype, v.shape,
-                                                                        v.tobytes())
-                   for k, v in _state().items())
+        assert any(
+            (got[k].dtype, got[k].shape, got[k].tobytes()) != (v.dtype, v.shape, v.tobytes())
+            for k, v in _state().items()
+        )
 
 
 def test_files_without_a_checksum_still_load(tmp_path):
@@ -393,8 +410,7 @@ def test_files_without_a_checksum_still_load(tmp_path):
     path.write_bytes(_with_header(path.read_bytes(), header))  # padded differently, too
     _assert_same_state(load(path), _state())
     safetensors_numpy.save_file(_state(), str(tmp_path / "other.st"))
-    _assert_same_state(load(tmp_path / "other.st"),
-                       {k: _state()[k] for k in sorted(_state())})
+    _assert_same_state(load(tmp_path / "other.st"), {k: _state()[k] for k in sorted(_state())})
 
 
 def test_respaced_header_with_the_same_content_still_verifies(tmp_path):
@@ -402,10 +418,11 @@ def test_respaced_header_with_the_same_content_still_verifies(tmp_path):
     save(_state(), buffer)
     data = buffer.getvalue()
     (n,) = struct.unpack("<Q", data[:8])
-    spaced = json.dumps(json.loads(data[8:8 + n]), indent=2).encode()  # same content
+    spaced = json.dumps(json.loads(data[8 : 8 + n]), indent=2).encode()  # same content
     spaced += b" " * (-(8 + len(spaced)) % 8)
-    _assert_same_state(load(io.BytesIO(struct.pack("<Q", len(spaced)) + spaced + data[8 + n:])),
-                       _state())
+    _assert_same_state(
+        load(io.BytesIO(struct.pack("<Q", len(spaced)) + spaced + data[8 + n :])), _state()
+    )
 
 
 def test_files_with_a_checksum_open_in_safetensors_and_torch(tmp_path):

@@ -25,8 +25,13 @@ class autocast:  # noqa: N801  (torch's name)
     """``with autocast(device_type="cuda", dtype=torch.float16, enabled=True):`` or as a
     decorator. Accepted for torch's API; the ops inside run in their inputs' dtypes."""
 
-    def __init__(self, device_type: str = "cuda", dtype=None, enabled: bool = True,
-                 cache_enabled: bool | None = None) -> None:
+    def __init__(
+        self,
+        device_type: str = "cuda",
+        dtype=None,
+        enabled: bool = True,
+        cache_enabled: bool | None = None,
+    ) -> None:
         if not isinstance(device_type, str):
             raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
         self.device_type, self.dtype, self.enabled = device_type, dtype, bool(enabled)
@@ -52,12 +57,21 @@ class GradScaler:
     """torch's loss scaler as it behaves without CUDA: disabled, every method a
     pass-through (``scale`` returns its argument, ``step`` calls ``optimizer.step``)."""
 
-    def __init__(self, device: str = "cuda", init_scale: float = 2.0**16,
-                 growth_factor: float = 2.0, backoff_factor: float = 0.5,
-                 growth_interval: int = 2000, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        device: str = "cuda",
+        init_scale: float = 2.0**16,
+        growth_factor: float = 2.0,
+        backoff_factor: float = 0.5,
+        growth_interval: int = 2000,
+        enabled: bool = True,
+    ) -> None:
         if enabled:
-            warnings.warn("GradScaler is enabled, but axon has no CUDA backend. Disabling.",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                "GradScaler is enabled, but axon has no CUDA backend. Disabling.",
+                UserWarning,
+                stacklevel=2,
+            )
         self._enabled = False
 
     def is_enabled(self) -> bool:

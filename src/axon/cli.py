@@ -64,46 +64,90 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub.add_parser("list", help="list the experiments and worksheets")
 
-    run = sub.add_parser("run", help="run an experiment",
-                         description="Run an experiment: it prints what it shows, checks "
-                                     "its claims and writes its figures under --out.",
-                         epilog=_resume_help(),
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = sub.add_parser(
+        "run",
+        help="run an experiment",
+        description="Run an experiment: it prints what it shows, checks "
+        "its claims and writes its figures under --out.",
+        epilog=_resume_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("name", metavar="NAME", help="the experiment (see `axon list`)")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    run.add_argument("--out", type=Path, default=None, metavar="DIR",
-                     help="folder for figures (default ./runs/NAME)")
-    run.add_argument("--quick", action="store_true",
-                     help="a small configuration that finishes in seconds")
-    run.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
-                     help="training epochs (default: the experiment's own)")
-    run.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
-                     help="where datasets are read from (default $AXON_DATA_DIR, "
-                          "else ~/.cache/axon)")
-    run.add_argument("--prompt", default=None, metavar="TEXT",
-                     help="text to continue, for the language-model experiments")
-    run.add_argument("--weights", type=Path, default=None, metavar="FILE",
-                     help="a saved state dict (.safetensors) loaded into the model "
-                          "instead of training it, where the experiment takes one")
-    run.add_argument("--resume", action="store_true",
-                     help="continue an interrupted run from its backup under "
-                          "OUT/.backup (see below)")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder for figures (default ./runs/NAME)",
+    )
+    run.add_argument(
+        "--quick", action="store_true", help="a small configuration that finishes in seconds"
+    )
+    run.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="training epochs (default: the experiment's own)",
+    )
+    run.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where datasets are read from (default $AXON_DATA_DIR, else ~/.cache/axon)",
+    )
+    run.add_argument(
+        "--prompt",
+        default=None,
+        metavar="TEXT",
+        help="text to continue, for the language-model experiments",
+    )
+    run.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a saved state dict (.safetensors) loaded into the model "
+        "instead of training it, where the experiment takes one",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from its backup under OUT/.backup (see below)",
+    )
 
-    ws = sub.add_parser("worksheet", help="print a worksheet computed by the engine",
-                        description="Print a worked example computed step by step by the "
-                                    "engine, checked against the closed-form chain rule.")
+    ws = sub.add_parser(
+        "worksheet",
+        help="print a worksheet computed by the engine",
+        description="Print a worked example computed step by step by the "
+        "engine, checked against the closed-form chain rule.",
+    )
     ws.add_argument("name", metavar="NAME", help="the worksheet (see `axon list`)")
-    ws.add_argument("--graph", type=Path, default=None, metavar="FILE.png",
-                    help="also draw the computation graph with values and gradients")
-    ws.add_argument("--out", type=Path, default=None, metavar="DIR",
-                    help="folder for figures (default ./runs/worksheet-NAME)")
+    ws.add_argument(
+        "--graph",
+        type=Path,
+        default=None,
+        metavar="FILE.png",
+        help="also draw the computation graph with values and gradients",
+    )
+    ws.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder for figures (default ./runs/worksheet-NAME)",
+    )
     ws.add_argument("--quick", action="store_true", help="shorter training, if any")
     return parser
 
 
 def _list() -> int:
-    for kind, title in [("experiment", "Experiments (axon run NAME)"),
-                        ("worksheet", "Worksheets (axon worksheet NAME)")]:
+    for kind, title in [
+        ("experiment", "Experiments (axon run NAME)"),
+        ("worksheet", "Worksheets (axon worksheet NAME)"),
+    ]:
         print(title)
         entries = lab.entries(kind)
         width = max(len(e.name) for e in entries)
@@ -122,19 +166,23 @@ def _run(kind: str, args: argparse.Namespace) -> int:
     if weights is not None:
         usable, why = lab.WEIGHTS.get(entry.name, (False, "it takes no weights file"))
         if not usable:
-            print(f"axon: error: --weights does not apply to {entry.name}: {why}",
-                  file=sys.stderr)
+            print(f"axon: error: --weights does not apply to {entry.name}: {why}", file=sys.stderr)
             return 2
     default = args.name if kind == "experiment" else f"worksheet-{args.name}"
     out = args.out if args.out is not None else Path("runs") / default
     if kind == "experiment":
         out.mkdir(parents=True, exist_ok=True)
-    config = lab.Config(seed=args.seed if kind == "experiment" else 0, out=out,
-                        quick=args.quick, graph=getattr(args, "graph", None),
-                        epochs=getattr(args, "epochs", None),
-                        data_dir=getattr(args, "data_dir", None),
-                        prompt=getattr(args, "prompt", None),
-                        weights=weights, resume=getattr(args, "resume", False))
+    config = lab.Config(
+        seed=args.seed if kind == "experiment" else 0,
+        out=out,
+        quick=args.quick,
+        graph=getattr(args, "graph", None),
+        epochs=getattr(args, "epochs", None),
+        data_dir=getattr(args, "data_dir", None),
+        prompt=getattr(args, "prompt", None),
+        weights=weights,
+        resume=getattr(args, "resume", False),
+    )
     if kind == "experiment":
         title = f"axon run {entry.name}: {entry.description}"
         print(f"{title}\n{'=' * len(title)}")
@@ -159,16 +207,22 @@ def _backups_note(name: str, config: lab.Config) -> None:
     folder = Path(config.out) / BACKUPS
     tags = sorted(p.name for p in folder.iterdir() if has_backup(p)) if folder.is_dir() else []
     if config.resume and name not in lab.RESUMABLE:
-        print(f"note: {name} keeps no backups (no model, or a training loop of its own "
-              f"rather than fit): --resume runs it from the start")
+        print(
+            f"note: {name} keeps no backups (no model, or a training loop of its own "
+            f"rather than fit): --resume runs it from the start"
+        )
     elif config.resume:
-        print(f"resuming {name} from the backups in {folder}: {', '.join(tags)}" if tags
-              else f"note: --resume, but no backup in {folder}: {name} starts from the "
-                   f"beginning")
+        print(
+            f"resuming {name} from the backups in {folder}: {', '.join(tags)}"
+            if tags
+            else f"note: --resume, but no backup in {folder}: {name} starts from the beginning"
+        )
     elif tags:
-        print(f"note: {folder} holds the backup of an interrupted run ({', '.join(tags)}); "
-              f"starting over. `axon run {name} --resume` (same options) continues it "
-              f"instead.")
+        print(
+            f"note: {folder} holds the backup of an interrupted run ({', '.join(tags)}); "
+            f"starting over. `axon run {name} --resume` (same options) continues it "
+            f"instead."
+        )
         shutil.rmtree(folder)
 
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["current_device", "device_count", "is_available", "is_initialized", "set_device",
-           "stream", "synchronize"]
+__all__ = [
+    "current_device",
+    "device_count",
+    "is_available",
+    "is_initialized",
+    "set_device",
+    "stream",
+    "synchronize",
+]
 
 
 def is_available() -> bool:

@@ -54,6 +54,4 @@ def _unavailable(*args, **kwargs):
     raise DeviceUnavailableError(f"CUDA was asked for: {_no_backend('cuda')}")
 
 
-current_device = get_device_name = get_device_properties = set_device = synchronize = (
-    _unavailable
-)
+current_device = get_device_name = get_device_properties = set_device = synchronize = _unavailable

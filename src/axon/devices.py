@@ -11,8 +11,26 @@ from __future__ import annotations
 
 # the device types torch's parser accepts, in its order (its error message lists them)
 DEVICE_TYPES = (
-    "cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
-    "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone",
+    "cpu",
+    "cuda",
+    "ipu",
+    "xpu",
+    "mkldnn",
+    "opengl",
+    "opencl",
+    "ideep",
+    "hip",
+    "ve",
+    "fpga",
+    "maia",
+    "xla",
+    "lazy",
+    "vulkan",
+    "mps",
+    "meta",
+    "hpu",
+    "mtia",
+    "privateuseone",
 )
 
 
@@ -57,8 +75,10 @@ class device:  # noqa: N801  (torch's name)
             )
         if sep:
             if index is not None:
-                raise RuntimeError(f"type (string) must not include an index because index "
-                                   f"was passed explicitly: {type}")
+                raise RuntimeError(
+                    f"type (string) must not include an index because index "
+                    f"was passed explicitly: {type}"
+                )
             if not ordinal.isdigit():
                 raise RuntimeError(f"Invalid device string: '{type}'")
             index = int(ordinal)
@@ -105,8 +125,10 @@ CPU = device("cpu")
 
 
 def _no_backend(name: str) -> str:
-    return (f"axon has no {name.upper()} backend yet; it runs on the CPU only: use "
-            f"device='cpu' (or leave device out)")
+    return (
+        f"axon has no {name.upper()} backend yet; it runs on the CPU only: use "
+        f"device='cpu' (or leave device out)"
+    )
 
 
 def check_device(dev) -> None:
@@ -117,9 +139,7 @@ def check_device(dev) -> None:
         return
     d = dev if isinstance(dev, device) else device(dev)
     if d.type != "cpu":
-        raise DeviceUnavailableError(
-            f"cannot put a tensor on device '{d}': {_no_backend(d.type)}"
-        )
+        raise DeviceUnavailableError(f"cannot put a tensor on device '{d}': {_no_backend(d.type)}")
 
 
 def get_default_device() -> device:

@@ -29,11 +29,38 @@ from .autograd.shape_api import _dims_of
 from .autograd.tensor import Tensor, _wrap, bind_methods, normalize_dim
 
 __all__ = [
-    "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
-    "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv",
-    "LinAlgError", "solve_ex", "tensorinv", "tensorsolve", "vander",
-    "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
-    "cholesky_ex", "inv_ex", "lstsq", "matrix_exp", "solve_triangular",
+    "cholesky",
+    "cond",
+    "cross",
+    "det",
+    "diagonal",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "multi_dot",
+    "norm",
+    "pinv",
+    "LinAlgError",
+    "solve_ex",
+    "tensorinv",
+    "tensorsolve",
+    "vander",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "vecdot",
+    "vector_norm",
+    "cholesky_ex",
+    "inv_ex",
+    "lstsq",
+    "matrix_exp",
+    "solve_triangular",
 ]
 
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
@@ -48,18 +75,23 @@ LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_va
 def _square(name: str, A: Tensor) -> None:
     _floating(name, A)
     if A.shape[-1] != A.shape[-2]:
-        raise RuntimeError(f"linalg.{name}: A must be batches of square matrices, but they "
-                           f"are {' by '.join(map(str, A.shape[-2:]))} matrices "
-                           f"(shape {tuple(A.shape)})")
+        raise RuntimeError(
+            f"linalg.{name}: A must be batches of square matrices, but they "
+            f"are {' by '.join(map(str, A.shape[-2:]))} matrices "
+            f"(shape {tuple(A.shape)})"
+        )
 
 
 def _floating(name: str, A: Tensor) -> None:
     if A.ndim < 2:
-        raise RuntimeError(f"linalg.{name}: The input tensor A must have at least 2 "
-                           f"dimensions, got shape {tuple(A.shape)}")
+        raise RuntimeError(
+            f"linalg.{name}: The input tensor A must have at least 2 "
+            f"dimensions, got shape {tuple(A.shape)}"
+        )
     if A.dtype.kind != "f":
-        raise RuntimeError(f"linalg.{name}: Expected a floating point or complex tensor as "
-                           f"input. Got {A.dtype}")
+        raise RuntimeError(
+            f"linalg.{name}: Expected a floating point or complex tensor as input. Got {A.dtype}"
+        )
 
 
 # ------------------------------------------------------------------ norms
@@ -69,8 +101,10 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     if dtype is not None:
         x = x.type(dtype)
     if x.dtype.kind != "f":
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
-                           f"as input. Got {x.dtype}")
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor "
+            f"as input. Got {x.dtype}"
+        )
     dims = None if dim is None else _dims_of(dim, x.ndim)
     if ord in (math.inf, "inf"):
         return x.abs().amax(dims, keepdim)
@@ -89,8 +123,7 @@ def torch_norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=No
     if p is None:
         p = "fro"
     if p == "nuc":
-        return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim,
-                           dtype=dtype)
+        return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
     if p == "fro":
         if dim is not None and not isinstance(dim, int) and len(dim) > 2:
             raise RuntimeError(f"norm: 'fro' takes at most 2 dims, got {dim}")
@@ -107,16 +140,19 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     """Pairwise p-norm distances between the rows of (..., P, M) and (..., R, M) batches,
     as a (..., P, R) tensor."""
     if x1.ndim < 2 or x2.ndim < 2:
-        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D, "
-                           f"X2 got: {x2.ndim}D")
+        raise RuntimeError(
+            f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D, X2 got: {x2.ndim}D"
+        )
     if x1.shape[-1] != x2.shape[-1]:
-        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
-                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+        raise RuntimeError(
+            f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
+        )
     if p < 0:
         raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
     mm = compute_mode == "use_mm_for_euclid_dist" or (
         compute_mode in (None, "use_mm_for_euclid_dist_if_necessary")
-        and (x1.shape[-2] > 25 or x2.shape[-2] > 25))
+        and (x1.shape[-2] > 25 or x2.shape[-2] > 25)
+    )
     if p == 2 and mm:  # torch's choice: one matrix product for many rows
         return ops.EuclideanDist.apply(x1, x2)
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (..., P, R, M)
@@ -145,8 +181,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     return vector_norm(input[rows] - input[cols], p, -1)
 
 
-def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
-                dtype=None) -> Tensor:
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
     """A matrix norm over the two ``dim``: "fro", "nuc" (sum of singular values), 1 / -1
     (largest / smallest column abs-sum), inf / -inf (rows), 2 / -2 (largest / smallest
     singular value)."""
@@ -186,8 +221,10 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
         return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
     if A.ndim == 1:
         return vector_norm(A, ord, None, keepdim, dtype=dtype)
-    raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
-                       f"1D or 2D. Got {A.ndim}D.")
+    raise RuntimeError(
+        f"linalg.norm: If dim is not specified but ord is, the input must be "
+        f"1D or 2D. Got {A.ndim}D."
+    )
 
 
 def cond(A: Tensor, p=None) -> Tensor:
@@ -206,8 +243,10 @@ def inv(A: Tensor) -> Tensor:
     try:
         return ops.Inv.apply(A)
     except np.linalg.LinAlgError:
-        raise LinAlgError("linalg.inv: The diagonal element 1 is zero, the inversion could "
-                          "not be completed because the input matrix is singular.") from None
+        raise LinAlgError(
+            "linalg.inv: The diagonal element 1 is zero, the inversion could "
+            "not be completed because the input matrix is singular."
+        ) from None
 
 
 def det(A: Tensor) -> Tensor:
@@ -240,19 +279,24 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
     k = B.shape[-1] if vector else B.shape[-2]
     if k != A.shape[-1]:
-        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
-                           f"AX = B ({A.shape[-2]}x{A.shape[-1]} and {tuple(B.shape)})")
+        raise RuntimeError(
+            f"linalg.solve: Incompatible shapes of A and B for the equation "
+            f"AX = B ({A.shape[-2]}x{A.shape[-1]} and {tuple(B.shape)})"
+        )
     return ops.Solve.apply(A, B, vector)
 
 
-def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
-                     unitriangular: bool = False) -> Tensor:
+def solve_triangular(
+    A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False
+) -> Tensor:
     """X with A X = B (or X A = B) reading only A's upper or lower triangle (its diagonal
     taken as ones when ``unitriangular``); the gradient of A stays in that triangle."""
     _square("solve_triangular", A)
     if B.ndim < 2:
-        raise RuntimeError(f"linalg.solve_triangular: The input tensor B must have at least 2 "
-                           f"dimensions, got shape {tuple(B.shape)}")
+        raise RuntimeError(
+            f"linalg.solve_triangular: The input tensor B must have at least 2 "
+            f"dimensions, got shape {tuple(B.shape)}"
+        )
     T = A.triu() if upper else A.tril()
     if unitriangular:
         T = (A.triu(1) if upper else A.tril(-1)) + _wrap(np.eye(A.shape[-1], dtype=A.dtype))
@@ -294,8 +338,11 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     smax = S.array.max(axis=-1, keepdims=True) if S.shape[-1] else 0
     cutoff = np.maximum(atol or 0.0, rtol * smax)
     keep = S.array > cutoff
-    s_inv = ops.Where.apply(keep, 1 / ops.Where.apply(keep, S, _wrap(np.ones((), A.dtype))),
-                            _wrap(np.zeros((), A.dtype)))
+    s_inv = ops.Where.apply(
+        keep,
+        1 / ops.Where.apply(keep, S, _wrap(np.ones((), A.dtype))),
+        _wrap(np.zeros((), A.dtype)),
+    )
     return (Vh.mT * s_inv.unsqueeze(-2)) @ U.mT
 
 
@@ -308,8 +355,10 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver: str | None = None):
     if B.ndim == A.ndim - 1:  # a vector (or a batch of them)
         return _lstsq_vector(A, B, rcond, driver)
     if A.shape[-2] != B.shape[-2]:
-        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), "
-                           f"got shapes {tuple(A.shape)} and {tuple(B.shape)}")
+        raise RuntimeError(
+            f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), "
+            f"got shapes {tuple(A.shape)} and {tuple(B.shape)}"
+        )
     X = pinv(A, rtol=rcond) @ B
     m, n = A.shape[-2:]
     rank = matrix_rank(A, rtol=rcond)
@@ -396,7 +445,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None):
     pack = ops.Svd.apply(A)
     U = pack[..., :k, :m].mT
     S = pack[..., k, :k]
-    Vh = pack[..., k + 1:, :n]
+    Vh = pack[..., k + 1 :, :n]
     if full_matrices and m != n:
         u_full, _, vh_full = np.linalg.svd(A.array, full_matrices=True)
         if m > n:
@@ -415,8 +464,10 @@ def qr(A: Tensor, mode: str = "reduced"):
     """(Q, R) with A = Q R, Q with orthonormal columns, R upper triangular. Forward only."""
     _floating("qr", A)
     if mode not in ("reduced", "complete", "r"):
-        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
-                           f"'reduced' (default), 'r', or 'complete'")
+        raise RuntimeError(
+            f"qr received unrecognized mode '{mode}' but expected one of "
+            f"'reduced' (default), 'r', or 'complete'"
+        )
     m, n = A.shape[-2:]
     pack = ops.Qr.apply(A, "complete" if mode == "complete" else "reduced")
     kq = m if mode == "complete" else min(m, n)
@@ -485,11 +536,20 @@ def torch_qr(input: Tensor, some: bool = True):
 # torch's top-level spellings, also Tensor methods
 inverse = inv
 pinverse = pinv
-bind_methods(norm=torch_norm, dist=dist, renorm=renorm, svd=torch_svd, qr=torch_qr,
-             cholesky=torch_cholesky, cholesky_solve=cholesky_solve,
-             cholesky_inverse=cholesky_inverse, matrix_exp=matrix_exp)
-bind_methods(inverse=inv, det=det, logdet=logdet, slogdet=slogdet, pinverse=pinv,
-             matrix_power=matrix_power)
+bind_methods(
+    norm=torch_norm,
+    dist=dist,
+    renorm=renorm,
+    svd=torch_svd,
+    qr=torch_qr,
+    cholesky=torch_cholesky,
+    cholesky_solve=cholesky_solve,
+    cholesky_inverse=cholesky_inverse,
+    matrix_exp=matrix_exp,
+)
+bind_methods(
+    inverse=inv, det=det, logdet=logdet, slogdet=slogdet, pinverse=pinv, matrix_power=matrix_power
+)
 
 
 # ------------------------------------------------------------------ torch.linalg's rest
@@ -522,9 +582,11 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
     rows, cols = A.shape[:ind], A.shape[ind:]
     if math.prod(rows) != math.prod(cols):
-        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[ind:]) == "
-                           f"prod(self.shape[:ind]), but got {math.prod(cols)} != "
-                           f"{math.prod(rows)}")
+        raise RuntimeError(
+            "Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+            f"prod(self.shape[:ind]), but got {math.prod(cols)} != "
+            f"{math.prod(rows)}"
+        )
     square = A.reshape(math.prod(rows), math.prod(cols))
     return inv(square).reshape(*cols, *rows)
 
@@ -535,7 +597,7 @@ def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
     if dims is not None:
         dims = [d % A.ndim for d in dims]
         A = A.permute(*[d for d in range(A.ndim) if d not in dims], *dims)
-    rest = A.shape[B.ndim:]
+    rest = A.shape[B.ndim :]
     x = solve(A.reshape(B.numel(), math.prod(rest)), B.reshape(-1))
     return x.reshape(rest)
 
@@ -555,9 +617,12 @@ def torch_vander(x: Tensor, N: int | None = None, increasing: bool = False) -> T
 
 def frobenius_norm(input: Tensor, dim=(-2, -1), keepdim: bool = False) -> Tensor:
     """Deprecated in torch for ``vector_norm(input, 2, dim, keepdim)``; warns as torch."""
-    warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT compatibility."
-                  " Please use `linalg.vector_norm(A, 2., dim, keepdim)` instead",
-                  UserWarning, stacklevel=2)
+    warnings.warn(
+        "at::frobenius_norm is deprecated and it is just left for JIT compatibility."
+        " Please use `linalg.vector_norm(A, 2., dim, keepdim)` instead",
+        UserWarning,
+        stacklevel=2,
+    )
     return vector_norm(input, 2, dim, keepdim)
 
 
@@ -566,9 +631,12 @@ def nuclear_norm(input: Tensor, dim=(-2, -1), keepdim: bool = False) -> Tensor:
     ``nuclear_norm(input, keepdim)`` (a bool second) is torch's other form."""
     if isinstance(dim, bool):
         dim, keepdim = (-2, -1), dim
-    warnings.warn("at::nuclear_norm is deprecated and it is just left for JIT compatibility. "
-                  "Please use `linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead",
-                  UserWarning, stacklevel=2)
+    warnings.warn(
+        "at::nuclear_norm is deprecated and it is just left for JIT compatibility. "
+        "Please use `linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead",
+        UserWarning,
+        stacklevel=2,
+    )
     return matrix_norm(input, "nuc", dim, keepdim)
 
 
@@ -584,8 +652,9 @@ def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:  # noqa:
 TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
 
 
-def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
-                     unitriangular: bool = False):
+def triangular_solve(
+    b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False, unitriangular: bool = False
+):
     """Deprecated in torch for ``linalg.solve_triangular`` (arguments reversed): X with
     A X = b (A^T X = b when ``transpose``), reading one triangle of A; returns
     ``(solution, cloned_coefficient)``."""
@@ -610,11 +679,12 @@ def _lu(A: Tensor, pivot: bool):
     from .autograd.ops.linalg import LUFactor, lu_packed
 
     if not pivot:
-        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the "
-                           "CPU")
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
     if A.ndim < 2:
-        raise RuntimeError(f"linalg.lu_factor: The input tensor A must have at least 2 "
-                           f"dimensions, got shape {tuple(A.shape)}")
+        raise RuntimeError(
+            f"linalg.lu_factor: The input tensor A must have at least 2 "
+            f"dimensions, got shape {tuple(A.shape)}"
+        )
     packed, pivots, perm = lu_packed(A.array)
     if A.shape[-1] == A.shape[-2]:
         LU = LUFactor.apply(A, packed, perm)
@@ -668,8 +738,9 @@ def lu(A: Tensor, *, pivot: bool = True):
     return LUResult(*_unpack(LU, pivots))
 
 
-def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
-             adjoint: bool = False) -> Tensor:
+def lu_solve(
+    LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False
+) -> Tensor:
     """X with A X = B from ``lu_factor``'s output (``adjoint``: A^T X = B; ``left=False``:
     X A = B). Differentiable in ``LU`` and ``B``."""
     if not left:
@@ -689,8 +760,9 @@ def torch_lu(A: Tensor, pivot: bool = True, get_infos: bool = False):
     return tuple(lu_factor(A, pivot=pivot))
 
 
-def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
-              unpack_pivots: bool = True):
+def lu_unpack(
+    LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True
+):
     """``(P, L, U)`` from a packed LU and its pivots (None for a part not unpacked)."""
     return LUResult(*_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots))
 

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (5.0, 4.0),
-           title: str | None = None) -> tuple[Figure, list[Axes]]:
+def figure(
+    ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (5.0, 4.0), title: str | None = None
+) -> tuple[Figure, list[Axes]]:
     """A new figure of ``nrows x ncols`` panels, each ``size`` inches; returns the figure
     and its axes as a flat list."""
     from matplotlib.figure import Figure
@@ -40,8 +41,14 @@ def save(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
     return path
 
 
-def curves(ax: Axes, series: Mapping[str, Sequence[float]], xlabel: str = "epoch",
-           ylabel: str = "loss", log: bool = False, start: int = 1) -> Axes:
+def curves(
+    ax: Axes,
+    series: Mapping[str, Sequence[float]],
+    xlabel: str = "epoch",
+    ylabel: str = "loss",
+    log: bool = False,
+    start: int = 1,
+) -> Axes:
     """Plot named series (``{"train loss": [...], "val loss": [...]}``) against their index,
     counted from ``start``."""
     for name, values in series.items():
@@ -57,10 +64,16 @@ def curves(ax: Axes, series: Mapping[str, Sequence[float]], xlabel: str = "epoch
     return ax
 
 
-def decision_boundary(ax: Axes, predict: Callable[[np.ndarray], np.ndarray],
-                      points: np.ndarray, labels: np.ndarray,
-                      lims: tuple[float, float] = (-0.5, 1.5), level: float = 0.5,
-                      resolution: int = 200, title: str | None = None) -> Axes:
+def decision_boundary(
+    ax: Axes,
+    predict: Callable[[np.ndarray], np.ndarray],
+    points: np.ndarray,
+    labels: np.ndarray,
+    lims: tuple[float, float] = (-0.5, 1.5),
+    level: float = 0.5,
+    resolution: int = 200,
+    title: str | None = None,
+) -> Axes:
     """Shade ``predict`` over a square grid and draw its ``level`` contour (the boundary),
     with the labelled points on top.
 
@@ -84,23 +97,47 @@ def decision_boundary(ax: Axes, predict: Callable[[np.ndarray], np.ndarray],
     return ax
 
 
-def scatter(ax: Axes, points: np.ndarray, labels: np.ndarray,
-            names: tuple[str, str] = ("1", "0"), **kwargs: Any) -> Axes:
+def scatter(
+    ax: Axes,
+    points: np.ndarray,
+    labels: np.ndarray,
+    names: tuple[str, str] = ("1", "0"),
+    **kwargs: Any,
+) -> Axes:
     """Positive points as filled red circles, negative ones as open blue squares;
     ``names`` are their legend labels."""
     points = np.asarray(points, dtype=float)
     pos = np.asarray(labels).astype(bool).ravel()
-    ax.scatter(points[pos, 0], points[pos, 1], s=90, c="tab:red", edgecolors="k",
-               label=names[0], zorder=3, **kwargs)
-    ax.scatter(points[~pos, 0], points[~pos, 1], s=90, marker="s", facecolors="white",
-               edgecolors="tab:blue", linewidths=2, label=names[1], zorder=3, **kwargs)
+    ax.scatter(
+        points[pos, 0],
+        points[pos, 1],
+        s=90,
+        c="tab:red",
+        edgecolors="k",
+        label=names[0],
+        zorder=3,
+        **kwargs,
+    )
+    ax.scatter(
+        points[~pos, 0],
+        points[~pos, 1],
+        s=90,
+        marker="s",
+        facecolors="white",
+        edgecolors="tab:blue",
+        linewidths=2,
+        label=names[1],
+        zorder=3,
+        **kwargs,
+    )
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     return ax
 
 
-def confusion_matrix(ax: Axes, matrix: np.ndarray, labels: Sequence[str] | None = None,
-                     title: str | None = None) -> Axes:
+def confusion_matrix(
+    ax: Axes, matrix: np.ndarray, labels: Sequence[str] | None = None, title: str | None = None
+) -> Axes:
     """Draw a confusion matrix: row i is the true class, column j the predicted one; each
     cell is shaded by the fraction of row i it holds and labelled with its count."""
     m = np.asarray(matrix)
@@ -110,11 +147,22 @@ def confusion_matrix(ax: Axes, matrix: np.ndarray, labels: Sequence[str] | None 
     for i in range(k):
         for j in range(k):
             if m[i, j]:
-                ax.text(j, i, str(int(m[i, j])), ha="center", va="center", fontsize=7,
-                        color="white" if frac[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(int(m[i, j])),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if frac[i, j] > 0.5 else "black",
+                )
     names = list(labels) if labels is not None else [str(i) for i in range(k)]
-    ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0,
-                  ha="right" if max(map(len, names)) > 2 else "center")
+    ax.set_xticks(
+        range(k),
+        names,
+        rotation=45 if max(map(len, names)) > 2 else 0,
+        ha="right" if max(map(len, names)) > 2 else "center",
+    )
     ax.set_yticks(range(k), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -123,9 +171,13 @@ def confusion_matrix(ax: Axes, matrix: np.ndarray, labels: Sequence[str] | None 
     return ax
 
 
-def images(axes: Sequence[Axes], pictures: Sequence[np.ndarray],
-           titles: Sequence[str] | None = None, cmap: str = "gray",
-           symmetric: bool = False) -> None:
+def images(
+    axes: Sequence[Axes],
+    pictures: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    cmap: str = "gray",
+    symmetric: bool = False,
+) -> None:
     """Show one 2-D array per axis, without ticks; axes left over are hidden.
 
     ``symmetric`` centres each picture's colour scale on zero (for weights, whose sign
@@ -146,9 +198,14 @@ def images(axes: Sequence[Axes], pictures: Sequence[np.ndarray],
             ax.set_title(titles[i], fontsize=8)
 
 
-def image_grid(pictures: Sequence[np.ndarray], titles: Sequence[str] | None = None,
-               ncols: int = 8, size: float = 1.3, cmap: str = "gray",
-               title: str | None = None) -> Figure:
+def image_grid(
+    pictures: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    ncols: int = 8,
+    size: float = 1.3,
+    cmap: str = "gray",
+    title: str | None = None,
+) -> Figure:
     """A figure of small pictures in rows of ``ncols``, each with an optional title."""
     n = max(len(pictures), 1)
     ncols = min(ncols, n)

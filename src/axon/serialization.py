@@ -235,17 +235,30 @@ class _Decoder:
 # ----------------------------------------------------------------------------- the file format
 # safetensors' dtype codes for the dtypes axon stores (little-endian on disk)
 _CODES = {
-    np.dtype(np.bool_): "BOOL", np.dtype(np.uint8): "U8", np.dtype(np.int8): "I8",
-    np.dtype(np.uint16): "U16", np.dtype(np.int16): "I16", np.dtype(np.float16): "F16",
-    np.dtype(np.uint32): "U32", np.dtype(np.int32): "I32", np.dtype(np.float32): "F32",
-    np.dtype(np.uint64): "U64", np.dtype(np.int64): "I64", np.dtype(np.float64): "F64",
+    np.dtype(np.bool_): "BOOL",
+    np.dtype(np.uint8): "U8",
+    np.dtype(np.int8): "I8",
+    np.dtype(np.uint16): "U16",
+    np.dtype(np.int16): "I16",
+    np.dtype(np.float16): "F16",
+    np.dtype(np.uint32): "U32",
+    np.dtype(np.int32): "I32",
+    np.dtype(np.float32): "F32",
+    np.dtype(np.uint64): "U64",
+    np.dtype(np.int64): "I64",
+    np.dtype(np.float64): "F64",
 }
 _DTYPES = {code: dt.newbyteorder("<") for dt, code in _CODES.items()}
 # codes safetensors knows that NumPy (or axon) cannot compute with
 _FOREIGN = {
-    "BF16": "bfloat16", "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
-    "F8_E8M0": "float8_e8m0fnu", "F6_E2M3": "float6_e2m3fn", "F6_E3M2": "float6_e3m2fn",
-    "F4": "float4_e2m1fn_x2", "C64": "complex64",
+    "BF16": "bfloat16",
+    "F8_E4M3": "float8_e4m3fn",
+    "F8_E5M2": "float8_e5m2",
+    "F8_E8M0": "float8_e8m0fnu",
+    "F6_E2M3": "float6_e2m3fn",
+    "F6_E3M2": "float6_e3m2fn",
+    "F4": "float4_e2m1fn_x2",
+    "C64": "complex64",
 }
 # safetensors' own bound on the header (a larger one is refused before it is read)
 _MAX_HEADER = 100_000_000
@@ -276,7 +289,8 @@ def _digest(entries: list[_Entry], metadata: Mapping[str, str], payload) -> str:
             sorted([e.name, e.code, list(e.shape), [e.begin, e.end]] for e in entries),
             sorted([k, v] for k, v in metadata.items() if k != CHECKSUM_KEY),
         ],
-        ensure_ascii=True, separators=(",", ":"),
+        ensure_ascii=True,
+        separators=(",", ":"),
     ).encode("ascii")
     h = hashlib.sha256(len(table).to_bytes(8, "little"))
     h.update(table)
@@ -301,15 +315,15 @@ def _layout(arrays: Mapping[str, np.ndarray], notes: dict[str, str]) -> tuple[by
         if a.dtype != little:
             a = a.astype(little)
         chunk = a.reshape(-1).view(np.uint8)
-        entries.append(_Entry(name, _CODES[a.dtype.newbyteorder("=")], a.shape, offset,
-                              offset + chunk.size))
+        entries.append(
+            _Entry(name, _CODES[a.dtype.newbyteorder("=")], a.shape, offset, offset + chunk.size)
+        )
         chunks.append(chunk)
         offset += chunk.size
     notes = {**notes, CHECKSUM_KEY: _digest(entries, notes, chunks)}
     header = {"__metadata__": notes}
     for e in entries:
-        header[e.name] = {"dtype": e.code, "shape": list(e.shape),
-                          "data_offsets": [e.begin, e.end]}
+        header[e.name] = {"dtype": e.code, "shape": list(e.shape), "data_offsets": [e.begin, e.end]}
     text = json.dumps(header, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     text += b" " * (-(8 + len(text)) % 8)
     return struct.pack("<Q", len(text)) + text, chunks
@@ -328,8 +342,9 @@ def _pairs_without_duplicates(pairs: list) -> dict:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:
-                raise _Invalid(f"its header holds a string that is not valid Unicode "
-                               f"({text!r:.40})") from None
+                raise _Invalid(
+                    f"its header holds a string that is not valid Unicode ({text!r:.40})"
+                ) from None
     keys = [k for k, _ in pairs]
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)
@@ -352,8 +367,9 @@ def _parse_header(text: bytes, payload_size: int) -> tuple[list[_Entry], dict[st
     if not decoded.startswith("{"):
         raise _Invalid("its header does not start with '{'")
     try:
-        header = json.loads(decoded, object_pairs_hook=_pairs_without_duplicates,
-                            parse_constant=_refuse_constant)
+        header = json.loads(
+            decoded, object_pairs_hook=_pairs_without_duplicates, parse_constant=_refuse_constant
+        )
     except _Invalid:
         raise
     except (ValueError, RecursionError) as e:
@@ -363,9 +379,7 @@ def _parse_header(text: bytes, payload_size: int) -> tuple[list[_Entry], dict[st
     metadata = header.pop("__metadata__", None)
     if metadata is None:  # safetensors' Option: null or absent
         metadata = {}
-    if not isinstance(metadata, dict) or not all(
-        isinstance(v, str) for v in metadata.values()
-    ):
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise _Invalid("its header's __metadata__ is not a map of strings to strings")
     entries = []
     for name, info in header.items():
@@ -374,12 +388,14 @@ def _parse_header(text: bytes, payload_size: int) -> tuple[list[_Entry], dict[st
         code, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
         if not isinstance(code, str) or (code not in _DTYPES and code not in _FOREIGN):
             raise _Invalid(f"{name!r} has an unknown dtype {code!r:.40}")
-        if not isinstance(shape, list) or not all(
-            type(n) is int and n >= 0 for n in shape
-        ):
+        if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
             raise _Invalid(f"{name!r} has a malformed shape {shape!r:.80}")
-        if not (isinstance(offsets, list) and len(offsets) == 2
-                and all(type(n) is int for n in offsets) and 0 <= offsets[0] <= offsets[1]):
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(type(n) is int for n in offsets)
+            and 0 <= offsets[0] <= offsets[1]
+        ):
             raise _Invalid(f"{name!r} has malformed data_offsets {offsets!r:.80}")
         entries.append(_Entry(name, code, tuple(shape), offsets[0], offsets[1]))
     end = 0
@@ -387,8 +403,10 @@ def _parse_header(text: bytes, payload_size: int) -> tuple[list[_Entry], dict[st
         if e.begin != end:
             raise _Invalid(f"the byte ranges of its tensors overlap or leave a gap at {e.name!r}")
         if e.code in _DTYPES and math.prod(e.shape) * _DTYPES[e.code].itemsize != e.end - e.begin:
-            raise _Invalid(f"{e.name!r} has shape {list(e.shape)} of {e.code}, which does not "
-                           f"fill its byte range {[e.begin, e.end]}")
+            raise _Invalid(
+                f"{e.name!r} has shape {list(e.shape)} of {e.code}, which does not "
+                f"fill its byte range {[e.begin, e.end]}"
+            )
         end = e.end
     if end != payload_size:
         raise _Invalid("its size does not match its header: truncated, or with bytes appended")
@@ -406,7 +424,7 @@ def _tensors(entries: list[_Entry], payload: np.ndarray, name: str) -> dict[str,
                 f"{_FOREIGN[e.code]}); convert it, e.g. to float32, before saving"
             )
         try:
-            a = payload[e.begin:e.end].view(_DTYPES[e.code]).reshape(e.shape)
+            a = payload[e.begin : e.end].view(_DTYPES[e.code]).reshape(e.shape)
         except (ValueError, TypeError, OverflowError) as err:  # e.g. more than 64 dims
             raise ValueError(
                 f"{name!r} is not a valid safetensors file ({e.name!r} has shape "
@@ -492,9 +510,13 @@ def _path_arg(f: Any, verb: str) -> str:
 
 def _kind(mode: int) -> str:
     """What a file that is not regular is, in words."""
-    for test, kind in [(stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO (named pipe)"),
-                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
-                       (stat.S_ISSOCK, "socket")]:
+    for test, kind in [
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "FIFO (named pipe)"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+    ]:
         if test(mode):
             return kind
     return "special file"
@@ -511,18 +533,22 @@ def _os_error(e: OSError, message: str) -> OSError:
 def _open_error(e: OSError, path: str, verb: str) -> OSError:
     """Why ``path`` cannot be opened or reached, naming it and the real cause."""
     if e.errno == errno.ELOOP:
-        return _os_error(e, f"{verb}: {path!r}: too many levels of symbolic links "
-                            f"(a symlink loop)")
+        return _os_error(e, f"{verb}: {path!r}: too many levels of symbolic links (a symlink loop)")
     if e.errno == errno.ENOENT:
         if os.path.lexists(path):
-            return _os_error(e, f"{verb}: {path!r} is a symbolic link to "
-                                f"{_readlink(path)!r}, which does not exist")
+            return _os_error(
+                e,
+                f"{verb}: {path!r} is a symbolic link to {_readlink(path)!r}, which does not exist",
+            )
         return _os_error(e, f"{verb}: no such file: {path!r}")
     if e.errno == errno.ENOTDIR:
         return _os_error(e, f"{verb}: {path!r}: a part of the path is not a directory")
     if e.errno in (errno.EACCES, errno.EPERM):
-        return _os_error(e, f"{verb}: permission denied: {path!r} (or a directory on its "
-                            f"path) may not be read by this user")
+        return _os_error(
+            e,
+            f"{verb}: permission denied: {path!r} (or a directory on its "
+            f"path) may not be read by this user",
+        )
     return _os_error(e, f"{verb}: cannot open {path!r}: {e.strerror or e}")
 
 
@@ -543,21 +569,26 @@ def _open_regular(path: str) -> tuple[int, int]:
     except OSError as e:
         raise _open_error(e, path, "load") from None
     if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(errno.EISDIR,
-                                f"{path!r} is a directory, not a safetensors file")
+        raise IsADirectoryError(errno.EISDIR, f"{path!r} is a directory, not a safetensors file")
     if not stat.S_ISREG(st.st_mode):
-        raise ValueError(f"load: {path!r} is a {_kind(st.st_mode)}, not a regular file; "
-                         f"axon reads weights only from regular files")
+        raise ValueError(
+            f"load: {path!r} is a {_kind(st.st_mode)}, not a regular file; "
+            f"axon reads weights only from regular files"
+        )
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0)
-                     | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(
+            path,
+            os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0),
+        )
     except OSError as e:
         raise _open_error(e, path, "load") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
-        raise ValueError(f"load: {path!r} is a {_kind(st.st_mode)}, not a regular file; "
-                         f"axon reads weights only from regular files")
+        raise ValueError(
+            f"load: {path!r} is a {_kind(st.st_mode)}, not a regular file; "
+            f"axon reads weights only from regular files"
+        )
     return fd, st.st_size
 
 
@@ -651,8 +682,9 @@ def _resolve_link(path: str) -> str:
         except OSError:  # not a link, or not there: the target itself
             return target
         target = os.path.join(os.path.dirname(target), link)
-    raise OSError(errno.ELOOP, f"save: {path!r}: too many levels of symbolic links "
-                               f"(a symlink loop)")
+    raise OSError(
+        errno.ELOOP, f"save: {path!r}: too many levels of symbolic links (a symlink loop)"
+    )
 
 
 def _remove_stale_temps(directory: str, base: str) -> None:
@@ -666,12 +698,13 @@ def _remove_stale_temps(directory: str, base: str) -> None:
     except OSError:
         return
     for entry in entries:
-        if not (entry.name.startswith(prefix)
-                and _TEMP_SUFFIX.fullmatch(entry.name, len(prefix))):
+        if not (entry.name.startswith(prefix) and _TEMP_SUFFIX.fullmatch(entry.name, len(prefix))):
             continue
         with contextlib.suppress(OSError):
-            if entry.is_file(follow_symlinks=False) and entry.stat(
-                    follow_symlinks=False).st_mtime < cutoff:
+            if (
+                entry.is_file(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_mtime < cutoff
+            ):
                 os.unlink(entry.path)
 
 
@@ -679,7 +712,7 @@ def _write_all(fd: int, data) -> None:
     """Write all of ``data`` (a bytes-like object) to ``fd``, however many calls it takes."""
     view = memoryview(data).cast("B")
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _write_atomically(head: bytes, chunks: list, path: str) -> None:
@@ -694,7 +727,8 @@ def _write_atomically(head: bytes, chunks: list, path: str) -> None:
         raise _open_error(e, path, "save") from None
     if not is_directory:
         raise MissingDirectoryError(
-            f"Parent directory {os.path.dirname(os.path.abspath(target))} does not exist.")
+            f"Parent directory {os.path.dirname(os.path.abspath(target))} does not exist."
+        )
     mode = None
     try:
         st = os.stat(target)
@@ -706,29 +740,45 @@ def _write_atomically(head: bytes, chunks: list, path: str) -> None:
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, f"save: {path!r} is a directory")
         if not stat.S_ISREG(st.st_mode):
-            raise ValueError(f"save: {path!r} is a {_kind(st.st_mode)}, not a regular file; "
-                             f"axon replaces the file it saves to, so it writes only to "
-                             f"regular files or new paths")
+            raise ValueError(
+                f"save: {path!r} is a {_kind(st.st_mode)}, not a regular file; "
+                f"axon replaces the file it saves to, so it writes only to "
+                f"regular files or new paths"
+            )
         if not os.access(target, os.W_OK):
             raise SavePermissionError(
-                errno.EACCES, f"save: permission denied: {path!r} is read-only for this user "
-                              f"(torch.save refuses it too); make it writable or save elsewhere")
+                errno.EACCES,
+                f"save: permission denied: {path!r} is read-only for this user "
+                f"(torch.save refuses it too); make it writable or save elsewhere",
+            )
         mode = stat.S_IMODE(st.st_mode)
     base = os.path.basename(target)
     _remove_stale_temps(directory, base)
     # O_EXCL with a random name: a fresh file, with the umask's usual permissions
     tmp = os.path.join(directory, f".{base}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-                     | getattr(os, "O_CLOEXEC", 0), 0o666)
+        fd = os.open(
+            tmp,
+            os.O_WRONLY
+            | os.O_CREAT
+            | os.O_EXCL
+            | getattr(os, "O_BINARY", 0)
+            | getattr(os, "O_CLOEXEC", 0),
+            0o666,
+        )
     except OSError as e:
         if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise SavePermissionError(
-                e.errno, f"save: cannot write {path!r}: {e.strerror} (no new file may be "
-                         f"created in its directory {directory!r}, which the atomic save "
-                         f"needs)") from None
-        raise _os_error(e, f"save: cannot write {path!r}: {e.strerror or e} (creating the "
-                           f"temporary file beside it, in {directory!r})") from None
+                e.errno,
+                f"save: cannot write {path!r}: {e.strerror} (no new file may be "
+                f"created in its directory {directory!r}, which the atomic save "
+                f"needs)",
+            ) from None
+        raise _os_error(
+            e,
+            f"save: cannot write {path!r}: {e.strerror or e} (creating the "
+            f"temporary file beside it, in {directory!r})",
+        ) from None
     try:
         try:
             if mode is not None:
@@ -779,7 +829,8 @@ def _read_path(f: PathLike) -> tuple[str, dict[str, np.ndarray], dict[str, str]]
                 whole = np.frombuffer(mapped, dtype=np.uint8)
                 try:
                     arrays, metadata = _decode_file(
-                        lambda offset, n: whole[offset:offset + n].copy(), size, path)
+                        lambda offset, n: whole[offset : offset + n].copy(), size, path
+                    )
                 finally:
                     del whole  # the map closes only once no array views it
     except OSError as e:  # EIO while reading, or a map refused
@@ -794,7 +845,7 @@ def _read_bytes(data: bytes, name: str) -> tuple[str, dict[str, np.ndarray], dic
     whole = np.frombuffer(data, dtype=np.uint8)
 
     def read(offset: int, n: int) -> np.ndarray:
-        return whole[offset:offset + n].copy()  # the payload's arrays are writable
+        return whole[offset : offset + n].copy()  # the payload's arrays are writable
 
     arrays, metadata = _decode_file(read, len(data), name)
     return name, arrays, metadata
@@ -810,8 +861,13 @@ def _read(f: PathLike | Any) -> tuple[str, dict[str, np.ndarray], dict[str, str]
     return _read_path(f)
 
 
-def load(f: PathLike | Any, map_location: Any = None, weights_only: bool = True, *,
-         mmap: bool | None = None) -> Any:
+def load(
+    f: PathLike | Any,
+    map_location: Any = None,
+    weights_only: bool = True,
+    *,
+    mmap: bool | None = None,
+) -> Any:
     """Read what :func:`save` wrote, from a path or a binary file object.
 
     Returns the saved object with its types (dicts with their key types and order, lists,
@@ -839,8 +895,15 @@ def load(f: PathLike | Any, map_location: Any = None, weights_only: bool = True,
         return {k: _wrap(a) for k, a in arrays.items()}
     try:
         return _Decoder(arrays).decode(json.loads(metadata[STRUCTURE_KEY]))
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError,
-            RuntimeError) as e:  # RecursionError is a RuntimeError
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        OverflowError,
+        RuntimeError,
+    ) as e:  # RecursionError is a RuntimeError
         raise ValueError(
             f"{name!r} has a malformed {STRUCTURE_KEY!r} entry in its header ({e})"
         ) from None

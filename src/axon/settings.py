@@ -30,8 +30,11 @@ def set_float32_matmul_precision(precision: str) -> None:
     """Record "highest", "high" or "medium" (NumPy keeps full float32 precision); another
     value warns and changes nothing, as in torch."""
     if precision not in ("highest", "high", "medium"):
-        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the "
-                      f"set_float32_matmul_precision call has no effect.", stacklevel=2)
+        warnings.warn(
+            f"{precision} is not one of 'highest', 'high', or 'medium'; the "
+            f"set_float32_matmul_precision call has no effect.",
+            stacklevel=2,
+        )
         return
     _state["matmul_precision"] = precision
 
@@ -40,8 +43,16 @@ def get_float32_matmul_precision() -> str:
     return _state["matmul_precision"]
 
 
-def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",  # noqa: A001
-            mode=None, options=None, disable: bool = False):
+def compile(
+    model=None,
+    *,
+    fullgraph: bool = False,
+    dynamic=None,
+    backend="inductor",  # noqa: A001
+    mode=None,
+    options=None,
+    disable: bool = False,
+):
     """``model`` itself: axon has no compiler. Also usable as ``@compile`` and
     ``@compile(mode=...)``."""
     if model is None:
@@ -100,12 +111,15 @@ def set_deterministic_debug_mode(debug_mode) -> None:
     """0/"default", 1/"warn" or 2/"error" (recorded: axon's ops are deterministic)."""
     if isinstance(debug_mode, str):
         if debug_mode not in _DEBUG_MODES:
-            raise RuntimeError("invalid value of debug_mode, expected one of `default`, "
-                               f"`warn`, `error`, but got {debug_mode}")
+            raise RuntimeError(
+                "invalid value of debug_mode, expected one of `default`, "
+                f"`warn`, `error`, but got {debug_mode}"
+            )
         debug_mode = _DEBUG_MODES.index(debug_mode)
     if debug_mode not in (0, 1, 2):
-        raise RuntimeError("invalid value of debug_mode, expected 0, 1, or 2, but got "
-                           f"{debug_mode}")
+        raise RuntimeError(
+            f"invalid value of debug_mode, expected 0, 1, or 2, but got {debug_mode}"
+        )
     _state["debug_mode"] = int(debug_mode)
 
 

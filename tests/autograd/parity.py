@@ -98,11 +98,14 @@ def helper_test_op(
     np_inputs = make_inputs(shapes, arrays, dtype, seed, low, high)
     if requires_grad is None:
         requires_grad = [a.dtype.kind == "f" and not forward_only for a in np_inputs]
-    t_in = [torch.tensor(a).requires_grad_(rg) for a, rg in zip(np_inputs, requires_grad,
-                                                                  strict=True)]
+    t_in = [
+        torch.tensor(a).requires_grad_(rg) for a, rg in zip(np_inputs, requires_grad, strict=True)
+    ]
     # from_numpy keeps the view: axon really sees non-contiguous memory
-    a_in = [ax.from_numpy(_layout(a.copy(), layout)).requires_grad_(rg)
-            for a, rg in zip(np_inputs, requires_grad, strict=True)]
+    a_in = [
+        ax.from_numpy(_layout(a.copy(), layout)).requires_grad_(rg)
+        for a, rg in zip(np_inputs, requires_grad, strict=True)
+    ]
 
     t_out = _as_tuple(torch_fn(*t_in))
     a_out = _as_tuple(axon_fn(*a_in))

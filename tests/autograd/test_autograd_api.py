@@ -43,10 +43,10 @@ def test_grad_with_grad_outputs_and_several_outputs():
     ta, tb = _leaves(torch)
     aa, ab = _leaves(ax)
     go = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]])
-    expected = torch.autograd.grad([ta * tb, (ta ** 2).sum()], [ta, tb],
-                                   grad_outputs=[torch.tensor(go), None])
-    got = ax.autograd.grad([aa * ab, (aa ** 2).sum()], [aa, ab],
-                           grad_outputs=[ax.tensor(go), None])
+    expected = torch.autograd.grad(
+        [ta * tb, (ta**2).sum()], [ta, tb], grad_outputs=[torch.tensor(go), None]
+    )
+    got = ax.autograd.grad([aa * ab, (aa**2).sum()], [aa, ab], grad_outputs=[ax.tensor(go), None])
     for g, e in zip(got, expected, strict=True):
         assert_close(g, e, rtol=1e-12, atol=1e-12)
 
@@ -86,15 +86,26 @@ def test_grad_refuses_inputs_and_outputs_without_grad():
 
 # ------------------------------------------------------------------ create_graph
 UNARY = {
-    "exp": lambda x: x.exp(), "log": lambda x: x.abs().log(), "sqrt": lambda x: x.abs().sqrt(),
-    "sin": lambda x: x.sin(), "cos": lambda x: x.cos(), "tanh": lambda x: x.tanh(),
-    "sigmoid": lambda x: x.sigmoid(), "relu": lambda x: x.relu() * x,
-    "cube": lambda x: x ** 3, "pow_frac": lambda x: x.abs() ** 2.5, "neg": lambda x: -x * x,
-    "leaky_relu": lambda x: (x.leaky_relu(0.1) if isinstance(x, ax.Tensor)
-                             else torch.nn.functional.leaky_relu(x, 0.1)) * x,
+    "exp": lambda x: x.exp(),
+    "log": lambda x: x.abs().log(),
+    "sqrt": lambda x: x.abs().sqrt(),
+    "sin": lambda x: x.sin(),
+    "cos": lambda x: x.cos(),
+    "tanh": lambda x: x.tanh(),
+    "sigmoid": lambda x: x.sigmoid(),
+    "relu": lambda x: x.relu() * x,
+    "cube": lambda x: x**3,
+    "pow_frac": lambda x: x.abs() ** 2.5,
+    "neg": lambda x: -x * x,
+    "leaky_relu": lambda x: (
+        (x.leaky_relu(0.1) if isinstance(x, ax.Tensor) else torch.nn.functional.leaky_relu(x, 0.1))
+        * x
+    ),
     "reciprocal": lambda x: 1 / (x * x + 1),
-    "softmax": lambda x: x.softmax(-1) * x, "log_softmax": lambda x: x.log_softmax(0) ** 2,
-    "mean": lambda x: x.mean(1, keepdim=True) * x, "cast": lambda x: x.float().double() ** 3,
+    "softmax": lambda x: x.softmax(-1) * x,
+    "log_softmax": lambda x: x.log_softmax(0) ** 2,
+    "mean": lambda x: x.mean(1, keepdim=True) * x,
+    "cast": lambda x: x.float().double() ** 3,
     "reshape_t": lambda x: (x.reshape(3, 2).t() ** 2) * x,
     "index": lambda x: x[1:, ::2] ** 3,
     "index_repeated": lambda x: x[:, [0, 2, 0]] ** 3,
@@ -115,12 +126,18 @@ UNARY = {
     "cat_stack": lambda x: (_L(x).cat([x, x * x], 1) ** 2).sum() * _L(x).stack([x, x]).sum(0),
     "pad_repeat": lambda x: (_F(x).pad(x, (1, 2)) ** 3).sum() * x.repeat(2, 1).sum(0),
     "gather": lambda x: x.gather(1, _L(x).tensor([[0, 0, 2], [1, 2, 1]])) ** 3,
-    "tan": lambda x: (x * 0.5).tan(), "exp2": lambda x: x.exp2() if hasattr(x, "exp2")
-    else 2 ** x, "sinh": lambda x: x.sinh(), "cosh": lambda x: x.cosh(),
-    "atan": lambda x: x.atan(), "asin": lambda x: (x * 0.5).asin(),
-    "acos": lambda x: (x * 0.5).acos(), "asinh": lambda x: x.asinh(),
-    "acosh": lambda x: (x * x + 1.5).acosh(), "atanh": lambda x: (x * 0.5).atanh(),
-    "log2": lambda x: (x * x + 1).log2(), "log10": lambda x: (x * x + 1).log10(),
+    "tan": lambda x: (x * 0.5).tan(),
+    "exp2": lambda x: x.exp2() if hasattr(x, "exp2") else 2**x,
+    "sinh": lambda x: x.sinh(),
+    "cosh": lambda x: x.cosh(),
+    "atan": lambda x: x.atan(),
+    "asin": lambda x: (x * 0.5).asin(),
+    "acos": lambda x: (x * 0.5).acos(),
+    "asinh": lambda x: x.asinh(),
+    "acosh": lambda x: (x * x + 1.5).acosh(),
+    "atanh": lambda x: (x * 0.5).atanh(),
+    "log2": lambda x: (x * x + 1).log2(),
+    "log10": lambda x: (x * x + 1).log10(),
 }
 
 
@@ -131,6 +148,8 @@ def _L(x):
 
 def _F(x):
     return _L(x).nn.functional
+
+
 X = np.array([[0.3, -1.2, 0.8], [1.5, 0.4, -0.6]])
 
 
@@ -161,7 +180,7 @@ def test_double_backward_of_binary_broadcasting_ops_matches_torch():
         a = L.tensor(X, requires_grad=True)
         b = L.tensor(np.array([[0.5, -0.25, 1.5]]), requires_grad=True)
         ga, gb = L.autograd.grad(f(L, a, b), [a, b], create_graph=True)
-        results.append(L.autograd.grad((ga ** 2).sum() + (gb * ga.sum(0)).sum(), [a, b]))
+        results.append(L.autograd.grad((ga**2).sum() + (gb * ga.sum(0)).sum(), [a, b]))
     for got, expected in zip(results[1], results[0], strict=True):
         assert_close(got, expected, rtol=1e-12, atol=1e-12)
 
@@ -191,7 +210,7 @@ def test_gradient_penalty_trains_as_torch():
 def test_backward_with_create_graph_keeps_the_graph_of_grad():
     for L in (torch, ax):
         x = L.tensor([0.5, 2.0], dtype=L.float64, requires_grad=True)
-        (x ** 3).sum().backward(create_graph=True)
+        (x**3).sum().backward(create_graph=True)
         g = x.grad
         assert g.requires_grad
         x.grad = None
@@ -405,10 +424,12 @@ def _flat(result):
 FUNCTIONAL = {
     "jacobian": lambda L, x, y, v: L.autograd.functional.jacobian(_vector_fn, (x, y)),
     "jacobian_single": lambda L, x, y, v: L.autograd.functional.jacobian(
-        lambda a: a.sigmoid() * a, x),
+        lambda a: a.sigmoid() * a, x
+    ),
     "hessian": lambda L, x, y, v: L.autograd.functional.hessian(_scalar_fn, (x, y)),
     "hessian_single": lambda L, x, y, v: L.autograd.functional.hessian(
-        lambda a: (a.exp() * a).sum(), x),
+        lambda a: (a.exp() * a).sum(), x
+    ),
     "vjp": lambda L, x, y, v: L.autograd.functional.vjp(_vector_fn, (x, y), (v[1], v[0])),
     "jvp": lambda L, x, y, v: L.autograd.functional.jvp(_vector_fn, (x, y), v),
     "hvp": lambda L, x, y, v: L.autograd.functional.hvp(_scalar_fn, (x, y), v),
@@ -434,12 +455,12 @@ def _cube(L):
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return x ** 3
+            return x**3
 
         @staticmethod
         def backward(ctx, grad):
             (x,) = ctx.saved_tensors
-            return grad * 3 * x ** 2
+            return grad * 3 * x**2
 
     return Cube
 
@@ -483,8 +504,7 @@ def test_membership_as_torch(element):
     assert (element in ax.tensor(data)) == (element in torch.tensor(data))
 
 
-VIEWS = [lambda t: t, lambda t: t[1:, 2:], lambda t: t.t(), lambda t: t[:, ::2],
-         lambda t: t[2]]
+VIEWS = [lambda t: t, lambda t: t[1:, 2:], lambda t: t.t(), lambda t: t[:, ::2], lambda t: t[2]]
 
 
 @pytest.mark.parametrize("view", VIEWS)

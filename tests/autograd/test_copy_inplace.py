@@ -54,8 +54,8 @@ def test_copy_has_a_second_derivative():
     x = ax.tensor([1.0, 2.0], dtype=ax.float64, requires_grad=True)
     tx = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
     z, tz = ax.zeros(2, dtype=ax.float64) * x, torch.zeros(2, dtype=torch.float64) * tx
-    z.copy_(x ** 3)
-    tz.copy_(tx ** 3)
+    z.copy_(x**3)
+    tz.copy_(tx**3)
     (g,) = ax.autograd.grad(z.sum(), x, create_graph=True)
     (tg,) = torch.autograd.grad(tz.sum(), tx, create_graph=True)
     (gg,) = ax.autograd.grad(g.sum(), x)

@@ -37,8 +37,7 @@ def test_manual_sgd_through_data_tracks_torch():
     am.bias.data.fill_(0.01)
     tm.bias.data.fill_(0.01)
     for _ in range(5):
-        for m, X, Y in ((am, ax.tensor(x), ax.tensor(y)),
-                        (tm, torch.tensor(x), torch.tensor(y))):
+        for m, X, Y in ((am, ax.tensor(x), ax.tensor(y)), (tm, torch.tensor(x), torch.tensor(y))):
             loss = ((m(X) - Y) ** 2).mean()
             m.zero_grad()
             loss.backward()
@@ -53,8 +52,12 @@ def test_masked_gradients_keep_nan_out_as_torch():
     """relu and clamp select their gradient: a NaN arriving from above at a position they
     block must give 0 there, as torch's, not NaN (NaN times a zero mask)."""
     v = np.array([-1.0, 0.5, 2.0, 5.0])
-    for f in (lambda t: t.clamp(min=0), lambda t: t.relu(), lambda t: t.clamp(max=3),
-              lambda t: t.clamp(0, 3)):
+    for f in (
+        lambda t: t.clamp(min=0),
+        lambda t: t.relu(),
+        lambda t: t.clamp(max=3),
+        lambda t: t.clamp(0, 3),
+    ):
         probe = torch.tensor(v, requires_grad=True)
         f(probe).sum().backward()
         blocked = probe.grad.numpy() == 0

@@ -18,8 +18,10 @@ def _dtype_name(t) -> str:
 
 
 # ------------------------------------------------------------------ ax.device
-@pytest.mark.parametrize("args", [("cpu",), ("cpu:0",), ("cpu", 0), ("cuda",), ("cuda:1",),
-                                  ("cuda", 1), ("mps",), ("meta",)])
+@pytest.mark.parametrize(
+    "args",
+    [("cpu",), ("cpu:0",), ("cpu", 0), ("cuda",), ("cuda:1",), ("cuda", 1), ("mps",), ("meta",)],
+)
 def test_device_parses_as_torch(args):
     d, t = ax.device(*args), torch.device(*args)
     assert (d.type, d.index) == (t.type, t.index)
@@ -78,10 +80,17 @@ def test_to_records_the_cast_for_backward():
     assert_close(x.grad, np.array([3.0, 3.0]))
 
 
-@pytest.mark.parametrize("call", [lambda x: x.cuda(), lambda x: x.to("cuda"),
-                                  lambda x: x.to("cuda:0", ax.float64), lambda x: x.to(0),
-                                  lambda x: x.to(device="mps"),
-                                  lambda x: x.to(ax.device("cuda", 1))])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: x.cuda(),
+        lambda x: x.to("cuda"),
+        lambda x: x.to("cuda:0", ax.float64),
+        lambda x: x.to(0),
+        lambda x: x.to(device="mps"),
+        lambda x: x.to(ax.device("cuda", 1)),
+    ],
+)
 def test_other_devices_raise_a_clear_error(call):
     with pytest.raises(RuntimeError, match="no (CUDA|MPS) backend") as info:
         call(ax.ones(2))
@@ -138,8 +147,9 @@ def test_module_to_casts_floating_parameters_as_torch():
     assert m.type(ax.float64) is m and w.dtype == np.float64
 
 
-@pytest.mark.parametrize("call", [lambda m: m.cuda(), lambda m: m.to("cuda"),
-                                  lambda m: m.to(ax.device("cuda:0"))])
+@pytest.mark.parametrize(
+    "call", [lambda m: m.cuda(), lambda m: m.to("cuda"), lambda m: m.to(ax.device("cuda:0"))]
+)
 def test_module_cuda_raises(call):
     with pytest.raises(RuntimeError, match="no CUDA backend"):
         call(ax.nn.Linear(2, 2))
@@ -148,8 +158,9 @@ def test_module_cuda_raises(call):
 # ------------------------------------------------------------------ factories' keywords
 FACTORIES = {
     "tensor": lambda L, **k: L.tensor([1.0, 2.0], **k),
-    "as_tensor": lambda L, **k: L.as_tensor([1.0, 2.0], **{n: v for n, v in k.items()
-                                                          if n != "requires_grad"}),
+    "as_tensor": lambda L, **k: L.as_tensor(
+        [1.0, 2.0], **{n: v for n, v in k.items() if n != "requires_grad"}
+    ),
     "zeros": lambda L, **k: L.zeros(2, 3, **k),
     "zeros_tuple": lambda L, **k: L.zeros((2, 3), **k),
     "ones": lambda L, **k: L.ones([2, 3], **k),
@@ -170,9 +181,15 @@ FACTORIES = {
 
 
 @pytest.mark.parametrize("name", sorted(FACTORIES))
-@pytest.mark.parametrize("kwargs", [{}, {"device": "cpu"}, {"dtype": "float64"},
-                                    {"device": "cpu:0", "dtype": "float64",
-                                     "requires_grad": True}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"device": "cpu"},
+        {"dtype": "float64"},
+        {"device": "cpu:0", "dtype": "float64", "requires_grad": True},
+    ],
+)
 def test_factories_take_torch_keywords(name, kwargs):
     make = FACTORIES[name]
     if kwargs.get("requires_grad") and name == "as_tensor":
@@ -300,8 +317,9 @@ def test_cpu_tensor_queries_as_torch():
             x.pin_memory()
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64", "int32", "int16",
-                                   "int8", "uint8", "bool"])
+@pytest.mark.parametrize(
+    "dtype", ["float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"]
+)
 def test_type_names_and_legacy_casts_as_torch(dtype):
     t, a = torch.ones(2, dtype=getattr(torch, dtype)), ax.ones(2, dtype=getattr(ax, dtype))
     assert a.type() == t.type()
@@ -341,8 +359,9 @@ def test_amp_runs_as_torch_without_cuda():
     assert not ax.is_autocast_enabled()
 
 
-@pytest.mark.parametrize("args", [([1, 2],), (2, 3), (), (3,), ((2, 3),), ([[True]],),
-                                  ([1.5, 2.5],)])
+@pytest.mark.parametrize(
+    "args", [([1, 2],), (2, 3), (), (3,), ((2, 3),), ([[True]],), ([1.5, 2.5],)]
+)
 def test_tensor_constructor_as_torch(args):
     expected, got = torch.Tensor(*args), ax.Tensor(*args)
     assert got.shape == tuple(expected.shape) and str(got.dtype) == _dtype_name(expected)

@@ -23,8 +23,7 @@ OPS = {
     "minimum": (lambda a, b: a.minimum(b), [(2, 3), (3,)]),
     "where": (lambda a, b: ax.where(a > 0, a, b), [(2, 3), (2, 3)]),
     "clamp": (lambda a: a.clamp(-0.5, 0.7), [(2, 3)]),
-    "clamp_tensor_bounds": (lambda a, lo, hi: a.clamp(lo - 1.0, hi + 1.0),
-                            [(2, 3), (3,), (2, 1)]),
+    "clamp_tensor_bounds": (lambda a, lo, hi: a.clamp(lo - 1.0, hi + 1.0), [(2, 3), (3,), (2, 1)]),
     "neg": (lambda a: -a, [(2, 3)]),
     "exp": (lambda a: a.exp(), [(2, 3)]),
     "log": (lambda a: a.abs().log(), [(2, 3)]),
@@ -87,8 +86,9 @@ def _inputs(shapes, seed=0):
     out = []
     for s in shapes:
         mag = rng.uniform(0.2, 1.5, size=s)
-        out.append(ax.tensor(mag * rng.choice([-1.0, 1.0], size=s), requires_grad=True,
-                             dtype=ax.float64))
+        out.append(
+            ax.tensor(mag * rng.choice([-1.0, 1.0], size=s), requires_grad=True, dtype=ax.float64)
+        )
     return out
 
 
@@ -181,8 +181,9 @@ def test_wrong_backward_without_raising_returns_falsy_report():
 
 def test_report_names_only_the_wrong_input():
     x, y = _inputs([(2,), (2,)])
-    report = ax.gradcheck(lambda a, b: ScaledProduct.apply(a, b, 2.0), (x, y),
-                          raise_exception=False)
+    report = ax.gradcheck(
+        lambda a, b: ScaledProduct.apply(a, b, 2.0), (x, y), raise_exception=False
+    )
     assert not report
     ok_line, bad_line = str(report).splitlines()[1:]
     assert ok_line.startswith("input 0") and "ok" in ok_line

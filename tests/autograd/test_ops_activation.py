@@ -19,8 +19,10 @@ ACTIVATIONS = {
     "elu_alpha": (lambda x: F.elu(x, alpha=1.5), lambda x: x.elu(1.5)),
     "softplus": (F.softplus, lambda x: x.softplus()),
     # beta 2, threshold 1: inputs above 0.5 take the linear branch
-    "softplus_beta_threshold": (lambda x: F.softplus(x, beta=2.0, threshold=1.0),
-                                lambda x: x.softplus(beta=2.0, threshold=1.0)),
+    "softplus_beta_threshold": (
+        lambda x: F.softplus(x, beta=2.0, threshold=1.0),
+        lambda x: x.softplus(beta=2.0, threshold=1.0),
+    ),
     "gelu": (F.gelu, lambda x: x.gelu()),
     "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: x.gelu("tanh")),
 }
@@ -72,8 +74,9 @@ def test_softmax(name, dim, dtype):
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_non_contiguous_and_functional(name):
     helper_test_op([(4, 5)], lambda x: getattr(x, name)(0), layout="transposed")
-    helper_test_op([(4, 5)], lambda x: getattr(torch, name)(x, -1),
-                   lambda x: getattr(ax, name)(x, -1))
+    helper_test_op(
+        [(4, 5)], lambda x: getattr(torch, name)(x, -1), lambda x: getattr(ax, name)(x, -1)
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

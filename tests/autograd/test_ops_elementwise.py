@@ -93,8 +93,18 @@ def _inplace(op: str, alpha: bool = False):
     return fn
 
 
-INPLACE = ["__iadd__", "__isub__", "__imul__", "__itruediv__", "__ipow__",
-           "add_", "sub_", "mul_", "div_", "pow_"]
+INPLACE = [
+    "__iadd__",
+    "__isub__",
+    "__imul__",
+    "__itruediv__",
+    "__ipow__",
+    "add_",
+    "sub_",
+    "mul_",
+    "div_",
+    "pow_",
+]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -175,8 +185,12 @@ TIES = [[1.0, 2.0, -1.0, 0.5, 3.0], [1.0, 0.0, -1.0, 2.0, 3.0]]
 @pytest.mark.parametrize("name", ["maximum", "minimum"])
 def test_maximum_minimum_ties_split_the_gradient(name):
     helper_test_op(None, lambda a, b: getattr(a, name)(b), arrays=TIES)
-    helper_test_op(None, lambda a, b: getattr(torch, name)(a, b),
-                   lambda a, b: getattr(ax, name)(a, b), arrays=TIES)
+    helper_test_op(
+        None,
+        lambda a, b: getattr(torch, name)(a, b),
+        lambda a, b: getattr(ax, name)(a, b),
+        arrays=TIES,
+    )
 
 
 def test_maximum_with_broadcast_ties():
@@ -184,14 +198,26 @@ def test_maximum_with_broadcast_ties():
 
 
 WHERE_CASES = {
-    "tensors": ([(3, 4), (3, 4)], lambda a, b: torch.where(a > 0, a, b),
-                lambda a, b: ax.where(a > 0, a, b)),
-    "broadcast": ([(3, 1, 4), (2, 4)], lambda a, b: torch.where(b > 0, a, b),
-                  lambda a, b: ax.where(b > 0, a, b)),
-    "scalar_other": ([(3, 4)], lambda a: torch.where(a > 0, a, 0.0),
-                     lambda a: ax.where(a > 0, a, 0.0)),
-    "scalar_input": ([(3, 4)], lambda a: torch.where(a > 0, 1.5, a),
-                     lambda a: ax.where(a > 0, 1.5, a)),
+    "tensors": (
+        [(3, 4), (3, 4)],
+        lambda a, b: torch.where(a > 0, a, b),
+        lambda a, b: ax.where(a > 0, a, b),
+    ),
+    "broadcast": (
+        [(3, 1, 4), (2, 4)],
+        lambda a, b: torch.where(b > 0, a, b),
+        lambda a, b: ax.where(b > 0, a, b),
+    ),
+    "scalar_other": (
+        [(3, 4)],
+        lambda a: torch.where(a > 0, a, 0.0),
+        lambda a: ax.where(a > 0, a, 0.0),
+    ),
+    "scalar_input": (
+        [(3, 4)],
+        lambda a: torch.where(a > 0, 1.5, a),
+        lambda a: ax.where(a > 0, 1.5, a),
+    ),
     "method": ([(3, 4), (3, 4)], lambda a, b: a.where(a < b, b), None),
     "masked_fill": ([(3, 4)], lambda a: a.masked_fill(a < 0, 2.0), None),
 }
@@ -219,14 +245,21 @@ def test_clamp(name, dtype):
     kw = CLAMPS[name]
     helper_test_op([(3, 4)], lambda x: x.clamp(**kw), dtype=dtype)
     helper_test_op(None, lambda x: x.clamp(**kw), arrays=AT_BOUNDS, dtype=dtype)
-    helper_test_op(None, lambda x: torch.clamp(x, **kw), lambda x: ax.clamp(x, **kw),
-                   arrays=AT_BOUNDS, dtype=dtype)
+    helper_test_op(
+        None,
+        lambda x: torch.clamp(x, **kw),
+        lambda x: ax.clamp(x, **kw),
+        arrays=AT_BOUNDS,
+        dtype=dtype,
+    )
 
 
 # x, lo, hi: inside, below, above, on each bound, lo > hi, and lo == hi
-BOUNDS = [[0.0, -1.0, 1.0, -0.5, 0.5, 0.2, 0.1, 0.5, 0.3],
-          [-0.5, -0.5, -0.5, -0.5, -0.5, 0.4, 0.3, 0.3, 0.3],
-          [0.5, 0.5, 0.5, 0.5, 0.5, 0.1, 0.3, 0.3, 0.3]]
+BOUNDS = [
+    [0.0, -1.0, 1.0, -0.5, 0.5, 0.2, 0.1, 0.5, 0.3],
+    [-0.5, -0.5, -0.5, -0.5, -0.5, 0.4, 0.3, 0.3, 0.3],
+    [0.5, 0.5, 0.5, 0.5, 0.5, 0.1, 0.3, 0.3, 0.3],
+]
 
 
 def test_clamp_with_tensor_bounds():
@@ -275,8 +308,9 @@ def test_comparisons_give_bool_without_grad(name):
     rng = np.random.default_rng(0)
     # small integers as floats, so that ties (==) really occur
     a, b = (rng.integers(-1, 2, size=s).astype(np.float64) for s in [(3, 1, 4), (2, 4)])
-    helper_test_op(None, COMPARISONS[name], arrays=[a, b], requires_grad=[True, True],
-                   forward_only=True)
+    helper_test_op(
+        None, COMPARISONS[name], arrays=[a, b], requires_grad=[True, True], forward_only=True
+    )
 
 
 # ------------------------------------------------------------------ errors

@@ -24,15 +24,23 @@ BASIC = {
 ADVANCED = {
     "int_array_repeats": (lambda x: x[torch.tensor(IDX)], lambda x: x[ax.tensor(IDX)]),
     "list_repeats": (lambda x: x[[0, 0, 1, 0]], None),
-    "int_array_on_dim1": (lambda x: x[:, torch.tensor([1, 1, 0])],
-                          lambda x: x[:, ax.tensor([1, 1, 0])]),
-    "two_int_arrays": (lambda x: x[torch.tensor([0, 0, 2]), torch.tensor([1, 1, 1])],
-                       lambda x: x[ax.tensor([0, 0, 2]), ax.tensor([1, 1, 1])]),
+    "int_array_on_dim1": (
+        lambda x: x[:, torch.tensor([1, 1, 0])],
+        lambda x: x[:, ax.tensor([1, 1, 0])],
+    ),
+    "two_int_arrays": (
+        lambda x: x[torch.tensor([0, 0, 2]), torch.tensor([1, 1, 1])],
+        lambda x: x[ax.tensor([0, 0, 2]), ax.tensor([1, 1, 1])],
+    ),
     "bool_mask": (lambda x: x[x > 0], None),
-    "bool_mask_rows": (lambda x: x[torch.tensor([True, False, True, True])],
-                       lambda x: x[ax.tensor([True, False, True, True])]),
-    "index_select_repeats": (lambda x: x.index_select(1, torch.tensor([2, 0, 2])),
-                             lambda x: x.index_select(1, ax.tensor([2, 0, 2]))),
+    "bool_mask_rows": (
+        lambda x: x[torch.tensor([True, False, True, True])],
+        lambda x: x[ax.tensor([True, False, True, True])],
+    ),
+    "index_select_repeats": (
+        lambda x: x.index_select(1, torch.tensor([2, 0, 2])),
+        lambda x: x.index_select(1, ax.tensor([2, 0, 2])),
+    ),
 }
 
 
@@ -78,10 +86,18 @@ GATHER = {
 def test_gather(name, dtype):
     dim, index = GATHER[name]
     index = np.array(index)
-    helper_test_op([(3, 4)], lambda x: torch.gather(x, dim, torch.tensor(index)),
-                   lambda x: ax.gather(x, dim, ax.tensor(index)), dtype=dtype)
-    helper_test_op([(3, 4)], lambda x: x.gather(dim, torch.tensor(index)),
-                   lambda x: x.gather(dim, ax.tensor(index)), layout="transposed")
+    helper_test_op(
+        [(3, 4)],
+        lambda x: torch.gather(x, dim, torch.tensor(index)),
+        lambda x: ax.gather(x, dim, ax.tensor(index)),
+        dtype=dtype,
+    )
+    helper_test_op(
+        [(3, 4)],
+        lambda x: x.gather(dim, torch.tensor(index)),
+        lambda x: x.gather(dim, ax.tensor(index)),
+        layout="transposed",
+    )
 
 
 # ------------------------------------------------------------------ setitem

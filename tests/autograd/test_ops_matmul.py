@@ -63,12 +63,18 @@ def test_linear(x_shape, bias):
 
 
 def test_matmul_errors_name_both_shapes():
-    helper_test_exception([(2, 3), (4, 5)], lambda a, b: a @ b,
-                          match=["matmul", "(2, 3)", "(4, 5)"])
+    helper_test_exception(
+        [(2, 3), (4, 5)], lambda a, b: a @ b, match=["matmul", "(2, 3)", "(4, 5)"]
+    )
     helper_test_exception([(3,), (4,)], lambda a, b: a @ b, match=["matmul", "(3,)", "(4,)"])
-    helper_test_exception([(2, 2, 3), (3, 3, 4)], lambda a, b: a @ b,
-                          match=["matmul", "(2, 2, 3)", "(3, 3, 4)"])
+    helper_test_exception(
+        [(2, 2, 3), (3, 3, 4)], lambda a, b: a @ b, match=["matmul", "(2, 2, 3)", "(3, 3, 4)"]
+    )
     helper_test_exception([(), (3,)], lambda a, b: a @ b, match=["matmul"])
     helper_test_exception([(2, 3, 4), (4, 5)], torch.bmm, ax.bmm, match=["bmm", "(4, 5)"])
-    helper_test_exception([(2, 3), (4, 5)], F.linear, lambda x, w: ops.Linear.apply(x, w, None),
-                          match=["linear", "(2, 3)", "(4, 5)"])
+    helper_test_exception(
+        [(2, 3), (4, 5)],
+        F.linear,
+        lambda x, w: ops.Linear.apply(x, w, None),
+        match=["linear", "(2, 3)", "(4, 5)"],
+    )

@@ -25,8 +25,14 @@ MOVEMENT = {
     "t": ((3, 4), lambda x: x.t()),
     "expand": ((3, 1), lambda x: x.expand(2, 3, 4)),
     "expand_minus1": ((3, 1), lambda x: x.expand(-1, 5)),
-    "expand_as": ((1, 4), lambda x: x.expand_as(torch.zeros(3, 4)) if isinstance(x, torch.Tensor)
-                  else x.expand_as(ax.zeros(3, 4))),
+    "expand_as": (
+        (1, 4),
+        lambda x: (
+            x.expand_as(torch.zeros(3, 4))
+            if isinstance(x, torch.Tensor)
+            else x.expand_as(ax.zeros(3, 4))
+        ),
+    ),
     "squeeze_all": ((1, 3, 1, 4), lambda x: x.squeeze()),
     "squeeze_dim": ((1, 3, 1, 4), lambda x: x.squeeze(2)),
     "squeeze_tuple": ((1, 3, 1, 4), lambda x: x.squeeze((0, 2))),
@@ -61,8 +67,9 @@ def test_movement_non_contiguous(name):
 
 
 def test_functional_forms():
-    helper_test_op([(2, 3, 4)], lambda x: torch.permute(x, (1, 2, 0)),
-                   lambda x: ax.permute(x, (1, 2, 0)))
+    helper_test_op(
+        [(2, 3, 4)], lambda x: torch.permute(x, (1, 2, 0)), lambda x: ax.permute(x, (1, 2, 0))
+    )
     helper_test_op([(2, 3, 4)], lambda x: torch.flatten(x, 1), lambda x: ax.flatten(x, 1))
     helper_test_op([(2, 1, 4)], lambda x: torch.squeeze(x, 1), lambda x: ax.squeeze(x, 1))
 
@@ -73,19 +80,29 @@ def test_functional_forms():
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_cat(dim):
     shapes = [(2, 3, 4), (2, 3, 4), (2, 3, 4)]
-    shapes = [s[:dim % 3] + (k + 1,) + s[dim % 3 + 1:] for k, s in enumerate(shapes)]
+    shapes = [s[: dim % 3] + (k + 1,) + s[dim % 3 + 1 :] for k, s in enumerate(shapes)]
     helper_test_op(shapes, lambda *xs: torch.cat(xs, dim), lambda *xs: ax.cat(xs, dim))
 
 
 def test_cat_with_a_constant_input_and_float32():
-    helper_test_op([(2, 3), (4, 3)], lambda a, b: torch.cat([a, b]), lambda a, b: ax.cat([a, b]),
-                   requires_grad=[False, True], dtype=np.float32, layout="transposed")
+    helper_test_op(
+        [(2, 3), (4, 3)],
+        lambda a, b: torch.cat([a, b]),
+        lambda a, b: ax.cat([a, b]),
+        requires_grad=[False, True],
+        dtype=np.float32,
+        layout="transposed",
+    )
 
 
 @pytest.mark.parametrize("dim", [0, 1, 2, -1])
 def test_stack(dim):
-    helper_test_op([(2, 3)] * 3, lambda *xs: torch.stack(xs, dim), lambda *xs: ax.stack(xs, dim),
-                   layout="strided")
+    helper_test_op(
+        [(2, 3)] * 3,
+        lambda *xs: torch.stack(xs, dim),
+        lambda *xs: ax.stack(xs, dim),
+        layout="strided",
+    )
 
 
 @pytest.mark.parametrize(
@@ -120,20 +137,33 @@ PADS = {
 @pytest.mark.parametrize("name", PADS)
 def test_pad(name, dtype):
     pad, value = PADS[name]
-    helper_test_op([(2, 3, 4)], lambda x: F.pad(x, pad, value=value),
-                   lambda x: ops.Pad.apply(x, pad, value), dtype=dtype)
+    helper_test_op(
+        [(2, 3, 4)],
+        lambda x: F.pad(x, pad, value=value),
+        lambda x: ops.Pad.apply(x, pad, value),
+        dtype=dtype,
+    )
 
 
 # ------------------------------------------------------------------ errors
 
 
 def test_bad_shapes_name_the_op_and_the_shapes():
-    helper_test_exception([(2, 3)], lambda x: x.reshape(4, 2),
-                          match=["reshape", "(4, 2)", "(2, 3)"])
+    helper_test_exception(
+        [(2, 3)], lambda x: x.reshape(4, 2), match=["reshape", "(4, 2)", "(2, 3)"]
+    )
     helper_test_exception([(3, 2)], lambda x: x.expand(3, 4), match=["expand", "(3, 2)"])
-    helper_test_exception([(2, 3), (2, 4)], lambda a, b: torch.cat([a, b]),
-                          lambda a, b: ax.cat([a, b]), match=["cat", "(2, 3)", "(2, 4)"])
-    helper_test_exception([(2, 3), (2, 4)], lambda a, b: torch.stack([a, b]),
-                          lambda a, b: ax.stack([a, b]), match=["stack", "(2, 3)", "(2, 4)"])
+    helper_test_exception(
+        [(2, 3), (2, 4)],
+        lambda a, b: torch.cat([a, b]),
+        lambda a, b: ax.cat([a, b]),
+        match=["cat", "(2, 3)", "(2, 4)"],
+    )
+    helper_test_exception(
+        [(2, 3), (2, 4)],
+        lambda a, b: torch.stack([a, b]),
+        lambda a, b: ax.stack([a, b]),
+        match=["stack", "(2, 3)", "(2, 4)"],
+    )
     helper_test_exception([(2, 3)], lambda x: x.permute(0, 0), match=["permute", "(2, 3)"])
     helper_test_exception([(2, 3)], lambda x: x.split([1, 1], 1), match=["split"])

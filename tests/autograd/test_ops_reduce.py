@@ -54,8 +54,11 @@ def test_var_std(name, form, dim, keepdim):
     if "unbiased" in t_kw:  # torch's unbiased= needs the positional-dim overload
         helper_test_op([shape], lambda x: getattr(x, name)(dim, t_kw["unbiased"], keepdim))
         return
-    helper_test_op([shape], lambda x: getattr(x, name)(**_kw(dim, keepdim), **t_kw),
-                   lambda x: getattr(x, name)(**_kw(dim, keepdim), **a_kw))
+    helper_test_op(
+        [shape],
+        lambda x: getattr(x, name)(**_kw(dim, keepdim), **t_kw),
+        lambda x: getattr(x, name)(**_kw(dim, keepdim), **a_kw),
+    )
 
 
 @pytest.mark.parametrize("name", ["var", "std"])
@@ -84,13 +87,20 @@ def test_std_of_constant_has_zero_gradient():
 @pytest.mark.parametrize("dim", [0, -1, (0, 2)], ids=str)
 def test_logsumexp(dim, keepdim):
     helper_test_op([SHAPE], lambda x: x.logsumexp(dim, keepdim=keepdim))
-    helper_test_op([SHAPE], lambda x: torch.logsumexp(x, dim, keepdim),
-                   lambda x: ax.logsumexp(x, dim, keepdim), dtype=np.float32)
+    helper_test_op(
+        [SHAPE],
+        lambda x: torch.logsumexp(x, dim, keepdim),
+        lambda x: ax.logsumexp(x, dim, keepdim),
+        dtype=np.float32,
+    )
 
 
 def test_logsumexp_huge_inputs():
-    helper_test_op(None, lambda x: x.logsumexp(1),
-                   arrays=[[[1000.0, 999.0, -1000.0], [-1000.0, -1000.0, -999.0]]])
+    helper_test_op(
+        None,
+        lambda x: x.logsumexp(1),
+        arrays=[[[1000.0, 999.0, -1000.0], [-1000.0, -1000.0, -999.0]]],
+    )
 
 
 def _ties(shape, seed=0):
@@ -101,8 +111,13 @@ def _ties(shape, seed=0):
 @pytest.mark.parametrize("name", ["max", "min", "amax", "amin"])
 def test_full_reduction_shares_gradient_among_ties(name):
     helper_test_op(None, lambda x: getattr(x, name)(), arrays=[_ties(SHAPE)])
-    helper_test_op(None, lambda x: getattr(torch, name)(x), lambda x: getattr(ax, name)(x),
-                   arrays=[_ties(SHAPE)], dtype=np.float32)
+    helper_test_op(
+        None,
+        lambda x: getattr(torch, name)(x),
+        lambda x: getattr(ax, name)(x),
+        arrays=[_ties(SHAPE)],
+        dtype=np.float32,
+    )
 
 
 @pytest.mark.parametrize("keepdim", [False, True])
@@ -118,8 +133,13 @@ def test_amax_amin_dims_with_ties(name, dim, keepdim):
 def test_max_min_dim_return_values_and_indices(name, dim, keepdim):
     # on ties the gradient goes to the returned index only (the first extreme)
     helper_test_op(None, lambda x: getattr(x, name)(dim, keepdim), arrays=[_ties(SHAPE)])
-    helper_test_op(None, lambda x: getattr(x, name)(dim, keepdim=keepdim),
-                   arrays=[_ties(SHAPE, seed=1)], dtype=np.float32, layout="strided")
+    helper_test_op(
+        None,
+        lambda x: getattr(x, name)(dim, keepdim=keepdim),
+        arrays=[_ties(SHAPE, seed=1)],
+        dtype=np.float32,
+        layout="strided",
+    )
 
 
 def test_max_dim_result_has_named_fields():
@@ -141,13 +161,17 @@ def test_max_of_two_tensors_is_maximum():
 @pytest.mark.parametrize("name", ["argmax", "argmin"])
 def test_argmax_argmin(name, dim, keepdim):
     # first index among ties, as torch documents; int64, no grad
-    helper_test_op(None, lambda x: getattr(x, name)(dim, keepdim), arrays=[_ties(SHAPE)],
-                   requires_grad=[True], forward_only=True)
+    helper_test_op(
+        None,
+        lambda x: getattr(x, name)(dim, keepdim),
+        arrays=[_ties(SHAPE)],
+        requires_grad=[True],
+        forward_only=True,
+    )
 
 
 def test_reductions_of_empty_tensor_raise():
-    helper_test_exception(None, lambda x: x.max(), arrays=[np.zeros((0, 3))],
-                          match=["empty"])
+    helper_test_exception(None, lambda x: x.max(), arrays=[np.zeros((0, 3))], match=["empty"])
 
 
 NORMS = {
@@ -169,8 +193,9 @@ def test_norm(name):
     helper_test_op(None, lambda x: x.norm(p, dim, keepdim), arrays=[x])
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin", "logsumexp", "max", "min",
-                                  "argmax", "norm"])
+@pytest.mark.parametrize(
+    "name", ["sum", "mean", "amax", "amin", "logsumexp", "max", "min", "argmax", "norm"]
+)
 @pytest.mark.parametrize("dim", [0, -1])
 def test_reduce_a_zero_dim_tensor_over_dim(name, dim):
     if name == "norm":

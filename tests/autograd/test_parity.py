@@ -48,8 +48,14 @@ def test_float32_tolerance_is_looser_and_overridable():
     with pytest.raises(AssertionError):
         helper_test_op([(3,)], lambda x: x * 2, lambda x: x * 2 * (1 + 1e-6))  # float64
     with pytest.raises(AssertionError):
-        helper_test_op([(3,)], lambda x: x * 2, lambda x: x * 2 * (1 + 1e-6), dtype=np.float32,
-                       rtol=1e-8, atol=1e-12)
+        helper_test_op(
+            [(3,)],
+            lambda x: x * 2,
+            lambda x: x * 2 * (1 + 1e-6),
+            dtype=np.float32,
+            rtol=1e-8,
+            atol=1e-12,
+        )
 
 
 def test_exception_helper_needs_both_to_raise_and_a_clear_message():

@@ -111,14 +111,17 @@ def test_multinomial_never_draws_zero_weight_with_replacement():
     assert set(np.unique(s)) <= {5, 999}
 
 
-@pytest.mark.parametrize("weights,n,replacement,match", [
-    ([0.5, -1.0], 1, False, "element < 0"),
-    ([0.5, float("inf")], 1, True, "inf"),
-    ([0.5, float("nan")], 1, False, "nan"),
-    ([0.0, 0.0], 1, True, "sum of probabilities"),
-    ([0.5, 0.5], 3, False, "without replacement"),
-    ([[[0.5]]], 1, True, "1 or 2 dim"),
-])
+@pytest.mark.parametrize(
+    "weights,n,replacement,match",
+    [
+        ([0.5, -1.0], 1, False, "element < 0"),
+        ([0.5, float("inf")], 1, True, "inf"),
+        ([0.5, float("nan")], 1, False, "nan"),
+        ([0.0, 0.0], 1, True, "sum of probabilities"),
+        ([0.5, 0.5], 3, False, "without replacement"),
+        ([[[0.5]]], 1, True, "1 or 2 dim"),
+    ],
+)
 def test_multinomial_errors(weights, n, replacement, match):
     with pytest.raises(RuntimeError):
         torch.multinomial(torch.tensor(weights), n, replacement)

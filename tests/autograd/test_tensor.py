@@ -11,8 +11,19 @@ from tests.helpers import assert_close
 
 
 @pytest.mark.parametrize(
-    "data", [[[1.0, 2.0]], 3.0, [1, 2], 7, [True, False], [1, 2.5], np.arange(3.0),
-             np.arange(3, dtype=np.int32), np.float64(2.0)], ids=repr
+    "data",
+    [
+        [[1.0, 2.0]],
+        3.0,
+        [1, 2],
+        7,
+        [True, False],
+        [1, 2.5],
+        np.arange(3.0),
+        np.arange(3, dtype=np.int32),
+        np.float64(2.0),
+    ],
+    ids=repr,
 )
 def test_new_tensor_dtype_matches_torch(data):
     assert ax.tensor(data).dtype == torch.tensor(data).numpy().dtype
@@ -32,12 +43,15 @@ def test_arange_and_full_dtypes_match_torch():
     assert ax.full((2,), 3).dtype == torch.full((2,), 3).numpy().dtype
 
 
-@pytest.mark.parametrize("make", [
-    lambda: ax.tensor([1, 2], requires_grad=True),
-    lambda: ax.tensor([1, 2]).requires_grad_(),
-    lambda: ax.zeros(2, dtype=ax.int64, requires_grad=True),
-    lambda: ax.tensor([True], requires_grad=True),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ax.tensor([1, 2], requires_grad=True),
+        lambda: ax.tensor([1, 2]).requires_grad_(),
+        lambda: ax.zeros(2, dtype=ax.int64, requires_grad=True),
+        lambda: ax.tensor([True], requires_grad=True),
+    ],
+)
 def test_integer_tensors_cannot_require_grad(make):
     with pytest.raises(RuntimeError, match="floating point"):
         make()
@@ -47,18 +61,57 @@ def test_integer_tensors_cannot_require_grad(make):
 
 def test_float32_stays_float32_with_python_and_numpy_scalars():
     x = ax.tensor([1.0, 2.0], requires_grad=True)
-    for y in [x * 0.5, 0.5 * x, x + 1, x - 2.0, x / 3, 2.0 / x, x**2, x**0.5, 2**x,
-              x * np.float64(0.5), np.float64(2.0) + x, x.clamp(0.5, 1.5), -x, x.exp(),
-              x.maximum(ax.tensor(1.5)), ax.where(x > 1, x, 0.0), x.sigmoid(), x.gelu(),
-              x.softplus(), x.std(), x.softmax(0)]:
+    for y in [
+        x * 0.5,
+        0.5 * x,
+        x + 1,
+        x - 2.0,
+        x / 3,
+        2.0 / x,
+        x**2,
+        x**0.5,
+        2**x,
+        x * np.float64(0.5),
+        np.float64(2.0) + x,
+        x.clamp(0.5, 1.5),
+        -x,
+        x.exp(),
+        x.maximum(ax.tensor(1.5)),
+        ax.where(x > 1, x, 0.0),
+        x.sigmoid(),
+        x.gelu(),
+        x.softplus(),
+        x.std(),
+        x.softmax(0),
+    ]:
         assert y.dtype == np.float32, y
 
 
-@pytest.mark.parametrize("fn", [
-    lambda t: t * 0.5, lambda t: t / 2, lambda t: t / t, lambda t: 1.5 + t, lambda t: t**0.5,
-    lambda t: t * t, lambda t: t // 2, lambda t: t.sum(), lambda t: t.float() * 2,
-], ids=["mul_float", "div_int", "div_self", "radd_float", "pow_half", "mul_int",
-        "floordiv", "sum", "float"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda t: t * 0.5,
+        lambda t: t / 2,
+        lambda t: t / t,
+        lambda t: 1.5 + t,
+        lambda t: t**0.5,
+        lambda t: t * t,
+        lambda t: t // 2,
+        lambda t: t.sum(),
+        lambda t: t.float() * 2,
+    ],
+    ids=[
+        "mul_float",
+        "div_int",
+        "div_self",
+        "radd_float",
+        "pow_half",
+        "mul_int",
+        "floordiv",
+        "sum",
+        "float",
+    ],
+)
 def test_integer_tensor_promotion_matches_torch(fn):
     a, t = ax.arange(1, 4), torch.arange(1, 4)
     out, expected = fn(a), fn(t)
@@ -75,10 +128,12 @@ def test_conversions_to_integer_drop_the_graph():
 
 def test_float_casts_carry_the_gradient_back_in_the_input_dtype():
     helper_test_op([(2, 3)], lambda x: x.double() * 2, dtype=np.float32)
-    helper_test_op([(2, 3)], lambda x: x.float().exp(), dtype=np.float64, rtol=1e-5,
-                   atol=1e-6)
-    helper_test_op([(2, 3)], lambda x: x.to(torch.float64) if isinstance(x, torch.Tensor)
-                   else x.to(ax.float64), dtype=np.float32)
+    helper_test_op([(2, 3)], lambda x: x.float().exp(), dtype=np.float64, rtol=1e-5, atol=1e-6)
+    helper_test_op(
+        [(2, 3)],
+        lambda x: x.to(torch.float64) if isinstance(x, torch.Tensor) else x.to(ax.float64),
+        dtype=np.float32,
+    )
 
 
 def test_numpy_and_item():

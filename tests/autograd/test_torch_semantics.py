@@ -95,8 +95,10 @@ def test_zero_d_tensors_accept_dim_0_and_minus_1(name):
     assert_close(got, expected.to(torch.float64), rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("call", [lambda x: x.sum(1), lambda x: x.softmax(-2),
-                                  lambda x: x.unsqueeze(1), lambda x: x.argmax(1)])
+@pytest.mark.parametrize(
+    "call",
+    [lambda x: x.sum(1), lambda x: x.softmax(-2), lambda x: x.unsqueeze(1), lambda x: x.argmax(1)],
+)
 def test_zero_d_tensors_refuse_other_dims(call):
     with pytest.raises(IndexError) as t_info:
         call(torch.tensor(1.5))
@@ -108,9 +110,15 @@ def test_zero_d_tensors_refuse_other_dims(call):
 @pytest.mark.parametrize("dim", [-2, -1, 0, 1])
 def test_negative_and_positive_dims_agree_with_torch(dim):
     arr = np.random.default_rng(0).normal(size=(2, 3))
-    for fn in (lambda L, x: x.sum(dim), lambda L, x: x.softmax(dim), lambda L, x: x.argmax(dim),
-               lambda L, x: L.cat([x, x], dim), lambda L, x: L.stack([x, x], dim),
-               lambda L, x: x.unsqueeze(dim), lambda L, x: x.max(dim)[0]):
+    for fn in (
+        lambda L, x: x.sum(dim),
+        lambda L, x: x.softmax(dim),
+        lambda L, x: x.argmax(dim),
+        lambda L, x: L.cat([x, x], dim),
+        lambda L, x: L.stack([x, x], dim),
+        lambda L, x: x.unsqueeze(dim),
+        lambda L, x: x.max(dim)[0],
+    ):
         expected = fn(torch, torch.tensor(arr))
         got = fn(ax, ax.tensor(arr))
         assert got.shape == tuple(expected.shape)
@@ -130,14 +138,19 @@ BINARY = {
 
 def _operand(lib, dtype: str, zero_d: bool):
     """A tensor of ``dtype``: shape (3,) or 0-d, with values every dtype holds exactly."""
-    arr = np.array(True if zero_d else [True, True, True]) if dtype == "bool" else (
-        np.array(2 if zero_d else [1, 2, 3]).astype(dtype))
+    arr = (
+        np.array(True if zero_d else [True, True, True])
+        if dtype == "bool"
+        else (np.array(2 if zero_d else [1, 2, 3]).astype(dtype))
+    )
     return lib.tensor(arr)
 
 
 def _check_same(got, expected):
     assert got.dtype == np.dtype(str(expected.dtype).removeprefix("torch.")), (
-        got.dtype, expected.dtype)
+        got.dtype,
+        expected.dtype,
+    )
     assert got.shape == tuple(expected.shape)
     assert_close(got, expected, rtol=1e-3, atol=1e-3)
 
@@ -154,7 +167,8 @@ def test_binary_ops_promote_as_torch_result_type(da, db, dims):
         expected = fn(a_t, b_t)
         got = fn(_operand(ax, da, za), _operand(ax, db, zb))
         assert ax.result_type(_operand(ax, da, za), _operand(ax, db, zb)) == np.dtype(
-            str(torch.result_type(a_t, b_t)).removeprefix("torch."))
+            str(torch.result_type(a_t, b_t)).removeprefix("torch.")
+        )
         _check_same(got, expected)
 
 
@@ -162,15 +176,20 @@ def test_binary_ops_promote_as_torch_result_type(da, db, dims):
 @pytest.mark.parametrize("scalar", [True, 3, 2.5])
 @pytest.mark.parametrize("zero_d", [False, True])
 def test_python_numbers_are_weakest(dtype, scalar, zero_d):
-    for fn in (lambda a: a + scalar, lambda a: scalar * a, lambda a: a / scalar,
-               lambda a: scalar - a if dtype != "bool" and scalar is not True else a * 1):
+    for fn in (
+        lambda a: a + scalar,
+        lambda a: scalar * a,
+        lambda a: a / scalar,
+        lambda a: scalar - a if dtype != "bool" and scalar is not True else a * 1,
+    ):
         expected = fn(_operand(torch, dtype, zero_d))
         _check_same(fn(_operand(ax, dtype, zero_d)), expected)
 
 
 @pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "int64"])
-@pytest.mark.parametrize("op", ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
-                                "reciprocal", "rsqrt"])
+@pytest.mark.parametrize(
+    "op", ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "reciprocal", "rsqrt"]
+)
 def test_float_ops_on_integer_tensors_give_the_default_float(dtype, op):
     expected = getattr(_operand(torch, dtype, False), op)()
     _check_same(getattr(_operand(ax, dtype, False), op)(), expected)
@@ -215,8 +234,16 @@ INDEX_EXPRESSIONS = {
 
 
 def _index(lib, key):
-    return tuple(lib.tensor(IDX) if k == "I" else lib.tensor(MASK) if k == "M" else
-                 lib.tensor(1) if k == "T1" else k for k in INDEX_EXPRESSIONS[key])
+    return tuple(
+        lib.tensor(IDX)
+        if k == "I"
+        else lib.tensor(MASK)
+        if k == "M"
+        else lib.tensor(1)
+        if k == "T1"
+        else k
+        for k in INDEX_EXPRESSIONS[key]
+    )
 
 
 @pytest.mark.parametrize("key", sorted(INDEX_EXPRESSIONS))
@@ -276,8 +303,15 @@ def test_tensor_of_bad_data_raises_torch_exception_class(name):
     assert type(a_info.value) is type(t_info.value)
 
 
-@pytest.mark.parametrize("call", [lambda x: x.var(dim=[]), lambda x: x.std(dim=()),
-                                  lambda x: x.amax(dim=()), lambda x: x.amin(dim=[])])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: x.var(dim=[]),
+        lambda x: x.std(dim=()),
+        lambda x: x.amax(dim=()),
+        lambda x: x.amin(dim=[]),
+    ],
+)
 def test_an_empty_dim_list_reduces_over_all_dims(call):
     arr = np.arange(6.0).reshape(2, 3)
     expected, got = call(torch.tensor(arr)), call(ax.tensor(arr))

@@ -98,12 +98,10 @@ def test_run_halves_raises_the_helpers_error_and_stays_usable(two_threads):
 
 
 @pytest.mark.parametrize("refused_by", ["one thread", "the lock", "nothing"])
-def test_halves_runs_the_same_two_pieces_whether_the_split_runs_or_not(monkeypatch,
-                                                                        refused_by):
+def test_halves_runs_the_same_two_pieces_whether_the_split_runs_or_not(monkeypatch, refused_by):
     """The pieces never depend on whether the split ran: a sum over the batch adds the
     same two partial sums either way (refused: in order, on the caller's thread)."""
-    monkeypatch.setattr(threads, "get_num_threads", lambda: 1 if refused_by == "one thread"
-                        else 2)
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 1 if refused_by == "one thread" else 2)
     seen = []
     if refused_by == "the lock":
         with threads._busy:
@@ -120,8 +118,7 @@ def test_halves_runs_the_same_two_pieces_whether_the_split_runs_or_not(monkeypat
 
 @needs_blas
 @pytest.mark.parametrize("refused", [False, True])
-def test_halves_of_products_run_on_one_blas_thread_either_way(two_threads, blas_count,
-                                                              refused):
+def test_halves_of_products_run_on_one_blas_thread_either_way(two_threads, blas_count, refused):
     threads.set_num_threads(2)
     counts = []
 
@@ -176,8 +173,10 @@ def test_a_split_that_comes_while_the_helper_is_parked_waits_and_is_never_refuse
     helper = threads._helper
     names = set()
     with helper._handoff:  # as the watchdog holds it while it parks the helper
-        thread, box = run_in_thread(lambda: threads.run_halves(
-            lambda part: names.add(threading.current_thread().name), 4), name="caller")
+        thread, box = run_in_thread(
+            lambda: threads.run_halves(lambda part: names.add(threading.current_thread().name), 4),
+            name="caller",
+        )
         thread.join(0.05)  # the caller waits for the hand-off (it may not have come yet)
     thread.join(DEADLINE)
     assert not thread.is_alive()
@@ -300,8 +299,9 @@ def test_one_blas_thread_sections_nest_and_overlap_across_threads(blas_count):
 # ---------------------------------------------------------------- products
 
 
-@pytest.mark.parametrize("shape", [(5, 7, 3), (64, 400, 120), (300, 200, 80), (40, 150, 900),
-                                   (1, 5000, 900)], ids=str)
+@pytest.mark.parametrize(
+    "shape", [(5, 7, 3), (64, 400, 120), (300, 200, 80), (40, 150, 900), (1, 5000, 900)], ids=str
+)
 def test_matmul_equals_numpy(monkeypatch, shape):
     """Small products whole, large ones as two halves (rows, or columns when b is
     wider): the product, into a fresh array or ``out``, from operands of any strides."""
@@ -321,17 +321,26 @@ def test_matmul_equals_numpy(monkeypatch, shape):
 
 @needs_blas
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_matmul_gives_the_same_bits_at_one_and_two_threads_and_when_refused(blas_count,
-                                                                            dtype):
+def test_matmul_gives_the_same_bits_at_one_and_two_threads_and_when_refused(blas_count, dtype):
     """OpenBLAS's bits depend on its thread count and on how a product is cut: matmul's
     depend on the shapes alone (the shapes of a LeNet's and an MLP's layers, forward and
     backward, whole and split by rows or by columns)."""
     assert 64 * 9216 * 128 >= threads.small_product > 256 * 128 * 784
     rng = np.random.default_rng(1)
-    shapes = [(64, 400, 120), (120, 64, 400), (64, 84, 10), (128, 784, 256), (256, 128, 784),
-              (16, 150, 6400), (64, 9216, 128), (128, 64, 9216)]  # the last two: halves
-    pairs = [(rng.standard_normal((m, k)).astype(dtype),
-              rng.standard_normal((k, n)).astype(dtype)) for m, k, n in shapes]
+    shapes = [
+        (64, 400, 120),
+        (120, 64, 400),
+        (64, 84, 10),
+        (128, 784, 256),
+        (256, 128, 784),
+        (16, 150, 6400),
+        (64, 9216, 128),
+        (128, 64, 9216),
+    ]  # the last two: halves
+    pairs = [
+        (rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype))
+        for m, k, n in shapes
+    ]
     threads.set_num_threads(2)
     reference = [threads.matmul(a, b) for a, b in pairs]
     threads.set_num_threads(1)
@@ -395,8 +404,9 @@ def test_defer_refused_computes_here_on_one_blas_thread(two_threads, blas_count)
     threads.set_num_threads(2)
     seen = []
     with threads._busy:  # another split runs
-        d = threads.defer(lambda: seen.append((threading.current_thread().name,
-                                               threads._blas[1]())) or 4)
+        d = threads.defer(
+            lambda: seen.append((threading.current_thread().name, threads._blas[1]())) or 4
+        )
     assert seen == [(threading.current_thread().name, 1)] and d.result() == 4
     assert threads._blas[1]() == 2
 
@@ -432,8 +442,9 @@ def test_defer_runs_in_place_on_one_thread(monkeypatch):
 
 @needs_blas
 @pytest.mark.parametrize("deferred_product", [0, 1 << 40])
-def test_convolution_weight_gradient_deferred_or_not_matches_torch(monkeypatch, two_threads,
-                                                                   deferred_product):
+def test_convolution_weight_gradient_deferred_or_not_matches_torch(
+    monkeypatch, two_threads, deferred_product
+):
     """A shared leaf weight used twice (two deferred gradients for one leaf), a second
     backward that accumulates: the same gradients as torch either way."""
     import torch
@@ -450,8 +461,9 @@ def test_convolution_weight_gradient_deferred_or_not_matches_torch(monkeypatch, 
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     for _ in range(2):
         (ax.nn.functional.conv2d(xa, wa) * ax.nn.functional.conv2d(xa + 1, wa)).sum().backward()
-        (torch.nn.functional.conv2d(xt, wt) * torch.nn.functional.conv2d(xt + 1, wt)).sum(
-            ).backward()
+        (
+            torch.nn.functional.conv2d(xt, wt) * torch.nn.functional.conv2d(xt + 1, wt)
+        ).sum().backward()
     assert_close(wa.grad, wt.grad, rtol=1e-10, atol=1e-10)
     assert_close(xa.grad, xt.grad, rtol=1e-10, atol=1e-10)
     assert len(deferred) == (4 if deferred_product else 0)

@@ -47,8 +47,9 @@ def load(name: str, library: str) -> types.ModuleType:
     text = source(name)
     if library == "axon":
         text = as_axon(text)
-        changed = [a for a, b in zip(source(name).splitlines(), text.splitlines(), strict=True)
-                   if a != b]
+        changed = [
+            a for a, b in zip(source(name).splitlines(), text.splitlines(), strict=True) if a != b
+        ]
         assert all(line.startswith(("import ", "from ")) for line in changed), changed
     module = types.ModuleType(f"compat_{name}_{library}")
     module.__file__ = str(PROGRAMS / f"{name}.py")

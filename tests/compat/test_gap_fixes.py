@@ -21,8 +21,9 @@ def test_utils_data_is_the_data_package():
     assert ax.utils.data.get_worker_info() is None
 
 
-@pytest.mark.parametrize("values", [[[0.0, 1.0], [2.0, 0.0]], [0, 3, 0, 4], 1.0, 0.0,
-                                    [[[True, False]], [[False, True]]]])
+@pytest.mark.parametrize(
+    "values", [[[0.0, 1.0], [2.0, 0.0]], [0, 3, 0, 4], 1.0, 0.0, [[[True, False]], [[False, True]]]]
+)
 def test_where_with_a_condition_alone_is_nonzero_as_tuple(values):
     ours = ax.where(ax.tensor(values))
     theirs = torch.where(torch.tensor(values))
@@ -96,8 +97,9 @@ def test_affine_grid_is_torchs_bit_for_bit(dtype, align_corners):
     for nd, size in ((2, (2, 1, 7, 9)), (2, (1, 3, 14, 14)), (3, (2, 1, 4, 5, 6))):
         theta = rng.normal(size=(size[0], nd, nd + 1)).astype(dtype)
         ours = ax.nn.functional.affine_grid(ax.tensor(theta), size, align_corners=align_corners)
-        theirs = torch.nn.functional.affine_grid(torch.tensor(theta), size,
-                                                 align_corners=align_corners)
+        theirs = torch.nn.functional.affine_grid(
+            torch.tensor(theta), size, align_corners=align_corners
+        )
         assert np.array_equal(ours.numpy(), theirs.numpy()), size
 
 
@@ -127,9 +129,16 @@ def test_spatial_transformer_gradient_at_the_identity_is_torchs(dtype, align_cor
 
 
 @pytest.mark.parametrize("name", ["median", "nanmedian"])
-@pytest.mark.parametrize("values", [[1.0, 3.0, 3.0, 2.0, 3.0], [4.0, 1.0, 4.0, 1.0],
-                                    [1.0, float("nan"), 2.0, float("nan")],
-                                    [2.0, 2.0, 1.0, float("nan")], [np.inf, np.inf, 1.0]])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.0, 3.0, 3.0, 2.0, 3.0],
+        [4.0, 1.0, 4.0, 1.0],
+        [1.0, float("nan"), 2.0, float("nan")],
+        [2.0, 2.0, 1.0, float("nan")],
+        [np.inf, np.inf, 1.0],
+    ],
+)
 def test_median_of_all_elements_shares_its_gradient_among_ties(name, values):
     results = []
     for lib in (ax, torch):
@@ -151,10 +160,17 @@ def test_batch_norm_loads_a_state_dict_without_num_batches_tracked():
         state = {k: v for k, v in net.state_dict().items() if "num_batches" not in k}
         state["1.running_mean"] = lib.full((3,), 0.5)
         result = net.load_state_dict(state)
-        results.append((list(result.missing_keys), list(result.unexpected_keys),
-                        int(net[1].num_batches_tracked), net[1].running_mean.tolist()))
+        results.append(
+            (
+                list(result.missing_keys),
+                list(result.unexpected_keys),
+                int(net[1].num_batches_tracked),
+                net[1].running_mean.tolist(),
+            )
+        )
     assert results[0] == results[1] == ([], [], 1, [0.5, 0.5, 0.5])
     with pytest.raises(RuntimeError, match='Missing key.*"1.running_var"'):
         del state["1.running_var"]
         ax.nn.Sequential(ax.nn.Linear(2, 3), ax.nn.BatchNorm1d(3)).load_state_dict(
-            {k: ax.tensor(v.numpy()) for k, v in state.items()})
+            {k: ax.tensor(v.numpy()) for k, v in state.items()}
+        )

@@ -160,8 +160,9 @@ def test_mnist_example_script_without_dropout():
         (a, text_a), (b, text_b) = numbers(mine), numbers(torch_line)
         assert text_a == text_b
         assert_close(a, b, rtol=1e-5, atol=2e-6, msg=mine)  # 6 printed decimals
-    for (loss, correct), (loss_t, correct_t) in zip(ours["results"], theirs["results"],
-                                                    strict=True):
+    for (loss, correct), (loss_t, correct_t) in zip(
+        ours["results"], theirs["results"], strict=True
+    ):
         assert loss == pytest.approx(loss_t, rel=1e-5) and correct == correct_t
     assert ours["lr"] == pytest.approx(theirs["lr"], rel=1e-12)
     assert ours["results"][-1][0] < ours["results"][0][0]
@@ -371,8 +372,9 @@ def test_reinforce_with_categorical_and_normal_distributions():
     assert_close(ours["log"], theirs["log"], **F32)
     assert_close(ours["normal"], theirs["normal"], rtol=1e-6, atol=1e-7)
     # with m.sample(), axon's own generator: seeded, so the same episodes again
-    own = [runner.load("reinforce", "axon").run(sample_with_numpy=False)["actions"]
-           for _ in range(2)]
+    own = [
+        runner.load("reinforce", "axon").run(sample_with_numpy=False)["actions"] for _ in range(2)
+    ]
     assert own[0] == own[1] and set(own[0]) == {0, 1}
 
 

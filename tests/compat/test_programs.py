@@ -21,8 +21,9 @@ def both(name, **kwargs):
 def test_only_import_lines_differ():
     for path in sorted(runner.PROGRAMS.glob("*.py")):
         before, after = runner.source(path.stem), runner.as_axon(runner.source(path.stem))
-        changed = [b for a, b in zip(before.splitlines(), after.splitlines(), strict=True)
-                   if a != b]
+        changed = [
+            b for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b
+        ]
         assert changed and all("axon" in line for line in changed), path.name
 
 
@@ -61,8 +62,10 @@ def test_dataloader_workers_give_the_serial_batches():
     # the per-worker seeds come from the loader's generator: same seed, same noise
     for a, b in zip(out["noisy"], out["noisy_again"], strict=True):
         assert_close(a[0], b[0], rtol=0, atol=0)
-    assert_differs(np.concatenate([a[0] for a in out["noisy"]]),
-                   np.concatenate([b[0] for b in out["noisy_other"]]))
+    assert_differs(
+        np.concatenate([a[0] for a in out["noisy"]]),
+        np.concatenate([b[0] for b in out["noisy_other"]]),
+    )
 
 
 def test_lbfgs_fit_of_a_sine_wave_lstm():

@@ -43,7 +43,11 @@ def test_finfo_matches_torch(name):
 def test_iinfo_matches_torch(name):
     theirs, ours = torch.iinfo(getattr(torch, name)), ax.iinfo(getattr(ax, name))
     assert (ours.bits, ours.min, ours.max, ours.dtype) == (
-        theirs.bits, theirs.min, theirs.max, theirs.dtype)
+        theirs.bits,
+        theirs.min,
+        theirs.max,
+        theirs.dtype,
+    )
 
 
 def test_finfo_iinfo_refuse_the_other_kind():
@@ -72,8 +76,17 @@ def test_memory_formats_are_accepted_and_change_nothing():
 
 
 def test_legacy_constructors():
-    for name in ("FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor",
-                 "ByteTensor", "HalfTensor", "ShortTensor", "CharTensor"):
+    for name in (
+        "FloatTensor",
+        "DoubleTensor",
+        "LongTensor",
+        "IntTensor",
+        "BoolTensor",
+        "ByteTensor",
+        "HalfTensor",
+        "ShortTensor",
+        "CharTensor",
+    ):
         theirs, ours = getattr(torch, name), getattr(ax, name)
         assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
         sized, t_sized = ours(2, 3), theirs(2, 3)
@@ -167,8 +180,9 @@ def test_range_is_inclusive_and_warns():
     both_raise(lambda lib: lib.range(5), TypeError)
 
 
-@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window",
-                                  "bartlett_window", "kaiser_window"])
+@pytest.mark.parametrize(
+    "name", ["hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"]
+)
 def test_windows(name):
     for n in (0, 1, 2, 7, 16):
         for periodic in (True, False):
@@ -178,16 +192,23 @@ def test_windows(name):
             assert tuple(ours.shape) == tuple(theirs.shape)
     assert getattr(ax, name)(5).dtype == ax.float32
     both_raise(lambda lib: getattr(lib, name)(-1), RuntimeError)
-    assert "floating" in both_raise(lambda lib: getattr(lib, name)(3, dtype=lib.int64),
-                                    RuntimeError)
+    assert "floating" in both_raise(
+        lambda lib: getattr(lib, name)(3, dtype=lib.int64), RuntimeError
+    )
     assert getattr(ax, name)(4, requires_grad=True).requires_grad
 
 
 def test_window_parameters():
-    assert_close(ax.hamming_window(9, False, 0.5, 0.5, dtype=ax.float64),
-                 torch.hamming_window(9, False, 0.5, 0.5, dtype=torch.float64), atol=1e-12)
-    assert_close(ax.kaiser_window(9, True, 5.0, dtype=ax.float64),
-                 torch.kaiser_window(9, True, 5.0, dtype=torch.float64), atol=1e-12)
+    assert_close(
+        ax.hamming_window(9, False, 0.5, 0.5, dtype=ax.float64),
+        torch.hamming_window(9, False, 0.5, 0.5, dtype=torch.float64),
+        atol=1e-12,
+    )
+    assert_close(
+        ax.kaiser_window(9, True, 5.0, dtype=ax.float64),
+        torch.kaiser_window(9, True, 5.0, dtype=torch.float64),
+        atol=1e-12,
+    )
 
 
 # ------------------------------------------------------------------ 2. functional forms
@@ -212,16 +233,39 @@ def test_adaptive_max_pool1d_gives_indices_too():
 
 
 def test_aten_norm_and_embedding_signatures():
-    parity([(4, 3, 5), (3,), (3,)], lambda lib, x, w, b: lib.batch_norm(
-        x, w, b, lib.zeros(3, dtype=lib.float64), lib.ones(3, dtype=lib.float64), True, 0.1,
-        1e-5, False))
-    parity([(4, 3, 5), (3,), (3,)], lambda lib, x, w, b: lib.batch_norm(
-        x, w, b, lib.full((3,), 0.5, dtype=lib.float64), lib.full((3,), 2.0, dtype=lib.float64),
-        False, 0.1, 1e-5, False))
-    parity([(2, 3, 5), (3,), (3,)], lambda lib, x, w, b: lib.instance_norm(
-        x, w, b, None, None, True, 0.1, 1e-5, False))
-    parity([(2, 3, 5), (5,), (5,)], lambda lib, x, w, b: lib.layer_norm(x, (5,), w, b, 1e-5,
-                                                                          False))
+    parity(
+        [(4, 3, 5), (3,), (3,)],
+        lambda lib, x, w, b: lib.batch_norm(
+            x,
+            w,
+            b,
+            lib.zeros(3, dtype=lib.float64),
+            lib.ones(3, dtype=lib.float64),
+            True,
+            0.1,
+            1e-5,
+            False,
+        ),
+    )
+    parity(
+        [(4, 3, 5), (3,), (3,)],
+        lambda lib, x, w, b: lib.batch_norm(
+            x,
+            w,
+            b,
+            lib.full((3,), 0.5, dtype=lib.float64),
+            lib.full((3,), 2.0, dtype=lib.float64),
+            False,
+            0.1,
+            1e-5,
+            False,
+        ),
+    )
+    parity(
+        [(2, 3, 5), (3,), (3,)],
+        lambda lib, x, w, b: lib.instance_norm(x, w, b, None, None, True, 0.1, 1e-5, False),
+    )
+    parity([(2, 3, 5), (5,), (5,)], lambda lib, x, w, b: lib.layer_norm(x, (5,), w, b, 1e-5, False))
     parity([(2, 4, 5), (4,), (4,)], lambda lib, x, w, b: lib.group_norm(x, 2, w, b))
     parity([(6, 3)], lambda lib, w: lib.embedding(w, lib.tensor([[0, 2], [5, 2]])))
     parity([(6, 3)], lambda lib, w: lib.embedding(w, lib.tensor([0, 2, 2]), 2))
@@ -231,24 +275,42 @@ def test_aten_norm_and_embedding_signatures():
 def test_losses_with_integer_reductions(reduction):
     r = reduction
     parity([(3, 4), (3, 4)], lambda lib, x, y: lib.kl_div(x, y.softmax(-1), r))
-    parity([(3, 4), (3, 4)], lambda lib, x, y: lib.binary_cross_entropy_with_logits(
-        x, y.sigmoid(), None, None, r))
-    parity([(3, 4), (3, 4)], lambda lib, a, b: lib.cosine_embedding_loss(
-        a, b, lib.tensor([1.0, -1.0, 1.0], dtype=lib.float64), 0.1, r))
-    parity([(3, 4)], lambda lib, x: lib.hinge_embedding_loss(
-        x, lib.tensor([1.0, -1.0, 1.0, -1.0], dtype=lib.float64), 1.0, r))
-    parity([(5,), (5,)], lambda lib, a, b: lib.margin_ranking_loss(
-        a, b, lib.tensor([1.0, -1.0, 1.0, 1.0, -1.0], dtype=lib.float64), 0.2, r))
-    parity([(3, 4), (3, 4)], lambda lib, x, y: lib.poisson_nll_loss(x, y.exp(), True, False,
-                                                                      1e-8, r))
-    parity([(3, 4), (3, 4), (3, 4)], lambda lib, a, p, n: lib.triplet_margin_loss(
-        a, p, n, 1.0, 2.0, 1e-6, False, r))
+    parity(
+        [(3, 4), (3, 4)],
+        lambda lib, x, y: lib.binary_cross_entropy_with_logits(x, y.sigmoid(), None, None, r),
+    )
+    parity(
+        [(3, 4), (3, 4)],
+        lambda lib, a, b: lib.cosine_embedding_loss(
+            a, b, lib.tensor([1.0, -1.0, 1.0], dtype=lib.float64), 0.1, r
+        ),
+    )
+    parity(
+        [(3, 4)],
+        lambda lib, x: lib.hinge_embedding_loss(
+            x, lib.tensor([1.0, -1.0, 1.0, -1.0], dtype=lib.float64), 1.0, r
+        ),
+    )
+    parity(
+        [(5,), (5,)],
+        lambda lib, a, b: lib.margin_ranking_loss(
+            a, b, lib.tensor([1.0, -1.0, 1.0, 1.0, -1.0], dtype=lib.float64), 0.2, r
+        ),
+    )
+    parity(
+        [(3, 4), (3, 4)], lambda lib, x, y: lib.poisson_nll_loss(x, y.exp(), True, False, 1e-8, r)
+    )
+    parity(
+        [(3, 4), (3, 4), (3, 4)],
+        lambda lib, a, p, n: lib.triplet_margin_loss(a, p, n, 1.0, 2.0, 1e-6, False, r),
+    )
 
 
 def test_ctc_loss_integer_reduction():
     def fn(lib, x):
         targets = lib.tensor([[1, 2], [2, 2]])
         return lib.ctc_loss(x.log_softmax(-1), targets, [5, 4], [2, 2], 0, 1, False)
+
     parity([(5, 2, 3)], fn)
 
 
@@ -258,8 +320,12 @@ def test_pad_grid_and_dropout_forms():
     grid = np.random.default_rng(0).uniform(-1, 1, (1, 3, 3, 2))
     for mode in (0, 1):
         for pad in (0, 1, 2):
-            parity([(1, 2, 4, 4)], lambda lib, x, mode=mode, pad=pad: lib.grid_sampler(
-                x, lib.tensor(grid), mode, pad, False))
+            parity(
+                [(1, 2, 4, 4)],
+                lambda lib, x, mode=mode, pad=pad: lib.grid_sampler(
+                    x, lib.tensor(grid), mode, pad, False
+                ),
+            )
     x = ax.ones(100)
     assert_close(ax.dropout(x, 0.3, False), x)
     kept = ax.dropout(x, 0.5, True)
@@ -271,8 +337,21 @@ def test_pad_grid_and_dropout_forms():
 
 
 # ------------------------------------------------------------------ 3. in-place functions
-@pytest.mark.parametrize("name", ["abs_", "exp_", "sqrt_", "sin_", "floor_", "neg_",
-                                  "reciprocal_", "log1p_", "sigmoid_", "tanh_"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "abs_",
+        "exp_",
+        "sqrt_",
+        "sin_",
+        "floor_",
+        "neg_",
+        "reciprocal_",
+        "log1p_",
+        "sigmoid_",
+        "tanh_",
+    ],
+)
 def test_top_level_in_place(name):
     values = np.random.default_rng(1).uniform(0.1, 2.0, (3, 4))
     t, a = torch.tensor(values), ax.tensor(values)
@@ -294,8 +373,18 @@ def test_top_level_in_place_with_arguments():
 
 
 # ------------------------------------------------------------------ 4. Tensor methods
-@pytest.mark.parametrize("call", ["squeeze_()", "squeeze_(1)", "unsqueeze_(0)", "t_()",
-                                  "transpose_(0, 1)", "swapaxes_(0, 1)", "swapdims_(1, 0)"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        "squeeze_()",
+        "squeeze_(1)",
+        "unsqueeze_(0)",
+        "t_()",
+        "transpose_(0, 1)",
+        "swapaxes_(0, 1)",
+        "swapdims_(1, 0)",
+    ],
+)
 def test_in_place_shape_methods(call):
     values = np.arange(3.0).reshape(3, 1) if call == "t_()" else np.arange(6.0).reshape(3, 1, 2)
     t, a = torch.tensor(values), ax.tensor(values)
@@ -313,8 +402,7 @@ def test_in_place_shape_methods(call):
     (mid_a * ax.arange(mid_a.numel() * 1.0).reshape(mid_a.shape)).sum().backward()
     assert_close(leaf_a.grad, leaf_t.grad)
     shape = tuple(values.shape)
-    both_raise(lambda lib: eval(f"lib.zeros({shape}, requires_grad=True).{call}"),
-               RuntimeError)
+    both_raise(lambda lib: eval(f"lib.zeros({shape}, requires_grad=True).{call}"), RuntimeError)
 
 
 def test_resize_and_sum_to_size():
@@ -364,8 +452,9 @@ def test_post_accumulate_grad_hook_sees_the_accumulated_grad():
     for lib in (torch, ax):
         w = lib.tensor([1.0, 2.0], requires_grad=True)
         w.grad = lib.tensor([10.0, 10.0])
-        w.register_post_accumulate_grad_hook(lambda p, lib=lib: seen.__setitem__(
-            lib.__name__, p.grad.numpy().copy()))
+        w.register_post_accumulate_grad_hook(
+            lambda p, lib=lib: seen.__setitem__(lib.__name__, p.grad.numpy().copy())
+        )
         (w * 3).sum().backward()
         assert_equal(w.grad.numpy(), [13.0, 13.0])
     assert_equal(seen["axon"], seen["torch"])
@@ -374,17 +463,31 @@ def test_post_accumulate_grad_hook_sees_the_accumulated_grad():
 def test_input_keyword_and_axis_alias():
     parity([(3, 4)], lambda lib, x: lib.sum(input=x) + lib.mean(input=x, dim=0).sum())
     parity([(3, 4)], lambda lib, x: lib.clamp(input=x, min=0.0))
-    calls = ["lib.softmax(x, axis=0)", "lib.log_softmax(x, axis=1)", "x.softmax(axis=0)",
-             "lib.squeeze(x[:1], axis=0)", "lib.unsqueeze(x, axis=1)", "x.unsqueeze(axis=0)",
-             "lib.cat([x, x], axis=1)", "lib.stack([x, x], axis=0)", "lib.concat([x, x], axis=1)",
-             "lib.cumsum(x, axis=0)", "lib.sort(x, axis=0).values", "x.sort(axis=0).values",
-             "lib.topk(x, 2, axis=0).values", "x.topk(2, axis=0).values",
-             "lib.gather(x, axis=0, index=lib.zeros(1, 4, dtype=lib.long))",
-             "lib.unbind(x, axis=1)[0]", "lib.chunk(x, 2, axis=1)[0]",
-             "lib.index_select(x, axis=1, index=lib.tensor([0, 2]))",
-             "lib.narrow(x, axis=1, start=1, length=2)", "lib.median(x, axis=0).values",
-             "x.kthvalue(2, axis=0).values", "x.select(axis=0, index=1)",
-             "x.repeat_interleave(2, axis=0)"]
+    calls = [
+        "lib.softmax(x, axis=0)",
+        "lib.log_softmax(x, axis=1)",
+        "x.softmax(axis=0)",
+        "lib.squeeze(x[:1], axis=0)",
+        "lib.unsqueeze(x, axis=1)",
+        "x.unsqueeze(axis=0)",
+        "lib.cat([x, x], axis=1)",
+        "lib.stack([x, x], axis=0)",
+        "lib.concat([x, x], axis=1)",
+        "lib.cumsum(x, axis=0)",
+        "lib.sort(x, axis=0).values",
+        "x.sort(axis=0).values",
+        "lib.topk(x, 2, axis=0).values",
+        "x.topk(2, axis=0).values",
+        "lib.gather(x, axis=0, index=lib.zeros(1, 4, dtype=lib.long))",
+        "lib.unbind(x, axis=1)[0]",
+        "lib.chunk(x, 2, axis=1)[0]",
+        "lib.index_select(x, axis=1, index=lib.tensor([0, 2]))",
+        "lib.narrow(x, axis=1, start=1, length=2)",
+        "lib.median(x, axis=0).values",
+        "x.kthvalue(2, axis=0).values",
+        "x.select(axis=0, index=1)",
+        "x.repeat_interleave(2, axis=0)",
+    ]
     for call in calls:
         parity([(3, 4)], lambda lib, x, call=call: eval(call))
     assert lib_argsort_axis_ok()
@@ -393,8 +496,9 @@ def test_input_keyword_and_axis_alias():
 
 def lib_argsort_axis_ok():
     x = np.random.default_rng(3).normal(size=(3, 4))
-    return np.array_equal(ax.argsort(ax.tensor(x), axis=0).numpy(),
-                          torch.argsort(torch.tensor(x), axis=0).numpy())
+    return np.array_equal(
+        ax.argsort(ax.tensor(x), axis=0).numpy(), torch.argsort(torch.tensor(x), axis=0).numpy()
+    )
 
 
 # ------------------------------------------------------------------ 5. nn names
@@ -406,17 +510,20 @@ def _parameter_dicts(data):
 def test_parameter_dict_order_and_state_dict():
     from collections import OrderedDict
 
-    for data in (lambda lib: {"b": lib.ones(2), "a": lib.nn.Parameter(lib.zeros(3))},
-                 lambda lib: OrderedDict([("b", lib.ones(2)), ("a", lib.zeros(3))]),
-                 lambda lib: [("z", lib.ones(1)), ("y", lib.ones(1))]):
+    for data in (
+        lambda lib: {"b": lib.ones(2), "a": lib.nn.Parameter(lib.zeros(3))},
+        lambda lib: OrderedDict([("b", lib.ones(2)), ("a", lib.zeros(3))]),
+        lambda lib: [("z", lib.ones(1)), ("y", lib.ones(1))],
+    ):
         theirs, ours = _parameter_dicts(data)
         assert list(ours) == list(theirs) and list(ours.keys()) == list(theirs.keys())
         assert all(isinstance(p, ax.nn.Parameter) and p.requires_grad for p in ours.values())
         holder_t, holder_a = torch.nn.Module(), ax.nn.Module()
         holder_t.pd, holder_a.pd = theirs, ours
         assert list(holder_a.state_dict()) == list(holder_t.state_dict())
-        assert [n for n, _ in holder_a.named_parameters()] == \
-            [n for n, _ in holder_t.named_parameters()]
+        assert [n for n, _ in holder_a.named_parameters()] == [
+            n for n, _ in holder_t.named_parameters()
+        ]
         assert holder_a.to(ax.float64).pd[next(iter(ours))].dtype == ax.float64
 
 
@@ -448,6 +555,7 @@ def test_buffer_assignment_registers_a_buffer():
                 super().__init__()
                 self.kept = lib.nn.Buffer(lib.ones(2))
                 self.scratch = lib.nn.Buffer(lib.zeros(1), persistent=False)
+
         return M()
 
     theirs, ours = build(torch), build(ax)
@@ -457,9 +565,20 @@ def test_buffer_assignment_registers_a_buffer():
     assert not list(ours.parameters())
 
 
-@pytest.mark.parametrize("name", ["uniform", "normal", "constant", "xavier_uniform",
-                                  "xavier_normal", "kaiming_uniform", "kaiming_normal",
-                                  "orthogonal", "eye"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "uniform",
+        "normal",
+        "constant",
+        "xavier_uniform",
+        "xavier_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+        "orthogonal",
+        "eye",
+    ],
+)
 def test_deprecated_init_aliases(name):
     args = (0.5,) if name == "constant" else ()
     with pytest.warns(FutureWarning, match=f"nn.init.{name}_"):
@@ -480,9 +599,17 @@ def test_module_paths():
 
 
 # ------------------------------------------------------------------ 6. promotion and bools
-@pytest.mark.parametrize("dtypes", [("int64", "float32"), ("float32", "float64"),
-                                    ("bool", "int8"), ("int32", "int64"), ("uint8", "int8"),
-                                    ("float16", "int64")])
+@pytest.mark.parametrize(
+    "dtypes",
+    [
+        ("int64", "float32"),
+        ("float32", "float64"),
+        ("bool", "int8"),
+        ("int32", "int64"),
+        ("uint8", "int8"),
+        ("float16", "int64"),
+    ],
+)
 def test_cat_and_stack_promote_as_torch(dtypes):
     values = np.arange(6).reshape(2, 3) % 2
     t = [torch.tensor(values).to(getattr(torch, d)) for d in dtypes]
@@ -496,14 +623,16 @@ def test_cat_and_stack_promote_as_torch(dtypes):
 def test_promoted_cat_carries_each_gradient_in_its_dtype():
     def fn(lib, x, y):
         return lib.cat([x.float(), y, lib.tensor([[1, 2, 3]])], 0)
+
     parity([(2, 3), (1, 3)], fn)
     parity([(2, 3), (2, 3)], lambda lib, x, y: lib.stack([x.float(), y], 1))
 
 
 def test_bool_negation_and_subtraction_raise_runtime_error():
     assert "bool tensor" in both_raise(lambda lib: -lib.tensor([True, False]), RuntimeError)
-    assert "logical_xor" in both_raise(lambda lib: lib.tensor([True]) - lib.tensor([False]),
-                                       RuntimeError)
+    assert "logical_xor" in both_raise(
+        lambda lib: lib.tensor([True]) - lib.tensor([False]), RuntimeError
+    )
     both_raise(lambda lib: lib.tensor([True]) - 1, RuntimeError)
     both_raise(lambda lib: 1 - lib.tensor([True]), RuntimeError)
     both_raise(lambda lib: lib.neg(lib.tensor([True])), RuntimeError)
@@ -514,8 +643,10 @@ def test_bool_negation_and_subtraction_raise_runtime_error():
 # ------------------------------------------------------------------ more small names
 def test_dtype_aliases_and_switches():
     for name in ("short", "uint16", "uint32", "uint64"):
-        assert ax.zeros(1, dtype=getattr(ax, name)).dtype == \
-            torch.zeros(1, dtype=getattr(torch, name)).numpy().dtype
+        assert (
+            ax.zeros(1, dtype=getattr(ax, name)).dtype
+            == torch.zeros(1, dtype=getattr(torch, name)).numpy().dtype
+        )
     assert ax.newaxis is torch.newaxis is None and ax.version.cuda is torch.version.cuda
     assert ax.set_flush_denormal(False) == torch.set_flush_denormal(False)
     ax.set_warn_always(True)
@@ -533,9 +664,17 @@ def test_dtype_aliases_and_switches():
     both_raise(lambda lib: lib.multiprocessing.set_sharing_strategy("nope"), AssertionError)
 
 
-@pytest.mark.parametrize("pair", [("float32", "int32"), ("int32", "float32"),
-                                  ("float64", "float32"), ("bool", "int8"),
-                                  ("int64", "uint8"), ("int8", "bool")])
+@pytest.mark.parametrize(
+    "pair",
+    [
+        ("float32", "int32"),
+        ("int32", "float32"),
+        ("float64", "float32"),
+        ("bool", "int8"),
+        ("int64", "uint8"),
+        ("int8", "bool"),
+    ],
+)
 def test_can_cast(pair):
     src, dst = pair
     tdt = [getattr(torch, n) for n in pair]
@@ -560,9 +699,10 @@ def test_queries_buffers_and_copies():
     assert not ax.is_neg(a) and not a.is_neg() and ax.get_device(a) == a.get_device() == -1
     assert ax.is_inference(a) == torch.is_inference(t)
     for size, fill in ((1, -1), (3, -1), (4, 7)):
-        assert_equal(ax.nonzero_static(a, size=size, fill_value=fill).numpy(),
-                                      torch.nonzero_static(t, size=size,
-                                                           fill_value=fill).numpy())
+        assert_equal(
+            ax.nonzero_static(a, size=size, fill_value=fill).numpy(),
+            torch.nonzero_static(t, size=size, fill_value=fill).numpy(),
+        )
     raw = bytearray(np.arange(4, dtype=np.float32).tobytes())
     ours = ax.frombuffer(raw, dtype=ax.float32, count=2, offset=4)
     assert_close(ours, torch.frombuffer(bytearray(raw), dtype=torch.float32, count=2, offset=4))
@@ -591,9 +731,11 @@ def test_queries_buffers_and_copies():
 # ------------------------------------------------------------------ linalg's rest
 def test_linalg_error_is_a_runtime_error_torch_names():
     assert issubclass(ax.linalg.LinAlgError, RuntimeError)
-    for call in (lambda lib: lib.linalg.inv(lib.zeros(2, 2)),
-                 lambda lib: lib.linalg.solve(lib.zeros(2, 2), lib.ones(2)),
-                 lambda lib: lib.linalg.cholesky(-lib.eye(2))):
+    for call in (
+        lambda lib: lib.linalg.inv(lib.zeros(2, 2)),
+        lambda lib: lib.linalg.solve(lib.zeros(2, 2), lib.ones(2)),
+        lambda lib: lib.linalg.cholesky(-lib.eye(2)),
+    ):
         with pytest.raises(torch.linalg.LinAlgError):
             call(torch)
         with pytest.raises(ax.linalg.LinAlgError):
@@ -604,24 +746,31 @@ def test_vander_and_tensor_solves():
     # torch's vander cannot backward: its gradient is checked by gradcheck
     for args in ((), (2,), (4, True), (3, False), (1,), (1, True)):
         parity([(3,)], lambda lib, x, args=args: lib.vander(x, *args), forward_only=True)
-        assert ax.gradcheck(lambda x, args=args: ax.vander(x, *args),
-                            ax.randn(3, dtype=ax.float64, requires_grad=True))
-    assert_equal(ax.vander(ax.tensor([1, 2, 3])).numpy(),
-                                  torch.vander(torch.tensor([1, 2, 3])).numpy())
+        assert ax.gradcheck(
+            lambda x, args=args: ax.vander(x, *args),
+            ax.randn(3, dtype=ax.float64, requires_grad=True),
+        )
+    assert_equal(
+        ax.vander(ax.tensor([1, 2, 3])).numpy(), torch.vander(torch.tensor([1, 2, 3])).numpy()
+    )
     assert ax.vander(ax.ones(2), 0).shape == (2, 0)
     parity([(2, 3)], lambda lib, x: lib.linalg.vander(x, N=4))
     both_raise(lambda lib: lib.vander(lib.zeros(2, 2)), RuntimeError)
     both_raise(lambda lib: lib.linalg.vander(lib.zeros(3), N=1), RuntimeError)
     parity([()], lambda lib, x: lib.linalg.vander(x, N=3))
-    parity([(4, 2, 2)], lambda lib, a: lib.linalg.tensorinv(
-        a + 3 * lib.eye(4).reshape(4, 2, 2), ind=1))
+    parity(
+        [(4, 2, 2)], lambda lib, a: lib.linalg.tensorinv(a + 3 * lib.eye(4).reshape(4, 2, 2), ind=1)
+    )
     both_raise(lambda lib: lib.linalg.tensorinv(lib.ones(4, 2, 2)), RuntimeError)
-    both_raise(lambda lib: lib.linalg.tensorinv(lib.eye(4).reshape(4, 2, 2), ind=0),
-               RuntimeError)
-    parity([(2, 3, 6), (2, 3)], lambda lib, a, b: lib.linalg.tensorsolve(
-        a + 4 * lib.eye(6).reshape(2, 3, 6), b))
-    parity([(6, 2, 3), (2, 3)], lambda lib, a, b: lib.linalg.tensorsolve(
-        a + 4 * lib.eye(6).reshape(6, 2, 3), b, dims=(0,)))
+    both_raise(lambda lib: lib.linalg.tensorinv(lib.eye(4).reshape(4, 2, 2), ind=0), RuntimeError)
+    parity(
+        [(2, 3, 6), (2, 3)],
+        lambda lib, a, b: lib.linalg.tensorsolve(a + 4 * lib.eye(6).reshape(2, 3, 6), b),
+    )
+    parity(
+        [(6, 2, 3), (2, 3)],
+        lambda lib, a, b: lib.linalg.tensorsolve(a + 4 * lib.eye(6).reshape(6, 2, 3), b, dims=(0,)),
+    )
     parity([(3, 3), (3, 2)], lambda lib, a, b: lib.linalg.solve_ex(a + 3 * lib.eye(3), b)[0])
     result, info = ax.linalg.solve_ex(ax.eye(3), ax.ones(3))
     assert info.dtype == ax.int32 and info.shape == ()
@@ -639,12 +788,13 @@ def test_gradgradcheck_passes_right_second_derivatives_and_fails_wrong_ones():
             @staticmethod
             def forward(ctx, x):
                 ctx.save_for_backward(x)
-                return x ** 3
+                return x**3
 
             @staticmethod
             def backward(ctx, g):
                 (x,) = ctx.saved_tensors
                 return g * 3 * x.detach() ** 2
+
         return Cube.apply
 
     for lib in (torch, ax):
@@ -658,8 +808,9 @@ def test_autograd_paths_and_tensor_like():
     assert ax.autograd.variable.Variable is ax.autograd.Variable
     assert ax.autograd.anomaly_mode.detect_anomaly is ax.autograd.detect_anomaly
     for obj in (ax.zeros(1), 3, [1.0]):
-        theirs = torch.autograd.is_tensor_like(torch.zeros(1) if isinstance(obj, ax.Tensor)
-                                               else obj)
+        theirs = torch.autograd.is_tensor_like(
+            torch.zeros(1) if isinstance(obj, ax.Tensor) else obj
+        )
         assert ax.autograd.is_tensor_like(obj) == theirs
 
 
@@ -685,6 +836,7 @@ def test_device_queries_and_set_():
 
     class Tagged(ax.Tensor):
         pass
+
     w = ax.ones(2, requires_grad=True)
     tagged = (w * 2).as_subclass(Tagged)
     assert type(tagged) is Tagged
@@ -702,8 +854,9 @@ def test_gradient_matches_torch(edge_order):
     parity([(4, 5)], lambda lib, f: lib.gradient(f, dim=1, edge_order=e))
     parity([(3, 4, 5)], lambda lib, f: lib.gradient(f, dim=[0, -1], edge_order=e))
     coords = np.array([0.0, 0.5, 1.7, 2.0, 3.5])
-    parity([(3, 5)], lambda lib, f: lib.gradient(
-        f, spacing=(lib.tensor(coords),), dim=1, edge_order=e))
+    parity(
+        [(3, 5)], lambda lib, f: lib.gradient(f, spacing=(lib.tensor(coords),), dim=1, edge_order=e)
+    )
     parity([(3,)], lambda lib, f: lib.gradient(f, edge_order=e))
     ints = [1, 2, 4, 7, 11]
     for lib in (torch, ax):
@@ -718,15 +871,18 @@ def test_gradient_refuses_as_torch():
 
 
 # ------------------------------------------------------------------ DistributedSampler
-@pytest.mark.parametrize("n, replicas, drop_last", [(5, 2, False), (5, 2, True), (3, 7, False),
-                                                    (10, 3, True), (10, 5, False)])
+@pytest.mark.parametrize(
+    "n, replicas, drop_last",
+    [(5, 2, False), (5, 2, True), (3, 7, False), (10, 3, True), (10, 5, False)],
+)
 def test_distributed_sampler_without_shuffle_is_torchs(n, replicas, drop_last):
     from torch.utils.data import DistributedSampler as TorchSampler
 
     for rank in range(replicas):
         theirs = TorchSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
-        ours = ax.data.DistributedSampler(range(n), replicas, rank, shuffle=False,
-                                          drop_last=drop_last)
+        ours = ax.data.DistributedSampler(
+            range(n), replicas, rank, shuffle=False, drop_last=drop_last
+        )
         assert list(ours) == list(theirs) and len(ours) == len(theirs)
 
 
@@ -758,20 +914,20 @@ def test_nn_grad_conv_input_and_weight(n, groups):
         gin = getattr(lib.nn.grad, conv + "_input")(x.shape, w, g, 2, 1, 1, groups)
         gw = getattr(lib.nn.grad, conv + "_weight")(x, w.shape, g, 2, 1, 1, groups)
         return gin, gw
-    parity([(2, 4) + spatial, (4, 4 // groups) + kernel, (2, 4) + out_size], fn,
-           forward_only=True)
+
+    parity([(2, 4) + spatial, (4, 4 // groups) + kernel, (2, 4) + out_size], fn, forward_only=True)
 
 
 def test_container_factory_kwargs_binomial():
     with pytest.warns(FutureWarning, match="Container is deprecated"):
         box = ax.nn.Container(fc=ax.nn.Linear(2, 3))
     assert [n for n, _ in box.named_parameters()] == ["fc.weight", "fc.bias"]
-    for kwargs in ({"dtype": ax.float64}, {"factory_kwargs": {"device": "cpu"}, "dtype": 1},
-                   None):
+    for kwargs in ({"dtype": ax.float64}, {"factory_kwargs": {"device": "cpu"}, "dtype": 1}, None):
         assert ax.nn.factory_kwargs(kwargs) == torch.nn.factory_kwargs(kwargs)
     both_raise(lambda lib: lib.nn.factory_kwargs({"bias": True}), TypeError)
-    both_raise(lambda lib: lib.nn.factory_kwargs({"dtype": 1, "factory_kwargs": {"dtype": 2}}),
-               TypeError)
+    both_raise(
+        lambda lib: lib.nn.factory_kwargs({"dtype": 1, "factory_kwargs": {"dtype": 2}}), TypeError
+    )
     ax.manual_seed(0)
     draws = ax.binomial(ax.full((2000,), 10.0), ax.full((2000,), 0.3))
     assert draws.dtype == ax.float32 and 2.8 < draws.mean().item() < 3.2
@@ -788,11 +944,13 @@ def _dist(lib, name, *args, **kwargs):
 def test_categorical_log_prob_entropy_and_gradients():
     values = np.array([[2, 0], [1, 1]])
     for kind in ("logits", "probs"):
+
         def fn(lib, p, kind=kind):
             param = p if kind == "logits" else p.softmax(-1) * 3  # unnormalised probs
             d = _dist(lib, "Categorical", **{kind: param})
             v = lib.tensor(values)
             return d.log_prob(v), d.entropy(), d.probs, d.logits
+
         parity([(2, 3)], fn)
     parity([(4,)], lambda lib, p: _dist(lib, "Categorical", logits=p).log_prob(lib.tensor(3)))
 
@@ -817,14 +975,21 @@ def test_continuous_log_prob_entropy_moments(name, args):
         d = _dist(lib, name, first, second)
         value = first + 0.25 * (second - first if name == "Uniform" else second)
         return d.log_prob(value), d.entropy(), d.mean, d.variance, d.stddev, d.cdf(value)
+
     parity(list(args), fn)
-    parity([(3,), (3,)], lambda lib, a, b: _dist(lib, "Normal", a, b.abs() + 0.5).icdf(
-        lib.tensor([0.1, 0.5, 0.9], dtype=lib.float64)))
+    parity(
+        [(3,), (3,)],
+        lambda lib, a, b: _dist(lib, "Normal", a, b.abs() + 0.5).icdf(
+            lib.tensor([0.1, 0.5, 0.9], dtype=lib.float64)
+        ),
+    )
 
 
 def test_rsample_is_differentiable_and_sample_is_not():
-    for name, params in (("Normal", (ax.zeros(3, requires_grad=True), ax.ones(3))),
-                         ("Uniform", (ax.zeros(3, requires_grad=True), ax.ones(3) * 2))):
+    for name, params in (
+        ("Normal", (ax.zeros(3, requires_grad=True), ax.ones(3))),
+        ("Uniform", (ax.zeros(3, requires_grad=True), ax.ones(3) * 2)),
+    ):
         d = _dist(ax, name, *params)
         assert d.rsample((2,)).shape == (2, 3) and d.rsample().requires_grad
         assert not d.sample().requires_grad
@@ -840,10 +1005,12 @@ def test_rsample_is_differentiable_and_sample_is_not():
 
 def test_bernoulli_matches_torch():
     for kind in ("probs", "logits"):
+
         def fn(lib, p, kind=kind):
             d = _dist(lib, "Bernoulli", **{kind: p.sigmoid() if kind == "probs" else p})
             v = lib.tensor([1.0, 0.0, 1.0], dtype=lib.float64)
             return d.log_prob(v), d.entropy(), d.mean, d.variance
+
         parity([(3,)], fn)
     ax.manual_seed(2)
     draws = ax.distributions.Bernoulli(probs=ax.full((4,), 0.25)).sample((5000,))
@@ -862,24 +1029,35 @@ def test_kl_divergence_matches_torch(name):
         else:
             p, q = _dist(lib, name, a, a + 1), _dist(lib, name, a - b.abs(), a + 2)
         return lib.distributions.kl_divergence(p, q)
+
     parity([(2, 3), (2, 3)], fn)
 
 
 def test_distributions_validate_as_torch():
     both_raise(lambda lib: lib.distributions.Normal(0.0, -1.0), ValueError)
     both_raise(lambda lib: lib.distributions.Categorical(), ValueError)
-    both_raise(lambda lib: lib.distributions.Categorical(probs=lib.tensor([0.5, -0.1])),
-               ValueError)
+    both_raise(lambda lib: lib.distributions.Categorical(probs=lib.tensor([0.5, -0.1])), ValueError)
     both_raise(lambda lib: lib.distributions.Bernoulli(probs=lib.tensor([1.5])), ValueError)
-    both_raise(lambda lib: lib.distributions.Categorical(logits=lib.zeros(3)).log_prob(
-        lib.tensor(3)), ValueError)
-    both_raise(lambda lib: lib.distributions.Bernoulli(probs=lib.tensor([0.5])).log_prob(
-        lib.tensor([0.5])), ValueError)
-    both_raise(lambda lib: lib.distributions.Uniform(0.0, 1.0).log_prob(lib.tensor(2.0)),
-               ValueError)
-    both_raise(lambda lib: lib.distributions.kl_divergence(
-        lib.distributions.Categorical(logits=lib.zeros(2)),
-        lib.distributions.Bernoulli(probs=lib.tensor(0.5))), NotImplementedError)
+    both_raise(
+        lambda lib: lib.distributions.Categorical(logits=lib.zeros(3)).log_prob(lib.tensor(3)),
+        ValueError,
+    )
+    both_raise(
+        lambda lib: lib.distributions.Bernoulli(probs=lib.tensor([0.5])).log_prob(
+            lib.tensor([0.5])
+        ),
+        ValueError,
+    )
+    both_raise(
+        lambda lib: lib.distributions.Uniform(0.0, 1.0).log_prob(lib.tensor(2.0)), ValueError
+    )
+    both_raise(
+        lambda lib: lib.distributions.kl_divergence(
+            lib.distributions.Categorical(logits=lib.zeros(2)),
+            lib.distributions.Bernoulli(probs=lib.tensor(0.5)),
+        ),
+        NotImplementedError,
+    )
     unchecked = ax.distributions.Normal(0.0, -1.0, validate_args=False)
     assert unchecked.scale.item() == -1.0
 
@@ -898,24 +1076,34 @@ def test_distribution_module_paths():
 
 # ------------------------------------------------------------------ ATen forms, norms, dlpack
 def test_convolution_and_grid_sampler_forms():
-    parity([(1, 2, 6, 6), (3, 2, 3, 3), (3,)], lambda lib, x, w, b: lib.convolution(
-        x, w, b, [2, 2], [1, 1], [1, 1], False, [0, 0], 1))
-    parity([(1, 2, 4), (2, 3, 3), (3,)], lambda lib, x, w, b: lib.convolution(
-        x, w, b, [2], [1], [1], True, [1], 1))
+    parity(
+        [(1, 2, 6, 6), (3, 2, 3, 3), (3,)],
+        lambda lib, x, w, b: lib.convolution(x, w, b, [2, 2], [1, 1], [1, 1], False, [0, 0], 1),
+    )
+    parity(
+        [(1, 2, 4), (2, 3, 3), (3,)],
+        lambda lib, x, w, b: lib.convolution(x, w, b, [2], [1], [1], True, [1], 1),
+    )
     grid = np.random.default_rng(1).uniform(-1, 1, (1, 3, 3, 2))
-    parity([(1, 2, 4, 4)], lambda lib, x: lib.grid_sampler_2d(x, lib.tensor(grid), 0, 0,
-                                                              False))
+    parity([(1, 2, 4, 4)], lambda lib, x: lib.grid_sampler_2d(x, lib.tensor(grid), 0, 0, False))
 
 
 def test_rnn_cells_match_torch():
-    parity([(2, 3), (2, 4), (16, 3), (16, 4), (16,), (16,), (2, 4)],
-           lambda lib, x, h, wi, wh, bi, bh, c: lib.lstm_cell(x, (h, c), wi, wh, bi, bh))
-    parity([(2, 3), (2, 4), (12, 3), (12, 4), (12,), (12,)],
-           lambda lib, x, h, wi, wh, bi, bh: lib.gru_cell(x, h, wi, wh, bi, bh))
-    parity([(2, 3), (2, 4), (4, 3), (4, 4)],
-           lambda lib, x, h, wi, wh: lib.rnn_tanh_cell(x, h, wi, wh))
-    parity([(2, 3), (2, 4), (4, 3), (4, 4), (4,), (4,)],
-           lambda lib, x, h, wi, wh, bi, bh: lib.rnn_relu_cell(x, h, wi, wh, bi, bh))
+    parity(
+        [(2, 3), (2, 4), (16, 3), (16, 4), (16,), (16,), (2, 4)],
+        lambda lib, x, h, wi, wh, bi, bh, c: lib.lstm_cell(x, (h, c), wi, wh, bi, bh),
+    )
+    parity(
+        [(2, 3), (2, 4), (12, 3), (12, 4), (12,), (12,)],
+        lambda lib, x, h, wi, wh, bi, bh: lib.gru_cell(x, h, wi, wh, bi, bh),
+    )
+    parity(
+        [(2, 3), (2, 4), (4, 3), (4, 4)], lambda lib, x, h, wi, wh: lib.rnn_tanh_cell(x, h, wi, wh)
+    )
+    parity(
+        [(2, 3), (2, 4), (4, 3), (4, 4), (4,), (4,)],
+        lambda lib, x, h, wi, wh, bi, bh: lib.rnn_relu_cell(x, h, wi, wh, bi, bh),
+    )
 
 
 def test_feature_dropout_and_embedding_renorm():
@@ -977,14 +1165,18 @@ def test_multivariate_normal_matches_torch(form):
         if form == "scale_tril":
             matrix = lib.linalg.cholesky(matrix)
         d = lib.distributions.MultivariateNormal(loc, **{form: matrix})
-        return (d.log_prob(value), d.entropy(), d.variance, d.covariance_matrix,
-                d.scale_tril)
+        return (d.log_prob(value), d.entropy(), d.variance, d.covariance_matrix, d.scale_tril)
+
     parity([(2, 3), (3, 3), (2, 3)], fn)
     parity([(3,), (2, 3, 3), (4, 1, 3)], fn)  # batches broadcast
     d = ax.distributions.MultivariateNormal(ax.zeros(2), scale_tril=ax.eye(2))
     assert d.rsample((5,)).shape == (5, 2) and tuple(d.event_shape) == (2,)
-    both_raise(lambda lib: lib.distributions.MultivariateNormal(
-        lib.zeros(2), covariance_matrix=-lib.eye(2)), ValueError)
+    both_raise(
+        lambda lib: lib.distributions.MultivariateNormal(
+            lib.zeros(2), covariance_matrix=-lib.eye(2)
+        ),
+        ValueError,
+    )
     both_raise(lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2)), ValueError)
 
 
@@ -992,6 +1184,7 @@ def test_independent_exponential_laplace_match_torch():
     def independent(lib, loc, scale, value):
         d = lib.distributions.Independent(lib.distributions.Normal(loc, scale.abs() + 0.5), 1)
         return d.log_prob(value), d.entropy(), d.mean
+
     parity([(4, 3), (4, 3), (4, 3)], independent)
     d = ax.distributions.Independent(ax.distributions.Normal(ax.zeros(4, 3), 1.0), 1)
     t = torch.distributions.Independent(torch.distributions.Normal(torch.zeros(4, 3), 1.0), 1)
@@ -1002,14 +1195,18 @@ def test_independent_exponential_laplace_match_torch():
         d = lib.distributions.Exponential(rate.abs() + 0.5)
         v = value.abs()
         return d.log_prob(v), d.entropy(), d.mean, d.variance, d.cdf(v), d.icdf(v.sigmoid())
+
     parity([(3,), (3,)], exponential)
 
     def laplace(lib, loc, scale, value):
         d = lib.distributions.Laplace(loc, scale.abs() + 0.5)
         return d.log_prob(value), d.entropy(), d.variance, d.stddev, d.cdf(value)
+
     parity([(3,), (3,), (3,)], laplace)
-    both_raise(lambda lib: lib.distributions.Exponential(lib.tensor([1.0])).log_prob(
-        lib.tensor([-1.0])), ValueError)
+    both_raise(
+        lambda lib: lib.distributions.Exponential(lib.tensor([1.0])).log_prob(lib.tensor([-1.0])),
+        ValueError,
+    )
 
     def kl(lib, a, b):
         D = lib.distributions
@@ -1017,23 +1214,29 @@ def test_independent_exponential_laplace_match_torch():
         q = D.Independent(D.Normal(b, 2.0), 1)
         e = D.kl_divergence(D.Exponential(a.abs() + 0.5), D.Exponential(b.abs() + 0.5))
         return D.kl_divergence(p, q), e
+
     parity([(2, 3), (2, 3)], kl)
     ax.manual_seed(3)
     assert abs(ax.distributions.Exponential(2.0).sample((20000,)).mean().item() - 0.5) < 0.02
     assert abs(ax.distributions.Laplace(1.0, 2.0).sample((20000,)).mean().item() - 1.0) < 0.1
 
 
-@pytest.mark.parametrize("upper, transpose, unitriangular", [
-    (True, False, False), (False, False, False), (False, True, False), (True, True, True)])
+@pytest.mark.parametrize(
+    "upper, transpose, unitriangular",
+    [(True, False, False), (False, False, False), (False, True, False), (True, True, True)],
+)
 def test_triangular_solve(upper, transpose, unitriangular):
     def fn(lib, b, a):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = lib.triangular_solve(b, a + 3 * lib.eye(3, dtype=a.dtype), upper, transpose,
-                                       unitriangular)
-            method = b.triangular_solve(a + 3 * lib.eye(3, dtype=a.dtype), upper, transpose,
-                                        unitriangular)
+            out = lib.triangular_solve(
+                b, a + 3 * lib.eye(3, dtype=a.dtype), upper, transpose, unitriangular
+            )
+            method = b.triangular_solve(
+                a + 3 * lib.eye(3, dtype=a.dtype), upper, transpose, unitriangular
+            )
         return out.solution, out.cloned_coefficient, method.solution
+
     parity([(3, 2), (3, 3)], fn)
 
 
@@ -1041,8 +1244,7 @@ def test_triangular_solve(upper, transpose, unitriangular):
 def _reinforce(torch):
     """A policy-gradient loop as tutorials write it (Categorical, log_prob, entropy)."""
     torch.manual_seed(0)
-    policy = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(),
-                                 torch.nn.Linear(16, 2))
+    policy = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
     opt = torch.optim.Adam(policy.parameters(), lr=0.05)
     state = torch.tensor([[1.0, 0.0]])
     rewards = []
@@ -1066,6 +1268,7 @@ def test_reinforce_program_learns_with_both():
 def _signum_program(torch, weights):
     """A hand-written optimizer (state made with zeros_like(memory_format=...), updates
     through p.add_ under no_grad) training a float64 model from given weights."""
+
     class Signum(torch.optim.Optimizer):
         def __init__(self, params, lr=0.01, beta=0.9):
             super().__init__(params, dict(lr=lr, beta=beta))
@@ -1155,17 +1358,24 @@ def test_lu_factor_lu_and_solve_match_torch():
     parity([(3, 5)], lambda lib, a: tuple(lib.linalg.lu(a)), forward_only=True)
     parity([(5, 3)], lambda lib, a: lib.linalg.lu_factor(a), forward_only=True)
     for kwargs in ({}, {"adjoint": True}, {"left": False}):
+
         def fn(lib, a, b, kwargs=kwargs):
             LU, pivots = lib.linalg.lu_factor(a)
-            return lib.linalg.lu_solve(LU, pivots, b if kwargs.get("left", True) else b.mT,
-                                       **kwargs)
+            return lib.linalg.lu_solve(
+                LU, pivots, b if kwargs.get("left", True) else b.mT, **kwargs
+            )
+
         parity([(2, 4, 4), (2, 4, 3)], fn)
     parity([(4, 4)], lambda lib, a: lib.linalg.lu_factor_ex(a))
     singular = ax.linalg.lu_factor_ex(ax.tensor([[1.0, 2.0], [2.0, 4.0]]))
-    assert singular.info.item() == torch.linalg.lu_factor_ex(
-        torch.tensor([[1.0, 2.0], [2.0, 4.0]])).info.item() == 2
-    assert ax.gradcheck(lambda a: ax.linalg.lu_factor(a).LU,
-                        ax.randn(2, 3, 3, dtype=ax.float64, requires_grad=True))
+    assert (
+        singular.info.item()
+        == torch.linalg.lu_factor_ex(torch.tensor([[1.0, 2.0], [2.0, 4.0]])).info.item()
+        == 2
+    )
+    assert ax.gradcheck(
+        lambda a: ax.linalg.lu_factor(a).LU, ax.randn(2, 3, 3, dtype=ax.float64, requires_grad=True)
+    )
     both_raise(lambda lib: lib.linalg.lu_factor(lib.ones(3, 3), pivot=False), RuntimeError)
 
 
@@ -1180,18 +1390,19 @@ def test_torch_lu_family():
 
 def test_optimizer_in_backward_through_post_accumulate_hooks():
     """The per-parameter optimizer pattern: each hook steps and frees its gradient."""
+
     def run(lib):
         lib.manual_seed(0)
         model = lib.nn.Linear(3, 2).double()
         with lib.no_grad():
-            for p, v in zip(model.parameters(), (np.ones((2, 3)) * 0.1, np.zeros(2)),
-                            strict=True):
+            for p, v in zip(model.parameters(), (np.ones((2, 3)) * 0.1, np.zeros(2)), strict=True):
                 p.copy_(lib.tensor(v))
         opts = {p: lib.optim.SGD([p], lr=0.1) for p in model.parameters()}
 
         def hook(p):
             opts[p].step()
             opts[p].zero_grad(set_to_none=True)
+
         handles = [p.register_post_accumulate_grad_hook(hook) for p in model.parameters()]
         x = lib.tensor(np.linspace(-1, 1, 12).reshape(4, 3))
         for _ in range(3):
@@ -1201,6 +1412,7 @@ def test_optimizer_in_backward_through_post_accumulate_hooks():
         model(x).pow(2).sum().backward()
         params = [p.detach().numpy().copy() for p in model.parameters()]
         return params, grads, model.weight.grad is not None
+
     (t_params, t_grads, t_kept), (a_params, a_grads, a_kept) = run(torch), run(ax)
     assert t_grads == [None, None] and a_grads == [None, None]
     assert t_kept and a_kept  # the removed hook no longer frees the weight's gradient
@@ -1212,40 +1424,50 @@ def test_more_distributions_match_torch():
     def gamma(lib, a, r, v):
         d = lib.distributions.Gamma(a.abs() + 0.5, r.abs() + 0.5)
         return d.log_prob(v.abs() + 0.1), d.entropy(), d.mean, d.variance
+
     parity([(3,), (3,), (3,)], gamma)
 
     def beta(lib, a, b, v):
         d = lib.distributions.Beta(a.abs() + 0.5, b.abs() + 0.5)
         return d.log_prob(v.sigmoid()), d.entropy(), d.mean, d.variance
+
     parity([(3,), (3,), (3,)], beta)
 
     def lognormal(lib, m, s, v):
         d = lib.distributions.LogNormal(m, s.abs() + 0.5)
         return d.log_prob(v.exp()), d.entropy(), d.mean, d.variance
+
     parity([(3,), (3,), (3,)], lognormal)
 
     def poisson(lib, r):
         d = lib.distributions.Poisson(r.abs() + 0.5)
         return d.log_prob(lib.tensor([0.0, 2.0, 5.0], dtype=lib.float64)), d.mean
+
     parity([(3,)], poisson)
 
     def one_hot(lib, logits):
         d = lib.distributions.OneHotCategorical(logits=logits)
         v = lib.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], dtype=lib.float64)
         return d.log_prob(v), d.entropy(), d.mean
+
     parity([(2, 3)], one_hot)
     ax.manual_seed(4)
     draws = ax.distributions.OneHotCategorical(probs=ax.tensor([0.1, 0.9])).sample((1000,))
     assert draws.shape == (1000, 2) and (draws.sum(-1).numpy() == 1).all()
     assert abs(draws[:, 1].mean().item() - 0.9) < 0.04
-    for name, args, mean in (("Gamma", (2.0, 4.0), 0.5), ("Beta", (2.0, 6.0), 0.25),
-                             ("Poisson", (3.0,), 3.0), ("LogNormal", (0.0, 0.5), 1.1331)):
+    for name, args, mean in (
+        ("Gamma", (2.0, 4.0), 0.5),
+        ("Beta", (2.0, 6.0), 0.25),
+        ("Poisson", (3.0,), 3.0),
+        ("LogNormal", (0.0, 0.5), 1.1331),
+    ):
         sample = getattr(ax.distributions, name)(*args).sample((20000,))
         assert abs(sample.mean().item() - mean) < 0.05 * max(mean, 1), name
-    both_raise(lambda lib: lib.distributions.Poisson(lib.tensor([1.0])).log_prob(
-        lib.tensor([1.5])), ValueError)
-    both_raise(lambda lib: lib.distributions.Beta(0.5, 0.5).log_prob(lib.tensor(1.5)),
-               ValueError)
+    both_raise(
+        lambda lib: lib.distributions.Poisson(lib.tensor([1.0])).log_prob(lib.tensor([1.5])),
+        ValueError,
+    )
+    both_raise(lambda lib: lib.distributions.Beta(0.5, 0.5).log_prob(lib.tensor(1.5)), ValueError)
 
 
 def test_functional_grid_codes_and_grad_path():
@@ -1261,9 +1483,11 @@ def test_functional_grid_codes_and_grad_path():
 def test_transformed_distributions_match_torch():
     def squashed(lib, mu, sigma, v):
         D = lib.distributions
-        d = D.TransformedDistribution(D.Normal(mu, sigma.abs() + 0.5),
-                                      [D.TanhTransform(cache_size=1)])
+        d = D.TransformedDistribution(
+            D.Normal(mu, sigma.abs() + 0.5), [D.TanhTransform(cache_size=1)]
+        )
         return d.log_prob(v.tanh() * 0.9)
+
     parity([(4,), (4,), (4,)], squashed)
 
     def independent_squashed(lib, mu, sigma, v):
@@ -1271,6 +1495,7 @@ def test_transformed_distributions_match_torch():
         base = D.Independent(D.Normal(mu, sigma.abs() + 0.5), 1)
         d = D.TransformedDistribution(base, [D.AffineTransform(0.5, 2.0), D.TanhTransform()])
         return d.log_prob(v.tanh() * 0.9)
+
     parity([(2, 3), (2, 3), (2, 3)], independent_squashed)
 
     def composed(lib, mu, v):
@@ -1279,10 +1504,12 @@ def test_transformed_distributions_match_torch():
         d = D.TransformedDistribution(D.Normal(mu, 1.0), t)
         e = D.TransformedDistribution(D.Normal(mu, 1.0), D.ExpTransform())
         return d.log_prob(v.sigmoid()), e.log_prob(v.exp())
+
     parity([(3,), (3,)], composed)
     d = ax.distributions.TransformedDistribution(
         ax.distributions.Normal(ax.zeros(3, requires_grad=True), 1.0),
-        [ax.distributions.TanhTransform(cache_size=1)])
+        [ax.distributions.TanhTransform(cache_size=1)],
+    )
     y = d.rsample((5,))
     assert y.shape == (5, 3) and (y.detach().abs().numpy() < 1).all() and y.requires_grad
     assert d.log_prob(y).shape == (5, 3)
@@ -1302,9 +1529,15 @@ def test_legacy_tensor_attributes():
 
 
 # ------------------------------------------------------------------ optim.Adafactor
-@pytest.mark.parametrize("kwargs", [{}, {"lr": 0.1, "weight_decay": 0.1},
-                                    {"maximize": True, "d": 2.0, "eps": (1e-6, 1e-2)},
-                                    {"beta2_decay": -0.5}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"lr": 0.1, "weight_decay": 0.1},
+        {"maximize": True, "d": 2.0, "eps": (1e-6, 1e-2)},
+        {"beta2_decay": -0.5},
+    ],
+)
 def test_adafactor_matches_torch(kwargs):
     def run(lib):
         rng = np.random.default_rng(0)
@@ -1319,6 +1552,7 @@ def test_adafactor_matches_torch(kwargs):
             loss.backward()
             opt.step()
         return [t.detach().numpy() for t in (w, b, k)]
+
     for ours, theirs in zip(run(ax), run(torch), strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
 
@@ -1326,8 +1560,13 @@ def test_adafactor_matches_torch(kwargs):
 def test_adafactor_refuses_bad_hyperparameters():
     w = [torch.zeros(2, requires_grad=True)]
     a = [ax.zeros(2, requires_grad=True)]
-    for kwargs in ({"lr": -1.0}, {"beta2_decay": 0.5}, {"d": 0.5}, {"weight_decay": -1.0},
-                   {"eps": (None, -1.0)}):
+    for kwargs in (
+        {"lr": -1.0},
+        {"beta2_decay": 0.5},
+        {"d": 0.5},
+        {"weight_decay": -1.0},
+        {"eps": (None, -1.0)},
+    ):
         with pytest.raises(ValueError):
             torch.optim.Adafactor(w, **kwargs)
         with pytest.raises(ValueError):
@@ -1365,11 +1604,16 @@ def test_tensor_lu_methods():
 
 def test_constraints_check_as_torch():
     values = {
-        "positive": [1.0, -1.0, 0.0], "nonnegative": [1.0, -1.0, 0.0],
-        "real": [1.0, float("nan")], "unit_interval": [0.5, 1.5, 1.0],
-        "boolean": [0.0, 1.0, 0.5], "nonnegative_integer": [0.0, 2.0, 1.5, -1.0],
-        "positive_integer": [0.0, 2.0, 1.5], "simplex": [[0.5, 0.5], [0.2, 0.2]],
-        "one_hot": [[0.0, 1.0], [1.0, 1.0]], "real_vector": [[1.0, 2.0], [1.0, float("nan")]],
+        "positive": [1.0, -1.0, 0.0],
+        "nonnegative": [1.0, -1.0, 0.0],
+        "real": [1.0, float("nan")],
+        "unit_interval": [0.5, 1.5, 1.0],
+        "boolean": [0.0, 1.0, 0.5],
+        "nonnegative_integer": [0.0, 2.0, 1.5, -1.0],
+        "positive_integer": [0.0, 2.0, 1.5],
+        "simplex": [[0.5, 0.5], [0.2, 0.2]],
+        "one_hot": [[0.0, 1.0], [1.0, 1.0]],
+        "real_vector": [[1.0, 2.0], [1.0, float("nan")]],
         "lower_cholesky": [[[1.0, 0.0], [2.0, 3.0]], [[1.0, 1.0], [0.0, 1.0]]],
         "positive_definite": [[[2.0, 0.5], [0.5, 1.0]], [[1.0, 2.0], [2.0, 1.0]]],
     }
@@ -1379,13 +1623,18 @@ def test_constraints_check_as_torch():
         expected = theirs.check(torch.tensor(data)).numpy()
         assert_equal(ours.check(ax.tensor(data)).numpy(), expected, name)
         assert ours.event_dim == theirs.event_dim and ours.is_discrete == theirs.is_discrete
-    for make, args in (("interval", (0, 1)), ("greater_than", (2.0,)),
-                       ("integer_interval", (0, 3)), ("half_open_interval", (0, 1))):
+    for make, args in (
+        ("interval", (0, 1)),
+        ("greater_than", (2.0,)),
+        ("integer_interval", (0, 3)),
+        ("half_open_interval", (0, 1)),
+    ):
         theirs = getattr(torch.distributions.constraints, make)(*args)
         ours = getattr(ax.distributions.constraints, make)(*args)
         data = [0.0, 1.0, 1.5, 3.0, -1.0]
-        assert_equal(ours.check(ax.tensor(data)).numpy(),
-                                      theirs.check(torch.tensor(data)).numpy(), make)
+        assert_equal(
+            ours.check(ax.tensor(data)).numpy(), theirs.check(torch.tensor(data)).numpy(), make
+        )
         assert repr(ours) == repr(theirs)
 
 
@@ -1393,32 +1642,38 @@ def test_further_distributions_match_torch():
     def halfnormal(lib, s, v):
         d = lib.distributions.HalfNormal(s.abs() + 0.5)
         return d.log_prob(v.abs()), d.entropy(), d.mean, d.variance
+
     parity([(3,), (3,)], halfnormal)
 
     def cauchy(lib, m, s, v):
         d = lib.distributions.Cauchy(m, s.abs() + 0.5)
         return d.log_prob(v), d.entropy()
+
     parity([(3,), (3,), (3,)], cauchy)
 
     def gumbel(lib, m, s, v):
         d = lib.distributions.Gumbel(m, s.abs() + 0.5)
         return d.log_prob(v), d.entropy(), d.mean, d.variance
+
     parity([(3,), (3,), (3,)], gumbel)
 
     def geometric(lib, p):
         d = lib.distributions.Geometric(probs=p.sigmoid())
         v = lib.tensor([0.0, 2.0, 5.0], dtype=lib.float64)
         return d.log_prob(v), d.entropy(), d.mean, d.variance
+
     parity([(3,)], geometric)
 
     def student(lib, df, m, s, v):
         d = lib.distributions.StudentT(df.abs() + 2.5, m, s.abs() + 0.5)
         return d.log_prob(v), d.entropy(), d.mean, d.variance
+
     parity([(3,), (3,), (3,), (3,)], student)
 
     def dirichlet(lib, a, v):
         d = lib.distributions.Dirichlet(a.abs() + 0.5)
         return d.log_prob(v.softmax(-1)), d.entropy(), d.mean, d.variance
+
     parity([(2, 3), (2, 3)], dirichlet)
     ax.manual_seed(5)
     D = ax.distributions

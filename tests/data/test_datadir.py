@@ -63,7 +63,9 @@ def test_resolution_order(tmp_path, monkeypatch):
     assert data_dir() == tmp_path / "env"
     assert data_dir(tmp_path / "cli") == tmp_path / "cli"
     assert data_roots(tmp_path / "cli") == [
-        tmp_path / "cli", tmp_path / "env", tmp_path / "home" / ".cache" / "axon"
+        tmp_path / "cli",
+        tmp_path / "env",
+        tmp_path / "home" / ".cache" / "axon",
     ]
 
 
@@ -164,8 +166,14 @@ def test_ensure_file_uses_a_local_copy_without_network(tmp_path, no_network):
     root = tmp_path / "root"
     (root / "ds").mkdir(parents=True)
     (root / "ds" / "blob.bin").write_bytes(PAYLOAD)
-    got = ensure_file("blob.bin", "ds", ["https://example.invalid/blob.bin"], PAYLOAD_SHA,
-                      size=len(PAYLOAD), root=root)
+    got = ensure_file(
+        "blob.bin",
+        "ds",
+        ["https://example.invalid/blob.bin"],
+        PAYLOAD_SHA,
+        size=len(PAYLOAD),
+        root=root,
+    )
     assert got == root / "ds" / "blob.bin"
     assert no_network == []
 
@@ -176,8 +184,10 @@ def test_ensure_file_rejects_a_bad_local_copy_unless_verify_is_off(tmp_path):
     (root / "ds" / "blob.bin").write_bytes(b"something else")
     with pytest.raises(ChecksumError, match="size is 14 bytes"):
         ensure_file("blob.bin", "ds", [], PAYLOAD_SHA, size=len(PAYLOAD), root=root)
-    assert ensure_file("blob.bin", "ds", [], PAYLOAD_SHA, size=len(PAYLOAD), root=root,
-                       verify=False) == root / "ds" / "blob.bin"
+    assert (
+        ensure_file("blob.bin", "ds", [], PAYLOAD_SHA, size=len(PAYLOAD), root=root, verify=False)
+        == root / "ds" / "blob.bin"
+    )
 
 
 def test_ensure_file_downloads_from_the_first_working_mirror(tmp_path, capsys):

@@ -45,7 +45,7 @@ def test_mnist_header_bytes_and_big_endian(tmp_path):
     # multi-byte elements are stored big-endian
     shorts = write_idx(tmp_path / "s", np.array([1, 256, -2], np.int16), gzip=False)
     assert shorts.read_bytes()[2] == 0x0B
-    assert shorts.read_bytes()[8:] == bytes.fromhex("0001" "0100" "fffe")
+    assert shorts.read_bytes()[8:] == bytes.fromhex("00010100fffe")
 
 
 def test_gzip_is_detected_by_content_not_name(tmp_path):

@@ -101,7 +101,7 @@ class EagerBatches:
 
     def __iter__(self):
         order = ax.randperm(23).tolist()
-        return iter([order[i:i + 4] for i in range(0, 23, 4)])
+        return iter([order[i : i + 4] for i in range(0, 23, 4)])
 
 
 class Stream(IterableDataset):
@@ -118,22 +118,24 @@ class Stream(IterableDataset):
 LOADERS = {
     "shuffle": lambda: DataLoader(Noisy(), batch_size=4, shuffle=True),
     "sequential_drop_last": lambda: DataLoader(Noisy(), batch_size=4, drop_last=True),
-    "shuffle_drop_last": lambda: DataLoader(Noisy(), batch_size=4, shuffle=True,
-                                            drop_last=True),
-    "custom_lazy_sampler": lambda: DataLoader(Noisy(), batch_size=3,
-                                              sampler=LazyGlobalSampler()),
+    "shuffle_drop_last": lambda: DataLoader(Noisy(), batch_size=4, shuffle=True, drop_last=True),
+    "custom_lazy_sampler": lambda: DataLoader(Noisy(), batch_size=3, sampler=LazyGlobalSampler()),
     "replacement_in_chunks": lambda: DataLoader(
-        Noisy(), batch_size=5, sampler=RandomSampler(range(23), replacement=True,
-                                                     num_samples=70)),
+        Noisy(), batch_size=5, sampler=RandomSampler(range(23), replacement=True, num_samples=70)
+    ),
     "weighted_own_generator": lambda: DataLoader(
-        Noisy(), batch_size=4, sampler=WeightedRandomSampler(
-            np.arange(1.0, 24.0), 30, generator=ax.Generator().manual_seed(3))),
+        Noisy(),
+        batch_size=4,
+        sampler=WeightedRandomSampler(
+            np.arange(1.0, 24.0), 30, generator=ax.Generator().manual_seed(3)
+        ),
+    ),
     "int_generator": lambda: DataLoader(Noisy(), batch_size=4, shuffle=True, generator=5),
     "custom_eager_batch_sampler": lambda: DataLoader(Noisy(), batch_sampler=EagerBatches()),
     "no_batching": lambda: DataLoader(Noisy(), batch_size=None, shuffle=True),
     "tensor_dataset": lambda: DataLoader(
-        TensorDataset(np.arange(46.0).reshape(23, 2), np.arange(23)), batch_size=4,
-        shuffle=True),
+        TensorDataset(np.arange(46.0).reshape(23, 2), np.arange(23)), batch_size=4, shuffle=True
+    ),
     "iterable_dataset": lambda: DataLoader(Stream(), batch_size=4),
 }
 
@@ -211,8 +213,9 @@ def test_without_the_state_the_batches_differ(tmp_path):
     ax.manual_seed(0)
     plain = consume(iter(LOADERS["shuffle"]()))  # batches 2 to 5 at the same places
     assert len(plain) == 6 and len(expected) == 4 + 6
-    assert_differs(np.concatenate([b[0] for b in plain[2:]]),
-                   np.concatenate([b[0] for b in expected[:4]]))
+    assert_differs(
+        np.concatenate([b[0] for b in plain[2:]]), np.concatenate([b[0] for b in expected[:4]])
+    )
     assert_same_batches(got, expected)
 
 
@@ -226,8 +229,11 @@ def test_all_batches_yielded_but_epoch_not_ended(tmp_path):
 
 def test_distributed_sampler_epoch_is_restored(tmp_path):
     def make():
-        return DataLoader(Noisy(), batch_size=3,
-                          sampler=DistributedSampler(Noisy(), num_replicas=2, rank=1, seed=4))
+        return DataLoader(
+            Noisy(),
+            batch_size=3,
+            sampler=DistributedSampler(Noisy(), num_replicas=2, rank=1, seed=4),
+        )
 
     ax.manual_seed(0)
     loader = make()
@@ -246,20 +252,32 @@ def test_distributed_sampler_epoch_is_restored(tmp_path):
         resumed.sampler.load_state_dict({"epoch": 1, "seed": 5})
 
 
-@pytest.mark.parametrize(("dataset", "persistent", "k"),
-                         [(WorkerNoisy, False, 2), (WorkerNoisy, True, 2),
-                          (WorkerNoisy, True, None), (Shards, False, 3)],
-                         ids=["workers_mid_epoch", "persistent_mid_epoch",
-                              "persistent_epoch_finished", "iterable_mid_epoch"])
+@pytest.mark.parametrize(
+    ("dataset", "persistent", "k"),
+    [
+        (WorkerNoisy, False, 2),
+        (WorkerNoisy, True, 2),
+        (WorkerNoisy, True, None),
+        (Shards, False, 3),
+    ],
+    ids=[
+        "workers_mid_epoch",
+        "persistent_mid_epoch",
+        "persistent_epoch_finished",
+        "iterable_mid_epoch",
+    ],
+)
 def test_resume_with_workers(tmp_path, dataset, persistent, k):
     """Each worker's random streams (axon's, Python's, NumPy's) are where they were: the
     resumed workers remake the yielded batches; persistent workers' states at the epoch's
     start (second epoch here) or end are saved. (Workers with a finished epoch: a new
     epoch from the restored base-seed stream, in the fresh-process test.)"""
+
     def make():
         kwargs = {} if dataset is Shards else {"shuffle": True}
-        return DataLoader(dataset(), batch_size=4, num_workers=2,
-                          persistent_workers=persistent, **kwargs)
+        return DataLoader(
+            dataset(), batch_size=4, num_workers=2, persistent_workers=persistent, **kwargs
+        )
 
     got, expected = save_and_resume(tmp_path, make, k)
     assert_same_batches(got, expected)
@@ -268,11 +286,15 @@ def test_resume_with_workers(tmp_path, dataset, persistent, k):
 def _same(a, b) -> bool:
     """Structural equality of two saved states (dicts, sequences, arrays, numbers)."""
     if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(
-            _same(a[key], b[key]) for key in a)
+        return (
+            isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+        )
     if isinstance(a, list | tuple):
-        return (type(a) is type(b) and len(a) == len(b)
-                and all(_same(x, y) for x, y in zip(a, b, strict=True)))
+        return (
+            type(a) is type(b)
+            and len(a) == len(b)
+            and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        )
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
     return type(a) is type(b) and a == b
@@ -280,8 +302,9 @@ def _same(a, b) -> bool:
 
 def test_state_round_trips_through_save_and_load(tmp_path):
     ax.manual_seed(0)
-    loader = DataLoader(WorkerNoisy(), batch_size=4, shuffle=True, num_workers=2,
-                        persistent_workers=True)
+    loader = DataLoader(
+        WorkerNoisy(), batch_size=4, shuffle=True, num_workers=2, persistent_workers=True
+    )
     consume(iter(loader))
     it = iter(loader)
     consume(it, 2)
@@ -291,8 +314,9 @@ def test_state_round_trips_through_save_and_load(tmp_path):
     ax.save(state, tmp_path / "s.safetensors")  # no pickle: axon.save refuses objects
     loaded = ax.load(tmp_path / "s.safetensors")
     assert _same(loaded, state)
-    fresh = DataLoader(WorkerNoisy(), batch_size=4, shuffle=True, num_workers=2,
-                       persistent_workers=True)
+    fresh = DataLoader(
+        WorkerNoisy(), batch_size=4, shuffle=True, num_workers=2, persistent_workers=True
+    )
     fresh.load_state_dict(loaded)
     assert _same(fresh.state_dict(), state)  # not yet applied: the same position
     del it
@@ -302,6 +326,7 @@ def test_base_seed_stream_is_restored_after_manual_seed():
     """A fresh run re-seeds (a new global generator, the base-seed stream restarted); the
     loaded state puts the stream where the saved run had it, at once: a validation loader
     iterated before the training loader's next epoch draws the seed the saved run's did."""
+
     def run(state=None):
         ax.manual_seed(2)
         train, val = DataLoader(Noisy(), batch_size=4), DataLoader(Noisy(), batch_size=8)
@@ -347,8 +372,7 @@ def test_dropped_persistent_loader_stops_its_workers_without_the_garbage_collect
     ds = TensorDataset(np.arange(10.0))
     it = iter(DataLoader(ds, batch_size=3, num_workers=2, persistent_workers=True))
     assert len(it) == 4
-    assert [b[0].tolist() for b in it] == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0],
-                                           [9.0]]
+    assert [b[0].tolist() for b in it] == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0], [9.0]]
     gc.disable()
     try:
         loader = DataLoader(ds, batch_size=3, num_workers=2, persistent_workers=True)
@@ -424,8 +448,13 @@ def test_resume_in_a_fresh_process(tmp_path):
     here = {"__name__": "saving_run"}
     exec(compile(FRESH_PROCESS, str(script), "exec"), here)  # the same code, this process
     original = here["main"]("save", path).split()
-    done = subprocess.run([sys.executable, str(script), "resume", path], capture_output=True,
-                          text=True, timeout=WATCHDOG_S - 10, check=False)
+    done = subprocess.run(
+        [sys.executable, str(script), "resume", path],
+        capture_output=True,
+        text=True,
+        timeout=WATCHDOG_S - 10,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     resumed = done.stdout.split()
     assert len(original) == 4 and len(set(original)) == 4
@@ -444,9 +473,16 @@ def test_every_position_resumes(tmp_path, workers):
         makers = {
             f"{ds.__name__}_{persistent}": (
                 lambda ds=ds, persistent=persistent: DataLoader(
-                    ds(), batch_size=4, num_workers=2, persistent_workers=persistent,
-                    **({} if ds is Shards else {"shuffle": True})))
-            for ds in (WorkerNoisy, Shards) for persistent in (False, True)}
+                    ds(),
+                    batch_size=4,
+                    num_workers=2,
+                    persistent_workers=persistent,
+                    **({} if ds is Shards else {"shuffle": True}),
+                )
+            )
+            for ds in (WorkerNoisy, Shards)
+            for persistent in (False, True)
+        }
     for name, make in makers.items():
         ax.manual_seed(0)
         n = len(make())

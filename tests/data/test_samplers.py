@@ -57,8 +57,9 @@ def test_generator_seeds_like_torch():
     assert g.initial_seed() == torch.Generator().initial_seed()
     assert g.manual_seed(5) is g and g.initial_seed() == 5
     assert g.manual_seed(-1).initial_seed() == torch.Generator().manual_seed(-1).initial_seed()
-    same_error(lambda: axon.Generator().manual_seed(1.5),
-               lambda: torch.Generator().manual_seed(1.5))
+    same_error(
+        lambda: axon.Generator().manual_seed(1.5), lambda: torch.Generator().manual_seed(1.5)
+    )
     s = axon.Generator().seed()
     assert isinstance(s, int) and s >= 0
 
@@ -75,8 +76,10 @@ def test_generator_streams_are_reproducible_and_restorable():
     assert a.rng.random(3).tolist() == first and a.initial_seed() == 3
     with pytest.raises(TypeError):
         a.set_state(np.zeros(45, np.uint8))  # torch: TypeError for a non-ByteTensor
-    err = same_error(lambda: a.set_state(axon.zeros(3, dtype=axon.uint8)),
-                     lambda: torch.Generator().set_state(torch.zeros(3, dtype=torch.uint8)))
+    err = same_error(
+        lambda: a.set_state(axon.zeros(3, dtype=axon.uint8)),
+        lambda: torch.Generator().set_state(torch.zeros(3, dtype=torch.uint8)),
+    )
     assert "size to be 3" in str(err)
 
 
@@ -98,11 +101,13 @@ def test_sequential_and_batch_samplers_match_torch():
             assert len(ours) == len(theirs)
 
 
-@pytest.mark.parametrize("args", [(0, False), (-2, False), (2.0, False), (True, False),
-                                  (3, 1), (3, None)])
+@pytest.mark.parametrize(
+    "args", [(0, False), (-2, False), (2.0, False), (True, False), (3, 1), (3, None)]
+)
 def test_batch_sampler_argument_errors_match_torch(args):
-    err = same_error(lambda: BatchSampler(range(5), *args),
-                     lambda: tud.BatchSampler(range(5), *args))
+    err = same_error(
+        lambda: BatchSampler(range(5), *args), lambda: tud.BatchSampler(range(5), *args)
+    )
     assert ("batch_size" if args[1] in (False,) else "drop_last") in str(err)
 
 
@@ -135,8 +140,10 @@ def test_random_sampler_num_samples_and_replacement():
     drawn = list(RandomSampler(range(4), replacement=True, num_samples=70, generator=g))
     assert len(drawn) == 70 and set(drawn) == {0, 1, 2, 3}  # 70 draws of 4: all seen
     for kwargs in ({"num_samples": 0}, {"num_samples": -1}, {"replacement": 1}):
-        same_error(lambda kw=kwargs: RandomSampler(range(4), **kw),
-                   lambda kw=kwargs: tud.RandomSampler(range(4), **kw))
+        same_error(
+            lambda kw=kwargs: RandomSampler(range(4), **kw),
+            lambda kw=kwargs: tud.RandomSampler(range(4), **kw),
+        )
 
 
 def test_subset_random_sampler():
@@ -159,27 +166,32 @@ def test_weighted_random_sampler_follows_the_weights():
     assert sorted(distinct) == [0, 2, 3]  # the weight-0 index only once the others are out
     assert list(WeightedRandomSampler(w, 4, replacement=False, generator=g))[-1] == 1
     # without replacement, the first draw still follows the weights
-    firsts = Counter(next(iter(WeightedRandomSampler(w, 2, False, generator=g)))
-                     for _ in range(5000))
+    firsts = Counter(
+        next(iter(WeightedRandomSampler(w, 2, False, generator=g))) for _ in range(5000)
+    )
     assert_close(np.array([firsts[i] for i in range(4)]) / 5000, w, atol=0.025)
     assert len(WeightedRandomSampler(w, 7)) == 7
 
 
 def test_weighted_random_sampler_errors_match_torch():
     for args in ((0,), (-3,), (True,), (2.0,), (2, 1)):
-        same_error(lambda a=args: WeightedRandomSampler([1.0, 2.0], *a),
-                   lambda a=args: tud.WeightedRandomSampler([1.0, 2.0], *a))
-    err = same_error(lambda: WeightedRandomSampler([[1.0, 2.0]], 2),
-                     lambda: tud.WeightedRandomSampler([[1.0, 2.0]], 2))
+        same_error(
+            lambda a=args: WeightedRandomSampler([1.0, 2.0], *a),
+            lambda a=args: tud.WeightedRandomSampler([1.0, 2.0], *a),
+        )
+    err = same_error(
+        lambda: WeightedRandomSampler([[1.0, 2.0]], 2),
+        lambda: tud.WeightedRandomSampler([[1.0, 2.0]], 2),
+    )
     assert "(1, 2)" in str(err)
-    for weights, n in (([1.0, 0.0, 2.0], 4), ([0.0, 0.0], 1), ([1.0, -1.0], 1),
-                       ([1.0, np.inf], 1)):
+    for weights, n in (([1.0, 0.0, 2.0], 4), ([0.0, 0.0], 1), ([1.0, -1.0], 1), ([1.0, np.inf], 1)):
         for replacement in (False, True):
             if n > len(weights) and replacement:
                 continue
             same_error(
                 lambda w=weights, k=n, r=replacement: list(WeightedRandomSampler(w, k, r)),
-                lambda w=weights, k=n, r=replacement: list(tud.WeightedRandomSampler(w, k, r)))
+                lambda w=weights, k=n, r=replacement: list(tud.WeightedRandomSampler(w, k, r)),
+            )
 
 
 def test_sampler_base_class():
@@ -200,17 +212,22 @@ def test_sampler_base_class():
 Point = namedtuple("Point", "x y")
 
 
-@pytest.mark.parametrize("samples", [
-    [(1, 2.5, True), (3, 4.5, False)],
-    [[1, 2], [3, 4]],
-    [{"a": 1.0, "b": "s0"}, {"a": 2.0, "b": "s1"}],
-    [OrderedDict(img=np.ones((2, 2), np.float32), y=3),
-     OrderedDict(img=np.zeros((2, 2), np.float32), y=4)],
-    [Point(np.arange(3, dtype=np.int32), 1.5), Point(np.arange(3, dtype=np.int32) + 1, 2.5)],
-    [np.float32(1.5), np.float32(2.5)],
-    [np.array(7, dtype=np.uint8), np.array(8, dtype=np.uint8)],
-    [b"x", b"y"],
-])
+@pytest.mark.parametrize(
+    "samples",
+    [
+        [(1, 2.5, True), (3, 4.5, False)],
+        [[1, 2], [3, 4]],
+        [{"a": 1.0, "b": "s0"}, {"a": 2.0, "b": "s1"}],
+        [
+            OrderedDict(img=np.ones((2, 2), np.float32), y=3),
+            OrderedDict(img=np.zeros((2, 2), np.float32), y=4),
+        ],
+        [Point(np.arange(3, dtype=np.int32), 1.5), Point(np.arange(3, dtype=np.int32) + 1, 2.5)],
+        [np.float32(1.5), np.float32(2.5)],
+        [np.array(7, dtype=np.uint8), np.array(8, dtype=np.uint8)],
+        [b"x", b"y"],
+    ],
+)
 def test_default_collate_matches_torch(samples):
     ours, theirs = default_collate(samples), tud.default_collate(samples)
     if isinstance(theirs, torch.Tensor):
@@ -225,13 +242,18 @@ def test_default_collate_stacks_tensors_and_errors_like_torch():
     ours = default_collate([axon.tensor(r, requires_grad=True) for r in rows])
     theirs = tud.default_collate([torch.tensor(r) for r in rows])
     assert plain(ours) == plain(theirs) and not ours.requires_grad
-    same_error(lambda: default_collate([np.zeros(2), np.zeros(3)]),
-               lambda: tud.default_collate([np.zeros(2), np.zeros(3)]))
-    same_error(lambda: default_collate([(1, 2), (1, 2, 3)]),
-               lambda: tud.default_collate([(1, 2), (1, 2, 3)]))
+    same_error(
+        lambda: default_collate([np.zeros(2), np.zeros(3)]),
+        lambda: tud.default_collate([np.zeros(2), np.zeros(3)]),
+    )
+    same_error(
+        lambda: default_collate([(1, 2), (1, 2, 3)]),
+        lambda: tud.default_collate([(1, 2), (1, 2, 3)]),
+    )
     same_error(lambda: default_collate([None]), lambda: tud.default_collate([None]))
-    same_error(lambda: default_collate([np.array(["a"])]),
-               lambda: tud.default_collate([np.array(["a"])]))
+    same_error(
+        lambda: default_collate([np.array(["a"])]), lambda: tud.default_collate([np.array(["a"])])
+    )
 
 
 def test_default_convert_matches_torch():
@@ -264,13 +286,16 @@ class TorchRecords(tud.Dataset):
         return len(self.inner)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"batch_size": 3},
-    {"batch_size": 4, "drop_last": True},
-    {"batch_size": None},
-    {"sampler": [9, 1, 4, 4, 0], "batch_size": 2},
-    {"batch_sampler": [[3, 1], [0], [9, 8, 7]]},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"batch_size": 3},
+        {"batch_size": 4, "drop_last": True},
+        {"batch_size": None},
+        {"sampler": [9, 1, 4, 4, 0], "batch_size": 2},
+        {"batch_sampler": [[3, 1], [0], [9, 8, 7]]},
+    ],
+)
 def test_loader_batches_match_torch_for_a_fixed_order(kwargs):
     ours = DataLoader(Records(), **kwargs)
     theirs = tud.DataLoader(TorchRecords(), **kwargs)
@@ -284,26 +309,30 @@ def test_loader_with_batch_sampler_object():
     assert ours == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"sampler": [0, 1], "shuffle": True},
-    {"batch_sampler": [[0]], "batch_size": 2},
-    {"batch_sampler": [[0]], "shuffle": True},
-    {"batch_sampler": [[0]], "sampler": [0]},
-    {"batch_sampler": [[0]], "drop_last": True},
-    {"batch_size": None, "drop_last": True},
-    {"num_workers": -1},
-    {"timeout": -1},
-    {"prefetch_factor": 2},
-    {"num_workers": 1, "prefetch_factor": -1},
-    {"persistent_workers": True},
-    {"multiprocessing_context": "fork"},
-    {"num_workers": 1, "multiprocessing_context": "no-such-method"},
-    {"num_workers": 1, "multiprocessing_context": 3},
-    {"batch_size": 0},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"sampler": [0, 1], "shuffle": True},
+        {"batch_sampler": [[0]], "batch_size": 2},
+        {"batch_sampler": [[0]], "shuffle": True},
+        {"batch_sampler": [[0]], "sampler": [0]},
+        {"batch_sampler": [[0]], "drop_last": True},
+        {"batch_size": None, "drop_last": True},
+        {"num_workers": -1},
+        {"timeout": -1},
+        {"prefetch_factor": 2},
+        {"num_workers": 1, "prefetch_factor": -1},
+        {"persistent_workers": True},
+        {"multiprocessing_context": "fork"},
+        {"num_workers": 1, "multiprocessing_context": "no-such-method"},
+        {"num_workers": 1, "multiprocessing_context": 3},
+        {"batch_size": 0},
+    ],
+)
 def test_loader_argument_errors_match_torch(kwargs):
-    same_error(lambda: DataLoader(Records(), **kwargs),
-               lambda: tud.DataLoader(TorchRecords(), **kwargs))
+    same_error(
+        lambda: DataLoader(Records(), **kwargs), lambda: tud.DataLoader(TorchRecords(), **kwargs)
+    )
 
 
 def test_shuffled_loader_is_reproducible_with_a_generator_or_the_seed():
@@ -342,15 +371,18 @@ class TorchCount(tud.IterableDataset):
         return self.n
 
 
-@pytest.mark.parametrize("kwargs", [{"batch_size": 3}, {"batch_size": 3, "drop_last": True},
-                                    {"batch_size": None}])
+@pytest.mark.parametrize(
+    "kwargs", [{"batch_size": 3}, {"batch_size": 3, "drop_last": True}, {"batch_size": None}]
+)
 def test_iterable_dataset_matches_torch(kwargs):
     ours, theirs = DataLoader(Count(8), **kwargs), tud.DataLoader(TorchCount(8), **kwargs)
     assert len(ours) == len(theirs)
     assert [plain(b) for b in ours] == [plain(b) for b in theirs]
     for bad in ({"shuffle": True}, {"sampler": [0]}, {"batch_sampler": [[0]]}):
-        same_error(lambda b=bad: DataLoader(Count(3), **b),
-                   lambda b=bad: tud.DataLoader(TorchCount(3), **b))
+        same_error(
+            lambda b=bad: DataLoader(Count(3), **b),
+            lambda b=bad: tud.DataLoader(TorchCount(3), **b),
+        )
 
 
 def test_chain_dataset_matches_torch():
@@ -358,8 +390,9 @@ def test_chain_dataset_matches_torch():
     assert ours == list(tud.ChainDataset([TorchCount(2), TorchCount(3)]))
     assert list(Count(2) + Count(1)) == [0, 1, 0]
     assert len(ChainDataset([Count(2), Count(3)])) == 5
-    same_error(lambda: list(ChainDataset([Records(2)])),
-               lambda: list(tud.ChainDataset([TorchRecords(2)])))
+    same_error(
+        lambda: list(ChainDataset([Records(2)])), lambda: list(tud.ChainDataset([TorchRecords(2)]))
+    )
 
 
 def test_stack_dataset_matches_torch():
@@ -370,13 +403,15 @@ def test_stack_dataset_matches_torch():
     named = StackDataset(x=a, y=list(range(4)))[1]
     assert plain(named) == plain(tud.StackDataset(x=ta, y=tb)[1])
     batch = next(iter(DataLoader(StackDataset(a, list(range(4))), batch_size=4)))
-    assert plain(batch) == plain(next(iter(tud.DataLoader(tud.StackDataset(ta, tb),
-                                                          batch_size=4))))
+    assert plain(batch) == plain(next(iter(tud.DataLoader(tud.StackDataset(ta, tb), batch_size=4))))
     for args, kwargs in (((), {}), ((a,), {"y": a}), ((a, Records(3)), {})):
-        same_error(lambda x=args, k=kwargs: StackDataset(*x, **k),
-                   lambda x=args, k=kwargs: tud.StackDataset(
-                       *[TorchRecords(len(d)) for d in x],
-                       **{n: TorchRecords(len(d)) for n, d in k.items()}))
+        same_error(
+            lambda x=args, k=kwargs: StackDataset(*x, **k),
+            lambda x=args, k=kwargs: tud.StackDataset(
+                *[TorchRecords(len(d)) for d in x],
+                **{n: TorchRecords(len(d)) for n, d in k.items()},
+            ),
+        )
 
 
 def test_an_int_generator_is_one_stream_across_epochs():
@@ -396,8 +431,10 @@ def test_random_split_takes_a_generator():
 
 
 def test_single_process_timeout_is_refused_as_torch():
-    same_error(lambda: iter(DataLoader(Records(), timeout=1)),
-               lambda: iter(tud.DataLoader(TorchRecords(), timeout=1)))
+    same_error(
+        lambda: iter(DataLoader(Records(), timeout=1)),
+        lambda: iter(tud.DataLoader(TorchRecords(), timeout=1)),
+    )
 
 
 def test_loaders_draw_only_their_permutation_from_the_global_generator():
@@ -413,7 +450,7 @@ def test_loaders_draw_only_their_permutation_from_the_global_generator():
         axon.manual_seed(7)
         assert after_plain == axon.rand(3).tolist()
         axon.manual_seed(7)
-        (_, y), = DataLoader(ds, batch_size=30, shuffle=True, num_workers=workers)
+        ((_, y),) = DataLoader(ds, batch_size=30, shuffle=True, num_workers=workers)
         reference = np.random.default_rng(7)
         assert y.tolist() == reference.permutation(30).tolist()
         assert axon.backend.rng().random() == reference.random()  # one permutation, no more

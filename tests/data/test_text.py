@@ -56,7 +56,14 @@ OFFLINE = dict(download=False, verify=False)
 def test_tokenizers():
     assert char_tokenize("Hi !\n") == ["H", "i", " ", "!", "\n"]
     assert word_tokenize("Don't stop, state-of-the-art 2 go!") == [
-        "Don't", "stop", ",", "state-of-the-art", "2", "go", "!"]
+        "Don't",
+        "stop",
+        ",",
+        "state-of-the-art",
+        "2",
+        "go",
+        "!",
+    ]
     assert word_tokenize("The END.", lower=True) == ["the", "end", "."]
     assert word_tokenize("  \n ") == []
 
@@ -129,8 +136,11 @@ def test_tiny_shakespeare_splits_90_10(tmp_path):
 
 
 def test_penn_treebank_appends_eos_at_each_line_end(tmp_path):
-    for split, body in [("train", " the cat <unk> \n a N b \n"), ("valid", " x y \n"),
-                        ("test", " z \n")]:
+    for split, body in [
+        ("train", " the cat <unk> \n a N b \n"),
+        ("valid", " x y \n"),
+        ("test", " z \n"),
+    ]:
         _write(tmp_path, "ptb", f"ptb.{split}.txt", body)
     got = penn_treebank(tmp_path, **OFFLINE)
     assert got["train"] == ["the", "cat", "<unk>", "<eos>", "a", "N", "b", "<eos>"]
@@ -139,13 +149,19 @@ def test_penn_treebank_appends_eos_at_each_line_end(tmp_path):
 
 
 def test_sst2_reads_the_glue_tsv(tmp_path):
-    _write(tmp_path, "sst2", "train.tsv",
-           "sentence\tlabel\nhide new secretions from the parental units \t0\n"
-           "the greatest musicians \t1\n")
+    _write(
+        tmp_path,
+        "sst2",
+        "train.tsv",
+        "sentence\tlabel\nhide new secretions from the parental units \t0\n"
+        "the greatest musicians \t1\n",
+    )
     _write(tmp_path, "sst2", "dev.tsv", "sentence\tlabel\nit 's a charming journey . \t1\n")
     got = sst2(tmp_path, **OFFLINE)
-    assert got["train"] == [("hide new secretions from the parental units", 0),
-                            ("the greatest musicians", 1)]
+    assert got["train"] == [
+        ("hide new secretions from the parental units", 0),
+        ("the greatest musicians", 1),
+    ]
     assert got["dev"] == [("it 's a charming journey .", 1)]
     _write(tmp_path, "sst2", "dev.tsv", "text\tlabel\na\t1\n")
     with pytest.raises(ValueError, match="header"):
@@ -179,8 +195,14 @@ def test_conllu_skips_comments_multiword_tokens_and_empty_nodes(tmp_path):
     path = _write(tmp_path, "ud-english-ewt", "en_ewt-ud-dev.conllu", CONLLU)
     expected = [
         [("I", "PRON"), ("do", "AUX"), ("n't", "PART"), ("know", "VERB"), (".", "PUNCT")],
-        [("Sue", "PROPN"), ("likes", "VERB"), ("coffee", "NOUN"), ("and", "CCONJ"),
-         ("Bill", "PROPN"), ("tea", "NOUN")],
+        [
+            ("Sue", "PROPN"),
+            ("likes", "VERB"),
+            ("coffee", "NOUN"),
+            ("and", "CCONJ"),
+            ("Bill", "PROPN"),
+            ("tea", "NOUN"),
+        ],
     ]
     assert read_conllu(path) == expected
     assert ud_pos(tmp_path, "dev", **OFFLINE) == expected
@@ -192,12 +214,18 @@ def test_conllu_skips_comments_multiword_tokens_and_empty_nodes(tmp_path):
 
 
 def test_sms_spam_label_text_pairs(tmp_path):
-    _write(tmp_path, "sms-spam", "SMSSpamCollection",
-           "ham\tGo until jurong point, crazy..\nspam\tFree entry\tin 2 a wkly comp\n"
-           "ham\tOk lar... Joking wif u oni...\n")
+    _write(
+        tmp_path,
+        "sms-spam",
+        "SMSSpamCollection",
+        "ham\tGo until jurong point, crazy..\nspam\tFree entry\tin 2 a wkly comp\n"
+        "ham\tOk lar... Joking wif u oni...\n",
+    )
     assert sms_spam(tmp_path, **OFFLINE) == [
-        ("ham", "Go until jurong point, crazy.."), ("spam", "Free entry\tin 2 a wkly comp"),
-        ("ham", "Ok lar... Joking wif u oni...")]
+        ("ham", "Go until jurong point, crazy.."),
+        ("spam", "Free entry\tin 2 a wkly comp"),
+        ("ham", "Ok lar... Joking wif u oni..."),
+    ]
 
 
 def test_missing_file_says_where_to_put_it(tmp_path):
@@ -224,15 +252,21 @@ def test_download_falls_back_to_the_upstream_archive(tmp_path, monkeypatch):
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("readme", "x")
         z.writestr("SMSSpamCollection", body)
-    fake = text._File("sms-spam", "SMSSpamCollection", sha, len(body),
-                      (_file_url(tmp_path / "upstream" / "missing.txt"),),
-                      ((_file_url(archive), "SMSSpamCollection"),))
+    fake = text._File(
+        "sms-spam",
+        "SMSSpamCollection",
+        sha,
+        len(body),
+        (_file_url(tmp_path / "upstream" / "missing.txt"),),
+        ((_file_url(archive), "SMSSpamCollection"),),
+    )
     monkeypatch.setitem(text.FILES, "sms", fake)
     root = tmp_path / "data"
     assert sms_spam(root) == [("ham", "Hello"), ("spam", "WIN")]
     assert (root / "sms-spam" / "SMSSpamCollection").read_bytes() == body
-    assert sorted(p.name for p in (root / "sms-spam").iterdir() if not p.name.endswith(
-        ".verified")) == ["SMSSpamCollection"]  # the archive and temporary files are gone
+    assert sorted(
+        p.name for p in (root / "sms-spam").iterdir() if not p.name.endswith(".verified")
+    ) == ["SMSSpamCollection"]  # the archive and temporary files are gone
 
 
 def test_tar_archive_member_and_a_wrong_member_checksum(tmp_path, monkeypatch):
@@ -242,8 +276,14 @@ def test_tar_archive_member_and_a_wrong_member_checksum(tmp_path, monkeypatch):
         info = tarfile.TarInfo("./simple-examples/data/ptb.test.txt")
         info.size = len(body)
         t.addfile(info, io.BytesIO(body))
-    good = text._File("ptb", "ptb.test.txt", hashlib.sha256(body).hexdigest(), len(body), (),
-                      ((_file_url(archive), "simple-examples/data/ptb.test.txt"),))
+    good = text._File(
+        "ptb",
+        "ptb.test.txt",
+        hashlib.sha256(body).hexdigest(),
+        len(body),
+        (),
+        ((_file_url(archive), "simple-examples/data/ptb.test.txt"),),
+    )
     monkeypatch.setitem(text.FILES, "ptb.test", good)
     assert penn_treebank(tmp_path / "a", "test") == ["a", "b", "<eos>"]
     bad = text._File("ptb", "ptb.test.txt", "0" * 64, len(body), (), good.archives)
@@ -334,14 +374,20 @@ def test_the_real_corpora_read_with_their_published_counts():
     chars = Vocab.from_tokens(ts["train"] + ts["val"], specials=(), sort_by="token")
     assert len(chars) == 65 and chars.encode("First").tolist() == [18, 47, 56, 57, 58]
     ptb = penn_treebank(root, download=False)
-    assert {k: len(v) for k, v in ptb.items()} == {"train": 929_589, "valid": 73_760,
-                                                   "test": 82_430}
+    assert {k: len(v) for k, v in ptb.items()} == {
+        "train": 929_589,
+        "valid": 73_760,
+        "test": 82_430,
+    }
     assert len(Vocab.from_tokens(ptb["train"], specials=())) == 10_000
     s = sst2(root, download=False)
     assert (len(s["train"]), len(s["dev"])) == (67_349, 872)
     assert sum(label for _, label in s["dev"]) == 444
-    for split, sentences, words in [("train", 12_544, 204_577), ("dev", 2_001, 25_147),
-                                    ("test", 2_077, 25_094)]:
+    for split, sentences, words in [
+        ("train", 12_544, 204_577),
+        ("dev", 2_001, 25_147),
+        ("test", 2_077, 25_094),
+    ]:
         ud = ud_pos(root, split, download=False)
         assert (len(ud), sum(map(len, ud))) == (sentences, words)
     sms = sms_spam(root, download=False)

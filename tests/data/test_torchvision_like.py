@@ -70,13 +70,21 @@ def test_normalize_matches_torch_and_inplace_writes_the_input():
 
 
 # ------------------------------------------------------------------------ Resize
-@pytest.mark.parametrize("shape,size", [((3, 28, 28), (14, 14)), ((1, 28, 28), (32, 40)),
-                                        ((2, 17, 9), (5, 20)), ((3, 32, 32), (7, 7))])
+@pytest.mark.parametrize(
+    "shape,size",
+    [
+        ((3, 28, 28), (14, 14)),
+        ((1, 28, 28), (32, 40)),
+        ((2, 17, 9), (5, 20)),
+        ((3, 32, 32), (7, 7)),
+    ],
+)
 @pytest.mark.parametrize("antialias", [False, True])
 def test_resize_matches_torch_interpolate(shape, size, antialias):
     x = RNG.random(shape)
-    expected = F.interpolate(torch.tensor(x)[None], size=size, mode="bilinear",
-                             align_corners=False, antialias=antialias)[0]
+    expected = F.interpolate(
+        torch.tensor(x)[None], size=size, mode="bilinear", align_corners=False, antialias=antialias
+    )[0]
     assert_close(T.Resize(size, antialias=antialias)(x), expected, rtol=1e-10, atol=1e-12)
     x32 = axon.tensor(x.astype(np.float32))
     out = T.Resize(size, antialias=antialias)(x32)
@@ -90,8 +98,12 @@ def test_resize_nearest_uint8_and_sizes():
     assert_close(T.Resize((6, 40), interpolation="nearest")(x), expected, rtol=0, atol=0)
     out = T.Resize((14, 14), antialias=False)(GREY)  # an (H, W) uint8 array stays one
     assert out.dtype == np.uint8 and out.shape == (14, 14)
-    ref = F.interpolate(torch.from_numpy(GREY)[None, None].double(), size=(14, 14),
-                        mode="bilinear", align_corners=False)[0, 0].round()
+    ref = F.interpolate(
+        torch.from_numpy(GREY)[None, None].double(),
+        size=(14, 14),
+        mode="bilinear",
+        align_corners=False,
+    )[0, 0].round()
     assert_close(out, ref, rtol=0, atol=1)  # torch's uint8 path uses fixed-point weights
     # an int is the smaller edge, the aspect ratio kept (torchvision's rule); max_size caps
     assert T.Resize(14)(np.zeros((1, 28, 56))).shape == (1, 14, 28)
@@ -112,7 +124,7 @@ def test_center_crop_as_torchvision(size):
         t = F.pad(t, (dw // 2, (dw + 1) // 2, dh // 2, (dh + 1) // 2))
     top = int(round((t.shape[1] - h) / 2.0))
     left = int(round((t.shape[2] - w) / 2.0))
-    assert_close(T.CenterCrop(size)(x), t[:, top:top + h, left:left + w], rtol=0, atol=0)
+    assert_close(T.CenterCrop(size)(x), t[:, top : top + h, left : left + w], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric"])
@@ -126,7 +138,7 @@ def test_random_crop_is_a_window_of_the_padded_image(mode):
     crop = T.RandomCrop(8, padding=2, padding_mode=mode, generator=axon.Generator())
     for _ in range(5):
         out = crop(x)
-        windows = [padded[:, i:i + 8, j:j + 8] for i in range(5) for j in range(5)]
+        windows = [padded[:, i : i + 8, j : j + 8] for i in range(5) for j in range(5)]
         assert any(np.array_equal(out, win) for win in windows)
     grown = T.RandomCrop(10, pad_if_needed=True)(x)  # padded up to the crop size
     assert grown.shape == (1, 10, 10)
@@ -138,8 +150,7 @@ def test_random_crop_is_a_window_of_the_padded_image(mode):
 
 def test_flip_and_lambda_on_single_images():
     x = axon.tensor(RNG.random((3, 4, 5)))
-    assert_close(T.RandomHorizontalFlip(p=1.0)(x), torch.tensor(x.numpy()).flip(-1), rtol=0,
-                 atol=0)
+    assert_close(T.RandomHorizontalFlip(p=1.0)(x), torch.tensor(x.numpy()).flip(-1), rtol=0, atol=0)
     assert_close(T.RandomHorizontalFlip(p=0.0)(x), x, rtol=0, atol=0)
     assert_close(T.Lambda(lambda t: t * 2)(x), x.numpy() * 2, rtol=0, atol=0)
 
@@ -168,8 +179,7 @@ def test_mnist_data_and_targets_are_tensors_like_torchvision(mnist_root):
     assert isinstance(ds.targets, axon.Tensor) and ds.targets.dtype == np.int64
     assert ds.targets.tolist() == arrays["train"][1].tolist()
     images, labels = ds.arrays()  # the fast paths read the same storage
-    assert np.shares_memory(images, ds.data.array) and np.shares_memory(labels,
-                                                                        ds.targets.array)
+    assert np.shares_memory(images, ds.data.array) and np.shares_memory(labels, ds.targets.array)
     x, y = ds.tensor_dataset()[5]
     assert_close(x[0], arrays["train"][0][5] / 255, rtol=1e-6, atol=1e-7)
 
@@ -180,10 +190,11 @@ def test_mnist_pipeline_in_workers_matches_inline_and_torch(mnist_root):
     ds = MNIST(root, download=False, verify=False, transform=pipeline)
     images, labels = arrays["train"]
     for k, (x, y) in enumerate(DataLoader(ds, batch_size=5, num_workers=2)):
-        expected = (torch.from_numpy(images[5 * k:5 * k + 5])[:, None].float() / 255
-                    - 0.1307) / 0.3081
+        expected = (
+            torch.from_numpy(images[5 * k : 5 * k + 5])[:, None].float() / 255 - 0.1307
+        ) / 0.3081
         assert_close(x, expected, rtol=1e-5, atol=1e-6)
-        assert y.tolist() == labels[5 * k:5 * k + 5].tolist()
+        assert y.tolist() == labels[5 * k : 5 * k + 5].tolist()
     axon.manual_seed(0)
     inline = [(x.numpy(), y.tolist()) for x, y in DataLoader(ds, batch_size=5, shuffle=True)]
     axon.manual_seed(0)
@@ -197,8 +208,14 @@ def test_mnist_pipeline_in_workers_matches_inline_and_torch(mnist_root):
 
 def test_random_augmentation_per_sample_in_workers_is_reproducible(mnist_root):
     root, _ = mnist_root
-    pipeline = T.Compose([T.ToTensor(), T.RandomCrop(28, padding=2),
-                          T.RandomHorizontalFlip(), T.Resize(32, antialias=False)])
+    pipeline = T.Compose(
+        [
+            T.ToTensor(),
+            T.RandomCrop(28, padding=2),
+            T.RandomHorizontalFlip(),
+            T.Resize(32, antialias=False),
+        ]
+    )
     ds = MNIST(root, download=False, verify=False, transform=pipeline)
 
     def epoch(seed):
@@ -220,8 +237,12 @@ def test_pad_matches_torch(mode, padding):
     x = RNG.random((2, 5, 6))
     p = (padding,) * 4 if isinstance(padding, int) else padding * (2 if len(padding) == 2 else 1)
     left, top, right, bottom = p
-    expected = F.pad(torch.tensor(x)[None], (left, right, top, bottom),
-                     mode={"edge": "replicate"}.get(mode, mode), value=0.0)[0]
+    expected = F.pad(
+        torch.tensor(x)[None],
+        (left, right, top, bottom),
+        mode={"edge": "replicate"}.get(mode, mode),
+        value=0.0,
+    )[0]
     assert_close(T.Pad(padding, padding_mode=mode)(x), expected, rtol=0, atol=0)
     out = T.Pad(2, fill=7)(axon.tensor(x))
     assert isinstance(out, axon.Tensor) and out.shape == (2, 9, 10) and out[0, 0, 0].item() == 7

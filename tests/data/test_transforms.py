@@ -70,10 +70,12 @@ def _window_offsets(out, padded):
     h, w = out.shape[-2:]
     found = []
     for n in range(len(out)):
-        hits = [(i, j)
-                for i in range(padded.shape[-2] - h + 1)
-                for j in range(padded.shape[-1] - w + 1)
-                if np.array_equal(padded[n, :, i:i + h, j:j + w], out[n])]
+        hits = [
+            (i, j)
+            for i in range(padded.shape[-2] - h + 1)
+            for j in range(padded.shape[-1] - w + 1)
+            if np.array_equal(padded[n, :, i : i + h, j : j + w], out[n])
+        ]
         found.append(hits)
     return found
 
@@ -106,8 +108,12 @@ def test_random_shift_translates_with_zero_fill():
     out = T.RandomShift(2, generator=3)(x)
     assert out.shape == x.shape
     for n in range(len(x)):
-        matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
-                   if np.array_equal(out[n], _shift(x[n], dy, dx))]
+        matches = [
+            (dy, dx)
+            for dy in range(-2, 3)
+            for dx in range(-2, 3)
+            if np.array_equal(out[n], _shift(x[n], dy, dx))
+        ]
         assert len(matches) == 1
     np.testing.assert_array_equal(T.RandomShift(0)(x), x)
 
@@ -116,8 +122,9 @@ def _shift(img, dy, dx):
     """img moved down by dy and right by dx, zeros where nothing moved in."""
     out = np.zeros_like(img)
     h, w = img.shape[-2:]
-    out[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-        img[..., max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = img[
+        ..., max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)
+    ]
     return out
 
 
@@ -161,12 +168,11 @@ def test_rotation_bilinear_matches_torch_grid_sample():
     ours = T.rotate(x, angles, "bilinear")
     theta = np.deg2rad(angles)
     # affine_grid maps each output pixel to its source, here R(-theta) about the centre
-    mats = np.stack([[[np.cos(t), -np.sin(t), 0.0], [np.sin(t), np.cos(t), 0.0]]
-                     for t in theta])
-    grid = torch.nn.functional.affine_grid(torch.tensor(mats), list(x.shape),
-                                           align_corners=False)
-    ref = torch.nn.functional.grid_sample(torch.from_numpy(x).double(), grid, "bilinear",
-                                          "zeros", align_corners=False)
+    mats = np.stack([[[np.cos(t), -np.sin(t), 0.0], [np.sin(t), np.cos(t), 0.0]] for t in theta])
+    grid = torch.nn.functional.affine_grid(torch.tensor(mats), list(x.shape), align_corners=False)
+    ref = torch.nn.functional.grid_sample(
+        torch.from_numpy(x).double(), grid, "bilinear", "zeros", align_corners=False
+    )
     np.testing.assert_allclose(ours, ref.numpy(), atol=2e-5)
 
 
@@ -281,11 +287,17 @@ def test_augmented_training_batches_flow_through_fit():
     y = np.arange(32) % 2
     loader = T.BatchTransformLoader(
         DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True),
-        T.Compose([T.RandomShift(1), T.RandomHorizontalFlip()]))
+        T.Compose([T.RandomShift(1), T.RandomHorizontalFlip()]),
+    )
     model = axon.nn.Sequential(axon.nn.Flatten(), axon.nn.Linear(64, 2))
-    history = axon.fit(model, loader, loss=axon.nn.CrossEntropyLoss(),
-                       optimizer=axon.optim.SGD(model.parameters(), lr=0.1), epochs=2,
-                       verbose=0)
+    history = axon.fit(
+        model,
+        loader,
+        loss=axon.nn.CrossEntropyLoss(),
+        optimizer=axon.optim.SGD(model.parameters(), lr=0.1),
+        epochs=2,
+        verbose=0,
+    )
     assert len(history.history["loss"]) == 2
 
 
@@ -293,8 +305,12 @@ def test_augmented_training_batches_flow_through_fit():
 def test_speed_of_batch_augmentation():
     x = _batch(256)
     timings = {}
-    for name, t in [("crop", T.RandomCrop(28, padding=2)), ("flip", T.RandomHorizontalFlip()),
-                    ("shift", T.RandomShift(2)), ("rotate", T.RandomRotation(15))]:
+    for name, t in [
+        ("crop", T.RandomCrop(28, padding=2)),
+        ("flip", T.RandomHorizontalFlip()),
+        ("shift", T.RandomShift(2)),
+        ("rotate", T.RandomRotation(15)),
+    ]:
         t(x)
         runs = []
         for _ in range(5):

@@ -86,8 +86,13 @@ def test_getitem_and_transforms(mnist_root):
     image, label = ds[3]
     assert isinstance(image, np.ndarray) and image.shape == (28, 28) and image.dtype == np.uint8
     assert isinstance(label, int) and label == arrays["train"][1][3]
-    ds = MNIST(root, download=False, verify=False, transform=transforms.ToTensor(),
-               target_transform=lambda y: y + 100)
+    ds = MNIST(
+        root,
+        download=False,
+        verify=False,
+        transform=transforms.ToTensor(),
+        target_transform=lambda y: y + 100,
+    )
     image, label = ds[3]
     assert isinstance(image, Tensor) and image.shape == (1, 28, 28)
     assert image.dtype == np.float32
@@ -207,8 +212,9 @@ def test_load_digits():
     assert labels.shape == (1797,) and labels.dtype == np.int64
     assert images.min() == 0 and images.max() == 16
     np.testing.assert_array_equal(images, np.round(images))
-    np.testing.assert_array_equal(np.bincount(labels), [178, 182, 177, 183, 181, 182, 181,
-                                                        179, 174, 180])
+    np.testing.assert_array_equal(
+        np.bincount(labels), [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    )
     x, y = load_digits(return_tensors=True)
     assert isinstance(x, Tensor) and isinstance(y, Tensor) and x.shape == (1797, 8, 8)
 

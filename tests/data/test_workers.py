@@ -70,7 +70,7 @@ class Augmented(Dataset):
 
     def __getitem__(self, i):
         top, left = axon.randint(0, 3, (2,)).tolist()
-        return self.images[i, top:top + 6, left:left + 6].copy(), i
+        return self.images[i, top : top + 6, left : left + 6].copy(), i
 
     def __len__(self):
         return len(self.images)
@@ -102,8 +102,15 @@ def test_workers_follow_a_generator_and_the_fast_path():
     runs = []
     for workers in (0, 2, 2):
         gen = axon.Generator().manual_seed(11)
-        loader = DataLoader(ds, batch_size=4, shuffle=True, num_workers=workers,
-                            generator=gen, drop_last=True, prefetch_factor=workers or None)
+        loader = DataLoader(
+            ds,
+            batch_size=4,
+            shuffle=True,
+            num_workers=workers,
+            generator=gen,
+            drop_last=True,
+            prefetch_factor=workers or None,
+        )
         runs.append(_batches(loader))
     _assert_same_batches(runs[1], runs[0])
     _assert_same_batches(runs[2], runs[0])
@@ -115,10 +122,17 @@ class WhoAmI(Dataset):
 
     def __getitem__(self, i):
         info = get_worker_info()
-        return {"id": info.id, "seed": info.seed, "n": info.num_workers,
-                "axon": float(axon.rand(1).item()), "py": random.random(),
-                "np": float(np.random.random()), "init": _init_mark, "pid": os.getpid(),
-                "same_dataset": info.dataset is self}
+        return {
+            "id": info.id,
+            "seed": info.seed,
+            "n": info.num_workers,
+            "axon": float(axon.rand(1).item()),
+            "py": random.random(),
+            "np": float(np.random.random()),
+            "init": _init_mark,
+            "pid": os.getpid(),
+            "same_dataset": info.dataset is self,
+        }
 
     def __len__(self):
         return 8
@@ -134,10 +148,10 @@ def _mark_init(worker_id):
 
 def _who(seed, **kwargs):
     axon.manual_seed(seed)
-    loader = DataLoader(WhoAmI(), batch_size=2, num_workers=2, worker_init_fn=_mark_init,
-                        **kwargs)
-    return [{k: v.tolist() if isinstance(v, axon.Tensor) else v for k, v in b.items()}
-            for b in loader]
+    loader = DataLoader(WhoAmI(), batch_size=2, num_workers=2, worker_init_fn=_mark_init, **kwargs)
+    return [
+        {k: v.tolist() if isinstance(v, axon.Tensor) else v for k, v in b.items()} for b in loader
+    ]
 
 
 def test_workers_are_seeded_as_torch_and_run_worker_init_fn():
@@ -150,6 +164,7 @@ def test_workers_are_seeded_as_torch_and_run_worker_init_fn():
     assert batches[1]["seed"][0] == base + 1  # worker seed = base seed + worker id
     axon.manual_seed(0)
     from axon.data.sampler import draw_base_seed
+
     assert base == draw_base_seed()  # manual_seed restarts the base seeds' stream
     for key in ("axon", "py", "np"):  # each worker's streams start from its seed...
         assert batches[0][key] != batches[1][key]
@@ -165,8 +180,7 @@ def test_workers_are_seeded_as_torch_and_run_worker_init_fn():
 def test_seeded_augmentation_in_workers_is_reproducible():
     def run(seed, workers):
         axon.manual_seed(seed)
-        return _batches(DataLoader(Augmented(), batch_size=4, shuffle=True,
-                                   num_workers=workers))
+        return _batches(DataLoader(Augmented(), batch_size=4, shuffle=True, num_workers=workers))
 
     a, b = run(5, 2), run(5, 2)
     _assert_same_batches(a, b)
@@ -201,8 +215,9 @@ def _bad_init(worker_id):
 def test_worker_init_fn_errors_and_unpicklable_batches_are_raised():
     with pytest.raises(KeyError, match="no config for worker"):
         list(DataLoader(Failing(), batch_size=2, num_workers=2, worker_init_fn=_bad_init))
-    loader = DataLoader(Slowish(4), batch_size=2, num_workers=1,
-                        collate_fn=lambda samples: lambda: samples)
+    loader = DataLoader(
+        Slowish(4), batch_size=2, num_workers=1, collate_fn=lambda samples: lambda: samples
+    )
     with pytest.raises(Exception, match="in DataLoader worker process 0"):
         list(loader)
 
@@ -218,8 +233,11 @@ class Killer(Dataset):
 
 
 def test_a_killed_worker_is_a_runtime_error_not_a_hang():
-    with pytest.raises(RuntimeError, match=r"DataLoader worker \(pid\(s\) \d+\) exited "
-                                           r"unexpectedly"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"DataLoader worker \(pid\(s\) \d+\) exited "
+        r"unexpectedly",
+    ):
         list(DataLoader(Killer(), batch_size=2, num_workers=2))
 
 
@@ -248,8 +266,7 @@ class Pids(Dataset):
 
 
 def test_persistent_workers_live_across_epochs():
-    loader = DataLoader(Pids(), batch_size=3, num_workers=2, shuffle=True,
-                        persistent_workers=True)
+    loader = DataLoader(Pids(), batch_size=3, num_workers=2, shuffle=True, persistent_workers=True)
     epochs = [[(p.tolist(), y.tolist()) for p, y in loader] for _ in range(3)]
     pids = [{p for batch, _ in epoch for p in batch} for epoch in epochs]
     assert pids[0] == pids[1] == pids[2] and len(pids[0]) == 2
@@ -317,8 +334,7 @@ class MatmulInWorker(Dataset):
 def test_blas_in_forked_workers_does_not_deadlock():
     a = np.ones((300, 300))
     _ = a @ a  # the parent's BLAS has run (and may hold threads) before the fork
-    out = sum((b.tolist() for b in DataLoader(MatmulInWorker(), batch_size=2,
-                                               num_workers=2)), [])
+    out = sum((b.tolist() for b in DataLoader(MatmulInWorker(), batch_size=2, num_workers=2)), [])
     expected = [MatmulInWorker()[i] for i in range(4)]
     assert_close(out, expected, rtol=1e-12, atol=0)
 
@@ -328,8 +344,11 @@ def test_spawn_context_gives_the_same_batches():
     axon.manual_seed(2)
     inline = _batches(DataLoader(Slowish(12), batch_size=4, shuffle=True))
     axon.manual_seed(2)
-    spawned = _batches(DataLoader(Slowish(12), batch_size=4, shuffle=True, num_workers=2,
-                                  multiprocessing_context="spawn"))
+    spawned = _batches(
+        DataLoader(
+            Slowish(12), batch_size=4, shuffle=True, num_workers=2, multiprocessing_context="spawn"
+        )
+    )
     _assert_same_batches(spawned, inline)
 
 

@@ -53,10 +53,16 @@ def tiny_run(config: Config) -> Result:
     for tag, every in (("a", "epoch"), ("b", 3)):
         ax.manual_seed(config.seed)
         model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 2))
-        history = ax.fit(model, (x, y), loss="cross_entropy",
-                         optimizer=optim.Adam(model.parameters(), lr=1e-2), epochs=4,
-                         batch_size=32, callbacks=backup(config, f"{TINY}-{tag}", every),
-                         verbose=0)
+        history = ax.fit(
+            model,
+            (x, y),
+            loss="cross_entropy",
+            optimizer=optim.Adam(model.parameters(), lr=1e-2),
+            epochs=4,
+            batch_size=32,
+            callbacks=backup(config, f"{TINY}-{tag}", every),
+            verbose=0,
+        )
         losses[tag] = history["loss"]
         ax.save(model.state_dict(), Path(config.out) / f"{tag}.safetensors")
     (Path(config.out) / "losses.json").write_text(json.dumps(losses))
@@ -78,13 +84,16 @@ def tiny(monkeypatch):
 def killed_run(out: Path, at: int) -> subprocess.CompletedProcess:
     """``axon run tiny-resume --out OUT`` in a child process that kills itself after its
     ``at``-th update."""
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
-            "from tests.lab.test_resume_and_weights import register_tiny; register_tiny(); "
-            f"from axon.cli import main; sys.exit(main(['run', {TINY!r}, '--out', "
-            f"{str(out)!r}]))")
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+        "from tests.lab.test_resume_and_weights import register_tiny; register_tiny(); "
+        f"from axon.cli import main; sys.exit(main(['run', {TINY!r}, '--out', "
+        f"{str(out)!r}]))"
+    )
     env = dict(os.environ, **{KILL_HOOK: str(at)})
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def outputs(out: Path) -> tuple[dict, dict]:
@@ -92,10 +101,13 @@ def outputs(out: Path) -> tuple[dict, dict]:
     return weights, json.loads((out / "losses.json").read_text())
 
 
-@pytest.mark.parametrize(("at", "where"), [
-    (20, "resuming tiny-resume-a from epoch 3, step 1"),  # a: 8 updates an epoch
-    (32 + 13, "resuming tiny-resume-b from epoch 2, step 5"),  # b: backed up at update 12
-])
+@pytest.mark.parametrize(
+    ("at", "where"),
+    [
+        (20, "resuming tiny-resume-a from epoch 3, step 1"),  # a: 8 updates an epoch
+        (32 + 13, "resuming tiny-resume-b from epoch 2, step 5"),  # b: backed up at update 12
+    ],
+)
 def test_a_killed_run_resumes_to_the_same_bits(tiny, tmp_path, capsys, at, where):
     straight, broken = tmp_path / "straight", tmp_path / "broken"
     assert main(["run", TINY, "--out", str(straight)]) == 0
@@ -185,8 +197,15 @@ def test_every_experiment_has_a_weights_decision_and_resumable_ones_exist():
     assert set(lab.WEIGHTS) == set(lab.names())
     assert lab.RESUMABLE <= set(lab.names())
     assert all(text.strip() for _, text in lab.WEIGHTS.values())
-    long_ones = {"shakespeare", "next-word", "translate", "transformer-lm", "masked-lm",
-                 "lenet", "fashion"}
+    long_ones = {
+        "shakespeare",
+        "next-word",
+        "translate",
+        "transformer-lm",
+        "masked-lm",
+        "lenet",
+        "fashion",
+    }
     assert long_ones <= lab.RESUMABLE
 
 
@@ -194,8 +213,10 @@ def test_every_experiment_has_a_weights_decision_and_resumable_ones_exist():
 def test_weights_refused_where_they_cannot_apply(tmp_path, capsys, name):
     weights = tmp_path / "w.safetensors"
     ax.save({"w": ax.zeros(2)}, weights)
-    assert main(["run", name, "--quick", "--out", str(tmp_path / "out"),
-                 "--weights", str(weights)]) == 2
+    assert (
+        main(["run", name, "--quick", "--out", str(tmp_path / "out"), "--weights", str(weights)])
+        == 2
+    )
     captured = capsys.readouterr()
     line = captured.err.strip()
     assert "\n" not in line and "Traceback" not in captured.err
@@ -218,25 +239,43 @@ def test_load_weights_names_the_file_and_the_model(tmp_path):
 def test_weights_that_do_not_fit_exit_2_with_one_line(fake_data, tmp_path, capsys):  # noqa: F811
     weights = tmp_path / "w.safetensors"
     ax.save(nn.Linear(4, 2).state_dict(), weights)
-    assert main(["run", "mnist-mlp", "--quick", "--data-dir", str(fake_data), "--out",
-                 str(tmp_path / "out"), "--weights", str(weights)]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "mnist-mlp",
+                "--quick",
+                "--data-dir",
+                str(fake_data),
+                "--out",
+                str(tmp_path / "out"),
+                "--weights",
+                str(weights),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith(f"axon: error: --weights {weights} does not fit the 784-16-16-10")
     assert "Traceback" not in err
 
 
-def test_weights_replace_training_and_score_the_same_model(fake_data, tmp_path, capsys,  # noqa: F811
-                                                           monkeypatch):
+def test_weights_replace_training_and_score_the_same_model(
+    fake_data,  # noqa: F811
+    tmp_path,
+    capsys,
+    monkeypatch,
+):
     from axon.lab import mnist
 
     monkeypatch.setattr(mnist, "save_figures", lambda *args: None)  # not under test here
 
-    trained = mnist.run_mlp(Config(out=tmp_path / "a", quick=True, epochs=1,
-                                   data_dir=fake_data))
+    trained = mnist.run_mlp(Config(out=tmp_path / "a", quick=True, epochs=1, data_dir=fake_data))
     saved = tmp_path / "a" / "mnist_mlp.safetensors"
     capsys.readouterr()
-    loaded = mnist.run_mlp(Config(out=tmp_path / "b", quick=True, data_dir=fake_data,
-                                  weights=saved, seed=5))  # another seed: other initial weights
+    loaded = mnist.run_mlp(
+        Config(out=tmp_path / "b", quick=True, data_dir=fake_data, weights=saved, seed=5)
+    )  # another seed: other initial weights
     printed = capsys.readouterr().out
     assert "weights loaded from" in printed and "not training it" in printed
     assert loaded.metrics["test_accuracy"] == trained.metrics["test_accuracy"]
@@ -247,7 +286,6 @@ def test_weights_replace_training_and_score_the_same_model(fake_data, tmp_path, 
         assert_equal(value, ax.load(saved)[name])
 
 
-
 # ----------------------------------------------------------------------------- real experiments
 def timeless(metrics: dict) -> dict:
     """The metrics without the wall times (which no two runs share)."""
@@ -255,17 +293,26 @@ def timeless(metrics: dict) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "epochs", "at"), [
-    ("digits", 3, 200),  # the MLP done (135 updates), the CNN killed in its 2nd epoch
-    ("translate", None, 69 + 69 + 30),  # attention and plain done, the Transformer killed
-])
+@pytest.mark.parametrize(
+    ("name", "epochs", "at"),
+    [
+        ("digits", 3, 200),  # the MLP done (135 updates), the CNN killed in its 2nd epoch
+        ("translate", None, 69 + 69 + 30),  # attention and plain done, the Transformer killed
+    ],
+)
 def test_a_killed_experiment_resumes_to_the_same_results(tmp_path, name, epochs, at):
     straight, broken = tmp_path / "straight", tmp_path / "broken"
     expected = lab.run(name, Config(out=straight, quick=True, epochs=epochs))
     command = [sys.executable, "-m", "axon.cli", "run", name, "--quick", "--out", str(broken)]
     command += ["--epochs", str(epochs)] if epochs else []
-    killed = subprocess.run(command, env=dict(os.environ, **{KILL_HOOK: str(at)}),
-                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    killed = subprocess.run(
+        command,
+        env=dict(os.environ, **{KILL_HOOK: str(at)}),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert killed.returncode == -9, killed.stdout[-2000:] + killed.stderr[-2000:]
     resumed = lab.run(name, Config(out=broken, quick=True, epochs=epochs, resume=True))
     assert timeless(resumed.metrics) == timeless(expected.metrics)
@@ -278,15 +325,29 @@ def test_a_killed_experiment_resumes_to_the_same_results(tmp_path, name, epochs,
             assert_equal(b[key], a[key])
 
 
-TEXT_KEYS = ("tinyshakespeare", "ptb.train", "ptb.valid", "ptb.test", "sst2.train",
-             "sst2.dev", "ud.train", "ud.dev", "ud.test")
+TEXT_KEYS = (
+    "tinyshakespeare",
+    "ptb.train",
+    "ptb.valid",
+    "ptb.test",
+    "sst2.train",
+    "sst2.dev",
+    "ud.train",
+    "ud.dev",
+    "ud.test",
+)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["shakespeare", "next-word", "transformer-lm", "sentiment",
-                                  "pos-tagging", "masked-lm"])
-def test_a_killed_text_experiment_resumes_to_the_same_results(corpora, tmp_path,  # noqa: F811
-                                                               monkeypatch, name):
+@pytest.mark.parametrize(
+    "name", ["shakespeare", "next-word", "transformer-lm", "sentiment", "pos-tagging", "masked-lm"]
+)
+def test_a_killed_text_experiment_resumes_to_the_same_results(
+    corpora,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+    name,
+):
     """The text experiments on the fake corpora of test_text_experiments: the child
     process reads them through the same patched checksum table."""
     from axon.data import text
@@ -304,20 +365,26 @@ def test_a_killed_text_experiment_resumes_to_the_same_results(corpora, tmp_path,
     updates = ResumeNote.updates - before
     monkeypatch.delenv(KILL_HOOK)
     at = max(1, 3 * updates // 4)  # late: a backup of the last fit is there
-    code = (f"import dataclasses, sys; sys.path.insert(0, {str(ROOT)!r}); "
-            "from pathlib import Path; from axon.data import text; "
-            "from axon.data.datadir import sha256sum; "
-            f"root = Path({str(root)!r})\n"
-            f"for key in {TEXT_KEYS!r}:\n"
-            "    f = text.FILES[key]; p = root / f.subdir / f.name\n"
-            "    text.FILES[key] = dataclasses.replace(f, sha256=sha256sum(p), "
-            "size=p.stat().st_size, urls=(), archives=())\n"
-            "from axon.cli import main\n"
-            f"sys.exit(main(['run', {name!r}, '--quick', '--data-dir', str(root), '--out', "
-            f"{str(broken)!r}]))")
-    killed = subprocess.run([sys.executable, "-c", code],
-                            env=dict(os.environ, **{KILL_HOOK: str(at)}),
-                            capture_output=True, text=True, timeout=600)
+    code = (
+        f"import dataclasses, sys; sys.path.insert(0, {str(ROOT)!r}); "
+        "from pathlib import Path; from axon.data import text; "
+        "from axon.data.datadir import sha256sum; "
+        f"root = Path({str(root)!r})\n"
+        f"for key in {TEXT_KEYS!r}:\n"
+        "    f = text.FILES[key]; p = root / f.subdir / f.name\n"
+        "    text.FILES[key] = dataclasses.replace(f, sha256=sha256sum(p), "
+        "size=p.stat().st_size, urls=(), archives=())\n"
+        "from axon.cli import main\n"
+        f"sys.exit(main(['run', {name!r}, '--quick', '--data-dir', str(root), '--out', "
+        f"{str(broken)!r}]))"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, **{KILL_HOOK: str(at)}),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert killed.returncode == -9, killed.stdout[-2000:] + killed.stderr[-2000:]
     assert any((broken / ".backup").iterdir())
     resumed = lab.run(name, Config(out=broken, quick=True, data_dir=root, resume=True))
@@ -330,17 +397,27 @@ def test_a_killed_text_experiment_resumes_to_the_same_results(corpora, tmp_path,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "stem", "metric", "seed"), [
-    ("shakespeare", "shakespeare", "val_loss", 3),
-    ("next-word", "next_word", "val_ppl", 3),
-    ("transformer-lm", "transformer_lm", "val_loss", 3),
-    ("sentiment", "sentiment", "dev_accuracy", 3),
-    ("pos-tagging", "pos_tagging", "test_accuracy", 3),
-    ("masked-lm", "masked_lm", "mlm_dev_loss", 0),  # the seed draws its held-out masks
-    ("word2vec", "word2vec", "analogy_topk", 3),
-])
-def test_text_experiments_score_the_weights_they_are_given(corpora, tmp_path, monkeypatch,  # noqa: F811
-                                                           name, stem, metric, seed):
+@pytest.mark.parametrize(
+    ("name", "stem", "metric", "seed"),
+    [
+        ("shakespeare", "shakespeare", "val_loss", 3),
+        ("next-word", "next_word", "val_ppl", 3),
+        ("transformer-lm", "transformer_lm", "val_loss", 3),
+        ("sentiment", "sentiment", "dev_accuracy", 3),
+        ("pos-tagging", "pos_tagging", "test_accuracy", 3),
+        ("masked-lm", "masked_lm", "mlm_dev_loss", 0),  # the seed draws its held-out masks
+        ("word2vec", "word2vec", "analogy_topk", 3),
+    ],
+)
+def test_text_experiments_score_the_weights_they_are_given(
+    corpora,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+    name,
+    stem,
+    metric,
+    seed,
+):
     """--weights: the model saved by a quick run, loaded by another (another seed, so
     other initial weights, where the seed draws nothing else the score depends on),
     gives the score the first run reported."""
@@ -352,7 +429,15 @@ def test_text_experiments_score_the_weights_they_are_given(corpora, tmp_path, mo
     monkeypatch.delenv("AXON_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     first = lab.run(name, Config(out=tmp_path / "a", quick=True, data_dir=root))
-    again = lab.run(name, Config(out=tmp_path / "b", quick=True, data_dir=root, seed=seed,
-                                 weights=tmp_path / "a" / f"{stem}.safetensors"))
+    again = lab.run(
+        name,
+        Config(
+            out=tmp_path / "b",
+            quick=True,
+            data_dir=root,
+            seed=seed,
+            weights=tmp_path / "a" / f"{stem}.safetensors",
+        ),
+    )
     assert again.metrics[metric] == pytest.approx(first.metrics[metric], rel=1e-12)
     assert again.metrics.get("epochs_run", 0) == 0 and "pairs" not in again.metrics

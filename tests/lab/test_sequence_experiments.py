@@ -71,10 +71,14 @@ def test_cell_loop_matches_the_fused_layer_and_gradients_are_per_step(kind):
 
 def test_gate_saturation_counts_the_flat_parts():
     cell = nn.RNNCell(1, 1)
-    cell.load_state_dict({"weight_ih": np.array([[10.0]], np.float32),
-                          "weight_hh": np.zeros((1, 1), np.float32),
-                          "bias_ih": np.zeros(1, np.float32),
-                          "bias_hh": np.zeros(1, np.float32)})
+    cell.load_state_dict(
+        {
+            "weight_ih": np.array([[10.0]], np.float32),
+            "weight_hh": np.zeros((1, 1), np.float32),
+            "bias_ih": np.zeros(1, np.float32),
+            "bias_hh": np.zeros(1, np.float32),
+        }
+    )
     x = ax.tensor(np.array([[[1.0], [0.0], [-1.0], [0.01]]], np.float32))  # tanh 10x
     assert gate_saturation(cell, x)["all"] == pytest.approx(0.5)
 
@@ -84,8 +88,7 @@ def test_parity_quick_run_holds_its_claims(tmp_path, capsys):
     assert result.passed, result.claims
     assert len(result.claims) == 5
     assert result.metrics["LSTM_T32"] >= result.metrics["RNN_T32"]
-    assert [p.name for p in result.figures] == ["parity_accuracy.png",
-                                                "parity_gradient_norms.png"]
+    assert [p.name for p in result.figures] == ["parity_accuracy.png", "parity_gradient_norms.png"]
     for p in result.figures:
         assert p.read_bytes()[:4] == b"\x89PNG"
     assert "retain_grad" in capsys.readouterr().out

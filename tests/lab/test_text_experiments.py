@@ -31,8 +31,12 @@ PNG = b"\x89PNG\r\n\x1a\n"
 # ----------------------------------------------------------------------------- tiny corpora
 def shakespeare_text(rng) -> str:
     speakers = ["ROMEO", "JULIET", "KING HENRY", "FIRST CITIZEN"]
-    lines = ["I love thee well, my lord.", "What say you to the king?",
-             "Good morrow, sweet friend.", "We are accounted poor citizens."]
+    lines = [
+        "I love thee well, my lord.",
+        "What say you to the king?",
+        "Good morrow, sweet friend.",
+        "We are accounted poor citizens.",
+    ]
     parts = [f"{rng.choice(speakers)}:\n{rng.choice(lines)}\n\n" for _ in range(300)]
     return "".join(parts)
 
@@ -41,8 +45,9 @@ def ptb_lines(rng, n: int) -> str:
     subjects = ["the company", "the stock market", "mr. <unk>", "the firm", "investors"]
     verbs = ["said", "rose", "fell", "expects"]
     tails = ["N N", "in new york", "the shares", "a year ago", "<unk> profit"]
-    return "".join(f" {rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(tails)} \n"
-                   for _ in range(n))
+    return "".join(
+        f" {rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(tails)} \n" for _ in range(n)
+    )
 
 
 def sst2_tsv(rng, n: int) -> str:
@@ -57,9 +62,15 @@ def sst2_tsv(rng, n: int) -> str:
 
 
 def conllu(rng, n: int) -> str:
-    pattern = [("DET", ["the", "a"]), ("ADJ", ["big", "red", "old"]),
-               ("NOUN", ["dog", "house", "car"]), ("VERB", ["sees", "likes"]),
-               ("ADP", ["near", "in"]), ("PROPN", ["Boston", "Mary"]), ("PUNCT", ["."])]
+    pattern = [
+        ("DET", ["the", "a"]),
+        ("ADJ", ["big", "red", "old"]),
+        ("NOUN", ["dog", "house", "car"]),
+        ("VERB", ["sees", "likes"]),
+        ("ADP", ["near", "in"]),
+        ("PROPN", ["Boston", "Mary"]),
+        ("PUNCT", ["."]),
+    ]
     out = []
     for k in range(n):
         out += [f"# sent_id = s{k}", "# text = ..."]
@@ -79,10 +90,14 @@ def corpora(tmp_path_factory):
     rng = np.random.default_rng(0)
     files = {
         "tinyshakespeare": shakespeare_text(rng),
-        "ptb.train": ptb_lines(rng, 900), "ptb.valid": ptb_lines(rng, 150),
+        "ptb.train": ptb_lines(rng, 900),
+        "ptb.valid": ptb_lines(rng, 150),
         "ptb.test": ptb_lines(rng, 150),
-        "sst2.train": sst2_tsv(rng, 1500), "sst2.dev": sst2_tsv(rng, 200),
-        "ud.train": conllu(rng, 300), "ud.dev": conllu(rng, 60), "ud.test": conllu(rng, 60),
+        "sst2.train": sst2_tsv(rng, 1500),
+        "sst2.dev": sst2_tsv(rng, 200),
+        "ud.train": conllu(rng, 300),
+        "ud.dev": conllu(rng, 60),
+        "ud.test": conllu(rng, 60),
     }
     table = {}
     for key, content in files.items():
@@ -90,8 +105,9 @@ def corpora(tmp_path_factory):
         path = root / f.subdir / f.name
         path.parent.mkdir(exist_ok=True)
         path.write_text(content, encoding="utf-8")
-        table[key] = dataclasses.replace(f, sha256=sha256sum(path), size=path.stat().st_size,
-                                         urls=(), archives=())
+        table[key] = dataclasses.replace(
+            f, sha256=sha256sum(path), size=path.stat().st_size, urls=(), archives=()
+        )
     return root, table
 
 

@@ -28,7 +28,7 @@ def fake_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     images = rng.integers(0, 60, (n, 28, 28), dtype=np.uint8)
     for k in range(10):
         r, c = 3 + 13 * (k // 5), 2 + 5 * (k % 5)
-        images[labels == k, r:r + 10, c:c + 4] = 255
+        images[labels == k, r : r + 10, c : c + 4] = 255
     return images, labels
 
 
@@ -95,8 +95,21 @@ def test_lenet_quick_with_feature_maps(fake_data, tmp_path):
 
 
 def test_fashion_quick_through_the_cli(fake_data, tmp_path, capsys):
-    status = main(["run", "fashion", "--quick", "--epochs", "3", "--data-dir", str(fake_data),
-                   "--out", str(tmp_path), "--seed", "1"])
+    status = main(
+        [
+            "run",
+            "fashion",
+            "--quick",
+            "--epochs",
+            "3",
+            "--data-dir",
+            str(fake_data),
+            "--out",
+            str(tmp_path),
+            "--seed",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     assert status == 0, out
     assert "FashionMNIST from" in out and "3 epochs" in out and "all claims hold" in out
@@ -109,7 +122,7 @@ def test_digits_quick_prints_both_models_side_by_side(tmp_path, capsys):
     assert result.passed, result.claims
     assert {"mlp_accuracy", "cnn_accuracy"} <= set(result.metrics)
     out = capsys.readouterr().out
-    side = out[out.index("Side by side"):]
+    side = out[out.index("Side by side") :]
     assert "MLP 64-64-10" in side.splitlines()[4] and "CNN" in side.splitlines()[5]
     assert_outputs(result, tmp_path, ["digits_mlp", "digits_cnn"])
 
@@ -129,8 +142,17 @@ def test_fashion_cnn_has_batchnorm_and_dropout_and_ten_outputs():
 def test_missing_data_gives_the_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(MNIST, "mirrors", [])
     monkeypatch.setenv("AXON_DATA_DIR", str(tmp_path / "elsewhere"))
-    status = main(["run", "lenet", "--quick", "--data-dir", str(tmp_path / "empty"),
-                   "--out", str(tmp_path / "out")])
+    status = main(
+        [
+            "run",
+            "lenet",
+            "--quick",
+            "--data-dir",
+            str(tmp_path / "empty"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 2
     assert "mnist/train-images-idx3-ubyte.gz was not found" in err
@@ -167,8 +189,15 @@ def test_feature_maps_are_the_first_convolution_of_the_image():
     w = model[0].weight.detach().numpy()
     b = model[0].bias.detach().numpy()
     assert filters.shape == (3, 3, 3) and maps.shape == (3, 4, 4)
-    expected = np.array([[[np.sum(image[0, i:i + 3, j:j + 3] * w[o, 0]) + b[o]
-                           for j in range(4)] for i in range(4)] for o in range(3)])
+    expected = np.array(
+        [
+            [
+                [np.sum(image[0, i : i + 3, j : j + 3] * w[o, 0]) + b[o] for j in range(4)]
+                for i in range(4)
+            ]
+            for o in range(3)
+        ]
+    )
     np.testing.assert_allclose(maps, expected, rtol=1e-5, atol=1e-5)
 
 

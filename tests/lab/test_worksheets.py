@@ -35,9 +35,17 @@ def by_hand(x1: float, x2: float, y: float, output: str) -> tuple[dict, dict]:
     d3 = yh - y  # dL/dz3 in both worksheets
     d1 = d3 * v1 * h1 * (1 - h1)  # dL/dz1
     d2 = d3 * v2 * h2 * (1 - h2)  # dL/dz2
-    grads = {"v1": d3 * h1, "v2": d3 * h2, "b3": d3,
-             "w11": d1 * x1, "w21": d1 * x2, "b1": d1,
-             "w12": d2 * x1, "w22": d2 * x2, "b2": d2}
+    grads = {
+        "v1": d3 * h1,
+        "v2": d3 * h2,
+        "b3": d3,
+        "w11": d1 * x1,
+        "w21": d1 * x2,
+        "b1": d1,
+        "w12": d2 * x1,
+        "w22": d2 * x2,
+        "b2": d2,
+    }
     return {"z1": z1, "h1": h1, "z2": z2, "h2": h2, "z3": z3, "ŷ": yh, "L": loss}, grads
 
 
@@ -83,10 +91,13 @@ def test_xor_worksheet_prints_the_closed_form_numbers(tmp_path, capsys):
     assert "OK" in line_starting(text, "  Check: engine gradients")
 
 
-@pytest.mark.parametrize("worksheet, sample, output", [
-    (xor_worksheet, (1.0, 0.0, 1.0), "sigmoid"),
-    (multiply_worksheet, (0.2, 0.5, 0.1), "linear"),
-])
+@pytest.mark.parametrize(
+    "worksheet, sample, output",
+    [
+        (xor_worksheet, (1.0, 0.0, 1.0), "sigmoid"),
+        (multiply_worksheet, (0.2, 0.5, 0.1), "linear"),
+    ],
+)
 def test_worksheet_gradients_equal_torch_autograd(worksheet, sample, output, tmp_path, capsys):
     result = worksheet(Config(out=tmp_path, quick=True))
     loss, grads = by_torch(*sample, output)

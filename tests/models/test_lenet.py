@@ -26,10 +26,13 @@ def test_classic_variant():
     assert isinstance(model.classifier[1], nn.Tanh)
 
 
-@pytest.mark.parametrize(("activation", "pooling", "t_act", "t_pool"), [
-    ("relu", "max", torch.nn.ReLU, torch.nn.MaxPool2d),
-    ("tanh", "avg", torch.nn.Tanh, torch.nn.AvgPool2d),
-])
+@pytest.mark.parametrize(
+    ("activation", "pooling", "t_act", "t_pool"),
+    [
+        ("relu", "max", torch.nn.ReLU, torch.nn.MaxPool2d),
+        ("tanh", "avg", torch.nn.Tanh, torch.nn.AvgPool2d),
+    ],
+)
 def test_matches_torch(activation, pooling, t_act, t_pool):
     twin = ref.LeNet5(activation=t_act, pool=t_pool)
     model = lenet5(activation=activation, pooling=pooling)

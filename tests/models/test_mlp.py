@@ -13,8 +13,7 @@ from .parity import assert_same_layout, assert_same_output, n_params
 def test_course_network_has_13002_parameters():
     model = mlp([784, 16, 16, 10], activation="sigmoid")
     assert n_params(model) == 784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10 == 13_002
-    assert [type(m).__name__ for m in model] == [
-        "Linear", "Sigmoid", "Linear", "Sigmoid", "Linear"]
+    assert [type(m).__name__ for m in model] == ["Linear", "Sigmoid", "Linear", "Sigmoid", "Linear"]
 
 
 def test_matches_torch_sequential():
@@ -31,14 +30,29 @@ def test_activation_by_class_gives_separate_instances():
 
 
 def test_dropout_batch_norm_and_output_activation():
-    model = mlp([4, 8, 3], activation="relu", output_activation="softmax", dropout=0.25,
-                batch_norm=True)
+    model = mlp(
+        [4, 8, 3], activation="relu", output_activation="softmax", dropout=0.25, batch_norm=True
+    )
     assert [type(m).__name__ for m in model] == [
-        "Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear", "Softmax"]
+        "Linear",
+        "BatchNorm1d",
+        "ReLU",
+        "Dropout",
+        "Linear",
+        "Softmax",
+    ]
     assert model[3].p == 0.25 and model[5].dim == 1
     assert list(model.state_dict()) == [
-        "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
-        "1.num_batches_tracked", "4.weight", "4.bias"]
+        "0.weight",
+        "0.bias",
+        "1.weight",
+        "1.bias",
+        "1.running_mean",
+        "1.running_var",
+        "1.num_batches_tracked",
+        "4.weight",
+        "4.bias",
+    ]
 
 
 def test_single_layer_is_one_linear():

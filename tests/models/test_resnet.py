@@ -32,9 +32,15 @@ def test_state_dict_layout_and_repr(pair):
     assert_same_layout(model, twin)
     assert_same_repr(model, twin)
     keys = list(model.state_dict())
-    for key in ("conv1.weight", "bn1.running_var", "layer1.0.conv1.weight",
-                "layer2.0.downsample.0.weight", "layer2.0.downsample.1.num_batches_tracked",
-                "fc.weight", "fc.bias"):
+    for key in (
+        "conv1.weight",
+        "bn1.running_var",
+        "layer1.0.conv1.weight",
+        "layer2.0.downsample.0.weight",
+        "layer2.0.downsample.1.num_batches_tracked",
+        "fc.weight",
+        "fc.bias",
+    ):
         assert key in keys
     assert "layer1.0.downsample.0.weight" not in keys
 
@@ -62,26 +68,33 @@ def test_outputs_match_on_64x64(pair):
 
 def test_zero_init_residual():
     model = resnet18(num_classes=10, zero_init_residual=True)
-    assert all(not b.bn2.weight.array.any() for layer in
-               (model.layer1, model.layer2, model.layer3, model.layer4) for b in layer)
+    assert all(
+        not b.bn2.weight.array.any()
+        for layer in (model.layer1, model.layer2, model.layer3, model.layer4)
+        for b in layer
+    )
 
 
-@pytest.mark.parametrize(("block", "twin_block", "inplanes", "planes", "stride"), [
-    (BasicBlock, ref.BasicBlock, 8, 8, 1),  # identity shortcut: F(x) + x
-    (BasicBlock, ref.BasicBlock, 4, 8, 2),  # 1x1-conv-bn downsample
-    (Bottleneck, ref.Bottleneck, 8, 4, 2),
-])
-def test_block_forward_and_gradients_in_training_mode(block, twin_block, inplanes, planes,
-                                                      stride):
+@pytest.mark.parametrize(
+    ("block", "twin_block", "inplanes", "planes", "stride"),
+    [
+        (BasicBlock, ref.BasicBlock, 8, 8, 1),  # identity shortcut: F(x) + x
+        (BasicBlock, ref.BasicBlock, 4, 8, 2),  # 1x1-conv-bn downsample
+        (Bottleneck, ref.Bottleneck, 8, 4, 2),
+    ],
+)
+def test_block_forward_and_gradients_in_training_mode(block, twin_block, inplanes, planes, stride):
     torch.manual_seed(0)
     downsample = twin_down = None
     if stride != 1 or inplanes != planes * block.expansion:
         twin_down = torch.nn.Sequential(
             ref.conv1x1(inplanes, planes * block.expansion, stride),
-            torch.nn.BatchNorm2d(planes * block.expansion))
+            torch.nn.BatchNorm2d(planes * block.expansion),
+        )
         downsample = nn.Sequential(
             nn.Conv2d(inplanes, planes * block.expansion, 1, stride=stride, bias=False),
-            nn.BatchNorm2d(planes * block.expansion))
+            nn.BatchNorm2d(planes * block.expansion),
+        )
     twin = ref.randomize_batchnorm(twin_block(inplanes, planes, stride, twin_down))
     ours = block(inplanes, planes, stride, downsample)
     ours.load_state_dict(numpy_state_dict(twin))

@@ -41,11 +41,17 @@ MODELS = {
 SLOW = pytest.mark.slow
 
 
-@pytest.mark.parametrize("name", [
-    "vgg16", "vgg11_bn",
-    pytest.param("vgg13", marks=SLOW), pytest.param("vgg13_bn", marks=SLOW),
-    pytest.param("vgg19", marks=SLOW), pytest.param("vgg19_bn", marks=SLOW),
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "vgg16",
+        "vgg11_bn",
+        pytest.param("vgg13", marks=SLOW),
+        pytest.param("vgg13_bn", marks=SLOW),
+        pytest.param("vgg19", marks=SLOW),
+        pytest.param("vgg19_bn", marks=SLOW),
+    ],
+)
 def test_state_dict_layout_and_parameter_count(name):
     make, make_twin, count = MODELS[name]
     with torch.device("meta"):
@@ -56,18 +62,22 @@ def test_state_dict_layout_and_parameter_count(name):
     assert n_params(model) == n_params(twin) == count
 
 
-@pytest.fixture(scope="module", params=[
-    "vgg11", "vgg16_bn", pytest.param("vgg16", marks=SLOW),
-    pytest.param("vgg11_bn", marks=SLOW),
-])
+@pytest.fixture(
+    scope="module",
+    params=[
+        "vgg11",
+        "vgg16_bn",
+        pytest.param("vgg16", marks=SLOW),
+        pytest.param("vgg11_bn", marks=SLOW),
+    ],
+)
 def pair(request):
     """The axon model (its weights are about to be replaced), a twin with torchvision's
     initialisation and random batch-norm statistics, and the parameter count."""
     make, make_twin, count = MODELS[request.param]
     torch.manual_seed(0)
     kw = {"dropout": 0.3} if request.param == "vgg11" else {}  # the repr shows p=0.3
-    return (make(init_weights=False, **kw), ref.randomize_batchnorm(make_twin(**kw)),
-            count)
+    return (make(init_weights=False, **kw), ref.randomize_batchnorm(make_twin(**kw)), count)
 
 
 def test_state_dict_layout_and_parameter_count_of_built_pair(pair):

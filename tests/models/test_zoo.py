@@ -28,8 +28,17 @@ def test_get_model_builds_by_name():
 
 def test_list_and_unknown_names():
     names = models.list_models()
-    for name in ("mlp", "lenet5", "alexnet", "vgg11", "vgg16", "vgg11_bn", "vgg16_bn",
-                 "resnet18", "resnet34"):
+    for name in (
+        "mlp",
+        "lenet5",
+        "alexnet",
+        "vgg11",
+        "vgg16",
+        "vgg11_bn",
+        "vgg16_bn",
+        "resnet18",
+        "resnet34",
+    ):
         assert name in names
     with pytest.raises(ValueError, match="unknown model 'resnet9'"):
         models.get_model("resnet9")

@@ -111,8 +111,11 @@ def check_layer(
     ax.manual_seed(seed)
     layer = make_layer()
     name = type(layer).__name__
-    data = (make_input(rng) if make_input is not None
-            else rng.uniform(-2.0, 2.0, input_shape).astype(input_dtype))
+    data = (
+        make_input(rng)
+        if make_input is not None
+        else rng.uniform(-2.0, 2.0, input_shape).astype(input_dtype)
+    )
     assert tuple(data.shape) == tuple(input_shape), f"{name}: make_input gave {data.shape}"
     is_float = data.dtype.kind == "f"
     extra = _to_tensors(make_extra_args(rng)) if make_extra_args is not None else ()

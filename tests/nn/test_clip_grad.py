@@ -26,8 +26,11 @@ def _twins(dtype=np.float64, scale=1.0, seed=0):
     for g in grads:
         a = ax.zeros(*g.shape, dtype=dtype, requires_grad=True)
         a.grad = ax.tensor(g)
-        t = torch.zeros(g.shape, dtype=torch.float64 if dtype == np.float64 else torch.float32,
-                        requires_grad=True)
+        t = torch.zeros(
+            g.shape,
+            dtype=torch.float64 if dtype == np.float64 else torch.float32,
+            requires_grad=True,
+        )
         t.grad = torch.tensor(g)
         pa.append(a)
         pt.append(t)

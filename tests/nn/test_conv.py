@@ -61,8 +61,14 @@ def test_conv2d_matches_torch_float64(case):
 def test_conv2d_matches_torch_float32(case):
     N, C, H, W, O, kh, kw, s, p, d, g = case
     t_fn, a_fn = _pair(TF.conv2d, F.conv2d, stride=s, padding=p, dilation=d, groups=g)
-    helper_test_op([(N, C, H, W), (O, C // g, kh, kw), (O,)], t_fn, a_fn, dtype=np.float32,
-                   rtol=1e-4, atol=1e-4)
+    helper_test_op(
+        [(N, C, H, W), (O, C // g, kh, kw), (O,)],
+        t_fn,
+        a_fn,
+        dtype=np.float32,
+        rtol=1e-4,
+        atol=1e-4,
+    )
 
 
 # (N, C, L, O, k, stride, padding, dilation, groups)
@@ -86,8 +92,7 @@ def test_conv1d_matches_torch(case):
 def test_conv2d_same_padding_even_and_odd_kernels(kernel, dilation):
     t_fn, a_fn = _pair(TF.conv2d, F.conv2d, padding="same", dilation=dilation)
     helper_test_op([(2, 3, 7, 8), (4, 3, *kernel), (4,)], t_fn, a_fn)
-    out = F.conv2d(ax.randn(1, 3, 7, 8), ax.randn(4, 3, *kernel), padding="same",
-                   dilation=dilation)
+    out = F.conv2d(ax.randn(1, 3, 7, 8), ax.randn(4, 3, *kernel), padding="same", dilation=dilation)
     assert out.shape == (1, 4, 7, 8)
 
 
@@ -106,10 +111,16 @@ def test_conv2d_non_contiguous_inputs(layout):
 
 
 def test_conv2d_unbatched_and_without_bias():
-    helper_test_op([(3, 8, 8), (4, 3, 3, 3)], lambda x, w: TF.conv2d(x, w, padding=1),
-                   lambda x, w: F.conv2d(x, w, padding=1))
-    helper_test_op([(3, 11), (2, 3, 4)], lambda x, w: TF.conv1d(x, w, stride=2),
-                   lambda x, w: F.conv1d(x, w, stride=2))
+    helper_test_op(
+        [(3, 8, 8), (4, 3, 3, 3)],
+        lambda x, w: TF.conv2d(x, w, padding=1),
+        lambda x, w: F.conv2d(x, w, padding=1),
+    )
+    helper_test_op(
+        [(3, 11), (2, 3, 4)],
+        lambda x, w: TF.conv1d(x, w, stride=2),
+        lambda x, w: F.conv1d(x, w, stride=2),
+    )
 
 
 def test_conv2d_float32_stays_float32():
@@ -127,11 +138,14 @@ def test_conv_gradcheck():
     def t(*shape):
         return ax.tensor(rng.standard_normal(shape), requires_grad=True, dtype=ax.float64)
 
-    ax.gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=(1, 2), dilation=(2, 1),
-                                          groups=2),
-                 [t(2, 4, 6, 5), t(4, 2, 2, 3), t(4)])
-    ax.gradcheck(lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2),
-                 [t(2, 2, 9), t(3, 2, 3), t(3)])
+    ax.gradcheck(
+        lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=(1, 2), dilation=(2, 1), groups=2),
+        [t(2, 4, 6, 5), t(4, 2, 2, 3), t(4)],
+    )
+    ax.gradcheck(
+        lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2),
+        [t(2, 2, 9), t(3, 2, 3), t(3)],
+    )
     ax.gradcheck(lambda x, w: F.conv2d(x, w, padding="same"), [t(1, 2, 5, 4), t(2, 2, 2, 2)])
 
 
@@ -170,8 +184,12 @@ def test_shared_conv_called_twice_before_backward():
     (ya1 * ya2).sum().backward()
     (ref(t1) * ref(t2)).sum().backward()
     assert_close(ya1, ref(t1).detach(), rtol=1e-12, atol=1e-12)
-    for a, t in [(a1.grad, t1.grad), (a2.grad, t2.grad), (conv.weight.grad, ref.weight.grad),
-                 (conv.bias.grad, ref.bias.grad)]:
+    for a, t in [
+        (a1.grad, t1.grad),
+        (a2.grad, t2.grad),
+        (conv.weight.grad, ref.weight.grad),
+        (conv.bias.grad, ref.bias.grad),
+    ]:
         assert_close(a, t, rtol=1e-10, atol=1e-12)
 
 
@@ -246,8 +264,9 @@ def test_padding_buffer_keeps_a_zero_border_across_shapes():
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
 def test_conv2d_module_loads_torch_weights(mode):
     torch.manual_seed(0)
-    ref = torch.nn.Conv2d(4, 6, (3, 4), stride=1, padding="same", dilation=1, groups=2,
-                          padding_mode=mode)
+    ref = torch.nn.Conv2d(
+        4, 6, (3, 4), stride=1, padding="same", dilation=1, groups=2, padding_mode=mode
+    )
     conv = nn.Conv2d(4, 6, (3, 4), padding="same", groups=2, padding_mode=mode)
     conv.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((2, 4, 7, 9)).astype(np.float32)
@@ -284,28 +303,47 @@ def test_conv2d_init_follows_torch():
 
 
 def test_conv_errors_name_the_shapes():
-    msg = helper_test_exception([(2, 3, 8, 8), (6, 1, 5, 5)], TF.conv2d, F.conv2d,
-                                match=["conv2d", "3 channels", "expects 1", "(6, 1, 5, 5)"])
+    msg = helper_test_exception(
+        [(2, 3, 8, 8), (6, 1, 5, 5)],
+        TF.conv2d,
+        F.conv2d,
+        match=["conv2d", "3 channels", "expects 1", "(6, 1, 5, 5)"],
+    )
     assert "weight shape" in msg
-    helper_test_exception([(2, 3, 4, 4), (6, 3, 5, 5)], TF.conv2d, F.conv2d,
-                          match=["conv2d", "too small", "(4, 4)", "(5, 5)"])
-    helper_test_exception([(2, 3, 8, 8), (6, 3, 3, 3)],
-                          lambda x, w: TF.conv2d(x, w, stride=2, padding="same"),
-                          lambda x, w: F.conv2d(x, w, stride=2, padding="same"),
-                          match=["same", "strided"])
-    helper_test_exception([(2, 3, 8, 8), (6, 1, 3, 3)],
-                          lambda x, w: TF.conv2d(x, w, groups=2),
-                          lambda x, w: F.conv2d(x, w, groups=2), match=["groups=2"])
-    helper_test_exception([(2, 3, 8, 8), (6, 3, 3, 3), (5,)], TF.conv2d, F.conv2d,
-                          match=["bias", "(5,)"])
-    helper_test_exception([(3, 8), (6, 3, 3, 3)], TF.conv2d, F.conv2d,
-                          match=["conv2d", "(3, 8)"])
-    helper_test_exception([(2, 3, 8, 8), (6, 3, 3, 3)],
-                          lambda x, w: TF.conv2d(x, w, padding=-1),
-                          lambda x, w: F.conv2d(x, w, padding=-1), match=["negative"])
-    helper_test_exception([(2, 3, 8), (6, 3, 3)],
-                          lambda x, w: TF.conv1d(x, w, stride=0),
-                          lambda x, w: F.conv1d(x, w, stride=0), match=["stride"])
+    helper_test_exception(
+        [(2, 3, 4, 4), (6, 3, 5, 5)],
+        TF.conv2d,
+        F.conv2d,
+        match=["conv2d", "too small", "(4, 4)", "(5, 5)"],
+    )
+    helper_test_exception(
+        [(2, 3, 8, 8), (6, 3, 3, 3)],
+        lambda x, w: TF.conv2d(x, w, stride=2, padding="same"),
+        lambda x, w: F.conv2d(x, w, stride=2, padding="same"),
+        match=["same", "strided"],
+    )
+    helper_test_exception(
+        [(2, 3, 8, 8), (6, 1, 3, 3)],
+        lambda x, w: TF.conv2d(x, w, groups=2),
+        lambda x, w: F.conv2d(x, w, groups=2),
+        match=["groups=2"],
+    )
+    helper_test_exception(
+        [(2, 3, 8, 8), (6, 3, 3, 3), (5,)], TF.conv2d, F.conv2d, match=["bias", "(5,)"]
+    )
+    helper_test_exception([(3, 8), (6, 3, 3, 3)], TF.conv2d, F.conv2d, match=["conv2d", "(3, 8)"])
+    helper_test_exception(
+        [(2, 3, 8, 8), (6, 3, 3, 3)],
+        lambda x, w: TF.conv2d(x, w, padding=-1),
+        lambda x, w: F.conv2d(x, w, padding=-1),
+        match=["negative"],
+    )
+    helper_test_exception(
+        [(2, 3, 8), (6, 3, 3)],
+        lambda x, w: TF.conv1d(x, w, stride=0),
+        lambda x, w: F.conv1d(x, w, stride=0),
+        match=["stride"],
+    )
     with pytest.raises(RuntimeError, match="dtype"):
         F.conv2d(ax.randn(1, 3, 5, 5), ax.randn(2, 3, 3, 3, dtype=ax.float64))
     with pytest.raises(ValueError, match="strided"):
@@ -380,8 +418,17 @@ def test_first_layer_chunk_stays_within_small_product(monkeypatch):
 
 PLANES_GRID = [  # stride-1 convolutions whose input's gradient runs plane by plane
     ((5, 6, 14, 14), dict(in_channels=6, out_channels=16, kernel_size=5)),  # LeNet's second
-    ((4, 4, 9, 8), dict(in_channels=4, out_channels=6, kernel_size=(3, 2), dilation=(2, 1),
-                        padding="same", groups=2)),  # asymmetric padding, groups
+    (
+        (4, 4, 9, 8),
+        dict(
+            in_channels=4,
+            out_channels=6,
+            kernel_size=(3, 2),
+            dilation=(2, 1),
+            padding="same",
+            groups=2,
+        ),
+    ),  # asymmetric padding, groups
     ((3, 2, 6, 7), dict(in_channels=2, out_channels=3, kernel_size=(6, 1), padding=(1, 0))),
     ((5, 3, 11), dict(in_channels=3, out_channels=2, kernel_size=4, padding=3, dilation=2)),
 ]
@@ -419,16 +466,22 @@ def test_stride_one_input_gradient_by_planes_gradcheck():
     def t(*shape):
         return ax.tensor(rng.standard_normal(shape), requires_grad=True, dtype=ax.float64)
 
-    ax.gradcheck(lambda x, w: F.conv2d(x, w, padding=(2, 1), dilation=(1, 2), groups=2),
-                 [t(3, 4, 5, 6), t(2, 2, 3, 2)])
+    ax.gradcheck(
+        lambda x, w: F.conv2d(x, w, padding=(2, 1), dilation=(1, 2), groups=2),
+        [t(3, 4, 5, 6), t(2, 2, 3, 2)],
+    )
 
 
 @pytest.mark.parametrize("narrow_width", [0, 10**6])
-@pytest.mark.parametrize("case", [
-    ((3, 4, 9, 11), dict(stride=(1, 2), dilation=(2, 1), padding=(1, 2), groups=2)),
-    ((2, 3, 8, 7), dict(stride=(2, 1), dilation=(1, 2), padding=1)),  # rows at stride 2
-    ((4, 2, 6, 6), dict(padding="same", dilation=2)),
-], ids=lambda c: str(c[1]))
+@pytest.mark.parametrize(
+    "case",
+    [
+        ((3, 4, 9, 11), dict(stride=(1, 2), dilation=(2, 1), padding=(1, 2), groups=2)),
+        ((2, 3, 8, 7), dict(stride=(2, 1), dilation=(1, 2), padding=1)),  # rows at stride 2
+        ((4, 2, 6, 6), dict(padding="same", dilation=2)),
+    ],
+    ids=lambda c: str(c[1]),
+)
 def test_im2col_by_rows_and_by_offsets_match_torch(monkeypatch, case, narrow_width):
     """Columns copied row-shifts first (stride 1 down the rows, narrow outputs) or one
     strided copy per kernel offset: the same convolution and gradients either way."""

@@ -30,31 +30,43 @@ GRID_2D = [
 def test_conv_transpose2d_matches_torch(geometry, dtype):
     N, C, H, W, O, kh, kw, s, p, op, g, d = geometry
     kw_ = dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d)
-    helper_test_op([(N, C, H, W), (C, O // g, kh, kw), (O,)],
-                   lambda x, w, b: TF.conv_transpose2d(x, w, b, **kw_),
-                   lambda x, w, b: F.conv_transpose2d(x, w, b, **kw_), dtype=dtype)
+    helper_test_op(
+        [(N, C, H, W), (C, O // g, kh, kw), (O,)],
+        lambda x, w, b: TF.conv_transpose2d(x, w, b, **kw_),
+        lambda x, w, b: F.conv_transpose2d(x, w, b, **kw_),
+        dtype=dtype,
+    )
 
 
-@pytest.mark.parametrize("geometry", [
-    (2, 3, 7, 4, 3, 1, 0, 0, 1, 1),
-    (2, 4, 5, 6, 4, 3, 1, 2, 2, 1),
-    (1, 2, 4, 2, 2, 2, 0, 1, 1, 3),
-])
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        (2, 3, 7, 4, 3, 1, 0, 0, 1, 1),
+        (2, 4, 5, 6, 4, 3, 1, 2, 2, 1),
+        (1, 2, 4, 2, 2, 2, 0, 1, 1, 3),
+    ],
+)
 def test_conv_transpose1d_matches_torch(geometry):
     N, C, L, O, k, s, p, op, g, d = geometry
     kw_ = dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d)
-    helper_test_op([(N, C, L), (C, O // g, k), (O,)],
-                   lambda x, w, b: TF.conv_transpose1d(x, w, b, **kw_),
-                   lambda x, w, b: F.conv_transpose1d(x, w, b, **kw_))
+    helper_test_op(
+        [(N, C, L), (C, O // g, k), (O,)],
+        lambda x, w, b: TF.conv_transpose1d(x, w, b, **kw_),
+        lambda x, w, b: F.conv_transpose1d(x, w, b, **kw_),
+    )
 
 
 def test_conv_transpose_unbatched_and_without_bias():
-    helper_test_op([(3, 4, 5), (3, 2, 2, 3)],
-                   lambda x, w: TF.conv_transpose2d(x, w, stride=2),
-                   lambda x, w: F.conv_transpose2d(x, w, stride=2))
-    helper_test_op([(3, 6), (3, 2, 3)],
-                   lambda x, w: TF.conv_transpose1d(x, w, padding=1),
-                   lambda x, w: F.conv_transpose1d(x, w, padding=1))
+    helper_test_op(
+        [(3, 4, 5), (3, 2, 2, 3)],
+        lambda x, w: TF.conv_transpose2d(x, w, stride=2),
+        lambda x, w: F.conv_transpose2d(x, w, stride=2),
+    )
+    helper_test_op(
+        [(3, 6), (3, 2, 3)],
+        lambda x, w: TF.conv_transpose1d(x, w, padding=1),
+        lambda x, w: F.conv_transpose1d(x, w, padding=1),
+    )
 
 
 def test_conv_transpose_gradcheck():
@@ -63,33 +75,49 @@ def test_conv_transpose_gradcheck():
     def t(*shape):
         return ax.tensor(rng.standard_normal(shape), requires_grad=True)
 
-    ax.gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1,
-                                                    output_padding=1, groups=2, dilation=(1, 2)),
-                 [t(1, 4, 3, 3), t(4, 1, 2, 3), t(2)])
-    ax.gradcheck(lambda x, w: F.conv_transpose1d(x, w, stride=3, dilation=2),
-                 [t(2, 2, 3), t(2, 3, 2)])
+    ax.gradcheck(
+        lambda x, w, b: F.conv_transpose2d(
+            x, w, b, stride=2, padding=1, output_padding=1, groups=2, dilation=(1, 2)
+        ),
+        [t(1, 4, 3, 3), t(4, 1, 2, 3), t(2)],
+    )
+    ax.gradcheck(
+        lambda x, w: F.conv_transpose1d(x, w, stride=3, dilation=2), [t(2, 2, 3), t(2, 3, 2)]
+    )
 
 
 def test_conv_transpose_errors():
-    helper_test_exception([(2, 3, 5, 5), (4, 2, 3, 3)], TF.conv_transpose2d,
-                          F.conv_transpose2d, match=["(2, 3, 5, 5)", "(4, 2, 3, 3)"])
-    helper_test_exception([(2, 3, 5, 5), (3, 2, 3, 3)],
-                          lambda x, w: TF.conv_transpose2d(x, w, output_padding=1),
-                          lambda x, w: F.conv_transpose2d(x, w, output_padding=1),
-                          match=["output padding", "stride"])
-    helper_test_exception([(2, 3, 5, 5), (3, 2, 3, 3)],
-                          lambda x, w: TF.conv_transpose2d(x, w, groups=2),
-                          lambda x, w: F.conv_transpose2d(x, w, groups=2),
-                          match=["groups=2", "(3, 2, 3, 3)"])
-    helper_test_exception([(2, 3, 5), (3, 2, 3, 3)], TF.conv_transpose2d, F.conv_transpose2d,
-                          match=["(2, 3, 5)"])
+    helper_test_exception(
+        [(2, 3, 5, 5), (4, 2, 3, 3)],
+        TF.conv_transpose2d,
+        F.conv_transpose2d,
+        match=["(2, 3, 5, 5)", "(4, 2, 3, 3)"],
+    )
+    helper_test_exception(
+        [(2, 3, 5, 5), (3, 2, 3, 3)],
+        lambda x, w: TF.conv_transpose2d(x, w, output_padding=1),
+        lambda x, w: F.conv_transpose2d(x, w, output_padding=1),
+        match=["output padding", "stride"],
+    )
+    helper_test_exception(
+        [(2, 3, 5, 5), (3, 2, 3, 3)],
+        lambda x, w: TF.conv_transpose2d(x, w, groups=2),
+        lambda x, w: F.conv_transpose2d(x, w, groups=2),
+        match=["groups=2", "(3, 2, 3, 3)"],
+    )
+    helper_test_exception(
+        [(2, 3, 5), (3, 2, 3, 3)], TF.conv_transpose2d, F.conv_transpose2d, match=["(2, 3, 5)"]
+    )
 
 
-@pytest.mark.parametrize("args", [
-    (3, 4, 3),
-    (4, 6, (3, 2), 2, 1, 1, 2, False, (1, 2)),
-    (2, 3, 3, 2, 1, 1, 1, True, 1, "zeros"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (3, 4, 3),
+        (4, 6, (3, 2), 2, 1, 1, 2, False, (1, 2)),
+        (2, 3, 3, 2, 1, 1, 1, True, 1, "zeros"),
+    ],
+)
 def test_conv_transpose2d_module_with_torch_weights(args):
     torch.manual_seed(0)
     theirs = torch.nn.ConvTranspose2d(*args).double()
@@ -130,8 +158,7 @@ def test_output_size_picks_output_padding():
     x = np.random.default_rng(2).standard_normal((1, 2, 4, 4))
     for size in [(10, 10), (11, 12), [1, 3, 12, 10]]:
         y = ours(ax.tensor(x), output_size=size)
-        assert_close(y, theirs(torch.tensor(x), output_size=size).detach(), rtol=1e-10,
-                     atol=1e-12)
+        assert_close(y, theirs(torch.tensor(x), output_size=size).detach(), rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="valid sizes range from"):
         theirs(torch.tensor(x), output_size=(13, 10))
     with pytest.raises(ValueError, match=r"\(13, 10\).*\[10, 10\] to \[12, 12\]"):
@@ -167,19 +194,28 @@ BLOCK_GRID = [
 
 @pytest.mark.parametrize("kwargs", BLOCK_GRID)
 def test_unfold_matches_torch(kwargs):
-    helper_test_op([(2, 3, 5, 6)], lambda x: TF.unfold(x, **kwargs),
-                   lambda x: F.unfold(x, **kwargs))
-    helper_test_op([(3, 5, 6)], lambda x: TF.unfold(x, **kwargs),
-                   lambda x: F.unfold(x, **kwargs), dtype=np.float32)
+    helper_test_op(
+        [(2, 3, 5, 6)], lambda x: TF.unfold(x, **kwargs), lambda x: F.unfold(x, **kwargs)
+    )
+    helper_test_op(
+        [(3, 5, 6)],
+        lambda x: TF.unfold(x, **kwargs),
+        lambda x: F.unfold(x, **kwargs),
+        dtype=np.float32,
+    )
 
 
 @pytest.mark.parametrize("kwargs", BLOCK_GRID)
 def test_fold_matches_torch(kwargs):
     cols = TF.unfold(torch.zeros(2, 3, 5, 6), **kwargs).shape
-    helper_test_op([tuple(cols)], lambda x: TF.fold(x, (5, 6), **kwargs),
-                   lambda x: F.fold(x, (5, 6), **kwargs))
-    helper_test_op([tuple(cols[1:])], lambda x: TF.fold(x, (5, 6), **kwargs),
-                   lambda x: F.fold(x, (5, 6), **kwargs))
+    helper_test_op(
+        [tuple(cols)], lambda x: TF.fold(x, (5, 6), **kwargs), lambda x: F.fold(x, (5, 6), **kwargs)
+    )
+    helper_test_op(
+        [tuple(cols[1:])],
+        lambda x: TF.fold(x, (5, 6), **kwargs),
+        lambda x: F.fold(x, (5, 6), **kwargs),
+    )
 
 
 def test_unfold_fold_gradcheck_and_modules():
@@ -191,19 +227,36 @@ def test_unfold_fold_gradcheck_and_modules():
     assert repr(unfold) == repr(torch.nn.Unfold(2, padding=1))
     assert repr(fold) == repr(torch.nn.Fold((4, 5), 2, padding=1))
     t = torch.tensor(x.detach().numpy())
-    assert_close(fold(unfold(x)), torch.nn.Fold((4, 5), 2, padding=1)(
-        torch.nn.Unfold(2, padding=1)(t)), rtol=1e-12, atol=1e-12)
+    assert_close(
+        fold(unfold(x)),
+        torch.nn.Fold((4, 5), 2, padding=1)(torch.nn.Unfold(2, padding=1)(t)),
+        rtol=1e-12,
+        atol=1e-12,
+    )
 
 
 def test_unfold_fold_errors():
-    helper_test_exception([(1, 2, 5, 5, 5)], lambda x: TF.unfold(x, 2), lambda x: F.unfold(x, 2),
-                          match=["(1, 2, 5, 5, 5)"])
-    helper_test_exception([(2, 5, 5)], lambda x: TF.unfold(x, 6), lambda x: F.unfold(x, 6),
-                          match=["(5, 5)", "(6, 6)"])
-    helper_test_exception([(2, 5, 16)], lambda x: TF.fold(x, (5, 5), 2),
-                          lambda x: F.fold(x, (5, 5), 2), match=["(2, 5, 16)", "(2, 2)"])
-    helper_test_exception([(2, 12, 15)], lambda x: TF.fold(x, (5, 5), 2),
-                          lambda x: F.fold(x, (5, 5), 2), match=["4 * 4 = 16", "(2, 12, 15)"])
+    helper_test_exception(
+        [(1, 2, 5, 5, 5)],
+        lambda x: TF.unfold(x, 2),
+        lambda x: F.unfold(x, 2),
+        match=["(1, 2, 5, 5, 5)"],
+    )
+    helper_test_exception(
+        [(2, 5, 5)], lambda x: TF.unfold(x, 6), lambda x: F.unfold(x, 6), match=["(5, 5)", "(6, 6)"]
+    )
+    helper_test_exception(
+        [(2, 5, 16)],
+        lambda x: TF.fold(x, (5, 5), 2),
+        lambda x: F.fold(x, (5, 5), 2),
+        match=["(2, 5, 16)", "(2, 2)"],
+    )
+    helper_test_exception(
+        [(2, 12, 15)],
+        lambda x: TF.fold(x, (5, 5), 2),
+        lambda x: F.fold(x, (5, 5), 2),
+        match=["4 * 4 = 16", "(2, 12, 15)"],
+    )
 
 
 def test_dcgan_style_training_steps_match_torch():
@@ -215,16 +268,23 @@ def test_dcgan_style_training_steps_match_torch():
     def build(lib):
         g = lib.nn.Sequential(
             lib.nn.ConvTranspose2d(4, 8, 3, stride=1, padding=0, bias=False),  # 1 -> 3
-            lib.nn.BatchNorm2d(8), lib.nn.ReLU(),
+            lib.nn.BatchNorm2d(8),
+            lib.nn.ReLU(),
             lib.nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1, bias=False),  # 3 -> 6
-            lib.nn.BatchNorm2d(4), lib.nn.ReLU(),
+            lib.nn.BatchNorm2d(4),
+            lib.nn.ReLU(),
             lib.nn.ConvTranspose2d(4, 1, 4, stride=2, padding=1),  # 6 -> 12
-            lib.nn.Tanh())
+            lib.nn.Tanh(),
+        )
         d = lib.nn.Sequential(
-            lib.nn.Conv2d(1, 4, 4, stride=2, padding=1), lib.nn.LeakyReLU(0.2),
+            lib.nn.Conv2d(1, 4, 4, stride=2, padding=1),
+            lib.nn.LeakyReLU(0.2),
             lib.nn.Conv2d(4, 8, 4, stride=2, padding=1),
-            lib.nn.InstanceNorm2d(8, affine=True), lib.nn.LeakyReLU(0.2),
-            lib.nn.Flatten(), lib.nn.Linear(8 * 3 * 3, 1))
+            lib.nn.InstanceNorm2d(8, affine=True),
+            lib.nn.LeakyReLU(0.2),
+            lib.nn.Flatten(),
+            lib.nn.Linear(8 * 3 * 3, 1),
+        )
         return g, d
 
     torch.manual_seed(0)

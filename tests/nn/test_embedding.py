@@ -46,8 +46,9 @@ def test_repeated_indices_add_up(num):
     out = a(ax.tensor(idx))
     a.weight.grad = None
     out.sum().backward()
-    assert_close(a.weight.grad.array[[0, 1, 2, 4]], np.array([[1.0] * 3, [5.0] * 3, [0.0] * 3,
-                                                             [2.0] * 3]))
+    assert_close(
+        a.weight.grad.array[[0, 1, 2, 4]], np.array([[1.0] * 3, [5.0] * 3, [0.0] * 3, [2.0] * 3])
+    )
 
 
 @pytest.mark.parametrize("num", [6, 500])

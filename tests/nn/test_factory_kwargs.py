@@ -35,12 +35,41 @@ DELIBERATE = {
 
 # torch's RNN, LSTM and GRU take *args, **kwargs and read them in this documented order
 RNN_ORDER = {
-    "RNN": ["input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first",
-            "dropout", "bidirectional", "device", "dtype"],
-    "LSTM": ["input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout",
-             "bidirectional", "proj_size", "device", "dtype"],
-    "GRU": ["input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout",
-            "bidirectional", "device", "dtype"],
+    "RNN": [
+        "input_size",
+        "hidden_size",
+        "num_layers",
+        "nonlinearity",
+        "bias",
+        "batch_first",
+        "dropout",
+        "bidirectional",
+        "device",
+        "dtype",
+    ],
+    "LSTM": [
+        "input_size",
+        "hidden_size",
+        "num_layers",
+        "bias",
+        "batch_first",
+        "dropout",
+        "bidirectional",
+        "proj_size",
+        "device",
+        "dtype",
+    ],
+    "GRU": [
+        "input_size",
+        "hidden_size",
+        "num_layers",
+        "bias",
+        "batch_first",
+        "dropout",
+        "bidirectional",
+        "device",
+        "dtype",
+    ],
 }
 
 # constructor arguments (besides device and dtype) of every torch layer with factory kwargs;
@@ -90,14 +119,26 @@ SPECS = {
     "MultiheadAttention": ((32, 4), {}),
     "TransformerEncoderLayer": ((32, 4, 64), {}),
     "TransformerDecoderLayer": ((32, 4, 64), {}),
-    "Transformer": ((), {"d_model": 32, "nhead": 4, "num_encoder_layers": 1,
-                         "num_decoder_layers": 1, "dim_feedforward": 64}),
+    "Transformer": (
+        (),
+        {
+            "d_model": 32,
+            "nhead": 4,
+            "num_encoder_layers": 1,
+            "num_decoder_layers": 1,
+            "dim_feedforward": 64,
+        },
+    ),
 }
 
 
 def _torch_layer_names() -> list[str]:
-    return sorted(n for n in dir(torch.nn) if isinstance(getattr(torch.nn, n), type)
-                  and issubclass(getattr(torch.nn, n), torch.nn.Module))
+    return sorted(
+        n
+        for n in dir(torch.nn)
+        if isinstance(getattr(torch.nn, n), type)
+        and issubclass(getattr(torch.nn, n), torch.nn.Module)
+    )
 
 
 SHARED = [n for n in _torch_layer_names() if hasattr(nn, n)]
@@ -105,8 +146,11 @@ SHARED = [n for n in _torch_layer_names() if hasattr(nn, n)]
 
 def _params(cls) -> list[str]:
     """The parameter names of ``cls.__init__``, keyword-only ones marked with a '*'."""
-    return [("*" if p.kind == p.KEYWORD_ONLY else "") + name
-            for name, p in inspect.signature(cls.__init__).parameters.items() if name != "self"]
+    return [
+        ("*" if p.kind == p.KEYWORD_ONLY else "") + name
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if name != "self"
+    ]
 
 
 @pytest.mark.parametrize("name", SHARED)
@@ -121,15 +165,19 @@ def test_signature_matches_torch(name):
 
 def test_deliberate_differences_are_real():
     """No stale entry: each listed layer's signature does differ from torch's."""
-    stale = [n for n in DELIBERATE if hasattr(nn, n)
-             and _params(getattr(nn, n)) == _params(getattr(torch.nn, n))]
+    stale = [
+        n
+        for n in DELIBERATE
+        if hasattr(nn, n) and _params(getattr(nn, n)) == _params(getattr(torch.nn, n))
+    ]
     assert stale == []
 
 
 def test_every_factory_layer_has_a_spec():
     """Each torch layer taking device/dtype that axon has is covered by the checks below."""
-    with_factory = [n for n in SHARED
-                    if "device" in (RNN_ORDER.get(n) or _params(getattr(torch.nn, n)))]
+    with_factory = [
+        n for n in SHARED if "device" in (RNN_ORDER.get(n) or _params(getattr(torch.nn, n)))
+    ]
     assert [n for n in with_factory if n not in SPECS and not n.endswith("Base")] == []
 
 
@@ -137,12 +185,21 @@ def _first_call(name, layer):
     """Run lazy layers once so their parameters exist (torch's rule: shapes from input)."""
     if not name.startswith("Lazy"):
         return
-    shape = {"LazyLinear": (2, 12), "LazyConv1d": (2, 8, 9), "LazyConv2d": (2, 8, 7, 7),
-             "LazyConvTranspose1d": (2, 8, 9), "LazyConvTranspose2d": (2, 8, 7, 7),
-             "LazyBatchNorm1d": (4, 10), "LazyBatchNorm2d": (4, 10, 3, 3),
-             "LazyInstanceNorm1d": (2, 10, 5), "LazyInstanceNorm2d": (2, 10, 3, 3),
-             "LazyBatchNorm3d": (2, 10, 2, 2, 2), "LazyConv3d": (2, 8, 4, 4, 4),
-             "LazyConvTranspose3d": (2, 8, 3, 3, 3), "LazyInstanceNorm3d": (2, 10, 2, 2, 2)}[name]
+    shape = {
+        "LazyLinear": (2, 12),
+        "LazyConv1d": (2, 8, 9),
+        "LazyConv2d": (2, 8, 7, 7),
+        "LazyConvTranspose1d": (2, 8, 9),
+        "LazyConvTranspose2d": (2, 8, 7, 7),
+        "LazyBatchNorm1d": (4, 10),
+        "LazyBatchNorm2d": (4, 10, 3, 3),
+        "LazyInstanceNorm1d": (2, 10, 5),
+        "LazyInstanceNorm2d": (2, 10, 3, 3),
+        "LazyBatchNorm3d": (2, 10, 2, 2, 2),
+        "LazyConv3d": (2, 8, 4, 4, 4),
+        "LazyConvTranspose3d": (2, 8, 3, 3, 3),
+        "LazyInstanceNorm3d": (2, 10, 2, 2, 2),
+    }[name]
     if isinstance(layer, torch.nn.Module):
         layer(torch.zeros(shape, dtype=torch.float64))
     else:
@@ -209,15 +266,20 @@ def test_dtype_and_device_by_position():
 
 # reprs that differ on purpose: axon's MultiheadAttention shows its sizes, and its out_proj
 # is a plain Linear (torch names it NonDynamicallyQuantizableLinear, a quantisation marker)
-REPR_DIFFERS = {"MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer",
-                "Transformer"}
+REPR_DIFFERS = {
+    "MultiheadAttention",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "Transformer",
+}
 
 
 @pytest.mark.parametrize("name", [n for n in FACTORY if n not in REPR_DIFFERS])
 def test_repr_matches_torch(name):
     args, kwargs = SPECS[name]
-    assert repr(getattr(nn, name)(*args, **kwargs)) == repr(getattr(torch.nn, name)(*args,
-                                                                                    **kwargs))
+    assert repr(getattr(nn, name)(*args, **kwargs)) == repr(
+        getattr(torch.nn, name)(*args, **kwargs)
+    )
 
 
 def test_causal_mask_device():
@@ -233,7 +295,8 @@ FORWARD_DIFFERS = {
     "RNNBase": "torch's RNNBase.forward is abstract; axon's runs the layers (input, hx)",
     "RNNCellBase": "torch's abstract; axon's cells define their own forward",
     "Sequential": "containers are another slice's (forward(x))",
-    "ModuleDict": "containers have no forward", "ModuleList": "containers have no forward",
+    "ModuleDict": "containers have no forward",
+    "ModuleList": "containers have no forward",
     "ParameterList": "containers have no forward",
     "ParameterDict": "containers have no forward",
     "Container": "inherits Module's forward (see Module)",

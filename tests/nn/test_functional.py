@@ -17,14 +17,20 @@ ACTIVATIONS = {
     "sigmoid": (TF.sigmoid, F.sigmoid),
     "tanh": (TF.tanh, F.tanh),
     "leaky_relu": (TF.leaky_relu, F.leaky_relu),
-    "leaky_relu_0.2": (lambda x: TF.leaky_relu(x, negative_slope=0.2),
-                       lambda x: F.leaky_relu(x, negative_slope=0.2)),
+    "leaky_relu_0.2": (
+        lambda x: TF.leaky_relu(x, negative_slope=0.2),
+        lambda x: F.leaky_relu(x, negative_slope=0.2),
+    ),
     "elu_1.5": (lambda x: TF.elu(x, alpha=1.5), lambda x: F.elu(x, alpha=1.5)),
-    "softplus_2_1": (lambda x: TF.softplus(x, beta=2.0, threshold=1.0),
-                     lambda x: F.softplus(x, beta=2.0, threshold=1.0)),
+    "softplus_2_1": (
+        lambda x: TF.softplus(x, beta=2.0, threshold=1.0),
+        lambda x: F.softplus(x, beta=2.0, threshold=1.0),
+    ),
     "gelu": (TF.gelu, F.gelu),
-    "gelu_tanh": (lambda x: TF.gelu(x, approximate="tanh"),
-                  lambda x: F.gelu(x, approximate="tanh")),
+    "gelu_tanh": (
+        lambda x: TF.gelu(x, approximate="tanh"),
+        lambda x: F.gelu(x, approximate="tanh"),
+    ),
     "softmax_0": (lambda x: TF.softmax(x, dim=0), lambda x: F.softmax(x, dim=0)),
     "softmax_-1": (lambda x: TF.softmax(x, dim=-1), lambda x: F.softmax(x, dim=-1)),
     "log_softmax_1": (lambda x: TF.log_softmax(x, dim=1), lambda x: F.log_softmax(x, dim=1)),
@@ -157,18 +163,19 @@ def test_one_hot_rejects_bad_classes():
         F.one_hot(ax.tensor([0.0, 1.0]))
 
 
-@pytest.mark.parametrize("pad,value", [((1, 2), 0.0), ((1, 1, 2, 0), -1.5),
-                                       ((0, 0, 1, 1, 1, 0), 3.0), ((-1, 2), 0.0)])
+@pytest.mark.parametrize(
+    "pad,value", [((1, 2), 0.0), ((1, 1, 2, 0), -1.5), ((0, 0, 1, 1, 1, 0), 3.0), ((-1, 2), 0.0)]
+)
 def test_pad_constant_matches_torch(pad, value):
-    helper_test_op([(2, 3, 4)], lambda x: TF.pad(x, pad, value=value),
-                   lambda x: F.pad(x, pad, value=value))
+    helper_test_op(
+        [(2, 3, 4)], lambda x: TF.pad(x, pad, value=value), lambda x: F.pad(x, pad, value=value)
+    )
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 @pytest.mark.parametrize("shape,pad", [((2, 3, 5), (2, 1)), ((1, 2, 4, 5), (1, 2, 3, 1))])
 def test_pad_modes_match_torch(mode, shape, pad):
-    helper_test_op([shape], lambda x: TF.pad(x, pad, mode=mode),
-                   lambda x: F.pad(x, pad, mode=mode))
+    helper_test_op([shape], lambda x: TF.pad(x, pad, mode=mode), lambda x: F.pad(x, pad, mode=mode))
 
 
 def test_pad_rejects_bad_padding():

@@ -16,15 +16,28 @@ def t(*shape, dtype=None):
     return ax.empty(*shape, dtype=dtype)
 
 
-@pytest.mark.parametrize("name,param", [
-    ("linear", None), ("conv1d", None), ("conv2d", None), ("conv3d", None),
-    ("conv_transpose2d", None), ("sigmoid", None), ("tanh", None), ("relu", None),
-    ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", 1), ("leaky_relu", math.sqrt(5)),
-    ("selu", None),
-])
+@pytest.mark.parametrize(
+    "name,param",
+    [
+        ("linear", None),
+        ("conv1d", None),
+        ("conv2d", None),
+        ("conv3d", None),
+        ("conv_transpose2d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("leaky_relu", 1),
+        ("leaky_relu", math.sqrt(5)),
+        ("selu", None),
+    ],
+)
 def test_calculate_gain_matches_torch(name, param):
     assert init.calculate_gain(name, param) == pytest.approx(
-        torch.nn.init.calculate_gain(name, param), rel=1e-15)
+        torch.nn.init.calculate_gain(name, param), rel=1e-15
+    )
 
 
 def test_calculate_gain_errors():
@@ -36,8 +49,9 @@ def test_calculate_gain_errors():
 
 @pytest.mark.parametrize("shape", [(3, 4), (16, 8, 3, 3), (5, 2, 7), (4, 6, 2, 3, 3)])
 def test_fans_match_torch(shape):
-    assert init._calculate_fan_in_and_fan_out(t(*shape)) == \
-        torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+    assert init._calculate_fan_in_and_fan_out(
+        t(*shape)
+    ) == torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
 
 
 def test_fans_need_two_dimensions():
@@ -50,11 +64,20 @@ def test_fans_need_two_dimensions():
 def test_fills_modify_in_place_and_return_the_tensor():
     w = t(3, 4)
     data = w.array
-    for fn, args in [(init.zeros_, ()), (init.ones_, ()), (init.constant_, (2.5,)),
-                     (init.uniform_, ()), (init.normal_, ()), (init.eye_, ()),
-                     (init.xavier_uniform_, ()), (init.xavier_normal_, ()),
-                     (init.kaiming_uniform_, ()), (init.kaiming_normal_, ()),
-                     (init.orthogonal_, ()), (init.trunc_normal_, ())]:
+    for fn, args in [
+        (init.zeros_, ()),
+        (init.ones_, ()),
+        (init.constant_, (2.5,)),
+        (init.uniform_, ()),
+        (init.normal_, ()),
+        (init.eye_, ()),
+        (init.xavier_uniform_, ()),
+        (init.xavier_normal_, ()),
+        (init.kaiming_uniform_, ()),
+        (init.kaiming_normal_, ()),
+        (init.orthogonal_, ()),
+        (init.trunc_normal_, ()),
+    ]:
         assert fn(w, *args) is w
         assert w.array is data and w.dtype == np.float32 and w.shape == (3, 4)
     assert init.zeros_(w).array.tolist() == [[0.0] * 4] * 3
@@ -94,8 +117,9 @@ def test_xavier_bounds_and_std(shape):
 
 
 @pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
-@pytest.mark.parametrize("nonlinearity,a", [("leaky_relu", 0), ("relu", 0),
-                                            ("leaky_relu", math.sqrt(5)), ("tanh", 0)])
+@pytest.mark.parametrize(
+    "nonlinearity,a", [("leaky_relu", 0), ("relu", 0), ("leaky_relu", math.sqrt(5)), ("tanh", 0)]
+)
 def test_kaiming_bounds_and_std(mode, nonlinearity, a):
     w = t(128, 64, 3, 3)
     fan = 64 * 9 if mode == "fan_in" else 128 * 9
@@ -128,8 +152,9 @@ def test_orthogonal(shape):
         init.orthogonal_(t(4))
 
 
-@pytest.mark.parametrize("mean,std,a,b", [(0.0, 1.0, -2.0, 2.0), (1.0, 0.02, 0.98, 1.04),
-                                          (0.0, 1.0, 3.0, 4.0)])
+@pytest.mark.parametrize(
+    "mean,std,a,b", [(0.0, 1.0, -2.0, 2.0), (1.0, 0.02, 0.98, 1.04), (0.0, 1.0, 3.0, 4.0)]
+)
 def test_trunc_normal_bounds_and_moments(mean, std, a, b):
     w = t(300, 400, dtype=ax.float64)
     if a - 2 * std <= mean <= b + 2 * std:
@@ -144,15 +169,22 @@ def test_trunc_normal_bounds_and_moments(mean, std, a, b):
     cdf = lambda z: 0.5 * (1 + math.erf(z / math.sqrt(2)))  # noqa: E731
     Z = cdf(beta) - cdf(alpha)
     mu = mean + std * (pdf(alpha) - pdf(beta)) / Z
-    var = std**2 * (1 + (alpha * pdf(alpha) - beta * pdf(beta)) / Z
-                    - ((pdf(alpha) - pdf(beta)) / Z) ** 2)
+    var = std**2 * (
+        1 + (alpha * pdf(alpha) - beta * pdf(beta)) / Z - ((pdf(alpha) - pdf(beta)) / Z) ** 2
+    )
     assert abs(w.array.mean() - mu) < 0.01 * math.sqrt(var) * 10
     assert abs(w.array.std() / math.sqrt(var) - 1) < 0.01
 
 
 def test_init_is_reproducible_with_the_seed():
-    fns = [init.uniform_, init.normal_, init.xavier_uniform_, init.kaiming_normal_,
-           init.orthogonal_, init.trunc_normal_]
+    fns = [
+        init.uniform_,
+        init.normal_,
+        init.xavier_uniform_,
+        init.kaiming_normal_,
+        init.orthogonal_,
+        init.trunc_normal_,
+    ]
     for fn in fns:
         ax.manual_seed(7)
         a = fn(t(6, 5)).array.copy()

@@ -49,12 +49,31 @@ def test_a_large_linear_allocates_its_float32_weights_only():
     assert peak < 1.5 * nbytes, f"building Linear(2048, 1024) peaked at {peak} bytes"
 
 
-@pytest.mark.parametrize("fill", [
-    init.uniform_, init.normal_, init.xavier_uniform_, init.xavier_normal_,
-    init.kaiming_uniform_, init.kaiming_normal_, init.eye_,
-    lambda w: init.sparse_(w, 0.3), lambda w: init.constant_(w, 0.5),
-], ids=["uniform", "normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
-        "kaiming_normal", "eye", "sparse", "constant"])
+@pytest.mark.parametrize(
+    "fill",
+    [
+        init.uniform_,
+        init.normal_,
+        init.xavier_uniform_,
+        init.xavier_normal_,
+        init.kaiming_uniform_,
+        init.kaiming_normal_,
+        init.eye_,
+        lambda w: init.sparse_(w, 0.3),
+        lambda w: init.constant_(w, 0.5),
+    ],
+    ids=[
+        "uniform",
+        "normal",
+        "xavier_uniform",
+        "xavier_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+        "eye",
+        "sparse",
+        "constant",
+    ],
+)
 def test_fills_allocate_next_to_nothing(fill):
     w = ax.empty(1024, 1024)  # float32, 4 MB
     peak = _peak_bytes(lambda: fill(w))
@@ -109,16 +128,23 @@ def test_a_non_contiguous_view_is_filled_in_place():
     assert not w.array[:, 1::2].any()
 
 
-@pytest.mark.parametrize("mode,nonlinearity,a", [("fan_in", "leaky_relu", math.sqrt(5)),
-                                                 ("fan_out", "relu", 0)])
+@pytest.mark.parametrize(
+    "mode,nonlinearity,a", [("fan_in", "leaky_relu", math.sqrt(5)), ("fan_out", "relu", 0)]
+)
 def test_float32_kaiming_and_xavier_match_torch_statistics(mode, nonlinearity, a):
     """Bounds and standard deviations of float32 draws against torch's float32 ones."""
     shape = (256, 128, 3, 3)
     for ours, theirs, kw in [
-        (init.kaiming_uniform_, torch.nn.init.kaiming_uniform_,
-         {"a": a, "mode": mode, "nonlinearity": nonlinearity}),
-        (init.kaiming_normal_, torch.nn.init.kaiming_normal_,
-         {"a": a, "mode": mode, "nonlinearity": nonlinearity}),
+        (
+            init.kaiming_uniform_,
+            torch.nn.init.kaiming_uniform_,
+            {"a": a, "mode": mode, "nonlinearity": nonlinearity},
+        ),
+        (
+            init.kaiming_normal_,
+            torch.nn.init.kaiming_normal_,
+            {"a": a, "mode": mode, "nonlinearity": nonlinearity},
+        ),
         (init.xavier_uniform_, torch.nn.init.xavier_uniform_, {"gain": 1.3}),
         (init.xavier_normal_, torch.nn.init.xavier_normal_, {"gain": 1.3}),
     ]:
@@ -135,8 +161,7 @@ def test_float32_kaiming_and_xavier_match_torch_statistics(mode, nonlinearity, a
 def test_float32_trunc_normal_stays_in_bounds_with_torch_moments():
     shape = (400, 500)
     w = init.trunc_normal_(ax.empty(*shape), mean=0.5, std=1.0, a=-1.0, b=1.5).array
-    tw = torch.nn.init.trunc_normal_(torch.empty(shape), mean=0.5, std=1.0, a=-1.0,
-                                     b=1.5).numpy()
+    tw = torch.nn.init.trunc_normal_(torch.empty(shape), mean=0.5, std=1.0, a=-1.0, b=1.5).numpy()
     assert w.dtype == np.float32
     assert w.min() >= -1.0 and w.max() <= 1.5
     assert w.min() < -0.99 and w.max() > 1.49  # the whole interval is reached
@@ -182,8 +207,9 @@ def test_large_tensors_draw_in_blocks_with_the_same_bits_at_one_and_two_threads(
 def test_same_seed_same_weights_other_seed_other_weights():
     def build(seed):
         ax.manual_seed(seed)
-        model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.Linear(8, 4),
-                              nn.LSTM(4, 6), nn.Embedding(10, 3))
+        model = nn.Sequential(
+            nn.Conv2d(3, 8, 3), nn.Flatten(), nn.Linear(8, 4), nn.LSTM(4, 6), nn.Embedding(10, 3)
+        )
         return [p.array.copy() for p in model.parameters()]
 
     first, again, other = build(5), build(5), build(6)
@@ -222,19 +248,40 @@ def _draws_per_parameter(monkeypatch, build):
     monkeypatch.setattr(B, "rng", lambda: counter)
     with np.errstate(all="ignore"):  # the undrawn memory is scaled as it is
         model = build()
-    per_param = {name: counter.draws.get(p.array.__array_interface__["data"][0], 0)
-                 for name, p in model.named_parameters()}
+    per_param = {
+        name: counter.draws.get(p.array.__array_interface__["data"][0], 0)
+        for name, p in model.named_parameters()
+    }
     return model, per_param
 
 
-@pytest.mark.parametrize("build", [
-    lambda: nn.Linear(20, 30), lambda: nn.Bilinear(4, 5, 6), lambda: nn.Conv2d(3, 8, 3),
-    lambda: nn.ConvTranspose2d(3, 8, 3), lambda: nn.Conv1d(2, 4, 5),
-    lambda: nn.Embedding(10, 4), lambda: nn.LSTM(4, 8, num_layers=2),
-    lambda: nn.GRU(4, 8, bidirectional=True), lambda: nn.MultiheadAttention(8, 2),
-    lambda: nn.MultiheadAttention(8, 2, kdim=4, vdim=6, add_bias_kv=True),
-], ids=["Linear", "Bilinear", "Conv2d", "ConvTranspose2d", "Conv1d", "Embedding", "LSTM",
-        "GRU", "MultiheadAttention", "MultiheadAttention-kv"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: nn.Linear(20, 30),
+        lambda: nn.Bilinear(4, 5, 6),
+        lambda: nn.Conv2d(3, 8, 3),
+        lambda: nn.ConvTranspose2d(3, 8, 3),
+        lambda: nn.Conv1d(2, 4, 5),
+        lambda: nn.Embedding(10, 4),
+        lambda: nn.LSTM(4, 8, num_layers=2),
+        lambda: nn.GRU(4, 8, bidirectional=True),
+        lambda: nn.MultiheadAttention(8, 2),
+        lambda: nn.MultiheadAttention(8, 2, kdim=4, vdim=6, add_bias_kv=True),
+    ],
+    ids=[
+        "Linear",
+        "Bilinear",
+        "Conv2d",
+        "ConvTranspose2d",
+        "Conv1d",
+        "Embedding",
+        "LSTM",
+        "GRU",
+        "MultiheadAttention",
+        "MultiheadAttention-kv",
+    ],
+)
 def test_each_parameter_of_a_layer_is_drawn_once(monkeypatch, build):
     _, draws = _draws_per_parameter(monkeypatch, build)
     for name, n in draws.items():  # MultiheadAttention's zero in_proj_bias: no draw
@@ -244,8 +291,12 @@ def test_each_parameter_of_a_layer_is_drawn_once(monkeypatch, build):
 def test_resnet18_draws_each_convolution_once(monkeypatch):
     model, draws = _draws_per_parameter(monkeypatch, models.resnet18)
     for name, n in draws.items():
-        random = name.endswith("conv1.weight") or name.endswith("conv2.weight") or \
-            name.endswith("downsample.0.weight") or name.startswith("fc.")
+        random = (
+            name.endswith("conv1.weight")
+            or name.endswith("conv2.weight")
+            or name.endswith("downsample.0.weight")
+            or name.startswith("fc.")
+        )
         assert n == (1 if random else 0), (name, n)
 
 
@@ -364,10 +415,10 @@ def test_double_backward_through_mul_by_a_constant():
     assert_close(gg, 2 * c.array)
 
 
-@pytest.mark.parametrize("stride,padding,groups", [(1, 1, 1), (2, 1, 1), (1, 0, 2),
-                                                    (2, 2, 2)])
-def test_conv_columns_made_again_in_backward_give_the_same_bits(monkeypatch, stride,
-                                                                padding, groups):
+@pytest.mark.parametrize("stride,padding,groups", [(1, 1, 1), (2, 1, 1), (1, 0, 2), (2, 2, 2)])
+def test_conv_columns_made_again_in_backward_give_the_same_bits(
+    monkeypatch, stride, padding, groups
+):
     """A convolution over its columns' budget keeps its input, not its columns, and
     makes them again in backward: the gradients are bit for bit those of a kept run, and
     match torch's."""
@@ -375,8 +426,9 @@ def test_conv_columns_made_again_in_backward_give_the_same_bits(monkeypatch, str
     xa = rng.standard_normal((6, 4, 11, 11)).astype(np.float32)
     wa = rng.standard_normal((8, 4 // groups, 3, 3)).astype(np.float32)
     ba = rng.standard_normal(8).astype(np.float32)
-    ga = rng.standard_normal((6, 8, (11 + 2 * padding - 3) // stride + 1,
-                              (11 + 2 * padding - 3) // stride + 1)).astype(np.float32)
+    ga = rng.standard_normal(
+        (6, 8, (11 + 2 * padding - 3) // stride + 1, (11 + 2 * padding - 3) // stride + 1)
+    ).astype(np.float32)
 
     def run(budget):
         monkeypatch.setattr(_conv_ops, "keep_columns_bytes", budget)
@@ -420,10 +472,10 @@ def test_convolutions_with_many_output_channels_keep_their_input_not_their_colum
     weight-gradient product of O multiply-adds per element: kept only for few output
     channels (the budget permitting)."""
     x = ax.randn(2, 4, 10, 10, requires_grad=True)
-    few = F.conv2d(x, ax.randn(_conv_ops.keep_columns_max_channels, 4, 3, 3,
-                               requires_grad=True))
-    many = F.conv2d(x, ax.randn(_conv_ops.keep_columns_max_channels + 1, 4, 3, 3,
-                                requires_grad=True))
+    few = F.conv2d(x, ax.randn(_conv_ops.keep_columns_max_channels, 4, 3, 3, requires_grad=True))
+    many = F.conv2d(
+        x, ax.randn(_conv_ops.keep_columns_max_channels + 1, 4, 3, 3, requires_grad=True)
+    )
     assert few.grad_fn.cols is not None and few.grad_fn.x is None
     assert many.grad_fn.cols is None and many.grad_fn.x is not None
 

@@ -51,8 +51,10 @@ def test_initialised_like_torch():
     torch's spread; a lazy convolution likewise with fan_in = C k k."""
     ax.manual_seed(0)
     torch.manual_seed(0)
-    for ours, theirs, x in [(nn.LazyLinear(64), torch.nn.LazyLinear(64), (2, 400)),
-                            (nn.LazyConv2d(32, 3), torch.nn.LazyConv2d(32, 3), (1, 16, 5, 5))]:
+    for ours, theirs, x in [
+        (nn.LazyLinear(64), torch.nn.LazyLinear(64), (2, 400)),
+        (nn.LazyConv2d(32, 3), torch.nn.LazyConv2d(32, 3), (1, 16, 5, 5)),
+    ]:
         ours(ax.zeros(x))
         theirs(torch.zeros(x))
         for a, t in [(ours.weight, theirs.weight), (ours.bias, theirs.bias)]:
@@ -79,8 +81,11 @@ def test_placeholder_used_too_early():
     layer = nn.LazyLinear(3)
     assert isinstance(layer.weight, nn.UninitializedParameter)
     assert isinstance(layer.weight, nn.Parameter)
-    for use, error in ((lambda w: w.shape, RuntimeError), (lambda w: w.numel(), ValueError),
-                       (len, ValueError)):
+    for use, error in (
+        (lambda w: w.shape, RuntimeError),
+        (lambda w: w.numel(), ValueError),
+        (len, ValueError),
+    ):
         with pytest.raises(error, match="forward"):
             use(layer.weight)
         with pytest.raises(error):
@@ -90,12 +95,22 @@ def test_placeholder_used_too_early():
 
 def test_state_dict_materialises_lazy_layers_both_ways():
     torch.manual_seed(0)
-    theirs = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4),
-                                 torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(36, 2))
+    theirs = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(36, 2),
+    )
     theirs.double()
     f64 = dict(dtype=ax.float64)
-    ours = nn.Sequential(nn.LazyConv2d(4, 3, **f64), nn.LazyBatchNorm2d(**f64), nn.ReLU(),
-                         nn.Flatten(), nn.LazyLinear(2, **f64))
+    ours = nn.Sequential(
+        nn.LazyConv2d(4, 3, **f64),
+        nn.LazyBatchNorm2d(**f64),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.LazyLinear(2, **f64),
+    )
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
     assert ours[0].in_channels == 3 and ours[4].in_features == 36
@@ -103,8 +118,13 @@ def test_state_dict_materialises_lazy_layers_both_ways():
     ours.eval()
     helper_test_op([(2, 3, 5, 5)], theirs, ours)
     # and back: axon's materialised weights into torch's lazy layers
-    back = torch.nn.Sequential(torch.nn.LazyConv2d(4, 3), torch.nn.LazyBatchNorm2d(),
-                               torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.LazyLinear(2))
+    back = torch.nn.Sequential(
+        torch.nn.LazyConv2d(4, 3),
+        torch.nn.LazyBatchNorm2d(),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.LazyLinear(2),
+    )
     back.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
     back.eval()
     x = torch.randn(2, 3, 5, 5, dtype=torch.float64)

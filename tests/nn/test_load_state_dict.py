@@ -20,27 +20,32 @@ def _pair():
     """The same small model in axon and in torch, with the same weights."""
     ax.manual_seed(0)
     ours = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
-    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4),
-                                 torch.nn.ReLU(), torch.nn.Linear(4, 2))
-    theirs.load_state_dict({k: torch.from_numpy(v.array.copy())
-                            for k, v in ours.state_dict().items()})
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(), torch.nn.Linear(4, 2)
+    )
+    theirs.load_state_dict(
+        {k: torch.from_numpy(v.array.copy()) for k, v in ours.state_dict().items()}
+    )
     return ours, theirs
 
 
 def _snapshot(model):
     """Every entry's dtype, shape and bytes: equality of these is bit-for-bit equality."""
-    return {k: (v.array.dtype, v.array.shape, v.array.tobytes())
-            for k, v in model.state_dict().items()}
+    return {
+        k: (v.array.dtype, v.array.shape, v.array.tobytes()) for k, v in model.state_dict().items()
+    }
 
 
 def _fresh_state(model, scale=7.0):
     """A state dict of the model's keys with new values (every entry differs)."""
-    return {k: np.asarray(v.array + scale).astype(v.array.dtype)
-            for k, v in model.state_dict().items()}
+    return {
+        k: np.asarray(v.array + scale).astype(v.array.dtype) for k, v in model.state_dict().items()
+    }
 
 
-@pytest.mark.parametrize("bad", ["shape", "string", "none", "object", "missing", "unexpected",
-                                 "dict"])
+@pytest.mark.parametrize(
+    "bad", ["shape", "string", "none", "object", "missing", "unexpected", "dict"]
+)
 def test_a_bad_entry_midway_leaves_the_whole_model_untouched(bad):
     ours, _ = _pair()
     state = _fresh_state(ours)
@@ -78,8 +83,9 @@ def test_errors_are_collected_in_torchs_words_and_order():
     state["extra"] = np.ones(1, np.float32)
     with pytest.raises(RuntimeError) as ours_info:
         ours.load_state_dict(state)
-    torch_state = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
-                   for k, v in state.items()}
+    torch_state = {
+        k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in state.items()
+    }
     with pytest.raises(RuntimeError) as theirs_info:
         theirs.load_state_dict(torch_state)
     mine = str(ours_info.value).split("\n\t")
@@ -90,7 +96,8 @@ def test_errors_are_collected_in_torchs_words_and_order():
     assert mine[2] == want[2].rstrip() == 'Unexpected key(s) in state_dict: "extra".'
     # torch prints shapes as torch.Size([...]); the rest of the line is the same
     assert mine[3] == want[3].replace("torch.Size([4, 5])", "(4, 5)").replace(
-        "torch.Size([4, 3])", "(4, 3)")
+        "torch.Size([4, 3])", "(4, 3)"
+    )
     assert mine[4].startswith('While copying the parameter named "1.bias", expected ')
     assert mine[4].endswith("from checkpoint but received <class 'str'>")
     assert want[4].endswith("from checkpoint but received <class 'str'>")
@@ -163,8 +170,14 @@ def test_values_of_every_kind_torch_takes_and_a_one_element_vector_into_a_scalar
     state["running_mean"] = ax.tensor([1.5, -2.0], dtype=ax.float64)  # an axon Tensor
     state["weight"] = torch.tensor([3.0, 4.0])  # a torch tensor (array-like)
     bn.load_state_dict(state)
-    tbn.load_state_dict({k: v if isinstance(v, torch.Tensor) else torch.as_tensor(
-        v.array if isinstance(v, ax.Tensor) else v) for k, v in state.items()})
+    tbn.load_state_dict(
+        {
+            k: v
+            if isinstance(v, torch.Tensor)
+            else torch.as_tensor(v.array if isinstance(v, ax.Tensor) else v)
+            for k, v in state.items()
+        }
+    )
     for key, value in tbn.state_dict().items():
         got = bn.state_dict()[key].array
         assert got.dtype == value.numpy().dtype, key
@@ -183,8 +196,12 @@ def test_loaded_values_are_copies():
 def test_a_failed_load_leaves_lazy_layers_lazy():
     model = nn.Sequential(nn.LazyLinear(3), nn.ReLU(), nn.Linear(3, 2))
     before = model[2].weight.array.copy()
-    state = {"0.weight": np.ones((3, 4), np.float32), "0.bias": np.ones(3, np.float32),
-             "2.weight": "oops", "2.bias": np.ones(2, np.float32)}
+    state = {
+        "0.weight": np.ones((3, 4), np.float32),
+        "0.bias": np.ones(3, np.float32),
+        "2.weight": "oops",
+        "2.bias": np.ones(2, np.float32),
+    }
     with pytest.raises(RuntimeError, match='parameter named "2.weight"'):
         model.load_state_dict(state)
     assert type(model[0]).__name__ == "LazyLinear"
@@ -208,8 +225,12 @@ def test_optimizer_load_state_dict_is_all_or_nothing():
     model(ax.ones(4, 3)).sum().backward()
     opt.step()
     saved = opt.state_dict()
-    before = {i: {k: np.array(v.array if isinstance(v, ax.Tensor) else v, copy=True)
-                  for k, v in s.items()} for i, s in opt.state_dict()["state"].items()}
+    before = {
+        i: {
+            k: np.array(v.array if isinstance(v, ax.Tensor) else v, copy=True) for k, v in s.items()
+        }
+        for i, s in opt.state_dict()["state"].items()
+    }
     bad = opt.state_dict()
     bad["param_groups"][0]["lr"] = 123.0
     bad["state"][1]["exp_avg"] = np.zeros(5, np.float32)  # the bias is (2,): refused

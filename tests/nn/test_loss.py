@@ -22,13 +22,13 @@ DTYPES = [np.float64, np.float32]
 def pair(name: str, **kwargs):
     """(torch fn, axon fn) calling ``name`` with ``kwargs``; NumPy values in ``kwargs``
     (weights) become tensors of each library."""
+
     def conv(lib, v):
         return lib.tensor(v) if isinstance(v, np.ndarray) else v
 
     t_kw = {k: conv(torch, v) for k, v in kwargs.items()}
     a_kw = {k: conv(ax, v) for k, v in kwargs.items()}
-    return (lambda *xs: getattr(TF, name)(*xs, **t_kw),
-            lambda *xs: getattr(F, name)(*xs, **a_kw))
+    return (lambda *xs: getattr(TF, name)(*xs, **t_kw), lambda *xs: getattr(F, name)(*xs, **a_kw))
 
 
 def rng():
@@ -120,8 +120,12 @@ def test_bce_matches_torch(weighted, dtype):
         kw = {"weight": rng().uniform(0.5, 2, size=(5,)).astype(dtype)} if weighted else {}
         p = rng().uniform(0.02, 0.98, size=(4, 5))
         t = rng().uniform(0, 1, size=(4, 5))
-        helper_test_op(None, *pair("binary_cross_entropy", reduction=reduction, **kw),
-                       arrays=[p, t], dtype=dtype)
+        helper_test_op(
+            None,
+            *pair("binary_cross_entropy", reduction=reduction, **kw),
+            arrays=[p, t],
+            dtype=dtype,
+        )
 
 
 def test_bce_clamps_log_at_probabilities_0_and_1():
@@ -129,8 +133,13 @@ def test_bce_clamps_log_at_probabilities_0_and_1():
     t = np.array([0.0, 1.0, 0.0, 1.0, 1.0])
     for dtype in DTYPES:
         for reduction in REDUCTIONS:
-            helper_test_op(None, *pair("binary_cross_entropy", reduction=reduction),
-                           arrays=[p, t], dtype=dtype, requires_grad=[True, False])
+            helper_test_op(
+                None,
+                *pair("binary_cross_entropy", reduction=reduction),
+                arrays=[p, t],
+                dtype=dtype,
+                requires_grad=[True, False],
+            )
     out = F.binary_cross_entropy(ax.tensor(p), ax.tensor(t), reduction="none")
     assert_close(out[:4], [0.0, 0.0, 100.0, 100.0])
 
@@ -158,8 +167,9 @@ def test_bce_with_logits_is_stable_at_extreme_logits(dtype):
         for reduction in REDUCTIONS:
             t_fn, a_fn = pair("binary_cross_entropy_with_logits", reduction=reduction, **kw)
             helper_test_op(None, t_fn, a_fn, arrays=[x, t], dtype=dtype)
-    loss = F.binary_cross_entropy_with_logits(ax.tensor(x, dtype=dtype), ax.tensor(t, dtype=dtype),
-                                              reduction="none")
+    loss = F.binary_cross_entropy_with_logits(
+        ax.tensor(x, dtype=dtype), ax.tensor(t, dtype=dtype), reduction="none"
+    )
     assert np.isfinite(loss.array).all()
     assert_close(loss[:4], [100.0, 100.0, 0.0, 0.0])
 
@@ -181,8 +191,12 @@ def test_bce_shape_and_range_errors():
 
 # ================================================================ cross-entropy and NLL
 
-CE_SHAPES = {"NC": ((6, 4), (6,)), "NCd": ((3, 4, 5), (3, 5)), "NCdd": ((2, 3, 2, 3), (2, 2, 3)),
-             "C": ((5,), ())}
+CE_SHAPES = {
+    "NC": ((6, 4), (6,)),
+    "NCd": ((3, 4, 5), (3, 5)),
+    "NCdd": ((2, 3, 2, 3), (2, 2, 3)),
+    "C": ((5,), ()),
+}
 
 
 def ce_case(shape_key, weighted, ignore, smoothing, reduction, dtype):
@@ -217,8 +231,12 @@ def test_cross_entropy_class_indices_float32(shape, reduction):
 def test_cross_entropy_large_logits_and_all_ignored():
     x = np.array([[1000.0, -1000.0, 0.0], [-50.0, 50.0, 50.0]])
     helper_test_op(None, *pair("cross_entropy"), arrays=[x, np.array([1, 2])])
-    helper_test_op(None, *pair("cross_entropy", label_smoothing=0.2),
-                   arrays=[x, np.array([1, 2])], dtype=np.float32)
+    helper_test_op(
+        None,
+        *pair("cross_entropy", label_smoothing=0.2),
+        arrays=[x, np.array([1, 2])],
+        dtype=np.float32,
+    )
     # every target ignored: sum is 0, mean is 0/0 = nan, as in torch
     t = ax.tensor([-100, -100])
     assert F.cross_entropy(ax.tensor(x), t, reduction="sum").item() == 0.0
@@ -296,18 +314,21 @@ def test_cross_entropy_errors_name_both_shapes():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("p,margin,weighted", [(1, 1.0, False), (2, 1.0, False),
-                                               (1, 0.5, True), (2, 2.0, True)])
+@pytest.mark.parametrize(
+    "p,margin,weighted", [(1, 1.0, False), (2, 1.0, False), (1, 0.5, True), (2, 2.0, True)]
+)
 def test_multi_margin_loss_matches_torch(p, margin, weighted, dtype):
     for reduction in REDUCTIONS:
         kw = {"p": p, "margin": margin, "reduction": reduction}
         if weighted:
             kw["weight"] = rng().uniform(0.2, 2.0, size=(5,)).astype(dtype)
         x = rng().normal(0, 1, size=(6, 5))
-        helper_test_op(None, *pair("multi_margin_loss", **kw), arrays=[x, class_targets(6, 5)],
-                       dtype=dtype)
-        helper_test_op(None, *pair("multi_margin_loss", **kw), arrays=[x[0], np.array(3)],
-                       dtype=dtype)
+        helper_test_op(
+            None, *pair("multi_margin_loss", **kw), arrays=[x, class_targets(6, 5)], dtype=dtype
+        )
+        helper_test_op(
+            None, *pair("multi_margin_loss", **kw), arrays=[x[0], np.array(3)], dtype=dtype
+        )
 
 
 def test_multi_margin_loss_errors():
@@ -337,13 +358,19 @@ def _gradcheck_cases():
     return {
         "ce_indices": (lambda a: F.cross_entropy(a, t, weight=w, label_smoothing=0.1), [x]),
         # 'none' reduction seen through a weighted sum: a random upstream gradient
-        "ce_indices_none": (lambda a: (F.cross_entropy(
-            a, t, reduction="none", label_smoothing=0.1) * c).sum(), [x]),
+        "ce_indices_none": (
+            lambda a: (F.cross_entropy(a, t, reduction="none", label_smoothing=0.1) * c).sum(),
+            [x],
+        ),
         "nll": (lambda a: F.nll_loss(a, t, weight=w, reduction="sum"), [x]),
-        "ce_probabilities": (lambda a, b: F.cross_entropy(a, b, weight=w, label_smoothing=0.2),
-                             [x2, q]),
-        "bce_logits": (lambda a, b: F.binary_cross_entropy_with_logits(
-            a, b, weight=w, pos_weight=w * 2), [x2, pt]),
+        "ce_probabilities": (
+            lambda a, b: F.cross_entropy(a, b, weight=w, label_smoothing=0.2),
+            [x2, q],
+        ),
+        "bce_logits": (
+            lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=w, pos_weight=w * 2),
+            [x2, pt],
+        ),
         "bce": (lambda a, b: F.binary_cross_entropy(a, b, weight=w), [p, pt]),
         "mse": (lambda a, b: F.mse_loss(a, b, reduction="sum"), [x2, y]),
         "l1": (lambda a, b: F.l1_loss(a, b), [x2, y]),
@@ -423,10 +450,14 @@ MODULES = [
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("a_cls,t_cls,kw", MODULES)
 def test_elementwise_loss_modules_match_torch(a_cls, t_cls, kw, reduction):
-    a_mod = a_cls(reduction=reduction, **{k: ax.tensor(v) if isinstance(v, np.ndarray) else v
-                                          for k, v in kw.items()})
-    t_mod = t_cls(reduction=reduction, **{k: torch.tensor(v) if isinstance(v, np.ndarray)
-                                          else v for k, v in kw.items()})
+    a_mod = a_cls(
+        reduction=reduction,
+        **{k: ax.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()},
+    )
+    t_mod = t_cls(
+        reduction=reduction,
+        **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()},
+    )
     r = rng()
     x = r.uniform(0.05, 0.95, size=(4, 3))
     y = r.uniform(0, 1, size=(4, 3))
@@ -441,15 +472,22 @@ def test_class_loss_modules_match_torch(reduction):
     x = rng().normal(size=(6, 4))
     t = class_targets(6, 4, ignore=2)
     cases = [
-        (nn.CrossEntropyLoss(ax.tensor(w), ignore_index=2, reduction=reduction,
-                             label_smoothing=0.1),
-         torch.nn.CrossEntropyLoss(torch.tensor(w), ignore_index=2, reduction=reduction,
-                                   label_smoothing=0.1)),
-        (nn.NLLLoss(ax.tensor(w), ignore_index=2, reduction=reduction),
-         torch.nn.NLLLoss(torch.tensor(w), ignore_index=2, reduction=reduction)),
-        (nn.MultiMarginLoss(p=2, margin=0.5, weight=ax.tensor(w), reduction=reduction),
-         torch.nn.MultiMarginLoss(p=2, margin=0.5, weight=torch.tensor(w),
-                                  reduction=reduction)),
+        (
+            nn.CrossEntropyLoss(
+                ax.tensor(w), ignore_index=2, reduction=reduction, label_smoothing=0.1
+            ),
+            torch.nn.CrossEntropyLoss(
+                torch.tensor(w), ignore_index=2, reduction=reduction, label_smoothing=0.1
+            ),
+        ),
+        (
+            nn.NLLLoss(ax.tensor(w), ignore_index=2, reduction=reduction),
+            torch.nn.NLLLoss(torch.tensor(w), ignore_index=2, reduction=reduction),
+        ),
+        (
+            nn.MultiMarginLoss(p=2, margin=0.5, weight=ax.tensor(w), reduction=reduction),
+            torch.nn.MultiMarginLoss(p=2, margin=0.5, weight=torch.tensor(w), reduction=reduction),
+        ),
     ]
     for a_mod, t_mod in cases:
         tt = np.where(t == 2, 0, t) if isinstance(a_mod, nn.MultiMarginLoss) else t

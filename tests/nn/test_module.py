@@ -56,10 +56,12 @@ def test_named_parameters_buffers_and_modules_match_torch():
     assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
     assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
     assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
-    assert [type(m).__name__ for m in ours.modules()] == \
-        [type(m).__name__ for m in theirs.modules()]
-    assert [type(m).__name__ for m in ours.children()] == \
-        [type(m).__name__ for m in theirs.children()]
+    assert [type(m).__name__ for m in ours.modules()] == [
+        type(m).__name__ for m in theirs.modules()
+    ]
+    assert [type(m).__name__ for m in ours.children()] == [
+        type(m).__name__ for m in theirs.children()
+    ]
     assert ours.num_parameters() == sum(p.numel() for p in theirs.parameters())
 
 
@@ -182,9 +184,16 @@ def test_strict_load_reports_every_problem_at_once():
     with pytest.raises(RuntimeError) as info:
         model.load_state_dict(state)
     msg = str(info.value)
-    for part in ['"stem.0.bias"', '"heads.b.weight"', '"nonsense.weight"',
-                 "size mismatch for blocks.0.fc.weight", "(5, 4)", "(4, 4)", "Missing",
-                 "Unexpected"]:
+    for part in [
+        '"stem.0.bias"',
+        '"heads.b.weight"',
+        '"nonsense.weight"',
+        "size mismatch for blocks.0.fc.weight",
+        "(5, 4)",
+        "(4, 4)",
+        "Missing",
+        "Unexpected",
+    ]:
         assert part in msg, f"{part!r} not in {msg!r}"
     np.testing.assert_array_equal(model.scale.array, before)  # nothing was loaded
 
@@ -210,7 +219,10 @@ def test_repr_matches_torch():
     def seq(lib):
         lnn = lib.nn
         return lnn.Sequential(
-            lnn.Linear(784, 256), lnn.ReLU(), lnn.Dropout(0.2), lnn.Linear(256, 10, bias=False),
+            lnn.Linear(784, 256),
+            lnn.ReLU(),
+            lnn.Dropout(0.2),
+            lnn.Linear(256, 10, bias=False),
             lnn.Sequential(lnn.LeakyReLU(0.1), lnn.Flatten(), lnn.Identity()),
             lnn.LogSoftmax(dim=1),
         )

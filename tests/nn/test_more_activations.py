@@ -15,13 +15,30 @@ from tests.helpers import assert_close
 
 # name in F / TF -> keyword arguments (the same in both)
 FUNCTIONS = {
-    "hardtanh": {}, "hardtanh:2": {"min_val": -0.5, "max_val": 2.0}, "relu6": {},
-    "hardsigmoid": {}, "hardswish": {}, "selu": {}, "celu": {}, "celu:0.5": {"alpha": 0.5},
-    "silu": {}, "mish": {}, "softsign": {}, "logsigmoid": {}, "tanhshrink": {},
-    "softshrink": {}, "softshrink:1": {"lambd": 1.0}, "hardshrink": {},
-    "hardshrink:0.2": {"lambd": 0.2}, "threshold": {"threshold": 0.3, "value": -2.0},
-    "softmin": {"dim": 1}, "glu": {"dim": 1}, "glu:last": {},
-    "rrelu": {"lower": 0.1, "upper": 0.3}, "elu": {}, "leaky_relu": {},
+    "hardtanh": {},
+    "hardtanh:2": {"min_val": -0.5, "max_val": 2.0},
+    "relu6": {},
+    "hardsigmoid": {},
+    "hardswish": {},
+    "selu": {},
+    "celu": {},
+    "celu:0.5": {"alpha": 0.5},
+    "silu": {},
+    "mish": {},
+    "softsign": {},
+    "logsigmoid": {},
+    "tanhshrink": {},
+    "softshrink": {},
+    "softshrink:1": {"lambd": 1.0},
+    "hardshrink": {},
+    "hardshrink:0.2": {"lambd": 0.2},
+    "threshold": {"threshold": 0.3, "value": -2.0},
+    "softmin": {"dim": 1},
+    "glu": {"dim": 1},
+    "glu:last": {},
+    "rrelu": {"lower": 0.1, "upper": 0.3},
+    "elu": {},
+    "leaky_relu": {},
 }
 
 
@@ -55,16 +72,22 @@ KINKS = {
 
 @pytest.mark.parametrize("case", KINKS)
 def test_subgradient_at_kinks_matches_torch(case):
-    helper_test_op(None, _fn(TF, case), _fn(F, case), arrays=[np.array(KINKS[case])],
-                   upstream="ones")
+    helper_test_op(
+        None, _fn(TF, case), _fn(F, case), arrays=[np.array(KINKS[case])], upstream="ones"
+    )
 
 
 def test_prelu_function_per_channel_and_shared():
     helper_test_op([(2, 3, 4), (3,)], TF.prelu, F.prelu, low=-2, high=2)
     helper_test_op([(2, 3), (1,)], TF.prelu, F.prelu)
     helper_test_op([(5,), (1,)], TF.prelu, F.prelu, dtype=np.float32)
-    helper_test_op(None, TF.prelu, F.prelu, arrays=[np.array([[0.0, -1.0, 2.0]]),
-                                                    np.array([0.3])], upstream="ones")
+    helper_test_op(
+        None,
+        TF.prelu,
+        F.prelu,
+        arrays=[np.array([[0.0, -1.0, 2.0]]), np.array([0.3])],
+        upstream="ones",
+    )
 
 
 def test_prelu_bad_channels_raise_like_torch():
@@ -72,25 +95,42 @@ def test_prelu_bad_channels_raise_like_torch():
 
 
 def test_glu_odd_dimension_raises_like_torch():
-    helper_test_exception([(2, 3)], lambda x: TF.glu(x, 1), lambda x: F.glu(x, 1),
-                          match=["dimension 1 is size 3"])
-    helper_test_exception([(2, 4)], lambda x: TF.glu(x, 2), lambda x: F.glu(x, 2),
-                          exact=IndexError)
+    helper_test_exception(
+        [(2, 3)], lambda x: TF.glu(x, 1), lambda x: F.glu(x, 1), match=["dimension 1 is size 3"]
+    )
+    helper_test_exception([(2, 4)], lambda x: TF.glu(x, 2), lambda x: F.glu(x, 2), exact=IndexError)
 
 
 def test_hardtanh_bounds_and_shrink_lambda_errors_like_torch():
-    helper_test_exception([(3,)], lambda x: TF.hardtanh(x, 1.0, 0.0),
-                          lambda x: F.hardtanh(x, 1.0, 0.0), exact=ValueError)
-    helper_test_exception([(3,)], lambda x: TF.softshrink(x, -1.0),
-                          lambda x: F.softshrink(x, -1.0), match=["-1.0"])
+    helper_test_exception(
+        [(3,)],
+        lambda x: TF.hardtanh(x, 1.0, 0.0),
+        lambda x: F.hardtanh(x, 1.0, 0.0),
+        exact=ValueError,
+    )
+    helper_test_exception(
+        [(3,)], lambda x: TF.softshrink(x, -1.0), lambda x: F.softshrink(x, -1.0), match=["-1.0"]
+    )
     with pytest.raises(AssertionError):
         torch.nn.Hardtanh(1.0, 0.0)
     with pytest.raises(AssertionError, match="greater than"):
         nn.Hardtanh(1.0, 0.0)
 
 
-GRADCHECK = ["hardtanh", "relu6", "hardsigmoid", "hardswish", "selu", "celu:0.5", "silu",
-             "mish", "logsigmoid", "softshrink", "hardshrink", "threshold"]
+GRADCHECK = [
+    "hardtanh",
+    "relu6",
+    "hardsigmoid",
+    "hardswish",
+    "selu",
+    "celu:0.5",
+    "silu",
+    "mish",
+    "logsigmoid",
+    "softshrink",
+    "hardshrink",
+    "threshold",
+]
 
 
 @pytest.mark.parametrize("case", GRADCHECK)
@@ -139,10 +179,14 @@ def test_module_matches_torch(a_mod, t_mod):
 
 
 def test_more_reprs_match_torch():
-    pairs = [(nn.RReLU(), torch.nn.RReLU()), (nn.RReLU(0.1, 0.3, True),
-                                              torch.nn.RReLU(0.1, 0.3, True)),
-             (nn.PReLU(), torch.nn.PReLU()), (nn.PReLU(3, 0.1), torch.nn.PReLU(3, 0.1)),
-             (nn.SiLU(True), torch.nn.SiLU(True)), (nn.Softmin(), torch.nn.Softmin())]
+    pairs = [
+        (nn.RReLU(), torch.nn.RReLU()),
+        (nn.RReLU(0.1, 0.3, True), torch.nn.RReLU(0.1, 0.3, True)),
+        (nn.PReLU(), torch.nn.PReLU()),
+        (nn.PReLU(3, 0.1), torch.nn.PReLU(3, 0.1)),
+        (nn.SiLU(True), torch.nn.SiLU(True)),
+        (nn.Softmin(), torch.nn.Softmin()),
+    ]
     for a, t in pairs:
         assert repr(a) == repr(t)
 
@@ -182,8 +226,9 @@ def test_rrelu_training_draws_slopes_in_range_reproducibly():
 # ------------------------------------------------------------------ in-place and methods
 
 
-@pytest.mark.parametrize("name", ["relu_", "elu_", "leaky_relu_", "hardtanh_", "selu_",
-                                  "celu_", "rrelu_"])
+@pytest.mark.parametrize(
+    "name", ["relu_", "elu_", "leaky_relu_", "hardtanh_", "selu_", "celu_", "rrelu_"]
+)
 def test_inplace_functions_modify_their_input(name):
     x_np = np.array([-2.0, -0.5, 0.0, 0.7, 3.0])
     a, t = ax.tensor(x_np), torch.tensor(x_np)
@@ -261,24 +306,40 @@ def test_prelu_num_parameters_is_torchs_int_and_axons_method():
     assert a_mod.num_parameters(trainable_only=True) == 0
 
 
-@pytest.mark.parametrize("name,args", [("selu", ()), ("celu", (0.5,)), ("hardshrink", (0.6,)),
-                                       ("threshold", (0.1, 5.0)), ("relu_", ()),
-                                       ("sigmoid_", ()), ("tanh_", ()), ("selu_", ()),
-                                       ("celu_", ()), ("threshold_", (0.1, 5.0))])
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("selu", ()),
+        ("celu", (0.5,)),
+        ("hardshrink", (0.6,)),
+        ("threshold", (0.1, 5.0)),
+        ("relu_", ()),
+        ("sigmoid_", ()),
+        ("tanh_", ()),
+        ("selu_", ()),
+        ("celu_", ()),
+        ("threshold_", (0.1, 5.0)),
+    ],
+)
 def test_top_level_spellings_match_torch(name, args):
     x = np.array([-2.0, -0.5, 0.0, 0.6, 1.5])
     a, t = ax.tensor(x), torch.tensor(x)
-    assert_close(getattr(ax, name)(a, *args), getattr(torch, name)(t, *args), rtol=1e-12,
-                 atol=1e-12)
+    assert_close(
+        getattr(ax, name)(a, *args), getattr(torch, name)(t, *args), rtol=1e-12, atol=1e-12
+    )
     if name.endswith("_"):
         assert_close(a, t, rtol=1e-12, atol=1e-12)  # changed in place, as torch's
 
 
 def test_top_level_prelu_and_distances_match_torch():
     x, w = np.array([[-2.0, 0.5, -1.0]]), np.array([0.2])
-    assert_close(ax.prelu(ax.tensor(x), ax.tensor(w)), torch.prelu(torch.tensor(x),
-                                                                    torch.tensor(w)))
+    assert_close(
+        ax.prelu(ax.tensor(x), ax.tensor(w)), torch.prelu(torch.tensor(x), torch.tensor(w))
+    )
     y = np.array([[1.0, -2.0, 0.5]])
     for name in ["cosine_similarity", "pairwise_distance"]:
-        assert_close(getattr(ax, name)(ax.tensor(x), ax.tensor(y)),
-                     getattr(torch, name)(torch.tensor(x), torch.tensor(y)), rtol=1e-12)
+        assert_close(
+            getattr(ax, name)(ax.tensor(x), ax.tensor(y)),
+            getattr(torch, name)(torch.tensor(x), torch.tensor(y)),
+            rtol=1e-12,
+        )

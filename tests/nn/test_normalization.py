@@ -66,12 +66,24 @@ def _data(shape, dtype, seed=1, offset=3.0):
 
 
 BN_CASES = [
-    ("1d (N, C)", lambda **k: nn.BatchNorm1d(5, **k), lambda **k: torch.nn.BatchNorm1d(5, **k),
-     (8, 5)),
-    ("1d (N, C, L)", lambda **k: nn.BatchNorm1d(4, **k),
-     lambda **k: torch.nn.BatchNorm1d(4, **k), (6, 4, 7)),
-    ("2d", lambda **k: nn.BatchNorm2d(3, **k), lambda **k: torch.nn.BatchNorm2d(3, **k),
-     (4, 3, 5, 6)),
+    (
+        "1d (N, C)",
+        lambda **k: nn.BatchNorm1d(5, **k),
+        lambda **k: torch.nn.BatchNorm1d(5, **k),
+        (8, 5),
+    ),
+    (
+        "1d (N, C, L)",
+        lambda **k: nn.BatchNorm1d(4, **k),
+        lambda **k: torch.nn.BatchNorm1d(4, **k),
+        (6, 4, 7),
+    ),
+    (
+        "2d",
+        lambda **k: nn.BatchNorm2d(3, **k),
+        lambda **k: torch.nn.BatchNorm2d(3, **k),
+        (4, 3, 5, 6),
+    ),
 ]
 BN_IDS = [c[0] for c in BN_CASES]
 
@@ -108,18 +120,27 @@ def test_batchnorm_training_steps_match_torch(name, make_a, make_t, shape, dtype
     assert int(a_mod.num_batches_tracked.item()) == 3  # eval does not count
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(momentum=None), dict(momentum=0.5), dict(affine=False), dict(bias=False),
-    dict(track_running_stats=False), dict(affine=False, track_running_stats=False),
-    dict(eps=1e-2),
-], ids=repr)
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(momentum=None),
+        dict(momentum=0.5),
+        dict(affine=False),
+        dict(bias=False),
+        dict(track_running_stats=False),
+        dict(affine=False, track_running_stats=False),
+        dict(eps=1e-2),
+    ],
+    ids=repr,
+)
 def test_batchnorm_options_match_torch(kwargs):
-    a_mod, t_mod = _pair(nn.BatchNorm2d(3, **kwargs), torch.nn.BatchNorm2d(3, **kwargs),
-                         np.float64)
+    a_mod, t_mod = _pair(nn.BatchNorm2d(3, **kwargs), torch.nn.BatchNorm2d(3, **kwargs), np.float64)
     tol = TOL[np.float64]
     for step in range(4):
-        x, g = _data((5, 3, 2, 3), np.float64, seed=step, offset=step), _data(
-            (5, 3, 2, 3), np.float64, seed=20 + step, offset=0.0)
+        x, g = (
+            _data((5, 3, 2, 3), np.float64, seed=step, offset=step),
+            _data((5, 3, 2, 3), np.float64, seed=20 + step, offset=0.0),
+        )
         a_mod.zero_grad()
         t_mod.zero_grad()
         (a_y, a_gx), (t_y, t_gx) = _run_both(a_mod, t_mod, x, g)
@@ -143,8 +164,7 @@ def test_batchnorm_momentum_none_is_the_cumulative_average():
     for x in batches:
         bn(ax.tensor(x))
     assert_close(bn.running_mean, np.mean([b.mean(0) for b in batches], axis=0), rtol=1e-12)
-    assert_close(bn.running_var, np.mean([b.var(0, ddof=1) for b in batches], axis=0),
-                 rtol=1e-12)
+    assert_close(bn.running_var, np.mean([b.var(0, ddof=1) for b in batches], axis=0), rtol=1e-12)
 
 
 def test_batchnorm_running_var_uses_the_unbiased_variance():
@@ -184,19 +204,26 @@ def test_batchnorm_loads_torch_state_dict_and_gives_torch_eval_outputs():
     assert int(a.num_batches_tracked.item()) == 3
 
 
-@pytest.mark.parametrize("make_a,make_t", [
-    (lambda: nn.BatchNorm1d(3), lambda: torch.nn.BatchNorm1d(3)),
-    (lambda: nn.BatchNorm2d(3, affine=False), lambda: torch.nn.BatchNorm2d(3, affine=False)),
-    (lambda: nn.BatchNorm2d(3, track_running_stats=False),
-     lambda: torch.nn.BatchNorm2d(3, track_running_stats=False)),
-    (lambda: nn.BatchNorm1d(3, bias=False), lambda: torch.nn.BatchNorm1d(3, bias=False)),
-    (lambda: nn.LayerNorm((2, 3)), lambda: torch.nn.LayerNorm((2, 3))),
-    (lambda: nn.LayerNorm(3, elementwise_affine=False),
-     lambda: torch.nn.LayerNorm(3, elementwise_affine=False)),
-    (lambda: nn.LayerNorm(3, bias=False), lambda: torch.nn.LayerNorm(3, bias=False)),
-    (lambda: nn.GroupNorm(2, 4), lambda: torch.nn.GroupNorm(2, 4)),
-    (lambda: nn.GroupNorm(2, 4, affine=False), lambda: torch.nn.GroupNorm(2, 4, affine=False)),
-])
+@pytest.mark.parametrize(
+    "make_a,make_t",
+    [
+        (lambda: nn.BatchNorm1d(3), lambda: torch.nn.BatchNorm1d(3)),
+        (lambda: nn.BatchNorm2d(3, affine=False), lambda: torch.nn.BatchNorm2d(3, affine=False)),
+        (
+            lambda: nn.BatchNorm2d(3, track_running_stats=False),
+            lambda: torch.nn.BatchNorm2d(3, track_running_stats=False),
+        ),
+        (lambda: nn.BatchNorm1d(3, bias=False), lambda: torch.nn.BatchNorm1d(3, bias=False)),
+        (lambda: nn.LayerNorm((2, 3)), lambda: torch.nn.LayerNorm((2, 3))),
+        (
+            lambda: nn.LayerNorm(3, elementwise_affine=False),
+            lambda: torch.nn.LayerNorm(3, elementwise_affine=False),
+        ),
+        (lambda: nn.LayerNorm(3, bias=False), lambda: torch.nn.LayerNorm(3, bias=False)),
+        (lambda: nn.GroupNorm(2, 4), lambda: torch.nn.GroupNorm(2, 4)),
+        (lambda: nn.GroupNorm(2, 4, affine=False), lambda: torch.nn.GroupNorm(2, 4, affine=False)),
+    ],
+)
 def test_state_dict_keys_shapes_dtypes_and_repr_match_torch(make_a, make_t):
     a, t = make_a(), make_t()
     a_sd, t_sd = a.state_dict(), t.state_dict()
@@ -221,11 +248,14 @@ def test_batchnorm_reset_running_stats_and_parameters():
 # ============================================================ batch norm: errors
 
 
-@pytest.mark.parametrize("mod,shape,want", [
-    (nn.BatchNorm1d(3), (2, 3, 4, 5), "2D or 3D"),
-    (nn.BatchNorm1d(3), (3,), "2D or 3D"),
-    (nn.BatchNorm2d(3), (2, 3, 4), "4D"),
-])
+@pytest.mark.parametrize(
+    "mod,shape,want",
+    [
+        (nn.BatchNorm1d(3), (2, 3, 4, 5), "2D or 3D"),
+        (nn.BatchNorm1d(3), (3,), "2D or 3D"),
+        (nn.BatchNorm2d(3), (2, 3, 4), "4D"),
+    ],
+)
 def test_batchnorm_wrong_number_of_dims_names_the_shape(mod, shape, want):
     with pytest.raises(ValueError, match=want) as err:
         mod(ax.zeros(*shape))
@@ -251,26 +281,26 @@ def test_batchnorm_wrong_channel_count_and_single_value_per_channel():
 LN_CASES = [
     ((4, 6), lambda **k: nn.LayerNorm(6, **k), lambda **k: torch.nn.LayerNorm(6, **k)),
     ((2, 5, 8), lambda **k: nn.LayerNorm(8, **k), lambda **k: torch.nn.LayerNorm(8, **k)),
-    ((3, 4, 2, 5), lambda **k: nn.LayerNorm((2, 5), **k),
-     lambda **k: torch.nn.LayerNorm((2, 5), **k)),
+    (
+        (3, 4, 2, 5),
+        lambda **k: nn.LayerNorm((2, 5), **k),
+        lambda **k: torch.nn.LayerNorm((2, 5), **k),
+    ),
     ((3, 4, 5), lambda **k: nn.GroupNorm(2, 4, **k), lambda **k: torch.nn.GroupNorm(2, 4, **k)),
-    ((2, 6, 3, 3), lambda **k: nn.GroupNorm(3, 6, **k),
-     lambda **k: torch.nn.GroupNorm(3, 6, **k)),
-    ((2, 6, 3, 3), lambda **k: nn.GroupNorm(1, 6, **k),
-     lambda **k: torch.nn.GroupNorm(1, 6, **k)),
-    ((2, 6, 3), lambda **k: nn.GroupNorm(6, 6, **k),
-     lambda **k: torch.nn.GroupNorm(6, 6, **k)),
+    ((2, 6, 3, 3), lambda **k: nn.GroupNorm(3, 6, **k), lambda **k: torch.nn.GroupNorm(3, 6, **k)),
+    ((2, 6, 3, 3), lambda **k: nn.GroupNorm(1, 6, **k), lambda **k: torch.nn.GroupNorm(1, 6, **k)),
+    ((2, 6, 3), lambda **k: nn.GroupNorm(6, 6, **k), lambda **k: torch.nn.GroupNorm(6, 6, **k)),
 ]
 
 
 @pytest.mark.parametrize("kwargs", [{}, "no affine", dict(bias=False)], ids=repr)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("shape,make_a,make_t", LN_CASES,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(LN_CASES)])
+@pytest.mark.parametrize(
+    "shape,make_a,make_t", LN_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(LN_CASES)]
+)
 def test_layer_and_group_norm_match_torch(shape, make_a, make_t, dtype, kwargs):
     if kwargs == "no affine":
-        kwargs = dict(affine=False) if "Group" in repr(make_t()) else dict(
-            elementwise_affine=False)
+        kwargs = dict(affine=False) if "Group" in repr(make_t()) else dict(elementwise_affine=False)
     a_mod, t_mod = _pair(make_a(**kwargs), make_t(**kwargs), dtype)
     x, g = _data(shape, dtype), _data(shape, dtype, seed=5, offset=0.0)
     (a_y, a_gx), (t_y, t_gx) = _run_both(a_mod, t_mod, x, g)
@@ -326,10 +356,12 @@ def test_functional_layer_and_group_norm_match_torch():
     got = F.layer_norm(ax.tensor(x), [4, 3], ax.tensor(w), ax.tensor(b), eps=1e-3)
     want = TF.layer_norm(torch.tensor(x), [4, 3], torch.tensor(w), torch.tensor(b), eps=1e-3)
     assert_close(got, want, **TOL[np.float64])
-    assert_close(F.layer_norm(ax.tensor(x), 3), TF.layer_norm(torch.tensor(x), [3]),
-                 **TOL[np.float64])
-    assert_close(F.group_norm(ax.tensor(x), 2), TF.group_norm(torch.tensor(x), 2),
-                 **TOL[np.float64])
+    assert_close(
+        F.layer_norm(ax.tensor(x), 3), TF.layer_norm(torch.tensor(x), [3]), **TOL[np.float64]
+    )
+    assert_close(
+        F.group_norm(ax.tensor(x), 2), TF.group_norm(torch.tensor(x), 2), **TOL[np.float64]
+    )
 
 
 # ============================================================ the fused ops themselves
@@ -337,9 +369,11 @@ def test_functional_layer_and_group_norm_match_torch():
 
 def _double_inputs(shape, c_shape, seed=0):
     rng = np.random.default_rng(seed)
-    return (ax.tensor(rng.standard_normal(shape) * 2 + 1, requires_grad=True),
-            ax.tensor(rng.uniform(0.5, 1.5, c_shape), requires_grad=True),
-            ax.tensor(rng.standard_normal(c_shape), requires_grad=True))
+    return (
+        ax.tensor(rng.standard_normal(shape) * 2 + 1, requires_grad=True),
+        ax.tensor(rng.uniform(0.5, 1.5, c_shape), requires_grad=True),
+        ax.tensor(rng.standard_normal(c_shape), requires_grad=True),
+    )
 
 
 @pytest.mark.parametrize("shape", [(5, 3), (4, 3, 2, 3)])
@@ -348,8 +382,9 @@ def test_gradcheck_batch_norm_training(shape):
     rv = np.ones(3)
     # a fixed weighting of the output, so the loss is not invariant to normalisation
     mix = ax.tensor(np.random.default_rng(1).standard_normal(shape))
-    ax.gradcheck(lambda x, w, b: (F.batch_norm(x, None, rv.copy(), w, b, True) * mix).sum(),
-                 (x, w, b))
+    ax.gradcheck(
+        lambda x, w, b: (F.batch_norm(x, None, rv.copy(), w, b, True) * mix).sum(), (x, w, b)
+    )
 
 
 def test_gradcheck_batch_norm_eval():
@@ -371,16 +406,24 @@ def test_gradcheck_group_norm():
     ax.gradcheck(lambda x, w, b: F.group_norm(x, 2, w, b) * mix, (x, w, b))
 
 
-@pytest.mark.parametrize("make", [
-    lambda: nn.BatchNorm2d(3), lambda: nn.BatchNorm2d(3).eval(), lambda: nn.LayerNorm(2),
-    lambda: nn.GroupNorm(3, 3),
-], ids=["bn-train", "bn-eval", "ln", "gn"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.BatchNorm2d(3),
+        lambda: nn.BatchNorm2d(3).eval(),
+        lambda: nn.LayerNorm(2),
+        lambda: nn.GroupNorm(3, 3),
+    ],
+    ids=["bn-train", "bn-eval", "ln", "gn"],
+)
 def test_one_graph_node_and_incoming_gradient_untouched(make):
     mod = make().double()
     x = ax.tensor(_data((2, 3, 2, 2), np.float64), requires_grad=True)
     y = mod(x)
-    assert y.grad_fn.next_functions == (x, mod.weight, mod.bias, None, None, None, None,
-                                        None)[:len(y.grad_fn.next_functions)]
+    assert (
+        y.grad_fn.next_functions
+        == (x, mod.weight, mod.bias, None, None, None, None, None)[: len(y.grad_fn.next_functions)]
+    )
     g = _data(y.shape, np.float64, seed=3)
     g_before = g.copy()
     y.backward(ax.tensor(g), retain_graph=True)

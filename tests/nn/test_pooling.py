@@ -52,8 +52,7 @@ MAX_GRID = [
 @pytest.mark.parametrize("case", MAX_GRID, ids=str)
 def test_max_pool2d_matches_torch(case):
     shape, k, s, p, d, ceil = case
-    t_fn, a_fn = _both("max_pool2d", kernel_size=k, stride=s, padding=p, dilation=d,
-                       ceil_mode=ceil)
+    t_fn, a_fn = _both("max_pool2d", kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
     helper_test_op([shape], t_fn, a_fn)
     helper_test_op([shape], t_fn, a_fn, dtype=np.float32, layout="transposed")
 
@@ -73,8 +72,7 @@ def test_max_pool2d_split_over_two_threads(monkeypatch, case):
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
     shape, k, s, p, d, ceil = case
     x = np.random.default_rng(0).integers(-1, 2, size=(5, *shape[1:])).astype(np.float64)
-    t_fn, a_fn = _both("max_pool2d", kernel_size=k, stride=s, padding=p, dilation=d,
-                       ceil_mode=ceil)
+    t_fn, a_fn = _both("max_pool2d", kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
     helper_test_op(None, t_fn, a_fn, arrays=[x])
 
 
@@ -109,12 +107,12 @@ def test_max_pool2d_after_relu_ties_at_zero():
     assert_close(x.grad, xt.grad)
 
 
-@pytest.mark.parametrize("case", [(2, None, 0, 1, False), (3, 2, 1, 2, True), (4, 1, 2, 1, False)],
-                         ids=str)
+@pytest.mark.parametrize(
+    "case", [(2, None, 0, 1, False), (3, 2, 1, 2, True), (4, 1, 2, 1, False)], ids=str
+)
 def test_max_pool1d_matches_torch(case):
     k, s, p, d, ceil = case
-    t_fn, a_fn = _both("max_pool1d", kernel_size=k, stride=s, padding=p, dilation=d,
-                       ceil_mode=ceil)
+    t_fn, a_fn = _both("max_pool1d", kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
     helper_test_op([(2, 3, 13)], t_fn, a_fn)
     helper_test_op([(3, 13)], t_fn, a_fn)  # unbatched
 
@@ -123,17 +121,16 @@ def test_max_pool1d_matches_torch(case):
 def test_max_pool_return_indices(case):
     shape, k, s, p, d, ceil = case
     x = np.random.default_rng(0).integers(0, 3, size=shape).astype(np.float32)  # with ties
-    kw = dict(kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil,
-              return_indices=True)
+    kw = dict(kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil, return_indices=True)
     out, idx = F.max_pool2d(ax.tensor(x), **kw)
     t_out, t_idx = TF.max_pool2d(torch.tensor(x), **kw)
     assert_close(out, t_out)
     assert idx.dtype == np.int64
     np.testing.assert_array_equal(idx.numpy(), t_idx.numpy())
     out1, idx1 = F.max_pool1d(ax.tensor(x[0]), 3, 2, 1, return_indices=True)
-    np.testing.assert_array_equal(idx1.numpy(),
-                                  TF.max_pool1d(torch.tensor(x[0]), 3, 2, 1,
-                                                return_indices=True)[1].numpy())
+    np.testing.assert_array_equal(
+        idx1.numpy(), TF.max_pool1d(torch.tensor(x[0]), 3, 2, 1, return_indices=True)[1].numpy()
+    )
 
 
 # (input shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
@@ -151,8 +148,15 @@ AVG_GRID = [
 @pytest.mark.parametrize("case", AVG_GRID, ids=str)
 def test_avg_pool2d_matches_torch(case):
     shape, k, s, p, ceil, incl, div = case
-    t_fn, a_fn = _both("avg_pool2d", kernel_size=k, stride=s, padding=p, ceil_mode=ceil,
-                       count_include_pad=incl, divisor_override=div)
+    t_fn, a_fn = _both(
+        "avg_pool2d",
+        kernel_size=k,
+        stride=s,
+        padding=p,
+        ceil_mode=ceil,
+        count_include_pad=incl,
+        divisor_override=div,
+    )
     helper_test_op([shape], t_fn, a_fn)
     helper_test_op([shape[1:]], t_fn, a_fn, dtype=np.float32, layout="strided")  # unbatched
 
@@ -160,14 +164,24 @@ def test_avg_pool2d_matches_torch(case):
 @pytest.mark.parametrize("case", [(3, None, 1, False, True), (4, 3, 2, True, False)], ids=str)
 def test_avg_pool1d_matches_torch(case):
     k, s, p, ceil, incl = case
-    t_fn, a_fn = _both("avg_pool1d", kernel_size=k, stride=s, padding=p, ceil_mode=ceil,
-                       count_include_pad=incl)
+    t_fn, a_fn = _both(
+        "avg_pool1d", kernel_size=k, stride=s, padding=p, ceil_mode=ceil, count_include_pad=incl
+    )
     helper_test_op([(2, 3, 14)], t_fn, a_fn)
 
 
-@pytest.mark.parametrize("in_hw, out_size", [((8, 8), 4), ((7, 10), (3, 4)), ((5, 9), (None, 2)),
-                                             ((3, 4), (5, 7)), ((6, 6), 1), ((7, 5), (7, 5))],
-                         ids=str)
+@pytest.mark.parametrize(
+    "in_hw, out_size",
+    [
+        ((8, 8), 4),
+        ((7, 10), (3, 4)),
+        ((5, 9), (None, 2)),
+        ((3, 4), (5, 7)),
+        ((6, 6), 1),
+        ((7, 5), (7, 5)),
+    ],
+    ids=str,
+)
 def test_adaptive_avg_pool2d_matches_torch(in_hw, out_size):
     t_fn, a_fn = _both("adaptive_avg_pool2d", output_size=out_size)
     helper_test_op([(2, 3, *in_hw)], t_fn, a_fn)
@@ -186,8 +200,7 @@ def test_pool_gradcheck():
     x1 = ax.tensor(rng.standard_normal((2, 2, 9)), requires_grad=True)
     ax.gradcheck(lambda a: F.max_pool2d(a, 3, 2, 1, dilation=(1, 2), ceil_mode=True), [x])
     ax.gradcheck(lambda a: F.max_pool2d(a, 2), [x])
-    ax.gradcheck(lambda a: F.avg_pool2d(a, 3, 2, 1, ceil_mode=True, count_include_pad=False),
-                 [x])
+    ax.gradcheck(lambda a: F.avg_pool2d(a, 3, 2, 1, ceil_mode=True, count_include_pad=False), [x])
     ax.gradcheck(lambda a: F.adaptive_avg_pool2d(a, (3, 4)), [x])
     ax.gradcheck(lambda a: F.max_pool1d(a, 3, 2, 1), [x1])
     ax.gradcheck(lambda a: F.avg_pool1d(a, 2, 1), [x1])
@@ -221,14 +234,30 @@ def test_pooling_output_is_float32_and_channel_major_is_invisible():
 
 
 def test_pooling_errors():
-    helper_test_exception([(2, 3, 4, 4)], lambda x: TF.max_pool2d(x, 5),
-                          lambda x: F.max_pool2d(x, 5), match=["max_pool2d", "too small"])
-    helper_test_exception([(2, 3, 4, 4)], lambda x: TF.avg_pool2d(x, 5),
-                          lambda x: F.avg_pool2d(x, 5), match=["avg_pool2d", "too small"])
-    helper_test_exception([(2, 3, 4, 4)], lambda x: TF.max_pool2d(x, 3, padding=2),
-                          lambda x: F.max_pool2d(x, 3, padding=2),
-                          match=["pad should be at most half", "pad=2"])
-    helper_test_exception([(2, 3, 4, 4)], lambda x: TF.max_pool2d(x, 2, stride=0),
-                          lambda x: F.max_pool2d(x, 2, stride=0), match=["stride"])
-    helper_test_exception([(4, 4)], lambda x: TF.max_pool2d(x, 2),
-                          lambda x: F.max_pool2d(x, 2), match=["(4, 4)"])
+    helper_test_exception(
+        [(2, 3, 4, 4)],
+        lambda x: TF.max_pool2d(x, 5),
+        lambda x: F.max_pool2d(x, 5),
+        match=["max_pool2d", "too small"],
+    )
+    helper_test_exception(
+        [(2, 3, 4, 4)],
+        lambda x: TF.avg_pool2d(x, 5),
+        lambda x: F.avg_pool2d(x, 5),
+        match=["avg_pool2d", "too small"],
+    )
+    helper_test_exception(
+        [(2, 3, 4, 4)],
+        lambda x: TF.max_pool2d(x, 3, padding=2),
+        lambda x: F.max_pool2d(x, 3, padding=2),
+        match=["pad should be at most half", "pad=2"],
+    )
+    helper_test_exception(
+        [(2, 3, 4, 4)],
+        lambda x: TF.max_pool2d(x, 2, stride=0),
+        lambda x: F.max_pool2d(x, 2, stride=0),
+        match=["stride"],
+    )
+    helper_test_exception(
+        [(4, 4)], lambda x: TF.max_pool2d(x, 2), lambda x: F.max_pool2d(x, 2), match=["(4, 4)"]
+    )

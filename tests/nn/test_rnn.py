@@ -43,8 +43,9 @@ def as_tuple(x) -> tuple:
     return tuple(x) if isinstance(x, tuple | list) else (x,)
 
 
-def compare(tm, am, x: np.ndarray, states: list[np.ndarray] | None, lstm: bool, tol: dict,
-            seed: int = 1) -> None:
+def compare(
+    tm, am, x: np.ndarray, states: list[np.ndarray] | None, lstm: bool, tol: dict, seed: int = 1
+) -> None:
     """Run both modules on ``x`` (and initial ``states``), back-propagate the same random
     weighting of the output and the final states, compare everything."""
     tx, axx = torch.tensor(x, requires_grad=True), ax.tensor(x, requires_grad=True)
@@ -62,10 +63,14 @@ def compare(tm, am, x: np.ndarray, states: list[np.ndarray] | None, lstm: bool, 
     assert len(a_fin) == (2 if lstm else 1)
     rng = np.random.default_rng(seed)
     weights = [rng.standard_normal(t.shape) for t in (t_out, *t_fin)]
-    t_loss = sum((t * torch.tensor(w, dtype=t.dtype)).sum()
-                 for t, w in zip((t_out, *t_fin), weights, strict=True))
-    a_loss = sum((a * ax.tensor(w, dtype=a.dtype)).sum()
-                 for a, w in zip((a_out, *a_fin), weights, strict=True))
+    t_loss = sum(
+        (t * torch.tensor(w, dtype=t.dtype)).sum()
+        for t, w in zip((t_out, *t_fin), weights, strict=True)
+    )
+    a_loss = sum(
+        (a * ax.tensor(w, dtype=a.dtype)).sum()
+        for a, w in zip((a_out, *a_fin), weights, strict=True)
+    )
     t_loss.backward()
     a_loss.backward()
     assert_close(a_out, t_out, **tol, msg="output")
@@ -87,8 +92,9 @@ def compare(tm, am, x: np.ndarray, states: list[np.ndarray] | None, lstm: bool, 
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("with_state", [False, True])
 def test_layer_matches_torch_float64(kind, num_layers, bidirectional, batch_first, with_state):
-    tm, am = make_pair(kind, num_layers=num_layers, bidirectional=bidirectional,
-                       batch_first=batch_first)
+    tm, am = make_pair(
+        kind, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first
+    )
     rng = np.random.default_rng(0)
     x = rng.standard_normal((N, L, I) if batch_first else (L, N, I))
     D = 2 if bidirectional else 1
@@ -107,8 +113,9 @@ def test_layer_matches_torch_float32(kind, bidirectional):
     x = rng.standard_normal((7, 3, I)).astype(np.float32)
     D = 2 if bidirectional else 1
     lstm = kind == "LSTM"
-    states = [rng.standard_normal((2 * D, 3, H)).astype(np.float32)
-              for _ in range(2 if lstm else 1)]
+    states = [
+        rng.standard_normal((2 * D, 3, H)).astype(np.float32) for _ in range(2 if lstm else 1)
+    ]
     compare(tm, am, x, states, lstm, TOL[np.float32])
 
 
@@ -179,19 +186,24 @@ def test_state_dict_keys_order_and_shapes_match_torch(kind, bias):
         assert tuple(a_sd[k].shape) == tuple(t_sd[k].shape), k
     assert am._flat_weights_names == tm._flat_weights_names
     assert [[p.shape for p in w] for w in am.all_weights] == [
-        [tuple(p.shape) for p in w] for w in tm.all_weights]
+        [tuple(p.shape) for p in w] for w in tm.all_weights
+    ]
 
 
 def test_repr_matches_torch():
-    for args, kw in [((3, 4), {}), ((3, 4, 2), dict(batch_first=True, dropout=0.5,
-                                                     bidirectional=True, bias=False))]:
+    for args, kw in [
+        ((3, 4), {}),
+        ((3, 4, 2), dict(batch_first=True, dropout=0.5, bidirectional=True, bias=False)),
+    ]:
         for kind in ("RNN", "LSTM", "GRU"):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 assert repr(getattr(nn, kind)(*args, **kw)) == repr(
-                    getattr(torch.nn, kind)(*args, **kw))
+                    getattr(torch.nn, kind)(*args, **kw)
+                )
     assert repr(nn.RNNCell(3, 4, nonlinearity="relu", bias=False)) == repr(
-        torch.nn.RNNCell(3, 4, nonlinearity="relu", bias=False))
+        torch.nn.RNNCell(3, 4, nonlinearity="relu", bias=False)
+    )
     assert repr(nn.LSTMCell(3, 4)) == repr(torch.nn.LSTMCell(3, 4))
 
 
@@ -238,8 +250,8 @@ def test_gradient_through_final_state_only(kind):
     tx, axx = torch.tensor(x, requires_grad=True), ax.tensor(x, requires_grad=True)
     t_fin = as_tuple(tm(tx)[1])[0]
     a_fin = as_tuple(am(axx)[1])[0]
-    (t_fin ** 2).sum().backward()
-    (a_fin ** 2).sum().backward()
+    (t_fin**2).sum().backward()
+    (a_fin**2).sum().backward()
     assert_close(axx.grad, tx.grad, **TOL[np.float64])
     t_params = dict(tm.named_parameters())
     for name, p in am.named_parameters():
@@ -250,7 +262,7 @@ def test_backward_twice_with_retain_graph_gives_same_grads():
     m = nn.LSTM(I, H, num_layers=2, bidirectional=True, dtype=np.float64)
     x = ax.tensor(np.random.default_rng(8).standard_normal((L, N, I)), requires_grad=True)
     out, (h, c) = m(x)
-    loss = (out ** 2).sum() + (c * 3).sum()
+    loss = (out**2).sum() + (c * 3).sum()
     loss.backward(retain_graph=True)
     first = [p.grad.numpy().copy() for p in m.parameters()] + [x.grad.numpy().copy()]
     m.zero_grad()
@@ -349,14 +361,13 @@ def test_fused_layer_matches_cell_loop(kind, reverse):
             k = 1 if reverse else 0
             full = [ax.stack([s, s], 0) for s in states]  # (2, N, H): both directions
             out, fin = m(x, tuple(full) if kind == "LSTM" else full[0])
-            out = out[..., k * H:(k + 1) * H]
+            out = out[..., k * H : (k + 1) * H]
             fin = tuple(f[k] for f in as_tuple(fin))
         else:
             out, fin = _cell_loop(kind, m, x, states, reverse)
         loss = sum((a * ax.tensor(w)).sum() for a, w in zip((out, *fin), w_np, strict=True))
         loss.backward()
-        grads = {n: p.grad.numpy().copy() for n, p in m.named_parameters()
-                 if p.grad is not None}
+        grads = {n: p.grad.numpy().copy() for n, p in m.named_parameters() if p.grad is not None}
         return out, fin, x.grad, [s.grad for s in states], grads
 
     f_out, f_fin, f_gx, f_gs, f_gw = run(True)

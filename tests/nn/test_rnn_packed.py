@@ -28,8 +28,7 @@ def t_and_a(x: np.ndarray):
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
-@pytest.mark.parametrize("enforce_sorted, lengths", [(True, [5, 3, 3, 1]),
-                                                     (False, [2, 5, 1, 4])])
+@pytest.mark.parametrize("enforce_sorted, lengths", [(True, [5, 3, 3, 1]), (False, [2, 5, 1, 4])])
 def test_pack_and_pad_match_torch(batch_first, enforce_sorted, lengths):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 6, 2) if batch_first else (6, 4, 2))  # padded to 6 > max
@@ -40,8 +39,10 @@ def test_pack_and_pad_match_torch(batch_first, enforce_sorted, lengths):
     assert_close(ap.data, tp.data, rtol=0, atol=0)
     assert ap.batch_sizes.tolist() == tp.batch_sizes.tolist()
     assert ap.batch_sizes.dtype == np.int64
-    for a, t in ((ap.sorted_indices, tp.sorted_indices),
-                 (ap.unsorted_indices, tp.unsorted_indices)):
+    for a, t in (
+        (ap.sorted_indices, tp.sorted_indices),
+        (ap.unsorted_indices, tp.unsorted_indices),
+    ):
         assert (a is None) == (t is None)
         if t is not None:
             assert a.tolist() == t.tolist()
@@ -120,18 +121,19 @@ def as_tuple(x) -> tuple:
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("enforce_sorted", [True, False])
 @pytest.mark.parametrize("with_state", [False, True])
-def test_packed_layer_matches_torch(kind, num_layers, bidirectional, enforce_sorted,
-                                    with_state):
-    tm, am = make_pair(kind, num_layers=num_layers, bidirectional=bidirectional,
-                       batch_first=True)
+def test_packed_layer_matches_torch(kind, num_layers, bidirectional, enforce_sorted, with_state):
+    tm, am = make_pair(kind, num_layers=num_layers, bidirectional=bidirectional, batch_first=True)
     lengths = [6, 4, 4, 1] if enforce_sorted else [3, 6, 1, 4]
     rng = np.random.default_rng(3)
     x = rng.standard_normal((4, 6, I))
     tx, axx = t_and_a(x)
     D = 2 if bidirectional else 1
     lstm = kind == "LSTM"
-    pairs = [t_and_a(rng.standard_normal((D * num_layers, 4, H)))
-             for _ in range(2 if lstm else 1)] if with_state else []
+    pairs = (
+        [t_and_a(rng.standard_normal((D * num_layers, 4, H))) for _ in range(2 if lstm else 1)]
+        if with_state
+        else []
+    )
     ts, as_ = [p[0] for p in pairs], [p[1] for p in pairs]
 
     def hx(ss):
@@ -175,11 +177,17 @@ def test_padded_steps_change_nothing(kind):
         xt = ax.tensor(xs, requires_grad=True)
         out, fin = m(arnn.pack_padded_sequence(xt, lengths))
         pad, _ = arnn.pad_packed_sequence(out)
-        (pad ** 2).sum().add(sum((f ** 2).sum() for f in as_tuple(fin))).backward()
+        (pad**2).sum().add(sum((f**2).sum() for f in as_tuple(fin))).backward()
         grads = [p.grad.numpy().copy() for p in m.parameters()]
         assert (xt.grad.numpy()[~real] == 0).all()
-        results.append((pad.detach().numpy(), [f.detach().numpy() for f in as_tuple(fin)],
-                        xt.grad.numpy(), grads))
+        results.append(
+            (
+                pad.detach().numpy(),
+                [f.detach().numpy() for f in as_tuple(fin)],
+                xt.grad.numpy(),
+                grads,
+            )
+        )
     (p0, f0, gx0, gw0), (p1, f1, gx1, gw1) = results
     assert_close(p1, p0, rtol=0, atol=0)
     assert (p0[~real] == 0).all()  # outputs at padded steps are 0

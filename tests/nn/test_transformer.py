@@ -450,8 +450,7 @@ def test_transformer_xavier_initialisation():
             assert np.abs(p.array).max() <= bound, name
             assert np.abs(p.array).max() > 0.8 * bound, name  # spread over the range
     enc = model.encoder.layers
-    assert_differs(enc[0].linear1.weight.array, enc[1].linear1.weight.array,
-                   rtol=0, atol=0)
+    assert_differs(enc[0].linear1.weight.array, enc[1].linear1.weight.array, rtol=0, atol=0)
     assert np.all(model.encoder.norm.weight.array == 1)  # 1-d parameters keep their init
 
 

@@ -32,14 +32,21 @@ RESIZES = [
 @pytest.mark.parametrize("shape, kw", RESIZES, ids=str)
 def test_interpolate_nearest_matches_torch(shape, kw):
     helper_test_op([shape], lambda x: TF.interpolate(x, **kw), lambda x: F.interpolate(x, **kw))
-    helper_test_op([shape], lambda x: TF.interpolate(x, **kw), lambda x: F.interpolate(x, **kw),
-                   dtype=np.float32, layout="transposed")
+    helper_test_op(
+        [shape],
+        lambda x: TF.interpolate(x, **kw),
+        lambda x: F.interpolate(x, **kw),
+        dtype=np.float32,
+        layout="transposed",
+    )
 
 
 def test_upsample_module_and_gradcheck():
     x = np.random.default_rng(0).standard_normal((1, 2, 3, 4)).astype(np.float32)
-    for ours, theirs in [(nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2)),
-                         (nn.Upsample(size=(5, 7)), torch.nn.Upsample(size=(5, 7)))]:
+    for ours, theirs in [
+        (nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2)),
+        (nn.Upsample(size=(5, 7)), torch.nn.Upsample(size=(5, 7))),
+    ]:
         assert_close(ours(ax.tensor(x)), theirs(torch.tensor(x)))
         assert repr(ours) == repr(theirs)
     a = ax.tensor(x.astype(np.float64), requires_grad=True)

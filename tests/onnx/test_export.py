@@ -82,30 +82,43 @@ class BiRNNClassifier(nn.Module):
 ZOO = {
     "mlp": lambda: (
         models.mlp([8, 16, 16, 4], activation="gelu", batch_norm=True, dropout=0.2),
-        lambda n, s: np.random.default_rng(s).standard_normal((n, 8)).astype(np.float32), 0,
+        lambda n, s: np.random.default_rng(s).standard_normal((n, 8)).astype(np.float32),
+        0,
     ),
     "lenet5": lambda: (models.lenet5(), lambda n, s: _images(n, 1, 28, 28, s), 0),
-    "lenet5_classic": lambda: (models.get_model("lenet5_classic"),
-                               lambda n, s: _images(n, 1, 28, 28, s), 0),
-    "resnet_basic": lambda: (models.ResNet(models.BasicBlock, [1, 1, 1, 1], num_classes=7),
-                             lambda n, s: _images(n, 3, 16, 16, s), 0),
-    "lstm_lm": lambda: (RNNLanguageModel(20, 8, 8, layers=2),
-                        lambda n, s: _ids((5, n), 20, s), 1),  # time first: batch is axis 1
+    "lenet5_classic": lambda: (
+        models.get_model("lenet5_classic"),
+        lambda n, s: _images(n, 1, 28, 28, s),
+        0,
+    ),
+    "resnet_basic": lambda: (
+        models.ResNet(models.BasicBlock, [1, 1, 1, 1], num_classes=7),
+        lambda n, s: _images(n, 3, 16, 16, s),
+        0,
+    ),
+    "lstm_lm": lambda: (
+        RNNLanguageModel(20, 8, 8, layers=2),
+        lambda n, s: _ids((5, n), 20, s),
+        1,
+    ),  # time first: batch is axis 1
     "gru_lm": lambda: (GRULanguageModel(), lambda n, s: _ids((n, 6), 20, s), 0),
-    "bi_lstm": lambda: (BiRNNClassifier("LSTM"),
-                        lambda n, s: _images(n, 4, 5, 1, s)[..., 0], 0),
+    "bi_lstm": lambda: (BiRNNClassifier("LSTM"), lambda n, s: _images(n, 4, 5, 1, s)[..., 0], 0),
     "bi_gru": lambda: (BiRNNClassifier("GRU"), lambda n, s: _images(n, 4, 5, 1, s)[..., 0], 0),
     "bi_rnn": lambda: (BiRNNClassifier("RNN"), lambda n, s: _images(n, 4, 5, 1, s)[..., 0], 0),
-    "transformer_lm": lambda: (models.TransformerLM(20, 16, 2, 2, 32, max_len=10),
-                               lambda n, s: _ids((n, 6), 20, s), 0),
+    "transformer_lm": lambda: (
+        models.TransformerLM(20, 16, 2, 2, 32, max_len=10),
+        lambda n, s: _ids((n, 6), 20, s),
+        0,
+    ),
     "transformer_encoder": lambda: (
         nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), 2),
         lambda n, s: np.random.default_rng(s).standard_normal((n, 6, 16)).astype(np.float32),
         0,
     ),
     "transformer_encoder_post_norm_gelu": lambda: (
-        nn.TransformerEncoder(nn.TransformerEncoderLayer(
-            16, 4, 24, activation="gelu", norm_first=True), 1),
+        nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(16, 4, 24, activation="gelu", norm_first=True), 1
+        ),
         lambda n, s: np.random.default_rng(s).standard_normal((6, n, 16)).astype(np.float32),
         1,  # sequence first
     ),
@@ -116,8 +129,13 @@ ZOO = {
 def test_zoo_models_run_in_onnxruntime_with_a_dynamic_batch(name):
     model, make_input, batch_axis = ZOO[name]()
     model.train()  # export runs in eval mode and gives the mode back
-    data = _export(model, (ax.tensor(make_input(3, 0)),), input_names=["x"],
-                   output_names=None, dynamic_axes={"x": {batch_axis: "batch"}})
+    data = _export(
+        model,
+        (ax.tensor(make_input(3, 0)),),
+        input_names=["x"],
+        output_names=None,
+        dynamic_axes={"x": {batch_axis: "batch"}},
+    )
     assert model.training
     onnx.checker.check_model(onnx.load_from_string(data))
     _assert_runs_like_axon(data, model, [{"x": make_input(3, 1)}, {"x": make_input(5, 2)}])
@@ -127,8 +145,11 @@ def test_initializers_are_named_by_state_dict_keys():
     model = models.mlp([4, 6, 6, 2], batch_norm=True)  # parameters and running statistics
     proto = onnx.load_from_string(_export(model, (ax.ones(2, 4),)))
     state = model.state_dict()
-    named = {i.name: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer
-             if not i.name.startswith(("const_", "ints_", "shape_", "axes_", "split_"))}
+    named = {
+        i.name: onnx.numpy_helper.to_array(i)
+        for i in proto.graph.initializer
+        if not i.name.startswith(("const_", "ints_", "shape_", "axes_", "split_"))
+    }
     expected = {k for k in state if not k.endswith("num_batches_tracked")}
     assert set(named) == expected
     for key in expected:
@@ -137,12 +158,18 @@ def test_initializers_are_named_by_state_dict_keys():
 
 def test_dynamic_sequence_length_of_a_recurrent_model():
     model = RNNLanguageModel(20, 8, 8, layers=2)
-    data = _export(model, (ax.tensor(_ids((5, 3), 20, 0)),), input_names=["ids"],
-                   output_names=["logits", "h", "c"],
-                   dynamic_axes={"ids": {0: "time", 1: "batch"}, "logits": {0: "time"}})
+    data = _export(
+        model,
+        (ax.tensor(_ids((5, 3), 20, 0)),),
+        input_names=["ids"],
+        output_names=["logits", "h", "c"],
+        dynamic_axes={"ids": {0: "time", 1: "batch"}, "logits": {0: "time"}},
+    )
     graph = onnx.load_from_string(data).graph
     assert [d.dim_param for d in graph.output[0].type.tensor_type.shape.dim][:2] == [
-        "time", "logits_dim_1"]
+        "time",
+        "logits_dim_1",
+    ]
     _assert_runs_like_axon(data, model, [{"ids": _ids((9, 2), 20, 1)}])
 
 
@@ -150,8 +177,12 @@ def test_dynamic_batch_and_time_of_a_bidirectional_stacked_gru():
     from axon.lab.deep_rnn import SequenceTagger
 
     model = SequenceTagger(12, 8, 10, num_layers=2, bidirectional=True)
-    data = _export(model, (ax.tensor(_ids((3, 7), 12, 0)),), input_names=["x"],
-                   dynamic_axes={"x": {0: "batch", 1: "time"}})
+    data = _export(
+        model,
+        (ax.tensor(_ids((3, 7), 12, 0)),),
+        input_names=["x"],
+        dynamic_axes={"x": {0: "batch", 1: "time"}},
+    )
     _assert_runs_like_axon(data, model, [{"x": _ids((5, 11), 12, 1)}])
 
 
@@ -162,8 +193,11 @@ def test_a_carried_state_in_a_nested_argument_is_an_input():
     def state(n, seed):
         return tuple(_floats(2, n, 8, seed=seed + i) for i in range(2))
 
-    data = _export(model, (ax.tensor(_ids((5, 3), 20, 0)), state(3, 0)),
-                   dynamic_axes={"x": [1], "state_0": [1], "state_1": [1]})
+    data = _export(
+        model,
+        (ax.tensor(_ids((5, 3), 20, 0)), state(3, 0)),
+        dynamic_axes={"x": [1], "state_0": [1], "state_1": [1]},
+    )
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["x", "state_0", "state_1"]
     ids, (h, c) = _ids((5, 4), 20, 1), state(4, 7)
@@ -178,8 +212,15 @@ def test_a_carried_state_in_a_nested_argument_is_an_input():
 def test_export_to_a_path_with_parameters_as_inputs(tmp_path):
     model = models.mlp([4, 6, 2])
     path = tmp_path / "mlp.onnx"
-    ax.onnx.export(model, ax.ones(2, 4), str(path), export_params=False, input_names=["x"],
-                   output_names=["y"], opset_version=18)
+    ax.onnx.export(
+        model,
+        ax.ones(2, 4),
+        str(path),
+        export_params=False,
+        input_names=["x"],
+        output_names=["y"],
+        opset_version=18,
+    )
     proto = onnx.load(str(path))
     assert proto.opset_import[0].version == 18
     assert len(proto.graph.initializer) == 0
@@ -245,8 +286,7 @@ class Slicing(nn.Module):
 
 
 def test_indexing_and_reductions():
-    data = _export(Slicing(), (ax.ones(2, 3, 5),), input_names=["x"],
-                   dynamic_axes={"x": {0: "n"}})
+    data = _export(Slicing(), (ax.ones(2, 3, 5),), input_names=["x"], dynamic_axes={"x": {0: "n"}})
     x = np.random.default_rng(0).standard_normal((4, 3, 5)).astype(np.float32)
     _assert_runs_like_axon(data, Slicing(), [{"x": x}])
 
@@ -286,18 +326,32 @@ FUNCTIONS = {
     "cast": lambda x: x.double().float(),
     "trig": lambda x: x.sin() * x.cos() + x.tanh().sigmoid(),
     "selu_celu": lambda x: nn.functional.selu(x) + nn.functional.celu(x, alpha=0.7),
-    "threshold_shrink": lambda x: (nn.functional.threshold(x, 0.1, -2.0)
-                                   + nn.functional.hardshrink(x, 0.3)
-                                   + nn.functional.softshrink(x, 0.4)),
-    "division_family": lambda x: (ax.div(x, 0.3, rounding_mode="floor")
-                                  + ax.div(x, -0.7, rounding_mode="trunc") + x % 0.4
-                                  + ax.fmod(x, -0.3) + ax.hypot(x, x * 2)
-                                  + ax.logaddexp(x, -x) + ax.xlogy(x.abs(), x.abs() + 1)
-                                  + ax.lerp(x, x * 3, 0.25) + (x * 7).round()
-                                  + x.round(decimals=1)),
-    "log_exp_family": lambda x: ((x.abs() + 0.5).log1p() + x.expm1() + (x.abs() + 1).log2()
-                                 + (x.abs() + 1).log10() + x.exp2() + x.erfc()
-                                 + (x * 3).trunc()),
+    "threshold_shrink": lambda x: (
+        nn.functional.threshold(x, 0.1, -2.0)
+        + nn.functional.hardshrink(x, 0.3)
+        + nn.functional.softshrink(x, 0.4)
+    ),
+    "division_family": lambda x: (
+        ax.div(x, 0.3, rounding_mode="floor")
+        + ax.div(x, -0.7, rounding_mode="trunc")
+        + x % 0.4
+        + ax.fmod(x, -0.3)
+        + ax.hypot(x, x * 2)
+        + ax.logaddexp(x, -x)
+        + ax.xlogy(x.abs(), x.abs() + 1)
+        + ax.lerp(x, x * 3, 0.25)
+        + (x * 7).round()
+        + x.round(decimals=1)
+    ),
+    "log_exp_family": lambda x: (
+        (x.abs() + 0.5).log1p()
+        + x.expm1()
+        + (x.abs() + 1).log2()
+        + (x.abs() + 1).log10()
+        + x.exp2()
+        + x.erfc()
+        + (x * 3).trunc()
+    ),
 }
 
 
@@ -319,8 +373,9 @@ def test_flip_roll_and_gather_at_a_fixed_size():
         return x.flip(1) + x.roll(1, 2) + x.gather(2, index)
 
     x = ax.tensor(np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32))
-    got = ort.InferenceSession(_export(fn, (x,), input_names=["x"]),
-                               providers=["CPUExecutionProvider"]).run(None, {"x": x.array})
+    got = ort.InferenceSession(
+        _export(fn, (x,), input_names=["x"]), providers=["CPUExecutionProvider"]
+    ).run(None, {"x": x.array})
     assert_close(got[0], fn(x), rtol=1e-6, atol=1e-6)
 
 
@@ -330,13 +385,20 @@ class NumpyConstant(nn.Module):
 
 
 def test_a_constant_that_follows_a_dynamic_axis_is_refused():
-    with pytest.raises(ax.onnx.ExportError, match="input 1 of op 'Add' is a constant of "
-                                                   r"shape \(2, 3\)"):
-        _export(NumpyConstant(), (ax.ones(2, 3),), input_names=["x"],
-                dynamic_axes={"x": {0: "batch"}})
+    with pytest.raises(
+        ax.onnx.ExportError,
+        match="input 1 of op 'Add' is a constant of "
+        r"shape \(2, 3\)",
+    ):
+        _export(
+            NumpyConstant(), (ax.ones(2, 3),), input_names=["x"], dynamic_axes={"x": {0: "batch"}}
+        )
     # without dynamic axes the constant is fine
-    _assert_runs_like_axon(_export(NumpyConstant(), (ax.ones(2, 3),), input_names=["x"]),
-                           NumpyConstant(), [{"x": np.full((2, 3), 2.0, np.float32)}])
+    _assert_runs_like_axon(
+        _export(NumpyConstant(), (ax.ones(2, 3),), input_names=["x"]),
+        NumpyConstant(),
+        [{"x": np.full((2, 3), 2.0, np.float32)}],
+    )
 
 
 class NumpyMask(nn.Module):
@@ -347,8 +409,9 @@ class NumpyMask(nn.Module):
 
 def test_a_constant_computed_from_the_input_values_is_refused():
     x = ax.tensor(np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32))
-    with pytest.raises(ax.onnx.ExportError, match="input 1 of op 'Mul' .* changes with the "
-                                                   "input's values"):
+    with pytest.raises(
+        ax.onnx.ExportError, match="input 1 of op 'Mul' .* changes with the input's values"
+    ):
         _export(NumpyMask(), (x,))
 
 
@@ -372,16 +435,20 @@ class TwoInputs(nn.Module):
 def test_keyword_arguments_names_and_no_file(capsys):
     model = TwoInputs()
     x, y = ax.ones(2, 3), ax.zeros(2, 2)
-    proto = ax.onnx.export(model, (x, y), kwargs={"scale": 2.0},
-                           keep_initializers_as_inputs=True, verbose=True)
+    proto = ax.onnx.export(
+        model, (x, y), kwargs={"scale": 2.0}, keep_initializers_as_inputs=True, verbose=True
+    )
     assert [i.name for i in proto.graph.input] == ["x", "y", "fc.weight", "fc.bias"]
     assert [o.name for o in proto.graph.output] == ["output_0", "output_1"]
     assert "Gemm" in capsys.readouterr().out
-    feed = {"x": np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32),
-            "y": np.ones((2, 2), np.float32)}
+    feed = {
+        "x": np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32),
+        "y": np.ones((2, 2), np.float32),
+    }
     for exported in (proto, ax.onnx.export(model, (x, y, {"scale": 2.0}))):  # torch's 2 forms
-        session = ort.InferenceSession(exported.SerializeToString(),
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            exported.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
         got = session.run(None, feed)
         with ax.no_grad():
             want = model(ax.tensor(feed["x"]), ax.tensor(feed["y"]), scale=2.0)
@@ -408,17 +475,24 @@ def test_missing_onnx_package_says_how_to_install(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("build", [
-    lambda: models.alexnet(num_classes=5),
-    lambda: models.resnet18(num_classes=5),
-    lambda: models.resnet50(num_classes=5),  # Bottleneck blocks
-    lambda: models.VGG(models.make_layers([16, "M", 512, "M"], batch_norm=True), num_classes=5),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: models.alexnet(num_classes=5),
+        lambda: models.resnet18(num_classes=5),
+        lambda: models.resnet50(num_classes=5),  # Bottleneck blocks
+        lambda: models.VGG(models.make_layers([16, "M", 512, "M"], batch_norm=True), num_classes=5),
+    ],
+)
 def test_large_vision_models(build):
     model = build()
     size = {models.AlexNet: 64, models.VGG: 28}.get(type(model), 32)
-    data = _export(model, (ax.tensor(_images(1, 3, size, size, 0)),), input_names=["x"],
-                   dynamic_axes={"x": {0: "batch"}})
+    data = _export(
+        model,
+        (ax.tensor(_images(1, 3, size, size, 0)),),
+        input_names=["x"],
+        dynamic_axes={"x": {0: "batch"}},
+    )
     _assert_runs_like_axon(data, model, [{"x": _images(2, 3, size, size, 1)}], tol=1e-4)
 
 
@@ -428,17 +502,31 @@ class Layers2d(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 4, 3, stride=2, padding=1, dilation=1), nn.BatchNorm2d(4),
-            nn.LeakyReLU(0.2), nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
-            nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2, bias=False), nn.GroupNorm(2, 6),
-            nn.ELU(0.7), nn.AvgPool2d(2, padding=1, ceil_mode=True, count_include_pad=False),
-            nn.AdaptiveAvgPool2d((3, 2)), nn.Flatten(),
+            nn.Conv2d(3, 4, 3, stride=2, padding=1, dilation=1),
+            nn.BatchNorm2d(4),
+            nn.LeakyReLU(0.2),
+            nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+            nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2, bias=False),
+            nn.GroupNorm(2, 6),
+            nn.ELU(0.7),
+            nn.AvgPool2d(2, padding=1, ceil_mode=True, count_include_pad=False),
+            nn.AdaptiveAvgPool2d((3, 2)),
+            nn.Flatten(),
         )
         self.head = nn.Sequential(
-            nn.Linear(36, 16), nn.Softplus(beta=2.0), nn.SiLU(), nn.Linear(16, 16),
-            nn.Hardtanh(-0.5, 0.5), nn.Hardswish(), nn.LayerNorm(16, elementwise_affine=False),
-            nn.Mish(), nn.Hardsigmoid(), nn.LogSigmoid(), nn.GELU(approximate="tanh"),
-            nn.Linear(16, 5), nn.LogSoftmax(dim=1),
+            nn.Linear(36, 16),
+            nn.Softplus(beta=2.0),
+            nn.SiLU(),
+            nn.Linear(16, 16),
+            nn.Hardtanh(-0.5, 0.5),
+            nn.Hardswish(),
+            nn.LayerNorm(16, elementwise_affine=False),
+            nn.Mish(),
+            nn.Hardsigmoid(),
+            nn.LogSigmoid(),
+            nn.GELU(approximate="tanh"),
+            nn.Linear(16, 5),
+            nn.LogSoftmax(dim=1),
         )
 
     def forward(self, x):
@@ -449,8 +537,13 @@ class Layers1d(nn.Module):
     def __init__(self):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv1d(2, 3, 3, padding=2, dilation=2), nn.Tanh(), nn.AvgPool1d(2),
-            nn.MaxPool1d(2), nn.AdaptiveAvgPool1d(3), nn.Sigmoid(), nn.Softmax(dim=-1),
+            nn.Conv1d(2, 3, 3, padding=2, dilation=2),
+            nn.Tanh(),
+            nn.AvgPool1d(2),
+            nn.MaxPool1d(2),
+            nn.AdaptiveAvgPool1d(3),
+            nn.Sigmoid(),
+            nn.Softmax(dim=-1),
         )
 
     def forward(self, x):
@@ -463,7 +556,9 @@ class ConvAutoencoder(nn.Module):
         self.encode = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.ReLU())
         self.decode = nn.Sequential(
             nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1, groups=2),
-            nn.ReLU(), nn.ConvTranspose2d(4, 1, 3, padding=2, dilation=2), nn.Sigmoid(),
+            nn.ReLU(),
+            nn.ConvTranspose2d(4, 1, 3, padding=2, dilation=2),
+            nn.Sigmoid(),
         )
         self.line = nn.ConvTranspose1d(1, 2, 4, stride=3, padding=1, bias=False)
 
@@ -476,7 +571,8 @@ class Volumetric(nn.Module):
     def __init__(self):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv3d(2, 4, 3, stride=(1, 2, 2), padding=1, dilation=1), nn.ReLU(),
+            nn.Conv3d(2, 4, 3, stride=(1, 2, 2), padding=1, dilation=1),
+            nn.ReLU(),
             nn.MaxPool3d(2, stride=1, padding=1, ceil_mode=True),
             nn.AvgPool3d(2, count_include_pad=False, padding=1),
             nn.ConvTranspose3d(4, 3, 3, stride=2, padding=1, output_padding=1, groups=1),
@@ -486,9 +582,15 @@ class Volumetric(nn.Module):
         return self.net(x)
 
 
-@pytest.mark.parametrize(("model", "shape"), [(Layers2d, (3, 3, 17, 15)), (Layers1d, (3, 2, 23)),
-                                              (ConvAutoencoder, (2, 1, 12, 10)),
-                                              (Volumetric, (2, 2, 5, 6, 7))])
+@pytest.mark.parametrize(
+    ("model", "shape"),
+    [
+        (Layers2d, (3, 3, 17, 15)),
+        (Layers1d, (3, 2, 23)),
+        (ConvAutoencoder, (2, 1, 12, 10)),
+        (Volumetric, (2, 2, 5, 6, 7)),
+    ],
+)
 def test_layers_and_activations(model, shape):
     model = model()
     rng = np.random.default_rng(0)
@@ -505,19 +607,26 @@ def _floats(*shape, seed=0):
 
 ATTENTION = {
     # self-attention (one Tensor passed three times: the packed path) returns the weights too
-    "mha_self": lambda: (nn.MultiheadAttention(16, 2, batch_first=True),
-                         lambda n, s: (_floats(n, 5, 16, seed=s),) * 3, ["q", "k", "v"]),
-    "mha_cross": lambda: (nn.MultiheadAttention(16, 4),  # sequence first: batch is axis 1
-                          lambda n, s: (_floats(5, n, 16, seed=s),
-                                        *(_floats(7, n, 16, seed=s + 9),) * 2), ["q", "k", "v"]),
+    "mha_self": lambda: (
+        nn.MultiheadAttention(16, 2, batch_first=True),
+        lambda n, s: (_floats(n, 5, 16, seed=s),) * 3,
+        ["q", "k", "v"],
+    ),
+    "mha_cross": lambda: (
+        nn.MultiheadAttention(16, 4),  # sequence first: batch is axis 1
+        lambda n, s: (_floats(5, n, 16, seed=s), *(_floats(7, n, 16, seed=s + 9),) * 2),
+        ["q", "k", "v"],
+    ),
     "transformer_decoder": lambda: (
         nn.TransformerDecoder(nn.TransformerDecoderLayer(16, 2, 32, batch_first=True), 2),
         lambda n, s: (_floats(n, 5, 16, seed=s), _floats(n, 7, 16, seed=s + 9)),
-        ["tgt", "memory"]),
+        ["tgt", "memory"],
+    ),
     "transformer": lambda: (
         nn.Transformer(16, 2, 1, 1, 32, batch_first=True),
         lambda n, s: (_floats(n, 7, 16, seed=s), _floats(n, 5, 16, seed=s + 9)),
-        ["src", "tgt"]),
+        ["src", "tgt"],
+    ),
 }
 
 
@@ -525,8 +634,9 @@ ATTENTION = {
 def test_attention_models(name):
     model, make_inputs, names = ATTENTION[name]()
     batch = 1 if name == "mha_cross" else 0
-    data = _export(model, make_inputs(2, 0), input_names=names,
-                   dynamic_axes={n: [batch] for n in names})
+    data = _export(
+        model, make_inputs(2, 0), input_names=names, dynamic_axes={n: [batch] for n in names}
+    )
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     model.eval()
     inputs = make_inputs(3, 1)
@@ -542,8 +652,13 @@ def test_attention_models(name):
 def test_every_supported_opset(opset):
     """Reductions change form at opset 18 (axes become an input): both forms run."""
     model = Layers2d()
-    data = _export(model, (ax.ones(2, 3, 9, 9),), input_names=["x"], opset_version=opset,
-                   dynamic_axes={"x": [0]})
+    data = _export(
+        model,
+        (ax.ones(2, 3, 9, 9),),
+        input_names=["x"],
+        opset_version=opset,
+        dynamic_axes={"x": [0]},
+    )
     assert onnx.load_from_string(data).opset_import[0].version == opset
     x = np.random.default_rng(opset).standard_normal((3, 3, 9, 9)).astype(np.float32)
     _assert_runs_like_axon(data, model, [{"x": x}])

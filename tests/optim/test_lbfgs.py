@@ -42,8 +42,11 @@ def _run(lib, make_params, loss_fn, steps, **options):
     iterates, losses = [], []
     for _ in range(steps):
         losses.append(float(opt.step(closure).detach()))
-        iterates.append(np.concatenate([np.array(p.detach().numpy() if lib is torch
-                                                 else p.array).ravel() for p in params]))
+        iterates.append(
+            np.concatenate(
+                [np.array(p.detach().numpy() if lib is torch else p.array).ravel() for p in params]
+            )
+        )
     return np.array(iterates), np.array(losses), calls, opt
 
 
@@ -100,12 +103,16 @@ def rosenbrock(lib, params):
     return ((1 - x[:-1]) ** 2 + 100 * (x[1:] - x[:-1] ** 2) ** 2).sum()
 
 
-@pytest.mark.parametrize("options", [
-    dict(),
-    dict(line_search_fn="strong_wolfe"),
-    dict(lr=0.1, max_iter=7, history_size=3),
-    dict(lr=0.1, max_iter=7, history_size=3, line_search_fn="strong_wolfe"),
-], ids=str)
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),
+        dict(line_search_fn="strong_wolfe"),
+        dict(lr=0.1, max_iter=7, history_size=3),
+        dict(lr=0.1, max_iter=7, history_size=3, line_search_fn="strong_wolfe"),
+    ],
+    ids=str,
+)
 def test_rosenbrock_iterates_and_closure_calls_match_torch(options):
     got, losses_a, calls_a, opt_a = _run(ax, rosenbrock_params, rosenbrock, 5, **options)
     want, losses_t, calls_t, opt_t = _run(torch, rosenbrock_params, rosenbrock, 5, **options)
@@ -114,8 +121,7 @@ def test_rosenbrock_iterates_and_closure_calls_match_torch(options):
     assert_close(losses_a, losses_t, rtol=1e-6, atol=1e-9)
     state_a, state_t = opt_a.state_dict()["state"][0], opt_t.state_dict()["state"][0]
     assert set(state_a) == set(state_t)
-    assert (state_a["func_evals"], state_a["n_iter"]) == (state_t["func_evals"],
-                                                          state_t["n_iter"])
+    assert (state_a["func_evals"], state_a["n_iter"]) == (state_t["func_evals"], state_t["n_iter"])
     if not options:
         assert_close(got[-1], np.ones(3), rtol=0, atol=1e-4)  # the valley's minimum
 
@@ -191,8 +197,7 @@ def test_bad_arguments_raise_like_torch():
 
         with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
             opt.step(closure)
-    assert ax.optim.LBFGS([ax.zeros(2, requires_grad=True)], max_iter=8).defaults[
-        "max_eval"] == 10
+    assert ax.optim.LBFGS([ax.zeros(2, requires_grad=True)], max_iter=8).defaults["max_eval"] == 10
 
 
 # ----------------------------------------------------------------- a sine-wave LSTM
@@ -208,8 +213,9 @@ def make_sequence(lib, hidden: int):
             self.linear = lib.nn.Linear(hidden, 1)
 
         def forward(self, input):
-            h_t, c_t, h_t2, c_t2 = (lib.zeros(input.size(0), hidden, dtype=lib.double)
-                                    for _ in range(4))
+            h_t, c_t, h_t2, c_t2 = (
+                lib.zeros(input.size(0), hidden, dtype=lib.double) for _ in range(4)
+            )
             outputs = []
             for input_t in input.split(1, dim=1):
                 h_t, c_t = self.lstm1(input_t, (h_t, c_t))
@@ -226,8 +232,9 @@ def test_sine_wave_lstm_fit_tracks_torch():
     torch.manual_seed(0)
     model_t = make_sequence(torch, 6)
     model_a = make_sequence(ax, 6)
-    model_a.load_state_dict({k: ax.tensor(v.detach().numpy().copy())
-                             for k, v in model_t.state_dict().items()})
+    model_a.load_state_dict(
+        {k: ax.tensor(v.detach().numpy().copy()) for k, v in model_t.state_dict().items()}
+    )
 
     def fit(lib, model):
         inp, target = lib.tensor(waves[:, :-1]), lib.tensor(waves[:, 1:])
@@ -241,7 +248,8 @@ def test_sine_wave_lstm_fit_tracks_torch():
             return loss
 
         return [float(opt.step(closure).detach()) for _ in range(2)] + [
-            float(criterion(model(inp), target).detach())]
+            float(criterion(model(inp), target).detach())
+        ]
 
     losses_a, losses_t = fit(ax, model_a), fit(torch, model_t)
     assert_close(losses_a, losses_t, rtol=1e-7, atol=1e-10)

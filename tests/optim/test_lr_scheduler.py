@@ -72,9 +72,46 @@ def test_lambda_lr_one_function_per_group():
 
 
 PLATEAU_METRICS = [
-    1.0, 0.9, 0.9, 0.9, 0.9, 0.89995, 0.9, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.4, 0.41,
-    0.42, 0.43, 0.44, 0.45, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3,
-    0.29, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3,
+    1.0,
+    0.9,
+    0.9,
+    0.9,
+    0.9,
+    0.89995,
+    0.9,
+    0.5,
+    0.5,
+    0.5,
+    0.5,
+    0.5,
+    0.5,
+    0.5,
+    0.4,
+    0.41,
+    0.42,
+    0.43,
+    0.44,
+    0.45,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.29,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
 ]
 
 
@@ -187,8 +224,10 @@ def test_a_schedule_drives_training_like_torch():
     sched_a = lr_scheduler.CosineAnnealingLR(opt_a, T_max=20)
     sched_t = torch.optim.lr_scheduler.CosineAnnealingLR(opt_t, T_max=20)
     for _ in range(20):
-        for opt, sched, params, loss_fn in ((opt_a, sched_a, pa, axon_loss),
-                                            (opt_t, sched_t, pt, torch_loss)):
+        for opt, sched, params, loss_fn in (
+            (opt_a, sched_a, pa, axon_loss),
+            (opt_t, sched_t, pt, torch_loss),
+        ):
             opt.zero_grad()
             loss_fn(params, x, y).backward()
             opt.step()

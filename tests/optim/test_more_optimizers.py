@@ -36,16 +36,31 @@ CASES = [
     ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
     ("RAdam", dict()),  # rho_t <= 5 for the first 6 steps: momentum alone, then adaptive
     ("RAdam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1)),
-    ("RAdam", dict(lr=0.01, betas=(0.3, 0.7), weight_decay=0.1, decoupled_weight_decay=True,
-                   maximize=True)),
+    (
+        "RAdam",
+        dict(
+            lr=0.01, betas=(0.3, 0.7), weight_decay=0.1, decoupled_weight_decay=True, maximize=True
+        ),
+    ),
     ("Rprop", dict()),
     ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)),
     ("ASGD", dict()),
     ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=5, weight_decay=0.1, maximize=True)),
 ]
 
-ALL = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax", "NAdam", "RAdam",
-       "Rprop", "ASGD"]
+ALL = [
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "Adadelta",
+    "Adamax",
+    "NAdam",
+    "RAdam",
+    "Rprop",
+    "ASGD",
+]
 
 
 def _ids(case):
@@ -58,12 +73,18 @@ def _pair(name, kwargs, dtype=np.float64, groups=None):
     weights = initial_weights(dtype)
     pa, pt = axon_params(weights), torch_params(weights)
     if groups is None:
-        return pa, pt, getattr(ax.optim, name)(pa, **kwargs), getattr(torch.optim, name)(
-            pt, **kwargs)
+        return (
+            pa,
+            pt,
+            getattr(ax.optim, name)(pa, **kwargs),
+            getattr(torch.optim, name)(pt, **kwargs),
+        )
     opt_a = getattr(ax.optim, name)(
-        [dict(g, params=[pa[i] for i in g["params"]]) for g in groups], **kwargs)
+        [dict(g, params=[pa[i] for i in g["params"]]) for g in groups], **kwargs
+    )
     opt_t = getattr(torch.optim, name)(
-        [dict(g, params=[pt[i] for i in g["params"]]) for g in groups], **kwargs)
+        [dict(g, params=[pt[i] for i in g["params"]]) for g in groups], **kwargs
+    )
     return pa, pt, opt_a, opt_t
 
 
@@ -119,17 +140,43 @@ def test_groups_hold_torchs_entries(name):
     assert got == want
 
 
-@pytest.mark.parametrize("name, kwargs", [
-    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=False, maximize=True,
-                 foreach=None, differentiable=False, fused=None)),
-    ("Adam", dict(lr=0.01, amsgrad=True, maximize=True, foreach=False, fused=None,
-                  capturable=False, differentiable=False)),
-    ("AdamW", dict(lr=0.01, amsgrad=True, foreach=None, fused=True)),
-    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, foreach=True, capturable=False)),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, foreach=None,
-                     fused=None)),
-    ("Adadelta", dict(foreach=False, capturable=False, differentiable=False)),
-])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        (
+            "SGD",
+            dict(
+                lr=0.1,
+                momentum=0.9,
+                dampening=0.1,
+                nesterov=False,
+                maximize=True,
+                foreach=None,
+                differentiable=False,
+                fused=None,
+            ),
+        ),
+        (
+            "Adam",
+            dict(
+                lr=0.01,
+                amsgrad=True,
+                maximize=True,
+                foreach=False,
+                fused=None,
+                capturable=False,
+                differentiable=False,
+            ),
+        ),
+        ("AdamW", dict(lr=0.01, amsgrad=True, foreach=None, fused=True)),
+        ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, foreach=True, capturable=False)),
+        (
+            "Adagrad",
+            dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, foreach=None, fused=None),
+        ),
+        ("Adadelta", dict(foreach=False, capturable=False, differentiable=False)),
+    ],
+)
 def test_torch_keywords_are_accepted_and_steps_still_match(name, kwargs):
     x, y = batch()
     pa, pt, opt_a, opt_t = _pair(name, kwargs)
@@ -150,16 +197,19 @@ def test_differentiable_is_refused():
         ax.optim.Adam([ax.zeros(2, requires_grad=True)], differentiable=True)
 
 
-@pytest.mark.parametrize("name, kwargs, message", [
-    ("Adadelta", dict(rho=1.5), "Invalid rho value: 1.5"),
-    ("Adadelta", dict(lr=-1.0), "Invalid learning rate: -1.0"),
-    ("Adamax", dict(betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
-    ("NAdam", dict(momentum_decay=-0.1), "Invalid momentum_decay value: -0.1"),
-    ("RAdam", dict(eps=-1.0), "Invalid epsilon value: -1.0"),
-    ("RAdam", dict(weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
-    ("Rprop", dict(etas=(1.1, 1.2)), "Invalid eta values: 1.1, 1.2"),
-    ("ASGD", dict(lr=-0.1), "Invalid learning rate: -0.1"),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, message",
+    [
+        ("Adadelta", dict(rho=1.5), "Invalid rho value: 1.5"),
+        ("Adadelta", dict(lr=-1.0), "Invalid learning rate: -1.0"),
+        ("Adamax", dict(betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
+        ("NAdam", dict(momentum_decay=-0.1), "Invalid momentum_decay value: -0.1"),
+        ("RAdam", dict(eps=-1.0), "Invalid epsilon value: -1.0"),
+        ("RAdam", dict(weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+        ("Rprop", dict(etas=(1.1, 1.2)), "Invalid eta values: 1.1, 1.2"),
+        ("ASGD", dict(lr=-0.1), "Invalid learning rate: -0.1"),
+    ],
+)
 def test_bad_hyperparameters_raise_value_error_like_torch(name, kwargs, message):
     with pytest.raises(ValueError, match=message):
         getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **kwargs)
@@ -167,14 +217,17 @@ def test_bad_hyperparameters_raise_value_error_like_torch(name, kwargs, message)
         getattr(ax.optim, name)([ax.zeros(2, requires_grad=True)], **kwargs)
 
 
-@pytest.mark.parametrize("name, kwargs", [
-    ("Adadelta", dict(weight_decay=0.1)),
-    ("Adamax", dict(lr=0.05)),
-    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
-    ("RAdam", dict(lr=0.01)),
-    ("Rprop", dict(lr=0.05)),
-    ("ASGD", dict(lr=0.05, t0=5)),
-])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("Adadelta", dict(weight_decay=0.1)),
+        ("Adamax", dict(lr=0.05)),
+        ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+        ("RAdam", dict(lr=0.01)),
+        ("Rprop", dict(lr=0.05)),
+        ("ASGD", dict(lr=0.05, t0=5)),
+    ],
+)
 def test_state_dict_round_trip_resumes_like_an_unbroken_run(name, kwargs):
     """10 steps, a state dict, a fresh optimizer on copies of the weights loads it, 15
     more steps: the weights of torch's unbroken 25-step run. The state holds torch's
@@ -223,8 +276,9 @@ def test_named_parameters_are_accepted_and_their_names_kept():
     torch.manual_seed(0)
     model_t = torch.nn.Linear(4, 3).double()
     model_a = ax.nn.Linear(4, 3).double()
-    model_a.load_state_dict({k: ax.tensor(v.detach().numpy().copy())
-                             for k, v in model_t.state_dict().items()})
+    model_a.load_state_dict(
+        {k: ax.tensor(v.detach().numpy().copy()) for k, v in model_t.state_dict().items()}
+    )
     opt_a = ax.optim.Adam(model_a.named_parameters(), lr=0.1)
     opt_t = torch.optim.Adam(model_t.named_parameters(), lr=0.1)
     assert opt_a.param_groups[0]["param_names"] == opt_t.param_groups[0]["param_names"]

@@ -165,8 +165,15 @@ def test_defaults_are_torchs():
     p = [ax.ones(2, requires_grad=True)]
     assert SGD(p).defaults["lr"] == 1e-3
     assert Adagrad(p).defaults == dict(
-        lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-        maximize=False, foreach=None, differentiable=False, fused=None,
+        lr=1e-2,
+        lr_decay=0,
+        weight_decay=0,
+        initial_accumulator_value=0,
+        eps=1e-10,
+        maximize=False,
+        foreach=None,
+        differentiable=False,
+        fused=None,
     )
     assert RMSprop(p).defaults["alpha"] == 0.99 and RMSprop(p).defaults["eps"] == 1e-8
     assert Adam(p).defaults["betas"] == (0.9, 0.999) and Adam(p).defaults["weight_decay"] == 0
@@ -189,8 +196,12 @@ def test_float32_update_has_no_float64_temporaries():
     train(opt, pa, axon_loss, x, y, 2)
     assert all(b.dtype == np.float32 for b in opt._buffers.values())
     assert all(p.array.dtype == np.float32 for p in pa)
-    assert all(a.dtype == np.float32 for s in opt.state.values() for a in s.values()
-               if isinstance(a, np.ndarray))
+    assert all(
+        a.dtype == np.float32
+        for s in opt.state.values()
+        for a in s.values()
+        if isinstance(a, np.ndarray)
+    )
 
 
 def test_plain_sgd_keeps_no_state_like_torch():

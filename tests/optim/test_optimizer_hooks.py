@@ -89,7 +89,8 @@ def _state_dict_hooks_run(lib):
     opt.register_state_dict_pre_hook(lambda o: calls.append("pre"))
     opt.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
     opt.register_load_state_dict_pre_hook(
-        lambda o, sd: calls.append(sorted(sd)) or {k: v for k, v in sd.items() if k != "extra"})
+        lambda o, sd: calls.append(sorted(sd)) or {k: v for k, v in sd.items() if k != "extra"}
+    )
     opt.register_load_state_dict_post_hook(lambda o: calls.append("loaded"))
     saved = opt.state_dict()
     assert saved["extra"] == 1

@@ -58,10 +58,12 @@ def _run_both(name, kwargs, dtype, steps=20, groups=None):
         opt_a = getattr(ax.optim, name)(pa, **kwargs)
         opt_t = getattr(torch.optim, name)(pt, **kwargs)
     else:
-        opt_a = getattr(ax.optim, name)([dict(g, params=[pa[i] for i in g["params"]])
-                                         for g in groups], **kwargs)
-        opt_t = getattr(torch.optim, name)([dict(g, params=[pt[i] for i in g["params"]])
-                                            for g in groups], **kwargs)
+        opt_a = getattr(ax.optim, name)(
+            [dict(g, params=[pa[i] for i in g["params"]]) for g in groups], **kwargs
+        )
+        opt_t = getattr(torch.optim, name)(
+            [dict(g, params=[pt[i] for i in g["params"]]) for g in groups], **kwargs
+        )
     train(opt_a, pa, axon_loss, x, y, steps)
     train(opt_t, pt, torch_loss, x, y, steps)
     return pa, pt, opt_a
@@ -117,8 +119,9 @@ def test_params_without_grad_are_skipped(name):
     x, y = batch()
     kwargs = dict(lr=0.1, momentum=0.9) if name == "SGD" else dict(lr=0.1)
     pa, pt = axon_params(weights), torch_params(weights)
-    unused_a, unused_t = ax.ones(3, dtype=np.float64, requires_grad=True), torch.ones(
-        3, dtype=torch.float64, requires_grad=True
+    unused_a, unused_t = (
+        ax.ones(3, dtype=np.float64, requires_grad=True),
+        torch.ones(3, dtype=torch.float64, requires_grad=True),
     )
     opt_a = getattr(ax.optim, name)([*pa, unused_a], **kwargs)
     opt_t = getattr(torch.optim, name)([*pt, unused_t], **kwargs)
@@ -184,13 +187,15 @@ def test_closure_is_evaluated_and_its_loss_returned():
 
 
 @pytest.mark.parametrize("flat_size", [ax.optim.adam.flat_size, 6])
-@pytest.mark.parametrize("name, kwargs", [
-    ("Adam", dict(lr=0.01)),
-    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1, maximize=True)),
-    ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
-])
-def test_adam_flat_moments_equal_the_step_of_each_parameter(monkeypatch, name, kwargs,
-                                                            flat_size):
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("Adam", dict(lr=0.01)),
+        ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1, maximize=True)),
+        ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ],
+)
+def test_adam_flat_moments_equal_the_step_of_each_parameter(monkeypatch, name, kwargs, flat_size):
     """Adam steps a group's small parameters at once, on flat moment arrays whose views
     are the state entries (the large ones alone): bit for bit the values of stepping each
     parameter alone, also after a step in which one parameter had no gradient (its step

@@ -19,13 +19,19 @@ Y = [RNG.normal(size=(8, 2)) for _ in range(6)]
 def _twins():
     """The same Linear -> BatchNorm1d -> ReLU -> Linear model in torch and axon."""
     torch.manual_seed(0)
-    layers_t = [torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5), torch.nn.ReLU(),
-                torch.nn.Linear(5, 2)]
+    layers_t = [
+        torch.nn.Linear(4, 5),
+        torch.nn.BatchNorm1d(5),
+        torch.nn.ReLU(),
+        torch.nn.Linear(5, 2),
+    ]
     model_t = torch.nn.Sequential(*layers_t).double()
-    model_a = ax.nn.Sequential(ax.nn.Linear(4, 5), ax.nn.BatchNorm1d(5), ax.nn.ReLU(),
-                               ax.nn.Linear(5, 2)).double()
-    model_a.load_state_dict({k: ax.tensor(v.detach().numpy().copy())
-                             for k, v in model_t.state_dict().items()})
+    model_a = ax.nn.Sequential(
+        ax.nn.Linear(4, 5), ax.nn.BatchNorm1d(5), ax.nn.ReLU(), ax.nn.Linear(5, 2)
+    ).double()
+    model_a.load_state_dict(
+        {k: ax.tensor(v.detach().numpy().copy()) for k, v in model_t.state_dict().items()}
+    )
     return model_a, model_t
 
 
@@ -67,8 +73,9 @@ def test_averaged_weights_match_torch(kind):
     assert_differs(averaged[0].module[0].weight.array, model_a[0].weight.array)
     averaged[0].eval()
     averaged[1].eval()
-    assert_close(averaged[0](ax.tensor(X[0])), averaged[1](torch.tensor(X[0])), rtol=1e-10,
-                 atol=1e-12)
+    assert_close(
+        averaged[0](ax.tensor(X[0])), averaged[1](torch.tensor(X[0])), rtol=1e-10, atol=1e-12
+    )
 
 
 def test_update_bn_recomputes_the_statistics_like_torch():
@@ -82,18 +89,24 @@ def test_update_bn_recomputes_the_statistics_like_torch():
     assert not model_a.training  # the mode is restored
     assert model_a[1].momentum == 0.1
     for name in ("running_mean", "running_var", "num_batches_tracked"):
-        assert_close(getattr(model_a[1], name), getattr(model_t[1], name), rtol=1e-10,
-                     atol=1e-12, msg=name)
-    assert_close(model_a[1].running_mean, np.mean([x @ model_a[0].weight.array.T
-                                                   + model_a[0].bias.array for x in X],
-                                                  axis=(0, 1)), rtol=1e-10)
+        assert_close(
+            getattr(model_a[1], name), getattr(model_t[1], name), rtol=1e-10, atol=1e-12, msg=name
+        )
+    assert_close(
+        model_a[1].running_mean,
+        np.mean([x @ model_a[0].weight.array.T + model_a[0].bias.array for x in X], axis=(0, 1)),
+        rtol=1e-10,
+    )
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(swa_lr=0.05),
-    dict(swa_lr=[0.05, 0.01], anneal_epochs=4, anneal_strategy="linear"),
-    dict(swa_lr=0.2, anneal_epochs=0),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(swa_lr=0.05),
+        dict(swa_lr=[0.05, 0.01], anneal_epochs=4, anneal_strategy="linear"),
+        dict(swa_lr=0.2, anneal_epochs=0),
+    ],
+)
 def test_swalr_rates_match_torch(kwargs):
     rates = []
     for lib, scheduler in ((ax, swa_utils.SWALR), (torch, torch.optim.swa_utils.SWALR)):

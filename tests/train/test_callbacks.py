@@ -40,9 +40,17 @@ def _fit_scripted(values, callbacks=(), epochs=None, key="val_loss", lr=0.1, **k
         logs[key] = values[epoch]
         snaps.append(_state(model))
 
-    hist = fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(
-        model.parameters(), lr=lr), epochs=epochs or len(values), batch_size=16,
-        callbacks=[LambdaCallback(on_epoch_end=inject), *callbacks], verbose=0, **kwargs)
+    hist = fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), lr=lr),
+        epochs=epochs or len(values),
+        batch_size=16,
+        callbacks=[LambdaCallback(on_epoch_end=inject), *callbacks],
+        verbose=0,
+        **kwargs,
+    )
     return model, hist, snaps
 
 
@@ -76,8 +84,18 @@ def test_a_callback_receives_the_hooks_in_keras_order():
     model = make_mlp()
     opt = optim.SGD(model.parameters(), lr=0.1)
     rec = Recorder()
-    fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=2, batch_size=12,
-        validation=(x, y), metrics=["acc"], callbacks=[rec], verbose=0)
+    fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=opt,
+        epochs=2,
+        batch_size=12,
+        validation=(x, y),
+        metrics=["acc"],
+        callbacks=[rec],
+        verbose=0,
+    )
     keys = ["acc", "loss", "val_acc", "val_loss"]
     expected = [("train_begin",)]
     for e in range(2):
@@ -100,23 +118,36 @@ def test_stop_training_from_a_batch_hook_ends_the_epoch_and_the_fit():
     rec = Recorder()
     x, y = make_blobs(64)
     model = make_mlp()
-    hist = fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(
-        model.parameters(), 0.1), epochs=5, batch_size=16, callbacks=[cb, rec], verbose=0)
+    hist = fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 0.1),
+        epochs=5,
+        batch_size=16,
+        callbacks=[cb, rec],
+        verbose=0,
+    )
     assert hist.epoch == [0]
-    assert [c for c in rec.calls if c[0] == "batch_end"] == [("batch_end", 0, ["loss"]),
-                                                            ("batch_end", 1, ["loss"])]
+    assert [c for c in rec.calls if c[0] == "batch_end"] == [
+        ("batch_end", 0, ["loss"]),
+        ("batch_end", 1, ["loss"]),
+    ]
 
 
 # ----------------------------------------------------------------------------- EarlyStopping
-@pytest.mark.parametrize("values, kwargs, stopped", [
-    ([1.0, 0.8, 0.9, 0.85, 0.95, 0.7], dict(patience=2), 3),
-    ([1.0, 0.9, 0.95, 0.5], dict(patience=0), 2),
-    ([1.0, 0.97, 0.5, 0.4], dict(patience=1, min_delta=0.05), 1),
-    ([1.0, 0.9, 0.87, 0.5], dict(patience=1, min_delta=0.05), 2),
-    ([1.0, 0.9, 0.95, 0.94, 0.3], dict(patience=2, baseline=0.5), 2),
-    ([1.0, 0.9, 0.95, 0.94, 0.3], dict(patience=2), 3),
-    ([1.0, 0.9, 0.8, 0.7], dict(patience=1), None),
-])
+@pytest.mark.parametrize(
+    "values, kwargs, stopped",
+    [
+        ([1.0, 0.8, 0.9, 0.85, 0.95, 0.7], dict(patience=2), 3),
+        ([1.0, 0.9, 0.95, 0.5], dict(patience=0), 2),
+        ([1.0, 0.97, 0.5, 0.4], dict(patience=1, min_delta=0.05), 1),
+        ([1.0, 0.9, 0.87, 0.5], dict(patience=1, min_delta=0.05), 2),
+        ([1.0, 0.9, 0.95, 0.94, 0.3], dict(patience=2, baseline=0.5), 2),
+        ([1.0, 0.9, 0.95, 0.94, 0.3], dict(patience=2), 3),
+        ([1.0, 0.9, 0.8, 0.7], dict(patience=1), None),
+    ],
+)
 def test_early_stopping_stops_at_the_keras_epoch(values, kwargs, stopped):
     es = EarlyStopping(**kwargs)
     _, hist, _ = _fit_scripted(values, [es])
@@ -133,8 +164,9 @@ def test_early_stopping_auto_mode_maximises_accuracy():
     assert hist.epoch == [0, 1, 2] and es.best == 0.6 and es.best_epoch == 1
 
 
-@pytest.mark.parametrize("values, best", [([1.0, 0.8, 0.9, 0.85, 0.95], 1), ([1.0, 0.5, 0.7], 1),
-                                          ([0.5, 0.6, 0.7], 0)])
+@pytest.mark.parametrize(
+    "values, best", [([1.0, 0.8, 0.9, 0.85, 0.95], 1), ([1.0, 0.5, 0.7], 1), ([0.5, 0.6, 0.7], 0)]
+)
 def test_restore_best_weights_loads_the_exact_best_arrays(values, best):
     es = EarlyStopping(patience=2, restore_best_weights=True)
     model, hist, snaps = _fit_scripted(values, [es])
@@ -169,11 +201,16 @@ def test_model_checkpoint_writes_loadable_files_on_improvement_only(tmp_path):
 
 def test_model_checkpoint_saves_every_epoch_and_monitors_max(tmp_path):
     every = ModelCheckpoint(tmp_path / "e{epoch}.safetensors")
-    best_acc = ModelCheckpoint(tmp_path / "best.safetensors", monitor="val_accuracy",
-                               save_best_only=True)
+    best_acc = ModelCheckpoint(
+        tmp_path / "best.safetensors", monitor="val_accuracy", save_best_only=True
+    )
     model, _, snaps = _fit_scripted([0.2, 0.9, 0.5], [every, best_acc], key="val_accuracy")
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "best.safetensors", "e1.safetensors", "e2.safetensors", "e3.safetensors"]
+        "best.safetensors",
+        "e1.safetensors",
+        "e2.safetensors",
+        "e3.safetensors",
+    ]
     assert load_metadata(tmp_path / "best.safetensors")["epoch"] == "2"
     for k, v in load(tmp_path / "e3.safetensors").items():
         np.testing.assert_array_equal(v.numpy(), snaps[2][k])
@@ -182,8 +219,11 @@ def test_model_checkpoint_saves_every_epoch_and_monitors_max(tmp_path):
 # ----------------------------------------------------------------------------- LR schedules
 def _lrs_per_epoch(callbacks=(), values=None, **kwargs):
     lrs = []
-    probe = LambdaCallback(on_batch_begin=lambda b, logs: lrs.append(
-        probe.trainer.optimizer.param_groups[0]["lr"]) if b == 0 else None)
+    probe = LambdaCallback(
+        on_batch_begin=lambda b, logs: (
+            lrs.append(probe.trainer.optimizer.param_groups[0]["lr"]) if b == 0 else None
+        )
+    )
     n = kwargs.pop("epochs", 4)
     _, hist, _ = _fit_scripted(values or [1.0] * n, [*callbacks, probe], **kwargs)
     return lrs, hist
@@ -202,8 +242,15 @@ def test_fit_steps_an_lr_scheduler_each_epoch():
     x, y = make_blobs(32)
     model = make_mlp()
     opt = optim.SGD(model.parameters(), lr=0.1)
-    hist = fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=4,
-               scheduler=optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1), verbose=0)
+    hist = fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=opt,
+        epochs=4,
+        scheduler=optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1),
+        verbose=0,
+    )
     assert_close(hist.history["learning_rate"], [0.1, 0.1, 0.01, 0.01])
     assert_close(opt.param_groups[0]["lr"], 0.001)
 
@@ -213,10 +260,20 @@ def test_reduce_on_plateau_is_stepped_with_the_monitored_value():
     model = make_mlp()
     opt = optim.SGD(model.parameters(), lr=0.1)
     plateau = optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0)
-    inject = LambdaCallback(on_epoch_end=lambda e, logs: logs.update(val_loss=[1.0, 1.0, 1.0,
-                                                                                0.5, 0.4][e]))
-    hist = fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=5,
-               batch_size=16, callbacks=[inject], scheduler=plateau, verbose=0)
+    inject = LambdaCallback(
+        on_epoch_end=lambda e, logs: logs.update(val_loss=[1.0, 1.0, 1.0, 0.5, 0.4][e])
+    )
+    hist = fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=opt,
+        epochs=5,
+        batch_size=16,
+        callbacks=[inject],
+        scheduler=plateau,
+        verbose=0,
+    )
     assert_close(hist.history["learning_rate"], [0.1, 0.1, 0.05, 0.025, 0.025])
 
 
@@ -225,8 +282,16 @@ def test_step_interval_steps_the_scheduler_after_each_batch():
     model = make_mlp()
     opt = optim.SGD(model.parameters(), lr=1.0)
     sched = optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
-    fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=2, batch_size=16,
-        callbacks=[LearningRateScheduler(sched, interval="step")], verbose=0)
+    fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=opt,
+        epochs=2,
+        batch_size=16,
+        callbacks=[LearningRateScheduler(sched, interval="step")],
+        verbose=0,
+    )
     assert_close(opt.param_groups[0]["lr"], 0.5**6)
 
 
@@ -235,9 +300,17 @@ def test_csv_logger_writes_one_row_per_epoch(tmp_path):
     path = tmp_path / "log.csv"
     x, y = make_blobs(32)
     model = make_mlp()
-    hist = fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(
-        model.parameters(), 0.1), epochs=3, validation=(x, y), metrics=["accuracy"],
-        callbacks=[CSVLogger(path)], verbose=0)
+    hist = fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 0.1),
+        epochs=3,
+        validation=(x, y),
+        metrics=["accuracy"],
+        callbacks=[CSVLogger(path)],
+        verbose=0,
+    )
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
@@ -256,12 +329,21 @@ def test_terminate_on_nan_sets_stop_training():
 
 def test_lambda_callback_only_listens_where_asked():
     seen = []
-    cb = LambdaCallback(on_train_begin=lambda logs: seen.append("begin"),
-                        on_epoch_end=lambda epoch, logs: seen.append(epoch))
+    cb = LambdaCallback(
+        on_train_begin=lambda logs: seen.append("begin"),
+        on_epoch_end=lambda epoch, logs: seen.append(epoch),
+    )
     x, y = make_blobs(16)
     model = make_mlp()
-    fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), 0.1),
-        epochs=2, callbacks=[cb], verbose=0)
+    fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 0.1),
+        epochs=2,
+        callbacks=[cb],
+        verbose=0,
+    )
     assert seen == ["begin", 0, 1]
     cb.on_batch_end(0, {})  # the others stay harmless no-ops
 
@@ -270,9 +352,19 @@ def test_callbacks_see_the_model_and_can_read_its_weights():
     x, y = make_blobs(16)
     model = make_mlp()
     norms = []
-    cb = LambdaCallback(on_epoch_end=lambda e, logs: norms.append(
-        float((cb.model[0].weight.detach() ** 2).sum().item())))
-    fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), 0.5),
-        epochs=2, callbacks=[cb], verbose=0)
+    cb = LambdaCallback(
+        on_epoch_end=lambda e, logs: norms.append(
+            float((cb.model[0].weight.detach() ** 2).sum().item())
+        )
+    )
+    fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 0.5),
+        epochs=2,
+        callbacks=[cb],
+        verbose=0,
+    )
     assert len(norms) == 2 and norms[0] != norms[1]
     assert axon.is_grad_enabled()

@@ -90,14 +90,16 @@ def test_callbacks_state_dicts_survive_a_save(tmp_path):
     assert mc2.best == 0.5 and mc2.last_path == mc.last_path
 
     opt = optim.SGD(model.parameters(), lr=1.0)
-    plateau = LearningRateScheduler(optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0),
-                                    monitor="loss")
+    plateau = LearningRateScheduler(
+        optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0), monitor="loss"
+    )
     for epoch, loss in enumerate([1.0, 2.0, 3.0]):
         plateau.on_epoch_begin(epoch)
         plateau.on_epoch_end(epoch, {"loss": loss})
     opt2 = optim.SGD(model.parameters(), lr=1.0)
-    plateau2 = LearningRateScheduler(optim.lr_scheduler.ReduceLROnPlateau(opt2, patience=0),
-                                     monitor="loss")
+    plateau2 = LearningRateScheduler(
+        optim.lr_scheduler.ReduceLROnPlateau(opt2, patience=0), monitor="loss"
+    )
     plateau2.load_state_dict(_through_save(plateau.state_dict()))
     assert plateau2.schedule.state_dict() == plateau.schedule.state_dict()
     assert plateau2._begun == 2
@@ -145,8 +147,9 @@ def test_gather_and_restore_put_back_model_optimizer_and_random_stream():
     assert (fresh.total, fresh.count) == (4.5, 40)
     assert fresh.objective.logs() == {"accuracy": 2 / 3}
     assert fresh.history.history == {"loss": [0.7]}
-    for (name, a), (_, b) in zip(model.state_dict().items(), model2.state_dict().items(),
-                                 strict=True):
+    for (name, a), (_, b) in zip(
+        model.state_dict().items(), model2.state_dict().items(), strict=True
+    ):
         assert_equal(b, a, msg=name)
     for i, s in opt.state_dict()["state"].items():
         assert_equal(opt2.state_dict()["state"][i]["exp_avg_sq"], s["exp_avg_sq"])
@@ -168,8 +171,9 @@ def test_the_fingerprint_sees_the_model_layout():
     def fp(width):
         ax.manual_seed(0)
         model = nn.Sequential(nn.Linear(3, width), nn.ReLU())
-        return checkpoint.fingerprint(_trainer(model, optim.SGD(model.parameters(), lr=0.1)),
-                                      None, [1])
+        return checkpoint.fingerprint(
+            _trainer(model, optim.SGD(model.parameters(), lr=0.1)), None, [1]
+        )
 
     assert fp(4) == fp(4)
     a, b = fp(4), fp(5)
@@ -182,8 +186,10 @@ def test_describe_names_losses_stably():
         return o
 
     assert checkpoint.describe("mse") == "mse"
-    assert checkpoint.describe(my_loss).endswith("test_describe_names_losses_stably.<locals>."
-                                                 "my_loss")
-    assert checkpoint.describe(nn.CrossEntropyLoss(label_smoothing=0.1)) != \
-        checkpoint.describe(nn.CrossEntropyLoss())
+    assert checkpoint.describe(my_loss).endswith(
+        "test_describe_names_losses_stably.<locals>.my_loss"
+    )
+    assert checkpoint.describe(nn.CrossEntropyLoss(label_smoothing=0.1)) != checkpoint.describe(
+        nn.CrossEntropyLoss()
+    )
     assert checkpoint.describe({"a": [1, None]}) == "{a: [1, None]}"

@@ -21,9 +21,17 @@ def _train(seed: int = 0, epochs: int = 8, **kwargs):
     model = make_mlp(seed=seed)
     opt = optim.Adam(model.parameters(), lr=0.05)
     axon.manual_seed(seed)  # the shuffling order
-    hist = fit(model, (x[:240], y[:240]), loss=nn.CrossEntropyLoss(), optimizer=opt,
-               epochs=epochs, validation=(x[240:], y[240:]), metrics=["accuracy"],
-               verbose=0, **kwargs)
+    hist = fit(
+        model,
+        (x[:240], y[:240]),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=opt,
+        epochs=epochs,
+        validation=(x[240:], y[240:]),
+        metrics=["accuracy"],
+        verbose=0,
+        **kwargs,
+    )
     return model, hist
 
 
@@ -57,8 +65,16 @@ def test_epoch_logs_are_batch_size_weighted_means():
     model.weight.array[...] = 1.0
     model.bias.array[...] = 0.0
     opt = optim.SGD(model.parameters(), lr=0.0)
-    hist = fit(model, (x, y), loss=nn.MSELoss(), optimizer=opt, batch_size=4, shuffle=False,
-               metrics=["mae"], verbose=0)
+    hist = fit(
+        model,
+        (x, y),
+        loss=nn.MSELoss(),
+        optimizer=opt,
+        batch_size=4,
+        shuffle=False,
+        metrics=["mae"],
+        verbose=0,
+    )
     assert_close(hist.history["loss"][0], np.mean(x**2))
     assert_close(hist.history["mae"][0], np.mean(np.abs(x)))
 
@@ -81,8 +97,14 @@ def test_fit_accepts_loaders_datasets_and_multi_input_batches():
     loader = DataLoader(TensorDataset(x1, x2, y), batch_size=16)
     h = fit(model, loader, loss=nn.CrossEntropyLoss(), optimizer=opt, verbose=0)
     h2 = fit(model, ((x1, x2), y), loss="cross_entropy", optimizer=opt, verbose=0)
-    h3 = fit(model, TensorDataset(x1, x2, y), loss=nn.CrossEntropyLoss(), optimizer=opt,
-             verbose=0, validation=loader)
+    h3 = fit(
+        model,
+        TensorDataset(x1, x2, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=opt,
+        verbose=0,
+        validation=loader,
+    )
     for hist in (h, h2, h3):
         assert math.isfinite(hist.history["loss"][0])
     assert predict(model, (x1, x2)).shape == (64, 3)
@@ -93,8 +115,13 @@ def test_float64_arrays_are_cast_to_the_default_dtype():
     model = make_mlp()
     seen = []
     model.register_forward_pre_hook(lambda m, args: seen.append(args[0].dtype))
-    fit(model, (x.astype(np.float64), y), loss=nn.CrossEntropyLoss(),
-        optimizer=optim.SGD(model.parameters(), lr=0.1), verbose=0)
+    fit(
+        model,
+        (x.astype(np.float64), y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), lr=0.1),
+        verbose=0,
+    )
     assert set(seen) == {np.dtype(np.float32)}
 
 
@@ -120,8 +147,7 @@ def test_evaluate_and_predict_run_in_eval_mode_without_grad_and_restore(start_tr
     model.drop.train(True)  # a mixed state must come back exactly
     out = predict(model, x, batch_size=16)
     assert out.shape == (50, 3) and not out.requires_grad
-    res = evaluate(model, (x, y), loss=nn.CrossEntropyLoss(), metrics=["accuracy"],
-                   batch_size=16)
+    res = evaluate(model, (x, y), loss=nn.CrossEntropyLoss(), metrics=["accuracy"], batch_size=16)
     assert set(res) == {"loss", "accuracy"}
     assert all(c == (False, False) for c in model.calls)
     assert len(model.calls) == 8  # 4 batches each
@@ -144,8 +170,15 @@ def test_fit_trains_in_train_mode_validates_in_eval_mode_and_restores():
     x, y = make_blobs(40)
     model = _ModeProbe()
     model.eval()
-    fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), 0.1),
-        validation=(x, y), batch_size=20, verbose=0)
+    fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 0.1),
+        validation=(x, y),
+        batch_size=20,
+        verbose=0,
+    )
     assert model.calls == [(True, True)] * 2 + [(False, False)] * 2
     assert model.training is False
 
@@ -154,10 +187,18 @@ def test_grad_clip_limits_the_global_norm_of_the_update():
     x, y = make_blobs(32)
     model = make_mlp()
     before = [p.array.copy() for p in model.parameters()]
-    fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), 1.0),
-        batch_size=32, grad_clip=1e-3, verbose=0)
-    delta = np.sqrt(sum(((p.array - b) ** 2).sum() for p, b in zip(model.parameters(), before,
-                                                                    strict=True)))
+    fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 1.0),
+        batch_size=32,
+        grad_clip=1e-3,
+        verbose=0,
+    )
+    delta = np.sqrt(
+        sum(((p.array - b) ** 2).sum() for p, b in zip(model.parameters(), before, strict=True))
+    )
     assert_close(delta, 1e-3, rtol=1e-3)
 
 
@@ -175,8 +216,11 @@ def _nan_at_step(bad_step: int):
 
 def _snapshots():
     snaps = []
-    cb = LambdaCallback(on_batch_end=lambda b, logs: snaps.append(
-        {k: v.numpy().copy() for k, v in cb.model.state_dict().items()}))
+    cb = LambdaCallback(
+        on_batch_end=lambda b, logs: snaps.append(
+            {k: v.numpy().copy() for k, v in cb.model.state_dict().items()}
+        )
+    )
     return snaps, cb
 
 
@@ -184,8 +228,16 @@ def test_nan_loss_stops_with_a_message_and_leaves_parameters_untouched(capsys):
     x, y = make_blobs(64)
     model = make_mlp()
     snaps, cb = _snapshots()
-    hist = fit(model, (x, y), loss=_nan_at_step(7), optimizer=optim.SGD(model.parameters(), 0.1),
-               epochs=3, batch_size=16, callbacks=[cb], verbose=0)
+    hist = fit(
+        model,
+        (x, y),
+        loss=_nan_at_step(7),
+        optimizer=optim.SGD(model.parameters(), 0.1),
+        epochs=3,
+        batch_size=16,
+        callbacks=[cb],
+        verbose=0,
+    )
     # 4 steps per epoch: the 7th step is epoch 2, step 3
     msg = hist.stopped_reason
     assert msg.startswith("Training stopped at epoch 2, step 3: the loss is nan")
@@ -210,10 +262,17 @@ def test_nan_gradient_with_a_finite_loss_names_that_parameter():
     x, y = make_blobs(16)
     model = Gate()
     before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
-    hist = fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters()
-               , 0.1), verbose=0)
-    assert ("epoch 1, step 1: the gradient of 'scale' contains Inf (1 of 1 values)"
-            in hist.stopped_reason)
+    hist = fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 0.1),
+        verbose=0,
+    )
+    assert (
+        "epoch 1, step 1: the gradient of 'scale' contains Inf (1 of 1 values)"
+        in hist.stopped_reason
+    )
     assert "(loss = nan)" not in hist.stopped_reason
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), before[k], err_msg=k)
@@ -224,9 +283,16 @@ def test_huge_learning_rate_is_caught_before_a_bad_step():
     x, y = make_blobs(64)
     model = make_mlp()
     snaps, cb = _snapshots()
-    hist = fit(model, (x, y), loss=nn.CrossEntropyLoss(),
-               optimizer=optim.SGD(model.parameters(), lr=1e30), epochs=2, batch_size=16,
-               callbacks=[cb], verbose=0)
+    hist = fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), lr=1e30),
+        epochs=2,
+        batch_size=16,
+        callbacks=[cb],
+        verbose=0,
+    )
     msg = hist.stopped_reason
     assert msg.startswith("Training stopped at epoch 1, step ") and "nan" in msg
     for k, v in model.state_dict().items():
@@ -238,8 +304,14 @@ def test_raise_on_nan_raises_a_floating_point_error():
     x, y = make_blobs(32)
     model = make_mlp()
     with pytest.raises(NonFiniteError, match=r"epoch 1, step 1: the loss is nan") as info:
-        fit(model, (x, y), loss=_nan_at_step(1), optimizer=optim.SGD(model.parameters(), 0.1),
-            verbose=0, raise_on_nan=True)
+        fit(
+            model,
+            (x, y),
+            loss=_nan_at_step(1),
+            optimizer=optim.SGD(model.parameters(), 0.1),
+            verbose=0,
+            raise_on_nan=True,
+        )
     assert isinstance(info.value, FloatingPointError)
     assert model.training  # modes restored on the way out
 

@@ -29,10 +29,20 @@ def test_an_overflowing_batch_stops_fit_and_the_model_comes_back_finite_as_befor
     x[20] = 3e38  # the second batch of 16 overflows the first layer: BatchNorm's stats go inf
     model = _bn_net()
     states = []
-    keep = ax.callbacks.LambdaCallback(on_batch_begin=lambda batch, logs: states.append(
-        _state(model)))
-    hist = fit(model, (x, y), loss="cross_entropy", optimizer=optim.Adam(model.parameters()),
-               epochs=2, batch_size=16, shuffle=False, callbacks=[keep], verbose=0)
+    keep = ax.callbacks.LambdaCallback(
+        on_batch_begin=lambda batch, logs: states.append(_state(model))
+    )
+    hist = fit(
+        model,
+        (x, y),
+        loss="cross_entropy",
+        optimizer=optim.Adam(model.parameters()),
+        epochs=2,
+        batch_size=16,
+        shuffle=False,
+        callbacks=[keep],
+        verbose=0,
+    )
     msg = hist.stopped_reason
     assert msg.startswith("Training stopped at epoch 1, step 2: "), msg
     # the first bad tensor, parameters then buffers: BatchNorm's statistics (the old guard
@@ -54,8 +64,15 @@ def test_adam_at_a_huge_learning_rate_warns_that_the_loss_diverges():
     y = (x @ np.array([[1.0], [-2.0], [0.5], [3.0]], np.float32)).astype(np.float32)
     model = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 1))
     with pytest.warns(RuntimeWarning, match="diverging"):
-        fit(model, (x, y), loss="mse", optimizer=optim.Adam(model.parameters(), lr=1e6),
-            epochs=2, batch_size=32, verbose=0)
+        fit(
+            model,
+            (x, y),
+            loss="mse",
+            optimizer=optim.Adam(model.parameters(), lr=1e6),
+            epochs=2,
+            batch_size=32,
+            verbose=0,
+        )
 
 
 def test_ordinary_training_neither_warns_nor_stops():
@@ -66,7 +83,13 @@ def test_ordinary_training_neither_warns_nor_stops():
     model = _bn_net()
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        hist = fit(model, (x, y), loss="cross_entropy",
-                   optimizer=optim.Adam(model.parameters(), lr=1e-2), epochs=3,
-                   batch_size=16, verbose=0)
+        hist = fit(
+            model,
+            (x, y),
+            loss="cross_entropy",
+            optimizer=optim.Adam(model.parameters(), lr=1e-2),
+            epochs=3,
+            batch_size=16,
+            verbose=0,
+        )
     assert hist.stopped_reason is None and len(hist.epoch) == 3

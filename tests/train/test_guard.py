@@ -50,8 +50,7 @@ def guarded_step(model, guard, opt, loss_fn, x, y, epoch: int, step: int):
 def batches(n_steps: int, seed: int = 0, features: int = 4, classes: int = 2):
     rng = np.random.default_rng(seed)
     for _ in range(n_steps):
-        yield (rng.standard_normal((16, features), dtype=np.float32),
-               rng.integers(0, classes, 16))
+        yield (rng.standard_normal((16, features), dtype=np.float32), rng.integers(0, classes, 16))
 
 
 # ----------------------------------------------------------------------------- the fast check
@@ -100,8 +99,9 @@ def test_buffer_going_non_finite_is_named_and_restored_bit_for_bit():
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         _, problem = guarded_step(model, guard, opt, loss_fn, x, y, 1, 4)
-    assert problem.startswith("Training stopped at epoch 2, step 5: the buffer "
-                              "'1.running_var' contains Inf (")
+    assert problem.startswith(
+        "Training stopped at epoch 2, step 5: the buffer '1.running_var' contains Inf ("
+    )
     assert "of 8 values) (loss = " in problem and problem.endswith("unit size.")
     assert_state_is(model, before)  # num_batches_tracked too: the forward advanced it
     assert all(p.grad is None for p in model.parameters())
@@ -159,9 +159,11 @@ def test_non_finite_gradient_is_named_and_nothing_changes(factor, what):
         loss.backward()
     lv = float(loss.item())
     problem = guard.check(lv, 0, 0)
-    assert problem == ("Training stopped at epoch 1, step 1: the gradient of 'scale' contains "
-                       f"{what} (1 of 1 values) (loss = {lv:.4g}). Try a lower learning rate "
-                       "or gradient clipping.")
+    assert problem == (
+        "Training stopped at epoch 1, step 1: the gradient of 'scale' contains "
+        f"{what} (1 of 1 values) (loss = {lv:.4g}). Try a lower learning rate "
+        "or gradient clipping."
+    )
     guard.restore()
     assert_state_is(model, before)
     assert model.scale.grad is None and model.fc.weight.grad is None
@@ -188,8 +190,12 @@ def test_parameter_non_finite_before_the_step_comes_first():
     loss = nn.CrossEntropyLoss()(model(axon.from_numpy(x)), axon.from_numpy(y))
     loss.backward()
     problem = guard.check(float(loss.item()), 0, 0)
-    assert "step 1: the parameter '3.weight' contains NaN (1 of 16 values) (it was not " \
-        "finite when the step began" in problem and "(loss = nan)" in problem
+    assert (
+        "step 1: the parameter '3.weight' contains NaN (1 of 16 values) (it was not "
+        "finite when the step began"
+        in problem
+        and "(loss = nan)" in problem
+    )
 
 
 # ----------------------------------------------------------------------------- the step
@@ -215,8 +221,9 @@ def test_parameter_overflowing_in_the_step_is_caught_and_restored():
         opt.step()
     assert not np.isfinite(model[0].weight.array).all()
     problem = guard.check_params(0, 2)
-    assert problem.startswith("Training stopped at epoch 1, step 3: the parameter '0.weight' "
-                              "contains ")
+    assert problem.startswith(
+        "Training stopped at epoch 1, step 3: the parameter '0.weight' contains "
+    )
     assert "after the optimizer step. Try a lower learning rate" in problem
     guard.restore()
     assert_state_is(model, before)
@@ -256,8 +263,10 @@ def test_without_check_params_check_still_verifies_the_parameters_after_a_step()
             with np.errstate(over="ignore"):
                 opt.step()
     assert np.isinf(model.emb.weight.array[0]).all() and np.isfinite(float(loss.item()))
-    assert problem.startswith("Training stopped at epoch 1, step 2: the parameter "
-                              "'emb.weight' contains Inf (3 of 12 values) (loss = ")
+    assert problem.startswith(
+        "Training stopped at epoch 1, step 2: the parameter "
+        "'emb.weight' contains Inf (3 of 12 values) (loss = "
+    )
     guard.restore()
     assert_state_is(model, before)
 
@@ -281,15 +290,15 @@ def test_finite_training_is_never_flagged_and_not_changed():
 
     def run(guarded: bool) -> dict:
         axon.manual_seed(1)
-        model = nn.Sequential(nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(),
-                              nn.Dropout(0.2), nn.Linear(16, 3))
+        model = nn.Sequential(
+            nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3)
+        )
         guard = FiniteGuard(model)
         opt = optim.Adam(model.parameters(), lr=1e-2)
         loss_fn = nn.CrossEntropyLoss()
         for step, (x, y) in enumerate(batches(60, seed=2, classes=3)):
             if guarded:
-                lv, problem = guarded_step(model, guard, opt, loss_fn, x, y, step // 20,
-                                           step % 20)
+                lv, problem = guarded_step(model, guard, opt, loss_fn, x, y, step // 20, step % 20)
                 assert problem is None
                 assert guard.watch_loss(lv, step // 20, step % 20) is None
             else:
@@ -365,15 +374,18 @@ def test_ordinary_noisy_training_never_warns(seed):
             assert guard.watch_loss(lv, 0, step) is None
 
 
-@pytest.mark.parametrize("losses, warns_at", [
-    ([2.3, 1.0, 0.5, 3.0, 0.2], None),          # ordinary noise
-    ([1e-3, 1e-9, 1e-2, 5.0], None),            # a solved problem wobbling: under the floor
-    ([1e10, 1e8, 5e11], None),                  # unscaled targets: judged against themselves
-    ([1e10, 1e8, 2e12], 2),
-    ([1.0, 0.9, 2e4, 3e8, 1e20], 2),
-    ([-50.0, -60.0, 2e4], 2),                   # a negative best: the floor alone
-    ([1.0, float("nan"), float("inf"), 1.5], None),  # non-finite: check()'s business
-])
+@pytest.mark.parametrize(
+    "losses, warns_at",
+    [
+        ([2.3, 1.0, 0.5, 3.0, 0.2], None),  # ordinary noise
+        ([1e-3, 1e-9, 1e-2, 5.0], None),  # a solved problem wobbling: under the floor
+        ([1e10, 1e8, 5e11], None),  # unscaled targets: judged against themselves
+        ([1e10, 1e8, 2e12], 2),
+        ([1.0, 0.9, 2e4, 3e8, 1e20], 2),
+        ([-50.0, -60.0, 2e4], 2),  # a negative best: the floor alone
+        ([1.0, float("nan"), float("inf"), 1.5], None),  # non-finite: check()'s business
+    ],
+)
 def test_divergence_rule(losses, warns_at):
     guard = FiniteGuard(nn.Linear(1, 1))
     with warnings.catch_warnings(record=True) as caught:
@@ -402,8 +414,7 @@ def test_a_lazy_layer_materialised_after_the_guard_is_made():
     before = snapshot(model)
     opt.param_groups[0]["lr"] = 1e38
     with np.errstate(over="ignore", invalid="ignore"):
-        _, problem = guarded_step(model, guard, opt, lambda o, t: loss_fn(o, t) * 1e3, x, y,
-                                  0, 1)
+        _, problem = guarded_step(model, guard, opt, lambda o, t: loss_fn(o, t) * 1e3, x, y, 0, 1)
     assert problem is not None and "after the optimizer step" in problem
     assert_state_is(model, before)
 

@@ -8,8 +8,10 @@ from axon.train import History
 def _history():
     h = History()
     for epoch, (loss, acc) in enumerate([(1.0, 0.5), (0.6, 0.7), (0.4, 0.8)]):
-        h.on_epoch_end(epoch, {"loss": loss, "accuracy": acc, "val_loss": loss + 0.1,
-                               "val_accuracy": acc - 0.1})
+        h.on_epoch_end(
+            epoch,
+            {"loss": loss, "accuracy": acc, "val_loss": loss + 0.1, "val_accuracy": acc - 0.1},
+        )
     return h
 
 

@@ -21,7 +21,7 @@ def scores():
 def _in_batches(metric, out, y, size=10):
     metric.reset()
     for i in range(0, len(out), size):
-        metric.update(out[i:i + size], y[i:i + size])
+        metric.update(out[i : i + size], y[i : i + size])
     return metric.result()
 
 
@@ -32,8 +32,10 @@ def test_accuracy_on_class_scores_matches_sklearn(scores):
     assert_close(acc(out, y), ref)
     assert_close(_in_batches(acc, out, y), ref)  # exact over uneven batches
     assert acc.count == 97
-    assert_close(acc.update(axon.tensor(out[:10]), axon.tensor(y[:10])),
-                 skm.accuracy_score(y[:10], out[:10].argmax(1)))
+    assert_close(
+        acc.update(axon.tensor(out[:10]), axon.tensor(y[:10])),
+        skm.accuracy_score(y[:10], out[:10].argmax(1)),
+    )
 
 
 def test_accuracy_with_one_hot_targets_and_sequences(scores):
@@ -96,8 +98,8 @@ def test_functions_become_batch_weighted_metrics():
 
     m = M.get(max_error)
     assert m.name == "max_error"
-    m.update(np.zeros(3), np.ones(3))        # 1.0 over 3 items
-    m.update(np.zeros(1), np.full(1, 5.0))   # 5.0 over 1 item
+    m.update(np.zeros(3), np.ones(3))  # 1.0 over 3 items
+    m.update(np.zeros(1), np.full(1, 5.0))  # 5.0 over 1 item
     assert_close(m.result(), (3 * 1.0 + 5.0) / 4)
 
 

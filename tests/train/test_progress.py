@@ -11,15 +11,25 @@ from axon.train.progress import epoch_line, format_value
 
 from .conftest import make_blobs, make_mlp
 
-LINE = re.compile(r"^Epoch (\d+)/3 - loss: \d\.\d{4} - accuracy: \d\.\d{4} - "
-                  r"val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4} \(\d+\.\d s\)$")
+LINE = re.compile(
+    r"^Epoch (\d+)/3 - loss: \d\.\d{4} - accuracy: \d\.\d{4} - "
+    r"val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4} \(\d+\.\d s\)$"
+)
 
 
 def _fit(**kwargs):
     x, y = make_blobs(40)
     model = make_mlp()
-    return fit(model, (x, y), loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(
-        model.parameters(), 0.1), epochs=3, validation=(x, y), metrics=["accuracy"], **kwargs)
+    return fit(
+        model,
+        (x, y),
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 0.1),
+        epochs=3,
+        validation=(x, y),
+        metrics=["accuracy"],
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize("verbose", [1, 2])
@@ -38,9 +48,15 @@ def test_verbose_zero_is_silent(capsys):
 def test_the_live_bar_runs_and_still_writes_the_epoch_lines(capsys):
     x, y = make_blobs(40)
     model = make_mlp()
-    batches = ((x[i:i + 8], y[i:i + 8]) for i in range(0, 40, 8))  # no len(): no total
-    fit(model, [*batches], loss=nn.CrossEntropyLoss(), optimizer=optim.SGD(
-        model.parameters(), 0.1), epochs=2, callbacks=[ProgressBar(live=True, refresh=0.0)])
+    batches = ((x[i : i + 8], y[i : i + 8]) for i in range(0, 40, 8))  # no len(): no total
+    fit(
+        model,
+        [*batches],
+        loss=nn.CrossEntropyLoss(),
+        optimizer=optim.SGD(model.parameters(), 0.1),
+        epochs=2,
+        callbacks=[ProgressBar(live=True, refresh=0.0)],
+    )
     out = capsys.readouterr().out
     assert "Epoch 1/2 - loss: " in out and "Epoch 2/2 - loss: " in out
 

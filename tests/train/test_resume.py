@@ -45,18 +45,39 @@ def _data(n: int = 64):
     return x, (x[:, 0] > 0).astype(np.int64)
 
 
-def _run(backup=None, stop_at=None, epochs=3, batch_size=16, lr=0.05, callbacks=(),
-         save_freq="epoch", **kw):
+def _run(
+    backup=None,
+    stop_at=None,
+    epochs=3,
+    batch_size=16,
+    lr=0.05,
+    callbacks=(),
+    save_freq="epoch",
+    **kw,
+):
     """A seeded MLP with dropout on shuffled data; returns (model, optimizer, history)."""
     ax.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 2))
     opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     cbs = [_Stop(stop_at), *callbacks]
     if backup is not None:
-        cbs.append(backup if isinstance(backup, BackupAndRestore)
-                   else BackupAndRestore(backup, save_freq=save_freq))
-    hist = ax.fit(model, _data(), loss="cross_entropy", optimizer=opt, epochs=epochs,
-                  batch_size=batch_size, metrics=["accuracy"], callbacks=cbs, verbose=0, **kw)
+        cbs.append(
+            backup
+            if isinstance(backup, BackupAndRestore)
+            else BackupAndRestore(backup, save_freq=save_freq)
+        )
+    hist = ax.fit(
+        model,
+        _data(),
+        loss="cross_entropy",
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=batch_size,
+        metrics=["accuracy"],
+        callbacks=cbs,
+        verbose=0,
+        **kw,
+    )
     return model, opt, hist
 
 
@@ -100,21 +121,28 @@ class _Shuffled:
     def __iter__(self):
         order = ax.randperm(len(self.x)).numpy()
         for i in range(0, len(order), 16):
-            idx = order[i:i + 16]
+            idx = order[i : i + 16]
             yield self.x[idx] + 0.1 * ax.randn(len(idx), 3).numpy(), self.y[idx]
 
 
 @pytest.mark.parametrize("stop_at,save_freq", [(6, "epoch"), (7, 3)])
-def test_an_iterable_without_state_dict_is_replayed_to_its_position(tmp_path, stop_at,
-                                                                     save_freq):
+def test_an_iterable_without_state_dict_is_replayed_to_its_position(tmp_path, stop_at, save_freq):
     def run(backup=None, stop=None):
         ax.manual_seed(0)
         model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 2))
         opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-        cbs = [_Stop(stop)] + ([] if backup is None else
-                               [BackupAndRestore(backup, save_freq=save_freq)])
-        hist = ax.fit(model, _Shuffled(), loss="cross_entropy", optimizer=opt, epochs=3,
-                      callbacks=cbs, verbose=0)
+        cbs = [_Stop(stop)] + (
+            [] if backup is None else [BackupAndRestore(backup, save_freq=save_freq)]
+        )
+        hist = ax.fit(
+            model,
+            _Shuffled(),
+            loss="cross_entropy",
+            optimizer=opt,
+            epochs=3,
+            callbacks=cbs,
+            verbose=0,
+        )
         return model, opt, hist
 
     straight = run()
@@ -138,12 +166,15 @@ def test_delete_checkpoint_false_keeps_the_last_backup(tmp_path):
     assert len(hist.history["loss"]) == 3 and hist.epoch == [0, 1, 2]
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"batch_size": 32}, "batch_size: 16 in the backup, 32 now"),
-    ({"lr": 0.1}, "optimizer hyperparameters"),
-    ({"grad_clip": 1.0}, "grad_clip: None in the backup, 1.0 now"),
-    ({"callbacks": [EarlyStopping("loss")]}, "callbacks:"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"batch_size": 32}, "batch_size: 16 in the backup, 32 now"),
+        ({"lr": 0.1}, "optimizer hyperparameters"),
+        ({"grad_clip": 1.0}, "grad_clip: None in the backup, 1.0 now"),
+        ({"callbacks": [EarlyStopping("loss")]}, "callbacks:"),
+    ],
+)
 def test_a_resume_with_other_arguments_is_refused_naming_them(tmp_path, change, message):
     _interrupted(tmp_path / "b", 7)
     with pytest.raises(ValueError, match="different run") as err:
@@ -157,9 +188,17 @@ def test_a_resume_with_another_seed_is_refused(tmp_path):
     model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 2))
     ax.manual_seed(5)
     with pytest.raises(ValueError, match="initial seed: 0 in the backup, 5 now"):
-        ax.fit(model, _data(), loss="cross_entropy", metrics=["accuracy"], epochs=3,
-               optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9), batch_size=16,
-               callbacks=[_Stop(None), BackupAndRestore(tmp_path / "b")], verbose=0)
+        ax.fit(
+            model,
+            _data(),
+            loss="cross_entropy",
+            metrics=["accuracy"],
+            epochs=3,
+            optimizer=optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+            batch_size=16,
+            callbacks=[_Stop(None), BackupAndRestore(tmp_path / "b")],
+            verbose=0,
+        )
 
 
 def test_a_corrupt_backup_is_a_clear_error(tmp_path):
@@ -298,15 +337,25 @@ def _stream_run(backup=None, stop_at=None, save_freq="epoch"):
     if backup is not None:
         cbs.append(BackupAndRestore(backup, save_freq=save_freq))
     batches = ax.data.bptt_batches(ax.data.batchify(tokens, 4), 6)
-    hist = ax.fit_stream(model, batches, loss="cross_entropy", optimizer=opt, epochs=2,
-                         tbptt_steps=4, metrics=["accuracy"], callbacks=cbs, verbose=0)
+    hist = ax.fit_stream(
+        model,
+        batches,
+        loss="cross_entropy",
+        optimizer=opt,
+        epochs=2,
+        tbptt_steps=4,
+        metrics=["accuracy"],
+        callbacks=cbs,
+        verbose=0,
+    )
     return model, opt, hist
 
 
 # 8 updates of 4 time steps (the last of 3) per epoch over batches of 6 steps: the backup
 # after update 3 ends on a batch's end, those after 5 and 12 (4 into epoch 2) inside one
-@pytest.mark.parametrize("stop_at,save_freq,inside", [(10, "epoch", None), (6, 1, True),
-                                                      (13, 3, True), (4, 1, False)])
+@pytest.mark.parametrize(
+    "stop_at,save_freq,inside", [(10, "epoch", None), (6, 1, True), (13, 3, True), (4, 1, False)]
+)
 def test_fit_stream_resumes_inside_a_batch(tmp_path, stop_at, save_freq, inside):
     straight = _stream_run()
     with pytest.raises(Interrupt):
@@ -326,10 +375,20 @@ def test_fit_stream_refuses_another_tbptt(tmp_path):
         _stream_run(tmp_path / "b", 10)
     ax.manual_seed(0)
     model = _LM()
-    with pytest.raises(ValueError, match="tbptt_steps: 4 in the backup, 5 now"), \
-            warnings.catch_warnings():
-        ax.fit_stream(model, ax.data.bptt_batches(ax.data.batchify(
-            np.random.default_rng(3).integers(0, 7, 130), 4), 6), loss="cross_entropy",
-            optimizer=optim.Adam(model.parameters(), lr=0.02), epochs=2, tbptt_steps=5,
-            metrics=["accuracy"], callbacks=[_Stop(None), BackupAndRestore(tmp_path / "b")],
-            verbose=0)
+    with (
+        pytest.raises(ValueError, match="tbptt_steps: 4 in the backup, 5 now"),
+        warnings.catch_warnings(),
+    ):
+        ax.fit_stream(
+            model,
+            ax.data.bptt_batches(
+                ax.data.batchify(np.random.default_rng(3).integers(0, 7, 130), 4), 6
+            ),
+            loss="cross_entropy",
+            optimizer=optim.Adam(model.parameters(), lr=0.02),
+            epochs=2,
+            tbptt_steps=5,
+            metrics=["accuracy"],
+            callbacks=[_Stop(None), BackupAndRestore(tmp_path / "b")],
+            verbose=0,
+        )

@@ -57,8 +57,13 @@ class _Augmented(Dataset):
         rng = np.random.default_rng(1)
         self.x = rng.normal(size=(n, 1, 8, 8)).astype(np.float32)
         self.y = rng.integers(0, 3, n)
-        self.t = transforms.Compose([transforms.RandomShift(1), transforms.RandomHorizontalFlip(),
-                                     transforms.GaussianNoise(0.1)])
+        self.t = transforms.Compose(
+            [
+                transforms.RandomShift(1),
+                transforms.RandomHorizontalFlip(),
+                transforms.GaussianNoise(0.1),
+            ]
+        )
 
     def __len__(self) -> int:
         return len(self.x)
@@ -82,8 +87,14 @@ class _LM(nn.Module):
 SHAPES = {"mlp": (6, 4), "cnn": (3, 3), "lstm": (15, 3)}
 
 
-def _train(kind: str, log: str, backup: str | None = None, save_freq="epoch",
-           kill_at: int | None = None, epochs: int | None = None):
+def _train(
+    kind: str,
+    log: str,
+    backup: str | None = None,
+    save_freq="epoch",
+    kill_at: int | None = None,
+    epochs: int | None = None,
+):
     """One run of ``kind`` from its seed; returns (model, optimizer, history)."""
     ax.manual_seed(0)
     epochs = epochs or SHAPES[kind][1]
@@ -96,33 +107,66 @@ def _train(kind: str, log: str, backup: str | None = None, save_freq="epoch",
         y = rng.integers(0, 3, 96)
         model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.25), nn.Linear(16, 3))
         opt = optim.Adam(model.parameters(), lr=0.01)
-        hist = ax.fit(model, (x, y), loss="cross_entropy", optimizer=opt, epochs=epochs,
-                      batch_size=16, metrics=["accuracy"], validation=(x[:32], y[:32]),
-                      scheduler=optim.lr_scheduler.StepLR(opt, 1, 0.8), verbose=0,
-                      callbacks=[EarlyStopping("loss", patience=50), *cbs])
+        hist = ax.fit(
+            model,
+            (x, y),
+            loss="cross_entropy",
+            optimizer=opt,
+            epochs=epochs,
+            batch_size=16,
+            metrics=["accuracy"],
+            validation=(x[:32], y[:32]),
+            scheduler=optim.lr_scheduler.StepLR(opt, 1, 0.8),
+            verbose=0,
+            callbacks=[EarlyStopping("loss", patience=50), *cbs],
+        )
     elif kind == "cnn":
-        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
-                              nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 3))
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64, 3),
+        )
         opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         loader = DataLoader(_Augmented(), batch_size=16, shuffle=True)
-        hist = ax.fit(model, loader, loss="cross_entropy", optimizer=opt, epochs=epochs,
-                      metrics=["accuracy"], verbose=0, callbacks=cbs)
+        hist = ax.fit(
+            model,
+            loader,
+            loss="cross_entropy",
+            optimizer=opt,
+            epochs=epochs,
+            metrics=["accuracy"],
+            verbose=0,
+            callbacks=cbs,
+        )
     else:
         tokens = np.random.default_rng(2).integers(0, 11, 300)
         model = _LM()
         opt = optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
-        hist = ax.fit_stream(model, bptt_batches(batchify(tokens, 4), 7), loss="cross_entropy",
-                             optimizer=opt, epochs=epochs, tbptt_steps=5, clip_grad_norm=0.5,
-                             metrics=["accuracy"], verbose=0, callbacks=cbs,
-                             scheduler=optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0))
+        hist = ax.fit_stream(
+            model,
+            bptt_batches(batchify(tokens, 4), 7),
+            loss="cross_entropy",
+            optimizer=opt,
+            epochs=epochs,
+            tbptt_steps=5,
+            clip_grad_norm=0.5,
+            metrics=["accuracy"],
+            verbose=0,
+            callbacks=cbs,
+            scheduler=optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0),
+        )
     return model, opt, hist
 
 
 def _child(kind, log, backup, save_freq, kill_at, out) -> None:
     """A fresh process's run; a finished one saves what it ended with to ``out``."""
     model, opt, hist = _train(kind, log, backup, save_freq, kill_at)
-    ax.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-             "history": hist.history}, out)
+    ax.save(
+        {"model": model.state_dict(), "optimizer": opt.state_dict(), "history": hist.history}, out
+    )
 
 
 def _context():
@@ -183,8 +227,7 @@ def check_resume(kind: str, tmp_path, seed: int, freq: int) -> None:
     total = per_epoch * epochs
     straight_log = tmp_path / "straight.log"
     model, opt, hist = _train(kind, str(straight_log))
-    straight = {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                "history": hist.history}
+    straight = {"model": model.state_dict(), "optimizer": opt.state_dict(), "history": hist.history}
     expected = _read_log(straight_log)
     assert list(expected) == list(range(1, total + 1))
 
@@ -192,9 +235,12 @@ def check_resume(kind: str, tmp_path, seed: int, freq: int) -> None:
     kill1 = int(rng.integers(per_epoch + 2, 2 * per_epoch + 1))  # inside epoch 2
     saved1 = _last_save(kill1, freq, per_epoch, epoch_end=True)
     # the second kill: after a backup inside an epoch, later than the first resume point
-    choices = [k for k in range(saved1 + freq + 1, total + 1)
-               if _last_save(k, freq, per_epoch, False) % per_epoch
-               and _last_save(k, freq, per_epoch, False) > saved1]
+    choices = [
+        k
+        for k in range(saved1 + freq + 1, total + 1)
+        if _last_save(k, freq, per_epoch, False) % per_epoch
+        and _last_save(k, freq, per_epoch, False) > saved1
+    ]
     kill2 = int(rng.choice(choices))
     saved2 = _last_save(kill2, freq, per_epoch, epoch_end=False)
 
@@ -209,8 +255,9 @@ def check_resume(kind: str, tmp_path, seed: int, freq: int) -> None:
     lines = open(log).read().splitlines()
     steps = [int(line.split()[0]) for line in lines]
     # each resume started right after its backup: epoch-end, then mid-epoch
-    assert steps == (list(range(1, kill1)) + list(range(saved1 + 1, kill2))
-                     + list(range(saved2 + 1, total + 1))), (kill1, saved1, kill2, saved2)
+    assert steps == (
+        list(range(1, kill1)) + list(range(saved1 + 1, kill2)) + list(range(saved2 + 1, total + 1))
+    ), (kill1, saved1, kill2, saved2)
     assert saved2 % per_epoch != 0
     resumed = _read_log(log)
     assert list(resumed) == list(expected)
@@ -229,6 +276,7 @@ def test_a_killed_run_resumes_bit_for_bit(kind, freq, tmp_path):
 @pytest.mark.parametrize("seed", range(6))
 def test_killed_runs_resume_bit_for_bit_at_random_steps(kind, seed, tmp_path):
     per_epoch = SHAPES[kind][0]  # a frequency that also backs up inside epochs
-    freq = int(np.random.default_rng(seed).choice([f for f in range(1, 6)
-                                                   if f == 1 or per_epoch % f]))
+    freq = int(
+        np.random.default_rng(seed).choice([f for f in range(1, 6) if f == 1 or per_epoch % f])
+    )
     check_resume(kind, tmp_path, seed=100 + seed, freq=freq)

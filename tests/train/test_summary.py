@@ -23,9 +23,18 @@ def test_mlp_counts_and_shapes():
     assert s.param_bytes == 203_530 * 4
     text = lines[0]
     assert text == str(s)
-    for piece in ("Layer (type)", "Output Shape", "Param #", "0 (Linear)", "(1, 256)",
-                  "200,960", "Total params: 203,530", "Trainable params: 203,530",
-                  "Non-trainable params: 0", "Params size (MB): 0.78"):
+    for piece in (
+        "Layer (type)",
+        "Output Shape",
+        "Param #",
+        "0 (Linear)",
+        "(1, 256)",
+        "200,960",
+        "Total params: 203,530",
+        "Trainable params: 203,530",
+        "Non-trainable params: 0",
+        "Params size (MB): 0.78",
+    ):
         assert piece in text
 
 
@@ -39,8 +48,7 @@ def test_frozen_parameters_are_non_trainable():
     model = _mlp()
     model[0].requires_grad_(False)
     s = summary(model, (2, 784), print_fn=None)
-    assert (s.total_params, s.trainable_params, s.non_trainable_params) == (
-        203_530, 2_570, 200_960)
+    assert (s.total_params, s.trainable_params, s.non_trainable_params) == (203_530, 2_570, 200_960)
     assert s.rows[0].trainable_params == 0 and s.rows[2].trainable_params == 2_570
 
 
@@ -51,14 +59,22 @@ def _nested():
 def test_depth_groups_submodules_and_rows_add_up():
     s = summary(_nested(), (3, 4), print_fn=None)
     assert [(r.label, r.output_shape, r.params) for r in s.rows] == [
-        ("0.0 (Linear)", (3, 8), 40), ("0.1 (ReLU)", (3, 8), 0), ("1 (Linear)", (3, 2), 18)]
+        ("0.0 (Linear)", (3, 8), 40),
+        ("0.1 (ReLU)", (3, 8), 0),
+        ("1 (Linear)", (3, 2), 18),
+    ]
     s1 = summary(_nested(), (3, 4), depth=1, print_fn=None)
     assert [(r.label, r.output_shape, r.params) for r in s1.rows] == [
-        ("0 (Sequential)", (3, 8), 40), ("1 (Linear)", (3, 2), 18)]
+        ("0 (Sequential)", (3, 8), 40),
+        ("1 (Linear)", (3, 2), 18),
+    ]
     s2 = summary(_nested(), (3, 4), depth=2, print_fn=None)
     assert [(r.label, r.params, r.depth) for r in s2.rows] == [
-        ("0 (Sequential)", 0, 1), ("0.0 (Linear)", 40, 2), ("0.1 (ReLU)", 0, 2),
-        ("1 (Linear)", 18, 1)]
+        ("0 (Sequential)", 0, 1),
+        ("0.0 (Linear)", 40, 2),
+        ("0.1 (ReLU)", 0, 2),
+        ("1 (Linear)", 18, 1),
+    ]
     for res in (s, s1, s2):
         assert sum(r.params for r in res.rows) == res.total_params == 58
 
@@ -80,11 +96,14 @@ class _TwoInputs(nn.Module):
 def test_multiple_inputs_own_parameters_and_tuple_outputs():
     s = summary(_TwoInputs(), [(2, 3), (2, 5)], print_fn=None)
     assert [(r.label, r.output_shape, r.params) for r in s.rows] == [
-        ("_TwoInputs", [(2, 4), (2,)], 4), ("a (Linear)", (2, 4), 16),
-        ("b (Linear)", (2, 4), 24)]
+        ("_TwoInputs", [(2, 4), (2,)], 4),
+        ("a (Linear)", (2, 4), 16),
+        ("b (Linear)", (2, 4), 24),
+    ]
     assert "[(2, 4), (2,)]" in str(s)
-    s2 = summary(_TwoInputs(), input_data=(np.zeros((7, 3), np.float32), axon.zeros(7, 5)),
-                 print_fn=None)
+    s2 = summary(
+        _TwoInputs(), input_data=(np.zeros((7, 3), np.float32), axon.zeros(7, 5)), print_fn=None
+    )
     assert s2.rows[1].output_shape == (7, 4)
 
 
@@ -112,8 +131,9 @@ def test_summary_restores_modes_and_leaves_no_hooks_or_graph():
     model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Linear(4, 2))
     model[1].eval()
     seen = []
-    model[1].register_forward_hook(lambda m, args, out: seen.append((m.training,
-                                                                     out.requires_grad)))
+    model[1].register_forward_hook(
+        lambda m, args, out: seen.append((m.training, out.requires_grad))
+    )
     summary(model, (1, 4), print_fn=None)
     assert seen == [(False, False)]
     assert model.training and model[0].training and not model[1].training
@@ -135,9 +155,16 @@ def test_a_functional_model_lists_inputs_layers_and_what_each_is_connected_to():
     s = summary(model, print_fn=lines.append)
     assert s.model_name == "pairs"
     assert [r.label for r in s.rows] == [
-        "left (Input)", "right (Input)", "seq (Input)", "encoder (Sequential)",
-        "concatenate (Concatenate)", "lstm (LSTM)", "flatten (Flatten)",
-        "concatenate_1 (Concatenate)", "same (Linear)"]
+        "left (Input)",
+        "right (Input)",
+        "seq (Input)",
+        "encoder (Sequential)",
+        "concatenate (Concatenate)",
+        "lstm (LSTM)",
+        "flatten (Flatten)",
+        "concatenate_1 (Concatenate)",
+        "same (Linear)",
+    ]
     rows = {r.name: r for r in s.rows}
     assert rows["encoder"].connected_to == ["left", "right"]  # one line per call
     assert rows["concatenate"].connected_to == ["encoder[0][0], encoder[1][0]"]
@@ -149,8 +176,13 @@ def test_a_functional_model_lists_inputs_layers_and_what_each_is_connected_to():
     assert rows["encoder"].params == 28 and rows["lstm"].params == 4 * 3 * (4 + 3 + 2)
     assert sum(r.params for r in s.rows) == s.total_params == model.num_parameters()
     text = lines[0]
-    for piece in ("Connected to", "encoder (Sequential)", "(None, 4)", "lstm[0][1]",
-                  "Total params: 148"):
+    for piece in (
+        "Connected to",
+        "encoder (Sequential)",
+        "(None, 4)",
+        "lstm[0][1]",
+        "Total params: 148",
+    ):
         assert piece in text
     # the shared encoder's second call is on the line below its first
     enc = text.splitlines().index(next(x for x in text.splitlines() if "encoder (" in x))

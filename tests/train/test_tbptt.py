@@ -52,14 +52,23 @@ def _stream(steps: int, seed: int = 0):
 def _batches(x, y, length: int):
     """Consecutive windows of ``length`` steps (the last one shorter), as float64 Tensors
     (``fit`` would cast NumPy float arrays to float32)."""
-    return [(ax.tensor(x[i : i + length]), ax.tensor(y[i : i + length]))
-            for i in range(0, len(x), length)]
+    return [
+        (ax.tensor(x[i : i + length]), ax.tensor(y[i : i + length]))
+        for i in range(0, len(x), length)
+    ]
 
 
 def _fit(batches, epochs=1, lr=0.05, **kw):
     model = LinearRecurrence()
-    fit_stream(model, batches, loss=nn.MSELoss(), optimizer=optim.SGD(model.parameters(), lr=lr),
-               epochs=epochs, verbose=0, **kw)
+    fit_stream(
+        model,
+        batches,
+        loss=nn.MSELoss(),
+        optimizer=optim.SGD(model.parameters(), lr=lr),
+        epochs=epochs,
+        verbose=0,
+        **kw,
+    )
     return model
 
 
@@ -163,8 +172,15 @@ def test_the_gradient_does_not_flow_past_the_detach_point():
 def test_the_state_carried_is_the_final_state_of_the_previous_batch(k):
     x, y = _stream(4 * T)
     model = LinearRecurrence(tuple_state=True)
-    fit_stream(model, _batches(x, y, T), loss="mse", epochs=2, tbptt_steps=k, verbose=0,
-               optimizer=optim.SGD(model.parameters(), lr=0.01))
+    fit_stream(
+        model,
+        _batches(x, y, T),
+        loss="mse",
+        epochs=2,
+        tbptt_steps=k,
+        verbose=0,
+        optimizer=optim.SGD(model.parameters(), lr=0.01),
+    )
     calls = model.calls
     assert len(calls) == 8
     for epoch_start in (0, 4):
@@ -187,8 +203,14 @@ def test_clipping_by_norm_and_by_value_inside_the_loop():
     def delta(**clip):
         model = LinearRecurrence()
         before = _params(model)
-        fit_stream(model, _batches(x, y, T), loss="mse", verbose=0,
-                   optimizer=optim.SGD(model.parameters(), lr=1.0), **clip)
+        fit_stream(
+            model,
+            _batches(x, y, T),
+            loss="mse",
+            verbose=0,
+            optimizer=optim.SGD(model.parameters(), lr=1.0),
+            **clip,
+        )
         return np.concatenate([(a - before[k]).ravel() for k, a in _params(model).items()])
 
     assert np.linalg.norm(delta()) > 100
@@ -225,9 +247,18 @@ def test_a_stateful_char_model_learns_a_stream_and_logs_per_token_means():
     ids = np.array([0, 1, 2, 3, 1, 2] * 60)  # after 1, 2: 3 or 1 depends on the context
     train = bptt_batches(batchify(ids, 4), 6)
     model = _TinyLM(4)
-    hist = fit_stream(model, train, loss="cross_entropy", metrics=["accuracy"],
-                      optimizer=optim.Adam(model.parameters(), lr=0.05), epochs=8,
-                      tbptt_steps=12, validation=train, clip_grad_norm=1.0, verbose=0)
+    hist = fit_stream(
+        model,
+        train,
+        loss="cross_entropy",
+        metrics=["accuracy"],
+        optimizer=optim.Adam(model.parameters(), lr=0.05),
+        epochs=8,
+        tbptt_steps=12,
+        validation=train,
+        clip_grad_norm=1.0,
+        verbose=0,
+    )
     logs = hist.history
     assert list(logs) == ["loss", "accuracy", "val_loss", "val_accuracy"]
     assert logs["loss"][-1] < 0.5 * logs["loss"][0]
@@ -254,8 +285,13 @@ def test_bad_models_data_and_settings_are_reported():
             return x
 
     with pytest.raises(TypeError, match=r"must return \(output, state\)"):
-        fit_stream(NoState(), _batches(x, y, T), loss="mse", verbose=0,
-                   optimizer=optim.SGD([ax.tensor([1.0], requires_grad=True)], lr=0.1))
+        fit_stream(
+            NoState(),
+            _batches(x, y, T),
+            loss="mse",
+            verbose=0,
+            optimizer=optim.SGD([ax.tensor([1.0], requires_grad=True)], lr=0.1),
+        )
     model = LinearRecurrence()
     sgd = optim.SGD(model.parameters(), lr=0.1)
     flat = [(xb, yb.reshape(-1)) for xb, yb in _batches(x, y, T)]  # (T * B,) targets
@@ -271,10 +307,22 @@ def test_nan_guard_stops_before_the_step():
     x, y = _stream(3 * T)
     y[T + 1] = np.nan  # the second window's target
     model = LinearRecurrence()
-    hist = fit_stream(model, _batches(x, y, T), loss="mse", epochs=3, verbose=0,
-                      optimizer=optim.SGD(model.parameters(), lr=0.01))
+    hist = fit_stream(
+        model,
+        _batches(x, y, T),
+        loss="mse",
+        epochs=3,
+        verbose=0,
+        optimizer=optim.SGD(model.parameters(), lr=0.01),
+    )
     assert "epoch 1, step 2" in hist.stopped_reason and hist.history == {}
     assert np.isfinite(model.a.item())
     with pytest.raises(NonFiniteError):
-        fit_stream(model, _batches(x, y, T), loss="mse", verbose=0, raise_on_nan=True,
-                   optimizer=optim.SGD(model.parameters(), lr=0.01))
+        fit_stream(
+            model,
+            _batches(x, y, T),
+            loss="mse",
+            verbose=0,
+            raise_on_nan=True,
+            optimizer=optim.SGD(model.parameters(), lr=0.01),
+        )

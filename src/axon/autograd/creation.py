@@ -126,8 +126,9 @@ def _rng(generator):
     return B.rng() if generator is None else generator.rng
 
 
-def tensor(data, dtype=None, device=None, requires_grad: bool = False,
-           pin_memory: bool = False) -> Tensor:
+def tensor(
+    data, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False
+) -> Tensor:
     """A new tensor holding a copy of ``data`` (float32 for Python floats)."""
     check_device(device)
     return _make(_to_array(data, B.to_dtype(dtype)), None, requires_grad)
@@ -148,44 +149,69 @@ def from_numpy(array) -> Tensor:
     return _wrap(array)
 
 
-def zeros(*shape, size=None, dtype=None, layout=None, device=None,
-          requires_grad: bool = False) -> Tensor:
+def zeros(
+    *shape, size=None, dtype=None, layout=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
     return _make(xp.zeros(_size(shape, size), dtype=_float(dtype)), None, requires_grad, device)
 
 
-def ones(*shape, size=None, dtype=None, layout=None, device=None,
-         requires_grad: bool = False) -> Tensor:
+def ones(
+    *shape, size=None, dtype=None, layout=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
     return _make(xp.ones(_size(shape, size), dtype=_float(dtype)), None, requires_grad, device)
 
 
-def empty(*shape, size=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
-          pin_memory: bool = False, memory_format=None) -> Tensor:
+def empty(
+    *shape,
+    size=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+    memory_format=None,
+) -> Tensor:
     """A tensor whose values are whatever the memory held: ``empty(2, 3)``."""
     return _make(xp.empty(_size(shape, size), dtype=_float(dtype)), None, requires_grad, device)
 
 
-def full(size, fill_value, *, dtype=None, layout=None, device=None,
-         requires_grad: bool = False) -> Tensor:
+def full(
+    size, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """A tensor filled with ``fill_value``; its dtype follows the value's type as in torch
     (a bool gives bool, an int int64, a float the default float)."""
     if dtype is None:
-        dtype = (B.bool_ if isinstance(fill_value, bool) else B.int64
-                 if isinstance(fill_value, int) else B.get_default_dtype()
-                 if isinstance(fill_value, float) else None)
+        dtype = (
+            B.bool_
+            if isinstance(fill_value, bool)
+            else B.int64
+            if isinstance(fill_value, int)
+            else B.get_default_dtype()
+            if isinstance(fill_value, float)
+            else None
+        )
     arr = xp.full(_shape_arg((size,)), fill_value, dtype=dtype)
     return _make(arr, None, requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
-        requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+) -> Tensor:
     """The ``n`` x ``m`` identity (``m`` defaults to ``n``)."""
     return _make(xp.eye(n, m, dtype=_float(dtype)), None, requires_grad, device)
 
 
-def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start, end=None, step=1, *, dtype=None, layout=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """``start, start + step, ...`` below ``end``: int64 for ints, else the default float."""
     if end is None:
         start, end = 0, start
@@ -195,16 +221,26 @@ def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
     return _make(arr, dtype, requires_grad, device)
 
 
-def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(
+    start, end, steps: int, *, dtype=None, layout=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` included (torch's values,
     bit for bit: see :mod:`axon.backend.linspace`)."""
     arr = xp.asarray(torch_linspace(_number(start), _number(end), steps, _float(dtype)))
     return _make(arr, None, requires_grad, device)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None,
-             layout=None, device=None, requires_grad: bool = False) -> Tensor:
+def logspace(
+    start,
+    end,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+) -> Tensor:
     """``base ** linspace(start, end, steps)``."""
     arr = xp.logspace(_number(start), _number(end), steps, base=base).astype(_float(dtype))
     return _make(arr, None, requires_grad, device)
@@ -219,47 +255,101 @@ def _like(t: Tensor, dtype) -> B.np.dtype:
     return B.to_dtype(dtype) or t.array.dtype
 
 
-def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None,
-               requires_grad: bool = False, memory_format=None) -> Tensor:
+def zeros_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+) -> Tensor:
     """Zeros of ``input``'s shape and dtype (unless ``dtype``)."""
     return _make(xp.zeros(input.shape, _like(input, dtype)), None, requires_grad, device)
 
 
-def ones_like(input: Tensor, *, dtype=None, layout=None, device=None,
-              requires_grad: bool = False, memory_format=None) -> Tensor:
+def ones_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+) -> Tensor:
     """Ones of ``input``'s shape and dtype (unless ``dtype``)."""
     return _make(xp.ones(input.shape, _like(input, dtype)), None, requires_grad, device)
 
 
-def empty_like(input: Tensor, *, dtype=None, layout=None, device=None,
-               requires_grad: bool = False, memory_format=None) -> Tensor:
+def empty_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+) -> Tensor:
     """An uninitialised tensor of ``input``'s shape and dtype (unless ``dtype``)."""
     return _make(xp.empty(input.shape, _like(input, dtype)), None, requires_grad, device)
 
 
-def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
-              requires_grad: bool = False, memory_format=None) -> Tensor:
+def full_like(
+    input: Tensor,
+    fill_value,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+) -> Tensor:
     """``fill_value`` in ``input``'s shape and dtype (unless ``dtype``)."""
     arr = xp.full(input.shape, fill_value, _like(input, dtype))
     return _make(arr, None, requires_grad, device)
 
 
-def rand(*shape, size=None, generator=None, dtype=None, layout=None, device=None,
-         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def rand(
+    *shape,
+    size=None,
+    generator=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Uniform samples on [0, 1) from ``generator`` or axon's seeded global generator."""
     arr = _rng(generator).random(_size(shape, size)).astype(_float(dtype), copy=False)
     return _make(arr, None, requires_grad, device)
 
 
-def randn(*shape, size=None, generator=None, dtype=None, layout=None, device=None,
-          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randn(
+    *shape,
+    size=None,
+    generator=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Standard normal samples from ``generator`` or axon's seeded global generator."""
     arr = _rng(generator).standard_normal(_size(shape, size)).astype(_float(dtype), copy=False)
     return _make(arr, None, requires_grad, device)
 
 
-def randint(low: int = 0, high: int | None = None, size=None, *, generator=None,
-            dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:
+def randint(
+    low: int = 0,
+    high: int | None = None,
+    size=None,
+    *,
+    generator=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Integers uniform on [low, high), int64 unless ``dtype``: ``randint(10, (3,))`` or
     ``randint(2, 10, (3,))``, as torch."""
     if size is None:  # randint(high, size)
@@ -270,33 +360,69 @@ def randint(low: int = 0, high: int | None = None, size=None, *, generator=None,
     return _make(arr, B.to_dtype(dtype) or B.int64, requires_grad, device)
 
 
-def rand_like(input: Tensor, *, dtype=None, layout=None, device=None,
-              requires_grad: bool = False, memory_format=None) -> Tensor:
+def rand_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+) -> Tensor:
     """Uniform samples on [0, 1) in ``input``'s shape and dtype (unless ``dtype``)."""
-    return rand(*input.shape, dtype=_like(input, dtype), device=device,
-                requires_grad=requires_grad)
+    return rand(*input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype=None, layout=None, device=None,
-               requires_grad: bool = False, memory_format=None) -> Tensor:
+def randn_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+) -> Tensor:
     """Standard normal samples in ``input``'s shape and dtype (unless ``dtype``)."""
-    return randn(*input.shape, dtype=_like(input, dtype), device=device,
-                 requires_grad=requires_grad)
+    return randn(
+        *input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad
+    )
 
 
-def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=None,
-                 layout=None, device=None, requires_grad: bool = False,
-                 memory_format=None) -> Tensor:
+def randint_like(
+    input: Tensor,
+    low: int = 0,
+    high: int | None = None,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+) -> Tensor:
     """Integers on [low, high) in ``input``'s shape and dtype (unless ``dtype``);
     ``randint_like(x, 10)`` means high = 10."""
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=_like(input, dtype), device=device,
-                   requires_grad=requires_grad)
+    return randint(
+        low,
+        high,
+        input.shape,
+        dtype=_like(input, dtype),
+        device=device,
+        requires_grad=requires_grad,
+    )
 
 
-def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None,
-             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randperm(
+    n: int,
+    *,
+    generator=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """A random permutation of 0 .. n-1 (int64 unless ``dtype``), drawn from ``generator``
     (an ``axon.Generator``) or axon's global stream."""
     if n < 0:

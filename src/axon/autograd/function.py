@@ -156,8 +156,7 @@ def run_hooks(hooks: list, g):
     return g
 
 
-def run_backward(roots, grads, retain_graph: bool = False, inputs=None,
-                 create_graph: bool = False):
+def run_backward(roots, grads, retain_graph: bool = False, inputs=None, create_graph: bool = False):
     """Back-propagate ``grads`` (arrays shaped like ``roots``) through the graph.
 
     ``roots`` is a Tensor or a sequence of Tensors, ``grads`` one array per root. Without
@@ -238,8 +237,9 @@ def _reduce_any(g, shape: tuple):
     return _reduce_to(g, shape)
 
 
-def _walk(seeds: dict, leaf_grads: dict, retain_graph: bool, capture,
-          create_graph: bool = False) -> None:
+def _walk(
+    seeds: dict, leaf_grads: dict, retain_graph: bool, capture, create_graph: bool = False
+) -> None:
     """Run every node reachable from the seeded nodes, each once all its consumers have
     sent their gradients."""
     # Pass 1: count, for every node, how many consumers will send it a gradient.
@@ -354,9 +354,17 @@ def _seed_grads(outputs: tuple, grad_outputs, create_graph: bool = False) -> lis
     return seeds
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
-         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
-         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+) -> tuple:
     """The gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
 
     Returns one Tensor per input and leaves every ``.grad`` untouched. ``inputs`` may be
@@ -374,16 +382,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     if allow_unused is None:
         allow_unused = materialize_grads
     elif materialize_grads and not allow_unused:
-        raise ValueError("Expected allow_unused to be True or not passed when "
-                         "materialize_grads=True")
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True"
+        )
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"grad: input {i} is a {type(t).__name__}, not a Tensor")
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     seeds = _seed_grads(outputs, grad_outputs, create_graph)
-    found = run_backward(outputs, seeds, bool(retain_graph), inputs=inputs,
-                         create_graph=create_graph)
+    found = run_backward(
+        outputs, seeds, bool(retain_graph), inputs=inputs, create_graph=create_graph
+    )
     result = []
     for i, (t, g) in enumerate(zip(inputs, found, strict=True)):
         if g is None:
@@ -402,8 +412,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     return tuple(result)
 
 
-def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
-             create_graph: bool = False, inputs=None) -> None:
+def backward(
+    tensors,
+    grad_tensors=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs=None,
+) -> None:
     """Accumulate into ``.grad`` of the leaves (or of ``inputs`` only, when given) the
     gradient of ``tensors`` seeded with ``grad_tensors``, as ``torch.autograd.backward``.
     With ``create_graph`` the ``.grad`` tensors record their graph (see :func:`grad`)."""
@@ -415,8 +430,9 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
         run_backward(tensors, seeds, bool(retain_graph), create_graph=create_graph)
         return
     inputs = _as_tuple(inputs)
-    found = run_backward(tensors, seeds, bool(retain_graph), inputs=inputs,
-                         create_graph=create_graph)
+    found = run_backward(
+        tensors, seeds, bool(retain_graph), inputs=inputs, create_graph=create_graph
+    )
     handed: set = set()
     for t, g in zip(inputs, found, strict=True):
         if g is not None:

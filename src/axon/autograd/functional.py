@@ -23,9 +23,11 @@ def _as_tuple(x, name: str) -> tuple[bool, tuple]:
     items = tuple(x) if is_tuple else (x,)
     for i, t in enumerate(items):
         if not isinstance(t, Tensor):
-            raise TypeError(f"The {name} given to the function must be either a Tensor or a "
-                            f"tuple of Tensors but the value at index {i} has type "
-                            f"{type(t).__name__}.")
+            raise TypeError(
+                f"The {name} given to the function must be either a Tensor or a "
+                f"tuple of Tensors but the value at index {i} has type "
+                f"{type(t).__name__}."
+            )
     return is_tuple, items
 
 
@@ -39,10 +41,17 @@ def _fresh(inputs: tuple, create_graph: bool) -> tuple:
 
 def _grads(outputs, inputs, grad_outputs, create_graph: bool) -> tuple:
     """``grad`` with unused inputs given zeros, the graph kept for the next call."""
-    gs = grad(outputs, inputs, grad_outputs, retain_graph=True, create_graph=create_graph,
-              allow_unused=True)
-    return tuple(_wrap(xp.zeros_like(t.array)) if g is None else g
-                 for g, t in zip(gs, inputs, strict=True))
+    gs = grad(
+        outputs,
+        inputs,
+        grad_outputs,
+        retain_graph=True,
+        create_graph=create_graph,
+        allow_unused=True,
+    )
+    return tuple(
+        _wrap(xp.zeros_like(t.array)) if g is None else g for g, t in zip(gs, inputs, strict=True)
+    )
 
 
 def _detach_all(xs: tuple, create_graph: bool) -> tuple:
@@ -57,8 +66,10 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     out_tuple, outs = _as_tuple(out, "outputs of the user-provided function")
     if v is None:
         if any(o.numel() != 1 for o in outs):
-            raise RuntimeError("The vector v can only be None if the user-provided function "
-                               "returns a single Tensor with a single element.")
+            raise RuntimeError(
+                "The vector v can only be None if the user-provided function "
+                "returns a single Tensor with a single element."
+            )
         vs = None
     else:
         vs = _as_tuple(v, "v")[1]
@@ -67,8 +78,14 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     return (outs if out_tuple else outs[0]), (g if in_tuple else g[0])
 
 
-def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
-             vectorize: bool = False, strategy: str = "reverse-mode"):
+def jacobian(
+    func,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+):
     """The Jacobian of ``func`` at ``inputs``: for one input and one output a Tensor of shape
     ``output.shape + input.shape``; tuples of them (outputs first) otherwise."""
     if strategy not in ("reverse-mode", "forward-mode"):
@@ -93,8 +110,14 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
     return tuple(jac) if out_tuple else jac[0]
 
 
-def hessian(func, inputs, create_graph: bool = False, strict: bool = False,
-            vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode"):
+def hessian(
+    func,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+):
     """The Hessian of a scalar ``func`` at ``inputs``: shape ``input.shape * 2`` for one
     input; a tuple of tuples (one block per pair of inputs) otherwise."""
     in_tuple, xs = _as_tuple(inputs, "inputs")
@@ -102,8 +125,9 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False,
     def gradient(*args):
         out = func(*args)
         if not isinstance(out, Tensor) or out.numel() != 1:
-            raise RuntimeError("The function given to hessian should return a single Tensor "
-                               "with a single element")
+            raise RuntimeError(
+                "The function given to hessian should return a single Tensor with a single element"
+            )
         g = _grads(out.reshape(()), args, None, True)
         return g if in_tuple else g[0]
 
@@ -126,8 +150,9 @@ def _hessian_product(func, inputs, v, create_graph: bool):
     xs = _fresh(xs, True) if create_graph else tuple(t.detach().requires_grad_() for t in xs)
     out = func(*xs)
     if not isinstance(out, Tensor) or out.numel() != 1:
-        raise RuntimeError("The function given to hvp/vhp should return a single Tensor "
-                           "with a single element")
+        raise RuntimeError(
+            "The function given to hvp/vhp should return a single Tensor with a single element"
+        )
     vs = _as_tuple(v, "v")[1]
     g = _grads(out.reshape(()), xs, None, True)
     dot = sum((gi * vi).sum() for gi, vi in zip(g, vs, strict=True))
@@ -144,9 +169,11 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     out_tuple, outs = _as_tuple(func(*xs), "outputs of the user-provided function")
     if v is None:
         if any(x.numel() != 1 for x in xs):
-            raise RuntimeError("The vector v can only be None if the input to the "
-                               "user-provided function is a single Tensor with a single "
-                               "element.")
+            raise RuntimeError(
+                "The vector v can only be None if the input to the "
+                "user-provided function is a single Tensor with a single "
+                "element."
+            )
         vs = tuple(_wrap(xp.ones_like(x.array)) for x in xs)
     else:
         vs = _as_tuple(v, "v")[1]

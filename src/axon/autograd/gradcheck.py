@@ -164,8 +164,7 @@ def gradgradcheck(
     def vjp(*args):
         xs, gos = args[:n], args[n:]
         with enable_grad():  # gradcheck's finite differences run without a graph
-            outs = [o for o in _as_tuple(func(*xs))
-                    if isinstance(o, Tensor) and o.requires_grad]
+            outs = [o for o in _as_tuple(func(*xs)) if isinstance(o, Tensor) and o.requires_grad]
             wrt = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
             grads = grad(outs, wrt, gos, create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None and g.requires_grad)

@@ -100,8 +100,10 @@ def _neg(n, g):
 @rule(ops.Mul)
 def _mul(n, g):  # Mul keeps a factor only where the other one needs a gradient
     pa, pb = n.parents
-    return (g * saved_input(n, 1, n.b) if pa is not None else None,
-            g * saved_input(n, 0, n.a) if pb is not None else None)
+    return (
+        g * saved_input(n, 1, n.b) if pa is not None else None,
+        g * saved_input(n, 0, n.a) if pb is not None else None,
+    )
 
 
 @rule(ops.Div)
@@ -292,8 +294,9 @@ def _elu(n, g):
 @rule(ops.Softplus)
 def _softplus(n, g):
     a = saved_input(n, 0, n.a)
-    coef = ops.Where.apply(_const(n.a * n.beta > n.threshold), _const(np.ones((), n.a.dtype)),
-                           (a * n.beta).sigmoid())
+    coef = ops.Where.apply(
+        _const(n.a * n.beta > n.threshold), _const(np.ones((), n.a.dtype)), (a * n.beta).sigmoid()
+    )
     return g * coef, None, None
 
 
@@ -452,8 +455,9 @@ def _var(n, g):
 @rule(ops.Norm)
 def _norm(n, g):
     if n.p != 2:
-        raise NotImplementedError("create_graph=True: only the 2-norm has a differentiable "
-                                  "backward yet")
+        raise NotImplementedError(
+            "create_graph=True: only the 2-norm has a differentiable backward yet"
+        )
     a = saved_input(n, 0, n.a)
     norm = saved_output(n, n.out if n.keepdim else n.out.reshape(n.out_shape))
     if not n.keepdim:
@@ -488,8 +492,9 @@ def _stack(n, g):
 @rule(ops.Pad)
 def _pad(n, g):
     if n.crop is not None:
-        raise NotImplementedError("create_graph=True: negative padding has no differentiable "
-                                  "backward yet")
+        raise NotImplementedError(
+            "create_graph=True: negative padding has no differentiable backward yet"
+        )
     sl = tuple(slice(lo, g.shape[d] - hi) for d, (lo, hi) in enumerate(n.width))
     return g[sl], None, None
 
@@ -528,10 +533,13 @@ def _function_rule(n, g):
     if not isinstance(grads, tuple):
         grads = (grads,)
     if len(grads) != len(n.parents):
-        raise RuntimeError(f"{fn_cls.__name__}.backward returned {len(grads)} gradients, but "
-                           f"forward took {len(n.parents)} inputs")
-    return tuple(None if gi is None else gi if isinstance(gi, Tensor) else _const(gi)
-                 for gi in grads)
+        raise RuntimeError(
+            f"{fn_cls.__name__}.backward returned {len(grads)} gradients, but "
+            f"forward took {len(n.parents)} inputs"
+        )
+    return tuple(
+        None if gi is None else gi if isinstance(gi, Tensor) else _const(gi) for gi in grads
+    )
 
 
 SUPPORTED = {cls.__name__ for cls in RULES} | {"Function (saving only its inputs)"}

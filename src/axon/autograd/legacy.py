@@ -60,8 +60,10 @@ class _LegacyTensorType(type):
 
 def _legacy_type(dtype: np.dtype) -> type:
     name = _LEGACY_NAMES[dtype]
-    doc = (f"torch.{name}: ``{name}(2, 3)`` is an uninitialised {dtype} tensor of that "
-           f"size, ``{name}([1, 2])`` one holding that data.")
+    doc = (
+        f"torch.{name}: ``{name}(2, 3)`` is an uninitialised {dtype} tensor of that "
+        f"size, ``{name}([1, 2])`` one holding that data."
+    )
     return _LegacyTensorType(name, (), {"dtype": dtype, "__doc__": doc, "is_cuda": False})
 
 
@@ -74,8 +76,17 @@ ShortTensor = _legacy_type(B.int16)
 CharTensor = _legacy_type(B.int8)
 ByteTensor = _legacy_type(B.uint8)
 BoolTensor = _legacy_type(B.bool_)
-__all__ += ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
-            "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"]
+__all__ += [
+    "FloatTensor",
+    "DoubleTensor",
+    "HalfTensor",
+    "LongTensor",
+    "IntTensor",
+    "ShortTensor",
+    "CharTensor",
+    "ByteTensor",
+    "BoolTensor",
+]
 
 
 def set_default_tensor_type(t) -> None:
@@ -102,14 +113,25 @@ def typename(obj, /) -> str:
     return qualname if module in ("", "builtins") else f"{module}.{qualname}"
 
 
-def range(start, end, step=1, *, dtype=None, layout=None, device=None,  # noqa: A001
-          requires_grad: bool = False) -> Tensor:
+def range(
+    start,
+    end,
+    step=1,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,  # noqa: A001
+    requires_grad: bool = False,
+) -> Tensor:
     """Deprecated in torch: ``start, start + step, ...`` up to ``end`` *included*, in the
     default float dtype unless ``dtype``. Warns as torch does; use ``arange``."""
-    warnings.warn("torch.range is deprecated and will be removed in a future release "
-                  "because its behavior is inconsistent with Python's range builtin. "
-                  "Instead, use torch.arange, which produces values in [start, end).",
-                  UserWarning, stacklevel=2)
+    warnings.warn(
+        "torch.range is deprecated and will be removed in a future release "
+        "because its behavior is inconsistent with Python's range builtin. "
+        "Instead, use torch.arange, which produces values in [start, end).",
+        UserWarning,
+        stacklevel=2,
+    )
     count = int(np.floor((end - start) / step)) + 1
     arr = start + step * xp.arange(max(count, 0), dtype=np.float64)
     out = _wrap(arr.astype(B.to_dtype(dtype) or B.get_default_dtype()))

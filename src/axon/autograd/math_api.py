@@ -374,8 +374,13 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
 
 def _torch_dtype(dtype) -> str:
     """A dtype as torch names it in messages ('float', 'double', 'long')."""
-    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
-            "float16": "half"}.get(np.dtype(dtype).name, str(dtype))
+    return {
+        "float32": "float",
+        "float64": "double",
+        "int64": "long",
+        "int32": "int",
+        "float16": "half",
+    }.get(np.dtype(dtype).name, str(dtype))
 
 
 def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
@@ -388,8 +393,9 @@ def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
     return ops.Clamp.apply(input, None, max)
 
 
-def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None) -> Tensor:
+def nan_to_num(
+    input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and
     the dtype's largest and lowest finite values); the gradient passes where x is finite."""
     filled = xp.nan_to_num(input.array, nan=nan, posinf=posinf, neginf=neginf)
@@ -419,8 +425,9 @@ ge = _comparison("__ge__", "ge", "input >= other, elementwise.")
 not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 
 
-def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
-            equal_nan: bool = False) -> Tensor:
+def isclose(
+    input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
     """|input - other| <= atol + rtol |other|, elementwise (a bool tensor)."""
     return _wrap(xp.asarray(xp.isclose(input.array, _data(other), rtol, atol, equal_nan)))
 
@@ -458,8 +465,9 @@ def is_nonzero(input: Tensor) -> bool:
     return bool(input.array.item())
 
 
-def _allclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
-              equal_nan: bool = False) -> bool:
+def _allclose(
+    input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
     """True when ``isclose`` holds everywhere (the Tensor method ``allclose``)."""
     return bool(xp.allclose(input.array, _data(other), rtol, atol, equal_nan))
 
@@ -492,8 +500,12 @@ bitwise_and = _bitwise("bitwise_and", xp.bitwise_and, "bitwise_and", "input & ot
 bitwise_or = _bitwise("bitwise_or", xp.bitwise_or, "bitwise_or", "input | other")
 bitwise_xor = _bitwise("bitwise_xor", xp.bitwise_xor, "bitwise_xor", "input ^ other")
 bitwise_left_shift = _bitwise("lshift", xp.left_shift, "bitwise_left_shift", "input << other")
-bitwise_right_shift = _bitwise("rshift", xp.right_shift, "bitwise_right_shift",
-                               "input >> other (arithmetic for signed integers)")
+bitwise_right_shift = _bitwise(
+    "rshift",
+    xp.right_shift,
+    "bitwise_right_shift",
+    "input >> other (arithmetic for signed integers)",
+)
 
 
 def bitwise_not(input: Tensor) -> Tensor:
@@ -569,24 +581,73 @@ def _method(name: str):
 
 # relu_, sigmoid_ and tanh_ are bound with the activations in nn/functional.py
 _INPLACE = {
-    "exp": _method("exp"), "log": _method("log"), "sqrt": _method("sqrt"),
-    "abs": _method("abs"), "sin": _method("sin"), "cos": _method("cos"), "neg": neg,
-    "square": square, "rsqrt": rsqrt, "reciprocal": reciprocal, "floor": floor,
-    "ceil": ceil, "trunc": trunc, "fix": trunc, "round": round, "sign": sign, "sgn": sgn,
-    "frac": frac, "log1p": log1p, "expm1": expm1, "exp2": exp2, "log2": log2,
-    "log10": log10, "tan": tan, "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos,
-    "atan": atan, "erf": erf, "erfc": erfc, "erfinv": erfinv, "lgamma": lgamma,
-    "i0": i0, "igamma": igamma, "igammac": igammac, "digamma": digamma,
-    "polygamma": _polygamma_method, "mvlgamma": mvlgamma,
-    "sinc": sinc, "logit": logit, "deg2rad": deg2rad,
-    "rad2deg": rad2deg, "nan_to_num": nan_to_num, "clamp_min": clamp_min,
-    "clamp_max": clamp_max, "lerp": lerp, "fmod": fmod, "remainder": remainder,
-    "floor_divide": floor_divide, "true_divide": true_divide, "atan2": atan2,
-    "hypot": hypot, "xlogy": xlogy, "copysign": copysign,
-    "ldexp": ldexp, "heaviside": heaviside, "nextafter": nextafter, "addcmul": addcmul,
+    "exp": _method("exp"),
+    "log": _method("log"),
+    "sqrt": _method("sqrt"),
+    "abs": _method("abs"),
+    "sin": _method("sin"),
+    "cos": _method("cos"),
+    "neg": neg,
+    "square": square,
+    "rsqrt": rsqrt,
+    "reciprocal": reciprocal,
+    "floor": floor,
+    "ceil": ceil,
+    "trunc": trunc,
+    "fix": trunc,
+    "round": round,
+    "sign": sign,
+    "sgn": sgn,
+    "frac": frac,
+    "log1p": log1p,
+    "expm1": expm1,
+    "exp2": exp2,
+    "log2": log2,
+    "log10": log10,
+    "tan": tan,
+    "sinh": sinh,
+    "cosh": cosh,
+    "asin": asin,
+    "acos": acos,
+    "atan": atan,
+    "erf": erf,
+    "erfc": erfc,
+    "erfinv": erfinv,
+    "lgamma": lgamma,
+    "i0": i0,
+    "igamma": igamma,
+    "igammac": igammac,
+    "digamma": digamma,
+    "polygamma": _polygamma_method,
+    "mvlgamma": mvlgamma,
+    "sinc": sinc,
+    "logit": logit,
+    "deg2rad": deg2rad,
+    "rad2deg": rad2deg,
+    "nan_to_num": nan_to_num,
+    "clamp_min": clamp_min,
+    "clamp_max": clamp_max,
+    "lerp": lerp,
+    "fmod": fmod,
+    "remainder": remainder,
+    "floor_divide": floor_divide,
+    "true_divide": true_divide,
+    "atan2": atan2,
+    "hypot": hypot,
+    "xlogy": xlogy,
+    "copysign": copysign,
+    "ldexp": ldexp,
+    "heaviside": heaviside,
+    "nextafter": nextafter,
+    "addcmul": addcmul,
     "addcdiv": addcdiv,
-    "gcd": gcd, "lcm": lcm, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
-    "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not, "logical_not": logical_not,
+    "gcd": gcd,
+    "lcm": lcm,
+    "bitwise_and": bitwise_and,
+    "bitwise_or": bitwise_or,
+    "bitwise_xor": bitwise_xor,
+    "bitwise_not": bitwise_not,
+    "logical_not": logical_not,
 }
 
 
@@ -602,54 +663,159 @@ def _float_power_(self: Tensor, exponent) -> Tensor:
 
 # other names torch gives the same in-place methods
 _INPLACE_ALIASES = {
-    "absolute": "abs", "negative": "neg", "arcsin": "asin", "arccos": "acos",
-    "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
-    "arctan2": "atan2", "multiply": "mul", "subtract": "sub", "divide": "div",
+    "absolute": "abs",
+    "negative": "neg",
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "arcsinh": "asinh",
+    "arccosh": "acosh",
+    "arctanh": "atanh",
+    "arctan2": "atan2",
+    "multiply": "mul",
+    "subtract": "sub",
+    "divide": "div",
     "clip": "clamp",
 }
-_INPLACE.update(asinh=asinh, acosh=acosh, atanh=atanh, bitwise_left_shift=bitwise_left_shift,
-                bitwise_right_shift=bitwise_right_shift, logical_and=logical_and,
-                logical_or=logical_or, logical_xor=logical_xor, eq=eq, ne=ne, lt=lt, le=le,
-                gt=gt, ge=ge, not_equal=ne, less=lt, less_equal=le, greater=gt,
-                greater_equal=ge)
+_INPLACE.update(
+    asinh=asinh,
+    acosh=acosh,
+    atanh=atanh,
+    bitwise_left_shift=bitwise_left_shift,
+    bitwise_right_shift=bitwise_right_shift,
+    logical_and=logical_and,
+    logical_or=logical_or,
+    logical_xor=logical_xor,
+    eq=eq,
+    ne=ne,
+    lt=lt,
+    le=le,
+    gt=gt,
+    ge=ge,
+    not_equal=ne,
+    less=lt,
+    less_equal=le,
+    greater=gt,
+    greater_equal=ge,
+)
 
 
 # ======================================================================= methods
 bind_methods(
-    log1p=log1p, expm1=expm1, log2=log2, log10=log10, exp2=exp2, sinh=sinh, cosh=cosh,
-    tan=tan, asin=asin, acos=acos, atan=atan, arcsin=asin, arccos=acos, arctan=atan,
-    asinh=asinh, acosh=acosh, atanh=atanh, arcsinh=asinh, arccosh=acosh, arctanh=atanh,
-    atan2=atan2, arctan2=atan2, erf=erf, erfc=erfc, erfinv=erfinv, sign=sign, sgn=sgn,
-    floor=floor, ceil=ceil, trunc=trunc, fix=trunc, frac=frac, round=round, logit=logit,
-    negative=neg, positive=positive, square=square, subtract=sub, multiply=mul, div=div, divide=div,
-    true_divide=true_divide, floor_divide=floor_divide, fmod=fmod, remainder=remainder,
-    hypot=hypot, logaddexp=logaddexp, logaddexp2=logaddexp2, xlogy=xlogy,
-    copysign=copysign, float_power=float_power, deg2rad=deg2rad, rad2deg=rad2deg,
-    lerp=lerp, clamp_min=clamp_min, clamp_max=clamp_max, nan_to_num=nan_to_num,
-    nextafter=nextafter, frexp=frexp, heaviside=heaviside, ldexp=ldexp, gcd=gcd, lcm=lcm,
-    isreal=isreal, is_nonzero=is_nonzero,
-    i0=i0, igamma=igamma, igammac=igammac, lgamma=lgamma, digamma=digamma,
-    polygamma=_polygamma_method, mvlgamma=mvlgamma,
-    sinc=sinc, fmax=fmax, fmin=fmin, addcmul=addcmul,
-    addcdiv=addcdiv, signbit=signbit, isclose=isclose, isposinf=isposinf,
-    isneginf=isneginf, allclose=_allclose,
-    bitwise_and=bitwise_and, bitwise_or=bitwise_or, bitwise_xor=bitwise_xor,
-    bitwise_not=bitwise_not, bitwise_left_shift=bitwise_left_shift,
-    bitwise_right_shift=bitwise_right_shift, logical_and=logical_and,
-    logical_or=logical_or, logical_xor=logical_xor, logical_not=logical_not,
+    log1p=log1p,
+    expm1=expm1,
+    log2=log2,
+    log10=log10,
+    exp2=exp2,
+    sinh=sinh,
+    cosh=cosh,
+    tan=tan,
+    asin=asin,
+    acos=acos,
+    atan=atan,
+    arcsin=asin,
+    arccos=acos,
+    arctan=atan,
+    asinh=asinh,
+    acosh=acosh,
+    atanh=atanh,
+    arcsinh=asinh,
+    arccosh=acosh,
+    arctanh=atanh,
+    atan2=atan2,
+    arctan2=atan2,
+    erf=erf,
+    erfc=erfc,
+    erfinv=erfinv,
+    sign=sign,
+    sgn=sgn,
+    floor=floor,
+    ceil=ceil,
+    trunc=trunc,
+    fix=trunc,
+    frac=frac,
+    round=round,
+    logit=logit,
+    negative=neg,
+    positive=positive,
+    square=square,
+    subtract=sub,
+    multiply=mul,
+    div=div,
+    divide=div,
+    true_divide=true_divide,
+    floor_divide=floor_divide,
+    fmod=fmod,
+    remainder=remainder,
+    hypot=hypot,
+    logaddexp=logaddexp,
+    logaddexp2=logaddexp2,
+    xlogy=xlogy,
+    copysign=copysign,
+    float_power=float_power,
+    deg2rad=deg2rad,
+    rad2deg=rad2deg,
+    lerp=lerp,
+    clamp_min=clamp_min,
+    clamp_max=clamp_max,
+    nan_to_num=nan_to_num,
+    nextafter=nextafter,
+    frexp=frexp,
+    heaviside=heaviside,
+    ldexp=ldexp,
+    gcd=gcd,
+    lcm=lcm,
+    isreal=isreal,
+    is_nonzero=is_nonzero,
+    i0=i0,
+    igamma=igamma,
+    igammac=igammac,
+    lgamma=lgamma,
+    digamma=digamma,
+    polygamma=_polygamma_method,
+    mvlgamma=mvlgamma,
+    sinc=sinc,
+    fmax=fmax,
+    fmin=fmin,
+    addcmul=addcmul,
+    addcdiv=addcdiv,
+    signbit=signbit,
+    isclose=isclose,
+    isposinf=isposinf,
+    isneginf=isneginf,
+    allclose=_allclose,
+    bitwise_and=bitwise_and,
+    bitwise_or=bitwise_or,
+    bitwise_xor=bitwise_xor,
+    bitwise_not=bitwise_not,
+    bitwise_left_shift=bitwise_left_shift,
+    bitwise_right_shift=bitwise_right_shift,
+    logical_and=logical_and,
+    logical_or=logical_or,
+    logical_xor=logical_xor,
+    logical_not=logical_not,
     __floordiv__=floor_divide,
     __rfloordiv__=lambda self, other: floor_divide(other, self),
     __mod__=remainder,
     __rmod__=lambda self, other: remainder(other, self),
-    __and__=bitwise_and, __rand__=lambda self, other: bitwise_and(other, self),
-    __or__=bitwise_or, __ror__=lambda self, other: bitwise_or(other, self),
-    __xor__=bitwise_xor, __rxor__=lambda self, other: bitwise_xor(other, self),
+    __and__=bitwise_and,
+    __rand__=lambda self, other: bitwise_and(other, self),
+    __or__=bitwise_or,
+    __ror__=lambda self, other: bitwise_or(other, self),
+    __xor__=bitwise_xor,
+    __rxor__=lambda self, other: bitwise_xor(other, self),
     __lshift__=bitwise_left_shift,
     __rlshift__=lambda self, other: bitwise_left_shift(other, self),
     __rshift__=bitwise_right_shift,
     __rrshift__=lambda self, other: bitwise_right_shift(other, self),
-    __invert__=_invert, float_power_=_float_power_, absolute=absolute, not_equal=ne,
-    less=lt, less_equal=le, greater=gt, greater_equal=ge,
+    __invert__=_invert,
+    float_power_=_float_power_,
+    absolute=absolute,
+    not_equal=ne,
+    less=lt,
+    less_equal=le,
+    greater=gt,
+    greater_equal=ge,
     **{name + "_": _inplace_form(fn, name + "_") for name, fn in _INPLACE.items()},
     **{alias + "_": _method(name + "_") for alias, name in _INPLACE_ALIASES.items()},
     __ifloordiv__=_inplace_form(floor_divide, "__ifloordiv__"),

@@ -71,8 +71,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """The outer product of two vectors: out[i, j] = input[i] * vec2[j]."""
     if input.ndim != 1 or vec2.ndim != 1:
         raise RuntimeError(
-            f"outer: expected 1-D tensors, got shapes {tuple(input.shape)} and "
-            f"{tuple(vec2.shape)}"
+            f"outer: expected 1-D tensors, got shapes {tuple(input.shape)} and {tuple(vec2.shape)}"
         )
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
@@ -193,8 +192,6 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     return ops.Einsum.apply(["".join(ta), "".join(tb)], "".join(out), a, b)
 
 
-
-
 def inner(input: Tensor, other: Tensor) -> Tensor:
     """Sum over the last dim of both (a product for 0-d operands): shape
     input.shape[:-1] + other.shape[:-1]."""
@@ -225,13 +222,53 @@ baddbmm_ = _inplace(baddbmm)
 addbmm_ = _inplace(addbmm)
 addr_ = _inplace(addr)
 
-bind_methods(**{fn.__name__: fn for fn in [
-    mm, matmul, dot, vdot, mv, outer, kron, cross, addmm, addmv, bmm, baddbmm, addbmm, addr,
-    inner, addmm_, addmv_, baddbmm_, addbmm_, addr_,
-]})
+bind_methods(
+    **{
+        fn.__name__: fn
+        for fn in [
+            mm,
+            matmul,
+            dot,
+            vdot,
+            mv,
+            outer,
+            kron,
+            cross,
+            addmm,
+            addmv,
+            bmm,
+            baddbmm,
+            addbmm,
+            addr,
+            inner,
+            addmm_,
+            addmv_,
+            baddbmm_,
+            addbmm_,
+            addr_,
+        ]
+    }
+)
 bind_methods(ger=ger)  # an alias: its __name__ is outer
 
 __all__ = [
-    "addbmm", "addmm", "addmv", "addr", "baddbmm", "bmm", "chain_matmul", "cross", "dot",
-    "einsum", "ger", "inner", "kron", "matmul", "mm", "mv", "outer", "tensordot", "vdot",
+    "addbmm",
+    "addmm",
+    "addmv",
+    "addr",
+    "baddbmm",
+    "bmm",
+    "chain_matmul",
+    "cross",
+    "dot",
+    "einsum",
+    "ger",
+    "inner",
+    "kron",
+    "matmul",
+    "mm",
+    "mv",
+    "outer",
+    "tensordot",
+    "vdot",
 ]

@@ -38,8 +38,9 @@ def _float_dtype(*tensors):
     return B.get_default_dtype()
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None,
-           requires_grad: bool = False) -> Tensor:
+def normal(
+    mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad: bool = False
+) -> Tensor:
     """Normal samples: tensor ``mean`` and/or ``std`` give one sample per element
     (broadcast); floats need ``size``. Drawn from ``generator`` or axon's global stream."""
     m, s = _data(mean), _data(std)
@@ -47,8 +48,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None,
         raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(s)}")
     if size is None:
         if not (isinstance(mean, Tensor) or isinstance(std, Tensor)):
-            raise TypeError("normal() received an invalid combination of arguments: give a "
-                            "tensor mean or std, or a size")
+            raise TypeError(
+                "normal() received an invalid combination of arguments: give a "
+                "tensor mean or std, or a size"
+            )
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
     else:
         shape = _shape_arg((size,))
@@ -57,8 +60,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None,
     return _zero_grad_link(out, mean, std)
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
-                generator=None) -> Tensor:
+def multinomial(
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator=None
+) -> Tensor:
     """Category indices drawn with probability proportional to the (non-negative, not all
     zero) weights of each row of a 1-D or 2-D ``input``.
 
@@ -79,8 +83,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if num_samples <= 0:
         raise RuntimeError(f"cannot sample n_sample <= 0 samples, got {num_samples}")
     if not replacement and num_samples > n:
-        raise RuntimeError(f"cannot sample n_sample > prob_dist.size(-1) samples without "
-                           f"replacement (n_sample {num_samples}, {n} categories)")
+        raise RuntimeError(
+            f"cannot sample n_sample > prob_dist.size(-1) samples without "
+            f"replacement (n_sample {num_samples}, {n} categories)"
+        )
     rng = _rng(generator)
     if replacement:
         cdf = xp.cumsum(rows, axis=1)
@@ -88,8 +94,9 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         if u.size * n <= 2**22:  # many short rows (a batch of policies): count in one go
             out = (u[:, :, None] >= cdf[:, None, :]).sum(axis=2)
         else:
-            out = xp.stack([xp.searchsorted(c, v, side="right") for c, v in zip(cdf, u,
-                                                                                 strict=True)])
+            out = xp.stack(
+                [xp.searchsorted(c, v, side="right") for c, v in zip(cdf, u, strict=True)]
+            )
     else:
         with xp.errstate(divide="ignore"):
             keys = rng.exponential(size=rows.shape) / rows
@@ -125,8 +132,9 @@ def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=No
         dt = self.dtype
         to = 2 ** (np.finfo(dt).nmant + 1) + 1 if dt.kind == "f" else np.iinfo(dt).max
     if from_ >= to:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
-                           f"from={from_} >= to={to}")
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}"
+        )
     self.array[...] = _rng(generator).integers(from_, to, size=self.shape)
     return self
 
@@ -147,8 +155,7 @@ def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
     return self
 
 
-def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *,
-                generator=None) -> Tensor:
+def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
     """Fill with exp(N(mean, std^2)) samples, in place."""
     if std <= 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
@@ -156,8 +163,7 @@ def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *,
     return self
 
 
-def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *,
-            generator=None) -> Tensor:
+def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
     """Fill with Cauchy samples median + sigma tan(pi (u - 1/2)), in place."""
     if sigma <= 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
@@ -173,10 +179,21 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     return _zero_grad_link(_wrap(_rng(generator).poisson(rates).astype(input.dtype)), input)
 
 
-bind_methods(**{fn.__name__: fn for fn in [
-    bernoulli, bernoulli_, random_, exponential_, geometric_, log_normal_, cauchy_,
-    multinomial,
-]})
+bind_methods(
+    **{
+        fn.__name__: fn
+        for fn in [
+            bernoulli,
+            bernoulli_,
+            random_,
+            exponential_,
+            geometric_,
+            log_normal_,
+            cauchy_,
+            multinomial,
+        ]
+    }
+)
 
 __all__ = ["bernoulli", "multinomial", "normal", "poisson"]
 
@@ -185,8 +202,9 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
     """Binomial samples: successes in ``count`` trials of probability ``prob`` (broadcast),
     in ``count``'s floating dtype, as torch."""
     if count.dtype.kind != "f":
-        raise ValueError("binomial only supports floating-point dtypes for count, got: "
-                         f"{count.dtype}")
+        raise ValueError(
+            f"binomial only supports floating-point dtypes for count, got: {count.dtype}"
+        )
     n, p = xp.broadcast_arrays(count.array, _data(prob))
     return _wrap(_rng(generator).binomial(n.astype(np.int64), p).astype(count.dtype))
 

@@ -128,9 +128,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
             continue
         extra = _as_tensor(extra, input)
         if extra.ndim != input.ndim:
-            raise RuntimeError(
-                "diff expects prepend or append to be the same dimension as input"
-            )
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
         parts.append(extra)
     x = parts[0] if len(parts) == 1 else ops.Cat.apply(d, *parts)
     for _ in range(n):
@@ -145,8 +143,9 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
 def _trapezoids(y: Tensor, x, dx, dim: int, fn: str):
     """The areas (y_i + y_(i+1)) / 2 * (x_(i+1) - x_i) of the trapezoids along ``dim``."""
     if y.ndim == 0:
-        raise IndexError(f"{fn}: Dimension out of range (expected to be in range of "
-                         f"[-1, 0], but got {dim})")
+        raise IndexError(
+            f"{fn}: Dimension out of range (expected to be in range of [-1, 0], but got {dim})"
+        )
     d = normalize_dim(dim, y.ndim)
     y = _float_tensor(y)
     n = y.shape[d] - 1
@@ -244,23 +243,33 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
 
 
 @numpy_keywords
-def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
-             *, correction: int | None = None):
+def std_mean(
+    input: Tensor,
+    dim=None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: int | None = None,
+):
     """``(std, mean)`` over ``dim`` in one call; ``correction`` (or ``unbiased``) as std."""
     if isinstance(dim, bool):  # torch.std_mean(x, False): the old ``unbiased`` position
         dim, unbiased = None, dim
-    return (input.std(dim, unbiased, keepdim, correction=correction),
-            mean(input, dim, keepdim))
+    return (input.std(dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim))
 
 
 @numpy_keywords
-def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
-             *, correction: int | None = None):
+def var_mean(
+    input: Tensor,
+    dim=None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: int | None = None,
+):
     """``(var, mean)`` over ``dim`` in one call; ``correction`` (or ``unbiased``) as var."""
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    return (input.var(dim, unbiased, keepdim, correction=correction),
-            mean(input, dim, keepdim))
+    return (input.var(dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim))
 
 
 @numpy_keywords
@@ -278,8 +287,7 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
         if input.ndim and input.shape[d] == 0:
             raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
         dims = (d,)
-    return AminmaxResult(ops.Amin.apply(input, dims, keepdim),
-                         ops.Amax.apply(input, dims, keepdim))
+    return AminmaxResult(ops.Amin.apply(input, dims, keepdim), ops.Amax.apply(input, dims, keepdim))
 
 
 @numpy_keywords
@@ -302,8 +310,10 @@ def _logical_reduction(ufunc, name: str):
         return _wrap(out.astype(B.uint8) if input.array.dtype == B.uint8 else out)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = (f"True where {'every' if name == 'all' else 'any'} element over ``dim`` "
-                  "(an int, a tuple, or None for all) is nonzero.")
+    fn.__doc__ = (
+        f"True where {'every' if name == 'all' else 'any'} element over ``dim`` "
+        "(an int, a tuple, or None for all) is nonzero."
+    )
     return fn
 
 
@@ -318,14 +328,20 @@ def _check_weights(name: str, w, observations: int, integral: bool) -> Tensor:
     kind_ok = w.array.dtype.kind in "iu" if integral else w.array.dtype.kind == "f"
     if not kind_ok:
         want = "integral" if integral else "floating point"
-        raise RuntimeError(f"cov(): expected {name} to have {want} dtype but got {name} "
-                           f"with {torch_type_name(w.array.dtype)} dtype")
+        raise RuntimeError(
+            f"cov(): expected {name} to have {want} dtype but got {name} "
+            f"with {torch_type_name(w.array.dtype)} dtype"
+        )
     if w.ndim > 1:
-        raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got "
-                           f"{name} with {w.ndim} dimensions")
+        raise RuntimeError(
+            f"cov(): expected {name} to have one or fewer dimensions but got "
+            f"{name} with {w.ndim} dimensions"
+        )
     if w.numel() != observations:
-        raise RuntimeError(f"cov(): expected {name} to have the same numel as there are "
-                           f"observations in the input but got {w.numel()} != {observations}")
+        raise RuntimeError(
+            f"cov(): expected {name} to have the same numel as there are "
+            f"observations in the input but got {w.numel()} != {observations}"
+        )
     return w
 
 
@@ -335,8 +351,10 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
     w the product of ``fweights`` and ``aweights`` (1 when absent), m the w-weighted means
     and norm = sum w - correction (sum w a / sum w when ``aweights`` are given)."""
     if input.ndim > 2:
-        raise RuntimeError("cov(): expected input to have two or fewer dimensions but got an "
-                           f"input with {input.ndim} dimensions")
+        raise RuntimeError(
+            "cov(): expected input to have two or fewer dimensions but got an "
+            f"input with {input.ndim} dimensions"
+        )
     x = _float_tensor(input)
     x = x.reshape(1, -1) if x.ndim < 2 else x
     n = x.shape[1]
@@ -354,8 +372,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
     else:
         w_sum = w.sum()
         centered = x - (x * w).sum(1, keepdim=True) / w_sum
-        norm = w_sum - (correction if aweights is None else
-                        correction * (w * a).sum() / w_sum)
+        norm = w_sum - (correction if aweights is None else correction * (w * a).sum() / w_sum)
         products = (centered * w) @ centered.T
     out = products / ops.Clamp.apply(_as_tensor(norm, x), 0, None)
     return out.reshape(()) if out.shape == (1, 1) else out  # one variable: 0-d, as torch
@@ -373,19 +390,35 @@ def corrcoef(input: Tensor) -> Tensor:
 
 # ======================================================================= methods
 bind_methods(
-    cumsum=cumsum, cumprod=cumprod, diff=diff, logcumsumexp=logcumsumexp, cummax=cummax,
-    cummin=cummin, prod=prod, sum=sum, mean=mean, nansum=nansum, nanmean=nanmean,
-    aminmax=aminmax, count_nonzero=count_nonzero, all=all, any=any, cov=cov,
+    cumsum=cumsum,
+    cumprod=cumprod,
+    diff=diff,
+    logcumsumexp=logcumsumexp,
+    cummax=cummax,
+    cummin=cummin,
+    prod=prod,
+    sum=sum,
+    mean=mean,
+    nansum=nansum,
+    nanmean=nanmean,
+    aminmax=aminmax,
+    count_nonzero=count_nonzero,
+    all=all,
+    any=any,
+    cov=cov,
     corrcoef=corrcoef,
-    cumsum_=_inplace_form(cumsum, "cumsum_"), cumprod_=_inplace_form(cumprod, "cumprod_"),
+    cumsum_=_inplace_form(cumsum, "cumsum_"),
+    cumprod_=_inplace_form(cumprod, "cumprod_"),
 )
 
 # the reductions written on Tensor itself (tensor.py) take NumPy's keywords too:
 # ``scores.argmax(axis=1)`` as torch allows
-bind_methods(**{
-    name: numpy_keywords(getattr(Tensor, name))
-    for name in ("argmax", "argmin", "amax", "amin", "max", "min", "std", "var", "logsumexp")
-})
+bind_methods(
+    **{
+        name: numpy_keywords(getattr(Tensor, name))
+        for name in ("argmax", "argmin", "amax", "amin", "max", "min", "std", "var", "logsumexp")
+    }
+)
 
 
 # ======================================================================= gradient
@@ -397,23 +430,25 @@ def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tupl
     Differentiable; an integer input gives the default float."""
     if edge_order not in (1, 2):
         raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
-    dims = list(range(input.ndim)) if dim is None else (
-        [dim] if isinstance(dim, int) else list(dim))
+    dims = (
+        list(range(input.ndim)) if dim is None else ([dim] if isinstance(dim, int) else list(dim))
+    )
     dims = [normalize_dim(d, input.ndim) for d in dims]
     steps = list(spacing) if isinstance(spacing, list | tuple) else [spacing] * len(dims)
     if len(steps) != len(dims):
         raise RuntimeError(
             "torch.gradient expected spacing to be unspecified, a scalar, or a list of "
             f"length equal to 'self.dim() = {input.ndim}', since dim argument was not "
-            f"given, but got a list of length {len(steps)}")
+            f"given, but got a list of length {len(steps)}"
+        )
     if input.dtype.kind not in "fc":
         input = input.type(B.get_default_dtype())
     for d in dims:
         if input.shape[d] < edge_order + 1:
-            raise RuntimeError("torch.gradient expected each dimension size to be at least "
-                               "edge_order+1")
-    return tuple(_gradient_along(input, d, h, edge_order) for d, h in zip(dims, steps,
-                                                                            strict=True))
+            raise RuntimeError(
+                "torch.gradient expected each dimension size to be at least edge_order+1"
+            )
+    return tuple(_gradient_along(input, d, h, edge_order) for d, h in zip(dims, steps, strict=True))
 
 
 def _gradient_along(f: Tensor, d: int, h, edge_order: int) -> Tensor:
@@ -435,19 +470,31 @@ def _gradient_along(f: Tensor, d: int, h, edge_order: int) -> Tensor:
         return _wrap(xp.asarray(values, dtype=f.dtype).reshape(shape))
 
     hl, hr = step[:-1], step[1:]
-    inner = (coef(hl**2 / (hl * hr * (hl + hr))) * at(2, n - 2)
-             - coef(hr**2 / (hl * hr * (hl + hr))) * at(0, n - 2)
-             + coef((hr**2 - hl**2) / (hl * hr * (hl + hr))) * at(1, n - 2)) if n > 2 else None
+    inner = (
+        (
+            coef(hl**2 / (hl * hr * (hl + hr))) * at(2, n - 2)
+            - coef(hr**2 / (hl * hr * (hl + hr))) * at(0, n - 2)
+            + coef((hr**2 - hl**2) / (hl * hr * (hl + hr))) * at(1, n - 2)
+        )
+        if n > 2
+        else None
+    )
     if edge_order == 1:
         first = (at(1) - at(0)) / float(step[0])
         last = (at(-1) - at(-2)) / float(step[-1])
     else:
         h1, h2 = step[0], step[1]
-        first = (at(0) * float(-(2 * h1 + h2) / (h1 * (h1 + h2)))
-                 + at(1) * float((h1 + h2) / (h1 * h2)) + at(2) * float(-h1 / (h2 * (h1 + h2))))
+        first = (
+            at(0) * float(-(2 * h1 + h2) / (h1 * (h1 + h2)))
+            + at(1) * float((h1 + h2) / (h1 * h2))
+            + at(2) * float(-h1 / (h2 * (h1 + h2)))
+        )
         h1, h2 = step[-2], step[-1]
-        last = (at(-3) * float(h2 / (h1 * (h1 + h2))) + at(-2) * float(-(h1 + h2) / (h1 * h2))
-                + at(-1) * float((2 * h2 + h1) / (h2 * (h1 + h2))))
+        last = (
+            at(-3) * float(h2 / (h1 * (h1 + h2)))
+            + at(-2) * float(-(h1 + h2) / (h1 * h2))
+            + at(-1) * float((2 * h2 + h1) / (h2 * (h1 + h2)))
+        )
     from .shape_api import cat
 
     parts = [first, inner, last] if inner is not None else [first, last]

@@ -71,8 +71,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     d = normalize_dim(dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
     if not 0 <= k <= n:
-        raise RuntimeError(f"selected index k out of range: k = {k} for dimension {d} of "
-                           f"size {n}")
+        raise RuntimeError(f"selected index k out of range: k = {k} for dimension {d} of size {n}")
     if input.ndim == 0:
         idx = xp.zeros((), dtype=xp.int64)
     else:
@@ -85,12 +84,12 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     d = normalize_dim(dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
     if not 1 <= k <= n:
-        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}: "
-                           f"k = {k}, size {n}")
+        raise RuntimeError(
+            f"kthvalue(): selected number k out of range for dimension {d}: k = {k}, size {n}"
+        )
     if input.ndim == 0:
         return _gather_at(input, None, 0, keepdim, KthvalueResult)
-    return _gather_at(input, _sort.kth_indices(input.array, k - 1, d), d, keepdim,
-                      KthvalueResult)
+    return _gather_at(input, _sort.kth_indices(input.array, k - 1, d), d, keepdim, KthvalueResult)
 
 
 def _median(input: Tensor, dim, keepdim: bool, ignore_nan: bool, result):
@@ -104,8 +103,7 @@ def _median(input: Tensor, dim, keepdim: bool, ignore_nan: bool, result):
     d = normalize_dim(dim, input.ndim)
     if input.ndim == 0:
         return _gather_at(input, None, 0, keepdim, result)
-    return _gather_at(input, _sort.median_indices(input.array, d, ignore_nan), d, keepdim,
-                      result)
+    return _gather_at(input, _sort.median_indices(input.array, d, ignore_nan), d, keepdim, result)
 
 
 def _spread_evenly(flat: Tensor, value: Tensor) -> Tensor:
@@ -140,13 +138,19 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     return _gather_at(input, _sort.mode_indices(input.array, d), d, keepdim, ModeResult)
 
 
-def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
-           return_counts: bool = False, dim: int | None = None):
+def unique(
+    input: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+):
     """The distinct values (sorted), or distinct slices along ``dim``; optionally where each
     element went (``inverse``) and how often each value occurs (``counts``)."""
     axis = None if dim is None else normalize_dim(dim, input.ndim)
-    values, inverse, counts = xp.unique(input.array, return_inverse=True, return_counts=True,
-                                        axis=axis)
+    values, inverse, counts = xp.unique(
+        input.array, return_inverse=True, return_counts=True, axis=axis
+    )
     out = [_wrap(values)]
     if return_inverse:
         shape = input.shape if axis is None else (input.shape[axis],)
@@ -156,8 +160,9 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def unique_consecutive(input: Tensor, return_inverse: bool = False,
-                       return_counts: bool = False, dim: int | None = None):
+def unique_consecutive(
+    input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
+):
     """Collapse runs of equal consecutive values (or slices along ``dim``) to one."""
     a = input.array
     if dim is None:
@@ -203,8 +208,15 @@ def masked_select(input: Tensor, mask) -> Tensor:
     return ops.Index.apply(full, xp.broadcast_to(m, shape))
 
 
-def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: bool = False,
-                 side: str | None = None, sorter=None) -> Tensor:
+def searchsorted(
+    sorted_sequence,
+    values,
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+    side: str | None = None,
+    sorter=None,
+) -> Tensor:
     """For each value, the index where it would be inserted to keep each row of
     ``sorted_sequence`` sorted: before equal values (``right=False``) or after them."""
     seq = xp.asarray(_data(sorted_sequence))
@@ -226,8 +238,7 @@ def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: boo
             )
         rows = seq.reshape(-1, seq.shape[-1])
         v_rows = vals.reshape(-1, vals.shape[-1])
-        out = xp.stack([xp.searchsorted(r, v, side=how) for r, v in zip(rows, v_rows,
-                                                                         strict=True)])
+        out = xp.stack([xp.searchsorted(r, v, side=how) for r, v in zip(rows, v_rows, strict=True)])
         out = out.reshape(vals.shape)
     return _wrap(xp.asarray(out, dtype=xp.int32 if out_int32 else xp.int64))
 
@@ -246,8 +257,10 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
     0); values outside are ignored."""
     a = input.array
     if a.dtype.kind != "f":
-        raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the "
-                           f"same dtype, got {a.dtype}")
+        raise RuntimeError(
+            f"torch.histogram: input tensor and bins tensors should have the "
+            f"same dtype, got {a.dtype}"
+        )
     lo, hi = float(min), float(max)
     if lo == hi and a.size:
         lo, hi = float(a.min()), float(a.max())
@@ -264,8 +277,10 @@ def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
     the weights), with at least ``minlength`` bins."""
     a = xp.asarray(_data(input))
     if a.ndim != 1 or a.dtype.kind not in "iu":
-        raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs, got "
-                           f"shape {a.shape} of {a.dtype}")
+        raise RuntimeError(
+            f"bincount only supports 1-d non-negative integral inputs, got "
+            f"shape {a.shape} of {a.dtype}"
+        )
     if a.size and a.min() < 0:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if weights is None:
@@ -288,8 +303,7 @@ def _scatter_where(name: str, input: Tensor, dim: int, index, src_shape=None):
             f"(index shape {idx.shape}, self shape {tuple(input.shape)})"
         )
     shape = input.shape or (1,)
-    too_big = any(i > s for k, (i, s) in enumerate(zip(idx.shape, shape, strict=True))
-                  if k != d)
+    too_big = any(i > s for k, (i, s) in enumerate(zip(idx.shape, shape, strict=True)) if k != d)
     if src_shape is not None and src_shape:
         too_big |= any(i > s for i, s in zip(idx.shape, src_shape, strict=True))
     if too_big:
@@ -345,17 +359,20 @@ def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
     return ops.ScatterAdd.apply(input, where, _src_for(src, idx.shape, input), 1)
 
 
-def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *,
-                   include_self: bool = True) -> Tensor:
+def scatter_reduce(
+    input: Tensor, dim: int, index, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
     """A copy of ``input`` where each position combines the ``src`` values sent to it by
     ``index`` with ``reduce`` ("sum", "prod", "mean", "amax", "amin"), with its own value
     too when ``include_self``."""
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
-        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, "
-                           f"got {reduce}")
+        raise RuntimeError(
+            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+        )
     d, idx, where = _scatter_where("scatter_reduce", input, dim, index, tuple(src.shape))
-    return ops.ScatterReduce.apply(input, where, _src_for(src, idx.shape, input), reduce,
-                                   include_self)
+    return ops.ScatterReduce.apply(
+        input, where, _src_for(src, idx.shape, input), reduce, include_self
+    )
 
 
 def _index_where(name: str, input: Tensor, dim: int, index, source_shape=None):
@@ -378,8 +395,15 @@ def _index_where(name: str, input: Tensor, dim: int, index, source_shape=None):
             )
     view = [1] * max(input.ndim, 1)
     view[d] = idx.size
-    where = list(xp.indices(tuple(input.shape[:d]) + (idx.size,) + tuple(input.shape[d + 1:]),
-                            sparse=True)) if input.ndim else [None]
+    where = (
+        list(
+            xp.indices(
+                tuple(input.shape[:d]) + (idx.size,) + tuple(input.shape[d + 1 :]), sparse=True
+            )
+        )
+        if input.ndim
+        else [None]
+    )
     where[d] = (idx % n).reshape(view)
     return d, tuple(where)
 
@@ -391,14 +415,17 @@ def index_add(input: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Ten
     return ops.ScatterAdd.apply(input, where, source, alpha)
 
 
-def index_reduce(input: Tensor, dim: int, index, source: Tensor, reduce: str, *,
-                 include_self: bool = True) -> Tensor:
+def index_reduce(
+    input: Tensor, dim: int, index, source: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
     """A copy of ``input`` where slice ``index[i]`` along ``dim`` combines with
     ``source[i]`` by ``reduce`` ("prod", "mean", "amax", "amin"), its own value included
     when ``include_self``."""
     if reduce not in ("prod", "mean", "amax", "amin"):
-        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
-                           f"amin but got {reduce}.")
+        raise RuntimeError(
+            f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+            f"amin but got {reduce}."
+        )
     d, where = _index_where("index_reduce", input, dim, index, tuple(source.shape))
     return ops.ScatterReduce.apply(input, where, source, reduce, include_self)
 
@@ -415,8 +442,10 @@ def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
     d, where = _index_where("index_fill", input, dim, index)
     v = value if isinstance(value, Tensor) else _wrap(xp.asarray(value, dtype=input.dtype))
     if v.ndim:
-        raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
-                           f"tensor with {v.ndim} dimension(s).")
+        raise RuntimeError(
+            f"index_fill_ only supports a 0-dimensional value tensor, but got "
+            f"tensor with {v.ndim} dimension(s)."
+        )
     return ops.IndexPut.apply(input, where, v)
 
 
@@ -434,12 +463,15 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     """A copy of ``input`` with ``value`` where ``mask`` (broadcast) is true."""
     m = xp.asarray(_data(mask))
     if m.dtype != bool:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
-                           f"dtype {m.dtype}")
+        raise RuntimeError(
+            f"masked_fill_ only supports boolean masks, but got mask with dtype {m.dtype}"
+        )
     v = value if isinstance(value, Tensor) else _wrap(xp.asarray(value, dtype=input.dtype))
     if v.ndim:
-        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
-                           f"tensor with {v.ndim} dimension(s).")
+        raise RuntimeError(
+            f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+            f"tensor with {v.ndim} dimension(s)."
+        )
     return ops.Where.apply(m, v, input)
 
 
@@ -449,8 +481,10 @@ def masked_scatter(input: Tensor, mask, source: Tensor) -> Tensor:
     m = xp.broadcast_to(xp.asarray(_data(mask)), input.shape)
     count = _int(m.sum())
     if source.array.size < count:
-        raise RuntimeError(f"masked_scatter: expected source to have at least {count} "
-                           f"elements (the mask's true count), got {source.array.size}")
+        raise RuntimeError(
+            f"masked_scatter: expected source to have at least {count} "
+            f"elements (the mask's true count), got {source.array.size}"
+        )
     return ops.IndexPut.apply(input, m, source.reshape(-1)[:count])
 
 
@@ -460,8 +494,7 @@ def take(input: Tensor, index) -> Tensor:
     n = input.array.size
     if idx.size and (idx.max() >= n or idx.min() < -n):
         bad = idx.max() if idx.max() >= n else idx.min()
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
-                         f"elements.")
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
     return ops.Take.apply(input, idx % max(n, 1), False)
 
 
@@ -473,11 +506,17 @@ def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
         return take(input, idx.reshape(-1))
     d = normalize_dim(dim, input.ndim)
     if idx.ndim != input.ndim:
-        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
-                           f"number of dimensions, but got {input.ndim} dimensions for input, "
-                           f"and {idx.ndim} dimensions for indices")
-    shape = list(broadcast_shapes(tuple(s if k != d else 1 for k, s in enumerate(input.shape)),
-                                  tuple(s if k != d else 1 for k, s in enumerate(idx.shape))))
+        raise RuntimeError(
+            f"torch.take_along_dim(): input and indices should have the same "
+            f"number of dimensions, but got {input.ndim} dimensions for input, "
+            f"and {idx.ndim} dimensions for indices"
+        )
+    shape = list(
+        broadcast_shapes(
+            tuple(s if k != d else 1 for k, s in enumerate(input.shape)),
+            tuple(s if k != d else 1 for k, s in enumerate(idx.shape)),
+        )
+    )
     in_shape, idx_shape = list(shape), list(shape)
     in_shape[d], idx_shape[d] = input.shape[d], idx.shape[d]
     full = input if list(input.shape) == in_shape else ops.Expand.apply(input, tuple(in_shape))
@@ -491,14 +530,18 @@ def gather(input: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tens
     d = normalize_dim(dim, input.ndim)
     idx = _index_array(index, "gather")
     if idx.ndim != max(input.ndim, 1):
-        raise RuntimeError(f"gather(): Index tensor must have the same number of dimensions "
-                           f"as input tensor (index shape {idx.shape}, input shape "
-                           f"{tuple(input.shape)})")
+        raise RuntimeError(
+            f"gather(): Index tensor must have the same number of dimensions "
+            f"as input tensor (index shape {idx.shape}, input shape "
+            f"{tuple(input.shape)})"
+        )
     for k, (i, s) in enumerate(zip(idx.shape, input.shape, strict=True)):
         if k != d and i > s:
-            raise RuntimeError(f"Size does not match at dimension {k} expected index "
-                               f"{list(idx.shape)} to be smaller than self "
-                               f"{list(input.shape)} apart from dimension {d}")
+            raise RuntimeError(
+                f"Size does not match at dimension {k} expected index "
+                f"{list(idx.shape)} to be smaller than self "
+                f"{list(input.shape)} apart from dimension {d}"
+            )
     _check_bounds(idx, input.shape[d], d)
     return ops.Gather.apply(input, d, idx % max(input.shape[d], 1))
 
@@ -507,20 +550,26 @@ def gather(input: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tens
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool,
-              name: str) -> Tensor:
+def _quantile(
+    input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool, name: str
+) -> Tensor:
     """Quantiles from the sorted values: positions q (n - 1) among the n valid values of
     each row, read with ``Gather`` and interpolated (so the gradient splits between the two
     neighbours as torch's lerp does). NaN: ``quantile`` gives NaN, ``nanquantile`` skips."""
     if input.dtype.kind != "f":
-        raise RuntimeError(f"{name}() input tensor must be either float or double dtype, got "
-                           f"{input.dtype}")
+        raise RuntimeError(
+            f"{name}() input tensor must be either float or double dtype, got {input.dtype}"
+        )
     if interpolation not in _INTERPOLATIONS:
-        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, "
-                           f"midpoint or nearest. Got {interpolation}")
+        raise RuntimeError(
+            f"{name}() interpolation must be one of linear, lower, higher, "
+            f"midpoint or nearest. Got {interpolation}"
+        )
     if isinstance(q, Tensor) and q.dtype != input.dtype:
-        raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor, got "
-                           f"{q.dtype} and {input.dtype}")
+        raise RuntimeError(
+            f"{name}() q tensor must be same dtype as the input tensor, got "
+            f"{q.dtype} and {input.dtype}"
+        )
     qs = xp.asarray(_data(q), dtype=xp.float64)
     if qs.ndim > 1:
         raise RuntimeError(f"{name}() q must be a scalar or 1D tensor, got shape {qs.shape}")
@@ -562,24 +611,39 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     return outs[0] if qs.ndim == 0 else ops.Stack.apply(0, *outs)
 
 
-def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
-             interpolation: str = "linear") -> Tensor:
+def quantile(
+    input: Tensor,
+    q,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
     """The q-th quantiles (q a number or a 1-D tensor, which becomes the first dim) along
     ``dim`` (of all elements when None); NaN in a row makes its quantiles NaN."""
     return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
 
 
-def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
-                interpolation: str = "linear") -> Tensor:
+def nanquantile(
+    input: Tensor,
+    q,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
     """``quantile`` ignoring NaN (NaN only where a row is all NaN)."""
     return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
 
 
-def isin(elements, test_elements, *, assume_unique: bool = False,
-         invert: bool = False) -> Tensor:
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
     """A bool tensor shaped like ``elements``: whether each is among ``test_elements``."""
-    out = xp.isin(xp.asarray(_data(elements)), xp.asarray(_data(test_elements)),
-                  assume_unique=assume_unique, invert=invert)
+    out = xp.isin(
+        xp.asarray(_data(elements)),
+        xp.asarray(_data(test_elements)),
+        assume_unique=assume_unique,
+        invert=invert,
+    )
     return _wrap(xp.asarray(out))
 
 
@@ -612,16 +676,22 @@ def put(input: Tensor, index, source: Tensor, accumulate: bool = False) -> Tenso
     idx = _index_array(index, "put")
     n = input.array.size
     if idx.size and (idx.max() >= n or idx.min() < -n):
-        raise IndexError(f"out of range: tried to access index {idx.max()} on a tensor of {n} "
-                         f"elements.")
+        raise IndexError(
+            f"out of range: tried to access index {idx.max()} on a tensor of {n} elements."
+        )
     if source.array.size != idx.size:
-        raise RuntimeError(f"put_(): Expected source and index to have the same number of "
-                           f"elements, but got source.numel() = {source.array.size}, "
-                           f"index.numel() = {idx.size}")
+        raise RuntimeError(
+            f"put_(): Expected source and index to have the same number of "
+            f"elements, but got source.numel() = {source.array.size}, "
+            f"index.numel() = {idx.size}"
+        )
     flat, where = input.reshape(-1), ((idx % max(n, 1)).reshape(-1),)
     src = source.reshape(-1)
-    out = ops.ScatterAdd.apply(flat, where, src, 1) if accumulate else \
-        ops.IndexPut.apply(flat, where, src)
+    out = (
+        ops.ScatterAdd.apply(flat, where, src, 1)
+        if accumulate
+        else ops.IndexPut.apply(flat, where, src)
+    )
     return out.reshape(input.shape)
 
 
@@ -638,21 +708,91 @@ masked_fill_ = _inplace(masked_fill)
 masked_scatter_ = _inplace(masked_scatter)
 put_ = _inplace(put)
 
-bind_methods(**{fn.__name__: fn for fn in [
-    sort, argsort, msort, topk, kthvalue, median, nanmedian, mode, unique, unique_consecutive,
-    nonzero, argwhere, masked_select, histc, bincount,
-    scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put,
-    index_reduce, index_reduce_,
-    masked_fill, masked_scatter, take, take_along_dim, gather,
-    scatter_, scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_,
-    index_put_, masked_fill_, masked_scatter_, put_, put, quantile, nanquantile, isin,
-]})
+bind_methods(
+    **{
+        fn.__name__: fn
+        for fn in [
+            sort,
+            argsort,
+            msort,
+            topk,
+            kthvalue,
+            median,
+            nanmedian,
+            mode,
+            unique,
+            unique_consecutive,
+            nonzero,
+            argwhere,
+            masked_select,
+            histc,
+            bincount,
+            scatter,
+            scatter_add,
+            scatter_reduce,
+            index_add,
+            index_copy,
+            index_fill,
+            index_put,
+            index_reduce,
+            index_reduce_,
+            masked_fill,
+            masked_scatter,
+            take,
+            take_along_dim,
+            gather,
+            scatter_,
+            scatter_add_,
+            scatter_reduce_,
+            index_add_,
+            index_copy_,
+            index_fill_,
+            index_put_,
+            masked_fill_,
+            masked_scatter_,
+            put_,
+            put,
+            quantile,
+            nanquantile,
+            isin,
+        ]
+    }
+)
 
 __all__ = [
-    "histogram", "index_reduce", "isin", "nanquantile", "put", "quantile", "unravel_index",
-    "argsort", "argwhere", "bincount", "bucketize", "histc", "index_add", "index_copy",
-    "index_fill", "index_put", "kthvalue", "masked_fill", "masked_scatter", "masked_select",
-    "median", "mode", "msort", "nanmedian", "nonzero", "scatter", "scatter_add",
-    "scatter_reduce", "searchsorted", "sort", "take", "take_along_dim", "topk", "unique",
+    "histogram",
+    "index_reduce",
+    "isin",
+    "nanquantile",
+    "put",
+    "quantile",
+    "unravel_index",
+    "argsort",
+    "argwhere",
+    "bincount",
+    "bucketize",
+    "histc",
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "index_put",
+    "kthvalue",
+    "masked_fill",
+    "masked_scatter",
+    "masked_select",
+    "median",
+    "mode",
+    "msort",
+    "nanmedian",
+    "nonzero",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "searchsorted",
+    "sort",
+    "take",
+    "take_along_dim",
+    "topk",
+    "unique",
     "unique_consecutive",
 ]

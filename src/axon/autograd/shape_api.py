@@ -49,6 +49,7 @@ from .tensor import (
 _int = builtins.int
 _sum = builtins.sum
 
+
 def _dims_of(dims, ndim: int) -> tuple:
     """An int or a sequence of dims, each through ``normalize_dim``."""
     if isinstance(dims, _int | np.integer):
@@ -86,6 +87,7 @@ def _assign(self: Tensor, out: Tensor) -> Tensor:
 
 def _inplace(fn):
     """The in-place method ``x.fn_(...)`` of a functional ``fn``: ``x`` takes the result."""
+
     def method(self, *args, **kwargs):
         return _assign(self, fn(self, *args, **kwargs))
 
@@ -101,8 +103,9 @@ def _dims_tuple(d) -> tuple:
 # ====================================================================== shape and movement
 def _triangle(input: Tensor, diagonal: int, keep_lower: bool, name: str) -> Tensor:
     if input.ndim < 2:
-        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, got shape "
-                           f"{tuple(input.shape)}")
+        raise RuntimeError(
+            f"{name}: input tensor must have at least 2 dimensions, got shape {tuple(input.shape)}"
+        )
     n, m = input.shape[-2:]
     rows = xp.arange(n)[:, None]
     cols = xp.arange(m)[None, :]
@@ -124,18 +127,20 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     """Shift elements along ``dims`` (the flattened tensor when None), wrapping around."""
     if dims is None:
         if isinstance(shifts, list | tuple) and len(shifts) != 1:
-            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: "
-                               f"{len(shifts)}, dims: 0")
+            raise RuntimeError(
+                f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: 0"
+            )
         shift = _int(shifts[0] if isinstance(shifts, list | tuple) else shifts)
-        return ops.Rearrange.apply(input, lambda a: xp.roll(a, shift),
-                                   lambda g: xp.roll(g, -shift))
+        return ops.Rearrange.apply(input, lambda a: xp.roll(a, shift), lambda g: xp.roll(g, -shift))
     shifts, dims = _dims_tuple(shifts), _dims_of(dims, input.ndim)
     if len(shifts) != len(dims):
-        raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, "
-                           f"dims: {len(dims)}")
+        raise RuntimeError(
+            f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}"
+        )
     back = tuple(-_int(s) for s in shifts)
-    return ops.Rearrange.apply(input, lambda a: xp.roll(a, shifts, dims),
-                               lambda g: xp.roll(g, back, dims))
+    return ops.Rearrange.apply(
+        input, lambda a: xp.roll(a, shifts, dims), lambda g: xp.roll(g, back, dims)
+    )
 
 
 def flip(input: Tensor, *args, dims=None) -> Tensor:
@@ -171,10 +176,12 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
     d0, d1 = _dims_of(dims, input.ndim)
     if d0 == d1:
-        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
-                           f"dim1 = {d1}")
-    return ops.Rearrange.apply(input, lambda a: xp.rot90(a, k, (d0, d1)),
-                               lambda g: xp.rot90(g, -k, (d0, d1)))
+        raise RuntimeError(
+            f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}"
+        )
+    return ops.Rearrange.apply(
+        input, lambda a: xp.rot90(a, k, (d0, d1)), lambda g: xp.rot90(g, -k, (d0, d1))
+    )
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
@@ -239,8 +246,9 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     return ops.Unfold.apply(input, d, size, step)
 
 
-def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
-                      output_size: int | None = None) -> Tensor:
+def repeat_interleave(
+    input: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
     """Repeat each element ``repeats`` times (an int, or one count per element) along
     ``dim`` (the flattened tensor when None). ``repeat_interleave(counts)`` alone repeats
     ``arange(len(counts))``."""
@@ -282,12 +290,15 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
         tensors = tuple(tensors[0])
     indexing = indexing or "ij"
     if indexing not in ("ij", "xy"):
-        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but '
-                           f"received: {indexing}")
+        raise RuntimeError(
+            f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
+        )
     for t in tensors:
         if t.ndim > 1:
-            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list "
-                               f"but got shape {tuple(t.shape)}")
+            raise RuntimeError(
+                f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list "
+                f"but got shape {tuple(t.shape)}"
+            )
     flat = [t.reshape(-1) for t in tensors]
     swap = indexing == "xy" and len(flat) >= 2
     if swap:
@@ -312,8 +323,9 @@ def movedim(input: Tensor, source, destination) -> Tensor:
             f"contain the same number of dims as destination ({list(dst)} dims)"
         )
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
-        raise RuntimeError(f"movedim: repeated dim in source {list(src)} or destination "
-                           f"{list(dst)}")
+        raise RuntimeError(
+            f"movedim: repeated dim in source {list(src)} or destination {list(dst)}"
+        )
     order = [d for d in range(input.ndim) if d not in src]
     for d, s in sorted(zip(dst, src, strict=True)):
         order.insert(d, s)
@@ -340,8 +352,9 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     n = input.shape[d]
     start = _int(_data(start))
     if not -n <= start <= n:
-        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but "
-                         f"got {start})")
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-n}, {n}], but got {start})"
+        )
     if start < 0:
         start += n
     if length < 0 or start + length > n:
@@ -359,8 +372,9 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     if isinstance(split_size_or_sections, _int | np.integer):
         size = _int(split_size_or_sections)
         if size <= 0 and not (size == 0 and n == 0):
-            raise RuntimeError(f"split expects split_size be non-negative, but got "
-                               f"split_size={size}")
+            raise RuntimeError(
+                f"split expects split_size be non-negative, but got split_size={size}"
+            )
         sizes = [min(size, n - s) for s in range(0, n, size)] if size else [0]
     else:
         sizes = [_int(s) for s in split_size_or_sections]
@@ -391,8 +405,7 @@ def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
         q, r = divmod(n, k)
         bounds = [i * q + min(i, r) for i in range(k + 1)]
     else:
-        bounds = [0] + [min(max(_int(i) % (n + 1) if i < 0 else _int(i), 0), n)
-                        for i in ios] + [n]
+        bounds = [0] + [min(max(_int(i) % (n + 1) if i < 0 else _int(i), 0), n) for i in ios] + [n]
     pieces = []
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         pieces.append(narrow(input, d, min(lo, n), max(hi - lo, 0)))
@@ -418,16 +431,20 @@ def hsplit(input: Tensor, indices_or_sections) -> tuple:
 def vsplit(input: Tensor, indices_or_sections) -> tuple:
     """Split along dim 0 (needs at least 2 dims); an int must divide the size."""
     if input.ndim < 2:
-        raise RuntimeError(f"torch.vsplit requires a tensor with at least 2 dimension, but "
-                           f"got a tensor with {input.ndim} dimensions!")
+        raise RuntimeError(
+            f"torch.vsplit requires a tensor with at least 2 dimension, but "
+            f"got a tensor with {input.ndim} dimensions!"
+        )
     return _even_split("vsplit", input, indices_or_sections, 0)
 
 
 def dsplit(input: Tensor, indices_or_sections) -> tuple:
     """Split along dim 2 (needs at least 3 dims); an int must divide the size."""
     if input.ndim < 3:
-        raise RuntimeError(f"torch.dsplit requires a tensor with at least 3 dimension, but "
-                           f"got a tensor with {input.ndim} dimensions!")
+        raise RuntimeError(
+            f"torch.dsplit requires a tensor with at least 3 dimension, but "
+            f"got a tensor with {input.ndim} dimensions!"
+        )
     return _even_split("dsplit", input, indices_or_sections, 2)
 
 
@@ -445,8 +462,10 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     n = input.shape[d]
     index = _int(_data(index))
     if not -n <= index < n:
-        raise IndexError(f"select(): index {index} out of range for tensor of size "
-                         f"{tuple(input.shape)} at dimension {d}")
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size "
+            f"{tuple(input.shape)} at dimension {d}"
+        )
     idx = [slice(None)] * input.ndim
     idx[d] = index
     return input[tuple(idx)]
@@ -464,8 +483,9 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     return input[tuple(idx)] if input.ndim else input.reshape(1)[idx_arr.reshape(-1)]
 
 
-def _check_bounds(index, n: int, dim: int, negative: bool = False,
-                  error: type = RuntimeError, name: str = "") -> None:
+def _check_bounds(
+    index, n: int, dim: int, negative: bool = False, error: type = RuntimeError, name: str = ""
+) -> None:
     """torch's check that every index lies in [0, n) (in [-n, n) where ``negative``)."""
     low = -n if negative else 0
     if index.size and (index.max() >= n or index.min() < low):
@@ -505,8 +525,10 @@ def stack(tensors, dim: int = 0) -> Tensor:
     d = normalize_dim(dim, tensors[0].ndim + 1)
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) > 1:
-        raise RuntimeError(f"stack expects each tensor to be equal size, but got "
-                           f"{[tuple(t.shape) for t in tensors]}")
+        raise RuntimeError(
+            f"stack expects each tensor to be equal size, but got "
+            f"{[tuple(t.shape) for t in tensors]}"
+        )
     return ops.Stack.apply(d, *tensors)
 
 
@@ -517,13 +539,15 @@ def atleast_1d(*tensors):
 
 def atleast_2d(*tensors):
     """Each tensor with at least two dimensions: (n,) becomes (1, n)."""
-    return _atleast(tensors, lambda t: t.reshape((1,) * (2 - t.ndim) + tuple(t.shape))
-                    if t.ndim < 2 else t)
+    return _atleast(
+        tensors, lambda t: t.reshape((1,) * (2 - t.ndim) + tuple(t.shape)) if t.ndim < 2 else t
+    )
 
 
 def atleast_3d(*tensors):
     """Each tensor with at least three dimensions: (n,) becomes (1, n, 1), (n, m) becomes
     (n, m, 1), as NumPy."""
+
     def up(t):
         if t.ndim == 0:
             return t.reshape(1, 1, 1)
@@ -532,6 +556,7 @@ def atleast_3d(*tensors):
         if t.ndim == 2:
             return t.unsqueeze(-1)
         return t
+
     return _atleast(tensors, up)
 
 
@@ -576,12 +601,14 @@ def ravel(input: Tensor) -> Tensor:
 def broadcast_shapes(*shapes) -> tuple:
     """The shape the given shapes broadcast to; RuntimeError naming them when they can't."""
     try:
-        return tuple(np.broadcast_shapes(*[(s,) if isinstance(s, _int) else tuple(s)
-                                           for s in shapes]))
+        return tuple(
+            np.broadcast_shapes(*[(s,) if isinstance(s, _int) else tuple(s) for s in shapes])
+        )
     except ValueError:
-        raise RuntimeError(f"shape mismatch: objects cannot be broadcast to a single shape: "
-                           f"{[tuple(s) if not isinstance(s, _int) else (s,) for s in shapes]}"
-                           ) from None
+        raise RuntimeError(
+            f"shape mismatch: objects cannot be broadcast to a single shape: "
+            f"{[tuple(s) if not isinstance(s, _int) else (s,) for s in shapes]}"
+        ) from None
 
 
 def broadcast_to(input: Tensor, shape) -> Tensor:
@@ -594,20 +621,21 @@ def broadcast_tensors(*tensors) -> tuple:
     if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
         tensors = tuple(tensors[0])
     shape = broadcast_shapes(*[t.shape for t in tensors])
-    return tuple(t if tuple(t.shape) == shape else ops.Expand.apply(t, shape)
-                 for t in tensors)
+    return tuple(t if tuple(t.shape) == shape else ops.Expand.apply(t, shape) for t in tensors)
 
 
 # ====================================================================== more layouts
-def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
-                 layout=None) -> Tensor:
+def tril_indices(
+    row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None
+) -> Tensor:
     """The (2, N) coordinates of the lower triangle of a row x col matrix, row by row."""
     r, c = xp.tril_indices(row, offset, col)
     return _wrap(xp.stack([r, c]).astype(B.to_dtype(dtype) or xp.int64))
 
 
-def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
-                 layout=None) -> Tensor:
+def triu_indices(
+    row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None
+) -> Tensor:
     """The (2, N) coordinates of the upper triangle of a row x col matrix, row by row."""
     r, c = xp.triu_indices(row, offset, col)
     return _wrap(xp.stack([r, c]).astype(B.to_dtype(dtype) or xp.int64))
@@ -628,8 +656,7 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     itertools.combinations (with_replacement for combinations_with_replacement)."""
     if input.ndim != 1:
         raise RuntimeError(f"Expect a 1D vector, but got shape {tuple(input.shape)}")
-    pick = itertools.combinations_with_replacement if with_replacement else \
-        itertools.combinations
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     idx = xp.array(list(pick(range(input.shape[0]), r)), dtype=xp.int64).reshape(-1, r)
     if r == 0:
         return _wrap(xp.zeros((0,), dtype=input.dtype))
@@ -639,12 +666,15 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
 def block_diag(*tensors) -> Tensor:
     """The tensors (0-d, 1-D as a row, or 2-D) placed along the diagonal of one matrix."""
     mats = [_as_tensor(t) for t in tensors]
-    mats = [m.reshape(1, 1) if m.ndim == 0 else m.reshape(1, -1) if m.ndim == 1 else m
-            for m in mats]
+    mats = [
+        m.reshape(1, 1) if m.ndim == 0 else m.reshape(1, -1) if m.ndim == 1 else m for m in mats
+    ]
     for k, m in enumerate(mats):
         if m.ndim != 2:
-            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer "
-                               f"dimensions. Input {k} has {m.ndim} dimensions")
+            raise RuntimeError(
+                f"torch.block_diag: Input tensors must have 2 or fewer "
+                f"dimensions. Input {k} has {m.ndim} dimensions"
+            )
     if not mats:
         return _wrap(xp.zeros((1, 0), dtype=B.get_default_dtype()))
     width = _sum(m.shape[1] for m in mats)
@@ -652,8 +682,11 @@ def block_diag(*tensors) -> Tensor:
     rows, left = [], 0
     for m in mats:
         h, w = m.shape
-        parts = [_wrap(xp.zeros((h, left), dtype)), m.type(dtype),
-                 _wrap(xp.zeros((h, width - left - w), dtype))]
+        parts = [
+            _wrap(xp.zeros((h, left), dtype)),
+            m.type(dtype),
+            _wrap(xp.zeros((h, width - left - w), dtype)),
+        ]
         rows.append(cat(parts, 1))
         left += w
     return cat(rows, 0)
@@ -669,8 +702,10 @@ def _scatter_flat(input: Tensor, positions, src) -> Tensor:
     the region written); the gradient of ``src`` is the gradient read back there."""
     src = _as_tensor(src, input)
     if tuple(src.shape) != positions.shape:
-        raise RuntimeError(f"expected src to have a size equal to the slice of self: src "
-                           f"size {list(src.shape)}, slice size {list(positions.shape)}")
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self: src "
+            f"size {list(src.shape)}, slice size {list(positions.shape)}"
+        )
     flat = ops.IndexPut.apply(input.reshape(-1), positions.reshape(-1), src.reshape(-1))
     return flat.reshape(input.shape)
 
@@ -686,8 +721,9 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     return _scatter_flat(input, pos, src)
 
 
-def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None,
-                  step: int = 1) -> Tensor:
+def slice_scatter(
+    input: Tensor, src: Tensor, dim: int = 0, start=None, end=None, step: int = 1
+) -> Tensor:
     """A copy of ``input`` with the slice ``start:end:step`` along ``dim`` replaced by
     ``src``."""
     d = normalize_dim(dim, input.ndim)
@@ -696,8 +732,9 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None
     return _scatter_flat(input, _positions(input)[tuple(idx)], src)
 
 
-def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
-                     dim2: int = 1) -> Tensor:
+def diagonal_scatter(
+    input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1
+) -> Tensor:
     """A copy of ``input`` with its ``offset`` diagonal (of the dim1, dim2 planes) replaced
     by ``src``."""
     d1, d2 = normalize_dim(dim1, input.ndim), normalize_dim(dim2, input.ndim)
@@ -710,12 +747,16 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
     if self.ndim < 2:
         raise RuntimeError(f"dimensions must larger than 1, got {self.ndim}")
     if self.ndim > 2 and len(set(self.shape)) != 1:
-        raise RuntimeError(f"all dimensions of input must be of equal length, got shape "
-                           f"{tuple(self.shape)}")
+        raise RuntimeError(
+            f"all dimensions of input must be of equal length, got shape {tuple(self.shape)}"
+        )
     mask = xp.zeros(self.shape, dtype=bool)
     xp.fill_diagonal(mask, True, wrap=wrap)
-    value = fill_value if isinstance(fill_value, Tensor) else \
-        _wrap(xp.asarray(fill_value, dtype=self.dtype))
+    value = (
+        fill_value
+        if isinstance(fill_value, Tensor)
+        else _wrap(xp.asarray(fill_value, dtype=self.dtype))
+    )
     return _assign(self, ops.Where.apply(mask, value, self))
 
 
@@ -725,8 +766,9 @@ def as_strided(input: Tensor, size, stride, storage_offset: int = 0) -> Tensor:
     copy here). Overlapping windows are fine: their gradients add up."""
     size, stride = _shape_arg((size,)), _shape_arg((stride,))
     if len(size) != len(stride):
-        raise RuntimeError(f"mismatch in length of strides and shape: {len(size)} sizes, "
-                           f"{len(stride)} strides")
+        raise RuntimeError(
+            f"mismatch in length of strides and shape: {len(size)} sizes, {len(stride)} strides"
+        )
     idx = xp.full(size, storage_offset, dtype=xp.int64)
     for k, (n, st) in enumerate(zip(size, stride, strict=True)):
         shape = [1] * len(size)
@@ -734,9 +776,11 @@ def as_strided(input: Tensor, size, stride, storage_offset: int = 0) -> Tensor:
         idx = idx + (xp.arange(n, dtype=xp.int64) * st).reshape(shape)
     n = input.array.size
     if idx.size and (idx.max() >= n or idx.min() < 0):
-        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
-                           f"offset {storage_offset} need {int(idx.max()) + 1} elements, but "
-                           f"the tensor has {n}")
+        raise RuntimeError(
+            f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
+            f"offset {storage_offset} need {int(idx.max()) + 1} elements, but "
+            f"the tensor has {n}"
+        )
     return ops.Take.apply(input, idx, False)
 
 
@@ -754,23 +798,100 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
 tril_ = _inplace(tril)
 triu_ = _inplace(triu)
 
-bind_methods(**{fn.__name__: fn for fn in [
-    tril, triu, roll, flip, fliplr, flipud, rot90, diagonal, diag_embed, diag, trace, unfold,
-    repeat_interleave, tile, movedim, swapaxes, swapdims, narrow, split, tensor_split,
-    hsplit, vsplit, dsplit, unbind, select, index_select, ravel, broadcast_to, diagflat,
-    select_scatter, slice_scatter, diagonal_scatter, fill_diagonal_, tril_, triu_,
-    as_strided,
-]})
+bind_methods(
+    **{
+        fn.__name__: fn
+        for fn in [
+            tril,
+            triu,
+            roll,
+            flip,
+            fliplr,
+            flipud,
+            rot90,
+            diagonal,
+            diag_embed,
+            diag,
+            trace,
+            unfold,
+            repeat_interleave,
+            tile,
+            movedim,
+            swapaxes,
+            swapdims,
+            narrow,
+            split,
+            tensor_split,
+            hsplit,
+            vsplit,
+            dsplit,
+            unbind,
+            select,
+            index_select,
+            ravel,
+            broadcast_to,
+            diagflat,
+            select_scatter,
+            slice_scatter,
+            diagonal_scatter,
+            fill_diagonal_,
+            tril_,
+            triu_,
+            as_strided,
+        ]
+    }
+)
 bind_methods(moveaxis=moveaxis)  # an alias: its __name__ is movedim
 
 __all__ = [
-    "as_strided", "t", "unflatten",
-    "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_shapes",
-    "broadcast_tensors", "broadcast_to", "cartesian_prod", "cat", "column_stack",
-    "combinations", "diag", "diag_embed", "diagflat", "diagonal", "diagonal_scatter",
-    "dsplit", "dstack", "fliplr", "flipud", "hsplit", "hstack", "index_select", "meshgrid",
-    "moveaxis", "movedim", "narrow", "ravel", "repeat_interleave", "roll", "rot90",
-    "row_stack", "select", "select_scatter", "slice_scatter", "stack", "swapaxes",
-    "swapdims", "tensor_split", "tile", "trace", "tril", "tril_indices", "triu",
-    "triu_indices", "vsplit", "vstack",
+    "as_strided",
+    "t",
+    "unflatten",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "block_diag",
+    "broadcast_shapes",
+    "broadcast_tensors",
+    "broadcast_to",
+    "cartesian_prod",
+    "cat",
+    "column_stack",
+    "combinations",
+    "diag",
+    "diag_embed",
+    "diagflat",
+    "diagonal",
+    "diagonal_scatter",
+    "dsplit",
+    "dstack",
+    "fliplr",
+    "flipud",
+    "hsplit",
+    "hstack",
+    "index_select",
+    "meshgrid",
+    "moveaxis",
+    "movedim",
+    "narrow",
+    "ravel",
+    "repeat_interleave",
+    "roll",
+    "rot90",
+    "row_stack",
+    "select",
+    "select_scatter",
+    "slice_scatter",
+    "stack",
+    "swapaxes",
+    "swapdims",
+    "tensor_split",
+    "tile",
+    "trace",
+    "tril",
+    "tril_indices",
+    "triu",
+    "triu_indices",
+    "vsplit",
+    "vstack",
 ]

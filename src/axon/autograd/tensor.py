@@ -72,10 +72,10 @@ def _bad_data(data) -> Exception:
         return ValueError(f"too many dimensions 'str': cannot make a tensor of {shown}")
     if strings:
         return TypeError(f"new(): invalid data type 'str': {strings[0]!r} in {shown}")
-    odd = next((d for d in items if not isinstance(d, int | float | complex | np.generic)),
-               data)
-    return RuntimeError(f"Could not infer dtype of {type(odd).__name__}: cannot make a "
-                        f"tensor of {shown}")
+    odd = next((d for d in items if not isinstance(d, int | float | complex | np.generic)), data)
+    return RuntimeError(
+        f"Could not infer dtype of {type(odd).__name__}: cannot make a tensor of {shown}"
+    )
 
 
 class Size(tuple):
@@ -110,18 +110,25 @@ _PRINT_PROFILES = {
 _PRINT_OPTIONS = dict(_PRINT_PROFILES["default"], sci_mode=None)
 
 
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
-                     profile=None, sci_mode=None) -> None:
+def set_printoptions(
+    precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None
+) -> None:
     """How tensors print, as ``torch.set_printoptions``: digits after the point, the size
     above which the middle is elided, the items kept at each edge, the line width, a
     ``profile`` ("default", "short", "full") setting all four, and ``sci_mode``."""
     if profile is not None:
         if profile not in _PRINT_PROFILES:
-            raise ValueError(f"set_printoptions: unknown profile {profile!r}; expected one "
-                             f"of {sorted(_PRINT_PROFILES)}")
+            raise ValueError(
+                f"set_printoptions: unknown profile {profile!r}; expected one "
+                f"of {sorted(_PRINT_PROFILES)}"
+            )
         _PRINT_OPTIONS.update(_PRINT_PROFILES[profile])
-    for name, value in (("precision", precision), ("threshold", threshold),
-                        ("edgeitems", edgeitems), ("linewidth", linewidth)):
+    for name, value in (
+        ("precision", precision),
+        ("threshold", threshold),
+        ("edgeitems", edgeitems),
+        ("linewidth", linewidth),
+    ):
         if value is not None:
             _PRINT_OPTIONS[name] = value
     _PRINT_OPTIONS["sci_mode"] = sci_mode
@@ -161,9 +168,15 @@ def _cuda_device(index) -> device:
 
 
 _LEGACY_NAMES = {
-    B.float32: "FloatTensor", B.float64: "DoubleTensor", B.float16: "HalfTensor",
-    B.int64: "LongTensor", B.int32: "IntTensor", B.int16: "ShortTensor",
-    B.int8: "CharTensor", B.uint8: "ByteTensor", B.bool_: "BoolTensor",
+    B.float32: "FloatTensor",
+    B.float64: "DoubleTensor",
+    B.float16: "HalfTensor",
+    B.int64: "LongTensor",
+    B.int32: "IntTensor",
+    B.int16: "ShortTensor",
+    B.int8: "CharTensor",
+    B.uint8: "ByteTensor",
+    B.bool_: "BoolTensor",
 }
 _LEGACY_DTYPES = {name: dt for dt, name in _LEGACY_NAMES.items()}
 
@@ -218,16 +231,18 @@ class Tensor:
     __array_priority__ = 1000  # NumPy defers ``ndarray * Tensor`` to Tensor.__rmul__
     __array_ufunc__ = None
 
-    def __init__(self, *data: Any, requires_grad: bool = False, dtype=None,
-                 device=None) -> None:
+    def __init__(self, *data: Any, requires_grad: bool = False, dtype=None, device=None) -> None:
         check_device(device)
         dt = B.to_dtype(dtype)
         if all(isinstance(d, builtins.int) and not isinstance(d, builtins.bool) for d in data):
             self.array = xp.empty(data or (0,), dtype=dt or B.get_default_dtype())
         elif len(data) == 1:
             arr = _to_array(data[0], dt)
-            if dt is None and arr.dtype.kind in "biu" and not isinstance(
-                    data[0], Tensor | np.ndarray | np.generic):
+            if (
+                dt is None
+                and arr.dtype.kind in "biu"
+                and not isinstance(data[0], Tensor | np.ndarray | np.generic)
+            ):
                 arr = arr.astype(B.get_default_dtype())
             self.array = arr
         else:
@@ -322,8 +337,10 @@ class Tensor:
 
     def pin_memory(self) -> Tensor:
         """Refused as torch refuses it without an accelerator."""
-        raise RuntimeError("Cannot access accelerator device when none is available: axon "
-                           "runs on the CPU, so there is no pinned memory (drop pin_memory())")
+        raise RuntimeError(
+            "Cannot access accelerator device when none is available: axon "
+            "runs on the CPU, so there is no pinned memory (drop pin_memory())"
+        )
 
     def share_memory_(self) -> Tensor:
         """The tensor itself: NumPy arrays reach worker processes by pickling or fork."""
@@ -389,8 +406,13 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ----------------------------------------------------------------- autograd
-    def backward(self, gradient=None, retain_graph: bool | None = None,
-                 create_graph: bool = False, inputs=None) -> None:
+    def backward(
+        self,
+        gradient=None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs=None,
+    ) -> None:
         """Compute the gradient of this tensor with respect to every leaf of its graph.
 
         ``gradient`` is required unless the tensor holds a single element, in which case
@@ -586,24 +608,21 @@ class Tensor:
             _check_grad_dtype(arr)
         return _wrap(arr, builtins.bool(requires_grad))
 
-    def new_zeros(self, *shape, size=None, dtype=None, device=None,
-                 requires_grad: bool = False):
+    def new_zeros(self, *shape, size=None, dtype=None, device=None, requires_grad: bool = False):
         """Zeros of ``size``, with this tensor's dtype unless ``dtype`` is given."""
         return self._new(xp.zeros, shape if size is None else (size,), dtype, device, requires_grad)
 
-    def new_ones(self, *shape, size=None, dtype=None, device=None,
-                 requires_grad: bool = False):
+    def new_ones(self, *shape, size=None, dtype=None, device=None, requires_grad: bool = False):
         """Ones of ``size``, with this tensor's dtype unless ``dtype`` is given."""
         return self._new(xp.ones, shape if size is None else (size,), dtype, device, requires_grad)
 
-    def new_empty(self, *shape, size=None, dtype=None, device=None,
-                 requires_grad: bool = False):
+    def new_empty(self, *shape, size=None, dtype=None, device=None, requires_grad: bool = False):
         """An uninitialised tensor of ``size``, with this tensor's dtype unless ``dtype``."""
         return self._new(xp.empty, shape if size is None else (size,), dtype, device, requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, device=None,
-                 requires_grad: bool = False):
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False):
         """``fill_value`` in ``size``, with this tensor's dtype unless ``dtype`` is given."""
+
         def fill(shape, dtype):
             return xp.full(shape, fill_value, dtype)
 
@@ -628,9 +647,14 @@ class Tensor:
     def __repr__(self) -> str:
         opts = _PRINT_OPTIONS
         body = np.array2string(
-            self.array, separator=", ", prefix="tensor(", precision=opts["precision"],
-            suppress_small=opts["sci_mode"] is not True, threshold=opts["threshold"],
-            edgeitems=opts["edgeitems"], max_line_width=opts["linewidth"],
+            self.array,
+            separator=", ",
+            prefix="tensor(",
+            precision=opts["precision"],
+            suppress_small=opts["sci_mode"] is not True,
+            threshold=opts["threshold"],
+            edgeitems=opts["edgeitems"],
+            max_line_width=opts["linewidth"],
             floatmode="maxprec" if opts["sci_mode"] is not True else "fixed",
         )
         extra = ""
@@ -917,14 +941,26 @@ class Tensor:
         return where(condition, self, other)
 
     # ----------------------------------------------------------------- reductions
-    def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: int | None = None):
+    def var(
+        self,
+        dim=None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: int | None = None,
+    ):
         return ops.Var.apply(
             self, _reduced_dims(dim, self.array.ndim), _correction(unbiased, correction), keepdim
         )
 
-    def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: int | None = None):
+    def std(
+        self,
+        dim=None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: int | None = None,
+    ):
         return ops.Std.apply(
             self, _reduced_dims(dim, self.array.ndim), _correction(unbiased, correction), keepdim
         )
@@ -1029,9 +1065,7 @@ class Tensor:
         lead = len(sizes) - len(shape)
         if lead < 0:
             raise RuntimeError(f"expand: cannot expand shape {shape} to {sizes}")
-        full = tuple(
-            shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes)
-        )
+        full = tuple(shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
         return ops.Expand.apply(self, full)
 
     def expand_as(self, other: Tensor):
@@ -1125,8 +1159,7 @@ def normalize_dim(dim: int, ndim: int) -> int:
     n = builtins.max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-            f"but got {dim})"
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
         )
     return dim % n
 
@@ -1199,8 +1232,14 @@ def _split_mixed(index, ndim: int):
             has_array = True
     if not (has_int and has_array):
         return None
-    used = builtins.sum(i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else
-                        0 if i is None or i is Ellipsis else 1 for i in index)
+    used = builtins.sum(
+        i.ndim
+        if isinstance(i, np.ndarray) and i.dtype == np.bool_
+        else 0
+        if i is None or i is Ellipsis
+        else 1
+        for i in index
+    )
     basic, advanced = [], []
     for i in index:
         if i is Ellipsis:
@@ -1275,11 +1314,15 @@ def where(condition, input=_MISSING, other=_MISSING) -> Tensor:
     """
     if input is _MISSING and other is _MISSING:
         from .select_api import nonzero
-        return nonzero(condition if isinstance(condition, Tensor) else _wrap(_data(condition)),
-                       as_tuple=True)
+
+        return nonzero(
+            condition if isinstance(condition, Tensor) else _wrap(_data(condition)), as_tuple=True
+        )
     if input is _MISSING or other is _MISSING:
-        raise TypeError("where() takes a condition alone, or a condition, input and other: "
-                        "got a condition and one of input/other")
+        raise TypeError(
+            "where() takes a condition alone, or a condition, input and other: "
+            "got a condition and one of input/other"
+        )
     cond = _data(condition)
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     return ops.Where.apply(cond, _as_tensor(input, like), _as_tensor(other, like))

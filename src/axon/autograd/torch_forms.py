@@ -21,21 +21,41 @@ from .math_api import _inplace_form, div
 from .reduce_api import numpy_keywords
 from .tensor import RemovableHandle, Tensor, _data, _shape_arg, _to_array, _wrap
 
-__all__ = ["asarray", "clone", "detach", "detach_", "fill", "fill_", "is_same_size",
-           "is_signed", "scalar_tensor", "zero_", "adjoint", "split_with_sizes"]
+__all__ = [
+    "asarray",
+    "clone",
+    "detach",
+    "detach_",
+    "fill",
+    "fill_",
+    "is_same_size",
+    "is_signed",
+    "scalar_tensor",
+    "zero_",
+    "adjoint",
+    "split_with_sizes",
+]
 
 
 # ------------------------------------------------------------------ making tensors
-def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-                  pin_memory: bool = False) -> Tensor:
+def scalar_tensor(
+    s,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """A 0-d tensor holding the number ``s``, in the default float dtype unless ``dtype``
     (``torch.scalar_tensor(3)`` is ``tensor(3.)``)."""
     out = _wrap(xp.asarray(_data(s), dtype=B.to_dtype(dtype) or B.get_default_dtype()))
     return out.requires_grad_(True) if requires_grad else out
 
 
-def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
-            requires_grad: bool = False) -> Tensor:
+def asarray(
+    obj, *, dtype=None, device=None, copy: bool | None = None, requires_grad: bool = False
+) -> Tensor:
     """``obj`` as a tensor, sharing its memory when it is a tensor or NumPy array of the
     asked dtype (unless ``copy=True``); Python data is copied (floats to the default
     float, as ``tensor``). ``copy=False`` where a copy is needed raises ValueError."""
@@ -105,9 +125,11 @@ def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
     sizes = [int(s) for s in split_sizes]
     length = input.shape[dim]
     if builtins.sum(sizes) != length:
-        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} "
-                           f"(input tensor's size at dimension {dim}), but got "
-                           f"split_sizes={sizes}")
+        raise RuntimeError(
+            f"split_with_sizes expects split_sizes to sum exactly to {length} "
+            f"(input tensor's size at dimension {dim}), but got "
+            f"split_sizes={sizes}"
+        )
     return input.split(sizes, dim)
 
 
@@ -175,12 +197,15 @@ def _sum_to_size(self: Tensor, *size) -> Tensor:
     dimensions that ``size`` lacks or has as 1); the gradient flows."""
     shape = _shape_arg(size)
     lead = self.ndim - len(shape)
-    if lead < 0 or builtins.any(s not in (1, d) for s, d in zip(shape, self.shape[lead:],
-                                                                  strict=True)):
-        raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size "
-                           f"{{{list(self.shape)}}}.")
-    dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
-                                      if s == 1 and self.shape[lead + i] != 1)
+    if lead < 0 or builtins.any(
+        s not in (1, d) for s, d in zip(shape, self.shape[lead:], strict=True)
+    ):
+        raise RuntimeError(
+            f"size {{{list(shape)}}} is not expandable to size {{{list(self.shape)}}}."
+        )
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and self.shape[lead + i] != 1
+    )
     out = self.sum(dims, keepdim=True) if dims else self
     return out.reshape(shape)
 
@@ -188,9 +213,11 @@ def _sum_to_size(self: Tensor, *size) -> Tensor:
 def _h(self: Tensor) -> Tensor:
     """The conjugate transpose of a matrix (its transpose: axon is real)."""
     if self.ndim > 2:
-        raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
-                           f"{self.ndim}-D tensor. For batches of matrices, consider using "
-                           "tensor.mH")
+        raise RuntimeError(
+            "tensor.H is only supported on matrices (2-D tensors). Got "
+            f"{self.ndim}-D tensor. For batches of matrices, consider using "
+            "tensor.mH"
+        )
     return self.t()
 
 
@@ -198,8 +225,9 @@ def _apply_(self: Tensor, callable) -> Tensor:  # noqa: A002  (torch's argument 
     """Each element replaced by ``callable(element)`` (a Python function; slow, as in
     torch)."""
     if self.requires_grad:
-        raise RuntimeError("Can't call apply_() on Variable that requires grad. Use "
-                           "var.detach().apply_() instead.")
+        raise RuntimeError(
+            "Can't call apply_() on Variable that requires grad. Use var.detach().apply_() instead."
+        )
     flat = self.array.reshape(-1)
     for i, v in enumerate(flat.tolist()):
         flat[i] = callable(v)
@@ -210,8 +238,9 @@ def _map_(self: Tensor, tensor: Tensor, callable) -> Tensor:  # noqa: A002
     """Each element replaced by ``callable(element, other)``, ``tensor`` broadcast to
     this tensor's shape."""
     if self.requires_grad:
-        raise RuntimeError("Can't call map_() on Variable that requires grad. Use "
-                           "var.detach().map_() instead.")
+        raise RuntimeError(
+            "Can't call map_() on Variable that requires grad. Use var.detach().map_() instead."
+        )
     other = xp.broadcast_to(_data(tensor), self.shape).reshape(-1).tolist()
     flat = self.array.reshape(-1)
     for i, (a, b) in enumerate(zip(flat.tolist(), other, strict=True)):
@@ -226,8 +255,7 @@ def _register_post_accumulate_grad_hook(self: Tensor, hook):
     from .function import post_accumulate_hooks
 
     if self._ctx is not None:
-        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
-                           "tensors")
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
     hooks = post_accumulate_hooks(self)
     hooks.append(hook)
     return RemovableHandle(hooks, hook)
@@ -248,9 +276,11 @@ def _div_(self: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
 
 # the methods whose ``dim`` torch also accepts as ``axis`` (checked one by one against
 # torch 2.13); the top-level forms that call these methods inherit it
-_AXIS_METHODS = ("softmax log_softmax squeeze unsqueeze argsort sort topk gather unbind "
-                 "chunk index_select narrow median scatter repeat_interleave kthvalue "
-                 "mode select").split()
+_AXIS_METHODS = (
+    "softmax log_softmax squeeze unsqueeze argsort sort topk gather unbind "
+    "chunk index_select narrow median scatter repeat_interleave kthvalue "
+    "mode select"
+).split()
 
 
 def _bind_methods() -> None:
@@ -289,10 +319,24 @@ def _axis_functions() -> dict:
     """The top-level functions that do not go through a method, with ``axis=``."""
     from . import select_api, shape_api
 
-    names = ("cat", "stack", "index_select", "narrow", "sort", "argsort", "topk", "median",
-             "kthvalue", "mode")
-    return {name: numpy_keywords(getattr(module, name)) for name in names
-            for module in (shape_api, select_api) if name in getattr(module, "__all__", ())}
+    names = (
+        "cat",
+        "stack",
+        "index_select",
+        "narrow",
+        "sort",
+        "argsort",
+        "topk",
+        "median",
+        "kthvalue",
+        "mode",
+    )
+    return {
+        name: numpy_keywords(getattr(module, name))
+        for name in names
+        for module in (shape_api, select_api)
+        if name in getattr(module, "__all__", ())
+    }
 
 
 _AXIS_FUNCTIONS = _axis_functions()
@@ -327,16 +371,25 @@ def can_cast(from_, to) -> bool:
     return _CATEGORY[B.to_dtype(from_).kind] <= _CATEGORY[B.to_dtype(to).kind]
 
 
-def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
-                  requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def empty_strided(
+    size,
+    stride,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """An uninitialised tensor of ``size`` (laid out row-major: the strides are a request
     NumPy's arrays need not honour for a fresh tensor)."""
     out = _wrap(xp.empty(_shape_arg((size,)), B.to_dtype(dtype) or B.get_default_dtype()))
     return out.requires_grad_(True) if requires_grad else out
 
 
-def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
-               requires_grad: bool = False) -> Tensor:
+def frombuffer(
+    buffer, *, dtype, count: int = -1, offset: int = 0, requires_grad: bool = False
+) -> Tensor:
     """A 1-D tensor sharing the memory of a Python buffer (``bytearray``, ``memoryview``):
     ``count`` elements of ``dtype`` from byte ``offset`` (-1: up to the end)."""
     arr = np.frombuffer(buffer, dtype=B.to_dtype(dtype), count=count, offset=offset)
@@ -367,14 +420,15 @@ def unsafe_split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
 
 
 # torch.X_copy(input, ...): the view op X, copied (torch's functionalisation forms)
-_COPY_FORMS = ("alias detach diagonal expand narrow permute select squeeze t transpose "
-               "unbind unfold unsqueeze view split split_with_sizes").split()
+_COPY_FORMS = (
+    "alias detach diagonal expand narrow permute select squeeze t transpose "
+    "unbind unfold unsqueeze view split split_with_sizes"
+).split()
 
 
 def _copy_form(name: str):
     def fn(input: Tensor, *args, **kwargs):
-        out = input.view_as(input) if name == "alias" else getattr(input, name)(*args,
-                                                                                  **kwargs)
+        out = input.view_as(input) if name == "alias" else getattr(input, name)(*args, **kwargs)
         return tuple(o.clone() for o in out) if isinstance(out, tuple | list) else out.clone()
 
     fn.__name__ = fn.__qualname__ = name + "_copy"
@@ -389,11 +443,13 @@ def _deprecated_resize(self: Tensor, *sizes) -> Tensor:
     shape = _shape_arg(sizes)
     count = int(np.prod(shape, dtype=np.int64))
     if count != self.numel():
-        raise RuntimeError(f"requested resize to {'x'.join(map(str, shape))} ({count} "
-                           f"elements in total), but the given tensor has a size of "
-                           f"{'x'.join(map(str, self.shape))} ({self.numel()} elements). "
-                           "autograd's resize can only change the shape of a given tensor, "
-                           "while preserving the number of elements. ")
+        raise RuntimeError(
+            f"requested resize to {'x'.join(map(str, shape))} ({count} "
+            f"elements in total), but the given tensor has a size of "
+            f"{'x'.join(map(str, self.shape))} ({self.numel()} elements). "
+            "autograd's resize can only change the shape of a given tensor, "
+            "while preserving the number of elements. "
+        )
     return self.reshape(shape)
 
 
@@ -402,10 +458,12 @@ def _bind_more() -> None:
     Tensor.get_device = get_device
     Tensor.output_nr = property(lambda self: 0, doc="0: this tensor is its op's output 0.")
     Tensor.to_dense = lambda self, dtype=None, *, masked_grad=None: (
-        self if dtype is None else self.type(dtype))
+        self if dtype is None else self.type(dtype)
+    )
     Tensor.const_data_ptr = Tensor.data_ptr
     Tensor.dim_order = lambda self, *, ambiguity_check=False: tuple(
-        int(i) for i in np.argsort([-s for s in self.stride()], kind="stable"))
+        int(i) for i in np.argsort([-s for s in self.stride()], kind="stable")
+    )
     Tensor.nonzero_static = nonzero_static
     Tensor.unsafe_chunk = unsafe_chunk
     Tensor.unsafe_split = unsafe_split
@@ -413,18 +471,29 @@ def _bind_more() -> None:
     Tensor.narrow_copy = _copy_form("narrow")
     Tensor.resize = _deprecated_resize
     Tensor.resize_as = lambda self, tensor: _deprecated_resize(self, tuple(tensor.shape))
-    Tensor.new_empty_strided = lambda self, size, stride, *, dtype=None, device=None, \
-        requires_grad=False: empty_strided(size, stride, dtype=dtype or self.dtype,
-                                           requires_grad=requires_grad)
+    Tensor.new_empty_strided = (
+        lambda self, size, stride, *, dtype=None, device=None, requires_grad=False: empty_strided(
+            size, stride, dtype=dtype or self.dtype, requires_grad=requires_grad
+        )
+    )
 
 
 _bind_more()
 for _name in _COPY_FORMS:
     globals()[_name + "_copy"] = _copy_form(_name)
     __all__.append(_name + "_copy")
-__all__ += ["can_cast", "empty_strided", "frombuffer", "get_device", "is_inference",
-            "is_neg", "nonzero_static", "unsafe_chunk", "unsafe_split",
-            "unsafe_split_with_sizes"]
+__all__ += [
+    "can_cast",
+    "empty_strided",
+    "frombuffer",
+    "get_device",
+    "is_inference",
+    "is_neg",
+    "nonzero_static",
+    "unsafe_chunk",
+    "unsafe_split",
+    "unsafe_split_with_sizes",
+]
 
 
 # ------------------------------------------------------------------ Tensor: device queries
@@ -443,8 +512,11 @@ def _set_(self: Tensor, source=None, storage_offset: int = 0, size=None, stride=
 def _is_set_to(self: Tensor, tensor: Tensor) -> bool:
     """True when both tensors view the same memory with the same shape and strides."""
     a, b = self.array, tensor.array
-    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-            and a.shape == b.shape and a.strides == b.strides)
+    return (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.shape == b.shape
+        and a.strides == b.strides
+    )
 
 
 def _as_subclass(self: Tensor, cls) -> Tensor:
@@ -452,16 +524,21 @@ def _as_subclass(self: Tensor, cls) -> Tensor:
     if not (isinstance(cls, type) and issubclass(cls, Tensor)):
         raise TypeError(f"as_subclass: {cls!r} is not a subclass of Tensor")
     out = object.__new__(cls)
-    out.array, out.grad, out.requires_grad, out._ctx = self.array, None, \
-        self.requires_grad, self._ctx
+    out.array, out.grad, out.requires_grad, out._ctx = (
+        self.array,
+        None,
+        self.requires_grad,
+        self._ctx,
+    )
     return out
 
 
 def _bind_device_queries() -> None:
     for name in ("is_mps", "is_xla", "is_ipu", "is_maia", "is_vulkan", "is_mkldnn"):
         if not hasattr(Tensor, name):
-            setattr(Tensor, name, property(lambda self: False,
-                                           doc="False: axon computes on the CPU."))
+            setattr(
+                Tensor, name, property(lambda self: False, doc="False: axon computes on the CPU.")
+            )
     Tensor.set_ = _set_
     Tensor.is_set_to = _is_set_to
     Tensor.as_subclass = _as_subclass
@@ -515,8 +592,9 @@ __all__ += ["from_dlpack", "to_dlpack"]
 # ------------------------------------------------------------------ Tensor: legacy attributes
 def _volatile(self: Tensor) -> bool:
     """Always False, with torch's warning (``volatile`` was replaced by ``no_grad``)."""
-    warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning,
-                  stacklevel=2)
+    warnings.warn(
+        "volatile was removed (Variable.volatile is always False)", UserWarning, stacklevel=2
+    )
     return False
 
 

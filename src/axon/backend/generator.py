@@ -47,9 +47,7 @@ class Generator:
         A negative seed is taken modulo 2**64, as torch does.
         """
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-            raise RuntimeError(
-                f"manual_seed expected a long, but got {type(seed).__name__}"
-            )
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
         seed = int(seed)
         if not -(2**63) <= seed < 2**64:
             raise ValueError(f"manual_seed: seed {seed} is outside [-2**63, 2**64)")
@@ -72,10 +70,16 @@ class Generator:
         from ..autograd.tensor import _wrap
 
         s = self._rng.bit_generator.state
-        fields = (s["state"]["state"], s["state"]["inc"], s["uinteger"], s["has_uint32"],
-                  self._seed)
-        raw = b"".join(int(v).to_bytes(n, "little") for v, n in zip(fields, _STATE_BYTES,
-                                                                      strict=True))
+        fields = (
+            s["state"]["state"],
+            s["state"]["inc"],
+            s["uinteger"],
+            s["has_uint32"],
+            self._seed,
+        )
+        raw = b"".join(
+            int(v).to_bytes(n, "little") for v, n in zip(fields, _STATE_BYTES, strict=True)
+        )
         return _wrap(np.frombuffer(raw, dtype=np.uint8).copy())
 
     def set_state(self, new_state) -> Generator:
@@ -92,12 +96,14 @@ class Generator:
             )
         values, start = [], 0
         for n in _STATE_BYTES:
-            values.append(int.from_bytes(raw[start:start + n], "little"))
+            values.append(int.from_bytes(raw[start : start + n], "little"))
             start += n
         state, inc, uinteger, has_uint32, seed = values
         self._rng.bit_generator.state = {
-            "bit_generator": "PCG64", "state": {"state": state, "inc": inc},
-            "has_uint32": has_uint32, "uinteger": uinteger,
+            "bit_generator": "PCG64",
+            "state": {"state": state, "inc": inc},
+            "has_uint32": has_uint32,
+            "uinteger": uinteger,
         }
         self._seed = seed
         return self

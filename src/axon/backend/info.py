@@ -21,8 +21,10 @@ class finfo:  # noqa: N801  (torch's name)
     def __init__(self, type=None) -> None:  # noqa: A002  (torch's argument name)
         dt = to_dtype(type) if type is not None else get_default_dtype()
         if dt.kind != "f":
-            raise TypeError("torch.finfo() requires a floating point input type. "
-                            f"Use torch.iinfo to handle 'torch.finfo' (got {dt})")
+            raise TypeError(
+                "torch.finfo() requires a floating point input type. "
+                f"Use torch.iinfo to handle 'torch.finfo' (got {dt})"
+            )
         info = np.finfo(dt)
         self.bits = int(info.bits)
         self.eps = float(info.eps)
@@ -33,9 +35,11 @@ class finfo:  # noqa: N801  (torch's name)
         self.dtype = str(dt)
 
     def __repr__(self) -> str:
-        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
-                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
-                f"tiny={self.tiny:g}, dtype={self.dtype})")
+        return (
+            f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+            f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+            f"tiny={self.tiny:g}, dtype={self.dtype})"
+        )
 
 
 class iinfo:  # noqa: N801  (torch's name)
@@ -46,8 +50,10 @@ class iinfo:  # noqa: N801  (torch's name)
         if dt.kind == "b":
             raise TypeError(f"torch.{dt} is not supported by torch.iinfo")
         if dt.kind not in "iu":
-            raise TypeError("torch.iinfo() requires an integer input type. "
-                            f"Use torch.finfo to handle 'torch.iinfo' (got {dt})")
+            raise TypeError(
+                "torch.iinfo() requires an integer input type. "
+                f"Use torch.finfo to handle 'torch.iinfo' (got {dt})"
+            )
         info = np.iinfo(dt)
         self.bits = int(info.bits)
         self.max = int(info.max)

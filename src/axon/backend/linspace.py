@@ -18,6 +18,7 @@ _SPLIT = 134217729.0  # 2**27 + 1: Dekker's splitting constant for float64
 def fused_multiply_add(a, b, c):
     """``a * b + c`` with a single rounding, for float64 arrays: the product is made exact
     by Dekker's splitting, then added to ``c`` by an error-free sum."""
+
     def halves(v):
         t = _SPLIT * v
         hi = t - (t - v)
@@ -47,6 +48,8 @@ def torch_linspace(start: float, end: float, steps: int, dtype) -> np.ndarray:
     if dt == np.float32:  # float32 products and sums are exact in float64: one rounding
         values = (np.float64(lo) + step * first, np.float64(hi) - step * last)
     else:
-        values = (fused_multiply_add(np.full(half, step), first, np.float64(lo)),
-                  fused_multiply_add(np.full(steps - half, -step), last, np.float64(hi)))
+        values = (
+            fused_multiply_add(np.full(half, step), first, np.float64(lo)),
+            fused_multiply_add(np.full(steps - half, -step), last, np.float64(hi)),
+        )
     return np.concatenate(values).astype(dt)

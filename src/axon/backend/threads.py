@@ -42,8 +42,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["get_num_threads", "set_num_threads", "run_halves", "halves", "matmul", "defer",
-           "Deferred", "one_blas_thread", "blas_found"]
+__all__ = [
+    "get_num_threads",
+    "set_num_threads",
+    "run_halves",
+    "halves",
+    "matmul",
+    "defer",
+    "Deferred",
+    "one_blas_thread",
+    "blas_found",
+]
 
 # symbol names of (set, get) in the OpenBLAS builds NumPy ships (64-bit ints first)
 _SYMBOLS = (
@@ -191,11 +200,14 @@ def matmul(a, b, out=None):
             if out is None:
                 out = np.empty((m, n), np.result_type(a, b))
             if m >= n:
+
                 def body(part):
                     np.matmul(a[part], b, out=out[part])
             else:
+
                 def body(part):
                     np.matmul(a, b[:, part], out=out[:, part])
+
             halves(body, max(m, n), products=True)
             return out
     _enter_one_thread()
@@ -315,8 +327,11 @@ class _SpinningHelper:
         """Send the helper to sleep if no job ran for ``window`` seconds and none is
         running; return whether it was parked."""
         with self._handoff:
-            if (self._running or not self._awake.is_set()
-                    or time.perf_counter() - self._last < window):
+            if (
+                self._running
+                or not self._awake.is_set()
+                or time.perf_counter() - self._last < window
+            ):
                 return False
             self._job = _PARK
             self._unlock(self._pgo)
@@ -386,13 +401,15 @@ def _after_fork_in_child() -> None:
         _deferred._running = False
         _deferred._error = RuntimeError(
             "a deferred value the parent process's helper thread was computing when this "
-            "process forked: only the parent can take it")
+            "process forked: only the parent can take it"
+        )
     _helper = _deferred = None
     _busy = threading.Lock()
 
 
-os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
-                    after_in_child=_after_fork_in_child)
+os.register_at_fork(
+    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+)
 
 
 def run_halves(body, n: int, products: bool = False) -> bool:

@@ -20,34 +20,80 @@ from .idx import read_idx, write_idx
 from .vision import MNIST, FashionMNIST, load_digits
 
 __all__ += [
-    "FashionMNIST", "MNIST", "data_dir", "download", "ensure_file", "load_digits",
-    "read_idx", "transforms", "write_idx",
+    "FashionMNIST",
+    "MNIST",
+    "data_dir",
+    "download",
+    "ensure_file",
+    "load_digits",
+    "read_idx",
+    "transforms",
+    "write_idx",
 ]
 
 # text: tokenizers, vocabularies, corpus readers, batching of sequences
 from . import text
-from .text import (BPTTBatches, Vocab, batchify, bptt_batches, char_tokenize, pad_collate,
-                   pad_ids, penn_treebank, read_conllu, sms_spam, sst2, tiny_shakespeare, ud_pos,
-                   word_tokenize)
+from .text import (
+    BPTTBatches,
+    Vocab,
+    batchify,
+    bptt_batches,
+    char_tokenize,
+    pad_collate,
+    pad_ids,
+    penn_treebank,
+    read_conllu,
+    sms_spam,
+    sst2,
+    tiny_shakespeare,
+    ud_pos,
+    word_tokenize,
+)
 
 __all__ += [
-    "BPTTBatches", "Vocab", "batchify", "bptt_batches", "char_tokenize", "pad_collate",
-    "pad_ids", "penn_treebank", "read_conllu", "sms_spam", "sst2", "text", "tiny_shakespeare",
-    "ud_pos", "word_tokenize",
+    "BPTTBatches",
+    "Vocab",
+    "batchify",
+    "bptt_batches",
+    "char_tokenize",
+    "pad_collate",
+    "pad_ids",
+    "penn_treebank",
+    "read_conllu",
+    "sms_spam",
+    "sst2",
+    "text",
+    "tiny_shakespeare",
+    "ud_pos",
+    "word_tokenize",
 ]
 
 # torch.utils.data: samplers, iterable datasets, worker processes, collation
 from ._worker import WorkerInfo, get_worker_info
 from .collate import default_convert
 from .dataset import ChainDataset, IterableDataset, StackDataset
-from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
-                      SubsetRandomSampler, WeightedRandomSampler)
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 __all__ += [
-    "BatchSampler", "ChainDataset", "IterableDataset", "RandomSampler", "Sampler",
-    "SequentialSampler", "StackDataset", "SubsetRandomSampler", "WeightedRandomSampler",
+    "BatchSampler",
+    "ChainDataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "StackDataset",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "WorkerInfo",
-    "default_convert", "get_worker_info",
+    "default_convert",
+    "get_worker_info",
 ]
 
 # torchvision's layout: `from axon.data import datasets, transforms` as

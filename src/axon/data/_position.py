@@ -59,8 +59,11 @@ def _describe(obj) -> str:
 def _parts(loader: DataLoader) -> list:
     """The loader's sampler, batch sampler and the batch sampler's sampler, each once."""
     found = []
-    for part in (loader.sampler, loader.batch_sampler,
-                 getattr(loader.batch_sampler, "sampler", None)):
+    for part in (
+        loader.sampler,
+        loader.batch_sampler,
+        getattr(loader.batch_sampler, "sampler", None),
+    ):
         if part is not None and all(part is not f for f in found):
             found.append(part)
     return found
@@ -82,8 +85,8 @@ def _watch(part) -> int:
     if kind in _DETERMINISTIC:
         return _WATCH_NONE
     if kind in (SubsetRandomSampler, WeightedRandomSampler) or (
-            kind is RandomSampler and not part.replacement
-            and part.num_samples <= len(part.data_source)):
+        kind is RandomSampler and not part.replacement and part.num_samples <= len(part.data_source)
+    ):
         return _WATCH_FIRST
     return _WATCH_EVERY
 
@@ -102,8 +105,11 @@ class Streams:
         for g in (loader.generator, *(getattr(p, "generator", None) for p in _parts(loader))):
             if isinstance(g, Generator):
                 g = g.rng
-            if (isinstance(g, np.random.Generator) and g is not B.rng()
-                    and all(g is not o for o in self.own)):
+            if (
+                isinstance(g, np.random.Generator)
+                and g is not B.rng()
+                and all(g is not o for o in self.own)
+            ):
                 self.own.append(g)
         self.watch = max((_watch(p) for p in _parts(loader)), default=_WATCH_NONE)
 
@@ -134,13 +140,19 @@ class Epoch:
         self.worker_states: list | None = None  # persistent workers: at the epoch's start
 
     def state(self) -> dict:
-        return copy.deepcopy({
-            "start": self.start, "sampler_epochs": self.sampler_epochs,
-            "draws": [[k, v] for k, v in sorted(self.draws.items())],
-            "pulls": self.pulls, "exhausted": self.exhausted, "yielded": self.yielded,
-            "finished": self.finished, "base_seed": self.base_seed,
-            "worker_states": self.worker_states,
-        })
+        return copy.deepcopy(
+            {
+                "start": self.start,
+                "sampler_epochs": self.sampler_epochs,
+                "draws": [[k, v] for k, v in sorted(self.draws.items())],
+                "pulls": self.pulls,
+                "exhausted": self.exhausted,
+                "yielded": self.yielded,
+                "finished": self.finished,
+                "base_seed": self.base_seed,
+                "worker_states": self.worker_states,
+            }
+        )
 
 
 class Resume:
@@ -157,8 +169,9 @@ class Indices:
     made again exactly, whatever drew from the global generator between pulls); for a
     resumed epoch, the pulls already made come first."""
 
-    def __init__(self, it: Iterator, streams: Streams, epoch: Epoch,
-                 pulled: list | None = None) -> None:
+    def __init__(
+        self, it: Iterator, streams: Streams, epoch: Epoch, pulled: list | None = None
+    ) -> None:
         self._it, self._streams, self._epoch = it, streams, epoch
         self.pulled = deque(pulled or ())
 
@@ -178,8 +191,9 @@ class Indices:
                 index = next(self._it)
                 after = self._streams.states()
                 if before != after:
-                    epoch.draws[epoch.pulls] = [b if b != a else None
-                                                for b, a in zip(before, after, strict=True)]
+                    epoch.draws[epoch.pulls] = [
+                        b if b != a else None for b, a in zip(before, after, strict=True)
+                    ]
             else:
                 index = next(self._it)
         except StopIteration:
@@ -196,8 +210,12 @@ def state_dict(loader: DataLoader) -> dict:
         epoch = copy.deepcopy(loader._pending)
     elif loader._epoch is not None:
         epoch = loader._epoch.state()
-        if (loader._epoch.finished and loader.persistent_workers
-                and loader._iterator is not None and not loader._iterator._shut):
+        if (
+            loader._epoch.finished
+            and loader.persistent_workers
+            and loader._iterator is not None
+            and not loader._iterator._shut
+        ):
             epoch["worker_states_end"] = loader._iterator.worker_states()
     else:
         epoch = None
@@ -207,8 +225,9 @@ def state_dict(loader: DataLoader) -> dict:
         "persistent_workers": loader.persistent_workers,
         "epoch": epoch,
         "own_streams": streams.states()[1:],
-        "base_seed_stream": (None if loader.generator is not None
-                             else base_seed_stream().bit_generator.state),
+        "base_seed_stream": (
+            None if loader.generator is not None else base_seed_stream().bit_generator.state
+        ),
         "sampler_epochs": [p.epoch for p in _epoch_parts(loader)],
     }
 
@@ -216,25 +235,35 @@ def state_dict(loader: DataLoader) -> dict:
 def load_state_dict(loader: DataLoader, state: dict) -> None:
     """What :meth:`DataLoader.load_state_dict` does."""
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"DataLoader.load_state_dict: expected a dict from "
-                         f"DataLoader.state_dict() (format {FORMAT}), got "
-                         f"{_describe(state)}")
-    for key, ours in (("num_workers", loader.num_workers),
-                      ("persistent_workers", loader.persistent_workers)):
+        raise ValueError(
+            f"DataLoader.load_state_dict: expected a dict from "
+            f"DataLoader.state_dict() (format {FORMAT}), got "
+            f"{_describe(state)}"
+        )
+    for key, ours in (
+        ("num_workers", loader.num_workers),
+        ("persistent_workers", loader.persistent_workers),
+    ):
         if state[key] != ours:
-            raise ValueError(f"DataLoader.load_state_dict: the state was saved with "
-                             f"{key}={state[key]}, this loader has {key}={ours} (the "
-                             f"workers' random streams would differ)")
+            raise ValueError(
+                f"DataLoader.load_state_dict: the state was saved with "
+                f"{key}={state[key]}, this loader has {key}={ours} (the "
+                f"workers' random streams would differ)"
+            )
     streams = Streams(loader)
     if len(state["own_streams"]) != len(streams.own):
-        raise ValueError(f"DataLoader.load_state_dict: the state holds "
-                         f"{len(state['own_streams'])} generator(s) of the loader and its "
-                         f"samplers, this loader has {len(streams.own)}: build it with "
-                         f"the same sampler and generator arguments")
+        raise ValueError(
+            f"DataLoader.load_state_dict: the state holds "
+            f"{len(state['own_streams'])} generator(s) of the loader and its "
+            f"samplers, this loader has {len(streams.own)}: build it with "
+            f"the same sampler and generator arguments"
+        )
     parts = _epoch_parts(loader)
     if len(state["sampler_epochs"]) != len(parts):
-        raise ValueError("DataLoader.load_state_dict: the state was saved with a different "
-                         "sampler (a set_epoch sampler such as DistributedSampler)")
+        raise ValueError(
+            "DataLoader.load_state_dict: the state was saved with a different "
+            "sampler (a set_epoch sampler such as DistributedSampler)"
+        )
     if loader._iterator is not None:  # persistent workers: start them afresh, reseeded
         loader._iterator._shutdown()
         loader._iterator = None
@@ -247,8 +276,9 @@ def load_state_dict(loader: DataLoader, state: dict) -> None:
     loader._pending = copy.deepcopy(state["epoch"])
 
 
-def open_epoch(loader: DataLoader, base_seed: int | None = None
-               ) -> tuple[Epoch, Indices, Resume | None]:
+def open_epoch(
+    loader: DataLoader, base_seed: int | None = None
+) -> tuple[Epoch, Indices, Resume | None]:
     """At ``iter(loader)``: begin the epoch's record and its index iterator, resuming a
     loaded epoch if there is one (``base_seed`` given: persistent workers keep theirs,
     none is drawn).
@@ -274,8 +304,7 @@ def open_epoch(loader: DataLoader, base_seed: int | None = None
     return epoch, indices, resume
 
 
-def _replay(loader: DataLoader, streams: Streams, saved: dict
-            ) -> tuple[Epoch, Indices, Resume]:
+def _replay(loader: DataLoader, streams: Streams, saved: dict) -> tuple[Epoch, Indices, Resume]:
     """Rebuild an unfinished saved epoch: its index iterator run again, from the saved
     stream states, through the pulls the saved iterator had made; then every stream
     and a set_epoch sampler's epoch back where they were before the replay."""
@@ -298,7 +327,8 @@ def _replay(loader: DataLoader, streams: Streams, saved: dict
                     f"DataLoader: resuming a saved position, the sampler ended after "
                     f"{number} of the {saved['pulls']} pulls it had made when the state "
                     f"was saved: it draws from a stream the loader does not know, or "
-                    f"the dataset changed") from None
+                    f"the dataset changed"
+                ) from None
     finally:
         streams.put(epoch.start)
         for part, e in zip(parts, epoch.sampler_epochs, strict=True):

@@ -54,7 +54,7 @@ def unpack(message: tuple):
     with open(path, "r+b") as f:
         os.unlink(path)  # the mapping keeps the memory; nothing else needs the name
         mapped = memoryview(mmap.mmap(f.fileno(), 0))
-    return pickle.loads(meta, buffers=[mapped[start:start + n] for start, n in spans])
+    return pickle.loads(meta, buffers=[mapped[start : start + n] for start, n in spans])
 
 
 def discard(message) -> None:

@@ -98,8 +98,11 @@ def _rng_states() -> dict:
     generator, Python's ``random`` and NumPy's legacy global generator."""
     version, internal, gauss = random.getstate()
     kind, key, pos, has_gauss, cached = np.random.get_state()
-    return {"axon": B.rng().bit_generator.state, "python": [version, list(internal), gauss],
-            "numpy": [kind, key, pos, has_gauss, cached]}
+    return {
+        "axon": B.rng().bit_generator.state,
+        "python": [version, list(internal), gauss],
+        "numpy": [kind, key, pos, has_gauss, cached],
+    }
 
 
 def _set_rng_states(states: dict) -> None:
@@ -109,8 +112,9 @@ def _set_rng_states(states: dict) -> None:
     version, internal, gauss = states["python"]
     random.setstate((int(version), tuple(int(v) for v in internal), gauss))
     kind, key, pos, has_gauss, cached = states["numpy"]
-    np.random.set_state((kind, np.asarray(key, dtype=np.uint32), int(pos), int(has_gauss),
-                         float(cached)))
+    np.random.set_state(
+        (kind, np.asarray(key, dtype=np.uint32), int(pos), int(has_gauss), float(cached))
+    )
 
 
 class _WorkerError:
@@ -122,8 +126,10 @@ class _WorkerError:
             self.exc_type = type(exc)
         except Exception:
             self.exc_type = RuntimeError
-        self.text = (f"Caught {type(exc).__name__} in DataLoader worker process {worker_id}.\n"
-                     f"Original {''.join(traceback.format_exception(exc))}")
+        self.text = (
+            f"Caught {type(exc).__name__} in DataLoader worker process {worker_id}.\n"
+            f"Original {''.join(traceback.format_exception(exc))}"
+        )
 
     def reraise(self):
         """Raise the same exception class, its message the worker's traceback."""
@@ -147,9 +153,20 @@ def _seed_worker(base_seed: int, worker_id: int) -> int:
     return seed
 
 
-def worker_loop(dataset, index_queue, result_queue, auto_collation: bool, collate_fn,
-                drop_last: bool, base_seed: int, init_fn, worker_id: int, num_workers: int,
-                parent_pid: int, shm_prefix: str) -> None:
+def worker_loop(
+    dataset,
+    index_queue,
+    result_queue,
+    auto_collation: bool,
+    collate_fn,
+    drop_last: bool,
+    base_seed: int,
+    init_fn,
+    worker_id: int,
+    num_workers: int,
+    parent_pid: int,
+    shm_prefix: str,
+) -> None:
     """A worker's life: seed, ``init_fn``, then fetch every batch asked for until None."""
     from .dataloader import IterableFetcher, make_fetcher
 
@@ -251,10 +268,20 @@ class MultiProcessIter:
             index_queue.cancel_join_thread()
             w = ctx.Process(
                 target=worker_loop,
-                args=(loader.dataset, index_queue, self._result_queue,
-                      loader._auto_collation, loader.collate_fn, loader.drop_last,
-                      self._base_seed, loader.worker_init_fn, worker_id,
-                      self._num_workers, os.getpid(), self._shm_prefix),
+                args=(
+                    loader.dataset,
+                    index_queue,
+                    self._result_queue,
+                    loader._auto_collation,
+                    loader.collate_fn,
+                    loader.drop_last,
+                    self._base_seed,
+                    loader.worker_init_fn,
+                    worker_id,
+                    self._num_workers,
+                    os.getpid(),
+                    self._shm_prefix,
+                ),
                 daemon=True,
             )
             w.start()
@@ -348,8 +375,9 @@ class MultiProcessIter:
                 self._shutdown()
                 pids = ", ".join(str(w.pid) for w in dead)
                 codes = ", ".join(str(w.exitcode) for w in dead)
-                raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly "
-                                   f"(exit code(s) {codes})")
+                raise RuntimeError(
+                    f"DataLoader worker (pid(s) {pids}) exited unexpectedly (exit code(s) {codes})"
+                )
             if self._timeout and time.monotonic() - start > self._timeout:
                 self._shutdown()
                 raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")

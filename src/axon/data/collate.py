@@ -17,8 +17,9 @@ import numpy as np
 
 from ..autograd.tensor import Tensor, _wrap
 
-_COLLATE_ERROR = ("default_collate: batch must contain tensors, numpy arrays, numbers, "
-                  "dicts or lists; found {}")
+_COLLATE_ERROR = (
+    "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
+)
 
 
 def _is_string_array(a: np.ndarray) -> bool:

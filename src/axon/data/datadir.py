@@ -263,8 +263,11 @@ def ensure_file(
     tried = (
         "Downloading failed (no network?):\n" + "\n".join(failures)
         if failures
-        else ("Downloading is turned off (download=False)." if not download else
-              "No download URL is known for it.")
+        else (
+            "Downloading is turned off (download=False)."
+            if not download
+            else "No download URL is known for it."
+        )
     )
     raise FileNotFoundError(
         f"Dataset file {subdir}/{name} was not found. Looked for:\n{searched}\n{tried}\n"

@@ -62,8 +62,9 @@ def _tensor_source(dataset: Dataset) -> tuple[tuple[np.ndarray, ...], np.ndarray
 class MapFetcher:
     """Reads the samples of a map-style dataset at the given indices and collates them."""
 
-    def __init__(self, dataset, auto_collation: bool, collate_fn: Callable,
-                 drop_last: bool) -> None:
+    def __init__(
+        self, dataset, auto_collation: bool, collate_fn: Callable, drop_last: bool
+    ) -> None:
         self.dataset, self.auto_collation, self.collate_fn = dataset, auto_collation, collate_fn
         fast = _tensor_source(dataset) if collate_fn is default_collate else None
         self._fast = fast if auto_collation else None
@@ -87,11 +88,15 @@ class IterableFetcher:
     """Reads the next ``len(index)`` samples of an IterableDataset's stream; raises
     StopIteration when the stream is done (or, with ``drop_last``, too short)."""
 
-    def __init__(self, dataset, auto_collation: bool, collate_fn: Callable,
-                 drop_last: bool) -> None:
+    def __init__(
+        self, dataset, auto_collation: bool, collate_fn: Callable, drop_last: bool
+    ) -> None:
         self.stream = iter(dataset)
         self.auto_collation, self.collate_fn, self.drop_last = (
-            auto_collation, collate_fn, drop_last)
+            auto_collation,
+            collate_fn,
+            drop_last,
+        )
 
     def fetch(self, index):
         if not self.auto_collation:
@@ -167,18 +172,22 @@ class DataLoader:
         pin_memory_device: str = "",
         in_order: bool = True,
     ) -> None:
-        _check_nonnegative_int(num_workers, "num_workers",
-                               "; use num_workers=0 to disable multiprocessing")
+        _check_nonnegative_int(
+            num_workers, "num_workers", "; use num_workers=0 to disable multiprocessing"
+        )
         if timeout < 0:
             raise ValueError(f"timeout option should be non-negative, got {timeout}")
         if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError("prefetch_factor option could only be specified in "
-                             "multiprocessing: let num_workers > 0, or leave prefetch_factor None")
+            raise ValueError(
+                "prefetch_factor option could only be specified in "
+                "multiprocessing: let num_workers > 0, or leave prefetch_factor None"
+            )
         if num_workers > 0 and prefetch_factor is None:
             prefetch_factor = 2
         elif prefetch_factor is not None and prefetch_factor < 0:
-            raise ValueError(f"prefetch_factor option should be non-negative, got "
-                             f"{prefetch_factor}")
+            raise ValueError(
+                f"prefetch_factor option should be non-negative, got {prefetch_factor}"
+            )
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
         self.dataset = dataset
@@ -193,7 +202,8 @@ class DataLoader:
         self.persistent_workers = persistent_workers
         self._iterable = isinstance(dataset, IterableDataset)
         sampler, batch_sampler, batch_size, drop_last = self._samplers(
-            shuffle, sampler, batch_sampler, batch_size, drop_last)
+            shuffle, sampler, batch_sampler, batch_size, drop_last
+        )
         self.sampler, self.batch_sampler = sampler, batch_sampler
         self.batch_size, self.drop_last = batch_size, drop_last
         if collate_fn is None:
@@ -207,25 +217,35 @@ class DataLoader:
         """torch's argument checks, then the default sampler and batch sampler."""
         if self._iterable:
             if shuffle not in (False, None):
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
-                                 f"shuffle option, but got shuffle={shuffle}")
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified "
+                    f"shuffle option, but got shuffle={shuffle}"
+                )
             if sampler is not None:
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
-                                 f"sampler option, but got sampler={sampler}")
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified "
+                    f"sampler option, but got sampler={sampler}"
+                )
             if batch_sampler is not None:
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
-                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified "
+                    f"batch_sampler option, but got batch_sampler={batch_sampler}"
+                )
         shuffle = bool(shuffle)
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
-                                 "shuffle, sampler, and drop_last")
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, "
+                    "shuffle, sampler, and drop_last"
+                )
             batch_size, drop_last = None, False
         elif batch_size is None and drop_last:
-            raise ValueError("batch_size=None option disables auto-batching and is mutually "
-                             "exclusive with drop_last")
+            raise ValueError(
+                "batch_size=None option disables auto-batching and is mutually "
+                "exclusive with drop_last"
+            )
         if sampler is None:
             if self._iterable:
                 sampler = _InfiniteConstantSampler()
@@ -324,9 +344,11 @@ class DataLoader:
         return len(self._index_sampler)
 
     def __repr__(self) -> str:
-        return (f"DataLoader(dataset={type(self.dataset).__name__}, batch_size="
-                f"{self.batch_size}, sampler={type(self.sampler).__name__}, "
-                f"num_workers={self.num_workers}, drop_last={self.drop_last})")
+        return (
+            f"DataLoader(dataset={type(self.dataset).__name__}, batch_size="
+            f"{self.batch_size}, sampler={type(self.sampler).__name__}, "
+            f"num_workers={self.num_workers}, drop_last={self.drop_last})"
+        )
 
 
 def _context(context, num_workers: int):
@@ -334,19 +356,25 @@ def _context(context, num_workers: int):
     if context is None:
         return None
     if num_workers == 0:
-        raise ValueError(f"multiprocessing_context can only be used with multi-process "
-                         f"loading (num_workers > 0), but got num_workers={num_workers}")
+        raise ValueError(
+            f"multiprocessing_context can only be used with multi-process "
+            f"loading (num_workers > 0), but got num_workers={num_workers}"
+        )
     if isinstance(context, str):
         methods = multiprocessing.get_all_start_methods()
         if context not in methods:
-            raise ValueError(f"multiprocessing_context option should specify a valid start "
-                             f"method in {methods!r}, but got multiprocessing_context="
-                             f"{context!r}")
+            raise ValueError(
+                f"multiprocessing_context option should specify a valid start "
+                f"method in {methods!r}, but got multiprocessing_context="
+                f"{context!r}"
+            )
         return multiprocessing.get_context(context)
     if not isinstance(context, multiprocessing.context.BaseContext):
-        raise TypeError(f"multiprocessing_context option should be a valid context object or "
-                        f"a string specifying the start method, but got "
-                        f"multiprocessing_context={context}")
+        raise TypeError(
+            f"multiprocessing_context option should be a valid context object or "
+            f"a string specifying the start method, but got "
+            f"multiprocessing_context={context}"
+        )
     return context
 
 
@@ -355,22 +383,26 @@ class _SingleProcessIter:
 
     def __init__(self, loader: DataLoader) -> None:
         if loader.timeout != 0:  # as torch, which asserts this too
-            raise AssertionError("DataLoader: timeout needs num_workers > 0 (a batch made in "
-                                 f"this process cannot time out); got timeout={loader.timeout}")
+            raise AssertionError(
+                "DataLoader: timeout needs num_workers > 0 (a batch made in "
+                f"this process cannot time out); got timeout={loader.timeout}"
+            )
         self._loader = loader
         self._epoch, self._indices, resume = loader._open_epoch()
         if resume is None or not loader._iterable:
             self._indices.pulled.clear()  # (a resumed map-style epoch: its pulls are used)
-            self._fetcher = make_fetcher(loader.dataset, loader._auto_collation,
-                                         loader.collate_fn, loader.drop_last)
+            self._fetcher = make_fetcher(
+                loader.dataset, loader._auto_collation, loader.collate_fn, loader.drop_last
+            )
             return
         # an IterableDataset: read the stream again from its start and drop what was read,
         # with the global generator as it was when the saved epoch began
         live = B.rng().bit_generator.state
         B.rng().bit_generator.state = self._epoch.start[0]
         try:
-            self._fetcher = make_fetcher(loader.dataset, loader._auto_collation,
-                                         loader.collate_fn, loader.drop_last)
+            self._fetcher = make_fetcher(
+                loader.dataset, loader._auto_collation, loader.collate_fn, loader.drop_last
+            )
             for _ in range(resume.skip):
                 self._fetcher.fetch(self._indices.pulled.popleft())
         finally:

@@ -74,8 +74,9 @@ class ChainDataset(IterableDataset):
     def __iter__(self) -> Iterator[Any]:
         for d in self.datasets:
             if not isinstance(d, IterableDataset):
-                raise AssertionError(f"ChainDataset only supports IterableDataset, got "
-                                     f"{type(d).__name__}")  # torch's exception class
+                raise AssertionError(
+                    f"ChainDataset only supports IterableDataset, got {type(d).__name__}"
+                )  # torch's exception class
             yield from d
 
     def __len__(self) -> int:
@@ -156,8 +157,9 @@ class ConcatDataset(Dataset):
             raise ValueError("ConcatDataset needs at least one dataset")
         for d in self.datasets:
             if isinstance(d, IterableDataset):  # torch's exception class
-                raise AssertionError(f"ConcatDataset does not support IterableDataset, got "
-                                     f"{type(d).__name__}")
+                raise AssertionError(
+                    f"ConcatDataset does not support IterableDataset, got {type(d).__name__}"
+                )
         self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]).tolist())
 
     def __len__(self) -> int:
@@ -181,8 +183,10 @@ class StackDataset(Dataset):
 
     def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
         if args and kwargs:
-            raise ValueError("StackDataset takes datasets either by position (samples are "
-                             "tuples) or by name (samples are dicts), not both")
+            raise ValueError(
+                "StackDataset takes datasets either by position (samples are "
+                "tuples) or by name (samples are dicts), not both"
+            )
         if not args and not kwargs:
             raise ValueError("At least one dataset should be passed")
         self.datasets: tuple | dict = args or kwargs

@@ -23,14 +23,24 @@ from .sampler import Sampler
 class DistributedSampler(Sampler):
     """The indices of ``dataset`` that replica ``rank`` of ``num_replicas`` reads."""
 
-    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None,
-                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
+    def __init__(
+        self,
+        dataset,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
         if num_replicas is None or rank is None:
-            raise ValueError("Default process group has not been initialized, please make "
-                             "sure to call init_process_group.")
+            raise ValueError(
+                "Default process group has not been initialized, please make "
+                "sure to call init_process_group."
+            )
         if rank >= num_replicas or rank < 0:
-            raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
-                             f"[0, {num_replicas - 1}]")
+            raise ValueError(
+                f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]"
+            )
         self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
         self.epoch, self.drop_last, self.shuffle, self.seed = 0, drop_last, shuffle, seed
         n = len(dataset)
@@ -48,11 +58,11 @@ class DistributedSampler(Sampler):
         else:
             indices = list(range(n))
         if self.drop_last:
-            indices = indices[:self.total_size]
+            indices = indices[: self.total_size]
         else:  # pad with the order's start, repeated as often as needed
             padding = self.total_size - len(indices)
             indices += (indices * math.ceil(padding / max(len(indices), 1)))[:padding]
-        return iter(indices[self.rank:self.total_size:self.num_replicas])
+        return iter(indices[self.rank : self.total_size : self.num_replicas])
 
     def __len__(self) -> int:
         return self.num_samples
@@ -72,6 +82,8 @@ class DistributedSampler(Sampler):
         """Put back the epoch saved by :meth:`state_dict`; a different seed is a
         ValueError (the orders would differ)."""
         if state.get("seed", self.seed) != self.seed:
-            raise ValueError(f"DistributedSampler.load_state_dict: the state was saved with "
-                             f"seed={state['seed']}, this sampler has seed={self.seed}")
+            raise ValueError(
+                f"DistributedSampler.load_state_dict: the state was saved with "
+                f"seed={state['seed']}, this sampler has seed={self.seed}"
+            )
         self.set_epoch(int(state["epoch"]))

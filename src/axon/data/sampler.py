@@ -119,8 +119,13 @@ class RandomSampler(Sampler):
         generator: the stream to draw from (see the module doc).
     """
 
-    def __init__(self, data_source: Sized, replacement: bool = False,
-                 num_samples: int | None = None, generator=None) -> None:
+    def __init__(
+        self,
+        data_source: Sized,
+        replacement: bool = False,
+        num_samples: int | None = None,
+        generator=None,
+    ) -> None:
         self.data_source = data_source
         self.replacement = _bool(replacement, "replacement", TypeError)
         self._num_samples = num_samples
@@ -176,15 +181,16 @@ class WeightedRandomSampler(Sampler):
     ``len(weights)`` (a RuntimeError when the pass starts).
     """
 
-    def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
-                 generator=None) -> None:
+    def __init__(
+        self, weights: Sequence[float], num_samples: int, replacement: bool = True, generator=None
+    ) -> None:
         self.num_samples = _positive_int(num_samples, "num_samples")
         self.replacement = _bool(replacement, "replacement")
-        w = np.asarray(weights.array if hasattr(weights, "array") else weights,
-                       dtype=np.float64)
+        w = np.asarray(weights.array if hasattr(weights, "array") else weights, dtype=np.float64)
         if w.ndim != 1:
-            raise ValueError(f"weights should be a 1d sequence but given weights have shape "
-                             f"{tuple(w.shape)}")
+            raise ValueError(
+                f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}"
+            )
         self.weights = w
         self.generator = own_generator(generator)
 
@@ -192,13 +198,17 @@ class WeightedRandomSampler(Sampler):
         """torch.multinomial's checks, made when a pass starts."""
         w = self.weights
         if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise RuntimeError(f"probability tensor contains either `inf`, `nan` or element "
-                               f"< 0: weights {w.tolist()}")
+            raise RuntimeError(
+                f"probability tensor contains either `inf`, `nan` or element "
+                f"< 0: weights {w.tolist()}"
+            )
         if w.sum() <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
         if not self.replacement and self.num_samples > len(w):
-            raise RuntimeError(f"cannot sample n_sample={self.num_samples} > "
-                               f"len(weights)={len(w)} samples without replacement")
+            raise RuntimeError(
+                f"cannot sample n_sample={self.num_samples} > "
+                f"len(weights)={len(w)} samples without replacement"
+            )
 
     def __iter__(self) -> Iterator[int]:
         self._check()
@@ -232,8 +242,7 @@ class BatchSampler(Sampler):
     ``[[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]``.
     """
 
-    def __init__(self, sampler: Sampler | Iterable[int], batch_size: int,
-                 drop_last: bool) -> None:
+    def __init__(self, sampler: Sampler | Iterable[int], batch_size: int, drop_last: bool) -> None:
         self.batch_size = _positive_int(batch_size, "batch_size")
         self.drop_last = _bool(drop_last, "drop_last")
         self.sampler = sampler

@@ -42,10 +42,26 @@ from ..autograd.tensor import Tensor, _wrap
 from .datadir import ChecksumError, data_dir, download, ensure_file, verify_file
 
 __all__ = [
-    "BPTTBatches", "DEFAULT_SPECIALS", "FILES", "Vocab", "batchify", "bptt_batches",
-    "char_tokenize", "corpus_file", "pad_collate", "pad_ids", "penn_treebank", "read_conllu",
-    "sms_spam", "sst2", "tiny_shakespeare", "ud_pos", "word_tokenize",
-    "eng_fra_file", "eng_fra_pairs", "translation_tokenize",
+    "BPTTBatches",
+    "DEFAULT_SPECIALS",
+    "FILES",
+    "Vocab",
+    "batchify",
+    "bptt_batches",
+    "char_tokenize",
+    "corpus_file",
+    "pad_collate",
+    "pad_ids",
+    "penn_treebank",
+    "read_conllu",
+    "sms_spam",
+    "sst2",
+    "tiny_shakespeare",
+    "ud_pos",
+    "word_tokenize",
+    "eng_fra_file",
+    "eng_fra_pairs",
+    "translation_tokenize",
 ]
 
 PathLike = str | os.PathLike
@@ -106,9 +122,16 @@ class Vocab:
 
     # ---------------------------------------------------------------- building
     @classmethod
-    def from_counter(cls, counter: Mapping[str, int], *, min_freq: int = 1,
-                     max_size: int | None = None, specials: Sequence[str] = DEFAULT_SPECIALS,
-                     unk_token: str | None = "<unk>", sort_by: str = "frequency") -> Vocab:
+    def from_counter(
+        cls,
+        counter: Mapping[str, int],
+        *,
+        min_freq: int = 1,
+        max_size: int | None = None,
+        specials: Sequence[str] = DEFAULT_SPECIALS,
+        unk_token: str | None = "<unk>",
+        sort_by: str = "frequency",
+    ) -> Vocab:
         """A vocabulary of ``specials`` then every token counted at least ``min_freq``
         times, most frequent first (``sort_by="frequency"``, ties alphabetical) or in
         token order (``sort_by="token"``: e.g. characters as in nanoGPT).
@@ -120,8 +143,10 @@ class Vocab:
         if sort_by not in ("frequency", "token"):
             raise ValueError(f"sort_by must be 'frequency' or 'token', got {sort_by!r}")
         if max_size is not None and max_size < len(specials):
-            raise ValueError(f"max_size={max_size} leaves no room for the {len(specials)} "
-                             f"specials {list(specials)}")
+            raise ValueError(
+                f"max_size={max_size} leaves no room for the {len(specials)} "
+                f"specials {list(specials)}"
+            )
         special_set = set(specials)
         kept = [(t, n) for t, n in counter.items() if n >= min_freq and t not in special_set]
         kept.sort(key=lambda tn: (-tn[1], tn[0]))  # most frequent first, then alphabetical
@@ -155,16 +180,21 @@ class Vocab:
         """The id of ``token``; unknown tokens give ``unk_index`` (KeyError without one)."""
         i = self.stoi.get(token, self.unk_index)
         if i is None:
-            raise KeyError(f"token {token!r} is not in the vocabulary (of {len(self)} "
-                           f"tokens), which has no unknown token to map it to")
+            raise KeyError(
+                f"token {token!r} is not in the vocabulary (of {len(self)} "
+                f"tokens), which has no unknown token to map it to"
+            )
         return i
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.itos)
 
     def __eq__(self, other) -> bool:
-        return (isinstance(other, Vocab) and self.itos == other.itos
-                and self.unk_token == other.unk_token)
+        return (
+            isinstance(other, Vocab)
+            and self.itos == other.itos
+            and self.unk_token == other.unk_token
+        )
 
     def __repr__(self) -> str:
         head = ", ".join(repr(t) for t in self.itos[:6])
@@ -196,8 +226,12 @@ class Vocab:
 
     # ---------------------------------------------------------------- files
     def to_dict(self) -> dict[str, Any]:
-        return {"format": "axon.Vocab", "version": 1, "unk_token": self.unk_token,
-                "itos": self.itos}
+        return {
+            "format": "axon.Vocab",
+            "version": 1,
+            "unk_token": self.unk_token,
+            "itos": self.itos,
+        }
 
     def save(self, path: PathLike) -> None:
         """Write the vocabulary as JSON (UTF-8): ``{"itos": [...], "unk_token": ...}``."""
@@ -235,46 +269,79 @@ _PTB_TGZ = "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
 _SST2 = "eyalbd2/Reproducing-AutoPrompt/6288fb5bec9c572f2492875ae0111df5b6daed11/glue_data/SST-2/"
 _GLUE_SST2_ZIP = "https://dl.fbaipublicfiles.com/glue/data/SST-2.zip"
 _UD = "UniversalDependencies/UD_English-EWT/r2.16/"
-_SMS = ("MandeepSinghthakur/SpamDetectionMachineLearning/"
-        "90484a3a99ff9b46840260c5eb273ae62d46b6a8/smsspamcollection/SMSSpamCollection")
+_SMS = (
+    "MandeepSinghthakur/SpamDetectionMachineLearning/"
+    "90484a3a99ff9b46840260c5eb273ae62d46b6a8/smsspamcollection/SMSSpamCollection"
+)
 _SMS_ZIP = "https://archive.ics.uci.edu/static/public/228/sms+spam+collection.zip"
 
 FILES: dict[str, _File] = {
     "tinyshakespeare": _File(
-        "tinyshakespeare", "input.txt",
-        "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed", 1115394,
-        (_GH + _CHAR_RNN.format("master"),
-         _GH + _CHAR_RNN.format("6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e"))),
-    **{f"ptb.{split}": _File(
-        "ptb", f"ptb.{split}.txt", sha, size,
-        tuple(_GH + _PTB.format(rev) + f"ptb.{split}.txt"
-              for rev in ("master", "76870253cfca069477f06b7056af87f98490b6eb")),
-        ((_PTB_TGZ, f"simple-examples/data/ptb.{split}.txt"),))
-       for split, sha, size in [
-           ("train", "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf", 5101618),
-           ("valid", "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2", 399782),
-           ("test", "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0", 449945),
-       ]},
+        "tinyshakespeare",
+        "input.txt",
+        "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+        1115394,
+        (
+            _GH + _CHAR_RNN.format("master"),
+            _GH + _CHAR_RNN.format("6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e"),
+        ),
+    ),
+    **{
+        f"ptb.{split}": _File(
+            "ptb",
+            f"ptb.{split}.txt",
+            sha,
+            size,
+            tuple(
+                _GH + _PTB.format(rev) + f"ptb.{split}.txt"
+                for rev in ("master", "76870253cfca069477f06b7056af87f98490b6eb")
+            ),
+            ((_PTB_TGZ, f"simple-examples/data/ptb.{split}.txt"),),
+        )
+        for split, sha, size in [
+            ("train", "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf", 5101618),
+            ("valid", "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2", 399782),
+            ("test", "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0", 449945),
+        ]
+    },
     "sst2.train": _File(
-        "sst2", "train.tsv",
-        "48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1", 3806081,
-        (_GH + _SST2 + "train_full.tsv",), ((_GLUE_SST2_ZIP, "SST-2/train.tsv"),)),
+        "sst2",
+        "train.tsv",
+        "48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1",
+        3806081,
+        (_GH + _SST2 + "train_full.tsv",),
+        ((_GLUE_SST2_ZIP, "SST-2/train.tsv"),),
+    ),
     "sst2.dev": _File(
-        "sst2", "dev.tsv",
-        "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0", 94931,
-        (_GH + _SST2 + "dev.tsv",), ((_GLUE_SST2_ZIP, "SST-2/dev.tsv"),)),
-    **{f"ud.{split}": _File(
-        "ud-english-ewt", f"en_ewt-ud-{split}.conllu", sha, size,
-        (_GH + _UD + f"en_ewt-ud-{split}.conllu",))
-       for split, sha, size in [
-           ("train", "3fb78e2b55482c8ee00caa653af436c88c9e5bc9a73ce26e4ae3ddc79d2b7e7b", 14203025),
-           ("dev", "531a54ff90d6ab12201c5a50c3e78e6ddac4de69abc4bce5d275d3cd29efe2b6", 1805545),
-           ("test", "e266e515a0a7547657ed3d90d9ba46487d6bd251f27ad4269d4e8a427c8555cd", 1804515),
-       ]},
+        "sst2",
+        "dev.tsv",
+        "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0",
+        94931,
+        (_GH + _SST2 + "dev.tsv",),
+        ((_GLUE_SST2_ZIP, "SST-2/dev.tsv"),),
+    ),
+    **{
+        f"ud.{split}": _File(
+            "ud-english-ewt",
+            f"en_ewt-ud-{split}.conllu",
+            sha,
+            size,
+            (_GH + _UD + f"en_ewt-ud-{split}.conllu",),
+        )
+        for split, sha, size in [
+            ("train", "3fb78e2b55482c8ee00caa653af436c88c9e5bc9a73ce26e4ae3ddc79d2b7e7b", 14203025),
+            ("dev", "531a54ff90d6ab12201c5a50c3e78e6ddac4de69abc4bce5d275d3cd29efe2b6", 1805545),
+            ("test", "e266e515a0a7547657ed3d90d9ba46487d6bd251f27ad4269d4e8a427c8555cd", 1804515),
+        ]
+    },
     "sms": _File(
-        "sms-spam", "SMSSpamCollection",
-        "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d", 477907,
-        (_GH + _SMS,), ((_SMS_ZIP, "SMSSpamCollection"),)),
+        "sms-spam",
+        "SMSSpamCollection",
+        "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d",
+        477907,
+        (_GH + _SMS,),
+        ((_SMS_ZIP, "SMSSpamCollection"),),
+    ),
 }
 
 
@@ -308,8 +375,9 @@ def _from_archive(f: _File, url: str, member: str, root: PathLike | None) -> Pat
     return verify_file(target, f.sha256, f.size)
 
 
-def corpus_file(key: str, root: PathLike | None = None, download: bool = True,
-                verify: bool = True) -> Path:
+def corpus_file(
+    key: str, root: PathLike | None = None, download: bool = True, verify: bool = True
+) -> Path:
     """The local path of corpus file ``key`` (a key of :data:`FILES`), downloading it if
     needed: first the file's own URLs, then its upstream archive (the member is checked).
 
@@ -318,8 +386,16 @@ def corpus_file(key: str, root: PathLike | None = None, download: bool = True,
     """
     f = FILES[key]
     try:
-        return ensure_file(f.name, f.subdir, f.urls, f.sha256, size=f.size, root=root,
-                           download=download, verify=verify)
+        return ensure_file(
+            f.name,
+            f.subdir,
+            f.urls,
+            f.sha256,
+            size=f.size,
+            root=root,
+            download=download,
+            verify=verify,
+        )
     except FileNotFoundError as missing:
         if not (download and f.archives):
             raise
@@ -327,11 +403,11 @@ def corpus_file(key: str, root: PathLike | None = None, download: bool = True,
         for url, member in f.archives:
             try:
                 return _from_archive(f, url, member, root)
-            except (OSError, ChecksumError, KeyError, zipfile.BadZipFile,
-                    tarfile.TarError) as e:
+            except (OSError, ChecksumError, KeyError, zipfile.BadZipFile, tarfile.TarError) as e:
                 failures.append(f"  {url} ({member}): {getattr(e, 'reason', None) or e}")
-        raise FileNotFoundError(f"{missing}\nThe upstream archives failed too:\n"
-                                + "\n".join(failures)) from None
+        raise FileNotFoundError(
+            f"{missing}\nThe upstream archives failed too:\n" + "\n".join(failures)
+        ) from None
 
 
 def _pick(splits: dict[str, Any], split: str | None, reader: str):
@@ -339,8 +415,7 @@ def _pick(splits: dict[str, Any], split: str | None, reader: str):
     if split is None:
         return {name: load() for name, load in splits.items()}
     if split not in splits:
-        raise ValueError(f"{reader}: split must be one of {list(splits)} or None, got "
-                         f"{split!r}")
+        raise ValueError(f"{reader}: split must be one of {list(splits)} or None, got {split!r}")
     return splits[split]()
 
 
@@ -352,8 +427,13 @@ def _lines(path: Path) -> list[str]:
 # ============================================================================ readers
 
 
-def tiny_shakespeare(root: PathLike | None = None, split: str | None = None, *,
-                     download: bool = True, verify: bool = True):
+def tiny_shakespeare(
+    root: PathLike | None = None,
+    split: str | None = None,
+    *,
+    download: bool = True,
+    verify: bool = True,
+):
     """Tiny Shakespeare (char-rnn's ``tinyshakespeare/input.txt``: 1,115,394 characters,
     65 distinct).
 
@@ -367,12 +447,18 @@ def tiny_shakespeare(root: PathLike | None = None, split: str | None = None, *,
     with open(path, encoding="utf-8", newline="") as fh:
         text = fh.read()
     cut = int(len(text) * 0.9)
-    return _pick({"train": lambda: text[:cut], "val": lambda: text[cut:]}, split,
-                 "tiny_shakespeare")
+    return _pick(
+        {"train": lambda: text[:cut], "val": lambda: text[cut:]}, split, "tiny_shakespeare"
+    )
 
 
-def penn_treebank(root: PathLike | None = None, split: str | None = None, *,
-                  download: bool = True, verify: bool = True):
+def penn_treebank(
+    root: PathLike | None = None,
+    split: str | None = None,
+    *,
+    download: bool = True,
+    verify: bool = True,
+):
     """The Penn Treebank language-model corpus in Mikolov's preprocessing
     (``ptb/ptb.{train,valid,test}.txt``: lowercased, numbers as ``N``, rare words as
     ``<unk>``, 10,000 word types with ``<eos>``).
@@ -383,6 +469,7 @@ def penn_treebank(root: PathLike | None = None, split: str | None = None, *,
     Returns:
         ``{"train", "valid", "test"}`` -> list of tokens, or one list for ``split``.
     """
+
     def read(s: str) -> list[str]:
         tokens: list[str] = []
         for line in _lines(corpus_file(f"ptb.{s}", root, download, verify)):
@@ -390,12 +477,18 @@ def penn_treebank(root: PathLike | None = None, split: str | None = None, *,
             tokens.append("<eos>")
         return tokens
 
-    return _pick({s: (lambda s=s: read(s)) for s in ("train", "valid", "test")}, split,
-                 "penn_treebank")
+    return _pick(
+        {s: (lambda s=s: read(s)) for s in ("train", "valid", "test")}, split, "penn_treebank"
+    )
 
 
-def sst2(root: PathLike | None = None, split: str | None = None, *,
-         download: bool = True, verify: bool = True):
+def sst2(
+    root: PathLike | None = None,
+    split: str | None = None,
+    *,
+    download: bool = True,
+    verify: bool = True,
+):
     """GLUE SST-2, binary sentiment of movie-review sentences (``sst2/train.tsv``,
     ``sst2/dev.tsv``: a ``sentence\\tlabel`` header, then one example per line; GLUE's
     test split has no labels and is not read).
@@ -406,6 +499,7 @@ def sst2(root: PathLike | None = None, split: str | None = None, *,
     Returns:
         ``{"train", "dev"}`` -> list of ``(sentence, label)``, or one list for ``split``.
     """
+
     def read(s: str) -> list[tuple[str, int]]:
         path = corpus_file(f"sst2.{s}", root, download, verify)
         lines = _lines(path)
@@ -417,8 +511,9 @@ def sst2(root: PathLike | None = None, split: str | None = None, *,
                 continue
             sentence, sep, label = line.rpartition("\t")
             if not sep or label not in ("0", "1"):
-                raise ValueError(f"{path}, line {n}: expected 'sentence<TAB>0|1', got "
-                                 f"{line[:80]!r}")
+                raise ValueError(
+                    f"{path}, line {n}: expected 'sentence<TAB>0|1', got {line[:80]!r}"
+                )
             out.append((sentence.strip(), int(label)))
         return out
 
@@ -448,8 +543,9 @@ def read_conllu(path: PathLike) -> list[list[tuple[str, str]]]:
                 continue
             cols = line.split("\t")
             if len(cols) != 10:
-                raise ValueError(f"{path}, line {n}: expected 10 tab-separated columns, got "
-                                 f"{len(cols)}")
+                raise ValueError(
+                    f"{path}, line {n}: expected 10 tab-separated columns, got {len(cols)}"
+                )
             if "-" in cols[0] or "." in cols[0]:  # multiword token range / empty node
                 continue
             words.append((cols[1], cols[3]))
@@ -458,8 +554,13 @@ def read_conllu(path: PathLike) -> list[list[tuple[str, str]]]:
     return sentences
 
 
-def ud_pos(root: PathLike | None = None, split: str = "train", *, download: bool = True,
-           verify: bool = True) -> list[list[tuple[str, str]]]:
+def ud_pos(
+    root: PathLike | None = None,
+    split: str = "train",
+    *,
+    download: bool = True,
+    verify: bool = True,
+) -> list[list[tuple[str, str]]]:
     """Universal Dependencies English EWT r2.16 for part-of-speech tagging
     (``ud-english-ewt/en_ewt-ud-{train,dev,test}.conllu``; 12,544 / 2,001 / 2,077
     sentences): each sentence a list of ``(form, UPOS)``, 17 universal tags
@@ -469,8 +570,9 @@ def ud_pos(root: PathLike | None = None, split: str = "train", *, download: bool
     return read_conllu(corpus_file(f"ud.{split}", root, download, verify))
 
 
-def sms_spam(root: PathLike | None = None, *, download: bool = True,
-             verify: bool = True) -> list[tuple[str, str]]:
+def sms_spam(
+    root: PathLike | None = None, *, download: bool = True, verify: bool = True
+) -> list[tuple[str, str]]:
     """The SMS Spam Collection v.1 (``sms-spam/SMSSpamCollection``: 5,574 messages,
     4,827 ham and 747 spam; one split, ``label\\tmessage`` per line).
 
@@ -484,8 +586,7 @@ def sms_spam(root: PathLike | None = None, *, download: bool = True,
             continue
         label, sep, text = line.partition("\t")
         if not sep or label not in ("ham", "spam"):
-            raise ValueError(f"{path}, line {n}: expected 'ham|spam<TAB>text', got "
-                             f"{line[:80]!r}")
+            raise ValueError(f"{path}, line {n}: expected 'ham|spam<TAB>text', got {line[:80]!r}")
         out.append((label, text))
     return out
 
@@ -493,17 +594,22 @@ def sms_spam(root: PathLike | None = None, *, download: bool = True,
 # ============================================================================ translation pairs
 
 _ENG_FRA = _File(
-    "eng-fra", "fra.head80000.txt",
-    "f7292dbe769f0ca66651806a7dca37baf8f3e266ec5ba91170cacb95d2db3efe", 4213149,
-    archives=((_GH + "genimind/seq2seq/4f3f8eb0adde54fcc8b89394336b002e7961244c/fra-eng.zip",
-               "fra.txt"),))
+    "eng-fra",
+    "fra.head80000.txt",
+    "f7292dbe769f0ca66651806a7dca37baf8f3e266ec5ba91170cacb95d2db3efe",
+    4213149,
+    archives=(
+        (_GH + "genimind/seq2seq/4f3f8eb0adde54fcc8b89394336b002e7961244c/fra-eng.zip", "fra.txt"),
+    ),
+)
 """The English-French pairs: the first 80,000 lines of manythings.org's ``fra.txt`` of
 2017-09-29 (Tatoeba, CC BY 2.0 FR), which is the member ``fra.txt`` of the archive."""
 
 _ENG_FRA_LINES = 80_000
 _ENG_FRA_SPLITS = {"train": 90, "valid": 95, "test": 100}  # cumulative percentages
-_TRANSLATE_CHARS = str.maketrans({"\u202f": " ", "\u00a0": " ", "\u2009": " ",
-                                  "\u2019": "'", "\u2018": "'"})
+_TRANSLATE_CHARS = str.maketrans(
+    {"\u202f": " ", "\u00a0": " ", "\u2009": " ", "\u2019": "'", "\u2018": "'"}
+)
 
 
 def translation_tokenize(text: str) -> list[str]:
@@ -515,12 +621,12 @@ def translation_tokenize(text: str) -> list[str]:
     :func:`word_tokenize` splits it. Accents are kept:
     ``"J’ai gagné !"`` -> ``["j'ai", "gagné", "!"]``.
     """
-    return word_tokenize(unicodedata.normalize("NFC", text).translate(_TRANSLATE_CHARS),
-                         lower=True)
+    return word_tokenize(unicodedata.normalize("NFC", text).translate(_TRANSLATE_CHARS), lower=True)
 
 
-def _head_of_archive_member(f: _File, url: str, member: str, lines: int,
-                            root: PathLike | None) -> Path:
+def _head_of_archive_member(
+    f: _File, url: str, member: str, lines: int, root: PathLike | None
+) -> Path:
     """Download an archive into a temporary folder, keep the first ``lines`` lines of
     ``member`` (bytes unchanged), check them against the file's SHA-256 and only then move
     them into place as ``f.name``."""
@@ -531,16 +637,17 @@ def _head_of_archive_member(f: _File, url: str, member: str, lines: int,
         data = b"".join(_archive_member(archive, member).splitlines(keepends=True)[:lines])
         actual = hashlib.sha256(data).hexdigest()
         if actual != f.sha256:
-            raise ChecksumError(f"the first {lines:,} lines of {member} in {url}: SHA-256 "
-                                f"{actual}, expected {f.sha256}")
+            raise ChecksumError(
+                f"the first {lines:,} lines of {member} in {url}: SHA-256 "
+                f"{actual}, expected {f.sha256}"
+            )
         part = Path(tmp) / f.name
         part.write_bytes(data)
         os.replace(part, target)
     return verify_file(target, f.sha256, f.size)
 
 
-def eng_fra_file(root: PathLike | None = None, download: bool = True,
-                 verify: bool = True) -> Path:
+def eng_fra_file(root: PathLike | None = None, download: bool = True, verify: bool = True) -> Path:
     """The local path of ``eng-fra/fra.head80000.txt``; a missing file is cut from the
     upstream archive (its first 80,000 lines, checked against the SHA-256).
 
@@ -550,8 +657,9 @@ def eng_fra_file(root: PathLike | None = None, download: bool = True,
     """
     f = _ENG_FRA
     try:
-        return ensure_file(f.name, f.subdir, (), f.sha256, size=f.size, root=root,
-                           download=download, verify=verify)
+        return ensure_file(
+            f.name, f.subdir, (), f.sha256, size=f.size, root=root, download=download, verify=verify
+        )
     except FileNotFoundError as missing:
         failures = []
         if download:
@@ -561,11 +669,12 @@ def eng_fra_file(root: PathLike | None = None, download: bool = True,
                 except (OSError, ChecksumError, KeyError, zipfile.BadZipFile) as e:
                     failures.append(f"  {url} ({member}): {getattr(e, 'reason', None) or e}")
         target = data_dir(root) / f.subdir / f.name
-        how = (f"The file is the first {_ENG_FRA_LINES:,} lines of fra.txt (English<TAB>"
-               f"French) from fra-eng.zip of www.manythings.org/anki dated 2017-09-29: "
-               f"head -n {_ENG_FRA_LINES} fra.txt > {target}")
-        tried = ("\nThe upstream archive failed too:\n" + "\n".join(failures)
-                 if failures else "")
+        how = (
+            f"The file is the first {_ENG_FRA_LINES:,} lines of fra.txt (English<TAB>"
+            f"French) from fra-eng.zip of www.manythings.org/anki dated 2017-09-29: "
+            f"head -n {_ENG_FRA_LINES} fra.txt > {target}"
+        )
+        tried = "\nThe upstream archive failed too:\n" + "\n".join(failures) if failures else ""
         raise FileNotFoundError(f"{missing}{tried}\n{how}") from None
 
 
@@ -577,9 +686,15 @@ def _eng_fra_split(english: list[str]) -> str:
     return next(name for name, upto in _ENG_FRA_SPLITS.items() if bucket < upto)
 
 
-def eng_fra_pairs(root: PathLike | None = None, split: str | None = None, *,
-                  max_length: int | None = 10, prefixes: Sequence[str] | None = None,
-                  download: bool = True, verify: bool = True):
+def eng_fra_pairs(
+    root: PathLike | None = None,
+    split: str | None = None,
+    *,
+    max_length: int | None = 10,
+    prefixes: Sequence[str] | None = None,
+    download: bool = True,
+    verify: bool = True,
+):
     """English-French sentence pairs from Tatoeba (``eng-fra/fra.head80000.txt``: 80,000
     lines ``english<TAB>french``, the shortest pairs of manythings.org's ``fra.txt``;
     English of 1 to 6 words), tokenized by :func:`translation_tokenize`.
@@ -607,8 +722,9 @@ def eng_fra_pairs(root: PathLike | None = None, split: str | None = None, *,
         by split for ``split=None``.
     """
     if split is not None and split not in _ENG_FRA_SPLITS:
-        raise ValueError(f"eng_fra_pairs: split must be one of {list(_ENG_FRA_SPLITS)} or "
-                         f"None, got {split!r}")
+        raise ValueError(
+            f"eng_fra_pairs: split must be one of {list(_ENG_FRA_SPLITS)} or None, got {split!r}"
+        )
     if max_length is not None and max_length < 1:
         raise ValueError(f"eng_fra_pairs: max_length must be positive, got {max_length}")
     starts = [tuple(translation_tokenize(p)) for p in prefixes] if prefixes else None
@@ -619,8 +735,7 @@ def eng_fra_pairs(root: PathLike | None = None, split: str | None = None, *,
             continue
         cols = line.split("\t")
         if len(cols) < 2:
-            raise ValueError(f"{path}, line {n}: expected 'english<TAB>french', got "
-                             f"{line[:80]!r}")
+            raise ValueError(f"{path}, line {n}: expected 'english<TAB>french', got {line[:80]!r}")
         eng, fra = translation_tokenize(cols[0]), translation_tokenize(cols[1])
         if not eng or not fra:
             continue
@@ -650,8 +765,10 @@ def batchify(ids, batch_size: int) -> np.ndarray:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     steps = len(data) // batch_size
     if steps < 2:
-        raise ValueError(f"batchify: {len(data)} tokens give fewer than 2 time steps in "
-                         f"{batch_size} columns; use a smaller batch_size")
+        raise ValueError(
+            f"batchify: {len(data)} tokens give fewer than 2 time steps in "
+            f"{batch_size} columns; use a smaller batch_size"
+        )
     cols = data[: steps * batch_size].reshape(batch_size, steps)  # (B, T): row b = column b
     return np.ascontiguousarray(cols.T)  # (B, T) -> (T, B)
 
@@ -670,8 +787,9 @@ class BPTTBatches:
             (n * B, V) logits, as the PyTorch example does).
     """
 
-    def __init__(self, stream, bptt: int, *, batch_first: bool = False,
-                 flat_target: bool = False) -> None:
+    def __init__(
+        self, stream, bptt: int, *, batch_first: bool = False, flat_target: bool = False
+    ) -> None:
         data = stream.array if isinstance(stream, Tensor) else np.asarray(stream)
         if data.ndim != 2:
             raise ValueError(f"bptt_batches: expected a (T, B) stream, got shape {data.shape}")
@@ -701,14 +819,16 @@ class BPTTBatches:
         return f"BPTTBatches(stream of {t} x {b}, bptt={self.bptt}, windows={len(self)})"
 
 
-def bptt_batches(stream, bptt: int, *, batch_first: bool = False,
-                 flat_target: bool = False) -> BPTTBatches:
+def bptt_batches(
+    stream, bptt: int, *, batch_first: bool = False, flat_target: bool = False
+) -> BPTTBatches:
     """The ``(input, target)`` windows of a (T, B) stream (see :class:`BPTTBatches`)."""
     return BPTTBatches(stream, bptt, batch_first=batch_first, flat_target=flat_target)
 
 
-def pad_ids(sequences: Sequence, pad_index: int = 0,
-            batch_first: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def pad_ids(
+    sequences: Sequence, pad_index: int = 0, batch_first: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Pad integer sequences of different lengths into one int64 array.
 
     Returns:
@@ -724,8 +844,9 @@ def pad_ids(sequences: Sequence, pad_index: int = 0,
     return (padded if batch_first else np.ascontiguousarray(padded.T)), lengths
 
 
-def pad_collate(batch: Sequence, pad_index: int = 0, tag_pad_index: int = -100,
-                batch_first: bool = True) -> tuple[Tensor, ...]:
+def pad_collate(
+    batch: Sequence, pad_index: int = 0, tag_pad_index: int = -100, batch_first: bool = True
+) -> tuple[Tensor, ...]:
     """A ``collate_fn`` for variable-length sentences: pads the id sequences of a batch.
 
     Each sample is a sequence of ids, ``(ids, label)`` (classification) or
@@ -742,8 +863,7 @@ def pad_collate(batch: Sequence, pad_index: int = 0, tag_pad_index: int = -100,
     if not batch:
         raise ValueError("pad_collate: the batch is empty")
     first = batch[0]
-    if not (isinstance(first, tuple | list) and len(first) == 2
-            and not np.isscalar(first[0])):
+    if not (isinstance(first, tuple | list) and len(first) == 2 and not np.isscalar(first[0])):
         padded, lengths = pad_ids(batch, pad_index, batch_first)
         return _wrap(padded), _wrap(lengths)
     ids, targets = zip(*batch, strict=True)
@@ -752,8 +872,9 @@ def pad_collate(batch: Sequence, pad_index: int = 0, tag_pad_index: int = -100,
         return _wrap(padded), _wrap(lengths), _wrap(np.asarray(targets, dtype=np.int64))
     tag_lengths = [len(t) for t in targets]
     if tag_lengths != lengths.tolist():
-        raise ValueError("pad_collate: every sample needs one tag per id; lengths "
-                         f"{lengths.tolist()} vs tags {tag_lengths}")
+        raise ValueError(
+            "pad_collate: every sample needs one tag per id; lengths "
+            f"{lengths.tolist()} vs tags {tag_lengths}"
+        )
     tags, _ = pad_ids(targets, tag_pad_index, batch_first)
     return _wrap(padded), _wrap(lengths), _wrap(tags)
-

@@ -59,7 +59,7 @@ def _as_batch(a: np.ndarray, name: str) -> tuple[np.ndarray, int]:
 
 
 def _from_batch(a: np.ndarray, ndim: int) -> np.ndarray:
-    return a.reshape(a.shape[4 - ndim:])  # drop the dims _as_batch added
+    return a.reshape(a.shape[4 - ndim :])  # drop the dims _as_batch added
 
 
 def _pair(value, name: str) -> tuple[int, int]:
@@ -81,8 +81,9 @@ class _Random:
         return self._generator if self._generator is not None else B.rng()
 
 
-def _gather_windows(padded: np.ndarray, top: np.ndarray, left: np.ndarray,
-                    h: int, w: int) -> np.ndarray:
+def _gather_windows(
+    padded: np.ndarray, top: np.ndarray, left: np.ndarray, h: int, w: int
+) -> np.ndarray:
     """Crop window ``[top[n]:top[n]+h, left[n]:left[n]+w]`` of every image of a batch.
 
     One strided view of all windows, then one fancy-index picking each image's window.
@@ -96,8 +97,9 @@ def _gather_windows(padded: np.ndarray, top: np.ndarray, left: np.ndarray,
 _PAD_MODES = ("constant", "edge", "reflect", "symmetric")
 
 
-def _pad(batch: np.ndarray, pad: tuple[int, int, int, int], fill,
-         mode: str = "constant") -> np.ndarray:
+def _pad(
+    batch: np.ndarray, pad: tuple[int, int, int, int], fill, mode: str = "constant"
+) -> np.ndarray:
     """Pad (N, C, H, W) by (top, bottom, left, right) pixels of value ``fill``, or by
     NumPy's ``edge``/``reflect``/``symmetric`` rules (torchvision's padding modes)."""
     t, b, l, r = pad
@@ -107,7 +109,7 @@ def _pad(batch: np.ndarray, pad: tuple[int, int, int, int], fill,
         return np.pad(batch, ((0, 0), (0, 0), (t, b), (l, r)), mode=mode)
     n, c, h, w = batch.shape
     out = np.full((n, c, h + t + b, w + l + r), fill, dtype=batch.dtype)
-    out[:, :, t:t + h, l:l + w] = batch
+    out[:, :, t : t + h, l : l + w] = batch
     return out
 
 
@@ -182,14 +184,16 @@ class Normalize:
         self.std = np.atleast_1d(np.asarray(std, dtype=np.float64))
         self.inplace = bool(inplace)
         if np.any(self.std == 0):
-            raise ValueError(f"Normalize: std must not contain zeros (a division by zero), "
-                             f"got std={std!r}")
+            raise ValueError(
+                f"Normalize: std must not contain zeros (a division by zero), got std={std!r}"
+            )
 
     def __call__(self, x):
         a, was_tensor = _unwrap(x)
         if a.dtype.kind != "f":
-            raise TypeError(f"Input tensor should be a float tensor. Got {a.dtype} "
-                            f"(apply ToTensor first)")
+            raise TypeError(
+                f"Input tensor should be a float tensor. Got {a.dtype} (apply ToTensor first)"
+            )
         mean, std = self.mean.astype(a.dtype), self.std.astype(a.dtype)
         if mean.size > 1 or std.size > 1:
             mean, std = mean.reshape(-1, 1, 1), std.reshape(-1, 1, 1)  # (C, 1, 1)
@@ -200,8 +204,9 @@ class Normalize:
         return x
 
     def __repr__(self) -> str:
-        return (f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()}, "
-                f"inplace={self.inplace})")
+        return (
+            f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()}, inplace={self.inplace})"
+        )
 
 
 class RandomCrop(_Random):
@@ -222,13 +227,23 @@ class RandomCrop(_Random):
             seed or a NumPy Generator.
     """
 
-    def __init__(self, size, padding=None, pad_if_needed: bool = False, fill=0,
-                 padding_mode: str = "constant", *, generator: GeneratorLike = None) -> None:
+    def __init__(
+        self,
+        size,
+        padding=None,
+        pad_if_needed: bool = False,
+        fill=0,
+        padding_mode: str = "constant",
+        *,
+        generator: GeneratorLike = None,
+    ) -> None:
         self.size = _pair(size, "RandomCrop size")
         self.padding = _padding(0 if padding is None else padding)
         if padding_mode not in _PAD_MODES:
-            raise ValueError(f"Padding mode should be either constant, edge, reflect or "
-                             f"symmetric, got {padding_mode!r}")
+            raise ValueError(
+                f"Padding mode should be either constant, edge, reflect or "
+                f"symmetric, got {padding_mode!r}"
+            )
         self.pad_if_needed, self.fill, self.padding_mode = pad_if_needed, fill, padding_mode
         self._init_generator(generator)
 
@@ -242,12 +257,13 @@ class RandomCrop(_Random):
             padded = _pad(padded, (dh, dh, dw, dw), self.fill, self.padding_mode)
         n, _, ph, pw = padded.shape
         if h > ph or w > pw:
-            raise ValueError(f"Required crop size {self.size} is larger than input image "
-                             f"size {(ph, pw)}")
+            raise ValueError(
+                f"Required crop size {self.size} is larger than input image size {(ph, pw)}"
+            )
         offsets = self._gen().integers(0, (ph - h + 1, pw - w + 1), size=(n, 2))  # (N, 2)
         if n == 1:  # one image (a dataset's transform): a slice is all it takes
-            (top, left), = offsets
-            out = padded[:, :, top:top + h, left:left + w].copy()
+            ((top, left),) = offsets
+            out = padded[:, :, top : top + h, left : left + w].copy()
         else:
             out = _gather_windows(padded, offsets[:, 0], offsets[:, 1], h, w)
         return _rewrap(_from_batch(out, ndim), was_tensor)
@@ -287,7 +303,7 @@ class CenterCrop:
             batch = _pad(batch, (dh // 2, (dh + 1) // 2, dw // 2, (dw + 1) // 2), 0)
             h, w = batch.shape[2:]
         top, left = int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0))
-        out = batch[:, :, top:top + ch, left:left + cw]
+        out = batch[:, :, top : top + ch, left : left + cw]
         return _rewrap(_from_batch(np.ascontiguousarray(out), ndim), was_tensor)
 
     def __repr__(self) -> str:
@@ -309,20 +325,28 @@ class Resize:
     (see :func:`resize_weights`). uint8 images are rounded back to uint8.
     """
 
-    def __init__(self, size, interpolation: str = "bilinear", max_size: int | None = None,
-                 antialias: bool = True) -> None:
+    def __init__(
+        self,
+        size,
+        interpolation: str = "bilinear",
+        max_size: int | None = None,
+        antialias: bool = True,
+    ) -> None:
         if isinstance(size, Sequence) and len(size) == 1:
             size = size[0]
         if not isinstance(size, numbers.Integral):
             size = _pair(size, "Resize size")
         elif max_size is not None and max_size <= size:
-            raise ValueError(f"max_size = {max_size} must be strictly greater than the "
-                             f"requested size for the smaller edge size = {size}")
+            raise ValueError(
+                f"max_size = {max_size} must be strictly greater than the "
+                f"requested size for the smaller edge size = {size}"
+            )
         self.size, self.max_size, self.antialias = size, max_size, bool(antialias)
         self.interpolation = str(getattr(interpolation, "value", interpolation)).lower()
         if self.interpolation not in ("bilinear", "nearest"):
-            raise ValueError(f"Resize: interpolation must be 'bilinear' or 'nearest', got "
-                             f"{interpolation!r}")
+            raise ValueError(
+                f"Resize: interpolation must be 'bilinear' or 'nearest', got {interpolation!r}"
+            )
 
     def output_size(self, h: int, w: int) -> tuple[int, int]:
         """The (h, w) an (h, w) image is resized to."""
@@ -348,12 +372,15 @@ class Resize:
         return _rewrap(_from_batch(out.astype(batch.dtype, copy=False), ndim), was_tensor)
 
     def __repr__(self) -> str:
-        return (f"Resize(size={self.size}, interpolation={self.interpolation}, "
-                f"max_size={self.max_size}, antialias={self.antialias})")
+        return (
+            f"Resize(size={self.size}, interpolation={self.interpolation}, "
+            f"max_size={self.max_size}, antialias={self.antialias})"
+        )
 
 
-def resize_weights(n_in: int, n_out: int, interpolation: str = "bilinear",
-                   antialias: bool = False) -> np.ndarray:
+def resize_weights(
+    n_in: int, n_out: int, interpolation: str = "bilinear", antialias: bool = False
+) -> np.ndarray:
     """The (n_out, n_in) matrix that resizes one axis: row i holds the weights of the
     input pixels that output pixel i blends.
 
@@ -386,8 +413,10 @@ class Pad:
 
     def __init__(self, padding, fill=0, padding_mode: str = "constant") -> None:
         if padding_mode not in _PAD_MODES:
-            raise ValueError(f"Padding mode should be either constant, edge, reflect or "
-                             f"symmetric, got {padding_mode!r}")
+            raise ValueError(
+                f"Padding mode should be either constant, edge, reflect or "
+                f"symmetric, got {padding_mode!r}"
+            )
         self.padding = _padding(padding)
         self.fill, self.padding_mode = fill, padding_mode
 
@@ -483,11 +512,21 @@ class RandomRotation(_Random):
     ``center`` only at their defaults).
     """
 
-    def __init__(self, degrees, interpolation: str = "nearest", expand: bool = False,
-                 center=None, fill=0, *, generator: GeneratorLike = None) -> None:
+    def __init__(
+        self,
+        degrees,
+        interpolation: str = "nearest",
+        expand: bool = False,
+        center=None,
+        fill=0,
+        *,
+        generator: GeneratorLike = None,
+    ) -> None:
         if expand or center is not None:
-            raise NotImplementedError("RandomRotation: expand and center are not supported; "
-                                      "images turn about their centre and keep their size")
+            raise NotImplementedError(
+                "RandomRotation: expand and center are not supported; "
+                "images turn about their centre and keep their size"
+            )
         if isinstance(degrees, numbers.Number):
             if degrees < 0:
                 raise ValueError(f"RandomRotation: degrees must be >= 0, got {degrees}")
@@ -495,8 +534,10 @@ class RandomRotation(_Random):
         self.degrees = (float(degrees[0]), float(degrees[1]))
         interpolation = str(getattr(interpolation, "value", interpolation)).lower()
         if interpolation not in ("nearest", "bilinear"):
-            raise ValueError(f"RandomRotation: interpolation must be 'nearest' or "
-                             f"'bilinear', got {interpolation!r}")
+            raise ValueError(
+                f"RandomRotation: interpolation must be 'nearest' or "
+                f"'bilinear', got {interpolation!r}"
+            )
         self.interpolation = interpolation
         self.fill = fill
         self._init_generator(generator)
@@ -559,8 +600,13 @@ class GaussianNoise(_Random):
     """Add independent noise ``N(mean, std^2)`` to every pixel (float images only);
     ``clip=(lo, hi)`` clips the result, e.g. ``(0, 1)`` to stay in the image range."""
 
-    def __init__(self, std: float, mean: float = 0.0, clip: tuple[float, float] | None = None,
-                 generator: GeneratorLike = None) -> None:
+    def __init__(
+        self,
+        std: float,
+        mean: float = 0.0,
+        clip: tuple[float, float] | None = None,
+        generator: GeneratorLike = None,
+    ) -> None:
         if std < 0:
             raise ValueError(f"GaussianNoise: std must be >= 0, got {std}")
         self.std, self.mean, self.clip = float(std), float(mean), clip
@@ -569,8 +615,9 @@ class GaussianNoise(_Random):
     def __call__(self, x):
         a, was_tensor = _unwrap(x)
         if a.dtype.kind != "f":
-            raise TypeError(f"GaussianNoise: expected float images, got {a.dtype} "
-                            f"(apply ToTensor first)")
+            raise TypeError(
+                f"GaussianNoise: expected float images, got {a.dtype} (apply ToTensor first)"
+            )
         work = a.dtype if a.dtype in (np.float32, np.float64) else np.dtype(np.float32)
         noise = self._gen().standard_normal(a.shape, dtype=work)
         out = a + (noise * work.type(self.std) + work.type(self.mean)).astype(a.dtype)
@@ -641,8 +688,9 @@ class BatchTransformLoader:
         return getattr(self.loader, name)
 
     def __repr__(self) -> str:
-        return (f"BatchTransformLoader({self.loader!r}, {self.transform!r}, "
-                f"apply_to={self.apply_to!r})")
+        return (
+            f"BatchTransformLoader({self.loader!r}, {self.transform!r}, apply_to={self.apply_to!r})"
+        )
 
 
 __all__ = [

@@ -69,17 +69,33 @@ class MNIST(Dataset):
     # the MD5s of the same files match the ones LeCun's page and torchvision give
     files: ClassVar[dict[str, tuple[str, int]]] = {
         "train-images-idx3-ubyte.gz": (
-            "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9912422),
+            "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            9912422,
+        ),
         "train-labels-idx1-ubyte.gz": (
-            "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28881),
+            "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            28881,
+        ),
         "t10k-images-idx3-ubyte.gz": (
-            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1648877),
+            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            1648877,
+        ),
         "t10k-labels-idx1-ubyte.gz": (
-            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4542),
+            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            4542,
+        ),
     }
     classes: ClassVar[list[str]] = [
-        "0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
-        "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine",
+        "0 - zero",
+        "1 - one",
+        "2 - two",
+        "3 - three",
+        "4 - four",
+        "5 - five",
+        "6 - six",
+        "7 - seven",
+        "8 - eight",
+        "9 - nine",
     ]
 
     def __init__(
@@ -107,8 +123,14 @@ class MNIST(Dataset):
     def _file(self, name: str, download: bool, verify: bool) -> Path:
         sha256, size = self.files[name]
         return ensure_file(
-            name, self.subdir, [m + name for m in self.mirrors], sha256,
-            size=size, root=self.root, download=download, verify=verify,
+            name,
+            self.subdir,
+            [m + name for m in self.mirrors],
+            sha256,
+            size=size,
+            root=self.root,
+            download=download,
+            verify=verify,
         )
 
     @property
@@ -147,8 +169,10 @@ class MNIST(Dataset):
 
     def __repr__(self) -> str:
         split = "train" if self.train else "test"
-        return (f"{type(self).__name__}(split={split!r}, n={len(self)}, "
-                f"files={str(self.image_file.parent)!r})")
+        return (
+            f"{type(self).__name__}(split={split!r}, n={len(self)}, "
+            f"files={str(self.image_file.parent)!r})"
+        )
 
 
 class FashionMNIST(MNIST):
@@ -163,17 +187,33 @@ class FashionMNIST(MNIST):
     ]
     files: ClassVar[dict[str, tuple[str, int]]] = {
         "train-images-idx3-ubyte.gz": (
-            "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26421880),
+            "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+            26421880,
+        ),
         "train-labels-idx1-ubyte.gz": (
-            "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845", 29515),
+            "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            29515,
+        ),
         "t10k-images-idx3-ubyte.gz": (
-            "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073", 4422102),
+            "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+            4422102,
+        ),
         "t10k-labels-idx1-ubyte.gz": (
-            "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5148),
+            "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+            5148,
+        ),
     }
     classes: ClassVar[list[str]] = [
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
     ]
 
 
@@ -192,8 +232,7 @@ def _read_image_label_pair(image_path: Path, label_path: Path) -> tuple[np.ndarr
         )
     if len(images) != len(labels):
         raise ValueError(
-            f"{image_path} holds {len(images)} images but {label_path} holds "
-            f"{len(labels)} labels"
+            f"{image_path} holds {len(images)} images but {label_path} holds {len(labels)} labels"
         )
     return images, labels.astype(np.int64)
 

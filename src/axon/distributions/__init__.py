@@ -23,11 +23,30 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Size, Tensor, _wrap
 from ..nn import functional as F
 
-__all__ = ["Bernoulli", "Beta", "Categorical", "Cauchy", "Dirichlet", "Distribution",
-           "Exponential", "Gamma", "Geometric", "Gumbel", "HalfNormal", "StudentT",
-           "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal",
-           "OneHotCategorical", "Poisson", "TransformedDistribution", "Uniform",
-           "kl_divergence"]
+__all__ = [
+    "Bernoulli",
+    "Beta",
+    "Categorical",
+    "Cauchy",
+    "Dirichlet",
+    "Distribution",
+    "Exponential",
+    "Gamma",
+    "Geometric",
+    "Gumbel",
+    "HalfNormal",
+    "StudentT",
+    "Independent",
+    "Laplace",
+    "LogNormal",
+    "MultivariateNormal",
+    "Normal",
+    "OneHotCategorical",
+    "Poisson",
+    "TransformedDistribution",
+    "Uniform",
+    "kl_divergence",
+]
 
 
 def _as_param(value, like: Tensor | None = None) -> Tensor:
@@ -86,13 +105,16 @@ class Distribution:
 
     def _check(self, ok, what: str, name: str) -> None:
         if self._validate_args and not bool(np.all(ok)):
-            raise ValueError(f"Expected {name} to satisfy the constraint {what}, but found "
-                             f"invalid values")
+            raise ValueError(
+                f"Expected {name} to satisfy the constraint {what}, but found invalid values"
+            )
 
     def _check_value(self, ok, support: str) -> None:
         if self._validate_args and not bool(np.all(ok)):
-            raise ValueError(f"Expected value argument to be within the support ({support}) "
-                             f"of the distribution {self!r}, but found invalid values")
+            raise ValueError(
+                f"Expected value argument to be within the support ({support}) "
+                f"of the distribution {self!r}, but found invalid values"
+            )
 
     def __repr__(self) -> str:
         def show(t: Tensor):
@@ -134,7 +156,7 @@ class Normal(_LocScale):
 
     @property
     def variance(self) -> Tensor:
-        return self.scale ** 2
+        return self.scale**2
 
     @property
     def stddev(self) -> Tensor:
@@ -148,8 +170,11 @@ class Normal(_LocScale):
 
     def log_prob(self, value) -> Tensor:
         value = _as_param(value, self.loc)
-        return (-((value - self.loc) ** 2) / (2 * self.variance) - self.scale.log()
-                - math.log(math.sqrt(2 * math.pi)))
+        return (
+            -((value - self.loc) ** 2) / (2 * self.variance)
+            - self.scale.log()
+            - math.log(math.sqrt(2 * math.pi))
+        )
 
     def cdf(self, value) -> Tensor:
         value = _as_param(value, self.loc)
@@ -167,8 +192,10 @@ class Uniform(Distribution):
     """Uniform on ``[low, high)`` (broadcast)."""
 
     has_rsample = True
-    arg_constraints = {"low": "Dependent(is_discrete=False, event_dim=0)",
-                       "high": "Dependent(is_discrete=False, event_dim=0)"}
+    arg_constraints = {
+        "low": "Dependent(is_discrete=False, event_dim=0)",
+        "high": "Dependent(is_discrete=False, event_dim=0)",
+    }
 
     def __init__(self, low, high, validate_args: bool | None = None) -> None:
         self._validate_args = validate_args is not False  # checked from here on
@@ -257,8 +284,10 @@ class Categorical(Distribution):
     def log_prob(self, value) -> Tensor:
         value = value if isinstance(value, Tensor) else _wrap(np.asarray(value))
         v = value.array
-        self._check_value((v % 1 == 0) & (v >= 0) & (v <= self._num_events - 1),
-                          f"IntegerInterval(lower_bound=0, upper_bound={self._num_events - 1})")
+        self._check_value(
+            (v % 1 == 0) & (v >= 0) & (v <= self._num_events - 1),
+            f"IntegerInterval(lower_bound=0, upper_bound={self._num_events - 1})",
+        )
         shape = np.broadcast_shapes(tuple(v.shape) + (1,), tuple(self.logits.shape))
         index = _wrap(np.broadcast_to(v.astype(np.int64)[..., None], shape[:-1] + (1,)))
         return self.logits.expand(*shape).gather(-1, index).squeeze(-1)
@@ -271,8 +300,7 @@ class Categorical(Distribution):
 class Bernoulli(Distribution):
     """1 with probability ``probs`` (or ``sigmoid(logits)``), else 0: exactly one of them."""
 
-    arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)",
-                       "logits": "Real()"}
+    arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
         self._validate_args = validate_args is not False  # checked from here on
@@ -280,8 +308,11 @@ class Bernoulli(Distribution):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             self.probs = _as_param(probs)
-            self._check((self.probs.array >= 0) & (self.probs.array <= 1),
-                        self.arg_constraints["probs"], "parameter probs")
+            self._check(
+                (self.probs.array >= 0) & (self.probs.array <= 1),
+                self.arg_constraints["probs"],
+                "parameter probs",
+            )
             clamped = _clamp_probs(self.probs)
             self.logits = clamped.log() - (-clamped).log1p()
         else:
@@ -338,7 +369,7 @@ class Exponential(Distribution):
 
     @property
     def variance(self) -> Tensor:
-        return self.rate ** -2
+        return self.rate**-2
 
     def rsample(self, sample_shape=()) -> Tensor:
         """A standard exponential draw divided by ``rate`` (differentiable in it)."""
@@ -378,7 +409,7 @@ class Laplace(_LocScale):
 
     @property
     def variance(self) -> Tensor:
-        return 2 * self.scale ** 2
+        return 2 * self.scale**2
 
     @property
     def stddev(self) -> Tensor:
@@ -409,19 +440,26 @@ class Independent(Distribution):
     one event: ``log_prob`` and ``entropy`` sum over them (a diagonal Gaussian policy is
     ``Independent(Normal(mu, sigma), 1)``)."""
 
-    def __init__(self, base_distribution: Distribution, reinterpreted_batch_ndims: int,
-                 validate_args: bool | None = None) -> None:
+    def __init__(
+        self,
+        base_distribution: Distribution,
+        reinterpreted_batch_ndims: int,
+        validate_args: bool | None = None,
+    ) -> None:
         n = reinterpreted_batch_ndims
         shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
         event_dim = n + len(base_distribution.event_shape)
         if n > len(base_distribution.batch_shape):
-            raise ValueError("Expected reinterpreted_batch_ndims <= "
-                             f"len(base_distribution.batch_shape), actual {n} vs "
-                             f"{len(base_distribution.batch_shape)}")
+            raise ValueError(
+                "Expected reinterpreted_batch_ndims <= "
+                f"len(base_distribution.batch_shape), actual {n} vs "
+                f"{len(base_distribution.batch_shape)}"
+            )
         self.base_dist, self.reinterpreted_batch_ndims = base_distribution, n
         self.has_rsample = base_distribution.has_rsample
-        super().__init__(shape[:len(shape) - event_dim], shape[len(shape) - event_dim:],
-                         validate_args)
+        super().__init__(
+            shape[: len(shape) - event_dim], shape[len(shape) - event_dim :], validate_args
+        )
 
     @property
     def mean(self) -> Tensor:
@@ -452,8 +490,7 @@ class Independent(Distribution):
         return self._sum_rightmost(self.base_dist.entropy())
 
     def __repr__(self) -> str:
-        return (f"Independent({self.base_dist!r}, "
-                f"{self.reinterpreted_batch_ndims})")
+        return f"Independent({self.base_dist!r}, {self.reinterpreted_batch_ndims})"
 
 
 class MultivariateNormal(Distribution):
@@ -462,13 +499,21 @@ class MultivariateNormal(Distribution):
     ``scale_tril`` (a lower-triangular L with covariance L L^T)."""
 
     has_rsample = True
-    arg_constraints = {"loc": "IndependentConstraint(Real(), 1)",
-                       "covariance_matrix": "PositiveDefinite()",
-                       "precision_matrix": "PositiveDefinite()",
-                       "scale_tril": "LowerCholesky()"}
+    arg_constraints = {
+        "loc": "IndependentConstraint(Real(), 1)",
+        "covariance_matrix": "PositiveDefinite()",
+        "precision_matrix": "PositiveDefinite()",
+        "scale_tril": "LowerCholesky()",
+    }
 
-    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,
-                 validate_args: bool | None = None) -> None:
+    def __init__(
+        self,
+        loc,
+        covariance_matrix=None,
+        precision_matrix=None,
+        scale_tril=None,
+        validate_args: bool | None = None,
+    ) -> None:
         from .. import linalg
 
         self._validate_args = validate_args is not False  # checked from here on
@@ -477,23 +522,33 @@ class MultivariateNormal(Distribution):
             raise ValueError("loc must be at least one-dimensional.")
         given = [m for m in (covariance_matrix, precision_matrix, scale_tril) if m is not None]
         if len(given) != 1:
-            raise ValueError("Exactly one of covariance_matrix or precision_matrix or "
-                             "scale_tril may be specified.")
+            raise ValueError(
+                "Exactly one of covariance_matrix or precision_matrix or "
+                "scale_tril may be specified."
+            )
         matrix = _as_param(given[0], loc)
         if matrix.ndim < 2:
-            raise ValueError("The matrix argument must be at least two-dimensional, with "
-                             "optional leading batch dimensions")
+            raise ValueError(
+                "The matrix argument must be at least two-dimensional, with "
+                "optional leading batch dimensions"
+            )
         if scale_tril is None:
             name = "covariance_matrix" if covariance_matrix is not None else "precision_matrix"
             sym = matrix.array
-            self._check(np.all(np.linalg.eigvalsh(sym) > 0) and np.allclose(
-                sym, np.swapaxes(sym, -1, -2)), "PositiveDefinite()", f"parameter {name}")
+            self._check(
+                np.all(np.linalg.eigvalsh(sym) > 0) and np.allclose(sym, np.swapaxes(sym, -1, -2)),
+                "PositiveDefinite()",
+                f"parameter {name}",
+            )
             cov = matrix if covariance_matrix is not None else linalg.inv(matrix)
             tril = linalg.cholesky(cov)
         else:
             tril = matrix
-            self._check(np.all(np.diagonal(tril.array, 0, -2, -1) > 0), "LowerCholesky()",
-                        "parameter scale_tril")
+            self._check(
+                np.all(np.diagonal(tril.array, 0, -2, -1) > 0),
+                "LowerCholesky()",
+                "parameter scale_tril",
+            )
         batch = np.broadcast_shapes(tuple(loc.shape[:-1]), tuple(tril.shape[:-2]))
         k = loc.shape[-1]
         self.loc = loc.expand(*batch, k)
@@ -521,7 +576,7 @@ class MultivariateNormal(Distribution):
 
     @property
     def variance(self) -> Tensor:
-        return (self.scale_tril ** 2).sum(-1)
+        return (self.scale_tril**2).sum(-1)
 
     def rsample(self, sample_shape=()) -> Tensor:
         """``loc + L eps`` with standard normal ``eps``: differentiable in both."""
@@ -636,15 +691,15 @@ class LogNormal(Distribution):
 
     @property
     def mean(self) -> Tensor:
-        return (self.loc + self.scale ** 2 / 2).exp()
+        return (self.loc + self.scale**2 / 2).exp()
 
     @property
     def mode(self) -> Tensor:
-        return (self.loc - self.scale ** 2).exp()
+        return (self.loc - self.scale**2).exp()
 
     @property
     def variance(self) -> Tensor:
-        s2 = self.scale ** 2
+        s2 = self.scale**2
         return s2.expm1() * (2 * self.loc + s2).exp()
 
     def rsample(self, sample_shape=()) -> Tensor:
@@ -664,16 +719,19 @@ class Gamma(Distribution):
     """Shape ``concentration``, rate ``rate``: density rate^a x^(a-1) e^(-rate x) / G(a).
     (``sample`` only: axon has no reparameterised gamma sampler.)"""
 
-    arg_constraints = {"concentration": "GreaterThan(lower_bound=0.0)",
-                       "rate": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {
+        "concentration": "GreaterThan(lower_bound=0.0)",
+        "rate": "GreaterThan(lower_bound=0.0)",
+    }
 
     def __init__(self, concentration, rate, validate_args: bool | None = None) -> None:
         self._validate_args = validate_args is not False  # checked from here on
         a = _as_param(concentration, rate if isinstance(rate, Tensor) else None)
         self.concentration, self.rate = _broadcast(a, _as_param(rate, a))
         for name in ("concentration", "rate"):
-            self._check(getattr(self, name).array > 0, self.arg_constraints[name],
-                        f"parameter {name}")
+            self._check(
+                getattr(self, name).array > 0, self.arg_constraints[name], f"parameter {name}"
+            )
         super().__init__(self.rate.shape, (), validate_args)
 
     @property
@@ -682,7 +740,7 @@ class Gamma(Distribution):
 
     @property
     def variance(self) -> Tensor:
-        return self.concentration / self.rate ** 2
+        return self.concentration / self.rate**2
 
     def sample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
@@ -705,18 +763,21 @@ class Beta(Distribution):
     """On (0, 1) with shapes ``concentration1`` (a) and ``concentration0`` (b).
     (``sample`` only: axon has no reparameterised beta sampler.)"""
 
-    arg_constraints = {"concentration1": "GreaterThan(lower_bound=0.0)",
-                       "concentration0": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {
+        "concentration1": "GreaterThan(lower_bound=0.0)",
+        "concentration0": "GreaterThan(lower_bound=0.0)",
+    }
 
-    def __init__(self, concentration1, concentration0,
-                 validate_args: bool | None = None) -> None:
+    def __init__(self, concentration1, concentration0, validate_args: bool | None = None) -> None:
         self._validate_args = validate_args is not False  # checked from here on
-        a = _as_param(concentration1, concentration0
-                      if isinstance(concentration0, Tensor) else None)
+        a = _as_param(
+            concentration1, concentration0 if isinstance(concentration0, Tensor) else None
+        )
         self.concentration1, self.concentration0 = _broadcast(a, _as_param(concentration0, a))
         for name in ("concentration1", "concentration0"):
-            self._check(getattr(self, name).array > 0, self.arg_constraints[name],
-                        f"parameter {name}")
+            self._check(
+                getattr(self, name).array > 0, self.arg_constraints[name], f"parameter {name}"
+            )
         super().__init__(self.concentration1.shape, (), validate_args)
 
     @property
@@ -726,7 +787,7 @@ class Beta(Distribution):
     @property
     def variance(self) -> Tensor:
         total = self.concentration1 + self.concentration0
-        return self.concentration1 * self.concentration0 / (total ** 2 * (total + 1))
+        return self.concentration1 * self.concentration0 / (total**2 * (total + 1))
 
     def sample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
@@ -747,8 +808,12 @@ class Beta(Distribution):
     def entropy(self) -> Tensor:
         a, b = self.concentration1, self.concentration0
         total = a + b
-        return (self._log_beta() - (a - 1) * a.digamma() - (b - 1) * b.digamma()
-                + (total - 2) * total.digamma())
+        return (
+            self._log_beta()
+            - (a - 1) * a.digamma()
+            - (b - 1) * b.digamma()
+            + (total - 2) * total.digamma()
+        )
 
 
 class HalfNormal(Distribution):
@@ -769,7 +834,7 @@ class HalfNormal(Distribution):
 
     @property
     def variance(self) -> Tensor:
-        return self.scale ** 2 * (1 - 2 / math.pi)
+        return self.scale**2 * (1 - 2 / math.pi)
 
     def rsample(self, sample_shape=()) -> Tensor:
         return self.base_dist.rsample(sample_shape).abs()
@@ -802,8 +867,9 @@ class Cauchy(_LocScale):
 
     def log_prob(self, value) -> Tensor:
         value = _as_param(value, self.loc)
-        return (-math.log(math.pi) - self.scale.log()
-                - (((value - self.loc) / self.scale) ** 2).log1p())
+        return (
+            -math.log(math.pi) - self.scale.log() - (((value - self.loc) / self.scale) ** 2).log1p()
+        )
 
     def entropy(self) -> Tensor:
         return math.log(4 * math.pi) + self.scale.log()
@@ -823,7 +889,7 @@ class Gumbel(_LocScale):
 
     @property
     def variance(self) -> Tensor:
-        return (math.pi ** 2 / 6) * self.scale ** 2
+        return (math.pi**2 / 6) * self.scale**2
 
     def rsample(self, sample_shape=()) -> Tensor:
         tiny = float(np.finfo(self.loc.dtype).tiny)
@@ -871,25 +937,30 @@ class Geometric(Distribution):
         return value * (-probs.masked_fill(sure, 0.0)).log1p() + self.probs.log()
 
     def entropy(self) -> Tensor:
-        return F.binary_cross_entropy_with_logits(self.logits, self.probs,
-                                                  reduction="none") / self.probs
+        return (
+            F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+            / self.probs
+        )
 
 
 class StudentT(Distribution):
     """Student's t with ``df`` degrees of freedom, shifted by ``loc``, scaled by ``scale``."""
 
     has_rsample = True
-    arg_constraints = {"df": "GreaterThan(lower_bound=0.0)", "loc": "Real()",
-                       "scale": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {
+        "df": "GreaterThan(lower_bound=0.0)",
+        "loc": "Real()",
+        "scale": "GreaterThan(lower_bound=0.0)",
+    }
 
     def __init__(self, df, loc=0.0, scale=1.0, validate_args: bool | None = None) -> None:
         self._validate_args = validate_args is not False  # checked from here on
         df = _as_param(df)
-        self.df, self.loc, self.scale = _broadcast(df, _as_param(loc, df),
-                                                   _as_param(scale, df))
+        self.df, self.loc, self.scale = _broadcast(df, _as_param(loc, df), _as_param(scale, df))
         for name in ("df", "scale"):
-            self._check(getattr(self, name).array > 0, self.arg_constraints[name],
-                        f"parameter {name}")
+            self._check(
+                getattr(self, name).array > 0, self.arg_constraints[name], f"parameter {name}"
+            )
         super().__init__(self.df.shape, (), validate_args)
 
     @property
@@ -899,7 +970,7 @@ class StudentT(Distribution):
     @property
     def variance(self) -> Tensor:
         df = self.df
-        out = self.scale ** 2 * df / (df - 2).masked_fill(_wrap(df.array <= 2), 1.0)
+        out = self.scale**2 * df / (df - 2).masked_fill(_wrap(df.array <= 2), 1.0)
         out = out.masked_fill(_wrap((df.array <= 2) & (df.array > 1)), math.inf)
         return out.masked_fill(_wrap(df.array <= 1), math.nan)
 
@@ -907,23 +978,30 @@ class StudentT(Distribution):
         """``loc + scale * z / sqrt(chi2 / df)`` (the chi-square drawn without a graph)."""
         shape = self._extended_shape(sample_shape)
         z = _wrap(B.rng().standard_normal(shape).astype(self.df.dtype))
-        chi2 = _wrap(B.rng().chisquare(np.broadcast_to(self.df.array, shape)).astype(
-            self.df.dtype))
+        chi2 = _wrap(B.rng().chisquare(np.broadcast_to(self.df.array, shape)).astype(self.df.dtype))
         return self.loc + self.scale * z * (chi2 / self.df).rsqrt()
 
     def log_prob(self, value) -> Tensor:
         value = _as_param(value, self.df)
         df, y = self.df, (value - self.loc) / self.scale
-        z = (self.scale.log() + 0.5 * df.log() + 0.5 * math.log(math.pi)
-             + (0.5 * df).lgamma() - (0.5 * (df + 1.0)).lgamma())
-        return -0.5 * (df + 1.0) * (y ** 2 / df).log1p() - z
+        z = (
+            self.scale.log()
+            + 0.5 * df.log()
+            + 0.5 * math.log(math.pi)
+            + (0.5 * df).lgamma()
+            - (0.5 * (df + 1.0)).lgamma()
+        )
+        return -0.5 * (df + 1.0) * (y**2 / df).log1p() - z
 
     def entropy(self) -> Tensor:
         df = self.df
         lbeta = (0.5 * df).lgamma() + math.lgamma(0.5) - (0.5 * (df + 1)).lgamma()
-        return (self.scale.log() + 0.5 * (df + 1) * ((0.5 * (df + 1)).digamma()
-                                                     - (0.5 * df).digamma())
-                + 0.5 * df.log() + lbeta)
+        return (
+            self.scale.log()
+            + 0.5 * (df + 1) * ((0.5 * (df + 1)).digamma() - (0.5 * df).digamma())
+            + 0.5 * df.log()
+            + lbeta
+        )
 
 
 class Dirichlet(Distribution):
@@ -936,8 +1014,11 @@ class Dirichlet(Distribution):
         self.concentration = _as_param(concentration)
         if self.concentration.ndim < 1:
             raise ValueError("`concentration` parameter must be at least one-dimensional.")
-        self._check(self.concentration.array > 0, self.arg_constraints["concentration"],
-                    "parameter concentration")
+        self._check(
+            self.concentration.array > 0,
+            self.arg_constraints["concentration"],
+            "parameter concentration",
+        )
         shape = self.concentration.shape
         super().__init__(shape[:-1], shape[-1:], validate_args)
 
@@ -949,7 +1030,7 @@ class Dirichlet(Distribution):
     def variance(self) -> Tensor:
         a = self.concentration
         a0 = a.sum(-1, keepdim=True)
-        return a * (a0 - a) / (a0 ** 2 * (a0 + 1))
+        return a * (a0 - a) / (a0**2 * (a0 + 1))
 
     def sample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
@@ -961,14 +1042,17 @@ class Dirichlet(Distribution):
         v = value.array
         self._check_value((v >= 0).all(-1) & (np.abs(v.sum(-1) - 1) < 1e-6), "Simplex()")
         a = self.concentration
-        return ((a - 1.0).xlogy(value).sum(-1) + a.sum(-1).lgamma()
-                - a.lgamma().sum(-1))
+        return (a - 1.0).xlogy(value).sum(-1) + a.sum(-1).lgamma() - a.lgamma().sum(-1)
 
     def entropy(self) -> Tensor:
         a = self.concentration
         k, a0 = a.shape[-1], a.sum(-1)
-        return (a.lgamma().sum(-1) - a0.lgamma() - (k - a0) * a0.digamma()
-                - ((a - 1.0) * a.digamma()).sum(-1))
+        return (
+            a.lgamma().sum(-1)
+            - a0.lgamma()
+            - (k - a0) * a0.digamma()
+            - ((a - 1.0) * a.digamma()).sum(-1)
+        )
 
 
 class TransformedDistribution(Distribution):
@@ -977,16 +1061,17 @@ class TransformedDistribution(Distribution):
     the event dims), e.g. ``TransformedDistribution(Normal(mu, sigma), [TanhTransform()])``.
     """
 
-    def __init__(self, base_distribution: Distribution, transforms,
-                 validate_args: bool | None = None) -> None:
+    def __init__(
+        self, base_distribution: Distribution, transforms, validate_args: bool | None = None
+    ) -> None:
         from .transforms import Transform
 
         self.base_dist = base_distribution
-        self.transforms = [transforms] if isinstance(transforms, Transform) else list(
-            transforms)
+        self.transforms = [transforms] if isinstance(transforms, Transform) else list(transforms)
         self.has_rsample = base_distribution.has_rsample
-        super().__init__(base_distribution.batch_shape, base_distribution.event_shape,
-                         validate_args)
+        super().__init__(
+            base_distribution.batch_shape, base_distribution.event_shape, validate_args
+        )
 
     def rsample(self, sample_shape=()) -> Tensor:
         x = self.base_dist.rsample(sample_shape)
@@ -1034,8 +1119,9 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
         return t1 + t2
     if type(p) is Independent and type(q) is Independent:
         if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
-            raise NotImplementedError("KL between Independents with different "
-                                      "reinterpreted_batch_ndims")
+            raise NotImplementedError(
+                "KL between Independents with different reinterpreted_batch_ndims"
+            )
         return p._sum_rightmost(kl_divergence(p.base_dist, q.base_dist))
     if type(p) is Exponential and type(q) is Exponential:
         ratio = q.rate / p.rate
@@ -1044,16 +1130,29 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
         outside = (q.low.array > p.low.array) | (q.high.array < p.high.array)
         kl = ((q.high - q.low) / (p.high - p.low)).log()
         return kl.masked_fill(_wrap(outside), math.inf)
-    raise NotImplementedError(f"No KL(p || q) is implemented for p of type "
-                              f"{type(p).__name__} and q of type {type(q).__name__}")
+    raise NotImplementedError(
+        f"No KL(p || q) is implemented for p of type "
+        f"{type(p).__name__} and q of type {type(q).__name__}"
+    )
 
 
 # torch's module paths (torch.distributions.categorical.Categorical, ...)
 from . import bernoulli, categorical, constraints, distribution, kl, normal  # noqa: E402, F401
 from . import uniform  # noqa: E402, F401
 from .transforms import (  # noqa: E402
-    AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform,
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    SigmoidTransform,
+    TanhTransform,
+    Transform,
 )
 
-__all__ += ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform",
-            "TanhTransform", "Transform"]
+__all__ += [
+    "AffineTransform",
+    "ComposeTransform",
+    "ExpTransform",
+    "SigmoidTransform",
+    "TanhTransform",
+    "Transform",
+]

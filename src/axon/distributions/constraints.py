@@ -9,11 +9,31 @@ import numpy as np
 
 from ..autograd.tensor import Tensor, _wrap
 
-__all__ = ["Constraint", "boolean", "greater_than", "greater_than_eq", "half_open_interval",
-           "independent", "integer_interval", "interval", "less_than", "lower_cholesky",
-           "lower_triangular", "nonnegative", "nonnegative_integer", "one_hot", "positive",
-           "positive_definite", "positive_integer", "real", "real_vector", "simplex",
-           "square", "symmetric", "unit_interval"]
+__all__ = [
+    "Constraint",
+    "boolean",
+    "greater_than",
+    "greater_than_eq",
+    "half_open_interval",
+    "independent",
+    "integer_interval",
+    "interval",
+    "less_than",
+    "lower_cholesky",
+    "lower_triangular",
+    "nonnegative",
+    "nonnegative_integer",
+    "one_hot",
+    "positive",
+    "positive_definite",
+    "positive_integer",
+    "real",
+    "real_vector",
+    "simplex",
+    "square",
+    "symmetric",
+    "unit_interval",
+]
 
 
 def _array(value) -> np.ndarray:
@@ -50,19 +70,25 @@ def less_than(upper_bound) -> Constraint:
 
 
 def interval(lower_bound, upper_bound) -> Constraint:
-    return Constraint(lambda v: (lower_bound <= v) & (v <= upper_bound),
-                      f"Interval(lower_bound={lower_bound}, upper_bound={upper_bound})")
+    return Constraint(
+        lambda v: (lower_bound <= v) & (v <= upper_bound),
+        f"Interval(lower_bound={lower_bound}, upper_bound={upper_bound})",
+    )
 
 
 def half_open_interval(lower_bound, upper_bound) -> Constraint:
-    return Constraint(lambda v: (lower_bound <= v) & (v < upper_bound),
-                      f"HalfOpenInterval(lower_bound={lower_bound}, upper_bound={upper_bound})")
+    return Constraint(
+        lambda v: (lower_bound <= v) & (v < upper_bound),
+        f"HalfOpenInterval(lower_bound={lower_bound}, upper_bound={upper_bound})",
+    )
 
 
 def integer_interval(lower_bound, upper_bound) -> Constraint:
-    return Constraint(lambda v: (v % 1 == 0) & (lower_bound <= v) & (v <= upper_bound),
-                      f"IntegerInterval(lower_bound={lower_bound}, upper_bound={upper_bound})",
-                      is_discrete=True)
+    return Constraint(
+        lambda v: (v % 1 == 0) & (lower_bound <= v) & (v <= upper_bound),
+        f"IntegerInterval(lower_bound={lower_bound}, upper_bound={upper_bound})",
+        is_discrete=True,
+    )
 
 
 def independent(base_constraint: Constraint, reinterpreted_batch_ndims: int) -> Constraint:
@@ -71,9 +97,14 @@ def independent(base_constraint: Constraint, reinterpreted_batch_ndims: int) -> 
 
     def test(v):
         ok = np.asarray(base_constraint._test(v))
-        return ok.reshape(ok.shape[:ok.ndim - n] + (-1,)).all(-1) if n else ok
-    return Constraint(test, f"IndependentConstraint({base_constraint}, {n})",
-                      base_constraint.event_dim + n, base_constraint.is_discrete)
+        return ok.reshape(ok.shape[: ok.ndim - n] + (-1,)).all(-1) if n else ok
+
+    return Constraint(
+        test,
+        f"IndependentConstraint({base_constraint}, {n})",
+        base_constraint.event_dim + n,
+        base_constraint.is_discrete,
+    )
 
 
 def _matrix(test, name: str) -> Constraint:
@@ -86,19 +117,30 @@ boolean = Constraint(lambda v: (v == 0) | (v == 1), "Boolean()", is_discrete=Tru
 positive = greater_than(0.0)
 nonnegative = greater_than_eq(0.0)
 unit_interval = interval(0.0, 1.0)
-nonnegative_integer = Constraint(lambda v: (v % 1 == 0) & (v >= 0),
-                                 "IntegerGreaterThan(lower_bound=0)", is_discrete=True)
-positive_integer = Constraint(lambda v: (v % 1 == 0) & (v >= 1),
-                              "IntegerGreaterThan(lower_bound=1)", is_discrete=True)
-simplex = Constraint(lambda v: (v >= 0).all(-1) & (np.abs(v.sum(-1) - 1) < 1e-6),
-                     "Simplex()", event_dim=1)
-one_hot = Constraint(lambda v: ((v == 0) | (v == 1)).all(-1) & (v.sum(-1) == 1), "OneHot()",
-                     event_dim=1, is_discrete=True)
+nonnegative_integer = Constraint(
+    lambda v: (v % 1 == 0) & (v >= 0), "IntegerGreaterThan(lower_bound=0)", is_discrete=True
+)
+positive_integer = Constraint(
+    lambda v: (v % 1 == 0) & (v >= 1), "IntegerGreaterThan(lower_bound=1)", is_discrete=True
+)
+simplex = Constraint(
+    lambda v: (v >= 0).all(-1) & (np.abs(v.sum(-1) - 1) < 1e-6), "Simplex()", event_dim=1
+)
+one_hot = Constraint(
+    lambda v: ((v == 0) | (v == 1)).all(-1) & (v.sum(-1) == 1),
+    "OneHot()",
+    event_dim=1,
+    is_discrete=True,
+)
 square = _matrix(lambda v: np.full(v.shape[:-2], v.shape[-1] == v.shape[-2]), "Square()")
-symmetric = _matrix(lambda v: np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6).all((-2, -1)),
-                    "Symmetric()")
+symmetric = _matrix(
+    lambda v: np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6).all((-2, -1)), "Symmetric()"
+)
 lower_triangular = _matrix(lambda v: (np.tril(v) == v).all((-2, -1)), "LowerTriangular()")
-lower_cholesky = _matrix(lambda v: (np.tril(v) == v).all((-2, -1))
-                         & (np.diagonal(v, 0, -2, -1) > 0).all(-1), "LowerCholesky()")
+lower_cholesky = _matrix(
+    lambda v: (np.tril(v) == v).all((-2, -1)) & (np.diagonal(v, 0, -2, -1) > 0).all(-1),
+    "LowerCholesky()",
+)
 positive_definite = _matrix(
-    lambda v: symmetric._test(v) & (np.linalg.eigvalsh(v) > 0).all(-1), "PositiveDefinite()")
+    lambda v: symmetric._test(v) & (np.linalg.eigvalsh(v) > 0).all(-1), "PositiveDefinite()"
+)

@@ -12,8 +12,14 @@ import math
 from ..autograd.tensor import Tensor
 from ..nn import functional as F
 
-__all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform",
-           "TanhTransform", "Transform"]
+__all__ = [
+    "AffineTransform",
+    "ComposeTransform",
+    "ExpTransform",
+    "SigmoidTransform",
+    "TanhTransform",
+    "Transform",
+]
 
 
 class Transform:

@@ -19,8 +19,18 @@ from dataclasses import dataclass
 
 from .base import Config, Result, WeightsError
 
-__all__ = ["RESUMABLE", "WEIGHTS", "Config", "Entry", "Result", "WeightsError", "get",
-           "names", "register", "run"]
+__all__ = [
+    "RESUMABLE",
+    "WEIGHTS",
+    "Config",
+    "Entry",
+    "Result",
+    "WeightsError",
+    "get",
+    "names",
+    "register",
+    "run",
+]
 
 #: What ``--weights FILE`` does in each experiment. ``(True, what)``: the file is loaded
 #: into ``what`` *instead of training it* (the rest of the experiment runs as usual);
@@ -36,13 +46,22 @@ WEIGHTS: dict[str, tuple[bool, str]] = {
     "transformer-lm": (True, "the Transformer language model (transformer_lm.safetensors)"),
     "sentiment": (True, "the BiGRU classifier (sentiment.safetensors)"),
     "pos-tagging": (True, "the BiLSTM tagger (pos_tagging.safetensors)"),
-    "masked-lm": (True, "the pretrained masked LM (masked_lm.safetensors): pretraining is "
-                        "skipped, the fine-tuning runs"),
-    "self-attention": (True, "the masked LM (masked_lm.safetensors, with the "
-                             "masked_lm_vocab.json and masked_lm_config.json beside it)"),
+    "masked-lm": (
+        True,
+        "the pretrained masked LM (masked_lm.safetensors): pretraining is "
+        "skipped, the fine-tuning runs",
+    ),
+    "self-attention": (
+        True,
+        "the masked LM (masked_lm.safetensors, with the "
+        "masked_lm_vocab.json and masked_lm_config.json beside it)",
+    ),
     "word2vec": (True, "the skip-gram vectors (word2vec.safetensors)"),
-    "adversarial": (True, "the clean LeNet-5 that is attacked (lenet.safetensors); the "
-                          "adversarially trained one still trains"),
+    "adversarial": (
+        True,
+        "the clean LeNet-5 that is attacked (lenet.safetensors); the "
+        "adversarially trained one still trains",
+    ),
     # several models, or none: a single weights file cannot stand for them
     "activations": (False, "it trains no model (it differentiates activation functions)"),
     "boolean": (False, "it trains perceptrons by the learning rule, not a saved network"),
@@ -51,23 +70,22 @@ WEIGHTS: dict[str, tuple[bool, str]] = {
     "digits": (False, "it trains two models (an MLP and a CNN)"),
     "functional": (False, "it trains two models (a two-output model and a siamese one)"),
     "init": (False, "it studies initialisations: every network starts from its own draw"),
-    "layerwise-pretraining": (False, "it trains several networks (pretrained and from "
-                                     "scratch)"),
+    "layerwise-pretraining": (False, "it trains several networks (pretrained and from scratch)"),
     "optimizers": (False, "it trains one network per optimizer, each from the same seed"),
     "overfitting": (False, "it trains one network per remedy, each from the same seed"),
-    "paradigms": (False, "it trains several models (logistic regression, k-means, an "
-                         "autoencoder, a Q-table)"),
+    "paradigms": (
+        False,
+        "it trains several models (logistic regression, k-means, an autoencoder, a Q-table)",
+    ),
     "parity": (False, "it trains several recurrent networks (RNN, LSTM, GRU per length)"),
-    "regression": (False, "it fits a two-parameter line in closed form and by gradient "
-                          "descent"),
+    "regression": (False, "it fits a two-parameter line in closed form and by gradient descent"),
     "reverse": (False, "it trains two models (plain and with attention)"),
     "spam": (False, "its models are Naive Bayes counts, not a network"),
     "spam-poisoning": (False, "its models are Naive Bayes counts, not a network"),
     "transfer": (False, "it trains several LeNet-5s (pretrained, fine-tuned, from scratch)"),
     "translate": (False, "it trains three models (plain, attention, Transformer)"),
     "universal-approximation": (False, "it fits one network per number of hidden units"),
-    "vanishing": (False, "it trains several deep networks (sigmoid, ReLU, residual, batch "
-                         "norm)"),
+    "vanishing": (False, "it trains several deep networks (sigmoid, ReLU, residual, batch norm)"),
     "xor": (False, "it trains two models (a perceptron and a 2-2-1 network)"),
 }
 
@@ -75,11 +93,28 @@ WEIGHTS: dict[str, tuple[bool, str]] = {
 #: ``fit_stream`` calls keeps a backup (:func:`axon.lab.base.backup`). The others have no
 #: model or train in loops of their own (seconds; word2vec's full run a few minutes):
 #: ``--resume`` runs them from the start, with a note.
-RESUMABLE: frozenset[str] = frozenset({
-    "lenet", "mnist-mlp", "fashion", "digits", "shakespeare", "next-word", "transformer-lm",
-    "sentiment", "pos-tagging", "masked-lm", "translate", "adversarial", "functional",
-    "optimizers", "overfitting", "paradigms", "transfer", "classic-vs-nn",
-})
+RESUMABLE: frozenset[str] = frozenset(
+    {
+        "lenet",
+        "mnist-mlp",
+        "fashion",
+        "digits",
+        "shakespeare",
+        "next-word",
+        "transformer-lm",
+        "sentiment",
+        "pos-tagging",
+        "masked-lm",
+        "translate",
+        "adversarial",
+        "functional",
+        "optimizers",
+        "overfitting",
+        "paradigms",
+        "transfer",
+        "classic-vs-nn",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -520,8 +520,15 @@ def clean_model(
     opt = optim.Adam(model.parameters(), lr=lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     run = train(
-        model, train_set, test_set, optimizer=opt, epochs=epochs, batch_size=64, scheduler=sched,
-        config=config, tag="adversarial-clean",
+        model,
+        train_set,
+        test_set,
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=64,
+        scheduler=sched,
+        config=config,
+        tag="adversarial-clean",
     )
     print(f"  test accuracy {run.accuracy:.2%}")
     result.metrics["clean_test_accuracy"] = run.accuracy
@@ -621,7 +628,12 @@ def run(config: Config) -> Result:
     robust = attacks.Normalized(models.lenet5(), mean, std)
     epochs = config.epochs or plan.adversarial_epochs
     run_robust = train_adversarially(
-        robust, train_set, test_set, epochs=epochs, eps=TRAIN_EPS, seed=config.seed,
+        robust,
+        train_set,
+        test_set,
+        epochs=epochs,
+        eps=TRAIN_EPS,
+        seed=config.seed,
         config=config,
     )
     print(f"  clean test accuracy {run_robust.accuracy:.2%}")

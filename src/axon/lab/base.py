@@ -99,20 +99,27 @@ def heading(title: str) -> None:
     print("-" * len(title))
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[object]],
-          align: str | None = None, indent: int = 2) -> None:
+def table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    align: str | None = None,
+    indent: int = 2,
+) -> None:
     """Print rows as aligned columns. ``align`` has one character per column, ``l`` or
     ``r``; by default columns of numbers align right and the others left."""
     cells = [[str(c) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
     if align is None:
-        align = "".join("r" if all(_is_number(r[i]) for r in cells) else "l"
-                        for i in range(len(header)))
+        align = "".join(
+            "r" if all(_is_number(r[i]) for r in cells) else "l" for i in range(len(header))
+        )
     pad = " " * indent
 
     def line(row: Sequence[str]) -> str:
-        parts = [c.ljust(w) if a == "l" else c.rjust(w)
-                 for c, w, a in zip(row, widths, align, strict=True)]
+        parts = [
+            c.ljust(w) if a == "l" else c.rjust(w)
+            for c, w, a in zip(row, widths, align, strict=True)
+        ]
         return (pad + "  ".join(parts)).rstrip()
 
     print(line(list(header)))
@@ -202,14 +209,20 @@ def backup(config: Config | None, tag: str, save_freq: str | int = "epoch") -> l
     folder = backup_dir(config, tag)
     found = has_backup(folder)
     if found and not config.resume:
-        print(f"  {tag}: found the backup of an interrupted run in {folder}; starting over "
-              f"(run with --resume to continue it instead)")
+        print(
+            f"  {tag}: found the backup of an interrupted run in {folder}; starting over "
+            f"(run with --resume to continue it instead)"
+        )
         shutil.rmtree(folder)
     elif config.resume and not found:
-        print(f"  {tag}: no backup in {folder} (it had finished, or not started): training "
-              f"it from the start")
-    return [BackupAndRestore(folder, save_freq=save_freq),
-            ResumeNote(tag, resumed=found and config.resume, kill_at=os.environ.get(KILL_HOOK))]
+        print(
+            f"  {tag}: no backup in {folder} (it had finished, or not started): training "
+            f"it from the start"
+        )
+    return [
+        BackupAndRestore(folder, save_freq=save_freq),
+        ResumeNote(tag, resumed=found and config.resume, kill_at=os.environ.get(KILL_HOOK)),
+    ]
 
 
 class ResumeNote(Callback):
@@ -278,7 +291,8 @@ class ResumableBatches:
         if restored is not None:
             finished = restored["finished"]
             self.rng.bit_generator.state = json.loads(
-                restored["rng"] if finished else restored["epoch_rng"])
+                restored["rng"] if finished else restored["epoch_rng"]
+            )
             skip = 0 if finished else int(restored["yielded"])
         self._epoch_rng = json.dumps(self.rng.bit_generator.state)
         self._yielded, self._finished = skip, False
@@ -292,15 +306,19 @@ class ResumableBatches:
     def state_dict(self) -> dict:
         """The position (see the class): only strings, ints and bools."""
         now = json.dumps(self.rng.bit_generator.state)
-        return {"epoch_rng": getattr(self, "_epoch_rng", now), "rng": now,
-                "yielded": getattr(self, "_yielded", 0),
-                "finished": getattr(self, "_finished", True)}
+        return {
+            "epoch_rng": getattr(self, "_epoch_rng", now),
+            "rng": now,
+            "yielded": getattr(self, "_yielded", 0),
+            "finished": getattr(self, "_finished", True),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from ``state`` at the next ``iter``."""
         missing = {"epoch_rng", "rng", "yielded", "finished"} - set(state)
         if missing:
-            raise KeyError(f"{type(self).__name__}.load_state_dict: missing "
-                           f"{', '.join(sorted(missing))}")
+            raise KeyError(
+                f"{type(self).__name__}.load_state_dict: missing {', '.join(sorted(missing))}"
+            )
         self._restored = dict(state)
         self.rng.bit_generator.state = json.loads(state["rng"])

@@ -43,8 +43,9 @@ def perceptron(w: ax.Tensor, x: ax.Tensor) -> ax.Tensor:
     return (x @ w[1:] + w[0]).sign()
 
 
-def learn(x: ax.Tensor, t: ax.Tensor, max_epochs: int = 20
-          ) -> tuple[ax.Tensor, list[list[tuple]], bool]:
+def learn(
+    x: ax.Tensor, t: ax.Tensor, max_epochs: int = 20
+) -> tuple[ax.Tensor, list[list[tuple]], bool]:
     """The perceptron rule from zero weights until an epoch makes no update.
 
     Returns the weights, each epoch's steps as (x, t, s, o, w after the step), and whether
@@ -71,8 +72,9 @@ def _vec(v: list[float]) -> str:
     return f"{v[0]: g}" if len(v) == 1 else "(" + ", ".join(f"{a: g}" for a in v) + ")"
 
 
-@register("boolean", "perceptrons for AND, OR, NOT on {-1, +1}: the course's weights, "
-          "the learning rule")
+@register(
+    "boolean", "perceptrons for AND, OR, NOT on {-1, +1}: the course's weights, the learning rule"
+)
 def run(config: Config) -> Result:
     result = Result("boolean")
 
@@ -80,12 +82,18 @@ def run(config: Config) -> Result:
     x, t = truth_table(*FUNCTIONS["AND"])
     w_and = ax.tensor(COURSE_AND)
     s = x @ w_and[1:] + w_and[0]
-    table(["x1", "x2", "s = -3 + 2 x1 + 2 x2", "sign(s)", "x1 AND x2"],
-          [[f"{a:g}", f"{b:g}", f"{si:g}", f"{o:g}", f"{ti:g}"]
-           for (a, b), si, o, ti in zip(x.tolist(), s.tolist(), s.sign().tolist(),
-                                        t.tolist(), strict=True)])
-    result.check("the course's weights (-3, 2, 2) compute AND",
-                 perceptron(w_and, x).tolist() == t.tolist())
+    table(
+        ["x1", "x2", "s = -3 + 2 x1 + 2 x2", "sign(s)", "x1 AND x2"],
+        [
+            [f"{a:g}", f"{b:g}", f"{si:g}", f"{o:g}", f"{ti:g}"]
+            for (a, b), si, o, ti in zip(
+                x.tolist(), s.tolist(), s.sign().tolist(), t.tolist(), strict=True
+            )
+        ],
+    )
+    result.check(
+        "the course's weights (-3, 2, 2) compute AND", perceptron(w_and, x).tolist() == t.tolist()
+    )
 
     learned = {}
     for name, (n, fn) in FUNCTIONS.items():
@@ -102,8 +110,10 @@ def run(config: Config) -> Result:
         print("  s = w0 + w1 x1" + (" + w2 x2" if n == 2 else "") + ", o = sign(s)")
         table(["epoch", xs, "t", "s", "o", "update", "w after"], rows, align="rlrrrll")
         ok = converged and perceptron(w, x).tolist() == t.tolist()
-        print(f"  {'converged' if converged else 'did NOT converge'}: {updates} update(s), "
-              f"then epoch {len(epochs)} made no mistake; w = {_vec(w.tolist())}")
+        print(
+            f"  {'converged' if converged else 'did NOT converge'}: {updates} update(s), "
+            f"then epoch {len(epochs)} made no mistake; w = {_vec(w.tolist())}"
+        )
         result.check(f"the perceptron rule learns {name} and then computes it", ok)
         result.metrics[f"{name}_updates"] = updates
         learned[name] = w
@@ -122,8 +132,10 @@ def _figure(learned: dict[str, ax.Tensor], config: Config):
         w0, *ws = w.tolist()
         if n == 2:
             plot.scatter(axes, x.numpy(), t.numpy() > 0, names=("+1", "-1"))
-            for (c0, c1, c2), style, label in [(w.tolist(), "k-", "learned"),
-                                               (COURSE_AND, "g--", "course (-3, 2, 2)")]:
+            for (c0, c1, c2), style, label in [
+                (w.tolist(), "k-", "learned"),
+                (COURSE_AND, "g--", "course (-3, 2, 2)"),
+            ]:
                 if name != "AND" and label != "learned":
                     continue
                 if c2 != 0:

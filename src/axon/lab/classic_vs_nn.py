@@ -95,7 +95,13 @@ def timed_fit(
 
 
 def network_row(
-    name: str, make, flatten: bool, train_set: Images, test_set: Images, epochs: int, seed: int,
+    name: str,
+    make,
+    flatten: bool,
+    train_set: Images,
+    test_set: Images,
+    epochs: int,
+    seed: int,
     config: Config | None = None,
 ) -> tuple[Row, ax.History]:
     """Train one of the ``digits`` networks (Adam 3e-3, cosine decay, batch 32), backed

@@ -28,12 +28,14 @@ class SequenceTagger(nn.Module):
     """Embedding -> GRU(num_layers, bidirectional) -> Linear: (N, T) ids to (N, T, V)
     logits, one output per input step."""
 
-    def __init__(self, vocab: int, embed: int, hidden: int, num_layers: int,
-                 bidirectional: bool) -> None:
+    def __init__(
+        self, vocab: int, embed: int, hidden: int, num_layers: int, bidirectional: bool
+    ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab, embed)
-        self.rnn = nn.GRU(embed, hidden, num_layers=num_layers, batch_first=True,
-                          bidirectional=bidirectional)
+        self.rnn = nn.GRU(
+            embed, hidden, num_layers=num_layers, batch_first=True, bidirectional=bidirectional
+        )
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), vocab)
 
     def forward(self, x: ax.Tensor) -> ax.Tensor:
@@ -41,8 +43,15 @@ class SequenceTagger(nn.Module):
         return self.head(out)  # (N, T, V)
 
 
-def train_tagger(model: SequenceTagger, length: int, vocab: int, steps: int, seed: int,
-                 batch: int = 64, lr: float = 2e-2) -> list[float]:
+def train_tagger(
+    model: SequenceTagger,
+    length: int,
+    vocab: int,
+    steps: int,
+    seed: int,
+    batch: int = 64,
+    lr: float = 2e-2,
+) -> list[float]:
     """Adam on the cross-entropy of every step's output; a fresh batch each step.
     Returns the loss of each step."""
     opt = optim.Adam(model.parameters(), lr=lr)
@@ -59,8 +68,9 @@ def train_tagger(model: SequenceTagger, length: int, vocab: int, steps: int, see
     return losses
 
 
-def accuracy_by_half(model: SequenceTagger, x: np.ndarray, y: np.ndarray
-                     ) -> tuple[float, float, float]:
+def accuracy_by_half(
+    model: SequenceTagger, x: np.ndarray, y: np.ndarray
+) -> tuple[float, float, float]:
     """Accuracy overall, on the first half of the steps (target in the future) and on
     the second half (target already read)."""
     with ax.no_grad():
@@ -70,22 +80,31 @@ def accuracy_by_half(model: SequenceTagger, x: np.ndarray, y: np.ndarray
     return float(right.mean()), float(right[:, :half].mean()), float(right[:, half:].mean())
 
 
-@register("deep-rnn", "Stacked (1-3 layers) and bidirectional GRUs on sequence reversal: "
-          "only the bidirectional ones see the future")
+@register(
+    "deep-rnn",
+    "Stacked (1-3 layers) and bidirectional GRUs on sequence reversal: "
+    "only the bidirectional ones see the future",
+)
 def run(config: Config) -> Result:
     result = Result("deep-rnn")
     vocab, embed, hidden = 4, 8, 32
     length, steps = (6, 150) if config.quick else (8, 600)
-    variants = ([(1, False), (2, False), (1, True)] if config.quick
-                else [(1, False), (2, False), (3, False), (1, True), (2, True)])
+    variants = (
+        [(1, False), (2, False), (1, True)]
+        if config.quick
+        else [(1, False), (2, False), (3, False), (1, True), (2, True)]
+    )
     ceiling = 0.5 + 0.5 / vocab
 
-    heading(f"Reversal: output at step t the input at step T-1-t (T = {length}, "
-            f"{vocab} symbols)")
-    print(f"  GRU, hidden {hidden}, embedding {embed}, Adam lr 0.02, {steps} steps of 64 "
-          "fresh sequences.")
-    print(f"  A one-way model can only guess the first half: its accuracy is at most "
-          f"1/2 + 1/(2*{vocab}) = {ceiling:.3f}.")
+    heading(f"Reversal: output at step t the input at step T-1-t (T = {length}, {vocab} symbols)")
+    print(
+        f"  GRU, hidden {hidden}, embedding {embed}, Adam lr 0.02, {steps} steps of 64 "
+        "fresh sequences."
+    )
+    print(
+        f"  A one-way model can only guess the first half: its accuracy is at most "
+        f"1/2 + 1/(2*{vocab}) = {ceiling:.3f}."
+    )
     x_test, y_test = reverse_sequence(2000, length, vocab, seed=10_000 + config.seed)
     rows, found, curves = [], {}, {}
     for layers, bidir in variants:
@@ -96,19 +115,24 @@ def run(config: Config) -> Result:
         found[layers, bidir] = accuracy_by_half(model, x_test, y_test)
         curves[name] = losses
         n_params = sum(p.numel() for p in model.rnn.parameters())
-        rows.append([name, n_params, f"{losses[-1]:.3f}"]
-                    + [f"{a:.3f}" for a in found[layers, bidir]])
+        rows.append(
+            [name, n_params, f"{losses[-1]:.3f}"] + [f"{a:.3f}" for a in found[layers, bidir]]
+        )
         result.metrics[f"acc_l{layers}_{'bi' if bidir else 'uni'}"] = found[layers, bidir][0]
-    table(["GRU", "GRU params", "last loss", "accuracy", "first half", "second half"],
-          rows, align="lrrrrr")
+    table(
+        ["GRU", "GRU params", "last loss", "accuracy", "first half", "second half"],
+        rows,
+        align="lrrrrr",
+    )
 
     uni = max(a[0] for (_, bidir), a in found.items() if not bidir)
     bi = max(a[0] for (_, bidir), a in found.items() if bidir)
     print(f"\n  Best one-way model {uni:.3f}; best bidirectional {bi:.3f}.")
-    result.check(f"no one-way model, however deep, beats the ceiling {ceiling:.3f} "
-                 "(+0.02 for sampling)", uni <= ceiling + 0.02)
-    result.check("a bidirectional model beats every one-way model by at least 0.2",
-                 bi >= uni + 0.2)
+    result.check(
+        f"no one-way model, however deep, beats the ceiling {ceiling:.3f} (+0.02 for sampling)",
+        uni <= ceiling + 0.02,
+    )
+    result.check("a bidirectional model beats every one-way model by at least 0.2", bi >= uni + 0.2)
 
     fig, (loss_ax,) = plot.figure(size=(6, 4), title=f"Reversal, T = {length}: training loss")
     plot.curves(loss_ax, curves, xlabel="step", ylabel="cross-entropy")

@@ -43,8 +43,12 @@ HELD_OUT = 0.2
 def digits_cnn() -> nn.Sequential:
     """Conv(1, 16, 3) -> ReLU -> pool -> Conv(16, 32, 3) -> ReLU -> pool -> Linear(128, 10)."""
     return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, 16, 4, 4)
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, 32, 2, 2)
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # (N, 16, 4, 4)
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # (N, 32, 2, 2)
         nn.Flatten(),  # (N, 128)
         nn.Linear(32 * 2 * 2, 10),
     )
@@ -64,40 +68,57 @@ def split_digits(seed: int, held_out: float = HELD_OUT) -> tuple[Images, Images]
     return train_set, Images(x, labels[test_idx], mean, std, classes)
 
 
-@register("digits", "8x8 digits (no download): an MLP against a small CNN on a held-out "
-          "split")
+@register("digits", "8x8 digits (no download): an MLP against a small CNN on a held-out split")
 def run(config: Config) -> Result:
     result = Result("digits")
     heading("The 8x8 digits")
     train_set, test_set = split_digits(config.seed)
-    print(f"  {len(train_set) + len(test_set):,} images of 8x8, values 0-16; "
-          f"{len(train_set):,} for training, {len(test_set):,} held out "
-          f"(seed {config.seed})")
+    print(
+        f"  {len(train_set) + len(test_set):,} images of 8x8, values 0-16; "
+        f"{len(train_set):,} for training, {len(test_set):,} held out "
+        f"(seed {config.seed})"
+    )
 
     epochs = config.epochs or (8 if config.quick else 40)
     lr = 3e-3
     runs: dict[str, tuple[nn.Module, Trained, int]] = {}
-    for label, make, flatten in [("MLP 64-64-10", lambda: models.mlp([64, 64, 10]), True),
-                                 ("CNN", digits_cnn, False)]:
+    for label, make, flatten in [
+        ("MLP 64-64-10", lambda: models.mlp([64, 64, 10]), True),
+        ("CNN", digits_cnn, False),
+    ]:
         heading(f"{label}: Adam lr {lr:g}, cosine decay, batch 32, {epochs} epochs")
         ax.manual_seed(config.seed)
         model = make()
         print("  " + repr(model).replace("\n", "\n  "))
         opt = optim.Adam(model.parameters(), lr=lr)
         sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-        run = train(model, train_set, test_set, optimizer=opt, epochs=epochs, batch_size=32,
-                    scheduler=sched, flatten=flatten, verbose=0, config=config,
-                    tag="digits-" + ("mlp" if flatten else "cnn"))
+        run = train(
+            model,
+            train_set,
+            test_set,
+            optimizer=opt,
+            epochs=epochs,
+            batch_size=32,
+            scheduler=sched,
+            flatten=flatten,
+            verbose=0,
+            config=config,
+            tag="digits-" + ("mlp" if flatten else "cnn"),
+        )
         runs[label] = (model, run, model.num_parameters())
 
     heading("Side by side, on the held-out images")
-    table(["model", "parameters", "epochs", "train loss", "held-out accuracy", "seconds"],
-          [summary_line(label, run, n) for label, (_, run, n) in runs.items()])
+    table(
+        ["model", "parameters", "epochs", "train loss", "held-out accuracy", "seconds"],
+        [summary_line(label, run, n) for label, (_, run, n) in runs.items()],
+    )
     wrong = [run.predictions != test_set.y for _, run, _ in runs.values()]
     wrong_both = int((wrong[0] & wrong[1]).sum())
     counts = [int(w.sum()) for w in wrong]
-    print(f"  held-out images wrong: MLP {counts[0]}, CNN {counts[1]}, both {wrong_both} "
-          f"(one image is {1 / len(test_set):.2%} of the {len(test_set)})")
+    print(
+        f"  held-out images wrong: MLP {counts[0]}, CNN {counts[1]}, both {wrong_both} "
+        f"(one image is {1 / len(test_set):.2%} of the {len(test_set)})"
+    )
 
     for label, (model, run, n) in runs.items():
         key = "mlp" if label.startswith("MLP") else "cnn"
@@ -107,11 +128,18 @@ def run(config: Config) -> Result:
         if config.quick:
             print(f"  (quick: accuracy must beat chance {CHANCE:.0%} by {QUICK_MARGIN:.0%})")
         check_learning(result, run, config, claim, what="held-out accuracy", model=label)
-        result.metrics.update({f"{key}_accuracy": run.accuracy, f"{key}_parameters": n,
-                               f"{key}_seconds": run.seconds})
+        result.metrics.update(
+            {f"{key}_accuracy": run.accuracy, f"{key}_parameters": n, f"{key}_seconds": run.seconds}
+        )
         save_weights(model, config.out / f"digits_{key}.safetensors")
-        save_figures(result, f"digits_{key}", f"8x8 digits, {label}", run, test_set, matrix,
-                     config.out)
-    save_feature_maps(result, runs["CNN"][0], test_set, "8x8 digits CNN",
-                      config.out / "digits_cnn_feature_maps.png")
+        save_figures(
+            result, f"digits_{key}", f"8x8 digits, {label}", run, test_set, matrix, config.out
+        )
+    save_feature_maps(
+        result,
+        runs["CNN"][0],
+        test_set,
+        "8x8 digits CNN",
+        config.out / "digits_cnn_feature_maps.png",
+    )
     return result

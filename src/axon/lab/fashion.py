@@ -36,25 +36,31 @@ from .vision_common import (
 FASHION_CLAIM = 0.90
 
 
-def fashion_cnn(channels: tuple[int, int] = (16, 32), hidden: int = 128,
-                dropout: float = 0.3) -> nn.Sequential:
+def fashion_cnn(
+    channels: tuple[int, int] = (16, 32), hidden: int = 128, dropout: float = 0.3
+) -> nn.Sequential:
     """The small CNN above, for 1x28x28 inputs and ten classes."""
     c1, c2 = channels
     return nn.Sequential(
-        nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(),
+        nn.Conv2d(1, c1, 3, padding=1),
+        nn.BatchNorm2d(c1),
+        nn.ReLU(),
         nn.MaxPool2d(2),  # (N, c1, 14, 14)
-        nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2), nn.ReLU(),
+        nn.Conv2d(c1, c2, 3, padding=1),
+        nn.BatchNorm2d(c2),
+        nn.ReLU(),
         nn.MaxPool2d(2),  # (N, c2, 7, 7)
         nn.Flatten(),  # (N, c2 * 49)
         nn.Dropout(dropout),
-        nn.Linear(c2 * 7 * 7, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+        nn.Linear(c2 * 7 * 7, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(),
         nn.Dropout(dropout),
         nn.Linear(hidden, 10),
     )
 
 
-@register("fashion", "Fashion-MNIST with a small CNN (BatchNorm, Dropout): >= 90% test "
-          "accuracy")
+@register("fashion", "Fashion-MNIST with a small CNN (BatchNorm, Dropout): >= 90% test accuracy")
 def run(config: Config) -> Result:
     result = Result("fashion")
     heading("Fashion-MNIST")
@@ -63,8 +69,9 @@ def run(config: Config) -> Result:
     heading("The network")
     ax.manual_seed(config.seed)
     model = fashion_cnn()
-    ax.summary(model, input_shape=(1, 1, 28, 28), print_fn=lambda s: print(
-        "  " + s.replace("\n", "\n  ")))
+    ax.summary(
+        model, input_shape=(1, 1, 28, 28), print_fn=lambda s: print("  " + s.replace("\n", "\n  "))
+    )
     n = model.num_parameters()
 
     epochs = config.epochs or (2 if config.quick else 10)
@@ -74,16 +81,26 @@ def run(config: Config) -> Result:
     opt = optim.Adam(model.parameters(), lr=lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loaded = load_weights(config, model, "the Fashion-MNIST CNN")
-    run = train(model, train_set, test_set, optimizer=opt, epochs=epochs, batch_size=64,
-                scheduler=sched, config=config, tag="fashion", loaded=loaded)
+    run = train(
+        model,
+        train_set,
+        test_set,
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=64,
+        scheduler=sched,
+        config=config,
+        tag="fashion",
+        loaded=loaded,
+    )
 
     heading("Test set, per class")
     matrix = print_per_class(test_set, run.predictions)
     report(result, "Fashion CNN", run, n)
     check_learning(result, run, config, claim=FASHION_CLAIM)
     save_weights(model, config.out / "fashion_cnn.safetensors")
-    save_figures(result, "fashion", "Fashion-MNIST, small CNN", run, test_set, matrix,
-                 config.out)
-    save_feature_maps(result, model, test_set, "Fashion CNN",
-                      config.out / "fashion_feature_maps.png")
+    save_figures(result, "fashion", "Fashion-MNIST, small CNN", run, test_set, matrix, config.out)
+    save_feature_maps(
+        result, model, test_set, "Fashion CNN", config.out / "fashion_feature_maps.png"
+    )
     return result

@@ -79,7 +79,8 @@ def trace(output: Tensor, names: dict[str, Tensor] | None = None) -> Graph:
             if obj.parents is None:
                 raise RuntimeError(
                     "the graph was freed by backward(): trace before backward, or call "
-                    "backward(retain_graph=True)")
+                    "backward(retain_graph=True)"
+                )
             for p in reversed(obj.parents):
                 if p is not None and id(p) not in entered:
                     stack.append((p, False))
@@ -94,8 +95,9 @@ def trace(output: Tensor, names: dict[str, Tensor] | None = None) -> Graph:
             retained = obj._retain() if obj._retain is not None else None
             label = named[0] if named else op
             tensor = named[1] if named else retained
-        parents = [] if isinstance(obj, Tensor) else [
-            index[id(p)] for p in obj.parents if p is not None]
+        parents = (
+            [] if isinstance(obj, Tensor) else [index[id(p)] for p in obj.parents if p is not None]
+        )
         nodes.append(Node(label, op, tensor, parents))
     graph = Graph(nodes)
     _layout(graph)
@@ -128,7 +130,7 @@ def _layout(graph: Graph, sweeps: int = 6) -> None:
     best = (_crossings(nodes), [list(layer) for layer in layers])
     for sweep in range(sweeps):
         forward = sweep % 2 == 0
-        for layer in (layers if forward else layers[::-1]):
+        for layer in layers if forward else layers[::-1]:
             layer.sort(key=lambda i: -mean_row(i, nodes[i].parents if forward else children[i]))
             _set_rows(nodes, layer)
         if (n := _crossings(nodes)) < best[0]:
@@ -142,7 +144,7 @@ def _crossings(nodes: list[Node]) -> int:
     edges = [(nodes[p].layer, n.layer, nodes[p].row, n.row) for n in nodes for p in n.parents]
     count = 0
     for k, (a0, a1, ar0, ar1) in enumerate(edges):
-        for b0, b1, br0, br1 in edges[k + 1:]:
+        for b0, b1, br0, br1 in edges[k + 1 :]:
             if a0 == b0 and a1 == b1 and (ar0 - br0) * (ar1 - br1) < 0:
                 count += 1
     return count
@@ -199,26 +201,52 @@ def draw(graph: Graph, path: str | Path, title: str | None = None) -> Path:
         x, y = center(n)
         for p in n.parents:
             px, py = center(nodes[p])
-            ax.add_patch(FancyArrowPatch((px + w / 2, py), (x - w / 2, y), arrowstyle="-|>",
-                                         mutation_scale=10, color="#555555", lw=0.8))
+            ax.add_patch(
+                FancyArrowPatch(
+                    (px + w / 2, py),
+                    (x - w / 2, y),
+                    arrowstyle="-|>",
+                    mutation_scale=10,
+                    color="#555555",
+                    lw=0.8,
+                )
+            )
         if i == len(nodes) - 1:
             kind = "output"
         elif n.op is None:
             kind = "leaf"
         else:
             kind = "named" if n.label != n.op else "op"
-        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h,
-                                    boxstyle="round,pad=0,rounding_size=0.12",
-                                    fc=_COLORS[kind], ec="#333333", lw=0.8))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - w / 2, y - h / 2),
+                w,
+                h,
+                boxstyle="round,pad=0,rounding_size=0.12",
+                fc=_COLORS[kind],
+                ec="#333333",
+                lw=0.8,
+            )
+        )
         ax.text(x, y, _text(n), ha="center", va="center", fontsize=7, family="monospace")
-    keys = [("leaf", "leaf tensor"), ("named", "named result"), ("op", "unnamed op"),
-            ("output", "output")]
-    fig.legend(handles=[Patch(fc=_COLORS[k], ec="#333333", label=t) for k, t in keys],
-               loc="outside lower center", ncol=4, fontsize=8, frameon=False)
+    keys = [
+        ("leaf", "leaf tensor"),
+        ("named", "named result"),
+        ("op", "unnamed op"),
+        ("output", "output"),
+    ]
+    fig.legend(
+        handles=[Patch(fc=_COLORS[k], ec="#333333", label=t) for k, t in keys],
+        loc="outside lower center",
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+    )
     return plot.save(fig, path, dpi=130)
 
 
-def draw_graph(output: Tensor, names: dict[str, Tensor], path: str | Path,
-               title: str | None = None) -> Path:
+def draw_graph(
+    output: Tensor, names: dict[str, Tensor], path: str | Path, title: str | None = None
+) -> Path:
     """Trace and draw in one call (the values and gradients present now are shown)."""
     return draw(trace(output, names), path, title)

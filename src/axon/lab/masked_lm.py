@@ -340,8 +340,7 @@ def pretrain(
         optimizer=opt,
         epochs=-(-hp["steps"] // hp["steps_per_epoch"]),
         grad_clip=1.0,
-        callbacks=[*backup(config, "masked-lm-pretrain"), schedule, budget,
-                   held],
+        callbacks=[*backup(config, "masked-lm-pretrain"), schedule, budget, held],
         verbose=0,
     )
     if budget.stopped:

@@ -40,8 +40,11 @@ MLP_PARAMETERS = 784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10  # 13,002
 LENET_CLAIM = 0.990
 
 
-@register("mnist-mlp", "MNIST with the course's 784-16-16-10 sigmoid network (13,002 "
-          "parameters): about 95% test accuracy")
+@register(
+    "mnist-mlp",
+    "MNIST with the course's 784-16-16-10 sigmoid network (13,002 "
+    "parameters): about 95% test accuracy",
+)
 def run_mlp(config: Config) -> Result:
     result = Result("mnist-mlp")
     heading("MNIST")
@@ -52,10 +55,13 @@ def run_mlp(config: Config) -> Result:
     model = models.mlp(MLP_SIZES, activation="sigmoid")
     print("  " + repr(model).replace("\n", "\n  "))
     n = model.num_parameters()
-    print(f"  parameters: 784*16 + 16 + 16*16 + 16 + 16*10 + 10 = {MLP_PARAMETERS:,}; "
-          f"counted: {n:,}")
-    result.check(f"the 784-16-16-10 network has {MLP_PARAMETERS:,} weights and biases "
-                 f"(counted {n:,})", n == MLP_PARAMETERS)
+    print(
+        f"  parameters: 784*16 + 16 + 16*16 + 16 + 16*10 + 10 = {MLP_PARAMETERS:,}; counted: {n:,}"
+    )
+    result.check(
+        f"the 784-16-16-10 network has {MLP_PARAMETERS:,} weights and biases (counted {n:,})",
+        n == MLP_PARAMETERS,
+    )
 
     epochs = config.epochs or (5 if config.quick else 15)
     lr = 1e-2
@@ -64,21 +70,30 @@ def run_mlp(config: Config) -> Result:
     opt = optim.Adam(model.parameters(), lr=lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loaded = load_weights(config, model, "the 784-16-16-10 MLP")
-    run = train(model, train_set, test_set, optimizer=opt, epochs=epochs, batch_size=32,
-                scheduler=sched, flatten=True, config=config, tag="mnist-mlp", loaded=loaded)
+    run = train(
+        model,
+        train_set,
+        test_set,
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=32,
+        scheduler=sched,
+        flatten=True,
+        config=config,
+        tag="mnist-mlp",
+        loaded=loaded,
+    )
 
     heading("Test set, per class")
     matrix = print_per_class(test_set, run.predictions)
     report(result, "784-16-16-10 MLP", run, n)
     check_learning(result, run, config, claim=None if config.quick else 0.93)
     save_weights(model, config.out / "mnist_mlp.safetensors")
-    save_figures(result, "mnist_mlp", "MNIST, 784-16-16-10 MLP", run, test_set, matrix,
-                 config.out)
+    save_figures(result, "mnist_mlp", "MNIST, 784-16-16-10 MLP", run, test_set, matrix, config.out)
     return result
 
 
-@register("lenet", "LeNet-5 on MNIST: >= 99.0% test accuracy; first-layer filters and "
-          "feature maps")
+@register("lenet", "LeNet-5 on MNIST: >= 99.0% test accuracy; first-layer filters and feature maps")
 def run_lenet(config: Config) -> Result:
     result = Result("lenet")
     heading("MNIST")
@@ -87,8 +102,9 @@ def run_lenet(config: Config) -> Result:
     heading("LeNet-5")
     ax.manual_seed(config.seed)
     model = models.lenet5()
-    ax.summary(model, input_shape=(1, 1, 28, 28), print_fn=lambda s: print(
-        "  " + s.replace("\n", "\n  ")))
+    ax.summary(
+        model, input_shape=(1, 1, 28, 28), print_fn=lambda s: print("  " + s.replace("\n", "\n  "))
+    )
     n = model.num_parameters()
 
     epochs = config.epochs or (2 if config.quick else 12)
@@ -100,8 +116,19 @@ def run_lenet(config: Config) -> Result:
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     augment = RandomShift(2, fill=train_set.background)
     loaded = load_weights(config, model, "LeNet-5")
-    run = train(model, train_set, test_set, optimizer=opt, epochs=epochs, batch_size=64,
-                scheduler=sched, augment=augment, config=config, tag="lenet", loaded=loaded)
+    run = train(
+        model,
+        train_set,
+        test_set,
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=64,
+        scheduler=sched,
+        augment=augment,
+        config=config,
+        tag="lenet",
+        loaded=loaded,
+    )
 
     heading("Test set, per class")
     matrix = print_per_class(test_set, run.predictions)

@@ -43,14 +43,35 @@ from .text_common import (
 )
 
 GOAL = 150.0  # validation and test perplexity, full run
-PROMPTS = ("the company said", "the stock market", "in new york", "shares of the",
-           "mr. smith")
+PROMPTS = ("the company said", "the stock market", "in new york", "shares of the", "mr. smith")
 
 # backup_every: updates between backups (--resume), "epoch" at each epoch's end
-FULL = dict(size=200, layers=2, batch=20, bptt=35, dropout=0.2, lr=20.0, clip=0.25,
-            epochs=6, budget=45 * 60, backup_every=200)
-QUICK = dict(size=32, layers=1, batch=16, bptt=20, dropout=0.0, lr=20.0, clip=0.25, epochs=2,
-             budget=None, train_tokens=20_000, eval_tokens=3_000, backup_every="epoch")
+FULL = dict(
+    size=200,
+    layers=2,
+    batch=20,
+    bptt=35,
+    dropout=0.2,
+    lr=20.0,
+    clip=0.25,
+    epochs=6,
+    budget=45 * 60,
+    backup_every=200,
+)
+QUICK = dict(
+    size=32,
+    layers=1,
+    batch=16,
+    bptt=20,
+    dropout=0.0,
+    lr=20.0,
+    clip=0.25,
+    epochs=2,
+    budget=None,
+    train_tokens=20_000,
+    eval_tokens=3_000,
+    backup_every="epoch",
+)
 
 
 def suggest(model, vocab: Vocab, prompt: str, k: int = 5) -> list[tuple[str, float]]:
@@ -65,8 +86,11 @@ def suggest(model, vocab: Vocab, prompt: str, k: int = 5) -> list[tuple[str, flo
     return [(vocab.itos[i], float(p[i])) for i in best]
 
 
-@register("next-word", "Word-level LSTM language model on Penn Treebank: perplexity, "
-          "and the five likeliest next words of a prompt")
+@register(
+    "next-word",
+    "Word-level LSTM language model on Penn Treebank: perplexity, "
+    "and the five likeliest next words of a prompt",
+)
 def run(config: Config) -> Result:
     result = Result("next-word")
     hp = QUICK if config.quick else FULL
@@ -76,21 +100,26 @@ def run(config: Config) -> Result:
     heading("1. The data")
     splits = penn_treebank(config.data_dir)
     if config.quick:
-        splits = {"train": splits["train"][: hp["train_tokens"]],
-                  "valid": splits["valid"][: hp["eval_tokens"]],
-                  "test": splits["test"][: hp["eval_tokens"]]}
+        splits = {
+            "train": splits["train"][: hp["train_tokens"]],
+            "valid": splits["valid"][: hp["eval_tokens"]],
+            "test": splits["test"][: hp["eval_tokens"]],
+        }
     vocab = Vocab.from_tokens(splits["train"], specials=("<unk>",))
     ids = {s: vocab.encode(t) for s, t in splits.items()}
     h_uni = unigram_entropy(ids["train"], len(vocab))
-    print(f"  {len(ids['train']):,} training, {len(ids['valid']):,} validation and "
-          f"{len(ids['test']):,} test tokens; {len(vocab):,} word types")
-    print(f"  unigram entropy {h_uni:.3f} nats: a context-free model's perplexity is "
-          f"{perplexity(h_uni):.0f}")
+    print(
+        f"  {len(ids['train']):,} training, {len(ids['valid']):,} validation and "
+        f"{len(ids['test']):,} test tokens; {len(vocab):,} word types"
+    )
+    print(
+        f"  unigram entropy {h_uni:.3f} nats: a context-free model's perplexity is "
+        f"{perplexity(h_uni):.0f}"
+    )
 
     heading("2. Training with truncated BPTT")
     n = hp["size"]
-    model = RNNLanguageModel(len(vocab), n, n, layers=hp["layers"], dropout=hp["dropout"],
-                             tie=True)
+    model = RNNLanguageModel(len(vocab), n, n, layers=hp["layers"], dropout=hp["dropout"], tie=True)
     with ax.no_grad():  # small embeddings (and tied output weights), zero output bias
         nn.init.uniform_(model.embedding.weight, -0.1, 0.1)
         nn.init.zeros_(model.decoder.bias)
@@ -99,39 +128,56 @@ def run(config: Config) -> Result:
     valid = bptt_batches(batchify(ids["valid"], 10), hp["bptt"])
     test = bptt_batches(batchify(ids["test"], 10), hp["bptt"])
     opt = optim.SGD(model.parameters(), lr=hp["lr"])
-    print(f"  Embedding({len(vocab)}, {n}) -> LSTM({n}, {n}, num_layers={hp['layers']}) -> "
-          f"Linear({n}, {len(vocab)}) tied to the embedding, dropout {hp['dropout']:g}: "
-          f"{n_params:,} parameters")
-    print(f"  {hp['batch']} streams, windows of {hp['bptt']} words ({len(train)} updates per "
-          f"epoch), SGD lr {hp['lr']:g} (/4 when the validation loss stops falling), "
-          f"gradient norm clipped to {hp['clip']:g}, {epochs} epochs"
-          + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else ""))
+    print(
+        f"  Embedding({len(vocab)}, {n}) -> LSTM({n}, {n}, num_layers={hp['layers']}) -> "
+        f"Linear({n}, {len(vocab)}) tied to the embedding, dropout {hp['dropout']:g}: "
+        f"{n_params:,} parameters"
+    )
+    print(
+        f"  {hp['batch']} streams, windows of {hp['bptt']} words ({len(train)} updates per "
+        f"epoch), SGD lr {hp['lr']:g} (/4 when the validation loss stops falling), "
+        f"gradient norm clipped to {hp['clip']:g}, {epochs} epochs"
+        + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else "")
+    )
     budget = TimeBudget(hp["budget"])
     start = time.perf_counter()
     if load_weights(config, model, "the word LSTM"):
         history = None
         val_loss = evaluate_stream(model, valid, loss="cross_entropy")["loss"]
     else:
-        history = fit_stream(model, train, loss="cross_entropy", optimizer=opt, epochs=epochs,
-                             clip_grad_norm=hp["clip"], validation=valid,
-                             callbacks=[*backup(config, "next-word", hp["backup_every"]),
-                                        budget],
-                             scheduler=optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.25,
-                                                                            patience=0),
-                             verbose=2)
+        history = fit_stream(
+            model,
+            train,
+            loss="cross_entropy",
+            optimizer=opt,
+            epochs=epochs,
+            clip_grad_norm=hp["clip"],
+            validation=valid,
+            callbacks=[*backup(config, "next-word", hp["backup_every"]), budget],
+            scheduler=optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.25, patience=0),
+            verbose=2,
+        )
         val_loss = history["val_loss"][-1]
     seconds = time.perf_counter() - start
     if budget.stopped:
         print(f"  stopped by the time budget during epoch {len(history['loss'])}")
     test_loss = evaluate_stream(model, test, loss="cross_entropy")["loss"]
     val_ppl, test_ppl = perplexity(val_loss), perplexity(test_loss)
-    table(["", "loss (nats)", "perplexity"],
-          [["unigram (train)", f"{h_uni:.3f}", f"{perplexity(h_uni):.1f}"],
-           ["train (last epoch)", f"{history['loss'][-1]:.3f}",
-            f"{perplexity(history['loss'][-1]):.1f}"]
-           if history is not None else ["train", "not trained (--weights)", ""],
-           ["validation", f"{val_loss:.3f}", f"{val_ppl:.1f}"],
-           ["test", f"{test_loss:.3f}", f"{test_ppl:.1f}"]])
+    table(
+        ["", "loss (nats)", "perplexity"],
+        [
+            ["unigram (train)", f"{h_uni:.3f}", f"{perplexity(h_uni):.1f}"],
+            [
+                "train (last epoch)",
+                f"{history['loss'][-1]:.3f}",
+                f"{perplexity(history['loss'][-1]):.1f}",
+            ]
+            if history is not None
+            else ["train", "not trained (--weights)", ""],
+            ["validation", f"{val_loss:.3f}", f"{val_ppl:.1f}"],
+            ["test", f"{test_loss:.3f}", f"{test_ppl:.1f}"],
+        ],
+    )
     if history is not None:
         print(f"  training took {seconds:.0f} s")
 
@@ -144,17 +190,30 @@ def run(config: Config) -> Result:
         words = ",  ".join(f"{w} ({p:.2f})" for w, p in suggestions[prompt])
         print(f"  {prompt!r} -> {words}")
 
-    result.metrics.update({"unigram_entropy": h_uni, "val_loss": val_loss,
-                           "val_ppl": val_ppl, "test_ppl": test_ppl,
-                           "train_seconds": seconds,
-                           "epochs_run": len(history["loss"]) if history else 0})
-    result.check(f"the language model's validation loss ({val_loss:.3f} nats) falls below "
-                 f"the unigram entropy ({h_uni:.3f})", val_loss < h_uni)
+    result.metrics.update(
+        {
+            "unigram_entropy": h_uni,
+            "val_loss": val_loss,
+            "val_ppl": val_ppl,
+            "test_ppl": test_ppl,
+            "train_seconds": seconds,
+            "epochs_run": len(history["loss"]) if history else 0,
+        }
+    )
+    result.check(
+        f"the language model's validation loss ({val_loss:.3f} nats) falls below "
+        f"the unigram entropy ({h_uni:.3f})",
+        val_loss < h_uni,
+    )
     if not config.quick:
         result.check(f"validation perplexity {val_ppl:.1f} <= {GOAL:g}", val_ppl <= GOAL)
         result.check(f"test perplexity {test_ppl:.1f} <= {GOAL:g}", test_ppl <= GOAL)
-    result.check("each prompt gets five distinct suggestions with probabilities in (0, 1]",
-                 all(len({w for w, _ in s}) == 5 and all(0 < p <= 1 for _, p in s)
-                     for s in suggestions.values()))
+    result.check(
+        "each prompt gets five distinct suggestions with probabilities in (0, 1]",
+        all(
+            len({w for w, _ in s}) == 5 and all(0 < p <= 1 for _, p in s)
+            for s in suggestions.values()
+        ),
+    )
     finish(result, config, model, history, "next_word")
     return result

@@ -351,8 +351,12 @@ class Probe(Callback):
 
     def state_dict(self) -> dict:
         """The measurements so far and the next one's position (for ``--resume``)."""
-        return {"seen": list(self.seen), "loss": list(self.loss),
-                "accuracy": list(self.accuracy), "next": self._next}
+        return {
+            "seen": list(self.seen),
+            "loss": list(self.loss),
+            "accuracy": list(self.accuracy),
+            "next": self._next,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.seen = [float(v) for v in state["seen"]]

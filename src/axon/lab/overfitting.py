@@ -226,7 +226,12 @@ class Trained:
 
 
 def train_with(
-    remedy: str, train: Images, val: Images, test: Images, s: Setup, seed: int,
+    remedy: str,
+    train: Images,
+    val: Images,
+    test: Images,
+    s: Setup,
+    seed: int,
     config: Config | None = None,
 ) -> Trained:
     """Train the network from seed ``seed``'s initial weights with one remedy (``"none"``

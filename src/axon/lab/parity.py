@@ -47,8 +47,9 @@ class ParityNet(nn.Module):
         return self.head(out)  # (N, T, 2)
 
 
-def train_parity(kind: str, length: int, hidden: int, steps: int, seed: int,
-                 batch: int = 64, lr: float = 1e-2) -> ParityNet:
+def train_parity(
+    kind: str, length: int, hidden: int, steps: int, seed: int, batch: int = 64, lr: float = 1e-2
+) -> ParityNet:
     """Adam on the cross-entropy of every step's output; a fresh batch each step."""
     ax.manual_seed(seed)
     model = ParityNet(kind, hidden)
@@ -71,8 +72,11 @@ def accuracy(model: ParityNet, x: np.ndarray, y: np.ndarray) -> tuple[float, flo
     return float((pred[:, -1] == y[:, -1]).mean()), float((pred == y).mean())
 
 
-@register("parity", "Running parity (bit-stream XOR): RNN vs LSTM vs GRU by length; the "
-          "vanishing gradient measured; gate saturation; parameter counts")
+@register(
+    "parity",
+    "Running parity (bit-stream XOR): RNN vs LSTM vs GRU by length; the "
+    "vanishing gradient measured; gate saturation; parameter counts",
+)
 def run(config: Config) -> Result:
     result = Result("parity")
     hidden = 16
@@ -81,25 +85,39 @@ def run(config: Config) -> Result:
     n_test = 500 if config.quick else 2000
 
     # 1 -------------------------------------------------------------------------------
-    heading("1. Parameters of one recurrent layer (input n = 1, hidden d = "
-            f"{hidden})")
+    heading(f"1. Parameters of one recurrent layer (input n = 1, hidden d = {hidden})")
     rows = param_counts(1, hidden)
-    table(["layer", "gates g", "course g*d*(d+n+1)", "PyTorch g*d*(n+d)+2*g*d",
-           "difference g*d", "axon sum(p.numel())"],
-          [[r["kind"], r["gates"], r["course"], r["pytorch"], r["difference"], r["axon"]]
-           for r in rows])
-    print("  The difference: PyTorch (and axon) keep two bias vectors per gate block, "
-          "b_ih and b_hh,\n  where the course has one; their sum acts as one bias, so g*d "
-          "parameters are redundant.")
-    result.check("axon's layers hold g*d*(n+d) + 2*g*d parameters, the course's count "
-                 "plus g*d, for RNN, LSTM and GRU",
-                 all(r["axon"] == r["pytorch"] == r["course"] + r["difference"]
-                     for r in rows))
+    table(
+        [
+            "layer",
+            "gates g",
+            "course g*d*(d+n+1)",
+            "PyTorch g*d*(n+d)+2*g*d",
+            "difference g*d",
+            "axon sum(p.numel())",
+        ],
+        [
+            [r["kind"], r["gates"], r["course"], r["pytorch"], r["difference"], r["axon"]]
+            for r in rows
+        ],
+    )
+    print(
+        "  The difference: PyTorch (and axon) keep two bias vectors per gate block, "
+        "b_ih and b_hh,\n  where the course has one; their sum acts as one bias, so g*d "
+        "parameters are redundant."
+    )
+    result.check(
+        "axon's layers hold g*d*(n+d) + 2*g*d parameters, the course's count "
+        "plus g*d, for RNN, LSTM and GRU",
+        all(r["axon"] == r["pytorch"] == r["course"] + r["difference"] for r in rows),
+    )
 
     # 2 -------------------------------------------------------------------------------
     heading("2. Accuracy of the last parity bit y_T on fresh streams")
-    print(f"  hidden {hidden}, Adam lr 0.01, {steps} steps of 64 fresh streams, loss on "
-          "every step's output;\n  chance is 0.5.")
+    print(
+        f"  hidden {hidden}, Adam lr 0.01, {steps} steps of 64 fresh streams, loss on "
+        "every step's output;\n  chance is 0.5."
+    )
     models: dict[tuple[str, int], ParityNet] = {}
     acc: dict[tuple[str, int], tuple[float, float]] = {}
     for length in lengths:
@@ -108,22 +126,36 @@ def run(config: Config) -> Result:
             models[kind, length] = train_parity(kind, length, hidden, steps, config.seed)
             acc[kind, length] = accuracy(models[kind, length], x_test, y_test)
             result.metrics[f"{kind}_T{length}"] = acc[kind, length][0]
-    table(["length T"] + [f"{k} y_T" for k in KINDS] + [f"{k} all t" for k in KINDS],
-          [[length] + [f"{acc[k, length][0]:.3f}" for k in KINDS]
-           + [f"{acc[k, length][1]:.3f}" for k in KINDS] for length in lengths])
+    table(
+        ["length T"] + [f"{k} y_T" for k in KINDS] + [f"{k} all t" for k in KINDS],
+        [
+            [length]
+            + [f"{acc[k, length][0]:.3f}" for k in KINDS]
+            + [f"{acc[k, length][1]:.3f}" for k in KINDS]
+            for length in lengths
+        ],
+    )
     short, long = lengths[0], lengths[-1]
     gated = max(acc["LSTM", long][0], acc["GRU", long][0])
-    print(f"  At T = {long} the best gated layer scores {gated:.3f}, the plain RNN "
-          f"{acc['RNN', long][0]:.3f}.")
-    result.check(f"all three learn the short streams (T = {short}: y_T accuracy >= 0.95)",
-                 all(acc[k, short][0] >= 0.95 for k in KINDS))
-    result.check(f"at T = {long} the LSTM or GRU beats the plain RNN by at least 0.15 on "
-                 "y_T", gated >= acc["RNN", long][0] + 0.15)
+    print(
+        f"  At T = {long} the best gated layer scores {gated:.3f}, the plain RNN "
+        f"{acc['RNN', long][0]:.3f}."
+    )
+    result.check(
+        f"all three learn the short streams (T = {short}: y_T accuracy >= 0.95)",
+        all(acc[k, short][0] >= 0.95 for k in KINDS),
+    )
+    result.check(
+        f"at T = {long} the LSTM or GRU beats the plain RNN by at least 0.15 on y_T",
+        gated >= acc["RNN", long][0] + 0.15,
+    )
 
     # 3 -------------------------------------------------------------------------------
     heading(f"3. The gradient through time: ||dL/dh_t||, loss at the last step, T = {long}")
-    print("  Unrolled with RNNCell / LSTMCell / GRUCell holding the trained layer's "
-          "weights; each h_t\n  keeps its gradient (retain_grad). Mean over 64 streams.")
+    print(
+        "  Unrolled with RNNCell / LSTMCell / GRUCell holding the trained layer's "
+        "weights; each h_t\n  keeps its gradient (retain_grad). Mean over 64 streams."
+    )
     x_g, y_g = parity_bits(64, long, seed=20_000 + config.seed)
     xg, tg = ax.tensor(x_g), ax.tensor(y_g[:, -1])
     norms: dict[str, dict[str, np.ndarray]] = {"at initialisation": {}, "after training": {}}
@@ -138,35 +170,47 @@ def run(config: Config) -> Result:
         norms["after training"][kind] = hidden_grad_norms(cell, trained.head, xg, tg)
         ax.manual_seed(config.seed)
         fresh = ParityNet(kind, hidden)
-        norms["at initialisation"][kind] = hidden_grad_norms(cell_from_layer(fresh.rnn),
-                                                             fresh.head, xg, tg)
-    result.check("the cell loop reproduces the fused layer's h_T (max difference < 1e-4)",
-                 match)
+        norms["at initialisation"][kind] = hidden_grad_norms(
+            cell_from_layer(fresh.rnn), fresh.head, xg, tg
+        )
+    result.check("the cell loop reproduces the fused layer's h_T (max difference < 1e-4)", match)
     ratio = {}
     for when, by_kind in norms.items():
         print(f"\n  {when}")
-        table(["layer", "t = 1", f"t = {long // 2}", f"t = {long}",
-               "ratio t=1 / t=T"],
-              [[k, f"{v[0]:.2e}", f"{v[long // 2 - 1]:.2e}", f"{v[-1]:.2e}",
-                f"{v[0] / v[-1]:.2e}"] for k, v in by_kind.items()])
+        table(
+            ["layer", "t = 1", f"t = {long // 2}", f"t = {long}", "ratio t=1 / t=T"],
+            [
+                [k, f"{v[0]:.2e}", f"{v[long // 2 - 1]:.2e}", f"{v[-1]:.2e}", f"{v[0] / v[-1]:.2e}"]
+                for k, v in by_kind.items()
+            ],
+        )
         for k, v in by_kind.items():
             ratio[when, k] = float(v[0] / v[-1])
             result.metrics[f"grad_ratio_{k}_{when.split()[0]}"] = ratio[when, k]
     best_gated = max(ratio["after training", "LSTM"], ratio["after training", "GRU"])
-    result.check("after training, the gradient reaching t = 1 (relative to t = T) is at "
-                 "least 100x larger through the LSTM or GRU than through the RNN",
-                 best_gated >= 100 * ratio["after training", "RNN"])
+    result.check(
+        "after training, the gradient reaching t = 1 (relative to t = T) is at "
+        "least 100x larger through the LSTM or GRU than through the RNN",
+        best_gated >= 100 * ratio["after training", "RNN"],
+    )
 
     # 4 -------------------------------------------------------------------------------
     heading(f"4. Saturated gates of the trained models (T = {long})")
-    print("  sigmoid < 0.05 or > 0.95; |tanh| > 0.95: the flat parts, where the local "
-          "derivative is small.")
+    print(
+        "  sigmoid < 0.05 or > 0.95; |tanh| > 0.95: the flat parts, where the local "
+        "derivative is small."
+    )
     rows = []
     for kind in KINDS:
         shares = gate_saturation(cell_from_layer(models[kind, long].rnn), xg)
         result.metrics[f"saturated_{kind}"] = shares.pop("all")
-        rows.append([kind, f"{result.metrics[f'saturated_{kind}']:.2f}",
-                     ",  ".join(f"{g} {s:.2f}" for g, s in shares.items())])
+        rows.append(
+            [
+                kind,
+                f"{result.metrics[f'saturated_{kind}']:.2f}",
+                ",  ".join(f"{g} {s:.2f}" for g, s in shares.items()),
+            ]
+        )
     table(["layer", "saturated", "by gate"], rows, align="lrl")
 
     # figures -------------------------------------------------------------------------
@@ -180,8 +224,7 @@ def run(config: Config) -> Result:
     acc_ax.legend()
     acc_ax.grid(alpha=0.3)
     result.figures.append(plot.save(fig, config.out / "parity_accuracy.png"))
-    fig, panels = plot.figure(ncols=2, size=(5, 4),
-                              title=f"||dL/dh_t||, loss at t = {long} only")
+    fig, panels = plot.figure(ncols=2, size=(5, 4), title=f"||dL/dh_t||, loss at t = {long} only")
     for panel, (when, by_kind) in zip(panels, norms.items(), strict=True):
         plot.curves(panel, by_kind, xlabel="time step t", ylabel="||dL/dh_t||", log=True)
         panel.set_title(when)

@@ -45,10 +45,32 @@ GOAL = 0.92  # test accuracy over the 17 UPOS tags, full run
 EXAMPLES = ("I can open the can .", "She books a flight to Boston every Monday .")
 
 # backup_every: updates between backups (--resume), "epoch" at each epoch's end
-FULL = dict(emb=100, suffix=32, shape=8, hidden=128, batch=32, lr=2e-3, dropout=0.3,
-            epochs=4, budget=14 * 60, backup_every=200)
-QUICK = dict(emb=32, suffix=16, shape=4, hidden=32, batch=16, lr=1e-2, dropout=0.0,
-             epochs=3, budget=None, train_size=400, test_size=150, backup_every="epoch")
+FULL = dict(
+    emb=100,
+    suffix=32,
+    shape=8,
+    hidden=128,
+    batch=32,
+    lr=2e-3,
+    dropout=0.3,
+    epochs=4,
+    budget=14 * 60,
+    backup_every=200,
+)
+QUICK = dict(
+    emb=32,
+    suffix=16,
+    shape=4,
+    hidden=32,
+    batch=16,
+    lr=1e-2,
+    dropout=0.0,
+    epochs=3,
+    budget=None,
+    train_size=400,
+    test_size=150,
+    backup_every="epoch",
+)
 
 
 def shape(word: str) -> str:
@@ -71,17 +93,22 @@ class Features:
         words = [[w.lower() for w, _ in s] for s in sentences]
         specials = ("<pad>", "<unk>")
         self.words = Vocab.from_tokens(words, min_freq=2, specials=specials)
-        self.suffixes = Vocab.from_tokens(([w[-3:] for w in s] for s in words), min_freq=2,
-                                          specials=specials)
+        self.suffixes = Vocab.from_tokens(
+            ([w[-3:] for w in s] for s in words), min_freq=2, specials=specials
+        )
         self.shapes = Vocab(["<pad>", "<unk>", "Aa", "AA", "a", "0", "."])
-        self.tags = Vocab.from_tokens(([t for _, t in s] for s in sentences), specials=(),
-                                      unk_token=None, sort_by="token")
+        self.tags = Vocab.from_tokens(
+            ([t for _, t in s] for s in sentences), specials=(), unk_token=None, sort_by="token"
+        )
 
     def encode(self, sentence, with_tags: bool = True) -> tuple:
         forms = [w for w, _ in sentence] if with_tags else list(sentence)
         lower = [w.lower() for w in forms]
-        x = (self.words.encode(lower), self.suffixes.encode([w[-3:] for w in lower]),
-             self.shapes.encode([shape(w) for w in forms]))
+        x = (
+            self.words.encode(lower),
+            self.suffixes.encode([w[-3:] for w in lower]),
+            self.shapes.encode([shape(w) for w in forms]),
+        )
         if not with_tags:
             return x
         return (*x, self.tags.encode([self.tag_of(t) for _, t in sentence]))
@@ -93,25 +120,24 @@ class Features:
 class BiLSTMTagger(nn.Module):
     """[word; suffix; shape] embeddings -> packed BiLSTM -> dropout -> Linear per position."""
 
-    def __init__(self, f: Features, emb: int, suffix: int, shape_dim: int, hidden: int,
-                 dropout: float = 0.0) -> None:
+    def __init__(
+        self, f: Features, emb: int, suffix: int, shape_dim: int, hidden: int, dropout: float = 0.0
+    ) -> None:
         super().__init__()
         self.word = nn.Embedding(len(f.words), emb, padding_idx=0)
         self.suffix = nn.Embedding(len(f.suffixes), suffix, padding_idx=0)
         self.shape = nn.Embedding(len(f.shapes), shape_dim, padding_idx=0)
         self.drop = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(emb + suffix + shape_dim, hidden, batch_first=True,
-                            bidirectional=True)
+        self.lstm = nn.LSTM(emb + suffix + shape_dim, hidden, batch_first=True, bidirectional=True)
         self.out = nn.Linear(2 * hidden, len(f.tags))
 
     def forward(self, words, suffixes, shapes, lengths):
-        x = ax.cat([self.word(words), self.suffix(suffixes), self.shape(shapes)],
-                   dim=-1)  # (B, L) each -> (B, L, E_w + E_s + E_c)
-        packed = pack_padded_sequence(self.drop(x), lengths, batch_first=True,
-                                      enforce_sorted=False)
+        x = ax.cat(
+            [self.word(words), self.suffix(suffixes), self.shape(shapes)], dim=-1
+        )  # (B, L) each -> (B, L, E_w + E_s + E_c)
+        packed = pack_padded_sequence(self.drop(x), lengths, batch_first=True, enforce_sorted=False)
         h, _ = self.lstm(packed)
-        h, _ = pad_packed_sequence(h, batch_first=True,
-                                   total_length=words.shape[1])  # (B, L, 2H)
+        h, _ = pad_packed_sequence(h, batch_first=True, total_length=words.shape[1])  # (B, L, 2H)
         return self.out(self.drop(h))  # (B, L, tags)
 
 
@@ -131,8 +157,10 @@ def baselines(train, test) -> tuple[str, float, float]:
     return top, majority, lookup
 
 
-@register("pos-tagging", "Many-to-many: a bidirectional LSTM tags UD English EWT with the "
-          "17 universal parts of speech")
+@register(
+    "pos-tagging",
+    "Many-to-many: a bidirectional LSTM tags UD English EWT with the 17 universal parts of speech",
+)
 def run(config: Config) -> Result:
     result = Result("pos-tagging")
     hp = QUICK if config.quick else FULL
@@ -144,50 +172,71 @@ def run(config: Config) -> Result:
     dev_s = ud_pos(config.data_dir, "dev")
     test_s = ud_pos(config.data_dir, "test")
     if config.quick:
-        train_s, dev_s, test_s = (train_s[: hp["train_size"]], dev_s[: hp["test_size"]],
-                                  test_s[: hp["test_size"]])
+        train_s, dev_s, test_s = (
+            train_s[: hp["train_size"]],
+            dev_s[: hp["test_size"]],
+            test_s[: hp["test_size"]],
+        )
     f = Features(train_s)
     train, dev, test = ([f.encode(s) for s in split] for split in (train_s, dev_s, test_s))
     n_test = sum(len(s) for s in test_s)
     unseen = np.mean([w.lower() not in f.words for s in test_s for w, _ in s])
-    print(f"  {len(train_s):,} / {len(dev_s):,} / {len(test_s):,} train / dev / test "
-          f"sentences ({n_test:,} test words, {unseen:.1%} of them not in the word "
-          "vocabulary)")
+    print(
+        f"  {len(train_s):,} / {len(dev_s):,} / {len(test_s):,} train / dev / test "
+        f"sentences ({n_test:,} test words, {unseen:.1%} of them not in the word "
+        "vocabulary)"
+    )
     print(f"  {len(f.tags)} tags: {' '.join(f.tags.itos)}")
     top, majority, lookup = baselines(train_s, test_s)
 
     heading("2. Training")
-    model = BiLSTMTagger(f, hp["emb"], hp["suffix"], hp["shape"], hp["hidden"],
-                         dropout=hp["dropout"])
+    model = BiLSTMTagger(
+        f, hp["emb"], hp["suffix"], hp["shape"], hp["hidden"], dropout=hp["dropout"]
+    )
     n_params = sum(p.numel() for p in model.parameters())
     width = hp["emb"] + hp["suffix"] + hp["shape"]
-    print(f"  [word {hp['emb']}; suffix {hp['suffix']}; shape {hp['shape']}] -> packed "
-          f"BiLSTM({width}, {hp['hidden']}) -> Linear({2 * hp['hidden']}, {len(f.tags)}): "
-          f"{n_params:,} parameters")
+    print(
+        f"  [word {hp['emb']}; suffix {hp['suffix']}; shape {hp['shape']}] -> packed "
+        f"BiLSTM({width}, {hp['hidden']}) -> Linear({2 * hp['hidden']}, {len(f.tags)}): "
+        f"{n_params:,} parameters"
+    )
     loader = BucketLoader(train, hp["batch"], seed=config.seed, target_seq=True)
     dev_loader = BucketLoader(dev, 128, shuffle=False, target_seq=True)
     test_loader = BucketLoader(test, 128, shuffle=False, target_seq=True)
-    print(f"  batches of {hp['batch']} sentences, padding ignored by the loss "
-          f"(ignore_index=-100), Adam lr {hp['lr']:g}, {epochs} epochs"
-          + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else ""))
+    print(
+        f"  batches of {hp['batch']} sentences, padding ignored by the loss "
+        f"(ignore_index=-100), Adam lr {hp['lr']:g}, {epochs} epochs"
+        + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else "")
+    )
     budget = TimeBudget(hp["budget"])
     start = time.perf_counter()
     if load_weights(config, model, "the BiLSTM tagger"):
         history = None
     else:
-        history = ax.fit(model, loader, loss=sequence_cross_entropy,
-                         optimizer=optim.Adam(model.parameters(), lr=hp["lr"]), epochs=epochs,
-                         validation=dev_loader, metrics=[MaskedAccuracy()], grad_clip=5.0,
-                         callbacks=[*backup(config, "pos-tagging", hp["backup_every"]),
-                                    budget], verbose=2)
+        history = ax.fit(
+            model,
+            loader,
+            loss=sequence_cross_entropy,
+            optimizer=optim.Adam(model.parameters(), lr=hp["lr"]),
+            epochs=epochs,
+            validation=dev_loader,
+            metrics=[MaskedAccuracy()],
+            grad_clip=5.0,
+            callbacks=[*backup(config, "pos-tagging", hp["backup_every"]), budget],
+            verbose=2,
+        )
     seconds = time.perf_counter() - start
     if budget.stopped:
         print(f"  stopped by the time budget during epoch {len(history['loss'])}")
     accuracy = ax.evaluate(model, test_loader, metrics=[MaskedAccuracy()])["accuracy"]
-    table(["", "test accuracy"],
-          [[f"most frequent tag ({top})", f"{majority:.1%}"],
-           ["each word's most frequent tag", f"{lookup:.1%}"],
-           ["BiLSTM tagger", f"{accuracy:.1%}"]])
+    table(
+        ["", "test accuracy"],
+        [
+            [f"most frequent tag ({top})", f"{majority:.1%}"],
+            ["each word's most frequent tag", f"{lookup:.1%}"],
+            ["BiLSTM tagger", f"{accuracy:.1%}"],
+        ],
+    )
     if history is not None:
         print(f"  training took {seconds:.0f} s")
 
@@ -201,11 +250,19 @@ def run(config: Config) -> Result:
             tags = f.tags.decode(scores.numpy()[0].argmax(-1))
             print("  " + "  ".join(f"{w}/{t}" for w, t in zip(forms, tags, strict=True)))
 
-    result.metrics.update({"test_accuracy": accuracy, "majority": majority,
-                           "word_lookup": lookup, "train_seconds": seconds,
-                           "epochs_run": len(history["loss"]) if history else 0})
-    result.check(f"test accuracy {accuracy:.1%} beats the majority class ({top}: "
-                 f"{majority:.1%})", accuracy > majority)
+    result.metrics.update(
+        {
+            "test_accuracy": accuracy,
+            "majority": majority,
+            "word_lookup": lookup,
+            "train_seconds": seconds,
+            "epochs_run": len(history["loss"]) if history else 0,
+        }
+    )
+    result.check(
+        f"test accuracy {accuracy:.1%} beats the majority class ({top}: {majority:.1%})",
+        accuracy > majority,
+    )
     if not config.quick:
         result.check(f"test accuracy {accuracy:.1%} >= {GOAL:.0%}", accuracy >= GOAL)
     finish(result, config, model, history, "pos_tagging")

@@ -205,10 +205,7 @@ def run(config: Config) -> Result:
         )
     table(
         ["model", "decoder", "parameters"],
-        [
-            [name, type(m.decoder).__name__, m.num_parameters()]
-            for name, m in models.items()
-        ],
+        [[name, type(m.decoder).__name__, m.num_parameters()] for name, m in models.items()],
         align="llr",
     )
     print(

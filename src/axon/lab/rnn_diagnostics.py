@@ -38,9 +38,11 @@ def cell_from_layer(layer: nn.RNNBase) -> nn.RNNCellBase:
     and the cell loop then compute the same h_t."""
     kind = kind_of(layer)
     cell = _CELLS[kind](layer.input_size, layer.hidden_size, bias=layer.bias)
-    state = {name: getattr(layer, f"{name}_l0").detach().numpy().copy()
-             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") if layer.bias
-             or name.startswith("weight")}
+    state = {
+        name: getattr(layer, f"{name}_l0").detach().numpy().copy()
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        if layer.bias or name.startswith("weight")
+    }
     cell.load_state_dict(state)
     return cell
 
@@ -55,8 +57,9 @@ def unroll(cell: nn.RNNCellBase, x: ax.Tensor) -> list[ax.Tensor]:
     return hs
 
 
-def hidden_grad_norms(cell: nn.RNNCellBase, head: nn.Module, x: ax.Tensor,
-                      target: ax.Tensor) -> np.ndarray:
+def hidden_grad_norms(
+    cell: nn.RNNCellBase, head: nn.Module, x: ax.Tensor, target: ax.Tensor
+) -> np.ndarray:
     """||dL/dh_t|| for t = 1..T, averaged over the batch, where
     L = cross_entropy(head(h_T), target) reads the last step only.
 
@@ -99,12 +102,19 @@ def gate_activations(cell: nn.RNNCellBase, x: ax.Tensor) -> dict[str, np.ndarray
             gates = {"h (tanh)": np.tanh(zx + zh)}
         elif kind == "LSTM":
             z = zx + zh
-            gates = {"i": _sigmoid(z[:, :H]), "f": _sigmoid(z[:, H:2 * H]),
-                     "g (tanh)": np.tanh(z[:, 2 * H:3 * H]), "o": _sigmoid(z[:, 3 * H:])}
+            gates = {
+                "i": _sigmoid(z[:, :H]),
+                "f": _sigmoid(z[:, H : 2 * H]),
+                "g (tanh)": np.tanh(z[:, 2 * H : 3 * H]),
+                "o": _sigmoid(z[:, 3 * H :]),
+            }
         else:
             r = _sigmoid(zx[:, :H] + zh[:, :H])
-            gates = {"r": r, "z": _sigmoid(zx[:, H:2 * H] + zh[:, H:2 * H]),
-                     "n (tanh)": np.tanh(zx[:, 2 * H:] + r * zh[:, 2 * H:])}
+            gates = {
+                "r": r,
+                "z": _sigmoid(zx[:, H : 2 * H] + zh[:, H : 2 * H]),
+                "n (tanh)": np.tanh(zx[:, 2 * H :] + r * zh[:, 2 * H :]),
+            }
         for name, a in gates.items():
             acts.setdefault(name, []).append(a)
     return {name: np.stack(a) for name, a in acts.items()}  # each (T, N, H)
@@ -132,7 +142,14 @@ def param_counts(n: int, d: int) -> list[dict[str, int | str]]:
     for kind in KINDS:
         g = GATES[kind]
         layer = getattr(nn, kind)(n, d)
-        rows.append({"kind": kind, "gates": g, "course": g * d * (d + n + 1),
-                     "pytorch": g * d * (n + d) + 2 * g * d, "difference": g * d,
-                     "axon": sum(p.numel() for p in layer.parameters())})
+        rows.append(
+            {
+                "kind": kind,
+                "gates": g,
+                "course": g * d * (d + n + 1),
+                "pytorch": g * d * (n + d) + 2 * g * d,
+                "difference": g * d,
+                "axon": sum(p.numel() for p in layer.parameters()),
+            }
+        )
     return rows

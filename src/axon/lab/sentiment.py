@@ -30,23 +30,43 @@ from .base import Config, Result, backup, heading, load_weights, table
 from .text_common import BucketLoader, TimeBudget, epochs_for, finish
 
 GOAL = 0.82  # dev accuracy, full run
-EXAMPLES = ("a gorgeous , witty , seductive movie .",
-            "the plot is tedious and the acting is wooden .",
-            "not a bad film at all .",
-            "it 's not good .")
+EXAMPLES = (
+    "a gorgeous , witty , seductive movie .",
+    "the plot is tedious and the acting is wooden .",
+    "not a bad film at all .",
+    "it 's not good .",
+)
 
 # backup_every: updates between backups (--resume), "epoch" at each epoch's end
-FULL = dict(emb=100, hidden=96, batch=64, lr=2e-3, dropout=0.3, epochs=3, budget=12 * 60,
-            backup_every=200)
-QUICK = dict(emb=32, hidden=32, batch=32, lr=1e-2, dropout=0.0, epochs=4, budget=None,
-             train_size=1_500, dev_size=300, backup_every="epoch")
+FULL = dict(
+    emb=100, hidden=96, batch=64, lr=2e-3, dropout=0.3, epochs=3, budget=12 * 60, backup_every=200
+)
+QUICK = dict(
+    emb=32,
+    hidden=32,
+    batch=32,
+    lr=1e-2,
+    dropout=0.0,
+    epochs=4,
+    budget=None,
+    train_size=1_500,
+    dev_size=300,
+    backup_every="epoch",
+)
 
 
 class GRUClassifier(nn.Module):
     """Embedding -> packed bidirectional GRU -> [h_fwd; h_bwd] -> dropout -> Linear."""
 
-    def __init__(self, vocab_size: int, emb: int, hidden: int, classes: int = 2,
-                 dropout: float = 0.0, pad_index: int = 0) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        emb: int,
+        hidden: int,
+        classes: int = 2,
+        dropout: float = 0.0,
+        pad_index: int = 0,
+    ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, emb, padding_idx=pad_index)
         self.gru = nn.GRU(emb, hidden, batch_first=True, bidirectional=True)
@@ -66,8 +86,9 @@ def encode(vocab: Vocab, examples) -> list[tuple[np.ndarray, int]]:
     return [(vocab.encode(s.split() or ["<unk>"]), y) for s, y in examples]
 
 
-@register("sentiment", "Many-to-one: a bidirectional GRU over packed sentences classifies "
-          "SST-2 sentiment")
+@register(
+    "sentiment", "Many-to-one: a bidirectional GRU over packed sentences classifies SST-2 sentiment"
+)
 def run(config: Config) -> Result:
     result = Result("sentiment")
     hp = QUICK if config.quick else FULL
@@ -81,45 +102,61 @@ def run(config: Config) -> Result:
         rng = np.random.default_rng(config.seed)
         train_raw = [train_raw[i] for i in rng.permutation(len(train_raw))[: hp["train_size"]]]
         dev_raw = dev_raw[: hp["dev_size"]]
-    vocab = Vocab.from_tokens((s.split() for s, _ in train_raw), min_freq=2,
-                              specials=("<pad>", "<unk>"))
+    vocab = Vocab.from_tokens(
+        (s.split() for s, _ in train_raw), min_freq=2, specials=("<pad>", "<unk>")
+    )
     train, dev = encode(vocab, train_raw), encode(vocab, dev_raw)
     dev_labels = np.array([y for _, y in dev])
     majority_label = int(np.bincount([y for _, y in train]).argmax())
     majority = float((dev_labels == majority_label).mean())
     lengths = np.array([len(x) for x, _ in train])
-    print(f"  {len(train):,} training phrases (mean {lengths.mean():.1f} words, longest "
-          f"{lengths.max()}), {len(dev):,} dev sentences; {len(vocab):,} words seen twice "
-          "or more (the rest read as <unk>)")
-    print(f"  majority class ({'positive' if majority_label else 'negative'}) on dev: "
-          f"{majority:.1%}")
+    print(
+        f"  {len(train):,} training phrases (mean {lengths.mean():.1f} words, longest "
+        f"{lengths.max()}), {len(dev):,} dev sentences; {len(vocab):,} words seen twice "
+        "or more (the rest read as <unk>)"
+    )
+    print(
+        f"  majority class ({'positive' if majority_label else 'negative'}) on dev: {majority:.1%}"
+    )
 
     heading("2. Training")
     model = GRUClassifier(len(vocab), hp["emb"], hp["hidden"], dropout=hp["dropout"])
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"  Embedding({len(vocab)}, {hp['emb']}) -> packed BiGRU({hp['emb']}, "
-          f"{hp['hidden']}) -> Linear({2 * hp['hidden']}, 2): {n_params:,} parameters")
+    print(
+        f"  Embedding({len(vocab)}, {hp['emb']}) -> packed BiGRU({hp['emb']}, "
+        f"{hp['hidden']}) -> Linear({2 * hp['hidden']}, 2): {n_params:,} parameters"
+    )
     train_loader = BucketLoader(train, hp["batch"], seed=config.seed)
     dev_loader = BucketLoader(dev, 256, shuffle=False)
-    print(f"  batches of {hp['batch']} phrases of similar length, Adam lr {hp['lr']:g}, "
-          f"{epochs} epochs" + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else ""))
+    print(
+        f"  batches of {hp['batch']} phrases of similar length, Adam lr {hp['lr']:g}, "
+        f"{epochs} epochs" + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else "")
+    )
     budget = TimeBudget(hp["budget"])
     start = time.perf_counter()
     if load_weights(config, model, "the BiGRU classifier"):
         history = None
         accuracy = ax.evaluate(model, dev_loader, metrics=["accuracy"])["accuracy"]
     else:
-        history = ax.fit(model, train_loader, loss=nn.CrossEntropyLoss(),
-                         optimizer=optim.Adam(model.parameters(), lr=hp["lr"]), epochs=epochs,
-                         validation=dev_loader, metrics=["accuracy"], grad_clip=5.0,
-                         callbacks=[*backup(config, "sentiment", hp["backup_every"]), budget],
-                         verbose=2)
+        history = ax.fit(
+            model,
+            train_loader,
+            loss=nn.CrossEntropyLoss(),
+            optimizer=optim.Adam(model.parameters(), lr=hp["lr"]),
+            epochs=epochs,
+            validation=dev_loader,
+            metrics=["accuracy"],
+            grad_clip=5.0,
+            callbacks=[*backup(config, "sentiment", hp["backup_every"]), budget],
+            verbose=2,
+        )
         accuracy = history["val_accuracy"][-1]
     seconds = time.perf_counter() - start
     if budget.stopped:
         print(f"  stopped by the time budget during epoch {len(history['loss'])}")
-    table(["", "dev accuracy"],
-          [["majority class", f"{majority:.1%}"], ["BiGRU", f"{accuracy:.1%}"]])
+    table(
+        ["", "dev accuracy"], [["majority class", f"{majority:.1%}"], ["BiGRU", f"{accuracy:.1%}"]]
+    )
     if history is not None:
         print(f"  training took {seconds:.0f} s")
 
@@ -133,11 +170,18 @@ def run(config: Config) -> Result:
             rows.append([s, "positive" if p[1] > 0.5 else "negative", f"{p[1]:.2f}"])
     table(["sentence", "verdict", "p(positive)"], rows, align="llr")
 
-    result.metrics.update({"dev_accuracy": accuracy, "majority": majority,
-                           "train_seconds": seconds,
-                           "epochs_run": len(history["loss"]) if history else 0})
-    result.check(f"dev accuracy {accuracy:.1%} beats the majority class ({majority:.1%})",
-                 accuracy > majority)
+    result.metrics.update(
+        {
+            "dev_accuracy": accuracy,
+            "majority": majority,
+            "train_seconds": seconds,
+            "epochs_run": len(history["loss"]) if history else 0,
+        }
+    )
+    result.check(
+        f"dev accuracy {accuracy:.1%} beats the majority class ({majority:.1%})",
+        accuracy > majority,
+    )
     if not config.quick:
         result.check(f"dev accuracy {accuracy:.1%} >= {GOAL:.0%}", accuracy >= GOAL)
     finish(result, config, model, history, "sentiment")

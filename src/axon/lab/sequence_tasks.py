@@ -34,8 +34,7 @@ def copy_sequence(n: int, length: int, vocab: int, seed: int) -> tuple[np.ndarra
     return x, x.copy()
 
 
-def reverse_sequence(n: int, length: int, vocab: int, seed: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def reverse_sequence(n: int, length: int, vocab: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` sequences of ``length`` symbols in [0, vocab); the target at step t is the
     input at step T-1-t (the sequence back to front). Output t needs input T-1-t, which
     lies in the future for the first half of the steps: a left-to-right model must guess

@@ -46,15 +46,38 @@ TOP_K = 10
 PROMPT = "ROMEO:\n"
 
 # backup_every: updates between backups (--resume), "epoch" at each epoch's end
-FULL = dict(hidden=512, emb=64, batch=32, bptt=100, lr=2e-3, epochs=6, dropout=0.25,
-            budget=30 * 60, sample_len=300, backup_every=100)
-QUICK = dict(hidden=64, emb=16, batch=16, bptt=32, lr=1e-2, epochs=2, dropout=0.0,
-             budget=None, sample_len=80, train_chars=20_000, val_chars=4_000,
-             backup_every="epoch")
+FULL = dict(
+    hidden=512,
+    emb=64,
+    batch=32,
+    bptt=100,
+    lr=2e-3,
+    epochs=6,
+    dropout=0.25,
+    budget=30 * 60,
+    sample_len=300,
+    backup_every=100,
+)
+QUICK = dict(
+    hidden=64,
+    emb=16,
+    batch=16,
+    bptt=32,
+    lr=1e-2,
+    epochs=2,
+    dropout=0.0,
+    budget=None,
+    sample_len=80,
+    train_chars=20_000,
+    val_chars=4_000,
+    backup_every="epoch",
+)
 
 
-@register("shakespeare", "Character-level LSTM language model on Tiny Shakespeare, "
-          "sampled at several temperatures")
+@register(
+    "shakespeare",
+    "Character-level LSTM language model on Tiny Shakespeare, sampled at several temperatures",
+)
 def run(config: Config) -> Result:
     result = Result("shakespeare")
     hp = QUICK if config.quick else FULL
@@ -66,26 +89,33 @@ def run(config: Config) -> Result:
     train_text, val_text = text["train"], text["val"]
     if config.quick:
         train_text, val_text = train_text[: hp["train_chars"]], val_text[: hp["val_chars"]]
-    vocab = Vocab.from_tokens(train_text + val_text, specials=(), unk_token=None,
-                              sort_by="token")
+    vocab = Vocab.from_tokens(train_text + val_text, specials=(), unk_token=None, sort_by="token")
     train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
     h_uni = unigram_entropy(train_ids, len(vocab))
-    print(f"  {len(train_ids):,} training and {len(val_ids):,} validation characters, "
-          f"{len(vocab)} distinct")
-    print(f"  unigram entropy of the training characters: {h_uni:.3f} nats "
-          f"(ln {len(vocab)} = {np.log(len(vocab)):.3f} for uniform guessing)")
+    print(
+        f"  {len(train_ids):,} training and {len(val_ids):,} validation characters, "
+        f"{len(vocab)} distinct"
+    )
+    print(
+        f"  unigram entropy of the training characters: {h_uni:.3f} nats "
+        f"(ln {len(vocab)} = {np.log(len(vocab)):.3f} for uniform guessing)"
+    )
 
     heading("2. Training with truncated BPTT")
     model = RNNLanguageModel(len(vocab), hp["emb"], hp["hidden"], dropout=hp["dropout"])
     n_params = sum(p.numel() for p in model.parameters())
     train = bptt_batches(batchify(train_ids, hp["batch"]), hp["bptt"])
     val = bptt_batches(batchify(val_ids, min(hp["batch"], 8)), hp["bptt"])
-    print(f"  Embedding({len(vocab)}, {hp['emb']}) -> LSTM({hp['emb']}, {hp['hidden']}) -> "
-          f"Linear({hp['hidden']}, {len(vocab)}): {n_params:,} parameters, dropout "
-          f"{hp['dropout']:g}")
-    print(f"  {hp['batch']} streams, windows of {hp['bptt']} characters ({len(train)} "
-          f"updates per epoch), Adam lr {hp['lr']:g}, gradient norm clipped to 1, "
-          f"{epochs} epochs" + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else ""))
+    print(
+        f"  Embedding({len(vocab)}, {hp['emb']}) -> LSTM({hp['emb']}, {hp['hidden']}) -> "
+        f"Linear({hp['hidden']}, {len(vocab)}): {n_params:,} parameters, dropout "
+        f"{hp['dropout']:g}"
+    )
+    print(
+        f"  {hp['batch']} streams, windows of {hp['bptt']} characters ({len(train)} "
+        f"updates per epoch), Adam lr {hp['lr']:g}, gradient norm clipped to 1, "
+        f"{epochs} epochs" + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else "")
+    )
     budget = TimeBudget(hp["budget"])
     start = time.perf_counter()
     if load_weights(config, model, "the character LSTM"):
@@ -93,21 +123,32 @@ def run(config: Config) -> Result:
         val_loss = evaluate_stream(model, val, loss="cross_entropy")["loss"]
         train_loss = float("nan")
     else:
-        history = fit_stream(model, train, loss="cross_entropy",
-                             optimizer=optim.Adam(model.parameters(), lr=hp["lr"]),
-                             epochs=epochs, clip_grad_norm=1.0, validation=val,
-                             callbacks=[*backup(config, "shakespeare", hp["backup_every"]),
-                                        budget], verbose=2)
+        history = fit_stream(
+            model,
+            train,
+            loss="cross_entropy",
+            optimizer=optim.Adam(model.parameters(), lr=hp["lr"]),
+            epochs=epochs,
+            clip_grad_norm=1.0,
+            validation=val,
+            callbacks=[*backup(config, "shakespeare", hp["backup_every"]), budget],
+            verbose=2,
+        )
         val_loss = history["val_loss"][-1]
         train_loss = history["loss"][-1]
     seconds = time.perf_counter() - start
     if budget.stopped:
         print(f"  stopped by the time budget after {len(history['loss'])} epoch(s)")
-    table(["", "nats/char", "bits/char"],
-          [["unigram entropy", f"{h_uni:.3f}", f"{h_uni / np.log(2):.3f}"],
-           ["train loss (last epoch)", f"{train_loss:.3f}", f"{train_loss / np.log(2):.3f}"]
-           if history is not None else ["train loss", "not trained (--weights)", ""],
-           ["validation loss", f"{val_loss:.3f}", f"{val_loss / np.log(2):.3f}"]])
+    table(
+        ["", "nats/char", "bits/char"],
+        [
+            ["unigram entropy", f"{h_uni:.3f}", f"{h_uni / np.log(2):.3f}"],
+            ["train loss (last epoch)", f"{train_loss:.3f}", f"{train_loss / np.log(2):.3f}"]
+            if history is not None
+            else ["train loss", "not trained (--weights)", ""],
+            ["validation loss", f"{val_loss:.3f}", f"{val_loss / np.log(2):.3f}"],
+        ],
+    )
     if history is not None:
         print(f"  training took {seconds:.0f} s")
 
@@ -121,15 +162,27 @@ def run(config: Config) -> Result:
         print(f"\n  temperature {t}:")
         print("    " + (PROMPT + samples[t]).replace("\n", "\n    "))
 
-    result.metrics.update({"unigram_entropy": h_uni, "val_loss": val_loss,
-                           "train_loss": train_loss, "train_seconds": seconds,
-                           "epochs_run": len(history["loss"]) if history else 0})
-    result.check(f"the language model's validation loss ({val_loss:.3f} nats/char) falls "
-                 f"below the unigram entropy ({h_uni:.3f})", val_loss < h_uni)
+    result.metrics.update(
+        {
+            "unigram_entropy": h_uni,
+            "val_loss": val_loss,
+            "train_loss": train_loss,
+            "train_seconds": seconds,
+            "epochs_run": len(history["loss"]) if history else 0,
+        }
+    )
+    result.check(
+        f"the language model's validation loss ({val_loss:.3f} nats/char) falls "
+        f"below the unigram entropy ({h_uni:.3f})",
+        val_loss < h_uni,
+    )
     if not config.quick:
-        result.check(f"validation loss {val_loss:.3f} <= {GOAL} nats per character",
-                     val_loss <= GOAL)
-    result.check("every temperature produced a sample of the asked length",
-                 all(len(s) == hp["sample_len"] for s in samples.values()))
+        result.check(
+            f"validation loss {val_loss:.3f} <= {GOAL} nats per character", val_loss <= GOAL
+        )
+    result.check(
+        "every temperature produced a sample of the asked length",
+        all(len(s) == hp["sample_len"] for s in samples.values()),
+    )
     finish(result, config, model, history, "shakespeare")
     return result

@@ -47,13 +47,19 @@ class RNNLanguageModel(nn.Module):
     needs ``emb == hidden``), which saves V x H parameters and helps a word model.
     """
 
-    def __init__(self, vocab_size: int, emb: int, hidden: int, layers: int = 1,
-                 dropout: float = 0.0, tie: bool = False) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        emb: int,
+        hidden: int,
+        layers: int = 1,
+        dropout: float = 0.0,
+        tie: bool = False,
+    ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, emb)
         self.drop = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(emb, hidden, num_layers=layers,
-                            dropout=dropout if layers > 1 else 0.0)
+        self.lstm = nn.LSTM(emb, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0)
         self.decoder = nn.Linear(hidden, vocab_size)
         if tie:
             if emb != hidden:
@@ -66,8 +72,9 @@ class RNNLanguageModel(nn.Module):
         return self.decoder(self.drop(out)), state  # (T, B, V)
 
 
-def next_token_probs(logits: np.ndarray, temperature: float = 1.0,
-                     top_k: int | None = None) -> np.ndarray:
+def next_token_probs(
+    logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None
+) -> np.ndarray:
     """softmax(z / T) restricted to the ``top_k`` largest logits (the rest get 0)."""
     z = np.asarray(logits, dtype=np.float64) / max(temperature, 1e-8)
     if top_k is not None and top_k < z.size:
@@ -78,9 +85,14 @@ def next_token_probs(logits: np.ndarray, temperature: float = 1.0,
     return p / p.sum()
 
 
-def generate(model: nn.Module, prompt_ids: Sequence[int], length: int,
-             temperature: float = 1.0, top_k: int | None = None,
-             rng: np.random.Generator | None = None) -> list[int]:
+def generate(
+    model: nn.Module,
+    prompt_ids: Sequence[int],
+    length: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> list[int]:
     """Feed the prompt, then sample ``length`` tokens one at a time, each fed back in
     with the carried state. Returns the sampled ids (the prompt not included)."""
     rng = rng if rng is not None else np.random.default_rng(0)
@@ -126,8 +138,15 @@ class BucketLoader(ResumableBatches):
     ``state_dict()`` (:class:`~axon.lab.base.ResumableBatches`), for ``--resume``.
     """
 
-    def __init__(self, examples: Sequence[tuple], batch_size: int, shuffle: bool = True,
-                 seed: int = 0, pad_index: int = 0, target_seq: bool = False) -> None:
+    def __init__(
+        self,
+        examples: Sequence[tuple],
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        pad_index: int = 0,
+        target_seq: bool = False,
+    ) -> None:
         self.examples = list(examples)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -182,8 +201,9 @@ def sequence_cross_entropy(output: ax.Tensor, target: ax.Tensor) -> ax.Tensor:
     """Cross-entropy of (B, L, C) scores against (B, L) tags, mean over the real
     (non-padding) positions."""
     c = output.shape[-1]
-    return nn.functional.cross_entropy(output.reshape(-1, c), target.reshape(-1),
-                                       ignore_index=IGNORE)  # (B, L, C) -> (B*L, C)
+    return nn.functional.cross_entropy(
+        output.reshape(-1, c), target.reshape(-1), ignore_index=IGNORE
+    )  # (B, L, C) -> (B*L, C)
 
 
 # ----------------------------------------------------------------------------- budget, output

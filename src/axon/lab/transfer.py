@@ -351,8 +351,16 @@ def run(config: Config) -> Result:
     epochs = config.epochs or hp["pretrain_epochs"]
     opt = optim.Adam(pretrained.parameters(), lr=hp["lr"])
     pre = fit(
-        pretrained, opt, tasks.source, tasks.source_test, epochs, hp["batch"], None, config.seed,
-        config, "transfer-pretrain",
+        pretrained,
+        opt,
+        tasks.source,
+        tasks.source_test,
+        epochs,
+        hp["batch"],
+        None,
+        config.seed,
+        config,
+        "transfer-pretrain",
     )
     print(
         f"  Adam lr {hp['lr']:g}, batch {hp['batch']}, {pre.epochs} epochs in "

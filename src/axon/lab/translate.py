@@ -338,12 +338,15 @@ class TranslationSchedule(Callback):
     the end: after ``total`` updates or once the budget is spent. Its state (steps, time,
     losses) goes into the backups, so a resumed run continues the same schedule."""
 
-    def __init__(self, name: str, opts: dict, total: int, log_every: int,
-                 loss: TokenLoss) -> None:
+    def __init__(self, name: str, opts: dict, total: int, log_every: int, loss: TokenLoss) -> None:
         super().__init__()
         self.name, self.base, self.warmup = name, opts["lr"], opts["warmup"]
         self.budget, self.total, self.log_every, self.loss = (
-            opts["budget"], total, log_every, loss)
+            opts["budget"],
+            total,
+            log_every,
+            loss,
+        )
         self.log = Training()
         self.window: list[float] = []
         self.before = 0.0  # seconds spent before a resume
@@ -356,8 +359,9 @@ class TranslationSchedule(Callback):
         self.start = time.perf_counter() - self.before
 
     def on_batch_begin(self, batch: int, logs=None) -> None:
-        progress = max(self.log.steps / self.total,
-                       self.elapsed() / self.budget if self.budget else 0.0)
+        progress = max(
+            self.log.steps / self.total, self.elapsed() / self.budget if self.budget else 0.0
+        )
         for group in self.trainer.optimizer.param_groups:
             group["lr"] = learning_rate(self.base, self.log.steps, self.warmup, progress)
 
@@ -384,9 +388,13 @@ class TranslationSchedule(Callback):
         self.log.seconds = self.elapsed()
 
     def state_dict(self) -> dict:
-        return {"steps": self.log.steps, "losses": list(self.log.losses),
-                "window": list(self.window), "elapsed": self.elapsed(),
-                "stopped_by_budget": self.log.stopped_by_budget}
+        return {
+            "steps": self.log.steps,
+            "losses": list(self.log.losses),
+            "window": list(self.window),
+            "elapsed": self.elapsed(),
+            "stopped_by_budget": self.log.stopped_by_budget,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.log.steps = int(state["steps"])
@@ -616,7 +624,14 @@ def run(config: Config) -> Result:
         cap = trainings["attention"].steps if name == "plain" else None
         opts = hp["train"][name]
         trainings[name] = train_model(
-            models[name], corpus, hp, opts, epochs, config.seed, name, max_steps=cap,
+            models[name],
+            corpus,
+            hp,
+            opts,
+            epochs,
+            config.seed,
+            name,
+            max_steps=cap,
             config=config,
         )
         tr = trainings[name]

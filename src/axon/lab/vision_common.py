@@ -81,8 +81,9 @@ class Images:
         return (0.0 - self.mean) / self.std
 
 
-def standardise(images: np.ndarray, mean: float | None = None, std: float | None = None,
-                scale: float = 255.0) -> tuple[np.ndarray, float, float]:
+def standardise(
+    images: np.ndarray, mean: float | None = None, std: float | None = None, scale: float = 255.0
+) -> tuple[np.ndarray, float, float]:
     """``(images / scale - mean) / std`` as float32 (N, 1, H, W) from (N, H, W); the mean
     and std are computed from ``images`` when not given. Returns ``(x, mean, std)``."""
     x = images.astype(np.float32)[:, None]  # (N, H, W) -> (N, 1, H, W)
@@ -110,15 +111,18 @@ def load_idx_dataset(dataset: type, config: Config) -> tuple[Images, Images]:
     train = Images(x, train_labels, mean, std, list(dataset.classes))
     x, _, _ = standardise(test_images, mean, std)
     test = Images(x, test_labels, mean, std, list(dataset.classes))
-    print(f"  {dataset.__name__} from {train_set.image_file.parent}: {len(train):,} training "
-          f"and {len(test):,} test images of {train.x.shape[2]}x{train.x.shape[3]}, "
-          f"read in {time.perf_counter() - start:.1f} s")
+    print(
+        f"  {dataset.__name__} from {train_set.image_file.parent}: {len(train):,} training "
+        f"and {len(test):,} test images of {train.x.shape[2]}x{train.x.shape[3]}, "
+        f"read in {time.perf_counter() - start:.1f} s"
+    )
     print(f"  standardised with the training set's mean {mean:.4f} and std {std:.4f}")
     return train, test
 
 
-def quick_subsets(train: Images, test: Images, config: Config, n_train: int = 2000,
-                  n_test: int = 1000) -> tuple[Images, Images]:
+def quick_subsets(
+    train: Images, test: Images, config: Config, n_train: int = 2000, n_test: int = 1000
+) -> tuple[Images, Images]:
     """In quick mode, random subsets of the splits; otherwise the splits unchanged."""
     if not config.quick:
         return train, test
@@ -152,11 +156,22 @@ def inputs(images: Images, flatten: bool) -> np.ndarray:
     return images.flat() if flatten else images.x
 
 
-def train(model: nn.Module, train_set: Images, test_set: Images, *, optimizer,
-          epochs: int, batch_size: int = 64, scheduler=None,
-          augment: Callable | None = None, flatten: bool = False,
-          verbose: int = 1, config: Config | None = None, tag: str | None = None,
-          loaded: bool = False) -> Trained:
+def train(
+    model: nn.Module,
+    train_set: Images,
+    test_set: Images,
+    *,
+    optimizer,
+    epochs: int,
+    batch_size: int = 64,
+    scheduler=None,
+    augment: Callable | None = None,
+    flatten: bool = False,
+    verbose: int = 1,
+    config: Config | None = None,
+    tag: str | None = None,
+    loaded: bool = False,
+) -> Trained:
     """Train ``model`` with ``axon.fit`` (cross-entropy, accuracy, the test split monitored
     each epoch) and score it on the test split.
 
@@ -167,31 +182,42 @@ def train(model: nn.Module, train_set: Images, test_set: Images, *, optimizer,
     so it is only scored, not trained (the history is empty).
     """
     x_train, x_test = inputs(train_set, flatten), inputs(test_set, flatten)
-    loader = DataLoader(TensorDataset(x_train, train_set.y), batch_size=batch_size,
-                        shuffle=True)
+    loader = DataLoader(TensorDataset(x_train, train_set.y), batch_size=batch_size, shuffle=True)
     if augment is not None:
         loader = BatchTransformLoader(loader, augment)
     test_loader = DataLoader(TensorDataset(x_test, test_set.y), batch_size=1000)
     loss_fn = nn.CrossEntropyLoss()
     sample = train_set.subset(min(len(train_set), 2000), seed=0)
-    loss_before = ax.evaluate(model, (inputs(sample, flatten), sample.y), loss=loss_fn,
-                              batch_size=1000)["loss"]
+    loss_before = ax.evaluate(
+        model, (inputs(sample, flatten), sample.y), loss=loss_fn, batch_size=1000
+    )["loss"]
     start = time.perf_counter()
     if loaded:
         history = ax.History()
     else:
         callbacks = backup(config, tag) if tag else []
-        history = ax.fit(model, loader, loss=loss_fn, optimizer=optimizer, epochs=epochs,
-                         validation=test_loader, metrics=["accuracy"], scheduler=scheduler,
-                         callbacks=callbacks, verbose=verbose)
+        history = ax.fit(
+            model,
+            loader,
+            loss=loss_fn,
+            optimizer=optimizer,
+            epochs=epochs,
+            validation=test_loader,
+            metrics=["accuracy"],
+            scheduler=scheduler,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
     seconds = time.perf_counter() - start
     logits = ax.predict(model, x_test, batch_size=1000).numpy()
     predictions = logits.argmax(axis=1)
     accuracy = float((predictions == test_set.y).mean())
     done = len(history.epoch)
     if not loaded:
-        print(f"  trained {done} epochs in {seconds:.1f} s ({seconds / max(done, 1):.1f} s "
-              f"per epoch, test evaluation included)")
+        print(
+            f"  trained {done} epochs in {seconds:.1f} s ({seconds / max(done, 1):.1f} s "
+            f"per epoch, test evaluation included)"
+        )
     return Trained(history, float(loss_before), predictions, accuracy, seconds, done, loaded)
 
 
@@ -201,8 +227,14 @@ def confusion_matrix(predictions: np.ndarray, targets: np.ndarray, k: int) -> np
 
 
 # ----------------------------------------------------------------------------- claims
-def check_learning(result: Result, run: Trained, config: Config, claim: float | None,
-                   what: str = "test accuracy", model: str = "") -> None:
+def check_learning(
+    result: Result,
+    run: Trained,
+    config: Config,
+    claim: float | None,
+    what: str = "test accuracy",
+    model: str = "",
+) -> None:
     """The claims every vision experiment makes. The training loss fell (unless the
     weights were loaded instead of trained). Quick
     mode: the test accuracy beats chance by ``QUICK_MARGIN``; a full run: it reaches
@@ -212,13 +244,17 @@ def check_learning(result: Result, run: Trained, config: Config, claim: float | 
     if run.loaded:  # nothing was trained: only the accuracy can be checked
         print(f"  {prefix}weights loaded, not trained: no training-loss claim")
     else:
-        result.check(f"{prefix}the training loss fell ({run.loss_before:.3f} before "
-                     f"training, {run.loss_after:.3f} in the last epoch)",
-                     run.loss_after < run.loss_before)
+        result.check(
+            f"{prefix}the training loss fell ({run.loss_before:.3f} before "
+            f"training, {run.loss_after:.3f} in the last epoch)",
+            run.loss_after < run.loss_before,
+        )
     if config.quick or claim is None:
         floor = CHANCE + QUICK_MARGIN
-        result.check(f"{what} {run.accuracy:.2%} beats chance ({CHANCE:.0%}) by at least "
-                     f"{QUICK_MARGIN:.0%}", run.accuracy >= floor)
+        result.check(
+            f"{what} {run.accuracy:.2%} beats chance ({CHANCE:.0%}) by at least {QUICK_MARGIN:.0%}",
+            run.accuracy >= floor,
+        )
     else:
         result.check(f"{what} {run.accuracy:.2%} >= {claim:.1%}", run.accuracy >= claim)
 
@@ -228,16 +264,20 @@ def print_per_class(images: Images, predictions: np.ndarray, top: int = 3) -> np
     k = len(images.classes)
     m = confusion_matrix(predictions, images.y, k)
     per_class = np.diag(m) / np.maximum(m.sum(axis=1), 1)
-    table(["class", "images", "accuracy"],
-          [[images.classes[i], int(m[i].sum()), f"{per_class[i]:.2%}"] for i in range(k)])
+    table(
+        ["class", "images", "accuracy"],
+        [[images.classes[i], int(m[i].sum()), f"{per_class[i]:.2%}"] for i in range(k)],
+    )
     off = m.copy()
     np.fill_diagonal(off, 0)
     pairs = np.dstack(np.unravel_index(np.argsort(off, axis=None)[::-1], off.shape))[0]
     worst = [(int(i), int(j)) for i, j in pairs[:top] if off[i, j] > 0]
     names = short_names(images.classes)
     if worst:
-        print("  most frequent confusions: " + "; ".join(
-            f"{names[i]} taken for {names[j]} ({off[i, j]}x)" for i, j in worst))
+        print(
+            "  most frequent confusions: "
+            + "; ".join(f"{names[i]} taken for {names[j]} ({off[i, j]}x)" for i, j in worst)
+        )
     return m
 
 
@@ -256,8 +296,16 @@ def short_names(classes: Sequence[str]) -> list[str]:
     return [c.split(" - ")[0] for c in classes]
 
 
-def save_figures(result: Result, name: str, title: str, run: Trained, test_set: Images,
-                 matrix: np.ndarray, out: Path, n_wrong: int = 32) -> None:
+def save_figures(
+    result: Result,
+    name: str,
+    title: str,
+    run: Trained,
+    test_set: Images,
+    matrix: np.ndarray,
+    out: Path,
+    n_wrong: int = 32,
+) -> None:
     """Training curves (unless the weights were loaded), confusion matrix and
     misclassified grid, added to ``result``."""
     if not run.loaded:
@@ -266,16 +314,21 @@ def save_figures(result: Result, name: str, title: str, run: Trained, test_set: 
         result.figures.append(plot.save(fig, out / f"{name}_curves.png"))
 
     names = short_names(test_set.classes)
-    fig, (cm,) = plot.figure(size=(6.5, 6.0), title=f"{title}: confusion matrix "
-                                                       f"(test accuracy {run.accuracy:.2%})")
+    fig, (cm,) = plot.figure(
+        size=(6.5, 6.0), title=f"{title}: confusion matrix (test accuracy {run.accuracy:.2%})"
+    )
     plot.confusion_matrix(cm, matrix, names)
     result.figures.append(plot.save(fig, out / f"{name}_confusion.png"))
 
     wrong = np.flatnonzero(run.predictions != test_set.y)[:n_wrong]
     titles = [f"{names[test_set.y[i]]} -> {names[run.predictions[i]]}" for i in wrong]
-    fig = plot.image_grid(list(test_set.pictures(wrong)), titles, ncols=8,
-                          title=f"{title}: misclassified test images (true -> predicted), "
-                                f"{int((run.predictions != test_set.y).sum())} in all")
+    fig = plot.image_grid(
+        list(test_set.pictures(wrong)),
+        titles,
+        ncols=8,
+        title=f"{title}: misclassified test images (true -> predicted), "
+        f"{int((run.predictions != test_set.y).sum())} in all",
+    )
     result.figures.append(plot.save(fig, out / f"{name}_misclassified.png"))
 
 
@@ -304,8 +357,15 @@ def feature_maps(model: nn.Module, image: np.ndarray) -> tuple[np.ndarray, np.nd
     return conv.weight.detach().numpy()[:, 0], captured[0]
 
 
-def save_feature_maps(result: Result, model: nn.Module, test_set: Images, title: str,
-                      path: Path, index: int = 0, per_row: int = 8) -> None:
+def save_feature_maps(
+    result: Result,
+    model: nn.Module,
+    test_set: Images,
+    title: str,
+    path: Path,
+    index: int = 0,
+    per_row: int = 8,
+) -> None:
     """One figure: the input image (top left), the first layer's filters (upper rows), and
     the feature map each filter makes of the image (lower rows: the convolution's output,
     before any normalisation or activation; red positive, blue negative)."""
@@ -313,29 +373,57 @@ def save_feature_maps(result: Result, model: nn.Module, test_set: Images, title:
     k = len(filters)
     per_row = min(per_row, k)
     rows = -(-k // per_row)
-    fig, axes = plot.figure(ncols=per_row + 1, nrows=2 * rows, size=(1.5, 1.6),
-                            title=f"{title}: first-layer filters and their feature maps "
-                                  f"on one test image")
-    grid = [axes[r * (per_row + 1):(r + 1) * (per_row + 1)] for r in range(2 * rows)]
+    fig, axes = plot.figure(
+        ncols=per_row + 1,
+        nrows=2 * rows,
+        size=(1.5, 1.6),
+        title=f"{title}: first-layer filters and their feature maps on one test image",
+    )
+    grid = [axes[r * (per_row + 1) : (r + 1) * (per_row + 1)] for r in range(2 * rows)]
     label = short_names(test_set.classes)[test_set.y[index]]
     plot.images([grid[0][0]], [test_set.pictures([index])[0]], [f"input ({label})"])
     plot.images([row[0] for row in grid[1:]], [])  # the rest of the first column: blank
-    plot.images([a for row in grid[:rows] for a in row[1:]], list(filters),
-                [f"filter {i}" for i in range(k)], cmap="RdBu_r", symmetric=True)
-    plot.images([a for row in grid[rows:] for a in row[1:]], list(maps),
-                [f"map {i}" for i in range(k)], cmap="RdBu_r", symmetric=True)
+    plot.images(
+        [a for row in grid[:rows] for a in row[1:]],
+        list(filters),
+        [f"filter {i}" for i in range(k)],
+        cmap="RdBu_r",
+        symmetric=True,
+    )
+    plot.images(
+        [a for row in grid[rows:] for a in row[1:]],
+        list(maps),
+        [f"map {i}" for i in range(k)],
+        cmap="RdBu_r",
+        symmetric=True,
+    )
     result.figures.append(plot.save(fig, path))
 
 
 def summary_line(label: str, run: Trained, params: int) -> list[object]:
-    return [label, f"{params:,}", run.epochs, f"{run.loss_after:.4f}", f"{run.accuracy:.2%}",
-            f"{run.seconds:.1f}"]
+    return [
+        label,
+        f"{params:,}",
+        run.epochs,
+        f"{run.loss_after:.4f}",
+        f"{run.accuracy:.2%}",
+        f"{run.seconds:.1f}",
+    ]
 
 
 def report(result: Result, title: str, run: Trained, params: int) -> None:
     heading(f"{title}: result")
-    table(["model", "parameters", "epochs", "train loss", "test accuracy", "seconds"],
-          [summary_line(title, run, params)])
-    result.metrics.update({"test_accuracy": run.accuracy, "loss_before": run.loss_before,
-                           "loss_after": run.loss_after, "epochs": run.epochs,
-                           "train_seconds": run.seconds, "parameters": params})
+    table(
+        ["model", "parameters", "epochs", "train loss", "test accuracy", "seconds"],
+        [summary_line(title, run, params)],
+    )
+    result.metrics.update(
+        {
+            "test_accuracy": run.accuracy,
+            "loss_before": run.loss_before,
+            "loss_after": run.loss_after,
+            "epochs": run.epochs,
+            "train_seconds": run.seconds,
+            "parameters": params,
+        }
+    )

@@ -30,8 +30,9 @@ def threshold(w: ax.Tensor, x: ax.Tensor) -> ax.Tensor:
     return (x @ w[1:] + w[0] > 0).float()
 
 
-def train_perceptron(x: ax.Tensor, t: ax.Tensor, epochs: int, lr: float = 1.0
-                     ) -> tuple[ax.Tensor, list[tuple]]:
+def train_perceptron(
+    x: ax.Tensor, t: ax.Tensor, epochs: int, lr: float = 1.0
+) -> tuple[ax.Tensor, list[tuple]]:
     """The perceptron rule from zero weights: for each sample in turn,
     w <- w + lr (t - o) (1, x1, x2). Returns the weights and every step as
     (epoch, x, t, s, o, w after, how many of the 4 inputs w then gets right)."""
@@ -52,8 +53,9 @@ def grid_search(x: ax.Tensor, t: ax.Tensor, steps: int) -> tuple[int, int, bool]
     how many of the 16 labelings of the four points the grid realises, and whether XOR
     is among them."""
     g = np.linspace(-2.0, 2.0, steps)
-    w = ax.tensor(np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3),
-                  dtype=ax.float32)  # (n, 3): every grid point
+    w = ax.tensor(
+        np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3), dtype=ax.float32
+    )  # (n, 3): every grid point
     out = (w[:, 1:] @ x.T + w[:, :1] > 0).float()  # (n, 4): each row a labeling
     best = int((out == t).sum(dim=1).max().item())
     codes = (out @ ax.tensor([1.0, 2.0, 4.0, 8.0])).long().numpy()
@@ -73,8 +75,9 @@ def hand_set_relu(x: ax.Tensor) -> tuple[ax.Tensor, ax.Tensor]:
 
 
 # ---------------------------------------------------------------- 3. the trained network
-def train_sigmoid_net(x: ax.Tensor, t: ax.Tensor, seed: int, epochs: int, lr: float
-                      ) -> tuple[nn.Module, list[float]]:
+def train_sigmoid_net(
+    x: ax.Tensor, t: ax.Tensor, seed: int, epochs: int, lr: float
+) -> tuple[nn.Module, list[float]]:
     """nn.Sequential(Linear(2, 2), Sigmoid, Linear(2, 1), Sigmoid): full-batch gradient
     descent with momentum 0.9 on the binary cross-entropy."""
     ax.manual_seed(seed)
@@ -97,8 +100,7 @@ def solves_xor(model: nn.Module, x: ax.Tensor, t: ax.Tensor) -> bool:
         return bool(((model(x)[:, 0] > 0.5).float() == t).all().item())
 
 
-@register("xor", "XOR: a perceptron cannot learn it, a 2-2-1 network can (hand-set and "
-          "trained)")
+@register("xor", "XOR: a perceptron cannot learn it, a 2-2-1 network can (hand-set and trained)")
 def run(config: Config) -> Result:
     result = Result("xor")
     x = ax.tensor(INPUTS)
@@ -111,24 +113,44 @@ def run(config: Config) -> Result:
     print(f"  The perceptron rule from w = (0, 0, 0), η = 1, {p_epochs} epochs;")
     print("  o = 1 if s = w0 + w1 x1 + w2 x2 > 0 else 0;  w <- w + η (t - o) (1, x1, x2)")
     shown = [st for st in steps if st[0] <= 3]
-    table(["epoch", "(x1, x2)", "t", "s", "o", "w after", "right after"],
-          [[e, f"({a:g}, {b:g})", f"{tt:g}", f"{ss:g}", f"{o:g}",
-            "(" + ", ".join(f"{v: g}" for v in wv) + ")", f"{k}/4"]
-           for e, (a, b), tt, ss, o, wv, k in shown], align="rllrrlr")
+    table(
+        ["epoch", "(x1, x2)", "t", "s", "o", "w after", "right after"],
+        [
+            [
+                e,
+                f"({a:g}, {b:g})",
+                f"{tt:g}",
+                f"{ss:g}",
+                f"{o:g}",
+                "(" + ", ".join(f"{v: g}" for v in wv) + ")",
+                f"{k}/4",
+            ]
+            for e, (a, b), tt, ss, o, wv, k in shown
+        ],
+        align="rllrrlr",
+    )
     ends = [st[5] for st in steps[3::4]]  # the weights at the end of each epoch
     cycle = next((e for e in range(1, len(ends)) if ends[e] == ends[e - 1]), None)
     if cycle is not None:
-        print(f"  Epoch {cycle + 1} ends where epoch {cycle} ended: from then on the rule "
-              "repeats the same four steps forever.")
+        print(
+            f"  Epoch {cycle + 1} ends where epoch {cycle} ended: from then on the rule "
+            "repeats the same four steps forever."
+        )
     best_trained = max(st[-1] for st in steps)
-    print(f"  Over all {len(steps)} steps the weights never get more than {best_trained} of "
-          "the 4 inputs right.")
+    print(
+        f"  Over all {len(steps)} steps the weights never get more than {best_trained} of "
+        "the 4 inputs right."
+    )
     print("\n  Why no threshold unit can: XOR asks of (w0, w1, w2)")
-    table(["x1", "x2", "XOR", "condition"],
-          [["0", "0", "0", "w0           <= 0"],
-           ["0", "1", "1", "w0      + w2 >  0"],
-           ["1", "0", "1", "w0 + w1      >  0"],
-           ["1", "1", "0", "w0 + w1 + w2 <= 0"]])
+    table(
+        ["x1", "x2", "XOR", "condition"],
+        [
+            ["0", "0", "0", "w0           <= 0"],
+            ["0", "1", "1", "w0      + w2 >  0"],
+            ["1", "0", "1", "w0 + w1      >  0"],
+            ["1", "1", "0", "w0 + w1 + w2 <= 0"],
+        ],
+    )
     print("  Adding the two middle rows: 2 w0 + w1 + w2 > 0.")
     print("  Adding the first and last:  2 w0 + w1 + w2 <= 0.  A contradiction: the four")
     print("  points are not linearly separable, so at most 3 of 4 can be right (and 3 can:")
@@ -136,33 +158,41 @@ def run(config: Config) -> Result:
 
     grid_n = 21 if config.quick else 41
     best_grid, labelings, has_xor = grid_search(x, t, grid_n)
-    print(f"\n  Search over all {grid_n}^3 = {grid_n ** 3} weight vectors on a grid in "
-          f"[-2, 2]^3:")
-    print(f"    most XOR inputs right: {best_grid}/4;  labelings of the 4 points found: "
-          f"{labelings} of 16 (XOR among them: {'yes' if has_xor else 'no'})")
-    result.check("the trained perceptron never classifies more than 3 of 4 XOR inputs",
-                 best_trained <= 3)
-    result.check(f"no threshold unit on the {grid_n}^3 grid gets more than 3 of 4 "
-                 f"(it reaches {labelings} of 16 labelings, not XOR)",
-                 best_grid == 3 and not has_xor)
+    print(f"\n  Search over all {grid_n}^3 = {grid_n**3} weight vectors on a grid in [-2, 2]^3:")
+    print(
+        f"    most XOR inputs right: {best_grid}/4;  labelings of the 4 points found: "
+        f"{labelings} of 16 (XOR among them: {'yes' if has_xor else 'no'})"
+    )
+    result.check(
+        "the trained perceptron never classifies more than 3 of 4 XOR inputs", best_trained <= 3
+    )
+    result.check(
+        f"no threshold unit on the {grid_n}^3 grid gets more than 3 of 4 "
+        f"(it reaches {labelings} of 16 labelings, not XOR)",
+        best_grid == 3 and not has_xor,
+    )
 
     # 2 -------------------------------------------------------------------------------
     heading("2. The course's hand-set ReLU network computes XOR")
     print("  h1 = ReLU(x1 + x2),  h2 = ReLU(x1 + x2 - 1),  y = ReLU(h1 - 2 h2)")
     h, y = hand_set_relu(x)
-    table(["x1", "x2", "h1", "h2", "y", "XOR"],
-          [[f"{a:g}", f"{b:g}", f"{h1:g}", f"{h2:g}", f"{yy:g}", f"{tt:g}"]
-           for (a, b), (h1, h2), yy, tt in zip(INPUTS, h.tolist(), y.tolist(), XOR, strict=True)])
+    table(
+        ["x1", "x2", "h1", "h2", "y", "XOR"],
+        [
+            [f"{a:g}", f"{b:g}", f"{h1:g}", f"{h2:g}", f"{yy:g}", f"{tt:g}"]
+            for (a, b), (h1, h2), yy, tt in zip(INPUTS, h.tolist(), y.tolist(), XOR, strict=True)
+        ],
+    )
     result.check("the hand-set ReLU network outputs 0, 1, 1, 0", y.tolist() == XOR)
 
     # 3 -------------------------------------------------------------------------------
     heading("3. A trained 2-2-1 sigmoid network learns XOR")
     epochs, lr = (300, 1.0) if config.quick else (1000, 1.0)
     print("  nn.Sequential(Linear(2, 2), Sigmoid(), Linear(2, 1), Sigmoid()), BCELoss,")
-    print(f"  SGD lr={lr:g} momentum=0.9, {epochs} full-batch steps. About one start in ten "
-          "ends in a")
-    print("  local minimum (one input stuck near 0.5); such a run is restarted with the next "
-          "seed.")
+    print(
+        f"  SGD lr={lr:g} momentum=0.9, {epochs} full-batch steps. About one start in ten ends in a"
+    )
+    print("  local minimum (one input stuck near 0.5); such a run is restarted with the next seed.")
     seed, restarts = config.seed, 0
     model, losses = train_sigmoid_net(x, t, seed, epochs, lr)
     while not solves_xor(model, x, t) and restarts < 5:
@@ -171,15 +201,28 @@ def run(config: Config) -> Result:
         model, losses = train_sigmoid_net(x, t, seed, epochs, lr)
     with ax.no_grad():
         out = model(x)[:, 0]
-    table(["x1", "x2", "output", "XOR"],
-          [[f"{a:g}", f"{b:g}", f"{o:.4f}", f"{tt:g}"]
-           for (a, b), o, tt in zip(INPUTS, out.tolist(), XOR, strict=True)])
+    table(
+        ["x1", "x2", "output", "XOR"],
+        [
+            [f"{a:g}", f"{b:g}", f"{o:.4f}", f"{tt:g}"]
+            for (a, b), o, tt in zip(INPUTS, out.tolist(), XOR, strict=True)
+        ],
+    )
     print(f"  seed {seed}: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
-    result.check("the trained network puts all 4 outputs on the right side of 0.5",
-                 solves_xor(model, x, t))
-    result.metrics.update({"perceptron_best": best_trained, "grid_best": best_grid,
-                           "labelings": labelings, "seed": seed, "restarts": restarts,
-                           "loss_first": losses[0], "loss_last": losses[-1]})
+    result.check(
+        "the trained network puts all 4 outputs on the right side of 0.5", solves_xor(model, x, t)
+    )
+    result.metrics.update(
+        {
+            "perceptron_best": best_trained,
+            "grid_best": best_grid,
+            "labelings": labelings,
+            "seed": seed,
+            "restarts": restarts,
+            "loss_first": losses[0],
+            "loss_last": losses[-1],
+        }
+    )
 
     # figures -------------------------------------------------------------------------
     pts, lab = np.array(INPUTS), np.array(XOR)
@@ -188,15 +231,21 @@ def run(config: Config) -> Result:
         def f(grid: np.ndarray) -> np.ndarray:
             with ax.no_grad():
                 return model_fn(ax.tensor(grid, dtype=ax.float32)).numpy().ravel()
+
         return f
 
     fig, panels = plot.figure(ncols=3, size=(4, 4), title="XOR: decision regions")
-    plot.decision_boundary(panels[0], predict(lambda g: threshold(w, g)), pts, lab,
-                           title=f"perceptron after {p_epochs} epochs")
-    plot.decision_boundary(panels[1], predict(lambda g: hand_set_relu(g)[1]), pts, lab,
-                           title="hand-set ReLU network")
-    plot.decision_boundary(panels[2], predict(model), pts, lab,
-                           title="trained sigmoid network")
+    plot.decision_boundary(
+        panels[0],
+        predict(lambda g: threshold(w, g)),
+        pts,
+        lab,
+        title=f"perceptron after {p_epochs} epochs",
+    )
+    plot.decision_boundary(
+        panels[1], predict(lambda g: hand_set_relu(g)[1]), pts, lab, title="hand-set ReLU network"
+    )
+    plot.decision_boundary(panels[2], predict(model), pts, lab, title="trained sigmoid network")
     result.figures.append(plot.save(fig, config.out / "xor_decision_regions.png"))
     fig, (loss_ax,) = plot.figure(size=(6, 4), title="XOR: trained 2-2-1 network")
     plot.curves(loss_ax, {"BCE loss": losses}, xlabel="step", ylabel="BCE loss")

@@ -87,63 +87,142 @@ def get_model(name: str, **kwargs) -> nn.Module:
 
 
 __all__ = [
-    "CFGS", "VGG", "AlexNet", "BasicBlock", "Bottleneck", "LeNet5", "ResNet", "alexnet",
-    "get_model", "lenet5", "list_models", "make_activation", "make_layers", "mlp",
-    "register_model", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg11",
-    "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+    "CFGS",
+    "VGG",
+    "AlexNet",
+    "BasicBlock",
+    "Bottleneck",
+    "LeNet5",
+    "ResNet",
+    "alexnet",
+    "get_model",
+    "lenet5",
+    "list_models",
+    "make_activation",
+    "make_layers",
+    "mlp",
+    "register_model",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
 ]
 
 # decoding for every sequence model: greedy search, beam search, sampling (step protocol)
 from .decoding import (
-    BeamTrace, Hypothesis, beam_search, filter_log_probs, gather_state, greedy_search,
-    print_trace, sample, score_sequence,
+    BeamTrace,
+    Hypothesis,
+    beam_search,
+    filter_log_probs,
+    gather_state,
+    greedy_search,
+    print_trace,
+    sample,
+    score_sequence,
 )
+
 __all__ += [
-    "BeamTrace", "Hypothesis", "beam_search", "filter_log_probs", "gather_state",
-    "greedy_search", "print_trace", "sample", "score_sequence",
+    "BeamTrace",
+    "Hypothesis",
+    "beam_search",
+    "filter_log_probs",
+    "gather_state",
+    "greedy_search",
+    "print_trace",
+    "sample",
+    "score_sequence",
 ]
 
 # sequence to sequence: encoder-decoder RNNs, plain and with Bahdanau attention
 from .seq2seq import (
-    AttentionDecoder, Decoder, DecoderState, Encoder, Seq2Seq, padding_mask, reverse_padded,
+    AttentionDecoder,
+    Decoder,
+    DecoderState,
+    Encoder,
+    Seq2Seq,
+    padding_mask,
+    reverse_padded,
     seq2seq,
 )
+
 register_model("seq2seq", seq2seq)
 __all__ += [
-    "AttentionDecoder", "Decoder", "DecoderState", "Encoder", "Seq2Seq", "padding_mask",
-    "reverse_padded", "seq2seq",
+    "AttentionDecoder",
+    "Decoder",
+    "DecoderState",
+    "Encoder",
+    "Seq2Seq",
+    "padding_mask",
+    "reverse_padded",
+    "seq2seq",
 ]
 
 # the Transformer encoder-decoder for translation (same step protocol)
 from .seq2seq import TransformerSeq2Seq, TransformerState
+
 __all__ += ["TransformerSeq2Seq", "TransformerState"]
 
 # classic machine learning: multinomial Naive Bayes on bag-of-words counts
 from .naive_bayes import CountVectorizer, MultinomialNB
+
 __all__ += ["CountVectorizer", "MultinomialNB"]
 
 # word2vec: skip-gram with negative sampling, its samplers, neighbours and analogies
 from .word2vec import (
-    NegativeSampler, SkipGram, analogy, keep_probabilities, most_similar, sgns_loss,
-    skipgram_pairs, subsample,
+    NegativeSampler,
+    SkipGram,
+    analogy,
+    keep_probabilities,
+    most_similar,
+    sgns_loss,
+    skipgram_pairs,
+    subsample,
 )
+
 __all__ += [
-    "NegativeSampler", "SkipGram", "analogy", "keep_probabilities", "most_similar",
-    "sgns_loss", "skipgram_pairs", "subsample",
+    "NegativeSampler",
+    "SkipGram",
+    "analogy",
+    "keep_probabilities",
+    "most_similar",
+    "sgns_loss",
+    "skipgram_pairs",
+    "subsample",
 ]
 
 # Transformer language models: decoder-only (GPT-style) and a BERT-style encoder with its heads
 from .transformer import (
-    IGNORE_INDEX, MaskedLM, TransformerClassifier, TransformerEncoderModel, TransformerLM,
-    causal_mask, mask_tokens,
+    IGNORE_INDEX,
+    MaskedLM,
+    TransformerClassifier,
+    TransformerEncoderModel,
+    TransformerLM,
+    causal_mask,
+    mask_tokens,
 )
+
 register_model("transformer_lm", TransformerLM)
 register_model("transformer_encoder", TransformerEncoderModel)
 __all__ += [
-    "IGNORE_INDEX", "MaskedLM", "TransformerClassifier", "TransformerEncoderModel",
-    "TransformerLM", "causal_mask", "mask_tokens",
+    "IGNORE_INDEX",
+    "MaskedLM",
+    "TransformerClassifier",
+    "TransformerEncoderModel",
+    "TransformerLM",
+    "causal_mask",
+    "mask_tokens",
 ]
 
 # classic machine learning in axon: logistic regression, linear SVM, k-NN, k-means
 from .classic import KMeans, KNeighborsClassifier, LinearSVM, LogisticRegression
+
 __all__ += ["KMeans", "KNeighborsClassifier", "LinearSVM", "LogisticRegression"]

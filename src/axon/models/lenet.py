@@ -41,8 +41,13 @@ class LeNet5(nn.Module):
     ``CrossEntropyLoss``).
     """
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 1,
-                 activation: str | type = "relu", pooling: str = "max") -> None:
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        activation: str | type = "relu",
+        pooling: str = "max",
+    ) -> None:
         super().__init__()
         if pooling not in ("max", "avg"):
             raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
@@ -69,9 +74,14 @@ class LeNet5(nn.Module):
         return self.classifier(x)
 
 
-def lenet5(num_classes: int = 10, in_channels: int = 1, activation: str | type = "relu",
-           pooling: str = "max") -> LeNet5:
+def lenet5(
+    num_classes: int = 10,
+    in_channels: int = 1,
+    activation: str | type = "relu",
+    pooling: str = "max",
+) -> LeNet5:
     """LeNet-5 for 28x28 inputs; ``lenet5(activation="tanh", pooling="avg")`` is the
     classic variant. See :class:`LeNet5` for the shapes layer by layer."""
-    return LeNet5(num_classes=num_classes, in_channels=in_channels, activation=activation,
-                  pooling=pooling)
+    return LeNet5(
+        num_classes=num_classes, in_channels=in_channels, activation=activation, pooling=pooling
+    )

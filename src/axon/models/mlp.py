@@ -56,8 +56,9 @@ def make_activation(spec: ActivationSpec) -> nn.Module | None:
     if callable(spec):
         module = spec()
         if not isinstance(module, nn.Module):
-            raise TypeError(f"activation factory {spec!r} returned {type(module).__name__}, "
-                            "not an nn.Module")
+            raise TypeError(
+                f"activation factory {spec!r} returned {type(module).__name__}, not an nn.Module"
+            )
         return module
     raise TypeError(f"activation must be a name, a Module class or None, got {spec!r}")
 

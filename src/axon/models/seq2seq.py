@@ -821,11 +821,18 @@ class TransformerSeq2Seq(_Decodable):
         log_probs = self.out(x[:, 0]).log_softmax(-1)  # (B, V)
         return log_probs, state._replace(inputs=tuple(inputs))
 
-    def generate(self, src, src_lengths=None, max_length: int = 50, beam_width: int = 1,
-                 length_penalty: float = 1.0) -> list[list[int]]:
+    def generate(
+        self,
+        src,
+        src_lengths=None,
+        max_length: int = 50,
+        beam_width: int = 1,
+        length_penalty: float = 1.0,
+    ) -> list[list[int]]:
         """:meth:`_Decodable.generate`, at most ``max_len`` (the positional table) long."""
-        return super().generate(src, src_lengths, min(max_length, self.max_len), beam_width,
-                                length_penalty)
+        return super().generate(
+            src, src_lengths, min(max_length, self.max_len), beam_width, length_penalty
+        )
 
 
 def _decoder_layer_last(

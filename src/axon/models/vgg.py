@@ -7,8 +7,16 @@ from .. import nn
 from ..autograd.tensor import Tensor
 
 __all__ = [
-    "VGG", "make_layers", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn",
-    "vgg19", "vgg19_bn",
+    "VGG",
+    "make_layers",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
 ]
 
 # The paper's configurations: an int is a 3x3 convolution (padding 1) with that many
@@ -16,10 +24,49 @@ __all__ = [
 CFGS: dict[str, list[int | str]] = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],  # VGG-11
     "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],  # 13
-    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-          512, 512, 512, "M"],  # VGG-16
-    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
-          512, 512, 512, 512, "M"],  # VGG-19
+    "D": [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+    ],  # VGG-16
+    "E": [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ],  # VGG-19
 }
 
 
@@ -61,8 +108,13 @@ class VGG(nn.Module):
     ``classifier`` made here, and the ``features`` when built by ``vgg16()`` and kin.
     """
 
-    def __init__(self, features: nn.Module, num_classes: int = 1000,
-                 init_weights: bool = True, dropout: float = 0.5) -> None:
+    def __init__(
+        self,
+        features: nn.Module,
+        num_classes: int = 1000,
+        init_weights: bool = True,
+        dropout: float = 0.5,
+    ) -> None:
         super().__init__()
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
@@ -99,8 +151,7 @@ class VGG(nn.Module):
         return self.classifier(x)
 
 
-def _vgg(cfg: str, batch_norm: bool, num_classes: int, dropout: float,
-         init_weights: bool) -> VGG:
+def _vgg(cfg: str, batch_norm: bool, num_classes: int, dropout: float, init_weights: bool) -> VGG:
     # VGG's _initialize_weights draws every Conv2d and Linear parameter: the layers skip
     # their default draw, so each weight is drawn once (torchvision draws them twice)
     with nn.init._deferred(_every if init_weights else None):
@@ -108,26 +159,42 @@ def _vgg(cfg: str, batch_norm: bool, num_classes: int, dropout: float,
     return VGG(features, num_classes=num_classes, init_weights=init_weights, dropout=dropout)
 
 
-def vgg11(num_classes: int = 1000, batch_norm: bool = False, dropout: float = 0.5,
-          init_weights: bool = True) -> VGG:
+def vgg11(
+    num_classes: int = 1000,
+    batch_norm: bool = False,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
     """VGG-11 (configuration "A"): 8 convolutions + 3 Linear; 132,863,336 parameters."""
     return _vgg("A", batch_norm, num_classes, dropout, init_weights)
 
 
-def vgg13(num_classes: int = 1000, batch_norm: bool = False, dropout: float = 0.5,
-          init_weights: bool = True) -> VGG:
+def vgg13(
+    num_classes: int = 1000,
+    batch_norm: bool = False,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
     """VGG-13 (configuration "B"): 10 convolutions + 3 Linear; 133,047,848 parameters."""
     return _vgg("B", batch_norm, num_classes, dropout, init_weights)
 
 
-def vgg16(num_classes: int = 1000, batch_norm: bool = False, dropout: float = 0.5,
-          init_weights: bool = True) -> VGG:
+def vgg16(
+    num_classes: int = 1000,
+    batch_norm: bool = False,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
     """VGG-16 (configuration "D"): 13 convolutions + 3 Linear; 138,357,544 parameters."""
     return _vgg("D", batch_norm, num_classes, dropout, init_weights)
 
 
-def vgg19(num_classes: int = 1000, batch_norm: bool = False, dropout: float = 0.5,
-          init_weights: bool = True) -> VGG:
+def vgg19(
+    num_classes: int = 1000,
+    batch_norm: bool = False,
+    dropout: float = 0.5,
+    init_weights: bool = True,
+) -> VGG:
     """VGG-19 (configuration "E"): 16 convolutions + 3 Linear; 143,667,240 parameters."""
     return _vgg("E", batch_norm, num_classes, dropout, init_weights)
 

@@ -31,8 +31,12 @@ def windows(xpad, kernel: tuple, out: tuple, stride: tuple, dilation: tuple):
     the im2col columns."""
     s_c, s_n, *s_sp = xpad.strides
     shape = (xpad.shape[0], *kernel, xpad.shape[1], *out)
-    strides = (s_c, *(s * d for s, d in zip(s_sp, dilation, strict=True)), s_n,
-               *(s * t for s, t in zip(s_sp, stride, strict=True)))
+    strides = (
+        s_c,
+        *(s * d for s, d in zip(s_sp, dilation, strict=True)),
+        s_n,
+        *(s * t for s, t in zip(s_sp, stride, strict=True)),
+    )
     return as_strided(xpad, shape, strides, writeable=False)
 
 
@@ -40,10 +44,12 @@ def col2im(cols, dxpad, stride: tuple, dilation: tuple) -> None:
     """Add the columns ``cols`` (C, *kernel, N, *out) back onto ``dxpad`` (C, N, *padded),
     the adjoint of copying :func:`windows`."""
     nd = len(stride)
-    kernel, out = cols.shape[1:1 + nd], cols.shape[2 + nd:]
+    kernel, out = cols.shape[1 : 1 + nd], cols.shape[2 + nd :]
     for offset in itertools.product(*(range(k) for k in kernel)):
-        where = tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
-                      for o, d, s, n in zip(offset, dilation, stride, out, strict=True))
+        where = tuple(
+            slice(o * d, o * d + s * (n - 1) + 1, s)
+            for o, d, s, n in zip(offset, dilation, stride, out, strict=True)
+        )
         dxpad[(slice(None), slice(None), *where)] += cols[(slice(None), *offset)]
 
 
@@ -67,8 +73,10 @@ def crop(xpad, padding: tuple, size: tuple):
 
 def _batched(name: str, x, nd: int):
     if x.ndim not in (nd + 1, nd + 2):
-        raise RuntimeError(f"{name}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D "
-                           f"(batched) input, got input of shape {x.shape}")
+        raise RuntimeError(
+            f"{name}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D "
+            f"(batched) input, got input of shape {x.shape}"
+        )
     return x if x.ndim == nd + 2 else x[None]
 
 
@@ -90,18 +98,26 @@ class Conv3d(Op):
         n, c = x5.shape[:2]
         o, cg, *kernel = w.shape
         if w.ndim != nd + 2 or c != cg * groups or o % groups:
-            raise RuntimeError(f"{name}: weight of shape {w.shape} (groups={groups}) does not "
-                               f"fit input of shape {x.shape}")
+            raise RuntimeError(
+                f"{name}: weight of shape {w.shape} (groups={groups}) does not "
+                f"fit input of shape {x.shape}"
+            )
         if b is not None and b.shape != (o,):
-            raise RuntimeError(f"{name}: bias of shape {b.shape} does not match the {o} "
-                               f"output channels of the weight (shape {w.shape})")
+            raise RuntimeError(
+                f"{name}: bias of shape {b.shape} does not match the {o} "
+                f"output channels of the weight (shape {w.shape})"
+            )
         size = x5.shape[2:]
-        out = tuple((s + 2 * p - d * (k - 1) - 1) // t + 1 for s, p, d, k, t in zip(
-            size, padding, dilation, kernel, stride, strict=True))
+        out = tuple(
+            (s + 2 * p - d * (k - 1) - 1) // t + 1
+            for s, p, d, k, t in zip(size, padding, dilation, kernel, stride, strict=True)
+        )
         if min(out) <= 0:
-            raise RuntimeError(f"{name}: input of shape {x.shape} (padding {padding}) is "
-                               f"smaller than the dilated kernel of the weight of shape "
-                               f"{w.shape}: output size {out} too small")
+            raise RuntimeError(
+                f"{name}: input of shape {x.shape} (padding {padding}) is "
+                f"smaller than the dilated kernel of the weight of shape "
+                f"{w.shape}: output size {out} too small"
+            )
         xpad = channel_major_padded(x5, padding)
         cols = xp.ascontiguousarray(windows(xpad, kernel, out, stride, dilation))
         cols3 = cols.reshape(groups, -1, n * _prod(out))  # (G, Cg K, N L)
@@ -144,19 +160,27 @@ class ConvTranspose3d(Op):
         n, c = x5.shape[:2]
         cin, og, *kernel = w.shape
         if w.ndim != nd + 2 or c != cin or cin % groups:
-            raise RuntimeError(f"{name}: weight of shape {w.shape} (groups={groups}) does not "
-                               f"fit input of shape {x.shape}")
+            raise RuntimeError(
+                f"{name}: weight of shape {w.shape} (groups={groups}) does not "
+                f"fit input of shape {x.shape}"
+            )
         o = og * groups
         if b is not None and b.shape != (o,):
-            raise RuntimeError(f"{name}: bias of shape {b.shape} does not match the {o} "
-                               f"output channels of the weight (shape {w.shape})")
+            raise RuntimeError(
+                f"{name}: bias of shape {b.shape} does not match the {o} "
+                f"output channels of the weight (shape {w.shape})"
+            )
         size = x5.shape[2:]
-        full = tuple((s - 1) * t + d * (k - 1) + 1 + op for s, t, d, k, op in zip(
-            size, stride, dilation, kernel, output_padding, strict=True))
+        full = tuple(
+            (s - 1) * t + d * (k - 1) + 1 + op
+            for s, t, d, k, op in zip(size, stride, dilation, kernel, output_padding, strict=True)
+        )
         out = tuple(f - 2 * p for f, p in zip(full, padding, strict=True))
         if min(out) <= 0:
-            raise RuntimeError(f"{name}: given input of shape {x.shape} and weight of shape "
-                               f"{w.shape}, the output size {out} is too small")
+            raise RuntimeError(
+                f"{name}: given input of shape {x.shape} and weight of shape "
+                f"{w.shape}, the output size {out} is too small"
+            )
         xg = x5.swapaxes(0, 1).reshape(groups, cin // groups, -1)  # (G, C / G, N S)
         wg = w.reshape(groups, cin // groups, -1)  # (G, C / G, O / G K)
         cols = threads.matmul(wg.transpose(0, 2, 1), xg).reshape(o, *kernel, n, *size)
@@ -207,16 +231,23 @@ def _pool_geometry(name, x, kernel, stride, padding, dilation, ceil_mode):
     size = x.shape[-3:]
     for p, k, d in zip(padding, kernel, dilation, strict=True):
         if p > (d * (k - 1) + 1) // 2:
-            raise RuntimeError(f"{name}: pad should be at most half of effective kernel size, "
-                               f"but got pad={p}, kernel_size={k} and dilation={d}")
-    out = tuple(pool_output_size(s, k, t, p, d, ceil_mode) for s, k, t, p, d in zip(
-        size, kernel, stride, padding, dilation, strict=True))
+            raise RuntimeError(
+                f"{name}: pad should be at most half of effective kernel size, "
+                f"but got pad={p}, kernel_size={k} and dilation={d}"
+            )
+    out = tuple(
+        pool_output_size(s, k, t, p, d, ceil_mode)
+        for s, k, t, p, d in zip(size, kernel, stride, padding, dilation, strict=True)
+    )
     if min(out) <= 0:
-        raise RuntimeError(f"{name}: given input of shape {x.shape}, the calculated output "
-                           f"size {out} is too small")
+        raise RuntimeError(
+            f"{name}: given input of shape {x.shape}, the calculated output size {out} is too small"
+        )
     # ceil mode: windows may run past the right padding
-    extra = tuple(max(0, (o - 1) * t + d * (k - 1) + 1 - (s + 2 * p)) for o, t, d, k, s, p in
-                  zip(out, stride, dilation, kernel, size, padding, strict=True))
+    extra = tuple(
+        max(0, (o - 1) * t + d * (k - 1) + 1 - (s + 2 * p))
+        for o, t, d, k, s, p in zip(out, stride, dilation, kernel, size, padding, strict=True)
+    )
     return size, out, extra
 
 
@@ -253,8 +284,9 @@ class MaxPool3d(Op):
     each window's first maximum (PyTorch's rule for ties)."""
 
     def forward(self, x, kernel, stride, padding, dilation, ceil_mode, name):
-        y, arg, out, xpad_shape, size = _window_max(x, kernel, stride, padding, dilation,
-                                                    ceil_mode, name)
+        y, arg, out, xpad_shape, size = _window_max(
+            x, kernel, stride, padding, dilation, ceil_mode, name
+        )
         self.saved = (arg, kernel, out, xpad_shape, size)
         self.args, self.x_shape = (stride, padding, dilation), x.shape
         return _unbatch(y.swapaxes(0, 1), x.shape, 3)
@@ -268,8 +300,7 @@ class MaxPool3d(Op):
         xp.put_along_axis(dcols, arg[:, None], gc[:, None], axis=1)
         dxpad = xp.zeros(xpad_shape, g.dtype)
         col2im(dcols.reshape(c, *kernel, n, *out), dxpad, stride, dilation)
-        return crop(dxpad, padding, size).reshape(self.x_shape), None, None, None, None, None, \
-            None
+        return crop(dxpad, padding, size).reshape(self.x_shape), None, None, None, None, None, None
 
 
 class AvgPool3d(Op):
@@ -277,8 +308,9 @@ class AvgPool3d(Op):
     divisor (the window clipped to the padded input, ``count_include_pad``, or to the
     input itself, or ``divisor_override``); dx spreads g / divisor over each window."""
 
-    def forward(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
-                divisor_override, name):
+    def forward(
+        self, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, name
+    ):
         x5 = _batched(name, x, 3)
         ones = (1, 1, 1)
         size, out, extra = _pool_geometry(name, x, kernel, stride, padding, ones, ceil_mode)
@@ -288,10 +320,13 @@ class AvgPool3d(Op):
         if divisor_override:
             div = divisor_override
         else:
-            counts = [AvgPool._counts(s, o, k, t, p, count_include_pad) for s, o, k, t, p in
-                      zip(size, out, kernel, stride, padding, strict=True)]
-            div = (counts[0][:, None, None] * counts[1][None, :, None]
-                   * counts[2][None, None, :]).astype(x.dtype)
+            counts = [
+                AvgPool._counts(s, o, k, t, p, count_include_pad)
+                for s, o, k, t, p in zip(size, out, kernel, stride, padding, strict=True)
+            ]
+            div = (
+                counts[0][:, None, None] * counts[1][None, :, None] * counts[2][None, None, :]
+            ).astype(x.dtype)
         self.saved = (div, kernel, out, xpad.shape, size)
         self.args, self.x_shape = (stride, padding), x.shape
         return _unbatch((total / div).swapaxes(0, 1), x.shape, 3)
@@ -304,5 +339,13 @@ class AvgPool3d(Op):
         dcols = xp.broadcast_to(gc[:, None, None, None], (c, *kernel, n, *out))
         dxpad = xp.zeros(xpad_shape, g.dtype)
         col2im(dcols, dxpad, stride, (1, 1, 1))
-        return (crop(dxpad, padding, size).reshape(self.x_shape), None, None, None, None, None,
-                None, None)
+        return (
+            crop(dxpad, padding, size).reshape(self.x_shape),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )

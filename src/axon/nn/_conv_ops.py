@@ -141,8 +141,11 @@ class Workspace:
                 continue
             for buf in bufs:
                 size = buf.size
-                if (n <= size <= 2 * n and (best is None or size < best.size)
-                        and sys.getrefcount(buf) == _FREE_REFCOUNT + 1):  # + ``buf``
+                if (
+                    n <= size <= 2 * n
+                    and (best is None or size < best.size)
+                    and sys.getrefcount(buf) == _FREE_REFCOUNT + 1
+                ):  # + ``buf``
                     best, best_list = buf, bufs
         if best is not None:
             del best_list[next(i for i, b in enumerate(best_list) if b is best)]
@@ -326,7 +329,7 @@ def padded(xc, pads: tuple, size: tuple, fill, tag: str, copy: bool = True):
         return xc
     buf = workspace.get((tag, top, left, H, W), (C, N, *size), xc.dtype, fill)
     if copy:
-        buf[:, :, top:top + H, left:left + W] = xc
+        buf[:, :, top : top + H, left : left + W] = xc
     return buf
 
 
@@ -349,11 +352,14 @@ def im2col_copies(xp_, cols, stride: tuple, dilation: tuple):
     C, kh, kw, N, Ho, Wo = cols.shape
     if stride[0] == 1 and Wo <= narrow_width:
         (rows, shifted), (blocks_dst, blocks) = im2col_by_rows(xp_, cols, stride[1], dilation)
-        return lambda part: ((rows[:, :, part], shifted[:, :, part]),
-                             (blocks_dst[:, :, :, part], blocks[:, :, :, part]))
+        return lambda part: (
+            (rows[:, :, part], shifted[:, :, part]),
+            (blocks_dst[:, :, :, part], blocks[:, :, :, part]),
+        )
     windows = window_slices((kh, kw), stride, dilation, (Ho, Wo))
-    pairs = [(cols[:, t // kw, t % kw], xp_[:, :, rows, cs])
-             for t, (rows, cs) in enumerate(windows)]
+    pairs = [
+        (cols[:, t // kw, t % kw], xp_[:, :, rows, cs]) for t, (rows, cs) in enumerate(windows)
+    ]
     return lambda part: [(dst[:, part], src[:, part]) for dst, src in pairs]
 
 
@@ -372,11 +378,13 @@ def im2col_by_rows(xp_, cols, stride_w: int, dilation: tuple):
     Hp, (dh, dw) = xp_.shape[2], dilation
     rows = workspace.get("conv-rows", (C, kw, n, Hp, Wo), xp_.dtype)
     c_s, n_s, h_s, w_s = xp_.strides
-    shifted = as_strided(xp_, rows.shape, (c_s, dw * w_s, n_s, h_s, stride_w * w_s),
-                         writeable=False)
+    shifted = as_strided(
+        xp_, rows.shape, (c_s, dw * w_s, n_s, h_s, stride_w * w_s), writeable=False
+    )
     r_c, r_j, r_n, r_h, size = rows.strides
-    blocks = as_strided(rows, (C, kh, kw, n, Ho * Wo), (r_c, dh * r_h, r_j, r_n, size),
-                        writeable=False)
+    blocks = as_strided(
+        rows, (C, kh, kw, n, Ho * Wo), (r_c, dh * r_h, r_j, r_n, size), writeable=False
+    )
     return (rows, shifted), (cols.reshape(C, kh, kw, n, Ho * Wo), blocks)
 
 
@@ -495,8 +503,9 @@ class Conv(Op):
         self.chunk = 0
         if self.parents is None or self.parents[0] is None:
             per_item = (K + O) * Ho * Wo * x.itemsize
-            self.chunk = min(N, max(1, chunk_bytes // per_item),
-                             max(1, small_product // (Og * K * Ho * Wo)))
+            self.chunk = min(
+                N, max(1, chunk_bytes // per_item), max(1, small_product // (Og * K * Ho * Wo))
+            )
         if not self.chunk:
             cols = workspace.get("conv-cols", (C, kh, kw, N, Ho, Wo), x.dtype)
             cols3 = cols.reshape(G, K, L)
@@ -508,7 +517,7 @@ class Conv(Op):
 
         def body(part):  # the batch items in part: columns [n0 Ho Wo, n1 Ho Wo) of cols3
             if xpad is not xc:
-                xpad[:, part, pt:pt + H, pl:pl + W] = xc[:, part]
+                xpad[:, part, pt : pt + H, pl : pl + W] = xc[:, part]
             if self.chunk:
                 for n0, c3 in self._chunk_columns(windows, part):
                     span = slice(n0 * Ho * Wo, n0 * Ho * Wo + c3.shape[2])
@@ -525,7 +534,7 @@ class Conv(Op):
                 else:
                     xp.matmul(wg, cols3[:, :, span], out=out3[:, :, span])
             if bg is not None:
-                o = out3[:, :, part.start * Ho * Wo:part.stop * Ho * Wo]
+                o = out3[:, :, part.start * Ho * Wo : part.stop * Ho * Wo]
                 o += bg
 
         nbytes = K * L * x.itemsize
@@ -534,8 +543,11 @@ class Conv(Op):
 
         if self.parents is not None:  # recording: keep what backward needs
             px, pw, _ = self.parents[:3]
-            keep = self.chunk or pw is None or (
-                G * Og <= keep_columns_max_channels and _keep_columns(cols))
+            keep = (
+                self.chunk
+                or pw is None
+                or (G * Og <= keep_columns_max_channels and _keep_columns(cols))
+            )
             self.cols = cols if pw is not None and keep else None
             self.x = x if pw is not None and not keep else None  # columns made again
             self.wg = wg if px is not None else None
@@ -550,8 +562,8 @@ class Conv(Op):
         flat = workspace.get("conv-chunk", (K * G * self.chunk * Ho * Wo,), windows.dtype)
         for n0 in range(part.start, part.stop, self.chunk):
             n = min(self.chunk, part.stop - n0)
-            cols = flat[:G * K * n * Ho * Wo].reshape(C, kh, kw, n, Ho, Wo)
-            xp.copyto(cols, windows[:, :, :, n0:n0 + n])
+            cols = flat[: G * K * n * Ho * Wo].reshape(C, kh, kw, n, Ho, Wo)
+            xp.copyto(cols, windows[:, :, :, n0 : n0 + n])
             yield n0, cols.reshape(G, K, n * Ho * Wo)
 
     def _dx_by_planes(self, wt, g_plane, dxp, part) -> None:
@@ -576,8 +588,7 @@ class Conv(Op):
         (dh, dw), P, size = self.dilation, Hp * Wp, dxp.itemsize
         back = (kh - 1) * dh * Wp + (kw - 1) * dw  # the farthest shift s(i, j)
         chunk = min(part.stop - part.start, max(1, planes_bytes // (G * K * P * size)))
-        buf = workspace.get(("conv-dx-planes", back), (G, K, back + chunk * P), dxp.dtype,
-                            fill=0)
+        buf = workspace.get(("conv-dx-planes", back), (G, K, back + chunk * P), dxp.dtype, fill=0)
         row = buf.strides[1]
         # (C, kh, kw, positions): D[(c, i, j), q - s(i, j)], positions from buf[:, :, back]
         shifted = (kh * kw * row, kw * row - dh * Wp * size, row - dw * size, size)
@@ -588,9 +599,9 @@ class Conv(Op):
             span = slice(n0 * P, min(n0 + chunk, part.stop) * P)
             n = span.stop - span.start
             if G == 1:
-                xp.matmul(wt[0], g3[0, :, span], out=buf[0, :, back:back + n])
+                xp.matmul(wt[0], g3[0, :, span], out=buf[0, :, back : back + n])
             else:
-                xp.matmul(wt, g3[:, :, span], out=buf[:, :, back:back + n])
+                xp.matmul(wt, g3[:, :, span], out=buf[:, :, back : back + n])
             xp.sum(view[..., :n], axis=(1, 2), out=dx2[:, span])
 
     def _out_shape(self, shape4: tuple) -> tuple:
@@ -607,8 +618,12 @@ class Conv(Op):
         gws, gbs = {}, {}  # per batch half: its part of the sums over the batch
         planes = self.stride == (1, 1)  # dx plane by plane: see _dx_by_planes
         # a small weight gradient of a leaf weight: on the helper thread, later (see class)
-        later = (px is not None and isinstance(pw, Tensor) and not self.chunk
-                 and Og * K * L * G <= deferred_product)
+        later = (
+            px is not None
+            and isinstance(pw, Tensor)
+            and not self.chunk
+            and Og * K * L * G <= deferred_product
+        )
         if pw is not None and self.chunk:  # self.cols is the padded input: its windows
             windows = windows_view(self.cols, (kh, kw), (Ho, Wo), self.stride, self.dilation)
         cols3 = self.cols
@@ -623,8 +638,7 @@ class Conv(Op):
             wt = self.wg.transpose(0, 2, 1)  # (G, Cg kh kw, O / G)
             dxp = workspace.get("conv-dx", (C, N, Hp, Wp), g.dtype)
             if planes:  # g inside zero (Hp, Wp) planes (the buffer keeps the zeros)
-                g_plane = workspace.get(("conv-g-plane", Ho, Wo), (O, N, Hp, Wp), g.dtype,
-                                        fill=0)
+                g_plane = workspace.get(("conv-g-plane", Ho, Wo), (O, N, Hp, Wp), g.dtype, fill=0)
             else:
                 dcols = workspace.get("conv-dcols", (C, kh, kw, N, Ho, Wo), g.dtype)
                 dcols3 = dcols.reshape(G, K, L)
@@ -634,13 +648,13 @@ class Conv(Op):
             gp = gc[:, :, span]  # (G, O / G, n Ho Wo)
             if again:  # the forward's im2col of these items, as forward made it
                 if xpad is not xc:
-                    xpad[:, part, pt:pt + H, pl:pl + W] = xc[:, part]
+                    xpad[:, part, pt : pt + H, pl : pl + W] = xc[:, part]
                 for dst, src in copies(part):
                     xp.copyto(dst, src)
             if pw is not None and self.chunk:  # recompute the columns chunk by chunk
                 gw = xp.zeros((G, Og, K), g.dtype)
                 for n0, c3 in self._chunk_columns(windows, part):
-                    g3 = gc[:, :, n0 * Ho * Wo:n0 * Ho * Wo + c3.shape[2]]
+                    g3 = gc[:, :, n0 * Ho * Wo : n0 * Ho * Wo + c3.shape[2]]
                     if G == 1:
                         gw[0] += g3[0] @ c3[0].T
                     else:
@@ -677,7 +691,7 @@ class Conv(Op):
 
             gw = threads.defer(weight_grad_later)
         if px is not None:
-            dxc = dxp[:, :, pt:pt + H, pl:pl + W]  # (C, N, H, W): drop the padding
+            dxc = dxp[:, :, pt : pt + H, pl : pl + W]  # (C, N, H, W): drop the padding
             gx = dxc.transpose(1, 0, 2, 3).reshape(self.x_shape)
         return gx, gw, gb, None, None, None, None, None
 
@@ -763,7 +777,7 @@ class _Pool(Op):
 
     def _grad_out(self, dxp):
         N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
-        dxc = dxp[:, :, ph:ph + H, pw:pw + W]  # (C, N, H, W): drop the padding
+        dxc = dxp[:, :, ph : ph + H, pw : pw + W]  # (C, N, H, W): drop the padding
         return dxc.transpose(1, 0, 2, 3).reshape(self.x_shape)
 
     def _grad_in(self, g):
@@ -828,7 +842,7 @@ class MaxPool(_Pool):
 
         def body(part):  # running maximum over the window offsets
             if planes is not None:  # planes[i, j] = x[..., i::2, j::2]
-                x6 = xpad[:, part, :2 * Ho, :2 * Wo].reshape(C, -1, Ho, 2, Wo, 2)
+                x6 = xpad[:, part, : 2 * Ho, : 2 * Wo].reshape(C, -1, Ho, 2, Wo, 2)
                 p = planes[:, :, :, part]
                 xp.copyto(p, x6.transpose(3, 5, 0, 1, 2, 4))
                 o = out[:, part]
@@ -837,7 +851,7 @@ class MaxPool(_Pool):
                 xp.maximum(o, p[1, 1], out=o)
                 return
             if self.pairs:
-                x2 = xpad[:, part, :2 * Ho, :2 * Wo]
+                x2 = xpad[:, part, : 2 * Ho, : 2 * Wo]
                 m = colmax[:, part]
                 xp.maximum(x2[..., 0::2], x2[..., 1::2], out=m)
                 xp.maximum(m[:, :, 0::2], m[:, :, 1::2], out=out[:, part])
@@ -872,7 +886,7 @@ class MaxPool(_Pool):
         arg = self.arg
         if self.pairs and xp.isnan(self.outc).any():  # NaN: the general rule, on x itself
             xpad = xp.full((C, N, Hp, Wp), -xp.inf, g.dtype)
-            x6 = xpad[:, :, :2 * Ho, :2 * Wo].reshape(C, N, Ho, 2, Wo, 2)
+            x6 = xpad[:, :, : 2 * Ho, : 2 * Wo].reshape(C, N, Ho, 2, Wo, 2)
             xp.copyto(x6.transpose(3, 5, 0, 1, 2, 4), self.planes)
             arg = xp.full(self.outc.shape, len(self.windows), xp.uint8)
             first_max_offsets(xpad, self.outc, self.windows, arg)
@@ -882,7 +896,7 @@ class MaxPool(_Pool):
             grad = gc[:, part]
             if pairs:  # the first maximum in scan order (0, 0), (0, 1), (1, 0), (1, 1)
                 p, y = self.planes[:, :, :, part], self.outc[:, part]
-                dx6 = dxp[:, part, :2 * Ho, :2 * Wo].reshape(C, -1, Ho, 2, Wo, 2)
+                dx6 = dxp[:, part, : 2 * Ho, : 2 * Wo].reshape(C, -1, Ho, 2, Wo, 2)
                 found = xp.equal(p[0, 0], y)
                 xp.multiply(grad, found, out=dx6[:, :, :, 0, :, 0])
                 hit = xp.empty_like(found)
@@ -929,8 +943,9 @@ class AvgPool(_Pool):
     clipped to the padded input (``count_include_pad``), or to the input itself, or
     ``divisor_override``. dy/dx = g / divisor spread over each window."""
 
-    def forward(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
-                divisor_override, name):
+    def forward(
+        self, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, name
+    ):
         xpad = self._setup(x, kernel, stride, padding, (1, 1), ceil_mode, name, 0)
         N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
         views = [xpad[:, :, rows, cols] for rows, cols in self.windows]

@@ -18,10 +18,33 @@ from ..backend import xp
 from .functional import _inplace, _softmax_dim, elu, leaky_relu, relu
 
 __all__ = [
-    "celu", "celu_", "elu_", "glu", "gumbel_softmax", "hardshrink", "hardsigmoid",
-    "hardswish", "hardtanh", "hardtanh_", "leaky_relu_", "logsigmoid", "mish", "prelu",
-    "relu6", "relu_", "rrelu", "rrelu_", "selu", "selu_", "silu", "softmin", "softshrink",
-    "softsign", "tanhshrink", "threshold", "threshold_",
+    "celu",
+    "celu_",
+    "elu_",
+    "glu",
+    "gumbel_softmax",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "hardtanh_",
+    "leaky_relu_",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "relu6",
+    "relu_",
+    "rrelu",
+    "rrelu_",
+    "selu",
+    "selu_",
+    "silu",
+    "softmin",
+    "softshrink",
+    "softsign",
+    "tanhshrink",
+    "threshold",
+    "threshold_",
 ]
 
 
@@ -44,8 +67,9 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return leaky_relu(input, negative_slope, inplace=True)
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
-             inplace: bool = False) -> Tensor:
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
     """clip(x, min_val, max_val); the gradient is 1 strictly between the bounds, else 0."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
@@ -88,8 +112,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     at 0 for every alpha."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: celu: alpha must not be 0")
-    return _inplace(input, ops.ScaledElu.apply(input, float(alpha), 1.0, 1.0 / alpha),
-                    inplace)
+    return _inplace(input, ops.ScaledElu.apply(input, float(alpha), 1.0, 1.0 / alpha), inplace)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -122,8 +145,7 @@ def tanhshrink(input: Tensor) -> Tensor:
     return input - input.tanh()
 
 
-def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-            dtype=None) -> Tensor:
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(-x) along ``dim``: the weights favour the smallest entries."""
     if dim is None:
         dim = _softmax_dim("softmin", input.ndim)
@@ -189,8 +211,13 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return where(input > 0, input, weight * input)
 
 
-def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
-          training: bool = False, inplace: bool = False) -> Tensor:
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
     """Randomized leaky ReLU: in training, each x <= 0 is scaled by a slope drawn uniformly
     from [lower, upper] (the gradient uses the same slope); otherwise by (lower + upper) / 2."""
     if not training:
@@ -199,8 +226,9 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
     return _inplace(input, ops.LeakyRelu.apply(input, slopes), inplace)
 
 
-def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
-           training: bool = False) -> Tensor:
+def rrelu_(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+) -> Tensor:
     """In-place :func:`rrelu`."""
     return rrelu(input, lower, upper, training, inplace=True)
 
@@ -217,15 +245,15 @@ def _tanh_(input: Tensor) -> Tensor:
 
 # the Tensor methods torch has for these: x.relu_(), x.sigmoid_(), x.tanh_(), x.prelu(w),
 # x.hardshrink(lambd)
-bind_methods(relu_=relu_, sigmoid_=_sigmoid_, tanh_=_tanh_, prelu=prelu,
-             hardshrink=hardshrink)
+bind_methods(relu_=relu_, sigmoid_=_sigmoid_, tanh_=_tanh_, prelu=prelu, hardshrink=hardshrink)
 
 
 # ============================================================ sampling
 
 
-def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
-                   dim: int = -1) -> Tensor:
+def gumbel_softmax(
+    logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Tensor:
     """A differentiable sample from the categorical distribution of ``logits``:
     softmax((logits + g) / tau) with g ~ Gumbel(0, 1) (g = -log E, E ~ Exp(1)). ``hard``
     returns the one-hot of its argmax in the forward pass and the soft sample's gradient

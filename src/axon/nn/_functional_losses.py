@@ -22,18 +22,38 @@ from ._functional_activations import logsigmoid
 from .functional import _data, _elementwise_weight, _reduction, cross_entropy, linear
 
 __all__ = [
-    "cosine_embedding_loss", "cosine_similarity", "ctc_loss", "gaussian_nll_loss",
-    "hinge_embedding_loss", "kl_div", "linear_cross_entropy", "margin_ranking_loss",
-    "multilabel_margin_loss", "multilabel_soft_margin_loss", "normalize",
-    "pairwise_distance", "pdist", "poisson_nll_loss", "soft_margin_loss",
-    "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "cosine_embedding_loss",
+    "cosine_similarity",
+    "ctc_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "kl_div",
+    "linear_cross_entropy",
+    "margin_ranking_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "normalize",
+    "pairwise_distance",
+    "pdist",
+    "poisson_nll_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 
-def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *,
-                         linear_bias: Tensor | None = None, weight: Tensor | None = None,
-                         reduction: str = "mean", ignore_index: int | None = None,
-                         label_smoothing: float = 0.0, options=None) -> Tensor:
+def linear_cross_entropy(
+    input: Tensor,
+    linear_weight: Tensor,
+    target: Tensor,
+    *,
+    linear_bias: Tensor | None = None,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    options=None,
+) -> Tensor:
     """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)``: the
     classifier head and its loss in one call (``ignore_index=None``: no class is
     ignored). A weight (C, d1, ..., dK, in_features) gives K-dimensional logits
@@ -45,9 +65,14 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
         logits = logits.reshape(*input.shape[:-1], *out_shape)
     else:
         logits = linear(input, linear_weight, linear_bias)
-    return cross_entropy(logits, target, weight=weight, reduction=reduction,
-                         ignore_index=-100 if ignore_index is None else ignore_index,
-                         label_smoothing=label_smoothing)
+    return cross_entropy(
+        logits,
+        target,
+        weight=weight,
+        reduction=reduction,
+        ignore_index=-100 if ignore_index is None else ignore_index,
+        label_smoothing=label_smoothing,
+    )
 
 
 def _check_broadcast(name: str, input: Tensor, target) -> None:
@@ -57,8 +82,10 @@ def _check_broadcast(name: str, input: Tensor, target) -> None:
     try:
         xp.broadcast_shapes(shape, tuple(input.shape))
     except ValueError:
-        raise RuntimeError(f"{name}: target of shape {shape} does not broadcast with input "
-                           f"of shape {tuple(input.shape)}") from None
+        raise RuntimeError(
+            f"{name}: target of shape {shape} does not broadcast with input "
+            f"of shape {tuple(input.shape)}"
+        ) from None
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -79,8 +106,14 @@ def _xlogx(t: Tensor) -> Tensor:
     return where(t > 0, t * safe.log(), 0.0)
 
 
-def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
-           reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
     """KL divergence of ``target`` from the distribution whose log-probabilities are
     ``input``: pointwise t (log t - x) (or e^t (t - x) with ``log_target``).
     ``'batchmean'`` divides the sum by the batch size (the KL divergence per sample);
@@ -108,9 +141,16 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _reduce(loss, reduction)
 
 
-def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
-                     full: bool = False, size_average=None, eps: float = 1e-8, reduce=None,
-                     reduction: str = "mean") -> Tensor:
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average=None,
+    eps: float = 1e-8,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of a Poisson target with rate e^x (``log_input``) or x:
     e^x - t x, or x - t log(x + eps); ``full`` adds Stirling's approximation of log(t!),
     t log t - t + log(2 pi t) / 2, for t > 1."""
@@ -142,8 +182,10 @@ def _gaussian_var(input: Tensor, var) -> Tensor:
         return var
     if input.shape[:-1] == var.shape:
         return var.unsqueeze(-1)
-    if var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape, strict=True)
-                                      if i != v) == 1:
+    if (
+        var.ndim == input.ndim
+        and sum(v for i, v in zip(input.shape, var.shape, strict=True) if i != v) == 1
+    ):
         return var
     raise ValueError(
         f"var is of incorrect size: var of shape {tuple(var.shape)} for input of shape "
@@ -151,8 +193,14 @@ def _gaussian_var(input: Tensor, var) -> Tensor:
     )
 
 
-def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
-                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of ``target`` under N(input, var):
     (log var + (x - t)^2 / var) / 2 (+ log(2 pi) / 2 with ``full``); var is clamped below
     at ``eps`` in value only (its gradient passes through, as in PyTorch)."""
@@ -169,12 +217,20 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
 def _same_ndim(name: str, **tensors) -> None:
     if len({t.ndim for t in tensors.values()}) > 1:
         sizes = ", ".join(f"{k}: {tuple(t.shape)}" for k, t in tensors.items())
-        raise RuntimeError(f"{name}: All input tensors should have same dimension but got "
-                           f"sizes: {sizes}")
+        raise RuntimeError(
+            f"{name}: All input tensors should have same dimension but got sizes: {sizes}"
+        )
 
 
-def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
-                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """max(0, -y (x1 - x2) + margin), y = 1 when x1 should rank higher, -1 otherwise."""
     reduction = _reduction(size_average, reduce, reduction)
     target = _as_tensor(target, input1)
@@ -182,28 +238,39 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
 
 
-def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
-                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1 (x: a distance, y: same or not)."""
     _check_broadcast("hinge_embedding_loss", input, target)
     reduction = _reduction(size_average, reduce, reduction)
     t = _data(target)
-    loss = (where(t != 1, (margin - input).clamp(min=0), 0.0)
-            + where(t != -1, input, 0.0))
+    loss = where(t != 1, (margin - input).clamp(min=0), 0.0) + where(t != -1, input, 0.0)
     return _reduce(loss, reduction)
 
 
-def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-                     reduction: str = "mean") -> Tensor:
+def soft_margin_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
     """log(1 + e^(-y x)): the logistic loss for labels y = +-1."""
     _check_broadcast("soft_margin_loss", input, target)
     reduction = _reduction(size_average, reduce, reduction)
     return _reduce((-input * _as_tensor(target, input)).softplus(1.0, math.inf), reduction)
 
 
-def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                                size_average=None, reduce=None,
-                                reduction: str = "mean") -> Tensor:
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Binary cross-entropy per class on logits, averaged over the classes (last dim):
     -(y log sigmoid(x) + (1 - y) log sigmoid(-x)) (times ``weight``) / C per sample."""
     _check_broadcast("multilabel_soft_margin_loss", input, target)
@@ -216,8 +283,9 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
     return _reduce(loss, reduction)
 
 
-def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-                           reduction: str = "mean") -> Tensor:
+def multilabel_margin_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
     """Multi-label hinge loss: per sample, sum over target classes j and non-target
     classes i of max(0, 1 - (x_j - x_i)) / C. ``target`` (same shape as ``input``) lists
     the target classes first, ended by the first -1."""
@@ -255,8 +323,15 @@ def _pairwise_cos(x1: Tensor, x2: Tensor, dim: int) -> Tensor:
     return prod / (mag1 * mag2).sqrt()
 
 
-def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
-                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
     reduction = _reduction(size_average, reduce, reduction)
     t = _data(target)
@@ -268,15 +343,22 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
             f"input2 {tuple(input2.shape)} and target {tuple(t.shape)}"
         )
     cos = _pairwise_cos(input1, input2, input1.ndim - 1)
-    loss = (where(t == 1, 1 - cos, 0.0)
-            + where(t == -1, (cos - margin).clamp(min=0), 0.0))
+    loss = where(t == 1, 1 - cos, 0.0) + where(t == -1, (cos - margin).clamp(min=0), 0.0)
     return _reduce(loss, reduction)
 
 
-def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
-                        margin: float = 1.0, p: float = 2, eps: float = 1e-6,
-                        swap: bool = False, size_average=None, reduce=None,
-                        reduction: str = "mean") -> Tensor:
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """max(0, margin + d(a, p) - d(a, n)) with d the ``p``-norm pairwise distance;
     ``swap`` uses min(d(a, n), d(p, n)) as the negative distance."""
     reduction = _reduction(size_average, reduce, reduction)
@@ -302,8 +384,15 @@ def _lengths(name: str, lengths, n: int):
     return arr
 
 
-def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
-             blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Tensor,
+    input_lengths,
+    target_lengths,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
     """Connectionist temporal classification loss: -log p(target | input), summed over
     every alignment of the target (with blanks and repeats) to the input's frames.
 
@@ -317,8 +406,10 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
     if unbatched:
         log_probs = log_probs.unsqueeze(1)
     if log_probs.ndim != 3:
-        raise RuntimeError(f"ctc_loss: expected log_probs of shape (T, N, C) or (T, C), got "
-                           f"{tuple(log_probs.shape)}")
+        raise RuntimeError(
+            f"ctc_loss: expected log_probs of shape (T, N, C) or (T, C), got "
+            f"{tuple(log_probs.shape)}"
+        )
     T, N, C = log_probs.shape
     if not 0 <= blank < C:
         raise RuntimeError("blank must be in label range")
@@ -343,7 +434,7 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
         padded = xp.full((N, max(int(tgt_len.max(initial=0)), 1)), blank, dtype=xp.int64)
         starts = xp.concatenate([[0], xp.cumsum(tgt_len)[:-1]])
         for i, (a, n) in enumerate(zip(starts, tgt_len, strict=True)):
-            padded[i, :n] = t[a:a + n]
+            padded[i, :n] = t[a : a + n]
         t = padded
     if in_len.max(initial=0) > T or in_len.min(initial=1) < 1:
         raise RuntimeError(
@@ -360,14 +451,23 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
     return _reduce(nll, reduction)
 
 
-def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
-                                      distance_function=None, margin: float = 1.0,
-                                      swap: bool = False, reduction: str = "mean") -> Tensor:
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function=None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
     """max(0, margin + d(a, p) - d(a, n)) for any distance function d (a callable of two
     tensors; :func:`pairwise_distance` by default); ``swap``: min(d(a, n), d(p, n))."""
     if margin <= 0:
-        raise ValueError(f"triplet_margin_with_distance_loss: expected margin to be greater "
-                         f"than 0, got {margin} instead")
+        raise ValueError(
+            f"triplet_margin_with_distance_loss: expected margin to be greater "
+            f"than 0, got {margin} instead"
+        )
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if len({anchor.ndim, positive.ndim, negative.ndim}) > 1:
@@ -386,8 +486,7 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
 # ============================================================ distances and normalisation
 
 
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
-              out=None) -> Tensor:
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
     """x / max(||x||_p, eps) along ``dim``: unit vectors (zero vectors stay zero)."""
     if out is not None:
         raise NotImplementedError("normalize: out= is not supported")
@@ -395,8 +494,9 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
 
 
-def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
-                      keepdim: bool = False) -> Tensor:
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
     """||x1 - x2 + eps||_p along the last dimension (eps keeps the gradient finite when
     x1 = x2)."""
     return (x1 - x2 + eps).norm(p, max(x1.ndim, x2.ndim) - 1, keepdim)

@@ -20,7 +20,11 @@ from . import _conv_ops
 from .functional import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = [
-    "affine_grid", "grid_sample", "interpolate", "upsample", "upsample_bilinear",
+    "affine_grid",
+    "grid_sample",
+    "interpolate",
+    "upsample",
+    "upsample_bilinear",
     "upsample_nearest",
 ]
 
@@ -28,9 +32,15 @@ __all__ = [
 _LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
 
 
-def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                antialias: bool = False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """Resize the spatial dimensions of (N, C, *spatial) to ``size`` or by
     ``scale_factor`` (output = floor(input * scale)).
 
@@ -45,14 +55,15 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     under a filter widened by the scale (PIL's resampling, as PyTorch)."""
     nd = input.ndim - 2
     if antialias and (mode not in ("bilinear", "bicubic") or input.ndim != 4):
-        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
-                         f"modes and requires a 4-D tensor as input (got mode {mode!r} and "
-                         f"input of shape {tuple(input.shape)})")
+        raise ValueError(
+            "Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+            f"modes and requires a 4-D tensor as input (got mode {mode!r} and "
+            f"input of shape {tuple(input.shape)})"
+        )
     if mode in _LINEAR_MODES:
         if nd != _LINEAR_MODES[mode]:
             raise NotImplementedError(
-                f"Got {input.ndim}D input, but {mode} mode needs {_LINEAR_MODES[mode] + 2}D "
-                f"input"
+                f"Got {input.ndim}D input, but {mode} mode needs {_LINEAR_MODES[mode] + 2}D input"
             )
     elif mode not in ("nearest", "nearest-exact", "area"):
         raise NotImplementedError(
@@ -69,19 +80,22 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             f"interpolate: mode {mode!r} supports 3-D, 4-D and 5-D inputs (N, C, *spatial), "
             f"got input of shape {tuple(input.shape)}"
         )
-    out_size, scales = _interpolate_sizes(input.shape[2:], size, scale_factor,
-                                          recompute_scale_factor)
+    out_size, scales = _interpolate_sizes(
+        input.shape[2:], size, scale_factor, recompute_scale_factor
+    )
     if mode == "area" and nd < 3:
         return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(input, out_size)
     if mode == "area":  # volumes: adaptive average pooling is separable too
         return _resize_separable(input, out_size, scales, False, False, area=True)
     if mode in _LINEAR_MODES:
-        return _resize_separable(input, out_size, scales, bool(align_corners),
-                                 mode == "bicubic", antialias)
+        return _resize_separable(
+            input, out_size, scales, bool(align_corners), mode == "bicubic", antialias
+        )
     if nd == 3:
         return _resize_nearest(input, out_size, scales, mode == "nearest-exact")
-    return _conv_ops.UpsampleNearest.apply(input, out_size, scales, mode == "nearest-exact",
-                                           "interpolate")
+    return _conv_ops.UpsampleNearest.apply(
+        input, out_size, scales, mode == "nearest-exact", "interpolate"
+    )
 
 
 def _interpolate_sizes(in_size: tuple, size, scale_factor, recompute_scale_factor):
@@ -104,8 +118,11 @@ def _interpolate_sizes(in_size: tuple, size, scale_factor, recompute_scale_facto
         out_size = sizes
         scales = (None,) * nd
     elif scale_factor is not None:
-        factors = (tuple(float(s) for s in scale_factor)
-                   if isinstance(scale_factor, tuple | list) else (float(scale_factor),) * nd)
+        factors = (
+            tuple(float(s) for s in scale_factor)
+            if isinstance(scale_factor, tuple | list)
+            else (float(scale_factor),) * nd
+        )
         if len(factors) != nd:
             raise ValueError(
                 f"Input and scale_factor must have the same number of spatial dimensions, "
@@ -168,8 +185,11 @@ def _antialias_matrix(n_in: int, n_out: int, scale, align_corners: bool, cubic: 
         x = xp.abs((xp.arange(lo, hi) - centre + 0.5) / stretch)
         if cubic:
             a = -0.5
-            w = xp.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
-                         xp.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+            w = xp.where(
+                x < 1,
+                ((a + 2) * x - (a + 3)) * x * x + 1,
+                xp.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0),
+            )
         else:
             w = xp.maximum(0.0, 1.0 - x)
         total = w.sum()
@@ -223,8 +243,15 @@ def _resize_nearest(input: Tensor, out_size: tuple, scales: tuple, exact: bool) 
     return out
 
 
-def _resize_separable(input: Tensor, out_size: tuple, scales: tuple, align_corners: bool,
-                      cubic: bool, antialias: bool = False, area: bool = False) -> Tensor:
+def _resize_separable(
+    input: Tensor,
+    out_size: tuple,
+    scales: tuple,
+    align_corners: bool,
+    cubic: bool,
+    antialias: bool = False,
+    area: bool = False,
+) -> Tensor:
     """Linear / bilinear / trilinear / bicubic resizing as one interpolation matrix per
     spatial dimension (the kernels are separable): x <- x @ M^T along each, so the
     gradient is the transposed product. Integer images (uint8) are resized in float32 one
@@ -253,12 +280,19 @@ def _resize_separable(input: Tensor, out_size: tuple, scales: tuple, align_corne
 
 
 def _deprecated_upsample(name: str) -> None:
-    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
-                  f"instead.", stacklevel=3)
+    warnings.warn(
+        f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=3,
+    )
 
 
-def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-             align_corners: bool | None = None) -> Tensor:
+def upsample(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
     """Deprecated (PyTorch warns too): :func:`interpolate`."""
     _deprecated_upsample("upsample")
     return interpolate(input, size, scale_factor, mode, align_corners)
@@ -308,11 +342,15 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
     nd = len(size) - 2
     N, spatial = size[0], size[2:]
     if theta.ndim != 3 or tuple(theta.shape[1:]) != (nd, nd + 1):
-        raise ValueError(f"Expected a batch of {nd}D affine matrices of shape Nx{nd}x{nd + 1} "
-                         f"for size {size}. Got {tuple(theta.shape)}.")
+        raise ValueError(
+            f"Expected a batch of {nd}D affine matrices of shape Nx{nd}x{nd + 1} "
+            f"for size {size}. Got {tuple(theta.shape)}."
+        )
     if theta.shape[0] != N:
-        raise RuntimeError(f"affine_grid: theta of shape {tuple(theta.shape)} holds "
-                           f"{theta.shape[0]} matrices, but size {size} asks for N = {N}")
+        raise RuntimeError(
+            f"affine_grid: theta of shape {tuple(theta.shape)} holds "
+            f"{theta.shape[0]} matrices, but size {size} asks for N = {N}"
+        )
 
     def centres(n: int):
         # torch's values in theta's dtype (linspace, then * (n - 1) / n), so that points on
@@ -336,38 +374,53 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
     base = base.reshape(1, points, nd + 1)
     grid = _wrap(base[..., :1]) * theta[:, :, 0].unsqueeze(1)  # (N, points, nd)
     for j in range(1, nd):
-        grid = grid + _wrap(base[..., j:j + 1]) * theta[:, :, j].unsqueeze(1)
+        grid = grid + _wrap(base[..., j : j + 1]) * theta[:, :, j].unsqueeze(1)
     grid = grid + theta[:, :, nd].unsqueeze(1)
     return grid.reshape(N, *spatial, nd)
 
 
-def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
-                padding_mode: str = "zeros", align_corners: bool | None = None) -> Tensor:
+def grid_sample(
+    input: Tensor,
+    grid: Tensor,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool | None = None,
+) -> Tensor:
     """Read ``input`` (N, C, H, W) at the normalised positions ``grid`` (N, Ho, Wo, 2),
     (x, y) in [-1, 1] (or (N, C, D, H, W) at (N, Do, Ho, Wo, 3), (x, y, z)), by
     ``bilinear`` (trilinear for volumes) interpolation or the ``nearest`` pixel;
     ``padding_mode`` 'zeros', 'border' or 'reflection' decides reads outside the input.
     Differentiable in the input and (bilinear) in the grid."""
     if mode not in ("bilinear", "nearest", "bicubic"):
-        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
-                         f"'nearest' or 'bicubic', but got: '{mode}'")
+        raise ValueError(
+            f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
+            f"'nearest' or 'bicubic', but got: '{mode}'"
+        )
     if padding_mode not in ("zeros", "border", "reflection"):
-        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
-                         f"'border', or 'reflection', but got: '{padding_mode}'")
+        raise ValueError(
+            f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+            f"'border', or 'reflection', but got: '{padding_mode}'"
+        )
     if mode == "bicubic":
         if input.ndim != 4:
             raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
         raise NotImplementedError("grid_sample: mode='bicubic' is not implemented in axon")
     align_corners = _align(align_corners)
     if input.ndim not in (4, 5) or grid.ndim != input.ndim:
-        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same "
-                           f"number of dimensions, but got input with sizes "
-                           f"{list(input.shape)} and grid with sizes {list(grid.shape)}")
+        raise RuntimeError(
+            f"grid_sampler(): expected 4D or 5D input and grid with same "
+            f"number of dimensions, but got input with sizes "
+            f"{list(input.shape)} and grid with sizes {list(grid.shape)}"
+        )
     if input.shape[0] != grid.shape[0]:
-        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
-                           f"but got input with sizes {list(input.shape)} and grid with sizes "
-                           f"{list(grid.shape)}")
+        raise RuntimeError(
+            f"grid_sampler(): expected grid and input to have same batch size, "
+            f"but got input with sizes {list(input.shape)} and grid with sizes "
+            f"{list(grid.shape)}"
+        )
     if grid.shape[-1] != input.ndim - 2:
-        raise RuntimeError(f"grid_sampler(): expected grid to have size {input.ndim - 2} in "
-                           f"last dimension, but got grid with sizes {list(grid.shape)}")
+        raise RuntimeError(
+            f"grid_sampler(): expected grid to have size {input.ndim - 2} in "
+            f"last dimension, but got grid with sizes {list(grid.shape)}"
+        )
     return _grid_sample.GridSample.apply(input, grid, mode, padding_mode, align_corners)

@@ -32,9 +32,9 @@ _einsum = xp.einsum
 def _normalize_rows(x2, eps: float):
     """xhat and invstd of every row of ``x2`` (M, D): each row is one group."""
     d = x2.shape[1]
-    mean = _einsum("md->m", x2) / d                    # (M,)
-    xc = x2 - mean[:, None]                            # (M, D), a fresh array: becomes xhat
-    var = _einsum("md,md->m", xc, xc) / d              # (M,) biased variance, two-pass
+    mean = _einsum("md->m", x2) / d  # (M,)
+    xc = x2 - mean[:, None]  # (M, D), a fresh array: becomes xhat
+    var = _einsum("md,md->m", xc, xc) / d  # (M,) biased variance, two-pass
     invstd = 1.0 / xp.sqrt(var + eps)
     xc *= invstd[:, None]
     return xc, invstd
@@ -43,8 +43,8 @@ def _normalize_rows(x2, eps: float):
 def _normalize_rows_backward(dxhat, xhat, invstd):
     """dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), rows of (M, D)."""
     d = xhat.shape[1]
-    mean_dxhat = _einsum("md->m", dxhat) / d                   # (M,)
-    mean_dxhat_xhat = _einsum("md,md->m", dxhat, xhat) / d     # (M,)
+    mean_dxhat = _einsum("md->m", dxhat) / d  # (M,)
+    mean_dxhat_xhat = _einsum("md,md->m", dxhat, xhat) / d  # (M,)
     dx = xhat * -mean_dxhat_xhat[:, None]
     dx += dxhat
     dx -= mean_dxhat[:, None]
@@ -73,14 +73,14 @@ class BatchNorm(Op):
 
     def forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
         n_batch, c = x.shape[0], x.shape[1]
-        x3 = x.reshape(n_batch, c, -1)                 # (N, C, S): S = all spatial positions
+        x3 = x.reshape(n_batch, c, -1)  # (N, C, S): S = all spatial positions
         self.x_shape = x.shape
         self.weight = weight
         self.training = training
         if training:
-            n = x3.shape[0] * x3.shape[2]              # values per channel
-            mean = _einsum("ncs->c", x3) / n           # (C,)
-            xhat = x3 - mean[:, None]                  # (N, C, S), centred; becomes xhat
+            n = x3.shape[0] * x3.shape[2]  # values per channel
+            mean = _einsum("ncs->c", x3) / n  # (C,)
+            xhat = x3 - mean[:, None]  # (N, C, S), centred; becomes xhat
             var = _einsum("ncs,ncs->c", xhat, xhat) / n
             invstd = 1.0 / xp.sqrt(var + eps)
             xhat *= invstd[:, None]
@@ -112,18 +112,26 @@ class BatchNorm(Op):
 
     def backward(self, g):
         px, pw, pb = self.parents[:3]
-        g3 = g.reshape(self.x_shape[0], self.x_shape[1], -1)       # (N, C, S)
-        sum_g = _einsum("ncs->c", g3)                               # dbeta
+        g3 = g.reshape(self.x_shape[0], self.x_shape[1], -1)  # (N, C, S)
+        sum_g = _einsum("ncs->c", g3)  # dbeta
         if not self.training:
             dx = g3 * self.scale[:, None] if px is not None else None
             dw = None
             if pw is not None:
                 # sum dy * (x - mean) * invstd, without forming x - mean
                 dw = (_einsum("ncs,ncs->c", g3, self.x3) - self.mean * sum_g) * self.invstd
-            return (None if dx is None else dx.reshape(self.x_shape), dw,
-                    sum_g if pb is not None else None, None, None, None, None, None)
+            return (
+                None if dx is None else dx.reshape(self.x_shape),
+                dw,
+                sum_g if pb is not None else None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            )
         xhat, n = self.xhat, self.n
-        sum_g_xhat = _einsum("ncs,ncs->c", g3, xhat)                # dgamma
+        sum_g_xhat = _einsum("ncs,ncs->c", g3, xhat)  # dgamma
         dx = None
         if px is not None:
             k = self.invstd if self.weight is None else self.invstd * self.weight
@@ -132,8 +140,16 @@ class BatchNorm(Op):
             dx -= (sum_g / n)[:, None]
             dx *= k[:, None]
             dx = dx.reshape(self.x_shape)
-        return (dx, sum_g_xhat if pw is not None else None, sum_g if pb is not None else None,
-                None, None, None, None, None)
+        return (
+            dx,
+            sum_g_xhat if pw is not None else None,
+            sum_g if pb is not None else None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
 
 
 # ============================================================ layer norm
@@ -146,13 +162,13 @@ class LayerNorm(Op):
 
     def forward(self, x, weight, bias, k, eps):
         d = 1
-        for s in x.shape[x.ndim - k:]:
+        for s in x.shape[x.ndim - k :]:
             d *= s
-        x2 = x.reshape(-1, d)                          # (M, D): one row per group
+        x2 = x.reshape(-1, d)  # (M, D): one row per group
         xhat, invstd = _normalize_rows(x2, eps)
         self.x_shape, self.xhat, self.invstd = x.shape, xhat, invstd
         self.w = None if weight is None else weight.reshape(d)
-        self.w_shape = (x.shape[x.ndim - k:] if weight is None else weight.shape)
+        self.w_shape = x.shape[x.ndim - k :] if weight is None else weight.shape
         if self.w is None:
             y = xhat if bias is None else xhat + bias.reshape(d)
         else:
@@ -164,7 +180,7 @@ class LayerNorm(Op):
     def backward(self, g):
         px, pw, pb = self.parents[:3]
         xhat, w = self.xhat, self.w
-        g2 = g.reshape(xhat.shape)                     # (M, D)
+        g2 = g.reshape(xhat.shape)  # (M, D)
         dw = db = dx = None
         if pw is not None:
             dw = _einsum("md,md->d", g2, xhat).reshape(self.w_shape)
@@ -186,10 +202,10 @@ class GroupNorm(Op):
 
     def forward(self, x, weight, bias, groups, eps):
         n_batch, c = x.shape[0], x.shape[1]
-        xg = x.reshape(n_batch * groups, -1)           # (N*G, C/G * S): one row per group
+        xg = x.reshape(n_batch * groups, -1)  # (N*G, C/G * S): one row per group
         xhat, invstd = _normalize_rows(xg, eps)
         self.x_shape, self.xhat, self.invstd, self.weight = x.shape, xhat, invstd, weight
-        xhat3 = xhat.reshape(n_batch, c, -1)           # (N, C, S) for the per-channel affine
+        xhat3 = xhat.reshape(n_batch, c, -1)  # (N, C, S) for the per-channel affine
         if weight is None:
             y = xhat3 if bias is None else xhat3 + bias[:, None]
         else:
@@ -201,7 +217,7 @@ class GroupNorm(Op):
     def backward(self, g):
         px, pw, pb = self.parents[:3]
         xhat, w = self.xhat, self.weight
-        g3 = g.reshape(self.x_shape[0], self.x_shape[1], -1)       # (N, C, S)
+        g3 = g.reshape(self.x_shape[0], self.x_shape[1], -1)  # (N, C, S)
         xhat3 = xhat.reshape(g3.shape)
         dw = _einsum("ncs,ncs->c", g3, xhat3) if pw is not None else None
         db = _einsum("ncs->c", g3) if pb is not None else None

@@ -72,8 +72,9 @@ class ClassIndexLoss(Op):
             shifted = xs - xs.max(axis=1, keepdims=True)
             picked = shifted[rows, tt]
             if smoothing:
-                rowsum = (threads.matmul(shifted, weight) if weight is not None
-                          else shifted.sum(axis=1))
+                rowsum = (
+                    threads.matmul(shifted, weight) if weight is not None else shifted.sum(axis=1)
+                )
             p = xp.exp(shifted, out=shifted)
             s = p.sum(axis=1)
             p /= s[:, None]
@@ -318,8 +319,15 @@ class PointwiseLoss(Op):
             gd = xp.clip(d, -param, param) * coef
         else:
             gd = xp.clip(d / param, -1, 1) * coef
-        return (gd if px is not None else None, -gd if py is not None else None,
-                None, None, None, None, None)
+        return (
+            gd if px is not None else None,
+            -gd if py is not None else None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
 
 
 # ============================================================ dropout

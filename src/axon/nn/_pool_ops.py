@@ -97,8 +97,9 @@ def adaptive_max_indices_nd(x, out_size: tuple):
     for position in itertools.product(*(range(o) for o in out_size)):
         bounds = [per_axis[a][i] for a, i in enumerate(position)]
         window = x[(slice(None), slice(None), *(slice(lo, hi) for lo, hi in bounds))]
-        local = xp.unravel_index(xp.argmax(window.reshape(n, c, -1), axis=2),
-                                 [hi - lo for lo, hi in bounds])
+        local = xp.unravel_index(
+            xp.argmax(window.reshape(n, c, -1), axis=2), [hi - lo for lo, hi in bounds]
+        )
         flat = xp.zeros((n, c), dtype=xp.int64)
         for (lo, _), offset, s in zip(bounds, local, size, strict=True):
             flat = flat * s + lo + offset

@@ -105,7 +105,7 @@ class _Recurrent(Op):
         out[:L] = self.hs[:L] if self.reverse else self.hs[1:]
         if self.batch_sizes is not None:
             for t in range(L):
-                out[t, int(self.batch_sizes[t]):] = 0
+                out[t, int(self.batch_sizes[t]) :] = 0
         for k, final in enumerate(finals):
             out[L + k] = final
         return out
@@ -242,8 +242,13 @@ class LSTMSeq(_Recurrent):
             gates = a[t, :b]  # (b, 4H)
             gates += threads.matmul(hs[prev, :b], w_hh_t, out=rec[:b])
             sigmoid_(gates[:, : 3 * H])  # o, i, f
-            xp.tanh(gates[:, 3 * H:], out=gates[:, 3 * H:])  # g
-            o, i, f, g = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+            xp.tanh(gates[:, 3 * H :], out=gates[:, 3 * H :])  # g
+            o, i, f, g = (
+                gates[:, :H],
+                gates[:, H : 2 * H],
+                gates[:, 2 * H : 3 * H],
+                gates[:, 3 * H :],
+            )
             c = cs[new, :b]
             xp.multiply(f, cs[prev, :b], out=c)
             c += xp.multiply(i, g, out=ig[:b])
@@ -298,8 +303,17 @@ class LSTMSeq(_Recurrent):
         unorder = xp.argsort(self.order)  # back to PyTorch's (i, f, g, o)
         db = flat.sum(axis=0)[unorder] if self.has_bias else None
         _, ph0, pc0, *_ = self.parents
-        return (dx, dh if ph0 is not None else None, dc if pc0 is not None else None,
-                dw_ih[unorder], dw_hh[unorder], db, db, None, None)
+        return (
+            dx,
+            dh if ph0 is not None else None,
+            dc if pc0 is not None else None,
+            dw_ih[unorder],
+            dw_hh[unorder],
+            db,
+            db,
+            None,
+            None,
+        )
 
 
 # ============================================================ GRU
@@ -331,7 +345,7 @@ class GRUSeq(_Recurrent):
         else:  # b_hr, b_hz fold into the projection; b_hn sits inside r * (...)
             bias = b_ih.copy()
             bias[: 2 * H] += b_hh[: 2 * H]
-            b_hn = b_hh[2 * H:]
+            b_hn = b_hh[2 * H :]
         a = self._project(x, w_ih, bias)  # (L, N, 3H): pre-activations, then gates
         hs = self.hs
         hn = self.alloc((L, N, H), dtype=hs.dtype)  # W_hn h_{t-1} + b_hn per step
@@ -347,12 +361,12 @@ class GRUSeq(_Recurrent):
             rz = gates[:, : 2 * H]
             rz += r_h[:, : 2 * H]
             sigmoid_(rz)  # r, z
-            r, z, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
+            r, z, n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
             hn_t = hn[t, :b]
             if b_hn is None:
-                hn_t[...] = r_h[:, 2 * H:]
+                hn_t[...] = r_h[:, 2 * H :]
             else:
-                xp.add(r_h[:, 2 * H:], b_hn, out=hn_t)
+                xp.add(r_h[:, 2 * H :], b_hn, out=hn_t)
             n += r * hn_t
             xp.tanh(n, out=n)
             h = hs[new, :b]  # h = n + z * (h_prev - n)

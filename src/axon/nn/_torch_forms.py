@@ -49,8 +49,10 @@ def _in_place(functional):
         return input.copy_(functional(input, p, train)) if train and p > 0 else input
 
     fn.__name__ = fn.__qualname__ = functional.__name__ + "_"
-    fn.__doc__ = f"``torch.{fn.__name__}(input, p, train)``: ``{functional.__name__}`` " \
-                 "written into ``input``."
+    fn.__doc__ = (
+        f"``torch.{fn.__name__}(input, p, train)``: ``{functional.__name__}`` "
+        "written into ``input``."
+    )
     return fn
 
 
@@ -59,38 +61,63 @@ alpha_dropout_ = _in_place(alpha_dropout)
 feature_alpha_dropout_ = _in_place(feature_alpha_dropout)
 
 
-def batch_norm(input, weight, bias, running_mean, running_var, training: bool,
-               momentum: float, eps: float, cudnn_enabled: bool):
+def batch_norm(
+    input,
+    weight,
+    bias,
+    running_mean,
+    running_var,
+    training: bool,
+    momentum: float,
+    eps: float,
+    cudnn_enabled: bool,
+):
     """``torch.batch_norm``: the affine parameters before the running statistics."""
-    return F.batch_norm(input, running_mean, running_var, weight, bias, training,
-                        momentum, eps)
+    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
-def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats: bool,
-                  momentum: float, eps: float, cudnn_enabled: bool):
+def instance_norm(
+    input,
+    weight,
+    bias,
+    running_mean,
+    running_var,
+    use_input_stats: bool,
+    momentum: float,
+    eps: float,
+    cudnn_enabled: bool,
+):
     """``torch.instance_norm``: the affine parameters before the running statistics."""
-    return F.instance_norm(input, running_mean, running_var, weight, bias,
-                           use_input_stats, momentum, eps)
+    return F.instance_norm(
+        input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps
+    )
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5,
-               cudnn_enable: bool = True):
+def layer_norm(
+    input, normalized_shape, weight=None, bias=None, eps: float = 1e-5, cudnn_enable: bool = True
+):
     """``torch.layer_norm`` (``cudnn_enable`` changes nothing here)."""
     return F.layer_norm(input, normalized_shape, weight, bias, eps)
 
 
-def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5,
-               cudnn_enabled: bool = True):
+def group_norm(
+    input, num_groups: int, weight=None, bias=None, eps: float = 1e-5, cudnn_enabled: bool = True
+):
     """``torch.group_norm`` (``cudnn_enabled`` changes nothing here)."""
     return F.group_norm(input, num_groups, weight, bias, eps)
 
 
-def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool = False,
-              sparse: bool = False):
+def embedding(
+    weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool = False, sparse: bool = False
+):
     """``torch.embedding(weight, indices)``: the rows of ``weight``; ``padding_idx=-1``
     means none."""
-    return F.embedding(indices, weight, None if padding_idx == -1 else padding_idx,
-                       scale_grad_by_freq=scale_grad_by_freq)
+    return F.embedding(
+        indices,
+        weight,
+        None if padding_idx == -1 else padding_idx,
+        scale_grad_by_freq=scale_grad_by_freq,
+    )
 
 
 def adaptive_max_pool1d(input, output_size):
@@ -98,11 +125,13 @@ def adaptive_max_pool1d(input, output_size):
     return F.adaptive_max_pool1d(input, output_size, return_indices=True)
 
 
-def max_pool1d_with_indices(input, kernel_size, stride=(), padding=0, dilation=1,
-                            ceil_mode: bool = False):
+def max_pool1d_with_indices(
+    input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode: bool = False
+):
     """``torch.max_pool1d_with_indices``: the pooled values and their indices."""
-    return F.max_pool1d(input, kernel_size, stride or None, padding, dilation, ceil_mode,
-                        return_indices=True)
+    return F.max_pool1d(
+        input, kernel_size, stride or None, padding, dilation, ceil_mode, return_indices=True
+    )
 
 
 def kl_div(input, target, reduction: int = 1, *, log_target: bool = False):
@@ -110,14 +139,12 @@ def kl_div(input, target, reduction: int = 1, *, log_target: bool = False):
     warning ``F.kl_div`` gives for it, as torch's top-level form)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return F.kl_div(input, target, reduction=_reduction(reduction),
-                        log_target=log_target)
+        return F.kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
 
 
 def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
     """``torch.cosine_embedding_loss`` with an integer ``reduction``."""
-    return F.cosine_embedding_loss(input1, input2, target, margin,
-                                   reduction=_reduction(reduction))
+    return F.cosine_embedding_loss(input1, input2, target, margin, reduction=_reduction(reduction))
 
 
 def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 1):
@@ -127,38 +154,61 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 1)
 
 def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
     """``torch.margin_ranking_loss`` with an integer ``reduction``."""
-    return F.margin_ranking_loss(input1, input2, target, margin,
-                                 reduction=_reduction(reduction))
+    return F.margin_ranking_loss(input1, input2, target, margin, reduction=_reduction(reduction))
 
 
-def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float,
-                     reduction: int):
+def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float, reduction: int):
     """``torch.poisson_nll_loss``: every argument required, ``reduction`` an integer."""
-    return F.poisson_nll_loss(input, target, log_input, full, eps=eps,
-                              reduction=_reduction(reduction))
+    return F.poisson_nll_loss(
+        input, target, log_input, full, eps=eps, reduction=_reduction(reduction)
+    )
 
 
-def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
-                        eps: float = 1e-6, swap: bool = False, reduction: int = 1):
+def triplet_margin_loss(
+    anchor,
+    positive,
+    negative,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    reduction: int = 1,
+):
     """``torch.triplet_margin_loss`` with an integer ``reduction``."""
-    return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
-                                 reduction=_reduction(reduction))
+    return F.triplet_margin_loss(
+        anchor, positive, negative, margin, p, eps, swap, reduction=_reduction(reduction)
+    )
 
 
-def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
-             reduction: int = 1, zero_infinity: bool = False):
+def ctc_loss(
+    log_probs,
+    targets,
+    input_lengths,
+    target_lengths,
+    blank: int = 0,
+    reduction: int = 1,
+    zero_infinity: bool = False,
+):
     """``torch.ctc_loss`` with an integer ``reduction``."""
-    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
-                      _reduction(reduction), zero_infinity)
+    return F.ctc_loss(
+        log_probs,
+        targets,
+        input_lengths,
+        target_lengths,
+        blank,
+        _reduction(reduction),
+        zero_infinity,
+    )
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None,
-                                     reduction: int = 1):
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, pos_weight=None, reduction: int = 1
+):
     """``torch.binary_cross_entropy_with_logits``: ``pos_weight`` fourth, ``reduction``
     an integer."""
-    return F.binary_cross_entropy_with_logits(input, target, weight,
-                                              reduction=_reduction(reduction),
-                                              pos_weight=pos_weight)
+    return F.binary_cross_entropy_with_logits(
+        input, target, weight, reduction=_reduction(reduction), pos_weight=pos_weight
+    )
 
 
 def constant_pad_nd(input, pad, value=0):
@@ -166,12 +216,16 @@ def constant_pad_nd(input, pad, value=0):
     return F.pad(input, pad, "constant", value)
 
 
-def grid_sampler(input, grid, interpolation_mode: int, padding_mode: int,
-                 align_corners: bool):
+def grid_sampler(input, grid, interpolation_mode: int, padding_mode: int, align_corners: bool):
     """``torch.grid_sampler``: ``F.grid_sample`` with the modes as integer codes
     (0 bilinear, 1 nearest, 2 bicubic; padding 0 zeros, 1 border, 2 reflection)."""
-    return F.grid_sample(input, grid, _INTERPOLATION_MODES[interpolation_mode],
-                         _PADDING_MODES[padding_mode], align_corners)
+    return F.grid_sample(
+        input,
+        grid,
+        _INTERPOLATION_MODES[interpolation_mode],
+        _PADDING_MODES[padding_mode],
+        align_corners,
+    )
 
 
 def affine_grid_generator(theta, size, align_corners: bool):
@@ -179,8 +233,9 @@ def affine_grid_generator(theta, size, align_corners: bool):
     return F.affine_grid(theta, size, align_corners)
 
 
-def convolution(input, weight, bias, stride, padding, dilation, transposed: bool,
-                output_padding, groups: int):
+def convolution(
+    input, weight, bias, stride, padding, dilation, transposed: bool, output_padding, groups: int
+):
     """``torch.convolution``: the convolution (or transposed one) of ``input``'s
     dimensionality (1-, 2- or 3-d)."""
     n = input.ndim - 2
@@ -243,8 +298,11 @@ def feature_dropout(input, p: float, train: bool):
     from ..autograd.tensor import _wrap
 
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
-    keep = (B.rng().random(shape) >= p).astype(input.dtype) / (1 - p) if p < 1 else \
-        B.xp.zeros(shape, dtype=input.dtype)
+    keep = (
+        (B.rng().random(shape) >= p).astype(input.dtype) / (1 - p)
+        if p < 1
+        else B.xp.zeros(shape, dtype=input.dtype)
+    )
     return input * _wrap(keep)
 
 
@@ -264,4 +322,3 @@ def embedding_renorm_(weight, indices, max_norm: float, norm_type: float):
         over = norms > max_norm
         weight[rows] = picked * (max_norm / (norms + 1e-7)).where(over, norms * 0 + 1)
     return weight
-

@@ -87,10 +87,10 @@ class ConvTranspose(Op):
         Wf = (W - 1) * sw + dw * (kw - 1) + 1 + ow
         Ho, Wo = Hf - 2 * ph, Wf - 2 * pw
         if Ho <= 0 or Wo <= 0:
-            out = (Ho, Wo)[2 - nd:]
+            out = (Ho, Wo)[2 - nd :]
             raise RuntimeError(
                 f"{name}: given input of shape {self.x_shape}, weight of shape {self.w_shape} "
-                f"and padding {tuple(padding)[2 - nd:]}, the output size {out} is too small"
+                f"and padding {tuple(padding)[2 - nd :]}, the output size {out} is too small"
             )
         Cg, K = Cin // G, Og * kh * kw
         xg = x4.transpose(1, 0, 2, 3).reshape(G, Cg, N * H * W)  # (G, C / G, N H W)
@@ -98,7 +98,7 @@ class ConvTranspose(Op):
         cols = _products(wg.transpose(0, 2, 1), xg)  # (G, O / G kh kw, N H W)
         full = xp.zeros((O, N, Hf, Wf), x.dtype)
         col2im(cols.reshape(O, kh, kw, N, H, W), full, (sh, sw), (dh, dw))
-        out = full[:, :, ph:ph + Ho, pw:pw + Wo]  # (O, N, Ho, Wo)
+        out = full[:, :, ph : ph + Ho, pw : pw + Wo]  # (O, N, Ho, Wo)
         if b is not None:
             out = out + b[:, None, None, None]
         self.geometry = (N, C, H, W, G, Cg, Og, kh, kw, Hf, Wf, Ho, Wo, ph, pw)
@@ -113,7 +113,7 @@ class ConvTranspose(Op):
         O = G * Og
         gc = g.reshape(N, O, Ho, Wo).transpose(1, 0, 2, 3)  # (O, N, Ho, Wo)
         gfull = xp.zeros((O, N, Hf, Wf), g.dtype)
-        gfull[:, :, ph:ph + Ho, pw:pw + Wo] = gc
+        gfull[:, :, ph : ph + Ho, pw : pw + Wo] = gc
         # the windows a convolution with W would read: (O / G kh kw, N H W) per group
         dcols = windows_view(gfull, (kh, kw), (H, W), self.stride, self.dilation)
         dcols = xp.ascontiguousarray(dcols).reshape(G, Og * kh * kw, N * H * W)
@@ -151,7 +151,7 @@ def im2col(x, kernel, dilation, padding, stride):
     (ph, pw) = padding
     Lh, Lw = _unfold_geometry("unfold", x.shape, kernel, dilation, padding, stride)
     xpad = xp.zeros((C, N, H + 2 * ph, W + 2 * pw), x.dtype)
-    xpad[:, :, ph:ph + H, pw:pw + W] = x.transpose(1, 0, 2, 3)
+    xpad[:, :, ph : ph + H, pw : pw + W] = x.transpose(1, 0, 2, 3)
     cols = windows_view(xpad, kernel, (Lh, Lw), stride, dilation)  # (C, kh, kw, N, Lh, Lw)
     return cols.transpose(3, 0, 1, 2, 4, 5).reshape(N, C * kernel[0] * kernel[1], Lh * Lw)
 
@@ -165,7 +165,7 @@ def col2im_image(cols, output_size, kernel, dilation, padding, stride):
     dcols = cols.reshape(N, C, kh, kw, Lh, Lw).transpose(1, 2, 3, 0, 4, 5)
     full = xp.zeros((C, N, H + 2 * ph, W + 2 * pw), cols.dtype)
     col2im(dcols, full, stride, dilation)
-    return full[:, :, ph:ph + H, pw:pw + W].transpose(1, 0, 2, 3)
+    return full[:, :, ph : ph + H, pw : pw + W].transpose(1, 0, 2, 3)
 
 
 class Unfold(Op):

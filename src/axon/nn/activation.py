@@ -141,18 +141,26 @@ class LogSoftmax(Module):
 class Hardtanh(Module):
     """clip(x, min_val, max_val); gradient 1 strictly between the bounds, else 0."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
-                 min_value: float | None = None, max_value: float | None = None) -> None:
+    def __init__(
+        self,
+        min_val: float = -1.0,
+        max_val: float = 1.0,
+        inplace: bool = False,
+        min_value: float | None = None,
+        max_value: float | None = None,
+    ) -> None:
         super().__init__()
         for old, value in (("min_value", min_value), ("max_value", max_value)):
             if value is not None:  # torch's deprecated spellings
-                warnings.warn(f"keyword argument `{old}` is deprecated and renamed to "
-                              f"`{old[:3]}_val`", FutureWarning, stacklevel=2)
+                warnings.warn(
+                    f"keyword argument `{old}` is deprecated and renamed to `{old[:3]}_val`",
+                    FutureWarning,
+                    stacklevel=2,
+                )
         min_val = min_val if min_value is None else min_value
         max_val = max_val if max_value is None else max_value
         if max_val <= min_val:  # torch asserts this
-            raise AssertionError(f"max_val ({max_val}) must be greater than min_val "
-                                 f"({min_val})")
+            raise AssertionError(f"max_val ({max_val}) must be greater than min_val ({min_val})")
         self.min_val = min_val
         self.max_val = max_val
         self.inplace = inplace
@@ -344,13 +352,15 @@ class PReLU(Module):
     """x for x > 0, w x otherwise, with a learnable slope w (``weight``): one shared, or
     one per channel (dim 1) with ``num_parameters = C``; each starts at ``init``."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None
+    ) -> None:
         super().__init__()
         self._num_parameters = num_parameters
         self.init = init
-        self.weight = Parameter(xp.full((num_parameters,), init,
-                                        dtype=factory_dtype(device, dtype)))
+        self.weight = Parameter(
+            xp.full((num_parameters,), init, dtype=factory_dtype(device, dtype))
+        )
 
     @property
     def num_parameters(self) -> _ParameterCount:
@@ -370,8 +380,9 @@ class RReLU(Module):
     """Randomized leaky ReLU: in training, each x <= 0 gets a slope drawn from
     U(lower, upper); in evaluation, the mean slope (lower + upper) / 2."""
 
-    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
-                 inplace: bool = False) -> None:
+    def __init__(
+        self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False
+    ) -> None:
         super().__init__()
         self.lower = lower
         self.upper = upper
@@ -390,6 +401,8 @@ class Softmax2d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in (3, 4):
-            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D "
-                             f"instead (input of shape {tuple(input.shape)})")
+            raise ValueError(
+                f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D "
+                f"instead (input of shape {tuple(input.shape)})"
+            )
         return F.softmax(input, -3, _stacklevel=5)

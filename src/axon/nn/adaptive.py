@@ -41,14 +41,27 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         head_bias: whether the head has a bias.
     """
 
-    def __init__(self, in_features: int, n_classes: int, cutoffs, div_value: float = 4.0,
-                 head_bias: bool = False, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        n_classes: int,
+        cutoffs,
+        div_value: float = 4.0,
+        head_bias: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         cutoffs = list(cutoffs)
         if len(cutoffs) == 0:
             raise ValueError("cutoffs should be a sequence of length larger than 0")
-        if (cutoffs != sorted(cutoffs) or min(cutoffs) <= 0 or max(cutoffs) > n_classes - 1
-                or len(set(cutoffs)) != len(cutoffs) or any(int(c) != c for c in cutoffs)):
+        if (
+            cutoffs != sorted(cutoffs)
+            or min(cutoffs) <= 0
+            or max(cutoffs) > n_classes - 1
+            or len(set(cutoffs)) != len(cutoffs)
+            or any(int(c) != c for c in cutoffs)
+        ):
             raise ValueError(
                 "cutoffs should be a sequence of unique, positive integers sorted in an "
                 "increasing order, where each value is between 1 and n_classes-1 (got "
@@ -66,8 +79,12 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         for i in range(self.n_clusters):
             hidden = int(in_features // (div_value ** (i + 1)))
             size = self.cutoffs[i + 1] - self.cutoffs[i]
-            self.tail.append(Sequential(Linear(in_features, hidden, bias=False, **factory),
-                                        Linear(hidden, size, bias=False, **factory)))
+            self.tail.append(
+                Sequential(
+                    Linear(in_features, hidden, bias=False, **factory),
+                    Linear(hidden, size, bias=False, **factory),
+                )
+            )
 
     def reset_parameters(self) -> None:
         self.head.reset_parameters()
@@ -80,24 +97,34 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         batched = target.ndim == 1
         if target.ndim == 1:
             if input_.ndim != 2:
-                raise RuntimeError(f"1D target tensor expects 2D input tensors, but found "
-                                   f"input of shape {tuple(input_.shape)}")
+                raise RuntimeError(
+                    f"1D target tensor expects 2D input tensors, but found "
+                    f"input of shape {tuple(input_.shape)}"
+                )
             if input_.shape[0] != target.shape[0]:
-                raise RuntimeError(f"Input and target should have the same size in the batch "
-                                   f"dimension: input of shape {tuple(input_.shape)}, target "
-                                   f"of shape {target.shape}")
+                raise RuntimeError(
+                    f"Input and target should have the same size in the batch "
+                    f"dimension: input of shape {tuple(input_.shape)}, target "
+                    f"of shape {target.shape}"
+                )
         elif target.ndim == 0:
             if input_.ndim != 1:
-                raise RuntimeError(f"0D target tensor expects 1D input tensors, but found "
-                                   f"input of shape {tuple(input_.shape)}")
+                raise RuntimeError(
+                    f"0D target tensor expects 1D input tensors, but found "
+                    f"input of shape {tuple(input_.shape)}"
+                )
             input_, target = input_.unsqueeze(0), target[None]
         else:
-            raise RuntimeError(f"0D or 1D target tensor expected, multi-target not supported "
-                               f"(target of shape {target.shape})")
+            raise RuntimeError(
+                f"0D or 1D target tensor expected, multi-target not supported "
+                f"(target of shape {target.shape})"
+            )
         if target.size and (target.min() < 0 or target.max() >= self.n_classes):
-            raise RuntimeError(f"Target values should be in [0, {self.n_classes - 1}], but "
-                               f"values in range [{int(target.min())}, {int(target.max())}] "
-                               f"were found.")
+            raise RuntimeError(
+                f"Target values should be in [0, {self.n_classes - 1}], but "
+                f"values in range [{int(target.min())}, {int(target.max())}] "
+                f"were found."
+            )
         output = self._target_log_prob(input_, target)
         loss = (-output).mean()
         return _ASMoutput(output if batched else output.squeeze(0), loss)
@@ -127,10 +154,10 @@ class AdaptiveLogSoftmaxWithLoss(Module):
 
     def _get_full_log_prob(self, input: Tensor, head_output: Tensor) -> Tensor:
         head = F.log_softmax(head_output, dim=1)
-        parts = [head[:, :self.shortlist_size]]
+        parts = [head[:, : self.shortlist_size]]
         for i in range(self.n_clusters):
             cluster = F.log_softmax(self.tail[i](input), dim=1)
-            parts.append(cluster + head[:, self.shortlist_size + i:self.shortlist_size + i + 1])
+            parts.append(cluster + head[:, self.shortlist_size + i : self.shortlist_size + i + 1])
         return cat(parts, dim=1)
 
     def log_prob(self, input: Tensor) -> Tensor:

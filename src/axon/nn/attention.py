@@ -306,8 +306,7 @@ class MultiheadAttention(Module):
     def _reset_parameters(self) -> None:
         """torch's: Xavier-uniform projections, zero biases, Xavier-normal bias_k/bias_v
         (a parameter a builder draws itself, ``init._deferred``, is skipped)."""
-        for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight,
-                  self.v_proj_weight):
+        for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
             if w is not None and not init._defers(self, w):
                 init.xavier_uniform_(w)
         if self.in_proj_bias is not None:
@@ -645,14 +644,31 @@ class _BoundLinear(Module):
 
 
 def multi_head_attention_forward(
-    query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
-    in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None,
-    bias_v: Tensor | None, add_zero_attn: bool, dropout_p: float, out_proj_weight: Tensor,
-    out_proj_bias: Tensor | None, training: bool = True, key_padding_mask=None,
-    need_weights: bool = True, attn_mask=None, use_separate_proj_weight: bool = False,
-    q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
-    v_proj_weight: Tensor | None = None, static_k=None, static_v=None,
-    average_attn_weights: bool = True, is_causal: bool = False,
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    embed_dim_to_check: int,
+    num_heads: int,
+    in_proj_weight: Tensor | None,
+    in_proj_bias: Tensor | None,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    add_zero_attn: bool,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    training: bool = True,
+    key_padding_mask=None,
+    need_weights: bool = True,
+    attn_mask=None,
+    use_separate_proj_weight: bool = False,
+    q_proj_weight: Tensor | None = None,
+    k_proj_weight: Tensor | None = None,
+    v_proj_weight: Tensor | None = None,
+    static_k=None,
+    static_v=None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
 ):
     """:class:`MultiheadAttention`'s forward with the weights passed in (torch's
     ``F.multi_head_attention_forward``; inputs (L, N, E) or unbatched (L, E)): a
@@ -660,12 +676,15 @@ def multi_head_attention_forward(
     the two compute the same thing the same way. ``static_k`` / ``static_v`` are not
     supported."""
     if static_k is not None or static_v is not None:
-        raise NotImplementedError("multi_head_attention_forward: static_k and static_v are "
-                                  "not supported in axon")
+        raise NotImplementedError(
+            "multi_head_attention_forward: static_k and static_v are not supported in axon"
+        )
     E = query.shape[-1]
     if E != embed_dim_to_check:
-        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, "
-                             f"but got query of shape {tuple(query.shape)}")
+        raise AssertionError(
+            f"was expecting embedding dimension of {embed_dim_to_check}, "
+            f"but got query of shape {tuple(query.shape)}"
+        )
     if E % num_heads:
         raise AssertionError(f"embed_dim {E} not divisible by num_heads {num_heads}")
     mha = MultiheadAttention.__new__(MultiheadAttention)
@@ -680,5 +699,13 @@ def multi_head_attention_forward(
     mha.bias_k, mha.bias_v = bias_k, bias_v
     mha.out_proj = _BoundLinear(out_proj_weight, out_proj_bias)
     mha.train(training)
-    return mha.forward(query, key, value, key_padding_mask, need_weights, attn_mask,
-                       average_attn_weights, is_causal)
+    return mha.forward(
+        query,
+        key,
+        value,
+        key_padding_mask,
+        need_weights,
+        attn_mask,
+        average_attn_weights,
+        is_causal,
+    )

@@ -215,9 +215,11 @@ class ParameterDict(Module):
     @staticmethod
     def _check_key(key) -> str:
         if not isinstance(key, str):
-            raise TypeError("Index given to ParameterDict cannot be used as a key as it is "
-                            f"not a string (type is '{type(key).__name__}'). Open an issue "
-                            "on github if you need non-string keys.")
+            raise TypeError(
+                "Index given to ParameterDict cannot be used as a key as it is "
+                f"not a string (type is '{type(key).__name__}'). Open an issue "
+                "on github if you need non-string keys."
+            )
         return key
 
     def __getitem__(self, key: str):
@@ -233,8 +235,9 @@ class ParameterDict(Module):
         self._keys[key] = None
         if isinstance(value, Tensor):
             self._others.pop(key, None)
-            self.register_parameter(key, value if isinstance(value, Parameter)
-                                    else Parameter(value))
+            self.register_parameter(
+                key, value if isinstance(value, Parameter) else Parameter(value)
+            )
         else:
             self._parameters.pop(key, None)
             self._others[key] = value
@@ -303,8 +306,10 @@ class ParameterDict(Module):
             pairs = []
             for j, pair in enumerate(parameters):
                 if len(pair) != 2:
-                    raise ValueError(f"ParameterDict update sequence element #{j} has "
-                                     f"length {len(pair)}; 2 is required")
+                    raise ValueError(
+                        f"ParameterDict update sequence element #{j} has "
+                        f"length {len(pair)}; 2 is required"
+                    )
                 pairs.append(tuple(pair))
         for key, value in pairs:
             self[key] = value

@@ -33,9 +33,20 @@ class _ConvNd(Module):
     _conv = None  # the functional form (F.conv1d, F.conv2d, ...)
     transposed = False
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         nd = self._nd
         if groups <= 0:
@@ -44,8 +55,11 @@ class _ConvNd(Module):
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups:
             raise ValueError("out_channels must be divisible by groups")
-        kernel_size, stride, dilation = (_tuple(kernel_size, nd), _tuple(stride, nd),
-                                         _tuple(dilation, nd))
+        kernel_size, stride, dilation = (
+            _tuple(kernel_size, nd),
+            _tuple(stride, nd),
+            _tuple(dilation, nd),
+        )
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
                 raise ValueError(
@@ -98,14 +112,16 @@ class _ConvNd(Module):
         conv = type(self)._conv
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation,
-                        self.groups)
-        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                    self.groups)
+            return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return conv(
+            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         if self.padding != (0,) * self._nd:
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self._nd:
@@ -153,16 +169,39 @@ class _ConvTransposeNd(_ConvNd):
 
     transposed = True
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
         name = type(self).__name__
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {name}')
         if isinstance(padding, str):
             raise ValueError(f"{name} does not support string padding ({padding!r})")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
         self.output_padding = _tuple(output_padding, self._nd)
 
     @staticmethod
@@ -179,21 +218,37 @@ class _ConvTransposeNd(_ConvNd):
         if len(output_size) in (nd + 1, nd + 2):
             output_size = output_size[-nd:]
         if len(output_size) != nd:
-            raise ValueError(f"{name}: for {input.ndim}D input, output_size must have {nd} "
-                             f"or {nd + 2} elements (got {len(output_size)})")
+            raise ValueError(
+                f"{name}: for {input.ndim}D input, output_size must have {nd} "
+                f"or {nd + 2} elements (got {len(output_size)})"
+            )
         spatial = tuple(input.shape[-nd:])
-        low = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in zip(
-            spatial, self.stride, self.padding, self.dilation, self.kernel_size, strict=True)]
+        low = [
+            (n - 1) * s - 2 * p + d * (k - 1) + 1
+            for n, s, p, d, k in zip(
+                spatial, self.stride, self.padding, self.dilation, self.kernel_size, strict=True
+            )
+        ]
         high = [lo + s - 1 for lo, s in zip(low, self.stride, strict=True)]
         if any(not lo <= o <= hi for o, lo, hi in zip(output_size, low, high, strict=True)):
-            raise ValueError(f"requested an output size of {tuple(output_size)}, but valid "
-                             f"sizes range from {low} to {high} (for an input of {spatial})")
+            raise ValueError(
+                f"requested an output size of {tuple(output_size)}, but valid "
+                f"sizes range from {low} to {high} (for an input of {spatial})"
+            )
         return tuple(o - lo for o, lo in zip(output_size, low, strict=True))
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         output_padding = self._output_padding(input, output_size)
-        return type(self)._conv(input, self.weight, self.bias, self.stride, self.padding,
-                                output_padding, self.groups, self.dilation)
+        return type(self)._conv(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            output_padding,
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose2d(_ConvTransposeNd):

@@ -20,10 +20,28 @@ from ..backend import xp
 from . import _ops
 
 __all__ = [
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
-    "elu", "gelu", "huber_loss", "l1_loss", "leaky_relu", "linear", "log_softmax",
-    "mse_loss", "multi_margin_loss", "nll_loss", "one_hot", "pad", "relu", "sigmoid",
-    "smooth_l1_loss", "softmax", "softplus", "tanh",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "gelu",
+    "huber_loss",
+    "l1_loss",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "multi_margin_loss",
+    "nll_loss",
+    "one_hot",
+    "pad",
+    "relu",
+    "sigmoid",
+    "smooth_l1_loss",
+    "softmax",
+    "softplus",
+    "tanh",
 ]
 
 
@@ -171,8 +189,7 @@ def _softmax_dim(name: str, ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-            dtype=None) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(x)_i = e^(x_i) / sum_j e^(x_j) along ``dim``."""
     if dim is None:
         dim = _softmax_dim("softmax", input.ndim)
@@ -181,8 +198,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     return input.softmax(dim)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-                dtype=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """log_softmax(x) = x - log sum_j e^(x_j) along ``dim`` (stable)."""
     if dim is None:
         dim = _softmax_dim("log_softmax", input.ndim)
@@ -191,8 +207,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     return input.log_softmax(dim)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True,
-            inplace: bool = False) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: zero each element with probability p and scale the rest by
     1 / (1 - p), so the expectation is unchanged; the identity when not ``training``."""
     if p < 0.0 or p > 1.0:
@@ -205,8 +220,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
 # ============================================================ regression losses
 
 
-def _pointwise(name: str, kind: str, input: Tensor, target, param, weight,
-               reduction: str, mean_by_weight: bool) -> Tensor:
+def _pointwise(
+    name: str, kind: str, input: Tensor, target, param, weight, reduction: str, mean_by_weight: bool
+) -> Tensor:
     ts = tuple(_data(target).shape)
     if ts != input.shape:
         try:
@@ -231,47 +247,74 @@ def _pointwise(name: str, kind: str, input: Tensor, target, param, weight,
     return _ops.PointwiseLoss.apply(input, target, kind, param, w, reduction, mean_by_weight)
 
 
-def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
     """Mean squared error: mean((x - y)^2). With ``weight``: sum(w (x - y)^2) / sum(w)."""
     reduction = _reduction(size_average, reduce, reduction)
     return _pointwise("mse_loss", "mse", input, target, None, weight, reduction, True)
 
 
-def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
     """Mean absolute error: mean(|x - y|). With ``weight``: sum(w |x - y|) / sum(w)."""
     reduction = _reduction(size_average, reduce, reduction)
     return _pointwise("l1_loss", "l1", input, target, None, weight, reduction, True)
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
-               weight: Tensor | None = None) -> Tensor:
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
     """d^2 / 2 for |d| < delta, else delta (|d| - delta / 2), with d = x - y."""
     reduction = _reduction(None, None, reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    return _pointwise("huber_loss", "huber", input, target, float(delta), weight, reduction,
-                      False)
+    return _pointwise("huber_loss", "huber", input, target, float(delta), weight, reduction, False)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
     """d^2 / (2 beta) for |d| < beta, else |d| - beta / 2 (huber_loss / beta); L1 at
     beta = 0."""
     reduction = _reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     kind = "l1" if beta == 0 else "smooth_l1"
-    return _pointwise("smooth_l1_loss", kind, input, target, float(beta), None, reduction,
-                      False)
+    return _pointwise("smooth_l1_loss", kind, input, target, float(beta), None, reduction, False)
 
 
 # ============================================================ classification losses
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """-w (y log p + (1 - y) log(1 - p)) on probabilities p, logs clamped to >= -100."""
     reduction = _reduction(size_average, reduce, reduction)
     _same_shape("binary_cross_entropy", input, target)
@@ -279,10 +322,15 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _ops.BCE.apply(input, target, w, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
-                                     weight: Tensor | None = None, size_average=None,
-                                     reduce=None, reduction: str = "mean",
-                                     pos_weight: Tensor | None = None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
     """BCE on logits x, stable for any x: -w (pw y log sigmoid(x) + (1 - y) log
     sigmoid(-x)); ``pos_weight`` pw weighs the positive term (broadcast over the last
     dimension)."""
@@ -294,9 +342,16 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     return _ops.BCEWithLogits.apply(input, target, w, pw, reduction)
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                  size_average=None, ignore_index: int = -100, reduce=None,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy of logits ``input`` (N, C) or (N, C, d1, ...) or (C,) against class
     indices (N,) / (N, d1, ...) / () or class probabilities of the input's shape.
 
@@ -308,24 +363,31 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     reduction = _reduction(size_average, reduce, reduction)
     _check_class_input("cross_entropy", input)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(
-            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
-        )
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     C = input.shape[1 if input.ndim > 1 else 0]
     w = _class_weight(weight, C, input.dtype)
     t = _data(target)
     if t.dtype.kind == "f" and t.shape == input.shape:
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
-        return _ops.SoftTargetCrossEntropy.apply(input, target, w, reduction,
-                                                 float(label_smoothing))
+        return _ops.SoftTargetCrossEntropy.apply(
+            input, target, w, reduction, float(label_smoothing)
+        )
     t = _index_target("cross_entropy", input.shape, t)
-    return _ops.ClassIndexLoss.apply(input, t, w, ignore_index, reduction,
-                                     float(label_smoothing), True)
+    return _ops.ClassIndexLoss.apply(
+        input, t, w, ignore_index, reduction, float(label_smoothing), True
+    )
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
-             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of log-probabilities: -w_y x_y per sample; ``mean``
     divides by the summed weight of the targets that are not ``ignore_index``."""
     reduction = _reduction(size_average, reduce, reduction)
@@ -336,9 +398,16 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     return _ops.ClassIndexLoss.apply(input, t, w, ignore_index, reduction, 0.0, False)
 
 
-def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
-                      weight: Tensor | None = None, size_average=None, reduce=None,
-                      reduction: str = "mean") -> Tensor:
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Multi-class hinge loss (the SVM loss): per sample
     sum_{j != y} max(0, margin - x_y + x_j)^p * w_y / C, for p = 1 or 2."""
     reduction = _reduction(size_average, reduce, reduction)
@@ -396,8 +465,9 @@ def _pad_index(n: int, lo: int, hi: int, mode: str):
     return xp.where(j > n - 1, 2 * (n - 1) - j, j)
 
 
-def pad(input: Tensor, pad: tuple | list, mode: str = "constant",
-        value: float | None = None) -> Tensor:
+def pad(
+    input: Tensor, pad: tuple | list, mode: str = "constant", value: float | None = None
+) -> Tensor:
     """Pad the last dimensions: ``pad = (left, right, top, bottom, ...)`` starting from the
     last dimension. Modes: 'constant' (with ``value``), 'reflect', 'replicate',
     'circular'; negative amounts crop."""
@@ -413,8 +483,7 @@ def pad(input: Tensor, pad: tuple | list, mode: str = "constant",
     out = input
     for i in range(len(pad) // 2):
         dim = input.ndim - 1 - i
-        out = out.index_select(dim, _pad_index(input.shape[dim], pad[2 * i],
-                                               pad[2 * i + 1], mode))
+        out = out.index_select(dim, _pad_index(input.shape[dim], pad[2 * i], pad[2 * i + 1], mode))
     return out
 
 
@@ -433,9 +502,16 @@ def _check_per_channel(name: str, t, n: int, input: Tensor) -> None:
         )
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Tensor | None = None, bias: Tensor | None = None,
-               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch normalisation of (N, C, *) input per channel:
     y = (x - mean) / sqrt(var + eps) * weight + bias.
 
@@ -446,47 +522,67 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {tuple(input.shape)}")
     c = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         _check_per_channel(f"batch_norm: {name}", t, c, input)
     if training:
         if input.numel() // max(c, 1) == 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got "
-                             f"input size {tuple(input.shape)}")
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got "
+                f"input size {tuple(input.shape)}"
+            )
     elif running_mean is None or running_var is None:
-        raise RuntimeError("batch_norm: running_mean and running_var must be given in "
-                           "evaluation mode (training=False)")
+        raise RuntimeError(
+            "batch_norm: running_mean and running_var must be given in "
+            "evaluation mode (training=False)"
+        )
     rm = None if running_mean is None else _data(running_mean)
     rv = None if running_var is None else _data(running_var)
     return _norm_ops.BatchNorm.apply(input, weight, bias, rm, rv, training, momentum, eps)
 
 
-def layer_norm(input: Tensor, normalized_shape: int | tuple[int, ...] | list[int],
-               weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | tuple[int, ...] | list[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each sample over its last ``len(normalized_shape)`` dimensions:
     y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance)."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k :]) != shape:
         raise RuntimeError(
             f"Given normalized_shape={list(shape)}, expected input with shape "
             f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}"
         )
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != shape:
-            raise RuntimeError(f"layer_norm: {name} of shape {tuple(t.shape)} does not match "
-                               f"normalized_shape {shape}")
+            raise RuntimeError(
+                f"layer_norm: {name} of shape {tuple(t.shape)} does not match "
+                f"normalized_shape {shape}"
+            )
     return _norm_ops.LayerNorm.apply(input, weight, bias, k, eps)
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Split the C channels of (N, C, *) input into ``num_groups`` groups, normalise each
     sample's group, then y = xhat * weight + bias per channel."""
     if input.ndim < 2:
-        raise RuntimeError(f"group_norm: expected input of shape (N, C, *), got "
-                           f"{tuple(input.shape)}")
+        raise RuntimeError(
+            f"group_norm: expected input of shape (N, C, *), got {tuple(input.shape)}"
+        )
     c = input.shape[1]
     if num_groups <= 0 or c % num_groups:
         raise RuntimeError(
@@ -503,8 +599,15 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
 from . import _conv_ops  # noqa: E402
 
 __all__ += [
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d",
-    "conv2d", "dropout2d", "max_pool1d", "max_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "conv1d",
+    "conv2d",
+    "dropout2d",
+    "max_pool1d",
+    "max_pool2d",
 ]
 
 
@@ -526,8 +629,10 @@ def _ntuple(value, n: int, what: str, name: str) -> tuple:
 def _same_padding(kernel: tuple, dilation: tuple) -> tuple:
     """'same' padding per dimension as (before, after): the total d (k - 1), with the odd
     one of an even kernel on the after side (PyTorch's rule)."""
-    return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
-                 for k, d in zip(kernel, dilation, strict=True))
+    return tuple(
+        (d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+        for k, d in zip(kernel, dilation, strict=True)
+    )
 
 
 def _conv(name: str, nd: int, input, weight, bias, stride, padding, dilation, groups):
@@ -549,8 +654,9 @@ def _conv(name: str, nd: int, input, weight, bias, stride, padding, dilation, gr
                 raise RuntimeError("padding='same' is not supported for strided convolutions")
             pads = _same_padding(kernel, dilation)
         else:
-            raise RuntimeError(f"Invalid padding string '{padding}', should be one of "
-                               f"{{'valid', 'same'}}")
+            raise RuntimeError(
+                f"Invalid padding string '{padding}', should be one of {{'valid', 'same'}}"
+            )
     else:
         p = _ntuple(padding, nd, "padding", name)
         if any(q < 0 for q in p):
@@ -561,8 +667,15 @@ def _conv(name: str, nd: int, input, weight, bias, stride, padding, dilation, gr
     return _conv_ops.Conv.apply(input, weight, bias, stride, pads, dilation, groups, name)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """2-D cross-correlation of ``input`` (N, C, H, W) or (C, H, W) with ``weight``
     (O, C / groups, kh, kw):
 
@@ -573,8 +686,15 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """1-D cross-correlation of ``input`` (N, C, L) or (C, L) with ``weight`` (O, C / groups,
     k): y[n, o, l] = b[o] + sum_(c, i) W[o, c, i] x[n, c, l s + i d]; as :func:`conv2d`."""
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
@@ -588,76 +708,133 @@ def _pool_args(name: str, nd: int, kernel_size, stride, padding, dilation=1):
     stride = _ntuple(stride, nd, "stride", name)
     padding = _ntuple(padding, nd, "padding", name)
     dilation = _ntuple(dilation, nd, "dilation", name)
-    for what, values, low in (("kernel size", kernel, 1), ("stride", stride, 1),
-                              ("dilation", dilation, 1), ("padding", padding, 0)):
+    for what, values, low in (
+        ("kernel size", kernel, 1),
+        ("stride", stride, 1),
+        ("dilation", dilation, 1),
+        ("padding", padding, 0),
+    ):
         if any(v < low for v in values):
             raise RuntimeError(
                 f"{name}: {what} should be {'greater than zero' if low else 'non-negative'}, "
                 f"but got {what}={values}"
             )
     if nd == 1:  # run as 2-D with a height of 1
-        kernel, stride, padding, dilation = ((1, *kernel), (1, *stride), (0, *padding),
-                                             (1, *dilation))
+        kernel, stride, padding, dilation = (
+            (1, *kernel),
+            (1, *stride),
+            (0, *padding),
+            (1, *dilation),
+        )
     return kernel, stride, padding, dilation
 
 
-def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
-              return_indices):
-    args = (*_pool_args(name, nd, kernel_size, stride, padding, dilation), bool(ceil_mode),
-            name)
+def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    args = (*_pool_args(name, nd, kernel_size, stride, padding, dilation), bool(ceil_mode), name)
     out = _conv_ops.MaxPool.apply(input, *args)
     if return_indices:
         return out, _wrap(_conv_ops.max_pool_indices(_data(input), out.array, *args))
     return out
 
 
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
+def max_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """y[n, c, h, w] = max over the window x[n, c, h s + i d, w s + j d] (0 <= i < kh,
     0 <= j < kw) of the input padded with -inf; ``stride`` defaults to the kernel. The
     gradient goes to the first maximum of each window (PyTorch's rule for ties).
     ``return_indices`` also returns each maximum's flat index h W + w in its plane."""
-    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
-                     ceil_mode, return_indices)
+    return _max_pool(
+        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
+def max_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """:func:`max_pool2d` over the last dimension of (N, C, L) or (C, L)."""
-    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation,
-                     ceil_mode, return_indices)
+    return _max_pool(
+        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-def _avg_pool(name, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-              divisor_override):
+def _avg_pool(
+    name, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+):
     kernel, stride, padding, _ = _pool_args(name, nd, kernel_size, stride, padding)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{name}: divisor must be not zero")
-    return _conv_ops.AvgPool.apply(input, kernel, stride, padding, bool(ceil_mode),
-                                   bool(count_include_pad), divisor_override, name)
+    return _conv_ops.AvgPool.apply(
+        input,
+        kernel,
+        stride,
+        padding,
+        bool(ceil_mode),
+        bool(count_include_pad),
+        divisor_override,
+        name,
+    )
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """y = (sum of each window of the zero-padded input) / divisor; the divisor is the
     window's size within the padded input (``count_include_pad``), within the input
     itself otherwise, or ``divisor_override``."""
-    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, divisor_override)
+    return _avg_pool(
+        "avg_pool2d",
+        2,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
 
 
-def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """:func:`avg_pool2d` over the last dimension of (N, C, L) or (C, L)."""
-    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, None)
+    return _avg_pool(
+        "avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None
+    )
 
 
 def _adaptive_size(name: str, output_size, in_size: tuple) -> tuple:
     """``output_size`` (an int or a tuple with None for 'keep') as a tuple of ints."""
     n = len(in_size)
-    sizes = (output_size,) * n if output_size is None or isinstance(output_size, int) else (
-        tuple(output_size))
+    sizes = (
+        (output_size,) * n
+        if output_size is None or isinstance(output_size, int)
+        else (tuple(output_size))
+    )
     if len(sizes) != n:
         raise ValueError(f"{name}: output_size must have {n} elements, got {output_size}")
     sizes = tuple(i if s is None else int(s) for s, i in zip(sizes, in_size, strict=True))
@@ -680,8 +857,9 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     return _conv_ops.AdaptiveAvgPool.apply(input, size, "adaptive_avg_pool1d")
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
     """Channel dropout: zero each whole channel (n, c) with probability p and scale the
     rest by 1 / (1 - p); the identity when not ``training``. As in PyTorch, a 3-D input
     is read as (N, C, L) (with a warning)."""
@@ -717,9 +895,15 @@ from . import _embedding_op  # noqa: E402
 __all__ += ["embedding"]
 
 
-def embedding(input, weight: Tensor, padding_idx: int | None = None,
-              max_norm: float | None = None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+def embedding(
+    input,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """Rows of ``weight`` (V, D) picked by the integer ``input`` of any shape:
     ``out[...] = weight[input[...]]``, of shape ``input.shape + (D,)``.
 
@@ -732,8 +916,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
     v = weight.shape[0]
     if padding_idx is not None:
         if not -v <= padding_idx < v:
-            raise ValueError(f"Padding_idx must be within num_embeddings ({v}), got "
-                             f"{padding_idx}")
+            raise ValueError(f"Padding_idx must be within num_embeddings ({v}), got {padding_idx}")
         padding_idx = padding_idx + v if padding_idx < 0 else padding_idx
     if max_norm is not None:
         _embedding_op.check_indices(idx, v)
@@ -776,8 +959,9 @@ from ._functional_activations import *  # noqa: E402, F403
 from ._functional_losses import *  # noqa: E402, F403
 from ._functional_sampling import *  # noqa: E402, F403
 
-__all__ += (_functional_activations.__all__ + _functional_losses.__all__
-            + _functional_sampling.__all__)
+__all__ += (
+    _functional_activations.__all__ + _functional_losses.__all__ + _functional_sampling.__all__
+)
 
 # torch.nn.functional's integer codes of grid_sample's modes, and its path to nn.grad
 GRID_SAMPLE_INTERPOLATION_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}

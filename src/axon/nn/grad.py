@@ -12,12 +12,19 @@ from ..autograd.grad_mode import enable_grad
 from ..autograd.tensor import Tensor, _wrap
 from . import functional as F
 
-__all__ = ["conv1d_input", "conv1d_weight", "conv2d_input", "conv2d_weight", "conv3d_input",
-           "conv3d_weight"]
+__all__ = [
+    "conv1d_input",
+    "conv1d_weight",
+    "conv2d_input",
+    "conv2d_weight",
+    "conv3d_input",
+    "conv3d_weight",
+]
 
 
-def _conv_grad(conv, wrt: str, size, other: Tensor, grad_output: Tensor, stride, padding,
-               dilation, groups) -> Tensor:
+def _conv_grad(
+    conv, wrt: str, size, other: Tensor, grad_output: Tensor, stride, padding, dilation, groups
+) -> Tensor:
     """d(conv)/d(``wrt``) applied to ``grad_output``; ``size`` is the shape of ``wrt``.
     The stand-in's graph is recorded even under ``no_grad``; the result carries no graph
     (axon's convolutions have no second derivative yet)."""
@@ -30,13 +37,18 @@ def _conv_grad(conv, wrt: str, size, other: Tensor, grad_output: Tensor, stride,
 
 def _pair(conv, wrt):
     if wrt == "input":
+
         def fn(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
-            return _conv_grad(conv, "input", input_size, weight, grad_output, stride,
-                              padding, dilation, groups)
+            return _conv_grad(
+                conv, "input", input_size, weight, grad_output, stride, padding, dilation, groups
+            )
     else:
+
         def fn(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
-            return _conv_grad(conv, "weight", weight_size, input, grad_output, stride,
-                              padding, dilation, groups)
+            return _conv_grad(
+                conv, "weight", weight_size, input, grad_output, stride, padding, dilation, groups
+            )
+
     fn.__name__ = fn.__qualname__ = f"{conv.__name__}_{wrt}"
     fn.__doc__ = f"The gradient of ``{conv.__name__}`` with respect to its {wrt}."
     return fn

@@ -35,13 +35,33 @@ from ..autograd.tensor import Tensor
 from ..backend import xp
 
 __all__ = [
-    "calculate_gain", "constant_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform_",
-    "normal_", "ones_", "orthogonal_", "sparse_", "trunc_normal_", "uniform_",
-    "xavier_normal_", "xavier_uniform_", "zeros_",
+    "calculate_gain",
+    "constant_",
+    "dirac_",
+    "eye_",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "orthogonal_",
+    "sparse_",
+    "trunc_normal_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
 ]
 
-_LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-           "conv_transpose3d", "sigmoid")
+_LINEAR = (
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "sigmoid",
+)
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -176,7 +196,7 @@ def _in_blocks(rng, out, draw) -> bool:
 
     def body(part):
         for i in range(part.start, part.stop):
-            block = flat[i * _DRAW_BLOCK:(i + 1) * _DRAW_BLOCK]
+            block = flat[i * _DRAW_BLOCK : (i + 1) * _DRAW_BLOCK]
             draw(np.random.Generator(np.random.PCG64(int(seeds[i]))), block)
 
     if not threads.run_halves(body, blocks):
@@ -236,8 +256,14 @@ _BLOCK = 1 << 12
 under 1 MB whatever the tensor's size."""
 
 
-def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                  b: float = 2.0, generator=None) -> Tensor:
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator=None,
+) -> Tensor:
     """Fill with N(mean, std^2) truncated to [a, b] (absolute bounds, as in PyTorch), by
     inverting the normal CDF on uniform draws between CDF(a) and CDF(b)."""
     if mean < a - 2 * std or mean > b + 2 * std:
@@ -254,10 +280,9 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         rng.random(dtype=out.dtype, out=out)  # u in [0, 1), in the tensor's dtype
         flat = out.reshape(-1)
         for start in range(0, flat.size, _BLOCK):  # mapped in float64, a block at a time
-            u = lo + (hi - lo) * flat[start:start + _BLOCK].astype(np.float64)
+            u = lo + (hi - lo) * flat[start : start + _BLOCK].astype(np.float64)
             xp.clip(u, -1 + 1e-15, 1 - 1e-15, out=u)
-            flat[start:start + _BLOCK] = xp.clip(_erfinv(u) * (std * math.sqrt(2.0)) + mean,
-                                                 a, b)
+            flat[start : start + _BLOCK] = xp.clip(_erfinv(u) * (std * math.sqrt(2.0)) + mean, a, b)
 
     return _draw(tensor, fill)
 
@@ -304,8 +329,13 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> floa
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
+def kaiming_uniform_(
+    tensor: Tensor,
+    a: float = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator=None,
+) -> Tensor:
     """He: U(-bound, bound) with bound = gain sqrt(3 / fan) (``a``: the leaky slope)."""
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
@@ -314,8 +344,13 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
+def kaiming_normal_(
+    tensor: Tensor,
+    a: float = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator=None,
+) -> Tensor:
     """He: N(0, std^2) with std = gain / sqrt(fan)."""
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
@@ -351,12 +386,16 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     the layer passes as many input channels through unchanged as it can."""
     dims = tensor.ndim
     if dims not in (3, 4, 5):
-        raise ValueError(f"Only tensors with 3, 4, or 5 dimensions are supported, got a "
-                         f"tensor of shape {tuple(tensor.shape)}")
+        raise ValueError(
+            f"Only tensors with 3, 4, or 5 dimensions are supported, got a "
+            f"tensor of shape {tuple(tensor.shape)}"
+        )
     out_per_group = tensor.shape[0] // groups
     if tensor.shape[0] % groups:
-        raise ValueError(f"dim 0 of the tensor of shape {tuple(tensor.shape)} must be "
-                         f"divisible by groups={groups}")
+        raise ValueError(
+            f"dim 0 of the tensor of shape {tuple(tensor.shape)} must be "
+            f"divisible by groups={groups}"
+        )
     tensor.array[...] = 0
     centre = tuple(k // 2 for k in tensor.shape[2:])
     for g in range(groups):
@@ -369,8 +408,10 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     """A sparse 2-D matrix: N(0, std^2) draws with ceil(sparsity * rows) of each column
     set to zero, at random rows (Martens, 2010)."""
     if tensor.ndim != 2:
-        raise ValueError(f"Only tensors with 2 dimensions are supported, got a tensor of "
-                         f"shape {tuple(tensor.shape)}")
+        raise ValueError(
+            f"Only tensors with 2 dimensions are supported, got a tensor of "
+            f"shape {tuple(tensor.shape)}"
+        )
     rows, cols = tensor.shape
     zeros = int(math.ceil(sparsity * rows))
     rng = _rng(generator)
@@ -390,8 +431,11 @@ def _deprecated(new):
     old = new.__name__[:-1]
 
     def fn(*args, **kwargs):
-        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.",
-                      FutureWarning, stacklevel=2)
+        warnings.warn(
+            f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.",
+            FutureWarning,
+            stacklevel=2,
+        )
         return new(*args, **kwargs)
 
     fn.__name__ = fn.__qualname__ = old

@@ -164,13 +164,35 @@ class _LazyConvMixin(LazyModuleMixin):
     """Lazy convolutions: ``in_channels`` is dimension 1 of a batched input (0 of an
     unbatched one)."""
 
-    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
         # built as the layer it becomes, with in_channels = groups (which passes the
         # divisibility checks) until the real one is known; then the placeholders
-        self.cls_to_become.__init__(self, groups, out_channels, kernel_size, stride, padding,
-                                    dilation, groups, False, padding_mode, device, dtype)
+        self.cls_to_become.__init__(
+            self,
+            groups,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            False,
+            padding_mode,
+            device,
+            dtype,
+        )
         self._placeholders(bias, device, dtype)
 
     def _placeholders(self, bias: bool, device, dtype) -> None:
@@ -179,8 +201,9 @@ class _LazyConvMixin(LazyModuleMixin):
         self.bias = UninitializedParameter(device=device, dtype=dtype) if bias else None
 
     def _shapes(self) -> dict:
-        shape = self._weight_shape(self.in_channels, self.out_channels, self.groups,
-                                   self.kernel_size)
+        shape = self._weight_shape(
+            self.in_channels, self.out_channels, self.groups, self.kernel_size
+        )
         return {"weight": shape, "bias": (self.out_channels,)}
 
     def _infer_from_weight(self, shape: tuple) -> None:
@@ -190,9 +213,11 @@ class _LazyConvMixin(LazyModuleMixin):
         batched = input.ndim == self._nd + 2
         self.in_channels = int(input.shape[1 if batched else 0])
         if self.in_channels % self.groups:
-            raise ValueError(f"{type(self).__name__}: in_channels ({self.in_channels}, from "
-                             f"input of shape {tuple(input.shape)}) must be divisible by "
-                             f"groups ({self.groups})")
+            raise ValueError(
+                f"{type(self).__name__}: in_channels ({self.in_channels}, from "
+                f"input of shape {tuple(input.shape)}) must be divisible by "
+                f"groups ({self.groups})"
+            )
         self._materialize(self._shapes())
 
 
@@ -215,12 +240,35 @@ class LazyConv3d(_LazyConvMixin, Conv3d):
 
 
 class _LazyConvTransposeMixin(_LazyConvMixin):
-    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
-        self.cls_to_become.__init__(self, groups, out_channels, kernel_size, stride, padding,
-                                    output_padding, groups, False, dilation, padding_mode,
-                                    device, dtype)
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        self.cls_to_become.__init__(
+            self,
+            groups,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            False,
+            dilation,
+            padding_mode,
+            device,
+            dtype,
+        )
         self._placeholders(bias, device, dtype)
 
 
@@ -245,11 +293,18 @@ class LazyConvTranspose3d(_LazyConvTransposeMixin, ConvTranspose3d):
 class _LazyNormMixin(LazyModuleMixin):
     """Lazy batch and instance norms: ``num_features`` is the input's channel count."""
 
-    def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device=None, dtype=None,
-                 *, bias: bool = True) -> None:
-        self.cls_to_become.__init__(self, 0, eps, momentum, False, False, device, dtype,
-                                    bias=bias)
+    def __init__(
+        self,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        self.cls_to_become.__init__(self, 0, eps, momentum, False, False, device, dtype, bias=bias)
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = UninitializedParameter(device=device, dtype=dtype)
@@ -261,8 +316,9 @@ class _LazyNormMixin(LazyModuleMixin):
             self.register_buffer("num_batches_tracked", _wrap(B.xp.zeros((), dtype=B.int64)))
 
     def _shapes(self) -> dict:
-        return dict.fromkeys(("weight", "bias", "running_mean", "running_var"),
-                             (self.num_features,))
+        return dict.fromkeys(
+            ("weight", "bias", "running_mean", "running_var"), (self.num_features,)
+        )
 
     def _materialize_from_state(self, state_dict: dict, prefix: str) -> None:
         for key in ("weight", "running_mean"):
@@ -316,7 +372,21 @@ class LazyInstanceNorm3d(_LazyNormMixin, InstanceNorm3d):
     cls_to_become = InstanceNorm3d
 
 
-__all__ = ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d",
-           "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
-           "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyLinear",
-           "LazyModuleMixin", "UninitializedBuffer", "UninitializedParameter"]
+__all__ = [
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+    "LazyLinear",
+    "LazyModuleMixin",
+    "UninitializedBuffer",
+    "UninitializedParameter",
+]

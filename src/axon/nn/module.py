@@ -131,8 +131,11 @@ def _loadable(key: str, value: Any, target: np.ndarray) -> tuple[np.ndarray | No
         arr = value.array
     else:
         try:
-            arr = None if value is None or isinstance(value, str | bytes | Mapping) \
+            arr = (
+                None
+                if value is None or isinstance(value, str | bytes | Mapping)
                 else np.asarray(value)
+            )
         except Exception:  # noqa: BLE001 - any failure means "not an array"
             arr = None
     if arr is None or arr.dtype.kind not in "biufc":
@@ -148,8 +151,9 @@ def _loadable(key: str, value: Any, target: np.ndarray) -> tuple[np.ndarray | No
             f"checkpoint, the shape in current model is {target.shape}."
         )
     if arr.dtype.kind == "c" and target.dtype.kind != "c":
-        warnings.warn("Casting complex values to real discards the imaginary part",
-                      UserWarning, stacklevel=4)
+        warnings.warn(
+            "Casting complex values to real discards the imaginary part", UserWarning, stacklevel=4
+        )
         arr = arr.real
     if arr.dtype != target.dtype:
         with np.errstate(all="ignore"):  # overflow to inf, NaN into ints: as torch does
@@ -180,8 +184,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
-        if args and (type(a := args[0]) is _symbolic_type
-                     or (type(a) in _CONTAINERS and _is_symbolic(a))):
+        if args and (
+            type(a := args[0]) is _symbolic_type or (type(a) in _CONTAINERS and _is_symbolic(a))
+        ):
             return _symbolic_record(self, args, kwargs)
         if self._forward_pre_hooks:
             for hook in list(self._forward_pre_hooks.values()):
@@ -257,8 +262,7 @@ class Module:
 
     def __dir__(self):
         return sorted(
-            set(super().__dir__()) | set(self._parameters) | set(self._buffers)
-            | set(self._modules)
+            set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
         )
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
@@ -303,8 +307,9 @@ class Module:
         return handle
 
     # ------------------------------------------------------------- traversal
-    def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         # iterative pre-order walk (deep models cannot hit the recursion limit)
         memo = set() if memo is None else memo
         stack = [(prefix, self)]
@@ -315,8 +320,9 @@ class Module:
                     continue
                 memo.add(id(mod))
             yield name, mod
-            children = [(f"{name}.{k}" if name else k, m)
-                        for k, m in mod._modules.items() if m is not None]
+            children = [
+                (f"{name}.{k}" if name else k, m) for k, m in mod._modules.items() if m is not None
+            ]
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
@@ -344,8 +350,9 @@ class Module:
                 seen.add(id(value))
                 yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True
-                         ) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs; a parameter shared by two layers comes once."""
         return self._named_members("_parameters", prefix, recurse)
 
@@ -353,8 +360,7 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True
-                      ) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         return self._named_members("_buffers", prefix, recurse)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
@@ -458,19 +464,20 @@ class Module:
         return self
 
     def num_parameters(self, trainable_only: bool = False) -> int:
-        return sum(p.array.size for p in self.parameters()
-                   if p.requires_grad or not trainable_only)
+        return sum(p.array.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # ------------------------------------------------------------- state dict
-    def state_dict(self, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> dict[str, Tensor]:
+    def state_dict(
+        self, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> dict[str, Tensor]:
         """Every parameter and persistent buffer under its dotted name (PyTorch's keys).
 
         A module or parameter reachable by two paths appears under both, as in PyTorch.
         """
         out = {} if destination is None else destination
-        for mod_prefix, mod in self.named_modules(prefix=prefix.rstrip("."),
-                                                  remove_duplicate=False):
+        for mod_prefix, mod in self.named_modules(
+            prefix=prefix.rstrip("."), remove_duplicate=False
+        ):
             base = f"{mod_prefix}." if mod_prefix else ""
             for name, p in mod._parameters.items():
                 if p is not None:
@@ -494,8 +501,11 @@ class Module:
         complex value into a real tensor (its imaginary part dropped, with torch's
         warning). A one-element 1-d value fills a 0-d tensor, as in torch.
         """
-        lazy = [(name, module) for name, module in self.named_modules()
-                if hasattr(module, "_materialize_from_state")]
+        lazy = [
+            (name, module)
+            for name, module in self.named_modules()
+            if hasattr(module, "_materialize_from_state")
+        ]
         if lazy:  # first check what can be checked before lazy layers take their shapes
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the second pass gives the warnings
@@ -521,8 +531,9 @@ class Module:
         own = self.state_dict(keep_vars=True)
         # torch keeps a norm layer's own num_batches_tracked when a state dict (an
         # older checkpoint, or one built by hand) leaves it out: not missing
-        missing = [k for k in own if k not in state_dict
-                   and k.rsplit(".", 1)[-1] != "num_batches_tracked"]
+        missing = [
+            k for k in own if k not in state_dict and k.rsplit(".", 1)[-1] != "num_batches_tracked"
+        ]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
         values = {}
@@ -533,19 +544,26 @@ class Module:
                 continue
             arr, error = _loadable(key, state_dict[key], target.array)
             if not error and not target.array.flags.writeable:
-                error = (f'While copying the parameter named "{key}", the tensor in the '
-                         f"current model is read-only")
+                error = (
+                    f'While copying the parameter named "{key}", the tensor in the '
+                    f"current model is read-only"
+                )
             if error:
                 errors.append(error)
             else:
                 values[key] = arr
         if strict:
             if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ".")
+                errors.insert(
+                    0,
+                    "Unexpected key(s) in state_dict: "
+                    + ", ".join(f'"{k}"' for k in unexpected)
+                    + ".",
+                )
             if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ".")
+                errors.insert(
+                    0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + "."
+                )
         if errors:
             raise RuntimeError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
@@ -579,9 +597,12 @@ class Container(Module):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__()
-        warnings.warn("nn.Container is deprecated. All of it's functionality is now "
-                      "implemented in nn.Module. Subclass that instead.", FutureWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "nn.Container is deprecated. All of it's functionality is now "
+            "implemented in nn.Module. Subclass that instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
         for key, value in kwargs.items():
             self.add_module(key, value)
 

@@ -53,9 +53,18 @@ class _NormBase(Module):
     so ``isinstance(m, nn.modules.batchnorm._BatchNorm)`` picks batch norms only, as in
     torch."""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device=None,
-                 dtype=None, *, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -67,8 +76,7 @@ class _NormBase(Module):
         if track_running_stats:
             self.register_buffer("running_mean", _wrap(B.xp.zeros((num_features,), dtype=dt)))
             self.register_buffer("running_var", _wrap(B.xp.ones((num_features,), dtype=dt)))
-            self.register_buffer("num_batches_tracked",
-                                 _wrap(B.xp.zeros((), dtype=B.int64)))
+            self.register_buffer("num_batches_tracked", _wrap(B.xp.zeros((), dtype=B.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -87,9 +95,11 @@ class _NormBase(Module):
         _reset_affine(self)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class _BatchNorm(_NormBase):
@@ -132,7 +142,11 @@ class _BatchNorm(_NormBase):
             input,
             self.running_mean if keep_running else None,
             self.running_var if keep_running else None,
-            self.weight, self.bias, use_batch, factor, self.eps,
+            self.weight,
+            self.bias,
+            use_batch,
+            factor,
+            self.eps,
         )
 
 
@@ -161,9 +175,15 @@ class LayerNorm(Module):
     shape ``normalized_shape`` (ones and zeros at first). The same in train and eval.
     """
 
-    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
@@ -180,8 +200,10 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
 
 
 class GroupNorm(Module):
@@ -191,12 +213,22 @@ class GroupNorm(Module):
     train and eval.
     """
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         if num_channels % num_groups != 0:
-            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
-                             f"({num_groups})")
+            raise ValueError(
+                f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
+            )
         self.num_groups = num_groups
         self.num_channels = num_channels
         self.eps = eps
@@ -211,8 +243,10 @@ class GroupNorm(Module):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class _InstanceNorm(_NormBase):
@@ -228,30 +262,51 @@ class _InstanceNorm(_NormBase):
 
     _spatial: int
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = False, track_running_stats: bool = False, device=None,
-                 dtype=None, *, bias: bool = True) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
-                         dtype, bias=bias)
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         nd = self._spatial
         if input.ndim not in (nd + 1, nd + 2):
-            raise ValueError(f"{type(self).__name__}: expected {nd + 1}D or {nd + 2}D input "
-                             f"(got {input.ndim}D input of shape {tuple(input.shape)})")
+            raise ValueError(
+                f"{type(self).__name__}: expected {nd + 1}D or {nd + 2}D input "
+                f"(got {input.ndim}D input of shape {tuple(input.shape)})"
+            )
         channels = input.shape[-nd - 1]
         if channels != self.num_features:
-            message = (f"{type(self).__name__}: expected input's size at dim="
-                       f"{input.ndim - nd - 1} to match num_features ({self.num_features}), "
-                       f"but got input of shape {tuple(input.shape)}")
+            message = (
+                f"{type(self).__name__}: expected input's size at dim="
+                f"{input.ndim - nd - 1} to match num_features ({self.num_features}), "
+                f"but got input of shape {tuple(input.shape)}"
+            )
             if self.affine:
                 raise ValueError(message)
             warnings.warn(message + "; the input is normalised anyway", stacklevel=2)
         if input.ndim == nd + 1:  # unbatched: a batch of one
             return self.forward(input.unsqueeze(0)).squeeze(0)
-        return F.instance_norm(input, self.running_mean, self.running_var, self.weight,
-                               self.bias, self.training or not self.track_running_stats,
-                               0.0 if self.momentum is None else self.momentum, self.eps)
+        return F.instance_norm(
+            input,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            0.0 if self.momentum is None else self.momentum,
+            self.eps,
+        )
 
 
 class InstanceNorm1d(_InstanceNorm):
@@ -273,8 +328,7 @@ class LocalResponseNorm(Module):
     y[c] = x[c] / (k + alpha / n * sum of x[c']^2 over the n = ``size`` channels around
     c)^beta."""
 
-    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
-                 k: float = 1.0) -> None:
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
@@ -303,8 +357,14 @@ class RMSNorm(Module):
     y = x / sqrt(mean(x^2) + eps) * weight (no centring, no bias; LLaMA's norm), weight
     starting at ones. ``eps=None``: the machine epsilon of the input's dtype."""
 
-    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float | None = None,
-                 elementwise_affine: bool = True, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
@@ -321,8 +381,9 @@ class RMSNorm(Module):
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
 
 
 class SyncBatchNorm(_BatchNorm):
@@ -331,17 +392,30 @@ class SyncBatchNorm(_BatchNorm):
     plain batch normalisation; ``process_group`` is accepted and ignored. Parameters,
     buffers and state-dict keys are BatchNorm's, so weights move between the two."""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, process_group=None,
-                 device=None, dtype=None, *, bias: bool = True) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
-                         dtype, bias=bias)
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        process_group=None,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
         self.process_group = process_group
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim < 2:
-            raise ValueError(f"SyncBatchNorm: expected at least 2D input (got {input.ndim}D "
-                             f"input of shape {tuple(input.shape)})")
+            raise ValueError(
+                f"SyncBatchNorm: expected at least 2D input (got {input.ndim}D "
+                f"input of shape {tuple(input.shape)})"
+            )
         if input.shape[1] != self.num_features:
             raise RuntimeError(
                 f"SyncBatchNorm({self.num_features}): expected {self.num_features} channels "
@@ -353,8 +427,14 @@ class SyncBatchNorm(_BatchNorm):
         """``module`` with every BatchNorm1d/2d/3d inside it replaced by a SyncBatchNorm
         holding the same parameters and buffers (the module itself if it is one)."""
         if isinstance(module, _BatchNorm) and not isinstance(module, cls):
-            out = cls(module.num_features, module.eps, module.momentum, module.affine,
-                      module.track_running_stats, process_group)
+            out = cls(
+                module.num_features,
+                module.eps,
+                module.momentum,
+                module.affine,
+                module.track_running_stats,
+                process_group,
+            )
             for name in ("weight", "bias"):
                 setattr(out, name, getattr(module, name))
             for name in ("running_mean", "running_var", "num_batches_tracked"):
@@ -374,7 +454,7 @@ def _cross_map_window(channels: int, size: int):
     the one leaving), edges included as it has them."""
     pre = (size - 1) // 2 + 1
     window = B.xp.zeros((channels, channels))
-    window[0, :min(pre, channels)] = 1
+    window[0, : min(pre, channels)] = 1
     for c in range(1, channels):
         window[c] = window[c - 1]
         if c < channels - pre + 1:
@@ -389,15 +469,16 @@ class CrossMapLRN2d(Module):
     y[c] = x[c] / (k + alpha / size * sum of x[c']^2 over c's window)^beta, the window of
     :func:`_cross_map_window` (at the edges it differs from :class:`LocalResponseNorm`)."""
 
-    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
-                 k: float = 1) -> None:
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
         super().__init__()
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim != 4:
-            raise ValueError(f"CrossMapLRN2d: expected 4D input (got {input.ndim}D input of "
-                             f"shape {tuple(input.shape)})")
+            raise ValueError(
+                f"CrossMapLRN2d: expected 4D input (got {input.ndim}D input of "
+                f"shape {tuple(input.shape)})"
+            )
         window = _wrap(_cross_map_window(input.shape[1], self.size).astype(input.dtype))
         squares = (input * input).transpose(1, 3)  # (N, W, H, C)
         sums = (squares @ window.transpose(0, 1)).transpose(1, 3)  # (N, C, H, W)

@@ -19,8 +19,10 @@ class _PadNd(Module):
         n = 2 * self._nd
         self.padding = (padding,) * n if isinstance(padding, int) else tuple(padding)
         if len(self.padding) != n:
-            raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple of {n} "
-                             f"ints, got {padding}")
+            raise ValueError(
+                f"{type(self).__name__}: padding must be an int or a tuple of {n} "
+                f"ints, got {padding}"
+            )
 
     def forward(self, input: Tensor) -> Tensor:
         return F.pad(input, self.padding, self._mode)

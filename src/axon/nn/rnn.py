@@ -39,8 +39,15 @@ class RNNCellBase(Module):
     """Weights of one recurrent step: ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H),
     ``bias_ih`` and ``bias_hh`` (G*H,), all uniform in [-1/sqrt(H), 1/sqrt(H)]."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool,
+        num_chunks: int,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -78,9 +85,7 @@ class RNNCellBase(Module):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead")
         for k, s in enumerate(states):
             if s is not None and s.ndim not in (1, 2):
-                raise ValueError(
-                    f"{name}: Expected hx[{k}] to be 1D or 2D, got {s.ndim}D instead"
-                )
+                raise ValueError(f"{name}: Expected hx[{k}] to be 1D or 2D, got {s.ndim}D instead")
         batched = input.ndim == 2
         if not batched:
             input = input.unsqueeze(0)
@@ -113,8 +118,15 @@ class RNNCell(RNNCellBase):
     Input (N, I) or (I,); ``hx`` (N, H) or (H,), zeros when omitted. Returns h'.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device=None,
+        dtype=None,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
                 f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
@@ -142,16 +154,19 @@ class LSTMCell(RNNCellBase):
     Input (N, I) or (I,); ``hx`` a pair (h, c), zeros when omitted. Returns (h', c').
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
-    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
-                ) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, Tensor]:
         states = (None, None) if hx is None else tuple(hx)
         x, (h, c), batched = self._prepare(input, states)
-        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
-                                                                     self.bias_hh)
+        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(
+            h, self.weight_hh, self.bias_hh
+        )
         i, f, g, o = gates.chunk(4, 1)  # each (N, H)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
         h = o.sigmoid() * c.tanh()
@@ -169,8 +184,9 @@ class GRUCell(RNNCellBase):
     Input (N, I) or (I,); ``hx`` (N, H) or (H,), zeros when omitted. Returns h'.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
@@ -198,22 +214,39 @@ class RNNBase(Module):
     only) when ``dropout`` > 0.
     """
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         if mode not in _GATES:
             raise ValueError("Unrecognized RNN mode: " + mode)
-        if (not isinstance(dropout, numbers.Number) or isinstance(dropout, bool)
-                or not 0 <= dropout <= 1):
-            raise ValueError("dropout should be a number in range [0, 1] representing the "
-                             "probability of an element being zeroed")
+        if (
+            not isinstance(dropout, numbers.Number)
+            or isinstance(dropout, bool)
+            or not 0 <= dropout <= 1
+        ):
+            raise ValueError(
+                "dropout should be a number in range [0, 1] representing the "
+                "probability of an element being zeroed"
+            )
         if dropout > 0 and num_layers == 1:
             warnings.warn(
                 "dropout option adds dropout after all but last recurrent layer, so non-zero "
                 f"dropout expects num_layers greater than 1, but got dropout={dropout} and "
-                f"num_layers={num_layers}", stacklevel=3)
+                f"num_layers={num_layers}",
+                stacklevel=3,
+            )
         for name, value in (("bias", bias), ("batch_first", batch_first)):
             if not isinstance(value, bool):
                 raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")
@@ -225,11 +258,14 @@ class RNNBase(Module):
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
         if not isinstance(proj_size, int) or proj_size < 0:
-            raise ValueError("proj_size should be a positive integer or zero to disable "
-                             "projections")
+            raise ValueError(
+                "proj_size should be a positive integer or zero to disable projections"
+            )
         if proj_size >= hidden_size:
-            raise ValueError(f"proj_size has to be smaller than hidden_size (got proj_size="
-                             f"{proj_size}, hidden_size={hidden_size})")
+            raise ValueError(
+                f"proj_size has to be smaller than hidden_size (got proj_size="
+                f"{proj_size}, hidden_size={hidden_size})"
+            )
         if proj_size and mode != "LSTM":
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.mode = mode
@@ -308,8 +344,10 @@ class RNNBase(Module):
                     states = tuple(s.index_select(1, input.sorted_indices) for s in states)
         else:
             if input.ndim not in (2, 3):
-                raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
-                                 f"{input.ndim}D input instead")
+                raise ValueError(
+                    f"{type(self).__name__}: Expected input to be 2D or 3D, got "
+                    f"{input.ndim}D input instead"
+                )
             batched = input.ndim == 3
             self._check_input(input, batched)
             x = input
@@ -377,7 +415,7 @@ class RNNBase(Module):
         c = init_states[1] if init_states[1] is not None else zeros(N, H, dtype=x.dtype)
         xw = F.linear(x, w_ih, b_ih)  # (L, N, 4H): the input's part of every gate at once
         outs = [None] * L
-        for t in (range(L - 1, -1, -1) if reverse else range(L)):
+        for t in range(L - 1, -1, -1) if reverse else range(L):
             n = N if batch_sizes is None else int(batch_sizes[t])  # the active rows
             gates = xw[t, :n] + F.linear(h[:n], w_hh, b_hh)  # (n, 4H), blocks i, f, g, o
             i, f, g, o = gates.chunk(4, 1)
@@ -425,8 +463,10 @@ class RNNBase(Module):
         if any(d != want_dim for d in dims):
             kind = "batched 3-D" if batched else "unbatched 2-D"
             got = ", ".join(f"{d}-D" for d in dims)
-            raise RuntimeError(f"For {kind} input, {' and '.join(names)} should also be "
-                               f"{want_dim}-D but got ({got}) tensors")
+            raise RuntimeError(
+                f"For {kind} input, {' and '.join(names)} should also be "
+                f"{want_dim}-D but got ({got}) tensors"
+            )
         for k, s in enumerate(states):
             size = self.proj_size if (k == 0 and self.proj_size) else self.hidden_size
             expected = (self.num_layers * D, batch, size)  # h has the projection's size
@@ -436,8 +476,10 @@ class RNNBase(Module):
                 which = "hidden" if len(states) == 1 else f"hidden[{k}]"
                 raise RuntimeError(f"Expected {which} size {expected}, got {list(s.shape)}")
             if s.dtype != self.weight_ih_l0.dtype:
-                raise ValueError(f"{names[k]} dtype ({s.dtype}) does not match weight dtype "
-                                 f"({self.weight_ih_l0.dtype})")
+                raise ValueError(
+                    f"{names[k]} dtype ({s.dtype}) does not match weight dtype "
+                    f"({self.weight_ih_l0.dtype})"
+                )
 
 
 class RNN(RNNBase):
@@ -450,17 +492,37 @@ class RNN(RNNBase):
     each layer and direction's final state.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
                 f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
             )
         mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
-        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, 0, device, dtype)
+        super().__init__(
+            mode,
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            0,
+            device,
+            dtype,
+        )
         self.nonlinearity = nonlinearity
 
 
@@ -484,12 +546,32 @@ class LSTM(RNNBase):
     direction) instead of H; computed step by step rather than by the fused op.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None,
-                 dtype=None) -> None:
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, proj_size, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device,
+            dtype,
+        )
 
 
 class GRU(RNNBase):
@@ -504,9 +586,28 @@ class GRU(RNNBase):
     ``forward(input, h_0=None)`` returns ``(output, h_n)`` with the shapes of :class:`RNN`.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None) -> None:
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, 0, device, dtype)
-
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            0,
+            device,
+            dtype,
+        )

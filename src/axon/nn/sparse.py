@@ -47,10 +47,20 @@ class Embedding(Module):
     The weight starts as N(0, 1) draws, as in PyTorch, with the padding row zeroed.
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 max_norm: float | None = None, norm_type: float = 2.0,
-                 scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
-                 _freeze: bool = False, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight=None,
+        _freeze: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         if sparse:
             raise NotImplementedError("axon.nn.Embedding: sparse gradients are not supported")
@@ -63,8 +73,9 @@ class Embedding(Module):
         self.sparse = False
         dt = factory_dtype(device, dtype)
         if _weight is None:
-            self.weight = Parameter(B.xp.empty((num_embeddings, embedding_dim), dtype=dt),
-                                    requires_grad=not _freeze)
+            self.weight = Parameter(
+                B.xp.empty((num_embeddings, embedding_dim), dtype=dt), requires_grad=not _freeze
+            )
             self.reset_parameters()
         else:
             data = _weight.array if isinstance(_weight, Tensor) else B.xp.asarray(_weight)
@@ -82,24 +93,48 @@ class Embedding(Module):
                 self.weight.array[self.padding_idx] = 0
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx, self.max_norm,
-                           self.norm_type, self.scale_grad_by_freq, self.sparse)
+        return F.embedding(
+            input,
+            self.weight,
+            self.padding_idx,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.sparse,
+        )
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
-                        max_norm: float | None = None, norm_type: float = 2.0,
-                        scale_grad_by_freq: bool = False, sparse: bool = False) -> Embedding:
+    def from_pretrained(
+        cls,
+        embeddings,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
         """An Embedding whose weight is ``embeddings`` (a 2-D Tensor or array of shape
         (V, D), used as given: the padding row is not zeroed). ``freeze=True`` (the
         default) makes it constant: ``weight.requires_grad = False``."""
         data = embeddings.array if isinstance(embeddings, Tensor) else B.xp.asarray(embeddings)
         if data.ndim != 2:
-            raise ValueError(f"Embeddings parameter is expected to be 2-dimensional, got "
-                             f"shape {tuple(data.shape)}")
+            raise ValueError(
+                f"Embeddings parameter is expected to be 2-dimensional, got "
+                f"shape {tuple(data.shape)}"
+            )
         rows, cols = data.shape
-        return cls(rows, cols, padding_idx=padding_idx, max_norm=max_norm,
-                   norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq,
-                   sparse=sparse, _weight=data, _freeze=freeze)
+        return cls(
+            rows,
+            cols,
+            padding_idx=padding_idx,
+            max_norm=max_norm,
+            norm_type=norm_type,
+            scale_grad_by_freq=scale_grad_by_freq,
+            sparse=sparse,
+            _weight=data,
+            _freeze=freeze,
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -127,10 +162,21 @@ class EmbeddingBag(Module):
     (num_embeddings, embedding_dim) starts as N(0, 1) draws, as in PyTorch.
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
-                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
-                 sparse: bool = False, _weight=None, include_last_offset: bool = False,
-                 padding_idx: int | None = None, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight=None,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         if sparse:
             raise NotImplementedError("axon.nn.EmbeddingBag: sparse gradients are not supported")
@@ -160,26 +206,56 @@ class EmbeddingBag(Module):
             with no_grad():
                 self.weight.array[self.padding_idx] = 0
 
-    def forward(self, input: Tensor, offsets: Tensor | None = None,
-                per_sample_weights: Tensor | None = None) -> Tensor:
-        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
-                               self.scale_grad_by_freq, self.mode, self.sparse,
-                               per_sample_weights, self.include_last_offset, self.padding_idx)
+    def forward(
+        self, input: Tensor, offsets: Tensor | None = None, per_sample_weights: Tensor | None = None
+    ) -> Tensor:
+        return F.embedding_bag(
+            input,
+            self.weight,
+            offsets,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.mode,
+            self.sparse,
+            per_sample_weights,
+            self.include_last_offset,
+            self.padding_idx,
+        )
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, max_norm: float | None = None,
-                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-                        mode: str = "mean", sparse: bool = False,
-                        include_last_offset: bool = False,
-                        padding_idx: int | None = None) -> EmbeddingBag:
+    def from_pretrained(
+        cls,
+        embeddings,
+        freeze: bool = True,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+    ) -> EmbeddingBag:
         """An EmbeddingBag whose weight is the 2-D ``embeddings`` (used as given);
         ``freeze=True`` (the default) makes it constant."""
         data = embeddings.array if isinstance(embeddings, Tensor) else B.xp.asarray(embeddings)
         if data.ndim != 2:
-            raise ValueError(f"Embeddings parameter is expected to be 2-dimensional, got "
-                             f"shape {tuple(data.shape)}")
-        bag = cls(data.shape[0], data.shape[1], max_norm, norm_type, scale_grad_by_freq, mode,
-                  sparse, data, include_last_offset, padding_idx)
+            raise ValueError(
+                f"Embeddings parameter is expected to be 2-dimensional, got "
+                f"shape {tuple(data.shape)}"
+            )
+        bag = cls(
+            data.shape[0],
+            data.shape[1],
+            max_norm,
+            norm_type,
+            scale_grad_by_freq,
+            mode,
+            sparse,
+            data,
+            include_last_offset,
+            padding_idx,
+        )
         bag.weight.requires_grad = not freeze
         return bag
 

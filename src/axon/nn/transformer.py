@@ -108,12 +108,26 @@ def _detect_is_causal(mask, is_causal: bool | None, size: int | None) -> bool:
     return bool(xp.array_equal(m, _causal_mask_array(sz, m.dtype)))
 
 
-def _attend(attn: Module, dropout: Module, x: Tensor, mem: Tensor, attn_mask,
-            key_padding_mask, is_causal: bool) -> Tensor:
+def _attend(
+    attn: Module,
+    dropout: Module,
+    x: Tensor,
+    mem: Tensor,
+    attn_mask,
+    key_padding_mask,
+    is_causal: bool,
+) -> Tensor:
     """dropout(attn(x, mem, mem)): a layer's self- (mem is x) or cross-attention sublayer,
     without the weights."""
-    out = attn(x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-               need_weights=False, is_causal=is_causal)[0]
+    out = attn(
+        x,
+        mem,
+        mem,
+        attn_mask=attn_mask,
+        key_padding_mask=key_padding_mask,
+        need_weights=False,
+        is_causal=is_causal,
+    )[0]
     return dropout(out)
 
 
@@ -164,8 +178,9 @@ class TransformerEncoderLayer(Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        attn_args = dict(dropout=dropout, bias=bias, batch_first=batch_first, device=device,
-                         dtype=dtype)
+        attn_args = dict(
+            dropout=dropout, bias=bias, batch_first=batch_first, device=device, dtype=dtype
+        )
         self.self_attn = MultiheadAttention(d_model, nhead, **attn_args)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, device=device, dtype=dtype)
         self.dropout = Dropout(dropout)
@@ -197,8 +212,7 @@ class TransformerEncoderLayer(Module):
 
     def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
         """dropout1(self_attn(x, x, x))."""
-        return _attend(self.self_attn, self.dropout1, x, x, attn_mask, key_padding_mask,
-                       is_causal)
+        return _attend(self.self_attn, self.dropout1, x, x, attn_mask, key_padding_mask, is_causal)
 
     def _ff_block(self, x: Tensor) -> Tensor:
         """dropout2(linear2(dropout(activation(linear1(x)))))."""
@@ -237,8 +251,9 @@ class TransformerDecoderLayer(Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        attn_args = dict(dropout=dropout, bias=bias, batch_first=batch_first, device=device,
-                         dtype=dtype)
+        attn_args = dict(
+            dropout=dropout, bias=bias, batch_first=batch_first, device=device, dtype=dtype
+        )
         self.self_attn = MultiheadAttention(d_model, nhead, **attn_args)
         self.multihead_attn = MultiheadAttention(d_model, nhead, **attn_args)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, device=device, dtype=dtype)
@@ -286,15 +301,15 @@ class TransformerDecoderLayer(Module):
 
     def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
         """dropout1(self_attn(x, x, x))."""
-        return _attend(self.self_attn, self.dropout1, x, x, attn_mask, key_padding_mask,
-                       is_causal)
+        return _attend(self.self_attn, self.dropout1, x, x, attn_mask, key_padding_mask, is_causal)
 
     def _mha_block(
         self, x: Tensor, mem: Tensor, attn_mask, key_padding_mask, is_causal: bool
     ) -> Tensor:
         """dropout2(multihead_attn(x, mem, mem))."""
-        return _attend(self.multihead_attn, self.dropout2, x, mem, attn_mask, key_padding_mask,
-                       is_causal)
+        return _attend(
+            self.multihead_attn, self.dropout2, x, mem, attn_mask, key_padding_mask, is_causal
+        )
 
     def _ff_block(self, x: Tensor) -> Tensor:
         """dropout3(linear2(dropout(activation(linear1(x)))))."""
@@ -454,15 +469,13 @@ class Transformer(Module):
                 self.encoder = custom_encoder
             else:
                 layer = TransformerEncoderLayer(*layer_args, device=device, dtype=dtype)
-                norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device,
-                                 dtype=dtype)
+                norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device, dtype=dtype)
                 self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
             if custom_decoder is not None:
                 self.decoder = custom_decoder
             else:
                 layer = TransformerDecoderLayer(*layer_args, device=device, dtype=dtype)
-                norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device,
-                                 dtype=dtype)
+                norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, device=device, dtype=dtype)
                 self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
         self._reset_parameters()
         self.d_model = d_model

@@ -122,13 +122,26 @@ def export(
     finally:
         if was_training:
             model.train()
-    proto = _build(onnx, model, inputs, calls, (out, alt_out), opset, export_params,
-                   output_names, axes, keep_initializers_as_inputs)
+    proto = _build(
+        onnx,
+        model,
+        inputs,
+        calls,
+        (out, alt_out),
+        opset,
+        export_params,
+        output_names,
+        axes,
+        keep_initializers_as_inputs,
+    )
     known = {v.name for v in (*proto.graph.input, *proto.graph.output)}
     for name in axes:
         if name not in known:
-            warnings.warn(f"ONNX export: dynamic_axes names {name!r}, which is not an input "
-                          f"or output name ({', '.join(sorted(known))})", stacklevel=2)
+            warnings.warn(
+                f"ONNX export: dynamic_axes names {name!r}, which is not an input "
+                f"or output name ({', '.join(sorted(known))})",
+                stacklevel=2,
+            )
     if verbose:
         print(onnx.printer.to_text(proto.graph))
     if f is not None:
@@ -160,8 +173,9 @@ def _leaves(obj, name: str) -> list[tuple[str, Any]]:
     return []
 
 
-def _graph_inputs(model, args: tuple, kwargs: dict,
-                  given: list[str] | None) -> list[tuple[str, Any]]:
+def _graph_inputs(
+    model, args: tuple, kwargs: dict, given: list[str] | None
+) -> list[tuple[str, Any]]:
     """(name, Tensor or array) of each graph input: the Tensors of the positional, then the
     keyword arguments; named by ``input_names``, else by the forward's parameters."""
     try:
@@ -170,17 +184,16 @@ def _graph_inputs(model, args: tuple, kwargs: dict,
         params = []
     leaves = []
     for i, a in enumerate(args):
-        default = params[i] if i < len(params) and not params[i].startswith("*") \
-            else f"input_{i}"
+        default = params[i] if i < len(params) and not params[i].startswith("*") else f"input_{i}"
         leaves += _leaves(a, default)
     for key, a in kwargs.items():
         leaves += _leaves(a, key)
     if given is not None:
         if len(given) > len(leaves):
-            raise ValueError(f"ONNX export: {len(given)} input_names given for "
-                             f"{len(leaves)} tensor inputs")
-        leaves = [(n, t) for n, (_, t) in zip(given, leaves, strict=False)] \
-            + leaves[len(given):]
+            raise ValueError(
+                f"ONNX export: {len(given)} input_names given for {len(leaves)} tensor inputs"
+            )
+        leaves = [(n, t) for n, (_, t) in zip(given, leaves, strict=False)] + leaves[len(given) :]
     return leaves
 
 
@@ -265,8 +278,18 @@ def _value_info(onnx, name: str, arr: np.ndarray, dynamic: dict[int, str]):
     return onnx.helper.make_tensor_value_info(name, elem, dims)
 
 
-def _build(onnx, model, inputs, calls, outs, opset, export_params, output_names, axes,
-           keep_initializers_as_inputs) -> Any:
+def _build(
+    onnx,
+    model,
+    inputs,
+    calls,
+    outs,
+    opset,
+    export_params,
+    output_names,
+    axes,
+    keep_initializers_as_inputs,
+) -> Any:
     """The checked ModelProto; ``outs`` is (the output, the second trace's or None)."""
     graph = Graph(onnx, opset, _params_of(model), export_params)
     infos = []
@@ -281,14 +304,20 @@ def _build(onnx, model, inputs, calls, outs, opset, export_params, output_names,
         graph.bind(call.out_array, export_rule(graph, call))
     outputs = _outputs(onnx, graph, *outs, output_names, axes)
     if keep_initializers_as_inputs:
-        infos += [onnx.helper.make_tensor_value_info(i.name, i.data_type, i.dims)
-                  for i in graph.param_initializers]
+        infos += [
+            onnx.helper.make_tensor_value_info(i.name, i.data_type, i.dims)
+            for i in graph.param_initializers
+        ]
     graph_proto = onnx.helper.make_graph(
-        graph.nodes, type(model).__name__, infos + graph.param_inputs, outputs,
+        graph.nodes,
+        type(model).__name__,
+        infos + graph.param_inputs,
+        outputs,
         initializer=graph.initializers,
     )
     proto = onnx.helper.make_model(
-        graph_proto, opset_imports=[onnx.helper.make_opsetid("", opset)],
+        graph_proto,
+        opset_imports=[onnx.helper.make_opsetid("", opset)],
         producer_name="axon",
     )
     proto.ir_version = min(proto.ir_version, 10)  # what current runtimes read
@@ -304,14 +333,17 @@ def _outputs(onnx, graph: Graph, out, alt_out, output_names, axes) -> list:
     if output_names is None:
         output_names = ["output"] if len(flat) == 1 else [f"output_{i}" for i in range(len(flat))]
     if len(output_names) != len(flat):
-        raise ValueError(f"ONNX export: {len(output_names)} output_names given for "
-                         f"{len(flat)} output tensors")
+        raise ValueError(
+            f"ONNX export: {len(output_names)} output_names given for {len(flat)} output tensors"
+        )
     infos = []
     for j, ((where, t), name) in enumerate(zip(flat, output_names, strict=True)):
         value = graph.known(t)
         if value is None:
-            raise ExportError(f"ONNX export: the model's {where} was not computed by axon's "
-                              f"ops from the inputs (a constant, or computed in NumPy)")
+            raise ExportError(
+                f"ONNX export: the model's {where} was not computed by axon's "
+                f"ops from the inputs (a constant, or computed in NumPy)"
+            )
         dynamic = dict(axes.get(name, {}))
         if alt_flat is not None:  # sizes that changed in the second trace are dynamic too
             for i, (a, b) in enumerate(zip(t.shape, alt_flat[j][1].shape, strict=True)):

@@ -34,8 +34,9 @@ def _array(x) -> np.ndarray | None:
 class Graph:
     """Nodes, initializers and the names of traced values, for one export."""
 
-    def __init__(self, onnx, opset: int, params: dict[int, tuple[str, np.ndarray]],
-                 export_params: bool) -> None:
+    def __init__(
+        self, onnx, opset: int, params: dict[int, tuple[str, np.ndarray]], export_params: bool
+    ) -> None:
         self.onnx = onnx
         self.helper = onnx.helper
         self.opset = opset
@@ -138,15 +139,18 @@ class Graph:
         return self.const(np.asarray(list(values), dtype=np.int64), hint)
 
     # ------------------------------------------------------------------ nodes
-    def node(self, op_type: str, inputs: list[str], outputs: int | list[str] = 1,
-             **attrs: Any) -> Any:
+    def node(
+        self, op_type: str, inputs: list[str], outputs: int | list[str] = 1, **attrs: Any
+    ) -> Any:
         """Add a node; returns its output name (a list when it has several outputs)."""
-        names = [self.fresh(op_type) for _ in range(outputs)] if isinstance(outputs, int) \
-            else outputs
+        names = (
+            [self.fresh(op_type) for _ in range(outputs)] if isinstance(outputs, int) else outputs
+        )
         attrs = {k: v for k, v in attrs.items() if v is not None}
         self.nodes.append(
-            self.helper.make_node(op_type, inputs, names, name=self.fresh(op_type + "_node"),
-                                  **attrs)
+            self.helper.make_node(
+                op_type, inputs, names, name=self.fresh(op_type + "_node"), **attrs
+            )
         )
         return names[0] if len(names) == 1 else names
 

@@ -54,11 +54,31 @@ def _unary(onnx_op: str, **attrs):
 
 
 for _name, _onnx in {
-    "Sigmoid": "Sigmoid", "Tanh": "Tanh", "Relu": "Relu", "Neg": "Neg", "Exp": "Exp",
-    "Log": "Log", "Sqrt": "Sqrt", "Abs": "Abs", "Sin": "Sin", "Cos": "Cos", "Erf": "Erf",
-    "Tan": "Tan", "Asin": "Asin", "Acos": "Acos", "Atan": "Atan", "Sinh": "Sinh",
-    "Cosh": "Cosh", "Asinh": "Asinh", "Acosh": "Acosh", "Atanh": "Atanh", "Sign": "Sign",
-    "Floor": "Floor", "Ceil": "Ceil", "Clone": "Identity", "Hardswish": "HardSwish",
+    "Sigmoid": "Sigmoid",
+    "Tanh": "Tanh",
+    "Relu": "Relu",
+    "Neg": "Neg",
+    "Exp": "Exp",
+    "Log": "Log",
+    "Sqrt": "Sqrt",
+    "Abs": "Abs",
+    "Sin": "Sin",
+    "Cos": "Cos",
+    "Erf": "Erf",
+    "Tan": "Tan",
+    "Asin": "Asin",
+    "Acos": "Acos",
+    "Atan": "Atan",
+    "Sinh": "Sinh",
+    "Cosh": "Cosh",
+    "Asinh": "Asinh",
+    "Acosh": "Acosh",
+    "Atanh": "Atanh",
+    "Sign": "Sign",
+    "Floor": "Floor",
+    "Ceil": "Ceil",
+    "Clone": "Identity",
+    "Hardswish": "HardSwish",
 }.items():
     RULES[_name] = _unary(_onnx)
 RULES["Hardsigmoid"] = _unary("HardSigmoid", alpha=1.0 / 6.0, beta=0.5)
@@ -75,8 +95,15 @@ def _binary(onnx_op: str):
     return export
 
 
-for _name, _onnx in {"Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Pow": "Pow",
-                     "Maximum": "Max", "Minimum": "Min"}.items():
+for _name, _onnx in {
+    "Add": "Add",
+    "Sub": "Sub",
+    "Mul": "Mul",
+    "Div": "Div",
+    "Pow": "Pow",
+    "Maximum": "Max",
+    "Minimum": "Min",
+}.items():
     RULES[_name] = _binary(_onnx)
 
 
@@ -155,7 +182,7 @@ def _round(g: Graph, call: Call) -> str:
     x = g.value(a, call, 0)
     if not decimals:
         return g.node("Round", [x])
-    scale = g.const(np.asarray(10.0 ** decimals, call.out_array.dtype))
+    scale = g.const(np.asarray(10.0**decimals, call.out_array.dtype))
     return g.node("Div", [g.node("Round", [g.node("Mul", [x, scale])]), scale])
 
 
@@ -171,8 +198,7 @@ def _where(g: Graph, call: Call) -> str:
 def _clamp(g: Graph, call: Call) -> str:
     a, lo, hi = call.args
     dtype = call.out_array.dtype
-    bounds = ["" if v is None else g.value(v, call, i, dtype=dtype)
-              for i, v in ((1, lo), (2, hi))]
+    bounds = ["" if v is None else g.value(v, call, i, dtype=dtype) for i, v in ((1, lo), (2, hi))]
     return g.node("Clip", [g.value(a, call, 0), *bounds])
 
 
@@ -261,8 +287,9 @@ def _scaled_elu(g: Graph, call: Call) -> str:
         out = g.node("Elu", [x], alpha=float(alpha))
     else:  # CELU: alpha elu(x / alpha) = elu with the input scaled, the negative side scaled
         dtype = call.out_array.dtype
-        inner = g.node("Elu", [g.node("Mul", [x, g.const(np.asarray(input_scale, dtype))])],
-                       alpha=1.0)
+        inner = g.node(
+            "Elu", [g.node("Mul", [x, g.const(np.asarray(input_scale, dtype))])], alpha=1.0
+        )
         neg = g.node("Mul", [inner, g.const(np.asarray(alpha, dtype))])
         positive = g.node("Greater", [x, g.const(np.asarray(0, dtype))])
         out = g.node("Where", [positive, x, neg])
@@ -283,8 +310,9 @@ def _threshold(g: Graph, call: Call) -> str:
 @rule("Shrink")
 def _shrink(g: Graph, call: Call) -> str:
     a, lambd, soft = call.args
-    return g.node("Shrink", [g.value(a, call, 0)], lambd=float(lambd),
-                  bias=float(lambd) if soft else 0.0)
+    return g.node(
+        "Shrink", [g.value(a, call, 0)], lambd=float(lambd), bias=float(lambd) if soft else 0.0
+    )
 
 
 def _composite(build):
@@ -292,30 +320,36 @@ def _composite(build):
 
     def export(g: Graph, call: Call) -> str:
         dtype = call.out_array.dtype
-        return build(g, g.value(call.args[0], call, 0),
-                     lambda v: g.const(np.asarray(v, dtype)))
+        return build(g, g.value(call.args[0], call, 0), lambda v: g.const(np.asarray(v, dtype)))
 
     return export
 
 
-RULES.update({
-    "Log1p": _composite(lambda g, x, c: g.node("Log", [g.node("Add", [x, c(1.0)])])),
-    "Expm1": _composite(lambda g, x, c: g.node("Sub", [g.node("Exp", [x]), c(1.0)])),
-    "Log2": _composite(lambda g, x, c: g.node("Div", [g.node("Log", [x]), c(math.log(2))])),
-    "Log10": _composite(lambda g, x, c: g.node("Div", [g.node("Log", [x]), c(math.log(10))])),
-    "Exp2": _composite(lambda g, x, c: g.node("Pow", [c(2.0), x])),
-    "Erfc": _composite(lambda g, x, c: g.node("Sub", [c(1.0), g.node("Erf", [x])])),
-    "Trunc": _composite(lambda g, x, c: g.node("Mul", [g.node("Sign", [x]),
-                                                        g.node("Floor", [g.node("Abs", [x])])])),
-})
+RULES.update(
+    {
+        "Log1p": _composite(lambda g, x, c: g.node("Log", [g.node("Add", [x, c(1.0)])])),
+        "Expm1": _composite(lambda g, x, c: g.node("Sub", [g.node("Exp", [x]), c(1.0)])),
+        "Log2": _composite(lambda g, x, c: g.node("Div", [g.node("Log", [x]), c(math.log(2))])),
+        "Log10": _composite(lambda g, x, c: g.node("Div", [g.node("Log", [x]), c(math.log(10))])),
+        "Exp2": _composite(lambda g, x, c: g.node("Pow", [c(2.0), x])),
+        "Erfc": _composite(lambda g, x, c: g.node("Sub", [c(1.0), g.node("Erf", [x])])),
+        "Trunc": _composite(
+            lambda g, x, c: g.node(
+                "Mul", [g.node("Sign", [x]), g.node("Floor", [g.node("Abs", [x])])]
+            )
+        ),
+    }
+)
 
 
 @rule("Hardtanh")
 def _hardtanh(g: Graph, call: Call) -> str:
     x, lo, hi = call.args
     dtype = call.out_array.dtype
-    return g.node("Clip", [g.value(x, call, 0), g.const(np.asarray(lo, dtype)),
-                           g.const(np.asarray(hi, dtype))])
+    return g.node(
+        "Clip",
+        [g.value(x, call, 0), g.const(np.asarray(lo, dtype)), g.const(np.asarray(hi, dtype))],
+    )
 
 
 @rule("Softmax", "LogSoftmax")
@@ -378,8 +412,10 @@ def _variance(g: Graph, call: Call) -> str:
     centred = g.node("Sub", [x, mean])
     total = g.reduce("ReduceSum", g.node("Mul", [centred, centred]), axes, keepdim)
     count = g.node("Div", [g.node("Size", [x]), g.node("Size", [mean])])
-    denom = g.node("Sub", [g.node("Cast", [count], to=_onnx_type(g, dtype)),
-                           g.const(np.asarray(correction, dtype))])
+    denom = g.node(
+        "Sub",
+        [g.node("Cast", [count], to=_onnx_type(g, dtype)), g.const(np.asarray(correction, dtype))],
+    )
     denom = g.node("Max", [denom, g.const(np.asarray(0, dtype))])
     out = g.node("Div", [total, denom])
     return g.node("Sqrt", [out]) if call.name == "Std" else out
@@ -455,8 +491,10 @@ def _rearrange(g: Graph, call: Call) -> str:
     output element, where it comes from: one flat Gather (at the traced size only)."""
     a, fn = call.args[:2]
     if call.alt is not None and _shape(call.alt.args[0]) != _shape(a):
-        raise ExportError("ONNX export: flip/roll/rot90 of an input with dynamic axes has "
-                          "no rule (their index map is fixed at the traced size)")
+        raise ExportError(
+            "ONNX export: flip/roll/rot90 of an input with dynamic axes has "
+            "no rule (their index map is fixed at the traced size)"
+        )
     source = np.asarray(fn(np.arange(np.size(a), dtype=np.int64).reshape(_shape(a))))
     flat = g.node("Reshape", [g.value(a, call, 0), g.ints([-1], "shape")])
     return g.node("Gather", [flat, g.const(source, "positions")], axis=0)
@@ -473,7 +511,6 @@ def _upsample_nearest(g: Graph, call: Call) -> str:
     if len(_shape(x)) == 4:
         out = g.node("Gather", [out, g.const(op.ih.astype(np.int64))], axis=2)
     return g.node("Gather", [out, g.const(op.iw.astype(np.int64))], axis=-1)
-
 
 
 @rule("Reshape")
@@ -500,8 +537,9 @@ def _reshape(g: Graph, call: Call) -> str:
 
 @rule("Permute")
 def _permute(g: Graph, call: Call) -> str:
-    return g.node("Transpose", [g.value(call.args[0], call, 0)],
-                  perm=[int(a) for a in call.args[1]])
+    return g.node(
+        "Transpose", [g.value(call.args[0], call, 0)], perm=[int(a) for a in call.args[1]]
+    )
 
 
 @rule("Expand")
@@ -514,8 +552,10 @@ def _expand(g: Graph, call: Call) -> str:
     dims = []
     for i, (n, dynamic) in enumerate(zip(out_shape, _dynamic_dims(call), strict=True)):
         if dynamic and (i < lead or in_shape[i - lead] != n):
-            raise ExportError(f"ONNX export: Expand of {in_shape} to {out_shape} creates a "
-                              f"dimension that follows the dynamic axes")
+            raise ExportError(
+                f"ONNX export: Expand of {in_shape} to {out_shape} creates a "
+                f"dimension that follows the dynamic axes"
+            )
         dims.append(1 if dynamic else n)
     return g.node("Expand", [g.value(x, call, 0), g.ints(dims, "shape")])
 
@@ -544,8 +584,9 @@ def _pad(g: Graph, call: Call) -> str:
     for i in range(len(pad) // 2):
         begins[nd - 1 - i], ends[nd - 1 - i] = pad[2 * i], pad[2 * i + 1]
     fill = g.const(np.asarray(value, call.out_array.dtype))
-    return g.node("Pad", [g.value(a, call, 0), g.ints(begins + ends, "pads"), fill],
-                  mode="constant")
+    return g.node(
+        "Pad", [g.value(a, call, 0), g.ints(begins + ends, "pads"), fill], mode="constant"
+    )
 
 
 def _index_items(index) -> list:
@@ -561,8 +602,10 @@ def _bound(call: Call, v, alt_v, axis: int, is_stop: bool = False) -> int:
     alt_dim = _shape(call.alt.args[0])[axis]
     if v >= 0 and alt_v >= 0 and dim - v == alt_dim - alt_v:
         return INT64_MAX if (is_stop and v == dim) else int(v - dim)
-    raise ExportError(f"ONNX export: index {v} of axis {axis} in op {call.name!r} follows "
-                      f"the dynamic axes in a way ONNX cannot express")
+    raise ExportError(
+        f"ONNX export: index {v} of axis {axis} in op {call.name!r} follows "
+        f"the dynamic axes in a way ONNX cannot express"
+    )
 
 
 @rule("Index")
@@ -573,8 +616,9 @@ def _index(g: Graph, call: Call) -> str:
     items = _index_items(index)
     alt_items = _index_items(call.alt.args[1]) if call.alt is not None else [None] * len(items)
     if len(alt_items) != len(items):
-        raise ExportError(f"ONNX export: op {call.name!r} indexes differently when the dynamic "
-                          f"axes change")
+        raise ExportError(
+            f"ONNX export: op {call.name!r} indexes differently when the dynamic axes change"
+        )
     ndim = len(_shape(a))
     used = sum(1 for i in items if i is not None and i is not Ellipsis)
     starts, ends, steps, axes, gathers, news = [], [], [], [], [], []
@@ -592,10 +636,14 @@ def _index(g: Graph, call: Call) -> str:
                 lo, hi = (0, INT64_MAX) if step > 0 else (INT64_MAX, INT64_MIN)
                 alt_start = alt.start if isinstance(alt, slice) else None
                 alt_stop = alt.stop if isinstance(alt, slice) else None
-                starts.append(lo if item.start is None
-                              else _bound(call, item.start, alt_start, axis))
-                ends.append(hi if item.stop is None
-                            else _bound(call, item.stop, alt_stop, axis, is_stop=True))
+                starts.append(
+                    lo if item.start is None else _bound(call, item.start, alt_start, axis)
+                )
+                ends.append(
+                    hi
+                    if item.stop is None
+                    else _bound(call, item.stop, alt_stop, axis, is_stop=True)
+                )
                 steps.append(step)
                 axes.append(axis)
             axis += 1
@@ -609,17 +657,30 @@ def _index(g: Graph, call: Call) -> str:
             axis += 1
             out_axis += item.ndim
         else:
-            raise ExportError(f"ONNX export: no rule for indexing with {item!r:.60} "
-                              f"(boolean masks and several index arrays are not supported)")
+            raise ExportError(
+                f"ONNX export: no rule for indexing with {item!r:.60} "
+                f"(boolean masks and several index arrays are not supported)"
+            )
     if sum(1 for _, i in gathers if not isinstance(i, int)) > 1:
         raise ExportError("ONNX export: no rule for indexing with several index arrays")
     out = g.value(a, call, 0)
     if axes:
-        out = g.node("Slice", [out, g.ints(starts, "starts"), g.ints(ends, "ends"),
-                               g.ints(axes, "axes"), g.ints(steps, "steps")])
+        out = g.node(
+            "Slice",
+            [
+                out,
+                g.ints(starts, "starts"),
+                g.ints(ends, "ends"),
+                g.ints(axes, "axes"),
+                g.ints(steps, "steps"),
+            ],
+        )
     for ax, item in sorted(gathers, key=lambda p: -p[0]):
-        where = g.const(np.asarray(item, np.int64)) if isinstance(item, int) \
+        where = (
+            g.const(np.asarray(item, np.int64))
+            if isinstance(item, int)
             else g.value(item, dtype=np.int64)
+        )
         out = g.node("Gather", [out, where], axis=ax)
     return g.unsqueeze(out, news) if news else out
 
@@ -627,17 +688,20 @@ def _index(g: Graph, call: Call) -> str:
 @rule("Gather")
 def _gather(g: Graph, call: Call) -> str:
     a, dim, index = call.args
-    return g.node("GatherElements", [g.value(a, call, 0), g.value(index, call, 2,
-                                                                    dtype=np.int64)],
-                  axis=int(dim))
+    return g.node(
+        "GatherElements",
+        [g.value(a, call, 0), g.value(index, call, 2, dtype=np.int64)],
+        axis=int(dim),
+    )
 
 
 # ----------------------------------------------------------------------------- layers
 @rule("Embedding")
 def _embedding(g: Graph, call: Call) -> str:
     weight, indices = call.args[:2]
-    return g.node("Gather", [g.value(weight, call, 0), g.value(indices, call, 1,
-                                                                dtype=np.int64)], axis=0)
+    return g.node(
+        "Gather", [g.value(weight, call, 0), g.value(indices, call, 1, dtype=np.int64)], axis=0
+    )
 
 
 def _spatial(name: str) -> int:
@@ -664,8 +728,15 @@ def _conv(g: Graph, call: Call) -> str:
     inputs = [g.value(x, call, 0), g.value(w, call, 1)]
     if b is not None:
         inputs.append(g.value(b, call, 2))
-    return g.node("Conv", inputs, kernel_shape=list(_shape(w)[2:]), strides=_hw(stride, nd),
-                  pads=_pads(padding, nd), dilations=_hw(dilation, nd), group=int(groups))
+    return g.node(
+        "Conv",
+        inputs,
+        kernel_shape=list(_shape(w)[2:]),
+        strides=_hw(stride, nd),
+        pads=_pads(padding, nd),
+        dilations=_hw(dilation, nd),
+        group=int(groups),
+    )
 
 
 @rule("ConvTranspose", "ConvTranspose3d")
@@ -676,19 +747,31 @@ def _conv_transpose(g: Graph, call: Call) -> str:
     inputs = [g.value(x, call, 0), g.value(w, call, 1)]
     if b is not None:
         inputs.append(g.value(b, call, 2))
-    return g.node("ConvTranspose", inputs, kernel_shape=list(_shape(w)[2:]),
-                  strides=_hw(stride, nd), pads=_pads(padding, nd),
-                  output_padding=_hw(output_padding, nd), dilations=_hw(dilation, nd),
-                  group=int(groups))
+    return g.node(
+        "ConvTranspose",
+        inputs,
+        kernel_shape=list(_shape(w)[2:]),
+        strides=_hw(stride, nd),
+        pads=_pads(padding, nd),
+        output_padding=_hw(output_padding, nd),
+        dilations=_hw(dilation, nd),
+        group=int(groups),
+    )
 
 
 @rule("MaxPool", "MaxPool3d")
 def _max_pool(g: Graph, call: Call) -> str:
     x, kernel, stride, padding, dilation, ceil_mode, name = call.args
     nd = _spatial(name)
-    return g.node("MaxPool", [g.value(x, call, 0)], kernel_shape=_hw(kernel, nd),
-                  strides=_hw(stride, nd), pads=_pads(padding, nd),
-                  dilations=_hw(dilation, nd), ceil_mode=int(ceil_mode))
+    return g.node(
+        "MaxPool",
+        [g.value(x, call, 0)],
+        kernel_shape=_hw(kernel, nd),
+        strides=_hw(stride, nd),
+        pads=_pads(padding, nd),
+        dilations=_hw(dilation, nd),
+        ceil_mode=int(ceil_mode),
+    )
 
 
 @rule("AvgPool", "AvgPool3d")
@@ -697,9 +780,15 @@ def _avg_pool(g: Graph, call: Call) -> str:
     if divisor_override:
         raise ExportError("ONNX export: no rule for avg_pool with divisor_override")
     nd = _spatial(name)
-    return g.node("AveragePool", [g.value(x, call, 0)], kernel_shape=_hw(kernel, nd),
-                  strides=_hw(stride, nd), pads=_pads(padding, nd),
-                  ceil_mode=int(ceil_mode), count_include_pad=int(count_include_pad))
+    return g.node(
+        "AveragePool",
+        [g.value(x, call, 0)],
+        kernel_shape=_hw(kernel, nd),
+        strides=_hw(stride, nd),
+        pads=_pads(padding, nd),
+        ceil_mode=int(ceil_mode),
+        count_include_pad=int(count_include_pad),
+    )
 
 
 @rule("AdaptiveAvgPool")
@@ -717,8 +806,10 @@ def _adaptive_avg_pool(g: Graph, call: Call) -> str:
         # windows of different sizes: y = A_h x A_w^T with the op's averaging matrices
         op = call.op
         if call.alt is not None and _shape(call.alt.args[0])[-nd:] != spatial:
-            raise ExportError(f"ONNX export: {name} from {tuple(spatial)} to "
-                              f"{tuple(out_size)} cannot have dynamic spatial sizes")
+            raise ExportError(
+                f"ONNX export: {name} from {tuple(spatial)} to "
+                f"{tuple(out_size)} cannot have dynamic spatial sizes"
+            )
         if op.ah is not None:
             xs = g.node("MatMul", [g.const(op.ah, "adaptive_rows"), xs])
         if op.aw is not None:
@@ -732,20 +823,24 @@ def _adaptive_avg_pool(g: Graph, call: Call) -> str:
 def _batch_norm(g: Graph, call: Call) -> str:
     x, weight, bias, mean, var, training, _momentum, eps = call.args
     if training or mean is None:
-        raise ExportError("ONNX export: BatchNorm with batch statistics (training mode, or "
-                          "track_running_stats=False) has no rule; export in eval mode")
+        raise ExportError(
+            "ONNX export: BatchNorm with batch statistics (training mode, or "
+            "track_running_stats=False) has no rule; export in eval mode"
+        )
     channels, dtype = _shape(mean)[0], call.out_array.dtype
     scale = g.value(weight, call, 1) if weight is not None else g.const(np.ones(channels, dtype))
     shift = g.value(bias, call, 2) if bias is not None else g.const(np.zeros(channels, dtype))
-    return g.node("BatchNormalization", [g.value(x, call, 0), scale, shift,
-                                         g.value(mean, call, 3), g.value(var, call, 4)],
-                  epsilon=float(eps))
+    return g.node(
+        "BatchNormalization",
+        [g.value(x, call, 0), scale, shift, g.value(mean, call, 3), g.value(var, call, 4)],
+        epsilon=float(eps),
+    )
 
 
 @rule("LayerNorm")
 def _layer_norm(g: Graph, call: Call) -> str:
     x, weight, bias, k, eps = call.args
-    shape, dtype = _shape(x)[len(_shape(x)) - k:], call.out_array.dtype
+    shape, dtype = _shape(x)[len(_shape(x)) - k :], call.out_array.dtype
     scale = g.value(weight, call, 1) if weight is not None else g.const(np.ones(shape, dtype))
     inputs = [g.value(x, call, 0), scale] + ([] if bias is None else [g.value(bias, call, 2)])
     return g.node("LayerNormalization", inputs, axis=-int(k), epsilon=float(eps))
@@ -762,8 +857,7 @@ def _group_norm(g: Graph, call: Call) -> str:
     centred = g.node("Sub", [rows, g.reduce("ReduceMean", rows, [2], True)])
     var = g.reduce("ReduceMean", g.node("Mul", [centred, centred]), [2], True)
     std = g.node("Sqrt", [g.node("Add", [var, g.const(np.asarray(eps, dtype))])])
-    y = g.node("Reshape", [g.node("Div", [centred, std]),
-                           g.ints([0, _shape(x)[1], -1], "shape")])
+    y = g.node("Reshape", [g.node("Div", [centred, std]), g.ints([0, _shape(x)[1], -1], "shape")])
     if weight is not None:
         y = g.node("Mul", [y, g.unsqueeze(g.value(weight, call, 1), [1])])
     if bias is not None:
@@ -796,8 +890,9 @@ def _packed_attention(g: Graph, call: Call) -> str:
     """(3, ..., L, E) stacked q, k, v: three Gathers, then the attention."""
     qkv, mask = call.args[:2]
     packed = g.value(qkv, call, 0)
-    q, k, v = (g.node("Gather", [packed, g.const(np.asarray(i, np.int64))], axis=0)
-               for i in range(3))
+    q, k, v = (
+        g.node("Gather", [packed, g.const(np.asarray(i, np.int64))], axis=0) for i in range(3)
+    )
     p = _attend(g, call, q, k, mask, 1, len(_shape(qkv)) - 1)
     return g.node("MatMul", [p, v])
 
@@ -818,9 +913,11 @@ def _attention_weights(g: Graph, call: Call) -> str:
 
 # ----------------------------------------------------------------------------- recurrences
 # gate blocks reordered from PyTorch's layout into ONNX's
-_GATES = {"LSTM": [0, 3, 1, 2],  # torch (i, f, g, o) -> ONNX (i, o, f, c)
-          "GRU": [1, 0, 2],  # torch (r, z, n) -> ONNX (z, r, h)
-          "RNN": [0]}
+_GATES = {
+    "LSTM": [0, 3, 1, 2],  # torch (i, f, g, o) -> ONNX (i, o, f, c)
+    "GRU": [1, 0, 2],  # torch (r, z, n) -> ONNX (z, r, h)
+    "RNN": [0],
+}
 
 
 def _gate_blocks(g: Graph, call: Call, index: int, kind: str) -> str:
@@ -834,18 +931,20 @@ def _gate_blocks(g: Graph, call: Call, index: int, kind: str) -> str:
     return g.unsqueeze(w, [0])
 
 
-def _recurrence(g: Graph, call: Call, kind: str, first_weight: int, states: int,
-                **attrs) -> str:
+def _recurrence(g: Graph, call: Call, kind: str, first_weight: int, states: int, **attrs) -> str:
     """ONNX's LSTM / GRU / RNN for one layer and direction; the output joined as axon's
     op gives it: (L + states, N, H), the outputs then the final states."""
     args = call.args
     x, reverse, batch_sizes = args[0], args[-2], args[-1]
     if batch_sizes is not None:
         raise ExportError(f"ONNX export: no rule for {call.name} on a PackedSequence")
-    w_ih, w_hh, b_ih, b_hh = args[first_weight:first_weight + 4]
+    w_ih, w_hh, b_ih, b_hh = args[first_weight : first_weight + 4]
     hidden = _shape(w_hh)[1]
-    inputs = [g.value(x, call, 0), _gate_blocks(g, call, first_weight, kind),
-              _gate_blocks(g, call, first_weight + 1, kind)]
+    inputs = [
+        g.value(x, call, 0),
+        _gate_blocks(g, call, first_weight, kind),
+        _gate_blocks(g, call, first_weight + 1, kind),
+    ]
     if b_ih is not None:
         biases = [_gate_blocks(g, call, first_weight + i, kind) for i in (2, 3)]
         inputs.append(g.node("Concat", biases, axis=1))
@@ -856,8 +955,14 @@ def _recurrence(g: Graph, call: Call, kind: str, first_weight: int, states: int,
         inputs.append("" if args[i] is None else g.unsqueeze(g.value(args[i], call, i), [0]))
     while inputs[-1] == "":
         inputs.pop()
-    outs = g.node(kind, inputs, 1 + states, hidden_size=int(hidden),
-                  direction="reverse" if reverse else "forward", **attrs)
+    outs = g.node(
+        kind,
+        inputs,
+        1 + states,
+        hidden_size=int(hidden),
+        direction="reverse" if reverse else "forward",
+        **attrs,
+    )
     y = g.squeeze(outs[0], [1])  # (L, 1, N, H) -> (L, N, H)
     return g.node("Concat", [y, *outs[1:]], axis=0)
 

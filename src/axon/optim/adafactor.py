@@ -37,10 +37,18 @@ class Adafactor(Optimizer):
         maximize: ascend the objective instead of descending it.
     """
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-2,
-                 beta2_decay: float = -0.8, eps: tuple = (None, 1e-3), d: float = 1.0,
-                 weight_decay: float = 0.0, *, foreach: bool | None = None,
-                 maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-2,
+        beta2_decay: float = -0.8,
+        eps: tuple = (None, 1e-3),
+        d: float = 1.0,
+        weight_decay: float = 0.0,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+    ) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
         if not 0.0 >= beta2_decay:
@@ -52,8 +60,15 @@ class Adafactor(Optimizer):
             raise ValueError(f"Clipping threshold d should be >= 1 but is: {d}")
         if not 0.0 <= weight_decay:
             raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
-        defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d,
-                        weight_decay=weight_decay, foreach=foreach, maximize=maximize)
+        defaults = dict(
+            lr=lr,
+            beta2_decay=beta2_decay,
+            eps=eps,
+            d=d,
+            weight_decay=weight_decay,
+            foreach=foreach,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
 
     def step(self, closure=None):
@@ -94,13 +109,13 @@ class Adafactor(Optimizer):
         if key not in ("row_var", "col_var"):
             return super()._load_state_value(key, value, param, index)
         shape = param.shape
-        want = (tuple(shape[:-1]) + (1,) if key == "row_var"
-                else tuple(shape[:-2]) + (1, shape[-1]))
-        arr = np.array(value.array if isinstance(value, Tensor) else value,
-                       dtype=param.array.dtype)
+        want = tuple(shape[:-1]) + (1,) if key == "row_var" else tuple(shape[:-2]) + (1, shape[-1])
+        arr = np.array(value.array if isinstance(value, Tensor) else value, dtype=param.array.dtype)
         if arr.shape != want:
-            raise ValueError(f"loaded state dict has '{key}' of shape {arr.shape} for "
-                             f"parameter {index}, but Adafactor needs {want}")
+            raise ValueError(
+                f"loaded state dict has '{key}' of shape {arr.shape} for "
+                f"parameter {index}, but Adafactor needs {want}"
+            )
         return arr
 
     @staticmethod

@@ -74,7 +74,9 @@ class Adam(Optimizer):
             amsgrad=amsgrad,
             maximize=maximize,
             **_implementation_flags(
-                foreach=foreach, capturable=capturable, differentiable=differentiable,
+                foreach=foreach,
+                capturable=capturable,
+                differentiable=differentiable,
                 fused=fused,
             ),
             decoupled_weight_decay=decoupled_weight_decay,
@@ -168,10 +170,16 @@ class Adam(Optimizer):
         names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
         states = [state for _, _, state in items]
         flat = self._flat.get(index)
-        if flat is not None and flat["names"] == names and len(flat["views"]) == len(states) \
-                and all(state[name] is view[name]
-                        for state, view in zip(states, flat["views"], strict=True)
-                        for name in names):
+        if (
+            flat is not None
+            and flat["names"] == names
+            and len(flat["views"]) == len(states)
+            and all(
+                state[name] is view[name]
+                for state, view in zip(states, flat["views"], strict=True)
+                for name in names
+            )
+        ):
             return flat
         sizes = [p.size for p, _, _ in items]
         ends = np.cumsum(sizes).tolist()

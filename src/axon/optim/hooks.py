@@ -81,7 +81,11 @@ class OptimizerHooks:
     def _init_hooks(self) -> None:
         self._step_hooks: dict[str, dict[int, Callable]] = {"pre": {}, "post": {}}
         self._state_dict_hooks: dict[str, dict[int, Callable]] = {
-            "pre": {}, "post": {}, "load_pre": {}, "load_post": {}}
+            "pre": {},
+            "post": {},
+            "load_pre": {},
+            "load_post": {},
+        }
 
     def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(optimizer, args, kwargs)`` before each step; it may return
@@ -92,25 +96,29 @@ class OptimizerHooks:
         """Call ``hook(optimizer, args, kwargs)`` after each step."""
         return _add(self._step_hooks["post"], hook)
 
-    def register_state_dict_pre_hook(self, hook: Callable,
-                                     prepend: bool = False) -> RemovableHandle:
+    def register_state_dict_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
         """Call ``hook(optimizer)`` before ``state_dict`` packs the state."""
         return _add(self._state_dict_hooks["pre"], hook, prepend)
 
-    def register_state_dict_post_hook(self, hook: Callable,
-                                      prepend: bool = False) -> RemovableHandle:
+    def register_state_dict_post_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
         """Call ``hook(optimizer, state_dict)`` on the packed state dict; a returned dict
         replaces it."""
         return _add(self._state_dict_hooks["post"], hook, prepend)
 
-    def register_load_state_dict_pre_hook(self, hook: Callable,
-                                          prepend: bool = False) -> RemovableHandle:
+    def register_load_state_dict_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
         """Call ``hook(optimizer, state_dict)`` before loading; a returned dict is loaded
         instead."""
         return _add(self._state_dict_hooks["load_pre"], hook, prepend)
 
-    def register_load_state_dict_post_hook(self, hook: Callable,
-                                           prepend: bool = False) -> RemovableHandle:
+    def register_load_state_dict_post_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
         """Call ``hook(optimizer)`` after loading."""
         return _add(self._state_dict_hooks["load_post"], hook, prepend)
 

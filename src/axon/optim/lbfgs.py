@@ -74,8 +74,9 @@ class LBFGS(Optimizer):
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
         ends = np.cumsum([p.array.size for p in self._params]).tolist()
-        self._parts = [slice(end - p.array.size, end)
-                       for p, end in zip(self._params, ends, strict=True)]
+        self._parts = [
+            slice(end - p.array.size, end) for p, end in zip(self._params, ends, strict=True)
+        ]
 
     # ----------------------------------------------------------------- flat vectors
     def _gather_flat_grad(self) -> np.ndarray:
@@ -190,7 +191,13 @@ class LBFGS(Optimizer):
                     return self._directional_evaluate(evaluate, x, t, d)
 
                 loss, flat_grad, t, ls_func_evals = strong_wolfe(
-                    obj_func, x_init, t, d, loss, flat_grad, gtd,
+                    obj_func,
+                    x_init,
+                    t,
+                    d,
+                    loss,
+                    flat_grad,
+                    gtd,
                     max_ls=max_eval - current_evals,
                 )
                 self._add_grad(t, d)
@@ -213,8 +220,16 @@ class LBFGS(Optimizer):
             if abs(loss - prev_loss) < tolerance_change:
                 break
 
-        state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=H_diag,
-                     prev_flat_grad=prev_flat_grad, prev_loss=prev_loss)
+        state.update(
+            d=d,
+            t=t,
+            old_dirs=old_dirs,
+            old_stps=old_stps,
+            ro=ro,
+            H_diag=H_diag,
+            prev_flat_grad=prev_flat_grad,
+            prev_loss=prev_loss,
+        )
         return orig_loss
 
     def _load_state_value(self, key: str, value, param: Tensor, index: int):
@@ -265,8 +280,7 @@ def cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     return min(max(min_pos, xmin_bound), xmax_bound)
 
 
-def strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9,
-                 max_ls=25):
+def strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
     r"""A step length ``t`` along ``d`` from ``x`` satisfying the strong Wolfe conditions,
     :math:`f(x + t d) \le f + c_1 t\, g^\top d` (enough decrease) and :math:`|\nabla f(x +
     t d)^\top d| \le c_2 |g^\top d|` (a flat enough slope), as minFunc and PyTorch find it:
@@ -302,8 +316,9 @@ def strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change
         min_step = t + 0.01 * (t - t_prev)
         max_step = t * 10
         tmp = t
-        t = cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
-                              bounds=(min_step, max_step))
+        t = cubic_interpolate(
+            t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds=(min_step, max_step)
+        )
         t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new.copy(), gtd_new
         f_new, g_new = obj_func(x, t, d)
         ls_func_evals += 1
@@ -318,8 +333,9 @@ def strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change
     while not done and ls_iter < max_ls:
         if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
             break
-        t = cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0],
-                              bracket[1], bracket_f[1], bracket_gtd[1])
+        t = cubic_interpolate(
+            bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1]
+        )
         t, insuf_progress = _keep_off_the_ends(t, bracket, insuf_progress)
         f_new, g_new = obj_func(x, t, d)
         ls_func_evals += 1

@@ -91,8 +91,10 @@ class LRScheduler:
             values = closed_form() if closed_form is not None else self.get_lr()
         groups = self.optimizer.param_groups
         if len(values) != len(groups):
-            raise ValueError(f"{type(self).__name__} computed {len(values)} learning rates "
-                             f"for {len(groups)} parameter groups")
+            raise ValueError(
+                f"{type(self).__name__} computed {len(values)} learning rates "
+                f"for {len(groups)} parameter groups"
+            )
         for group, lr in zip(groups, values, strict=True):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in groups]
@@ -261,8 +263,9 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         if self._step_count == 1 and t > 0:  # resumed: start from the closed form
-            return [eta_min + (b - eta_min) * (1 + math.cos(t * math.pi / T)) / 2
-                    for b in self.base_lrs]
+            return [
+                eta_min + (b - eta_min) * (1 + math.cos(t * math.pi / T)) / 2 for b in self.base_lrs
+            ]
         if (t - 1 - T) % (2 * T) == 0:  # at the bottom of the cosine: climb back
             return [
                 g["lr"] + (b - eta_min) * (1 - math.cos(math.pi / T)) / 2
@@ -484,7 +487,10 @@ class PolynomialLR(LRScheduler):
     :math:`\eta_t = \eta_0 (1 - t / T)^{p}` (computed recursively, as PyTorch does)."""
 
     def __init__(
-        self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+        self,
+        optimizer: Optimizer,
+        total_iters: int = 5,
+        power: float = 1.0,
         last_epoch: int = -1,
     ) -> None:
         self.total_iters = total_iters
@@ -598,8 +604,9 @@ class ChainedScheduler(_Combination):
     """Step every scheduler in ``schedulers`` at each ``step()``, so their changes to the
     rate compound (e.g. a ``ConstantLR`` warm-up on top of ``ExponentialLR``)."""
 
-    def __init__(self, schedulers: Sequence[LRScheduler],
-                 optimizer: Optimizer | None = None) -> None:
+    def __init__(
+        self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None
+    ) -> None:
         if len(schedulers) < 1:
             raise ValueError(
                 f"{type(self).__name__} expects at least one scheduler to be chained, but got "
@@ -642,8 +649,9 @@ def _momentum_setup(optimizer: Optimizer, max_momentum, base_momentum, last_epoc
     max_momentums = _per_group("max_momentum", optimizer, max_momentum)
     base_momentums = _per_group("base_momentum", optimizer, base_momentum)
     if last_epoch == -1:
-        for top, bottom, group in zip(max_momentums, base_momentums, optimizer.param_groups,
-                                      strict=True):
+        for top, bottom, group in zip(
+            max_momentums, base_momentums, optimizer.param_groups, strict=True
+        ):
             _set_momentum(group, top, use_beta1)
             group["max_momentum"] = top
             group["base_momentum"] = bottom
@@ -704,7 +712,8 @@ class CyclicLR(LRScheduler):
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             self.use_beta1, self.max_momentums, self.base_momentums = _momentum_setup(
-                optimizer, max_momentum, base_momentum, last_epoch)
+                optimizer, max_momentum, base_momentum, last_epoch
+            )
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -733,11 +742,14 @@ class CyclicLR(LRScheduler):
         else:
             scale_factor = (x - 1) / (self.step_ratio - 1)
         scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
-        lrs = [base + (top - base) * scale_factor * scale
-               for base, top in zip(self.base_lrs, self.max_lrs, strict=True)]
+        lrs = [
+            base + (top - base) * scale_factor * scale
+            for base, top in zip(self.base_lrs, self.max_lrs, strict=True)
+        ]
         if self.cycle_momentum:
-            bounds = zip(self.base_momentums, self.max_momentums, self.optimizer.param_groups,
-                         strict=True)
+            bounds = zip(
+                self.base_momentums, self.max_momentums, self.optimizer.param_groups, strict=True
+            )
             for base, top, group in bounds:
                 momentum = top - (top - base) * scale_factor * scale
                 _set_momentum(group, momentum, self.use_beta1)
@@ -771,7 +783,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     """
 
     def __init__(
-        self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+        self,
+        optimizer: Optimizer,
+        T_0: int,
+        T_mult: int = 1,
+        eta_min: float = 0.0,
         last_epoch: int = -1,
     ) -> None:
         if T_0 <= 0 or not isinstance(T_0, int):
@@ -863,8 +879,7 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(
-                f"anneal_strategy must be one of 'cos' or 'linear', instead got "
-                f"{anneal_strategy}"
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
             )
         self._anneal_func_type = anneal_strategy
         max_lrs = _per_group("max_lr", optimizer, max_lr)
@@ -875,8 +890,9 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            self.use_beta1, _, _ = _momentum_setup(optimizer, max_momentum, base_momentum,
-                                                   last_epoch)
+            self.use_beta1, _, _ = _momentum_setup(
+                optimizer, max_momentum, base_momentum, last_epoch
+            )
         super().__init__(optimizer, last_epoch)
 
     def _anneal_func(self, start: float, end: float, pct: float) -> float:
@@ -899,11 +915,11 @@ class OneCycleLR(LRScheduler):
                 end_step = phase["end_step"]
                 if step_num <= end_step or i == len(self._schedule_phases) - 1:
                     pct = (step_num - start_step) / (end_step - start_step)
-                    lr = self._anneal_func(group[phase["start_lr"]], group[phase["end_lr"]],
-                                           pct)
+                    lr = self._anneal_func(group[phase["start_lr"]], group[phase["end_lr"]], pct)
                     if self.cycle_momentum:
-                        momentum = self._anneal_func(group[phase["start_momentum"]],
-                                                     group[phase["end_momentum"]], pct)
+                        momentum = self._anneal_func(
+                            group[phase["start_momentum"]], group[phase["end_momentum"]], pct
+                        )
                         _set_momentum(group, momentum, self.use_beta1)
                     break
                 start_step = phase["end_step"]
@@ -911,8 +927,7 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
-def _total_steps(total_steps: int | None, epochs: int | None,
-                 steps_per_epoch: int | None) -> int:
+def _total_steps(total_steps: int | None, epochs: int | None, steps_per_epoch: int | None) -> int:
     """OneCycleLR's length: ``total_steps``, or ``epochs * steps_per_epoch``."""
     if total_steps is not None:
         if total_steps <= 0 or not isinstance(total_steps, int):
@@ -932,19 +947,41 @@ def _total_steps(total_steps: int | None, epochs: int | None,
 def _one_cycle_phases(pct_start: float, total_steps: int, three_phase: bool) -> list[dict]:
     """The phases of a 1cycle schedule: where each ends and which group entries (rates
     and momenta) it goes from and to."""
-    warm_up = {"end_step": float(pct_start * total_steps) - 1, "start_lr": "initial_lr",
-               "end_lr": "max_lr", "start_momentum": "max_momentum",
-               "end_momentum": "base_momentum"}
+    warm_up = {
+        "end_step": float(pct_start * total_steps) - 1,
+        "start_lr": "initial_lr",
+        "end_lr": "max_lr",
+        "start_momentum": "max_momentum",
+        "end_momentum": "base_momentum",
+    }
     if not three_phase:
-        return [warm_up,
-                {"end_step": total_steps - 1, "start_lr": "max_lr", "end_lr": "min_lr",
-                 "start_momentum": "base_momentum", "end_momentum": "max_momentum"}]
-    return [warm_up,
-            {"end_step": float(2 * pct_start * total_steps) - 2, "start_lr": "max_lr",
-             "end_lr": "initial_lr", "start_momentum": "base_momentum",
-             "end_momentum": "max_momentum"},
-            {"end_step": total_steps - 1, "start_lr": "initial_lr", "end_lr": "min_lr",
-             "start_momentum": "max_momentum", "end_momentum": "max_momentum"}]
+        return [
+            warm_up,
+            {
+                "end_step": total_steps - 1,
+                "start_lr": "max_lr",
+                "end_lr": "min_lr",
+                "start_momentum": "base_momentum",
+                "end_momentum": "max_momentum",
+            },
+        ]
+    return [
+        warm_up,
+        {
+            "end_step": float(2 * pct_start * total_steps) - 2,
+            "start_lr": "max_lr",
+            "end_lr": "initial_lr",
+            "start_momentum": "base_momentum",
+            "end_momentum": "max_momentum",
+        },
+        {
+            "end_step": total_steps - 1,
+            "start_lr": "initial_lr",
+            "end_lr": "min_lr",
+            "start_momentum": "max_momentum",
+            "end_momentum": "max_momentum",
+        },
+    ]
 
 
 _LRScheduler = LRScheduler  # torch's old name, still used by some programs

@@ -122,7 +122,6 @@ class NAdam(Optimizer):
                 p += np.multiply(tmp, -lr * mu_next / (1.0 - mu_product * mu_next), out=tmp)
         return loss
 
-
     def _load_state_value(self, key: str, value, param: Tensor, index: int):
         """``mu_product`` is a scalar in its own dtype; the rest is loaded as usual."""
         if key == "mu_product":

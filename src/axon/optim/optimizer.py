@@ -128,7 +128,8 @@ class Optimizer(OptimizerHooks):
         if names:
             group["param_names"] = names
         if self.param_groups and ("param_names" in group) != (
-                "param_names" in self.param_groups[0]):
+            "param_names" in self.param_groups[0]
+        ):
             kind = "with names" if names else "without names"
             raise ValueError(
                 "all optimizer param groups should be with/without names. cannot add param "
@@ -320,8 +321,7 @@ def _load_value(key: str, value, param: Tensor, index: int):
     Tensors) copied, floating ones in the parameter's dtype; ``step`` counts as saved
     (arrays of them as ints)."""
     if isinstance(value, Tensor):
-        arr = value.array.copy() if key == "step" else _load_value(key, value.array, param,
-                                                                    index)
+        arr = value.array.copy() if key == "step" else _load_value(key, value.array, param, index)
         return _wrap(arr)
     if key == "step":
         return int(value) if isinstance(value, np.ndarray | np.number) else value

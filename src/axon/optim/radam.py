@@ -124,6 +124,4 @@ def _rectification(beta2: float, step: int, bias_correction2: float) -> float | 
     rho_t = rho_inf - 2.0 * step * beta2**step / bias_correction2
     if rho_t <= 5.0:
         return None
-    return math.sqrt(
-        (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
-    )
+    return math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))

@@ -79,8 +79,9 @@ class Rprop(Optimizer):
                 prev, step_size = state["prev"], state["step_size"]
 
                 agreement = np.sign(g * prev)  # +1 same sign, -1 flipped, 0 unknown
-                factor = np.where(agreement > 0, etaplus,
-                                  np.where(agreement < 0, etaminus, 1.0)).astype(p.dtype)
+                factor = np.where(
+                    agreement > 0, etaplus, np.where(agreement < 0, etaminus, 1.0)
+                ).astype(p.dtype)
                 step_size *= factor
                 np.clip(step_size, step_size_min, step_size_max, out=step_size)
                 g[agreement < 0] = 0  # after a flip: stand still, forget the gradient

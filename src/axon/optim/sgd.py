@@ -67,9 +67,7 @@ class SGD(Optimizer):
             weight_decay=weight_decay,
             nesterov=nesterov,
             maximize=maximize,
-            **_implementation_flags(
-                foreach=foreach, differentiable=differentiable, fused=fused
-            ),
+            **_implementation_flags(foreach=foreach, differentiable=differentiable, fused=fused),
         )
         super().__init__(params, defaults)
 

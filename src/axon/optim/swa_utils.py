@@ -26,8 +26,15 @@ from ..nn.normalization import _BatchNorm, _InstanceNorm
 from .lr_scheduler import LRScheduler, _per_group
 from .optimizer import Optimizer, _lerp_
 
-__all__ = ["AveragedModel", "SWALR", "get_ema_avg_fn", "get_ema_multi_avg_fn",
-           "get_swa_avg_fn", "get_swa_multi_avg_fn", "update_bn"]
+__all__ = [
+    "AveragedModel",
+    "SWALR",
+    "get_ema_avg_fn",
+    "get_ema_multi_avg_fn",
+    "get_swa_avg_fn",
+    "get_swa_multi_avg_fn",
+    "update_bn",
+]
 
 
 def _check_decay(decay: float) -> None:
@@ -56,8 +63,9 @@ def get_swa_multi_avg_fn():
     """The equal-weight running mean over lists of tensors, in place:
     ``avg += (current - avg) / (n + 1)``."""
 
-    def swa_update(averaged_param_list: list[Tensor], current_param_list: list[Tensor],
-                   num_averaged) -> None:
+    def swa_update(
+        averaged_param_list: list[Tensor], current_param_list: list[Tensor], num_averaged
+    ) -> None:
         weight = 1 / (float(num_averaged) + 1)
         for avg, current in zip(averaged_param_list, current_param_list, strict=True):
             _lerp_(avg.array, current.array, weight, np.empty_like(avg.array))
@@ -102,8 +110,14 @@ class AveragedModel(Module):
         use_buffers: average the buffers with the parameters.
     """
 
-    def __init__(self, model: Module, device=None, avg_fn: Callable | None = None,
-                 multi_avg_fn: Callable | None = None, use_buffers: bool = False) -> None:
+    def __init__(
+        self,
+        model: Module,
+        device=None,
+        avg_fn: Callable | None = None,
+        multi_avg_fn: Callable | None = None,
+        use_buffers: bool = False,
+    ) -> None:
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
             raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
@@ -126,7 +140,7 @@ class AveragedModel(Module):
             theirs = list(itertools.chain(model.parameters(), model.buffers()))
         else:
             mine, theirs = list(self.parameters()), list(model.parameters())
-        mine, theirs = mine[:len(theirs)], theirs[:len(mine)]  # torch zips without strict
+        mine, theirs = mine[: len(theirs)], theirs[: len(mine)]  # torch zips without strict
         n = int(self.n_averaged.array)
         with no_grad():
             if n == 0:
@@ -138,16 +152,16 @@ class AveragedModel(Module):
                     averaged.array[...] = new.array
             else:
                 update = self.multi_avg_fn or _swa_update
-                update([p.detach() for p in mine], [p.detach() for p in theirs],
-                       self.n_averaged)
+                update([p.detach() for p in mine], [p.detach() for p in theirs], self.n_averaged)
             if not self.use_buffers:
                 for b_avg, b_model in zip(self.module.buffers(), model.buffers(), strict=True):
                     b_avg.array[...] = b_model.array
         self.n_averaged.array += 1
 
 
-def _swa_update(averaged_params: list[Tensor], current_params: list[Tensor],
-                num_averaged: Tensor) -> None:
+def _swa_update(
+    averaged_params: list[Tensor], current_params: list[Tensor], num_averaged: Tensor
+) -> None:
     """torch's default on CPU: ``avg + (current - avg) / (n + 1)``, tensor by tensor."""
     n = float(num_averaged.array)
     for avg, current in zip(averaged_params, current_params, strict=True):
@@ -155,7 +169,8 @@ def _swa_update(averaged_params: list[Tensor], current_params: list[Tensor],
             avg.array[...] = avg.array + (current.array - avg.array) / (n + 1)
         else:
             avg.array[...] = (avg.array + (current.array - avg.array) / (n + 1)).astype(
-                avg.array.dtype)
+                avg.array.dtype
+            )
 
 
 def update_bn(loader: Iterable[Any], model: Module, device=None) -> None:
@@ -197,16 +212,21 @@ class SWALR(LRScheduler):
         last_epoch: the index of the last epoch when resuming.
     """
 
-    def __init__(self, optimizer: Optimizer, swa_lr: float | list[float],
-                 anneal_epochs: int = 10, anneal_strategy: str = "cos",
-                 last_epoch: int = -1) -> None:
-        for lr, group in zip(_per_group("swa_lr", optimizer, swa_lr), optimizer.param_groups,
-                             strict=True):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        swa_lr: float | list[float],
+        anneal_epochs: int = 10,
+        anneal_strategy: str = "cos",
+        last_epoch: int = -1,
+    ) -> None:
+        for lr, group in zip(
+            _per_group("swa_lr", optimizer, swa_lr), optimizer.param_groups, strict=True
+        ):
             group["swa_lr"] = lr
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(
-                f"anneal_strategy must be one of 'cos' or 'linear', instead got "
-                f"{anneal_strategy}"
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
             )
         self._anneal_strategy = anneal_strategy
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
@@ -235,5 +255,6 @@ class SWALR(LRScheduler):
         prev_alpha = self.anneal_func(max(0, min(1, (step - 1) / max(1, self.anneal_epochs))))
         prev_lrs = [self._get_initial_lr(g["lr"], g["swa_lr"], prev_alpha) for g in groups]
         alpha = self.anneal_func(max(0, min(1, step / max(1, self.anneal_epochs))))
-        return [g["swa_lr"] * alpha + lr * (1 - alpha)
-                for g, lr in zip(groups, prev_lrs, strict=True)]
+        return [
+            g["swa_lr"] * alpha + lr * (1 - alpha) for g, lr in zip(groups, prev_lrs, strict=True)
+        ]

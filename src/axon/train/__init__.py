@@ -27,8 +27,10 @@ __all__ = [
 
 # truncated BPTT over a stream (stateful recurrent models)
 from .tbptt import detach_state, evaluate_stream, fit_stream
+
 __all__ += ["detach_state", "evaluate_stream", "fit_stream"]
 
 # BLEU as sacrebleu computes it (13a tokenizer, exp smoothing)
 from .bleu import BLEUScore, corpus_bleu, sentence_bleu
+
 __all__ += ["BLEUScore", "corpus_bleu", "sentence_bleu"]

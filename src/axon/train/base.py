@@ -12,8 +12,12 @@ from collections.abc import Iterable
 from typing import Any
 
 _HOOKS = (
-    "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-    "on_batch_begin", "on_batch_end",
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_batch_begin",
+    "on_batch_end",
 )
 
 
@@ -69,8 +73,9 @@ class CallbackList:
     """Calls each hook on every callback in order, skipping callbacks that do not define it
     (so the per-batch hooks cost nothing when nobody listens)."""
 
-    def __init__(self, callbacks: Iterable[Callback], model=None, params: dict | None = None,
-                 trainer=None) -> None:
+    def __init__(
+        self, callbacks: Iterable[Callback], model=None, params: dict | None = None, trainer=None
+    ) -> None:
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             cb.set_model(model)

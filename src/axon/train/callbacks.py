@@ -63,9 +63,17 @@ class EarlyStopping(Callback):
         verbose: 1 prints when it stops and restores.
     """
 
-    def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0,
-                 verbose: int = 0, mode: str = "auto", baseline: float | None = None,
-                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0,
+        patience: int = 0,
+        verbose: int = 0,
+        mode: str = "auto",
+        baseline: float | None = None,
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+    ) -> None:
         self.monitor = monitor
         self.monitor_op = _monitor_op(monitor, mode)
         self.min_delta = abs(min_delta) if self.monitor_op is np.greater else -abs(min_delta)
@@ -95,8 +103,11 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         current = (logs or {}).get(self.monitor)
         if current is None:
-            warnings.warn(f"EarlyStopping: {self.monitor!r} is not in the logs "
-                          f"(available: {', '.join(logs or {})})", stacklevel=2)
+            warnings.warn(
+                f"EarlyStopping: {self.monitor!r} is not in the logs "
+                f"(available: {', '.join(logs or {})})",
+                stacklevel=2,
+            )
             return
         if epoch < self.start_from_epoch:
             return
@@ -114,14 +125,22 @@ class EarlyStopping(Callback):
             return
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
-            _stop(self, f"early stopping at epoch {epoch + 1}: {self.monitor} did not improve "
-                        f"for {self.wait} epochs (best {self.best:.4g} at epoch "
-                        f"{self.best_epoch + 1})")
+            _stop(
+                self,
+                f"early stopping at epoch {epoch + 1}: {self.monitor} did not improve "
+                f"for {self.wait} epochs (best {self.best:.4g} at epoch "
+                f"{self.best_epoch + 1})",
+            )
 
     def state_dict(self) -> dict:
         """The counters, the best value and epoch, and the best weights (for a backup)."""
-        return {"wait": self.wait, "stopped_epoch": self.stopped_epoch, "best": self.best,
-                "best_epoch": self.best_epoch, "best_weights": self.best_weights}
+        return {
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "best_weights": self.best_weights,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.wait = int(state["wait"])
@@ -129,16 +148,19 @@ class EarlyStopping(Callback):
         self.best = state["best"]
         self.best_epoch = int(state["best_epoch"])
         weights = state["best_weights"]
-        self.best_weights = (None if weights is None
-                             else {k: np.array(v, copy=True) for k, v in weights.items()})
+        self.best_weights = (
+            None if weights is None else {k: np.array(v, copy=True) for k, v in weights.items()}
+        )
 
     def on_train_end(self, logs=None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: "
-                      f"{self.best_epoch + 1}.")
+                print(
+                    f"Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
             self.model.load_state_dict(self.best_weights)
 
 
@@ -150,9 +172,15 @@ class ModelCheckpoint(Callback):
     written only when ``monitor`` improves. The epoch and logs go into the file's metadata.
     """
 
-    def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,
-                 save_best_only: bool = False, mode: str = "auto",
-                 initial_value_threshold: float | None = None) -> None:
+    def __init__(
+        self,
+        filepath: str | os.PathLike,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        mode: str = "auto",
+        initial_value_threshold: float | None = None,
+    ) -> None:
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.verbose = verbose
@@ -166,14 +194,18 @@ class ModelCheckpoint(Callback):
         current = logs.get(self.monitor)
         if self.save_best_only:
             if current is None:
-                warnings.warn(f"ModelCheckpoint: {self.monitor!r} is not in the logs; "
-                              "nothing saved", stacklevel=2)
+                warnings.warn(
+                    f"ModelCheckpoint: {self.monitor!r} is not in the logs; nothing saved",
+                    stacklevel=2,
+                )
                 return
             if self.best is not None and not self.monitor_op(current, self.best):
                 return
             if self.verbose > 0:
-                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best} to "
-                      f"{current:.5f}, saving model")
+                print(
+                    f"Epoch {epoch + 1}: {self.monitor} improved from {self.best} to "
+                    f"{current:.5f}, saving model"
+                )
             self.best = current
         self._save(epoch, logs)
 
@@ -191,8 +223,10 @@ class ModelCheckpoint(Callback):
         try:
             path = self.filepath.format(epoch=epoch + 1, **logs)
         except KeyError as e:
-            raise KeyError(f"ModelCheckpoint: the filepath {self.filepath!r} names {e}, which "
-                           f"is not in the logs (available: epoch, {', '.join(logs)})") from None
+            raise KeyError(
+                f"ModelCheckpoint: the filepath {self.filepath!r} names {e}, which "
+                f"is not in the logs (available: epoch, {', '.join(logs)})"
+            ) from None
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         meta = {"epoch": str(epoch + 1), **{k: repr(float(v)) for k, v in logs.items()}}
@@ -215,8 +249,9 @@ class LearningRateScheduler(Callback):
     in an epoch is logged as ``learning_rate``.
     """
 
-    def __init__(self, schedule, verbose: int = 0, monitor: str = "val_loss",
-                 interval: str = "epoch") -> None:
+    def __init__(
+        self, schedule, verbose: int = 0, monitor: str = "val_loss", interval: str = "epoch"
+    ) -> None:
         if interval not in ("epoch", "step"):
             raise ValueError(f"interval must be 'epoch' or 'step', got {interval!r}")
         self.schedule = schedule
@@ -247,8 +282,11 @@ class LearningRateScheduler(Callback):
 
     def state_dict(self) -> dict:
         """The scheduler's state, the lr of the epoch and which epoch set it (a backup)."""
-        return {"scheduler": self.schedule.state_dict() if self.is_scheduler else None,
-                "lr": self._lr, "begun": self._begun}
+        return {
+            "scheduler": self.schedule.state_dict() if self.is_scheduler else None,
+            "lr": self._lr,
+            "begun": self._begun,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         if self.is_scheduler:
@@ -307,11 +345,23 @@ class LambdaCallback(Callback):
     ...)``. Signatures as the hooks: ``on_epoch_*(epoch, logs)``, ``on_batch_*(batch,
     logs)``, ``on_train_*(logs)``."""
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None,
-                 on_batch_end=None, on_train_begin=None, on_train_end=None) -> None:
-        hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
-                     on_batch_begin=on_batch_begin, on_batch_end=on_batch_end,
-                     on_train_begin=on_train_begin, on_train_end=on_train_end)
+    def __init__(
+        self,
+        on_epoch_begin=None,
+        on_epoch_end=None,
+        on_batch_begin=None,
+        on_batch_end=None,
+        on_train_begin=None,
+        on_train_end=None,
+    ) -> None:
+        hooks = dict(
+            on_epoch_begin=on_epoch_begin,
+            on_epoch_end=on_epoch_end,
+            on_batch_begin=on_batch_begin,
+            on_batch_end=on_batch_end,
+            on_train_begin=on_train_begin,
+            on_train_end=on_train_end,
+        )
         for name, fn in hooks.items():
             if fn is not None:
                 setattr(self, name, fn)
@@ -330,8 +380,9 @@ class TerminateOnNaN(Callback):
 class CSVLogger(Callback):
     """Append each epoch's logs to a CSV file (columns ``epoch`` then the sorted log keys)."""
 
-    def __init__(self, filename: str | os.PathLike, separator: str = ",",
-                 append: bool = False) -> None:
+    def __init__(
+        self, filename: str | os.PathLike, separator: str = ",", append: bool = False
+    ) -> None:
         self.filename = os.fspath(filename)
         self.separator = separator
         self.append = append
@@ -352,8 +403,12 @@ class CSVLogger(Callback):
         if self.keys is None:
             self.keys = sorted(logs)
         if self._writer is None:
-            self._writer = csv.DictWriter(self._file, fieldnames=["epoch", *self.keys],
-                                          delimiter=self.separator, extrasaction="ignore")
+            self._writer = csv.DictWriter(
+                self._file,
+                fieldnames=["epoch", *self.keys],
+                delimiter=self.separator,
+                extrasaction="ignore",
+            )
             if not self._header_done:
                 self._writer.writeheader()
         self._writer.writerow({"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}})
@@ -385,6 +440,15 @@ class CSVLogger(Callback):
 
 
 __all__ = [
-    "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
-    "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgressBar", "TerminateOnNaN",
+    "BackupAndRestore",
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ProgressBar",
+    "TerminateOnNaN",
 ]

@@ -58,8 +58,11 @@ def describe(obj: Any) -> str:
     if isinstance(obj, type) or callable(obj) and hasattr(obj, "__qualname__"):
         return f"{getattr(obj, '__module__', '')}.{obj.__qualname__}"
     plain = str | bool | int | float | tuple | None
-    settings = sorted((k, v) for k, v in getattr(obj, "__dict__", {}).items()
-                      if not k.startswith("_") and k != "training" and isinstance(v, plain))
+    settings = sorted(
+        (k, v)
+        for k, v in getattr(obj, "__dict__", {}).items()
+        if not k.startswith("_") and k != "training" and isinstance(v, plain)
+    )
     return f"{type(obj).__name__}({', '.join(f'{k}={v!r}' for k, v in settings)})"
 
 
@@ -133,8 +136,7 @@ def _stateful_order(trainer) -> list[Callback]:
     (a display) and the backups themselves."""
     from .progress import ProgressBar
 
-    return [cb for cb in trainer.callbacks
-            if not isinstance(cb, ProgressBar | BackupAndRestore)]
+    return [cb for cb in trainer.callbacks if not isinstance(cb, ProgressBar | BackupAndRestore)]
 
 
 def _callback_states(trainer) -> dict[str, Any]:
@@ -265,7 +267,8 @@ def resume_batches(trainer, loader, loop: dict[str, Any], taken: int) -> Iterato
         except StopIteration:
             raise ValueError(
                 f"BackupAndRestore: the data ended after {i} batches, but the backup was "
-                f"taken {taken} batches into the epoch: is it the same data?") from None
+                f"taken {taken} batches into the epoch: is it the same data?"
+            ) from None
     set_rng_state(now)
     return it
 
@@ -294,14 +297,22 @@ class BackupAndRestore(Callback):
     seed, ...) is refused with a ValueError naming the differences; ``epochs`` may change.
     """
 
-    def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch",
-                 double_checkpoint: bool = False, delete_checkpoint: bool = True) -> None:
+    def __init__(
+        self,
+        backup_dir: str | os.PathLike,
+        save_freq: str | int = "epoch",
+        double_checkpoint: bool = False,
+        delete_checkpoint: bool = True,
+    ) -> None:
         if not backup_dir:
             raise ValueError("BackupAndRestore: backup_dir must be a directory path")
-        if save_freq != "epoch" and not (isinstance(save_freq, int)
-                                         and not isinstance(save_freq, bool) and save_freq > 0):
-            raise ValueError(f"BackupAndRestore: save_freq must be 'epoch' or a positive "
-                             f"number of batches, got {save_freq!r}")
+        if save_freq != "epoch" and not (
+            isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0
+        ):
+            raise ValueError(
+                f"BackupAndRestore: save_freq must be 'epoch' or a positive "
+                f"number of batches, got {save_freq!r}"
+            )
         self.backup_dir = os.fspath(backup_dir)
         self.save_freq = save_freq
         self.double_checkpoint = bool(double_checkpoint)
@@ -332,13 +343,19 @@ class BackupAndRestore(Callback):
                 errors.append(f"{path!r}: {e}")
                 continue
             if errors:
-                warnings.warn(f"BackupAndRestore: the latest backup cannot be read "
-                              f"({errors[0]}); resuming from the previous one", stacklevel=3)
+                warnings.warn(
+                    f"BackupAndRestore: the latest backup cannot be read "
+                    f"({errors[0]}); resuming from the previous one",
+                    stacklevel=3,
+                )
             check_fingerprint(state["fingerprint"], trainer.fingerprint, path)
             return state
         if errors:
-            raise ValueError("BackupAndRestore: the backup cannot be read: " + "; ".join(errors)
-                             + ". Delete the backup directory to start afresh.")
+            raise ValueError(
+                "BackupAndRestore: the backup cannot be read: "
+                + "; ".join(errors)
+                + ". Delete the backup directory to start afresh."
+            )
         return None
 
     @staticmethod
@@ -349,8 +366,11 @@ class BackupAndRestore(Callback):
             state = load(path)
         except (OSError, ValueError) as e:
             raise ValueError(f"{type(e).__name__}: {e}") from e
-        if not (isinstance(state, dict) and state.get("format") == FORMAT
-                and {"fingerprint", "model", "optimizer", "rng", "loop"} <= set(state)):
+        if not (
+            isinstance(state, dict)
+            and state.get("format") == FORMAT
+            and {"fingerprint", "model", "optimizer", "rng", "loop"} <= set(state)
+        ):
             raise ValueError("it is not a training backup of this version of axon")
         return state
 
@@ -387,4 +407,3 @@ class BackupAndRestore(Callback):
             os.rmdir(self.backup_dir)  # only when nothing else is in it
         except OSError:
             pass
-

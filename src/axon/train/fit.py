@@ -59,8 +59,9 @@ class TrainState:
     of the run's arguments; ``resuming`` is True while a run restored from a backup starts.
     """
 
-    def __init__(self, model, optimizer, loss, history: History, params: dict,
-                 loop_name: str = "fit") -> None:
+    def __init__(
+        self, model, optimizer, loss, history: History, params: dict, loop_name: str = "fit"
+    ) -> None:
         self.model = model
         self.optimizer = optimizer
         self.loss = loss
@@ -109,8 +110,13 @@ def _leaves(tree) -> list | None:
     """The arrays of a nested tuple/list/dict of arrays, in order; None if anything else."""
     if _is_array(tree):
         return [tree]
-    items = (tree.values() if isinstance(tree, dict) and tree
-             else tree if isinstance(tree, tuple | list) and tree else None)
+    items = (
+        tree.values()
+        if isinstance(tree, dict) and tree
+        else tree
+        if isinstance(tree, tuple | list) and tree
+        else None
+    )
     if items is None:
         return None
     out = []
@@ -290,8 +296,9 @@ def _run_eval(model, loader, objective) -> dict[str, float]:
     return logs
 
 
-def evaluate(model, data, *, loss=None, metrics=(), batch_size: int = 32,
-             loss_weights=None) -> dict[str, float]:
+def evaluate(
+    model, data, *, loss=None, metrics=(), batch_size: int = 32, loss_weights=None
+) -> dict[str, float]:
     """Mean loss (when ``loss`` is given) and metrics over ``data``, in eval mode and
     without a graph; the model's previous modes are restored. Returns e.g.
     ``{"loss": 0.31, "accuracy": 0.91}``; for several outputs ``loss``, ``metrics`` and
@@ -316,8 +323,9 @@ def predict(model, x, *, batch_size: int = 32) -> Tensor:
     Runs in eval mode without a graph and restores the previous modes."""
     loader = as_loader(x, batch_size, shuffle=False)
     # arrays given directly are all inputs; a loader's or dataset's batches end with y
-    has_target = not (_is_array(x) or isinstance(x, dict)
-                      or isinstance(x, tuple) and all(map(_is_array, x)))
+    has_target = not (
+        _is_array(x) or isinstance(x, dict) or isinstance(x, tuple) and all(map(_is_array, x))
+    )
     modes = _save_modes(model)
     outs = []
     try:
@@ -332,8 +340,9 @@ def predict(model, x, *, batch_size: int = 32) -> Tensor:
     if isinstance(outs[0], dict):
         return {k: _wrap(np.concatenate([_array(o[k]) for o in outs])) for k in outs[0]}
     if isinstance(outs[0], tuple | list):
-        return tuple(_wrap(np.concatenate([_array(o[i]) for o in outs]))
-                     for i in range(len(outs[0])))
+        return tuple(
+            _wrap(np.concatenate([_array(o[i]) for o in outs])) for i in range(len(outs[0]))
+        )
     return _wrap(np.concatenate([_array(o) for o in outs]))
 
 
@@ -405,17 +414,25 @@ def fit(
     history = History()
     cbs = _callback_list(callbacks, scheduler, history, verbose)
     steps = len(train_loader) if hasattr(train_loader, "__len__") else None
-    params = {"epochs": epochs, "steps": steps, "verbose": verbose,
-              "metrics": objective.metric_names}
-    state = TrainState(model, optimizer, getattr(objective, "loss_fn", objective), history,
-                       params)
+    params = {
+        "epochs": epochs,
+        "steps": steps,
+        "verbose": verbose,
+        "metrics": objective.metric_names,
+    }
+    state = TrainState(model, optimizer, getattr(objective, "loss_fn", objective), history, params)
     state.callbacks, state.loader, state.objective = cbs, train_loader, objective
     if any(isinstance(cb, checkpoint.BackupAndRestore) for cb in cbs):
         state.fingerprint = checkpoint.fingerprint(
-            state, train_data, train_loader, loss=loss, grad_clip=grad_clip,
-            loss_weights=loss_weights, scheduler=None if scheduler is None
-            else type(scheduler).__name__,
-            validation=validation is not None)
+            state,
+            train_data,
+            train_loader,
+            loss=loss,
+            grad_clip=grad_clip,
+            loss_weights=loss_weights,
+            scheduler=None if scheduler is None else type(scheduler).__name__,
+            validation=validation is not None,
+        )
     cblist = CallbackList(cbs, model=model, params=params, trainer=state)
     guard = state.guard = FiniteGuard(model)
     clip_params = [p for p in model.parameters() if p.requires_grad]
@@ -477,8 +494,13 @@ def fit(
                 break
             if count == 0:
                 raise ValueError("fit: train_data yielded no batches")
-            epoch_logs = _epoch_logs(model, total / count, objective.logs(), val_loader,
-                                     lambda: _run_eval(model, val_loader, val_objective))
+            epoch_logs = _epoch_logs(
+                model,
+                total / count,
+                objective.logs(),
+                val_loader,
+                lambda: _run_eval(model, val_loader, val_objective),
+            )
             cblist.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break
@@ -491,8 +513,9 @@ def fit(
     return history
 
 
-def _callback_list(callbacks: Iterable[Callback], scheduler, history: History,
-                   verbose: int) -> list[Callback]:
+def _callback_list(
+    callbacks: Iterable[Callback], scheduler, history: History, verbose: int
+) -> list[Callback]:
     """The run's callbacks in calling order: the user's, the ``scheduler``'s, the History,
     the progress bar (``verbose``), and last any ``BackupAndRestore``, so that a backup
     sees every other callback's work of the batch or epoch."""

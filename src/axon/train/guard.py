@@ -162,13 +162,15 @@ class FiniteGuard:
     1-based. See the module docstring for what "last finite state" means exactly.
     """
 
-    def __init__(self, model, *, divergence_factor: float = 1e4,
-                 divergence_floor: float = 1e4) -> None:
+    def __init__(
+        self, model, *, divergence_factor: float = 1e4, divergence_floor: float = 1e4
+    ) -> None:
         self.model = model
         self.params: list[tuple[str, Tensor]] = list(model.named_parameters())
         named_buffers = getattr(model, "named_buffers", None)
         self.buffers: list[tuple[str, Tensor]] = (
-            [(n, b) for n, b in named_buffers() if b is not None] if named_buffers else [])
+            [(n, b) for n, b in named_buffers() if b is not None] if named_buffers else []
+        )
         self._param_tensors = [p for _, p in self.params]
         self._buffer_tensors = [b for _, b in self.buffers]
         self._saved_params: list = [None] * len(self.params)
@@ -223,9 +225,11 @@ class FiniteGuard:
                 if kind != "parameter":
                     self._pending = False  # the parameters are this step's start: keep them
                 elif not self._pending:
-                    text += (" (it was not finite when the step began: something outside "
-                             "the optimizer step changed it, and no finite copy of it is "
-                             "kept)")
+                    text += (
+                        " (it was not finite when the step began: something outside "
+                        "the optimizer step changed it, and no finite copy of it is "
+                        "kept)"
+                    )
                 return self._message(epoch, step, text, lv, kind)
         # all finite (or only a sum overflowed): copy what the step will change; the step
         # then changes them, and only check_params() vouches for them again
@@ -236,8 +240,12 @@ class FiniteGuard:
         for i, p in enumerate(self._param_tensors):
             if p.grad is not None:
                 a, dst = p.array, saved[i]
-                if (type(a) is _ndarray and type(dst) is _ndarray and dst.shape == a.shape
-                        and dst.dtype == a.dtype):
+                if (
+                    type(a) is _ndarray
+                    and type(dst) is _ndarray
+                    and dst.shape == a.shape
+                    and dst.dtype == a.dtype
+                ):
                     _copyto(dst, a)
                 else:
                     _copy_into(saved, i, a)
@@ -265,8 +273,10 @@ class FiniteGuard:
             if not _finite(p.array):
                 text = f"the parameter {name!r} {_what(p.array)} after the optimizer step"
                 if not _finite(self._saved_params[i]):
-                    text += (" (it was already non-finite before the step: something "
-                             "outside the optimizer step changed it)")
+                    text += (
+                        " (it was already non-finite before the step: something "
+                        "outside the optimizer step changed it)"
+                    )
                 return self._message(epoch, step, text, None, "step")
         self._pending = False  # the sum overflowed, every value is finite
         self._params_ok = True
@@ -317,15 +327,19 @@ class FiniteGuard:
             return None  # check()'s business
         best = self._best
         message = None
-        if (not self._warned and best is not None
-                and lv > max(self.divergence_floor, self.divergence_factor * best[0])):
+        if (
+            not self._warned
+            and best is not None
+            and lv > max(self.divergence_floor, self.divergence_factor * best[0])
+        ):
             self._warned = True
             message = (
                 f"The training loss is diverging at epoch {epoch + 1}, step {step + 1}: "
                 f"loss = {lv:.4g}, more than {self.divergence_factor:g} times the lowest "
                 f"loss so far ({best[0]:.4g} at epoch {best[1] + 1}, step {best[2] + 1}). "
                 "Try a lower learning rate (10 times lower), gradient clipping, or "
-                "inputs and targets scaled to about unit size.")
+                "inputs and targets scaled to about unit size."
+            )
             warnings.warn(message, RuntimeWarning, stacklevel=2)
         if best is None or lv < best[0]:
             self._best = (lv, int(epoch), int(step))
@@ -335,8 +349,7 @@ class FiniteGuard:
     def state_dict(self) -> dict:
         """The divergence watch (lowest loss seen, whether it warned), for a backup; the
         last finite state is not part of it (a backup is taken between steps)."""
-        return {"best": None if self._best is None else list(self._best),
-                "warned": self._warned}
+        return {"best": None if self._best is None else list(self._best), "warned": self._warned}
 
     def load_state_dict(self, state: dict) -> None:
         """Put back what :meth:`state_dict` returned (a resumed run warns at most once)."""
@@ -365,15 +378,16 @@ class FiniteGuard:
     _ADVICE = {
         "parameter": "Try a lower learning rate or gradient clipping.",
         "buffer": "Try a lower learning rate, gradient clipping, or inputs scaled to "
-                  "about unit size.",
+        "about unit size.",
         "loss": "Try a lower learning rate or gradient clipping; check the inputs and "
-                "targets for NaN/Inf, and the loss for log(0) or a division by zero.",
+        "targets for NaN/Inf, and the loss for log(0) or a division by zero.",
         "gradient": "Try a lower learning rate or gradient clipping.",
         "step": "Try a lower learning rate or gradient clipping.",
     }
 
-    def _message(self, epoch: int, step: int, text: str, lv: float | None,
-                 kind: str) -> str:
+    def _message(self, epoch: int, step: int, text: str, lv: float | None, kind: str) -> str:
         loss = "" if lv is None or kind == "loss" else f" (loss = {lv:.4g})"
-        return (f"Training stopped at epoch {epoch + 1}, step {step + 1}: {text}{loss}. "
-                f"{self._ADVICE[kind]}")
+        return (
+            f"Training stopped at epoch {epoch + 1}, step {step + 1}: {text}{loss}. "
+            f"{self._ADVICE[kind]}"
+        )

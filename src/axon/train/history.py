@@ -29,8 +29,11 @@ class History(Callback):
 
     def state_dict(self) -> dict:
         """The logs so far (for a training backup)."""
-        return {"history": {k: list(v) for k, v in self.history.items()},
-                "epoch": list(self.epoch), "stopped_reason": self.stopped_reason}
+        return {
+            "history": {k: list(v) for k, v in self.history.items()},
+            "epoch": list(self.epoch),
+            "stopped_reason": self.stopped_reason,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.history = {k: list(v) for k, v in state["history"].items()}
@@ -59,8 +62,9 @@ class History(Callback):
         keys.sort(key=lambda k: k != "loss")  # loss first, the rest in logging order
         fig, axes = plot.figure(ncols=max(len(keys), 1), size=(4.5, 3.5))
         for ax, key in zip(axes, keys, strict=False):
-            series = {name: self.history[name] for name in (key, "val_" + key)
-                      if self.history.get(name)}
+            series = {
+                name: self.history[name] for name in (key, "val_" + key) if self.history.get(name)
+            }
             plot.curves(ax, series, ylabel=key)
             ax.set_title(key)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -194,8 +194,9 @@ class MeanSquaredError(Metric):
 class MeanMetric(Metric):
     """Wraps ``fn(output, target) -> float`` (NumPy arrays in); weighted by batch size."""
 
-    def __init__(self, fn: Callable[[np.ndarray, np.ndarray], float],
-                 name: str | None = None) -> None:
+    def __init__(
+        self, fn: Callable[[np.ndarray, np.ndarray], float], name: str | None = None
+    ) -> None:
         self.fn = fn
         super().__init__(name or getattr(fn, "__name__", type(fn).__name__))
 
@@ -233,8 +234,10 @@ def get(spec: Any) -> Metric:
         m = re.fullmatch(r"top_(\d+)_accuracy", spec)
         if m:
             return TopKAccuracy(int(m.group(1)), name=spec)
-        raise ValueError(f"unknown metric {spec!r}; known: {', '.join(sorted(_NAMES))}, "
-                         "top_<k>_accuracy, or pass a function fn(output, target) -> float")
+        raise ValueError(
+            f"unknown metric {spec!r}; known: {', '.join(sorted(_NAMES))}, "
+            "top_<k>_accuracy, or pass a function fn(output, target) -> float"
+        )
     if callable(spec):
         return MeanMetric(spec)
     raise TypeError(f"a metric must be a name, a Metric or a function, got {type(spec).__name__}")
@@ -258,8 +261,15 @@ def get_all(specs: Iterable[Any], fresh: bool = False) -> list[Metric]:
 
 
 __all__ = [
-    "Accuracy", "BinaryAccuracy", "MeanAbsoluteError", "MeanMetric", "MeanSquaredError",
-    "Metric", "TopKAccuracy", "get", "get_all",
+    "Accuracy",
+    "BinaryAccuracy",
+    "MeanAbsoluteError",
+    "MeanMetric",
+    "MeanSquaredError",
+    "Metric",
+    "TopKAccuracy",
+    "get",
+    "get_all",
 ]
 
 # corpus-level BLEU is no running mean, so it is a function, not a Metric

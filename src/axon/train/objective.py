@@ -296,8 +296,12 @@ class MultiOutputObjective:
         """The output names, the per-output loss sums and the metrics' running sums."""
         if self.names is None:
             return {"names": None}
-        return {"names": list(self.names), "sums": dict(self._sums), "count": self._count,
-                "metrics": {n: [m.state_dict() for m in self.metrics[n]] for n in self.names}}
+        return {
+            "names": list(self.names),
+            "sums": dict(self._sums),
+            "count": self._count,
+            "metrics": {n: [m.state_dict() for m in self.metrics[n]] for n in self.names},
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state["names"] is None:
@@ -305,8 +309,9 @@ class MultiOutputObjective:
         if self.names is None:
             self._bind(list(state["names"]))
         if list(state["names"]) != self.names:
-            raise ValueError(f"the saved objective has the outputs {list(state['names'])}, "
-                             f"this one {self.names}")
+            raise ValueError(
+                f"the saved objective has the outputs {list(state['names'])}, this one {self.names}"
+            )
         self._sums = {n: float(state["sums"][n]) for n in self.names}
         self._count = int(state["count"])
         for n in self.names:

@@ -78,8 +78,11 @@ class ModelSummary:
         pad = min((r.depth for r in self.rows), default=0)
         cells = []
         for r in self.rows:
-            row = ("  " * max(r.depth - pad, 0) * indent + r.label, _fmt_shape(r.output_shape),
-                   f"{r.params:,}")
+            row = (
+                "  " * max(r.depth - pad, 0) * indent + r.label,
+                _fmt_shape(r.output_shape),
+                f"{r.params:,}",
+            )
             if self._connections:
                 row = (*row, "\n".join(r.connected_to or ["-"]))
             cells.append(row)
@@ -238,8 +241,9 @@ def summary(
     if depth is None:
         shown = [(n, m) for n, m in named if is_leaf_or_owner(m)]
     else:
-        shown = [(n, m) for n, m in named
-                 if 1 <= level(n) <= depth or (n == "" and is_leaf_or_owner(m))]
+        shown = [
+            (n, m) for n, m in named if 1 <= level(n) <= depth or (n == "" and is_leaf_or_owner(m))
+        ]
     shown_names = {n for n, _ in shown}
 
     counts = {n: [0, 0] for n in shown_names}
@@ -261,8 +265,10 @@ def summary(
     n_named = len(named)
     pos = {id(m): i for i, (_, m) in enumerate(named)}
     shown.sort(key=lambda nm: order.get(id(nm[1]), n_named + pos[id(nm[1])]))
-    rows = [SummaryRow(n, type(m).__name__, shapes.get(id(m)), counts[n][0], counts[n][1],
-                       level(n)) for n, m in shown]
+    rows = [
+        SummaryRow(n, type(m).__name__, shapes.get(id(m)), counts[n][0], counts[n][1], level(n))
+        for n, m in shown
+    ]
     return _show(ModelSummary(type(model).__name__, rows, total, trainable, nbytes), print_fn)
 
 
@@ -295,8 +301,10 @@ def _functional_summary(model: FunctionalModel) -> ModelSummary:
         total += size
         trainable += size if p.requires_grad else 0
         nbytes += p.array.nbytes
-    rows = [SummaryRow(name, "Input", s.shape, 0, 0, 0, [])
-            for name, s in zip(model.input_names, model.inputs, strict=True)]
+    rows = [
+        SummaryRow(name, "Input", s.shape, 0, 0, 0, [])
+        for name, s in zip(model.input_names, model.inputs, strict=True)
+    ]
     for layer in model.layers:
         name = model.layer_name(layer)
         calls = [n for n in model.nodes if n.module is layer]

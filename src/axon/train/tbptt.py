@@ -106,10 +106,14 @@ def _chunks(inputs: tuple, target, k: int | None, used: int, time_dim: int, star
         if start == 0:
             yield inputs, target, length, length
         else:
-            yield (tuple(_time_slice(x, time_dim, start, length) for x in inputs),
-                   _time_slice(target, time_dim, start, length), length - start, length)
+            yield (
+                tuple(_time_slice(x, time_dim, start, length) for x in inputs),
+                _time_slice(target, time_dim, start, length),
+                length - start,
+                length,
+            )
         return
-    if getattr(target, "shape", ())[time_dim: time_dim + 1] != (length,):
+    if getattr(target, "shape", ())[time_dim : time_dim + 1] != (length,):
         raise ValueError(
             f"tbptt_steps={k} cuts a batch of {length} time steps, which needs targets with "
             f"the same time dimension (dim {time_dim}); got target shape "
@@ -203,8 +207,19 @@ class _Window:
 class _StreamTrainer:
     """One ``fit_stream`` run: the per-epoch loop over the stream, window by window."""
 
-    def __init__(self, model, loss_fn, optimizer, k, time_dim, clip_norm, clip_value,
-                 metrics, cblist, trainer: TrainState) -> None:
+    def __init__(
+        self,
+        model,
+        loss_fn,
+        optimizer,
+        k,
+        time_dim,
+        clip_norm,
+        clip_value,
+        metrics,
+        cblist,
+        trainer: TrainState,
+    ) -> None:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.k, self.time_dim = k, time_dim
         self.clip_norm, self.clip_value = clip_norm, clip_value
@@ -246,8 +261,9 @@ class _StreamTrainer:
     def batch(self, inputs: tuple, target, start: int) -> str | None:
         """Train on one batch from time step ``start``: a NaN message, or None."""
         self.current = (inputs, target)
-        for part, tgt, n_steps, end in _chunks(inputs, target, self.k, self.window.steps,
-                                               self.time_dim, start):
+        for part, tgt, n_steps, end in _chunks(
+            inputs, target, self.k, self.window.steps, self.time_dim, start
+        ):
             self.offset = end
             if self.window.steps == 0:
                 self.trainer.step = self.step
@@ -272,8 +288,11 @@ class _StreamTrainer:
         when the update ended inside it."""
         inputs, target = self.current
         inside = self.offset < inputs[0].shape[self.time_dim]
-        return {"state": self.state, "taken": self.taken,
-                "pending": (inputs, target, self.offset) if inside else None}
+        return {
+            "state": self.state,
+            "taken": self.taken,
+            "pending": (inputs, target, self.offset) if inside else None,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from :meth:`state_dict` (the step and sums are the trainer's)."""
@@ -371,27 +390,49 @@ def fit_stream(
     """
     loss_fn = _resolve_loss(loss)
     if tbptt_steps is not None and tbptt_steps < 1:
-        raise ValueError(f"tbptt_steps must be a positive number of time steps or None, got "
-                         f"{tbptt_steps}")
+        raise ValueError(
+            f"tbptt_steps must be a positive number of time steps or None, got {tbptt_steps}"
+        )
     train_metrics = M.get_all(metrics)
     val_metrics = M.get_all(metrics, fresh=True)
     history = History()
     cbs = _callback_list(callbacks, scheduler, history, verbose)
-    params = {"epochs": epochs, "steps": _stream_steps(train_data, tbptt_steps),
-              "verbose": verbose, "metrics": [m.name for m in train_metrics]}
+    params = {
+        "epochs": epochs,
+        "steps": _stream_steps(train_data, tbptt_steps),
+        "verbose": verbose,
+        "metrics": [m.name for m in train_metrics],
+    }
     trainer = TrainState(model, optimizer, loss_fn, history, params, loop_name="fit_stream")
     cblist = CallbackList(cbs, model=model, params=params, trainer=trainer)
-    runner = _StreamTrainer(model, loss_fn, optimizer, tbptt_steps, time_dim, clip_grad_norm,
-                            clip_grad_value, train_metrics, cblist, trainer)
+    runner = _StreamTrainer(
+        model,
+        loss_fn,
+        optimizer,
+        tbptt_steps,
+        time_dim,
+        clip_grad_norm,
+        clip_grad_value,
+        train_metrics,
+        cblist,
+        trainer,
+    )
     trainer.callbacks, trainer.loader, trainer.extra = cbs, train_data, runner
     trainer.guard = runner.guard
     trainer.objective = Objective(None, train_metrics)  # the metrics' sums, for backups
     if any(isinstance(cb, BackupAndRestore) for cb in cbs):
         trainer.fingerprint = checkpoint.fingerprint(
-            trainer, train_data, train_data, loss=loss, tbptt_steps=tbptt_steps,
-            time_dim=time_dim, clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
+            trainer,
+            train_data,
+            train_data,
+            loss=loss,
+            tbptt_steps=tbptt_steps,
+            time_dim=time_dim,
+            clip_grad_norm=clip_grad_norm,
+            clip_grad_value=clip_grad_value,
             scheduler=None if scheduler is None else type(scheduler).__name__,
-            validation=validation is not None)
+            validation=validation is not None,
+        )
     modes = _save_modes(model)
     model.stop_training = False
     epoch_logs: dict[str, float] = {}
@@ -414,8 +455,12 @@ def fit_stream(
                     break
                 raise ValueError("fit_stream: train_data yielded no batches")
             epoch_logs = _epoch_logs(
-                model, total / count, train_metrics, validation,
-                lambda: _run_eval_stream(model, validation, loss_fn, val_metrics))
+                model,
+                total / count,
+                train_metrics,
+                validation,
+                lambda: _run_eval_stream(model, validation, loss_fn, val_metrics),
+            )
             cblist.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break

@@ -4,6 +4,7 @@ algorithms), device = "cuda" if available else "cpu", GradScaler and autocast sw
 by enabled=use_amp, scaler.scale(loss).backward() / unscale_ / clip_grad_norm_ / step /
 update, non_blocking transfers, pin_memory=torch.cuda.is_available(), a checkpoint holding
 the scaler's state, and torch.set_float32_matmul_precision."""
+
 import io
 import os
 import random
@@ -43,10 +44,15 @@ def run(initial=None, epochs=3):
     y = (x @ rng.normal(size=(6, 1)) > 0).astype(np.float32).ravel()
     g = torch.Generator()
     g.manual_seed(0)
-    loader = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
-                        batch_size=10, shuffle=False, num_workers=0,
-                        pin_memory=torch.cuda.is_available(), worker_init_fn=seed_worker,
-                        generator=g)
+    loader = DataLoader(
+        TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+        batch_size=10,
+        shuffle=False,
+        num_workers=0,
+        pin_memory=torch.cuda.is_available(),
+        worker_init_fn=seed_worker,
+        generator=g,
+    )
     model = nn.Sequential(nn.Linear(6, 16), nn.SiLU(), nn.LayerNorm(16), nn.Linear(16, 1))
     if initial is not None:
         model.load_state_dict({k: torch.tensor(v) for k, v in initial.items()})
@@ -70,8 +76,15 @@ def run(initial=None, epochs=3):
             scaler.update()
             losses.append(loss.detach().cpu().item())
     buffer = io.BytesIO()
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scaler": scaler.state_dict(), "epoch": epochs}, buffer)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict(),
+            "epoch": epochs,
+        },
+        buffer,
+    )
     buffer.seek(0)
     checkpoint = torch.load(buffer, map_location=device)
     restored = nn.Sequential(nn.Linear(6, 16), nn.SiLU(), nn.LayerNorm(16), nn.Linear(16, 1))
@@ -84,6 +97,13 @@ def run(initial=None, epochs=3):
     # process-wide switches go back to their defaults for whatever runs next
     torch.use_deterministic_algorithms(False)
     torch.set_float32_matmul_precision("highest")
-    return {"initial": start, "losses": losses, "norms": norms, "accuracy": accuracy,
-            "device": device, "scale": scaler.get_scale(), "epoch": checkpoint["epoch"],
-            "probs": probs.numpy()}
+    return {
+        "initial": start,
+        "losses": losses,
+        "norms": norms,
+        "accuracy": accuracy,
+        "device": device,
+        "scale": scaler.get_scale(),
+        "epoch": checkpoint["epoch"],
+        "probs": probs.numpy(),
+    }

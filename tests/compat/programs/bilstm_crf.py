@@ -3,6 +3,7 @@ bidirectional LSTM emits tag scores, a CRF transition matrix with start/stop tag
 (nn.Parameter, rows set by direct indexing), the forward algorithm with a hand-written
 log_sum_exp over expand()ed scores, the gold path score, and Viterbi decoding with
 per-step argmax and backpointers; trained with SGD and weight decay."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -44,8 +45,8 @@ class BiLSTM_CRF(nn.Module):
         return (torch.zeros(2, 1, self.hidden_dim // 2), torch.zeros(2, 1, self.hidden_dim // 2))
 
     def _forward_alg(self, feats):
-        init_alphas = torch.full((1, self.tagset_size), -10000.)
-        init_alphas[0][self.tag_to_ix[START_TAG]] = 0.
+        init_alphas = torch.full((1, self.tagset_size), -10000.0)
+        init_alphas[0][self.tag_to_ix[START_TAG]] = 0.0
         forward_var = init_alphas
         for feat in feats:
             alphas_t = []
@@ -75,7 +76,7 @@ class BiLSTM_CRF(nn.Module):
 
     def _viterbi_decode(self, feats):
         backpointers = []
-        init_vvars = torch.full((1, self.tagset_size), -10000.)
+        init_vvars = torch.full((1, self.tagset_size), -10000.0)
         init_vvars[0][self.tag_to_ix[START_TAG]] = 0
         forward_var = init_vvars
         for feat in feats:
@@ -112,13 +113,13 @@ class BiLSTM_CRF(nn.Module):
 
 def run(initial=None):
     torch.manual_seed(1)
-    training_data = [(
-        "the wall street journal reported today that apple corporation made money".split(),
-        "B I I I O O O B I O O".split()
-    ), (
-        "georgia tech is a university in georgia".split(),
-        "B I O O O O B".split()
-    )]
+    training_data = [
+        (
+            "the wall street journal reported today that apple corporation made money".split(),
+            "B I I I O O O B I O O".split(),
+        ),
+        ("georgia tech is a university in georgia".split(), "B I O O O O B".split()),
+    ]
     word_to_ix = {}
     for sentence, _tags in training_data:
         for word in sentence:
@@ -145,8 +146,14 @@ def run(initial=None):
             losses.append(loss.item())
     with torch.no_grad():
         score, path = model(precheck_sent)
-    return {"initial": start, "losses": losses, "before_score": before[0].item(),
-            "before_path": before[1], "score": score.item(), "path": path,
-            "transitions": model.transitions.detach().numpy().copy(),
-            "n_words": len(word_to_ix), "feats": np.asarray(
-                model._get_lstm_features(precheck_sent).detach().numpy())}
+    return {
+        "initial": start,
+        "losses": losses,
+        "before_score": before[0].item(),
+        "before_path": before[1],
+        "score": score.item(),
+        "path": path,
+        "transitions": model.transitions.detach().numpy().copy(),
+        "n_words": len(word_to_ix),
+        "feats": np.asarray(model._get_lstm_features(precheck_sent).detach().numpy()),
+    }

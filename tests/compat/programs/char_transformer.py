@@ -1,18 +1,41 @@
 """A character-level Transformer language model over a handful of names, trained a few
 steps and sampled with top-k and multinomial: the shape of a makemore-style program."""
+
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-WORDS = ["anna", "bob", "carla", "dave", "eve", "frank", "grace", "heidi", "ivan", "judy",
-         "mallory", "oscar", "peggy", "rupert", "sybil", "trent", "victor", "walter"]
+WORDS = [
+    "anna",
+    "bob",
+    "carla",
+    "dave",
+    "eve",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "mallory",
+    "oscar",
+    "peggy",
+    "rupert",
+    "sybil",
+    "trent",
+    "victor",
+    "walter",
+]
 
 
 class NewGELU(nn.Module):
     def forward(self, x):
-        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+        return (
+            0.5
+            * x
+            * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+        )
 
 
 class CausalSelfAttention(nn.Module):
@@ -21,8 +44,10 @@ class CausalSelfAttention(nn.Module):
         assert n_embd % n_head == 0
         self.c_attn = nn.Linear(n_embd, 3 * n_embd)
         self.c_proj = nn.Linear(n_embd, n_embd)
-        self.register_buffer("bias", torch.tril(torch.ones(block_size, block_size))
-                             .view(1, 1, block_size, block_size))
+        self.register_buffer(
+            "bias",
+            torch.tril(torch.ones(block_size, block_size)).view(1, 1, block_size, block_size),
+        )
         self.n_head, self.n_embd = n_head, n_embd
 
     def forward(self, x):
@@ -45,8 +70,13 @@ class Block(nn.Module):
         self.ln_1 = nn.LayerNorm(n_embd)
         self.attn = CausalSelfAttention(n_embd, n_head, block_size)
         self.ln_2 = nn.LayerNorm(n_embd)
-        self.mlp = nn.ModuleDict(dict(c_fc=nn.Linear(n_embd, 4 * n_embd),
-                                      c_proj=nn.Linear(4 * n_embd, n_embd), act=NewGELU()))
+        self.mlp = nn.ModuleDict(
+            dict(
+                c_fc=nn.Linear(n_embd, 4 * n_embd),
+                c_proj=nn.Linear(4 * n_embd, n_embd),
+                act=NewGELU(),
+            )
+        )
         m = self.mlp
         self.mlpf = lambda x: m.c_proj(m.act(m.c_fc(x)))
 
@@ -60,11 +90,14 @@ class Transformer(nn.Module):
     def __init__(self, vocab_size, block_size, n_embd=16, n_head=2, n_layer=2):
         super().__init__()
         self.block_size = block_size
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(vocab_size, n_embd),
-            wpe=nn.Embedding(block_size, n_embd),
-            h=nn.ModuleList([Block(n_embd, n_head, block_size) for _ in range(n_layer)]),
-            ln_f=nn.LayerNorm(n_embd)))
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(vocab_size, n_embd),
+                wpe=nn.Embedding(block_size, n_embd),
+                h=nn.ModuleList([Block(n_embd, n_head, block_size) for _ in range(n_layer)]),
+                ln_f=nn.LayerNorm(n_embd),
+            )
+        )
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
 
     def forward(self, idx, targets=None):
@@ -76,15 +109,16 @@ class Transformer(nn.Module):
         logits = self.lm_head(self.transformer.ln_f(x))
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1),
-                                   ignore_index=-1)
+            loss = F.cross_entropy(
+                logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1
+            )
         return logits, loss
 
 
 @torch.no_grad()
 def generate(model, idx, max_new_tokens, temperature=1.0, do_sample=False, top_k=None):
     for _ in range(max_new_tokens):
-        idx_cond = idx if idx.size(1) <= model.block_size else idx[:, -model.block_size:]
+        idx_cond = idx if idx.size(1) <= model.block_size else idx[:, -model.block_size :]
         logits, _ = model(idx_cond)
         logits = logits[:, -1, :] / temperature
         if top_k is not None:
@@ -109,16 +143,17 @@ def run(initial=None):
     ys = torch.zeros(len(WORDS), block_size, dtype=torch.long)
     for i, w in enumerate(WORDS):
         ix = torch.tensor([stoi[c] for c in w], dtype=torch.long)
-        xs[i, 1:1 + len(ix)] = ix
-        ys[i, :len(ix)] = ix
-        ys[i, len(ix) + 1:] = -1
+        xs[i, 1 : 1 + len(ix)] = ix
+        ys[i, : len(ix)] = ix
+        ys[i, len(ix) + 1 :] = -1
     model = Transformer(vocab_size, block_size)
     if initial is not None:
         model.load_state_dict({k: torch.tensor(v) for k, v in initial.items()})
     start = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
     n_params = sum(p.numel() for p in model.parameters())
-    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3, weight_decay=0.01,
-                                  betas=(0.9, 0.99), eps=1e-8)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=5e-3, weight_decay=0.01, betas=(0.9, 0.99), eps=1e-8
+    )
     losses = []
     for step in range(15):
         logits, loss = model(xs, ys)
@@ -133,6 +168,12 @@ def run(initial=None):
     sampled = generate(model, start_idx, max_len, do_sample=True, top_k=3)
     torch.manual_seed(7)
     sampled_again = generate(model, start_idx, max_len, do_sample=True, top_k=3)
-    return {"initial": start, "losses": losses, "n_params": n_params,
-            "greedy": greedy.numpy(), "sampled": sampled.numpy(),
-            "sampled_again": sampled_again.numpy(), "vocab_size": vocab_size}
+    return {
+        "initial": start,
+        "losses": losses,
+        "n_params": n_params,
+        "greedy": greedy.numpy(),
+        "sampled": sampled.numpy(),
+        "sampled_again": sampled_again.numpy(),
+        "vocab_size": vocab_size,
+    }

@@ -1,5 +1,6 @@
 """Train a small CNN, save a checkpoint dict mid-way, resume from it in fresh objects, and
 finish: the resumed run must equal the uninterrupted one."""
+
 import os
 import tempfile
 
@@ -66,9 +67,16 @@ def run(initial=None):
         for epoch in range(2):
             resumed.append(train_epoch(model, optimizer, loader))
             scheduler.step()
-        torch.save({"epoch": epoch + 1, "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "losses": resumed}, path)
+        torch.save(
+            {
+                "epoch": epoch + 1,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "losses": resumed,
+            },
+            path,
+        )
         del model, optimizer, scheduler
         checkpoint = torch.load(path, weights_only=True)
     model, optimizer, scheduler = make(None)
@@ -80,5 +88,11 @@ def run(initial=None):
         resumed.append(train_epoch(model, optimizer, loader))
         scheduler.step()
     again = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
-    return {"initial": start, "losses": straight, "resumed": resumed, "final": final,
-            "final_resumed": again, "lr": scheduler.get_last_lr()}
+    return {
+        "initial": start,
+        "losses": straight,
+        "resumed": resumed,
+        "final": final,
+        "final_resumed": again,
+        "lr": scheduler.get_last_lr(),
+    }

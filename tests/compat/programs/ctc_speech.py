@@ -3,6 +3,7 @@ Conv1d front end and a bidirectional GRU, log_softmax over (T, N, C) as nn.CTCLo
 per-utterance input_lengths and concatenated targets with target_lengths,
 zero_infinity=True, gradient clipping, and greedy decoding with argmax and
 torch.unique_consecutive with the blank removed."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -28,7 +29,7 @@ def greedy_decode(log_probs, lengths):
     best = log_probs.argmax(dim=2)  # (N, T)
     out = []
     for seq, n in zip(best, lengths, strict=True):
-        collapsed = torch.unique_consecutive(seq[:int(n)])
+        collapsed = torch.unique_consecutive(seq[: int(n)])
         out.append([int(c) for c in collapsed if int(c) != BLANK])
     return out
 
@@ -41,7 +42,7 @@ def run(initial=None):
     feats = rng.normal(size=(N, n_feats, T)).astype(np.float32)
     for i, lab in enumerate(labels):  # each label lights up its own feature row in turn
         for j, c in enumerate(lab):
-            feats[i, c, 3 * j:3 * j + 3] += 2.0
+            feats[i, c, 3 * j : 3 * j + 3] += 2.0
     x = torch.from_numpy(feats)
     input_lengths = torch.tensor([T, T - 2, T, T - 3], dtype=torch.long)
     targets = torch.tensor([c for lab in labels for c in lab], dtype=torch.long)
@@ -65,7 +66,18 @@ def run(initial=None):
     model.eval()
     with torch.no_grad():
         log_probs = F.log_softmax(model(x), dim=2)
-        per_utt = F.ctc_loss(log_probs.transpose(0, 1), targets, input_lengths,
-                             target_lengths, blank=BLANK, reduction="none")
-    return {"initial": start, "losses": losses, "per_utt": per_utt.numpy(),
-            "decoded": greedy_decode(log_probs, input_lengths), "labels": labels}
+        per_utt = F.ctc_loss(
+            log_probs.transpose(0, 1),
+            targets,
+            input_lengths,
+            target_lengths,
+            blank=BLANK,
+            reduction="none",
+        )
+    return {
+        "initial": start,
+        "losses": losses,
+        "per_utt": per_utt.numpy(),
+        "decoded": greedy_decode(log_probs, input_lengths),
+        "labels": labels,
+    }

@@ -2,6 +2,7 @@
 AdaptiveAvgPool2d, weights set by net.apply(init_fn) with kaiming_normal_ and
 xavier_uniform_, SGD with momentum under CosineAnnealingLR, accuracy as
 (y_hat.argmax(dim=1) == y).float().mean(), evaluation under torch.no_grad()."""
+
 import numpy as np
 import torch
 from torch import nn
@@ -21,13 +22,18 @@ def vgg_block(num_convs, in_channels, out_channels):
 def vgg(conv_arch, num_classes):
     conv_blks = []
     in_channels = 1
-    for (num_convs, out_channels) in conv_arch:
+    for num_convs, out_channels in conv_arch:
         conv_blks.append(vgg_block(num_convs, in_channels, out_channels))
         in_channels = out_channels
     return nn.Sequential(
-        *conv_blks, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
-        nn.Linear(in_channels, 16), nn.ReLU(), nn.Dropout(0.0),
-        nn.Linear(16, num_classes))
+        *conv_blks,
+        nn.AdaptiveAvgPool2d((1, 1)),
+        nn.Flatten(),
+        nn.Linear(in_channels, 16),
+        nn.ReLU(),
+        nn.Dropout(0.0),
+        nn.Linear(16, num_classes),
+    )
 
 
 def init_weights(m):
@@ -71,8 +77,9 @@ def run(initial=None):
     start = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
     num_epochs = 4
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_epochs,
-                                                           eta_min=1e-3)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=num_epochs, eta_min=1e-3
+    )
     loss = nn.CrossEntropyLoss()
     train_losses, train_accs, test_accs, lrs = [], [], [], []
     for _epoch in range(num_epochs):
@@ -98,6 +105,12 @@ def run(initial=None):
     for layer in net:
         x = layer(x)
         shapes.append((layer.__class__.__name__, tuple(x.shape)))
-    return {"initial": start, "losses": train_losses, "train_accs": train_accs,
-            "test_accs": test_accs, "lrs": lrs, "shapes": shapes,
-            "init_std": float(start["0.0.weight"].std())}
+    return {
+        "initial": start,
+        "losses": train_losses,
+        "train_accs": train_accs,
+        "test_accs": test_accs,
+        "lrs": lrs,
+        "shapes": shapes,
+        "init_std": float(start["0.0.weight"].std()),
+    }

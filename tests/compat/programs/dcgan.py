@@ -1,6 +1,7 @@
 """A DCGAN-shaped training loop at toy size: a ConvTranspose2d generator and a strided
 convolutional discriminator with BatchNorm2d and LeakyReLU, BCELoss against
 torch.full labels, two optimizers, and .detach() on the fake batch for the D step."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -22,13 +23,13 @@ class Generator(nn.Module):
     def __init__(self):
         super().__init__()
         self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 2, 4, 1, 0, bias=False),   # 4x4
+            nn.ConvTranspose2d(nz, ngf * 2, 4, 1, 0, bias=False),  # 4x4
             nn.BatchNorm2d(ngf * 2),
             nn.ReLU(True),
             nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),  # 8x8
             nn.BatchNorm2d(ngf),
             nn.ReLU(True),
-            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),       # 16x16
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),  # 16x16
             nn.Tanh(),
         )
 
@@ -40,12 +41,12 @@ class Discriminator(nn.Module):
     def __init__(self):
         super().__init__()
         self.main = nn.Sequential(
-            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),                # 8x8
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),  # 8x8
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),           # 4x4
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),  # 4x4
             nn.BatchNorm2d(ndf * 2),
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 2, 1, 4, 1, 0, bias=False),             # 1x1
+            nn.Conv2d(ndf * 2, 1, 4, 1, 0, bias=False),  # 1x1
             nn.Sigmoid(),
         )
 
@@ -62,8 +63,10 @@ def run(initial=None):
     if initial is not None:
         netG.load_state_dict({k: torch.tensor(v) for k, v in initial["G"].items()})
         netD.load_state_dict({k: torch.tensor(v) for k, v in initial["D"].items()})
-    start = {name: {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
-             for name, net in (("G", netG), ("D", netD))}
+    start = {
+        name: {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+        for name, net in (("G", netG), ("D", netD))
+    }
 
     criterion = nn.BCELoss()
     real_label, fake_label = 1.0, 0.0
@@ -75,7 +78,8 @@ def run(initial=None):
     G_losses, D_losses, D_x_all = [], [], []
     for _iteration in range(4):
         real_cpu = torch.from_numpy(
-            (real_images + 0.1 * rng.standard_normal((6, 1, 16, 16))).astype(np.float32))
+            (real_images + 0.1 * rng.standard_normal((6, 1, 16, 16))).astype(np.float32)
+        )
         b_size = real_cpu.size(0)
         # (1) update D: maximize log(D(x)) + log(1 - D(G(z)))
         netD.zero_grad()
@@ -105,5 +109,11 @@ def run(initial=None):
     netG.eval()
     with torch.no_grad():
         fixed = netG(torch.ones(2, nz, 1, 1)).detach().cpu()
-    return {"initial": start, "G_losses": G_losses, "D_losses": D_losses, "D_x": D_x_all,
-            "fixed": fixed.numpy(), "running_var": netD.main[3].running_var.numpy().copy()}
+    return {
+        "initial": start,
+        "G_losses": G_losses,
+        "D_losses": D_losses,
+        "D_x": D_x_all,
+        "fixed": fixed.numpy(),
+        "running_var": netD.main[3].running_var.numpy().copy(),
+    }

@@ -1,5 +1,6 @@
 """The everyday training loop of a tutorial: a device picked at run time, a DataLoader, a
 one-cycle schedule, gradient clipping, label smoothing and an evaluation pass."""
+
 import numpy as np
 import torch
 from torch import nn
@@ -10,8 +11,11 @@ device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 def make_model():
     return nn.Sequential(
-        nn.Linear(10, 32), nn.SiLU(), nn.Dropout(0.0),
-        nn.Linear(32, 32), nn.Hardswish(),
+        nn.Linear(10, 32),
+        nn.SiLU(),
+        nn.Dropout(0.0),
+        nn.Linear(32, 32),
+        nn.Hardswish(),
         nn.Linear(32, 4),
     )
 
@@ -29,8 +33,9 @@ def run(initial=None):
     start = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.2, epochs=3,
-                                                    steps_per_epoch=len(train))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=0.2, epochs=3, steps_per_epoch=len(train)
+    )
     log, lrs = [], []
     for epoch in range(3):
         model.train()

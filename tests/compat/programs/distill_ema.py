@@ -3,6 +3,7 @@ eval mode under torch.no_grad(), the Hinton loss F.kl_div(log_softmax(s / T),
 softmax(t / T), reduction="batchmean") * T * T mixed with cross-entropy, an EMA copy made
 by copy.deepcopy and updated in place (mul_ / add_ with alpha), and a contrastive
 embedding head with F.normalize, torch.cdist and nn.TripletMarginLoss."""
+
 import copy
 
 import numpy as np
@@ -12,8 +13,14 @@ import torch.nn.functional as F
 
 
 def mlp(width):
-    return nn.Sequential(nn.Linear(10, width), nn.GELU(), nn.Dropout(p=0.0),
-                         nn.Linear(width, width), nn.GELU(), nn.Linear(width, 3))
+    return nn.Sequential(
+        nn.Linear(10, width),
+        nn.GELU(),
+        nn.Dropout(p=0.0),
+        nn.Linear(width, width),
+        nn.GELU(),
+        nn.Linear(width, 3),
+    )
 
 
 @torch.no_grad()
@@ -25,8 +32,15 @@ def ema_update(ema_model, model, decay=0.9):
 
 
 def distillation_loss(student_logits, teacher_logits, labels, T=2.0, alpha=0.7):
-    soft = F.kl_div(F.log_softmax(student_logits / T, dim=1),
-                    F.softmax(teacher_logits / T, dim=1), reduction="batchmean") * T * T
+    soft = (
+        F.kl_div(
+            F.log_softmax(student_logits / T, dim=1),
+            F.softmax(teacher_logits / T, dim=1),
+            reduction="batchmean",
+        )
+        * T
+        * T
+    )
     hard = F.cross_entropy(student_logits, labels)
     return alpha * soft + (1 - alpha) * hard
 
@@ -42,8 +56,10 @@ def run(initial=None):
     if initial is not None:
         for name, net in nets.items():
             net.load_state_dict({k: torch.tensor(v) for k, v in initial[name].items()})
-    start = {name: {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
-             for name, net in nets.items()}
+    start = {
+        name: {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+        for name, net in nets.items()
+    }
 
     # the teacher first learns the task on its own
     t_opt = torch.optim.Adam(teacher.parameters(), lr=1e-2)
@@ -91,7 +107,13 @@ def run(initial=None):
         z = F.normalize(embed(x), dim=1)
         distances = torch.cdist(z[:5], z[:5])
         cosine = F.cosine_similarity(z[:5, None], z[None, :5], dim=-1)
-    return {"initial": start, "losses": losses, "agreement": agreement,
-            "ema_logits": ema_logits.numpy(), "ema_requires_grad": ema[0].weight.requires_grad,
-            "triplet_losses": triplet_losses, "distances": distances.numpy(),
-            "cosine": cosine.numpy()}
+    return {
+        "initial": start,
+        "losses": losses,
+        "agreement": agreement,
+        "ema_logits": ema_logits.numpy(),
+        "ema_requires_grad": ema[0].weight.requires_grad,
+        "triplet_losses": triplet_losses,
+        "distances": distances.numpy(),
+        "cosine": cosine.numpy(),
+    }

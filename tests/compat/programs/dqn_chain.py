@@ -3,6 +3,7 @@ plain Python: a replay memory of namedtuple Transitions sampled with random.samp
 epsilon-greedy actions, policy_net(state).max(1).indices.view(1, 1), gather of the taken
 actions, a non-final mask, SmoothL1Loss, clip_grad_value_, AdamW(amsgrad=True), and the
 soft update of the target network through its state_dict."""
+
 import math
 import random
 from collections import deque, namedtuple
@@ -82,7 +83,7 @@ def run(initial=None, num_episodes=6):
     def select_action(state):
         nonlocal steps_done
         sample = random.random()
-        eps_threshold = EPS_END + (EPS_START - EPS_END) * math.exp(-1. * steps_done / EPS_DECAY)
+        eps_threshold = EPS_END + (EPS_START - EPS_END) * math.exp(-1.0 * steps_done / EPS_DECAY)
         steps_done += 1
         if sample > eps_threshold:
             with torch.no_grad():
@@ -94,8 +95,9 @@ def run(initial=None, num_episodes=6):
             return None
         transitions = memory.sample(BATCH_SIZE)
         batch = Transition(*zip(*transitions, strict=True))
-        non_final_mask = torch.tensor(tuple(map(lambda s: s is not None, batch.next_state)),
-                                      dtype=torch.bool)
+        non_final_mask = torch.tensor(
+            tuple(map(lambda s: s is not None, batch.next_state)), dtype=torch.bool
+        )
         non_final = [s for s in batch.next_state if s is not None]
         state_batch = torch.cat(batch.state)
         action_batch = torch.cat(batch.action)
@@ -123,8 +125,9 @@ def run(initial=None, num_episodes=6):
             actions.append(action.item())
             observation, reward, terminated = env.step(action.item())
             reward = torch.tensor([reward])
-            next_state = None if terminated else torch.tensor(
-                observation, dtype=torch.float32).unsqueeze(0)
+            next_state = (
+                None if terminated else torch.tensor(observation, dtype=torch.float32).unsqueeze(0)
+            )
             memory.push(state, action, next_state, reward)
             state = next_state
             loss = optimize_model()
@@ -133,14 +136,20 @@ def run(initial=None, num_episodes=6):
             target_net_state_dict = target_net.state_dict()
             policy_net_state_dict = policy_net.state_dict()
             for key in policy_net_state_dict:
-                target_net_state_dict[key] = (policy_net_state_dict[key] * TAU
-                                              + target_net_state_dict[key] * (1 - TAU))
+                target_net_state_dict[key] = policy_net_state_dict[
+                    key
+                ] * TAU + target_net_state_dict[key] * (1 - TAU)
             target_net.load_state_dict(target_net_state_dict)
             if terminated:
                 break
         durations.append(duration)
     with torch.no_grad():
         q_values = policy_net(torch.eye(env.n))
-    return {"initial": start, "losses": losses, "durations": durations, "actions": actions,
-            "q_values": q_values.numpy(),
-            "target_weight": target_net.layer3.weight.detach().numpy().copy()}
+    return {
+        "initial": start,
+        "losses": losses,
+        "durations": durations,
+        "actions": actions,
+        "q_values": q_values.numpy(),
+        "target_weight": target_net.layer3.weight.detach().numpy().copy(),
+    }

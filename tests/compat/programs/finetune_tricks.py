@@ -3,6 +3,7 @@ freezing a backbone with requires_grad_(False) over named_parameters, an optimiz
 parameter groups at different learning rates, a WGAN-GP style gradient penalty through
 torch.autograd.grad(create_graph=True), saving and loading a state_dict, evaluation
 under torch.no_grad(), and f-string logging of tensor.item()."""
+
 import io
 import os
 import tempfile
@@ -26,9 +27,13 @@ class Net(nn.Module):
 def gradient_penalty(critic, real, fake, alpha):
     interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     scores = critic(interpolates)
-    gradients = torch.autograd.grad(outputs=scores, inputs=interpolates,
-                                    grad_outputs=torch.ones_like(scores),
-                                    create_graph=True, retain_graph=True)[0]
+    gradients = torch.autograd.grad(
+        outputs=scores,
+        inputs=interpolates,
+        grad_outputs=torch.ones_like(scores),
+        create_graph=True,
+        retain_graph=True,
+    )[0]
     gradients = gradients.view(gradients.size(0), -1)
     return ((gradients.norm(2, dim=1) - 1) ** 2).mean()
 
@@ -46,10 +51,13 @@ def run(initial=None):
     def get_activation(name):
         def hook(module, input, output):
             activations[name] = output.detach()
+
         return hook
 
-    handles = [model.backbone[1].register_forward_hook(get_activation("tanh1")),
-               model.head.register_forward_hook(get_activation("head"))]
+    handles = [
+        model.backbone[1].register_forward_hook(get_activation("tanh1")),
+        model.head.register_forward_hook(get_activation("head")),
+    ]
 
     real = torch.from_numpy(rng.normal(1.0, 0.5, size=(16, 6)).astype(np.float32))
     fake = torch.from_numpy(rng.normal(-1.0, 0.5, size=(16, 6)).astype(np.float32))
@@ -81,10 +89,14 @@ def run(initial=None):
     frozen_before = model.backbone[0].weight.detach().clone()
     frozen_grad = model.backbone[0].weight.grad.clone()  # left over from phase 1
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD([
-        {"params": model.backbone[2].parameters(), "lr": 1e-3},
-        {"params": model.head.parameters()},
-    ], lr=1e-2, momentum=0.9)
+    optimizer = torch.optim.SGD(
+        [
+            {"params": model.backbone[2].parameters(), "lr": 1e-3},
+            {"params": model.head.parameters()},
+        ],
+        lr=1e-2,
+        momentum=0.9,
+    )
     target = (real.sum(dim=1, keepdim=True) > 6).float()
     losses = []
     for _step in range(4):
@@ -110,10 +122,20 @@ def run(initial=None):
     with torch.no_grad():
         same = torch.allclose(clone(fake), model(fake))
         out = clone(fake)
-    return {"initial": start, "log": log, "penalties": penalties, "losses": losses,
-            "hooked_shapes": hooked_shapes, "tanh1": tanh1, "hooks_removed": hooks_removed,
-            "trainable": trainable, "frozen_still": frozen_still,
-            "frozen_grad_kept": frozen_grad_kept, "same": same,
-            "out_requires_grad": out.requires_grad, "out": out.numpy(),
-            "group_lrs": [g["lr"] for g in opt_state["param_groups"]],
-            "momentum_keys": sorted(opt_state["state"])}
+    return {
+        "initial": start,
+        "log": log,
+        "penalties": penalties,
+        "losses": losses,
+        "hooked_shapes": hooked_shapes,
+        "tanh1": tanh1,
+        "hooks_removed": hooks_removed,
+        "trainable": trainable,
+        "frozen_still": frozen_still,
+        "frozen_grad_kept": frozen_grad_kept,
+        "same": same,
+        "out_requires_grad": out.requires_grad,
+        "out": out.numpy(),
+        "group_lrs": [g["lr"] for g in opt_state["param_groups"]],
+        "momentum_keys": sorted(opt_state["state"]),
+    }

@@ -3,6 +3,7 @@ edge_index of shape (2, E), self-loops added with torch.arange and torch.cat, sy
 normalisation deg^-1/2 from index_add_, messages gathered with index_select and summed
 with index_add_ (and a dense D^-1/2 (A + I) D^-1/2 check through torch.diag), a
 train/val/test split by boolean masks, and node classification with log_softmax."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -62,8 +63,7 @@ def run(initial=None):
             edges.add((int(a), int(b)))
             edges.add((int(b), int(a)))
     edge_index = torch.tensor(sorted(edges), dtype=torch.long).t().contiguous()
-    x = torch.tensor(rng.normal(size=(num_nodes, 8)) + labels[:, None] * 0.3,
-                     dtype=torch.float)
+    x = torch.tensor(rng.normal(size=(num_nodes, 8)) + labels[:, None] * 0.3, dtype=torch.float)
     y = torch.tensor(labels)
     perm = rng.permutation(num_nodes)
     train_mask = torch.zeros(num_nodes, dtype=torch.bool)
@@ -98,8 +98,15 @@ def run(initial=None):
     with torch.no_grad():
         h = model.conv1.lin(x)
         sparse_way = torch.zeros_like(h).index_add_(
-            0, full_edges[1], h[full_edges[0]] * norm.view(-1, 1))
+            0, full_edges[1], h[full_edges[0]] * norm.view(-1, 1)
+        )
         dense_way = dense.t() @ h
-    return {"initial": start, "losses": losses, "accs": accs, "norm": norm.numpy(),
-            "sparse_way": sparse_way.numpy(), "dense_way": dense_way.numpy(),
-            "n_edges": int(edge_index.size(1))}
+    return {
+        "initial": start,
+        "losses": losses,
+        "accs": accs,
+        "norm": norm.numpy(),
+        "sparse_way": sparse_way.numpy(),
+        "dense_way": dense_way.numpy(),
+        "n_edges": int(edge_index.size(1)),
+    }

@@ -2,6 +2,7 @@
 (register_hook) on the last feature map, channel weights from the pooled gradients,
 relu and bilinear upsampling of the map; a vanilla saliency map from input.grad; and an
 FGSM attack (data.grad.data.sign(), torch.clamp) measured on accuracy per epsilon."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -12,8 +13,12 @@ class CNN(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 8, 3, padding=1), nn.ReLU())
+            nn.Conv2d(1, 6, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 8, 3, padding=1),
+            nn.ReLU(),
+        )
         self.classifier = nn.Linear(8, 2)
         self.gradients = None
 
@@ -75,8 +80,9 @@ def run(initial=None):
     heatmap = torch.mean(activations, dim=1).squeeze()
     heatmap = F.relu(heatmap)
     heatmap /= torch.max(heatmap)
-    upsampled = F.interpolate(heatmap[None, None], size=(8, 8), mode="bilinear",
-                              align_corners=False)[0, 0]
+    upsampled = F.interpolate(
+        heatmap[None, None], size=(8, 8), mode="bilinear", align_corners=False
+    )[0, 0]
 
     # saliency: |d score / d input|, max over channels
     inp = img.clone().requires_grad_()
@@ -98,7 +104,13 @@ def run(initial=None):
         with torch.no_grad():
             final_pred = model(perturbed).max(1, keepdim=True)[1]
         accuracies.append(final_pred.eq(y.view_as(final_pred)).sum().item() / len(y))
-    return {"initial": start, "losses": losses, "cls": cls,
-            "heatmap": heatmap.numpy(), "upsampled": upsampled.numpy(),
-            "saliency": saliency.numpy(), "accuracies": accuracies,
-            "grad_shape": tuple(gradients.shape)}
+    return {
+        "initial": start,
+        "losses": losses,
+        "cls": cls,
+        "heatmap": heatmap.numpy(),
+        "upsampled": upsampled.numpy(),
+        "saliency": saliency.numpy(),
+        "accuracies": accuracies,
+        "grad_shape": tuple(gradients.shape),
+    }

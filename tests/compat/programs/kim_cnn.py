@@ -3,6 +3,7 @@ embedding viewed as a one-channel image, nn.ModuleList of Conv2d with kernels (k
 squeeze(3), F.max_pool1d over the whole length with x.size(2), torch.cat of the pooled
 features, Adagrad, and a max-norm constraint on the classifier's rows applied in place
 (w.mul_ of a clamped ratio) under no_grad after each step."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -44,8 +45,8 @@ def run(initial=None):
     for _epoch in range(4):
         for i in range(0, 24, 8):
             optimizer.zero_grad()
-            logit = model(x[i:i + 8])
-            loss = F.cross_entropy(logit, y[i:i + 8])
+            logit = model(x[i : i + 8])
+            loss = F.cross_entropy(logit, y[i : i + 8])
             loss.backward()
             optimizer.step()
             with torch.no_grad():
@@ -58,5 +59,10 @@ def run(initial=None):
     with torch.no_grad():
         logits = model(x)
         corrects = (torch.max(logits, 1)[1].view(y.size()) == y).sum()
-    return {"initial": start, "losses": losses, "norms": norms, "logits": logits.numpy(),
-            "corrects": int(corrects)}
+    return {
+        "initial": start,
+        "losses": losses,
+        "norms": norms,
+        "logits": logits.numpy(),
+        "corrects": int(corrects),
+    }

@@ -1,5 +1,6 @@
 """Fit a sine wave with two stacked LSTM cells and L-BFGS: the closure-driven loop of a
 time-series example, at toy size."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -49,6 +50,7 @@ def run(initial=None, steps=3):
     optimizer = optim.LBFGS(seq.parameters(), lr=0.8)
     losses, calls = [], [0]
     for i in range(steps):
+
         def closure():
             optimizer.zero_grad()
             out = seq(input)
@@ -56,6 +58,7 @@ def run(initial=None, steps=3):
             loss.backward()
             calls[0] += 1
             return loss
+
         losses.append(optimizer.step(closure).item())
     with torch.no_grad():
         future = 5

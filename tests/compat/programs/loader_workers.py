@@ -1,4 +1,5 @@
 """A map-style dataset with per-sample work, loaded with and without worker processes."""
+
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, get_worker_info
@@ -26,12 +27,22 @@ class Shapes(Dataset):
 
 def batches(num_workers, noise=0.0, seed=0):
     generator = torch.Generator().manual_seed(seed)
-    loader = DataLoader(Shapes(50, noise), batch_size=8, shuffle=True, drop_last=False,
-                        num_workers=num_workers, generator=generator)
+    loader = DataLoader(
+        Shapes(50, noise),
+        batch_size=8,
+        shuffle=True,
+        drop_last=False,
+        num_workers=num_workers,
+        generator=generator,
+    )
     return [(x.numpy().copy(), y.numpy().copy(), w.numpy().copy()) for x, y, w in loader]
 
 
 def run(initial=None):
-    return {"serial": batches(0), "workers": batches(2),
-            "noisy": batches(2, noise=0.1, seed=3), "noisy_again": batches(2, noise=0.1, seed=3),
-            "noisy_other": batches(2, noise=0.1, seed=4)}
+    return {
+        "serial": batches(0),
+        "workers": batches(2),
+        "noisy": batches(2, noise=0.1, seed=3),
+        "noisy_again": batches(2, noise=0.1, seed=3),
+        "noisy_other": batches(2, noise=0.1, seed=4),
+    }

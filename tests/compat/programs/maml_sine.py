@@ -3,6 +3,7 @@ network as a list of tensors run through F.linear, an inner SGD step built from
 torch.autograd.grad(create_graph=True) (second order), the meta-loss over a task batch
 backpropagated through the inner step into the initial weights, Adam on the meta level,
 and first-order MAML (create_graph=False) for comparison."""
+
 import math
 
 import numpy as np
@@ -60,5 +61,9 @@ def run(initial=None, meta_steps=5, first_order=False, inner_lr=0.01):
         meta_loss.backward()
         meta_optimizer.step()
         meta_losses.append(meta_loss.item())
-    return {"initial": start, "meta_losses": meta_losses, "inner_losses": inner_losses,
-            "final": [w.detach().numpy().copy() for w in weights]}
+    return {
+        "initial": start,
+        "meta_losses": meta_losses,
+        "inner_losses": inner_losses,
+        "final": [w.detach().numpy().copy() for w in weights],
+    }

@@ -1,4 +1,5 @@
 """A two-layer network trained by hand: the loop of a first PyTorch tutorial."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -37,5 +38,4 @@ def run(initial=None):
         if step == 0:
             first = net.fc2.weight.data.clone()
     moved = (net.fc2.weight.data - first).abs().sum().item()
-    return {"initial": start, "losses": losses, "moved": moved,
-            "summary": f"{losses[-1]:.4f}"}
+    return {"initial": start, "losses": losses, "moved": moved, "summary": f"{losses[-1]:.4f}"}

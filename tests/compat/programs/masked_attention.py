@@ -2,6 +2,7 @@
 an additive mask from torch.finfo(dtype).min, labels of -100 that the loss ignores,
 masked positions found with torch.where(condition), data through
 torch.utils.data.DataLoader, and a linear warm-up then decay with LambdaLR."""
+
 import math
 
 import numpy as np
@@ -22,7 +23,7 @@ class SelfAttention(nn.Module):
         q, k, v = self.qkv(x).chunk(3, dim=-1)
         q, k, v = (z.view(b, t, self.heads, self.head_dim).transpose(1, 2) for z in (q, k, v))
         scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)
-        extended = (1.0 - attention_mask[:, None, None, :].to(scores.dtype))
+        extended = 1.0 - attention_mask[:, None, None, :].to(scores.dtype)
         scores = scores + extended * torch.finfo(scores.dtype).min
         probs = scores.softmax(dim=-1)
         context = (probs @ v).transpose(1, 2).reshape(b, t, h)
@@ -59,8 +60,9 @@ def run(initial=None):
     chosen = (rng.random(ids.shape) < 0.25) & (attention == 1)
     labels = np.where(chosen, ids, -100)
     inputs = np.where(chosen, mask_id, ids)
-    dataset = torch.utils.data.TensorDataset(torch.from_numpy(inputs), torch.from_numpy(attention),
-                                             torch.from_numpy(labels))
+    dataset = torch.utils.data.TensorDataset(
+        torch.from_numpy(inputs), torch.from_numpy(attention), torch.from_numpy(labels)
+    )
     loader = torch.utils.data.DataLoader(dataset, batch_size=8, shuffle=False)
 
     model = TinyMLM(vocab)
@@ -70,7 +72,8 @@ def run(initial=None):
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3)
     total, warmup = 9, 3
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / warmup if s < warmup else (total - s) / (total - warmup))
+        optimizer, lambda s: (s + 1) / warmup if s < warmup else (total - s) / (total - warmup)
+    )
     losses = []
     for _epoch in range(3):
         for input_ids, attention_mask, target in loader:
@@ -89,8 +92,18 @@ def run(initial=None):
         predicted = logits[rows, cols].argmax(-1)
         # the padded keys get no attention weight: changing them changes nothing
         noisy = input_ids.masked_fill(attention_mask == 0, 5)
-        same = torch.allclose(model(noisy, attention_mask)[attention_mask.bool()],
-                              logits[attention_mask.bool()], atol=1e-6)
-    return {"initial": start, "losses": losses, "rows": rows.numpy(), "cols": cols.numpy(),
-            "predicted": predicted.numpy(), "logits": logits.numpy(), "padding_ignored": same,
-            "min": torch.finfo(torch.float32).min}
+        same = torch.allclose(
+            model(noisy, attention_mask)[attention_mask.bool()],
+            logits[attention_mask.bool()],
+            atol=1e-6,
+        )
+    return {
+        "initial": start,
+        "losses": losses,
+        "rows": rows.numpy(),
+        "cols": cols.numpy(),
+        "predicted": predicted.numpy(),
+        "logits": logits.numpy(),
+        "padding_ignored": same,
+        "min": torch.finfo(torch.float32).min,
+    }

@@ -2,6 +2,7 @@
 log_softmax with nll_loss, Adadelta under StepLR(gamma=0.7), the train() logging with
 str.format over batch_idx * len(data) / len(loader.dataset), and test() summing the
 loss with reduction="sum" and counting pred.eq(target.view_as(pred))."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -67,9 +68,15 @@ def train(args, model, device, train_loader, optimizer, epoch, log):
         loss.backward()
         optimizer.step()
         if batch_idx % args["log_interval"] == 0:
-            log.append("Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}".format(  # noqa: UP032
-                epoch, batch_idx * len(data), len(train_loader.dataset),
-                100. * batch_idx / len(train_loader), loss.item()))
+            log.append(
+                "Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}".format(  # noqa: UP032
+                    epoch,
+                    batch_idx * len(data),
+                    len(train_loader.dataset),
+                    100.0 * batch_idx / len(train_loader),
+                    loss.item(),
+                )
+            )
 
 
 def test(model, device, test_loader, log):
@@ -84,15 +91,16 @@ def test(model, device, test_loader, log):
             pred = output.argmax(dim=1, keepdim=True)
             correct += pred.eq(target.view_as(pred)).sum().item()
     test_loss /= len(test_loader.dataset)
-    log.append("Test set: Average loss: {:.4f}, Accuracy: {}/{} ({:.0f}%)".format(  # noqa: UP032
-        test_loss, correct, len(test_loader.dataset),
-        100. * correct / len(test_loader.dataset)))
+    log.append(
+        "Test set: Average loss: {:.4f}, Accuracy: {}/{} ({:.0f}%)".format(  # noqa: UP032
+            test_loss, correct, len(test_loader.dataset), 100.0 * correct / len(test_loader.dataset)
+        )
+    )
     return test_loss, correct
 
 
 def run(initial=None, dropout=(0.25, 0.5), epochs=3):
-    args = {"batch_size": 16, "test_batch_size": 32, "lr": 1.0, "gamma": 0.7,
-            "log_interval": 2}
+    args = {"batch_size": 16, "test_batch_size": 32, "lr": 1.0, "gamma": 0.7, "log_interval": 2}
     torch.manual_seed(1)
     use_cuda = torch.cuda.is_available()
     device = torch.device("cuda" if use_cuda else "cpu")
@@ -117,5 +125,4 @@ def run(initial=None, dropout=(0.25, 0.5), epochs=3):
         train(args, model, device, train_loader, optimizer, epoch, log)
         results.append(test(model, device, test_loader, log))
         scheduler.step()
-    return {"initial": start, "log": log, "results": results,
-            "lr": optimizer.param_groups[0]["lr"]}
+    return {"initial": start, "log": log, "results": results, "lr": optimizer.param_groups[0]["lr"]}

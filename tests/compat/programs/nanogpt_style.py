@@ -4,6 +4,7 @@ scaled normal for the c_proj weights (found through named_parameters), AdamW par
 groups split by p.dim() >= 2 with the fused flag probed through inspect.signature, a
 cosine learning rate with warm-up written into param_groups, torch.autocast in a
 nullcontext-or-autocast pattern, gradient clipping and an @torch.no_grad() loss estimate."""
+
 import inspect
 import math
 from contextlib import nullcontext
@@ -27,8 +28,7 @@ class CausalSelfAttention(nn.Module):
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0,
-                                           is_causal=True)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=True)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.c_proj(y)
 
@@ -61,11 +61,14 @@ class GPT(nn.Module):
     def __init__(self, vocab_size, block_size, n_layer=2, n_head=2, n_embd=16):
         super().__init__()
         self.block_size = block_size
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(vocab_size, n_embd),
-            wpe=nn.Embedding(block_size, n_embd),
-            h=nn.ModuleList([Block(n_embd, n_head) for _ in range(n_layer)]),
-            ln_f=nn.LayerNorm(n_embd, bias=False)))
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(vocab_size, n_embd),
+                wpe=nn.Embedding(block_size, n_embd),
+                h=nn.ModuleList([Block(n_embd, n_head) for _ in range(n_layer)]),
+                ln_f=nn.LayerNorm(n_embd, bias=False),
+            )
+        )
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
         self.transformer.wte.weight = self.lm_head.weight  # weight tying
         self.apply(self._init_weights)
@@ -97,8 +100,9 @@ class GPT(nn.Module):
         x = self.transformer.ln_f(x)
         if targets is not None:
             logits = self.lm_head(x)
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1),
-                                   ignore_index=-1)
+            loss = F.cross_entropy(
+                logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1
+            )
         else:
             logits = self.lm_head(x[:, [-1], :])
             loss = None
@@ -121,7 +125,7 @@ class GPT(nn.Module):
     @torch.no_grad()
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
         for _ in range(max_new_tokens):
-            idx_cond = idx if idx.size(1) <= self.block_size else idx[:, -self.block_size:]
+            idx_cond = idx if idx.size(1) <= self.block_size else idx[:, -self.block_size :]
             logits, _ = self(idx_cond)
             logits = logits[:, -1, :] / temperature
             if top_k is not None:
@@ -154,8 +158,8 @@ def run(initial=None, max_iters=8):
 
     def get_batch():
         ix = rng.integers(0, len(data) - block_size, size=batch_size)
-        x = torch.stack([torch.from_numpy(data[i:i + block_size]) for i in ix])
-        y = torch.stack([torch.from_numpy(data[i + 1:i + 1 + block_size]) for i in ix])
+        x = torch.stack([torch.from_numpy(data[i : i + block_size]) for i in ix])
+        y = torch.stack([torch.from_numpy(data[i + 1 : i + 1 + block_size]) for i in ix])
         return x, y
 
     device_type = "cpu"
@@ -196,6 +200,14 @@ def run(initial=None, max_iters=8):
     model.eval()
     generated = model.generate(torch.tensor([[stoi["s"]]]), 6, top_k=5)
     tied = model.transformer.wte.weight is model.lm_head.weight
-    return {"initial": start, "losses": losses, "lrs": lrs, "evals": evals,
-            "generated": generated.numpy(), "groups": groups, "tied": tied,
-            "n_params": model.get_num_params(), "state_keys": sorted(start)}
+    return {
+        "initial": start,
+        "losses": losses,
+        "lrs": lrs,
+        "evals": evals,
+        "generated": generated.numpy(),
+        "groups": groups,
+        "tied": tied,
+        "n_params": model.get_num_params(),
+        "state_keys": sorted(start),
+    }

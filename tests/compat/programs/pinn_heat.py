@@ -3,6 +3,7 @@ writes it: collocation points with requires_grad_(True), first and second deriva
 through torch.autograd.grad(create_graph=True, grad_outputs=torch.ones_like(u)), a loss
 mixing the PDE residual with initial and boundary terms, Adam then a few LBFGS steps with
 line_search_fn="strong_wolfe", and Xavier-initialised tanh layers built in a loop."""
+
 import math
 
 import numpy as np
@@ -14,7 +15,8 @@ class PINN(nn.Module):
     def __init__(self, layers=(2, 12, 12, 1)):
         super().__init__()
         self.linears = nn.ModuleList(
-            [nn.Linear(layers[i], layers[i + 1]) for i in range(len(layers) - 1)])
+            [nn.Linear(layers[i], layers[i + 1]) for i in range(len(layers) - 1)]
+        )
         self.activation = nn.Tanh()
         for lin in self.linears:
             nn.init.xavier_normal_(lin.weight.data, gain=1.0)
@@ -31,8 +33,7 @@ def pde_residual(model, x, t, k=0.1):
     u = model(x, t)
     u_t = torch.autograd.grad(u, t, grad_outputs=torch.ones_like(u), create_graph=True)[0]
     u_x = torch.autograd.grad(u, x, grad_outputs=torch.ones_like(u), create_graph=True)[0]
-    u_xx = torch.autograd.grad(u_x, x, grad_outputs=torch.ones_like(u_x),
-                               create_graph=True)[0]
+    u_xx = torch.autograd.grad(u_x, x, grad_outputs=torch.ones_like(u_x), create_graph=True)[0]
     return u_t - k * u_xx
 
 
@@ -55,8 +56,10 @@ def run(initial=None, dtype="float64", adam_steps=6, lbfgs_steps=2):
     def loss_fn():
         loss_f = pde_residual(model, x_f, t_f).pow(2).mean()
         loss_0 = mse(model(x_0, t_0), u_0)
-        loss_b = model(torch.zeros_like(t_b), t_b).pow(2).mean() \
+        loss_b = (
+            model(torch.zeros_like(t_b), t_b).pow(2).mean()
             + model(torch.ones_like(t_b), t_b).pow(2).mean()
+        )
         return loss_f + loss_0 + loss_b
 
     losses = []
@@ -67,8 +70,7 @@ def run(initial=None, dtype="float64", adam_steps=6, lbfgs_steps=2):
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    lbfgs = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=5,
-                              line_search_fn="strong_wolfe")
+    lbfgs = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=5, line_search_fn="strong_wolfe")
 
     def closure():
         lbfgs.zero_grad()
@@ -81,5 +83,9 @@ def run(initial=None, dtype="float64", adam_steps=6, lbfgs_steps=2):
     x_test = torch.linspace(0, 1, 5, dtype=dtype).view(-1, 1).requires_grad_(True)
     t_test = torch.full_like(x_test, 0.5).requires_grad_(True)
     residual = pde_residual(model, x_test, t_test)
-    return {"initial": start, "losses": losses, "residual": residual.detach().numpy(),
-            "u": model(x_test, t_test).detach().numpy()}
+    return {
+        "initial": start,
+        "losses": losses,
+        "residual": residual.detach().numpy(),
+        "u": model(x_test, t_test).detach().numpy(),
+    }

@@ -4,6 +4,7 @@ slice assignment and multiplies the weight data by the mask in place before call
 super().forward; 256-way-style per-pixel logits (here 2-way) with cross-entropy over the
 (N, C, H, W) layout, and sampling pixel by pixel under torch.no_grad() (argmax, so the
 two libraries draw the same image)."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -17,8 +18,8 @@ class MaskedConv2d(nn.Conv2d):
         self.register_buffer("mask", self.weight.data.clone())
         _, _, kH, kW = self.weight.size()
         self.mask.fill_(1)
-        self.mask[:, :, kH // 2, kW // 2 + (mask_type == "B"):] = 0
-        self.mask[:, :, kH // 2 + 1:] = 0
+        self.mask[:, :, kH // 2, kW // 2 + (mask_type == "B") :] = 0
+        self.mask[:, :, kH // 2 + 1 :] = 0
 
     def forward(self, x):
         self.weight.data *= self.mask
@@ -27,10 +28,17 @@ class MaskedConv2d(nn.Conv2d):
 
 def pixel_cnn(fm=8):
     return nn.Sequential(
-        MaskedConv2d("A", 1, fm, 5, 1, 2, bias=False), nn.BatchNorm2d(fm), nn.ReLU(True),
-        MaskedConv2d("B", fm, fm, 3, 1, 1, bias=False), nn.BatchNorm2d(fm), nn.ReLU(True),
-        MaskedConv2d("B", fm, fm, 3, 1, 1, bias=False), nn.BatchNorm2d(fm), nn.ReLU(True),
-        nn.Conv2d(fm, 2, 1))
+        MaskedConv2d("A", 1, fm, 5, 1, 2, bias=False),
+        nn.BatchNorm2d(fm),
+        nn.ReLU(True),
+        MaskedConv2d("B", fm, fm, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(fm),
+        nn.ReLU(True),
+        MaskedConv2d("B", fm, fm, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(fm),
+        nn.ReLU(True),
+        nn.Conv2d(fm, 2, 1),
+    )
 
 
 def run(initial=None):
@@ -50,7 +58,7 @@ def run(initial=None):
     for _epoch in range(4):
         net.train()
         for i in range(0, 16, 8):
-            input = data[i:i + 8]
+            input = data[i : i + 8]
             target = input[:, 0].long()
             loss = F.cross_entropy(net(input), target)
             optimizer.zero_grad()
@@ -69,8 +77,16 @@ def run(initial=None):
                 sample[:, :, i, j] = torch.maximum(sample[:, :, i, j], drawn)
         probs = F.softmax(net(data[:2]), dim=1)
     # each forward pass re-applies the mask to the weights the optimizer moved
-    masked_zero = all(float((m.weight.data * (1 - m.mask)).abs().sum()) == 0.0
-                      for m in net.modules() if isinstance(m, MaskedConv2d))
-    return {"initial": start, "losses": losses, "masked_zero": masked_zero,
-            "sample": sample.numpy(), "probs": probs.numpy(),
-            "mask_a": net[0].mask[0, 0].numpy().copy()}
+    masked_zero = all(
+        float((m.weight.data * (1 - m.mask)).abs().sum()) == 0.0
+        for m in net.modules()
+        if isinstance(m, MaskedConv2d)
+    )
+    return {
+        "initial": start,
+        "losses": losses,
+        "masked_zero": masked_zero,
+        "sample": sample.numpy(),
+        "probs": probs.numpy(),
+        "mask_a": net[0].mask[0, 0].numpy().copy(),
+    }

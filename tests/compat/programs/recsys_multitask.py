@@ -4,6 +4,7 @@ dicts of tensors), user/item nn.Embedding plus bias embeddings, a dot product by
 (u * v).sum(1), a click head trained with BCEWithLogits next to the rating MSE, two
 backward passes through a shared graph (retain_graph=True), torch.stack of the losses for
 logging, per-user top-k recommendations with masking of seen items by scatter_."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -19,10 +20,12 @@ class Ratings(Dataset):
         return len(self.users)
 
     def __getitem__(self, idx):
-        return {"user": torch.tensor(self.users[idx], dtype=torch.long),
-                "item": torch.tensor(self.items[idx], dtype=torch.long),
-                "rating": torch.tensor(self.ratings[idx], dtype=torch.float),
-                "clicked": float(self.ratings[idx] >= 3.5)}
+        return {
+            "user": torch.tensor(self.users[idx], dtype=torch.long),
+            "item": torch.tensor(self.items[idx], dtype=torch.long),
+            "rating": torch.tensor(self.ratings[idx], dtype=torch.float),
+            "clicked": float(self.ratings[idx] >= 3.5),
+        }
 
 
 class MF(nn.Module):
@@ -40,8 +43,12 @@ class MF(nn.Module):
 
     def forward(self, user, item):
         u, v = self.user_emb(user), self.item_emb(item)
-        rating = (u * v).sum(1) + self.user_bias(user).squeeze(-1) \
-            + self.item_bias(item).squeeze(-1) + 3.0
+        rating = (
+            (u * v).sum(1)
+            + self.user_bias(user).squeeze(-1)
+            + self.item_bias(item).squeeze(-1)
+            + 3.0
+        )
         click = self.click_head(torch.cat([u, v], dim=1)).squeeze(-1)
         return rating, click
 
@@ -66,21 +73,25 @@ def run(initial=None):
             batch_keys = sorted(batch.keys())
             pred_rating, pred_click = model(batch["user"], batch["item"])
             rating_loss = F.mse_loss(pred_rating, batch["rating"])
-            click_loss = F.binary_cross_entropy_with_logits(pred_click,
-                                                            batch["clicked"].float())
+            click_loss = F.binary_cross_entropy_with_logits(pred_click, batch["clicked"].float())
             optimizer.zero_grad()
             rating_loss.backward(retain_graph=True)
             (0.5 * click_loss).backward()
             optimizer.step()
             log.append(torch.stack([rating_loss, click_loss]).detach().numpy())
     with torch.no_grad():
-        scores = model.user_emb.weight @ model.item_emb.weight.t() \
-            + model.item_bias.weight.t()
+        scores = model.user_emb.weight @ model.item_emb.weight.t() + model.item_bias.weight.t()
         seen = torch.zeros(n_users, n_items, dtype=torch.bool)
         seen[torch.from_numpy(users), torch.from_numpy(items)] = True
         unseen_scores = scores.masked_fill(seen, float("-inf"))
         top = unseen_scores.topk(2, dim=1).indices
         hits = torch.zeros(n_users, n_items).scatter_(1, top, 1.0)
-    return {"initial": start, "log": np.array(log), "batch_keys": batch_keys,
-            "batch_dtypes": [str(batch[k].dtype).replace("torch.", "") for k in batch_keys],
-            "top": top.numpy(), "hits": hits.numpy(), "scores": scores.numpy()}
+    return {
+        "initial": start,
+        "log": np.array(log),
+        "batch_keys": batch_keys,
+        "batch_dtypes": [str(batch[k].dtype).replace("torch.", "") for k in batch_keys],
+        "top": top.numpy(),
+        "hits": hits.numpy(),
+        "scores": scores.numpy(),
+    }

@@ -4,6 +4,7 @@ Categorical over its softmax, saved log_probs, discounted returns normalised wit
 (returns - mean) / (std + eps) where eps is np.finfo(np.float32).eps.item(), the policy
 loss from torch.cat of -log_prob * R, and an actor-critic variant with a Normal head for
 a continuous action (its log_prob and entropy)."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -77,8 +78,9 @@ def run(initial=None, episodes=6, gamma=0.9, sample_with_numpy=True):
             R = r + gamma * R
             returns.insert(0, R)
         returns = torch.tensor(returns)
-        returns = (returns - returns.mean()) / (returns.std() + eps) if len(returns) > 1 \
-            else returns * 0
+        returns = (
+            (returns - returns.mean()) / (returns.std() + eps) if len(returns) > 1 else returns * 0
+        )
         for log_prob, R in zip(policy.saved_log_probs, returns, strict=True):
             policy_loss.append(-log_prob * R)
         optimizer.zero_grad()
@@ -111,5 +113,10 @@ def run(initial=None, episodes=6, gamma=0.9, sample_with_numpy=True):
     action = torch.tensor([0.5, 0.0])
     objective = dist.log_prob(action).sum() + 0.01 * dist.entropy().sum()
     objective.backward()
-    return {"initial": start, "log": np.array(log), "lengths": lengths, "actions": actions,
-            "normal": [objective.item(), *mu.grad.tolist(), *log_std.grad.tolist()]}
+    return {
+        "initial": start,
+        "log": np.array(log),
+        "lengths": lengths,
+        "actions": actions,
+        "normal": [objective.item(), *mu.grad.tolist(), *log_std.grad.tolist()],
+    }

@@ -3,6 +3,7 @@ model.modules() initialisation loop (kaiming_normal_ for convolutions, constant_
 norms, zero-init of the last BN in each residual branch), SGD with Nesterov momentum
 under MultiStepLR, label-smoothed cross-entropy, and gradient accumulation over
 micro-batches with a custom autograd.Function (a straight-through clamp) on the way."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -71,9 +72,11 @@ class ResNet(nn.Module):
         downsample = None
         if stride != 1 or self.inplanes != planes * BasicBlock.expansion:
             downsample = nn.Sequential(
-                nn.Conv2d(self.inplanes, planes * BasicBlock.expansion, 1, stride=stride,
-                          bias=False),
-                nn.BatchNorm2d(planes * BasicBlock.expansion))
+                nn.Conv2d(
+                    self.inplanes, planes * BasicBlock.expansion, 1, stride=stride, bias=False
+                ),
+                nn.BatchNorm2d(planes * BasicBlock.expansion),
+            )
         layers = [BasicBlock(self.inplanes, planes, stride, downsample)]
         self.inplanes = planes * BasicBlock.expansion
         for _ in range(1, blocks):
@@ -97,8 +100,9 @@ def run(initial=None, accumulation_steps=2):
         model.load_state_dict({k: torch.tensor(v) for k, v in initial.items()})
     start = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True,
-                                weight_decay=1e-4)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4
+    )
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[1, 2], gamma=0.1)
 
     losses, lrs = [], []
@@ -106,8 +110,8 @@ def run(initial=None, accumulation_steps=2):
         model.train()
         optimizer.zero_grad()
         for i in range(0, 24, 6):
-            output = model(images[i:i + 6])
-            loss = criterion(output, targets[i:i + 6]) / accumulation_steps
+            output = model(images[i : i + 6])
+            loss = criterion(output, targets[i : i + 6]) / accumulation_steps
             loss.backward()
             if (i // 6 + 1) % accumulation_steps == 0:
                 optimizer.step()
@@ -122,8 +126,13 @@ def run(initial=None, accumulation_steps=2):
         logits = model(images)
         top2 = logits.topk(2, dim=1).indices
         correct = top2.eq(targets.view(-1, 1).expand_as(top2)).any(dim=1).float().sum()
-    return {"initial": start, "losses": losses, "lrs": lrs, "logits": logits.numpy(),
-            "top2_acc": correct.item() / 24,
-            "zero_bn2": float(start["layer1.0.bn2.weight"].sum()),
-            "n_convs": sum(isinstance(m, nn.Conv2d) for m in model.modules()),
-            "num_batches_tracked": int(model.bn1.num_batches_tracked)}
+    return {
+        "initial": start,
+        "losses": losses,
+        "lrs": lrs,
+        "logits": logits.numpy(),
+        "top2_acc": correct.item() / 24,
+        "zero_bn2": float(start["layer1.0.bn2.weight"].sum()),
+        "n_convs": sum(isinstance(m, nn.Conv2d) for m in model.modules()),
+        "num_batches_tracked": int(model.bn1.num_batches_tracked),
+    }

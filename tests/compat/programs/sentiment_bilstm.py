@@ -4,6 +4,7 @@ weight.data.copy_ and the pad/unk rows zeroed, a 2-layer bidirectional LSTM over
 sequences (lengths on the CPU, enforce_sorted=False), the final forward and backward
 hidden states joined by torch.cat((hidden[-2], hidden[-1]), dim=1), BCEWithLogitsLoss and
 binary accuracy by torch.round(torch.sigmoid(preds)), best-validation checkpointing."""
+
 import copy
 
 import numpy as np
@@ -17,19 +18,34 @@ NEUTRAL = "the a movie film plot actor it was is and very".split()
 
 
 class RNN(nn.Module):
-    def __init__(self, vocab_size, embedding_dim, hidden_dim, output_dim, n_layers,
-                 bidirectional, dropout, pad_idx):
+    def __init__(
+        self,
+        vocab_size,
+        embedding_dim,
+        hidden_dim,
+        output_dim,
+        n_layers,
+        bidirectional,
+        dropout,
+        pad_idx,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_idx)
-        self.rnn = nn.LSTM(embedding_dim, hidden_dim, num_layers=n_layers,
-                           bidirectional=bidirectional, dropout=dropout)
+        self.rnn = nn.LSTM(
+            embedding_dim,
+            hidden_dim,
+            num_layers=n_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+        )
         self.fc = nn.Linear(hidden_dim * 2, output_dim)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, text, text_lengths):
         embedded = self.dropout(self.embedding(text))
-        packed_embedded = nn.utils.rnn.pack_padded_sequence(embedded, text_lengths.to("cpu"),
-                                                            enforce_sorted=False)
+        packed_embedded = nn.utils.rnn.pack_padded_sequence(
+            embedded, text_lengths.to("cpu"), enforce_sorted=False
+        )
         packed_output, (hidden, cell) = self.rnn(packed_embedded)
         output, output_lengths = nn.utils.rnn.pad_packed_sequence(packed_output)
         hidden = self.dropout(torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1))
@@ -56,12 +72,12 @@ def make_reviews(rng, n, stoi):
 
 def batches(texts, labels, size, pad_idx):
     for i in range(0, len(texts), size):
-        chunk = texts[i:i + size]
+        chunk = texts[i : i + size]
         lengths = torch.tensor([len(t) for t in chunk])
         text = torch.full((int(lengths.max()), len(chunk)), pad_idx, dtype=torch.long)
         for j, t in enumerate(chunk):
-            text[:len(t), j] = torch.tensor(t)
-        yield text, lengths, torch.tensor(labels[i:i + size], dtype=torch.float)
+            text[: len(t), j] = torch.tensor(t)
+        yield text, lengths, torch.tensor(labels[i : i + size], dtype=torch.float)
 
 
 def run(initial=None):
@@ -116,6 +132,11 @@ def run(initial=None):
     tensor = torch.tensor(sentence, dtype=torch.long).unsqueeze(1)
     model.eval()
     prediction = torch.sigmoid(model(tensor, torch.tensor([len(sentence)])))
-    return {"initial": start, "history": history, "best": best_valid_loss,
-            "prediction": prediction.item(), "n_params": n_params,
-            "pad_row": model.embedding.weight[PAD_IDX].detach().numpy()}
+    return {
+        "initial": start,
+        "history": history,
+        "best": best_valid_loss,
+        "prediction": prediction.item(),
+        "n_params": n_params,
+        "pad_row": model.embedding.weight[PAD_IDX].detach().numpy(),
+    }

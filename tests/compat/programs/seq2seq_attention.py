@@ -1,6 +1,7 @@
 """A GRU encoder-decoder with Bahdanau (additive) attention written by hand, trained to
 reverse short digit sequences with NLLLoss and seeded teacher forcing: the shape of the
 classic translation tutorial (bmm, softmax, cat, topk, a decoding loop)."""
+
 import random
 
 import numpy as np
@@ -47,15 +48,17 @@ class AttnDecoderRNN(nn.Module):
         self.gru = nn.GRU(2 * hidden_size, hidden_size, batch_first=True)
         self.out = nn.Linear(hidden_size, output_size)
 
-    def forward(self, encoder_outputs, encoder_hidden, max_length, target_tensor=None,
-                teacher_forcing=None):
+    def forward(
+        self, encoder_outputs, encoder_hidden, max_length, target_tensor=None, teacher_forcing=None
+    ):
         batch_size = encoder_outputs.size(0)
         decoder_input = torch.empty(batch_size, 1, dtype=torch.long).fill_(SOS_token)
         decoder_hidden = encoder_hidden
         decoder_outputs, attentions = [], []
         for i in range(max_length):
             decoder_output, decoder_hidden, attn_weights = self.forward_step(
-                decoder_input, decoder_hidden, encoder_outputs)
+                decoder_input, decoder_hidden, encoder_outputs
+            )
             decoder_outputs.append(decoder_output)
             attentions.append(attn_weights)
             if target_tensor is not None and teacher_forcing[i]:
@@ -92,8 +95,10 @@ def run(initial=None, teacher_forcing_ratio=0.5):
     if initial is not None:
         encoder.load_state_dict({k: torch.tensor(v) for k, v in initial["encoder"].items()})
         decoder.load_state_dict({k: torch.tensor(v) for k, v in initial["decoder"].items()})
-    start = {name: {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
-             for name, net in (("encoder", encoder), ("decoder", decoder))}
+    start = {
+        name: {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+        for name, net in (("encoder", encoder), ("decoder", decoder))
+    }
     encoder_optimizer = optim.Adam(encoder.parameters(), lr=0.01)
     decoder_optimizer = optim.Adam(decoder.parameters(), lr=0.01)
     criterion = nn.NLLLoss()
@@ -102,16 +107,18 @@ def run(initial=None, teacher_forcing_ratio=0.5):
     losses, forced = [], []
     for _epoch in range(3):
         for b in range(0, 24, 8):
-            input_tensor, target_tensor = src[b:b + 8], tgt[b:b + 8]
+            input_tensor, target_tensor = src[b : b + 8], tgt[b : b + 8]
             encoder_optimizer.zero_grad()
             decoder_optimizer.zero_grad()
             steps = [random.random() < teacher_forcing_ratio for _ in range(length + 1)]
             forced.append(steps)
             encoder_outputs, encoder_hidden = encoder(input_tensor)
-            decoder_outputs, _, _ = decoder(encoder_outputs, encoder_hidden, length + 1,
-                                            target_tensor, steps)
-            loss = criterion(decoder_outputs.view(-1, decoder_outputs.size(-1)),
-                             target_tensor.view(-1))
+            decoder_outputs, _, _ = decoder(
+                encoder_outputs, encoder_hidden, length + 1, target_tensor, steps
+            )
+            loss = criterion(
+                decoder_outputs.view(-1, decoder_outputs.size(-1)), target_tensor.view(-1)
+            )
             loss.backward()
             encoder_optimizer.step()
             decoder_optimizer.step()
@@ -124,5 +131,10 @@ def run(initial=None, teacher_forcing_ratio=0.5):
         decoder_outputs, _, attentions = decoder(encoder_outputs, encoder_hidden, length + 1)
         _, topi = decoder_outputs.topk(1)
         decoded_ids = topi.squeeze()
-    return {"initial": start, "losses": losses, "forced": forced,
-            "decoded": decoded_ids.numpy(), "attentions": attentions.numpy()}
+    return {
+        "initial": start,
+        "losses": losses,
+        "forced": forced,
+        "decoded": decoded_ids.numpy(),
+        "attentions": attentions.numpy(),
+    }

@@ -1,5 +1,6 @@
 """Softmax regression from scratch, in the style of a textbook chapter: parameters as leaf
 tensors, ``torch.no_grad()`` updates and ``grad.zero_()``."""
+
 import numpy as np
 import torch
 
@@ -27,7 +28,7 @@ def run(initial=None):
     lr, batch_size, losses = 0.5, 30, []
     for epoch in range(5):
         for i in range(0, 120, batch_size):
-            X, y = features[i:i + batch_size], labels[i:i + batch_size]
+            X, y = features[i : i + batch_size], labels[i : i + batch_size]
             l = cross_entropy(softmax(X @ W + b), y)
             l.sum().backward()
             with torch.no_grad():

@@ -2,6 +2,7 @@
 whose last layer starts at the identity transform (weight.data.zero_(), bias.data.copy_),
 F.affine_grid and F.grid_sample warping the input, then a small classifier with
 F.dropout(training=self.training) and log_softmax, trained with SGD on NLL."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -24,7 +25,8 @@ class Net(nn.Module):
             nn.ReLU(True),
             nn.Conv2d(4, 4, kernel_size=3),
             nn.MaxPool2d(2, stride=2),
-            nn.ReLU(True))
+            nn.ReLU(True),
+        )
         self.fc_loc = nn.Sequential(nn.Linear(4 * 2 * 2, 8), nn.ReLU(True), nn.Linear(8, 3 * 2))
         self.fc_loc[2].weight.data.zero_()
         self.fc_loc[2].bias.data.copy_(torch.tensor([1, 0, 0, 0, 1, 0], dtype=torch.float))
@@ -73,8 +75,8 @@ def run(initial=None, p=0.0):
         model.train()
         for i in range(0, 24, 8):
             optimizer.zero_grad()
-            output = model(data[i:i + 8])
-            loss = F.nll_loss(output, target[i:i + 8])
+            output = model(data[i : i + 8])
+            loss = F.nll_loss(output, target[i : i + 8])
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
@@ -83,5 +85,11 @@ def run(initial=None, p=0.0):
         warped, theta = model.stn(data[:4])
         warped_ac, _ = model.stn(data[:4], align_corners=True)
         correct = model(data).max(1, keepdim=True)[1].eq(target.view(-1, 1)).sum().item()
-    return {"initial": start, "losses": losses, "theta": theta.numpy(),
-            "warped": warped.numpy(), "warped_ac": warped_ac.numpy(), "correct": correct}
+    return {
+        "initial": start,
+        "losses": losses,
+        "theta": theta.numpy(),
+        "warped": warped.numpy(),
+        "warped_ac": warped_ac.numpy(),
+        "correct": correct,
+    }

@@ -4,6 +4,7 @@ input through, a Normalization module with view(-1, 1, 1) buffers, the model reb
 walking cnn.children() into nn.Sequential with add_module and trimmed by slicing, a gram
 matrix from torch.mm(features, features.t()), model.eval().requires_grad_(False), and
 LBFGS over the input image with a closure that clamps it in place under no_grad."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -53,15 +54,27 @@ class Normalization(nn.Module):
 
 def make_cnn():
     return nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-        nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(inplace=True))
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 8, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(8, 8, 3, padding=1),
+        nn.ReLU(inplace=True),
+    )
 
 
-def get_style_model_and_losses(cnn, mean, std, style_img, content_img,
-                               content_layers=("conv_3",),
-                               style_layers=("conv_1", "conv_2", "conv_3")):
+def get_style_model_and_losses(
+    cnn,
+    mean,
+    std,
+    style_img,
+    content_img,
+    content_layers=("conv_3",),
+    style_layers=("conv_1", "conv_2", "conv_3"),
+):
     normalization = Normalization(mean, std)
     content_losses, style_losses = [], []
     model = nn.Sequential(normalization)
@@ -91,7 +104,7 @@ def get_style_model_and_losses(cnn, mean, std, style_img, content_img,
     for i in range(len(model) - 1, -1, -1):
         if isinstance(model[i], (ContentLoss, StyleLoss)):
             break
-    model = model[:(i + 1)]
+    model = model[: (i + 1)]
     return model, style_losses, content_losses
 
 
@@ -105,14 +118,16 @@ def run(initial=None, num_steps=6, style_weight=1e4, content_weight=1, dtype="fl
     start = {k: v.detach().numpy().copy() for k, v in cnn.state_dict().items()}
     cnn = cnn.to(dtype).eval()
     yy, xx = np.mgrid[0:12, 0:12] / 11.0
-    style_img = torch.tensor(np.stack([np.sin(6 * xx), np.cos(6 * yy), xx * yy])[None] * 0.5
-                             + 0.5, dtype=dtype)
+    style_img = torch.tensor(
+        np.stack([np.sin(6 * xx), np.cos(6 * yy), xx * yy])[None] * 0.5 + 0.5, dtype=dtype
+    )
     content_img = torch.tensor(rng.random((1, 3, 12, 12)), dtype=dtype)
     input_img = content_img.clone()
     mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
     model, style_losses, content_losses = get_style_model_and_losses(
-        cnn, mean, std, style_img, content_img)
+        cnn, mean, std, style_img, content_img
+    )
     input_img.requires_grad_(True)
     model.eval()
     model.requires_grad_(False)
@@ -120,6 +135,7 @@ def run(initial=None, num_steps=6, style_weight=1e4, content_weight=1, dtype="fl
     log = []
     run_steps = [0]
     while run_steps[0] <= num_steps:
+
         def closure():
             with torch.no_grad():
                 input_img.clamp_(0, 1)
@@ -132,9 +148,14 @@ def run(initial=None, num_steps=6, style_weight=1e4, content_weight=1, dtype="fl
             run_steps[0] += 1
             log.append((style_score.item(), content_score.item()))
             return style_score + content_score
+
         optimizer.step(closure)
     with torch.no_grad():
         input_img.clamp_(0, 1)
-    return {"initial": start, "log": log, "image": input_img.detach().numpy(),
-            "names": [name for name, _ in model.named_children()],
-            "trainable": sum(p.requires_grad for p in model.parameters())}
+    return {
+        "initial": start,
+        "log": log,
+        "image": input_img.detach().numpy(),
+        "names": [name for name, _ in model.named_children()],
+        "trainable": sum(p.requires_grad for p in model.parameters()),
+    }

@@ -1,6 +1,7 @@
 """A text classifier in the shape of the torchtext tutorial: token ids of a batch flattened
 into one tensor, offsets from torch.cumsum of the lengths, nn.EmbeddingBag (mean) into a
 Linear, SGD with StepLR, clip_grad_norm_, and a DataLoader with a collate_fn."""
+
 import numpy as np
 import torch
 from torch import nn
@@ -65,8 +66,7 @@ def run(initial=None):
         text_list = torch.cat(text_list)
         return label_list, text_list, offsets
 
-    train_dataloader = DataLoader(CORPUS[:9], batch_size=3, shuffle=False,
-                                  collate_fn=collate_batch)
+    train_dataloader = DataLoader(CORPUS[:9], batch_size=3, shuffle=False, collate_fn=collate_batch)
     valid_dataloader = DataLoader(CORPUS[9:], batch_size=3, collate_fn=collate_batch)
     model = TextClassificationModel(len(vocab), 8, 3)
     if initial is not None:
@@ -115,6 +115,12 @@ def run(initial=None):
     sum_bag = nn.EmbeddingBag.from_pretrained(model.embedding.weight.detach(), mode="sum")
     weights = torch.from_numpy(np.array([1.0, 2.0, 0.5, 1.0, -1.0, 3.0], dtype=np.float32))
     weighted = sum_bag(flat, offsets, per_sample_weights=weights)
-    return {"initial": start, "losses": losses, "accs": accs, "lrs": lrs,
-            "offsets": offsets.numpy(), "probs": probs.numpy(),
-            "weighted": weighted.detach().numpy()}
+    return {
+        "initial": start,
+        "losses": losses,
+        "accs": accs,
+        "lrs": lrs,
+        "offsets": offsets.numpy(),
+        "probs": probs.numpy(),
+        "weighted": weighted.detach().numpy(),
+    }

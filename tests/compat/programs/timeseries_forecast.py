@@ -2,6 +2,7 @@
 a Conv1d front end feeding an LSTM that is given its own zero (h0, c0), MSELoss with
 Adam, early stopping on a validation loss with a saved best state_dict (copy.deepcopy),
 and an autoregressive rollout that feeds predictions back with torch.cat."""
+
 import copy
 import math
 
@@ -20,7 +21,7 @@ class WindowDataset(Dataset):
         return len(self.series) - self.window
 
     def __getitem__(self, idx):
-        x = self.series[idx:idx + self.window].unsqueeze(-1)
+        x = self.series[idx : idx + self.window].unsqueeze(-1)
         y = self.series[idx + self.window]
         return x, y
 
@@ -50,7 +51,7 @@ def run(initial=None, patience=2):
     series = (raw - lo) / (hi - lo)
     window = 12
     train_ds = WindowDataset(series[:90], window)
-    val_ds = WindowDataset(series[90 - window:], window)
+    val_ds = WindowDataset(series[90 - window :], window)
     train_loader = DataLoader(train_ds, batch_size=26, shuffle=False)
     val_loader = DataLoader(val_ds, batch_size=64)
 
@@ -75,8 +76,9 @@ def run(initial=None, patience=2):
         train_losses.append(running / len(train_ds))
         model.eval()
         with torch.no_grad():
-            val_loss = sum(criterion(model(xb), yb).item() * xb.size(0)
-                           for xb, yb in val_loader) / len(val_ds)
+            val_loss = sum(
+                criterion(model(xb), yb).item() * xb.size(0) for xb, yb in val_loader
+            ) / len(val_ds)
         val_losses.append(val_loss)
         if val_loss < best_loss:
             best_loss, best_state, bad_epochs = val_loss, copy.deepcopy(model.state_dict()), 0
@@ -87,13 +89,20 @@ def run(initial=None, patience=2):
     model.load_state_dict(best_state)
     model.eval()
     with torch.no_grad():
-        history = torch.tensor(series[90 - window:90], dtype=torch.float32).view(1, window, 1)
+        history = torch.tensor(series[90 - window : 90], dtype=torch.float32).view(1, window, 1)
         forecast = []
         for _ in range(6):
             next_value = model(history)
             forecast.append(next_value.item())
             history = torch.cat([history[:, 1:], next_value.view(1, 1, 1)], dim=1)
     forecast = np.array(forecast) * (hi - lo) + lo
-    return {"initial": start, "train_losses": train_losses, "val_losses": val_losses,
-            "stopped_at": stopped_at, "best_loss": best_loss, "forecast": forecast,
-            "n_windows": (len(train_ds), len(val_ds)), "item_shape": tuple(train_ds[0][0].shape)}
+    return {
+        "initial": start,
+        "train_losses": train_losses,
+        "val_losses": val_losses,
+        "stopped_at": stopped_at,
+        "best_loss": best_loss,
+        "forecast": forecast,
+        "n_windows": (len(train_ds), len(val_ds)),
+        "item_shape": tuple(train_ds[0][0].shape),
+    }

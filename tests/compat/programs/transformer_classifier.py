@@ -2,6 +2,7 @@
 (src_key_padding_mask), masked mean pooling, AdamW with a LinearLR warm-up chained into
 CosineAnnealingLR by SequentialLR, clip_grad_value_; then nn.MultiheadAttention's
 averaged attention weights on a padded batch."""
+
 import math
 
 import numpy as np
@@ -21,7 +22,7 @@ class PositionalEncoding(nn.Module):
         self.register_buffer("pe", pe)
 
     def forward(self, x):
-        return x + self.pe[:, :x.size(1)]
+        return x + self.pe[:, : x.size(1)]
 
 
 class TransformerClassifier(nn.Module):
@@ -29,10 +30,12 @@ class TransformerClassifier(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(ntoken, d_model, padding_idx=0)
         self.pos_encoder = PositionalEncoding(d_model)
-        encoder_layer = nn.TransformerEncoderLayer(d_model, nhead, d_hid, dropout=0.0,
-                                                   batch_first=True)
-        self.transformer_encoder = nn.TransformerEncoder(encoder_layer, nlayers,
-                                                         enable_nested_tensor=False)
+        encoder_layer = nn.TransformerEncoderLayer(
+            d_model, nhead, d_hid, dropout=0.0, batch_first=True
+        )
+        self.transformer_encoder = nn.TransformerEncoder(
+            encoder_layer, nlayers, enable_nested_tensor=False
+        )
         self.classifier = nn.Linear(d_model, num_classes)
         self.d_model = d_model
 
@@ -70,8 +73,7 @@ def run(initial=None):
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
     warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=3)
     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=5)
-    scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, cosine],
-                                                      milestones=[3])
+    scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, cosine], milestones=[3])
     losses, lrs = [], []
     for step in range(8):
         model.train()
@@ -99,10 +101,19 @@ def run(initial=None):
         mha.load_state_dict({k: torch.tensor(v) for k, v in initial["mha"].items()})
     start["mha"] = {k: v.detach().numpy().copy() for k, v in mha.state_dict().items()}
     x = model.embedding(src[:3]).detach().requires_grad_(True)
-    attn_output, attn_weights = mha(x, x, x, key_padding_mask=padding_mask[:3],
-                                    need_weights=True, average_attn_weights=True)
+    attn_output, attn_weights = mha(
+        x, x, x, key_padding_mask=padding_mask[:3], need_weights=True, average_attn_weights=True
+    )
     attn_output.pow(2).sum().backward()
-    return {"initial": start, "losses": losses, "lrs": lrs, "accuracy": accuracy,
-            "n_params": n_params, "logits": logits.numpy(),
-            "longer_logits": longer_logits.numpy(), "attn_weights": attn_weights.detach().numpy(),
-            "attn_output": attn_output.detach().numpy(), "x_grad": x.grad.numpy()}
+    return {
+        "initial": start,
+        "losses": losses,
+        "lrs": lrs,
+        "accuracy": accuracy,
+        "n_params": n_params,
+        "logits": logits.numpy(),
+        "longer_logits": longer_logits.numpy(),
+        "attn_weights": attn_weights.detach().numpy(),
+        "attn_output": attn_output.detach().numpy(),
+        "x_grad": x.grad.numpy(),
+    }

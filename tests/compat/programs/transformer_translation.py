@@ -4,6 +4,7 @@ sinusoidal PositionalEncoding (seq-first), generate_square_subsequent_mask writt
 hand with triu/masked_fill, create_mask with source/target padding masks,
 CrossEntropyLoss(ignore_index=PAD_IDX), Adam(betas=(0.9, 0.98), eps=1e-9), LambdaLR
 warm-up (the Noam schedule), and greedy decoding with type_as / fill_ / torch.cat."""
+
 import math
 
 import numpy as np
@@ -17,7 +18,7 @@ PAD_IDX, BOS_IDX, EOS_IDX = 0, 1, 2
 class PositionalEncoding(nn.Module):
     def __init__(self, emb_size: int, dropout: float, maxlen: int = 32):
         super().__init__()
-        den = torch.exp(- torch.arange(0, emb_size, 2) * math.log(10000) / emb_size)
+        den = torch.exp(-torch.arange(0, emb_size, 2) * math.log(10000) / emb_size)
         pos = torch.arange(0, maxlen).reshape(maxlen, 1)
         pos_embedding = torch.zeros((maxlen, emb_size))
         pos_embedding[:, 0::2] = torch.sin(pos * den)
@@ -27,7 +28,7 @@ class PositionalEncoding(nn.Module):
         self.register_buffer("pos_embedding", pos_embedding)
 
     def forward(self, token_embedding: Tensor):
-        return self.dropout(token_embedding + self.pos_embedding[:token_embedding.size(0), :])
+        return self.dropout(token_embedding + self.pos_embedding[: token_embedding.size(0), :])
 
 
 class TokenEmbedding(nn.Module):
@@ -41,33 +42,62 @@ class TokenEmbedding(nn.Module):
 
 
 class Seq2SeqTransformer(nn.Module):
-    def __init__(self, num_encoder_layers, num_decoder_layers, emb_size, nhead,
-                 src_vocab_size, tgt_vocab_size, dim_feedforward=32, dropout=0.0):
+    def __init__(
+        self,
+        num_encoder_layers,
+        num_decoder_layers,
+        emb_size,
+        nhead,
+        src_vocab_size,
+        tgt_vocab_size,
+        dim_feedforward=32,
+        dropout=0.0,
+    ):
         super().__init__()
-        self.transformer = nn.Transformer(d_model=emb_size, nhead=nhead,
-                                          num_encoder_layers=num_encoder_layers,
-                                          num_decoder_layers=num_decoder_layers,
-                                          dim_feedforward=dim_feedforward, dropout=dropout)
+        self.transformer = nn.Transformer(
+            d_model=emb_size,
+            nhead=nhead,
+            num_encoder_layers=num_encoder_layers,
+            num_decoder_layers=num_decoder_layers,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+        )
         self.generator = nn.Linear(emb_size, tgt_vocab_size)
         self.src_tok_emb = TokenEmbedding(src_vocab_size, emb_size)
         self.tgt_tok_emb = TokenEmbedding(tgt_vocab_size, emb_size)
         self.positional_encoding = PositionalEncoding(emb_size, dropout=dropout)
 
-    def forward(self, src, trg, src_mask, tgt_mask, src_padding_mask, tgt_padding_mask,
-                memory_key_padding_mask):
+    def forward(
+        self,
+        src,
+        trg,
+        src_mask,
+        tgt_mask,
+        src_padding_mask,
+        tgt_padding_mask,
+        memory_key_padding_mask,
+    ):
         src_emb = self.positional_encoding(self.src_tok_emb(src))
         tgt_emb = self.positional_encoding(self.tgt_tok_emb(trg))
-        outs = self.transformer(src_emb, tgt_emb, src_mask, tgt_mask, None,
-                                src_padding_mask, tgt_padding_mask, memory_key_padding_mask)
+        outs = self.transformer(
+            src_emb,
+            tgt_emb,
+            src_mask,
+            tgt_mask,
+            None,
+            src_padding_mask,
+            tgt_padding_mask,
+            memory_key_padding_mask,
+        )
         return self.generator(outs)
 
     def encode(self, src, src_mask):
-        return self.transformer.encoder(self.positional_encoding(self.src_tok_emb(src)),
-                                        src_mask)
+        return self.transformer.encoder(self.positional_encoding(self.src_tok_emb(src)), src_mask)
 
     def decode(self, tgt, memory, tgt_mask):
-        return self.transformer.decoder(self.positional_encoding(self.tgt_tok_emb(tgt)),
-                                        memory, tgt_mask)
+        return self.transformer.decoder(
+            self.positional_encoding(self.tgt_tok_emb(tgt)), memory, tgt_mask
+        )
 
 
 def generate_square_subsequent_mask(sz):
@@ -108,8 +138,8 @@ def make_batch(rng, n, vocab):
     tgt = np.full((8, n), PAD_IDX)
     for i, length in enumerate(lengths):
         tokens = rng.integers(3, vocab - 1, size=length)
-        src[:length + 2, i] = [BOS_IDX, *tokens, EOS_IDX]
-        tgt[:length + 2, i] = [BOS_IDX, *(tokens[::-1] + 1), EOS_IDX]
+        src[: length + 2, i] = [BOS_IDX, *tokens, EOS_IDX]
+        tgt[: length + 2, i] = [BOS_IDX, *(tokens[::-1] + 1), EOS_IDX]
     return torch.from_numpy(src), torch.from_numpy(tgt)
 
 
@@ -128,8 +158,8 @@ def run(initial=None):
     optimizer = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
     warmup = 4
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: emb_size ** -0.5 * min((step + 1) ** -0.5,
-                                                       (step + 1) * warmup ** -1.5))
+        optimizer, lambda step: emb_size**-0.5 * min((step + 1) ** -0.5, (step + 1) * warmup**-1.5)
+    )
     batches = [make_batch(rng, 8, vocab) for _ in range(3)]
     losses, lrs = [], []
     for _epoch in range(3):
@@ -137,8 +167,15 @@ def run(initial=None):
         for src, tgt in batches:
             tgt_input = tgt[:-1, :]
             src_mask, tgt_mask, src_padding_mask, tgt_padding_mask = create_mask(src, tgt_input)
-            logits = model(src, tgt_input, src_mask, tgt_mask, src_padding_mask,
-                           tgt_padding_mask, src_padding_mask)
+            logits = model(
+                src,
+                tgt_input,
+                src_mask,
+                tgt_mask,
+                src_padding_mask,
+                tgt_padding_mask,
+                src_padding_mask,
+            )
             optimizer.zero_grad()
             tgt_out = tgt[1:, :]
             loss = loss_fn(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
@@ -151,11 +188,19 @@ def run(initial=None):
     decoded = []
     with torch.no_grad():
         for i in range(3):
-            src = batches[0][0][:, i:i + 1]
+            src = batches[0][0][:, i : i + 1]
             num_tokens = src.shape[0]
             src_mask = (torch.zeros(num_tokens, num_tokens)).type(torch.bool)
-            decoded.append(greedy_decode(model, src, src_mask, max_len=num_tokens + 2,
-                                         start_symbol=BOS_IDX).flatten().tolist())
-    return {"initial": start, "losses": losses, "lrs": lrs, "decoded": decoded,
-            "mask": generate_square_subsequent_mask(3).numpy(),
-            "n_params": sum(p.numel() for p in model.parameters())}
+            decoded.append(
+                greedy_decode(model, src, src_mask, max_len=num_tokens + 2, start_symbol=BOS_IDX)
+                .flatten()
+                .tolist()
+            )
+    return {
+        "initial": start,
+        "losses": losses,
+        "lrs": lrs,
+        "decoded": decoded,
+        "mask": generate_square_subsequent_mask(3).numpy(),
+        "n_params": sum(p.numel() for p in model.parameters()),
+    }

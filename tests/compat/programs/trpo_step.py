@@ -4,6 +4,7 @@ the first with create_graph=True), conjugate gradient on flat vectors built with
 torch.cat([g.contiguous().view(-1) ...]), the step scaled to a KL radius, and a
 backtracking line search that writes candidate weights with
 nn.utils.vector_to_parameters and reads them with parameters_to_vector."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -74,15 +75,22 @@ def run(initial=None, max_kl=1e-2, damping=1e-1):
         with torch.no_grad():
             new_loss = get_loss()
         actual_improve = loss - new_loss
-        if (actual_improve / (expected_improve * fraction)).item() > 0.1 \
-                and actual_improve.item() > 0:
+        if (
+            actual_improve / (expected_improve * fraction)
+        ).item() > 0.1 and actual_improve.item() > 0:
             accepted = True
             break
     else:
         nn.utils.vector_to_parameters(prev_params, params)
     with torch.no_grad():
         kl_after = get_kl().item()
-    return {"initial": start, "loss": loss.item(), "new_loss": new_loss.item(),
-            "stepdir": stepdir.detach().numpy(), "fraction": float(fraction),
-            "accepted": accepted, "kl_after": kl_after,
-            "params": nn.utils.parameters_to_vector(params).detach().numpy()}
+    return {
+        "initial": start,
+        "loss": loss.item(),
+        "new_loss": new_loss.item(),
+        "stepdir": stepdir.detach().numpy(),
+        "fraction": float(fraction),
+        "accepted": accepted,
+        "kl_after": kl_after,
+        "params": nn.utils.parameters_to_vector(params).detach().numpy(),
+    }

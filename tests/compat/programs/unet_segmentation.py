@@ -2,6 +2,7 @@
 MaxPool2d down, bilinear nn.Upsample (align_corners=True) and F.interpolate up, skip
 connections by torch.cat on channels, F.pad to match sizes, a soft Dice loss plus
 BCEWithLogitsLoss with pos_weight, Adam with ExponentialLR, IoU under torch.no_grad()."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -19,7 +20,8 @@ class DoubleConv(nn.Module):
             nn.ReLU(inplace=True),
             nn.Conv2d(mid_channels, out_channels, kernel_size=3, padding=1, bias=False),
             nn.BatchNorm2d(out_channels),
-            nn.ReLU(inplace=True))
+            nn.ReLU(inplace=True),
+        )
 
     def forward(self, x):
         return self.double_conv(x)
@@ -102,6 +104,12 @@ def run(initial=None):
         iou = inter / (pred.sum() + y.sum() - inter + 1e-6)
         coarse = F.interpolate(logits, size=(6, 6), mode="bilinear", align_corners=False)
         nearest = F.interpolate(logits, scale_factor=0.5, mode="nearest")
-    return {"initial": start, "losses": losses, "logits": logits.numpy(), "iou": iou.item(),
-            "coarse": coarse.numpy(), "nearest": nearest.numpy(),
-            "lr": scheduler.get_last_lr()[0]}
+    return {
+        "initial": start,
+        "losses": losses,
+        "logits": logits.numpy(),
+        "iou": iou.item(),
+        "coarse": coarse.numpy(),
+        "nearest": nearest.numpy(),
+        "lr": scheduler.get_last_lr()[0],
+    }

@@ -1,5 +1,6 @@
 """A variational autoencoder on random 8x8 "images": the reparameterisation trick with
 randn_like, a summed binary cross-entropy plus the KL term, and sampling from the prior."""
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -55,7 +56,7 @@ def run(initial=None):
         model.train()
         train_loss = 0
         for batch_idx in range(4):
-            data = images[batch_idx * 8:(batch_idx + 1) * 8]
+            data = images[batch_idx * 8 : (batch_idx + 1) * 8]
             # the noise comes from NumPy so that both libraries draw the same numbers
             eps = torch.from_numpy(rng.standard_normal((8, 4)).astype(np.float32))
             optimizer.zero_grad()
@@ -73,6 +74,12 @@ def run(initial=None):
         torch.manual_seed(1)
         noise = torch.randn_like(mu)
         samples = model.decode(torch.randn(16, 4))
-    return {"initial": start, "losses": losses, "parts": parts, "recon": recon.numpy(),
-            "noise_shape": tuple(noise.shape), "noise_is_float": noise.dtype == torch.float32,
-            "samples": samples.numpy()}
+    return {
+        "initial": start,
+        "losses": losses,
+        "parts": parts,
+        "recon": recon.numpy(),
+        "noise_shape": tuple(noise.shape),
+        "noise_is_float": noise.dtype == torch.float32,
+        "samples": samples.numpy(),
+    }

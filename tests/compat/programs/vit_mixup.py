@@ -5,6 +5,7 @@ nn.TransformerEncoderLayer(activation="gelu", norm_first=True), a DropPath modul
 (stochastic depth via x.new_empty(...).bernoulli_, rate 0 here), AdamW with no weight
 decay on norms, biases and embeddings, mixup with NumPy's Beta draw and a permutation,
 and soft-target cross-entropy."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -40,12 +41,21 @@ class ViT(nn.Module):
         super().__init__()
         self.patch_embed = PatchEmbed(embed_dim=embed_dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
-        self.pos_embed = nn.Parameter(torch.zeros(1, self.patch_embed.num_patches + 1,
-                                                  embed_dim))
-        self.blocks = nn.ModuleList([
-            nn.TransformerEncoderLayer(embed_dim, num_heads, dim_feedforward=2 * embed_dim,
-                                       dropout=0.0, activation="gelu", batch_first=True,
-                                       norm_first=True) for _ in range(depth)])
+        self.pos_embed = nn.Parameter(torch.zeros(1, self.patch_embed.num_patches + 1, embed_dim))
+        self.blocks = nn.ModuleList(
+            [
+                nn.TransformerEncoderLayer(
+                    embed_dim,
+                    num_heads,
+                    dim_feedforward=2 * embed_dim,
+                    dropout=0.0,
+                    activation="gelu",
+                    batch_first=True,
+                    norm_first=True,
+                )
+                for _ in range(depth)
+            ]
+        )
         self.drop_path = DropPath(drop_path)
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
         self.head = nn.Linear(embed_dim, num_classes)
@@ -83,8 +93,10 @@ def param_groups_weight_decay(model, weight_decay=0.05, no_weight_decay_list=())
             no_decay.append(param)
         else:
             decay.append(param)
-    return [{"params": no_decay, "weight_decay": 0.0},
-            {"params": decay, "weight_decay": weight_decay}]
+    return [
+        {"params": no_decay, "weight_decay": 0.0},
+        {"params": decay, "weight_decay": weight_decay},
+    ]
 
 
 def run(initial=None, mixup_alpha=0.8):
@@ -93,7 +105,7 @@ def run(initial=None, mixup_alpha=0.8):
     labels = rng.integers(0, 3, size=24)
     images = 0.2 * rng.standard_normal((24, 1, 8, 8)).astype(np.float32)
     for i, c in enumerate(labels):
-        images[i, 0, 4 * (c // 2):4 * (c // 2) + 4, 4 * (c % 2):4 * (c % 2) + 4] += 1.0
+        images[i, 0, 4 * (c // 2) : 4 * (c // 2) + 4, 4 * (c % 2) : 4 * (c % 2) + 4] += 1.0
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
     model = ViT()
     if initial is not None:
@@ -105,7 +117,7 @@ def run(initial=None, mixup_alpha=0.8):
     for _epoch in range(4):
         model.train()
         for i in range(0, 24, 8):
-            inputs, targets = x[i:i + 8], F.one_hot(y[i:i + 8], num_classes=3).float()
+            inputs, targets = x[i : i + 8], F.one_hot(y[i : i + 8], num_classes=3).float()
             lam = float(rng.beta(mixup_alpha, mixup_alpha))
             index = torch.from_numpy(rng.permutation(inputs.size(0)))
             inputs = lam * inputs + (1 - lam) * inputs[index, :]
@@ -119,6 +131,10 @@ def run(initial=None, mixup_alpha=0.8):
     model.eval()
     with torch.no_grad():
         logits = model(x)
-    return {"initial": start, "losses": losses, "logits": logits.numpy(),
-            "group_sizes": [len(g["params"]) for g in groups],
-            "accuracy": (logits.argmax(1) == y).float().mean().item()}
+    return {
+        "initial": start,
+        "losses": losses,
+        "logits": logits.numpy(),
+        "group_sizes": [len(g["params"]) for g in groups],
+        "accuracy": (logits.argmax(1) == y).float().mean().item(),
+    }

@@ -2,14 +2,17 @@
 example: Embedding, a batch_first LSTM whose hidden state is carried across batches and
 detached (repackage_hidden), clip_grad_norm_, ReduceLROnPlateau on the validation loss;
 then a variable-length batch through pack_padded_sequence / pad_packed_sequence."""
+
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-TEXT = ("the cat sat on the mat . the dog sat on the log . a cat saw a dog . "
-        "the dog saw the cat on the mat . a log is on the mat .").split()
+TEXT = (
+    "the cat sat on the mat . the dog sat on the log . a cat saw a dog . "
+    "the dog saw the cat on the mat . a log is on the mat ."
+).split()
 
 
 class RNNModel(nn.Module):
@@ -34,8 +37,10 @@ class RNNModel(nn.Module):
 
     def init_hidden(self, bsz):
         weight = next(self.parameters())
-        return (weight.new_zeros(self.nlayers, bsz, self.nhid),
-                weight.new_zeros(self.nlayers, bsz, self.nhid))
+        return (
+            weight.new_zeros(self.nlayers, bsz, self.nhid),
+            weight.new_zeros(self.nlayers, bsz, self.nhid),
+        )
 
 
 def repackage_hidden(h):
@@ -53,7 +58,7 @@ def batchify(data, bsz):
 
 def get_batch(source, i, bptt):
     seq_len = min(bptt, source.size(1) - 1 - i)
-    return source[:, i:i + seq_len], source[:, i + 1:i + 1 + seq_len].reshape(-1)
+    return source[:, i : i + seq_len], source[:, i + 1 : i + 1 + seq_len].reshape(-1)
 
 
 def run(initial=None):
@@ -69,8 +74,9 @@ def run(initial=None):
     start = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     criterion = nn.NLLLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=5.0)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5,
-                                                           patience=0, threshold=0.05)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=0.5, patience=0, threshold=0.05
+    )
 
     def evaluate(data_source):
         model.eval()
@@ -105,20 +111,30 @@ def run(initial=None):
     ppl = math.exp(val_losses[-1])
 
     # a padded batch of sentences of different lengths, packed for the LSTM
-    sentences = [[word2idx[w] for w in s.split()] for s in
-                 ("a dog saw", "the cat sat on the mat", "the log")]
+    sentences = [
+        [word2idx[w] for w in s.split()] for s in ("a dog saw", "the cat sat on the mat", "the log")
+    ]
     lengths = torch.tensor([len(s) for s in sentences])
     padded = nn.utils.rnn.pad_sequence([torch.tensor(s) for s in sentences], batch_first=True)
-    packed = nn.utils.rnn.pack_padded_sequence(model.encoder(padded), lengths,
-                                               batch_first=True, enforce_sorted=False)
+    packed = nn.utils.rnn.pack_padded_sequence(
+        model.encoder(padded), lengths, batch_first=True, enforce_sorted=False
+    )
     packed_out, (h_n, c_n) = model.rnn(packed)
     unpacked, out_lengths = nn.utils.rnn.pad_packed_sequence(packed_out, batch_first=True)
     summed = unpacked.sum()
     model.zero_grad()
     summed.backward()
-    return {"initial": start, "losses": losses, "norms": norms, "val_losses": val_losses,
-            "lrs": lrs, "ppl": ppl, "unpacked": unpacked.detach().numpy(),
-            "out_lengths": out_lengths.numpy(), "h_n": h_n.detach().numpy(),
-            "batch_sizes": packed.batch_sizes.numpy(),
-            "sorted_indices": packed.sorted_indices.numpy(),
-            "grad_embedding": model.encoder.weight.grad.numpy().copy()}
+    return {
+        "initial": start,
+        "losses": losses,
+        "norms": norms,
+        "val_losses": val_losses,
+        "lrs": lrs,
+        "ppl": ppl,
+        "unpacked": unpacked.detach().numpy(),
+        "out_lengths": out_lengths.numpy(),
+        "h_n": h_n.detach().numpy(),
+        "batch_sizes": packed.batch_sizes.numpy(),
+        "sorted_indices": packed.sorted_indices.numpy(),
+        "grad_embedding": model.encoder.weight.grad.numpy().copy(),
+    }

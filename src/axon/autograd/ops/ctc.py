@@ -32,14 +32,14 @@ def _logsumexp(*terms):
 def _shift(a, k):
     """``a`` moved k places to the right along the last axis (-inf comes in)."""
     out = xp.full_like(a, _NEG_INF)
-    out[..., k:] = a[..., :a.shape[-1] - k]
+    out[..., k:] = a[..., : a.shape[-1] - k]
     return out
 
 
 def _unshift(a, k):
     """``a`` moved k places to the left along the last axis (-inf comes in)."""
     out = xp.full_like(a, _NEG_INF)
-    out[..., :a.shape[-1] - k] = a[..., k:]
+    out[..., : a.shape[-1] - k] = a[..., k:]
     return out
 
 
@@ -62,8 +62,7 @@ class CTC(Op):
     class at each frame (the gradient through a ``log_softmax`` that produced lp), 0 past
     each input's length; for an infinite loss, 0 under ``zero_infinity``, else NaN."""
 
-    def forward(self, log_probs, targets, input_lengths, target_lengths, blank,
-                zero_infinity):
+    def forward(self, log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
         lp = log_probs.astype(xp.float64)
         T, N, _ = lp.shape
         ext, skip = extended_labels(targets, target_lengths, blank)
@@ -83,8 +82,18 @@ class CTC(Op):
         final = alpha[last_t, rows, end]
         before = xp.where(has_label, alpha[last_t, rows, xp.maximum(end - 1, 0)], _NEG_INF)
         nll = -_logsumexp(final, before)
-        self.saved = (lp, ext, skip, lp_ext, alpha, nll, input_lengths, target_lengths,
-                      zero_infinity, log_probs.dtype)
+        self.saved = (
+            lp,
+            ext,
+            skip,
+            lp_ext,
+            alpha,
+            nll,
+            input_lengths,
+            target_lengths,
+            zero_infinity,
+            log_probs.dtype,
+        )
         if zero_infinity:
             nll = xp.where(xp.isinf(nll), 0.0, nll)
         return nll.astype(log_probs.dtype)
@@ -103,8 +112,9 @@ class CTC(Op):
             rec = lp_ext[t] + _logsumexp(nxt, _unshift(nxt, 1), two)
             last = (t == input_lengths - 1)[:, None]
             after = (t >= input_lengths)[:, None]
-            cur = xp.where(last, xp.where(start_mask, lp_ext[t], _NEG_INF),
-                           xp.where(after, _NEG_INF, rec))
+            cur = xp.where(
+                last, xp.where(start_mask, lp_ext[t], _NEG_INF), xp.where(after, _NEG_INF, rec)
+            )
             beta[t] = cur
             nxt = cur
         return beta

@@ -80,11 +80,15 @@ class Add(Op):
         return g, g
 
 
-_BOOL_SUB = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use "
-             "the `^` or `logical_xor()` operator instead.")
-_BOOL_MIXED_SUB = ("Subtraction, the `-` operator, with a bool tensor is not supported. If "
-                   "you are trying to invert a mask, use the `~` or `logical_not()` "
-                   "operator instead.")
+_BOOL_SUB = (
+    "Subtraction, the `-` operator, with two bool tensors is not supported. Use "
+    "the `^` or `logical_xor()` operator instead."
+)
+_BOOL_MIXED_SUB = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If "
+    "you are trying to invert a mask, use the `~` or `logical_not()` "
+    "operator instead."
+)
 
 
 def _is_bool_array(x) -> bool:

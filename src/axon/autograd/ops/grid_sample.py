@@ -31,8 +31,7 @@ def _reflect(coord, twice_low: float, twice_high: float):
     shifted = xp.abs(shifted)
     extra = xp.fmod(shifted, span)
     even = (xp.floor(shifted / span) % 2) == 0
-    return (xp.where(even, extra + low, span - extra + low),
-            xp.where(even, sign, -sign))
+    return (xp.where(even, extra + low, span - extra + low), xp.where(even, sign, -sign))
 
 
 def _unnormalize(coord, size: int, align_corners: bool, volumetric: bool):
@@ -52,8 +51,9 @@ def _unnormalize(coord, size: int, align_corners: bool, volumetric: bool):
     return fused_multiply_add(shifted, float(scale), shift).astype(coord.dtype)
 
 
-def _source_coordinate(coord, size: int, padding_mode: str, align_corners: bool,
-                       volumetric: bool = False):
+def _source_coordinate(
+    coord, size: int, padding_mode: str, align_corners: bool, volumetric: bool = False
+):
     """Pixel coordinates of normalised ``coord`` along an axis of ``size`` pixels, after
     padding (float64); also the derivative d(pixel)/d(coord)."""
     pix = _unnormalize(coord, size, align_corners, volumetric).astype(xp.float64)
@@ -86,8 +86,9 @@ class GridSample(Op):
         g = grid if grid.dtype in (xp.float32, xp.float64) else grid.astype(xp.float64)
         coords, self.dcoords = [], []  # per spatial axis of the input, in its order
         for axis, size in enumerate(sizes):
-            c, d = _source_coordinate(g[..., nd - 1 - axis], size, padding_mode,
-                                      align_corners, volumetric=nd == 3)
+            c, d = _source_coordinate(
+                g[..., nd - 1 - axis], size, padding_mode, align_corners, volumetric=nd == 3
+            )
             coords.append(c)
             self.dcoords.append(d)
         self.taps = self._taps(coords, sizes)
@@ -102,8 +103,10 @@ class GridSample(Op):
             ok = xp.ones(near[0].shape, dtype=bool)
             for r, size in zip(near, sizes, strict=True):
                 ok &= (r >= 0) & (r <= size - 1)
-            idx = tuple(xp.clip(r, 0, size - 1).astype(xp.int64)
-                        for r, size in zip(near, sizes, strict=True))
+            idx = tuple(
+                xp.clip(r, 0, size - 1).astype(xp.int64)
+                for r, size in zip(near, sizes, strict=True)
+            )
             return [(idx, ok * 1.0, [xp.zeros_like(coords[0])] * len(sizes))]
         low = [xp.floor(c) for c in coords]
         frac = [c - lo for c, lo in zip(coords, low, strict=True)]
@@ -117,8 +120,10 @@ class GridSample(Op):
                 idx.append(xp.clip(i, 0, size - 1).astype(xp.int64))
                 factors.append(f if bit else 1 - f)
             weight = math.prod(factors) * ok
-            slopes = [(1.0 if bit else -1.0) * math.prod(factors[:k] + factors[k + 1:]) * ok
-                      for k, bit in enumerate(corner)]
+            slopes = [
+                (1.0 if bit else -1.0) * math.prod(factors[:k] + factors[k + 1 :]) * ok
+                for k, bit in enumerate(corner)
+            ]
             taps.append((tuple(idx), weight, slopes))
         return taps
 
@@ -143,6 +148,7 @@ class GridSample(Op):
             for idx, _, slopes in self.taps:
                 dot = (g_t * self._read(self.a, idx)).sum(-1)
                 per_axis = [p + dot * s for p, s in zip(per_axis, slopes, strict=True)]
-            grad_grid = xp.stack([per_axis[axis] * self.dcoords[axis]
-                                  for axis in reversed(range(nd))], axis=-1).astype(self.dtype)
+            grad_grid = xp.stack(
+                [per_axis[axis] * self.dcoords[axis] for axis in reversed(range(nd))], axis=-1
+            ).astype(self.dtype)
         return grad_a, grad_grid, None, None, None

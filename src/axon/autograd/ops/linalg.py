@@ -123,11 +123,14 @@ def parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
         )
     for k, c in enumerate(eq):
         if not (c in _LETTERS or c in ",.->"):
-            raise RuntimeError(f"einsum(): invalid subscript given at index {k} in the "
-                               f"equation string {equation!r}, subscripts must be in [a-zA-Z]")
+            raise RuntimeError(
+                f"einsum(): invalid subscript given at index {k} in the "
+                f"equation string {equation!r}, subscripts must be in [a-zA-Z]"
+            )
     if any(t.count("...") > 1 or t.replace("...", "").count(".") for t in terms + [out]):
-        raise RuntimeError(f"einsum(): found more than one '...' or a lone '.' in a term of "
-                           f"{equation!r}")
+        raise RuntimeError(
+            f"einsum(): found more than one '...' or a lone '.' in a term of {equation!r}"
+        )
     unused = [c for c in _LETTERS if c not in eq]
     n_ell = 0
     for i, (t, shape) in enumerate(zip(terms, shapes, strict=True)):
@@ -141,8 +144,10 @@ def parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
         if "..." in t:
             n_ell = max(n_ell, len(shape) - named)
     ell = "".join(unused[:n_ell])
-    terms = [t.replace("...", ell[n_ell - (len(s) - len(t) + 3):] if n_ell else "")
-             if "..." in t else t for t, s in zip(terms, shapes, strict=True)]
+    terms = [
+        t.replace("...", ell[n_ell - (len(s) - len(t) + 3) :] if n_ell else "") if "..." in t else t
+        for t, s in zip(terms, shapes, strict=True)
+    ]
     if arrow:
         out = out.replace("...", ell)
     else:
@@ -150,11 +155,15 @@ def parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
         out = ell + "".join(sorted(c for c in set(seen) if seen.count(c) == 1 and c not in ell))
     for c in out:
         if out.count(c) > 1:
-            raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the "
-                               f"output of {equation!r}")
+            raise RuntimeError(
+                f"einsum(): output subscript {c} appears more than once in the "
+                f"output of {equation!r}"
+            )
         if not any(c in t for t in terms):
-            raise RuntimeError(f"einsum(): output subscript {c} of {equation!r} does not "
-                               f"appear in the equation for any input operand")
+            raise RuntimeError(
+                f"einsum(): output subscript {c} of {equation!r} does not "
+                f"appear in the equation for any input operand"
+            )
     return terms, out
 
 
@@ -222,8 +231,7 @@ class Einsum(Op):
             if not any(c in s for s in specs):  # summed away in forward: broadcast back
                 specs.append(c)
                 operands.append(xp.ones(sizes[c], dtype=g.dtype))
-        gi = xp.einsum(",".join(specs) + "->" + target, *operands,
-                       optimize=_optimize(operands))
+        gi = xp.einsum(",".join(specs) + "->" + target, *operands, optimize=_optimize(operands))
         return gi.reshape(shape)
 
 
@@ -291,8 +299,9 @@ class Solve(Op):
         try:
             x = xp.linalg.solve(a, b2)
         except xp.linalg.LinAlgError:
-            raise LinAlgError("torch.linalg.solve: The solver failed because the input "
-                              "matrix is singular.") from None
+            raise LinAlgError(
+                "torch.linalg.solve: The solver failed because the input matrix is singular."
+            ) from None
         self.x = x
         return x[..., 0] if vector else x
 
@@ -315,8 +324,10 @@ class Cholesky(Op):
         try:
             low = xp.linalg.cholesky(a)
         except xp.linalg.LinAlgError:
-            raise LinAlgError("linalg.cholesky: The factorization could not be completed "
-                              "because the input is not positive-definite.") from None
+            raise LinAlgError(
+                "linalg.cholesky: The factorization could not be completed "
+                "because the input is not positive-definite."
+            ) from None
         self.low = low
         return _mT(low) if upper else low
 
@@ -369,20 +380,20 @@ class Svd(Op):
         pack = xp.zeros(a.shape[:-2] + (k + 1 + k, max(m, n)), dtype=a.dtype)
         pack[..., :k, :m] = _mT(u)
         pack[..., k, :k] = s
-        pack[..., k + 1:, :n] = vh
+        pack[..., k + 1 :, :n] = vh
         self.m, self.n = m, n
         return pack
 
     def backward(self, g):
         u, s, vh, m, n = self.u, self.s, self.vh, self.m, self.n
         k = s.shape[-1]
-        gu, gs, gvh = _mT(g[..., :k, :m]), g[..., k, :k], g[..., k + 1:, :n]
+        gu, gs, gvh = _mT(g[..., :k, :m]), g[..., k, :k], g[..., k + 1 :, :n]
         v, gv = _mT(vh), _mT(gvh)
         uhgu, vhgv = _mT(u) @ gu, _mT(v) @ gv
         s2 = s * s
         e = s2[..., None, :] - s2[..., :, None]
         e[..., xp.arange(k), xp.arange(k)] = 1
-        inner = ((uhgu - _mT(uhgu)) * s[..., None, :] + s[..., :, None] * (vhgv - _mT(vhgv)))
+        inner = (uhgu - _mT(uhgu)) * s[..., None, :] + s[..., :, None] * (vhgv - _mT(vhgv))
         inner = inner / e
         inner[..., xp.arange(k), xp.arange(k)] = gs
         ga = u @ inner @ vh
@@ -403,12 +414,14 @@ class Qr(Op):
         width = max(a.shape[-1], q.shape[-2])
         pack = xp.zeros(a.shape[:-2] + (q.shape[-1] + r.shape[-2], width), dtype=a.dtype)
         pack[..., : q.shape[-1], : q.shape[-2]] = _mT(q)
-        pack[..., q.shape[-1]:, : r.shape[-1]] = r
+        pack[..., q.shape[-1] :, : r.shape[-1]] = r
         return pack
 
     def backward(self, g):
-        raise RuntimeError("axon: the gradient of linalg.qr is not implemented; use "
-                           "linalg.cholesky or linalg.svd where a gradient is needed")
+        raise RuntimeError(
+            "axon: the gradient of linalg.qr is not implemented; use "
+            "linalg.cholesky or linalg.svd where a gradient is needed"
+        )
 
 
 class EuclideanDist(Op):
@@ -442,7 +455,7 @@ def expm(a):
     n = a.shape[-1]
     norm = float(xp.abs(a).sum(axis=-2).max()) if a.size else 0.0
     s = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
-    scaled = a / (2.0 ** s)
+    scaled = a / (2.0**s)
     eye = xp.broadcast_to(xp.eye(n, dtype=a.dtype), a.shape)
     out, term = eye.copy(), eye
     for k in range(1, 19):
@@ -489,8 +502,8 @@ def lu_packed(a):
                 A[[j, p]] = A[[p, j]]
                 perm[b, [j, p]] = perm[b, [p, j]]
             if A[j, j] != 0:
-                A[j + 1:, j] /= A[j, j]
-                A[j + 1:, j + 1:] -= xp.outer(A[j + 1:, j], A[j, j + 1:])
+                A[j + 1 :, j] /= A[j, j]
+                A[j + 1 :, j + 1 :] -= xp.outer(A[j + 1 :, j], A[j, j + 1 :])
     lead = a.shape[:-2]
     return packed.reshape(a.shape), pivots.reshape(lead + (k,)), perm.reshape(lead + (m,))
 

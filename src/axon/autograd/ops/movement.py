@@ -72,8 +72,7 @@ class Cat(Op):
             return xp.concatenate(arrays, axis=dim)
         except ValueError:
             raise RuntimeError(
-                f"cat: tensors of shapes {[a.shape for a in arrays]} do not match outside "
-                f"dim {dim}"
+                f"cat: tensors of shapes {[a.shape for a in arrays]} do not match outside dim {dim}"
             ) from None
 
     def backward(self, g):
@@ -111,8 +110,9 @@ class Pad(Op):
         if any(lo < 0 or hi < 0 for lo, hi in width):  # negative padding crops
             pos = [(max(lo, 0), max(hi, 0)) for lo, hi in width]
             out = xp.pad(a, pos, constant_values=value)
-            sl = tuple(slice(-min(lo, 0), out.shape[d] + min(hi, 0))
-                       for d, (lo, hi) in enumerate(width))
+            sl = tuple(
+                slice(-min(lo, 0), out.shape[d] + min(hi, 0)) for d, (lo, hi) in enumerate(width)
+            )
             self.crop = (pos, sl)
             return out[sl]
         self.crop = None

@@ -20,9 +20,17 @@ from .elementwise import _binary, _weak, float_input, promote
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 
-_TORCH_TYPE = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-               "bool": "Bool"}
+_TORCH_TYPE = {
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
 
 
 def torch_type_name(dtype) -> str:
@@ -32,7 +40,7 @@ def torch_type_name(dtype) -> str:
 
 def not_implemented(kernel: str, dtype) -> NotImplementedError:
     """torch's error for a kernel that does not exist for a dtype (a RuntimeError)."""
-    return NotImplementedError(f'"{kernel}_cpu" not implemented for \'{torch_type_name(dtype)}\'')
+    return NotImplementedError(f"\"{kernel}_cpu\" not implemented for '{torch_type_name(dtype)}'")
 
 
 def promote_float(a, b):
@@ -171,8 +179,10 @@ class Atan2(Op):
     def backward(self, g):
         pa, pb = self.parents
         r2 = self.a * self.a + self.b * self.b
-        return (g * self.b / r2 if pa is not None else None,
-                -g * self.a / r2 if pb is not None else None)
+        return (
+            g * self.b / r2 if pa is not None else None,
+            -g * self.a / r2 if pb is not None else None,
+        )
 
 
 # ------------------------------------------------------------------ hyperbolic
@@ -415,8 +425,10 @@ class Hypot(Op):
 
     def backward(self, g):
         pa, pb = self.parents
-        return (g * self.a / self.out if pa is not None else None,
-                g * self.b / self.out if pb is not None else None)
+        return (
+            g * self.a / self.out if pa is not None else None,
+            g * self.b / self.out if pb is not None else None,
+        )
 
 
 class LogAddExp(Op):
@@ -429,8 +441,10 @@ class LogAddExp(Op):
 
     def backward(self, g):
         pa, pb = self.parents
-        return (g * xp.exp(self.a - self.out) if pa is not None else None,
-                g * xp.exp(self.b - self.out) if pb is not None else None)
+        return (
+            g * xp.exp(self.a - self.out) if pa is not None else None,
+            g * xp.exp(self.b - self.out) if pb is not None else None,
+        )
 
 
 class LogAddExp2(Op):
@@ -443,8 +457,10 @@ class LogAddExp2(Op):
 
     def backward(self, g):
         pa, pb = self.parents
-        return (g * xp.exp2(self.a - self.out) if pa is not None else None,
-                g * xp.exp2(self.b - self.out) if pb is not None else None)
+        return (
+            g * xp.exp2(self.a - self.out) if pa is not None else None,
+            g * xp.exp2(self.b - self.out) if pb is not None else None,
+        )
 
 
 class Xlogy(Op):
@@ -503,9 +519,11 @@ class Lerp(Op):
     def backward(self, g):
         ps, pe, pw = self.parents
         w = self.w
-        return (g * (1 - w) if ps is not None else None,
-                g * w if pe is not None else None,
-                g * self.diff if pw is not None else None)
+        return (
+            g * (1 - w) if ps is not None else None,
+            g * w if pe is not None else None,
+            g * self.diff if pw is not None else None,
+        )
 
 
 class Fmax(Op):
@@ -523,8 +541,10 @@ class Fmax(Op):
     def backward(self, g):
         pa, pb = self.parents
         zero = xp.zeros((), g.dtype)
-        return (xp.where(self.to_a, g, zero) if pa is not None else None,
-                xp.where(self.to_a, zero, g) if pb is not None else None)
+        return (
+            xp.where(self.to_a, g, zero) if pa is not None else None,
+            xp.where(self.to_a, zero, g) if pb is not None else None,
+        )
 
 
 class Fmin(Fmax):

@@ -68,8 +68,7 @@ class Var(Op):
         self.denom = max(n - correction, 0)
         with xp.errstate(divide="ignore", invalid="ignore"):
             return xp.asarray(
-                (self.centered * self.centered).sum(axis=self.axes, keepdims=keepdim)
-                / self.denom
+                (self.centered * self.centered).sum(axis=self.axes, keepdims=keepdim) / self.denom
             )
 
     def backward(self, g):

@@ -170,8 +170,7 @@ class ScatterReduce(Op):
             ga, gs = share * a_tie, share[where] * s_tie
         else:
             ga, gs = self._prod_grads(g, self_in)
-        return (ga if pa is not None else None), None, (gs if ps is not None else None), \
-            None, None
+        return (ga if pa is not None else None), None, (gs if ps is not None else None), None, None
 
     def _prod_grads(self, g, self_in):
         """Each factor's gradient is g times the product of the other factors at its
@@ -184,8 +183,9 @@ class ScatterReduce(Op):
 
         def grad_of(x, z, p, gg):  # z: zeros at its position, p: non-zero product there
             with xp.errstate(divide="ignore", invalid="ignore"):
-                others = xp.where(x != 0, xp.where(z == 0, p / xp.where(x != 0, x, 1), 0),
-                                  xp.where(z == 1, p, 0))
+                others = xp.where(
+                    x != 0, xp.where(z == 0, p / xp.where(x != 0, x, 1), 0), xp.where(z == 1, p, 0)
+                )
             return gg * others
 
         ga = grad_of(a, zeros, nonzero_prod, g) * self_in

@@ -73,13 +73,29 @@ def erfinv(y):
         w = -xp.log((1 - t) * (1 + t))
         central = w - 2.5  # Giles (2010), "Approximating the erfinv function"
         p = 2.81022636e-08
-        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
+        for c in (
+            3.43273939e-07,
+            -3.5233877e-06,
+            -4.39150654e-06,
+            0.00021858087,
+            -0.00125372503,
+            -0.00417768164,
+            0.246640727,
+            1.50140941,
+        ):
             p = p * central + c
         tail = xp.sqrt(w) - 3
         q = -0.000200214257
-        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
+        for c in (
+            0.000100950558,
+            0.00134934322,
+            -0.00367342844,
+            0.00573950773,
+            -0.0076224613,
+            0.00943887047,
+            1.00167406,
+            2.83297682,
+        ):
             q = q * tail + c
         x = xp.where(w < 5, p, q) * t
         for _ in range(3):  # Newton: x -= (erf(x) - y) / erf'(x)
@@ -174,8 +190,9 @@ def digamma(x):
         z = xp.where(neg, 1 - y, y)
         z, acc = _shift_up(xp.where(z == 0, 1.0, z), lambda t: -1 / t)
         w = 1 / (z * z)
-        series = w * (1 / 12 - w * (1 / 120 - w * (1 / 252 - w * (1 / 240 - w * (
-            1 / 132 - w * 691 / 32760)))))
+        series = w * (
+            1 / 12 - w * (1 / 120 - w * (1 / 252 - w * (1 / 240 - w * (1 / 132 - w * 691 / 32760))))
+        )
         out = acc + xp.log(z) - 0.5 / z - series
         out = xp.where(neg, out - math.pi / xp.tan(math.pi * y), out)
         out = xp.where(neg & (y == xp.floor(y)), xp.nan, out)
@@ -193,7 +210,7 @@ def trigamma(x):
         z = xp.where(neg, 1 - y, y)
         z, acc = _shift_up(z, lambda t: 1 / (t * t))
         w = 1 / (z * z)
-        series = (1 + w * (1 / 6 - w * (1 / 30 - w * (1 / 42 - w * (1 / 30 - w * 5 / 66)))))
+        series = 1 + w * (1 / 6 - w * (1 / 30 - w * (1 / 42 - w * (1 / 30 - w * 5 / 66))))
         series = series / z + 0.5 * w
         out = acc + series
         out = xp.where(neg, math.pi**2 / xp.sin(math.pi * y) ** 2 - out, out)
@@ -203,8 +220,9 @@ def trigamma(x):
 # B_2j / (2j)!, the coefficients of the Euler-Maclaurin tail of the Hurwitz zeta function
 _BERNOULLI_OVER_FACTORIAL = tuple(
     b / math.factorial(2 * j)
-    for j, b in enumerate((1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6,
-                           -3617 / 510), start=1)
+    for j, b in enumerate(
+        (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510), start=1
+    )
 )
 
 
@@ -398,8 +416,11 @@ def gammainc(a, x, upper: bool = False):
         use_series = inside & (x < a + 1)
         aa = xp.where(inside, a, 1.0)
         p = xp.where(use_series, _gammainc_series(aa, xp.where(use_series, x, 0.5)), 0.0)
-        q = xp.where(inside & ~use_series,
-                     _gammaincc_fraction(aa, xp.where(inside & ~use_series, x, 2.0)), 0.0)
+        q = xp.where(
+            inside & ~use_series,
+            _gammaincc_fraction(aa, xp.where(inside & ~use_series, x, 2.0)),
+            0.0,
+        )
         lower = xp.where(use_series, p, 1 - q)
         lower = xp.where((a == 0) & (x > 0), 1.0, lower)
         lower = xp.where((x == 0) & (a > 0), 0.0, lower)

@@ -25,8 +25,14 @@ from ...autograd.creation import cat, stack
 from ...autograd.tensor import Tensor, _wrap
 
 __all__ = [
-    "PackedSequence", "invert_permutation", "pack_padded_sequence", "pack_sequence",
-    "pad_packed_sequence", "pad_sequence", "unpack_sequence", "unpad_sequence",
+    "PackedSequence",
+    "invert_permutation",
+    "pack_padded_sequence",
+    "pack_sequence",
+    "pad_packed_sequence",
+    "pad_sequence",
+    "unpack_sequence",
+    "unpad_sequence",
 ]
 
 
@@ -61,14 +67,20 @@ class PackedSequence(_PackedSequenceBase):
     :func:`pack_padded_sequence` or :func:`pack_sequence`, not by hand.
     """
 
-    def __new__(cls, data: Tensor, batch_sizes: Tensor | None = None,
-                sorted_indices: Tensor | None = None,
-                unsorted_indices: Tensor | None = None) -> PackedSequence:
+    def __new__(
+        cls,
+        data: Tensor,
+        batch_sizes: Tensor | None = None,
+        sorted_indices: Tensor | None = None,
+        unsorted_indices: Tensor | None = None,
+    ) -> PackedSequence:
         if unsorted_indices is None:
             unsorted_indices = invert_permutation(sorted_indices)
         if batch_sizes is None:
-            raise ValueError("PackedSequence needs batch_sizes; build one with "
-                             "pack_padded_sequence or pack_sequence")
+            raise ValueError(
+                "PackedSequence needs batch_sizes; build one with "
+                "pack_padded_sequence or pack_sequence"
+            )
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, **kwargs) -> PackedSequence:
@@ -95,26 +107,35 @@ def _step_mask(batch_sizes: np.ndarray, total_length: int) -> np.ndarray:
     return mask
 
 
-def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
-                         enforce_sorted: bool = True) -> PackedSequence:
+def pack_padded_sequence(
+    input: Tensor, lengths, batch_first: bool = False, enforce_sorted: bool = True
+) -> PackedSequence:
     """Pack a padded batch (T, B, *) (or (B, T, *) with ``batch_first``) of sequences
     with the given ``lengths``. With ``enforce_sorted`` the lengths must be decreasing;
     otherwise the batch is sorted here and the order is remembered in the result."""
     lengths = _ints(lengths)
     if input.ndim < 2:
-        raise ValueError(f"pack_padded_sequence: input must have at least 2 dimensions, "
-                         f"got shape {tuple(input.shape)}")
+        raise ValueError(
+            f"pack_padded_sequence: input must have at least 2 dimensions, "
+            f"got shape {tuple(input.shape)}"
+        )
     x = input.transpose(0, 1) if batch_first else input  # (T, B, *)
     T, B = x.shape[0], x.shape[1]
     if lengths.size != B:
-        raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got "
-                           f"{lengths.size} (batch_size={B})")
+        raise RuntimeError(
+            f"Expected `len(lengths)` to be equal to batch_size, but got "
+            f"{lengths.size} (batch_size={B})"
+        )
     if (lengths <= 0).any():
-        raise RuntimeError("Length of all samples has to be greater than 0, but found an "
-                           f"element in 'lengths' that is <= 0: {lengths.tolist()}")
+        raise RuntimeError(
+            "Length of all samples has to be greater than 0, but found an "
+            f"element in 'lengths' that is <= 0: {lengths.tolist()}"
+        )
     if lengths.max() > T:
-        raise RuntimeError(f"a length of {int(lengths.max())} exceeds the padded length {T} "
-                           f"of the input (shape {tuple(input.shape)})")
+        raise RuntimeError(
+            f"a length of {int(lengths.max())} exceeds the padded length {T} "
+            f"of the input (shape {tuple(input.shape)})"
+        )
     sorted_indices = None
     if enforce_sorted:
         if (np.diff(lengths) > 0).any():
@@ -135,21 +156,26 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     return PackedSequence(data, _wrap(batch_sizes.astype(np.int64)), sorted_indices, None)
 
 
-def _unpack(sequence: PackedSequence, total_length: int, padding_value: float
-            ) -> tuple[Tensor, np.ndarray]:
+def _unpack(
+    sequence: PackedSequence, total_length: int, padding_value: float
+) -> tuple[Tensor, np.ndarray]:
     """The padded (total_length, B, *) tensor of a packed batch, still sorted, and the
     (total_length, B) mask of real steps."""
     batch_sizes = _ints(sequence.batch_sizes)
     mask = _step_mask(batch_sizes, total_length)
     data = sequence.data
-    base = np.full((total_length, int(batch_sizes[0]), *data.shape[1:]), padding_value,
-                   dtype=data.dtype)
+    base = np.full(
+        (total_length, int(batch_sizes[0]), *data.shape[1:]), padding_value, dtype=data.dtype
+    )
     return ops.IndexPut.apply(_wrap(base), mask, data), mask
 
 
-def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
-                        padding_value: float = 0.0, total_length: int | None = None
-                        ) -> tuple[Tensor, Tensor]:
+def pad_packed_sequence(
+    sequence: PackedSequence,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    total_length: int | None = None,
+) -> tuple[Tensor, Tensor]:
     """Undo :func:`pack_padded_sequence`: returns the padded batch (T, B, *) (or
     (B, T, *)) in the original batch order, and the lengths (B,) int64."""
     T = len(sequence.batch_sizes)
@@ -172,8 +198,12 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     return padded, _wrap(lengths)
 
 
-def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False,
-                 padding_value: float = 0.0, padding_side: str = "right") -> Tensor:
+def pad_sequence(
+    sequences: Sequence[Tensor],
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    padding_side: str = "right",
+) -> Tensor:
     """Stack sequences of shapes (L_i, *) into one (T, B, *) tensor (or (B, T, *) with
     ``batch_first``), T = max L_i, filling with ``padding_value`` on ``padding_side``."""
     if isinstance(sequences, Tensor):
@@ -182,8 +212,9 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False,
     if not sequences:
         raise RuntimeError("pad_sequence: received an empty list of sequences")
     if padding_side not in ("left", "right"):
-        raise ValueError(f"Expected padding_side to be one of left or right, but got "
-                         f"{padding_side}.")
+        raise ValueError(
+            f"Expected padding_side to be one of left or right, but got {padding_side}."
+        )
     T = max(s.shape[0] for s in sequences)
     rows = []
     for s in sequences:
@@ -195,19 +226,16 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False,
     return stack(rows, 0 if batch_first else 1)
 
 
-def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False
-                   ) -> list[Tensor]:
+def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False) -> list[Tensor]:
     """Split a padded batch back into its sequences (L_i, *)."""
     x = padded_sequences if batch_first else padded_sequences.transpose(0, 1)  # (B, T, *)
     return [x[b, : int(n)] for b, n in enumerate(_ints(lengths))]
 
 
-def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True
-                  ) -> PackedSequence:
+def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
     """Pack a list of sequences (L_i, *): ``pad_sequence`` then ``pack_padded_sequence``."""
     lengths = [s.shape[0] for s in sequences]
-    return pack_padded_sequence(pad_sequence(sequences), lengths,
-                                enforce_sorted=enforce_sorted)
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
 def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
@@ -227,5 +255,6 @@ def _from_packed(sequence: PackedSequence) -> tuple[Tensor, np.ndarray, np.ndarr
 
 def _to_packed(output: Tensor, mask: np.ndarray, like: PackedSequence) -> PackedSequence:
     """Pack a padded (T, B, *) output with the layout and orders of ``like``."""
-    return PackedSequence(output[mask], like.batch_sizes, like.sorted_indices,
-                          like.unsorted_indices)
+    return PackedSequence(
+        output[mask], like.batch_sizes, like.sorted_indices, like.unsorted_indices
+    )
