@@ -248,7 +248,7 @@ from .autograd.creation import is_floating_point  # noqa: E402
 from .autograd.tensor import Size  # noqa: E402
 from .backend import dtype  # noqa: E402
 from math import e, inf, nan, pi  # noqa: E402, I001  (torch.pi, torch.e, torch.inf, torch.nan)
-from .devices import device, get_default_device, set_default_device, strided  # noqa: E402
+from .backend.device import device, get_default_device, set_default_device, strided  # noqa: E402
 from .autograd import is_anomaly_enabled  # noqa: E402
 
 # torch's top-level spellings of activations and distances (torch.selu, torch.prelu, ...)
@@ -272,7 +272,7 @@ from .nn._functional_losses import cosine_similarity, pairwise_distance  # noqa:
 # constructors, the global generator, window functions, top-level forms of methods
 # (torch.clone, torch.exp_, ...) and of nn.functional (torch.conv2d, torch.embedding, ...)
 from .backend.info import finfo, iinfo  # noqa: E402
-from .devices import (  # noqa: E402
+from .backend.device import (  # noqa: E402
     channels_last,
     channels_last_3d,
     contiguous_format,
@@ -344,7 +344,7 @@ from .settings import (  # noqa: E402
     set_warn_always,
 )
 from . import multiprocessing, random, version  # noqa: E402
-from .devices import layout  # noqa: E402
+from .backend.device import layout  # noqa: E402
 from .backend import int16 as short, xp as _xp  # noqa: E402
 
 uint16, uint32, uint64 = _xp.dtype("uint16"), _xp.dtype("uint32"), _xp.dtype("uint64")
@@ -375,7 +375,7 @@ from .nn._torch_forms import (  # noqa: E402
     rnn_relu_cell,
     rnn_tanh_cell,
 )
-from .devices import contiguous_format as legacy_contiguous_format  # noqa: E402
+from .backend.device import contiguous_format as legacy_contiguous_format  # noqa: E402
 from .linalg import triangular_solve  # noqa: E402
 from . import types  # noqa: E402  (torch.types: Number, Device, _size, ...)
 from . import utils  # noqa: E402  (torch.utils.data as axon.data, utils.checkpoint)

@@ -2,7 +2,7 @@
 
 Programs ask ``torch.cuda.is_available()`` to choose a device and seed CUDA beside the CPU
 (``torch.cuda.manual_seed_all(seed)``); both work here. axon has no CUDA backend yet, so
-asking for a CUDA device's properties raises :class:`~axon.devices.DeviceUnavailableError`.
+asking for a CUDA device's properties raises :class:`~axon.backend.device.DeviceUnavailableError`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from . import amp as _amp
-from .devices import DeviceUnavailableError, _no_backend
+from .backend.device import DeviceUnavailableError, _no_backend
 
 amp = SimpleNamespace(GradScaler=_amp.GradScaler, autocast=_amp.autocast)
 """``axon.cuda.amp``: torch's older spelling of ``axon.amp``."""

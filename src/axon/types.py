@@ -9,8 +9,8 @@ from typing import IO, Union
 
 from .autograd.tensor import Size, Tensor
 from .backend import dtype as _dtype
-from .devices import device as _device
-from .devices import layout as _layout
+from .backend.device import device as _device
+from .backend.device import layout as _layout
 
 _bool = bool
 _int = int

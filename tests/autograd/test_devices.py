@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import axon as ax
-from axon.devices import DeviceUnavailableError
+from axon.backend.device import DeviceUnavailableError
 from tests.helpers import assert_close
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .. import backend as B
 from ..backend import xp
 from ..backend.linspace import torch_linspace
-from ..devices import check_device
+from ..backend.device import check_device
 from . import ops
 from .tensor import (
     Tensor,

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import backend as B
 from ..backend import xp
-from ..devices import CPU, check_device, device, strided
+from ..backend.device import CPU, check_device, device, strided
 from .grad_mode import grad_mode
 
 _new = object.__new__

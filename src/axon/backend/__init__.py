@@ -1,8 +1,8 @@
-"""The array backend: the one place that names the array library.
+"""The boundary between axon and array libraries: devices, dtypes and type promotion, the
+seeded generators, and the registry of backends (``base``; the CPU's is ``backend/numpy``).
 
-Every array call in axon goes through ``xp`` (NumPy today). A CuPy backend can later be
-swapped in here without touching the ops. This layer also owns the default dtype and the
-seeded random generator, so ``manual_seed`` makes every run reproducible.
+``xp`` is the CPU's namespace (NumPy); an op reads its inputs' namespace as ``self.xp``
+(``Op.apply`` finds the backend of its inputs), so another backend registers and computes.
 """
 
 from __future__ import annotations
@@ -151,3 +151,9 @@ def masked(g, keep):
         return np.where(keep, g, 0)
     bits = np.negative(keep.view(np.int8), dtype=np.int8)  # True -> -1 (all ones), False -> 0
     return np.bitwise_and(g.view(ints), bits, dtype=ints).view(g.dtype)
+
+
+# ------------------------------------------------------------------ backends and devices
+from .base import Backend, for_device, namespace, of, register  # noqa: E402
+from .device import DeviceUnavailableError, device  # noqa: E402
+from .numpy import cpu  # noqa: E402  (registers the CPU backend)

@@ -4,7 +4,7 @@
 axon keeps every array in host memory, so the only device is the CPU: ``None``, ``"cpu"``,
 ``"cpu:0"``, ``axon.device("cpu")`` or any object whose ``str()`` names the CPU is
 accepted; any other device (``"cuda"``, ``"mps"``) raises the RuntimeError of
-:func:`axon.devices.check_device` naming it, so a program written for a GPU fails at the
+:func:`axon.backend.device.check_device` naming it, so a program written for a GPU fails at the
 line that asks for one instead of silently running elsewhere.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend as B
-from ..devices import check_device as _check_device
-from ..devices import device as _device
+from ..backend.device import check_device as _check_device
+from ..backend.device import device as _device
 
 
 def check_device(device) -> None:

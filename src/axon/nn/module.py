@@ -26,7 +26,7 @@ from ..autograd.tensor import (
     _wrap,
     parse_to_args,
 )
-from ..devices import check_device
+from ..backend.device import check_device
 
 
 class Parameter(Tensor):

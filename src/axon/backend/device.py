@@ -1,10 +1,12 @@
-"""``axon.device``: where a tensor lives, with torch's names. axon computes on the CPU only.
+"""``axon.device``: where a tensor lives, with torch's names, and which device types have a
+backend (the CPU always; others once a backend registers itself, ``backend.register``).
 
 A program written for torch names devices everywhere (``device="cuda" if
 torch.cuda.is_available() else "cpu"``, ``x.to(device)``, ``model.cuda()``). Every such
-name is parsed here: ``"cpu"`` (any index) is accepted; any other device torch knows is a
-valid ``device`` object, but putting a tensor there raises :class:`DeviceUnavailableError`
-naming it; a name torch does not know raises torch's RuntimeError.
+name is parsed here: a device type with a backend is accepted; any other device torch knows
+is a valid ``device`` object, but putting a tensor there raises
+:class:`DeviceUnavailableError` naming it; a name torch does not know (and no backend
+registered) raises torch's RuntimeError.
 """
 
 from __future__ import annotations
@@ -32,6 +34,19 @@ DEVICE_TYPES = (
     "mtia",
     "privateuseone",
 )
+
+_available: set[str] = {"cpu"}
+"""The device types a backend computes on (``backend.register`` adds to it)."""
+_extra_types: list[str] = []
+"""Device types torch does not know, named by a registered backend (torch's
+``rename_privateuse1_backend``): ``device()`` accepts them too."""
+
+
+def add_device_type(name: str) -> None:
+    """Make ``name`` a device type with a backend (called by ``backend.register``)."""
+    if name not in DEVICE_TYPES and name not in _extra_types:
+        _extra_types.append(name)
+    _available.add(name)
 
 
 class DeviceUnavailableError(RuntimeError, AssertionError):
@@ -68,7 +83,7 @@ class device:  # noqa: N801  (torch's name)
         if not isinstance(type, str):
             raise TypeError(f"device(): expected a string or a device, got {type!r}")
         name, sep, ordinal = type.partition(":")
-        if name not in DEVICE_TYPES:
+        if name not in DEVICE_TYPES and name not in _extra_types:
             raise RuntimeError(
                 f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device "
                 f"string: {type}"
@@ -131,15 +146,18 @@ def _no_backend(name: str) -> str:
     )
 
 
-def check_device(dev) -> None:
-    """Accept ``dev`` as a place for a tensor: None or any CPU device. Others raise:
-    :class:`DeviceUnavailableError` for devices torch knows (naming them), torch's
-    RuntimeError for unknown names."""
+def check_device(dev) -> device | None:
+    """``dev`` as a ``device`` when a tensor can live there (None for None or the CPU).
+    Others raise: :class:`DeviceUnavailableError` for devices torch knows (naming them),
+    torch's RuntimeError for unknown names."""
     if dev is None or dev is CPU or dev == "cpu":
-        return
+        return None
     d = dev if isinstance(dev, device) else device(dev)
-    if d.type != "cpu":
+    if d.type == "cpu":
+        return None
+    if d.type not in _available:
         raise DeviceUnavailableError(f"cannot put a tensor on device '{d}': {_no_backend(d.type)}")
+    return d
 
 
 def get_default_device() -> device:

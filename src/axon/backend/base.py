@@ -1,0 +1,121 @@
+"""``Backend``: what an array library supplies to axon, and the registry that finds the
+backend of a device (``for_device``) or of an array (``of``).
+
+A backend is one object per device type: its array type and array namespace (``xp``, NumPy's
+API), the moves between its memory and the host's, and the few functions where the CPU uses
+NumPy-only tricks (strided windows, unbuffered scatter-adds, the thread policy of products).
+The CPU's lives in ``backend/numpy``; another library is one more module that makes a
+``Backend`` and calls :func:`register` (a test backend does so in ``tests/backend``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .device import DeviceUnavailableError, add_device_type, check_device, device
+
+
+class Backend:
+    """An array library on one device type.
+
+    Subclasses set ``name`` (the device type: ``"cpu"``, ``"cuda"``, ...), ``array_type``
+    (the class of its arrays) and ``xp`` (the array namespace, NumPy's names), and write
+    :meth:`to_host` and :meth:`from_host`. The rest has generic forms written with ``xp``
+    that a backend replaces where it has a faster one.
+    """
+
+    name: str
+    array_type: type
+    xp: Any
+
+    # ------------------------------------------------------------ devices and memory
+    def device(self, index: int | None = None) -> device:
+        """The device an array asked for at ``index`` lands on (torch: ``"cuda"`` is
+        ``cuda:0``, the current device)."""
+        return device(self.name, 0 if index is None else index)
+
+    def device_of(self, array) -> device:
+        """The device ``array`` lives on."""
+        return self.device()
+
+    def to_host(self, array) -> np.ndarray:
+        """``array`` copied into a NumPy array in host memory."""
+        raise NotImplementedError
+
+    def from_host(self, array: np.ndarray, dev: device | None = None):
+        """The NumPy ``array`` copied onto ``dev`` (this backend's device)."""
+        raise NotImplementedError
+
+    def rng(self):
+        """The seeded generator random draws use; a draw made on the host and moved with
+        :meth:`from_host` gives every device the CPU's numbers for one seed."""
+        from . import rng
+
+        return rng()
+
+    # ------------------------------------------------------------ the NumPy-only tricks
+    def scatter_add(self, target, index, values) -> None:
+        """``target[index] += values`` with repeated indices summed (NumPy's ``add.at``)."""
+        self.xp.add.at(target, index, values)
+
+    def sliding_windows(self, x, window_shape, axis):
+        """A view of every window of ``window_shape`` along ``axis`` (new trailing dims)."""
+        return self.xp.lib.stride_tricks.sliding_window_view(x, window_shape, axis)
+
+    def matmul(self, a, b):
+        """The product ``a @ b``."""
+        return self.xp.matmul(a, b)
+
+    def __repr__(self) -> str:
+        return f"<axon backend {self.name!r}>"
+
+
+_by_type: dict[str, Backend] = {}
+_by_class: dict[type, Backend] = {}
+
+
+def register(backend: Backend) -> Backend:
+    """Make ``backend`` the one of its device type and of its array type. A name that is not
+    one of torch's device types becomes one ``axon.device()`` accepts."""
+    _by_type[backend.name] = backend
+    _by_class[backend.array_type] = backend
+    add_device_type(backend.name)
+    return backend
+
+
+def for_device(dev) -> Backend:
+    """The backend of ``dev`` (a device or its name); :class:`DeviceUnavailableError` naming
+    it when none is registered, torch's RuntimeError for a name torch does not know."""
+    d = check_device(dev)
+    return _by_type["cpu" if d is None else d.type]
+
+
+def of(array) -> Backend | None:
+    """The backend whose arrays ``array`` is one of (None for numbers and other objects)."""
+    b = _by_class.get(array.__class__)
+    if b is None:
+        for cls, found in list(_by_class.items()):  # a subclass (np.memmap, ...)
+            if isinstance(array, cls):
+                _by_class[array.__class__] = b = found
+                break
+    return b
+
+
+def namespace(array):
+    """The array namespace of ``array``'s backend (NumPy for NumPy arrays and numbers)."""
+    if array.__class__ is np.ndarray:
+        return np
+    b = of(array)
+    return np if b is None else b.xp
+
+
+__all__ = [
+    "Backend",
+    "DeviceUnavailableError",
+    "for_device",
+    "namespace",
+    "of",
+    "register",
+]
