@@ -535,6 +535,19 @@ def _heat(ax_, weights: np.ndarray, src: list[str], out: list[str], title: str) 
 
 
 # ----------------------------------------------------------------------------- the experiment
+@dataclass
+class AttentionMaps:
+    """The attention drawn for the showcase test sentences: Bahdanau's over their greedy
+    outputs, and the Transformer's cross-attention (per decoder layer) over the first's."""
+
+    rows: np.ndarray  # the showcase sentences (indices into the test sources)
+    src_len: np.ndarray
+    out_ids: np.ndarray  # the attention model's greedy outputs
+    weights: np.ndarray  # its attention, (sentence, output, source)
+    tf_ids: list[int]  # the Transformer's greedy output for rows[0]
+    tf_maps: list[np.ndarray]
+
+
 @register(
     "translate",
     "English -> French: GRU seq2seq, + Bahdanau attention, a small Transformer; "
@@ -545,7 +558,35 @@ def run(config: Config) -> Result:
     hp = QUICK if config.quick else FULL
     epochs = config.epochs or hp["epochs"]
     out_dir = Path(config.out)
+    max_out = hp["max_length"] + 2
 
+    corpus = _show_data(config, hp, out_dir)
+    models = _show_models(corpus, hp, config.seed)
+    eval_sources = corpus.encode_sources(corpus.test_sources)
+    untrained = _untrained_bleu(models, corpus, eval_sources, hp, max_out)
+    trainings = _train_all(models, corpus, hp, epochs, config, result)
+
+    heading("4. Held-out BLEU")
+    hyps = _decode_test(models, corpus, eval_sources, hp, max_out)
+    groups = _length_groups(corpus, hp)
+    scores, copy = _bleu_table(models, corpus, hyps, groups, untrained, hp, result)
+    _bleu_by_length(models, corpus, hyps)
+    _check_translates(models, corpus, hyps, scores, copy, untrained, result)
+
+    _show_examples(models, corpus, hyps, groups, config.seed)
+    _check_decoding(models, eval_sources, max_out, result)
+    maps = _attention_maps(models, corpus, eval_sources, groups, hp, max_out, result)
+    _show_beam_trace(models["transformer"], corpus, eval_sources, maps.rows[0], hp, max_out)
+    if not config.quick:
+        _check_full_goals(scores, hp, result)
+
+    result.figures.append(_loss_figure(trainings, hp, out_dir))
+    result.figures += _attention_figures(corpus, maps, out_dir)
+    return result
+
+
+def _show_data(config: Config, hp: dict, out_dir: Path) -> Corpus:
+    """Step 1: the corpus (Tatoeba's pairs, or ``--quick``'s generated ones), described."""
     heading("1. The data")
     if config.quick:
         root = write_tiny_corpus(out_dir / "tiny-data", hp["tiny_pairs"], seed=config.seed)
@@ -572,9 +613,13 @@ def run(config: Config) -> Result:
     )
     e, f = corpus.test_sources[0], corpus.test_references[0]
     print(f"  e.g. {' '.join(e)!r} -> {[' '.join(x) for x in f]}")
+    return corpus
 
+
+def _show_models(corpus: Corpus, hp: dict, seed: int) -> dict[str, nn.Module]:
+    """Step 2: the three models, built and tabled with their parameter counts."""
     heading("2. The models")
-    models = build_models(corpus, hp, config.seed)
+    models = build_models(corpus, hp, seed)
     r, t = hp["rnn"], hp["transformer"]
     table(
         ["model", "what", "parameters"],
@@ -600,16 +645,37 @@ def run(config: Config) -> Result:
         ],
         align="llr",
     )
-    max_out = hp["max_length"] + 2
-    eval_sources = corpus.encode_sources(corpus.test_sources)
-    untrained = {}  # greedy BLEU on the first PROBE test sentences, before training
+    return models
+
+
+def _untrained_bleu(
+    models: dict[str, nn.Module],
+    corpus: Corpus,
+    eval_sources: list[np.ndarray],
+    hp: dict,
+    max_out: int,
+) -> dict[str, float]:
+    """Each model's greedy BLEU on the first :data:`PROBE` test sentences, before training."""
+    untrained = {}
     for name, model in models.items():
         model.eval()
         ids = translate(model, eval_sources[:PROBE], max_out, batch=hp["eval_batch"])
         untrained[name] = bleu(
             [_words(corpus.tgt_vocab, h) for h in ids], corpus.test_references[:PROBE]
         )
+    return untrained
 
+
+def _train_all(
+    models: dict[str, nn.Module],
+    corpus: Corpus,
+    hp: dict,
+    epochs: int,
+    config: Config,
+    result: Result,
+) -> dict[str, Training]:
+    """Step 3: the attention model, then the plain one for as many updates, then the
+    Transformer; a check that each one's training loss falls."""
     heading("3. Training")
     print(
         f"  Adam, batches of {hp['batch']} pairs of similar length, gradients clipped at "
@@ -647,8 +713,18 @@ def run(config: Config) -> Result:
             f"{name}: the training loss falls ({tr.losses[0]:.2f} -> {tr.losses[-1]:.2f})",
             tr.losses[-1] < tr.losses[0] - 0.1,
         )
+    return trainings
 
-    heading("4. Held-out BLEU")
+
+def _decode_test(
+    models: dict[str, nn.Module],
+    corpus: Corpus,
+    eval_sources: list[np.ndarray],
+    hp: dict,
+    max_out: int,
+) -> dict[tuple[str, str], list[list[str]]]:
+    """Every model's greedy and beam translations of the test sources, as French tokens,
+    keyed ``(model, "greedy" | "beam")``."""
     start = time.perf_counter()
     hyps: dict[tuple[str, str], list[list[str]]] = {}
     for name, model in models.items():
@@ -658,12 +734,31 @@ def run(config: Config) -> Result:
             )
             hyps[name, how] = [_words(corpus.tgt_vocab, h) for h in ids]
     print(f"  ({time.perf_counter() - start:.0f} s to decode)")
-    refs = corpus.test_references
-    groups = {
+    return hyps
+
+
+def _length_groups(corpus: Corpus, hp: dict) -> dict[str, np.ndarray]:
+    """The test sources as masks: all of them, the short ones and the long ones."""
+    lens = np.array([len(s) for s in corpus.test_sources])
+    return {
         "all": np.ones(len(lens), bool),
         "short": lens <= hp["short"],
         "long": lens >= hp["long"],
     }
+
+
+def _bleu_table(
+    models: dict[str, nn.Module],
+    corpus: Corpus,
+    hyps: dict[tuple[str, str], list[list[str]]],
+    groups: dict[str, np.ndarray],
+    untrained: dict[str, float],
+    hp: dict,
+    result: Result,
+) -> tuple[dict[tuple[str, str, str], float], float]:
+    """Step 4: held-out BLEU of every model, greedy and beam, on all, short and long test
+    sentences, tabled beside copying the source; returns the scores and copying's BLEU."""
+    refs = corpus.test_references
     scores = {}
     for (name, how), h in hyps.items():
         for g, rows in groups.items():
@@ -698,6 +793,15 @@ def run(config: Config) -> Result:
             for name in models
         ],
     )
+    return scores, copy
+
+
+def _bleu_by_length(
+    models: dict[str, nn.Module], corpus: Corpus, hyps: dict[tuple[str, str], list[list[str]]]
+) -> None:
+    """Greedy BLEU per source length, for the lengths with at least 10 test sentences."""
+    refs = corpus.test_references
+    lens = np.array([len(s) for s in corpus.test_sources])
     by_len = sorted(set(lens.tolist()))
     print("\n  greedy BLEU by source length (tokens, punctuation included):")
     rows = []
@@ -711,6 +815,19 @@ def run(config: Config) -> Result:
             + [f"{bleu([hyps[m, 'greedy'][i] for i in sel], sub_refs):.1f}" for m in models]
         )
     table(["length", "sentences", *models], rows)
+
+
+def _check_translates(
+    models: dict[str, nn.Module],
+    corpus: Corpus,
+    hyps: dict[tuple[str, str], list[list[str]]],
+    scores: dict[tuple[str, str, str], float],
+    copy: float,
+    untrained: dict[str, float],
+    result: Result,
+) -> None:
+    """A check per model that it beats copying the source and its untrained self."""
+    refs = corpus.test_references
     for name in models:
         greedy = scores[name, "greedy", "all"]
         probe = bleu(hyps[name, "greedy"][:PROBE], refs[:PROBE])
@@ -721,8 +838,19 @@ def run(config: Config) -> Result:
             greedy > copy and probe > untrained[name],
         )
 
+
+def _show_examples(
+    models: dict[str, nn.Module],
+    corpus: Corpus,
+    hyps: dict[tuple[str, str], list[list[str]]],
+    groups: dict[str, np.ndarray],
+    seed: int,
+) -> None:
+    """Step 5: two short and three long test sentences (drawn from ``seed``) with their
+    reference and every model's greedy and beam translation."""
     heading("5. Examples (greedy | beam)")
-    rng = np.random.default_rng(config.seed)
+    refs = corpus.test_references
+    rng = np.random.default_rng(seed)
     picks = [
         int(rng.choice(np.flatnonzero(groups[g])))
         for g in ("short", "short", "long", "long", "long")
@@ -741,6 +869,12 @@ def run(config: Config) -> Result:
             )
         print()
 
+
+def _check_decoding(
+    models: dict[str, nn.Module], eval_sources: list[np.ndarray], max_out: int, result: Result
+) -> None:
+    """Step 6, first half: a check per model that beam search of width 1 without length
+    penalty picks the greedy tokens on the first 100 test sentences."""
     heading("6. Decoding checks")
     sample = eval_sources[:100]
     for name, model in models.items():
@@ -752,6 +886,19 @@ def run(config: Config) -> Result:
         result.check(
             f"{name}: beam search of width 1 (no length penalty) picks the greedy tokens", same
         )
+
+
+def _attention_maps(
+    models: dict[str, nn.Module],
+    corpus: Corpus,
+    eval_sources: list[np.ndarray],
+    groups: dict[str, np.ndarray],
+    hp: dict,
+    max_out: int,
+    result: Result,
+) -> AttentionMaps:
+    """Step 6, second half: the attention of both attending models on the showcase (long)
+    sentences, and a check that each row is a distribution over the real source positions."""
     attn: Seq2Seq = models["attention"]  # type: ignore[assignment]
     long_rows = showcase(corpus, groups["long"])
     src, src_len = pad_ids([eval_sources[i] for i in long_rows], PAD)
@@ -763,7 +910,7 @@ def run(config: Config) -> Result:
     tf_in = np.array([[BOS, *tf_ids]])
     tf_maps = [
         tf.cross_attention(src[:1, : src_len[0]], src_len[:1], tf_in, layer=k)
-        for k in range(t["layers"])
+        for k in range(hp["transformer"]["layers"])
     ]
     sums_ok = (
         np.allclose(row_sums, 1.0, atol=1e-4)
@@ -781,10 +928,21 @@ def run(config: Config) -> Result:
         "(rows sum to 1, padding gets 0), Bahdanau's and the Transformer's",
         sums_ok,
     )
+    return AttentionMaps(long_rows, src_len, out_ids, weights, tf_ids, tf_maps)
 
+
+def _show_beam_trace(
+    tf: nn.Module,
+    corpus: Corpus,
+    eval_sources: list[np.ndarray],
+    row: int,
+    hp: dict,
+    max_out: int,
+) -> None:
+    """Step 7: the Transformer's beam search on test sentence ``row``, printed step by step."""
     heading("7. A beam search, step by step (transformer)")
     trace = BeamTrace()
-    one = eval_sources[long_rows[0]]
+    one = eval_sources[row]
     with ax.no_grad():
         state = tf.init_state(one[None, :], np.array([len(one)]))
     beam_search(
@@ -797,31 +955,36 @@ def run(config: Config) -> Result:
         state=state,
         trace=trace,
     )
-    print(f"  source: {' '.join(corpus.test_sources[long_rows[0]])}")
+    print(f"  source: {' '.join(corpus.test_sources[row])}")
     print(
         "  log p: the beam's cumulative log-probability; score: log p / length^"
         f"{hp['length_penalty']:g} of a finished hypothesis\n"
     )
     print("  " + trace.table(itos=corpus.tgt_vocab).replace("\n", "\n  "))
 
-    if not config.quick:  # the full run's goals
-        p, a = scores["plain", "greedy", "long"], scores["attention", "greedy", "long"]
-        pb, ab = scores["plain", "beam", "long"], scores["attention", "beam", "long"]
-        result.check(
-            f"attention beats the plain seq2seq on the long sentences (>= {hp['long']} "
-            f"tokens): BLEU {a:.1f} vs {p:.1f} greedy, {ab:.1f} vs {pb:.1f} beam",
-            a > p and ab > pb,
-        )
-        best = max(scores["transformer", "greedy", "short"], scores["transformer", "beam", "short"])
-        result.check(
-            f"the Transformer reaches held-out BLEU >= {GOAL:g} on the short "
-            f"sentences (<= {hp['short']} tokens): {best:.1f}",
-            best >= GOAL,
-        )
 
-    # figures ---------------------------------------------------------------------------
+def _check_full_goals(scores: dict[tuple[str, str, str], float], hp: dict, result: Result) -> None:
+    """The full run's goals: attention beats the plain model on the long sentences, and the
+    Transformer reaches :data:`GOAL` BLEU on the short ones."""
+    p, a = scores["plain", "greedy", "long"], scores["attention", "greedy", "long"]
+    pb, ab = scores["plain", "beam", "long"], scores["attention", "beam", "long"]
+    result.check(
+        f"attention beats the plain seq2seq on the long sentences (>= {hp['long']} "
+        f"tokens): BLEU {a:.1f} vs {p:.1f} greedy, {ab:.1f} vs {pb:.1f} beam",
+        a > p and ab > pb,
+    )
+    best = max(scores["transformer", "greedy", "short"], scores["transformer", "beam", "short"])
+    result.check(
+        f"the Transformer reaches held-out BLEU >= {GOAL:g} on the short "
+        f"sentences (<= {hp['short']} tokens): {best:.1f}",
+        best >= GOAL,
+    )
+
+
+def _loss_figure(trainings: dict[str, Training], hp: dict, out_dir: Path) -> Path:
+    """The training curves of the three models."""
     fig, (loss_ax,) = plot.figure(size=(6, 4), title="Training loss (teacher forcing)")
-    for name in models:
+    for name in MODELS:
         tr = trainings[name]
         x = np.minimum(np.arange(1, len(tr.losses) + 1) * hp["log_every"], tr.steps)
         loss_ax.plot(x, tr.losses, label=name)
@@ -829,34 +992,39 @@ def run(config: Config) -> Result:
     loss_ax.set_ylabel("cross-entropy (nats/token)")
     loss_ax.legend()
     loss_ax.grid(alpha=0.3)
-    result.figures.append(plot.save(fig, out_dir / "translate_loss.png"))
+    return plot.save(fig, out_dir / "translate_loss.png")
 
+
+def _attention_figures(corpus: Corpus, maps: AttentionMaps, out_dir: Path) -> list[Path]:
+    """Heat maps of Bahdanau attention on the showcase sentences, and of the Transformer's
+    cross-attention (one panel per decoder layer) on the first."""
     fig, axes = plot.figure(
-        ncols=len(long_rows), size=(4.2, 4), title="Bahdanau attention (greedy outputs)"
+        ncols=len(maps.rows), size=(4.2, 4), title="Bahdanau attention (greedy outputs)"
     )
-    for k, i in enumerate(long_rows):
-        n_out = int((out_ids[k] != PAD).sum())
-        words = _words(corpus.tgt_vocab, out_ids[k, :n_out].tolist())
+    for k, i in enumerate(maps.rows):
+        n_out = int((maps.out_ids[k] != PAD).sum())
+        words = _words(corpus.tgt_vocab, maps.out_ids[k, :n_out].tolist())
         _heat(
             axes[k],
-            weights[k, :n_out, : src_len[k]],
+            maps.weights[k, :n_out, : maps.src_len[k]],
             corpus.test_sources[i],
             words,
             f"sentence {k + 1}",
         )
-    result.figures.append(plot.save(fig, out_dir / "translate_attention.png"))
+    bahdanau = plot.save(fig, out_dir / "translate_attention.png")
 
     fig, axes = plot.figure(
-        ncols=len(tf_maps), size=(4.2, 4), title="Transformer cross-attention (mean over heads)"
+        ncols=len(maps.tf_maps),
+        size=(4.2, 4),
+        title="Transformer cross-attention (mean over heads)",
     )
-    words = [*_words(corpus.tgt_vocab, tf_ids), "<eos>"]
-    for k, m in enumerate(tf_maps):
+    words = [*_words(corpus.tgt_vocab, maps.tf_ids), "<eos>"]
+    for k, m in enumerate(maps.tf_maps):
         _heat(
             axes[k],
             m[0, : len(words)],
-            corpus.test_sources[long_rows[0]],
+            corpus.test_sources[maps.rows[0]],
             words,
             f"decoder layer {k + 1}",
         )
-    result.figures.append(plot.save(fig, out_dir / "translate_transformer_attention.png"))
-    return result
+    return [bahdanau, plot.save(fig, out_dir / "translate_transformer_attention.png")]
