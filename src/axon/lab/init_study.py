@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -129,10 +130,29 @@ def layer_statistics(
 def run(config: Config) -> Result:
     result = Result("init")
 
-    # 1 -------------------------------------------------------------------------------
     heading("1. Zero initialisation: the hidden units stay identical")
     hidden, steps = 8, (150 if config.quick else 400)
     x, y = circles(400, config.seed)
+    trained, sym = _train_symmetry(x, y, hidden, steps, config.seed)
+    _check_symmetry(sym, result)
+
+    depth, width, batch = (8, 128, 256) if config.quick else (20, 512, 1000)
+    heading(f"2. A deep MLP: {depth} layers of {width} units, batch {batch} of N(0, I) inputs")
+    stats = _deep_statistics(depth, width, batch, config.seed, result)
+    _explain_deep(stats, result.metrics, depth, width)
+    _check_deep(result.metrics, depth, result)
+
+    result.figures.append(_symmetry_figure(trained, sym, config.out))
+    result.figures.append(_statistics_figure(stats, depth, width, config.out))
+    return result
+
+
+def _train_symmetry(
+    x: np.ndarray, y: np.ndarray, hidden: int, steps: int, seed: int
+) -> tuple[dict, dict]:
+    """Step 1: the small network from zeros and from the default init, with sigmoid and
+    tanh, trained on the circle and tabled; returns the models and, per (activation,
+    zero), (unit spread, accuracy, max |W1|, max |W2|)."""
     print(
         f"  Linear(2, {hidden}), hidden activation, Linear({hidden}, 1); BCE on {len(y)} "
         "points, label 1 inside"
@@ -144,7 +164,7 @@ def run(config: Config) -> Result:
     rows, sym, trained = [], {}, {}
     for activation in ("sigmoid", "tanh"):
         for zero in (True, False):
-            ax.manual_seed(config.seed)
+            ax.manual_seed(seed)
             model = trained[activation, zero] = small_net(activation, hidden, zero)
             acc = train_small(model, x, y, steps)
             w1 = model[0].weight.detach().numpy()
@@ -183,6 +203,12 @@ def run(config: Config) -> Result:
         "  h = tanh(0) = 0 makes dL/dW2 = h delta = 0 and dL/dh = W2^T delta = 0: no "
         "weight ever moves."
     )
+    return trained, sym
+
+
+def _check_symmetry(sym: dict, result: Result) -> None:
+    """Step 1's metrics and checks: zeros keep the units identical (sigmoid) or frozen
+    (tanh); random weights break the symmetry and learn."""
     spread0, acc0 = sym["sigmoid", True][:2]
     spread_r, acc_r = sym["sigmoid", False][:2]
     result.metrics.update(
@@ -208,19 +234,22 @@ def run(config: Config) -> Result:
         spread_r > 0.1 and acc_r >= 0.9 and acc_r >= acc0 + 0.1,
     )
 
-    # 2 -------------------------------------------------------------------------------
-    depth, width, batch = (8, 128, 256) if config.quick else (20, 512, 1000)
-    heading(f"2. A deep MLP: {depth} layers of {width} units, batch {batch} of N(0, I) inputs")
+
+def _deep_statistics(
+    depth: int, width: int, batch: int, seed: int, result: Result
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Step 2: per activation and scheme, the deep MLP's activation std and weight-gradient
+    norm per layer on one seeded batch, tabled (first and last layers) and kept as metrics."""
     print("  std: of the layer's outputs h_l (all of the batch and units); grad: ||dL/dW_l|| for")
     print("  L = sum_n v_n . h_L(x_n), v_n ~ N(0, I) fixed, one per input.")
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(seed)
     xb = ax.tensor(rng.standard_normal((batch, width)), dtype=ax.float32)  # (N, width)
     v = ax.tensor(rng.standard_normal((batch, width)), dtype=ax.float32)  # (N, width)
     stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     rows = []
     for activation in ACTIVATIONS:
         for scheme in SCHEMES:
-            ax.manual_seed(config.seed)
+            ax.manual_seed(seed)
             stds, grads = layer_statistics(deep_mlp(activation, scheme, depth, width), xb, v)
             stats[activation, scheme] = stds, grads
             rows.append(
@@ -252,7 +281,13 @@ def run(config: Config) -> Result:
         rows,
         align="llrrrrrr",
     )
-    m = result.metrics
+    return stats
+
+
+def _explain_deep(
+    stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], m: dict, depth: int, width: int
+) -> None:
+    """Step 2's reading of the table: what each scheme does to the signal and gradient."""
     print(
         "  small normal: each layer multiplies the signal by about 0.01 sqrt(width) "
         f"= {0.01 * width**0.5:.2f}"
@@ -282,6 +317,11 @@ def run(config: Config) -> Result:
         f"  layer's gradient is {stats['ReLU', 'small normal'][1][0]:.1e} under small "
         f"normal, {stats['ReLU', 'He'][1][0]:.1e} under He."
     )
+
+
+def _check_deep(m: dict, depth: int, result: Result) -> None:
+    """Step 2's checks: small normal loses the signal, He keeps ReLU's, Xavier loses
+    sqrt(2) a layer with ReLU and keeps tanh's, sigmoid's gradient shrinks toward the input."""
     result.check(
         "small normal init: with tanh and ReLU the last layer's std is < 1e-4 of the first's",
         all(m[f"std_ratio_{a}_small_normal"] < 1e-4 for a in ("tanh", "ReLU")),
@@ -305,9 +345,10 @@ def run(config: Config) -> Result:
         all(m[f"grad_ratio_sigmoid_{s.replace(' ', '_')}"] < 0.1 for s in SCHEMES),
     )
 
-    # figures -------------------------------------------------------------------------
-    from matplotlib.ticker import MaxNLocator
 
+def _symmetry_figure(trained: dict, sym: dict, out: Path) -> Path:
+    """The weights into each hidden unit after training from zeros (sigmoid, tanh) and
+    from random weights (sigmoid)."""
     fig, panels = plot.figure(
         ncols=3, size=(4.5, 3.8), title="Zero init: the weights into each hidden unit (W1 | b1)"
     )
@@ -325,7 +366,14 @@ def run(config: Config) -> Result:
         panel.set_title(
             f"{activation}, {'zeros' if zero else 'random'}: acc {sym[activation, zero][1]:.2f}"
         )
-    result.figures.append(plot.save(fig, config.out / "init_symmetry.png"))
+    return plot.save(fig, out / "init_symmetry.png")
+
+
+def _statistics_figure(
+    stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], depth: int, width: int, out: Path
+) -> Path:
+    """Activation std and weight-gradient norm per layer, one column per activation."""
+    from matplotlib.ticker import MaxNLocator
 
     fig, panels = plot.figure(
         ncols=3,
@@ -351,5 +399,4 @@ def run(config: Config) -> Result:
             panel.set_title(activation)
             panel.grid(alpha=0.3)
     panels[0].legend(fontsize=8)
-    result.figures.append(plot.save(fig, config.out / "init_layer_statistics.png"))
-    return result
+    return plot.save(fig, out / "init_layer_statistics.png")
