@@ -25,6 +25,7 @@ of ``width`` units and a Linear(width, 2) head, trained on the cross-entropy.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -171,14 +172,34 @@ def run(config: Config) -> Result:
     x_np, y_np = sign_xor(n, width, config.seed)
     x, y = ax.tensor(x_np), ax.tensor(y_np)
 
-    # 1 -------------------------------------------------------------------------------
     heading(
         f"1. Vanishing: ||dL/dW_l|| per layer at initialisation ({depth} layers of "
         f"{width}, {n} points)"
     )
+    grads = _vanishing_gradients(x, y, depth, width, config.seed, result)
+    curves = _train_stacks(x, y, depth, width, steps, lr, config.seed, result)
+
+    std = 2.0 / math.sqrt(width)
+    heading(
+        f"2. Exploding: ReLU with weights N(0, 4 / fan_in), std {std:.3f} "
+        f"(He: {math.sqrt(2 / width):.3f})"
+    )
+    explode = _exploding_gradients(x, y, depth, width, std, config.seed, result)
+    runs = _train_clipped(x, y, depth, width, std, steps, config.seed, result)
+
+    result.figures.append(_vanishing_figure(grads, curves, depth, width, config.out))
+    result.figures.append(_exploding_figure(explode, runs, depth, config.out))
+    return result
+
+
+def _vanishing_gradients(
+    x: ax.Tensor, y: ax.Tensor, depth: int, width: int, seed: int, result: Result
+) -> dict[str, np.ndarray]:
+    """Step 1: each network's weight-gradient norm per layer at initialisation, tabled
+    (first, middle, last layer); checks that only the sigmoid stack's gradient vanishes."""
     grads, rows = {}, []
     for kind in KINDS:
-        ax.manual_seed(config.seed)
+        ax.manual_seed(seed)
         weights, hidden, loss0 = layer_gradients(DeepNet(kind, depth, width), x, y)
         grads[kind] = weights
         ratio = float(weights[0] / weights[-1])
@@ -227,12 +248,26 @@ def run(config: Config) -> Result:
         "gradient is within a factor of 10 of the last's",
         all(0.1 < result.metrics[f"grad_ratio_{k}"] < 10 for k in KINDS[1:]),
     )
+    return grads
 
+
+def _train_stacks(
+    x: ax.Tensor,
+    y: ax.Tensor,
+    depth: int,
+    width: int,
+    steps: int,
+    lr: float,
+    seed: int,
+    result: Result,
+) -> dict[str, list[float]]:
+    """Step 1, trained: each network by full-batch SGD with momentum; how far its first
+    layer moved; checks that the sigmoid stack stays at guessing and batch norm learns."""
     momentum = 0.9
     print(f"\n  Trained: full-batch SGD lr {lr}, momentum {momentum}, {steps} steps.")
     curves, rows = {}, []
     for kind in KINDS:
-        ax.manual_seed(config.seed)
+        ax.manual_seed(seed)
         net = DeepNet(kind, depth, width)
         first = net.layers[0].weight.detach().numpy().copy()
         curves[kind], _, _ = train(net, x, y, steps, lr, momentum)
@@ -257,16 +292,17 @@ def run(config: Config) -> Result:
     result.check(
         "the same sigmoid units with batch norm learn (loss < 0.3)", curves["batch norm"][-1] < 0.3
     )
+    return curves
 
-    # 2 -------------------------------------------------------------------------------
-    std = 2.0 / math.sqrt(width)
-    heading(
-        f"2. Exploding: ReLU with weights N(0, 4 / fan_in), std {std:.3f} "
-        f"(He: {math.sqrt(2 / width):.3f})"
-    )
+
+def _exploding_gradients(
+    x: ax.Tensor, y: ax.Tensor, depth: int, width: int, std: float, seed: int, result: Result
+) -> dict[str, tuple[np.ndarray, float, float]]:
+    """Step 2: the ReLU net under He's init and a large one, at initialisation: per init
+    (||dL/dh_l|| per layer, loss, gradient norm); checks that the large init explodes."""
     explode = {}
     for name, s in (("He", None), ("large", std)):
-        ax.manual_seed(config.seed)
+        ax.manual_seed(seed)
         net = DeepNet("ReLU", depth, width, std=s)
         weights, hidden, loss0 = layer_gradients(net, x, y)
         explode[name] = (hidden, loss0, total_norm(net))
@@ -296,7 +332,21 @@ def run(config: Config) -> Result:
         f"5 ||dL/dh_{depth}||) and its norm is > 10x He's",
         grow > 5 and blow > 10,
     )
+    return explode
 
+
+def _train_clipped(
+    x: ax.Tensor,
+    y: ax.Tensor,
+    depth: int,
+    width: int,
+    std: float,
+    steps: int,
+    seed: int,
+    result: Result,
+) -> dict[str, tuple[list[float], list[float], list[float]]]:
+    """Step 2, trained: plain SGD from the large init with and without
+    ``clip_grad_norm_``; checks that clipping bounds the updates and tames the loss."""
     lr_c, max_norm = 0.1, 1.0
     print(
         f"\n  Plain SGD lr {lr_c}, {steps} steps, from the large init; clipped: "
@@ -304,7 +354,7 @@ def run(config: Config) -> Result:
     )
     runs = {}
     for name, clip in (("not clipped", None), ("clipped", max_norm)):
-        ax.manual_seed(config.seed)
+        ax.manual_seed(seed)
         runs[name] = train(DeepNet("ReLU", depth, width, std=std), x, y, steps, lr_c, clip=clip)
     rows = []
     for name, (losses, norms, updates) in runs.items():
@@ -348,8 +398,13 @@ def run(config: Config) -> Result:
         and math.isfinite(losses[-1])
         and losses[-1] < losses[0] / 2,
     )
+    return runs
 
-    # figures -------------------------------------------------------------------------
+
+def _vanishing_figure(
+    grads: dict[str, np.ndarray], curves: dict[str, list[float]], depth: int, width: int, out: Path
+) -> Path:
+    """Step 1's figure: the gradient norm per layer, and the training curves."""
     from matplotlib.ticker import MaxNLocator
 
     layers = np.arange(1, depth + 1)
@@ -367,8 +422,20 @@ def run(config: Config) -> Result:
     plot.curves(l_ax, curves, xlabel="SGD step", ylabel="cross-entropy")
     l_ax.axhline(math.log(2), color="k", lw=0.8, ls=":")
     l_ax.set_title("training (dotted: ln 2, guessing)")
-    result.figures.append(plot.save(fig, config.out / "vanishing_gradients.png"))
+    return plot.save(fig, out / "vanishing_gradients.png")
 
+
+def _exploding_figure(
+    explode: dict[str, tuple[np.ndarray, float, float]],
+    runs: dict[str, tuple[list[float], list[float], list[float]]],
+    depth: int,
+    out: Path,
+) -> Path:
+    """Step 2's figure: ||dL/dh_l|| per layer by init, and SGD's loss with and without
+    clipping (overflows left out)."""
+    from matplotlib.ticker import MaxNLocator
+
+    layers = np.arange(1, depth + 1)
     fig, (h_ax, c_ax) = plot.figure(
         ncols=2, size=(5.5, 4.2), title="Exploding gradients and clipping"
     )
@@ -383,5 +450,4 @@ def run(config: Config) -> Result:
     shown = {name: [v if math.isfinite(v) else np.nan for v in r[0]] for name, r in runs.items()}
     plot.curves(c_ax, shown, xlabel="SGD step", ylabel="cross-entropy", log=True)
     c_ax.set_title("large init: SGD with and without clipping")
-    result.figures.append(plot.save(fig, config.out / "exploding_gradients.png"))
-    return result
+    return plot.save(fig, out / "exploding_gradients.png")
