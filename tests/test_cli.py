@@ -56,7 +56,7 @@ def test_a_failed_claim_exits_1(tmp_path, monkeypatch, capsys):
         return r
 
     monkeypatch.setitem(
-        lab._REGISTRY["experiment"], "failing", Entry("failing", "always fails", failing)
+        lab.registry._REGISTRY["experiment"], "failing", Entry("failing", "always fails", failing)
     )
     assert main(["run", "failing", "--out", str(tmp_path)]) == 1
     assert "[FAIL] this claim is false" in capsys.readouterr().out

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import lab
-from .lab.base import BACKUPS, WeightsError, has_backup
+from .lab.shared.base import BACKUPS, WeightsError, has_backup
 
 RESUME_HELP = """\
 Backups and --resume: the training experiments back up their whole training state

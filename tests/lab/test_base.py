@@ -3,7 +3,7 @@
 import pytest
 
 from axon import lab
-from axon.lab.base import Result, table
+from axon.lab.shared.base import Result, table
 
 
 def test_registry_holds_the_experiments_and_worksheets():

@@ -1,10 +1,10 @@
-"""axon.lab.graph: tracing a graph, its layered layout, and the PNG it draws."""
+"""axon.lab.shared.graph: tracing a graph, its layered layout, and the PNG it draws."""
 
 import matplotlib.image
 import pytest
 
 import axon as ax
-from axon.lab.graph import _text, draw, draw_graph, trace
+from axon.lab.shared.graph import _text, draw, draw_graph, trace
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -12,6 +12,7 @@ from axon.data import text
 from axon.data.datadir import sha256sum
 from axon.lab import Config
 from axon.lab import masked_lm as lab
+from axon.lab.shared import mlm
 from axon.models.transformer import IGNORE_INDEX, MaskedLM
 from tests.lab.test_text_experiments import sst2_tsv
 
@@ -62,24 +63,24 @@ def test_quick_run_claims_and_saved_files(data, tmp_path, capsys):
 
 
 def test_vocab_and_encoding():
-    vocab = lab.build_vocab(["a b b", "a c", "d"], max_size=None)
+    vocab = mlm.build_vocab(["a b b", "a c", "d"], max_size=None)
     assert vocab.itos == ["<pad>", "<unk>", "<mask>", "a", "b"]  # seen twice or more
-    assert (vocab["<pad>"], vocab["<unk>"], vocab["<mask>"]) == (lab.PAD, lab.UNK, lab.MASK)
-    np.testing.assert_array_equal(lab.encode(vocab, "a b c a", max_len=3), [3, 4, lab.UNK])
-    np.testing.assert_array_equal(lab.encode(vocab, "", max_len=3), [lab.UNK])
+    assert (vocab["<pad>"], vocab["<unk>"], vocab["<mask>"]) == (mlm.PAD, mlm.UNK, mlm.MASK)
+    np.testing.assert_array_equal(mlm.encode(vocab, "a b c a", max_len=3), [3, 4, mlm.UNK])
+    np.testing.assert_array_equal(mlm.encode(vocab, "", max_len=3), [mlm.UNK])
 
 
 def test_sentences_batches_pad_and_keep_every_example():
     ids = [np.arange(3, 3 + n) for n in (1, 4, 2, 3, 5)]
-    batches = list(lab.Sentences(ids, [0, 1, 0, 1, 1], batch_size=2, seed=0))
+    batches = list(mlm.Sentences(ids, [0, 1, 0, 1, 1], batch_size=2, seed=0))
     seen = sorted(int(y) for _, b in batches for y in b.numpy())
     assert seen == [0, 0, 1, 1, 1] and len(batches) == 3
     for x, _ in batches:
         x = x.numpy()
-        lengths = (x != lab.PAD).sum(1)
+        lengths = (x != mlm.PAD).sum(1)
         for row, n in zip(x, lengths, strict=True):
             np.testing.assert_array_equal(row[:n], np.arange(3, 3 + n))
-    unlabelled = list(lab.Sentences(ids, batch_size=5, shuffle=False))
+    unlabelled = list(mlm.Sentences(ids, batch_size=5, shuffle=False))
     assert len(unlabelled) == 1 and unlabelled[0].shape == (5, 5)
 
 
@@ -87,16 +88,16 @@ def test_held_out_batches_are_fixed_and_the_loss_is_their_token_mean():
     ax.manual_seed(0)
     rng = np.random.default_rng(0)
     ids = [rng.integers(3, 20, n) for n in rng.integers(3, 9, 40)]
-    a = lab.masked_batches(ids, 20, 16, seed=1)
-    b = lab.masked_batches(ids, 20, 16, seed=1)
+    a = mlm.masked_batches(ids, 20, 16, seed=1)
+    b = mlm.masked_batches(ids, 20, 16, seed=1)
     assert len(a) == len(b) == 3
     for (xa, ta), (xb, tb) in zip(a, b, strict=True):
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(ta, tb)
-    model = MaskedLM(lab.new_encoder(20, dict(lab.QUICK), 0.0))
+    model = MaskedLM(mlm.new_encoder(20, dict(lab.QUICK), 0.0))
     total = sum(model.loss(x, t).item() * (t != IGNORE_INDEX).sum() for x, t in a)
     count = sum((t != IGNORE_INDEX).sum() for _, t in a)
-    assert lab.mlm_loss(model, a) == pytest.approx(total / count, rel=1e-6)
+    assert mlm.mlm_loss(model, a) == pytest.approx(total / count, rel=1e-6)
     assert model.training  # mlm_loss restores the training mode
 
 

@@ -13,7 +13,7 @@ from axon import lab, nn
 from axon.lab import Config
 from axon.lab import optimizers as O
 from axon.lab import overfitting as F
-from axon.lab.digits import split_digits
+from axon.lab.shared.digits import digit_images, split_digits
 
 FIGURES = {
     "optimizers": ["optimizers_paths.png", "optimizers_curves.png"],
@@ -147,7 +147,7 @@ def test_probe_measures_at_equal_numbers_of_examples(monkeypatch):
 def test_digit_images_fall_back_to_the_shipped_digits(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("AXON_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    name, train, test = O.digit_images(Config(data_dir=tmp_path, seed=1))
+    name, train, test = digit_images(Config(data_dir=tmp_path, seed=1))
     assert name == "8x8 digits" and "no MNIST in the data directory" in capsys.readouterr().out
     ref_train, ref_test = split_digits(1)
     np.testing.assert_array_equal(train.y, ref_train.y)

@@ -1,7 +1,7 @@
 """``axon run NAME --resume`` and ``--weights FILE`` (issue 14).
 
 Resume: a run killed by SIGKILL in a child process (the ``AXON_TEST_KILL_AT_STEP`` hook of
-:func:`axon.lab.base.backup`), rerun with ``--resume``, ends with the same weights and
+:func:`axon.lab.shared.base.backup`), rerun with ``--resume``, ends with the same weights and
 losses, bit for bit, as a run that was never stopped; at an epoch boundary and in the
 middle of an epoch. Weights: refused with exit status 2 and one line where an experiment
 cannot use them, honoured (the model is scored, not trained) where it can.
@@ -22,7 +22,7 @@ import axon as ax
 from axon import lab, nn, optim
 from axon.cli import _backups_note, main
 from axon.lab import Entry, Result
-from axon.lab.base import (
+from axon.lab.shared.base import (
     KILL_HOOK,
     Config,
     ResumableBatches,
@@ -72,12 +72,14 @@ def tiny_run(config: Config) -> Result:
 
 def register_tiny() -> None:
     """Register :func:`tiny_run` (for the child process, which has no monkeypatch)."""
-    lab._REGISTRY["experiment"][TINY] = Entry(TINY, "test only", tiny_run)
+    lab.registry._REGISTRY["experiment"][TINY] = Entry(TINY, "test only", tiny_run)
 
 
 @pytest.fixture
 def tiny(monkeypatch):
-    monkeypatch.setitem(lab._REGISTRY["experiment"], TINY, Entry(TINY, "test only", tiny_run))
+    monkeypatch.setitem(
+        lab.registry._REGISTRY["experiment"], TINY, Entry(TINY, "test only", tiny_run)
+    )
     monkeypatch.setattr(lab, "RESUMABLE", lab.RESUMABLE | {TINY})
 
 
@@ -351,7 +353,7 @@ def test_a_killed_text_experiment_resumes_to_the_same_results(
     """The text experiments on the fake corpora of test_text_experiments: the child
     process reads them through the same patched checksum table."""
     from axon.data import text
-    from axon.lab.base import ResumeNote
+    from axon.lab.shared.base import ResumeNote
 
     root, table = corpora
     for key, f in table.items():

@@ -7,14 +7,19 @@ import pytest
 import axon as ax
 from axon import lab, nn
 from axon.lab import Config
-from axon.lab.rnn_diagnostics import (
+from axon.lab.shared.rnn_diagnostics import (
     cell_from_layer,
     gate_saturation,
     hidden_grad_norms,
     param_counts,
     unroll,
 )
-from axon.lab.sequence_tasks import adding_problem, copy_sequence, parity_bits, reverse_sequence
+from axon.lab.shared.sequence_tasks import (
+    adding_problem,
+    copy_sequence,
+    parity_bits,
+    reverse_sequence,
+)
 
 
 def test_parity_bits_are_the_running_xor():

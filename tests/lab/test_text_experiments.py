@@ -16,7 +16,7 @@ from axon.lab import next_word as next_word_lab
 from axon.lab import pos_tagging as pos_lab
 from axon.lab import sentiment as sentiment_lab
 from axon.lab import shakespeare as shakespeare_lab
-from axon.lab.text_common import (
+from axon.lab.shared.text_common import (
     IGNORE,
     BucketLoader,
     MaskedAccuracy,

@@ -12,7 +12,7 @@ from axon.data.datadir import sha256sum
 from axon.data.idx import write_idx
 from axon.lab import Config
 from axon.lab import transfer as lab
-from axon.lab.vision_common import Images
+from axon.lab.shared.vision_common import Images
 from tests.helpers import assert_differs
 
 PNG = b"\x89PNG\r\n\x1a\n"

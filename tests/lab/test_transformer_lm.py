@@ -2,7 +2,6 @@
 through --data-dir, and its pieces: the window batches, the schedule, the sampler."""
 
 import dataclasses
-import math
 
 import numpy as np
 import pytest
@@ -81,32 +80,6 @@ def test_consecutive_windows_predict_each_character_once():
     assert xs.shape == (4, 5)
     np.testing.assert_array_equal(ys.ravel(), np.arange(1, 21))
     np.testing.assert_array_equal(xs.ravel(), np.arange(20))
-
-
-class _Opt:
-    def __init__(self):
-        self.param_groups = [{"lr": 0.0}]
-
-
-def test_warmup_then_cosine_down_to_the_floor():
-    opt = _Opt()
-    sched = lab.WarmupCosine(opt, lr=1.0, warmup=4, total_steps=20, floor=0.1)
-    lrs = []
-    for step in range(20):
-        sched.on_batch_begin(step)
-        lrs.append(opt.param_groups[0]["lr"])
-    cos = [0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t / 20)) for t in range(20)]
-    expected = [min(1.0, (t + 1) / 4) * c for t, c in enumerate(cos)]
-    np.testing.assert_allclose(lrs, expected, rtol=1e-12)
-    assert lrs[3] > lrs[2] > lrs[1] > lrs[0] and lrs[-1] < 0.12
-
-
-def test_a_spent_time_budget_sends_the_rate_to_its_floor():
-    opt = _Opt()
-    sched = lab.WarmupCosine(opt, lr=1.0, warmup=1, total_steps=10**6, budget=1e-9)
-    sched.start -= 1.0  # as if a second had passed
-    sched.on_batch_begin(0)
-    assert opt.param_groups[0]["lr"] == pytest.approx(0.1)
 
 
 def test_sampling_with_top_k_1_is_greedy_and_keeps_the_model_window():

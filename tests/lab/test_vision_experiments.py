@@ -15,7 +15,7 @@ from axon.lab import Config
 from axon.lab import digits as digits_lab
 from axon.lab import fashion as fashion_lab
 from axon.lab import mnist as mnist_lab
-from axon.lab.vision_common import Images, confusion_matrix, feature_maps, standardise
+from axon.lab.shared.vision_common import Images, confusion_matrix, feature_maps, standardise
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SIZES = {"train": 800, "t10k": 200}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from axon.lab.digits import split_digits
+from axon.lab.shared.digits import split_digits
 from axon.models import KMeans, KNeighborsClassifier, LinearSVM, LogisticRegression
 from axon.models.classic import squared_distances
 

@@ -9,7 +9,7 @@ import pytest
 
 import axon as ax
 from axon import models, nn
-from axon.lab.text_common import RNNLanguageModel
+from axon.lab.shared.text_common import RNNLanguageModel
 from tests.helpers import assert_close
 
 onnx = pytest.importorskip("onnx")

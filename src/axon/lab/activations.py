@@ -32,8 +32,8 @@ import axon as ax
 from axon.nn import functional as F
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
+from .registry import register
+from .shared.base import Config, Result, heading, table
 
 FLAT = 0.01  # |f'| below this counts as saturated
 LEAKY_SLOPE = 0.01  # PyTorch's default negative_slope

@@ -51,9 +51,9 @@ from axon.data import MNIST, DataLoader, TensorDataset
 from axon.data.transforms import BatchTransformLoader
 
 from .. import plot
-from . import register
-from .base import Config, Result, backup, heading, load_weights, table
-from .vision_common import (
+from .registry import register
+from .shared.base import Config, Result, backup, heading, load_weights, table
+from .shared.vision_common import (
     Images,
     Trained,
     check_learning,

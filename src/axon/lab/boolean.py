@@ -20,8 +20,8 @@ import numpy as np
 import axon as ax
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
+from .registry import register
+from .shared.base import Config, Result, heading, table
 
 COURSE_AND = [-3.0, 2.0, 2.0]
 

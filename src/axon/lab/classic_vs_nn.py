@@ -36,10 +36,10 @@ from axon import models, optim
 from axon.models.classic import KNeighborsClassifier, LinearSVM, LogisticRegression
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
-from .digits import digits_cnn, split_digits
-from .vision_common import CHANCE, QUICK_MARGIN, Images, train
+from .registry import register
+from .shared.base import Config, Result, heading, table
+from .shared.digits import digits_cnn, split_digits
+from .shared.vision_common import CHANCE, QUICK_MARGIN, Images, train
 
 FULL_CLAIM = 0.93  # every axon model's held-out accuracy in a full run
 ORACLE_MARGIN = 0.02  # the linear models' accuracy against scikit-learn's

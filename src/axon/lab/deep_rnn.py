@@ -19,9 +19,9 @@ import axon as ax
 from axon import nn, optim
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
-from .sequence_tasks import reverse_sequence
+from .registry import register
+from .shared.base import Config, Result, heading, table
+from .shared.sequence_tasks import reverse_sequence
 
 
 class SequenceTagger(nn.Module):

@@ -13,59 +13,26 @@ batches) and scored on the held-out images, side by side:
 
 from __future__ import annotations
 
-import numpy as np
-
 import axon as ax
 from axon import models, nn, optim
-from axon.data import load_digits
 
-from . import register
-from .base import Config, Result, heading, table
-from .vision_common import (
+from .registry import register
+from .shared.base import Config, Result, heading, table
+from .shared.digits import digits_cnn, split_digits
+from .shared.vision_common import (
     CHANCE,
     QUICK_MARGIN,
-    Images,
     Trained,
     check_learning,
     print_per_class,
     save_feature_maps,
     save_figures,
     save_weights,
-    standardise,
     summary_line,
     train,
 )
 
 DIGITS_CLAIM = 0.95
-HELD_OUT = 0.2
-
-
-def digits_cnn() -> nn.Sequential:
-    """Conv(1, 16, 3) -> ReLU -> pool -> Conv(16, 32, 3) -> ReLU -> pool -> Linear(128, 10)."""
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),  # (N, 16, 4, 4)
-        nn.Conv2d(16, 32, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),  # (N, 32, 2, 2)
-        nn.Flatten(),  # (N, 128)
-        nn.Linear(32 * 2 * 2, 10),
-    )
-
-
-def split_digits(seed: int, held_out: float = HELD_OUT) -> tuple[Images, Images]:
-    """The digits split at random (seeded) into training and held-out images,
-    standardised with the training part's statistics (pixels scaled by 1/16)."""
-    images, labels = load_digits()  # (1797, 8, 8) in [0, 16], (1797,)
-    order = np.random.default_rng(seed).permutation(len(labels))
-    n_test = int(round(held_out * len(labels)))
-    test_idx, train_idx = order[:n_test], order[n_test:]
-    classes = [str(d) for d in range(10)]
-    x, mean, std = standardise(images[train_idx], scale=16.0)
-    train_set = Images(x, labels[train_idx], mean, std, classes)
-    x, _, _ = standardise(images[test_idx], mean, std, scale=16.0)
-    return train_set, Images(x, labels[test_idx], mean, std, classes)
 
 
 @register("digits", "8x8 digits (no download): an MLP against a small CNN on a held-out split")

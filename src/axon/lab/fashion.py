@@ -19,9 +19,9 @@ import axon as ax
 from axon import nn, optim
 from axon.data import FashionMNIST
 
-from . import register
-from .base import Config, Result, heading, load_weights
-from .vision_common import (
+from .registry import register
+from .shared.base import Config, Result, heading, load_weights
+from .shared.vision_common import (
     check_learning,
     load_idx_dataset,
     print_per_class,

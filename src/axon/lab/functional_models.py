@@ -28,9 +28,9 @@ from axon import nn, optim
 from axon.train.metrics import BinaryAccuracy
 
 from .. import plot
-from . import register
-from .base import Config, Result, backup, heading, table
-from .digits import split_digits
+from .registry import register
+from .shared.base import Config, Result, backup, heading, table
+from .shared.digits import split_digits
 
 DISTRICTS = [
     "old town",

@@ -33,8 +33,8 @@ import axon as ax
 from axon import nn, optim
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
+from .registry import register
+from .shared.base import Config, Result, heading, table
 
 SCHEMES: dict[str, Callable[[ax.Tensor], ax.Tensor]] = {
     "small normal": lambda w: nn.init.normal_(w, 0.0, 0.01),

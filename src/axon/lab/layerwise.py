@@ -43,10 +43,10 @@ from axon.models.classic import KNeighborsClassifier, LogisticRegression
 from axon.nn import functional as F
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
-from .digits import split_digits
-from .vision_common import CHANCE
+from .registry import register
+from .shared.base import Config, Result, heading, table
+from .shared.digits import split_digits
+from .shared.vision_common import CHANCE
 
 PER_CLASS = 10
 DEPTH = 4

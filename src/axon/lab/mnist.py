@@ -21,9 +21,9 @@ from axon import models, optim
 from axon.data import MNIST
 from axon.data.transforms import RandomShift
 
-from . import register
-from .base import Config, Result, heading, load_weights
-from .vision_common import (
+from .registry import register
+from .shared.base import Config, Result, heading, load_weights
+from .shared.vision_common import (
     check_learning,
     load_idx_dataset,
     print_per_class,

@@ -30,9 +30,9 @@ from axon import nn, optim
 from axon.data.text import Vocab, batchify, bptt_batches, penn_treebank
 from axon.train import evaluate_stream, fit_stream
 
-from . import register
-from .base import Config, Result, backup, heading, load_weights, table
-from .text_common import (
+from .registry import register
+from .shared.base import Config, Result, backup, heading, load_weights, table
+from .shared.text_common import (
     RNNLanguageModel,
     TimeBudget,
     epochs_for,

@@ -56,14 +56,13 @@ import numpy as np
 import axon as ax
 from axon import models, nn, optim
 from axon.autograd import Tensor
-from axon.data import MNIST
 from axon.train.base import Callback
 
 from .. import plot
-from . import register
-from .base import Config, Result, backup, heading, table
-from .digits import split_digits
-from .vision_common import Images, standardise
+from .registry import register
+from .shared.base import Config, Result, backup, heading, table
+from .shared.digits import digit_images
+from .shared.vision_common import Images
 
 LR_GRID = np.logspace(-4, 1, 21)  # 4 per decade
 QUICK_LR_GRID = LR_GRID[::2]  # 2 per decade
@@ -280,37 +279,6 @@ def descend(surface: Surface, m: Method, lrs, seed: int = 0, steps: int | None =
     losses -= surface.f_min
     outside = ~np.isfinite(points).all(axis=2) | (np.abs(points) > BOUND).any(axis=2)
     return Paths(lrs, points, losses, outside.any(axis=0))
-
-
-# ----------------------------------------------------------------------------- digits
-def digit_images(config: Config) -> tuple[str, Images, Images]:
-    """``(name, training images, held-out images)``: MNIST's training and test splits
-    from the data directory when both are there (never downloaded; in quick mode not even
-    looked for), standardised with the training split's mean and std; else the 8x8 digits
-    that ship with axon, 80% / 20% at random (seeded)."""
-    if not config.quick:
-        try:
-            train = MNIST(config.data_dir, train=True, download=False)
-            test = MNIST(config.data_dir, train=False, download=False)
-        except FileNotFoundError as e:
-            print(f"  no MNIST in the data directory ({str(e).splitlines()[0]})")
-        else:
-            classes = list(MNIST.classes)
-            (train_x, train_y), (test_x, test_y) = train.arrays(), test.arrays()
-            x, mean, std = standardise(train_x)
-            train_images = Images(x, train_y, mean, std, classes)
-            x, _, _ = standardise(test_x, mean, std)
-            print(
-                f"  MNIST from {train.image_file.parent}: {len(train_images):,} training and "
-                f"{len(test_y):,} test images"
-            )
-            return "MNIST", train_images, Images(x, test_y, mean, std, classes)
-    train_images, test_images = split_digits(config.seed)
-    print(
-        f"  the 8x8 digits shipped with axon: {len(train_images):,} training and "
-        f"{len(test_images):,} held-out images"
-    )
-    return "8x8 digits", train_images, test_images
 
 
 class Probe(Callback):

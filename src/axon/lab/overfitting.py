@@ -63,10 +63,10 @@ from axon.train.base import Callback
 from axon.train.callbacks import EarlyStopping
 
 from .. import plot
-from . import register
-from .base import Config, Result, backup, heading, table
-from .optimizers import digit_images
-from .vision_common import Images
+from .registry import register
+from .shared.base import Config, Result, backup, heading, table
+from .shared.digits import digit_images
+from .shared.vision_common import Images
 
 HIDDEN = 256
 LR = 0.01  # SGD with momentum 0.9

@@ -38,9 +38,9 @@ from axon import nn, optim
 from axon.models.classic import KMeans, LogisticRegression
 
 from .. import plot
-from . import register
-from .base import Config, Result, backup, heading, table
-from .digits import split_digits
+from .registry import register
+from .shared.base import Config, Result, backup, heading, table
+from .shared.digits import split_digits
 
 # ----------------------------------------------------------------------------- grid world
 MAZE = (

@@ -20,9 +20,9 @@ import axon as ax
 from axon import nn, optim
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
-from .rnn_diagnostics import (
+from .registry import register
+from .shared.base import Config, Result, heading, table
+from .shared.rnn_diagnostics import (
     KINDS,
     cell_from_layer,
     gate_saturation,
@@ -30,7 +30,7 @@ from .rnn_diagnostics import (
     param_counts,
     unroll,
 )
-from .sequence_tasks import parity_bits
+from .shared.sequence_tasks import parity_bits
 
 
 class ParityNet(nn.Module):

@@ -30,9 +30,9 @@ from axon import nn, optim
 from axon.data.text import Vocab, ud_pos
 from axon.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from . import register
-from .base import Config, Result, backup, heading, load_weights, table
-from .text_common import (
+from .registry import register
+from .shared.base import Config, Result, backup, heading, load_weights, table
+from .shared.text_common import (
     BucketLoader,
     MaskedAccuracy,
     TimeBudget,

@@ -28,8 +28,8 @@ import axon as ax
 from axon.nn import functional as F
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
+from .registry import register
+from .shared.base import Config, Result, heading, table
 
 WEEKLY = np.array([1.04, 1.06, 1.04, 1.02, 0.93, 0.89, 1.02])  # Mon..Sun
 LOSSES = {"MSE": F.mse_loss, "MAE": F.l1_loss}

@@ -36,9 +36,9 @@ from axon import nn, optim
 from axon.models.seq2seq import Seq2Seq, seq2seq
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
-from .sequence_tasks import reverse_sequence
+from .registry import register
+from .shared.base import Config, Result, heading, table
+from .shared.sequence_tasks import reverse_sequence
 
 PAD, BOS, EOS = 0, 1, 2  # then the symbols 3 .. 3 + K - 1
 SPECIALS = 3

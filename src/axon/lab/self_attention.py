@@ -36,9 +36,9 @@ import axon as ax
 from axon.data.text import Vocab, sst2
 from axon.models.transformer import MaskedLM
 
-from . import masked_lm, register
-from .base import Config, Result, WeightsError, heading, table
-from .masked_lm import (
+from .registry import register
+from .shared.base import Config, Result, WeightsError, heading, table
+from .shared.mlm import (
     ARCH,
     PAD,
     build_vocab,
@@ -48,7 +48,7 @@ from .masked_lm import (
     new_encoder,
     pretrain,
 )
-from .text_common import finish, unigram_entropy
+from .shared.text_common import finish, unigram_entropy
 
 SENTENCE = "The animal didn't cross the street because it was too tired"
 QUERY = "it"
@@ -68,7 +68,20 @@ TRAIN_FULL = dict(
     steps_per_epoch=200,
     budget=120.0,
 )
-TRAIN_QUICK = dict(masked_lm.QUICK, layers=2, steps=100, steps_per_epoch=50)
+TRAIN_QUICK = dict(
+    d_model=32,
+    nhead=2,
+    layers=2,
+    ff=64,
+    max_len=32,
+    vocab_size=None,
+    batch=32,
+    lr=3e-3,
+    warmup=10,
+    steps=100,
+    steps_per_epoch=50,
+    budget=None,
+)
 
 
 def tokenize(sentence: str) -> list[str]:

@@ -25,9 +25,9 @@ from axon import nn, optim
 from axon.data.text import Vocab, sst2
 from axon.nn.utils.rnn import pack_padded_sequence
 
-from . import register
-from .base import Config, Result, backup, heading, load_weights, table
-from .text_common import BucketLoader, TimeBudget, epochs_for, finish
+from .registry import register
+from .shared.base import Config, Result, backup, heading, load_weights, table
+from .shared.text_common import BucketLoader, TimeBudget, epochs_for, finish
 
 GOAL = 0.82  # dev accuracy, full run
 EXAMPLES = (

@@ -29,9 +29,9 @@ from axon import optim
 from axon.data.text import Vocab, batchify, bptt_batches, tiny_shakespeare
 from axon.train import evaluate_stream, fit_stream
 
-from . import register
-from .base import Config, Result, backup, heading, load_weights, table
-from .text_common import (
+from .registry import register
+from .shared.base import Config, Result, backup, heading, load_weights, table
+from .shared.text_common import (
     RNNLanguageModel,
     TimeBudget,
     epochs_for,

@@ -41,9 +41,9 @@ import numpy as np
 from axon.models.naive_bayes import CountVectorizer, MultinomialNB
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
-from .spam import confusion, load_sms
+from .registry import register
+from .shared.base import Config, Result, heading, table
+from .shared.sms import confusion, load_sms
 
 SPLITS = dict(attacker=0.10, train=0.50, feedback=0.15)  # the test set is the rest (25%)
 DICTIONARY = 500  # the attacker's dictionary: the most frequent words of ordinary messages

@@ -47,10 +47,10 @@ from axon import models, nn, optim
 from axon.data import MNIST, DataLoader, TensorDataset, load_digits
 
 from .. import plot
-from . import register
-from .base import Config, Result, backup, heading, table
-from .text_common import TimeBudget
-from .vision_common import Images, load_idx_dataset, standardise
+from .registry import register
+from .shared.base import Config, Result, backup, heading, table
+from .shared.text_common import TimeBudget
+from .shared.vision_common import Images, load_idx_dataset, standardise
 
 SOURCE = (0, 1, 2, 3, 4)
 TARGET = (5, 6, 7, 8, 9)

@@ -13,7 +13,8 @@ between windows: the model sees at most T characters of context.
 
 Training (nanoGPT's recipe, scaled down): windows of T + 1 characters drawn at random
 positions of the training text, AdamW, the learning rate warmed up and then decayed
-along a cosine, ending at the step count or the wall-clock budget, whichever comes first.
+along a cosine (torch's LinearLR then CosineAnnealingLR in a SequentialLR), ending at
+the step count or the wall-clock budget, whichever comes first.
 
 What it shows:
 1. the unigram entropy of the characters (about 3.3 nats) and that the Transformer gets
@@ -24,7 +25,6 @@ What it shows:
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -33,11 +33,11 @@ import axon as ax
 from axon import optim
 from axon.data.text import Vocab, tiny_shakespeare
 from axon.models.transformer import TransformerLM
-from axon.train.base import Callback
 
-from . import register
-from .base import Config, Result, ResumableBatches, backup, heading, load_weights, table
-from .text_common import (
+from .registry import register
+from .shared.base import Config, Result, ResumableBatches, backup, heading, load_weights, table
+from .shared.schedules import per_update, warmup_cosine
+from .shared.text_common import (
     TimeBudget,
     epochs_for,
     finish,
@@ -90,7 +90,7 @@ QUICK = dict(
 class RandomWindows(ResumableBatches):
     """``steps`` batches of ``batch`` windows of ``context + 1`` ids at random offsets of
     ``ids``: inputs (B, T) and next-token targets (B, T), the input shifted by one. Its
-    position is in ``state_dict()`` (:class:`~axon.lab.base.ResumableBatches`)."""
+    position is in ``state_dict()`` (:class:`~axon.lab.shared.base.ResumableBatches`)."""
 
     def __init__(
         self, ids: np.ndarray, context: int, batch: int, steps: int, seed: int = 0
@@ -122,59 +122,6 @@ def consecutive_windows(ids: np.ndarray, context: int, batch: int) -> list[tuple
     x = ids[: n * context].reshape(n, context)
     y = ids[1 : n * context + 1].reshape(n, context)
     return [(ax.tensor(x[i : i + batch]), ax.tensor(y[i : i + batch])) for i in range(0, n, batch)]
-
-
-# ----------------------------------------------------------------------------- schedule
-class WarmupCosine(Callback):
-    """Sets the learning rate before every update: a linear warm-up over ``warmup``
-    steps, then a cosine from ``lr`` down to ``lr * floor``:
-
-        lr_t = lr * min(1, (t + 1) / warmup) * (floor + (1 - floor) (1 + cos(pi s)) / 2)
-
-    with s the progress in [0, 1]: the larger of t / ``total_steps`` and (with a
-    ``budget`` in seconds) the wall time spent over the budget, so the rate reaches its
-    floor when training ends, whichever limit ends it."""
-
-    def __init__(
-        self,
-        optimizer,
-        lr: float,
-        warmup: int,
-        total_steps: int,
-        budget: float | None = None,
-        floor: float = 0.1,
-    ) -> None:
-        super().__init__()
-        self.optimizer, self.lr, self.warmup = optimizer, lr, max(warmup, 1)
-        self.total_steps, self.budget, self.floor = max(total_steps, 1), budget, floor
-        self.t = 0
-        self.start = time.perf_counter()
-        self.before = 0.0  # seconds spent before a resume
-
-    def on_train_begin(self, logs=None) -> None:
-        self.start = time.perf_counter() - self.before
-
-    def state_dict(self) -> dict:
-        """The updates made and the time spent (a resumed run continues the schedule)."""
-        return {"t": self.t, "elapsed": time.perf_counter() - self.start}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.t = int(state["t"])
-        self.before = float(state["elapsed"])
-        self.start = time.perf_counter() - self.before
-
-    def progress(self) -> float:
-        s = self.t / self.total_steps
-        if self.budget:
-            s = max(s, (time.perf_counter() - self.start) / self.budget)
-        return min(s, 1.0)
-
-    def on_batch_begin(self, batch: int, logs=None) -> None:
-        warm = min(1.0, (self.t + 1) / self.warmup)
-        cos = self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * self.progress()))
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.lr * warm * cos
-        self.t += 1
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -244,7 +191,7 @@ def run(config: Config) -> Result:
     val = consecutive_windows(val_ids, T, 64)
     total = epochs * hp["steps_per_epoch"]
     opt = optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=0.01)
-    schedule = WarmupCosine(opt, hp["lr"], hp["warmup"], total, hp["budget"])
+    schedule = warmup_cosine(opt, hp["warmup"], total)
     budget = TimeBudget(hp["budget"])
     print(
         f"  context {T} characters, {hp['batch']} windows per batch, {epochs} epochs of "
@@ -267,7 +214,7 @@ def run(config: Config) -> Result:
             epochs=epochs,
             validation=val,
             grad_clip=1.0,
-            callbacks=[*backup(config, "transformer-lm"), schedule, budget],
+            callbacks=[*backup(config, "transformer-lm"), per_update(schedule), budget],
             verbose=2,
         )
         val_loss = history["val_loss"][-1]
@@ -275,7 +222,7 @@ def run(config: Config) -> Result:
     seconds = time.perf_counter() - start
     if budget.stopped:
         print(
-            f"  stopped by the time budget after {schedule.t:,} updates "
+            f"  stopped by the time budget after {schedule.last_epoch:,} updates "
             f"({len(history['loss'])} epochs)"
         )
     table(
@@ -291,8 +238,8 @@ def run(config: Config) -> Result:
     )
     if history is not None:
         print(
-            f"  training took {seconds:.0f} s ({schedule.t:,} updates, "
-            f"{schedule.t * hp['batch'] * T / max(seconds, 1e-9):,.0f} characters/s)"
+            f"  training took {seconds:.0f} s ({schedule.last_epoch:,} updates, "
+            f"{schedule.last_epoch * hp['batch'] * T / max(seconds, 1e-9):,.0f} characters/s)"
         )
 
     heading(f"3. Samples (prompt {PROMPT!r}, top-k {TOP_K})")
@@ -311,7 +258,7 @@ def run(config: Config) -> Result:
             "val_loss": val_loss,
             "train_loss": train_loss,
             "train_seconds": seconds,
-            "updates": schedule.t,
+            "updates": schedule.last_epoch,
             "epochs_run": len(history["loss"]) if history else 0,
         }
     )

@@ -60,9 +60,9 @@ from axon.train import corpus_bleu
 from axon.train.base import Callback
 
 from .. import plot
-from . import register
-from .base import Config, Result, ResumableBatches, backup, heading, table
-from .text_common import IGNORE
+from .registry import register
+from .shared.base import Config, Result, ResumableBatches, backup, heading, table
+from .shared.text_common import IGNORE
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3  # Vocab's default specials, in this order
 MODELS = ("plain", "attention", "transformer")

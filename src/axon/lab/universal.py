@@ -28,8 +28,8 @@ import axon as ax
 from axon import nn, optim
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
+from .registry import register
+from .shared.base import Config, Result, heading, table
 
 LO, HI = -3.0, 3.0
 

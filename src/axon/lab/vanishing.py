@@ -34,8 +34,8 @@ from axon import nn, optim
 from axon.nn import functional as F
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
+from .registry import register
+from .shared.base import Config, Result, heading, table
 
 KINDS = ("sigmoid", "ReLU", "residual", "batch norm")
 

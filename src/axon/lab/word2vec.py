@@ -57,8 +57,8 @@ from axon.models.word2vec import (
 )
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, load_weights, table
+from .registry import register
+from .shared.base import Config, Result, heading, load_weights, table
 
 FULL = dict(
     dim=100,

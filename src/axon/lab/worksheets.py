@@ -32,9 +32,9 @@ import axon as ax
 from axon import nn, optim
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
-from .graph import draw, trace
+from .registry import register
+from .shared.base import Config, Result, heading, table
+from .shared.graph import draw, trace
 
 INITIAL = {
     "w11": 0.5,

@@ -17,8 +17,8 @@ import axon as ax
 from axon import nn, optim
 
 from .. import plot
-from . import register
-from .base import Config, Result, heading, table
+from .registry import register
+from .shared.base import Config, Result, heading, table
 
 INPUTS = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
 XOR = [0.0, 1.0, 1.0, 0.0]

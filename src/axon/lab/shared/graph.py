@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plot
-from ..autograd.tensor import Tensor
+from ... import plot
+from ...autograd.tensor import Tensor
 
 
 @dataclass

@@ -32,7 +32,7 @@ from axon import nn
 from axon.data import DataLoader, TensorDataset
 from axon.data.transforms import BatchTransformLoader
 
-from .. import plot
+from ... import plot
 from .base import Config, Result, backup, heading, table
 
 CHANCE = 0.1  # ten balanced classes
@@ -177,7 +177,7 @@ def train(
 
     ``augment`` is a batch transform applied to every training batch; ``flatten`` feeds
     the images as rows (N, H*W) to a fully connected network. With ``config`` and
-    ``tag`` the fit is backed up under that tag (:func:`~axon.lab.base.backup`: what
+    ``tag`` the fit is backed up under that tag (:func:`~axon.lab.shared.base.backup`: what
     ``--resume`` continues). ``loaded``: the model's weights were loaded (``--weights``),
     so it is only scored, not trained (the history is empty).
     """

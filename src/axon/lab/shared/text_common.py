@@ -135,7 +135,7 @@ class BucketLoader(ResumableBatches):
     field's lengths (B,), and the label (B,) or the padded tags (B, L) last. Every epoch
     the examples are shuffled, cut into chunks of ``50 * batch_size``, each chunk sorted
     by length and cut into batches, and the batches shuffled. Its position is in
-    ``state_dict()`` (:class:`~axon.lab.base.ResumableBatches`), for ``--resume``.
+    ``state_dict()`` (:class:`~axon.lab.shared.base.ResumableBatches`), for ``--resume``.
     """
 
     def __init__(

@@ -1,0 +1,146 @@
+"""The lab's layout: experiments found by the registry, none importing another, and the
+shared warm-up-then-cosine schedule (torch's LinearLR + CosineAnnealingLR in SequentialLR)."""
+
+import ast
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from axon import lab, nn, optim
+from axon.lab import registry
+from axon.lab.shared.schedules import per_update, warmup_cosine
+from axon.optim.lr_scheduler import SequentialLR
+
+LAB = Path(lab.__file__).parent
+
+
+def _lab_imports(path: Path) -> set[str]:
+    """The ``axon.lab`` modules that the module at ``path`` imports, as dotted names
+    relative to ``axon.lab`` (``shared.base``, ``masked_lm``, ...)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1:  # from .x import y / from . import y
+                base = node.module or ""
+                found |= {f"{base}.{a.name}" if base else a.name for a in node.names}
+                if base:
+                    found.add(base)
+            elif node.level == 0 and (node.module or "").startswith("axon.lab."):
+                found.add(node.module.removeprefix("axon.lab."))
+        elif isinstance(node, ast.Import):
+            found |= {
+                a.name.removeprefix("axon.lab.")
+                for a in node.names
+                if a.name.startswith("axon.lab.")
+            }
+    return found
+
+
+def test_no_experiment_imports_another():
+    experiments = set(registry.experiment_modules())
+    assert {"xor", "masked_lm", "worksheets"} <= experiments
+    assert not {"registry", "shared", "base"} & experiments
+    for module in sorted(experiments):
+        imported = {name.split(".")[0] for name in _lab_imports(LAB / f"{module}.py")}
+        others = imported & (experiments - {module})
+        assert not others, f"lab/{module}.py imports the experiment(s) {sorted(others)}"
+
+
+def test_shared_helpers_import_no_experiment():
+    experiments = set(registry.experiment_modules())
+    for path in sorted((LAB / "shared").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 2:  # from .. import x
+                names = {node.module} if node.module else {a.name for a in node.names}
+                assert not names & experiments, f"shared/{path.name} imports {names}"
+
+
+def test_every_experiment_module_registers_and_names_are_unique():
+    lab.names()  # imports every experiment module
+    by_module = {}
+    for kind in ("experiment", "worksheet"):
+        for entry in lab.entries(kind):
+            by_module.setdefault(entry.run.__module__, []).append((kind, entry.name))
+    for module in registry.experiment_modules():
+        assert by_module.get(f"axon.lab.{module}"), f"lab/{module}.py registers nothing"
+    # register refuses a second entry of the same name, so names are unique per kind
+    with pytest.raises(ValueError, match="already registered"):
+        lab.register("xor", "again")(lambda config: None)
+
+
+def test_import_axon_lab_imports_no_experiment_and_get_imports_only_its_own():
+    code = (
+        "import sys, axon.lab as lab\n"
+        "mods = lambda: sorted(m for m in sys.modules if m.startswith('axon.lab.') "
+        "and not m.startswith(('axon.lab.shared', 'axon.lab.registry')))\n"
+        "print(mods()); lab.get('masked-lm'); print(mods())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    before, after = done.stdout.strip().splitlines()
+    assert before == "[]"
+    assert after == "['axon.lab.masked_lm']"
+
+
+def test_get_of_a_name_in_a_module_of_another_name_and_of_a_worksheet():
+    assert lab.get("lenet").run.__module__ == "axon.lab.mnist"
+    assert lab.get("xor", "worksheet").run.__module__ == "axon.lab.worksheets"
+    assert lab.get("xor").run.__module__ == "axon.lab.xor"
+
+
+# ----------------------------------------------------------------------------- the schedule
+def _rates(warmup: int, total: int, lr: float = 2.0, floor: float = 0.1) -> list[float]:
+    opt = optim.AdamW(nn.Linear(2, 2).parameters(), lr=lr)
+    schedule = warmup_cosine(opt, warmup, total, floor)
+    rates = []
+    for _ in range(total + 1):  # the rate of each update, then one past the end
+        rates.append(opt.param_groups[0]["lr"])
+        schedule.step()
+    assert schedule.last_epoch == total + 1  # counts the updates
+    return rates
+
+
+@pytest.mark.parametrize(("warmup", "total"), [(4, 20), (10, 150), (100, 6000)])
+def test_warmup_is_linear_then_the_cosine_ends_at_the_floor(warmup, total):
+    rates = _rates(warmup, total)
+    ramp = [2.0 * (t + 1) / warmup for t in range(warmup)]  # lr * (t + 1) / warmup
+    T = total - warmup
+    cosine = [0.2 + 1.8 * (1 + math.cos(math.pi * k / T)) / 2 for k in range(T + 1)]
+    np.testing.assert_allclose(rates, ramp + cosine, rtol=1e-12, atol=1e-12)
+    assert rates[warmup] == pytest.approx(2.0) and rates[-1] == pytest.approx(0.2)
+
+
+def test_warmup_of_one_step_is_the_cosine_alone():
+    opt = optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0)
+    schedule = warmup_cosine(opt, 1, 10, floor=0.0)
+    assert not isinstance(schedule, SequentialLR)
+    assert opt.param_groups[0]["lr"] == 1.0
+    for _ in range(10):
+        schedule.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_schedule_resumes_from_its_state():
+    opt = optim.AdamW(nn.Linear(2, 2).parameters(), lr=1.0)
+    straight = warmup_cosine(opt, 5, 30)
+    for _ in range(12):
+        straight.step()
+    state, opt_state, want = straight.state_dict(), opt.state_dict(), []
+    for _ in range(10):
+        straight.step()
+        want.append(opt.param_groups[0]["lr"])
+    opt2 = optim.AdamW(nn.Linear(2, 2).parameters(), lr=1.0)
+    callback = per_update(warmup_cosine(opt2, 5, 30))
+    opt2.load_state_dict(opt_state)  # a backup holds both (the rates live in the optimizer)
+    callback.schedule.load_state_dict(state)
+    got = []
+    for step in range(10):
+        callback.on_batch_end(step)
+        got.append(opt2.param_groups[0]["lr"])
+    np.testing.assert_allclose(got, want, rtol=1e-12)
