@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import textwrap
 import time
@@ -22,7 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import lab
-from .lab.shared.base import BACKUPS, WeightsError, has_backup
+from .lab.registry import weights_help
+from .lab.shared.base import prepare_backups
 
 RESUME_HELP = """\
 Backups and --resume: the training experiments back up their whole training state
@@ -33,11 +33,7 @@ ends. After an interruption (Ctrl-C, a kill, a crash), `axon run NAME --resume` 
 same options continues each unfinished training from its backup, to the same bits as an
 uninterrupted run; models whose training had finished train again from their seed (same
 result). Without --resume a leftover backup is deleted and the run starts over (it says
-so). Options that differ from the backup's are refused, naming what differs.
-
---weights FILE: the saved state dict (the .safetensors an earlier run wrote) is loaded
-into the experiment's model instead of training it, in {takes}; the experiments that
-train several models, or none, refuse it (exit status 2)."""
+so). Options that differ from the backup's are refused, naming what differs."""
 
 
 def _positive_int(text: str) -> int:
@@ -47,12 +43,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _resume_help() -> str:
-    """``RESUME_HELP`` with the experiments that take ``--weights``, each paragraph
-    wrapped to 88 columns."""
-    takes = ", ".join(sorted(n for n, (ok, _) in lab.WEIGHTS.items() if ok))
-    text = RESUME_HELP.format(takes=takes)
-    return "\n\n".join(textwrap.fill(" ".join(p.split()), 88) for p in text.split("\n\n"))
+def _epilog() -> str:
+    """``RESUME_HELP`` wrapped to 88 columns, then what ``--weights`` does (from the lab's
+    ``WEIGHTS`` table)."""
+    return textwrap.fill(" ".join(RESUME_HELP.split()), 88) + "\n\n" + weights_help()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run an experiment",
         description="Run an experiment: it prints what it shows, checks "
         "its claims and writes its figures under --out.",
-        epilog=_resume_help(),
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("name", metavar="NAME", help="the experiment (see `axon list`)")
@@ -109,8 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="FILE",
-        help="a saved state dict (.safetensors) loaded into the model "
-        "instead of training it, where the experiment takes one",
+        help="a saved state dict (.safetensors) for the experiment's model (see below)",
     )
     run.add_argument(
         "--resume",
@@ -186,11 +179,11 @@ def _run(kind: str, args: argparse.Namespace) -> int:
     if kind == "experiment":
         title = f"axon run {entry.name}: {entry.description}"
         print(f"{title}\n{'=' * len(title)}")
-        _backups_note(entry.name, config)
+        prepare_backups(entry.name, config, entry.name in lab.RESUMABLE)
     start = time.perf_counter()
     try:
         result = entry.run(config)
-    except (FileNotFoundError, WeightsError) as err:  # a dataset or weights file at fault
+    except (FileNotFoundError, lab.WeightsError) as err:  # a dataset or weights file at fault
         print(f"axon: error: {err}", file=sys.stderr)
         return 2
     print()
@@ -198,32 +191,6 @@ def _run(kind: str, args: argparse.Namespace) -> int:
     verdict = "all claims hold" if result.passed else "A CLAIM FAILED"
     print(f"\n{entry.name}: {verdict} ({time.perf_counter() - start:.1f} s)")
     return 0 if result.passed else 1
-
-
-def _backups_note(name: str, config: lab.Config) -> None:
-    """Before a run: say what happens to the backups under ``OUT/.backup``. Without
-    ``--resume`` a leftover backup (an interrupted run's) is deleted, with a line saying
-    how to continue it instead; with ``--resume`` the line says what will be resumed."""
-    folder = Path(config.out) / BACKUPS
-    tags = sorted(p.name for p in folder.iterdir() if has_backup(p)) if folder.is_dir() else []
-    if config.resume and name not in lab.RESUMABLE:
-        print(
-            f"note: {name} keeps no backups (no model, or a training loop of its own "
-            f"rather than fit): --resume runs it from the start"
-        )
-    elif config.resume:
-        print(
-            f"resuming {name} from the backups in {folder}: {', '.join(tags)}"
-            if tags
-            else f"note: --resume, but no backup in {folder}: {name} starts from the beginning"
-        )
-    elif tags:
-        print(
-            f"note: {folder} holds the backup of an interrupted run ({', '.join(tags)}); "
-            f"starting over. `axon run {name} --resume` (same options) continues it "
-            f"instead."
-        )
-        shutil.rmtree(folder)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

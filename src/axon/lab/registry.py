@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,12 +29,13 @@ __all__ = [
     "names",
     "register",
     "run",
+    "weights_help",
 ]
 
 #: What ``--weights FILE`` does in each experiment. ``(True, what)``: the file is loaded
 #: into ``what`` *instead of training it* (the rest of the experiment runs as usual);
 #: ``(False, why)``: the experiment refuses the option, for the reason given (it trains
-#: several models, or none).
+#: several models, or none). The CLI's help is made from it (:func:`weights_help`).
 WEIGHTS: dict[str, tuple[bool, str]] = {
     # one trained model: the file replaces its training
     "lenet": (True, "LeNet-5 (lenet.safetensors of an earlier run)"),
@@ -113,6 +115,18 @@ RESUMABLE: frozenset[str] = frozenset(
         "classic-vs-nn",
     }
 )
+
+
+def weights_help() -> str:
+    """What ``--weights FILE`` does, with the experiments that take it (from ``WEIGHTS``):
+    one paragraph of the CLI's help."""
+    takes = ", ".join(sorted(n for n, (ok, _) in WEIGHTS.items() if ok))
+    return textwrap.fill(
+        "--weights FILE: the saved state dict (the .safetensors an earlier run wrote) is "
+        f"loaded into the experiment's model instead of training it, in {takes}; the "
+        "experiments that train several models, or none, refuse it (exit status 2).",
+        88,
+    )
 
 
 @dataclass(frozen=True)

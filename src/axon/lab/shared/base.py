@@ -209,11 +209,7 @@ def backup(config: Config | None, tag: str, save_freq: str | int = "epoch") -> l
     folder = backup_dir(config, tag)
     found = has_backup(folder)
     if found and not config.resume:
-        print(
-            f"  {tag}: found the backup of an interrupted run in {folder}; starting over "
-            f"(run with --resume to continue it instead)"
-        )
-        shutil.rmtree(folder)
+        _start_over(folder, [tag], "--resume")
     elif config.resume and not found:
         print(
             f"  {tag}: no backup in {folder} (it had finished, or not started): training "
@@ -223,6 +219,34 @@ def backup(config: Config | None, tag: str, save_freq: str | int = "epoch") -> l
         BackupAndRestore(folder, save_freq=save_freq),
         ResumeNote(tag, resumed=found and config.resume, kill_at=os.environ.get(KILL_HOOK)),
     ]
+
+
+def prepare_backups(name: str, config: Config, resumable: bool) -> None:
+    """Before a run of the experiment ``name`` (the CLI calls it), for the whole backup
+    folder ``config.out / ".backup"``: without ``config.resume`` every leftover backup (an
+    interrupted run's) is deleted, with a line saying how to continue it instead; with it,
+    a line says which backups will be resumed, or that an experiment that keeps none
+    (``resumable`` False) runs from the start. Each fit says the rest (:func:`backup`)."""
+    folder = Path(config.out) / BACKUPS
+    tags = sorted(p.name for p in folder.iterdir() if has_backup(p)) if folder.is_dir() else []
+    if config.resume and not resumable:
+        print(
+            f"note: {name} keeps no backups (no model, or a training loop of its own "
+            f"rather than fit): --resume runs it from the start"
+        )
+    elif config.resume and tags:
+        print(f"resuming {name} from the backups in {folder}: {', '.join(tags)}")
+    elif tags:
+        _start_over(folder, tags, f"`axon run {name} --resume` (same options)")
+
+
+def _start_over(folder: Path, tags: list[str], how: str) -> None:
+    """Delete the leftover backup ``folder`` of an interrupted run, saying so."""
+    print(
+        f"note: {folder} holds the backup of an interrupted run ({', '.join(tags)}); "
+        f"starting over; {how} continues it instead"
+    )
+    shutil.rmtree(folder)
 
 
 class ResumeNote(Callback):
