@@ -22,6 +22,8 @@ year is held out, as in the course.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 import axon as ax
@@ -142,19 +144,62 @@ def run(config: Config) -> Result:
     n_train = 365 * (years - 1)
     x, y = x_all[:n_train], y_all[:n_train]
     x_test, y_test = x_all[n_train:], y_all[n_train:]
+    _show_data(views, n_train, len(x_test), config.seed)
 
+    lr, start = 0.04, (0.0, 0.0)
+    mse_path, (b_ls, w_ls) = _fit_mse(x, y, lr, steps, start, result)
+    b_gd, w_gd = mse_path[-1]
+    mae_path, (b_lad, w_lad), gd_mae, above = _fit_mae(x, y, lr, steps, start, (b_ls, w_ls), result)
+    b_md, w_md = mae_path[-1]
+    scores = _compare_fits(x, y, x_test, y_test, (b_gd, w_gd), (b_md, w_md), result)
+    result.metrics.update(
+        {
+            "b_ls": b_ls,
+            "w_ls": w_ls,
+            "b_mse_gd": b_gd,
+            "w_mse_gd": w_gd,
+            "b_lad": b_lad,
+            "w_lad": w_lad,
+            "b_mae_gd": b_md,
+            "w_mae_gd": w_md,
+            "train_mae": gd_mae,
+            "test_mae": scores["MAE fit"][1]["MAE"],
+            "above_mae_line": above["MAE"],
+        }
+    )
+
+    result.figures.append(
+        _views_figure(views, n_train, x, y, (b_gd, w_gd), (b_md, w_md), config.out)
+    )
+    result.figures.append(
+        _surface_figure(x, y, mse_path, mae_path, (b_ls, w_ls), (b_lad, w_lad), config.out)
+    )
+    return result
+
+
+def _show_data(views: np.ndarray, n_train: int, n_test: int, seed: int) -> None:
+    """The generated daily views: how many, how split, their range and first week."""
     heading("The data: daily views in thousands")
     print(
-        f"  {len(views)} days generated (seed {config.seed}); the first {n_train} pairs "
-        f"(today, tomorrow) train, the last {len(x_test)} test."
+        f"  {len(views)} days generated (seed {seed}); the first {n_train} pairs "
+        f"(today, tomorrow) train, the last {n_test} test."
     )
     print(
         f"  mean {views.mean():.2f}k, min {views.min():.2f}k, max {views.max():.2f}k; "
         f"first week: {', '.join(f'{v:.2f}' for v in views[:7])}"
     )
 
-    # 1 -------------------------------------------------------------------------------
-    lr, start = 0.04, (0.0, 0.0)
+
+def _fit_mse(
+    x: np.ndarray,
+    y: np.ndarray,
+    lr: float,
+    steps: int,
+    start: tuple[float, float],
+    result: Result,
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Step 1: gradient descent on the MSE against the closed form; returns the descent's
+    path of (b, w) and the closed-form (b, w), and checks that they meet."""
     heading("1. MSE: gradient descent against the closed form")
     b_ls, w_ls = least_squares(x, y)
     mse_path, mse_losses = gradient_descent(x, y, "MSE", lr, steps, start)
@@ -176,9 +221,23 @@ def run(config: Config) -> Result:
         "(|db|, |dw| < 1e-3)",
         abs(b_gd - b_ls) < 1e-3 and abs(w_gd - w_ls) < 1e-3,
     )
+    return mse_path, (b_ls, w_ls)
 
-    # 2 -------------------------------------------------------------------------------
+
+def _fit_mae(
+    x: np.ndarray,
+    y: np.ndarray,
+    lr: float,
+    steps: int,
+    start: tuple[float, float],
+    mse_line: tuple[float, float],
+    result: Result,
+) -> tuple[np.ndarray, tuple[float, float], float, dict[str, float]]:
+    """Step 2: gradient descent on the MAE (shrinking steps) against median regression;
+    returns the path, the median-regression (b, w), the descent's MAE and the share of
+    days above the MAE and the MSE (``mse_line``) lines; checks both claims."""
     heading("2. MAE: gradient descent against median regression")
+    b_ls, w_ls = mse_line
     b_lad, w_lad = median_regression(x, y)
     mae_path, mae_losses = gradient_descent(x, y, "MAE", lr, steps, start, decay=True)
     b_md, w_md = mae_path[-1]
@@ -207,10 +266,22 @@ def run(config: Config) -> Result:
         "the MAE line is a median line: 45% to 55% of the training days lie above it",
         0.45 <= above["MAE"] <= 0.55,
     )
+    return mae_path, (b_lad, w_lad), gd_mae, above
 
-    # 3 -------------------------------------------------------------------------------
+
+def _compare_fits(
+    x: np.ndarray,
+    y: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    mse_fit_line: tuple[float, float],
+    mae_fit_line: tuple[float, float],
+    result: Result,
+) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
+    """Step 3: both fitted lines and "tomorrow = today" on both losses, training and test;
+    returns (train, test) scores per line and checks each fit wins at its own loss."""
     heading("3. Each line on both losses, training and held-out year")
-    fits = {"MSE fit": (b_gd, w_gd), "MAE fit": (b_md, w_md), "tomorrow = today": (0.0, 1.0)}
+    fits = {"MSE fit": mse_fit_line, "MAE fit": mae_fit_line, "tomorrow = today": (0.0, 1.0)}
     scores = {
         name: (evaluate(x, y, *bw), evaluate(x_test, y_test, *bw)) for name, bw in fits.items()
     }
@@ -243,23 +314,22 @@ def run(config: Config) -> Result:
         "lower MSE, the MAE fit the lower MAE",
         mse_fit["MSE"] < mae_fit["MSE"] and mae_fit["MAE"] < mse_fit["MAE"],
     )
-    result.metrics.update(
-        {
-            "b_ls": b_ls,
-            "w_ls": w_ls,
-            "b_mse_gd": b_gd,
-            "w_mse_gd": w_gd,
-            "b_lad": b_lad,
-            "w_lad": w_lad,
-            "b_mae_gd": b_md,
-            "w_mae_gd": w_md,
-            "train_mae": gd_mae,
-            "test_mae": scores["MAE fit"][1]["MAE"],
-            "above_mae_line": above["MAE"],
-        }
-    )
+    return scores
 
-    # figures -------------------------------------------------------------------------
+
+def _views_figure(
+    views: np.ndarray,
+    n_train: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    mse_fit_line: tuple[float, float],
+    mae_fit_line: tuple[float, float],
+    out: Path,
+) -> Path:
+    """The series, the training days with both fitted lines, and the MAE fit's predictions
+    over the last 8 weeks."""
+    b_gd, w_gd = mse_fit_line
+    b_md, w_md = mae_fit_line
     fig, (series_ax, scatter_ax, zoom_ax) = plot.figure(
         ncols=3, size=(5, 4), title="Daily views: y = b + w x"
     )
@@ -287,13 +357,25 @@ def run(config: Config) -> Result:
     scatter_ax.set_ylabel("views tomorrow, y")
     scatter_ax.legend(fontsize=8)
     scatter_ax.grid(alpha=0.3)
-    result.figures.append(plot.save(fig, config.out / "regression_views.png"))
+    return plot.save(fig, out / "regression_views.png")
 
+
+def _surface_figure(
+    x: np.ndarray,
+    y: np.ndarray,
+    mse_path: np.ndarray,
+    mae_path: np.ndarray,
+    ls_line: tuple[float, float],
+    lad_line: tuple[float, float],
+    out: Path,
+) -> Path:
+    """The MAE and MSE loss surfaces over (b, w), each with its gradient-descent path and
+    its exact minimum (median regression, closed form)."""
     fig, panels = plot.figure(
         ncols=2, size=(5.5, 4.5), title="Loss surfaces L(b, w) and the gradient-descent paths"
     )
     for panel, (loss, path, best) in zip(
-        panels, [("MAE", mae_path, (b_lad, w_lad)), ("MSE", mse_path, (b_ls, w_ls))], strict=True
+        panels, [("MAE", mae_path, lad_line), ("MSE", mse_path, ls_line)], strict=True
     ):
         b_lo, b_hi = min(path[:, 0].min(), best[0]) - 0.5, max(path[:, 0].max(), best[0]) + 0.5
         w_lo, w_hi = min(path[:, 1].min(), best[1]) - 0.1, max(path[:, 1].max(), best[1]) + 0.1
@@ -325,5 +407,4 @@ def run(config: Config) -> Result:
         panel.set_ylabel("w")
         panel.set_title(f"{loss}")
         panel.legend(fontsize=8, loc="upper right")
-    result.figures.append(plot.save(fig, config.out / "regression_loss_surface.png"))
-    return result
+    return plot.save(fig, out / "regression_loss_surface.png")
