@@ -24,8 +24,8 @@ import torch
 
 import axon as ax
 from axon import nn
+from axon.autograd.ops.attention import Attention, AttentionWeights, PackedAttention
 from axon.nn import functional as F
-from axon.nn._attention_ops import Attention, AttentionWeights, PackedAttention
 from tests.helpers import assert_close, assert_differs
 
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-4, atol=1e-5)}

@@ -7,7 +7,7 @@ import torch
 import axon as ax
 import axon.nn.functional as F
 from axon import nn
-from axon.nn._embedding_op import _ONE_HOT_MAX_ROWS, scatter_add_rows
+from axon.autograd.ops.embedding import _ONE_HOT_MAX_ROWS, scatter_add_rows
 from tests.helpers import assert_close
 
 

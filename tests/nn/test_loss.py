@@ -391,7 +391,7 @@ def test_loss_is_one_node_and_backward_can_run_twice(case):
     fn, inputs = _gradcheck_cases()[case]
     out = fn(*inputs)
     node = out.grad_fn
-    while type(node).__module__ != "axon.nn._ops":  # past the sum of 'ce_indices_none'
+    while type(node).__module__ != "axon.autograd.ops.loss":  # past the sum of 'ce_indices_none'
         node = node.next_functions[0]
     assert all(p is None or isinstance(p, ax.Tensor) for p in node.next_functions), (
         f"{case}: the loss is not one fused node: {node.next_functions}"
@@ -416,7 +416,7 @@ def test_float32_stays_float32_forward_and_backward(case):
         warnings.simplefilter("ignore")
         out = fn(*inputs)  # the constants in fn are float64: the losses cast them
     node = out.grad_fn
-    while type(node).__module__ != "axon.nn._ops":
+    while type(node).__module__ != "axon.autograd.ops.loss":
         node = node.next_functions[0]
     grads = node.backward(np.full(node.out_shape, 0.5, dtype=np.float32))
     assert out.dtype == np.float32 or case == "ce_indices_none"  # that one times float64

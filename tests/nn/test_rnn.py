@@ -19,7 +19,7 @@ import torch
 
 import axon as ax
 from axon import nn
-from axon.nn._rnn_ops import GRUSeq, LSTMSeq, RNNSeq
+from axon.autograd.ops.rnn import GRUSeq, LSTMSeq, RNNSeq
 from tests.helpers import assert_close
 
 KINDS = ["RNN", "RNN-relu", "LSTM", "GRU"]

@@ -40,8 +40,8 @@ import numpy as np
 from .. import nn
 from ..autograd.creation import cat, stack
 from ..autograd.grad_mode import no_grad
+from ..autograd.ops.attention import MaskedSoftmax
 from ..autograd.tensor import Tensor, _wrap
-from ..nn._attention_ops import MaskedSoftmax
 from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from .decoding import beam_search, gather_state, greedy_search
 from .transformer import causal_mask

@@ -30,9 +30,9 @@ import numpy as np
 
 from .. import nn
 from ..autograd.function import Op
+from ..autograd.ops.embedding import check_indices, scatter_add_rows
 from ..autograd.tensor import Tensor
 from ..backend import xp
-from ..nn._embedding_op import check_indices, scatter_add_rows
 
 __all__ = [
     "NegativeSampler",

@@ -11,9 +11,10 @@ for bad input, with a message naming the shapes at fault.
 from __future__ import annotations
 
 from .. import backend as B
+from ..autograd.ops.embedding import BagSum
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
-from . import _conv_ops, _embedding_op, _pool_ops
+from . import _conv_ops, _pool_ops
 from . import functional as F
 
 __all__ = [
@@ -318,7 +319,7 @@ def embedding_bag(
     input bag b is input[offsets[b]:offsets[b + 1]]. ``per_sample_weights`` (mode 'sum')
     weight each row; ``padding_idx`` entries are left out (and not counted by 'mean');
     an empty bag gives zeros. Sum and mean scatter-add each looked-up row into its bag
-    (:class:`~axon.nn._embedding_op.BagSum`), max takes a segment maximum."""
+    (:class:`~axon.autograd.ops.embedding.BagSum`), max takes a segment maximum."""
     name = "embedding_bag"
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"{name}: mode has to be one of sum, mean or max, got {mode!r}")
@@ -356,7 +357,7 @@ def embedding_bag(
         counts = xp.bincount(bag[keep], minlength=num_bags)  # tokens per bag
         scale /= xp.maximum(counts, 1)[bag]
     psw = None if per_sample_weights is None else per_sample_weights.reshape(-1)
-    return _embedding_op.BagSum.apply(rows, psw, bag, scale, num_bags)
+    return BagSum.apply(rows, psw, bag, scale, num_bags)
 
 
 # ============================================================ channel and alpha dropout

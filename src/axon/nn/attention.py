@@ -3,7 +3,7 @@
 - ``BahdanauAttention`` (additive, Bahdanau et al. 2015) and ``LuongAttention``
   (multiplicative, Luong et al. 2015): the attention of the seq2seq models, batch first.
 - ``MultiheadAttention`` (Vaswani et al. 2017) with PyTorch's arguments, parameter names
-  and layout, on the fused ops of ``_attention_ops``.
+  and layout, on the fused ops of ``axon.autograd.ops.attention``.
 - ``PositionalEncoding`` (the fixed sinusoids of "Attention Is All You Need") and
   ``LearnedPositionalEncoding`` (a learned embedding of positions).
 
@@ -19,11 +19,11 @@ import math
 
 from .. import backend as B
 from ..autograd.creation import cat, zeros
+from ..autograd.ops.attention import Attention, AttentionWeights, MaskedSoftmax, PackedAttention
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
 from . import functional as F
 from . import init
-from ._attention_ops import Attention, AttentionWeights, MaskedSoftmax, PackedAttention
 from ._factory import factory_dtype
 from .dropout import Dropout
 from .linear import Linear

@@ -1,12 +1,12 @@
 """``axon.nn.functional``: layers and losses as plain functions, with PyTorch's names,
 signatures, defaults and semantics (``torch.nn.functional``).
 
-Activations route to the primitive ops of ``axon.autograd``; the losses and dropout here
-are fused ops (``axon.nn._ops``), one graph node each. Weights of losses (``weight``,
-``pos_weight``) are constants: no gradient flows to them. The rest lives in themed
-modules re-exported at the end: ``_functional_activations``, ``_functional_losses`` (and
-distances), ``_functional_sampling`` (interpolate, grid_sample), ``_functional_conv``,
-``_functional_pool``, ``_functional_layers``.
+Activations route to the primitive ops of ``axon.autograd``; the losses, dropout,
+normalisations and embedding here are fused ops of ``axon.autograd.ops``, one graph node
+each. Weights of losses (``weight``, ``pos_weight``) are constants: no gradient flows to
+them. The rest lives in themed modules re-exported at the end: ``_functional_activations``,
+``_functional_losses`` (and distances), ``_functional_attention``, ``_functional_sampling``
+(interpolate, grid_sample), ``_functional_conv``, ``_functional_pool``, ``_functional_layers``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from .. import backend as B
 from ..autograd import ops
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
-from . import _ops
 
 __all__ = [
     "binary_cross_entropy",
@@ -214,7 +213,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    return _inplace(input, _ops.Dropout.apply(input, p, B.rng()), inplace)
+    return _inplace(input, ops.Dropout.apply(input, p, B.rng()), inplace)
 
 
 # ============================================================ regression losses
@@ -244,7 +243,7 @@ def _pointwise(
             f"{name}: weight of shape {tuple(w.shape)} and input of shape "
             f"{tuple(input.shape)} must have the same shape"
         )
-    return _ops.PointwiseLoss.apply(input, target, kind, param, w, reduction, mean_by_weight)
+    return ops.PointwiseLoss.apply(input, target, kind, param, w, reduction, mean_by_weight)
 
 
 def mse_loss(
@@ -319,7 +318,7 @@ def binary_cross_entropy(
     reduction = _reduction(size_average, reduce, reduction)
     _same_shape("binary_cross_entropy", input, target)
     w = _elementwise_weight("binary_cross_entropy", weight, input)
-    return _ops.BCE.apply(input, target, w, reduction)
+    return ops.BCE.apply(input, target, w, reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -339,7 +338,7 @@ def binary_cross_entropy_with_logits(
     name = "binary_cross_entropy_with_logits"
     w = _elementwise_weight(name, weight, input)
     pw = _elementwise_weight(name, pos_weight, input, "pos_weight")
-    return _ops.BCEWithLogits.apply(input, target, w, pw, reduction)
+    return ops.BCEWithLogits.apply(input, target, w, pw, reduction)
 
 
 def cross_entropy(
@@ -370,11 +369,9 @@ def cross_entropy(
     if t.dtype.kind == "f" and t.shape == input.shape:
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
-        return _ops.SoftTargetCrossEntropy.apply(
-            input, target, w, reduction, float(label_smoothing)
-        )
+        return ops.SoftTargetCrossEntropy.apply(input, target, w, reduction, float(label_smoothing))
     t = _index_target("cross_entropy", input.shape, t)
-    return _ops.ClassIndexLoss.apply(
+    return ops.ClassIndexLoss.apply(
         input, t, w, ignore_index, reduction, float(label_smoothing), True
     )
 
@@ -395,7 +392,7 @@ def nll_loss(
     C = input.shape[1 if input.ndim > 1 else 0]
     w = _class_weight(weight, C, input.dtype)
     t = _index_target("nll_loss", input.shape, target)
-    return _ops.ClassIndexLoss.apply(input, t, w, ignore_index, reduction, 0.0, False)
+    return ops.ClassIndexLoss.apply(input, t, w, ignore_index, reduction, 0.0, False)
 
 
 def multi_margin_loss(
@@ -425,7 +422,7 @@ def multi_margin_loss(
             f"of shape ({n},), got target of shape {tuple(t.shape)} and dtype {t.dtype}"
         )
     w = _class_weight(weight, input.shape[-1], input.dtype)
-    return _ops.MultiMargin.apply(input, t, p, float(margin), w, reduction)
+    return ops.MultiMargin.apply(input, t, p, float(margin), w, reduction)
 
 
 # ============================================================ helpers on tensors
@@ -489,8 +486,6 @@ def pad(
 
 # ============================================================ normalisation (fused ops)
 
-from . import _norm_ops  # noqa: E402
-
 __all__ += ["batch_norm", "group_norm", "layer_norm"]
 
 
@@ -542,7 +537,7 @@ def batch_norm(
         )
     rm = None if running_mean is None else _data(running_mean)
     rv = None if running_var is None else _data(running_var)
-    return _norm_ops.BatchNorm.apply(input, weight, bias, rm, rv, training, momentum, eps)
+    return ops.BatchNorm.apply(input, weight, bias, rm, rv, training, momentum, eps)
 
 
 def layer_norm(
@@ -567,7 +562,7 @@ def layer_norm(
                 f"layer_norm: {name} of shape {tuple(t.shape)} does not match "
                 f"normalized_shape {shape}"
             )
-    return _norm_ops.LayerNorm.apply(input, weight, bias, k, eps)
+    return ops.LayerNorm.apply(input, weight, bias, k, eps)
 
 
 def group_norm(
@@ -591,7 +586,7 @@ def group_norm(
         )
     for name, t in (("weight", weight), ("bias", bias)):
         _check_per_channel(f"group_norm: {name}", t, c, input)
-    return _norm_ops.GroupNorm.apply(input, weight, bias, num_groups, eps)
+    return ops.GroupNorm.apply(input, weight, bias, num_groups, eps)
 
 
 # ============================================================ convolution, pooling, upsampling
@@ -890,7 +885,7 @@ def dropout2d(
 
 # ============================================================ embedding (lookup tables)
 
-from . import _embedding_op  # noqa: E402
+from ..autograd.ops.embedding import check_indices  # noqa: E402
 
 __all__ += ["embedding"]
 
@@ -919,7 +914,7 @@ def embedding(
             raise ValueError(f"Padding_idx must be within num_embeddings ({v}), got {padding_idx}")
         padding_idx = padding_idx + v if padding_idx < 0 else padding_idx
     if max_norm is not None:
-        _embedding_op.check_indices(idx, v)
+        check_indices(idx, v)
         rows = xp.unique(idx)  # each row once
         w = weight.array
         norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1)  # (len(rows),)
@@ -927,12 +922,12 @@ def embedding(
         if big.any():
             scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
             w[rows[big]] *= scale[:, None]
-    return _embedding_op.Embedding.apply(weight, idx, padding_idx, bool(scale_grad_by_freq))
+    return ops.Embedding.apply(weight, idx, padding_idx, bool(scale_grad_by_freq))
 
 
 # ============================================================ attention (fused ops)
 
-from ._attention_ops import scaled_dot_product_attention  # noqa: E402
+from ._functional_attention import scaled_dot_product_attention  # noqa: E402
 
 __all__ += ["scaled_dot_product_attention"]
 

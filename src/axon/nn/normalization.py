@@ -7,7 +7,7 @@ per-feature affine map:  y = (x - mean) / sqrt(var + eps) * weight + bias.
 They differ in what a group is: batch norm, one channel across the batch (and every
 position); instance norm, one sample's channel; layer norm, one sample's trailing
 ``normalized_shape``; group norm, one sample's group of channels. Every forward and
-backward is one fused op (``axon.nn._norm_ops``). RMS norm only rescales; the local
+backward is one fused op (``axon.autograd.ops.norm``). RMS norm only rescales; the local
 response norms divide by the energy of neighbouring channels.
 """
 

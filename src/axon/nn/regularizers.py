@@ -15,44 +15,17 @@ gradient is
 largest at ``|w| = beta / sqrt(3)`` and vanishing for large weights.
 
 Use it inside the loss: ``loss = ce(model(x), y) + weight_elimination(weights, 1e-4, 0.5)``.
+The op, with that gradient as its backward, is ``axon.autograd.ops.loss.WeightElimination``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
-from ..autograd.function import Op
+from ..autograd.ops.loss import WeightElimination
 from ..autograd.tensor import Tensor
-from ..backend import xp
 
 __all__ = ["weight_elimination"]
-
-
-class WeightElimination(Op):
-    """``lam * sum over all given arrays of w^2 / (beta^2 + w^2)``: one graph node for
-    every parameter, the gradient written out in closed form."""
-
-    def forward(self, lam, beta, *ws):
-        b2 = beta * beta
-        dtype = np.result_type(*ws)
-        total = sum(float((w * w / (w * w + b2)).sum(dtype=np.float64)) for w in ws)
-        self.lam, self.b2, self.ws = lam, b2, ws
-        return xp.asarray(lam * total, dtype=dtype)
-
-    def backward(self, g):
-        grads = []
-        scale = 2.0 * self.lam * self.b2 * float(g)  # dR/dw = lam 2 w b^2 / (b^2 + w^2)^2
-        for w, parent in zip(self.ws, self.parents[2:], strict=True):
-            if parent is None:
-                grads.append(None)
-                continue
-            d = w * w
-            d += self.b2
-            np.multiply(d, d, out=d)  # (b^2 + w^2)^2
-            grads.append((w * scale / d).astype(w.dtype, copy=False))
-        return (None, None, *grads)
 
 
 def weight_elimination(params: Tensor | Iterable[Tensor], lam: float, beta: float) -> Tensor:

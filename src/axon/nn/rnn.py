@@ -1,7 +1,7 @@
 """Recurrent layers: the cells ``RNNCell``, ``LSTMCell``, ``GRUCell`` (one step, composed
 from primitive ops: the readable reference) and the sequence layers ``RNN``, ``LSTM``,
 ``GRU`` (stacked, optionally bidirectional; each layer and direction runs the whole
-sequence in one fused op of ``_rnn_ops`` with its own backward through time).
+sequence in one fused op of ``axon.autograd.ops.rnn`` with its own backward through time).
 
 Names, arguments, defaults, parameter names and layouts and gate orders are PyTorch's,
 so a PyTorch ``state_dict`` loads unchanged: ``weight_ih_l{k}`` is (G*H, H_in) with the
@@ -18,12 +18,12 @@ import numbers
 import warnings
 
 from ..autograd.creation import cat, stack, zeros
+from ..autograd.ops.rnn import GRUSeq, LSTMSeq, RNNSeq
 from ..autograd.tensor import Tensor
 from ..backend import xp
 from . import functional as F
 from . import init
 from ._factory import factory_dtype
-from ._rnn_ops import GRUSeq, LSTMSeq, RNNSeq
 from .module import Module, Parameter
 from .utils.rnn import PackedSequence, _from_packed, _to_packed
 

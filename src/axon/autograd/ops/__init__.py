@@ -158,3 +158,17 @@ from .linalg import (  # noqa: E402
     Solve,
     Svd,
 )
+from .dropout import Dropout  # noqa: E402
+from .loss import (  # noqa: E402
+    BCE,
+    BCEWithLogits,
+    ClassIndexLoss,
+    MultiMargin,
+    PointwiseLoss,
+    SoftTargetCrossEntropy,
+    WeightElimination,
+)
+from .norm import BatchNorm, GroupNorm, LayerNorm  # noqa: E402
+from .rnn import GRUSeq, LSTMSeq, RNNSeq  # noqa: E402
+from .attention import Attention, AttentionWeights, MaskedSoftmax, PackedAttention  # noqa: E402
+from .embedding import BagSum, Embedding  # noqa: E402

@@ -4,3 +4,23 @@ Each keeps its mask for backward; the mask is drawn from the seeded generator.
 """
 
 from __future__ import annotations
+
+from ...backend import xp
+from ..function import Op
+
+
+class Dropout(Op):
+    """Inverted dropout: y = x * m / (1 - p) with m ~ Bernoulli(1 - p), so E[y] = x;
+    dy/dx = m / (1 - p)."""
+
+    def forward(self, x, p, rng):
+        if p == 1:
+            self.mask = xp.zeros_like(x)
+        else:
+            dt = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else xp.float64
+            keep = rng.random(x.shape, dtype=dt) >= p
+            self.mask = xp.multiply(keep, 1.0 / (1.0 - p), dtype=x.dtype)
+        return x * self.mask
+
+    def backward(self, g):
+        return g * self.mask, None, None

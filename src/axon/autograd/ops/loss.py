@@ -1,5 +1,9 @@
-"""Fused ops of ``axon.nn``: whole losses and dropout, each one graph node with its own
-backward (a chain of primitives would record a dozen nodes and many temporaries).
+"""Fused loss ops: cross-entropy and NLL of class indices or soft targets, multi-margin,
+binary cross-entropy, the pointwise regression losses and the weight-elimination penalty.
+
+The functional forms that check the arguments and apply these live in ``axon.nn.functional``
+(the penalty's in ``axon.nn.regularizers``). Each op is one graph node with its own backward
+(a chain of primitives would record a dozen nodes and many temporaries).
 
 Every op here follows ``axon.autograd.ops``: ``forward`` takes arrays (plus plain
 settings), stores what ``backward`` needs on ``self``, and ``backward`` returns one
@@ -10,8 +14,8 @@ gradient (or ``None``) per input. Weights are plain arrays: they get no gradient
 
 from __future__ import annotations
 
-from ..autograd.function import Op
-from ..backend import threads, xp
+from ...backend import threads, xp
+from ..function import Op
 
 
 def _reduce(loss, reduction: str, denom=None):
@@ -330,21 +334,30 @@ class PointwiseLoss(Op):
         )
 
 
-# ============================================================ dropout
+# ============================================================ weight elimination
 
 
-class Dropout(Op):
-    """Inverted dropout: y = x * m / (1 - p) with m ~ Bernoulli(1 - p), so E[y] = x;
-    dy/dx = m / (1 - p)."""
+class WeightElimination(Op):
+    """The weight-elimination penalty ``lam * sum over all given arrays of w^2 / (beta^2 +
+    w^2)`` (Weigend, Rumelhart and Huberman, 1991; ``axon.nn.regularizers`` says what it
+    does): one graph node for every parameter, the gradient written out in closed form."""
 
-    def forward(self, x, p, rng):
-        if p == 1:
-            self.mask = xp.zeros_like(x)
-        else:
-            dt = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else xp.float64
-            keep = rng.random(x.shape, dtype=dt) >= p
-            self.mask = xp.multiply(keep, 1.0 / (1.0 - p), dtype=x.dtype)
-        return x * self.mask
+    def forward(self, lam, beta, *ws):
+        b2 = beta * beta
+        dtype = xp.result_type(*ws)
+        total = sum(float((w * w / (w * w + b2)).sum(dtype=xp.float64)) for w in ws)
+        self.lam, self.b2, self.ws = lam, b2, ws
+        return xp.asarray(lam * total, dtype=dtype)
 
     def backward(self, g):
-        return g * self.mask, None, None
+        grads = []
+        scale = 2.0 * self.lam * self.b2 * float(g)  # dR/dw = lam 2 w b^2 / (b^2 + w^2)^2
+        for w, parent in zip(self.ws, self.parents[2:], strict=True):
+            if parent is None:
+                grads.append(None)
+                continue
+            d = w * w
+            d += self.b2
+            xp.multiply(d, d, out=d)  # (b^2 + w^2)^2
+            grads.append((w * scale / d).astype(w.dtype, copy=False))
+        return (None, None, *grads)

@@ -1,6 +1,8 @@
 """Fused normalisation ops: batch norm, layer norm and group norm, each one graph node with
-its own backward (the composition from primitives would record about a dozen nodes and
-as many full-size temporaries; LayerNorm alone is a fifth of a Transformer step).
+its own backward; the layers (``axon.nn.normalization``) and ``axon.nn.functional`` use them.
+
+The composition from primitives would record about a dozen nodes and as many full-size
+temporaries (LayerNorm alone is a fifth of a Transformer step).
 
 All three normalise groups of values the same way. For a group of n values x_i with
 mean mu and biased variance var,
@@ -23,8 +25,8 @@ As everywhere in axon, ``backward`` never writes into ``g`` or into saved arrays
 
 from __future__ import annotations
 
-from ..autograd.function import Op
-from ..backend import xp
+from ...backend import xp
+from ..function import Op
 
 _einsum = xp.einsum
 

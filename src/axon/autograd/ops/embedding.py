@@ -1,4 +1,5 @@
-"""The embedding lookup as one fused op, and the row scatter-add its backward needs.
+"""The embedding lookup (Embedding) and embedding_bag's weighted bag sums (BagSum) as fused
+ops, with the row scatter-add their backward needs; ``axon.nn.functional`` calls them.
 
 Forward is a row gather, ``out[...] = W[idx[...]]``. Backward sends each output row's
 gradient back to the weight row it came from; a row picked k times gets the sum of k
@@ -12,8 +13,8 @@ Which way of computing it is fastest depends on V, N and D (see :func:`scatter_a
 
 from __future__ import annotations
 
-from ..autograd.function import Op
-from ..backend import threads, xp
+from ...backend import threads, xp
+from ..function import Op
 
 # A table of at most this many rows takes the one-hot matrix product (see below), as long
 # as the (V, N) one-hot matrix stays under _ONE_HOT_MAX_ELEMENTS (32 MB in float32).

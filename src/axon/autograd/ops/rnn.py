@@ -1,8 +1,8 @@
-"""Fused recurrent ops: a whole sequence of one layer in one direction is ONE graph node,
-with its own backward through time.
+"""Fused recurrent ops: a whole sequence of one layer in one direction (Elman RNN, LSTM, GRU)
+is ONE graph node, with its own backward through time; the layers are in ``axon.nn.rnn``.
 
 Composing an LSTM from primitive ops records over a thousand graph nodes per step; these
-ops record one per layer and direction, and follow PERFORMANCE.md item 8:
+ops record one per layer and direction, and keep the work in few, large products:
 
 - the input projection of all steps is one matrix product, ``X W_ih^T + b`` of shape
   (L, N, G*H) for G gates;
@@ -38,8 +38,8 @@ Conventions shared by the three ops:
 
 from __future__ import annotations
 
-from ..autograd.function import Op
-from ..backend import threads, xp
+from ...backend import threads, xp
+from ..function import Op
 
 
 def sigmoid_(z):
