@@ -449,9 +449,9 @@ def test_convolution_weight_gradient_deferred_or_not_matches_torch(
     backward that accumulates: the same gradients as torch either way."""
     import torch
 
-    from axon.nn import _conv_ops
+    from axon.backend.numpy import chunking
 
-    monkeypatch.setattr(_conv_ops, "deferred_product", deferred_product)
+    monkeypatch.setattr(chunking, "deferred_product", deferred_product)
     deferred = []
     real = threads.defer
     monkeypatch.setattr(threads, "defer", lambda fn: deferred.append(1) or real(fn))

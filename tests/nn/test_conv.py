@@ -1,6 +1,6 @@
 """``conv1d`` / ``conv2d`` and ``Conv1d`` / ``Conv2d`` against PyTorch: values and the
 gradients of input, weight and bias over a grid of geometries, 'same' padding, layouts,
-finite differences, error messages, and the scratch-buffer reuse of ``_conv_ops``."""
+finite differences, error messages, and the scratch-buffer reuse of the convolution ops."""
 
 import math
 
@@ -13,12 +13,12 @@ import axon as ax
 import axon.nn.functional as F
 from axon import nn
 from axon.backend import threads
-from axon.nn import _conv_ops
+from axon.backend.numpy import chunking, im2col, scratch
 from tests.autograd.parity import helper_test_exception, helper_test_op
 from tests.helpers import assert_close
 
 
-class _PoisonedWorkspace(_conv_ops.Workspace):
+class _PoisonedWorkspace(scratch.Workspace):
     """New scratch buffers start as NaN, so any element an op forgets to write shows."""
 
     @staticmethod
@@ -28,7 +28,7 @@ class _PoisonedWorkspace(_conv_ops.Workspace):
 
 @pytest.fixture(autouse=True)
 def _fresh_workspace(monkeypatch):
-    monkeypatch.setattr(_conv_ops, "workspace", _PoisonedWorkspace())
+    monkeypatch.setattr(scratch, "workspace", _PoisonedWorkspace())
 
 
 def _pair(fn_t, fn_a, **kw):
@@ -153,8 +153,8 @@ def test_conv_gradcheck():
 
 
 def test_input_gradient_is_skipped_when_the_input_needs_none(monkeypatch):
-    pool = _conv_ops.Workspace()
-    monkeypatch.setattr(_conv_ops, "workspace", pool)
+    pool = scratch.Workspace()
+    monkeypatch.setattr(scratch, "workspace", pool)
     conv = nn.Conv2d(1, 4, 3, padding=1)
     conv(ax.randn(2, 1, 6, 6)).sum().backward()
     assert conv.weight.grad is not None and conv.bias.grad is not None
@@ -210,8 +210,8 @@ def test_retain_graph_backward_twice_and_buffers_come_back():
 def test_conv_split_over_two_threads_matches_torch(monkeypatch, stride, groups):
     """Whole convolutions (copies and products) run on two threads, each on half the batch
     with a one-thread BLAS (here: every call, odd N); the BLAS gets its count back."""
-    monkeypatch.setattr(_conv_ops, "split_threshold", 0)
-    monkeypatch.setattr(_conv_ops, "product_split_threshold", 0)
+    monkeypatch.setattr(chunking, "split_threshold", 0)
+    monkeypatch.setattr(chunking, "product_split_threshold", 0)
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
     before = threads._blas[1]() if threads.blas_found else None
     t_fn, a_fn = _pair(TF.conv2d, F.conv2d, stride=stride, padding=1, groups=groups)
@@ -221,14 +221,14 @@ def test_conv_split_over_two_threads_matches_torch(monkeypatch, stride, groups):
 
 
 def test_conv1d_split_over_two_threads_matches_torch(monkeypatch):
-    monkeypatch.setattr(_conv_ops, "product_split_threshold", 0)
+    monkeypatch.setattr(chunking, "product_split_threshold", 0)
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
     t_fn, a_fn = _pair(TF.conv1d, F.conv1d, padding=2, dilation=2)
     helper_test_op([(3, 2, 11), (4, 2, 3), (4,)], t_fn, a_fn)
 
 
 def test_workspace_reuses_only_free_buffers():
-    pool = _conv_ops.Workspace(max_bytes=1 << 20, per_key=2)
+    pool = scratch.Workspace(max_bytes=1 << 20, per_key=2)
     a = pool.get("t", (4, 4), np.float32)
     b = pool.get("t", (4, 4), np.float32)
     assert a is not b  # a is still held
@@ -357,7 +357,7 @@ def test_conv_errors_name_the_shapes():
 def _split_conv_pair(monkeypatch, shape, kw, split):
     """(axon, torch) float64 convolutions of one weight for inputs of ``shape``, on a
     2-thread machine whose convolutions split into batch halves or (``split`` False) not."""
-    monkeypatch.setattr(_conv_ops, "product_split_threshold", 0 if split else float("inf"))
+    monkeypatch.setattr(chunking, "product_split_threshold", 0 if split else float("inf"))
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
     nd = len(shape) - 2
     tconv = (torch.nn.Conv1d if nd == 1 else torch.nn.Conv2d)(**kw).double()
@@ -375,14 +375,14 @@ FIRST_LAYER_GRID = [  # (input shape, conv kwargs): C_in, C_out, kernel, stride,
 
 
 @pytest.mark.parametrize("split", [False, True])
-@pytest.mark.parametrize("chunk_bytes", [1, 3000, _conv_ops.chunk_bytes, 10**12])
+@pytest.mark.parametrize("chunk_bytes", [1, 3000, chunking.chunk_bytes, 10**12])
 @pytest.mark.parametrize("case", FIRST_LAYER_GRID, ids=lambda c: str(c[0]))
 def test_first_layer_convolution_in_chunks_matches_torch(monkeypatch, case, chunk_bytes, split):
     """An input that needs no gradient runs in batch chunks and recomputes its columns for
     the weight's gradient: chunks of one item, a few with a shorter last one, the default;
     on one thread or as two batch halves."""
     shape, kw = case
-    monkeypatch.setattr(_conv_ops, "chunk_bytes", chunk_bytes)
+    monkeypatch.setattr(chunking, "chunk_bytes", chunk_bytes)
     conv, tconv = _split_conv_pair(monkeypatch, shape, kw, split)
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape)
@@ -400,12 +400,12 @@ def test_first_layer_convolution_in_chunks_matches_torch(monkeypatch, case, chun
     assert conv(xg).grad_fn.chunk == 0
 
 
-def test_first_layer_chunk_stays_within_small_product(monkeypatch):
-    """The chunk grows with chunk_bytes only up to small_product multiply-adds (OpenBLAS's
+def test_first_layer_chunk_stays_within_chunk_macs(monkeypatch):
+    """The chunk grows with chunk_bytes only up to chunk_macs multiply-adds (OpenBLAS's
     unpacked kernels); the results do not depend on where it stops."""
     shape, kw = FIRST_LAYER_GRID[0]  # 6 x 25 x 144 = 21,600 multiply-adds per item
-    monkeypatch.setattr(_conv_ops, "chunk_bytes", 10**12)
-    monkeypatch.setattr(_conv_ops, "small_product", 3 * 21_600 + 100)
+    monkeypatch.setattr(chunking, "chunk_bytes", 10**12)
+    monkeypatch.setattr(chunking, "chunk_macs", 3 * 21_600 + 100)
     conv, tconv = _split_conv_pair(monkeypatch, shape, kw, False)
     x = np.random.default_rng(1).standard_normal(shape)
     y, yt = conv(ax.tensor(x)), tconv(torch.tensor(x))
@@ -450,7 +450,7 @@ def test_stride_one_input_gradient_by_planes_matches_torch(monkeypatch, case, it
     assert_close(y, yt.detach(), rtol=1e-10, atol=1e-10)
     if items is not None:  # bytes of W^T g per item: G K rows by Hp Wp columns of float64
         N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, *_ = y.grad_fn.geometry
-        monkeypatch.setattr(_conv_ops, "planes_bytes", items * G * K * Hp * Wp * 8)
+        monkeypatch.setattr(chunking, "planes_bytes", items * G * K * Hp * Wp * 8)
     gy = rng.standard_normal(yt.shape)
     for _ in range(2):  # twice: reused buffers must still hold their zeros
         xa.grad = None
@@ -485,7 +485,7 @@ def test_stride_one_input_gradient_by_planes_gradcheck():
 def test_im2col_by_rows_and_by_offsets_match_torch(monkeypatch, case, narrow_width):
     """Columns copied row-shifts first (stride 1 down the rows, narrow outputs) or one
     strided copy per kernel offset: the same convolution and gradients either way."""
-    monkeypatch.setattr(_conv_ops, "narrow_width", narrow_width)
+    monkeypatch.setattr(im2col, "narrow_width", narrow_width)
     shape, kw = case
     t_fn, a_fn = _pair(TF.conv2d, F.conv2d, **kw)
     C, g = shape[1], kw.get("groups", 1)

@@ -22,8 +22,9 @@ import torch
 import axon as ax
 from axon import backend as B
 from axon import models, nn
-from axon.nn import _conv_ops, init
+from axon.backend.numpy import scratch
 from axon.nn import functional as F
+from axon.nn import init
 
 from ..helpers import assert_close, assert_equal
 
@@ -431,7 +432,7 @@ def test_conv_columns_made_again_in_backward_give_the_same_bits(
     ).astype(np.float32)
 
     def run(budget):
-        monkeypatch.setattr(_conv_ops, "keep_columns_bytes", budget)
+        monkeypatch.setattr(scratch, "keep_columns_bytes", budget)
         x = ax.tensor(xa, requires_grad=True)
         w = ax.tensor(wa, requires_grad=True)
         b = ax.tensor(ba, requires_grad=True)
@@ -454,17 +455,17 @@ def test_conv_columns_made_again_in_backward_give_the_same_bits(
 
 
 def test_conv_column_budget_is_given_back_after_backward_or_with_the_graph():
-    before = _conv_ops._kept[0]
+    before = scratch._kept[0]
     x = ax.randn(4, 3, 16, 16, requires_grad=True)
     conv = nn.Conv2d(3, 8, 3)
     conv(x).sum().backward()
     gc.collect()
-    assert _conv_ops._kept[0] == before
+    assert scratch._kept[0] == before
     y = conv(x)  # a graph dropped without backward gives its columns back too
-    assert _conv_ops._kept[0] > before
+    assert scratch._kept[0] > before
     del y
     gc.collect()
-    assert _conv_ops._kept[0] == before
+    assert scratch._kept[0] == before
 
 
 def test_convolutions_with_many_output_channels_keep_their_input_not_their_columns():
@@ -472,10 +473,8 @@ def test_convolutions_with_many_output_channels_keep_their_input_not_their_colum
     weight-gradient product of O multiply-adds per element: kept only for few output
     channels (the budget permitting)."""
     x = ax.randn(2, 4, 10, 10, requires_grad=True)
-    few = F.conv2d(x, ax.randn(_conv_ops.keep_columns_max_channels, 4, 3, 3, requires_grad=True))
-    many = F.conv2d(
-        x, ax.randn(_conv_ops.keep_columns_max_channels + 1, 4, 3, 3, requires_grad=True)
-    )
+    few = F.conv2d(x, ax.randn(scratch.keep_columns_max_channels, 4, 3, 3, requires_grad=True))
+    many = F.conv2d(x, ax.randn(scratch.keep_columns_max_channels + 1, 4, 3, 3, requires_grad=True))
     assert few.grad_fn.cols is not None and few.grad_fn.x is None
     assert many.grad_fn.cols is None and many.grad_fn.x is not None
 

@@ -11,12 +11,12 @@ import axon as ax
 import axon.nn.functional as F
 from axon import nn
 from axon.backend import threads
-from axon.nn import _conv_ops
+from axon.backend.numpy import chunking, scratch
 from tests.autograd.parity import helper_test_exception, helper_test_op
 from tests.helpers import assert_close
 
 
-class _PoisonedWorkspace(_conv_ops.Workspace):
+class _PoisonedWorkspace(scratch.Workspace):
     """New scratch buffers start as NaN, so any element an op forgets to write shows."""
 
     @staticmethod
@@ -26,7 +26,7 @@ class _PoisonedWorkspace(_conv_ops.Workspace):
 
 @pytest.fixture(autouse=True)
 def _fresh_workspace(monkeypatch):
-    monkeypatch.setattr(_conv_ops, "workspace", _PoisonedWorkspace())
+    monkeypatch.setattr(scratch, "workspace", _PoisonedWorkspace())
 
 
 def _both(name, **kw):
@@ -68,7 +68,7 @@ def test_max_pool2d_ties_go_to_the_first_max(k, s, p):
 
 @pytest.mark.parametrize("case", [MAX_GRID[0], MAX_GRID[3]], ids=str)
 def test_max_pool2d_split_over_two_threads(monkeypatch, case):
-    monkeypatch.setattr(_conv_ops, "split_threshold", 0)
+    monkeypatch.setattr(chunking, "split_threshold", 0)
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
     shape, k, s, p, d, ceil = case
     x = np.random.default_rng(0).integers(-1, 2, size=(5, *shape[1:])).astype(np.float64)

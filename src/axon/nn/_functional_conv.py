@@ -9,8 +9,10 @@ for bad input, with a message naming the shapes at fault.
 
 from __future__ import annotations
 
+from ..autograd.ops.conv3d import Conv3d, ConvTranspose3d
+from ..autograd.ops.conv_transpose import ConvTranspose
+from ..autograd.ops.fold import Fold, Unfold, unfold_geometry
 from ..autograd.tensor import Tensor
-from . import _conv3d_ops, _transpose_conv_ops
 from . import functional as F
 
 __all__ = ["conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "fold", "unfold"]
@@ -52,7 +54,7 @@ def _conv_transpose(
             (0, *output_padding),
             (1, *dilation),
         )
-    return _transpose_conv_ops.ConvTranspose.apply(
+    return ConvTranspose.apply(
         input, weight, bias, stride, padding, output_padding, dilation, groups, name
     )
 
@@ -144,7 +146,7 @@ def conv_transpose3d(
             f"dilation, but got output_padding={output_padding}, stride="
             f"{stride}, dilation={dilation}"
         )
-    return _conv3d_ops.ConvTranspose3d.apply(
+    return ConvTranspose3d.apply(
         input, weight, bias, stride, padding, output_padding, dilation, groups, name
     )
 
@@ -189,7 +191,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
             f"{tuple(input.shape)}"
         )
     args = _block_args("unfold", kernel_size, dilation, padding, stride)
-    return _transpose_conv_ops.Unfold.apply(input, *args)
+    return Unfold.apply(input, *args)
 
 
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -209,9 +211,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
             f"the product of kernel_size, but got input of shape {tuple(input.shape)} and "
             f"kernel_size={kernel}"
         )
-    blocks = _transpose_conv_ops._unfold_geometry(
-        "fold", output_size, kernel, dilation, padding, stride
-    )
+    blocks = unfold_geometry("fold", output_size, kernel, dilation, padding, stride)
     if blocks[0] * blocks[1] != length:
         raise RuntimeError(
             f"fold: given output_size={output_size}, kernel_size={kernel}, dilation="
@@ -220,7 +220,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
             f"{blocks[1]} = {blocks[0] * blocks[1]}, but got input of shape "
             f"{tuple(input.shape)}"
         )
-    return _transpose_conv_ops.Fold.apply(input, output_size, kernel, dilation, padding, stride)
+    return Fold.apply(input, output_size, kernel, dilation, padding, stride)
 
 
 # ============================================================ volumetric convolution
@@ -262,4 +262,4 @@ def conv3d(
     padding = F._ntuple(padding, 3, "padding", name)
     if min(padding) < 0:
         raise RuntimeError(f"{name}: negative padding is not supported (padding={padding})")
-    return _conv3d_ops.Conv3d.apply(input, weight, bias, stride, padding, dilation, groups, name)
+    return Conv3d.apply(input, weight, bias, stride, padding, dilation, groups, name)

@@ -11,10 +11,11 @@ for bad input, with a message naming the shapes at fault.
 from __future__ import annotations
 
 from .. import backend as B
+from ..autograd.ops.dropout import FeatureDropout
 from ..autograd.ops.embedding import BagSum
+from ..autograd.ops.pool_index import SegmentMax
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
-from . import _conv_ops, _pool_ops
 from . import functional as F
 
 __all__ = [
@@ -351,7 +352,7 @@ def embedding_bag(
     )  # (T, D)
     if mode == "max":
         kept = xp.flatnonzero(keep)
-        return _pool_ops.SegmentMax.apply(rows.index_select(0, kept), bag[kept], num_bags)
+        return SegmentMax.apply(rows.index_select(0, kept), bag[kept], num_bags)
     scale = keep.astype(weight.dtype)  # 0 leaves a token out of its bag
     if mode == "mean":
         counts = xp.bincount(bag[keep], minlength=num_bags)  # tokens per bag
@@ -383,7 +384,7 @@ def _channel_dropout(
         return input
     batched = input.ndim == spatial + 2
     x = input if batched else input.unsqueeze(0)
-    out = _conv_ops.FeatureDropout.apply(x, p, B.rng())
+    out = FeatureDropout.apply(x, p, B.rng())
     out = out if batched else out.squeeze(0)
     return F._inplace(input, out, inplace)
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 import itertools
 
 from .. import backend as B
+from ..autograd.ops import pool as _pool
+from ..autograd.ops import pool3d as _pool3d
+from ..autograd.ops import pool_index as _pool_index
+from ..autograd.ops.spatial import to_4d
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
-from . import _conv3d_ops, _conv_ops, _pool_ops
 from . import functional as F
 
 __all__ = [
@@ -100,12 +103,12 @@ def _adaptive_max(name: str, nd: int, input: Tensor, output_size, return_indices
             f"spatial sizes, got input of shape {tuple(input.shape)}"
         )
     size = F._adaptive_size(name, output_size, input.shape[-nd:])
-    x4 = _conv_ops.to_4d(input.array, nd)  # (N, C, H, W); 1-D: H = 1
+    x4 = to_4d(input.array, nd)  # (N, C, H, W); 1-D: H = 1
     out_hw = (1, *size) if nd == 1 else size
-    idx = _pool_ops.adaptive_max_indices(x4, out_hw)  # (N, C, Ho, Wo)
+    idx = _pool_index.adaptive_max_indices(x4, out_hw)  # (N, C, Ho, Wo)
     N, C, H, W = x4.shape
     flat = input.reshape(N * C, H * W)
-    out = _pool_ops.PlaneGather.apply(flat, idx.reshape(N * C, -1))
+    out = _pool_index.PlaneGather.apply(flat, idx.reshape(N * C, -1))
     shape = input.shape[:-nd] + tuple(size)
     out = out.reshape(shape)
     return (out, _wrap(idx.reshape(shape))) if return_indices else out
@@ -168,7 +171,7 @@ def _max_unpool(
             f"size {'x'.join(map(str, size))})"
         )
     rows = _prod(input.shape[:-nd])  # (N, C) or (C,) planes
-    out = _pool_ops.PlaneScatter.apply(input.reshape(rows, -1), idx.reshape(rows, -1), plane)
+    out = _pool_index.PlaneScatter.apply(input.reshape(rows, -1), idx.reshape(rows, -1), plane)
     return out.reshape(*input.shape[:-nd], *size)
 
 
@@ -233,9 +236,9 @@ def max_pool3d(
         bool(ceil_mode),
         "max_pool3d",
     )
-    out = _conv3d_ops.MaxPool3d.apply(input, *args)
+    out = _pool3d.MaxPool3d.apply(input, *args)
     if return_indices:
-        return out, _wrap(_conv3d_ops.max_pool3d_indices(input.array, *args))
+        return out, _wrap(_pool3d.max_pool3d_indices(input.array, *args))
     return out
 
 
@@ -252,7 +255,7 @@ def avg_pool3d(
     kernel, stride, padding, _ = _pool3d_args("avg_pool3d", kernel_size, stride, padding)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("avg_pool3d: divisor must be not zero")
-    return _conv3d_ops.AvgPool3d.apply(
+    return _pool3d.AvgPool3d.apply(
         input,
         kernel,
         stride,
@@ -281,7 +284,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
     for axis, (n_in, n_out) in enumerate(zip(input.shape[-3:], size, strict=True)):
         if n_in == n_out:
             continue
-        a = _wrap(_conv_ops.adaptive_matrix(n_in, n_out, input.dtype).T)  # (n_in, n_out)
+        a = _wrap(_pool.adaptive_matrix(n_in, n_out, input.dtype).T)  # (n_in, n_out)
         d = input.ndim - 3 + axis
         y = (y.transpose(d, -1) @ a).transpose(d, -1)
     return y if y is not input else input * 1
@@ -293,9 +296,9 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
     _check_3d("adaptive_max_pool3d", input)
     size = F._adaptive_size("adaptive_max_pool3d", output_size, input.shape[-3:])
     x5 = input.array if input.ndim == 5 else input.array[None]
-    idx = _pool_ops.adaptive_max_indices_nd(x5, size)  # (N, C, *size)
+    idx = _pool_index.adaptive_max_indices_nd(x5, size)  # (N, C, *size)
     n, c = x5.shape[:2]
-    out = _pool_ops.PlaneGather.apply(input.reshape(n * c, -1), idx.reshape(n * c, -1))
+    out = _pool_index.PlaneGather.apply(input.reshape(n * c, -1), idx.reshape(n * c, -1))
     shape = tuple(input.shape[:-3]) + tuple(size)
     out = out.reshape(shape)
     return (out, _wrap(idx.reshape(shape))) if return_indices else out
@@ -378,7 +381,7 @@ def _fractional_max_pool(
         else:
             better = (vals > best) | (xp.isnan(vals) & ~xp.isnan(best))
             best, best_idx = xp.where(better, vals, best), xp.where(better, idx, best_idx)
-    result = _pool_ops.PlaneGather.apply(input.reshape(N * C, -1), best_idx.reshape(N * C, -1))
+    result = _pool_index.PlaneGather.apply(input.reshape(N * C, -1), best_idx.reshape(N * C, -1))
     shape = tuple(input.shape[:-nd]) + out
     result = result.reshape(shape)
     return (result, _wrap(best_idx.reshape(shape))) if return_indices else result

@@ -13,10 +13,10 @@ import math
 import warnings
 
 from ..autograd.ops import grid_sample as _grid_sample
+from ..autograd.ops.resample import UpsampleNearest
 from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
 from ..backend.linspace import torch_linspace
-from . import _conv_ops
 from .functional import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = [
@@ -93,9 +93,7 @@ def interpolate(
         )
     if nd == 3:
         return _resize_nearest(input, out_size, scales, mode == "nearest-exact")
-    return _conv_ops.UpsampleNearest.apply(
-        input, out_size, scales, mode == "nearest-exact", "interpolate"
-    )
+    return UpsampleNearest.apply(input, out_size, scales, mode == "nearest-exact", "interpolate")
 
 
 def _interpolate_sizes(in_size: tuple, size, scale_factor, recompute_scale_factor):

@@ -591,8 +591,6 @@ def group_norm(
 
 # ============================================================ convolution, pooling, upsampling
 
-from . import _conv_ops  # noqa: E402
-
 __all__ += [
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
@@ -659,7 +657,7 @@ def _conv(name: str, nd: int, input, weight, bias, stride, padding, dilation, gr
         pads = tuple((q, q) for q in p)
     if nd == 1:  # run as 2-D with a height of 1
         stride, pads, dilation = (1, *stride), ((0, 0), *pads), (1, *dilation)
-    return _conv_ops.Conv.apply(input, weight, bias, stride, pads, dilation, groups, name)
+    return ops.conv.Conv.apply(input, weight, bias, stride, pads, dilation, groups, name)
 
 
 def conv2d(
@@ -726,9 +724,9 @@ def _pool_args(name: str, nd: int, kernel_size, stride, padding, dilation=1):
 
 def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     args = (*_pool_args(name, nd, kernel_size, stride, padding, dilation), bool(ceil_mode), name)
-    out = _conv_ops.MaxPool.apply(input, *args)
+    out = ops.pool.MaxPool.apply(input, *args)
     if return_indices:
-        return out, _wrap(_conv_ops.max_pool_indices(_data(input), out.array, *args))
+        return out, _wrap(ops.pool.max_pool_indices(_data(input), out.array, *args))
     return out
 
 
@@ -771,7 +769,7 @@ def _avg_pool(
     kernel, stride, padding, _ = _pool_args(name, nd, kernel_size, stride, padding)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{name}: divisor must be not zero")
-    return _conv_ops.AvgPool.apply(
+    return ops.pool.AvgPool.apply(
         input,
         kernel,
         stride,
@@ -843,13 +841,13 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     floor(i H / Ho) <= h < ceil((i + 1) H / Ho) (and likewise columns); windows may
     overlap when the sizes don't divide. ``None`` in ``output_size`` keeps that size."""
     size = _adaptive_size("adaptive_avg_pool2d", output_size, input.shape[-2:])
-    return _conv_ops.AdaptiveAvgPool.apply(input, size, "adaptive_avg_pool2d")
+    return ops.pool.AdaptiveAvgPool.apply(input, size, "adaptive_avg_pool2d")
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """:func:`adaptive_avg_pool2d` over the last dimension of (N, C, L) or (C, L)."""
     size = _adaptive_size("adaptive_avg_pool1d", output_size, input.shape[-1:])
-    return _conv_ops.AdaptiveAvgPool.apply(input, size, "adaptive_avg_pool1d")
+    return ops.pool.AdaptiveAvgPool.apply(input, size, "adaptive_avg_pool1d")
 
 
 def dropout2d(
@@ -880,7 +878,7 @@ def dropout2d(
         )
     if not training or p == 0.0:
         return input
-    return _inplace(input, _conv_ops.FeatureDropout.apply(input, p, B.rng()), inplace)
+    return _inplace(input, ops.dropout.FeatureDropout.apply(input, p, B.rng()), inplace)
 
 
 # ============================================================ embedding (lookup tables)

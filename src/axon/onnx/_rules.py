@@ -2,7 +2,7 @@
 nodes and returning the name of the value that holds the op's output.
 
 ``RULES`` maps an op's class name to its rule. The arguments a rule reads are the op's
-``forward`` arguments (see each op in ``axon/autograd/ops`` and ``axon/nn/_*_ops.py``).
+``forward`` arguments (see each op in ``axon/autograd/ops``).
 Shapes that follow the input's dynamic axes are told apart by the second trace
 (``call.alt``): a size that differs there is written so that ONNX computes it.
 """

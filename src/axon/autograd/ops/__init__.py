@@ -172,3 +172,4 @@ from .norm import BatchNorm, GroupNorm, LayerNorm  # noqa: E402
 from .rnn import GRUSeq, LSTMSeq, RNNSeq  # noqa: E402
 from .attention import Attention, AttentionWeights, MaskedSoftmax, PackedAttention  # noqa: E402
 from .embedding import BagSum, Embedding  # noqa: E402
+from . import conv, conv3d, conv_transpose, fold, pool, pool3d, pool_index, resample  # noqa: E402, F401

@@ -24,3 +24,21 @@ class Dropout(Op):
 
     def backward(self, g):
         return g * self.mask, None, None
+
+
+class FeatureDropout(Op):
+    """Dropout of whole channels: y = x * m / (1 - p) with one m ~ Bernoulli(1 - p) per
+    (sample, channel), broadcast over the spatial positions; dy/dx = m / (1 - p)."""
+
+    def forward(self, x, p, rng):
+        shape = x.shape[:2] + (1,) * (x.ndim - 2)  # (N, C, 1, 1)
+        if p == 1:
+            self.mask = xp.zeros(shape, x.dtype)
+        else:
+            dt = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else xp.float64
+            keep = rng.random(shape, dtype=dt) >= p
+            self.mask = xp.multiply(keep, 1.0 / (1.0 - p), dtype=x.dtype)
+        return x * self.mask
+
+    def backward(self, g):
+        return g * self.mask, None, None

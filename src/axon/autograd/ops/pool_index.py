@@ -1,6 +1,7 @@
-"""The two index ops behind adaptive max pooling, max unpooling and the max mode of
-``embedding_bag``: gathering values from flattened planes at given positions, and
-scattering values into zero planes at given positions. Each is the other's adjoint.
+"""The index ops behind adaptive max pooling, max unpooling and the max mode of
+``embedding_bag``: gathering values from flattened planes at given positions and
+scattering values into zero planes (each the other's adjoint), the max over bags of rows,
+and the first-maximum positions of adaptive windows.
 
 A plane is one (sample, channel) image flattened to P = H W positions, so an index is
 PyTorch's flat ``h W + w`` (what ``max_pool2d(return_indices=True)`` returns).
@@ -10,8 +11,8 @@ from __future__ import annotations
 
 import itertools
 
-from ..autograd.function import Op
-from ..backend import xp
+from ...backend import xp
+from ..function import Op
 
 
 class PlaneGather(Op):
