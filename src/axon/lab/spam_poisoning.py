@@ -35,6 +35,8 @@ short messages would be harder to catch, which is RONI's known limit.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -182,6 +184,45 @@ def run(config: Config) -> Result:
     result = Result("spam-poisoning")
     rng = np.random.default_rng(config.seed)
 
+    mail = _load_mail(config)
+    poison = _attack(mail, rng)
+    everything, filters = _poisoned_filters(mail, poison)
+    _show_flipped(mail, filters)
+    defended, ok_fb, ok_p = _defend(mail, poison, everything, config.seed)
+    result.figures.append(_figure(everything, defended, config.out))
+    _check(mail, everything, defended, ok_fb, ok_p, config.quick, result)
+    return result
+
+
+@dataclass
+class Mail:
+    """The messages split four ways (:data:`SPLITS`), counted over the training words."""
+
+    vec: CountVectorizer
+    att: list[str]  # the attacker's sample
+    y_att: np.ndarray
+    X_tr: np.ndarray  # training
+    y_tr: np.ndarray
+    X_fb: np.ndarray  # user feedback
+    y_fb: np.ndarray
+    te: list[str]  # test
+    X_te: np.ndarray
+    y_te: np.ndarray
+
+
+@dataclass
+class Poison:
+    """The attack messages (as many as the largest amount of poison) and the amounts."""
+
+    texts: list[str]
+    X: np.ndarray
+    y: np.ndarray
+    sizes: list[int]  # attack messages per amount of :data:`POISON`
+
+
+def _load_mail(config: Config) -> Mail:
+    """Step 1: the SMS messages, split into the attacker's sample, training, feedback and
+    test, and counted over the training messages' vocabulary."""
     heading("1. The mail")
     texts, y = load_sms(config, QUICK_SIZE if config.quick else None)
     n = len(texts)
@@ -192,7 +233,6 @@ def run(config: Config) -> Result:
     vec = CountVectorizer()
     X_tr = vec.fit_transform(tr)
     X_fb, X_te = vec.transform(fb), vec.transform(te)
-    ham_te, spam_te = X_te[y_te == 0], X_te[y_te == 1]
     table(
         ["part", "messages", "spam"],
         [
@@ -203,16 +243,22 @@ def run(config: Config) -> Result:
         ],
     )
     print(f"  vocabulary: the {len(vec.vocabulary_):,} words of the training messages")
+    return Mail(vec, att, y_att, X_tr, y_tr, X_fb, y_fb, te, X_te, y_te)
 
+
+def _attack(mail: Mail, rng: np.random.Generator) -> Poison:
+    """Step 2: the attacker's dictionary (the most frequent words of its ham) and its
+    messages, each one spam padded with :data:`PAD` dictionary words."""
     heading("2. The attack: spam padded with ordinary words")
+    att, y_att = mail.att, mail.y_att
     words, freq = attack_dictionary(
-        [t for t, c in zip(att, y_att, strict=True) if c == 0], vec, DICTIONARY
+        [t for t, c in zip(att, y_att, strict=True) if c == 0], mail.vec, DICTIONARY
     )
-    n_poison = [int(round(f * len(tr))) for f in POISON]
+    n_poison = [int(round(f * len(mail.y_tr))) for f in POISON]
     poison_texts = attack_messages(
         [t for t, c in zip(att, y_att, strict=True) if c == 1], words, freq, max(n_poison), PAD, rng
     )
-    X_p = vec.transform(poison_texts)
+    X_p = mail.vec.transform(poison_texts)
     y_p = np.ones(len(poison_texts), dtype=np.int64)
     print(
         f"  dictionary: the {len(words)} most frequent words of the attacker's ham, e.g. "
@@ -222,42 +268,57 @@ def run(config: Config) -> Result:
         f"  each attack message: one spam + {PAD} dictionary words, e.g.\n    "
         f"{poison_texts[0][:150]!r}..."
     )
+    return Poison(poison_texts, X_p, y_p, n_poison)
 
-    def curve(
-        accept_feedback: np.ndarray, accept_poison: np.ndarray
-    ) -> tuple[list[dict[str, float]], list[MultinomialNB]]:
-        """The filter retrained on training + accepted feedback + accepted poison, for
-        each amount of poison: its test metrics, and the filters."""
-        rows, filters = [], []
-        for k in n_poison:
-            keep = accept_poison[:k]
-            nb = retrain(
-                [
-                    (X_tr, y_tr),
-                    (X_fb[accept_feedback], y_fb[accept_feedback]),
-                    (X_p[:k][keep], y_p[:k][keep]),
-                ]
-            )
-            rows.append(confusion(y_te, nb.predict(X_te)))
-            filters.append(nb)
-        return rows, filters
 
-    everything, filters = curve(np.ones(len(y_fb), dtype=bool), np.ones(len(y_p), dtype=bool))
-    fpr = [r["fpr"] for r in everything]
+def _curve(
+    mail: Mail, poison: Poison, accept_feedback: np.ndarray, accept_poison: np.ndarray
+) -> tuple[list[dict[str, float]], list[MultinomialNB]]:
+    """The filter retrained on training + accepted feedback + accepted poison, for
+    each amount of poison: its test metrics, and the filters."""
+    rows, filters = [], []
+    for k in poison.sizes:
+        keep = accept_poison[:k]
+        nb = retrain(
+            [
+                (mail.X_tr, mail.y_tr),
+                (mail.X_fb[accept_feedback], mail.y_fb[accept_feedback]),
+                (poison.X[:k][keep], poison.y[:k][keep]),
+            ]
+        )
+        rows.append(confusion(mail.y_te, nb.predict(mail.X_te)))
+        filters.append(nb)
+    return rows, filters
+
+
+def _poisoned_filters(
+    mail: Mail, poison: Poison
+) -> tuple[list[dict[str, float]], list[MultinomialNB]]:
+    """Step 2, the effect: the filter retrained on all feedback and all poison, per amount
+    of poison, tabled (false-positive rate, spam recall)."""
+    everything, filters = _curve(
+        mail, poison, np.ones(len(mail.y_fb), dtype=bool), np.ones(len(poison.y), dtype=bool)
+    )
     print()
     table(
         ["poison", "attack msgs", "FPR (ham filtered)", "spam recall"],
         [
             [f"{f:.1%}", k, f"{r['fpr']:.2%}", f"{r['recall']:.2%}"]
-            for f, k, r in zip(POISON, n_poison, everything, strict=True)
+            for f, k, r in zip(POISON, poison.sizes, everything, strict=True)
         ],
     )
+    return everything, filters
 
+
+def _show_flipped(mail: Mail, filters: list[MultinomialNB]) -> None:
+    """Up to four held-out ham messages the most poisoned filter catches and the clean one
+    did not, with P(spam) before and after."""
+    ham_te = mail.X_te[mail.y_te == 0]
     clean, poisoned = filters[0], filters[-1]
     p_before = clean.predict_proba(ham_te)[:, 1]
     p_after = poisoned.predict_proba(ham_te)[:, 1]
     flipped = np.flatnonzero((p_before < 0.5) & (p_after >= 0.5))
-    hams = [t for t, c in zip(te, y_te, strict=True) if c == 0]
+    hams = [t for t, c in zip(mail.te, mail.y_te, strict=True) if c == 0]
     if len(flipped):
         print(f"\n  legitimate messages filtered after {POISON[-1]:.0%} poison, not before:")
         table(
@@ -266,10 +327,18 @@ def run(config: Config) -> Result:
             align="lrr",
         )
 
+
+def _defend(
+    mail: Mail, poison: Poison, everything: list[dict[str, float]], seed: int
+) -> tuple[list[dict[str, float]], np.ndarray, np.ndarray]:
+    """Step 3: RONI's impact on feedback and attack messages, and the filter retrained on
+    what it accepts, per amount of poison, beside the undefended one (``everything``);
+    returns the defended metrics and the accepted feedback and attack messages."""
     heading("3. The defence: reject on negative impact (RONI)")
-    roni = RONI(X_tr, y_tr, seed=config.seed)
-    imp_fb, imp_p = roni.impact(X_fb, y_fb), roni.impact(X_p, y_p)
-    ok_fb, ok_p = imp_fb <= roni.thresholds[y_fb], imp_p <= roni.thresholds[y_p]
+    X_fb, y_fb = mail.X_fb, mail.y_fb
+    roni = RONI(mail.X_tr, mail.y_tr, seed=seed)
+    imp_fb, imp_p = roni.impact(X_fb, y_fb), roni.impact(poison.X, poison.y)
+    ok_fb, ok_p = imp_fb <= roni.thresholds[y_fb], imp_p <= roni.thresholds[poison.y]
     print(
         f"  {len(roni.models)} calibration filters; impact = the change in the mean spam "
         "log-odds of trusted ham"
@@ -298,8 +367,7 @@ def run(config: Config) -> Result:
         ],
         align="lrrr",
     )
-    defended, _ = curve(ok_fb, ok_p)
-    fpr_roni = [r["fpr"] for r in defended]
+    defended, _ = _curve(mail, poison, ok_fb, ok_p)
     print()
     table(
         ["poison", "FPR, no defence", "FPR, RONI", "recall, no defence", "recall, RONI"],
@@ -314,7 +382,14 @@ def run(config: Config) -> Result:
             for f, a, b in zip(POISON, everything, defended, strict=True)
         ],
     )
+    return defended, ok_fb, ok_p
 
+
+def _figure(
+    everything: list[dict[str, float]], defended: list[dict[str, float]], out: Path
+) -> Path:
+    """False-positive rate and spam recall against the amount of poison, with and without
+    RONI."""
     fig, (ax_fpr, ax_rec) = plot.figure(
         ncols=2, size=(5.0, 3.8), title="Poisoning a Naive Bayes spam filter"
     )
@@ -336,8 +411,23 @@ def run(config: Config) -> Result:
     for a in (ax_fpr, ax_rec):
         a.grid(alpha=0.3)
         a.legend()
-    result.figures.append(plot.save(fig, config.out / "spam_poisoning.png"))
+    return plot.save(fig, out / "spam_poisoning.png")
 
+
+def _check(
+    mail: Mail,
+    everything: list[dict[str, float]],
+    defended: list[dict[str, float]],
+    ok_fb: np.ndarray,
+    ok_p: np.ndarray,
+    quick: bool,
+    result: Result,
+) -> None:
+    """The metrics and claims: poison raises the false-positive rate; RONI rejects the
+    attack, keeps the feedback and brings the rate back near the clean filter's."""
+    ham_te, spam_te = mail.X_te[mail.y_te == 0], mail.X_te[mail.y_te == 1]
+    fpr = [r["fpr"] for r in everything]
+    fpr_roni = [r["fpr"] for r in defended]
     result.metrics.update(
         {
             "fpr_clean": fpr[0],
@@ -353,7 +443,7 @@ def run(config: Config) -> Result:
         f"poison, {fpr[-1]:.2%} at {POISON[-1]:.0%} poison",
         fpr[-1] > fpr[0],
     )
-    if not config.quick:
+    if not quick:
         result.check(
             f"at {POISON[-1]:.0%} poison at least 5 times as much ham is filtered as without",
             fpr[-1] >= 5 * max(fpr[0], 1 / len(ham_te)),
@@ -370,4 +460,3 @@ def run(config: Config) -> Result:
         fpr_roni[-1] < fpr[-1] and fpr_roni[-1] <= fpr[0] + 0.01,
     )
     print(f"\n  ({len(spam_te)} held-out spam, {len(ham_te)} held-out ham)")
-    return result
