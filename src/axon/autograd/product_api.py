@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .ops.linalg import parse_einsum
+from .ops.product import parse_einsum
 from .shape_api import _dims_tuple, _inplace, _int, unbind
 from .tensor import Tensor, _as_tensor, bind_methods, normalize_dim
 

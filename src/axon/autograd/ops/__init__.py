@@ -48,7 +48,7 @@ from .reduce import (
     Sum,
     Var,
 )
-from .linalg import (
+from .product import (
     Linear,
     MatMul,
 )
@@ -85,20 +85,12 @@ from .pointwise import (  # noqa: E402
     Atan,
     Atan2,
     Atanh,
-    Ceil,
     Copysign,
     Cosh,
-    DivRounded,
     Exp2,
     Expm1,
-    Floor,
-    FloorDivide,
     Fmax,
     Fmin,
-    Fmod,
-    Frac,
-    Frexp,
-    Heaviside,
     Hypot,
     Lerp,
     Log1p,
@@ -107,29 +99,41 @@ from .pointwise import (  # noqa: E402
     LogAddExp,
     LogAddExp2,
     Logit,
+    Sinh,
+    Tan,
+    Xlogy,
+)
+from .rounding import (  # noqa: E402
+    Ceil,
+    DivRounded,
+    Floor,
+    FloorDivide,
+    Fmod,
+    Frac,
+    Frexp,
+    Heaviside,
     NextAfter,
     Remainder,
     Round,
     Sign,
-    Sinh,
-    Tan,
     Trunc,
-    Xlogy,
 )
 from .special import (  # noqa: E402
     I0,
     I1,
-    Digamma,
     Erf,
     Erfc,
     Erfcx,
     Erfinv,
-    Gammainc,
     I0e,
     I1e,
+    Sinc,
+)
+from .gamma import (  # noqa: E402
+    Digamma,
+    Gammainc,
     Lgamma,
     Polygamma,
-    Sinc,
     Zeta,
 )
 from .cumulative import (  # noqa: E402
@@ -149,7 +153,6 @@ from .linalg import (  # noqa: E402
     Cholesky,
     Det,
     Eigh,
-    Einsum,
     EuclideanDist,
     Inv,
     MatrixExp,
@@ -158,6 +161,7 @@ from .linalg import (  # noqa: E402
     Solve,
     Svd,
 )
+from .product import Einsum  # noqa: E402
 from .dropout import Dropout  # noqa: E402
 from .loss import (  # noqa: E402
     BCE,
