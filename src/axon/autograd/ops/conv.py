@@ -203,8 +203,9 @@ class Conv(Op):
 
     def _chunk_columns(self, windows, part):
         """For each chunk of the batch items in ``part``: (first item, its im2col columns
-        as a (G, K, n Ho Wo) array), copied from ``windows`` (:func:`windows_view` of the
-        padded input) into one scratch buffer reused from chunk to chunk."""
+        as a (G, K, n Ho Wo) array), copied from ``windows`` (the padded input's
+        :func:`~axon.backend.numpy.im2col.windows_view`) into one scratch buffer reused
+        from chunk to chunk."""
         N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, L, pt, pl, kh, kw = self.geometry
         flat = scratch.workspace.get("conv-chunk", (K * G * self.chunk * Ho * Wo,), windows.dtype)
         for n0 in range(part.start, part.stop, self.chunk):
@@ -229,7 +230,8 @@ class Conv(Op):
         lands on the zero rows and columns of the plane before it (the last
         (kh - 1) dh rows and (kw - 1) dw columns of each plane are zero), or on the
         zero columns ahead of D in its buffer. The chunks keep D in a core's cache
-        (:data:`planes_bytes`).
+        (:data:`~axon.backend.numpy.chunking.planes_bytes`) and the strided view is
+        :func:`~axon.backend.numpy.im2col.shifted_rows_view`.
         """
         N, C, H, W, Hp, Wp, Ho, Wo, G, Og, K, L, pt, pl, kh, kw = self.geometry
         (dh, dw), P, size = self.dilation, Hp * Wp, dx_padded.itemsize
