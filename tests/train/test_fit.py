@@ -183,7 +183,7 @@ def test_fit_trains_in_train_mode_validates_in_eval_mode_and_restores():
     assert model.training is False
 
 
-def test_grad_clip_limits_the_global_norm_of_the_update():
+def test_clip_grad_norm_limits_the_global_norm_of_the_update():
     x, y = make_blobs(32)
     model = make_mlp()
     before = [p.array.copy() for p in model.parameters()]
@@ -193,7 +193,7 @@ def test_grad_clip_limits_the_global_norm_of_the_update():
         loss=nn.CrossEntropyLoss(),
         optimizer=optim.SGD(model.parameters(), 1.0),
         batch_size=32,
-        grad_clip=1e-3,
+        clip_grad_norm=1e-3,
         verbose=0,
     )
     delta = np.sqrt(

@@ -171,7 +171,7 @@ def test_delete_checkpoint_false_keeps_the_last_backup(tmp_path):
     [
         ({"batch_size": 32}, "batch_size: 16 in the backup, 32 now"),
         ({"lr": 0.1}, "optimizer hyperparameters"),
-        ({"grad_clip": 1.0}, "grad_clip: None in the backup, 1.0 now"),
+        ({"clip_grad_norm": 1.0}, "clip_grad_norm: None in the backup, 1.0 now"),
         ({"callbacks": [EarlyStopping("loss")]}, "callbacks:"),
     ],
 )

@@ -13,8 +13,9 @@ A backup holds everything the rest of the run depends on, as one dict that
   when the epoch's iterator was made, so the batches already used can be drawn again and
   skipped);
 - where the loop stands: the epoch, the batches (updates) done in it and in all, the
-  epoch's running loss total and the metrics' running sums, and for ``fit_stream`` the
-  carried recurrent state and the position inside the current batch;
+  epoch's running loss total and the metrics' running sums, and the step's own state
+  (for truncated BPTT the carried recurrent state and the position inside the current
+  batch);
 - a fingerprint of the run's arguments (model layout, optimizer and its initial
   hyperparameters, loss, metrics, batching, clipping, seed, callbacks): a resume with
   different ones is refused, naming each difference. ``epochs`` may differ (train longer
@@ -91,8 +92,9 @@ def _data_description(data, loader) -> dict[str, str]:
 def fingerprint(trainer, data, loader, **arguments) -> dict[str, str]:
     """What makes a resumed run the continuation of the saved one, as text by name.
 
-    ``arguments`` are the loop's own (``grad_clip``, ``tbptt_steps``, ...), described by
-    :func:`describe`; ``epochs`` and ``verbose`` are left out on purpose."""
+    ``arguments`` are the loop's and its step's (``clip_grad_norm``, ``tbptt_steps``,
+    ...), described by :func:`describe`; ``epochs`` and ``verbose`` are left out on
+    purpose."""
     from ..backend import initial_seed
 
     model, optimizer = trainer.model, trainer.optimizer
@@ -112,8 +114,23 @@ def fingerprint(trainer, data, loader, **arguments) -> dict[str, str]:
     return out
 
 
+def _in_current_names(saved: dict) -> dict:
+    """A fingerprint written before ``fit`` and ``fit_stream`` became one loop, in the
+    names of today's: fit's ``grad_clip`` is ``clip_grad_norm`` (with no
+    ``clip_grad_value``), and fit_stream's had no ``loss_weights``."""
+    saved = dict(saved)
+    if "grad_clip" in saved and "clip_grad_norm" not in saved:
+        saved["clip_grad_norm"] = saved.pop("grad_clip")
+        saved.setdefault("clip_grad_value", "None")
+    if saved.get("loop") == "fit_stream":
+        saved.setdefault("loss_weights", "None")
+    return saved
+
+
 def check_fingerprint(saved: dict, now: dict, path: str) -> None:
-    """Raise ValueError naming every entry that differs between the backup and this run."""
+    """Raise ValueError naming every entry that differs between the backup and this run
+    (a backup's older names are read as today's)."""
+    saved = _in_current_names(saved)
     keys = list(saved) + [k for k in now if k not in saved]
     diffs = []
     for key in keys:
@@ -186,7 +203,9 @@ def gather(trainer, epoch: int, step: int) -> dict[str, Any]:
             "total": trainer.total if mid else 0.0,
             "count": trainer.count if mid else 0,
             "metrics": trainer.objective.state_dict() if mid else None,
-            "extra": trainer.extra.state_dict() if mid and trainer.extra is not None else None,
+            "extra": trainer.strategy.state_dict()
+            if mid and trainer.strategy is not None
+            else None,
         },
     }
 
@@ -212,8 +231,8 @@ def restore(trainer, state: dict[str, Any]) -> dict[str, Any]:
     if loop["step"] > 0:
         trainer.total, trainer.count = float(loop["total"]), int(loop["count"])
         trainer.objective.load_state_dict(loop["metrics"])
-        if trainer.extra is not None:
-            trainer.extra.load_state_dict(loop["extra"])
+        if trainer.strategy is not None:
+            trainer.strategy.load_state_dict(loop["extra"])
     set_rng_state(state["rng"])
     return loop
 

@@ -1,5 +1,7 @@
 """Truncated back-propagation through time (TBPTT) over one long stream: ``fit_stream``
-and ``evaluate_stream``.
+and ``evaluate_stream``;
+:class:`TBPTTStep` is the step of :func:`axon.fit` that does it (``fit_stream`` is ``fit``
+with that step).
 
 A language model reads a corpus as B parallel streams (``axon.data.batchify``) in
 consecutive windows (``axon.data.bptt_batches``). The recurrent state at the end of one
@@ -23,35 +25,21 @@ list or dict of them (an LSTM's ``(h, c)``), nested as deep as needed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor, _wrap
 from ..data.text import BPTTBatches
-from ..nn.utils import clip_grad_norm_, clip_grad_value_
-from . import checkpoint
-from . import metrics as M
-from .base import Callback, CallbackList
-from .checkpoint import BackupAndRestore
-from .fit import (
-    NonFiniteError,
-    TrainState,
-    _array,
-    _callback_list,
-    _epoch_logs,
-    _resolve_loss,
-    _restore_modes,
-    _save_modes,
-    _split_batch,
-)
-from .guard import FiniteGuard
+from .base import Callback
+from .batches import split_batch, to_array
+from .fit import fit
 from .history import History
-from .objective import Objective
+from .objective import Objective, resolve_loss
+from .steps import TrainStep, evaluation
 
-__all__ = ["detach_state", "evaluate_stream", "fit_stream"]
+__all__ = ["TBPTTStep", "detach_state", "evaluate_stream", "fit_stream"]
 
 
 def detach_state(state):
@@ -127,44 +115,32 @@ def _chunks(inputs: tuple, target, k: int | None, used: int, time_dim: int, star
         used = 0
 
 
-def _score(metric_list, out, target) -> None:
-    if metric_list:
-        o, t = _flat_for_classes(_array(out), _array(target))
-        for m in metric_list:
-            m.update(o, t)
-
-
 def evaluate_stream(model, data, *, loss=None, metrics=()) -> dict[str, float]:
     """Mean loss and metrics over a stream, the state carried from batch to batch (no
     graph, eval mode; the previous modes are restored). The mean is over target
     elements (tokens), so for cross-entropy ``exp(loss)`` is the perplexity."""
-    loss_fn = None if loss is None else _resolve_loss(loss)
-    metric_list = M.get_all(metrics, fresh=True)
-    modes = _save_modes(model)
-    try:
-        model.eval()
-        with no_grad():
-            return _run_eval_stream(model, data, loss_fn, metric_list)
-    finally:
-        _restore_modes(modes)
+    objective = Objective(None if loss is None else resolve_loss(loss), metrics, fresh=True)
+    with evaluation(model):
+        return run_eval_stream(model, data, objective)
 
 
-def _run_eval_stream(model, data, loss_fn, metric_list) -> dict[str, float]:
-    for m in metric_list:
-        m.reset()
+def run_eval_stream(model, data, objective: Objective) -> dict[str, float]:
+    """Loss and metrics over a stream (the caller sets eval mode and no_grad)."""
+    objective.reset()
     state, total, count = None, 0.0, 0
     for batch in data:
-        inputs, target = _split_batch(batch)
+        inputs, target = split_batch(batch)
         out, state = _call(model, inputs, state)
-        n = int(np.size(_array(target)))
-        if loss_fn is not None:
-            total += float(loss_fn(*_flat_for_classes(out, target)).item()) * n
+        out, target = _flat_for_classes(out, target)
+        n = int(np.size(to_array(target)))
+        if objective.has_loss:
+            total += float(objective(out, target).item()) * n
         count += n
-        _score(metric_list, out, target)
+        objective.update(out, target, n)
     if count == 0:
         raise ValueError("evaluate_stream: the data yielded no batches")
-    logs = {"loss": total / count} if loss_fn is not None else {}
-    logs.update((m.name, m.result()) for m in metric_list)
+    logs = {"loss": total / count} if objective.has_loss else {}
+    logs.update(objective.logs())
     return logs
 
 
@@ -204,84 +180,118 @@ class _Window:
         return total
 
 
-class _StreamTrainer:
-    """One ``fit_stream`` run: the per-epoch loop over the stream, window by window."""
+_END = object()
 
-    def __init__(
-        self,
-        model,
-        loss_fn,
-        optimizer,
-        k,
-        time_dim,
-        clip_norm,
-        clip_value,
-        metrics,
-        cblist,
-        trainer: TrainState,
-    ) -> None:
-        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
-        self.k, self.time_dim = k, time_dim
-        self.clip_norm, self.clip_value = clip_norm, clip_value
-        self.metrics, self.cblist, self.trainer = metrics, cblist, trainer
-        self.params = [p for p in model.parameters() if p.requires_grad]
-        self.guard = FiniteGuard(model)
-        self.batch_logs = cblist.wants_batch_logs
-        self.pending = None
 
-    def epoch(self, data, resume: dict | None = None) -> tuple[float, int, str | None]:
-        """Train over ``data`` once, or over the rest of it from a restored backup's
-        position ``resume``; returns (sum of loss x tokens, tokens, NaN message)."""
-        if resume is None:
-            for m in self.metrics:
-                m.reset()
-            self.state, self.step, self.total, self.count = None, 0, 0.0, 0
-            self.taken, pending = 0, None
-            batches = checkpoint.epoch_batches(self.trainer, data)
-        else:  # load_state_dict has put back the carried state and the sums
-            pending = None if resume["stop_training"] else self.pending
-            batches = checkpoint.resume_batches(self.trainer, data, resume, self.taken)
+class TBPTTStep(TrainStep):
+    """Truncated BPTT over a stream, as a step of :func:`axon.fit`: an update is a window
+    of ``tbptt_steps`` time steps, the recurrent state carried from window to window.
+
+    The batches are the stream in order (never shuffled); each epoch starts from the state
+    ``None``. Batches are cut along ``time_dim`` where windows end; a window's loss is the
+    mean over its tokens, back-propagated once, then the state is detached. An update is
+    a "batch" for the callbacks. Its :meth:`state_dict` (the carried state, the batches
+    taken, the batch an update ended inside) lets a backup resume inside an epoch.
+    ``fit_stream`` is ``fit`` with this step; the model protocol is the module's.
+    """
+
+    name = "fit_stream"
+
+    def __init__(self, tbptt_steps: int | None = None, time_dim: int = 0) -> None:
+        if tbptt_steps is not None and tbptt_steps < 1:
+            raise ValueError(
+                f"tbptt_steps must be a positive number of time steps or None, got {tbptt_steps}"
+            )
+        self.k, self.time_dim = tbptt_steps, time_dim
+        self.state = None  # the carried recurrent state
+        self.taken = 0  # batches taken from the data in this epoch
+        self.pending = None  # a restored batch an update ended inside: (inputs, target, t)
+        self.current, self.offset = None, 0  # the batch being cut, and how far
+        self._batches: Iterator = iter(())
+        self._pieces: Iterator = iter(())
+
+    # ------------------------------------------------------------- setting up
+    def loader(self, data, batch_size: int, shuffle: bool):
+        return data  # read as given, in stream order
+
+    def steps_per_epoch(self, loader) -> int | None:
+        return _stream_steps(loader, self.k)
+
+    def make_objective(self, model, loss, metrics, loss_weights=None, fresh: bool = False):
+        if loss_weights is not None:
+            raise TypeError("TBPTTStep trains one output: loss_weights cannot be given")
+        return Objective(resolve_loss(loss), metrics, fresh=fresh)
+
+    def fingerprint(self) -> dict:
+        return {"tbptt_steps": self.k, "time_dim": self.time_dim}
+
+    def evaluate(self, loader, objective) -> dict[str, float]:
+        return run_eval_stream(self.model, loader, objective)
+
+    # ------------------------------------------------------------- an epoch
+    def epoch(self, batches: Iterator, resumed: bool) -> Iterator:
+        """The epoch's windows; each item is a window's first piece, and
+        :meth:`train_step` takes the rest from the stream as it needs them."""
+        if not resumed:
+            self.state, self.taken, self.pending = None, 0, None
+        self._batches, self._pieces = batches, iter(())
+        if self.pending is not None:  # the batch the backup was taken in, from where it was
+            inputs, target, start = self.pending
+            self.pending = None
+            self.current = (inputs, target)
+            self._pieces = _chunks(inputs, target, self.k, 0, self.time_dim, start)
         self.optimizer.zero_grad()
-        self.window = _Window()
-        if pending is not None:  # the batch the backup was taken in, from where it was
-            problem = self.batch(*pending)
-            if problem is not None or self.model.stop_training:
-                return self.total, self.count, problem
-        for batch in batches:
+        return self._windows()
+
+    def batches_used(self, updates: int) -> int:
+        return self.taken
+
+    def _windows(self) -> Iterator:
+        while (piece := self._next_piece(0)) is not None:
+            yield piece
+
+    def _next_piece(self, used: int):
+        """The stream's next piece ``(inputs, target, steps)``, cut so that windows end
+        every k steps, ``used`` steps of the current window being taken; None at the end
+        of the data. A new batch is drawn only when the last one is used up."""
+        while True:
+            piece = next(self._pieces, None)
+            if piece is not None:
+                inputs, target, steps, self.offset = piece
+                return inputs, target, steps
+            batch = next(self._batches, _END)
+            if batch is _END:
+                return None
             self.taken += 1
-            inputs, target = _split_batch(batch)
-            problem = self.batch(inputs, target, 0)
-            if problem is not None or self.model.stop_training:
-                return self.total, self.count, problem
-        problem = None
-        if self.window.parts:  # the stream ended inside a window: update on what there is
-            problem = self.update(self.window)  # (its loss counts in the epoch's)
-        return self.total, self.count, problem
+            inputs, target = split_batch(batch)
+            self.current = (inputs, target)
+            self._pieces = _chunks(inputs, target, self.k, used, self.time_dim)
 
-    def batch(self, inputs: tuple, target, start: int) -> str | None:
-        """Train on one batch from time step ``start``: a NaN message, or None."""
-        self.current = (inputs, target)
-        for part, tgt, n_steps, end in _chunks(
-            inputs, target, self.k, self.window.steps, self.time_dim, start
-        ):
-            self.offset = end
-            if self.window.steps == 0:
-                self.trainer.step = self.step
-                self.cblist.on_batch_begin(self.step)
-                self.guard.remember()  # the update's starting point, before its forwards
-            out, self.state = _call(self.model, part, self.state)
-            l = self.loss_fn(*_flat_for_classes(out, tgt))
-            self.window.add(l, int(np.size(_array(tgt))), n_steps)
-            _score(self.metrics, out, tgt)
-            if self.k is None or self.window.steps == self.k:
-                problem = self.update(self.window)
-                if problem is not None:
-                    return problem
-                self.window = _Window()
-                if self.model.stop_training:
-                    return None
-        return None
+    def train_step(self, piece) -> tuple[float, int] | None:
+        """One window from its first ``piece``: the forwards from the carried state, then
+        the guarded update on the mean loss, and the state detached. None when the run
+        was stopped at a batch's end inside the window (no update)."""
+        window = _Window()
+        while True:
+            inputs, target, steps = piece
+            out, self.state = _call(self.model, inputs, self.state)
+            out, target = _flat_for_classes(out, target)
+            tokens = int(np.size(to_array(target)))
+            window.add(self.objective(out, target), tokens, steps)
+            self.objective.update(out, target, tokens)
+            if self.k is None or window.steps == self.k:
+                break
+            if self.model.stop_training:  # checked at each batch's end, as after an update
+                return None
+            piece = self._next_piece(window.steps)
+            if piece is None:  # the stream ended inside a window: update on what there is
+                break
+        value = self.trainer.update(window.mean_loss())
+        self.optimizer.zero_grad()
+        self.state = detach_state(self.state)  # the gradient stops here
+        return value, window.tokens
 
+    # ------------------------------------------------------------- resume
     def state_dict(self) -> dict:
         """Where the epoch stands, for a backup taken right after an update: the carried
         (detached) state, the batches taken from the data, and the current batch itself
@@ -295,39 +305,9 @@ class _StreamTrainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Continue from :meth:`state_dict` (the step and sums are the trainer's)."""
+        """Continue from :meth:`state_dict` (the loop restores its own position)."""
         self.state, self.taken = state["state"], int(state["taken"])
         self.pending = None if state["pending"] is None else tuple(state["pending"])
-        self.step = self.trainer.step
-        self.total, self.count = self.trainer.total, self.trainer.count
-
-    def _clip_and_step(self) -> None:
-        if self.clip_value is not None:
-            clip_grad_value_(self.params, self.clip_value)
-        if self.clip_norm is not None:
-            clip_grad_norm_(self.params, self.clip_norm)
-        self.optimizer.step()
-
-    def update(self, window: _Window) -> str | None:
-        """Backward over the window, NaN guard, clipping, optimizer step, detach."""
-        mean = window.mean_loss()
-        mean.backward()
-        lv = float(mean.item())
-        problem = self.guard.step(lv, self.trainer.epoch, self.step, self._clip_and_step)
-        if problem is not None:
-            return problem
-        self.optimizer.zero_grad()
-        self.state = detach_state(self.state)  # the gradient stops here
-        self.total += lv * window.tokens
-        self.count += window.tokens
-        self.trainer.global_step += 1
-        if self.batch_logs:
-            self.trainer.total, self.trainer.count = self.total, self.count
-            logs = {"loss": self.total / self.count}
-            logs.update((m.name, m.result()) for m in self.metrics)
-            self.cblist.on_batch_end(self.step, logs)
-        self.step += 1
-        return None
 
 
 def fit_stream(
@@ -388,86 +368,20 @@ def fit_stream(
     (detached) state and, when an update ended inside a batch, that batch and the time
     step reached in it.
     """
-    loss_fn = _resolve_loss(loss)
-    if tbptt_steps is not None and tbptt_steps < 1:
-        raise ValueError(
-            f"tbptt_steps must be a positive number of time steps or None, got {tbptt_steps}"
-        )
-    train_metrics = M.get_all(metrics)
-    val_metrics = M.get_all(metrics, fresh=True)
-    history = History()
-    cbs = _callback_list(callbacks, scheduler, history, verbose)
-    params = {
-        "epochs": epochs,
-        "steps": _stream_steps(train_data, tbptt_steps),
-        "verbose": verbose,
-        "metrics": [m.name for m in train_metrics],
-    }
-    trainer = TrainState(model, optimizer, loss_fn, history, params, loop_name="fit_stream")
-    cblist = CallbackList(cbs, model=model, params=params, trainer=trainer)
-    runner = _StreamTrainer(
+    return fit(
         model,
-        loss_fn,
-        optimizer,
-        tbptt_steps,
-        time_dim,
-        clip_grad_norm,
-        clip_grad_value,
-        train_metrics,
-        cblist,
-        trainer,
+        train_data,
+        loss=loss,
+        optimizer=optimizer,
+        epochs=epochs,
+        validation=validation,
+        metrics=metrics,
+        callbacks=callbacks,
+        verbose=verbose,
+        scheduler=scheduler,
+        clip_grad_norm=clip_grad_norm,
+        clip_grad_value=clip_grad_value,
+        initial_epoch=initial_epoch,
+        raise_on_nan=raise_on_nan,
+        step=TBPTTStep(tbptt_steps, time_dim),
     )
-    trainer.callbacks, trainer.loader, trainer.extra = cbs, train_data, runner
-    trainer.guard = runner.guard
-    trainer.objective = Objective(None, train_metrics)  # the metrics' sums, for backups
-    if any(isinstance(cb, BackupAndRestore) for cb in cbs):
-        trainer.fingerprint = checkpoint.fingerprint(
-            trainer,
-            train_data,
-            train_data,
-            loss=loss,
-            tbptt_steps=tbptt_steps,
-            time_dim=time_dim,
-            clip_grad_norm=clip_grad_norm,
-            clip_grad_value=clip_grad_value,
-            scheduler=None if scheduler is None else type(scheduler).__name__,
-            validation=validation is not None,
-        )
-    modes = _save_modes(model)
-    model.stop_training = False
-    epoch_logs: dict[str, float] = {}
-    nan_message = None
-    try:
-        # on_train_begin, then the state of a backup, if there is one, restored
-        first_epoch, mid = checkpoint.begin(trainer, cblist, initial_epoch, epochs)
-        for epoch in range(first_epoch, epochs):
-            trainer.epoch = epoch
-            resume, mid = mid, None  # a backup taken inside this epoch, from where it was
-            cblist.on_epoch_begin(epoch)
-            model.train()
-            total, count, nan_message = runner.epoch(train_data, resume)
-            if nan_message is not None:
-                trainer.stop(nan_message)
-                print(nan_message, flush=True)
-                break
-            if count == 0:
-                if model.stop_training:
-                    break
-                raise ValueError("fit_stream: train_data yielded no batches")
-            epoch_logs = _epoch_logs(
-                model,
-                total / count,
-                train_metrics,
-                validation,
-                lambda: _run_eval_stream(model, validation, loss_fn, val_metrics),
-            )
-            cblist.on_epoch_end(epoch, epoch_logs)
-            if model.stop_training:
-                break
-        cblist.on_train_end(epoch_logs)
-    finally:
-        cblist.close()
-        _restore_modes(modes)
-    if nan_message is not None and raise_on_nan:
-        raise NonFiniteError(nan_message)
-    return history
