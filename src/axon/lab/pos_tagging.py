@@ -221,7 +221,7 @@ def run(config: Config) -> Result:
             epochs=epochs,
             validation=dev_loader,
             metrics=[MaskedAccuracy()],
-            grad_clip=5.0,
+            clip_grad_norm=5.0,
             callbacks=[*backup(config, "pos-tagging", hp["backup_every"]), budget],
             verbose=2,
         )

@@ -146,7 +146,7 @@ def run(config: Config) -> Result:
             epochs=epochs,
             validation=dev_loader,
             metrics=["accuracy"],
-            grad_clip=5.0,
+            clip_grad_norm=5.0,
             callbacks=[*backup(config, "sentiment", hp["backup_every"]), budget],
             verbose=2,
         )

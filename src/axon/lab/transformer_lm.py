@@ -213,7 +213,7 @@ def run(config: Config) -> Result:
             optimizer=opt,
             epochs=epochs,
             validation=val,
-            grad_clip=1.0,
+            clip_grad_norm=1.0,
             callbacks=[*backup(config, "transformer-lm"), per_update(schedule), budget],
             verbose=2,
         )

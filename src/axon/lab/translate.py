@@ -432,7 +432,7 @@ def train_model(
         loss=loss,
         optimizer=optim.Adam(model.parameters(), lr=opts["lr"]),
         epochs=epochs,
-        grad_clip=1.0,
+        clip_grad_norm=1.0,
         callbacks=[*saves, schedule],
         verbose=0,
     )
