@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..backend import xp
-from ..backend.linspace import torch_linspace
 from ..backend.device import check_device
+from ..backend.linspace import torch_linspace
 from . import ops
 from .tensor import (
     Tensor,
     _as_tensor,
     _check_grad_dtype,
+    _placed,
     _shape_arg,
     _to_array,
     _wrap,
@@ -102,6 +103,8 @@ def _make(arr, dtype, requires_grad: bool, device=None) -> Tensor:
     check_device(device)
     if dtype is not None:
         arr = arr.astype(B.to_dtype(dtype), copy=False)
+    if device is not None:
+        arr = _placed(arr, device)
     if requires_grad:
         _check_grad_dtype(arr)
     return _wrap(arr, bool(requires_grad), None)
@@ -131,15 +134,16 @@ def tensor(
 ) -> Tensor:
     """A new tensor holding a copy of ``data`` (float32 for Python floats)."""
     check_device(device)
-    return _make(_to_array(data, B.to_dtype(dtype)), None, requires_grad)
+    return _make(_to_array(data, B.to_dtype(dtype)), None, requires_grad, device)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """A tensor sharing ``data``'s memory when it is already an array of that dtype."""
     check_device(device)
     if isinstance(data, Tensor) and (dtype is None or B.to_dtype(dtype) == data.dtype):
-        return data
-    return _wrap(_to_array(data, B.to_dtype(dtype), copy=False))
+        arr = _placed(data.array, device)
+        return data if arr is data.array else _wrap(arr)
+    return _wrap(_placed(_to_array(data, B.to_dtype(dtype), copy=False), device))
 
 
 def from_numpy(array) -> Tensor:
@@ -255,6 +259,11 @@ def _like(t: Tensor, dtype) -> B.np.dtype:
     return B.to_dtype(dtype) or t.array.dtype
 
 
+def _like_device(t: Tensor, device):
+    """The device of a ``*_like`` factory's result: ``device``, else ``t``'s."""
+    return device if device is not None or t.array.__class__ is xp.ndarray else t.device
+
+
 def zeros_like(
     input: Tensor,
     *,
@@ -265,7 +274,9 @@ def zeros_like(
     memory_format=None,
 ) -> Tensor:
     """Zeros of ``input``'s shape and dtype (unless ``dtype``)."""
-    return _make(xp.zeros(input.shape, _like(input, dtype)), None, requires_grad, device)
+    return _make(
+        xp.zeros(input.shape, _like(input, dtype)), None, requires_grad, _like_device(input, device)
+    )
 
 
 def ones_like(
@@ -278,7 +289,9 @@ def ones_like(
     memory_format=None,
 ) -> Tensor:
     """Ones of ``input``'s shape and dtype (unless ``dtype``)."""
-    return _make(xp.ones(input.shape, _like(input, dtype)), None, requires_grad, device)
+    return _make(
+        xp.ones(input.shape, _like(input, dtype)), None, requires_grad, _like_device(input, device)
+    )
 
 
 def empty_like(
@@ -291,7 +304,9 @@ def empty_like(
     memory_format=None,
 ) -> Tensor:
     """An uninitialised tensor of ``input``'s shape and dtype (unless ``dtype``)."""
-    return _make(xp.empty(input.shape, _like(input, dtype)), None, requires_grad, device)
+    return _make(
+        xp.empty(input.shape, _like(input, dtype)), None, requires_grad, _like_device(input, device)
+    )
 
 
 def full_like(
@@ -306,7 +321,7 @@ def full_like(
 ) -> Tensor:
     """``fill_value`` in ``input``'s shape and dtype (unless ``dtype``)."""
     arr = xp.full(input.shape, fill_value, _like(input, dtype))
-    return _make(arr, None, requires_grad, device)
+    return _make(arr, None, requires_grad, _like_device(input, device))
 
 
 def rand(
@@ -370,7 +385,12 @@ def rand_like(
     memory_format=None,
 ) -> Tensor:
     """Uniform samples on [0, 1) in ``input``'s shape and dtype (unless ``dtype``)."""
-    return rand(*input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad)
+    return rand(
+        *input.shape,
+        dtype=_like(input, dtype),
+        device=_like_device(input, device),
+        requires_grad=requires_grad,
+    )
 
 
 def randn_like(
@@ -384,7 +404,10 @@ def randn_like(
 ) -> Tensor:
     """Standard normal samples in ``input``'s shape and dtype (unless ``dtype``)."""
     return randn(
-        *input.shape, dtype=_like(input, dtype), device=device, requires_grad=requires_grad
+        *input.shape,
+        dtype=_like(input, dtype),
+        device=_like_device(input, device),
+        requires_grad=requires_grad,
     )
 
 
@@ -408,7 +431,7 @@ def randint_like(
         high,
         input.shape,
         dtype=_like(input, dtype),
-        device=device,
+        device=_like_device(input, device),
         requires_grad=requires_grad,
     )
 

@@ -14,12 +14,16 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from ..backend import threads, xp
+import numpy
+
+from .. import backend
 from .grad_mode import enable_grad, grad_mode, no_grad
 from .tensor import Tensor, _wrap
 
 _new = object.__new__
-_ndarray = xp.ndarray
+_ndarray = numpy.ndarray
+_array_types = backend.base._by_class  # the array type of each registered backend
+xp = numpy  # the namespace of the engine's own NumPy arrays (hooks' and Function's returns)
 
 # Set by ``axon.onnx`` while it traces a forward pass: ``Op.apply(*args)`` then returns
 # ``trace_hook(cls, args)``, which runs the op and records it.
@@ -40,7 +44,12 @@ class Op:
     the context: store on it whatever backward needs. Non-tensor arguments (Python
     numbers, axes) are passed through to ``forward`` unchanged and get no gradient.
     ``self.parents[i] is None`` tells that input ``i`` needs no gradient.
+
+    ``self.xp`` is the array namespace of the inputs' backend: NumPy (a class attribute),
+    replaced on the instance when the inputs live on another backend (``Op.apply``).
     """
+
+    xp = numpy
 
     parents: tuple | None
     out_shape: tuple
@@ -54,10 +63,13 @@ class Op:
         ctx = _new(cls)
         datas = []
         parents = []
-        track = False
+        track = foreign = False
         for a in args:
             if isinstance(a, Tensor):
-                datas.append(a.array)
+                arr = a.array
+                if arr.__class__ is not _ndarray:
+                    foreign = True
+                datas.append(arr)
                 if a.requires_grad:
                     track = True
                     parents.append(a._ctx or a)
@@ -66,17 +78,19 @@ class Op:
             else:
                 datas.append(a)
                 parents.append(None)
+        if foreign:
+            _dispatch(ctx, datas)
         if track and grad_mode.enabled:
             ctx.parents = parents
             out = ctx.forward(*datas)
             if out.__class__ is not _ndarray:  # ufuncs give NumPy scalars for 0-d inputs
-                out = xp.asarray(out)
+                out = _as_array(ctx, out)
             ctx.out_shape = out.shape
             return _wrap(out, True, ctx)
         ctx.parents = None
         out = ctx.forward(*datas)
         if out.__class__ is not _ndarray:
-            out = xp.asarray(out)
+            out = _as_array(ctx, out)
         return _wrap(out, False, None)
 
     def forward(self, *args):  # pragma: no cover - abstract
@@ -97,6 +111,36 @@ class Op:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+def _dispatch(ctx: Op, datas: list) -> None:
+    """Give ``ctx`` the namespace of its inputs' backend (some input is not a NumPy array);
+    inputs on two devices raise torch's RuntimeError naming both and the op."""
+    found = None  # (backend, device) of the first array input
+    for i, d in enumerate(datas):
+        b = backend.of(d)
+        if b is None:  # a number or another non-array argument
+            continue
+        dev = b.device_of(d)
+        if found is None:
+            found = (b, dev, i)
+        elif dev != found[1]:
+            raise RuntimeError(
+                f"Expected all tensors to be on the same device, but found at least two "
+                f"devices, {found[1]} and {dev}! (when checking argument {i} against "
+                f"argument {found[2]} in {ctx.name})"
+            )
+    if found is not None and found[0].xp is not numpy:
+        ctx.xp = found[0].xp
+
+
+def _as_array(ctx: Op, out):
+    """An op's result as an array of its backend: a NumPy scalar (ufuncs return them for
+    0-d inputs) or a number through the dispatched namespace's ``asarray``; another
+    backend's array (a transfer's result) as it is."""
+    if out.__class__ in _array_types:
+        return out
+    return ctx.xp.asarray(out)
 
 
 def _reduce_to(g, shape: tuple):
@@ -261,7 +305,8 @@ def _walk(
     if create_graph:
         _run_nodes_graph(ready, dict(seeds), pending, leaf_grads, capture)
         return
-    deferred = []  # (leaf, threads.Deferred): gradients a helper thread is computing
+    deferred = []  # (leaf, pending gradient): anything with .result(), such as a gradient
+    # a helper thread is computing (the CPU backend's threads.Deferred)
     try:
         _run_nodes(ready, dict(seeds), pending, leaf_grads, deferred, retain_graph, capture)
     finally:  # the helper's values, even when a node failed (it must be free again)
@@ -292,10 +337,11 @@ def _run_nodes(ready, grads, pending, leaf_grads, deferred, retain_graph, captur
                 if p is None:
                     continue
                 if isinstance(p, Tensor):
-                    if isinstance(pg, threads.Deferred):
-                        deferred.append((p, pg))
-                    elif pg is not None:
-                        _add_leaf(leaf_grads, p, pg)
+                    if pg is not None:
+                        if pg.__class__ is not _ndarray and hasattr(pg, "result"):
+                            deferred.append((p, pg))  # pending: computed on another thread
+                        else:
+                            _add_leaf(leaf_grads, p, pg)
                     continue
                 if pg is not None:
                     if pg.shape != p.out_shape:
@@ -338,10 +384,13 @@ def _seed_grads(outputs: tuple, grad_outputs, create_graph: bool = False) -> lis
                     f"grad can be implicitly created only for scalar outputs, but output {i} "
                     f"has shape {out.array.shape}: pass grad_outputs of that shape"
                 )
-            ones = xp.ones_like(out.array)
+            ones = backend.namespace(out.array).ones_like(out.array)
             seeds.append(_wrap(ones) if create_graph else ones)
             continue
-        arr = g.array if isinstance(g, Tensor) else xp.asarray(g, dtype=out.array.dtype)
+        if isinstance(g, Tensor):
+            arr = g.array
+        else:
+            arr = backend.namespace(out.array).asarray(g, dtype=out.array.dtype)
         if arr.shape != out.array.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{i}] has a shape of {arr.shape} and "
@@ -402,7 +451,8 @@ def grad(
                     f"The differentiated Tensor at index {i} appears to not have been used "
                     f"in the graph. Set allow_unused=True if this is the desired behavior."
                 )
-            result.append(_wrap(xp.zeros_like(t.array)) if materialize_grads else None)
+            zeros = backend.namespace(t.array).zeros_like
+            result.append(_wrap(zeros(t.array)) if materialize_grads else None)
         elif isinstance(g, Tensor):
             result.append(g if g.dtype == t.array.dtype else g.type(t.array.dtype))
         else:

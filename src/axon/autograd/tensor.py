@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import backend as B
 from ..backend import xp
+from ..backend.base import for_device, namespace
 from ..backend.device import CPU, check_device, device, strided
 from .grad_mode import grad_mode
 
@@ -41,6 +42,9 @@ def _to_array(data, dtype=None, copy: bool = True):
     """
     if isinstance(data, Tensor):
         data = data.array
+    if data.__class__ is not np.ndarray and B.of(data) is not None:  # another backend's
+        ns = B.of(data).xp
+        return ns.array(data, dtype=dtype, copy=True) if copy else ns.asarray(data, dtype=dtype)
     if isinstance(data, np.ndarray | np.generic):
         arr = xp.array(data, dtype=dtype, copy=copy) if copy else xp.asarray(data, dtype=dtype)
         return arr if isinstance(arr, np.ndarray) else xp.asarray(arr)
@@ -203,6 +207,35 @@ def _check_inplace_cast(result, target) -> None:
         )
 
 
+def _device_of(arr) -> device:
+    """The device ``arr`` lives on (the CPU for NumPy arrays)."""
+    if arr.__class__ is np.ndarray:
+        return CPU
+    b = B.of(arr)
+    return CPU if b is None else b.device_of(arr)  # None: a NumPy scalar some op left
+
+
+def _host(arr) -> np.ndarray:
+    """``arr`` as a NumPy array in host memory (itself when it is one)."""
+    if arr.__class__ is np.ndarray:
+        return arr
+    b = B.of(arr)
+    return np.asarray(arr) if b is None else b.to_host(arr)
+
+
+def _placed(arr, dev):
+    """``arr`` (any backend's) on device ``dev``, copied through host memory when it lives
+    elsewhere; None leaves it where it is."""
+    if dev is None:
+        return arr
+    d = check_device(dev)
+    if d is None:
+        return _host(arr)
+    target = for_device(d)
+    d = target.device(d.index)
+    return arr if _device_of(arr) == d else target.from_host(_host(arr), d)
+
+
 def _check_grad_dtype(arr) -> None:
     if arr.dtype.kind not in "fc":
         raise RuntimeError(
@@ -247,6 +280,8 @@ class Tensor:
             self.array = arr
         else:
             raise TypeError(f"Tensor(): expected data or sizes (ints), got {data!r:.80}")
+        if device is not None:
+            self.array = _placed(self.array, device)
         self.grad = None
         self._ctx = None
         if requires_grad:
@@ -284,12 +319,13 @@ class Tensor:
 
     @property
     def device(self) -> device:
-        """Where the tensor lives: always ``device("cpu")`` (equal to the string "cpu")."""
-        return CPU
+        """Where the tensor lives, from its array's backend: ``device("cpu")`` for NumPy
+        arrays (equal to the string "cpu")."""
+        return _device_of(self.array)
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return self.array.__class__ is not np.ndarray and self.device.type == "cuda"
 
     # ------------------------------------------------ memory layout, as torch reports it
     is_sparse = is_quantized = is_meta = False
@@ -329,8 +365,9 @@ class Tensor:
         return False
 
     def get_device(self) -> int:
-        """-1: the ordinal torch gives a CPU tensor."""
-        return -1
+        """The device's ordinal; -1 for a CPU tensor, as torch."""
+        d = self.device
+        return -1 if d.type == "cpu" else (d.index or 0)
 
     def is_pinned(self) -> bool:
         return False
@@ -438,7 +475,7 @@ class Tensor:
                     f"grad can be implicitly created only for scalar outputs, but this tensor "
                     f"has shape {self.array.shape}: pass backward(gradient=...) of that shape"
                 )
-            grad = xp.ones_like(self.array)
+            grad = namespace(self.array).ones_like(self.array)
         else:
             # a private copy: the caller's array must not become (or alias) a leaf's .grad
             grad = _to_array(gradient, self.array.dtype, copy=True)
@@ -499,6 +536,11 @@ class Tensor:
             raise RuntimeError(
                 "Can't call numpy() on a Tensor that requires grad. Use tensor.detach().numpy()"
             )
+        if self.array.__class__ is not np.ndarray and B.of(self.array) not in (None, B.cpu):
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                f"to copy the tensor to host memory first."
+            )
         return self.array
 
     def __array__(self, dtype=None, copy=None):
@@ -537,18 +579,25 @@ class Tensor:
         ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``, and the
         keywords ``dtype``, ``device``, ``non_blocking``, ``copy``.
 
-        Returns ``self`` when nothing changes (unless ``copy=True``); a cast records the
-        graph. Devices other than the CPU raise ``DeviceUnavailableError`` naming them.
+        Returns ``self`` when nothing changes (unless ``copy=True``); a cast and a move
+        record the graph (the gradient moves back). A device without a registered backend
+        raises ``DeviceUnavailableError`` naming it.
         """
         dev, dtype, copy = parse_to_args(args, kwargs)
-        check_device(dev)
         out = self if dtype is None else self.type(dtype)
+        if dev is not None:
+            out = out._to_device(dev)
         return out.clone() if copy and out is self else out
 
+    def _to_device(self, dev) -> Tensor:
+        """This tensor on ``dev`` (itself when it is there already), recording the move."""
+        target = for_device(dev)
+        d = target.device(device(dev).index)
+        return self if d == _device_of(self.array) else Transfer.apply(self, target, d)
+
     def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
-        """Refused: axon has no CUDA backend yet (``DeviceUnavailableError``)."""
-        check_device("cuda" if device is None else _cuda_device(device))
-        return self  # pragma: no cover - check_device raised
+        """This tensor on a CUDA device; ``DeviceUnavailableError`` without a CUDA backend."""
+        return self._to_device("cuda" if device is None else _cuda_device(device))
 
     def type(self, dtype=None, non_blocking: bool = False):
         """Without ``dtype``: torch's name of this tensor's type (``"torch.FloatTensor"``).
@@ -586,7 +635,8 @@ class Tensor:
         return self.type(B.bool_)
 
     def cpu(self, memory_format=None) -> Tensor:
-        return self
+        """This tensor in host memory (itself when it is there)."""
+        return self if self.array.__class__ is np.ndarray else self._to_device(CPU)
 
     def clone(self, memory_format=None) -> Tensor:
         return ops.Clone.apply(self)
@@ -601,9 +651,9 @@ class Tensor:
 
     # ----------------------------------------------------------------- new_* factories
     def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False):
-        """A new tensor of ``data``, with this tensor's dtype unless ``dtype`` is given."""
-        check_device(device)
+        """A new tensor of ``data``, with this tensor's dtype and device unless given."""
         arr = _to_array(data, B.to_dtype(dtype) or self.array.dtype)
+        arr = self._place(_host(arr), device)
         if requires_grad:
             _check_grad_dtype(arr)
         return _wrap(arr, builtins.bool(requires_grad))
@@ -629,11 +679,16 @@ class Tensor:
         return self._new(fill, (size,), dtype, device, requires_grad)
 
     def _new(self, make, size, dtype, device, requires_grad) -> Tensor:
-        check_device(device)
-        arr = make(_shape_arg(size), B.to_dtype(dtype) or self.array.dtype)
+        arr = self._place(make(_shape_arg(size), B.to_dtype(dtype) or self.array.dtype), device)
         if requires_grad:
             _check_grad_dtype(arr)
         return _wrap(arr, bool(requires_grad))
+
+    def _place(self, arr, dev):
+        """A host array ``arr`` moved to ``dev``, or to this tensor's device when None."""
+        if dev is None:
+            return arr if self.array.__class__ is np.ndarray else _placed(arr, self.device)
+        return _placed(arr, dev)
 
     def __format__(self, spec: str) -> str:
         """A one-element tensor formats as its number (``f"{loss:.4f}"``); others, with an
@@ -647,7 +702,7 @@ class Tensor:
     def __repr__(self) -> str:
         opts = _PRINT_OPTIONS
         body = np.array2string(
-            self.array,
+            _host(self.array),
             separator=", ",
             prefix="tensor(",
             precision=opts["precision"],
@@ -658,6 +713,8 @@ class Tensor:
             floatmode="maxprec" if opts["sci_mode"] is not True else "fixed",
         )
         extra = ""
+        if self.array.__class__ is not np.ndarray:  # torch names a device other than the CPU
+            extra += f", device='{self.device}'"
         if self.array.dtype not in (B.float32, B.int64, B.bool_):
             extra += f", dtype=axon.{self.array.dtype}"
         if self._ctx is not None:
@@ -1336,3 +1393,4 @@ def chunk(t: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 
 from . import ops  # noqa: E402  (ops needs Tensor, so it is imported after the class)
+from .ops.elementwise import Transfer  # noqa: E402

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import _by_class as _array_types
+
 xp = np
 """The array namespace: NumPy."""
 
@@ -105,7 +107,8 @@ def result_type(a, b) -> np.dtype:
     higher: ``float32 array + float64 0-d array`` is float32, ``int array + 0.5`` is the
     default float, ``int32 array + int64 array`` is int64.
     """
-    a_arr, b_arr = a.__class__ is _ndarray, b.__class__ is _ndarray
+    a_arr = a.__class__ is _ndarray or a.__class__ in _array_types
+    b_arr = b.__class__ is _ndarray or b.__class__ in _array_types
     if a_arr and b_arr:
         da, db = a.dtype, b.dtype
         if da == db:
@@ -138,8 +141,9 @@ def to_dtype(dtype) -> np.dtype | None:
 _SAME_WIDTH_INT = {2: np.int16, 4: np.int32, 8: np.int64}
 
 
-def masked(g, keep):
-    """``g`` where the bool array ``keep`` holds, +0 elsewhere: the gradient a kink passes.
+def masked(g, keep, xp=np):
+    """``g`` where the bool array ``keep`` holds, +0 elsewhere: the gradient a kink passes
+    (``xp``: the arrays' namespace).
 
     Unlike ``g * keep``, a NaN or inf in ``g`` stays out of the blocked positions (torch
     gives 0 there). ``np.where(keep, g, 0)`` does the same at about 7x the cost of the
@@ -148,9 +152,9 @@ def masked(g, keep):
     """
     ints = _SAME_WIDTH_INT.get(g.dtype.itemsize) if g.dtype.kind == "f" else None
     if ints is None:
-        return np.where(keep, g, 0)
-    bits = np.negative(keep.view(np.int8), dtype=np.int8)  # True -> -1 (all ones), False -> 0
-    return np.bitwise_and(g.view(ints), bits, dtype=ints).view(g.dtype)
+        return xp.where(keep, g, 0)
+    bits = xp.negative(keep.view(np.int8), dtype=np.int8)  # True -> -1 (all ones), False -> 0
+    return xp.bitwise_and(g.view(ints), bits, dtype=ints).view(g.dtype)
 
 
 # ------------------------------------------------------------------ backends and devices

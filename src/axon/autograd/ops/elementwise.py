@@ -1,5 +1,6 @@
 """Elementwise arithmetic and math: + - * / **, maximum/minimum, where, exp, log, sqrt,
-abs, sin, cos, clamp, casts. Each forward sits beside its local derivative.
+abs, sin, cos, clamp, casts, copies and moves between devices. Each forward sits beside its
+local derivative; all compute with ``self.xp``, the namespace of their inputs' backend.
 
 Subgradients at kinks follow PyTorch: abs'(0) = 0, clamp passes the gradient at the
 bounds, ``maximum``/``minimum`` split it in half on ties.
@@ -7,24 +8,32 @@ bounds, ``maximum``/``minimum`` split it in half on ties.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ... import backend as B
-from ...backend import xp
+from ...backend.base import _by_class as _array_types
 from ..function import Op
 
 
 def _shape_error(op: str, a, b) -> RuntimeError:
     return RuntimeError(
-        f"{op}: shapes {xp.shape(a)} and {xp.shape(b)} cannot be broadcast together"
+        f"{op}: shapes {getattr(a, 'shape', ())} and {getattr(b, 'shape', ())} cannot be "
+        f"broadcast together"
     )
 
 
 def _weak(x):
     """A NumPy scalar acts like a Python one, weakly typed as in torch: a float32 tensor
     times ``np.sqrt(2)`` stays float32."""
-    return x.item() if isinstance(x, xp.generic) else x
+    return x.item() if isinstance(x, np.generic) else x
 
 
-_ndarray = xp.ndarray
+_ndarray = np.ndarray
+
+
+def _is_array(x) -> bool:
+    """True for an array of any backend (False for numbers)."""
+    return x.__class__ is _ndarray or x.__class__ in _array_types
 
 
 def promote(a, b):
@@ -44,9 +53,9 @@ def promote(a, b):
     elif cb is _ndarray and (ca is float or ca is int) and b.dtype.kind == "f":
         return a, b, b.dtype
     dt = B.result_type(a, b)
-    if a.__class__ is _ndarray and a.dtype != dt:
+    if _is_array(a) and a.dtype != dt:
         a = a.astype(dt)
-    if b.__class__ is _ndarray and b.dtype != dt:
+    if _is_array(b) and b.dtype != dt:
         b = b.astype(dt)
     return a, b, dt
 
@@ -74,7 +83,7 @@ def _binary(op: str, ufunc, a, b):
 
 class Add(Op):
     def forward(self, a, b):
-        return _binary("add", xp.add, _weak(a), _weak(b))
+        return _binary("add", self.xp.add, _weak(a), _weak(b))
 
     def backward(self, g):
         return g, g
@@ -92,13 +101,13 @@ _BOOL_MIXED_SUB = (
 
 
 def _is_bool_array(x) -> bool:
-    return x.__class__ is _ndarray and x.dtype.kind == "b"
+    return _is_array(x) and x.dtype.kind == "b"
 
 
 class Sub(Op):
     def forward(self, a, b):
         try:
-            out = _binary("sub", xp.subtract, _weak(a), _weak(b))
+            out = _binary("sub", self.xp.subtract, _weak(a), _weak(b))
         except TypeError as e:  # NumPy refuses bool - bool: say it as torch does
             if "boolean" in str(e):
                 raise RuntimeError(_BOOL_SUB) from None
@@ -119,7 +128,7 @@ class Mul(Op):
         if parents is not None:  # recording: keep only what backward reads (each factor
             self.a = a if parents[1] is not None else None  # for the other's gradient:
             self.b = b if parents[0] is not None else None  # x * 0 keeps no x alive)
-        return _binary("mul", xp.multiply, a, b)
+        return _binary("mul", self.xp.multiply, a, b)
 
     def backward(self, g):
         pa, pb = self.parents
@@ -133,7 +142,7 @@ class Div(Op):
     def forward(self, a, b):
         a, b, _ = promote(_weak(a), _weak(b))
         self.a, self.b = a, b
-        return _binary("div", xp.true_divide, a, b)
+        return _binary("div", self.xp.true_divide, a, b)
 
     def backward(self, g):
         pa, pb = self.parents
@@ -148,28 +157,28 @@ class Pow(Op):
     def forward(self, a, b):
         a, b, _ = promote(_weak(a), _weak(b))
         self.a, self.b = a, b
-        self.out = _binary("pow", xp.power, a, b)
+        self.out = _binary("pow", self.xp.power, a, b)
         return self.out
 
     def backward(self, g):
         pa, pb = self.parents
         a, b = self.a, self.b
         ga = gb = None
-        with xp.errstate(divide="ignore", invalid="ignore"):
+        with self.xp.errstate(divide="ignore", invalid="ignore"):
             if pa is not None:
                 if isinstance(b, int | float):  # a Python exponent
                     if b == 2:
                         ga = g * (2 * a)
                     elif b == 0:
-                        ga = xp.zeros_like(g)
+                        ga = self.xp.zeros_like(g)
                     else:
-                        ga = g * (b * xp.power(a, b - 1))
+                        ga = g * (b * self.xp.power(a, b - 1))
                 else:
-                    ga = g * xp.where(b == 0, 0, b * xp.power(a, b - 1))
+                    ga = g * self.xp.where(b == 0, 0, b * self.xp.power(a, b - 1))
             if pb is not None:
                 # torch defines d(a^b)/db as 0 where a == 0 and b >= 0
-                zero_base = (xp.asarray(a) == 0) & (xp.asarray(b) >= 0)
-                gb = g * xp.where(zero_base, 0, self.out * xp.log(a))
+                zero_base = (self.xp.asarray(a) == 0) & (self.xp.asarray(b) >= 0)
+                gb = g * self.xp.where(zero_base, 0, self.out * self.xp.log(a))
         return ga, gb
 
 
@@ -177,7 +186,7 @@ class Maximum(Op):
     def forward(self, a, b):
         a, b, _ = promote(a, b)
         self.a, self.b = a, b
-        return _binary("maximum", xp.maximum, a, b)
+        return _binary("maximum", self.xp.maximum, a, b)
 
     def backward(self, g):
         a, b = self.a, self.b
@@ -190,7 +199,7 @@ class Minimum(Op):
     def forward(self, a, b):
         a, b, _ = promote(a, b)
         self.a, self.b = a, b
-        return _binary("minimum", xp.minimum, a, b)
+        return _binary("minimum", self.xp.minimum, a, b)
 
     def backward(self, g):
         a, b = self.a, self.b
@@ -200,24 +209,24 @@ class Minimum(Op):
 
 class Where(Op):
     def forward(self, cond, a, b):
-        self.cond = xp.asarray(cond, dtype=bool)
+        self.cond = self.xp.asarray(cond, dtype=bool)
         a, b, _ = promote(a, b)
-        return xp.where(self.cond, a, b)
+        return self.xp.where(self.cond, a, b)
 
     def backward(self, g):
         _, pa, pb = self.parents
-        zero = xp.zeros((), dtype=g.dtype)
+        zero = self.xp.zeros((), dtype=g.dtype)
         return (
             None,
-            xp.where(self.cond, g, zero) if pa is not None else None,
-            xp.where(self.cond, zero, g) if pb is not None else None,
+            self.xp.where(self.cond, g, zero) if pa is not None else None,
+            self.xp.where(self.cond, zero, g) if pb is not None else None,
         )
 
 
 class Neg(Op):
     def forward(self, a):
         try:
-            return xp.negative(a)
+            return self.xp.negative(a)
         except TypeError:  # a bool array: torch's error, not NumPy's
             raise RuntimeError(
                 "Negation, the `-` operator, on a bool tensor is not supported. If you are "
@@ -231,7 +240,7 @@ class Neg(Op):
 class Exp(Op):
     def forward(self, a):
         a = float_input(a)
-        self.out = xp.exp(a)
+        self.out = self.xp.exp(a)
         return self.out
 
     def backward(self, g):
@@ -242,7 +251,7 @@ class Log(Op):
     def forward(self, a):
         a = float_input(a)
         self.a = a
-        return xp.log(a)
+        return self.xp.log(a)
 
     def backward(self, g):
         return (g / self.a,)
@@ -251,7 +260,7 @@ class Log(Op):
 class Sqrt(Op):
     def forward(self, a):
         a = float_input(a)
-        self.out = xp.sqrt(a)
+        self.out = self.xp.sqrt(a)
         return self.out
 
     def backward(self, g):
@@ -261,30 +270,30 @@ class Sqrt(Op):
 class Abs(Op):
     def forward(self, a):
         self.a = a
-        return xp.abs(a)
+        return self.xp.abs(a)
 
     def backward(self, g):
-        return (g * xp.sign(self.a),)  # sign(0) = 0, as in torch
+        return (g * self.xp.sign(self.a),)  # sign(0) = 0, as in torch
 
 
 class Sin(Op):
     def forward(self, a):
         a = float_input(a)
         self.a = a
-        return xp.sin(a)
+        return self.xp.sin(a)
 
     def backward(self, g):
-        return (g * xp.cos(self.a),)
+        return (g * self.xp.cos(self.a),)
 
 
 class Cos(Op):
     def forward(self, a):
         a = float_input(a)
         self.a = a
-        return xp.cos(a)
+        return self.xp.cos(a)
 
     def backward(self, g):
-        return (-g * xp.sin(self.a),)
+        return (-g * self.xp.sin(self.a),)
 
 
 class Clamp(Op):
@@ -296,7 +305,7 @@ class Clamp(Op):
     def forward(self, a, lo, hi):
         lo, hi = _weak(lo), _weak(hi)
         self.a, self.lo, self.hi = a, lo, hi
-        return xp.clip(a, lo, hi)
+        return self.xp.clip(a, lo, hi)
 
     def backward(self, g):
         a, lo, hi = self.a, self.lo, self.hi
@@ -309,10 +318,10 @@ class Clamp(Op):
         g_lo = g_hi = None
         # selected, not multiplied by the masks: a NaN or inf in g stays where it was
         if p_lo is not None:
-            g_lo = B.masked(g, (a < lo) & (lo < hi) if hi is not None else a < lo)
+            g_lo = B.masked(g, (a < lo) & (lo < hi) if hi is not None else a < lo, self.xp)
         if p_hi is not None:
-            g_hi = B.masked(g, (a > hi) | (hi < lo) if lo is not None else a > hi)
-        return B.masked(g, inside), g_lo, g_hi
+            g_hi = B.masked(g, (a > hi) | (hi < lo) if lo is not None else a > hi, self.xp)
+        return B.masked(g, inside, self.xp), g_lo, g_hi
 
 
 class Cast(Op):
@@ -334,12 +343,12 @@ class CopyInto(Op):
 
     def forward(self, dst, src):
         self.src_dtype = getattr(src, "dtype", None)
-        out = xp.empty_like(dst)
+        out = self.xp.empty_like(dst)
         out[...] = src
         return out
 
     def backward(self, g):
-        g_dst = xp.zeros_like(g) if self.parents[0] is not None else None
+        g_dst = self.xp.zeros_like(g) if self.parents[0] is not None else None
         g_src = None
         if self.parents[1] is not None and self.src_dtype is not None:
             g_src = g.astype(self.src_dtype, copy=False) if self.src_dtype.kind in "fc" else None
@@ -352,3 +361,16 @@ class Clone(Op):
 
     def backward(self, g):
         return (g,)
+
+
+class Transfer(Op):
+    """``.to(device)``: the array copied to ``target`` (a backend) on ``dev``, through host
+    memory; the gradient moves back to the input's device."""
+
+    def forward(self, a, target, dev):
+        src = B.of(a)
+        self.src, self.src_dev = src, src.device_of(a)
+        return target.from_host(src.to_host(a), dev)
+
+    def backward(self, g):
+        return self.src.from_host(B.of(g).to_host(g), self.src_dev), None, None
