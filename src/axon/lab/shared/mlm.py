@@ -254,7 +254,7 @@ def pretrain(
         loss=output_is_loss,
         optimizer=opt,
         epochs=-(-hp["steps"] // hp["steps_per_epoch"]),
-        grad_clip=1.0,
+        clip_grad_norm=1.0,
         callbacks=[*backup(config, "masked-lm-pretrain"), schedule, budget, held],
         verbose=0,
     )
