@@ -22,11 +22,12 @@ from ..autograd.tensor import (
     Tensor,
     _check_grad_dtype,
     _cuda_device,
+    _placed,
     _to_array,
     _wrap,
     parse_to_args,
 )
-from ..backend.device import check_device
+from ..backend.base import for_device
 
 
 class Parameter(Tensor):
@@ -415,20 +416,27 @@ class Module:
         """Cast floating parameters and buffers in place, as ``torch.nn.Module.to``:
         ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` or keywords.
 
-        The device must be the CPU (others raise ``DeviceUnavailableError`` naming it); the
-        dtype must be floating (torch's TypeError otherwise). Returns the module.
+        The device needs a backend (others raise ``DeviceUnavailableError`` naming it):
+        parameters, buffers and gradients move there, each object kept. The dtype must be
+        floating (torch's TypeError otherwise). Returns the module.
         """
         dev, dtype, _ = parse_to_args(args, kwargs)
-        check_device(dev)
-        if dtype is None:
-            return self
-        dt = B.to_dtype(dtype)
-        if dt.kind not in "fc":
-            raise TypeError(
-                f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
-                f"dtype={dt}"
-            )
-        return self._cast(dt, floating_only=True)
+        if dev is not None:
+            for_device(dev)  # refuse a device without a backend before anything changes
+        if dtype is not None:
+            dt = B.to_dtype(dtype)
+            if dt.kind not in "fc":
+                raise TypeError(
+                    f"nn.Module.to only accepts floating point or complex dtypes, but got "
+                    f"desired dtype={dt}"
+                )
+            self._cast(dt, floating_only=True)
+        if dev is not None:
+            for t in itertools.chain(self.parameters(), self.buffers()):
+                t.array = _placed(t.array, dev)
+                if t.grad is not None:
+                    t.grad.array = _placed(t.grad.array, dev)
+        return self
 
     def _cast(self, dt, floating_only: bool) -> Module:
         """Cast every parameter and buffer (only the floating ones if ``floating_only``) and
@@ -445,9 +453,9 @@ class Module:
         return self._cast(B.to_dtype(dst_type), floating_only=False)
 
     def cuda(self, device=None) -> Module:
-        """Refused: axon has no CUDA backend yet (``DeviceUnavailableError``)."""
-        check_device("cuda" if device is None else _cuda_device(device))
-        return self  # pragma: no cover - check_device raised
+        """Parameters and buffers to a CUDA device; ``DeviceUnavailableError`` without a
+        CUDA backend."""
+        return self.to("cuda" if device is None else _cuda_device(device))
 
     def float(self) -> Module:
         return self.to(B.float32)
@@ -460,8 +468,8 @@ class Module:
         return self.to(B.float16)
 
     def cpu(self) -> Module:
-        """The module itself: it lives on the CPU already."""
-        return self
+        """Parameters and buffers to host memory (the module itself is returned)."""
+        return self.to("cpu")
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.array.size for p in self.parameters() if p.requires_grad or not trainable_only)
