@@ -43,6 +43,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -267,6 +268,51 @@ def run(config: Config) -> Result:
     ax.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
 
+    data = _load_data(config, hp, rng)
+    pre = _pretrain(config, hp, data)
+    _show_pretrained(pre.mlm, data.vocab, config.quick)
+    acc, ft_seconds = _finetune_all(config, hp, data, pre.mlm)
+    mean = {k: {n: float(np.mean(v[n])) for n in data.sizes} for k, v in acc.items()}
+    _show_gains(mean, data, hp, pre.seconds, ft_seconds)
+
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result.figures.append(_plot_finetuning(mean, data.majority, out / "masked_lm_finetune.png"))
+    _check(mean, data, pre, ft_seconds, hp, config.quick, result)
+    finish(result, config, pre.mlm, pre.history, "masked_lm")
+    save_for_reuse(out, data.vocab, hp)
+    return result
+
+
+@dataclass
+class Data:
+    """SST-2 numbered with the training phrases' vocabulary: the unlabelled phrases, the
+    dev set, the labelled subsets per seed and size, and two baselines."""
+
+    vocab: Vocab
+    unlabelled: list[np.ndarray]
+    dev: list[tuple[np.ndarray, int]]
+    sizes: tuple[int, ...]
+    seeds: range
+    subsets: dict  # seed -> size -> (train, val) labelled items
+    h_uni: float  # the words' unigram entropy (nats)
+    majority: float  # dev accuracy of the majority class of the largest labelled subset
+
+
+@dataclass
+class Pretraining:
+    """The pretrained masked LM, its history (None when loaded), losses and time."""
+
+    mlm: MaskedLM
+    history: object  # the pretraining's History, None when the weights were loaded
+    dev_loss: float
+    train_loss: float
+    seconds: float
+
+
+def _load_data(config: Config, hp: dict, rng: np.random.Generator) -> Data:
+    """Step 1: SST-2 (``--quick``: a sample drawn from ``rng``), the vocabulary, the
+    labelled subsets, and what guessing scores."""
     heading("1. The data")
     data = sst2(config.data_dir)
     train_raw, dev_raw = data["train"], data["dev"]
@@ -295,11 +341,17 @@ def run(config: Config) -> Result:
         f"{len(dev):,} dev sentences, majority class {majority:.1%}"
     )
     print(f"  unigram entropy of the words: {h_uni:.3f} nats")
+    return Data(vocab, unlabelled, dev, sizes, seeds, subsets, h_uni, majority)
 
+
+def _pretrain(config: Config, hp: dict, data: Data) -> Pretraining:
+    """Step 2: the masked LM, its output bias started at the log unigram prior, pretrained
+    (or loaded with ``--weights``); its losses tabled beside the unigram entropy."""
     heading("2. Pretraining: predict the masked words")
+    V = len(data.vocab)
     ax.manual_seed(config.seed)
     mlm = MaskedLM(new_encoder(V, hp, hp["pre_dropout"]))
-    counts = np.bincount(np.concatenate(unlabelled), minlength=V) + 0.5
+    counts = np.bincount(np.concatenate(data.unlabelled), minlength=V) + 0.5
     with ax.no_grad():  # start the output bias at the log unigram prior: loss ~ h_uni at once
         mlm.decoder.bias.array[:] = np.log(counts / counts.sum())
     n_params = mlm.num_parameters()
@@ -314,13 +366,13 @@ def run(config: Config) -> Result:
         f"{hp['steps']:,} updates"
         + (f" or {hp['budget'] / 60:.1f} minutes" if hp["budget"] else "")
     )
-    held_out = masked_batches([x for x, _ in dev], V, 128, seed=config.seed + 1)
+    held_out = masked_batches([x for x, _ in data.dev], V, 128, seed=config.seed + 1)
     start = time.perf_counter()
     if load_weights(config, mlm, "the masked LM"):
         history = None
         mlm_dev, mlm_train = mlm_loss(mlm, held_out), float("nan")
     else:
-        history = pretrain(mlm, unlabelled, held_out, hp, seed=config.seed, config=config)
+        history = pretrain(mlm, data.unlabelled, held_out, hp, seed=config.seed, config=config)
         mlm_dev, mlm_train = history["val_loss"][-1], history["loss"][-1]
     pretrain_seconds = time.perf_counter() - start
     if history is not None and history.stopped_reason:
@@ -328,16 +380,22 @@ def run(config: Config) -> Result:
     table(
         ["", "nats/word"],
         [
-            ["unigram entropy (no context)", f"{h_uni:.3f}"],
+            ["unigram entropy (no context)", f"{data.h_uni:.3f}"],
             ["masked-word loss, training (last stretch)", f"{mlm_train:.3f}"],
             ["masked-word loss, dev sentences", f"{mlm_dev:.3f}"],
         ],
     )
+    return Pretraining(mlm, history, mlm_dev, mlm_train, pretrain_seconds)
+
+
+def _show_pretrained(mlm: MaskedLM, vocab: Vocab, quick: bool) -> None:
+    """What pretraining learnt: the top guesses for two masked probes (full run) and the
+    nearest neighbours of a few sentiment words' embeddings."""
     probes = [
         "a <mask> , witty , seductive movie .",
         "the plot is tedious and the acting is <mask> .",
     ]
-    if not config.quick:
+    if not quick:
         for s in probes:
             guesses = ", ".join(f"{w} ({p:.2f})" for w, p in top_predictions(mlm, vocab, s))
             print(f"  {s!r} -> {guesses}")
@@ -349,6 +407,12 @@ def run(config: Config) -> Result:
         ).items():
             print(f"    {w:>8}: {', '.join(near)}")
 
+
+def _finetune_all(
+    config: Config, hp: dict, data: Data, mlm: MaskedLM
+) -> tuple[dict[str, dict[int, list[float]]], float]:
+    """Step 3: per labelled-subset size and seed, a classifier fine-tuned from the
+    pretrained encoder and one from scratch; returns their dev accuracies and the time."""
     heading("3. Fine-tuning on few labels: pretrained vs from scratch")
     print(
         f"  mean-pooled classifier, AdamW, batches of {hp['ft_batch']}, at most "
@@ -358,12 +422,13 @@ def run(config: Config) -> Result:
         f"scratch: lr {hp['ft_lr']:g} for all (its best in our trials); seeds "
         f"{config.seed} .. {config.seed + hp['seeds'] - 1}"
     )
+    V, dev = len(data.vocab), data.dev
     pre_state = mlm.encoder.state_dict()
     acc: dict[str, dict[int, list[float]]] = {"pretrained": {}, "scratch": {}}
     start = time.perf_counter()
-    for n in sizes:
-        for s in seeds:
-            train, val = subsets[s][n]
+    for n in data.sizes:
+        for s in data.seeds:
+            train, val = data.subsets[s][n]
             ax.manual_seed(s)
             warm = new_encoder(V, hp, hp["dropout"])
             warm.load_state_dict(pre_state)
@@ -382,8 +447,18 @@ def run(config: Config) -> Result:
             f"{q.mean():.1%} (+-{q.std():.1%}); gain {100 * (p - q).mean():+.1f} points "
             f"(per seed: {', '.join(f'{100 * g:+.1f}' for g in p - q)})"
         )
-    ft_seconds = time.perf_counter() - start
-    mean = {k: {n: float(np.mean(v[n])) for n in sizes} for k, v in acc.items()}
+    return acc, time.perf_counter() - start
+
+
+def _show_gains(
+    mean: dict[str, dict[int, float]],
+    data: Data,
+    hp: dict,
+    pretrain_seconds: float,
+    ft_seconds: float,
+) -> None:
+    """Step 3's table: mean dev accuracy per number of labels, from scratch and
+    pretrained, beside the majority class; the gain at the claimed number of labels."""
     n_claim = hp["claim_labels"]
     acc_pre, acc_scratch = mean["pretrained"][n_claim], mean["scratch"][n_claim]
     table(
@@ -391,12 +466,12 @@ def run(config: Config) -> Result:
         [
             [
                 f"{n:,}",
-                f"{majority:.1%}",
+                f"{data.majority:.1%}",
                 f"{mean['scratch'][n]:.1%}",
                 f"{mean['pretrained'][n]:.1%}",
                 f"{100 * (mean['pretrained'][n] - mean['scratch'][n]):+.1f}",
             ]
-            for n in sizes
+            for n in data.sizes
         ],
     )
     print(
@@ -406,20 +481,31 @@ def run(config: Config) -> Result:
         f"{ft_seconds:.0f} s"
     )
 
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    fig_path = _plot_finetuning(mean, majority, out / "masked_lm_finetune.png")
-    result.figures.append(fig_path)
+
+def _check(
+    mean: dict[str, dict[int, float]],
+    data: Data,
+    pre: Pretraining,
+    ft_seconds: float,
+    hp: dict,
+    quick: bool,
+    result: Result,
+) -> None:
+    """The metrics and claims: the masked-word loss beats the unigram entropy; both
+    classifiers beat guessing (quick), or pretraining gains ``claim_gain`` (full run)."""
+    n_claim, majority, h_uni = hp["claim_labels"], data.majority, data.h_uni
+    acc_pre, acc_scratch = mean["pretrained"][n_claim], mean["scratch"][n_claim]
+    mlm_dev = pre.dev_loss
     result.metrics.update(
         {
             "unigram_entropy": h_uni,
             "mlm_dev_loss": mlm_dev,
-            "mlm_train_loss": mlm_train,
+            "mlm_train_loss": pre.train_loss,
             "pretrained_accuracy": acc_pre,
             "scratch_accuracy": acc_scratch,
             "majority": majority,
-            **{f"gain_at_{n}": mean["pretrained"][n] - mean["scratch"][n] for n in sizes},
-            "pretrain_seconds": pretrain_seconds,
+            **{f"gain_at_{n}": mean["pretrained"][n] - mean["scratch"][n] for n in data.sizes},
+            "pretrain_seconds": pre.seconds,
             "finetune_seconds": ft_seconds,
         }
     )
@@ -428,7 +514,7 @@ def run(config: Config) -> Result:
         f"unigram entropy ({h_uni:.3f})",
         mlm_dev < h_uni,
     )
-    if config.quick:
+    if quick:
         result.check(
             f"both classifiers beat the majority class ({majority:.1%}): pretrained "
             f"{acc_pre:.1%}, scratch {acc_scratch:.1%}",
@@ -443,6 +529,3 @@ def run(config: Config) -> Result:
             f"{hp['seeds']} seeds)",
             gain >= hp["claim_gain"],
         )
-    finish(result, config, mlm, history, "masked_lm")
-    save_for_reuse(out, vocab, hp)
-    return result
