@@ -11,13 +11,13 @@ A custom step usually subclasses :class:`BatchStep` and overrides :meth:`train_s
 
     class MyStep(ax.train.BatchStep):
         def train_step(self, batch):
-            x, y = batch
+            (x,), y = split_batch(batch)  # axon.train.batches: arrays become Tensors
             self.optimizer.zero_grad()
             out = self.model(x)
             loss = self.objective(out, y) + 1e-4 * (out * out).mean()
             value = self.trainer.update(loss)  # backward, guard, clipping, optimizer.step()
-            self.objective.update(out, y, len(y))  # the metrics
-            return value, len(y)
+            self.objective.update(out, y, y.shape[0])  # the metrics
+            return value, y.shape[0]  # the loss and its weight in the epoch's mean
 
     ax.fit(model, (x, y), loss="cross_entropy", optimizer=opt, step=MyStep())
 """
