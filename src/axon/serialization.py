@@ -56,7 +56,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .autograd.tensor import Tensor, _wrap
+from .autograd.tensor import Tensor, _host, _placed, _wrap
+from .backend.base import for_device
 
 PathLike = str | os.PathLike
 
@@ -111,7 +112,7 @@ class _Encoder:
         raise TypeError(_refusal(obj, path))
 
     def _tensor(self, t: Tensor, path: tuple) -> dict:
-        out = {"tensor": self._store(t, t.array, path)}
+        out = {"tensor": self._store(t, _host(t.array), path)}  # host memory, any device
         if t.requires_grad:
             out["requires_grad"] = True
         from .nn.module import Parameter  # lazily, as _refusal: axon.nn loads much of axon
@@ -181,8 +182,9 @@ def _refusal(obj: Any, path: tuple) -> str:
 class _Decoder:
     """Rebuilds an object from :class:`_Encoder`'s JSON and the file's arrays."""
 
-    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+    def __init__(self, arrays: Mapping[str, np.ndarray], device=None) -> None:
         self.arrays = arrays
+        self.device = device  # where tensors go (None: host memory)
         self.made: dict[tuple, Any] = {}  # (kind, name) -> the object, so sharing survives
 
     def decode(self, data: Any, depth: int = 0) -> Any:
@@ -196,7 +198,9 @@ class _Decoder:
         if not isinstance(data, dict) or len(data) == 0:
             raise ValueError(f"unexpected entry {data!r:.80}")
         if "tensor" in data:
-            return self._shared("tensor", data["tensor"], lambda a: self._tensor(a, data))
+            return self._shared(
+                "tensor", data["tensor"], lambda a: self._tensor(_placed(a, self.device), data)
+            )
         if "ndarray" in data:
             return self._shared("ndarray", data["ndarray"], lambda a: a)
         if "scalar" in data:
@@ -874,8 +878,10 @@ def load(
     tuples, numbers, strings, Tensors with their dtype, shape and ``requires_grad``, NumPy
     arrays). A safetensors file written by another program loads as ``{name: Tensor}``.
 
-    ``map_location`` is accepted for PyTorch programs and ignored: axon's tensors live in
-    CPU memory. ``weights_only`` and ``mmap`` are accepted too: axon only ever reads data,
+    Tensors load into host memory, or onto ``map_location`` as torch's: a device or its
+    name, a dict mapping the saved location (always ``"cpu"``: :func:`save` writes host
+    arrays) to a device, or a function ``(tensor, "cpu") -> tensor``. NumPy arrays stay
+    NumPy arrays. ``weights_only`` and ``mmap`` are accepted: axon only ever reads data,
     never code.
 
     Raises:
@@ -889,12 +895,17 @@ def load(
             it is executed.
         TypeError: ``f`` is neither a path nor a binary file object (bytes included).
     """
-    del map_location, weights_only, mmap  # see above
+    del weights_only, mmap  # see above
+    if callable(map_location):
+        return _map_tensors(load(f), map_location)
+    dev = map_location.get("cpu") if isinstance(map_location, Mapping) else map_location
+    if dev is not None:
+        for_device(dev)  # a device without a backend is refused before reading
     name, arrays, metadata = _read(f)
     if STRUCTURE_KEY not in metadata:
-        return {k: _wrap(a) for k, a in arrays.items()}
+        return {k: _wrap(_placed(a, dev)) for k, a in arrays.items()}
     try:
-        return _Decoder(arrays).decode(json.loads(metadata[STRUCTURE_KEY]))
+        return _Decoder(arrays, dev).decode(json.loads(metadata[STRUCTURE_KEY]))
     except (
         ValueError,
         TypeError,
@@ -907,6 +918,22 @@ def load(
         raise ValueError(
             f"{name!r} has a malformed {STRUCTURE_KEY!r} entry in its header ({e})"
         ) from None
+
+
+def _map_tensors(obj: Any, fn) -> Any:
+    """``obj`` with every Tensor ``t`` replaced by ``fn(t, "cpu")`` (a callable
+    ``map_location``), containers rebuilt with their types."""
+    if isinstance(obj, Tensor):
+        out = fn(obj, "cpu")
+        return obj if out is None else out
+    if isinstance(obj, list | tuple):
+        return type(obj)(_map_tensors(v, fn) for v in obj)
+    if isinstance(obj, dict):
+        out = type(obj)()
+        for k, v in obj.items():
+            out[k] = _map_tensors(v, fn)
+        return out
+    return obj
 
 
 def load_metadata(f: PathLike | Any) -> dict[str, str]:

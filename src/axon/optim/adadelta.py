@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check, _implementation_flags
+from .optimizer import Optimizer, _check, _implementation_flags, zeros_like
 
 
 class Adadelta(Optimizer):
@@ -72,8 +72,8 @@ class Adadelta(Optimizer):
             for p, grad, state in self._params_with_grad(group):
                 if not state:
                     state["step"] = 0
-                    state["square_avg"] = np.zeros_like(p)
-                    state["acc_delta"] = np.zeros_like(p)
+                    state["square_avg"] = zeros_like(p)
+                    state["acc_delta"] = zeros_like(p)
                 state["step"] += 1
                 g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
                 square_avg, acc_delta = state["square_avg"], state["acc_delta"]

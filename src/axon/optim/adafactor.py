@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, zeros_like
 
 
 class Adafactor(Optimizer):
@@ -125,4 +125,4 @@ class Adafactor(Optimizer):
             state["row_var"] = np.zeros(g.shape[:-1] + (1,), dtype=g.dtype)
             state["col_var"] = np.zeros(g.shape[:-2] + (1, g.shape[-1]), dtype=g.dtype)
         else:
-            state["variance"] = np.zeros_like(g)
+            state["variance"] = zeros_like(g)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check, _implementation_flags
+from .optimizer import Optimizer, _check, _implementation_flags, full_like
 
 
 class Adagrad(Optimizer):
@@ -70,7 +70,7 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 state = self.state[p]
                 state["step"] = 0
-                state["sum"] = np.full_like(p.array, float(group["initial_accumulator_value"]))
+                state["sum"] = full_like(p.array, float(group["initial_accumulator_value"]))
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient."""
@@ -83,7 +83,7 @@ class Adagrad(Optimizer):
             for p, grad, state in self._params_with_grad(group):
                 if "sum" not in state:  # a parameter added with add_param_group
                     state["step"] = 0
-                    state["sum"] = np.full_like(p, float(group["initial_accumulator_value"]))
+                    state["sum"] = full_like(p, float(group["initial_accumulator_value"]))
                 state["step"] += 1
                 clr = lr / (1.0 + (state["step"] - 1) * lr_decay)
                 g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check, _implementation_flags, _lerp_
+from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_like
 
 flat_size = 1 << 14
 """Parameters of at most this many elements take their Adam step together, on flat
@@ -93,10 +93,10 @@ class Adam(Optimizer):
             for p, _, state in items:
                 if not state:
                     state["step"] = 0
-                    state["exp_avg"] = np.zeros_like(p)
-                    state["exp_avg_sq"] = np.zeros_like(p)
+                    state["exp_avg"] = zeros_like(p)
+                    state["exp_avg_sq"] = zeros_like(p)
                 if amsgrad and "max_exp_avg_sq" not in state:
-                    state["max_exp_avg_sq"] = np.zeros_like(p)
+                    state["max_exp_avg_sq"] = zeros_like(p)
                 state["step"] += 1
             small = [item for item in items if item[0].size <= flat_size]
             large = [item for item in items if item[0].size > flat_size]

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check, _implementation_flags, _lerp_
+from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_like
 
 
 class Adamax(Optimizer):
@@ -72,8 +72,8 @@ class Adamax(Optimizer):
             for p, grad, state in self._params_with_grad(group):
                 if not state:
                     state["step"] = 0
-                    state["exp_avg"] = np.zeros_like(p)
-                    state["exp_inf"] = np.zeros_like(p)
+                    state["exp_avg"] = zeros_like(p)
+                    state["exp_inf"] = zeros_like(p)
                 state["step"] += 1
                 g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
                 exp_avg, exp_inf, tmp = state["exp_avg"], state["exp_inf"], self._scratch(p)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from .nadam import _scalar_dtype
-from .optimizer import Optimizer, _check, _implementation_flags
+from .optimizer import Optimizer, _check, _implementation_flags, zeros_like
 
 
 class ASGD(Optimizer):
@@ -77,7 +77,7 @@ class ASGD(Optimizer):
                     state["step"] = 0
                     state["eta"] = np.array(lr, dtype=_scalar_dtype())
                     state["mu"] = np.ones((), dtype=_scalar_dtype())
-                    state["ax"] = np.zeros_like(p)
+                    state["ax"] = zeros_like(p)
                 state["step"] += 1
                 g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
                 eta, mu, tmp = float(state["eta"]), float(state["mu"]), self._scratch(p)

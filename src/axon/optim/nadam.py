@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..backend import get_default_dtype
-from .optimizer import Optimizer, _check, _implementation_flags, _lerp_
+from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_like
 
 
 class NAdam(Optimizer):
@@ -90,8 +90,8 @@ class NAdam(Optimizer):
                 if not state:
                     state["step"] = 0
                     state["mu_product"] = np.ones((), dtype=_scalar_dtype())
-                    state["exp_avg"] = np.zeros_like(p)
-                    state["exp_avg_sq"] = np.zeros_like(p)
+                    state["exp_avg"] = zeros_like(p)
+                    state["exp_avg_sq"] = zeros_like(p)
                 state["step"] += 1
                 step = state["step"]
                 if group["decoupled_weight_decay"]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..autograd import Tensor, enable_grad
 from ..autograd.tensor import _wrap
+from ..backend.base import namespace
 from .hooks import (  # noqa: F401  (torch.optim.optimizer's global hooks live here too)
     OptimizerHooks,
     hooked_step,
@@ -158,7 +159,7 @@ class Optimizer(OptimizerHooks):
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.array = np.zeros_like(p.grad.array)
+                    p.grad.array = zeros_like(p.grad.array)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; returns ``closure()`` if given."""
@@ -185,10 +186,10 @@ class Optimizer(OptimizerHooks):
         Parameters are updated one after another, so one flat buffer per dtype, as big as
         the largest parameter, serves them all without allocating on every step.
         """
-        key = (like.dtype, slot)
+        key = (like.dtype, slot, like.__class__)
         buf = self._buffers.get(key)
         if buf is None or buf.size < like.size:
-            buf = np.empty(like.size, dtype=like.dtype)
+            buf = namespace(like).empty(like.size, dtype=like.dtype)
             self._buffers[key] = buf
         return buf[: like.size].reshape(like.shape)
 
@@ -197,14 +198,15 @@ class Optimizer(OptimizerHooks):
         (in ``out`` when given, else in a scratch array or grad itself)."""
         if weight_decay == 0 and not maximize:
             if out is not None:
-                np.copyto(out, grad)
+                out[...] = grad
             return grad if out is None else out
         if out is None:
             out = self._scratch(param, 1)
+        xp = namespace(param)
         if weight_decay == 0:
-            return np.negative(grad, out=out)
-        g = np.multiply(param, weight_decay, out=out)
-        return np.subtract(g, grad, out=g) if maximize else np.add(g, grad, out=g)
+            return xp.negative(grad, out=out)
+        g = xp.multiply(param, weight_decay, out=out)
+        return xp.subtract(g, grad, out=g) if maximize else xp.add(g, grad, out=g)
 
     # ----------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -303,6 +305,17 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -
     else:  # end - (end - start) * (1 - weight): exact at weight == 1
         tmp *= 1.0 - weight
         np.subtract(end, tmp, out=start)
+
+
+def zeros_like(array):
+    """Zeros shaped and typed as ``array``, on its device: optimizer state is created beside
+    its parameter, with the namespace of the parameter's backend."""
+    return namespace(array).zeros_like(array)
+
+
+def full_like(array, value: float):
+    """``value`` shaped and typed as ``array``, on its device (see :func:`zeros_like`)."""
+    return namespace(array).full_like(array, value)
 
 
 def _copy_value(value):

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check, _implementation_flags, _lerp_
+from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_like
 
 
 class RAdam(Optimizer):
@@ -86,8 +86,8 @@ class RAdam(Optimizer):
             for p, grad, state in self._params_with_grad(group):
                 if not state:
                     state["step"] = 0
-                    state["exp_avg"] = np.zeros_like(p)
-                    state["exp_avg_sq"] = np.zeros_like(p)
+                    state["exp_avg"] = zeros_like(p)
+                    state["exp_avg_sq"] = zeros_like(p)
                 state["step"] += 1
                 step = state["step"]
                 if group["decoupled_weight_decay"]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check, _implementation_flags, _lerp_
+from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_like
 
 
 class RMSprop(Optimizer):
@@ -83,11 +83,11 @@ class RMSprop(Optimizer):
             for p, grad, state in self._params_with_grad(group):
                 if not state:
                     state["step"] = 0
-                    state["square_avg"] = np.zeros_like(p)
+                    state["square_avg"] = zeros_like(p)
                 if momentum > 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = np.zeros_like(p)
+                    state["momentum_buffer"] = zeros_like(p)
                 if centered and "grad_avg" not in state:
-                    state["grad_avg"] = np.zeros_like(p)
+                    state["grad_avg"] = zeros_like(p)
                 state["step"] += 1
                 g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
                 square_avg, tmp = state["square_avg"], self._scratch(p)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, _check, _implementation_flags
+from .optimizer import Optimizer, _check, _implementation_flags, full_like, zeros_like
 
 
 class Rprop(Optimizer):
@@ -72,8 +72,8 @@ class Rprop(Optimizer):
             for p, grad, state in self._params_with_grad(group):
                 if not state:
                     state["step"] = 0
-                    state["prev"] = np.zeros_like(p)
-                    state["step_size"] = np.full_like(p, float(group["lr"]))
+                    state["prev"] = zeros_like(p)
+                    state["step_size"] = full_like(p, float(group["lr"]))
                 state["step"] += 1
                 g = np.negative(grad) if group["maximize"] else grad.copy()
                 prev, step_size = state["prev"], state["step_size"]

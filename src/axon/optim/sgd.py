@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd import Tensor
+from ..backend.base import namespace
 from .optimizer import Optimizer, _check, _implementation_flags
 
 
@@ -83,19 +82,20 @@ class SGD(Optimizer):
             for p, grad, state in self._params_with_grad(group):
                 g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
                 tmp = self._scratch(p)
+                xp = namespace(p)  # the parameter's backend: its state lives beside it
                 if momentum != 0:
                     buf = state.get("momentum_buffer")
                     if buf is None:  # the first step starts the buffer at the gradient
-                        buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype)
+                        buf = state["momentum_buffer"] = xp.array(g, dtype=p.dtype)
                     else:
                         buf *= momentum
                         if dampening == 0:
                             buf += g
                         else:
-                            buf += np.multiply(g, 1.0 - dampening, out=tmp)
+                            buf += xp.multiply(g, 1.0 - dampening, out=tmp)
                     if nesterov:
-                        g = np.add(g, np.multiply(buf, momentum, out=tmp), out=tmp)
+                        g = xp.add(g, xp.multiply(buf, momentum, out=tmp), out=tmp)
                     else:
                         g = buf
-                p -= np.multiply(g, lr, out=tmp)
+                p -= xp.multiply(g, lr, out=tmp)
         return loss
