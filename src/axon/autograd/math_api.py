@@ -5,9 +5,9 @@ bitwise and logical ops, and the in-place forms. Scans and reductions are in
 Layout:
     * the differentiable work is done by ops, each forward beside its derivative:
       ``ops/pointwise.py`` (logs, hyperbolic and inverse trigonometric functions,
-      rounding, atan2, fmod, lerp, ...) and ``ops/special.py`` (erf, erfc, erfinv, lgamma,
-      digamma, polygamma, sinc); the rest are compositions of existing ops (``Where``,
-      ``Mul``, ...);
+      atan2, lerp, ...), ``ops/rounding.py`` (rounding, fmod, remainder, ...),
+      ``ops/special.py`` (erf, erfc, erfinv, sinc) and ``ops/gamma.py`` (lgamma, digamma,
+      polygamma); the rest are compositions of existing ops (``Where``, ``Mul``, ...);
     * this file holds the public functions, each taking the tensor first (``input``), in
       sections: elementwise, comparisons and tests, bitwise and logical, in-place forms;
     * at the end ``bind_methods`` makes each a Tensor method too, where torch has the

@@ -16,9 +16,9 @@ The differentiable work is done by ops: most functions are compositions of exist
 (``Reshape``, ``Permute``, ``MatMul``, ``Gather``, ``IndexPut``); the new ones are, in
 ``ops/scatter.py``, ``Take`` (elements at flat indices: diagonal, repeat_interleave,
 as_strided, take), ``Rearrange`` (flip, roll, rot90), ``Unfold``, ``ScatterAdd`` and
-``ScatterReduce``; in ``ops/linalg.py``, ``Einsum``, ``EuclideanDist`` and the
-decompositions; ``ops/sort.py`` computes the orders that ``sort``, ``topk``, ``median``
-and ``mode`` gather their values with.
+``ScatterReduce``; ``Einsum`` in ``ops/product.py``; ``EuclideanDist`` and the
+decompositions in ``ops/linalg.py``; ``ops/sort.py`` computes the orders that ``sort``,
+``topk``, ``median`` and ``mode`` gather their values with.
 
 Every ``dim`` goes through ``normalize_dim`` (torch's IndexError); bad shapes raise
 torch's exception class with a message naming the shapes at fault.
