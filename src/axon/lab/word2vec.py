@@ -507,6 +507,42 @@ def run(config: Config) -> Result:
     if config.epochs is not None:
         hp["epochs"] = config.epochs
 
+    corpus = _load_corpus(config, hp)
+    worst = _check_negatives(corpus, config.seed, result)
+    model, done, start_loss = _train(config, hp, corpus, result)
+    vectors = model.vectors()
+    vocab = corpus.vocab
+    skip = [vocab[UNK]] if UNK in vocab else []
+    share = _show_neighbours(vectors, vocab, skip)
+    top1, in_top, asked = _show_analogies(vectors, vocab, skip)
+    _save(config, model, vocab, vectors, done, start_loss, result)
+
+    if done is not None:
+        result.metrics.update(
+            {
+                "loss": done.epoch_losses[-1],
+                "pairs": done.pairs,
+                "seconds": done.seconds,
+                "pairs_per_second": done.pairs_per_second,
+            }
+        )
+    analogy_share = in_top / max(asked, 1)
+    result.metrics.update(
+        {
+            "category_nn": share,
+            "analogy_top1": top1 / max(asked, 1),
+            "analogy_topk": analogy_share,
+            "negatives_max_gap": worst,
+        }
+    )
+    if not config.quick:
+        _check_full_goals(share, analogy_share, asked, result)
+    return result
+
+
+def _load_corpus(config: Config, hp: dict) -> Corpus:
+    """Step 1: PTB's training words (the sentence ends dropped, rare words cut) and what
+    subsampling keeps of them."""
     heading("1. The corpus")
     tokens = penn_treebank(config.data_dir, split="train")
     if hp["tokens"] is not None:
@@ -525,9 +561,14 @@ def run(config: Config) -> Result:
         f"  subsampling with t = {hp['t']:g} keeps {kept / len(corpus.ids):.0%} of the "
         f"words per epoch; kept share of the most frequent: {top}"
     )
+    return corpus
 
+
+def _check_negatives(corpus: Corpus, seed: int, result: Result) -> float:
+    """Step 2: :data:`DRAWS` negatives drawn, their share per group of equal count^0.75
+    mass tabled beside the mass; checks they match, and returns the largest gap."""
     heading("2. Negative sampling: count^0.75")
-    sampler = NegativeSampler(corpus.counts, seed=config.seed)
+    sampler = NegativeSampler(corpus.counts, seed=seed)
     draws = sampler.sample(DRAWS)
     freq = np.bincount(draws, minlength=len(corpus.vocab)) / draws.size
     unigram = corpus.counts / corpus.counts.sum()
@@ -566,7 +607,14 @@ def run(config: Config) -> Result:
         f"within {SAMPLER_TOLERANCE:.1%} of its mass (largest gap {worst:.3%})",
         worst < SAMPLER_TOLERANCE,
     )
+    return worst
 
+
+def _train(
+    config: Config, hp: dict, corpus: Corpus, result: Result
+) -> tuple[SkipGram, Trained | None, float]:
+    """Step 3: the skip-gram model, trained (or loaded with ``--weights``: no training
+    record then); checks that the loss fell. Returns it, the record and the starting loss."""
     heading("3. Training")
     print(
         f"  {hp['dim']}-dimensional vectors, window 1..{hp['window']}, {hp['negatives']} "
@@ -589,11 +637,12 @@ def run(config: Config) -> Result:
             f"{done.epoch_losses[-1]:.3f} per pair in the last epoch",
             done.epoch_losses[-1] < 0.85 * start_loss,
         )
+    return model, done, start_loss
 
-    vectors = model.vectors()
-    vocab = corpus.vocab
-    skip = [vocab[UNK]] if UNK in vocab else []
 
+def _show_neighbours(vectors: np.ndarray, vocab: Vocab, skip: list[int]) -> float:
+    """Step 4: the nearest neighbours of the probe words, and per category how many words
+    have a neighbour of their own kind; returns that share over all categories."""
     heading("4. Nearest neighbours (cosine)")
     probes = known(vocab, PROBES) or vocab.itos[5:10]
     for word in probes:
@@ -611,7 +660,12 @@ def run(config: Config) -> Result:
         f"  in all: {total_hits}/{total} = {share:.0%} (if neighbours were random words: "
         f"about {total / max(len(vocab), 1):.1%})"
     )
+    return share
 
+
+def _show_analogies(vectors: np.ndarray, vocab: Vocab, skip: list[int]) -> tuple[int, int, int]:
+    """Step 5: the analogies by group, with examples that hold and fail; returns how many
+    were answered first, within the top :data:`TOP_K`, and asked."""
     heading(f"5. Analogies a : b :: c : ?  (3CosAdd, top {TOP_K})")
     scores = score_analogies(vectors, vocab, ANALOGIES, TOP_K, skip)
     table(
@@ -631,12 +685,23 @@ def run(config: Config) -> Result:
     asked = sum(s.asked for s in scores.values())
     in_top = sum(s.topk for s in scores.values())
     top1 = sum(s.top1 for s in scores.values())
-    analogy_share = in_top / max(asked, 1)
     print(
-        f"  in all: {top1}/{asked} first, {in_top}/{asked} = {analogy_share:.0%} within "
-        f"the top {TOP_K} (a random guess: {TOP_K / max(len(vocab), 1):.2%})"
+        f"  in all: {top1}/{asked} first, {in_top}/{asked} = {in_top / max(asked, 1):.0%} "
+        f"within the top {TOP_K} (a random guess: {TOP_K / max(len(vocab), 1):.2%})"
     )
+    return top1, in_top, asked
 
+
+def _save(
+    config: Config,
+    model: SkipGram,
+    vocab: Vocab,
+    vectors: np.ndarray,
+    done: Trained | None,
+    start_loss: float,
+    result: Result,
+) -> None:
+    """Step 6: the PCA picture, the loss curve (when trained), the weights and vocabulary."""
     heading("6. The vectors in the plane (PCA)")
     save_projection(result, vectors, vocab, config.out / "word2vec_pca.png")
     if done is not None:
@@ -646,32 +711,16 @@ def run(config: Config) -> Result:
     vocab.save(config.out / "word2vec_vocab.json")
     print(f"  weights: {weights}; vocabulary: {config.out / 'word2vec_vocab.json'}")
 
-    if done is not None:
-        result.metrics.update(
-            {
-                "loss": done.epoch_losses[-1],
-                "pairs": done.pairs,
-                "seconds": done.seconds,
-                "pairs_per_second": done.pairs_per_second,
-            }
-        )
-    result.metrics.update(
-        {
-            "category_nn": share,
-            "analogy_top1": top1 / max(asked, 1),
-            "analogy_topk": analogy_share,
-            "negatives_max_gap": worst,
-        }
+
+def _check_full_goals(share: float, analogy_share: float, asked: int, result: Result) -> None:
+    """The full run's goals: the category words' neighbours and the analogies."""
+    result.check(
+        f"{share:.0%} of the category words have a nearest neighbour of their "
+        f"own kind (>= {CATEGORY_CLAIM:.0%})",
+        share >= CATEGORY_CLAIM,
     )
-    if not config.quick:
-        result.check(
-            f"{share:.0%} of the category words have a nearest neighbour of their "
-            f"own kind (>= {CATEGORY_CLAIM:.0%})",
-            share >= CATEGORY_CLAIM,
-        )
-        result.check(
-            f"{analogy_share:.0%} of the {asked} analogies are answered within the "
-            f"top {TOP_K} (>= {ANALOGY_CLAIM:.0%})",
-            analogy_share >= ANALOGY_CLAIM,
-        )
-    return result
+    result.check(
+        f"{analogy_share:.0%} of the {asked} analogies are answered within the "
+        f"top {TOP_K} (>= {ANALOGY_CLAIM:.0%})",
+        analogy_share >= ANALOGY_CLAIM,
+    )
