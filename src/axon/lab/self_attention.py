@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -237,58 +238,126 @@ def run(config: Config) -> Result:
 
     heading("1. The model")
     loaded = _load_pretrained(out, config.weights)
-    history = None
-    held_loss = h_uni = None
     if loaded is not None:
-        model, vocab = loaded
-        source = config.weights or out / "masked_lm.safetensors"
-        print(f"  the encoder pretrained by masked-lm ({source}), {len(vocab):,} words")
-        name, train_text, held_text = _corpus(config)
-        if name.startswith("SST-2"):  # measure it on the text it was trained for
-            max_len = model.encoder.max_len
-            train_ids = [encode(vocab, s, max_len) for s in train_text]
-            h_uni = unigram_entropy(np.concatenate(train_ids), len(vocab))
-            held = [encode(vocab, s, max_len) for s in held_text]
-            held_loss = mlm_loss(model, masked_batches(held, len(vocab), 128, config.seed + 1))
-            print(
-                f"  its masked-word loss on SST-2's dev sentences: {held_loss:.3f} nats "
-                f"(unigram entropy {h_uni:.3f})"
-            )
+        lm = _measure_loaded(config, out, *loaded)
     else:
-        hp = dict(TRAIN_QUICK if config.quick else TRAIN_FULL, pre_dropout=0.0)
-        name, train_text, held_text = _corpus(config)
-        vocab = build_vocab(train_text, hp["vocab_size"])
-        train_ids = [encode(vocab, s, hp["max_len"]) for s in train_text]
-        held_ids = [encode(vocab, s, hp["max_len"]) for s in held_text]
-        h_uni = unigram_entropy(np.concatenate(train_ids), len(vocab))
-        model = MaskedLM(new_encoder(len(vocab), hp, 0.0))
-        counts = np.bincount(np.concatenate(train_ids), minlength=len(vocab)) + 0.5
-        with ax.no_grad():  # the output bias starts at the log unigram prior
-            model.decoder.bias.array[:] = np.log(counts / counts.sum())
-        print(
-            f"  no masked-lm weights in {out}: training a masked LM here on {name}: "
-            f"{len(train_ids):,} sentences, {len(vocab):,} words, {hp['layers']} layers x "
-            f"{hp['nhead']} heads, {hp['steps']:,} updates"
-            + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else "")
-        )
-        held_out = masked_batches(held_ids, len(vocab), 128, seed=config.seed + 1)
-        start = time.perf_counter()
-        history = pretrain(model, train_ids, held_out, hp, seed=config.seed)
-        held_loss = history["val_loss"][-1]
-        print(
-            f"  trained in {time.perf_counter() - start:.0f} s: held-out masked-word loss "
-            f"{held_loss:.3f} nats against a unigram entropy of {h_uni:.3f}"
-        )
-    encoder = model.encoder
+        lm = _train_here(config, out)
+    encoder = lm.model.encoder
     encoder.eval()
 
     heading(f"2. The sentence: {SENTENCE!r}")
+    sentence = _sentence_maps(lm.model, lm.vocab)
+    heading(f"3. Where {QUERY!r} looks")
+    q, prefer, best = _where_it_looks(sentence, result)
+    heading("4. What the heads do, by position")
+    _by_position(sentence.stacked, result)
+
+    result.figures.append(
+        _plot_heads(sentence.maps, sentence.words, out / "self_attention_heads.png")
+    )
+    result.figures.append(
+        _plot_query(sentence.maps, sentence.words, q, out / "self_attention_it.png")
+    )
+    result.metrics.update(
+        {
+            "row_sum_error": sentence.row_err,
+            "padding_weight": sentence.pad_weight,
+            "padding_change": sentence.pad_change,
+            "heads_preferring_animal": prefer["animal"],
+            "max_it_to_animal": best,
+        }
+    )
+    _check(sentence, lm, result)
+    if lm.history is not None:
+        finish(result, config, lm.model, lm.history, "self_attention")
+    return result
+
+
+@dataclass
+class LanguageModel:
+    """The masked LM whose attention is read, with its vocabulary; its held-out loss and
+    the unigram entropy when measured; its training history when trained here."""
+
+    model: MaskedLM
+    vocab: Vocab
+    held_loss: float | None = None
+    h_uni: float | None = None
+    history: object = None  # the pretraining's History
+
+
+@dataclass
+class SentenceMaps:
+    """The sentence's tokens and every head's attention map over them, with the checks
+    that hold by construction: rows sum to 1, padding is ignored."""
+
+    words: list[str]
+    maps: list[np.ndarray]  # per layer, (heads, n, n)
+    stacked: np.ndarray  # (layers, heads, n, n)
+    row_err: float
+    pad_weight: float
+    pad_change: float
+
+
+def _measure_loaded(config: Config, out: Path, model: MaskedLM, vocab: Vocab) -> LanguageModel:
+    """Step 1 with masked-lm's weights: they are used as they are, and measured on SST-2's
+    dev sentences when that is the corpus."""
+    held_loss = h_uni = None
+    source = config.weights or out / "masked_lm.safetensors"
+    print(f"  the encoder pretrained by masked-lm ({source}), {len(vocab):,} words")
+    name, train_text, held_text = _corpus(config)
+    if name.startswith("SST-2"):  # measure it on the text it was trained for
+        max_len = model.encoder.max_len
+        train_ids = [encode(vocab, s, max_len) for s in train_text]
+        h_uni = unigram_entropy(np.concatenate(train_ids), len(vocab))
+        held = [encode(vocab, s, max_len) for s in held_text]
+        held_loss = mlm_loss(model, masked_batches(held, len(vocab), 128, config.seed + 1))
+        print(
+            f"  its masked-word loss on SST-2's dev sentences: {held_loss:.3f} nats "
+            f"(unigram entropy {h_uni:.3f})"
+        )
+    return LanguageModel(model, vocab, held_loss, h_uni)
+
+
+def _train_here(config: Config, out: Path) -> LanguageModel:
+    """Step 1 without masked-lm's weights: a masked LM pretrained here, its output bias
+    started at the log unigram prior."""
+    hp = dict(TRAIN_QUICK if config.quick else TRAIN_FULL, pre_dropout=0.0)
+    name, train_text, held_text = _corpus(config)
+    vocab = build_vocab(train_text, hp["vocab_size"])
+    train_ids = [encode(vocab, s, hp["max_len"]) for s in train_text]
+    held_ids = [encode(vocab, s, hp["max_len"]) for s in held_text]
+    h_uni = unigram_entropy(np.concatenate(train_ids), len(vocab))
+    model = MaskedLM(new_encoder(len(vocab), hp, 0.0))
+    counts = np.bincount(np.concatenate(train_ids), minlength=len(vocab)) + 0.5
+    with ax.no_grad():  # the output bias starts at the log unigram prior
+        model.decoder.bias.array[:] = np.log(counts / counts.sum())
+    print(
+        f"  no masked-lm weights in {out}: training a masked LM here on {name}: "
+        f"{len(train_ids):,} sentences, {len(vocab):,} words, {hp['layers']} layers x "
+        f"{hp['nhead']} heads, {hp['steps']:,} updates"
+        + (f" or {hp['budget'] / 60:.0f} minutes" if hp["budget"] else "")
+    )
+    held_out = masked_batches(held_ids, len(vocab), 128, seed=config.seed + 1)
+    start = time.perf_counter()
+    history = pretrain(model, train_ids, held_out, hp, seed=config.seed)
+    held_loss = history["val_loss"][-1]
+    print(
+        f"  trained in {time.perf_counter() - start:.0f} s: held-out masked-word loss "
+        f"{held_loss:.3f} nats against a unigram entropy of {h_uni:.3f}"
+    )
+    return LanguageModel(model, vocab, held_loss, h_uni, history)
+
+
+def _sentence_maps(model: MaskedLM, vocab: Vocab) -> SentenceMaps:
+    """Step 2: the sentence's tokens and attention maps, and what holds by construction
+    (rows sum to 1; three padding tokens appended get no weight and change none)."""
     words = tokenize(SENTENCE)
     ids = vocab.encode(words)
     unknown = [w for w, i in zip(words, ids, strict=True) if i == vocab.unk_index]
     print(f"  {len(words)} tokens: {' '.join(words)}")
     if unknown:
         print(f"  read as <unk> (not in the vocabulary): {', '.join(unknown)}")
+    encoder = model.encoder
     maps = [m[0] for m in encoder.attention_maps(ids[None])]  # layers x (heads, n, n)
     L, H, n = len(maps), maps[0].shape[0], len(words)
 
@@ -304,8 +373,15 @@ def run(config: Config) -> Result:
         f"{row_err:.1e}; with 3 padding tokens appended: largest weight on a padded key "
         f"{pad_weight:.1e}, largest change of a real weight {pad_change:.1e}"
     )
+    return SentenceMaps(words, maps, stacked, row_err, pad_weight, pad_change)
 
-    heading(f"3. Where {QUERY!r} looks")
+
+def _where_it_looks(sentence: SentenceMaps, result: Result) -> tuple[int, dict[str, int], float]:
+    """Step 3: per head, the words :data:`QUERY` attends to most and its weight on each
+    candidate; returns the query's position, the heads' preferences and the largest
+    weight any head gives 'animal'."""
+    words, maps, stacked = sentence.words, sentence.maps, sentence.stacked
+    L, H, n = len(maps), maps[0].shape[0], len(words)
     q = words.index(QUERY)
     cand = {c: words.index(c) for c in CANDIDATES}
     rows, prefer = [], {"animal": 0, "street": 0, "tie": 0}
@@ -348,8 +424,12 @@ def run(config: Config) -> Result:
             "  That head gives 'animal' over twice the even share; one sentence is not "
             "evidence of coreference, but it is what this head does here."
         )
+    return q, prefer, best
 
-    heading("4. What the heads do, by position")
+
+def _by_position(stacked: np.ndarray, result: Result) -> None:
+    """Step 4: each head's mean weight on the previous word, itself and the next word."""
+    L, H = stacked.shape[:2]
     offsets = position_profile(stacked)  # (L, H, 3): mean weight on word i-1, i, i+1
     names = ("the previous word", "itself", "the next word")
     rows = []
@@ -367,17 +447,13 @@ def run(config: Config) -> Result:
         "after it: heads that follow position, not meaning)"
     )
 
-    result.figures.append(_plot_heads(maps, words, out / "self_attention_heads.png"))
-    result.figures.append(_plot_query(maps, words, q, out / "self_attention_it.png"))
-    result.metrics.update(
-        {
-            "row_sum_error": row_err,
-            "padding_weight": pad_weight,
-            "padding_change": pad_change,
-            "heads_preferring_animal": prefer["animal"],
-            "max_it_to_animal": best,
-        }
-    )
+
+def _check(sentence: SentenceMaps, lm: LanguageModel, result: Result) -> None:
+    """The claims: the maps' shape, rows summing to 1, padding ignored; and, when
+    measured, a held-out masked-word loss below the unigram entropy."""
+    stacked, row_err = sentence.stacked, sentence.row_err
+    pad_weight, pad_change = sentence.pad_weight, sentence.pad_change
+    L, H, n = len(sentence.maps), sentence.maps[0].shape[0], len(sentence.words)
     result.check(
         f"the maps have shape (layers, heads, n, n) = ({L}, {H}, {n}, {n})",
         stacked.shape == (L, H, n, n),
@@ -388,6 +464,7 @@ def run(config: Config) -> Result:
         f"real weight (largest change {pad_change:.1e})",
         pad_weight == 0.0 and pad_change < 1e-5,
     )
+    held_loss, h_uni = lm.held_loss, lm.h_uni
     if held_loss is not None:
         result.metrics.update({"held_out_mlm_loss": held_loss, "unigram_entropy": h_uni})
         result.check(
@@ -395,6 +472,3 @@ def run(config: Config) -> Result:
             f"{held_loss:.3f} < unigram entropy {h_uni:.3f}",
             held_loss < h_uni,
         )
-    if history is not None:
-        finish(result, config, model, history, "self_attention")
-    return result
