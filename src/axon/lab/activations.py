@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -142,8 +143,22 @@ def run(config: Config) -> Result:
     result = Result("activations")
     x = grid(20 if config.quick else 200)
 
-    # 1 -------------------------------------------------------------------------------
     heading("1. Derivatives by autograd against the closed forms")
+    values, slopes = _derivatives(x, result)
+    heading(f"2. Saturation: where |f'(x)| < {FLAT}")
+    _saturation(x, slopes, result)
+    _check_saturation(x, slopes, result)
+
+    result.figures.append(_curves_figure(x, values, slopes, config.out))
+    result.figures.append(_saturation_figure(x, values, slopes, config.out))
+    return result
+
+
+def _derivatives(
+    x: np.ndarray, result: Result
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Step 1: every activation and its derivative by autograd on the grid, against the
+    closed forms; returns the values and slopes by name, and checks they agree."""
     print(
         f"  {len(x)} points in [-6, 6] (x = 0 among them), float64; "
         "f' = x.grad after f(x).sum().backward()."
@@ -170,9 +185,12 @@ def run(config: Config) -> Result:
         "on the grid, kinks at 0 included (ReLU'(0) = 0, leaky'(0) = 0.01)",
         worst < 1e-12,
     )
+    return values, slopes
 
-    # 2 -------------------------------------------------------------------------------
-    heading(f"2. Saturation: where |f'(x)| < {FLAT}")
+
+def _saturation(x: np.ndarray, slopes: dict[str, np.ndarray], result: Result) -> None:
+    """Step 2: each slope at a few points, its peak and the share of the grid where it is
+    flat, and what that means for a gradient passing through."""
     rows = []
     for act in ACTIVATIONS:
         d = slopes[act.name]
@@ -235,6 +253,12 @@ def run(config: Config) -> Result:
             "tanh_flat_beyond": tanh_edge,
         }
     )
+
+
+def _check_saturation(x: np.ndarray, slopes: dict[str, np.ndarray], result: Result) -> None:
+    """Step 2's checks: where sigmoid' and tanh' peak, that both saturate, that the
+    others do not for x > 0, and ReLU's and leaky ReLU's exact slopes for x < 0."""
+    s, th = slopes["sigmoid"], slopes["tanh"]
     result.check(
         "sigmoid' peaks at 1/4 and tanh' at 1, both at x = 0",
         abs(s.max() - 0.25) < 1e-12
@@ -259,7 +283,11 @@ def run(config: Config) -> Result:
         ),
     )
 
-    # figures -------------------------------------------------------------------------
+
+def _curves_figure(
+    x: np.ndarray, values: dict[str, np.ndarray], slopes: dict[str, np.ndarray], out: Path
+) -> Path:
+    """All activations in one panel, all their derivatives in another."""
     fig, (f_ax, d_ax) = plot.figure(ncols=2, size=(6, 4.5), title="Activations")
     for act in ACTIVATIONS:
         f_ax.plot(x, values[act.name], label=act.name)
@@ -272,8 +300,14 @@ def run(config: Config) -> Result:
         panel.set_xlabel("x")
         panel.grid(alpha=0.3)
         panel.legend(fontsize=8)
-    result.figures.append(plot.save(fig, config.out / "activations.png"))
+    return plot.save(fig, out / "activations.png")
 
+
+def _saturation_figure(
+    x: np.ndarray, values: dict[str, np.ndarray], slopes: dict[str, np.ndarray], out: Path
+) -> Path:
+    """One panel per activation with its flat region shaded, and a last one with the
+    best case of a gradient through n sigmoid or tanh units."""
     fig, panels = plot.figure(
         ncols=4,
         nrows=2,
@@ -299,5 +333,4 @@ def run(config: Config) -> Result:
     last.set_title("at best, a gradient through n units\nis scaled by (max f')^n", fontsize=9)
     last.legend(fontsize=8)
     last.grid(alpha=0.3)
-    result.figures.append(plot.save(fig, config.out / "activation_saturation.png"))
-    return result
+    return plot.save(fig, out / "activation_saturation.png")
