@@ -365,9 +365,8 @@ class Tensor:
         return False
 
     def get_device(self) -> int:
-        """The device's ordinal; -1 for a CPU tensor, as torch."""
-        d = self.device
-        return -1 if d.type == "cpu" else (d.index or 0)
+        """-1: the ordinal torch gives a CPU tensor."""
+        return -1
 
     def is_pinned(self) -> bool:
         return False
@@ -873,22 +872,22 @@ class Tensor:
 
     # ----------------------------------------------------------------- comparisons
     def __eq__(self, other):  # type: ignore[override]
-        return _wrap(xp.equal(self.array, _data(other)))
+        return _wrap(namespace(self.array).equal(self.array, _data(other)))
 
     def __ne__(self, other):  # type: ignore[override]
-        return _wrap(xp.not_equal(self.array, _data(other)))
+        return _wrap(namespace(self.array).not_equal(self.array, _data(other)))
 
     def __lt__(self, other):
-        return _wrap(xp.less(self.array, _data(other)))
+        return _wrap(namespace(self.array).less(self.array, _data(other)))
 
     def __le__(self, other):
-        return _wrap(xp.less_equal(self.array, _data(other)))
+        return _wrap(namespace(self.array).less_equal(self.array, _data(other)))
 
     def __gt__(self, other):
-        return _wrap(xp.greater(self.array, _data(other)))
+        return _wrap(namespace(self.array).greater(self.array, _data(other)))
 
     def __ge__(self, other):
-        return _wrap(xp.greater_equal(self.array, _data(other)))
+        return _wrap(namespace(self.array).greater_equal(self.array, _data(other)))
 
     # ``~ & | ^ << >> // %`` and their in-place forms are bound in math_api.py
 
@@ -904,13 +903,13 @@ class Tensor:
         return self.array.shape == np.shape(o) and bool(xp.all(self.array == o))
 
     def isnan(self):
-        return _wrap(xp.isnan(self.array))
+        return _wrap(namespace(self.array).isnan(self.array))
 
     def isinf(self):
-        return _wrap(xp.isinf(self.array))
+        return _wrap(namespace(self.array).isinf(self.array))
 
     def isfinite(self):
-        return _wrap(xp.isfinite(self.array))
+        return _wrap(namespace(self.array).isfinite(self.array))
 
     # ----------------------------------------------------------------- elementwise math
     def neg(self):

@@ -358,8 +358,9 @@ def is_inference(input: Tensor) -> bool:
 
 
 def get_device(input: Tensor) -> int:
-    """-1, the CPU's device index, as torch."""
-    return -1
+    """The device's index: -1 for the CPU, as torch."""
+    d = input.device
+    return -1 if d.type == "cpu" else (d.index or 0)
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
