@@ -1,7 +1,6 @@
-"""Truncated back-propagation through time (TBPTT) over one long stream: ``fit_stream``
-and ``evaluate_stream``;
-:class:`TBPTTStep` is the step of :func:`axon.fit` that does it (``fit_stream`` is ``fit``
-with that step).
+"""Truncated back-propagation through time (TBPTT) over one long stream: :class:`TBPTTStep`,
+the step of :func:`axon.fit` that does it, ``fit_stream`` (``fit`` with that step) and
+``evaluate_stream``.
 
 A language model reads a corpus as B parallel streams (``axon.data.batchify``) in
 consecutive windows (``axon.data.bptt_batches``). The recurrent state at the end of one
@@ -334,7 +333,8 @@ def fit_stream(
     Batches are read in order (never shuffled: each continues the last). The state is
     ``None`` at each epoch's start and then carried from batch to batch; every
     ``tbptt_steps`` time steps the loss of those steps is back-propagated, the gradients
-    clipped, the optimizer stepped and the state detached.
+    clipped, the optimizer stepped and the state detached. The same as
+    ``fit(model, train_data, step=TBPTTStep(tbptt_steps, time_dim), ...)``.
 
     Args:
         model: called as ``output, state = model(*inputs, state)`` (see the module doc).
