@@ -335,7 +335,6 @@ def save_figure(
 def run(config: Config) -> Result:
     result = Result("transfer")
     hp = QUICK if config.quick else FULL
-    k = len(TARGET)
 
     heading("1. The two tasks")
     tasks = load_tasks(config)
@@ -344,8 +343,34 @@ def run(config: Config) -> Result:
         f"5-9): a pool of {len(tasks.pool):,} labelled images and {len(tasks.test):,} "
         f"test images"
     )
-
     heading("2. Pretraining LeNet-5 on the digits 0-4")
+    pretrained = _pretrain(config, hp, tasks, result)
+    heading("3. Learning the digits 5-9 three ways")
+    sizes = _label_sizes(hp, len(tasks.pool))
+    runs = _learn_target(config, hp, tasks, pretrained, sizes)
+    heading("4. The gain of transfer")
+    _show_gains(sizes, runs, hp, result)
+    save_figure(
+        result, sizes, runs.scores, runs.seconds, tasks.what, config.out / "transfer_accuracy.png"
+    )
+    _check(sizes, runs, result)
+    return result
+
+
+@dataclass
+class Runs:
+    """The target-task runs: test accuracy and seconds per method and number of labels
+    (one entry per draw), the runs the time budget stopped, and per feature-extraction
+    run whether its base stayed frozen."""
+
+    scores: dict[str, dict[int, list[float]]]
+    seconds: dict[str, dict[int, list[float]]]
+    capped: list[str]
+    frozen_ok: list[bool]
+
+
+def _pretrain(config: Config, hp: dict, tasks: Tasks, result: Result) -> nn.Module:
+    """Step 2: LeNet-5 trained on the source digits; checks that it tells them apart."""
     ax.manual_seed(config.seed)
     pretrained = models.lenet5(num_classes=len(SOURCE))
     epochs = config.epochs or hp["pretrain_epochs"]
@@ -377,8 +402,25 @@ def run(config: Config) -> Result:
             f"the pretrained network tells 0-4 apart: {pre.accuracy:.2%} >= 80%",
             pre.accuracy >= 0.8,
         )
+    return pretrained
 
-    heading("3. Learning the digits 5-9 three ways")
+
+def _label_sizes(hp: dict, pool: int) -> list[int]:
+    """The numbers of target labels to try (None or more than the pool: all of it), once
+    each."""
+    sizes = []
+    for n in hp["sizes"]:
+        size = pool if n is None or n >= pool else n
+        if size not in sizes:
+            sizes.append(size)
+    return sizes
+
+
+def _learn_target(
+    config: Config, hp: dict, tasks: Tasks, pretrained: nn.Module, sizes: list[int]
+) -> Runs:
+    """Step 3: for each number of labels (and each draw of the small ones) and each
+    method, a model prepared from ``pretrained``, trained and scored on the target task."""
     print(
         f"  scratch: all parameters, Adam lr {hp['lr']:g}; feature extraction: base frozen, "
         f"the optimizer gets the head only (lr {hp['lr']:g}); fine tuning: base at lr "
@@ -389,14 +431,13 @@ def run(config: Config) -> Result:
         f"{hp['min_epochs']} epoch(s)"
         + (f", at most {hp['budget']:.0f} s of training" if hp["budget"] else "")
     )
-    sizes = []
-    for n in hp["sizes"]:
-        size = len(tasks.pool) if n is None or n >= len(tasks.pool) else n
-        if size not in sizes:
-            sizes.append(size)
-    scores = {m: {n: [] for n in sizes} for m in METHODS}
-    seconds = {m: {n: [] for n in sizes} for m in METHODS}
-    rows, capped, frozen_ok = [], [], []
+    k = len(TARGET)
+    runs = Runs(
+        {m: {n: [] for n in sizes} for m in METHODS},
+        {m: {n: [] for n in sizes} for m in METHODS},
+        [],
+        [],
+    )
     for n in sizes:
         draws = hp["draws"] if n < len(tasks.pool) and n <= 100 else 1
         for d in range(draws):
@@ -419,25 +460,30 @@ def run(config: Config) -> Result:
                     f"transfer-{method.replace(' ', '-')}-{n}-{d}",
                 )
                 if method == "feature extraction":
-                    frozen_ok.append(
+                    runs.frozen_ok.append(
                         all(
                             np.array_equal(p.array, b) and p.grad is None
                             for p, b in zip(base_parameters(model), base_before, strict=True)
                         )
                     )
-                scores[method][n].append(out.accuracy)
-                seconds[method][n].append(out.seconds)
+                runs.scores[method][n].append(out.accuracy)
+                runs.seconds[method][n].append(out.seconds)
                 if out.capped:
-                    capped.append(f"{method}, {n:,} labels: {out.epochs} of {n_epochs} epochs")
+                    runs.capped.append(f"{method}, {n:,} labels: {out.epochs} of {n_epochs} epochs")
                 print(
                     f"  {len(train):>6,} labels (draw {d + 1}/{draws}), {method:<18}: "
                     f"{out.accuracy:.2%}  ({out.epochs} epochs, {out.seconds:.1f} s"
                     + (", stopped by the time budget)" if out.capped else ")")
                 )
+    return runs
 
-    heading("4. The gain of transfer")
+
+def _show_gains(sizes: list[int], runs: Runs, hp: dict, result: Result) -> None:
+    """Step 4: mean test accuracy per method and number of labels, and the gain of each
+    transfer method over scratch, kept as metrics."""
+    rows = []
     for n in sizes:
-        mean = {m: float(np.mean(scores[m][n])) for m in METHODS}
+        mean = {m: float(np.mean(runs.scores[m][n])) for m in METHODS}
         rows.append(
             [
                 f"{n:,}",
@@ -451,7 +497,7 @@ def run(config: Config) -> Result:
         for m in METHODS:
             key = m.replace(" ", "_")
             result.metrics[f"{key}_{n}"] = mean[m]
-            result.metrics[f"{key}_{n}_seconds"] = float(np.mean(seconds[m][n]))
+            result.metrics[f"{key}_{n}_seconds"] = float(np.mean(runs.seconds[m][n]))
     table(
         [
             "labels",
@@ -464,14 +510,20 @@ def run(config: Config) -> Result:
         rows,
         align="rrrrrr",
     )
-    if capped:
-        print(f"  stopped by the time budget of {hp['budget']:.0f} s per run: " + "; ".join(capped))
+    if runs.capped:
+        print(
+            f"  stopped by the time budget of {hp['budget']:.0f} s per run: "
+            + "; ".join(runs.capped)
+        )
     else:
         print("  no run was stopped by the time budget")
-    save_figure(result, sizes, scores, seconds, tasks.what, config.out / "transfer_accuracy.png")
 
+
+def _check(sizes: list[int], runs: Runs, result: Result) -> None:
+    """The claims: with the fewest labels both transfer methods beat scratch; feature
+    extraction never touched the frozen base."""
     small = sizes[0]
-    mean = {m: float(np.mean(scores[m][small])) for m in METHODS}
+    mean = {m: float(np.mean(runs.scores[m][small])) for m in METHODS}
     result.check(
         f"with {small} labels feature extraction beats training from scratch "
         f"({mean['feature extraction']:.2%} against {mean['scratch']:.2%})",
@@ -482,9 +534,9 @@ def run(config: Config) -> Result:
         f"({mean['fine tuning']:.2%} against {mean['scratch']:.2%})",
         mean["fine tuning"] > mean["scratch"],
     )
+    frozen_ok = runs.frozen_ok
     result.check(
         f"feature extraction left the frozen base unchanged and without gradients "
         f"in all {len(frozen_ok)} runs",
         bool(frozen_ok) and all(frozen_ok),
     )
-    return result
