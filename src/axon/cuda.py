@@ -10,20 +10,20 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from . import amp as _amp
-from .backend.device import DeviceUnavailableError, _no_backend
+from .backend.device import DeviceUnavailableError, _available, _no_backend
 
 amp = SimpleNamespace(GradScaler=_amp.GradScaler, autocast=_amp.autocast)
 """``axon.cuda.amp``: torch's older spelling of ``axon.amp``."""
 
 
 def is_available() -> bool:
-    """False: axon has no CUDA backend (yet)."""
-    return False
+    """Whether a CUDA backend is registered (none is yet: False)."""
+    return "cuda" in _available
 
 
 def device_count() -> int:
-    """0: no CUDA device is usable."""
-    return 0
+    """1 with a CUDA backend, else 0."""
+    return int(is_available())
 
 
 def manual_seed(seed: int) -> None:

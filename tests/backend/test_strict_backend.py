@@ -267,3 +267,12 @@ def test_not_yet_on_the_seam(name):
     x = ax.ones(3, 3, device="strict", requires_grad=True)
     out = NOT_ON_THE_SEAM[name](x)
     out.backward(ax.ones(out.shape, device="strict"))
+
+
+def test_the_default_device_stays_the_cpu():
+    with pytest.raises(NotImplementedError, match="default device is the CPU"):
+        ax.set_default_device("strict")
+    with pytest.raises(NotImplementedError), ax.device("strict"):
+        pass
+    assert ax.get_default_device() == "cpu" and ax.zeros(1).device == "cpu"
+    assert not ax.cuda.is_available() and ax.cuda.device_count() == 0

@@ -127,8 +127,8 @@ class device:  # noqa: N801  (torch's name)
 
     def __enter__(self) -> device:
         """``with device("cpu"):`` (torch's default-device context) is accepted; other
-        devices raise, as no tensor could be made there."""
-        check_device(self)
+        devices raise (see :func:`set_default_device`)."""
+        set_default_device(self)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -166,8 +166,14 @@ def get_default_device() -> device:
 
 
 def set_default_device(dev) -> None:
-    """Accepts the CPU (or None); other devices raise, as axon has no backend for them."""
-    check_device(dev)
+    """Accepts the CPU (or None). Other devices raise: :class:`DeviceUnavailableError`
+    without a backend, NotImplementedError with one (factories default to the CPU)."""
+    d = check_device(dev)
+    if d is not None:
+        raise NotImplementedError(
+            f"set_default_device('{d}'): the default device is the CPU; pass device='{d}' "
+            f"to the factories or move tensors with .to('{d}')"
+        )
 
 
 class layout:  # noqa: N801  (torch's name)
