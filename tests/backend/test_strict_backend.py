@@ -276,3 +276,17 @@ def test_the_default_device_stays_the_cpu():
         pass
     assert ax.get_default_device() == "cpu" and ax.zeros(1).device == "cpu"
     assert not ax.cuda.is_available() and ax.cuda.device_count() == 0
+
+
+def test_layers_are_built_on_the_cpu_then_moved():
+    with pytest.raises(NotImplementedError, match=r"call .to\('strict'\)"):
+        ax.nn.Linear(3, 2, device="strict")
+    assert ax.nn.Linear(3, 2, device="cpu").weight.device == "cpu"
+
+
+def test_two_leaves_never_share_a_gradient_array():
+    a, b = ax.ones(2, device="strict", requires_grad=True), ax.ones(2, device="strict")
+    b.requires_grad_(True)
+    (a + b).backward(ax.ones(2, device="strict"))
+    a.grad.array[0] = 5.0
+    assert _host(b.grad).tolist() == [1.0, 1.0]

@@ -176,11 +176,14 @@ def _accumulate(leaf: Tensor, g, handed: set) -> None:
     if g.dtype != data.dtype:
         g = g.astype(data.dtype)
     if leaf.grad is None:
-        owner = g if g.base is None else g.base
-        if not g.flags.writeable or id(owner) in handed:
+        if g.__class__ is not _ndarray:  # another backend's array: a private copy always
             g = g.copy()
-            owner = g
-        handed.add(id(owner))
+        else:
+            owner = g if g.base is None else g.base
+            if not g.flags.writeable or id(owner) in handed:
+                g = g.copy()
+                owner = g
+            handed.add(id(owner))
         leaf.grad = _wrap(g, False, None)
     else:
         leaf.grad.array = leaf.grad.array + g

@@ -19,10 +19,14 @@ from ..backend.device import device as _device
 
 def check_device(device) -> None:
     """Accept ``None`` or the CPU in any spelling; raise a ``RuntimeError`` naming any
-    other device."""
+    other device (NotImplementedError for one with a backend: build, then ``.to`` it)."""
     if device is not None and not isinstance(device, str | _device):
         device = str(device)  # another library's device object, by its name
-    _check_device(device)
+    d = _check_device(device)
+    if d is not None:
+        raise NotImplementedError(
+            f"layers are made on the CPU: leave device= out and call .to('{d}') on the module"
+        )
 
 
 def factory_dtype(device=None, dtype=None) -> np.dtype:
