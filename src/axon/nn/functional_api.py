@@ -44,8 +44,7 @@ import numpy as np
 from .. import backend as B
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor, _wrap
-from . import module as _module
-from .module import Module
+from .module import Module, SymbolicValue
 
 __all__ = ["Input", "Model", "Node", "SymbolicTensor", "topological_order"]
 
@@ -53,9 +52,10 @@ _counter = itertools.count()  # creation order of symbolic tensors and nodes
 _PROBE_SIZES = (2, 3)  # what an unknown dimension is set to when a call is recorded
 
 
-class SymbolicTensor:
+class SymbolicTensor(SymbolicValue):
     """A placeholder in a functional graph: shape (``None`` where unknown, the batch
-    first), dtype, and the node that produced it (None for an ``Input``)."""
+    first), dtype, and the node that produced it (None for an ``Input``). As a
+    ``SymbolicValue``, a module called on it records a node (``_record``)."""
 
     __slots__ = ("shape", "dtype", "name", "node", "index", "order")
 
@@ -85,6 +85,9 @@ class SymbolicTensor:
 
     def __bool__(self) -> bool:
         raise TypeError("a SymbolicTensor has no value: it is a placeholder in a model graph")
+
+    def record_call(self, module: Module, args: tuple, kwargs: dict) -> Any:
+        return _record(module, args, kwargs)
 
 
 def Input(
@@ -250,10 +253,6 @@ def _symbols_or_tensors(obj) -> bool:
     found = []
     _map(obj, found.append)
     return bool(found)
-
-
-_module._symbolic_type = SymbolicTensor
-_module._symbolic_record = _record
 
 
 # ----------------------------------------------------------------------------- the graph

@@ -99,21 +99,40 @@ class RemovableHandle:
 
 _global_forward_hooks: dict[int, Callable] = {}
 
-# Set by ``axon.nn.functional_api``: calling a module on a symbolic tensor (``nn.Input``),
-# or on a list/tuple/dict whose first item is one, records a layer call in a graph
-# (``record(module, args, kwargs)``) instead of running forward.
-_symbolic_type: type | None = None
-_symbolic_record: Callable | None = None
-_CONTAINERS = (list, tuple, dict)
+# The types of a first argument that make ``Module.__call__`` look closer: the containers
+# that may hold a symbolic value first, and every ``SymbolicValue`` subclass (added as it
+# is defined). Any other first argument (a Tensor) costs one set lookup per call.
+_MAYBE_SYMBOLIC: set[type] = {list, tuple, dict}
 
 
-def _is_symbolic(arg) -> bool:
-    """Whether ``arg`` is a symbolic tensor or a list/tuple/dict that starts with one."""
-    if isinstance(arg, dict):
+class SymbolicValue:
+    """Base of the placeholders that stand for tensors while a graph of layer calls is
+    recorded (the functional API's ``nn.Input`` and the outputs built on it).
+
+    Calling a module on one, or on a list/tuple/dict whose first item is one, does not run
+    ``forward``: it returns ``value.record_call(module, args, kwargs)``. Subclassing is the
+    whole registration: ``Module.__call__`` knows every subclass by its type.
+    """
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        _MAYBE_SYMBOLIC.add(cls)
+
+    def record_call(self, module: Module, args: tuple, kwargs: dict) -> Any:
+        """What ``module(*args, **kwargs)`` returns when ``self`` leads its arguments."""
+        raise NotImplementedError(f"{type(self).__name__} does not record module calls")
+
+
+def _symbolic_in(arg) -> SymbolicValue | None:
+    """``arg`` itself, or the first item of the list/tuple/dict ``arg``, when it is a
+    ``SymbolicValue``; else None."""
+    if type(arg) is dict:
         arg = next(iter(arg.values()), None)
-    elif isinstance(arg, list | tuple):
+    elif type(arg) is list or type(arg) is tuple:
         arg = arg[0] if arg else None
-    return _symbolic_type is not None and type(arg) is _symbolic_type
+    return arg if isinstance(arg, SymbolicValue) else None
 
 
 def register_module_forward_hook(hook: Callable) -> RemovableHandle:
@@ -185,10 +204,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
-        if args and (
-            type(a := args[0]) is _symbolic_type or (type(a) in _CONTAINERS and _is_symbolic(a))
-        ):
-            return _symbolic_record(self, args, kwargs)
+        if args and type(args[0]) in _MAYBE_SYMBOLIC:
+            sym = _symbolic_in(args[0])
+            if sym is not None:
+                return sym.record_call(self, args, kwargs)
         if self._forward_pre_hooks:
             for hook in list(self._forward_pre_hooks.values()):
                 res = hook(self, args)
