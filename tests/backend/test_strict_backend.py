@@ -290,3 +290,13 @@ def test_two_leaves_never_share_a_gradient_array():
     (a + b).backward(ax.ones(2, device="strict"))
     a.grad.array[0] = 5.0
     assert _host(b.grad).tolist() == [1.0, 1.0]
+
+
+def test_in_place_updates_without_a_graph_stay_on_the_device():
+    p = ax.tensor([0.5, -1.0, 2.0], device="strict", requires_grad=True)
+    (p * p).backward(ax.ones(3, device="strict"))
+    with ax.no_grad():
+        p.mul_(2).add_(1).clamp_(-1, 3)
+    p.data.add_(p.grad, alpha=-0.5)  # torch's hand-written SGD step
+    assert p.device == "strict:0"
+    np.testing.assert_array_equal(_host(p), np.array([1.5, 0.0, 1.0], dtype=np.float32))

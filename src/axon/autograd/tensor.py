@@ -825,7 +825,7 @@ class Tensor:
         if grad_mode.enabled and (self.requires_grad or _requires(min) or _requires(max)):
             self._rebind(self.clamp(min, max))
         else:
-            xp.clip(self.array, _data(min), _data(max), out=self.array)
+            namespace(self.array).clip(self.array, _data(min), _data(max), out=self.array)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None):
@@ -860,11 +860,13 @@ class Tensor:
                 out = out.type(self.array.dtype)
             self._rebind(out)
         else:
+            if self.array.__class__ is not np.ndarray:  # the same ufunc of the array's backend
+                ufunc = getattr(namespace(self.array), ufunc.__name__)
             try:
                 ufunc(self.array, _data(other), out=self.array, casting="same_kind")
             except TypeError:  # NumPy's casting error: say it as torch does
                 result = B.result_type(self.array, _data(other))
-                if ufunc is xp.true_divide and result.kind not in "fc":
+                if ufunc.__name__ == "divide" and result.kind not in "fc":
                     result = B.get_default_dtype()
                 _check_inplace_cast(result, self.array.dtype)
                 raise
