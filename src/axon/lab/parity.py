@@ -83,9 +83,29 @@ def run(config: Config) -> Result:
     lengths = [4, 32] if config.quick else [4, 8, 16, 32, 64]
     steps = 250 if config.quick else 600
     n_test = 500 if config.quick else 2000
+    long = lengths[-1]
 
-    # 1 -------------------------------------------------------------------------------
     heading(f"1. Parameters of one recurrent layer (input n = 1, hidden d = {hidden})")
+    _show_param_counts(hidden, result)
+    heading("2. Accuracy of the last parity bit y_T on fresh streams")
+    models, acc = _train_by_length(config, hidden, lengths, steps, n_test, result)
+    heading(f"3. The gradient through time: ||dL/dh_t||, loss at the last step, T = {long}")
+    print(
+        "  Unrolled with RNNCell / LSTMCell / GRUCell holding the trained layer's "
+        "weights; each h_t\n  keeps its gradient (retain_grad). Mean over 64 streams."
+    )
+    x_g, y_g = parity_bits(64, long, seed=20_000 + config.seed)
+    xg, tg = ax.tensor(x_g), ax.tensor(y_g[:, -1])
+    norms = _gradient_norms(config, models, hidden, long, xg, tg, result)
+    heading(f"4. Saturated gates of the trained models (T = {long})")
+    _show_saturation(models, long, xg, result)
+    _save_figures(config, lengths, acc, norms, result)
+    return result
+
+
+def _show_param_counts(hidden: int, result: Result) -> None:
+    """Step 1: the parameter counts of one layer per kind, the course's formula beside
+    PyTorch's and axon's, and the check that they differ by the second bias."""
     rows = param_counts(1, hidden)
     table(
         [
@@ -112,8 +132,12 @@ def run(config: Config) -> Result:
         all(r["axon"] == r["pytorch"] == r["course"] + r["difference"] for r in rows),
     )
 
-    # 2 -------------------------------------------------------------------------------
-    heading("2. Accuracy of the last parity bit y_T on fresh streams")
+
+def _train_by_length(
+    config: Config, hidden: int, lengths: list[int], steps: int, n_test: int, result: Result
+) -> tuple[dict[tuple[str, int], ParityNet], dict[tuple[str, int], tuple[float, float]]]:
+    """Step 2: each kind trained at each length and scored on fresh streams; the table and
+    the checks (all learn short streams, a gated layer beats the RNN on long ones)."""
     print(
         f"  hidden {hidden}, Adam lr 0.01, {steps} steps of 64 fresh streams, loss on "
         "every step's output;\n  chance is 0.5."
@@ -149,15 +173,20 @@ def run(config: Config) -> Result:
         f"at T = {long} the LSTM or GRU beats the plain RNN by at least 0.15 on y_T",
         gated >= acc["RNN", long][0] + 0.15,
     )
+    return models, acc
 
-    # 3 -------------------------------------------------------------------------------
-    heading(f"3. The gradient through time: ||dL/dh_t||, loss at the last step, T = {long}")
-    print(
-        "  Unrolled with RNNCell / LSTMCell / GRUCell holding the trained layer's "
-        "weights; each h_t\n  keeps its gradient (retain_grad). Mean over 64 streams."
-    )
-    x_g, y_g = parity_bits(64, long, seed=20_000 + config.seed)
-    xg, tg = ax.tensor(x_g), ax.tensor(y_g[:, -1])
+
+def _gradient_norms(
+    config: Config,
+    models: dict[tuple[str, int], ParityNet],
+    hidden: int,
+    long: int,
+    xg: ax.Tensor,
+    tg: ax.Tensor,
+    result: Result,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Step 3: ||dL/dh_t|| per kind at initialisation and after training (T = ``long``),
+    the tables, and the checks (the cell loop matches the layer; gates carry the gradient)."""
     norms: dict[str, dict[str, np.ndarray]] = {"at initialisation": {}, "after training": {}}
     match = True
     for kind in KINDS:
@@ -193,9 +222,13 @@ def run(config: Config) -> Result:
         "least 100x larger through the LSTM or GRU than through the RNN",
         best_gated >= 100 * ratio["after training", "RNN"],
     )
+    return norms
 
-    # 4 -------------------------------------------------------------------------------
-    heading(f"4. Saturated gates of the trained models (T = {long})")
+
+def _show_saturation(
+    models: dict[tuple[str, int], ParityNet], long: int, xg: ax.Tensor, result: Result
+) -> None:
+    """Step 4: the share of saturated gates of each trained model, overall and by gate."""
     print(
         "  sigmoid < 0.05 or > 0.95; |tanh| > 0.95: the flat parts, where the local "
         "derivative is small."
@@ -213,7 +246,16 @@ def run(config: Config) -> Result:
         )
     table(["layer", "saturated", "by gate"], rows, align="lrl")
 
-    # figures -------------------------------------------------------------------------
+
+def _save_figures(
+    config: Config,
+    lengths: list[int],
+    acc: dict[tuple[str, int], tuple[float, float]],
+    norms: dict[str, dict[str, np.ndarray]],
+    result: Result,
+) -> None:
+    """The figures: accuracy of y_T by length, and ||dL/dh_t|` before and after training."""
+    long = lengths[-1]
     fig, (acc_ax,) = plot.figure(size=(6, 4), title="Running parity: accuracy of y_T")
     for kind in KINDS:
         acc_ax.plot(lengths, [acc[kind, n][0] for n in lengths], marker="o", label=kind)
@@ -229,4 +271,3 @@ def run(config: Config) -> Result:
         plot.curves(panel, by_kind, xlabel="time step t", ylabel="||dL/dh_t||", log=True)
         panel.set_title(when)
     result.figures.append(plot.save(fig, config.out / "parity_gradient_norms.png"))
-    return result
