@@ -6,7 +6,7 @@ import functools
 
 
 class _GradMode:
-    """The single switch the ops read (an attribute read costs ~20 ns); ``inference`` is
+    """The single switch the ops read (one class attribute per op); ``inference`` is
     True inside ``inference_mode()`` (which also turns ``enabled`` off)."""
 
     enabled: bool = True

@@ -1,7 +1,7 @@
 """Shape and movement functions, named and argued as in torch; the shared helpers of the
 torch-API modules.
 
-Layout of the torch API (issue 13):
+Layout of the torch API:
     * ``shape_api`` (this file): shape and movement (``tril`` ... ``broadcast_tensors``,
       ``block_diag``, the ``*_scatter`` writes of a slice);
     * ``product_api``: products (``mm`` ... ``einsum``, ``tensordot``, ``kron``, ``cross``);

@@ -143,7 +143,7 @@ from . import regularizers  # noqa: E402
 
 __all__ += ["regularizers"]
 
-# issue 13: more activations, losses and distances (PyTorch's names)
+# more activations, losses and distances (PyTorch's names)
 from .activation import (
     CELU,
     GLU,
@@ -226,7 +226,7 @@ from .loss import LinearCrossEntropyLoss, NLLLoss2d
 
 __all__ += ["LinearCrossEntropyLoss", "NLLLoss2d"]
 
-# more layers (issue 13, layers slice): transposed and 3-D convolution, fold/unfold, more
+# more layers: transposed and 3-D convolution, fold/unfold, more
 # pooling and padding, instance/RMS/local response norms, lazy layers, EmbeddingBag, ...
 from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
 from .conv import Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d  # noqa: E402

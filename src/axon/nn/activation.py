@@ -135,7 +135,7 @@ class LogSoftmax(Module):
         return f"dim={self.dim}"
 
 
-# ---------------------------------------------------------------- more activations (issue 13)
+# ------------------------------------------------------------------------ more activations
 
 
 class Hardtanh(Module):
