@@ -179,10 +179,27 @@ def run(config: Config) -> Result:
     result = Result("reverse")
     hp = QUICK if config.quick else FULL
     epochs = config.epochs or hp["epochs"]
-    vocab = hp["symbols"] + SPECIALS
-    lo, hi = hp["lengths"]
 
     heading("1. The task and the models")
+    models = _build_models(config, hp)
+    heading("2. Training")
+    losses = _train_models(config, hp, epochs, models, result)
+    heading("3. Accuracy by length (greedy decoding, fresh sequences)")
+    lengths = list(hp["eval_lengths"])
+    test = held_out_set(lengths, hp["n_test"], hp["symbols"], seed=10_000 + config.seed)
+    scores, weights = _score_by_length(hp, models, lengths, test, result)
+    aligned = _show_alignment(weights, test, result)
+    _check(lengths, scores, aligned, result)
+    _save_accuracy_figure(config, lengths, scores, losses, result)
+    _save_attention_figure(config, lengths, test, weights, result)
+    return result
+
+
+def _build_models(config: Config, hp: dict) -> dict[str, Seq2Seq]:
+    """Step 1: an example of the task, and the plain and the attention seq2seq models, each
+    built from the same seed, with their sizes."""
+    vocab = hp["symbols"] + SPECIALS
+    lo, hi = hp["lengths"]
     src, tgt_in, tgt_out = reversal_batch(1, 6, hp["symbols"], seed=config.seed)
     print(f"  {hp['symbols']} symbols, lengths {lo} to {hi}; ids 0-2 are <pad> <bos> <eos>.")
     print(
@@ -213,8 +230,14 @@ def run(config: Config) -> Result:
         f"{hp['hidden']}) encoder, bridge tanh(Linear({2 * hp['hidden']}, "
         f"{hp['hidden']})) to the decoder's GRU({hp['hidden']})."
     )
+    return models
 
-    heading("2. Training")
+
+def _train_models(
+    config: Config, hp: dict, epochs: int, models: dict[str, Seq2Seq], result: Result
+) -> dict[str, list[float]]:
+    """Step 2: each model trained in turn; its loss per epoch (returned), seconds and final
+    loss (metrics)."""
     steps = epochs * hp["steps_per_epoch"]
     print(
         f"  {steps} batches of {hp['batch']} fresh sequences (one length per batch), Adam "
@@ -227,10 +250,14 @@ def run(config: Config) -> Result:
         seconds[name] = time.perf_counter() - start
         result.metrics[f"{name}_train_seconds"] = seconds[name]
         result.metrics[f"{name}_final_loss"] = losses[name][-1]
+    return losses
 
-    heading("3. Accuracy by length (greedy decoding, fresh sequences)")
-    lengths = list(hp["eval_lengths"])
-    test = held_out_set(lengths, hp["n_test"], hp["symbols"], seed=10_000 + config.seed)
+
+def _score_by_length(
+    hp: dict, models: dict[str, Seq2Seq], lengths: list[int], test: tuple, result: Result
+) -> tuple[dict, dict]:
+    """Step 3: each model decodes the held-out set greedily; the accuracy table by length
+    (kept as metrics); returns the scores and the attention weights per model."""
     scores, weights = {}, {}
     for name, model in models.items():
         scores[name], weights[name] = accuracy_by_length(model, *test)
@@ -255,6 +282,12 @@ def run(config: Config) -> Result:
         for n in lengths:
             result.metrics[f"{name}_acc_len{n}"] = scores[name][n][0]
             result.metrics[f"{name}_exact_len{n}"] = scores[name][n][1]
+    return scores, weights
+
+
+def _show_alignment(weights: dict, test: tuple, result: Result) -> float:
+    """The share of output steps at which attention peaks next to the mirrored source
+    position (a metric, printed and returned)."""
     aligned = alignment(weights["attention"], test[1])
     result.metrics["attention_alignment"] = aligned
     print(
@@ -262,7 +295,12 @@ def run(config: Config) -> Result:
         "position of the mirrored\n  source position n - 1 - t (the symbol being "
         "written): the anti-diagonal of the heat map."
     )
+    return aligned
 
+
+def _check(lengths: list[int], scores: dict, aligned: float, result: Result) -> None:
+    """The claims: the plain model degrades with length, attention does not and beats it
+    on the longest sequences, and attention looks at the mirrored symbol."""
     short, long = lengths[0], lengths[-1]
     plain, attn = scores["plain"], scores["attention"]
     result.check(
@@ -287,7 +325,11 @@ def run(config: Config) -> Result:
         aligned >= 0.9,
     )
 
-    # figures -------------------------------------------------------------------------
+
+def _save_accuracy_figure(
+    config: Config, lengths: list[int], scores: dict, losses: dict, result: Result
+) -> None:
+    """The figure of accuracy by length (symbols and exact) beside the training losses."""
     fig, (acc_ax, loss_ax) = plot.figure(
         ncols=2, size=(5.5, 4), title="Sequence reversal: plain vs attention seq2seq"
     )
@@ -316,6 +358,11 @@ def run(config: Config) -> Result:
     plot.curves(loss_ax, losses, xlabel="epoch", ylabel="training loss (nats/token)", log=True)
     result.figures.append(plot.save(fig, config.out / "reverse_accuracy.png"))
 
+
+def _save_attention_figure(
+    config: Config, lengths: list[int], test: tuple, weights: dict, result: Result
+) -> None:
+    """The heat map of the attention weights for one held-out sequence of middle length."""
     n_show = lengths[len(lengths) // 2]
     row = int(np.flatnonzero(test[1] == n_show)[0])
     w = weights["attention"][row, : n_show + 1, :n_show]  # (outputs incl. <eos>, source)
@@ -327,4 +374,3 @@ def run(config: Config) -> Result:
     heat.set_xlabel("source symbol")
     heat.set_ylabel("output step (target symbol)")
     result.figures.append(plot.save(fig, config.out / "reverse_attention.png"))
-    return result
