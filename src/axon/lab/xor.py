@@ -106,9 +106,33 @@ def run(config: Config) -> Result:
     x = ax.tensor(INPUTS)
     t = ax.tensor(XOR)
 
-    # 1 -------------------------------------------------------------------------------
     heading("1. A single perceptron cannot compute XOR")
     p_epochs = 10 if config.quick else 25
+    w, best_trained = _show_perceptron(x, t, p_epochs)
+    grid_n = 21 if config.quick else 41
+    best_grid, labelings = _show_not_separable(x, t, grid_n, best_trained, result)
+    heading("2. The course's hand-set ReLU network computes XOR")
+    _show_hand_set(x, result)
+    heading("3. A trained 2-2-1 sigmoid network learns XOR")
+    model, losses, seed, restarts = _train_network(config, x, t, result)
+    result.metrics.update(
+        {
+            "perceptron_best": best_trained,
+            "grid_best": best_grid,
+            "labelings": labelings,
+            "seed": seed,
+            "restarts": restarts,
+            "loss_first": losses[0],
+            "loss_last": losses[-1],
+        }
+    )
+    _save_figures(config, w, p_epochs, model, losses, result)
+    return result
+
+
+def _show_perceptron(x: ax.Tensor, t: ax.Tensor, p_epochs: int) -> tuple[ax.Tensor, int]:
+    """Step 1a: the perceptron rule on XOR, its first epochs step by step and where it
+    cycles; returns its last weights and the most inputs it ever gets right."""
     w, steps = train_perceptron(x, t, p_epochs)
     print(f"  The perceptron rule from w = (0, 0, 0), η = 1, {p_epochs} epochs;")
     print("  o = 1 if s = w0 + w1 x1 + w2 x2 > 0 else 0;  w <- w + η (t - o) (1, x1, x2)")
@@ -141,6 +165,14 @@ def run(config: Config) -> Result:
         f"  Over all {len(steps)} steps the weights never get more than {best_trained} of "
         "the 4 inputs right."
     )
+    return w, best_trained
+
+
+def _show_not_separable(
+    x: ax.Tensor, t: ax.Tensor, grid_n: int, best_trained: int, result: Result
+) -> tuple[int, int]:
+    """Step 1b: why no threshold unit computes XOR, the grid search that agrees, and the
+    checks on both; returns the grid's best count and its number of labelings."""
     print("\n  Why no threshold unit can: XOR asks of (w0, w1, w2)")
     table(
         ["x1", "x2", "XOR", "condition"],
@@ -156,7 +188,6 @@ def run(config: Config) -> Result:
     print("  points are not linearly separable, so at most 3 of 4 can be right (and 3 can:")
     print("  OR's weights get all but (1, 1)).")
 
-    grid_n = 21 if config.quick else 41
     best_grid, labelings, has_xor = grid_search(x, t, grid_n)
     print(f"\n  Search over all {grid_n}^3 = {grid_n**3} weight vectors on a grid in [-2, 2]^3:")
     print(
@@ -171,9 +202,11 @@ def run(config: Config) -> Result:
         f"(it reaches {labelings} of 16 labelings, not XOR)",
         best_grid == 3 and not has_xor,
     )
+    return best_grid, labelings
 
-    # 2 -------------------------------------------------------------------------------
-    heading("2. The course's hand-set ReLU network computes XOR")
+
+def _show_hand_set(x: ax.Tensor, result: Result) -> None:
+    """Step 2: the hand-set ReLU network's hidden units and outputs on the four inputs."""
     print("  h1 = ReLU(x1 + x2),  h2 = ReLU(x1 + x2 - 1),  y = ReLU(h1 - 2 h2)")
     h, y = hand_set_relu(x)
     table(
@@ -185,8 +218,12 @@ def run(config: Config) -> Result:
     )
     result.check("the hand-set ReLU network outputs 0, 1, 1, 0", y.tolist() == XOR)
 
-    # 3 -------------------------------------------------------------------------------
-    heading("3. A trained 2-2-1 sigmoid network learns XOR")
+
+def _train_network(
+    config: Config, x: ax.Tensor, t: ax.Tensor, result: Result
+) -> tuple[nn.Module, list[float], int, int]:
+    """Step 3: the 2-2-1 sigmoid network trained, restarted with the next seed while stuck
+    (at most 5 times); returns the model, its losses, its seed and the restarts."""
     epochs, lr = (300, 1.0) if config.quick else (1000, 1.0)
     print("  nn.Sequential(Linear(2, 2), Sigmoid(), Linear(2, 1), Sigmoid()), BCELoss,")
     print(
@@ -212,19 +249,18 @@ def run(config: Config) -> Result:
     result.check(
         "the trained network puts all 4 outputs on the right side of 0.5", solves_xor(model, x, t)
     )
-    result.metrics.update(
-        {
-            "perceptron_best": best_trained,
-            "grid_best": best_grid,
-            "labelings": labelings,
-            "seed": seed,
-            "restarts": restarts,
-            "loss_first": losses[0],
-            "loss_last": losses[-1],
-        }
-    )
+    return model, losses, seed, restarts
 
-    # figures -------------------------------------------------------------------------
+
+def _save_figures(
+    config: Config,
+    w: ax.Tensor,
+    p_epochs: int,
+    model: nn.Module,
+    losses: list[float],
+    result: Result,
+) -> None:
+    """The figures: the decision regions of the three units, and the trained network's loss."""
     pts, lab = np.array(INPUTS), np.array(XOR)
 
     def predict(model_fn):
@@ -250,4 +286,3 @@ def run(config: Config) -> Result:
     fig, (loss_ax,) = plot.figure(size=(6, 4), title="XOR: trained 2-2-1 network")
     plot.curves(loss_ax, {"BCE loss": losses}, xlabel="step", ylabel="BCE loss")
     result.figures.append(plot.save(fig, config.out / "xor_loss.png"))
-    return result
