@@ -121,6 +121,29 @@ def run(config: Config) -> Result:
         f"  200 evenly spaced points; trained: Adam lr {lr} (cosine to 0), {steps} "
         "full-batch steps from the least-squares start."
     )
+    max_err, ls_mse, trained_mse, nets = _fit_each_size(
+        config, sizes, steps, lr, x, y, dense, result
+    )
+    _show_why()
+    _check(sizes, max_err["staircase"], ls_mse, trained_mse, result)
+    _save_fits_figure(config, sizes, x, y, dense, nets, trained_mse, result)
+    _save_error_figure(config, sizes, dense, max_err, ls_mse, trained_mse, result)
+    return result
+
+
+def _fit_each_size(
+    config: Config,
+    sizes: list[int],
+    steps: int,
+    lr: float,
+    x: np.ndarray,
+    y: np.ndarray,
+    dense: np.ndarray,
+    result: Result,
+) -> tuple[dict[str, dict[int, float]], dict[int, float], dict[int, float], dict[int, nn.Module]]:
+    """For each number of hidden units: the staircase's error, the least-squares network,
+    then that network trained; the table. Returns the largest errors (by way), the
+    least-squares and trained MSEs, and the trained networks."""
     rows, stair_err, ls_mse, trained_mse, nets = [], {}, {}, {}, {}
     max_err: dict[str, dict[int, float]] = {
         "staircase": stair_err,
@@ -157,6 +180,12 @@ def run(config: Config) -> Result:
         ],
         rows,
     )
+    return max_err, ls_mse, trained_mse, nets
+
+
+def _show_why() -> None:
+    """What the table shows: the staircase's error halves as H doubles; least squares and
+    training do better."""
     print(
         "  The staircase passes through f at the cuts and is flat between them: once its pieces are"
     )
@@ -174,6 +203,16 @@ def run(config: Config) -> Result:
     )
     print("  Adam reaches in float32 in the steps given (about 1e-5 in the full run).")
 
+
+def _check(
+    sizes: list[int],
+    stair_err: dict[int, float],
+    ls_mse: dict[int, float],
+    trained_mse: dict[int, float],
+    result: Result,
+) -> None:
+    """The claims: the staircase's error falls like 1/H; trained, the MSE falls with H and
+    improves on the least-squares start."""
     first, last = sizes[0], sizes[-1]
     fine = [h for h in sizes if h >= 4]
     result.check(
@@ -201,8 +240,20 @@ def run(config: Config) -> Result:
         all(trained_mse[h] <= ls_mse[h] * (1 + 1e-6) for h in sizes),
     )
 
-    # figures -------------------------------------------------------------------------
-    shown = [1, 2, 4, 8, last]
+
+def _save_fits_figure(
+    config: Config,
+    sizes: list[int],
+    x: np.ndarray,
+    y: np.ndarray,
+    dense: np.ndarray,
+    nets: dict[int, nn.Module],
+    trained_mse: dict[int, float],
+    result: Result,
+) -> None:
+    """The figure of the fits (f, staircase, trained) for a few H, and the trained pieces
+    of the H = 8 network."""
+    shown = [1, 2, 4, 8, sizes[-1]]
     fig, panels = plot.figure(
         ncols=3, nrows=2, size=(4.2, 3.2), title="A sum of H sigmoids fitting f(x) = sin(2x) + 0.3x"
     )
@@ -227,6 +278,18 @@ def run(config: Config) -> Result:
     pieces.grid(alpha=0.3)
     result.figures.append(plot.save(fig, config.out / "universal_fits.png"))
 
+
+def _save_error_figure(
+    config: Config,
+    sizes: list[int],
+    dense: np.ndarray,
+    max_err: dict[str, dict[int, float]],
+    ls_mse: dict[int, float],
+    trained_mse: dict[int, float],
+    result: Result,
+) -> None:
+    """The figure of the largest and the mean squared error of each way against H."""
+    stair_err = max_err["staircase"]
     fig, (max_ax, mse_ax) = plot.figure(
         ncols=2, size=(5, 4), title="Error against the number of hidden units"
     )
@@ -252,4 +315,3 @@ def run(config: Config) -> Result:
     max_ax.plot(sizes, [stair_err[4] * 4 / h for h in sizes], color="0.6", ls=":", label="1 / H")
     max_ax.legend()
     result.figures.append(plot.save(fig, config.out / "universal_error.png"))
-    return result
