@@ -501,6 +501,25 @@ def run(config: Config) -> Result:
     grid = QUICK_LR_GRID if config.quick else LR_GRID
 
     heading("1. Paths on 2-D surfaces")
+    runs = _descend_surfaces(config, grid, result)
+    _check_paths(runs, result)
+    heading("2. Training curves on digits")
+    data_name, train, test, epochs, hidden = _load_digits(config)
+    curves = _train_curves(config, train, test, epochs, hidden, result)
+    _check_curves(curves, data_name, epochs, result)
+    dpi = 60 if config.quick else 120  # quick: small figures, drawn and encoded faster
+    result.figures.append(_plot_paths(runs, config.out / "optimizers_paths.png", dpi))
+    result.figures.append(
+        _plot_curves(runs, curves, data_name, config.out / "optimizers_curves.png", dpi)
+    )
+    return result
+
+
+def _descend_surfaces(
+    config: Config, grid: np.ndarray, result: Result
+) -> dict[str, dict[str, Paths]]:
+    """Step 1: every method on every surface at every lr of ``grid``; per surface a table
+    of each method's best lr and final gap (kept as metrics). Returns the paths."""
     print(
         f"  each method from the same start, the same steps, each lr of "
         f"{len(grid)} from {grid[0]:g} to {grid[-1]:g}; the lr ending lowest is kept"
@@ -536,7 +555,12 @@ def run(config: Config) -> Result:
         f"\n  {len(SURFACES) * len(METHODS) * len(grid)} paths in "
         f"{time.perf_counter() - start:.1f} s"
     )
+    return runs
 
+
+def _check_paths(runs: dict[str, dict[str, Paths]], result: Result) -> None:
+    """The claims of step 1: on the ravine Adam and momentum end below gradient descent;
+    every method ends below its start on every surface."""
     ravine_runs = runs["ravine"]
     gd = ravine_runs["batch GD"].final.min()
     for name in ("Adam", "momentum"):
@@ -555,7 +579,10 @@ def run(config: Config) -> Result:
     )
     result.check("on every surface every method, at its best lr, ends below its start", lowered)
 
-    heading("2. Training curves on digits")
+
+def _load_digits(config: Config) -> tuple[str, Images, Images, int, int]:
+    """The digit images of step 2 (MNIST or the 8x8 digits, subsets as configured);
+    returns their name, the training and test sets, the epochs and the hidden size."""
     data_name, train, test = digit_images(config)
     if config.quick:
         train = train.subset(600, config.seed)
@@ -563,6 +590,14 @@ def run(config: Config) -> Result:
     hidden = 128 if data_name == "MNIST" else 64
     if data_name == "MNIST":
         train = train.subset(20000, config.seed)
+    return data_name, train, test, epochs, hidden
+
+
+def _train_curves(
+    config: Config, train: Images, test: Images, epochs: int, hidden: int, result: Result
+) -> dict[str, Curve]:
+    """Step 2: the MLP trained from the same weights with each method; the table of final
+    loss and accuracy (kept as metrics). Returns each method's curve."""
     n_in = train.flat().shape[1]
     print(
         f"  MLP {n_in}-{hidden}-10 (ReLU), {epochs} epochs on {len(train):,} training "
@@ -588,6 +623,12 @@ def run(config: Config) -> Result:
         result.metrics[f"digits_loss_{_key(m.name)}"] = float(c.loss[-1])
         result.metrics[f"digits_accuracy_{_key(m.name)}"] = float(c.accuracy[-1])
     table(["method", "batch", "lr", "steps", "train loss", "held-out accuracy", "seconds"], rows)
+    return curves
+
+
+def _check_curves(curves: dict[str, Curve], data_name: str, epochs: int, result: Result) -> None:
+    """The claims of step 2: every method lowered the loss, and every mini-batch method
+    ends below batch GD."""
     start_loss = curves["batch GD"].loss[0]
     result.check(
         f"every method lowered the training loss on {data_name} (from {start_loss:.3f})",
@@ -602,10 +643,3 @@ def run(config: Config) -> Result:
         f"{worst:.3f} vs {gd_loss:.3f})",
         worst < gd_loss,
     )
-
-    dpi = 60 if config.quick else 120  # quick: small figures, drawn and encoded faster
-    result.figures.append(_plot_paths(runs, config.out / "optimizers_paths.png", dpi))
-    result.figures.append(
-        _plot_curves(runs, curves, data_name, config.out / "optimizers_curves.png", dpi)
-    )
-    return result
