@@ -85,6 +85,32 @@ def run(config: Config) -> Result:
     ax.manual_seed(config.seed)
 
     heading("1. The data")
+    vocab, train_ids, val_ids, h_uni = _load_data(config, hp)
+    heading("2. Training with truncated BPTT")
+    model = RNNLanguageModel(len(vocab), hp["emb"], hp["hidden"], dropout=hp["dropout"])
+    history, train_loss, val_loss, seconds = _train(
+        config, hp, epochs, model, train_ids, val_ids, len(vocab)
+    )
+    _show_losses(h_uni, history, train_loss, val_loss, seconds)
+    heading(f"3. Samples (prompt {PROMPT!r}, top-k {TOP_K})")
+    samples = _sample_each_temperature(config, hp, model, vocab, train_ids)
+    result.metrics.update(
+        {
+            "unigram_entropy": h_uni,
+            "val_loss": val_loss,
+            "train_loss": train_loss,
+            "train_seconds": seconds,
+            "epochs_run": len(history["loss"]) if history else 0,
+        }
+    )
+    _check(config, hp, h_uni, val_loss, samples, result)
+    finish(result, config, model, history, "shakespeare")
+    return result
+
+
+def _load_data(config: Config, hp: dict) -> tuple[Vocab, np.ndarray, np.ndarray, float]:
+    """Step 1: Tiny Shakespeare's characters (cut short in a quick run) as ids; returns the
+    vocabulary, the training and validation ids and the training unigram entropy."""
     text = tiny_shakespeare(config.data_dir)
     train_text, val_text = text["train"], text["val"]
     if config.quick:
@@ -100,15 +126,26 @@ def run(config: Config) -> Result:
         f"  unigram entropy of the training characters: {h_uni:.3f} nats "
         f"(ln {len(vocab)} = {np.log(len(vocab)):.3f} for uniform guessing)"
     )
+    return vocab, train_ids, val_ids, h_uni
 
-    heading("2. Training with truncated BPTT")
-    model = RNNLanguageModel(len(vocab), hp["emb"], hp["hidden"], dropout=hp["dropout"])
+
+def _train(
+    config: Config,
+    hp: dict,
+    epochs: int,
+    model: RNNLanguageModel,
+    train_ids: np.ndarray,
+    val_ids: np.ndarray,
+    vocab_size: int,
+) -> tuple[dict | None, float, float, float]:
+    """Step 2: Adam with truncated BPTT (or the weights of --weights); returns the history
+    (None when loaded), the training and validation losses and the training seconds."""
     n_params = sum(p.numel() for p in model.parameters())
     train = bptt_batches(batchify(train_ids, hp["batch"]), hp["bptt"])
     val = bptt_batches(batchify(val_ids, min(hp["batch"], 8)), hp["bptt"])
     print(
-        f"  Embedding({len(vocab)}, {hp['emb']}) -> LSTM({hp['emb']}, {hp['hidden']}) -> "
-        f"Linear({hp['hidden']}, {len(vocab)}): {n_params:,} parameters, dropout "
+        f"  Embedding({vocab_size}, {hp['emb']}) -> LSTM({hp['emb']}, {hp['hidden']}) -> "
+        f"Linear({hp['hidden']}, {vocab_size}): {n_params:,} parameters, dropout "
         f"{hp['dropout']:g}"
     )
     print(
@@ -139,6 +176,13 @@ def run(config: Config) -> Result:
     seconds = time.perf_counter() - start
     if budget.stopped:
         print(f"  stopped by the time budget after {len(history['loss'])} epoch(s)")
+    return history, train_loss, val_loss, seconds
+
+
+def _show_losses(
+    h_uni: float, history: dict | None, train_loss: float, val_loss: float, seconds: float
+) -> None:
+    """The losses in nats and bits per character beside the unigram entropy."""
     table(
         ["", "nats/char", "bits/char"],
         [
@@ -152,7 +196,11 @@ def run(config: Config) -> Result:
     if history is not None:
         print(f"  training took {seconds:.0f} s")
 
-    heading(f"3. Samples (prompt {PROMPT!r}, top-k {TOP_K})")
+
+def _sample_each_temperature(
+    config: Config, hp: dict, model: RNNLanguageModel, vocab: Vocab, train_ids: np.ndarray
+) -> dict[float, str]:
+    """Step 3: a sample after the prompt at each temperature (top-k), printed and returned."""
     rng = np.random.default_rng(config.seed)
     prompt = vocab.encode(PROMPT) if all(c in vocab for c in PROMPT) else train_ids[:1]
     samples = {}
@@ -161,16 +209,19 @@ def run(config: Config) -> Result:
         samples[t] = "".join(vocab.decode(ids))
         print(f"\n  temperature {t}:")
         print("    " + (PROMPT + samples[t]).replace("\n", "\n    "))
+    return samples
 
-    result.metrics.update(
-        {
-            "unigram_entropy": h_uni,
-            "val_loss": val_loss,
-            "train_loss": train_loss,
-            "train_seconds": seconds,
-            "epochs_run": len(history["loss"]) if history else 0,
-        }
-    )
+
+def _check(
+    config: Config,
+    hp: dict,
+    h_uni: float,
+    val_loss: float,
+    samples: dict[float, str],
+    result: Result,
+) -> None:
+    """The claims: the model beats the unigram entropy (and the goal in a full run), and
+    every sample has the asked length."""
     result.check(
         f"the language model's validation loss ({val_loss:.3f} nats/char) falls "
         f"below the unigram entropy ({h_uni:.3f})",
@@ -184,5 +235,3 @@ def run(config: Config) -> Result:
         "every temperature produced a sample of the asked length",
         all(len(s) == hp["sample_len"] for s in samples.values()),
     )
-    finish(result, config, model, history, "shakespeare")
-    return result
