@@ -98,6 +98,32 @@ def run(config: Config) -> Result:
     ax.manual_seed(config.seed)
 
     heading("1. The data")
+    vocab, ids, h_uni = _load_data(config, hp)
+    heading("2. Training with truncated BPTT")
+    model = _build_model(hp, len(vocab))
+    history, val_loss, test_loss, seconds = _train(config, hp, epochs, model, ids, len(vocab))
+    val_ppl, test_ppl = perplexity(val_loss), perplexity(test_loss)
+    _show_losses(h_uni, history, val_loss, test_loss, seconds)
+    heading("3. Suggest the next words")
+    suggestions = _suggest_all(config, model, vocab)
+    result.metrics.update(
+        {
+            "unigram_entropy": h_uni,
+            "val_loss": val_loss,
+            "val_ppl": val_ppl,
+            "test_ppl": test_ppl,
+            "train_seconds": seconds,
+            "epochs_run": len(history["loss"]) if history else 0,
+        }
+    )
+    _check(config, h_uni, val_loss, val_ppl, test_ppl, suggestions, result)
+    finish(result, config, model, history, "next_word")
+    return result
+
+
+def _load_data(config: Config, hp: dict) -> tuple[Vocab, dict[str, np.ndarray], float]:
+    """Step 1: Penn Treebank's three splits (cut short in a quick run) as word ids; returns
+    the vocabulary, the ids per split and the training unigram entropy."""
     splits = penn_treebank(config.data_dir)
     if config.quick:
         splits = {
@@ -116,21 +142,38 @@ def run(config: Config) -> Result:
         f"  unigram entropy {h_uni:.3f} nats: a context-free model's perplexity is "
         f"{perplexity(h_uni):.0f}"
     )
+    return vocab, ids, h_uni
 
-    heading("2. Training with truncated BPTT")
+
+def _build_model(hp: dict, vocab_size: int) -> RNNLanguageModel:
+    """The word LSTM with tied weights: small uniform embeddings, zero output bias."""
     n = hp["size"]
-    model = RNNLanguageModel(len(vocab), n, n, layers=hp["layers"], dropout=hp["dropout"], tie=True)
+    model = RNNLanguageModel(vocab_size, n, n, layers=hp["layers"], dropout=hp["dropout"], tie=True)
     with ax.no_grad():  # small embeddings (and tied output weights), zero output bias
         nn.init.uniform_(model.embedding.weight, -0.1, 0.1)
         nn.init.zeros_(model.decoder.bias)
+    return model
+
+
+def _train(
+    config: Config,
+    hp: dict,
+    epochs: int,
+    model: RNNLanguageModel,
+    ids: dict[str, np.ndarray],
+    vocab_size: int,
+) -> tuple[dict | None, float, float, float]:
+    """Step 2: SGD with truncated BPTT (or the weights of --weights); returns the history
+    (None when loaded), the validation and test losses and the training seconds."""
+    n = hp["size"]
     n_params = sum(p.numel() for p in model.parameters())
     train = bptt_batches(batchify(ids["train"], hp["batch"]), hp["bptt"])
     valid = bptt_batches(batchify(ids["valid"], 10), hp["bptt"])
     test = bptt_batches(batchify(ids["test"], 10), hp["bptt"])
     opt = optim.SGD(model.parameters(), lr=hp["lr"])
     print(
-        f"  Embedding({len(vocab)}, {n}) -> LSTM({n}, {n}, num_layers={hp['layers']}) -> "
-        f"Linear({n}, {len(vocab)}) tied to the embedding, dropout {hp['dropout']:g}: "
+        f"  Embedding({vocab_size}, {n}) -> LSTM({n}, {n}, num_layers={hp['layers']}) -> "
+        f"Linear({n}, {vocab_size}) tied to the embedding, dropout {hp['dropout']:g}: "
         f"{n_params:,} parameters"
     )
     print(
@@ -162,7 +205,13 @@ def run(config: Config) -> Result:
     if budget.stopped:
         print(f"  stopped by the time budget during epoch {len(history['loss'])}")
     test_loss = evaluate_stream(model, test, loss="cross_entropy")["loss"]
-    val_ppl, test_ppl = perplexity(val_loss), perplexity(test_loss)
+    return history, val_loss, test_loss, seconds
+
+
+def _show_losses(
+    h_uni: float, history: dict | None, val_loss: float, test_loss: float, seconds: float
+) -> None:
+    """The losses and perplexities: unigram, training, validation and test."""
     table(
         ["", "loss (nats)", "perplexity"],
         [
@@ -174,14 +223,19 @@ def run(config: Config) -> Result:
             ]
             if history is not None
             else ["train", "not trained (--weights)", ""],
-            ["validation", f"{val_loss:.3f}", f"{val_ppl:.1f}"],
-            ["test", f"{test_loss:.3f}", f"{test_ppl:.1f}"],
+            ["validation", f"{val_loss:.3f}", f"{perplexity(val_loss):.1f}"],
+            ["test", f"{test_loss:.3f}", f"{perplexity(test_loss):.1f}"],
         ],
     )
     if history is not None:
         print(f"  training took {seconds:.0f} s")
 
-    heading("3. Suggest the next words")
+
+def _suggest_all(
+    config: Config, model: RNNLanguageModel, vocab: Vocab
+) -> dict[str, list[tuple[str, float]]]:
+    """Step 3: the five likeliest next words of each prompt (the configured one, or the
+    built-in list), printed and returned."""
     given = config.prompt
     prompts = [given] if given else list(PROMPTS)
     suggestions = {}
@@ -189,17 +243,20 @@ def run(config: Config) -> Result:
         suggestions[prompt] = suggest(model, vocab, prompt)
         words = ",  ".join(f"{w} ({p:.2f})" for w, p in suggestions[prompt])
         print(f"  {prompt!r} -> {words}")
+    return suggestions
 
-    result.metrics.update(
-        {
-            "unigram_entropy": h_uni,
-            "val_loss": val_loss,
-            "val_ppl": val_ppl,
-            "test_ppl": test_ppl,
-            "train_seconds": seconds,
-            "epochs_run": len(history["loss"]) if history else 0,
-        }
-    )
+
+def _check(
+    config: Config,
+    h_uni: float,
+    val_loss: float,
+    val_ppl: float,
+    test_ppl: float,
+    suggestions: dict[str, list[tuple[str, float]]],
+    result: Result,
+) -> None:
+    """The claims: the model beats the unigram entropy (and the goal perplexity in a full
+    run), and every prompt gets five distinct suggestions."""
     result.check(
         f"the language model's validation loss ({val_loss:.3f} nats) falls below "
         f"the unigram entropy ({h_uni:.3f})",
@@ -215,5 +272,3 @@ def run(config: Config) -> Result:
             for s in suggestions.values()
         ),
     )
-    finish(result, config, model, history, "next_word")
-    return result
