@@ -69,7 +69,9 @@ def _clamp_probs(probs: Tensor) -> Tensor:
 
 class Distribution:
     """The base: ``batch_shape``, ``event_shape``, ``sample``/``rsample``, ``log_prob``,
-    ``entropy``, ``mean``/``variance``/``stddev``, and argument checking."""
+    ``entropy``, ``mean``/``variance``/``stddev``, and argument checking. A subclass's
+    constructor calls ``super().__init__`` (which reads ``validate_args``) before it
+    ``_check``s its parameters."""
 
     has_rsample = False
 
@@ -134,11 +136,10 @@ class _LocScale(Distribution):
     arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
 
     def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         loc = _as_param(loc, scale if isinstance(scale, Tensor) else None)
         self.loc, self.scale = _broadcast(loc, _as_param(scale, loc))
-        self._check(self.scale.array > 0, self.arg_constraints["scale"], "parameter scale")
         super().__init__(self.loc.shape, (), validate_args)
+        self._check(self.scale.array > 0, self.arg_constraints["scale"], "parameter scale")
 
 
 class Normal(_LocScale):
@@ -198,7 +199,6 @@ class Uniform(Distribution):
     }
 
     def __init__(self, low, high, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         low = _as_param(low, high if isinstance(high, Tensor) else None)
         self.low, self.high = _broadcast(low, _as_param(high, low))
         super().__init__(self.low.shape, (), validate_args)
@@ -239,24 +239,21 @@ class Categorical(Distribution):
     arg_constraints = {"probs": "Simplex()", "logits": "IndependentConstraint(Real(), 1)"}
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        name = "probs" if probs is not None else "logits"
+        given = _as_param(probs if probs is not None else logits)
+        if given.ndim < 1:
+            raise ValueError(f"`{name}` parameter must be at least one-dimensional.")
+        super().__init__(given.shape[:-1], (), validate_args)
         if probs is not None:
-            probs = _as_param(probs)
-            if probs.ndim < 1:
-                raise ValueError("`probs` parameter must be at least one-dimensional.")
-            self._check(probs.array >= 0, self.arg_constraints["probs"], "parameter probs")
-            self.probs = probs / probs.sum(-1, keepdim=True)
+            self._check(given.array >= 0, self.arg_constraints["probs"], "parameter probs")
+            self.probs = given / given.sum(-1, keepdim=True)
             self.logits = _clamp_probs(self.probs).log()
         else:
-            logits = _as_param(logits)
-            if logits.ndim < 1:
-                raise ValueError("`logits` parameter must be at least one-dimensional.")
-            self.logits = logits - logits.logsumexp(-1, keepdim=True)
+            self.logits = given - given.logsumexp(-1, keepdim=True)
             self.probs = self.logits.softmax(-1)
         self._num_events = self.probs.shape[-1]
-        super().__init__(self.probs.shape[:-1], (), validate_args)
 
     @property
     def param_shape(self) -> Size:
@@ -303,22 +300,22 @@ class Bernoulli(Distribution):
     arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        given = _as_param(probs if probs is not None else logits)
+        super().__init__(given.shape, (), validate_args)
         if probs is not None:
-            self.probs = _as_param(probs)
+            self.probs = given
             self._check(
-                (self.probs.array >= 0) & (self.probs.array <= 1),
+                (given.array >= 0) & (given.array <= 1),
                 self.arg_constraints["probs"],
                 "parameter probs",
             )
-            clamped = _clamp_probs(self.probs)
+            clamped = _clamp_probs(given)
             self.logits = clamped.log() - (-clamped).log1p()
         else:
-            self.logits = _as_param(logits)
-            self.probs = self.logits.sigmoid()
-        super().__init__(self.probs.shape, (), validate_args)
+            self.logits = given
+            self.probs = given.sigmoid()
 
     @property
     def mean(self) -> Tensor:
@@ -354,10 +351,9 @@ class Exponential(Distribution):
     arg_constraints = {"rate": "GreaterThan(lower_bound=0.0)"}
 
     def __init__(self, rate, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         self.rate = _as_param(rate)
-        self._check(self.rate.array > 0, self.arg_constraints["rate"], "parameter rate")
         super().__init__(self.rate.shape, (), validate_args)
+        self._check(self.rate.array > 0, self.arg_constraints["rate"], "parameter rate")
 
     @property
     def mean(self) -> Tensor:
@@ -516,7 +512,6 @@ class MultivariateNormal(Distribution):
     ) -> None:
         from .. import linalg
 
-        self._validate_args = validate_args is not False  # checked from here on
         loc = _as_param(loc)
         if loc.ndim < 1:
             raise ValueError("loc must be at least one-dimensional.")
@@ -532,6 +527,9 @@ class MultivariateNormal(Distribution):
                 "The matrix argument must be at least two-dimensional, with "
                 "optional leading batch dimensions"
             )
+        batch = np.broadcast_shapes(tuple(loc.shape[:-1]), tuple(matrix.shape[:-2]))
+        k = loc.shape[-1]
+        super().__init__(batch, (k,), validate_args)
         if scale_tril is None:
             name = "covariance_matrix" if covariance_matrix is not None else "precision_matrix"
             sym = matrix.array
@@ -549,12 +547,9 @@ class MultivariateNormal(Distribution):
                 "LowerCholesky()",
                 "parameter scale_tril",
             )
-        batch = np.broadcast_shapes(tuple(loc.shape[:-1]), tuple(tril.shape[:-2]))
-        k = loc.shape[-1]
         self.loc = loc.expand(*batch, k)
         self._unbroadcasted_scale_tril = tril
         self.scale_tril = tril.expand(*batch, k, k)
-        super().__init__(batch, (k,), validate_args)
 
     @property
     def covariance_matrix(self) -> Tensor:
@@ -610,7 +605,6 @@ class OneHotCategorical(Distribution):
     arg_constraints = Categorical.arg_constraints
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         self._categorical = Categorical(probs, logits, validate_args)
         self.probs, self.logits = self._categorical.probs, self._categorical.logits
         super().__init__(self._categorical.batch_shape, self.probs.shape[-1:], validate_args)
@@ -649,10 +643,9 @@ class Poisson(Distribution):
     arg_constraints = {"rate": "GreaterThanEq(lower_bound=0.0)"}
 
     def __init__(self, rate, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         self.rate = _as_param(rate)
-        self._check(self.rate.array >= 0, self.arg_constraints["rate"], "parameter rate")
         super().__init__(self.rate.shape, (), validate_args)
+        self._check(self.rate.array >= 0, self.arg_constraints["rate"], "parameter rate")
 
     @property
     def mean(self) -> Tensor:
@@ -684,7 +677,6 @@ class LogNormal(Distribution):
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         self.base_dist = Normal(loc, scale, validate_args)
         self.loc, self.scale = self.base_dist.loc, self.base_dist.scale
         super().__init__(self.loc.shape, (), validate_args)
@@ -725,14 +717,13 @@ class Gamma(Distribution):
     }
 
     def __init__(self, concentration, rate, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         a = _as_param(concentration, rate if isinstance(rate, Tensor) else None)
         self.concentration, self.rate = _broadcast(a, _as_param(rate, a))
+        super().__init__(self.rate.shape, (), validate_args)
         for name in ("concentration", "rate"):
             self._check(
                 getattr(self, name).array > 0, self.arg_constraints[name], f"parameter {name}"
             )
-        super().__init__(self.rate.shape, (), validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -769,16 +760,15 @@ class Beta(Distribution):
     }
 
     def __init__(self, concentration1, concentration0, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         a = _as_param(
             concentration1, concentration0 if isinstance(concentration0, Tensor) else None
         )
         self.concentration1, self.concentration0 = _broadcast(a, _as_param(concentration0, a))
+        super().__init__(self.concentration1.shape, (), validate_args)
         for name in ("concentration1", "concentration0"):
             self._check(
                 getattr(self, name).array > 0, self.arg_constraints[name], f"parameter {name}"
             )
-        super().__init__(self.concentration1.shape, (), validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -823,7 +813,6 @@ class HalfNormal(Distribution):
     arg_constraints = {"scale": "GreaterThan(lower_bound=0.0)"}
 
     def __init__(self, scale, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         self.base_dist = Normal(0.0 * _as_param(scale), scale, validate_args)
         self.scale = self.base_dist.scale
         super().__init__(self.scale.shape, (), validate_args)
@@ -911,7 +900,6 @@ class Geometric(Distribution):
     arg_constraints = Bernoulli.arg_constraints
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         bern = Bernoulli(probs, logits, validate_args)
         self.probs, self.logits = bern.probs, bern.logits
         super().__init__(self.probs.shape, (), validate_args)
@@ -954,14 +942,13 @@ class StudentT(Distribution):
     }
 
     def __init__(self, df, loc=0.0, scale=1.0, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         df = _as_param(df)
         self.df, self.loc, self.scale = _broadcast(df, _as_param(loc, df), _as_param(scale, df))
+        super().__init__(self.df.shape, (), validate_args)
         for name in ("df", "scale"):
             self._check(
                 getattr(self, name).array > 0, self.arg_constraints[name], f"parameter {name}"
             )
-        super().__init__(self.df.shape, (), validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -1010,17 +997,16 @@ class Dirichlet(Distribution):
     arg_constraints = {"concentration": "IndependentConstraint(GreaterThan(lower_bound=0.0), 1)"}
 
     def __init__(self, concentration, validate_args: bool | None = None) -> None:
-        self._validate_args = validate_args is not False  # checked from here on
         self.concentration = _as_param(concentration)
         if self.concentration.ndim < 1:
             raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        shape = self.concentration.shape
+        super().__init__(shape[:-1], shape[-1:], validate_args)
         self._check(
             self.concentration.array > 0,
             self.arg_constraints["concentration"],
             "parameter concentration",
         )
-        shape = self.concentration.shape
-        super().__init__(shape[:-1], shape[-1:], validate_args)
 
     @property
     def mean(self) -> Tensor:
