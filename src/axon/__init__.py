@@ -1,4 +1,5 @@
-"""axon: a readable, fast deep-learning framework on NumPy.
+"""axon: a readable deep-learning framework on NumPy. Packages: ``backend`` (devices, arrays),
+``autograd`` (Tensor, ops), ``nn``, ``optim``, ``data``, ``train`` (fit), ``models``, ``lab``.
 
 PyTorch's names, semantics and weight layouts; Keras' conveniences (``fit``, callbacks,
 ``summary``); the course's experiments runnable from ``axon run NAME``.

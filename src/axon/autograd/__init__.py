@@ -1,4 +1,5 @@
-"""Reverse-mode autodiff: ``Tensor``, the graph, the primitive ops and ``gradcheck``."""
+"""Reverse-mode autodiff: ``Tensor`` (``tensor.py``), ``Function``/``Op`` and the backward walk
+(``function.py``), every op in ``ops/``, torch's functions by family (``*_api.py``), gradcheck."""
 
 from .tensor import Tensor  # noqa: I001  (first: the other modules import it)
 from .function import Function, FunctionCtx, Op

@@ -1,4 +1,5 @@
-"""``axon.backends``: torch's backend switches, for programs that set or query them.
+"""``axon.backends``: torch's backend switches (``cuda``, ``cudnn``, ``mps``) for programs that
+set or query them; not to be confused with ``axon.backend``, where the array backends live.
 
 axon computes with NumPy on the CPU: ``mps.is_available()`` and ``cuda.is_built()`` are
 False, and cuDNN's flags (``cudnn.deterministic``, ``cudnn.benchmark``) are plain settable

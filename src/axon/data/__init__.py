@@ -1,4 +1,5 @@
-"""Data: datasets, the DataLoader, and (later) readers, vocabularies and transforms."""
+"""Data: ``Dataset`` and its combinators, the ``DataLoader`` (samplers, collation, workers),
+``transforms``, and the vision (``vision``, ``idx``) and text (``text``) datasets it downloads."""
 
 from .dataloader import DataLoader, default_collate
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split

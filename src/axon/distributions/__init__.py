@@ -1,4 +1,7 @@
-"""``torch.distributions``' everyday ones: ``Categorical`` and ``Bernoulli`` (policies of
+"""``torch.distributions``: every distribution and ``kl_divergence`` live in this file; its
+``constraints`` and ``transforms``, and modules that give torch's import paths, sit beside it.
+
+The everyday ones: ``Categorical`` and ``Bernoulli`` (policies of
 reinforcement-learning programs), ``Normal``, ``MultivariateNormal`` and ``Independent``
 (continuous policies, VAEs), ``OneHotCategorical``, ``Uniform``, ``Exponential``,
 ``Laplace``, ``LogNormal``, ``Poisson``, ``Gamma`` and ``Beta``, with ``kl_divergence``

@@ -1,4 +1,5 @@
-"""``axon.models``: the model zoo.
+"""``axon.models``, the model zoo, one family a file: vision (LeNet, AlexNet, VGG, ResNet), MLPs,
+sequence models (seq2seq, Transformer, word2vec, ``decoding``), classic ML and Naive Bayes.
 
 The vision models (AlexNet, VGG, ResNet) have torchvision's module names, layer order and
 state-dict keys, so a torchvision ``state_dict`` converted to NumPy loads unchanged::

@@ -1,4 +1,5 @@
-"""Neural-network building blocks: ``Module``, layers, losses, ``init``, ``functional``."""
+"""Neural-network building blocks: ``Module`` (``module.py``), containers, one file per kind of
+layer, losses, ``init``, ``functional``, the functional API (``Input``/``Model``) and ``utils``."""
 
 from . import functional, init, utils  # noqa: F401
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh

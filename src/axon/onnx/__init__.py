@@ -1,4 +1,5 @@
-"""``axon.onnx.export``: a model as an ONNX file, as ``torch.onnx.export`` writes one.
+"""``axon.onnx.export``: a model as an ONNX file, as ``torch.onnx.export`` writes one. Its parts:
+``_trace`` records a forward pass, ``_rules`` turns each op into nodes of ``_graph.Graph``.
 
     ax.onnx.export(model, (x,), "model.onnx", input_names=["x"], output_names=["logits"],
                    dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})

@@ -1,8 +1,9 @@
-"""Optimizers (PyTorch's names, defaults and update rules) and learning-rate schedules.
+"""Optimizers with PyTorch's names, defaults and update rules: the base in ``optimizer.py``, one
+file per optimizer; learning-rate schedules in ``lr_scheduler``, weight averaging in ``swa_utils``.
 
 ``axon.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)``;
 ``axon.optim.lr_scheduler.StepLR(optimizer, step_size=30)``;
-``axon.optim.LBFGS(params).step(closure)``; weight averaging in ``axon.optim.swa_utils``.
+``axon.optim.LBFGS(params).step(closure)``.
 """
 
 from . import lr_scheduler

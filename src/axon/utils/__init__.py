@@ -1,6 +1,7 @@
-"""``torch.utils``' paths that programs reach through the ``torch`` name: ``utils.data``
-(the same module as ``axon.data``, so ``torch.utils.data.DataLoader`` runs after only
-``import axon as torch``) and ``utils.checkpoint``."""
+"""``torch.utils``' paths that programs reach through the ``torch`` name: ``utils.data`` (the
+module ``axon.data`` itself) and ``utils.checkpoint`` (activation checkpointing's interface).
+
+``torch.utils.data.DataLoader`` runs after only ``import axon as torch``."""
 
 import sys
 

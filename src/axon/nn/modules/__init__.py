@@ -1,6 +1,8 @@
-"""``torch.nn.modules`` in axon: the layers under the submodule names PyTorch code imports
-them from (``nn.modules.batchnorm._BatchNorm``, ``nn.modules.conv._ConvNd``,
-``nn.modules.utils._pair``, ...). Every name is the class itself, so ``isinstance`` checks
+"""``torch.nn.modules``' import paths, one file per torch submodule, each re-exporting axon's
+layers (written in ``axon.nn``) under the names PyTorch code imports.
+
+Examples: ``nn.modules.batchnorm._BatchNorm``, ``nn.modules.conv._ConvNd``,
+``nn.modules.utils._pair``, .... Every name is the class itself, so ``isinstance`` checks
 written against those paths hold.
 """
 

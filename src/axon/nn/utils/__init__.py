@@ -1,4 +1,5 @@
-"""Utilities on parameters and their gradients: clipping, flattening to a vector."""
+"""``torch.nn.utils``: gradient clipping (``clip_grad``), parameters to and from one vector
+(``convert_parameters``), and packed sequences for recurrent layers (``rnn``)."""
 
 from .clip_grad import clip_grad_norm_, clip_grad_value_
 from .convert_parameters import parameters_to_vector, vector_to_parameters
