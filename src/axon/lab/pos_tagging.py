@@ -168,6 +168,40 @@ def run(config: Config) -> Result:
     ax.manual_seed(config.seed)
 
     heading("1. The data")
+    f, (train_s, dev_s, test_s) = _load_sentences(config, hp)
+    train, dev, test = ([f.encode(s) for s in split] for split in (train_s, dev_s, test_s))
+    top, majority, lookup = baselines(train_s, test_s)
+    heading("2. Training")
+    model = _build_model(hp, f)
+    history, seconds = _train(config, hp, epochs, model, train, dev)
+    accuracy = ax.evaluate(
+        model, BucketLoader(test, 128, shuffle=False, target_seq=True), metrics=[MaskedAccuracy()]
+    )["accuracy"]
+    _show_accuracy(top, majority, lookup, accuracy, history, seconds)
+    heading("3. Tagged sentences")
+    _tag_examples(model, f)
+    result.metrics.update(
+        {
+            "test_accuracy": accuracy,
+            "majority": majority,
+            "word_lookup": lookup,
+            "train_seconds": seconds,
+            "epochs_run": len(history["loss"]) if history else 0,
+        }
+    )
+    result.check(
+        f"test accuracy {accuracy:.1%} beats the majority class ({top}: {majority:.1%})",
+        accuracy > majority,
+    )
+    if not config.quick:
+        result.check(f"test accuracy {accuracy:.1%} >= {GOAL:.0%}", accuracy >= GOAL)
+    finish(result, config, model, history, "pos_tagging")
+    return result
+
+
+def _load_sentences(config: Config, hp: dict) -> tuple[Features, tuple[list, list, list]]:
+    """Step 1: UD English EWT's train, dev and test sentences (cut short in a quick run)
+    and the features read from the training part; prints their sizes and the tags."""
     train_s = ud_pos(config.data_dir, "train")
     dev_s = ud_pos(config.data_dir, "dev")
     test_s = ud_pos(config.data_dir, "test")
@@ -178,7 +212,6 @@ def run(config: Config) -> Result:
             test_s[: hp["test_size"]],
         )
     f = Features(train_s)
-    train, dev, test = ([f.encode(s) for s in split] for split in (train_s, dev_s, test_s))
     n_test = sum(len(s) for s in test_s)
     unseen = np.mean([w.lower() not in f.words for s in test_s for w, _ in s])
     print(
@@ -187,9 +220,11 @@ def run(config: Config) -> Result:
         "vocabulary)"
     )
     print(f"  {len(f.tags)} tags: {' '.join(f.tags.itos)}")
-    top, majority, lookup = baselines(train_s, test_s)
+    return f, (train_s, dev_s, test_s)
 
-    heading("2. Training")
+
+def _build_model(hp: dict, f: Features) -> BiLSTMTagger:
+    """The BiLSTM tagger over word, suffix and shape embeddings, with its size printed."""
     model = BiLSTMTagger(
         f, hp["emb"], hp["suffix"], hp["shape"], hp["hidden"], dropout=hp["dropout"]
     )
@@ -200,9 +235,16 @@ def run(config: Config) -> Result:
         f"BiLSTM({width}, {hp['hidden']}) -> Linear({2 * hp['hidden']}, {len(f.tags)}): "
         f"{n_params:,} parameters"
     )
+    return model
+
+
+def _train(
+    config: Config, hp: dict, epochs: int, model: BiLSTMTagger, train: list, dev: list
+) -> tuple[dict | None, float]:
+    """Step 2: Adam on length-bucketed batches (or the weights of --weights); returns the
+    history (None when loaded) and the training seconds."""
     loader = BucketLoader(train, hp["batch"], seed=config.seed, target_seq=True)
     dev_loader = BucketLoader(dev, 128, shuffle=False, target_seq=True)
-    test_loader = BucketLoader(test, 128, shuffle=False, target_seq=True)
     print(
         f"  batches of {hp['batch']} sentences, padding ignored by the loss "
         f"(ignore_index=-100), Adam lr {hp['lr']:g}, {epochs} epochs"
@@ -228,7 +270,18 @@ def run(config: Config) -> Result:
     seconds = time.perf_counter() - start
     if budget.stopped:
         print(f"  stopped by the time budget during epoch {len(history['loss'])}")
-    accuracy = ax.evaluate(model, test_loader, metrics=[MaskedAccuracy()])["accuracy"]
+    return history, seconds
+
+
+def _show_accuracy(
+    top: str,
+    majority: float,
+    lookup: float,
+    accuracy: float,
+    history: dict | None,
+    seconds: float,
+) -> None:
+    """The tagger's test accuracy beside the two baselines, and the training time."""
     table(
         ["", "test accuracy"],
         [
@@ -240,7 +293,9 @@ def run(config: Config) -> Result:
     if history is not None:
         print(f"  training took {seconds:.0f} s")
 
-    heading("3. Tagged sentences")
+
+def _tag_examples(model: BiLSTMTagger, f: Features) -> None:
+    """Step 3: the example sentences, each word with its predicted tag."""
     model.eval()
     with ax.no_grad():
         for sentence in EXAMPLES:
@@ -249,21 +304,3 @@ def run(config: Config) -> Result:
             scores = model(*(ax.tensor(a[None]) for a in x), ax.tensor([len(forms)]))
             tags = f.tags.decode(scores.numpy()[0].argmax(-1))
             print("  " + "  ".join(f"{w}/{t}" for w, t in zip(forms, tags, strict=True)))
-
-    result.metrics.update(
-        {
-            "test_accuracy": accuracy,
-            "majority": majority,
-            "word_lookup": lookup,
-            "train_seconds": seconds,
-            "epochs_run": len(history["loss"]) if history else 0,
-        }
-    )
-    result.check(
-        f"test accuracy {accuracy:.1%} beats the majority class ({top}: {majority:.1%})",
-        accuracy > majority,
-    )
-    if not config.quick:
-        result.check(f"test accuracy {accuracy:.1%} >= {GOAL:.0%}", accuracy >= GOAL)
-    finish(result, config, model, history, "pos_tagging")
-    return result
