@@ -57,7 +57,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .autograd.tensor import Tensor, _host, _placed, _wrap
-from .backend.base import for_device
+from .backend.base import for_device, of
 
 PathLike = str | os.PathLike
 
@@ -95,6 +95,8 @@ class _Encoder:
             return self._tensor(obj, path)
         if isinstance(obj, np.ndarray):
             return {"ndarray": self._store(obj, obj, path)}
+        if of(obj) is not None:  # another backend's array: written from host memory
+            return {"ndarray": self._store(obj, _host(obj), path)}
         if isinstance(obj, np.generic):  # before float: np.float64 is a float
             return {"scalar": self._store(obj, np.asarray(obj), path)}
         if isinstance(obj, int):

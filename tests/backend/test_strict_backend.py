@@ -300,3 +300,17 @@ def test_in_place_updates_without_a_graph_stay_on_the_device():
     p.data.add_(p.grad, alpha=-0.5)  # torch's hand-written SGD step
     assert p.device == "strict:0"
     np.testing.assert_array_equal(_host(p), np.array([1.5, 0.0, 1.0], dtype=np.float32))
+
+
+def test_an_optimizer_state_dict_round_trips_on_the_device(tmp_path):
+    p = ax.tensor([0.5, -1.0], device="strict", requires_grad=True)
+    opt = ax.optim.SGD([p], lr=0.1, momentum=0.9)
+    (p * p).backward(ax.ones(2, device="strict"))
+    opt.step()
+    path = tmp_path / "opt.safetensors"
+    ax.save(opt.state_dict(), path)
+    opt2 = ax.optim.SGD([p], lr=0.1, momentum=0.9)
+    opt2.load_state_dict(ax.load(path))
+    buf = opt2.state[p]["momentum_buffer"]
+    assert ax.backend.of(buf) is STRICT
+    np.testing.assert_array_equal(STRICT.to_host(buf), [1.0, -2.0])

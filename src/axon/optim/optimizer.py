@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor, enable_grad
-from ..autograd.tensor import _wrap
-from ..backend.base import namespace
+from ..autograd.tensor import _host, _placed, _wrap
+from ..backend.base import namespace, of
 from .hooks import (  # noqa: F401  (torch.optim.optimizer's global hooks live here too)
     OptimizerHooks,
     hooked_step,
@@ -322,7 +322,7 @@ def _copy_value(value):
     """A copy of a state entry of the same kind (an array, a Tensor or a Python value), so
     a saved state dict does not follow later steps; an optimizer written for torch, whose
     state holds Tensors, gets Tensors back."""
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) or of(value) is not None:  # any backend's array
         return value.copy()
     if isinstance(value, Tensor):
         return _wrap(value.array.copy())
@@ -339,7 +339,9 @@ def _load_value(key: str, value, param: Tensor, index: int):
     if key == "step":
         return int(value) if isinstance(value, np.ndarray | np.number) else value
     if not isinstance(value, np.ndarray):
-        return copy.deepcopy(value)
+        if of(value) is None:
+            return copy.deepcopy(value)
+        value = _host(value)
     arr = value.copy()
     if arr.dtype.kind == "f" and param.array.dtype.kind == "f":
         arr = arr.astype(param.array.dtype, copy=False)
@@ -348,4 +350,4 @@ def _load_value(key: str, value, param: Tensor, index: int):
             f"loaded state dict has '{key}' of shape {arr.shape} for parameter {index}, "
             f"but that parameter has shape {param.array.shape}"
         )
-    return arr
+    return arr if param.array.__class__ is np.ndarray else _placed(arr, param.device)
