@@ -160,6 +160,33 @@ def run(config: Config) -> Result:
     ax.manual_seed(config.seed)
 
     heading("1. The data")
+    vocab, train_ids, val_ids, h_uni = _load_data(config, hp)
+    heading("2. Training on random windows, causal mask")
+    model = _build_model(hp, len(vocab))
+    history, train_loss, val_loss, seconds, updates = _train(
+        config, hp, epochs, model, train_ids, val_ids
+    )
+    _show_losses(hp, h_uni, history, train_loss, val_loss, seconds, updates)
+    heading(f"3. Samples (prompt {PROMPT!r}, top-k {TOP_K})")
+    samples = _sample_each_temperature(config, hp, model, vocab, train_ids)
+    result.metrics.update(
+        {
+            "unigram_entropy": h_uni,
+            "val_loss": val_loss,
+            "train_loss": train_loss,
+            "train_seconds": seconds,
+            "updates": updates,
+            "epochs_run": len(history["loss"]) if history else 0,
+        }
+    )
+    _check(config, hp, h_uni, val_loss, samples, result)
+    finish(result, config, model, history, "transformer_lm")
+    return result
+
+
+def _load_data(config: Config, hp: dict) -> tuple[Vocab, np.ndarray, np.ndarray, float]:
+    """Step 1: Tiny Shakespeare's characters (cut short in a quick run) as ids; returns the
+    vocabulary, the training and validation ids and the training unigram entropy."""
     text = tiny_shakespeare(config.data_dir)
     train_text, val_text = text["train"], text["val"]
     if config.quick:
@@ -175,18 +202,41 @@ def run(config: Config) -> Result:
         f"  unigram entropy of the training characters: {h_uni:.3f} nats "
         f"(ln {len(vocab)} = {np.log(len(vocab)):.3f} for uniform guessing)"
     )
+    return vocab, train_ids, val_ids, h_uni
 
-    heading("2. Training on random windows, causal mask")
-    T = hp["context"]
+
+def _build_model(hp: dict, vocab_size: int) -> TransformerLM:
+    """The decoder-only Transformer, with its layout and size printed."""
     model = TransformerLM(
-        len(vocab), hp["d_model"], hp["nhead"], hp["layers"], hp["ff"], hp["dropout"], max_len=T
+        vocab_size,
+        hp["d_model"],
+        hp["nhead"],
+        hp["layers"],
+        hp["ff"],
+        hp["dropout"],
+        max_len=hp["context"],
     )
     n_params = model.num_parameters()
     print(
-        f"  Embedding({len(vocab)}, {hp['d_model']}) + sinusoids -> {hp['layers']} pre-norm "
+        f"  Embedding({vocab_size}, {hp['d_model']}) + sinusoids -> {hp['layers']} pre-norm "
         f"blocks ({hp['nhead']} heads, feed-forward {hp['ff']}) -> LayerNorm -> "
-        f"Linear({hp['d_model']}, {len(vocab)}): {n_params:,} parameters"
+        f"Linear({hp['d_model']}, {vocab_size}): {n_params:,} parameters"
     )
+    return model
+
+
+def _train(
+    config: Config,
+    hp: dict,
+    epochs: int,
+    model: TransformerLM,
+    train_ids: np.ndarray,
+    val_ids: np.ndarray,
+) -> tuple[dict | None, float, float, float, int]:
+    """Step 2: AdamW on random windows with warm-up and cosine decay (or the weights of
+    --weights); returns the history (None when loaded), the training and validation
+    losses, the training seconds and the number of updates."""
+    T = hp["context"]
     train = RandomWindows(train_ids, T, hp["batch"], hp["steps_per_epoch"], seed=config.seed)
     val = consecutive_windows(val_ids, T, 64)
     total = epochs * hp["steps_per_epoch"]
@@ -225,6 +275,20 @@ def run(config: Config) -> Result:
             f"  stopped by the time budget after {schedule.last_epoch:,} updates "
             f"({len(history['loss'])} epochs)"
         )
+    return history, train_loss, val_loss, seconds, schedule.last_epoch
+
+
+def _show_losses(
+    hp: dict,
+    h_uni: float,
+    history: dict | None,
+    train_loss: float,
+    val_loss: float,
+    seconds: float,
+    updates: int,
+) -> None:
+    """The losses in nats and bits per character beside the unigram entropy and the
+    char-LSTM's goal, and the training speed."""
     table(
         ["", "nats/char", "bits/char"],
         [
@@ -238,11 +302,15 @@ def run(config: Config) -> Result:
     )
     if history is not None:
         print(
-            f"  training took {seconds:.0f} s ({schedule.last_epoch:,} updates, "
-            f"{schedule.last_epoch * hp['batch'] * T / max(seconds, 1e-9):,.0f} characters/s)"
+            f"  training took {seconds:.0f} s ({updates:,} updates, "
+            f"{updates * hp['batch'] * hp['context'] / max(seconds, 1e-9):,.0f} characters/s)"
         )
 
-    heading(f"3. Samples (prompt {PROMPT!r}, top-k {TOP_K})")
+
+def _sample_each_temperature(
+    config: Config, hp: dict, model: TransformerLM, vocab: Vocab, train_ids: np.ndarray
+) -> dict[float, str]:
+    """Step 3: a sample after the prompt at each temperature (top-k), printed and returned."""
     rng = np.random.default_rng(config.seed)
     prompt = vocab.encode(PROMPT) if all(c in vocab for c in PROMPT) else train_ids[:1]
     samples = {}
@@ -251,17 +319,19 @@ def run(config: Config) -> Result:
         samples[t] = "".join(vocab.decode(ids))
         print(f"\n  temperature {t}:")
         print("    " + (PROMPT + samples[t]).replace("\n", "\n    "))
+    return samples
 
-    result.metrics.update(
-        {
-            "unigram_entropy": h_uni,
-            "val_loss": val_loss,
-            "train_loss": train_loss,
-            "train_seconds": seconds,
-            "updates": schedule.last_epoch,
-            "epochs_run": len(history["loss"]) if history else 0,
-        }
-    )
+
+def _check(
+    config: Config,
+    hp: dict,
+    h_uni: float,
+    val_loss: float,
+    samples: dict[float, str],
+    result: Result,
+) -> None:
+    """The claims: the model beats the unigram entropy (and the goal in a full run), and
+    every sample has the asked length."""
     result.check(
         f"the Transformer's validation loss ({val_loss:.3f} nats/char) falls "
         f"below the unigram entropy ({h_uni:.3f})",
@@ -275,5 +345,3 @@ def run(config: Config) -> Result:
         "every temperature produced a sample of the asked length",
         all(len(s) == hp["sample_len"] for s in samples.values()),
     )
-    finish(result, config, model, history, "transformer_lm")
-    return result
