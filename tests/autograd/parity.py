@@ -10,6 +10,7 @@ same bad input, and that axon's message says what went wrong.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -73,6 +74,7 @@ def helper_test_op(
     atol: float | None = None,
     grad_rtol: float | None = None,
     grad_atol: float | None = None,
+    devices: Sequence[str] | None = None,
 ) -> None:
     """Check ``axon_fn`` (default: ``torch_fn``) against ``torch_fn`` on the same inputs.
 
@@ -88,6 +90,8 @@ def helper_test_op(
         upstream: "random" (a random gradient of each output's shape) or "ones".
         forward_only: compare outputs only (ops without a gradient).
         rtol, atol, grad_rtol, grad_atol: override the dtype's tolerances.
+        devices: the devices axon may run on for this check (default: every one of
+            :func:`parity_devices`); ``("cpu",)`` for a function that only the CPU runs.
     """
     axon_fn = axon_fn or torch_fn
     dtype = np.dtype(dtype).type
@@ -101,50 +105,94 @@ def helper_test_op(
     t_in = [
         torch.tensor(a).requires_grad_(rg) for a, rg in zip(np_inputs, requires_grad, strict=True)
     ]
-    # from_numpy keeps the view: axon really sees non-contiguous memory
-    a_in = [
-        ax.from_numpy(_layout(a.copy(), layout)).requires_grad_(rg)
-        for a, rg in zip(np_inputs, requires_grad, strict=True)
-    ]
-
     t_out = _as_tuple(torch_fn(*t_in))
+    rng = np.random.default_rng(seed + 1)
+    upstreams = [
+        None
+        if not t.requires_grad or forward_only
+        else rng.uniform(-1.0, 1.0, size=t.shape).astype(t.detach().numpy().dtype)
+        if upstream == "random"
+        else np.ones(t.shape, dtype=t.detach().numpy().dtype)
+        for t in t_out
+    ]
+    if not forward_only:
+        for t, g in zip(t_out, upstreams, strict=True):
+            if g is not None:
+                t.backward(torch.tensor(g), retain_graph=True)
+    for device in parity_devices(devices):
+        _check_axon(
+            device,
+            axon_fn,
+            np_inputs,
+            requires_grad,
+            layout,
+            t_in,
+            t_out,
+            upstreams,
+            forward_only,
+            (rtol, atol, grad_rtol, grad_atol),
+        )
+
+
+def parity_devices(devices: Sequence[str] | None = None) -> list[str]:
+    """The devices axon's side of a parity check runs on: the CPU, and the tests' strict
+    backend (arrays that refuse NumPy, proving every op goes through its backend) when
+    ``AXON_PARITY_DEVICES`` names it (``cpu,strict``); ``devices`` limits them."""
+    wanted = os.environ.get("AXON_PARITY_DEVICES", "cpu").split(",")
+    if "strict" in wanted:
+        import tests.backend.strict  # noqa: F401  (registers the strict backend)
+    return [d for d in wanted if devices is None or d in devices]
+
+
+def _host(t) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def _check_axon(
+    device, axon_fn, np_inputs, requires_grad, layout, t_in, t_out, upstreams, forward_only, tols
+) -> None:
+    """Run ``axon_fn`` on ``device`` and compare its outputs and gradients with torch's."""
+    rtol, atol, grad_rtol, grad_atol = tols
+    where = "" if device == "cpu" else f" on {device}"
+    # from_numpy keeps the view: axon really sees non-contiguous memory
+    a_in = []
+    for a, rg in zip(np_inputs, requires_grad, strict=True):
+        x = ax.from_numpy(_layout(a.copy(), layout))
+        a_in.append((x if device == "cpu" else x.to(device)).requires_grad_(rg))
     a_out = _as_tuple(axon_fn(*a_in))
     assert len(a_out) == len(t_out), f"axon gave {len(a_out)} outputs, torch {len(t_out)}"
     for k, (a, t) in enumerate(zip(a_out, t_out, strict=True)):
         t_np = t.detach().numpy()
         assert isinstance(a, ax.Tensor), f"output {k} is a {type(a).__name__}, not a Tensor"
+        assert a.device.type == device, f"output {k} is on {a.device}, not {device}"
         assert a.dtype == t_np.dtype, f"output {k}: dtype {a.dtype}, torch {t_np.dtype}"
         assert a.requires_grad == t.requires_grad, (
             f"output {k}: requires_grad {a.requires_grad}, torch {t.requires_grad}"
         )
         if t_np.dtype.kind in "biu":
-            np.testing.assert_array_equal(a.array, t_np, err_msg=f"output {k}")
+            np.testing.assert_array_equal(_host(a), t_np, err_msg=f"output {k}{where}")
         else:
-            assert_close(a, t_np, rtol=rtol, atol=atol, msg=f"forward output {k}:")
+            assert_close(_host(a), t_np, rtol=rtol, atol=atol, msg=f"forward output {k}{where}:")
     if forward_only:
         return
 
-    rng = np.random.default_rng(seed + 1)
-    for a, t in zip(a_out, t_out, strict=True):
-        if not t.requires_grad:
-            continue
-        if upstream == "random":
-            g = rng.uniform(-1.0, 1.0, size=t.shape).astype(t.detach().numpy().dtype)
-        else:
-            g = np.ones(t.shape, dtype=t.detach().numpy().dtype)
-        t.backward(torch.tensor(g), retain_graph=True)
-        a.backward(g, retain_graph=True)
+    for a, g in zip(a_out, upstreams, strict=True):
+        if g is not None:
+            a.backward(g if device == "cpu" else ax.tensor(g).to(device), retain_graph=True)
 
     for i, (a, t) in enumerate(zip(a_in, t_in, strict=True)):
         if not t.requires_grad:
             continue
         if t.grad is None:
-            assert a.grad is None or not np.any(a.grad.array), f"input {i}: torch has no grad"
+            assert a.grad is None or not np.any(_host(a.grad)), f"input {i}: torch has no grad"
             continue
-        assert a.grad is not None, f"input {i}: axon has no gradient, torch does"
+        assert a.grad is not None, f"input {i}: axon has no gradient, torch does{where}"
         assert a.grad.dtype == a.dtype, f"input {i}: grad dtype {a.grad.dtype} != {a.dtype}"
         assert a.grad.shape == a.shape, f"input {i}: grad shape {a.grad.shape} != {a.shape}"
-        assert_close(a.grad, t.grad, rtol=grad_rtol, atol=grad_atol, msg=f"grad of input {i}:")
+        assert a.grad.device == a.device, f"input {i}: grad on {a.grad.device}, not {a.device}"
+        assert_close(
+            _host(a.grad), t.grad, rtol=grad_rtol, atol=grad_atol, msg=f"grad of input {i}{where}:"
+        )
 
 
 def helper_test_exception(

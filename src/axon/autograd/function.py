@@ -45,11 +45,14 @@ class Op:
     numbers, axes) are passed through to ``forward`` unchanged and get no gradient.
     ``self.parents[i] is None`` tells that input ``i`` needs no gradient.
 
-    ``self.xp`` is the array namespace of the inputs' backend: NumPy (a class attribute),
-    replaced on the instance when the inputs live on another backend (``Op.apply``).
+    ``self.xp`` is the array namespace of the inputs' backend and ``self.backend`` the
+    backend itself (its ``matmul``, ``scatter_add``, ``sliding_windows``): the CPU's as class
+    attributes, replaced on the instance when the inputs live on another backend
+    (``Op.apply``).
     """
 
     xp = numpy
+    backend = backend.for_device("cpu")
 
     parents: tuple | None
     out_shape: tuple
@@ -132,6 +135,7 @@ def _dispatch(ctx: Op, datas: list) -> None:
             )
     if found is not None and found[0].xp is not numpy:
         ctx.xp = found[0].xp
+        ctx.backend = found[0]
 
 
 def _as_array(ctx: Op, out):
