@@ -26,7 +26,7 @@ import numpy as np
 
 import axon as ax
 from axon import optim
-from axon.data.text import Vocab, batchify, bptt_batches, tiny_shakespeare
+from axon.data.text import Vocab, batchify, bptt_batches
 from axon.train import evaluate_stream, fit_stream
 
 from .registry import register
@@ -37,7 +37,7 @@ from .shared.text_common import (
     epochs_for,
     finish,
     generate,
-    unigram_entropy,
+    shakespeare_chars,
 )
 
 GOAL = 1.55  # nats per character on the validation text, full run
@@ -85,7 +85,7 @@ def run(config: Config) -> Result:
     ax.manual_seed(config.seed)
 
     heading("1. The data")
-    vocab, train_ids, val_ids, h_uni = _load_data(config, hp)
+    vocab, train_ids, val_ids, h_uni = shakespeare_chars(config, hp)
     heading("2. Training with truncated BPTT")
     model = RNNLanguageModel(len(vocab), hp["emb"], hp["hidden"], dropout=hp["dropout"])
     history, train_loss, val_loss, seconds = _train(
@@ -106,27 +106,6 @@ def run(config: Config) -> Result:
     _check(config, hp, h_uni, val_loss, samples, result)
     finish(result, config, model, history, "shakespeare")
     return result
-
-
-def _load_data(config: Config, hp: dict) -> tuple[Vocab, np.ndarray, np.ndarray, float]:
-    """Step 1: Tiny Shakespeare's characters (cut short in a quick run) as ids; returns the
-    vocabulary, the training and validation ids and the training unigram entropy."""
-    text = tiny_shakespeare(config.data_dir)
-    train_text, val_text = text["train"], text["val"]
-    if config.quick:
-        train_text, val_text = train_text[: hp["train_chars"]], val_text[: hp["val_chars"]]
-    vocab = Vocab.from_tokens(train_text + val_text, specials=(), unk_token=None, sort_by="token")
-    train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
-    h_uni = unigram_entropy(train_ids, len(vocab))
-    print(
-        f"  {len(train_ids):,} training and {len(val_ids):,} validation characters, "
-        f"{len(vocab)} distinct"
-    )
-    print(
-        f"  unigram entropy of the training characters: {h_uni:.3f} nats "
-        f"(ln {len(vocab)} = {np.log(len(vocab)):.3f} for uniform guessing)"
-    )
-    return vocab, train_ids, val_ids, h_uni
 
 
 def _train(

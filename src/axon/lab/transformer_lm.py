@@ -31,7 +31,7 @@ import numpy as np
 
 import axon as ax
 from axon import optim
-from axon.data.text import Vocab, tiny_shakespeare
+from axon.data.text import Vocab
 from axon.models.transformer import TransformerLM
 
 from .registry import register
@@ -43,7 +43,7 @@ from .shared.text_common import (
     finish,
     next_token_probs,
     sequence_cross_entropy,
-    unigram_entropy,
+    shakespeare_chars,
 )
 
 LSTM_GOAL = 1.55  # the char-LSTM's goal (shakespeare), printed for reference
@@ -160,7 +160,7 @@ def run(config: Config) -> Result:
     ax.manual_seed(config.seed)
 
     heading("1. The data")
-    vocab, train_ids, val_ids, h_uni = _load_data(config, hp)
+    vocab, train_ids, val_ids, h_uni = shakespeare_chars(config, hp)
     heading("2. Training on random windows, causal mask")
     model = _build_model(hp, len(vocab))
     history, train_loss, val_loss, seconds, updates = _train(
@@ -182,27 +182,6 @@ def run(config: Config) -> Result:
     _check(config, hp, h_uni, val_loss, samples, result)
     finish(result, config, model, history, "transformer_lm")
     return result
-
-
-def _load_data(config: Config, hp: dict) -> tuple[Vocab, np.ndarray, np.ndarray, float]:
-    """Step 1: Tiny Shakespeare's characters (cut short in a quick run) as ids; returns the
-    vocabulary, the training and validation ids and the training unigram entropy."""
-    text = tiny_shakespeare(config.data_dir)
-    train_text, val_text = text["train"], text["val"]
-    if config.quick:
-        train_text, val_text = train_text[: hp["train_chars"]], val_text[: hp["val_chars"]]
-    vocab = Vocab.from_tokens(train_text + val_text, specials=(), unk_token=None, sort_by="token")
-    train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
-    h_uni = unigram_entropy(train_ids, len(vocab))
-    print(
-        f"  {len(train_ids):,} training and {len(val_ids):,} validation characters, "
-        f"{len(vocab)} distinct"
-    )
-    print(
-        f"  unigram entropy of the training characters: {h_uni:.3f} nats "
-        f"(ln {len(vocab)} = {np.log(len(vocab)):.3f} for uniform guessing)"
-    )
-    return vocab, train_ids, val_ids, h_uni
 
 
 def _build_model(hp: dict, vocab_size: int) -> TransformerLM:

@@ -28,7 +28,7 @@ import numpy as np
 
 import axon as ax
 from axon import nn
-from axon.data.text import pad_ids
+from axon.data.text import Vocab, pad_ids, tiny_shakespeare
 from axon.train.base import Callback
 from axon.train.metrics import Metric
 
@@ -258,3 +258,25 @@ def finish(result: Result, config: Config, model: nn.Module, history, name: str)
     fig = history.plot(out / f"{name}_curves.png")
     del fig
     result.figures.append(out / f"{name}_curves.png")
+
+
+# ----------------------------------------------------------------------------- corpora
+def shakespeare_chars(config: Config, hp: dict) -> tuple[Vocab, np.ndarray, np.ndarray, float]:
+    """Tiny Shakespeare's characters (cut short in a quick run) as ids; returns the
+    vocabulary, the training and validation ids and the training unigram entropy."""
+    text = tiny_shakespeare(config.data_dir)
+    train_text, val_text = text["train"], text["val"]
+    if config.quick:
+        train_text, val_text = train_text[: hp["train_chars"]], val_text[: hp["val_chars"]]
+    vocab = Vocab.from_tokens(train_text + val_text, specials=(), unk_token=None, sort_by="token")
+    train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
+    h_uni = unigram_entropy(train_ids, len(vocab))
+    print(
+        f"  {len(train_ids):,} training and {len(val_ids):,} validation characters, "
+        f"{len(vocab)} distinct"
+    )
+    print(
+        f"  unigram entropy of the training characters: {h_uni:.3f} nats "
+        f"(ln {len(vocab)} = {np.log(len(vocab)):.3f} for uniform guessing)"
+    )
+    return vocab, train_ids, val_ids, h_uni
