@@ -249,14 +249,7 @@ NOT_ON_THE_SEAM = {
     "indexing's backward (index ops)": lambda x: x[1, 1:3],
     "matmul (linalg ops)": lambda x: x @ x.T,
     "Linear (nn layers)": lambda x: ax.nn.Linear(3, 3).to("strict")(x),
-    "Adam step (optimizers but SGD)": lambda x: _adam_step(x),
 }
-
-
-def _adam_step(x):
-    (x * x).backward(ax.ones(3, 3, device="strict"))
-    ax.optim.Adam([x]).step()
-    return x
 
 
 @pytest.mark.parametrize("name", sorted(NOT_ON_THE_SEAM))

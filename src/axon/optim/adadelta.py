@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd import Tensor
+from ..backend import namespace
 from .optimizer import Optimizer, _check, _implementation_flags, zeros_like
 
 
@@ -78,21 +77,23 @@ class Adadelta(Optimizer):
                 g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
                 square_avg, acc_delta = state["square_avg"], state["acc_delta"]
                 delta, tmp = self._scratch(p, 2), self._scratch(p, 3)
+                xp = namespace(p)
 
                 _decay_add_square(square_avg, g, rho, tmp)  # v = rho v + (1 - rho) g^2
-                np.add(acc_delta, eps, out=delta)  # delta = sqrt(u + eps) / sqrt(v + eps) g
-                np.sqrt(delta, out=delta)
-                np.add(square_avg, eps, out=tmp)
-                np.sqrt(tmp, out=tmp)
+                xp.add(acc_delta, eps, out=delta)  # delta = sqrt(u + eps) / sqrt(v + eps) g
+                xp.sqrt(delta, out=delta)
+                xp.add(square_avg, eps, out=tmp)
+                xp.sqrt(tmp, out=tmp)
                 delta /= tmp
                 delta *= g
                 _decay_add_square(acc_delta, delta, rho, tmp)  # u = rho u + (1 - rho) delta^2
-                p -= np.multiply(delta, lr, out=delta)
+                p -= xp.multiply(delta, lr, out=delta)
         return loss
 
 
-def _decay_add_square(avg: np.ndarray, x: np.ndarray, rho: float, tmp: np.ndarray) -> None:
+def _decay_add_square(avg, x, rho: float, tmp) -> None:
     """``avg = rho * avg + (1 - rho) * x**2`` in place (``tmp`` is scratch)."""
     avg *= rho
-    np.multiply(x, x, out=tmp)
-    avg += np.multiply(tmp, 1.0 - rho, out=tmp)
+    xp = namespace(x)
+    xp.multiply(x, x, out=tmp)
+    avg += xp.multiply(tmp, 1.0 - rho, out=tmp)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd import Tensor
+from ..autograd.tensor import _host, _placed
+from ..backend import namespace
 from .optimizer import Optimizer, _check, zeros_like
 
 
@@ -77,15 +77,16 @@ class Adafactor(Optimizer):
         for group in self.param_groups:
             lr, (eps1, eps2) = float(group["lr"]), group["eps"]
             for p, grad, state in self._params_with_grad(group):
+                xp = namespace(p)
                 g = -grad if group["maximize"] else grad
-                e1 = float(np.finfo(p.dtype).eps) if eps1 is None else float(eps1)
+                e1 = float(xp.finfo(p.dtype).eps) if eps1 is None else float(eps1)
                 if "step" not in state:
                     self._init_state(state, g)
                 state["step"] += 1
                 t = float(state["step"])
                 weight = t ** group["beta2_decay"]  # 1 - beta2_t
                 rho = min(lr, 1 / math.sqrt(t))
-                alpha = max(eps2, float(np.linalg.norm(p)) / math.sqrt(p.size)) * rho
+                alpha = max(eps2, _rms(p, xp)) * rho
                 if group["weight_decay"]:
                     p *= 1 - lr * group["weight_decay"]
                 square = g * g
@@ -93,13 +94,13 @@ class Adafactor(Optimizer):
                     row, col = state["row_var"], state["col_var"]
                     row += weight * (square.mean(-1, keepdims=True) - row)
                     col += weight * (square.mean(-2, keepdims=True) - col)
-                    estimate = (row @ col) / np.maximum(row.mean(-2, keepdims=True), e1)
+                    estimate = (row @ col) / xp.maximum(row.mean(-2, keepdims=True), e1)
                 else:
                     variance = state["variance"]
                     variance += weight * (square - variance)
                     estimate = variance.copy()
-                update = g / np.sqrt(np.maximum(estimate, e1 * e1))
-                rms = float(np.linalg.norm(update)) / math.sqrt(update.size)
+                update = g / xp.sqrt(xp.maximum(estimate, e1 * e1))
+                rms = _rms(update, xp)
                 p -= update * (alpha / max(1.0, rms / group["d"]))
         return loss
 
@@ -110,19 +111,27 @@ class Adafactor(Optimizer):
             return super()._load_state_value(key, value, param, index)
         shape = param.shape
         want = tuple(shape[:-1]) + (1,) if key == "row_var" else tuple(shape[:-2]) + (1, shape[-1])
-        arr = np.array(value.array if isinstance(value, Tensor) else value, dtype=param.array.dtype)
+        arr = _host(value.array if isinstance(value, Tensor) else value).astype(param.array.dtype)
         if arr.shape != want:
             raise ValueError(
                 f"loaded state dict has '{key}' of shape {arr.shape} for "
                 f"parameter {index}, but Adafactor needs {want}"
             )
-        return arr
+        return _placed(arr, param.device)
 
     @staticmethod
-    def _init_state(state: dict, g: np.ndarray) -> None:
+    def _init_state(state: dict, g) -> None:
         state["step"] = 0.0
         if g.ndim > 1:
-            state["row_var"] = np.zeros(g.shape[:-1] + (1,), dtype=g.dtype)
-            state["col_var"] = np.zeros(g.shape[:-2] + (1, g.shape[-1]), dtype=g.dtype)
+            xp = namespace(g)
+            state["row_var"] = xp.zeros(g.shape[:-1] + (1,), dtype=g.dtype)
+            state["col_var"] = xp.zeros(g.shape[:-2] + (1, g.shape[-1]), dtype=g.dtype)
         else:
             state["variance"] = zeros_like(g)
+
+
+def _rms(x, xp) -> float:
+    """The root mean square of ``x``'s elements: ``np.linalg.norm(x) / sqrt(x.size)``, with
+    the norm computed as NumPy computes it (``sqrt`` of the flat vector's dot product)."""
+    flat = x.ravel(order="K")
+    return float(xp.sqrt(flat.dot(flat))) / math.sqrt(x.size)

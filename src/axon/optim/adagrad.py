@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd import Tensor
+from ..backend import namespace
 from .optimizer import Optimizer, _check, _implementation_flags, full_like
 
 
@@ -87,10 +86,10 @@ class Adagrad(Optimizer):
                 state["step"] += 1
                 clr = lr / (1.0 + (state["step"] - 1) * lr_decay)
                 g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
-                total, tmp = state["sum"], self._scratch(p)
-                total += np.multiply(g, g, out=tmp)  # s += g^2
-                np.sqrt(total, out=tmp)
+                total, tmp, xp = state["sum"], self._scratch(p), namespace(p)
+                total += xp.multiply(g, g, out=tmp)  # s += g^2
+                xp.sqrt(total, out=tmp)
                 tmp += eps
-                np.divide(g, tmp, out=tmp)
-                p -= np.multiply(tmp, clr, out=tmp)
+                xp.divide(g, tmp, out=tmp)
+                p -= xp.multiply(tmp, clr, out=tmp)
         return loss

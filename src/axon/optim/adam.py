@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-
-import numpy as np
+from itertools import accumulate
 
 from ..autograd import Tensor
+from ..backend import namespace
 from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_like
 
 flat_size = 1 << 14
@@ -134,12 +134,13 @@ class Adam(Optimizer):
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        xp = namespace(g)
         _lerp_(exp_avg, g, 1.0 - beta1, tmp)  # m = beta1 m + (1 - beta1) g
         exp_avg_sq *= beta2  # v = beta2 v + (1 - beta2) g^2
-        np.multiply(g, g, out=tmp)
-        exp_avg_sq += np.multiply(tmp, 1.0 - beta2, out=tmp)
+        xp.multiply(g, g, out=tmp)
+        exp_avg_sq += xp.multiply(tmp, 1.0 - beta2, out=tmp)
         if group["amsgrad"]:
-            exp_avg_sq = np.maximum(
+            exp_avg_sq = xp.maximum(
                 state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"]
             )
 
@@ -150,10 +151,10 @@ class Adam(Optimizer):
         bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
         # step_size m / (sqrt(v) / bc2 + eps), with step_size folded into the denominator
         # so the update needs one pass less
-        np.sqrt(exp_avg_sq, out=tmp)
+        xp.sqrt(exp_avg_sq, out=tmp)
         tmp *= 1.0 / (bias_correction2_sqrt * step_size)
         tmp += eps / step_size
-        return np.divide(exp_avg, tmp, out=tmp)
+        return xp.divide(exp_avg, tmp, out=tmp)
 
     def _flat_moments(self, index: int, items: list, amsgrad: bool):
         """The moments of a group's parameters as flat arrays (``exp_avg`` etc., and
@@ -161,11 +162,14 @@ class Adam(Optimizer):
         one pass of each array op updates them all (see :data:`flat_size`). Made again
         (copying the values) when the parameters with a gradient change or a loaded
         state dict replaced the views; None (step each parameter alone) for one
-        parameter, mixed dtypes or steps."""
+        parameter, mixed dtypes, backends or steps."""
         if len(items) < 2:
             return None
-        dtype, step = items[0][0].dtype, items[0][2]["step"]
-        if any(p.dtype != dtype or state["step"] != step for p, _, state in items):
+        first, step = items[0][0], items[0][2]["step"]
+        if any(
+            p.dtype != first.dtype or p.__class__ is not first.__class__ or state["step"] != step
+            for p, _, state in items
+        ):
             return None
         names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
         states = [state for _, _, state in items]
@@ -182,11 +186,12 @@ class Adam(Optimizer):
         ):
             return flat
         sizes = [p.size for p, _, _ in items]
-        ends = np.cumsum(sizes).tolist()
+        ends = list(accumulate(sizes))
         parts = [slice(end - size, end) for end, size in zip(ends, sizes, strict=True)]
         flat = {"names": names, "parts": parts}
+        xp = namespace(items[0][0])
         for name in names:
-            flat[name] = np.concatenate([state[name].ravel() for state in states])
+            flat[name] = xp.concatenate([state[name].ravel() for state in states])
         flat["views"] = []
         for (p, _, state), part in zip(items, flat["parts"], strict=True):
             views = {name: flat[name][part].reshape(p.shape) for name in names}

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd import Tensor
+from ..backend import namespace
 from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_like
 
 
@@ -77,13 +76,14 @@ class Adamax(Optimizer):
                 state["step"] += 1
                 g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
                 exp_avg, exp_inf, tmp = state["exp_avg"], state["exp_inf"], self._scratch(p)
+                xp = namespace(p)
 
                 _lerp_(exp_avg, g, 1.0 - beta1, tmp)  # m = beta1 m + (1 - beta1) g
                 exp_inf *= beta2  # u = max(beta2 u, |g| + eps)
-                np.abs(g, out=tmp)
+                xp.abs(g, out=tmp)
                 tmp += eps
-                np.maximum(exp_inf, tmp, out=exp_inf)
+                xp.maximum(exp_inf, tmp, out=exp_inf)
                 clr = lr / (1.0 - beta1 ** state["step"])
-                np.divide(exp_avg, exp_inf, out=tmp)
-                p -= np.multiply(tmp, clr, out=tmp)
+                xp.divide(exp_avg, exp_inf, out=tmp)
+                p -= xp.multiply(tmp, clr, out=tmp)
         return loss

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd import Tensor
-from .nadam import _scalar_dtype
+from ..backend import namespace
+from .nadam import _scalar_dtype, _scalar_state
 from .optimizer import Optimizer, _check, _implementation_flags, zeros_like
 
 
@@ -73,20 +72,21 @@ class ASGD(Optimizer):
             lr, lambd, alpha = float(group["lr"]), float(group["lambd"]), float(group["alpha"])
             t0, weight_decay = float(group["t0"]), float(group["weight_decay"])
             for p, grad, state in self._params_with_grad(group):
+                xp = namespace(p)
                 if not state:
                     state["step"] = 0
-                    state["eta"] = np.array(lr, dtype=_scalar_dtype())
-                    state["mu"] = np.ones((), dtype=_scalar_dtype())
+                    state["eta"] = xp.asarray(lr, dtype=_scalar_dtype())
+                    state["mu"] = xp.ones((), dtype=_scalar_dtype())
                     state["ax"] = zeros_like(p)
                 state["step"] += 1
                 g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
                 eta, mu, tmp = float(state["eta"]), float(state["mu"]), self._scratch(p)
 
                 p *= 1.0 - lambd * eta  # decay, then the gradient step
-                p -= np.multiply(g, eta, out=tmp)
+                p -= xp.multiply(g, eta, out=tmp)
                 if mu != 1:
-                    np.subtract(p, state["ax"], out=tmp)
-                    state["ax"] += np.multiply(tmp, mu, out=tmp)
+                    xp.subtract(p, state["ax"], out=tmp)
+                    state["ax"] += xp.multiply(tmp, mu, out=tmp)
                 else:
                     state["ax"][...] = p
                 step = state["step"]
@@ -97,6 +97,5 @@ class ASGD(Optimizer):
     def _load_state_value(self, key: str, value, param: Tensor, index: int):
         """``eta`` and ``mu`` are scalars in their own dtype; the rest loads as usual."""
         if key in ("eta", "mu"):
-            value = value.array if isinstance(value, Tensor) else value
-            return np.array(value, dtype=_scalar_dtype())
+            return _scalar_state(value, param)
         return super()._load_state_value(key, value, param, index)

@@ -2,7 +2,8 @@
 
 Each ``step(closure)`` runs up to ``max_iter`` iterations, each one evaluating the loss
 and its gradient through ``closure`` (which must zero the gradients, compute the loss,
-call ``backward`` and return the loss). All the algebra runs on flat NumPy vectors: the
+call ``backward`` and return the loss). All the algebra runs on flat vectors (arrays of
+the parameters' backend): the
 parameters' gradients are gathered into one vector, the search direction is one vector,
 and only the final moves touch the parameters, so the work besides the closure is a few
 vector operations per iteration however many parameters the model has.
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable
-
-import numpy as np
+from functools import reduce
+from itertools import accumulate
 
 from ..autograd import Tensor
+from ..autograd.tensor import _placed
+from ..backend import namespace, of, promote_types
 from .optimizer import Optimizer, _check
 
 
@@ -73,16 +76,16 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
-        ends = np.cumsum([p.array.size for p in self._params]).tolist()
+        ends = list(accumulate(p.array.size for p in self._params))
         self._parts = [
             slice(end - p.array.size, end) for p, end in zip(self._params, ends, strict=True)
         ]
 
     # ----------------------------------------------------------------- flat vectors
-    def _gather_flat_grad(self) -> np.ndarray:
+    def _gather_flat_grad(self):
         """All gradients as one new vector (zeros for a parameter without one)."""
-        dtype = np.result_type(*(p.array.dtype for p in self._params))
-        flat = np.empty(self._parts[-1].stop, dtype=dtype)
+        dtype = reduce(promote_types, (p.array.dtype for p in self._params))
+        flat = namespace(self._params[0].array).empty(self._parts[-1].stop, dtype=dtype)
         for p, part in zip(self._params, self._parts, strict=True):
             if p.grad is None:
                 flat[part] = 0
@@ -90,19 +93,20 @@ class LBFGS(Optimizer):
                 flat[part] = p.grad.array.ravel()
         return flat
 
-    def _add_grad(self, t: float, d: np.ndarray) -> None:
+    def _add_grad(self, t: float, d) -> None:
         """Move every parameter by ``t * d`` (its part of the flat direction)."""
         for p, part in zip(self._params, self._parts, strict=True):
             p.array += t * d[part].reshape(p.array.shape)
 
-    def _flat_params(self) -> np.ndarray:
-        return np.concatenate([p.array.ravel() for p in self._params])
+    def _flat_params(self):
+        xp = namespace(self._params[0].array)
+        return xp.concatenate([p.array.ravel() for p in self._params])
 
-    def _set_params(self, flat: np.ndarray) -> None:
+    def _set_params(self, flat) -> None:
         for p, part in zip(self._params, self._parts, strict=True):
             p.array[...] = flat[part].reshape(p.array.shape)
 
-    def _directional_evaluate(self, closure, x: np.ndarray, t: float, d: np.ndarray):
+    def _directional_evaluate(self, closure, x, t: float, d):
         """The loss and flat gradient at ``x + t d``; the parameters are put back to ``x``."""
         self._add_grad(t, d)
         loss = float(closure())
@@ -132,7 +136,7 @@ class LBFGS(Optimizer):
         current_evals = 1
         state["func_evals"] += 1
         flat_grad = self._gather_flat_grad()
-        if np.abs(flat_grad).max() <= tolerance_grad:  # already optimal
+        if abs(flat_grad).max() <= tolerance_grad:  # already optimal
             return orig_loss
 
         d, t = state.get("d"), state.get("t")
@@ -174,7 +178,7 @@ class LBFGS(Optimizer):
 
             # the step length
             if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr
+                t = min(1.0, 1.0 / abs(flat_grad).sum()) * lr
             else:
                 t = lr
             gtd = flat_grad.dot(d)  # the directional derivative
@@ -201,21 +205,21 @@ class LBFGS(Optimizer):
                     max_ls=max_eval - current_evals,
                 )
                 self._add_grad(t, d)
-                opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                opt_cond = abs(flat_grad).max() <= tolerance_grad
             else:
                 self._add_grad(t, d)
                 opt_cond = False
                 if n_iter != max_iter:  # the last iteration's gradient waits for next step
                     loss = float(evaluate())
                     flat_grad = self._gather_flat_grad()
-                    opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                    opt_cond = abs(flat_grad).max() <= tolerance_grad
                     ls_func_evals = 1
             current_evals += ls_func_evals
             state["func_evals"] += ls_func_evals
 
             if n_iter == max_iter or current_evals >= max_eval or opt_cond:
                 break
-            if np.abs(d * t).max() <= tolerance_change:
+            if abs(d * t).max() <= tolerance_change:
                 break
             if abs(loss - prev_loss) < tolerance_change:
                 break
@@ -234,19 +238,20 @@ class LBFGS(Optimizer):
 
     def _load_state_value(self, key: str, value, param: Tensor, index: int):
         """LBFGS's state is flat vectors, lists of them and numbers: copied as they are
-        (torch's tensors become arrays)."""
+        (torch's tensors become arrays), on ``param``'s device."""
         if isinstance(value, Tensor):
             value = value.array
         if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
             value = value.detach().numpy()
         if isinstance(value, list):
             return [self._load_state_value(key, v, param, index) for v in value]
-        if isinstance(value, np.ndarray):
-            return value.copy() if value.ndim else value[()]
+        if of(value) is not None:  # an array: placed beside the parameter
+            value = _placed(value, param.device).copy()
+            return value if value.ndim else value[()]
         return copy.deepcopy(value)
 
 
-def _two_loop(flat_grad, old_dirs, old_stps, ro, H_diag, al) -> np.ndarray:
+def _two_loop(flat_grad, old_dirs, old_stps, ro, H_diag, al):
     """The direction :math:`-H g` by the two-loop recursion over the stored pairs (``al``
     is the list its first loop fills, kept in the state as torch keeps it)."""
     q = -flat_grad
@@ -272,7 +277,7 @@ def cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     d2_square = d1**2 - g1 * g2
     if d2_square < 0:
         return (xmin_bound + xmax_bound) / 2.0
-    d2 = np.sqrt(d2_square)
+    d2 = namespace(d2_square).sqrt(d2_square)  # a NumPy scalar or a 0-d array
     if x1 <= x2:
         min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
     else:
@@ -289,7 +294,7 @@ def strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change
     its ends when progress stalls. ``obj_func(x, t, d)`` returns the loss and flat
     gradient at ``x + t d``. Returns ``(f_new, g_new, t, evaluations)``; at most
     ``max_ls`` evaluations."""
-    d_norm = np.abs(d).max()
+    d_norm = abs(d).max()
     g = g.copy()
     f_new, g_new = obj_func(x, t, d)
     ls_func_evals = 1

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd import Tensor
-from ..backend import get_default_dtype
+from ..backend import float32, float64, get_default_dtype, namespace
 from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_like
 
 
@@ -87,9 +85,10 @@ class NAdam(Optimizer):
             beta1, beta2 = (float(b) for b in group["betas"])
             weight_decay, psi = float(group["weight_decay"]), float(group["momentum_decay"])
             for p, grad, state in self._params_with_grad(group):
+                xp = namespace(p)
                 if not state:
                     state["step"] = 0
-                    state["mu_product"] = np.ones((), dtype=_scalar_dtype())
+                    state["mu_product"] = xp.ones((), dtype=_scalar_dtype())
                     state["exp_avg"] = zeros_like(p)
                     state["exp_avg_sq"] = zeros_like(p)
                 state["step"] += 1
@@ -110,27 +109,33 @@ class NAdam(Optimizer):
 
                 _lerp_(exp_avg, g, 1.0 - beta1, tmp)  # m = beta1 m + (1 - beta1) g
                 exp_avg_sq *= beta2  # v = beta2 v + (1 - beta2) g^2
-                np.multiply(g, g, out=tmp)
-                exp_avg_sq += np.multiply(tmp, 1.0 - beta2, out=tmp)
-                np.divide(exp_avg_sq, 1.0 - beta2**step, out=denom)
-                np.sqrt(denom, out=denom)
+                xp.multiply(g, g, out=tmp)
+                exp_avg_sq += xp.multiply(tmp, 1.0 - beta2, out=tmp)
+                xp.divide(exp_avg_sq, 1.0 - beta2**step, out=denom)
+                xp.sqrt(denom, out=denom)
                 denom += eps
 
-                np.divide(g, denom, out=tmp)  # the gradient's part, then the momentum's
-                p += np.multiply(tmp, -lr * (1.0 - mu) / (1.0 - mu_product), out=tmp)
-                np.divide(exp_avg, denom, out=tmp)
-                p += np.multiply(tmp, -lr * mu_next / (1.0 - mu_product * mu_next), out=tmp)
+                xp.divide(g, denom, out=tmp)  # the gradient's part, then the momentum's
+                p += xp.multiply(tmp, -lr * (1.0 - mu) / (1.0 - mu_product), out=tmp)
+                xp.divide(exp_avg, denom, out=tmp)
+                p += xp.multiply(tmp, -lr * mu_next / (1.0 - mu_product * mu_next), out=tmp)
         return loss
 
     def _load_state_value(self, key: str, value, param: Tensor, index: int):
         """``mu_product`` is a scalar in its own dtype; the rest is loaded as usual."""
         if key == "mu_product":
-            value = value.array if isinstance(value, Tensor) else value
-            return np.array(value, dtype=_scalar_dtype())
+            return _scalar_state(value, param)
         return super()._load_state_value(key, value, param, index)
 
 
-def _scalar_dtype() -> np.dtype:
+def _scalar_dtype():
     """The dtype torch keeps scalar optimizer state in: float64 only when that is the
     default dtype, else float32."""
-    return np.dtype(np.float64 if np.dtype(get_default_dtype()) == np.float64 else np.float32)
+    return float64 if get_default_dtype() == float64 else float32
+
+
+def _scalar_state(value, param: Tensor):
+    """A saved scalar state entry (a number, a 0-d array or Tensor of any backend) as a 0-d
+    array in :func:`_scalar_dtype`, beside ``param``."""
+    value = value.array if isinstance(value, Tensor) else value
+    return namespace(param.array).asarray(float(value), dtype=_scalar_dtype())

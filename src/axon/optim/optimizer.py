@@ -6,9 +6,9 @@ with its own options); every option missing from a group takes the optimizer's d
 ``step``. ``state_dict`` refers to parameters by their index across all groups, so a
 checkpoint can be loaded into a fresh optimizer built over copies of the parameters.
 
-Subclasses implement ``step`` as in-place NumPy updates of ``p.array`` (never of
-``p.grad.array``, which may be shared), using the reusable scratch arrays from ``_scratch``
-so a step allocates almost nothing.
+Subclasses implement ``step`` as in-place updates of ``p.array`` (never of ``p.grad.array``,
+which may be shared) with the namespace of the parameter's backend (``namespace(p)``), using
+the reusable scratch arrays from ``_scratch`` so a step allocates almost nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
-
-import numpy as np
 
 from ..autograd import Tensor, enable_grad
 from ..autograd.tensor import _host, _placed, _wrap
@@ -79,7 +77,7 @@ class Optimizer(OptimizerHooks):
         self.defaults = dict(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
-        self._buffers: dict[tuple, np.ndarray] = {}  # scratch arrays reused by step()
+        self._buffers: dict[tuple, Any] = {}  # scratch arrays reused by step()
         self._init_hooks()
 
         groups = list(params)
@@ -180,7 +178,7 @@ class Optimizer(OptimizerHooks):
             if p.grad is not None:
                 yield p.array, p.grad.array, state[p]
 
-    def _scratch(self, like: np.ndarray, slot: int = 0) -> np.ndarray:
+    def _scratch(self, like, slot: int = 0):
         """A reusable uninitialized array shaped like ``like`` (one per dtype and slot).
 
         Parameters are updated one after another, so one flat buffer per dtype, as big as
@@ -296,15 +294,17 @@ class Optimizer(OptimizerHooks):
         return "\n".join(lines)
 
 
-def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -> None:
-    """``start += weight * (end - start)`` in place, rounded the way ``torch.lerp`` rounds."""
-    np.subtract(end, start, out=tmp)
+def _lerp_(start, end, weight: float, tmp) -> None:
+    """``start += weight * (end - start)`` in place, rounded the way ``torch.lerp`` rounds
+    (``tmp``: scratch; the arrays of one backend)."""
+    xp = namespace(start)
+    xp.subtract(end, start, out=tmp)
     if abs(weight) < 0.5:
         tmp *= weight
         start += tmp
     else:  # end - (end - start) * (1 - weight): exact at weight == 1
         tmp *= 1.0 - weight
-        np.subtract(end, tmp, out=start)
+        xp.subtract(end, tmp, out=start)
 
 
 def zeros_like(array):
@@ -322,7 +322,7 @@ def _copy_value(value):
     """A copy of a state entry of the same kind (an array, a Tensor or a Python value), so
     a saved state dict does not follow later steps; an optimizer written for torch, whose
     state holds Tensors, gets Tensors back."""
-    if isinstance(value, np.ndarray) or of(value) is not None:  # any backend's array
+    if of(value) is not None:  # any backend's array
         return value.copy()
     if isinstance(value, Tensor):
         return _wrap(value.array.copy())
@@ -337,11 +337,10 @@ def _load_value(key: str, value, param: Tensor, index: int):
         arr = value.array.copy() if key == "step" else _load_value(key, value.array, param, index)
         return _wrap(arr)
     if key == "step":
-        return int(value) if isinstance(value, np.ndarray | np.number) else value
-    if not isinstance(value, np.ndarray):
-        if of(value) is None:
-            return copy.deepcopy(value)
-        value = _host(value)
+        return int(value) if hasattr(value, "dtype") else value  # an array or NumPy scalar
+    if of(value) is None:
+        return copy.deepcopy(value)
+    value = _host(value)  # a NumPy array as it is, another backend's copied to the host
     arr = value.copy()
     if arr.dtype.kind == "f" and param.array.dtype.kind == "f":
         arr = arr.astype(param.array.dtype, copy=False)
@@ -350,4 +349,4 @@ def _load_value(key: str, value, param: Tensor, index: int):
             f"loaded state dict has '{key}' of shape {arr.shape} for parameter {index}, "
             f"but that parameter has shape {param.array.shape}"
         )
-    return arr if param.array.__class__ is np.ndarray else _placed(arr, param.device)
+    return _placed(arr, param.device)

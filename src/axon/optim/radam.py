@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd import Tensor
+from ..backend import namespace
 from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_like
 
 
@@ -97,21 +96,21 @@ class RAdam(Optimizer):
                 else:
                     g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                tmp, update = self._scratch(p), self._scratch(p, 2)
+                tmp, update, xp = self._scratch(p), self._scratch(p, 2), namespace(p)
 
                 _lerp_(exp_avg, g, 1.0 - beta1, tmp)  # m = beta1 m + (1 - beta1) g
                 exp_avg_sq *= beta2  # v = beta2 v + (1 - beta2) g^2
-                np.multiply(g, g, out=tmp)
-                exp_avg_sq += np.multiply(tmp, 1.0 - beta2, out=tmp)
+                xp.multiply(g, g, out=tmp)
+                exp_avg_sq += xp.multiply(tmp, 1.0 - beta2, out=tmp)
 
                 bias_correction2 = 1.0 - beta2**step
-                np.divide(exp_avg, 1.0 - beta1**step, out=update)  # m_hat
+                xp.divide(exp_avg, 1.0 - beta1**step, out=update)  # m_hat
                 update *= lr
                 rect = _rectification(beta2, step, bias_correction2)
                 if rect is not None:  # the adaptive step: r sqrt(bc2) / (sqrt(v) + eps)
-                    np.sqrt(exp_avg_sq, out=tmp)
+                    xp.sqrt(exp_avg_sq, out=tmp)
                     tmp += eps
-                    np.divide(math.sqrt(bias_correction2), tmp, out=tmp)
+                    xp.divide(math.sqrt(bias_correction2), tmp, out=tmp)
                     update *= tmp
                     update *= rect
                 p -= update

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd import Tensor
+from ..backend import namespace
 from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_like
 
 
@@ -90,27 +89,27 @@ class RMSprop(Optimizer):
                     state["grad_avg"] = zeros_like(p)
                 state["step"] += 1
                 g = self._grad_with_decay(p, grad, weight_decay, group["maximize"])
-                square_avg, tmp = state["square_avg"], self._scratch(p)
+                square_avg, tmp, xp = state["square_avg"], self._scratch(p), namespace(p)
 
                 square_avg *= alpha  # v = alpha v + (1 - alpha) g^2
-                np.multiply(g, g, out=tmp)
-                square_avg += np.multiply(tmp, 1.0 - alpha, out=tmp)
+                xp.multiply(g, g, out=tmp)
+                square_avg += xp.multiply(tmp, 1.0 - alpha, out=tmp)
                 if centered:  # subtract the square of the running mean gradient
                     grad_avg = state["grad_avg"]
                     _lerp_(grad_avg, g, 1.0 - alpha, tmp)
-                    np.multiply(grad_avg, grad_avg, out=tmp)
-                    np.subtract(square_avg, tmp, out=tmp)
-                    np.sqrt(tmp, out=tmp)
+                    xp.multiply(grad_avg, grad_avg, out=tmp)
+                    xp.subtract(square_avg, tmp, out=tmp)
+                    xp.sqrt(tmp, out=tmp)
                 else:
-                    np.sqrt(square_avg, out=tmp)
+                    xp.sqrt(square_avg, out=tmp)
                 tmp += eps
-                np.divide(g, tmp, out=tmp)  # g / (sqrt(v) + eps)
+                xp.divide(g, tmp, out=tmp)  # g / (sqrt(v) + eps)
 
                 if momentum > 0:
                     buf = state["momentum_buffer"]
                     buf *= momentum
                     buf += tmp
-                    p -= np.multiply(buf, lr, out=tmp)
+                    p -= xp.multiply(buf, lr, out=tmp)
                 else:
-                    p -= np.multiply(tmp, lr, out=tmp)
+                    p -= xp.multiply(tmp, lr, out=tmp)
         return loss

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd import Tensor
+from ..backend import namespace
 from .optimizer import Optimizer, _check, _implementation_flags, full_like, zeros_like
 
 
@@ -75,16 +74,17 @@ class Rprop(Optimizer):
                     state["prev"] = zeros_like(p)
                     state["step_size"] = full_like(p, float(group["lr"]))
                 state["step"] += 1
-                g = np.negative(grad) if group["maximize"] else grad.copy()
+                xp = namespace(p)
+                g = xp.negative(grad) if group["maximize"] else grad.copy()
                 prev, step_size = state["prev"], state["step_size"]
 
-                agreement = np.sign(g * prev)  # +1 same sign, -1 flipped, 0 unknown
-                factor = np.where(
-                    agreement > 0, etaplus, np.where(agreement < 0, etaminus, 1.0)
+                agreement = xp.sign(g * prev)  # +1 same sign, -1 flipped, 0 unknown
+                factor = xp.where(
+                    agreement > 0, etaplus, xp.where(agreement < 0, etaminus, 1.0)
                 ).astype(p.dtype)
                 step_size *= factor
-                np.clip(step_size, step_size_min, step_size_max, out=step_size)
+                xp.clip(step_size, step_size_min, step_size_max, out=step_size)
                 g[agreement < 0] = 0  # after a flip: stand still, forget the gradient
-                p -= np.sign(g) * step_size
+                p -= xp.sign(g) * step_size
                 prev[...] = g
         return loss

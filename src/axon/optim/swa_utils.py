@@ -16,11 +16,9 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from ..autograd import Tensor, no_grad
 from ..autograd.creation import tensor
-from ..backend import int64
+from ..backend import int64, namespace
 from ..nn.module import Module
 from ..nn.normalization import _BatchNorm, _InstanceNorm
 from .lr_scheduler import LRScheduler, _per_group
@@ -52,7 +50,9 @@ def get_ema_multi_avg_fn(decay: float = 0.999):
     def ema_update(ema_param_list: list[Tensor], current_param_list: list[Tensor], _) -> None:
         for ema, current in zip(ema_param_list, current_param_list, strict=True):
             if ema.array.dtype.kind in "fc":
-                _lerp_(ema.array, current.array, 1 - decay, np.empty_like(ema.array))
+                _lerp_(
+                    ema.array, current.array, 1 - decay, namespace(ema.array).empty_like(ema.array)
+                )
             else:
                 ema.array[...] = ema.array * decay + current.array * (1 - decay)
 
@@ -68,7 +68,7 @@ def get_swa_multi_avg_fn():
     ) -> None:
         weight = 1 / (float(num_averaged) + 1)
         for avg, current in zip(averaged_param_list, current_param_list, strict=True):
-            _lerp_(avg.array, current.array, weight, np.empty_like(avg.array))
+            _lerp_(avg.array, current.array, weight, namespace(avg.array).empty_like(avg.array))
 
     return swa_update
 
@@ -102,7 +102,7 @@ class AveragedModel(Module):
 
     Args:
         model: the model to average (deep-copied).
-        device: where the copy lives (CPU only in axon).
+        device: where the copy lives (the copy is moved with ``.to(device)``).
         avg_fn: ``avg_fn(averaged, current, n_averaged) -> new average``, one tensor at a
             time (e.g. :func:`get_ema_avg_fn`).
         multi_avg_fn: the same over lists of tensors, in place (e.g.

@@ -1,17 +1,18 @@
 """Gradient clipping: rescale all gradients together, or clamp each element.
 
 Both replace ``p.grad.array`` with a new array rather than writing into the old one, which
-another tensor may share.
+another tensor may share, computed with the namespace of the gradients' backend.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-
-import numpy as np
+from functools import reduce
 
 from ...autograd import Tensor
+from ...autograd.tensor import _wrap
+from ...backend import namespace, promote_types
 
 
 def _grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
@@ -20,20 +21,21 @@ def _grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def _vector_norm(x: np.ndarray, norm_type: float):
-    """The ``norm_type``-norm of all elements of ``x``, in ``x``'s dtype."""
+def _vector_norm(x, norm_type: float, xp):
+    """The ``norm_type``-norm of all elements of ``x``, in ``x``'s dtype (``xp``: its
+    namespace)."""
     x = x.ravel()
     if norm_type == 2.0:
-        return np.sqrt(np.dot(x, x)) if x.dtype.kind == "f" else np.linalg.norm(x)
-    if norm_type == np.inf:
-        return np.abs(x).max(initial=0)
-    if norm_type == -np.inf:
-        return np.abs(x).min(initial=np.inf).astype(x.dtype)
+        return xp.sqrt(xp.dot(x, x)) if x.dtype.kind == "f" else xp.linalg.norm(x)
+    if norm_type == math.inf:
+        return xp.abs(x).max(initial=0)
+    if norm_type == -math.inf:
+        return xp.abs(x).min(initial=math.inf).astype(x.dtype)
     if norm_type == 0:
-        return x.dtype.type(np.count_nonzero(x))
+        return xp.asarray(xp.count_nonzero(x), dtype=x.dtype)
     if norm_type == 1.0:
-        return np.abs(x).sum()
-    return (np.abs(x) ** norm_type).sum() ** (1.0 / norm_type)
+        return xp.abs(x).sum()
+    return (xp.abs(x) ** norm_type).sum() ** (1.0 / norm_type)
 
 
 def clip_grad_norm_(
@@ -64,10 +66,11 @@ def clip_grad_norm_(
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not grads:
         return Tensor(0.0)
-    norms = [_vector_norm(g.array, norm_type) for g in grads]
-    dtype = np.result_type(*[g.array.dtype for g in grads])
-    total = _vector_norm(np.asarray(norms, dtype=dtype), norm_type)
-    if error_if_nonfinite and not np.isfinite(total):
+    xp = namespace(grads[0].array)
+    norms = [_vector_norm(g.array, norm_type, xp) for g in grads]
+    dtype = reduce(promote_types, [g.array.dtype for g in grads])
+    total = _vector_norm(xp.asarray(norms, dtype=dtype), norm_type, xp)
+    if error_if_nonfinite and not math.isfinite(float(total)):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             f"non-finite ({total}), so it cannot be clipped. To disable this error and scale "
@@ -77,7 +80,7 @@ def clip_grad_norm_(
     if coef < 1.0 or math.isnan(coef):  # a NaN norm makes the gradients NaN, as in torch
         for g in grads:
             g.array = g.array * coef
-    return Tensor(np.asarray(total, dtype=dtype))
+    return _wrap(xp.asarray(total, dtype=dtype))
 
 
 def clip_grad_value_(
@@ -92,4 +95,4 @@ def clip_grad_value_(
     """
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        g.array = np.clip(g.array, -clip_value, clip_value)
+        g.array = namespace(g.array).clip(g.array, -clip_value, clip_value)
