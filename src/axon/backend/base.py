@@ -10,6 +10,7 @@ The CPU's lives in ``backend/numpy``; another library is one more module that ma
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -64,9 +65,57 @@ class Backend:
         """A view of every window of ``window_shape`` along ``axis`` (new trailing dims)."""
         return self.xp.lib.stride_tricks.sliding_window_view(x, window_shape, axis)
 
-    def matmul(self, a, b):
-        """The product ``a @ b``."""
-        return self.xp.matmul(a, b)
+    def matmul(self, a, b, out=None):
+        """The product ``a @ b`` (written into ``out`` when given)."""
+        return self.xp.matmul(a, b, out=out)
+
+    # ------------------------------------------------------------ convolution and pooling
+    conv2d = None
+    """A fused 2-D convolution kernel (``forward(op, x, w, b)``, ``backward(op, g)``), or
+    None: ``ops.conv.Conv`` then runs im2col, one product and col2im with the methods below."""
+
+    def scratch(self, tag, shape: tuple, dtype, fill=None):
+        """A new array for a pass's intermediate values (filled with ``fill`` if given); the
+        CPU hands out reused buffers of its pool, keyed by ``tag``, instead."""
+        xp = self.xp
+        return xp.empty(shape, dtype) if fill is None else xp.full(shape, fill, dtype)
+
+    def split_batch(self, body, n: int, nbytes: int, products: bool = False) -> None:
+        """Run ``body(part)`` over batch slices ``part`` that cover ``range(n)``: here one
+        call; the CPU runs a big pass as two halves on two threads."""
+        body(slice(0, n))
+
+    def padded(self, xc, pads: tuple, size: tuple, fill, tag: str):
+        """The channel-major (C, N, *S) ``xc`` inside a (C, N, *size) array of ``fill``, its
+        leading border ``pads`` cells per axis; ``xc`` itself when no border is needed."""
+        if size == xc.shape[2:]:
+            return xc
+        out = self.scratch((tag, *pads, *xc.shape[2:]), (*xc.shape[:2], *size), xc.dtype, fill)
+        out[(slice(None), slice(None), *_inner(pads, xc.shape[2:]))] = xc
+        return out
+
+    def windows(self, x_padded, kernel: tuple, out: tuple, stride: tuple, dilation: tuple):
+        """The (C, *kernel, N, *out) windows of a channel-major (C, N, *padded) array:
+        [c, i, j, n, h, w] = x_padded[c, n, h s + i d, w s + j d] in 2-D. A copy (made of one
+        strided slice per kernel offset) here, a read-only view on the CPU; ``ascontiguousarray``
+        of it is the im2col columns."""
+        c, n = x_padded.shape[:2]
+        parts = [
+            x_padded[(slice(None), slice(None), *where)]
+            for where in window_slices(kernel, stride, dilation, out)
+        ]
+        return self.xp.stack(parts, axis=1).reshape(c, *kernel, n, *out)
+
+    def col2im(self, cols, dx_padded, stride: tuple, dilation: tuple) -> None:
+        """Add the columns ``cols`` (C, *kernel, N, *out) back onto the pixels of ``dx_padded``
+        (C, N, *padded) they were copied from (the adjoint of :meth:`windows`): one strided
+        slice-add per kernel offset, in scan order."""
+        nd = len(stride)
+        kernel, out = cols.shape[1 : 1 + nd], cols.shape[2 + nd :]
+        offsets = itertools.product(*(range(k) for k in kernel))
+        slices = window_slices(kernel, stride, dilation, out)
+        for offset, where in zip(offsets, slices, strict=True):
+            dx_padded[(slice(None), slice(None), *where)] += cols[(slice(None), *offset)]
 
     def __repr__(self) -> str:
         return f"<axon backend {self.name!r}>"
@@ -109,6 +158,21 @@ def namespace(array):
         return np
     b = of(array)
     return np if b is None else b.xp
+
+
+def window_slices(kernel: tuple, stride: tuple, dilation: tuple, out: tuple) -> list:
+    """For every kernel offset in scan order, the slices (one per spatial axis) that pick
+    x[..., o s + k d, ...] for all outputs o at once (the windows' strided slices)."""
+    per_axis = [
+        [slice(k * d, k * d + s * (o - 1) + 1, s) for k in range(kk)]
+        for kk, s, d, o in zip(kernel, stride, dilation, out, strict=True)
+    ]
+    return list(itertools.product(*per_axis))
+
+
+def _inner(pads: tuple, size: tuple) -> tuple:
+    """The slices of the interior of a padded array, ``size`` cells after ``pads``."""
+    return tuple(slice(p, p + s) for p, s in zip(pads, size, strict=True))
 
 
 __all__ = [

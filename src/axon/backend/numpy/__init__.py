@@ -10,6 +10,10 @@ import numpy as np
 
 from ..base import Backend, register
 from ..device import CPU
+from . import chunking as _chunking
+from . import im2col as _im2col
+from . import scratch as _scratch
+from .conv2d import Conv2dKernel
 
 
 class NumpyBackend(Backend):
@@ -31,12 +35,30 @@ class NumpyBackend(Backend):
     def from_host(self, array: np.ndarray, dev=None) -> np.ndarray:
         return array
 
-    def matmul(self, a, b):
-        """``a @ b`` with the thread policy of ``threads.matmul`` (one-thread BLAS, the
-        same bits at any thread count)."""
+    def matmul(self, a, b, out=None):
+        """``a @ b`` (into ``out`` when given) with the thread policy of ``threads.matmul``
+        (one-thread BLAS, the same bits at any thread count)."""
         from .. import threads
 
-        return threads.matmul(a, b)
+        return threads.matmul(a, b, out)
+
+    # the convolution and pooling machinery: scratch pool, batch halves, strided views
+    conv2d = Conv2dKernel()
+
+    def scratch(self, tag, shape, dtype, fill=None):
+        return _scratch.workspace.get(tag, shape, dtype, fill)
+
+    def split_batch(self, body, n, nbytes, products=False):
+        _chunking.split_batch(body, n, nbytes, products)
+
+    def windows(self, x_padded, kernel, out, stride, dilation):
+        return _im2col.windows_view_nd(x_padded, kernel, out, stride, dilation)
+
+    def col2im(self, cols, dx_padded, stride, dilation):
+        if len(stride) == 2:
+            _im2col.col2im(cols, dx_padded, stride, dilation)  # two batch halves when big
+        else:
+            _im2col.col2im_nd(cols, dx_padded, stride, dilation)
 
 
 cpu = register(NumpyBackend())
