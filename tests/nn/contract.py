@@ -17,6 +17,10 @@ and verifies, in order:
 7. a state-dict round trip through ``axon.save`` / ``axon.load``: a fresh layer built
    with a different seed differs before loading (else the check proves nothing) and
    gives bit-identical eval outputs after ``load_state_dict``.
+
+``check_layer_on_device`` runs the same layer on another device (the tests' "strict"
+backend, whose arrays refuse NumPy): built on the CPU, moved with ``.to(device)``, its
+forward, backward and one SGD step equal the CPU's, and its parameters stay on the device.
 """
 
 from __future__ import annotations
@@ -217,3 +221,119 @@ def check_layer(
         got = [_arr(t) for t in _tree(fresh(ax.tensor(data), *extra))]
     for a, b in zip(got, ref, strict=True):
         np.testing.assert_array_equal(a, b, err_msg=f"{name}: outputs differ after loading")
+
+
+def _moved(args, dev):
+    """Tensors (or nested tuples of them) moved to ``dev``."""
+    if isinstance(args, tuple | list):
+        return tuple(_moved(a, dev) for a in args)
+    return args.to(dev)
+
+
+def _host(t: ax.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy().copy()
+
+
+def check_layer_on_device(
+    make_layer: Callable[[], nn.Module],
+    input_shape: tuple[int, ...],
+    device: str,
+    *,
+    dtype=np.float64,
+    make_input: Callable[[np.random.Generator], np.ndarray] | None = None,
+    make_extra_args: Callable[[np.random.Generator], tuple] | None = None,
+    input_requires_grad: bool = True,
+    seed: int = 0,
+    lr: float = 0.1,
+    **_ignored,
+) -> None:
+    """The layer on ``device`` computes what it computes on the CPU.
+
+    Two copies of ``make_layer()`` under one seed, cast to ``dtype``; one moved with
+    ``.to(device)``. Each runs the same input (moved to the device) in training mode under
+    one seed (dropout draws the same mask), then the weighted sum of squares of
+    :func:`check_layer` is differentiated and one SGD step taken. Outputs, the input's
+    gradient, every parameter's gradient and the stepped parameters must agree (float64:
+    to 1e-10 relative; float32: to 1e-5), and the parameters stay on ``device``.
+    """
+    rng = np.random.default_rng(seed)
+    layers = []
+    for _ in range(2):
+        ax.manual_seed(seed)
+        layers.append(make_layer().to(dtype))
+    cpu_layer, dev_layer = layers
+    dev_layer.to(device)
+    name = type(cpu_layer).__name__
+    data = (
+        make_input(rng)
+        if make_input is not None
+        else rng.uniform(-2.0, 2.0, input_shape).astype(dtype)
+    )
+    is_float = data.dtype.kind == "f"
+    if is_float:
+        data = data.astype(dtype)
+    extra = _to_tensors(make_extra_args(rng)) if make_extra_args is not None else ()
+    extra = tuple(
+        e.to(dtype) if isinstance(e, ax.Tensor) and e.dtype.kind == "f" else e for e in extra
+    )
+    tol = (
+        dict(rtol=1e-10, atol=1e-12)
+        if np.dtype(dtype) == np.float64
+        else dict(rtol=1e-5, atol=1e-6)
+    )
+
+    results = []
+    for layer, dev in ((cpu_layer, "cpu"), (dev_layer, device)):
+        layer.train()
+        x = ax.tensor(data, requires_grad=is_float and input_requires_grad)
+        xd = x.to(dev) if dev != "cpu" else x
+        ax.manual_seed(seed + 7)
+        out = layer(xd, *_moved(extra, dev))
+        floats = _floats(out)
+        assert all(t.device.type == dev for t in floats), (
+            f"{name}: an output left {dev}: {[str(t.device) for t in floats]}"
+        )
+        w_rng = np.random.default_rng(seed + 1)
+        weights = [
+            ax.tensor(w_rng.uniform(0.5, 1.5, t.shape).astype(t.dtype), device=dev) for t in floats
+        ]
+        loss = sum(((t * w) ** 2).sum() for t, w in zip(floats, weights, strict=True))
+        trainable = [(n, p) for n, p in layer.named_parameters() if p.requires_grad]
+        layer.zero_grad()
+        if loss.requires_grad:
+            loss.backward()
+        grads = {n: None if p.grad is None else _host(p.grad) for n, p in trainable}
+        if trainable:
+            ax.optim.SGD([p for _, p in trainable], lr=lr).step()
+        results.append(
+            dict(
+                out=[_host(t) for t in floats],
+                x_grad=None if x.grad is None else _host(x.grad),
+                grads=grads,
+                params={n: _host(p) for n, p in layer.named_parameters()},
+            )
+        )
+    for pname, p in dev_layer.named_parameters():
+        assert p.device.type == device, f"{name}.{pname} left {device}: {p.device}"
+    for bname, b in dev_layer.named_buffers():
+        assert b.device.type == device, f"{name} buffer {bname} left {device}"
+    cpu, dev = results
+    for i, (a, b) in enumerate(zip(dev["out"], cpu["out"], strict=True)):
+        np.testing.assert_allclose(a, b, **tol, err_msg=f"{name}: output {i} on {device}")
+    if cpu["x_grad"] is not None or dev["x_grad"] is not None:
+        assert dev["x_grad"] is not None, f"{name}: no input gradient on {device}"
+        np.testing.assert_allclose(
+            dev["x_grad"], cpu["x_grad"], **tol, err_msg=f"{name}: input gradient on {device}"
+        )
+    for pname, g in cpu["grads"].items():
+        if g is None:
+            assert dev["grads"][pname] is None, f"{name}.{pname}: a gradient on {device} only"
+            continue
+        assert dev["grads"][pname] is not None, f"{name}.{pname}: no gradient on {device}"
+        np.testing.assert_allclose(
+            dev["grads"][pname], g, **tol, err_msg=f"{name}.{pname}: gradient on {device}"
+        )
+    for pname, v in cpu["params"].items():
+        np.testing.assert_allclose(
+            dev["params"][pname], v, **tol, err_msg=f"{name}.{pname} after SGD on {device}"
+        )

@@ -211,3 +211,36 @@ def test_linear_reset_parameters_uses_kaiming_uniform_like_torch():
     init.uniform_(b, -1 / math.sqrt(5), 1 / math.sqrt(5))
     np.testing.assert_array_equal(layer.weight.array, w.array)
     np.testing.assert_array_equal(layer.bias.array, b.array)
+
+
+_ON_A_DEVICE = {
+    "uniform_": lambda x: init.uniform_(x, -0.5, 2.0),
+    "normal_": lambda x: init.normal_(x, 1.0, 3.0),
+    "trunc_normal_": lambda x: init.trunc_normal_(x, std=0.5),
+    "xavier_uniform_": init.xavier_uniform_,
+    "kaiming_normal_": lambda x: init.kaiming_normal_(x, nonlinearity="relu"),
+    "orthogonal_": init.orthogonal_,
+    "sparse_": lambda x: init.sparse_(x, 0.5),
+    "eye_": init.eye_,
+    "constant_": lambda x: init.constant_(x, 0.25),
+    "dirac_": init.dirac_,
+}
+_SHAPE = {"dirac_": (6, 4, 3)}
+
+
+@pytest.mark.parametrize("name", sorted(_ON_A_DEVICE))
+@pytest.mark.parametrize("dtype", [ax.float32, ax.float16])
+def test_init_of_a_tensor_on_another_device_gives_the_cpus_values(name, dtype):
+    """Draws are made on the host from the seeded generator and moved: a tensor on the
+    strict test backend (arrays that refuse NumPy) gets the CPU tensor's values, in place."""
+    from tests.backend.strict import StrictArray
+
+    fill = _ON_A_DEVICE[name]
+    ax.manual_seed(5)
+    shape = _SHAPE.get(name, (6, 4))
+    cpu = fill(ax.zeros(shape, dtype=dtype))
+    ax.manual_seed(5)
+    strict = ax.zeros(shape, dtype=dtype, device="strict")
+    assert fill(strict) is strict
+    assert isinstance(strict.array, StrictArray) and strict.dtype == dtype
+    np.testing.assert_array_equal(strict.cpu().numpy(), cpu.numpy())

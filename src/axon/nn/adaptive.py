@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from .. import backend as B
 from ..autograd.creation import cat
 from ..autograd.tensor import Tensor, _wrap
-from ..backend import xp
 from . import functional as F
 from .containers import ModuleList, Sequential
 from .linear import Linear
@@ -93,7 +93,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             h2o.reset_parameters()
 
     def forward(self, input_: Tensor, target_: Tensor) -> _ASMoutput:
-        target = target_.array if isinstance(target_, Tensor) else xp.asarray(target_)
+        target = target_.array if isinstance(target_, Tensor) else B.xp.asarray(target_)
         batched = target.ndim == 1
         if target.ndim == 1:
             if input_.ndim != 2:
@@ -133,6 +133,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         """log p(target | x) per row: the head's entry (the class itself, or its
         cluster), plus, for rows in a cluster, the cluster's log-probability of the class
         (computed on those rows only and placed back by a 0/1 matrix product)."""
+        xp = B.namespace(target)
         n = target.shape[0]
         head_index = target.copy()
         out = None

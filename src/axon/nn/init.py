@@ -2,7 +2,9 @@
 
 Every function fills ``tensor.array`` in place (no graph is recorded) and returns the
 tensor. Random ones draw from ``axon.backend.rng()``, so ``axon.manual_seed`` makes them
-reproducible, or from the ``generator=`` given (an ``axon.Generator``), as in torch.
+reproducible, or from the ``generator=`` given (an ``axon.Generator``), as in torch. Draws
+are made on the host; a tensor on another device gets them through its backend's
+``from_host``, so one seed gives every device the same values.
 Fans follow PyTorch: for a weight of shape (out, in, *kernel),
 fan_in = in * prod(kernel) and fan_out = out * prod(kernel).
 
@@ -27,12 +29,13 @@ import math
 import threading
 import warnings
 
-import numpy as np
-
 from .. import backend as B
 from ..autograd.ops import erf
 from ..autograd.tensor import Tensor
-from ..backend import xp
+from ..backend import cpu
+
+_host = cpu.xp
+"""The host's array namespace (NumPy): the seeded generators draw there."""
 
 __all__ = [
     "calculate_gain",
@@ -106,8 +109,16 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _put(arr, values) -> None:
+    """``arr[...] = values``; a host array of values goes to ``arr``'s device first."""
+    b = B.of(arr)
+    if b is not cpu and isinstance(values, _host.ndarray):
+        values = b.from_host(values)
+    arr[...] = values
+
+
 def _fill(tensor: Tensor, values) -> Tensor:
-    tensor.array[...] = values
+    _put(tensor.array, values)
     return tensor
 
 
@@ -148,24 +159,31 @@ def _defers(module, tensor) -> bool:
     return predicate is not None and bool(predicate(module, tensor))
 
 
-_DRAWN = (np.dtype(np.float32), np.dtype(np.float64))  # what NumPy draws in directly
+_DRAWN = (B.float32, B.float64)  # what NumPy draws in directly
 
 
 def _target(arr):
-    """The array to draw into: ``arr`` itself when NumPy can draw in its dtype straight
-    into its memory, else a float32 (float64 for wider types) scratch of its shape."""
-    if arr.dtype in _DRAWN and arr.flags.c_contiguous and arr.flags.writeable:
+    """The host array to draw into: ``arr`` itself when it is a host array NumPy can draw
+    in its dtype straight into, else a float32 (float64 for wider types) host scratch of
+    its shape (always for an array on another device)."""
+    if (
+        arr.__class__ is _host.ndarray
+        and arr.dtype in _DRAWN
+        and arr.flags.c_contiguous
+        and arr.flags.writeable
+    ):
         return arr
-    return xp.empty(arr.shape, np.float64 if arr.dtype.itemsize > 4 else np.float32)
+    return _host.empty(arr.shape, B.float64 if arr.dtype.itemsize > 4 else B.float32)
 
 
 def _draw(tensor: Tensor, fill) -> Tensor:
-    """``fill(target)`` draws into :func:`_target` of the tensor, copied in if scratch."""
+    """``fill(target)`` draws into :func:`_target` of the tensor, copied in (and moved to
+    the tensor's device) if scratch."""
     arr = tensor.array
     target = _target(arr)
     fill(target)
     if target is not arr:
-        arr[...] = target
+        _put(arr, target)
     return tensor
 
 
@@ -192,12 +210,12 @@ def _in_blocks(rng, out, draw) -> bool:
 
     flat = out.reshape(-1)
     blocks = -(-flat.size // _DRAW_BLOCK)
-    seeds = rng.integers(0, 1 << 63, size=blocks, dtype=np.int64)
+    seeds = rng.integers(0, 1 << 63, size=blocks, dtype=B.int64)
 
     def body(part):
         for i in range(part.start, part.stop):
             block = flat[i * _DRAW_BLOCK : (i + 1) * _DRAW_BLOCK]
-            draw(np.random.Generator(np.random.PCG64(int(seeds[i]))), block)
+            draw(_host.random.Generator(_host.random.PCG64(int(seeds[i]))), block)
 
     if not threads.run_halves(body, blocks):
         body(slice(0, blocks))
@@ -243,11 +261,11 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
 def _erfinv(y):
     """Inverse error function on (-1, 1): Winitzki's approximation, then Newton steps."""
     a = 0.147
-    ln = xp.log1p(-y * y)
+    ln = _host.log1p(-y * y)
     u = 2 / (math.pi * a) + ln / 2
-    x = xp.sign(y) * xp.sqrt(xp.sqrt(u * u - ln / a) - u)
+    x = _host.sign(y) * _host.sqrt(_host.sqrt(u * u - ln / a) - u)
     for _ in range(3):
-        x = x - (erf(x) - y) / (2 / math.sqrt(math.pi) * xp.exp(-x * x))
+        x = x - (erf(x) - y) / (2 / math.sqrt(math.pi) * _host.exp(-x * x))
     return x
 
 
@@ -280,9 +298,11 @@ def trunc_normal_(
         rng.random(dtype=out.dtype, out=out)  # u in [0, 1), in the tensor's dtype
         flat = out.reshape(-1)
         for start in range(0, flat.size, _BLOCK):  # mapped in float64, a block at a time
-            u = lo + (hi - lo) * flat[start : start + _BLOCK].astype(np.float64)
-            xp.clip(u, -1 + 1e-15, 1 - 1e-15, out=u)
-            flat[start : start + _BLOCK] = xp.clip(_erfinv(u) * (std * math.sqrt(2.0)) + mean, a, b)
+            u = lo + (hi - lo) * flat[start : start + _BLOCK].astype(B.float64)
+            _host.clip(u, -1 + 1e-15, 1 - 1e-15, out=u)
+            flat[start : start + _BLOCK] = _host.clip(
+                _erfinv(u) * (std * math.sqrt(2.0)) + mean, a, b
+            )
 
     return _draw(tensor, fill)
 
@@ -304,7 +324,7 @@ def eye_(tensor: Tensor) -> Tensor:
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     tensor.array[...] = 0
-    xp.fill_diagonal(tensor.array, 1)
+    B.namespace(tensor.array).fill_diagonal(tensor.array, 1)
     return tensor
 
 
@@ -367,12 +387,12 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.array.size // rows
-    dt = tensor.array.dtype if tensor.array.dtype in _DRAWN else np.dtype(np.float32)
+    dt = tensor.array.dtype if tensor.array.dtype in _DRAWN else B.float32
     flat = _rng(generator).standard_normal((rows, cols), dtype=dt)
     if rows < cols:
         flat = flat.T
-    q, r = xp.linalg.qr(flat)
-    q *= xp.sign(xp.diag(r))
+    q, r = _host.linalg.qr(flat)
+    q *= _host.sign(_host.diag(r))
     if rows < cols:
         q = q.T
     if gain != 1:

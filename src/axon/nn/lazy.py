@@ -45,10 +45,11 @@ class _Uninitialized:
     cls_to_become: type = Tensor
 
     def materialize(self, shape: tuple, dtype=None) -> None:
-        """Give the placeholder an (uninitialised) array of ``shape`` and turn it into
-        an ordinary Parameter (or buffer Tensor), in place."""
+        """Give the placeholder an (uninitialised) array of ``shape``, on the device its
+        empty array is on (``.to(device)`` moved it), and turn it into an ordinary
+        Parameter (or buffer Tensor), in place."""
         dt = B.to_dtype(dtype) or self.array.dtype
-        self.array = B.xp.empty(tuple(shape), dtype=dt)
+        self.array = B.namespace(self.array).empty(tuple(shape), dtype=dt)
         self.__class__ = self.cls_to_become
 
     def _refuse(self, what: str, error: type[Exception] = ValueError):

@@ -479,7 +479,8 @@ class CrossMapLRN2d(Module):
                 f"CrossMapLRN2d: expected 4D input (got {input.ndim}D input of "
                 f"shape {tuple(input.shape)})"
             )
-        window = _wrap(_cross_map_window(input.shape[1], self.size).astype(input.dtype))
+        window = _cross_map_window(input.shape[1], self.size).astype(input.dtype)
+        window = _wrap(window).to(input.device)  # built on the host
         squares = (input * input).transpose(1, 3)  # (N, W, H, C)
         sums = (squares @ window.transpose(0, 1)).transpose(1, 3)  # (N, C, H, W)
         return input * (sums * (self.alpha / self.size) + self.k).pow(-self.beta)
