@@ -18,15 +18,14 @@ gradient through them are 0: this is PyTorch's ``scaled_dot_product_attention`` 
 from __future__ import annotations
 
 from ... import backend as B
-from ...backend import threads, xp
 from ..function import Op
 
 _NEG_INF = float("-inf")
 
 
-def softmax_(s):
-    """Softmax over the last axis, in place, with fully masked rows (all -inf) set to 0
-    instead of NaN. Returns ``s``."""
+def softmax_(xp, s):
+    """Softmax over the last axis of ``s`` (an array of namespace ``xp``), in place, with
+    fully masked rows (all -inf) set to 0 instead of NaN. Returns ``s``."""
     m = s.max(axis=-1, keepdims=True)  # (..., L, 1)
     dead = m == _NEG_INF
     any_dead = bool(dead.any())
@@ -56,10 +55,11 @@ class MaskedSoftmax(Op):
     every entry left out gets weights 0. Backward: ds = P * (dP - rowsum(dP * P))."""
 
     def forward(self, s, pad):
+        xp = self.xp
         s = s.copy()
         if pad is not None:
             xp.copyto(s, _NEG_INF, where=pad)
-        self.p = softmax_(s)
+        self.p = softmax_(xp, s)
         return self.p
 
     def backward(self, g):
@@ -68,17 +68,19 @@ class MaskedSoftmax(Op):
 
 def _t(a):
     """The last two axes swapped (a view)."""
-    return xp.swapaxes(a, -1, -2)
+    return a.swapaxes(-1, -2)
 
 
-def _matmul_like(a, b, like):
-    """a @ b written into a new array laid out like ``like`` when the shapes agree (so a
-    (B, H, L, d) view of a (B, L, H, d) buffer gives a (B, L, H, d)-ordered result, which
-    merges the heads without a copy); a plain product otherwise."""
+def _matmul_like(backend, a, b, like):
+    """a @ b (with ``backend``'s product) written into a new array laid out like ``like``
+    when the shapes agree (so a (B, H, L, d) view of a (B, L, H, d) buffer gives a
+    (B, L, H, d)-ordered result, which merges the heads without a copy); a plain product
+    otherwise."""
+    xp = backend.xp
     shape = xp.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
     if shape != like.shape:
-        return threads.matmul(a, b)
-    return threads.matmul(a, b, out=xp.empty_like(like, dtype=xp.result_type(a, b)))
+        return backend.matmul(a, b)
+    return backend.matmul(a, b, out=xp.empty_like(like, dtype=xp.result_type(a, b)))
 
 
 class _Scores:
@@ -87,21 +89,25 @@ class _Scores:
     and d(mask)."""
 
     def _weights(self, q, k, mask, scale, dropout_p, rng):
-        s = threads.matmul(q, _t(k))  # (..., L, S)
+        xp = self.xp
+        s = self.backend.matmul(q, _t(k))  # (..., L, S)
         s *= scale
         if mask is not None:
             if xp.broadcast_shapes(s.shape, mask.shape) == s.shape:
                 s += mask
             else:  # the mask has more batch dimensions than Q K^T
                 s = s + mask
-        self.p = softmax_(s)
+        self.p = softmax_(xp, s)
         self.keep = None
         if dropout_p > 0.0:
             if dropout_p >= 1.0:
                 self.keep = xp.zeros_like(s)
             else:
+                # drawn on the host from the seeded generator, then moved: every device
+                # drops the CPU's weights for one seed
                 draw = (B.rng() if rng is None else rng).random
                 keep = draw(s.shape, dtype=s.dtype if s.dtype.itemsize >= 4 else xp.float64)
+                keep = self.backend.from_host(keep)
                 self.keep = xp.multiply(keep >= dropout_p, 1.0 / (1.0 - dropout_p), dtype=s.dtype)
             return self.p * self.keep
         return self.p
@@ -118,10 +124,10 @@ class _Scores:
         """dQ = scale ds K, dK = scale ds^T Q (into ``out_q``/``out_k`` when given)."""
         dq = dk = None
         if need_q:
-            dq = threads.matmul(ds, k, out=out_q)
+            dq = self.backend.matmul(ds, k, out=out_q)
             dq *= scale
         if need_k:
-            dk = threads.matmul(_t(ds), q, out=out_k)
+            dk = self.backend.matmul(_t(ds), q, out=out_k)
             dk *= scale
         return dq, dk
 
@@ -135,14 +141,14 @@ class Attention(_Scores, Op):
     def forward(self, q, k, v, mask, scale, dropout_p, rng):
         pd = self._weights(q, k, mask, scale, dropout_p, rng)
         self.pd, self.q, self.k, self.v, self.scale = pd, q, k, v, scale
-        return _matmul_like(pd, v, q)
+        return _matmul_like(self.backend, pd, v, q)
 
     def backward(self, g):
         pq, pk, pv, pm = self.parents[:4]
-        dv = threads.matmul(_t(self.pd), g) if pv is not None else None  # (..., S, Ev)
+        dv = self.backend.matmul(_t(self.pd), g) if pv is not None else None  # (..., S, Ev)
         if pq is None and pk is None and pm is None:
             return None, None, dv, None, None, None, None
-        ds = self._scores_grad(threads.matmul(g, _t(self.v)), owned=True)  # (..., L, S)
+        ds = self._scores_grad(self.backend.matmul(g, _t(self.v)), owned=True)  # (..., L, S)
         dmask = ds if pm is not None else None
         dq, dk = self._qk_grads(ds, self.q, self.k, self.scale, pq is not None, pk is not None)
         return dq, dk, dv, dmask, None, None, None
@@ -157,13 +163,13 @@ class PackedAttention(_Scores, Op):
         q, k, v = qkv[0], qkv[1], qkv[2]
         pd = self._weights(q, k, mask, scale, dropout_p, rng)
         self.pd, self.qkv, self.scale = pd, qkv, scale
-        return _matmul_like(pd, v, q)
+        return _matmul_like(self.backend, pd, v, q)
 
     def backward(self, g):
         qkv, pd = self.qkv, self.pd
-        d = xp.empty_like(qkv)  # same memory order as qkv
-        threads.matmul(_t(pd), g, out=d[2])  # dV
-        ds = self._scores_grad(threads.matmul(g, _t(qkv[2])), owned=True)
+        d = self.xp.empty_like(qkv)  # same memory order as qkv
+        self.backend.matmul(_t(pd), g, out=d[2])  # dV
+        ds = self._scores_grad(self.backend.matmul(g, _t(qkv[2])), owned=True)
         dmask = ds if self.parents[1] is not None else None
         self._qk_grads(ds, qkv[0], qkv[1], self.scale, True, True, out_q=d[0], out_k=d[1])
         return d, dmask, None, None, None

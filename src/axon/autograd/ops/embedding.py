@@ -13,43 +13,39 @@ Which way of computing it is fastest depends on V, N and D (see :func:`scatter_a
 
 from __future__ import annotations
 
-from ...backend import threads, xp
+from ... import backend as B
 from ..function import Op
 
 # A table of at most this many rows takes the one-hot matrix product (see below), as long
 # as the (V, N) one-hot matrix stays under _ONE_HOT_MAX_ELEMENTS (32 MB in float32).
 _ONE_HOT_MAX_ROWS = 128
 _ONE_HOT_MAX_ELEMENTS = 1 << 23
-# Elements per np.add.at call of the scatter (its flat index array: 512 KB of int64).
+# Elements per add.at call of the scatter (its flat index array: 512 KB of int64).
 _SCATTER_CHUNK = 1 << 16
 
 
-def scatter_add_rows(index, src, num_rows: int):
+def scatter_add_rows(index, src, num_rows: int, backend=None):
     """``out[index[i]] += src[i]`` for a 1-D integer ``index`` of length N and ``src`` of
-    shape (N, D); ``out`` has shape (num_rows, D) and starts at zero.
+    shape (N, D); ``out`` has shape (num_rows, D) and starts at zero. ``backend``: the
+    arrays' backend (None: found from ``src``), whose ``matmul`` and ``scatter_add`` it uses.
 
-    Two ways, picked by the table size V = ``num_rows``. Measured (numpy 2.4, float32,
-    Zipf-distributed ids, best of 15) against ``np.add.at(out, index, src)`` on rows,
-    sorting plus ``np.add.reduceat``, ``np.bincount`` on flat positions and the one-hot
-    product at every V:
+    Two ways, picked by the table size V = ``num_rows`` (measured against the row form of
+    ``add.at``, sorting plus ``add.reduceat``, ``bincount`` on flat positions and the
+    one-hot product at every V):
 
-    - V <= 128 (characters): one matrix product ``onehot(index) @ src`` with the (V, N)
-      one-hot matrix. It does V*N*D multiply-adds, but at BLAS speed: for V = 65 and
-      N = 2048 it is as fast as the best scatter at D = 64, 1.9x faster at D = 256, 3.5x
-      at D = 512 (N = 8192); even at V = 128, at V = 256 the scatters win by 2x, and at
-      V = 1000 by 10x. A non-finite gradient row falls back to the scatter, so that it
-      stays in its own row (0 * inf would put NaN in every row).
-    - otherwise ``np.add.at`` on the flattened table at flat positions
-      ``index * D + column``. NumPy 2's ``add.at`` has a fast path for a 1-D target with
-      one 1-D index that the row form does not take: 1.2-2.7x faster than
-      ``np.add.at(out, index, src)``, within about 30% of sorting plus ``reduceat``
-      either way (no sort needed), 2-4x faster than ``bincount``. Done in chunks of
-      ``_SCATTER_CHUNK`` elements so the index array stays small (15-25% faster for long
-      sequences). For a large V the cost is mostly the zero (V, D) table itself.
-      This relies on the ``ufunc.at`` fast path of NumPy >= 1.25 (axon needs 1.26; 1.26
-      and 2.4 measure the same): NumPy 1.24's ``add.at`` is 10-45x slower on these
-      shapes, and there sorting plus ``reduceat`` would be the way.
+    - a small table (V <= ``_ONE_HOT_MAX_ROWS``, characters): one matrix product
+      ``onehot(index) @ src`` with the (V, N) one-hot matrix. It does V*N*D multiply-adds,
+      but at BLAS speed, which beats every scatter for small V and wide rows; for a few
+      hundred rows and more the scatters win. A non-finite gradient row falls back to the
+      scatter, so that it stays in its own row (0 * inf would put NaN in every row).
+    - otherwise a scatter-add (``add.at``) on the flattened table at flat positions
+      ``index * D + column``: NumPy's ``add.at`` has a fast path for a 1-D target with one
+      1-D index (NumPy >= 1.25) that the row form does not take, and needs no sort. Done in
+      chunks of ``_SCATTER_CHUNK`` elements so the index array stays small. For a large V
+      the cost is mostly the zero (V, D) table itself.
     """
+    b = B.of(src) if backend is None else backend
+    xp = b.xp
     n, d = src.shape
     if n == 0:
         return xp.zeros((num_rows, d), dtype=src.dtype)
@@ -57,7 +53,7 @@ def scatter_add_rows(index, src, num_rows: int):
         one_hot = xp.zeros((num_rows, n), dtype=src.dtype)  # (V, N)
         one_hot[index, xp.arange(n)] = 1
         with xp.errstate(invalid="ignore", over="ignore"):
-            out = threads.matmul(one_hot, src)  # (V, N) @ (N, D) -> (V, D)
+            out = b.matmul(one_hot, src)  # (V, N) @ (N, D) -> (V, D)
         if xp.isfinite(out).all():
             return out
         # 0 * inf = NaN would spread a non-finite gradient row to every row: scatter instead
@@ -69,7 +65,7 @@ def scatter_add_rows(index, src, num_rows: int):
     for start in range(0, n, step):
         rows = slice(start, start + step)
         flat = (index[rows, None] * d + columns).ravel()  # (rows, D) -> (rows * D,) positions
-        xp.add.at(table, flat, src[rows].ravel())
+        b.scatter_add(table, flat, src[rows].ravel())
     return out
 
 
@@ -115,8 +111,9 @@ class Embedding(Op):
             keep = index != self.padding_idx
             if not keep.all():
                 index, rows = index[keep], rows[keep]
-        gw = scatter_add_rows(index, rows, self.num_rows)
+        gw = scatter_add_rows(index, rows, self.num_rows, self.backend)
         if self.scale_grad_by_freq and index.size:
+            xp = self.xp
             counts = xp.bincount(index, minlength=self.num_rows)  # (V,)
             gw /= xp.maximum(counts, 1).astype(gw.dtype)[:, None]
         return gw, None, None, None
@@ -134,7 +131,7 @@ class BagSum(Op):
         coef = scale if weights is None else scale * weights
         self.rows = rows if weights is not None else None
         self.bag, self.scale, self.coef = bag, scale, coef
-        return scatter_add_rows(bag, rows * coef[:, None], num_bags)
+        return scatter_add_rows(bag, rows * coef[:, None], num_bags, self.backend)
 
     def backward(self, g):
         picked = g[self.bag]  # (T, D): each row's bag gradient

@@ -14,13 +14,12 @@ gradient (or ``None``) per input. Weights are plain arrays: they get no gradient
 
 from __future__ import annotations
 
-from ...backend import threads, xp
 from ..function import Op
 
 
-def _reduce(loss, reduction: str, denom=None):
-    """Apply ``reduction`` to an elementwise loss; ``mean`` divides by ``denom`` (or the
-    number of elements). Returns the output and the divisor used."""
+def _reduce(xp, loss, reduction: str, denom=None):
+    """Apply ``reduction`` to an elementwise loss (of namespace ``xp``); ``mean`` divides by
+    ``denom`` (or the number of elements). Returns the output and the divisor used."""
     if reduction == "none":
         return loss, None
     total = xp.asarray(loss.sum())
@@ -31,7 +30,7 @@ def _reduce(loss, reduction: str, denom=None):
         return xp.asarray(total / n, dtype=loss.dtype), n
 
 
-def _upstream(g, reduction: str, n, dtype):
+def _upstream(xp, g, reduction: str, n, dtype):
     """The gradient each element of the unreduced loss receives from the output."""
     if reduction == "mean":
         with xp.errstate(divide="ignore", invalid="ignore"):
@@ -62,6 +61,7 @@ class ClassIndexLoss(Op):
     """
 
     def forward(self, x, target, weight, ignore_index, reduction, smoothing, from_logits):
+        xp = self.xp
         cdim = 1 if x.ndim > 1 else 0
         C = x.shape[cdim]
         # classes last, samples flattened: (M, C)
@@ -77,7 +77,9 @@ class ClassIndexLoss(Op):
             picked = shifted[rows, tt]
             if smoothing:
                 rowsum = (
-                    threads.matmul(shifted, weight) if weight is not None else shifted.sum(axis=1)
+                    self.backend.matmul(shifted, weight)
+                    if weight is not None
+                    else shifted.sum(axis=1)
                 )
             p = xp.exp(shifted, out=shifted)
             s = p.sum(axis=1)
@@ -91,12 +93,12 @@ class ClassIndexLoss(Op):
         else:
             nll = -wt * xs[rows, tt]
             if smoothing:
-                weighted = threads.matmul(xs, weight) if weight is not None else xs.sum(axis=1)
+                weighted = self.backend.matmul(xs, weight) if weight is not None else xs.sum(axis=1)
                 smooth = -weighted * valid
         loss = (1 - smoothing) * nll + (smoothing / C) * smooth if smoothing else nll
         if reduction == "none":
             loss = loss.reshape(target.shape)
-        out, self.n = _reduce(loss, reduction, wt.sum())
+        out, self.n = _reduce(xp, loss, reduction, wt.sum())
         self.x_shape, self.cdim, self.C = x.shape, cdim, C
         self.rows, self.tt, self.wt, self.valid = rows, tt, wt, valid
         self.weight, self.reduction, self.smoothing = weight, reduction, smoothing
@@ -104,8 +106,9 @@ class ClassIndexLoss(Op):
         return out
 
     def backward(self, g):
+        xp = self.xp
         eps, C, weight = self.smoothing, self.C, self.weight
-        coef = _upstream(g, self.reduction, self.n, self.wt.dtype)
+        coef = _upstream(xp, g, self.reduction, self.n, self.wt.dtype)
         coef = coef.reshape(-1, 1) if self.reduction == "none" else coef
         if self.from_logits:
             # sum_c a_c for each sample (0 for ignored ones)
@@ -134,6 +137,7 @@ class SoftTargetCrossEntropy(Op):
     the number of samples. dl/dx = p * sum_c(w q') - w q',  dl/dq = -(1 - eps) w log p."""
 
     def forward(self, x, q, weight, reduction, smoothing):
+        xp = self.xp
         cdim = 1 if x.ndim > 1 else 0
         C = x.shape[cdim]
         shifted = x - x.max(axis=cdim, keepdims=True)
@@ -146,14 +150,15 @@ class SoftTargetCrossEntropy(Op):
         else:
             self.w = None
         loss = -(logp * a).sum(axis=cdim)
-        out, self.n = _reduce(loss, reduction, x.size // C if x.size else 0)
+        out, self.n = _reduce(xp, loss, reduction, x.size // C if x.size else 0)
         self.logp, self.a, self.cdim = logp, a, cdim
         self.reduction, self.smoothing = reduction, smoothing
         return out
 
     def backward(self, g):
+        xp = self.xp
         _, pq, _, _, _ = self.parents
-        coef = _upstream(g, self.reduction, self.n, self.logp.dtype)
+        coef = _upstream(xp, g, self.reduction, self.n, self.logp.dtype)
         if self.reduction == "none":
             coef = xp.expand_dims(coef, self.cdim)
         logp, a = self.logp, self.a
@@ -171,6 +176,7 @@ class MultiMargin(Op):
     (p = 1 or 2); ``mean`` averages over samples."""
 
     def forward(self, x, target, p, margin, weight, reduction):
+        xp = self.xp
         C = x.shape[-1]
         xs = x.reshape(-1, C)
         t = target.reshape(-1)
@@ -182,13 +188,14 @@ class MultiMargin(Op):
         h = xp.maximum(z, 0)
         scale = (weight[t] if weight is not None else xp.ones(t.shape, x.dtype)) / C
         loss = (h * h if p == 2 else h).sum(axis=1) * scale
-        out, self.n = _reduce(loss.reshape(target.shape), reduction)
+        out, self.n = _reduce(xp, loss.reshape(target.shape), reduction)
         self.h, self.scale, self.rows, self.t = h, scale, rows, t
         self.p, self.x_shape, self.reduction = p, x.shape, reduction
         return out
 
     def backward(self, g):
-        coef = _upstream(g, self.reduction, self.n, self.h.dtype)
+        xp = self.xp
+        coef = _upstream(xp, g, self.reduction, self.n, self.h.dtype)
         coef = coef.reshape(-1) if self.reduction == "none" else coef
         dh = 2 * self.h if self.p == 2 else (self.h > 0).astype(self.h.dtype)
         grad = dh * (self.scale * coef)[:, None]
@@ -209,6 +216,7 @@ class BCEWithLogits(Op):
     """
 
     def forward(self, x, t, weight, pos_weight, reduction):
+        xp = self.xp
         # softplus(-x) = max(-x, 0) + log1p(e^-|x|): never overflows
         sp = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
         if pos_weight is None:
@@ -218,15 +226,16 @@ class BCEWithLogits(Op):
             loss = (1 - t) * x + lw * sp
         if weight is not None:
             loss = loss * weight
-        out, self.n = _reduce(loss, reduction)
+        out, self.n = _reduce(xp, loss, reduction)
         self.x, self.t, self.sp = x, t, sp
         self.weight, self.pos_weight, self.reduction = weight, pos_weight, reduction
         return out
 
     def backward(self, g):
+        xp = self.xp
         _, pt, _, _, _ = self.parents
         x, t, sp, pw = self.x, self.t, self.sp, self.pos_weight
-        coef = _upstream(g, self.reduction, self.n, x.dtype)
+        coef = _upstream(xp, g, self.reduction, self.n, x.dtype)
         if self.weight is not None:
             coef = coef * self.weight
         sig_neg = -xp.expm1(-sp)  # sigmoid(-x) = 1 - e^-softplus(-x)
@@ -246,6 +255,7 @@ class BCE(Op):
     dl/dt = -w logit(x)."""
 
     def forward(self, x, t, weight, reduction):
+        xp = self.xp
         if ((x < 0) | (x > 1)).any():
             raise RuntimeError("all elements of input should be between 0 and 1")
         if ((t < 0) | (t > 1)).any():
@@ -256,14 +266,15 @@ class BCE(Op):
         loss = (t - 1) * log_1mx - t * log_x
         if weight is not None:
             loss = loss * weight
-        out, self.n = _reduce(loss, reduction)
+        out, self.n = _reduce(xp, loss, reduction)
         self.x, self.t, self.weight, self.reduction = x, t, weight, reduction
         return out
 
     def backward(self, g):
+        xp = self.xp
         _, pt, _, _ = self.parents
         x, t = self.x, self.t
-        coef = _upstream(g, self.reduction, self.n, x.dtype)
+        coef = _upstream(xp, g, self.reduction, self.n, x.dtype)
         if self.weight is not None:
             coef = coef * self.weight
         gx = coef * (x - t) / xp.maximum((1 - x) * x, 1e-12)
@@ -290,6 +301,7 @@ class PointwiseLoss(Op):
     """
 
     def forward(self, x, y, kind, param, weight, reduction, mean_by_weight):
+        xp = self.xp
         d = x - y
         if kind == "mse":
             loss = d * d
@@ -304,15 +316,16 @@ class PointwiseLoss(Op):
         if weight is not None:
             loss = loss * weight
         denom = weight.sum() if weight is not None and mean_by_weight else None
-        out, self.n = _reduce(loss, reduction, denom)
+        out, self.n = _reduce(xp, loss, reduction, denom)
         self.d, self.kind, self.param = d, kind, param
         self.weight, self.reduction = weight, reduction
         return out
 
     def backward(self, g):
+        xp = self.xp
         px, py, *_ = self.parents
         d, param = self.d, self.param
-        coef = _upstream(g, self.reduction, self.n, d.dtype)
+        coef = _upstream(xp, g, self.reduction, self.n, d.dtype)
         if self.weight is not None:
             coef = coef * self.weight
         if self.kind == "mse":
@@ -343,6 +356,7 @@ class WeightElimination(Op):
     does): one graph node for every parameter, the gradient written out in closed form."""
 
     def forward(self, lam, beta, *ws):
+        xp = self.xp
         b2 = beta * beta
         dtype = xp.result_type(*ws)
         total = sum(float((w * w / (w * w + b2)).sum(dtype=xp.float64)) for w in ws)
@@ -350,6 +364,7 @@ class WeightElimination(Op):
         return xp.asarray(lam * total, dtype=dtype)
 
     def backward(self, g):
+        xp = self.xp
         grads = []
         scale = 2.0 * self.lam * self.b2 * float(g)  # dR/dw = lam 2 w b^2 / (b^2 + w^2)^2
         for w, parent in zip(self.ws, self.parents[2:], strict=True):

@@ -25,28 +25,27 @@ As everywhere in axon, ``backward`` never writes into ``g`` or into saved arrays
 
 from __future__ import annotations
 
-from ...backend import xp
 from ..function import Op
 
-_einsum = xp.einsum
 
-
-def _normalize_rows(x2, eps: float):
+def _normalize_rows(xp, x2, eps: float):
     """xhat and invstd of every row of ``x2`` (M, D): each row is one group."""
+    einsum = xp.einsum
     d = x2.shape[1]
-    mean = _einsum("md->m", x2) / d  # (M,)
+    mean = einsum("md->m", x2) / d  # (M,)
     xc = x2 - mean[:, None]  # (M, D), a fresh array: becomes xhat
-    var = _einsum("md,md->m", xc, xc) / d  # (M,) biased variance, two-pass
+    var = einsum("md,md->m", xc, xc) / d  # (M,) biased variance, two-pass
     invstd = 1.0 / xp.sqrt(var + eps)
     xc *= invstd[:, None]
     return xc, invstd
 
 
-def _normalize_rows_backward(dxhat, xhat, invstd):
+def _normalize_rows_backward(xp, dxhat, xhat, invstd):
     """dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), rows of (M, D)."""
+    einsum = xp.einsum
     d = xhat.shape[1]
-    mean_dxhat = _einsum("md->m", dxhat) / d  # (M,)
-    mean_dxhat_xhat = _einsum("md,md->m", dxhat, xhat) / d  # (M,)
+    mean_dxhat = einsum("md->m", dxhat) / d  # (M,)
+    mean_dxhat_xhat = einsum("md,md->m", dxhat, xhat) / d  # (M,)
     dx = xhat * -mean_dxhat_xhat[:, None]
     dx += dxhat
     dx -= mean_dxhat[:, None]
@@ -74,6 +73,8 @@ class BatchNorm(Op):
     """
 
     def forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        xp = self.xp
+        einsum = xp.einsum
         n_batch, c = x.shape[0], x.shape[1]
         x3 = x.reshape(n_batch, c, -1)  # (N, C, S): S = all spatial positions
         self.x_shape = x.shape
@@ -81,9 +82,9 @@ class BatchNorm(Op):
         self.training = training
         if training:
             n = x3.shape[0] * x3.shape[2]  # values per channel
-            mean = _einsum("ncs->c", x3) / n  # (C,)
+            mean = einsum("ncs->c", x3) / n  # (C,)
             xhat = x3 - mean[:, None]  # (N, C, S), centred; becomes xhat
-            var = _einsum("ncs,ncs->c", xhat, xhat) / n
+            var = einsum("ncs,ncs->c", xhat, xhat) / n
             invstd = 1.0 / xp.sqrt(var + eps)
             xhat *= invstd[:, None]
             if running_mean is not None:
@@ -113,15 +114,16 @@ class BatchNorm(Op):
         return y.reshape(x.shape)
 
     def backward(self, g):
+        einsum = self.xp.einsum
         px, pw, pb = self.parents[:3]
         g3 = g.reshape(self.x_shape[0], self.x_shape[1], -1)  # (N, C, S)
-        sum_g = _einsum("ncs->c", g3)  # dbeta
+        sum_g = einsum("ncs->c", g3)  # dbeta
         if not self.training:
             dx = g3 * self.scale[:, None] if px is not None else None
             dw = None
             if pw is not None:
                 # sum dy * (x - mean) * invstd, without forming x - mean
-                dw = (_einsum("ncs,ncs->c", g3, self.x3) - self.mean * sum_g) * self.invstd
+                dw = (einsum("ncs,ncs->c", g3, self.x3) - self.mean * sum_g) * self.invstd
             return (
                 None if dx is None else dx.reshape(self.x_shape),
                 dw,
@@ -133,7 +135,7 @@ class BatchNorm(Op):
                 None,
             )
         xhat, n = self.xhat, self.n
-        sum_g_xhat = _einsum("ncs,ncs->c", g3, xhat)  # dgamma
+        sum_g_xhat = einsum("ncs,ncs->c", g3, xhat)  # dgamma
         dx = None
         if px is not None:
             k = self.invstd if self.weight is None else self.invstd * self.weight
@@ -167,7 +169,7 @@ class LayerNorm(Op):
         for s in x.shape[x.ndim - k :]:
             d *= s
         x2 = x.reshape(-1, d)  # (M, D): one row per group
-        xhat, invstd = _normalize_rows(x2, eps)
+        xhat, invstd = _normalize_rows(self.xp, x2, eps)
         self.x_shape, self.xhat, self.invstd = x.shape, xhat, invstd
         self.w = None if weight is None else weight.reshape(d)
         self.w_shape = x.shape[x.ndim - k :] if weight is None else weight.shape
@@ -180,17 +182,18 @@ class LayerNorm(Op):
         return y.reshape(x.shape)
 
     def backward(self, g):
+        einsum = self.xp.einsum
         px, pw, pb = self.parents[:3]
         xhat, w = self.xhat, self.w
         g2 = g.reshape(xhat.shape)  # (M, D)
         dw = db = dx = None
         if pw is not None:
-            dw = _einsum("md,md->d", g2, xhat).reshape(self.w_shape)
+            dw = einsum("md,md->d", g2, xhat).reshape(self.w_shape)
         if pb is not None:
-            db = _einsum("md->d", g2).reshape(self.w_shape)
+            db = einsum("md->d", g2).reshape(self.w_shape)
         if px is not None:
             dxhat = g2 if w is None else g2 * w
-            dx = _normalize_rows_backward(dxhat, xhat, self.invstd).reshape(self.x_shape)
+            dx = _normalize_rows_backward(self.xp, dxhat, xhat, self.invstd).reshape(self.x_shape)
         return dx, dw, db, None, None
 
 
@@ -205,7 +208,7 @@ class GroupNorm(Op):
     def forward(self, x, weight, bias, groups, eps):
         n_batch, c = x.shape[0], x.shape[1]
         xg = x.reshape(n_batch * groups, -1)  # (N*G, C/G * S): one row per group
-        xhat, invstd = _normalize_rows(xg, eps)
+        xhat, invstd = _normalize_rows(self.xp, xg, eps)
         self.x_shape, self.xhat, self.invstd, self.weight = x.shape, xhat, invstd, weight
         xhat3 = xhat.reshape(n_batch, c, -1)  # (N, C, S) for the per-channel affine
         if weight is None:
@@ -217,15 +220,16 @@ class GroupNorm(Op):
         return y.reshape(x.shape)
 
     def backward(self, g):
+        einsum = self.xp.einsum
         px, pw, pb = self.parents[:3]
         xhat, w = self.xhat, self.weight
         g3 = g.reshape(self.x_shape[0], self.x_shape[1], -1)  # (N, C, S)
         xhat3 = xhat.reshape(g3.shape)
-        dw = _einsum("ncs,ncs->c", g3, xhat3) if pw is not None else None
-        db = _einsum("ncs->c", g3) if pb is not None else None
+        dw = einsum("ncs,ncs->c", g3, xhat3) if pw is not None else None
+        db = einsum("ncs->c", g3) if pb is not None else None
         dx = None
         if px is not None:
             dxhat = g3 if w is None else g3 * w[:, None]
-            dx = _normalize_rows_backward(dxhat.reshape(xhat.shape), xhat, self.invstd)
+            dx = _normalize_rows_backward(self.xp, dxhat.reshape(xhat.shape), xhat, self.invstd)
             dx = dx.reshape(self.x_shape)
         return dx, dw, db, None, None

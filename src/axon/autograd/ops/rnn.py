@@ -14,8 +14,10 @@ ops record one per layer and direction, and keep the work in few, large products
   the gate pre-activations ``dZ`` for every step; then the weight gradients are single
   products over all steps: ``dW_hh = dZ^T H_prev``, ``dW_ih = dZ^T X``, ``dX = dZ W_ih``.
   Each step works in place on small (N, H) blocks that stay in cache (computing the
-  chain-rule factors for all steps at once before the loop measured ~15% slower: it
-  streams several (L, N, H) temporaries through memory).
+  chain-rule factors for all steps at once before the loop is slower: it streams
+  several (L, N, H) temporaries through memory).
+- every product goes through the backend's ``matmul`` (on the CPU, one-thread BLAS: the
+  same bits at any thread count), the step products into preallocated ``out=`` blocks.
 
 Conventions shared by the three ops:
 
@@ -38,13 +40,12 @@ Conventions shared by the three ops:
 
 from __future__ import annotations
 
-from ...backend import threads, xp
 from ..function import Op
 
 
-def sigmoid_(z):
-    """sigma(z) = (1 + tanh(z / 2)) / 2, in place: exact, and stable for any z (no
-    exp overflow for large negative z)."""
+def sigmoid_(xp, z):
+    """sigma(z) = (1 + tanh(z / 2)) / 2, in place (``z`` of namespace ``xp``): exact, and
+    stable for any z (no exp overflow for large negative z)."""
     xp.multiply(z, 0.5, out=z)
     xp.tanh(z, out=z)
     z *= 0.5
@@ -52,9 +53,9 @@ def sigmoid_(z):
     return z
 
 
-def _transposed(w):
-    """W^T as a C-contiguous copy: OpenBLAS multiplies ``h @ W^T`` about 30% faster
-    with it than with the transposed view (and the copy is made once per sequence)."""
+def _transposed(xp, w):
+    """W^T as a C-contiguous copy: OpenBLAS multiplies ``h @ W^T`` faster with it than
+    with the transposed view (and the copy is made once per sequence)."""
     return xp.ascontiguousarray(w.T)
 
 
@@ -63,6 +64,7 @@ class _Recurrent(Op):
     the final gradient products."""
 
     def _setup(self, x, h0, w_ih, w_hh, reverse, batch_sizes):
+        xp = self.xp
         L, N, _ = x.shape
         H = w_hh.shape[1]
         self.L, self.N, self.H = L, N, H
@@ -100,6 +102,7 @@ class _Recurrent(Op):
 
     def _outputs(self, n_states: int, *finals):
         """The op's result: outputs h_t (0 at padded steps), then the final states."""
+        xp = self.xp
         L, N, H = self.L, self.N, self.H
         out = xp.empty((L + n_states, N, H), dtype=self.hs.dtype)
         out[:L] = self.hs[:L] if self.reverse else self.hs[1:]
@@ -114,7 +117,7 @@ class _Recurrent(Op):
         """All steps' input projections at once: X W_ih^T + bias, shape (L, N, G*H)."""
         L, N, I = x.shape
         self.x_flat = x.reshape(L * N, I)  # (L*N, I), kept for dW_ih = dZ^T X
-        z = threads.matmul(self.x_flat, _transposed(w_ih))  # (L*N, G*H)
+        z = self.backend.matmul(self.x_flat, _transposed(self.xp, w_ih))  # (L*N, G*H)
         if bias is not None:
             z += bias
         return z.reshape(L, N, -1)  # (L, N, G*H)
@@ -128,9 +131,9 @@ class _Recurrent(Op):
         gh_flat = dz_h.reshape(L * N, -1)  # (L*N, G*H)
         dx = None
         if self.parents[0] is not None:
-            dx = threads.matmul(gx_flat, w_ih).reshape(L, N, -1)
-        dw_ih = threads.matmul(gx_flat.T, self.x_flat)  # (G*H, I)
-        dw_hh = threads.matmul(gh_flat.T, self._h_prev_all().reshape(L * N, H))  # (G*H, H)
+            dx = self.backend.matmul(gx_flat, w_ih).reshape(L, N, -1)
+        dw_ih = self.backend.matmul(gx_flat.T, self.x_flat)  # (G*H, I)
+        dw_hh = self.backend.matmul(gh_flat.T, self._h_prev_all().reshape(L * N, H))  # (G*H, H)
         return dx, dw_ih, dw_hh, gx_flat, gh_flat
 
 
@@ -148,17 +151,18 @@ class RNNSeq(_Recurrent):
     """
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, reverse, batch_sizes):
+        xp, matmul = self.xp, self.backend.matmul
         L, N, H = self._setup(x, h0, w_ih, w_hh, reverse, batch_sizes)
         bias = None if b_ih is None else b_ih + b_hh
         z = self._project(x, w_ih, bias)  # (L, N, H) input part of each step
-        hs, w_hh_t, relu = self.hs, _transposed(w_hh), nonlinearity == "relu"
+        hs, w_hh_t, relu = self.hs, _transposed(xp, w_hh), nonlinearity == "relu"
         for t in self._steps():
             prev, new = self._rows(t)
             b = self._active(t)
             if b < N:  # finished (or not yet started) sequences keep their state
                 hs[new, b:] = hs[prev, b:]
             h = hs[new, :b]
-            threads.matmul(hs[prev, :b], w_hh_t, out=h)
+            matmul(hs[prev, :b], w_hh_t, out=h)
             h += z[t, :b]
             if relu:
                 xp.maximum(h, 0, out=h)
@@ -169,6 +173,7 @@ class RNNSeq(_Recurrent):
         return self._outputs(1, hs[0] if reverse else hs[L])
 
     def backward(self, g):
+        xp, matmul = self.xp, self.backend.matmul
         L = self.L
         states = self.hs[:L] if self.reverse else self.hs[1:]  # (L, N, H) h_t
         # act'(z_t) for all steps at once
@@ -181,7 +186,7 @@ class RNNSeq(_Recurrent):
             dh_b = dh[:b]
             dh_b += g[t, :b]
             xp.multiply(dh_b, slope[t, :b], out=dz[t, :b])
-            threads.matmul(dz[t, :b], w_hh, out=dh_b)
+            matmul(dz[t, :b], w_hh, out=dh_b)
         dx, dw_ih, dw_hh, flat, _ = self._weight_grads(dz, dz, self.w_ih)
         db = flat.sum(axis=0) if self.has_bias else None
         dh0 = dh if self.parents[1] is not None else None
@@ -191,7 +196,7 @@ class RNNSeq(_Recurrent):
 # ============================================================ LSTM
 
 
-def _lstm_order(H: int):
+def _lstm_order(xp, H: int):
     """Row indices that reorder PyTorch's gate blocks (i, f, g, o) into (o, i, f, g), so
     the three sigmoid gates (o, i, f) are one contiguous block: one sigmoid in forward,
     one s (1 - s) in backward."""
@@ -221,8 +226,9 @@ class LSTMSeq(_Recurrent):
     """
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes):
+        xp, matmul = self.xp, self.backend.matmul
         L, N, H = self._setup(x, h0, w_ih, w_hh, reverse, batch_sizes)
-        order = _lstm_order(H)
+        order = _lstm_order(xp, H)
         w_ih, w_hh = w_ih[order], w_hh[order]  # (4H, I), (4H, H) in (o, i, f, g)
         bias = None if b_ih is None else (b_ih + b_hh)[order]
         a = self._project(x, w_ih, bias)  # (L, N, 4H): pre-activations, then gates
@@ -232,7 +238,7 @@ class LSTMSeq(_Recurrent):
         tanh_c = self.alloc((L, N, H), dtype=hs.dtype)
         rec = xp.empty((N, 4 * H), dtype=hs.dtype)  # scratch for h W_hh^T
         ig = xp.empty((N, H), dtype=hs.dtype)  # scratch for i * g
-        w_hh_t = _transposed(w_hh)  # (H, G*H)
+        w_hh_t = _transposed(xp, w_hh)  # (H, G*H)
         for t in self._steps():
             prev, new = self._rows(t)
             b = self._active(t)
@@ -240,8 +246,8 @@ class LSTMSeq(_Recurrent):
                 hs[new, b:] = hs[prev, b:]
                 cs[new, b:] = cs[prev, b:]
             gates = a[t, :b]  # (b, 4H)
-            gates += threads.matmul(hs[prev, :b], w_hh_t, out=rec[:b])
-            sigmoid_(gates[:, : 3 * H])  # o, i, f
+            gates += matmul(hs[prev, :b], w_hh_t, out=rec[:b])
+            sigmoid_(xp, gates[:, : 3 * H])  # o, i, f
             xp.tanh(gates[:, 3 * H :], out=gates[:, 3 * H :])  # g
             o, i, f, g = (
                 gates[:, :H],
@@ -261,6 +267,7 @@ class LSTMSeq(_Recurrent):
         return self._outputs(2, hs[last], cs[last])
 
     def backward(self, g):
+        xp, matmul = self.xp, self.backend.matmul
         L, N, H = self.L, self.N, self.H
         a = self.a.reshape(L, N, 4, H)  # gates (o, i, f, g) of every step
         tanh_c = self.tanh_c
@@ -298,7 +305,7 @@ class LSTMSeq(_Recurrent):
             xp.multiply(dc_b, tmp_b, out=z[:, 3])
             # on to step t-1
             dc_b *= f
-            threads.matmul(z.reshape(b, 4 * H), w_hh, out=dh_b)
+            matmul(z.reshape(b, 4 * H), w_hh, out=dh_b)
         dx, dw_ih, dw_hh, flat, _ = self._weight_grads(dz, dz, self.w_ih)
         unorder = xp.argsort(self.order)  # back to PyTorch's (i, f, g, o)
         db = flat.sum(axis=0)[unorder] if self.has_bias else None
@@ -339,6 +346,7 @@ class GRUSeq(_Recurrent):
     """
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes):
+        xp, matmul = self.xp, self.backend.matmul
         L, N, H = self._setup(x, h0, w_ih, w_hh, reverse, batch_sizes)
         if b_ih is None:
             bias, b_hn = None, None
@@ -350,17 +358,17 @@ class GRUSeq(_Recurrent):
         hs = self.hs
         hn = self.alloc((L, N, H), dtype=hs.dtype)  # W_hn h_{t-1} + b_hn per step
         rec = xp.empty((N, 3 * H), dtype=hs.dtype)  # scratch for h W_hh^T
-        w_hh_t = _transposed(w_hh)  # (H, G*H)
+        w_hh_t = _transposed(xp, w_hh)  # (H, G*H)
         for t in self._steps():
             prev, new = self._rows(t)
             b = self._active(t)
             if b < N:
                 hs[new, b:] = hs[prev, b:]
             gates = a[t, :b]  # (b, 3H)
-            r_h = threads.matmul(hs[prev, :b], w_hh_t, out=rec[:b])  # (b, 3H)
+            r_h = matmul(hs[prev, :b], w_hh_t, out=rec[:b])  # (b, 3H)
             rz = gates[:, : 2 * H]
             rz += r_h[:, : 2 * H]
-            sigmoid_(rz)  # r, z
+            sigmoid_(xp, rz)  # r, z
             r, z, n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
             hn_t = hn[t, :b]
             if b_hn is None:
@@ -378,6 +386,7 @@ class GRUSeq(_Recurrent):
         return self._outputs(1, hs[0] if reverse else hs[L])
 
     def backward(self, g):
+        xp, matmul = self.xp, self.backend.matmul
         L, N, H = self.L, self.N, self.H
         a = self.a.reshape(L, N, 3, H)  # gates (r, z, n) of every step
         h_prev_all, hn = self._h_prev_all(), self.hn
@@ -415,7 +424,7 @@ class GRUSeq(_Recurrent):
             xp.multiply(dn, r, out=d[:, 2])
             # on to step t-1: dh_{t-1} = dh z + [dz_r, dz_z, d hn] W_hh
             dh_b *= z
-            dh_b += threads.matmul(d.reshape(b, 3 * H), w_hh, out=rec[:b])
+            dh_b += matmul(d.reshape(b, 3 * H), w_hh, out=rec[:b])
         dz_x = xp.empty_like(dz_h)  # (L, N, 3, H): [dz_r, dz_z, dz_n]
         dz_x[:, :, :2] = dz_h[:, :, :2]
         dz_x[:, :, 2] = dz_n
