@@ -245,3 +245,24 @@ def test_optimizer_load_state_dict_is_all_or_nothing():
             assert got.tobytes() == v.tobytes(), (i, k)
     opt.load_state_dict(saved)  # and a good one loads
     assert opt.param_groups[0]["lr"] == 0.01
+
+
+def test_a_state_dict_loads_into_a_module_on_another_device():
+    """CPU values (and a strict module's own) load into a module moved to the strict test
+    backend: each lands on its parameter's device, the objects kept."""
+    from tests.backend.strict import StrictArray
+
+    ax.manual_seed(0)
+    src = nn.Linear(3, 2)
+    ax.manual_seed(1)
+    dst = nn.Linear(3, 2).to("strict")
+    w = dst.weight
+    dst.load_state_dict(src.state_dict())
+    assert dst.weight is w and isinstance(w.array, StrictArray)
+    np.testing.assert_array_equal(w.cpu().detach().numpy(), src.weight.detach().numpy())
+    src.load_state_dict(dst.state_dict())  # and back from the device
+    assert src.weight.device == "cpu"
+    dst.weight.grad = ax.ones(2, 3, device="strict")
+    dst.zero_grad(set_to_none=False)
+    assert isinstance(dst.weight.grad.array, StrictArray)
+    assert not dst.weight.grad.cpu().numpy().any()

@@ -303,7 +303,7 @@ def feature_dropout(input, p: float, train: bool):
         if p < 1
         else B.xp.zeros(shape, dtype=input.dtype)
     )
-    return input * _wrap(keep)
+    return input * _wrap(keep).to(input.device)  # drawn on the host
 
 
 feature_dropout_ = _in_place(feature_dropout)
@@ -312,10 +312,12 @@ feature_dropout_ = _in_place(feature_dropout)
 def embedding_renorm_(weight, indices, max_norm: float, norm_type: float):
     """The rows of ``weight`` named in ``indices`` rescaled in place so that their
     ``norm_type``-norm is at most ``max_norm`` (scale ``max_norm / (norm + 1e-7)``)."""
+    from .. import backend as B
     from ..autograd.grad_mode import no_grad
     from ..backend import xp
 
-    rows = xp.unique(indices.array if hasattr(indices, "array") else xp.asarray(indices))
+    arr = indices.array if hasattr(indices, "array") else xp.asarray(indices)
+    rows = B.namespace(arr).unique(arr)
     with no_grad():
         picked = weight[rows]
         norms = picked.norm(norm_type, -1, keepdim=True)

@@ -204,7 +204,7 @@ def _additive(name: str, mask, dtype):
     requires grad, so the gradient reaches it)."""
     data = _data(mask)
     if data.dtype == xp.bool_:
-        return xp.where(data, float("-inf"), 0.0).astype(dtype)
+        return B.namespace(data).where(data, float("-inf"), 0.0).astype(dtype)
     if data.dtype.kind != "f":
         raise AssertionError(
             f"MultiheadAttention: only bool and floating types of {name} "
@@ -446,7 +446,8 @@ class MultiheadAttention(Module):
                 if isinstance(mask, Tensor):
                     mask = cat([mask, zeros(*col_shape, dtype=mask.dtype)], dim=-1)
                 else:
-                    mask = xp.concatenate([mask, xp.zeros(col_shape, mask.dtype)], axis=-1)
+                    ns = B.namespace(mask)
+                    mask = ns.concatenate([mask, ns.zeros(col_shape, mask.dtype)], axis=-1)
         return k, v, mask
 
     # ------------------------------------------------------------- forward

@@ -28,7 +28,7 @@ def _conv_grad(
     """d(conv)/d(``wrt``) applied to ``grad_output``; ``size`` is the shape of ``wrt``.
     The stand-in's graph is recorded even under ``no_grad``; the result carries no graph
     (axon's convolutions have no second derivative yet)."""
-    stand_in = _wrap(B.xp.zeros(tuple(size), dtype=other.dtype), True)
+    stand_in = _wrap(B.namespace(other.array).zeros(tuple(size), dtype=other.dtype), True)
     x, w = (stand_in, other) if wrt == "input" else (other, stand_in)
     with enable_grad():
         out = conv(x, w, None, stride, padding, dilation, groups)

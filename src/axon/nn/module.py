@@ -14,14 +14,13 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from .. import backend as B
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import (
     Tensor,
     _check_grad_dtype,
     _cuda_device,
+    _device_of,
     _placed,
     _to_array,
     _wrap,
@@ -38,7 +37,7 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad: bool = True) -> None:
         if data is None:
-            arr = np.empty((0,), dtype=B.get_default_dtype())
+            arr = B.xp.empty((0,), dtype=B.get_default_dtype())
         elif isinstance(data, Tensor):
             arr = data.array
         else:
@@ -64,7 +63,7 @@ class Buffer(Tensor):
 
     def __init__(self, data=None, *, persistent: bool = True) -> None:
         if data is None:
-            data = np.empty((0,), dtype=B.get_default_dtype())
+            data = B.xp.empty((0,), dtype=B.get_default_dtype())
         src = data if isinstance(data, Tensor) else _wrap(_to_array(data, copy=False))
         self.array = src.array
         self.grad = None
@@ -143,7 +142,7 @@ def register_module_forward_hook(hook: Callable) -> RemovableHandle:
     return handle
 
 
-def _loadable(key: str, value: Any, target: np.ndarray) -> tuple[np.ndarray | None, str]:
+def _loadable(key: str, value: Any, target) -> tuple[Any, str]:
     """``(array, "")``: ``value`` as an array of ``target``'s shape and dtype, cast as
     ``torch.Tensor.copy_`` casts and never a view of ``value``'s memory being written; or
     ``(None, error)`` naming ``key`` in torch's words."""
@@ -154,7 +153,7 @@ def _loadable(key: str, value: Any, target: np.ndarray) -> tuple[np.ndarray | No
             arr = (
                 None
                 if value is None or isinstance(value, str | bytes | Mapping)
-                else np.asarray(value)
+                else B.xp.asarray(value)  # a checkpoint's array-like: in host memory
             )
         except Exception:  # noqa: BLE001 - any failure means "not an array"
             arr = None
@@ -176,7 +175,7 @@ def _loadable(key: str, value: Any, target: np.ndarray) -> tuple[np.ndarray | No
         )
         arr = arr.real
     if arr.dtype != target.dtype:
-        with np.errstate(all="ignore"):  # overflow to inf, NaN into ints: as torch does
+        with B.xp.errstate(all="ignore"):  # overflow to inf, NaN into ints: as torch does
             arr = arr.astype(target.dtype)
     return arr, ""
 
@@ -422,7 +421,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.array = np.zeros_like(p.grad.array)
+                p.grad.array = B.namespace(p.grad.array).zeros_like(p.grad.array)
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on this module."""
@@ -542,7 +541,8 @@ class Module:
         own, values, missing, unexpected = self._plan_load(state_dict, strict)
         with no_grad():  # nothing below can fail: values have the targets' shapes and dtypes
             for key, arr in values.items():
-                np.copyto(own[key].array, arr, casting="no")
+                target = own[key].array
+                target[...] = _placed(arr, _device_of(target))  # the value moved to its device
         return _IncompatibleKeys(missing, unexpected)
 
     def _plan_load(self, state_dict: dict, strict: bool):

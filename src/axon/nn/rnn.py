@@ -17,6 +17,7 @@ import math
 import numbers
 import warnings
 
+from .. import backend as B
 from ..autograd.creation import cat, stack, zeros
 from ..autograd.ops.rnn import GRUSeq, LSTMSeq, RNNSeq
 from ..autograd.tensor import Tensor
@@ -98,7 +99,7 @@ class RNNCellBase(Module):
         out = []
         for k, s in enumerate(states):
             if s is None:
-                s = Tensor(xp.zeros((N, H), dtype=input.dtype))
+                s = Tensor(B.namespace(input.array).zeros((N, H), dtype=input.dtype))
             elif not batched:
                 s = s.unsqueeze(0)
             if s.shape != (N, H):

@@ -30,7 +30,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-from ..autograd.tensor import Tensor, _wrap
+from .. import backend as B
+from ..autograd.tensor import Tensor, _device_of, _placed, _wrap
 from ..backend import xp
 from . import functional as F
 from . import init
@@ -105,7 +106,8 @@ def _detect_is_causal(mask, is_causal: bool | None, size: int | None) -> bool:
     sz = size if size is not None else m.shape[-2]
     if m.shape != (sz, sz) or not (m.dtype == xp.bool_ or m.dtype.kind == "f"):
         return False
-    return bool(xp.array_equal(m, _causal_mask_array(sz, m.dtype)))
+    causal = _causal_mask_array(sz, m.dtype)  # built on the host, compared where m is
+    return bool(B.namespace(m).array_equal(m, _placed(causal, _device_of(m))))
 
 
 def _attend(
