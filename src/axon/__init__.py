@@ -289,7 +289,7 @@ from .backend.generator import (  # noqa: E402, F811  (manual_seed returns the G
 )
 from .autograd.legacy import *  # noqa: E402, F403
 from .autograd.legacy import range  # noqa: E402, A004
-from .autograd.windows import *  # noqa: E402, F403
+from .autograd.signal_windows import *  # noqa: E402, F403
 from .autograd.torch_forms import *  # noqa: E402, F403
 from .nn.functional import (  # noqa: E402  (same signatures at the top level)
     adaptive_avg_pool1d,

@@ -2,8 +2,8 @@
 
 Names and semantics follow PyTorch: ``x.grad`` is a Tensor that accumulates across
 backward calls, ``backward()`` on a scalar seeds the gradient with 1, ``detach()`` cuts
-the graph, in-place methods end with ``_``. The arithmetic lives in ``ops.py``; the
-methods here only route to it.
+the graph, in-place methods end with ``_``. The arithmetic lives in the op classes of
+``autograd/ops/`` (each forward beside its backward); the methods here only route to them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Window functions (``hann_window``, ``hamming_window``, ``blackman_window``,
+"""Signal-window factories (``hann_window``, ``hamming_window``, ``blackman_window``,
 ``bartlett_window``, ``kaiser_window``), as torch computes them.
 
 Each is a cosine (or triangle, or Bessel) profile over ``window_length`` points. A
@@ -8,9 +8,8 @@ Each is a cosine (or triangle, or Bessel) profile over ``window_length`` points.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import backend as B
+from ..backend import xp  # the host's namespace: windows are computed there
 from .tensor import Tensor, _wrap
 
 __all__ = ["bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window"]
@@ -29,10 +28,10 @@ def _window(
     if dt.kind != "f":
         raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
     if window_length <= 1:
-        arr = np.ones(window_length)
+        arr = xp.ones(window_length)
     else:
         points = window_length + 1 if periodic else window_length
-        arr = profile(np.arange(window_length) / (points - 1))
+        arr = profile(xp.arange(window_length) / (points - 1))
     out = _wrap(arr.astype(dt))
     return out.requires_grad_(True) if requires_grad else out
 
@@ -49,7 +48,7 @@ def hann_window(
     """``0.5 - 0.5 cos(2 pi x)``."""
 
     def profile(x):
-        return 0.5 - 0.5 * np.cos(2 * np.pi * x)
+        return 0.5 - 0.5 * xp.cos(2 * xp.pi * x)
 
     return _window("hann_window", profile, window_length, periodic, dtype, requires_grad)
 
@@ -68,7 +67,7 @@ def hamming_window(
     """``alpha - beta cos(2 pi x)``."""
 
     def profile(x):
-        return alpha - beta * np.cos(2 * np.pi * x)
+        return alpha - beta * xp.cos(2 * xp.pi * x)
 
     return _window("hamming_window", profile, window_length, periodic, dtype, requires_grad)
 
@@ -85,7 +84,7 @@ def blackman_window(
     """``0.42 - 0.5 cos(2 pi x) + 0.08 cos(4 pi x)``."""
 
     def profile(x):
-        return 0.42 - 0.5 * np.cos(2 * np.pi * x) + 0.08 * np.cos(4 * np.pi * x)
+        return 0.42 - 0.5 * xp.cos(2 * xp.pi * x) + 0.08 * xp.cos(4 * xp.pi * x)
 
     return _window("blackman_window", profile, window_length, periodic, dtype, requires_grad)
 
@@ -102,7 +101,7 @@ def bartlett_window(
     """The triangle ``1 - |2x - 1|``."""
 
     def profile(x):
-        return 1 - np.abs(2 * x - 1)
+        return 1 - xp.abs(2 * x - 1)
 
     return _window("bartlett_window", profile, window_length, periodic, dtype, requires_grad)
 
@@ -120,6 +119,6 @@ def kaiser_window(
     """``I0(beta sqrt(1 - (2x - 1)^2)) / I0(beta)`` (``I0`` the modified Bessel function)."""
 
     def profile(x):
-        return np.i0(beta * np.sqrt(np.clip(1 - (2 * x - 1) ** 2, 0, None))) / np.i0(beta)
+        return xp.i0(beta * xp.sqrt(xp.clip(1 - (2 * x - 1) ** 2, 0, None))) / xp.i0(beta)
 
     return _window("kaiser_window", profile, window_length, periodic, dtype, requires_grad)
