@@ -1,5 +1,6 @@
 """Batches for the training loops: data given to ``fit`` as a loader of batches
-(:func:`as_loader`), a batch split into the model's inputs and the target, and sizes.
+(:func:`as_loader`), a batch split into the model's inputs and the target, sizes, and the
+move of a batch to the model's device (:func:`to_device`).
 
 A batch is ``(x, y)`` or ``(x1, x2, ..., y)``: the last item is the target, the items before
 it the model's inputs; inputs and targets may be dicts by name (several inputs or outputs).
@@ -10,31 +11,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from .. import backend as B
-from ..autograd.tensor import Tensor, _wrap
+from ..autograd.tensor import Tensor, _host, _wrap
+from ..backend.device import check_device
 
 __all__ = [
     "as_loader",
+    "batch_device",
     "batch_len",
     "inputs_only",
     "is_array",
     "split_batch",
     "to_array",
+    "to_device",
     "to_tensor",
 ]
 
 
 def is_array(x) -> bool:
-    """A Tensor or a NumPy array."""
-    return isinstance(x, Tensor | np.ndarray)
+    """A Tensor or an array of a backend (a NumPy array, a device's array)."""
+    return isinstance(x, Tensor) or B.of(x) is not None
 
 
 def _as_input_array(x):
-    """A NumPy float array that is not the default dtype is cast to it (as Keras casts to
+    """A float array that is not the default dtype is cast to it (as Keras casts to
     floatx); Tensors are kept as they are."""
-    if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.dtype != B.get_default_dtype():
+    if B.of(x) is not None and x.dtype.kind == "f" and x.dtype != B.get_default_dtype():
         return x.astype(B.get_default_dtype())
     return x
 
@@ -149,13 +151,38 @@ def to_tensor(x):
     dicts; Tensors and anything else as they are."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, np.ndarray):
+    if B.of(x) is not None:
         return _wrap(_as_input_array(x))
     if isinstance(x, dict):
         return {k: to_tensor(v) for k, v in x.items()}
-    if isinstance(x, tuple | list) and any(isinstance(v, np.ndarray) for v in x):
+    if isinstance(x, tuple | list) and any(B.of(v) is not None for v in x):
         return type(x)(to_tensor(v) for v in x)
     return x
+
+
+def batch_device(model, device=None):
+    """The device ``fit``, ``evaluate`` and ``predict`` move each batch to: ``device``
+    when given, else the model's (its first parameter's); None for the CPU, where batches
+    are used as they come."""
+    if device is None:
+        first = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+        device = None if first is None else first.device
+    return check_device(device)
+
+
+def to_device(batch, device):
+    """``batch`` with its Tensors and arrays (through tuples, lists and dicts) moved to
+    ``device`` as Tensors (``Tensor.to``: those already there are kept); anything else as
+    it is."""
+    if isinstance(batch, Tensor):
+        return batch.to(device)
+    if B.of(batch) is not None:
+        return to_tensor(batch).to(device)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, tuple | list):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
 
 
 def batch_len(x) -> int:
@@ -174,6 +201,6 @@ def batch_len(x) -> int:
         return 1
 
 
-def to_array(x) -> np.ndarray:
-    """The NumPy array of a Tensor, or of anything array-like."""
-    return x.array if isinstance(x, Tensor) else np.asarray(x)
+def to_array(x):
+    """The array of a Tensor (on its device), or anything array-like as a host array."""
+    return x.array if isinstance(x, Tensor) else _host(x)

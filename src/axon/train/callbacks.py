@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import inspect
 import math
+import operator
 import os
 import warnings
 from collections.abc import Callable
 
-import numpy as np
-
 from .base import Callback, CallbackList
+from .batches import to_array
 from .checkpoint import BackupAndRestore
 from .history import History
 from .progress import ProgressBar
@@ -26,7 +26,7 @@ _MAX_WORDS = ("acc", "auc", "precision", "recall", "f1")
 
 
 def _monitor_op(monitor: str, mode: str) -> Callable[[float, float], bool]:
-    """``np.less`` for quantities to minimise, ``np.greater`` for ones to maximise.
+    """``operator.lt`` for quantities to minimise, ``operator.gt`` for ones to maximise.
 
     ``mode="auto"`` maximises names containing acc, auc, precision, recall or f1 and
     minimises everything else (losses, errors).
@@ -36,7 +36,7 @@ def _monitor_op(monitor: str, mode: str) -> Callable[[float, float], bool]:
     if mode == "auto":
         base = monitor[4:] if monitor.startswith("val_") else monitor
         mode = "max" if any(w in base for w in _MAX_WORDS) else "min"
-    return np.greater if mode == "max" else np.less
+    return operator.gt if mode == "max" else operator.lt
 
 
 def _stop(callback: Callback, reason: str) -> None:
@@ -76,7 +76,7 @@ class EarlyStopping(Callback):
     ) -> None:
         self.monitor = monitor
         self.monitor_op = _monitor_op(monitor, mode)
-        self.min_delta = abs(min_delta) if self.monitor_op is np.greater else -abs(min_delta)
+        self.min_delta = abs(min_delta) if self.monitor_op is operator.gt else -abs(min_delta)
         self.patience = patience
         self.verbose = verbose
         self.baseline = baseline
@@ -98,7 +98,7 @@ class EarlyStopping(Callback):
         return reference is None or bool(self.monitor_op(value - self.min_delta, reference))
 
     def _snapshot(self) -> dict:
-        return {k: np.array(v.array, copy=True) for k, v in self.model.state_dict().items()}
+        return {k: v.array.copy() for k, v in self.model.state_dict().items()}
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         current = (logs or {}).get(self.monitor)
@@ -149,7 +149,7 @@ class EarlyStopping(Callback):
         self.best_epoch = int(state["best_epoch"])
         weights = state["best_weights"]
         self.best_weights = (
-            None if weights is None else {k: np.array(v, copy=True) for k, v in weights.items()}
+            None if weights is None else {k: to_array(v).copy() for k, v in weights.items()}
         )
 
     def on_train_end(self, logs=None) -> None:

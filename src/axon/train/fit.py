@@ -26,6 +26,11 @@ tuple in output order: a DataLoader over samples ``(inputs_dict, targets_dict)``
 such batches, and so do arrays given as ``({"num": a, "district": b}, {"price": c,
 "energy": d})``. Per-output losses, ``loss_weights`` and metrics are described in
 :mod:`axon.train.objective`.
+
+Devices, as Keras does it: each batch is moved to the model's device (the device of its
+first parameter) as the loop draws it, so data loaded on the host trains a model moved
+with ``model.to(device)``; ``device=`` names another device. A model on the CPU costs the
+loop nothing (no batch is touched).
 """
 
 from __future__ import annotations
@@ -33,13 +38,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..autograd.tensor import Tensor, _wrap
+from ..backend import namespace
 from ..nn.utils import clip_grad_norm_, clip_grad_value_
 from . import checkpoint
 from .base import Callback, CallbackList
-from .batches import as_loader, inputs_only, is_array, to_array
+from .batches import as_loader, batch_device, inputs_only, is_array, to_array, to_device
 from .callbacks import LearningRateScheduler
 from .guard import FiniteGuard
 from .history import History
@@ -98,6 +102,7 @@ class TrainState:
         self.backing_up = False  # a BackupAndRestore listens: note each epoch's stream
         self.epoch_rng = None
         self.guard = None  # the loop's FiniteGuard
+        self.device = None  # where the loop moves each batch (None: used as they come)
         self.clip_grad_norm, self.clip_grad_value = clip_grad_norm, clip_grad_value
         clipping = clip_grad_norm is not None or clip_grad_value is not None
         self._clip_params = [p for p in model.parameters() if p.requires_grad] if clipping else []
@@ -133,27 +138,55 @@ class TrainState:
         self.optimizer.step()
 
 
+class _Moved:
+    """``loader``'s batches moved to ``device`` as they are drawn (see :func:`to_device`)."""
+
+    def __init__(self, loader, device) -> None:
+        self.loader, self.device = loader, device
+
+    def __iter__(self):
+        device = self.device
+        return (to_device(batch, device) for batch in self.loader)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+
+def _on(loader, device):
+    """``loader`` moving its batches to ``device`` (itself for None: the CPU)."""
+    return loader if device is None else _Moved(loader, device)
+
+
 def evaluate(
-    model, data, *, loss=None, metrics=(), batch_size: int = 32, loss_weights=None
+    model,
+    data,
+    *,
+    loss=None,
+    metrics=(),
+    batch_size: int = 32,
+    loss_weights=None,
+    device=None,
 ) -> dict[str, float]:
     """Mean loss (when ``loss`` is given) and metrics over ``data``, in eval mode and
     without a graph; the model's previous modes are restored. Returns e.g.
     ``{"loss": 0.31, "accuracy": 0.91}``; for several outputs ``loss``, ``metrics`` and
-    ``loss_weights`` are given as to :func:`fit` and the keys are its log keys."""
-    loader = as_loader(data, batch_size, shuffle=False)
+    ``loss_weights`` are given as to :func:`fit` and the keys are its log keys. Batches
+    move to ``device`` (default: the model's), as in :func:`fit`."""
+    loader = _on(as_loader(data, batch_size, shuffle=False), batch_device(model, device))
     objective = make_objective(model, loss, metrics, loss_weights)
     with evaluation(model):
         return run_eval(model, loader, objective)
 
 
-def predict(model, x, *, batch_size: int = 32) -> Tensor:
+def predict(model, x, *, batch_size: int = 32, device=None) -> Tensor:
     """The model's outputs for ``x``, concatenated along the batch dimension.
 
     ``x`` is an array/Tensor, a tuple of them (several inputs), a dict of them by input
     name, a Dataset, or a loader whose batches are ``x``, ``(x,)`` or ``(x..., y)`` (the
     target is dropped). Several outputs come back as a tuple, or a dict by output name.
-    Runs in eval mode without a graph and restores the previous modes."""
-    loader = as_loader(x, batch_size, shuffle=False)
+    Runs in eval mode without a graph and restores the previous modes. Batches move to
+    ``device`` (default: the model's), as in :func:`fit`; the outputs stay there."""
+    loader = _on(as_loader(x, batch_size, shuffle=False), batch_device(model, device))
     # arrays given directly are all inputs; a loader's or dataset's batches end with y
     has_target = not (
         is_array(x) or isinstance(x, dict) or isinstance(x, tuple) and all(map(is_array, x))
@@ -165,12 +198,16 @@ def predict(model, x, *, batch_size: int = 32) -> Tensor:
     if not outs:
         raise ValueError("predict: the data yielded no batches")
     if isinstance(outs[0], dict):
-        return {k: _wrap(np.concatenate([to_array(o[k]) for o in outs])) for k in outs[0]}
+        return {k: _concatenate([o[k] for o in outs]) for k in outs[0]}
     if isinstance(outs[0], tuple | list):
-        return tuple(
-            _wrap(np.concatenate([to_array(o[i]) for o in outs])) for i in range(len(outs[0]))
-        )
-    return _wrap(np.concatenate([to_array(o) for o in outs]))
+        return tuple(_concatenate([o[i] for o in outs]) for i in range(len(outs[0])))
+    return _concatenate(outs)
+
+
+def _concatenate(outs: list) -> Tensor:
+    """The batches' outputs joined along the first dimension, on their device."""
+    arrays = [to_array(o) for o in outs]
+    return _wrap(namespace(arrays[0]).concatenate(arrays))
 
 
 def _clipping(grad_clip, clip_grad_norm):
@@ -210,6 +247,7 @@ def fit(
     raise_on_nan: bool = False,
     loss_weights=None,
     step: TrainStep | None = None,
+    device=None,
     grad_clip: float | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; returns the :class:`History`.
@@ -245,6 +283,9 @@ def fit(
             ``sum_k w_k * loss_k`` (logged as ``loss``, each output's as ``<output>_loss``).
         step: what one update does (:class:`~axon.train.steps.TrainStep`);
             :class:`~axon.train.steps.BatchStep` (one optimizer step per batch) when None.
+        device: where each batch (training and validation) is moved as it is drawn;
+            None: the model's device (Keras' behaviour: ``model.to("cuda")`` is all a
+            run needs). On the CPU the batches are used as they come.
         grad_clip: the former name of ``clip_grad_norm`` (deprecated; a DeprecationWarning).
 
     NaN guard (:class:`~axon.train.guard.FiniteGuard`): after each backward, if the loss,
@@ -266,6 +307,9 @@ def fit(
     val_objective = step.make_objective(model, loss, metrics, loss_weights, fresh=True)
     train_loader = step.loader(train_data, batch_size, shuffle)
     val_loader = None if validation is None else step.loader(validation, batch_size, False)
+    dev = batch_device(model, device)
+    if val_loader is not None:
+        val_loader = _on(val_loader, dev)
     history = History()
     cbs = _callback_list(callbacks, scheduler, history, verbose)
     params = {
@@ -285,6 +329,7 @@ def fit(
         clip_grad_value=clip_grad_value,
     )
     state.callbacks, state.loader, state.objective = cbs, train_loader, objective
+    state.device = dev
     state.strategy, state.guard = step, FiniteGuard(model)
     if any(isinstance(cb, checkpoint.BackupAndRestore) for cb in cbs):
         state.fingerprint = checkpoint.fingerprint(
@@ -320,7 +365,7 @@ def fit(
                 if resume is None:
                     total, count, first = 0.0, 0, 0
                     batches = checkpoint.epoch_batches(state, train_loader)
-                    items = step.epoch(batches, resumed=False)
+                    items = step.epoch(iter(_on(batches, dev)), resumed=False)
                 else:
                     total, count, first = state.total, state.count, resume["step"]
                     if resume["stop_training"]:  # stopped at that update: the epoch ends
@@ -328,7 +373,7 @@ def fit(
                     else:
                         used = step.batches_used(first)
                         batches = checkpoint.resume_batches(state, train_loader, resume, used)
-                        items = step.epoch(batches, resumed=True)
+                        items = step.epoch(iter(_on(batches, dev)), resumed=True)
                 for i, item in enumerate(items, first):
                     state.step = i
                     cblist.on_batch_begin(i)

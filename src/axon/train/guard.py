@@ -58,11 +58,10 @@ value is left in the model. The optimizer's own state is not the guard's: after 
 ``check`` failure the step never ran; after a ``check_params`` failure the optimizer's
 moments have advanced with the failed step, and training is expected to stop.
 
-Cost (benchmarks/bench_guard.py, 1 BLAS thread, CPU time, on a shared 2-core machine):
-the guard's four calls take about 0.1 ms a step on the MLP 784-256-256-10 (2.3-2.7% of
-its 4 ms Adam step: three passes over 270k parameters, where Adam makes a dozen; fit's
-former check, the sum of each gradient, cost 0.07 ms of it), 0.07 ms on LeNet-5 (0.6%)
-and 0.14 ms on the LSTM language model of bench_rnn (0.15%).
+Cost (``benchmarks/bench_guard.py`` measures it): three passes over the parameters a step,
+where an Adam step makes about a dozen, so a few percent of a small MLP's step and well
+under one percent of a convolutional or recurrent model's, whose forward and backward
+dominate.
 
 The guard watches the parameters and buffers the model holds when the guard is made (as
 ``fit`` lists them once); a lazy layer materialised later is fine (same tensors, new
@@ -74,42 +73,40 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
-
 from ..autograd import Tensor
+from ..autograd.tensor import _host
+from ..backend import namespace
+from ..backend.numpy import cpu as _cpu
 
 __all__ = ["FiniteGuard"]
 
 
 # ----------------------------------------------------------------------------- one array
-_ndarray, _vdot, _copyto = np.ndarray, np.vdot, np.copyto  # the fast paths' names, bound once
+# the CPU's fast paths, bound once; another backend's arrays go through their namespace
+_cpu_xp = _cpu.xp
+_ndarray, _vdot, _copyto = _cpu.array_type, _cpu_xp.vdot, _cpu_xp.copyto
 
 
 def _sum_of_squares(a) -> float:
     """``sum(a ** 2)`` for a float32/float64 array by one BLAS dot, else 0.0 or inf from a
     direct test; non-finite exactly when some value of ``a`` is NaN or Inf, or when the
     sum overflows (values near 1e19 in float32: the caller then searches the arrays)."""
-    if type(a) is np.ndarray:
-        if a.dtype.char in "fd":
-            return float(np.vdot(a, a))  # flattens without a copy when contiguous
-        return 0.0 if np.isfinite(a).all() else math.inf
-    if a.dtype.kind == "f" and a.dtype.itemsize >= 4:  # another array library (CuPy)
-        flat = a.reshape(-1)
-        return float(flat @ flat)
-    return 0.0 if bool(_finite(a)) else math.inf
+    xp = _cpu_xp if type(a) is _ndarray else namespace(a)
+    if a.dtype.char in "fd":
+        return float(xp.vdot(a, a))  # flattens without a copy when contiguous
+    return 0.0 if _finite(a) else math.inf
 
 
 def _finite(a) -> bool:
     """Whether every value of ``a`` is finite (the slow, exact test)."""
-    if type(a) is np.ndarray:
-        return bool(np.isfinite(a).all())
-    return bool((a == a).all() and (abs(a) != math.inf).all())  # NaN != NaN
+    return bool(namespace(a).isfinite(a).all())
 
 
 def _what(a) -> str:
     """What a non-finite array holds: ``contains NaN (3 of 16 values)``."""
-    host = np.asarray(a.get() if hasattr(a, "get") else a)
-    n_nan, n_inf = int(np.isnan(host).sum()), int(np.isinf(host).sum())
+    host = _host(a)
+    xp = namespace(host)
+    n_nan, n_inf = int(xp.isnan(host).sum()), int(xp.isinf(host).sum())
     if n_nan and n_inf:
         return f"contains NaN and Inf ({n_nan} NaN and {n_inf} Inf of {host.size} values)"
     kind, n = ("NaN", n_nan) if n_nan else ("Inf", n_inf)
@@ -126,8 +123,8 @@ def _copy_into(saved: list, i: int, src) -> None:
     dst = saved[i]
     if dst is None or dst.shape != src.shape or dst.dtype != src.dtype:
         saved[i] = src.copy()
-    elif type(dst) is np.ndarray:
-        np.copyto(dst, src)
+    elif type(dst) is _ndarray:
+        _copyto(dst, src)
     else:
         dst[...] = src
 
@@ -138,8 +135,8 @@ def _put_back(t: Tensor, saved) -> None:
     copy instead."""
     a = t.array
     if a.shape == saved.shape and a.dtype == saved.dtype:
-        if type(a) is np.ndarray:
-            np.copyto(a, saved)
+        if type(a) is _ndarray:
+            _copyto(a, saved)
         else:
             a[...] = saved
     else:

@@ -1,10 +1,12 @@
-"""Metrics: scores averaged over an epoch, computed on NumPy arrays (Keras' names).
+"""Metrics: scores averaged over an epoch, computed on the outputs' arrays where they live
+(with their backend's namespace; Keras' names).
 
 A metric's ``update(output, target)`` scores one batch and returns that batch's value; it
 also adds to a running mean weighted by the number of items scored (samples, or positions
 for sequence outputs), so ``result()`` after an epoch is the exact epoch-wide value, not a
 mean of batch means. ``get("accuracy")`` turns a name into a metric; a plain function
-``fn(output, target) -> float`` (NumPy arrays in) becomes a metric named after it.
+``fn(output, target) -> float`` (NumPy arrays in: a device's arrays are copied to the host
+for it) becomes a metric named after it.
 
 Accuracy follows Keras: class scores ``(N, C)`` (logits or probabilities) against integer
 targets ``(N,)`` are scored by argmax; a single output ``(N,)`` or ``(N, 1)`` is binary and
@@ -19,13 +21,13 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
+from ..autograd.tensor import Tensor, _host
+from ..backend import int64, namespace
 
-from ..autograd.tensor import Tensor
 
-
-def _numpy(x) -> np.ndarray:
-    return x.array if isinstance(x, Tensor) else np.asarray(x)
+def _array(x):
+    """The array of a Tensor (on its device), or anything array-like as a host array."""
+    return x.array if isinstance(x, Tensor) else _host(x)
 
 
 class Metric:
@@ -38,12 +40,14 @@ class Metric:
             self.name = name
         self.reset()
 
-    def batch(self, output: np.ndarray, target: np.ndarray) -> tuple[float, int]:
+    def batch(self, output, target) -> tuple[float, int]:
+        """One batch's ``(sum of scores, count)`` from the arrays of the output and the
+        target (of the output's backend; a target may be a host array)."""
         raise NotImplementedError
 
     def update(self, output, target) -> float:
         """Score one batch; returns its value and adds it to the running mean."""
-        total, count = self.batch(_numpy(output), _numpy(target))
+        total, count = self.batch(_array(output), _array(target))
         self.total += float(total)
         self.count += int(count)
         return float(total) / count if count else float("nan")
@@ -68,14 +72,14 @@ class Metric:
 
     def __call__(self, output, target) -> float:
         """One batch's value, without touching the running mean."""
-        total, count = self.batch(_numpy(output), _numpy(target))
+        total, count = self.batch(_array(output), _array(target))
         return float(total) / count if count else float("nan")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-def _class_axis(output: np.ndarray, target: np.ndarray) -> int:
+def _class_axis(output, target) -> int:
     """Which axis of ``output`` holds the classes for integer ``target`` (torch: axis 1)."""
     if output.shape[:1] + output.shape[2:] == target.shape:
         return 1
@@ -87,14 +91,14 @@ def _class_axis(output: np.ndarray, target: np.ndarray) -> int:
     )
 
 
-def _as_labels(output: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, int]:
+def _as_labels(output, target) -> tuple:
     """Integer labels from targets that are labels already or one-hot/probability rows."""
     if target.shape == output.shape:
         return target.argmax(axis=1), 1
     return target, _class_axis(output, target)
 
 
-def _is_binary(output: np.ndarray) -> bool:
+def _is_binary(output) -> bool:
     return output.ndim == 1 or (output.ndim >= 2 and output.shape[-1] == 1)
 
 
@@ -115,7 +119,7 @@ class BinaryAccuracy(Metric):
                 f"binary_accuracy: output of shape {output.shape} and target of shape "
                 f"{target.shape} do not hold the same number of items"
             )
-        return np.count_nonzero(pred == true), pred.size
+        return namespace(pred).count_nonzero(pred == true), pred.size
 
 
 class Accuracy(Metric):
@@ -135,10 +139,11 @@ class Accuracy(Metric):
             return self._binary.batch(output, target)
         labels, axis = _as_labels(output, target)
         correct = output.argmax(axis=axis) == labels
+        xp = namespace(correct)
         if self.ignore_index is not None:
             keep = labels != self.ignore_index
-            return np.count_nonzero(correct & keep), np.count_nonzero(keep)
-        return np.count_nonzero(correct), correct.size
+            return xp.count_nonzero(correct & keep), xp.count_nonzero(keep)
+        return xp.count_nonzero(correct), correct.size
 
 
 class TopKAccuracy(Metric):
@@ -156,13 +161,14 @@ class TopKAccuracy(Metric):
 
     def batch(self, output, target):
         labels, axis = _as_labels(output, target)
-        scores = np.moveaxis(output, axis, -1)  # (..., C)
-        target_score = np.take_along_axis(scores, labels[..., None].astype(np.intp), axis=-1)
+        xp = namespace(output)
+        scores = xp.moveaxis(output, axis, -1)  # (..., C)
+        target_score = xp.take_along_axis(scores, labels[..., None].astype(int64), axis=-1)
         rank = (scores > target_score).sum(axis=-1)
-        return np.count_nonzero(rank < self.k), rank.size
+        return xp.count_nonzero(rank < self.k), rank.size
 
 
-def _match(output: np.ndarray, target: np.ndarray) -> np.ndarray:
+def _match(output, target):
     """``target`` reshaped to ``output`` when only singleton axes differ ((N,) vs (N, 1)):
     broadcasting them would silently compare every pair."""
     if target.shape != output.shape and target.size == output.size:
@@ -177,7 +183,7 @@ class MeanAbsoluteError(Metric):
 
     def batch(self, output, target):
         n = output.shape[0] if output.ndim else 1
-        return np.abs(output - _match(output, target)).mean() * n, n
+        return abs(output - _match(output, target)).mean() * n, n
 
 
 class MeanSquaredError(Metric):
@@ -192,17 +198,16 @@ class MeanSquaredError(Metric):
 
 
 class MeanMetric(Metric):
-    """Wraps ``fn(output, target) -> float`` (NumPy arrays in); weighted by batch size."""
+    """Wraps ``fn(output, target) -> float`` (NumPy arrays in, copied to the host from
+    another device); weighted by batch size."""
 
-    def __init__(
-        self, fn: Callable[[np.ndarray, np.ndarray], float], name: str | None = None
-    ) -> None:
+    def __init__(self, fn: Callable[[Any, Any], float], name: str | None = None) -> None:
         self.fn = fn
         super().__init__(name or getattr(fn, "__name__", type(fn).__name__))
 
     def batch(self, output, target):
         n = output.shape[0] if output.ndim else 1
-        return float(self.fn(output, target)) * n, n
+        return float(self.fn(_host(output), _host(target))) * n, n
 
 
 _NAMES: dict[str, Callable[[str], Metric]] = {

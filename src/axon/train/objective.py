@@ -23,10 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from ..autograd.tensor import Tensor
 from . import metrics as M
+from .metrics import _array
 
 _LOSS_NAMES = {
     "cross_entropy": "CrossEntropyLoss",
@@ -52,10 +51,6 @@ def resolve_loss(loss):
     if not callable(loss):
         raise TypeError(f"loss must be callable (e.g. nn.CrossEntropyLoss()), got {loss!r}")
     return loss
-
-
-def _array(x) -> np.ndarray:
-    return x.array if isinstance(x, Tensor) else np.asarray(x)
 
 
 class Objective:

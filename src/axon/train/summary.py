@@ -19,13 +19,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from .. import backend as B
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor, _wrap
 from ..nn.functional_api import Model as FunctionalModel
 from ..nn.module import register_module_forward_hook
+from .batches import batch_device, to_array, to_device
 
 
 @dataclass
@@ -150,7 +149,7 @@ def _fmt_shape(shape) -> str:
 
 
 def _shape_of(out):
-    if isinstance(out, Tensor | np.ndarray):
+    if isinstance(out, Tensor) or B.of(out) is not None:
         return tuple(out.shape)
     if isinstance(out, tuple | list):
         return [_shape_of(o) for o in out]
@@ -158,7 +157,7 @@ def _shape_of(out):
 
 
 def _make_inputs(input_shape, dtypes) -> list[Tensor]:
-    """Zeros for one shape ``(1, 784)`` or several ``[(1, 10), (1, 5)]``."""
+    """Zeros (on the host) for one shape ``(1, 784)`` or several ``[(1, 10), (1, 5)]``."""
     shapes = [input_shape] if all(isinstance(s, int) for s in input_shape) else input_shape
     shapes = [tuple(builtins.int(d) for d in s) for s in shapes]
     if dtypes is None:
@@ -167,7 +166,7 @@ def _make_inputs(input_shape, dtypes) -> list[Tensor]:
         dtypes = [dtypes] * len(shapes)
     if len(dtypes) != len(shapes):
         raise ValueError(f"summary: {len(shapes)} input shapes but {len(dtypes)} dtypes")
-    return [_wrap(np.zeros(s, dtype=B.to_dtype(d))) for s, d in zip(shapes, dtypes, strict=True)]
+    return [_wrap(B.xp.zeros(s, dtype=B.to_dtype(d))) for s, d in zip(shapes, dtypes, strict=True)]
 
 
 def summary(
@@ -206,9 +205,12 @@ def summary(
     if input_shape is not None or input_data is not None:
         if input_data is not None:
             data = input_data if isinstance(input_data, tuple | list) else (input_data,)
-            inputs = [d if isinstance(d, Tensor) else _wrap(np.asarray(d)) for d in data]
+            inputs = [d if isinstance(d, Tensor) else _wrap(to_array(d)) for d in data]
         else:
             inputs = _make_inputs(input_shape, dtypes)
+        dev = batch_device(model)
+        if dev is not None:  # the inputs go where the model is, as fit's batches do
+            inputs = to_device(inputs, dev)
         ids = {id(m) for _, m in named}
 
         def pre(module, args):

@@ -27,12 +27,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import numpy as np
-
 from ..autograd.tensor import Tensor, _wrap
 from ..data.text import BPTTBatches
 from .base import Callback
-from .batches import split_batch, to_array
+from .batches import split_batch, to_array, to_device
 from .fit import fit
 from .history import History
 from .objective import Objective, resolve_loss
@@ -77,7 +75,7 @@ def _call(model, inputs: tuple, state):
 
 def _time_slice(x, dim: int, start: int, stop: int):
     """``x[start:stop]`` along dimension ``dim`` (a view, wrapped without a graph)."""
-    data = x.array if isinstance(x, Tensor) else np.asarray(x)
+    data = to_array(x)
     return _wrap(data[(slice(None),) * dim + (slice(start, stop),)])
 
 
@@ -131,7 +129,7 @@ def run_eval_stream(model, data, objective: Objective) -> dict[str, float]:
         inputs, target = split_batch(batch)
         out, state = _call(model, inputs, state)
         out, target = _flat_for_classes(out, target)
-        n = int(np.size(to_array(target)))
+        n = int(to_array(target).size)
         if objective.has_loss:
             total += float(objective(out, target).item()) * n
         count += n
@@ -275,7 +273,7 @@ class TBPTTStep(TrainStep):
             inputs, target, steps = piece
             out, self.state = _call(self.model, inputs, self.state)
             out, target = _flat_for_classes(out, target)
-            tokens = int(np.size(to_array(target)))
+            tokens = int(to_array(target).size)
             window.add(self.objective(out, target), tokens, steps)
             self.objective.update(out, target, tokens)
             if self.k is None or window.steps == self.k:
@@ -307,6 +305,9 @@ class TBPTTStep(TrainStep):
         """Continue from :meth:`state_dict` (the loop restores its own position)."""
         self.state, self.taken = state["state"], int(state["taken"])
         self.pending = None if state["pending"] is None else tuple(state["pending"])
+        device = getattr(getattr(self, "trainer", None), "device", None)
+        if device is not None:  # a backup holds host arrays: back to the batches' device
+            self.state, self.pending = to_device((self.state, self.pending), device)
 
 
 def fit_stream(
@@ -327,6 +328,7 @@ def fit_stream(
     scheduler=None,
     initial_epoch: int = 0,
     raise_on_nan: bool = False,
+    device=None,
 ) -> History:
     """Train a recurrent ``model`` on a stream with truncated BPTT; returns the History.
 
@@ -357,8 +359,8 @@ def fit_stream(
             when both are given).
         validation: a stream like ``train_data``, evaluated at each epoch's end with the
             state carried over (logged as ``val_loss``, ``val_<metric>``).
-        metrics, callbacks, verbose, scheduler, initial_epoch, raise_on_nan: as in
-            :func:`axon.fit`; a "batch" for the callbacks is one update.
+        metrics, callbacks, verbose, scheduler, initial_epoch, raise_on_nan, device: as
+            in :func:`axon.fit`; a "batch" for the callbacks is one update.
 
     The loss of an update is the mean over all its target elements (tokens), and so is the
     epoch's ``loss``: ``exp(loss)`` is the perplexity for cross-entropy.
@@ -384,4 +386,5 @@ def fit_stream(
         initial_epoch=initial_epoch,
         raise_on_nan=raise_on_nan,
         step=TBPTTStep(tbptt_steps, time_dim),
+        device=device,
     )
