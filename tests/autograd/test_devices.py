@@ -405,3 +405,23 @@ def test_printoptions_as_torch():
         for L in (torch, ax):
             L.set_printoptions(profile="default")
     assert repr(ax.tensor(data)) == "tensor([1.2346, 2.5   ])"
+
+
+def test_argmax_max_equal_and_in_run_on_the_tensors_backend():
+    """The methods that compute on the array themselves (not through an op) use the
+    namespace of its backend: on the strict test backend they give the CPU's answers."""
+    from tests.backend.strict import StrictArray
+
+    data = [[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]]
+    cpu, strict = ax.tensor(data), ax.tensor(data, device="strict")
+    for fn in (
+        lambda t: t.argmax(),
+        lambda t: t.argmin(dim=0, keepdim=True),
+        lambda t: t.max(dim=1)[1],
+        lambda t: t.min(dim=0, keepdim=True)[0],
+    ):
+        out = fn(strict)
+        assert isinstance(out.array, StrictArray)
+        assert out.cpu().numpy().tolist() == fn(cpu).numpy().tolist()
+    assert strict.equal(strict) and not strict.equal(ax.ones(2, device="strict"))
+    assert 7.0 in strict and 4.0 not in strict

@@ -14,16 +14,14 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-import numpy
-
 from .. import backend
 from .grad_mode import enable_grad, grad_mode, no_grad
 from .tensor import Tensor, _wrap
 
 _new = object.__new__
-_ndarray = numpy.ndarray
+_ndarray = backend.cpu.array_type  # NumPy's ndarray: the CPU's arrays
 _array_types = backend.base._by_class  # the array type of each registered backend
-xp = numpy  # the namespace of the engine's own NumPy arrays (hooks' and Function's returns)
+xp = backend.cpu.xp  # the CPU's namespace (NumPy): the engine's own arrays, hooks' returns
 
 # Set by ``axon.onnx`` while it traces a forward pass: ``Op.apply(*args)`` then returns
 # ``trace_hook(cls, args)``, which runs the op and records it.
@@ -51,8 +49,8 @@ class Op:
     (``Op.apply``).
     """
 
-    xp = numpy
-    backend = backend.for_device("cpu")
+    xp = backend.cpu.xp
+    backend = backend.cpu
 
     parents: tuple | None
     out_shape: tuple
@@ -133,7 +131,7 @@ def _dispatch(ctx: Op, datas: list) -> None:
                 f"devices, {found[1]} and {dev}! (when checking argument {i} against "
                 f"argument {found[2]} in {ctx.name})"
             )
-    if found is not None and found[0].xp is not numpy:
+    if found is not None and found[0].xp is not xp:
         ctx.xp = found[0].xp
         ctx.backend = found[0]
 

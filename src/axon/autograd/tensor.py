@@ -13,8 +13,6 @@ import sys
 import weakref
 from typing import Any
 
-import numpy as np
-
 from .. import backend as B
 from ..backend import xp
 from ..backend.base import for_device, namespace
@@ -42,12 +40,12 @@ def _to_array(data, dtype=None, copy: bool = True):
     """
     if isinstance(data, Tensor):
         data = data.array
-    if data.__class__ is not np.ndarray and B.of(data) is not None:  # another backend's
+    if data.__class__ is not xp.ndarray and B.of(data) is not None:  # another backend's
         ns = B.of(data).xp
         return ns.array(data, dtype=dtype, copy=True) if copy else ns.asarray(data, dtype=dtype)
-    if isinstance(data, np.ndarray | np.generic):
+    if isinstance(data, xp.ndarray | xp.generic):
         arr = xp.array(data, dtype=dtype, copy=copy) if copy else xp.asarray(data, dtype=dtype)
-        return arr if isinstance(arr, np.ndarray) else xp.asarray(arr)
+        return arr if isinstance(arr, xp.ndarray) else xp.asarray(arr)
     if isinstance(data, list | tuple) and any(isinstance(d, Tensor) for d in data):
         data = [d.array if isinstance(d, Tensor) else d for d in data]
     if isinstance(data, str):
@@ -76,7 +74,7 @@ def _bad_data(data) -> Exception:
         return ValueError(f"too many dimensions 'str': cannot make a tensor of {shown}")
     if strings:
         return TypeError(f"new(): invalid data type 'str': {strings[0]!r} in {shown}")
-    odd = next((d for d in items if not isinstance(d, int | float | complex | np.generic)), data)
+    odd = next((d for d in items if not isinstance(d, int | float | complex | xp.generic)), data)
     return RuntimeError(
         f"Could not infer dtype of {type(odd).__name__}: cannot make a tensor of {shown}"
     )
@@ -185,7 +183,7 @@ _LEGACY_NAMES = {
 _LEGACY_DTYPES = {name: dt for dt, name in _LEGACY_NAMES.items()}
 
 
-def _legacy_dtype(dtype) -> np.dtype:
+def _legacy_dtype(dtype) -> xp.dtype:
     """A dtype from a dtype-like, torch's legacy type names ("torch.FloatTensor") included,
     or an object carrying a ``dtype`` (a legacy tensor type)."""
     if isinstance(dtype, str):
@@ -194,14 +192,14 @@ def _legacy_dtype(dtype) -> np.dtype:
             return _LEGACY_DTYPES[name]
         return B.to_dtype(name)
     inner = getattr(dtype, "dtype", None)
-    if isinstance(inner, np.dtype) and not isinstance(dtype, np.dtype):
+    if isinstance(inner, xp.dtype) and not isinstance(dtype, xp.dtype):
         return inner
     return B.to_dtype(dtype)
 
 
 def _check_inplace_cast(result, target) -> None:
     """torch's refusal to write a result of a higher kind into a tensor in place."""
-    if not np.can_cast(result, target, casting="same_kind"):
+    if not xp.can_cast(result, target, casting="same_kind"):
         raise RuntimeError(
             f"result type {result} can't be cast to the desired output type {target}"
         )
@@ -209,18 +207,18 @@ def _check_inplace_cast(result, target) -> None:
 
 def _device_of(arr) -> device:
     """The device ``arr`` lives on (the CPU for NumPy arrays)."""
-    if arr.__class__ is np.ndarray:
+    if arr.__class__ is xp.ndarray:
         return CPU
     b = B.of(arr)
     return CPU if b is None else b.device_of(arr)  # None: a NumPy scalar some op left
 
 
-def _host(arr) -> np.ndarray:
+def _host(arr) -> xp.ndarray:
     """``arr`` as a NumPy array in host memory (itself when it is one)."""
-    if arr.__class__ is np.ndarray:
+    if arr.__class__ is xp.ndarray:
         return arr
     b = B.of(arr)
-    return np.asarray(arr) if b is None else b.to_host(arr)
+    return xp.asarray(arr) if b is None else b.to_host(arr)
 
 
 def _placed(arr, dev):
@@ -274,7 +272,7 @@ class Tensor:
             if (
                 dt is None
                 and arr.dtype.kind in "biu"
-                and not isinstance(data[0], Tensor | np.ndarray | np.generic)
+                and not isinstance(data[0], Tensor | xp.ndarray | xp.generic)
             ):
                 arr = arr.astype(B.get_default_dtype())
             self.array = arr
@@ -314,7 +312,7 @@ class Tensor:
         return self.array.ndim
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> xp.dtype:
         return self.array.dtype
 
     @property
@@ -325,7 +323,7 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
-        return self.array.__class__ is not np.ndarray and self.device.type == "cuda"
+        return self.array.__class__ is not xp.ndarray and self.device.type == "cuda"
 
     # ------------------------------------------------ memory layout, as torch reports it
     is_sparse = is_quantized = is_meta = False
@@ -343,7 +341,7 @@ class Tensor:
     def storage_offset(self) -> int:
         """Elements between the start of the storage (the base array) and this view."""
         base = self.array
-        while isinstance(base.base, np.ndarray):
+        while isinstance(base.base, xp.ndarray):
             base = base.base
         return (self.data_ptr() - base.__array_interface__["data"][0]) // self.array.itemsize
 
@@ -437,7 +435,7 @@ class Tensor:
 
     def __contains__(self, element) -> bool:
         """``element in t``: whether any element equals it, as torch."""
-        return builtins.bool(xp.any(self.array == _data(element)))
+        return builtins.bool((self.array == _data(element)).any())
 
     __hash__ = object.__hash__
 
@@ -529,13 +527,13 @@ class Tensor:
             self._ctx._retain = weakref.ref(self)
 
     # ----------------------------------------------------------------- conversion
-    def numpy(self) -> np.ndarray:
+    def numpy(self) -> xp.ndarray:
         """The underlying NumPy array (shared, like ``torch.Tensor.numpy``)."""
         if self.requires_grad:
             raise RuntimeError(
                 "Can't call numpy() on a Tensor that requires grad. Use tensor.detach().numpy()"
             )
-        if self.array.__class__ is not np.ndarray and B.of(self.array) not in (None, B.cpu):
+        if self.array.__class__ is not xp.ndarray and B.of(self.array) not in (None, B.cpu):
             raise TypeError(
                 f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
                 f"to copy the tensor to host memory first."
@@ -635,7 +633,7 @@ class Tensor:
 
     def cpu(self, memory_format=None) -> Tensor:
         """This tensor in host memory (itself when it is there)."""
-        return self if self.array.__class__ is np.ndarray else self._to_device(CPU)
+        return self if self.array.__class__ is xp.ndarray else self._to_device(CPU)
 
     def clone(self, memory_format=None) -> Tensor:
         return ops.Clone.apply(self)
@@ -686,7 +684,7 @@ class Tensor:
     def _place(self, arr, dev):
         """A host array ``arr`` moved to ``dev``, or to this tensor's device when None."""
         if dev is None:
-            return arr if self.array.__class__ is np.ndarray else _placed(arr, self.device)
+            return arr if self.array.__class__ is xp.ndarray else _placed(arr, self.device)
         return _placed(arr, dev)
 
     def __format__(self, spec: str) -> str:
@@ -700,7 +698,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         opts = _PRINT_OPTIONS
-        body = np.array2string(
+        body = xp.array2string(
             _host(self.array),
             separator=", ",
             prefix="tensor(",
@@ -712,7 +710,7 @@ class Tensor:
             floatmode="maxprec" if opts["sci_mode"] is not True else "fixed",
         )
         extra = ""
-        if self.array.__class__ is not np.ndarray:  # torch names a device other than the CPU
+        if self.array.__class__ is not xp.ndarray:  # torch names a device other than the CPU
             extra += f", device='{self.device}'"
         if self.array.dtype not in (B.float32, B.int64, B.bool_):
             extra += f", dtype=axon.{self.array.dtype}"
@@ -860,7 +858,7 @@ class Tensor:
                 out = out.type(self.array.dtype)
             self._rebind(out)
         else:
-            if self.array.__class__ is not np.ndarray:  # the same ufunc of the array's backend
+            if self.array.__class__ is not xp.ndarray:  # the same ufunc of the array's backend
                 ufunc = getattr(namespace(self.array), ufunc.__name__)
             try:
                 ufunc(self.array, _data(other), out=self.array, casting="same_kind")
@@ -902,7 +900,8 @@ class Tensor:
 
     def equal(self, other) -> bool:
         o = _data(other)
-        return self.array.shape == np.shape(o) and bool(xp.all(self.array == o))
+        shape = o.shape if hasattr(o, "shape") else xp.shape(o)
+        return self.array.shape == shape and bool((self.array == o).all())
 
     def isnan(self):
         return _wrap(namespace(self.array).isnan(self.array))
@@ -1033,14 +1032,14 @@ class Tensor:
             return self.maximum(dim)
         if dim is None:
             return ops.Amax.apply(self, None, False)
-        return _min_max(self, dim, keepdim, xp.argmax)
+        return _min_max(self, dim, keepdim, "argmax")
 
     def min(self, dim=None, keepdim: bool = False):
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
             return ops.Amin.apply(self, None, False)
-        return _min_max(self, dim, keepdim, xp.argmin)
+        return _min_max(self, dim, keepdim, "argmin")
 
     def amax(self, dim=None, keepdim: bool = False):
         return ops.Amax.apply(self, _reduced_dims(dim, self.array.ndim), keepdim)
@@ -1049,10 +1048,10 @@ class Tensor:
         return ops.Amin.apply(self, _reduced_dims(dim, self.array.ndim), keepdim)
 
     def argmax(self, dim=None, keepdim: bool = False):
-        return _arg(self.array, dim, keepdim, xp.argmax)
+        return _arg(self.array, dim, keepdim, "argmax")
 
     def argmin(self, dim=None, keepdim: bool = False):
-        return _arg(self.array, dim, keepdim, xp.argmin)
+        return _arg(self.array, dim, keepdim, "argmin")
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape):
@@ -1282,17 +1281,17 @@ def _split_mixed(index, ndim: int):
         return None
     has_int = has_array = False
     for i in index:
-        if isinstance(i, builtins.bool | np.bool_):
+        if isinstance(i, builtins.bool | xp.bool_):
             return None  # a bool scalar index: leave it to NumPy
-        if isinstance(i, builtins.int | np.integer):
+        if isinstance(i, builtins.int | xp.integer):
             has_int = True
-        elif isinstance(i, np.ndarray):
+        elif isinstance(i, xp.ndarray):
             has_array = True
     if not (has_int and has_array):
         return None
     used = builtins.sum(
         i.ndim
-        if isinstance(i, np.ndarray) and i.dtype == np.bool_
+        if isinstance(i, xp.ndarray) and i.dtype == xp.bool_
         else 0
         if i is None or i is Ellipsis
         else 1
@@ -1303,10 +1302,10 @@ def _split_mixed(index, ndim: int):
         if i is Ellipsis:
             basic += [slice(None)] * (ndim - used)
             advanced += [slice(None)] * (ndim - used)
-        elif isinstance(i, np.ndarray):
-            basic += [slice(None)] * (i.ndim if i.dtype == np.bool_ else 1)
+        elif isinstance(i, xp.ndarray):
+            basic += [slice(None)] * (i.ndim if i.dtype == xp.bool_ else 1)
             advanced.append(i)
-        elif isinstance(i, builtins.int | np.integer):
+        elif isinstance(i, builtins.int | xp.integer):
             basic.append(i)
         else:  # a slice or None: one dim of the result either way
             basic.append(i)
@@ -1314,24 +1313,28 @@ def _split_mixed(index, ndim: int):
     return tuple(basic), tuple(advanced)
 
 
-def _arg(data, dim, keepdim, fn):
+def _arg(data, dim, keepdim, name: str):
+    """``argmax``/``argmin`` (``name``) of ``data`` with the functions of its namespace."""
+    ns = namespace(data)
+    fn = getattr(ns, name)
     if dim is None:
-        return _wrap(xp.asarray(fn(data)))
+        return _wrap(ns.asarray(fn(data)))
     dim = normalize_dim(dim, data.ndim)
     if data.ndim == 0:
-        return _wrap(xp.zeros((), B.int64))
+        return _wrap(ns.zeros((), B.int64))
     out = fn(data, axis=dim)
     if keepdim:
-        out = xp.expand_dims(out, dim)
-    return _wrap(xp.asarray(out))
+        out = ns.expand_dims(out, dim)
+    return _wrap(ns.asarray(out))
 
 
-def _min_max(t: Tensor, dim: int, keepdim: bool, argfn):
+def _min_max(t: Tensor, dim: int, keepdim: bool, argname: str):
     dim = normalize_dim(dim, t.array.ndim)
+    ns = namespace(t.array)
     if t.array.ndim == 0:  # torch: the value itself at index 0
-        return MinMax((ops.Amax.apply(t, (dim,), keepdim), _wrap(xp.zeros((), B.int64))))
-    idx = argfn(t.array, axis=dim)
-    idx_k = xp.expand_dims(idx, dim)
+        return MinMax((ops.Amax.apply(t, (dim,), keepdim), _wrap(ns.zeros((), B.int64))))
+    idx = getattr(ns, argname)(t.array, axis=dim)
+    idx_k = ns.expand_dims(idx, dim)
     values = ops.Gather.apply(t, dim % t.array.ndim, idx_k)
     if not keepdim:
         return MinMax((values.squeeze(dim), _wrap(idx)))
