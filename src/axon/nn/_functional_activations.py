@@ -259,11 +259,13 @@ def gumbel_softmax(
     returns the one-hot of its argmax in the forward pass and the soft sample's gradient
     in the backward (the straight-through estimator). ``eps`` is unused, as in PyTorch."""
     dim = normalize_dim(dim, logits.ndim)
+    # drawn on the host from the seeded generator, then moved to the logits' device
     gumbels = -xp.log(B.rng().exponential(1.0, logits.shape)).astype(logits.dtype)
-    y_soft = ((logits + _wrap(gumbels)) / tau).softmax(dim)
+    y_soft = ((logits + _wrap(B.of(logits.array).from_host(gumbels))) / tau).softmax(dim)
     if not hard:
         return y_soft
-    index = xp.expand_dims(y_soft.array.argmax(axis=dim), dim)
-    y_hard = xp.zeros_like(y_soft.array)
-    xp.put_along_axis(y_hard, index, 1.0, axis=dim)
+    ns = B.namespace(y_soft.array)
+    index = ns.expand_dims(y_soft.array.argmax(axis=dim), dim)
+    y_hard = ns.zeros_like(y_soft.array)
+    ns.put_along_axis(y_hard, index, 1.0, axis=dim)
     return _wrap(y_hard) - y_soft.detach() + y_soft

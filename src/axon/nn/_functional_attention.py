@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from .. import backend as B
 from ..autograd.ops.attention import Attention
 from ..autograd.tensor import Tensor
 from ..backend import xp
@@ -15,13 +16,18 @@ __all__ = ["scaled_dot_product_attention"]
 _NEG_INF = float("-inf")
 
 
-def _float_mask(name: str, attn_mask, dtype, L: int, S: int):
+def _float_mask(name: str, attn_mask, query: Tensor, L: int, S: int):
     """``attn_mask`` as what the ops add to the scores: a bool mask (True = take part)
-    becomes 0 / -inf of ``dtype``; a float mask is returned as it is (a Tensor keeps its
-    gradient). The mask must broadcast to (..., L, S)."""
+    becomes 0 / -inf of the query's dtype; a float mask is returned as it is (a Tensor keeps
+    its gradient). The mask must broadcast to (..., L, S). A mask that is not a Tensor is
+    moved to the query's device."""
     if attn_mask is None:
         return None
-    data = attn_mask.array if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
+    if isinstance(attn_mask, Tensor):
+        data = attn_mask.array
+    else:
+        data = B.of(query.array).from_host(xp.asarray(attn_mask))
+    dtype = query.dtype
     if (
         data.ndim < 1
         or (data.ndim >= 2 and data.shape[-2] not in (1, L))
@@ -31,8 +37,8 @@ def _float_mask(name: str, attn_mask, dtype, L: int, S: int):
             f"{name}: attn_mask of shape {data.shape} does not broadcast to "
             f"the attention scores (..., {L}, {S})"
         )
-    if data.dtype == xp.bool_:
-        return xp.where(data, 0.0, _NEG_INF).astype(dtype)
+    if data.dtype == B.bool_:
+        return B.namespace(data).where(data, 0.0, _NEG_INF).astype(dtype)
     if data.dtype.kind != "f":
         raise RuntimeError(
             f"{name}: expected attn_mask dtype to be bool or float, got {data.dtype}"
@@ -43,7 +49,8 @@ def _float_mask(name: str, attn_mask, dtype, L: int, S: int):
 
 
 def causal_mask(L: int, S: int, dtype):
-    """The additive causal mask (L, S): 0 where j <= i (top-left aligned), -inf above."""
+    """The additive causal mask (L, S), a host array: 0 where j <= i (top-left aligned),
+    -inf above."""
     return xp.where(xp.tri(L, S, dtype=bool), 0.0, _NEG_INF).astype(dtype)
 
 
@@ -103,8 +110,8 @@ def scaled_dot_product_attention(
     if is_causal:
         if attn_mask is not None:
             raise RuntimeError(f"{name}: explicit attn_mask should not be set when is_causal=True")
-        mask = causal_mask(L, S, query.dtype)
+        mask = B.of(query.array).from_host(causal_mask(L, S, query.dtype))
     else:
-        mask = _float_mask(name, attn_mask, query.dtype, L, S)
+        mask = _float_mask(name, attn_mask, query, L, S)
     scale = 1.0 / math.sqrt(E) if scale is None else float(scale)
     return Attention.apply(query, key, value, mask, scale, float(dropout_p), None)

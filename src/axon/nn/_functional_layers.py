@@ -36,8 +36,9 @@ __all__ = [
 ]
 
 
-def _array(x):
-    return x.array if isinstance(x, Tensor) else xp.asarray(x)
+def _array(x, like: Tensor | None = None):
+    """The array of a Tensor; anything else as a host array, on ``like``'s device if given."""
+    return F._data(x, like)
 
 
 # ============================================================ pixel and channel shuffling
@@ -247,10 +248,12 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 # ============================================================ embedding bags
 
 
-def _bags(name: str, input, offsets, include_last_offset: bool):
+def _bags(name: str, input, offsets, include_last_offset: bool, weight: Tensor):
     """Flat indices (T,), the bag of each, how many bags, and which tokens lie inside a
-    bag (with ``include_last_offset`` those past the last offset do not)."""
-    idx = _array(input)
+    bag (with ``include_last_offset`` those past the last offset do not), as arrays on
+    ``weight``'s device."""
+    idx = _array(input, weight)
+    ns = B.namespace(idx)
     if idx.dtype.kind not in "iu":
         raise RuntimeError(
             f"{name}: expected integer indices (int64 or int32), got input of dtype {idx.dtype}"
@@ -263,19 +266,19 @@ def _bags(name: str, input, offsets, include_last_offset: bool):
                 f"input of shape {idx.shape} and offsets"
             )
         n, length = idx.shape
-        starts = xp.arange(n) * length
+        starts = ns.arange(n) * length
         ends = starts + length
     elif idx.ndim == 1:
         if offsets is None:
             raise ValueError(
                 f"{name}: offsets has to be a 1D Tensor but got None (input of shape {idx.shape})"
             )
-        offs = _array(offsets)
+        offs = _array(offsets, weight)
         if offs.ndim != 1:
             raise ValueError(
                 f"{name}: offsets has to be a 1D Tensor, got offsets of shape {offs.shape}"
             )
-        offs = offs.astype(xp.int64)
+        offs = offs.astype(B.int64)
         if offs.size and offs[0] != 0:
             raise RuntimeError(
                 f"{name}: offsets[0] has to be 0, i.e., the first sequence in "
@@ -290,16 +293,16 @@ def _bags(name: str, input, offsets, include_last_offset: bool):
         if include_last_offset:
             starts, ends = offs[:-1], offs[1:]
         else:
-            starts, ends = offs, xp.append(offs[1:], idx.size)
+            starts, ends = offs, ns.append(offs[1:], idx.size)
     else:
         raise ValueError(
             f"{name}: input has to be 1D or 2D Tensor, but got input of shape {idx.shape}"
         )
     flat = idx.reshape(-1)
-    t = xp.arange(flat.size)
-    bag = xp.searchsorted(starts, t, side="right") - 1  # the last bag starting at or before t
+    t = ns.arange(flat.size)
+    bag = ns.searchsorted(starts, t, side="right") - 1  # the last bag starting at or before t
     inside = (bag >= 0) & (t < (ends[-1] if len(ends) else 0))
-    return flat, xp.maximum(bag, 0), len(starts), inside
+    return flat, ns.maximum(bag, 0), len(starts), inside
 
 
 def embedding_bag(
@@ -330,7 +333,7 @@ def embedding_bag(
             f"per_sample_weights is only supported for mode='sum' "
             f"(got mode={mode!r})"
         )
-    flat, bag, num_bags, keep = _bags(name, input, offsets, include_last_offset)
+    flat, bag, num_bags, keep = _bags(name, input, offsets, include_last_offset, weight)
     in_shape = _array(input).shape
     if per_sample_weights is not None and tuple(per_sample_weights.shape) != in_shape:
         raise ValueError(
@@ -351,12 +354,13 @@ def embedding_bag(
         _wrap(flat), weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse
     )  # (T, D)
     if mode == "max":
-        kept = xp.flatnonzero(keep)
+        kept = B.namespace(keep).flatnonzero(keep)
         return SegmentMax.apply(rows.index_select(0, kept), bag[kept], num_bags)
     scale = keep.astype(weight.dtype)  # 0 leaves a token out of its bag
     if mode == "mean":
-        counts = xp.bincount(bag[keep], minlength=num_bags)  # tokens per bag
-        scale /= xp.maximum(counts, 1)[bag]
+        ns = B.namespace(bag)
+        counts = ns.bincount(bag[keep], minlength=num_bags)  # tokens per bag
+        scale /= ns.maximum(counts, 1)[bag]
     psw = None if per_sample_weights is None else per_sample_weights.reshape(-1)
     return BagSum.apply(rows, psw, bag, scale, num_bags)
 
@@ -421,7 +425,8 @@ def _alpha_dropout(
     alpha = _SELU_SATURATION
     a = ((1 - p) * (1 + p * alpha * alpha)) ** -0.5
     b = -a * alpha * p
-    keep = (B.rng().random(mask_shape) >= p).astype(input.dtype)
+    # drawn on the host from the seeded generator, then moved to the input's device
+    keep = B.of(input.array).from_host((B.rng().random(mask_shape) >= p).astype(input.dtype))
     m = _wrap(keep)
     out = input * (m * a) + _wrap((1 - keep) * (a * alpha) + b)
     return F._inplace(input, out, inplace)

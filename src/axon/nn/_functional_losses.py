@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from .. import backend as B
 from ..autograd.ops import ctc as _ctc
 from ..autograd.tensor import Tensor, _as_tensor, _wrap, normalize_dim, where
 from ..backend import xp
@@ -97,7 +98,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def _pass_through_clamp(x: Tensor, min: float) -> Tensor:
     """``x`` clamped below at ``min`` in value, with the gradient of ``x`` itself (as
     PyTorch's in-place clamp under ``no_grad``): x + (clamped - x) as a constant."""
-    return x + _wrap(xp.maximum(x.array, min) - x.array)
+    return x + _wrap(B.namespace(x.array).maximum(x.array, min) - x.array)
 
 
 def _xlogx(t: Tensor) -> Tensor:
@@ -175,7 +176,7 @@ def _gaussian_var(input: Tensor, var) -> Tensor:
     if isinstance(var, int | float):
         if var < 0:
             raise ValueError("var has negative entry/entries")
-        return _wrap(xp.full(input.shape, var, dtype=input.dtype))
+        return _wrap(B.namespace(input.array).full(input.shape, var, dtype=input.dtype))
     if (_data(var) < 0).any():
         raise ValueError("var has negative entry/entries")
     if var.shape == input.shape:
@@ -249,7 +250,7 @@ def hinge_embedding_loss(
     """x where y = 1, max(0, margin - x) where y = -1 (x: a distance, y: same or not)."""
     _check_broadcast("hinge_embedding_loss", input, target)
     reduction = _reduction(size_average, reduce, reduction)
-    t = _data(target)
+    t = _data(target, input)
     loss = where(t != 1, (margin - input).clamp(min=0), 0.0) + where(t != -1, input, 0.0)
     return _reduce(loss, reduction)
 
@@ -290,7 +291,7 @@ def multilabel_margin_loss(
     classes i of max(0, 1 - (x_j - x_i)) / C. ``target`` (same shape as ``input``) lists
     the target classes first, ended by the first -1."""
     reduction = _reduction(size_average, reduce, reduction)
-    t = _data(target)
+    t = _data(target, input)
     if input.ndim not in (1, 2) or t.shape != input.shape or t.dtype.kind not in "iu":
         raise RuntimeError(
             f"multilabel_margin_loss: inconsistent target size: {list(t.shape)} (dtype "
@@ -302,9 +303,10 @@ def multilabel_margin_loss(
     C = x.shape[1]
     if t.size and (t.min() < -1 or t.max() >= C):
         raise RuntimeError(f"multilabel_margin_loss: target values must be in [-1, {C - 1}]")
-    listed = xp.cumprod(t != -1, axis=1).astype(bool)  # the classes before the first -1
-    cls = xp.where(listed, t, 0)
-    is_target = ((cls[:, :, None] == xp.arange(C)) & listed[:, :, None]).any(axis=1)
+    ns = B.namespace(t)
+    listed = ns.cumprod(t != -1, axis=1).astype(bool)  # the classes before the first -1
+    cls = ns.where(listed, t, 0)
+    is_target = ((cls[:, :, None] == ns.arange(C)) & listed[:, :, None]).any(axis=1)
     pair = listed[:, :, None] & ~is_target[:, None, :]  # (N, j, i)
     x_target = x.gather(1, _wrap(cls))  # (N, j)
     margins = (1 - x_target.unsqueeze(2) + x.unsqueeze(1)).relu()  # strict: 0 at the kink
@@ -334,7 +336,7 @@ def cosine_embedding_loss(
 ) -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
     reduction = _reduction(size_average, reduce, reduction)
-    t = _data(target)
+    t = _data(target, input1)
     target_shape = tuple(input1.shape[:1]) if input1.ndim == 2 else ()
     if input1.shape != input2.shape or input1.ndim not in (1, 2) or t.shape != target_shape:
         raise RuntimeError(
@@ -376,9 +378,16 @@ def triplet_margin_loss(
     return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
 
 
+def _host_int64(x):
+    """A tensor, list or array of ints as an int64 host (NumPy) array: CTC's lengths and
+    targets are read in Python before the op runs (moved onto the device for it)."""
+    arr = _data(x)
+    return B.of(arr).to_host(arr).astype(xp.int64, copy=False)
+
+
 def _lengths(name: str, lengths, n: int):
     """Sequence lengths (a tensor, list or tuple of ints) as an int64 array of size n."""
-    arr = xp.asarray(_data(lengths), dtype=xp.int64).reshape(-1)
+    arr = _host_int64(lengths).reshape(-1)
     if arr.size != n:
         raise RuntimeError(f"{name} must be of size batch_size")
     return arr
@@ -415,7 +424,7 @@ def ctc_loss(
         raise RuntimeError("blank must be in label range")
     in_len = _lengths("input_lengths", input_lengths, N)
     tgt_len = _lengths("target_lengths", target_lengths, N)
-    t = xp.asarray(_data(targets), dtype=xp.int64)
+    t = _host_int64(targets)
     if unbatched or t.ndim == 2:
         t = t.reshape(N, -1)
         if t.shape[1] < tgt_len.max(initial=0):
@@ -442,9 +451,10 @@ def ctc_loss(
             f"{in_len.max()} (input_lengths {in_len.tolist()} for log_probs of shape "
             f"{tuple(log_probs.shape)})"
         )
-    nll = _ctc.CTC.apply(log_probs, t, in_len, tgt_len, blank, bool(zero_infinity))
+    on = B.of(log_probs.array).from_host  # the integer arrays go where the log-probabilities are
+    nll = _ctc.CTC.apply(log_probs, on(t), on(in_len), on(tgt_len), blank, bool(zero_infinity))
     if reduction == "mean":
-        divisor = _wrap(xp.maximum(tgt_len, 1).astype(log_probs.dtype))
+        divisor = _wrap(on(xp.maximum(tgt_len, 1).astype(log_probs.dtype)))
         return (nll / divisor).mean()
     if unbatched and reduction == "none":
         return nll.squeeze(0)
@@ -509,7 +519,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
     if p < 0:
         raise RuntimeError("pdist only supports non-negative p values")
-    i, j = xp.triu_indices(input.shape[0], k=1)
+    i, j = B.namespace(input.array).triu_indices(input.shape[0], k=1)
     return (input[i] - input[j]).norm(p, 1)
 
 

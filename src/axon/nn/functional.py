@@ -47,8 +47,16 @@ __all__ = [
 # ============================================================ helpers
 
 
-def _data(x):
-    return x.array if isinstance(x, Tensor) else xp.asarray(x)
+def _data(x, like: Tensor | None = None):
+    """The array of a Tensor; anything else (numbers, lists, NumPy arrays) as a host array,
+    moved onto the backend of ``like`` when given (a Tensor's array stays where it is: a
+    device mismatch is the op's error, as in torch)."""
+    if isinstance(x, Tensor):
+        return x.array
+    arr = xp.asarray(x)
+    if like is not None and like.array.__class__ is not xp.ndarray:
+        return B.of(like.array).from_host(arr)
+    return arr
 
 
 def _inplace(x: Tensor, out: Tensor, inplace: bool) -> Tensor:
@@ -72,13 +80,14 @@ def _reduction(size_average, reduce, reduction: str) -> str:
     return reduction
 
 
-def _const(w, dtype):
-    """A loss weight as a plain array of the input's dtype (or None)."""
-    return None if w is None else xp.asarray(_data(w), dtype=dtype)
+def _const(w, dtype, like: Tensor | None = None):
+    """A loss weight as a plain array of the input's dtype (or None), on ``like``'s device
+    when it was not a Tensor."""
+    return None if w is None else _data(w, like).astype(dtype, copy=False)
 
 
-def _class_weight(weight, n_classes: int, dtype):
-    w = _const(weight, dtype)
+def _class_weight(weight, n_classes: int, input: Tensor):
+    w = _const(weight, input.dtype, input)
     if w is not None and w.shape != (n_classes,):
         raise RuntimeError(
             f"weight tensor should be defined either for all {n_classes} classes or no "
@@ -92,10 +101,10 @@ def _check_class_input(name: str, input: Tensor) -> None:
         raise ValueError(f"{name}: input must have a class dimension, got a 0-d tensor")
 
 
-def _index_target(name: str, input_shape: tuple, target):
-    """Check class-index targets: shape (N, d1, ...) for input (N, C, d1, ...), () for (C,)."""
+def _index_target(name: str, input_shape: tuple, t):
+    """Check the array ``t`` of class-index targets: shape (N, d1, ...) for input
+    (N, C, d1, ...), () for (C,)."""
     input_shape = tuple(input_shape)
-    t = _data(target)
     if t.dtype.kind not in "iu":
         raise RuntimeError(
             f"{name}: expected integer class indices as target (or, for cross_entropy, class "
@@ -113,7 +122,7 @@ def _index_target(name: str, input_shape: tuple, target):
 
 def _elementwise_weight(name: str, weight, input: Tensor, what: str = "weight"):
     """A weight that must broadcast to the input's shape, as an array of its dtype."""
-    w = _const(weight, input.dtype)
+    w = _const(weight, input.dtype, input)
     if w is not None:
         try:
             ok = xp.broadcast_shapes(w.shape, input.shape) == input.shape
@@ -237,7 +246,7 @@ def _pointwise(
             f"broadcasting. Please ensure they have the same size.",
             stacklevel=3,
         )
-    w = _const(weight, input.dtype)
+    w = _const(weight, input.dtype, input)
     if w is not None and w.shape != input.shape:
         raise ValueError(
             f"{name}: weight of shape {tuple(w.shape)} and input of shape "
@@ -364,8 +373,8 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     C = input.shape[1 if input.ndim > 1 else 0]
-    w = _class_weight(weight, C, input.dtype)
-    t = _data(target)
+    w = _class_weight(weight, C, input)
+    t = _data(target, input)
     if t.dtype.kind == "f" and t.shape == input.shape:
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
@@ -390,8 +399,8 @@ def nll_loss(
     reduction = _reduction(size_average, reduce, reduction)
     _check_class_input("nll_loss", input)
     C = input.shape[1 if input.ndim > 1 else 0]
-    w = _class_weight(weight, C, input.dtype)
-    t = _index_target("nll_loss", input.shape, target)
+    w = _class_weight(weight, C, input)
+    t = _index_target("nll_loss", input.shape, _data(target, input))
     return ops.ClassIndexLoss.apply(input, t, w, ignore_index, reduction, 0.0, False)
 
 
@@ -414,14 +423,14 @@ def multi_margin_loss(
         raise ValueError(
             f"multi_margin_loss: input must be (C,) or (N, C), got shape {tuple(input.shape)}"
         )
-    t = _data(target)
+    t = _data(target, input)
     n = input.shape[0] if input.ndim == 2 else 1
     if t.dtype.kind not in "iu" or t.ndim > 1 or t.size != n:
         raise ValueError(
             f"multi_margin_loss: input of shape {tuple(input.shape)} needs integer class indices "
             f"of shape ({n},), got target of shape {tuple(t.shape)} and dtype {t.dtype}"
         )
-    w = _class_weight(weight, input.shape[-1], input.dtype)
+    w = _class_weight(weight, input.shape[-1], input)
     return ops.MultiMargin.apply(input, t, p, float(margin), w, reduction)
 
 
@@ -442,7 +451,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
             raise RuntimeError("Class values must be non-negative.")
         if t.max() >= num_classes:
             raise RuntimeError("Class values must be smaller than num_classes.")
-    return _wrap(xp.eye(num_classes, dtype=B.int64)[t])
+    return _wrap(B.namespace(t).eye(num_classes, dtype=B.int64)[t])
 
 
 def _pad_index(n: int, lo: int, hi: int, mode: str):
@@ -905,7 +914,7 @@ def embedding(
     ``max_norm``, as in PyTorch. Out-of-range indices raise IndexError."""
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported")
-    idx = _data(input)
+    idx = _data(input, weight)
     v = weight.shape[0]
     if padding_idx is not None:
         if not -v <= padding_idx < v:
@@ -913,9 +922,10 @@ def embedding(
         padding_idx = padding_idx + v if padding_idx < 0 else padding_idx
     if max_norm is not None:
         check_indices(idx, v)
-        rows = xp.unique(idx)  # each row once
         w = weight.array
-        norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1)  # (len(rows),)
+        ns = B.namespace(w)
+        rows = ns.unique(idx)  # each row once
+        norms = ns.linalg.norm(w[rows], ord=norm_type, axis=1)  # (len(rows),)
         big = norms > max_norm
         if big.any():
             scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
