@@ -10,8 +10,6 @@ line that asks for one instead of silently running elsewhere.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import backend as B
 from ..backend.device import check_device as _check_device
 from ..backend.device import device as _device
@@ -29,7 +27,7 @@ def check_device(device) -> None:
         )
 
 
-def factory_dtype(device=None, dtype=None) -> np.dtype:
+def factory_dtype(device=None, dtype=None) -> B.dtype:
     """The floating dtype a layer's parameters are made in: ``dtype`` if given, else the
     default (``axon.get_default_dtype()``), after checking ``device``."""
     check_device(device)

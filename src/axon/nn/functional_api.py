@@ -39,8 +39,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from .. import backend as B
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor, _wrap
@@ -63,7 +61,7 @@ class SymbolicTensor(SymbolicValue):
         self, shape: tuple, dtype, name: str | None = None, node: Node | None = None, index: int = 0
     ) -> None:
         self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        self.dtype = B.dtype(dtype)
         self.name = name
         self.node = node
         self.index = index  # which output of its node (position among the output leaves)
@@ -99,7 +97,7 @@ def Input(
     and any other ``None`` may take any size). ``dtype`` defaults to the default float
     dtype; use ``axon.int64`` for categories or token ids. ``name`` is the key by which
     the model is called with a dict (default ``input``, ``input_1``, ...)."""
-    if isinstance(shape, int | np.integer):
+    if isinstance(shape, int | B.xp.integer):
         shape = (int(shape),)
     shape = tuple(None if d is None else int(d) for d in shape)
     if any(d is not None and d < 0 for d in shape):
@@ -184,7 +182,7 @@ def _probe(module: Module, node: Node, size: int):
     def zeros(s):
         if isinstance(s, Tensor):
             return s
-        return _wrap(np.zeros([size if d is None else d for d in s.shape], dtype=s.dtype))
+        return _wrap(B.xp.zeros([size if d is None else d for d in s.shape], dtype=s.dtype))
 
     return module.forward(*_map(node.args, zeros), **_map(node.kwargs, zeros))
 
@@ -593,7 +591,7 @@ class Model(Module):
         for s, name, x in zip(
             self._inputs, self._input_names, self._bind(args, kwargs), strict=True
         ):
-            if isinstance(x, np.ndarray):
+            if B.of(x) is not None:  # an array of any backend
                 x = _wrap(x)
             if isinstance(x, SymbolicTensor):
                 raise TypeError(

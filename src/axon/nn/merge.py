@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import reduce
 
-import numpy as np
-
+from .. import backend as B
 from ..autograd.creation import cat
 from ..autograd.tensor import Tensor
 from .module import Module
@@ -41,7 +40,7 @@ def _tensors(layer: Module, tensors: tuple, least: int, most: int | None = None)
 
 def _broadcast(layer: Module, tensors: list[Tensor]) -> None:
     try:
-        np.broadcast_shapes(*(t.shape for t in tensors))
+        B.xp.broadcast_shapes(*(t.shape for t in tensors))
     except ValueError:
         shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
         raise ValueError(
