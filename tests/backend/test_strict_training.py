@@ -229,11 +229,6 @@ def test_fit_device_argument_and_predict_and_evaluate_on_strict():
     assert set(logs) == {"loss", "mae"} and np.isfinite(logs["loss"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="Linear, tanh and cross_entropy are not on the seam yet: drop this mark when they are",
-)
 def test_fit_of_an_mlp_on_strict_equals_the_cpu():
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(40, 5)), rng.integers(0, 3, size=40)
@@ -245,3 +240,25 @@ def test_fit_of_an_mlp_on_strict_equals_the_cpu():
         return _fit_run(device, model, x, y, "cross_entropy", metrics)
 
     _assert_same_run(run("cpu"), run("strict"))
+
+
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+def test_packing_for_the_recurrent_layers_on_strict_equals_the_cpu(enforce_sorted):
+    """pad_sequence, pack_padded_sequence and pad_packed_sequence keep the data (and its
+    gradient) on the device; lengths and batch sizes are host arrays, as in torch."""
+    from axon.nn.utils import rnn as R
+
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(size=(n, 2)) for n in ((2, 4, 3) if not enforce_sorted else (4, 3, 2))]
+    results = []
+    for device in ("cpu", "strict"):
+        seqs = [ax.tensor(a, device=device, requires_grad=True) for a in arrays]
+        padded = R.pad_sequence(seqs, padding_value=-1.0)
+        lengths = [len(a) for a in arrays]
+        packed = R.pack_padded_sequence(padded, lengths, enforce_sorted=enforce_sorted)
+        out, lengths = R.pad_packed_sequence(packed, batch_first=True, padding_value=0.5)
+        assert out.device == packed.data.device == seqs[0].device
+        out.backward(ax.ones(out.shape, device=device))
+        results.append([_host(out.array), lengths.numpy()] + [_host(s.grad.array) for s in seqs])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(b, a)

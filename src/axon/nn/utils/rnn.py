@@ -11,6 +11,9 @@ the padded tensor and run each step on the first ``batch_sizes[t]`` sequences on
 a sequence's state freezes after its last real step and padded steps change neither
 outputs nor gradients. Everything here is differentiable (gradients flow back through
 packing and unpacking to the padded input).
+
+Lengths, ``batch_sizes`` and the orders are host arrays, as torch keeps them on the CPU; the
+data, its padding and the masks that index it live on the data's device.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-import numpy as np
-
 from ...autograd import ops
 from ...autograd.creation import cat, stack
-from ...autograd.tensor import Tensor, _wrap
+from ...autograd.tensor import Tensor, _host, _placed, _wrap
+from ...backend import float32, float64, int64, namespace
+from ...backend.numpy import cpu
+
+_hx = cpu.xp  # the host's namespace: lengths, batch sizes and orders are host arrays
 
 __all__ = [
     "PackedSequence",
@@ -36,9 +41,9 @@ __all__ = [
 ]
 
 
-def _ints(x) -> np.ndarray:
-    """An int64 NumPy array from a Tensor, list or array of integers."""
-    return np.asarray(x.array if isinstance(x, Tensor) else x, dtype=np.int64).reshape(-1)
+def _ints(x):
+    """An int64 host array from a Tensor, list or array of integers (of any device)."""
+    return _host(x.array if isinstance(x, Tensor) else x).astype(int64, copy=False).reshape(-1)
 
 
 def invert_permutation(permutation: Tensor | None) -> Tensor | None:
@@ -46,8 +51,8 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
     if permutation is None:
         return None
     perm = _ints(permutation)
-    out = np.empty_like(perm)
-    out[perm] = np.arange(perm.size)
+    out = _hx.empty_like(perm)
+    out[perm] = _hx.arange(perm.size)
     return _wrap(out)
 
 
@@ -89,21 +94,21 @@ class PackedSequence(_PackedSequenceBase):
         return self if data is self.data else type(self)(data, *self[1:])
 
     def float(self) -> PackedSequence:
-        return self.to(np.float32)
+        return self.to(float32)
 
     def double(self) -> PackedSequence:
-        return self.to(np.float64)
+        return self.to(float64)
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return self.data.is_cuda
 
 
-def _step_mask(batch_sizes: np.ndarray, total_length: int) -> np.ndarray:
-    """(total_length, B) bool: True where sequence b has a real step t."""
+def _step_mask(batch_sizes, total_length: int):
+    """(total_length, B) bool host array: True where sequence b has a real step t."""
     B = int(batch_sizes[0])
-    mask = np.zeros((total_length, B), dtype=bool)
-    mask[: len(batch_sizes)] = np.arange(B)[None, :] < batch_sizes[:, None]
+    mask = _hx.zeros((total_length, B), dtype=bool)
+    mask[: len(batch_sizes)] = _hx.arange(B)[None, :] < batch_sizes[:, None]
     return mask
 
 
@@ -138,33 +143,31 @@ def pack_padded_sequence(
         )
     sorted_indices = None
     if enforce_sorted:
-        if (np.diff(lengths) > 0).any():
+        if (lengths[1:] > lengths[:-1]).any():
             raise RuntimeError(
                 "`lengths` array must be sorted in decreasing order when `enforce_sorted` is "
                 "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
                 f"pack_sequence to sidestep this requirement (got {lengths.tolist()})."
             )
     else:
-        order = np.argsort(-lengths, kind="stable")
+        order = _hx.argsort(-lengths, kind="stable")
         lengths = lengths[order]
         sorted_indices = _wrap(order)
         x = x.index_select(1, order)  # (T, B, *) sorted by decreasing length
-    steps = np.arange(int(lengths[0]))
+    steps = _hx.arange(int(lengths[0]))
     batch_sizes = (lengths[None, :] > steps[:, None]).sum(axis=1)  # (T',) running at t
-    mask = _step_mask(batch_sizes, T)  # (T, B)
+    mask = _placed(_step_mask(batch_sizes, T), x.device)  # (T, B), beside the data
     data = x[mask]  # (sum of lengths, *): time-major, as PyTorch packs
-    return PackedSequence(data, _wrap(batch_sizes.astype(np.int64)), sorted_indices, None)
+    return PackedSequence(data, _wrap(batch_sizes.astype(int64)), sorted_indices, None)
 
 
-def _unpack(
-    sequence: PackedSequence, total_length: int, padding_value: float
-) -> tuple[Tensor, np.ndarray]:
+def _unpack(sequence: PackedSequence, total_length: int, padding_value: float):
     """The padded (total_length, B, *) tensor of a packed batch, still sorted, and the
-    (total_length, B) mask of real steps."""
+    (total_length, B) mask of real steps (on the data's device)."""
     batch_sizes = _ints(sequence.batch_sizes)
-    mask = _step_mask(batch_sizes, total_length)
     data = sequence.data
-    base = np.full(
+    mask = _placed(_step_mask(batch_sizes, total_length), data.device)
+    base = namespace(data.array).full(
         (total_length, int(batch_sizes[0]), *data.shape[1:]), padding_value, dtype=data.dtype
     )
     return ops.IndexPut.apply(_wrap(base), mask, data), mask
@@ -187,8 +190,8 @@ def pad_packed_sequence(
                 f"being {T}"
             )
         T = total_length
-    padded, mask = _unpack(sequence, T, padding_value)  # (T, B, *), sorted order
-    lengths = mask.sum(axis=0).astype(np.int64)
+    padded, _ = _unpack(sequence, T, padding_value)  # (T, B, *), sorted order
+    lengths = _step_mask(_ints(sequence.batch_sizes), T).sum(axis=0).astype(int64)
     if sequence.unsorted_indices is not None:
         unsort = _ints(sequence.unsorted_indices)
         padded = padded.index_select(1, unsort)
@@ -220,7 +223,8 @@ def pad_sequence(
     for s in sequences:
         short = T - s.shape[0]
         if short:
-            fill = _wrap(np.full((short, *s.shape[1:]), padding_value, dtype=s.dtype))
+            xp = namespace(s.array)
+            fill = _wrap(xp.full((short, *s.shape[1:]), padding_value, dtype=s.dtype))
             s = cat([s, fill] if padding_side == "right" else [fill, s], 0)
         rows.append(s)
     return stack(rows, 0 if batch_first else 1)
@@ -247,13 +251,14 @@ def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
 # ------------------------------------------------------------ used by the RNN modules
 
 
-def _from_packed(sequence: PackedSequence) -> tuple[Tensor, np.ndarray, np.ndarray]:
-    """(padded (T, B, *) with zeros, batch_sizes, (T, B) mask of real steps)."""
+def _from_packed(sequence: PackedSequence) -> tuple:
+    """(padded (T, B, *) with zeros, batch_sizes (host), (T, B) mask of real steps (on the
+    data's device))."""
     padded, mask = _unpack(sequence, len(sequence.batch_sizes), 0.0)
     return padded, _ints(sequence.batch_sizes), mask
 
 
-def _to_packed(output: Tensor, mask: np.ndarray, like: PackedSequence) -> PackedSequence:
+def _to_packed(output: Tensor, mask, like: PackedSequence) -> PackedSequence:
     """Pack a padded (T, B, *) output with the layout and orders of ``like``."""
     return PackedSequence(
         output[mask], like.batch_sizes, like.sorted_indices, like.unsorted_indices
