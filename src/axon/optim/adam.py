@@ -12,8 +12,8 @@ from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_l
 
 flat_size = 1 << 14
 """Parameters of at most this many elements take their Adam step together, on flat
-moment arrays (:meth:`Adam._flat_moments`): for small ones NumPy's cost per call
-outweighs the arithmetic. Larger ones step alone: copying their gradients into a flat
+moment arrays (:meth:`Adam._flat_moments`): for small ones the array library's cost per
+call outweighs the arithmetic. Larger ones step alone: copying their gradients into a flat
 array costs more than the calls saved (an MLP's 784x256 weight steps slower that way)."""
 
 

@@ -44,9 +44,9 @@ def _implementation_flags(**flags) -> dict[str, Any]:
     """Torch's implementation switches (``foreach``, ``fused``, ``capturable``,
     ``differentiable``), accepted so torch programs run unchanged and kept in the groups
     as torch keeps them. They choose how torch runs an update (one kernel per tensor, a
-    fused kernel, CUDA graphs), never what it computes, so axon's one NumPy path serves
-    them all; only ``differentiable=True`` (recording the update for autograd) is not
-    supported."""
+    fused kernel, CUDA graphs), never what it computes, so axon's one path (with the
+    parameters' backend) serves them all; only ``differentiable=True`` (recording the
+    update for autograd) is not supported."""
     if flags.get("fused") and flags.get("foreach"):
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
     if flags.get("differentiable"):

@@ -256,8 +256,8 @@ def fit(
         model: an ``nn.Module`` called as ``model(*inputs)``.
         train_data: a DataLoader (or any iterable of ``(x, y)`` batches; ``(x1, x2, y)``
             for several inputs), a Dataset, or a tuple ``(x, y)`` of arrays/Tensors,
-            batched with ``batch_size`` and ``shuffle``. NumPy float arrays are cast to
-            the default dtype.
+            batched with ``batch_size`` and ``shuffle``. Float arrays are cast to the
+            default dtype; each batch moves to ``device``.
         loss: ``loss(output, target) -> scalar Tensor``, or a name (``"cross_entropy"``,
             ``"mse"``, ...). For several outputs: one loss for all, a dict output name ->
             loss, or a list in output order (see :mod:`axon.train.objective`).
