@@ -248,7 +248,6 @@ NOT_ON_THE_SEAM = {
     "mean (reduce ops)": lambda x: x.mean(dim=1),
     "indexing's backward (index ops)": lambda x: x[1, 1:3],
     "matmul (linalg ops)": lambda x: x @ x.T,
-    "Linear (nn layers)": lambda x: ax.nn.Linear(3, 3).to("strict")(x),
 }
 
 
@@ -271,9 +270,8 @@ def test_the_default_device_stays_the_cpu():
     assert not ax.cuda.is_available() and ax.cuda.device_count() == 0
 
 
-def test_layers_are_built_on_the_cpu_then_moved():
-    with pytest.raises(NotImplementedError, match=r"call .to\('strict'\)"):
-        ax.nn.Linear(3, 2, device="strict")
+def test_layers_are_built_on_their_device():
+    assert ax.nn.Linear(3, 2, device="strict").weight.device == "strict:0"
     assert ax.nn.Linear(3, 2, device="cpu").weight.device == "cpu"
 
 

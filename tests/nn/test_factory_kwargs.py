@@ -1,6 +1,7 @@
 """Every layer of ``axon.nn`` that PyTorch also has takes PyTorch's constructor arguments,
 in PyTorch's positional order, and the ``device=`` / ``dtype=`` keywords work: float64
-parameters initialised like torch's, the CPU in any spelling, any other device refused.
+parameters initialised like torch's, the CPU in any spelling, a device with a backend
+(the tests' "strict") holding the CPU's values, a device without one refused.
 
 torch is the oracle: its ``inspect.signature`` gives the names and order, its layers built
 with the same arguments give the state-dict keys, shapes and the spread of the initial
@@ -181,25 +182,29 @@ def test_every_factory_layer_has_a_spec():
     assert [n for n in with_factory if n not in SPECS and not n.endswith("Base")] == []
 
 
+_LAZY_SHAPES = {
+    "LazyLinear": (2, 12),
+    "LazyConv1d": (2, 8, 9),
+    "LazyConv2d": (2, 8, 7, 7),
+    "LazyConvTranspose1d": (2, 8, 9),
+    "LazyConvTranspose2d": (2, 8, 7, 7),
+    "LazyBatchNorm1d": (4, 10),
+    "LazyBatchNorm2d": (4, 10, 3, 3),
+    "LazyInstanceNorm1d": (2, 10, 5),
+    "LazyInstanceNorm2d": (2, 10, 3, 3),
+    "LazyBatchNorm3d": (2, 10, 2, 2, 2),
+    "LazyConv3d": (2, 8, 4, 4, 4),
+    "LazyConvTranspose3d": (2, 8, 3, 3, 3),
+    "LazyInstanceNorm3d": (2, 10, 2, 2, 2),
+}
+"""The input each lazy layer of SPECS is first called with."""
+
+
 def _first_call(name, layer):
     """Run lazy layers once so their parameters exist (torch's rule: shapes from input)."""
     if not name.startswith("Lazy"):
         return
-    shape = {
-        "LazyLinear": (2, 12),
-        "LazyConv1d": (2, 8, 9),
-        "LazyConv2d": (2, 8, 7, 7),
-        "LazyConvTranspose1d": (2, 8, 9),
-        "LazyConvTranspose2d": (2, 8, 7, 7),
-        "LazyBatchNorm1d": (4, 10),
-        "LazyBatchNorm2d": (4, 10, 3, 3),
-        "LazyInstanceNorm1d": (2, 10, 5),
-        "LazyInstanceNorm2d": (2, 10, 3, 3),
-        "LazyBatchNorm3d": (2, 10, 2, 2, 2),
-        "LazyConv3d": (2, 8, 4, 4, 4),
-        "LazyConvTranspose3d": (2, 8, 3, 3, 3),
-        "LazyInstanceNorm3d": (2, 10, 2, 2, 2),
-    }[name]
+    shape = _LAZY_SHAPES[name]
     if isinstance(layer, torch.nn.Module):
         layer(torch.zeros(shape, dtype=torch.float64))
     else:
@@ -252,6 +257,30 @@ def test_device_cpu_accepted_other_devices_refused(name):
         cls(*args, **kwargs, device="cuda")
     with pytest.raises(RuntimeError, match="mps"):  # torch's AssertionError for cuda too
         cls(*args, **kwargs, device=ax.device("mps"))
+
+
+@pytest.mark.parametrize("name", FACTORY)
+def test_device_builds_the_layer_there_with_the_cpus_values(name):
+    """device="strict" (the test backend): every parameter and buffer lives there and
+    holds what the same seed gives on the CPU (drawn on the host, then moved), also
+    after a lazy layer's first call materialises it there."""
+    from tests.backend.strict import StrictArray
+
+    args, kwargs = SPECS[name]
+    cls = getattr(nn, name)
+    ax.manual_seed(0)
+    on_cpu = cls(*args, **kwargs)
+    ax.manual_seed(0)
+    there = cls(*args, **kwargs, device="strict")
+    if name.startswith("Lazy"):
+        for layer, dev in ((on_cpu, "cpu"), (there, "strict")):
+            ax.manual_seed(1)
+            layer.initialize_parameters(ax.zeros(_LAZY_SHAPES[name], device=dev))
+    tensors = list(there.parameters()) + list(there.buffers())
+    assert tensors and all(isinstance(t.array, StrictArray) for t in tensors)
+    want = on_cpu.state_dict()
+    for key, t in there.state_dict().items():
+        np.testing.assert_array_equal(t.cpu().numpy(), want[key].numpy(), err_msg=key)
 
 
 def test_dtype_and_device_by_position():

@@ -12,7 +12,7 @@ import warnings
 from ..autograd.tensor import Tensor
 from ..backend import xp
 from . import functional as F
-from ._factory import factory_dtype
+from ._factory import factory_dtype, place
 from .module import Module, Parameter
 
 
@@ -361,6 +361,7 @@ class PReLU(Module):
         self.weight = Parameter(
             xp.full((num_parameters,), init, dtype=factory_dtype(device, dtype))
         )
+        place(self, device)
 
     @property
     def num_parameters(self) -> _ParameterCount:

@@ -24,7 +24,7 @@ from ..autograd.tensor import Tensor, _wrap
 from ..backend import xp
 from . import functional as F
 from . import init
-from ._factory import factory_dtype
+from ._factory import factory_dtype, place
 from .dropout import Dropout
 from .linear import Linear
 from .module import Module, Parameter
@@ -302,6 +302,7 @@ class MultiheadAttention(Module):
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
+        place(self, device)
 
     def _reset_parameters(self) -> None:
         """torch's: Xavier-uniform projections, zero biases, Xavier-normal bias_k/bias_v

@@ -12,7 +12,7 @@ from .. import backend as B
 from ..autograd.tensor import Tensor
 from . import functional as F
 from . import init
-from ._factory import factory_dtype
+from ._factory import factory_dtype, place
 from .module import Module, Parameter
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -91,6 +91,7 @@ class _ConvNd(Module):
         self.weight = Parameter(B.xp.empty(shape, dtype=dt))
         self.bias = Parameter(B.xp.empty((out_channels,), dtype=dt)) if bias else None
         self.reset_parameters()
+        place(self, device)
 
     @staticmethod
     def _weight_shape(in_channels: int, out_channels: int, groups: int, kernel: tuple):

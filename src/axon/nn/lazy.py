@@ -17,8 +17,8 @@ given a placeholder sees an empty array).
 from __future__ import annotations
 
 from .. import backend as B
-from ..autograd.tensor import Tensor, _wrap
-from ._factory import factory_dtype
+from ..autograd.tensor import Tensor, _placed, _wrap
+from ._factory import check_device, factory_dtype
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .linear import Linear
 from .module import Parameter
@@ -36,6 +36,12 @@ _TOO_EARLY = (
     "to a lazy module (nn.LazyLinear, nn.LazyConv2d, ...): run a forward pass with a dummy "
     "batch (or load a state dict) to initialize it before using it."
 )
+
+
+def _placeholder(device, dtype):
+    """The empty array a placeholder holds, on ``device``: materialising makes the real one
+    beside it."""
+    return _placed(B.xp.empty((0,), dtype=factory_dtype(device, dtype)), check_device(device))
 
 
 class _Uninitialized:
@@ -83,7 +89,7 @@ class UninitializedParameter(_Uninitialized, Parameter):
     cls_to_become = Parameter
 
     def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
-        super().__init__(B.xp.empty((0,), dtype=factory_dtype(device, dtype)), requires_grad)
+        super().__init__(_placeholder(device, dtype), requires_grad)
 
 
 class UninitializedBuffer(_Uninitialized, Tensor):
@@ -93,7 +99,7 @@ class UninitializedBuffer(_Uninitialized, Tensor):
     cls_to_become = Tensor
 
     def __init__(self, requires_grad: bool = False, device=None, dtype=None) -> None:
-        super().__init__(B.xp.empty((0,), dtype=factory_dtype(device, dtype)))
+        super().__init__(_placeholder(device, dtype))
 
 
 def _is_uninitialized(t) -> bool:
@@ -314,7 +320,8 @@ class _LazyNormMixin(LazyModuleMixin):
         if track_running_stats:
             self.register_buffer("running_mean", UninitializedBuffer(device=device, dtype=dtype))
             self.register_buffer("running_var", UninitializedBuffer(device=device, dtype=dtype))
-            self.register_buffer("num_batches_tracked", _wrap(B.xp.zeros((), dtype=B.int64)))
+            count = _placed(B.xp.zeros((), dtype=B.int64), check_device(device))
+            self.register_buffer("num_batches_tracked", _wrap(count))
 
     def _shapes(self) -> dict:
         return dict.fromkeys(

@@ -10,7 +10,7 @@ from ..autograd import ops
 from ..autograd.tensor import Tensor
 from . import functional as F
 from . import init
-from ._factory import factory_dtype
+from ._factory import factory_dtype, place
 from .module import Module, Parameter
 
 
@@ -31,6 +31,7 @@ class Linear(Module):
         self.weight = Parameter(B.xp.empty((out_features, in_features), dtype=dt))
         self.bias = Parameter(B.xp.empty((out_features,), dtype=dt)) if bias else None
         self.reset_parameters()
+        place(self, device)
 
     def reset_parameters(self) -> None:
         """PyTorch's initialisation: Kaiming-uniform with a = sqrt(5), i.e. weight and bias
@@ -76,6 +77,7 @@ class Bilinear(Module):
         self.weight = Parameter(B.xp.empty(shape, dtype=dt))
         self.bias = Parameter(B.xp.empty((out_features,), dtype=dt)) if bias else None
         self.reset_parameters()
+        place(self, device)
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.weight.shape[1])

@@ -19,7 +19,7 @@ from .. import backend as B
 from ..autograd.tensor import Tensor, _wrap
 from . import functional as F
 from . import init
-from ._factory import factory_dtype
+from ._factory import factory_dtype, place
 from .module import Module, Parameter
 
 
@@ -81,6 +81,7 @@ class _NormBase(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+        place(self, device)
 
     def reset_running_stats(self) -> None:
         """running_mean <- 0, running_var <- 1, num_batches_tracked <- 0."""
@@ -192,6 +193,7 @@ class LayerNorm(Module):
         self.elementwise_affine = elementwise_affine
         dt = factory_dtype(device, dtype)
         _affine_parameters(self, elementwise_affine, bias, self.normalized_shape, dt)
+        place(self, device)
 
     def reset_parameters(self) -> None:
         _reset_affine(self)
@@ -235,6 +237,7 @@ class GroupNorm(Module):
         self.affine = affine
         dt = factory_dtype(device, dtype)
         _affine_parameters(self, affine, bias, (num_channels,), dt)
+        place(self, device)
 
     def reset_parameters(self) -> None:
         _reset_affine(self)
@@ -373,6 +376,7 @@ class RMSNorm(Module):
         self.elementwise_affine = elementwise_affine
         dt = factory_dtype(device, dtype)
         _affine_parameters(self, elementwise_affine, False, self.normalized_shape, dt)
+        place(self, device)
 
     def reset_parameters(self) -> None:
         _reset_affine(self)

@@ -24,7 +24,7 @@ from ..autograd.tensor import Tensor
 from ..backend import xp
 from . import functional as F
 from . import init
-from ._factory import factory_dtype
+from ._factory import factory_dtype, place
 from .module import Module, Parameter
 from .utils.rnn import PackedSequence, _from_packed, _to_packed
 
@@ -64,6 +64,7 @@ class RNNCellBase(Module):
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
+        place(self, device)
 
     def reset_parameters(self) -> None:
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
@@ -298,6 +299,7 @@ class RNNBase(Module):
                 self._flat_weights_names.extend(shapes)
                 self._all_weights.append(list(shapes))
         self.reset_parameters()
+        place(self, device)
 
     def reset_parameters(self) -> None:
         stdv = 1.0 / math.sqrt(self.hidden_size)

@@ -8,7 +8,7 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from . import functional as F
 from . import init
-from ._factory import factory_dtype
+from ._factory import factory_dtype, place
 from .module import Module, Parameter
 
 
@@ -85,6 +85,7 @@ class Embedding(Module):
                     f"embedding_dim ({num_embeddings}, {embedding_dim})"
                 )
             self.weight = Parameter(data, requires_grad=not _freeze)
+        place(self, device)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
@@ -199,6 +200,7 @@ class EmbeddingBag(Module):
                     f"embedding_dim ({num_embeddings}, {embedding_dim})"
                 )
             self.weight = Parameter(data)
+        place(self, device)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)

@@ -35,7 +35,7 @@ from ..autograd.tensor import Tensor, _device_of, _placed, _wrap
 from ..backend import xp
 from . import functional as F
 from . import init
-from ._factory import factory_dtype
+from ._factory import check_device, factory_dtype
 from .attention import MultiheadAttention
 from .containers import ModuleList
 from .dropout import Dropout
@@ -541,4 +541,5 @@ class Transformer(Module):
     def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
         """The (sz, sz) causal mask: -inf above the diagonal (position i may not attend
         to j > i), 0.0 on and below it; float32 unless ``dtype`` says otherwise."""
-        return _wrap(_causal_mask_array(int(sz), factory_dtype(device, dtype)))
+        mask = _causal_mask_array(int(sz), factory_dtype(device, dtype))
+        return _wrap(_placed(mask, check_device(device)))
