@@ -105,7 +105,7 @@ def _adaptive_max(name: str, nd: int, input: Tensor, output_size, return_indices
     size = F._adaptive_size(name, output_size, input.shape[-nd:])
     x4 = to_4d(input.array, nd)  # (N, C, H, W); 1-D: H = 1
     out_hw = (1, *size) if nd == 1 else size
-    idx = _pool_index.adaptive_max_indices(x4, out_hw)  # (N, C, Ho, Wo)
+    idx = _pool_index.adaptive_max_indices(B.namespace(x4), x4, out_hw)  # (N, C, Ho, Wo)
     N, C, H, W = x4.shape
     flat = input.reshape(N * C, H * W)
     out = _pool_index.PlaneGather.apply(flat, idx.reshape(N * C, -1))
@@ -284,7 +284,8 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
     for axis, (n_in, n_out) in enumerate(zip(input.shape[-3:], size, strict=True)):
         if n_in == n_out:
             continue
-        a = _wrap(_pool.adaptive_matrix(n_in, n_out, input.dtype).T)  # (n_in, n_out)
+        a = _pool.adaptive_matrix(B.namespace(input.array), n_in, n_out, input.dtype)
+        a = _wrap(a.T)  # (n_in, n_out)
         d = input.ndim - 3 + axis
         y = (y.transpose(d, -1) @ a).transpose(d, -1)
     return y if y is not input else input * 1
@@ -296,7 +297,7 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
     _check_3d("adaptive_max_pool3d", input)
     size = F._adaptive_size("adaptive_max_pool3d", output_size, input.shape[-3:])
     x5 = input.array if input.ndim == 5 else input.array[None]
-    idx = _pool_index.adaptive_max_indices_nd(x5, size)  # (N, C, *size)
+    idx = _pool_index.adaptive_max_indices_nd(B.namespace(x5), x5, size)  # (N, C, *size)
     n, c = x5.shape[:2]
     out = _pool_index.PlaneGather.apply(input.reshape(n * c, -1), idx.reshape(n * c, -1))
     shape = tuple(input.shape[:-3]) + tuple(size)

@@ -1,26 +1,23 @@
 """Volumetric (3-D) convolution and transposed convolution over (N, C, D, H, W) inputs
 (video and medical volumes), with their backward.
 
-The same im2col idea as :mod:`axon.autograd.ops.conv`, written for any number of spatial
-dimensions with a strided view: the padded input, channel-major as (C, N, *padded), is
-read as (C, *kernel, N, *out) windows
-(:func:`axon.backend.numpy.im2col.windows_view_nd`),
+The same im2col idea as :mod:`axon.autograd.ops.conv`, for any number of spatial
+dimensions: the padded input, channel-major as (C, N, *padded), is read as
+(C, *kernel, N, *out) windows (the backend's ``windows``: a strided view on the CPU),
 
     view[c, i, j, k, n, d, h, w] = x_padded[c, n, d s + i dil, h s + j dil, w s + k dil]
 
-whose copy is the columns of one matrix product with the weight. The adjoint,
-:func:`~axon.backend.numpy.im2col.col2im_nd`, adds every column back onto the pixel it
-came from, one strided slice-add per kernel offset (kd kh kw whole-array adds).
+whose copy is the columns of one matrix product with the weight. The adjoint, the
+backend's ``col2im``, adds every column back onto the pixel it came from, one strided
+slice-add per kernel offset (kd kh kw whole-array adds).
 """
 
 from __future__ import annotations
 
 import math
 
-from ...backend import threads, xp
-from ...backend.numpy.im2col import channel_major_padded, col2im_nd, crop, windows_view_nd
 from ..function import Op
-from .spatial import batched, unbatch
+from .spatial import batched, channel_major_padded, crop, unbatch
 
 
 class Conv3d(Op):
@@ -54,11 +51,12 @@ class Conv3d(Op):
                 f"smaller than the dilated kernel of the weight of shape "
                 f"{w.shape}: output size {out} too small"
             )
-        x_padded = channel_major_padded(x5, padding)
-        cols = xp.ascontiguousarray(windows_view_nd(x_padded, kernel, out, stride, dilation))
+        x_padded = channel_major_padded(self.backend, x5, padding, 0, "conv3d-pad")
+        windows = self.backend.windows(x_padded, kernel, out, stride, dilation)
+        cols = self.xp.ascontiguousarray(windows)
         cols3 = cols.reshape(groups, -1, n * math.prod(out))  # (G, Cg K, N L)
         wg = w.reshape(groups, o // groups, -1)  # (G, O / G, Cg K)
-        y = threads.matmul(wg, cols3).reshape(o, n, *out)
+        y = self.backend.matmul(wg, cols3).reshape(o, n, *out)
         if b is not None:
             y += b.reshape(o, *(1,) * (nd + 1))
         self.saved = (cols3, wg, cols.shape, x_padded.shape, size, out)
@@ -74,13 +72,13 @@ class Conv3d(Op):
         gc = g5.swapaxes(0, 1).reshape(groups, og, -1)  # (G, O / G, N L)
         gx = gw = gb = None
         if pw is not None:
-            gw = threads.matmul(gc, cols3.transpose(0, 2, 1)).reshape(self.w_shape)
+            gw = self.backend.matmul(gc, cols3.transpose(0, 2, 1)).reshape(self.w_shape)
         if pb is not None:
             gb = gc.sum(axis=2).reshape(-1)
         if px is not None:
-            dcols = threads.matmul(wg.transpose(0, 2, 1), gc).reshape(cols_shape)
-            dx_padded = xp.zeros(x_padded_shape, g.dtype)
-            col2im_nd(dcols, dx_padded, stride, dilation)
+            dcols = self.backend.matmul(wg.transpose(0, 2, 1), gc).reshape(cols_shape)
+            dx_padded = self.xp.zeros(x_padded_shape, g.dtype)
+            self.backend.col2im(dcols, dx_padded, stride, dilation)
             gx = crop(dx_padded, padding, size).reshape(self.x_shape)
         return gx, gw, gb, None, None, None, None, None
 
@@ -119,9 +117,9 @@ class ConvTranspose3d(Op):
             )
         xg = x5.swapaxes(0, 1).reshape(groups, cin // groups, -1)  # (G, C / G, N S)
         wg = w.reshape(groups, cin // groups, -1)  # (G, C / G, O / G K)
-        cols = threads.matmul(wg.transpose(0, 2, 1), xg).reshape(o, *kernel, n, *size)
-        yfull = xp.zeros((o, n, *full), x.dtype)
-        col2im_nd(cols, yfull, stride, dilation)
+        cols = self.backend.matmul(wg.transpose(0, 2, 1), xg).reshape(o, *kernel, n, *size)
+        yfull = self.xp.zeros((o, n, *full), x.dtype)
+        self.backend.col2im(cols, yfull, stride, dilation)
         y = crop(yfull, padding, out)
         if b is not None:
             y = y + b.reshape(o, *(1,) * nd)
@@ -135,17 +133,19 @@ class ConvTranspose3d(Op):
         stride, padding, dilation = self.args
         groups = wg.shape[0]
         g5 = g.reshape(-1, wg.shape[2] // math.prod(kernel) * groups, *out)
-        gfull = xp.zeros((g5.shape[1], g5.shape[0], *full), g.dtype)
+        gfull = self.xp.zeros((g5.shape[1], g5.shape[0], *full), g.dtype)
         inner = tuple(slice(p, p + s) for p, s in zip(padding, out, strict=True))
         gfull[(slice(None), slice(None), *inner)] = g5.swapaxes(0, 1)
-        dcols = xp.ascontiguousarray(windows_view_nd(gfull, kernel, size, stride, dilation))
+        dcols = self.xp.ascontiguousarray(
+            self.backend.windows(gfull, kernel, size, stride, dilation)
+        )
         dcols = dcols.reshape(groups, wg.shape[2], -1)  # (G, O / G K, N S)
         gx = gw = gb = None
         if px is not None:
-            dx = threads.matmul(wg, dcols).reshape(-1, g5.shape[0], *size)  # (C, N, *S)
+            dx = self.backend.matmul(wg, dcols).reshape(-1, g5.shape[0], *size)  # (C, N, *S)
             gx = dx.swapaxes(0, 1).reshape(self.x_shape)
         if pw is not None:
-            gw = threads.matmul(xg, dcols.transpose(0, 2, 1)).reshape(self.w_shape)
+            gw = self.backend.matmul(xg, dcols.transpose(0, 2, 1)).reshape(self.w_shape)
         if pb is not None:
             gb = g5.sum(axis=(0, *range(2, g5.ndim)))
         return gx, gw, gb, None, None, None, None, None, None

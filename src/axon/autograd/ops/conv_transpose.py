@@ -1,5 +1,5 @@
 """The transposed convolution op (``conv_transpose1d/2d``), the adjoint of a convolution,
-with its backward; its im2col and col2im come from ``axon.backend.numpy.im2col``.
+with its backward; its im2col and col2im are its backend's (``windows``, ``col2im``).
 
 Where a convolution gathers each output from a window of inputs, a transposed
 convolution scatters each input into a window of outputs. With weight W of shape
@@ -18,16 +18,8 @@ the gradient, put back in a zero ``full`` frame, is a convolution input::
 
 from __future__ import annotations
 
-from ...backend import threads, xp
-from ...backend.numpy.im2col import col2im, windows_view
 from ..function import Op
 from .spatial import check_input_dims, to_4d
-
-
-def _products(a, b):
-    """a @ b per group for (G, m, k) and (G, k, n), by :func:`axon.backend.threads.matmul`:
-    bits that depend on the shapes alone, whatever the thread count."""
-    return threads.matmul(a, b)
 
 
 def _rank_back(y4, nd: int, x_shape: tuple):
@@ -92,9 +84,9 @@ class ConvTranspose(Op):
         Cg, K = Cin // G, Og * kh * kw
         xg = x4.transpose(1, 0, 2, 3).reshape(G, Cg, N * H * W)  # (G, C / G, N H W)
         wg = w4.reshape(G, Cg, K)  # (G, C / G, O / G kh kw)
-        cols = _products(wg.transpose(0, 2, 1), xg)  # (G, O / G kh kw, N H W)
-        full = xp.zeros((O, N, Hf, Wf), x.dtype)
-        col2im(cols.reshape(O, kh, kw, N, H, W), full, (sh, sw), (dh, dw))
+        cols = self.backend.matmul(wg.transpose(0, 2, 1), xg)  # (G, O / G kh kw, N H W)
+        full = self.xp.zeros((O, N, Hf, Wf), x.dtype)
+        self.backend.col2im(cols.reshape(O, kh, kw, N, H, W), full, (sh, sw), (dh, dw))
         out = full[:, :, ph : ph + Ho, pw : pw + Wo]  # (O, N, Ho, Wo)
         if b is not None:
             out = out + b[:, None, None, None]
@@ -109,17 +101,17 @@ class ConvTranspose(Op):
         N, C, H, W, G, Cg, Og, kh, kw, Hf, Wf, Ho, Wo, ph, pw = self.geometry
         O = G * Og
         gc = g.reshape(N, O, Ho, Wo).transpose(1, 0, 2, 3)  # (O, N, Ho, Wo)
-        gfull = xp.zeros((O, N, Hf, Wf), g.dtype)
+        gfull = self.xp.zeros((O, N, Hf, Wf), g.dtype)
         gfull[:, :, ph : ph + Ho, pw : pw + Wo] = gc
         # the windows a convolution with W would read: (O / G kh kw, N H W) per group
-        dcols = windows_view(gfull, (kh, kw), (H, W), self.stride, self.dilation)
-        dcols = xp.ascontiguousarray(dcols).reshape(G, Og * kh * kw, N * H * W)
+        dcols = self.backend.windows(gfull, (kh, kw), (H, W), self.stride, self.dilation)
+        dcols = self.xp.ascontiguousarray(dcols).reshape(G, Og * kh * kw, N * H * W)
         gx = gw = gb = None
         if px is not None:
-            dx = _products(self.wg, dcols).reshape(C, N, H, W)
+            dx = self.backend.matmul(self.wg, dcols).reshape(C, N, H, W)
             gx = dx.transpose(1, 0, 2, 3).reshape(self.x_shape)
         if pw_ is not None:
-            gw = _products(self.xg, dcols.transpose(0, 2, 1)).reshape(self.w_shape)
+            gw = self.backend.matmul(self.xg, dcols.transpose(0, 2, 1)).reshape(self.w_shape)
         if pb is not None:
             gb = gc.sum(axis=(1, 2, 3))
         return gx, gw, gb, None, None, None, None, None, None

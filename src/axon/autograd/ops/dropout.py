@@ -1,11 +1,11 @@
 """Dropout ops: zeroing random elements (Dropout) or whole feature maps (FeatureDropout).
 
-Each keeps its mask for backward; the mask is drawn from the seeded generator.
+Each keeps its mask for backward; the mask is drawn on the host from the seeded generator
+and moved to the input's device (every device gets the CPU's mask for one seed).
 """
 
 from __future__ import annotations
 
-from ...backend import xp
 from ..function import Op
 
 
@@ -14,11 +14,12 @@ class Dropout(Op):
     dy/dx = m / (1 - p)."""
 
     def forward(self, x, p, rng):
+        xp = self.xp
         if p == 1:
             self.mask = xp.zeros_like(x)
         else:
             dt = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else xp.float64
-            keep = rng.random(x.shape, dtype=dt) >= p
+            keep = self.backend.from_host(rng.random(x.shape, dtype=dt) >= p)
             self.mask = xp.multiply(keep, 1.0 / (1.0 - p), dtype=x.dtype)
         return x * self.mask
 
@@ -31,12 +32,13 @@ class FeatureDropout(Op):
     (sample, channel), broadcast over the spatial positions; dy/dx = m / (1 - p)."""
 
     def forward(self, x, p, rng):
+        xp = self.xp
         shape = x.shape[:2] + (1,) * (x.ndim - 2)  # (N, C, 1, 1)
         if p == 1:
             self.mask = xp.zeros(shape, x.dtype)
         else:
             dt = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else xp.float64
-            keep = rng.random(shape, dtype=dt) >= p
+            keep = self.backend.from_host(rng.random(shape, dtype=dt) >= p)
             self.mask = xp.multiply(keep, 1.0 / (1.0 - p), dtype=x.dtype)
         return x * self.mask
 

@@ -3,13 +3,11 @@ other's adjoint, so each one's backward is the other one.
 
 **Unfold** copies each sliding window of a padded (N, C, H, W) input into a column,
 (N, C kh kw, L) with L the number of windows; **fold** sums columns back into an image.
-The strided views and slice-adds are ``axon.backend.numpy.im2col``'s.
+The windows and slice-adds are the backend's (``windows``, ``col2im``).
 """
 
 from __future__ import annotations
 
-from ...backend import xp
-from ...backend.numpy.im2col import col2im, windows_view
 from ..function import Op
 
 
@@ -30,26 +28,26 @@ def unfold_geometry(name, shape, kernel, dilation, padding, stride):
     return Lh, Lw
 
 
-def im2col(x, kernel, dilation, padding, stride):
+def im2col(backend, x, kernel, dilation, padding, stride):
     """(N, C, H, W) -> (N, C kh kw, Lh Lw): each padded window as a column."""
     N, C, H, W = x.shape
     (ph, pw) = padding
     Lh, Lw = unfold_geometry("unfold", x.shape, kernel, dilation, padding, stride)
-    x_padded = xp.zeros((C, N, H + 2 * ph, W + 2 * pw), x.dtype)
+    x_padded = backend.xp.zeros((C, N, H + 2 * ph, W + 2 * pw), x.dtype)
     x_padded[:, :, ph : ph + H, pw : pw + W] = x.transpose(1, 0, 2, 3)
-    cols = windows_view(x_padded, kernel, (Lh, Lw), stride, dilation)  # (C, kh, kw, N, Lh, Lw)
+    cols = backend.windows(x_padded, kernel, (Lh, Lw), stride, dilation)  # (C, kh, kw, N, Lh, Lw)
     return cols.transpose(3, 0, 1, 2, 4, 5).reshape(N, C * kernel[0] * kernel[1], Lh * Lw)
 
 
-def col2im_image(cols, output_size, kernel, dilation, padding, stride):
+def col2im_image(backend, cols, output_size, kernel, dilation, padding, stride):
     """(N, C kh kw, L) -> (N, C, H, W): every column summed back onto its window."""
     N, CK, L = cols.shape
     (kh, kw), (H, W), (ph, pw) = kernel, output_size, padding
     C = CK // (kh * kw)
     Lh, Lw = unfold_geometry("fold", (H, W), kernel, dilation, padding, stride)
     dcols = cols.reshape(N, C, kh, kw, Lh, Lw).transpose(1, 2, 3, 0, 4, 5)
-    full = xp.zeros((C, N, H + 2 * ph, W + 2 * pw), cols.dtype)
-    col2im(dcols, full, stride, dilation)
+    full = backend.xp.zeros((C, N, H + 2 * ph, W + 2 * pw), cols.dtype)
+    backend.col2im(dcols, full, stride, dilation)
     return full[:, :, ph : ph + H, pw : pw + W].transpose(1, 0, 2, 3)
 
 
@@ -59,12 +57,12 @@ class Unfold(Op):
     def forward(self, x, kernel, dilation, padding, stride):
         self.args, self.x_shape = (kernel, dilation, padding, stride), x.shape
         unbatched = x.ndim == 3
-        y = im2col(x[None] if unbatched else x, *self.args)
+        y = im2col(self.backend, x[None] if unbatched else x, *self.args)
         return y[0] if unbatched else y
 
     def backward(self, g):
         unbatched = len(self.x_shape) == 3
-        dx = col2im_image(g[None] if unbatched else g, self.x_shape[-2:], *self.args)
+        dx = col2im_image(self.backend, g[None] if unbatched else g, self.x_shape[-2:], *self.args)
         return (dx[0] if unbatched else dx), None, None, None, None
 
 
@@ -73,9 +71,9 @@ class Fold(Op):
 
     def forward(self, x, output_size, kernel, dilation, padding, stride):
         self.args, self.unbatched = (kernel, dilation, padding, stride), x.ndim == 2
-        y = col2im_image(x[None] if self.unbatched else x, output_size, *self.args)
+        y = col2im_image(self.backend, x[None] if self.unbatched else x, output_size, *self.args)
         return y[0] if self.unbatched else y
 
     def backward(self, g):
-        dx = im2col(g[None] if self.unbatched else g, *self.args)
+        dx = im2col(self.backend, g[None] if self.unbatched else g, *self.args)
         return (dx[0] if self.unbatched else dx), None, None, None, None, None

@@ -1,22 +1,22 @@
 """Max, average and adaptive average pooling over (N, C, H, W) or (N, C, L), with backward.
 
-Channel-major like the convolution (:mod:`axon.autograd.ops.conv`); the CPU machinery is
-in ``axon.backend.numpy``.
+Channel-major like the convolution (:mod:`axon.autograd.ops.conv`); scratch buffers, padding
+and batch halves are the backend's (``scratch``, ``padded``, ``split_batch``).
 
 Pooling visits the kh x kw offsets of the window as strided slices of the whole input
 (k k array ops, no loop over pixels): a max is a running ``maximum``, an average a running
 sum. Reshaping to (C, N, Ho, k, Wo, k) and reducing over the window axes gives the same
 values but is many times slower in NumPy (a reduction over two non-adjacent axes). Big
-max-pooling passes run as two batch halves on two threads
+max-pooling passes run as two batch halves on two threads on the CPU
 (:func:`~axon.backend.numpy.chunking.split_batch`).
 """
 
 from __future__ import annotations
 
-from ...backend import threads, xp
-from ...backend.numpy import scratch
-from ...backend.numpy.chunking import split_batch
-from ...backend.numpy.im2col import padded, window_slices
+import math
+
+from ... import backend as B
+from ...backend.base import window_slices
 from ..function import Op
 from .spatial import to_4d
 
@@ -66,7 +66,8 @@ class _Pool(Op):
         # the padded extent the windows reach (ceil mode may run past the right padding)
         Hp = max(H + 2 * ph, (Ho - 1) * sh + dh * (kh - 1) + 1)
         Wp = max(W + 2 * pw, (Wo - 1) * sw + dw * (kw - 1) + 1)
-        x_padded = padded(x4.transpose(1, 0, 2, 3), (ph, pw), (Hp, Wp), fill, f"{name}-pad")
+        xc = x4.transpose(1, 0, 2, 3)
+        x_padded = self.backend.padded(xc, (ph, pw), (Hp, Wp), fill, f"{name}-pad")
         self.windows = window_slices(kernel, stride, dilation, (Ho, Wo))
         # windows never overlap, and (exact) cover every padded pixel once
         self.disjoint = dh * (kh - 1) < sh and dw * (kw - 1) < sw
@@ -84,7 +85,7 @@ class _Pool(Op):
     def _grad_buffer(self, dtype):
         """A (C, N, Hp, Wp) buffer for dx, zeroed unless every pixel gets assigned."""
         N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
-        dx_padded = scratch.workspace.get("pool-dx", (C, N, Hp, Wp), dtype)
+        dx_padded = self.backend.scratch("pool-dx", (C, N, Hp, Wp), dtype)
         if not self.exact:
             dx_padded.fill(0)
         return dx_padded
@@ -98,17 +99,18 @@ class _Pool(Op):
         """The upstream gradient as a C-contiguous (C, N, Ho, Wo) array (one copy when it
         comes in NCHW order, as from a Flatten: cheaper than the strided passes on it)."""
         N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
-        return xp.ascontiguousarray(g.reshape(N, C, Ho, Wo).transpose(1, 0, 2, 3))
+        return self.xp.ascontiguousarray(g.reshape(N, C, Ho, Wo).transpose(1, 0, 2, 3))
 
 
-def first_max_offsets(x_padded, out, windows, arg) -> None:
+def first_max_offsets(xp, x_padded, out, windows, arg) -> None:
     """Write into ``arg`` the number of the window offset holding each output's first
-    maximum (``arg`` keeps its value where none does: a window holding NaN)."""
-    for t, (_, hit) in enumerate(first_max_hits(x_padded, out, windows)):
+    maximum (``arg`` keeps its value where none does: a window holding NaN); ``xp`` is
+    the arrays' namespace."""
+    for t, (_, hit) in enumerate(first_max_hits(xp, x_padded, out, windows)):
         xp.copyto(arg, t, where=hit)
 
 
-def first_max_hits(x_padded, out, windows):
+def first_max_hits(xp, x_padded, out, windows):
     """For each window offset in scan order, yield (slices, hit): ``hit`` marks the outputs
     whose first maximum sits at that offset (PyTorch's CPU rule for ties: the first max in
     the window wins). ``hit`` is one reused buffer: use it before the next step."""
@@ -142,15 +144,16 @@ class MaxPool(_Pool):
     """
 
     def forward(self, x, kernel, stride, padding, dilation, ceil_mode, name):
-        x_padded = self._setup(x, kernel, stride, padding, dilation, ceil_mode, name, -xp.inf)
+        xp = self.xp
+        x_padded = self._setup(x, kernel, stride, padding, dilation, ceil_mode, name, -math.inf)
         N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
         out = xp.empty((C, N, Ho, Wo), x.dtype)
         self.pairs = tuple(kernel) == tuple(stride) == (2, 2) and tuple(dilation) == (1, 1)
         planes = None
         if self.pairs and self.parents is not None:  # phase planes (see the class doc)
-            planes = scratch.workspace.get("pool-planes", (2, 2, C, N, Ho, Wo), x.dtype)
+            planes = self.backend.scratch("pool-planes", (2, 2, C, N, Ho, Wo), x.dtype)
         elif self.pairs:  # the max of each pair of columns
-            colmax = scratch.workspace.get("pool-colmax", (C, N, 2 * Ho, Wo), x.dtype)
+            colmax = self.backend.scratch("pool-colmax", (C, N, 2 * Ho, Wo), x.dtype)
 
         def body(part):  # running maximum over the window offsets
             if planes is not None:  # planes[i, j] = x[..., i::2, j::2]
@@ -177,7 +180,7 @@ class MaxPool(_Pool):
             for v in views[2:]:
                 xp.maximum(o, v, out=o)
             if arg is not None:  # each output's first maximum, as an offset number
-                first_max_offsets(x_padded[:, part], o, self.windows, arg[:, part])
+                first_max_offsets(xp, x_padded[:, part], o, self.windows, arg[:, part])
 
         # the general path keeps, for backward, the offset of each output's first maximum
         # (a byte per output; len(windows) where the window holds NaN: no gradient), not
@@ -186,22 +189,23 @@ class MaxPool(_Pool):
         if self.parents is not None and not self.pairs:
             n_win = len(self.windows)
             arg = xp.full((C, N, Ho, Wo), n_win, xp.uint8 if n_win < 255 else xp.int32)
-        split_batch(body, N, x_padded.nbytes)
+        self.backend.split_batch(body, N, x_padded.nbytes)
         if self.parents is not None:  # the planes hold all the 2x2 path needs of x
             self.arg, self.outc, self.planes = arg, (out if self.pairs else None), planes
         return self._out(out)
 
     def backward(self, g):
+        xp = self.xp
         gc = self._grad_in(g)
         dx_padded = self._grad_buffer(g.dtype)
         N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
         arg = self.arg
         if self.pairs and xp.isnan(self.outc).any():  # NaN: the general rule, on x itself
-            x_padded = xp.full((C, N, Hp, Wp), -xp.inf, g.dtype)
+            x_padded = xp.full((C, N, Hp, Wp), -math.inf, g.dtype)
             x6 = x_padded[:, :, : 2 * Ho, : 2 * Wo].reshape(C, N, Ho, 2, Wo, 2)
             xp.copyto(x6.transpose(3, 5, 0, 1, 2, 4), self.planes)
             arg = xp.full(self.outc.shape, len(self.windows), xp.uint8)
-            first_max_offsets(x_padded, self.outc, self.windows, arg)
+            first_max_offsets(xp, x_padded, self.outc, self.windows, arg)
         pairs = arg is None
 
         def body(part):
@@ -231,7 +235,7 @@ class MaxPool(_Pool):
                     xp.multiply(grad, hit, out=tmp)
                     dx_padded[:, part, rows, cols] += tmp
 
-        split_batch(body, N, dx_padded.nbytes)
+        self.backend.split_batch(body, N, dx_padded.nbytes)
         return self._grad_out(dx_padded), None, None, None, None, None, None
 
 
@@ -239,11 +243,13 @@ def max_pool_indices(x, y, kernel, stride, padding, dilation, ceil_mode, name):
     """The flat index (h W + w) into its input plane of every output's maximum, shaped
     like the output ``y``: PyTorch's ``return_indices=True``."""
     op = object.__new__(MaxPool)
-    x_padded = op._setup(x, kernel, stride, padding, dilation, ceil_mode, name, -xp.inf)
+    op.backend = B.of(x)
+    xp = op.xp = op.backend.xp
+    x_padded = op._setup(x, kernel, stride, padding, dilation, ceil_mode, name, -math.inf)
     N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = op.geometry
     outc = to_4d(y, op.nd).transpose(1, 0, 2, 3)  # (C, N, Ho, Wo)
     idx = xp.zeros((C, N, Ho, Wo), dtype=xp.int64)
-    for (rows, cols), hit in first_max_hits(x_padded, outc, op.windows):
+    for (rows, cols), hit in first_max_hits(xp, x_padded, outc, op.windows):
         r = xp.arange(rows.start, rows.stop, rows.step) - ph  # input rows of this offset
         c = xp.arange(cols.start, cols.stop, cols.step) - pw
         xp.copyto(idx, r[:, None] * W + c[None, :], where=hit)
@@ -258,6 +264,7 @@ class AvgPool(_Pool):
     def forward(
         self, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, name
     ):
+        xp = self.xp
         x_padded = self._setup(x, kernel, stride, padding, (1, 1), ceil_mode, name, 0)
         N, C, H, W, Hp, Wp, Ho, Wo, ph, pw = self.geometry
         views = [x_padded[:, :, rows, cols] for rows, cols in self.windows]
@@ -267,18 +274,19 @@ class AvgPool(_Pool):
         if divisor_override:
             div = divisor_override
         else:
-            rows = self._counts(H, Ho, kernel[0], stride[0], ph, count_include_pad)
-            cols = self._counts(W, Wo, kernel[1], stride[1], pw, count_include_pad)
+            rows = self._counts(xp, H, Ho, kernel[0], stride[0], ph, count_include_pad)
+            cols = self._counts(xp, W, Wo, kernel[1], stride[1], pw, count_include_pad)
             div = (rows[:, None] * cols[None, :]).astype(x.dtype)  # (Ho, Wo)
-            if (div == div.flat[0]).all():
-                div = int(div.flat[0])
+            if (div == div[0, 0]).all():
+                div = int(div[0, 0])
         out /= div
         self.div = div
         return self._out(out)
 
     @staticmethod
-    def _counts(n, n_out, k, s, p, include_pad):
-        """Per output position along one axis, how many cells the divisor counts."""
+    def _counts(xp, n, n_out, k, s, p, include_pad):
+        """Per output position along one axis, how many cells the divisor counts (an
+        array of namespace ``xp``)."""
         start = xp.arange(n_out) * s - p
         end = xp.minimum(start + k, n + p)
         if include_pad:
@@ -296,9 +304,9 @@ class AvgPool(_Pool):
         return self._grad_out(dx_padded), None, None, None, None, None, None, None
 
 
-def adaptive_matrix(n_in: int, n_out: int, dtype):
-    """A (n_out, n_in) averaging matrix: row i is 1 / (end - start) on PyTorch's window
-    start = floor(i n_in / n_out) <= h < end = ceil((i + 1) n_in / n_out)."""
+def adaptive_matrix(xp, n_in: int, n_out: int, dtype):
+    """A (n_out, n_in) averaging matrix of namespace ``xp``: row i is 1 / (end - start) on
+    PyTorch's window start = floor(i n_in / n_out) <= h < end = ceil((i + 1) n_in / n_out)."""
     i = xp.arange(n_out)
     start = (i * n_in) // n_out
     end = -(-(i + 1) * n_in // n_out)
@@ -307,10 +315,10 @@ def adaptive_matrix(n_in: int, n_out: int, dtype):
     return (inside / (end - start)[:, None]).astype(dtype)
 
 
-def _along_last(a, m):
+def _along_last(backend, a, m):
     """``a`` (..., n) times the matrix ``m`` (n, k) over its last axis, as one 2-D
-    product: (..., k)."""
-    return threads.matmul(a.reshape(-1, a.shape[-1]), m).reshape(*a.shape[:-1], m.shape[1])
+    product of ``backend``: (..., k)."""
+    return backend.matmul(a.reshape(-1, a.shape[-1]), m).reshape(*a.shape[:-1], m.shape[1])
 
 
 class AdaptiveAvgPool(Op):
@@ -331,13 +339,13 @@ class AdaptiveAvgPool(Op):
         x4 = to_4d(x, nd)
         N, C, H, W = x4.shape
         Ho, Wo = (1, *out_size) if nd == 1 else out_size
-        self.ah = adaptive_matrix(H, Ho, x.dtype) if Ho != H else None
-        self.aw = adaptive_matrix(W, Wo, x.dtype) if Wo != W else None
+        self.ah = adaptive_matrix(self.xp, H, Ho, x.dtype) if Ho != H else None
+        self.aw = adaptive_matrix(self.xp, W, Wo, x.dtype) if Wo != W else None
         out = x4.transpose(1, 0, 2, 3)  # (C, N, H, W)
         if self.aw is not None:
-            out = _along_last(out, self.aw.T)  # (C, N, H, Wo)
+            out = _along_last(self.backend, out, self.aw.T)  # (C, N, H, Wo)
         if self.ah is not None:
-            out = _along_last(out.swapaxes(2, 3), self.ah.T).swapaxes(2, 3)  # (C, N, Ho, Wo)
+            out = _along_last(self.backend, out.swapaxes(2, 3), self.ah.T).swapaxes(2, 3)
         elif self.aw is None:
             out = out.copy()
         self.out_hw = (N, C, Ho, Wo)
@@ -350,7 +358,7 @@ class AdaptiveAvgPool(Op):
         N, C, Ho, Wo = self.out_hw
         gc = g.reshape(N, C, Ho, Wo).transpose(1, 0, 2, 3)  # (C, N, Ho, Wo)
         if self.aw is not None:
-            gc = _along_last(gc, self.aw)  # (C, N, Ho, W)
+            gc = _along_last(self.backend, gc, self.aw)  # (C, N, Ho, W)
         if self.ah is not None:
-            gc = _along_last(gc.swapaxes(2, 3), self.ah).swapaxes(2, 3)  # (C, N, H, W)
+            gc = _along_last(self.backend, gc.swapaxes(2, 3), self.ah).swapaxes(2, 3)
         return gc.transpose(1, 0, 2, 3).reshape(self.x_shape), None, None

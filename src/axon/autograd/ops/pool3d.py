@@ -1,17 +1,16 @@
 """Volumetric (3-D) max and average pooling over (N, C, D, H, W) inputs, with backward:
-each reduces the strided (C, *kernel, N, *out) window view
-(:func:`axon.backend.numpy.im2col.windows_view_nd`) over its kernel axes.
+each reduces the (C, *kernel, N, *out) windows of the padded input (the backend's
+``windows``: a strided view on the CPU) over its kernel axes.
 """
 
 from __future__ import annotations
 
 import math
 
-from ...backend import xp
-from ...backend.numpy.im2col import channel_major_padded, col2im_nd, crop, windows_view_nd
+from ... import backend as B
 from ..function import Op
 from .pool import AvgPool, pool_output_size
-from .spatial import batched, unbatch
+from .spatial import batched, channel_major_padded, crop, unbatch
 
 
 def _pool_geometry(name, x, kernel, stride, padding, dilation, ceil_mode):
@@ -40,13 +39,14 @@ def _pool_geometry(name, x, kernel, stride, padding, dilation, ceil_mode):
     return size, out, extra
 
 
-def _window_max(x, kernel, stride, padding, dilation, ceil_mode, name):
+def _window_max(backend, x, kernel, stride, padding, dilation, ceil_mode, name):
     """Each window's maximum (C, N, *out) and its first position in the window (argmax
     over the flattened kernel; NaN counts as the maximum), with the geometry."""
+    xp = backend.xp
     x5 = batched(name, x, 3)
     size, out, extra = _pool_geometry(name, x, kernel, stride, padding, dilation, ceil_mode)
-    x_padded = channel_major_padded(x5, padding, -xp.inf, extra)
-    view = windows_view_nd(x_padded, kernel, out, stride, dilation)  # (C, kd, kh, kw, N, *out)
+    x_padded = channel_major_padded(backend, x5, padding, -math.inf, f"{name}-pad", extra)
+    view = backend.windows(x_padded, kernel, out, stride, dilation)  # (C, kd, kh, kw, N, *out)
     c, n = x_padded.shape[:2]
     flat = view.reshape(c, math.prod(kernel), n, *out)
     arg = xp.argmax(flat, axis=1)
@@ -57,7 +57,11 @@ def _window_max(x, kernel, stride, padding, dilation, ceil_mode, name):
 def max_pool3d_indices(x, kernel, stride, padding, dilation, ceil_mode, name):
     """The flat index d H W + h W + w of every window's maximum in its input volume, shaped
     like the output: PyTorch's ``return_indices=True``."""
-    _, arg, out, _, size = _window_max(x, kernel, stride, padding, dilation, ceil_mode, name)
+    backend = B.of(x)
+    xp = backend.xp
+    _, arg, out, _, size = _window_max(
+        backend, x, kernel, stride, padding, dilation, ceil_mode, name
+    )
     offsets = xp.unravel_index(arg, kernel)  # per axis: the maximum's kernel offset
     flat = xp.zeros(arg.shape, xp.int64)
     for axis in range(3):
@@ -74,7 +78,7 @@ class MaxPool3d(Op):
 
     def forward(self, x, kernel, stride, padding, dilation, ceil_mode, name):
         y, arg, out, x_padded_shape, size = _window_max(
-            x, kernel, stride, padding, dilation, ceil_mode, name
+            self.backend, x, kernel, stride, padding, dilation, ceil_mode, name
         )
         self.saved = (arg, kernel, out, x_padded_shape, size)
         self.args, self.x_shape = (stride, padding, dilation), x.shape
@@ -85,10 +89,11 @@ class MaxPool3d(Op):
         stride, padding, dilation = self.args
         c, n = x_padded_shape[:2]
         gc = g.reshape(n, c, *out).swapaxes(0, 1)  # (C, N, *out)
+        xp = self.xp
         dcols = xp.zeros((c, math.prod(kernel), n, *out), g.dtype)
         xp.put_along_axis(dcols, arg[:, None], gc[:, None], axis=1)
         dx_padded = xp.zeros(x_padded_shape, g.dtype)
-        col2im_nd(dcols.reshape(c, *kernel, n, *out), dx_padded, stride, dilation)
+        self.backend.col2im(dcols.reshape(c, *kernel, n, *out), dx_padded, stride, dilation)
         return (
             crop(dx_padded, padding, size).reshape(self.x_shape),
             None,
@@ -111,14 +116,14 @@ class AvgPool3d(Op):
         x5 = batched(name, x, 3)
         ones = (1, 1, 1)
         size, out, extra = _pool_geometry(name, x, kernel, stride, padding, ones, ceil_mode)
-        x_padded = channel_major_padded(x5, padding, 0.0, extra)
-        view = windows_view_nd(x_padded, kernel, out, stride, ones)
+        x_padded = channel_major_padded(self.backend, x5, padding, 0.0, f"{name}-pad", extra)
+        view = self.backend.windows(x_padded, kernel, out, stride, ones)
         total = view.sum(axis=(1, 2, 3))  # (C, N, *out)
         if divisor_override:
             div = divisor_override
         else:
             counts = [
-                AvgPool._counts(s, o, k, t, p, count_include_pad)
+                AvgPool._counts(self.xp, s, o, k, t, p, count_include_pad)
                 for s, o, k, t, p in zip(size, out, kernel, stride, padding, strict=True)
             ]
             div = (
@@ -133,9 +138,9 @@ class AvgPool3d(Op):
         stride, padding = self.args
         c, n = x_padded_shape[:2]
         gc = g.reshape(n, c, *out).swapaxes(0, 1) / div  # (C, N, *out)
-        dcols = xp.broadcast_to(gc[:, None, None, None], (c, *kernel, n, *out))
-        dx_padded = xp.zeros(x_padded_shape, g.dtype)
-        col2im_nd(dcols, dx_padded, stride, (1, 1, 1))
+        dcols = self.xp.broadcast_to(gc[:, None, None, None], (c, *kernel, n, *out))
+        dx_padded = self.xp.zeros(x_padded_shape, g.dtype)
+        self.backend.col2im(dcols, dx_padded, stride, (1, 1, 1))
         return (
             crop(dx_padded, padding, size).reshape(self.x_shape),
             None,

@@ -10,8 +10,8 @@ PyTorch's flat ``h W + w`` (what ``max_pool2d(return_indices=True)`` returns).
 from __future__ import annotations
 
 import itertools
+import math
 
-from ...backend import xp
 from ..function import Op
 
 
@@ -23,12 +23,12 @@ class PlaneGather(Op):
 
     def forward(self, x, idx):
         self.x_shape, self.idx = x.shape, idx
-        return xp.take_along_axis(x, idx, axis=1)
+        return self.xp.take_along_axis(x, idx, axis=1)
 
     def backward(self, g):
-        dx = xp.zeros(self.x_shape, g.dtype)
-        rows = xp.arange(self.x_shape[0])[:, None]
-        xp.add.at(dx, (rows, self.idx), g)
+        dx = self.xp.zeros(self.x_shape, g.dtype)
+        rows = self.xp.arange(self.x_shape[0])[:, None]
+        self.backend.scatter_add(dx, (rows, self.idx), g)
         return dx, None
 
 
@@ -38,12 +38,12 @@ class PlaneScatter(Op):
 
     def forward(self, x, idx, size: int):
         self.idx = idx
-        out = xp.zeros((x.shape[0], size), x.dtype)
-        xp.put_along_axis(out, idx, x, axis=1)
+        out = self.xp.zeros((x.shape[0], size), x.dtype)
+        self.xp.put_along_axis(out, idx, x, axis=1)
         return out
 
     def backward(self, g):
-        return xp.take_along_axis(g, self.idx, axis=1), None, None
+        return self.xp.take_along_axis(g, self.idx, axis=1), None, None
 
 
 def adaptive_windows(n_in: int, n_out: int):
@@ -52,9 +52,9 @@ def adaptive_windows(n_in: int, n_out: int):
     return [((i * n_in) // n_out, -(-(i + 1) * n_in // n_out)) for i in range(n_out)]
 
 
-def adaptive_max_indices(x4, out_hw: tuple):
+def adaptive_max_indices(xp, x4, out_hw: tuple):
     """The flat plane index (h W + w) of the first maximum of every adaptive window of
-    the (N, C, H, W) array ``x4``: an int64 array (N, C, Ho, Wo)."""
+    the (N, C, H, W) array ``x4`` (of namespace ``xp``): an int64 array (N, C, Ho, Wo)."""
     N, C, H, W = x4.shape
     Ho, Wo = out_hw
     idx = xp.empty((N, C, Ho, Wo), dtype=xp.int64)
@@ -71,8 +71,9 @@ class SegmentMax(Op):
     bag), for rows (T, D); the gradient of each (b, d) goes to its first maximum."""
 
     def forward(self, rows, bag, num_bags: int):
+        xp = self.xp
         T, D = rows.shape
-        out = xp.full((num_bags, D), -xp.inf, rows.dtype)
+        out = xp.full((num_bags, D), -math.inf, rows.dtype)
         xp.maximum.at(out, bag, rows)
         # the first t reaching each maximum: where the gradient of (b, d) goes
         t = xp.where(rows == out[bag], xp.arange(T)[:, None], T)
@@ -83,15 +84,15 @@ class SegmentMax(Op):
 
     def backward(self, g):
         T, D = self.rows_shape
-        drows = xp.zeros((T + 1, D), g.dtype)  # row T collects the empty bags' gradient
-        drows[self.first, xp.arange(D)] = g
+        drows = self.xp.zeros((T + 1, D), g.dtype)  # row T collects the empty bags' gradient
+        drows[self.first, self.xp.arange(D)] = g
         return drows[:T], None, None
 
 
-def adaptive_max_indices_nd(x, out_size: tuple):
+def adaptive_max_indices_nd(xp, x, out_size: tuple):
     """:func:`adaptive_max_indices` for any number of spatial dimensions: for (N, C, *S)
     the flat index into prod(S) of each adaptive window's first maximum,
-    an int64 array (N, C, *out_size)."""
+    an int64 array (N, C, *out_size) of namespace ``xp``."""
     n, c, *size = x.shape
     idx = xp.empty((n, c, *out_size), dtype=xp.int64)
     per_axis = [adaptive_windows(s, o) for s, o in zip(size, out_size, strict=True)]

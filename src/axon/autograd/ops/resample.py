@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-from ...backend import xp
 from ..function import Op
 from .spatial import to_4d
 
 
-def nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool):
-    """Source index of every output position, PyTorch's rule (float32 arithmetic):
+def nearest_index(xp, n_in: int, n_out: int, scale: float | None, exact: bool):
+    """Source index of every output position (an array of namespace ``xp``), PyTorch's
+    rule (float32 arithmetic):
     src = min(floor(j * r), n_in - 1) with r = 1 / scale_factor when one is given, else
     n_in / n_out; ``nearest-exact`` uses floor((j + 0.5) r)."""
     j = xp.arange(n_out)
@@ -23,10 +23,10 @@ def nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool):
     return xp.minimum(xp.floor(pos).astype(xp.int64), n_in - 1)
 
 
-def _sum_runs(g, idx, n: int, axis: int):
+def _sum_runs(xp, g, idx, n: int, axis: int):
     """Adjoint of ``take(x, idx, axis)`` for a non-decreasing ``idx``: sum the slices of
     ``g`` that came from the same source (one ``reduceat``); sources never taken get 0."""
-    starts = xp.flatnonzero(xp.r_[True, idx[1:] != idx[:-1]])
+    starts = xp.flatnonzero(xp.concatenate((xp.ones(1, bool), idx[1:] != idx[:-1])))
     summed = xp.add.reduceat(g, starts, axis=axis)
     if len(starts) == n:
         return summed
@@ -50,8 +50,9 @@ class UpsampleNearest(Op):
         N, C, H, W = x4.shape
         if nd == 1:
             out_size, scales = (1, *out_size), (None, *scales)
-        self.ih = nearest_index(H, out_size[0], scales[0], exact)
-        self.iw = nearest_index(W, out_size[1], scales[1], exact)
+        xp = self.xp
+        self.ih = nearest_index(xp, H, out_size[0], scales[0], exact)
+        self.iw = nearest_index(xp, W, out_size[1], scales[1], exact)
         xc = x4.transpose(1, 0, 2, 3)  # (C, N, H, W)
         out = xp.take(xp.take(xc, self.ih, axis=2), self.iw, axis=3)  # (C, N, Ho, Wo)
         self.out_shape4, self.in_hw = (N, C, *out_size), (H, W)
@@ -62,5 +63,5 @@ class UpsampleNearest(Op):
         N, C, Ho, Wo = self.out_shape4
         H, W = self.in_hw
         gc = g.reshape(N, C, Ho, Wo).transpose(1, 0, 2, 3)  # (C, N, Ho, Wo)
-        gc = _sum_runs(_sum_runs(gc, self.iw, W, axis=3), self.ih, H, axis=2)
+        gc = _sum_runs(self.xp, _sum_runs(self.xp, gc, self.iw, W, axis=3), self.ih, H, axis=2)
         return gc.transpose(1, 0, 2, 3).reshape(self.x_shape), None, None, None, None

@@ -38,3 +38,18 @@ def batched(name: str, x, nd: int):
 def unbatch(y, x_shape: tuple, nd: int):
     """The inverse of :func:`batched` for an output ``y``, given the input's shape."""
     return y if len(x_shape) == nd + 2 else y[0]
+
+
+def channel_major_padded(backend, x, padding: tuple, fill, tag: str, extra: tuple | None = None):
+    """``x`` (N, C, *S) as a channel-major (C, N, *padded) array of ``backend`` (its
+    :meth:`~axon.backend.base.Backend.padded`), ``padding`` cells of ``fill`` on each side
+    of each axis and ``extra`` more at the end (ceil-mode pooling)."""
+    extra = extra or (0,) * len(padding)
+    size = tuple(s + 2 * p + e for s, p, e in zip(x.shape[2:], padding, extra, strict=True))
+    return backend.padded(x.swapaxes(0, 1), tuple(padding), size, fill, tag)
+
+
+def crop(x_padded, padding: tuple, size: tuple):
+    """The (C, N, *size) interior of a padded (C, N, *padded) array, as (N, C, *size)."""
+    inner = tuple(slice(p, p + s) for p, s in zip(padding, size, strict=True))
+    return x_padded[(slice(None), slice(None), *inner)].swapaxes(0, 1)
