@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 from ... import backend as B
-from ...backend import xp
 from ..function import Op
 from .elementwise import float_input
 
@@ -18,6 +17,7 @@ class Sigmoid(Op):
     """s(a) = 1 / (1 + e^-a);  s' = s (1 - s)."""
 
     def forward(self, a):
+        xp = self.xp
         a = float_input(a)
         # e^-|a| never overflows: for a >= 0, 1/(1+e^-a); for a < 0, e^a/(1+e^a)
         e = xp.exp(-xp.abs(a))
@@ -33,7 +33,7 @@ class Tanh(Op):
     """tanh' = 1 - tanh^2."""
 
     def forward(self, a):
-        self.out = xp.tanh(float_input(a))
+        self.out = self.xp.tanh(float_input(a))
         return self.out
 
     def backward(self, g):
@@ -49,48 +49,51 @@ class Relu(Op):
     alive for backward alone (70 MB of ResNet-18's 8-image step)."""
 
     def forward(self, a):
-        out = xp.maximum(a, 0)
+        out = self.xp.maximum(a, 0)
         if self.parents is not None:  # recording
             self.mask = out > 0
         return out
 
     def backward(self, g):
-        return (B.masked(g, self.mask),)  # selected: a NaN in g stays out
+        return (B.masked(g, self.mask, self.xp),)  # selected: a NaN in g stays out
 
 
 class LeakyRelu(Op):
     def forward(self, a, slope):
         self.mask = a > 0
         self.slope = slope
-        return xp.where(self.mask, a, a * slope)
+        return self.xp.where(self.mask, a, a * slope)
 
     def backward(self, g):
-        return xp.where(self.mask, g, g * self.slope), None
+        return self.xp.where(self.mask, g, g * self.slope), None
 
 
 class Elu(Op):
     """elu(a) = a for a > 0, alpha (e^a - 1) otherwise."""
 
     def forward(self, a, alpha):
+        xp = self.xp
         self.mask = a > 0
         self.alpha = alpha
         self.em1 = alpha * xp.expm1(xp.minimum(a, 0))
         return xp.where(self.mask, a, self.em1)
 
     def backward(self, g):
-        return xp.where(self.mask, g, g * (self.em1 + self.alpha)), None
+        return self.xp.where(self.mask, g, g * (self.em1 + self.alpha)), None
 
 
 class Softplus(Op):
     """softplus(a) = log(1 + e^(beta a)) / beta, linear above ``threshold``."""
 
     def forward(self, a, beta, threshold):
+        xp = self.xp
         self.a, self.beta, self.threshold = a, beta, threshold
         z = a * beta
         soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
         return xp.where(z > threshold, a, soft)
 
     def backward(self, g):
+        xp = self.xp
         z = self.a * self.beta
         e = xp.exp(-xp.abs(z))
         sig = xp.where(z >= 0, 1, e) / (1 + e)
@@ -106,6 +109,7 @@ class Gelu(Op):
     """gelu(a) = a Phi(a), Phi the standard normal CDF (exact via erf, or the tanh form)."""
 
     def forward(self, a, approximate):
+        xp = self.xp
         self.a, self.approximate = a, approximate
         if approximate == "tanh":
             self.t = xp.tanh(_SQRT_2_OVER_PI * (a + 0.044715 * a * a * a))
@@ -121,7 +125,7 @@ class Gelu(Op):
             t = self.t
             dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
             return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * dinner), None
-        pdf = _INV_SQRT_2PI * xp.exp(-0.5 * a * a)
+        pdf = _INV_SQRT_2PI * self.xp.exp(-0.5 * a * a)
         return g * (self.cdf + a * pdf), None
 
 
@@ -146,6 +150,7 @@ def _normal_cdf_f32(a):
     float64 ``erf`` below evaluates three branches everywhere: about 5x slower). Its
     relative error, about 1.2e-7, is float32's own resolution; a < 0 uses erfc(u) directly
     and a > 0 the mirror 1 - erfc(u) / 2, so Phi keeps its relative accuracy in the tail."""
+    xp = B.namespace(a)
     u = xp.abs(a) * xp.float32(1 / _SQRT_2)
     t = 1 / (1 + xp.float32(0.5) * u)
     poly = xp.full_like(t, _ERFC_T[9])
@@ -211,6 +216,7 @@ _ERF_Q = (
 
 def erf(x):
     """The error function, elementwise, in the dtype of ``x`` (NumPy has none)."""
+    xp = B.namespace(x)
     x = xp.asarray(x)
     y = xp.abs(x).astype(xp.float64)
     # |x| <= 0.5: erf = x P(x^2) / Q(x^2)
@@ -244,7 +250,7 @@ class Softmax(Op):
     def forward(self, a, dim):
         self.dim = dim
         a = float_input(a)
-        e = xp.exp(a - a.max(axis=dim, keepdims=True))
+        e = self.xp.exp(a - a.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
         self.out = e
         return e
@@ -258,6 +264,7 @@ class LogSoftmax(Op):
     """log_softmax(a) = a - logsumexp(a);  backward: g - softmax * sum(g)."""
 
     def forward(self, a, dim):
+        xp = self.xp
         self.dim = dim
         a = float_input(a)
         shifted = a - a.max(axis=dim, keepdims=True)
@@ -266,7 +273,7 @@ class LogSoftmax(Op):
         return out
 
     def backward(self, g):
-        return g - xp.exp(self.out) * g.sum(axis=self.dim, keepdims=True), None
+        return g - self.xp.exp(self.out) * g.sum(axis=self.dim, keepdims=True), None
 
 
 # ---------------------------------------------------------------- piecewise activations
@@ -280,7 +287,7 @@ class Hardtanh(Op):
 
     def forward(self, a, min_val, max_val):
         self.inside = (a > min_val) & (a < max_val)
-        return xp.clip(a, min_val, max_val).astype(a.dtype, copy=False)
+        return self.xp.clip(a, min_val, max_val).astype(a.dtype, copy=False)
 
     def backward(self, g):
         return g * self.inside, None, None
@@ -291,7 +298,7 @@ class Hardsigmoid(Op):
 
     def forward(self, a):
         self.inside = (a > -3) & (a < 3)
-        return (xp.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
+        return (self.xp.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
 
     def backward(self, g):
         return (g * self.inside / 6,)
@@ -303,9 +310,10 @@ class Hardswish(Op):
 
     def forward(self, a):
         self.a = a
-        return (a * xp.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
+        return (a * self.xp.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
 
     def backward(self, g):
+        xp = self.xp
         a = self.a
         d = xp.where(a <= -3, 0, xp.where(a < 3, a / 3 + 0.5, 1))
         return ((g * d).astype(g.dtype, copy=False),)
@@ -316,6 +324,7 @@ class ScaledElu(Op):
     The derivative below 0 (and at 0) is scale alpha input_scale e^(input_scale a)."""
 
     def forward(self, a, alpha, scale, input_scale):
+        xp = self.xp
         self.mask = a > 0
         self.neg = alpha * xp.exp(xp.minimum(a, 0) * input_scale)  # alpha e^(s a)
         self.coef = (scale, input_scale)
@@ -323,17 +332,19 @@ class ScaledElu(Op):
 
     def backward(self, g):
         scale, input_scale = self.coef
-        d = xp.where(self.mask, scale, scale * input_scale * self.neg)
+        d = self.xp.where(self.mask, scale, scale * input_scale * self.neg)
         return (g * d).astype(g.dtype, copy=False), None, None, None
 
 
 def _stable_sigmoid(a):
+    xp = B.namespace(a)
     e = xp.exp(-xp.abs(a))
     return xp.where(a >= 0, 1, e) / (1 + e)
 
 
 def _stable_softplus(a):
     """log(1 + e^a) without overflow."""
+    xp = B.namespace(a)
     return xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a)))
 
 
@@ -353,7 +364,7 @@ class Mish(Op):
     """mish(a) = a tanh(softplus(a));  mish' = tanh(sp) + a sigmoid(a) (1 - tanh(sp)^2)."""
 
     def forward(self, a):
-        self.a, self.t = a, xp.tanh(_stable_softplus(a))
+        self.a, self.t = a, self.xp.tanh(_stable_softplus(a))
         return a * self.t
 
     def backward(self, g):
@@ -376,6 +387,7 @@ class Threshold(Op):
     """a where a > threshold, else ``value``;  derivative 1 where a > threshold, else 0."""
 
     def forward(self, a, threshold, value):
+        xp = self.xp
         self.mask = a > threshold
         return xp.where(self.mask, a, xp.asarray(value, dtype=a.dtype))
 
@@ -389,6 +401,7 @@ class Shrink(Op):
     and 0 on it (so 0 at a = +-lambd, as in PyTorch)."""
 
     def forward(self, a, lambd, soft):
+        xp = self.xp
         self.outside = (a < -lambd) | (a > lambd)
         out = a - xp.sign(a) * a.dtype.type(lambd) if soft else a
         return xp.where(self.outside, out, 0).astype(a.dtype, copy=False)

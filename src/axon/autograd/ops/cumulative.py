@@ -9,12 +9,13 @@ every factor after (or beside) a 0 of the same product gets 0 from that product.
 
 from __future__ import annotations
 
-from ...backend import xp
+from ... import backend as B
 from ..function import Op
 
 
 def _reverse_cumsum(a, axis: int):
     """sum_{j >= i} a_j along ``axis``: how every later output depends on position i."""
+    xp = B.namespace(a)
     return xp.flip(xp.cumsum(xp.flip(a, axis), axis), axis)
 
 
@@ -23,7 +24,7 @@ class Cumsum(Op):
 
     def forward(self, a, axis):
         self.axis = axis
-        return xp.cumsum(a, axis=axis)
+        return self.xp.cumsum(a, axis=axis)
 
     def backward(self, g):
         return _reverse_cumsum(g, self.axis), None
@@ -39,10 +40,11 @@ class Cumprod(Op):
 
     def forward(self, a, axis):
         self.a, self.axis = a, axis
-        self.out = xp.cumprod(a, axis=axis)
+        self.out = self.xp.cumprod(a, axis=axis)
         return self.out
 
     def backward(self, g):
+        xp = self.xp
         a, axis = self.a, self.axis
         zeros_so_far = xp.cumsum(a == 0, axis=axis)
         before = zeros_so_far == 0
@@ -62,12 +64,13 @@ class Prod(Op):
 
     def forward(self, a, axis, keepdim):
         self.a, self.axis, self.keepdim = a, axis, keepdim
-        self.out = xp.prod(a, axis=axis, keepdims=True)
+        self.out = self.xp.prod(a, axis=axis, keepdims=True)
         if keepdim:
             return self.out
         return self.out.reshape(()) if axis is None else self.out.squeeze(axis)
 
     def backward(self, g):
+        xp = self.xp
         a, axis = self.a, self.axis
         g = g.reshape(self.out.shape)
         is_zero = a == 0
@@ -85,6 +88,7 @@ def running_extreme_indices(a, axis: int, largest: bool):
     """Where the running maximum (``largest``) or minimum of ``a`` along ``axis`` was
     taken: ties and NaN move the index to the latest position, as torch's cummax/cummin.
     The values are ``a`` gathered at these indices, so their gradient is gather's."""
+    xp = B.namespace(a)
     values = (xp.maximum if largest else xp.minimum).accumulate(a, axis=axis)
     pos = xp.arange(a.shape[axis]).reshape((-1,) + (1,) * (a.ndim - 1 - axis))
     hit = a == values
@@ -99,10 +103,11 @@ class LogCumSumExp(Op):
 
     def forward(self, a, axis):
         self.a, self.axis = a, axis
-        self.out = xp.logaddexp.accumulate(a, axis=axis) if a.size else a.copy()
+        self.out = self.xp.logaddexp.accumulate(a, axis=axis) if a.size else a.copy()
         return self.out
 
     def backward(self, g):
+        xp = self.xp
         a, axis, out = self.a, self.axis, self.out
         with xp.errstate(divide="ignore", invalid="ignore"):
             grad = xp.zeros_like(g)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from ...backend import xp
 from ..function import Op, _reduce_to
 
 
@@ -29,14 +28,14 @@ class Index(Op):
             raise IndexError(
                 f"index {index!r} is invalid for a tensor of shape {a.shape}: {e}"
             ) from None
-        return out if isinstance(out, xp.ndarray) else xp.asarray(out)
+        return out if isinstance(out, self.backend.array_type) else self.xp.asarray(out)
 
     def backward(self, g):
-        full = xp.zeros(self.shape, dtype=g.dtype)
+        full = self.xp.zeros(self.shape, dtype=g.dtype)
         if _is_basic(self.index):
             full[self.index] = g
         else:
-            xp.add.at(full, self.index, g)
+            self.backend.scatter_add(full, self.index, g)
         return full, None
 
 
@@ -73,12 +72,12 @@ class Gather(Op):
                 f"input of shape {a.shape}"
             )
         self.shape = a.shape
-        where = list(xp.indices(index.shape, sparse=True))
+        where = list(self.xp.indices(index.shape, sparse=True))
         where[dim] = index
         self.where = tuple(where)
         return a[self.where]
 
     def backward(self, g):
-        full = xp.zeros(self.shape, dtype=g.dtype)
-        xp.add.at(full, self.where, g)
+        full = self.xp.zeros(self.shape, dtype=g.dtype)
+        self.backend.scatter_add(full, self.where, g)
         return full, None, None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ...backend import xp
 from ..function import Op
 
 
@@ -36,7 +35,7 @@ class Permute(Op):
 class Expand(Op):
     def forward(self, a, shape):
         try:
-            return xp.broadcast_to(a, shape)
+            return self.xp.broadcast_to(a, shape)
         except ValueError:
             raise RuntimeError(f"expand: cannot expand shape {a.shape} to {shape}") from None
 
@@ -52,7 +51,7 @@ class Repeat(Op):
                 f"repeat: {len(reps)} repeats given for a tensor of {a.ndim} dimensions"
             )
         self.reps = reps
-        return xp.tile(a, reps)
+        return self.xp.tile(a, reps)
 
     def backward(self, g):
         lead = len(self.reps) - len(self.in_shape)
@@ -69,13 +68,14 @@ class Cat(Op):
         self.dim = dim
         self.sizes = [a.shape[dim] for a in arrays]
         try:
-            return xp.concatenate(arrays, axis=dim)
+            return self.xp.concatenate(arrays, axis=dim)
         except ValueError:
             raise RuntimeError(
                 f"cat: tensors of shapes {[a.shape for a in arrays]} do not match outside dim {dim}"
             ) from None
 
     def backward(self, g):
+        xp = self.xp
         bounds = list(xp.cumsum(self.sizes)[:-1])
         return (None, *xp.split(g, bounds, axis=self.dim))
 
@@ -84,7 +84,7 @@ class Stack(Op):
     def forward(self, dim, *arrays):
         self.dim = dim
         try:
-            return xp.stack(arrays, axis=dim)
+            return self.xp.stack(arrays, axis=dim)
         except ValueError:
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, got {[a.shape for a in arrays]}"
@@ -92,7 +92,7 @@ class Stack(Op):
 
     def backward(self, g):
         n = g.shape[self.dim]
-        return (None, *(xp.take(g, i, axis=self.dim) for i in range(n)))
+        return (None, *(self.xp.take(g, i, axis=self.dim) for i in range(n)))
 
 
 class Pad(Op):
@@ -100,6 +100,7 @@ class Pad(Op):
     from the last dimension backwards."""
 
     def forward(self, a, pad, value):
+        xp = self.xp
         if len(pad) % 2 or len(pad) // 2 > a.ndim:
             raise RuntimeError(f"pad: {pad} is not a valid padding for shape {a.shape}")
         width = [(0, 0)] * a.ndim
@@ -122,7 +123,7 @@ class Pad(Op):
         if self.crop is not None:
             pos, sl = self.crop
             full_shape = tuple(s + lo + hi for s, (lo, hi) in zip(self.shape, pos, strict=True))
-            full = xp.zeros(full_shape, dtype=g.dtype)
+            full = self.xp.zeros(full_shape, dtype=g.dtype)
             full[sl] = g
             g = full
             width = pos

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 
-from ...backend import xp
+from ... import backend as B
 from ..function import Op
 from .elementwise import float_input
 
 
 def _expand_back(g, shape, axes, keepdim):
     """Put back the reduced axes of ``g`` so it broadcasts against the input."""
+    xp = B.namespace(g)
     if axes is not None and not keepdim:
         g = xp.expand_dims(g, axes)
     return xp.broadcast_to(g, shape)
@@ -29,6 +30,7 @@ def _norm_axes(axes, ndim):
 
 class Sum(Op):
     def forward(self, a, axes, keepdim):
+        xp = self.xp
         self.shape = a.shape
         self.axes = _norm_axes(axes, a.ndim)
         self.keepdim = keepdim
@@ -46,7 +48,7 @@ class Mean(Op):
         self.shape = a.shape
         self.axes = _norm_axes(axes, a.ndim)
         self.keepdim = keepdim
-        out = xp.asarray(a.mean(axis=self.axes, keepdims=keepdim))
+        out = self.xp.asarray(a.mean(axis=self.axes, keepdims=keepdim))
         self.n = a.size // max(out.size, 1) if a.size else 0
         return out
 
@@ -58,6 +60,7 @@ class Var(Op):
     """var = sum((a - mean)^2) / (n - correction);  d/da = 2 (a - mean) / (n - correction)."""
 
     def forward(self, a, axes, correction, keepdim):
+        xp = self.xp
         a = float_input(a)
         self.shape = a.shape
         self.axes = _norm_axes(axes, a.ndim)
@@ -75,7 +78,7 @@ class Var(Op):
         g = _expand_back(g, self.shape, self.axes, self.keepdim)
         if self.denom:
             return g * self.centered * (2 / self.denom), None, None, None
-        with xp.errstate(invalid="ignore"):  # n <= correction: inf (or NaN), as in torch
+        with self.xp.errstate(invalid="ignore"):  # n <= correction: inf (or NaN), as in torch
             return g * self.centered * math.inf, None, None, None
 
 
@@ -84,10 +87,11 @@ class Std(Var):
     (torch's choice, instead of the 0 / 0 of composing sqrt and var)."""
 
     def forward(self, a, axes, correction, keepdim):
-        self.out = xp.sqrt(super().forward(a, axes, correction, keepdim))
+        self.out = self.xp.sqrt(super().forward(a, axes, correction, keepdim))
         return self.out
 
     def backward(self, g):
+        xp = self.xp
         with xp.errstate(divide="ignore", invalid="ignore"):
             g = xp.where(self.out == 0, 0, g / (2 * self.out)).astype(g.dtype, copy=False)
         return super().backward(g)
@@ -98,6 +102,7 @@ class Norm(Op):
     d/da = sign(a) |a|^(p-1) / norm^(p-1), and 0 where the norm is 0 (as torch)."""
 
     def forward(self, a, p, axes, keepdim):
+        xp = self.xp
         a = float_input(a)
         self.a, self.p = a, p
         self.axes = _norm_axes(axes, a.ndim)
@@ -109,6 +114,7 @@ class Norm(Op):
         return self.out.reshape(()) if self.axes is None else self.out.squeeze(self.axes)
 
     def backward(self, g):
+        xp = self.xp
         a, p, norm = self.a, self.p, self.out
         if not self.keepdim:
             g = g.reshape(norm.shape)
@@ -125,6 +131,7 @@ class LogSumExp(Op):
     """log sum e^a, computed stably; its gradient is softmax(a)."""
 
     def forward(self, a, axes, keepdim):
+        xp = self.xp
         a = float_input(a)
         self.shape = a.shape
         self.axes = _norm_axes(axes, a.ndim)
@@ -139,14 +146,14 @@ class LogSumExp(Op):
 
     def backward(self, g):
         if not self.keepdim:
-            g = xp.expand_dims(g, self.axes)
+            g = self.xp.expand_dims(g, self.axes)
         return g * self.e / self.s, None, None
 
 
 class Amax(Op):
     """Largest value(s); ties share the gradient evenly (torch's ``amax``/``max()``)."""
 
-    pick = staticmethod(xp.max)
+    pick = "max"  # the array method that reduces
 
     def forward(self, a, axes, keepdim):
         if a.size == 0:
@@ -154,7 +161,7 @@ class Amax(Op):
         self.a = a
         self.axes = _norm_axes(axes, a.ndim)
         self.keepdim = keepdim
-        self.out = xp.asarray(self.pick(a, axis=self.axes, keepdims=True))
+        self.out = self.xp.asarray(getattr(a, self.pick)(axis=self.axes, keepdims=True))
         if keepdim:
             return self.out
         if self.axes is None:
@@ -170,4 +177,4 @@ class Amax(Op):
 
 
 class Amin(Amax):
-    pick = staticmethod(xp.min)
+    pick = "min"

@@ -14,17 +14,18 @@ broadcast to the shape of the values written (as ``Gather`` builds it).
 
 from __future__ import annotations
 
-from ...backend import xp
 from ..function import Op, _reduce_to
 
 
-def _add_at_flat(size: int, flat_idx, g):
-    """A flat array of ``size`` zeros with ``g`` added at ``flat_idx`` (repeats add up)."""
-    if g.dtype.kind == "f":  # bincount is ~10x faster than add.at; it works in float64
+def _add_at_flat(backend, size: int, flat_idx, g):
+    """A flat array of ``size`` zeros with ``g`` added at ``flat_idx`` (repeats add up), on
+    ``backend`` (the op's)."""
+    xp = backend.xp
+    if g.dtype.kind == "f":  # bincount beats a scatter-add; it sums in float64
         out = xp.bincount(flat_idx.reshape(-1), weights=g.reshape(-1), minlength=size)
         return out.astype(g.dtype, copy=False)
     out = xp.zeros(size, dtype=g.dtype)
-    xp.add.at(out, flat_idx.reshape(-1), g.reshape(-1))
+    backend.scatter_add(out, flat_idx.reshape(-1), g.reshape(-1))
     return out
 
 
@@ -41,37 +42,37 @@ class Take(Op):
         for s in self.shape:
             size *= s
         if self.unique:
-            full = xp.zeros(size, dtype=g.dtype)
+            full = self.xp.zeros(size, dtype=g.dtype)
             full[self.idx] = g
         else:
-            full = _add_at_flat(size, self.idx, g)
+            full = _add_at_flat(self.backend, size, self.idx, g)
         return full.reshape(self.shape), None, None
 
 
 class Rearrange(Op):
     """out = fn(a) for a rearrangement that moves every element exactly once (flip, roll,
-    rot90); d/da = inverse(g). No index arrays: 5-15x faster than ``Take`` for these."""
+    rot90); d/da = inverse(g). No index arrays, so faster than ``Take`` for these."""
 
     def forward(self, a, fn, inverse):
         self.inverse = inverse
-        return xp.ascontiguousarray(fn(a))
+        return self.xp.ascontiguousarray(fn(a))
 
     def backward(self, g):
-        return xp.ascontiguousarray(self.inverse(g)), None, None
+        return self.xp.ascontiguousarray(self.inverse(g)), None, None
 
 
 class Unfold(Op):
     """Windows of ``size`` elements ``step`` apart along ``dim`` (``Tensor.unfold``): a
-    copy of NumPy's sliding-window view; d/da adds each window position's gradient back
+    copy of the backend's sliding-window view; d/da adds each window position's gradient back
     with one strided add per position in the window (``size`` adds, no index arrays)."""
 
     def forward(self, a, dim, size, step):
         self.shape, self.dim, self.size, self.step = a.shape, dim, size, step
-        windows = xp.lib.stride_tricks.sliding_window_view(a, size, axis=dim)
-        return xp.ascontiguousarray(windows[(slice(None),) * dim + (slice(None, None, step),)])
+        windows = self.backend.sliding_windows(a, size, dim)
+        return self.xp.ascontiguousarray(windows[(slice(None),) * dim + (slice(None, None, step),)])
 
     def backward(self, g):
-        full = xp.zeros(self.shape, dtype=g.dtype)
+        full = self.xp.zeros(self.shape, dtype=g.dtype)
         count = g.shape[self.dim]
         where = [slice(None)] * len(self.shape)
         for j in range(self.size):
@@ -89,7 +90,7 @@ class ScatterAdd(Op):
     def forward(self, a, where, src, alpha=1):
         self.where, self.alpha, self.src_shape = where, alpha, src.shape
         out = a.copy()
-        xp.add.at(out, where, src * alpha if alpha != 1 else src)
+        self.backend.scatter_add(out, where, src * alpha if alpha != 1 else src)
         return out
 
     def backward(self, g):
@@ -103,10 +104,10 @@ class ScatterAdd(Op):
         return g, None, gs, None
 
 
-_REDUCERS = {"sum": xp.add, "prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}
+_REDUCERS = {"prod": "multiply", "amax": "maximum", "amin": "minimum"}  # ufuncs of xp
 
 
-def _identity(reduce: str, dtype):
+def _identity(reduce: str, dtype, xp):
     """The value that leaves ``reduce`` unchanged: 0, 1, or the dtype's lowest/highest."""
     if reduce in ("sum", "mean"):
         return 0
@@ -129,20 +130,24 @@ class ScatterReduce(Op):
     """
 
     def forward(self, a, where, src, reduce, include_self=True):
+        xp = self.xp
         self.where, self.reduce, self.include_self = where, reduce, include_self
         self.a, self.src = a, src
         hit = xp.zeros(a.shape, dtype=bool)
         hit[where] = True
         self.hit = hit
         count = xp.zeros(a.shape, dtype=xp.int64)
-        xp.add.at(count, where, 1)
+        self.backend.scatter_add(count, where, 1)
         base = a.copy()
         if not include_self:
-            base[hit] = _identity(reduce, a.dtype)
+            base[hit] = _identity(reduce, a.dtype, xp)
         else:
             count = count + 1
         self.count = count
-        xp.ufunc.at(_REDUCERS.get(reduce, xp.add), base, where, src)
+        if reduce in _REDUCERS:  # an unbuffered ufunc.at: NumPy's API (CuPy has it too)
+            getattr(xp, _REDUCERS[reduce]).at(base, where, src)
+        else:
+            self.backend.scatter_add(base, where, src)
         if reduce == "mean":
             base = xp.where(hit, base / xp.maximum(count, 1), base)
             if a.dtype.kind in "iu":
@@ -152,6 +157,7 @@ class ScatterReduce(Op):
         return base
 
     def backward(self, g):
+        xp = self.xp
         pa, _, ps = self.parents[:3]
         where, out, reduce = self.where, self.out, self.reduce
         self_in = self.include_self | ~self.hit  # where the input's own value took part
@@ -165,7 +171,7 @@ class ScatterReduce(Op):
             a_tie = (self.a == out) & self_in
             s_tie = self.src == out[where]
             ties = a_tie.astype(g.dtype)
-            xp.add.at(ties, where, s_tie)
+            self.backend.scatter_add(ties, where, s_tie)
             share = g / xp.maximum(ties, 1)
             ga, gs = share * a_tie, share[where] * s_tie
         else:
@@ -175,9 +181,10 @@ class ScatterReduce(Op):
     def _prod_grads(self, g, self_in):
         """Each factor's gradient is g times the product of the other factors at its
         position: out / x where x != 0; with zeros, the product of the non-zero others."""
+        xp = self.xp
         a, src, where = self.a, self.src, self.where
         zeros = xp.where(self_in & (a == 0), 1, 0)
-        xp.add.at(zeros, where, src == 0)
+        self.backend.scatter_add(zeros, where, src == 0)
         nonzero_prod = xp.where(self_in & (a != 0), a, 1).astype(g.dtype)
         xp.multiply.at(nonzero_prod, where, xp.where(src != 0, src, 1))
 

@@ -8,7 +8,7 @@ without an op of their own. NaN sorts as the largest value, as in torch.
 
 from __future__ import annotations
 
-from ...backend import xp
+from ... import backend as B
 
 
 def argsort(a, axis: int, descending: bool = False, stable: bool = False):
@@ -16,6 +16,7 @@ def argsort(a, axis: int, descending: bool = False, stable: bool = False):
 
     Descending order sorts the reversed array ascending and reverses back: equal values
     still come in their original order and NaN comes first, as torch does."""
+    xp = B.namespace(a)
     if a.ndim == 0:
         return xp.zeros((), dtype=xp.int64)
     if not descending:
@@ -30,6 +31,7 @@ def topk_indices(a, k: int, axis: int, largest: bool):
 
     A partial partition first (O(n)), then a sort of the ``k`` chosen: a sampling loop's
     top-k over a 50,000-word vocabulary does not sort the whole row."""
+    xp = B.namespace(a)
     n = a.shape[axis]
     if k == 0 or 4 * k >= n:  # a full sort is as cheap
         return xp.take(argsort(a, axis, descending=largest), xp.arange(k), axis=axis)
@@ -44,6 +46,7 @@ def topk_indices(a, k: int, axis: int, largest: bool):
 def kth_indices(a, k: int, axis: int):
     """Indices of the k-th smallest value (0-based ``k``) along ``axis``, kept as a size-1
     axis."""
+    xp = B.namespace(a)
     order = argsort(a, axis)
     return xp.take(order, [k], axis=axis)
 
@@ -53,6 +56,7 @@ def median_indices(a, axis: int, ignore_nan: bool):
 
     With NaN present: ``median`` picks the first NaN (the result is NaN), ``nanmedian``
     the lower median of the other values (index 0 when a row is all NaN)."""
+    xp = B.namespace(a)
     order = argsort(a, axis)
     n = a.shape[axis]
     if a.dtype.kind != "f" or n == 0:
@@ -73,6 +77,7 @@ def mode_indices(a, axis: int):
     after a stable sort, equal values form runs (in increasing order of value, each in
     increasing order of position); the first longest run wins and its last element is the
     answer. All rows at once, no Python loop."""
+    xp = B.namespace(a)
     moved = xp.moveaxis(a, axis, -1)
     n = moved.shape[-1]
     rows = moved.reshape(-1, n)
