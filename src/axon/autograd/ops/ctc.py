@@ -12,14 +12,17 @@ between two equal labels cannot be skipped).
 
 from __future__ import annotations
 
-from ...backend import xp
+import math
+
+from ... import backend as B
 from ..function import Op
 
-_NEG_INF = -xp.inf
+_NEG_INF = -math.inf
 
 
 def _logsumexp(*terms):
     """log(sum exp) of equally shaped arrays, elementwise; -inf where all are -inf."""
+    xp = B.namespace(terms[0])
     m = terms[0]
     for x in terms[1:]:
         m = xp.maximum(m, x)
@@ -31,6 +34,7 @@ def _logsumexp(*terms):
 
 def _shift(a, k):
     """``a`` moved k places to the right along the last axis (-inf comes in)."""
+    xp = B.namespace(a)
     out = xp.full_like(a, _NEG_INF)
     out[..., k:] = a[..., : a.shape[-1] - k]
     return out
@@ -38,6 +42,7 @@ def _shift(a, k):
 
 def _unshift(a, k):
     """``a`` moved k places to the left along the last axis (-inf comes in)."""
+    xp = B.namespace(a)
     out = xp.full_like(a, _NEG_INF)
     out[..., : a.shape[-1] - k] = a[..., k:]
     return out
@@ -46,6 +51,7 @@ def _unshift(a, k):
 def extended_labels(targets, target_lengths, blank: int):
     """l' per sample, (N, 2 S_max + 1) with S_max the longest target, and the mask of the
     states where a skip from two states before is allowed."""
+    xp = B.namespace(targets)
     n, s_max = targets.shape
     ext = xp.full((n, 2 * s_max + 1), blank, dtype=xp.int64)
     ext[:, 1::2] = targets
@@ -63,6 +69,7 @@ class CTC(Op):
     each input's length; for an infinite loss, 0 under ``zero_infinity``, else NaN."""
 
     def forward(self, log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
+        xp = self.xp
         lp = log_probs.astype(xp.float64)
         T, N, _ = lp.shape
         ext, skip = extended_labels(targets, target_lengths, blank)
@@ -99,6 +106,7 @@ class CTC(Op):
         return nll.astype(log_probs.dtype)
 
     def _beta(self):
+        xp = self.xp
         lp, ext, skip, lp_ext, _, _, input_lengths, target_lengths, _, _ = self.saved
         T, N, L = lp_ext.shape
         s = xp.arange(L)[None, :]
@@ -120,6 +128,7 @@ class CTC(Op):
         return beta
 
     def backward(self, g):
+        xp = self.xp
         lp, ext, _, lp_ext, alpha, nll, input_lengths, _, zero_infinity, dtype = self.saved
         T, N, C = lp.shape
         beta = self._beta()
@@ -128,7 +137,7 @@ class CTC(Op):
         posterior = xp.zeros((T, N, C))
         t_idx = xp.arange(T)[:, None, None]
         n_idx = xp.arange(N)[None, :, None]
-        xp.add.at(posterior, (t_idx, n_idx, ext[None]), occ)
+        self.backend.scatter_add(posterior, (t_idx, n_idx, ext[None]), occ)
         grad = (xp.exp(lp) - posterior) * g.astype(xp.float64)[None, :, None]
         # an impossible alignment (infinite loss): 0 under zero_infinity, else NaN (torch)
         grad[:, xp.isinf(nll)] = 0.0 if zero_infinity else xp.nan

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import math
 
-from ...backend import xp
+from ... import backend as B
 from ..function import Op
 from .elementwise import float_input
-from .pointwise import promote_float_only
+from .pointwise import namespace_of, promote_float_only
 
 # ------------------------------------------------------------ lgamma and its derivatives, zeta
-_lgamma = xp.frompyfunc(math.lgamma, 1, 1)
+_lgamma = B.xp.frompyfunc(math.lgamma, 1, 1)  # a NumPy ufunc of the C library's lgamma
 
 
 def lgamma(x):
     """log |Gamma(x)|, elementwise (the C library's, as torch); +inf at 0 and the negative
-    integers."""
+    integers. An array of another backend is computed on the host and moved back (no array
+    namespace has lgamma)."""
+    b = B.of(x)
+    if b is not None and b is not B.cpu:
+        return b.from_host(lgamma(b.to_host(x)), b.device_of(x))
+    xp = B.xp
     x = xp.asarray(x)
     y = x.astype(xp.float64)
     pole = (y <= 0) & (y == xp.floor(y))
@@ -36,6 +41,7 @@ def _shift_up(x, term, to: int = 10):
     """Move x up to >= ``to`` by the recurrence f(x) = f(x + 1) + term(x) (x >= 0), where
     the asymptotic series is accurate to float64; returns the shifted x and the sum of the
     terms (0 where no shift was needed)."""
+    xp = B.namespace(x)
     acc = xp.zeros_like(x)
     for _ in range(to):
         low = x < to
@@ -48,6 +54,7 @@ def digamma(x):
     """psi(x) = d/dx log Gamma(x): the recurrence psi(x) = psi(x + 1) - 1/x up to x >= 10,
     then ln x - 1/(2x) - sum B_2k / (2k x^2k); reflection psi(1 - x) - pi / tan(pi x) for
     x < 0. -inf at 0 and NaN at the negative integers, as torch."""
+    xp = B.namespace(x)
     x = xp.asarray(x)
     y = x.astype(xp.float64)
     with xp.errstate(divide="ignore", invalid="ignore"):
@@ -68,6 +75,7 @@ def digamma(x):
 def trigamma(x):
     """psi'(x): the recurrence psi'(x) = psi'(x + 1) + 1/x^2 up to x >= 10, then
     1/x + 1/(2x^2) + sum B_2k / x^(2k+1); reflection pi^2 / sin^2(pi x) - psi'(1 - x)."""
+    xp = B.namespace(x)
     x = xp.asarray(x)
     y = x.astype(xp.float64)
     with xp.errstate(divide="ignore", invalid="ignore"):
@@ -97,6 +105,7 @@ def hurwitz_zeta(s, q):
     sum_j B_2j / (2j)! s (s+1) ... (s+2j-2) (q+k)^(-s-2j+1) (about 1e-13 relative). A
     negative q works for integer s (the terms pass through it, as Cephes does); inf at
     q = 0, -1, ...; NaN for s < 1 or a negative q with fractional s; inf at s = 1."""
+    xp = namespace_of(s, q)
     s, q = xp.broadcast_arrays(xp.asarray(s, xp.float64), xp.asarray(q, xp.float64))
     start = 10 + xp.maximum(s, 0)
     with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -119,6 +128,7 @@ def hurwitz_zeta(s, q):
 def polygamma(n: int, x):
     """The n-th derivative of digamma: psi^(n)(x) = (-1)^(n+1) n! zeta(n + 1, x) for n >= 2;
     n = 0 is digamma and n = 1 trigamma (with their reflections for x < 0)."""
+    xp = B.namespace(x)
     if n == 0:
         return digamma(x)
     if n == 1:
@@ -132,6 +142,7 @@ def polygamma(n: int, x):
 # ------------------------------------------------------------------ incomplete gamma
 def _gammainc_series(a, x):
     """P(a, x) = e^-x x^a / Gamma(a + 1) sum_n x^n / ((a+1)...(a+n)), for x < a + 1."""
+    xp = B.namespace(a)
     term = 1 / a
     total = term
     ap = a.copy()
@@ -147,6 +158,7 @@ def _gammainc_series(a, x):
 def _gammaincc_fraction(a, x):
     """Q(a, x) = e^-x x^a / Gamma(a) / (x + 1 - a - 1 (1 - a) / (x + 3 - a - ...)), the
     continued fraction (evaluated by Lentz's method), for x >= a + 1."""
+    xp = B.namespace(a)
     tiny = 1e-300
     b = x + 1 - a
     c = xp.full_like(x, 1 / tiny)
@@ -172,6 +184,7 @@ def gammainc(a, x, upper: bool = False):
     Q = 1 - P when ``upper``: the series where x < a + 1, the continued fraction beyond
     (each where it converges fast), the other one as 1 minus it. NaN for a < 0 or x < 0;
     P(0, x > 0) = 1 and P(a, 0) = 0, as torch."""
+    xp = namespace_of(a, x)
     a, x = xp.broadcast_arrays(xp.asarray(a, xp.float64), xp.asarray(x, xp.float64))
     with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
         inside = (a > 0) & (x > 0) & xp.isfinite(x)
@@ -202,6 +215,7 @@ class Gammainc(Op):
         return gammainc(a, x, upper).astype(a.dtype)
 
     def backward(self, g):
+        xp = self.xp
         pa, px = self.parents[:2]
         if pa is not None:
             raise NotImplementedError(

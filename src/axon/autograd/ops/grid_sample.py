@@ -16,13 +16,14 @@ from __future__ import annotations
 import itertools
 import math
 
-from ...backend import xp
+from ... import backend as B
 from ...backend.linspace import fused_multiply_add
 from ..function import Op
 
 
 def _reflect(coord, twice_low: float, twice_high: float):
     """Mirror ``coord`` into [twice_low / 2, twice_high / 2]; also d(result)/d(coord)."""
+    xp = B.namespace(coord)
     if twice_low == twice_high:
         return xp.zeros_like(coord), xp.zeros_like(coord)
     low, span = twice_low / 2, (twice_high - twice_low) / 2
@@ -39,6 +40,7 @@ def _unnormalize(coord, size: int, align_corners: bool, volumetric: bool):
     formula (its vectorised 2-D kernel and its scalar 3-D one round differently): a point
     on a pixel centre then has torch's floor, so it takes torch's side of bilinear's kink
     (what a spatial transformer at its identity initialisation is made of)."""
+    xp = B.namespace(coord)
     t = coord.dtype.type
     if volumetric:
         if align_corners:
@@ -56,6 +58,7 @@ def _source_coordinate(
 ):
     """Pixel coordinates of normalised ``coord`` along an axis of ``size`` pixels, after
     padding (float64); also the derivative d(pixel)/d(coord)."""
+    xp = B.namespace(coord)
     pix = _unnormalize(coord, size, align_corners, volumetric).astype(xp.float64)
     coord = coord.astype(xp.float64)
     if align_corners:
@@ -80,6 +83,7 @@ class GridSample(Op):
     The grid's last axis lists x (the last spatial axis) first."""
 
     def forward(self, a, grid, mode, padding_mode, align_corners):
+        xp = self.xp
         self.dtype, self.shape, self.mode, self.a = a.dtype, a.shape, mode, a
         sizes = a.shape[2:]
         nd = len(sizes)
@@ -98,6 +102,7 @@ class GridSample(Op):
     def _taps(self, coords, sizes):
         """Per neighbour: its clamped index along each spatial axis, its weight (0 outside
         the input), and the weight's derivative along each axis."""
+        xp = self.xp
         if self.mode == "nearest":
             near = [xp.rint(c) for c in coords]  # half to even, as nearbyint
             ok = xp.ones(near[0].shape, dtype=bool)
@@ -127,20 +132,20 @@ class GridSample(Op):
             taps.append((tuple(idx), weight, slopes))
         return taps
 
-    @staticmethod
-    def _read(a, idx):
+    def _read(self, a, idx):
         """a[n, :, *idx] for every grid point: (N, *grid_spatial, C)."""
-        n = xp.arange(a.shape[0]).reshape((-1,) + (1,) * (idx[0].ndim - 1))
+        n = self.xp.arange(a.shape[0]).reshape((-1,) + (1,) * (idx[0].ndim - 1))
         return a[(n, slice(None)) + idx]
 
     def backward(self, g):
+        xp = self.xp
         g_t = xp.moveaxis(g, 1, -1).astype(xp.float64)  # (N, *grid_spatial, C)
         grad_a = grad_grid = None
         if self.parents[0] is not None:
             n = xp.arange(self.shape[0]).reshape((-1,) + (1,) * (g_t.ndim - 2))
             acc = xp.zeros((self.shape[0], *self.shape[2:], self.shape[1]))
             for idx, w, _ in self.taps:
-                xp.add.at(acc, (n,) + idx, g_t * w[..., None])
+                self.backend.scatter_add(acc, (n,) + idx, g_t * w[..., None])
             grad_a = xp.moveaxis(acc, -1, 1).astype(self.dtype)
         if self.parents[1] is not None:
             nd = len(self.shape) - 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ...backend import xp
+from ... import backend as B
 from ..function import Op
 
 
@@ -21,6 +21,7 @@ class LinAlgError(RuntimeError):
 # ------------------------------------------------------------------ decompositions
 # Batched over leading dims. ``_mT`` is the transpose of the last two dims.
 def _mT(a):
+    xp = B.namespace(a)
     return xp.swapaxes(a, -1, -2)
 
 
@@ -32,7 +33,7 @@ class Inv(Op):
     """Y = A^-1;  dA = -Y^T g Y^T."""
 
     def forward(self, a):
-        self.y = xp.linalg.inv(a)
+        self.y = self.xp.linalg.inv(a)
         return self.y
 
     def backward(self, g):
@@ -45,10 +46,12 @@ class Det(Op):
     det(U) det(V) U diag(prod of the other s) V^T, so singular matrices are fine too."""
 
     def forward(self, a):
+        xp = self.xp
         self.a = a
         return xp.asarray(xp.linalg.det(a))
 
     def backward(self, g):
+        xp = self.xp
         u, s, vt = xp.linalg.svd(self.a)
         ones = xp.ones(s.shape[:-1] + (1,), dtype=s.dtype)
         before = xp.cumprod(xp.concatenate([ones, s[..., :-1]], -1), -1)  # s_0 .. s_(i-1)
@@ -63,13 +66,14 @@ class Slogdet(Op):
     """log |det A| (the sign is read separately);  dA = g A^-T."""
 
     def forward(self, a):
+        xp = self.xp
         self.a = a
         sign, logabs = xp.linalg.slogdet(a)
         self.sign = sign
         return xp.asarray(logabs)
 
     def backward(self, g):
-        return (g[..., None, None] * _mT(xp.linalg.inv(self.a)),)
+        return (g[..., None, None] * _mT(self.xp.linalg.inv(self.a)),)
 
 
 class Solve(Op):
@@ -77,6 +81,7 @@ class Solve(Op):
     dB = A^-T g,  dA = -dB X^T."""
 
     def forward(self, a, b, vector):
+        xp = self.xp
         self.a, self.vector = a, vector
         b2 = b[..., None] if vector else b
         try:
@@ -91,7 +96,7 @@ class Solve(Op):
     def backward(self, g):
         pa, pb, _ = self.parents
         g2 = g[..., None] if self.vector else g
-        gb = xp.linalg.solve(_mT(self.a), g2)
+        gb = self.xp.linalg.solve(_mT(self.a), g2)
         ga = -(gb @ _mT(self.x)) if pa is not None else None
         if self.vector:
             gb = gb[..., 0]
@@ -103,6 +108,7 @@ class Cholesky(Op):
     triangle and halves the diagonal (Murray, 2016)."""
 
     def forward(self, a, upper):
+        xp = self.xp
         self.upper = upper
         try:
             low = xp.linalg.cholesky(a)
@@ -115,6 +121,7 @@ class Cholesky(Op):
         return _mT(low) if upper else low
 
     def backward(self, g):
+        xp = self.xp
         low = self.low
         if self.upper:
             g = _mT(g)
@@ -131,11 +138,13 @@ class Eigh(Op):
     with E_ij = w_j - w_i (undefined for repeated eigenvalues, as in torch)."""
 
     def forward(self, a, upper):
+        xp = self.xp
         w, v = xp.linalg.eigh(a, UPLO="U" if upper else "L")
         self.w, self.v = w, v
         return xp.concatenate([w[..., None, :], v], axis=-2)
 
     def backward(self, g):
+        xp = self.xp
         w, v = self.w, self.v
         gw, gv = g[..., 0, :], g[..., 1:, :]
         e = w[..., None, :] - w[..., :, None]
@@ -156,6 +165,7 @@ class Svd(Op):
     non-square A. Undefined for repeated singular values, as in torch."""
 
     def forward(self, a):
+        xp = self.xp
         u, s, vh = xp.linalg.svd(a, full_matrices=False)
         self.u, self.s, self.vh = u, s, vh
         m, n = a.shape[-2:]
@@ -168,6 +178,7 @@ class Svd(Op):
         return pack
 
     def backward(self, g):
+        xp = self.xp
         u, s, vh, m, n = self.u, self.s, self.vh, self.m, self.n
         k = s.shape[-1]
         gu, gs, gvh = _mT(g[..., :k, :m]), g[..., k, :k], g[..., k + 1 :, :n]
@@ -192,6 +203,7 @@ class Qr(Op):
     its backward raises."""
 
     def forward(self, a, mode):
+        xp = self.xp
         q, r = xp.linalg.qr(a, mode=mode)
         self.k = q.shape[-1]
         width = max(a.shape[-1], q.shape[-2])
@@ -216,6 +228,7 @@ class EuclideanDist(Op):
     """
 
     def forward(self, x1, x2):
+        xp = self.xp
         n1 = (x1 * x1).sum(axis=-1)[..., :, None]
         n2 = (x2 * x2).sum(axis=-1)[..., None, :]
         d2 = n1 + n2 - 2 * (x1 @ _mT(x2))
@@ -224,6 +237,7 @@ class EuclideanDist(Op):
         return self.d
 
     def backward(self, g):
+        xp = self.xp
         p1, p2 = self.parents
         with xp.errstate(divide="ignore", invalid="ignore"):
             w = xp.where(self.d > 0, g / self.d, 0).astype(g.dtype, copy=False)
@@ -235,6 +249,7 @@ class EuclideanDist(Op):
 def expm(a):
     """e^A for a (batch of) square matrices: scale A by 2^-s until its 1-norm is at most
     1/2, sum the Taylor series to degree 18 (remainder below 1e-22), square s times."""
+    xp = B.namespace(a)
     n = a.shape[-1]
     norm = float(xp.abs(a).sum(axis=-2).max()) if a.size else 0.0
     s = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
@@ -260,7 +275,7 @@ class MatrixExp(Op):
     def backward(self, g):
         n = self.a.shape[-1]
         at = _mT(self.a)
-        block = xp.zeros(self.a.shape[:-2] + (2 * n, 2 * n), dtype=g.dtype)
+        block = self.xp.zeros(self.a.shape[:-2] + (2 * n, 2 * n), dtype=g.dtype)
         block[..., :n, :n] = at
         block[..., n:, n:] = at
         block[..., :n, n:] = g
@@ -272,6 +287,7 @@ def lu_packed(a):
     LAPACK's getrf: ``(LU, pivots, perm)`` with L (unit diagonal, below) and U (on and
     above) packed in one array, ``pivots`` the 1-based row swaps (int32), and ``perm`` the
     row order with ``a[perm] = L U``."""
+    xp = B.namespace(a)
     m, n = a.shape[-2:]
     k = min(m, n)
     packed = xp.array(a, dtype=a.dtype, copy=True).reshape(-1, m, n)
@@ -297,6 +313,7 @@ class LUFactor(Op):
     the strictly lower and the upper parts of the packed gradient."""
 
     def forward(self, a, packed, perm):
+        xp = self.xp
         n = a.shape[-1]
         self.lower = xp.tril(packed, -1) + xp.eye(n, dtype=a.dtype)
         self.upper = xp.triu(packed)
@@ -304,6 +321,7 @@ class LUFactor(Op):
         return packed
 
     def backward(self, g):
+        xp = self.xp
         low, up = self.lower, self.upper
         phi = xp.tril(_mT(low) @ xp.tril(g, -1), -1) + xp.triu(xp.triu(g) @ _mT(up))
         inner = xp.linalg.solve(_mT(low), phi)  # L^-T phi

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 
 from ... import backend as B
-from ...backend import xp
 from ..function import Op
 from .elementwise import _binary, _weak, float_input, promote
 
@@ -37,7 +36,7 @@ _TORCH_TYPE = {
 
 def torch_type_name(dtype) -> str:
     """The name torch's kernels use for a dtype in their errors ('Float', 'Long', ...)."""
-    return _TORCH_TYPE.get(xp.dtype(dtype).name, str(dtype))
+    return _TORCH_TYPE.get(B.dtype(dtype).name, str(dtype))
 
 
 def not_implemented(kernel: str, dtype) -> NotImplementedError:
@@ -45,9 +44,15 @@ def not_implemented(kernel: str, dtype) -> NotImplementedError:
     return NotImplementedError(f"\"{kernel}_cpu\" not implemented for '{torch_type_name(dtype)}'")
 
 
+def namespace_of(a, b):
+    """The array namespace of ``a``, or of ``b`` when ``a`` is a number (NumPy for two)."""
+    return B.namespace(a if B.of(a) is not None else b)
+
+
 def promote_float(a, b):
     """``a`` and ``b`` as arrays of torch's result dtype (``promote``), made floating point
     (the default dtype) when that is an integer type, as torch's float functions."""
+    xp = namespace_of(a, b)
     a, b, dt = promote(_weak(a), _weak(b))
     if dt.kind not in "fc":
         dt = B.get_default_dtype()
@@ -63,6 +68,7 @@ def require_float(kernel: str, a) -> None:
 def promote_float_only(kernel: str, a, b):
     """``a`` and ``b`` as arrays of their common dtype, which must be floating point: torch
     promotes first, then finds no integer kernel (``hypot(int, float)`` is fine)."""
+    xp = namespace_of(a, b)
     a, b, dt = promote(_weak(a), _weak(b))
     if dt.kind not in "fc":
         raise not_implemented(kernel, dt)
@@ -75,7 +81,7 @@ class Log1p(Op):
 
     def forward(self, a):
         self.a = float_input(a)
-        return xp.log1p(self.a)
+        return self.xp.log1p(self.a)
 
     def backward(self, g):
         return (g / (1 + self.a),)
@@ -85,7 +91,7 @@ class Expm1(Op):
     """e^a - 1, exact for small a;  d/da = e^a."""
 
     def forward(self, a):
-        self.out = xp.expm1(float_input(a))
+        self.out = self.xp.expm1(float_input(a))
         return self.out
 
     def backward(self, g):
@@ -97,7 +103,7 @@ class Log2(Op):
 
     def forward(self, a):
         self.a = float_input(a)
-        return xp.log2(self.a)
+        return self.xp.log2(self.a)
 
     def backward(self, g):
         return (g / (self.a * _LN2),)
@@ -108,7 +114,7 @@ class Log10(Op):
 
     def forward(self, a):
         self.a = float_input(a)
-        return xp.log10(self.a)
+        return self.xp.log10(self.a)
 
     def backward(self, g):
         return (g / (self.a * _LN10),)
@@ -118,7 +124,7 @@ class Exp2(Op):
     """2^a;  d/da = 2^a ln 2."""
 
     def forward(self, a):
-        self.out = xp.exp2(float_input(a))
+        self.out = self.xp.exp2(float_input(a))
         return self.out
 
     def backward(self, g):
@@ -130,7 +136,7 @@ class Tan(Op):
     """tan(a);  d/da = 1 + tan^2(a)."""
 
     def forward(self, a):
-        self.out = xp.tan(float_input(a))
+        self.out = self.xp.tan(float_input(a))
         return self.out
 
     def backward(self, g):
@@ -142,10 +148,10 @@ class Asin(Op):
 
     def forward(self, a):
         self.a = float_input(a)
-        return xp.arcsin(self.a)
+        return self.xp.arcsin(self.a)
 
     def backward(self, g):
-        return (g / xp.sqrt(1 - self.a * self.a),)
+        return (g / self.xp.sqrt(1 - self.a * self.a),)
 
 
 class Acos(Op):
@@ -153,10 +159,10 @@ class Acos(Op):
 
     def forward(self, a):
         self.a = float_input(a)
-        return xp.arccos(self.a)
+        return self.xp.arccos(self.a)
 
     def backward(self, g):
-        return (-g / xp.sqrt(1 - self.a * self.a),)
+        return (-g / self.xp.sqrt(1 - self.a * self.a),)
 
 
 class Atan(Op):
@@ -164,7 +170,7 @@ class Atan(Op):
 
     def forward(self, a):
         self.a = float_input(a)
-        return xp.arctan(self.a)
+        return self.xp.arctan(self.a)
 
     def backward(self, g):
         return (g / (1 + self.a * self.a),)
@@ -176,7 +182,7 @@ class Atan2(Op):
 
     def forward(self, a, b):
         self.a, self.b = promote_float(a, b)
-        return _binary("atan2", xp.arctan2, self.a, self.b)
+        return _binary("atan2", self.xp.arctan2, self.a, self.b)
 
     def backward(self, g):
         pa, pb = self.parents
@@ -193,10 +199,10 @@ class Sinh(Op):
 
     def forward(self, a):
         self.a = float_input(a)
-        return xp.sinh(self.a)
+        return self.xp.sinh(self.a)
 
     def backward(self, g):
-        return (g * xp.cosh(self.a),)
+        return (g * self.xp.cosh(self.a),)
 
 
 class Cosh(Op):
@@ -204,10 +210,10 @@ class Cosh(Op):
 
     def forward(self, a):
         self.a = float_input(a)
-        return xp.cosh(self.a)
+        return self.xp.cosh(self.a)
 
     def backward(self, g):
-        return (g * xp.sinh(self.a),)
+        return (g * self.xp.sinh(self.a),)
 
 
 class Asinh(Op):
@@ -215,10 +221,10 @@ class Asinh(Op):
 
     def forward(self, a):
         self.a = float_input(a)
-        return xp.arcsinh(self.a)
+        return self.xp.arcsinh(self.a)
 
     def backward(self, g):
-        return (g / xp.sqrt(self.a * self.a + 1),)
+        return (g / self.xp.sqrt(self.a * self.a + 1),)
 
 
 class Acosh(Op):
@@ -226,10 +232,10 @@ class Acosh(Op):
 
     def forward(self, a):
         self.a = float_input(a)
-        return xp.arccosh(self.a)
+        return self.xp.arccosh(self.a)
 
     def backward(self, g):
-        return (g / xp.sqrt(self.a * self.a - 1),)
+        return (g / self.xp.sqrt(self.a * self.a - 1),)
 
 
 class Atanh(Op):
@@ -237,7 +243,7 @@ class Atanh(Op):
 
     def forward(self, a):
         self.a = float_input(a)
-        return xp.arctanh(self.a)
+        return self.xp.arctanh(self.a)
 
     def backward(self, g):
         return (g / (1 - self.a * self.a),)
@@ -248,6 +254,7 @@ class Logit(Op):
     d/da = 1 / (a (1 - a)), and 0 where the clamp cut ``a`` (torch's choice)."""
 
     def forward(self, a, eps):
+        xp = self.xp
         a = float_input(a)
         if eps is not None:
             self.cut = (a < eps) | (a > 1 - eps)
@@ -261,7 +268,7 @@ class Logit(Op):
     def backward(self, g):
         d = g / (self.a * (1 - self.a))
         if self.cut is not None:
-            d = xp.where(self.cut, 0, d).astype(g.dtype, copy=False)
+            d = self.xp.where(self.cut, 0, d).astype(g.dtype, copy=False)
         return d, None
 
 
@@ -271,7 +278,7 @@ class Hypot(Op):
 
     def forward(self, a, b):
         self.a, self.b = promote_float_only("hypot", a, b)
-        self.out = _binary("hypot", xp.hypot, self.a, self.b)
+        self.out = _binary("hypot", self.xp.hypot, self.a, self.b)
         return self.out
 
     def backward(self, g):
@@ -287,10 +294,11 @@ class LogAddExp(Op):
 
     def forward(self, a, b):
         self.a, self.b = promote_float_only("logaddexp", a, b)
-        self.out = _binary("logaddexp", xp.logaddexp, self.a, self.b)
+        self.out = _binary("logaddexp", self.xp.logaddexp, self.a, self.b)
         return self.out
 
     def backward(self, g):
+        xp = self.xp
         pa, pb = self.parents
         return (
             g * xp.exp(self.a - self.out) if pa is not None else None,
@@ -303,10 +311,11 @@ class LogAddExp2(Op):
 
     def forward(self, a, b):
         self.a, self.b = promote_float_only("logaddexp2", a, b)
-        self.out = _binary("logaddexp2", xp.logaddexp2, self.a, self.b)
+        self.out = _binary("logaddexp2", self.xp.logaddexp2, self.a, self.b)
         return self.out
 
     def backward(self, g):
+        xp = self.xp
         pa, pb = self.parents
         return (
             g * xp.exp2(self.a - self.out) if pa is not None else None,
@@ -319,6 +328,7 @@ class Xlogy(Op):
     d/da = log(b) (torch's 0 where a == 0 and b <= 0), d/db = a / b."""
 
     def forward(self, a, b):
+        xp = self.xp
         a, b = promote_float(a, b)
         self.a, self.b = a, b
         with xp.errstate(divide="ignore", invalid="ignore"):
@@ -326,6 +336,7 @@ class Xlogy(Op):
         return xp.where((a == 0) & ~xp.isnan(b), xp.zeros((), prod.dtype), prod)
 
     def backward(self, g):
+        xp = self.xp
         pa, pb = self.parents
         ga = gb = None
         with xp.errstate(divide="ignore", invalid="ignore"):
@@ -343,10 +354,11 @@ class Copysign(Op):
 
     def forward(self, a, b):
         self.a, b = promote_float(a, b)
-        self.out = _binary("copysign", xp.copysign, self.a, b)
+        self.out = _binary("copysign", self.xp.copysign, self.a, b)
         return self.out
 
     def backward(self, g):
+        xp = self.xp
         pa, pb = self.parents
         ga = None
         if pa is not None:
@@ -360,6 +372,7 @@ class Lerp(Op):
     (from ``end`` when weight >= 0.5);  d/dstart = 1 - w, d/dend = w, d/dw = end - start."""
 
     def forward(self, start, end, weight):
+        xp = self.xp
         w = _weak(weight)
         self.w, self.diff = w, end - start
         if isinstance(w, int | float):
@@ -381,15 +394,16 @@ class Fmax(Op):
     """The larger of a and b, ignoring NaN (NaN only where both are); the gradient goes to
     ``a`` where a >= b or b is NaN, else to ``b`` (ties to ``a``, as torch)."""
 
-    pick = staticmethod(xp.fmax)
+    pick = "fmax"  # the namespace function
 
     def forward(self, a, b):
         a, b, _ = promote(_weak(a), _weak(b))
-        self.out = _binary(type(self).__name__.lower(), self.pick, a, b)
-        self.to_a = (self.out == a) | xp.isnan(b)
+        self.out = _binary(type(self).__name__.lower(), getattr(self.xp, self.pick), a, b)
+        self.to_a = (self.out == a) | self.xp.isnan(b)
         return self.out
 
     def backward(self, g):
+        xp = self.xp
         pa, pb = self.parents
         zero = xp.zeros((), g.dtype)
         return (
@@ -401,4 +415,4 @@ class Fmax(Op):
 class Fmin(Fmax):
     """The smaller of a and b, ignoring NaN; ties send the gradient to ``a``."""
 
-    pick = staticmethod(xp.fmin)
+    pick = "fmin"

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import math
 
-from ...backend import xp
-from ...backend.threads import matmul as matmul2d
 from ..function import Op
 
 
 class MatMul(Op):
     """Batched, broadcasting a @ b.  dA = g @ B^T,  dB = A^T @ g (1-D operands promoted).
 
-    2-D products go through :func:`axon.backend.threads.matmul` (``matmul2d``), whose
-    bits depend on the shapes alone, whatever the thread count; batched ones are
-    NumPy's, whose bits follow OpenBLAS's thread count."""
+    Every product goes through ``self.backend.matmul``: the CPU's (``backend.threads``) gives
+    2-D products bits that depend on the shapes alone, whatever the thread count; batched
+    ones are NumPy's, whose bits follow OpenBLAS's thread count."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -26,7 +24,7 @@ class MatMul(Op):
                 f"and {b.shape}"
             )
         try:
-            return matmul2d(a, b)
+            return self.backend.matmul(a, b)
         except ValueError:
             k_a = a.shape[-1]
             k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
@@ -40,6 +38,7 @@ class MatMul(Op):
             ) from None
 
     def backward(self, g):
+        xp, matmul = self.xp, self.backend.matmul
         a, b = self.a, self.b
         pa, pb = self.parents
         a2 = a[None, :] if a.ndim == 1 else a  # (k,) -> (1, k)
@@ -50,12 +49,12 @@ class MatMul(Op):
         ga = gb = None
         if pa is not None:
             bt = xp.swapaxes(b2, -1, -2)
-            ga = matmul2d(g2, bt)
+            ga = matmul(g2, bt)
             if a.ndim == 1:
                 ga = ga.reshape(-1, a.shape[0]).sum(axis=0) if ga.ndim > 2 else ga[0]
         if pb is not None:
             at = xp.swapaxes(a2, -1, -2)
-            gb = matmul2d(at, g2)
+            gb = matmul(at, g2)
             if b.ndim == 1:
                 gb = gb.reshape(-1, b.shape[0]).sum(axis=0) if gb.ndim > 2 else gb[:, 0]
         return ga, gb
@@ -67,8 +66,8 @@ class Linear(Op):
     dx = g W,  dW = g^T x,  db = sum of g over the leading dimensions.
 
     Inputs with more than two dimensions run as one 2-D product on the flattened rows:
-    NumPy's matmul of a (B, T, in) stack by a 2-D matrix loops over the B matrices and is
-    3-5x slower than one (B T, in) product (measured at 32 x 64 tokens, 128 -> 512).
+    NumPy's matmul of a (B, T, in) stack by a 2-D matrix loops over the B matrices, several
+    times slower than one (B T, in) product.
     """
 
     def forward(self, x, w, b):
@@ -78,23 +77,23 @@ class Linear(Op):
                 f"linear: input of shape {x.shape} has {x.shape[-1]} features, but the "
                 f"weight of shape {w.shape} expects {w.shape[1]}"
             )
-        # one 2-D product over the flattened rows (matmul2d: see axon.backend.threads)
-        out = matmul2d(x.reshape(math.prod(x.shape[:-1]), x.shape[-1]), w.T)
+        # one 2-D product over the flattened rows (the backend's matmul and thread policy)
+        out = self.backend.matmul(x.reshape(math.prod(x.shape[:-1]), x.shape[-1]), w.T)
         if b is not None:
             out += b
         return out.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, g):
         px, pw, pb = self.parents
-        x, w = self.x, self.w
+        x, w, matmul = self.x, self.w, self.backend.matmul
         g2 = g.reshape(math.prod(g.shape[:-1]), g.shape[-1])  # (rows, out)
         gx = None
         if px is not None:
-            gx = matmul2d(g2, w).reshape(x.shape)
+            gx = matmul(g2, w).reshape(x.shape)
         gw = gb = None
         if pw is not None or pb is not None:
             if pw is not None:
-                gw = matmul2d(g2.T, x.reshape(g2.shape[0], x.shape[-1]))
+                gw = matmul(g2.T, x.reshape(g2.shape[0], x.shape[-1]))
             if pb is not None:
                 gb = g2.sum(axis=0)
         return gx, gw, gb
@@ -180,9 +179,9 @@ def _letter_sizes(terms, shapes, equation) -> dict:
 
 
 def _optimize(arrays) -> bool:
-    """Let NumPy plan the contraction (pairwise, through BLAS where it can) for three or
-    more operands or large ones; its planning costs ~0.2 ms, more than small products take
-    (an attention-sized batched product: 6.9 ms unplanned, 1.0 ms planned)."""
+    """Let the namespace plan the contraction (pairwise, through BLAS where it can) for three
+    or more operands or large ones; planning costs more than a small product takes, and
+    saves several times its cost on an attention-sized batched product."""
     return len(arrays) > 2 or max(a.size for a in arrays) >= 4096
 
 
@@ -197,6 +196,7 @@ class Einsum(Op):
     """
 
     def forward(self, terms, out, *arrays):
+        xp = self.xp
         self.terms, self.out, self.arrays = terms, out, arrays
         self.sizes = _letter_sizes(terms, [a.shape for a in arrays], ",".join(terms) + "->" + out)
         spec = ",".join(terms) + "->" + out
@@ -209,6 +209,7 @@ class Einsum(Op):
         return tuple(grads)
 
     def _grad_of(self, i, g):
+        xp = self.xp
         arrays, terms, sizes = self.arrays, self.terms, self.sizes
         shape = arrays[i].shape
         specs = [self.out] + [t for j, t in enumerate(terms) if j != i]

@@ -8,10 +8,10 @@ The dtype helpers (``promote_float_only``, torch's error messages) live in ``poi
 
 from __future__ import annotations
 
-from ...backend import xp
+from ... import backend as B
 from ..function import Op
 from .elementwise import _binary, _weak, promote
-from .pointwise import not_implemented, promote_float_only, require_float
+from .pointwise import namespace_of, not_implemented, promote_float_only, require_float
 
 
 # ------------------------------------------------------------------ rounding: gradient 0
@@ -27,23 +27,24 @@ class _Step(Op):
         return self.fn(a)
 
     def backward(self, g):
-        return (xp.zeros_like(g),)
+        return (self.xp.zeros_like(g),)
 
 
-def _keep_int(fn, kernel: str):
-    """``fn`` for floats; a copy of an integer array, which it leaves unchanged; torch's
-    NotImplementedError for bool."""
+def _keep_int(fn: str, kernel: str):
+    """The namespace function ``fn`` for floats; a copy of an integer array, which it leaves
+    unchanged; torch's NotImplementedError for bool."""
 
     def rounded(a):
         if a.dtype == bool:
             raise not_implemented(kernel, a.dtype)
-        return fn(a) if a.dtype.kind in "fc" else a.copy()
+        return getattr(B.namespace(a), fn)(a) if a.dtype.kind in "fc" else a.copy()
 
     return rounded
 
 
 def _sign(a):
     """-1, 0 or 1; torch gives 0 for NaN (NumPy NaN) and keeps a bool tensor as it is."""
+    xp = B.namespace(a)
     if a.dtype == bool:
         return a.copy()
     out = xp.sign(a)
@@ -55,15 +56,15 @@ class Sign(_Step):
 
 
 class Floor(_Step):
-    fn = staticmethod(_keep_int(xp.floor, "floor_vml"))
+    fn = staticmethod(_keep_int("floor", "floor_vml"))
 
 
 class Ceil(_Step):
-    fn = staticmethod(_keep_int(xp.ceil, "ceil_vml"))
+    fn = staticmethod(_keep_int("ceil", "ceil_vml"))
 
 
 class Trunc(_Step):
-    fn = staticmethod(_keep_int(xp.trunc, "trunc_vml"))
+    fn = staticmethod(_keep_int("trunc", "trunc_vml"))
 
 
 class Round(_Step):
@@ -76,10 +77,10 @@ class Round(_Step):
             if decimals:
                 raise not_implemented("round", a.dtype)
             return a.copy()
-        return xp.round(a, decimals)
+        return self.xp.round(a, decimals)
 
     def backward(self, g):
-        return xp.zeros_like(g), None
+        return self.xp.zeros_like(g), None
 
 
 class Frac(Op):
@@ -87,7 +88,7 @@ class Frac(Op):
 
     def forward(self, a):
         require_float("frac", a)
-        return a - xp.trunc(a)
+        return a - self.xp.trunc(a)
 
     def backward(self, g):
         return (g,)
@@ -96,6 +97,7 @@ class Frac(Op):
 # ------------------------------------------------------------------ division and remainders
 def _check_int_divisor(a, b) -> None:
     """torch refuses integer division by zero (NumPy would give 0 and a warning)."""
+    xp = namespace_of(a, b)
     if xp.asarray(a).dtype.kind in "iub" and xp.asarray(b).dtype.kind in "iub":
         if xp.any(xp.asarray(b) == 0):
             raise RuntimeError("ZeroDivisionError")
@@ -106,6 +108,7 @@ class DivRounded(Op):
     The gradient is 0 for both inputs, as torch's ``div(rounding_mode=...)``."""
 
     def forward(self, a, b, mode):
+        xp = self.xp
         a, b = _weak(a), _weak(b)
         _check_int_divisor(a, b)
         if mode == "floor":
@@ -117,7 +120,7 @@ class DivRounded(Op):
 
     def backward(self, g):
         pa, pb = self.parents[:2]
-        zero = xp.zeros_like(g)
+        zero = self.xp.zeros_like(g)
         return (zero if pa is not None else None, zero if pb is not None else None, None)
 
 
@@ -138,9 +141,10 @@ class Fmod(Op):
         a, b = _weak(a), _weak(b)
         _check_int_divisor(a, b)
         self.a, self.b = a, b
-        return _binary("fmod", xp.fmod, a, b)
+        return _binary("fmod", self.xp.fmod, a, b)
 
     def backward(self, g):
+        xp = self.xp
         pa, pb = self.parents
         gb = None
         if pb is not None:
@@ -156,13 +160,13 @@ class Remainder(Op):
         a, b = _weak(a), _weak(b)
         _check_int_divisor(a, b)
         self.a, self.b = a, b
-        return _binary("remainder", xp.remainder, a, b)
+        return _binary("remainder", self.xp.remainder, a, b)
 
     def backward(self, g):
         pa, pb = self.parents
         gb = None
         if pb is not None:
-            gb = -g * xp.floor_divide(self.a, self.b)
+            gb = -g * self.xp.floor_divide(self.a, self.b)
         return (g if pa is not None else None), gb
 
 
@@ -173,7 +177,7 @@ class Heaviside(Op):
 
     def forward(self, a, values):
         a, values, _ = promote(_weak(a), _weak(values))
-        return _binary("heaviside", xp.heaviside, a, values)
+        return _binary("heaviside", self.xp.heaviside, a, values)
 
     def backward(self, g):
         raise RuntimeError("derivative for aten::heaviside is not implemented")
@@ -185,11 +189,11 @@ class NextAfter(Op):
 
     def forward(self, a, b):
         a, b = promote_float_only("nextafter", a, b)
-        return _binary("nextafter", xp.nextafter, a, b)
+        return _binary("nextafter", self.xp.nextafter, a, b)
 
     def backward(self, g):
         pa, pb = self.parents
-        return (g if pa is not None else None), (xp.zeros_like(g) if pb is not None else None)
+        return (g if pa is not None else None), (self.xp.zeros_like(g) if pb is not None else None)
 
 
 class Frexp(Op):
@@ -197,6 +201,7 @@ class Frexp(Op):
     d/da = 2^-e."""
 
     def forward(self, a):
+        xp = self.xp
         if a.dtype.kind != "f":
             raise RuntimeError("torch.frexp() only supports floating-point dtypes")
         mantissa, exponent = xp.frexp(a)
@@ -204,4 +209,4 @@ class Frexp(Op):
         return mantissa
 
     def backward(self, g):
-        return (g * xp.exp2(-self.exponent.astype(g.dtype)),)
+        return (g * self.xp.exp2(-self.exponent.astype(g.dtype)),)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from ...backend import xp
+from ... import backend as B
 from ..function import Op
 from .activation import _ERF_C, _ERF_D, _ERF_P, _ERF_Q, erf
 from .elementwise import float_input
@@ -23,6 +23,7 @@ def _erfcx_tail(y):
     """e^(y^2) erfc(y) for y > 0.5, from Cody's rational tail forms (the ones ``erf`` uses):
     P(y) / Q(y) up to 4, (1/sqrt(pi) - R(1/y^2)) / y beyond. No exponential is taken, so
     this neither underflows nor loses digits for large y."""
+    xp = B.namespace(y)
     with xp.errstate(divide="ignore", invalid="ignore"):
         num, den = _ERF_C[8] * y, y
         for i in range(7):
@@ -39,6 +40,7 @@ def _erfcx_tail(y):
 def erfc(x):
     """1 - erf(x), without the cancellation of that difference for large x: for |x| > 0.5
     it is e^(-x^2) times the scaled tail (0 beyond 27, where float64 underflows)."""
+    xp = B.namespace(x)
     x = xp.asarray(x)
     y = xp.abs(x).astype(xp.float64)
     with xp.errstate(under="ignore"):
@@ -51,6 +53,7 @@ def erfc(x):
 def erfcx(x):
     """The scaled complementary error function e^(x^2) erfc(x), finite for large x (about
     1 / (x sqrt(pi))); it overflows to inf for x below about -26, as torch's."""
+    xp = B.namespace(x)
     x = xp.asarray(x)
     t = x.astype(xp.float64)
     y = xp.abs(t)
@@ -64,6 +67,7 @@ def erfcx(x):
 def erfinv(y):
     """The inverse of erf on (-1, 1): Giles' single-precision approximation, then Newton
     steps on erf(x) = y to float64 accuracy; +-inf at +-1 and NaN outside [-1, 1]."""
+    xp = B.namespace(y)
     y = xp.asarray(y)
     t = y.astype(xp.float64)
     with xp.errstate(divide="ignore", invalid="ignore"):
@@ -111,7 +115,7 @@ class Erf(Op):
         return erf(self.a)
 
     def backward(self, g):
-        return (g * _TWO_OVER_SQRT_PI * xp.exp(-self.a * self.a),)
+        return (g * _TWO_OVER_SQRT_PI * self.xp.exp(-self.a * self.a),)
 
 
 class Erfc(Op):
@@ -122,7 +126,7 @@ class Erfc(Op):
         return erfc(self.a)
 
     def backward(self, g):
-        return (-g * _TWO_OVER_SQRT_PI * xp.exp(-self.a * self.a),)
+        return (-g * _TWO_OVER_SQRT_PI * self.xp.exp(-self.a * self.a),)
 
 
 class Erfcx(Op):
@@ -145,7 +149,7 @@ class Erfinv(Op):
         return self.out
 
     def backward(self, g):
-        return (g / _TWO_OVER_SQRT_PI * xp.exp(self.out * self.out),)
+        return (g / _TWO_OVER_SQRT_PI * self.xp.exp(self.out * self.out),)
 
 
 # ------------------------------------------------------------------ modified Bessel I0, I1
@@ -154,6 +158,7 @@ def _bessel_i_scaled(nu: int, x):
     sum_k (x/2)^(2k+nu) / (k! (k+nu)!) up to |x| = 20 (all terms positive, so no digits are
     lost), the asymptotic series e^x / sqrt(2 pi x) sum_k (-1)^k a_k / x^k beyond, with
     a_k = prod_{j<=k} (4 nu^2 - (2j - 1)^2) / (k! 8^k)."""
+    xp = B.namespace(x)
     y = xp.abs(xp.asarray(x, dtype=xp.float64))
     small = xp.minimum(y, 20.0)
     term = (small / 2) ** nu / math.factorial(nu)
@@ -174,18 +179,21 @@ def _bessel_i_scaled(nu: int, x):
 
 def i0e(x):
     """e^-|x| I0(x), the exponentially scaled modified Bessel function of order 0."""
+    xp = B.namespace(x)
     x = xp.asarray(x)
     return _bessel_i_scaled(0, x).astype(x.dtype)
 
 
 def i1e(x):
     """e^-|x| I1(x) (odd in x)."""
+    xp = B.namespace(x)
     x = xp.asarray(x)
     return (xp.sign(x) * _bessel_i_scaled(1, x)).astype(x.dtype)
 
 
 def i0(x):
     """I0(x), the modified Bessel function of the first kind of order 0."""
+    xp = B.namespace(x)
     x = xp.asarray(x)
     with xp.errstate(over="ignore"):
         return (_bessel_i_scaled(0, x) * xp.exp(xp.abs(x.astype(xp.float64)))).astype(x.dtype)
@@ -193,6 +201,7 @@ def i0(x):
 
 def i1(x):
     """I1(x), the modified Bessel function of the first kind of order 1."""
+    xp = B.namespace(x)
     x = xp.asarray(x)
     with xp.errstate(over="ignore", invalid="ignore"):
         out = xp.sign(x) * _bessel_i_scaled(1, x) * xp.exp(xp.abs(x.astype(xp.float64)))
@@ -219,7 +228,7 @@ class I0e(Op):
         return self.out
 
     def backward(self, g):
-        return (g * (i1e(self.a) - xp.sign(self.a) * self.out),)
+        return (g * (i1e(self.a) - self.xp.sign(self.a) * self.out),)
 
 
 class I1(Op):
@@ -231,6 +240,7 @@ class I1(Op):
         return self.out
 
     def backward(self, g):
+        xp = self.xp
         with xp.errstate(divide="ignore", invalid="ignore"):
             d = xp.where(self.a == 0, 0.5, i0(self.a) - self.out / self.a)
         return (g * d.astype(g.dtype, copy=False),)
@@ -245,6 +255,7 @@ class I1e(Op):
         return self.out
 
     def backward(self, g):
+        xp = self.xp
         a = self.a
         with xp.errstate(divide="ignore", invalid="ignore"):
             d = xp.where(a == 0, 0.5, i0e(a) - self.out * (xp.sign(a) + 1 / a))
@@ -256,6 +267,7 @@ class Sinc(Op):
     """sin(pi a) / (pi a), 1 at 0;  d/da = (cos(pi a) - sinc(a)) / a, 0 at 0."""
 
     def forward(self, a):
+        xp = self.xp
         a = float_input(a)
         self.a = a
         with xp.errstate(divide="ignore", invalid="ignore"):
@@ -263,6 +275,7 @@ class Sinc(Op):
         return self.out
 
     def backward(self, g):
+        xp = self.xp
         a = self.a
         with xp.errstate(divide="ignore", invalid="ignore"):
             d = xp.where(a == 0, 0, (xp.cos(math.pi * a) - self.out) / a)
