@@ -10,6 +10,7 @@ forwarded the same way. Importing this module registers the backend (``backend.r
 from __future__ import annotations
 
 import operator
+import types
 
 import numpy as np
 
@@ -147,6 +148,8 @@ class _Namespace:
 
     def __getattr__(self, name):
         value = getattr(np, name)
+        if isinstance(value, types.ModuleType):  # np.linalg, np.lib: their functions wrapped
+            return _Call(value)
         if isinstance(value, type) or not callable(value):
             return value  # dtypes, np.generic, np.errstate (a class), pi, newaxis, ...
         return _Call(value)
