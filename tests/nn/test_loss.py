@@ -21,14 +21,19 @@ DTYPES = [np.float64, np.float32]
 
 def pair(name: str, **kwargs):
     """(torch fn, axon fn) calling ``name`` with ``kwargs``; NumPy values in ``kwargs``
-    (weights) become tensors of each library."""
+    (weights) become tensors of each library, on the device of the first input."""
 
-    def conv(lib, v):
-        return lib.tensor(v) if isinstance(v, np.ndarray) else v
+    def call(lib, mod):
+        def fn(*xs):
+            kw = {
+                k: lib.tensor(v, device=xs[0].device) if isinstance(v, np.ndarray) else v
+                for k, v in kwargs.items()
+            }
+            return getattr(mod, name)(*xs, **kw)
 
-    t_kw = {k: conv(torch, v) for k, v in kwargs.items()}
-    a_kw = {k: conv(ax, v) for k, v in kwargs.items()}
-    return (lambda *xs: getattr(TF, name)(*xs, **t_kw), lambda *xs: getattr(F, name)(*xs, **a_kw))
+        return fn
+
+    return call(torch, TF), call(ax, F)
 
 
 def rng():

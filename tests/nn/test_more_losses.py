@@ -27,15 +27,15 @@ BITS = RNG.integers(0, 2, size=(5, 4)).astype(np.float64)
 def both(name, consts, **kwargs):
     """(torch fn, axon fn) calling ``name(*inputs, *consts, **kwargs)``; NumPy arrays among
     the constants and keyword values (targets, weights) become a tensor of each library,
-    of the inputs' float dtype."""
+    of the inputs' float dtype, on their device."""
 
     def call(lib, mod):
-        def conv(v, dtype):
-            return lib.tensor(v).to(dtype) if isinstance(v, np.ndarray) else v
+        def conv(v, like):
+            return lib.tensor(v).to(like.device, like.dtype) if isinstance(v, np.ndarray) else v
 
         def fn(*xs):
-            cs = [conv(c, xs[0].dtype) for c in consts]
-            kw = {k: conv(v, xs[0].dtype) for k, v in kwargs.items()}
+            cs = [conv(c, xs[0]) for c in consts]
+            kw = {k: conv(v, xs[0]) for k, v in kwargs.items()}
             return getattr(mod, name)(*xs, *cs, **kw)
 
         return fn
@@ -101,7 +101,7 @@ def test_kl_div_batchmean_and_mean_warning_like_torch():
     helper_test_op(
         [(5, 4)],
         lambda x: TF.kl_div(x, torch.tensor(PROBS), reduction="batchmean"),
-        lambda x: F.kl_div(x, ax.tensor(PROBS), reduction="batchmean"),
+        lambda x: F.kl_div(x, ax.tensor(PROBS, device=x.device), reduction="batchmean"),
     )
     with pytest.warns(UserWarning, match="batchmean"):
         F.kl_div(ax.tensor(np.log(PROBS)), ax.tensor(PROBS))
@@ -264,7 +264,9 @@ def test_two_input_module_matches_torch(a_mod, t_mod, kind):
     assert repr(a_mod) == repr(t_mod)
     target = TARGETS[kind]
     helper_test_op(
-        [(5, 4)], lambda x: t_mod(x, torch.tensor(target)), lambda x: a_mod(x, ax.tensor(target))
+        [(5, 4)],
+        lambda x: t_mod(x, torch.tensor(target)),
+        lambda x: a_mod(x, ax.tensor(target, device=x.device)),
     )
 
 
@@ -297,7 +299,7 @@ def test_three_input_module_matches_torch(a_mod, t_mod, shapes, extra):
         helper_test_op(
             shapes,
             lambda *xs: t_mod(*xs, torch.tensor(extra)),
-            lambda *xs: a_mod(*xs, ax.tensor(extra)),
+            lambda *xs: a_mod(*xs, ax.tensor(extra, device=xs[0].device)),
         )
 
 
@@ -493,7 +495,7 @@ def test_nllloss2d_is_a_deprecated_nllloss_like_torch():
     helper_test_op(
         [(2, 3, 4, 5)],
         lambda x: t_mod(x, torch.tensor(target)),
-        lambda x: a_mod(x, ax.tensor(target)),
+        lambda x: a_mod(x, ax.tensor(target, device=x.device)),
     )
 
 

@@ -1198,7 +1198,10 @@ def _as_tensor(x, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     dtype = like.array.dtype if like is not None and like.array.dtype.kind == "f" else None
-    return _wrap(_to_array(x, dtype, copy=False))
+    arr = _to_array(x, dtype, copy=False)
+    if like is not None and arr.__class__ is xp.ndarray is not like.array.__class__:
+        arr = B.of(like.array).from_host(arr)  # host data goes onto like's device
+    return _wrap(arr)
 
 
 def _shape_arg(shape) -> tuple:
