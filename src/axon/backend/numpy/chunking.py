@@ -21,7 +21,7 @@ runs as two batch halves on two threads, each with a one-thread BLAS."""
 deferred_product = 1 << 25
 """Multiply-adds up to which a convolution's weight gradient is computed on the helper
 thread while the main thread carries the input's gradient on
-(:class:`axon.autograd.ops.conv.Conv`)."""
+(:mod:`axon.backend.numpy.conv2d`)."""
 
 
 def split_batch(body, n: int, nbytes: int, products: bool = False) -> None:
@@ -67,7 +67,7 @@ def split_batch(body, n: int, nbytes: int, products: bool = False) -> None:
 chunk_bytes = 800_000
 """A convolution whose input needs no gradient (a first layer) runs in batch chunks whose
 columns and outputs fit in about this many bytes (a core's L2 cache), recomputing the
-columns in backward instead of keeping them: see :class:`axon.autograd.ops.conv.Conv`."""
+columns in backward instead of keeping them: see :mod:`axon.backend.numpy.conv2d`."""
 
 chunk_macs = 1_000_000
 """Multiply-adds up to which a first layer's chunk (:data:`chunk_bytes`) may grow. OpenBLAS
@@ -78,5 +78,5 @@ just past this size is markedly slower than one just under it."""
 
 planes_bytes = 1 << 20
 """Bytes of W^T g that the input's gradient of a stride-1 convolution computes at a time
-(:meth:`axon.autograd.ops.conv.Conv._dx_by_planes`): few enough items to stay in a core's
+(:func:`axon.backend.numpy.conv2d._dx_by_planes`): few enough items to stay in a core's
 cache, enough that the Python around each chunk stays small next to its work."""

@@ -1,29 +1,21 @@
 """im2col and col2im on NumPy arrays: the strided window views and copies that turn a
 convolution into one matrix product, and their adjoints, for 2-D and for any rank.
 
-Arrays are channel-major, (C, N, *spatial), as the convolution and pooling ops keep them.
+Arrays are channel-major, (C, N, *spatial), as the convolution and pooling ops keep them;
+the CPU backend's ``windows`` and ``col2im`` and its fused ``conv2d`` use them.
 """
 
 from __future__ import annotations
 
 import itertools
 
-import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..base import window_slices
 from . import scratch
 from .chunking import split_batch
 
 # ============================================================ 2-D: (C, N, H, W)
-
-
-def window_slices(kernel: tuple, stride: tuple, dilation: tuple, out_hw: tuple):
-    """For every kernel offset (i, j) in scan order, the (rows, cols) slices that pick
-    x[..., ho s + i d, wo s + j d] for all outputs (ho, wo) at once."""
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
-    rows = [slice(i * dh, i * dh + sh * (ho - 1) + 1, sh) for i in range(kh)]
-    cols = [slice(j * dw, j * dw + sw * (wo - 1) + 1, sw) for j in range(kw)]
-    return [(r, c) for r in rows for c in cols]
 
 
 def padded(xc, pads: tuple, size: tuple, fill, tag: str, copy: bool = True):
@@ -108,7 +100,7 @@ def shifted_rows_view(d, channels: int, kernel: tuple, dilation: tuple, width: i
     (c, i, j), whose [c, i, j, p] is d[:, (c, i, j), back + p - s(i, j)]: each row shifted
     back by s(i, j) = i dh width + j dw, up to ``back``, the farthest shift. Summing it over
     (i, j) is the stride-1 convolution's input gradient on flattened planes of ``width``
-    columns (:meth:`axon.autograd.ops.conv.Conv._dx_by_planes`)."""
+    columns (:func:`axon.backend.numpy.conv2d._dx_by_planes`)."""
     (kh, kw), (dh, dw) = kernel, dilation
     back = (kh - 1) * dh * width + (kw - 1) * dw
     row, size = d.strides[1], d.itemsize
@@ -161,21 +153,3 @@ def col2im_nd(cols, dx_padded, stride: tuple, dilation: tuple) -> None:
             for o, d, s, n in zip(offset, dilation, stride, out, strict=True)
         )
         dx_padded[(slice(None), slice(None), *where)] += cols[(slice(None), *offset)]
-
-
-def channel_major_padded(x, padding: tuple, fill=0.0, extra: tuple | None = None):
-    """``x`` (N, C, *S) as a (C, N, *padded) array filled with ``fill`` around it;
-    ``extra`` more cells at the end of each axis (ceil-mode pooling)."""
-    extra = extra or (0,) * len(padding)
-    n, c, *size = x.shape
-    padded_size = [s + 2 * p + e for s, p, e in zip(size, padding, extra, strict=True)]
-    out = np.full((c, n, *padded_size), fill, x.dtype)
-    inner = tuple(slice(p, p + s) for p, s in zip(padding, size, strict=True))
-    out[(slice(None), slice(None), *inner)] = x.swapaxes(0, 1)
-    return out
-
-
-def crop(x_padded, padding: tuple, size: tuple):
-    """The (C, N, *size) interior of a padded (C, N, *padded) array, as (N, C, *size)."""
-    inner = tuple(slice(p, p + s) for p, s in zip(padding, size, strict=True))
-    return x_padded[(slice(None), slice(None), *inner)].swapaxes(0, 1)
