@@ -497,201 +497,36 @@ def test_layer_contract(case_id, tmp_path):
     )
 
 
-_MATMUL = "matmul through threads.matmul (ops/product.py, conv_transpose.py, pool.py)"
-_SUM = "sum and reductions (ops/reduce.py; the contract's loss sums)"
-_ACT = "activations (ops/activation.py)"
-_INDEX = "indexing (ops/index.py)"
-_NORM = "norms (ops/norm.py)"
-_MOVE = "movement: pad, concatenate, broadcast (ops/movement.py)"
-_WINDOWS = "windows and columns (backend/numpy/im2col.py)"
-_POOL = "pooling (ops/pool.py)"
-_POOL_INDEX = "max-pool indices (ops/pool_index.py)"
-_RNN = "recurrent ops (ops/rnn.py)"
-
 STRICT_PENDING: dict[str, str] = {
-    "Linear": _MATMUL,
-    "Linear-nobias": _MATMUL,
-    "Identity": _SUM,
-    "Flatten": _SUM,
-    "Flatten-range": _SUM,
-    "Unflatten": _SUM,
-    "ReLU": _ACT,
-    "ReLU-inplace": _ACT,
-    "Sigmoid": _ACT,
-    "Tanh": _ACT,
-    "LeakyReLU": _ACT,
-    "ELU": _ACT,
-    "Softplus": _ACT,
-    "GELU": _ACT,
-    "GELU-tanh": _ACT,
-    "Softmax": _ACT,
-    "LogSoftmax": _ACT,
-    "Hardtanh": _ACT,
-    "ReLU6": _ACT,
-    "Hardsigmoid": _ACT,
-    "Hardswish": _ACT,
-    "SELU": _ACT,
-    "CELU": _ACT,
-    "SiLU": _ACT,
-    "Mish": _ACT,
-    "Softsign": _SUM,
-    "Tanhshrink": _ACT,
-    "LogSigmoid": _ACT,
-    "Softmin": _ACT,
-    "Softmax2d": _ACT,
-    "GLU": _INDEX,
-    "Threshold": _ACT,
-    "Softshrink": _ACT,
-    "Hardshrink": _ACT,
-    "PReLU": _SUM,
-    "PReLU-channels": _SUM,
-    "RReLU": "nn/_functional_activations.py",
-    "CosineSimilarity": _MOVE,
-    "PairwiseDistance": _SUM,
-    "Dropout": _SUM,
-    "Dropout2d": _SUM,
-    "BatchNorm1d": _NORM,
-    "BatchNorm1d-3d": _NORM,
-    "BatchNorm1d-noaffine": _NORM,
-    "BatchNorm2d": _NORM,
-    "BatchNorm2d-nostats": _NORM,
-    "LayerNorm": _NORM,
-    "LayerNorm-2d": _NORM,
-    "LayerNorm-nobias": _NORM,
-    "GroupNorm": _NORM,
-    "Conv1d": _SUM,
-    "Conv2d": _SUM,
-    "Conv2d-strided-groups": _SUM,
-    "MaxPool1d": _POOL,
-    "MaxPool2d": _POOL,
-    "MaxPool2d-indices": _WINDOWS,
-    "AvgPool1d": _POOL,
-    "AvgPool2d": _POOL,
-    "AdaptiveAvgPool1d": _MATMUL,
-    "AdaptiveAvgPool2d": _MATMUL,
-    "Upsample": "resampling (ops/resample.py)",
-    "Upsample-1d-size": "resampling (ops/resample.py)",
-    "Upsample-bicubic": "nn/_functional_sampling.py",
-    "UpsamplingNearest2d": "resampling (ops/resample.py)",
-    "UpsamplingBilinear2d": "nn/_functional_sampling.py",
-    "Embedding": _SUM,
-    "Embedding-padding": _SUM,
-    "RNN": _RNN,
-    "LSTM": _RNN,
-    "LSTM-deep-bidirectional": _RNN,
-    "GRU": _RNN,
-    "GRU-nobias-2layers": _RNN,
-    "RNNBase-GRU": _RNN,
-    "RNNCell": _MATMUL,
-    "LSTMCell": _MATMUL,
-    "GRUCell": _MATMUL,
-    "RNN-relu-h0": _INDEX,
-    "BahdanauAttention": _MATMUL,
-    "BahdanauAttention-steps-values": _MATMUL,
-    "LuongAttention-dot": _MATMUL,
-    "LuongAttention-general": _MATMUL,
-    "MultiheadAttention": _INDEX,
-    "MultiheadAttention-kvdim-biaskv-batchfirst": _INDEX,
-    "MultiheadAttention-self-fused": _MATMUL,
-    "PositionalEncoding": _INDEX,
-    "LearnedPositionalEncoding": _INDEX,
-    "TransformerEncoderLayer": _MATMUL,
-    "TransformerEncoderLayer-prenorm-gelu-bf-nobias": _NORM,
-    "TransformerDecoderLayer": _MATMUL,
-    "TransformerEncoder": _MATMUL,
-    "TransformerDecoder": _NORM,
-    "Transformer": _MATMUL,
-    "Concatenate": _MOVE,
-    "Add": _SUM,
-    "Subtract": _SUM,
-    "Multiply": _SUM,
-    "Lambda": _ACT,
-    "Model": _MATMUL,
-    "ConvTranspose2d": _MATMUL,
-    "ConvTranspose1d": _MATMUL,
-    "ConvTranspose3d": _MATMUL,
-    "Conv3d": _WINDOWS,
-    "Bilinear": _MATMUL,
-    "EmbeddingBag": "nn/_functional_layers.py",
-    "AdaptiveLogSoftmaxWithLoss": "autograd/shape_api.py",
-    "Unfold": "fold/unfold (ops/fold.py)",
-    "Fold": _WINDOWS,
-    "InstanceNorm1d": _NORM,
-    "InstanceNorm2d": _NORM,
-    "InstanceNorm3d": _NORM,
-    "BatchNorm3d": _NORM,
-    "SyncBatchNorm": _NORM,
-    "RMSNorm": _SUM,
-    "LocalResponseNorm": _MOVE,
-    "CrossMapLRN2d": _MATMUL,
-    "PixelShuffle": _SUM,
-    "PixelUnshuffle": _SUM,
-    "ChannelShuffle": _SUM,
-    "LPPool1d": _POOL,
-    "LPPool2d": _POOL,
-    "LPPool3d": _WINDOWS,
-    "AdaptiveMaxPool1d": _POOL_INDEX,
-    "AdaptiveMaxPool2d": _POOL_INDEX,
-    "AdaptiveMaxPool3d": _POOL_INDEX,
-    "AdaptiveAvgPool3d": "nn/_functional_pool.py",
-    "MaxPool3d": _WINDOWS,
-    "AvgPool3d": _WINDOWS,
-    "MaxUnpool1d": _POOL_INDEX,
-    "MaxUnpool2d": _POOL_INDEX,
-    "MaxUnpool3d": _POOL_INDEX,
-    "FractionalMaxPool2d": "nn/_functional_pool.py",
-    "FractionalMaxPool3d": "nn/_functional_pool.py",
-    "Dropout1d": _SUM,
-    "Dropout3d": _SUM,
-    "AlphaDropout": "nn/_functional_layers.py",
-    "FeatureAlphaDropout": "nn/_functional_layers.py",
-    "ZeroPad1d": _MOVE,
-    "ZeroPad2d": _MOVE,
-    "ZeroPad3d": _MOVE,
-    "ConstantPad1d": _MOVE,
-    "ConstantPad2d": _MOVE,
-    "ConstantPad3d": _MOVE,
-    "ReflectionPad1d": _INDEX,
-    "ReflectionPad2d": _INDEX,
-    "ReflectionPad3d": _INDEX,
-    "ReplicationPad1d": _INDEX,
-    "ReplicationPad2d": _INDEX,
-    "ReplicationPad3d": _INDEX,
-    "CircularPad1d": _INDEX,
-    "CircularPad2d": _INDEX,
-    "CircularPad3d": _INDEX,
-    "LazyLinear": _MATMUL,
-    "LazyConv1d": _SUM,
-    "LazyConv2d": _SUM,
-    "LazyConv3d": _WINDOWS,
-    "LazyConvTranspose1d": _MATMUL,
-    "LazyConvTranspose2d": _MATMUL,
-    "LazyConvTranspose3d": _MATMUL,
-    "LazyBatchNorm1d": _NORM,
-    "LazyBatchNorm2d": _NORM,
-    "LazyBatchNorm3d": _NORM,
-    "LazyInstanceNorm1d": _NORM,
-    "LazyInstanceNorm2d": _NORM,
-    "LazyInstanceNorm3d": _NORM,
-    "DataParallel": _MATMUL,
+    "RReLU": "rrelu's slopes drawn on the CPU (nn/_functional_activations.py)",
+    "Upsample-bicubic": "interpolation weights built on the CPU (nn/_functional_sampling.py)",
+    "UpsamplingBilinear2d": "interpolation weights built on the CPU (nn/_functional_sampling.py)",
+    "AdaptiveLogSoftmaxWithLoss": "index_select of a strict index (autograd/shape_api.py)",
+    "FractionalMaxPool2d": "fractional pooling's windows (nn/_functional_pool.py)",
+    "FractionalMaxPool3d": "fractional pooling's windows (nn/_functional_pool.py)",
 }
-"""Cases whose layer fails on the strict backend only because an op it calls (or the sum of
-the contract's loss) is not on the seam yet: case id -> the first op met that calls NumPy on
-a strict array. Each is a non-strict xfail while the ops move onto the seam; an entry that
-passes (XPASS) is to be removed, and the list must be empty at the end of phase 2."""
+"""Cases whose layer fails on the strict backend only because a function it calls, owned by
+the ops and functional code being moved onto the seam, calls NumPy on a strict array or
+makes a CPU tensor: case id -> where. Each is a non-strict xfail (an XPASS means the entry
+is to be removed); the list must be empty at the end of phase 2."""
 
 
-@pytest.mark.parametrize("case_id", list(CASES))
-def test_layer_on_the_strict_backend(case_id):
+def _strict_case(case_id: str):
+    if case_id not in STRICT_PENDING:
+        return case_id
+    reason = f"not on the seam yet: {STRICT_PENDING[case_id]}"
+    mark = pytest.mark.xfail(raises=(TypeError, RuntimeError), strict=False, reason=reason)
+    return pytest.param(case_id, marks=mark)
+
+
+@pytest.mark.parametrize("dtype", [ax.float64, ax.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("case_id", [_strict_case(c) for c in CASES])
+def test_layer_on_the_strict_backend(case_id, dtype):
     """The layer moved to "strict" (arrays that refuse NumPy) computes the CPU's outputs,
-    gradients and SGD step in float64, and its parameters stay there."""
+    gradients and SGD step (float64 to 1e-10, float32 to 1e-5), and its parameters stay
+    there."""
     case = CASES[case_id]
-    try:
-        check_layer_on_device(case.make, case.input_shape, "strict", **case.options)
-    except (TypeError, RuntimeError) as e:  # NumPy refusing a strict array, devices mixed
-        if case_id not in STRICT_PENDING:
-            raise
-        pytest.xfail(f"not on the seam yet: {STRICT_PENDING[case_id]} ({e})")
+    check_layer_on_device(case.make, case.input_shape, "strict", dtype=dtype, **case.options)
 
 
 def _exported_module_classes() -> dict[str, type]:

@@ -143,7 +143,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             if rows.size == 0:
                 continue
             head_index[rows] = self.shortlist_size + i
-            cluster = F.log_softmax(self.tail[i](input.index_select(0, rows)), dim=1)
+            cluster = F.log_softmax(self.tail[i](input.index_select(0, _wrap(rows))), dim=1)
             local = cluster.gather(1, _wrap((target[rows] - low)[:, None])).squeeze(1)
             place = xp.zeros((n, rows.size), input.dtype)  # (N, rows): row k -> rows[k]
             place[rows, xp.arange(rows.size)] = 1

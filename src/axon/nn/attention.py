@@ -438,14 +438,15 @@ class MultiheadAttention(Module):
                 )
             )
         if self.add_zero_attn:
-            z = zeros(N, H, 1, d, dtype=k.dtype)
+            z = zeros(N, H, 1, d, dtype=k.dtype, device=k.device)
             extra.append((z, z))
         for ek, ev in extra:
             k, v = cat([k, ek], dim=2), cat([v, ev], dim=2)
             if mask is not None:
                 col_shape = mask.shape[:-1] + (1,)
                 if isinstance(mask, Tensor):
-                    mask = cat([mask, zeros(*col_shape, dtype=mask.dtype)], dim=-1)
+                    pad = zeros(*col_shape, dtype=mask.dtype, device=mask.device)
+                    mask = cat([mask, pad], dim=-1)
                 else:
                     ns = B.namespace(mask)
                     mask = ns.concatenate([mask, ns.zeros(col_shape, mask.dtype)], axis=-1)
