@@ -255,7 +255,7 @@ def _number(x):
     return x.item() if isinstance(x, Tensor) else x
 
 
-def _like(t: Tensor, dtype) -> B.np.dtype:
+def _like(t: Tensor, dtype) -> B.dtype:
     return B.to_dtype(dtype) or t.array.dtype
 
 
@@ -526,13 +526,13 @@ isnan = _unary("isnan")
 isfinite = _unary("isfinite")
 
 
-def result_type(tensor, other) -> B.np.dtype:
+def result_type(tensor, other) -> B.dtype:
     """The dtype ``tensor op other`` has (torch.result_type): Tensors with dimensions beat
     0-d ones, which beat Python numbers, unless the weaker is of a higher category."""
     return B.result_type(*(x.array if isinstance(x, Tensor) else x for x in (tensor, other)))
 
 
-def promote_types(type1, type2) -> B.np.dtype:
+def promote_types(type1, type2) -> B.dtype:
     """The smallest dtype both convert to without changing category (torch.promote_types)."""
     return B.promote_types(type1, type2)
 
