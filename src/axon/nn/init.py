@@ -167,7 +167,7 @@ def _target(arr):
     in its dtype straight into, else a float32 (float64 for wider types) host scratch of
     its shape (always for an array on another device)."""
     if (
-        arr.__class__ is _host.ndarray
+        isinstance(arr, _host.ndarray)
         and arr.dtype in _DRAWN
         and arr.flags.c_contiguous
         and arr.flags.writeable
