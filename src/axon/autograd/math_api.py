@@ -27,7 +27,6 @@ from collections import namedtuple
 import numpy as np
 
 from .. import backend as B
-from ..backend import xp
 from . import ops
 from .grad_mode import grad_mode
 from .ops.pointwise import not_implemented, torch_type_name
@@ -260,6 +259,7 @@ def nextafter(input: Tensor, other) -> Tensor:
 def frexp(input: Tensor):
     """``(mantissa, exponent)`` with input = mantissa * 2^exponent, 0.5 <= |mantissa| < 1
     (exponent int32)."""
+    xp = B.namespace(_data(input))
     if input.array.dtype.kind != "f":
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
     exponent = _wrap(xp.frexp(input.array)[1].astype(B.int32))
@@ -278,11 +278,13 @@ def ldexp(input: Tensor, other) -> Tensor:
 
 def gcd(input: Tensor, other) -> Tensor:
     """The greatest common divisor, elementwise (integer tensors only)."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.asarray(xp.gcd(*_integer_operands("gcd", input, other))))
 
 
 def lcm(input: Tensor, other) -> Tensor:
     """The least common multiple, elementwise, non-negative (integer tensors only)."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.asarray(xp.lcm(*_integer_operands("lcm", input, other))))
 
 
@@ -380,7 +382,7 @@ def _torch_dtype(dtype) -> str:
         "int64": "long",
         "int32": "int",
         "float16": "half",
-    }.get(np.dtype(dtype).name, str(dtype))
+    }.get(B.dtype(dtype).name, str(dtype))
 
 
 def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
@@ -398,6 +400,7 @@ def nan_to_num(
 ) -> Tensor:
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and
     the dtype's largest and lowest finite values); the gradient passes where x is finite."""
+    xp = B.namespace(_data(input))
     filled = xp.nan_to_num(input.array, nan=nan, posinf=posinf, neginf=neginf)
     if input.array.dtype.kind not in "fc":
         return _wrap(filled.copy())
@@ -429,31 +432,37 @@ def isclose(
     input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> Tensor:
     """|input - other| <= atol + rtol |other|, elementwise (a bool tensor)."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.asarray(xp.isclose(input.array, _data(other), rtol, atol, equal_nan)))
 
 
 def signbit(input: Tensor) -> Tensor:
     """True where the sign bit is set (negative numbers, -0.0 and -NaN included)."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.asarray(xp.signbit(input.array)))
 
 
 def isinf(input: Tensor) -> Tensor:
     """True where x is +inf or -inf."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.isinf(input.array))
 
 
 def isposinf(input: Tensor) -> Tensor:
     """True where x is +inf."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.isposinf(input.array))
 
 
 def isneginf(input: Tensor) -> Tensor:
     """True where x is -inf."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.isneginf(input.array))
 
 
 def isreal(input: Tensor) -> Tensor:
     """True everywhere for a real tensor (axon has no complex tensors)."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.ones(input.shape, dtype=bool))
 
 
@@ -469,40 +478,46 @@ def _allclose(
     input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> bool:
     """True when ``isclose`` holds everywhere (the Tensor method ``allclose``)."""
+    xp = B.namespace(_data(input))
     return bool(xp.allclose(input.array, _data(other), rtol, atol, equal_nan))
 
 
 # ======================================================================= bitwise, logical
 def _integer_operands(kernel: str, *operands):
     """The arrays of ``operands``; torch's NotImplementedError for a floating one."""
+    xp = B.namespace(_data(operands[0]))
     arrays = []
     for x in operands:
         x = _data(x)
         if isinstance(x, _float):
             raise not_implemented(kernel, B.float32)  # a Python float counts as 'Float'
         x = x if isinstance(x, _int | bool) else xp.asarray(x)
-        if getattr(x, "dtype", np.dtype(_int)).kind not in "biu":
+        if getattr(x, "dtype", B.int64).kind not in "biu":
             raise not_implemented(kernel, x.dtype)
         arrays.append(x)
     return arrays
 
 
-def _bitwise(kernel: str, ufunc, name: str, doc: str):
+def _bitwise(kernel: str, ufunc: str, name: str, doc: str):
+    """The function ``name`` of two integer or bool tensors, by the namespace's ``ufunc``."""
+
     def fn(input, other) -> Tensor:
-        return _wrap(xp.asarray(ufunc(*_integer_operands(kernel, input, other))))
+        a, b = _integer_operands(kernel, input, other)
+        xp = B.namespace(a if isinstance(input, Tensor) else b)
+        return _wrap(xp.asarray(getattr(xp, ufunc)(a, b)))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc + " (integer and bool tensors only)."
     return fn
 
 
-bitwise_and = _bitwise("bitwise_and", xp.bitwise_and, "bitwise_and", "input & other")
-bitwise_or = _bitwise("bitwise_or", xp.bitwise_or, "bitwise_or", "input | other")
-bitwise_xor = _bitwise("bitwise_xor", xp.bitwise_xor, "bitwise_xor", "input ^ other")
-bitwise_left_shift = _bitwise("lshift", xp.left_shift, "bitwise_left_shift", "input << other")
+bitwise_and = _bitwise("bitwise_and", "bitwise_and", "bitwise_and", "input & other")
+bitwise_or = _bitwise("bitwise_or", "bitwise_or", "bitwise_or", "input | other")
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor", "bitwise_xor", "input ^ other")
+bitwise_left_shift = _bitwise("lshift", "left_shift", "bitwise_left_shift", "input << other")
 bitwise_right_shift = _bitwise(
     "rshift",
-    xp.right_shift,
+    "right_shift",
     "bitwise_right_shift",
     "input >> other (arithmetic for signed integers)",
 )
@@ -510,6 +525,7 @@ bitwise_right_shift = _bitwise(
 
 def bitwise_not(input: Tensor) -> Tensor:
     """~input: every bit flipped, or logical not for bool (integer and bool tensors only)."""
+    xp = B.namespace(_data(input))
     (a,) = _integer_operands("bitwise_not", input)
     return _wrap(xp.invert(a))
 
@@ -525,21 +541,25 @@ def _invert(self: Tensor) -> Tensor:
 
 def logical_and(input: Tensor, other) -> Tensor:
     """True where both are nonzero (any dtype)."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.asarray(xp.logical_and(input.array, _data(other))))
 
 
 def logical_or(input: Tensor, other) -> Tensor:
     """True where either is nonzero (any dtype)."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.asarray(xp.logical_or(input.array, _data(other))))
 
 
 def logical_xor(input: Tensor, other) -> Tensor:
     """True where exactly one is nonzero (any dtype)."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.asarray(xp.logical_xor(input.array, _data(other))))
 
 
 def logical_not(input: Tensor) -> Tensor:
     """True where x is zero (any dtype)."""
+    xp = B.namespace(_data(input))
     return _wrap(xp.asarray(xp.logical_not(input.array)))
 
 
@@ -555,7 +575,7 @@ def _inplace_form(fn, name: str):
             self._rebind(fn(self, *args, **kwargs))
             return self
         out = fn(self, *args, **kwargs).array
-        if not xp.can_cast(out.dtype, self.array.dtype, "same_kind"):
+        if not B.namespace(out).can_cast(out.dtype, self.array.dtype, "same_kind"):
             raise RuntimeError(
                 f"result type {torch_type_name(out.dtype)} can't be cast to the desired "
                 f"output type {torch_type_name(self.array.dtype)}"

@@ -20,7 +20,6 @@ import functools
 from collections import namedtuple
 
 from .. import backend as B
-from ..backend import xp
 from . import ops
 from .math_api import (
     _dims_of,
@@ -31,7 +30,7 @@ from .math_api import (
 )
 from .ops.cumulative import running_extreme_indices
 from .ops.pointwise import not_implemented, torch_type_name
-from .tensor import Tensor, _as_tensor, _wrap, bind_methods, normalize_dim
+from .tensor import Tensor, _as_tensor, _data, _wrap, bind_methods, normalize_dim
 
 # torch.return_types: tuples whose fields are also attributes
 CummaxResult = namedtuple("cummax", ["values", "indices"])
@@ -94,6 +93,7 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
 
 
 def _cum_extreme(input: Tensor, dim: int, largest: bool, result, name: str):
+    xp = B.namespace(_data(input))
     d = _one_dim(dim, input.ndim, name)
     if input.ndim == 0:
         return result(input.clone(), _wrap(xp.zeros((), B.int64)))
@@ -222,6 +222,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 @numpy_keywords
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The sum treating NaN as 0 (NaN positions get gradient 0)."""
+    xp = B.namespace(_data(input))
     x = _accumulating(input, dtype)
     if x.array.dtype.kind in "fc":
         x = ops.Where.apply(xp.isnan(x.array), _wrap(xp.zeros((), x.array.dtype)), x)
@@ -231,6 +232,7 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
 @numpy_keywords
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The mean of the elements that are not NaN (NaN where all are)."""
+    xp = B.namespace(_data(input))
     x = input if dtype is None else input.type(B.to_dtype(dtype))
     if x.array.dtype.kind not in "fc":
         raise RuntimeError(
@@ -293,6 +295,7 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
 @numpy_keywords
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
     """How many elements are not zero, over ``dim`` (an int, a tuple, or None), as int64."""
+    xp = B.namespace(_data(input))
     dims = _dims_of(dim, input.ndim)
     if input.ndim == 0:
         dims = None if dims is None else ()
@@ -300,12 +303,15 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
     return _wrap(xp.asarray(counts, dtype=B.int64))
 
 
-def _logical_reduction(ufunc, name: str):
+def _logical_reduction(ufunc: str, name: str):
+    """``all`` or ``any`` over ``dim``, by the namespace function ``ufunc``."""
+
     def fn(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
         dims = _dims_of(dim, input.ndim)
         if input.ndim == 0 and dims is not None:
             dims = ()
-        out = xp.asarray(ufunc(input.array, axis=dims, keepdims=keepdim))
+        xp = B.namespace(input.array)
+        out = xp.asarray(getattr(xp, ufunc)(input.array, axis=dims, keepdims=keepdim))
         # torch keeps uint8 for uint8 input; every other dtype gives bool
         return _wrap(out.astype(B.uint8) if input.array.dtype == B.uint8 else out)
 
@@ -317,8 +323,8 @@ def _logical_reduction(ufunc, name: str):
     return fn
 
 
-all = numpy_keywords(_logical_reduction(xp.all, "all"))  # noqa: A001
-any = numpy_keywords(_logical_reduction(xp.any, "any"))  # noqa: A001
+all = numpy_keywords(_logical_reduction("all", "all"))  # noqa: A001
+any = numpy_keywords(_logical_reduction("any", "any"))  # noqa: A001
 
 
 # ======================================================================= statistics
@@ -453,6 +459,7 @@ def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tupl
 
 def _gradient_along(f: Tensor, d: int, h, edge_order: int) -> Tensor:
     """The finite-difference derivative of ``f`` along ``d`` with step or coordinates ``h``."""
+    xp = B.namespace(_data(f))
     n = f.shape[d]
 
     def at(start: int, length: int = 1) -> Tensor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ..backend import xp
+from .. import backend as B
 from . import ops
 from .ops import sort as _sort
 from .shape_api import (
@@ -38,6 +38,7 @@ ModeResult = namedtuple("mode", ["values", "indices"])
 def _gather_at(input: Tensor, idx, d: int, keepdim: bool, result):
     """(values, indices) of ``input`` at ``idx`` along ``d``: values through ``Gather``, so
     the gradient flows back to exactly the elements picked."""
+    xp = B.namespace(_data(input))
     if input.ndim == 0:
         return result(ops.Clone.apply(input), _wrap(xp.zeros((), dtype=xp.int64)))
     values = ops.Gather.apply(input, d, idx)
@@ -56,6 +57,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """The indices that sort ``input`` along ``dim``."""
+    xp = B.namespace(_data(input))
     d = normalize_dim(dim, input.ndim)
     return _wrap(_sort.argsort(input.array, d, descending, stable).astype(xp.int64))
 
@@ -68,6 +70,7 @@ def msort(input: Tensor) -> Tensor:
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """(values, indices) of the ``k`` largest (or smallest) elements along ``dim``, in
     sorted order."""
+    xp = B.namespace(_data(input))
     d = normalize_dim(dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
     if not 0 <= k <= n:
@@ -110,6 +113,7 @@ def _spread_evenly(flat: Tensor, value: Tensor) -> Tensor:
     """``value`` (one of ``flat``'s elements) with torch's gradient for a reduction over all
     elements: shared evenly among every element equal to it (NaN counting as equal to a
     NaN value), not given to one of them."""
+    xp = B.namespace(_data(flat))
     v = value.detach()
     ties = (flat.array == v.array) | (xp.isnan(flat.array) & xp.isnan(v.array))
     tied = flat[_wrap(xp.flatnonzero(ties))]
@@ -147,6 +151,7 @@ def unique(
 ):
     """The distinct values (sorted), or distinct slices along ``dim``; optionally where each
     element went (``inverse``) and how often each value occurs (``counts``)."""
+    xp = B.namespace(_data(input))
     axis = None if dim is None else normalize_dim(dim, input.ndim)
     values, inverse, counts = xp.unique(
         input.array, return_inverse=True, return_counts=True, axis=axis
@@ -164,6 +169,7 @@ def unique_consecutive(
     input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
 ):
     """Collapse runs of equal consecutive values (or slices along ``dim``) to one."""
+    xp = B.namespace(_data(input))
     a = input.array
     if dim is None:
         a = a.reshape(-1)
@@ -186,6 +192,7 @@ def unique_consecutive(
 def nonzero(input: Tensor, *, as_tuple: bool = False):
     """The indices of the non-zero elements: an (n, ndim) tensor, or one 1-D tensor per
     dim with ``as_tuple=True``."""
+    xp = B.namespace(_data(input))
     a = input.array
     if as_tuple:
         where = xp.nonzero(a) if a.ndim else xp.nonzero(a.reshape(1))
@@ -200,6 +207,7 @@ def argwhere(input: Tensor) -> Tensor:
 
 def masked_select(input: Tensor, mask) -> Tensor:
     """The elements where ``mask`` (broadcast with ``input``) is true, as a 1-D tensor."""
+    xp = B.namespace(_data(input))
     m = xp.asarray(_data(mask))
     if m.dtype != bool:
         raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {m.dtype}")
@@ -219,6 +227,7 @@ def searchsorted(
 ) -> Tensor:
     """For each value, the index where it would be inserted to keep each row of
     ``sorted_sequence`` sorted: before equal values (``right=False``) or after them."""
+    xp = B.namespace(_data(sorted_sequence))
     seq = xp.asarray(_data(sorted_sequence))
     vals = xp.asarray(_data(values))
     if side is not None:
@@ -246,6 +255,7 @@ def searchsorted(
 def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False) -> Tensor:
     """The bucket of each value among 1-D ``boundaries``: i with boundaries[i-1] < x <=
     boundaries[i] (``right=False``), or boundaries[i-1] <= x < boundaries[i]."""
+    xp = B.namespace(_data(input))
     b = xp.asarray(_data(boundaries))
     if b.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({b.ndim})")
@@ -255,6 +265,7 @@ def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False
 def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
     """A histogram of ``bins`` equal bins over [min, max] (the data's range when both are
     0); values outside are ignored."""
+    xp = B.namespace(_data(input))
     a = input.array
     if a.dtype.kind != "f":
         raise RuntimeError(
@@ -275,6 +286,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
 def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
     """How often each non-negative integer occurs in a 1-D tensor (weighted: the sum of
     the weights), with at least ``minlength`` bins."""
+    xp = B.namespace(_data(input))
     a = xp.asarray(_data(input))
     if a.ndim != 1 or a.dtype.kind not in "iu":
         raise RuntimeError(
@@ -295,6 +307,7 @@ def _scatter_where(name: str, input: Tensor, dim: int, index, src_shape=None):
     """(d, index array, position tuple) for writing along ``dim`` at ``index``, after
     torch's checks: int64 index with input's number of dims, no larger than ``src`` and
     no larger than ``input`` off ``dim``, every index within the dim."""
+    xp = B.namespace(_data(input))
     d = normalize_dim(dim, input.ndim)
     idx = _index_array(index, name)
     if idx.ndim != max(input.ndim, 1) and idx.size:
@@ -321,6 +334,7 @@ def _scatter_where(name: str, input: Tensor, dim: int, index, src_shape=None):
 def _src_for(src, idx_shape, like: Tensor) -> Tensor:
     """``src`` cut to the index's shape (torch reads only that corner), or a scalar value
     as a 0-d tensor of ``like``'s dtype."""
+    xp = B.namespace(_data(src))
     if not isinstance(src, Tensor):
         return _wrap(xp.asarray(src, dtype=like.dtype))
     if src.ndim == 0:
@@ -378,6 +392,7 @@ def scatter_reduce(
 def _index_where(name: str, input: Tensor, dim: int, index, source_shape=None):
     """(d, positions) to write slices of ``input`` along ``dim`` at the 1-D ``index``
     (negative indices count from the end for index_fill only, as in torch)."""
+    xp = B.namespace(_data(input))
     d = normalize_dim(dim, input.ndim)
     idx = _index_array(index, name).reshape(-1)
     n = input.shape[d] if input.ndim else 1
@@ -439,6 +454,7 @@ def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
 
 def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
     """A copy of ``input`` with the slices ``index`` along ``dim`` set to ``value``."""
+    xp = B.namespace(_data(input))
     d, where = _index_where("index_fill", input, dim, index)
     v = value if isinstance(value, Tensor) else _wrap(xp.asarray(value, dtype=input.dtype))
     if v.ndim:
@@ -452,6 +468,7 @@ def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
 def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     """A copy of ``input`` with ``out[indices] = values`` (``indices`` a tuple of index
     tensors); with ``accumulate`` the values are added, repeats adding up."""
+    xp = B.namespace(_data(input))
     where = tuple(xp.asarray(_data(i)) for i in indices)
     v = _as_tensor(values, input)
     if accumulate:
@@ -461,6 +478,7 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
 
 def masked_fill(input: Tensor, mask, value) -> Tensor:
     """A copy of ``input`` with ``value`` where ``mask`` (broadcast) is true."""
+    xp = B.namespace(_data(input))
     m = xp.asarray(_data(mask))
     if m.dtype != bool:
         raise RuntimeError(
@@ -478,6 +496,7 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
 def masked_scatter(input: Tensor, mask, source: Tensor) -> Tensor:
     """A copy of ``input`` whose elements where ``mask`` is true are, in order, the first
     elements of ``source``."""
+    xp = B.namespace(_data(input))
     m = xp.broadcast_to(xp.asarray(_data(mask)), input.shape)
     count = _int(m.sum())
     if source.array.size < count:
@@ -501,6 +520,7 @@ def take(input: Tensor, index) -> Tensor:
 def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
     """Values at ``indices`` along ``dim`` (of the flattened input when None), with input
     and indices broadcast against each other off ``dim``."""
+    xp = B.namespace(_data(input))
     idx = _index_array(indices, "take_along_dim")
     if dim is None:
         return take(input, idx.reshape(-1))
@@ -556,6 +576,7 @@ def _quantile(
     """Quantiles from the sorted values: positions q (n - 1) among the n valid values of
     each row, read with ``Gather`` and interpolated (so the gradient splits between the two
     neighbours as torch's lerp does). NaN: ``quantile`` gives NaN, ``nanquantile`` skips."""
+    xp = B.namespace(_data(input))
     if input.dtype.kind != "f":
         raise RuntimeError(
             f"{name}() input tensor must be either float or double dtype, got {input.dtype}"
@@ -638,6 +659,7 @@ def nanquantile(
 
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
     """A bool tensor shaped like ``elements``: whether each is among ``test_elements``."""
+    xp = B.namespace(_data(elements))
     out = xp.isin(
         xp.asarray(_data(elements)),
         xp.asarray(_data(test_elements)),
@@ -653,6 +675,7 @@ HistogramResult = namedtuple("histogram", ["hist", "bin_edges"])
 def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False):
     """(hist, bin_edges): counts (or weight sums) in ``bins`` equal bins over ``range``
     (the data's range by default) or between the given bin edges."""
+    xp = B.namespace(_data(input))
     a = input.array
     edges = _data(bins)
     w = None if weight is None else xp.asarray(_data(weight))
@@ -662,6 +685,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool
 
 def unravel_index(indices, shape) -> tuple:
     """The coordinates, one int64 tensor per dim of ``shape``, of flat ``indices``."""
+    xp = B.namespace(_data(indices))
     idx = _index_array(indices, "unravel_index")
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     size = int(xp.prod(shape))

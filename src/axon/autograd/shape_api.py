@@ -33,7 +33,6 @@ import itertools
 import numpy as np
 
 from .. import backend as B
-from ..backend import xp
 from . import ops
 from .grad_mode import grad_mode
 from .tensor import (
@@ -59,7 +58,8 @@ def _dims_of(dims, ndim: int) -> tuple:
 
 def _index_array(index, name: str):
     """An index argument (Tensor, list, array) as an int64 array; torch refuses floats."""
-    arr = xp.asarray(_data(index))
+    xp = B.namespace(_data(index))
+    arr = xp.asarray(_data(index))  # on the index's device
     if arr.dtype.kind not in "iu":
         raise RuntimeError(f"{name}(): Expected dtype int64 for index, got {arr.dtype}")
     return arr.astype(xp.int64, copy=False)
@@ -68,6 +68,7 @@ def _index_array(index, name: str):
 def _rearrange(t: Tensor, fn, unique: bool = True) -> Tensor:
     """``t``'s elements placed as ``fn`` places the elements of an array of their flat
     positions (``fn`` is a NumPy rearrangement: flip, roll, diagonal, ...)."""
+    xp = B.namespace(_data(t))
     idx = fn(xp.arange(t.array.size).reshape(t.array.shape))
     return ops.Take.apply(t, xp.asarray(idx), unique)
 
@@ -102,6 +103,7 @@ def _dims_tuple(d) -> tuple:
 
 # ====================================================================== shape and movement
 def _triangle(input: Tensor, diagonal: int, keep_lower: bool, name: str) -> Tensor:
+    xp = B.namespace(_data(input))
     if input.ndim < 2:
         raise RuntimeError(
             f"{name}: input tensor must have at least 2 dimensions, got shape {tuple(input.shape)}"
@@ -125,6 +127,7 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
     """Shift elements along ``dims`` (the flattened tensor when None), wrapping around."""
+    xp = B.namespace(_data(input))
     if dims is None:
         if isinstance(shifts, list | tuple) and len(shifts) != 1:
             raise RuntimeError(
@@ -146,6 +149,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 def flip(input: Tensor, *args, dims=None) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy, as in torch): ``flip(x, [0,
     1])``, ``flip(x, dims=(0,))`` or ``x.flip(0, 1)``."""
+    xp = B.namespace(_data(input))
     if dims is None:
         dims = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else args
     dims = _dims_of(dims, input.ndim)
@@ -172,6 +176,7 @@ def flipud(input: Tensor) -> Tensor:
 
 def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     """Rotate by 90 degrees ``k`` times, from the first of ``dims`` towards the second."""
+    xp = B.namespace(_data(input))
     if len(dims) != 2:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
     d0, d1 = _dims_of(dims, input.ndim)
@@ -187,6 +192,7 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal of the (dim1, dim2) planes, shifted by ``offset``; it becomes the last
     dimension of the result."""
+    xp = B.namespace(_data(input))
     d1, d2 = normalize_dim(dim1, input.ndim), normalize_dim(dim2, input.ndim)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -199,6 +205,7 @@ _diagonal_of = diagonal  # for diag, whose argument named ``diagonal`` hides the
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Matrices (in dims ``dim1``, ``dim2`` of the result) whose ``offset`` diagonal holds
     the last dimension of ``input``; zero elsewhere."""
+    xp = B.namespace(_data(input))
     ndim = input.ndim + 1
     d1, d2 = normalize_dim(dim1, ndim), normalize_dim(dim2, ndim)
     if d1 == d2:
@@ -252,10 +259,11 @@ def repeat_interleave(
     """Repeat each element ``repeats`` times (an int, or one count per element) along
     ``dim`` (the flattened tensor when None). ``repeat_interleave(counts)`` alone repeats
     ``arange(len(counts))``."""
+    xp = B.namespace(_data(input))
     if repeats is None:  # torch.repeat_interleave(repeats)
         counts = _index_array(input, "repeat_interleave")
         return _wrap(xp.repeat(xp.arange(len(counts), dtype=xp.int64), counts))
-    if isinstance(repeats, Tensor | list | tuple | np.ndarray):
+    if isinstance(repeats, Tensor | list | tuple) or B.of(repeats) is not None:
         reps = _index_array(repeats, "repeat_interleave")
         if reps.ndim == 0:
             reps = _int(reps)
@@ -396,7 +404,7 @@ def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
     d = normalize_dim(dim, input.ndim)
     n = input.shape[d]
     ios = _data(indices_or_sections)
-    if isinstance(ios, np.ndarray) and ios.ndim == 0:
+    if B.of(ios) is not None and ios.ndim == 0:
         ios = _int(ios)
     if isinstance(ios, _int | np.integer):
         k = _int(ios)
@@ -629,6 +637,7 @@ def tril_indices(
     row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None
 ) -> Tensor:
     """The (2, N) coordinates of the lower triangle of a row x col matrix, row by row."""
+    xp = B.xp  # made on the CPU
     r, c = xp.tril_indices(row, offset, col)
     return _wrap(xp.stack([r, c]).astype(B.to_dtype(dtype) or xp.int64))
 
@@ -637,6 +646,7 @@ def triu_indices(
     row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None
 ) -> Tensor:
     """The (2, N) coordinates of the upper triangle of a row x col matrix, row by row."""
+    xp = B.xp  # made on the CPU
     r, c = xp.triu_indices(row, offset, col)
     return _wrap(xp.stack([r, c]).astype(B.to_dtype(dtype) or xp.int64))
 
@@ -654,6 +664,7 @@ def cartesian_prod(*tensors) -> Tensor:
 def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
     """The r-element combinations of a 1-D tensor's elements, as rows, in the order of
     itertools.combinations (with_replacement for combinations_with_replacement)."""
+    xp = B.namespace(_data(input))
     if input.ndim != 1:
         raise RuntimeError(f"Expect a 1D vector, but got shape {tuple(input.shape)}")
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
@@ -666,6 +677,7 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
 def block_diag(*tensors) -> Tensor:
     """The tensors (0-d, 1-D as a row, or 2-D) placed along the diagonal of one matrix."""
     mats = [_as_tensor(t) for t in tensors]
+    xp = B.namespace(mats[0].array) if mats else B.xp
     mats = [
         m.reshape(1, 1) if m.ndim == 0 else m.reshape(1, -1) if m.ndim == 1 else m for m in mats
     ]
@@ -711,11 +723,13 @@ def _scatter_flat(input: Tensor, positions, src) -> Tensor:
 
 
 def _positions(input: Tensor):
+    xp = B.namespace(_data(input))
     return xp.arange(input.array.size).reshape(input.shape)
 
 
 def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """A copy of ``input`` with the slice ``select(dim, index)`` replaced by ``src``."""
+    xp = B.namespace(_data(input))
     d = normalize_dim(dim, input.ndim)
     pos = xp.take(_positions(input), _int(index), axis=d)
     return _scatter_flat(input, pos, src)
@@ -737,6 +751,7 @@ def diagonal_scatter(
 ) -> Tensor:
     """A copy of ``input`` with its ``offset`` diagonal (of the dim1, dim2 planes) replaced
     by ``src``."""
+    xp = B.namespace(_data(input))
     d1, d2 = normalize_dim(dim1, input.ndim), normalize_dim(dim2, input.ndim)
     return _scatter_flat(input, xp.diagonal(_positions(input), offset, d1, d2), src)
 
@@ -744,6 +759,7 @@ def diagonal_scatter(
 def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
     """Fill the main diagonal in place (all dims of equal size, or a 2-D matrix; a tall
     matrix restarts the diagonal every ``ncols + 1`` rows when ``wrap``), as NumPy."""
+    xp = B.namespace(_data(self))
     if self.ndim < 2:
         raise RuntimeError(f"dimensions must larger than 1, got {self.ndim}")
     if self.ndim > 2 and len(set(self.shape)) != 1:
@@ -764,6 +780,7 @@ def as_strided(input: Tensor, size, stride, storage_offset: int = 0) -> Tensor:
     """The elements at ``storage_offset + sum_k i_k stride[k]`` of the row-major flattened
     input, in the shape ``size`` (torch's view of the storage, for a contiguous input; a
     copy here). Overlapping windows are fine: their gradients add up."""
+    xp = B.namespace(_data(input))
     size, stride = _shape_arg((size,)), _shape_arg((stride,))
     if len(size) != len(stride):
         raise RuntimeError(
