@@ -120,6 +120,10 @@ def _wrap(x):
         return StrictArray(np.asarray(x))
     if x.__class__ is tuple or x.__class__ is list:
         return x.__class__(_wrap(v) for v in x)
+    if isinstance(x, tuple):  # a named tuple (np.linalg.svd's, eigh's, slogdet's)
+        return tuple(_wrap(v) for v in x)
+    if isinstance(x, types.ModuleType):  # np.lib.stride_tricks
+        return _Call(x)
     if callable(x) and not isinstance(x, type):
         return _Call(x)
     return x
