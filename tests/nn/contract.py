@@ -245,9 +245,9 @@ def check_layer_on_device(
     input_requires_grad: bool = True,
     seed: int = 0,
     lr: float = 0.1,
-    **_ignored,
 ) -> None:
-    """The layer on ``device`` computes what it computes on the CPU.
+    """The layer on ``device`` computes what it computes on the CPU (the keywords are
+    :func:`check_layer`'s, ``input_dtype`` replaced by ``dtype``).
 
     Two copies of ``make_layer()`` under one seed, cast to ``dtype``; one moved with
     ``.to(device)``. Each runs the same input (moved to the device) in training mode under
