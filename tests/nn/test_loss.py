@@ -466,7 +466,7 @@ def test_elementwise_loss_modules_match_torch(a_cls, t_cls, kw, reduction):
     r = rng()
     x = r.uniform(0.05, 0.95, size=(4, 3))
     y = r.uniform(0, 1, size=(4, 3))
-    helper_test_op(None, t_mod, a_mod, arrays=[x, y])
+    helper_test_op(None, t_mod, lambda *xs: a_mod.to(xs[0].device)(*xs), arrays=[x, y])
     assert repr(a_mod) == repr(t_mod)
     assert sorted(a_mod.state_dict()) == sorted(t_mod.state_dict())
 
@@ -496,7 +496,7 @@ def test_class_loss_modules_match_torch(reduction):
     ]
     for a_mod, t_mod in cases:
         tt = np.where(t == 2, 0, t) if isinstance(a_mod, nn.MultiMarginLoss) else t
-        helper_test_op(None, t_mod, a_mod, arrays=[x, tt])
+        helper_test_op(None, t_mod, lambda *xs, m=a_mod: m.to(xs[0].device)(*xs), arrays=[x, tt])
         assert repr(a_mod) == repr(t_mod)
         assert list(a_mod.state_dict()) == list(t_mod.state_dict()) == ["weight"]
     assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss()"

@@ -266,7 +266,7 @@ def test_two_input_module_matches_torch(a_mod, t_mod, kind):
     helper_test_op(
         [(5, 4)],
         lambda x: t_mod(x, torch.tensor(target)),
-        lambda x: a_mod(x, ax.tensor(target, device=x.device)),
+        lambda x: a_mod.to(x.device)(x, ax.tensor(target, device=x.device)),
     )
 
 
