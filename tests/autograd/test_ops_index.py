@@ -89,13 +89,13 @@ def test_gather(name, dtype):
     helper_test_op(
         [(3, 4)],
         lambda x: torch.gather(x, dim, torch.tensor(index)),
-        lambda x: ax.gather(x, dim, ax.tensor(index)),
+        lambda x: ax.gather(x, dim, ax.tensor(index, device=x.device)),
         dtype=dtype,
     )
     helper_test_op(
         [(3, 4)],
         lambda x: x.gather(dim, torch.tensor(index)),
-        lambda x: x.gather(dim, ax.tensor(index)),
+        lambda x: x.gather(dim, ax.tensor(index, device=x.device)),
         layout="transposed",
     )
 

@@ -1154,6 +1154,8 @@ class Tensor:
 
     def __getitem__(self, index):
         index = _index_arg(index)
+        if self.array.__class__ is not xp.ndarray:
+            index = _index_on(index, self.array)
         mixed = _split_mixed(index, self.array.ndim)
         if mixed is not None:  # torch's order: the ints and slices, then the arrays
             return ops.Index.apply(ops.Index.apply(self, mixed[0]), mixed[1])
@@ -1161,6 +1163,8 @@ class Tensor:
 
     def __setitem__(self, index, value) -> None:
         index = _index_arg(index)
+        if self.array.__class__ is not xp.ndarray:
+            index = _index_on(index, self.array)
         self._check_inplace(value)
         mixed = _split_mixed(index, self.array.ndim)
         if grad_mode.enabled and (self.requires_grad or _requires(value)):
@@ -1260,6 +1264,17 @@ def _index_arg(index):
     if isinstance(index, list):
         return xp.asarray(index)
     return index
+
+
+def _index_on(index, array):
+    """``index`` with its NumPy arrays moved to ``array``'s device: torch indexes a tensor on
+    any device with CPU index tensors, lists and NumPy arrays."""
+    b = B.of(array)
+
+    def move(i):
+        return b.from_host(i, b.device_of(array)) if i.__class__ is xp.ndarray else i
+
+    return tuple(move(i) for i in index) if index.__class__ is tuple else move(index)
 
 
 def _index_item(i):
