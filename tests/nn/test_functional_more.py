@@ -249,14 +249,19 @@ def test_class_losses_take_torch_keywords():
                 **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()},
             ),
             lambda x, t, kw=kw: F.cross_entropy(
-                x, t, **{k: ax.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+                x,
+                t,
+                **{
+                    k: ax.tensor(v, device=x.device) if isinstance(v, np.ndarray) else v
+                    for k, v in kw.items()
+                },
             ),
             arrays=[logits, target],
         )
     helper_test_op(
         None,
         lambda x, t: TF.nll_loss(x, t, weight=torch.tensor(weight), ignore_index=1),
-        lambda x, t: F.nll_loss(x, t, weight=ax.tensor(weight), ignore_index=1),
+        lambda x, t: F.nll_loss(x, t, weight=ax.tensor(weight, device=x.device), ignore_index=1),
         arrays=[logits, target],
     )
     bits = rng.integers(0, 2, size=(6, 4)).astype(np.float64)
@@ -267,7 +272,10 @@ def test_class_losses_take_torch_keywords():
             x, y, pos_weight=torch.tensor(pos), weight=torch.tensor(weight)
         ),
         lambda x, y: F.binary_cross_entropy_with_logits(
-            x, y, pos_weight=ax.tensor(pos), weight=ax.tensor(weight)
+            x,
+            y,
+            pos_weight=ax.tensor(pos, device=x.device),
+            weight=ax.tensor(weight, device=x.device),
         ),
         arrays=[logits, bits],
     )
