@@ -251,7 +251,7 @@ def _i(arr):
 
 def _pair(t_fn, a_fn, idx_arr):
     ti, ai = _i(idx_arr)
-    return (lambda *x: t_fn(ti, *x)), (lambda *x: a_fn(ai, *x))
+    return (lambda *x: t_fn(ti, *x)), (lambda *x: a_fn(ai.to(x[0].device), *x))
 
 
 SCATTER = [

@@ -334,7 +334,7 @@ def _scatter_where(name: str, input: Tensor, dim: int, index, src_shape=None):
 def _src_for(src, idx_shape, like: Tensor) -> Tensor:
     """``src`` cut to the index's shape (torch reads only that corner), or a scalar value
     as a 0-d tensor of ``like``'s dtype."""
-    xp = B.namespace(_data(src))
+    xp = B.namespace(like.array)
     if not isinstance(src, Tensor):
         return _wrap(xp.asarray(src, dtype=like.dtype))
     if src.ndim == 0:
