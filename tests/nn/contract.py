@@ -337,3 +337,16 @@ def check_layer_on_device(
         np.testing.assert_allclose(
             dev["params"][pname], v, **tol, err_msg=f"{name}.{pname} after SGD on {device}"
         )
+
+
+def on_input_device(module: nn.Module) -> Callable:
+    """``module`` as the axon side of the parity harness (``helper_test_op``), which runs it
+    on every device of ``AXON_PARITY_DEVICES``: each call first moves the module to its first
+    input's device and clears its gradients, so after the harness they are the last
+    device's alone. Call ``module.cpu()`` before reading its tensors on the host."""
+
+    def run(*args, **kwargs):
+        module.to(args[0].device).zero_grad()
+        return module(*args, **kwargs)
+
+    return run

@@ -11,6 +11,7 @@ import axon as ax
 from axon import nn
 from tests.autograd.parity import helper_test_op
 from tests.helpers import assert_close, assert_differs
+from tests.nn.contract import on_input_device
 
 # name: (constructor arguments, first input's shape)
 LAZY = {
@@ -116,7 +117,8 @@ def test_state_dict_materialises_lazy_layers_both_ways():
     assert ours[0].in_channels == 3 and ours[4].in_features == 36
     theirs.eval()
     ours.eval()
-    helper_test_op([(2, 3, 5, 5)], theirs, ours)
+    helper_test_op([(2, 3, 5, 5)], theirs, on_input_device(ours))
+    ours.cpu()
     # and back: axon's materialised weights into torch's lazy layers
     back = torch.nn.Sequential(
         torch.nn.LazyConv2d(4, 3),

@@ -15,6 +15,7 @@ import axon.nn.functional as F
 from axon import nn
 from tests.autograd.parity import helper_test_exception, helper_test_op
 from tests.helpers import assert_close, assert_differs, assert_equal
+from tests.nn.contract import on_input_device
 
 # name: (input shapes, function of torch tensors, of axon tensors (None: the same call))
 FUNCTIONAL = {
@@ -135,10 +136,13 @@ def test_max_unpool_inverts_max_pool_with_torch_indices(dims):
     helper_test_op(
         [tuple(y.shape)],
         lambda v: unpool(v, idx, output_size=size),
-        lambda v: ours(v, aidx, output_size=size),
+        lambda v: ours(v, aidx.to(v.device), output_size=size),
     )
     helper_test_op(
-        [tuple(y.shape)], lambda v: unpool(v, idx), lambda v: ours(v, aidx), forward_only=True
+        [tuple(y.shape)],
+        lambda v: unpool(v, idx),
+        lambda v: ours(v, aidx.to(v.device)),
+        forward_only=True,
     ) if dims == 1 else None
 
 
@@ -275,7 +279,9 @@ def test_layer_matches_torch(name, args):
         "CircularPad3d": (2, 3, 3, 4, 5),
         "LPPool3d": (2, 3, 4, 4, 5),
     }.get(name, (2, 6, 5, 6))
-    helper_test_op([shape], theirs, ours, low=0.1 if name.startswith("LP") else -2.0)
+    helper_test_op(
+        [shape], theirs, on_input_device(ours), low=0.1 if name.startswith("LP") else -2.0
+    )
 
 
 def test_bilinear_module_with_torch_weights():
@@ -284,7 +290,8 @@ def test_bilinear_module_with_torch_weights():
     ours = nn.Bilinear(3, 4, 5, dtype=ax.float64)
     assert repr(ours) == repr(theirs)
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
-    helper_test_op([(2, 6, 3), (2, 6, 4)], theirs, ours)
+    helper_test_op([(2, 6, 3), (2, 6, 4)], theirs, on_input_device(ours))
+    ours.cpu()
     assert_close(ours.weight.grad, theirs.weight.grad, 1e-10, 1e-12)
     assert_close(ours.bias.grad, theirs.bias.grad, 1e-10, 1e-12)
     helper_test_exception([(4, 3), (3, 4)], theirs, ours, match=["(4, 3)", "(3, 4)"])
@@ -652,7 +659,7 @@ def test_conv3d_modules_with_torch_weights(name, args):
     ours = getattr(nn, name)(*args, dtype=ax.float64)
     assert repr(ours) == repr(theirs)
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
-    helper_test_op([(2, 4, 4, 5, 6)], theirs, ours)
+    helper_test_op([(2, 4, 4, 5, 6)], theirs, on_input_device(ours))
 
 
 def test_convert_sync_batchnorm_keeps_the_weights():
@@ -670,7 +677,7 @@ def test_convert_sync_batchnorm_keeps_the_weights():
     ours = nn.SyncBatchNorm.convert_sync_batchnorm(ours).to(ax.float64).eval()
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    helper_test_op([(2, 2, 4, 4)], theirs, ours)
+    helper_test_op([(2, 2, 4, 4)], theirs, on_input_device(ours))
 
 
 # ============================================================ AdaptiveLogSoftmaxWithLoss
@@ -687,13 +694,15 @@ def test_adaptive_log_softmax_matches_torch():
     helper_test_op(
         None,
         lambda x, y: tuple(theirs(x, y)),
-        lambda x, y: tuple(ours(x, y)),
+        lambda x, y: tuple(on_input_device(ours)(x, y)),
         arrays=[np.random.default_rng(0).standard_normal((8, 16)), target],
     )
+    ours.cpu()
     for (name, a), t in zip(ours.named_parameters(), theirs.parameters(), strict=True):
         assert_close(a.grad, t.grad, 1e-10, 1e-12, msg=name)
     x = np.random.default_rng(1).standard_normal((5, 16))
-    helper_test_op(None, theirs.log_prob, ours.log_prob, arrays=[x])
+    helper_test_op(None, theirs.log_prob, lambda v: ours.to(v.device).log_prob(v), arrays=[x])
+    ours.cpu()
     assert_equal(ours.predict(ax.tensor(x)).numpy(), theirs.predict(torch.tensor(x)).numpy())
     one = ours(ax.tensor(x[0]), ax.tensor(np.array(12)))  # an unbatched row
     assert one.output.shape == ()
@@ -736,7 +745,7 @@ def test_multi_head_attention_forward_matches_torch(self_attention):
             return _mha_call(TF, x, x, x, *w, attn_mask=torch.tensor(mask))
 
         def a_fn(x, *w):
-            return _mha_call(F, x, x, x, *w, attn_mask=ax.tensor(mask))
+            return _mha_call(F, x, x, x, *w, attn_mask=ax.tensor(mask, device=x.device))
     else:
 
         def t_fn(q, k, v, *w):
@@ -745,7 +754,8 @@ def test_multi_head_attention_forward_matches_torch(self_attention):
             )
 
         def a_fn(q, k, v, *w):
-            return _mha_call(F, q, k, v, *w, attn_mask=ax.tensor(mask), average_attn_weights=False)
+            m = ax.tensor(mask, device=q.device)
+            return _mha_call(F, q, k, v, *w, attn_mask=m, average_attn_weights=False)
 
     helper_test_op(shapes, t_fn, a_fn)
 
@@ -854,8 +864,9 @@ def test_lstm_proj_size_matches_torch(kwargs):
     helper_test_op(
         shapes,
         lambda x, h, c: (lambda y: (y[0], *y[1]))(theirs(x, (h, c))),
-        lambda x, h, c: (lambda y: (y[0], *y[1]))(ours(x, (h, c))),
+        lambda x, h, c: (lambda y: (y[0], *y[1]))(on_input_device(ours)(x, (h, c))),
     )
+    ours.cpu()
     for (name, a), t in zip(ours.named_parameters(), theirs.parameters(), strict=True):
         assert_close(a.grad, t.grad, 1e-10, 1e-12, msg=name)
 
@@ -878,8 +889,10 @@ def test_lstm_proj_size_packed_and_unbatched():
             model(lib_pack(x, lengths, enforce_sorted=False))
         )
 
-    helper_test_op([(5, 4, 3)], run(t_pack, t_pad, theirs), run(a_pack, a_pad, ours))
-    helper_test_op([(5, 3)], lambda x: theirs(x)[0], lambda x: ours(x)[0])
+    helper_test_op(
+        [(5, 4, 3)], run(t_pack, t_pad, theirs), lambda x: run(a_pack, a_pad, ours.to(x.device))(x)
+    )
+    helper_test_op([(5, 3)], lambda x: theirs(x)[0], lambda x: on_input_device(ours)(x)[0])
 
 
 def test_lstm_proj_size_errors():
@@ -948,4 +961,4 @@ def test_data_parallel_on_a_machine_without_gpus_as_torch():
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["module.weight", "module.bias"]
     assert ours.device_ids == theirs.device_ids == []
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
-    helper_test_op([(4, 3)], theirs, ours)
+    helper_test_op([(4, 3)], theirs, on_input_device(ours))

@@ -414,8 +414,9 @@ class RNNBase(Module):
         w_ih, w_hh, b_ih, b_hh, w_hr = w
         L, N = x.shape[0], x.shape[1]
         H, P = self.hidden_size, self.proj_size
-        h = init_states[0] if init_states[0] is not None else zeros(N, P, dtype=x.dtype)
-        c = init_states[1] if init_states[1] is not None else zeros(N, H, dtype=x.dtype)
+        on = dict(dtype=x.dtype, device=x.device)
+        h = init_states[0] if init_states[0] is not None else zeros(N, P, **on)
+        c = init_states[1] if init_states[1] is not None else zeros(N, H, **on)
         xw = F.linear(x, w_ih, b_ih)  # (L, N, 4H): the input's part of every gate at once
         outs = [None] * L
         for t in range(L - 1, -1, -1) if reverse else range(L):
@@ -428,7 +429,7 @@ class RNNBase(Module):
                 h, c, outs[t] = h_new, c_new, h_new
             else:
                 h, c = cat([h_new, h[n:]], 0), cat([c_new, c[n:]], 0)
-                outs[t] = cat([h_new, zeros(N - n, P, dtype=x.dtype)], 0)
+                outs[t] = cat([h_new, zeros(N - n, P, **on)], 0)
         return stack(outs, 0), [h, c]
 
     def _run_one(self, x, init_states, w, reverse, batch_sizes):
