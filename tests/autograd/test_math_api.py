@@ -298,7 +298,10 @@ def test_heaviside_ldexp_gcd_lcm():
     helper_test_op(
         None,
         lambda t: (torch.heaviside(t, torch.tensor(0.5, dtype=t.dtype)), t.heaviside(t * 0 + 0.25)),
-        lambda t: (ax.heaviside(t, ax.tensor(0.5, dtype=t.dtype)), t.heaviside(t * 0 + 0.25)),
+        lambda t: (
+            ax.heaviside(t, ax.tensor(0.5, dtype=t.dtype, device=t.device)),
+            t.heaviside(t * 0 + 0.25),
+        ),
         arrays=[x],
         forward_only=True,
     )

@@ -550,7 +550,7 @@ def test_cov_and_corrcoef(dtype):
     helper_test_op(
         None,
         lambda x, a: torch.cov(x, fweights=torch.tensor(fw), aweights=a),
-        lambda x, a: ax.cov(x, fweights=ax.tensor(fw), aweights=a),
+        lambda x, a: ax.cov(x, fweights=ax.tensor(fw, device=x.device), aweights=a),
         arrays=[np.random.default_rng(2).uniform(-2, 2, (2, 6)), aw],
         dtype=dtype,
     )

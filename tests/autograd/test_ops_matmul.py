@@ -45,9 +45,9 @@ def test_matmul_forms():
 
 
 def test_matmul_with_numpy_operand():
-    w = np.arange(8.0).reshape(4, 2)
-    helper_test_op([(3, 4)], lambda a: a @ torch.tensor(w), lambda a: a @ w)
-    helper_test_op([(2, 3)], lambda a: torch.tensor(w) @ a, lambda a: w @ a)
+    w = np.arange(8.0).reshape(4, 2)  # a NumPy operand is host memory: the CPU's alone
+    helper_test_op([(3, 4)], lambda a: a @ torch.tensor(w), lambda a: a @ w, devices=("cpu",))
+    helper_test_op([(2, 3)], lambda a: torch.tensor(w) @ a, lambda a: w @ a, devices=("cpu",))
 
 
 @pytest.mark.parametrize("bias", [True, False])

@@ -485,13 +485,12 @@ def _allclose(
 # ======================================================================= bitwise, logical
 def _integer_operands(kernel: str, *operands):
     """The arrays of ``operands``; torch's NotImplementedError for a floating one."""
-    xp = B.namespace(_data(operands[0]))
     arrays = []
     for x in operands:
         x = _data(x)
         if isinstance(x, _float):
             raise not_implemented(kernel, B.float32)  # a Python float counts as 'Float'
-        x = x if isinstance(x, _int | bool) else xp.asarray(x)
+        x = x if isinstance(x, _int | bool) else B.namespace(x).asarray(x)
         if getattr(x, "dtype", B.int64).kind not in "biu":
             raise not_implemented(kernel, x.dtype)
         arrays.append(x)
