@@ -222,7 +222,8 @@ def rrelu(
     from [lower, upper] (the gradient uses the same slope); otherwise by (lower + upper) / 2."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    slopes = B.rng().uniform(lower, upper, input.shape).astype(input.dtype)
+    slopes = B.rng().uniform(lower, upper, input.shape).astype(input.dtype)  # on the host,
+    slopes = B.of(input.array).from_host(slopes)  # then moved to the input's device
     return _inplace(input, ops.LeakyRelu.apply(input, slopes), inplace)
 
 
