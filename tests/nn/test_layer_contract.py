@@ -501,14 +501,13 @@ STRICT_PENDING: dict[str, str] = {
     "RReLU": "rrelu's slopes drawn on the CPU (nn/_functional_activations.py)",
     "Upsample-bicubic": "interpolation weights built on the CPU (nn/_functional_sampling.py)",
     "UpsamplingBilinear2d": "interpolation weights built on the CPU (nn/_functional_sampling.py)",
-    "AdaptiveLogSoftmaxWithLoss": "index_select of a strict index (autograd/shape_api.py)",
     "FractionalMaxPool2d": "fractional pooling's windows (nn/_functional_pool.py)",
     "FractionalMaxPool3d": "fractional pooling's windows (nn/_functional_pool.py)",
 }
-"""Cases whose layer fails on the strict backend only because a function it calls, owned by
-the ops and functional code being moved onto the seam, calls NumPy on a strict array or
-makes a CPU tensor: case id -> where. Each is a non-strict xfail (an XPASS means the entry
-is to be removed); the list must be empty at the end of phase 2."""
+"""Cases whose layer fails on the strict backend only because a function it calls (an op
+or functional code not yet on the seam) calls NumPy on a strict array or makes a CPU
+tensor: case id -> where. Each is a non-strict xfail (an XPASS means the entry is to be
+removed). Empty: every layer runs on strict."""
 
 
 def _strict_case(case_id: str):
