@@ -507,7 +507,7 @@ STRICT_PENDING: dict[str, str] = {
 """Cases whose layer fails on the strict backend only because a function it calls (an op
 or functional code not yet on the seam) calls NumPy on a strict array or makes a CPU
 tensor: case id -> where. Each is a non-strict xfail (an XPASS means the entry is to be
-removed). Empty: every layer runs on strict."""
+removed); it must be empty at the end of phase 2."""
 
 
 def _strict_case(case_id: str):
