@@ -21,12 +21,13 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import backend as _backend
 from .autograd import ops
 from .autograd import product_api as _products
 from .autograd import shape_api as _api
 from .autograd.ops.linalg import LinAlgError
 from .autograd.shape_api import _dims_of
-from .autograd.tensor import Tensor, _wrap, bind_methods, normalize_dim
+from .autograd.tensor import Tensor, _data, _wrap, bind_methods, normalize_dim
 
 __all__ = [
     "cholesky",
@@ -162,22 +163,24 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     """Each slice along ``dim`` rescaled so its p-norm is at most ``maxnorm`` (scale
     maxnorm / (norm + 1e-7) where the norm is larger, as torch)."""
+    xp = _backend.namespace(_data(input))
     if p <= 0:
         raise RuntimeError(f"renorm: non-positive-norm not supported, got p={p}")
     d = normalize_dim(dim, input.ndim)
     others = tuple(k for k in range(input.ndim) if k != d)
     norms = vector_norm(input, p, others, keepdim=True)
     over = norms.array > maxnorm
-    scale = ops.Where.apply(over, maxnorm / (norms + 1e-7), _wrap(np.ones((), input.dtype)))
+    scale = ops.Where.apply(over, maxnorm / (norms + 1e-7), _wrap(xp.ones((), input.dtype)))
     return input * scale
 
 
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     """The p-norm distances between every pair of rows i < j of an (N, M) tensor, as a
     vector of N (N - 1) / 2 in row-major order of the pairs."""
+    xp = _backend.namespace(_data(input))
     if input.ndim != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
-    rows, cols = np.triu_indices(input.shape[0], 1)
+    rows, cols = xp.triu_indices(input.shape[0], 1)
     return vector_norm(input[rows] - input[cols], p, -1)
 
 
@@ -257,9 +260,10 @@ def det(A: Tensor) -> Tensor:
 
 def slogdet(A: Tensor):
     """(sign, log |det A|): the determinant without overflow."""
+    xp = _backend.namespace(_data(A))
     _square("slogdet", A)
     logabs = ops.Slogdet.apply(A)
-    sign = _wrap(np.sign(np.linalg.det(A.array)).astype(A.dtype))
+    sign = _wrap(xp.sign(xp.linalg.det(A.array)).astype(A.dtype))
     if logabs.requires_grad:  # torch's sign is an output of the graph, with zero gradient
         sign = logabs * 0 + sign
     return SlogdetResult(sign, logabs)
@@ -267,8 +271,9 @@ def slogdet(A: Tensor):
 
 def logdet(A: Tensor) -> Tensor:
     """log det A (NaN for a negative determinant, -inf for zero)."""
+    xp = _backend.namespace(_data(A))
     sign, logabs = slogdet(A)
-    return logabs + _wrap(np.log(sign.array))
+    return logabs + _wrap(xp.log(sign.array))
 
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
@@ -291,6 +296,7 @@ def solve_triangular(
 ) -> Tensor:
     """X with A X = B (or X A = B) reading only A's upper or lower triangle (its diagonal
     taken as ones when ``unitriangular``); the gradient of A stays in that triangle."""
+    xp = _backend.namespace(_data(A))
     _square("solve_triangular", A)
     if B.ndim < 2:
         raise RuntimeError(
@@ -299,20 +305,22 @@ def solve_triangular(
         )
     T = A.triu() if upper else A.tril()
     if unitriangular:
-        T = (A.triu(1) if upper else A.tril(-1)) + _wrap(np.eye(A.shape[-1], dtype=A.dtype))
+        T = (A.triu(1) if upper else A.tril(-1)) + _wrap(xp.eye(A.shape[-1], dtype=A.dtype))
     return solve(T, B, left=left)
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     """(L, info): ``cholesky`` with info 0 (a matrix that is not positive-definite raises,
     whatever ``check_errors``)."""
+    xp = _backend.namespace(_data(A))
     L = cholesky(A, upper=upper)
-    return CholeskyExResult(L, _wrap(np.zeros(A.shape[:-2], dtype=np.int32)))
+    return CholeskyExResult(L, _wrap(xp.zeros(A.shape[:-2], dtype=xp.int32)))
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False):
     """(inverse, info): ``inv`` with info 0 (a singular matrix raises)."""
-    return InvExResult(inv(A), _wrap(np.zeros(A.shape[:-2], dtype=np.int32)))
+    xp = _backend.namespace(_data(A))
+    return InvExResult(inv(A), _wrap(xp.zeros(A.shape[:-2], dtype=xp.int32)))
 
 
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
@@ -331,17 +339,18 @@ def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
 def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """The Moore-Penrose pseudo-inverse V diag(1/s) U^T, singular values at most
     max(atol, rtol * s_max) treated as zero (rtol defaults to eps * max(m, n))."""
+    xp = _backend.namespace(_data(A))
     _floating("pinv", A)
     U, S, Vh = svd(A, full_matrices=False)
     if rtol is None:
-        rtol = np.finfo(A.dtype).eps * max(A.shape[-2:]) if atol is None else 0.0
+        rtol = xp.finfo(A.dtype).eps * max(A.shape[-2:]) if atol is None else 0.0
     smax = S.array.max(axis=-1, keepdims=True) if S.shape[-1] else 0
-    cutoff = np.maximum(atol or 0.0, rtol * smax)
+    cutoff = xp.maximum(atol or 0.0, rtol * smax)
     keep = S.array > cutoff
     s_inv = ops.Where.apply(
         keep,
-        1 / ops.Where.apply(keep, S, _wrap(np.ones((), A.dtype))),
-        _wrap(np.zeros((), A.dtype)),
+        1 / ops.Where.apply(keep, S, _wrap(xp.ones((), A.dtype))),
+        _wrap(xp.zeros((), A.dtype)),
     )
     return (Vh.mT * s_inv.unsqueeze(-2)) @ U.mT
 
@@ -351,6 +360,7 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver: str | None = None):
     in torch's (solution, residuals, rank, singular_values). As torch's default driver
     ("gelsy"), residuals and singular values are empty; "gelsd" and "gelss" fill them
     (residuals only for a tall A of full rank)."""
+    xp = _backend.namespace(_data(A))
     _floating("lstsq", A)
     if B.ndim == A.ndim - 1:  # a vector (or a batch of them)
         return _lstsq_vector(A, B, rcond, driver)
@@ -363,7 +373,7 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver: str | None = None):
     m, n = A.shape[-2:]
     rank = matrix_rank(A, rtol=rcond)
     residuals = X.reshape(-1)[:0]  # empty, but in the graph like torch's
-    values = _wrap(np.zeros((0,), A.dtype))
+    values = _wrap(xp.zeros((0,), A.dtype))
     if driver in ("gelsd", "gelss"):
         values = svdvals(A).detach()  # no gradient, as torch
         if m > n and bool((rank.array == n).all()):
@@ -378,9 +388,10 @@ def _lstsq_vector(A: Tensor, b: Tensor, rcond, driver):
 
 def matrix_power(A: Tensor, n: int) -> Tensor:
     """A multiplied by itself ``n`` times (by squaring); A^0 = I, negative n inverts."""
+    xp = _backend.namespace(_data(A))
     _square("matrix_power", A)
     if n == 0:
-        eye = np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape)
+        eye = xp.broadcast_to(xp.eye(A.shape[-1], dtype=A.dtype), A.shape)
         return _wrap(eye.copy())
     if n < 0:
         A, n = inv(A), -n
@@ -402,12 +413,13 @@ def matrix_exp(A: Tensor) -> Tensor:
 
 def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """The number of singular values above the tolerance (forward only, int64)."""
+    xp = _backend.namespace(_data(A))
     _floating("matrix_rank", A)
-    s = np.linalg.svd(A.array, compute_uv=False)
+    s = xp.linalg.svd(A.array, compute_uv=False)
     if rtol is None:
-        rtol = np.finfo(A.dtype).eps * max(A.shape[-2:]) if atol is None else 0.0
-    tol = np.maximum(atol or 0.0, rtol * s.max(axis=-1, keepdims=True))
-    return _wrap((s > tol).sum(axis=-1).astype(np.int64))
+        rtol = xp.finfo(A.dtype).eps * max(A.shape[-2:]) if atol is None else 0.0
+    tol = xp.maximum(atol or 0.0, rtol * s.max(axis=-1, keepdims=True))
+    return _wrap((s > tol).sum(axis=-1).astype(xp.int64))
 
 
 # ------------------------------------------------------------------ decompositions
@@ -439,6 +451,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None):
     a square orthogonal matrix by columns that do not depend smoothly on A; gradients flow
     through the reduced part only (torch refuses that backward).
     """
+    xp = _backend.namespace(_data(A))
     _floating("svd", A)
     m, n = A.shape[-2:]
     k = min(m, n)
@@ -447,11 +460,11 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None):
     S = pack[..., k, :k]
     Vh = pack[..., k + 1 :, :n]
     if full_matrices and m != n:
-        u_full, _, vh_full = np.linalg.svd(A.array, full_matrices=True)
+        u_full, _, vh_full = xp.linalg.svd(A.array, full_matrices=True)
         if m > n:
-            U = ops.Cat.apply(U.ndim - 1, U, _wrap(np.ascontiguousarray(u_full[..., k:])))
+            U = ops.Cat.apply(U.ndim - 1, U, _wrap(xp.ascontiguousarray(u_full[..., k:])))
         else:
-            Vh = ops.Cat.apply(Vh.ndim - 2, Vh, _wrap(np.ascontiguousarray(vh_full[..., k:, :])))
+            Vh = ops.Cat.apply(Vh.ndim - 2, Vh, _wrap(xp.ascontiguousarray(vh_full[..., k:, :])))
     return SvdResult(U, S, Vh)
 
 
@@ -462,6 +475,7 @@ def svdvals(A: Tensor) -> Tensor:
 
 def qr(A: Tensor, mode: str = "reduced"):
     """(Q, R) with A = Q R, Q with orthonormal columns, R upper triangular. Forward only."""
+    xp = _backend.namespace(_data(A))
     _floating("qr", A)
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(
@@ -474,7 +488,7 @@ def qr(A: Tensor, mode: str = "reduced"):
     Q = pack[..., :kq, :m].mT
     R = pack[..., kq:, :n]
     if mode == "r":
-        return QrResult(_wrap(np.zeros((0,), A.dtype)), R)
+        return QrResult(_wrap(xp.zeros((0,), A.dtype)), R)
     return QrResult(Q, R)
 
 
@@ -517,9 +531,10 @@ TorchSvdResult = namedtuple("svd", ["U", "S", "V"])
 def torch_svd(input: Tensor, some: bool = True, compute_uv: bool = True):
     """``torch.svd``'s older form: (U, S, V) with V (not V^T); ``some=False`` completes U
     and V to square matrices; ``compute_uv=False`` gives zero U and V."""
+    xp = _backend.namespace(_data(input))
     U, S, Vh = svd(input, full_matrices=not some)
     if not compute_uv:
-        U, Vh = (_wrap(np.zeros(t.shape, t.dtype)) for t in (U, Vh))
+        U, Vh = (_wrap(xp.zeros(t.shape, t.dtype)) for t in (U, Vh))
     return TorchSvdResult(U, S, Vh.mT)
 
 
@@ -559,19 +574,21 @@ SolveExResult = namedtuple("solve_ex", ["result", "info"])
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False):
     """``solve`` with an ``info`` tensor (zeros: a singular matrix raises LinAlgError
     either way, as the NumPy solver reports no partial result)."""
+    xp = _backend.namespace(_data(A))
     out = solve(A, B, left=left)
-    return SolveExResult(out, _wrap(np.zeros(A.shape[:-2], dtype=np.int32)))
+    return SolveExResult(out, _wrap(xp.zeros(A.shape[:-2], dtype=xp.int32)))
 
 
 def vander(x: Tensor, *, N: int | None = None) -> Tensor:
     """The Vandermonde matrix of the last dimension: ``x ** 0, x ** 1, ..., x ** (N-1)``
     along a new last dimension (``N`` defaults to ``x.shape[-1]``)."""
+    xp = _backend.namespace(_data(x))
     if x.ndim == 0:  # a number is a vector of one, as torch
         x = x.reshape(1)
     n = x.shape[-1] if N is None else N
     if n <= 1:
         raise RuntimeError(f"N must be greater than 1 (linalg.vander got N={n}).")
-    powers = _wrap(np.arange(n).astype(x.dtype if x.dtype.kind in "fc" else np.int64))
+    powers = _wrap(xp.arange(n).astype(x.dtype if x.dtype.kind in "fc" else xp.int64))
     return x.unsqueeze(-1) ** powers
 
 
@@ -658,9 +675,10 @@ def triangular_solve(
     """Deprecated in torch for ``linalg.solve_triangular`` (arguments reversed): X with
     A X = b (A^T X = b when ``transpose``), reading one triangle of A; returns
     ``(solution, cloned_coefficient)``."""
+    xp = _backend.namespace(_data(b))
     T = A.triu() if upper else A.tril()
     if unitriangular:
-        T = (A.triu(1) if upper else A.tril(-1)) + _wrap(np.eye(A.shape[-1], dtype=A.dtype))
+        T = (A.triu(1) if upper else A.tril(-1)) + _wrap(xp.eye(A.shape[-1], dtype=A.dtype))
     if transpose:
         T, upper = T.mT, not upper
     return TriangularSolveResult(solve_triangular(T, b, upper=upper), A.clone())
@@ -704,30 +722,32 @@ def lu_factor(A: Tensor, *, pivot: bool = True):
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False):
     """``lu_factor`` with ``info``: 0, or i + 1 where U[i, i] is the first zero (a singular
     matrix); ``check_errors`` raises LinAlgError then."""
+    xp = _backend.namespace(_data(A))
     LU, pivots, _ = _lu(A, pivot)
-    diag = np.diagonal(LU.array, 0, -2, -1)
+    diag = xp.diagonal(LU.array, 0, -2, -1)
     zero = diag == 0
-    info = np.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32)
+    info = xp.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(xp.int32)
     if check_errors and info.any():
         raise LinAlgError("linalg.lu_factor_ex: U is singular (a zero on its diagonal)")
     return LUFactorExResult(LU, pivots, _wrap(info))
 
 
 def _unpack(LU: Tensor, pivots, unpack_data: bool = True, unpack_pivots: bool = True):
+    xp = _backend.namespace(_data(LU))
     m, n = LU.shape[-2:]
     k = min(m, n)
     P = L = U = None
     if unpack_pivots:
-        piv = pivots.array if isinstance(pivots, Tensor) else np.asarray(pivots)
-        perm = np.tile(np.arange(m), piv.shape[:-1] + (1,))
+        piv = pivots.array if isinstance(pivots, Tensor) else xp.asarray(pivots)
+        perm = xp.tile(xp.arange(m), piv.shape[:-1] + (1,))
         flat_perm, flat_piv = perm.reshape(-1, m), piv.reshape(-1, k)
         for row, swaps in zip(flat_perm, flat_piv, strict=True):
             for j, p in enumerate(swaps - 1):
                 row[[j, p]] = row[[p, j]]
-        eye = np.eye(m, dtype=LU.dtype)
-        P = _wrap(np.swapaxes(eye[flat_perm.reshape(perm.shape)], -1, -2).copy())
+        eye = xp.eye(m, dtype=LU.dtype)
+        P = _wrap(xp.swapaxes(eye[flat_perm.reshape(perm.shape)], -1, -2).copy())
     if unpack_data:
-        L = LU[..., :, :k].tril(-1) + _wrap(np.eye(m, k, dtype=LU.dtype))
+        L = LU[..., :, :k].tril(-1) + _wrap(xp.eye(m, k, dtype=LU.dtype))
         U = LU[..., :k, :].triu()
     return P, L, U
 
