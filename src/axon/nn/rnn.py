@@ -380,6 +380,8 @@ class RNNBase(Module):
         layer's outputs (L, N, D*H) and the final states [(D*layers, N, H), ...]."""
         if batch_sizes is not None and int(batch_sizes[-1]) == x.shape[1]:
             batch_sizes = None  # every sequence has full length
+        elif batch_sizes is not None:  # host ints, as a tuple: not an array on another device
+            batch_sizes = tuple(int(b) for b in batch_sizes)
         D = 2 if self.bidirectional else 1
         n_states = 2 if self.mode == "LSTM" else 1
         finals: list[list[Tensor]] = [[] for _ in range(n_states)]
