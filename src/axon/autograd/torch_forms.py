@@ -60,7 +60,7 @@ def asarray(
     asked dtype (unless ``copy=True``); Python data is copied (floats to the default
     float, as ``tensor``). ``copy=False`` where a copy is needed raises ValueError."""
     dt = B.to_dtype(dtype)
-    if isinstance(obj, Tensor | np.ndarray):
+    if isinstance(obj, Tensor) or B.of(obj) is not None:
         arr = obj.array if isinstance(obj, Tensor) else obj
         if copy is False and dt is not None and dt != arr.dtype:
             raise ValueError(f"asarray: copy=False but casting {arr.dtype} to {dt} copies")
@@ -181,6 +181,7 @@ def _resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
     shape = _shape_arg(sizes)
     count = int(np.prod(shape, dtype=np.int64))
     flat = self.array.reshape(-1)
+    xp = B.namespace(flat)
     if count > flat.size:
         flat = xp.concatenate([flat, xp.empty(count - flat.size, flat.dtype)])
     self.array = xp.ascontiguousarray(flat[:count]).reshape(shape)
@@ -241,7 +242,7 @@ def _map_(self: Tensor, tensor: Tensor, callable) -> Tensor:  # noqa: A002
         raise RuntimeError(
             "Can't call map_() on Variable that requires grad. Use var.detach().map_() instead."
         )
-    other = xp.broadcast_to(_data(tensor), self.shape).reshape(-1).tolist()
+    other = B.namespace(self.array).broadcast_to(_data(tensor), self.shape).reshape(-1).tolist()
     flat = self.array.reshape(-1)
     for i, (a, b) in enumerate(zip(flat.tolist(), other, strict=True)):
         flat[i] = callable(a, b)
@@ -400,6 +401,7 @@ def frombuffer(
 
 def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
     """``nonzero`` padded with ``fill_value`` (or cut) to exactly ``size`` rows."""
+    xp = B.namespace(input.array)
     idx = xp.argwhere(input.array)[:size]
     pad = xp.full((size - idx.shape[0], input.ndim), fill_value, dtype=xp.int64)
     return _wrap(xp.concatenate([idx.astype(xp.int64), pad]))
@@ -502,7 +504,7 @@ def _set_(self: Tensor, source=None, storage_offset: int = 0, size=None, stride=
     """This tensor made to share ``source``'s memory and shape (``set_()``: empty)."""
     self._check_inplace(None)
     if source is None:
-        self.array = xp.empty((0,), self.array.dtype)
+        self.array = B.namespace(self.array).empty((0,), self.array.dtype)
     elif isinstance(source, Tensor):
         self.array = source.array
     else:
