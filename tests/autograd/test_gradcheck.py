@@ -104,6 +104,13 @@ def test_gradcheck_casts_float32_inputs_to_float64():
     assert ax.gradcheck(lambda a: (a * a).tanh(), x)
 
 
+def test_gradcheck_runs_on_the_inputs_device():
+    import tests.backend.strict  # noqa: F401  (registers the strict backend)
+
+    x = ax.randn(2, 3, dtype=ax.float64, device="strict", requires_grad=True)
+    assert ax.autograd.gradcheck(lambda t: (t * t).sin().sum(dim=1), (x,))
+
+
 def test_gradcheck_with_integer_output_first():
     # outputs that do not require grad (indices) must not shift the numerical Jacobian
     def fn(a):

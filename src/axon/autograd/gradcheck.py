@@ -1,4 +1,7 @@
-"""``gradcheck``: compare backward against central finite differences in float64."""
+"""``gradcheck``: compare backward against central finite differences in float64.
+
+The inputs and ``fn`` run on their device; the Jacobians are host NumPy arrays, read from
+the device with its backend's ``to_host`` and seeded back with ``from_host``."""
 
 from __future__ import annotations
 
@@ -7,8 +10,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import backend as B
 from .grad_mode import no_grad
 from .tensor import Tensor, _wrap
+
+
+def _host(array) -> np.ndarray:
+    """``array`` in host memory (the CPU's arrays as they are)."""
+    return B.of(array).to_host(array)
 
 
 @dataclass
@@ -74,7 +83,7 @@ def gradcheck(
     def flat_outputs():
         """The picked outputs of ``fn`` at the current inputs, raveled and joined."""
         again = _as_tuple(fn(*xs))
-        return np.concatenate([np.ravel(again[k].array) for k in picked])
+        return np.concatenate([np.ravel(_host(again[k].array)) for k in picked])
 
     # analytic Jacobian, one output element (row) at a time
     analytic = {i: np.zeros((n_out, xs[i].array.size)) for i in checked}
@@ -85,11 +94,11 @@ def gradcheck(
                 xs[i].grad = None
             seed = np.zeros(o.array.shape)
             seed.flat[j] = 1.0
-            o.backward(seed, retain_graph=True)
+            o.backward(B.of(o.array).from_host(seed), retain_graph=True)
             for i in checked:
                 g = xs[i].grad
                 if g is not None:
-                    analytic[i][row] = g.array.ravel()
+                    analytic[i][row] = _host(g.array).ravel()
             row += 1
 
     # numerical Jacobian by central differences
