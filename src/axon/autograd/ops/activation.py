@@ -46,7 +46,7 @@ class Relu(Op):
 
     Backward keeps the mask out > 0 (a byte per value), not the output: an in-place
     ReLU (``x.copy_``) rebinds its tensor to another array, and the output would stay
-    alive for backward alone (70 MB of ResNet-18's 8-image step)."""
+    alive for backward alone (a large share of a ResNet's activation memory)."""
 
     def forward(self, a):
         out = self.xp.maximum(a, 0)
@@ -147,7 +147,7 @@ _ERFC_T = (
 
 def _normal_cdf_f32(a):
     """Phi(a) = erfc(-a / sqrt 2) / 2 for float32 ``a``, in float32 from one formula (the
-    float64 ``erf`` below evaluates three branches everywhere: about 5x slower). Its
+    float64 ``erf`` below evaluates three branches everywhere, several times slower). Its
     relative error, about 1.2e-7, is float32's own resolution; a < 0 uses erfc(u) directly
     and a > 0 the mirror 1 - erfc(u) / 2, so Phi keeps its relative accuracy in the tail."""
     xp = B.namespace(a)
