@@ -214,3 +214,28 @@ def test_sampling_loop_as_written_for_torch():
         assert allowed.gather(1, idx_next).all()
         idx = torch_like.cat((idx, idx_next), dim=1)
     assert idx.shape == (3, 21) and idx.dtype == np.int64
+
+
+def test_draws_on_another_device_are_the_cpus_numbers():
+    import tests.backend.strict  # noqa: F401  (registers the strict backend)
+
+    def draws(device):
+        ax.manual_seed(0)
+        x = ax.full((2, 3), 0.5, device=device)
+        return [
+            ax.bernoulli(x),
+            ax.normal(x, 1.0),
+            ax.multinomial(x, 2),
+            ax.poisson(x),
+            ax.binomial(x * 4, x),
+            x.clone().exponential_(),
+            x.clone().bernoulli_(0.3),
+            x.clone().random_(5),
+            x.clone().cauchy_(),
+            x.clone().geometric_(0.5),
+            x.clone().log_normal_(),
+        ]
+
+    for c, s in zip(draws("cpu"), draws("strict"), strict=True):
+        assert s.device == "strict:0" and s.dtype == c.dtype
+        np.testing.assert_array_equal(s.cpu().numpy(), c.numpy())

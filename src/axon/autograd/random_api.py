@@ -4,7 +4,9 @@ the in-place fills (``bernoulli_``, ``random_``, ``exponential_``, ``geometric_`
 
 Every draw comes from ``generator=`` (an ``axon.Generator``) when given, else from axon's
 global stream, which ``axon.manual_seed`` seeds: the same seed gives the same numbers
-(not torch's numbers: the streams differ).
+(not torch's numbers: the streams differ). The generators are NumPy's, so draws are made
+in host memory: parameters on another device are read with their backend's ``to_host``
+and the samples moved onto the device with ``from_host`` (the same numbers on every device).
 """
 
 from __future__ import annotations
@@ -12,13 +14,25 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend as B
-from ..backend import xp
 from .tensor import Tensor, _data, _shape_arg, _wrap, bind_methods
 
 
 def _rng(generator):
     """The NumPy generator to draw from: ``generator``'s own stream, else axon's global."""
     return B.rng() if generator is None else generator.rng
+
+
+def _host(x):
+    """``x`` in host memory: another backend's array copied there, anything else as it is."""
+    b = B.of(x)
+    return x if b is None else b.to_host(x)
+
+
+def _on(out: np.ndarray, like):
+    """The host array ``out`` moved onto the device of the array ``like`` (a CPU array or
+    a number leaves it where it is)."""
+    b = B.of(like)
+    return out if b is None else b.from_host(out, b.device_of(like))
 
 
 def _zero_grad_link(out: Tensor, *params) -> Tensor:
@@ -43,7 +57,7 @@ def normal(
 ) -> Tensor:
     """Normal samples: tensor ``mean`` and/or ``std`` give one sample per element
     (broadcast); floats need ``size``. Drawn from ``generator`` or axon's global stream."""
-    m, s = _data(mean), _data(std)
+    m, s = _host(_data(mean)), _host(_data(std))
     if np.any(np.asarray(s) < 0):
         raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(s)}")
     if size is None:
@@ -56,7 +70,9 @@ def normal(
     else:
         shape = _shape_arg((size,))
     dt = B.to_dtype(dtype) or _float_dtype(mean, std)
-    out = _wrap((m + s * _rng(generator).standard_normal(shape)).astype(dt), requires_grad)
+    out = (m + s * _rng(generator).standard_normal(shape)).astype(dt)
+    like = _data(mean) if isinstance(mean, Tensor) else _data(std)
+    out = _wrap(_on(out, like), requires_grad)
     return _zero_grad_link(out, mean, std)
 
 
@@ -71,10 +87,10 @@ def multinomial(
     ``num_samples`` smallest exponential keys E / w (the Gumbel top-k trick); zero weights
     get infinite keys and come last.
     """
-    p = xp.asarray(input.array, dtype=xp.float64)
+    p = np.asarray(_host(input.array), dtype=np.float64)
     if p.ndim not in (1, 2):
         raise RuntimeError(f"prob_dist must be 1 or 2 dim, got shape {p.shape}")
-    if not xp.isfinite(p).all() or (p < 0).any():
+    if not np.isfinite(p).all() or (p < 0).any():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     rows = p.reshape(-1, p.shape[-1])
     n = rows.shape[1]
@@ -89,37 +105,38 @@ def multinomial(
         )
     rng = _rng(generator)
     if replacement:
-        cdf = xp.cumsum(rows, axis=1)
+        cdf = np.cumsum(rows, axis=1)
         u = rng.random((rows.shape[0], num_samples)) * cdf[:, -1:]
         if u.size * n <= 2**22:  # many short rows (a batch of policies): count in one go
             out = (u[:, :, None] >= cdf[:, None, :]).sum(axis=2)
         else:
-            out = xp.stack(
-                [xp.searchsorted(c, v, side="right") for c, v in zip(cdf, u, strict=True)]
+            out = np.stack(
+                [np.searchsorted(c, v, side="right") for c, v in zip(cdf, u, strict=True)]
             )
     else:
-        with xp.errstate(divide="ignore"):
+        with np.errstate(divide="ignore"):
             keys = rng.exponential(size=rows.shape) / rows
-        out = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
-    return _wrap(out.reshape(p.shape[:-1] + (num_samples,)).astype(xp.int64))
+        out = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    out = out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64)
+    return _wrap(_on(out, input.array))
 
 
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     """1 with probability ``input`` (or the number ``p``) per element, else 0; the dtype
     of ``input``."""
-    prob = input.array if p is None else xp.full(input.shape, p, dtype=xp.float64)
-    if (prob < 0).any() or (prob > 1).any() or xp.isnan(prob).any():
+    prob = _host(input.array) if p is None else np.full(input.shape, p, dtype=np.float64)
+    if (prob < 0).any() or (prob > 1).any() or np.isnan(prob).any():
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
     draws = _rng(generator).random(input.shape) < prob
-    return _zero_grad_link(_wrap(draws.astype(input.dtype)), input)
+    return _zero_grad_link(_wrap(_on(draws.astype(input.dtype), input.array)), input)
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Fill with 1 (probability ``p``, a number or a tensor) or 0, in place."""
-    prob = _data(p)
+    prob = _host(_data(p))
     if np.any(np.asarray(prob) < 0) or np.any(np.asarray(prob) > 1):
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-    self.array[...] = _rng(generator).random(self.shape) < prob
+    self.array[...] = _on(_rng(generator).random(self.shape) < prob, self.array)
     return self
 
 
@@ -135,7 +152,7 @@ def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=No
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}"
         )
-    self.array[...] = _rng(generator).integers(from_, to, size=self.shape)
+    self.array[...] = _on(_rng(generator).integers(from_, to, size=self.shape), self.array)
     return self
 
 
@@ -143,7 +160,7 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     """Fill with exponential samples of rate ``lambd`` (mean 1 / lambd), in place."""
     if lambd <= 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
-    self.array[...] = _rng(generator).exponential(1.0 / lambd, size=self.shape)
+    self.array[...] = _on(_rng(generator).exponential(1.0 / lambd, size=self.shape), self.array)
     return self
 
 
@@ -151,7 +168,7 @@ def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
     """Fill with the number of Bernoulli(p) trials up to the first success (1, 2, ...)."""
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    self.array[...] = _rng(generator).geometric(p, size=self.shape)
+    self.array[...] = _on(_rng(generator).geometric(p, size=self.shape), self.array)
     return self
 
 
@@ -159,7 +176,7 @@ def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=
     """Fill with exp(N(mean, std^2)) samples, in place."""
     if std <= 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    self.array[...] = _rng(generator).lognormal(mean, std, size=self.shape)
+    self.array[...] = _on(_rng(generator).lognormal(mean, std, size=self.shape), self.array)
     return self
 
 
@@ -167,16 +184,18 @@ def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=
     """Fill with Cauchy samples median + sigma tan(pi (u - 1/2)), in place."""
     if sigma <= 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
-    self.array[...] = median + sigma * _rng(generator).standard_cauchy(size=self.shape)
+    draws = median + sigma * _rng(generator).standard_cauchy(size=self.shape)
+    self.array[...] = _on(draws, self.array)
     return self
 
 
 def poisson(input: Tensor, generator=None) -> Tensor:
     """Poisson samples with the rates in ``input`` (same shape and dtype)."""
-    rates = input.array
-    if (rates < 0).any() or not xp.isfinite(rates).all():
+    rates = _host(input.array)
+    if (rates < 0).any() or not np.isfinite(rates).all():
         raise RuntimeError("poisson: the rates must be finite and non-negative")
-    return _zero_grad_link(_wrap(_rng(generator).poisson(rates).astype(input.dtype)), input)
+    draws = _rng(generator).poisson(rates).astype(input.dtype)
+    return _zero_grad_link(_wrap(_on(draws, input.array)), input)
 
 
 bind_methods(
@@ -205,8 +224,9 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
         raise ValueError(
             f"binomial only supports floating-point dtypes for count, got: {count.dtype}"
         )
-    n, p = xp.broadcast_arrays(count.array, _data(prob))
-    return _wrap(_rng(generator).binomial(n.astype(np.int64), p).astype(count.dtype))
+    n, p = np.broadcast_arrays(_host(count.array), _host(_data(prob)))
+    draws = _rng(generator).binomial(n.astype(np.int64), p).astype(count.dtype)
+    return _wrap(_on(draws, count.array))
 
 
 __all__ += ["binomial"]
