@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import threads as _threads
 from ..base import Backend, register
 from ..device import CPU
 from . import chunking as _chunking
@@ -35,12 +36,10 @@ class NumpyBackend(Backend):
     def from_host(self, array: np.ndarray, dev=None) -> np.ndarray:
         return array
 
-    def matmul(self, a, b, out=None):
-        """``a @ b`` (into ``out`` when given) with the thread policy of ``threads.matmul``
-        (one-thread BLAS, the same bits at any thread count)."""
-        from .. import threads
-
-        return threads.matmul(a, b, out)
+    matmul = staticmethod(_threads.matmul)
+    """``a @ b`` (into ``out`` when given) with the thread policy of ``threads.matmul``
+    (one-thread BLAS, the same bits at any thread count); the function itself, so a step
+    loop's products pay no extra call."""
 
     # the convolution and pooling machinery: scratch pool, batch halves, strided views
     conv2d = Conv2dKernel()
@@ -50,6 +49,11 @@ class NumpyBackend(Backend):
 
     def split_batch(self, body, n, nbytes, products=False):
         _chunking.split_batch(body, n, nbytes, products)
+
+    def padded(self, xc, pads, size, fill, tag):
+        if len(pads) == 2:
+            return _im2col.padded(xc, pads, size, fill, tag)
+        return super().padded(xc, pads, size, fill, tag)
 
     def windows(self, x_padded, kernel, out, stride, dilation):
         return _im2col.windows_view_nd(x_padded, kernel, out, stride, dilation)
