@@ -163,6 +163,11 @@ def namespace(array):
 def window_slices(kernel: tuple, stride: tuple, dilation: tuple, out: tuple) -> list:
     """For every kernel offset in scan order, the slices (one per spatial axis) that pick
     x[..., o s + k d, ...] for all outputs o at once (the windows' strided slices)."""
+    if len(kernel) == 2:  # the pooling ops' case, per call: kept short
+        (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out
+        rows = [slice(i * dh, i * dh + sh * (ho - 1) + 1, sh) for i in range(kh)]
+        cols = [slice(j * dw, j * dw + sw * (wo - 1) + 1, sw) for j in range(kw)]
+        return [(r, c) for r in rows for c in cols]
     per_axis = [
         [slice(k * d, k * d + s * (o - 1) + 1, s) for k in range(kk)]
         for kk, s, d, o in zip(kernel, stride, dilation, out, strict=True)

@@ -358,16 +358,18 @@ def _fractional_max_pool(
         )
     x = input.array if input.ndim == nd + 2 else input.array[None]
     N, C = x.shape[:2]
-    u = (
-        B.rng().random((N, C, nd))
-        if _random_samples is None
-        else _array(_random_samples).reshape(N, C, nd)
-    ).astype(xp.float64)
+    backend, dev = B.of(x), input.device  # the windows are found on the host, the max on dev
+    if _random_samples is None:
+        u = B.rng().random((N, C, nd))
+    else:
+        u = _array(_random_samples)
+        u = B.of(u).to_host(u) if B.of(u) is not None else u
+    u = u.reshape(N, C, nd).astype(xp.float64)
     starts = [
         _fractional_starts(n, o, k, u[..., sample_axis[a]])  # (N, C, o) per axis
         for a, (n, o, k) in enumerate(zip(size, out, kernel, strict=True))
     ]
-    planes = x.reshape(N, C, -1)
+    planes, ns = x.reshape(N, C, -1), backend.xp
     best = best_idx = None
     for offset in itertools.product(*(range(k) for k in kernel)):  # scan order: first max
         idx = xp.zeros((N, C) + (1,) * nd, dtype=xp.int64)
@@ -375,13 +377,13 @@ def _fractional_max_pool(
             shape = [N, C] + [1] * nd
             shape[2 + a] = out[a]
             idx = idx * size[a] + (start + o).reshape(shape)  # (N, C, *out) by broadcasting
-        idx = idx.reshape(N, C, -1)
-        vals = xp.take_along_axis(planes, idx, axis=2)
+        idx = backend.from_host(idx.reshape(N, C, -1), dev)
+        vals = ns.take_along_axis(planes, idx, axis=2)
         if best is None:
             best, best_idx = vals, idx
         else:
-            better = (vals > best) | (xp.isnan(vals) & ~xp.isnan(best))
-            best, best_idx = xp.where(better, vals, best), xp.where(better, idx, best_idx)
+            better = (vals > best) | (ns.isnan(vals) & ~ns.isnan(best))
+            best, best_idx = ns.where(better, vals, best), ns.where(better, idx, best_idx)
     result = _pool_index.PlaneGather.apply(input.reshape(N * C, -1), best_idx.reshape(N * C, -1))
     shape = tuple(input.shape[:-nd]) + out
     result = result.reshape(shape)

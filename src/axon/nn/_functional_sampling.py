@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from .. import backend as B
 from ..autograd.ops import grid_sample as _grid_sample
 from ..autograd.ops.resample import UpsampleNearest
 from ..autograd.tensor import Tensor, _wrap
@@ -261,15 +262,15 @@ def _resize_separable(
     def resize_dim(x: Tensor, k: int) -> Tensor:
         dim = x.ndim - nd + k
         m = matrix(x.shape[dim], out_size[k], scales[k], align_corners, cubic)
-        mt = _wrap(xp.ascontiguousarray(m.T).astype(x.dtype))
+        mt = _wrap(xp.ascontiguousarray(m.T).astype(x.dtype)).to(x.device)  # a host matrix
         return (x.transpose(dim, -1) @ mt).transpose(dim, -1)
 
     if input.dtype.kind in "iu":
-        info = xp.iinfo(input.dtype)
+        info, ns = xp.iinfo(input.dtype), B.namespace(input.array)
         out = input.array
         for k in reversed(range(nd)):
-            out = resize_dim(_wrap(out.astype(xp.float32)), k).array
-            out = xp.clip(xp.rint(out), info.min, info.max).astype(input.dtype)
+            out = resize_dim(_wrap(out.astype(ns.float32)), k).array
+            out = ns.clip(ns.rint(out), info.min, info.max).astype(input.dtype)
         return _wrap(out)
     out = input
     for k in range(nd):
@@ -369,7 +370,7 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
     # grid[..., k] = ((x t[k, 0] + y t[k, 1]) (+ z t[k, 2])) + t[k, nd], rounded term by term
     # in theta's dtype as torch's product is: the same bits, so points on a pixel centre
     # fall on torch's side of it in grid_sample
-    base = base.reshape(1, points, nd + 1)
+    base = B.for_device(theta.device).from_host(base.reshape(1, points, nd + 1))
     grid = _wrap(base[..., :1]) * theta[:, :, 0].unsqueeze(1)  # (N, points, nd)
     for j in range(1, nd):
         grid = grid + _wrap(base[..., j : j + 1]) * theta[:, :, j].unsqueeze(1)
