@@ -112,8 +112,9 @@ class Conv(Op):
         out = self.backend.matmul(wg, cols)  # (G, O / G, N Ho Wo)
         if b is not None:
             out += b.reshape(G, Og, 1)
-        if self.parents is not None:
-            self.cols, self.wg = cols, wg
+        if self.parents is not None:  # the columns for dW, the weight for dx
+            self.cols = cols if self.parents[1] is not None else None
+            self.wg = wg if self.parents[0] is not None else None
         return out.reshape(G * Og, N, Ho, Wo)
 
     def _out_shape(self, shape4: tuple) -> tuple:
