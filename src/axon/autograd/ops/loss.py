@@ -6,10 +6,10 @@ The functional forms that check the arguments and apply these live in ``axon.nn.
 (a chain of primitives would record a dozen nodes and many temporaries).
 
 Every op here follows ``axon.autograd.ops``: ``forward`` takes arrays (plus plain
-settings), stores what ``backward`` needs on ``self``, and ``backward`` returns one
-gradient (or ``None``) per input. Weights are plain arrays: they get no gradient.
-``backward`` never writes into the incoming gradient or into saved arrays, so
-``retain_graph=True`` can run it twice.
+settings), computes with ``self.xp`` (the namespace of its inputs' backend), stores what
+``backward`` needs on ``self``, and ``backward`` returns one gradient (or ``None``) per
+input. Weights are plain arrays: they get no gradient. ``backward`` never writes into the
+incoming gradient or into saved arrays, so ``retain_graph=True`` can run it twice.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 its own backward; the layers (``axon.nn.normalization``) and ``axon.nn.functional`` use them.
 
 The composition from primitives would record about a dozen nodes and as many full-size
-temporaries (LayerNorm alone is a fifth of a Transformer step).
+temporaries (and LayerNorm runs twice in every Transformer block).
 
 All three normalise groups of values the same way. For a group of n values x_i with
 mean mu and biased variance var,
@@ -20,7 +20,8 @@ Batch norm groups by channel (over the batch and every spatial position); layer 
 sample (over the trailing ``normalized_shape``); group norm by (sample, channel group).
 ``xhat`` is computed once in forward and reused by backward; the per-group sums are
 ``einsum`` reductions, which read their operands once and allocate nothing full-size.
-As everywhere in axon, ``backward`` never writes into ``g`` or into saved arrays.
+As everywhere in axon, ``backward`` never writes into ``g`` or into saved arrays, and the
+arrays are computed with ``self.xp``, the namespace of the inputs' backend.
 """
 
 from __future__ import annotations
