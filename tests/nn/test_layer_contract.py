@@ -497,13 +497,7 @@ def test_layer_contract(case_id, tmp_path):
     )
 
 
-STRICT_PENDING: dict[str, str] = {
-    "RReLU": "rrelu's slopes drawn on the CPU (nn/_functional_activations.py)",
-    "Upsample-bicubic": "interpolation weights built on the CPU (nn/_functional_sampling.py)",
-    "UpsamplingBilinear2d": "interpolation weights built on the CPU (nn/_functional_sampling.py)",
-    "FractionalMaxPool2d": "fractional pooling's windows (nn/_functional_pool.py)",
-    "FractionalMaxPool3d": "fractional pooling's windows (nn/_functional_pool.py)",
-}
+STRICT_PENDING: dict[str, str] = {}
 """Cases whose layer fails on the strict backend only because a function it calls (an op
 or functional code not yet on the seam) calls NumPy on a strict array or makes a CPU
 tensor: case id -> where. Each is a non-strict xfail (an XPASS means the entry is to be
