@@ -8,14 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .. import backend as B
+from ..backend import host
 from .grad_mode import no_grad
 from .tensor import Tensor, _wrap
 
 
-def _host(array) -> np.ndarray:
+def _host(array) -> host.ndarray:
     """``array`` in host memory (the CPU's arrays as they are)."""
     return B.of(array).to_host(array)
 
@@ -63,9 +62,9 @@ def gradcheck(
     xs = []
     for a in inputs:
         if isinstance(a, Tensor) and a.requires_grad:
-            xs.append(_wrap(a.array.astype(np.float64), True, None))
+            xs.append(_wrap(a.array.astype(host.float64), True, None))
         elif isinstance(a, Tensor) and a.dtype.kind == "f":
-            xs.append(_wrap(a.array.astype(np.float64), False, None))
+            xs.append(_wrap(a.array.astype(host.float64), False, None))
         else:
             xs.append(a)
     checked = [i for i, a in enumerate(xs) if isinstance(a, Tensor) and a.requires_grad]
@@ -83,16 +82,16 @@ def gradcheck(
     def flat_outputs():
         """The picked outputs of ``fn`` at the current inputs, raveled and joined."""
         again = _as_tuple(fn(*xs))
-        return np.concatenate([np.ravel(_host(again[k].array)) for k in picked])
+        return host.concatenate([host.ravel(_host(again[k].array)) for k in picked])
 
     # analytic Jacobian, one output element (row) at a time
-    analytic = {i: np.zeros((n_out, xs[i].array.size)) for i in checked}
+    analytic = {i: host.zeros((n_out, xs[i].array.size)) for i in checked}
     row = 0
     for o in outs:
         for j in range(o.array.size):
             for i in checked:
                 xs[i].grad = None
-            seed = np.zeros(o.array.shape)
+            seed = host.zeros(o.array.shape)
             seed.flat[j] = 1.0
             o.backward(B.of(o.array).from_host(seed), retain_graph=True)
             for i in checked:
@@ -106,7 +105,7 @@ def gradcheck(
     with no_grad():
         for i in checked:
             x = xs[i].array
-            numeric = np.zeros_like(analytic[i])
+            numeric = host.zeros_like(analytic[i])
             flat = x.reshape(-1)
             for col in range(flat.size):
                 old = flat[col]
@@ -117,15 +116,15 @@ def gradcheck(
                 flat[col] = old
                 numeric[:, col] = (plus - minus) / (2 * eps)
             a = analytic[i]
-            err = np.abs(a - numeric)
-            bad = ~(err <= atol + rtol * np.abs(numeric))  # NaN counts as bad
-            rel = err / np.maximum(np.abs(numeric), 1e-12)
-            worst_abs = float(np.nanmax(err)) if err.size else 0.0
-            worst_rel = float(np.nanmax(np.where(err > atol, rel, 0))) if err.size else 0.0
+            err = host.abs(a - numeric)
+            bad = ~(err <= atol + rtol * host.abs(numeric))  # NaN counts as bad
+            rel = err / host.maximum(host.abs(numeric), 1e-12)
+            worst_abs = float(host.nanmax(err)) if err.size else 0.0
+            worst_rel = float(host.nanmax(host.where(err > atol, rel, 0))) if err.size else 0.0
             report.worst.append((i, worst_abs, worst_rel))
-            if bad.any() or np.isnan(a).any():
+            if bad.any() or host.isnan(a).any():
                 report.ok = False
-                r, c = np.argwhere(bad | np.isnan(a))[0]
+                r, c = host.argwhere(bad | host.isnan(a))[0]
                 report.lines.append(
                     f"input {i} (shape {x.shape}): analytic and numerical gradients differ; "
                     f"worst abs error {worst_abs:.3g}, worst rel error {worst_rel:.3g}; first "
@@ -166,7 +165,7 @@ def gradgradcheck(
     n = len(inputs)
     outputs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor) and o.requires_grad]
     if grad_outputs is None:
-        rng = np.random.default_rng(seed)
+        rng = host.random.default_rng(seed)
         grad_outputs = [_wrap(rng.standard_normal(o.shape), True, None) for o in outputs]
     grad_outputs = _as_tuple(grad_outputs)
 

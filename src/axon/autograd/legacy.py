@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
 from .. import backend as B
-from ..backend import xp
+from ..backend import host, xp
 from .tensor import _LEGACY_NAMES, Tensor, _legacy_dtype, _shape_arg, _to_array, _wrap
 
 __all__ = ["set_default_tensor_type", "typename", "range"]
@@ -25,14 +23,14 @@ def _is_size(args: tuple) -> bool:
     """True when constructor arguments are sizes (``T(2, 3)``, ``T(Size)``), not data."""
     if not args:
         return True
-    if len(args) > 1 or isinstance(args[0], int | np.integer):
-        return all(isinstance(a, int | np.integer) for a in args)
+    if len(args) > 1 or isinstance(args[0], int | host.integer):
+        return all(isinstance(a, int | host.integer) for a in args)
     from .tensor import Size
 
     return isinstance(args[0], Size)
 
 
-def _new_of(dtype: np.dtype, args: tuple) -> Tensor:
+def _new_of(dtype: host.dtype, args: tuple) -> Tensor:
     """An uninitialised tensor of the sizes ``args`` or a copy of the data ``args[0]``."""
     if _is_size(args):
         return _wrap(xp.empty(_shape_arg(args) if args else (0,), dtype=dtype))
@@ -46,7 +44,7 @@ class _LegacyTensorType(type):
     """The metaclass of the legacy types: calling one builds a tensor, ``isinstance``
     checks the dtype."""
 
-    dtype: np.dtype
+    dtype: host.dtype
 
     def __call__(cls, *args, device=None):
         return _new_of(cls.dtype, args)
@@ -58,7 +56,7 @@ class _LegacyTensorType(type):
         return f"<class 'torch.{cls.__name__}'>"
 
 
-def _legacy_type(dtype: np.dtype) -> type:
+def _legacy_type(dtype: host.dtype) -> type:
     name = _LEGACY_NAMES[dtype]
     doc = (
         f"torch.{name}: ``{name}(2, 3)`` is an uninitialised {dtype} tensor of that "
@@ -132,8 +130,8 @@ def range(
         UserWarning,
         stacklevel=2,
     )
-    count = int(np.floor((end - start) / step)) + 1
-    arr = start + step * xp.arange(max(count, 0), dtype=np.float64)
+    count = int(host.floor((end - start) / step)) + 1
+    arr = start + step * xp.arange(max(count, 0), dtype=host.float64)
     out = _wrap(arr.astype(B.to_dtype(dtype) or B.get_default_dtype()))
     return out.requires_grad_(True) if requires_grad else out
 

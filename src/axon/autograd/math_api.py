@@ -24,9 +24,8 @@ import builtins
 import math
 from collections import namedtuple
 
-import numpy as np
-
 from .. import backend as B
+from ..backend import host
 from . import ops
 from .grad_mode import grad_mode
 from .ops.pointwise import not_implemented, torch_type_name
@@ -60,7 +59,7 @@ def _dims_of(dim, ndim: int):
 
 def _one_dim(dim, ndim: int, fn: str) -> int:
     """A single ``dim`` argument, required (torch's TypeError when it is missing)."""
-    if not isinstance(dim, _int | np.integer):
+    if not isinstance(dim, _int | host.integer):
         raise TypeError(f"{fn}(): argument 'dim' must be int, not {type(dim).__name__}")
     return normalize_dim(_int(dim), ndim)
 

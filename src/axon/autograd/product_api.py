@@ -10,8 +10,7 @@ with elementwise ops.
 
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import host
 from . import ops
 from .ops.product import parse_einsum
 from .shape_api import _dims_tuple, _inplace, _int, unbind
@@ -163,7 +162,7 @@ def einsum(equation: str, *operands) -> Tensor:
 def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     """Contract the last ``dims`` dims of ``a`` with the first of ``b``, or the dims listed
     in ``dims = (dims_a, dims_b)``."""
-    if isinstance(dims, _int | np.integer):
+    if isinstance(dims, _int | host.integer):
         if dims < 0:
             raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
         dims_a = list(range(a.ndim - dims, a.ndim))

@@ -11,9 +11,8 @@ and the samples moved onto the device with ``from_host`` (the same numbers on ev
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import backend as B
+from ..backend import host
 from .tensor import Tensor, _data, _shape_arg, _wrap, bind_methods
 
 
@@ -28,7 +27,7 @@ def _host(x):
     return x if b is None else b.to_host(x)
 
 
-def _on(out: np.ndarray, like):
+def _on(out: host.ndarray, like):
     """The host array ``out`` moved onto the device of the array ``like`` (a CPU array or
     a number leaves it where it is)."""
     b = B.of(like)
@@ -58,15 +57,15 @@ def normal(
     """Normal samples: tensor ``mean`` and/or ``std`` give one sample per element
     (broadcast); floats need ``size``. Drawn from ``generator`` or axon's global stream."""
     m, s = _host(_data(mean)), _host(_data(std))
-    if np.any(np.asarray(s) < 0):
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(s)}")
+    if host.any(host.asarray(s) < 0):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {host.min(s)}")
     if size is None:
         if not (isinstance(mean, Tensor) or isinstance(std, Tensor)):
             raise TypeError(
                 "normal() received an invalid combination of arguments: give a "
                 "tensor mean or std, or a size"
             )
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        shape = host.broadcast_shapes(host.shape(m), host.shape(s))
     else:
         shape = _shape_arg((size,))
     dt = B.to_dtype(dtype) or _float_dtype(mean, std)
@@ -87,10 +86,10 @@ def multinomial(
     ``num_samples`` smallest exponential keys E / w (the Gumbel top-k trick); zero weights
     get infinite keys and come last.
     """
-    p = np.asarray(_host(input.array), dtype=np.float64)
+    p = host.asarray(_host(input.array), dtype=host.float64)
     if p.ndim not in (1, 2):
         raise RuntimeError(f"prob_dist must be 1 or 2 dim, got shape {p.shape}")
-    if not np.isfinite(p).all() or (p < 0).any():
+    if not host.isfinite(p).all() or (p < 0).any():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     rows = p.reshape(-1, p.shape[-1])
     n = rows.shape[1]
@@ -105,27 +104,27 @@ def multinomial(
         )
     rng = _rng(generator)
     if replacement:
-        cdf = np.cumsum(rows, axis=1)
+        cdf = host.cumsum(rows, axis=1)
         u = rng.random((rows.shape[0], num_samples)) * cdf[:, -1:]
         if u.size * n <= 2**22:  # many short rows (a batch of policies): count in one go
             out = (u[:, :, None] >= cdf[:, None, :]).sum(axis=2)
         else:
-            out = np.stack(
-                [np.searchsorted(c, v, side="right") for c, v in zip(cdf, u, strict=True)]
+            out = host.stack(
+                [host.searchsorted(c, v, side="right") for c, v in zip(cdf, u, strict=True)]
             )
     else:
-        with np.errstate(divide="ignore"):
+        with host.errstate(divide="ignore"):
             keys = rng.exponential(size=rows.shape) / rows
-        out = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
-    out = out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64)
+        out = host.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    out = out.reshape(p.shape[:-1] + (num_samples,)).astype(host.int64)
     return _wrap(_on(out, input.array))
 
 
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     """1 with probability ``input`` (or the number ``p``) per element, else 0; the dtype
     of ``input``."""
-    prob = _host(input.array) if p is None else np.full(input.shape, p, dtype=np.float64)
-    if (prob < 0).any() or (prob > 1).any() or np.isnan(prob).any():
+    prob = _host(input.array) if p is None else host.full(input.shape, p, dtype=host.float64)
+    if (prob < 0).any() or (prob > 1).any() or host.isnan(prob).any():
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
     draws = _rng(generator).random(input.shape) < prob
     return _zero_grad_link(_wrap(_on(draws.astype(input.dtype), input.array)), input)
@@ -134,7 +133,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Fill with 1 (probability ``p``, a number or a tensor) or 0, in place."""
     prob = _host(_data(p))
-    if np.any(np.asarray(prob) < 0) or np.any(np.asarray(prob) > 1):
+    if host.any(host.asarray(prob) < 0) or host.any(host.asarray(prob) > 1):
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
     self.array[...] = _on(_rng(generator).random(self.shape) < prob, self.array)
     return self
@@ -147,7 +146,7 @@ def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=No
         from_, to = 0, from_
     if to is None:
         dt = self.dtype
-        to = 2 ** (np.finfo(dt).nmant + 1) + 1 if dt.kind == "f" else np.iinfo(dt).max
+        to = 2 ** (host.finfo(dt).nmant + 1) + 1 if dt.kind == "f" else host.iinfo(dt).max
     if from_ >= to:
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}"
@@ -192,7 +191,7 @@ def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=
 def poisson(input: Tensor, generator=None) -> Tensor:
     """Poisson samples with the rates in ``input`` (same shape and dtype)."""
     rates = _host(input.array)
-    if (rates < 0).any() or not np.isfinite(rates).all():
+    if (rates < 0).any() or not host.isfinite(rates).all():
         raise RuntimeError("poisson: the rates must be finite and non-negative")
     draws = _rng(generator).poisson(rates).astype(input.dtype)
     return _zero_grad_link(_wrap(_on(draws, input.array)), input)
@@ -224,8 +223,8 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
         raise ValueError(
             f"binomial only supports floating-point dtypes for count, got: {count.dtype}"
         )
-    n, p = np.broadcast_arrays(_host(count.array), _host(_data(prob)))
-    draws = _rng(generator).binomial(n.astype(np.int64), p).astype(count.dtype)
+    n, p = host.broadcast_arrays(_host(count.array), _host(_data(prob)))
+    draws = _rng(generator).binomial(n.astype(host.int64), p).astype(count.dtype)
     return _wrap(_on(draws, count.array))
 
 

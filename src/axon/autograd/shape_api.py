@@ -30,9 +30,8 @@ import builtins
 import functools
 import itertools
 
-import numpy as np
-
 from .. import backend as B
+from ..backend import host
 from . import ops
 from .grad_mode import grad_mode
 from .tensor import (
@@ -51,7 +50,7 @@ _sum = builtins.sum
 
 def _dims_of(dims, ndim: int) -> tuple:
     """An int or a sequence of dims, each through ``normalize_dim``."""
-    if isinstance(dims, _int | np.integer):
+    if isinstance(dims, _int | host.integer):
         dims = (dims,)
     return tuple(normalize_dim(_int(d), ndim) for d in dims)
 
@@ -377,7 +376,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     listed sizes (which must sum to the dim's size)."""
     d = normalize_dim(dim, tensor.ndim)
     n = tensor.shape[d]
-    if isinstance(split_size_or_sections, _int | np.integer):
+    if isinstance(split_size_or_sections, _int | host.integer):
         size = _int(split_size_or_sections)
         if size <= 0 and not (size == 0 and n == 0):
             raise RuntimeError(
@@ -406,7 +405,7 @@ def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
     ios = _data(indices_or_sections)
     if B.of(ios) is not None and ios.ndim == 0:
         ios = _int(ios)
-    if isinstance(ios, _int | np.integer):
+    if isinstance(ios, _int | host.integer):
         k = _int(ios)
         if k <= 0:
             raise RuntimeError(f"number of sections must be larger than 0, got {k}")
@@ -610,7 +609,7 @@ def broadcast_shapes(*shapes) -> tuple:
     """The shape the given shapes broadcast to; RuntimeError naming them when they can't."""
     try:
         return tuple(
-            np.broadcast_shapes(*[(s,) if isinstance(s, _int) else tuple(s) for s in shapes])
+            host.broadcast_shapes(*[(s,) if isinstance(s, _int) else tuple(s) for s in shapes])
         )
     except ValueError:
         raise RuntimeError(

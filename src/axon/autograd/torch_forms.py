@@ -12,10 +12,8 @@ from __future__ import annotations
 import builtins
 import warnings
 
-import numpy as np
-
 from .. import backend as B
-from ..backend import xp
+from ..backend import host, xp
 from .grad_mode import grad_mode, no_grad
 from .math_api import _inplace_form, div
 from .reduce_api import numpy_keywords
@@ -179,7 +177,7 @@ def _resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
     if self.requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
     shape = _shape_arg(sizes)
-    count = int(np.prod(shape, dtype=np.int64))
+    count = int(host.prod(shape, dtype=host.int64))
     flat = self.array.reshape(-1)
     xp = B.namespace(flat)
     if count > flat.size:
@@ -394,7 +392,7 @@ def frombuffer(
 ) -> Tensor:
     """A 1-D tensor sharing the memory of a Python buffer (``bytearray``, ``memoryview``):
     ``count`` elements of ``dtype`` from byte ``offset`` (-1: up to the end)."""
-    arr = np.frombuffer(buffer, dtype=B.to_dtype(dtype), count=count, offset=offset)
+    arr = host.frombuffer(buffer, dtype=B.to_dtype(dtype), count=count, offset=offset)
     out = _wrap(arr)
     return out.requires_grad_(True) if requires_grad else out
 
@@ -444,7 +442,7 @@ def _deprecated_resize(self: Tensor, *sizes) -> Tensor:
     (what torch's autograd-aware version allows)."""
     warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
     shape = _shape_arg(sizes)
-    count = int(np.prod(shape, dtype=np.int64))
+    count = int(host.prod(shape, dtype=host.int64))
     if count != self.numel():
         raise RuntimeError(
             f"requested resize to {'x'.join(map(str, shape))} ({count} "
@@ -465,7 +463,7 @@ def _bind_more() -> None:
     )
     Tensor.const_data_ptr = Tensor.data_ptr
     Tensor.dim_order = lambda self, *, ambiguity_check=False: tuple(
-        int(i) for i in np.argsort([-s for s in self.stride()], kind="stable")
+        int(i) for i in host.argsort([-s for s in self.stride()], kind="stable")
     )
     Tensor.nonzero_static = nonzero_static
     Tensor.unsafe_chunk = unsafe_chunk
@@ -566,7 +564,7 @@ def from_dlpack(ext_tensor) -> Tensor:
     JAX array, ...) or of a DLPack capsule (``to_dlpack``'s): zero-copy exchange."""
     if type(ext_tensor).__name__ == "PyCapsule":
         ext_tensor = _CpuCapsule(ext_tensor)
-    return _wrap(np.from_dlpack(ext_tensor))
+    return _wrap(host.from_dlpack(ext_tensor))
 
 
 class _CpuCapsule:

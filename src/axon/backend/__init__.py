@@ -12,7 +12,12 @@ import numpy as np
 from .base import _by_class as _array_types
 
 xp = np
-"""The array namespace: NumPy."""
+"""The CPU's array namespace: NumPy."""
+
+host = np
+"""The host's array namespace (NumPy), for work done in host memory on purpose: shapes and
+index arithmetic, type checks, gradcheck's Jacobians, draws made before they move to a
+device. Arrays of a tensor are computed with their own backend's namespace, never this."""
 
 dtype = np.dtype
 """The type of axon's dtypes (``isinstance(x.dtype, axon.dtype)``, as ``torch.dtype``)."""

@@ -8,9 +8,8 @@ bounds, ``maximum``/``minimum`` split it in half on ties.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ... import backend as B
+from ...backend import host
 from ...backend.base import _by_class as _array_types
 from ..function import Op
 
@@ -25,10 +24,10 @@ def _shape_error(op: str, a, b) -> RuntimeError:
 def _weak(x):
     """A NumPy scalar acts like a Python one, weakly typed as in torch: a float32 tensor
     times ``np.sqrt(2)`` stays float32."""
-    return x.item() if isinstance(x, np.generic) else x
+    return x.item() if isinstance(x, host.generic) else x
 
 
-_ndarray = np.ndarray
+_ndarray = host.ndarray
 
 
 def _is_array(x) -> bool:
