@@ -65,7 +65,7 @@ class Rival(threading.Thread):
     def run(self) -> None:
         import axon as ax
         from axon import nn
-        from axon.backend import threads
+        from axon.backend.numpy import threads
 
         rng = np.random.default_rng(1)
         x = ax.tensor(rng.standard_normal((BATCH, 6, 14, 14), dtype=np.float32))

@@ -18,7 +18,7 @@ import pytest
 
 import axon as ax
 from axon import nn
-from axon.backend import threads
+from axon.backend.numpy import threads
 from tests.helpers import assert_equal
 
 STEPS, BATCH = 3, 32

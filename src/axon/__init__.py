@@ -23,7 +23,7 @@ from .backend import (
     set_default_dtype,
     uint8,
 )
-from .backend.threads import get_num_threads, set_num_threads
+from .backend.numpy.threads import get_num_threads, set_num_threads
 from .autograd import (
     Function,
     Tensor,

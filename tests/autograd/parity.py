@@ -135,10 +135,10 @@ def helper_test_op(
 
 
 def parity_devices(devices: Sequence[str] | None = None) -> list[str]:
-    """The devices axon's side of a parity check runs on: the CPU, and the tests' strict
-    backend (arrays that refuse NumPy, proving every op goes through its backend) when
-    ``AXON_PARITY_DEVICES`` names it (``cpu,strict``); ``devices`` limits them."""
-    wanted = os.environ.get("AXON_PARITY_DEVICES", "cpu").split(",")
+    """The devices axon's side of a parity check runs on: the CPU and the tests' strict
+    backend (arrays that refuse NumPy, proving every op goes through its backend), or those
+    ``AXON_PARITY_DEVICES`` names (``cpu`` alone for a quick run); ``devices`` limits them."""
+    wanted = os.environ.get("AXON_PARITY_DEVICES", "cpu,strict").split(",")
     if "strict" in wanted:
         import tests.backend.strict  # noqa: F401  (registers the strict backend)
     return [d for d in wanted if devices is None or d in devices]

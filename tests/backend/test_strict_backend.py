@@ -4,8 +4,8 @@ refuse to be NumPy arrays) give the CPU's results, bit for bit in float64.
 Tensors are made on and moved to the device, elementwise ops run forward and backward there,
 gradients cross ``.to``, devices never mix silently, factories, ``ax.save`` and
 ``ax.load(map_location=)`` place arrays, and an SGD step updates a strict parameter. The
-ops and layers not yet on the seam are listed in ``NOT_ON_THE_SEAM`` (strict xfails: each
-one that starts to pass must move into the parity tests).
+op parity suites (``tests/autograd/parity.py``), the layer contract and the training tests
+run on this backend too.
 """
 
 from __future__ import annotations
@@ -234,25 +234,10 @@ def test_an_sgd_step_on_a_strict_parameter_matches_the_cpu(momentum):
         opt = ax.optim.SGD([p], lr=0.1, momentum=momentum, weight_decay=0.01, nesterov=momentum > 0)
         for _ in range(3):
             opt.zero_grad()
-            loss = (p * p).exp() - p  # no reduction: sum is not on the seam yet
-            loss.backward(ax.ones(2, 2, dtype=ax.float64, device=p.device))
+            ((p * p).exp() - p).sum().backward()
             opt.step()
     assert params[1].device == "strict:0"
     np.testing.assert_array_equal(_host(params[1]), params[0].detach().numpy())
-
-
-# ------------------------------------------------------------------ not yet on the seam
-NOT_ON_THE_SEAM = {}
-
-
-@pytest.mark.parametrize("name", sorted(NOT_ON_THE_SEAM))
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="not yet on the backend seam")
-def test_not_yet_on_the_seam(name):
-    """These call NumPy directly on their arrays (forward or backward): a strict array
-    refuses. When one passes, move it into the parity tests above and off this list."""
-    x = ax.ones(3, 3, device="strict", requires_grad=True)
-    out = NOT_ON_THE_SEAM[name](x)
-    out.backward(ax.ones(out.shape, device="strict"))
 
 
 def test_the_default_device_stays_the_cpu():

@@ -1,4 +1,4 @@
-"""axon.backend.threads: the BLAS thread count, batch halves on two threads, one-thread
+"""axon.backend.numpy.threads: the BLAS thread count, batch halves on two threads, one-thread
 BLAS sections, deferred work, and products whose bits depend on their shapes alone.
 
 Every test here checks behaviour that holds whatever the machine's load: results,
@@ -18,7 +18,7 @@ import pytest
 
 import axon as ax
 from axon import nn
-from axon.backend import threads
+from axon.backend.numpy import threads
 from tests.helpers import assert_close, assert_equal
 
 needs_blas = pytest.mark.skipif(not threads.blas_found, reason="no OpenBLAS axon can steer")

@@ -16,7 +16,12 @@ from tests.helpers import assert_close, assert_equal
 
 
 def parity(shapes, fn, **kwargs):
-    """``fn(lib, *tensors)`` run with torch and with axon: values, dtype and gradients."""
+    """``fn(lib, *tensors)`` run with torch and with axon: values, dtype and gradients.
+
+    On the CPU only: these checks are about names and signatures, and their functions build
+    constants as programs do (``lib.tensor(...)`` on the default device); the op suites in
+    ``tests/autograd`` and ``tests/nn`` run every op on the strict device too."""
+    kwargs.setdefault("devices", ("cpu",))
     helper_test_op(shapes, lambda *t: fn(torch, *t), lambda *t: fn(ax, *t), **kwargs)
 
 

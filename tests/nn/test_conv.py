@@ -12,8 +12,7 @@ import torch.nn.functional as TF
 import axon as ax
 import axon.nn.functional as F
 from axon import nn
-from axon.backend import threads
-from axon.backend.numpy import chunking, im2col, scratch
+from axon.backend.numpy import chunking, im2col, scratch, threads
 from tests.autograd.parity import helper_test_exception, helper_test_op
 from tests.helpers import assert_close
 

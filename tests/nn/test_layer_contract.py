@@ -497,23 +497,8 @@ def test_layer_contract(case_id, tmp_path):
     )
 
 
-STRICT_PENDING: dict[str, str] = {}
-"""Cases whose layer fails on the strict backend only because a function it calls (an op
-or functional code not yet on the seam) calls NumPy on a strict array or makes a CPU
-tensor: case id -> where. Each is a non-strict xfail (an XPASS means the entry is to be
-removed); it must be empty at the end of phase 2."""
-
-
-def _strict_case(case_id: str):
-    if case_id not in STRICT_PENDING:
-        return case_id
-    reason = f"not on the seam yet: {STRICT_PENDING[case_id]}"
-    mark = pytest.mark.xfail(raises=(TypeError, RuntimeError), strict=False, reason=reason)
-    return pytest.param(case_id, marks=mark)
-
-
 @pytest.mark.parametrize("dtype", [ax.float64, ax.float32], ids=["float64", "float32"])
-@pytest.mark.parametrize("case_id", [_strict_case(c) for c in CASES])
+@pytest.mark.parametrize("case_id", list(CASES))
 def test_layer_on_the_strict_backend(case_id, dtype):
     """The layer moved to "strict" (arrays that refuse NumPy) computes the CPU's outputs,
     gradients and SGD step (float64 to 1e-10, float32 to 1e-5), and its parameters stay

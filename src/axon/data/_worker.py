@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as B
-from ..backend import threads
+from ..backend.numpy import threads
 from ._transport import discard, pack, remove_unread, unpack
 
 _POLL = 0.1  # seconds between checks that the workers are alive while waiting

@@ -206,7 +206,7 @@ def _in_blocks(rng, out, draw) -> bool:
     :data:`_BLOCKS_FROM` elements (drawn straight from ``rng``)."""
     if out.size < _BLOCKS_FROM:
         return False
-    from ..backend import threads
+    from ..backend.numpy import threads
 
     flat = out.reshape(-1)
     blocks = -(-flat.size // _DRAW_BLOCK)

@@ -12,7 +12,7 @@ from ..function import Op
 class MatMul(Op):
     """Batched, broadcasting a @ b.  dA = g @ B^T,  dB = A^T @ g (1-D operands promoted).
 
-    Every product goes through ``self.backend.matmul``: the CPU's (``backend.threads``) gives
+    Every product goes through ``self.backend.matmul``: the CPU's (``backend.numpy.threads``) gives
     2-D products bits that depend on the shapes alone, whatever the thread count; batched
     ones are NumPy's, whose bits follow OpenBLAS's thread count."""
 

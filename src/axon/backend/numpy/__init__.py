@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import threads as _threads
+from . import threads as _threads
 from ..base import Backend, register
 from ..device import CPU
 from . import chunking as _chunking

@@ -6,7 +6,7 @@ Each constant is a module attribute read at call time, so tests and tuning can s
 
 from __future__ import annotations
 
-from .. import threads
+from . import threads
 
 # ============================================================ two threads, half the batch each
 
@@ -28,15 +28,15 @@ def split_batch(body, n: int, nbytes: int, products: bool = False) -> None:
     """Run ``body(part)`` over the batch slices ``part`` of ``range(n)``: one call
     ``body(slice(0, n))``, or, when the pass moves at least :data:`split_threshold` bytes
     (:data:`product_split_threshold` for a body with matrix ``products``), the two halves
-    at once, one on a helper thread (:func:`axon.backend.threads.run_halves`).
+    at once, one on a helper thread (:func:`axon.backend.numpy.threads.run_halves`).
 
     A body with products always runs on a one-thread BLAS, and when big enough always as
     the same two halves: at once, or one after the other where the split is refused (one
-    thread allowed, another split running; :func:`axon.backend.threads.halves`). Its
+    thread allowed, another split running; :func:`axon.backend.numpy.threads.halves`). Its
     products and its sums over the batch (a weight's gradient: the two halves' parts
     added) then give the same bits whether the split ran or not, and whatever the thread
     count (OpenBLAS's bits depend on how a product is cut: see
-    :mod:`axon.backend.threads`). An elementwise body gives the same bits however the
+    :mod:`axon.backend.numpy.threads`). An elementwise body gives the same bits however the
     batch is cut: a refused split runs it whole.
 
     The helper thread may hold on to its last job after a split; it gets ``body``

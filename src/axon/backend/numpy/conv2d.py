@@ -7,7 +7,7 @@ calls: a fresh array of tens of MB costs page faults that a reused one does not.
 **Two threads.** A convolution of more than
 :data:`~axon.backend.numpy.chunking.product_split_threshold` bytes of columns runs whole
 (padding, im2col, products, col2im) as two batch halves on two threads, each with a
-one-thread BLAS (:func:`axon.backend.threads.run_halves`; the weight's gradient is the sum
+one-thread BLAS (:func:`axon.backend.numpy.threads.run_halves`; the weight's gradient is the sum
 of the halves' parts, or, when small, computed on the helper thread while the main one
 goes on). For a small CNN's convolutions that beats one pass on a two-thread BLAS, whose
 threads split products too small to share well. Where the split cannot run (one thread,
@@ -27,7 +27,7 @@ through Python.
 
 **The weight's gradient**, when the weight is a leaf and the product is small
 (:data:`~axon.backend.numpy.chunking.deferred_product`), comes from the helper thread
-(:func:`axon.backend.threads.defer`): the main thread carries the input's gradient on back
+(:func:`axon.backend.numpy.threads.defer`): the main thread carries the input's gradient on back
 meanwhile through the pooling and ReLU below, single-threaded passes that would leave the
 second core idle, and the autograd engine adds the weight's gradient at the end of
 ``backward``. A large one is faster as two batch halves.
@@ -41,8 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import threads
-from . import chunking, scratch
+from . import chunking, scratch, threads
 from .chunking import split_batch
 from .im2col import col2im, im2col_copies, padded, shifted_rows_view, windows_view
 
