@@ -15,7 +15,7 @@ from axon.lab import Config
 from axon.lab import next_word as next_word_lab
 from axon.lab import pos_tagging as pos_lab
 from axon.lab import sentiment as sentiment_lab
-from axon.lab import shakespeare as shakespeare_lab
+from axon.lab.shared import text_common
 from axon.lab.shared.text_common import (
     IGNORE,
     BucketLoader,
@@ -134,7 +134,7 @@ def test_shakespeare_quick_through_the_cli(data, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert rc == 0, printed
     assert "falls below the unigram entropy" in printed
-    for t in shakespeare_lab.TEMPERATURES:
+    for t in text_common.TEMPERATURES:
         assert f"temperature {t}:" in printed
     weights = ax.load(out / "shakespeare.safetensors")
     assert weights["lstm.weight_hh_l0"].shape == (4 * 64, 64)  # PyTorch layout, i f g o

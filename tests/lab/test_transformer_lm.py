@@ -12,6 +12,7 @@ from axon.cli import main
 from axon.data import text
 from axon.data.datadir import sha256sum
 from axon.lab import transformer_lm as lab
+from axon.lab.shared import text_common
 from axon.models.transformer import TransformerLM
 from tests.lab.test_text_experiments import shakespeare_text
 
@@ -44,7 +45,7 @@ def test_quick_run_through_the_cli(data, tmp_path, capsys):
     assert rc == 0, printed
     assert "falls below the unigram entropy" in printed
     assert "char-LSTM's goal (shakespeare)" in printed and "1.550" in printed
-    for t in lab.TEMPERATURES:
+    for t in text_common.TEMPERATURES:
         assert f"temperature {t}:" in printed
     weights = ax.load(out / "transformer_lm.safetensors")
     d = lab.QUICK["d_model"]

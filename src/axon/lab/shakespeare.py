@@ -26,24 +26,26 @@ import numpy as np
 
 import axon as ax
 from axon import optim
-from axon.data.text import Vocab, batchify, bptt_batches
+from axon.data.text import batchify, bptt_batches
 from axon.train import evaluate_stream, fit_stream
 
 from .registry import register
 from .shared.base import Config, Result, backup, heading, load_weights, table
 from .shared.text_common import (
+    CHAR_LSTM_GOAL,
+    PROMPT,
+    TOP_K,
     RNNLanguageModel,
     TimeBudget,
+    check_char_model,
     epochs_for,
     finish,
     generate,
+    sample_each_temperature,
     shakespeare_chars,
 )
 
-GOAL = 1.55  # nats per character on the validation text, full run
-TEMPERATURES = (0.5, 0.8, 1.0)
-TOP_K = 10
-PROMPT = "ROMEO:\n"
+GOAL = CHAR_LSTM_GOAL  # nats per character on the validation text, full run
 
 # backup_every: updates between backups (--resume), "epoch" at each epoch's end
 FULL = dict(
@@ -93,7 +95,7 @@ def run(config: Config) -> Result:
     )
     _show_losses(h_uni, history, train_loss, val_loss, seconds)
     heading(f"3. Samples (prompt {PROMPT!r}, top-k {TOP_K})")
-    samples = _sample_each_temperature(config, hp, model, vocab, train_ids)
+    samples = sample_each_temperature(config, hp, model, vocab, train_ids, generate)
     result.metrics.update(
         {
             "unigram_entropy": h_uni,
@@ -103,7 +105,7 @@ def run(config: Config) -> Result:
             "epochs_run": len(history["loss"]) if history else 0,
         }
     )
-    _check(config, hp, h_uni, val_loss, samples, result)
+    check_char_model(config, hp, result, "the language model's", h_uni, val_loss, GOAL, samples)
     finish(result, config, model, history, "shakespeare")
     return result
 
@@ -174,43 +176,3 @@ def _show_losses(
     )
     if history is not None:
         print(f"  training took {seconds:.0f} s")
-
-
-def _sample_each_temperature(
-    config: Config, hp: dict, model: RNNLanguageModel, vocab: Vocab, train_ids: np.ndarray
-) -> dict[float, str]:
-    """Step 3: a sample after the prompt at each temperature (top-k), printed and returned."""
-    rng = np.random.default_rng(config.seed)
-    prompt = vocab.encode(PROMPT) if all(c in vocab for c in PROMPT) else train_ids[:1]
-    samples = {}
-    for t in TEMPERATURES:
-        ids = generate(model, prompt, hp["sample_len"], temperature=t, top_k=TOP_K, rng=rng)
-        samples[t] = "".join(vocab.decode(ids))
-        print(f"\n  temperature {t}:")
-        print("    " + (PROMPT + samples[t]).replace("\n", "\n    "))
-    return samples
-
-
-def _check(
-    config: Config,
-    hp: dict,
-    h_uni: float,
-    val_loss: float,
-    samples: dict[float, str],
-    result: Result,
-) -> None:
-    """The claims: the model beats the unigram entropy (and the goal in a full run), and
-    every sample has the asked length."""
-    result.check(
-        f"the language model's validation loss ({val_loss:.3f} nats/char) falls "
-        f"below the unigram entropy ({h_uni:.3f})",
-        val_loss < h_uni,
-    )
-    if not config.quick:
-        result.check(
-            f"validation loss {val_loss:.3f} <= {GOAL} nats per character", val_loss <= GOAL
-        )
-    result.check(
-        "every temperature produced a sample of the asked length",
-        all(len(s) == hp["sample_len"] for s in samples.values()),
-    )

@@ -31,26 +31,26 @@ import numpy as np
 
 import axon as ax
 from axon import optim
-from axon.data.text import Vocab
 from axon.models.transformer import TransformerLM
 
 from .registry import register
 from .shared.base import Config, Result, ResumableBatches, backup, heading, load_weights, table
 from .shared.schedules import per_update, warmup_cosine
 from .shared.text_common import (
+    CHAR_LSTM_GOAL,
+    PROMPT,
+    TOP_K,
     TimeBudget,
+    check_char_model,
     epochs_for,
     finish,
     next_token_probs,
+    sample_each_temperature,
     sequence_cross_entropy,
     shakespeare_chars,
 )
 
-LSTM_GOAL = 1.55  # the char-LSTM's goal (shakespeare), printed for reference
 GOAL = 1.75  # nats per character on the validation text, full run
-TEMPERATURES = (0.5, 0.8, 1.0)
-TOP_K = 10
-PROMPT = "ROMEO:\n"
 
 FULL = dict(
     d_model=128,
@@ -168,7 +168,7 @@ def run(config: Config) -> Result:
     )
     _show_losses(hp, h_uni, history, train_loss, val_loss, seconds, updates)
     heading(f"3. Samples (prompt {PROMPT!r}, top-k {TOP_K})")
-    samples = _sample_each_temperature(config, hp, model, vocab, train_ids)
+    samples = sample_each_temperature(config, hp, model, vocab, train_ids, sample)
     result.metrics.update(
         {
             "unigram_entropy": h_uni,
@@ -179,7 +179,7 @@ def run(config: Config) -> Result:
             "epochs_run": len(history["loss"]) if history else 0,
         }
     )
-    _check(config, hp, h_uni, val_loss, samples, result)
+    check_char_model(config, hp, result, "the Transformer's", h_uni, val_loss, GOAL, samples)
     finish(result, config, model, history, "transformer_lm")
     return result
 
@@ -276,7 +276,11 @@ def _show_losses(
             if history is not None
             else ["train loss", "not trained (--weights)", ""],
             ["validation loss", f"{val_loss:.3f}", f"{val_loss / np.log(2):.3f}"],
-            ["char-LSTM's goal (shakespeare)", f"{LSTM_GOAL:.3f}", f"{LSTM_GOAL / np.log(2):.3f}"],
+            [
+                "char-LSTM's goal (shakespeare)",
+                f"{CHAR_LSTM_GOAL:.3f}",
+                f"{CHAR_LSTM_GOAL / np.log(2):.3f}",
+            ],
         ],
     )
     if history is not None:
@@ -284,43 +288,3 @@ def _show_losses(
             f"  training took {seconds:.0f} s ({updates:,} updates, "
             f"{updates * hp['batch'] * hp['context'] / max(seconds, 1e-9):,.0f} characters/s)"
         )
-
-
-def _sample_each_temperature(
-    config: Config, hp: dict, model: TransformerLM, vocab: Vocab, train_ids: np.ndarray
-) -> dict[float, str]:
-    """Step 3: a sample after the prompt at each temperature (top-k), printed and returned."""
-    rng = np.random.default_rng(config.seed)
-    prompt = vocab.encode(PROMPT) if all(c in vocab for c in PROMPT) else train_ids[:1]
-    samples = {}
-    for t in TEMPERATURES:
-        ids = sample(model, prompt, hp["sample_len"], temperature=t, top_k=TOP_K, rng=rng)
-        samples[t] = "".join(vocab.decode(ids))
-        print(f"\n  temperature {t}:")
-        print("    " + (PROMPT + samples[t]).replace("\n", "\n    "))
-    return samples
-
-
-def _check(
-    config: Config,
-    hp: dict,
-    h_uni: float,
-    val_loss: float,
-    samples: dict[float, str],
-    result: Result,
-) -> None:
-    """The claims: the model beats the unigram entropy (and the goal in a full run), and
-    every sample has the asked length."""
-    result.check(
-        f"the Transformer's validation loss ({val_loss:.3f} nats/char) falls "
-        f"below the unigram entropy ({h_uni:.3f})",
-        val_loss < h_uni,
-    )
-    if not config.quick:
-        result.check(
-            f"validation loss {val_loss:.3f} <= {GOAL} nats per character", val_loss <= GOAL
-        )
-    result.check(
-        "every temperature produced a sample of the asked length",
-        all(len(s) == hp["sample_len"] for s in samples.values()),
-    )

@@ -109,6 +109,57 @@ def generate(
     return out
 
 
+# the samples both character models print, and the char-LSTM's full-run goal
+TEMPERATURES = (0.5, 0.8, 1.0)
+TOP_K = 10
+PROMPT = "ROMEO:\n"
+CHAR_LSTM_GOAL = 1.55  # nats per character on Tiny Shakespeare's validation text
+
+
+def sample_each_temperature(
+    config: Config, hp: dict, model: nn.Module, vocab: Vocab, train_ids: np.ndarray, sampler
+) -> dict[float, str]:
+    """A sample of ``hp["sample_len"]`` characters after :data:`PROMPT` at each of
+    :data:`TEMPERATURES` (top-:data:`TOP_K`), drawn by ``sampler`` (:func:`generate`, or a
+    model's own loop of its signature), printed and returned."""
+    rng = np.random.default_rng(config.seed)
+    prompt = vocab.encode(PROMPT) if all(c in vocab for c in PROMPT) else train_ids[:1]
+    samples = {}
+    for t in TEMPERATURES:
+        ids = sampler(model, prompt, hp["sample_len"], temperature=t, top_k=TOP_K, rng=rng)
+        samples[t] = "".join(vocab.decode(ids))
+        print(f"\n  temperature {t}:")
+        print("    " + (PROMPT + samples[t]).replace("\n", "\n    "))
+    return samples
+
+
+def check_char_model(
+    config: Config,
+    hp: dict,
+    result: Result,
+    who: str,
+    h_uni: float,
+    val_loss: float,
+    goal: float,
+    samples: dict[float, str],
+) -> None:
+    """A character model's claims: ``who``'s validation loss is below the unigram entropy
+    (and at most ``goal`` in a full run), and every sample has the asked length."""
+    result.check(
+        f"{who} validation loss ({val_loss:.3f} nats/char) falls "
+        f"below the unigram entropy ({h_uni:.3f})",
+        val_loss < h_uni,
+    )
+    if not config.quick:
+        result.check(
+            f"validation loss {val_loss:.3f} <= {goal} nats per character", val_loss <= goal
+        )
+    result.check(
+        "every temperature produced a sample of the asked length",
+        all(len(s) == hp["sample_len"] for s in samples.values()),
+    )
+
+
 def unigram_entropy(ids: np.ndarray, vocab_size: int) -> float:
     """H = -sum_w p(w) ln p(w) in nats, p the token frequencies of ``ids``: the loss of the
     best model that ignores context, the bar a language model must get under."""
