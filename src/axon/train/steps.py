@@ -56,18 +56,28 @@ def evaluation(model) -> Iterator[None]:
 
 def run_eval(model, loader, objective) -> dict[str, float]:
     """Loss and metrics over ``loader`` (the caller sets eval mode and no_grad)."""
+
+    def outputs():
+        for batch in loader:
+            inputs, target = split_batch(batch)
+            yield model(*inputs), target, batch_len(target)
+
+    return summarise(objective, outputs(), "evaluate")
+
+
+def summarise(objective, outputs, who: str) -> dict[str, float]:
+    """The mean loss (weighted by each batch's ``n``) and the metrics over the
+    ``(output, target, n)`` triples of ``outputs``; ``who`` names the caller when there
+    were none."""
     objective.reset()
     total, count = 0.0, 0
-    for batch in loader:
-        inputs, target = split_batch(batch)
-        out = model(*inputs)
-        n = batch_len(target)
+    for out, target, n in outputs:
         if objective.has_loss:
             total += float(objective(out, target).item()) * n
         count += n
         objective.update(out, target, n)
     if count == 0:
-        raise ValueError("evaluate: the data yielded no batches")
+        raise ValueError(f"{who}: the data yielded no batches")
     logs = {"loss": total / count} if objective.has_loss else {}
     logs.update(objective.logs())
     return logs

@@ -34,7 +34,7 @@ from .batches import split_batch, to_array, to_device
 from .fit import fit
 from .history import History
 from .objective import Objective, resolve_loss
-from .steps import TrainStep, evaluation
+from .steps import TrainStep, evaluation, summarise
 
 __all__ = ["TBPTTStep", "detach_state", "evaluate_stream", "fit_stream"]
 
@@ -123,22 +123,16 @@ def evaluate_stream(model, data, *, loss=None, metrics=()) -> dict[str, float]:
 
 def run_eval_stream(model, data, objective: Objective) -> dict[str, float]:
     """Loss and metrics over a stream (the caller sets eval mode and no_grad)."""
-    objective.reset()
-    state, total, count = None, 0.0, 0
-    for batch in data:
-        inputs, target = split_batch(batch)
-        out, state = _call(model, inputs, state)
-        out, target = _flat_for_classes(out, target)
-        n = int(to_array(target).size)
-        if objective.has_loss:
-            total += float(objective(out, target).item()) * n
-        count += n
-        objective.update(out, target, n)
-    if count == 0:
-        raise ValueError("evaluate_stream: the data yielded no batches")
-    logs = {"loss": total / count} if objective.has_loss else {}
-    logs.update(objective.logs())
-    return logs
+
+    def outputs():
+        state = None
+        for batch in data:
+            inputs, target = split_batch(batch)
+            out, state = _call(model, inputs, state)
+            out, target = _flat_for_classes(out, target)
+            yield out, target, int(to_array(target).size)
+
+    return summarise(objective, outputs(), "evaluate_stream")
 
 
 def _stream_steps(data, k: int | None) -> int | None:
