@@ -10,10 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import axon as ax
 from axon import lab, nn, optim
 from axon.lab import registry
-from axon.lab.shared.schedules import per_update, warmup_cosine
+from axon.lab.shared import schedules, text_common
+from axon.lab.shared.schedules import cosine_within_budget, per_update, warmup_cosine
 from axon.optim.lr_scheduler import SequentialLR
+from axon.train.base import Callback
 
 LAB = Path(lab.__file__).parent
 
@@ -144,3 +147,56 @@ def test_the_schedule_resumes_from_its_state():
         callback.on_batch_end(step)
         got.append(opt2.param_groups[0]["lr"])
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def _budgeted_run(monkeypatch, seconds, per_update_s=0.5, warmup=4, total=100):
+    """fit over ``total`` updates under warmup_cosine and a ``seconds`` budget, with a
+    clock that advances ``per_update_s`` per update; the rate of every update."""
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(schedules.time, "perf_counter", lambda: clock["now"])
+    monkeypatch.setattr(text_common.time, "perf_counter", lambda: clock["now"])
+    ax.manual_seed(0)
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.02)
+    schedule = warmup_cosine(opt, warmup, total)
+    budget = text_common.TimeBudget(seconds)
+    rates = []
+
+    class Tick(Callback):
+        def on_batch_begin(self, batch, logs=None):
+            rates.append(opt.param_groups[0]["lr"])
+
+        def on_batch_end(self, batch, logs=None):
+            clock["now"] += per_update_s
+
+    x = ax.randn(total, 2)
+    history = ax.fit(
+        model,
+        (x, x.sum(1, keepdim=True)),
+        loss="mse",
+        optimizer=opt,
+        batch_size=1,
+        shuffle=False,
+        callbacks=[Tick(), per_update(schedule), cosine_within_budget(schedule, budget), budget],
+        verbose=0,
+    )
+    return rates, schedule, history
+
+
+def test_the_cosine_ends_with_the_time_budget(monkeypatch):
+    # 4 warm-up updates take 2 s of a 10 s budget: 16 more fit, so the cosine lasts 16
+    rates, schedule, _ = _budgeted_run(monkeypatch, seconds=10.0)
+    assert schedule._schedulers[-1].T_max == 16
+    assert len(rates) == 4 + 16  # stopped at the bottom of the cosine, not past it
+    cosine = [0.002 + 0.018 * (1 + math.cos(math.pi * k / 16)) / 2 for k in range(16)]
+    np.testing.assert_allclose(rates, [0.005, 0.01, 0.015, 0.02] + cosine, rtol=1e-12)
+    assert min(rates[4:]) > 0.002 and rates[-1] < 0.0025
+
+
+def test_without_a_budget_the_cosine_keeps_its_planned_horizon(monkeypatch):
+    rates, schedule, _ = _budgeted_run(monkeypatch, seconds=None)
+    assert schedule._schedulers[-1].T_max == 96 and len(rates) == 100
+    # a budget longer than the planned run changes nothing either
+    long_rates, long_schedule, _ = _budgeted_run(monkeypatch, seconds=1e6)
+    assert long_schedule._schedulers[-1].T_max == 96
+    np.testing.assert_array_equal(long_rates, rates)

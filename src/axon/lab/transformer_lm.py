@@ -35,7 +35,7 @@ from axon.models.transformer import TransformerLM
 
 from .registry import register
 from .shared.base import Config, Result, ResumableBatches, backup, heading, load_weights, table
-from .shared.schedules import per_update, warmup_cosine
+from .shared.schedules import cosine_within_budget, per_update, warmup_cosine
 from .shared.text_common import (
     CHAR_LSTM_GOAL,
     PROMPT,
@@ -243,7 +243,12 @@ def _train(
             epochs=epochs,
             validation=val,
             clip_grad_norm=1.0,
-            callbacks=[*backup(config, "transformer-lm"), per_update(schedule), budget],
+            callbacks=[
+                *backup(config, "transformer-lm"),
+                per_update(schedule),
+                cosine_within_budget(schedule, budget),
+                budget,
+            ],
             verbose=2,
         )
         val_loss = history["val_loss"][-1]

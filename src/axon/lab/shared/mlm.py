@@ -22,7 +22,7 @@ from axon.train.base import Callback
 from axon.train.history import History
 
 from .base import Config, backup
-from .schedules import per_update, warmup_cosine
+from .schedules import cosine_within_budget, per_update, warmup_cosine
 from .text_common import BucketLoader, TimeBudget
 
 SPECIALS = ("<pad>", "<unk>", "<mask>")
@@ -244,7 +244,7 @@ def pretrain(
     (``--resume``)."""
     V = model.encoder.vocab_size
     opt = optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=0.01)
-    schedule = per_update(warmup_cosine(opt, hp["warmup"], hp["steps"]))
+    schedule = warmup_cosine(opt, hp["warmup"], hp["steps"])
     budget = TimeBudget(hp["budget"])
     stream = MaskedStream(train_ids, V, hp["batch"], hp["steps_per_epoch"], seed)
     held = HeldOutLoss(model, held_out, hp["steps_per_epoch"], hp["steps"], verbose)
@@ -255,7 +255,13 @@ def pretrain(
         optimizer=opt,
         epochs=-(-hp["steps"] // hp["steps_per_epoch"]),
         clip_grad_norm=1.0,
-        callbacks=[*backup(config, "masked-lm-pretrain"), schedule, budget, held],
+        callbacks=[
+            *backup(config, "masked-lm-pretrain"),
+            per_update(schedule),
+            cosine_within_budget(schedule, budget),
+            budget,
+            held,
+        ],
         verbose=0,
     )
     if budget.stopped:
