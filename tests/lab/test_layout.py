@@ -149,9 +149,9 @@ def test_the_schedule_resumes_from_its_state():
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
-def _budgeted_run(monkeypatch, seconds, per_update_s=0.5, warmup=4, total=100):
+def _budgeted_run(monkeypatch, seconds, per_update_s=lambda t: 0.5, warmup=4, total=100):
     """fit over ``total`` updates under warmup_cosine and a ``seconds`` budget, with a
-    clock that advances ``per_update_s`` per update; the rate of every update."""
+    clock that advances ``per_update_s(t)`` at update t; the rate of every update."""
     clock = {"now": 1000.0}
     monkeypatch.setattr(schedules.time, "perf_counter", lambda: clock["now"])
     monkeypatch.setattr(text_common.time, "perf_counter", lambda: clock["now"])
@@ -167,7 +167,7 @@ def _budgeted_run(monkeypatch, seconds, per_update_s=0.5, warmup=4, total=100):
             rates.append(opt.param_groups[0]["lr"])
 
         def on_batch_end(self, batch, logs=None):
-            clock["now"] += per_update_s
+            clock["now"] += per_update_s(len(rates) - 1)
 
     x = ax.randn(total, 2)
     history = ax.fit(
@@ -200,3 +200,14 @@ def test_without_a_budget_the_cosine_keeps_its_planned_horizon(monkeypatch):
     long_rates, long_schedule, _ = _budgeted_run(monkeypatch, seconds=1e6)
     assert long_schedule._schedulers[-1].T_max == 96
     np.testing.assert_array_equal(long_rates, rates)
+
+
+def test_a_slower_run_ends_its_cosine_sooner_and_within_the_budget(monkeypatch):
+    # the warm-up takes 0.5 s an update, the rest 1 s: the first estimate (16 more) is
+    # too long, so the horizon shrinks as the mean grows, and the rate still ends low
+    rates, schedule, _ = _budgeted_run(monkeypatch, 10.0, lambda t: 0.5 if t < 4 else 1.0)
+    spent = 4 * 0.5 + (len(rates) - 4) * 1.0
+    assert spent <= 10.0 and len(rates) == 4 + 8  # every update that fits, no more
+    T = schedule._schedulers[-1].T_max
+    assert T == 8 and rates[-1] < 0.2 * 0.02  # the last update near the floor (0.002)
+    assert all(a > b for a, b in zip(rates[4:], rates[5:], strict=False))  # no climb

@@ -42,12 +42,15 @@ def per_update(scheduler: LRScheduler) -> LearningRateScheduler:
 
 def cosine_within_budget(schedule: LRScheduler, budget) -> Callback:
     """The callback that makes :func:`warmup_cosine`'s cosine end when ``budget`` (a
-    ``TimeBudget``) does, should that come first: at the end of the warm-up, the mean time
-    of an update so far says how many more fit in the budget, the cosine's horizon
-    (``T_max``) becomes the smaller of the planned one and that, and training stops at its
-    bottom (a cosine run past ``T_max`` would climb again). Without a budget, or for a
-    schedule without a warm-up, it changes nothing. The horizon is part of the schedule's
-    state, so a resumed run keeps it; like the budget itself, it depends on the machine."""
+    ``TimeBudget``) does, should that come first. After the warm-up, each update's end
+    re-estimates how many more updates fit in the budget (from the mean time of those so
+    far, validation included) and sets the cosine's horizon ``T_max`` to the smaller of
+    the planned one and that; training stops at the cosine's bottom (a cosine run past
+    ``T_max`` would climb again). The cosine is computed recursively, as torch's is, so a
+    new horizon bends the curve without a jump and it still ends at the floor. Without a
+    budget, or for a schedule without a warm-up, it changes nothing. The horizon is part
+    of the schedule's state, so a resumed run keeps it; like the budget itself, it
+    depends on the machine's speed."""
     return _CosineWithinBudget(schedule, budget)
 
 
@@ -55,15 +58,17 @@ class _CosineWithinBudget(Callback):
     def __init__(self, schedule: LRScheduler, budget) -> None:
         super().__init__()
         self.schedule, self.budget = schedule, budget
+        fits = isinstance(schedule, SequentialLR) and budget.seconds is not None
+        self.planned = schedule._schedulers[-1].T_max if fits else None
 
     def on_batch_end(self, batch: int, logs=None) -> None:
         s = self.schedule
-        if self.budget.seconds is None or not isinstance(s, SequentialLR):
+        if self.planned is None or s.last_epoch < s._milestones[0]:
             return
-        warmup, cosine = s._milestones[0], s._schedulers[-1]
-        if s.last_epoch == warmup and cosine.last_epoch == 0:  # the cosine begins
-            elapsed = time.perf_counter() - self.budget.start
-            left = math.floor((self.budget.seconds - elapsed) / (elapsed / warmup))
-            cosine.T_max = max(1, min(cosine.T_max, left))
-        elif s.last_epoch > warmup and cosine.last_epoch >= cosine.T_max:
+        cosine, k = s._schedulers[-1], s._schedulers[-1].last_epoch  # k: the next update's
+        elapsed = time.perf_counter() - self.budget.start
+        left = math.floor((self.budget.seconds - elapsed) / (elapsed / s.last_epoch))
+        if left < 1 or k >= self.planned:  # no time for another update, or none planned
             self.model.stop_training = True
+        else:  # updates k .. T_max - 1 fit, the last at the cosine's bottom
+            cosine.T_max = min(self.planned, k + left)
