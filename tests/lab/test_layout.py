@@ -180,13 +180,14 @@ def _budgeted_run(monkeypatch, seconds, per_update_s=lambda t: 0.5, warmup=4, to
         callbacks=[Tick(), per_update(schedule), cosine_within_budget(schedule, budget), budget],
         verbose=0,
     )
+    history.budget_stopped = budget.stopped
     return rates, schedule, history
 
 
 def test_the_cosine_ends_with_the_time_budget(monkeypatch):
     # 4 warm-up updates take 2 s of a 10 s budget: 16 more fit, so the cosine lasts 16
-    rates, schedule, _ = _budgeted_run(monkeypatch, seconds=10.0)
-    assert schedule._schedulers[-1].T_max == 16
+    rates, schedule, history = _budgeted_run(monkeypatch, seconds=10.0)
+    assert schedule._schedulers[-1].T_max == 16 and history.budget_stopped
     assert len(rates) == 4 + 16  # stopped at the bottom of the cosine, not past it
     cosine = [0.002 + 0.018 * (1 + math.cos(math.pi * k / 16)) / 2 for k in range(16)]
     np.testing.assert_allclose(rates, [0.005, 0.01, 0.015, 0.02] + cosine, rtol=1e-12)
@@ -194,8 +195,9 @@ def test_the_cosine_ends_with_the_time_budget(monkeypatch):
 
 
 def test_without_a_budget_the_cosine_keeps_its_planned_horizon(monkeypatch):
-    rates, schedule, _ = _budgeted_run(monkeypatch, seconds=None)
+    rates, schedule, history = _budgeted_run(monkeypatch, seconds=None)
     assert schedule._schedulers[-1].T_max == 96 and len(rates) == 100
+    assert not history.budget_stopped
     # a budget longer than the planned run changes nothing either
     long_rates, long_schedule, _ = _budgeted_run(monkeypatch, seconds=1e6)
     assert long_schedule._schedulers[-1].T_max == 96

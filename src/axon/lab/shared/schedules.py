@@ -70,5 +70,6 @@ class _CosineWithinBudget(Callback):
         left = math.floor((self.budget.seconds - elapsed) / (elapsed / s.last_epoch))
         if left < 1 or k >= self.planned:  # no time for another update, or none planned
             self.model.stop_training = True
+            self.budget.stopped = self.budget.stopped or left < 1  # the budget ended it
         else:  # updates k .. T_max - 1 fit, the last at the cosine's bottom
             cosine.T_max = min(self.planned, k + left)
