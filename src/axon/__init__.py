@@ -353,6 +353,7 @@ newaxis = None  # torch.newaxis, as NumPy's: x[:, ax.newaxis]
 from .linalg import torch_vander as vander  # noqa: E402
 from . import cpu  # noqa: E402
 from .autograd.reduce_api import gradient  # noqa: E402
+from . import distributed  # noqa: E402  (torch.distributed on MPI; mpi4py loads on first use)
 from . import distributions  # noqa: E402  (Categorical, Normal, Bernoulli, Uniform)
 from .settings import (  # noqa: E402
     get_deterministic_debug_mode,

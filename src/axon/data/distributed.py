@@ -5,10 +5,10 @@ Each of ``num_replicas`` processes reads every ``num_replicas``-th index of one 
 order, starting at its ``rank``; the order is padded by repeating its start (or cut, with
 ``drop_last``) so that every replica gets the same number. Shuffled orders come from a
 generator seeded with ``seed + epoch`` (call :meth:`set_epoch` each epoch), so all
-replicas agree. axon has no process group, so ``num_replicas`` and ``rank`` must be given
-(torch raises the same ValueError without an initialised group); with ``num_replicas=1``
-a single-process program runs unchanged. The shuffled numbers are not torch's (the
-generators differ); the rules are.
+replicas agree. ``num_replicas`` and ``rank`` default to the world size and rank of
+:mod:`axon.distributed`'s process group (torch's ValueError without one); with
+``num_replicas=1`` a single-process program runs unchanged. The shuffled numbers are not
+torch's (the generators differ); the rules are.
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ class DistributedSampler(Sampler):
         seed: int = 0,
         drop_last: bool = False,
     ) -> None:
-        if num_replicas is None or rank is None:
-            raise ValueError(
-                "Default process group has not been initialized, please make "
-                "sure to call init_process_group."
-            )
+        if num_replicas is None or rank is None:  # the process group's (ValueError without)
+            from .. import distributed
+
+            num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
+            rank = distributed.get_rank() if rank is None else rank
         if rank >= num_replicas or rank < 0:
             raise ValueError(
                 f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]"

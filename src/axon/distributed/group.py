@@ -1,0 +1,177 @@
+"""The default process group on MPI: who this process is (rank, world size), how long a
+collective may wait, and what a failing rank does to the job.
+
+MPI (through mpi4py) starts the processes (``mpiexec -n N python train.py``) and knows
+their ranks, so ``init_process_group("mpi")`` only connects to it. A rank that raises ends
+the whole job with ``MPI_Abort`` after printing its error, and a collective that waits
+longer than the group's timeout aborts naming itself, so a failure never hangs the job.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+import time
+import traceback
+
+DEFAULT_TIMEOUT = datetime.timedelta(minutes=5)
+INSTALL_HINT = (
+    "axon.distributed needs mpi4py and an MPI library: pip install 'axon[distributed]' "
+    "(MPICH from the package registry), or pip install mpi4py built against your "
+    "cluster's MPI (Open MPI, MPICH, Intel MPI)"
+)
+NOT_INITIALISED = (
+    "Default process group has not been initialized, please make sure to call init_process_group."
+)
+
+
+class _Group:
+    """The default group: the communicator, its rank and size, the timeout, and how many
+    collectives this rank has entered (named in a timeout's message)."""
+
+    def __init__(self, comm, timeout: datetime.timedelta) -> None:
+        self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
+        self.timeout = timeout.total_seconds()
+        self.calls = 0
+
+
+_group: _Group | None = None
+_previous_hook = None
+
+
+def mpi():
+    """mpi4py's ``MPI`` module, or an ImportError that says what to install."""
+    try:
+        from mpi4py import MPI
+    except ImportError as err:  # mpi4py missing, or its MPI library missing
+        raise ImportError(f"{INSTALL_HINT} ({err})") from err
+    return MPI
+
+
+def is_mpi_available() -> bool:
+    """Whether mpi4py and an MPI library can be loaded."""
+    try:
+        mpi()
+    except ImportError:
+        return False
+    return True
+
+
+def is_available() -> bool:
+    """Whether ``axon.distributed`` can be used (as torch's: the package is there; the
+    MPI backend needs :func:`is_mpi_available`)."""
+    return True
+
+
+def is_initialized() -> bool:
+    """Whether :func:`init_process_group` has run (and no destroy since)."""
+    return _group is not None
+
+
+def current() -> _Group:
+    """The default group, or torch's ValueError when there is none."""
+    if _group is None:
+        raise ValueError(NOT_INITIALISED)
+    return _group
+
+
+def init_process_group(
+    backend: str | None = None,
+    init_method: str | None = None,
+    timeout: datetime.timedelta | None = None,
+    world_size: int = -1,
+    rank: int = -1,
+    store=None,
+    group_name: str = "",
+    pg_options=None,
+    device_id=None,
+) -> None:
+    """Join the job MPI started: rank and world size come from MPI (``world_size`` and
+    ``rank``, when given, and the ``RANK`` / ``WORLD_SIZE`` variables, when set, must
+    agree with it). ``backend`` is ``"mpi"`` (or None); ``timeout`` bounds every
+    collective's wait (default 5 minutes). From here on an uncaught error on any rank
+    prints that rank's traceback and aborts the whole job."""
+    global _group, _previous_hook
+    if _group is not None:
+        raise ValueError("trying to initialize the default process group twice!")
+    if backend not in (None, "mpi"):
+        raise ValueError(
+            f"axon.distributed runs on MPI: backend must be 'mpi' (or None), got {backend!r}"
+        )
+    if init_method not in (None, "env://") or store is not None:
+        raise ValueError(
+            "with MPI the launcher (mpiexec) connects the processes: "
+            "init_method and store are not used; leave them unset"
+        )
+    MPI = mpi()
+    if not MPI.Is_initialized():
+        MPI.Init()
+    g = _Group(MPI.COMM_WORLD, timeout or DEFAULT_TIMEOUT)
+    for name, given, actual in (
+        ("world_size", world_size, g.size),
+        ("rank", rank, g.rank),
+        ("WORLD_SIZE", int(os.environ.get("WORLD_SIZE", -1)), g.size),
+        ("RANK", int(os.environ.get("RANK", -1)), g.rank),
+    ):
+        if given != -1 and given != actual:
+            raise ValueError(f"{name}={given} disagrees with MPI, which says {actual}")
+    _group = g
+    if g.size > 1:
+        _previous_hook = sys.excepthook
+        sys.excepthook = _abort_on_error
+
+
+def destroy_process_group(group=None) -> None:
+    """Leave the group (MPI itself is finalised when the process exits)."""
+    global _group, _previous_hook
+    if _group is None:
+        raise ValueError(NOT_INITIALISED)
+    if _previous_hook is not None:
+        sys.excepthook, _previous_hook = _previous_hook, None
+    _group = None
+
+
+def get_rank(group=None) -> int:
+    """This process's rank, 0 .. world size - 1."""
+    return current().rank
+
+
+def get_world_size(group=None) -> int:
+    """The number of processes in the job."""
+    return current().size
+
+
+def abort(message: str) -> None:
+    """Print ``message`` (with this rank) on stderr and end every process of the job."""
+    g = _group
+    who = f"rank {g.rank} of {g.size}" if g is not None else "a rank"
+    sys.stderr.write(f"axon.distributed: {who}: {message}\n")
+    sys.stderr.flush()
+    if g is not None:
+        g.comm.Abort(1)
+    os._exit(1)  # only reached without a group
+
+
+def _abort_on_error(kind, value, tb) -> None:
+    text = "".join(traceback.format_exception(kind, value, tb))
+    abort(f"uncaught {kind.__name__}, aborting the job:\n{text.rstrip()}")
+
+
+def wait(request, name: str) -> None:
+    """Wait for a non-blocking MPI ``request`` of the collective ``name``; past the
+    group's timeout, abort the job with a message naming the collective."""
+    g = current()
+    if request.Test():
+        return
+    deadline = time.monotonic() + g.timeout
+    pause = 1e-6
+    while not request.Test():
+        if time.monotonic() > deadline:
+            abort(
+                f"{name} (collective call {g.calls} of this rank) waited more than "
+                f"{g.timeout:g} s for the other ranks: one of them has not reached it "
+                "(it failed, hangs, or runs a different sequence of collectives)"
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 1e-3)

@@ -1,0 +1,50 @@
+"""axon.distributed on real MPI processes (2 and 3 ranks on this machine): every
+collective against NumPy's result, a failing rank and a missing rank end the job within
+seconds, and one process runs without a launcher. Each run has a hard timeout."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.distributed.launch import require_mpi, run
+
+
+@pytest.mark.parametrize("nproc", [2, 3])
+def test_collectives_match_numpy_on_every_rank(nproc):
+    code, out, err, _ = run(nproc, "collectives.py", timeout=120)
+    assert code == 0, f"exit {code}\n{out}\n{err}"
+    # the ranks' lines may interleave on the launcher's stdout
+    assert sorted(re.findall(r"rank \d+ ok", out)) == [f"rank {r} ok" for r in range(nproc)], out
+
+
+def test_a_rank_that_raises_ends_the_job_with_its_error():
+    code, out, err, seconds = run(2, "failing_rank.py", timeout=60)
+    assert code != 0
+    assert "rank 1 of 2: uncaught ValueError" in err and "boom from rank 1" in err, err
+    assert seconds < 30, f"the job took {seconds:.0f} s to end"  # the others sleep 60 s
+
+
+def test_a_collective_past_its_timeout_aborts_naming_it():
+    code, out, err, seconds = run(2, "missing_rank.py", timeout=60)
+    assert code != 0
+    assert "rank 0 of 2: all_reduce (collective call 1 of this rank) waited more than 2 s" in err
+    assert seconds < 30, f"the job took {seconds:.0f} s to end"
+
+
+def test_one_process_without_a_launcher():
+    require_mpi()
+    code, out, err, _ = run(None, "single.py", timeout=60)
+    assert code == 0 and out.strip() == "single ok", f"{out}\n{err}"
+
+
+def test_without_a_group_the_calls_raise_torchs_error():
+    import axon as ax
+    import axon.distributed as dist
+
+    assert dist.is_available() and not dist.is_initialized()
+    with pytest.raises(ValueError, match="init_process_group"):
+        dist.get_world_size()
+    with pytest.raises(ValueError, match="init_process_group"):
+        dist.all_reduce(ax.ones(2))
