@@ -242,7 +242,20 @@ def run_backward(roots, grads, retain_graph: bool = False, inputs=None, create_g
         if POST_ACCUMULATE_HOOKS and id(leaf) in POST_ACCUMULATE_HOOKS:
             for hook in list(POST_ACCUMULATE_HOOKS[id(leaf)]):
                 hook(leaf)
+    while END_CALLBACKS:  # queued during this backward (queue_callback), run once
+        END_CALLBACKS.pop(0)()
     return None
+
+
+END_CALLBACKS: list = []
+"""Functions to call once, when the backward pass running now has accumulated every
+gradient (torch's ``Variable._execution_engine.queue_callback``): a post-accumulate hook
+queues one to act after all of them (DistributedDataParallel waits for its reductions)."""
+
+
+def queue_callback(fn) -> None:
+    """Call ``fn()`` at the end of the backward pass that is running (from a hook)."""
+    END_CALLBACKS.append(fn)
 
 
 POST_ACCUMULATE_HOOKS: dict = {}

@@ -16,6 +16,7 @@ import time
 import traceback
 
 DEFAULT_TIMEOUT = datetime.timedelta(minutes=5)
+ABORT_GRACE = 1.0  # seconds between printing a rank's error and MPI_Abort
 INSTALL_HINT = (
     "axon.distributed needs mpi4py and an MPI library: pip install 'axon[distributed]' "
     "(MPICH from the package registry), or pip install mpi4py built against your "
@@ -149,6 +150,7 @@ def abort(message: str) -> None:
     sys.stderr.write(f"axon.distributed: {who}: {message}\n")
     sys.stderr.flush()
     if g is not None:
+        time.sleep(ABORT_GRACE)  # let the launcher forward the message before the kill
         g.comm.Abort(1)
     os._exit(1)  # only reached without a group
 

@@ -298,7 +298,7 @@ from .pooling import (  # noqa: E402
 )
 from .sparse import EmbeddingBag  # noqa: E402
 from . import modules  # noqa: E402  (torch.nn.modules' paths: nn.modules.batchnorm._BatchNorm)
-from .parallel import DataParallel  # noqa: E402
+from .parallel import DataParallel, DistributedDataParallel  # noqa: E402
 
 __all__ += [
     "AdaptiveAvgPool3d",
@@ -371,6 +371,7 @@ __all__ += [
     "ZeroPad2d",
     "ZeroPad3d",
     "DataParallel",
+    "DistributedDataParallel",
 ]
 
 # torch's ParameterDict, nn.Buffer (>= 2.5) and the module paths nn.parameter / nn.common_types
