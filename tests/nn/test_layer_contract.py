@@ -458,6 +458,7 @@ NOT_LAYERS = {
     "ParameterList": "container",
     "ParameterDict": "container",
     "Container": "deprecated container (a Module holding its keyword arguments)",
+    "DistributedDataParallel": "needs a process group (tests/distributed run it on MPI)",
     "BCELoss": "loss",
     "BCEWithLogitsLoss": "loss",
     "CrossEntropyLoss": "loss",

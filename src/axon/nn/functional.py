@@ -515,6 +515,8 @@ def batch_norm(
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
+    *,
+    _sync=None,
 ) -> Tensor:
     """Batch normalisation of (N, C, *) input per channel:
     y = (x - mean) / sqrt(var + eps) * weight + bias.
@@ -546,6 +548,8 @@ def batch_norm(
         )
     rm = None if running_mean is None else _data(running_mean)
     rv = None if running_var is None else _data(running_var)
+    if _sync is not None and training:  # SyncBatchNorm: statistics over every process
+        return ops.BatchNorm.apply(input, weight, bias, rm, rv, training, momentum, eps, _sync)
     return ops.BatchNorm.apply(input, weight, bias, rm, rv, training, momentum, eps)
 
 

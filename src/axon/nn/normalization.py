@@ -148,7 +148,13 @@ class _BatchNorm(_NormBase):
             use_batch,
             factor,
             self.eps,
+            _sync=self._sync() if use_batch else None,
         )
+
+    def _sync(self):
+        """A function summing an array over the processes of a distributed job, for the
+        batch statistics (SyncBatchNorm), or None: each process normalises its own batch."""
+        return None
 
 
 class BatchNorm1d(_BatchNorm):
@@ -391,10 +397,13 @@ class RMSNorm(Module):
 
 
 class SyncBatchNorm(_BatchNorm):
-    """Batch normalisation of (N, C, *) input that, in PyTorch, shares its statistics
-    across the processes of a distributed job. axon runs in one process, where that is
-    plain batch normalisation; ``process_group`` is accepted and ignored. Parameters,
-    buffers and state-dict keys are BatchNorm's, so weights move between the two."""
+    """Batch normalisation of (N, C, *) input whose training statistics are those of all
+    processes' batches together (:mod:`axon.distributed`'s group; the backward reduces
+    its two sums too), so data-parallel training normalises as one process would on the
+    union of the batches. Without a group, or with one process, it is plain batch
+    normalisation. ``process_group``: only the default group (all ranks) is supported.
+    Parameters, buffers and state-dict keys are BatchNorm's, so weights move between the
+    two."""
 
     def __init__(
         self,
@@ -413,6 +422,13 @@ class SyncBatchNorm(_BatchNorm):
             num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
         )
         self.process_group = process_group
+
+    def _sync(self):
+        from .. import distributed as dist
+
+        if not dist.is_initialized() or dist.get_world_size() == 1:
+            return None
+        return _sum_over_processes
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim < 2:
@@ -491,3 +507,13 @@ class CrossMapLRN2d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+def _sum_over_processes(array):
+    """``array`` summed over every process of the distributed job (a new array)."""
+    from .. import distributed as dist
+    from ..autograd.tensor import _wrap
+
+    total = _wrap(array.copy())
+    dist.all_reduce(total)
+    return total.array

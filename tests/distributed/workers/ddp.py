@@ -17,15 +17,32 @@ rank, size = dist.get_rank(), dist.get_world_size()
 LOCAL, STEPS = 4, 10
 
 
-def mlp(seed):
+def mlp(seed, sync=False):
     ax.manual_seed(seed)
     return nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).to(DTYPE)
 
 
-def batch(step, r):
+def cnn(seed, sync=False):
+    """A convolution, batch norm (synchronised across ranks when ``sync``), ReLU, Linear."""
+    ax.manual_seed(seed)
+    model = nn.Sequential(
+        # no bias before batch norm: its gradient is rounding noise, which Adam would amplify
+        nn.Conv2d(2, 4, 3, bias=False),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(64, 3),
+    ).to(DTYPE)
+    return nn.SyncBatchNorm.convert_sync_batchnorm(model) if sync else model
+
+
+SHAPES = {mlp: (5,), cnn: (2, 6, 6)}
+
+
+def batch(step, r, make=mlp):
     """Rank r's examples at ``step`` (every rank can make every rank's)."""
     rng = np.random.default_rng(1000 * step + r)
-    x = rng.standard_normal((LOCAL, 5))
+    x = rng.standard_normal((LOCAL, *SHAPES[make]))
     return ax.tensor(x, dtype=DTYPE), ax.tensor(rng.integers(0, 3, LOCAL))
 
 
@@ -36,27 +53,32 @@ def close(a, b, what):
     assert err <= TOL, f"{what}: relative difference {err:.3g} > {TOL}"
 
 
-for make_opt in (
-    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
-    lambda ps: optim.Adam(ps, lr=0.01),
+for make, make_opt in (
+    (mlp, lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9)),
+    (mlp, lambda ps: optim.Adam(ps, lr=0.01)),
+    (cnn, lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9)),
+    (cnn, lambda ps: optim.Adam(ps, lr=0.01)),
 ):
-    ddp = nn.parallel.DistributedDataParallel(mlp(seed=rank))  # seeded differently...
-    ref = mlp(seed=0)  # ...but rank 0's weights are broadcast
+    ddp = nn.parallel.DistributedDataParallel(make(seed=rank, sync=True))  # seeded apart...
+    ref = make(seed=0)  # ...but rank 0's weights are broadcast; plain BatchNorm on the union
     for (name, p), q in zip(ddp.module.named_parameters(), ref.parameters(), strict=True):
         close(p.detach().numpy(), q.detach().numpy(), f"broadcast {name}")
     opt, ref_opt = make_opt(ddp.parameters()), make_opt(ref.parameters())
     loss_fn = nn.CrossEntropyLoss()
     for step in range(STEPS):
-        x, y = batch(step, rank)
+        x, y = batch(step, rank, make)
         opt.zero_grad()
         loss_fn(ddp(x), y).backward()
         opt.step()
-        xs, ys = zip(*(batch(step, r) for r in range(size)), strict=True)
+        xs, ys = zip(*(batch(step, r, make) for r in range(size)), strict=True)
         ref_opt.zero_grad()
         loss_fn(ref(ax.cat(xs)), ax.cat(ys)).backward()
         ref_opt.step()
-    for (name, p), q in zip(ddp.module.named_parameters(), ref.parameters(), strict=True):
-        close(p.detach().numpy(), q.detach().numpy(), f"{type(opt).__name__} {name}")
+    what = f"{make.__name__} {type(opt).__name__}"
+    for (name, p), q in zip(
+        ddp.module.state_dict().items(), ref.state_dict().values(), strict=True
+    ):
+        close(p.numpy(), q.numpy(), f"{what} {name}")  # parameters and running statistics
     assert list(ddp.state_dict()) == [f"module.{k}" for k in ref.state_dict()]
 
 # no_sync: two micro-batches, the first not reduced, equal one step on both

@@ -71,9 +71,16 @@ class BatchNorm(Op):
     per-channel sums the formula needs are beta's and gamma's own gradients,
     sum dxhat = gamma * sum dy and sum dxhat xhat = gamma * sum dy xhat, so
         dx = k * (dy - sum(dy) / n - xhat * sum(dy xhat) / n).
+
+    ``sync`` (SyncBatchNorm): a function summing an array over the processes of a
+    distributed job. The batch's statistics are then those of every process's values (n
+    and the sums reduced, then the centred squares), and backward reduces the two sums,
+    so dx is the gradient of all processes' losses; gamma's and beta's stay local.
     """
 
-    def forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
+    def forward(
+        self, x, weight, bias, running_mean, running_var, training, momentum, eps, sync=None
+    ):
         xp = self.xp
         einsum = xp.einsum
         n_batch, c = x.shape[0], x.shape[1]
@@ -81,11 +88,17 @@ class BatchNorm(Op):
         self.x_shape = x.shape
         self.weight = weight
         self.training = training
+        self.sync = sync
         if training:
             n = x3.shape[0] * x3.shape[2]  # values per channel
-            mean = einsum("ncs->c", x3) / n  # (C,)
+            sums = einsum("ncs->c", x3)  # (C,)
+            if sync is not None:  # SyncBatchNorm: the sums and counts of every process
+                both = sync(xp.concatenate([sums, xp.asarray([n], dtype=sums.dtype)]))
+                sums, n = both[:c], int(round(float(both[c])))
+            mean = sums / n
             xhat = x3 - mean[:, None]  # (N, C, S), centred; becomes xhat
-            var = einsum("ncs,ncs->c", xhat, xhat) / n
+            squares = einsum("ncs,ncs->c", xhat, xhat)
+            var = (squares if sync is None else sync(squares)) / n
             invstd = 1.0 / xp.sqrt(var + eps)
             xhat *= invstd[:, None]
             if running_mean is not None:
@@ -139,22 +152,23 @@ class BatchNorm(Op):
         sum_g_xhat = einsum("ncs,ncs->c", g3, xhat)  # dgamma
         dx = None
         if px is not None:
+            total_g, total_g_xhat = sum_g, sum_g_xhat
+            if self.sync is not None:  # the sums over every process's values
+                c = sum_g.shape[0]
+                both = self.sync(self.xp.concatenate([sum_g, sum_g_xhat]))
+                total_g, total_g_xhat = both[:c], both[c:]
             k = self.invstd if self.weight is None else self.invstd * self.weight
-            dx = xhat * (-sum_g_xhat / n)[:, None]
+            dx = xhat * (-total_g_xhat / n)[:, None]
             dx += g3
-            dx -= (sum_g / n)[:, None]
+            dx -= (total_g / n)[:, None]
             dx *= k[:, None]
             dx = dx.reshape(self.x_shape)
+        # gamma and beta: this process's sums (DistributedDataParallel averages them)
         return (
             dx,
             sum_g_xhat if pw is not None else None,
             sum_g if pb is not None else None,
-            None,
-            None,
-            None,
-            None,
-            None,
-        )
+        ) + (None,) * (len(self.parents) - 3)
 
 
 # ============================================================ layer norm
