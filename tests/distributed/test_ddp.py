@@ -1,5 +1,5 @@
 """DistributedDataParallel on 2 and 3 MPI processes equals one process training on the
-union of the ranks' batches: an MLP and a CNN whose BatchNorm becomes SyncBatchNorm, 10
+union of the ranks' batches: an MLP, an LSTM and a CNN whose BatchNorm becomes SyncBatchNorm, 10
 steps of SGD with momentum and of Adam (parameters and running statistics to 1e-12 in
 float64, 1e-5 in float32); differently seeded ranks start equal; ``no_sync``
 accumulation equals one large batch; the state dict carries torch's ``module.`` keys."""

@@ -36,7 +36,23 @@ def cnn(seed, sync=False):
     return nn.SyncBatchNorm.convert_sync_batchnorm(model) if sync else model
 
 
-SHAPES = {mlp: (5,), cnn: (2, 6, 6)}
+class LastStep(nn.Module):
+    """An LSTM over (N, T, 3), a Linear on its last step's output."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.head = nn.LSTM(3, 6, batch_first=True), nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.head(self.lstm(x)[0][:, -1])
+
+
+def lstm(seed, sync=False):
+    ax.manual_seed(seed)
+    return LastStep().to(DTYPE)
+
+
+SHAPES = {mlp: (5,), cnn: (2, 6, 6), lstm: (4, 3)}
 
 
 def batch(step, r, make=mlp):
@@ -58,6 +74,8 @@ for make, make_opt in (
     (mlp, lambda ps: optim.Adam(ps, lr=0.01)),
     (cnn, lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9)),
     (cnn, lambda ps: optim.Adam(ps, lr=0.01)),
+    (lstm, lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9)),
+    (lstm, lambda ps: optim.Adam(ps, lr=0.01)),
 ):
     ddp = nn.parallel.DistributedDataParallel(make(seed=rank, sync=True))  # seeded apart...
     ref = make(seed=0)  # ...but rank 0's weights are broadcast; plain BatchNorm on the union
