@@ -35,10 +35,11 @@ def require_mpi() -> str:
     return launcher
 
 
-def run(nproc: int | None, script: str, *args: str, timeout: float = 60.0):
+def run(nproc: int | None, script: str, *args: str, timeout: float = 60.0, threads: bool = True):
     """Run ``workers/<script>`` on ``nproc`` ranks (None: plain python, no launcher);
-    returns (exit code, stdout, stderr, seconds). One BLAS thread per rank; Open MPI's
-    switches for running as root are set (MPICH ignores them)."""
+    returns (exit code, stdout, stderr, seconds). One BLAS thread per rank (``threads``
+    False: no thread variables, axon shares the cores out itself); Open MPI's switches
+    for running as root are set (MPICH ignores them)."""
     import time
 
     cmd = [sys.executable, str(WORKERS / script), *args]
@@ -54,6 +55,9 @@ def run(nproc: int | None, script: str, *args: str, timeout: float = 60.0):
             [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")]
         ),
     )
+    if not threads:
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env.pop(name)
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd,

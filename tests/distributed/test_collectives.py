@@ -48,3 +48,17 @@ def test_without_a_group_the_calls_raise_torchs_error():
         dist.get_world_size()
     with pytest.raises(ValueError, match="init_process_group"):
         dist.all_reduce(ax.ones(2))
+
+
+def test_ranks_share_the_cores_unless_the_user_chose():
+    code, out, err, _ = run(2, "threads.py", timeout=60, threads=False)
+    assert code == 0, err
+    found = re.findall(r"rank (\d) threads (\d+) cores (\d+) of (\d+)", out)
+    assert len(found) == 2, out
+    for _, threads, cores, machine in found:
+        # a rank bound to some cores keeps them; one free to run anywhere takes half
+        share = int(cores) if int(cores) < int(machine) else int(machine) // 2
+        assert int(threads) == max(1, share), out
+    code, out, err, _ = run(2, "threads.py", timeout=60)  # OMP/OPENBLAS_NUM_THREADS=1
+    assert code == 0, err
+    assert re.findall(r"threads (\d+)", out) == ["1", "1"], out

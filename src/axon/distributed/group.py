@@ -121,6 +121,23 @@ def init_process_group(
     if g.size > 1:
         _previous_hook = sys.excepthook
         sys.excepthook = _abort_on_error
+        _share_the_cores(MPI, g)
+
+
+def _share_the_cores(MPI, g: _Group) -> None:
+    """Give each rank its share of this machine's cores for BLAS and the ops' batch
+    halves: the cores it may run on divided by the ranks on this machine (at least one;
+    with one thread the halves are off). A launcher that binds each rank to its own
+    cores has done the split already; ``OMP_NUM_THREADS`` or ``OPENBLAS_NUM_THREADS``,
+    when set, are the user's choice and are left alone."""
+    if "OMP_NUM_THREADS" in os.environ or "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    from ..backend.numpy.threads import set_num_threads
+
+    mine = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    machine = os.cpu_count() or mine
+    local = g.comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
+    set_num_threads(max(1, mine if mine < machine else machine // local))
 
 
 def destroy_process_group(group=None) -> None:
