@@ -17,6 +17,7 @@ import traceback
 
 DEFAULT_TIMEOUT = datetime.timedelta(minutes=5)
 ABORT_GRACE = 1.0  # seconds between printing a rank's error and MPI_Abort
+SPIN = 0.005  # seconds a collective's wait polls before it starts sleeping between polls
 INSTALL_HINT = (
     "axon.distributed needs mpi4py and an MPI library: pip install 'axon[distributed]' "
     "(MPICH from the package registry), or pip install mpi4py built against your "
@@ -183,10 +184,14 @@ def wait(request, name: str) -> None:
     g = current()
     if request.Test():
         return
-    deadline = time.monotonic() + g.timeout
-    pause = 1e-6
+    start = time.monotonic()
+    deadline, spin_until = start + g.timeout, start + SPIN
+    pause = 1e-4
     while not request.Test():
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now < spin_until:  # a short collective: poll without sleeping (a sleep's
+            continue  # wake-up alone costs tens of microseconds)
+        if now > deadline:
             abort(
                 f"{name} (collective call {g.calls} of this rank) waited more than "
                 f"{g.timeout:g} s for the other ranks: one of them has not reached it "
