@@ -312,3 +312,42 @@ def test_custom_function_output_repr_after_backward():
     y = Cube.apply(x)
     y.sum().backward()
     assert "CubeBackward" in repr(y)
+
+
+def test_queue_callback_runs_once_after_every_gradient_is_accumulated():
+    from axon.autograd.function import queue_callback
+
+    a = ax.tensor([1.0, 2.0], requires_grad=True)
+    b = ax.tensor([3.0], requires_grad=True)
+    seen = []
+
+    def hook(p):
+        if not seen:  # the first leaf queues the end-of-backward callback
+            queue_callback(lambda: seen.append((a.grad.tolist(), b.grad.tolist())))
+        seen.append("hook")
+
+    for p in (a, b):
+        p.register_post_accumulate_grad_hook(hook)
+    ((a * b).sum() * 2).backward()
+    assert seen == ["hook", "hook", ([6.0, 6.0], [6.0])]  # after both grads, once
+    (a.sum()).backward()  # no hook queues anything: nothing runs again
+    assert len(seen) == 4 and seen[-1] == "hook"
+
+
+def test_a_hook_that_raises_drops_the_queued_callbacks():
+    from axon.autograd.function import END_CALLBACKS, queue_callback
+
+    a = ax.tensor([1.0], requires_grad=True)
+    ran = []
+
+    def hook(p):
+        queue_callback(lambda: ran.append(1))
+        raise RuntimeError("hook failed")
+
+    handle = a.register_post_accumulate_grad_hook(hook)
+    with pytest.raises(RuntimeError, match="hook failed"):
+        a.sum().backward()
+    assert ran == [] and END_CALLBACKS == []
+    handle.remove()
+    a.sum().backward()
+    assert ran == []

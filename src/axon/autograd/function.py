@@ -236,14 +236,18 @@ def run_backward(roots, grads, retain_graph: bool = False, inputs=None, create_g
     if inputs is not None:
         return [_captured(t, leaf_grads, capture) for t in inputs]
     handed: set = set()
-    for leaf, g in leaf_grads.items():
-        hooks = getattr(leaf, "_hooks", None)
-        _accumulate(leaf, run_hooks(hooks, g) if hooks else g, handed)
-        if POST_ACCUMULATE_HOOKS and id(leaf) in POST_ACCUMULATE_HOOKS:
-            for hook in list(POST_ACCUMULATE_HOOKS[id(leaf)]):
-                hook(leaf)
-    while END_CALLBACKS:  # queued during this backward (queue_callback), run once
-        END_CALLBACKS.pop(0)()
+    try:
+        for leaf, g in leaf_grads.items():
+            hooks = getattr(leaf, "_hooks", None)
+            _accumulate(leaf, run_hooks(hooks, g) if hooks else g, handed)
+            if POST_ACCUMULATE_HOOKS and id(leaf) in POST_ACCUMULATE_HOOKS:
+                for hook in list(POST_ACCUMULATE_HOOKS[id(leaf)]):
+                    hook(leaf)
+    finally:  # queued by this backward's hooks: run once, or dropped if a hook raised
+        queued = END_CALLBACKS[:]
+        END_CALLBACKS.clear()
+    for fn in queued:
+        fn()
     return None
 
 
