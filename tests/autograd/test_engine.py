@@ -351,3 +351,75 @@ def test_a_hook_that_raises_drops_the_queued_callbacks():
     handle.remove()
     a.sum().backward()
     assert ran == []
+
+
+def _hook_order(lib):
+    """The order in which a tensor hook on an intermediate and the post-accumulate hooks
+    of two weights fire in ``lib``'s backward, with the gradients each hook saw."""
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal((4, 3)))
+    w1 = lib.tensor(rng.standard_normal((3, 5)), requires_grad=True)
+    w2 = lib.tensor(rng.standard_normal((5, 2)), requires_grad=True)
+    events = []
+    h = x @ w1
+    h.register_hook(lambda g: events.append("h"))
+    for name, w in (("w1", w1), ("w2", w2)):
+        w.register_post_accumulate_grad_hook(
+            lambda p, name=name: events.append((name, p.grad.detach().numpy().copy()))
+        )
+    y = lib.tanh(h) @ w2 + (x @ w1).sum()  # w1 reached by two paths: finished after both
+    y.sum().backward()
+    return events
+
+
+def test_a_watched_leaf_is_finished_inside_backward_as_torch_does():
+    """A post-accumulate hook runs as soon as its leaf's last gradient has arrived (w2's
+    before the rest of backward reaches h), and once for a leaf reached twice, with its
+    whole gradient: the moment DDP starts a bucket's all-reduce."""
+    ours, theirs = _hook_order(ax), _hook_order(torch)
+    assert [e if isinstance(e, str) else e[0] for e in ours] == ["w2", "h", "w1"]
+    assert [e if isinstance(e, str) else e[0] for e in theirs] == ["w2", "h", "w1"]
+    for a, b in zip(ours, theirs, strict=True):
+        if not isinstance(a, str):
+            assert_close(a[1], b[1], atol=1e-12)
+
+
+def test_a_watched_leaf_waits_for_gradients_computed_on_the_helper_thread():
+    """A convolution's weight gradient is computed on the helper thread and handed back
+    later (deferred): the in-walk finish waits for it, so the hook, which runs before
+    backward reaches the layer below, sees the whole gradient, equal to the one a
+    backward without hooks gives."""
+    from axon.backend.numpy import threads
+
+    rng = np.random.default_rng(1)
+    x = ax.tensor(rng.standard_normal((8, 3, 16, 16)).astype(np.float32))
+    conv1, conv2 = ax.nn.Conv2d(3, 6, 3), ax.nn.Conv2d(6, 4, 3)
+    events = []
+
+    def loss():
+        r = ax.relu(conv1(x))
+        if r.requires_grad:
+            r.register_hook(lambda g: events.append("r"))
+        return conv2(r).square().sum()
+
+    loss().backward()
+    want = conv2.weight.grad.numpy().copy()
+    conv2.weight.grad = None
+    conv2.weight.register_post_accumulate_grad_hook(lambda p: events.append(p.grad.numpy().copy()))
+    events.clear()
+    original, deferred = threads.defer, []
+
+    def watch(fn):
+        d = original(fn)
+        deferred.append(d)
+        return d
+
+    threads.defer = watch
+    try:
+        loss().backward()
+    finally:
+        threads.defer = original
+    assert deferred, "the convolutions' weight gradients went through threads.defer"
+    assert len(events) == 2 and isinstance(events[0], np.ndarray) and events[1] == "r"
+    np.testing.assert_array_equal(events[0], want)
+    np.testing.assert_array_equal(conv2.weight.grad.numpy(), want)

@@ -231,24 +231,30 @@ def run_backward(roots, grads, retain_graph: bool = False, inputs=None, create_g
     capture = None
     if inputs is not None:
         capture = {t._ctx: None for t in inputs if t._ctx is not None}
-    if seeds:
-        _walk(seeds, leaf_grads, retain_graph, capture, create_graph)
-    if inputs is not None:
-        return [_captured(t, leaf_grads, capture) for t in inputs]
     handed: set = set()
     try:
+        if seeds:
+            _walk(seeds, leaf_grads, retain_graph, capture, create_graph, handed)
+        if inputs is not None:
+            return [_captured(t, leaf_grads, capture) for t in inputs]
         for leaf, g in leaf_grads.items():
-            hooks = getattr(leaf, "_hooks", None)
-            _accumulate(leaf, run_hooks(hooks, g) if hooks else g, handed)
-            if POST_ACCUMULATE_HOOKS and id(leaf) in POST_ACCUMULATE_HOOKS:
-                for hook in list(POST_ACCUMULATE_HOOKS[id(leaf)]):
-                    hook(leaf)
+            _finish_leaf(leaf, g, handed)
     finally:  # queued by this backward's hooks: run once, or dropped if a hook raised
         queued = END_CALLBACKS[:]
         END_CALLBACKS.clear()
     for fn in queued:
         fn()
     return None
+
+
+def _finish_leaf(leaf: Tensor, g, handed: set) -> None:
+    """Give ``leaf`` its whole gradient ``g``: through its hooks into ``.grad``, then its
+    post-accumulate hooks."""
+    hooks = getattr(leaf, "_hooks", None)
+    _accumulate(leaf, run_hooks(hooks, g) if hooks else g, handed)
+    if POST_ACCUMULATE_HOOKS and id(leaf) in POST_ACCUMULATE_HOOKS:
+        for hook in list(POST_ACCUMULATE_HOOKS[id(leaf)]):
+            hook(leaf)
 
 
 END_CALLBACKS: list = []
@@ -304,10 +310,24 @@ def _reduce_any(g, shape: tuple):
 
 
 def _walk(
-    seeds: dict, leaf_grads: dict, retain_graph: bool, capture, create_graph: bool = False
+    seeds: dict,
+    leaf_grads: dict,
+    retain_graph: bool,
+    capture,
+    create_graph: bool = False,
+    handed: set | None = None,
 ) -> None:
     """Run every node reachable from the seeded nodes, each once all its consumers have
-    sent their gradients."""
+    sent their gradients.
+
+    A leaf with post-accumulate hooks (a parameter DistributedDataParallel watches) is
+    finished inside the walk, as soon as the last node that sends it a gradient has run,
+    as torch's AccumulateGrad node is: its hooks start work (a bucket's all-reduce) while
+    the rest of backward runs. The other leaves are finished after the walk.
+    """
+    early = bool(POST_ACCUMULATE_HOOKS) and capture is None and not create_graph
+    handed = set() if handed is None else handed
+    senders: dict | None = {} if early else None  # id(hooked leaf) -> nodes still to send
     # Pass 1: count, for every node, how many consumers will send it a gradient.
     pending = dict.fromkeys(seeds, 0)
     stack = list(seeds)
@@ -316,12 +336,16 @@ def _walk(
         if parents is None:
             raise RuntimeError(_FREED_MSG)
         for p in parents:
-            if p is not None and not isinstance(p, Tensor):
+            if p is None:
+                continue
+            if not isinstance(p, Tensor):
                 if p in pending:
                     pending[p] += 1
                 else:
                     pending[p] = 1
                     stack.append(p)
+            elif early and id(p) in POST_ACCUMULATE_HOOKS:
+                senders[id(p)] = senders.get(id(p), 0) + 1
     # Pass 2: a node runs once all its consumers have sent their gradients.
     ready = [fn for fn in seeds if pending[fn] == 0]
     if create_graph:
@@ -329,15 +353,39 @@ def _walk(
         return
     deferred = []  # (leaf, pending gradient): anything with .result(), such as a gradient
     # a helper thread is computing (the CPU backend's threads.Deferred)
+    finish = None
+    if senders:
+
+        def finish(leaf: Tensor) -> None:  # its last sender has run
+            mine = [d for d in deferred if d[0] is leaf]
+            for d in mine:
+                deferred.remove(d)
+                _add_leaf(leaf_grads, leaf, d[1].result())
+            g = leaf_grads.pop(leaf, None)
+            if g is not None:
+                _finish_leaf(leaf, g, handed)
+
     try:
-        _run_nodes(ready, dict(seeds), pending, leaf_grads, deferred, retain_graph, capture)
+        _run_nodes(
+            ready,
+            dict(seeds),
+            pending,
+            leaf_grads,
+            deferred,
+            retain_graph,
+            capture,
+            senders,
+            finish,
+        )
     finally:  # the helper's values, even when a node failed (it must be free again)
         values = [(leaf, d.result()) for leaf, d in deferred]
     for leaf, g in values:
         _add_leaf(leaf_grads, leaf, g)
 
 
-def _run_nodes(ready, grads, pending, leaf_grads, deferred, retain_graph, capture) -> None:
+def _run_nodes(
+    ready, grads, pending, leaf_grads, deferred, retain_graph, capture, senders=None, finish=None
+) -> None:
     with no_grad():
         while ready:
             node = ready.pop()
@@ -364,6 +412,11 @@ def _run_nodes(ready, grads, pending, leaf_grads, deferred, retain_graph, captur
                             deferred.append((p, pg))  # pending: computed on another thread
                         else:
                             _add_leaf(leaf_grads, p, pg)
+                    if senders and id(p) in senders:
+                        left = senders[id(p)] - 1
+                        senders[id(p)] = left
+                        if left == 0:
+                            finish(p)
                     continue
                 if pg is not None:
                     if pg.shape != p.out_shape:

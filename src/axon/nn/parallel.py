@@ -51,8 +51,12 @@ class DistributedDataParallel(Module):
     state-dict keys carry the ``module.`` prefix: save ``ddp.module.state_dict()`` for
     the plain model's keys.
 
-    Currently the reductions start when backward accumulates the leaves (at its end, in
-    one pass), so they overlap each other and the copies, not the backward computation.
+    The engine finishes a watched parameter as soon as the last node sending it a
+    gradient has run (as torch's AccumulateGrad), so the last layers' buckets are
+    reduced while backward is still computing the first layers' gradients. MPI moves a
+    non-blocking collective along only inside MPI calls (without an asynchronous
+    progress thread): each gradient that arrives tests the reductions in flight, which
+    is what moves them.
     """
 
     def __init__(
@@ -121,6 +125,8 @@ class DistributedDataParallel(Module):
         self._ready[i].add(id(p))
         if len(self._ready[i]) == len(self._buckets[i]):
             self._start(i)
+        for work, _, _ in self._works:  # move the reductions in flight along
+            work.is_completed()
 
     def _start(self, i: int) -> None:
         bucket = self._buckets[i]
