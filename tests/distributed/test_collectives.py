@@ -26,10 +26,14 @@ def test_a_rank_that_raises_ends_the_job_with_its_error():
     assert seconds < 30, f"the job took {seconds:.0f} s to end"  # the others sleep 60 s
 
 
-def test_a_collective_past_its_timeout_aborts_naming_it():
-    code, out, err, seconds = run(2, "missing_rank.py", timeout=60)
+def test_a_collective_past_its_timeout_aborts_naming_it_and_the_missing_rank():
+    code, out, err, seconds = run(3, "missing_rank.py", timeout=60)
     assert code != 0
-    assert "rank 0 of 2: all_reduce (collective call 1 of this rank) waited more than 2 s" in err
+    assert re.search(
+        r"rank [02] of 3: all_reduce \(collective call 2 of this rank\) waited more than 2 s"
+        r" for the other ranks: rank 1 \(at call 1\) has not reached it",
+        err,
+    ), err
     assert seconds < 30, f"the job took {seconds:.0f} s to end"
 
 

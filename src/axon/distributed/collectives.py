@@ -88,7 +88,7 @@ def _host_buffer(tensor: Tensor, name: str) -> tuple[np.ndarray, bool]:
 
 
 def _run(request, name: str, async_op: bool, finish=None):
-    G.current().calls += 1
+    G.current().enter()
     work = Work(request, name, finish)
     if async_op:
         return work

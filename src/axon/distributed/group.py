@@ -30,12 +30,59 @@ NOT_INITIALISED = (
 
 class _Group:
     """The default group: the communicator, its rank and size, the timeout, and how many
-    collectives this rank has entered (named in a timeout's message)."""
+    collectives this rank has entered (named in a timeout's message).
+
+    The ranks on one machine also publish their counts in a small shared-memory window
+    (:meth:`watch`): a rank whose collective times out reads the others' counts there,
+    with no help from them (a hung rank makes no MPI calls), and names the ranks that
+    have not reached its collective."""
 
     def __init__(self, comm, timeout: datetime.timedelta) -> None:
         self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
         self.timeout = timeout.total_seconds()
         self.calls = 0
+        self._window = None
+        self._counts: dict[int, object] = {}  # world rank on this machine -> its count
+
+    def watch(self, local) -> None:
+        """Share this rank's count with the ranks of ``local`` (those on this machine)."""
+        import numpy as np
+
+        MPI = mpi()
+        self._window = MPI.Win.Allocate_shared(8, 8, comm=local)
+        world = np.zeros(local.Get_size(), np.int64)
+        local.Allgather(np.array([self.rank], np.int64), world)
+        for i, rank in enumerate(world.tolist()):
+            self._counts[rank] = np.frombuffer(self._window.Shared_query(i)[0], np.int64)
+
+    def enter(self) -> None:
+        """Count a collective this rank enters."""
+        self.calls += 1
+        mine = self._counts.get(self.rank)
+        if mine is not None:
+            mine[0] = self.calls
+
+    def missing(self) -> str:
+        """Which ranks have not reached this rank's current collective, as a phrase."""
+        behind = {r: int(c[0]) for r, c in self._counts.items() if int(c[0]) < self.calls}
+        named = ", ".join(f"{r} (at call {c})" for r, c in sorted(behind.items()))
+        if not behind:
+            text = "every rank on this machine has reached it"
+        elif len(behind) == 1:
+            text = f"rank {named} has not reached it"
+        else:
+            text = f"ranks {named} have not reached it"
+        if len(self._counts) < self.size:
+            text += (
+                f"; the {self.size - len(self._counts)} ranks on other machines were not checked"
+            )
+        return text
+
+    def close(self) -> None:
+        if self._window is not None:
+            self._counts.clear()
+            self._window.Free()
+            self._window = None
 
 
 _group: _Group | None = None
@@ -122,10 +169,12 @@ def init_process_group(
     if g.size > 1:
         _previous_hook = sys.excepthook
         sys.excepthook = _abort_on_error
-        _share_the_cores(MPI, g)
+        local = g.comm.Split_type(MPI.COMM_TYPE_SHARED)
+        g.watch(local)
+        _share_the_cores(g, local.Get_size())
 
 
-def _share_the_cores(MPI, g: _Group) -> None:
+def _share_the_cores(g: _Group, local: int) -> None:
     """Give each rank its share of this machine's cores for BLAS and the ops' batch
     halves: the cores it may run on divided by the ranks on this machine (at least one;
     with one thread the halves are off). A launcher that binds each rank to its own
@@ -137,7 +186,6 @@ def _share_the_cores(MPI, g: _Group) -> None:
 
     mine = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     machine = os.cpu_count() or mine
-    local = g.comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
     set_num_threads(max(1, mine if mine < machine else machine // local))
 
 
@@ -148,6 +196,7 @@ def destroy_process_group(group=None) -> None:
         raise ValueError(NOT_INITIALISED)
     if _previous_hook is not None:
         sys.excepthook, _previous_hook = _previous_hook, None
+    _group.close()
     _group = None
 
 
@@ -194,8 +243,8 @@ def wait(request, name: str) -> None:
         if now > deadline:
             abort(
                 f"{name} (collective call {g.calls} of this rank) waited more than "
-                f"{g.timeout:g} s for the other ranks: one of them has not reached it "
-                "(it failed, hangs, or runs a different sequence of collectives)"
+                f"{g.timeout:g} s for the other ranks: {g.missing()} (a rank that "
+                "failed, hangs, or runs a different sequence of collectives)"
             )
         time.sleep(pause)
         pause = min(pause * 2, 1e-3)
