@@ -37,11 +37,12 @@ class DistributedDataParallel(Module):
     Every rank runs the same model on its own share of each batch. At construction the
     parameters and buffers are broadcast from rank 0, so differently seeded ranks start
     equal. During backward, each parameter's gradient, once accumulated, joins its bucket
-    (parameters in reverse order, grouped by dtype, about ``bucket_cap_mb`` MiB each); a
-    full bucket is flattened and its all-reduce started at once (non-blocking), and the
-    end of backward waits for them all and writes the average of the ranks' gradients
-    back into ``.grad``. So after ``loss.backward()`` every rank holds the gradient of the
-    mean loss over all ranks' examples, and the same optimizer step keeps them equal.
+    (parameters in reverse order, grouped by dtype, about ``bucket_cap_mb`` MiB each, the
+    first at most 1 MiB as in torch); a full bucket is flattened and its all-reduce
+    started at once (non-blocking), and the end of backward waits for them all and
+    writes the average of the ranks' gradients back into ``.grad``. So after
+    ``loss.backward()`` every rank holds the gradient of the mean loss over all ranks'
+    examples, and the same optimizer step keeps them equal.
 
     ``no_sync()`` skips the reduction (accumulate gradients locally; the next synced
     backward reduces the sum). ``broadcast_buffers`` copies rank 0's buffers (BatchNorm's
@@ -85,7 +86,8 @@ class DistributedDataParallel(Module):
         for t in (*module.parameters(), *module.buffers()):
             dist.broadcast(t.detach(), src=0)
         params = [p for p in module.parameters() if p.requires_grad]
-        self._buckets = _buckets(params[::-1], (bucket_cap_mb or 25) * 2**20)
+        cap = (bucket_cap_mb or 25) * 2**20
+        self._buckets = _buckets(params[::-1], cap, min(cap, FIRST_BUCKET_BYTES))
         self._bucket_of = {id(p): i for i, b in enumerate(self._buckets) for p in b}
         self._reset()
         self._handles = [p.register_post_accumulate_grad_hook(self._on_grad) for p in params]
@@ -167,14 +169,21 @@ class DistributedDataParallel(Module):
         self._reset()
 
 
-def _buckets(params: list, cap_bytes: float) -> list[list]:
-    """``params`` in order, cut into lists of one dtype of at most ``cap_bytes`` (a
-    parameter larger than the cap is a bucket of its own)."""
+FIRST_BUCKET_BYTES = 2**20
+"""The first bucket's cap (torch's ``_DEFAULT_FIRST_BUCKET_BYTES``): the last layers'
+gradients, ready first, start their reduction early."""
+
+
+def _buckets(params: list, cap_bytes: float, first_cap: float | None = None) -> list[list]:
+    """``params`` in order, cut into lists of one dtype of at most ``cap_bytes`` (the
+    first at most ``first_cap``; a parameter larger than the cap is a bucket of its
+    own)."""
     buckets: list[list] = []
     size = 0.0
     for p in params:
         nbytes = p.numel() * p.dtype.itemsize
-        if not buckets or buckets[-1][0].dtype != p.dtype or size + nbytes > cap_bytes:
+        cap = first_cap if len(buckets) == 1 and first_cap is not None else cap_bytes
+        if not buckets or buckets[-1][0].dtype != p.dtype or size + nbytes > cap:
             buckets.append([])
             size = 0.0
         buckets[-1].append(p)
