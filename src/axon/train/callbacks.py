@@ -4,6 +4,11 @@ schedules, CSV logs, NaN termination, the progress bar.
 A callback stops training by setting ``self.model.stop_training = True`` (as in Keras);
 :meth:`TrainState.stop` does the same and also records a reason in
 ``history.stopped_reason``. Epoch indices in hooks are 0-based; messages show them 1-based.
+
+Under a process group (``fit`` on several ranks) every rank runs every callback on the
+same all-rank logs, so each keeps the same state and takes the same decisions, but only
+rank 0 writes files (CSVLogger, ModelCheckpoint, BackupAndRestore) and prints; a callback
+of your own can ask :func:`axon.train.distributed.speaks` (``self.trainer.is_global_zero``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Callable
 from .base import Callback, CallbackList
 from .batches import to_array
 from .checkpoint import BackupAndRestore
+from .distributed import speaks
 from .history import History
 from .progress import ProgressBar
 
@@ -153,10 +159,11 @@ class EarlyStopping(Callback):
         )
 
     def on_train_end(self, logs=None) -> None:
-        if self.stopped_epoch > 0 and self.verbose > 0:
+        verbose = self.verbose > 0 and speaks(self)
+        if self.stopped_epoch > 0 and verbose:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
-            if self.verbose > 0:
+            if verbose:
                 print(
                     f"Restoring model weights from the end of the best epoch: "
                     f"{self.best_epoch + 1}."
@@ -201,7 +208,7 @@ class ModelCheckpoint(Callback):
                 return
             if self.best is not None and not self.monitor_op(current, self.best):
                 return
-            if self.verbose > 0:
+            if self.verbose > 0 and speaks(self):
                 print(
                     f"Epoch {epoch + 1}: {self.monitor} improved from {self.best} to "
                     f"{current:.5f}, saving model"
@@ -228,9 +235,10 @@ class ModelCheckpoint(Callback):
                 f"is not in the logs (available: epoch, {', '.join(logs)})"
             ) from None
         directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        meta = {"epoch": str(epoch + 1), **{k: repr(float(v)) for k, v in logs.items()}}
-        save(self.model.state_dict(), path, metadata=meta)
+        if speaks(self):  # rank 0 writes (the others keep the same state)
+            os.makedirs(directory, exist_ok=True)
+            meta = {"epoch": str(epoch + 1), **{k: repr(float(v)) for k, v in logs.items()}}
+            save(self.model.state_dict(), path, metadata=meta)
         self.last_path = path
 
 
@@ -305,7 +313,7 @@ class LearningRateScheduler(Callback):
                 raise ValueError(f"the schedule returned lr={new} at epoch {epoch}")
             for group in self.optimizer.param_groups:
                 group["lr"] = new
-            if self.verbose > 0 and new != lr:
+            if self.verbose > 0 and new != lr and speaks(self):
                 print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
         self._lr = self._get_lr()
 
@@ -373,12 +381,14 @@ class TerminateOnNaN(Callback):
     def on_batch_end(self, batch: int, logs=None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            if speaks(self):
+                print(f"Batch {batch}: Invalid loss, terminating training")
             _stop(self, f"TerminateOnNaN: the loss became {loss} at batch {batch}")
 
 
 class CSVLogger(Callback):
-    """Append each epoch's logs to a CSV file (columns ``epoch`` then the sorted log keys)."""
+    """Append each epoch's logs to a CSV file (columns ``epoch`` then the sorted log keys).
+    Under a process group rank 0 writes the file, the other ranks nothing."""
 
     def __init__(
         self, filename: str | os.PathLike, separator: str = ",", append: bool = False
@@ -391,6 +401,9 @@ class CSVLogger(Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None) -> None:
+        self._header_done, self._writer, self.keys = False, None, None
+        if not speaks(self):
+            return
         append = self.append or getattr(self.trainer, "resuming", False)
         exists = append and os.path.exists(self.filename) and os.path.getsize(self.filename)
         self._file = open(self.filename, "a" if append else "w", newline="")
@@ -402,6 +415,8 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
+        if self._file is None:  # another rank than 0: nothing is written
+            return
         if self._writer is None:
             self._writer = csv.DictWriter(
                 self._file,

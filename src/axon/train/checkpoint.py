@@ -312,6 +312,11 @@ class BackupAndRestore(Callback):
             latest cannot be read.
         delete_checkpoint: delete the backup when training ends.
 
+    Under a process group rank 0 writes (and deletes) the backup and every rank reads it
+    when the job starts again, so ``backup_dir`` must be one that every rank sees (one
+    machine, or a shared file system); backups are taken at epochs' ends only, and a
+    resumed job continues every rank from rank 0's state (its random stream included).
+
     A backup made by a run with other arguments (model, optimizer, loss, batching,
     seed, ...) is refused with a ValueError naming the differences; ``epochs`` may change.
     """
@@ -399,6 +404,8 @@ class BackupAndRestore(Callback):
         previous backup is kept as the fallback with ``double_checkpoint``)."""
         from ..serialization import save
 
+        if not getattr(self.trainer, "is_global_zero", True):
+            return  # under a process group rank 0 writes the backup; every rank reads it
         state = gather(self.trainer, epoch, step)
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(self.path):
@@ -417,7 +424,7 @@ class BackupAndRestore(Callback):
             self.save(epoch + 1, 0)
 
     def on_train_end(self, logs=None) -> None:
-        if not self.delete_checkpoint:
+        if not self.delete_checkpoint or not getattr(self.trainer, "is_global_zero", True):
             return
         for path in (self.path, self.previous_path):
             if os.path.exists(path):

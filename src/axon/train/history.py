@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from .base import Callback
+from .distributed import is_global_zero
 
 
 class History(Callback):
@@ -51,7 +52,8 @@ class History(Callback):
         """Draw loss (with val_loss) and each metric (with its val_ twin) per epoch.
 
         Drawn with ``axon.plot`` (matplotlib's object API on the Agg canvas: no window, no
-        pyplot state). Returns the Figure; saves a PNG when ``path`` is given.
+        pyplot state). Returns the Figure; saves a PNG when ``path`` is given (under a
+        process group of :mod:`axon.distributed`, on rank 0 only).
         """
         from matplotlib.ticker import MaxNLocator
 
@@ -68,6 +70,6 @@ class History(Callback):
             plot.curves(ax, series, ylabel=key)
             ax.set_title(key)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if path is not None:
+        if path is not None and is_global_zero():
             plot.save(fig, path)
         return fig

@@ -4,7 +4,8 @@ The line written at each epoch's end reads
 ``Epoch 3/10 - loss: 0.1234 - accuracy: 0.9500 - val_loss: 0.2345 (1.2 s)``. When stdout
 is not a terminal (CI logs, pytest's capture, a pipe) there is no live bar, only these
 lines. The live bar is redrawn at most every ``refresh`` seconds, so it costs the training
-loop one clock read per step.
+loop one clock read per step. Under a process group only rank 0 shows progress (``fit``
+gives the other ranks no bar, and a bar given to them stays silent).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 
 from .base import Callback
+from .distributed import speaks
 
 
 def format_value(value) -> str:
@@ -63,12 +65,14 @@ class ProgressBar(Callback):
         self._task = None
         self._t0 = 0.0
         self._last = 0.0
+        self._silent = False
 
     def on_train_begin(self, logs=None) -> None:
         params = self.params or {}
         self.epochs = params.get("epochs")
         self.steps = params.get("steps")
-        live = stdout_is_live() if self.live is None else self.live
+        self._silent = not speaks(self)  # another rank than 0: nothing is shown
+        live = not self._silent and (stdout_is_live() if self.live is None else self.live)
         self._progress = self._make_progress() if live else None
 
     def _make_progress(self):
@@ -113,6 +117,8 @@ class ProgressBar(Callback):
             self._progress.update(self._task, completed=batch + 1, logs=format_logs(logs))
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if self._silent:
+            return
         line = epoch_line(epoch, self.epochs, logs, time.perf_counter() - self._t0)
         self.write(line)
         if self._progress is not None and self._task is not None:

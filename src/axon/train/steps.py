@@ -54,21 +54,24 @@ def evaluation(model) -> Iterator[None]:
         yield
 
 
-def run_eval(model, loader, objective) -> dict[str, float]:
-    """Loss and metrics over ``loader`` (the caller sets eval mode and no_grad)."""
+def run_eval(model, loader, objective, ranks=None) -> dict[str, float]:
+    """Loss and metrics over ``loader`` (the caller sets eval mode and no_grad); over all
+    ranks' loaders when ``ranks`` (a process group's
+    :class:`~axon.train.distributed.Ranks`) is given."""
 
     def outputs():
         for batch in loader:
             inputs, target = split_batch(batch)
             yield model(*inputs), target, batch_len(target)
 
-    return summarise(objective, outputs(), "evaluate")
+    return summarise(objective, outputs(), "evaluate", ranks)
 
 
-def summarise(objective, outputs, who: str) -> dict[str, float]:
+def summarise(objective, outputs, who: str, ranks=None) -> dict[str, float]:
     """The mean loss (weighted by each batch's ``n``) and the metrics over the
-    ``(output, target, n)`` triples of ``outputs``; ``who`` names the caller when there
-    were none."""
+    ``(output, target, n)`` triples of ``outputs``, and of every rank's when ``ranks`` is
+    given (the sums are added up over the ranks, so every rank returns the same);
+    ``who`` names the caller when there were none."""
     objective.reset()
     total, count = 0.0, 0
     for out, target, n in outputs:
@@ -76,6 +79,8 @@ def summarise(objective, outputs, who: str) -> dict[str, float]:
             total += float(objective(out, target).item()) * n
         count += n
         objective.update(out, target, n)
+    if ranks is not None:
+        total, count, _ = ranks.summed_logs(total, count, objective)
     if count == 0:
         raise ValueError(f"{who}: the data yielded no batches")
     logs = {"loss": total / count} if objective.has_loss else {}
@@ -89,8 +94,10 @@ class TrainStep:
     The loop calls, in this order:
 
     - :meth:`bind` once, before training: the step gets ``self.trainer`` (the
-      :class:`~axon.train.fit.TrainState`) and, for short, ``self.model``,
-      ``self.optimizer`` and ``self.objective`` (the loss and the training metrics);
+      :class:`~axon.train.fit.TrainState`) and, for short, ``self.model`` (the model to
+      call: under a process group its ``DistributedDataParallel``, whose backward
+      averages the gradients over the ranks), ``self.optimizer`` and ``self.objective``
+      (the loss and the training metrics);
     - :meth:`loader`, :meth:`steps_per_epoch`, :meth:`make_objective` and
       :meth:`fingerprint` while it sets up;
     - per epoch, :meth:`epoch` on the epoch's batches: an iterable of items, one per update;
@@ -115,7 +122,8 @@ class TrainStep:
     def bind(self, trainer) -> None:
         """Before training: the run's :class:`~axon.train.fit.TrainState`."""
         self.trainer = trainer
-        self.model, self.optimizer = trainer.model, trainer.optimizer
+        self.model = getattr(trainer, "train_model", trainer.model)
+        self.optimizer = trainer.optimizer
         self.objective = trainer.objective
 
     def loader(self, data, batch_size: int, shuffle: bool):
@@ -150,8 +158,10 @@ class TrainStep:
         raise NotImplementedError(f"{type(self).__name__}.train_step")
 
     def evaluate(self, loader, objective) -> dict[str, float]:
-        """Loss and metrics over the validation data (in eval mode, without a graph)."""
-        return run_eval(self.model, loader, objective)
+        """Loss and metrics over the validation data (in eval mode, without a graph; under
+        a process group over every rank's share, with the model itself, not its
+        ``DistributedDataParallel``)."""
+        return run_eval(self.trainer.model, loader, objective, getattr(self.trainer, "ranks", None))
 
     def state_dict(self):
         """What a backup inside an epoch needs beyond the loop's position (None here)."""
