@@ -2,25 +2,35 @@
 
     axon list                                   the experiments and worksheets
     axon run NAME [--seed N] [--out DIR] [--quick] [--epochs N] [--data-dir DIR]
-                [--prompt TEXT] [--weights FILE] [--resume]
+                [--prompt TEXT] [--weights FILE] [--resume] [--nproc N]
     axon worksheet NAME [--graph FILE.png] [--out DIR] [--quick]
 
 Exit status: 0 when every claim held, 1 when one failed, 2 for a usage error (such as
-an unknown name, a dataset file that is missing, or ``--weights`` given to an experiment
-that cannot use it).
+an unknown name, a dataset file that is missing, ``--weights`` given to an experiment
+that cannot use it, or ``--nproc`` without MPI or for an experiment that runs on one
+process only).
+
+``--nproc N`` (N > 1) starts the MPI launcher itself: the command runs again as
+``mpiexec -n N python -m axon run ...`` (:mod:`axon.distributed.launch`). Inside an MPI
+job (started so, or by ``mpiexec -n N axon run ...`` by hand) every rank joins the
+process group; rank 0 prints and writes under ``--out``, the other ranks print nothing
+and write into temporary folders deleted at the end, and the job's status is rank 0's.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import lab
+from .distributed import launch
 from .lab.registry import weights_help
 from .lab.shared.base import prepare_backups
 
@@ -35,6 +45,23 @@ uninterrupted run; models whose training had finished train again from their see
 result). Without --resume a leftover backup is deleted and the run starts over (it says
 so). Options that differ from the backup's are refused, naming what differs."""
 
+#: The experiments that run on several processes (``--nproc N``, N > 1): those whose
+#: training is one ``axon.fit`` (which shards the data and averages the gradients under a
+#: process group), and data-parallel, which is about it. The others train in loops of
+#: their own, or nothing, and refuse ``--nproc``.
+MULTI_PROCESS = frozenset({"data-parallel", "fashion", "lenet", "mnist-mlp"})
+#: The experiments that need several processes, and how many they start without
+#: ``--nproc``.
+NEEDS_PROCESSES = {"data-parallel": 2}
+
+NPROC_HELP = f"""\
+--nproc N: run on N MPI processes, data-parallel (pip install "axon[distributed]"
+installs MPI). The command starts the MPI launcher itself (mpiexec -n N python -m axon
+run ...); rank 0 prints and writes under --out, the other ranks work silently. It applies
+to {", ".join(sorted(MULTI_PROCESS))} (data-parallel starts
+{NEEDS_PROCESSES["data-parallel"]} processes when --nproc is not given); the other
+experiments refuse it (exit status 2), and so does --resume for now."""
+
 
 def _positive_int(text: str) -> int:
     value = int(text)
@@ -44,9 +71,15 @@ def _positive_int(text: str) -> int:
 
 
 def _epilog() -> str:
-    """``RESUME_HELP`` wrapped to 88 columns, then what ``--weights`` does (from the lab's
-    ``WEIGHTS`` table)."""
-    return textwrap.fill(" ".join(RESUME_HELP.split()), 88) + "\n\n" + weights_help()
+    """``RESUME_HELP`` wrapped to 88 columns, what ``--weights`` does (from the lab's
+    ``WEIGHTS`` table), and ``NPROC_HELP``."""
+    return "\n\n".join(
+        [
+            textwrap.fill(" ".join(RESUME_HELP.split()), 88),
+            weights_help(),
+            textwrap.fill(" ".join(NPROC_HELP.split()), 88),
+        ]
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,6 +143,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="continue an interrupted run from its backup under OUT/.backup (see below)",
     )
+    run.add_argument(
+        "--nproc",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="train on N MPI processes, data-parallel (see below)",
+    )
 
     ws = sub.add_parser(
         "worksheet",
@@ -149,7 +189,7 @@ def _list() -> int:
     return 0
 
 
-def _run(kind: str, args: argparse.Namespace) -> int:
+def _run(kind: str, args: argparse.Namespace, argv: list[str]) -> int:
     try:
         entry = lab.get(args.name, kind)
     except KeyError as err:
@@ -161,8 +201,91 @@ def _run(kind: str, args: argparse.Namespace) -> int:
         if not usable:
             print(f"axon: error: --weights does not apply to {entry.name}: {why}", file=sys.stderr)
             return 2
+    if kind == "worksheet":
+        return _execute(entry, args)
+    if launch.in_mpi_job():
+        return _run_in_job(entry, args)
+    nproc = args.nproc or NEEDS_PROCESSES.get(entry.name, 1)
+    refusal = _refusal(entry.name, nproc, args.resume)
+    if refusal is not None:
+        print(f"axon: error: {refusal}", file=sys.stderr)
+        return 2
+    if nproc == 1:
+        return _execute(entry, args)
+    if args.nproc is None:
+        print(f"{entry.name} runs on {nproc} processes: starting them (as --nproc {nproc})")
+        argv = [*argv, "--nproc", str(nproc)]
+    return launch.launch(nproc, argv)
+
+
+def _refusal(name: str, nproc: int, resume: bool) -> str | None:
+    """Why the experiment ``name`` cannot run on ``nproc`` processes (None: it can)."""
+    need = NEEDS_PROCESSES.get(name, 1)
+    if nproc > 1 and name not in MULTI_PROCESS:
+        return (
+            f"--nproc {nproc} does not apply to {name}: it runs on one process only "
+            f"(--nproc applies to {', '.join(sorted(MULTI_PROCESS))})"
+        )
+    if nproc < need:
+        return f"{name} needs at least {need} processes, got {nproc}: use --nproc {need}"
+    if nproc > 1 and resume:
+        return (
+            f"--resume does not combine with --nproc yet: resume {name} on one process, "
+            f"or run it again on {nproc} without --resume"
+        )
+    return None
+
+
+def _run_in_job(entry: lab.Entry, args: argparse.Namespace) -> int:
+    """Run the experiment as one rank of the MPI job this process belongs to: join the
+    process group; rank 0 prints and writes under ``--out``, the other ranks print
+    nothing and write into a temporary folder deleted at the end; every rank returns
+    rank 0's status."""
+    import axon.distributed as dist
+
+    try:
+        dist.init_process_group("mpi")
+    except ImportError as err:  # mpi4py or its MPI library is missing on this machine
+        print(f"axon: error: {err}", file=sys.stderr)
+        return 2
+    rank, size = dist.get_rank(), dist.get_world_size()
+    if args.nproc is not None and args.nproc != size:
+        refusal = f"--nproc {args.nproc} was given, but this MPI job has {size} processes"
+    else:
+        refusal = _refusal(entry.name, size, args.resume)
+    if refusal is not None:
+        if rank == 0:
+            print(f"axon: error: {refusal}", file=sys.stderr)
+        dist.destroy_process_group()
+        return 2
+    scratch, stdout = None, sys.stdout
+    if rank > 0:
+        scratch = Path(tempfile.mkdtemp(prefix=f"axon-{entry.name}-rank{rank}-"))
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (closed below)
+    try:
+        others = "rank 1 works" if size == 2 else f"ranks 1 to {size - 1} work"
+        note = f"on {size} MPI processes: rank 0 reports, {others} silently"
+        status = _execute(entry, args, out=scratch, note=note if size > 1 else None)
+    finally:
+        if scratch is not None:
+            sys.stdout.close()
+            sys.stdout = stdout
+            shutil.rmtree(scratch, ignore_errors=True)
+    verdict = [status]
+    dist.broadcast_object_list(verdict, src=0)  # the job's status is rank 0's
+    dist.destroy_process_group()
+    return int(verdict[0])
+
+
+def _execute(
+    entry: lab.Entry, args: argparse.Namespace, out: Path | None = None, note: str | None = None
+) -> int:
+    """Run the experiment or worksheet ``entry`` here, writing under ``out`` (default:
+    ``--out``, else ./runs/NAME); print its claims; return the exit status."""
+    kind = entry.kind
     default = args.name if kind == "experiment" else f"worksheet-{args.name}"
-    out = args.out if args.out is not None else Path("runs") / default
+    if out is None:
+        out = args.out if args.out is not None else Path("runs") / default
     if kind == "experiment":
         out.mkdir(parents=True, exist_ok=True)
     config = lab.Config(
@@ -173,12 +296,14 @@ def _run(kind: str, args: argparse.Namespace) -> int:
         epochs=getattr(args, "epochs", None),
         data_dir=getattr(args, "data_dir", None),
         prompt=getattr(args, "prompt", None),
-        weights=weights,
+        weights=getattr(args, "weights", None),
         resume=getattr(args, "resume", False),
     )
     if kind == "experiment":
         title = f"axon run {entry.name}: {entry.description}"
         print(f"{title}\n{'=' * len(title)}")
+        if note is not None:
+            print(note)
         prepare_backups(entry.name, config, entry.name in lab.RESUMABLE)
     start = time.perf_counter()
     try:
@@ -197,11 +322,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``axon`` console script; returns the exit status."""
     if hasattr(sys.stdout, "reconfigure") and (sys.stdout.encoding or "").lower() != "utf-8":
         sys.stdout.reconfigure(errors="replace")  # the worksheets print ŷ, σ, η
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":
             return _list()
-        return _run("experiment" if args.command == "run" else "worksheet", args)
+        return _run("experiment" if args.command == "run" else "worksheet", args, argv)
     except BrokenPipeError:  # `axon run xor | head`: stop quietly
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python exits with it open)
         return 1
