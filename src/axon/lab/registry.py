@@ -66,6 +66,10 @@ WEIGHTS: dict[str, tuple[bool, str]] = {
     "activations": (False, "it trains no model (it differentiates activation functions)"),
     "boolean": (False, "it trains perceptrons by the learning rule, not a saved network"),
     "classic-vs-nn": (False, "it trains several models (classic ones, an MLP and a CNN)"),
+    "data-parallel": (
+        False,
+        "it trains LeNet-5 twice from the same draw (on P processes and on one) to compare them",
+    ),
     "deep-rnn": (False, "it trains several recurrent networks, one per depth and direction"),
     "digits": (False, "it trains two models (an MLP and a CNN)"),
     "functional": (False, "it trains two models (a two-output model and a siamese one)"),

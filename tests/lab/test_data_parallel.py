@@ -1,0 +1,99 @@
+"""``axon run data-parallel --quick --nproc 2`` end to end, on tiny fake MNIST files
+(those of test_vision_experiments.py): the job exits 0, the printed claims say that the
+weights of 2 processes and of one process on the union of their batches agree, only rank
+0 prints, and only rank 0's figure is in --out. Also the experiment's parts that need no
+MPI: the batches over epochs and the steps it keeps the weights at."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from axon.data import MNIST, TensorDataset
+from axon.distributed import launch
+from axon.lab import Config
+from axon.lab import data_parallel as dp
+from tests.distributed.launch import require_mpi
+from tests.lab.test_vision_experiments import data_root  # noqa: F401 (a fixture)
+
+WRAPPER = Path(__file__).parent / "fake_mnist_axon.py"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_data_parallel_on_two_processes_through_the_cli(data_root, tmp_path):  # noqa: F811
+    require_mpi()
+    root, tables = data_root
+    files = tmp_path / "mnist_files.json"
+    files.write_text(json.dumps(tables[MNIST]))
+    out, scratch = tmp_path / "out", tmp_path / "tmp"
+    scratch.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in launch.MPI_JOB_VARIABLES and k != "AXON_DATA_DIR"
+    }
+    env.update(AXON_TEST_MNIST_FILES=str(files), TMPDIR=str(scratch))
+    cmd = [sys.executable, str(WRAPPER), "run", "data-parallel", "--quick", "--nproc", "2"]
+    cmd += ["--out", str(out), "--data-dir", str(root)]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        printed, err = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        printed, err = proc.communicate()
+        pytest.fail(f"data-parallel on 2 ranks ran past 240 s:\n{printed}\n{err}")
+    assert proc.returncode == 0, f"{printed}\n{err}"
+    assert "on 2 MPI processes: rank 0 reports, rank 1 works silently" in printed
+    assert printed.count("Claims\n") == 1 and printed.count("MNIST from") == 1  # rank 0 only
+    assert "data-parallel: all claims hold" in printed
+    for dtype, steps, tolerance in (("float32", 10, 1e-4), ("float64", 4, 1e-10)):
+        claim = re.search(
+            rf"\[PASS\] {dtype}: after {steps} steps the weights on 2 processes equal one "
+            r"process's on the union of the batches \(relative difference (\S+) <",
+            printed,
+        )
+        assert claim, printed
+        assert 0 <= float(claim.group(1)) < tolerance  # NaN fails here
+    assert "every rank starts from rank 0's weights" in printed
+    assert re.search(r"speed-up \d+\.\d\dx; scaling efficiency \d+%", printed)
+    assert sorted(p.name for p in out.iterdir()) == ["data_parallel.png"]
+    assert (out / "data_parallel.png").read_bytes()[:8] == PNG
+    assert not list(scratch.glob("axon-data-parallel-rank*"))  # rank 1's folder is gone
+
+
+def test_without_a_process_group_it_says_how_to_start_it(tmp_path):
+    with pytest.raises(RuntimeError, match=r"axon run data-parallel --nproc 2"):
+        dp.run(Config(out=tmp_path, quick=True))
+
+
+def test_the_ranks_batches_cover_each_epoch_once_and_reshuffle():
+    data = TensorDataset(np.arange(20), np.zeros(20, dtype=np.int64))
+    loaders = [dp.rank_loader(data, 5, 2, r, seed=3) for r in range(2)]
+    seen = [[x.numpy().tolist() for x, _ in dp.batches(*loader, 4)] for loader in loaders]
+    assert [len(s) for s in seen] == [4, 4]  # 2 batches an epoch each, over two epochs
+    for epoch in (0, 1):
+        union = sorted(i for s in seen for b in s[2 * epoch : 2 * epoch + 2] for i in b)
+        assert union == list(range(20))
+    assert seen[0][:2] != seen[0][2:]  # set_epoch: another order in the second epoch
+
+
+def test_the_weights_are_kept_at_the_first_the_claimed_and_the_last_step():
+    assert dp.snapshot_steps(10) == list(range(1, 11))
+    steps = dp.snapshot_steps(300)
+    assert steps[0] == 1 and steps[-1] == 300 and dp.CLAIM_STEPS in steps
+    assert steps == sorted({1, *range(10, 301, 10)})
