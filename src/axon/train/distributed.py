@@ -148,14 +148,19 @@ class Ranks:
         a RandomSampler without replacement, as ``shuffle`` makes them) rebuilt over the
         same dataset with ``DistributedSampler(dataset, shuffle=<it shuffled>,
         seed=seed)``, keeping its batch size, ``drop_last``, ``collate_fn``, workers and
-        the rest; anything else (an IterableDataset, another sampler, a batch sampler, a
-        plain iterable of batches) a TypeError, since fit cannot know which batches are
-        this rank's."""
+        the rest (inside a :class:`~axon.data.transforms.BatchTransformLoader`, whose
+        transform then applies to the shard's batches); anything else (an
+        IterableDataset, another sampler, a batch sampler, a plain iterable of batches) a
+        TypeError, since fit cannot know which batches are this rank's."""
         from ..data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
+        from ..data.transforms import BatchTransformLoader
         from .batches import _NestedBatches
 
         if isinstance(loader, _NestedBatches):
             return _NestedBatches(self.shard(loader.loader, seed=seed, who=who), loader.tree)
+        if type(loader) is BatchTransformLoader:  # augmentation: the same, on the shard
+            inner = self.shard(loader.loader, seed=seed, who=who)
+            return BatchTransformLoader(inner, loader.transform, loader.apply_to)
         where = f"{who} under a process group of {self.world} ranks"
         advice = (
             "give a Dataset, arrays, or a DataLoader over a map-style dataset (fit shards "

@@ -16,6 +16,7 @@ import axon.distributed as dist
 from axon import nn, optim
 from axon.autograd.function import POST_ACCUMULATE_HOOKS
 from axon.data import DataLoader, DistributedSampler, IterableDataset, TensorDataset
+from axon.data.transforms import BatchTransformLoader
 
 ax.set_default_dtype(ax.float64)
 dist.init_process_group("mpi")
@@ -117,6 +118,10 @@ def no_hooks(model, what):
         assert not POST_ACCUMULATE_HOOKS.get(id(p)), f"{what}: a hook is left on {name}"
 
 
+def _double(t):
+    return t * 2
+
+
 def train(x=None, epochs=EPOCHS, **kw):
     """fit on every rank from differently seeded weights (rank 0's are broadcast)."""
     ax.manual_seed(SEED + rank)
@@ -166,6 +171,12 @@ if rank == 0:
 loader = DataLoader(TensorDataset(X, Y), batch_size=BATCH, shuffle=True)
 same, _ = train(loader, epochs=1)
 assert flat(same).tolist() == flat(train(epochs=1)[0]).tolist(), "a user DataLoader differs"
+
+# an augmenting BatchTransformLoader around it: the shard's batches pass through the
+# transform (doubling the inputs equals training on doubled arrays)
+doubling = BatchTransformLoader(DataLoader(TensorDataset(X, Y), BATCH, shuffle=True), _double)
+twice, _ = train(doubling, epochs=1)
+assert flat(twice).tolist() == flat(train((X * 2, Y), epochs=1)[0]).tolist(), "transformed"
 
 # evaluate: every rank's share, the all-rank means on every rank
 logs = ax.evaluate(model, (XV, YV), loss="cross_entropy", metrics=["accuracy"], batch_size=3)
