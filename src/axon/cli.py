@@ -309,6 +309,10 @@ def _execute(
     try:
         result = entry.run(config)
     except (FileNotFoundError, lab.WeightsError) as err:  # a dataset or weights file at fault
+        import axon.distributed as dist
+
+        if dist.is_initialized() and dist.get_world_size() > 1:  # the other ranks may be
+            dist.group.abort(f"axon: error: {err}", status=2)  # waiting in a collective
         print(f"axon: error: {err}", file=sys.stderr)
         return 2
     print()

@@ -97,3 +97,43 @@ def test_the_weights_are_kept_at_the_first_the_claimed_and_the_last_step():
     steps = dp.snapshot_steps(300)
     assert steps[0] == 1 and steps[-1] == 300 and dp.CLAIM_STEPS in steps
     assert steps == sorted({1, *range(10, 301, 10)})
+
+
+def test_a_rank_without_its_data_ends_the_job_at_once(data_root, tmp_path):  # noqa: F811
+    """``mpiexec`` with two programs: rank 0 has the data (and goes on to wait in fit's
+    first collective), rank 1's data folder is empty. Rank 1's one-line error ends the
+    whole job with status 2 within seconds, not after the collective's 5-minute timeout."""
+    root, tables = data_root
+    files = tmp_path / "mnist_files.json"
+    files.write_text(json.dumps(tables[MNIST]))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in launch.MPI_JOB_VARIABLES and k != "AXON_DATA_DIR"
+    }
+    env.update(
+        AXON_TEST_MNIST_FILES=str(files),
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+    )
+    rank = [sys.executable, str(WRAPPER), "run", "mnist-mlp", "--quick", "--out"]
+    cmd = [require_mpi(), "-n", "1", *rank, str(tmp_path / "out0"), "--data-dir", str(root)]
+    cmd += [":", "-n", "1", *rank, str(tmp_path / "out1"), "--data-dir", str(empty)]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        printed, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        printed, err = proc.communicate()
+        pytest.fail(f"the job outlived its failing rank by 60 s:\n{printed}\n{err}")
+    assert proc.returncode == 2, f"{printed}\n{err}"
+    assert "rank 1 of 2: axon: error:" in err and "train-images-idx3-ubyte" in err, err

@@ -210,16 +210,17 @@ def get_world_size(group=None) -> int:
     return current().size
 
 
-def abort(message: str) -> None:
-    """Print ``message`` (with this rank) on stderr and end every process of the job."""
+def abort(message: str, status: int = 1) -> None:
+    """Print ``message`` (with this rank) on stderr and end every process of the job
+    with exit ``status``."""
     g = _group
     who = f"rank {g.rank} of {g.size}" if g is not None else "a rank"
     sys.stderr.write(f"axon.distributed: {who}: {message}\n")
     sys.stderr.flush()
     if g is not None:
         time.sleep(ABORT_GRACE)  # let the launcher forward the message before the kill
-        g.comm.Abort(1)
-    os._exit(1)  # only reached without a group
+        g.comm.Abort(status)
+    os._exit(status)  # only reached without a group
 
 
 def _abort_on_error(kind, value, tb) -> None:
