@@ -314,13 +314,17 @@ def oracles(result: Result, rows: list[Row], X, y, Xt, yt, quick: bool) -> None:
     from sklearn.linear_model import LogisticRegression as SkLogisticRegression
     from sklearn.neighbors import KNeighborsClassifier as SkKNeighbors
     from sklearn.svm import LinearSVC
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
     heading("Checked against scikit-learn on the same split")
     ours = {r.name: r for r in rows}
     knn = ours[f"{K_NEIGHBOURS}-nearest neighbours"]
     sk_knn = SkKNeighbors(K_NEIGHBOURS).fit(X, y).predict(Xt)
     same = int((sk_knn == knn.predictions).sum())
-    sk_lr = SkLogisticRegression(C=1.0, max_iter=2000).fit(X, y).score(Xt, yt)
+    # lbfgs makes hundreds of small products; on a two-thread BLAS each hands work over
+    # between the threads, which on a busy 2-core machine costs 30x more than it saves
+    with threadpool_limits(1, user_api="blas"):
+        sk_lr = SkLogisticRegression(C=1.0, max_iter=2000).fit(X, y).score(Xt, yt)
     sk_svc = LinearSVC(C=1.0, max_iter=10000).fit(X, y).score(Xt, yt)
     lr, svm = ours["logistic regression"].accuracy, ours["linear SVM (hinge)"].accuracy
     table(
