@@ -28,21 +28,17 @@ WRAPPER = Path(__file__).parent / "fake_mnist_axon.py"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def test_data_parallel_on_two_processes_through_the_cli(data_root, tmp_path):  # noqa: F811
-    require_mpi()
-    root, tables = data_root
+def _job(cmd: list[str], tables, tmp_path, timeout: float, **env_vars):
+    """Run ``cmd`` (the axon command on the fake MNIST files) with a hard timeout; its
+    process group is killed when the timeout runs out. Returns (status, stdout, stderr)."""
     files = tmp_path / "mnist_files.json"
     files.write_text(json.dumps(tables[MNIST]))
-    out, scratch = tmp_path / "out", tmp_path / "tmp"
-    scratch.mkdir()
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in launch.MPI_JOB_VARIABLES and k != "AXON_DATA_DIR"
     }
-    env.update(AXON_TEST_MNIST_FILES=str(files), TMPDIR=str(scratch))
-    cmd = [sys.executable, str(WRAPPER), "run", "data-parallel", "--quick", "--nproc", "2"]
-    cmd += ["--out", str(out), "--data-dir", str(root)]
+    env.update(AXON_TEST_MNIST_FILES=str(files), **env_vars)
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
@@ -52,12 +48,23 @@ def test_data_parallel_on_two_processes_through_the_cli(data_root, tmp_path):  #
         start_new_session=True,
     )
     try:
-        printed, err = proc.communicate(timeout=240)
+        printed, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         printed, err = proc.communicate()
-        pytest.fail(f"data-parallel on 2 ranks ran past 240 s:\n{printed}\n{err}")
-    assert proc.returncode == 0, f"{printed}\n{err}"
+        pytest.fail(f"{' '.join(cmd)} ran past {timeout} s:\n{printed}\n{err}")
+    return proc.returncode, printed, err
+
+
+def test_data_parallel_on_two_processes_through_the_cli(data_root, tmp_path):  # noqa: F811
+    require_mpi()
+    root, tables = data_root
+    out, scratch = tmp_path / "out", tmp_path / "tmp"
+    scratch.mkdir()
+    cmd = [sys.executable, str(WRAPPER), "run", "data-parallel", "--quick", "--nproc", "2"]
+    cmd += ["--out", str(out), "--data-dir", str(root)]
+    code, printed, err = _job(cmd, tables, tmp_path, 240, TMPDIR=str(scratch))
+    assert code == 0, f"{printed}\n{err}"
     assert "on 2 MPI processes: rank 0 reports, rank 1 works silently" in printed
     assert printed.count("Claims\n") == 1 and printed.count("MNIST from") == 1  # rank 0 only
     assert "data-parallel: all claims hold" in printed
@@ -104,36 +111,12 @@ def test_a_rank_without_its_data_ends_the_job_at_once(data_root, tmp_path):  # n
     first collective), rank 1's data folder is empty. Rank 1's one-line error ends the
     whole job with status 2 within seconds, not after the collective's 5-minute timeout."""
     root, tables = data_root
-    files = tmp_path / "mnist_files.json"
-    files.write_text(json.dumps(tables[MNIST]))
     empty = tmp_path / "empty"
     empty.mkdir()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in launch.MPI_JOB_VARIABLES and k != "AXON_DATA_DIR"
-    }
-    env.update(
-        AXON_TEST_MNIST_FILES=str(files),
-        OMPI_ALLOW_RUN_AS_ROOT="1",
-        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-    )
     rank = [sys.executable, str(WRAPPER), "run", "mnist-mlp", "--quick", "--out"]
     cmd = [require_mpi(), "-n", "1", *rank, str(tmp_path / "out0"), "--data-dir", str(root)]
     cmd += [":", "-n", "1", *rank, str(tmp_path / "out1"), "--data-dir", str(empty)]
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        printed, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        printed, err = proc.communicate()
-        pytest.fail(f"the job outlived its failing rank by 60 s:\n{printed}\n{err}")
-    assert proc.returncode == 2, f"{printed}\n{err}"
+    root_ok = dict(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    code, printed, err = _job(cmd, tables, tmp_path, 60, **root_ok)
+    assert code == 2, f"{printed}\n{err}"
     assert "rank 1 of 2: axon: error:" in err and "train-images-idx3-ubyte" in err, err
