@@ -21,16 +21,34 @@ FIGURES = {
 }
 
 
-@pytest.mark.parametrize("name", list(FIGURES))
+def assert_figures_and_metrics(result, name, out):
+    assert [p.name for p in result.figures] == FIGURES[name]
+    for p in result.figures:
+        assert p.parent == out and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert all(np.isfinite(v) for v in result.metrics.values())
+
+
+# overfitting's quick run (6 trainings of 40 epochs, about 6 s) is slow: by default it
+# runs for 2 epochs below, and its pieces and early stopping are tested on their own
+@pytest.mark.parametrize(
+    "name", ["optimizers", pytest.param("overfitting", marks=pytest.mark.slow)]
+)
 def test_quick_run_holds_its_claims(name, tmp_path, capsys):
     result = lab.run(name, Config(out=tmp_path, quick=True))
     assert result.passed, [c for c in result.claims if not c[1]]
     assert len(result.claims) >= 5
-    assert [p.name for p in result.figures] == FIGURES[name]
-    for p in result.figures:
-        assert p.parent == tmp_path and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert all(np.isfinite(v) for v in result.metrics.values())
+    assert_figures_and_metrics(result, name, tmp_path)
     assert "8x8 digits" in capsys.readouterr().out  # quick mode never reads MNIST
+
+
+def test_overfitting_trains_every_remedy_and_draws_its_curves_in_two_epochs(tmp_path, capsys):
+    result = lab.run("overfitting", Config(out=tmp_path, quick=True, epochs=2))
+    assert len(result.claims) == 7  # the baseline, five remedies, weight elimination's zeros
+    assert_figures_and_metrics(result, "overfitting", tmp_path)
+    for remedy in F.REMEDIES:  # each learned something in two epochs (chance is 10%)
+        assert result.metrics[f"{remedy.replace(' ', '_')}_best_val"] > 0.2
+    printed = capsys.readouterr().out
+    assert "8x8 digits" in printed and all(remedy in printed for remedy in F.REMEDIES)
 
 
 # ----------------------------------------------------------------------------- surfaces
