@@ -2,10 +2,20 @@
 the task's batches and scores."""
 
 import numpy as np
+import pytest
 
 from axon import lab
 from axon.lab import Config
-from axon.lab.reverse import BOS, EOS, PAD, alignment, held_out_set, reversal_batch
+from axon.lab.reverse import (
+    BOS,
+    EOS,
+    PAD,
+    QUICK,
+    SPECIALS,
+    alignment,
+    held_out_set,
+    reversal_batch,
+)
 
 
 def test_reversal_batches_and_the_padded_test_set():
@@ -29,6 +39,13 @@ def test_alignment_counts_peaks_near_the_mirrored_position():
     assert alignment(np.eye(4)[None], lens) == 0.5  # the diagonal hits only the middle two
 
 
+def assert_figures(result):
+    assert [p.name for p in result.figures] == ["reverse_accuracy.png", "reverse_attention.png"]
+    for p in result.figures:
+        assert p.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow  # two seq2seq models, 300 steps each: 6-8 s; one epoch below by default
 def test_reverse_quick_run_holds_its_claims(tmp_path):
     result = lab.run("reverse", Config(out=tmp_path, quick=True))
     assert result.passed, result.claims
@@ -36,6 +53,17 @@ def test_reverse_quick_run_holds_its_claims(tmp_path):
     m = result.metrics
     assert m["plain_acc_len10"] < m["plain_acc_len4"] - 0.3
     assert min(m["attention_acc_len4"], m["attention_acc_len10"]) >= 0.9
-    assert [p.name for p in result.figures] == ["reverse_accuracy.png", "reverse_attention.png"]
-    for p in result.figures:
-        assert p.read_bytes()[:4] == b"\x89PNG"
+    assert_figures(result)
+
+
+def test_reverse_trains_scores_and_draws_both_models_in_one_epoch(tmp_path):
+    result = lab.run("reverse", Config(out=tmp_path, quick=True, epochs=1))
+    assert len(result.claims) == 4
+    m = result.metrics
+    assert all(np.isfinite(v) for v in m.values())
+    symbols = QUICK["symbols"]
+    for name in ("plain", "attention"):  # 50 steps: below the uniform guess, above chance
+        assert m[f"{name}_final_loss"] < np.log(symbols + SPECIALS)
+        assert m[f"{name}_acc_len4"] > 1 / symbols
+    assert 0.0 <= m["attention_alignment"] <= 1.0
+    assert_figures(result)
