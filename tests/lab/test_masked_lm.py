@@ -10,7 +10,7 @@ import pytest
 import axon as ax
 from axon.data import text
 from axon.data.datadir import sha256sum
-from axon.lab import Config
+from axon.lab import Config, self_attention
 from axon.lab import masked_lm as lab
 from axon.lab.shared import mlm
 from axon.models.transformer import IGNORE_INDEX, MaskedLM
@@ -41,7 +41,7 @@ def data(tmp_path_factory, monkeypatch, tmp_path):
     return root
 
 
-def test_quick_run_claims_and_saved_files(data, tmp_path, capsys):
+def test_quick_run_claims_and_saved_files_which_self_attention_reuses(data, tmp_path, capsys):
     result = lab.run(Config(out=tmp_path, quick=True, data_dir=data))
     assert result.passed, result.claims
     claims = " ".join(t for t, _ in result.claims)
@@ -60,6 +60,14 @@ def test_quick_run_claims_and_saved_files(data, tmp_path, capsys):
     assert set(sizes) == set(lab.ARCH)
     assert weights["encoder.token.weight"].shape == (len(vocab), sizes["d_model"])
     assert vocab.itos[:3] == list(lab.SPECIALS)
+    # self-attention draws the attention of this model, found in the same folder
+    drawn = self_attention.run(Config(out=tmp_path, quick=True, data_dir=data))
+    printed = capsys.readouterr().out
+    assert "pretrained by masked-lm" in printed and "training a masked LM" not in printed
+    assert drawn.passed, drawn.claims
+    assert sum(k.startswith("it_to_animal") for k in drawn.metrics) == (
+        lab.QUICK["layers"] * lab.QUICK["nhead"]
+    )
 
 
 def test_vocab_and_encoding():

@@ -5,7 +5,7 @@ drawn, and the claims that hold by construction checked."""
 import numpy as np
 import pytest
 
-from axon.lab import Config, masked_lm, self_attention
+from axon.lab import Config, self_attention
 from tests.lab.test_masked_lm import data  # noqa: F401  (the tiny SST-2 fixture)
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -48,17 +48,8 @@ def test_without_sst2_it_falls_back_to_the_built_in_corpus(tmp_path, capsys, mon
     assert "read as <unk>" not in printed  # the corpus has every word of the sentence
 
 
-def test_it_reuses_the_masked_lm_weights(data, tmp_path, capsys):  # noqa: F811
-    masked_lm.run(Config(out=tmp_path, quick=True, data_dir=data))
-    capsys.readouterr()
-    result = self_attention.run(Config(out=tmp_path, quick=True, data_dir=data))
-    printed = capsys.readouterr().out
-    assert "pretrained by masked-lm" in printed and "training a masked LM" not in printed
-    assert result.passed, result.claims
-    layers = masked_lm.QUICK["layers"]
-    assert sum(k.startswith("it_to_animal") for k in result.metrics) == (
-        layers * masked_lm.QUICK["nhead"]
-    )
+# that it reuses the weights masked-lm saved is tested with masked-lm's quick run, in
+# tests/lab/test_masked_lm.py, which saves them
 
 
 @pytest.mark.parametrize(
