@@ -181,6 +181,7 @@ def test_without_mnist_the_bundled_digits_are_upscaled(tmp_path, no_download, ca
     assert lab.upscale(np.ones((2, 8, 8))).shape == (2, 28, 28)
 
 
+@pytest.mark.slow  # 13 LeNet-5 trainings, 6-9 s (20-40 s on a loaded machine); see below
 def test_quick_run_transfer_beats_scratch_with_100_labels(
     stroke_root, no_download, monkeypatch, tmp_path, capsys
 ):
@@ -195,5 +196,27 @@ def test_quick_run_transfer_beats_scratch_with_100_labels(
     assert "frozen base unchanged" in texts
     assert result.metrics["feature_extraction_100"] > result.metrics["scratch_100"]
     assert "The gain of transfer" in out and "feature extraction" in out
+    png = tmp_path / "transfer_accuracy.png"
+    assert png in result.figures and png.read_bytes()[:8] == PNG
+
+
+def test_a_short_run_learns_all_three_ways_and_keeps_the_frozen_base(
+    stroke_root, no_download, monkeypatch, tmp_path, capsys
+):
+    """The quick run's code with one pretraining epoch, one draw per size and 10 updates
+    per target run: each method learns (above chance, 20%), the base stays frozen, the
+    figure is drawn; whether transfer wins is the quick run's claim, above."""
+    root, table = stroke_root
+    monkeypatch.setattr(MNIST, "files", table)
+    monkeypatch.setitem(lab.QUICK, "draws", 1)
+    monkeypatch.setitem(lab.QUICK, "min_steps", 10)
+    result = lab.run(Config(out=tmp_path, quick=True, data_dir=root, epochs=1))
+    claims = dict(result.claims)
+    assert len(claims) == 4
+    assert [ok for text, ok in claims.items() if "frozen base unchanged" in text] == [True]
+    for method in lab.METHODS:
+        for n in (100, 300):  # 100 labels and the whole pool of 300
+            assert 0.2 < result.metrics[f"{method.replace(' ', '_')}_{n}"] <= 1.0
+    assert "The gain of transfer" in capsys.readouterr().out
     png = tmp_path / "transfer_accuracy.png"
     assert png in result.figures and png.read_bytes()[:8] == PNG
