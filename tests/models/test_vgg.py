@@ -4,6 +4,8 @@ Building a VGG means drawing ~130M random weights (about 4 s of CPU for an initi
 VGG-16), so the layout and count checks build the axon model without its final
 re-initialisation and the torch twin on the meta device (no memory, no time); outputs are
 compared for VGG-11 and VGG-16-BN by default, the initialisation checked on VGG-11-BN.
+Those and VGG-11-BN's layout cover both configurations' layers with and without batch
+norm; the other variants' layouts (VGG-16's too, 2.5-5 s) run with --runslow.
 """
 
 import math
@@ -46,7 +48,7 @@ SLOW = pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
     [
-        "vgg16",
+        pytest.param("vgg16", marks=SLOW),  # config D and no batch norm: vgg16_bn and vgg11
         "vgg11_bn",
         pytest.param("vgg13", marks=SLOW),
         pytest.param("vgg13_bn", marks=SLOW),
