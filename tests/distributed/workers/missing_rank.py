@@ -7,7 +7,7 @@ import time
 import axon as ax
 import axon.distributed as dist
 
-dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=2))
+dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=1))
 dist.barrier()  # every rank has entered one collective
 if dist.get_rank() != 1:
     dist.all_reduce(ax.ones(3))
