@@ -92,7 +92,14 @@ def pair(request):
     make, make_twin, count = MODELS[request.param]
     torch.manual_seed(0)
     kw = {"dropout": 0.3} if request.param == "vgg11" else {}  # the repr shows p=0.3
-    return (undrawn(make, **kw), ref.randomize_batchnorm(make_twin(**kw)), count)
+    with torch.device("meta"):  # torchvision draws every weight twice: here once
+        twin = make_twin(init_weights=False, **kw)
+    twin = twin.to_empty(device="cpu")
+    for m in twin.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+    twin._initialize_weights()
+    return (undrawn(make, **kw), ref.randomize_batchnorm(twin), count)
 
 
 def test_state_dict_layout_and_parameter_count_of_built_pair(pair):
