@@ -29,16 +29,56 @@ FIGURES = {
 }
 
 
-@pytest.mark.parametrize("name", list(FIGURES))
+def assert_figures_metrics_and_output(result, name, out, capsys):
+    assert [p.name for p in result.figures] == FIGURES[name]
+    for p in result.figures:
+        assert p.parent == out and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert all(np.isfinite(v) for v in result.metrics.values())
+    assert capsys.readouterr().out.strip()
+
+
+# the quick runs of vanishing, universal-approximation and regression (1.5-3.5 s each)
+# are slow: by default they train a few steps below
+@pytest.mark.parametrize(
+    "name",
+    [
+        "activations",
+        "init",
+        pytest.param("vanishing", marks=pytest.mark.slow),
+        pytest.param("universal-approximation", marks=pytest.mark.slow),
+        pytest.param("regression", marks=pytest.mark.slow),
+    ],
+)
 def test_quick_run_holds_its_claims(name, tmp_path, capsys):
     result = lab.run(name, Config(out=tmp_path, quick=True))
     assert result.passed, [c for c in result.claims if not c[1]]
     assert len(result.claims) >= 4
-    assert [p.name for p in result.figures] == FIGURES[name]
-    for p in result.figures:
-        assert p.parent == tmp_path and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert all(np.isfinite(v) for v in result.metrics.values())
-    assert capsys.readouterr().out.strip()
+    assert_figures_metrics_and_output(result, name, tmp_path, capsys)
+
+
+# name: (training steps, claims that need no long training, a sign that it trained)
+SHORT = {
+    "vanishing": (20, 7, [0, 1, 4, 5], lambda m: m["loss_ReLU"] < np.log(2) - 0.05),
+    "universal-approximation": (
+        50,
+        5,
+        [0, 1, 4],  # the staircase's errors; training beats the least-squares start
+        lambda m: m["trained_mse_H8"] < m["trained_mse_H1"] / 10,
+    ),
+    "regression": (200, 4, [2, 3], lambda m: m["train_mae"] < m["test_mae"] < 1.0),
+}
+
+
+@pytest.mark.parametrize("name", list(SHORT))
+def test_a_short_run_trains_records_its_claims_and_draws(name, tmp_path, capsys):
+    """The quick run with a few training steps (``--epochs``): every claim is checked,
+    those that need no long training hold, the models learn something, figures drawn."""
+    steps, n_claims, holding, trained = SHORT[name]
+    result = lab.run(name, Config(out=tmp_path, quick=True, epochs=steps))
+    assert len(result.claims) == n_claims
+    assert all(result.claims[i][1] for i in holding), result.claims
+    assert trained(result.metrics), result.metrics
+    assert_figures_metrics_and_output(result, name, tmp_path, capsys)
 
 
 # ----------------------------------------------------------------------- activations
