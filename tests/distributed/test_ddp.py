@@ -13,7 +13,10 @@ import pytest
 from tests.distributed.launch import run
 
 
-@pytest.mark.parametrize(("nproc", "dtype"), [(2, "float64"), (3, "float64"), (3, "float32")])
+@pytest.mark.parametrize(
+    ("nproc", "dtype"),
+    [(2, "float64"), pytest.param(3, "float64", marks=pytest.mark.slow), (3, "float32")],
+)  # by default 2 and 3 ranks, float64 and float32; every pair with --runslow
 def test_ddp_equals_one_process_on_the_union_of_the_batches(nproc, dtype):
     code, out, err, _ = run(nproc, "ddp.py", dtype, timeout=120)
     assert code == 0, f"exit {code}\n{out}\n{err}"

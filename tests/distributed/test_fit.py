@@ -14,7 +14,7 @@ import pytest
 from tests.distributed.launch import run
 
 
-@pytest.mark.parametrize("nproc", [2, 3])
+@pytest.mark.parametrize("nproc", [pytest.param(2, marks=pytest.mark.slow), 3])  # 3: uneven shards
 def test_fit_under_a_process_group_equals_one_process_on_the_union(nproc, tmp_path):
     code, out, err, _ = run(nproc, "fit.py", str(tmp_path), timeout=120)
     assert code == 0, f"exit {code}\n{out}\n{err}"
