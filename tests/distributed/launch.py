@@ -4,10 +4,10 @@ killed (their process group) when it runs out, so a hung rank never hangs the te
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,9 +17,10 @@ ROOT = Path(__file__).parents[2]  # the checkout, so that workers import tests.*
 
 
 def mpiexec() -> str | None:
-    """The ``mpiexec`` beside this Python (a pip-installed MPICH), else one on PATH."""
-    here = Path(sys.executable).parent / "mpiexec"
-    return str(here) if here.exists() else shutil.which("mpiexec")
+    """The launcher ``axon run --nproc`` would use (beside this Python, else on PATH)."""
+    from axon.distributed.launch import find_launcher
+
+    return find_launcher()
 
 
 def require_mpi() -> str:
@@ -40,8 +41,6 @@ def run(nproc: int | None, script: str, *args: str, timeout: float = 60.0, threa
     returns (exit code, stdout, stderr, seconds). One BLAS thread per rank (``threads``
     False: no thread variables, axon shares the cores out itself); Open MPI's switches
     for running as root are set (MPICH ignores them)."""
-    import time
-
     cmd = [sys.executable, str(WORKERS / script), *args]
     if nproc is not None:
         cmd = [require_mpi(), "-n", str(nproc), *cmd]
@@ -58,6 +57,13 @@ def run(nproc: int | None, script: str, *args: str, timeout: float = 60.0, threa
     if not threads:
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env.pop(name)
+    return run_command(cmd, env, timeout, f"{script} on {nproc} ranks")
+
+
+def run_command(cmd: list[str], env: dict, timeout: float, what: str):
+    """Run ``cmd`` in a process group of its own; past ``timeout`` seconds the whole group
+    is killed and the test fails naming ``what``. Returns (exit code, stdout, stderr,
+    seconds)."""
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd,
@@ -72,5 +78,5 @@ def run(nproc: int | None, script: str, *args: str, timeout: float = 60.0, threa
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
-        pytest.fail(f"{script} on {nproc} ranks ran past {timeout} s:\n{out}\n{err}")
+        pytest.fail(f"{what} ran past {timeout} s:\n{out}\n{err}")
     return proc.returncode, out, err, time.monotonic() - start

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from axon.data import MNIST, TensorDataset
 from axon.distributed import launch
 from axon.lab import Config
 from axon.lab import data_parallel as dp
-from tests.distributed.launch import require_mpi
+from tests.distributed.launch import require_mpi, run_command
 from tests.lab.test_vision_experiments import data_root  # noqa: F401 (a fixture)
 
 WRAPPER = Path(__file__).parent / "fake_mnist_axon.py"
@@ -39,21 +37,8 @@ def _job(cmd: list[str], tables, tmp_path, timeout: float, **env_vars):
         if k not in launch.MPI_JOB_VARIABLES and k != "AXON_DATA_DIR"
     }
     env.update(AXON_TEST_MNIST_FILES=str(files), **env_vars)
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        printed, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        printed, err = proc.communicate()
-        pytest.fail(f"{' '.join(cmd)} ran past {timeout} s:\n{printed}\n{err}")
-    return proc.returncode, printed, err
+    code, printed, err, _ = run_command(cmd, env, timeout, " ".join(cmd))
+    return code, printed, err
 
 
 def test_data_parallel_on_two_processes_through_the_cli(data_root, tmp_path):  # noqa: F811

@@ -36,6 +36,7 @@ from typing import Any
 
 from ..backend.generator import get_rng_state, set_rng_state
 from .base import Callback
+from .distributed import speaks
 
 __all__ = ["BackupAndRestore", "fingerprint", "gather", "restore"]
 
@@ -404,7 +405,7 @@ class BackupAndRestore(Callback):
         previous backup is kept as the fallback with ``double_checkpoint``)."""
         from ..serialization import save
 
-        if not getattr(self.trainer, "is_global_zero", True):
+        if not speaks(self):
             return  # under a process group rank 0 writes the backup; every rank reads it
         state = gather(self.trainer, epoch, step)
         os.makedirs(self.backup_dir, exist_ok=True)
@@ -424,7 +425,7 @@ class BackupAndRestore(Callback):
             self.save(epoch + 1, 0)
 
     def on_train_end(self, logs=None) -> None:
-        if not self.delete_checkpoint or not getattr(self.trainer, "is_global_zero", True):
+        if not self.delete_checkpoint or not speaks(self):
             return
         for path in (self.path, self.previous_path):
             if os.path.exists(path):

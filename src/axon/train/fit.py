@@ -149,12 +149,23 @@ class TrainState:
         self.device = None  # where the loop moves each batch (None: used as they come)
         self.clip_grad_norm, self.clip_grad_value = clip_grad_norm, clip_grad_value
         self.ranks = None  # a process group's Ranks (set by fit)
-        self.rank, self.world_size, self.is_global_zero = 0, 1, True
         self.train_model = model
         self.stop_asked = False  # this rank's stop, not yet told to the others
         self.batch_loss: float | None = None  # the ranks' mean loss of the last update
         clipping = clip_grad_norm is not None or clip_grad_value is not None
         self._clip_params = [p for p in model.parameters() if p.requires_grad] if clipping else []
+
+    @property
+    def rank(self) -> int:
+        return 0 if self.ranks is None else self.ranks.rank
+
+    @property
+    def world_size(self) -> int:
+        return 1 if self.ranks is None else self.ranks.world
+
+    @property
+    def is_global_zero(self) -> bool:
+        return self.rank == 0
 
     @property
     def stop_training(self) -> bool:
@@ -429,8 +440,7 @@ def fit(
     state.device = dev
     state.strategy, state.guard = step, FiniteGuard(model)
     if ranks is not None:
-        state.ranks, state.rank, state.world_size = ranks, ranks.rank, ranks.world
-        state.is_global_zero = ranks.rank == 0
+        state.ranks = ranks
     if any(isinstance(cb, checkpoint.BackupAndRestore) for cb in cbs):
         state.fingerprint = checkpoint.fingerprint(
             state,
