@@ -1,5 +1,5 @@
 """Callbacks with Keras' names and semantics: early stopping, checkpoints, learning-rate
-schedules, CSV logs, NaN termination, the progress bar.
+schedules, CSV logs, NaN termination, the progress bar, live training curves.
 
 A callback stops training by setting ``self.model.stop_training = True`` (as in Keras);
 :meth:`TrainState.stop` does the same and also records a reason in
@@ -26,7 +26,9 @@ from .batches import to_array
 from .checkpoint import BackupAndRestore
 from .distributed import speaks
 from .history import History
+from .liveplot import LivePlot
 from .progress import ProgressBar
+from .tensorboard import TensorBoard
 
 _MAX_WORDS = ("acc", "auc", "precision", "recall", "f1")
 
@@ -463,7 +465,9 @@ __all__ = [
     "History",
     "LambdaCallback",
     "LearningRateScheduler",
+    "LivePlot",
     "ModelCheckpoint",
     "ProgressBar",
+    "TensorBoard",
     "TerminateOnNaN",
 ]
