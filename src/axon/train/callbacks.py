@@ -28,7 +28,6 @@ from .distributed import speaks
 from .history import History
 from .liveplot import LivePlot
 from .progress import ProgressBar
-from .tensorboard import TensorBoard
 
 _MAX_WORDS = ("acc", "auc", "precision", "recall", "f1")
 
@@ -468,6 +467,5 @@ __all__ = [
     "LivePlot",
     "ModelCheckpoint",
     "ProgressBar",
-    "TensorBoard",
     "TerminateOnNaN",
 ]
