@@ -165,7 +165,9 @@ def test_the_jobs_exit_status_comes_back(tmp_path):
     )
     out, err = _finish(proc, timeout=120)
     assert proc.returncode == 2, f"{out}\n{err}"
-    assert err.count("unknown experiment 'NOPE'") == 2  # each rank said it
+    # the first rank to exit with status 2 makes mpiexec end the other, which on a busy
+    # machine may not have got as far as saying it too
+    assert 1 <= err.count("unknown experiment 'NOPE'") <= 2, err
 
 
 def test_ctrl_c_ends_the_whole_job(tmp_path):
