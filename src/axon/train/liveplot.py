@@ -4,7 +4,8 @@ and livelossplot draw them.
 The figure is :meth:`History.plot`'s (loss first, then the metrics, each panel with its
 ``val_`` twin) drawn from the run's History and the epoch's logs, so the last figure
 holds exactly the values ``fit`` returns. In Jupyter it is one cell output, replaced in
-place (a PNG through IPython's display with an id, see :mod:`axon.train.notebook`); in a
+place (a PNG through IPython's display with an id, see :mod:`axon.train.notebook`, shown
+from the start of training, above the epochs' progress); in a
 terminal or a script it is a PNG file overwritten atomically at ``path`` (open it in an
 image viewer that reloads). No window ever opens: the figure is drawn with matplotlib's
 object API on the Agg canvas, never with pyplot.
@@ -65,7 +66,12 @@ class LivePlot(Callback):
         self._own: History | None = None  # the logs, when used outside fit
 
     def on_train_begin(self, logs=None) -> None:
-        self._output = notebook.LiveOutput() if self.in_notebook else None
+        self._output = None
+        if self.in_notebook and speaks(self):  # shown now: above the epochs' progress
+            self._output = notebook.LiveOutput()
+            self._output.show(
+                {"text/plain": "LivePlot: the curves appear at the first epoch's end"}
+            )
         self._drawn = None
         in_fit = isinstance(getattr(self.trainer, "history", None), History)
         self._own = None if in_fit else History()
