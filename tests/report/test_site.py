@@ -89,7 +89,7 @@ BAD = {
     "no-experiment": (record_bytes(experiment=None), "'experiment'"),
     "bad-status": (record_bytes(status="ok"), "'status'"),
     "bad-metrics": (record_bytes(metrics=[1]), "'metrics'"),
-    "bad-history": (record_bytes(history={"t": {"loss": ["a"]}}), "'history.t.loss'"),
+    "bad-history": (record_bytes(history={"t": [0.5]}), "'history.t'"),
     "bad-verdict": (record_bytes(claims=[{"text": "t"}]), "'claims[0].verdict'"),
     "bad-seconds": (record_bytes(seconds="1 min"), "'seconds'"),
 }
@@ -143,6 +143,17 @@ def test_null_values_stay_null_and_show_as_missing(tmp_path):
     ]
     text = "".join(page.text)
     assert "test lossn/a" in text and "durationunknown" in text
+
+
+def test_an_odd_series_or_metric_does_not_hide_its_run(tmp_path):
+    history = {"fit": {"epoch": [1, 2], "loss": [0.9, 0.5], "per_class": [[1, 2], [3, 4]]}}
+    metrics = {"best": "adam", "converged": True, "accuracy": 0.75}
+    write_record(tmp_path / "runs" / "x", history=history, metrics=metrics)
+    with pytest.warns(RecordWarning, match=r"results.json: series 'history.fit.per_class'"):
+        build(tmp_path / "runs", tmp_path / "site")
+    page = Page(tmp_path / "site" / "x.html")
+    assert [chart["family"] for chart in page.data["charts"]] == ["loss"]
+    assert "bestadam" in "".join(page.text) and "convergedtrue" in "".join(page.text)
 
 
 def test_nan_written_by_python_reads_as_null(tmp_path):

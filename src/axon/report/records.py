@@ -66,7 +66,7 @@ class Run:
     started: str | None = None
     seconds: float | None = None
     error: str | None = None
-    metrics: dict[str, Number | None] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)  # numbers or nulls, as agreed
     claims: list[Claim] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
     history: dict[str, dict[str, list[Number | None]]] = field(default_factory=dict)
@@ -168,11 +168,9 @@ def read_record(path: str | Path) -> Run:
     )
 
 
-def _metrics(f: _Fields) -> dict[str, Number | None]:
-    metrics = f.get("metrics", dict, "an object", {})
-    if not all(_finite_or_none(v) for v in metrics.values()):
-        raise f.fail("metrics", "an object of numbers or nulls")
-    return metrics
+def _metrics(f: _Fields) -> dict[str, Any]:
+    """The metrics: numbers or nulls as agreed, though any JSON value is shown as text."""
+    return f.get("metrics", dict, "an object", {})
 
 
 def _claims(f: _Fields) -> list[Claim]:
@@ -201,14 +199,22 @@ def _figures(f: _Fields) -> list[str]:
 
 
 def _history(f: _Fields) -> dict[str, dict[str, list[Number | None]]]:
-    history = f.get("history", dict, "an object", {})
-    for tag, logs in history.items():
+    """The per-epoch logs by fit; a series that is not a list of numbers or nulls is
+    dropped with a warning naming it (the rest of the record still shows)."""
+    history = {}
+    for tag, logs in f.get("history", dict, "an object", {}).items():
         if not isinstance(logs, dict):
             raise RecordError(f"{f.path}: key 'history.{tag}' should be an object of lists")
+        history[tag] = {}
         for key, values in logs.items():
-            if not isinstance(values, list) or not all(_finite_or_none(v) for v in values):
-                raise RecordError(
-                    f"{f.path}: key 'history.{tag}.{key}' should be a list of numbers or nulls"
+            if isinstance(values, list) and all(_finite_or_none(v) for v in values):
+                history[tag][key] = values
+            else:
+                warnings.warn(
+                    f"{f.path}: series 'history.{tag}.{key}' skipped: "
+                    "not a list of numbers or nulls",
+                    RecordWarning,
+                    stacklevel=4,
                 )
     return history
 

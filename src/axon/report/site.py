@@ -94,13 +94,16 @@ def slugs(runs: list[Run]) -> list[str]:
     return out
 
 
-def number(value: float | None, digits: int = 6) -> str:
-    """A metric as text: ``digits`` significant digits, ``n/a`` for a missing value."""
+def number(value: Any, digits: int = 6) -> str:
+    """A metric as text: ``digits`` significant digits, ``n/a`` for a missing value (and
+    any other value as it reads in JSON)."""
     if value is None:
         return "n/a"
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return f"{value:.{digits}g}"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def duration(seconds: float | None) -> str:

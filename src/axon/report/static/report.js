@@ -83,8 +83,10 @@
     // Scales from the finite values of every series.
     const all = spec.series.flatMap(points);
     const integer = all.every((p) => Number.isInteger(p.x));
-    let [x0, x1] = all.length ? [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))] : [0, 1];
-    let [y0, y1] = all.length ? [Math.min(...all.map((p) => p.y)), Math.max(...all.map((p) => p.y))] : [0, 1];
+    const xs = all.map((p) => p.x);
+    const ys = all.map((p) => p.y);
+    let [x0, x1] = all.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+    let [y0, y1] = all.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
     if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
     if (y0 === y1) [y0, y1] = [y0 - (Math.abs(y0) || 1) * 0.1, y1 + (Math.abs(y1) || 1) * 0.1];
     const xt = ticks(x0, x1, 6, integer).filter((v) => v >= x0 && v <= x1);
@@ -99,19 +101,23 @@
 
     // Axes: grid lines with their labels, then the axis titles.
     const axes = make("g", { class: "axes" }, svg, SVG);
+    const label = (text, attrs) => {
+      make("text", attrs, axes, SVG).textContent = text;
+    };
     for (const v of yt) {
       make("line", { x1: left, x2: right, y1: sy(v), y2: sy(v), class: "grid" }, axes, SVG);
-      make("text", { x: left - 6, y: sy(v) + 4, "text-anchor": "end" }, axes, SVG).textContent = format(v);
+      label(format(v), { x: left - 6, y: sy(v) + 4, "text-anchor": "end" });
     }
     for (const v of xt) {
       make("line", { x1: sx(v), x2: sx(v), y1: bottom, y2: bottom + 5, class: "tick" }, axes, SVG);
-      make("text", { x: sx(v), y: bottom + 18, "text-anchor": "middle" }, axes, SVG).textContent = format(v);
+      label(format(v), { x: sx(v), y: bottom + 18, "text-anchor": "middle" });
     }
     make("line", { x1: left, x2: right, y1: bottom, y2: bottom, class: "axis" }, axes, SVG);
-    make("text", { x: (left + right) / 2, y: HEIGHT - 6, "text-anchor": "middle", class: "title" }, axes, SVG).textContent = "epoch";
-    const ylabel = make("text", { x: 14, y: (top + bottom) / 2, "text-anchor": "middle", class: "title" }, axes, SVG);
-    ylabel.setAttribute("transform", `rotate(-90 14 ${(top + bottom) / 2})`);
-    ylabel.textContent = spec.family;
+    const middle = (top + bottom) / 2;
+    label("epoch", { x: (left + right) / 2, y: HEIGHT - 6, "text-anchor": "middle", class: "title" });
+    label(spec.family, {
+      x: 14, y: middle, "text-anchor": "middle", class: "title", transform: `rotate(-90 14 ${middle})`,
+    });
 
     // One group per series: its line, and markers when it has few points (or a point
     // stands alone between gaps, which a line cannot show).
@@ -119,21 +125,25 @@
     spec.series.forEach((series, k) => {
       const color = COLORS[k % COLORS.length];
       const group = make("g", { class: "series", "data-series": series.name }, svg, SVG);
-      const dashed = series.name.startsWith("val_") ? { "stroke-dasharray": "6 4" } : {};
-      make("path", Object.assign({ d: pathData(series, sx, sy), stroke: color, class: "line" }, dashed), group, SVG);
+      const d = pathData(series, sx, sy);
+      const line = make("path", { d: d, stroke: color, class: "line" }, group, SVG);
+      if (series.name.startsWith("val_")) line.setAttribute("stroke-dasharray", "6 4");
       const finite = points(series);
       for (const p of finite) {
-        const alone = !Number.isFinite(series.y[p.index - 1]) && !Number.isFinite(series.y[p.index + 1]);
+        const [before, after] = [series.y[p.index - 1], series.y[p.index + 1]];
+        const alone = !Number.isFinite(before) && !Number.isFinite(after);
         const marker = finite.length <= FEW || alone;
-        const circle = make("circle", {
+        make("circle", {
           cx: sx(p.x), cy: sy(p.y), r: marker ? 4 : 0, fill: color,
           class: marker ? "point" : "point hidden", "data-epoch": p.x, "data-value": p.y,
         }, group, SVG);
-        hoverable.push({ px: sx(p.x), py: sy(p.y), x: p.x, y: p.y, name: series.name, group: group, circle: circle });
+        hoverable.push({ px: sx(p.x), py: sy(p.y), x: p.x, y: p.y, name: series.name, group: group });
       }
 
       // The legend entry toggles the series.
-      const entry = make("button", { type: "button", class: "legend-entry", "data-series": series.name, "aria-pressed": "true" }, legend);
+      const entry = make("button", {
+        type: "button", class: "legend-entry", "data-series": series.name, "aria-pressed": "true",
+      }, legend);
       make("span", { class: "swatch", style: `background:${color}` }, entry);
       entry.appendChild(document.createTextNode(series.name));
       entry.addEventListener("click", () => {
