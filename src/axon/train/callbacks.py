@@ -28,6 +28,7 @@ from .distributed import speaks
 from .history import History
 from .liveplot import LivePlot
 from .progress import ProgressBar
+from .tensorboard import TensorBoard
 
 _MAX_WORDS = ("acc", "auc", "precision", "recall", "f1")
 
@@ -467,5 +468,6 @@ __all__ = [
     "LivePlot",
     "ModelCheckpoint",
     "ProgressBar",
+    "TensorBoard",
     "TerminateOnNaN",
 ]
