@@ -261,6 +261,12 @@ def test_slugs_are_safe_unique_file_names(tmp_path):
     assert site.slugs(runs) == ["index-2", "a-b", "A-b-2", "assets"]
 
 
+def test_the_index_headlines_results_first():
+    metrics = {"seed": 0, "parameters": 13002, "test accuracy": 0.95, "val_loss": 0.2, "x": 1}
+    assert site.headline(metrics) == [("test accuracy", 0.95), ("val_loss", 0.2), ("seed", 0)]
+    assert site.headline({"a": 1.0}) == [("a", 1.0)]
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(None, "unknown"), (0.42, "0.4 s"), (192.4, "3 min 12 s"), (3900, "1 h 05 min")],

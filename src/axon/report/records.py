@@ -262,9 +262,14 @@ def find_runs(paths: Iterable[str | Path]) -> list[Run]:
             records.append(path)
         elif (path / RECORD).exists():
             records.append(path / RECORD)
-        elif path.is_dir():
+        elif path.is_dir():  # a folder of runs, or a run folder without its record
             folders = [p for p in sorted(path.iterdir()) if p.is_dir() and p.name[0] != "."]
-            records += [folder / RECORD for folder in folders] or [path / RECORD]
+            records += [folder / RECORD for folder in folders if (folder / RECORD).exists()]
+            unrecorded = [
+                str(folder / RECORD) for folder in folders if folder / RECORD not in records
+            ]
+            if unrecorded or not folders:  # worksheets' folders, runs from before records
+                _skip(f"{', '.join(unrecorded or [str(path / RECORD)])}: no such file")
         else:
             _skip(f"{path}: no such run folder")
     runs, seen = [], set()

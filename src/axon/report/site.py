@@ -35,8 +35,10 @@ from .records import VERDICTS, Run, find_runs, safe_figure
 
 ASSETS = ("report.css", "report.js")
 ASSET_DIR = "_assets"
-#: How many metrics the index shows for each run (the first ones its record lists).
+#: How many metrics the index shows for each run, and the words that make a metric a
+#: headline (those first, in the record's order, then the others).
 HEADLINE = 3
+HEADLINE_WORDS = ("accuracy", "bleu", "perplexity", "f1", "loss", "error", "precision")
 
 
 def e(value: object) -> str:
@@ -164,6 +166,14 @@ def value_text(value: Any) -> str:
 # -- the index --------------------------------------------------------------------------
 
 
+def headline(metrics: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The few metrics the index shows: those named like a result (accuracy, BLEU,
+    loss, ...) first, each group in the record's order."""
+    items = list(metrics.items())
+    ranked = sorted(items, key=lambda kv: not any(w in kv[0].lower() for w in HEADLINE_WORDS))
+    return ranked[:HEADLINE]
+
+
 def index_card(run: Run, slug: str, figures: list[str]) -> str:
     """The index's entry for one run; ``figures`` are its copied figures' site paths."""
     if figures:
@@ -173,7 +183,7 @@ def index_card(run: Run, slug: str, figures: list[str]) -> str:
         )
     else:
         thumb = f'<a class="thumb empty" href="{url(slug)}.html">no figure</a>'
-    metrics = list(run.metrics.items())[:HEADLINE]
+    metrics = headline(run.metrics)
     return f"""<article class="card status-{e(run.status)}">
 {thumb}
 <h2><a href="{url(slug)}.html">{e(run.name)}</a> {status_badge(run.status)}</h2>
