@@ -262,7 +262,7 @@ def test_slugs_are_safe_unique_file_names(tmp_path):
 
 
 def test_the_index_headlines_results_first():
-    metrics = {"seed": 0, "parameters": 13002, "test accuracy": 0.95, "val_loss": 0.2, "x": 1}
+    metrics = {"seed": 0, "val_loss": 0.2, "parameters": 13002, "test accuracy": 0.95, "x": 1}
     assert site.headline(metrics) == [("test accuracy", 0.95), ("val_loss", 0.2), ("seed", 0)]
     assert site.headline({"a": 1.0}) == [("a", 1.0)]
 

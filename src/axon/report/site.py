@@ -167,11 +167,16 @@ def value_text(value: Any) -> str:
 
 
 def headline(metrics: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The few metrics the index shows: those named like a result (accuracy, BLEU,
-    loss, ...) first, each group in the record's order."""
-    items = list(metrics.items())
-    ranked = sorted(items, key=lambda kv: not any(w in kv[0].lower() for w in HEADLINE_WORDS))
-    return ranked[:HEADLINE]
+    """The few metrics the index shows: results on the test set first (``test
+    accuracy``), then other results (accuracy, BLEU, loss, ...), then the rest, each
+    group in the record's order."""
+
+    def rank(item: tuple[str, Any]) -> int:
+        name = item[0].lower()
+        result = any(word in name for word in HEADLINE_WORDS)
+        return 0 if result and "test" in name else 1 if result else 2
+
+    return sorted(metrics.items(), key=rank)[:HEADLINE]
 
 
 def index_card(run: Run, slug: str, figures: list[str]) -> str:

@@ -13,7 +13,7 @@
   const SVG = "http://www.w3.org/2000/svg";
   const WIDTH = 560;
   const HEIGHT = 300;
-  const MARGIN = { left: 64, right: 16, top: 14, bottom: 42 };
+  const MARGIN = { left: 74, right: 16, top: 14, bottom: 42 };
   const FEW = 30; // up to this many points, every point has a marker
   const COLORS = ["#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bc4c00", "#0a7c86"];
 
@@ -116,7 +116,7 @@
     const middle = (top + bottom) / 2;
     label("epoch", { x: (left + right) / 2, y: HEIGHT - 6, "text-anchor": "middle", class: "title" });
     label(spec.family, {
-      x: 14, y: middle, "text-anchor": "middle", class: "title", transform: `rotate(-90 14 ${middle})`,
+      x: 12, y: middle, "text-anchor": "middle", class: "title", transform: `rotate(-90 12 ${middle})`,
     });
 
     // One group per series: its line, and markers when it has few points (or a point
