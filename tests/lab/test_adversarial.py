@@ -79,8 +79,10 @@ def test_quick_run_checks_its_claims_and_draws_its_figures(fake_data, tmp_path, 
     for name in ("clean", "robust"):
         state = ax.load(tmp_path / f"adversarial_lenet_{name}.safetensors")
         models.lenet5().load_state_dict(state)  # loadable as a plain LeNet-5
+    assert 0.35 < m["clean_val_accuracy"] <= 1 and 0.35 < m["robust_val_accuracy"] <= 1
     out = capsys.readouterr().out
     assert "Success rate against eps" in out and "Sticker attack" in out
+    assert "540 training, 60 validation (carved from the training data) and 150 test" in out
 
 
 def test_registered():
@@ -90,12 +92,21 @@ def test_registered():
 
 
 def test_the_data_are_pixels_and_the_model_standardises(fake_data):
-    train, test, mean, std = lab.load_pixels(Config(data_dir=fake_data))
-    assert train.x.dtype == np.float32 and train.x.shape == (SIZES["train"], 1, 28, 28)
+    splits, mean, std = lab.load_pixels(Config(data_dir=fake_data))
+    train, val = splits.train, splits.val
+    assert train.x.dtype == np.float32 and train.x.shape == (540, 1, 28, 28)
     assert train.x.min() == 0.0 and train.x.max() == 1.0
+    # the validation split: a tenth of each digit of the training file, none in training
+    assert np.bincount(val.y, minlength=10).tolist() == [6] * 10
+    images, labels = fake_images(SIZES["train"], SIZES["train"])
+    pixels = images[:, None].astype(np.float32) / 255
+    rows = {p.tobytes() for p in pixels}
+    assert {p.tobytes() for p in train.x} | {p.tobytes() for p in val.x} == rows
+    assert not {p.tobytes() for p in train.x} & {p.tobytes() for p in val.x}
+    # the statistics the model standardises with are the training split's alone
     assert mean == pytest.approx(train.x.mean(), rel=1e-5)
     assert std == pytest.approx(train.x.std(), rel=1e-5)
-    assert len(test) == SIZES["t10k"]
+    assert len(splits.test) == SIZES["t10k"]
 
 
 def test_adversarial_batches_are_half_clean_half_attacked():
@@ -114,7 +125,7 @@ def test_adversarial_batches_are_half_clean_half_attacked():
 
 
 def test_weights_are_loaded_instead_of_trained(fake_data, tmp_path):
-    train, test, mean, std = lab.load_pixels(Config(data_dir=fake_data))
+    splits, mean, std = lab.load_pixels(Config(data_dir=fake_data))
     ax.manual_seed(3)
     saved = models.lenet5()
     ax.save(saved.state_dict(), tmp_path / "lenet.safetensors")
@@ -122,7 +133,7 @@ def test_weights_are_loaded_instead_of_trained(fake_data, tmp_path):
         seed=0, weights=tmp_path / "lenet.safetensors", epochs=None, out=tmp_path, quick=True
     )
     result = Result("adversarial")
-    model = lab.clean_model(config, lab.QUICK, train, test, mean, std, result)
+    model = lab.clean_model(config, lab.QUICK, splits, mean, std, result)
     for (k, a), b in zip(
         model.model.state_dict().items(), saved.state_dict().values(), strict=True
     ):

@@ -51,7 +51,9 @@ def test_classic_vs_nn_quick_table_and_oracles(tmp_path, capsys):
         assert name in side
     assert result.metrics["knn_equal_to_sklearn"] == 1.0
     assert any("KNeighborsClassifier" in claim for claim, _ in result.claims)
-    assert result.metrics["3_nearest_neighbours_accuracy"] > 0.95
+    assert result.metrics["3_nearest_neighbours_test_accuracy"] > 0.95
+    # the networks' curves are on the validation split carved from the training part
+    assert "1,295 training, 143 validation (carved from the training data) and 359 test" in out
     assert_figures(
         result, tmp_path, ["classic_vs_nn_summary", "classic_vs_nn_weights", "classic_vs_nn_curves"]
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import axon as ax
-from axon import nn
+from axon import nn, optim
 from axon.cli import main
 from axon.data import MNIST, FashionMNIST
 from axon.data.datadir import sha256sum
@@ -15,7 +15,16 @@ from axon.lab import Config
 from axon.lab import digits as digits_lab
 from axon.lab import fashion as fashion_lab
 from axon.lab import mnist as mnist_lab
-from axon.lab.shared.vision_common import Images, confusion_matrix, feature_maps, standardise
+from axon.lab.shared.vision_common import (
+    Images,
+    Splits,
+    carve_validation,
+    confusion_matrix,
+    feature_maps,
+    standardise,
+    stratified_split,
+    train,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SIZES = {"train": 800, "t10k": 200}
@@ -83,7 +92,9 @@ def test_mnist_mlp_quick(fake_data, tmp_path, capsys):
     assert any("13,002" in t for t, _ in result.claims)
     assert_outputs(result, tmp_path, ["mnist_mlp"])
     out = capsys.readouterr().out
-    assert "800 training and 200 test images" in out and "test accuracy" in out
+    assert "720 training, 80 validation (carved from the training data) and 200 test" in out
+    assert result.metrics["val_accuracy"] > 0.35 and result.metrics["test_accuracy"] > 0.35
+    assert "val accuracy" in out and "test accuracy" in out
 
 
 def test_lenet_quick_with_feature_maps(fake_data, tmp_path):
@@ -120,7 +131,9 @@ def test_fashion_quick_through_the_cli(fake_data, tmp_path, capsys):
 def test_digits_quick_prints_both_models_side_by_side(tmp_path, capsys):
     result = digits_lab.run(Config(out=tmp_path, quick=True, epochs=3))
     assert result.passed, result.claims
-    assert {"mlp_accuracy", "cnn_accuracy"} <= set(result.metrics)
+    for key in ("mlp", "cnn"):
+        assert 0.35 < result.metrics[f"{key}_test_accuracy"] <= 1.0
+        assert 0.35 < result.metrics[f"{key}_val_accuracy"] <= 1.0
     out = capsys.readouterr().out
     side = out[out.index("Side by side") :]
     assert "MLP 64-64-10" in side.splitlines()[4] and "CNN" in side.splitlines()[5]
@@ -141,6 +154,7 @@ def test_fashion_cnn_has_batchnorm_and_dropout_and_ten_outputs():
 
 def test_missing_data_gives_the_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(MNIST, "mirrors", [])
+    (tmp_path / "empty").mkdir()  # a data folder that exists but lacks MNIST
     monkeypatch.setenv("AXON_DATA_DIR", str(tmp_path / "elsewhere"))
     status = main(
         [
@@ -210,3 +224,56 @@ def test_images_subset_and_pictures_undo_the_standardisation():
     np.testing.assert_allclose(images.pictures([3]), raw[3:4] / 255, atol=1e-6)
     assert images.subset(20, seed=0) is images
     assert images.flat().shape == (10, 4)
+
+
+def test_stratified_split_holds_out_a_tenth_of_each_class_seeded():
+    labels = np.repeat(np.arange(3), [50, 30, 20])
+    kept, held = stratified_split(labels, 0.1, seed=4)
+    assert np.bincount(labels[held]).tolist() == [5, 3, 2]
+    assert sorted([*kept, *held]) == list(range(100)) and not set(kept) & set(held)
+    again, _ = stratified_split(labels, 0.1, seed=4)
+    other, _ = stratified_split(labels, 0.1, seed=5)
+    np.testing.assert_array_equal(kept, again)
+    assert not np.array_equal(kept, other)
+
+
+def test_carve_validation_standardises_with_the_training_split_alone():
+    rng = np.random.default_rng(0)
+    raw = rng.integers(0, 256, (200, 3, 3), dtype=np.uint8)
+    raw[:20] = 255  # bright images: the statistics change when they leave the training part
+    labels = np.arange(200) % 10
+    x, mean, std = standardise(raw)
+    every = Images(x, labels, mean, std, [str(i) for i in range(10)])
+    test = Images(standardise(raw[:7], mean, std)[0], labels[:7], mean, std, every.classes)
+    splits = carve_validation(every, test, seed=1)
+    assert splits.sizes() == {"train": 180, "val": 20, "test": 7}
+    kept, held = stratified_split(labels, 0.1, seed=1)
+    pixels = raw[kept] / 255
+    assert splits.train.mean == pytest.approx(pixels.mean(), rel=1e-6)
+    assert splits.train.std == pytest.approx(pixels.std(), rel=1e-6)
+    for part, idx in ((splits.train, kept), (splits.val, held), (splits.test, np.arange(7))):
+        assert part.mean == splits.train.mean and part.x.dtype == np.float32
+        np.testing.assert_allclose(part.pictures(np.arange(len(idx))), raw[idx] / 255, atol=2e-6)
+        np.testing.assert_array_equal(part.y, labels[idx])
+
+
+def test_train_draws_its_curves_on_the_validation_split_and_scores_the_test_split_once():
+    """A validation split the model can learn and a test split whose labels are shifted by
+    one class: the curves (val_accuracy) must follow the first, the test score the second."""
+    rng = np.random.default_rng(0)
+    y = np.arange(300) % 3
+    x = (np.eye(3)[y] * 4 + rng.normal(0, 0.3, (300, 3))).astype(np.float32)[:, None, :, None]
+    shifted = (y + 1) % 3
+    splits = Splits(
+        Images(x[:200], y[:200], 0.0, 1.0, ["a", "b", "c"]),
+        Images(x[200:250], y[200:250], 0.0, 1.0, ["a", "b", "c"]),
+        Images(x[250:], shifted[250:], 0.0, 1.0, ["a", "b", "c"]),
+    )
+    ax.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3, 3))
+    run = train(
+        model, splits, optimizer=optim.Adam(model.parameters(), lr=0.1), epochs=3, verbose=0
+    )
+    assert run.val_accuracy == 1.0 and run.test_accuracy == 0.0
+    assert run.history["val_accuracy"][-1] == run.val_accuracy
+    assert run.predictions.shape == (50,)

@@ -4,7 +4,9 @@
 standardisation sits inside the model, :class:`axon.attacks.Normalized`, so epsilon is in
 pixel units), or loads the weights ``axon run lenet`` saved (``config.weights``), and
 attacks 1,000 of its test images at their true labels with the engine's input gradients
-(:mod:`axon.attacks`):
+(:mod:`axon.attacks`). The models train on 54,000 training images; the other 6,000 (a
+seeded 10% of each digit) are the validation split their curves are drawn on; the test
+images are used only at the end, to score the models and to be attacked:
 
 - FGSM, and PGD (10 steps of 2.5 eps / 10 from a random start), inside the L-inf ball of
   radius eps, for eps from 0.05 to 0.3; FGSM at eps 0.3 also on the whole test set;
@@ -55,17 +57,21 @@ from .registry import register
 from .shared.base import Config, Result, backup, heading, load_weights, table
 from .shared.vision_common import (
     Images,
+    Splits,
     Trained,
     check_learning,
-    quick_subsets,
+    quick_splits,
     save_weights,
+    score,
     short_names,
+    stratified_split,
     train,
 )
 
 CLAIM_EPS = 0.3  # "FGSM with eps 0.3 fools most test images" (more than half) ...
 QUICK_FOOLED = 0.25  # ... and at least a quarter in quick mode (a briefly trained model)
 TRAIN_EPS = 0.3  # adversarial training's radius
+VAL_FRACTION = 0.1  # the share of each digit of the training images held out for validation
 CLEAN_CLAIM = 0.98  # the clean LeNet's test accuracy after a short training
 ROBUST_CLEAN_CLAIM = 0.97  # the adversarially trained LeNet's clean test accuracy
 ROBUST_GAIN = 0.5  # a full run: adversarial training raises the accuracy under PGD this much
@@ -117,29 +123,34 @@ QUICK = Plan(
 
 
 # ----------------------------------------------------------------------------- data
-def load_pixels(config: Config) -> tuple[Images, Images, float, float]:
-    """MNIST's train and test splits as pixels in [0, 1], float32 (N, 1, 28, 28) (held in
-    :class:`Images` with mean 0 and std 1, so ``pictures`` shows them as they are), and
-    the training pixels' mean and standard deviation (for :class:`attacks.Normalized`)."""
+def load_pixels(config: Config) -> tuple[Splits, float, float]:
+    """MNIST as pixels in [0, 1], float32 (N, 1, 28, 28) (held in :class:`Images` with
+    mean 0 and std 1, so ``pictures`` shows them as they are): the training split, the
+    validation split carved from it (a seeded ``VAL_FRACTION`` of each digit) and the
+    test split; and the training split's pixel mean and standard deviation (for
+    :class:`attacks.Normalized`)."""
     start = time.perf_counter()
-    splits = [MNIST(config.data_dir, train=t) for t in (True, False)]
-    out = []
-    for ds in splits:
+    sets = [MNIST(config.data_dir, train=t) for t in (True, False)]
+    read = []
+    for ds in sets:
         images, labels = ds.arrays()
         x = images.astype(np.float32)[:, None] / np.float32(255)  # (N, 28, 28) -> (N, 1, ..)
-        out.append(Images(x, labels, 0.0, 1.0, list(MNIST.classes)))
-    train_set, test_set = out
-    mean, std = float(train_set.x.mean(dtype=np.float64)), float(train_set.x.std(dtype=np.float64))
+        read.append(Images(x, labels, 0.0, 1.0, list(MNIST.classes)))
+    every, test_set = read
+    kept, held = stratified_split(every.y, VAL_FRACTION, config.seed)
+    splits = Splits(every.take(kept), every.take(held), test_set)
+    train_x = splits.train.x
+    mean, std = float(train_x.mean(dtype=np.float64)), float(train_x.std(dtype=np.float64))
     print(
-        f"  MNIST from {splits[0].image_file.parent}: {len(train_set):,} training and "
-        f"{len(test_set):,} test images as pixels in [0, 1], read in "
+        f"  MNIST from {sets[0].image_file.parent} as pixels in [0, 1], read in "
         f"{time.perf_counter() - start:.1f} s"
     )
+    print(f"  splits: {splits.describe()}")
     print(
-        f"  the model standardises them itself with the training mean {mean:.4f} and "
-        f"std {std:.4f}, so eps is measured in pixel units"
+        f"  the model standardises them itself with the training split's mean {mean:.4f} "
+        f"and std {std:.4f}, so eps is measured in pixel units"
     )
-    return train_set, test_set, mean, std
+    return splits, mean, std
 
 
 # ----------------------------------------------------------------------------- training
@@ -176,8 +187,7 @@ class AdversarialBatches:
 
 def train_adversarially(
     model: nn.Module,
-    train_set: Images,
-    test_set: Images,
+    splits: Splits,
     *,
     epochs: int,
     eps: float,
@@ -187,8 +197,10 @@ def train_adversarially(
     config: Config | None = None,
 ) -> Trained:
     """Train ``model`` on half clean, half adversarial batches (:class:`AdversarialBatches`)
-    with Adam and a cosine decay, the clean test split monitored; score it on that split.
-    With ``config`` the fit is backed up (``--resume``), as ``adversarial-robust``."""
+    with Adam and a cosine decay, the clean validation split monitored; then score it on
+    the clean validation and test splits. With ``config`` the fit is backed up
+    (``--resume``), as ``adversarial-robust``."""
+    train_set, val_set, test_set = splits.train, splits.val, splits.test
     loader = DataLoader(
         TensorDataset(train_set.x, train_set.y), batch_size=batch_size, shuffle=True
     )
@@ -207,19 +219,28 @@ def train_adversarially(
         loss=loss_fn,
         optimizer=opt,
         epochs=epochs,
-        validation=DataLoader(TensorDataset(test_set.x, test_set.y), batch_size=1000),
+        validation=DataLoader(TensorDataset(val_set.x, val_set.y), batch_size=1000),
         metrics=["accuracy"],
         scheduler=sched,
         callbacks=backup(config, "adversarial-robust"),
     )
     seconds = time.perf_counter() - start
+    val_accuracy = float((attacks.predict(model, val_set.x) == val_set.y).mean())
     predictions = attacks.predict(model, test_set.x)
-    accuracy = float((predictions == test_set.y).mean())
+    test_accuracy = float((predictions == test_set.y).mean())
     print(
         f"  trained {len(history.epoch)} epochs in {seconds:.1f} s (loss and accuracy "
-        f"over the mixed batches; val = the clean test set)"
+        f"over the mixed batches; val = the clean validation split)"
     )
-    return Trained(history, float(loss_before), predictions, accuracy, seconds, len(history.epoch))
+    return Trained(
+        history,
+        float(loss_before),
+        val_accuracy,
+        predictions,
+        test_accuracy,
+        seconds,
+        len(history.epoch),
+    )
 
 
 # ----------------------------------------------------------------------------- attacks
@@ -409,7 +430,7 @@ def save_examples(
         ncols=n,
         nrows=len(rows),
         size=(1.4, 1.55),
-        title="LeNet-5 under attack (title: the prediction; true label in the top row)",
+        title="LeNet-5 under attack\nabove each image: its prediction (clean row: the truth)",
     )
     for r, (label, pics, cmap) in enumerate(rows):
         row_axes = axes[r * n : (r + 1) * n]
@@ -495,8 +516,7 @@ def whole_test_set_fgsm(
 def clean_model(
     config: Config,
     plan: Plan,
-    train_set: Images,
-    test_set: Images,
+    splits: Splits,
     mean: float,
     std: float,
     result: Result,
@@ -506,11 +526,13 @@ def clean_model(
     ax.manual_seed(config.seed)
     model = attacks.Normalized(models.lenet5(), mean, std)
     if load_weights(config, model.model, "the clean LeNet-5"):
-        accuracy = float((attacks.predict(model, test_set.x) == test_set.y).mean())
-        print(f"  test accuracy {accuracy:.2%}")
-        result.metrics["clean_test_accuracy"] = accuracy
+        _, val_accuracy = score(model, splits.val)
+        _, accuracy = score(model, splits.test)
+        print(f"  val accuracy {val_accuracy:.2%}, test accuracy {accuracy:.2%}")
+        result.metrics.update({"clean_val_accuracy": val_accuracy, "clean_test_accuracy": accuracy})
         result.check(
-            f"the loaded LeNet-5's test accuracy {accuracy:.2%} >= {CLEAN_CLAIM:.0%}",
+            f"the loaded LeNet-5's test accuracy {accuracy:.2%} >= {CLEAN_CLAIM:.0%} "
+            f"(val accuracy {val_accuracy:.2%})",
             accuracy >= CLEAN_CLAIM,
         )
         return model
@@ -521,8 +543,7 @@ def clean_model(
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     run = train(
         model,
-        train_set,
-        test_set,
+        splits,
         optimizer=opt,
         epochs=epochs,
         batch_size=64,
@@ -530,8 +551,10 @@ def clean_model(
         config=config,
         tag="adversarial-clean",
     )
-    print(f"  test accuracy {run.accuracy:.2%}")
-    result.metrics["clean_test_accuracy"] = run.accuracy
+    print(f"  val accuracy {run.val_accuracy:.2%}, test accuracy {run.test_accuracy:.2%}")
+    result.metrics.update(
+        {"clean_val_accuracy": run.val_accuracy, "clean_test_accuracy": run.test_accuracy}
+    )
     check_learning(result, run, config, claim=CLEAN_CLAIM, model="clean LeNet-5")
     save_weights(model.model, config.out / "adversarial_lenet_clean.safetensors")
     return model
@@ -613,12 +636,13 @@ def run(config: Config) -> Result:
     result = Result("adversarial")
     plan = QUICK if config.quick else FULL
     heading("MNIST")
-    train_set, test_set, mean, std = load_pixels(config)
-    train_set, test_set = quick_subsets(train_set, test_set, config)
+    splits, mean, std = load_pixels(config)
+    splits = quick_splits(splits, config)
+    test_set = splits.test
     attack_set = test_set.subset(plan.n_attack, config.seed + 2)
 
     heading("LeNet-5 trained on clean images")
-    clean = clean_model(config, plan, train_set, test_set, mean, std, result)
+    clean = clean_model(config, plan, splits, mean, std, result)
 
     heading(
         f"LeNet-5 trained adversarially (half clean, half FGSM from a random start, "
@@ -629,15 +653,22 @@ def run(config: Config) -> Result:
     epochs = config.epochs or plan.adversarial_epochs
     run_robust = train_adversarially(
         robust,
-        train_set,
-        test_set,
+        splits,
         epochs=epochs,
         eps=TRAIN_EPS,
         seed=config.seed,
         config=config,
     )
-    print(f"  clean test accuracy {run_robust.accuracy:.2%}")
-    result.metrics["robust_test_accuracy"] = run_robust.accuracy
+    print(
+        f"  clean val accuracy {run_robust.val_accuracy:.2%}, clean test accuracy "
+        f"{run_robust.test_accuracy:.2%}"
+    )
+    result.metrics.update(
+        {
+            "robust_val_accuracy": run_robust.val_accuracy,
+            "robust_test_accuracy": run_robust.test_accuracy,
+        }
+    )
     check_learning(
         result,
         run_robust,

@@ -1,8 +1,10 @@
 """Classic machine learning against neural networks on the 8x8 digits, one split for all.
 
-The split and scaling are those of the ``digits`` experiment (80% for training, 20% held
-out, pixels standardised with the training part's mean and std). Each model is fitted on
-the training part and scored on the held-out images:
+The splits and scaling are those of the ``digits`` experiment (80% for training, 20% for
+testing, a seeded 10% of each class of the training part carved off for validation,
+pixels standardised with the training split's mean and std). Each model is fitted on the
+training split and scored once on the test images; the networks' curves are drawn on the
+validation split:
 
 - logistic regression and a linear SVM (:mod:`axon.models.classic`): one affine map
   s = W x + b scores the ten classes; trained with axon's autograd and Adam on the
@@ -17,7 +19,7 @@ the training part and scored on the held-out images:
 
 The table puts accuracy beside the fitting and prediction time. Times are wall-clock on
 this machine and not like for like: scikit-learn's models run compiled code, axon's
-NumPy, and the networks' time includes scoring the held-out images after every epoch.
+NumPy, and the networks' time includes scoring the validation images after every epoch.
 As oracles, scikit-learn's own logistic regression, LinearSVC and k-nearest neighbours
 are fitted on the same split: the k-NN predictions must be identical, the linear models'
 accuracies close.
@@ -39,9 +41,9 @@ from .. import plot
 from .registry import register
 from .shared.base import Config, Result, heading, table
 from .shared.digits import digits_cnn, split_digits
-from .shared.vision_common import CHANCE, QUICK_MARGIN, Images, train
+from .shared.vision_common import CHANCE, QUICK_MARGIN, Splits, carve_validation, train
 
-FULL_CLAIM = 0.93  # every axon model's held-out accuracy in a full run
+FULL_CLAIM = 0.93  # every axon model's test accuracy in a full run
 ORACLE_MARGIN = 0.02  # the linear models' accuracy against scikit-learn's
 K_NEIGHBOURS = 3
 SKLEARN_MISSING = (
@@ -98,8 +100,7 @@ def network_row(
     name: str,
     make,
     flatten: bool,
-    train_set: Images,
-    test_set: Images,
+    splits: Splits,
     epochs: int,
     seed: int,
     config: Config | None = None,
@@ -112,8 +113,7 @@ def network_row(
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     run = train(
         model,
-        train_set,
-        test_set,
+        splits,
         optimizer=opt,
         epochs=epochs,
         batch_size=32,
@@ -124,13 +124,13 @@ def network_row(
         tag="classic-vs-nn-" + ("mlp" if flatten else "cnn"),
     )
     start = time.perf_counter()
-    ax.predict(model, test_set.flat() if flatten else test_set.x, batch_size=1000)
+    ax.predict(model, splits.test.flat() if flatten else splits.test.x, batch_size=1000)
     predicted = time.perf_counter() - start
     row = Row(
         name,
         "axon",
         f"{model.num_parameters():,} weights",
-        run.accuracy,
+        run.test_accuracy,
         run.seconds,
         predicted,
         run.predictions,
@@ -150,13 +150,10 @@ def _weights(m) -> str:
 def run(config: Config) -> Result:
     result = Result("classic-vs-nn")
     heading("Classic machine learning against neural networks: the 8x8 digits")
-    train_set, test_set = split_digits(config.seed)
-    X, y = train_set.flat(), train_set.y  # (n, 64), standardised
-    Xt, yt = test_set.flat(), test_set.y
-    print(
-        f"  {len(y):,} training and {len(yt):,} held-out images of 8x8 as 64 features "
-        f"(seed {config.seed})"
-    )
+    splits = carve_validation(*split_digits(config.seed), config.seed)
+    X, y = splits.train.flat(), splits.train.y  # (n, 64), standardised
+    Xt, yt = splits.test.flat(), splits.test.y
+    print(f"  {splits.describe()}, 8x8 as 64 features (seed {config.seed})")
     epochs = config.epochs or (3 if config.quick else 40)
     iters = 100 if config.quick else 300
     trees = 20 if config.quick else 200
@@ -169,9 +166,9 @@ def run(config: Config) -> Result:
     sk = sklearn_or_none()
     if sk is not None:
         rows += _fit_trees(config, trees, X, y, Xt, yt)
-    network_rows, histories = _fit_networks(config, epochs, train_set, test_set)
+    network_rows, histories = _fit_networks(config, epochs, splits)
     rows += network_rows
-    heading("Side by side, on the held-out images")
+    heading("Side by side, on the test images")
     _show_table(rows, len(yt), result)
     _check(config, rows, logreg, svm, result)
     if sk is not None:
@@ -235,7 +232,7 @@ def _fit_trees(config: Config, trees: int, X, y, Xt, yt) -> list[Row]:
 
 
 def _fit_networks(
-    config: Config, epochs: int, train_set: Images, test_set: Images
+    config: Config, epochs: int, splits: Splits
 ) -> tuple[list[Row], dict[str, ax.History]]:
     """The MLP and the CNN of the ``digits`` experiment, trained; their rows and histories."""
     rows, histories = [], {}
@@ -243,9 +240,7 @@ def _fit_networks(
         ("MLP 64-64-10", lambda: models.mlp([64, 64, 10]), True),
         ("CNN", digits_cnn, False),
     ]:
-        row, histories[name] = network_row(
-            name, make, flatten, train_set, test_set, epochs, config.seed, config
-        )
+        row, histories[name] = network_row(name, make, flatten, splits, epochs, config.seed, config)
         rows.append(row)
     return rows, histories
 
@@ -254,7 +249,7 @@ def _show_table(rows: list[Row], n_test: int, result: Result) -> None:
     """Every model's accuracy, size and times side by side; accuracy and fit time kept as
     metrics."""
     table(
-        ["model", "written in", "keeps", "held-out accuracy", "fit s", "predict s"],
+        ["model", "written in", "keeps", "test accuracy", "fit s", "predict s"],
         [
             [
                 r.name,
@@ -274,11 +269,11 @@ def _show_table(rows: list[Row], n_test: int, result: Result) -> None:
     )
     print(
         "  (scikit-learn runs compiled code; the networks' fit time includes scoring "
-        "the held-out images each epoch)."
+        "the validation images each epoch)."
     )
     for r in rows:
         key = r.name.split(" (")[0].replace(" ", "_").replace("-", "_").lower()
-        result.metrics[f"{key}_accuracy"] = r.accuracy
+        result.metrics[f"{key}_test_accuracy"] = r.accuracy
         result.metrics[f"{key}_fit_seconds"] = r.fit_seconds
 
 
@@ -297,7 +292,7 @@ def _check(
         )
     else:
         result.check(
-            f"every axon model reaches {FULL_CLAIM:.0%} held-out accuracy (lowest "
+            f"every axon model reaches {FULL_CLAIM:.0%} test accuracy (lowest "
             f"{min(r.accuracy for r in ours):.2%})",
             all(r.accuracy >= FULL_CLAIM for r in ours),
         )
@@ -316,7 +311,7 @@ def oracles(result: Result, rows: list[Row], X, y, Xt, yt, quick: bool) -> None:
     from sklearn.svm import LinearSVC
     from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
-    heading("Checked against scikit-learn on the same split")
+    heading("Checked against scikit-learn on the same splits")
     ours = {r.name: r for r in rows}
     knn = ours[f"{K_NEIGHBOURS}-nearest neighbours"]
     sk_knn = SkKNeighbors(K_NEIGHBOURS).fit(X, y).predict(Xt)
@@ -338,7 +333,7 @@ def oracles(result: Result, rows: list[Row], X, y, Xt, yt, quick: bool) -> None:
     )
     result.check(
         f"axon's {K_NEIGHBOURS}-NN predicts exactly what scikit-learn's "
-        f"KNeighborsClassifier does ({same} of {len(yt)} held-out images)",
+        f"KNeighborsClassifier does ({same} of {len(yt)} test images)",
         same == len(yt),
     )
     if not quick:  # a quick run trains the linear models too briefly to compare
@@ -353,8 +348,8 @@ def oracles(result: Result, rows: list[Row], X, y, Xt, yt, quick: bool) -> None:
         )
     result.metrics.update(
         {
-            "sklearn_logreg_accuracy": sk_lr,
-            "sklearn_svc_accuracy": sk_svc,
+            "sklearn_logreg_test_accuracy": sk_lr,
+            "sklearn_svc_test_accuracy": sk_svc,
             "knn_equal_to_sklearn": same / len(yt),
         }
     )
@@ -374,7 +369,7 @@ def save_figures(
     fig, (acc, secs) = plot.figure(
         ncols=2,
         size=(6.0, 4.0),
-        title="8x8 digits: held-out accuracy and fitting time (blue: axon, grey: scikit-learn)",
+        title="8x8 digits: test accuracy and fitting time (blue: axon, grey: scikit-learn)",
     )
     pos = np.arange(len(rows))
     acc.barh(pos, [r.accuracy for r in rows], color=colours)
@@ -384,7 +379,7 @@ def save_figures(
     acc.set_xlim(max(0.0, lo - 0.05), 1.0)
     for p, r in zip(pos, rows, strict=True):
         acc.text(r.accuracy, p, f" {r.accuracy:.1%}", va="center", fontsize=8)
-    acc.set_xlabel("held-out accuracy")
+    acc.set_xlabel("test accuracy")
     secs.barh(pos, [max(r.fit_seconds, 1e-4) for r in rows], color=colours)
     secs.set_yticks(pos, [])
     secs.invert_yaxis()
@@ -417,8 +412,8 @@ def save_figures(
     lin.set_title("linear models (full batch)")
     plot.curves(
         net,
-        {f"{name} held-out accuracy": h.history["val_accuracy"] for name, h in histories.items()},
-        ylabel="accuracy",
+        {name: h.history["val_accuracy"] for name, h in histories.items()},
+        ylabel="validation accuracy",
     )
-    net.set_title("networks")
+    net.set_title("networks (validation split)")
     result.figures.append(plot.save(fig, out / "classic_vs_nn_curves.png"))

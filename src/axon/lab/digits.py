@@ -1,9 +1,11 @@
-"""The 8x8 digits: a fully connected network against a small CNN on a held-out split.
+"""The 8x8 digits: a fully connected network against a small CNN on a held-out test split.
 
 scikit-learn's digits (1,797 images of 8x8 pixels, values 0-16, ten classes; a copy ships
 with axon, so nothing is downloaded) are split at random into 80% for training and 20%
-held out. Both networks are trained the same way (Adam, cross-entropy, same epochs and
-batches) and scored on the held-out images, side by side:
+for testing, and a seeded 10% of each class of the training part is carved off as the
+validation split (the curves are drawn on it). Both networks are trained the same way
+(Adam, cross-entropy, same epochs and batches) and scored once on the test images, side
+by side:
 
 - MLP: 64 -> 64 -> ReLU -> 10, every pixel connected to every hidden unit;
 - CNN: two 3x3 convolutions with 2x2 max pooling (8x8 -> 4x4 -> 2x2), then 128 -> 10:
@@ -22,7 +24,9 @@ from .shared.digits import digits_cnn, split_digits
 from .shared.vision_common import (
     CHANCE,
     QUICK_MARGIN,
+    SUMMARY_HEADER,
     Trained,
+    carve_validation,
     check_learning,
     print_per_class,
     save_feature_maps,
@@ -39,11 +43,11 @@ DIGITS_CLAIM = 0.95
 def run(config: Config) -> Result:
     result = Result("digits")
     heading("The 8x8 digits")
-    train_set, test_set = split_digits(config.seed)
+    splits = carve_validation(*split_digits(config.seed), config.seed)
+    test_set = splits.test
     print(
-        f"  {len(train_set) + len(test_set):,} images of 8x8, values 0-16; "
-        f"{len(train_set):,} for training, {len(test_set):,} held out "
-        f"(seed {config.seed})"
+        f"  {sum(splits.sizes().values()):,} images of 8x8, values 0-16: "
+        f"{splits.describe()} (seed {config.seed})"
     )
 
     epochs = config.epochs or (8 if config.quick else 40)
@@ -61,8 +65,7 @@ def run(config: Config) -> Result:
         sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
         run = train(
             model,
-            train_set,
-            test_set,
+            splits,
             optimizer=opt,
             epochs=epochs,
             batch_size=32,
@@ -74,29 +77,31 @@ def run(config: Config) -> Result:
         )
         runs[label] = (model, run, model.num_parameters())
 
-    heading("Side by side, on the held-out images")
-    table(
-        ["model", "parameters", "epochs", "train loss", "held-out accuracy", "seconds"],
-        [summary_line(label, run, n) for label, (_, run, n) in runs.items()],
-    )
+    heading("Side by side, on the validation and the test images")
+    table(SUMMARY_HEADER, [summary_line(label, run, n) for label, (_, run, n) in runs.items()])
     wrong = [run.predictions != test_set.y for _, run, _ in runs.values()]
     wrong_both = int((wrong[0] & wrong[1]).sum())
     counts = [int(w.sum()) for w in wrong]
     print(
-        f"  held-out images wrong: MLP {counts[0]}, CNN {counts[1]}, both {wrong_both} "
+        f"  test images wrong: MLP {counts[0]}, CNN {counts[1]}, both {wrong_both} "
         f"(one image is {1 / len(test_set):.2%} of the {len(test_set)})"
     )
 
     for label, (model, run, n) in runs.items():
         key = "mlp" if label.startswith("MLP") else "cnn"
-        heading(f"{label}, per class")
+        heading(f"{label}, per class (test images)")
         matrix = print_per_class(test_set, run.predictions)
         claim = None if config.quick else DIGITS_CLAIM
         if config.quick:
             print(f"  (quick: accuracy must beat chance {CHANCE:.0%} by {QUICK_MARGIN:.0%})")
-        check_learning(result, run, config, claim, what="held-out accuracy", model=label)
+        check_learning(result, run, config, claim, model=label)
         result.metrics.update(
-            {f"{key}_accuracy": run.accuracy, f"{key}_parameters": n, f"{key}_seconds": run.seconds}
+            {
+                f"{key}_val_accuracy": run.val_accuracy,
+                f"{key}_test_accuracy": run.test_accuracy,
+                f"{key}_parameters": n,
+                f"{key}_seconds": run.seconds,
+            }
         )
         save_weights(model, config.out / f"digits_{key}.safetensors")
         save_figures(

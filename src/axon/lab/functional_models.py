@@ -7,14 +7,17 @@
    joined to the numbers, and a shared trunk feeds two heads: the (standardised) log
    price, a regression trained with the squared error, and the energy class A/B/C, a
    classification trained with cross-entropy. ``fit`` takes a loss per output and loss
-   weights, and reports each output's loss and metric. Baselines: the training mean for
-   the price, the most common class for the energy class.
+   weights, and reports each output's loss and metric. The flats are split 65% / 15% /
+   20% into training, validation (the curves) and test (scored once, at the end) parts.
+   Baselines: the training mean for the price, the most common class for the energy
+   class.
 2. A siamese model on scikit-learn's 8x8 digits (shipped with axon): one encoder (a
    small MLP) is called on both images of a pair, so both branches share its weights;
    ``|a - b|`` and ``a * b`` of the two codes are joined and a small head says whether
    the two images show the same digit. Pairs are half same-digit, half not (baseline
-   50%), drawn from the training images for training and from held-out images for the
-   score. The head is symmetric, so swapping the images cannot change the answer.
+   50%), drawn from the training images for training, from the validation images carved
+   from them (a seeded 10% of each digit) for the curves, and from the test images for
+   the score. The head is symmetric, so swapping the images cannot change the answer.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .. import plot
 from .registry import register
 from .shared.base import Config, Result, backup, heading, table
 from .shared.digits import split_digits
+from .shared.vision_common import carve_validation
 
 DISTRICTS = [
     "old town",
@@ -46,7 +50,7 @@ PREMIUM = np.array([0.45, 0.30, 0.10, 0.25, -0.05, 0.15, -0.35, -0.20])  # log-p
 EFFICIENCY = np.array([-0.8, 0.2, 0.6, 0.0, 0.3, -0.2, -0.6, 0.9])  # energy-score shift
 CENTRE_KM = np.array([0.5, 2.0, 3.0, 2.5, 1.5, 6.0, 8.0, 12.0])  # typical distance
 ENERGY_CLASSES = ["A", "B", "C"]
-HELD_OUT = 0.25
+VAL, TEST = 0.15, 0.2  # the flats' validation and test shares
 
 
 # ----------------------------------------------------------------------------- 1. houses
@@ -77,12 +81,14 @@ def make_flats(n: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def split_flats(flats: dict[str, np.ndarray], seed: int):
-    """Train / held-out splits as ``(inputs, targets)`` dicts of arrays: the numbers and
-    the price standardised with the training part's statistics, the energy score cut
-    into three classes at the training part's tertiles (A: the best third)."""
+    """Training, validation and test splits (``VAL`` and ``TEST`` of the flats, at random)
+    as ``(inputs, targets)`` dicts of arrays: the numbers and the price standardised with
+    the training split's statistics, the energy score cut into three classes at the
+    training split's tertiles (A: the best third)."""
     n = len(flats["district"])
     order = np.random.default_rng(seed + 1).permutation(n)
-    test, train = order[: int(HELD_OUT * n)], order[int(HELD_OUT * n) :]
+    n_test, n_val = int(TEST * n), int(VAL * n)
+    test, val, train = np.split(order, [n_test, n_test + n_val])
     mu, sd = flats["features"][train].mean(0), flats["features"][train].std(0)
     p_mu, p_sd = flats["log_price"][train].mean(), flats["log_price"][train].std()
     cuts = np.quantile(flats["energy"][train], [1 / 3, 2 / 3])
@@ -99,7 +105,7 @@ def split_flats(flats: dict[str, np.ndarray], seed: int):
         }
         return x, y
 
-    return part(train), part(test)
+    return part(train), part(val), part(test)
 
 
 def houses_model() -> nn.Model:
@@ -123,12 +129,14 @@ def houses_model() -> nn.Model:
 def run_houses(config: Config, result: Result) -> None:
     n = 1500 if config.quick else 4000
     epochs = config.epochs or (12 if config.quick else 40)
-    (x_train, y_train), (x_test, y_test) = split_flats(make_flats(n, config.seed), config.seed)
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = split_flats(
+        make_flats(n, config.seed), config.seed
+    )
     heading("1. One model, two targets, mixed inputs: made-up flats")
     print(
         f"  {n:,} flats: numbers (log area, rooms, age, distance) and a district (one of "
         f"{len(DISTRICTS)}); {len(y_train['energy']):,} for training, "
-        f"{len(y_test['energy']):,} held out"
+        f"{len(y_val['energy']):,} for validation, {len(y_test['energy']):,} for testing"
     )
     print(
         "  targets: the log price (standardised; squared error) and the energy class "
@@ -153,7 +161,7 @@ def run_houses(config: Config, result: Result) -> None:
         optimizer=optim.Adam(model.parameters(), lr=3e-3),
         epochs=epochs,
         batch_size=64,
-        validation=(x_test, y_test),
+        validation=(x_val, y_val),
         callbacks=backup(config, "functional-houses"),
         verbose=0,
     )
@@ -180,6 +188,10 @@ def run_houses(config: Config, result: Result) -> None:
         ],
     )
 
+    val_price = ax.predict(model, x_val, batch_size=512)["price"].numpy()
+    val_r2 = 1.0 - float(((val_price - y_val["price"]) ** 2).mean()) / float(
+        ((y_train["price"].mean() - y_val["price"]) ** 2).mean()
+    )
     out = ax.predict(model, x_test, batch_size=512)
     mse = float(((out["price"].numpy() - y_test["price"]) ** 2).mean())
     base_mse = float(((y_train["price"].mean() - y_test["price"]) ** 2).mean())
@@ -187,7 +199,7 @@ def run_houses(config: Config, result: Result) -> None:
     majority = int(np.bincount(y_train["energy"]).argmax())
     base_acc = float((y_test["energy"] == majority).mean())
     r2 = 1.0 - mse / base_mse
-    heading("Held out: each head against its baseline")
+    heading("Test split (scored once, after training): each head against its baseline")
     table(
         ["head", "model", "baseline", "baseline is"],
         [
@@ -200,31 +212,50 @@ def run_houses(config: Config, result: Result) -> None:
             ],
         ],
     )
-    print(f"  price R^2 = 1 - {mse:.4f} / {base_mse:.4f} = {r2:.3f}; trained in {seconds:.1f} s")
+    print(
+        f"  test price R^2 = 1 - {mse:.4f} / {base_mse:.4f} = {r2:.3f} (validation R^2 "
+        f"{val_r2:.3f}); trained in {seconds:.1f} s"
+    )
     r2_claim, acc_margin = (0.5, 0.1) if config.quick else (0.9, 0.3)
     result.check(
-        f"the price head beats the training mean on held-out flats: R^2 {r2:.3f} >= {r2_claim}",
+        f"the price head beats the training mean on test flats: R^2 {r2:.3f} >= {r2_claim}",
         r2 >= r2_claim,
     )
     result.check(
-        f"the energy head beats always answering the most common class: held-out "
+        f"the energy head beats always answering the most common class: test "
         f"accuracy {accuracy:.3f} >= {base_acc:.3f} + {acc_margin}",
         accuracy >= base_acc + acc_margin,
     )
     result.metrics.update(
         {
-            "price_mse": mse,
-            "price_baseline_mse": base_mse,
-            "price_r2": r2,
-            "energy_accuracy": accuracy,
-            "energy_baseline": base_acc,
+            "price_test_mse": mse,
+            "price_baseline_test_mse": base_mse,
+            "price_test_r2": r2,
+            "price_val_r2": val_r2,
+            "energy_test_accuracy": accuracy,
+            "energy_baseline_test_accuracy": base_acc,
             "houses_val_loss": last.get("val_loss", float("nan")),
             "houses_seconds": seconds,
         }
     )
-    path = config.out / "functional_houses_history.png"
-    history.plot(path)
-    result.figures.append(path)
+    result.figures.append(save_houses_curves(history, config.out / "functional_houses_history.png"))
+
+
+def save_houses_curves(history: ax.History, path):
+    """The houses model's curves, 2 x 2: the weighted loss and each head's loss and
+    metric, the training split's beside the validation split's."""
+    fig, axes = plot.figure(
+        ncols=2, nrows=2, size=(4.5, 3.2), title="Flats: training curves (val = validation split)"
+    )
+    for panel, key in zip(
+        axes, ("loss", "price_loss", "energy_loss", "energy_accuracy"), strict=True
+    ):
+        plot.curves(
+            panel,
+            {"train": history[key], "val": history["val_" + key]},
+            ylabel=key.replace("_", " "),
+        )
+    return plot.save(fig, path)
 
 
 # ----------------------------------------------------------------------------- 2. siamese
@@ -263,15 +294,18 @@ def siamese_model() -> tuple[nn.Model, nn.Module]:
 
 def run_siamese(config: Config, result: Result) -> None:
     heading("2. A shared layer: a siamese model on the 8x8 digits")
-    train_set, test_set = split_digits(config.seed)
-    x_train, x_test = train_set.flat(), test_set.flat()  # (N, 64)
+    splits = carve_validation(*split_digits(config.seed), config.seed)
+    train_set, val_set, test_set = splits.train, splits.val, splits.test
+    x_train, x_val, x_test = train_set.flat(), val_set.flat(), test_set.flat()  # (N, 64)
     rng = np.random.default_rng(config.seed + 2)
-    n_train, n_test = (2000, 600) if config.quick else (8000, 2000)
+    n_train, n_val, n_test = (2000, 300, 600) if config.quick else (8000, 1000, 2000)
     i, j, y = make_pairs(train_set.y, n_train, rng)
+    vi, vj, vy = make_pairs(val_set.y, n_val, rng)
     ti, tj, ty = make_pairs(test_set.y, n_test, rng)
+    print(f"  {splits.describe()}")
     print(
-        f"  {n_train:,} training pairs from {len(train_set):,} images, {n_test:,} held-out "
-        f"pairs from {len(test_set):,} other images; {y.mean():.0%} / {ty.mean():.0%} "
+        f"  {n_train:,} training, {n_val:,} validation and {n_test:,} test pairs, each "
+        f"from its split's images; {y.mean():.0%} / {vy.mean():.0%} / {ty.mean():.0%} "
         f"same-digit"
     )
     ax.manual_seed(config.seed)
@@ -291,7 +325,7 @@ def run_siamese(config: Config, result: Result) -> None:
         optimizer=optim.Adam(model.parameters(), lr=2e-3),
         epochs=epochs,
         batch_size=64,
-        validation=test_pairs,
+        validation=({"left": x_val[vi], "right": x_val[vj]}, vy),
         callbacks=backup(config, "functional-siamese"),
         verbose=0,
     )
@@ -301,7 +335,8 @@ def run_siamese(config: Config, result: Result) -> None:
     acc = float(((logits > 0) == (ty > 0.5)).mean())
     print(
         f"  trained in {seconds:.1f} s; train accuracy {history['accuracy'][-1]:.3f}, "
-        f"held-out pair accuracy {acc:.3f} (baseline {max(ty.mean(), 1 - ty.mean()):.3f})"
+        f"val pair accuracy {history['val_accuracy'][-1]:.3f}, test pair accuracy "
+        f"{acc:.3f} (baseline {max(ty.mean(), 1 - ty.mean()):.3f})"
     )
 
     calls = [n for n in model.nodes if n.module is encoder]
@@ -319,7 +354,7 @@ def run_siamese(config: Config, result: Result) -> None:
     floor = 0.65 if config.quick else 0.9
     baseline = float(max(ty.mean(), 1 - ty.mean()))
     result.check(
-        f"the siamese model beats the {baseline:.0%} baseline on held-out pairs: "
+        f"the siamese model beats the {baseline:.0%} baseline on test pairs: "
         f"accuracy {acc:.3f} >= {floor}",
         acc >= floor,
     )
@@ -338,8 +373,9 @@ def run_siamese(config: Config, result: Result) -> None:
     )
     result.metrics.update(
         {
-            "siamese_accuracy": acc,
-            "siamese_baseline": baseline,
+            "siamese_val_accuracy": history["val_accuracy"][-1],
+            "siamese_test_accuracy": acc,
+            "siamese_baseline_test_accuracy": baseline,
             "siamese_parameters": n_model,
             "encoder_parameters": n_encoder,
             "siamese_seconds": seconds,
@@ -354,7 +390,7 @@ def run_siamese(config: Config, result: Result) -> None:
 
 
 def save_pairs(test_set, ti, tj, ty, logits, path):
-    """Eight held-out pairs, four of the same digit and four not, each image titled with
+    """Eight test pairs, four of the same digit and four not, each image titled with
     the model's p(same) and the truth."""
     same = np.flatnonzero(ty[:, 0] > 0.5)[:4]
     differ = np.flatnonzero(ty[:, 0] < 0.5)[:4]
@@ -363,7 +399,7 @@ def save_pairs(test_set, ti, tj, ty, logits, path):
         p = 1.0 / (1.0 + np.exp(-float(logits[k, 0])))
         pictures += [test_set.pictures(ti[k]), test_set.pictures(tj[k])]
         titles += [f"p(same) {p:.2f}", "same" if ty[k, 0] > 0.5 else "different"]
-    fig = plot.image_grid(pictures, titles, ncols=8, title="Held-out pairs")
+    fig = plot.image_grid(pictures, titles, ncols=8, title="Test pairs")
     return plot.save(fig, path)
 
 

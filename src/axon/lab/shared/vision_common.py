@@ -1,5 +1,5 @@
-"""What the vision experiments share: images held in memory, the training loop, the
-figures and the weights file.
+"""What the vision experiments share: images held in memory, the three splits, the
+training loop, the figures and the weights file.
 
 Data: a split is read once (IDX files through :mod:`axon.data.vision`), scaled to [0, 1]
 and standardised with the training split's mean and standard deviation,
@@ -10,8 +10,13 @@ and kept as one float32 array (N, 1, H, W), so the DataLoader's fast path takes 
 with a single fancy-index. Augmentation, where an experiment uses it, is applied per batch
 (:class:`axon.data.transforms.BatchTransformLoader`).
 
-Training is :func:`axon.fit` with the cross-entropy loss and accuracy, the test split
-monitored after every epoch (it is only watched: nothing is chosen by it).
+The course's pipeline (:func:`carve_validation`): a validation split is carved from the
+training data (a seeded random 10% of each class), the training curves and every choice
+are made on it, and the test split is touched once, at the end, for the numbers reported.
+The standardisation's mean and std are those of what is left for training.
+
+Training is :func:`axon.fit` with the cross-entropy loss and accuracy, the validation
+split monitored after every epoch; the test split is scored once, after training.
 
 Figures: the training curves (``History.plot``), the confusion matrix, a grid of
 misclassified test images, and for a CNN the first layer's filters with the feature maps
@@ -37,6 +42,7 @@ from .base import Config, Result, backup, heading, table
 
 CHANCE = 0.1  # ten balanced classes
 QUICK_MARGIN = 0.25  # quick mode: test accuracy must beat chance by this much
+VAL_FRACTION = 0.1  # the share of each class of the training data held out for validation
 
 
 # ----------------------------------------------------------------------------- data
@@ -66,6 +72,15 @@ class Images:
             return self
         idx = np.sort(np.random.default_rng(seed).permutation(len(self))[:n])
         return Images(self.x[idx], self.y[idx], self.mean, self.std, self.classes)
+
+    def take(self, idx) -> Images:
+        """The images ``idx`` (a copy), with the same statistics and classes."""
+        return Images(self.x[idx], self.y[idx], self.mean, self.std, self.classes)
+
+    def restandardised(self, mean: float, std: float) -> Images:
+        """The same images standardised with another ``mean`` and ``std`` (a copy)."""
+        x = self.x * np.float32(self.std / std) + np.float32((self.mean - mean) / std)
+        return Images(x.astype(np.float32), self.y, mean, std, self.classes)
 
     def flat(self) -> np.ndarray:
         """The images as rows, (N, H*W), for a fully connected network (a view)."""
@@ -97,11 +112,13 @@ def standardise(
     return x, mean, std
 
 
-def load_idx_dataset(dataset: type, config: Config) -> tuple[Images, Images]:
+def load_idx_dataset(
+    dataset: type, config: Config, say_statistics: bool = True
+) -> tuple[Images, Images]:
     """The train and test splits of ``axon.data.MNIST`` or ``FashionMNIST`` from the data
     directory (``config.data_dir``, else ``AXON_DATA_DIR``, else ``~/.cache/axon``),
-    standardised with the training split's statistics. A missing file raises
-    ``FileNotFoundError`` saying where to put it."""
+    standardised with the training split's statistics (printed if ``say_statistics``).
+    A missing file raises ``FileNotFoundError`` saying where to put it."""
     start = time.perf_counter()
     train_set = dataset(config.data_dir, train=True)
     test_set = dataset(config.data_dir, train=False)
@@ -116,31 +133,105 @@ def load_idx_dataset(dataset: type, config: Config) -> tuple[Images, Images]:
         f"and {len(test):,} test images of {train.x.shape[2]}x{train.x.shape[3]}, "
         f"read in {time.perf_counter() - start:.1f} s"
     )
-    print(f"  standardised with the training set's mean {mean:.4f} and std {std:.4f}")
+    if say_statistics:
+        print(f"  standardised with the training set's mean {mean:.4f} and std {std:.4f}")
     return train, test
 
 
-def quick_subsets(
-    train: Images, test: Images, config: Config, n_train: int = 2000, n_test: int = 1000
-) -> tuple[Images, Images]:
-    """In quick mode, random subsets of the splits; otherwise the splits unchanged."""
+def stratified_split(
+    labels: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(kept, held)`` of a seeded stratified split: from each class a random
+    ``round(fraction * n_class)`` of its examples are held out. Both sorted."""
+    rng = np.random.default_rng(seed)
+    held = [
+        rng.permutation(members)[: int(round(fraction * len(members)))]
+        for members in (np.flatnonzero(labels == c) for c in np.unique(labels))
+    ]
+    held_idx = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
+    kept_idx = np.setdiff1d(np.arange(len(labels)), held_idx)
+    return kept_idx, held_idx
+
+
+@dataclass
+class Splits:
+    """The course's three splits: ``train`` to fit, ``val`` (carved from the training
+    data) for the curves and every choice, ``test`` touched once at the end."""
+
+    train: Images
+    val: Images
+    test: Images
+
+    def sizes(self) -> dict[str, int]:
+        """``{"train": n, "val": n, "test": n}``, as a run record keeps them."""
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+    def describe(self) -> str:
+        """One line: the sizes of the three splits."""
+        return (
+            f"{len(self.train):,} training, {len(self.val):,} validation (carved from the "
+            f"training data) and {len(self.test):,} test images"
+        )
+
+
+def carve_validation(
+    train: Images, test: Images, seed: int, fraction: float = VAL_FRACTION
+) -> Splits:
+    """Hold out a stratified random ``fraction`` of ``train`` (seeded) as the validation
+    split, and standardise all three splits with the mean and std of what is left for
+    training (so the validation and test images play no part in the preprocessing)."""
+    kept, held = stratified_split(train.y, fraction, seed)
+    rest = train.x[kept]
+    mean = train.mean + train.std * float(rest.mean(dtype=np.float64))  # in pixel / scale
+    std = train.std * float(rest.std(dtype=np.float64))
+    return Splits(
+        train.take(kept).restandardised(mean, std),
+        train.take(held).restandardised(mean, std),
+        test.restandardised(mean, std),
+    )
+
+
+def load_idx_splits(dataset: type, config: Config, fraction: float = VAL_FRACTION) -> Splits:
+    """MNIST's or Fashion-MNIST's three splits (:func:`load_idx_dataset`, then
+    :func:`carve_validation` with ``config.seed``), cut down in quick mode
+    (:func:`quick_splits`); prints their sizes."""
+    train, test = load_idx_dataset(dataset, config, say_statistics=False)
+    splits = carve_validation(train, test, config.seed, fraction)
+    print(f"  splits: {splits.describe()}")
+    print(
+        f"  standardised with the training split's mean {splits.train.mean:.4f} and std "
+        f"{splits.train.std:.4f}"
+    )
+    return quick_splits(splits, config)
+
+
+def quick_splits(
+    splits: Splits, config: Config, n_train: int = 2000, n_val: int = 500, n_test: int = 1000
+) -> Splits:
+    """In quick mode, random subsets of the three splits (saying so); otherwise ``splits``."""
     if not config.quick:
-        return train, test
-    train, test = train.subset(n_train, config.seed), test.subset(n_test, config.seed + 1)
-    print(f"  quick mode: {len(train):,} training and {len(test):,} test images")
-    return train, test
+        return splits
+    splits = Splits(
+        splits.train.subset(n_train, config.seed),
+        splits.val.subset(n_val, config.seed + 1),
+        splits.test.subset(n_test, config.seed + 2),
+    )
+    print(f"  quick mode: {splits.describe()}")
+    return splits
 
 
 # ----------------------------------------------------------------------------- training
 @dataclass
 class Trained:
-    """What :func:`train` found: the history, the loss before training, the test
-    predictions and accuracy, and the wall time."""
+    """What :func:`train` found: the history (its ``val_`` curves on the validation
+    split), the loss before training, the validation accuracy, the test predictions and
+    accuracy (scored once, after training), and the wall time."""
 
     history: ax.History
     loss_before: float
+    val_accuracy: float
     predictions: np.ndarray
-    accuracy: float
+    test_accuracy: float
     seconds: float
     epochs: int = 0
     loaded: bool = False  # the weights came from --weights: scored, not trained
@@ -156,10 +247,16 @@ def inputs(images: Images, flatten: bool) -> np.ndarray:
     return images.flat() if flatten else images.x
 
 
+def score(model: nn.Module, images: Images, flatten: bool = False) -> tuple[np.ndarray, float]:
+    """The model's predicted classes on ``images`` and its accuracy there."""
+    logits = ax.predict(model, inputs(images, flatten), batch_size=1000).numpy()
+    predictions = logits.argmax(axis=1)
+    return predictions, float((predictions == images.y).mean())
+
+
 def train(
     model: nn.Module,
-    train_set: Images,
-    test_set: Images,
+    splits: Splits,
     *,
     optimizer,
     epochs: int,
@@ -172,8 +269,9 @@ def train(
     tag: str | None = None,
     loaded: bool = False,
 ) -> Trained:
-    """Train ``model`` with ``axon.fit`` (cross-entropy, accuracy, the test split monitored
-    each epoch) and score it on the test split.
+    """Train ``model`` on ``splits.train`` with ``axon.fit`` (cross-entropy, accuracy, the
+    validation split monitored each epoch), then score it on the validation split and,
+    once, on the test split.
 
     ``augment`` is a batch transform applied to every training batch; ``flatten`` feeds
     the images as rows (N, H*W) to a fully connected network. With ``config`` and
@@ -181,11 +279,12 @@ def train(
     ``--resume`` continues). ``loaded``: the model's weights were loaded (``--weights``),
     so it is only scored, not trained (the history is empty).
     """
-    x_train, x_test = inputs(train_set, flatten), inputs(test_set, flatten)
+    train_set, val_set = splits.train, splits.val
+    x_train, x_val = inputs(train_set, flatten), inputs(val_set, flatten)
     loader = DataLoader(TensorDataset(x_train, train_set.y), batch_size=batch_size, shuffle=True)
     if augment is not None:
         loader = BatchTransformLoader(loader, augment)
-    test_loader = DataLoader(TensorDataset(x_test, test_set.y), batch_size=1000)
+    val_loader = DataLoader(TensorDataset(x_val, val_set.y), batch_size=1000)
     loss_fn = nn.CrossEntropyLoss()
     sample = train_set.subset(min(len(train_set), 2000), seed=0)
     loss_before = ax.evaluate(
@@ -202,23 +301,31 @@ def train(
             loss=loss_fn,
             optimizer=optimizer,
             epochs=epochs,
-            validation=test_loader,
+            validation=val_loader,
             metrics=["accuracy"],
             scheduler=scheduler,
             callbacks=callbacks,
             verbose=verbose,
         )
     seconds = time.perf_counter() - start
-    logits = ax.predict(model, x_test, batch_size=1000).numpy()
-    predictions = logits.argmax(axis=1)
-    accuracy = float((predictions == test_set.y).mean())
+    _, val_accuracy = score(model, val_set, flatten)
+    predictions, test_accuracy = score(model, splits.test, flatten)
     done = len(history.epoch)
     if not loaded:
         print(
             f"  trained {done} epochs in {seconds:.1f} s ({seconds / max(done, 1):.1f} s "
-            f"per epoch, test evaluation included)"
+            f"per epoch, validation included)"
         )
-    return Trained(history, float(loss_before), predictions, accuracy, seconds, done, loaded)
+    return Trained(
+        history,
+        float(loss_before),
+        val_accuracy,
+        predictions,
+        test_accuracy,
+        seconds,
+        done,
+        loaded,
+    )
 
 
 def confusion_matrix(predictions: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
@@ -238,7 +345,8 @@ def check_learning(
     """The claims every vision experiment makes. The training loss fell (unless the
     weights were loaded instead of trained). Quick
     mode: the test accuracy beats chance by ``QUICK_MARGIN``; a full run: it reaches
-    ``claim`` (when given). ``model`` prefixes the claims when a run trains several."""
+    ``claim`` (when given). Each claim also names the validation accuracy. ``model``
+    prefixes the claims when a run trains several."""
     prefix = f"{model}: " if model else ""
     what = prefix + what
     if run.loaded:  # nothing was trained: only the accuracy can be checked
@@ -249,14 +357,18 @@ def check_learning(
             f"training, {run.loss_after:.3f} in the last epoch)",
             run.loss_after < run.loss_before,
         )
+    val = f" (val accuracy {run.val_accuracy:.2%})"
     if config.quick or claim is None:
         floor = CHANCE + QUICK_MARGIN
         result.check(
-            f"{what} {run.accuracy:.2%} beats chance ({CHANCE:.0%}) by at least {QUICK_MARGIN:.0%}",
-            run.accuracy >= floor,
+            f"{what} {run.test_accuracy:.2%} beats chance ({CHANCE:.0%}) by at least "
+            f"{QUICK_MARGIN:.0%}{val}",
+            run.test_accuracy >= floor,
         )
     else:
-        result.check(f"{what} {run.accuracy:.2%} >= {claim:.1%}", run.accuracy >= claim)
+        result.check(
+            f"{what} {run.test_accuracy:.2%} >= {claim:.1%}{val}", run.test_accuracy >= claim
+        )
 
 
 def print_per_class(images: Images, predictions: np.ndarray, top: int = 3) -> np.ndarray:
@@ -310,25 +422,30 @@ def save_figures(
     misclassified grid, added to ``result``."""
     if not run.loaded:
         fig = run.history.plot()
-        fig.suptitle(f"{title}: training curves (val = test set)")
+        fig.suptitle(f"{title}: training curves (val = validation split)")
         result.figures.append(plot.save(fig, out / f"{name}_curves.png"))
 
     names = short_names(test_set.classes)
     fig, (cm,) = plot.figure(
-        size=(6.5, 6.0), title=f"{title}: confusion matrix (test accuracy {run.accuracy:.2%})"
+        size=(6.5, 6.0),
+        title=f"{title}: confusion matrix (test accuracy {run.test_accuracy:.2%})",
     )
     plot.confusion_matrix(cm, matrix, names)
     result.figures.append(plot.save(fig, out / f"{name}_confusion.png"))
 
-    wrong = np.flatnonzero(run.predictions != test_set.y)[:n_wrong]
-    titles = [f"{names[test_set.y[i]]} -> {names[run.predictions[i]]}" for i in wrong]
-    fig = plot.image_grid(
-        list(test_set.pictures(wrong)),
-        titles,
-        ncols=8,
-        title=f"{title}: misclassified test images (true -> predicted), "
-        f"{int((run.predictions != test_set.y).sum())} in all",
+    wrong = np.flatnonzero(run.predictions != test_set.y)
+    shown = wrong[:n_wrong]
+    titles = [f"{names[test_set.y[i]]} -> {names[run.predictions[i]]}" for i in shown]
+    ncols = max(min(8, len(shown)), 5)  # at least 5 wide, so the title fits
+    fig, axes = plot.figure(
+        ncols=ncols,
+        nrows=max(-(-len(shown) // ncols), 1),
+        size=(1.3, 1.55),
+        title=f"{title}: misclassified test images\n(true -> predicted), {len(wrong)} in all",
     )
+    plot.images(axes, list(test_set.pictures(shown)), titles)
+    if not len(shown):
+        fig.text(0.5, 0.4, "no test image is misclassified", ha="center")
     result.figures.append(plot.save(fig, out / f"{name}_misclassified.png"))
 
 
@@ -400,26 +517,37 @@ def save_feature_maps(
     result.figures.append(plot.save(fig, path))
 
 
+SUMMARY_HEADER = [
+    "model",
+    "parameters",
+    "epochs",
+    "train loss",
+    "val accuracy",
+    "test accuracy",
+    "seconds",
+]
+
+
 def summary_line(label: str, run: Trained, params: int) -> list[object]:
+    """A row under :data:`SUMMARY_HEADER`."""
     return [
         label,
         f"{params:,}",
         run.epochs,
         f"{run.loss_after:.4f}",
-        f"{run.accuracy:.2%}",
+        f"{run.val_accuracy:.2%}",
+        f"{run.test_accuracy:.2%}",
         f"{run.seconds:.1f}",
     ]
 
 
 def report(result: Result, title: str, run: Trained, params: int) -> None:
     heading(f"{title}: result")
-    table(
-        ["model", "parameters", "epochs", "train loss", "test accuracy", "seconds"],
-        [summary_line(title, run, params)],
-    )
+    table(SUMMARY_HEADER, [summary_line(title, run, params)])
     result.metrics.update(
         {
-            "test_accuracy": run.accuracy,
+            "val_accuracy": run.val_accuracy,
+            "test_accuracy": run.test_accuracy,
             "loss_before": run.loss_before,
             "loss_after": run.loss_after,
             "epochs": run.epochs,
