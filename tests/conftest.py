@@ -1,4 +1,7 @@
-"""Shared test setup: a fixed seed per test, grad mode restored, and the ``slow`` marker."""
+"""Shared test setup: a fixed seed per test, grad mode restored, the ``slow`` marker, and
+a per-user cache of the session's own."""
+
+import os
 
 import numpy as np
 import pytest
@@ -44,3 +47,18 @@ def _isolate():
     grad_mode.enabled = True
     yield
     grad_mode.enabled = True
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_cache(tmp_path_factory):
+    """The per-user cache (``$XDG_CACHE_HOME``, where axon keeps its checksum markers and
+    its default data folder, :func:`axon.data.datadir.cache_dir`) is a folder of the
+    session's own, for this process and every process it starts: the tests never write
+    into the user's ``~/.cache``. ``AXON_DATA_DIR`` stays as the tests set it."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
