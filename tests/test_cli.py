@@ -1,8 +1,12 @@
 """The ``axon`` command, mostly through ``main([...])``; one real subprocess."""
 
+import gzip
+import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,7 +44,12 @@ def test_run_writes_figures_under_runs_name_by_default(tmp_path, monkeypatch, ca
     assert main(["run", "boolean", "--quick", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "[PASS]" in out and "all claims hold" in out
-    assert (tmp_path / "runs" / "boolean" / "boolean_perceptrons.png").exists()
+    assert "expected duration" not in out  # said by full runs only
+    run = tmp_path / "runs" / "boolean"
+    assert (run / "boolean_perceptrons.png").exists()
+    record = json.loads((run / "results.json").read_text())
+    assert record["experiment"] == "boolean" and record["seed"] == 3
+    assert record["figures"] == ["boolean_perceptrons.png"]
 
 
 def test_worksheet_draws_the_graph(tmp_path, capsys):
@@ -167,3 +176,126 @@ def test_inside_an_mpi_job_rank_0_alone_refuses_an_experiment_on_one_process(tmp
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.count("--nproc 2 does not apply to xor") == 1, done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+# ----------------------------------------------------------------------------- claims, duration
+def fake_experiment(monkeypatch, training):
+    """An experiment "short" with one claim that holds and one that fails, trained (the
+    table says) ``training`` epochs by default."""
+
+    def short(config):
+        r = Result("short")
+        r.check("the loss fell", True)
+        r.check("99% test accuracy", False)
+        return r
+
+    monkeypatch.setitem(lab.registry._REGISTRY["experiment"], "short", Entry("short", "", short))
+    monkeypatch.setitem(lab.registry.TRAINING, "short", training)
+
+
+def test_a_claim_failed_at_fewer_epochs_than_the_default_is_not_checked(
+    tmp_path, monkeypatch, capsys
+):
+    fake_experiment(monkeypatch, lab.registry.Training(12, 2))
+    assert main(["run", "short", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "  [PASS] the loss fell\n" in out
+    assert "  [NOT CHECKED] 99% test accuracy (not checked at 1 epoch (needs 12))\n" in out
+    assert out.splitlines()[-1].startswith(
+        "short: 1 of 2 claims not checked: the run trained 1 epoch, they need 12 (run "
+        "without --epochs to check them); the other 1 hold ("
+    )
+    record = json.loads((tmp_path / "results.json").read_text())
+    assert record["status"] == "passed"
+    assert record["claims"] == [
+        {"text": "the loss fell", "verdict": "held", "note": None},
+        {
+            "text": "99% test accuracy",
+            "verdict": "not checked",
+            "note": "not checked at 1 epoch (needs 12)",
+        },
+    ]
+    # the quick run's own default is what counts with --quick; at the default it fails
+    assert main(["run", "short", "--quick", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert "(not checked at 1 epoch (needs 2))" in capsys.readouterr().out
+    for argv in (["--epochs", "12"], ["--quick", "--epochs", "2"], []):
+        assert main(["run", "short", *argv, "--out", str(tmp_path)]) == 1
+        out = capsys.readouterr().out
+        assert "  [FAIL] 99% test accuracy\n" in out and "A CLAIM FAILED" in out
+        assert json.loads((tmp_path / "results.json").read_text())["status"] == "failed"
+
+
+def test_a_full_run_says_how_long_it_should_take(tmp_path, capsys):
+    assert "boolean" in lab.registry.DURATION  # measured: a few seconds
+    assert main(["run", "boolean", "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("axon run boolean: ") and set(lines[1]) == {"="}
+    assert re.fullmatch(
+        r"expected duration: about \d+ (seconds|minutes) on a 2-core machine \(full run\)",
+        lines[2],
+    )
+    # a quick run does not say it: test_run_writes_figures_under_runs_name_by_default
+
+
+# ----------------------------------------------------------------------------- errors in one line
+def test_a_data_dir_that_does_not_exist_is_an_error_not_a_fallback(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AXON_DATA_DIR", str(tmp_path))  # would hold the data
+    missing = tmp_path / "no-such-folder"
+    out = tmp_path / "out"
+    assert main(["run", "lenet", "--quick", "--data-dir", str(missing), "--out", str(out)]) == 2
+    assert one_error_line(capsys) == (
+        f"axon: error: --data-dir {missing} does not exist: give the folder that holds the datasets"
+    )
+    assert not out.exists()  # refused before anything ran
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["run", "lenet", "--quick", "--data-dir", str(afile), "--out", str(out)]) == 2
+    assert f"--data-dir {afile} is not a folder" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize("where", ["under a file", "/proc"])
+def test_an_out_folder_that_cannot_be_written_is_one_line(where, tmp_path, capsys):
+    if where == "/proc" and not Path("/proc/self").is_dir():
+        pytest.skip("no /proc on this system")
+    (tmp_path / "afile").write_text("")
+    out = tmp_path / "afile" / "run" if where == "under a file" else Path("/proc/axon-test-out")
+    assert main(["run", "boolean", "--quick", "--out", str(out)]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"axon: error: cannot write the run's folder {out} (")
+    assert line.endswith("): choose another with --out DIR")
+
+
+def mnist_folder(tmp_path: Path, content: bytes) -> Path:
+    """A data folder whose MNIST training images (read first) are ``content``."""
+    folder = tmp_path / "data" / "mnist"
+    folder.mkdir(parents=True)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(content)
+    return folder.parent
+
+
+def test_a_cut_short_dataset_file_is_one_line_naming_it_and_what_to_do(tmp_path, capsys):
+    whole = gzip.compress(b"\x00\x00\x08\x03" + b"\x00" * 4000)
+    data = mnist_folder(tmp_path, whole[: len(whole) // 2])  # a download cut short
+    out = tmp_path / "out"
+    assert main(["run", "lenet", "--quick", "--data-dir", str(data), "--out", str(out)]) == 2
+    line = one_error_line(capsys)
+    image_file = data / "mnist" / "train-images-idx3-ubyte.gz"
+    assert line.startswith(f"axon: error: {image_file}: size is {len(whole) // 2:,} bytes, ")
+    assert "expected 9,912,422" in line and "delete it" in line
+    record = json.loads((out / "results.json").read_text())
+    assert record["status"] == "error" and str(image_file) in record["error"]
+
+
+def test_a_dataset_file_with_the_wrong_checksum_is_one_line_and_debug_shows_the_traceback(
+    tmp_path, capsys
+):
+    data = mnist_folder(tmp_path, bytes(9_912_422))  # the right size, the wrong bytes
+    argv = ["run", "lenet", "--quick", "--data-dir", str(data), "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"axon: error: {data / 'mnist' / 'train-images-idx3-ubyte.gz'}: ")
+    assert "SHA-256 mismatch: expected 440fcabf" in line and "delete the file" in line
+    assert main([*argv, "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):") and "ChecksumError" in err
+    assert err.splitlines()[-1] == line

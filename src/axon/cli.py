@@ -2,13 +2,22 @@
 
     axon list                                   the experiments and worksheets
     axon run NAME [--seed N] [--out DIR] [--quick] [--epochs N] [--data-dir DIR]
-                [--prompt TEXT] [--weights FILE] [--resume] [--nproc N]
-    axon worksheet NAME [--graph FILE.png] [--out DIR] [--quick]
+                [--prompt TEXT] [--weights FILE] [--resume] [--nproc N] [--debug]
+    axon worksheet NAME [--graph FILE.png] [--out DIR] [--quick] [--debug]
 
-Exit status: 0 when every claim held, 1 when one failed, 2 for a usage error (such as
-an unknown name, a dataset file that is missing, ``--weights`` given to an experiment
+Every run writes its record, ``OUT/results.json`` (:mod:`axon.lab.shared.record`): the
+options, versions, duration, metrics, claims with their verdicts, figures and per-epoch
+history, also when a claim failed or the experiment raised. A full run first prints how
+long it is expected to take (:data:`axon.lab.registry.DURATION`). A run with ``--epochs``
+below the experiment's default (:data:`axon.lab.registry.TRAINING`) cannot reach the
+claims made for a full training: a claim that fails there is reported "not checked at 1
+epoch (needs 12)" and does not fail the run.
+
+Exit status: 0 when no claim failed, 1 when one failed, 2 for a usage error (such as
+an unknown name, a ``--data-dir`` that does not exist, an ``--out`` that cannot be
+written, a dataset file that is missing or damaged, ``--weights`` given to an experiment
 that cannot use it, or ``--nproc`` without MPI or for an experiment that runs on one
-process only).
+process only). A usage error is one line on stderr; ``--debug`` adds its traceback.
 
 ``--nproc N`` (N > 1) starts the MPI launcher itself: the command runs again as
 ``mpiexec -n N python -m axon run ...`` (:mod:`axon.distributed.launch`). Inside an MPI
@@ -21,17 +30,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import sys
 import tempfile
 import textwrap
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import lab
+from .data.datadir import ChecksumError
 from .distributed import launch
-from .lab.registry import weights_help
+from .lab.registry import TRAINING, expected_duration, undertrained, weights_help
+from .lab.shared import record
 from .lab.shared.base import prepare_backups
 
 RESUME_HELP = """\
@@ -61,6 +74,9 @@ run ...); rank 0 prints and writes under --out, the other ranks work silently. I
 to {", ".join(sorted(MULTI_PROCESS))} (data-parallel starts
 {NEEDS_PROCESSES["data-parallel"]} processes when --nproc is not given); the other
 experiments refuse it (exit status 2), and so does --resume for now."""
+
+
+DEBUG_HELP = "print the full traceback of an error, not only its one line"
 
 
 def _positive_int(text: str) -> int:
@@ -123,7 +139,8 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="where datasets are read from (default $AXON_DATA_DIR, else ~/.cache/axon)",
+        help="where datasets are read from, first (default $AXON_DATA_DIR, else "
+        "~/.cache/axon); it must exist",
     )
     run.add_argument(
         "--prompt",
@@ -150,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="train on N MPI processes, data-parallel (see below)",
     )
+    run.add_argument("--debug", action="store_true", help=DEBUG_HELP)
 
     ws = sub.add_parser(
         "worksheet",
@@ -173,6 +191,7 @@ def _parser() -> argparse.ArgumentParser:
         help="folder for figures (default ./runs/worksheet-NAME)",
     )
     ws.add_argument("--quick", action="store_true", help="shorter training, if any")
+    ws.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return parser
 
 
@@ -206,7 +225,7 @@ def _run(kind: str, args: argparse.Namespace, argv: list[str]) -> int:
     if launch.in_mpi_job():
         return _run_in_job(entry, args)
     nproc = args.nproc or NEEDS_PROCESSES.get(entry.name, 1)
-    refusal = _refusal(entry.name, nproc, args.resume)
+    refusal = _refusal(entry.name, nproc, args.resume) or _missing_data_dir(args.data_dir)
     if refusal is not None:
         print(f"axon: error: {refusal}", file=sys.stderr)
         return 2
@@ -236,6 +255,16 @@ def _refusal(name: str, nproc: int, resume: bool) -> str | None:
     return None
 
 
+def _missing_data_dir(data_dir: Path | None) -> str | None:
+    """Why ``--data-dir`` cannot be used (None: it can, or it was not given). A folder
+    that does not exist is an error rather than a silent fall-back to the other data
+    folders ($AXON_DATA_DIR, the cache): a typo would otherwise read other data."""
+    if data_dir is None or data_dir.expanduser().is_dir():
+        return None
+    what = "is not a folder" if data_dir.expanduser().exists() else "does not exist"
+    return f"--data-dir {data_dir} {what}: give the folder that holds the datasets"
+
+
 def _run_in_job(entry: lab.Entry, args: argparse.Namespace) -> int:
     """Run the experiment as one rank of the MPI job this process belongs to: join the
     process group; rank 0 prints and writes under ``--out``, the other ranks print
@@ -252,7 +281,7 @@ def _run_in_job(entry: lab.Entry, args: argparse.Namespace) -> int:
     if args.nproc is not None and args.nproc != size:
         refusal = f"--nproc {args.nproc} was given, but this MPI job has {size} processes"
     else:
-        refusal = _refusal(entry.name, size, args.resume)
+        refusal = _refusal(entry.name, size, args.resume) or _missing_data_dir(args.data_dir)
     if refusal is not None:
         if rank == 0:
             print(f"axon: error: {refusal}", file=sys.stderr)
@@ -277,17 +306,31 @@ def _run_in_job(entry: lab.Entry, args: argparse.Namespace) -> int:
     return int(verdict[0])
 
 
+#: The errors a run meets that are the user's to fix (a dataset or weights file missing,
+#: damaged or not fitting): one line on stderr, exit status 2, the traceback with --debug.
+USAGE_ERRORS = (FileNotFoundError, ChecksumError, lab.WeightsError)
+
+
 def _execute(
     entry: lab.Entry, args: argparse.Namespace, out: Path | None = None, note: str | None = None
 ) -> int:
     """Run the experiment or worksheet ``entry`` here, writing under ``out`` (default:
-    ``--out``, else ./runs/NAME); print its claims; return the exit status."""
+    ``--out``, else ./runs/NAME); print its claims; write its record (an experiment, on
+    rank 0); return the exit status."""
     kind = entry.kind
     default = args.name if kind == "experiment" else f"worksheet-{args.name}"
     if out is None:
         out = args.out if args.out is not None else Path("runs") / default
     if kind == "experiment":
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            _check_writable(out)
+        except OSError as err:
+            why = err.strerror or str(err)
+            return _usage_error(
+                f"cannot write the run's folder {out} ({why}): choose another with --out DIR",
+                args,
+                err,
+            )
     config = lab.Config(
         seed=args.seed if kind == "experiment" else 0,
         out=out,
@@ -304,22 +347,84 @@ def _execute(
         print(f"{title}\n{'=' * len(title)}")
         if note is not None:
             print(note)
+        duration = None if config.quick else expected_duration(entry.name, config.epochs)
+        if duration is not None:
+            print(duration)
         prepare_backups(entry.name, config, entry.name in lab.RESUMABLE)
+    rank, nproc = _rank_and_size()
+    recorder = None  # an experiment's record, written on rank 0
+    if kind == "experiment" and rank == 0:
+        recorder = record.Recorder(
+            out, entry.name, entry.description, args.command_line, config, nproc
+        )
     start = time.perf_counter()
     try:
         result = entry.run(config)
-    except (FileNotFoundError, lab.WeightsError) as err:  # a dataset or weights file at fault
-        import axon.distributed as dist
-
-        if dist.is_initialized() and dist.get_world_size() > 1:  # the other ranks may be
-            dist.group.abort(f"axon: error: {err}", status=2)  # waiting in a collective
-        print(f"axon: error: {err}", file=sys.stderr)
-        return 2
+    except USAGE_ERRORS as err:  # a dataset or weights file at fault
+        if recorder is not None:
+            recorder.write(error=err)
+        return _usage_error(str(err), args, err)
+    except BaseException as err:  # a bug, or Ctrl-C: recorded, then raised as before
+        if recorder is not None:
+            recorder.write(error=err)
+        raise
+    if kind == "experiment":
+        result.undertrained = undertrained(entry.name, config.epochs, config.quick)
     print()
     print(result.report())
-    verdict = "all claims hold" if result.passed else "A CLAIM FAILED"
-    print(f"\n{entry.name}: {verdict} ({time.perf_counter() - start:.1f} s)")
+    seconds = time.perf_counter() - start
+    print(f"\n{entry.name}: {_verdict(entry.name, result, config)} ({seconds:.1f} s)")
+    if recorder is not None:
+        recorder.write(result)
     return 0 if result.passed else 1
+
+
+def _check_writable(out: Path) -> None:
+    """Make the run's folder ``out`` if needed and write (and delete) a file in it; an
+    ``OSError`` says why it cannot be written (a file in the way, no permission...)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=out):
+        pass
+
+
+def _verdict(name: str, result: lab.Result, config: lab.Config) -> str:
+    """The end of the summary line: whether every claim held, and if some were not
+    checked, how many and why."""
+    if not result.passed:
+        return "A CLAIM FAILED"
+    unchecked = result.count("not checked")
+    if not unchecked:
+        return "all claims hold"
+    training = TRAINING[name]
+    needs = training.quick if config.quick else training.full
+    return (
+        f"{unchecked} of {len(result.claims)} claims not checked: the run trained "
+        f"{training.amount(config.epochs)}, they need {needs} (run without --epochs to "
+        f"check them); the other {result.count('held')} hold"
+    )
+
+
+def _rank_and_size() -> tuple[int, int]:
+    """This process's rank and the number of processes (0 and 1 without a group)."""
+    import axon.distributed as dist
+
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _usage_error(message: str, args: argparse.Namespace, error: BaseException | None) -> int:
+    """Say ``message`` in one line on stderr (after ``error``'s traceback with --debug)
+    and return exit status 2; in an MPI job, end the job (the other ranks may be waiting
+    in a collective)."""
+    if error is not None and getattr(args, "debug", False):
+        traceback.print_exception(error)
+    if _rank_and_size()[1] > 1:
+        import axon.distributed as dist
+
+        dist.group.abort(f"axon: error: {message}", status=2)
+    print(f"axon: error: {message}", file=sys.stderr)
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -328,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="replace")  # the worksheets print ŷ, σ, η
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    args.command_line = shlex.join(["axon", *argv])  # for the run's record
     try:
         if args.command == "list":
             return _list()

@@ -20,15 +20,20 @@ from dataclasses import dataclass
 from .shared.base import Config, Result
 
 __all__ = [
+    "DURATION",
     "RESUMABLE",
+    "TRAINING",
     "WEIGHTS",
     "Entry",
+    "Training",
     "entries",
     "experiment_modules",
     "get",
     "names",
     "register",
     "run",
+    "expected_duration",
+    "undertrained",
     "weights_help",
 ]
 
@@ -119,6 +124,114 @@ RESUMABLE: frozenset[str] = frozenset(
         "classic-vs-nn",
     }
 )
+
+
+@dataclass(frozen=True)
+class Training:
+    """How long an experiment trains by default, in the unit ``--epochs`` sets in it:
+    ``full`` in a full run, ``quick`` with ``--quick``. ``unit`` is ``"epoch"``, or
+    ``"step"`` where ``--epochs`` sets the number of gradient steps."""
+
+    full: int
+    quick: int
+    unit: str = "epoch"
+
+    def amount(self, n: int) -> str:
+        """``n`` in this unit: "1 epoch", "12 epochs", "500 steps"."""
+        return f"{n} {self.unit}{'' if n == 1 else 's'}"
+
+
+#: Each training experiment's default training, read off its module: the experiments
+#: whose ``run`` reads ``config.epochs`` (``tests/lab/test_record.py`` keeps the table in
+#: step with them). Where one run trains several models for different lengths, the
+#: longest (``--epochs`` sets them all). A run with ``--epochs`` below the default does
+#: not fail the claims it cannot reach: they are "not checked" (:func:`undertrained`).
+#: optimizers and overfitting train on MNIST in a full run when it is there (the 8x8
+#: digits otherwise, for 10 and 60 epochs).
+TRAINING: dict[str, Training] = {
+    "adversarial": Training(4, 2),  # clean LeNet-5 2 (quick 2), adversarial 4 (quick 2)
+    "classic-vs-nn": Training(40, 3),
+    "digits": Training(40, 8),
+    "fashion": Training(10, 2),
+    "functional": Training(40, 12),  # two-output model 40 (quick 12), siamese 20 (quick 6)
+    "layerwise-pretraining": Training(30, 3),
+    "lenet": Training(12, 2),
+    "masked-lm": Training(20, 5),  # the fine-tuning's epochs, at most (early stopping)
+    "mnist-mlp": Training(15, 5),
+    "next-word": Training(6, 2),
+    "optimizers": Training(3, 2),
+    "overfitting": Training(100, 40),
+    "paradigms": Training(60, 5),
+    "pos-tagging": Training(4, 3),
+    "regression": Training(4000, 2500, "step"),
+    "reverse": Training(6, 6),
+    "sentiment": Training(3, 4),
+    "shakespeare": Training(6, 2),
+    "transfer": Training(2, 6),  # the pretraining's epochs
+    "transformer-lm": Training(24, 3),
+    "translate": Training(30, 3),
+    "universal-approximation": Training(2000, 500, "step"),
+    "vanishing": Training(200, 120, "step"),
+    "word2vec": Training(15, 4),
+}
+
+#: How long a full run takes on a 2-core machine, in seconds, and where the figure comes
+#: from: measured by hand (the run's CPU time, user + system, while other work shared the
+#: machine: its wall time when quiet is about that, or less where BLAS uses both cores),
+#: or taken from the sessions' notes and the modules' docstrings. Approximate, as the
+#: line printed says; the experiments left out have no measured figure yet.
+DURATION: dict[str, int] = {
+    "activations": 5,  # measured: 4.1 s CPU
+    "boolean": 3,  # measured: 2.3 s CPU
+    "deep-rnn": 20,  # measured: 19.3 s CPU
+    "regression": 5,  # measured: 5.0 s CPU
+    "universal-approximation": 10,  # measured: 10.2 s CPU
+    "vanishing": 20,  # measured: 19.9 s CPU
+    "xor": 3,  # measured: 3.2 s CPU
+    "data-parallel": 15,  # notes of issue 16: 15 s in all on real MNIST, quiet
+    "lenet": 120,  # notes of issue 3: about 7 s per epoch, 12 epochs, then the figures
+    "reverse": 90,  # its docstring: about 1.5 minutes on one core
+    "optimizers": 120,  # its docstring: about 2 minutes on 2 busy cores
+    "adversarial": 190,  # its docstring: 3.2 minutes on an idle machine
+    "transfer": 240,  # its docstring: about 4 minutes on 2 busy cores
+    "word2vec": 240,  # its docstring: 3 to 4.3 minutes on 2 busy cores
+    "transformer-lm": 600,  # notes of issue 15: training stopped by its 9-minute budget
+    "shakespeare": 620,  # notes of issue 4: 622 s, about 100 s per epoch
+    "translate": 1200,  # its docstring: about 20 minutes on two cores
+    "next-word": 1500,  # notes of issue 4: about 25 minutes when quiet (2,720 s loaded)
+}
+
+
+def undertrained(name: str, epochs: int | None, quick: bool) -> str | None:
+    """The note for the claims of a run of ``name`` that trained less than its default
+    (``--epochs`` below :data:`TRAINING`'s figure): "not checked at 1 epoch (needs 12)";
+    None when the run trained its default or more, or ``name`` has no default."""
+    training = TRAINING.get(name)
+    if training is None or epochs is None:
+        return None
+    needs = training.quick if quick else training.full
+    if epochs >= needs:
+        return None
+    return f"not checked at {training.amount(epochs)} (needs {needs})"
+
+
+def expected_duration(name: str, epochs: int | None) -> str | None:
+    """The line a full run of ``name`` prints before it starts: "expected duration:
+    about 12 minutes on a 2-core machine (full run)", scaled by ``epochs`` / the
+    default where ``--epochs`` is given; None where no duration was measured."""
+    seconds = DURATION.get(name)
+    if seconds is None:
+        return None
+    what = "full run"
+    training = TRAINING.get(name)
+    if epochs is not None and training is not None and epochs != training.full:
+        seconds *= epochs / training.full
+        what = f"{training.amount(epochs)} instead of {training.full}"
+    if seconds < 90:
+        about = f"{max(5, round(seconds / 5) * 5)} seconds"
+    else:
+        about = f"{round(seconds / 60)} minutes"
+    return f"expected duration: about {about} on a 2-core machine ({what})"
 
 
 def weights_help() -> str:

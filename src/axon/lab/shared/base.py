@@ -31,6 +31,8 @@ import numpy as np
 
 from axon.train.base import Callback
 
+from .record import RUN
+
 
 @dataclass
 class Config:
@@ -65,27 +67,62 @@ class Config:
 
 @dataclass
 class Result:
-    """What an experiment found: numbers, the claims it checked, the figures it wrote."""
+    """What an experiment found: numbers, the claims it checked, the figures it wrote.
+
+    Attributes:
+        name: the experiment's name.
+        metrics: its headline numbers, by name (floats).
+        claims: each claim's text and whether it held, in the order checked.
+        figures: the figures it wrote, in that order.
+        splits: examples per split (``{"train": 54000, "val": 6000, "test": 10000}``),
+            when the experiment knows them; the run record keeps them.
+        undertrained: set (by the CLI) when the run trained for fewer epochs than the
+            experiment's claims need (``--epochs`` below its default), to the note a
+            failed claim gets instead of failing: ``"not checked at 1 epoch (needs
+            12)"``. A claim that holds still holds.
+    """
 
     name: str
     metrics: dict[str, float] = field(default_factory=dict)
     claims: list[tuple[str, bool]] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
+    splits: dict[str, int] = field(default_factory=dict)
+    undertrained: str | None = None
 
     def check(self, claim: str, holds: bool) -> bool:
         """Record a claim and whether it held; returns ``holds``."""
         self.claims.append((claim, bool(holds)))
         return bool(holds)
 
+    def verdicts(self) -> list[tuple[str, str, str | None]]:
+        """Each claim as ``(text, verdict, note)``: verdict ``"held"``, ``"failed"`` or,
+        for a failed claim of an undertrained run, ``"not checked"`` with the note."""
+        return [
+            (text, "held", None)
+            if ok
+            else (text, "not checked", self.undertrained)
+            if self.undertrained
+            else (text, "failed", None)
+            for text, ok in self.claims
+        ]
+
+    def count(self, verdict: str) -> int:
+        """How many claims have this verdict."""
+        return sum(v == verdict for _, v, _ in self.verdicts())
+
     @property
     def passed(self) -> bool:
-        """True when every claim held."""
-        return all(ok for _, ok in self.claims)
+        """True when no claim failed (every claim held, or was not checked)."""
+        return self.count("failed") == 0
 
     def report(self) -> str:
         """The claims and figures, one per line, for the end of a run."""
+        mark = {"held": "PASS", "failed": "FAIL", "not checked": "NOT CHECKED"}
         lines = ["Claims"]
-        lines += [f"  [{'PASS' if ok else 'FAIL'}] {text}" for text, ok in self.claims]
+        lines += [
+            f"  [{mark[verdict]}] {text}" + (f" ({note})" if note else "")
+            for text, verdict, note in self.verdicts()
+        ]
         if self.figures:
             lines.append("Figures")
             lines += [f"  {p}" for p in self.figures]
@@ -254,6 +291,13 @@ class ResumeNote(Callback):
     1-based: the first update it runs), at its first update. It has no state, so the
     backup's fingerprint (which lists the callbacks) is the same with and without it.
 
+    At the fit's end it hands the fit's History to the run record
+    (:data:`axon.lab.shared.record.RUN`, under ``tag``): the trainer's own History,
+    which a resumed fit restores from its backup, so the epochs come back complete. It
+    does this here rather than in a callback of its own because a new callback would
+    change the list of callbacks that the backups' fingerprint names, and a backup
+    written before would no longer resume.
+
     It also carries the one test hook of the backups: with ``kill_at`` N (the environment
     variable ``AXON_TEST_KILL_AT_STEP``), the process kills itself (SIGKILL: no clean-up,
     as a crash or ``kill -9``) after its N-th update among the backed-up fits, counted
@@ -267,9 +311,8 @@ class ResumeNote(Callback):
         self.tag = tag
         self.kill_at = int(kill_at) if kill_at else None
         self.pending = resumed  # the note is still to be printed
-        if resumed:  # the hooks are installed only where needed: free otherwise
+        if resumed:  # the per-batch hook is installed only where needed: free otherwise
             self.on_batch_begin = self._say_where
-            self.on_train_end = self._say_ended
         if self.kill_at is not None:
             self.on_batch_end = self._count_and_kill
 
@@ -279,10 +322,13 @@ class ResumeNote(Callback):
             print(f"  resuming {self.tag} from epoch {epoch + 1}, step {batch + 1}", flush=True)
         self.pending = False
 
-    def _say_ended(self, logs=None) -> None:
+    def on_train_end(self, logs=None) -> None:
         if self.pending and getattr(self.trainer, "resuming", True):  # nothing was left
             print(f"  resuming {self.tag}: its training had already ended", flush=True)
         self.pending = False
+        history = getattr(self.trainer, "history", None)
+        if history is not None:
+            RUN.add_fit(self.tag, history)
 
     def _count_and_kill(self, batch: int, logs=None) -> None:
         ResumeNote.updates += 1
