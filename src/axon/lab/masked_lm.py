@@ -1,10 +1,22 @@
 """Pretraining pays: a small BERT learns from unlabelled SST-2 text, then from few labels.
 
+The splits (the course's pipeline). SST-2's own test labels are not public, so its 872
+dev sentences are this experiment's test set, scored once, at the end. The validation
+split is carved from SST-2's training data: 500 whole sentences drawn at random (seeded)
+among its phrases of 8 words or more that no other phrase contains, and every training
+phrase that is part of one of them removed (SST-2's training set holds each sentence
+and its sub-phrases), so no validation sentence is seen, whole or in part, in
+pretraining or fine-tuning. The validation split carries every curve, the early
+stopping, the checkpoint kept and the fine-tuning recipe chosen. (500 labelled
+validation sentences are many next to 100 labels to train on: as in most papers on few
+labels, the choices are made on a comfortable validation set, and the test set is
+touched once.)
+
 1. Pretraining (masked-language modelling, Devlin et al. 2019). A Transformer encoder
    (:class:`axon.models.TransformerEncoderModel`: word + learned position embeddings,
-   attention in both directions) reads the ~67,000 training phrases of SST-2 *without their
-   labels*. In every phrase 15% of the words are chosen; a chosen word is replaced by
-   ``<mask>`` (80%), by a random word (10%) or left alone (10%), and the model must
+   attention in both directions) reads the ~60,000 remaining training phrases *without
+   their labels*. In every phrase 15% of the words are chosen; a chosen word is replaced
+   by ``<mask>`` (80%), by a random word (10%) or left alone (10%), and the model must
    predict the original word from both sides of its context:
 
        loss = -(1/M) sum over chosen positions t of ln p(w_t | corrupted phrase)
@@ -13,23 +25,23 @@
 
 2. Fine-tuning. A classifier (mean of the encoder's vectors over the real words, then a
    Linear layer) is trained on few labelled phrases (100, 200 and 500 of 6 words or more,
-   a fresh draw per seed, a fifth of them held out for early stopping) twice: from the
+   a fresh draw per seed), the weights of its best validation epoch kept, twice: from the
    pretrained encoder (its body at a low learning rate and frozen for the first epochs,
-   the new head at a high one) and from a freshly initialised encoder (the learning rate
-   that was best for it in our trials). Both are scored on the 872 dev sentences.
+   the new head at a high one) and from a freshly initialised encoder. Each starting
+   point's learning rate is chosen among two on the validation split at 200 labels (mean
+   over the seeds) and used at every label count. The chosen classifiers are scored on
+   the test sentences.
 
 What it shows: the masked-word loss falls far below the unigram entropy (the encoder has
 learned how words fit their context), the words the model guesses for a masked slot,
 and each pretrained word's nearest neighbours (cosine of the embeddings). A ten-minute
 CPU pretraining is brief: the masked LM learns which words fit which slot, and "good"
 and "bad" fit the same slots, so they end up neighbours (the neighbour table shows it).
-Its gain is therefore small and lives where labels are scarcest: in our trials about
-+2 to +4 points of dev accuracy with 100 or 200 labels (every seed), none with 500 or
-1,000 (scratch catches up: -0.5 to -1.2 points). The claim put to the test in the full
-run: with 200 labels the pretrained encoder beats the one trained from scratch by 2
-points or more (mean over three seeds). The run prints the gain at every label count,
-whatever its sign. The pretrained weights, vocabulary and sizes are saved for
-``self-attention``.
+Its gain is therefore small and lives where labels are scarcest. The claim put to the
+test in the full run: with 200 labels the pretrained encoder beats the one trained from
+scratch by 2 points or more of test accuracy (mean over three seeds). The run prints the
+gain at every label count, whatever its sign. The pretrained weights, vocabulary and
+sizes are saved for ``self-attention``.
 
 The pretraining (:mod:`axon.lab.shared.mlm`, shared with ``self-attention``) runs on
 :func:`axon.fit`, backed up every epoch of 400 updates, so ``--resume`` continues
@@ -88,17 +100,22 @@ FULL = dict(
     steps=6000,
     steps_per_epoch=400,
     budget=5.5 * 60,
+    val_sentences=500,
+    val_min_words=8,
     labelled=(100, 200, 500),
     claim_labels=200,
     claim_gain=0.02,
     min_words=6,
     ft_epochs=20,
     ft_batch=16,
-    ft_lr=3e-3,
-    ft_body_lr=1e-4,
-    ft_freeze=3,
     patience=5,
     seeds=3,
+    # the fine-tuning recipes tried, (encoder lr, head lr, epochs the encoder is frozen):
+    # the one with the best mean validation accuracy at claim_labels is used throughout
+    recipes={
+        "pretrained": ((1e-4, 3e-3, 3), (3e-4, 3e-3, 3)),
+        "scratch": ((1e-3, 1e-3, 0), (3e-3, 3e-3, 0)),
+    },
 )
 QUICK = dict(
     d_model=32,
@@ -115,20 +132,21 @@ QUICK = dict(
     steps=150,
     steps_per_epoch=50,
     budget=None,
+    val_sentences=200,
+    val_min_words=8,
     labelled=(200,),
     claim_labels=200,
     claim_gain=None,
     min_words=1,
     ft_epochs=5,
     ft_batch=16,
-    ft_lr=3e-3,
-    ft_body_lr=3e-3,
-    ft_freeze=0,
     patience=5,
     seeds=1,
+    recipes={"pretrained": ((3e-3, 3e-3, 0),), "scratch": ((3e-3, 3e-3, 0),)},
     train_size=1500,
-    dev_size=200,
+    test_size=200,
 )
+METHODS = ("pretrained", "scratch")
 
 
 def top_predictions(model: MaskedLM, vocab: Vocab, sentence: str, k: int = 5):
@@ -158,24 +176,62 @@ def nearest_words(embeddings: np.ndarray, vocab: Vocab, words, k: int = 5) -> di
     return out
 
 
+# ----------------------------------------------------------------------------- the splits
+def validation_sentences(
+    phrases: list[str], n: int, min_words: int, seed: int
+) -> tuple[list[int], list[int]]:
+    """Indices ``(train, val)`` into SST-2's training ``phrases``: ``val`` holds up to
+    ``n`` whole sentences, drawn at random (seeded) among the phrases of ``min_words`` or
+    more words that no other phrase contains; ``train`` every phrase that is not part of
+    one of them (SST-2's training set holds each sentence and all its sub-phrases)."""
+    words = [p.split() for p in phrases]
+    order = np.random.default_rng(seed).permutation(len(phrases))
+    # about one long phrase in six is a whole sentence: look at 10n of them
+    candidates = [int(i) for i in order if len(words[i]) >= max(min_words, 3)][: 10 * n]
+    by_start: dict[tuple[str, ...], list[int]] = {}
+    for i in candidates:
+        by_start.setdefault(tuple(words[i][:3]), []).append(i)
+    inside = set()  # candidates found inside a longer phrase
+    for w in words:
+        for k in range(len(w) - 2):
+            for i in by_start.get((w[k], w[k + 1], w[k + 2]), ()):
+                c = words[i]
+                if len(c) < len(w) and w[k : k + len(c)] == c:
+                    inside.add(i)
+    val = [i for i in candidates if i not in inside][:n]
+    parts = {
+        " ".join(words[i][a:b])
+        for i in val
+        for a in range(len(words[i]))
+        for b in range(a + 1, len(words[i]) + 1)
+    }
+    train = [i for i in range(len(phrases)) if " ".join(words[i]) not in parts]
+    return train, val
+
+
+def label_subsets(long_enough, unlabelled, train_raw, sizes, seed: int) -> dict:
+    """For each size n, the first n of one random order (seeded by ``seed``) of the
+    phrases in ``long_enough``, as ``(ids, label)`` items. Smaller subsets are nested in
+    larger ones."""
+    order = np.random.default_rng(100 + seed).permutation(long_enough)
+    return {n: [(unlabelled[i], train_raw[i][1]) for i in order[:n]] for n in sizes}
+
+
 # ----------------------------------------------------------------------------- fine-tuning
 def finetune(
     encoder: TransformerEncoderModel,
     train,
     val,
-    dev,
     hp: dict,
     seed: int,
-    body_lr: float,
-    head_lr: float,
-    freeze: int = 0,
-) -> tuple[float, list[float]]:
-    """Train a mean-pooling classifier on ``encoder`` with AdamW (the encoder at
-    ``body_lr``, frozen for the first ``freeze`` epochs; the head at ``head_lr``) for at
-    most ``hp["ft_epochs"]`` epochs, stopping ``hp["patience"]`` epochs after the best
-    accuracy on ``val`` (a held-out part of the labelled examples, never dev). Returns the
-    dev accuracy of the weights from the best ``val`` epoch and the ``val`` accuracy after
-    each epoch."""
+    recipe: tuple[float, float, int],
+) -> tuple[TransformerClassifier, list[float]]:
+    """Train a mean-pooling classifier on ``encoder`` with AdamW, ``recipe`` = (encoder
+    lr, head lr, epochs the encoder stays frozen), for at most ``hp["ft_epochs"]``
+    epochs, stopping ``hp["patience"]`` epochs after the best accuracy on ``val`` (the
+    validation split). Returns the classifier with the weights of its best ``val`` epoch,
+    and the ``val`` accuracy after each epoch."""
+    body_lr, head_lr, freeze = recipe
     ax.manual_seed(seed)
     model = TransformerClassifier(encoder, 2, pooling="mean", dropout=hp["dropout"])
     opt = optim.AdamW(
@@ -206,7 +262,7 @@ def finetune(
             if since >= hp["patience"] and epoch >= freeze:
                 break
     model.load_state_dict(best_state)
-    return accuracy(model, dev), curve
+    return model, curve
 
 
 def accuracy(model: nn.Module, items) -> float:
@@ -221,19 +277,6 @@ def accuracy(model: nn.Module, items) -> float:
     return right / max(len(items), 1)
 
 
-def label_subsets(long_enough, unlabelled, train_raw, sizes, seed: int, val_frac: float = 0.2):
-    """For each size n, ``(train, val)``: the first n of one random order (seeded by
-    ``seed``) of the phrases in ``long_enough``, labelled; the first ``val_frac`` of them
-    held out for early stopping. Smaller subsets are nested in larger ones."""
-    order = np.random.default_rng(100 + seed).permutation(long_enough)
-    out = {}
-    for n in sizes:
-        items = [(unlabelled[i], train_raw[i][1]) for i in order[:n]]
-        k = max(int(val_frac * len(items)), 1)
-        out[n] = (items[k:], items[:k])
-    return out
-
-
 def save_for_reuse(out: Path, vocab: Vocab, hp: dict) -> None:
     """The vocabulary and the sizes, beside the weights, so ``self-attention`` can rebuild
     the pretrained model."""
@@ -242,7 +285,7 @@ def save_for_reuse(out: Path, vocab: Vocab, hp: dict) -> None:
 
 
 def _plot_finetuning(mean: dict[str, dict[int, float]], majority: float, path: Path) -> Path:
-    """Dev accuracy against the number of labels, one line per starting point."""
+    """Test accuracy against the number of labels, one line per starting point."""
     from axon import plot
 
     fig, axes = plot.figure(size=(5.5, 4.0), title="Fine-tuning on few labels")
@@ -250,7 +293,7 @@ def _plot_finetuning(mean: dict[str, dict[int, float]], majority: float, path: P
         axes[0].plot(list(by_n), list(by_n.values()), marker="o", label=name)
     axes[0].axhline(majority, color="gray", linestyle=":", label="majority class")
     axes[0].set_xlabel("labelled phrases")
-    axes[0].set_ylabel("dev accuracy (mean over seeds)")
+    axes[0].set_ylabel("test accuracy (mean over seeds)")
     axes[0].legend()
     return plot.save(fig, path)
 
@@ -271,14 +314,14 @@ def run(config: Config) -> Result:
     data = _load_data(config, hp, rng)
     pre = _pretrain(config, hp, data)
     _show_pretrained(pre.mlm, data.vocab, config.quick)
-    acc, ft_seconds = _finetune_all(config, hp, data, pre.mlm)
-    mean = {k: {n: float(np.mean(v[n])) for n in data.sizes} for k, v in acc.items()}
-    _show_gains(mean, data, hp, pre.seconds, ft_seconds)
+    tuned = _finetune_all(config, hp, data, pre.mlm)
+    mean = {k: {n: float(np.mean(v[n])) for n in data.sizes} for k, v in tuned.test.items()}
+    _show_gains(mean, data, hp, pre.seconds, tuned.seconds)
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     result.figures.append(_plot_finetuning(mean, data.majority, out / "masked_lm_finetune.png"))
-    _check(mean, data, pre, ft_seconds, hp, config.quick, result)
+    _check(mean, data, pre, tuned, hp, config.quick, result)
     finish(result, config, pre.mlm, pre.history, "masked_lm")
     save_for_reuse(out, data.vocab, hp)
     return result
@@ -286,17 +329,23 @@ def run(config: Config) -> Result:
 
 @dataclass
 class Data:
-    """SST-2 numbered with the training phrases' vocabulary: the unlabelled phrases, the
-    dev set, the labelled subsets per seed and size, and two baselines."""
+    """SST-2 numbered with the training phrases' vocabulary: the unlabelled training
+    phrases, the validation and test sentences, the labelled subsets per seed and size,
+    and two baselines."""
 
     vocab: Vocab
     unlabelled: list[np.ndarray]
-    dev: list[tuple[np.ndarray, int]]
+    val: list[tuple[np.ndarray, int]]
+    test: list[tuple[np.ndarray, int]]
     sizes: tuple[int, ...]
     seeds: range
-    subsets: dict  # seed -> size -> (train, val) labelled items
+    subsets: dict  # seed -> size -> labelled items
     h_uni: float  # the words' unigram entropy (nats)
-    majority: float  # dev accuracy of the majority class of the largest labelled subset
+    majority: float  # test accuracy of the majority class of the largest labelled subset
+
+    def split_sizes(self) -> dict[str, int]:
+        """``{"train": phrases, "val": sentences, "test": sentences}``."""
+        return {"train": len(self.unlabelled), "val": len(self.val), "test": len(self.test)}
 
 
 @dataclass
@@ -305,48 +354,58 @@ class Pretraining:
 
     mlm: MaskedLM
     history: object  # the pretraining's History, None when the weights were loaded
-    dev_loss: float
+    val_loss: float
     train_loss: float
     seconds: float
 
 
 def _load_data(config: Config, hp: dict, rng: np.random.Generator) -> Data:
-    """Step 1: SST-2 (``--quick``: a sample drawn from ``rng``), the vocabulary, the
-    labelled subsets, and what guessing scores."""
+    """Step 1: SST-2 cut into training phrases, validation sentences (carved from the
+    training data) and test sentences (SST-2's dev set; ``--quick``: samples drawn from
+    ``rng``), the vocabulary, the labelled subsets, and what guessing scores."""
     heading("1. The data")
     data = sst2(config.data_dir)
-    train_raw, dev_raw = data["train"], data["dev"]
+    phrases, test_raw = data["train"], data["dev"]
+    train_idx, val_idx = validation_sentences(
+        [s for s, _ in phrases], hp["val_sentences"], hp["val_min_words"], config.seed
+    )
+    removed = len(phrases) - len(train_idx) - len(val_idx)
+    train_raw = [phrases[i] for i in train_idx]
+    val_raw = [phrases[i] for i in val_idx]
     if config.quick:
         train_raw = [train_raw[i] for i in rng.permutation(len(train_raw))[: hp["train_size"]]]
-        dev_raw = dev_raw[: hp["dev_size"]]
+        test_raw = test_raw[: hp["test_size"]]
     vocab = build_vocab((s for s, _ in train_raw), hp["vocab_size"])
     V, L = len(vocab), hp["max_len"]
     unlabelled = [encode(vocab, s, L) for s, _ in train_raw]
-    dev = [(encode(vocab, s, L), y) for s, y in dev_raw]
+    val = [(encode(vocab, s, L), y) for s, y in val_raw]
+    test = [(encode(vocab, s, L), y) for s, y in test_raw]
     long_enough = [i for i, (s, _) in enumerate(train_raw) if len(s.split()) >= hp["min_words"]]
     sizes, seeds = hp["labelled"], range(config.seed, config.seed + hp["seeds"])
     subsets = {s: label_subsets(long_enough, unlabelled, train_raw, sizes, s) for s in seeds}
-    labelled = [item for part in subsets[config.seed][max(sizes)] for item in part]
+    labelled = subsets[config.seed][max(sizes)]
     h_uni = unigram_entropy(np.concatenate(unlabelled), V)
-    dev_labels = np.array([y for _, y in dev])
     majority_label = int(np.bincount([y for _, y in labelled], minlength=2).argmax())
-    majority = float((dev_labels == majority_label).mean())
+    majority = float(np.mean([y == majority_label for _, y in test]))
     print(
-        f"  {len(unlabelled):,} unlabelled training phrases "
-        f"({sum(map(len, unlabelled)):,} words), {V:,} word types (with {SPECIALS})"
+        f"  splits: {len(unlabelled):,} training phrases, {len(val):,} validation "
+        f"sentences (whole sentences of SST-2's training data; their {removed:,} "
+        f"sub-phrases left out of training), {len(test):,} test sentences (SST-2's dev set)"
     )
+    print(f"  {sum(map(len, unlabelled)):,} training words, {V:,} word types (with {SPECIALS})")
     print(
-        f"  labelled subsets: {', '.join(map(str, sizes))} phrases of {hp['min_words']}+ "
-        f"words (a fresh draw per seed, 20% of each held out for early stopping); "
-        f"{len(dev):,} dev sentences, majority class {majority:.1%}"
+        f"  labelled subsets: {', '.join(map(str, sizes))} training phrases of "
+        f"{hp['min_words']}+ words (a fresh draw per seed); majority class on the test "
+        f"sentences {majority:.1%}"
     )
-    print(f"  unigram entropy of the words: {h_uni:.3f} nats")
-    return Data(vocab, unlabelled, dev, sizes, seeds, subsets, h_uni, majority)
+    print(f"  unigram entropy of the training words: {h_uni:.3f} nats")
+    return Data(vocab, unlabelled, val, test, sizes, seeds, subsets, h_uni, majority)
 
 
 def _pretrain(config: Config, hp: dict, data: Data) -> Pretraining:
     """Step 2: the masked LM, its output bias started at the log unigram prior, pretrained
-    (or loaded with ``--weights``); its losses tabled beside the unigram entropy."""
+    (or loaded with ``--weights``), the validation sentences' masked-word loss its curve;
+    its losses tabled beside the unigram entropy."""
     heading("2. Pretraining: predict the masked words")
     V = len(data.vocab)
     ax.manual_seed(config.seed)
@@ -366,14 +425,14 @@ def _pretrain(config: Config, hp: dict, data: Data) -> Pretraining:
         f"{hp['steps']:,} updates"
         + (f" or {hp['budget'] / 60:.1f} minutes" if hp["budget"] else "")
     )
-    held_out = masked_batches([x for x, _ in data.dev], V, 128, seed=config.seed + 1)
+    held_out = masked_batches([x for x, _ in data.val], V, 128, seed=config.seed + 1)
     start = time.perf_counter()
     if load_weights(config, mlm, "the masked LM"):
         history = None
-        mlm_dev, mlm_train = mlm_loss(mlm, held_out), float("nan")
+        mlm_val, mlm_train = mlm_loss(mlm, held_out), float("nan")
     else:
         history = pretrain(mlm, data.unlabelled, held_out, hp, seed=config.seed, config=config)
-        mlm_dev, mlm_train = history["val_loss"][-1], history["loss"][-1]
+        mlm_val, mlm_train = history["val_loss"][-1], history["loss"][-1]
     pretrain_seconds = time.perf_counter() - start
     if history is not None and history.stopped_reason:
         print(f"  stopped by the {history.stopped_reason}")
@@ -382,10 +441,10 @@ def _pretrain(config: Config, hp: dict, data: Data) -> Pretraining:
         [
             ["unigram entropy (no context)", f"{data.h_uni:.3f}"],
             ["masked-word loss, training (last stretch)", f"{mlm_train:.3f}"],
-            ["masked-word loss, dev sentences", f"{mlm_dev:.3f}"],
+            ["masked-word loss, validation sentences", f"{mlm_val:.3f}"],
         ],
     )
-    return Pretraining(mlm, history, mlm_dev, mlm_train, pretrain_seconds)
+    return Pretraining(mlm, history, mlm_val, mlm_train, pretrain_seconds)
 
 
 def _show_pretrained(mlm: MaskedLM, vocab: Vocab, quick: bool) -> None:
@@ -408,46 +467,81 @@ def _show_pretrained(mlm: MaskedLM, vocab: Vocab, quick: bool) -> None:
             print(f"    {w:>8}: {', '.join(near)}")
 
 
-def _finetune_all(
-    config: Config, hp: dict, data: Data, mlm: MaskedLM
-) -> tuple[dict[str, dict[int, list[float]]], float]:
-    """Step 3: per labelled-subset size and seed, a classifier fine-tuned from the
-    pretrained encoder and one from scratch; returns their dev accuracies and the time."""
+@dataclass
+class Finetuned:
+    """Step 3's results: the recipe chosen per starting point, the validation accuracy
+    of every recipe tried (per seed, at the claimed label count), and the chosen
+    classifiers' validation and test accuracies per label count (one entry per seed)."""
+
+    recipe: dict[str, tuple[float, float, int]]
+    tried: dict[str, dict[tuple[float, float, int], list[float]]]
+    val: dict[str, dict[int, list[float]]]
+    test: dict[str, dict[int, list[float]]]
+    seconds: float
+
+
+def _recipe_text(recipe: tuple[float, float, int]) -> str:
+    body, head, freeze = recipe
+    if body == head and not freeze:
+        return f"lr {body:g}"
+    return f"encoder lr {body:g} (frozen {freeze} epochs), head lr {head:g}"
+
+
+def _finetune_all(config: Config, hp: dict, data: Data, mlm: MaskedLM) -> Finetuned:
+    """Step 3: for each starting point, the recipes tried at ``claim_labels`` labels and
+    the one with the best mean validation accuracy chosen; then, per label count and
+    seed, a classifier fine-tuned with it, and (once, at the end) its test accuracy."""
     heading("3. Fine-tuning on few labels: pretrained vs from scratch")
     print(
         f"  mean-pooled classifier, AdamW, batches of {hp['ft_batch']}, at most "
-        f"{hp['ft_epochs']} epochs, early stopping on the held-out labels (patience "
-        f"{hp['patience']});\n  pretrained: head lr {hp['ft_lr']:g}, encoder lr "
-        f"{hp['ft_body_lr']:g} (frozen for the first {hp['ft_freeze']} epochs); from "
-        f"scratch: lr {hp['ft_lr']:g} for all (its best in our trials); seeds "
-        f"{config.seed} .. {config.seed + hp['seeds'] - 1}"
+        f"{hp['ft_epochs']} epochs, early stopping on the validation sentences (patience "
+        f"{hp['patience']}, the best epoch's weights kept); seeds {config.seed} .. "
+        f"{config.seed + hp['seeds'] - 1}"
     )
-    V, dev = len(data.vocab), data.dev
+    V, n_claim = len(data.vocab), hp["claim_labels"]
     pre_state = mlm.encoder.state_dict()
-    acc: dict[str, dict[int, list[float]]] = {"pretrained": {}, "scratch": {}}
+
+    def encoder(method: str) -> TransformerEncoderModel:
+        fresh = new_encoder(V, hp, hp["dropout"])
+        if method == "pretrained":
+            fresh.load_state_dict(pre_state)
+        return fresh
+
+    def tune(method: str, n: int, s: int, recipe) -> tuple[TransformerClassifier, float]:
+        ax.manual_seed(s)
+        model, curve = finetune(encoder(method), data.subsets[s][n], data.val, hp, s, recipe)
+        return model, max(curve)
+
     start = time.perf_counter()
+    out = Finetuned({}, {}, {m: {} for m in METHODS}, {m: {} for m in METHODS}, 0.0)
+    for method in METHODS:
+        runs = {r: [tune(method, n_claim, s, r) for s in data.seeds] for r in hp["recipes"][method]}
+        out.tried[method] = {r: [v for _, v in models] for r, models in runs.items()}
+        chosen = max(runs, key=lambda r: np.mean(out.tried[method][r]))  # first of equals
+        out.recipe[method] = chosen
+        if len(runs) > 1:
+            print(
+                f"  {method}: "
+                + "; ".join(
+                    f"{_recipe_text(r)}: val {np.mean(v):.1%}" for r, v in out.tried[method].items()
+                )
+                + f" at {n_claim} labels -> {_recipe_text(chosen)}"
+            )
+        for n in data.sizes:
+            for k, s in enumerate(data.seeds):
+                model, val = runs[chosen][k] if n == n_claim else tune(method, n, s, chosen)
+                out.val[method].setdefault(n, []).append(val)
+                out.test[method].setdefault(n, []).append(accuracy(model, data.test))
+    out.seconds = time.perf_counter() - start
     for n in data.sizes:
-        for s in data.seeds:
-            train, val = data.subsets[s][n]
-            ax.manual_seed(s)
-            warm = new_encoder(V, hp, hp["dropout"])
-            warm.load_state_dict(pre_state)
-            pre, _ = finetune(
-                warm, train, val, dev, hp, s, hp["ft_body_lr"], hp["ft_lr"], hp["ft_freeze"]
-            )
-            ax.manual_seed(s)
-            scratch, _ = finetune(
-                new_encoder(V, hp, hp["dropout"]), train, val, dev, hp, s, hp["ft_lr"], hp["ft_lr"]
-            )
-            acc["pretrained"].setdefault(n, []).append(pre)
-            acc["scratch"].setdefault(n, []).append(scratch)
-        p, q = np.array(acc["pretrained"][n]), np.array(acc["scratch"][n])
+        p, q = np.array(out.test["pretrained"][n]), np.array(out.test["scratch"][n])
         print(
-            f"  {n:4d} labels: pretrained {p.mean():.1%} (+-{p.std():.1%}), from scratch "
-            f"{q.mean():.1%} (+-{q.std():.1%}); gain {100 * (p - q).mean():+.1f} points "
-            f"(per seed: {', '.join(f'{100 * g:+.1f}' for g in p - q)})"
+            f"  {n:4d} labels: test accuracy pretrained {p.mean():.1%} (+-{p.std():.1%}), "
+            f"from scratch {q.mean():.1%} (+-{q.std():.1%}); gain "
+            f"{100 * (p - q).mean():+.1f} points (per seed: "
+            f"{', '.join(f'{100 * g:+.1f}' for g in p - q)})"
         )
-    return acc, time.perf_counter() - start
+    return out
 
 
 def _show_gains(
@@ -457,10 +551,11 @@ def _show_gains(
     pretrain_seconds: float,
     ft_seconds: float,
 ) -> None:
-    """Step 3's table: mean dev accuracy per number of labels, from scratch and
+    """Step 3's table: mean test accuracy per number of labels, from scratch and
     pretrained, beside the majority class; the gain at the claimed number of labels."""
     n_claim = hp["claim_labels"]
     acc_pre, acc_scratch = mean["pretrained"][n_claim], mean["scratch"][n_claim]
+    print("  test accuracy (the test sentences, scored once):")
     table(
         ["labels", "majority", "from scratch", "pretrained", "gain (points)"],
         [
@@ -476,7 +571,7 @@ def _show_gains(
     )
     print(
         f"  gain from pretraining at {n_claim} labels: "
-        f"{100 * (acc_pre - acc_scratch):+.1f} points (mean dev accuracy over "
+        f"{100 * (acc_pre - acc_scratch):+.1f} points (mean test accuracy over "
         f"{hp['seeds']} seeds); pretraining took {pretrain_seconds:.0f} s, fine-tuning "
         f"{ft_seconds:.0f} s"
     )
@@ -486,46 +581,54 @@ def _check(
     mean: dict[str, dict[int, float]],
     data: Data,
     pre: Pretraining,
-    ft_seconds: float,
+    tuned: Finetuned,
     hp: dict,
     quick: bool,
     result: Result,
 ) -> None:
-    """The metrics and claims: the masked-word loss beats the unigram entropy; both
-    classifiers beat guessing (quick), or pretraining gains ``claim_gain`` (full run)."""
+    """The metrics and claims: the masked-word loss on the test sentences beats the
+    unigram entropy; in a full run, pretraining gains ``claim_gain``. A quick run makes
+    no claim about the classifiers: on SST-2 they reach about 52-59% against a 49.5%
+    majority class, and it says so."""
     n_claim, majority, h_uni = hp["claim_labels"], data.majority, data.h_uni
     acc_pre, acc_scratch = mean["pretrained"][n_claim], mean["scratch"][n_claim]
-    mlm_dev = pre.dev_loss
+    held_out = masked_batches([x for x, _ in data.test], len(data.vocab), 128, seed=1)
+    mlm_test = mlm_loss(pre.mlm, held_out)
+    print(f"  masked-word loss on the test sentences: {mlm_test:.3f} nats")
     result.metrics.update(
         {
             "unigram_entropy": h_uni,
-            "mlm_dev_loss": mlm_dev,
+            "mlm_val_loss": pre.val_loss,
+            "mlm_test_loss": mlm_test,
             "mlm_train_loss": pre.train_loss,
-            "pretrained_accuracy": acc_pre,
-            "scratch_accuracy": acc_scratch,
-            "majority": majority,
-            **{f"gain_at_{n}": mean["pretrained"][n] - mean["scratch"][n] for n in data.sizes},
+            "pretrained_val_accuracy": float(np.mean(tuned.val["pretrained"][n_claim])),
+            "scratch_val_accuracy": float(np.mean(tuned.val["scratch"][n_claim])),
+            "pretrained_test_accuracy": acc_pre,
+            "scratch_test_accuracy": acc_scratch,
+            "majority_test_accuracy": majority,
+            **{f"test_gain_at_{n}": mean["pretrained"][n] - mean["scratch"][n] for n in data.sizes},
             "pretrain_seconds": pre.seconds,
-            "finetune_seconds": ft_seconds,
+            "finetune_seconds": tuned.seconds,
         }
     )
     result.check(
-        f"the masked-word loss on dev sentences ({mlm_dev:.3f} nats) falls below the "
+        f"the masked-word loss on the test sentences ({mlm_test:.3f} nats) falls below the "
         f"unigram entropy ({h_uni:.3f})",
-        mlm_dev < h_uni,
+        mlm_test < h_uni,
     )
-    if quick:
-        result.check(
-            f"both classifiers beat the majority class ({majority:.1%}): pretrained "
-            f"{acc_pre:.1%}, scratch {acc_scratch:.1%}",
-            min(acc_pre, acc_scratch) > majority,
+    if quick:  # measured on SST-2: about 52-59% against 49.5%, not a clear margin
+        print(
+            f"  not claimed by a quick run: that the classifiers beat the majority class "
+            f"({majority:.1%}) by a clear margin (here pretrained {acc_pre:.1%}, from "
+            f"scratch {acc_scratch:.1%} test accuracy: {n_claim} labels and seconds of "
+            f"training are too few on SST-2)"
         )
     else:
         gain = acc_pre - acc_scratch
         result.check(
             f"with {n_claim} labels the pretrained encoder beats the one trained from "
             f"scratch by {100 * hp['claim_gain']:.0f} points or more: {acc_pre:.1%} vs "
-            f"{acc_scratch:.1%}, gain {100 * gain:+.1f} (mean dev accuracy over "
-            f"{hp['seeds']} seeds)",
+            f"{acc_scratch:.1%} test accuracy, gain {100 * gain:+.1f} (mean over "
+            f"{hp['seeds']} seeds; recipes chosen on the validation sentences)",
             gain >= hp["claim_gain"],
         )
