@@ -212,6 +212,24 @@ def test_a_run_that_raises_writes_status_error_and_a_resumed_run_a_complete_hist
     assert resumed["history"] == straight["history"]  # to the same bits
 
 
+def test_non_finite_numbers_are_written_as_null(tmp_path, monkeypatch, capsys):
+    def odd(config: Config) -> Result:
+        result = Result("odd")
+        result.metrics.update(nan=float("nan"), inf=-np.inf, half=np.float32(0.5), n=np.int64(3))
+        result.splits.update(train=np.int64(10), test=4)
+        result.check("a claim", np.bool_(True))
+        return result
+
+    register_fake(monkeypatch, "odd", odd)
+    assert main(["run", "odd", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "results.json").read_text(encoding="utf-8")
+    assert "NaN" not in text and "Infinity" not in text
+    rec = read_record(tmp_path)
+    assert rec["metrics"] == {"nan": None, "inf": None, "half": 0.5, "n": 3}
+    assert rec["splits"] == {"train": 10, "test": 4}
+    assert rec["claims"] == [{"text": "a claim", "verdict": "held", "note": None}]
+
+
 # ----------------------------------------------------------------------------- the tables
 def reads_epochs(source: str) -> bool:
     return "config.epochs" in source or "epochs_for(config" in source
