@@ -5,7 +5,11 @@ load ``--weights FILE`` instead of training.
 
 An experiment prints what it shows as it goes, checks each claim it makes with
 :meth:`Result.check` (the claim's text and whether it held), and saves its figures under
-``config.out``. The CLI prints the claims at the end and exits non-zero if one failed.
+``config.out``. The CLI prints the claims at the end, writes what the run found into
+``config.out / "results.json"`` (:mod:`axon.lab.shared.record`; the per-epoch history of
+each backed-up fit comes from :func:`backup`'s callbacks) and exits non-zero if a claim
+failed. A run trained for fewer epochs than the experiment's default cannot fail the
+claims made for the full training: those are "not checked" (:attr:`Result.undertrained`).
 
 Backups (:func:`backup`): every ``fit`` / ``fit_stream`` call of an experiment gets a
 :class:`axon.train.callbacks.BackupAndRestore` writing to ``config.out / ".backup" / tag``
