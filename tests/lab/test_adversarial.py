@@ -80,6 +80,7 @@ def test_quick_run_checks_its_claims_and_draws_its_figures(fake_data, tmp_path, 
         state = ax.load(tmp_path / f"adversarial_lenet_{name}.safetensors")
         models.lenet5().load_state_dict(state)  # loadable as a plain LeNet-5
     assert 0.35 < m["clean_val_accuracy"] <= 1 and 0.35 < m["robust_val_accuracy"] <= 1
+    assert result.splits == {"train": 540, "val": 60, "test": 150}
     out = capsys.readouterr().out
     assert "Success rate against eps" in out and "Sticker attack" in out
     assert "540 training, 60 validation (carved from the training data) and 150 test" in out

@@ -77,6 +77,7 @@ def test_quick_run_claims_and_saved_files_which_self_attention_reuses(data, tmp_
     assert "not claimed by a quick run: that the classifiers beat the majority class" in printed
     assert re.search(r"splits: [\d,]+ training phrases, 200 validation sentences", printed)
     assert "200 test sentences (SST-2's dev set)" in printed
+    assert result.splits["val"] == 200 and result.splits["test"] == 200
     for name in ("masked_lm_curves.png", "masked_lm_finetune.png"):
         assert tmp_path / name in result.figures
         assert (tmp_path / name).read_bytes()[:8] == PNG

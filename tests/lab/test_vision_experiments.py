@@ -94,6 +94,7 @@ def test_mnist_mlp_quick(fake_data, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "720 training, 80 validation (carved from the training data) and 200 test" in out
     assert result.metrics["val_accuracy"] > 0.35 and result.metrics["test_accuracy"] > 0.35
+    assert result.splits == {"train": 720, "val": 80, "test": 200}  # for the run record
     assert "val accuracy" in out and "test accuracy" in out
 
 

@@ -638,6 +638,7 @@ def run(config: Config) -> Result:
     heading("MNIST")
     splits, mean, std = load_pixels(config)
     splits = quick_splits(splits, config)
+    result.splits = splits.sizes()
     test_set = splits.test
     attack_set = test_set.subset(plan.n_attack, config.seed + 2)
 

@@ -151,6 +151,7 @@ def run(config: Config) -> Result:
     result = Result("classic-vs-nn")
     heading("Classic machine learning against neural networks: the 8x8 digits")
     splits = carve_validation(*split_digits(config.seed), config.seed)
+    result.splits = splits.sizes()
     X, y = splits.train.flat(), splits.train.y  # (n, 64), standardised
     Xt, yt = splits.test.flat(), splits.test.y
     print(f"  {splits.describe()}, 8x8 as 64 features (seed {config.seed})")

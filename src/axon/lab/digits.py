@@ -44,6 +44,7 @@ def run(config: Config) -> Result:
     result = Result("digits")
     heading("The 8x8 digits")
     splits = carve_validation(*split_digits(config.seed), config.seed)
+    result.splits = splits.sizes()
     test_set = splits.test
     print(
         f"  {sum(splits.sizes().values()):,} images of 8x8, values 0-16: "

@@ -68,6 +68,7 @@ def run(config: Config) -> Result:
     result = Result("fashion")
     heading("Fashion-MNIST")
     splits = load_idx_splits(FashionMNIST, config)
+    result.splits = splits.sizes()
 
     heading("The network")
     ax.manual_seed(config.seed)

@@ -312,6 +312,7 @@ def run(config: Config) -> Result:
     rng = np.random.default_rng(config.seed)
 
     data = _load_data(config, hp, rng)
+    result.splits = data.split_sizes()
     pre = _pretrain(config, hp, data)
     _show_pretrained(pre.mlm, data.vocab, config.quick)
     tuned = _finetune_all(config, hp, data, pre.mlm)

@@ -53,6 +53,7 @@ def run_mlp(config: Config) -> Result:
     result = Result("mnist-mlp")
     heading("MNIST")
     splits = load_idx_splits(MNIST, config)
+    result.splits = splits.sizes()
 
     heading("The network: 784-16-16-10, sigmoid hidden units")
     ax.manual_seed(config.seed)
@@ -102,6 +103,7 @@ def run_lenet(config: Config) -> Result:
     result = Result("lenet")
     heading("MNIST")
     splits = load_idx_splits(MNIST, config)
+    result.splits = splits.sizes()
 
     heading("LeNet-5")
     ax.manual_seed(config.seed)
