@@ -183,15 +183,27 @@ TRAINING: dict[str, Training] = {
 DURATION: dict[str, int] = {
     "activations": 5,  # measured: 4.1 s CPU
     "boolean": 3,  # measured: 2.3 s CPU
+    "classic-vs-nn": 30,  # measured: 26.7 s CPU
     "deep-rnn": 20,  # measured: 19.3 s CPU
+    "digits": 30,  # measured: 27.1 s CPU
+    "functional": 10,  # measured: 10.2 s CPU
+    "init": 50,  # measured: 52.1 s CPU
+    "layerwise-pretraining": 35,  # measured: 35.4 s CPU
+    "mnist-mlp": 30,  # measured: 31.5 s CPU
+    "optimizers": 75,  # measured: 72.6 s CPU (its docstring: about 2 minutes, busy cores)
+    "overfitting": 80,  # measured: 78.8 s CPU
+    "paradigms": 10,  # measured: 8.2 s CPU
+    "parity": 40,  # measured: 38.6 s CPU
     "regression": 5,  # measured: 5.0 s CPU
+    "reverse": 80,  # measured: 79.3 s CPU (its docstring: about 1.5 minutes on one core)
+    "spam": 5,  # measured: 5.6 s CPU
+    "spam-poisoning": 10,  # measured: 10.6 s CPU
     "universal-approximation": 10,  # measured: 10.2 s CPU
     "vanishing": 20,  # measured: 19.9 s CPU
     "xor": 3,  # measured: 3.2 s CPU
-    "data-parallel": 15,  # notes of issue 16: 15 s in all on real MNIST, quiet
-    "lenet": 120,  # notes of issue 3: about 7 s per epoch, 12 epochs, then the figures
-    "reverse": 90,  # its docstring: about 1.5 minutes on one core
-    "optimizers": 120,  # its docstring: about 2 minutes on 2 busy cores
+    "data-parallel": 15,  # notes of issue 16: 15 s in all, quiet (measured: 33 s CPU, 2 ranks)
+    "fashion": 300,  # measured: 7 of its 10 epochs in 4 minutes, two threads, busy machine
+    "lenet": 120,  # notes of issue 3: about 7 s per epoch, quiet; 12 epochs, then figures
     "adversarial": 190,  # its docstring: 3.2 minutes on an idle machine
     "transfer": 240,  # its docstring: about 4 minutes on 2 busy cores
     "word2vec": 240,  # its docstring: 3 to 4.3 minutes on 2 busy cores
