@@ -51,6 +51,13 @@ def test_run_writes_figures_under_runs_name_by_default(tmp_path, monkeypatch, ca
     assert record["experiment"] == "boolean" and record["seed"] == 3
     assert record["figures"] == ["boolean_perceptrons.png"]
 
+    # axon report: the default ./runs becomes a site whose index links the run's page
+    assert main(["report", "--out", "site"]) == 0
+    index = tmp_path / "site" / "index.html"
+    assert str(index) in capsys.readouterr().out
+    assert 'href="boolean.html"' in index.read_text(encoding="utf-8")
+    assert (tmp_path / "site" / "boolean" / "boolean_perceptrons.png").is_file()
+
 
 def test_worksheet_draws_the_graph(tmp_path, capsys):
     png = tmp_path / "graph.png"

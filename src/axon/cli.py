@@ -4,6 +4,10 @@
     axon run NAME [--seed N] [--out DIR] [--quick] [--epochs N] [--data-dir DIR]
                 [--prompt TEXT] [--weights FILE] [--resume] [--nproc N] [--debug]
     axon worksheet NAME [--graph FILE.png] [--out DIR] [--quick] [--debug]
+    axon report [RUNS ...] [--out DIR]          the runs' results as a static site
+    axon tour [--quick] [--out DIR] [--runs DIR] [--data-dir DIR] [--seed N]
+                                                every experiment in the course's order,
+                                                then the report (:mod:`axon.report`)
 
 Every run writes its record, ``OUT/results.json`` (:mod:`axon.lab.shared.record`): the
 options, versions, duration, metrics, claims with their verdicts, figures and per-epoch
@@ -46,6 +50,7 @@ from .distributed import launch
 from .lab.registry import TRAINING, expected_duration, undertrained, weights_help
 from .lab.shared import record
 from .lab.shared.base import prepare_backups
+from .report import commands as report_commands
 
 RESUME_HELP = """\
 Backups and --resume: the training experiments back up their whole training state
@@ -192,6 +197,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ws.add_argument("--quick", action="store_true", help="shorter training, if any")
     ws.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    report_commands.add_parsers(sub)  # axon report, axon tour (axon.report.commands)
     return parser
 
 
@@ -437,6 +443,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list()
+        if args.command in ("report", "tour"):
+            return report_commands.main(args)
         return _run("experiment" if args.command == "run" else "worksheet", args, argv)
     except BrokenPipeError:  # `axon run xor | head`: stop quietly
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python exits with it open)
