@@ -118,3 +118,17 @@ def test_a_resumed_run_redraws_the_epochs_before_its_interruption(tmp_path):
     history = _fit([_StopAt(None), live, BackupAndRestore(backup)], epochs=2)
     assert history.epoch == [0, 1]
     assert _curves(live.figure) == {k: [float(v) for v in vs] for k, vs in history.history.items()}
+
+
+def test_a_run_backed_up_without_it_resumes_with_it(tmp_path):
+    """LivePlot is a display, like the progress bar: it is not part of the backup's
+    fingerprint, so a resumed run may add it (or drop it)."""
+    path, backup = tmp_path / "live.png", tmp_path / "backup"
+    ax.manual_seed(0)
+    with pytest.raises(_Interrupt):
+        _fit([_StopAt(1), BackupAndRestore(backup)], epochs=2)
+    ax.manual_seed(0)
+    history = _fit(
+        [_StopAt(None), LivePlot(path=path, every=9), BackupAndRestore(backup)], epochs=2
+    )
+    assert history.epoch == [0, 1] and path.read_bytes()[:8] == PNG

@@ -150,11 +150,13 @@ def check_fingerprint(saved: dict, now: dict, path: str) -> None:
 
 # ----------------------------------------------------------------------------- callbacks
 def _stateful_order(trainer) -> list[Callback]:
-    """The callbacks whose state belongs to the run, in order: all but the progress bar
-    (a display) and the backups themselves."""
+    """The callbacks whose state belongs to the run, in order: all but the displays (the
+    progress bar, LivePlot: a resumed run may add or drop them) and the backups themselves."""
+    from .liveplot import LivePlot
     from .progress import ProgressBar
 
-    return [cb for cb in trainer.callbacks if not isinstance(cb, ProgressBar | BackupAndRestore)]
+    displays = ProgressBar | LivePlot | BackupAndRestore
+    return [cb for cb in trainer.callbacks if not isinstance(cb, displays)]
 
 
 def _callback_states(trainer) -> dict[str, Any]:
