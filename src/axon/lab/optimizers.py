@@ -398,91 +398,103 @@ def train_digits(
 
 
 # ----------------------------------------------------------------------------- figures
-def _plot_paths(runs: dict[str, dict[str, Paths]], path: Path, dpi: int = 120) -> Path:
+@plot.style()
+def _plot_paths(runs: dict[str, dict[str, Paths]], path: Path) -> Path:
+    """One column per surface, one row per method: the path at its best learning rate over
+    the surface's full-batch loss (log scale, its colour bar under the column)."""
     from matplotlib.figure import Figure
 
     names = [m.name for m in METHODS]
+    rows, cols = len(names), len(SURFACES)
+    width, height = 1.0 + 2.9 * cols, 1.9 + 2.2 * rows  # inches: the panels and margins
     # a fixed layout: with 24 panels constrained layout costs more than the drawing
-    fig = Figure(figsize=(2.7 * len(names), 2.4 * len(SURFACES)))
+    fig = Figure(figsize=(width, height))
     fig.suptitle(
-        "Paths of each optimizer at its best learning rate "
-        "(contours: the full-batch loss, log scale)"
+        "Each optimizer's path at its best learning rate\n"
+        "over the full-batch loss f (contours: log scale)",
+        fontsize=plot.SUPTITLE,
     )
-    adjust = dict(left=0.02, right=0.995, bottom=0.01, top=0.9, wspace=0.05, hspace=0.2)
-    axes = fig.subplots(len(SURFACES), len(names), squeeze=False, gridspec_kw=adjust).ravel()
-    for row, surface in enumerate(SURFACES):
+    margins = dict(left=0.8, right=0.15, bottom=1.2, top=1.2)  # inches
+    adjust = dict(
+        left=margins["left"] / width,
+        right=1 - margins["right"] / width,
+        bottom=margins["bottom"] / height,
+        top=1 - margins["top"] / height,
+        wspace=0.06,
+        hspace=0.22,
+    )
+    axes = fig.subplots(rows, cols, squeeze=False, gridspec_kw=adjust)
+    for col, surface in enumerate(SURFACES):
         x0, x1, y0, y1 = surface.extent
         xs, ys = np.linspace(x0, x1, 100), np.linspace(y0, y1, 100)
         grid = surface.values(np.stack(np.meshgrid(xs, ys), axis=-1))  # (100, 100)
         shifted = np.log10(grid - surface.f_min + 1e-3)  # the valleys' floors show on a log scale
         levels = np.linspace(shifted.min(), shifted.max(), 14)
-        for col, name in enumerate(names):
-            panel = axes[row * len(names) + col]
+        for row, name in enumerate(names):
+            panel = axes[row, col]
             run = runs[surface.name][name]
             k = run.best
-            panel.imshow(
+            image = panel.imshow(
                 shifted, extent=surface.extent, origin="lower", aspect="auto", cmap="viridis_r"
             )
             panel.contour(xs, ys, shifted, levels=levels, colors="k", linewidths=0.3, alpha=0.5)
             p = run.points[:, k]
-            panel.plot(p[:, 0], p[:, 1], color="tab:red", lw=0.9, marker=".", ms=2)
-            panel.plot(*surface.start, marker="o", ms=5, color="white", markeredgecolor="k")
+            panel.plot(p[:, 0], p[:, 1], color="tab:red", lw=1.0, marker=".", ms=3)
+            panel.plot(*surface.start, marker="o", ms=6, color="white", markeredgecolor="k")
             for point in surface.minima:
-                panel.plot(*point, marker="*", ms=11, color="white", markeredgecolor="k")
+                panel.plot(*point, marker="*", ms=12, color="white", markeredgecolor="k")
             panel.set_xlim(x0, x1)
             panel.set_ylim(y0, y1)
             panel.set_xticks([])
             panel.set_yticks([])
             lr = f"lr {run.lrs[k]:.2g}" if np.isfinite(run.final[k]) else "all lrs diverged"
-            panel.set_title(f"{name}: {lr}", fontsize=8)
+            if row == 0:  # the column's heading above the first panel's learning rate
+                panel.set_title(f"{surface.name}, {len(p) - 1} steps\n{lr}", fontsize=plot.TITLE)
+            else:
+                panel.set_title(lr, fontsize=plot.SMALL)
             if col == 0:
-                panel.set_ylabel(f"{surface.name}\n{len(p) - 1} steps", fontsize=9)
-    return plot.save(fig, path, dpi=dpi)
+                panel.set_ylabel(name, fontsize=plot.FONT)
+        bottom = axes[-1, col].get_position()
+        bar = fig.add_axes((bottom.x0, 0.65 / height, bottom.width, 0.12 / height))
+        plot.colorbar(image, "log10(f - min f + 0.001)", cax=bar, orientation="horizontal")
+    return plot.save(fig, path)
 
 
+@plot.style()
 def _plot_curves(
-    runs: dict[str, dict[str, Paths]],
-    curves: dict[str, Curve],
-    data_name: str,
-    path: Path,
-    dpi: int = 120,
+    runs: dict[str, dict[str, Paths]], curves: dict[str, Curve], data_name: str, path: Path
 ) -> Path:
+    """Above, the loss above the minimum by step on each surface; below, the training loss
+    and held-out accuracy on the digits; one legend for all, each method in one colour."""
     fig, axes = plot.figure(
-        ncols=len(SURFACES) + 2,
-        size=(4.2, 3.6),
-        title="Each optimizer at its best learning rate: loss above the "
-        f"minimum by step (2-D surfaces), and on {data_name}",
+        ncols=3,
+        nrows=2,
+        size=(4.0, 3.3),
+        title=f"Each optimizer at its best learning rate: on the 2-D surfaces and on {data_name}",
     )
     for panel, surface in zip(axes, SURFACES, strict=False):
         for m in METHODS:
             run = runs[surface.name][m.name]
             curve = run.losses[:, run.best]
-            panel.plot(np.arange(len(curve)), np.maximum(curve, 1e-16), lw=1, label=m.name)
+            panel.plot(np.arange(len(curve)), np.maximum(curve, 1e-16), lw=1.2, label=m.name)
         panel.set_yscale("log")
-        panel.set_xlabel("step")
-        panel.set_ylabel("f - min f")
-        panel.set_title(surface.name)
+        panel.set(xlabel="step", ylabel="f - min f", title=surface.name)
         panel.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    loss_ax, acc_ax = axes[len(SURFACES) :]
+    loss_ax, acc_ax, legend_ax = axes[len(SURFACES) :]
     for name, c in curves.items():
-        loss_ax.plot(c.seen, c.loss, lw=1, marker="." if len(c.seen) < 8 else None, label=name)
-        acc_ax.plot(c.seen, c.accuracy, lw=1, marker="." if len(c.seen) < 8 else None, label=name)
+        few = {"marker": "o", "ms": 4} if len(c.seen) < 8 else {}  # batch GD's few steps
+        loss_ax.plot(c.seen, c.loss, lw=1.2, label=name, **few)
+        acc_ax.plot(c.seen, c.accuracy, lw=1.2, label=name, **few)
     loss_ax.set_yscale("log")
-    loss_ax.set(
-        xlabel="epochs (passes over the training set)",
-        ylabel="cross-entropy",
-        title=f"{data_name}: training loss",
-    )
-    acc_ax.set(
-        xlabel="epochs (passes over the training set)",
-        ylabel="accuracy",
-        title=f"{data_name}: held-out accuracy",
-    )
+    loss_ax.set(xlabel="epochs (passes over the data)", ylabel="cross-entropy")
+    loss_ax.set_title(f"{data_name}: training loss")
+    acc_ax.set(xlabel="epochs (passes over the data)", ylabel="accuracy")
+    acc_ax.set_title(f"{data_name}: held-out accuracy")
     for panel in (loss_ax, acc_ax):
         panel.grid(alpha=0.3)
-    acc_ax.legend(fontsize=7)
-    return plot.save(fig, path, dpi=dpi)
+    legend_ax.set_axis_off()
+    legend_ax.legend(*axes[0].get_legend_handles_labels(), loc="center", title="optimizer")
+    return plot.save(fig, path)
 
 
 # ----------------------------------------------------------------------------- run
@@ -507,10 +519,9 @@ def run(config: Config) -> Result:
     data_name, train, test, epochs, hidden = _load_digits(config)
     curves = _train_curves(config, train, test, epochs, hidden, result)
     _check_curves(curves, data_name, epochs, result)
-    dpi = 60 if config.quick else 120  # quick: small figures, drawn and encoded faster
-    result.figures.append(_plot_paths(runs, config.out / "optimizers_paths.png", dpi))
+    result.figures.append(_plot_paths(runs, config.out / "optimizers_paths.png"))
     result.figures.append(
-        _plot_curves(runs, curves, data_name, config.out / "optimizers_curves.png", dpi)
+        _plot_curves(runs, curves, data_name, config.out / "optimizers_curves.png")
     )
     return result
 

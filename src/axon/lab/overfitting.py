@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -280,32 +281,46 @@ def train_with(
     return Trained(remedy, scores.scores, kept, float(test_acc), seconds, small, notes)
 
 
-def _plot(runs: dict[str, Trained], data_name: str, n_train: int, path, dpi: int = 120):
-    """Top row: accuracy per epoch; bottom row: cross-entropy (log scale); one column per
-    run, the baseline repeated in grey behind each remedy; a dotted line at the kept
+def _lowest_after_first(scores: dict[str, list[float]]) -> float:
+    """The lowest training or validation accuracy, the first epoch left out when there
+    are more than two (the accuracy panels zoom on the gap, not on the first epoch)."""
+    first = 1 if len(scores["val_accuracy"]) > 2 else 0
+    return min(min(scores["train_accuracy"][first:]), min(scores["val_accuracy"][first:]))
+
+
+@plot.style()
+def _plot(runs: dict[str, Trained], data_name: str, n_train: int, path) -> Path:
+    """One block per run, three to a row: accuracy per epoch above cross-entropy (log
+    scale); the baseline repeated in grey behind each remedy; a dotted line at the kept
     epoch."""
+    from matplotlib.ticker import MaxNLocator
+
+    per_row = 3
+    block_rows = -(-len(runs) // per_row)
     fig, axes = plot.figure(
-        ncols=len(runs),
-        nrows=2,
-        size=(3.4, 3.0),
-        title=f"Overfitting {n_train} {data_name} images, and each "
-        "remedy (solid: training, dashed: validation; grey: the "
-        "baseline)",
+        ncols=per_row,
+        nrows=2 * block_rows,
+        size=(3.6, 2.6),
+        title=f"Overfitting {n_train} {data_name} images, and each remedy "
+        "(solid: training, dashed: validation; grey: the baseline)",
     )
     base = runs["none"]
-    for col, (name, r) in enumerate(runs.items()):
+    for i, (name, r) in enumerate(runs.items()):
+        block, col = divmod(i, per_row)
         for row, key in enumerate(("accuracy", "loss")):
-            panel = axes[row * len(runs) + col]
+            panel = axes[(2 * block + row) * per_row + col]
             shown = [r] if name == "none" else [base, r]
             for run in shown:
                 grey = run is base and name != "none"
                 x = np.arange(1, len(run.scores[f"train_{key}"]) + 1)
+                few = {"marker": "o", "ms": 3} if len(x) <= plot.FEW_POINTS else {}
                 panel.plot(
                     x,
                     run.scores[f"train_{key}"],
                     lw=0.8 if grey else 1.2,
                     color="0.65" if grey else "tab:blue",
                     label=None if grey else "training",
+                    **few,
                 )
                 panel.plot(
                     x,
@@ -314,25 +329,24 @@ def _plot(runs: dict[str, Trained], data_name: str, n_train: int, path, dpi: int
                     ls="--",
                     color="0.65" if grey else "tab:red",
                     label=None if grey else "validation",
+                    **few,
                 )
             panel.axvline(r.kept + 1, color="k", lw=0.6, ls=":")
-            panel.set_xlabel("epoch")
+            panel.xaxis.set_major_locator(MaxNLocator(integer=True))
             panel.grid(alpha=0.3)
             if key == "accuracy":
                 title = "no remedy" if name == "none" else name
-                panel.set_title(
-                    f"{title}\nacc gap {r.gap:.1%}, best val {r.best_val:.1%}", fontsize=9
-                )
-                low = min(min(r.scores["val_accuracy"]), min(base.scores["val_accuracy"]))
-                panel.set_ylim(max(low, 0.5) - 0.02, 1.005)
+                panel.set_title(f"{title}\nacc gap {r.gap:.1%}, best val {r.best_val:.1%}")
+                low = min(_lowest_after_first(run.scores) for run in shown)
+                panel.set_ylim(max(low - 0.02, 0.0), 1.005)
             else:
                 panel.set_yscale("log")
-                panel.set_title(f"cross-entropy gap {r.loss_gap:.3f}", fontsize=9)
-        if col == 0:
-            axes[0].set_ylabel("accuracy")
-            axes[len(runs)].set_ylabel("cross-entropy")
-            axes[0].legend(fontsize=7, loc="lower right")
-    return plot.save(fig, path, dpi=dpi)
+                panel.set_xlabel("epoch")
+                panel.set_title(f"cross-entropy gap {r.loss_gap:.3f}", fontsize=plot.SMALL)
+            if col == 0:
+                panel.set_ylabel("accuracy" if key == "accuracy" else "cross-entropy")
+    axes[0].legend()  # where it hides the fewest points
+    return plot.save(fig, path)
 
 
 @register(
@@ -356,9 +370,8 @@ def run(config: Config) -> Result:
     heading("At the end of training (early stopping: the epoch it kept)")
     _show_table(runs)
     _check(runs, result)
-    dpi = 60 if config.quick else 120  # quick: a small figure, drawn and encoded faster
     path = config.out / "overfitting_curves.png"
-    result.figures.append(_plot(runs, data_name, len(train), path, dpi))
+    result.figures.append(_plot(runs, data_name, len(train), path))
     return result
 
 
