@@ -433,9 +433,18 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
+def _nothing_to_show(panel, title: str, why: str) -> None:
+    """A panel left without data says so in words, not with an empty frame."""
+    panel.set_axis_off()
+    panel.set_title(title)
+    panel.text(0.5, 0.5, why, ha="center", va="center", transform=panel.transAxes, wrap=True)
+
+
+@plot.style()
 def save_projection(result: Result, vectors: np.ndarray, vocab: Vocab, path) -> None:
     """Two panels: the category words in the PCA plane coloured by category, and the
-    country -> nationality and adjective -> comparative pairs as arrows."""
+    country -> nationality and adjective -> comparative pairs as arrows; the words are
+    placed beside their points so that none covers another."""
     fig, (left, right) = plot.figure(
         ncols=2, size=(6.5, 6.0), title="word2vec on PTB: PCA of the word vectors (unit length)"
     )
@@ -446,52 +455,60 @@ def save_projection(result: Result, vectors: np.ndarray, vocab: Vocab, path) -> 
             kinds.append(name)
     if words:
         xy, share = pca_2d(unit_rows(vectors[[vocab[w] for w in words]]))
-        for i, name in enumerate(CATEGORIES):
+        colors = {name: f"C{i}" for i, name in enumerate(CATEGORIES)}
+        for name in dict.fromkeys(kinds):
             pick = [j for j, k in enumerate(kinds) if k == name]
-            left.scatter(xy[pick, 0], xy[pick, 1], s=18, color=f"C{i}", label=name)
-            for j in pick:
-                left.annotate(
-                    words[j], xy[j], fontsize=7, xytext=(2, 2), textcoords="offset points"
-                )
+            left.scatter(xy[pick, 0], xy[pick, 1], s=18, color=colors[name], label=name)
         left.set_xlabel(f"PC 1 ({share[0]:.0%} of the variance)")
         left.set_ylabel(f"PC 2 ({share[1]:.0%})")
-        left.legend(fontsize=7)
-    left.set_title("categories", fontsize=10)
+        left.margins(0.15)  # room for the words at the edges
+        left.legend(loc="best")
+        left.set_title("categories")
+        plot.label_points(left, xy, words, colors=[colors[k] for k in kinds])
+    else:
+        _nothing_to_show(left, "categories", "no category word is in the vocabulary")
     pairs = [
         p
         for g in ("country : nationality", "adjective : comparative")
         for p in ANALOGIES[g]
         if p[0] in vocab and p[1] in vocab
     ]
+    title = "country -> nationality (blue),\nadjective -> comparative (red)"
     if pairs:
         flat = [w for p in pairs for w in p]
         xy, share = pca_2d(unit_rows(vectors[[vocab[w] for w in flat]]))
         n_country = sum(p in ANALOGIES["country : nationality"] for p in pairs)
-        for i in range(len(pairs)):
-            a, b = xy[2 * i], xy[2 * i + 1]
-            color = "C0" if i < n_country else "C3"
-            right.annotate("", b, a, arrowprops=dict(arrowstyle="->", color=color, lw=1))
-            right.annotate(flat[2 * i], a, fontsize=7, color="0.3")
-            right.annotate(flat[2 * i + 1], b, fontsize=7, color=color)
+        pair_colors = ["C0" if i < n_country else "C3" for i in range(len(pairs))]
+        for i, color in enumerate(pair_colors):
+            right.annotate(
+                "", xy[2 * i + 1], xy[2 * i], arrowprops=dict(arrowstyle="->", color=color, lw=1)
+            )
         right.scatter(xy[:, 0], xy[:, 1], s=6, color="k")
         right.set_xlabel(f"PC 1 ({share[0]:.0%})")
         right.set_ylabel(f"PC 2 ({share[1]:.0%})")
-    right.set_title("country -> nationality (blue), adjective -> comparative (red)", fontsize=10)
+        right.margins(0.15)
+        right.set_title(title)
+        word_colors = [c for color in pair_colors for c in ("0.3", color)]
+        plot.label_points(right, xy, flat, colors=word_colors)
+    else:
+        _nothing_to_show(right, title, "none of these pairs is in the vocabulary")
     result.figures.append(plot.save(fig, path))
 
 
+@plot.style()
 def save_curve(result: Result, done: Trained, start_loss: float, path) -> None:
     fig, (axis,) = plot.figure(size=(6.0, 4.0), title="word2vec on PTB: training loss")
     per_epoch = len(done.losses) / max(done.epochs, 1)
     x = np.arange(1, len(done.losses) + 1) / per_epoch
-    axis.plot(x, done.losses, label="mean loss per pair (stretches of batches)")
+    few = {"marker": "o", "ms": 4} if len(x) <= plot.FEW_POINTS else {}
+    axis.plot(x, done.losses, label="mean loss per pair (stretches of batches)", **few)
     axis.axhline(
         start_loss, color="0.5", ls="--", label=f"at the start, (1+K) ln 2 = {start_loss:.3f}"
     )
     axis.set_xlabel("epoch")
     axis.set_ylabel("loss")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    axis.legend()
     result.figures.append(plot.save(fig, path))
 
 
