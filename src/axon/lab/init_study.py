@@ -346,6 +346,7 @@ def _check_deep(m: dict, depth: int, result: Result) -> None:
     )
 
 
+@plot.style()
 def _symmetry_figure(trained: dict, sym: dict, out: Path) -> Path:
     """The weights into each hidden unit after training from zeros (sigmoid, tanh) and
     from random weights (sigmoid)."""
@@ -359,9 +360,10 @@ def _symmetry_figure(trained: dict, sym: dict, out: Path) -> Path:
         w = np.concatenate(
             [model[0].weight.detach().numpy(), model[0].bias.detach().numpy()[:, None]], axis=1
         )  # (H, 3)
-        lim = max(float(np.abs(w).max()), 1e-3)
-        panel.imshow(w, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
-        panel.set_xticks([0, 1, 2], ["from x1", "from x2", "bias"])
+        plot.heatmap(
+            panel, w, "weight", cmap="RdBu_r", symmetric=True, xticklabels=["x1", "x2", "bias"]
+        )
+        panel.set_xlabel("from")
         panel.set_ylabel("hidden unit")
         panel.set_title(
             f"{activation}, {'zeros' if zero else 'random'}: acc {sym[activation, zero][1]:.2f}"
@@ -369,6 +371,7 @@ def _symmetry_figure(trained: dict, sym: dict, out: Path) -> Path:
     return plot.save(fig, out / "init_symmetry.png")
 
 
+@plot.style()
 def _statistics_figure(
     stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], depth: int, width: int, out: Path
 ) -> Path:
@@ -398,5 +401,5 @@ def _statistics_figure(
             panel.set_ylabel(what)
             panel.set_title(activation)
             panel.grid(alpha=0.3)
-    panels[0].legend(fontsize=8)
+    panels[0].legend()
     return plot.save(fig, out / "init_layer_statistics.png")

@@ -305,17 +305,18 @@ def clusters(result: Result, X, y, config: Config) -> None:
     )
     kmeans_oracle(result, X, config.seed)
 
-    fig, axes = plot.figure(
-        ncols=10,
-        size=(1.2, 1.45),
-        title=f"k-means centres as images (majority digit, share); purity {purity:.1%}",
-    )
-    plot.images(
-        axes,
-        [c.reshape(8, 8) for c in km.cluster_centers_],
-        [f"{d} ({r[3]})" for d, r in zip(majority, rows, strict=True)],
-    )
-    result.figures.append(plot.save(fig, config.out / "paradigms_kmeans_centres.png"))
+    with plot.style():
+        fig, axes = plot.figure(
+            ncols=10,
+            size=(1.2, 1.45),
+            title=f"k-means centres as images (majority digit, share); purity {purity:.1%}",
+        )
+        plot.images(
+            axes,
+            [c.reshape(8, 8) for c in km.cluster_centers_],
+            [f"{d} ({r[3]})" for d, r in zip(majority, rows, strict=True)],
+        )
+        result.figures.append(plot.save(fig, config.out / "paradigms_kmeans_centres.png"))
 
 
 def kmeans_oracle(result: Result, X, seed: int) -> None:
@@ -400,26 +401,35 @@ def reconstruct(result: Result, X, Xt, test_set, config: Config) -> None:
         mse < mean_mse,
     )
 
-    fig, axes = plot.figure(
-        ncols=11,
-        nrows=3,
-        size=(1.15, 1.3),
-        title="Held-out digits (top), the autoencoder's reconstruction (middle), PCA-8's (bottom)",
-    )
-    curve_ax = axes[0]
-    for a in (axes[11], axes[22]):
-        a.set_axis_off()
-    plot.curves(curve_ax, {"train": losses, "held-out": history.history["val_loss"]}, ylabel="MSE")
-    curve_ax.set_title("AE loss", fontsize=8)
-    idx = [int(np.flatnonzero(test_set.y == d)[0]) for d in range(10)]
-    grid = [axes[1:11], axes[12:22], axes[23:33]]
-    lo, hi = float(xt.min()), float(xt.max())  # one grey scale for all three rows
-    for row, pics in zip(grid, (xt, out, pca), strict=True):
-        plot.images(row, [])  # no ticks
-        for a, i in zip(row, idx, strict=True):
-            a.set_axis_on()
-            a.imshow(pics[i].reshape(8, 8), cmap="gray", vmin=lo, vmax=hi)
-    result.figures.append(plot.save(fig, config.out / "paradigms_autoencoder.png"))
+    with plot.style():
+        fig, axes = plot.figure(
+            ncols=11,
+            nrows=3,
+            size=(1.15, 1.3),
+            title="Held-out digits and their reconstructions by the autoencoder and by PCA-8",
+        )
+        grid = axes[0].get_subplotspec().get_gridspec()
+        grid.set_width_ratios([2.6] + [1] * 10)  # the loss curve: one wide panel, three rows
+        for a in (axes[0], axes[11], axes[22]):
+            a.remove()
+        curve_ax = fig.add_subplot(grid[:, 0])
+        curve_ax.tick_params(labelsize=plot.SMALL)
+        plot.curves(
+            curve_ax, {"train": losses, "held-out": history.history["val_loss"]}, ylabel="MSE"
+        )
+        curve_ax.set_title("autoencoder loss")
+        idx = [int(np.flatnonzero(test_set.y == d)[0]) for d in range(10)]
+        lo, hi = float(xt.min()), float(xt.max())  # one grey scale for all three rows
+        rows = [axes[1:11], axes[12:22], axes[23:33]]
+        for row, pics, name in zip(
+            rows, (xt, out, pca), ("held-out", "autoencoder", "PCA-8"), strict=True
+        ):
+            plot.images(row, [])  # no ticks
+            row[0].set_ylabel(name)
+            for a, i in zip(row, idx, strict=True):
+                a.set_axis_on()
+                a.imshow(pics[i].reshape(8, 8), cmap="gray", vmin=lo, vmax=hi)
+        result.figures.append(plot.save(fig, config.out / "paradigms_autoencoder.png"))
 
 
 def reinforcement(result: Result, config: Config) -> None:
@@ -476,6 +486,7 @@ def reinforcement(result: Result, config: Config) -> None:
     save_gridworld(result, world, run, v_star, config)
 
 
+@plot.style()
 def save_gridworld(
     result: Result, world: GridWorld, run: QLearning, v_star: np.ndarray, config: Config
 ) -> None:
@@ -490,22 +501,24 @@ def save_gridworld(
         img = np.full(world.shape, np.nan)
         for s, (r, c) in enumerate(world.cells):
             img[r, c] = values[s]
-        panel.imshow(img, cmap="viridis")
+        image = panel.imshow(img, cmap="viridis")
         panel.set_facecolor("black")  # walls (NaN) show black
+        plot.colorbar(image, "value (discounted return)")
         for s, (r, c) in enumerate(world.cells):
             label = (
                 "G"
                 if s == world.goal
                 else (ARROWS[int(np.argmax(run.q[s]))] if panel is learned else f"{values[s]:.1f}")
             )
-            panel.text(c, r, label, ha="center", va="center", color="white", fontsize=9)
+            light = image.norm(img[r, c]) > 0.6  # dark text on the bright cells
+            panel.text(c, r, label, ha="center", va="center", color="k" if light else "white")
         panel.set_xticks([])
         panel.set_yticks([])
-        panel.set_title(title, fontsize=9)
+        panel.set_title(title)
     window = max(1, len(run.lengths) // 50)
     smooth = np.convolve(run.lengths, np.ones(window) / window, mode="valid")
     plot.curves(
         lengths, {f"moves per episode (mean of {window})": smooth}, xlabel="episode", ylabel="moves"
     )
-    lengths.set_title("episode length (random starts)", fontsize=9)
+    lengths.set_title("episode length (random starts)")
     result.figures.append(plot.save(fig, config.out / "paradigms_gridworld.png"))

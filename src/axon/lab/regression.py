@@ -317,6 +317,7 @@ def _compare_fits(
     return scores
 
 
+@plot.style()
 def _views_figure(
     views: np.ndarray,
     n_train: int,
@@ -338,7 +339,7 @@ def _views_figure(
     series_ax.plot(days[n_train + 1 :], views[n_train + 1 :], lw=0.6, label="test")
     series_ax.set_xlabel("day")
     series_ax.set_ylabel("views (thousands)")
-    series_ax.legend(fontsize=8)
+    series_ax.legend()
     series_ax.grid(alpha=0.3)
     last = days[-56:]  # the last 8 weeks; day d is predicted from day d - 1
     zoom_ax.plot(last, views[-56:], color="tab:orange", marker=".", label="real")
@@ -346,8 +347,8 @@ def _views_figure(
         last, b_md + w_md * views[-57:-1], color="k", marker=".", lw=1, label="predicted, MAE fit"
     )
     zoom_ax.set_xlabel("day")
-    zoom_ax.set_title("the last 8 weeks of the test year", fontsize=9)
-    zoom_ax.legend(fontsize=8)
+    zoom_ax.set_title("the last 8 weeks of the test year", fontsize=plot.SMALL)
+    zoom_ax.legend()
     zoom_ax.grid(alpha=0.3)
     scatter_ax.scatter(x, y, s=4, alpha=0.4, label="training days")
     line = np.linspace(x.min(), x.max(), 2)
@@ -355,11 +356,12 @@ def _views_figure(
     scatter_ax.plot(line, b_md + w_md * line, color="k", label="MAE fit")
     scatter_ax.set_xlabel("views today, x")
     scatter_ax.set_ylabel("views tomorrow, y")
-    scatter_ax.legend(fontsize=8)
+    scatter_ax.legend()
     scatter_ax.grid(alpha=0.3)
     return plot.save(fig, out / "regression_views.png")
 
 
+@plot.style()
 def _surface_figure(
     x: np.ndarray,
     y: np.ndarray,
@@ -382,7 +384,9 @@ def _surface_figure(
         bs, ws = np.linspace(b_lo, b_hi, 120), np.linspace(w_lo, w_hi, 120)
         surface = loss_surface(x, y, bs, ws, loss)
         levels = np.quantile(surface, np.linspace(0, 1, 25) ** 2)
-        panel.contourf(bs, ws, surface, levels=np.unique(levels), cmap="viridis_r")
+        filled = panel.contourf(bs, ws, surface, levels=np.unique(levels), cmap="viridis_r")
+        unit = "thousands of views" + ("" if loss == "MAE" else ", squared")
+        plot.colorbar(filled, f"{loss} loss ({unit})")
         panel.contour(
             bs, ws, surface, levels=np.unique(levels), colors="k", linewidths=0.3, alpha=0.5
         )
@@ -406,5 +410,5 @@ def _surface_figure(
         panel.set_xlabel("b (thousands)")
         panel.set_ylabel("w")
         panel.set_title(f"{loss}")
-        panel.legend(fontsize=8, loc="upper right")
+        panel.legend(loc="upper right")
     return plot.save(fig, out / "regression_loss_surface.png")

@@ -326,6 +326,7 @@ def _check(lengths: list[int], scores: dict, aligned: float, result: Result) -> 
     )
 
 
+@plot.style()
 def _save_accuracy_figure(
     config: Config, lengths: list[int], scores: dict, losses: dict, result: Result
 ) -> None:
@@ -359,6 +360,7 @@ def _save_accuracy_figure(
     result.figures.append(plot.save(fig, config.out / "reverse_accuracy.png"))
 
 
+@plot.style()
 def _save_attention_figure(
     config: Config, lengths: list[int], test: tuple, weights: dict, result: Result
 ) -> None:
@@ -367,10 +369,16 @@ def _save_attention_figure(
     row = int(np.flatnonzero(test[1] == n_show)[0])
     w = weights["attention"][row, : n_show + 1, :n_show]  # (outputs incl. <eos>, source)
     names = [chr(ord("a") + int(i) - SPECIALS) for i in test[0][row, :n_show]]
-    fig, (heat,) = plot.figure(size=(5.5, 5), title=f"Attention weights, n = {n_show}")
-    heat.imshow(w, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    heat.set_xticks(range(n_show), names)
-    heat.set_yticks(range(n_show + 1), [*reversed(names), "<eos>"])
+    fig, (heat,) = plot.figure(size=(5.8, 5), title=f"Attention weights, n = {n_show}")
+    plot.heatmap(
+        heat,
+        w,
+        "attention weight",
+        vmin=0.0,
+        vmax=1.0,
+        xticklabels=names,
+        yticklabels=[*reversed(names), "<eos>"],
+    )
     heat.set_xlabel("source symbol")
     heat.set_ylabel("output step (target symbol)")
     result.figures.append(plot.save(fig, config.out / "reverse_attention.png"))

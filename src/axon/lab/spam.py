@@ -170,14 +170,16 @@ def run(config: Config) -> Result:
     )
     print()
     print_confusion(m)
-    fig, (panel,) = plot.figure(size=(3.6, 3.2))
-    plot.confusion_matrix(
-        panel,
-        np.array([[m["tn"], m["fp"]], [m["fn"], m["tp"]]]),
-        labels=["ham", "spam"],
-        title="Naive Bayes, SMS test split",
-    )
-    result.figures.append(plot.save(fig, config.out / "spam_confusion.png"))
+    with plot.style():
+        fig, (panel,) = plot.figure(size=(4.4, 3.4))
+        plot.confusion_matrix(
+            panel,
+            np.array([[m["tn"], m["fp"]], [m["fn"], m["tp"]]]),
+            labels=["ham", "spam"],
+            title="Naive Bayes, SMS test split",
+            colorbar_label="fraction of the true class",
+        )
+        result.figures.append(plot.save(fig, config.out / "spam_confusion.png"))
 
     heading("The strongest evidence of spam: log P(w | spam) - log P(w | ham)")
     ratio = nb.feature_log_prob_[1] - nb.feature_log_prob_[0]

@@ -525,13 +525,14 @@ def showcase(corpus: Corpus, rows: np.ndarray, n: int = 3) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- figures
-def _heat(ax_, weights: np.ndarray, src: list[str], out: list[str], title: str) -> None:
-    ax_.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    ax_.set_xticks(range(len(src)), src, rotation=45, ha="right")
-    ax_.set_yticks(range(len(out)), out)
+def _heat(ax_, weights: np.ndarray, src: list[str], out: list[str], title: str):
+    """One attention map: a row per output word, a column per source word, each row's
+    weights summing to 1 (the shared colour bar is drawn by the caller)."""
+    image = plot.heatmap(ax_, weights, None, vmin=0.0, vmax=1.0, xticklabels=src, yticklabels=out)
     ax_.set_xlabel("English (source)")
     ax_.set_ylabel("French (output)")
-    ax_.set_title(title, fontsize=9)
+    ax_.set_title(title)
+    return image
 
 
 # ----------------------------------------------------------------------------- the experiment
@@ -981,6 +982,7 @@ def _check_full_goals(scores: dict[tuple[str, str, str], float], hp: dict, resul
     )
 
 
+@plot.style()
 def _loss_figure(trainings: dict[str, Training], hp: dict, out_dir: Path) -> Path:
     """The training curves of the three models."""
     fig, (loss_ax,) = plot.figure(size=(6, 4), title="Training loss (teacher forcing)")
@@ -995,6 +997,7 @@ def _loss_figure(trainings: dict[str, Training], hp: dict, out_dir: Path) -> Pat
     return plot.save(fig, out_dir / "translate_loss.png")
 
 
+@plot.style()
 def _attention_figures(corpus: Corpus, maps: AttentionMaps, out_dir: Path) -> list[Path]:
     """Heat maps of Bahdanau attention on the showcase sentences, and of the Transformer's
     cross-attention (one panel per decoder layer) on the first."""
@@ -1004,13 +1007,14 @@ def _attention_figures(corpus: Corpus, maps: AttentionMaps, out_dir: Path) -> li
     for k, i in enumerate(maps.rows):
         n_out = int((maps.out_ids[k] != PAD).sum())
         words = _words(corpus.tgt_vocab, maps.out_ids[k, :n_out].tolist())
-        _heat(
+        image = _heat(
             axes[k],
             maps.weights[k, :n_out, : maps.src_len[k]],
             corpus.test_sources[i],
             words,
             f"sentence {k + 1}",
         )
+    plot.colorbar(image, "attention weight", ax=axes)
     bahdanau = plot.save(fig, out_dir / "translate_attention.png")
 
     fig, axes = plot.figure(
@@ -1020,11 +1024,12 @@ def _attention_figures(corpus: Corpus, maps: AttentionMaps, out_dir: Path) -> li
     )
     words = [*_words(corpus.tgt_vocab, maps.tf_ids), "<eos>"]
     for k, m in enumerate(maps.tf_maps):
-        _heat(
+        image = _heat(
             axes[k],
             m[0, : len(words)],
             corpus.test_sources[maps.rows[0]],
             words,
             f"decoder layer {k + 1}",
         )
+    plot.colorbar(image, "attention weight", ax=axes)
     return [bahdanau, plot.save(fig, out_dir / "translate_transformer_attention.png")]

@@ -270,19 +270,19 @@ def _save_figures(
 
         return f
 
-    fig, panels = plot.figure(ncols=3, size=(4, 4), title="XOR: decision regions")
-    plot.decision_boundary(
-        panels[0],
-        predict(lambda g: threshold(w, g)),
-        pts,
-        lab,
-        title=f"perceptron after {p_epochs} epochs",
-    )
-    plot.decision_boundary(
-        panels[1], predict(lambda g: hand_set_relu(g)[1]), pts, lab, title="hand-set ReLU network"
-    )
-    plot.decision_boundary(panels[2], predict(model), pts, lab, title="trained sigmoid network")
-    result.figures.append(plot.save(fig, config.out / "xor_decision_regions.png"))
-    fig, (loss_ax,) = plot.figure(size=(6, 4), title="XOR: trained 2-2-1 network")
-    plot.curves(loss_ax, {"BCE loss": losses}, xlabel="step", ylabel="BCE loss")
-    result.figures.append(plot.save(fig, config.out / "xor_loss.png"))
+    with plot.style():
+        fig, panels = plot.figure(ncols=3, size=(4.4, 3.6), title="XOR: decision regions")
+        units = (
+            (lambda g: threshold(w, g), f"perceptron after {p_epochs} epochs", "output (0 or 1)"),
+            (lambda g: hand_set_relu(g)[1], "hand-set ReLU network", "output"),
+            (model, "trained sigmoid network", "output (probability of 1)"),
+        )
+        for panel, (unit, title, meaning) in zip(panels, units, strict=True):
+            plot.decision_boundary(
+                panel, predict(unit), pts, lab, title=title, colorbar_label=meaning, legend=False
+            )
+        plot.legend_below(fig, panels[0])
+        result.figures.append(plot.save(fig, config.out / "xor_decision_regions.png"))
+        fig, (loss_ax,) = plot.figure(size=(6, 4), title="XOR: trained 2-2-1 network")
+        plot.curves(loss_ax, {"BCE loss": losses}, xlabel="step", ylabel="BCE loss")
+        result.figures.append(plot.save(fig, config.out / "xor_loss.png"))
