@@ -284,6 +284,7 @@ def _check_saturation(x: np.ndarray, slopes: dict[str, np.ndarray], result: Resu
     )
 
 
+@plot.style()
 def _curves_figure(
     x: np.ndarray, values: dict[str, np.ndarray], slopes: dict[str, np.ndarray], out: Path
 ) -> Path:
@@ -299,10 +300,11 @@ def _curves_figure(
     for panel in (f_ax, d_ax):
         panel.set_xlabel("x")
         panel.grid(alpha=0.3)
-        panel.legend(fontsize=8)
+        panel.legend()
     return plot.save(fig, out / "activations.png")
 
 
+@plot.style()
 def _saturation_figure(
     x: np.ndarray, values: dict[str, np.ndarray], slopes: dict[str, np.ndarray], out: Path
 ) -> Path:
@@ -330,7 +332,9 @@ def _saturation_figure(
         last.plot(depth, float(slopes[name].max()) ** depth, marker=".", label=label)
     last.set_yscale("log")
     last.set_xlabel("units passed")
-    last.set_title("at best, a gradient through n units\nis scaled by (max f')^n", fontsize=9)
-    last.legend(fontsize=8)
+    last.set_title(
+        "at best, a gradient through n units\nis scaled by (max f')^n", fontsize=plot.SMALL
+    )
+    last.legend()
     last.grid(alpha=0.3)
     return plot.save(fig, out / "activation_saturation.png")

@@ -122,6 +122,7 @@ def run(config: Config) -> Result:
     return result
 
 
+@plot.style()
 def _figure(learned: dict[str, ax.Tensor], config: Config):
     """Each function's points and the learned boundary w0 + w1 x1 (+ w2 x2) = 0."""
     fig, panels = plot.figure(ncols=3, size=(4, 4), title="Perceptrons on {-1, +1}")
@@ -142,12 +143,12 @@ def _figure(learned: dict[str, ax.Tensor], config: Config):
                     axes.plot(line, -(c0 + c1 * line) / c2, style, label=label)
                 else:
                     axes.axvline(-c0 / c1, color=style[0], ls=style[1:], label=label)
-            axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, ncol=4)
+            axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4)
         else:
             pts = np.stack([x.numpy()[:, 0], np.zeros(len(x))], axis=1)
             plot.scatter(axes, pts, t.numpy() > 0, names=("+1", "-1"))
             axes.axvline(-w0 / ws[0], color="k", label="learned")
-            axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, ncol=3)
+            axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
             axes.set_ylabel("")
             axes.set_yticks([])
         axes.set_xlim(-2, 2)

@@ -134,7 +134,8 @@ def run(config: Config) -> Result:
     )
     result.check("a bidirectional model beats every one-way model by at least 0.2", bi >= uni + 0.2)
 
-    fig, (loss_ax,) = plot.figure(size=(6, 4), title=f"Reversal, T = {length}: training loss")
-    plot.curves(loss_ax, curves, xlabel="step", ylabel="cross-entropy")
-    result.figures.append(plot.save(fig, config.out / "deep_rnn_loss.png"))
+    with plot.style():
+        fig, (loss_ax,) = plot.figure(size=(6, 4), title=f"Reversal, T = {length}: training loss")
+        plot.curves(loss_ax, curves, xlabel="step", ylabel="cross-entropy")
+        result.figures.append(plot.save(fig, config.out / "deep_rnn_loss.png"))
     return result

@@ -338,6 +338,7 @@ def _check(trials: dict[str, list[Trial]], quick: bool, seeds: list[int], result
         )
 
 
+@plot.style()
 def save_figures(result: Result, trials: dict[str, list[Trial]], config: Config) -> None:
     """Pretraining curves; fine-tuning curves, both ways."""
     fig, axes = plot.figure(
@@ -352,7 +353,7 @@ def save_figures(result: Result, trials: dict[str, list[Trial]], config: Config)
             ylabel="MSE",
             log=True,
         )
-        panel.set_title(f"{act} units", fontsize=9)
+        panel.set_title(f"{act} units", fontsize=plot.SMALL)
     result.figures.append(plot.save(fig, config.out / "layerwise_pretraining.png"))
 
     fig, axes = plot.figure(

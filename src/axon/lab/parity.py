@@ -247,6 +247,7 @@ def _show_saturation(
     table(["layer", "saturated", "by gate"], rows, align="lrl")
 
 
+@plot.style()
 def _save_figures(
     config: Config,
     lengths: list[int],

@@ -385,6 +385,7 @@ def _defend(
     return defended, ok_fb, ok_p
 
 
+@plot.style()
 def _figure(
     everything: list[dict[str, float]], defended: list[dict[str, float]], out: Path
 ) -> Path:

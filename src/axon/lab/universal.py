@@ -241,6 +241,7 @@ def _check(
     )
 
 
+@plot.style()
 def _save_fits_figure(
     config: Config,
     sizes: list[int],
@@ -262,10 +263,10 @@ def _save_fits_figure(
         panel.plot(xs, y[:, 0], color="k", lw=2.5, alpha=0.3, label="f")
         panel.plot(dense, staircase(dense, h), color="tab:green", lw=1, label="staircase")
         panel.plot(xs, predict(nets[h], x), color="tab:red", label="trained")
-        panel.set_title(f"H = {h}: trained MSE {trained_mse[h]:.1e}", fontsize=9)
+        panel.set_title(f"H = {h}: trained MSE {trained_mse[h]:.1e}", fontsize=plot.SMALL)
         panel.set_ylim(-2.2, 2.2)
         panel.grid(alpha=0.3)
-    panels[0].legend(fontsize=8)
+    panels[0].legend()
     pieces, h = panels[5], 8
     with ax.no_grad():
         units = nets[h][1](nets[h][0](ax.tensor(x))).numpy()  # (200, H)
@@ -273,12 +274,13 @@ def _save_fits_figure(
     for k in range(h):
         pieces.plot(xs, heights[k] * units[:, k], lw=1)
     pieces.plot(xs, predict(nets[h], x), color="tab:red", lw=2, label="c + their sum")
-    pieces.set_title(f"H = {h}, trained: the pieces a_k s(w_k x + b_k)", fontsize=9)
-    pieces.legend(fontsize=8)
+    pieces.set_title(f"H = {h}, trained: the pieces a_k s(w_k x + b_k)", fontsize=plot.SMALL)
+    pieces.legend()
     pieces.grid(alpha=0.3)
     result.figures.append(plot.save(fig, config.out / "universal_fits.png"))
 
 
+@plot.style()
 def _save_error_figure(
     config: Config,
     sizes: list[int],

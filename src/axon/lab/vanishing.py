@@ -401,6 +401,7 @@ def _train_clipped(
     return runs
 
 
+@plot.style()
 def _vanishing_figure(
     grads: dict[str, np.ndarray], curves: dict[str, list[float]], depth: int, width: int, out: Path
 ) -> Path:
@@ -425,6 +426,7 @@ def _vanishing_figure(
     return plot.save(fig, out / "vanishing_gradients.png")
 
 
+@plot.style()
 def _exploding_figure(
     explode: dict[str, tuple[np.ndarray, float, float]],
     runs: dict[str, tuple[list[float], list[float], list[float]]],

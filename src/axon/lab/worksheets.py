@@ -399,15 +399,16 @@ def multiply_worksheet(config: Config) -> Result:
     )
     print(f"\n  mean loss: {curve[0]:.6f} before training, {curve[-1]:.6f} after")
 
-    fig, (axes,) = plot.figure(size=(6, 4), title="Multiply worksheet: training loss")
-    plot.curves(
-        axes,
-        {"mean loss": curve},
-        ylabel="mean of (y - ŷ)² / 2 over the samples",
-        log=True,
-        start=0,
-    )
-    result.figures.append(plot.save(fig, config.out / "multiply_loss.png"))
+    with plot.style():
+        fig, (axes,) = plot.figure(size=(6, 4), title="Multiply worksheet: training loss")
+        plot.curves(
+            axes,
+            {"mean loss": curve},
+            ylabel="mean of (y - ŷ)² / 2 over the samples",
+            log=True,
+            start=0,
+        )
+        result.figures.append(plot.save(fig, config.out / "multiply_loss.png"))
     result.check(
         f"training lowers the mean loss over the four samples ({curve[0]:.6f} -> {curve[-1]:.6f})",
         curve[-1] < curve[0],
