@@ -70,11 +70,23 @@ class Drawing:
 
 
 def _measure(
-    renderer: Any, gc: Any, x: float, y: float, s: str, prop: Any, angle: float, ismath: Any
+    renderer: Any,
+    sizes: dict,
+    gc: Any,
+    x: float,
+    y: float,
+    s: str,
+    prop: Any,
+    angle: float,
+    ismath: Any,
 ) -> TextLine | None:
     """The box of a line of text that ``renderer.draw_text`` is about to paint, or None
-    when its clip rectangle hides it all."""
-    w, h, d = renderer.get_text_width_height_descent(s, prop, ismath)
+    when its clip rectangle hides it all. ``sizes`` caches each string's width, height
+    and descent (a save draws twice, and tick labels repeat)."""
+    key = (s, hash(prop), ismath, renderer.points_to_pixels(72.0))  # text, font, dpi
+    if key not in sizes:
+        sizes[key] = renderer.get_text_width_height_descent(s, prop, ismath)
+    w, h, d = sizes[key]
     if renderer.flipy():  # (x, y) is the baseline's left end; y counted from the top
         y = renderer.get_canvas_width_height()[1] - y
     corners = np.array([[0.0, -d], [w, -d], [w, h - d], [0.0, h - d]])
@@ -97,6 +109,7 @@ def recording(fig: Figure) -> Iterator[Drawing]:
     :class:`Drawing` yielded, the last draw replacing the one before."""
     drawing = Drawing()
     figure_draw = type(fig).draw
+    sizes: dict = {}
 
     def draw(renderer: Any) -> None:
         drawing.lines.clear()
@@ -105,7 +118,7 @@ def recording(fig: Figure) -> Iterator[Drawing]:
         paint = renderer.draw_text
 
         def draw_text(gc, x, y, s, prop, angle, ismath=False, mtext=None):
-            line = _measure(renderer, gc, x, y, s, prop, angle, ismath)
+            line = _measure(renderer, sizes, gc, x, y, s, prop, angle, ismath)
             if line is not None and s.strip():
                 drawing.lines.append(line)
             return paint(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
