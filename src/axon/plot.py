@@ -132,7 +132,8 @@ def save(fig: Figure, path: str | Path, dpi: int = DPI, *, check: bool = False) 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        with style(), figure_check.recording(fig) as drawing:
+        measured = figure_check.recording(fig) if check else contextlib.nullcontext()
+        with style(), measured as drawing:
             fig.savefig(tmp, dpi=dpi, format="png")
         os.replace(tmp, path)
     except BaseException:
