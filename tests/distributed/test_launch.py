@@ -190,8 +190,9 @@ def test_ctrl_c_ends_the_whole_job(tmp_path):
         if line.startswith("pid "):
             pids.append(int(line.split()[1]))
     if len(pids) < 2:
+        status = proc.poll()  # None: still running; else how the launching process ended
         os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail(f"the ranks did not start: {pids}\n{proc.stderr.read()}")
+        pytest.fail(f"the ranks did not start: {pids}, status {status}\n{proc.stderr.read()}")
     proc.send_signal(signal.SIGINT)  # to the launching process only, as a terminal's Ctrl-C
     started = time.monotonic()
     _finish(proc, timeout=30)
