@@ -6,7 +6,8 @@ in the lecture: 28x28 pixels in, two hidden layers of 16, ten digits out),
     h1 = sigma(W1 x + b1),  h2 = sigma(W2 h1 + b2),  logits = W3 h2 + b3,
 
 with 784*16 + 16 + 16*16 + 16 + 16*10 + 10 = 13,002 weights and biases, trained with the
-cross-entropy loss. It reaches about 95% on the test set.
+cross-entropy loss. It reaches at least 93% on the test set (93.7% in a full run on
+the 54,000 training images below).
 
 ``axon run lenet``: LeNet-5 (two 5x5 convolutions with max pooling, then 120-84-10 fully
 connected; ReLU) trained with Adam, a cosine learning-rate schedule and random shifts of
@@ -47,7 +48,7 @@ LENET_CLAIM = 0.990
 @register(
     "mnist-mlp",
     "MNIST with the course's 784-16-16-10 sigmoid network (13,002 "
-    "parameters): about 95% test accuracy",
+    "parameters): >= 93% test accuracy",
 )
 def run_mlp(config: Config) -> Result:
     result = Result("mnist-mlp")
