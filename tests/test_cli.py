@@ -233,7 +233,7 @@ def test_a_claim_failed_at_fewer_epochs_than_the_default_is_not_checked(
 
 
 def test_a_full_run_says_how_long_it_should_take(tmp_path, capsys):
-    assert "boolean" in lab.registry.DURATION  # measured: a few seconds
+    assert set(lab.names()) <= set(lab.registry.DURATION)  # every experiment has its figure
     assert main(["run", "boolean", "--out", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("axon run boolean: ") and set(lines[1]) == {"="}

@@ -179,7 +179,7 @@ TRAINING: dict[str, Training] = {
 #: from: measured by hand (the run's CPU time, user + system, while other work shared the
 #: machine: its wall time when quiet is about that, or less where BLAS uses both cores),
 #: or taken from the sessions' notes and the modules' docstrings. Approximate, as the
-#: line printed says; the experiments left out have no measured figure yet.
+#: line printed says.
 DURATION: dict[str, int] = {
     "activations": 5,  # measured: 4.1 s CPU
     "boolean": 3,  # measured: 2.3 s CPU
@@ -211,6 +211,11 @@ DURATION: dict[str, int] = {
     "shakespeare": 620,  # notes of issue 4: 622 s, about 100 s per epoch
     "translate": 1200,  # its docstring: about 20 minutes on two cores
     "next-word": 1500,  # notes of issue 4: about 25 minutes when quiet (2,720 s loaded)
+    # at most its training's time budget (TimeBudget stops it there) and the evaluation
+    "sentiment": 750,  # training: 3 epochs or its 12-minute budget
+    "pos-tagging": 870,  # training: 4 epochs or its 14-minute budget
+    "masked-lm": 465,  # measured (issue 17's full run, one other process beside it): 465 s
+    "self-attention": 130,  # measured (issue 17's full run): 126 s
 }
 
 
