@@ -27,8 +27,6 @@ invisible curves, piled-up labels (:mod:`axon.figure_check`).
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -38,6 +36,7 @@ import numpy as np
 
 from . import figure_check
 from .figure_check import FigureProblems
+from .files import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -127,18 +126,9 @@ def save(fig: Figure, path: str | Path, dpi: int = DPI, *, check: bool = False) 
     error midway never leaves half a picture. With ``check``, the drawing is measured as
     it is made and a figure that does not read well (see :func:`problems`) raises
     :class:`FigureProblems` once written, so that it can be looked at."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        measured = figure_check.recording(fig) if check else contextlib.nullcontext()
-        with style(), measured as drawing:
-            fig.savefig(tmp, dpi=dpi, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    measured = figure_check.recording(fig) if check else contextlib.nullcontext()
+    with style(), measured as drawing:
+        path = atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
     if check and (found := figure_check.judge(fig, drawing)):
         raise FigureProblems(path, found)
     return path

@@ -20,16 +20,15 @@ from __future__ import annotations
 import datetime
 import html
 import json
-import os
 import re
 import shutil
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from ..files import atomic_write
 from .charts import charts
 from .records import VERDICTS, Run, find_runs, safe_figure
 
@@ -51,19 +50,6 @@ def json_for_script(data: Any) -> str:
     can appear, since ``<``, ``>`` and ``&`` are written as escapes JSON.parse reads."""
     text = json.dumps(data, allow_nan=False, ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Run ``write(tmp)`` on a temporary file beside ``path``, then rename it over
-    ``path``; on failure the temporary file is removed and ``path`` is untouched."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_text(path: Path, text: str) -> None:

@@ -17,11 +17,10 @@ epoch, those before the interruption included. Under a process group only rank 0
 
 from __future__ import annotations
 
-import contextlib
 import os
-import uuid
 from collections.abc import Iterable
 
+from ..files import atomic_write
 from . import notebook
 from .base import Callback
 from .distributed import speaks
@@ -112,21 +111,4 @@ class LivePlot(Callback):
         if self._output is not None:
             self._output.show(notebook.png_bundle(png, f"LivePlot: epoch {epoch + 1}"))
         if self.path is not None:
-            _write_atomically(png, self.path)
-
-
-def _write_atomically(data: bytes, path: str) -> None:
-    """Write ``data`` at ``path`` through a new file beside it, renamed over it: a viewer
-    never reads half a PNG. The file gets the umask's usual permissions."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:12]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+            atomic_write(self.path, lambda tmp: tmp.write_bytes(png))

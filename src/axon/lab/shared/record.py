@@ -37,12 +37,13 @@ import json
 import math
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from ...files import atomic_write
 
 SCHEMA = 1
 RECORD = "results.json"  # the record's file name in the run's folder
@@ -134,15 +135,7 @@ def write_record(out: Path, record: Mapping[str, Any]) -> Path:
     """Write ``record`` to ``out / "results.json"`` atomically (UTF-8, indented, every
     non-finite number as null); returns the path."""
     text = json.dumps(json_safe(record), indent=1, allow_nan=False, ensure_ascii=False)
-    path = Path(out) / RECORD
-    fd, tmp = tempfile.mkstemp(prefix=f".{RECORD}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return atomic_write(Path(out) / RECORD, lambda tmp: tmp.write_text(text + "\n", "utf-8"))
 
 
 class Recorder:
