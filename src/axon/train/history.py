@@ -71,9 +71,6 @@ class History(Callback):
         return fig
 
 
-FEW_POINTS = 30  # a series of at most this many points gets a marker on each
-
-
 def curve_keys(history: dict[str, list], metrics: Iterable[str] | None = None) -> list[str]:
     """The panels to draw for ``history``'s logs: ``loss`` first, then the ``metrics``
     named (default: every logged quantity, in logging order; a ``val_`` log whose training
@@ -95,7 +92,7 @@ def curve_keys(history: dict[str, list], metrics: Iterable[str] | None = None) -
 
 def draw_curves(history: dict[str, list], keys: list[str]):
     """A Figure with one panel per key of ``keys``: the key's values per epoch and its
-    ``val_`` twin's, each point marked when a series is short (:data:`FEW_POINTS`)."""
+    ``val_`` twin's, each point marked when a series is short (``axon.plot.FEW_POINTS``)."""
     from matplotlib.ticker import MaxNLocator
 
     from .. import plot
@@ -104,13 +101,7 @@ def draw_curves(history: dict[str, list], keys: list[str]):
     fig, axes = plot.figure(ncols=max(len(keys), 1), size=(4.5, 3.5))
     for ax, key in zip(axes, keys, strict=False):
         series = {name: history[name] for name in (key, "val_" + key) if history.get(name)}
-        plot.curves(ax, series, ylabel=key)
-        for line in ax.get_lines():
-            if len(line.get_xdata()) <= FEW_POINTS:
-                line.set_marker("o")
-                line.set_markersize(4 if len(line.get_xdata()) > 1 else 6)
-        if ax.get_legend() is not None:
-            ax.legend()  # again, with the markers
+        plot.curves(ax, series, ylabel=key)  # marks each point of a short series
         ax.set_title(key)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return shows_as_png(fig)
