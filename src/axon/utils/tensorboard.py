@@ -282,7 +282,10 @@ class SummaryWriter:
 
     # ----------------------------------------------------------------- files
     def flush(self) -> None:
-        """Write every pending event to disk."""
+        """Write every pending event to disk (also those still queued for tensorboardX's
+        writer thread, which its own flush leaves behind: see :func:`_drain`)."""
+        for file_writer in (self._writer.all_writers or {}).values():
+            _drain(file_writer.event_writer)
         self._writer.flush()
 
     def close(self) -> None:
@@ -297,3 +300,19 @@ class SummaryWriter:
 
     def __repr__(self) -> str:
         return f"SummaryWriter(log_dir={self.log_dir!r})"
+
+
+def _drain(events) -> None:
+    """Have tensorboardX's ``EventFileWriter`` ``events`` write every event queued so far.
+
+    Its events go through a queue to a writer thread, and its ``flush`` flushes the file
+    without waiting for that queue: a flush could return with the last events unwritten
+    (seen under load, where a backup then recorded an event file's length without its
+    last histogram). Stopping the thread makes it write everything queued before the stop
+    signal and end; a new thread then takes the same queue and the same file."""
+    if events._closed:
+        return
+    worker = events._worker
+    worker.stop()
+    events._worker = type(worker)(events._event_queue, events._ev_writer, events._flush_secs)
+    events._worker.start()
