@@ -47,3 +47,18 @@ def assert_equal(actual, expected, msg: str = "") -> None:
     cannot pass on NaN (``np.testing.assert_array_equal`` counts NaN == NaN). Where NaN or
     inf positions are themselves the point, compare them with ``np.isnan``/``np.isinf``."""
     assert_close(actual, expected, rtol=0, atol=0, msg=msg)
+
+
+NO_CUDA = "CuPy|no usable GPU|no NVIDIA GPU"
+"""What the refusal of ``"cuda"`` says on a machine without CuPy or a GPU (``backend/cupy``)."""
+
+
+def without_cuda(test):
+    """Skip ``test`` (which checks how CUDA is refused) on a machine where CUDA runs."""
+    import pytest
+
+    import axon
+
+    return pytest.mark.skipif(
+        axon.cuda.is_available(), reason="CUDA is available here, so it is not refused"
+    )(test)

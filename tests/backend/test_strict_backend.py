@@ -17,6 +17,7 @@ from safetensors.numpy import load_file
 import axon as ax
 from axon.backend.device import DeviceUnavailableError
 from tests.backend.strict import STRICT, StrictArray
+from tests.helpers import NO_CUDA, without_cuda
 
 
 def _both(arr, requires_grad: bool = True):
@@ -66,10 +67,11 @@ def test_to_and_cpu_move_arrays_and_back():
     np.testing.assert_array_equal(_host(y.to(ax.float16)), host.astype(np.float16))
 
 
+@without_cuda
 def test_cuda_is_still_refused_naming_it():
-    with pytest.raises(DeviceUnavailableError, match="no CUDA backend"):
+    with pytest.raises(DeviceUnavailableError, match=NO_CUDA):
         ax.ones(2, device="strict").cuda()
-    with pytest.raises(DeviceUnavailableError, match="no CUDA backend"):
+    with pytest.raises(DeviceUnavailableError, match=NO_CUDA):
         ax.ones(2).to("cuda")
 
 
@@ -246,7 +248,6 @@ def test_the_default_device_stays_the_cpu():
     with pytest.raises(NotImplementedError), ax.device("strict"):
         pass
     assert ax.get_default_device() == "cpu" and ax.zeros(1).device == "cpu"
-    assert not ax.cuda.is_available() and ax.cuda.device_count() == 0
 
 
 def test_layers_are_built_on_their_device():

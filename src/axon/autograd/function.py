@@ -134,6 +134,7 @@ def _dispatch(ctx: Op, datas: list) -> None:
     if found is not None and found[0].xp is not xp:
         ctx.xp = found[0].xp
         ctx.backend = found[0]
+        found[0].activate(found[1])  # a GPU: kernels launch on the inputs' GPU
 
 
 def _as_array(ctx: Op, out):
@@ -232,6 +233,11 @@ def run_backward(roots, grads, retain_graph: bool = False, inputs=None, create_g
     if inputs is not None:
         capture = {t._ctx: None for t in inputs if t._ctx is not None}
     handed: set = set()
+    for root in roots:  # a GPU: the backward pass's kernels launch on the loss's GPU
+        if root.array.__class__ is not _ndarray:
+            b = backend.of(root.array)
+            b.activate(b.device_of(root.array))
+            break
     try:
         if seeds:
             _walk(seeds, leaf_grads, retain_graph, capture, create_graph, handed)

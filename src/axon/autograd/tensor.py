@@ -335,7 +335,10 @@ class Tensor:
         return steps if dim is None else steps[normalize_dim(dim, self.array.ndim)]
 
     def data_ptr(self) -> int:
-        """The address of the first element."""
+        """The address of the first element (in the GPU's memory for a CUDA tensor)."""
+        cuda = getattr(self.array, "__cuda_array_interface__", None)
+        if cuda is not None:
+            return cuda["data"][0]
         return self.array.__array_interface__["data"][0]
 
     def storage_offset(self) -> int:
@@ -363,14 +366,23 @@ class Tensor:
         return False
 
     def get_device(self) -> int:
-        """-1: the ordinal torch gives a CPU tensor."""
-        return -1
+        """The device's ordinal (``cuda:1`` gives 1); -1 on the CPU, as torch."""
+        if self.array.__class__ is xp.ndarray:
+            return -1
+        index = self.device.index
+        return 0 if index is None else index
 
     def is_pinned(self) -> bool:
         return False
 
     def pin_memory(self) -> Tensor:
-        """Refused as torch refuses it without an accelerator."""
+        """The tensor itself when a GPU is present (CuPy copies from pageable memory, so
+        the batches a DataLoader pins move as they are); refused as torch refuses it
+        without an accelerator."""
+        from .. import cuda
+
+        if cuda.is_available():
+            return self
         raise RuntimeError(
             "Cannot access accelerator device when none is available: axon "
             "runs on the CPU, so there is no pinned memory (drop pin_memory())"

@@ -40,6 +40,9 @@ long = int64
 _default_dtype = float32
 _rng = np.random.default_rng(0)
 _seed = 0
+device_salt = 0
+"""Mixed into the seed of every draw made on a GPU (``axon.cuda.manual_seed`` sets it;
+``manual_seed`` puts it back to 0, as torch's seeds every device)."""
 
 
 def get_default_dtype() -> np.dtype:
@@ -58,8 +61,8 @@ def set_default_dtype(dtype) -> None:
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Seed axon's random generator (weights, dropout, shuffling); returns it."""
-    global _rng, _seed
-    _seed = int(seed)
+    global _rng, _seed, device_salt
+    _seed, device_salt = int(seed), 0
     _rng = np.random.default_rng(seed)
     return _rng
 

@@ -56,6 +56,12 @@ class Backend:
 
         return rng()
 
+    def device_rng(self):
+        """A generator that draws in the device's own memory (with NumPy's ``random``), for
+        the masks an op draws at every step (dropout), or None: the op then draws on the
+        host from the seeded generator it was given and moves the draw."""
+        return None
+
     # ------------------------------------------------------------ the NumPy-only tricks
     def scatter_add(self, target, index, values) -> None:
         """``target[index] += values`` with repeated indices summed (NumPy's ``add.at``)."""
@@ -68,6 +74,20 @@ class Backend:
     def matmul(self, a, b, out=None):
         """The product ``a @ b`` (written into ``out`` when given)."""
         return self.xp.matmul(a, b, out=out)
+
+    def kernels(self):
+        """The backend's fused kernels for the hot pointwise steps (an LSTM or GRU step,
+        Adam's update), or None: the ops then run their chains of ``xp`` calls. CUDA has
+        them (``backend/cupy/kernels.py``), since each launch costs there what a NumPy pass
+        over a small array costs here."""
+        return None
+
+    def activate(self, dev) -> None:
+        """Make ``dev`` the device that work is queued on (CUDA launches kernels on the
+        current GPU); called with the inputs' device before an op runs."""
+
+    def synchronize(self, index=None) -> None:
+        """Wait for the work queued on the device (the CPU's is done when a call returns)."""
 
     # ------------------------------------------------------------ convolution and pooling
     conv2d = None

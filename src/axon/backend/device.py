@@ -42,6 +42,30 @@ _extra_types: list[str] = []
 ``rename_privateuse1_backend``): ``device()`` accepts them too."""
 
 
+_LAZY = {"cuda": "axon.backend.cupy"}
+"""Backends loaded on the first use of their device type: importing the module registers
+it (CuPy is imported only by a program that asks for ``"cuda"``)."""
+_why_not: dict[str, str] = {}
+"""Why a lazy backend did not load (CuPy missing, no GPU), kept for the next ask."""
+
+
+def load(name: str) -> bool:
+    """Whether device type ``name`` has a backend, loading a lazy one on first ask."""
+    if name in _available:
+        return True
+    module = _LAZY.get(name)
+    if module is None or name in _why_not:
+        return False
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except DeviceUnavailableError as e:
+        _why_not[name] = str(e)
+        return False
+    return name in _available
+
+
 def add_device_type(name: str) -> None:
     """Make ``name`` a device type with a backend (called by ``backend.register``)."""
     if name not in DEVICE_TYPES and name not in _extra_types:
@@ -77,9 +101,10 @@ class device:  # noqa: N801  (torch's name)
             self.type, self.index = type.type, type.index
             return
         if isinstance(type, int) and not isinstance(type, bool) and index is None:
-            raise RuntimeError(  # torch takes a bare ordinal as a CUDA device
-                f"device({type}) names CUDA device {type}: {_no_backend('cuda')}"
-            )
+            if type >= 0 and load("cuda"):  # torch takes a bare ordinal as a CUDA device
+                self.type, self.index = "cuda", type
+                return
+            raise RuntimeError(f"device({type}) names CUDA device {type}: {_no_backend('cuda')}")
         if not isinstance(type, str):
             raise TypeError(f"device(): expected a string or a device, got {type!r}")
         name, sep, ordinal = type.partition(":")
@@ -140,6 +165,8 @@ CPU = device("cpu")
 
 
 def _no_backend(name: str) -> str:
+    if name in _why_not:
+        return _why_not[name]
     return (
         f"axon has no {name.upper()} backend yet; it runs on the CPU only: use "
         f"device='cpu' (or leave device out)"
@@ -155,7 +182,7 @@ def check_device(dev) -> device | None:
     d = dev if isinstance(dev, device) else device(dev)
     if d.type == "cpu":
         return None
-    if d.type not in _available:
+    if d.type not in _available and not load(d.type):
         raise DeviceUnavailableError(f"cannot put a tensor on device '{d}': {_no_backend(d.type)}")
     return d
 

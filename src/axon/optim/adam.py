@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from itertools import accumulate
 
 from ..autograd import Tensor
-from ..backend import namespace
+from ..backend import namespace, of
 from .optimizer import Optimizer, _check, _implementation_flags, _lerp_, zeros_like
 
 flat_size = 1 << 14
@@ -134,6 +134,14 @@ class Adam(Optimizer):
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        step_size = lr / (1.0 - beta1**step)
+        bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
+        fused = of(g).kernels()
+        if fused is not None and not group["amsgrad"] and step_size != 0:
+            # a GPU: the moments and the step in one kernel (the same formula as below)
+            scale = 1.0 / (bias_correction2_sqrt * step_size)
+            fused.adam(g, exp_avg, exp_avg_sq, tmp, beta1, beta2, scale, eps / step_size)
+            return tmp
         xp = namespace(g)
         _lerp_(exp_avg, g, 1.0 - beta1, tmp)  # m = beta1 m + (1 - beta1) g
         exp_avg_sq *= beta2  # v = beta2 v + (1 - beta2) g^2
@@ -145,10 +153,8 @@ class Adam(Optimizer):
             )
 
         # Python floats (not NumPy float64 scalars) keep float32 updates in float32.
-        step_size = lr / (1.0 - beta1**step)
         if step_size == 0:  # lr == 0: the moments advance, the weights stay
             return None
-        bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
         # step_size m / (sqrt(v) / bc2 + eps), with step_size folded into the denominator
         # so the update needs one pass less
         xp.sqrt(exp_avg_sq, out=tmp)

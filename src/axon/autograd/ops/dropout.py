@@ -1,7 +1,8 @@
 """Dropout ops: zeroing random elements (Dropout) or whole feature maps (FeatureDropout).
 
-Each keeps its mask for backward; the mask is drawn on the host from the seeded generator
-and moved to the input's device (every device gets the CPU's mask for one seed).
+Each keeps its mask for backward. The mask is drawn on the host from the seeded generator
+and moved to the input's device, or on the device itself where its backend draws there
+(``Backend.device_rng``: a GPU, whose masks then differ from the CPU's for one seed).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Dropout(Op):
             self.mask = xp.zeros_like(x)
         else:
             dt = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else xp.float64
+            rng = self.backend.device_rng() or rng
             keep = self.backend.from_host(rng.random(x.shape, dtype=dt) >= p)
             self.mask = xp.multiply(keep, 1.0 / (1.0 - p), dtype=x.dtype)
         return x * self.mask
@@ -38,6 +40,7 @@ class FeatureDropout(Op):
             self.mask = xp.zeros(shape, x.dtype)
         else:
             dt = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else xp.float64
+            rng = self.backend.device_rng() or rng
             keep = self.backend.from_host(rng.random(shape, dtype=dt) >= p)
             self.mask = xp.multiply(keep, 1.0 / (1.0 - p), dtype=x.dtype)
         return x * self.mask

@@ -239,6 +239,7 @@ class LSTMSeq(_Recurrent):
         rec = xp.empty((N, 4 * H), dtype=hs.dtype)  # scratch for h W_hh^T
         ig = xp.empty((N, H), dtype=hs.dtype)  # scratch for i * g
         w_hh_t = _transposed(xp, w_hh)  # (H, G*H)
+        fused = self.backend.kernels()  # one kernel per step's pointwise part (a GPU)
         for t in self._steps():
             prev, new = self._rows(t)
             b = self._active(t)
@@ -247,6 +248,9 @@ class LSTMSeq(_Recurrent):
                 cs[new, b:] = cs[prev, b:]
             gates = a[t, :b]  # (b, 4H)
             gates += matmul(hs[prev, :b], w_hh_t, out=rec[:b])
+            if fused is not None:
+                fused.lstm_forward(gates, cs[prev, :b], cs[new, :b], tanh_c[t, :b], hs[new, :b])
+                continue
             sigmoid_(xp, gates[:, : 3 * H])  # o, i, f
             xp.tanh(gates[:, 3 * H :], out=gates[:, 3 * H :])  # g
             o, i, f, g = (
@@ -277,11 +281,16 @@ class LSTMSeq(_Recurrent):
         w_hh = self.w_hh
         d_sig = xp.empty((N, 3, H), dtype=a.dtype)  # scratch: sigma' of o, i, f
         tmp = xp.empty((N, H), dtype=a.dtype)
+        fused = self.backend.kernels()
         for t in self._steps(backward=True):
             b = self._active(t)
             dh_b, dc_b, tmp_b, z = dh[:b], dc[:b], tmp[:b], dz[t, :b]
             o, i, f, gg = a[t, :b, 0], a[t, :b, 1], a[t, :b, 2], a[t, :b, 3]
             tc = tanh_c[t, :b]
+            if fused is not None:
+                fused.lstm_backward(a[t, :b], tc, c_prev_all[t, :b], g[t, :b], dh_b, dc_b, z)
+                matmul(z.reshape(b, 4 * H), w_hh, out=dh_b)
+                continue
             dh_b += g[t, :b]
             # dc += dh * o * (1 - tanh(c)^2)
             xp.multiply(tc, tc, out=tmp_b)
@@ -359,6 +368,7 @@ class GRUSeq(_Recurrent):
         hn = self.alloc((L, N, H), dtype=hs.dtype)  # W_hn h_{t-1} + b_hn per step
         rec = xp.empty((N, 3 * H), dtype=hs.dtype)  # scratch for h W_hh^T
         w_hh_t = _transposed(xp, w_hh)  # (H, G*H)
+        fused = self.backend.kernels()  # one kernel per step's pointwise part (a GPU)
         for t in self._steps():
             prev, new = self._rows(t)
             b = self._active(t)
@@ -366,6 +376,11 @@ class GRUSeq(_Recurrent):
                 hs[new, b:] = hs[prev, b:]
             gates = a[t, :b]  # (b, 3H)
             r_h = matmul(hs[prev, :b], w_hh_t, out=rec[:b])  # (b, 3H)
+            if fused is not None:
+                if b_hn is not None:
+                    r_h[:, 2 * H :] += b_hn
+                fused.gru_forward(gates, r_h, hs[prev, :b], hn[t, :b], hs[new, :b])
+                continue
             rz = gates[:, : 2 * H]
             rz += r_h[:, : 2 * H]
             sigmoid_(xp, rz)  # r, z
@@ -397,9 +412,16 @@ class GRUSeq(_Recurrent):
         tmp = xp.empty((N, H), dtype=a.dtype)
         one_minus_z = xp.empty((N, H), dtype=a.dtype)
         rec = xp.empty((N, H), dtype=a.dtype)  # scratch for [dz_r, dz_z, d hn] W_hh
+        fused = self.backend.kernels()
         for t in self._steps(backward=True):
             b = self._active(t)
             dh_b, tmp_b, omz, d = dh[:b], tmp[:b], one_minus_z[:b], dz_h[t, :b]
+            if fused is not None:
+                fused.gru_backward(
+                    a[t, :b], hn[t, :b], h_prev_all[t, :b], g[t, :b], dh_b, d, dz_n[t, :b]
+                )
+                dh_b += matmul(d.reshape(b, 3 * H), w_hh, out=rec[:b])
+                continue
             r, z, n = a[t, :b, 0], a[t, :b, 1], a[t, :b, 2]
             dh_b += g[t, :b]
             xp.subtract(1, z, out=omz)
