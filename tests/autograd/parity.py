@@ -135,10 +135,12 @@ def helper_test_op(
 
 
 def parity_devices(devices: Sequence[str] | None = None) -> list[str]:
-    """The devices axon's side of a parity check runs on: the CPU and the tests' strict
-    backend (arrays that refuse NumPy, proving every op goes through its backend), or those
-    ``AXON_PARITY_DEVICES`` names (``cpu`` alone for a quick run); ``devices`` limits them."""
-    wanted = os.environ.get("AXON_PARITY_DEVICES", "cpu,strict").split(",")
+    """The devices axon's side of a parity check runs on: the CPU, the tests' strict
+    backend (arrays that refuse NumPy and every name CuPy lacks, proving every op goes
+    through its backend) and a GPU where CUDA is available; or those ``AXON_PARITY_DEVICES``
+    names (``cpu`` alone for a quick run, ``cuda`` alone on a GPU); ``devices`` limits them."""
+    default = "cpu,strict,cuda" if ax.cuda.is_available() else "cpu,strict"
+    wanted = os.environ.get("AXON_PARITY_DEVICES", default).split(",")
     if "strict" in wanted:
         import tests.backend.strict  # noqa: F401  (registers the strict backend)
     return [d for d in wanted if devices is None or d in devices]
