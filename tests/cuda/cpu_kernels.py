@@ -63,9 +63,10 @@ class ElementwiseKernel:
             if raw:
                 args.append(f"{ctype}* {name}")
             elif self._arrays[k]:
-                args.append(f"{ctype}* p_{name}")
+                args.append(f"{ctype}* p_{name}, ptrdiff_t per_{name}")
                 ref = "&" if k >= self.n_in else ""
-                binds.append(f"{'const ' if not ref else ''}{ctype} {ref}{name} = p_{name}[i];")
+                at = f"p_{name}[i / per_{name}]"  # per > 1: broadcast along the last axis
+                binds.append(f"{'const ' if not ref else ''}{ctype} {ref}{name} = {at};")
             else:
                 args.append(f"{ctype} {name}")
         return f"""#include <cmath>
@@ -77,7 +78,7 @@ typedef {t} T;
 extern "C" void {self.name}({", ".join(args)}, ptrdiff_t size) {{
   for (ptrdiff_t i = 0; i < size; ++i) {{
     {" ".join(binds)}
-    {self.operation}
+    {self.operation};  // CuPy ends the operation with ';' too
   }}
 }}
 """
@@ -85,21 +86,14 @@ extern "C" void {self.name}({", ".join(args)}, ptrdiff_t size) {{
     def _function(self, t: str):
         key = (t, tuple(self._arrays))
         if key not in self._built:
-            source = self._source(t)
-            digest = hashlib.sha1(source.encode()).hexdigest()[:12]
-            cpp, lib = _BUILD / f"{self.name}_{digest}.cpp", _BUILD / f"{self.name}_{digest}.so"
-            cpp.write_text(source)
-            done = subprocess.run(
-                [compiler(), "-O1", "-shared", "-fPIC", "-o", str(lib), str(cpp)],
-                capture_output=True,
-                text=True,
-            )
-            if done.returncode:
-                raise RuntimeError(f"{self.name} does not compile:\n{done.stderr}\n{source}")
-            self._built[key] = getattr(ctypes.CDLL(str(lib)), self.name)
+            self._built[key] = _compile(self.name, self._source(t))
         return self._built[key]
 
     def __call__(self, *args, size=None):
+        if len(args) == self.n_in:  # no outputs given: a new array of the inputs' shape
+            shape = np.broadcast_shapes(*(a.shape for a in args if isinstance(a, np.ndarray)))
+            dt = next(a.dtype for a in args if isinstance(a, np.ndarray))
+            args = (*args, np.empty(shape, dt))
         if len(args) != len(self.params):
             raise TypeError(f"{self.name}: {len(self.params)} arguments, got {len(args)}")
         self._arrays = [isinstance(a, np.ndarray) for a in args]
@@ -109,26 +103,111 @@ extern "C" void {self.name}({", ".join(args)}, ptrdiff_t size) {{
         (dt,) = dtypes
         t = _CTYPES[dt]
         if size is None:
-            size = next(a.size for a in args if isinstance(a, np.ndarray))
+            size = max(a.size for a in args if isinstance(a, np.ndarray))
         c_args = []
         for (raw, typ, name), a in zip(self.params, args, strict=True):
             if isinstance(a, np.ndarray):
                 if not a.flags.c_contiguous:
                     raise ValueError(f"{self.name}: {name} is not C-contiguous")
-                if not raw and a.size != size:
-                    raise ValueError(f"{self.name}: {name} has {a.size} elements, not {size}")
                 c_args.append(a.ctypes.data_as(ctypes.c_void_p))
+                if not raw:
+                    c_args.append(ctypes.c_ssize_t(_per(a, size, name, self.name)))
             elif typ == "T":
                 c_args.append((ctypes.c_double if t == "double" else ctypes.c_float)(a))
             else:
                 c_args.append(_FIXED[typ][1](a))
         self._function(t)(*c_args, ctypes.c_ssize_t(size))
+        return args[-1] if len(args) > self.n_in else None
+
+
+def _per(a: np.ndarray, size: int, name: str, kernel: str) -> int:
+    """How many consecutive elements share one of ``a``'s: 1 for a full array, the last
+    axis's length for an array of shape (..., 1) broadcast along it."""
+    if a.size == size:
+        return 1
+    if a.shape[-1] == 1 and a.size and size % a.size == 0:
+        return size // a.size
+    raise ValueError(f"{kernel}: {name} of shape {a.shape} does not broadcast to {size} values")
+
+
+class ReductionKernel:
+    """A CPU stand-in for ``cupy.ReductionKernel``, reducing over the last axis with
+    ``keepdims`` (the one way axon calls it): ``map_expr`` per element, combined with
+    ``reduce_expr`` (in ``a`` and ``b``) from ``identity``, then ``post_map_expr``."""
+
+    def __init__(
+        self, in_params, out_params, map_expr, reduce_expr, post_map_expr, identity, name,
+        preamble="",
+    ):  # fmt: skip
+        self.inputs = [name for _, _, name in _parse(in_params)]
+        ((_, _, self.out),) = _parse(out_params)
+        self.name, self.preamble = name, preamble
+        self.loop = f"""
+    T a = T({identity});
+    for (ptrdiff_t i = r * n; i < (r + 1) * n; ++i) {{
+      BINDS
+      const T b = {map_expr};
+      a = {reduce_expr};
+    }}
+    T &{self.out} = p_{self.out}[r];
+    {post_map_expr};"""
+        self._built: dict = {}
+
+    def _source(self, t: str) -> str:
+        params = [f"{t}* p_{x}, ptrdiff_t per_{x}" for x in self.inputs]
+        binds = " ".join(f"const T {x} = p_{x}[i / per_{x}];" for x in self.inputs)
+        return f"""#include <cmath>
+#include <cstddef>
+using namespace std;
+#define __device__
+typedef {t} T;
+{self.preamble}
+extern "C" void {self.name}({", ".join(params)}, {t}* p_{self.out}, ptrdiff_t rows,
+                            ptrdiff_t n) {{
+  for (ptrdiff_t r = 0; r < rows; ++r) {{{self.loop.replace("BINDS", binds)}
+  }}
+}}
+"""
+
+    def __call__(self, *args, axis=None, keepdims=False):
+        x = args[0]
+        if axis not in (-1, x.ndim - 1) or not keepdims:
+            raise ValueError(f"{self.name}: the stand-in reduces the last axis with keepdims")
+        t = _CTYPES[x.dtype]
+        if t not in self._built:
+            self._built[t] = _compile(self.name, self._source(t))
+        out = np.empty((*x.shape[:-1], 1), x.dtype)
+        c_args = []
+        for name, a in zip(self.inputs, args, strict=True):
+            if not a.flags.c_contiguous:
+                raise ValueError(f"{self.name}: {name} is not C-contiguous")
+            per = _per(a, x.size, name, self.name)
+            c_args += [a.ctypes.data_as(ctypes.c_void_p), ctypes.c_ssize_t(per)]
+        rows, n = ctypes.c_ssize_t(out.size), ctypes.c_ssize_t(x.shape[-1])
+        self._built[t](*c_args, out.ctypes.data_as(ctypes.c_void_p), rows, n)
+        return out
+
+
+def _compile(name: str, source: str):
+    """``source`` built into a shared library with g++; its function ``name``."""
+    digest = hashlib.sha1(source.encode()).hexdigest()[:12]
+    cpp, lib = _BUILD / f"{name}_{digest}.cpp", _BUILD / f"{name}_{digest}.so"
+    cpp.write_text(source)
+    done = subprocess.run(
+        [compiler(), "-O1", "-shared", "-fPIC", "-o", str(lib), str(cpp)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise RuntimeError(f"{name} does not compile:\n{done.stderr}\n{source}")
+    return getattr(ctypes.CDLL(str(lib)), name)
 
 
 def load_kernels():
     """``axon.backend.cupy.kernels.Kernels()`` built on :class:`ElementwiseKernel`."""
     fake = types.ModuleType("cupy")
     fake.ElementwiseKernel = ElementwiseKernel
+    fake.ReductionKernel = ReductionKernel
     saved = sys.modules.get("cupy")
     sys.modules["cupy"] = fake
     try:

@@ -42,8 +42,21 @@ typedef {t} T;
 extern "C" __global__ void {kernel.name}({", ".join(args)}, CIndexer<1> _ind) {{
   CUPY_FOR(i, _ind.size()) {{
     {" ".join(binds)}
-    {kernel.operation}
+    {kernel.operation};
   }}
+}}
+"""
+
+
+def _cuda_reduction_source(kernel, t: str) -> str:
+    """The reduction's map, reduce and post-map expressions in a one-row-per-thread loop."""
+    params = ", ".join(f"const {t}* p_{x}" for x in kernel.inputs)
+    binds = " ".join(f"const T {x} = p_{x}[i];" for x in kernel.inputs)
+    return f"""typedef {t} T;
+{kernel.preamble}
+extern "C" __global__ void {kernel.name}({params}, T* p_{kernel.out}, long long n) {{
+  const long long r = blockIdx.x * blockDim.x + threadIdx.x;
+  {kernel.loop.replace("BINDS", binds)}
 }}
 """
 
@@ -52,11 +65,19 @@ def test_every_kernel_compiles_with_nvrtc():
     cupy, nvrtc = _nvrtc()
     include = os.path.join(os.path.dirname(cupy.__file__), "_core", "include")
     kernels = cpu_kernels.load_kernels()
-    found = [k for k in vars(kernels).values() if isinstance(k, cpu_kernels.ElementwiseKernel)]
-    assert len(found) == 5
+    found = [
+        k
+        for k in vars(kernels).values()
+        if isinstance(k, cpu_kernels.ElementwiseKernel | cpu_kernels.ReductionKernel)
+    ]
+    assert len(found) == 10
     for kernel in found:
         for t in ("float", "double"):
-            prog = nvrtc.createProgram(_cuda_source(kernel, t), f"{kernel.name}.cu", [], [])
+            if isinstance(kernel, cpu_kernels.ReductionKernel):
+                source = _cuda_reduction_source(kernel, t)
+            else:
+                source = _cuda_source(kernel, t)
+            prog = nvrtc.createProgram(source, f"{kernel.name}.cu", [], [])
             try:
                 nvrtc.compileProgram(prog, [f"-I{include}", "--std=c++17", "-arch=compute_90"])
             except nvrtc.NVRTCError:

@@ -114,3 +114,63 @@ def test_the_stand_in_refuses_strided_rows_and_runs_contiguous_ones(kernels):
     np.testing.assert_allclose(gates[:, :12], 0.5)
     np.testing.assert_allclose(c, 0.25)  # f c_prev + i g = 0.5 * 0.5 + 0
     np.testing.assert_allclose(h, 0.5 * np.tanh(0.25))
+
+
+def _grads(run_loss, *arrays):
+    """The loss and the gradients of ``arrays`` (made leaves here) under ``run_loss``."""
+    leaves = [ax.tensor(a, requires_grad=True) for a in arrays]
+    loss = run_loss(*leaves)
+    loss.backward()
+    return [loss.detach().numpy()] + [t.grad.numpy() for t in leaves]
+
+
+SOFTMAX_CASES = {
+    "softmax": lambda x: (ax.softmax(x, dim=-1) ** 2).sum(),
+    "log_softmax": lambda x: (ax.log_softmax(x, dim=-1) * ax.arange(9.0).double()).sum(),
+    "softmax other dim": lambda x: (ax.softmax(x, dim=0) ** 3).sum(),
+    "cross_entropy": lambda x: ax.nn.functional.cross_entropy(
+        x.reshape(-1, 9), ax.tensor([1, 8, 0, 3, 3, 2, 7, 5, 4, 6, 0, 1]), ignore_index=3
+    ),
+    "cross_entropy smoothed, weighted": lambda x: ax.nn.functional.cross_entropy(
+        x.reshape(-1, 9),
+        ax.tensor([1, 8, 0, 3, 3, 2, 7, 5, 4, 6, 0, 1]),
+        weight=ax.linspace(0.5, 2.0, 9).double(),
+        label_smoothing=0.2,
+    ),
+    "cross_entropy (N, C, L), none": lambda x: (
+        ax.nn.functional.cross_entropy(
+            x.permute(0, 2, 1),
+            ax.tensor([[1, 8, 0, 3], [3, 2, 7, 5], [4, 6, 0, 1]]),
+            reduction="none",
+        )
+        * ax.arange(12.0).double().reshape(3, 4)
+    ).sum(),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("case", sorted(SOFTMAX_CASES))
+def test_softmax_kernels_give_the_numpy_path_s_numbers(kernels, monkeypatch, case):
+    x = np.random.default_rng(3).normal(size=(3, 4, 9)) * 3
+    fused, plain = _with(kernels, monkeypatch, lambda: _grads(SOFTMAX_CASES[case], x))
+    for a, b in zip(fused, plain, strict=True):
+        assert np.isfinite(a).all()
+        np.testing.assert_allclose(a, b, **TIGHT)
+
+
+@pytest.mark.parametrize("masked_row", [False, True])
+def test_attention_kernels_give_the_numpy_path_s_numbers(kernels, monkeypatch, masked_row):
+    rng = np.random.default_rng(4)
+    q, k, v = (rng.normal(size=(2, 3, 5, 8)) for _ in range(3))
+    mask = np.zeros((5, 5))
+    mask[np.triu_indices(5, 1)] = -np.inf
+    if masked_row:
+        mask[2] = -np.inf  # a query that may see nothing: its weights are 0, not NaN
+
+    def loss(q, k, v):
+        out = ax.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=ax.tensor(mask))
+        return (out * out).sum()
+
+    fused, plain = _with(kernels, monkeypatch, lambda: _grads(loss, q, k, v))
+    for a, b in zip(fused, plain, strict=True):
+        assert np.isfinite(a).all()
+        np.testing.assert_allclose(a, b, **TIGHT)

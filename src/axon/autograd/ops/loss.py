@@ -72,7 +72,21 @@ class ClassIndexLoss(Op):
         tt = xp.where(valid, t, 0)
         rows = xp.arange(t.shape[0])
         wt = (weight[tt] if weight is not None else xp.ones(t.shape, x.dtype)) * valid
-        if from_logits:
+        fused = self.backend.kernels() if from_logits else None
+        if fused is not None:  # a GPU: the softmax in three launches, nothing shifted kept
+            p, m, s = fused.softmax_rows(xs)
+            m, s = m[:, 0], s[:, 0]
+            picked = xs[rows, tt] - m
+            log_s = xp.log(s)
+            nll = wt * (log_s - picked)
+            if smoothing:  # sum_c w_c (x_c - m), without the shifted copy
+                w_sum = weight.sum() if weight is not None else C
+                rowsum = (
+                    self.backend.matmul(xs, weight) if weight is not None else xs.sum(axis=1)
+                ) - m * w_sum
+                smooth = (log_s * w_sum - rowsum) * valid
+            self.p = p
+        elif from_logits:
             shifted = xs - xs.max(axis=1, keepdims=True)
             picked = shifted[rows, tt]
             if smoothing:

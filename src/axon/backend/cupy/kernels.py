@@ -20,6 +20,10 @@ _SIGMOID = "__device__ T sigmoid(T z) { return T(0.5) * tanh(T(0.5) * z) + T(0.5
 """sigma(z) = (1 + tanh(z / 2)) / 2, as the CPU computes it (no exp overflow)."""
 
 
+_DEAD = "__device__ bool dead(T m) { return isinf(m) && m < T(0); }"
+"""A row whose max is -inf is all masked: its softmax is 0s (not 0 / 0)."""
+
+
 class Kernels:
     """The compiled kernels (CuPy compiles each for a dtype on its first call)."""
 
@@ -92,6 +96,32 @@ class Kernels:
             """,
             "axon_gru_step_backward",
         )
+        # softmax over the last axis: m (the rows' max) and s broadcast over the rows
+        rk = cupy.ReductionKernel
+        self._sumexp = rk(
+            "T x, T m",
+            "T s",
+            "dead(m) ? T(0) : exp(x - m)",
+            "a + b",
+            "s = a",
+            "0",
+            "axon_sum_exp",
+            preamble=_DEAD,
+        )
+        self._softmax = ew(
+            "T x, T m, T s",
+            "T y",
+            "y = dead(m) ? T(0) : exp(x - m) / s",
+            "axon_softmax",
+            preamble=_DEAD,
+        )
+        self._log_softmax = ew("T x, T m, T s", "T y", "y = x - m - log(s)", "axon_log_softmax")
+        self._dot_rows = rk(
+            "T p, T dp", "T row", "p * dp", "a + b", "row = a", "0", "axon_dot_rows"
+        )
+        self._softmax_grad = ew(
+            "T p, T dp, T row", "T ds", "ds = p * (dp - row)", "axon_softmax_grad"
+        )
         # Adam: both moments and the step to subtract, in one pass
         self._adam = ew(
             "T g, T beta1, T beta2, T scale, T eps",
@@ -102,6 +132,30 @@ class Kernels:
             update = m / (sqrt(v) * scale + eps);
             """,
             "axon_adam_update",
+        )
+
+    # ------------------------------------------------------------ softmax over the last axis
+    def softmax_rows(self, x, out=None):
+        """softmax(x) over the last axis in three launches (the max, one sum of
+        exponentials, one pass that writes the result), into ``out`` when given (``x``
+        itself is allowed). A row that is all -inf gives 0s, not NaN (attention's fully
+        masked rows). Returns ``(out, m, s)``: the rows' max and sum of e^(x - max)."""
+        m = x.max(axis=-1, keepdims=True)
+        s = self._sumexp(x, m, axis=-1, keepdims=True)
+        out = self._softmax(x, m, s) if out is None else self._softmax(x, m, s, out)
+        return out, m, s
+
+    def log_softmax_rows(self, x):
+        """log_softmax(x) over the last axis: x - max - log(sum e^(x - max))."""
+        m = x.max(axis=-1, keepdims=True)
+        return self._log_softmax(x, m, self._sumexp(x, m, axis=-1, keepdims=True))
+
+    def softmax_backward(self, p, dp, out=None):
+        """The scores' gradient P (dP - rowsum(dP P)) in two launches (``out`` may be
+        ``dp``)."""
+        row = self._dot_rows(p, dp, axis=-1, keepdims=True)
+        return (
+            self._softmax_grad(p, dp, row) if out is None else self._softmax_grad(p, dp, row, out)
         )
 
     # ------------------------------------------------------------ LSTM
