@@ -1,6 +1,7 @@
 """The ``axon`` command, mostly through ``main([...])``; one real subprocess."""
 
 import gzip
+import importlib.util
 import json
 import os
 import re
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+import axon as ax
 from axon import lab
-from axon.cli import main
+from axon.cli import _parser, main
 from axon.lab import Entry, Result
 
 
@@ -183,6 +185,62 @@ def test_inside_an_mpi_job_rank_0_alone_refuses_an_experiment_on_one_process(tmp
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.count("--nproc 2 does not apply to xor") == 1, done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+# ----------------------------------------------------------------------------- --device
+def test_device_is_parsed_as_axon_device_parses_it(capsys):
+    def device(*argv):
+        return _parser().parse_args(["run", "lenet", *argv]).device
+
+    assert device() == "cpu"
+    assert device("--device", "cuda") == "cuda" and device("--device", "cuda:1") == "cuda:1"
+    with pytest.raises(SystemExit) as exc:
+        device("--device", "gpu")
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --device: Expected one of cpu, cuda," in err and "string: gpu" in err
+
+
+def test_device_is_refused_for_an_experiment_on_the_cpu_only(tmp_path, capsys):
+    assert main(["run", "xor", "--quick", "--device", "cuda", "--out", str(tmp_path / "o")]) == 2
+    assert one_error_line(capsys) == (
+        "axon: error: --device cuda does not apply to xor: it trains on the CPU only "
+        f"(--device applies to {', '.join(sorted(lab.ON_DEVICE))})"
+    )
+    assert not (tmp_path / "o").exists()  # refused before anything ran
+    assert {"lenet", "mnist-mlp", "fashion", "digits"} <= lab.ON_DEVICE <= set(lab.names())
+    # a device and several processes do not combine: MPI exchanges host arrays
+    assert main(["run", "lenet", "--nproc", "2", "--device", "cuda"]) == 2
+    assert one_error_line(capsys).startswith(
+        "axon: error: --device cuda does not combine with --nproc: "
+    )
+
+
+def test_device_cpu_is_accepted_by_every_experiment(tmp_path, capsys):
+    assert main(["run", "boolean", "--quick", "--device", "cpu", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "results.json").read_text())["config"]["device"] == "cpu"
+
+
+@pytest.mark.skipif(ax.cuda.is_available(), reason="CuPy and a GPU are here: cuda is there")
+def test_device_cuda_without_cupy_is_one_line_saying_what_is_missing(tmp_path, capsys):
+    missing = "CuPy" if importlib.util.find_spec("cupy") is None else "GPU"
+    out = tmp_path / "o"
+    assert main(["run", "digits", "--quick", "--device", "cuda", "--out", str(out)]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("axon: error: --device cuda: ") and missing in line, line
+    assert not out.exists()  # refused before anything ran
+    assert main(["run", "digits", "--device", "cuda:0", "--debug", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "DeviceUnavailableError" in err
+    assert err.rstrip().splitlines()[-1].startswith("axon: error: --device cuda:0: ")
+
+
+def test_help_says_what_device_applies_to(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--device DEVICE" in out and "cuda:N" in out
+    assert f"applies to {', '.join(sorted(lab.ON_DEVICE))};" in out
 
 
 # ----------------------------------------------------------------------------- claims, duration

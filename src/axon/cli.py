@@ -2,7 +2,8 @@
 
     axon list                                   the experiments and worksheets
     axon run NAME [--seed N] [--out DIR] [--quick] [--epochs N] [--data-dir DIR]
-                [--prompt TEXT] [--weights FILE] [--resume] [--nproc N] [--debug]
+                [--prompt TEXT] [--weights FILE] [--resume] [--nproc N]
+                [--device DEVICE] [--debug]
     axon worksheet NAME [--graph FILE.png] [--out DIR] [--quick] [--debug]
     axon report [RUNS ...] [--out DIR]          the runs' results as a static site
     axon tour [--quick] [--out DIR] [--runs DIR] [--data-dir DIR] [--seed N]
@@ -20,14 +21,21 @@ epoch (needs 12)" and does not fail the run.
 Exit status: 0 when no claim failed, 1 when one failed, 2 for a usage error (such as
 an unknown name, a ``--data-dir`` that does not exist, an ``--out`` that cannot be
 written, a dataset file that is missing or damaged, ``--weights`` given to an experiment
-that cannot use it, or ``--nproc`` without MPI or for an experiment that runs on one
-process only). A usage error is one line on stderr; ``--debug`` adds its traceback.
+that cannot use it, ``--nproc`` without MPI or for an experiment that runs on one
+process only, or ``--device`` for an experiment that trains on the CPU only or naming a
+device that is not there, such as ``cuda`` without CuPy or a GPU). A usage error is one
+line on stderr; ``--debug`` adds its traceback.
 
 ``--nproc N`` (N > 1) starts the MPI launcher itself: the command runs again as
 ``mpiexec -n N python -m axon run ...`` (:mod:`axon.distributed.launch`). Inside an MPI
 job (started so, or by ``mpiexec -n N axon run ...`` by hand) every rank joins the
 process group; rank 0 prints and writes under ``--out``, the other ranks print nothing
 and write into temporary folders deleted at the end, and the job's status is rank 0's.
+
+``--device DEVICE`` (``cpu`` by default, ``cuda``, ``cuda:N``) trains the experiment's
+models there: each is moved with ``model.to(device)`` before its optimizer is made, and
+``fit`` moves each batch to it as it draws it (the data stays in host memory). It applies
+to the experiments in :data:`axon.lab.registry.ON_DEVICE`; the others refuse it.
 """
 
 from __future__ import annotations
@@ -45,9 +53,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import lab
+from .backend.device import DeviceUnavailableError, check_device
+from .backend.device import device as parse_device
 from .data.datadir import ChecksumError
 from .distributed import launch
-from .lab.registry import TRAINING, expected_duration, undertrained, weights_help
+from .lab.registry import ON_DEVICE, TRAINING, expected_duration, undertrained, weights_help
 from .lab.shared import record
 from .lab.shared.base import prepare_backups
 from .report import commands as report_commands
@@ -80,6 +90,13 @@ to {", ".join(sorted(MULTI_PROCESS))} (data-parallel starts
 {NEEDS_PROCESSES["data-parallel"]} processes when --nproc is not given); the other
 experiments refuse it (exit status 2), and so does --resume for now."""
 
+DEVICE_HELP = f"""\
+--device DEVICE: train the experiment's models on DEVICE: cpu (the default), cuda or cuda:N
+(an NVIDIA GPU, through CuPy: pip install "axon[cuda12]" or "axon[cuda13]"). The data stays
+in host memory and each batch moves to the device as training draws it. It applies to
+{", ".join(sorted(ON_DEVICE))}; the other experiments train on the CPU only and refuse
+another device (exit status 2), and so does a device that is not there (CUDA without CuPy
+or a GPU)."""
 
 DEBUG_HELP = "print the full traceback of an error, not only its one line"
 
@@ -91,14 +108,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _device_name(text: str) -> str:
+    """``--device``'s value, parsed as ``axon.device`` parses it ("cuda:0" stays "cuda:0",
+    "gpu" is an error naming the device types); whether it is there is checked later."""
+    try:
+        return str(parse_device(text))
+    except (RuntimeError, TypeError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _epilog() -> str:
     """``RESUME_HELP`` wrapped to 88 columns, what ``--weights`` does (from the lab's
-    ``WEIGHTS`` table), and ``NPROC_HELP``."""
+    ``WEIGHTS`` table), ``NPROC_HELP`` and ``DEVICE_HELP``."""
     return "\n\n".join(
         [
             textwrap.fill(" ".join(RESUME_HELP.split()), 88),
             weights_help(),
             textwrap.fill(" ".join(NPROC_HELP.split()), 88),
+            textwrap.fill(" ".join(DEVICE_HELP.split()), 88),
         ]
     )
 
@@ -172,6 +199,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="train on N MPI processes, data-parallel (see below)",
     )
+    run.add_argument(
+        "--device",
+        type=_device_name,
+        default="cpu",
+        metavar="DEVICE",
+        help="where the models train: cpu (default), cuda, cuda:N (see below)",
+    )
     run.add_argument("--debug", action="store_true", help=DEBUG_HELP)
 
     ws = sub.add_parser(
@@ -231,7 +265,9 @@ def _run(kind: str, args: argparse.Namespace, argv: list[str]) -> int:
     if launch.in_mpi_job():
         return _run_in_job(entry, args)
     nproc = args.nproc or NEEDS_PROCESSES.get(entry.name, 1)
-    refusal = _refusal(entry.name, nproc, args.resume) or _missing_data_dir(args.data_dir)
+    refusal = _refusal(entry.name, nproc, args.resume, args.device) or _missing_data_dir(
+        args.data_dir
+    )
     if refusal is not None:
         print(f"axon: error: {refusal}", file=sys.stderr)
         return 2
@@ -243,8 +279,19 @@ def _run(kind: str, args: argparse.Namespace, argv: list[str]) -> int:
     return launch.launch(nproc, argv)
 
 
-def _refusal(name: str, nproc: int, resume: bool) -> str | None:
-    """Why the experiment ``name`` cannot run on ``nproc`` processes (None: it can)."""
+def _refusal(name: str, nproc: int, resume: bool, device: str = "cpu") -> str | None:
+    """Why the experiment ``name`` cannot run on ``nproc`` processes and ``device`` (None:
+    it can)."""
+    if device != "cpu" and name not in ON_DEVICE:
+        return (
+            f"--device {device} does not apply to {name}: it trains on the CPU only "
+            f"(--device applies to {', '.join(sorted(ON_DEVICE))})"
+        )
+    if device != "cpu" and nproc > 1:
+        return (
+            f"--device {device} does not combine with --nproc: the processes exchange "
+            f"gradients through MPI in host memory; run {name} on one process"
+        )
     need = NEEDS_PROCESSES.get(name, 1)
     if nproc > 1 and name not in MULTI_PROCESS:
         return (
@@ -287,7 +334,9 @@ def _run_in_job(entry: lab.Entry, args: argparse.Namespace) -> int:
     if args.nproc is not None and args.nproc != size:
         refusal = f"--nproc {args.nproc} was given, but this MPI job has {size} processes"
     else:
-        refusal = _refusal(entry.name, size, args.resume) or _missing_data_dir(args.data_dir)
+        refusal = _refusal(entry.name, size, args.resume, args.device) or _missing_data_dir(
+            args.data_dir
+        )
     if refusal is not None:
         if rank == 0:
             print(f"axon: error: {refusal}", file=sys.stderr)
@@ -327,7 +376,12 @@ def _execute(
     default = args.name if kind == "experiment" else f"worksheet-{args.name}"
     if out is None:
         out = args.out if args.out is not None else Path("runs") / default
+    device = getattr(args, "device", "cpu")
     if kind == "experiment":
+        try:
+            check_device(device)  # CuPy or the GPU missing: said before anything runs
+        except DeviceUnavailableError as err:
+            return _usage_error(f"--device {device}: {err}", args, err)
         try:
             _check_writable(out)
         except OSError as err:
@@ -347,6 +401,7 @@ def _execute(
         prompt=getattr(args, "prompt", None),
         weights=getattr(args, "weights", None),
         resume=getattr(args, "resume", False),
+        device=device,
     )
     if kind == "experiment":
         title = f"axon run {entry.name}: {entry.description}"

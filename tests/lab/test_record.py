@@ -82,6 +82,7 @@ def test_xor_quick_writes_a_record_of_what_it_printed(tmp_path, capsys):
         "weights": None,
         "resume": False,
         "nproc": 1,
+        "device": "cpu",
     }
     assert rec["seed"] == 0
     assert set(rec["versions"]) == {"axon", "python", "numpy", "matplotlib", "platform"}

@@ -11,10 +11,11 @@ example computed step by step by the engine), registered with ``register(..., ki
 
 from __future__ import annotations
 
-from .registry import RESUMABLE, WEIGHTS, Entry, entries, get, names, register, run
+from .registry import ON_DEVICE, RESUMABLE, WEIGHTS, Entry, entries, get, names, register, run
 from .shared.base import Config, Result, WeightsError
 
 __all__ = [
+    "ON_DEVICE",
     "RESUMABLE",
     "WEIGHTS",
     "Config",

@@ -60,7 +60,7 @@ def run(config: Config) -> Result:
     ]:
         heading(f"{label}: Adam lr {lr:g}, cosine decay, batch 32, {epochs} epochs")
         ax.manual_seed(config.seed)
-        model = make()
+        model = make().to(config.device)
         print("  " + repr(model).replace("\n", "\n  "))
         opt = optim.Adam(model.parameters(), lr=lr)
         sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)

@@ -72,7 +72,7 @@ def run(config: Config) -> Result:
 
     heading("The network")
     ax.manual_seed(config.seed)
-    model = fashion_cnn()
+    model = fashion_cnn().to(config.device)
     ax.summary(
         model, input_shape=(1, 1, 28, 28), print_fn=lambda s: print("  " + s.replace("\n", "\n  "))
     )

@@ -58,7 +58,7 @@ def run_mlp(config: Config) -> Result:
 
     heading("The network: 784-16-16-10, sigmoid hidden units")
     ax.manual_seed(config.seed)
-    model = models.mlp(MLP_SIZES, activation="sigmoid")
+    model = models.mlp(MLP_SIZES, activation="sigmoid").to(config.device)
     print("  " + repr(model).replace("\n", "\n  "))
     n = model.num_parameters()
     print(
@@ -108,7 +108,7 @@ def run_lenet(config: Config) -> Result:
 
     heading("LeNet-5")
     ax.manual_seed(config.seed)
-    model = models.lenet5()
+    model = models.lenet5().to(config.device)
     ax.summary(
         model, input_shape=(1, 1, 28, 28), print_fn=lambda s: print("  " + s.replace("\n", "\n  "))
     )

@@ -35,6 +35,7 @@ from .shared.base import Config, Result, backup, heading, load_weights, table
 from .shared.text_common import (
     RNNLanguageModel,
     TimeBudget,
+    device_of,
     epochs_for,
     finish,
     next_token_probs,
@@ -80,8 +81,8 @@ def suggest(model, vocab: Vocab, prompt: str, k: int = 5) -> list[tuple[str, flo
     ids = vocab.encode(prompt.lower().split() or ["<eos>"])
     model.eval()
     with ax.no_grad():
-        logits, _ = model(ax.tensor(ids[:, None]))  # (T, 1, V)
-    p = next_token_probs(logits.array[-1, 0])
+        logits, _ = model(ax.tensor(ids[:, None], device=device_of(model)))  # (T, 1, V)
+    p = next_token_probs(logits[-1, 0].cpu().numpy())
     best = np.argsort(-p)[:k]
     return [(vocab.itos[i], float(p[i])) for i in best]
 
@@ -100,7 +101,7 @@ def run(config: Config) -> Result:
     heading("1. The data")
     vocab, ids, h_uni = _load_data(config, hp)
     heading("2. Training with truncated BPTT")
-    model = _build_model(hp, len(vocab))
+    model = _build_model(hp, len(vocab)).to(config.device)
     history, val_loss, test_loss, seconds = _train(config, hp, epochs, model, ids, len(vocab))
     val_ppl, test_ppl = perplexity(val_loss), perplexity(test_loss)
     _show_losses(h_uni, history, val_loss, test_loss, seconds)

@@ -21,6 +21,7 @@ from .shared.base import Config, Result
 
 __all__ = [
     "DURATION",
+    "ON_DEVICE",
     "RESUMABLE",
     "TRAINING",
     "WEIGHTS",
@@ -122,6 +123,25 @@ RESUMABLE: frozenset[str] = frozenset(
         "paradigms",
         "transfer",
         "classic-vs-nn",
+    }
+)
+
+
+#: The experiments that train on ``--device DEVICE`` (``config.device``): their models are
+#: moved there before their optimizers are made, their training and scoring go through
+#: ``fit`` / ``evaluate`` / ``predict`` (which move each batch to the model's device), and
+#: what they compute with NumPy from a model's outputs is copied to the host first. The
+#: others refuse a device other than the CPU: they train no axon model (NumPy or
+#: scikit-learn demos), or train in loops of their own that work on host arrays.
+ON_DEVICE: frozenset[str] = frozenset(
+    {
+        "digits",
+        "fashion",
+        "lenet",
+        "mnist-mlp",
+        "next-word",
+        "shakespeare",
+        "transformer-lm",
     }
 )
 

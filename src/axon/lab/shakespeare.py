@@ -90,6 +90,7 @@ def run(config: Config) -> Result:
     vocab, train_ids, val_ids, h_uni = shakespeare_chars(config, hp)
     heading("2. Training with truncated BPTT")
     model = RNNLanguageModel(len(vocab), hp["emb"], hp["hidden"], dropout=hp["dropout"])
+    model.to(config.device)
     history, train_loss, val_loss, seconds = _train(
         config, hp, epochs, model, train_ids, val_ids, len(vocab)
     )

@@ -42,6 +42,7 @@ from .shared.text_common import (
     TOP_K,
     TimeBudget,
     check_char_model,
+    device_of,
     epochs_for,
     finish,
     next_token_probs,
@@ -138,11 +139,12 @@ def sample(
     position's logits / temperature, restricted to the ``top_k`` largest."""
     rng = rng if rng is not None else np.random.default_rng(0)
     ids = [int(i) for i in prompt_ids]
+    dev = device_of(model)
     model.eval()
     with ax.no_grad():
         for _ in range(length):
             window = np.asarray(ids[-model.max_len :], dtype=np.int64)[None]  # (1, T)
-            logits = model(ax.tensor(window)).array[0, -1]  # (V,)
+            logits = model(ax.tensor(window, device=dev))[0, -1].cpu().numpy()  # (V,)
             p = next_token_probs(logits, temperature, top_k)
             ids.append(int(rng.choice(p.size, p=p)))
     return ids[len(prompt_ids) :]
@@ -162,7 +164,7 @@ def run(config: Config) -> Result:
     heading("1. The data")
     vocab, train_ids, val_ids, h_uni = shakespeare_chars(config, hp)
     heading("2. Training on random windows, causal mask")
-    model = _build_model(hp, len(vocab))
+    model = _build_model(hp, len(vocab)).to(config.device)
     history, train_loss, val_loss, seconds, updates = _train(
         config, hp, epochs, model, train_ids, val_ids
     )

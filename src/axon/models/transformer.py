@@ -69,6 +69,13 @@ def causal_mask(size: int) -> np.ndarray:
     return _causal_mask_array(size, np.bool_)
 
 
+def _causal_where(size: int, x: Tensor):
+    """The causal mask on ``x``'s device: a host array on the CPU, a bool Tensor moved
+    there on another device (the attention's inputs must share one device)."""
+    mask = causal_mask(size)
+    return mask if x.array.__class__ is np.ndarray else _wrap(mask).to(x.device)
+
+
 def _encoder(
     d_model: int,
     nhead: int,
@@ -160,7 +167,7 @@ class TransformerLM(nn.Module):
         ids = _ids(ids, "TransformerLM", self.max_len)
         T = ids.shape[1]
         x = self.pos(self.token(ids))  # (B, T) -> (B, T, d)
-        x = self.encoder(x, mask=causal_mask(T), is_causal=True)  # (B, T, d)
+        x = self.encoder(x, mask=_causal_where(T, x), is_causal=True)  # (B, T, d)
         return self.head(self.norm(x))  # (B, T, V)
 
     def attention_maps(self, ids) -> list[np.ndarray]:
@@ -172,7 +179,7 @@ class TransformerLM(nn.Module):
             self.eval()
             try:
                 x = self.pos(self.token(ids))
-                return _attention_maps(self.encoder, x, causal_mask(ids.shape[1]), None)
+                return _attention_maps(self.encoder, x, _causal_where(ids.shape[1], x), None)
             finally:
                 self.train(was)
 

@@ -30,7 +30,7 @@ from typing import Any
 from ..autograd.tensor import Tensor, _wrap
 from ..data.text import BPTTBatches
 from .base import Callback
-from .batches import split_batch, to_array, to_device
+from .batches import batch_device, split_batch, to_array, to_device
 from .fit import fit
 from .history import History
 from .objective import Objective, resolve_loss
@@ -115,7 +115,8 @@ def _chunks(inputs: tuple, target, k: int | None, used: int, time_dim: int, star
 def evaluate_stream(model, data, *, loss=None, metrics=()) -> dict[str, float]:
     """Mean loss and metrics over a stream, the state carried from batch to batch (no
     graph, eval mode; the previous modes are restored). The mean is over target
-    elements (tokens), so for cross-entropy ``exp(loss)`` is the perplexity."""
+    elements (tokens), so for cross-entropy ``exp(loss)`` is the perplexity. Each batch
+    moves to the model's device, as in ``evaluate``."""
     objective = Objective(None if loss is None else resolve_loss(loss), metrics, fresh=True)
     with evaluation(model):
         return run_eval_stream(model, data, objective)
@@ -124,10 +125,12 @@ def evaluate_stream(model, data, *, loss=None, metrics=()) -> dict[str, float]:
 def run_eval_stream(model, data, objective: Objective) -> dict[str, float]:
     """Loss and metrics over a stream (the caller sets eval mode and no_grad)."""
 
+    device = batch_device(model)
+
     def outputs():
         state = None
         for batch in data:
-            inputs, target = split_batch(batch)
+            inputs, target = split_batch(batch if device is None else to_device(batch, device))
             out, state = _call(model, inputs, state)
             out, target = _flat_for_classes(out, target)
             yield out, target, int(to_array(target).size)

@@ -56,6 +56,10 @@ class Config:
             replaces, or why an experiment refuses it, is in :data:`axon.lab.WEIGHTS`.
         resume: continue each training from its backup under ``out / ".backup"`` where
             one exists (see :func:`backup`), instead of starting over.
+        device: where the experiment's models train (``"cpu"``, ``"cuda"``,
+            ``"cuda:1"``): they are moved there before their optimizer is made, and each
+            batch follows as ``fit`` draws it; the data stays in host memory. Only the
+            experiments in :data:`axon.lab.ON_DEVICE` read it (the CLI refuses the others).
     """
 
     seed: int = 0
@@ -67,6 +71,7 @@ class Config:
     prompt: str | None = None
     weights: Path | None = None
     resume: bool = False
+    device: str = "cpu"
 
 
 @dataclass

@@ -174,6 +174,7 @@ class Recorder:
                 "weights": config.weights,
                 "resume": config.resume,
                 "nproc": nproc,
+                "device": config.device,
             },
             "seed": config.seed,
             "versions": versions(),

@@ -85,6 +85,12 @@ def next_token_probs(
     return p / p.sum()
 
 
+def device_of(model: nn.Module) -> ax.device:
+    """Where ``model``'s parameters live (``--device``): its inputs are made there, and
+    its outputs copied back to the host before NumPy reads them."""
+    return next(model.parameters()).device
+
+
 def generate(
     model: nn.Module,
     prompt_ids: Sequence[int],
@@ -96,16 +102,17 @@ def generate(
     """Feed the prompt, then sample ``length`` tokens one at a time, each fed back in
     with the carried state. Returns the sampled ids (the prompt not included)."""
     rng = rng if rng is not None else np.random.default_rng(0)
+    dev = device_of(model)
     model.eval()
     out: list[int] = []
     with ax.no_grad():
-        x = ax.tensor(np.asarray(prompt_ids, dtype=np.int64)[:, None])  # (T, 1)
+        x = ax.tensor(np.asarray(prompt_ids, dtype=np.int64)[:, None], device=dev)  # (T, 1)
         logits, state = model(x)
         for _ in range(length):
-            p = next_token_probs(logits.array[-1, 0], temperature, top_k)
+            p = next_token_probs(logits[-1, 0].cpu().numpy(), temperature, top_k)
             nxt = int(rng.choice(p.size, p=p))
             out.append(nxt)
-            logits, state = model(ax.tensor(np.array([[nxt]], dtype=np.int64)), state)
+            logits, state = model(ax.tensor(np.array([[nxt]], dtype=np.int64), device=dev), state)
     return out
 
 

@@ -248,8 +248,9 @@ def inputs(images: Images, flatten: bool) -> np.ndarray:
 
 
 def score(model: nn.Module, images: Images, flatten: bool = False) -> tuple[np.ndarray, float]:
-    """The model's predicted classes on ``images`` and its accuracy there."""
-    logits = ax.predict(model, inputs(images, flatten), batch_size=1000).numpy()
+    """The model's predicted classes on ``images`` and its accuracy there (the logits are
+    copied to the host from the model's device)."""
+    logits = ax.predict(model, inputs(images, flatten), batch_size=1000).cpu().numpy()
     predictions = logits.argmax(axis=1)
     return predictions, float((predictions == images.y).mean())
 
@@ -464,14 +465,14 @@ def feature_maps(model: nn.Module, image: np.ndarray) -> tuple[np.ndarray, np.nd
     captured: list[np.ndarray] = []
 
     def hook(module, args, out):
-        captured.append(out.numpy()[0])  # (1, C_out, H', W') -> (C_out, H', W')
+        captured.append(out.cpu().numpy()[0])  # (1, C_out, H', W') -> (C_out, H', W')
 
     handle = conv.register_forward_hook(hook)
     try:
         ax.predict(model, image[None], batch_size=1)  # (1, C, H, W)
     finally:
         handle.remove()
-    return conv.weight.detach().numpy()[:, 0], captured[0]
+    return conv.weight.detach().cpu().numpy()[:, 0], captured[0]
 
 
 def save_feature_maps(
