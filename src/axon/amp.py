@@ -68,7 +68,8 @@ class GradScaler:
     ) -> None:
         if enabled:
             warnings.warn(
-                "GradScaler is enabled, but axon has no CUDA backend. Disabling.",
+                "GradScaler is enabled, but axon computes in the tensors' own dtypes "
+                "(autocast casts nothing), so there is no underflow to scale. Disabling.",
                 UserWarning,
                 stacklevel=2,
             )

@@ -204,3 +204,17 @@ def test_fit_on_a_gpu_gives_the_cpu_numbers(cuda):
     np.testing.assert_allclose(gpu_loss, cpu_loss, rtol=1e-12)
     np.testing.assert_allclose(gpu_weight, cpu_weight, rtol=1e-12)
     assert not np.isnan(gpu_loss).any()
+
+
+def test_torch_s_other_cuda_spellings(cuda):
+    g = ax.Generator(device="cuda").manual_seed(3)
+    assert g.device == "cuda" and g.initial_seed() == 3
+    scaler = ax.amp.GradScaler(enabled=False)  # accepted: axon computes in float32 there
+    loss = (ax.ones(2).cuda() * 2).sum()
+    assert scaler.scale(loss) is loss
+
+
+def test_without_a_gpu_a_cuda_generator_is_refused():
+    fakecupy.uninstall()
+    with pytest.raises(RuntimeError, match="no backend here"):
+        ax.Generator(device="cuda")

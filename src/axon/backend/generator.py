@@ -26,13 +26,19 @@ class Generator:
     """A seeded random stream: ``g = axon.Generator().manual_seed(0)``.
 
     Args:
-        device: only ``"cpu"`` (accepted for torch's signature).
+        device: ``"cpu"``, or ``"cuda"`` where a GPU is available: the stream is drawn
+            on the host either way (the samplers and ``random_split`` that take a
+            generator work on the host).
     """
 
     def __init__(self, device: str = "cpu") -> None:
-        if str(device) != "cpu":
-            raise RuntimeError(f"Generator: axon runs on the cpu only, got device={device!r}")
-        self.device = "cpu"
+        name = str(device)
+        if name != "cpu":
+            from ..cuda import is_available
+
+            if not (name.partition(":")[0] == "cuda" and is_available()):
+                raise RuntimeError(f"Generator: device={device!r} has no backend here; use the cpu")
+        self.device = name
         self._seed = DEFAULT_SEED
         self._rng = np.random.Generator(np.random.PCG64(DEFAULT_SEED))
 
