@@ -15,6 +15,7 @@ from collections import namedtuple
 from .. import backend as B
 from . import ops
 from .ops import sort as _sort
+from .ops.index import open_grid
 from .shape_api import (
     _as_tensor,
     _check_bounds,
@@ -326,7 +327,7 @@ def _scatter_where(name: str, input: Tensor, dim: int, index, src_shape=None):
             + (f" and to be smaller size than src {list(src_shape)}" if src_shape else "")
         )
     _check_bounds(idx, shape[d], d)
-    where = list(xp.indices(idx.shape, sparse=True))
+    where = open_grid(xp, idx.shape)
     where[d] = idx % shape[d]
     return d, idx, tuple(where)
 
@@ -411,13 +412,7 @@ def _index_where(name: str, input: Tensor, dim: int, index, source_shape=None):
     view = [1] * max(input.ndim, 1)
     view[d] = idx.size
     where = (
-        list(
-            xp.indices(
-                tuple(input.shape[:d]) + (idx.size,) + tuple(input.shape[d + 1 :]), sparse=True
-            )
-        )
-        if input.ndim
-        else [None]
+        open_grid(xp, (*input.shape[:d], idx.size, *input.shape[d + 1 :])) if input.ndim else [None]
     )
     where[d] = (idx % n).reshape(view)
     return d, tuple(where)

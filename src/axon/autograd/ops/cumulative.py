@@ -13,6 +13,30 @@ from ... import backend as B
 from ..function import Op
 
 
+def accumulate(ufunc, a, axis: int):
+    """``ufunc.accumulate(a, axis)``: out_i = ufunc(out_{i-1}, a_i) along ``axis``.
+
+    CuPy implements ``accumulate`` for add and multiply only (the others raise
+    NotImplementedError); for them this scans by doubling instead: after the step with shift
+    s every out_i combines the 2s elements ending at i, so ceil(log2 n) whole-array calls of
+    ``ufunc`` do it. Exact for maximum and minimum; for logaddexp the sums are grouped
+    differently from a running sum, so they may differ in the last bits."""
+    try:
+        return ufunc.accumulate(a, axis=axis)
+    except NotImplementedError:
+        pass
+    out = a.copy()
+    n = a.shape[axis]
+    lead = (slice(None),) * (axis % a.ndim)
+    shift = 1
+    while shift < n:
+        out[(*lead, slice(shift, None))] = ufunc(
+            out[(*lead, slice(shift, None))], out[(*lead, slice(None, n - shift))]
+        )
+        shift *= 2
+    return out
+
+
 def _reverse_cumsum(a, axis: int):
     """sum_{j >= i} a_j along ``axis``: how every later output depends on position i."""
     xp = B.namespace(a)
@@ -89,12 +113,12 @@ def running_extreme_indices(a, axis: int, largest: bool):
     taken: ties and NaN move the index to the latest position, as torch's cummax/cummin.
     The values are ``a`` gathered at these indices, so their gradient is gather's."""
     xp = B.namespace(a)
-    values = (xp.maximum if largest else xp.minimum).accumulate(a, axis=axis)
+    values = accumulate(xp.maximum if largest else xp.minimum, a, axis)
     pos = xp.arange(a.shape[axis]).reshape((-1,) + (1,) * (a.ndim - 1 - axis))
     hit = a == values
     if a.dtype.kind == "f":
         hit |= xp.isnan(a)  # a NaN is the extreme from there on
-    return xp.maximum.accumulate(xp.where(hit, pos, 0), axis=axis)
+    return accumulate(xp.maximum, xp.where(hit, pos, 0), axis)
 
 
 class LogCumSumExp(Op):
@@ -103,7 +127,7 @@ class LogCumSumExp(Op):
 
     def forward(self, a, axis):
         self.a, self.axis = a, axis
-        self.out = self.xp.logaddexp.accumulate(a, axis=axis) if a.size else a.copy()
+        self.out = accumulate(self.xp.logaddexp, a, axis) if a.size else a.copy()
         return self.out
 
     def backward(self, g):
@@ -113,6 +137,6 @@ class LogCumSumExp(Op):
             grad = xp.zeros_like(g)
             for sign in (1, -1):
                 part = xp.log(xp.maximum(sign * g, 0)) - out  # log(g_j^+) - out_j
-                rev = xp.flip(xp.logaddexp.accumulate(xp.flip(part, axis), axis=axis), axis)
+                rev = xp.flip(accumulate(xp.logaddexp, xp.flip(part, axis), axis), axis)
                 grad = grad + sign * xp.exp(a + rev)
         return grad, None

@@ -110,7 +110,9 @@ def hurwitz_zeta(s, q):
     start = 10 + xp.maximum(s, 0)
     with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
         total = xp.zeros_like(q)
-        steps = int(xp.nanmax(xp.where(xp.isfinite(q), xp.ceil(start - q), 0), initial=0))
+        gap = xp.ceil(start - q)  # the terms summed directly; NaN where s is
+        gap = xp.where(xp.isfinite(q) & ~xp.isnan(gap), gap, 0)
+        steps = int(gap.max()) if gap.size else 0
         for _ in range(max(steps, 0)):
             low = q < start
             total = total + xp.where(low, q**-s, 0)

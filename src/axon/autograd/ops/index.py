@@ -6,6 +6,16 @@ from __future__ import annotations
 from ..function import Op, _reduce_to
 
 
+def open_grid(xp, shape: tuple) -> list:
+    """One index array per axis of ``shape``, each shaped to vary along its own axis only,
+    so together they broadcast to every position: NumPy's ``indices(shape, sparse=True)``,
+    which CuPy lacks (its ``indices`` has no ``sparse``)."""
+    ndim = len(shape)
+    return [
+        xp.arange(n).reshape((1,) * k + (n,) + (1,) * (ndim - 1 - k)) for k, n in enumerate(shape)
+    ]
+
+
 def _is_basic(index) -> bool:
     """True when indexing can never pick an element twice (ints, slices, None, ...)."""
     items = index if isinstance(index, tuple) else (index,)
@@ -72,7 +82,7 @@ class Gather(Op):
                 f"input of shape {a.shape}"
             )
         self.shape = a.shape
-        where = list(self.xp.indices(index.shape, sparse=True))
+        where = open_grid(self.xp, index.shape)
         where[dim] = index
         self.where = tuple(where)
         return a[self.where]

@@ -13,6 +13,7 @@ import itertools
 import math
 
 from ..function import Op
+from .scatter import ufunc_at
 
 
 class PlaneGather(Op):
@@ -74,11 +75,12 @@ class SegmentMax(Op):
         xp = self.xp
         T, D = rows.shape
         out = xp.full((num_bags, D), -math.inf, rows.dtype)
-        xp.maximum.at(out, bag, rows)
-        # the first t reaching each maximum: where the gradient of (b, d) goes
-        t = xp.where(rows == out[bag], xp.arange(T)[:, None], T)
-        first = xp.full((num_bags, D), T)
-        xp.minimum.at(first, bag, t)
+        ufunc_at(xp, "maximum", out, bag, rows)
+        # the first t reaching each maximum: where the gradient of (b, d) goes (int32: CuPy's
+        # minimum.at has no int64)
+        t = xp.where(rows == out[bag], xp.arange(T, dtype=xp.int32)[:, None], T)
+        first = xp.full((num_bags, D), T, dtype=xp.int32)
+        ufunc_at(xp, "minimum", first, bag, t)
         self.rows_shape, self.first = rows.shape, first
         return xp.where(first < T, out, 0).astype(rows.dtype)
 

@@ -15,6 +15,8 @@ broadcast to the shape of the values written (as ``Gather`` builds it).
 from __future__ import annotations
 
 from ..function import Op, _reduce_to
+from .cumulative import accumulate
+from .index import open_grid
 
 
 def _add_at_flat(backend, size: int, flat_idx, g):
@@ -104,6 +106,48 @@ class ScatterAdd(Op):
         return g, None, gs, None
 
 
+def ufunc_at(xp, name: str, target, where, values) -> None:
+    """``target[where] = ufunc(target[where], values)`` for the ufunc ``name`` of ``xp``,
+    a position named twice taking each of its values in turn (NumPy's ``ufunc.at``).
+
+    CuPy's ``at`` covers add, subtract, maximum, minimum and the bitwise ufuncs, each for
+    the dtypes CUDA's atomic operations take (no int64 or float16 maximum); otherwise it
+    raises NotImplementedError or TypeError before writing anything. The values then go in
+    rounds: round r applies each position's r-th value (in the order NumPy's would), so no
+    round writes a position twice and the results are NumPy's. ``where``: an integer array,
+    or a tuple of them, indexing the leading dimensions of ``target``."""
+    ufunc = getattr(xp, name)
+    try:
+        ufunc.at(target, where, values)
+        return
+    except (NotImplementedError, TypeError):
+        pass
+    where = xp.broadcast_arrays(*(where if isinstance(where, tuple) else (where,)))
+    picked, rest = where[0].shape, target.shape[len(where) :]  # target[where]: picked + rest
+    where = [w.reshape(picked + (1,) * len(rest)) for w in where]
+    where += [g.reshape((1,) * len(picked) + g.shape) for g in open_grid(xp, rest)]
+    values = xp.asarray(values).astype(target.dtype, casting="same_kind")  # NumPy's rule
+    *where, values = xp.broadcast_arrays(*where, values)
+    flat_pos = 0
+    for w, n in zip(where, target.shape, strict=True):
+        flat_pos = flat_pos * n + xp.where(w < 0, w + n, w)  # the index in target.reshape(-1)
+    flat_pos, values = flat_pos.reshape(-1), values.reshape(-1)
+    if flat_pos.size == 0:
+        return
+    order = xp.argsort(flat_pos, kind="stable")  # each position's values together, in order
+    pos = flat_pos[order]
+    steps = xp.arange(pos.size)
+    new_run = xp.concatenate([xp.ones(1, dtype=bool), pos[1:] != pos[:-1]])
+    rank = steps - accumulate(xp.maximum, xp.where(new_run, steps, 0), 0)  # r-th value of its pos
+    flat = target.reshape(-1)  # a view of a C-contiguous target, else a copy written back
+    for r in range(int(rank.max()) + 1):
+        pick = order[rank == r]
+        at = flat_pos[pick]
+        flat[at] = ufunc(flat[at], values[pick])
+    if not target.flags.c_contiguous:
+        target[...] = flat.reshape(target.shape)
+
+
 _REDUCERS = {"prod": "multiply", "amax": "maximum", "amin": "minimum"}  # ufuncs of xp
 
 
@@ -136,7 +180,7 @@ class ScatterReduce(Op):
         hit = xp.zeros(a.shape, dtype=bool)
         hit[where] = True
         self.hit = hit
-        count = xp.zeros(a.shape, dtype=xp.int64)
+        count = xp.zeros(a.shape, dtype=xp.int32)  # int32: CuPy's scatter-add has no int64
         self.backend.scatter_add(count, where, 1)
         base = a.copy()
         if not include_self:
@@ -144,8 +188,8 @@ class ScatterReduce(Op):
         else:
             count = count + 1
         self.count = count
-        if reduce in _REDUCERS:  # an unbuffered ufunc.at: NumPy's API (CuPy has it too)
-            getattr(xp, _REDUCERS[reduce]).at(base, where, src)
+        if reduce in _REDUCERS:
+            ufunc_at(xp, _REDUCERS[reduce], base, where, src)
         else:
             self.backend.scatter_add(base, where, src)
         if reduce == "mean":
@@ -183,10 +227,10 @@ class ScatterReduce(Op):
         position: out / x where x != 0; with zeros, the product of the non-zero others."""
         xp = self.xp
         a, src, where = self.a, self.src, self.where
-        zeros = xp.where(self_in & (a == 0), 1, 0)
+        zeros = (self_in & (a == 0)).astype(xp.int32)  # int32, as count in forward
         self.backend.scatter_add(zeros, where, src == 0)
         nonzero_prod = xp.where(self_in & (a != 0), a, 1).astype(g.dtype)
-        xp.multiply.at(nonzero_prod, where, xp.where(src != 0, src, 1))
+        ufunc_at(xp, "multiply", nonzero_prod, where, xp.where(src != 0, src, 1))
 
         def grad_of(x, z, p, gg):  # z: zeros at its position, p: non-zero product there
             with xp.errstate(divide="ignore", invalid="ignore"):

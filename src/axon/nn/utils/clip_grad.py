@@ -27,10 +27,10 @@ def _vector_norm(x, norm_type: float, xp):
     x = x.ravel()
     if norm_type == 2.0:
         return xp.sqrt(xp.dot(x, x)) if x.dtype.kind == "f" else xp.linalg.norm(x)
-    if norm_type == math.inf:
-        return xp.abs(x).max(initial=0)
-    if norm_type == -math.inf:
-        return xp.abs(x).min(initial=math.inf).astype(x.dtype)
+    if norm_type in (math.inf, -math.inf):
+        if x.size == 0:  # the max of nothing is 0, the min inf (CuPy's max has no initial=)
+            return xp.asarray(0 if norm_type > 0 else math.inf, dtype=x.dtype)
+        return xp.abs(x).max() if norm_type > 0 else xp.abs(x).min()
     if norm_type == 0:
         return xp.asarray(xp.count_nonzero(x), dtype=x.dtype)
     if norm_type == 1.0:
