@@ -176,7 +176,13 @@ def _cupy_module(count_error: str | None) -> types.ModuleType:
     return cupy
 
 
+SCATTER_ADD_DTYPES = {np.dtype(t) for t in ("float32", "float64", "int32", "uint32", "uint64")}
+"""The targets CuPy's ``scatter_add`` (CUDA's atomic adds) takes; others raise TypeError."""
+
+
 def _scatter_add(target, index, values) -> None:
+    if target.dtype not in SCATTER_ADD_DTYPES:
+        raise TypeError(f"cupyx.scatter_add does not support {target.dtype} (the fake's rule)")
     np.add.at(target, index, values)
 
 

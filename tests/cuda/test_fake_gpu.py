@@ -218,3 +218,14 @@ def test_without_a_gpu_a_cuda_generator_is_refused():
     fakecupy.uninstall()
     with pytest.raises(RuntimeError, match="no backend here"):
         ax.Generator(device="cuda")
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float16", "bool", "int16", "float32"])
+def test_index_add_on_the_gpu_takes_every_dtype_cuda_s_atomics_do_not(cuda, dtype):
+    index = ax.tensor([0, 2, 2, 4, 0])
+    source = ax.tensor([1, 2, 3, 4, 5]).to(getattr(ax, dtype))
+    if dtype == "int64":
+        source = ax.tensor([2**40, -3, 2**62, 7, -(2**41)])
+    expected = ax.zeros(5, dtype=source.dtype).index_add_(0, index, source)
+    got = ax.zeros(5, dtype=source.dtype).cuda().index_add_(0, index.cuda(), source.cuda())
+    np.testing.assert_array_equal(got.cpu().numpy(), expected.numpy())

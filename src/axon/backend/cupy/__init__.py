@@ -60,6 +60,10 @@ if COUNT == 0:
     )
 
 
+_ATOMIC = {np.dtype(t) for t in ("float32", "float64", "int32", "uint32", "uint64")}
+"""The dtypes ``cupyx.scatter_add`` adds into directly."""
+
+
 @contextlib.contextmanager
 def _no_fp_errors(*args, **kwargs):
     """NumPy's ``errstate`` for CuPy: GPU kernels raise no floating-point warnings."""
@@ -123,7 +127,19 @@ class CupyBackend(Backend):
 
     # ------------------------------------------------------------ the NumPy-only tricks
     def scatter_add(self, target, index, values) -> None:
-        cupyx.scatter_add(target, index, values)
+        """``cupyx.scatter_add`` (CUDA's atomic adds), which takes float32, float64, int32,
+        uint32 and uint64 targets: an int64 target adds as uint64 (the same bits, modulo
+        2**64), the others through a float32 or int32 copy."""
+        dt = target.dtype
+        if dt in _ATOMIC:
+            cupyx.scatter_add(target, index, values)
+        elif dt == np.int64:
+            values = cupy.asarray(values, dtype=dt)
+            cupyx.scatter_add(target.view(np.uint64), index, values.view(np.uint64))
+        else:
+            wide = target.astype(np.float32 if dt.kind == "f" else np.int32)
+            cupyx.scatter_add(wide, index, cupy.asarray(values).astype(wide.dtype))
+            target[...] = wide.astype(dt)
 
     def sliding_windows(self, x, window_shape, axis):
         return cupy.lib.stride_tricks.sliding_window_view(x, window_shape, axis)
