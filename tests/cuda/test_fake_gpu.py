@@ -229,3 +229,24 @@ def test_index_add_on_the_gpu_takes_every_dtype_cuda_s_atomics_do_not(cuda, dtyp
     expected = ax.zeros(5, dtype=source.dtype).index_add_(0, index, source)
     got = ax.zeros(5, dtype=source.dtype).cuda().index_add_(0, index.cuda(), source.cuda())
     np.testing.assert_array_equal(got.cpu().numpy(), expected.numpy())
+
+
+def test_without_curand_dropout_draws_on_the_host(cuda, monkeypatch):
+    import sys
+
+    class NoCurand:
+        def __init__(self, cuda_ns):
+            self.__dict__.update(vars(cuda_ns))
+
+        @property
+        def curand(self):
+            raise ImportError('Failure finding "libcurand.so.10"')
+
+    cupy = sys.modules["cupy"]
+    monkeypatch.setattr(cupy, "cuda", NoCurand(cupy.cuda))
+    ax.manual_seed(0)
+    with pytest.warns(RuntimeWarning, match="libcurand.*drawn on the host"):
+        gpu = _mask(shape=(256,))
+    ax.manual_seed(0)
+    cpu = ax.nn.functional.dropout(ax.ones(256), 0.5, training=True).numpy() != 0
+    np.testing.assert_array_equal(gpu, cpu)  # the host's masks, moved

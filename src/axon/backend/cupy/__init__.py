@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import types
+import warnings
 
 import numpy as np
 
@@ -193,21 +194,38 @@ class _DeviceDraws:
     def __init__(self, backend: CupyBackend) -> None:
         self.backend = backend
 
-    def _state(self):
-        from .. import device_salt, rng
+    _no_curand: str | None = None
+    """Why cuRAND did not load (its library missing), once seen: draws are then made on
+    the host and moved, as on a backend without device draws."""
 
+    def _state(self):
         index = cupy.cuda.runtime.getDevice()
         state = self._states.get(index)
         if state is None:
-            method = cupy.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10
             with cupy.cuda.Device(index):
+                method = cupy.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10
                 state = self._states[index] = cupy.random.RandomState(0, method=method)
-        state.seed(int(rng().integers(2**63)) ^ device_salt)
         return state
 
     def random(self, size=None, dtype=np.float64):
         """Uniform draws in [0, 1) of ``size`` on the current GPU (float32 or float64)."""
-        return self._state().random_sample(size, dtype)
+        from .. import device_salt, rng
+
+        if _DeviceDraws._no_curand is None:
+            try:
+                state = self._state()
+            except ImportError as e:  # CuPy finds no libcurand
+                _DeviceDraws._no_curand = str(e)
+                warnings.warn(
+                    f"cuRAND does not load ({e}): dropout masks are drawn on the host and "
+                    f"moved to the GPU",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            else:
+                state.seed(int(rng().integers(2**63)) ^ device_salt)
+                return state.random_sample(size, dtype)
+        return rng().random(size, dtype=dtype)
 
 
 cuda = register(CupyBackend())
