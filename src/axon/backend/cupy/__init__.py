@@ -115,7 +115,7 @@ class CupyBackend(Backend):
         return cupy.asnumpy(array)
 
     def from_host(self, array, dev=None):
-        index = self.selected if dev is None else dev.index
+        index = self.selected if dev is None or dev.index is None else dev.index
         if array.__class__ is cupy.ndarray and array.device.id == index:
             return array  # drawn on the device already (a dropout mask)
         with cupy.cuda.Device(index):
