@@ -44,12 +44,12 @@ import statistics
 import sys
 import time
 import traceback
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_rnn  # noqa: E402
 import bench_transformer  # noqa: E402
+from bench_memory import torch_resnet18  # noqa: E402
 from bench_vision import axon_cnn, axon_lenet5, torch_cnn, torch_lenet5  # noqa: E402
 
 CPU_GOAL = 10.0  # axon-cpu / axon-cuda at least this
@@ -84,48 +84,6 @@ def lstm_lm(nn):
             return self.head(out.reshape(-1, H))  # (L*N, V)
 
     return LSTMLM()
-
-
-def torch_resnet18():
-    """torchvision's ResNet-18 with axon.models.resnet18's module names (so the same
-    state-dict keys), written here so that the benchmark needs no torchvision."""
-    from torch import nn
-
-    class BasicBlock(nn.Module):
-        def __init__(self, cin, cout, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(cout)
-            self.relu = nn.ReLU(inplace=True)
-            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(cout)
-            self.downsample = None
-            if stride != 1 or cin != cout:
-                self.downsample = nn.Sequential(
-                    nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
-                )
-
-        def forward(self, x):
-            out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))  # F(x)
-            return self.relu(out + (x if self.downsample is None else self.downsample(x)))
-
-    def stage(cin, cout, stride):
-        return nn.Sequential(BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1))
-
-    layers = OrderedDict(
-        conv1=nn.Conv2d(3, 64, 7, 2, 3, bias=False),
-        bn1=nn.BatchNorm2d(64),
-        relu=nn.ReLU(inplace=True),
-        maxpool=nn.MaxPool2d(3, 2, 1),  # (N, 64, 56, 56)
-        layer1=stage(64, 64, 1),
-        layer2=stage(64, 128, 2),
-        layer3=stage(128, 256, 2),
-        layer4=stage(256, 512, 2),  # (N, 512, 7, 7)
-        avgpool=nn.AdaptiveAvgPool2d(1),
-        flatten=nn.Flatten(),  # (N, 512)
-        fc=nn.Linear(512, 1000),
-    )
-    return nn.Sequential(layers)
 
 
 def axon_resnet18():

@@ -105,7 +105,9 @@ def _torch_vgg16():
     return VGG()
 
 
-def _torch_resnet18():
+def torch_resnet18():
+    """torchvision's ResNet-18 (its module names, so axon.models.resnet18's state-dict keys,
+    and its initialisation), written here so that the benchmarks need no torchvision."""
     from torch import nn
 
     class Block(nn.Module):
@@ -167,7 +169,7 @@ def child(framework: str, case: str, threads: int) -> dict:
 
         torch.set_num_threads(threads)
         torch.manual_seed(0)
-        vgg16, resnet18 = _torch_vgg16, _torch_resnet18
+        vgg16, resnet18 = _torch_vgg16, torch_resnet18
         tensor = torch.from_numpy
         loss_fn = torch.nn.functional.cross_entropy
     else:
