@@ -563,6 +563,8 @@ def run(config: Config) -> Result:
 
     corpus = _show_data(config, hp, out_dir)
     models = _show_models(corpus, hp, config.seed)
+    for model in models.values():
+        model.to(config.device)  # ids, lengths and masks follow the model (models.seq2seq)
     eval_sources = corpus.encode_sources(corpus.test_sources)
     untrained = _untrained_bleu(models, corpus, eval_sources, hp, max_out)
     trainings = _train_all(models, corpus, hp, epochs, config, result)

@@ -76,7 +76,12 @@ def gather_state(state: Any, index: np.ndarray, batch_dim: int = 0) -> Any:
     if state is None:
         return None
     if isinstance(state, Tensor):
-        return _wrap(_take(state.array, index, batch_dim))
+        arr = state.array
+        if arr.__class__ is not np.ndarray:  # a GPU's state: gathered there
+            backend = B.of(arr)
+            index = backend.from_host(np.asarray(index), backend.device_of(arr))
+            return _wrap(_take(arr, index, batch_dim))
+        return _wrap(_take(arr, index, batch_dim))
     if isinstance(state, np.ndarray):
         return _take(state, index, batch_dim)
     if isinstance(state, tuple):
@@ -96,7 +101,7 @@ def _take(array: np.ndarray, index: np.ndarray, batch_dim: int) -> np.ndarray:
             f"{batch_dim} holding rows up to {int(index.max()) if index.size else 0}; "
             "pass batch_dim=, or reorder= for a state whose parts differ"
         )
-    return np.take(array, index, axis=batch_dim)
+    return B.namespace(array).take(array, index, axis=batch_dim)
 
 
 def _batch_size(state: Any, batch_dim: int) -> int | None:
@@ -131,7 +136,7 @@ def _resolve_batch(state: Any, batch_size: int | None, batch_dim: int, name: str
 
 def _log_probs(out: Any, rows: int, name: str) -> np.ndarray:
     """``step``'s scores as a float64 ``(rows, V)`` array, checked to be log-probabilities."""
-    lp = out.array if isinstance(out, Tensor) else np.asarray(out)
+    lp = out.detach().cpu().array if isinstance(out, Tensor) else np.asarray(out)
     if lp.ndim != 2 or lp.shape[0] != rows:
         raise ValueError(
             f"{name}: step returned log-probabilities of shape {lp.shape}; expected "

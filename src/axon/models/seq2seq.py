@@ -69,20 +69,32 @@ def _rnn_class(cell: str) -> type[nn.RNNBase]:
     return _CELLS[key]
 
 
-def _ids(x, name: str) -> Tensor:
-    """``x`` as a (B, L) int64 Tensor of token ids."""
+def _ids(x, name: str, device=None) -> Tensor:
+    """``x`` as a (B, L) int64 Tensor of token ids, on ``device`` when given (the
+    embedding's: ids given as host data follow a model that lives on a GPU)."""
     t = x if isinstance(x, Tensor) else _wrap(np.asarray(x))
     if t.ndim != 2 or t.dtype.kind not in "iu":
         raise ValueError(
             f"{name} must be a (batch, length) tensor of integer ids, got shape "
             f"{tuple(t.shape)} and dtype {t.dtype}"
         )
-    return t
+    return t if device is None else t.to(device)
+
+
+def _host(t: Tensor) -> np.ndarray:
+    """A Tensor's values in host memory (its own array on the CPU)."""
+    return t.detach().cpu().array
+
+
+def _on(x, like: Tensor) -> Tensor:
+    """Host data (a mask, an index) as a Tensor on ``like``'s device."""
+    t = x if isinstance(x, Tensor) else _wrap(np.asarray(x))
+    return t.to(like.device)
 
 
 def _lengths(lengths, batch: int, length: int) -> np.ndarray:
     """``lengths`` as a (B,) int64 array, each in [1, length]."""
-    lens = np.asarray(lengths.array if isinstance(lengths, Tensor) else lengths).astype(np.int64)
+    lens = np.asarray(_host(lengths) if isinstance(lengths, Tensor) else lengths).astype(np.int64)
     if lens.shape != (batch,):
         raise ValueError(
             f"src_lengths must have shape ({batch},) for a batch of {batch} "
@@ -98,7 +110,7 @@ def _lengths(lengths, batch: int, length: int) -> np.ndarray:
 def padding_mask(lengths, max_length: int) -> np.ndarray:
     """The (B, max_length) bool mask that is True at padding: ``mask[b, j] = j >= lengths[b]``
     (the ``key_padding_mask`` convention of attention)."""
-    lens = np.asarray(lengths.array if isinstance(lengths, Tensor) else lengths)
+    lens = np.asarray(_host(lengths) if isinstance(lengths, Tensor) else lengths)
     return np.arange(max_length)[None, :] >= lens[:, None]  # (B, S)
 
 
@@ -116,7 +128,7 @@ def reverse_padded(ids, lengths) -> Tensor:
     t = _ids(ids, "ids")
     B, S = t.shape
     index = _reversal_index(_lengths(lengths, B, S), S)
-    return _wrap(np.take_along_axis(t.array, index, axis=1))
+    return _on(np.take_along_axis(_host(t), index, axis=1), t)
 
 
 def _mask_array(mask) -> np.ndarray:
@@ -187,7 +199,7 @@ class Encoder(nn.Module):
         )
 
     def forward(self, src, lengths=None):
-        src = _ids(src, "src")
+        src = _ids(src, "src", self.embedding.weight.device)
         B, S = src.shape
         x = self.drop(self.embedding(src))  # (B, S) -> (B, S, E)
         if lengths is None:
@@ -250,7 +262,7 @@ class Decoder(nn.Module):
         self.out = nn.Linear(hidden_size, vocab_size)
 
     def forward(self, tgt_in, state, memory=None, memory_mask=None, keys=None):
-        y = self.drop(self.embedding(_ids(tgt_in, "tgt_in")))  # (B, T, E)
+        y = self.drop(self.embedding(_ids(tgt_in, "tgt_in", self.embedding.weight.device)))
         h, state = self.rnn(y, state)  # (B, T, H)
         return self.out(self.drop(h)), state, None  # (B, T, V)
 
@@ -327,7 +339,7 @@ class AttentionDecoder(nn.Module):
             raise ValueError(
                 "AttentionDecoder needs the encoder's outputs (memory) and an initial state"
             )
-        y = self.drop(self.embedding(_ids(tgt_in, "tgt_in")))  # (B, T, E)
+        y = self.drop(self.embedding(_ids(tgt_in, "tgt_in", self.embedding.weight.device)))
         if memory.ndim != 3 or memory.shape[2] != self.memory_size:
             raise ValueError(
                 f"memory must be (batch, source length, {self.memory_size}), got "
@@ -477,7 +489,7 @@ class Seq2Seq(_Decodable):
         if self.reverse_source:
             src = reverse_padded(src, lens if lens is not None else np.full(B, S))
         memory, state = self.encoder(src, lens)
-        mask = None if lens is None else _wrap(padding_mask(lens, S))
+        mask = None if lens is None else _on(padding_mask(lens, S), memory)
         return memory, mask, self._bridge(state)
 
     def _bridge(self, state):
@@ -501,14 +513,14 @@ class Seq2Seq(_Decodable):
         B, T, S = weights.shape
         lens = np.full(B, S) if src_lengths is None else _lengths(src_lengths, B, S)
         index = np.broadcast_to(_reversal_index(lens, S)[:, None, :], (B, T, S))
-        return weights.gather(2, np.ascontiguousarray(index))
+        return weights.gather(2, _on(np.ascontiguousarray(index), weights))
 
     # ---------------------------------------------------------------- step protocol
     def init_state(self, src, src_lengths=None) -> DecoderState:
         """The decoding state after reading the source (a :class:`DecoderState`)."""
         memory, mask, state = self.encode(src, src_lengths)
         if mask is None:
-            mask = _wrap(np.zeros(memory.shape[:2], dtype=bool))
+            mask = _on(np.zeros(memory.shape[:2], dtype=bool), memory)
         h, c = state if isinstance(state, tuple) else (state, None)
         keys = self.decoder.project_keys(memory) if self.attention else None
         return DecoderState(
@@ -524,7 +536,7 @@ class Seq2Seq(_Decodable):
         """:meth:`step`, also returning this step's attention weights (B, S) (or None)."""
         h = state.h.transpose(0, 1)  # (B, L, H) -> (L, B, H)
         rnn_state = h if state.c is None else (h, state.c.transpose(0, 1))
-        tokens = tokens if isinstance(tokens, Tensor) else _wrap(np.asarray(tokens))
+        tokens = _on(tokens, state.memory)
         logits, rnn_state, w = self.decoder(
             tokens.reshape(-1, 1), rnn_state, state.memory, state.mask, keys=state.keys
         )
@@ -549,11 +561,11 @@ class Seq2Seq(_Decodable):
             out, weights = [], []
             for _ in range(max_length):
                 log_probs, state, w = self._step(_wrap(tokens), state)
-                tokens = log_probs.array.argmax(axis=1).astype(np.int64)
+                tokens = _host(log_probs).argmax(axis=1).astype(np.int64)
                 tokens[done] = self.pad_index
                 out.append(tokens)
                 if w is not None:
-                    weights.append(w.array)
+                    weights.append(_host(w))
                 done |= tokens == self.eos_index
                 if done.all():
                     break
@@ -720,20 +732,21 @@ class TransformerSeq2Seq(_Decodable):
     def encode(self, src, src_lengths=None) -> tuple[Tensor, Tensor]:
         """The encoder's output (B, S, d) and the source padding mask (B, S) (True at
         padding; all False when ``src_lengths`` is None)."""
-        src = self._check_length(_ids(src, "src"), "src")
+        src = self._check_length(_ids(src, "src", self.src_embedding.weight.device), "src")
         B, S = src.shape
         if src_lengths is None:
             mask = np.zeros((B, S), dtype=bool)
         else:
             mask = padding_mask(_lengths(src_lengths, B, S), S)
+        mask = _on(mask, src)
         memory = self.transformer.encoder(
-            self._embed(self.src_embedding, src), src_key_padding_mask=_wrap(mask)
+            self._embed(self.src_embedding, src), src_key_padding_mask=mask
         )
-        return memory, _wrap(mask)
+        return memory, mask
 
     def _decode(self, tgt_in, memory: Tensor, mask: Tensor) -> Tensor:
         """The decoder's output (B, T, d) for the teacher-forced target."""
-        tgt = self._check_length(_ids(tgt_in, "tgt_in"), "tgt_in")
+        tgt = self._check_length(_ids(tgt_in, "tgt_in", self.tgt_embedding.weight.device), "tgt_in")
         if tgt.shape[0] != memory.shape[0]:
             raise ValueError(
                 f"tgt_in has {tgt.shape[0]} rows (shape {tuple(tgt.shape)}) but the source "
@@ -743,7 +756,7 @@ class TransformerSeq2Seq(_Decodable):
         return self.transformer.decoder(
             self._embed(self.tgt_embedding, tgt),
             memory,
-            tgt_mask=_wrap(causal_mask(T)),
+            tgt_mask=_on(causal_mask(T), tgt),
             tgt_key_padding_mask=_wrap(tgt.array == self.pad_index),
             memory_key_padding_mask=mask,
             tgt_is_causal=True,
@@ -760,9 +773,14 @@ class TransformerSeq2Seq(_Decodable):
         gradients; dropout as the current mode has it (call ``eval()`` first)."""
         with no_grad():
             memory, mask = self.encode(src, src_lengths)
-            tgt = self._check_length(_ids(tgt_in, "tgt_in"), "tgt_in")
+            tgt = self._check_length(
+                _ids(tgt_in, "tgt_in", self.tgt_embedding.weight.device), "tgt_in"
+            )
             x = self._embed(self.tgt_embedding, tgt)
-            causal, tgt_pad = _wrap(causal_mask(tgt.shape[1])), _wrap(tgt.array == self.pad_index)
+            causal, tgt_pad = (
+                _on(causal_mask(tgt.shape[1]), tgt),
+                _wrap(tgt.array == self.pad_index),
+            )
             layers = list(self.transformer.decoder.layers)
             chosen = layers[layer]
             for dec in layers:
@@ -775,7 +793,7 @@ class TransformerSeq2Seq(_Decodable):
                     _, weights = dec.multihead_attn(
                         query, memory, memory, key_padding_mask=mask, need_weights=True
                     )
-                    return weights.array  # (B, T, S), the mean over heads
+                    return _host(weights)  # (B, T, S), the mean over heads
                 x = dec(
                     x,
                     memory,
@@ -793,7 +811,8 @@ class TransformerSeq2Seq(_Decodable):
         memory, mask = self.encode(src, src_lengths)
         B, d = memory.shape[0], self.d_model
         empty = tuple(
-            _wrap(np.zeros((B, 0, d), dtype=memory.dtype)) for _ in self.transformer.decoder.layers
+            _on(np.zeros((B, 0, d), dtype=memory.dtype), memory)
+            for _ in self.transformer.decoder.layers
         )
         return TransformerState(memory, mask, empty)
 
@@ -807,7 +826,7 @@ class TransformerSeq2Seq(_Decodable):
         t = state.inputs[0].shape[1] if state.inputs else 0
         if t >= self.max_len:
             raise ValueError(f"cannot decode past max_len={self.max_len} positions")
-        tokens = tokens if isinstance(tokens, Tensor) else _wrap(np.asarray(tokens))
+        tokens = _on(tokens, state.memory)
         ids = _ids(tokens.reshape(-1, 1), "tokens")  # (B, 1)
         emb = self.tgt_embedding(ids) * self.d_model**0.5
         x = self.positions.dropout(emb + self.positions.pe[t : t + 1])  # (B, 1, d)
