@@ -107,10 +107,11 @@ def test_the_adam_kernel_gives_the_numpy_path_s_steps(kernels, monkeypatch, dtyp
 
 def test_the_stand_in_refuses_strided_rows_and_runs_contiguous_ones(kernels):
     c_prev, c, tanh_c, h = (np.full((3, 4), 0.5) for _ in range(4))
+    rec = np.zeros((3, 16))
     with pytest.raises(ValueError, match="not C-contiguous"):
-        kernels.lstm_forward(np.zeros((3, 32))[:, :16], c_prev, c, tanh_c, h)
-    gates = np.zeros((3, 16))  # every gate at 0: sigma = 1/2, g = 0
-    kernels.lstm_forward(gates, c_prev, c, tanh_c, h)
+        kernels.lstm_forward(np.zeros((3, 32))[:, :16], rec, c_prev, c, tanh_c, h)
+    gates = np.full((3, 16), 1.5)  # with rec, every gate at 0: sigma = 1/2, g = 0
+    kernels.lstm_forward(gates, rec - 1.5, c_prev, c, tanh_c, h)
     np.testing.assert_allclose(gates[:, :12], 0.5)
     np.testing.assert_allclose(c, 0.25)  # f c_prev + i g = 0.5 * 0.5 + 0
     np.testing.assert_allclose(h, 0.5 * np.tanh(0.25))

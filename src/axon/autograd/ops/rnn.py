@@ -247,10 +247,11 @@ class LSTMSeq(_Recurrent):
                 hs[new, b:] = hs[prev, b:]
                 cs[new, b:] = cs[prev, b:]
             gates = a[t, :b]  # (b, 4H)
-            gates += matmul(hs[prev, :b], w_hh_t, out=rec[:b])
-            if fused is not None:
-                fused.lstm_forward(gates, cs[prev, :b], cs[new, :b], tanh_c[t, :b], hs[new, :b])
+            if fused is not None:  # the sum, activations, cell and output in one kernel
+                r = matmul(hs[prev, :b], w_hh_t, out=rec[:b])
+                fused.lstm_forward(gates, r, cs[prev, :b], cs[new, :b], tanh_c[t, :b], hs[new, :b])
                 continue
+            gates += matmul(hs[prev, :b], w_hh_t, out=rec[:b])
             sigmoid_(xp, gates[:, : 3 * H])  # o, i, f
             xp.tanh(gates[:, 3 * H :], out=gates[:, 3 * H :])  # g
             o, i, f, g = (

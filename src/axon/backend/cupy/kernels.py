@@ -29,14 +29,17 @@ class Kernels:
 
     def __init__(self) -> None:
         ew = cupy.ElementwiseKernel
-        # LSTM, gates (o, i, f, g): activate them, then c = f c_prev + i g, h = o tanh(c)
+        # LSTM, gates (o, i, f, g): add the recurrent part, activate, then
+        # c = f c_prev + i g, h = o tanh(c)
         self._lstm_forward = ew(
-            "int32 H, raw T c_prev",
+            "int32 H, raw T rec, raw T c_prev",
             "raw T gates, raw T c, raw T tanh_c, raw T h",
             """
             const ptrdiff_t n = i / H, j = i % H, row = n * 4 * H + j;
-            const T o = sigmoid(gates[row]), in = sigmoid(gates[row + H]);
-            const T f = sigmoid(gates[row + 2 * H]), g = tanh(gates[row + 3 * H]);
+            const T o = sigmoid(gates[row] + rec[row]);
+            const T in = sigmoid(gates[row + H] + rec[row + H]);
+            const T f = sigmoid(gates[row + 2 * H] + rec[row + 2 * H]);
+            const T g = tanh(gates[row + 3 * H] + rec[row + 3 * H]);
             gates[row] = o; gates[row + H] = in; gates[row + 2 * H] = f; gates[row + 3 * H] = g;
             const T cc = f * c_prev[i] + in * g;
             const T tc = tanh(cc);
@@ -159,11 +162,12 @@ class Kernels:
         )
 
     # ------------------------------------------------------------ LSTM
-    def lstm_forward(self, gates, c_prev, c, tanh_c, h) -> None:
-        """One LSTM step over ``b`` rows: ``gates`` (b, 4H) pre-activations (o, i, f, g)
-        become the gates; writes ``c``, ``tanh_c`` and ``h`` (each (b, H))."""
+    def lstm_forward(self, gates, rec, c_prev, c, tanh_c, h) -> None:
+        """One LSTM step over ``b`` rows: ``gates`` (b, 4H), the input's pre-activations
+        (o, i, f, g), plus ``rec`` = h_prev W_hh^T become the gates; writes ``c``,
+        ``tanh_c`` and ``h`` (each (b, H))."""
         b, H = c.shape
-        self._lstm_forward(H, c_prev, gates, c, tanh_c, h, size=b * H)
+        self._lstm_forward(H, rec, c_prev, gates, c, tanh_c, h, size=b * H)
 
     def lstm_backward(self, a, tanh_c, c_prev, g_h, dh, dc, z) -> None:
         """Step t's backward: with ``dh`` + ``g_h`` the gradient reaching h_t and ``dc``
