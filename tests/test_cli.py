@@ -34,6 +34,24 @@ def test_list_names_every_experiment_with_a_description(capsys):
     assert "xor" in out and "boolean" in out and "multiply" in out
 
 
+def test_list_marks_the_experiments_that_take_device(capsys):
+    """The experiments of ON_DEVICE, and only they, carry the mark before their
+    description; the worksheets carry none."""
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "those marked * take --device DEVICE" in out
+    experiments, worksheets = out.split("Worksheets (")  # xor is both
+
+    def before_description(entry, listing: str) -> str:  # the name and the mark, if any
+        line = next(x for x in listing.splitlines() if x.startswith(f"  {entry.name} "))
+        return line.split(entry.description)[0].strip()
+
+    shown = {e.name: before_description(e, experiments) for e in lab.entries("experiment")}
+    assert {name for name, text in shown.items() if text.endswith("*")} == set(lab.ON_DEVICE)
+    assert all(text == name or text.endswith("*") for name, text in shown.items())
+    assert all(before_description(e, worksheets) == e.name for e in lab.entries("worksheet"))
+
+
 @pytest.mark.parametrize("command", ["run", "worksheet"])
 def test_unknown_name_exits_2_listing_the_known_ones(command, capsys):
     assert main([command, "NOPE"]) == 2

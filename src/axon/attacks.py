@@ -22,6 +22,11 @@ engine's gradient of the cross-entropy loss with respect to the input, at the tr
 While an attack runs, the model is in eval mode and its parameters do not require grad
 (only the input's gradient is computed, and no parameter's ``.grad`` is touched); both are
 restored afterwards. The attacks return new detached tensors of x's dtype.
+
+A model on a device (``model.to("cuda")``) is fed there: each batch of images goes to the
+model's device, and the gradients and logits come back to host memory, where the attacks'
+steps (signs, clipping, projections) are taken with NumPy; the images and the returned
+tensors stay on the host.
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ import numpy as np
 
 from . import nn
 from .autograd.grad_mode import enable_grad, no_grad
-from .autograd.tensor import Tensor, _wrap
+from .autograd.tensor import Tensor, _placed, _wrap
 from .data.dataset import GeneratorLike, as_generator
 from .nn import functional as F
+from .train.batches import batch_device
 
 __all__ = [
     "Normalized",
@@ -75,8 +81,9 @@ class Normalized(nn.Module):
         self._std = s.reshape(-1, 1, 1) if s.size > 1 else s.reshape(())
 
     def forward(self, x: Tensor) -> Tensor:
-        dt = x.dtype
-        return self.model((x - self._mean.astype(dt)) / self._std.astype(dt))
+        dt, dev = x.dtype, x.device  # the mean and std go where x is
+        mean, std = _placed(self._mean.astype(dt), dev), _placed(self._std.astype(dt), dev)
+        return self.model((x - mean) / std)
 
     def extra_repr(self) -> str:
         return f"mean={self._mean.ravel().tolist()}, std={self._std.ravel().tolist()}"
@@ -138,7 +145,8 @@ def input_gradient(model: nn.Module, x, y) -> tuple[np.ndarray, np.ndarray]:
     The sum (not the mean) makes each image's gradient independent of the batch it is in.
     """
     x, y = _check(x, y)
-    xt = _wrap(np.array(x), True)  # a leaf of its own that requires grad
+    dev = batch_device(model)  # None: the CPU (or a model without parameters)
+    xt = _wrap(_placed(np.array(x), dev), True)  # a leaf of its own that requires grad
     with enable_grad(), _attacking(model):
         logits = model(xt)
         if logits.ndim != 2 or logits.shape[0] != len(x):
@@ -146,17 +154,19 @@ def input_gradient(model: nn.Module, x, y) -> tuple[np.ndarray, np.ndarray]:
                 f"the model must return logits (N, C) for N = {len(x)} "
                 f"images, got shape {tuple(logits.shape)}"
             )
-        F.cross_entropy(logits, _wrap(y), reduction="sum").backward()
-    return xt.grad.numpy(), logits.detach().numpy()
+        F.cross_entropy(logits, _wrap(_placed(y, dev)), reduction="sum").backward()
+    return xt.grad.cpu().numpy(), logits.detach().cpu().numpy()
 
 
 def predict(model: nn.Module, x, batch_size: int = 1000) -> np.ndarray:
     """The predicted class of each image, (N,), in eval mode without a graph."""
     x = _array(x)
+    dev = batch_device(model)
     out = []
     with no_grad(), _attacking(model):
         for i in range(0, len(x), batch_size):
-            out.append(model(_wrap(x[i : i + batch_size])).numpy().argmax(axis=1))
+            logits = model(_wrap(_placed(x[i : i + batch_size], dev)))
+            out.append(logits.cpu().numpy().argmax(axis=1))
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 

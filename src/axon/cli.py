@@ -125,7 +125,8 @@ def _epilog() -> str:
             textwrap.fill(" ".join(RESUME_HELP.split()), 88),
             weights_help(),
             textwrap.fill(" ".join(NPROC_HELP.split()), 88),
-            textwrap.fill(" ".join(DEVICE_HELP.split()), 88),
+            # names such as universal-approximation kept whole on their line
+            textwrap.fill(" ".join(DEVICE_HELP.split()), 88, break_on_hyphens=False),
         ]
     )
 
@@ -236,15 +237,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list() -> int:
+    """The experiments and worksheets, one line each; the experiments that take
+    ``--device`` (:data:`ON_DEVICE`) marked ``*`` before their description."""
     for kind, title in [
-        ("experiment", "Experiments (axon run NAME)"),
+        ("experiment", "Experiments (axon run NAME; those marked * take --device DEVICE)"),
         ("worksheet", "Worksheets (axon worksheet NAME)"),
     ]:
         print(title)
         entries = lab.entries(kind)
         width = max(len(e.name) for e in entries)
         for e in entries:
-            print(f"  {e.name.ljust(width)}  {e.description}")
+            mark = ("* " if e.name in ON_DEVICE else "  ") if kind == "experiment" else ""
+            print(f"  {e.name.ljust(width)}  {mark}{e.description}")
     return 0
 
 

@@ -285,3 +285,14 @@ def test_an_optimizer_state_dict_round_trips_on_the_device(tmp_path):
     buf = opt2.state[p]["momentum_buffer"]
     assert ax.backend.of(buf) is STRICT
     np.testing.assert_array_equal(STRICT.to_host(buf), [1.0, -2.0])
+
+
+def test_load_state_dict_takes_a_device_s_raw_arrays():
+    ax.manual_seed(0)
+    dev = ax.nn.Linear(3, 2).to("strict")
+    raw = {k: v.array for k, v in dev.state_dict().items()}  # the device's arrays, not Tensors
+    for where in ("cpu", "strict"):
+        other = ax.nn.Linear(3, 2).to(where)
+        other.load_state_dict(raw)
+        assert other.weight.device.type == where
+        np.testing.assert_array_equal(_host(other.weight), _host(dev.weight))

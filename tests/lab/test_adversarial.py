@@ -131,7 +131,12 @@ def test_weights_are_loaded_instead_of_trained(fake_data, tmp_path):
     saved = models.lenet5()
     ax.save(saved.state_dict(), tmp_path / "lenet.safetensors")
     config = SimpleNamespace(
-        seed=0, weights=tmp_path / "lenet.safetensors", epochs=None, out=tmp_path, quick=True
+        seed=0,
+        weights=tmp_path / "lenet.safetensors",
+        epochs=None,
+        out=tmp_path,
+        quick=True,
+        device="cpu",
     )
     result = Result("adversarial")
     model = lab.clean_model(config, lab.QUICK, splits, mean, std, result)

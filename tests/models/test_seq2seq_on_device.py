@@ -68,3 +68,44 @@ def test_encoder_decoders_on_a_device_give_the_cpu_s_numbers(kind):
         if key in cpu:
             assert isinstance(dev[key], np.ndarray)
             np.testing.assert_allclose(dev[key], cpu[key], rtol=1e-12)
+
+
+def _bert_parts(device: str) -> dict:
+    """A masked LM's loss and a mean-pooling classifier's scores on ``device``, from host
+    ids, targets and a given padding mask, with their gradients and attention maps."""
+    from axon.models.transformer import (
+        IGNORE_INDEX,
+        MaskedLM,
+        TransformerClassifier,
+        TransformerEncoderModel,
+        TransformerLM,
+    )
+
+    ax.manual_seed(1)
+    encoder = TransformerEncoderModel(12, d_model=16, nhead=2, num_layers=1, dim_feedforward=32,
+                                      dropout=0.0, max_len=8)  # fmt: skip
+    mlm, clf = MaskedLM(encoder), TransformerClassifier(encoder, 3, dropout=0.0)
+    lm = TransformerLM(12, d_model=16, nhead=2, num_layers=1, dim_feedforward=32, dropout=0.0)
+    for m in (mlm, clf, lm):
+        m.double().to(device)
+    ids = np.array([[3, 4, 5, 0, 0], [6, 7, 8, 9, 10]])
+    targets = np.full(ids.shape, IGNORE_INDEX)
+    targets[0, 1], targets[1, 3] = 7, 2
+    loss = mlm.loss(ids, targets) + clf(ids).sum() + clf(ids, key_padding_mask=ids == 0).sum()
+    loss = loss + lm(ids).logsumexp(-1).mean()
+    loss.backward()
+    return {
+        "loss": float(loss),
+        "grads": [p.grad.cpu().numpy() for p in (*mlm.parameters(), *lm.parameters())],
+        "maps": encoder.attention_maps(ids) + lm.attention_maps(ids),
+    }
+
+
+def test_transformer_models_on_a_device_give_the_cpu_s_numbers():
+    cpu, dev = _bert_parts("cpu"), _bert_parts("strict")
+    assert dev["loss"] == pytest.approx(cpu["loss"], rel=1e-12)
+    for a, b in zip(dev["grads"], cpu["grads"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+    for a, b in zip(dev["maps"], cpu["maps"], strict=True):
+        assert isinstance(a, np.ndarray)
+        np.testing.assert_allclose(a, b, rtol=1e-12)

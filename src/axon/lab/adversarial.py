@@ -524,7 +524,7 @@ def clean_model(
     """LeNet-5 on pixels: loaded from ``config.weights`` (a state dict of
     :func:`models.lenet5`, as ``axon run lenet`` saves) or trained here."""
     ax.manual_seed(config.seed)
-    model = attacks.Normalized(models.lenet5(), mean, std)
+    model = attacks.Normalized(models.lenet5(), mean, std).to(config.device)
     if load_weights(config, model.model, "the clean LeNet-5"):
         _, val_accuracy = score(model, splits.val)
         _, accuracy = score(model, splits.test)
@@ -650,7 +650,7 @@ def run(config: Config) -> Result:
         f"eps {TRAIN_EPS:g})"
     )
     ax.manual_seed(config.seed + 1)
-    robust = attacks.Normalized(models.lenet5(), mean, std)
+    robust = attacks.Normalized(models.lenet5(), mean, std).to(config.device)
     epochs = config.epochs or plan.adversarial_epochs
     run_robust = train_adversarially(
         robust,

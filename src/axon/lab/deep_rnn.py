@@ -20,7 +20,7 @@ from axon import nn, optim
 
 from .. import plot
 from .registry import register
-from .shared.base import Config, Result, heading, table
+from .shared.base import Config, Result, device_of, heading, table
 from .shared.sequence_tasks import reverse_sequence
 
 
@@ -52,16 +52,18 @@ def train_tagger(
     batch: int = 64,
     lr: float = 2e-2,
 ) -> list[float]:
-    """Adam on the cross-entropy of every step's output; a fresh batch each step.
-    Returns the loss of each step."""
+    """Adam on the cross-entropy of every step's output; a fresh batch each step (drawn
+    on the host, moved to the model's device). Returns the loss of each step."""
+    dev = device_of(model)
     opt = optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     losses = []
     for step in range(steps):
         x, y = reverse_sequence(batch, length, vocab, seed=seed * 1_000_003 + step)
         opt.zero_grad()
-        logits = model(ax.tensor(x))  # (N, T, V)
-        loss = loss_fn(logits.reshape(-1, vocab), ax.tensor(y.reshape(-1)))  # (N*T, V)
+        logits = model(ax.tensor(x, device=dev))  # (N, T, V)
+        target = ax.tensor(y.reshape(-1), device=dev)
+        loss = loss_fn(logits.reshape(-1, vocab), target)  # (N*T, V)
         loss.backward()
         opt.step()
         losses.append(loss.item())
@@ -74,7 +76,7 @@ def accuracy_by_half(
     """Accuracy overall, on the first half of the steps (target in the future) and on
     the second half (target already read)."""
     with ax.no_grad():
-        pred = model(ax.tensor(x)).numpy().argmax(axis=2)  # (N, T)
+        pred = model(ax.tensor(x, device=device_of(model))).cpu().numpy().argmax(axis=2)  # (N, T)
     right = pred == y
     half = y.shape[1] // 2
     return float(right.mean()), float(right[:, :half].mean()), float(right[:, half:].mean())
@@ -109,7 +111,7 @@ def run(config: Config) -> Result:
     rows, found, curves = [], {}, {}
     for layers, bidir in variants:
         ax.manual_seed(config.seed)
-        model = SequenceTagger(vocab, embed, hidden, layers, bidir)
+        model = SequenceTagger(vocab, embed, hidden, layers, bidir).to(config.device)
         name = f"{layers} layer{'s' if layers > 1 else ''}, {'bi' if bidir else 'uni'}"
         losses = train_tagger(model, length, vocab, steps, config.seed)
         found[layers, bidir] = accuracy_by_half(model, x_test, y_test)

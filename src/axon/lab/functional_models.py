@@ -143,7 +143,7 @@ def run_houses(config: Config, result: Result) -> None:
         "A/B/C (cross-entropy)"
     )
     ax.manual_seed(config.seed)
-    model = houses_model()
+    model = houses_model().to(config.device)
     ax.summary(model, print_fn=lambda text: print("  " + text.replace("\n", "\n  ")))
 
     weights = {"price": 1.0, "energy": 0.5}
@@ -188,14 +188,14 @@ def run_houses(config: Config, result: Result) -> None:
         ],
     )
 
-    val_price = ax.predict(model, x_val, batch_size=512)["price"].numpy()
+    val_price = ax.predict(model, x_val, batch_size=512)["price"].cpu().numpy()
     val_r2 = 1.0 - float(((val_price - y_val["price"]) ** 2).mean()) / float(
         ((y_train["price"].mean() - y_val["price"]) ** 2).mean()
     )
     out = ax.predict(model, x_test, batch_size=512)
-    mse = float(((out["price"].numpy() - y_test["price"]) ** 2).mean())
+    mse = float(((out["price"].cpu().numpy() - y_test["price"]) ** 2).mean())
     base_mse = float(((y_train["price"].mean() - y_test["price"]) ** 2).mean())
-    accuracy = float((out["energy"].numpy().argmax(1) == y_test["energy"]).mean())
+    accuracy = float((out["energy"].cpu().numpy().argmax(1) == y_test["energy"]).mean())
     majority = int(np.bincount(y_train["energy"]).argmax())
     base_acc = float((y_test["energy"] == majority).mean())
     r2 = 1.0 - mse / base_mse
@@ -310,6 +310,7 @@ def run_siamese(config: Config, result: Result) -> None:
     )
     ax.manual_seed(config.seed)
     model, encoder = siamese_model()
+    model.to(config.device)
     ax.summary(model, print_fn=lambda text: print("  " + text.replace("\n", "\n  ")))
 
     epochs = config.epochs or (6 if config.quick else 20)
@@ -330,8 +331,9 @@ def run_siamese(config: Config, result: Result) -> None:
         verbose=0,
     )
     seconds = time.perf_counter() - start
-    logits = ax.predict(model, test_pairs[0], batch_size=500).numpy()
-    swapped = ax.predict(model, {"left": x_test[tj], "right": x_test[ti]}, batch_size=500).numpy()
+    logits = ax.predict(model, test_pairs[0], batch_size=500).cpu().numpy()
+    flipped = {"left": x_test[tj], "right": x_test[ti]}
+    swapped = ax.predict(model, flipped, batch_size=500).cpu().numpy()
     acc = float(((logits > 0) == (ty > 0.5)).mean())
     print(
         f"  trained in {seconds:.1f} s; train accuracy {history['accuracy'][-1]:.3f}, "

@@ -34,7 +34,7 @@ from axon import nn, optim
 
 from .. import plot
 from .registry import register
-from .shared.base import Config, Result, heading, table
+from .shared.base import Config, Result, device_of, heading, table
 
 SCHEMES: dict[str, Callable[[ax.Tensor], ax.Tensor]] = {
     "small normal": lambda w: nn.init.normal_(w, 0.0, 0.01),
@@ -66,8 +66,10 @@ def small_net(activation: str, hidden: int, zero: bool) -> nn.Sequential:
 def train_small(
     model: nn.Sequential, x: np.ndarray, y: np.ndarray, steps: int, lr: float = 0.05
 ) -> float:
-    """Full-batch Adam on the binary cross-entropy of the logits; returns the accuracy."""
-    xt, yt = ax.tensor(x), ax.tensor(y[:, None])
+    """Full-batch Adam on the binary cross-entropy of the logits, on the model's device;
+    returns the accuracy."""
+    dev = device_of(model)
+    xt, yt = ax.tensor(x, device=dev), ax.tensor(y[:, None], device=dev)
     opt = optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.BCEWithLogitsLoss()
     for _ in range(steps):
@@ -75,16 +77,20 @@ def train_small(
         loss_fn(model(xt), yt).backward()
         opt.step()
     with ax.no_grad():
-        return float(((model(xt).numpy()[:, 0] > 0) == (y > 0.5)).mean())
+        return float(((model(xt).cpu().numpy()[:, 0] > 0) == (y > 0.5)).mean())
 
 
 def unit_spread(model: nn.Sequential) -> float:
     """The largest difference between two hidden units' incoming weights and biases:
     max over units i, j of |[W1 b1]_i - [W1 b1]_j| (0 when all are identical)."""
-    w = np.concatenate(
-        [model[0].weight.detach().numpy(), model[0].bias.detach().numpy()[:, None]], axis=1
-    )  # (H, 3)
+    w = incoming(model)  # (H, 3)
     return float((w.max(axis=0) - w.min(axis=0)).max())
+
+
+def incoming(model: nn.Sequential) -> np.ndarray:
+    """The hidden units' incoming weights and biases [W1 b1] (H, 3), in host memory."""
+    w1, b1 = model[0].weight.detach().cpu().numpy(), model[0].bias.detach().cpu().numpy()
+    return np.concatenate([w1, b1[:, None]], axis=1)
 
 
 # ---------------------------------------------------------------- 2. deep networks
@@ -114,10 +120,11 @@ def layer_statistics(
     h, stds = x, []
     for i in range(0, len(model), 2):
         h = model[i + 1](model[i](h))  # (N, width)
-        stds.append(float(h.detach().numpy().std()))
+        stds.append(float(h.detach().cpu().numpy().std()))
     model.zero_grad()
     (h * v).sum().backward()
-    grads = [float(np.linalg.norm(model[i].weight.grad.numpy())) for i in range(0, len(model), 2)]
+    weights = [model[i].weight for i in range(0, len(model), 2)]
+    grads = [float(np.linalg.norm(w.grad.cpu().numpy())) for w in weights]
     return np.array(stds), np.array(grads)
 
 
@@ -133,12 +140,12 @@ def run(config: Config) -> Result:
     heading("1. Zero initialisation: the hidden units stay identical")
     hidden, steps = 8, (150 if config.quick else 400)
     x, y = circles(400, config.seed)
-    trained, sym = _train_symmetry(x, y, hidden, steps, config.seed)
+    trained, sym = _train_symmetry(x, y, hidden, steps, config.seed, config.device)
     _check_symmetry(sym, result)
 
     depth, width, batch = (8, 128, 256) if config.quick else (20, 512, 1000)
     heading(f"2. A deep MLP: {depth} layers of {width} units, batch {batch} of N(0, I) inputs")
-    stats = _deep_statistics(depth, width, batch, config.seed, result)
+    stats = _deep_statistics(depth, width, batch, config.seed, result, config.device)
     _explain_deep(stats, result.metrics, depth, width)
     _check_deep(result.metrics, depth, result)
 
@@ -148,11 +155,11 @@ def run(config: Config) -> Result:
 
 
 def _train_symmetry(
-    x: np.ndarray, y: np.ndarray, hidden: int, steps: int, seed: int
+    x: np.ndarray, y: np.ndarray, hidden: int, steps: int, seed: int, device: str = "cpu"
 ) -> tuple[dict, dict]:
     """Step 1: the small network from zeros and from the default init, with sigmoid and
-    tanh, trained on the circle and tabled; returns the models and, per (activation,
-    zero), (unit spread, accuracy, max |W1|, max |W2|)."""
+    tanh, trained on the circle (on ``device``) and tabled; returns the models and, per
+    (activation, zero), (unit spread, accuracy, max |W1|, max |W2|)."""
     print(
         f"  Linear(2, {hidden}), hidden activation, Linear({hidden}, 1); BCE on {len(y)} "
         "points, label 1 inside"
@@ -165,10 +172,10 @@ def _train_symmetry(
     for activation in ("sigmoid", "tanh"):
         for zero in (True, False):
             ax.manual_seed(seed)
-            model = trained[activation, zero] = small_net(activation, hidden, zero)
+            model = trained[activation, zero] = small_net(activation, hidden, zero).to(device)
             acc = train_small(model, x, y, steps)
-            w1 = model[0].weight.detach().numpy()
-            w2 = model[2].weight.detach().numpy()
+            w1 = model[0].weight.detach().cpu().numpy()
+            w2 = model[2].weight.detach().cpu().numpy()
             sym[activation, zero] = (
                 unit_spread(model),
                 acc,
@@ -236,21 +243,24 @@ def _check_symmetry(sym: dict, result: Result) -> None:
 
 
 def _deep_statistics(
-    depth: int, width: int, batch: int, seed: int, result: Result
+    depth: int, width: int, batch: int, seed: int, result: Result, device: str = "cpu"
 ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """Step 2: per activation and scheme, the deep MLP's activation std and weight-gradient
-    norm per layer on one seeded batch, tabled (first and last layers) and kept as metrics."""
+    norm per layer on one seeded batch (on ``device``), tabled (first and last layers) and
+    kept as metrics."""
     print("  std: of the layer's outputs h_l (all of the batch and units); grad: ||dL/dW_l|| for")
     print("  L = sum_n v_n . h_L(x_n), v_n ~ N(0, I) fixed, one per input.")
     rng = np.random.default_rng(seed)
-    xb = ax.tensor(rng.standard_normal((batch, width)), dtype=ax.float32)  # (N, width)
-    v = ax.tensor(rng.standard_normal((batch, width)), dtype=ax.float32)  # (N, width)
+    inputs, seeds = rng.standard_normal((batch, width)), rng.standard_normal((batch, width))
+    xb = ax.tensor(inputs, dtype=ax.float32, device=device)  # (N, width)
+    v = ax.tensor(seeds, dtype=ax.float32, device=device)  # (N, width): the v_n
     stats: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     rows = []
     for activation in ACTIVATIONS:
         for scheme in SCHEMES:
             ax.manual_seed(seed)
-            stds, grads = layer_statistics(deep_mlp(activation, scheme, depth, width), xb, v)
+            model = deep_mlp(activation, scheme, depth, width).to(device)  # drawn on the CPU
+            stds, grads = layer_statistics(model, xb, v)
             stats[activation, scheme] = stds, grads
             rows.append(
                 [
@@ -356,10 +366,7 @@ def _symmetry_figure(trained: dict, sym: dict, out: Path) -> Path:
     for panel, (activation, zero) in zip(
         panels, [("sigmoid", True), ("tanh", True), ("sigmoid", False)], strict=True
     ):
-        model = trained[activation, zero]
-        w = np.concatenate(
-            [model[0].weight.detach().numpy(), model[0].bias.detach().numpy()[:, None]], axis=1
-        )  # (H, 3)
+        w = incoming(trained[activation, zero])  # (H, 3)
         plot.heatmap(
             panel, w, "weight", cmap="RdBu_r", symmetric=True, xticklabels=["x1", "x2", "bias"]
         )

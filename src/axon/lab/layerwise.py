@@ -27,7 +27,8 @@ times the slope at 0) training from scratch does much better and the gap shrinks
 For perspective the run also fits a logistic regression and 1-nearest neighbour on the
 same 100 labelled images: on a problem this small they do at least as well as either
 deep network, which is why pretraining faded once better initialisations, activations
-and more labelled data arrived.
+and more labelled data arrived. With ``--device`` the deep networks train there; the two
+shallow references fit on the CPU.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from axon.nn import functional as F
 
 from .. import plot
 from .registry import register
-from .shared.base import Config, Result, heading, table
+from .shared.base import Config, Result, device_of, heading, table
 from .shared.digits import split_digits
 from .shared.vision_common import CHANCE
 
@@ -100,21 +101,23 @@ def labelled_subset(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
 def pretrain(
     net: DeepNet, x: np.ndarray, epochs: int, lr: float = 1e-2, batch_size: int = 64, seed: int = 0
 ) -> list[list[float]]:
-    """Greedy layer-wise autoencoder pretraining of ``net.layers`` on the rows of x (N, D).
-    Returns each layer's mean reconstruction error (MSE) per epoch."""
+    """Greedy layer-wise autoencoder pretraining of ``net.layers`` on the rows of x (N, D),
+    on the network's device (the codes between layers are kept in host memory). Returns
+    each layer's mean reconstruction error (MSE) per epoch."""
     rng = np.random.default_rng(seed)
+    dev = device_of(net)
     h = x.astype(np.float32)
     curves = []
     for layer in net.layers:
         linear = layer[0]
-        decoder = nn.Linear(linear.out_features, linear.in_features)  # h_l -> h_{l-1}
+        decoder = nn.Linear(linear.out_features, linear.in_features).to(dev)  # h_l -> h_{l-1}
         opt = optim.Adam(list(layer.parameters()) + list(decoder.parameters()), lr=lr)
         curve = []
         for _ in range(epochs):
             order = rng.permutation(len(h))
             total = 0.0
             for s in range(0, len(h), batch_size):
-                batch = ax.from_numpy(h[order[s : s + batch_size]])  # (b, D_{l-1})
+                batch = ax.from_numpy(h[order[s : s + batch_size]]).to(dev)  # (b, D_{l-1})
                 opt.zero_grad()
                 loss = F.mse_loss(decoder(layer(batch)), batch)
                 loss.backward()
@@ -123,7 +126,7 @@ def pretrain(
             curve.append(total / len(h))
         curves.append(curve)
         with ax.no_grad():
-            h = layer(ax.from_numpy(h)).numpy()  # the codes for the next layer
+            h = layer(ax.from_numpy(h).to(dev)).cpu().numpy()  # the codes for the next layer
     return curves
 
 
@@ -152,10 +155,12 @@ def finetune(
     every: int = 10,
 ) -> FineTuned:
     """Full-batch Adam on the cross-entropy of (x, y) for ``steps`` steps, scoring the
-    held-out (xt, yt) every ``every`` steps."""
+    held-out (xt, yt) every ``every`` steps, on the network's device."""
     opt = optim.Adam(net.parameters(), lr=lr)
-    inputs, target = ax.from_numpy(x.astype(np.float32)), ax.from_numpy(y.astype(np.int64))
-    held_out = ax.from_numpy(xt.astype(np.float32))
+    dev = device_of(net)
+    inputs = ax.from_numpy(x.astype(np.float32)).to(dev)
+    target = ax.from_numpy(y.astype(np.int64)).to(dev)
+    held_out = ax.from_numpy(xt.astype(np.float32)).to(dev)
     run = FineTuned()
     for step in range(1, steps + 1):
         opt.zero_grad()
@@ -165,7 +170,7 @@ def finetune(
         run.losses.append(float(loss.item()))
         if step % every == 0 or step == steps:
             with ax.no_grad():
-                pred = net(held_out).numpy().argmax(axis=1)
+                pred = net(held_out).cpu().numpy().argmax(axis=1)
             run.steps.append(step)
             run.accuracy.append(float((pred == yt).mean()))
     return run
@@ -181,14 +186,17 @@ class Trial:
     pretrained: FineTuned
 
 
-def trial(activation: str, seed: int, per_class: int, epochs: int, steps: int) -> Trial:
-    """Split, pick the labelled images, and train the network both ways from one init."""
+def trial(
+    activation: str, seed: int, per_class: int, epochs: int, steps: int, device: str = "cpu"
+) -> Trial:
+    """Split, pick the labelled images, and train the network both ways from one init,
+    on ``device``."""
     train_set, test_set = split_digits(seed)
     x, xt = train_set.flat(), test_set.flat()  # (n, 64), (m, 64)
     idx = labelled_subset(train_set.y, per_class, seed)
     ax.manual_seed(seed)
-    scratch = DeepNet(activation)
-    pretrained = DeepNet(activation)
+    scratch = DeepNet(activation).to(device)
+    pretrained = DeepNet(activation).to(device)
     pretrained.load_state_dict(scratch.state_dict())  # the same starting weights
     curves = pretrain(pretrained, x, epochs, seed=seed)
     runs = [
@@ -233,7 +241,7 @@ def run(config: Config) -> Result:
     trials: dict[str, list[Trial]] = {}
     for act in activations:
         heading(f"{act} units")
-        trials[act] = _trials_of(act, seeds, epochs, steps, result)
+        trials[act] = _trials_of(act, seeds, epochs, steps, result, config.device)
     heading(f"For perspective: shallow models on the same {10 * PER_CLASS} labelled images")
     _show_references(seeds, activations, result)
     _check(trials, quick, seeds, result)
@@ -241,13 +249,16 @@ def run(config: Config) -> Result:
     return result
 
 
-def _trials_of(act: str, seeds: list[int], epochs: int, steps: int, result: Result) -> list[Trial]:
-    """One activation's trials, one per seed: the table of pretraining and fine-tuning,
-    and the mean held-out accuracies both ways (kept as metrics)."""
+def _trials_of(
+    act: str, seeds: list[int], epochs: int, steps: int, result: Result, device: str = "cpu"
+) -> list[Trial]:
+    """One activation's trials, one per seed (trained on ``device``): the table of
+    pretraining and fine-tuning, and the mean held-out accuracies both ways (kept as
+    metrics)."""
     rows = []
     trials = []
     for seed in seeds:
-        t = trial(act, seed, PER_CLASS, epochs, steps)
+        t = trial(act, seed, PER_CLASS, epochs, steps, device)
         trials.append(t)
         rows.append(
             [

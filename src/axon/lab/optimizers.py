@@ -35,7 +35,8 @@
    data, batch GD takes one step and SGD thousands, which is the whole story of its curve.
    Learning rates: each method's was picked from 1e-3, 3e-3, 0.01, ..., 1 by the training
    loss after one epoch on 20,000 MNIST images (three steps for batch GD) in a pilot run,
-   and is fixed here (``Method.digits_lr``).
+   and is fixed here (``Method.digits_lr``). With ``--device`` these MLPs train there;
+   the 2-element paths of part 1 stay on the CPU.
 
 What a full run shows (seed 0): on the ravine, after 100 steps at the best lr of each,
 plain gradient descent is 6e-4 above the minimum, Adam 8e-5 and momentum 5e-6 (Nesterov
@@ -364,8 +365,8 @@ def train_digits(
     config: Config | None = None,
 ) -> Curve:
     """Train a fresh ``n_in-hidden-10`` ReLU MLP (seeded) with ``m`` for ``epochs``
-    epochs, measured ``probes_per_epoch`` times per epoch; backed up (``--resume``) when
-    ``config`` is given."""
+    epochs, measured ``probes_per_epoch`` times per epoch; backed up (``--resume``) and
+    trained on ``config.device`` when ``config`` is given."""
     x, y = train.flat(), train.y
     n = len(y)
     batch = n if m.digits_batch is None else m.digits_batch
@@ -376,6 +377,7 @@ def train_digits(
     )
     ax.manual_seed(seed)
     model = models.mlp([x.shape[1], hidden, 10])
+    model.to(config.device if config is not None else "cpu")
     opt = m.make(model.parameters())
     for group in opt.param_groups:
         group["lr"] = m.digits_lr

@@ -237,12 +237,14 @@ def train_with(
 ) -> Trained:
     """Train the network from seed ``seed``'s initial weights with one remedy (``"none"``
     for the baseline), SGD with momentum 0.9, for ``s.epochs`` epochs of batches of
-    ``s.batch``; backed up (``--resume``) when ``config`` is given."""
+    ``s.batch``; backed up (``--resume``) and trained on ``config.device`` when
+    ``config`` is given."""
     if remedy not in REMEDIES:
         raise ValueError(f"unknown remedy {remedy!r}; known: {', '.join(REMEDIES)}")
     n_in = int(np.prod(train.x.shape[1:]))
     ax.manual_seed(seed)
     model = network(n_in, DROPOUT if remedy == "dropout" else 0.0)
+    model.to(config.device if config is not None else "cpu")
     weights, biases = weights_and_biases(model)
     decay = L2 if remedy == "L2" else 0.0
     opt = optim.SGD(
@@ -276,7 +278,7 @@ def train_with(
     notes = []
     if stopper is not None:
         notes.append(f"stopped after epoch {done}, kept epoch {kept + 1}")
-    w = np.concatenate([p.detach().numpy().ravel() for p in weights])
+    w = np.concatenate([p.detach().cpu().numpy().ravel() for p in weights])
     small = float((np.abs(w) < SMALL).mean())
     return Trained(remedy, scores.scores, kept, float(test_acc), seconds, small, notes)
 

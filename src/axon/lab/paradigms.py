@@ -24,6 +24,9 @@ What differs is the signal the learner gets:
    that too drives exploration. The greedy policy argmax_a Q(s, a) is then checked
    against the oracles: the shortest path lengths from breadth-first search, and the
    optimal values from value iteration.
+
+With ``--device`` the autoencoder trains there; logistic regression (an estimator that
+fits on the CPU), k-means and the Q-table are NumPy work and stay on the CPU.
 """
 
 from __future__ import annotations
@@ -349,9 +352,9 @@ def reconstruct(result: Result, X, Xt, test_set, config: Config) -> None:
         f"{epochs} epochs)"
     )
     ax.manual_seed(config.seed)
-    model = autoencoder(8)
+    model = autoencoder(8).to(config.device)
     x, xt = X.astype(np.float32), Xt.astype(np.float32)
-    before = float(((ax.predict(model, xt, batch_size=1000).numpy() - xt) ** 2).mean())
+    before = float(((ax.predict(model, xt, batch_size=1000).cpu().numpy() - xt) ** 2).mean())
     history = ax.fit(
         model,
         (x, x),
@@ -363,7 +366,7 @@ def reconstruct(result: Result, X, Xt, test_set, config: Config) -> None:
         callbacks=backup(config, "paradigms-autoencoder"),
         verbose=0,
     )
-    out = ax.predict(model, xt, batch_size=1000).numpy()
+    out = ax.predict(model, xt, batch_size=1000).cpu().numpy()
     mse = float(((out - xt) ** 2).mean())
     mean_mse = float(((X.mean(axis=0) - Xt) ** 2).mean())
     pca = pca_reconstruct(X, Xt, 8)

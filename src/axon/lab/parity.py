@@ -10,6 +10,9 @@ last output y_T, on fresh streams.
 3. The gradient, measured: ||dL/dh_t|| for a loss at the last step only, at
    initialisation and after training, unrolled with the cells (see rnn_diagnostics).
 4. Gate saturation of the trained models.
+
+With ``--device`` the layers of step 2 train and are scored there; then they come back
+to the CPU, where steps 3 and 4 unroll them cell by cell and read the gates with NumPy.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from axon import nn, optim
 
 from .. import plot
 from .registry import register
-from .shared.base import Config, Result, heading, table
+from .shared.base import Config, Result, device_of, heading, table
 from .shared.rnn_diagnostics import (
     KINDS,
     cell_from_layer,
@@ -48,18 +51,27 @@ class ParityNet(nn.Module):
 
 
 def train_parity(
-    kind: str, length: int, hidden: int, steps: int, seed: int, batch: int = 64, lr: float = 1e-2
+    kind: str,
+    length: int,
+    hidden: int,
+    steps: int,
+    seed: int,
+    batch: int = 64,
+    lr: float = 1e-2,
+    device: str = "cpu",
 ) -> ParityNet:
-    """Adam on the cross-entropy of every step's output; a fresh batch each step."""
+    """Adam on the cross-entropy of every step's output, on ``device``; a fresh batch
+    each step (drawn on the host)."""
     ax.manual_seed(seed)
-    model = ParityNet(kind, hidden)
+    model = ParityNet(kind, hidden).to(device)
     opt = optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     for step in range(steps):
         x, y = parity_bits(batch, length, seed=seed * 1_000_003 + step)
         opt.zero_grad()
-        logits = model(ax.tensor(x))  # (N, T, 2)
-        loss = loss_fn(logits.reshape(-1, 2), ax.tensor(y.reshape(-1)))  # (N*T, 2)
+        logits = model(ax.tensor(x, device=device))  # (N, T, 2)
+        target = ax.tensor(y.reshape(-1), device=device)
+        loss = loss_fn(logits.reshape(-1, 2), target)  # (N*T, 2)
         loss.backward()
         opt.step()
     return model
@@ -68,7 +80,7 @@ def train_parity(
 def accuracy(model: ParityNet, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(accuracy of the last step's parity, accuracy over all steps)."""
     with ax.no_grad():
-        pred = model(ax.tensor(x)).numpy().argmax(axis=2)  # (N, T)
+        pred = model(ax.tensor(x, device=device_of(model))).cpu().numpy().argmax(axis=2)  # (N, T)
     return float((pred[:, -1] == y[:, -1]).mean()), float((pred == y).mean())
 
 
@@ -136,8 +148,9 @@ def _show_param_counts(hidden: int, result: Result) -> None:
 def _train_by_length(
     config: Config, hidden: int, lengths: list[int], steps: int, n_test: int, result: Result
 ) -> tuple[dict[tuple[str, int], ParityNet], dict[tuple[str, int], tuple[float, float]]]:
-    """Step 2: each kind trained at each length and scored on fresh streams; the table and
-    the checks (all learn short streams, a gated layer beats the RNN on long ones)."""
+    """Step 2: each kind trained at each length (on ``config.device``) and scored on fresh
+    streams; the table and the checks (all learn short streams, a gated layer beats the
+    RNN on long ones). The models are returned on the CPU, for steps 3 and 4."""
     print(
         f"  hidden {hidden}, Adam lr 0.01, {steps} steps of 64 fresh streams, loss on "
         "every step's output;\n  chance is 0.5."
@@ -147,8 +160,9 @@ def _train_by_length(
     for length in lengths:
         x_test, y_test = parity_bits(n_test, length, seed=10_000 + config.seed)
         for kind in KINDS:
-            models[kind, length] = train_parity(kind, length, hidden, steps, config.seed)
-            acc[kind, length] = accuracy(models[kind, length], x_test, y_test)
+            model = train_parity(kind, length, hidden, steps, config.seed, device=config.device)
+            acc[kind, length] = accuracy(model, x_test, y_test)
+            models[kind, length] = model.to("cpu")
             result.metrics[f"{kind}_T{length}"] = acc[kind, length][0]
     table(
         ["length T"] + [f"{k} y_T" for k in KINDS] + [f"{k} all t" for k in KINDS],

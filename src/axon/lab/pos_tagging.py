@@ -36,6 +36,7 @@ from .shared.text_common import (
     BucketLoader,
     MaskedAccuracy,
     TimeBudget,
+    device_of,
     epochs_for,
     finish,
     sequence_cross_entropy,
@@ -172,7 +173,7 @@ def run(config: Config) -> Result:
     train, dev, test = ([f.encode(s) for s in split] for split in (train_s, dev_s, test_s))
     top, majority, lookup = baselines(train_s, test_s)
     heading("2. Training")
-    model = _build_model(hp, f)
+    model = _build_model(hp, f).to(config.device)
     history, seconds = _train(config, hp, epochs, model, train, dev)
     accuracy = ax.evaluate(
         model, BucketLoader(test, 128, shuffle=False, target_seq=True), metrics=[MaskedAccuracy()]
@@ -296,11 +297,13 @@ def _show_accuracy(
 
 def _tag_examples(model: BiLSTMTagger, f: Features) -> None:
     """Step 3: the example sentences, each word with its predicted tag."""
+    dev = device_of(model)
     model.eval()
     with ax.no_grad():
         for sentence in EXAMPLES:
             forms = sentence.split()
             x = f.encode(forms, with_tags=False)
-            scores = model(*(ax.tensor(a[None]) for a in x), ax.tensor([len(forms)]))
-            tags = f.tags.decode(scores.numpy()[0].argmax(-1))
+            ids = [ax.tensor(a[None], device=dev) for a in x]  # (1, L) each
+            scores = model(*ids, ax.tensor([len(forms)], device=dev))
+            tags = f.tags.decode(scores.cpu().numpy()[0].argmax(-1))
             print("  " + "  ".join(f"{w}/{t}" for w, t in zip(forms, tags, strict=True)))

@@ -127,21 +127,41 @@ RESUMABLE: frozenset[str] = frozenset(
 )
 
 
-#: The experiments that train on ``--device DEVICE`` (``config.device``): their models are
-#: moved there before their optimizers are made, their training and scoring go through
-#: ``fit`` / ``evaluate`` / ``predict`` (which move each batch to the model's device), and
-#: what they compute with NumPy from a model's outputs is copied to the host first. The
-#: others refuse a device other than the CPU: they train no axon model (NumPy or
-#: scikit-learn demos), or train in loops of their own that work on host arrays.
+#: The experiments that train on ``--device DEVICE`` (``config.device``; marked ``*`` by
+#: ``axon list``): their models are moved there before their optimizers are made,
+#: ``fit`` / ``evaluate`` / ``predict`` move each batch to the model's device, the inputs
+#: an experiment's own loops make are made there (:func:`~axon.lab.shared.base.device_of`),
+#: and what they compute with NumPy from a model's outputs is copied to the host first.
+#: What is NumPy work anyway (the classic models, the 2-D optimizer paths, parity's cell
+#: diagnostics, the attacks' steps) stays on the CPU. The others refuse a device other
+#: than the CPU: they train no network (NumPy demos, Naive Bayes counts, a two-parameter
+#: line, the perceptron rule), or train in ways that keep to host memory so far.
 ON_DEVICE: frozenset[str] = frozenset(
     {
+        "adversarial",
+        "classic-vs-nn",
+        "deep-rnn",
         "digits",
         "fashion",
+        "functional",
+        "init",
+        "layerwise-pretraining",
         "lenet",
         "mnist-mlp",
         "next-word",
+        "optimizers",
+        "overfitting",
+        "paradigms",
+        "parity",
+        "pos-tagging",
+        "reverse",
+        "sentiment",
         "shakespeare",
+        "transfer",
         "transformer-lm",
+        "translate",
+        "universal-approximation",
+        "vanishing",
     }
 )
 

@@ -37,7 +37,7 @@ from axon.models.seq2seq import Seq2Seq, seq2seq
 
 from .. import plot
 from .registry import register
-from .shared.base import Config, Result, heading, table
+from .shared.base import Config, Result, device_of, heading, table
 from .shared.sequence_tasks import reverse_sequence
 
 PAD, BOS, EOS = 0, 1, 2  # then the symbols 3 .. 3 + K - 1
@@ -103,8 +103,10 @@ def held_out_set(
 
 def train(model: Seq2Seq, hp: dict, epochs: int, seed: int, name: str) -> list[float]:
     """Adam with a cosine-decaying learning rate and gradient clipping at norm 1, on fresh
-    batches; each batch has one length, drawn uniformly. Returns the mean loss per epoch."""
+    batches; each batch has one length, drawn uniformly (on the host: the ids and lengths
+    follow the model to its device). Returns the mean loss per epoch."""
     steps = epochs * hp["steps_per_epoch"]
+    dev = device_of(model)
     opt = optim.Adam(model.parameters(), lr=hp["lr"])
     schedule = optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     loss_fn = nn.CrossEntropyLoss()
@@ -123,7 +125,8 @@ def train(model: Seq2Seq, hp: dict, epochs: int, seed: int, name: str) -> list[f
             )
             opt.zero_grad()
             logits = model(src, np.full(len(src), length), tgt_in)  # (B, L + 1, V)
-            loss = loss_fn(logits.reshape(-1, vocab), ax.tensor(tgt_out.reshape(-1)))
+            target = ax.tensor(tgt_out.reshape(-1), device=dev)
+            loss = loss_fn(logits.reshape(-1, vocab), target)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -197,7 +200,7 @@ def run(config: Config) -> Result:
 
 def _build_models(config: Config, hp: dict) -> dict[str, Seq2Seq]:
     """Step 1: an example of the task, and the plain and the attention seq2seq models, each
-    built from the same seed, with their sizes."""
+    built from the same seed and moved to ``config.device``, with their sizes."""
     vocab = hp["symbols"] + SPECIALS
     lo, hi = hp["lengths"]
     src, tgt_in, tgt_out = reversal_batch(1, 6, hp["symbols"], seed=config.seed)
@@ -219,7 +222,7 @@ def _build_models(config: Config, hp: dict) -> dict[str, Seq2Seq]:
             attention=attention,
             bidirectional=True,
             pad_index=PAD,
-        )
+        ).to(config.device)
     table(
         ["model", "decoder", "parameters"],
         [[name, type(m.decoder).__name__, m.num_parameters()] for name, m in models.items()],

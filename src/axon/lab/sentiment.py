@@ -27,7 +27,7 @@ from axon.nn.utils.rnn import pack_padded_sequence
 
 from .registry import register
 from .shared.base import Config, Result, backup, heading, load_weights, table
-from .shared.text_common import BucketLoader, TimeBudget, epochs_for, finish
+from .shared.text_common import BucketLoader, TimeBudget, device_of, epochs_for, finish
 
 GOAL = 0.82  # dev accuracy, full run
 EXAMPLES = (
@@ -121,6 +121,7 @@ def run(config: Config) -> Result:
 
     heading("2. Training")
     model = GRUClassifier(len(vocab), hp["emb"], hp["hidden"], dropout=hp["dropout"])
+    model.to(config.device)
     n_params = sum(p.numel() for p in model.parameters())
     print(
         f"  Embedding({len(vocab)}, {hp['emb']}) -> packed BiGRU({hp['emb']}, "
@@ -163,10 +164,12 @@ def run(config: Config) -> Result:
     heading("3. Verdicts on new sentences")
     model.eval()
     rows = []
+    dev = device_of(model)
     with ax.no_grad():
         for s in EXAMPLES:
             ids = vocab.encode(s.split())
-            p = model(ax.tensor(ids[None]), ax.tensor([len(ids)])).softmax(-1).numpy()[0]
+            x, n = ax.tensor(ids[None], device=dev), ax.tensor([len(ids)], device=dev)
+            p = model(x, n).softmax(-1).cpu().numpy()[0]
             rows.append([s, "positive" if p[1] > 0.5 else "negative", f"{p[1]:.2f}"])
     table(["sentence", "verdict", "p(positive)"], rows, align="llr")
 

@@ -204,6 +204,7 @@ def prepare(
     lr: float,
     ft_factor: float = 0.1,
     head: str = HEAD,
+    device: str = "cpu",
 ) -> tuple[nn.Module, optim.Optimizer]:
     """A LeNet-5 for the target task and its optimizer (Adam) for ``method``:
 
@@ -212,11 +213,13 @@ def prepare(
       parameter frozen (``requires_grad`` False), the optimizer given the head only;
     - ``"fine tuning"``: a copy of ``pretrained`` with a new ``head``, all trainable: the
       base at ``lr * ft_factor``, the head at ``lr``.
+
+    The network is on ``device`` (``--device``) before its optimizer is made.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method == "scratch":
-        model = models.lenet5(num_classes=num_classes)
+        model = models.lenet5(num_classes=num_classes).to(device)
         return model, optim.Adam(model.parameters(), lr=lr)
     if pretrained is None:
         raise ValueError(f"{method!r} needs a pretrained network")
@@ -224,6 +227,7 @@ def prepare(
     model = models.lenet5(num_classes=source_classes)
     model.load_state_dict(pretrained.state_dict())  # copies: the pretrained net is kept
     new = replace_head(model, num_classes, head)
+    model.to(device)  # the new head too; its Parameter objects are kept
     if method == "feature extraction":
         model.requires_grad_(False)
         new.requires_grad_(True)
@@ -254,8 +258,13 @@ def epochs_for(n: int, batch: int, min_steps: int, min_epochs: int) -> int:
 
 
 def accuracy(model: nn.Module, images: Images) -> float:
-    logits = ax.predict(model, images.x, batch_size=1000).numpy()
+    logits = ax.predict(model, images.x, batch_size=1000).cpu().numpy()
     return float((logits.argmax(axis=1) == images.y).mean())
+
+
+def _host_copy(p: nn.Parameter) -> np.ndarray:
+    """A parameter's values, copied to a host array (from any device)."""
+    return p.detach().cpu().numpy().copy()
 
 
 def fit(
@@ -372,7 +381,7 @@ class Runs:
 def _pretrain(config: Config, hp: dict, tasks: Tasks, result: Result) -> nn.Module:
     """Step 2: LeNet-5 trained on the source digits; checks that it tells them apart."""
     ax.manual_seed(config.seed)
-    pretrained = models.lenet5(num_classes=len(SOURCE))
+    pretrained = models.lenet5(num_classes=len(SOURCE)).to(config.device)
     epochs = config.epochs or hp["pretrain_epochs"]
     opt = optim.Adam(pretrained.parameters(), lr=hp["lr"])
     pre = fit(
@@ -445,8 +454,10 @@ def _learn_target(
             n_epochs = epochs_for(len(train), hp["batch"], hp["min_steps"], hp["min_epochs"])
             for method in METHODS:
                 ax.manual_seed(config.seed + d)
-                model, opt = prepare(method, pretrained, k, hp["lr"], hp["ft_factor"])
-                base_before = [p.array.copy() for p in base_parameters(model)]
+                model, opt = prepare(
+                    method, pretrained, k, hp["lr"], hp["ft_factor"], device=config.device
+                )
+                base_before = [_host_copy(p) for p in base_parameters(model)]
                 out = fit(
                     model,
                     opt,
@@ -462,7 +473,7 @@ def _learn_target(
                 if method == "feature extraction":
                     runs.frozen_ok.append(
                         all(
-                            np.array_equal(p.array, b) and p.grad is None
+                            np.array_equal(_host_copy(p), b) and p.grad is None
                             for p, b in zip(base_parameters(model), base_before, strict=True)
                         )
                     )

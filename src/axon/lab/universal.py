@@ -29,7 +29,7 @@ from axon import nn, optim
 
 from .. import plot
 from .registry import register
-from .shared.base import Config, Result, heading, table
+from .shared.base import Config, Result, device_of, heading, table
 
 LO, HI = -3.0, 3.0
 
@@ -78,8 +78,9 @@ def spread_network(hidden: int, x: np.ndarray, y: np.ndarray, seed: int) -> nn.S
 
 def fit(net: nn.Sequential, x: np.ndarray, y: np.ndarray, steps: int, lr: float) -> float:
     """Full-batch Adam on the mean squared error, the learning rate annealed to 0 on a
-    cosine; returns the final MSE."""
-    xt, yt = ax.tensor(x), ax.tensor(y)
+    cosine, on the network's device; returns the final MSE."""
+    dev = device_of(net)
+    xt, yt = ax.tensor(x, device=dev), ax.tensor(y, device=dev)
     opt = optim.Adam(net.parameters(), lr=lr)
     schedule = optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     loss_fn = nn.MSELoss()
@@ -92,13 +93,13 @@ def fit(net: nn.Sequential, x: np.ndarray, y: np.ndarray, steps: int, lr: float)
 
 
 def mse(net: nn.Sequential, x: np.ndarray, y: np.ndarray) -> float:
-    with ax.no_grad():
-        return float(((net(ax.tensor(x)).numpy() - y) ** 2).mean())
+    return float(((predict(net, x)[:, None] - y) ** 2).mean())
 
 
 def predict(net: nn.Sequential, x: np.ndarray) -> np.ndarray:
+    """The network's outputs (N,) on x (N, 1), in host memory."""
     with ax.no_grad():
-        return net(ax.tensor(x)).numpy()[:, 0]
+        return net(ax.tensor(x, device=device_of(net))).cpu().numpy()[:, 0]
 
 
 @register(
@@ -154,6 +155,7 @@ def _fit_each_size(
         stair_err[h] = float(np.abs(staircase(dense, h) - target(dense)).max())
         ax.manual_seed(config.seed)
         net = spread_network(h, x.astype(np.float64), y.astype(np.float64), config.seed)
+        net.to(config.device)  # set on the host, trained on the device
         ls_mse[h] = mse(net, x, y)
         max_err["least squares"][h] = float(np.abs(predict(net, x) - y[:, 0]).max())
         trained_mse[h] = fit(net, x, y, steps, lr)
@@ -269,8 +271,9 @@ def _save_fits_figure(
     panels[0].legend()
     pieces, h = panels[5], 8
     with ax.no_grad():
-        units = nets[h][1](nets[h][0](ax.tensor(x))).numpy()  # (200, H)
-    heights = nets[h][2].weight.detach().numpy()[0]  # (H,)
+        inputs = ax.tensor(x, device=device_of(nets[h]))
+        units = nets[h][1](nets[h][0](inputs)).cpu().numpy()  # (200, H)
+    heights = nets[h][2].weight.detach().cpu().numpy()[0]  # (H,)
     for k in range(h):
         pieces.plot(xs, heights[k] * units[:, k], lw=1)
     pieces.plot(xs, predict(nets[h], x), color="tab:red", lw=2, label="c + their sum")

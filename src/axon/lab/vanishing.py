@@ -20,6 +20,9 @@ of ``width`` units and a Linear(width, 2) head, trained on the cross-entropy.
    and the loss and its gradient are huge at the start. Plain SGD diverges;
    ``clip_grad_norm_`` rescales the gradient to norm <= max_norm before each step, which
    bounds every update by lr * max_norm, and the same network trains.
+
+With ``--device`` the data and every network are there; the gradient and update norms
+are measured on copies in host memory, in float64.
 """
 
 from __future__ import annotations
@@ -100,8 +103,8 @@ def layer_gradients(
     net.zero_grad()
     loss = F.cross_entropy(net(x), y)
     loss.backward()
-    weights = np.array([np.linalg.norm(lin.weight.grad.numpy()) for lin in net.layers])
-    hidden = np.array([np.linalg.norm(h.grad.numpy()) for h in net.hidden])
+    weights = np.array([np.linalg.norm(lin.weight.grad.cpu().numpy()) for lin in net.layers])
+    hidden = np.array([np.linalg.norm(h.grad.cpu().numpy()) for h in net.hidden])
     return weights, hidden, float(loss.item())
 
 
@@ -109,7 +112,7 @@ def total_norm(net: nn.Module) -> float:
     """sqrt(sum over parameters of ||grad||^2), in float64."""
     return math.sqrt(
         sum(
-            float((p.grad.numpy().astype(np.float64) ** 2).sum())
+            float((p.grad.cpu().numpy().astype(np.float64) ** 2).sum())
             for p in net.parameters()
             if p.grad is not None
         )
@@ -139,12 +142,12 @@ def train(
                 norms.append(total_norm(net))
             else:
                 norms.append(float(nn.utils.clip_grad_norm_(net.parameters(), clip).item()))
-            before = [p.detach().numpy().astype(np.float64) for p in net.parameters()]
+            before = [p.detach().cpu().numpy().astype(np.float64) for p in net.parameters()]
             opt.step()
             updates.append(
                 math.sqrt(
                     sum(
-                        float(((p.detach().numpy() - b) ** 2).sum())
+                        float(((p.detach().cpu().numpy() - b) ** 2).sum())
                         for p, b in zip(net.parameters(), before, strict=True)
                     )
                 )
@@ -170,7 +173,7 @@ def run(config: Config) -> Result:
     if config.epochs is not None:
         steps = config.epochs
     x_np, y_np = sign_xor(n, width, config.seed)
-    x, y = ax.tensor(x_np), ax.tensor(y_np)
+    x, y = ax.tensor(x_np, device=config.device), ax.tensor(y_np, device=config.device)
 
     heading(
         f"1. Vanishing: ||dL/dW_l|| per layer at initialisation ({depth} layers of "
@@ -200,7 +203,8 @@ def _vanishing_gradients(
     grads, rows = {}, []
     for kind in KINDS:
         ax.manual_seed(seed)
-        weights, hidden, loss0 = layer_gradients(DeepNet(kind, depth, width), x, y)
+        net = DeepNet(kind, depth, width).to(x.device)  # where the data are
+        weights, hidden, loss0 = layer_gradients(net, x, y)
         grads[kind] = weights
         ratio = float(weights[0] / weights[-1])
         result.metrics[f"grad_ratio_{kind}"] = ratio
@@ -268,12 +272,11 @@ def _train_stacks(
     curves, rows = {}, []
     for kind in KINDS:
         ax.manual_seed(seed)
-        net = DeepNet(kind, depth, width)
-        first = net.layers[0].weight.detach().numpy().copy()
+        net = DeepNet(kind, depth, width).to(x.device)
+        first = net.layers[0].weight.detach().cpu().numpy().copy()
         curves[kind], _, _ = train(net, x, y, steps, lr, momentum)
-        moved = float(
-            np.linalg.norm(net.layers[0].weight.detach().numpy() - first) / np.linalg.norm(first)
-        )
+        last = net.layers[0].weight.detach().cpu().numpy()
+        moved = float(np.linalg.norm(last - first) / np.linalg.norm(first))
         result.metrics[f"first_layer_moved_{kind}"] = moved
         result.metrics[f"loss_{kind}"] = curves[kind][-1]
         rows.append([kind, f"{curves[kind][0]:.4f}", f"{curves[kind][-1]:.4f}", f"{moved:.1e}"])
@@ -303,7 +306,7 @@ def _exploding_gradients(
     explode = {}
     for name, s in (("He", None), ("large", std)):
         ax.manual_seed(seed)
-        net = DeepNet("ReLU", depth, width, std=s)
+        net = DeepNet("ReLU", depth, width, std=s).to(x.device)
         weights, hidden, loss0 = layer_gradients(net, x, y)
         explode[name] = (hidden, loss0, total_norm(net))
     table(
@@ -355,7 +358,8 @@ def _train_clipped(
     runs = {}
     for name, clip in (("not clipped", None), ("clipped", max_norm)):
         ax.manual_seed(seed)
-        runs[name] = train(DeepNet("ReLU", depth, width, std=std), x, y, steps, lr_c, clip=clip)
+        net = DeepNet("ReLU", depth, width, std=std).to(x.device)
+        runs[name] = train(net, x, y, steps, lr_c, clip=clip)
     rows = []
     for name, (losses, norms, updates) in runs.items():
         rows.append(

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend as B
 from .. import nn
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor, _wrap
@@ -47,8 +48,9 @@ IGNORE_INDEX = -100  # the target cross-entropy skips (PyTorch's ignore_index de
 # ============================================================ helpers
 
 
-def _ids(x, name: str, max_len: int) -> Tensor:
-    """``x`` as a (B, T) int64 Tensor of token ids, T <= max_len."""
+def _ids(x, name: str, max_len: int, device=None) -> Tensor:
+    """``x`` as a (B, T) int64 Tensor of token ids, T <= max_len, on ``device`` when
+    given (the embedding's: ids given as host data follow a model on a GPU)."""
     t = x if isinstance(x, Tensor) else _wrap(np.asarray(x))
     if t.ndim != 2 or t.dtype.kind not in "iu":
         raise ValueError(
@@ -60,7 +62,7 @@ def _ids(x, name: str, max_len: int) -> Tensor:
             f"{name}: the sequences have {t.shape[1]} tokens (ids of shape "
             f"{tuple(t.shape)}) but the model was built with max_len={max_len}"
         )
-    return t
+    return t if device is None else t.to(device)
 
 
 def causal_mask(size: int) -> np.ndarray:
@@ -112,7 +114,7 @@ def _attention_maps(encoder: nn.TransformerEncoder, x: Tensor, mask, pad) -> lis
             need_weights=True,
             average_attn_weights=False,
         )
-        maps.append(w.numpy())
+        maps.append(w.cpu().numpy())
         x = layer(x, src_mask=mask, src_key_padding_mask=pad)
     return maps
 
@@ -164,7 +166,7 @@ class TransformerLM(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, ids) -> Tensor:
-        ids = _ids(ids, "TransformerLM", self.max_len)
+        ids = _ids(ids, "TransformerLM", self.max_len, self.token.weight.device)
         T = ids.shape[1]
         x = self.pos(self.token(ids))  # (B, T) -> (B, T, d)
         x = self.encoder(x, mask=_causal_where(T, x), is_causal=True)  # (B, T, d)
@@ -173,7 +175,7 @@ class TransformerLM(nn.Module):
     def attention_maps(self, ids) -> list[np.ndarray]:
         """Each layer's causal self-attention weights per head: a list of ``num_layers``
         arrays (B, nhead, T, T), row t a distribution over the positions <= t."""
-        ids = _ids(ids, "TransformerLM", self.max_len)
+        ids = _ids(ids, "TransformerLM", self.max_len, self.token.weight.device)
         with no_grad():
             was = self.training
             self.eval()
@@ -226,15 +228,16 @@ class TransformerEncoderModel(nn.Module):
 
     def padding_mask(self, ids) -> np.ndarray:
         """(B, T) bool, True where ``ids`` holds ``pad_index``."""
-        ids = _ids(ids, "TransformerEncoderModel", self.max_len)
+        ids = _ids(ids, "TransformerEncoderModel", self.max_len, self.token.weight.device)
         return ids.array == self.pad_index
 
     def _mask(self, ids: Tensor, key_padding_mask) -> np.ndarray:
         if key_padding_mask is None:
             return ids.array == self.pad_index
-        pad = np.asarray(
-            key_padding_mask.array if isinstance(key_padding_mask, Tensor) else key_padding_mask
-        )
+        given = key_padding_mask
+        if not isinstance(given, Tensor):  # a backend's array as it is, else host data
+            given = _wrap(given if B.of(given) is not None else np.asarray(given))
+        pad = given.to(ids.device).array  # on the ids' device
         if pad.dtype != bool or pad.shape != tuple(ids.shape):
             raise ValueError(
                 f"TransformerEncoderModel: key_padding_mask must be a bool "
@@ -244,7 +247,7 @@ class TransformerEncoderModel(nn.Module):
         return pad
 
     def forward(self, ids, key_padding_mask=None) -> Tensor:
-        ids = _ids(ids, "TransformerEncoderModel", self.max_len)
+        ids = _ids(ids, "TransformerEncoderModel", self.max_len, self.token.weight.device)
         pad = self._mask(ids, key_padding_mask)
         x = self.pos(self.token(ids))  # (B, T) -> (B, T, d)
         x = self.encoder(x, src_key_padding_mask=pad)  # (B, T, d)
@@ -254,7 +257,7 @@ class TransformerEncoderModel(nn.Module):
         """Each layer's self-attention weights per head: a list of ``num_layers`` arrays
         (B, nhead, T, T); row t is the distribution of query t over the keys (0 on
         padding). Computed in eval mode without a graph."""
-        ids = _ids(ids, "TransformerEncoderModel", self.max_len)
+        ids = _ids(ids, "TransformerEncoderModel", self.max_len, self.token.weight.device)
         pad = self._mask(ids, key_padding_mask)
         with no_grad():
             was = self.training
@@ -295,7 +298,7 @@ class MaskedLM(nn.Module):
         """Mean cross-entropy of the predictions at the masked positions (targets (B, T),
         ``IGNORE_INDEX`` elsewhere) in nats."""
         h = self.encoder(ids, key_padding_mask)  # (B, T, d)
-        t = np.asarray(targets.array if isinstance(targets, Tensor) else targets)
+        t = targets.detach().cpu().array if isinstance(targets, Tensor) else np.asarray(targets)
         if t.shape != tuple(h.shape[:2]):
             raise ValueError(
                 f"MaskedLM.loss: targets of shape {t.shape} do not match ids of "
@@ -306,8 +309,9 @@ class MaskedLM(nn.Module):
             raise ValueError(
                 f"MaskedLM.loss: no position is masked (every target is {IGNORE_INDEX})"
             )
-        picked = h.reshape(-1, self.encoder.d_model)[rows]  # (M, d)
-        return nn.functional.cross_entropy(self._scores(picked), _wrap(t.ravel()[rows]))
+        rows_t, picked_t = (_wrap(a).to(h.device) for a in (rows, t.ravel()[rows]))
+        picked = h.reshape(-1, self.encoder.d_model)[rows_t]  # (M, d)
+        return nn.functional.cross_entropy(self._scores(picked), picked_t)
 
 
 class TransformerClassifier(nn.Module):
@@ -335,14 +339,14 @@ class TransformerClassifier(nn.Module):
         self.head = nn.Linear(encoder.d_model, num_classes)
 
     def forward(self, ids, key_padding_mask=None) -> Tensor:
-        ids = _ids(ids, "TransformerClassifier", self.encoder.max_len)
+        ids = _ids(ids, "TransformerClassifier", self.encoder.max_len, self.head.weight.device)
         pad = self.encoder._mask(ids, key_padding_mask)
         h = self.encoder(ids, pad)  # (B, T, d)
         if self.pooling == "first":
             pooled = h[:, 0]  # (B, d)
         else:
             keep = (~pad).astype(h.dtype)[:, :, None]  # (B, T, 1): 1 at real tokens
-            counts = np.maximum(keep.sum(1), 1.0)  # (B, 1)
+            counts = B.namespace(keep).maximum(keep.sum(1), 1.0)  # (B, 1)
             pooled = (h * _wrap(keep)).sum(1) / _wrap(counts)  # (B, d)
         return self.head(self.drop(pooled))
 

@@ -40,7 +40,11 @@ __all__ = [
 
 
 def _data(x):
-    return x.array if isinstance(x, Tensor) else xp.asarray(x)
+    """A mask's array: a Tensor's own, any backend's array as it is (on its device),
+    anything else (lists, ...) in host memory."""
+    if isinstance(x, Tensor):
+        return x.array
+    return x if B.of(x) is not None else xp.asarray(x)
 
 
 def _check_seq2seq_inputs(

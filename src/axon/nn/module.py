@@ -148,6 +148,8 @@ def _loadable(key: str, value: Any, target) -> tuple[Any, str]:
     ``(None, error)`` naming ``key`` in torch's words."""
     if isinstance(value, Tensor):
         arr = value.array
+    elif value.__class__ is not B.xp.ndarray and B.of(value) is not None:
+        arr = value  # an array of another backend (a GPU's): moved to the target's device
     else:
         try:
             arr = (

@@ -106,7 +106,9 @@ class EarlyStopping(Callback):
         return reference is None or bool(self.monitor_op(value - self.min_delta, reference))
 
     def _snapshot(self) -> dict:
-        return {k: v.array.copy() for k, v in self.model.state_dict().items()}
+        """A copy of every weight and buffer, as Tensors on the device they live on (a
+        backup saves them to host memory, as it saves the model's)."""
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         current = (logs or {}).get(self.monitor)

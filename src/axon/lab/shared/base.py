@@ -216,6 +216,14 @@ def load_weights(config: Config, model, what: str) -> bool:
     return True
 
 
+# ----------------------------------------------------------------------------- --device
+def device_of(model):
+    """Where ``model``'s parameters live (``config.device``, set by ``--device``): the
+    inputs an experiment makes itself go there, and the model's outputs are copied back to
+    the host (``.cpu()``) before NumPy reads them."""
+    return next(iter(model.parameters())).device
+
+
 # ----------------------------------------------------------------------------- --resume
 BACKUPS = ".backup"  # the folder under config.out that holds the backups
 KILL_HOOK = "AXON_TEST_KILL_AT_STEP"  # test hook: see KillAtStep

@@ -32,7 +32,7 @@ from axon.data.text import Vocab, pad_ids, tiny_shakespeare
 from axon.train.base import Callback
 from axon.train.metrics import Metric
 
-from .base import Config, Result, ResumableBatches
+from .base import Config, Result, ResumableBatches, device_of
 
 IGNORE = -100  # the target value cross-entropy skips (PyTorch's ignore_index default)
 
@@ -83,12 +83,6 @@ def next_token_probs(
     z = z - z.max()
     p = np.exp(z)
     return p / p.sum()
-
-
-def device_of(model: nn.Module) -> ax.device:
-    """Where ``model``'s parameters live (``--device``): its inputs are made there, and
-    its outputs copied back to the host before NumPy reads them."""
-    return next(model.parameters()).device
 
 
 def generate(
