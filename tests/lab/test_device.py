@@ -6,18 +6,36 @@ option's parsing and refusals are in ``tests/test_cli.py``."""
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
 import axon as ax
 import tests.backend.strict  # noqa: F401  (registers the device type "strict")
-from axon import lab, optim
+from axon import lab, optim, plot
 from axon.cli import main
 from axon.lab import adversarial, deep_rnn, parity, transfer
 from tests.lab.test_text_experiments import corpora, data  # noqa: F401  (fixtures)
 from tests.lab.test_vision_experiments import data_root, fake_data  # noqa: F401  (fixtures)
 
 STRICT = ax.device("strict", 0)
+
+
+@pytest.fixture(autouse=True)
+def _no_figures(monkeypatch):
+    """The figures are not drawn here: the lab's own tests draw and check every one, and
+    these runs are about where the numbers live (drawing costs a third of a quick run).
+    An empty file stands in for each, so the record still lists it."""
+    from matplotlib import pyplot
+
+    def stand_in(fig, path, dpi=None, check=False):
+        pyplot.close(fig)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        return path
+
+    monkeypatch.setattr(plot, "save", stand_in)
 
 
 def test_digits_trains_its_models_and_batches_on_the_device(tmp_path, monkeypatch, capsys):
