@@ -68,7 +68,16 @@ def test_digits_trains_its_models_and_batches_on_the_device(tmp_path, monkeypatc
 DATA: dict[str, str] = {
     **dict.fromkeys(["adversarial", "fashion", "lenet", "mnist-mlp", "transfer"], "fake_data"),
     **dict.fromkeys(
-        ["next-word", "pos-tagging", "sentiment", "shakespeare", "transformer-lm"], "data"
+        [
+            "masked-lm",
+            "next-word",
+            "pos-tagging",
+            "self-attention",
+            "sentiment",
+            "shakespeare",
+            "transformer-lm",
+        ],
+        "data",
     ),
 }
 

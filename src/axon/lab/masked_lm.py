@@ -67,7 +67,7 @@ from axon.models.transformer import MaskedLM, TransformerClassifier, Transformer
 from axon.nn.utils import clip_grad_norm_
 
 from .registry import register
-from .shared.base import Config, Result, heading, load_weights, table
+from .shared.base import Config, Result, device_of, heading, load_weights, table
 from .shared.mlm import (
     ARCH,
     MASK,
@@ -154,7 +154,7 @@ def top_predictions(model: MaskedLM, vocab: Vocab, sentence: str, k: int = 5):
     ids = vocab.encode(sentence.split())
     model.eval()
     with ax.no_grad():
-        logits = model(ax.tensor(ids[None])).array[0]  # (T, V)
+        logits = model(ax.tensor(ids[None])).detach().cpu().array[0]  # (T, V)
     z = logits[int(np.flatnonzero(ids == MASK)[0])].astype(np.float64)
     z[list(range(len(SPECIALS)))] = -np.inf  # never suggest a special token
     p = np.exp(z - z.max())
@@ -234,6 +234,7 @@ def finetune(
     body_lr, head_lr, freeze = recipe
     ax.manual_seed(seed)
     model = TransformerClassifier(encoder, 2, pooling="mean", dropout=hp["dropout"])
+    model.to(device_of(encoder))  # the new head joins the encoder's device
     opt = optim.AdamW(
         [
             {"params": list(encoder.parameters()), "lr": body_lr},
@@ -251,7 +252,8 @@ def finetune(
         model.train()
         for x, y in loader:
             opt.zero_grad()
-            loss_fn(model(x), y).backward()
+            logits = model(x)
+            loss_fn(logits, y.to(logits.device)).backward()
             clip_grad_norm_(params, 1.0)
             opt.step()
         curve.append(accuracy(model, val))
@@ -273,7 +275,7 @@ def accuracy(model: nn.Module, items) -> float:
     right = 0
     with ax.no_grad():
         for x, y in loader:
-            right += int((model(x).array.argmax(1) == y.numpy()).sum())
+            right += int((model(x).detach().cpu().array.argmax(1) == y.numpy()).sum())
     return right / max(len(items), 1)
 
 
@@ -414,6 +416,7 @@ def _pretrain(config: Config, hp: dict, data: Data) -> Pretraining:
     counts = np.bincount(np.concatenate(data.unlabelled), minlength=V) + 0.5
     with ax.no_grad():  # start the output bias at the log unigram prior: loss ~ h_uni at once
         mlm.decoder.bias.array[:] = np.log(counts / counts.sum())
+    mlm.to(config.device)  # --device: pretraining and fine-tuning there
     n_params = mlm.num_parameters()
     print(
         f"  Embedding({V}, {hp['d_model']}) + learned positions -> {hp['layers']} encoder "
@@ -463,7 +466,7 @@ def _show_pretrained(mlm: MaskedLM, vocab: Vocab, quick: bool) -> None:
     if words:
         print("  nearest neighbours of the pretrained word embeddings (cosine):")
         for w, near in nearest_words(
-            mlm.encoder.token.weight.detach().numpy(), vocab, words
+            mlm.encoder.token.weight.detach().cpu().numpy(), vocab, words
         ).items():
             print(f"    {w:>8}: {', '.join(near)}")
 
@@ -503,7 +506,7 @@ def _finetune_all(config: Config, hp: dict, data: Data, mlm: MaskedLM) -> Finetu
     pre_state = mlm.encoder.state_dict()
 
     def encoder(method: str) -> TransformerEncoderModel:
-        fresh = new_encoder(V, hp, hp["dropout"])
+        fresh = new_encoder(V, hp, hp["dropout"]).to(device_of(mlm))
         if method == "pretrained":
             fresh.load_state_dict(pre_state)
         return fresh

@@ -239,6 +239,7 @@ def run(config: Config) -> Result:
     heading("1. The model")
     loaded = _load_pretrained(out, config.weights)
     if loaded is not None:
+        loaded[0].to(config.device)
         lm = _measure_loaded(config, out, *loaded)
     else:
         lm = _train_here(config, out)
@@ -331,6 +332,7 @@ def _train_here(config: Config, out: Path) -> LanguageModel:
     counts = np.bincount(np.concatenate(train_ids), minlength=len(vocab)) + 0.5
     with ax.no_grad():  # the output bias starts at the log unigram prior
         model.decoder.bias.array[:] = np.log(counts / counts.sum())
+    model.to(config.device)  # --device: pretrained there
     print(
         f"  no masked-lm weights in {out}: training a masked LM here on {name}: "
         f"{len(train_ids):,} sentences, {len(vocab):,} words, {hp['layers']} layers x "
