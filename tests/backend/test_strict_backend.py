@@ -17,7 +17,7 @@ from safetensors.numpy import load_file
 import axon as ax
 from axon.backend.device import DeviceUnavailableError
 from tests.backend.strict import STRICT, StrictArray
-from tests.helpers import NO_CUDA, without_cuda
+from tests.helpers import NO_CUDA, assert_equal, without_cuda
 
 
 def _both(arr, requires_grad: bool = True):
@@ -295,4 +295,4 @@ def test_load_state_dict_takes_a_device_s_raw_arrays():
         other = ax.nn.Linear(3, 2).to(where)
         other.load_state_dict(raw)
         assert other.weight.device.type == where
-        np.testing.assert_array_equal(_host(other.weight), _host(dev.weight))
+        assert_equal(_host(other.weight), _host(dev.weight))

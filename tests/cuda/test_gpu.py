@@ -17,6 +17,7 @@ import pytest
 import axon as ax
 import axon.nn.functional as F
 from axon.backend.device import _why_not
+from tests.helpers import assert_close, assert_equal
 
 pytestmark = pytest.mark.skipif(
     not ax.cuda.is_available(),
@@ -57,7 +58,7 @@ def test_arrays_are_cupy_arrays_on_the_gpu():
     assert isinstance(x.array, cupy.ndarray) and x.device == "cuda:0" and x.is_cuda
     y = (x * 2).sum(dim=1)
     assert isinstance(y.array, cupy.ndarray)
-    np.testing.assert_array_equal(y.cpu().numpy(), [6.0, 24.0])
+    assert_equal(y.cpu().numpy(), [6.0, 24.0])
     assert ax.cuda.get_device_name()
     ax.cuda.synchronize()
 
@@ -81,10 +82,10 @@ def test_fused_recurrent_kernels_match_the_generic_path_and_torch(cell, dtype):
         grads = [_host(p.grad) for p in layer.parameters()]
         results.append((_host(out), _host(xs.grad), grads, layer))
     (out_f, dx_f, g_f, layer), (out_g, dx_g, g_g, _) = results
-    np.testing.assert_allclose(out_f, out_g, **tol)
-    np.testing.assert_allclose(dx_f, dx_g, **tol)
+    assert_close(out_f, out_g, **tol)
+    assert_close(dx_f, dx_g, **tol)
     for a, b in zip(g_f, g_g, strict=True):
-        np.testing.assert_allclose(a, b, **tol)
+        assert_close(a, b, **tol)
     # torch on CUDA, with axon's weights
     t_layer = getattr(torch.nn, cell)(6, 8, num_layers=2).to(getattr(torch, dtype)).cuda()
     with torch.no_grad():
@@ -93,8 +94,8 @@ def test_fused_recurrent_kernels_match_the_generic_path_and_torch(cell, dtype):
     tx = torch.tensor(x, device="cuda", requires_grad=True)
     t_out, _ = t_layer(tx)
     (t_out * t_out).sum().backward()
-    np.testing.assert_allclose(out_f, t_out.detach().cpu().numpy(), **tol)
-    np.testing.assert_allclose(dx_f, tx.grad.cpu().numpy(), **tol)
+    assert_close(out_f, t_out.detach().cpu().numpy(), **tol)
+    assert_close(dx_f, tx.grad.cpu().numpy(), **tol)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -116,7 +117,7 @@ def test_fused_adam_matches_the_generic_path(dtype):
                 opt.step()
         finals.append([_host(p) for p in params])
     for a, b in zip(*finals, strict=True):
-        np.testing.assert_allclose(a, b, **tol)
+        assert_close(a, b, **tol)
 
 
 # ------------------------------------------------------------------ layers against torch
@@ -148,8 +149,8 @@ def test_layers_on_the_gpu_match_torch_on_cuda(name):
         out, t_out = out[0], t_out[0]
     (out * out).sum().backward()
     (t_out * t_out).sum().backward()
-    np.testing.assert_allclose(_host(out), t_out.detach().cpu().numpy(), **F64)
-    np.testing.assert_allclose(_host(xs.grad), tx.grad.cpu().numpy(), **F64)
+    assert_close(_host(out), t_out.detach().cpu().numpy(), **F64)
+    assert_close(_host(xs.grad), tx.grad.cpu().numpy(), **F64)
 
 
 def test_losses_and_embedding_scatter_on_the_gpu_match_the_cpu():
@@ -165,7 +166,7 @@ def test_losses_and_embedding_scatter_on_the_gpu_match_the_cpu():
         loss.backward()
         grads.append((float(loss), _host(emb.weight.grad)))
     assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-12)
-    np.testing.assert_allclose(grads[1][1], grads[0][1], **F64)
+    assert_close(grads[1][1], grads[0][1], **F64)
 
 
 # ------------------------------------------------------------------ training
@@ -223,7 +224,7 @@ def _lstm_lm_losses(device: str) -> list[float]:
 def test_training_on_the_gpu_follows_the_cpu_loss_curve(train):
     cpu, gpu = train("cpu"), train("cuda")
     assert all(np.isfinite(gpu)) and gpu[-1] < gpu[0]
-    np.testing.assert_allclose(gpu, cpu, rtol=1e-3)
+    assert_close(gpu, cpu, rtol=1e-3, atol=0)
 
 
 def test_dropout_on_the_gpu_is_seeded_and_keeps_its_rate():
@@ -232,7 +233,7 @@ def test_dropout_on_the_gpu_is_seeded_and_keeps_its_rate():
     a = _host(F.dropout(x, 0.3))
     ax.manual_seed(0)
     b = _host(F.dropout(x, 0.3))
-    np.testing.assert_array_equal(a, b)
+    assert_equal(a, b)
     assert abs((a == 0).mean() - 0.3) < 0.01
     np.testing.assert_allclose(a[a != 0], 1 / 0.7, rtol=1e-6)
 
@@ -243,4 +244,4 @@ def test_save_and_load_with_map_location(tmp_path):
     assert ax.load(tmp_path / "w.pt")["weight"].device == "cpu"
     loaded = ax.load(tmp_path / "w.pt", map_location="cuda")
     assert loaded["weight"].device == "cuda:0"
-    np.testing.assert_array_equal(_host(loaded["weight"]), _host(model.weight))
+    assert_equal(_host(loaded["weight"]), _host(model.weight))
