@@ -76,8 +76,9 @@ class Backend:
         return self.xp.matmul(a, b, out=out)
 
     def kernels(self):
-        """The backend's fused kernels for the hot pointwise steps (an LSTM or GRU step,
-        Adam's update), or None: the ops then run their chains of ``xp`` calls. CUDA has
+        """The backend's fused kernels for the hot steps (an LSTM or GRU step, Adam's
+        update, softmax and its backward), or None: the ops then run their chains of ``xp``
+        calls. CUDA has
         them (``backend/cupy/kernels.py``), since each launch costs there what a NumPy pass
         over a small array costs here."""
         return None
@@ -193,6 +194,21 @@ def window_slices(kernel: tuple, stride: tuple, dilation: tuple, out: tuple) -> 
         for kk, s, d, o in zip(kernel, stride, dilation, out, strict=True)
     ]
     return list(itertools.product(*per_axis))
+
+
+def window_layout(x_padded, kernel: tuple, out: tuple, stride: tuple, dilation: tuple):
+    """The shape and byte strides of the (C, *kernel, N, *out) windows of a channel-major
+    (C, N, *padded) array as one strided view: [c, i, j, n, h, w] = x_padded[c, n,
+    h s + i d, w s + j d] in 2-D (each backend's ``as_strided`` makes the view)."""
+    s_c, s_n, *s_sp = x_padded.strides
+    shape = (x_padded.shape[0], *kernel, x_padded.shape[1], *out)
+    strides = (
+        s_c,
+        *(s * d for s, d in zip(s_sp, dilation, strict=True)),
+        s_n,
+        *(s * t for s, t in zip(s_sp, stride, strict=True)),
+    )
+    return shape, strides
 
 
 def _inner(pads: tuple, size: tuple) -> tuple:

@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from ..base import Backend, register
+from ..base import Backend, register, window_layout
 from ..device import DeviceUnavailableError, device
 
 try:
@@ -92,6 +92,7 @@ class CupyBackend(Backend):
         """The GPU ``"cuda"`` names (``axon.cuda.set_device``). Ops switch CuPy's current
         GPU to their inputs' (``activate``), which leaves this one as it is, as torch's
         device guards do."""
+        self.draws = _DeviceDraws()
         self.fused = None
         """The fused CUDA kernels (``kernels.Kernels``), made on first use; ``False``
         turns them off (the generic NumPy-style path then runs, as the tests compare)."""
@@ -124,7 +125,7 @@ class CupyBackend(Backend):
     def device_rng(self):
         """A cuRAND generator on the current GPU, seeded afresh from axon's host stream at
         each draw (see the module's docstring)."""
-        return _DeviceDraws(self)
+        return self.draws
 
     # ------------------------------------------------------------ the NumPy-only tricks
     def scatter_add(self, target, index, values) -> None:
@@ -148,16 +149,8 @@ class CupyBackend(Backend):
     def windows(self, x_padded, kernel, out, stride, dilation):
         """A strided view, as on the CPU: ``ascontiguousarray`` of it is one gather kernel
         that writes the im2col columns, instead of one slice copy per kernel offset."""
-        c, n = x_padded.shape[:2]
-        s = x_padded.strides
-        space = s[2:]
-        strides = (
-            s[0],
-            *(sp * d for sp, d in zip(space, dilation, strict=True)),
-            s[1],
-            *(sp * st for sp, st in zip(space, stride, strict=True)),
-        )
-        return cupy.lib.stride_tricks.as_strided(x_padded, (c, *kernel, n, *out), strides)
+        shape, strides = window_layout(x_padded, kernel, out, stride, dilation)
+        return cupy.lib.stride_tricks.as_strided(x_padded, shape, strides)
 
     def kernels(self):
         """The fused kernels, compiled on first use (None when turned off)."""
@@ -189,14 +182,11 @@ class _DeviceDraws:
     every mask and a restored host state restores them (cuRAND's Philox generator is
     counter-based: reseeding it costs no state set-up)."""
 
-    _states: dict[int, object] = {}
-
-    def __init__(self, backend: CupyBackend) -> None:
-        self.backend = backend
-
-    _no_curand: str | None = None
-    """Why cuRAND did not load (its library missing), once seen: draws are then made on
-    the host and moved, as on a backend without device draws."""
+    def __init__(self) -> None:
+        self._states: dict[int, object] = {}  # a cuRAND generator per GPU, made on first use
+        self._no_curand: str | None = None
+        """Why cuRAND did not load (its library missing), once seen: draws are then made
+        on the host and moved, as on a backend without device draws."""
 
     def _state(self):
         index = cupy.cuda.runtime.getDevice()
@@ -211,11 +201,11 @@ class _DeviceDraws:
         """Uniform draws in [0, 1) of ``size`` on the current GPU (float32 or float64)."""
         from .. import device_salt, rng
 
-        if _DeviceDraws._no_curand is None:
+        if self._no_curand is None:
             try:
                 state = self._state()
             except ImportError as e:  # CuPy finds no libcurand
-                _DeviceDraws._no_curand = str(e)
+                self._no_curand = str(e)
                 warnings.warn(
                     f"cuRAND does not load ({e}): dropout masks are drawn on the host and "
                     f"moved to the GPU",

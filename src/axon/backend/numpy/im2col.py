@@ -11,7 +11,7 @@ import itertools
 
 from numpy.lib.stride_tricks import as_strided
 
-from ..base import window_slices
+from ..base import window_layout, window_slices
 from . import scratch
 from .chunking import split_batch
 
@@ -130,14 +130,7 @@ def windows_view_nd(x_padded, kernel: tuple, out: tuple, stride: tuple, dilation
     """The read-only (C, *kernel, N, *out) view of ``x_padded`` (C, N, *padded) whose copy
     is the im2col columns: view[c, i, j, k, n, d, h, w] = x_padded[c, n, d s + i dil,
     h s + j dil, w s + k dil] in 3-D."""
-    s_c, s_n, *s_sp = x_padded.strides
-    shape = (x_padded.shape[0], *kernel, x_padded.shape[1], *out)
-    strides = (
-        s_c,
-        *(s * d for s, d in zip(s_sp, dilation, strict=True)),
-        s_n,
-        *(s * t for s, t in zip(s_sp, stride, strict=True)),
-    )
+    shape, strides = window_layout(x_padded, kernel, out, stride, dilation)
     return as_strided(x_padded, shape, strides, writeable=False)
 
 
