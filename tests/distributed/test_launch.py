@@ -4,6 +4,7 @@ missing MPI gives, and a real job: its exit status comes back and Ctrl-C ends it
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -174,25 +175,30 @@ def test_ctrl_c_ends_the_whole_job(tmp_path):
     """SIGINT to the launching process reaches the ranks (they sleep a minute): the job
     ends at once, with a non-zero status, and no rank is left."""
     require_mpi()
-    rank = "import os, time; print('pid', os.getpid(), flush=True); time.sleep(60)"
+    # each rank leaves its pid in a file: MPICH's hydra was seen, on a loaded machine, not
+    # to forward the ranks' printed lines before they exited, so stdout cannot carry them
+    rank = (
+        "import os, pathlib, time; "
+        "pathlib.Path(f'pid-{os.getpid()}.tmp').write_text(str(os.getpid())); "
+        "os.rename(f'pid-{os.getpid()}.tmp', f'pid-{os.getpid()}'); time.sleep(60)"
+    )
     proc = _start(
         "import sys; from axon.distributed import launch; "
         f"launch.PROGRAM = [sys.executable, '-c', {rank!r}]; "
         "sys.exit(launch.launch(2, []))",
         tmp_path,
     )
-    pids = []
+    pids: list[int] = []
     deadline = time.monotonic() + 120
-    while len(pids) < 2 and time.monotonic() < deadline:  # both ranks are running
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if line.startswith("pid "):
-            pids.append(int(line.split()[1]))
+    while len(pids) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        pids = [int(f.read_text()) for f in tmp_path.glob("pid-*") if f.suffix != ".tmp"]
+        time.sleep(0.05)
     if len(pids) < 2:
         status = proc.poll()  # None: still running; else how the launching process ended
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail(f"the ranks did not start: {pids}, status {status}\n{proc.stderr.read()}")
+        with contextlib.suppress(ProcessLookupError):  # the group may be gone already
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"the ranks did not start: {pids}, status {status}\n{out}\n{err}")
     proc.send_signal(signal.SIGINT)  # to the launching process only, as a terminal's Ctrl-C
     started = time.monotonic()
     _finish(proc, timeout=30)
